@@ -1,0 +1,91 @@
+"""russo_nb: test voice and text agents' tool calls, many times over, and see how reliable they are.
+
+``import russo_nb as russo`` runs code written for the russo API unchanged. pandas,
+matplotlib and ipywidgets are not imported here; they load when a DataFrame, a chart
+or a widget is first asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import evaluators
+from .assertions import assert_tool_calls
+from .cache import AudioCache, CachedSynthesizer
+from .engine import Progress
+from .errors import (
+    ConfigurationError,
+    ExpectationError,
+    InvalidArgumentError,
+    ProtocolError,
+    RussoError,
+    SuiteFileError,
+    ToolCallAssertionError,
+    UnknownNameError,
+)
+from .expectations import parse_expectation, tool_call
+from .protocols import Agent, Evaluator, Synthesizer, agent
+from .runner import PromptBatch, run, run_concurrent, start_batch
+from .sync import run_concurrent_sync, run_sync
+from .types import (
+    AgentResponse,
+    Audio,
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    RunError,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # the russo API
+    "Audio",
+    "ToolCall",
+    "AgentResponse",
+    "EvalResult",
+    "ToolCallMatch",
+    "SingleRunResult",
+    "BatchResult",
+    "tool_call",
+    "agent",
+    "run",
+    "run_concurrent",
+    "assert_tool_calls",
+    "ToolCallAssertionError",
+    "AudioCache",
+    "CachedSynthesizer",
+    "evaluators",
+    # protocols
+    "Synthesizer",
+    "Agent",
+    "Evaluator",
+    # beyond russo
+    "BatchMetadata",
+    "RunError",
+    "Progress",
+    "PromptBatch",
+    "start_batch",
+    "run_concurrent_sync",
+    "run_sync",
+    "parse_expectation",
+    "RussoError",
+    "InvalidArgumentError",
+    "ExpectationError",
+    "ProtocolError",
+    "UnknownNameError",
+    "SuiteFileError",
+    "ConfigurationError",
+    "__version__",
+    "load_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext russo_nb``: register the ``%russo`` / ``%%russo`` magics."""
+    from .notebook.magics import load_ipython_extension as _load
+
+    _load(ipython)

@@ -1,0 +1,51 @@
+"""The errors a user can cause, each naming what was wrong and how to fix it.
+
+Every error raised for bad input is a :class:`RussoError`, so callers can catch one
+class. Subclasses also derive from the matching built-in (``ValueError``,
+``TypeError``, ``AssertionError``) so existing ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ExpectationError",
+    "InvalidArgumentError",
+    "ProtocolError",
+    "RussoError",
+    "SuiteFileError",
+    "ToolCallAssertionError",
+    "UnknownNameError",
+]
+
+
+class RussoError(Exception):
+    """Base class of every error russo_nb raises for input a user can fix."""
+
+
+class InvalidArgumentError(RussoError, ValueError):
+    """An argument is out of range or of the wrong kind (``runs=0``, no prompts, ...)."""
+
+
+class ExpectationError(RussoError, ValueError):
+    """An expectation is not a tool call (``tool_call(...)``, a dict, or ``"name(arg=...)"``)."""
+
+
+class ProtocolError(RussoError, TypeError):
+    """An object handed in as agent, synthesizer or evaluator lacks the method it needs."""
+
+
+class UnknownNameError(RussoError, LookupError):
+    """A name (in a magic, a suite file, a component reference) does not exist."""
+
+
+class SuiteFileError(RussoError, ValueError):
+    """A suite file cannot be read or does not validate; names the file and the path inside it."""
+
+
+class ConfigurationError(RussoError, RuntimeError):
+    """Something required is not configured (a model endpoint, an API key variable, ...)."""
+
+
+class ToolCallAssertionError(RussoError, AssertionError):
+    """Raised by :func:`russo_nb.assert_tool_calls` with the diff of what did not match."""

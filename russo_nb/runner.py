@@ -1,0 +1,396 @@
+"""``run`` and ``run_concurrent``: prompts × runs through synthesizer → agent → evaluator.
+
+Each distinct prompt is synthesized once per batch and its clip shared by its runs
+(kept once in the batch's audio store under ``audio_key``); effects, when given,
+are applied per run with the run's own seed, and the audio the agent heard is what
+is stored. Everything else (cap, timeouts, retries, progress, cancellation, error
+capture) is the engine's job, see :mod:`russo_nb.engine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .engine import EngineSettings, Execution, Progress
+from .errors import InvalidArgumentError
+from .evaluators import ExactEvaluator
+from .expectations import normalize_expectations
+from .protocols import as_agent, check_evaluator, check_synthesizer, coerce_response, describe
+from .types import (
+    AgentResponse,
+    Audio,
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    RunError,
+    RunStatus,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+    prompt_id,
+)
+
+__all__ = ["PromptBatch", "derive_seed", "normalize_prompts", "run", "run_concurrent", "start_batch"]
+
+
+def derive_seed(seed: int, prompt_index: int, run_index: int) -> int:
+    """A run's own seed: stable for (batch seed, prompt, run), different across runs."""
+    digest = hashlib.blake2b(f"{seed}/{prompt_index}/{run_index}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
+
+
+def normalize_prompts(prompts: Any) -> list[str]:
+    """Accept one prompt or a list of them; reject empty input with a clear error."""
+    if isinstance(prompts, str):
+        prompts = [prompts]
+    if prompts is None or not isinstance(prompts, Sequence) or isinstance(prompts, bytes):
+        raise InvalidArgumentError(f"prompts must be a string or a list of strings, got {type(prompts).__name__}")
+    prompts = list(prompts)
+    if not prompts:
+        raise InvalidArgumentError("prompts is empty; give at least one prompt")
+    for prompt in prompts:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r}")
+    return prompts
+
+
+def _check_runs(runs: Any) -> int:
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    return runs
+
+
+def _effect_name(effect: Any) -> str:
+    describe_effect = getattr(effect, "describe", None)
+    if callable(describe_effect):
+        return str(describe_effect())
+    return describe(effect)
+
+
+def _missed(expected: list[ToolCall], details: str) -> EvalResult:
+    """The evaluation a run gets when it never produced an answer."""
+    matches = [ToolCallMatch(expected=call, actual=None, matched=False, details=details) for call in expected]
+    return EvalResult(passed=False, expected=list(expected), actual=[], matches=matches)
+
+
+@dataclass
+class _Clip:
+    audio: Audio
+    key: str
+    synth_s: float
+
+
+class _BatchContext:
+    """What every run of one batch shares: components, settings, the clip store."""
+
+    def __init__(
+        self,
+        synthesizer: Any,
+        agent: Any,
+        evaluator: Any,
+        effects: Sequence[Any],
+        seed: int,
+        resynthesize: bool,
+        keep_audio: bool,
+    ) -> None:
+        self.synthesizer = synthesizer
+        self.agent = agent
+        self.evaluator = evaluator
+        self.effects = list(effects)
+        self.effect_names = [_effect_name(effect) for effect in self.effects]
+        self.seed = seed
+        self.resynthesize = resynthesize
+        self.keep_audio = keep_audio
+        self.audio: dict[str, Audio] = {}
+        self._clips: dict[str, asyncio.Task[_Clip]] = {}
+
+    def store(self, audio: Audio) -> str:
+        key = audio.content_key()
+        if self.keep_audio:
+            self.audio.setdefault(key, audio)
+        return key
+
+    async def _synthesize(self, prompt: str) -> _Clip:
+        started = time.perf_counter()
+        audio = await self.synthesizer.synthesize(prompt)
+        if not isinstance(audio, Audio):
+            raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
+        elapsed = time.perf_counter() - started
+        return _Clip(audio=audio, key=self.store(audio), synth_s=elapsed)
+
+    async def clip(self, prompt: str) -> _Clip:
+        """The prompt's clip: synthesized once and shared, unless ``resynthesize``."""
+        if self.resynthesize:
+            return await self._synthesize(prompt)
+        task = self._clips.get(prompt)
+        if task is None:
+            task = asyncio.ensure_future(self._synthesize(prompt))
+            self._clips[prompt] = task
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if self._clips.get(prompt) is task:
+                del self._clips[prompt]  # a retry synthesizes again
+            raise
+
+    async def apply_effects(self, audio: Audio, seed: int) -> Audio:
+        """Run the effect chain off the event loop, each effect with the run's own generator."""
+        import numpy as np
+
+        def chain() -> Audio:
+            rng = np.random.default_rng(seed)
+            out = audio
+            for effect in self.effects:
+                out = effect.apply(out, rng)
+            return out
+
+        return await asyncio.to_thread(chain)
+
+
+class _PromptRun:
+    """One work item: one prompt, one run index."""
+
+    __slots__ = ("ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
+
+    def __init__(
+        self, ctx: _BatchContext, prompt: str, pid: str, run_index: int, expected: list[ToolCall], seed: int | None
+    ) -> None:
+        self.ctx = ctx
+        self.prompt = prompt
+        self.pid = pid
+        self.run_index = run_index
+        self.expected = expected
+        self.seed = seed
+        self.stage = ""
+
+    async def attempt(self) -> SingleRunResult:
+        ctx = self.ctx
+        started_at = time.time()
+        audio_key: str | None = None
+        synth_s: float | None = None
+        heard: Any = self.prompt
+        if ctx.synthesizer is not None:
+            self.stage = "synthesize"
+            clip = await ctx.clip(self.prompt)
+            heard, audio_key, synth_s = clip.audio, clip.key, clip.synth_s
+            if ctx.effects:
+                self.stage = "effects"
+                heard = await ctx.apply_effects(clip.audio, self.seed or 0)
+                audio_key = ctx.store(heard)
+        self.stage = "agent"
+        agent_started = time.perf_counter()
+        answer = await ctx.agent.run(heard)
+        latency = time.perf_counter() - agent_started
+        response = answer if type(answer) is AgentResponse else coerce_response(answer)
+        self.stage = "evaluate"
+        evaluation = ctx.evaluator.evaluate(self.expected, response.tool_calls)
+        if not isinstance(evaluation, EvalResult):
+            raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
+        self.stage = ""
+        return SingleRunResult.model_construct(
+            prompt=self.prompt,
+            run_index=self.run_index,
+            eval_result=evaluation,
+            status="passed" if evaluation.passed else "failed",
+            error=None,
+            latency_s=latency,
+            synth_s=synth_s,
+            attempts=1,
+            audio_key=audio_key,
+            response=response,
+            prompt_id=self.pid,
+            effects=ctx.effect_names,
+            seed=self.seed,
+            started_at=started_at,
+            transcript=None,
+        )
+
+    def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
+        details = str(error) if error else status
+        return SingleRunResult(
+            prompt=self.prompt,
+            run_index=self.run_index,
+            eval_result=_missed(self.expected, details),
+            status=status,
+            error=error,
+            attempts=attempts,
+            prompt_id=self.pid,
+            effects=self.ctx.effect_names,
+            seed=self.seed,
+        )
+
+
+class PromptBatch:
+    """A prompts × runs batch being executed.
+
+    ``await batch`` gives the :class:`BatchResult`; ``async for run in batch`` yields
+    runs as they finish; ``batch.result()`` at any time (also after a cancel or an
+    interrupt) gives what finished, with the other runs marked ``cancelled``.
+    """
+
+    def __init__(
+        self,
+        items: list[_PromptRun],
+        ctx: _BatchContext,
+        execution: Execution[SingleRunResult],
+        metadata: BatchMetadata,
+    ) -> None:
+        self._items = items
+        self._ctx = ctx
+        self.execution = execution
+        self.metadata = metadata
+
+    @property
+    def progress(self) -> Progress:
+        """Live counts: done, passed, failed, errors, time left."""
+        return self.execution.progress
+
+    def result(self) -> BatchResult:
+        """The batch as it stands: finished runs, the rest marked ``cancelled``."""
+        runs = self.execution.results()
+        metadata = self.metadata.model_copy()
+        finished = self.execution.finished_at
+        metadata.finished_at = datetime.fromtimestamp(finished or time.time(), tz=timezone.utc)
+        return BatchResult.model_construct(runs=runs, audio=dict(self._ctx.audio), metadata=metadata)
+
+    async def wait(self) -> BatchResult:
+        """Run every item and return the batch result."""
+        await self.execution.wait()
+        return self.result()
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
+    def __aiter__(self) -> AsyncIterator[SingleRunResult]:
+        return self.execution.__aiter__()
+
+    def cancel(self) -> None:
+        """Cancel unfinished runs; :meth:`result` still holds the finished ones."""
+        self.execution.cancel()
+
+
+def start_batch(
+    prompts: str | Sequence[str],
+    synthesizer: Any = None,
+    agent: Any = None,
+    evaluator: Any = None,
+    expect: Any = None,
+    runs: int = 1,
+    max_concurrency: int | None = None,
+    *,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
+    retry_backoff: float = 0.5,
+    effects: Sequence[Any] | None = None,
+    seed: int = 0,
+    resynthesize: bool = False,
+    keep_audio: bool = True,
+    on_progress: Callable[[Progress], Any] | None = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+) -> PromptBatch:
+    """Validate everything and prepare a batch without running it yet.
+
+    Same arguments as :func:`run_concurrent`; use it to iterate over runs as they
+    finish or to keep a handle that survives a cancel.
+    """
+    prompt_list = normalize_prompts(prompts)
+    runs = _check_runs(runs)
+    if isinstance(retry_on, type):
+        retry_on = (retry_on,)
+    settings = EngineSettings(
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        retry_on=tuple(retry_on),
+        retry_backoff=retry_backoff,
+    )
+    agent_obj = as_agent(agent)
+    check_synthesizer(synthesizer)
+    evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
+    expectations = normalize_expectations(expect, prompt_list)
+    effects = list(effects or [])
+    for effect in effects:
+        if not callable(getattr(effect, "apply", None)):
+            raise InvalidArgumentError(f"effect {effect!r} has no apply(audio, rng) method")
+    if effects and synthesizer is None:
+        raise InvalidArgumentError("effects= change audio, so they need a synthesizer (text mode has no audio)")
+    ctx = _BatchContext(synthesizer, agent_obj, evaluator, effects, seed, resynthesize, keep_audio)
+    items: list[_PromptRun] = []
+    for prompt_index, prompt in enumerate(prompt_list):
+        pid = prompt_id(prompt)
+        expected = expectations[prompt] if isinstance(expectations, dict) else expectations
+        for run_index in range(runs):
+            run_seed = derive_seed(seed, prompt_index, run_index) if effects else None
+            items.append(_PromptRun(ctx, prompt, pid, run_index, expected, run_seed))
+    metadata = BatchMetadata(
+        name=name,
+        agent=describe(agent_obj),
+        synthesizer=None if synthesizer is None else describe(synthesizer),
+        evaluator=describe(evaluator),
+        evaluator_params=dict(getattr(evaluator, "params", {}) or {}),
+        effects=ctx.effect_names,
+        seed=seed,
+        runs_per_prompt=runs,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        tags=list(tags),
+        params={"resynthesize": resynthesize, "text_mode": synthesizer is None},
+    )
+    execution: Execution[SingleRunResult] = Execution(items, settings, on_progress)
+    return PromptBatch(items, ctx, execution, metadata)
+
+
+async def run_concurrent(
+    prompts: str | Sequence[str],
+    synthesizer: Any = None,
+    agent: Any = None,
+    evaluator: Any = None,
+    expect: Any = None,
+    runs: int = 1,
+    max_concurrency: int | None = None,
+    **options: Any,
+) -> BatchResult:
+    """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
+
+    Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
+    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``effects``, ``seed``,
+    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``.
+    ``synthesizer=None`` is text mode: the agent gets the prompt text.
+    """
+    batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
+    return await batch.wait()
+
+
+async def run(
+    *,
+    prompt: str,
+    synthesizer: Any = None,
+    agent: Any = None,
+    evaluator: Any = None,
+    expect: Any = None,
+) -> EvalResult:
+    """Run one prompt once and return its evaluation, as russo's ``run``.
+
+    Unlike a batch run, an error in the synthesizer or agent propagates, so a
+    single check fails loudly.
+    """
+    normalize_prompts(prompt)
+    agent_obj = as_agent(agent)
+    check_synthesizer(synthesizer)
+    evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
+    expected = normalize_expectations(expect)
+    assert isinstance(expected, list)
+    heard: Any = prompt if synthesizer is None else await synthesizer.synthesize(prompt)
+    response = coerce_response(await agent_obj.run(heard))
+    return evaluator.evaluate(expected, response.tool_calls)

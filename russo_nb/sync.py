@@ -1,0 +1,83 @@
+"""Run a batch from synchronous code: scripts, the CLI, magics, a kernel with a running loop.
+
+The batch runs on its own event loop in a worker thread, so it works whether or not
+the caller's thread already runs a loop (Jupyter's does). Ctrl-C or a kernel
+interrupt cancels the unfinished runs and returns what finished, with the rest
+marked ``cancelled``: an interrupted batch is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Interruptible", "run_concurrent_sync", "run_sync"]
+
+logger = logging.getLogger("russo_nb")
+
+T = TypeVar("T")
+
+
+class Interruptible(Protocol[T]):
+    """A batch handle: ``wait()`` runs it, ``cancel()`` stops it, ``result()`` gives what finished."""
+
+    async def wait(self) -> T: ...
+
+    def cancel(self) -> None: ...
+
+    def result(self) -> T: ...
+
+
+def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
+    """Run ``batch`` to completion on a private loop; on interrupt return its partial result."""
+    loop = asyncio.new_event_loop()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            outcome["value"] = loop.run_until_complete(batch.wait())
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+
+    worker = threading.Thread(target=target, name="russo-batch", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(poll_s)
+    except KeyboardInterrupt:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(batch.cancel)
+        worker.join()
+        partial = batch.result()
+        _mark_interrupted(partial)
+        logger.warning("interrupted: kept the runs that finished; the rest are marked cancelled")
+        return partial
+    error = outcome.get("error")
+    if isinstance(error, asyncio.CancelledError):
+        partial = batch.result()
+        _mark_interrupted(partial)
+        return partial
+    if error is not None:
+        raise error
+    return outcome["value"]
+
+
+def _mark_interrupted(result: Any) -> None:
+    metadata = getattr(result, "metadata", None)
+    if metadata is not None and isinstance(getattr(metadata, "params", None), dict):
+        metadata.params["interrupted"] = True
+
+
+def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
+    """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments."""
+    from .runner import start_batch
+
+    return run_sync(start_batch(*args, **kwargs))

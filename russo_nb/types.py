@@ -1,0 +1,398 @@
+"""The data that flows through a run: audio, tool calls, evaluations and batch results.
+
+Every model is pydantic v2, so results validate, serialize to JSON and load back.
+Field and property names follow the russo API; everything added beyond it has a
+default, so ``SingleRunResult(prompt=, run_index=, eval_result=)`` and
+``BatchResult(runs=[...])`` can still be built by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+import wave
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AgentResponse",
+    "Audio",
+    "BatchMetadata",
+    "BatchResult",
+    "EvalResult",
+    "RunError",
+    "RunStatus",
+    "SingleRunResult",
+    "ToolCall",
+    "ToolCallMatch",
+    "format_call",
+    "prompt_id",
+]
+
+RunStatus = Literal["passed", "failed", "error", "timeout", "cancelled"]
+"""How a run ended. ``error``, ``timeout`` and ``cancelled`` runs never count as passed."""
+
+AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
+
+
+def prompt_id(prompt: str) -> str:
+    """A short stable id for a prompt text (first 10 hex digits of its SHA-1)."""
+    return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]
+
+
+def format_call(name: str, arguments: dict[str, Any]) -> str:
+    """Render a call as Python source, ``book_flight(from_city='NYC')``; parseable back."""
+    args = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    return f"{name}({args})"
+
+
+class Audio(BaseModel):
+    """A clip of audio: PCM samples (or a WAV container) with its format.
+
+    ``data`` holds raw little-endian PCM frames; a WAV container is accepted too and
+    its frames are used where samples are needed (see :attr:`pcm`).
+    """
+
+    data: bytes
+    format: AudioFormat = "wav"
+    sample_rate: int = 24000
+    channels: int = 1
+    sample_width: int = 2
+
+    @property
+    def is_container(self) -> bool:
+        """True when ``data`` is a whole WAV file rather than bare PCM frames."""
+        return self.data[:4] == b"RIFF" and self.data[8:12] == b"WAVE"
+
+    @property
+    def pcm(self) -> bytes:
+        """The PCM frames, with any WAV header removed."""
+        if not self.is_container:
+            return self.data
+        with wave.open(io.BytesIO(self.data), "rb") as reader:
+            return reader.readframes(reader.getnframes())
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the clip in seconds."""
+        frame = max(1, self.channels * self.sample_width)
+        return len(self.pcm) / frame / max(1, self.sample_rate)
+
+    def to_wav_bytes(self) -> bytes:
+        """The clip as a complete WAV file (RIFF container) in memory."""
+        if self.format not in ("wav", "pcm"):
+            return self.data
+        if self.is_container:
+            return self.data
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as writer:
+            writer.setnchannels(self.channels)
+            writer.setsampwidth(self.sample_width)
+            writer.setframerate(self.sample_rate)
+            writer.writeframes(self.data)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_wav_bytes(cls, data: bytes) -> Audio:
+        """Read a WAV file held in memory into bare PCM frames and their format."""
+        with wave.open(io.BytesIO(data), "rb") as reader:
+            return cls(
+                data=reader.readframes(reader.getnframes()),
+                format="wav",
+                sample_rate=reader.getframerate(),
+                channels=reader.getnchannels(),
+                sample_width=reader.getsampwidth(),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Audio:
+        """Read a WAV file from disk."""
+        return cls.from_wav_bytes(Path(path).read_bytes())
+
+    def save(self, path: str | Path) -> Path:
+        """Write the clip to ``path``: a real WAV container for ``.wav``, raw bytes otherwise."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.suffix.lower() == ".wav":
+            target.write_bytes(self.to_wav_bytes())
+        else:
+            target.write_bytes(self.data)
+        return target
+
+    def content_key(self) -> str:
+        """A hash of the samples and format, for de-duplicating identical clips."""
+        digest = hashlib.sha1(self.data)
+        digest.update(f"{self.format}/{self.sample_rate}/{self.channels}/{self.sample_width}".encode())
+        return digest.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return (
+            f"Audio({self.duration_s:.2f}s, {self.sample_rate} Hz, {self.channels} ch, "
+            f"{8 * self.sample_width}-bit, {len(self.data)} bytes)"
+        )
+
+    def _repr_html_(self) -> str:
+        """An ``<audio>`` player with the clip embedded, for notebooks."""
+        import base64
+
+        encoded = base64.b64encode(self.to_wav_bytes()).decode("ascii")
+        return f'<audio controls src="data:audio/wav;base64,{encoded}"></audio>'
+
+
+class ToolCall(BaseModel):
+    """A provider-neutral tool (function) call: a name and its arguments."""
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolCall):
+            return NotImplemented
+        return self.name == other.name and self.arguments == other.arguments
+
+    def __hash__(self) -> int:
+        return hash((self.name, json.dumps(self.arguments, sort_keys=True, default=repr)))
+
+    def __str__(self) -> str:
+        return format_call(self.name, self.arguments)
+
+
+class AgentResponse(BaseModel):
+    """What an agent answered: its tool calls, any text it said, and the raw payload."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    text: str | None = None
+    raw: Any | None = None
+
+
+class ToolCallMatch(BaseModel):
+    """How one expected call fared: the actual call it matched (or came closest to)."""
+
+    expected: ToolCall
+    actual: ToolCall | None = None
+    matched: bool = False
+    details: str = ""
+
+
+class EvalResult(BaseModel):
+    """The evaluation of one agent response against the expected tool calls."""
+
+    passed: bool
+    expected: list[ToolCall]
+    actual: list[ToolCall]
+    matches: list[ToolCallMatch] = Field(default_factory=list)
+    details: str = ""
+
+    @property
+    def match_rate(self) -> float:
+        """Fraction of expected tool calls that matched (1.0 when nothing was expected)."""
+        if not self.expected:
+            return 1.0
+        return sum(1 for match in self.matches if match.matched) / len(self.expected)
+
+    def summary(self) -> str:
+        """A readable verdict with one line per expected call and the diff of each miss."""
+        status = "PASSED" if self.passed else "FAILED"
+        lines = [f"{status} ({self.match_rate:.0%} match rate)"]
+        for match in self.matches:
+            icon = "+" if match.matched else "-"
+            got = f" -> {match.actual}" if match.actual is not None else " -> (no match)"
+            lines.append(f"  [{icon}] {match.expected}{got}")
+            if match.details:
+                lines.append(f"      {match.details}")
+        if self.details:
+            lines.append(f"  {self.details}")
+        return "\n".join(lines)
+
+
+class RunError(BaseModel):
+    """An exception captured from one run, so the batch it belongs to is never lost."""
+
+    type: str
+    message: str
+    stage: str = ""
+
+    def __str__(self) -> str:
+        where = f" during {self.stage}" if self.stage else ""
+        return f"{self.type}{where}: {self.message}"
+
+
+class SingleRunResult(BaseModel):
+    """One run of one prompt: the evaluation plus how the run went."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    prompt: str
+    run_index: int
+    eval_result: EvalResult
+    status: RunStatus | None = None
+    error: RunError | None = None
+    latency_s: float | None = None
+    synth_s: float | None = None
+    attempts: int = 1
+    audio_key: str | None = None
+    response: AgentResponse | None = None
+    prompt_id: str | None = None
+    effects: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    started_at: float | None = None
+    transcript: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> SingleRunResult:
+        if self.status is None:
+            self.status = "passed" if self.eval_result.passed else "failed"
+        if self.prompt_id is None:
+            self.prompt_id = prompt_id(self.prompt)
+        return self
+
+    @property
+    def passed(self) -> bool:
+        """True when the run finished and its evaluation passed."""
+        return self.status == "passed"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class BatchMetadata(BaseModel):
+    """The parameters of a batch, so two batches can be compared and stored."""
+
+    batch_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    name: str | None = None
+    kind: Literal["prompts", "scenarios"] = "prompts"
+    agent: str | None = None
+    synthesizer: str | None = None
+    evaluator: str | None = None
+    evaluator_params: dict[str, Any] = Field(default_factory=dict)
+    effects: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    runs_per_prompt: int | None = None
+    max_concurrency: int | None = None
+    timeout: float | None = None
+    retries: int = 0
+    started_at: datetime = Field(default_factory=_now)
+    finished_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float | None:
+        """Wall-clock seconds the batch took, once finished."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class BatchResult(BaseModel):
+    """All runs of a batch (prompts × runs), the distinct audio clips, and the parameters.
+
+    ``passed`` is True only if every run passed; ``pass_rate`` is the fraction that did.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runs: list[SingleRunResult] = Field(default_factory=list)
+    audio: dict[str, Audio] = Field(default_factory=dict)
+    metadata: BatchMetadata = Field(default_factory=BatchMetadata)
+
+    @property
+    def total(self) -> int:
+        """Number of runs."""
+        return len(self.runs)
+
+    @property
+    def passed_count(self) -> int:
+        """Number of runs that passed."""
+        return sum(1 for run in self.runs if run.status == "passed")
+
+    @property
+    def failed_count(self) -> int:
+        """Number of runs that did not pass (failed, error, timeout or cancelled)."""
+        return self.total - self.passed_count
+
+    @property
+    def passed(self) -> bool:
+        """True only if every run passed."""
+        return all(run.status == "passed" for run in self.runs)
+
+    @property
+    def pass_rate(self) -> float:
+        """Fraction of runs that passed (1.0 for an empty batch, as in russo)."""
+        if not self.runs:
+            return 1.0
+        return self.passed_count / self.total
+
+    @property
+    def match_rate(self) -> float:
+        """Mean match rate across runs."""
+        if not self.runs:
+            return 1.0
+        return sum(run.eval_result.match_rate for run in self.runs) / self.total
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status."""
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.status or "failed"] = counts.get(run.status or "failed", 0) + 1
+        return counts
+
+    @property
+    def prompts(self) -> list[str]:
+        """The distinct prompts, in the order they first appear."""
+        return list(self.by_prompt())
+
+    def by_prompt(self) -> dict[str, list[SingleRunResult]]:
+        """Runs grouped by prompt text, keeping first-seen order."""
+        groups: dict[str, list[SingleRunResult]] = {}
+        for run in self.runs:
+            groups.setdefault(run.prompt, []).append(run)
+        return groups
+
+    def audio_for(self, run: SingleRunResult) -> Audio | None:
+        """The clip the run's agent heard, from the batch's audio store."""
+        if run.audio_key is None:
+            return None
+        return self.audio.get(run.audio_key)
+
+    def iter_failures(self) -> Iterator[SingleRunResult]:
+        """Runs that did not pass, in order."""
+        return (run for run in self.runs if run.status != "passed")
+
+    def summary(self) -> str:
+        """A readable report grouped by prompt, in russo's format."""
+        status = "PASSED" if self.passed else "FAILED"
+        lines = [
+            f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs)",
+            f"  Passed: {self.passed_count}/{self.total}",
+        ]
+        for prompt, runs in self.by_prompt().items():
+            passed = sum(1 for run in runs if run.status == "passed")
+            lines.append(f"  Prompt: {prompt!r}")
+            lines.append(f"    {passed}/{len(runs)} passed")
+            for run in runs:
+                icon = "+" if run.status == "passed" else "-"
+                line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
+                if run.status in ("error", "timeout", "cancelled"):
+                    line += f" ({run.status}{': ' + str(run.error) if run.error else ''})"
+                lines.append(line)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchResult({self.passed_count}/{self.total} passed, "
+            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())})"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
