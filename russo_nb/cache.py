@@ -129,7 +129,7 @@ class CachedSynthesizer:
         cache_key_extra: dict[str, Any] | None = None,
     ) -> None:
         self.inner = check_synthesizer(synthesizer)
-        self.cache = cache or AudioCache()
+        self.cache = cache if cache is not None else AudioCache()
         self.enabled = enabled
         self.cache_key_extra = dict(cache_key_extra or {})
         self.hits = 0
