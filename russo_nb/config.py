@@ -1,0 +1,734 @@
+"""Suite files: a pipeline, tests and scenarios in YAML or JSON, validated by pydantic.
+
+A suite names its components by import path (see :mod:`russo_nb.components`), lists
+tests (prompts + expected tool calls) and optionally scenarios. A file without a
+``pipeline:`` runs on the offline demo pipeline (espeak-ng voice + the local voice
+agent). Every problem is a :class:`~russo_nb.errors.SuiteFileError` naming the file,
+the place inside it (``tests[2].expect[0]``) and what was expected.
+
+Example::
+
+    name: flights
+    pipeline:
+      synthesizer: {class: russo_nb.audio.EspeakSynthesizer}   # null = text mode
+      agent: {factory: russo_nb.agents.LocalVoiceAgent.demo}
+      evaluator: {class: russo_nb.evaluators.ExactEvaluator, params: {ignore_extra_args: true}}
+    effects: ["noise:20db"]
+    runs: 5
+    max_concurrency: 4
+    tests:
+      - id: book_la
+        prompts: ["Book a flight from NYC to LA", "Fly me from New York to Los Angeles"]
+        expect: ["book_flight(to_city='LA')"]
+        tags: [flights]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from .components import ComponentRef, build_component
+from .errors import ExpectationError, RussoError, SuiteFileError
+from .expectations import normalize_expectations
+
+__all__ = [
+    "Pipeline",
+    "PipelineSpec",
+    "ScenarioSpec",
+    "Suite",
+    "TestSpec",
+    "format_location",
+    "load_suite",
+    "parse_suite",
+]
+
+logger = logging.getLogger("russo_nb")
+
+_KEYS_HELP = {
+    "": "name, description, pipeline, effects, runs, max_concurrency, timeout, seed, tests, scenarios",
+    "pipeline": "synthesizer, agent, evaluator, effects, cache, cache_dir",
+    "tests": "id, prompt, prompts, expect, runs, tags, effects, description",
+    "component": "class, factory, object, params",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PipelineSpec(_Strict):
+    """The components a suite runs; a missing one falls back to the offline demo pipeline.
+
+    ``synthesizer: null`` (written explicitly) is text mode: the agent gets the prompt text.
+    """
+
+    synthesizer: ComponentRef | None = None
+    agent: ComponentRef | None = None
+    evaluator: ComponentRef | None = None
+    effects: list[Any] | None = None
+    cache: bool = True
+    cache_dir: str | None = None
+
+    @property
+    def text_mode(self) -> bool:
+        """True when the file says ``synthesizer: null``."""
+        return "synthesizer" in self.model_fields_set and self.synthesizer is None
+
+
+class TestSpec(_Strict):
+    """One test: prompt(s), the tool calls expected, and optional per-test runs, tags and effects."""
+
+    __test__ = False  # not a pytest test class
+
+    id: str | None = None
+    description: str | None = None
+    prompt: str | None = None
+    prompts: list[str] | None = None
+    expect: Any = None
+    runs: int | None = Field(default=None, ge=1)
+    tags: list[str] = Field(default_factory=list)
+    effects: list[Any] | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _one_tag(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_prompt_field(self) -> TestSpec:
+        if (self.prompt is None) == (self.prompts is None):
+            raise ValueError("a test needs exactly one of 'prompt' (a string) or 'prompts' (a list of strings)")
+        for text in self.prompt_list:
+            if not text.strip():
+                raise ValueError("prompts must be non-empty strings")
+        if self.prompts is not None and not self.prompts:
+            raise ValueError("'prompts' is empty; give at least one prompt")
+        return self
+
+    @property
+    def prompt_list(self) -> list[str]:
+        """The test's prompts as a list."""
+        return [self.prompt] if self.prompt is not None else list(self.prompts or [])
+
+
+class ScenarioSpec(_Strict):
+    """A scenario to run: ``ref: module:attr`` naming a scenario object, or an inline scripted one."""
+
+    ref: str | None = None
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    script: list[Any] | None = None
+    criteria: list[str] | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    runs: int | None = Field(default=None, ge=1)
+    tags: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"ref": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _ref_or_inline(self) -> ScenarioSpec:
+        if self.ref is None and self.script is None and self.description is None:
+            raise ValueError("a scenario needs 'ref' (module:attr of a Scenario) or an inline 'description'/'script'")
+        return self
+
+
+class Suite(_Strict):
+    """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
+
+    name: str | None = None
+    description: str | None = None
+    pipeline: PipelineSpec | None = None
+    effects: list[Any] | None = None
+    runs: int = Field(default=1, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    timeout: float | None = Field(default=None, gt=0)
+    seed: int = 0
+    tests: list[TestSpec] = Field(default_factory=list)
+    scenarios: list[ScenarioSpec] = Field(default_factory=list)
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this suite was read from (None when built in code)."""
+        return self._source
+
+    @property
+    def label(self) -> str:
+        """The suite's name: ``name:`` from the file, else the file's stem."""
+        if self.name:
+            return self.name
+        return self._source.stem if self._source else "suite"
+
+    @property
+    def all_tags(self) -> list[str]:
+        """Every tag used by a test or scenario, sorted."""
+        tags = {tag for test in self.tests for tag in test.tags}
+        tags.update(tag for scenario in self.scenarios for tag in scenario.tags)
+        return sorted(tags)
+
+    def effect_items(self) -> list[Any]:
+        """The suite-wide effect specs (from ``effects:`` or ``pipeline.effects``)."""
+        if self.effects is not None:
+            return list(self.effects)
+        if self.pipeline is not None and self.pipeline.effects is not None:
+            return list(self.pipeline.effects)
+        return []
+
+    def test_ids(self) -> list[str]:
+        """Ids of the tests, in file order."""
+        return [test.id or f"test{index + 1}" for index, test in enumerate(self.tests)]
+
+    def select(self, tags: Sequence[str] | None) -> tuple[list[TestSpec], list[ScenarioSpec]]:
+        """Tests and scenarios carrying any of ``tags`` (everything when ``tags`` is empty)."""
+        if not tags:
+            return list(self.tests), list(self.scenarios)
+        wanted = set(tags)
+        tests = [test for test in self.tests if wanted & set(test.tags)]
+        scenarios = [scenario for scenario in self.scenarios if wanted & set(scenario.tags)]
+        if not tests and not scenarios:
+            known = ", ".join(self.all_tags) or "(no tags at all)"
+            raise SuiteFileError(
+                f"{self._where()}no test or scenario has tag {', '.join(sorted(wanted))}; tags in the file: {known}"
+            )
+        return tests, scenarios
+
+    def _where(self) -> str:
+        return f"{self._source}: " if self._source else ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Suite:
+        if not self.tests and not self.scenarios:
+            raise ValueError("the suite has no 'tests' and no 'scenarios'; add at least one test")
+        if self.effects is not None and self.pipeline is not None and self.pipeline.effects is not None:
+            raise ValueError("effects are given both at the top level and under 'pipeline'; keep one")
+        return self
+
+
+# -- locations and messages ---------------------------------------------------------------
+
+
+def format_location(loc: Sequence[Any]) -> str:
+    """``('tests', 2, 'expect', 0)`` -> ``tests[2].expect[0]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe_error(error: Mapping[str, Any]) -> str:
+    loc = [part for part in error["loc"] if part not in ("class",)]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = [part for part in loc[:-1] if not isinstance(part, int)]
+        section = "component" if parent and parent[-1] in ("synthesizer", "agent", "evaluator") else ""
+        section = section or (str(parent[0]) if parent else "")
+        allowed = _KEYS_HELP.get(section)
+        where = format_location(loc[:-1])
+        hint = f"; expected one of: {allowed}" if allowed else ""
+        return f"{where}: unknown key {loc[-1]!r}{hint}"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind == "missing":
+        message = "required key is missing"
+    elif "input" in error and kind not in ("value_error", "assertion_error"):
+        message += f" (got {_short(error['input'])})"
+    return f"{format_location(loc)}: {message}"
+
+
+def _suite_error(source: str, problems: list[str]) -> SuiteFileError:
+    shown = "; ".join(problems[:3])
+    more = f" (and {len(problems) - 3} more problems)" if len(problems) > 3 else ""
+    return SuiteFileError(f"{source}: {shown}{more}")
+
+
+def _check_expectations(suite: Suite, source: str) -> None:
+    problems: list[str] = []
+    for index, test in enumerate(suite.tests):
+        expect = test.expect
+        base = f"tests[{index}].expect"
+        if expect is None:
+            example = "[\"book_flight(to_city='LA')\"]"
+            problems.append(f"{base}: required key is missing; list the expected calls, e.g. {example}")
+            continue
+        items: list[tuple[str, Any]]
+        if isinstance(expect, Mapping) and "name" not in expect:
+            unknown = [key for key in expect if key not in test.prompt_list]
+            if unknown:
+                problems.append(f"{base}: maps prompts to calls, but {unknown[0]!r} is not one of the test's prompts")
+                continue
+            items = []
+            for prompt, calls in expect.items():
+                calls = calls if isinstance(calls, list) else [calls]
+                items.extend((f"{base}[{prompt!r}][{i}]", call) for i, call in enumerate(calls))
+        elif isinstance(expect, list):
+            items = [(f"{base}[{i}]", call) for i, call in enumerate(expect)]
+        else:
+            items = [(base, expect)]
+        for where, call in items:
+            try:
+                normalize_expectations([call])
+            except ExpectationError as exc:
+                problems.append(
+                    f"{where}: expected a tool call like \"book_flight(to_city='LA')\" or "
+                    f"{{name: book_flight, arguments: {{to_city: LA}}}}; {exc}"
+                )
+        try:
+            normalize_expectations(expect, test.prompt_list)
+        except ExpectationError as exc:
+            if not problems:
+                problems.append(f"{base}: {exc}")
+    ids = suite.test_ids()
+    seen: set[str] = set()
+    for index, test_id in enumerate(ids):
+        if test_id in seen:
+            problems.append(f"tests[{index}].id: duplicate test id {test_id!r}; ids must be unique")
+        seen.add(test_id)
+    for index, test in enumerate(suite.tests):
+        for j, effect in enumerate(test.effects or []):
+            if not isinstance(effect, (str, Mapping)):
+                problems.append(f"tests[{index}].effects[{j}]: expected a string like 'noise:10db' or a mapping")
+    for j, effect in enumerate(suite.effect_items()):
+        if not isinstance(effect, (str, Mapping)):
+            problems.append(f"effects[{j}]: expected a string like 'noise:10db' or a mapping")
+    if problems:
+        raise _suite_error(source, problems)
+
+
+def parse_suite(data: Any, source: str | Path = "<suite>") -> Suite:
+    """Validate already-loaded suite data (a mapping) into a :class:`Suite`."""
+    source_text = str(source)
+    if not isinstance(data, Mapping):
+        raise SuiteFileError(
+            f"{source_text}: the top level must be a mapping with 'tests:' (and optionally 'pipeline:', 'runs:'), "
+            f"got {type(data).__name__}"
+        )
+    try:
+        suite = Suite.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _suite_error(source_text, [_describe_error(error) for error in exc.errors()]) from None
+    if isinstance(source, Path):
+        suite._source = source
+    _check_expectations(suite, source_text)
+    return suite
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read a ``.yaml`` / ``.yml`` / ``.json`` suite file (YAML via ``yaml.safe_load``) and validate it."""
+    file = Path(path)
+    if not file.exists():
+        raise SuiteFileError(f"{file}: no such suite file")
+    if file.is_dir():
+        raise SuiteFileError(f"{file}: is a directory; give the path of a .yaml or .json suite file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteFileError(f"{file}: cannot read the file ({exc})") from None
+    if file.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SuiteFileError(f"{file}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SuiteFileError(f"{file}: {where}invalid YAML ({problem})") from None
+    if data is None:
+        raise SuiteFileError(f"{file}: the file is empty; it needs at least 'tests:'")
+    return parse_suite(data, file)
+
+
+# -- building the pipeline ----------------------------------------------------------------
+
+
+class Pipeline:
+    """The built components of a suite: synthesizer (None in text mode), agent, evaluator, effects."""
+
+    def __init__(self, synthesizer: Any, agent: Any, evaluator: Any, effects: list[Any]) -> None:
+        self.synthesizer = synthesizer
+        self.agent = agent
+        self.evaluator = evaluator
+        self.effects = effects
+
+
+def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
+    """Turn effect specs (``"noise:10db"``, a mapping, or an effect object) into effect objects."""
+    built: list[Any] = []
+    for index, item in enumerate(items):
+        place = f"{where}[{index}]"
+        if callable(getattr(item, "apply", None)):
+            built.append(item)
+            continue
+        try:
+            if isinstance(item, Mapping) and ({"class", "factory", "object"} & set(item)):
+                effect = build_component(dict(item))
+            else:
+                effect = _parse_effect_spec(item)
+        except RussoError as exc:
+            raise SuiteFileError(f"{place}: {exc}") from None
+        except ValidationError as exc:
+            raise SuiteFileError(f"{place}: {_describe_error(exc.errors()[0])}") from None
+        if not callable(getattr(effect, "apply", None)):
+            raise SuiteFileError(f"{place}: {effect!r} has no apply(audio, rng) method, so it is not an effect")
+        built.append(effect)
+    return built
+
+
+def _parse_effect_spec(item: Any) -> Any:
+    try:
+        from .audio import effects as audio_effects
+    except ImportError as exc:  # pragma: no cover - the audio package is part of russo_nb
+        raise SuiteFileError(f"effects need russo_nb.audio.effects, which failed to import: {exc}") from None
+    parse_many = getattr(audio_effects, "parse_effects", None)
+    parse_one = getattr(audio_effects, "parse_effect", None)
+    if parse_one is not None:
+        return parse_one(item)
+    if parse_many is not None:
+        parsed = parse_many([item])
+        return parsed[0]
+    raise SuiteFileError("russo_nb.audio.effects has no parse_effect(); cannot read effect strings")
+
+
+def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | Path | None = None) -> Pipeline:
+    """Build the suite's components; missing ones come from the offline demo pipeline.
+
+    ``cache`` / ``cache_dir`` override the file's ``pipeline.cache`` / ``pipeline.cache_dir``;
+    when on, the synthesizer is wrapped in a :class:`~russo_nb.cache.CachedSynthesizer`.
+    """
+    spec = suite.pipeline or PipelineSpec()
+    where = f"{suite.source}: " if suite.source else ""
+
+    def build(ref: ComponentRef, part: str) -> Any:
+        try:
+            return build_component(ref)
+        except RussoError as exc:
+            raise SuiteFileError(f"{where}pipeline.{part}: {exc}") from None
+
+    if spec.text_mode:
+        synthesizer = None
+    elif spec.synthesizer is not None:
+        synthesizer = build(spec.synthesizer, "synthesizer")
+    else:
+        synthesizer = default_synthesizer()
+    agent = build(spec.agent, "agent") if spec.agent is not None else default_agent()
+    if spec.evaluator is not None:
+        evaluator = build(spec.evaluator, "evaluator")
+    else:
+        from .evaluators import ExactEvaluator
+
+        evaluator = ExactEvaluator(ignore_extra_args=True)
+    use_cache = spec.cache if cache is None else cache
+    if synthesizer is not None and use_cache:
+        synthesizer = wrap_cache(synthesizer, cache_dir or spec.cache_dir)
+    try:
+        effects = parse_effects(suite.effect_items(), "effects")
+    except SuiteFileError as exc:
+        raise SuiteFileError(f"{where}{exc}") from None
+    if effects and synthesizer is None:
+        raise SuiteFileError(f"{where}effects: effects change audio, so they need a synthesizer (text mode has none)")
+    return Pipeline(synthesizer, agent, evaluator, effects)
+
+
+def wrap_cache(synthesizer: Any, cache_dir: str | Path | None = None) -> Any:
+    """Wrap ``synthesizer`` in a CachedSynthesizer (unless it already is one)."""
+    from .cache import DEFAULT_CACHE_DIR, AudioCache, CachedSynthesizer
+
+    if isinstance(synthesizer, CachedSynthesizer):
+        if cache_dir is not None:
+            synthesizer.cache = AudioCache(cache_dir)
+        return synthesizer
+    return CachedSynthesizer(synthesizer, cache=AudioCache(cache_dir or DEFAULT_CACHE_DIR))
+
+
+def default_synthesizer() -> Any:
+    """The offline synthesizer (espeak-ng), as the demo uses it."""
+    try:
+        from . import demo
+    except ImportError as exc:
+        raise SuiteFileError(
+            f"the offline voice pipeline (russo_nb.demo) is not available ({exc}); "
+            "name a synthesizer under pipeline.synthesizer, or write 'synthesizer: null' for text mode"
+        ) from None
+    return demo.default_synthesizer()
+
+
+def default_agent() -> Any:
+    """The offline demo agent (LocalVoiceAgent.demo())."""
+    try:
+        from .agents import LocalVoiceAgent
+    except ImportError as exc:
+        raise SuiteFileError(
+            f"the offline demo agent (russo_nb.agents.LocalVoiceAgent) is not available ({exc}); "
+            "name your agent under pipeline.agent, e.g. {class: my_pkg.MyAgent}"
+        ) from None
+    return LocalVoiceAgent.demo()
+
+
+# -- running a suite ------------------------------------------------------------------------
+
+
+class SuiteResult:
+    """What a suite run produced: one BatchResult per test, the combined batch, and scenarios.
+
+    ``result`` (the combined batch, ``metadata.name`` = the suite's name and the per-test
+    slices in ``metadata.params['tests']``) is what reports, history and analysis take.
+    """
+
+    def __init__(self, name: str, tests: dict[str, Any], result: Any, scenarios: Any = None) -> None:
+        self.name = name
+        self.tests = tests
+        self.result = result
+        self.scenarios = scenarios
+
+    @property
+    def total(self) -> int:
+        """Number of runs (prompt runs plus scenario runs)."""
+        return self.result.total + (self.scenarios.total if self.scenarios is not None else 0)
+
+    @property
+    def passed_count(self) -> int:
+        """Runs that passed (prompt runs plus scenario runs)."""
+        return self.result.passed_count + (self.scenarios.passed_count if self.scenarios is not None else 0)
+
+    @property
+    def pass_rate(self) -> float:
+        """Fraction of all runs that passed (1.0 when nothing ran)."""
+        return self.passed_count / self.total if self.total else 1.0
+
+    @property
+    def passed(self) -> bool:
+        """True only if every run passed."""
+        return self.passed_count == self.total
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the run was cancelled or interrupted before every run finished."""
+        return bool(self.result.metadata.params.get("interrupted"))
+
+    def summary(self) -> str:
+        """One line per test (pass rate and flaky prompts), then the total."""
+        from .progress_text import flaky_lines, pass_line
+
+        width = max([len(test_id) for test_id in self.tests] + [4])
+        lines = [f"suite {self.name}"]
+        for test_id, batch in self.tests.items():
+            lines.append("  " + pass_line(test_id.ljust(width), batch))
+            lines.extend(flaky_lines(batch, indent="  " + " " * (width + 2)))
+        if self.scenarios is not None:
+            lines.append("  " + pass_line("scenarios".ljust(width), self.scenarios))
+        status = "PASSED" if self.passed else "FAILED"
+        lines.append(f"{status}: {self.passed_count}/{self.total} runs passed ({self.pass_rate:.1%})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"SuiteResult({self.name!r}, {self.passed_count}/{self.total} passed, tests={len(self.tests)})"
+
+
+class SuiteRun:
+    """A suite being executed: all its tests share one engine run (one concurrency cap, one progress).
+
+    ``await run.wait()`` or ``run_sync(run)`` gives the :class:`SuiteResult`; ``cancel()``
+    stops it and ``result()`` keeps what finished.
+    """
+
+    def __init__(self, suite: Suite, test_ids: list[str], batches: list[Any], execution: Any, scenarios: Any) -> None:
+        self.suite = suite
+        self.test_ids = test_ids
+        self.batches = batches
+        self.execution = execution
+        self.scenario_run = scenarios
+        self._scenario_result: Any = None
+        self._cancelled = False
+
+    async def wait(self) -> SuiteResult:
+        """Run every test (then every scenario) and return the result."""
+        if self.execution is not None:
+            await self.execution.wait()
+        if self.scenario_run is not None and not self._cancelled:
+            self._scenario_result = await self.scenario_run.wait()
+        return self.result()
+
+    def cancel(self) -> None:
+        """Cancel unfinished runs; finished ones are kept."""
+        self._cancelled = True
+        if self.execution is not None:
+            self.execution.cancel()
+        if self.scenario_run is not None:
+            self.scenario_run.cancel()
+
+    def result(self) -> SuiteResult:
+        """The suite as it stands, unfinished runs marked ``cancelled``."""
+        from datetime import datetime, timezone
+
+        from .types import BatchMetadata, BatchResult
+
+        runs = self.execution.results() if self.execution is not None else []
+        finished = datetime.now(timezone.utc)
+        tests: dict[str, Any] = {}
+        all_runs: list[Any] = []
+        audio: dict[str, Any] = {}
+        test_params: list[dict[str, Any]] = []
+        offset = 0
+        for test_id, batch in zip(self.test_ids, self.batches, strict=True):
+            size = len(batch._items)
+            chunk = runs[offset : offset + size]
+            metadata = batch.metadata.model_copy()
+            metadata.finished_at = finished
+            tests[test_id] = BatchResult.model_construct(runs=chunk, audio=dict(batch._ctx.audio), metadata=metadata)
+            test_params.append(
+                {
+                    "id": test_id,
+                    "tags": list(metadata.tags),
+                    "prompts": list(dict.fromkeys(item.prompt for item in batch._items)),
+                    "runs": metadata.runs_per_prompt,
+                    "first_run": len(all_runs),
+                    "n_runs": size,
+                }
+            )
+            all_runs.extend(chunk)
+            audio.update(batch._ctx.audio)
+            offset += size
+        first = self.batches[0].metadata if self.batches else None
+        per_prompt = {b.metadata.runs_per_prompt for b in self.batches}
+        suite = self.suite
+        effects = list(dict.fromkeys(e for b in self.batches for e in b.metadata.effects))
+        metadata = BatchMetadata(
+            name=suite.label,
+            agent=first.agent if first else None,
+            synthesizer=first.synthesizer if first else None,
+            evaluator=first.evaluator if first else None,
+            evaluator_params=dict(first.evaluator_params) if first else {},
+            effects=effects,
+            seed=suite.seed,
+            runs_per_prompt=per_prompt.pop() if len(per_prompt) == 1 else None,
+            max_concurrency=self.execution.settings.max_concurrency if self.execution is not None else None,
+            timeout=suite.timeout,
+            started_at=datetime.fromtimestamp(self.execution.started_at, tz=timezone.utc)
+            if self.execution is not None
+            else finished,
+            finished_at=finished,
+            tags=sorted({tag for b in self.batches for tag in b.metadata.tags}),
+            params={
+                "suite": str(suite.source) if suite.source else suite.label,
+                "tests": test_params,
+                "text_mode": first.params.get("text_mode") if first else None,
+            },
+        )
+        unfinished = any(run.status == "cancelled" for run in all_runs)
+        if self._cancelled or unfinished:
+            metadata.params["interrupted"] = True
+        combined = BatchResult.model_construct(runs=all_runs, audio=audio, metadata=metadata)
+        scenarios = self._scenario_result
+        if scenarios is None and self.scenario_run is not None and self._cancelled:
+            scenarios = self.scenario_run.result()
+        return SuiteResult(suite.label, tests, combined, scenarios)
+
+
+def start_suite(
+    suite: Suite | str | Path,
+    runs: int | None = None,
+    max_concurrency: int | None = None,
+    tags: Sequence[str] | None = None,
+    on_progress: Any = None,
+    *,
+    pipeline: Pipeline | None = None,
+    cache: bool | None = None,
+    cache_dir: str | Path | None = None,
+) -> SuiteRun:
+    """Validate, build the pipeline and prepare every test's runs (without running them)."""
+    from .engine import EngineSettings, Execution
+    from .errors import InvalidArgumentError
+    from .runner import start_batch
+
+    if not isinstance(suite, Suite):
+        suite = load_suite(suite)
+    if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 1):
+        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    where = f"{suite.source}: " if suite.source else ""
+    tests, scenarios = suite.select(tags)
+    if pipeline is None:
+        pipeline = build_pipeline(suite, cache=cache, cache_dir=cache_dir)
+    index_of = {id(test): index for index, test in enumerate(suite.tests)}
+    ids = suite.test_ids()
+    batches = []
+    test_ids = []
+    for test in tests:
+        index = index_of[id(test)]
+        effects = pipeline.effects
+        if test.effects is not None:
+            try:
+                effects = parse_effects(test.effects, f"tests[{index}].effects")
+            except SuiteFileError as exc:
+                raise SuiteFileError(f"{where}{exc}") from None
+            if effects and pipeline.synthesizer is None:
+                raise SuiteFileError(f"{where}tests[{index}].effects: effects need a synthesizer (text mode has none)")
+        try:
+            batch = start_batch(
+                test.prompt_list,
+                pipeline.synthesizer,
+                pipeline.agent,
+                pipeline.evaluator,
+                test.expect,
+                runs or test.runs or suite.runs,
+                effects=effects,
+                seed=suite.seed,
+                name=f"{suite.label}/{ids[index]}",
+                tags=test.tags,
+            )
+        except RussoError as exc:
+            raise SuiteFileError(f"{where}tests[{index}]: {exc}") from None
+        batches.append(batch)
+        test_ids.append(ids[index])
+    concurrency = max_concurrency if max_concurrency is not None else suite.max_concurrency
+    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout)
+    items = [item for batch in batches for item in batch._items]
+    execution = Execution(items, settings, on_progress) if items else None
+    scenario_run = _start_scenarios(suite, scenarios, pipeline, runs, concurrency) if scenarios else None
+    return SuiteRun(suite, test_ids, batches, execution, scenario_run)
+
+
+def run_suite(
+    suite: Suite | str | Path,
+    runs: int | None = None,
+    max_concurrency: int | None = None,
+    tags: Sequence[str] | None = None,
+    on_progress: Any = None,
+    **options: Any,
+) -> SuiteResult:
+    """Run a suite (a :class:`Suite` or a file path) from sync code; ``runs`` etc. override the file.
+
+    Works inside a running event loop (a notebook) too; Ctrl-C keeps the finished runs.
+    """
+    from .sync import run_sync
+
+    return run_sync(start_suite(suite, runs, max_concurrency, tags, on_progress, **options))
+
+
+def _start_scenarios(suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: Any) -> Any:
+    raise SuiteFileError(f"{suite.source or suite.label}: scenarios are not supported yet")

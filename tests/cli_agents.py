@@ -1,0 +1,99 @@
+"""Small real agents for the CLI / pytest-plugin / suite-file tests (importable as ``cli_agents``).
+
+They read text (text mode) or the ``text`` a tiny synthesizer stored in the audio, and
+answer with tool calls parsed from the words: deterministic, fast, no network.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import russo_nb as russo
+
+CITIES = {"nyc": "NYC", "new york": "NYC", "la": "LA", "los angeles": "LA", "rome": "Rome", "berlin": "Berlin"}
+
+
+def _text_of(heard: object) -> str:
+    if isinstance(heard, russo.Audio):
+        return heard.data.decode("utf-8", "replace")
+    return str(heard)
+
+
+def parse_request(text: str) -> list[russo.ToolCall]:
+    """``"... from NYC to LA"`` -> book_flight(from_city='NYC', to_city='LA'); weather questions -> get_weather."""
+    lowered = text.lower()
+    if "weather" in lowered:
+        city = next((name for key, name in CITIES.items() if re.search(rf"\b{key}\b", lowered)), None)
+        return [russo.ToolCall(name="get_weather", arguments={"city": city} if city else {})]
+    found = re.search(r"from ([a-z ]+?) to ([a-z ]+?)(?:[.,!?]|$)", lowered)
+    if not found:
+        return []
+    origin, dest = (CITIES.get(part.strip(), part.strip().title()) for part in found.groups())
+    return [russo.ToolCall(name="book_flight", arguments={"from_city": origin, "to_city": dest})]
+
+
+class KeywordAgent:
+    """Answers from the words it reads; ``name`` is what batches record."""
+
+    name = "keyword-agent"
+
+    def __init__(self, wrong_city: str | None = None) -> None:
+        self.wrong_city = wrong_city
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        calls = parse_request(_text_of(heard))
+        if self.wrong_city:
+            calls = [russo.ToolCall(name=c.name, arguments={**c.arguments, "to_city": self.wrong_city}) for c in calls]
+        return russo.AgentResponse(tool_calls=calls, text="ok")
+
+
+class FlakyAgent(KeywordAgent):
+    """Like KeywordAgent, but every second call for the same prompt answers nothing: a flaky prompt."""
+
+    name = "flaky-agent"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        text = _text_of(heard)
+        with self._lock:
+            count = self._counts.get(text, 0)
+            self._counts[text] = count + 1
+        if "maybe" in text.lower() and count % 2 == 1:
+            return russo.AgentResponse(tool_calls=[], text="sorry?")
+        return await super().run(heard)
+
+
+class CrashingAgent:
+    """Raises on every run, to test error capture."""
+
+    name = "crashing-agent"
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        raise RuntimeError("the agent crashed on purpose")
+
+
+class TextSynthesizer:
+    """A tiny real synthesizer: the 'audio' carries the UTF-8 text, so agents can read it back."""
+
+    name = "text-synth"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def synthesize(self, text: str) -> russo.Audio:
+        self.calls.append(text)
+        return russo.Audio(data=text.encode("utf-8"), format="pcm", sample_rate=16000)
+
+
+keyword_agent = KeywordAgent()
+flaky_agent = FlakyAgent()
+
+
+def make_agent(wrong_city: str | None = None) -> KeywordAgent:
+    """A factory, for ``factory:`` component references."""
+    return KeywordAgent(wrong_city=wrong_city)
