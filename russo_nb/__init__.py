@@ -81,6 +81,7 @@ __all__ = [
     "ConfigurationError",
     "__version__",
     "load_ipython_extension",
+    "explore",
 ]
 
 
@@ -89,3 +90,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from .notebook.magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def explore(result: Any, **options: Any) -> Any:
+    """An ipywidgets explorer for a result: overview charts, prompts with audio, runs, failures, transcripts."""
+    from .notebook.explorer import explore as _explore
+
+    return _explore(result, **options)

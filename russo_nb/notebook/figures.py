@@ -1,0 +1,57 @@
+"""Charts for notebooks: call a russo plot function on a fresh Figure and get PNG bytes.
+
+A :class:`matplotlib.figure.Figure` is used directly (not pyplot), so nothing leaks into
+pyplot's global state, no figure is shown twice, and it works from any thread.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["figure_png", "show_plot", "show_trend"]
+
+logger = logging.getLogger("russo_nb")
+
+
+def figure_png(plot: Callable[..., Any], data: Any, *, size: tuple[float, float] = (6.4, 3.4), **kwargs: Any) -> bytes:
+    """Draw ``plot(data, ax=ax, **kwargs)`` on a new figure and return it as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, dpi=90)
+    ax = figure.subplots()
+    plot(data, ax=ax, **kwargs)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def show_plot(plot: Callable[..., Any], data: Any, **kwargs: Any) -> None:
+    """Display a russo plot inline as a PNG image."""
+    from IPython.display import Image, display
+
+    display(Image(data=figure_png(plot, data, **kwargs)))
+
+
+def show_trend(store: Any) -> None:
+    """Display the history store's pass-rate trend over recorded batches."""
+    frame = store.trend()
+    if frame is None or len(frame) < 2:
+        return
+    from IPython.display import Image, display
+
+    def draw(data: Any, ax: Any) -> Any:
+        x = data["finished_at"] if "finished_at" in data.columns else range(len(data))
+        ax.plot(x, data["pass_rate"], marker="o")
+        if {"low", "high"} <= set(data.columns):
+            ax.fill_between(x, data["low"], data["high"], alpha=0.2)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("pass rate")
+        ax.set_title("pass rate over recorded batches")
+        ax.tick_params(axis="x", labelrotation=30)
+        return ax
+
+    display(Image(data=figure_png(draw, frame)))

@@ -1,0 +1,373 @@
+"""``%russo`` / ``%%russo``: run, explore, compare and export batches from notebook cells.
+
+Every batch runs on its own event loop in a worker thread (:func:`russo_nb.sync.run_sync`),
+so the magics work in a kernel whose loop is already running. A kernel interrupt keeps
+the finished runs (the rest are marked ``cancelled``) and still stores the result under
+``--as``. A mistake (unknown name, bad expectation, unknown option) prints one message
+to stderr and returns None: no traceback wall.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from ..errors import InvalidArgumentError, RussoError
+from .args import Command, parse_command, usage
+from .namespace import looks_like_agent, lookup
+from .progress import ProgressDisplay, in_kernel
+
+__all__ = ["RussoMagics", "load_ipython_extension", "report_error"]
+
+logger = logging.getLogger("russo_nb")
+
+
+def report_error(message: str) -> None:
+    """Show a user mistake as one line on stderr (red in notebooks), no traceback."""
+    print(f"russo: {message}", file=sys.stderr, flush=True)
+
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def _display_html(html: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(html))
+
+
+def _is_result(obj: Any) -> bool:
+    return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
+
+
+def _as_batch(obj: Any) -> Any:
+    """A SuiteResult shows as its combined batch; everything else as itself."""
+    inner = getattr(obj, "result", None)
+    if _is_result(inner) and not callable(inner):
+        return inner
+    return obj
+
+
+@magics_class
+class RussoMagics(Magics):
+    """The ``%russo`` line magic and ``%%russo`` cell magic."""
+
+    @line_cell_magic
+    def russo(self, line: str, cell: str | None = None) -> Any:
+        """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
+        try:
+            command = parse_command(line, cell)
+            handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
+            return handler(command)
+        except RussoError as exc:
+            report_error(str(exc))
+            return None
+
+    # -- helpers ----------------------------------------------------------------------
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    def _lookup_result(self, name: str) -> Any:
+        return _as_batch(
+            lookup(
+                self.ns,
+                name,
+                role="result",
+                accept=lambda obj: _is_result(_as_batch(obj)),
+                hint="results come from %russo run ... --as NAME or russo_nb.run_concurrent(...)",
+            )
+        )
+
+    def _effects(self, spec: str | None) -> list[Any]:
+        if not spec:
+            return []
+        items = [part.strip() for part in spec.split(",") if part.strip()]
+        if not items:
+            return []
+        try:
+            from ..audio import effects as audio_effects
+        except ImportError as exc:
+            raise InvalidArgumentError(f"--effects needs russo_nb.audio, which failed to import: {exc}") from None
+        parse_one = getattr(audio_effects, "parse_effect", None)
+        if parse_one is not None:
+            return [parse_one(item) for item in items]
+        return list(audio_effects.parse_effects(items))
+
+    def _expectations(self, values: list[str]) -> Any:
+        from ..expectations import parse_expectation
+
+        if not values:
+            return None
+        calls: list[Any] = []
+        for value in values:
+            name = value.strip()
+            if name.isidentifier() and name in self.ns and not callable(self.ns[name]):
+                found = self.ns[name]
+                if isinstance(found, Mapping) and "name" not in found:
+                    if len(values) > 1:
+                        raise InvalidArgumentError(
+                            f"--expect {name} maps prompts to calls; give it alone, not with other --expect values"
+                        )
+                    return dict(found)
+                if isinstance(found, (list, tuple)):
+                    calls.extend(found)
+                else:
+                    calls.append(found)
+                continue
+            calls.append(parse_expectation(value))
+        return calls
+
+    def _prompts(self, command: Command) -> list[str]:
+        prompts: list[str] = []
+        words = command.positionals
+        if len(words) > 1 and not any(" " in word for word in words):
+            prompts.append(" ".join(words))  # an unquoted prompt: %russo run hello there --agent a
+        else:
+            prompts.extend(words)
+        for raw in (command.cell or "").splitlines():
+            text = raw.strip()
+            if text and not text.startswith("#"):
+                prompts.append(text)
+        if not prompts:
+            raise InvalidArgumentError(
+                'no prompts: put one on the line (%russo run "Book a flight to LA" --agent a) '
+                "or one per line in a %%russo run cell"
+            )
+        return prompts
+
+    def _execute(self, handle: Any, command: Command, label: str) -> Any:
+        """Run a batch handle with live progress; on interrupt keep what finished."""
+        from ..sync import run_sync
+
+        display: ProgressDisplay | None = None
+        progress = getattr(handle, "progress", None)
+        execution = getattr(handle, "execution", None)
+        if progress is None and execution is not None:
+            progress = getattr(execution, "progress", None)
+        quiet = bool(command.get("quiet", False))
+        if progress is not None and execution is not None:
+            display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+            chained = execution.on_progress
+
+            def on_progress(state: Any) -> None:
+                display(state)
+                if chained is not None:
+                    chained(state)
+
+            execution.on_progress = on_progress
+        result = run_sync(handle)
+        batch = _as_batch(result)
+        interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
+        if display is not None and progress is not None:
+            display.finish(progress, interrupted=interrupted)
+        target = command.get("as")
+        if target:
+            self.ns[target] = result
+        if interrupted:
+            finished = sum(1 for run in batch.runs if run.status != "cancelled")
+            where = f" (stored in {target})" if target else " (it is this cell's value; use --as NAME to keep it)"
+            report_error(
+                f"interrupted: kept {finished} finished runs of {len(batch.runs)}; the rest are marked cancelled{where}"
+            )
+        if command.get("record", False):
+            self._record(batch, command)
+        return result
+
+    def _record(self, batch: Any, command: Command) -> None:
+        from ..store import HistoryStore
+
+        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        batch_id = store.record(batch, suite=command.get("name"))
+        print(f"recorded batch {batch_id} in {getattr(store, 'path', 'the history store')}")
+
+    def _agent(self, name: str | None, *, required: bool) -> Any:
+        if name is None:
+            if not required:
+                return None
+            from .namespace import agent_like_names
+
+            agents = agent_like_names(self.ns)
+            found = f" Agents in your namespace: {', '.join(agents[:8])}." if agents else ""
+            raise InvalidArgumentError(f"%russo run needs --agent NAME (the agent to test).{found}")
+        return lookup(self.ns, name, role="agent", accept=looks_like_agent)
+
+    # -- subcommands --------------------------------------------------------------------
+    def _cmd_help(self, command: Command) -> None:
+        print(usage(command.positionals[0] if command.positionals else None))
+
+    def _cmd_run(self, command: Command) -> Any:
+        from ..evaluators import ExactEvaluator
+        from ..runner import start_batch
+
+        prompts = self._prompts(command)
+        agent = self._agent(command.get("agent"), required=True)
+        expect = self._expectations(command.get("expect", []))
+        if command.get("text", False):
+            if command.get("synthesizer"):
+                raise InvalidArgumentError("--text (no audio) and --synthesizer cannot be used together")
+            synthesizer = None
+        elif command.get("synthesizer"):
+            synthesizer = lookup(
+                self.ns,
+                command.get("synthesizer"),
+                role="synthesizer",
+                accept=lambda obj: callable(getattr(obj, "synthesize", None)),
+                hint="a synthesizer has async synthesize(text) -> Audio",
+            )
+        else:
+            from ..demo import default_synthesizer
+
+            synthesizer = default_synthesizer()
+        if command.get("evaluator"):
+            evaluator = lookup(
+                self.ns,
+                command.get("evaluator"),
+                role="evaluator",
+                accept=lambda obj: callable(getattr(obj, "evaluate", None)),
+                hint="an evaluator has evaluate(expected, actual) -> EvalResult",
+            )
+        else:
+            evaluator = ExactEvaluator(ignore_extra_args=True)
+        batch = start_batch(
+            prompts,
+            synthesizer,
+            agent,
+            evaluator,
+            expect,
+            command.get("runs", 1),
+            command.get("max_concurrency"),
+            timeout=command.get("timeout"),
+            effects=self._effects(command.get("effects")),
+            seed=command.get("seed", 0),
+            name=command.get("name") or command.get("as"),
+        )
+        return self._execute(batch, command, "russo run")
+
+    def _cmd_demo(self, command: Command) -> Any:
+        from .. import demo
+
+        suite = demo.demo_suite()
+        return self._run_suite(suite, command, "russo demo", default_runs=3)
+
+    def _cmd_suite(self, command: Command) -> Any:
+        from ..config import load_suite
+
+        path = Path(command.positionals[0]).expanduser()
+        if not path.exists():
+            raise InvalidArgumentError(f"suite file {str(path)!r} does not exist (working directory: {Path.cwd()})")
+        return self._run_suite(load_suite(path), command, "russo suite")
+
+    def _run_suite(self, suite: Any, command: Command, label: str, default_runs: int | None = None) -> Any:
+        from ..config import build_pipeline, start_suite
+
+        pipeline = build_pipeline(suite)
+        if command.get("agent"):
+            pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=looks_like_agent)
+        if command.get("effects"):
+            pipeline.effects = self._effects(command.get("effects"))
+        runs = command.get("runs", default_runs)
+        handle = start_suite(suite, runs, command.get("max_concurrency"), pipeline=pipeline)
+        if handle.execution is None:
+            raise InvalidArgumentError(f"{label}: the suite has no prompt tests to run")
+        if command.get("timeout") is not None:
+            from dataclasses import replace
+
+            handle.execution.settings = replace(handle.execution.settings, timeout=command.get("timeout"))
+        result = self._execute(handle, command, label)
+        batch = _as_batch(result)
+        target = command.get("as")
+        if target:
+            self.ns[target] = batch
+        return batch
+
+    def _cmd_scenario(self, command: Command) -> Any:
+        from .. import scenario as scenario_module
+
+        scenarios = []
+        for name in command.positionals:
+            found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
+            scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
+        start = getattr(scenario_module, "start_scenarios", None)
+        options = {
+            "runs": command.get("runs", 1),
+            "max_concurrency": command.get("max_concurrency"),
+            "timeout": command.get("timeout"),
+        }
+        if start is not None:
+            return self._execute(start(scenarios, **options), command, "russo scenario")
+        result = scenario_module.run_scenarios(scenarios, **options)
+        if command.get("as"):
+            self.ns[command.get("as")] = result
+        return result
+
+    def _cmd_show(self, command: Command) -> None:
+        from .explorer import explore
+
+        result = self._lookup_result(command.positionals[0])
+        _display(explore(result))
+
+    def _cmd_compare(self, command: Command) -> None:
+        from ..analysis import paired_comparison
+        from .figures import show_plot
+        from .html import comparison_html
+
+        name_a, name_b = command.positionals
+        a = self._lookup_result(name_a)
+        b = self._lookup_result(name_b)
+        comparison = paired_comparison(a, b)
+        if not comparison.n_shared:
+            raise InvalidArgumentError(f"{name_a} and {name_b} share no prompts, so there is nothing to pair")
+        _display_html(comparison_html(comparison, name_a, name_b))
+        from ..analysis import plot_comparison
+
+        show_plot(plot_comparison, comparison, labels=(name_a, name_b))
+
+    def _cmd_export(self, command: Command) -> None:
+        from ..report import export
+
+        name, path = command.positionals
+        result = self._lookup_result(name)
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".html", ".csv", ".parquet", ".jsonl"):
+            raise InvalidArgumentError(
+                f"cannot export to {path!r}: use a path ending in .html, .csv, .parquet or .jsonl"
+            )
+        written = Path(export(result, path, include_audio=bool(command.get("audio", False))))
+        size = written.stat().st_size if written.exists() else 0
+        print(f"wrote {written} ({size / 1024:.1f} KiB)")
+
+    def _cmd_history(self, command: Command) -> Any:
+        from ..store import HistoryStore
+
+        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        frame = store.list(limit=command.get("limit", 20))
+        if command.get("as"):
+            self.ns[command.get("as")] = frame
+        if len(frame) == 0:
+            print(
+                f"no batches recorded yet in {getattr(store, 'path', 'the history store')}; "
+                "use %russo run ... --record or HistoryStore().record(result)"
+            )
+            return None
+        _display(frame)
+        if len(frame) > 1:
+            from .figures import show_trend
+
+            show_trend(store)
+        return None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics (``%load_ext russo_nb``)."""
+    ipython.register_magics(RussoMagics)
+    if in_kernel():
+        logger.debug("russo_nb magics loaded in a kernel")

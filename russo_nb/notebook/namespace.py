@@ -1,0 +1,104 @@
+"""Look up names typed into a magic in the user's namespace, with close matches on a miss.
+
+Dotted names (``agents.v2``) are followed attribute by attribute; nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..errors import UnknownNameError
+
+__all__ = ["agent_like_names", "close_matches", "looks_like_agent", "lookup"]
+
+
+def looks_like_agent(obj: Any) -> bool:
+    """True for objects an agent= argument accepts: a ``run()`` method or a FunctionAgent."""
+    if inspect.isclass(obj) or inspect.ismodule(obj):
+        return False
+    from ..protocols import FunctionAgent
+
+    return isinstance(obj, FunctionAgent) or callable(getattr(obj, "run", None))
+
+
+def _public(namespace: Mapping[str, Any]) -> list[str]:
+    hidden = {"In", "Out", "exit", "quit", "get_ipython"}
+    return [name for name in namespace if not name.startswith("_") and name not in hidden]
+
+
+def agent_like_names(namespace: Mapping[str, Any]) -> list[str]:
+    """Names in the namespace bound to something that looks like an agent."""
+    names = []
+    for name in _public(namespace):
+        try:
+            if looks_like_agent(namespace[name]):
+                names.append(name)
+        except Exception:  # a property or proxy that raises on access is simply not an agent
+            continue
+    return sorted(names)
+
+
+def close_matches(name: str, namespace: Mapping[str, Any], n: int = 3) -> list[str]:
+    """Names in the namespace spelled like ``name``."""
+    return difflib.get_close_matches(name, _public(namespace), n=n, cutoff=0.6)
+
+
+def lookup(
+    namespace: Mapping[str, Any],
+    name: str,
+    *,
+    role: str = "object",
+    accept: Callable[[Any], bool] | None = None,
+    hint: str = "",
+) -> Any:
+    """The object ``name`` refers to; UnknownNameError with close matches (and agents) if missing.
+
+    ``role`` names what the object is for in the message (``agent``, ``result``...);
+    ``accept`` rejects objects of the wrong kind with an error naming the right kind.
+    """
+    head, *attrs = name.split(".")
+    if not head.isidentifier() or not all(attr.isidentifier() for attr in attrs):
+        raise UnknownNameError(f"{role} {name!r} is not a Python name; give the variable that holds it")
+    if head not in namespace:
+        raise UnknownNameError(_missing_message(name, head, namespace, role, hint))
+    obj = namespace[head]
+    for depth, attr in enumerate(attrs, start=1):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            path = ".".join([head, *attrs[:depth]])
+            parent = ".".join([head, *attrs[: depth - 1]])
+            raise UnknownNameError(f"{role} {name!r}: {parent} has no attribute {attr!r} (looked up {path})") from None
+    if accept is not None and not accept(obj):
+        message = f"{name} is a {type(obj).__name__}, not a {role}"
+        if hint:
+            message += f"; {hint}"
+        message += "."
+        if role == "agent":
+            message += _agent_hint(namespace)
+        raise UnknownNameError(message)
+    return obj
+
+
+def _agent_hint(namespace: Mapping[str, Any]) -> str:
+    agents = agent_like_names(namespace)
+    if agents:
+        return f" Agents in your namespace: {', '.join(agents[:8])}."
+    return " No agent in your namespace yet: define one with @russo_nb.agent or an object with async run(audio)."
+
+
+def _missing_message(name: str, head: str, namespace: Mapping[str, Any], role: str, hint: str) -> str:
+    message = f"no {role} named {name!r} in your namespace"
+    matches = close_matches(head, namespace)
+    if matches:
+        message += f". Did you mean {', '.join(matches)}?"
+    else:
+        message += "."
+    if role == "agent":
+        message += _agent_hint(namespace)
+    elif hint:
+        message += f" ({hint})."
+    return message
