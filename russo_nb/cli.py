@@ -1,8 +1,284 @@
-"""The ``russo`` command; filled in by the CLI issue."""
+"""The ``russo`` command (also ``python -m russo_nb``): run suite files, the demo, reports, history.
+
+Exit codes: 0 every run passed (or the pass rate reached ``--fail-under``), 1 runs
+failed, 2 a usage or suite-file error (one line on stderr, no traceback), 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import RussoError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("russo_nb")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUBCOMMANDS = ("run", "demo", "report", "history")
+
+_EPILOG = """\
+commands:
+  russo --config suite.yaml [options]   run a suite file (same as `russo run suite.yaml`)
+  russo demo [--runs N] ...             the offline voice demo (espeak-ng + local agent, no keys)
+  russo report batch.jsonl -o out.html  turn an exported batch into an HTML report
+  russo history [--limit N]             batches recorded in the history store
+
+exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage or suite-file error
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors become one ``russo: error: ...`` line and exit code 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a pass rate between 0 and 1 (e.g. 0.9), got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a pass rate between 0 and 1 (e.g. 0.9), got {text!r}")
+    return value
+
+
+def _run_parser(prog: str) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=prog,
+        description="Run a russo suite file: every test's prompts × runs through the pipeline, concurrently.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("suite", nargs="?", help="the suite file (.yaml / .json); same as --config")
+    parser.add_argument("--config", "-c", dest="config", metavar="SUITE", help="the suite file (.yaml / .json)")
+    parser.add_argument("--runs", type=_positive_int, metavar="N", help="runs per prompt (overrides the file)")
+    parser.add_argument(
+        "--max-concurrency", type=_positive_int, metavar="N", help="runs at a time (overrides the file)"
+    )
+    parser.add_argument("--timeout", type=float, metavar="S", help="seconds per run before it counts as timeout")
+    parser.add_argument("--seed", type=int, help="seed for effects (overrides the file)")
+    parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
+    parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
+    parser.add_argument("--json", metavar="OUT.jsonl", help="write the runs as JSON lines here")
+    parser.add_argument(
+        "--fail-under",
+        type=_fraction,
+        metavar="RATE",
+        help="exit 0 when the pass rate is at least RATE (0..1) instead of requiring every run to pass",
+    )
+    parser.add_argument(
+        "--history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="record the batch in the history store (default: on)",
+    )
+    parser.add_argument("--history-db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
+    parser.add_argument("--no-cache", action="store_true", help="synthesize every prompt again (no audio cache)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="audio cache directory (default .russo_cache)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output, only the summary")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``russo`` command."""
-    raise SystemExit("russo: the command line is not built yet")
+    """Entry point of the ``russo`` command; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="russo: %(levelname)s: %(message)s")
+    try:
+        command = args[0] if args and args[0] in SUBCOMMANDS else "run"
+        if command == "demo":
+            return _demo(args[1:])
+        if command == "report":
+            return _report(args[1:])
+        if command == "history":
+            return _history(args[1:])
+        if args and args[0] == "run":
+            args = args[1:]
+        return _run(args)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    except RussoError as exc:
+        print(f"russo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("russo: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# -- russo --config suite.yaml ----------------------------------------------------------------
+
+
+def _run(argv: list[str]) -> int:
+    parser = _run_parser("russo")
+    args = parser.parse_args(argv)
+    if args.suite and args.config and args.suite != args.config:
+        parser.error(f"two suite files given ({args.suite} and --config {args.config}); give one")
+    path = args.config or args.suite
+    if not path:
+        parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
+    if args.timeout is not None and args.timeout <= 0:
+        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+
+    from .config import load_suite, start_suite
+    from .progress_text import ProgressPrinter
+    from .sync import run_sync
+
+    suite = load_suite(path)
+    if args.timeout is not None:
+        suite.timeout = args.timeout
+    if args.seed is not None:
+        suite.seed = args.seed
+    printer = None if args.quiet else ProgressPrinter(sys.stderr, label=suite.label)
+    handle = start_suite(
+        suite,
+        runs=args.runs,
+        max_concurrency=args.max_concurrency,
+        tags=args.tag,
+        on_progress=printer,
+        cache=False if args.no_cache else None,
+        cache_dir=args.cache_dir,
+    )
+    outcome = run_sync(handle)
+    if printer is not None:
+        printer.close()
+    print(outcome.summary())
+    _print_interval(outcome)
+    _print_failures(outcome)
+    _write_outputs(args, outcome)
+
+    if outcome.interrupted:
+        print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.fail_under is not None:
+        ok = outcome.pass_rate >= args.fail_under
+        verdict = "at least" if ok else "below"
+        print(f"pass rate {outcome.pass_rate:.1%} is {verdict} --fail-under {args.fail_under:.1%}")
+        return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _print_interval(outcome: Any) -> None:
+    """The pass rate's Wilson 95% interval, when the analysis module is there."""
+    if not outcome.total:
+        return
+    try:
+        from .analysis.stats import wilson_interval
+    except ImportError:
+        return
+    try:
+        interval = wilson_interval(outcome.passed_count, outcome.total)
+        low, high = interval[0], interval[1]
+    except Exception:  # the interval is a nicety; never fail the run over it
+        logger.debug("wilson_interval failed", exc_info=True)
+        return
+    print(f"pass rate {outcome.pass_rate:.1%} (95% interval {low:.1%} to {high:.1%}, {outcome.total} runs)")
+
+
+def _print_failures(outcome: Any, limit: int = 5) -> None:
+    failures = list(outcome.result.iter_failures())
+    if not failures:
+        return
+    print(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
+    for run in failures[:limit]:
+        print(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
+        if run.error is not None:
+            print(f"      {run.error}")
+            continue
+        for match in run.eval_result.matches:
+            if not match.matched:
+                got = match.actual if match.actual is not None else "(no call)"
+                print(f"      expected {match.expected}, got {got}")
+                if match.details:
+                    print(f"        {match.details}")
+
+
+def _write_outputs(args: argparse.Namespace, outcome: Any) -> None:
+    result = outcome.result
+    if args.report:
+        from .report import write_report
+
+        written = write_report(result, args.report)
+        print(f"report: {written}")
+    if args.json:
+        from .report import export
+
+        written = export(result, args.json)
+        print(f"runs: {written}")
+    if args.history:
+        try:
+            from .store import HistoryStore
+        except ImportError as exc:
+            logger.warning("history not recorded: the history store is unavailable (%s)", exc)
+            return
+        store = HistoryStore(args.history_db) if args.history_db else HistoryStore()
+        batch_id = store.record(result, suite=outcome.name)
+        print(f"history: recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}")
+
+
+# -- russo demo / report / history --------------------------------------------------------------
+
+
+def _demo(argv: list[str]) -> int:
+    from . import demo
+
+    return int(demo.main(argv) or 0)
+
+
+def _report(argv: list[str]) -> int:
+    parser = _Parser(prog="russo report", description="Turn an exported batch (.jsonl) into an HTML report.")
+    parser.add_argument("batch", help="a batch exported with --json / russo_nb.report.export (.jsonl)")
+    parser.add_argument("-o", "--output", metavar="OUT.html", help="where to write the report (default: BATCH.html)")
+    args = parser.parse_args(argv)
+    source = Path(args.batch)
+    if not source.exists():
+        parser.error(f"no such file: {source}")
+    from .report import load_batch, write_report
+
+    result = load_batch(source)
+    written = write_report(result, args.output or source.with_suffix(".html"))
+    print(f"report: {written}")
+    return EXIT_OK
+
+
+def _history(argv: list[str]) -> int:
+    parser = _Parser(prog="russo history", description="List the batches recorded in the history store.")
+    parser.add_argument("--db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
+    parser.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="newest N batches (default 20)")
+    args = parser.parse_args(argv)
+    from .store import HistoryStore
+
+    if args.db and not Path(args.db).exists():
+        parser.error(f"no history store at {args.db}")
+    store = HistoryStore(args.db) if args.db else HistoryStore()
+    frame = store.list(limit=args.limit)
+    if len(frame) == 0:
+        print("no batches recorded yet; run `russo --config suite.yaml` to record one")
+        return EXIT_OK
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
+        print(frame.to_string(index=False))
+    return EXIT_OK
