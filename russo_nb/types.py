@@ -412,6 +412,12 @@ class BatchResult(BaseModel):
                 lines.append(line)
         return "\n".join(lines)
 
+    def to_dataframe(self) -> Any:
+        """One row per run as a pandas DataFrame (see :func:`russo_nb.analysis.runs_frame` for the columns)."""
+        from .analysis.frames import runs_frame
+
+        return runs_frame(self)
+
     def __repr__(self) -> str:
         return (
             f"BatchResult({self.passed_count}/{self.total} passed, "

@@ -1,0 +1,473 @@
+"""Tidy DataFrames of a batch: one row per run, per expected call, or per prompt.
+
+Columns are built from plain lists in one pass over the runs and aggregated with
+vectorized numpy / pandas group operations, so 100,000 runs take well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from ..types import SingleRunResult, format_call
+from .stats import SMALL_SAMPLE_RUNS, flakiness_score, k_values, pass_at_k, pass_hat_k, wilson_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["RUN_COLUMNS", "PROMPT_COLUMNS", "calls_frame", "prompts_frame", "runs_frame"]
+
+RUN_COLUMNS = [
+    "batch_id",
+    "agent",
+    "prompt",
+    "prompt_id",
+    "run_index",
+    "status",
+    "passed",
+    "match_rate",
+    "n_expected",
+    "n_actual",
+    "n_matched",
+    "expected",
+    "actual",
+    "details",
+    "error",
+    "error_type",
+    "latency_s",
+    "synth_s",
+    "attempts",
+    "effects",
+    "audio_key",
+    "seed",
+    "started_at",
+]
+
+PROMPT_COLUMNS = [
+    "prompt",
+    "prompt_id",
+    "runs",
+    "passed",
+    "failed",
+    "errors",
+    "pass_rate",
+    "wilson_low",
+    "wilson_high",
+    "flaky",
+    "flakiness",
+    "match_rate",
+    "latency_p50",
+    "latency_p95",
+    "small_sample",
+]
+
+_ERROR_STATUSES = ("error", "timeout", "cancelled")
+
+
+def _call_text(calls: Any, cache: dict[int, str]) -> str:
+    """``"a(x=1); b()"`` for a list of ToolCalls, memoized by object id within one frame build."""
+    key = id(calls)
+    text = cache.get(key)
+    if text is None:
+        text = "; ".join(format_call(call.name, call.arguments) for call in calls)
+        cache[key] = text
+    return text
+
+
+def _runs_of(result: Any) -> list[Any]:
+    runs = getattr(result, "runs", None)
+    if runs is None:
+        raise InvalidArgumentError(
+            f"expected a BatchResult (or anything with .runs), got {type(result).__name__}; "
+            "pass the result of russo_nb.run(...)"
+        )
+    return runs
+
+
+class _ForeignRun:
+    """A run of another type (e.g. a scenario run) seen through SingleRunResult's attribute names."""
+
+    __slots__ = (
+        "prompt",
+        "prompt_id",
+        "run_index",
+        "status",
+        "eval_result",
+        "error",
+        "latency_s",
+        "synth_s",
+        "attempts",
+        "effects",
+        "audio_key",
+        "seed",
+        "started_at",
+        "transcript",
+        "score",
+    )
+
+    def __init__(self, run: Any) -> None:
+        get = getattr
+        self.prompt = get(run, "prompt", None) or get(run, "scenario", None) or get(run, "name", "") or ""
+        self.prompt_id = get(run, "prompt_id", None)
+        self.run_index = get(run, "run_index", 0)
+        status = get(run, "status", None)
+        if status is None:
+            status = "passed" if get(run, "success", False) else "failed"
+        self.status = status
+        self.eval_result = get(run, "eval_result", None)
+        self.error = get(run, "error", None)
+        self.latency_s = get(run, "latency_s", None)
+        if self.latency_s is None:
+            self.latency_s = get(run, "total_time", None)
+        self.synth_s = get(run, "synth_s", None)
+        self.attempts = get(run, "attempts", 1)
+        self.effects = get(run, "effects", None) or []
+        self.audio_key = get(run, "audio_key", None)
+        self.seed = get(run, "seed", None)
+        self.started_at = get(run, "started_at", None)
+        transcript = get(run, "transcript", None)
+        self.transcript = transcript if transcript is not None else get(run, "messages", None)
+        self.score = get(run, "score", None)
+
+
+def _normalized(runs: list[Any]) -> list[Any]:
+    """SingleRunResults as they are (fast attribute access); anything else through :class:`_ForeignRun`."""
+    if all(isinstance(run, SingleRunResult) for run in runs):
+        return runs
+    return [run if isinstance(run, SingleRunResult) else _ForeignRun(run) for run in runs]
+
+
+def _matched(matches: list[Any]) -> int:
+    count = 0
+    for match in matches:
+        if match.matched:
+            count += 1
+    return count
+
+
+def _meta(result: Any) -> tuple[str | None, str | None]:
+    meta = getattr(result, "metadata", None)
+    return getattr(meta, "batch_id", None), getattr(meta, "agent", None)
+
+
+def runs_frame(result: Any) -> pd.DataFrame:
+    """One row per run of ``result`` (a BatchResult, or a scenario batch with ``.runs``).
+
+    Columns:
+      batch_id, agent: from the batch metadata (same on every row).
+      prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
+      run_index: 0-based repetition of the prompt.
+      status: passed / failed / error / timeout / cancelled. passed: bool (status == 'passed').
+      match_rate: matched / expected calls (1.0 when nothing expected); n_expected, n_actual, n_matched.
+      expected, actual: the calls as readable text, ``book_flight(to_city='LA'); cancel()``.
+      details: the evaluator's explanation of misses ('' when all matched).
+      error, error_type: the captured exception ('' when none).
+      latency_s: agent seconds; synth_s: synthesis seconds (NaN when unknown); attempts.
+      effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
+      started_at: when the run started (UTC timestamp, NaT when unknown).
+    Scenario runs add whatever applies: transcript turns as ``n_turns``, and ``score`` / ``success`` when present.
+    """
+    import pandas as pd
+
+    runs = _runs_of(result)
+    batch_id, agent = _meta(result)
+    cache: dict[int, str] = {}
+    prompt, pid, run_index, status, match_rate = [], [], [], [], []
+    n_expected, n_actual, n_matched, expected, actual, details = [], [], [], [], [], []
+    error, error_type, latency, synth, attempts, effects, audio_key, seed, started = [], [], [], [], [], [], [], [], []
+    effects_cache: dict[int, str] = {}
+    n_turns: list[Any] = []
+    scores: list[Any] = []
+    any_transcript = False
+    any_score = False
+    for run in _normalized(runs):
+        ev = run.eval_result
+        prompt.append(run.prompt)
+        pid.append(run.prompt_id)
+        run_index.append(run.run_index)
+        status.append(run.status)
+        if ev is not None:
+            exp, act, matches = ev.expected, ev.actual, ev.matches
+            ne = len(exp)
+            nm = _matched(matches)
+            n_expected.append(ne)
+            n_actual.append(len(act))
+            n_matched.append(nm)
+            match_rate.append(nm / ne if ne else 1.0)
+            expected.append(_call_text(exp, cache))
+            actual.append(_call_text(act, cache))
+            if ev.details or not ev.passed:
+                parts = [m.details for m in matches if m.details]
+                if ev.details:
+                    parts.append(ev.details)
+                details.append("; ".join(parts))
+            else:
+                details.append("")
+        else:
+            n_expected.append(0)
+            n_actual.append(0)
+            n_matched.append(0)
+            match_rate.append(np.nan)
+            expected.append("")
+            actual.append("")
+            details.append("")
+        err = run.error
+        if err is None:
+            error.append("")
+            error_type.append("")
+        elif isinstance(err, str):
+            error.append(err)
+            error_type.append("")
+        else:
+            error.append(getattr(err, "message", str(err)))
+            error_type.append(getattr(err, "type", ""))
+        latency.append(run.latency_s)
+        synth.append(run.synth_s)
+        attempts.append(run.attempts)
+        eff = run.effects
+        if eff:
+            text = effects_cache.get(id(eff))
+            if text is None:
+                text = effects_cache[id(eff)] = ", ".join(eff)
+            effects.append(text)
+        else:
+            effects.append("")
+        audio_key.append(run.audio_key)
+        seed.append(run.seed)
+        started.append(run.started_at)
+        transcript = run.transcript
+        if transcript is not None:
+            any_transcript = True
+            n_turns.append(len(transcript))
+        else:
+            n_turns.append(None)
+        if type(run) is _ForeignRun and run.score is not None:
+            any_score = True
+        scores.append(run.score if type(run) is _ForeignRun else None)
+
+    # fill prompt ids that a foreign run type did not carry
+    if any(p is None for p in pid):
+        from ..types import prompt_id as make_id
+
+        pid = [p if p is not None else make_id(str(text)) for p, text in zip(pid, prompt)]
+    status_arr = np.array(status, dtype=object)
+    columns: dict[str, Any] = {
+        "batch_id": pd.Series([batch_id] * len(runs), dtype="object"),
+        "agent": pd.Series([agent] * len(runs), dtype="object"),
+        "prompt": prompt,
+        "prompt_id": pid,
+        "run_index": np.array(run_index, dtype=np.int64),
+        "status": pd.Categorical(status_arr, categories=["passed", "failed", "error", "timeout", "cancelled"]),
+        "passed": status_arr == "passed",
+        "match_rate": np.array(match_rate, dtype=float),
+        "n_expected": np.array(n_expected, dtype=np.int64),
+        "n_actual": np.array(n_actual, dtype=np.int64),
+        "n_matched": np.array(n_matched, dtype=np.int64),
+        "expected": expected,
+        "actual": actual,
+        "details": details,
+        "error": error,
+        "error_type": error_type,
+        "latency_s": np.array(latency, dtype=float),
+        "synth_s": np.array(synth, dtype=float),
+        "attempts": np.array(attempts, dtype=np.int64),
+        "effects": effects,
+        "audio_key": audio_key,
+        "seed": pd.array(seed, dtype="Int64"),
+        "started_at": pd.to_datetime(np.array(started, dtype=float), unit="s", utc=True),
+    }
+    if any_transcript:
+        columns["n_turns"] = pd.array(n_turns, dtype="Int64")
+    if any_score:
+        columns["score"] = np.array([np.nan if s is None else s for s in scores], dtype=float)
+    frame = pd.DataFrame(columns)
+    frame.attrs["batch_id"] = batch_id
+    return frame
+
+
+def calls_frame(result: Any) -> pd.DataFrame:
+    """One row per expected call of every run.
+
+    Columns: batch_id, prompt, prompt_id, run_index, status, position (0-based index of the
+    expected call in the run), expected (text), expected_name, expected_args (JSON), actual
+    (the matched or closest actual call as text, '' when none), actual_name, matched (bool),
+    details (why it did not match; '' when matched).
+    """
+    import pandas as pd
+
+    runs = _runs_of(result)
+    batch_id, _ = _meta(result)
+    rows: dict[str, list[Any]] = {
+        key: []
+        for key in (
+            "prompt",
+            "prompt_id",
+            "run_index",
+            "status",
+            "position",
+            "expected",
+            "expected_name",
+            "expected_args",
+            "actual",
+            "actual_name",
+            "matched",
+            "details",
+        )
+    }
+    text_cache: dict[int, str] = {}
+    args_cache: dict[int, str] = {}
+
+    def call_text(call: Any) -> str:
+        key = id(call)
+        text = text_cache.get(key)
+        if text is None:
+            text = text_cache[key] = format_call(call.name, call.arguments)
+        return text
+
+    for run in runs:
+        ev = getattr(run, "eval_result", None)
+        if ev is None:
+            continue
+        matches = ev.matches
+        by_position = list(matches) if len(matches) == len(ev.expected) else None
+        for position, want in enumerate(ev.expected):
+            match = by_position[position] if by_position is not None else None
+            got = match.actual if match is not None else None
+            rows["prompt"].append(run.prompt)
+            rows["prompt_id"].append(run.prompt_id)
+            rows["run_index"].append(run.run_index)
+            rows["status"].append(run.status)
+            rows["position"].append(position)
+            rows["expected"].append(call_text(want))
+            rows["expected_name"].append(want.name)
+            args = args_cache.get(id(want))
+            if args is None:
+                args = args_cache[id(want)] = json.dumps(want.arguments, sort_keys=True, default=repr)
+            rows["expected_args"].append(args)
+            rows["actual"].append(call_text(got) if got is not None else "")
+            rows["actual_name"].append(got.name if got is not None else "")
+            rows["matched"].append(bool(match.matched) if match is not None else False)
+            rows["details"].append(match.details if match is not None else "no evaluation of this call")
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "batch_id", batch_id)
+    frame["run_index"] = frame["run_index"].astype(np.int64)
+    frame["position"] = frame["position"].astype(np.int64)
+    frame["matched"] = frame["matched"].astype(bool)
+    return frame
+
+
+def _light_columns(result: Any) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """prompt, prompt_id, passed, error flag, latency — the least the prompts frame needs."""
+    runs = _runs_of(result)
+    prompts, pids, statuses, latency, match = [], [], [], [], []
+    for run in _normalized(runs):
+        prompts.append(run.prompt)
+        pids.append(run.prompt_id)
+        statuses.append(run.status)
+        latency.append(run.latency_s)
+        ev = run.eval_result
+        if ev is not None:
+            ne = len(ev.expected)
+            match.append(_matched(ev.matches) / ne if ne else 1.0)
+        else:
+            match.append(np.nan)
+    if any(p is None for p in pids):
+        from ..types import prompt_id as make_id
+
+        pids = [p if p is not None else make_id(str(t)) for p, t in zip(pids, prompts)]
+    status_arr = np.array(statuses, dtype=object)
+    return prompts, pids, status_arr, np.array(latency, dtype=float), np.array(match, dtype=float)
+
+
+def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float) -> np.ndarray:
+    """Per-group linear-interpolated quantile (numpy's default), vectorized via one lexsort; NaN ignored."""
+    ok = ~np.isnan(values)
+    codes, values = codes[ok], values[ok]
+    out = np.full(groups, np.nan)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((values, codes))
+    codes, values = codes[order], values[order]
+    counts = np.bincount(codes, minlength=groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    pos = starts[has] + q * (counts[has] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, starts[has] + counts[has] - 1)
+    frac = pos - lo
+    out[has] = values[lo] + (values[hi] - values[lo]) * frac
+    return out
+
+
+def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
+    """One row per prompt (in first-seen order) with honest per-prompt statistics.
+
+    ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame.
+
+    Columns:
+      prompt, prompt_id; runs; passed; failed (did not pass, errors included); errors (error,
+      timeout or cancelled); pass_rate; wilson_low / wilson_high (95% Wilson interval);
+      flaky (0 < pass_rate < 1); flakiness (4·p·(1−p), 0 = runs agree, 1 = coin flip);
+      match_rate (mean over runs); latency_p50 / latency_p95 (seconds, NaN when unknown);
+      small_sample (fewer than 10 runs: the interval is wide, flakiness can hide);
+      pass@k / pass^k for each k in ``ks`` (default 1, 2, 3, 5, 10, 20, 50, ... up to the
+      largest run count; NaN for a prompt with fewer than k runs).
+    """
+    import pandas as pd
+
+    if isinstance(result, pd.DataFrame):
+        prompts = result["prompt"].tolist()
+        pids = result["prompt_id"].tolist() if "prompt_id" in result else prompts
+        status_arr = np.asarray(result["status"].astype(object))
+        latency = result["latency_s"].to_numpy(dtype=float) if "latency_s" in result else np.full(len(result), np.nan)
+        match = result["match_rate"].to_numpy(dtype=float) if "match_rate" in result else np.full(len(result), np.nan)
+    else:
+        prompts, pids, status_arr, latency, match = _light_columns(result)
+    codes, uniques = pd.factorize(pd.Series(prompts, dtype=object), sort=False)
+    groups = len(uniques)
+    codes = np.asarray(codes, dtype=np.int64)
+    passed_flag = status_arr == "passed"
+    error_flag = np.isin(status_arr, _ERROR_STATUSES)
+    runs = np.bincount(codes, minlength=groups)
+    passed = np.bincount(codes, weights=passed_flag, minlength=groups).astype(np.int64)
+    errors = np.bincount(codes, weights=error_flag, minlength=groups).astype(np.int64)
+    match_ok = ~np.isnan(match)
+    match_sum = np.bincount(codes[match_ok], weights=match[match_ok], minlength=groups)
+    match_n = np.bincount(codes[match_ok], minlength=groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(runs > 0, passed / np.maximum(runs, 1), np.nan)
+        mean_match = np.where(match_n > 0, match_sum / np.maximum(match_n, 1), np.nan)
+    low, high = wilson_interval(passed, runs) if groups else (np.array([]), np.array([]))
+    first_index = np.full(groups, -1, dtype=np.int64)
+    first_index[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    pid_arr = np.asarray(pids, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "prompt": list(uniques),
+            "prompt_id": pid_arr[first_index] if groups else [],
+            "runs": runs,
+            "passed": passed,
+            "failed": runs - passed,
+            "errors": errors,
+            "pass_rate": rate,
+            "wilson_low": np.atleast_1d(low),
+            "wilson_high": np.atleast_1d(high),
+            "flaky": (passed > 0) & (passed < runs),
+            "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else [],
+            "match_rate": mean_match,
+            "latency_p50": _group_quantile(codes, latency, groups, 0.5),
+            "latency_p95": _group_quantile(codes, latency, groups, 0.95),
+            "small_sample": runs < SMALL_SAMPLE_RUNS,
+        }
+    )
+    ks = list(ks) if ks is not None else k_values(int(runs.max()) if groups else 0)
+    for k in ks:
+        frame[f"pass@{k}"] = pass_at_k(runs, passed, k) if groups else []
+    for k in ks:
+        frame[f"pass^{k}"] = pass_hat_k(runs, passed, k) if groups else []
+    frame.attrs["ks"] = ks
+    return frame

@@ -1,0 +1,318 @@
+"""Charts of a batch (matplotlib, imported on first call): each takes a result or a frame and ``ax=``.
+
+Every function returns the Axes it drew on, so charts compose into the caller's figures.
+With many prompts, charts keep at most ``max_prompts`` rows (the most interesting ones:
+lowest pass rate, most flaky, slowest) and say in the title how many were left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+from .frames import prompts_frame, runs_frame
+from .stats import clustered_se, pass_at_k, pass_hat_k, wilson_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "STATUS_COLORS",
+    "plot_comparison",
+    "plot_flakiness",
+    "plot_latency",
+    "plot_match_rates",
+    "plot_pass_at_k",
+    "plot_pass_rates",
+    "plot_sweep",
+]
+
+STATUS_COLORS = {"passed": "#2e9e5b", "failed": "#d9534f", "error": "#8e44ad", "missing": "#eeeeee"}
+"""Colours used for run outcomes in every chart (errors include timeouts and cancels)."""
+
+
+def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
+    import matplotlib.pyplot as plt
+
+    if ax is not None:
+        return ax
+    _, new_ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return new_ax
+
+
+def _label(text: str, width: int = 48) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _is_runs_frame(obj: Any) -> bool:
+    return hasattr(obj, "columns") and "run_index" in obj.columns and "status" in obj.columns
+
+
+def _is_prompts_frame(obj: Any) -> bool:
+    return hasattr(obj, "columns") and "pass_rate" in obj.columns and "runs" in obj.columns
+
+
+def _prompts(source: Any) -> pd.DataFrame:
+    if _is_prompts_frame(source):
+        return source
+    return prompts_frame(source)
+
+
+def _runs(source: Any) -> pd.DataFrame:
+    if _is_runs_frame(source):
+        return source
+    if hasattr(source, "columns"):
+        raise InvalidArgumentError("this chart needs a runs frame (runs_frame(result)) or a BatchResult")
+    return runs_frame(source)
+
+
+def _fig_height(rows: int) -> float:
+    return max(3.0, min(0.22 * rows + 1.5, 14.0))
+
+
+def plot_pass_rates(
+    source: Any, ax: Axes | None = None, *, threshold: float | None = 0.8, max_prompts: int = 50
+) -> Axes:
+    """Pass rate per prompt (horizontal bars) with Wilson 95% interval whiskers and a threshold line.
+
+    Bars below the threshold are red. With more than ``max_prompts`` prompts the lowest
+    pass rates are shown.
+    """
+    frame = _prompts(source)
+    shown = frame.sort_values(["pass_rate", "prompt"], ascending=[True, True]).head(max_prompts).iloc[::-1]
+    ax = _axes(ax, _fig_height(len(shown)))
+    y = np.arange(len(shown))
+    rate = shown["pass_rate"].to_numpy(dtype=float)
+    low = shown["wilson_low"].to_numpy(dtype=float)
+    high = shown["wilson_high"].to_numpy(dtype=float)
+    below = rate < threshold if threshold is not None else np.zeros(len(rate), dtype=bool)
+    colors = np.where(below, STATUS_COLORS["failed"], STATUS_COLORS["passed"])
+    ax.barh(y, rate, color=colors, alpha=0.85, height=0.7)
+    ax.errorbar(rate, y, xerr=[rate - low, high - rate], fmt="none", ecolor="#333333", capsize=2, lw=1)
+    if threshold is not None:
+        ax.axvline(threshold, color="#333333", ls="--", lw=1, label=f"threshold {threshold:.0%}")
+        ax.legend(loc="lower right", fontsize=8)
+    labels = [f"{_label(p)} (n={n})" for p, n in zip(shown["prompt"], shown["runs"])]
+    ax.set_yticks(y, labels, fontsize=7 if len(shown) > 25 else 9)
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("pass rate (bars: Wilson 95% interval)")
+    title = "Pass rate per prompt"
+    if len(frame) > len(shown):
+        title += f" — lowest {len(shown)} of {len(frame)} prompts"
+    ax.set_title(title)
+    return ax
+
+
+def plot_flakiness(source: Any, ax: Axes | None = None, *, max_prompts: int = 50, max_runs: int = 100) -> Axes:
+    """Heatmap prompt × run: passed / failed / error cells, each row labelled with its flakiness score.
+
+    Rows are the most flaky prompts (score 4·p·(1−p)); at most ``max_runs`` columns.
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    frame = _runs(source)
+    prompts = prompts_frame(frame)
+    shown = prompts.sort_values(["flakiness", "pass_rate"], ascending=[False, True]).head(max_prompts)
+    order = {prompt: row for row, prompt in enumerate(shown["prompt"])}
+    rows = frame["prompt"].map(order)
+    keep = rows.notna().to_numpy() & (frame["run_index"].to_numpy() < max_runs)
+    row_idx = rows.to_numpy()[keep].astype(np.int64)
+    col_idx = frame["run_index"].to_numpy()[keep].astype(np.int64)
+    status = np.asarray(frame["status"].astype(object))[keep]
+    codes = np.where(status == "passed", 0, np.where(status == "failed", 1, 2))
+    n_cols = int(col_idx.max()) + 1 if len(col_idx) else 1
+    grid = np.full((len(shown), n_cols), 3, dtype=np.int64)
+    grid[row_idx, col_idx] = codes
+    ax = _axes(ax, _fig_height(len(shown)), 10.0)
+    cmap = ListedColormap([STATUS_COLORS[k] for k in ("passed", "failed", "error", "missing")])
+    ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=3, interpolation="nearest")
+    labels = [f"{_label(p, 40)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
+    ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
+    ax.set_xlabel("run index")
+    title = "Runs per prompt [flakiness score 4·p·(1−p)]"
+    if len(prompts) > len(shown):
+        title += f" — {len(shown)} most flaky of {len(prompts)} prompts"
+    ax.set_title(title)
+    handles = [Patch(color=STATUS_COLORS[k], label=k) for k in ("passed", "failed", "error")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return ax
+
+
+def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
+    """Agent latency distribution per prompt (box plots, slowest median at the top)."""
+    frame = _runs(source)
+    data = frame[["prompt", "latency_s"]].dropna()
+    ax = _axes(ax, 4.0)
+    if data.empty:
+        ax.set_title("Latency per prompt — no latencies recorded")
+        return ax
+    medians = data.groupby("prompt", sort=False)["latency_s"].median().sort_values()
+    shown = medians.index[-max_prompts:]
+    groups = data.groupby("prompt", sort=False)["latency_s"]
+    values = [groups.get_group(p).to_numpy() for p in shown]
+    if ax.figure.get_figheight() < _fig_height(len(shown)) and ax.figure.axes == [ax]:
+        ax.figure.set_figheight(_fig_height(len(shown)))
+    ax.boxplot(values, vert=False, showfliers=False, widths=0.6)
+    ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
+    ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
+    title = "Agent latency per prompt"
+    if len(medians) > len(shown):
+        title += f" — slowest {len(shown)} of {len(medians)} prompts"
+    ax.set_title(title)
+    return ax
+
+
+def plot_match_rates(source: Any, ax: Axes | None = None, *, bins: int = 20) -> Axes:
+    """Histogram of per-run match rates (share of expected calls matched), split by status."""
+    frame = _runs(source)
+    ax = _axes(ax)
+    match = frame["match_rate"].to_numpy(dtype=float)
+    status = np.asarray(frame["status"].astype(object))
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    groups = [
+        ("passed", status == "passed"),
+        ("failed", status == "failed"),
+        ("error", ~np.isin(status, ["passed", "failed"])),
+    ]
+    values = [match[mask & ~np.isnan(match)] for _, mask in groups]
+    ax.hist(
+        values,
+        bins=edges,
+        stacked=True,
+        color=[STATUS_COLORS[name] for name, _ in groups],
+        label=[name for name, _ in groups],
+    )
+    ax.set_xlabel("match rate (expected calls matched)")
+    ax.set_ylabel("runs")
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title(f"Match rate over {len(frame)} runs (mean {np.nanmean(match) if len(match) else float('nan'):.1%})")
+    return ax
+
+
+def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = None) -> Axes:
+    """pass@k (at least one of k passes) and pass^k (all k pass) averaged over prompts, k = 1..max_k.
+
+    Only prompts with at least k runs count towards each k (their number is in the legend).
+    """
+    frame = _prompts(source)
+    runs = frame["runs"].to_numpy(dtype=float)
+    passed = frame["passed"].to_numpy(dtype=float)
+    top = int(runs.max()) if len(runs) else 1
+    top = min(top, max_k) if max_k else min(top, 50)
+    ks = np.arange(1, top + 1)
+    at = np.array([np.nanmean(pass_at_k(runs, passed, int(k))) if np.any(runs >= k) else np.nan for k in ks])
+    hat = np.array([np.nanmean(pass_hat_k(runs, passed, int(k))) if np.any(runs >= k) else np.nan for k in ks])
+    ax = _axes(ax)
+    ax.plot(ks, at, marker="o", ms=3, color="#1f77b4", label="pass@k (at least one of k passes)")
+    ax.plot(ks, hat, marker="s", ms=3, color="#d62728", label="pass^k (all k pass)")
+    ax.set_xlabel("k (runs)")
+    ax.set_ylabel("mean over prompts")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"pass@k and pass^k over {len(frame)} prompts")
+    return ax
+
+
+def plot_comparison(a: Any, b: Any = None, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
+    """Paired per-prompt differences B − A with Newcombe 95% intervals, and the mean difference.
+
+    ``a`` and ``b`` are two results (or prompts frames / mappings); or pass one
+    :class:`~russo_nb.analysis.stats.Comparison` as ``a``.
+    """
+    from .stats import Comparison, paired_comparison
+
+    comparison = a if isinstance(a, Comparison) else paired_comparison(a, b)
+    diffs = sorted(comparison.per_prompt, key=lambda d: (d.difference, d.prompt))
+    if len(diffs) > max_prompts:
+        # keep the largest moves in both directions
+        half = max_prompts // 2
+        diffs = diffs[:half] + diffs[-(max_prompts - half) :]
+    ax = _axes(ax, _fig_height(len(diffs)))
+    y = np.arange(len(diffs))
+    d = np.array([x.difference for x in diffs])
+    low = np.array([x.low for x in diffs])
+    high = np.array([x.high for x in diffs])
+    colors = np.where(high < 0, STATUS_COLORS["failed"], np.where(low > 0, STATUS_COLORS["passed"], "#7f7f7f"))
+    ax.hlines(y, low, high, colors=colors, lw=2)
+    ax.scatter(d, y, color=colors, zorder=3, s=18)
+    ax.axvline(0, color="#333333", lw=1)
+    ax.axvline(comparison.difference, color="#1f77b4", ls="--", lw=1, label="mean difference")
+    if not np.isnan(comparison.low):
+        ax.axvspan(comparison.low, comparison.high, color="#1f77b4", alpha=0.12, label="95% interval of the mean")
+    ax.set_yticks(y, [_label(x.prompt) for x in diffs], fontsize=7 if len(diffs) > 25 else 9)
+    ax.set_xlim(-1.05, 1.05)
+    ax.set_xlabel("pass rate B − A per prompt (Newcombe 95% interval)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(f"B − A = {comparison.difference:+.1%}, p = {comparison.p_value:.3g} ({comparison.n_shared} prompts)")
+    return ax
+
+
+def _sweep_points(batches: Any) -> list[tuple[Any, Any]]:
+    if isinstance(batches, Mapping):
+        return list(batches.items())
+    if isinstance(batches, Sequence) and not isinstance(batches, str):
+        return [tuple(item) for item in batches]  # type: ignore[misc]
+    raise InvalidArgumentError("plot_sweep needs {value: result} or [(value, result), ...]")
+
+
+def plot_sweep(
+    batches: Any,
+    ax: Axes | None = None,
+    *,
+    parameter: str = "SNR (dB)",
+    interval: str = "clustered",
+    label: str | None = None,
+) -> Axes:
+    """Pass rate against a parameter (one batch per value, e.g. noise SNR) with a 95% band.
+
+    ``batches``: ``{value: result}``, ``[(value, result), ...]``, or a runs frame with a
+    ``sweep`` column. ``interval``: ``"clustered"`` (by prompt, see clustered_se) or
+    ``"wilson"`` (treats runs as independent). Non-numeric values (like ``"clean"``) are
+    placed in the order given.
+    """
+    if hasattr(batches, "columns"):
+        if "sweep" not in batches.columns:
+            raise InvalidArgumentError("a sweep frame needs a 'sweep' column with the parameter value of each run")
+        points = [(value, group) for value, group in batches.groupby("sweep", sort=False)]
+    else:
+        points = _sweep_points(batches)
+    if not points:
+        raise InvalidArgumentError("plot_sweep needs at least one (value, result) pair")
+    xs, rates, lows, highs = [], [], [], []
+    for value, result in points:
+        frame = _prompts(result)
+        if interval == "wilson":
+            c, n = int(frame["passed"].sum()), int(frame["runs"].sum())
+            lo, hi = wilson_interval(c, n)
+            rate = c / n
+        elif interval == "clustered":
+            cr = clustered_se(frame["passed"].to_numpy(), frame["runs"].to_numpy())
+            rate, lo, hi = cr.rate, cr.low, cr.high
+        else:
+            raise InvalidArgumentError(f"interval must be 'clustered' or 'wilson', got {interval!r}")
+        xs.append(value)
+        rates.append(rate)
+        lows.append(lo)
+        highs.append(hi)
+    numeric = all(isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) for x in xs)
+    positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
+    ax = _axes(ax)
+    ax.fill_between(positions, lows, highs, alpha=0.2, color="#1f77b4", label=f"95% interval ({interval})")
+    ax.plot(positions, rates, marker="o", color="#1f77b4", label=label or "pass rate")
+    if not numeric:
+        ax.set_xticks(positions, [str(x) for x in xs])
+    ax.set_xlabel(parameter)
+    ax.set_ylabel("pass rate")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"Pass rate against {parameter}")
+    return ax
