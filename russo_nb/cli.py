@@ -147,6 +147,7 @@ def _run(argv: list[str]) -> int:
     from .sync import run_sync
 
     suite = load_suite(path)
+    _importable(Path.cwd(), Path(path).resolve().parent)
     if args.timeout is not None:
         suite.timeout = args.timeout
     if args.seed is not None:
@@ -178,6 +179,13 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {outcome.pass_rate:.1%} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _importable(*folders: Path) -> None:
+    """Let ``class:`` / ``object:`` references name modules beside the suite file or in the cwd."""
+    for folder in folders:
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
 
 
 def _print_interval(outcome: Any) -> None:

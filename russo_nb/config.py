@@ -586,68 +586,95 @@ class SuiteRun:
         """The suite as it stands, unfinished runs marked ``cancelled``."""
         from datetime import datetime, timezone
 
-        from .types import BatchMetadata, BatchResult
+        from .types import BatchResult
 
         runs = self.execution.results() if self.execution is not None else []
         finished = datetime.now(timezone.utc)
         tests: dict[str, Any] = {}
-        all_runs: list[Any] = []
-        audio: dict[str, Any] = {}
-        test_params: list[dict[str, Any]] = []
         offset = 0
         for test_id, batch in zip(self.test_ids, self.batches, strict=True):
             size = len(batch._items)
-            chunk = runs[offset : offset + size]
             metadata = batch.metadata.model_copy()
             metadata.finished_at = finished
+            chunk = runs[offset : offset + size]
             tests[test_id] = BatchResult.model_construct(runs=chunk, audio=dict(batch._ctx.audio), metadata=metadata)
-            test_params.append(
-                {
-                    "id": test_id,
-                    "tags": list(metadata.tags),
-                    "prompts": list(dict.fromkeys(item.prompt for item in batch._items)),
-                    "runs": metadata.runs_per_prompt,
-                    "first_run": len(all_runs),
-                    "n_runs": size,
-                }
-            )
-            all_runs.extend(chunk)
-            audio.update(batch._ctx.audio)
             offset += size
-        first = self.batches[0].metadata if self.batches else None
-        per_prompt = {b.metadata.runs_per_prompt for b in self.batches}
         suite = self.suite
-        effects = list(dict.fromkeys(e for b in self.batches for e in b.metadata.effects))
-        metadata = BatchMetadata(
+        combined = combine_batches(
+            tests,
             name=suite.label,
-            agent=first.agent if first else None,
-            synthesizer=first.synthesizer if first else None,
-            evaluator=first.evaluator if first else None,
-            evaluator_params=dict(first.evaluator_params) if first else {},
-            effects=effects,
             seed=suite.seed,
-            runs_per_prompt=per_prompt.pop() if len(per_prompt) == 1 else None,
             max_concurrency=self.execution.settings.max_concurrency if self.execution is not None else None,
             timeout=suite.timeout,
             started_at=datetime.fromtimestamp(self.execution.started_at, tz=timezone.utc)
             if self.execution is not None
             else finished,
-            finished_at=finished,
-            tags=sorted({tag for b in self.batches for tag in b.metadata.tags}),
-            params={
-                "suite": str(suite.source) if suite.source else suite.label,
-                "tests": test_params,
-                "text_mode": first.params.get("text_mode") if first else None,
-            },
+            params={"suite": str(suite.source) if suite.source else suite.label},
         )
-        unfinished = any(run.status == "cancelled" for run in all_runs)
-        if self._cancelled or unfinished:
-            metadata.params["interrupted"] = True
-        combined = BatchResult.model_construct(runs=all_runs, audio=audio, metadata=metadata)
+        if self._cancelled or any(run.status == "cancelled" for run in combined.runs):
+            combined.metadata.params["interrupted"] = True
         scenarios = self._scenario_result
         if scenarios is None and self.scenario_run is not None and self._cancelled:
             scenarios = self.scenario_run.result()
         return SuiteResult(suite.label, tests, combined, scenarios)
+
+
+def combine_batches(tests: Mapping[str, Any], name: str, params: dict[str, Any] | None = None, **fields: Any) -> Any:
+    """One BatchResult holding the runs of several named batches (suite tests, pytest tests).
+
+    ``metadata.params['tests']`` lists each part: ``id``, ``tags``, ``prompts``, ``runs``
+    (per prompt) and the slice ``first_run`` / ``n_runs`` of the combined ``runs``.
+    Components and effects come from the parts; ``fields`` set other metadata.
+    """
+    from datetime import datetime, timezone
+
+    from .types import BatchMetadata, BatchResult
+
+    all_runs: list[Any] = []
+    audio: dict[str, Any] = {}
+    parts: list[dict[str, Any]] = []
+    for test_id, batch in tests.items():
+        parts.append(
+            {
+                "id": test_id,
+                "tags": list(batch.metadata.tags),
+                "prompts": list(batch.by_prompt()),
+                "runs": batch.metadata.runs_per_prompt,
+                "first_run": len(all_runs),
+                "n_runs": len(batch.runs),
+            }
+        )
+        all_runs.extend(batch.runs)
+        audio.update(batch.audio)
+    metas = [batch.metadata for batch in tests.values()]
+    first = metas[0] if metas else None
+
+    def same(attr: str) -> Any:
+        values = {repr(getattr(meta, attr)) for meta in metas}
+        return getattr(first, attr) if first is not None and len(values) == 1 else None
+
+    now = datetime.now(timezone.utc)
+    values: dict[str, Any] = {
+        "name": name,
+        "agent": same("agent") or (first.agent if first else None),
+        "synthesizer": same("synthesizer"),
+        "evaluator": same("evaluator") or (first.evaluator if first else None),
+        "evaluator_params": dict(same("evaluator_params") or {}),
+        "effects": list(dict.fromkeys(effect for meta in metas for effect in meta.effects)),
+        "runs_per_prompt": same("runs_per_prompt"),
+        "started_at": min((meta.started_at for meta in metas), default=now),
+        "finished_at": max((meta.finished_at or now for meta in metas), default=now),
+        "tags": sorted({tag for meta in metas for tag in meta.tags}),
+    }
+    values.update(fields)
+    text_mode = {meta.params.get("text_mode") for meta in metas}
+    values["params"] = {
+        **(params or {}),
+        "tests": parts,
+        "text_mode": text_mode.pop() if len(text_mode) == 1 else None,
+    }
+    metadata = BatchMetadata(**values)
+    return BatchResult.model_construct(runs=all_runs, audio=audio, metadata=metadata)
 
 
 def start_suite(

@@ -1,1 +1,370 @@
-"""pytest plugin (registered through the ``pytest11`` entry point); filled in by the pytest issue."""
+"""pytest plugin: the ``russo`` marker, the ``russo_result`` fixture, options and a terminal summary.
+
+Registered through the ``pytest11`` entry point, so installing russo_nb is enough::
+
+    @pytest.mark.russo(prompt="Book a flight from NYC to LA",
+                       expect=[russo.tool_call("book_flight", to_city="LA")], runs=3)
+    async def test_reliability(russo_result):
+        assert russo_result.pass_rate >= 0.8
+
+The agent comes from a ``russo_agent`` fixture the user defines (in conftest.py); the
+synthesizer defaults to the offline one and the evaluator to
+``ExactEvaluator(ignore_extra_args=True)``. ``async def`` tests marked ``russo`` run
+without pytest-asyncio; when pytest-asyncio handles a test, it is left to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["MARKER_KEYS", "SCENARIO_MARKER_KEYS"]
+
+logger = logging.getLogger("russo_nb")
+
+MARKER_KEYS = (
+    "prompt",
+    "prompts",
+    "expect",
+    "runs",
+    "max_concurrency",
+    "timeout",
+    "effects",
+    "seed",
+    "agent",
+    "synthesizer",
+    "evaluator",
+)
+SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "max_concurrency", "timeout", "agent")
+
+_RECORDS = pytest.StashKey[list]()
+_REPORT_OUTCOME = pytest.StashKey[dict]()
+_MISSING = object()
+
+
+# -- options and markers ------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("russo", "russo_nb: test voice agents' tool calls")
+    group.addoption(
+        "--russo-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs per prompt for every russo test (a marker's runs= wins)",
+    )
+    group.addoption(
+        "--russo-max-concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs at a time per russo test (a marker's max_concurrency= wins)",
+    )
+    group.addoption("--russo-report", default=None, metavar="PATH", help="write an HTML report of all russo tests")
+    group.addoption(
+        "--russo-no-cache", action="store_true", default=False, help="synthesize every prompt again (no audio cache)"
+    )
+    group.addoption(
+        "--russo-cache-dir", default=None, metavar="DIR", help="audio cache directory (default <rootdir>/.russo_cache)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "russo(prompt=None, prompts=None, expect=None, runs=None, max_concurrency=None, timeout=None, effects=None): "
+        "run the prompt(s) through the russo pipeline; the result is the russo_result fixture",
+    )
+    config.addinivalue_line(
+        "markers",
+        "russo_scenario(scenario, runs=None, max_concurrency=None, timeout=None): "
+        "run a russo_nb.scenario Scenario; the result is the russo_scenario_result fixture",
+    )
+    for option in ("russo_runs", "russo_max_concurrency"):
+        value = config.getoption(option)
+        if value is not None and value < 1:
+            flag = "--" + option.replace("_", "-")
+            raise pytest.UsageError(f"{flag} must be a whole number >= 1, got {value}")
+    config.stash[_RECORDS] = []
+
+
+# -- fixtures users override --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def russo_synthesizer() -> Any:
+    """The synthesizer russo tests use: the offline espeak-ng one unless a conftest overrides it.
+
+    Return ``None`` from an override for text mode (the agent reads the prompt text).
+    """
+    try:
+        from .demo import default_synthesizer
+    except ImportError as exc:
+        pytest.fail(
+            f"russo: the offline synthesizer is not available ({exc}); define a `russo_synthesizer` fixture "
+            "returning your synthesizer, or returning None for text mode",
+            pytrace=False,
+        )
+    return default_synthesizer()
+
+
+@pytest.fixture(scope="session")
+def russo_agent() -> Any:
+    """The agent under test; there is no default, a conftest must define it."""
+    pytest.fail(
+        "russo: no agent to test. Define a `russo_agent` fixture (e.g. in conftest.py) returning your agent:\n"
+        "    @pytest.fixture\n"
+        "    def russo_agent():\n"
+        "        return MyAgent()   # any object with `async def run(self, audio)`, or an @russo.agent function",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def russo_evaluator() -> Any:
+    """The evaluator: ``ExactEvaluator(ignore_extra_args=True)`` unless a conftest overrides it."""
+    from .evaluators import ExactEvaluator
+
+    return ExactEvaluator(ignore_extra_args=True)
+
+
+# -- the russo marker -----------------------------------------------------------------------
+
+
+def _fail(message: str) -> Any:
+    pytest.fail(f"russo: {message}", pytrace=False)
+
+
+def _marker_kwargs(marker: Any, allowed: tuple[str, ...], name: str) -> dict[str, Any]:
+    kwargs = dict(marker.kwargs)
+    if marker.args:
+        first = allowed[0]
+        if len(marker.args) > 1 or first in kwargs:
+            _fail(f"@pytest.mark.{name} takes keyword arguments ({', '.join(allowed)}), got {marker.args!r}")
+        kwargs[first] = marker.args[0]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        _fail(f"@pytest.mark.{name} got unknown argument(s) {', '.join(unknown)}; it takes {', '.join(allowed)}")
+    return kwargs
+
+
+def _component(request: pytest.FixtureRequest, kwargs: dict[str, Any], key: str) -> Any:
+    """The marker's own component if it names one, else the ``russo_<key>`` fixture."""
+    value = kwargs.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+    return request.getfixturevalue(f"russo_{key}")
+
+
+def _cached(config: pytest.Config, synthesizer: Any) -> Any:
+    if synthesizer is None or config.getoption("russo_no_cache"):
+        return synthesizer
+    from .config import wrap_cache
+
+    cache_dir = config.getoption("russo_cache_dir") or (config.rootpath / ".russo_cache")
+    return wrap_cache(synthesizer, cache_dir)
+
+
+def _effects(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    from .config import parse_effects
+
+    items = [value] if isinstance(value, (str, dict)) or callable(getattr(value, "apply", None)) else list(value)
+    return parse_effects(items, "effects")
+
+
+def _setting(kwargs: dict[str, Any], key: str, config: pytest.Config, option: str | None = None) -> Any:
+    if kwargs.get(key) is not None:
+        return kwargs[key]
+    return config.getoption(option) if option else None
+
+
+@pytest.fixture
+def russo_result(request: pytest.FixtureRequest) -> Any:
+    """The outcome of the test's ``@pytest.mark.russo``: EvalResult for one prompt × one run, else BatchResult."""
+    from .errors import RussoError
+    from .runner import start_batch
+    from .sync import run_sync
+
+    marker = request.node.get_closest_marker("russo")
+    if marker is None:
+        _fail("the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test")
+    kwargs = _marker_kwargs(marker, MARKER_KEYS, "russo")
+    if ("prompt" in kwargs) == ("prompts" in kwargs):
+        _fail("@pytest.mark.russo needs exactly one of prompt= (a string) or prompts= (a list of strings)")
+    config = request.config
+    prompts = kwargs.get("prompt", kwargs.get("prompts"))
+    runs = _setting(kwargs, "runs", config, "russo_runs") or 1
+    max_concurrency = _setting(kwargs, "max_concurrency", config, "russo_max_concurrency")
+    try:
+        synthesizer = _cached(config, _component(request, kwargs, "synthesizer"))
+        agent = _component(request, kwargs, "agent")
+        evaluator = _component(request, kwargs, "evaluator")
+        batch = start_batch(
+            prompts,
+            synthesizer,
+            agent,
+            evaluator,
+            kwargs.get("expect"),
+            runs,
+            max_concurrency,
+            timeout=kwargs.get("timeout"),
+            effects=_effects(kwargs.get("effects")),
+            seed=kwargs.get("seed") or 0,
+            name=request.node.nodeid,
+        )
+    except RussoError as exc:
+        _fail(str(exc))
+    result = run_sync(batch)
+    config.stash[_RECORDS].append((request.node.nodeid, result))
+    single = isinstance(prompts, str) or len(prompts) == 1
+    if single and runs == 1:
+        run = result.runs[0]
+        if run.status in ("error", "timeout", "cancelled"):
+            _fail(f"the run ended with {run.status}: {run.error}")
+        return run.eval_result
+    return result
+
+
+# -- scenarios ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
+    """The outcome of ``@pytest.mark.russo_scenario(scenario, runs=...)``: a scenario batch.
+
+    The agent under test is the marker's ``agent=`` or the ``russo_agent`` fixture.
+    """
+    from .errors import RussoError
+    from .sync import run_sync
+
+    marker = request.node.get_closest_marker("russo_scenario")
+    if marker is None:
+        _fail("the russo_scenario_result fixture needs @pytest.mark.russo_scenario(my_scenario, runs=...)")
+    kwargs = _marker_kwargs(marker, SCENARIO_MARKER_KEYS, "russo_scenario")
+    if ("scenario" in kwargs) == ("scenarios" in kwargs):
+        _fail("@pytest.mark.russo_scenario needs a scenario (or scenarios=[...])")
+    config = request.config
+    scenarios = kwargs.get("scenarios") or [kwargs["scenario"]]
+    try:
+        from . import scenario as scenario_mod
+    except ImportError as exc:
+        _fail(f"russo_nb.scenario is not available ({exc})")
+    try:
+        agent = _component(request, kwargs, "agent")
+        handle = scenario_mod.start_scenarios(
+            scenarios,
+            agent=agent,
+            runs=_setting(kwargs, "runs", config, "russo_runs") or 1,
+            max_concurrency=_setting(kwargs, "max_concurrency", config, "russo_max_concurrency"),
+            timeout=kwargs.get("timeout"),
+            name=request.node.nodeid,
+        )
+    except RussoError as exc:
+        _fail(str(exc))
+    result = run_sync(handle)
+    config.stash[_RECORDS].append((request.node.nodeid, result))
+    return result
+
+
+# -- async tests without an async plugin -------------------------------------------------------
+
+
+def _is_russo_test(item: pytest.Function) -> bool:
+    return item.get_closest_marker("russo") is not None or item.get_closest_marker("russo_scenario") is not None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    """Run ``async def`` russo tests on a fresh event loop, unless an async plugin owns the test."""
+    function = pyfuncitem.obj
+    if not (_is_russo_test(pyfuncitem) and inspect.iscoroutinefunction(function)):
+        return None
+    if pyfuncitem.get_closest_marker("asyncio") is not None or pyfuncitem.get_closest_marker("anyio") is not None:
+        return None
+    funcargs = pyfuncitem.funcargs
+    arguments = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    with asyncio.Runner() if hasattr(asyncio, "Runner") else _LegacyRunner() as runner:
+        runner.run(function(**arguments))
+    return True
+
+
+class _LegacyRunner:
+    """``asyncio.Runner`` for Python 3.10."""
+
+    def __enter__(self) -> _LegacyRunner:
+        self.loop = asyncio.new_event_loop()
+        return self
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        finally:
+            self.loop.close()
+
+
+# -- report and terminal summary ---------------------------------------------------------------
+
+
+def _prompt_batches(records: list[tuple[str, Any]]) -> dict[str, Any]:
+    from .types import BatchResult
+
+    batches: dict[str, Any] = {}
+    for nodeid, result in records:
+        if isinstance(result, BatchResult):
+            batches[nodeid] = result
+    return batches
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    path = config.getoption("russo_report", None)
+    records = config.stash.get(_RECORDS, [])
+    if not path or not records:
+        return
+    outcome: dict[str, Any] = {}
+    try:
+        from .config import combine_batches
+        from .report import write_report
+
+        batches = _prompt_batches(records)
+        combined = combine_batches(batches, name="pytest", params={"source": "pytest"})
+        outcome["path"] = Path(write_report(combined, path))
+    except Exception as exc:  # a failed report must not hide the test results
+        logger.debug("russo: writing the report failed", exc_info=True)
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+    config.stash[_REPORT_OUTCOME] = outcome
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from .progress_text import flaky_lines, pass_line
+
+    records = config.stash.get(_RECORDS, [])
+    if not records:
+        return
+    terminalreporter.section("russo")
+    width = max(len(nodeid) for nodeid, _ in records)
+    total = passed = 0
+    for nodeid, result in records:
+        terminalreporter.write_line(pass_line(nodeid.ljust(width), result))
+        for line in flaky_lines(result) if hasattr(result, "by_prompt") else []:
+            terminalreporter.write_line(line)
+        total += result.total
+        passed += result.passed_count
+    rate = passed / total if total else 1.0
+    terminalreporter.write_line(f"russo: {len(records)} tests, {passed}/{total} runs passed ({rate:.1%})")
+    outcome = config.stash.get(_REPORT_OUTCOME, {})
+    if "path" in outcome:
+        terminalreporter.write_line(f"russo report: {outcome['path']}")
+    elif "error" in outcome:
+        terminalreporter.write_line(f"russo report NOT written: {outcome['error']}", red=True)
