@@ -1,0 +1,75 @@
+"""Scenarios: scripted and simulated conversations with an agent, judged, scored and repeated.
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    result = await scenario.run(
+        name="book a flight",
+        description="The user wants a flight from NYC to LA tomorrow.",
+        agents=[my_agent, scenario.UserSimulatorAgent(), scenario.JudgeAgent(criteria=[tool_called("book_flight")])],
+        script=[scenario.user("I need a flight to LA"), scenario.agent(), scenario.judge()],
+    )
+
+The DSL names follow the scenario library (``run``, ``message``, ``user``, ``agent``,
+``judge``, ``proceed``, ``succeed``, ``fail``); :class:`Scenario` adds scorers, a
+reference output and setup/teardown hooks, and :func:`run_scenarios` repeats
+scenarios through the same concurrent engine as prompt batches. Nothing here
+imports pandas until a DataFrame is asked for.
+"""
+
+from __future__ import annotations
+
+from . import criteria, scorers
+from .adapters import AgentAdapter, AgentInput, AgentReturnTypes, AgentRole, FunctionAgentAdapter, TextAgentAdapter
+from .batch import ScenarioBatch, ScenarioBatchRun, run_scenarios, run_scenarios_sync, start_scenarios
+from .executor import ScenarioExecutor
+from .judge import JudgeAgent
+from .llm import LLMConfig, ModelRequestError, configure
+from .result import CriterionResult, LifecycleEvent, ScenarioResult
+from .script import ScriptStep, agent, fail, judge, message, proceed, succeed, user
+from .spec import ReferenceScoreError, Scenario, ScenarioRun, run, run_coroutine_sync
+from .state import ScenarioState
+from .user_simulator import UserSimulatorAgent
+from .voice import VoiceAgentAdapter
+
+__all__ = [
+    # the scenario DSL
+    "run",
+    "message",
+    "user",
+    "agent",
+    "judge",
+    "proceed",
+    "succeed",
+    "fail",
+    "UserSimulatorAgent",
+    "JudgeAgent",
+    "AgentAdapter",
+    "AgentInput",
+    "AgentReturnTypes",
+    "AgentRole",
+    "ScenarioState",
+    "ScenarioResult",
+    "ScriptStep",
+    # beyond the DSL
+    "Scenario",
+    "ScenarioRun",
+    "ScenarioBatch",
+    "ScenarioBatchRun",
+    "ScenarioExecutor",
+    "run_scenarios",
+    "run_scenarios_sync",
+    "start_scenarios",
+    "VoiceAgentAdapter",
+    "FunctionAgentAdapter",
+    "TextAgentAdapter",
+    "CriterionResult",
+    "LifecycleEvent",
+    "ReferenceScoreError",
+    "LLMConfig",
+    "ModelRequestError",
+    "configure",
+    "criteria",
+    "scorers",
+    "run_coroutine_sync",
+]

@@ -1,0 +1,161 @@
+"""Agents in a scenario: the agent under test, the user simulator and the judge.
+
+Each is an :class:`AgentAdapter` whose async ``call(input)`` gets an
+:class:`AgentInput` and returns a string, an OpenAI message, a list of messages or a
+:class:`ScenarioResult`. Plain functions and russo text agents (``run(text)``) are
+wrapped so they can sit in ``agents=[...]`` directly.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import ProtocolError
+from ..protocols import coerce_response, describe
+from ..types import AgentResponse, ToolCall
+from .result import ScenarioResult
+from .state import ScenarioState, message_text
+
+__all__ = [
+    "AgentAdapter",
+    "AgentInput",
+    "AgentReturnTypes",
+    "AgentRole",
+    "FunctionAgentAdapter",
+    "TextAgentAdapter",
+    "as_adapter",
+    "response_to_message",
+]
+
+AgentReturnTypes = str | dict[str, Any] | list[dict[str, Any]] | ScenarioResult | AgentResponse | None
+"""What ``AgentAdapter.call`` may return."""
+
+
+class AgentRole(str, enum.Enum):
+    """Which part an agent plays in a scenario."""
+
+    AGENT = "agent"
+    USER = "user"
+    JUDGE = "judge"
+
+
+@dataclass
+class AgentInput:
+    """What an agent gets on each call.
+
+    ``messages`` is the whole conversation, ``new_messages`` what happened since this
+    agent's previous call; ``judgment_request`` is True when a judge must give a
+    verdict now, and ``criteria`` holds a checkpoint's inline criteria.
+    """
+
+    thread_id: str
+    messages: list[dict[str, Any]]
+    new_messages: list[dict[str, Any]]
+    scenario_state: ScenarioState
+    judgment_request: bool = False
+    criteria: list[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def last_new_user_message(self) -> dict[str, Any]:
+        """The newest user message among ``new_messages``; raises when there is none."""
+        for message in reversed(self.new_messages):
+            if message.get("role") == "user":
+                return message
+        raise ProtocolError("no new user message for this agent call; the script called agent() twice in a row?")
+
+    def last_new_user_message_str(self) -> str:
+        """The text of :meth:`last_new_user_message`."""
+        return message_text(self.last_new_user_message())
+
+
+class AgentAdapter:
+    """Base class for scenario agents; subclass and implement ``async call(input)``.
+
+    Set the class attribute ``role`` to ``AgentRole.USER`` or ``AgentRole.JUDGE`` for
+    a custom simulator or judge; the default is the agent under test.
+    """
+
+    role: ClassVar[AgentRole] = AgentRole.AGENT
+
+    async def call(self, input: AgentInput) -> AgentReturnTypes:
+        raise NotImplementedError
+
+
+class FunctionAgentAdapter(AgentAdapter):
+    """An agent under test made from a function ``(AgentInput) -> reply`` (sync or async)."""
+
+    def __init__(self, func: Callable[[AgentInput], Any], name: str | None = None) -> None:
+        self.func = func
+        self.name = name or getattr(func, "__name__", "agent")
+
+    async def call(self, input: AgentInput) -> AgentReturnTypes:
+        value = self.func(input)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+
+class TextAgentAdapter(AgentAdapter):
+    """A russo text agent (``async run(text) -> AgentResponse``) as the agent under test.
+
+    It hears the newest user message as text; its tool calls become assistant
+    ``tool_calls`` messages.
+    """
+
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.name = describe(agent)
+
+    async def call(self, input: AgentInput) -> AgentReturnTypes:
+        return coerce_response(await self.agent.run(input.last_new_user_message_str()))
+
+
+_call_ids = itertools.count(1)
+
+
+def tool_call_message(call: ToolCall, call_id: str | None = None) -> dict[str, Any]:
+    """One OpenAI ``tool_calls`` entry for a russo ToolCall (arguments as a JSON string)."""
+    return {
+        "id": call_id or f"call_{next(_call_ids)}",
+        "type": "function",
+        "function": {"name": call.name, "arguments": json.dumps(call.arguments, default=str)},
+    }
+
+
+def response_to_message(response: AgentResponse) -> dict[str, Any]:
+    """A russo AgentResponse as one assistant message with OpenAI ``tool_calls``."""
+    message: dict[str, Any] = {"role": "assistant", "content": response.text}
+    if response.tool_calls:
+        message["tool_calls"] = [tool_call_message(call) for call in response.tool_calls]
+    return message
+
+
+def role_of(agent: Any) -> AgentRole:
+    """The role an agent plays (its ``role`` attribute; the agent under test by default)."""
+    role = getattr(agent, "role", AgentRole.AGENT)
+    try:
+        return AgentRole(role)
+    except ValueError:
+        return AgentRole.AGENT
+
+
+def as_adapter(obj: Any) -> Any:
+    """Accept an AgentAdapter, an object with ``call``, a russo agent (``run``) or a function."""
+    if obj is None:
+        raise ProtocolError("agents=[...] holds None; pass the agent under test, a UserSimulatorAgent and a JudgeAgent")
+    if callable(getattr(obj, "call", None)):
+        return obj
+    if callable(getattr(obj, "run", None)) and not inspect.isfunction(obj):
+        return TextAgentAdapter(obj)
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return FunctionAgentAdapter(obj)
+    raise ProtocolError(
+        f"scenario agent {describe(obj)} has neither call(input) nor run(text); subclass "
+        "russo_nb.scenario.AgentAdapter with `async def call(self, input) -> str | dict | list`"
+    )

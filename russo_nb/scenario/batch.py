@@ -1,0 +1,465 @@
+"""Repeated scenario runs through the one concurrent engine, collected in a ScenarioBatch.
+
+``run_scenarios(scenarios, runs=N)`` hands scenarios × runs to
+:class:`russo_nb.engine.Execution` (the same cap, timeouts, retries, progress and
+cancellation as prompt runs). The :class:`ScenarioBatch` gives success rate, score
+statistics, pass^k, a DataFrame with one row per run, and :meth:`ScenarioBatch.to_batch_result`
+so every analysis function written for prompt batches works on scenarios too.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..engine import EngineSettings, Execution, Progress
+from ..errors import InvalidArgumentError
+from ..runner import derive_seed
+from ..types import (
+    AgentResponse,
+    Audio,
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+)
+from .result import ScenarioResult
+from .spec import Scenario, ScenarioRun
+
+__all__ = ["ScenarioBatch", "ScenarioBatchRun", "run_scenarios", "run_scenarios_sync", "start_scenarios"]
+
+
+def _comb(n: int, k: int) -> int:
+    return math.comb(n, k) if 0 <= k <= n else 0
+
+
+class ScenarioBatch(BaseModel):
+    """Every run of a set of scenarios, with the batch's parameters.
+
+    ``pass_rate`` counts runs whose status is ``passed`` (verdict, and score threshold
+    when set); ``success_rate`` counts verdicts alone.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runs: list[ScenarioResult] = Field(default_factory=list)
+    metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
+
+    # -- counts ------------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        """Number of runs."""
+        return len(self.runs)
+
+    @property
+    def passed_count(self) -> int:
+        """Runs that passed."""
+        return sum(1 for run in self.runs if run.status == "passed")
+
+    @property
+    def failed_count(self) -> int:
+        """Runs that did not pass (failed, error, timeout or cancelled)."""
+        return self.total - self.passed_count
+
+    @property
+    def passed(self) -> bool:
+        """True only if every run passed."""
+        return all(run.status == "passed" for run in self.runs)
+
+    @property
+    def pass_rate(self) -> float:
+        """Fraction of runs that passed (1.0 for an empty batch)."""
+        return self.passed_count / self.total if self.runs else 1.0
+
+    @property
+    def success_rate(self) -> float:
+        """Fraction of runs whose verdict was success."""
+        return sum(1 for run in self.runs if run.success) / self.total if self.runs else 1.0
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status."""
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.status or "failed"] = counts.get(run.status or "failed", 0) + 1
+        return counts
+
+    @property
+    def audio(self) -> dict[str, Audio]:
+        """Every clip heard in the batch's voice runs, keyed by audio_key."""
+        clips: dict[str, Audio] = {}
+        for run in self.runs:
+            clips.update(run.audio)
+        return clips
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names in first-seen order."""
+        return list(self.by_scenario())
+
+    def by_scenario(self) -> dict[str, list[ScenarioResult]]:
+        """Runs grouped by scenario name."""
+        groups: dict[str, list[ScenarioResult]] = {}
+        for run in self.runs:
+            groups.setdefault(run.name, []).append(run)
+        return groups
+
+    def iter_failures(self) -> list[ScenarioResult]:
+        """Runs that did not pass, in order."""
+        return [run for run in self.runs if run.status != "passed"]
+
+    # -- statistics ----------------------------------------------------------------------
+    @property
+    def scores(self) -> list[float]:
+        """The scores of runs that have one."""
+        return [run.score for run in self.runs if run.score is not None]
+
+    @property
+    def mean_score(self) -> float | None:
+        """Mean score over runs with a score (None when no scenario has scorers)."""
+        scores = self.scores
+        return statistics.fmean(scores) if scores else None
+
+    def score_stats(self) -> dict[str, float | int | None]:
+        """n, mean, standard deviation, min, median and max of the scores."""
+        scores = self.scores
+        if not scores:
+            return {"n": 0, "mean": None, "std": None, "min": None, "median": None, "max": None}
+        return {
+            "n": len(scores),
+            "mean": statistics.fmean(scores),
+            "std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+            "min": min(scores),
+            "median": statistics.median(scores),
+            "max": max(scores),
+        }
+
+    def _per_scenario(self, k: int, estimator: Callable[[int, int, int], float]) -> float:
+        if not isinstance(k, int) or k < 1:
+            raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
+        values = []
+        for name, runs in self.by_scenario().items():
+            n, c = len(runs), sum(1 for run in runs if run.status == "passed")
+            if k > n:
+                raise InvalidArgumentError(f"k={k} but scenario {name!r} has only {n} runs; run it at least k times")
+            values.append(estimator(n, c, k))
+        return statistics.fmean(values) if values else 1.0
+
+    def pass_hat_k(self, k: int) -> float:
+        """pass^k (τ-bench): chance that k runs of a scenario *all* pass, averaged over scenarios."""
+        return self._per_scenario(k, lambda n, c, k: _comb(c, k) / _comb(n, k))
+
+    def pass_at_k(self, k: int) -> float:
+        """pass@k: chance that at least one of k runs passes (unbiased estimator), averaged over scenarios."""
+        return self._per_scenario(k, lambda n, c, k: 1.0 - _comb(n - c, k) / _comb(n, k))
+
+    # -- views ---------------------------------------------------------------------------
+    def to_dataframe(self) -> Any:
+        """One row per run.
+
+        Columns: scenario, run_index, status, success, score, score_<name> per scorer,
+        turns, tool_calls (count), tools (names, in order), criteria_passed, criteria_failed
+        (counts), failed_criteria (text), total_time, agent_time, reasoning, error_type,
+        error, seed, attempts, tags, thread_id.
+        """
+        import pandas as pd
+
+        rows = []
+        for run in self.runs:
+            calls = run.tool_calls
+            row: dict[str, Any] = {
+                "scenario": run.name,
+                "run_index": run.run_index,
+                "status": run.status,
+                "success": run.success,
+                "score": run.score,
+            }
+            for name, value in run.scores.items():
+                row[f"score_{name}"] = value
+            row.update(
+                {
+                    "turns": run.turns,
+                    "tool_calls": len(calls),
+                    "tools": ", ".join(call.name for call in calls),
+                    "criteria_passed": len(run.passed_criteria),
+                    "criteria_failed": len(run.failed_criteria),
+                    "failed_criteria": "; ".join(run.failed_criteria),
+                    "total_time": run.total_time,
+                    "agent_time": run.agent_time,
+                    "reasoning": run.reasoning,
+                    "error_type": run.error.type if run.error else None,
+                    "error": run.error.message if run.error else None,
+                    "seed": run.seed,
+                    "attempts": run.attempts,
+                    "tags": ", ".join(run.tags),
+                    "thread_id": run.thread_id,
+                }
+            )
+            rows.append(row)
+        columns = ["scenario", "run_index", "status", "success", "score", "turns", "tool_calls"]
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        return frame
+
+    def to_batch_result(self) -> BatchResult:
+        """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
+
+        Each run becomes a SingleRunResult: ``prompt`` is the scenario name, ``eval_result``
+        holds the verdict, the expected calls of a ``tool_call_match`` scorer and the calls
+        made; ``latency_s`` is agent time; ``transcript`` the messages; ``response.raw`` the
+        scores, criteria and reasoning. ``audio_key`` is the first clip the agent heard.
+        """
+        runs: list[SingleRunResult] = []
+        for run in self.runs:
+            actual = run.tool_calls
+            matches: list[ToolCallMatch] = []
+            expected = _expected_calls(self.metadata, run.name)
+            if expected:
+                from ..evaluators import ExactEvaluator
+
+                evaluation = ExactEvaluator(ignore_extra_calls=True).evaluate(expected, actual)
+                matches = evaluation.matches
+            eval_result = EvalResult(
+                passed=run.status == "passed",
+                expected=expected,
+                actual=actual,
+                matches=matches,
+                details=run.reasoning or "",
+            )
+            audio_key = next(
+                (m["audio_key"] for m in run.messages if m.get("role") == "user" and m.get("audio_key")), None
+            )
+            last_text = next(
+                (m.get("content") for m in reversed(run.messages) if m.get("role") == "assistant" and m.get("content")),
+                None,
+            )
+            runs.append(
+                SingleRunResult(
+                    prompt=run.name,
+                    run_index=run.run_index,
+                    eval_result=eval_result,
+                    status=run.status,
+                    error=run.error,
+                    latency_s=run.agent_time,
+                    attempts=run.attempts,
+                    audio_key=audio_key,
+                    response=AgentResponse(
+                        tool_calls=actual,
+                        text=last_text if isinstance(last_text, str) else None,
+                        raw={
+                            "score": run.score,
+                            "scores": run.scores,
+                            "success": run.success,
+                            "turns": run.turns,
+                            "passed_criteria": run.passed_criteria,
+                            "failed_criteria": run.failed_criteria,
+                            "reasoning": run.reasoning,
+                            "total_time": run.total_time,
+                        },
+                    ),
+                    seed=run.seed,
+                    started_at=run.started_at,
+                    transcript=run.messages,
+                )
+            )
+        metadata = self.metadata.model_copy(update={"kind": "scenarios"})
+        return BatchResult(runs=runs, audio=self.audio, metadata=metadata)
+
+    def summary(self) -> str:
+        """A readable report: overall pass rate and scores, then each scenario's runs."""
+        status = "PASSED" if self.passed else "FAILED"
+        lines = [f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs, {len(self.by_scenario())} scenarios)"]
+        stats = self.score_stats()
+        if stats["n"]:
+            lines.append(
+                f"  Score: mean {stats['mean']:.2f} (sd {stats['std']:.2f}, "
+                f"min {stats['min']:.2f}, max {stats['max']:.2f})"
+            )
+        for name, runs in self.by_scenario().items():
+            passed = sum(1 for run in runs if run.status == "passed")
+            lines.append(f"  Scenario: {name!r}")
+            lines.append(f"    {passed}/{len(runs)} passed")
+            for run in runs:
+                icon = "+" if run.status == "passed" else "-"
+                score = f", score {run.score:.2f}" if run.score is not None else ""
+                line = f"    [{icon}] run {run.run_index}: {run.status}, {run.turns} turns{score}"
+                if run.error is not None:
+                    line += f" ({run.error})"
+                elif run.status != "passed" and run.reasoning:
+                    line += f" ({run.reasoning[:120]})"
+                lines.append(line)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "
+            f"scenarios={len(self.by_scenario())})"
+        )
+
+
+def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
+    """The calls a scenario's tool_call_match scorers expect (kept as dicts in the metadata)."""
+    per_scorer = metadata.params.get("expected_calls", {}).get(scenario, {})
+    return [ToolCall(**call) for calls in per_scorer.values() for call in calls]
+
+
+class ScenarioBatchRun:
+    """A scenarios × runs batch being executed: await it, iterate it, cancel it.
+
+    ``result()`` at any time gives what finished, other runs marked ``cancelled``
+    (with teardown already run for any run that had started).
+    """
+
+    def __init__(self, items: list[ScenarioRun], execution: Execution[ScenarioResult], metadata: BatchMetadata) -> None:
+        self.items = items
+        self.execution = execution
+        self.metadata = metadata
+
+    @property
+    def progress(self) -> Progress:
+        """Live counts: done, passed, failed, errors, time left."""
+        return self.execution.progress
+
+    def result(self) -> ScenarioBatch:
+        """The batch as it stands."""
+        metadata = self.metadata.model_copy()
+        metadata.finished_at = datetime.fromtimestamp(self.execution.finished_at or time.time(), tz=timezone.utc)
+        return ScenarioBatch(runs=self.execution.results(), metadata=metadata)
+
+    async def wait(self) -> ScenarioBatch:
+        """Run every item and return the batch."""
+        await self.execution.wait()
+        return self.result()
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
+    def __aiter__(self) -> AsyncIterator[ScenarioResult]:
+        return self.execution.__aiter__()
+
+    def cancel(self) -> None:
+        """Cancel unfinished runs (their teardown still runs)."""
+        self.execution.cancel()
+
+
+def _scenario_list(scenarios: Any) -> list[Scenario]:
+    if isinstance(scenarios, Scenario):
+        return [scenarios]
+    if not isinstance(scenarios, Sequence) or isinstance(scenarios, (str, bytes)) or not scenarios:
+        raise InvalidArgumentError("scenarios must be a Scenario or a non-empty list of them")
+    out = list(scenarios)
+    for item in out:
+        if not isinstance(item, Scenario):
+            raise InvalidArgumentError(
+                f"scenarios holds {type(item).__name__}; build each with russo_nb.scenario.Scenario(name=..., ...)"
+            )
+    names = [s.name for s in out]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidArgumentError(
+            f"two scenarios share the name {duplicates[0]!r}; names identify runs, make them unique"
+        )
+    return out
+
+
+def start_scenarios(
+    scenarios: Scenario | Sequence[Scenario],
+    runs: int = 1,
+    max_concurrency: int | None = None,
+    *,
+    timeout: float | None = None,
+    retries: int = 0,
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
+    retry_backoff: float = 0.5,
+    seed: int | None = None,
+    on_progress: Callable[[Progress], Any] | None = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+) -> ScenarioBatchRun:
+    """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
+    scenario_list = _scenario_list(scenarios)
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    if isinstance(retry_on, type):
+        retry_on = (retry_on,)
+    settings = EngineSettings(
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        retry_on=tuple(retry_on),
+        retry_backoff=retry_backoff,
+    )
+    for scenario in scenario_list:
+        scenario.check()  # a misconfiguration raises now, not once per run
+    items: list[ScenarioRun] = []
+    expected: dict[str, dict[str, list[Any]]] = {}
+    for index, scenario in enumerate(scenario_list):
+        base = scenario.seed if seed is None else seed
+        for run_index in range(runs):
+            items.append(scenario.prepare(run_index, derive_seed(base, index, run_index)))
+        for scorer in scenario.weighted_scorers:
+            calls = getattr(scorer.func, "expected", None)
+            if calls:
+                expected.setdefault(scenario.name, {})[scorer.name] = [call.model_dump() for call in calls]
+    agents = sorted({_agent_name(s) for s in scenario_list})
+    metadata = BatchMetadata(
+        name=name,
+        kind="scenarios",
+        agent=", ".join(agents) or None,
+        evaluator="scenario judge",
+        seed=seed,
+        runs_per_prompt=runs,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        tags=list(tags),
+        params={"scenarios": [s.name for s in scenario_list], "expected_calls": expected},
+    )
+    execution: Execution[ScenarioResult] = Execution(items, settings, on_progress)
+    return ScenarioBatchRun(items, execution, metadata)
+
+
+def _agent_name(scenario: Scenario) -> str:
+    from ..protocols import describe
+    from .adapters import AgentRole, as_adapter, role_of
+
+    try:
+        for agent in scenario.make_agents():
+            adapter = as_adapter(agent)
+            if role_of(adapter) == AgentRole.AGENT:
+                return describe(adapter)
+    except Exception:
+        return "?"
+    return "?"
+
+
+async def run_scenarios(
+    scenarios: Scenario | Sequence[Scenario], runs: int = 1, max_concurrency: int | None = None, **options: Any
+) -> ScenarioBatch:
+    """Run each scenario ``runs`` times through the concurrent engine and collect a :class:`ScenarioBatch`.
+
+    Options as for prompt batches: ``timeout`` (per run), ``retries``/``retry_on``/``retry_backoff``,
+    ``seed`` (each run gets its own seed derived from it), ``on_progress``, ``name``, ``tags``.
+    """
+    return await start_scenarios(scenarios, runs, max_concurrency, **options).wait()
+
+
+def run_scenarios_sync(
+    scenarios: Scenario | Sequence[Scenario], runs: int = 1, max_concurrency: int | None = None, **options: Any
+) -> ScenarioBatch:
+    """:func:`run_scenarios` for code that cannot ``await``; Ctrl-C keeps finished runs."""
+    from ..sync import run_sync
+
+    return run_sync(start_scenarios(scenarios, runs, max_concurrency, **options))

@@ -1,0 +1,170 @@
+"""A minimal OpenAI-compatible chat client for simulated users and judges that use a model.
+
+Configuration comes from, in order: arguments (``JudgeAgent(model=..., base_url=...,
+api_key_env=...)``), :func:`configure`, then environment variables
+``RUSSO_LLM_MODEL``, ``RUSSO_LLM_BASE_URL`` (or ``OPENAI_BASE_URL``) and the key in
+``OPENAI_API_KEY`` (or the variable ``api_key_env`` names). Requests use the standard
+library in a worker thread, so no HTTP package is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import ConfigurationError, RussoError
+
+__all__ = ["LLMConfig", "ModelRequestError", "chat", "configure", "parse_json_reply", "resolve_config"]
+
+logger = logging.getLogger("russo_nb")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class ModelRequestError(RussoError, RuntimeError):
+    """The model endpoint answered with an error or something that is not a chat completion."""
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where and how to reach a chat-completions endpoint."""
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.0
+    timeout: float = 60.0
+
+    @property
+    def url(self) -> str:
+        """The chat-completions URL."""
+        base = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+        return base if base.endswith("/chat/completions") else base + "/chat/completions"
+
+    @property
+    def api_key(self) -> str | None:
+        """The key read from the environment variable ``api_key_env`` (None if unset)."""
+        return os.environ.get(self.api_key_env) or None
+
+
+_defaults = LLMConfig()
+
+
+def configure(
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    temperature: float | None = None,
+    timeout: float | None = None,
+) -> LLMConfig:
+    """Set the model used by every simulated user and judge that has none of its own."""
+    global _defaults
+    changes = {
+        key: value
+        for key, value in {
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "temperature": temperature,
+            "timeout": timeout,
+        }.items()
+        if value is not None
+    }
+    _defaults = replace(_defaults, **changes)
+    return _defaults
+
+
+def resolve_config(model: str | None = None, base_url: str | None = None, api_key_env: str | None = None) -> LLMConfig:
+    """Merge arguments, :func:`configure` and the environment into one config (model may be None)."""
+    return LLMConfig(
+        model=model or _defaults.model or os.environ.get("RUSSO_LLM_MODEL") or None,
+        base_url=base_url
+        or _defaults.base_url
+        or os.environ.get("RUSSO_LLM_BASE_URL")
+        or os.environ.get("OPENAI_BASE_URL")
+        or None,
+        api_key_env=api_key_env or _defaults.api_key_env,
+        temperature=_defaults.temperature,
+        timeout=_defaults.timeout,
+    )
+
+
+def require_model(config: LLMConfig, who: str, why: str) -> LLMConfig:
+    """Raise a ConfigurationError naming what to set when ``config`` cannot reach a model."""
+    if not config.model:
+        raise ConfigurationError(
+            f"{who} needs a language model because {why}, and none is configured. Either pass "
+            f"model='...' (and base_url='http://host:port/v1' for a local OpenAI-compatible server), call "
+            "russo_nb.scenario.configure(model=..., base_url=...), or set RUSSO_LLM_MODEL "
+            "(and RUSSO_LLM_BASE_URL); the API key is read from OPENAI_API_KEY (or api_key_env=). "
+            "To stay offline, write criteria as predicates or built-in checks (russo_nb.scenario.criteria)."
+        )
+    if (config.base_url is None or config.base_url.rstrip("/") == DEFAULT_BASE_URL) and not config.api_key:
+        raise ConfigurationError(
+            f"{who} uses model {config.model!r} at {DEFAULT_BASE_URL}, which needs an API key: set the "
+            f"environment variable {config.api_key_env} (or point base_url= at a local server)"
+        )
+    return config
+
+
+def _post(config: LLMConfig, payload: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps(payload).encode("utf-8")
+    headers = {"Content-Type": "application/json"}
+    key = config.api_key
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(config.url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:500].decode("utf-8", "replace")
+        raise ModelRequestError(f"model endpoint {config.url} answered HTTP {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ModelRequestError(f"cannot reach model endpoint {config.url}: {reason}") from None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise ModelRequestError(f"model endpoint {config.url} answered something that is not JSON") from None
+
+
+async def chat(config: LLMConfig, messages: list[dict[str, Any]], *, json_mode: bool = False) -> str:
+    """Send ``messages`` to the endpoint and return the reply's text."""
+    payload: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature}
+    if json_mode:
+        payload["response_format"] = {"type": "json_object"}
+    data = await asyncio.to_thread(_post, config, payload)
+    try:
+        content = data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise ModelRequestError(f"model endpoint {config.url} answered without choices[0].message.content") from None
+    return content or ""
+
+
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
+
+
+def parse_json_reply(text: str) -> dict[str, Any]:
+    """Read the JSON object in a model's reply (code fences and surrounding prose tolerated)."""
+    cleaned = _FENCE.sub("", text.strip())
+    try:
+        value = json.loads(cleaned)
+    except json.JSONDecodeError:
+        start, end = cleaned.find("{"), cleaned.rfind("}")
+        if start < 0 or end <= start:
+            raise ModelRequestError(f"the model's reply holds no JSON object: {text[:200]!r}") from None
+        try:
+            value = json.loads(cleaned[start : end + 1])
+        except json.JSONDecodeError:
+            raise ModelRequestError(f"the model's reply holds no valid JSON object: {text[:200]!r}") from None
+    if not isinstance(value, dict):
+        raise ModelRequestError(f"the model's reply is JSON but not an object: {text[:200]!r}")
+    return value

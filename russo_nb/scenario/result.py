@@ -1,0 +1,178 @@
+"""What one scenario run produced: the verdict, the transcript, criteria, scores and lifecycle.
+
+A :class:`ScenarioResult` is also the engine's result type for scenario runs, so it
+carries ``status`` and ``attempts`` like a prompt run does, and the same names the
+analysis uses (``prompt``, ``run_index``, ``latency_s``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..types import Audio, RunError, RunStatus, ToolCall
+
+__all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in"]
+
+LifecyclePhase = Literal["created", "set_up", "running", "scoring", "completed", "torn_down"]
+"""The phases a run passes through, in order (seed 002's lifecycle, without the devbox)."""
+
+
+class LifecycleEvent(BaseModel):
+    """A phase a run entered, with the wall-clock time (epoch seconds) it did."""
+
+    phase: LifecyclePhase
+    at: float = Field(default_factory=time.time)
+    detail: str = ""
+
+
+class CriterionResult(BaseModel):
+    """How one criterion fared at a judgment: passed or not, and why."""
+
+    criterion: str
+    passed: bool
+    reasoning: str = ""
+
+
+def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
+    """Every tool call the assistant made in OpenAI-format ``messages``, as russo ToolCalls."""
+    calls: list[ToolCall] = []
+    for message in messages:
+        if message.get("role") != "assistant":
+            continue
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            raw = function.get("arguments") or "{}"
+            if isinstance(raw, str):
+                try:
+                    arguments = json.loads(raw) if raw.strip() else {}
+                except json.JSONDecodeError:
+                    arguments = {"_raw": raw}
+            else:
+                arguments = dict(raw)
+            if not isinstance(arguments, dict):
+                arguments = {"_value": arguments}
+            calls.append(ToolCall(name=str(function.get("name", "")), arguments=arguments))
+    return calls
+
+
+class ScenarioResult(BaseModel):
+    """The outcome of one scenario run.
+
+    ``success`` is the verdict (a judge's, a ``succeed()``/``fail()`` step's, or a
+    check's); ``status`` is how the run ended for the engine: ``passed``, ``failed``,
+    ``error``, ``timeout`` or ``cancelled``. ``score`` is the weighted sum of
+    ``scores`` when the scenario has scorers.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    success: bool
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    reasoning: str | None = None
+    passed_criteria: list[str] = Field(default_factory=list)
+    failed_criteria: list[str] = Field(default_factory=list)
+    total_time: float | None = None
+    agent_time: float | None = None
+    error: RunError | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    score: float | None = None
+    name: str = ""
+    description: str = ""
+    status: RunStatus | None = None
+    run_index: int = 0
+    attempts: int = 1
+    seed: int | None = None
+    thread_id: str | None = None
+    turns: int = 0
+    started_at: float | None = None
+    tags: list[str] = Field(default_factory=list)
+    audio: dict[str, Audio] = Field(default_factory=dict)
+    lifecycle: list[LifecycleEvent] = Field(default_factory=list)
+    criteria_results: list[CriterionResult] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fill_status(self) -> ScenarioResult:
+        if self.status is None:
+            if self.error is not None:
+                self.status = "error"
+            else:
+                self.status = "passed" if self.success else "failed"
+        return self
+
+    # -- names the analysis and the engine share with prompt runs --------------------
+    @property
+    def passed(self) -> bool:
+        """True when the run finished and passed (verdict and, if set, score threshold)."""
+        return self.status == "passed"
+
+    @property
+    def prompt(self) -> str:
+        """The scenario's name: what a prompt is for a prompt run."""
+        return self.name
+
+    @property
+    def latency_s(self) -> float | None:
+        """Seconds spent inside the agent under test (same as ``agent_time``)."""
+        return self.agent_time
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """Every tool call the agent made during the run, in order."""
+        return tool_calls_in(self.messages)
+
+    def phase_at(self, phase: str) -> float | None:
+        """When the run entered ``phase`` (epoch seconds), or None if it never did."""
+        for event in self.lifecycle:
+            if event.phase == phase:
+                return event.at
+        return None
+
+    @property
+    def phases(self) -> list[str]:
+        """The lifecycle phases the run went through, in order."""
+        return [event.phase for event in self.lifecycle]
+
+    def summary(self) -> str:
+        """A readable verdict: status, turns, score, criteria and the reasoning."""
+        head = f"{(self.status or '').upper()} scenario {self.name!r}" if self.name else (self.status or "").upper()
+        bits = [f"{self.turns} turns"]
+        if self.score is not None:
+            bits.append(f"score {self.score:.2f}")
+        if self.total_time is not None:
+            bits.append(f"{self.total_time:.2f}s")
+        lines = [f"{head} ({', '.join(bits)})"]
+        if self.reasoning:
+            lines.append(f"  {self.reasoning}")
+        if self.error is not None:
+            lines.append(f"  error: {self.error}")
+        lines += [f"  [+] {criterion}" for criterion in self.passed_criteria]
+        lines += [f"  [-] {criterion}" for criterion in self.failed_criteria]
+        for name, value in self.scores.items():
+            lines.append(f"  score {name}: {value:.2f}")
+        return "\n".join(lines)
+
+    def transcript(self) -> str:
+        """The conversation as plain text, one line per message, tool calls included."""
+        lines = []
+        for message in self.messages:
+            role = message.get("role", "?")
+            content = message.get("content")
+            if isinstance(content, list):
+                content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+            line = f"{role}: {content}" if content else f"{role}:"
+            calls = tool_calls_in([message]) if role == "assistant" else []
+            if calls:
+                line += " " + " ".join(f"[{call}]" for call in calls)
+            lines.append(line)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        score = f", score={self.score:.2f}" if self.score is not None else ""
+        return f"ScenarioResult({self.name!r}, status={self.status}, success={self.success}, turns={self.turns}{score})"

@@ -1,0 +1,118 @@
+"""The scenario script DSL: ``message``, ``user``, ``agent``, ``judge``, ``proceed``, ``succeed``, ``fail``.
+
+Each returns a step, a callable ``(state) -> ...`` the executor awaits in order;
+any other sync or async function of the state is a step too, and a step that
+returns a :class:`ScenarioResult` ends the scenario with it.
+
+    script=[
+        user("I need a flight to LA"),
+        agent(),
+        judge(criteria=[tool_called("book_flight", to_city="LA")]),   # checkpoint
+        proceed(turns=2, on_step=check_no_cancel),
+        succeed("booked"),
+    ]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..errors import InvalidArgumentError
+from .result import ScenarioResult
+from .state import ScenarioState
+
+__all__ = ["ScriptStep", "Step", "agent", "fail", "judge", "message", "proceed", "succeed", "user"]
+
+ScriptStep = (
+    Callable[[ScenarioState], None]
+    | Callable[[ScenarioState], ScenarioResult | None]
+    | Callable[[ScenarioState], Awaitable[None]]
+    | Callable[[ScenarioState], Awaitable[ScenarioResult | None]]
+)
+"""A step of a script: a (sync or async) function of the state."""
+
+
+class Step:
+    """A DSL step: calls ``state._executor.<action>(*args)``; shows as ``user('Hi')``."""
+
+    def __init__(self, action: str, *args: Any, shown: str = "") -> None:
+        self.action = action
+        self.args = args
+        self.shown = shown
+
+    def __call__(self, state: ScenarioState | None = None) -> Any:
+        if state is None:
+            if self.action in ("succeed", "fail"):
+                # ``return scenario.succeed("why")()`` inside a check, as in the seed's examples
+                return ScenarioResult(success=self.action == "succeed", reasoning=self.args[0])
+            raise InvalidArgumentError(f"step {self} needs the scenario state: call it as step(state)")
+        executor = state._executor
+        if executor is None:
+            raise InvalidArgumentError(f"step {self} runs only inside a scenario (russo_nb.scenario.run)")
+        return getattr(executor, self.action)(*self.args)
+
+    @property
+    def criteria(self) -> list[Any] | None:
+        """A judge step's inline criteria (None for other steps or a final judge())."""
+        return self.args[0] if self.action == "judge" else None
+
+    def __repr__(self) -> str:
+        return f"{self.action}({self.shown})"
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else repr(value)
+
+
+def message(message: dict[str, Any]) -> Step:
+    """Add one OpenAI-format message (a tool result, a system note, a whole assistant turn)."""
+    if not isinstance(message, dict) or "role" not in message:
+        raise InvalidArgumentError(f"message() takes an OpenAI message dict with a 'role', got {message!r}")
+    return Step("message", message, shown=_shown(message))
+
+
+def user(content: str | dict[str, Any] | None = None) -> Step:
+    """The user speaks: ``content`` as given, or a line from the user simulator when None."""
+    return Step("user", content, shown=_shown(content))
+
+
+def agent(content: str | dict[str, Any] | None = None) -> Step:
+    """The agent answers: ``content`` as given, or the agent under test is called when None."""
+    return Step("agent", content, shown=_shown(content))
+
+
+def judge(criteria: list[Any] | None = None) -> Step:
+    """With criteria: a checkpoint (continue if all pass, fail now otherwise). Without: the final verdict."""
+    if criteria is not None and not isinstance(criteria, (list, tuple)):
+        raise InvalidArgumentError(f"judge(criteria=...) takes a list of criteria, got {type(criteria).__name__}")
+    return Step(
+        "judge",
+        None if criteria is None else list(criteria),
+        shown="" if criteria is None else f"criteria={criteria!r}",
+    )
+
+
+def proceed(
+    turns: int | None = None,
+    on_turn: Callable[[ScenarioState], Any] | None = None,
+    on_step: Callable[[ScenarioState], Any] | None = None,
+) -> Step:
+    """Run user → agent → judge turns: ``turns`` of them, or until a verdict or ``max_turns``.
+
+    ``on_turn`` runs after each turn, ``on_step`` after each agent's move; either may
+    be async, and an AssertionError inside fails the scenario with its message.
+    """
+    if turns is not None and (not isinstance(turns, int) or isinstance(turns, bool) or turns < 1):
+        raise InvalidArgumentError(f"proceed(turns=...) must be a whole number >= 1 or None, got {turns!r}")
+    return Step("proceed", turns, on_turn, on_step, shown="" if turns is None else f"turns={turns}")
+
+
+def succeed(reasoning: str | None = None) -> Step:
+    """End the scenario now, successfully."""
+    return Step("succeed", reasoning, shown=_shown(reasoning))
+
+
+def fail(reasoning: str | None = None) -> Step:
+    """End the scenario now, as a failure."""
+    return Step("fail", reasoning, shown=_shown(reasoning))

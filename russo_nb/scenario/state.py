@@ -1,0 +1,143 @@
+"""The state of one scenario run: the conversation so far, the turn, and what the run carries.
+
+Messages are OpenAI chat messages (dicts with ``role``, ``content``, and for the
+assistant ``tool_calls`` whose ``arguments`` are JSON strings), so any chat agent's
+output fits unchanged. Steps, criteria and callbacks all receive this object.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidArgumentError
+from ..types import Audio, ToolCall
+from .result import tool_calls_in
+
+if TYPE_CHECKING:
+    from .executor import ScenarioExecutor
+
+__all__ = ["ScenarioState", "message_text"]
+
+
+def message_text(message: dict[str, Any] | None) -> str:
+    """The text of a message: its string content, or the text parts of a multimodal one."""
+    if not message:
+        return ""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
+    return str(content)
+
+
+class ScenarioState:
+    """The conversation and bookkeeping of one run, shared by every step of its script.
+
+    Attributes:
+        description: the scenario's problem statement.
+        messages: the conversation in OpenAI chat format.
+        thread_id: an id unique to this run.
+        current_turn: how many user turns have started (0 before the first).
+        seed: the run's seed (simulated users draw their lines with it).
+        variables: values drawn for this run (template variables), visible to checks.
+        env: whatever the scenario's ``setup`` hook returned (the agent's environment).
+        audio: clips heard in a voice scenario, keyed by the ``audio_key`` on their message.
+    """
+
+    def __init__(
+        self,
+        description: str = "",
+        messages: list[dict[str, Any]] | None = None,
+        thread_id: str = "",
+        *,
+        name: str = "",
+        seed: int | None = None,
+        max_turns: int = 10,
+        run_index: int = 0,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.messages: list[dict[str, Any]] = list(messages or [])
+        self.thread_id = thread_id
+        self.current_turn = 0
+        self.seed = seed
+        self.max_turns = max_turns
+        self.run_index = run_index
+        self.variables: dict[str, Any] = {}
+        self.env: Any = None
+        self.audio: dict[str, Audio] = {}
+        self.agent_data: dict[int, Any] = {}
+        self._executor: ScenarioExecutor | None = None
+
+    # -- building the conversation -----------------------------------------------------
+    def add_message(self, message: dict[str, Any]) -> None:
+        """Append one OpenAI-format message (must have a ``role``)."""
+        if not isinstance(message, dict) or "role" not in message:
+            raise InvalidArgumentError(
+                f"a message must be a dict with a 'role' (user / assistant / tool / system), got {message!r}"
+            )
+        self.messages.append(message)
+
+    # -- reading it ----------------------------------------------------------------------
+    def last_message(self) -> dict[str, Any]:
+        """The most recent message; raises when the conversation is still empty."""
+        if not self.messages:
+            raise InvalidArgumentError("the conversation has no messages yet; add a user() step first")
+        return self.messages[-1]
+
+    def last_user_message(self) -> dict[str, Any]:
+        """The most recent user message; raises when the user has not spoken yet."""
+        for message in reversed(self.messages):
+            if message.get("role") == "user":
+                return message
+        raise InvalidArgumentError("the user has not said anything yet; add a user() step first")
+
+    def last_agent_message(self) -> dict[str, Any] | None:
+        """The most recent assistant message, or None."""
+        for message in reversed(self.messages):
+            if message.get("role") == "assistant":
+                return message
+        return None
+
+    def last_tool_call(self, tool_name: str) -> dict[str, Any] | None:
+        """The most recent OpenAI-format tool call to ``tool_name`` (``{"id", "function": ...}``), or None."""
+        for message in reversed(self.messages):
+            if message.get("role") != "assistant":
+                continue
+            for call in reversed(message.get("tool_calls") or []):
+                if (call.get("function") or {}).get("name") == tool_name:
+                    return call
+        return None
+
+    def has_tool_call(self, tool_name: str) -> bool:
+        """True when the agent called ``tool_name`` at any point so far."""
+        return self.last_tool_call(tool_name) is not None
+
+    def tool_calls(self, tool_name: str | None = None) -> list[ToolCall]:
+        """The agent's tool calls so far as russo ToolCalls (all, or only ``tool_name``)."""
+        calls = tool_calls_in(self.messages)
+        if tool_name is not None:
+            calls = [call for call in calls if call.name == tool_name]
+        return calls
+
+    def tool_call_arguments(self, tool_name: str) -> dict[str, Any] | None:
+        """The decoded arguments of the last call to ``tool_name``, or None if it was never called."""
+        call = self.last_tool_call(tool_name)
+        if call is None:
+            return None
+        raw = (call.get("function") or {}).get("arguments") or "{}"
+        return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+    def texts(self, role: str | None = "assistant") -> list[str]:
+        """The text of every message from ``role`` (all roles when None)."""
+        return [message_text(m) for m in self.messages if role is None or m.get("role") == role]
+
+    def __repr__(self) -> str:
+        return (
+            f"ScenarioState({self.name or self.description[:40]!r}, turn={self.current_turn}, "
+            f"messages={len(self.messages)})"
+        )

@@ -1,0 +1,149 @@
+"""The simulated user: plays the user's side of the conversation.
+
+Offline (no model) it plays lines derived from the scenario: the ``lines`` given, in
+order, each either a string or a list of variants, with ``{placeholders}`` filled
+from ``variables`` (a value or a list of choices, drawn once per run). Every draw
+uses the run's seed, so a run can be replayed exactly. With no lines it opens with
+the scenario's description and then answers with ``followups``. With ``model=`` it
+asks an OpenAI-compatible model to play the user instead.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, ClassVar
+
+from ..errors import InvalidArgumentError
+from .adapters import AgentAdapter, AgentInput, AgentRole
+from .judge import render_transcript
+from .llm import LLMConfig, chat, require_model, resolve_config
+from .state import ScenarioState
+
+__all__ = ["DEFAULT_FOLLOWUPS", "UserSimulatorAgent"]
+
+DEFAULT_FOLLOWUPS = [
+    "Yes, that's right.",
+    "Yes, please go ahead.",
+    "That works for me.",
+    "Okay, thanks.",
+]
+
+USER_SYSTEM_PROMPT = """You are playing a user talking to an AI agent, to test the agent.
+Your situation and goal: {description}
+Write only your next message as the user: short, natural, one message. Never act as the assistant."""
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(key)
+
+
+class UserSimulatorAgent(AgentAdapter):
+    """Plays the user, from scripted/templated lines (offline) or with a language model.
+
+    Args:
+        lines: what the user says, turn by turn; an item may be a list of variants.
+        variables: values for ``{placeholders}`` in lines; a list is a set of choices.
+        followups: what the user says once the lines run out (drawn with the seed).
+        model: a model name, or True for the configured one; None stays offline.
+    """
+
+    role: ClassVar[AgentRole] = AgentRole.USER
+
+    def __init__(
+        self,
+        lines: list[str | list[str]] | None = None,
+        *,
+        variables: dict[str, Any] | None = None,
+        followups: list[str] | None = None,
+        model: str | bool | None = None,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        system_prompt: str | None = None,
+        name: str = "user",
+    ) -> None:
+        self.lines = list(lines or [])
+        for item in self.lines:
+            if not isinstance(item, (str, list)) or (isinstance(item, list) and not item):
+                raise InvalidArgumentError(
+                    f"each user line must be a string or a non-empty list of variants, got {item!r}"
+                )
+        self.variables = dict(variables or {})
+        self.followups = list(followups) if followups is not None else list(DEFAULT_FOLLOWUPS)
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.system_prompt = system_prompt or USER_SYSTEM_PROMPT
+        self.name = name
+
+    @property
+    def uses_model(self) -> bool:
+        """True when this simulator asks a model for its lines."""
+        return bool(self.model) and not self.lines
+
+    def llm_config(self) -> LLMConfig:
+        """The resolved model configuration (``model=True`` takes the configured one)."""
+        return resolve_config(self.model if isinstance(self.model, str) else None, self.base_url, self.api_key_env)
+
+    def check_ready(self) -> None:
+        """Raise ConfigurationError now if a model was asked for and none is configured."""
+        if self.uses_model:
+            require_model(self.llm_config(), "UserSimulatorAgent", "it was created with model=...")
+
+    # -- offline lines -----------------------------------------------------------------
+    def draw_variables(self, state: ScenarioState) -> dict[str, Any]:
+        """Draw this run's variable values (once per run, with the run's seed) into ``state.variables``."""
+        rng = random.Random(f"{state.seed or 0}/variables")
+        for key, value in self.variables.items():
+            if key not in state.variables:
+                state.variables[key] = rng.choice(value) if isinstance(value, (list, tuple)) and value else value
+        return state.variables
+
+    def line_for(self, state: ScenarioState, turn: int) -> str:
+        """The user's line for its ``turn``-th message of this run (0-based)."""
+        rng = random.Random(f"{state.seed or 0}/line/{turn}")
+        if turn < len(self.lines):
+            item = self.lines[turn]
+        elif not self.lines and turn == 0 and state.description:
+            item = state.description
+        elif self.followups:
+            item = self.followups
+        else:
+            item = "Okay."
+        text = rng.choice(item) if isinstance(item, list) else item
+        values = self.draw_variables(state)
+        try:
+            return text.format_map(_Blank(values))
+        except KeyError as exc:
+            raise InvalidArgumentError(
+                f"user line {text!r} uses {{{exc.args[0]}}} but UserSimulatorAgent has no variable "
+                f"{exc.args[0]!r}; pass variables={{'{exc.args[0]}': [...]}}"
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise InvalidArgumentError(
+                f"user line {text!r} is not a valid template ({exc}); double literal braces"
+            ) from None
+
+    async def call(self, input: AgentInput) -> dict[str, Any]:
+        state = input.scenario_state
+        turn = state.agent_data.get(id(self), 0)
+        state.agent_data[id(self)] = turn + 1
+        if self.uses_model:
+            config = require_model(self.llm_config(), "UserSimulatorAgent", "it was created with model=...")
+            messages = [
+                {"role": "system", "content": self.system_prompt.format(description=state.description)},
+                {
+                    "role": "user",
+                    "content": "Conversation so far (you are 'user'):\n"
+                    + render_transcript(state.messages)
+                    + "\n\nYour next message as the user:",
+                },
+            ]
+            text = (await chat(config, messages)).strip()
+        else:
+            text = self.line_for(state, turn)
+        return {"role": "user", "content": text}
+
+    def __repr__(self) -> str:
+        mode = f"model={self.model!r}" if self.uses_model else f"{len(self.lines)} lines"
+        return f"UserSimulatorAgent({mode})"
