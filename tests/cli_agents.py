@@ -97,3 +97,19 @@ flaky_agent = FlakyAgent()
 def make_agent(wrong_city: str | None = None) -> KeywordAgent:
     """A factory, for ``factory:`` component references."""
     return KeywordAgent(wrong_city=wrong_city)
+
+
+class SlowAgent(KeywordAgent):
+    """KeywordAgent that takes ``delay`` seconds per run (for cancellation and concurrency tests)."""
+
+    name = "slow-agent"
+
+    def __init__(self, delay: float = 0.2) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        return await super().run(heard)
