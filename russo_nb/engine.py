@@ -157,12 +157,16 @@ class Execution(Generic[R]):
         settings: EngineSettings,
         on_progress: Callable[[Progress], Any] | None = None,
     ) -> None:
-        self.items = list(items)
+        self.items: list[WorkItem[R]] = list(items)
         self.settings = settings
         self.on_progress = on_progress
         self.progress = Progress(total=len(self.items))
         self._results: list[R | None] = [None] * len(self.items)
         self._next = 0
+        self._cap = 1
+        self._workers: set[asyncio.Task[None]] = set()
+        self._pending_worker = False
+        self._all_done: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[R | None] | None = None
         self.started_at = time.time()
@@ -210,25 +214,55 @@ class Execution(Generic[R]):
             except Exception:
                 logger.exception("on_progress callback failed; continuing")
 
+    def _spawn(self) -> None:
+        task = asyncio.ensure_future(self._worker())
+        self._workers.add(task)
+        self._pending_worker = True
+        task.add_done_callback(self._worker_done)
+
+    def _worker_done(self, task: asyncio.Task[None]) -> None:
+        self._workers.discard(task)
+        if self._all_done is None or self._all_done.done() or task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self._all_done.set_exception(error)
+        elif not self._workers:
+            self._all_done.set_result(None)
+
     async def _worker(self) -> None:
+        """Take items until none are left; spawn a helper only when every worker is busy.
+
+        Workers start on demand: a new one is spawned when this one picks up an item and
+        no spawned worker is still waiting to start. Agents that never suspend are then
+        served by one task, and agents that wait ramp up to the cap one task at a time.
+        """
+        self._pending_worker = False
         items = self.items
         total = len(items)
         while self._next < total:
             index = self._next
             self._next += 1
+            if not self._pending_worker and self._next < total and len(self._workers) < self._cap:
+                self._spawn()
             result = await self._run_one(items[index])
+            items[index] = None  # type: ignore[call-overload]  # a finished item is not needed again
             self._finish(index, result)
 
     async def _main(self) -> None:
         total = len(self.items)
-        workers = total if self.settings.max_concurrency is None else min(total, self.settings.max_concurrency)
-        tasks = [asyncio.ensure_future(self._worker()) for _ in range(workers)]
+        limit = self.settings.max_concurrency
+        self._cap = total if limit is None else min(total, limit)
+        self._all_done = asyncio.get_running_loop().create_future()
         try:
-            await asyncio.gather(*tasks)
+            if total:
+                self._spawn()
+                await self._all_done
         except BaseException:
-            for task in tasks:
+            workers = list(self._workers)
+            for task in workers:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
             raise
         finally:
             self.finished_at = time.time()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .types import EvalResult, ToolCall, ToolCallMatch
+from .types import EvalResult, ToolCall, ToolCallMatch, construct_fast
 
 __all__ = ["ExactEvaluator", "describe_difference"]
 
@@ -108,7 +108,9 @@ class ExactEvaluator:
                 used.add(found)
                 position = found
                 matches.append(
-                    ToolCallMatch.model_construct(expected=want, actual=actual[found], matched=True, details="")
+                    construct_fast(
+                        ToolCallMatch, {"expected": want, "actual": actual[found], "matched": True, "details": ""}
+                    )
                 )
                 continue
             all_matched = False
@@ -116,13 +118,18 @@ class ExactEvaluator:
             details = describe_difference(want, closest, ignore_extra_args=self.ignore_extra_args)
             if self.match_order and any(self.call_matches(want, call) for call in actual[:start]):
                 details = f"out of order: {want.name} came before the call expected ahead of it"
-            matches.append(ToolCallMatch.model_construct(expected=want, actual=closest, matched=False, details=details))
-        extra = [call for index, call in enumerate(actual) if index not in used]
-        summary = ""
+            matches.append(
+                construct_fast(
+                    ToolCallMatch, {"expected": want, "actual": closest, "matched": False, "details": details}
+                )
+            )
         passed = all_matched
-        if extra and not self.ignore_extra_calls:
+        summary = ""
+        if not self.ignore_extra_calls and len(used) < len(actual):
+            extra = [call for index, call in enumerate(actual) if index not in used]
             passed = False
             summary = "unexpected extra calls: " + ", ".join(str(call) for call in extra)
-        return EvalResult.model_construct(
-            passed=passed, expected=list(expected), actual=list(actual), matches=matches, details=summary
+        return construct_fast(
+            EvalResult,
+            {"passed": passed, "expected": expected, "actual": actual, "matches": matches, "details": summary},
         )

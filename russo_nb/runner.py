@@ -33,6 +33,7 @@ from .types import (
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
+    construct_fast,
     prompt_id,
 )
 
@@ -109,6 +110,24 @@ class _BatchContext:
         self.keep_audio = keep_audio
         self.audio: dict[str, Audio] = {}
         self._clips: dict[str, asyncio.Task[_Clip]] = {}
+        self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
+
+    def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
+        """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
+
+        Agents that replay a recorded or constant response return identical objects run
+        after run; their evaluation is identical too, so it is kept once, not per run.
+        """
+        snapshot = tuple(calls)
+        last = self._last_evaluation.get(id(expected))
+        if last is not None and last[0] is expected and len(last[1]) == len(snapshot):
+            if all(a is b for a, b in zip(last[1], snapshot)):
+                return last[2]
+        evaluation = self.evaluator.evaluate(expected, calls)
+        if not isinstance(evaluation, EvalResult):
+            raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
+        self._last_evaluation[id(expected)] = (expected, snapshot, evaluation)
+        return evaluation
 
     def store(self, audio: Audio) -> str:
         key = audio.content_key()
@@ -191,26 +210,27 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        evaluation = ctx.evaluator.evaluate(self.expected, response.tool_calls)
-        if not isinstance(evaluation, EvalResult):
-            raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
+        evaluation = ctx.evaluate(self.expected, response.tool_calls)
         self.stage = ""
-        return SingleRunResult.model_construct(
-            prompt=self.prompt,
-            run_index=self.run_index,
-            eval_result=evaluation,
-            status="passed" if evaluation.passed else "failed",
-            error=None,
-            latency_s=latency,
-            synth_s=synth_s,
-            attempts=1,
-            audio_key=audio_key,
-            response=response,
-            prompt_id=self.pid,
-            effects=ctx.effect_names,
-            seed=self.seed,
-            started_at=started_at,
-            transcript=None,
+        return construct_fast(
+            SingleRunResult,
+            {
+                "prompt": self.prompt,
+                "run_index": self.run_index,
+                "eval_result": evaluation,
+                "status": "passed" if evaluation.passed else "failed",
+                "error": None,
+                "latency_s": latency,
+                "synth_s": synth_s,
+                "attempts": 1,
+                "audio_key": audio_key,
+                "response": response,
+                "prompt_id": self.pid,
+                "effects": ctx.effect_names,
+                "seed": self.seed,
+                "started_at": started_at,
+                "transcript": None,
+            },
         )
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
