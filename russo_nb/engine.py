@@ -272,6 +272,8 @@ class Execution(Generic[R]):
     def start(self) -> asyncio.Task[None]:
         """Schedule the batch on the running loop (idempotent) and return its task."""
         if self._task is None:
+            self.started_at = time.time()
+            self.progress.started = time.perf_counter()
             self._task = asyncio.ensure_future(self._main())
         return self._task
 

@@ -277,8 +277,9 @@ class PromptBatch:
         """The batch as it stands: finished runs, the rest marked ``cancelled``."""
         runs = self.execution.results()
         metadata = self.metadata.model_copy()
-        finished = self.execution.finished_at
-        metadata.finished_at = datetime.fromtimestamp(finished or time.time(), tz=timezone.utc)
+        execution = self.execution
+        metadata.started_at = datetime.fromtimestamp(execution.started_at, tz=timezone.utc)
+        metadata.finished_at = datetime.fromtimestamp(execution.finished_at or time.time(), tz=timezone.utc)
         return BatchResult.model_construct(runs=runs, audio=dict(self._ctx.audio), metadata=metadata)
 
     async def wait(self) -> BatchResult:
