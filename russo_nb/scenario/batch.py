@@ -9,7 +9,6 @@ so every analysis function written for prompt batches works on scenarios too.
 
 from __future__ import annotations
 
-import math
 import statistics
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -35,10 +34,6 @@ from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
 
 __all__ = ["ScenarioBatch", "ScenarioBatchRun", "run_scenarios", "run_scenarios_sync", "start_scenarios"]
-
-
-def _comb(n: int, k: int) -> int:
-    return math.comb(n, k) if 0 <= k <= n else 0
 
 
 class ScenarioBatch(BaseModel):
@@ -155,11 +150,15 @@ class ScenarioBatch(BaseModel):
 
     def pass_hat_k(self, k: int) -> float:
         """pass^k (τ-bench): chance that k runs of a scenario *all* pass, averaged over scenarios."""
-        return self._per_scenario(k, lambda n, c, k: _comb(c, k) / _comb(n, k))
+        from ..analysis.stats import pass_hat_k
+
+        return self._per_scenario(k, lambda n, c, k: float(pass_hat_k(n, c, k)))
 
     def pass_at_k(self, k: int) -> float:
         """pass@k: chance that at least one of k runs passes (unbiased estimator), averaged over scenarios."""
-        return self._per_scenario(k, lambda n, c, k: 1.0 - _comb(n - c, k) / _comb(n, k))
+        from ..analysis.stats import pass_at_k
+
+        return self._per_scenario(k, lambda n, c, k: float(pass_at_k(n, c, k)))
 
     # -- views ---------------------------------------------------------------------------
     def to_dataframe(self) -> Any:

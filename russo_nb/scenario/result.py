@@ -155,7 +155,7 @@ class ScenarioResult(BaseModel):
             lines.append(f"  score {name}: {value:.2f}")
         return "\n".join(lines)
 
-    def transcript(self) -> str:
+    def transcript_text(self) -> str:
         """The conversation as plain text, one line per message, tool calls included."""
         lines = []
         for message in self.messages:

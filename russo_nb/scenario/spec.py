@@ -283,7 +283,9 @@ class ScenarioRun:
             if result.error is None:
                 self._stage = "scoring"
                 self.mark("scoring")
-                result = await self._score(result.model_copy(update={"total_time": time.perf_counter() - started}))
+                result = await self._score(
+                    result.model_copy(update={"total_time": time.perf_counter() - started}), state
+                )
             elif scenario.weighted_scorers:
                 result = result.model_copy(update={"score": 0.0})
             self.mark("completed", result.status or "")
@@ -329,9 +331,15 @@ class ScenarioRun:
                 return self._executor.finish(partial)
             return partial
 
-    async def _score(self, result: ScenarioResult) -> ScenarioResult:
+    async def _score(self, result: ScenarioResult, state: ScenarioState) -> ScenarioResult:
         scenario = self.scenario
-        scores, score = await combine(scenario.weighted_scorers, result, self.state)
+        try:
+            scores, score = await combine(scenario.weighted_scorers, result, state)
+        except Exception as exc:  # a broken scorer is an error of this run, the transcript is kept
+            error = capture_error(exc, "scoring")
+            return result.model_copy(
+                update={"error": error, "status": "error", "score": 0.0, "reasoning": f"scoring raised {error}"}
+            )
         status: RunStatus = "passed" if result.success else "failed"
         if scenario.pass_threshold is not None and score is not None and score < scenario.pass_threshold:
             status = "failed"

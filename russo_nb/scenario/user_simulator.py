@@ -11,6 +11,7 @@ asks an OpenAI-compatible model to play the user instead.
 from __future__ import annotations
 
 import random
+import string
 from typing import Any, ClassVar
 
 from ..errors import InvalidArgumentError
@@ -86,9 +87,23 @@ class UserSimulatorAgent(AgentAdapter):
         return resolve_config(self.model if isinstance(self.model, str) else None, self.base_url, self.api_key_env)
 
     def check_ready(self) -> None:
-        """Raise ConfigurationError now if a model was asked for and none is configured."""
+        """Raise now if a model was asked for and none is configured, or a line names an unknown variable."""
         if self.uses_model:
             require_model(self.llm_config(), "UserSimulatorAgent", "it was created with model=...")
+        for item in self.lines:
+            for text in item if isinstance(item, list) else [item]:
+                try:
+                    fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+                except ValueError as exc:
+                    raise InvalidArgumentError(
+                        f"user line {text!r} is not a valid template ({exc}); double literal braces {{{{ }}}}"
+                    ) from None
+                for name in fields:
+                    if name not in self.variables:
+                        raise InvalidArgumentError(
+                            f"user line {text!r} uses {{{name}}} but UserSimulatorAgent has no variable {name!r}; "
+                            f"pass variables={{'{name}': [...]}}"
+                        )
 
     # -- offline lines -----------------------------------------------------------------
     def draw_variables(self, state: ScenarioState) -> dict[str, Any]:
