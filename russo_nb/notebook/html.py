@@ -90,7 +90,7 @@ def prompt_stats(runs: Iterable[Any]) -> list[dict[str, Any]]:
     """Per prompt, in first-seen order: runs, passed, rate, mean match rate and latency, statuses."""
     stats: dict[str, dict[str, Any]] = {}
     for run in runs:
-        prompt = getattr(run, "prompt", "")
+        prompt = run.prompt
         entry = stats.get(prompt)
         if entry is None:
             entry = stats[prompt] = {
@@ -104,18 +104,22 @@ def prompt_stats(runs: Iterable[Any]) -> list[dict[str, Any]]:
             }
         entry["runs"] += 1
         status = getattr(run, "status", None) or ("passed" if _passed(run) else "failed")
-        entry["statuses"][status] = entry["statuses"].get(status, 0) + 1
-        if status == "passed":
-            entry["passed"] += 1
+        counts = entry["statuses"]
+        counts[status] = counts.get(status, 0) + 1
         evaluation = getattr(run, "eval_result", None)
         if evaluation is not None:
-            entry["match_sum"] += evaluation.match_rate
+            expected = evaluation.expected
+            if expected:
+                entry["match_sum"] += sum(1 for match in evaluation.matches if match.matched) / len(expected)
+            else:
+                entry["match_sum"] += 1.0
         latency = getattr(run, "latency_s", None)
         if latency is not None:
             entry["latency_sum"] += latency
             entry["latency_n"] += 1
     rows = list(stats.values())
     for row in rows:
+        row["passed"] = row["statuses"].get("passed", 0)
         row["rate"] = row["passed"] / row["runs"] if row["runs"] else 1.0
         row["match"] = row["match_sum"] / row["runs"] if row["runs"] else 1.0
         row["latency"] = row["latency_sum"] / row["latency_n"] if row["latency_n"] else None
@@ -182,24 +186,30 @@ def eval_diff_html(evaluation: Any) -> str:
     return f"<table>{''.join(rows)}</table>{note}"
 
 
-def _failure_key(run: Any) -> tuple[str, str, str]:
+def _failure_key(run: Any, cache: dict[int, str]) -> tuple[str, str, str]:
     status = getattr(run, "status", "") or ""
     error = getattr(run, "error", None)
     if error is not None:
         return (run.prompt, status, f"{error.type}: {error.message}")
     evaluation = getattr(run, "eval_result", None)
     if evaluation is not None:
-        return (run.prompt, status, " ".join(str(call) for call in evaluation.actual) or "(no calls)")
+        # runs often share one EvalResult object (or one actual-calls list): render it once
+        key = id(evaluation.actual)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = " ".join(str(call) for call in evaluation.actual) or "(no calls)"
+        return (run.prompt, status, text)
     return (run.prompt, status, getattr(run, "reasoning", None) or "")
 
 
 def failure_groups(runs: Iterable[Any]) -> list[tuple[tuple[str, str, str], list[Any]]]:
     """Non-passing runs grouped by (prompt, status, what happened), largest group first."""
     groups: dict[tuple[str, str, str], list[Any]] = {}
+    cache: dict[int, str] = {}
     for run in runs:
         if _passed(run):
             continue
-        groups.setdefault(_failure_key(run), []).append(run)
+        groups.setdefault(_failure_key(run, cache), []).append(run)
     return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
@@ -247,11 +257,22 @@ def _meta_line(metadata: Any) -> str:
     return " · ".join(bits)
 
 
-def batch_html(result: Any, *, max_prompts: int = MAX_PROMPTS, max_failures: int = MAX_FAILURE_GROUPS) -> str:
-    """The HTML a BatchResult (or a ScenarioBatch) shows as a cell's value."""
+def batch_html(
+    result: Any,
+    *,
+    max_prompts: int = MAX_PROMPTS,
+    max_failures: int = MAX_FAILURE_GROUPS,
+    stats: list[dict[str, Any]] | None = None,
+    groups: list[tuple[tuple[str, str, str], list[Any]]] | None = None,
+) -> str:
+    """The HTML a BatchResult (or a ScenarioBatch) shows as a cell's value.
+
+    ``stats`` / ``groups`` reuse :func:`prompt_stats` / :func:`failure_groups` already computed.
+    """
     runs = list(getattr(result, "runs", []))
     total = len(runs)
-    stats = prompt_stats(runs)
+    if stats is None:
+        stats = prompt_stats(runs)
     passed = sum(row["passed"] for row in stats)
     rate = passed / total if total else 1.0
     metadata = getattr(result, "metadata", None)
@@ -291,8 +312,9 @@ def batch_html(result: Any, *, max_prompts: int = MAX_PROMPTS, max_failures: int
     if total and total < 30:
         parts.append(f"<div class='muted'>Small sample ({total} runs): intervals are wide; add --runs for more.</div>")
     parts.append(_prompt_table(stats, max_prompts, noun))
-    groups = failure_groups(runs)
-    if groups:
+    if groups is None:
+        groups = failure_groups(runs) if max_failures else []
+    if groups and max_failures:
         failing = sum(len(group) for _, group in groups)
         shown = groups[:max_failures]
         omitted = ""

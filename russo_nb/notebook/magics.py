@@ -329,7 +329,7 @@ class RussoMagics(Magics):
         _display_html(comparison_html(comparison, name_a, name_b))
         from ..analysis import plot_comparison
 
-        show_plot(plot_comparison, comparison, labels=(name_a, name_b))
+        show_plot(plot_comparison, comparison)
 
     def _cmd_export(self, command: Command) -> None:
         from ..report import export
