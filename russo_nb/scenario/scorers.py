@@ -137,7 +137,7 @@ def normalize_scorers(items: Sequence[Any] | None) -> list[Scorer]:
     for item in items or []:
         if isinstance(item, Scorer):
             scorers.append(item)
-        elif isinstance(item, tuple) and len(item) == 2 and callable(item[0]):
+        elif isinstance(item, tuple) and len(item) == 2 and (isinstance(item[0], Scorer) or callable(item[0])):
             base = item[0]
             scorers.append(
                 Scorer(base.func, name=base.name, weight=item[1])
@@ -168,7 +168,7 @@ def normalize_scorers(items: Sequence[Any] | None) -> list[Scorer]:
             f"some scorers have weights and some do not ({missing}); give every scorer a weight, or none "
             "(then they share equally)"
         )
-    total = sum(s.weight or 0.0 for s in scorers)
+    total = math.fsum(s.weight or 0.0 for s in scorers)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         parts = ", ".join(f"{s.name}={s.weight:g}" for s in scorers)
         raise InvalidArgumentError(f"scorer weights add up to {total:g} ({parts}); they must add up to 1.0")
@@ -184,5 +184,5 @@ async def combine(
     scores: dict[str, float] = {}
     for s in scorers:
         scores[s.name] = await s.score(result, state)
-    total = sum(scores[s.name] * (s.weight or 0.0) for s in scorers)
+    total = round(math.fsum(scores[s.name] * (s.weight or 0.0) for s in scorers), 12)
     return scores, min(1.0, max(0.0, total))

@@ -105,7 +105,9 @@ class Scenario(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: {err['msg']}" for err in exc.errors()
+                (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "")
+                + str(err["msg"]).removeprefix("Value error, ")
+                for err in exc.errors()
             )
             raise InvalidArgumentError(f"invalid Scenario({data.get('name', '')!r}): {problems}") from None
 
@@ -240,11 +242,14 @@ class ScenarioRun:
         self.state: ScenarioState | None = None
         self._executor: ScenarioExecutor | None = None
         self._stage = ""
+        self._failed_stage = ""
         self.started_at: float | None = None
 
     @property
     def stage(self) -> str:
         """Where the run is: setup, agent, user, judge, script, scoring, teardown."""
+        if self._failed_stage:
+            return self._failed_stage
         if self._stage == "running" and self._executor is not None and self._executor.stage:
             return self._executor.stage
         return self._stage
@@ -266,6 +271,7 @@ class ScenarioRun:
 
     async def attempt(self) -> ScenarioResult:
         scenario = self.scenario
+        self._failed_stage = ""
         self.started_at = time.time()
         started = time.perf_counter()
         thread_id = f"{scenario.name}-{self.run_index}-{uuid.uuid4().hex[:8]}"
@@ -289,6 +295,10 @@ class ScenarioRun:
             elif scenario.weighted_scorers:
                 result = result.model_copy(update={"score": 0.0})
             self.mark("completed", result.status or "")
+        except BaseException:
+            self._failed_stage = self.stage  # what the engine reports for a timeout or cancel
+            self.mark("completed", f"stopped during {self._failed_stage}")
+            raise
         finally:
             teardown_error = await self._teardown(state)
         if teardown_error is not None and result.error is None:
