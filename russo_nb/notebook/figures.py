@@ -20,10 +20,9 @@ def figure_png(plot: Callable[..., Any], data: Any, *, size: tuple[float, float]
     """Draw ``plot(data, ax=ax, **kwargs)`` on a new figure and return it as PNG bytes."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size, dpi=90)
+    figure = Figure(figsize=size, dpi=90, layout="constrained")
     ax = figure.subplots()
     plot(data, ax=ax, **kwargs)
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

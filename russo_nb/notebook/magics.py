@@ -90,17 +90,11 @@ class RussoMagics(Magics):
     def _effects(self, spec: str | None) -> list[Any]:
         if not spec:
             return []
-        items = [part.strip() for part in spec.split(",") if part.strip()]
-        if not items:
-            return []
         try:
-            from ..audio import effects as audio_effects
+            from ..audio.effects import coerce_effects
         except ImportError as exc:
             raise InvalidArgumentError(f"--effects needs russo_nb.audio, which failed to import: {exc}") from None
-        parse_one = getattr(audio_effects, "parse_effect", None)
-        if parse_one is not None:
-            return [parse_one(item) for item in items]
-        return list(audio_effects.parse_effects(items))
+        return coerce_effects(spec)
 
     def _expectations(self, values: list[str]) -> Any:
         from ..expectations import parse_expectation
@@ -254,9 +248,31 @@ class RussoMagics(Magics):
 
     def _cmd_demo(self, command: Command) -> Any:
         from .. import demo
+        from ..runner import start_batch
 
         suite = demo.demo_suite()
-        return self._run_suite(suite, command, "russo demo", default_runs=3)
+        if command.get("agent"):
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=looks_like_agent)
+        else:
+            agent = demo.default_agent()
+        warm_up = getattr(agent, "warm_up", None)
+        if callable(warm_up):
+            warm_up()
+        effects = self._effects(command.get("effects")) if command.get("effects") else self._effects(suite.effects)
+        batch = start_batch(
+            suite.prompts,
+            demo.default_synthesizer(),
+            agent,
+            expect=suite.expect,
+            runs=command.get("runs", suite.runs),
+            max_concurrency=command.get("max_concurrency", 8),
+            timeout=command.get("timeout"),
+            effects=effects,
+            seed=command.get("seed", 0),
+            name=command.get("name") or suite.name,
+            tags=["demo"],
+        )
+        return self._execute(batch, command, "russo demo")
 
     def _cmd_suite(self, command: Command) -> Any:
         from ..config import load_suite
@@ -266,7 +282,7 @@ class RussoMagics(Magics):
             raise InvalidArgumentError(f"suite file {str(path)!r} does not exist (working directory: {Path.cwd()})")
         return self._run_suite(load_suite(path), command, "russo suite")
 
-    def _run_suite(self, suite: Any, command: Command, label: str, default_runs: int | None = None) -> Any:
+    def _run_suite(self, suite: Any, command: Command, label: str) -> Any:
         from ..config import build_pipeline, start_suite
 
         pipeline = build_pipeline(suite)
@@ -274,14 +290,11 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=looks_like_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        runs = command.get("runs", default_runs)
-        handle = start_suite(suite, runs, command.get("max_concurrency"), pipeline=pipeline)
+        if command.get("timeout") is not None:
+            suite = suite.model_copy(update={"timeout": command.get("timeout")})
+        handle = start_suite(suite, command.get("runs"), command.get("max_concurrency"), pipeline=pipeline)
         if handle.execution is None:
             raise InvalidArgumentError(f"{label}: the suite has no prompt tests to run")
-        if command.get("timeout") is not None:
-            from dataclasses import replace
-
-            handle.execution.settings = replace(handle.execution.settings, timeout=command.get("timeout"))
         result = self._execute(handle, command, label)
         batch = _as_batch(result)
         target = command.get("as")
