@@ -1,0 +1,313 @@
+"""The pytest plugin, exercised by real pytest runs (pytester): marker, fixtures, options, summary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+TESTS_DIR = str(Path(__file__).parent)
+
+TEXT_CONFTEST = """
+import pytest
+import cli_agents
+
+@pytest.fixture
+def russo_agent():
+    return cli_agents.FlakyAgent()
+
+@pytest.fixture
+def russo_synthesizer():
+    return None  # text mode: the agent reads the prompt
+"""
+
+LA = "book_flight(from_city='NYC', to_city='LA')"
+
+
+# Third-party plugins the nested runs do not need (hypothesis' summary alone costs seconds).
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:benchmark", "-p", "no:cacheprovider", "-p", "no:anyio")
+QUIET += ("-o", "asyncio_default_fixture_loop_scope=function")
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """An in-process pytest run of the files pytester made."""
+    return pytester.runpytest(*QUIET, *args)
+
+
+@pytest.fixture
+def text_mode(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(TEXT_CONFTEST)
+    return pytester
+
+
+def test_one_prompt_one_run_gives_an_eval_result_and_more_give_a_batch(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import russo_nb as russo
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_single(russo_result):
+            assert isinstance(russo_result, russo.EvalResult)
+            assert russo_result.passed and russo_result.match_rate == 1.0
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA",
+                           expect=[russo.tool_call("book_flight", to_city="LA")], runs=3)
+        def test_runs(russo_result):
+            assert isinstance(russo_result, russo.BatchResult)
+            assert russo_result.total == 3 and russo_result.pass_rate == 1.0
+
+        @pytest.mark.russo(prompts=["Book a flight from NYC to LA", "Fly me from New York to Los Angeles"],
+                           expect=["{LA}"])
+        def test_prompts(russo_result):
+            assert russo_result.total == 2
+            assert russo_result.passed
+
+        @pytest.mark.russo(prompts=["Book a flight from NYC to LA", "Fly me from NYC to LA"],
+                           expect=["{LA}"], runs=3, max_concurrency=4)
+        def test_matrix(russo_result):
+            assert russo_result.total == 6
+            assert russo_result.metadata.max_concurrency == 4
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(passed=4)
+
+
+def test_option_sets_runs_and_concurrency_and_the_marker_wins(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_from_option(russo_result):
+            assert russo_result.total == 4
+            assert russo_result.metadata.max_concurrency == 2
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2, max_concurrency=1)
+        def test_marker_wins(russo_result):
+            assert russo_result.total == 2
+            assert russo_result.metadata.max_concurrency == 1
+        """
+    )
+    run(text_mode, "--russo-runs", "4", "--russo-max-concurrency", "2").assert_outcomes(passed=2)
+    # without the option a single prompt runs once and is an EvalResult, so test_from_option fails
+    run(text_mode).assert_outcomes(passed=1, failed=1)
+
+
+def test_bad_option_value_is_a_usage_error(text_mode):
+    text_mode.makepyfile("def test_nothing():\n    pass\n")
+    result = run(text_mode, "--russo-runs", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--russo-runs must be a whole number >= 1, got 0*"])
+
+
+ASYNC_TEST = f"""
+import asyncio
+import pytest
+import russo_nb as russo
+
+@pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=3)
+async def test_async(russo_result):
+    await asyncio.sleep(0.01)
+    assert asyncio.get_running_loop() is not None
+    assert isinstance(russo_result, russo.BatchResult)
+    assert russo_result.pass_rate >= 0.8
+
+@pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+async def test_async_fails(russo_result):
+    await asyncio.sleep(0)
+    assert not russo_result.passed, "the body really runs"
+"""
+
+
+def test_async_tests_run_without_pytest_asyncio(text_mode):
+    text_mode.makepyfile(ASYNC_TEST)
+    result = run(text_mode, "-p", "no:asyncio")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*the body really runs*"])
+    assert "not natively supported" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("mode", ["auto", "strict"])
+def test_async_tests_do_not_clash_with_pytest_asyncio(text_mode, mode):
+    pytest.importorskip("pytest_asyncio")
+    source = ASYNC_TEST
+    if mode == "strict":  # strict mode: the user marks tests for pytest-asyncio, which then runs them
+        source = source.replace("async def test_async(", "@pytest.mark.asyncio\nasync def test_async(")
+    text_mode.makepyfile(source)
+    result = run(text_mode, "-p", "asyncio", "-o", f"asyncio_mode={mode}")
+    result.assert_outcomes(passed=1, failed=1)
+
+
+def test_terminal_summary_shows_pass_rates_and_flaky_prompts(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompts=["Book a flight from NYC to LA", "maybe a flight from NYC to LA"],
+                           expect=["{LA}"], runs=4)
+        def test_flaky(russo_result):
+            assert russo_result.pass_rate >= 0.5
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2)
+        def test_steady(russo_result):
+            assert russo_result.passed
+
+        def test_plain():
+            pass
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*= russo =*",
+            "test_terminal_summary_shows_pass_rates_and_flaky_prompts.py::test_flaky   6/8 passed (75%)",
+            "    flaky: 'maybe a flight from NYC to LA' 2/4 passed",
+            "test_terminal_summary_shows_pass_rates_and_flaky_prompts.py::test_steady  2/2 passed (100%)",
+            "russo: 2 tests, 8/10 runs passed (80.0%)",
+        ]
+    )
+    assert "test_plain" not in result.stdout.str().split("= russo =")[1]
+
+
+def test_missing_agent_fixture_is_a_clear_error(pytester):
+    pytester.makeconftest("import pytest\n\n@pytest.fixture\ndef russo_synthesizer():\n    return None\n")
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_needs_agent(russo_result):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*russo: no agent to test. Define a `russo_agent` fixture*", "*def russo_agent():*"])
+
+
+def test_marker_mistakes_are_clear_failures(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+
+        def test_no_marker(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="a", prompts=["b"], expect=["{LA}"])
+        def test_both(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], run=3)
+        def test_typo(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["book_flight(to_city=LA)"])
+        def test_bad_expect(russo_result):
+            pass
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*russo: the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test*",
+            "*russo: @pytest.mark.russo needs exactly one of prompt= (a string) or prompts=*",
+            "*russo: @pytest.mark.russo got unknown argument(s) run; it takes prompt, prompts, expect, runs*",
+            "*russo: argument to_city=LA in*is not a literal*",
+        ]
+    )
+
+
+def test_a_crashing_agent_fails_a_single_run_with_its_error(pytester):
+    pytester.makeconftest(
+        "import pytest, cli_agents\n\n"
+        "@pytest.fixture\ndef russo_agent():\n    return cli_agents.CrashingAgent()\n\n"
+        "@pytest.fixture\ndef russo_synthesizer():\n    return None\n"
+    )
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_one(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2)
+        def test_batch(russo_result):
+            assert [run.status for run in russo_result.runs] == ["error", "error"]
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*russo: the run ended with error: RuntimeError during agent: the agent crashed*"])
+
+
+def test_marker_components_and_effects_override_fixtures(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import cli_agents
+        from russo_nb.evaluators import ExactEvaluator
+
+        class Louder:
+            def apply(self, audio, rng):
+                return audio.model_copy(update={{"data": audio.data.upper()}})
+
+            def describe(self):
+                return "louder"
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"],
+                           agent=cli_agents.KeywordAgent(wrong_city="SF"))
+        def test_agent_from_marker(russo_result):
+            assert not russo_result.passed
+            assert russo_result.matches[0].actual.arguments["to_city"] == "SF"
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2,
+                           synthesizer=cli_agents.TextSynthesizer(), effects=[Louder()],
+                           evaluator=ExactEvaluator(ignore_extra_args=True))
+        def test_audio_with_effects(russo_result):
+            assert russo_result.metadata.effects == ["louder"]
+            assert russo_result.metadata.synthesizer == "text-synth"
+            heard = russo_result.audio_for(russo_result.runs[0])
+            assert heard.data == b"BOOK A FLIGHT FROM NYC TO LA"
+            assert russo_result.passed
+        """
+    )
+    run(text_mode, "--russo-cache-dir", "clips").assert_outcomes(passed=2)
+    assert len(list((text_mode.path / "clips").glob("*.audio"))) == 1
+
+
+def test_cache_options(text_mode):
+    text_mode.makeconftest(
+        TEXT_CONFTEST.replace(
+            "return None  # text mode: the agent reads the prompt", "return cli_agents.TextSynthesizer()"
+        )
+    )
+    text_mode.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompts=["Book a flight from NYC to LA", "Fly from NYC to LA"], expect=["{LA}"])
+        def test_cached(russo_result):
+            assert russo_result.passed
+        """
+    )
+    run(text_mode, "--russo-no-cache").assert_outcomes(passed=1)
+    assert not (text_mode.path / ".russo_cache").exists()
+    run(text_mode).assert_outcomes(passed=1)
+    assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
+
+
+def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
+    """A real `pytest` process: the plugin loads through its pytest11 entry point."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
+    text_mode.makepyfile(ASYNC_TEST)
+    result = text_mode.runpytest_subprocess(*QUIET, "-p", "no:asyncio", "--russo-runs", "2")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*::test_async *3/3 passed (100%)", "*::test_async_fails *2/2 passed (100%)"])
