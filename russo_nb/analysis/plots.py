@@ -221,12 +221,20 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
     return ax
 
 
-def plot_comparison(a: Any, b: Any = None, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
+def plot_comparison(
+    a: Any,
+    b: Any = None,
+    ax: Axes | None = None,
+    *,
+    labels: tuple[str, str] = ("A", "B"),
+    max_prompts: int = 50,
+) -> Axes:
     """Paired per-prompt differences B − A with Newcombe 95% intervals, and the mean difference.
 
     ``a`` and ``b`` are two results (or prompts frames / mappings); or pass one
-    :class:`~russo_nb.analysis.stats.Comparison` as ``a``.
+    :class:`~russo_nb.analysis.stats.Comparison` as ``a``. ``labels`` name the two batches.
     """
+    name_a, name_b = labels
     from .stats import Comparison, paired_comparison
 
     comparison = a if isinstance(a, Comparison) else paired_comparison(a, b)
@@ -249,9 +257,11 @@ def plot_comparison(a: Any, b: Any = None, ax: Axes | None = None, *, max_prompt
         ax.axvspan(comparison.low, comparison.high, color="#1f77b4", alpha=0.12, label="95% interval of the mean")
     ax.set_yticks(y, [_label(x.prompt) for x in diffs], fontsize=7 if len(diffs) > 25 else 9)
     ax.set_xlim(-1.05, 1.05)
-    ax.set_xlabel("pass rate B − A per prompt (Newcombe 95% interval)")
+    ax.set_xlabel(f"pass rate {name_b} − {name_a} per prompt (Newcombe 95% interval)")
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"B − A = {comparison.difference:+.1%}, p = {comparison.p_value:.3g} ({comparison.n_shared} prompts)")
+    title = f"{name_b} − {name_a} = {comparison.difference:+.1%}, p = {comparison.p_value:.3g}"
+    shown = f"{len(diffs)} of {comparison.n_shared}" if len(diffs) < comparison.n_shared else f"{comparison.n_shared}"
+    ax.set_title(f"{title} ({shown} prompts)")
     return ax
 
 

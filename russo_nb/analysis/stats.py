@@ -372,7 +372,8 @@ def _per_prompt_counts(source: Any) -> dict[str, tuple[int, int]]:
             entry[0] += int(ok)
         return {key: (value[0], value[1]) for key, value in counts.items()}
     raise InvalidArgumentError(
-        f"cannot compare a {type(source).__name__}; pass a BatchResult, a prompts frame or a dict prompt -> (passed, runs)"
+        f"cannot compare a {type(source).__name__}; "
+        "pass a BatchResult, a prompts frame or a dict prompt -> (passed, runs)"
     )
 
 
@@ -459,8 +460,14 @@ def paired_comparison(
             se = sd / math.sqrt(m)
             tcrit = float(sps.t.ppf(0.5 + confidence / 2, m - 1))
             low, high = mean_diff - tcrit * se, mean_diff + tcrit * se
-            if se == 0:
-                p_value = 1.0 if mean_diff == 0 else 0.0
+            if se == 0 and mean_diff == 0:
+                p_value = 1.0
+            elif se == 0:
+                # every prompt moved by exactly the same amount: the t statistic is undefined
+                p_value = _sign_flip_p(diffs, permutations, seed)
+                low, high = float("nan"), float("nan")
+                method = "permutation"
+                warnings.append("every prompt changed by the same amount, so no t interval; p-value by sign flips")
             else:
                 p_value = float(2 * sps.t.sf(abs(mean_diff / se), m - 1))
         test = f"paired t-test on per-prompt pass rates ({m} prompts)"

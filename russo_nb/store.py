@@ -1,0 +1,380 @@
+"""History of batches in a SQLite file, so runs can be compared across days and agent versions.
+
+One row per batch (parameters as JSON, times, pass rate, suite name) and one row per run.
+Each batch is written in one transaction: a writer killed half-way leaves the batches
+committed before it intact and none of its own rows. WAL journaling and a busy timeout
+let several processes record at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidArgumentError, UnknownNameError
+from .types import BatchMetadata, BatchResult, SingleRunResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .analysis.stats import Comparison
+
+__all__ = ["DEFAULT_PATH", "HistoryStore"]
+
+logger = logging.getLogger("russo_nb")
+
+DEFAULT_PATH = ".russo/history.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id     TEXT PRIMARY KEY,
+    suite        TEXT,
+    name         TEXT,
+    kind         TEXT,
+    agent        TEXT,
+    started_at   TEXT,
+    finished_at  TEXT,
+    recorded_at  TEXT NOT NULL,
+    total        INTEGER NOT NULL,
+    passed       INTEGER NOT NULL,
+    errors       INTEGER NOT NULL,
+    pass_rate    REAL,
+    match_rate   REAL,
+    params       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    batch_id    TEXT NOT NULL REFERENCES batches(batch_id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    prompt      TEXT NOT NULL,
+    prompt_id   TEXT,
+    run_index   INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    passed      INTEGER NOT NULL,
+    match_rate  REAL,
+    latency_s   REAL,
+    synth_s     REAL,
+    attempts    INTEGER,
+    error       TEXT,
+    effects     TEXT,
+    audio_key   TEXT,
+    started_at  REAL,
+    run_json    TEXT NOT NULL,
+    PRIMARY KEY (batch_id, seq)
+);
+CREATE INDEX IF NOT EXISTS runs_prompt ON runs(prompt_id);
+CREATE INDEX IF NOT EXISTS batches_suite ON batches(suite, started_at);
+CREATE TABLE IF NOT EXISTS audio (
+    batch_id     TEXT NOT NULL REFERENCES batches(batch_id) ON DELETE CASCADE,
+    audio_key    TEXT NOT NULL,
+    format       TEXT,
+    sample_rate  INTEGER,
+    channels     INTEGER,
+    sample_width INTEGER,
+    data         BLOB NOT NULL,
+    PRIMARY KEY (batch_id, audio_key)
+);
+"""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat()
+
+
+class HistoryStore:
+    """Batches recorded in a SQLite file (default ``.russo/history.sqlite``).
+
+    ``record(result, suite=)`` stores a batch, ``list()`` shows the newest, ``load(id)``
+    gives the BatchResult back, ``compare(a, b)`` runs a paired comparison, and
+    ``trend(prompt=, suite=)`` gives the pass rate over time.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        if self.path.exists() and self.path.is_dir():
+            raise InvalidArgumentError(f"history store path {str(self.path)!r} is a directory; give a file path")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def __repr__(self) -> str:
+        return f"HistoryStore({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InvalidArgumentError(f"cannot open history store {str(self.path)!r}: {exc}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            if mode and str(mode[0]).lower() != "wal":
+                logger.warning("history store %s: WAL not available (journal_mode=%s)", self.path, mode[0])
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise InvalidArgumentError(
+                    f"{str(self.path)!r} is not a russo_nb history store ({exc}); point HistoryStore at another file"
+                ) from None
+            raise
+        finally:
+            conn.close()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def record(self, result: Any, suite: str | None = None, *, include_audio: bool = False) -> str:
+        """Store ``result`` in one transaction and return its batch id.
+
+        Raises InvalidArgumentError when a batch with that id is already recorded (ids are
+        unique per batch), or when a run cannot be serialized; nothing is written then.
+        """
+        if not isinstance(result, BatchResult):
+            raise InvalidArgumentError(
+                f"record() needs a BatchResult, got {type(result).__name__}; record the result of russo_nb.run(...)"
+            )
+        meta = result.metadata
+        batch_id = meta.batch_id
+        total = len(result.runs)
+        passed = sum(1 for run in result.runs if run.status == "passed")
+        errors = sum(1 for run in result.runs if run.status in ("error", "timeout", "cancelled"))
+        match = sum(run.eval_result.match_rate for run in result.runs) / total if total else None
+        batch_row = (
+            batch_id,
+            suite,
+            meta.name,
+            meta.kind,
+            meta.agent,
+            _iso(meta.started_at),
+            _iso(meta.finished_at),
+            datetime.now(timezone.utc).isoformat(),
+            total,
+            passed,
+            errors,
+            passed / total if total else None,
+            match,
+            meta.model_dump_json(),
+        )
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                exists = conn.execute("SELECT 1 FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+                if exists:
+                    raise InvalidArgumentError(
+                        f"batch {batch_id!r} is already recorded in {str(self.path)!r}; "
+                        "each batch is recorded once (run it again for a new batch id)"
+                    )
+                conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_row)
+                conn.executemany(
+                    "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._run_rows(batch_id, result)
+                )
+                if include_audio:
+                    conn.executemany(
+                        "INSERT INTO audio VALUES (?,?,?,?,?,?,?)",
+                        (
+                            (batch_id, key, clip.format, clip.sample_rate, clip.channels, clip.sample_width, clip.data)
+                            for key, clip in result.audio.items()
+                        ),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        logger.info("recorded batch %s (%d runs) in %s", batch_id, total, self.path)
+        return batch_id
+
+    @staticmethod
+    def _run_rows(batch_id: str, result: BatchResult) -> Iterator[tuple[Any, ...]]:
+        for seq, run in enumerate(result.runs):
+            try:
+                run_json = run.model_dump_json(fallback=repr)
+            except Exception as exc:
+                raise InvalidArgumentError(
+                    f"run {seq} ({run.prompt!r}, run {run.run_index}) cannot be stored: {exc}; "
+                    "nothing of this batch was written"
+                ) from None
+            yield (
+                batch_id,
+                seq,
+                run.prompt,
+                run.prompt_id,
+                run.run_index,
+                run.status,
+                int(run.status == "passed"),
+                run.eval_result.match_rate,
+                run.latency_s,
+                run.synth_s,
+                run.attempts,
+                str(run.error) if run.error is not None else None,
+                ", ".join(run.effects),
+                run.audio_key,
+                run.started_at,
+                run_json,
+            )
+
+    def delete(self, batch_id: str) -> None:
+        """Remove one batch and its runs."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            cursor = conn.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
+            conn.execute("COMMIT")
+        if cursor.rowcount == 0:
+            raise self._unknown(batch_id)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _unknown(self, batch_id: str) -> UnknownNameError:
+        with self._connect() as conn:
+            recent = [row[0] for row in conn.execute("SELECT batch_id FROM batches ORDER BY recorded_at DESC LIMIT 5")]
+        hint = f" Recent batches: {', '.join(recent)}." if recent else " The store is empty."
+        return UnknownNameError(f"no batch {batch_id!r} in {str(self.path)!r}.{hint}")
+
+    def _resolve(self, conn: sqlite3.Connection, batch_id: str) -> str:
+        """Accept a full id or a unique prefix of one."""
+        row = conn.execute("SELECT batch_id FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+        if row:
+            return row[0]
+        rows = conn.execute(
+            "SELECT batch_id FROM batches WHERE batch_id LIKE ? ESCAPE '\\' LIMIT 2",
+            (batch_id.replace("%", "\\%").replace("_", "\\_") + "%",),
+        ).fetchall()
+        if len(rows) == 1:
+            return rows[0][0]
+        raise self._unknown(batch_id)
+
+    def list(self, limit: int = 20, suite: str | None = None) -> pd.DataFrame:
+        """The newest ``limit`` batches, newest first: id, suite, name, agent, times, runs, pass rate."""
+        import pandas as pd
+
+        query = (
+            "SELECT batch_id, suite, name, agent, kind, started_at, finished_at, total AS runs, passed, errors, "
+            "pass_rate, match_rate FROM batches"
+        )
+        params: list[Any] = []
+        if suite is not None:
+            query += " WHERE suite = ?"
+            params.append(suite)
+        query += " ORDER BY started_at DESC, recorded_at DESC LIMIT ?"
+        params.append(int(limit))
+        with self._connect() as conn:
+            frame = pd.read_sql_query(query, conn, params=params)
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        return frame
+
+    def load(self, batch_id: str, *, include_audio: bool = True) -> BatchResult:
+        """The recorded batch as a BatchResult equal to the one recorded (audio if it was stored)."""
+        from .types import Audio
+
+        with self._connect() as conn:
+            batch_id = self._resolve(conn, batch_id)
+            params = conn.execute("SELECT params FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()[0]
+            rows = conn.execute("SELECT run_json FROM runs WHERE batch_id = ? ORDER BY seq", (batch_id,)).fetchall()
+            audio: dict[str, Audio] = {}
+            if include_audio:
+                for key, fmt, rate, channels, width, data in conn.execute(
+                    "SELECT audio_key, format, sample_rate, channels, sample_width, data FROM audio WHERE batch_id = ?",
+                    (batch_id,),
+                ):
+                    audio[key] = Audio(data=data, format=fmt, sample_rate=rate, channels=channels, sample_width=width)
+        runs = [SingleRunResult.model_validate_json(row[0]) for row in rows]
+        return BatchResult(runs=runs, audio=audio, metadata=BatchMetadata.model_validate_json(params))
+
+    def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
+        """prompt -> (passed, runs) for one batch, computed in SQL."""
+        with self._connect() as conn:
+            batch_id = self._resolve(conn, batch_id)
+            rows = conn.execute(
+                "SELECT prompt, SUM(passed), COUNT(*) FROM runs WHERE batch_id = ? GROUP BY prompt ORDER BY MIN(seq)",
+                (batch_id,),
+            ).fetchall()
+        return {prompt: (int(passed), int(count)) for prompt, passed, count in rows}
+
+    def compare(self, a: str, b: str, **options: Any) -> Comparison:
+        """Paired comparison of batch ``b`` against batch ``a`` over their shared prompts (B − A)."""
+        from .analysis.stats import paired_comparison
+
+        return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
+
+    def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
+        """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
+
+        Columns: batch_id, suite, name, agent, started_at, finished_at, runs, passed, pass_rate,
+        low / high (Wilson 95%). ``prompt`` may be the prompt text or its prompt_id.
+        """
+        import pandas as pd
+
+        from .analysis.stats import wilson_interval
+
+        where, params = [], []
+        if suite is not None:
+            where.append("b.suite = ?")
+            params.append(suite)
+        if agent is not None:
+            where.append("b.agent = ?")
+            params.append(agent)
+        if prompt is None:
+            query = (
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.total AS runs, "
+                "b.passed FROM batches b"
+            )
+        else:
+            where.append("(r.prompt = ? OR r.prompt_id = ?)")
+            params += [prompt, prompt]
+            query = (
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, COUNT(*) AS runs, "
+                "SUM(r.passed) AS passed FROM batches b JOIN runs r ON r.batch_id = b.batch_id"
+            )
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        if prompt is not None:
+            query += " GROUP BY b.batch_id"
+        query += " ORDER BY b.started_at, b.recorded_at"
+        with self._connect() as conn:
+            frame = pd.read_sql_query(query, conn, params=params)
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        frame["runs"] = frame["runs"].astype("int64")
+        frame["passed"] = frame["passed"].fillna(0).astype("int64")
+        frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
+        if len(frame):
+            low, high = wilson_interval(frame["passed"].to_numpy(), frame["runs"].to_numpy())
+            frame["low"], frame["high"] = low, high
+        else:
+            frame["low"], frame["high"] = [], []
+        return frame
+
+    def __len__(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0])
+
+    def check(self) -> dict[str, Any]:
+        """SQLite's integrity check plus: every batch has exactly ``total`` runs stored."""
+        with self._connect() as conn:
+            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            mismatched = conn.execute(
+                "SELECT b.batch_id FROM batches b LEFT JOIN runs r ON r.batch_id = b.batch_id "
+                "GROUP BY b.batch_id HAVING COUNT(r.batch_id) != MAX(b.total)"
+            ).fetchall()
+            orphans = conn.execute(
+                "SELECT COUNT(*) FROM runs WHERE batch_id NOT IN (SELECT batch_id FROM batches)"
+            ).fetchone()[0]
+        return {
+            "integrity": integrity,
+            "incomplete_batches": [row[0] for row in mismatched],
+            "orphan_runs": int(orphans),
+            "ok": integrity == "ok" and not mismatched and not orphans,
+        }
