@@ -19,7 +19,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..errors import InvalidArgumentError, RussoError
 from .args import Command, parse_command, usage
-from .namespace import looks_like_agent, lookup
+from .namespace import accepts_agent, lookup
 from .progress import ProgressDisplay, in_kernel
 
 __all__ = ["RussoMagics", "load_ipython_extension", "report_error"]
@@ -192,7 +192,7 @@ class RussoMagics(Magics):
             agents = agent_like_names(self.ns)
             found = f" Agents in your namespace: {', '.join(agents[:8])}." if agents else ""
             raise InvalidArgumentError(f"%russo run needs --agent NAME (the agent to test).{found}")
-        return lookup(self.ns, name, role="agent", accept=looks_like_agent)
+        return lookup(self.ns, name, role="agent", accept=accepts_agent)
 
     # -- subcommands --------------------------------------------------------------------
     def _cmd_help(self, command: Command) -> None:
@@ -252,7 +252,7 @@ class RussoMagics(Magics):
 
         suite = demo.demo_suite()
         if command.get("agent"):
-            agent = lookup(self.ns, command.get("agent"), role="agent", accept=looks_like_agent)
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         else:
             agent = demo.default_agent()
         warm_up = getattr(agent, "warm_up", None)
@@ -287,7 +287,7 @@ class RussoMagics(Magics):
 
         pipeline = build_pipeline(suite)
         if command.get("agent"):
-            pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=looks_like_agent)
+            pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
         if command.get("timeout") is not None:
@@ -303,24 +303,20 @@ class RussoMagics(Magics):
         return batch
 
     def _cmd_scenario(self, command: Command) -> Any:
-        from .. import scenario as scenario_module
+        from ..scenario import start_scenarios
 
         scenarios = []
         for name in command.positionals:
             found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
             scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
-        start = getattr(scenario_module, "start_scenarios", None)
-        options = {
-            "runs": command.get("runs", 1),
-            "max_concurrency": command.get("max_concurrency"),
-            "timeout": command.get("timeout"),
-        }
-        if start is not None:
-            return self._execute(start(scenarios, **options), command, "russo scenario")
-        result = scenario_module.run_scenarios(scenarios, **options)
-        if command.get("as"):
-            self.ns[command.get("as")] = result
-        return result
+        handle = start_scenarios(
+            scenarios,
+            command.get("runs", 1),
+            command.get("max_concurrency"),
+            timeout=command.get("timeout"),
+            name=command.get("name") or command.get("as"),
+        )
+        return self._execute(handle, command, "russo scenario")
 
     def _cmd_show(self, command: Command) -> None:
         from .explorer import explore
@@ -382,5 +378,17 @@ class RussoMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics (``%load_ext russo_nb``)."""
     ipython.register_magics(RussoMagics)
+    _register_formatters(ipython)
     if in_kernel():
         logger.debug("russo_nb magics loaded in a kernel")
+
+
+def _register_formatters(ipython: Any) -> None:
+    """Rich HTML for scenario results (by type name: russo_nb.scenario is not imported here)."""
+    from .html import batch_html, scenario_result_html
+
+    formatter = getattr(getattr(ipython, "display_formatter", None), "formatters", {}).get("text/html")
+    if formatter is None:
+        return
+    formatter.for_type_by_name("russo_nb.scenario.batch", "ScenarioBatch", batch_html)
+    formatter.for_type_by_name("russo_nb.scenario.result", "ScenarioResult", scenario_result_html)

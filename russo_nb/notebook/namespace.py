@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import UnknownNameError
 
-__all__ = ["agent_like_names", "close_matches", "looks_like_agent", "lookup"]
+__all__ = ["accepts_agent", "agent_like_names", "close_matches", "looks_like_agent", "lookup"]
 
 
 def looks_like_agent(obj: Any) -> bool:
@@ -73,7 +73,7 @@ def lookup(
             parent = ".".join([head, *attrs[: depth - 1]])
             raise UnknownNameError(f"{role} {name!r}: {parent} has no attribute {attr!r} (looked up {path})") from None
     if accept is not None and not accept(obj):
-        message = f"{name} is a {type(obj).__name__}, not a {role}"
+        message = f"{name} is {_a(type(obj).__name__)}, not {_a(role)}"
         if hint:
             message += f"; {hint}"
         message += "."
@@ -81,6 +81,15 @@ def lookup(
             message += _agent_hint(namespace)
         raise UnknownNameError(message)
     return obj
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def accepts_agent(obj: Any) -> bool:
+    """What agent= takes: an agent object, or a plain (async) function russo wraps."""
+    return looks_like_agent(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)
 
 
 def _agent_hint(namespace: Mapping[str, Any]) -> str:

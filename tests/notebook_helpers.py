@@ -1,0 +1,141 @@
+"""Shared pieces for the notebook tests: hand-built batches, small agents, an IPython shell."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+from typing import Any
+
+import numpy as np
+
+from russo_nb.types import (
+    AgentResponse,
+    Audio,
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    RunError,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+)
+
+EVIL = "<script>alert('x')</script>"
+
+
+def tone(seconds: float = 0.2, rate: int = 16000, freq: float = 440.0) -> Audio:
+    """A real PCM clip (a sine tone) in a WAV container."""
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
+    return Audio.from_wav_bytes(buffer.getvalue())
+
+
+def _evaluation(expected: ToolCall, actual: ToolCall | None) -> EvalResult:
+    matched = actual == expected
+    details = "" if matched else f"to_city: expected {expected.arguments.get('to_city')!r}, got something else"
+    return EvalResult(
+        passed=matched,
+        expected=[expected],
+        actual=[actual] if actual is not None else [],
+        matches=[ToolCallMatch(expected=expected, actual=actual, matched=matched, details=details)],
+    )
+
+
+def make_batch(
+    prompts: list[str] | None = None,
+    runs: int = 4,
+    fail_every: int = 2,
+    *,
+    with_audio: bool = True,
+    with_error: bool = True,
+    transcript: bool = False,
+) -> BatchResult:
+    """A batch built by hand: some runs pass, some fail (wrong city), one errors; audio per prompt."""
+    prompts = prompts or ["Book a flight to LA", f"Fly to {EVIL}"]
+    expected = ToolCall(name="book_flight", arguments={"to_city": "LA"})
+    out: list[SingleRunResult] = []
+    audio: dict[str, Audio] = {}
+    for p_index, prompt in enumerate(prompts):
+        clip = tone(freq=300.0 + 50 * p_index) if with_audio else None
+        key = clip.content_key() if clip is not None else None
+        if clip is not None:
+            audio[key] = clip
+        for r in range(runs):
+            if with_error and p_index == 0 and r == runs - 1:
+                out.append(
+                    SingleRunResult(
+                        prompt=prompt,
+                        run_index=r,
+                        eval_result=EvalResult(passed=False, expected=[expected], actual=[]),
+                        status="error",
+                        error=RunError(type="RuntimeError", message=f"agent crashed {EVIL}", stage="agent"),
+                        audio_key=key,
+                    )
+                )
+                continue
+            ok = (r + p_index) % fail_every != 0
+            actual = expected if ok else ToolCall(name="book_flight", arguments={"to_city": EVIL})
+            messages = None
+            if transcript:
+                messages = [
+                    {"role": "user", "content": prompt},
+                    {
+                        "role": "assistant",
+                        "content": f"Sure {EVIL}",
+                        "tool_calls": [{"function": {"name": "book_flight", "arguments": actual.arguments}}],
+                    },
+                ]
+            out.append(
+                SingleRunResult(
+                    prompt=prompt,
+                    run_index=r,
+                    eval_result=_evaluation(expected, actual),
+                    latency_s=0.01 * (r + 1),
+                    audio_key=key,
+                    response=AgentResponse(tool_calls=[actual], text=f"heard {prompt}"),
+                    transcript=messages,
+                )
+            )
+    return BatchResult(runs=out, audio=audio, metadata=BatchMetadata(name="hand-built", agent="booker"))
+
+
+async def booking_agent(text: Any) -> list[ToolCall]:
+    """A text-mode agent: books a flight to LA when it reads 'LA', else to SF."""
+    city = "LA" if "LA" in str(text) else "SF"
+    return [ToolCall(name="book_flight", arguments={"to_city": city, "seat": "aisle"})]
+
+
+class SlowAgent:
+    """Sleeps, then books LA: for interrupt tests."""
+
+    def __init__(self, delay: float = 0.3) -> None:
+        self.delay = delay
+
+    async def run(self, text: Any) -> list[ToolCall]:
+        await asyncio.sleep(self.delay)
+        return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+
+
+class ToneSynthesizer:
+    """A synthesizer that makes a tone per prompt (real audio, no TTS)."""
+
+    async def synthesize(self, text: str) -> Audio:
+        return tone(freq=200.0 + 10 * (len(text) % 30))
+
+
+class HeardAgent:
+    """An agent for audio: checks it got audio and books LA."""
+
+    def __init__(self) -> None:
+        self.heard: list[float] = []
+
+    async def run(self, audio: Audio) -> list[ToolCall]:
+        self.heard.append(audio.duration_s)
+        return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
