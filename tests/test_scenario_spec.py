@@ -210,3 +210,43 @@ def test_invalid_specs_raise_russo_errors():
         Scenario(name="x", max_turns=0)
     with pytest.raises(InvalidArgumentError, match="agents must be a list"):
         Scenario(name="x", agents=lambda: "nope").check()
+
+
+def test_reference_transcript_with_variables_and_setup_env():
+    def names_the_city(state):
+        return state.tool_call_arguments("book_flight") == {"to_city": state.variables["city"]}
+
+    spec = booking_scenario(
+        agents=lambda: [
+            BookingAgent(),
+            scenario.UserSimulatorAgent(lines=["to {city}"], variables={"city": ["Paris", "Rome"]}),
+            scenario.JudgeAgent(criteria=[names_the_city]),
+        ],
+        setup=lambda: {"bookings": ["Paris"]},
+        scorers=[
+            scorers.criteria_fraction(weight=0.5),
+            scorers.scorer(lambda r, s: bool(s.env["bookings"]), weight=0.5),
+        ],
+        reference={
+            "messages": [{"role": "user", "content": "to Rome"}, call_message("book_flight", {"to_city": "Rome"})],
+            "variables": {"city": "Rome"},
+        },
+    )
+    assert arun(spec.validate()).score == 1.0
+
+
+def test_booking_example_validates_and_finds_the_planted_bug():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "scenarios_booking.py"
+    module_spec = importlib.util.spec_from_file_location("scenarios_booking_example", path)
+    example = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(example)
+    assert arun(example.booking.validate()).score == 1.0
+    batch = arun(scenario.run_scenarios([example.booking, example.scripted], runs=8, seed=0))
+    failures = batch.iter_failures()
+    assert failures and all(run.name == "book a flight" for run in failures)
+    for run in failures:  # the agent mishears Lima as Rome: the only bug planted in the example
+        assert any("Lima" in m["content"] for m in run.messages if m["role"] == "user")
+        assert run.tool_calls[-1].arguments == {"to_city": "Rome"}

@@ -76,7 +76,8 @@ class Scenario(BaseModel):
             returning a fresh list for every run (for agents that keep state).
         script: DSL steps; None lets user → agent → judge play out until a verdict or ``max_turns``.
         scorers: scorers (weights add up to 1.0) giving the run's ``score``.
-        reference: a known-good transcript (list of messages) or a reference agent; see :meth:`validate`.
+        reference: a known-good transcript (a list of messages, or ``{"messages": [...], "variables": {...}}``
+            with the template variables it assumes) or a reference agent; see :meth:`validate`.
         tags, metadata: for organizing and filtering scenarios.
         setup, teardown: (async) hooks ``(state)``; setup's return value becomes ``state.env``.
         pass_threshold: when set, a run passes only if its score is at least this.
@@ -182,6 +183,9 @@ class Scenario(BaseModel):
             return await self._score_messages(self.reference.messages, self.reference)
         if isinstance(self.reference, (list, tuple)) and all(isinstance(m, dict) for m in self.reference):
             return await self._score_messages(list(self.reference), None)
+        if isinstance(self.reference, dict) and isinstance(self.reference.get("messages"), list):
+            variables = dict(self.reference.get("variables") or {})
+            return await self._score_messages(list(self.reference["messages"]), None, variables)
         reference = as_adapter(self.reference)
         agents = [reference if role_of(as_adapter(a)) == AgentRole.AGENT else a for a in self.make_agents()]
         if not any(a is reference for a in agents):
@@ -189,19 +193,31 @@ class Scenario(BaseModel):
         self.check()
         return await self.prepare(0, self.seed, agents).attempt()
 
-    async def _score_messages(self, messages: list[dict[str, Any]], given: ScenarioResult | None) -> ScenarioResult:
+    async def _score_messages(
+        self, messages: list[dict[str, Any]], given: ScenarioResult | None, variables: dict[str, Any] | None = None
+    ) -> ScenarioResult:
+        """Judge and score a known-good transcript, with setup/teardown around it as for a run."""
         state = ScenarioState(self.description, name=self.name, seed=self.seed, max_turns=self.max_turns)
-        executor = ScenarioExecutor(state, self.make_agents(), [], self.max_turns)
-        for message in messages:
-            executor._add(dict(message))
-        if given is not None:
-            verdict = given
-        elif executor.judge_agent is not None:
-            verdict = await executor.judge()
-        else:
-            verdict = ScenarioResult(success=True, reasoning="reference transcript (no judge)")
-        result = executor.finish(verdict).model_copy(update={"name": self.name, "agent_time": 0.0, "total_time": 0.0})
-        scores, score = await combine(self._scorers, result, state)
+        state.variables.update(variables or {})
+        try:
+            if self.setup is not None:
+                state.env = await _call_hook(self.setup, state)
+            executor = ScenarioExecutor(state, self.make_agents(), [], self.max_turns)
+            for message in messages:
+                executor._add(dict(message))
+            if given is not None:
+                verdict = given
+            elif executor.judge_agent is not None:
+                verdict = await executor.judge()
+            else:
+                verdict = ScenarioResult(success=True, reasoning="reference transcript (no judge)")
+            result = executor.finish(verdict).model_copy(
+                update={"name": self.name, "agent_time": 0.0, "total_time": 0.0}
+            )
+            scores, score = await combine(self._scorers, result, state)
+        finally:
+            if self.teardown is not None:
+                await _call_hook(self.teardown, state)
         if score is None:
             score = 1.0 if result.success else 0.0
         return result.model_copy(update={"scores": scores, "score": score})
