@@ -82,6 +82,7 @@ __all__ = [
     "__version__",
     "load_ipython_extension",
     "explore",
+    "scenario",
 ]
 
 
@@ -97,3 +98,12 @@ def explore(result: Any, **options: Any) -> Any:
     from .notebook.explorer import explore as _explore
 
     return _explore(result, **options)
+
+
+def __getattr__(name: str) -> Any:
+    """Load :mod:`russo_nb.scenario` on first use, so ``import russo_nb`` stays light."""
+    if name == "scenario":
+        import importlib
+
+        return importlib.import_module(".scenario", __name__)
+    raise AttributeError(f"module 'russo_nb' has no attribute {name!r}")

@@ -237,6 +237,10 @@ def test_scenario_module_does_not_import_heavy_packages():
     import subprocess
 
     heavy = "('pandas', 'matplotlib', 'ipywidgets')"
-    code = f"import sys, russo_nb.scenario; print(sorted(m for m in {heavy} if m in sys.modules))"
+    code = (
+        "import sys, russo_nb; lazy = 'russo_nb.scenario' not in sys.modules; "
+        "run = russo_nb.scenario.run; "
+        f"print(lazy, run.__module__, sorted(m for m in {heavy} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "[]"
+    assert out == "True russo_nb.scenario.spec []"
