@@ -480,3 +480,33 @@ def test_named_and_lambda_predicates_in_verdicts():
     )
     assert result.passed_criteria == ["one turn"]
     assert result.failed_criteria[0].startswith("criterion 2 (lambda")
+
+
+def test_script_and_criteria_from_suite_file_data():
+    import yaml
+
+    data = yaml.safe_load(
+        """
+        - user: Can you help me?
+        - agent
+        - judge:
+            - never_called: book_flight
+            - text_contains: where would you like
+        - user: a flight to Quito
+        - agent
+        - judge:
+            - tool_called: "book_flight(to_city='Quito')"
+            - text_matches: "booked .* Quito"
+            - max_turns: 2
+        - succeed: all good
+        """
+    )
+    steps = scenario.script_from_data(data)
+    assert [repr(step) for step in steps[:2]] == ["user('Can you help me?')", "agent()"]
+    result = arun(scenario.run(name="from yaml", description="d", agents=[BookingAgent()], script=steps))
+    assert result.success and result.reasoning == "all good"
+    assert "tool_called(book_flight(to_city='Quito'))" in result.passed_criteria and len(result.passed_criteria) == 5
+    with pytest.raises(InvalidArgumentError, match="step 1"):
+        scenario.script_from_data(["dance"])
+    with pytest.raises(InvalidArgumentError, match="neither a sentence"):
+        scenario.script_from_data([{"judge": [{"tool_caled": "x"}]}])

@@ -26,7 +26,7 @@ from .executor import ScenarioExecutor
 from .judge import JudgeAgent
 from .llm import LLMConfig, ModelRequestError, configure
 from .result import CriterionResult, LifecycleEvent, ScenarioResult
-from .script import ScriptStep, agent, fail, judge, message, proceed, succeed, user
+from .script import ScriptStep, agent, fail, judge, message, proceed, script_from_data, succeed, user
 from .spec import ReferenceScoreError, Scenario, ScenarioRun, run, run_coroutine_sync
 from .state import ScenarioState
 from .user_simulator import UserSimulatorAgent
@@ -72,4 +72,5 @@ __all__ = [
     "criteria",
     "scorers",
     "run_coroutine_sync",
+    "script_from_data",
 ]

@@ -27,6 +27,7 @@ from .state import ScenarioState, message_text
 __all__ = [
     "Criterion",
     "check",
+    "criterion_from_data",
     "criterion_name",
     "evaluate_local",
     "is_sentence",
@@ -159,3 +160,30 @@ def evaluate_local(criterion: Any, state: ScenarioState, index: int = 0) -> Crit
     if isinstance(value, tuple) and len(value) == 2:
         return CriterionResult(criterion=name, passed=bool(value[0]), reasoning=str(value[1]))
     return CriterionResult(criterion=name, passed=bool(value))
+
+
+_BUILTINS = ("tool_called", "never_called", "text_contains", "text_matches", "max_turns")
+
+
+def criterion_from_data(item: Any) -> Any:
+    """A criterion from suite-file data: a sentence, or ``{tool_called: "book_flight(to_city='LA')"}``,
+    ``{never_called: name}``, ``{text_contains: text}``, ``{text_matches: regex}``, ``{max_turns: n}``."""
+    if isinstance(item, str) or callable(item):
+        return item
+    if not isinstance(item, dict) or len(item) != 1 or next(iter(item)) not in _BUILTINS:
+        raise InvalidArgumentError(
+            f"criterion {item!r} is neither a sentence nor one of {{{', '.join(_BUILTINS)}: ...}}"
+        )
+    kind, value = next(iter(item.items()))
+    if kind == "tool_called":
+        from ..expectations import parse_expectation
+
+        call = parse_expectation(value) if isinstance(value, str) else None
+        if call is None:
+            raise InvalidArgumentError(f"tool_called takes a call like \"book_flight(to_city='LA')\", got {value!r}")
+        return tool_called(call.name, **call.arguments)
+    if kind == "max_turns":
+        return max_turns(value)
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{kind} takes a string, got {value!r}")
+    return {"never_called": never_called, "text_contains": text_contains, "text_matches": text_matches}[kind](value)

@@ -22,7 +22,7 @@ from ..errors import InvalidArgumentError
 from .result import ScenarioResult
 from .state import ScenarioState
 
-__all__ = ["ScriptStep", "Step", "agent", "fail", "judge", "message", "proceed", "succeed", "user"]
+__all__ = ["ScriptStep", "Step", "agent", "fail", "judge", "message", "proceed", "script_from_data", "succeed", "user"]
 
 ScriptStep = (
     Callable[[ScenarioState], None]
@@ -116,3 +116,41 @@ def succeed(reasoning: str | None = None) -> Step:
 def fail(reasoning: str | None = None) -> Step:
     """End the scenario now, as a failure."""
     return Step("fail", reasoning, shown=_shown(reasoning))
+
+
+def script_from_data(steps: list[Any]) -> list[Step]:
+    """A script from suite-file data (YAML / JSON), one step per item.
+
+    ``"agent"`` / ``"user"`` / ``"judge"`` / ``"succeed"`` / ``"fail"`` / ``"proceed"`` alone, or
+    ``{user: text}``, ``{agent: text}``, ``{message: {...}}``, ``{judge: [criteria]}``,
+    ``{proceed: turns}``, ``{succeed: reason}``, ``{fail: reason}``; criteria as in
+    :func:`russo_nb.scenario.criteria.criterion_from_data`.
+    """
+    from .criteria import criterion_from_data
+
+    if not isinstance(steps, list):
+        raise InvalidArgumentError(f"a script is a list of steps, got {type(steps).__name__}")
+    out: list[Step] = []
+    for index, item in enumerate(steps):
+        kind, value = (item, None) if isinstance(item, str) else next(iter(item.items()), (None, None))
+        if not isinstance(item, (str, dict)) or (isinstance(item, dict) and len(item) != 1):
+            kind = None
+        if kind == "user":
+            out.append(user(value))
+        elif kind == "agent":
+            out.append(agent(value))
+        elif kind == "message":
+            out.append(message(value))
+        elif kind == "judge":
+            out.append(judge(None if value is None else [criterion_from_data(c) for c in value]))
+        elif kind == "proceed":
+            out.append(proceed(value))
+        elif kind == "succeed":
+            out.append(succeed(value))
+        elif kind == "fail":
+            out.append(fail(value))
+        else:
+            raise InvalidArgumentError(
+                f"script step {index + 1} ({item!r}) is not one of user, agent, message, judge, proceed, succeed, fail"
+            )
+    return out
