@@ -80,7 +80,7 @@ def make_batch(
                     )
                 )
                 continue
-            ok = (r + p_index) % fail_every != 0
+            ok = not fail_every or (r + p_index) % fail_every != 0
             actual = expected if ok else ToolCall(name="book_flight", arguments={"to_city": EVIL})
             messages = None
             if transcript:

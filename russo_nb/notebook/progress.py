@@ -89,7 +89,7 @@ class ProgressDisplay:
         self.mode: Mode = mode
         self.interval_s = widget_interval_s if mode == "widget" else text_interval_s
         self.updates = 0
-        self._last = 0.0 if mode == "widget" else time.monotonic()
+        self._last = float("-inf") if mode == "widget" else time.monotonic()
         self._lock = threading.Lock()
         self._handle: Any = None
         self.bar: Any = None

@@ -1,0 +1,49 @@
+"""Live progress: the widget bar and the plain-text fallback, throttled."""
+
+from __future__ import annotations
+
+import io
+
+from russo_nb.engine import Progress
+from russo_nb.notebook.progress import ProgressDisplay, format_progress
+
+
+def _progress(total, done, passed):
+    progress = Progress(total=total)
+    progress.done, progress.passed, progress.failed = done, passed, done - passed
+    return progress
+
+
+def test_text_mode_is_throttled_and_prints_the_end():
+    stream = io.StringIO()
+    display = ProgressDisplay(100, "russo", mode="text", stream=stream, text_interval_s=3600)
+    for done in range(1, 101):
+        display(_progress(100, done, done))
+    display.finish(_progress(100, 100, 90))
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1  # throttled: only the final line
+    assert "100/100 runs" in lines[0] and "90 passed" in lines[0] and "done" in lines[0]
+
+
+def test_widget_mode_updates_bar_and_label():
+    display = ProgressDisplay(10, "russo", mode="widget", widget_interval_s=0)
+    display(_progress(10, 4, 3))
+    assert display.bar.value == 4 and display.bar.max == 10
+    assert "4/10 runs" in display.text.value and "3 passed" in display.text.value and "left" in display.text.value
+    display.finish(_progress(10, 6, 5), interrupted=True)
+    assert display.bar.bar_style == "danger" and "interrupted" in display.text.value
+    assert "russo-progress" in display.bar._dom_classes
+
+
+def test_widget_updates_are_throttled():
+    display = ProgressDisplay(1000, "russo", mode="widget", widget_interval_s=3600)
+    for done in range(1, 500):
+        display(_progress(1000, done, done))
+    assert display.updates == 1
+
+
+def test_format_progress_mentions_errors_and_time_left():
+    progress = _progress(10, 5, 3)
+    progress.errors = 1
+    text = format_progress(progress)
+    assert "1 errors" in text and "left" in text
