@@ -83,6 +83,10 @@ __all__ = [
     "load_ipython_extension",
     "explore",
     "scenario",
+    "EspeakSynthesizer",
+    "LocalVoiceAgent",
+    "HttpAgent",
+    "OpenAIChatAgent",
 ]
 
 
@@ -100,10 +104,23 @@ def explore(result: Any, **options: Any) -> Any:
     return _explore(result, **options)
 
 
-def __getattr__(name: str) -> Any:
-    """Load :mod:`russo_nb.scenario` on first use, so ``import russo_nb`` stays light."""
-    if name == "scenario":
-        import importlib
+# Loaded on first use, so ``import russo_nb`` stays light: name -> (module, attribute or None for
+# the module itself). Add a row to export another heavy name.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "scenario": (".scenario", None),
+    "EspeakSynthesizer": (".audio.espeak", "EspeakSynthesizer"),
+    "LocalVoiceAgent": (".agents.local", "LocalVoiceAgent"),
+    "HttpAgent": (".agents.http", "HttpAgent"),
+    "OpenAIChatAgent": (".agents.openai_chat", "OpenAIChatAgent"),
+}
 
-        return importlib.import_module(".scenario", __name__)
-    raise AttributeError(f"module 'russo_nb' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    """Resolve a name of :data:`_LAZY` on first use."""
+    entry = _LAZY.get(name)
+    if entry is None:
+        raise AttributeError(f"module 'russo_nb' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(entry[0], __name__)
+    return module if entry[1] is None else getattr(module, entry[1])

@@ -1,0 +1,51 @@
+"""The offline voice pipeline: espeak-ng synthesis, effects, WAV helpers, pocketsphinx recognition.
+
+Importing this package loads neither library: espeak-ng loads on the first
+synthesis, pocketsphinx in the recognition workers on the first transcription.
+"""
+
+from __future__ import annotations
+
+from .effects import (
+    Chain,
+    Clip,
+    Dropout,
+    Effect,
+    Gain,
+    Noise,
+    Speed,
+    TelephoneBand,
+    coerce_effects,
+    parse_effect,
+    parse_effects,
+)
+from .espeak import EspeakSynthesizer, list_voices
+from .transcribe import PocketsphinxRecognizer, Transcript, shutdown_pool
+from .wav import decode_wav, duration_s, encode_wav, from_numpy, resample, rms_dbfs, to_mono16, to_numpy
+
+__all__ = [
+    "Chain",
+    "Clip",
+    "Dropout",
+    "Effect",
+    "EspeakSynthesizer",
+    "Gain",
+    "Noise",
+    "PocketsphinxRecognizer",
+    "Speed",
+    "TelephoneBand",
+    "Transcript",
+    "coerce_effects",
+    "decode_wav",
+    "duration_s",
+    "encode_wav",
+    "from_numpy",
+    "list_voices",
+    "parse_effect",
+    "parse_effects",
+    "resample",
+    "rms_dbfs",
+    "shutdown_pool",
+    "to_mono16",
+    "to_numpy",
+]

@@ -1,0 +1,195 @@
+"""EspeakSynthesizer: offline speech from espeak-ng, loaded in-process with ctypes.
+
+The library and its voice data come from the ``espeakng-loader`` wheel, so nothing
+has to be installed on the system. espeak-ng keeps one global engine per process, so
+every call goes through one lock, and ``synthesize`` runs it in a worker thread to
+keep the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import threading
+from typing import Any
+
+from ..errors import ConfigurationError, InvalidArgumentError
+from ..types import Audio
+
+__all__ = ["ESPEAK_SAMPLE_RATE", "EspeakSynthesizer", "list_voices"]
+
+logger = logging.getLogger("russo_nb")
+
+ESPEAK_SAMPLE_RATE = 22050
+"""The rate espeak-ng synthesizes at; other rates are resampled from it."""
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_DONT_EXIT = 0x8000
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_ENDPAUSE = 0x1000
+_PARAM_RATE = 1
+_PARAM_VOLUME = 2
+_PARAM_PITCH = 3
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class _Engine:
+    """The process-wide espeak-ng engine: loaded once, used under one lock."""
+
+    _instance: _Engine | None = None
+    _create_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        try:
+            import espeakng_loader
+        except ImportError as exc:  # pragma: no cover - dependency is declared
+            raise ConfigurationError("espeak-ng is not available: pip install espeakng-loader") from exc
+        self.lock = threading.Lock()
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        lib = self.lib
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.espeak_SetParameter.restype = ctypes.c_int
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
+        lib.espeak_Synth.restype = ctypes.c_int
+        lib.espeak_Synchronize.restype = ctypes.c_int
+        data_path = espeakng_loader.get_data_path().encode()
+        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
+        if rate <= 0:
+            raise ConfigurationError(f"espeak-ng failed to initialize (data at {data_path.decode()})")
+        self.sample_rate = rate
+        self._chunks: list[bytes] = []
+        self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
+        lib.espeak_SetSynthCallback(self._callback)
+        logger.debug("espeak-ng loaded (%d Hz)", rate)
+
+    @classmethod
+    def get(cls) -> _Engine:
+        with cls._create_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _collect(self, wav: Any, count: int, events: Any) -> int:
+        if wav and count > 0:
+            self._chunks.append(ctypes.string_at(wav, count * 2))
+        return 0
+
+    def synthesize(self, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:
+        """16-bit PCM at the engine's rate for ``text`` (blocking; serialized)."""
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise InvalidArgumentError(
+                    f"espeak-ng has no voice {voice!r}; try 'en-us', 'en', 'en-gb' or see russo_nb.audio.list_voices()"
+                )
+            self.lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
+            self.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+            self.lib.espeak_SetParameter(_PARAM_VOLUME, volume, 0)
+            self._chunks = []
+            data = text.encode("utf-8") + b"\0"
+            status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
+            self.lib.espeak_Synchronize()
+            if status != 0:
+                raise RuntimeError(f"espeak-ng failed to synthesize {text!r} (status {status})")
+            pcm = b"".join(self._chunks)
+            self._chunks = []
+            return pcm
+
+
+def list_voices() -> list[str]:
+    """Names of the espeak-ng languages/voices shipped with espeakng-loader (e.g. 'en-us')."""
+    from pathlib import Path
+
+    import espeakng_loader
+
+    root = Path(espeakng_loader.get_data_path()) / "lang"
+    return sorted(path.name for path in root.rglob("*") if path.is_file())
+
+
+class EspeakSynthesizer:
+    """Text to speech with espeak-ng, offline: a :class:`~russo_nb.protocols.Synthesizer`.
+
+    ``rate`` is in words per minute (80-450), ``pitch`` 0-100, ``volume`` 0-200;
+    ``sample_rate`` resamples from espeak's native 22050 Hz (16000 suits recognizers).
+    """
+
+    def __init__(
+        self,
+        voice: str = "en-us",
+        rate: int = 160,
+        pitch: int = 50,
+        sample_rate: int = 16000,
+        volume: int = 100,
+    ) -> None:
+        if not isinstance(voice, str) or not voice.strip():
+            raise InvalidArgumentError(f"voice must be a non-empty string like 'en-us', got {voice!r}")
+        _check_int("rate", rate, 80, 450, "words per minute")
+        _check_int("pitch", pitch, 0, 100, "")
+        _check_int("volume", volume, 0, 200, "")
+        _check_int("sample_rate", sample_rate, 4000, 96000, "Hz")
+        self.voice = voice
+        self.rate = rate
+        self.pitch = pitch
+        self.volume = volume
+        self.sample_rate = sample_rate
+
+    @property
+    def name(self) -> str:
+        """A readable name recorded on batches, e.g. ``espeak-ng(en-us, 160 wpm)``."""
+        return f"espeak-ng({self.voice}, {self.rate} wpm)"
+
+    def cache_settings(self) -> dict[str, Any]:
+        """Everything that changes the sound; :class:`~russo_nb.cache.CachedSynthesizer` keys on it."""
+        return {
+            "engine": "espeak-ng",
+            "voice": self.voice,
+            "rate": self.rate,
+            "pitch": self.pitch,
+            "volume": self.volume,
+            "sample_rate": self.sample_rate,
+        }
+
+    def synthesize_sync(self, text: str) -> Audio:
+        """Synthesize ``text`` in the calling thread (blocks while espeak-ng is busy)."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgumentError(f"text to synthesize must be a non-empty string, got {text!r}")
+        engine = _Engine.get()
+        pcm = engine.synthesize(text, self.voice, self.rate, self.pitch, self.volume)
+        audio = Audio(data=pcm, format="wav", sample_rate=engine.sample_rate, channels=1, sample_width=2)
+        if self.sample_rate != engine.sample_rate:
+            from .wav import resample
+
+            audio = resample(audio, self.sample_rate)
+        return audio
+
+    async def synthesize(self, text: str) -> Audio:
+        """Synthesize ``text`` off the event loop."""
+        return await asyncio.to_thread(self.synthesize_sync, text)
+
+    def __repr__(self) -> str:
+        return (
+            f"EspeakSynthesizer(voice={self.voice!r}, rate={self.rate}, pitch={self.pitch}, "
+            f"sample_rate={self.sample_rate})"
+        )
+
+
+def _check_int(name: str, value: Any, low: int, high: int, unit: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        suffix = f" {unit}" if unit else ""
+        raise InvalidArgumentError(f"{name} must be a whole number from {low} to {high}{suffix}, got {value!r}")

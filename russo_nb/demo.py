@@ -1,0 +1,231 @@
+"""The offline demo: espeak-ng speaks the demo prompts, the local pocketsphinx agent answers.
+
+No API key, no network. ``run_demo(effects=["noise:5db"])`` makes the agent mishear
+for real, and the pass rate shows it. ``russo demo`` / ``python -m russo_nb demo``
+call :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from .errors import RussoError, SuiteFileError
+from .types import BatchResult
+
+__all__ = ["DemoSuite", "DemoTest", "default_agent", "default_synthesizer", "demo_suite", "main", "run_demo"]
+
+
+class DemoTest(BaseModel):
+    """One test of a suite: prompts (phrasing variants) that all expect the same calls."""
+
+    id: str
+    prompts: list[str] = Field(default_factory=list)
+    prompt: str | None = None
+    expect: list[str | dict[str, Any]] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("prompts")
+    @classmethod
+    def _strings(cls, value: list[str]) -> list[str]:
+        return [text for text in value if text.strip()]
+
+    def all_prompts(self) -> list[str]:
+        """``prompt`` and ``prompts`` together."""
+        return ([self.prompt] if self.prompt else []) + self.prompts
+
+
+class DemoSuite(BaseModel):
+    """The demo suite file: ``tests:`` plus ``runs:`` and ``effects:`` defaults."""
+
+    name: str = "demo"
+    description: str = ""
+    agent: str | None = None
+    intents: str | None = None
+    runs: int = 3
+    effects: list[str] = Field(default_factory=list)
+    tests: list[DemoTest]
+    path: Path | None = None
+
+    @property
+    def prompts(self) -> list[str]:
+        """Every prompt of every test, in order."""
+        return [prompt for test in self.tests for prompt in test.all_prompts()]
+
+    @property
+    def expect(self) -> dict[str, list[Any]]:
+        """Prompt -> expected calls, as ``expect=`` of :func:`russo_nb.run_concurrent` takes it."""
+        return {prompt: list(test.expect) for test in self.tests for prompt in test.all_prompts()}
+
+    def test_for(self, prompt: str) -> DemoTest | None:
+        """The test a prompt belongs to."""
+        return next((test for test in self.tests if prompt in test.all_prompts()), None)
+
+
+def demo_suite(path: str | Path | None = None) -> DemoSuite:
+    """The demo suite (``data/demo_suite.yaml``), or another file in the same format."""
+    import yaml
+
+    from .agents.local import data_path
+
+    source = Path(path) if path is not None else data_path("demo_suite.yaml")
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        suite = DemoSuite.model_validate({**(data or {}), "path": source})
+    except FileNotFoundError:
+        raise SuiteFileError(f"suite file {source} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise SuiteFileError(f"suite file {source} is not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SuiteFileError(f"suite file {source} is invalid: {problems}") from None
+    if not suite.prompts:
+        raise SuiteFileError(f"suite file {source} has no prompts; give each test prompts: [...]")
+    from .expectations import normalize_expectations
+
+    normalize_expectations(suite.expect, suite.prompts)  # bad expectations fail here, before any run
+    return suite
+
+
+def default_synthesizer(cache: bool = False, **options: Any) -> Any:
+    """The offline voice: :class:`EspeakSynthesizer` (``cache=True`` wraps it in CachedSynthesizer)."""
+    from .audio.espeak import EspeakSynthesizer
+
+    synthesizer = EspeakSynthesizer(**options)
+    if cache:
+        from .cache import CachedSynthesizer
+
+        return CachedSynthesizer(synthesizer)
+    return synthesizer
+
+
+def default_agent(**options: Any) -> Any:
+    """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
+    from .agents.local import LocalVoiceAgent
+
+    return LocalVoiceAgent.demo(**options)
+
+
+def run_demo(
+    runs: int = 3,
+    effects: Any = None,
+    max_concurrency: int | None = 8,
+    on_progress: Callable[[Any], Any] | None = None,
+    seed: int = 0,
+    *,
+    text_mode: bool = False,
+    suite: DemoSuite | None = None,
+    agent: Any = None,
+    synthesizer: Any = None,
+    name: str | None = None,
+) -> BatchResult:
+    """Run the demo suite offline and return its :class:`BatchResult` (callable from sync code).
+
+    ``effects``: specs like ``"noise:10db,telephone"`` or effect objects; each run gets its
+    own seeded noise. ``text_mode=True`` skips speech entirely.
+    """
+    from .audio.effects import coerce_effects
+    from .runner import start_batch
+    from .sync import run_sync
+
+    suite = suite or demo_suite()
+    chain = coerce_effects(effects if effects is not None else suite.effects)
+    agent = agent or default_agent()
+    if text_mode:
+        synthesizer = None
+        chain = []
+    else:
+        synthesizer = synthesizer or default_synthesizer()
+        warm = getattr(agent, "warm_up", None)
+        if callable(warm):
+            warm()
+    batch = start_batch(
+        suite.prompts,
+        synthesizer,
+        agent,
+        expect=suite.expect,
+        runs=runs,
+        max_concurrency=max_concurrency,
+        effects=chain,
+        seed=seed,
+        on_progress=on_progress,
+        name=name or suite.name,
+        tags=["demo"],
+    )
+    return run_sync(batch)
+
+
+def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
+    lines = []
+    for run in result.iter_failures():
+        heard = run.response.text if run.response is not None else None
+        if run.error is not None:
+            lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {run.error}")
+        else:
+            calls = ", ".join(str(call) for call in run.eval_result.actual) or "no tool call"
+            lines.append(f"  {run.prompt!r} run {run.run_index}: heard {heard!r} -> {calls}")
+        if len(lines) >= limit:
+            break
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``russo demo``: run the offline demo and print the summary. Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
+    parser.add_argument("--runs", type=int, default=3, help="runs per prompt (default 3)")
+    parser.add_argument("--effects", default=None, help="audio effects, e.g. 'noise:10db,telephone'")
+    parser.add_argument("--snr", type=float, default=None, help="add white noise at this SNR in dB (e.g. 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the per-run effects (default 0)")
+    parser.add_argument("--max-concurrency", type=int, default=8, help="runs at a time (default 8)")
+    parser.add_argument("--text", action="store_true", help="text mode: skip speech synthesis and recognition")
+    parser.add_argument("--suite", default=None, help="another suite file in the demo format")
+    parser.add_argument("--report", default=None, help="also write an HTML report to this path")
+    parser.add_argument("--quiet", action="store_true", help="print only the pass-rate line")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        from .audio.effects import Noise, coerce_effects
+
+        effects = coerce_effects(args.effects)
+        if args.snr is not None:
+            effects.append(Noise(snr_db=args.snr))
+        suite = demo_suite(args.suite)
+        result = run_demo(
+            runs=args.runs,
+            effects=effects or None,
+            max_concurrency=args.max_concurrency,
+            seed=args.seed,
+            text_mode=args.text,
+            suite=suite,
+        )
+    except RussoError as exc:
+        print(f"russo demo: {exc}", file=sys.stderr)
+        return 2
+    effects_text = ", ".join(result.metadata.effects) or "clean audio"
+    mode = "text mode" if args.text else f"{result.metadata.synthesizer} -> {result.metadata.agent}"
+    if not args.quiet:
+        print(result.summary())
+        misheard = _misheard(result)
+        if misheard:
+            print("Misheard / failed runs:")
+            print("\n".join(misheard))
+    print(
+        f"demo: {result.passed_count}/{result.total} runs passed ({result.pass_rate:.0%}) "
+        f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
+    )
+    if args.report:
+        try:
+            from .report import write_report
+        except ImportError:
+            print("russo demo: the HTML report is not available in this version", file=sys.stderr)
+        else:
+            print(f"report: {write_report(result, args.report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
