@@ -1,0 +1,121 @@
+"""The magics in a real Jupyter kernel: a running event loop, top-level await, and interrupts."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+
+SETUP = """
+import asyncio, russo_nb
+from russo_nb import ToolCall
+%load_ext russo_nb
+
+@russo_nb.agent
+async def slow_agent(text):
+    await asyncio.sleep(0.25)
+    return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+"""
+
+
+def execute(client, code: str, timeout: float = 60.0) -> dict:
+    """Run ``code`` and collect what the kernel sent back for it."""
+    msg_id = client.execute(code)
+    return collect(client, msg_id, timeout)
+
+
+def collect(client, msg_id: str, timeout: float = 60.0) -> dict:
+    out = {"stdout": "", "stderr": "", "error": None, "data": [], "status": None}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            msg = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"kernel did not finish in {timeout}s: {out}") from None
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out[content["name"]] += content["text"]
+        elif kind == "error":
+            out["error"] = f"{content['ename']}: {content['evalue']}"
+        elif kind in ("execute_result", "display_data"):
+            out["data"].append(content["data"])
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = client.get_shell_msg(timeout=timeout)
+    out["status"] = reply["content"]["status"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path_factory.mktemp("kernel")))
+    try:
+        setup = execute(client, SETUP)
+        assert setup["error"] is None, setup
+        yield manager, client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_magic_runs_in_a_kernel_with_a_running_loop(kernel):
+    _, client = kernel
+    out = execute(
+        client,
+        "import asyncio\n"
+        "assert asyncio.get_event_loop().is_running()\n"
+        '%russo run "Book a flight to LA" --agent slow_agent --text --runs 4 '
+        "--expect \"book_flight(to_city='LA')\" --as res",
+    )
+    assert out["error"] is None, out
+    bundles = out["data"]
+    assert any("application/vnd.jupyter.widget-view+json" in b for b in bundles)  # the progress bar
+    html = [b["text/html"] for b in bundles if "text/html" in b]
+    assert html and "4/4 runs" in html[-1]  # the result renders as rich HTML
+    check = execute(client, "print(res.passed_count, res.total)")
+    assert check["stdout"].split() == ["4", "4"]
+
+
+def test_top_level_await_in_the_same_kernel(kernel):
+    _, client = kernel
+    out = execute(
+        client,
+        "r = await russo_nb.run_concurrent(['to LA'], agent=slow_agent, "
+        "expect=[\"book_flight(to_city='LA')\"], runs=3)\nprint(r.passed_count)",
+    )
+    assert out["error"] is None, out
+    assert out["stdout"].strip() == "3"
+
+
+def test_mistake_gives_one_line_and_no_traceback(kernel):
+    _, client = kernel
+    out = execute(client, '%russo run "x" --agent slow_agnet --text')
+    assert out["error"] is None and out["status"] == "ok"
+    assert out["stderr"].count("russo:") == 1 and "Did you mean slow_agent?" in out["stderr"]
+    assert "Traceback" not in out["stderr"]
+
+
+def test_interrupt_keeps_finished_runs(kernel):
+    manager, client = kernel
+    msg_id = client.execute(
+        '%russo run "Book a flight to LA" --agent slow_agent --text --runs 40 --max-concurrency 2 '
+        "--expect \"book_flight(to_city='LA')\" --as partial"
+    )
+    time.sleep(2.0)  # ~8 runs finish (2 at a time, 0.25 s each) before the interrupt
+    manager.interrupt_kernel()
+    out = collect(client, msg_id)
+    assert out["error"] is None, out  # the magic caught the interrupt
+    assert "interrupted: kept" in out["stderr"]
+    check = execute(
+        client,
+        "print(partial.status_counts.get('passed', 0), partial.status_counts.get('cancelled', 0), "
+        "partial.metadata.params.get('interrupted'))",
+    )
+    passed, cancelled, flag = check["stdout"].split()
+    assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 40
+    assert flag == "True"
