@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .export import export, load_batch
+from .export import export, load_batch, load_sweep
 from .html import to_html, write_report
 
-__all__ = ["export", "load_batch", "to_html", "write_report"]
+__all__ = ["export", "load_batch", "load_sweep", "to_html", "write_report"]

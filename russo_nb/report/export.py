@@ -21,7 +21,7 @@ from ..errors import InvalidArgumentError
 from ..expectations import parse_expectation
 from ..types import Audio, BatchMetadata, BatchResult, EvalResult, RunError, SingleRunResult, ToolCall, ToolCallMatch
 
-__all__ = ["FORMAT_VERSION", "SUFFIXES", "export", "load_batch", "read_jsonl", "write_jsonl"]
+__all__ = ["FORMAT_VERSION", "SUFFIXES", "export", "load_batch", "load_sweep", "read_jsonl", "write_jsonl"]
 
 logger = logging.getLogger("russo_nb")
 
@@ -264,3 +264,21 @@ def load_batch(path: str | Path) -> BatchResult:
     raise InvalidArgumentError(
         f"cannot load {str(source)!r}: load_batch reads .jsonl (exact), .jsonl.gz, .csv or .parquet files"
     )
+
+
+def load_sweep(index: str | Path | None = None) -> dict[str, BatchResult]:
+    """Load a recorded sweep: ``{label: BatchResult}`` in sweep order, ready for ``plot_sweep``.
+
+    ``index`` is the sweep's JSON index; the default is the repository's recorded noise sweep
+    ``data/recorded/noise_sweep.json`` (clean, 20, 10 and 5 dB SNR).
+    """
+    if index is None:
+        index = Path(__file__).resolve().parents[2] / "data" / "recorded" / "noise_sweep.json"
+    source = Path(index)
+    if not source.exists():
+        raise InvalidArgumentError(f"no sweep index at {str(source)!r}; make one with scripts/make_recorded_data.py")
+    try:
+        entries = json.loads(source.read_text(encoding="utf-8"))["batches"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgumentError(f"{str(source)!r} is not a sweep index ({exc})") from None
+    return {str(entry["label"]): load_batch(source.parent / entry["file"]) for entry in entries}

@@ -1,0 +1,344 @@
+"""Statistics: hand-worked values, and cross-checks against independent implementations."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize
+from scipy import stats as sps
+
+from russo_nb.analysis import (
+    clustered_se,
+    flakiness,
+    flakiness_score,
+    newcombe_interval,
+    paired_comparison,
+    pass_at_k,
+    pass_hat_k,
+    runs_needed,
+    wilson_interval,
+)
+from russo_nb.analysis.stats import k_values
+from russo_nb.errors import InvalidArgumentError, RussoError
+
+# -- Wilson -------------------------------------------------------------------------------------
+
+
+def test_wilson_hand_worked_values():
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4)
+    assert high == pytest.approx(0.9433, abs=1e-4)
+    low, high = wilson_interval(0, 10)
+    assert low == 0.0
+    assert high == pytest.approx(0.2775, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def _wilson_by_score_test_inversion(c: int, n: int, z: float) -> tuple[float, float]:
+    """Independent: the p where the score statistic |p̂ − p| / sqrt(p(1−p)/n) equals z."""
+    phat = c / n
+
+    def f(p: float) -> float:
+        return abs(phat - p) / math.sqrt(p * (1 - p) / n) - z
+
+    low = 0.0 if c == 0 else optimize.brentq(f, 1e-12, min(phat, 1 - 1e-12), xtol=1e-14)
+    high = 1.0 if c == n else optimize.brentq(f, max(phat, 1e-12), 1 - 1e-12, xtol=1e-14)
+    return low, high
+
+
+@pytest.mark.parametrize(("c", "n"), [(1, 3), (3, 7), (17, 20), (50, 100), (0, 5), (5, 5), (999, 1000)])
+def test_wilson_matches_score_test_inversion(c, n):
+    z = sps.norm.ppf(0.975)
+    expected = _wilson_by_score_test_inversion(c, n, z)
+    assert wilson_interval(c, n) == pytest.approx(expected, abs=1e-9)
+
+
+def test_wilson_vectorized_and_confidence():
+    low, high = wilson_interval([8, 0], [10, 10])
+    assert low[0] == pytest.approx(0.4902, abs=1e-4) and high[1] == pytest.approx(0.2775, abs=1e-4)
+    narrow = wilson_interval(8, 10, confidence=0.5)
+    assert narrow[0] > low[0]
+
+
+def test_wilson_rejects_bad_counts():
+    with pytest.raises(InvalidArgumentError, match="successes <= n"):
+        wilson_interval(11, 10)
+    with pytest.raises(InvalidArgumentError, match="confidence"):
+        wilson_interval(1, 10, confidence=95)
+
+
+# -- pass@k and pass^k -----------------------------------------------------------------------
+
+
+def test_pass_at_k_and_pass_hat_k_hand_worked():
+    # 2 passes out of 5: C(3,2)/C(5,2) = 3/10 of pairs have no pass; C(2,2)/C(5,2) = 1/10 all pass
+    assert pass_at_k(5, 2, 2) == pytest.approx(0.7)
+    assert pass_hat_k(5, 2, 2) == pytest.approx(0.1)
+    assert pass_at_k(5, 2, 1) == pytest.approx(0.4) == pass_hat_k(5, 2, 1)
+    assert pass_at_k(5, 2, 4) == 1.0  # any 4 of 5 include a pass
+    assert pass_hat_k(5, 2, 3) == 0.0
+    assert math.isnan(pass_at_k(3, 1, 5))  # not enough runs to say
+
+
+def _brute(n: int, c: int, k: int) -> tuple[float, float]:
+    outcomes = [1] * c + [0] * (n - c)
+    subsets = list(itertools.combinations(outcomes, k))
+    return (
+        sum(any(s) for s in subsets) / len(subsets),
+        sum(all(s) for s in subsets) / len(subsets),
+    )
+
+
+def test_pass_k_match_brute_force_enumeration():
+    for n in range(1, 9):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                at, hat = _brute(n, c, k)
+                assert pass_at_k(n, c, k) == pytest.approx(at, abs=1e-12), (n, c, k)
+                assert pass_hat_k(n, c, k) == pytest.approx(hat, abs=1e-12), (n, c, k)
+
+
+def test_pass_k_stable_for_large_n_against_exact_combinations():
+    n, c, k = 200, 100, 50
+    exact_at = 1 - math.comb(n - c, k) / math.comb(n, k)
+    exact_hat = math.comb(c, k) / math.comb(n, k)
+    assert pass_at_k(n, c, k) == pytest.approx(exact_at, rel=1e-9)
+    assert pass_hat_k(n, c, k) == pytest.approx(exact_hat, rel=1e-9)
+    values = pass_hat_k(np.array([10, 10, 3]), np.array([10, 5, 3]), 5)
+    assert values[0] == 1.0 and values[1] == pytest.approx(1 / 252) and math.isnan(values[2])
+
+
+def test_pass_k_rejects_bad_k():
+    with pytest.raises(InvalidArgumentError, match="k must be"):
+        pass_at_k(5, 2, 0)
+
+
+def test_k_values():
+    assert k_values(1) == [1]
+    assert k_values(10) == [1, 2, 3, 5, 10]
+    assert k_values(100) == [1, 2, 3, 5, 10, 20, 50, 100]
+
+
+# -- flakiness -------------------------------------------------------------------------------
+
+
+def test_flakiness_score_hand_worked_and_as_disagreement():
+    assert flakiness_score(5, 10) == 1.0
+    assert flakiness_score(0, 10) == 0.0 and flakiness_score(10, 10) == 0.0
+    assert flakiness_score(9, 10) == pytest.approx(0.36)
+    # independent: twice the chance that two runs drawn with replacement disagree
+    outcomes = [1] * 3 + [0] * 7
+    pairs = list(itertools.product(outcomes, repeat=2))
+    disagree = sum(a != b for a, b in pairs) / len(pairs)
+    assert flakiness_score(3, 10) == pytest.approx(2 * disagree)
+
+
+def test_flakiness_share_and_small_sample():
+    summary = flakiness([0, 3, 5, 2], [5, 5, 5, 5])
+    assert summary.flaky == [False, True, False, True]
+    assert summary.n_flaky == 2 and summary.share_flaky == 0.5
+    assert summary.share_low == pytest.approx(wilson_interval(2, 4)[0])
+    assert summary.small_sample and "5 runs" in summary.warnings[0]
+    single = flakiness([1, 0], [1, 1])
+    assert single.n_flaky == 0 and single.small_sample and "fewer than 2 runs" in single.warnings[0]
+    solid = flakiness([20] * 3, [20] * 3)
+    assert not solid.small_sample and solid.mean_score == 0.0
+
+
+# -- clustered standard error ------------------------------------------------------------------
+
+
+def test_clustered_se_hand_worked():
+    result = clustered_se([2, 4], [4, 4])
+    # rate 6/8; residuals -1 and +1; Var = G/(G-1) * 2 / 8**2 = 0.0625
+    assert result.rate == 0.75
+    assert result.se == pytest.approx(0.25)
+    assert result.naive_se == pytest.approx(math.sqrt(0.75 * 0.25 / 8))
+    assert result.small_sample and "2 prompts" in result.warnings[0]
+
+
+def _sandwich_se(c, n):
+    """Independent: CR1 sandwich on per-run data, y = pass, X = a column of ones."""
+    y = np.concatenate([[1.0] * ci + [0.0] * (ni - ci) for ci, ni in zip(c, n)])
+    groups = np.concatenate([[g] * ni for g, ni in enumerate(n)])
+    x = np.ones((len(y), 1))
+    beta = np.linalg.solve(x.T @ x, x.T @ y)
+    e = y - x @ beta
+    bread = np.linalg.inv(x.T @ x)
+    meat = np.zeros((1, 1))
+    for g in np.unique(groups):
+        s = x[groups == g].T @ e[groups == g]
+        meat += np.outer(s, s)
+    g_count = len(np.unique(groups))
+    v = g_count / (g_count - 1) * bread @ meat @ bread
+    return float(beta[0]), math.sqrt(v[0, 0])
+
+
+def test_clustered_se_matches_sandwich_on_run_level_data():
+    rng = np.random.default_rng(3)
+    n = rng.integers(3, 15, size=25)
+    c = rng.binomial(n, rng.beta(3, 1, size=25))
+    rate, se = _sandwich_se(c, n)
+    result = clustered_se(c, n)
+    assert result.rate == pytest.approx(rate)
+    assert result.se == pytest.approx(se, rel=1e-10)
+    assert not result.small_sample
+    assert result.low == pytest.approx(rate - sps.norm.ppf(0.975) * se)
+
+
+def test_clustered_se_close_to_cluster_jackknife():
+    rng = np.random.default_rng(5)
+    n = np.full(200, 10)
+    c = rng.binomial(n, rng.beta(2, 1, size=200))
+    thetas = np.array([(c.sum() - c[g]) / (n.sum() - n[g]) for g in range(200)])
+    jack = math.sqrt(199 / 200 * np.sum((thetas - thetas.mean()) ** 2))
+    assert clustered_se(c, n).se == pytest.approx(jack, rel=0.02)
+
+
+def test_clustered_se_one_prompt_and_empty():
+    one = clustered_se([3], [5])
+    assert math.isnan(one.se) and one.small_sample and (one.low, one.high) == (0.0, 1.0)
+    with pytest.raises(InvalidArgumentError, match="at least one run"):
+        clustered_se([0], [0])
+
+
+# -- paired comparison -----------------------------------------------------------------------
+
+
+def test_paired_t_hand_worked_and_against_scipy():
+    a = {"p1": (5, 10), "p2": (5, 10), "p3": (5, 10)}
+    b = {"p1": (6, 10), "p2": (7, 10), "p3": (8, 10)}
+    result = paired_comparison(a, b)
+    # differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, t = 3.464 with 2 df -> p = 1 - t / sqrt(t² + 2)
+    t = 0.2 / (0.1 / math.sqrt(3))
+    assert result.difference == pytest.approx(0.2)
+    assert result.p_value == pytest.approx(1 - t / math.sqrt(t * t + 2))
+    assert "paired t-test" in result.test and result.small_sample
+    ref = sps.ttest_rel([0.6, 0.7, 0.8], [0.5, 0.5, 0.5])
+    ci = ref.confidence_interval()
+    assert result.p_value == pytest.approx(ref.pvalue)
+    assert (result.low, result.high) == pytest.approx((ci.low, ci.high))
+    assert [d.prompt for d in result.per_prompt] == ["p1", "p2", "p3"]
+
+
+def test_paired_t_random_against_scipy_and_per_prompt_newcombe():
+    rng = np.random.default_rng(11)
+    prompts = [f"q{i}" for i in range(30)]
+    ca = rng.binomial(10, 0.8, size=30)
+    cb = rng.binomial(10, 0.7, size=30)
+    result = paired_comparison(
+        {p: (int(x), 10) for p, x in zip(prompts, ca)}, {p: (int(x), 10) for p, x in zip(prompts, cb)}
+    )
+    ref = sps.ttest_rel(cb / 10, ca / 10)
+    assert result.p_value == pytest.approx(ref.pvalue)
+    assert not result.small_sample
+    low, high = newcombe_interval(ca[0], 10, cb[0], 10)
+    assert (result.per_prompt[0].low, result.per_prompt[0].high) == pytest.approx((low, high))
+
+
+def test_newcombe_hand_worked():
+    # Newcombe (1998) example: 56/70 vs 48/80 -> difference 0.2, interval 0.0524 to 0.3339
+    low, high = newcombe_interval(48, 80, 56, 70)
+    assert (low, high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+
+
+def test_sign_flip_permutation_exact_by_enumeration():
+    a = {"p1": (5, 10), "p2": (5, 10), "p3": (5, 10), "p4": (5, 10)}
+    b = {"p1": (6, 10), "p2": (7, 10), "p3": (8, 10), "p4": (4, 10)}
+    result = paired_comparison(a, b, method="permutation")
+    diffs = np.array([0.1, 0.2, 0.3, -0.1])
+    flips = [abs(np.dot(signs, diffs)) / 4 for signs in itertools.product([1, -1], repeat=4)]
+    expected = sum(f >= abs(diffs.mean()) - 1e-12 for f in flips) / 16
+    assert result.p_value == pytest.approx(expected)
+    assert "sign-flip permutation" in result.test and "exact" in result.test
+
+
+def test_mcnemar_for_one_run_each():
+    prompts = [f"q{i}" for i in range(10)]
+    # 6 prompts fail in A and pass in B, 1 the other way, 3 pass in both
+    a = {p: (0, 1) for p in prompts[:6]} | {prompts[6]: (1, 1)} | {p: (1, 1) for p in prompts[7:]}
+    b = {p: (1, 1) for p in prompts[:6]} | {prompts[6]: (0, 1)} | {p: (1, 1) for p in prompts[7:]}
+    result = paired_comparison(a, b)
+    assert "McNemar" in result.test
+    # exact: 2 * P(X <= 1 | 7, 1/2) = 2 * (1 + 7) / 128
+    assert result.p_value == pytest.approx(2 * (math.comb(7, 0) + math.comb(7, 1)) / 2**7)
+    assert result.difference == pytest.approx(0.5)
+    assert result.low < 0.5 < result.high
+
+
+def test_comparison_of_batches_and_errors():
+    from analysis_helpers import batch_from_outcomes
+
+    a = batch_from_outcomes({"x": [True, False, True, True], "y": [True] * 4, "only a": [True]})
+    b = batch_from_outcomes({"x": [False, False, True, False], "y": [True, True, False, True], "only b": [False]})
+    result = paired_comparison(a, b)
+    assert result.n_shared == 2 and result.only_in_a == ["only a"] and result.only_in_b == ["only b"]
+    assert result.difference == pytest.approx(((0.25 - 0.75) + (0.75 - 1.0)) / 2)
+    assert any("only in A" in w for w in result.warnings)
+    assert "B − A" in result.describe()
+    with pytest.raises(InvalidArgumentError, match="share no prompts"):
+        paired_comparison({"a": (1, 1)}, {"b": (1, 1)})
+    with pytest.raises(RussoError, match="McNemar"):
+        paired_comparison({"a": (1, 2)}, {"a": (1, 2)}, method="mcnemar")
+    with pytest.raises(InvalidArgumentError, match="method"):
+        paired_comparison({"a": (1, 2)}, {"a": (1, 2)}, method="bogus")
+    with pytest.raises(InvalidArgumentError, match="cannot compare"):
+        paired_comparison(42, {"a": (1, 2)})
+
+
+def test_identical_shift_is_not_called_certain():
+    a = {"p1": (1, 3), "p2": (1, 3)}
+    b = {"p1": (2, 3), "p2": (2, 3)}
+    result = paired_comparison(a, b)
+    assert result.p_value == pytest.approx(0.5)  # exact sign flips: 2 of 4 as extreme
+    assert not result.significant and math.isnan(result.low)
+
+
+# -- runs needed -----------------------------------------------------------------------------
+
+
+def test_runs_needed_hand_worked():
+    # classic table value: 90% -> 80% at alpha 0.05, power 0.8 needs 199 runs per group
+    plan = runs_needed(0.9, 0.1)
+    assert plan.runs_per_prompt == 199 and plan.total_runs == 199
+    spread = runs_needed(0.9, 0.1, prompts=20)
+    assert spread.runs_per_prompt == 10 and spread.total_runs == 200
+    assert runs_needed(0.9, 0.1, power=0.9).runs_per_prompt > 199
+    assert runs_needed(0.9, 0.1, two_sided=False).runs_per_prompt < 199
+
+
+def _exact_power(n: int, p1: float, p2: float, alpha: float = 0.05) -> float:
+    """Independent: exact power of the pooled two-proportion z-test by enumerating both binomials."""
+    z = sps.norm.ppf(1 - alpha / 2)
+    x = np.arange(n + 1)
+    pa = sps.binom.pmf(x, n, p1)
+    pb = sps.binom.pmf(x, n, p2)
+    xa, xb = np.meshgrid(x, x, indexing="ij")
+    pool = (xa + xb) / (2 * n)
+    se = np.sqrt(pool * (1 - pool) * 2 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, np.abs(xa - xb) / n / se, 0.0)
+    return float(np.sum(np.outer(pa, pb) * (stat > z)))
+
+
+def test_runs_needed_reaches_the_power_by_enumeration():
+    plan = runs_needed(0.9, 0.1)
+    power = _exact_power(plan.runs_per_prompt, 0.9, 0.8)
+    assert 0.77 < power < 0.85
+    assert _exact_power(plan.runs_per_prompt // 2, 0.9, 0.8) < 0.6
+
+
+def test_runs_needed_errors():
+    with pytest.raises(InvalidArgumentError, match="baseline"):
+        runs_needed(1.5, 0.1)
+    with pytest.raises(InvalidArgumentError, match="drop"):
+        runs_needed(0.5, 0.6)
+    with pytest.raises(InvalidArgumentError, match="power"):
+        runs_needed(0.9, 0.1, power=80)
+    with pytest.raises(InvalidArgumentError, match="prompts"):
+        runs_needed(0.9, 0.1, prompts=0)
+    assert "optimistic" in runs_needed(1.0, 0.1).note
