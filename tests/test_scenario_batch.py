@@ -244,3 +244,16 @@ def test_scenario_module_does_not_import_heavy_packages():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "True russo_nb.scenario.spec []"
+
+
+def test_results_render_as_escaped_html():
+    spec = Scenario(
+        name="<b>html</b>",
+        description="d",
+        agents=[BookingAgent()],
+        script=[scenario.user("<script>alert(1)</script> to Oslo"), scenario.agent(), scenario.succeed()],
+    )
+    batch = arun(run_scenarios(spec, runs=2))
+    page = batch._repr_html_() + batch.runs[0]._repr_html_()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<b>html</b>" not in page and "Oslo" in page

@@ -301,6 +301,12 @@ class ScenarioBatch(BaseModel):
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """The batch overview (pass rates per scenario), for notebooks."""
+        from ..notebook.html import batch_html
+
+        return batch_html(self)
+
     def __repr__(self) -> str:
         return (
             f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "

@@ -173,6 +173,12 @@ class ScenarioResult(BaseModel):
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """The conversation as bubbles with the verdict (escaped), for notebooks."""
+        from ..notebook.html import scenario_result_html
+
+        return scenario_result_html(self)
+
     def __repr__(self) -> str:
         score = f", score={self.score:.2f}" if self.score is not None else ""
         return f"ScenarioResult({self.name!r}, status={self.status}, success={self.success}, turns={self.turns}{score})"
