@@ -237,9 +237,10 @@ class TelephoneBand(Effect):
             return narrow, self.sample_rate
 
         def band(f: np.ndarray) -> np.ndarray:
-            # 8th-order Butterworth-like magnitude on each edge: steep, without ringing from a brick wall
+            # Butterworth-like magnitudes: 8th order below the band, 24th above it (a codec's steep
+            # anti-alias low-pass); steep, without the ringing of a brick wall
             high_pass = 1.0 / np.sqrt(1.0 + (self.low / np.maximum(f, 1e-6)) ** 16)
-            low_pass = 1.0 / np.sqrt(1.0 + (f / self.high) ** 16)
+            low_pass = 1.0 / np.sqrt(1.0 + (f / self.high) ** 48)
             return high_pass * low_pass
 
         return _shape_spectrum(narrow, self.sample_rate, band), self.sample_rate

@@ -12,6 +12,7 @@ import asyncio
 import ctypes
 import logging
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from ..errors import ConfigurationError, InvalidArgumentError
@@ -127,6 +128,8 @@ class EspeakSynthesizer:
 
     ``rate`` is in words per minute (80-450), ``pitch`` 0-100, ``volume`` 0-200;
     ``sample_rate`` resamples from espeak's native 22050 Hz (16000 suits recognizers).
+    espeak-ng's output drifts slightly from call to call (its wave generator keeps state),
+    so the last ``memo`` clips are remembered per text: a prompt sounds the same every time.
     """
 
     def __init__(
@@ -136,6 +139,7 @@ class EspeakSynthesizer:
         pitch: int = 50,
         sample_rate: int = 16000,
         volume: int = 100,
+        memo: int = 256,
     ) -> None:
         if not isinstance(voice, str) or not voice.strip():
             raise InvalidArgumentError(f"voice must be a non-empty string like 'en-us', got {voice!r}")
@@ -148,6 +152,9 @@ class EspeakSynthesizer:
         self.pitch = pitch
         self.volume = volume
         self.sample_rate = sample_rate
+        self.memo = max(0, int(memo))
+        self._memo: OrderedDict[str, Audio] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -169,6 +176,11 @@ class EspeakSynthesizer:
         """Synthesize ``text`` in the calling thread (blocks while espeak-ng is busy)."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgumentError(f"text to synthesize must be a non-empty string, got {text!r}")
+        with self._memo_lock:
+            remembered = self._memo.get(text)
+            if remembered is not None:
+                self._memo.move_to_end(text)
+                return remembered
         engine = _Engine.get()
         pcm = engine.synthesize(text, self.voice, self.rate, self.pitch, self.volume)
         audio = Audio(data=pcm, format="wav", sample_rate=engine.sample_rate, channels=1, sample_width=2)
@@ -176,6 +188,11 @@ class EspeakSynthesizer:
             from .wav import resample
 
             audio = resample(audio, self.sample_rate)
+        if self.memo:
+            with self._memo_lock:
+                audio = self._memo.setdefault(text, audio)
+                while len(self._memo) > self.memo:
+                    self._memo.popitem(last=False)
         return audio
 
     async def synthesize(self, text: str) -> Audio:
