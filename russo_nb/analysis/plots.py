@@ -158,7 +158,10 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     values = [groups.get_group(p).to_numpy() for p in shown]
     if ax.figure.get_figheight() < _fig_height(len(shown)) and ax.figure.axes == [ax]:
         ax.figure.set_figheight(_fig_height(len(shown)))
-    ax.boxplot(values, vert=False, showfliers=False, widths=0.6)
+    try:
+        ax.boxplot(values, orientation="horizontal", showfliers=False, widths=0.6)
+    except TypeError:  # matplotlib < 3.10
+        ax.boxplot(values, vert=False, showfliers=False, widths=0.6)
     ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
     title = "Agent latency per prompt"
