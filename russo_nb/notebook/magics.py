@@ -378,17 +378,6 @@ class RussoMagics(Magics):
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics (``%load_ext russo_nb``)."""
     ipython.register_magics(RussoMagics)
-    _register_formatters(ipython)
     if in_kernel():
         logger.debug("russo_nb magics loaded in a kernel")
 
-
-def _register_formatters(ipython: Any) -> None:
-    """Rich HTML for scenario results (by type name: russo_nb.scenario is not imported here)."""
-    from .html import batch_html, scenario_result_html
-
-    formatter = getattr(getattr(ipython, "display_formatter", None), "formatters", {}).get("text/html")
-    if formatter is None:
-        return
-    formatter.for_type_by_name("russo_nb.scenario.batch", "ScenarioBatch", batch_html)
-    formatter.for_type_by_name("russo_nb.scenario.result", "ScenarioResult", scenario_result_html)
