@@ -51,11 +51,18 @@ __all__ = [
 logger = logging.getLogger("russo_nb")
 
 _KEYS_HELP = {
-    "": "name, description, pipeline, effects, runs, max_concurrency, timeout, seed, tests, scenarios",
+    "": "name, description, pipeline, agent, intents, effects, runs, max_concurrency, timeout, seed, tests, scenarios",
     "pipeline": "synthesizer, agent, evaluator, effects, cache, cache_dir",
     "tests": "id, prompt, prompts, expect, runs, tags, effects, description",
     "component": "class, factory, object, params",
 }
+
+
+AGENT_ALIASES: dict[str, dict[str, Any]] = {
+    "local_voice_demo": {"factory": "russo_nb.agents.LocalVoiceAgent.demo"},
+    "local_voice": {"class": "russo_nb.agents.LocalVoiceAgent"},
+}
+"""Short agent names a suite may use instead of an import path (``agent: local_voice_demo``)."""
 
 
 class _Strict(BaseModel):
@@ -149,6 +156,8 @@ class Suite(_Strict):
     name: str | None = None
     description: str | None = None
     pipeline: PipelineSpec | None = None
+    agent: ComponentRef | None = None
+    intents: str | None = None
     effects: list[Any] | None = None
     runs: int = Field(default=1, ge=1)
     max_concurrency: int | None = Field(default=None, ge=1)
@@ -213,7 +222,25 @@ class Suite(_Strict):
             raise ValueError("the suite has no 'tests' and no 'scenarios'; add at least one test")
         if self.effects is not None and self.pipeline is not None and self.pipeline.effects is not None:
             raise ValueError("effects are given both at the top level and under 'pipeline'; keep one")
+        if self.agent is not None and self.pipeline is not None and self.pipeline.agent is not None:
+            raise ValueError("an agent is given both at the top level and under 'pipeline'; keep one")
         return self
+
+    def agent_ref(self) -> ComponentRef | None:
+        """The agent reference (``pipeline.agent`` or the top-level ``agent:``), aliases resolved."""
+        ref = self.agent if self.agent is not None else (self.pipeline.agent if self.pipeline else None)
+        if ref is not None and ref.object in AGENT_ALIASES:
+            ref = ComponentRef.model_validate(AGENT_ALIASES[ref.object])
+        return ref
+
+    def intents_path(self) -> Path | None:
+        """``intents:`` (the local voice agent's intents file), relative to the suite file."""
+        if self.intents is None:
+            return None
+        path = Path(self.intents).expanduser()
+        if not path.is_absolute() and self._source is not None:
+            path = self._source.resolve().parent / path
+        return path
 
 
 # -- locations and messages ---------------------------------------------------------------
@@ -421,6 +448,7 @@ def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | 
     ``cache`` / ``cache_dir`` override the file's ``pipeline.cache`` / ``pipeline.cache_dir``;
     when on, the synthesizer is wrapped in a :class:`~russo_nb.cache.CachedSynthesizer`.
     """
+    suite = as_suite(suite)
     spec = suite.pipeline or PipelineSpec()
     where = f"{suite.source}: " if suite.source else ""
 
@@ -436,7 +464,7 @@ def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | 
         synthesizer = build(spec.synthesizer, "synthesizer")
     else:
         synthesizer = default_synthesizer()
-    agent = build(spec.agent, "agent") if spec.agent is not None else default_agent()
+    agent = _build_agent(suite)
     if spec.evaluator is not None:
         evaluator = build(spec.evaluator, "evaluator")
     else:
@@ -453,6 +481,39 @@ def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | 
     if effects and synthesizer is None:
         raise SuiteFileError(f"{where}effects: effects change audio, so they need a synthesizer (text mode has none)")
     return Pipeline(synthesizer, agent, evaluator, effects)
+
+
+def _build_agent(suite: Suite) -> Any:
+    ref = suite.agent_ref()
+    slot = "agent" if suite.agent is not None else "pipeline.agent"
+    intents = suite.intents_path()
+    if intents is not None:
+        local = {"russo_nb.agents.LocalVoiceAgent", "russo_nb.agents.LocalVoiceAgent.demo"}
+        if ref is not None and ref.path not in local:
+            raise SuiteFileError(f"{suite._where()}intents: only the local voice agent reads an intents file")
+        if not intents.exists():
+            raise SuiteFileError(f"{suite._where()}intents: no such intents file {intents}")
+        params = dict(ref.params) if ref is not None else {}
+        ref = ComponentRef.model_validate({"class": "russo_nb.agents.LocalVoiceAgent", "params": params})
+        ref.params["intents"] = str(intents)
+    if ref is None:
+        return default_agent()
+    try:
+        return build_component(ref)
+    except RussoError as exc:
+        raise SuiteFileError(f"{suite._where()}{slot}: {exc}") from None
+
+
+def as_suite(suite: Any) -> Suite:
+    """A :class:`Suite` from a Suite, a file path, or an object with a ``path`` to its file (the demo suite)."""
+    if isinstance(suite, Suite):
+        return suite
+    if isinstance(suite, (str, Path)):
+        return load_suite(suite)
+    path = getattr(suite, "path", None)
+    if isinstance(path, (str, Path)):
+        return load_suite(path)
+    raise SuiteFileError(f"expected a suite (russo_nb.config.Suite or a suite file path), got {type(suite).__name__}")
 
 
 def wrap_cache(synthesizer: Any, cache_dir: str | Path | None = None) -> Any:
@@ -693,8 +754,7 @@ def start_suite(
     from .errors import InvalidArgumentError
     from .runner import start_batch
 
-    if not isinstance(suite, Suite):
-        suite = load_suite(suite)
+    suite = as_suite(suite)
     if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 1):
         raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
     where = f"{suite.source}: " if suite.source else ""

@@ -1,0 +1,203 @@
+"""The ``russo`` command end to end: real subprocesses on the suites in data/, exit codes, outputs."""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from russo_nb.cli import main
+from russo_nb.report import load_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITES = ROOT / "data" / "suites"
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def env() -> dict[str, str]:
+    out = dict(os.environ)
+    out["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), str(ROOT), out.get("PYTHONPATH", "")])
+    return out
+
+
+def russo(*args: str, cwd: Path, script: bool = False, **kw) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would: the ``russo`` script or ``python -m russo_nb``."""
+    if script:
+        exe = shutil.which("russo")
+        assert exe, "the russo console script is not installed (pip install -e .)"
+        command = [exe, *args]
+    else:
+        command = [sys.executable, "-m", "russo_nb", *args]
+    return subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_text_suite_passes_with_exit_0_and_plain_progress(tmp_path):
+    done = russo("--config", str(SUITES / "text_flights.yaml"), "--no-history", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "flight_nyc_la  4/4 passed (100%)" in done.stdout
+    assert "PASSED: 7/7 runs passed (100.0%)" in done.stdout
+    # stderr is a pipe, not a terminal: plain progress lines, no bar
+    assert "text_flights: 7/7 runs done (7 passed, 0 failed, 0 errors)" in done.stderr.splitlines()
+    assert "\r" not in done.stderr
+    assert not (tmp_path / ".russo").exists()  # --no-history
+
+
+def test_failures_exit_1(tmp_path):
+    failed = russo("--config", str(SUITES / "text_regression.json"), "--no-history", "-q", cwd=tmp_path, script=True)
+    assert failed.returncode == 1
+    assert "FAILED: 2/3 runs passed (66.7%)" in failed.stdout
+    assert "expected get_weather(city='Berlin'), got get_weather(city='Paris')" in failed.stdout
+    assert failed.stderr == ""  # -q: no progress lines
+
+
+def test_tags_and_fail_under_change_the_verdict(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    suite = str(SUITES / "text_regression.json")
+    assert main([suite, "--tag", "weather", "--tag", "flight", "--no-history", "-q"]) == 0
+    assert "wrong_city_on_purpose" not in capsys.readouterr().out
+    assert main([suite, "--fail-under", "0.6", "--no-history", "-q"]) == 0
+    assert "pass rate 66.7% is at least --fail-under 60.0%" in capsys.readouterr().out
+    assert main([suite, "--fail-under", "90%", "--no-history", "-q"]) == 1
+    assert "is below --fail-under 90.0%" in capsys.readouterr().out
+    assert main([suite, "--tag", "nope", "--no-history"]) == 2
+    assert "no test or scenario has tag nope; tags in the file: flight, known_bad, weather" in capsys.readouterr().err
+
+
+def test_flags_override_the_file_and_outputs_are_written(tmp_path, capsys):
+    out = tmp_path / "out"
+    done = russo(
+        "--config",
+        str(SUITES / "text_flights.yaml"),
+        "--runs",
+        "3",
+        "--max-concurrency",
+        "1",
+        "--json",
+        str(out / "runs.jsonl"),
+        "--report",
+        str(out / "report.html"),
+        "--history-db",
+        str(out / "history.sqlite"),
+        "-q",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    batch = load_batch(out / "runs.jsonl")
+    assert batch.total == 12  # 4 prompts x 3 runs: --runs beats the file's runs: 2 and the test's runs: 1
+    assert batch.metadata.runs_per_prompt == 3
+    assert batch.metadata.max_concurrency == 1
+    assert batch.metadata.name == "text_flights"
+    html = (out / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "text_flights" in html
+
+    assert main(["history", "--db", str(out / "history.sqlite")]) == 0
+    listed = capsys.readouterr().out
+    assert "text_flights" in listed and "12" in listed
+
+    assert main(["report", str(out / "runs.jsonl"), "-o", str(out / "again.html")]) == 0
+    assert "text_flights" in (out / "again.html").read_text()
+
+
+def test_history_is_recorded_by_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([str(SUITES / "text_regression.json"), "--tag", "weather", "-q"]) == 0
+    assert (tmp_path / ".russo" / "history.sqlite").exists()
+    assert "history: recorded batch" in capsys.readouterr().out
+    assert main(["history"]) == 0
+    assert "text_regression" in capsys.readouterr().out
+
+
+def test_suite_file_error_in_a_real_process_is_one_line_exit_2(tmp_path):
+    (tmp_path / "bad.yaml").write_text("tests:\n  - {prompt: hi, expect: [42]}\n")
+    done = russo("--config", "bad.yaml", cwd=tmp_path, script=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("russo: error: bad.yaml: tests[0].expect[0]: expected a tool call")
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--config", "missing.yaml"], "russo: error: missing.yaml: no such suite file"),
+        (["--config", "bad.yaml", "--runs", "zero"], "russo: error: argument --runs: expected a whole number >= 1"),
+        (
+            ["--fail-under", "2", "bad.yaml"],
+            "russo: error: argument --fail-under: expected a pass rate between 0 and 1",
+        ),
+        ([], "russo: error: no suite file; run `russo --config suite.yaml`"),
+        (["a.yaml", "--config", "b.yaml"], "russo: error: two suite files given"),
+        (["--config", "agentless.yaml"], "russo: error: agentless.yaml: pipeline.agent: cannot import 'nowhere.Agent'"),
+        (["report", "none.jsonl"], "russo report: error: no such file: none.jsonl"),
+        (["history", "--limit", "0"], "russo history: error: argument --limit: expected a whole number >= 1"),
+    ],
+)
+def test_usage_and_suite_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("tests:\n  - {prompt: hi, expect: [42]}\n")
+    (tmp_path / "agentless.yaml").write_text(
+        "pipeline: {synthesizer: null, agent: {class: nowhere.Agent}}\ntests:\n  - {prompt: hi, expect: [x]}\n"
+    )
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), err
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "russo_nb", str(SUITES / "text_flights.yaml"), "--no-history"],
+            cwd=tmp_path,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert done.returncode == 0
+    bar = b"".join(chunks).decode()
+    assert "\rtext_flights [" in bar and "█" in bar and "7/7" in bar
+    assert "runs done" not in bar
+
+
+def test_demo_subcommand_delegates_to_the_demo(tmp_path):
+    done = russo("demo", "--text", "--runs", "1", "--quiet", cwd=tmp_path, script=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("demo: ") and "runs passed" in done.stdout
+
+
+def test_voice_suite_with_effects_runs_the_real_offline_pipeline(tmp_path):
+    done = russo(
+        str(SUITES / "voice_noisy.yaml"), "--tag", "telephone", "--runs", "2", "--json", "v.jsonl", "-q", cwd=tmp_path
+    )
+    assert done.returncode in (0, 1), done.stderr  # noisy audio may be misheard; the run itself must work
+    batch = load_batch(tmp_path / "v.jsonl")
+    assert batch.total == 2
+    assert batch.metadata.effects == ["telephone", "noise:white:20dB"]  # the test's own effects replace the suite's
+    assert len({run.seed for run in batch.runs}) == 2  # each run got its own noise
+    assert all(run.status in ("passed", "failed") for run in batch.runs)
+    assert (tmp_path / ".russo_cache").is_dir()  # the espeak clip was cached
+
+
+def test_help_lists_the_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "russo --config suite.yaml" in out and "russo report batch.jsonl" in out and "exit codes" in out
