@@ -1,0 +1,216 @@
+"""Recognition with pocketsphinx, LocalVoiceAgent end to end, YAML intents, and the demo command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import russo_nb as russo
+from russo_nb import ConfigurationError, SuiteFileError
+from russo_nb.agents import IntentSet, LocalVoiceAgent
+from russo_nb.audio import EspeakSynthesizer, Noise, PocketsphinxRecognizer
+from russo_nb.demo import demo_suite, main, run_demo
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def agent():
+    agent = LocalVoiceAgent.demo()
+    agent.warm_up()
+    return agent
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return EspeakSynthesizer()
+
+
+# -- recognition ------------------------------------------------------------------------------------
+
+
+def test_clean_prompts_are_recognized(agent, synth):
+    prompts = [
+        "Book a flight from New York to Los Angeles",
+        "What is the weather in London tomorrow",
+        "Wake me up at six thirty in the morning",
+        "Put on some jazz",
+    ]
+    recognizer = agent.recognizer
+    for prompt in prompts:
+        heard = recognizer.transcribe_sync(synth.synthesize_sync(prompt))
+        assert heard.text == prompt.lower()
+        assert heard.duration_s > 1.0
+
+
+def test_concurrent_recognition_uses_several_worker_processes(agent, synth):
+    import asyncio
+
+    clips = [synth.synthesize_sync(text) for text in demo_suite().prompts[:8]]
+
+    async def all_at_once():
+        return await asyncio.gather(*(agent.recognizer.transcribe(clip) for clip in clips))
+
+    heard = asyncio.run(all_at_once())
+    assert [item.text for item in heard] == [agent.recognizer.transcribe_sync(clip).text for clip in clips]
+    pids = {item.extra["pid"] for item in heard}
+    assert os.getpid() not in pids
+    assert len(pids) >= min(2, os.cpu_count() or 1)
+
+
+def test_generic_language_model_is_available(synth):
+    recognizer = PocketsphinxRecognizer(mode="inline")
+    heard = recognizer.transcribe_sync(synth.synthesize_sync("hello"))
+    assert isinstance(heard.text, str) and heard.decode_s > 0
+
+
+# -- the agent end to end --------------------------------------------------------------------------
+
+
+def test_local_agent_through_run_concurrent_clean_and_noisy(agent, synth):
+    suite = demo_suite()
+    clean = russo.run_concurrent_sync(suite.prompts, synth, agent, expect=suite.expect, runs=1)
+    assert clean.total == len(suite.prompts) >= 12
+    assert clean.pass_rate >= 0.9
+    run = clean.runs[0]
+    assert run.response.text == run.prompt.lower()
+    assert run.response.raw["transcript"] == run.response.text
+    assert run.response.raw["intent"] == "book_flight" and run.response.raw["confidence"] == 1.0
+    assert run.response.raw["mode"] == "voice"
+    assert clean.audio_for(run) is not None
+
+    noisy = russo.run_concurrent_sync(
+        suite.prompts, synth, agent, expect=suite.expect, runs=1, effects=[Noise(0.0)], seed=3
+    )
+    assert noisy.metadata.effects == ["noise:white:0dB"]
+    assert all(r.effects == ["noise:white:0dB"] for r in noisy.runs)
+    assert noisy.pass_rate <= clean.pass_rate - 0.3  # real mishearing in noise
+    assert {r.status for r in noisy.runs} <= {"passed", "failed"}  # misheard, never crashed
+    misheard = [r for r in noisy.runs if r.status == "failed"]
+    assert any(r.response.text != r.prompt.lower() for r in misheard)
+
+
+def test_text_mode_and_unknown_requests(agent):
+    import asyncio
+
+    response = asyncio.run(agent.run("Please book a flight from Boston to Paris on friday"))
+    assert [str(call) for call in response.tool_calls] == [
+        "book_flight(from_city='Boston', to_city='Paris', date='friday')"
+    ]
+    assert response.raw["mode"] == "text" and 0 < response.raw["confidence"] < 1
+    exact = agent.understand("fly me from denver to miami on monday")
+    assert str(exact.tool_calls[0]) == "book_flight(from_city='Denver', to_city='Miami', date='monday')"
+    nothing = agent.understand("sing me a song")
+    assert nothing.tool_calls == [] and nothing.raw["intent"] is None
+    result = russo.run_concurrent_sync(
+        ["Set my alarm for eight o'clock"], None, agent, expect=["set_alarm(time='08:00')"], runs=2
+    )
+    assert result.pass_rate == 1.0
+
+
+# -- intents from YAML ----------------------------------------------------------------------------
+
+GOOD = """
+name: tiny
+slot_types:
+  color: {red: [red, crimson], blue: [blue]}
+intents:
+  - tool: paint
+    slots: {color: color}
+    phrases: ["paint it {color}", "make it {color}"]
+"""
+
+
+def test_yaml_intents_load_and_parse(tmp_path):
+    path = tmp_path / "intents.yaml"
+    path.write_text(GOOD)
+    agent = LocalVoiceAgent.from_yaml(path, mode="inline")
+    assert agent.tools == ["paint"] and agent.name == "LocalVoiceAgent(tiny)"
+    assert str(agent.understand("Make it crimson!").tool_calls[0]) == "paint(color='red')"
+    grammar = agent.intents.jsgf()
+    assert "public <command>" in grammar and "crimson" in grammar
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("intents: [", "not valid YAML"),
+        ("- just a list", "expected a mapping with an 'intents:'"),
+        (GOOD.replace("slots: {color: color}", "slots: {color: colour}"), "type 'colour', which is not in slot_types"),
+        (GOOD.replace("paint it {color}", "paint it {shade}"), "uses {shade}, which is not one of its slots"),
+        (GOOD.replace("paint it {color}", "paint it {color} 2 times"), "write phrases in spoken words"),
+        (GOOD.replace("tool: paint", "tool: paint it"), "must be a Python identifier"),
+    ],
+)
+def test_bad_intent_files_raise_suite_file_errors(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(textwrap.dedent(text))
+    with pytest.raises(SuiteFileError, match=message.replace("{", r"\{").replace("}", r"\}").replace("(", r"\(")):
+        LocalVoiceAgent.from_yaml(path)
+    with pytest.raises(SuiteFileError, match="does not exist"):
+        IntentSet.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_words_the_recognizer_cannot_say_are_named(tmp_path):
+    path = tmp_path / "odd.yaml"
+    path.write_text(GOOD.replace("crimson", "zorblax"))
+    agent = LocalVoiceAgent.from_yaml(path)
+    assert str(agent.understand("paint it zorblax").tool_calls[0]) == "paint(color='red')"  # text mode is fine
+    with pytest.raises(ConfigurationError, match="zorblax"):
+        agent.warm_up()
+
+
+# -- the demo -------------------------------------------------------------------------------------
+
+
+def test_demo_suite_file():
+    suite = demo_suite()
+    assert len({call.split("(")[0] for calls in suite.expect.values() for call in calls}) >= 3
+    assert len(suite.prompts) >= 12
+    assert any(len(test.prompts) > 1 for test in suite.tests)
+    for prompt in suite.prompts:
+        assert suite.test_for(prompt) is not None
+
+
+def test_run_demo_records_effects_and_progress():
+    seen = []
+    result = run_demo(runs=1, effects="noise:20db", on_progress=lambda p: seen.append(p.done))
+    assert result.total == len(demo_suite().prompts)
+    assert result.metadata.effects == ["noise:white:20dB"] and result.metadata.tags == ["demo"]
+    assert seen[-1] == result.total
+    heard = {run.audio_key for run in result.runs}
+    assert len(heard) == result.total and heard <= set(result.audio)  # every run heard its own noisy clip
+    assert result.pass_rate >= 0.8
+
+
+def test_demo_main_prints_the_summary(capsys):
+    assert main(["--runs", "1", "--snr", "5", "--max-concurrency", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "Prompt: 'Book a flight from New York to Los Angeles'" in out
+    assert "demo: " in out and "noise:white:5dB" in out
+
+
+def test_demo_main_rejects_bad_effects(capsys):
+    assert main(["--effects", "reverb:3"]) == 2
+    assert "unknown effect 'reverb'" in capsys.readouterr().err
+
+
+def test_demo_main_from_a_fresh_interpreter_in_text_mode():
+    code = "import sys, russo_nb.demo as d; sys.exit(d.main(['--text', '--runs', '2', '--quiet']))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "demo: 32/32 runs passed (100%)" in done.stdout and "text mode" in done.stdout
+
+
+def test_bad_suite_file(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text("tests:\n  - id: x\n    prompts: [hello]\n    expect: ['book_flight(to_city=LA)']\n")
+    with pytest.raises(russo.ExpectationError, match="not a literal"):
+        demo_suite(path)
+    path.write_text("tests: []\n")
+    with pytest.raises(SuiteFileError, match="no prompts"):
+        demo_suite(path)
