@@ -52,7 +52,7 @@ def _bars(ax) -> list[Rectangle]:
 
 
 def test_plot_pass_rates(small):
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     out = plot_pass_rates(small, ax=ax, threshold=0.75)
     assert out is ax
     bars = ax.containers[0]
@@ -147,7 +147,7 @@ def test_plot_sweep_with_band():
 
 
 def test_plot_on_given_axes_and_errors(small):
-    fig, axes = plt.subplots(1, 2)
+    _fig, axes = plt.subplots(1, 2)
     assert plot_match_rates(small, ax=axes[1]) is axes[1]
     with pytest.raises(InvalidArgumentError, match="runs frame"):
         plot_flakiness(prompts_frame(small))

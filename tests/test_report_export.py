@@ -1,0 +1,128 @@
+"""Export round trips: CSV and Parquet readable, JSON lines equal to the original (audio when asked)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from analysis_helpers import make_run, tone
+
+from russo_nb.analysis import RUN_COLUMNS
+from russo_nb.errors import InvalidArgumentError
+from russo_nb.report import export, load_batch, load_sweep
+from russo_nb.types import AgentResponse, BatchMetadata, BatchResult, RunError, ToolCall
+
+
+@pytest.fixture
+def batch() -> BatchResult:
+    clip_a, clip_b = tone(300), tone(500)
+    want = [ToolCall(name="book_flight", arguments={"to_city": "LA", "note": "a; b(c)"})]
+    runs = [
+        make_run("Fly to LA", 0, True, expected=want, latency_s=0.25, audio_key=clip_a.content_key()),
+        make_run(
+            "Fly to LA",
+            1,
+            False,
+            expected=want,
+            actual=[ToolCall(name="book_flight", arguments={"to_city": "SF", "n": [1, 2]})],
+            latency_s=0.75,
+            audio_key=clip_b.content_key(),
+            effects=["noise:white:10dB", "speed:1.1"],
+            started_at=1_700_000_123.5,
+        ),
+        make_run(
+            "Weather",
+            0,
+            False,
+            expected=[ToolCall(name="get_weather")],
+            actual=[],
+            status="error",
+            error=RunError(type="ValueError", message="bad audio", stage="agent"),
+        ),
+    ]
+    runs[0].response = AgentResponse(tool_calls=want, text="booking", raw={"id": 7})
+    meta = BatchMetadata(name="export test", agent="local", effects=["noise:white:10dB"], seed=3, params={"snr": 10})
+    return BatchResult(runs=runs, audio={clip_a.content_key(): clip_a, clip_b.content_key(): clip_b}, metadata=meta)
+
+
+def test_jsonl_round_trip_is_equal(tmp_path, batch):
+    path = export(batch, tmp_path / "batch.jsonl", include_audio=True)
+    loaded = load_batch(path)
+    assert loaded == batch
+    assert loaded.audio[batch.runs[0].audio_key].pcm == batch.audio[batch.runs[0].audio_key].pcm
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0])["kind"] == "russo_nb.batch" and len(lines) == 1 + 3 + 2
+
+
+def test_jsonl_without_audio_and_gzip(tmp_path, batch):
+    loaded = load_batch(export(batch, tmp_path / "batch.jsonl"))
+    assert loaded.runs == batch.runs and loaded.metadata == batch.metadata and loaded.audio == {}
+    gz = load_batch(export(batch, tmp_path / "batch.jsonl.gz", include_audio=True))
+    assert gz == batch
+
+
+def test_csv_is_readable_and_loads_back(tmp_path, batch):
+    path = export(batch, tmp_path / "runs.csv")
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == RUN_COLUMNS and len(frame) == 3
+    assert frame["expected"].iloc[0] == "book_flight(to_city='LA', note='a; b(c)')"
+    loaded = load_batch(path)
+    assert [r.status for r in loaded.runs] == ["passed", "failed", "error"]
+    assert loaded.runs[0].eval_result.expected == batch.runs[0].eval_result.expected  # '; ' inside a string
+    assert loaded.runs[1].eval_result.actual == batch.runs[1].eval_result.actual
+    assert loaded.runs[1].effects == ["noise:white:10dB", "speed:1.1"]
+    assert loaded.runs[1].started_at == pytest.approx(1_700_000_123.5)
+    assert loaded.runs[2].error.message == "bad audio"
+    assert loaded.pass_rate == batch.pass_rate
+
+
+def test_parquet_is_readable_and_keeps_metadata(tmp_path, batch):
+    path = export(batch, tmp_path / "runs.parquet")
+    frame = pq.read_table(path).to_pandas()
+    assert list(frame.columns) == RUN_COLUMNS and frame["latency_s"].iloc[1] == 0.75
+    loaded = load_batch(path)
+    assert loaded.metadata == batch.metadata
+    assert [r.prompt for r in loaded.runs] == [r.prompt for r in batch.runs]
+    assert loaded.runs[0].eval_result.match_rate == 1.0 and loaded.runs[1].eval_result.match_rate == 0.0
+
+
+def test_html_export_by_suffix(tmp_path, batch):
+    path = export(batch, tmp_path / "sub" / "report.html")
+    assert path.exists() and path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_export_and_load_errors(tmp_path, batch):
+    with pytest.raises(InvalidArgumentError, match="suffix"):
+        export(batch, tmp_path / "runs.xlsx")
+    with pytest.raises(InvalidArgumentError, match="no such file"):
+        load_batch(tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    path = export(batch, bad)
+    lines = path.read_text().splitlines()
+    lines[2] = '{"prompt": 5'
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InvalidArgumentError, match="line 3"):
+        load_batch(bad)
+    not_batch = tmp_path / "other.jsonl"
+    not_batch.write_text('{"hello": 1}\n')
+    with pytest.raises(InvalidArgumentError, match="header"):
+        load_batch(not_batch)
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(InvalidArgumentError, match="load_batch reads"):
+        load_batch(tmp_path / "x.txt")
+    with pytest.raises(InvalidArgumentError, match="BatchResult"):
+        export(object(), tmp_path / "x.jsonl")
+
+
+def test_recorded_noise_sweep_loads():
+    sweep = load_sweep()
+    assert list(sweep) == ["clean", "20 dB", "10 dB", "5 dB"]
+    for label, result in sweep.items():
+        assert result.total == 160 and len(result.prompts) == 16
+        if label != "clean":
+            assert result.metadata.effects == [f"noise:white:{label.split()[0]}dB"]
+        assert result.audio and all(result.audio_for(r) is not None for r in result.runs if r.audio_key in result.audio)
+    with pytest.raises(InvalidArgumentError, match="make_recorded_data"):
+        load_sweep("/nonexistent/index.json")

@@ -1,0 +1,106 @@
+"""The standalone HTML report: content, escaping, audio players, caps."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import pytest
+from analysis_helpers import batch_from_outcomes, make_run, tone
+
+from russo_nb.report import to_html, write_report
+from russo_nb.types import BatchMetadata, BatchResult, ToolCall
+
+
+class _Collector(HTMLParser):
+    """Counts tags and collects text, with the standard library's HTML parser."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, int] = {}
+        self.attrs: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        self.attrs.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(page: str) -> _Collector:
+    parser = _Collector()
+    parser.feed(page)
+    return parser
+
+
+@pytest.fixture
+def hostile() -> BatchResult:
+    """A prompt and a tool argument that try to inject script."""
+    prompt = "Fly to <script>alert('p')</script> & back"
+    want = [ToolCall(name="book_flight", arguments={"to_city": "<script>alert(1)</script>"})]
+    got = [ToolCall(name="book_flight", arguments={"to_city": "<img src=x onerror=alert(2)>"})]
+    clip = tone(440)
+    runs = [
+        make_run(prompt, 0, True, expected=want, audio_key=clip.content_key(), latency_s=0.2),
+        make_run(prompt, 1, False, expected=want, actual=got, audio_key=clip.content_key(), latency_s=0.3),
+    ]
+    meta = BatchMetadata(name="<b>evil</b> batch", agent="<script>agent</script>")
+    return BatchResult(runs=runs, audio={clip.content_key(): clip}, metadata=meta)
+
+
+def test_everything_user_written_is_escaped(hostile):
+    page = to_html(hostile)
+    parsed = _parse(page)
+    assert "script" not in parsed.tags and "img" in parsed.tags  # only our chart <img> tags
+    assert all(attrs.get("src", "").startswith("data:") for tag, attrs in parsed.attrs if tag == "img")
+    assert "<script>" not in page and "<img src=x" not in page and "<b>evil" not in page
+    text = "".join(parsed.text)
+    assert "Fly to <script>alert('p')</script> & back" in text  # shown, as text
+    assert "<img src=x onerror=alert(2)>" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_report_sections_and_audio(hostile, tmp_path):
+    path = write_report(hostile, tmp_path / "out" / "r.html")
+    page = path.read_text(encoding="utf-8")
+    parsed = _parse(page)
+    assert parsed.tags.get("audio") == 1  # one player per distinct clip, not per run
+    audio = next(attrs for tag, attrs in parsed.attrs if tag == "audio")
+    wav = base64.b64decode(audio["src"].split(",", 1)[1])
+    assert wav[:4] == b"RIFF" and wav == next(iter(hostile.audio.values())).to_wav_bytes()
+    assert parsed.tags.get("img", 0) >= 3  # charts embedded as PNG
+    assert "Runs that did not pass (1)" in page
+    assert "<del>" in page and "<ins>" in page  # the diff of the wrong argument
+    assert "pass rate" in page and "50.0%" in page
+    assert "href='#clip-0'" in page  # the failure links to its clip
+
+
+def test_caps_say_what_was_omitted():
+    outcomes = {f"prompt {i}": [False, True] for i in range(30)}
+    batch = batch_from_outcomes(outcomes)
+    clips = {}
+    for i, run in enumerate(batch.runs[:10]):
+        clip = tone(200 + 10 * i)
+        run.audio_key = clip.content_key()
+        clips[run.audio_key] = clip
+    batch.audio = clips
+    page = to_html(batch, max_failures=5, max_audio=3, max_prompts=10, charts=False)
+    assert page.count("class='fail'") == 5
+    assert "25 more runs that did not pass are omitted" in page
+    assert _parse(page).tags.get("audio") == 3 and "7 more clips not embedded" in page
+    assert "20 more prompts omitted" in page
+    assert "<img" not in page
+
+
+def test_small_samples_are_flagged():
+    page = to_html(batch_from_outcomes({"a": [True, False], "b": [True, True]}), charts=False)
+    assert "small n" in page
+    assert "only 2 prompts" in page  # the clustered interval warns
+
+
+def test_empty_batch_report():
+    page = to_html(BatchResult())
+    assert "Every run passed." in page and re.search(r"<b>0</b>", page)
