@@ -207,6 +207,15 @@ def _print_interval(outcome: Any) -> None:
 
 def _print_failures(outcome: Any, limit: int = 5) -> None:
     failures = list(outcome.result.iter_failures())
+    if outcome.scenarios is not None:
+        for run in outcome.scenarios.iter_failures():
+            print(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
+            if run.error is not None:
+                print(f"      {run.error}")
+            for criterion in run.failed_criteria:
+                print(f"      failed: {criterion}")
+            if run.reasoning:
+                print(f"      {run.reasoning}")
     if not failures:
         return
     print(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
@@ -223,27 +232,40 @@ def _print_failures(outcome: Any, limit: int = 5) -> None:
                     print(f"        {match.details}")
 
 
+def _batches(outcome: Any) -> list[tuple[str, Any]]:
+    """What to write: the prompt tests' batch and/or the scenarios' batch (suffix for the second)."""
+    out: list[tuple[str, Any]] = []
+    if outcome.tests:
+        out.append(("", outcome.result))
+    if outcome.scenarios is not None:
+        out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
+    return out
+
+
+def _suffixed(path: str, suffix: str) -> Path:
+    target = Path(path)
+    return target.with_name(target.stem + suffix + target.suffix) if suffix else target
+
+
 def _write_outputs(args: argparse.Namespace, outcome: Any) -> None:
-    result = outcome.result
+    batches = _batches(outcome)
     if args.report:
         from .report import write_report
 
-        written = write_report(result, args.report)
-        print(f"report: {written}")
+        for suffix, batch in batches:
+            print(f"report: {write_report(batch, _suffixed(args.report, suffix))}")
     if args.json:
         from .report import export
 
-        written = export(result, args.json)
-        print(f"runs: {written}")
+        for suffix, batch in batches:
+            print(f"runs: {export(batch, _suffixed(args.json, suffix))}")
     if args.history:
-        try:
-            from .store import HistoryStore
-        except ImportError as exc:
-            logger.warning("history not recorded: the history store is unavailable (%s)", exc)
-            return
+        from .store import HistoryStore
+
         store = HistoryStore(args.history_db) if args.history_db else HistoryStore()
-        batch_id = store.record(result, suite=outcome.name)
-        print(f"history: recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}")
+        for _suffix, batch in batches:
+            batch_id = store.record(batch, suite=outcome.name)
+            print(f"history: recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}")
 
 
 # -- russo demo / report / history --------------------------------------------------------------

@@ -55,6 +55,7 @@ _KEYS_HELP = {
     "pipeline": "synthesizer, agent, evaluator, effects, cache, cache_dir",
     "tests": "id, prompt, prompts, expect, runs, tags, effects, description",
     "component": "class, factory, object, params",
+    "scenarios": "ref, id, name, description, script, criteria, user_lines, max_turns, runs, tags",
 }
 
 
@@ -132,11 +133,11 @@ class ScenarioSpec(_Strict):
     name: str | None = None
     description: str | None = None
     script: list[Any] | None = None
-    criteria: list[str] | None = None
+    criteria: list[Any] | None = None
+    user_lines: list[Any] | None = None
     max_turns: int | None = Field(default=None, ge=1)
     runs: int | None = Field(default=None, ge=1)
     tags: list[str] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -602,7 +603,17 @@ class SuiteResult:
             lines.append("  " + pass_line(test_id.ljust(width), batch))
             lines.extend(flaky_lines(batch, indent="  " + " " * (width + 2)))
         if self.scenarios is not None:
-            lines.append("  " + pass_line("scenarios".ljust(width), self.scenarios))
+            by_name = self.scenarios.by_scenario()
+            width = max([len(name) for name in by_name] + [width])
+            lines.append("scenarios")
+            for name, runs in by_name.items():
+                passed = sum(1 for run in runs if run.status == "passed")
+                extra = [run.status for run in runs if run.status not in ("passed", "failed")]
+                tail = f", {len(extra)} {extra[0]}" if extra else ""
+                flaky = "  (flaky)" if 0 < passed < len(runs) else ""
+                lines.append(
+                    f"  {name.ljust(width)}  {passed}/{len(runs)} passed ({passed / len(runs):.0%}{tail}){flaky}"
+                )
         status = "PASSED" if self.passed else "FAILED"
         lines.append(f"{status}: {self.passed_count}/{self.total} runs passed ({self.pass_rate:.1%})")
         return "\n".join(lines)
@@ -817,5 +828,103 @@ def run_suite(
     return run_sync(start_suite(suite, runs, max_concurrency, tags, on_progress, **options))
 
 
-def _start_scenarios(suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: Any) -> Any:
-    raise SuiteFileError(f"{suite.source or suite.label}: scenarios are not supported yet")
+def _start_scenarios(
+    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: int | None
+) -> _ScenarioGroups:
+    """Build each scenario (imported by ``ref`` or inline) and prepare its runs, grouped by run count."""
+    from .errors import RussoError
+    from .scenario import start_scenarios
+
+    index_of = {id(spec): index for index, spec in enumerate(suite.scenarios)}
+    groups: dict[int, list[Any]] = {}
+    for spec in specs:
+        index = index_of[id(spec)]
+        try:
+            built = _build_scenarios(spec, index, suite, pipeline)
+        except RussoError as exc:
+            raise SuiteFileError(f"{suite._where()}scenarios[{index}]: {exc}") from None
+        groups.setdefault(runs or spec.runs or suite.runs, []).extend(built)
+    handles = []
+    for count, scenarios in groups.items():
+        try:
+            handles.append(
+                start_scenarios(
+                    scenarios, count, cap, timeout=suite.timeout, seed=suite.seed, name=f"{suite.label}/scenarios"
+                )
+            )
+        except RussoError as exc:
+            raise SuiteFileError(f"{suite._where()}scenarios: {exc}") from None
+    return _ScenarioGroups(handles)
+
+
+def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pipeline) -> list[Any]:
+    from .components import import_object
+    from .scenario import JudgeAgent, Scenario, UserSimulatorAgent, VoiceAgentAdapter
+    from .scenario.criteria import criterion_from_data
+    from .scenario.script import script_from_data
+
+    if spec.ref is not None:
+        found = import_object(spec.ref)
+        found = found() if callable(found) and not isinstance(found, Scenario) else found
+        items = list(found) if isinstance(found, (list, tuple)) else [found]
+        for item in items:
+            if not isinstance(item, Scenario):
+                raise SuiteFileError(f"ref {spec.ref!r} gave a {type(item).__name__}, not a russo_nb.scenario.Scenario")
+        return items
+    criteria = [criterion_from_data(item) for item in spec.criteria or []]
+    script = script_from_data(spec.script) if spec.script is not None else None
+
+    def agents() -> list[Any]:
+        under_test = pipeline.agent
+        if pipeline.synthesizer is not None:
+            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, suite.seed)
+        team = [under_test]
+        if spec.user_lines:
+            team.append(UserSimulatorAgent(lines=list(spec.user_lines)))
+        team.append(JudgeAgent(criteria=criteria))
+        return team
+
+    return [
+        Scenario(
+            name=spec.name or spec.id or f"scenario{index + 1}",
+            description=spec.description or "",
+            agents=agents,
+            script=script,
+            max_turns=spec.max_turns or 10,
+            tags=list(spec.tags),
+        )
+    ]
+
+
+class _ScenarioGroups:
+    """Scenario batches (one per run count) run one after another and merged into one ScenarioBatch."""
+
+    def __init__(self, handles: list[Any]) -> None:
+        self.handles = handles
+        self._cancelled = False
+
+    async def wait(self) -> Any:
+        for handle in self.handles:
+            if self._cancelled:
+                break
+            await handle.wait()
+        return self.result()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        for handle in self.handles:
+            handle.cancel()
+
+    def result(self) -> Any:
+        from .scenario import ScenarioBatch
+
+        parts = [handle.result() for handle in self.handles]
+        metadata = parts[0].metadata.model_copy()
+        counts = {part.metadata.runs_per_prompt for part in parts}
+        metadata.runs_per_prompt = counts.pop() if len(counts) == 1 else None
+        names = [name for part in parts for name in part.metadata.params.get("scenarios", [])]
+        expected: dict[str, Any] = {}
+        for part in parts:
+            expected.update(part.metadata.params.get("expected_calls", {}))
+        metadata.params = {**metadata.params, "scenarios": names, "expected_calls": expected}
+        return ScenarioBatch(runs=[run for part in parts for run in part.runs], metadata=metadata)

@@ -40,7 +40,7 @@ MARKER_KEYS = (
     "synthesizer",
     "evaluator",
 )
-SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "max_concurrency", "timeout", "agent")
+SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "max_concurrency", "timeout", "seed", "agent")
 
 _RECORDS = pytest.StashKey[list]()
 _REPORT_OUTCOME = pytest.StashKey[dict]()
@@ -238,9 +238,10 @@ def russo_result(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
-    """The outcome of ``@pytest.mark.russo_scenario(scenario, runs=...)``: a scenario batch.
+    """The outcome of ``@pytest.mark.russo_scenario(scenario, runs=...)``: a ScenarioBatch.
 
-    The agent under test is the marker's ``agent=`` or the ``russo_agent`` fixture.
+    A scenario whose ``agents`` hold no agent under test gets the marker's ``agent=`` or
+    the ``russo_agent`` fixture, so one conftest serves prompt tests and scenarios alike.
     """
     from .errors import RussoError
     from .sync import run_sync
@@ -252,19 +253,17 @@ def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
     if ("scenario" in kwargs) == ("scenarios" in kwargs):
         _fail("@pytest.mark.russo_scenario needs a scenario (or scenarios=[...])")
     config = request.config
-    scenarios = kwargs.get("scenarios") or [kwargs["scenario"]]
+    from . import scenario as scenario_mod
+
+    given = kwargs.get("scenarios") if "scenarios" in kwargs else [kwargs["scenario"]]
     try:
-        from . import scenario as scenario_mod
-    except ImportError as exc:
-        _fail(f"russo_nb.scenario is not available ({exc})")
-    try:
-        agent = _component(request, kwargs, "agent")
+        scenarios = [_with_agent_under_test(item, request, kwargs) for item in given]
         handle = scenario_mod.start_scenarios(
             scenarios,
-            agent=agent,
-            runs=_setting(kwargs, "runs", config, "russo_runs") or 1,
-            max_concurrency=_setting(kwargs, "max_concurrency", config, "russo_max_concurrency"),
+            _setting(kwargs, "runs", config, "russo_runs") or 1,
+            _setting(kwargs, "max_concurrency", config, "russo_max_concurrency"),
             timeout=kwargs.get("timeout"),
+            seed=kwargs.get("seed"),
             name=request.node.nodeid,
         )
     except RussoError as exc:
@@ -272,6 +271,26 @@ def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
     result = run_sync(handle)
     config.stash[_RECORDS].append((request.node.nodeid, result))
     return result
+
+
+def _with_agent_under_test(item: Any, request: pytest.FixtureRequest, kwargs: dict[str, Any]) -> Any:
+    """``item`` itself, or a copy whose agents start with the test's agent when it has none."""
+    from .scenario import Scenario
+    from .scenario.adapters import AgentRole, as_adapter, role_of
+
+    if not isinstance(item, Scenario):
+        return item  # start_scenarios explains what a scenario must be
+    agents = item.make_agents()
+    if any(role_of(as_adapter(agent)) == AgentRole.AGENT for agent in agents):
+        return item
+    under_test = _component(request, kwargs, "agent")
+    original = item.agents
+
+    def team() -> list[Any]:
+        rest = original() if callable(original) and not isinstance(original, (list, tuple)) else list(original)
+        return [under_test, *rest]
+
+    return item.model_copy(update={"agents": team})
 
 
 # -- async tests without an async plugin -------------------------------------------------------
@@ -316,14 +335,15 @@ class _LegacyRunner:
 # -- report and terminal summary ---------------------------------------------------------------
 
 
-def _prompt_batches(records: list[tuple[str, Any]]) -> dict[str, Any]:
+def _split_records(records: list[tuple[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Prompt batches and scenario batches of the session, by test id."""
     from .types import BatchResult
 
-    batches: dict[str, Any] = {}
+    prompts: dict[str, Any] = {}
+    scenarios: dict[str, Any] = {}
     for nodeid, result in records:
-        if isinstance(result, BatchResult):
-            batches[nodeid] = result
-    return batches
+        (prompts if isinstance(result, BatchResult) else scenarios)[nodeid] = result
+    return prompts, scenarios
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -337,9 +357,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         from .config import combine_batches
         from .report import write_report
 
-        batches = _prompt_batches(records)
-        combined = combine_batches(batches, name="pytest", params={"source": "pytest"})
-        outcome["path"] = Path(write_report(combined, path))
+        prompts, scenarios = _split_records(records)
+        target = Path(path)
+        written: list[Path] = []
+        if prompts:
+            combined = combine_batches(prompts, name="pytest", params={"source": "pytest"})
+            written.append(Path(write_report(combined, target)))
+        if scenarios:
+            as_batches = {nodeid: batch.to_batch_result() for nodeid, batch in scenarios.items()}
+            combined = combine_batches(as_batches, name="pytest scenarios", kind="scenarios")
+            place = target.with_name(target.stem + "-scenarios" + target.suffix) if prompts else target
+            written.append(Path(write_report(combined, place)))
+        outcome["path"] = ", ".join(str(item) for item in written)
     except Exception as exc:  # a failed report must not hide the test results
         logger.debug("russo: writing the report failed", exc_info=True)
         outcome["error"] = f"{type(exc).__name__}: {exc}"
@@ -357,7 +386,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     total = passed = 0
     for nodeid, result in records:
         terminalreporter.write_line(pass_line(nodeid.ljust(width), result))
-        for line in flaky_lines(result) if hasattr(result, "by_prompt") else []:
+        flaky_source = result if hasattr(result, "by_prompt") else result.to_batch_result()
+        for line in flaky_lines(flaky_source):
             terminalreporter.write_line(line)
         total += result.total
         passed += result.passed_count
