@@ -67,6 +67,11 @@ def main() -> None:
     print(f"recognition ({len(clips)} concurrent, pool of {cores}): {pool_s:.2f} s on {workers} worker processes")
     print(f"  speedup over serial: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x on 2 cores)")
     print(f"  identical transcripts serial vs pool: {same}/{len(clips)}")
+    busy = sum(item.decode_s for item in pooled)
+    print(
+        f"  decode time summed over workers: {busy:.2f} s vs {serial_s:.2f} s serial "
+        f"(much more means the cores were shared with other work: load average {os.getloadavg()[0]:.1f})"
+    )
     shutdown_pool()
     verdict = "MET" if speedup >= TARGET_SPEEDUP else "NOT MET (is the machine busy?)"
     print(f"target {verdict}")
