@@ -161,6 +161,8 @@ class Audio(BaseModel):
             f"{8 * self.sample_width}-bit, {len(self.data)} bytes)"
         )
 
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         """An ``<audio>`` player with the clip embedded, for notebooks."""
         import base64

@@ -103,3 +103,8 @@ def test_error_run_never_counts_as_passed():
     run = russo.SingleRunResult(prompt="p", run_index=0, eval_result=_eval(True), status="error")
     batch = russo.BatchResult(runs=[run])
     assert batch.passed_count == 0 and not batch.passed and not run.passed
+
+
+def test_printing_audio_shows_its_format_not_its_bytes():
+    audio = russo.Audio(data=b"\x00" * 3200, sample_rate=16000)
+    assert str(audio) == repr(audio) == "Audio(0.10s, 16000 Hz, 1 ch, 16-bit, 3200 bytes)"
