@@ -61,6 +61,13 @@ def test_everything_user_written_is_escaped(hostile):
     assert "Fly to <script>alert('p')</script> & back" in text  # shown, as text
     assert "<img src=x onerror=alert(2)>" in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    for tag, attrs in parsed.attrs:
+        if tag == "img":  # the charts' SVG carries the prompt as escaped text too
+            svg = base64.b64decode(attrs["src"].split(",", 1)[1]).decode("utf-8")
+            assert attrs["src"].startswith("data:image/svg+xml;base64,") and "<script" not in svg
+    assert any(
+        "&lt;script&gt;" in base64.b64decode(a["src"].split(",", 1)[1]).decode() for t, a in parsed.attrs if t == "img"
+    )
 
 
 def test_report_sections_and_audio(hostile, tmp_path):
@@ -71,7 +78,7 @@ def test_report_sections_and_audio(hostile, tmp_path):
     audio = next(attrs for tag, attrs in parsed.attrs if tag == "audio")
     wav = base64.b64decode(audio["src"].split(",", 1)[1])
     assert wav[:4] == b"RIFF" and wav == next(iter(hostile.audio.values())).to_wav_bytes()
-    assert parsed.tags.get("img", 0) >= 3  # charts embedded as PNG
+    assert parsed.tags.get("img", 0) >= 3  # charts embedded as SVG
     assert "Runs that did not pass (1)" in page
     assert "<del>" in page and "<ins>" in page  # the diff of the wrong argument
     assert "pass rate" in page and "50.0%" in page

@@ -108,16 +108,24 @@ def plot_pass_rates(
     return ax
 
 
-def plot_flakiness(source: Any, ax: Axes | None = None, *, max_prompts: int = 50, max_runs: int = 100) -> Axes:
+def plot_flakiness(
+    source: Any,
+    ax: Axes | None = None,
+    *,
+    max_prompts: int = 50,
+    max_runs: int = 100,
+    prompts: pd.DataFrame | None = None,
+) -> Axes:
     """Heatmap prompt × run: passed / failed / error cells, each row labelled with its flakiness score.
 
     Rows are the most flaky prompts (score 4·p·(1−p)); at most ``max_runs`` columns.
+    ``prompts``: the prompts frame of the same batch, if already computed.
     """
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     frame = _runs(source)
-    prompts = prompts_frame(frame)
+    prompts = prompts if prompts is not None else prompts_frame(frame)
     shown = prompts.sort_values(["flakiness", "pass_rate"], ascending=[False, True]).head(max_prompts)
     order = {prompt: row for row, prompt in enumerate(shown["prompt"])}
     rows = frame["prompt"].map(order)
