@@ -143,9 +143,9 @@ class HistoryStore:
         unique per batch), or when a run cannot be serialized; nothing is written then.
         """
         if not isinstance(result, BatchResult):
-            raise InvalidArgumentError(
-                f"record() needs a BatchResult, got {type(result).__name__}; record the result of russo_nb.run(...)"
-            )
+            from .report.export import as_batch_result
+
+            result = as_batch_result(result)
         meta = result.metadata
         batch_id = meta.batch_id
         total = len(result.runs)

@@ -114,6 +114,8 @@ def test_export_and_load_errors(tmp_path, batch):
         load_batch(tmp_path / "x.txt")
     with pytest.raises(InvalidArgumentError, match="BatchResult"):
         export(object(), tmp_path / "x.jsonl")
+    with pytest.raises(InvalidArgumentError, match="BatchResult"):
+        export(object(), tmp_path / "x.csv")
 
 
 def test_recorded_noise_sweep_loads():
@@ -126,3 +128,34 @@ def test_recorded_noise_sweep_loads():
         assert result.audio and all(result.audio_for(r) is not None for r in result.runs if r.audio_key in result.audio)
     with pytest.raises(InvalidArgumentError, match="make_recorded_data"):
         load_sweep("/nonexistent/index.json")
+
+
+def test_scenario_batches_go_through_frames_report_export_and_store(tmp_path):
+    from scenario_helpers import BookingAgent
+
+    from russo_nb import scenario
+    from russo_nb.analysis import prompts_frame, runs_frame
+    from russo_nb.report import to_html
+    from russo_nb.scenario.criteria import tool_called
+    from russo_nb.store import HistoryStore
+
+    spec = scenario.Scenario(
+        name="book <Oslo>",
+        description="The user wants a flight to Oslo",
+        agents=lambda: [
+            BookingAgent(),
+            scenario.UserSimulatorAgent(lines=["a flight to Oslo"]),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight")]),
+        ],
+        max_turns=2,
+    )
+    batch = scenario.run_scenarios_sync(spec, runs=3, seed=1)
+    frame = runs_frame(batch)
+    assert frame["prompt"].tolist() == ["book <Oslo>"] * 3 and "n_turns" in frame.columns
+    assert prompts_frame(batch).iloc[0]["runs"] == 3
+    page = to_html(batch)
+    assert "book &lt;Oslo&gt;" in page and "<Oslo>" not in page
+    loaded = load_batch(export(batch, tmp_path / "scenarios.jsonl"))
+    assert loaded == batch.to_batch_result()
+    store = HistoryStore(tmp_path / "h.sqlite")
+    assert store.load(store.record(batch, suite="scenarios")).total == 3

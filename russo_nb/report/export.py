@@ -21,7 +21,16 @@ from ..errors import InvalidArgumentError
 from ..expectations import parse_expectation
 from ..types import Audio, BatchMetadata, BatchResult, EvalResult, RunError, SingleRunResult, ToolCall, ToolCallMatch
 
-__all__ = ["FORMAT_VERSION", "SUFFIXES", "export", "load_batch", "load_sweep", "read_jsonl", "write_jsonl"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SUFFIXES",
+    "as_batch_result",
+    "export",
+    "load_batch",
+    "load_sweep",
+    "read_jsonl",
+    "write_jsonl",
+]
 
 logger = logging.getLogger("russo_nb")
 
@@ -41,6 +50,19 @@ def _open_text(path: Path, mode: str) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
     return open(path, mode, encoding="utf-8")
+
+
+def as_batch_result(result: Any) -> BatchResult:
+    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
+    if isinstance(result, BatchResult):
+        return result
+    convert = getattr(result, "to_batch_result", None)
+    if callable(convert):
+        return convert()
+    raise InvalidArgumentError(
+        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
+        "pass the result of russo_nb.run(...)"
+    )
 
 
 def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
@@ -82,10 +104,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
 
 def write_jsonl(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     """Write the exact JSON-lines form of a batch (header, runs, optional audio)."""
-    if not isinstance(result, BatchResult):
-        raise InvalidArgumentError(
-            f"JSON lines export needs a BatchResult, got {type(result).__name__}; use .csv, .parquet or .html"
-        )
+    result = as_batch_result(result)
     target = Path(path)
     audio_keys = [key for key in result.audio] if include_audio else []
     header = {

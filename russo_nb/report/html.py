@@ -285,7 +285,10 @@ def to_html(
     """The whole report as one HTML document (a string)."""
     from ..analysis.frames import _normalized, prompts_frame, runs_frame
     from ..analysis.stats import clustered_se, flakiness, wilson_interval
+    from .export import as_batch_result
 
+    if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
+        result = as_batch_result(result)
     runs = runs_frame(result)
     prompts = prompts_frame(runs)
     meta = getattr(result, "metadata", None)
