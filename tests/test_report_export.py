@@ -109,6 +109,14 @@ def test_export_and_load_errors(tmp_path, batch):
     not_batch.write_text('{"hello": 1}\n')
     with pytest.raises(InvalidArgumentError, match="header"):
         load_batch(not_batch)
+    frame = pd.read_csv(export(batch, tmp_path / "runs.csv"))
+    frame.loc[1, "status"] = "exploded"
+    frame.to_csv(tmp_path / "bad_status.csv", index=False)
+    with pytest.raises(InvalidArgumentError, match="row 2: unknown status 'exploded'"):
+        load_batch(tmp_path / "bad_status.csv")
+    frame.drop(columns=["status"]).to_csv(tmp_path / "no_status.csv", index=False)
+    with pytest.raises(InvalidArgumentError, match="lacks the column"):
+        load_batch(tmp_path / "no_status.csv")
     (tmp_path / "x.txt").write_text("x")
     with pytest.raises(InvalidArgumentError, match="load_batch reads"):
         load_batch(tmp_path / "x.txt")

@@ -17,9 +17,19 @@ import logging
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, RussoError
 from ..expectations import parse_expectation
-from ..types import Audio, BatchMetadata, BatchResult, EvalResult, RunError, SingleRunResult, ToolCall, ToolCallMatch
+from ..types import (
+    Audio,
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    RunError,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+)
+from ..types import prompt_id as make_prompt_id
 
 __all__ = [
     "FORMAT_VERSION",
@@ -202,57 +212,97 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _from_frame(frame: Any, metadata: BatchMetadata | None) -> BatchResult:
+_STATUSES = ("passed", "failed", "error", "timeout", "cancelled")
+
+
+def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
+    """Rebuild runs from the runs-frame columns (validated by hand, built without pydantic's per-row cost)."""
     import pandas as pd
 
-    runs: list[SingleRunResult] = []
+    missing = {"prompt", "run_index", "status"} - set(frame.columns)
+    if missing:
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a russo_nb runs table: it lacks the column(s) {', '.join(sorted(missing))}"
+        )
+    n = len(frame)
+
+    def column(name: str, default: Any = None) -> list[Any]:
+        return frame[name].tolist() if name in frame.columns else [default] * n
+
+    started = frame["started_at"] if "started_at" in frame.columns else None
+    if started is not None:
+        stamps = pd.to_datetime(started, utc=True, errors="coerce")
+        started_list = [None if s is pd.NaT else s.timestamp() for s in stamps]
+    else:
+        started_list = [None] * n
     cache: dict[str, list[ToolCall]] = {}
-    for row in frame.to_dict("records"):
-        expected = _parse_calls(row.get("expected"), cache)
-        actual = _parse_calls(row.get("actual"), cache)
-        matches = []
-        for want in expected:
-            hit = want in actual
-            matches.append(ToolCallMatch(expected=want, actual=want if hit else None, matched=hit))
-        status = _text(row.get("status")) or ("passed" if row.get("passed") else "failed")
-        error = None
-        if _text(row.get("error")):
-            error = RunError(type=_text(row.get("error_type")) or "Error", message=_text(row.get("error")))
-        started = row.get("started_at")
-        started_at = started.timestamp() if isinstance(started, pd.Timestamp) else None
-        if isinstance(started, str) and started:
-            started_at = pd.Timestamp(started).timestamp()
-        seed = row.get("seed")
-        effects = _text(row.get("effects"))
+    effects_cache: dict[str, list[str]] = {}
+    runs: list[SingleRunResult] = []
+    rows = zip(
+        column("prompt"),
+        column("prompt_id"),
+        column("run_index", 0),
+        column("status"),
+        column("expected", ""),
+        column("actual", ""),
+        column("details", ""),
+        column("error", ""),
+        column("error_type", ""),
+        column("latency_s"),
+        column("synth_s"),
+        column("attempts", 1),
+        column("audio_key"),
+        column("effects", ""),
+        column("seed"),
+        started_list,
+    )
+    for line, row in enumerate(rows, start=2):
+        prompt, pid, index, status, exp, act, details, err, err_type = row[:9]
+        latency, synth, attempts, audio_key, effects, seed, started_at = row[9:]
+        status = _text(status)
+        if status not in _STATUSES:
+            raise InvalidArgumentError(f"{str(source)!r} row {line - 1}: unknown status {status!r}")
+        try:
+            expected = _parse_calls(exp, cache)
+            actual = _parse_calls(act, cache)
+        except (SyntaxError, RussoError) as exc:
+            raise InvalidArgumentError(f"{str(source)!r} row {line - 1}: cannot read the calls ({exc})") from None
+        matches = [
+            ToolCallMatch.model_construct(
+                expected=want, actual=want if want in actual else None, matched=want in actual, details=""
+            )
+            for want in expected
+        ]
+        effects_text = _text(effects)
+        if effects_text not in effects_cache:
+            effects_cache[effects_text] = [part for part in effects_text.split(", ") if part]
+        prompt_text = _text(prompt)
         runs.append(
-            SingleRunResult(
-                prompt=_text(row.get("prompt")),
-                run_index=int(row.get("run_index", 0)),
-                eval_result=EvalResult(
-                    passed=status == "passed",
-                    expected=expected,
-                    actual=actual,
-                    matches=matches,
-                    details=_text(row.get("details")),
+            SingleRunResult.model_construct(
+                prompt=prompt_text,
+                run_index=int(index),
+                eval_result=EvalResult.model_construct(
+                    passed=status == "passed", expected=expected, actual=actual, matches=matches, details=_text(details)
                 ),
                 status=status,
-                error=error,
-                latency_s=_float(row.get("latency_s")),
-                synth_s=_float(row.get("synth_s")),
-                attempts=int(row.get("attempts", 1) or 1),
-                audio_key=_text(row.get("audio_key")) or None,
-                effects=[part for part in effects.split(", ") if part],
-                seed=None if seed is None or pd.isna(seed) else int(seed),
+                error=RunError(type=_text(err_type) or "Error", message=_text(err)) if _text(err) else None,
+                latency_s=_float(latency),
+                synth_s=_float(synth),
+                attempts=int(_float(attempts) or 1),
+                audio_key=_text(audio_key) or None,
+                response=None,
+                prompt_id=_text(pid) or make_prompt_id(prompt_text),
+                effects=list(effects_cache[effects_text]),
+                seed=None if _float(seed) is None else int(_float(seed)),
                 started_at=started_at,
+                transcript=None,
             )
         )
     if metadata is None:
-        first = frame.iloc[0] if len(frame) else {}
-        metadata = BatchMetadata(
-            batch_id=_text(first.get("batch_id")) or BatchMetadata().batch_id,
-            agent=_text(first.get("agent")) or None,
-        )
-    return BatchResult(runs=runs, metadata=metadata)
+        first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
+        first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
+        metadata = BatchMetadata(batch_id=first_id or BatchMetadata().batch_id, agent=first_agent or None)
+    return BatchResult.model_construct(runs=runs, audio={}, metadata=metadata)
 
 
 def load_batch(path: str | Path) -> BatchResult:
@@ -272,14 +322,14 @@ def load_batch(path: str | Path) -> BatchResult:
         import pandas as pd
 
         logger.info("loading %s from CSV: per-call details, raw responses and audio are not in CSV", source)
-        return _from_frame(pd.read_csv(source, keep_default_na=False, na_values=[""]), None)
+        return _from_frame(pd.read_csv(source, keep_default_na=False, na_values=[""]), None, source)
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         table = pq.read_table(source)
         raw_meta = (table.schema.metadata or {}).get(b"russo_nb.metadata")
         metadata = BatchMetadata.model_validate_json(raw_meta) if raw_meta else None
-        return _from_frame(table.to_pandas(), metadata)
+        return _from_frame(table.to_pandas(), metadata, source)
     raise InvalidArgumentError(
         f"cannot load {str(source)!r}: load_batch reads .jsonl (exact), .jsonl.gz, .csv or .parquet files"
     )
