@@ -24,6 +24,7 @@ __all__ = ["EngineSettings", "Execution", "Progress", "WorkItem", "capture_error
 logger = logging.getLogger("russo_nb")
 
 R = TypeVar("R")
+B = TypeVar("B")
 
 
 class WorkItem(Protocol[R]):
@@ -328,3 +329,50 @@ class Execution(Generic[R]):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+class BatchHandle(Generic[R, B]):
+    """A batch being executed: ``await`` it, ``async for`` its runs, ``cancel()`` it.
+
+    :meth:`result` works at any time (also after a cancel or an interrupt) and gives
+    what finished, the other runs marked ``cancelled``. Subclasses say how runs and
+    metadata become the batch object (:class:`~russo_nb.types.BatchResult`, ...).
+    """
+
+    def __init__(self, execution: Execution[R], metadata: Any) -> None:
+        self.execution = execution
+        self.metadata = metadata
+
+    @property
+    def progress(self) -> Progress:
+        """Live counts: done, passed, failed, errors, time left."""
+        return self.execution.progress
+
+    def stamped_metadata(self) -> Any:
+        """A copy of the metadata with the execution's start and finish times."""
+        from datetime import datetime, timezone
+
+        metadata = self.metadata.model_copy()
+        execution = self.execution
+        metadata.started_at = datetime.fromtimestamp(execution.started_at, tz=timezone.utc)
+        metadata.finished_at = datetime.fromtimestamp(execution.finished_at or time.time(), tz=timezone.utc)
+        return metadata
+
+    def result(self) -> B:
+        """The batch as it stands."""
+        raise NotImplementedError
+
+    async def wait(self) -> B:
+        """Run every item and return the batch."""
+        await self.execution.wait()
+        return self.result()
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
+    def __aiter__(self) -> AsyncIterator[R]:
+        return self.execution.__aiter__()
+
+    def cancel(self) -> None:
+        """Cancel unfinished runs; :meth:`result` still holds the finished ones."""
+        self.execution.cancel()

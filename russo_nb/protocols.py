@@ -49,6 +49,51 @@ class Evaluator(Protocol):
     def evaluate(self, expected: list[ToolCall], actual: list[ToolCall]) -> EvalResult: ...
 
 
+@runtime_checkable
+class Effect(Protocol):
+    """Changes audio (noise, speed, telephone band, ...), deterministically for a given generator."""
+
+    def apply(self, audio: Audio, rng: Any) -> Audio: ...
+
+
+def check_effects(effects: Any) -> list[Any]:
+    """Return the effects as a list, raising a clear error for one without ``apply(audio, rng)``."""
+    from .errors import InvalidArgumentError
+
+    out = list(effects or [])
+    for effect in out:
+        if not callable(getattr(effect, "apply", None)):
+            raise InvalidArgumentError(
+                f"effect {effect!r} has no apply(audio, rng) method; use russo_nb.audio effects "
+                "(Noise, Speed, TelephoneBand, ...) or parse_effects('noise:10db')"
+            )
+    return out
+
+
+def effect_name(effect: Any) -> str:
+    """How an effect is recorded on a run: its ``describe()`` text, else its name."""
+    describe_effect = getattr(effect, "describe", None)
+    if callable(describe_effect):
+        return str(describe_effect())
+    return describe(effect)
+
+
+async def apply_effects(audio: Audio, effects: list[Any], seed: int) -> Audio:
+    """Run an effect chain off the event loop with one seeded generator, so runs differ reproducibly."""
+    import asyncio
+
+    import numpy as np
+
+    def chain() -> Audio:
+        rng = np.random.default_rng(seed)
+        out = audio
+        for effect in effects:
+            out = effect.apply(out, rng)
+        return out
+
+    return await asyncio.to_thread(chain)
+
+
 def coerce_response(value: Any) -> AgentResponse:
     """Accept what agents naturally return: an AgentResponse, a list of calls, a call, a dict."""
     if isinstance(value, AgentResponse):

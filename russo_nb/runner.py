@@ -12,16 +12,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from .engine import EngineSettings, Execution, Progress
+from .engine import BatchHandle, EngineSettings, Execution, Progress
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
-from .protocols import as_agent, check_evaluator, check_synthesizer, coerce_response, describe
+from .protocols import (
+    apply_effects,
+    as_agent,
+    check_effects,
+    check_evaluator,
+    check_synthesizer,
+    coerce_response,
+    describe,
+    effect_name,
+)
 from .types import (
     AgentResponse,
     Audio,
@@ -67,13 +75,6 @@ def _check_runs(runs: Any) -> int:
     return runs
 
 
-def _effect_name(effect: Any) -> str:
-    describe_effect = getattr(effect, "describe", None)
-    if callable(describe_effect):
-        return str(describe_effect())
-    return describe(effect)
-
-
 def _missed(expected: list[ToolCall], details: str) -> EvalResult:
     """The evaluation a run gets when it never produced an answer."""
     matches = [ToolCallMatch(expected=call, actual=None, matched=False, details=details) for call in expected]
@@ -104,7 +105,7 @@ class _BatchContext:
         self.agent = agent
         self.evaluator = evaluator
         self.effects = list(effects)
-        self.effect_names = [_effect_name(effect) for effect in self.effects]
+        self.effect_names = [effect_name(effect) for effect in self.effects]
         self.seed = seed
         self.resynthesize = resynthesize
         self.keep_audio = keep_audio
@@ -160,19 +161,6 @@ class _BatchContext:
                 del self._clips[prompt]  # a retry synthesizes again
             raise
 
-    async def apply_effects(self, audio: Audio, seed: int) -> Audio:
-        """Run the effect chain off the event loop, each effect with the run's own generator."""
-        import numpy as np
-
-        def chain() -> Audio:
-            rng = np.random.default_rng(seed)
-            out = audio
-            for effect in self.effects:
-                out = effect.apply(out, rng)
-            return out
-
-        return await asyncio.to_thread(chain)
-
 
 class _PromptRun:
     """One work item: one prompt, one run index."""
@@ -202,7 +190,7 @@ class _PromptRun:
             heard, audio_key, synth_s = clip.audio, clip.key, clip.synth_s
             if ctx.effects:
                 self.stage = "effects"
-                heard = await ctx.apply_effects(clip.audio, self.seed or 0)
+                heard = await apply_effects(clip.audio, ctx.effects, self.seed or 0)
                 audio_key = ctx.store(heard)
         self.stage = "agent"
         agent_started = time.perf_counter()
@@ -248,7 +236,7 @@ class _PromptRun:
         )
 
 
-class PromptBatch:
+class PromptBatch(BatchHandle[SingleRunResult, BatchResult]):
     """A prompts × runs batch being executed.
 
     ``await batch`` gives the :class:`BatchResult`; ``async for run in batch`` yields
@@ -256,46 +244,14 @@ class PromptBatch:
     interrupt) gives what finished, with the other runs marked ``cancelled``.
     """
 
-    def __init__(
-        self,
-        items: list[_PromptRun],
-        ctx: _BatchContext,
-        execution: Execution[SingleRunResult],
-        metadata: BatchMetadata,
-    ) -> None:
-        self._items = items
+    def __init__(self, ctx: _BatchContext, execution: Execution[SingleRunResult], metadata: BatchMetadata) -> None:
+        super().__init__(execution, metadata)
         self._ctx = ctx
-        self.execution = execution
-        self.metadata = metadata
-
-    @property
-    def progress(self) -> Progress:
-        """Live counts: done, passed, failed, errors, time left."""
-        return self.execution.progress
 
     def result(self) -> BatchResult:
         """The batch as it stands: finished runs, the rest marked ``cancelled``."""
         runs = self.execution.results()
-        metadata = self.metadata.model_copy()
-        execution = self.execution
-        metadata.started_at = datetime.fromtimestamp(execution.started_at, tz=timezone.utc)
-        metadata.finished_at = datetime.fromtimestamp(execution.finished_at or time.time(), tz=timezone.utc)
-        return BatchResult.model_construct(runs=runs, audio=dict(self._ctx.audio), metadata=metadata)
-
-    async def wait(self) -> BatchResult:
-        """Run every item and return the batch result."""
-        await self.execution.wait()
-        return self.result()
-
-    def __await__(self) -> Any:
-        return self.wait().__await__()
-
-    def __aiter__(self) -> AsyncIterator[SingleRunResult]:
-        return self.execution.__aiter__()
-
-    def cancel(self) -> None:
-        """Cancel unfinished runs; :meth:`result` still holds the finished ones."""
-        self.execution.cancel()
+        return BatchResult.model_construct(runs=runs, audio=dict(self._ctx.audio), metadata=self.stamped_metadata())
 
 
 def start_batch(
@@ -339,10 +295,7 @@ def start_batch(
     check_synthesizer(synthesizer)
     evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
     expectations = normalize_expectations(expect, prompt_list)
-    effects = list(effects or [])
-    for effect in effects:
-        if not callable(getattr(effect, "apply", None)):
-            raise InvalidArgumentError(f"effect {effect!r} has no apply(audio, rng) method")
+    effects = check_effects(effects)
     if effects and synthesizer is None:
         raise InvalidArgumentError("effects= change audio, so they need a synthesizer (text mode has no audio)")
     ctx = _BatchContext(synthesizer, agent_obj, evaluator, effects, seed, resynthesize, keep_audio)
@@ -369,7 +322,7 @@ def start_batch(
         params={"resynthesize": resynthesize, "text_mode": synthesizer is None},
     )
     execution: Execution[SingleRunResult] = Execution(items, settings, on_progress)
-    return PromptBatch(items, ctx, execution, metadata)
+    return PromptBatch(ctx, execution, metadata)
 
 
 async def run_concurrent(

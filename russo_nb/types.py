@@ -319,17 +319,10 @@ class BatchMetadata(BaseModel):
         return (self.finished_at - self.started_at).total_seconds()
 
 
-class BatchResult(BaseModel):
-    """All runs of a batch (prompts × runs), the distinct audio clips, and the parameters.
+class RunCounts:
+    """Counts every batch shares, from its runs' ``status`` (prompt runs and scenario runs alike)."""
 
-    ``passed`` is True only if every run passed; ``pass_rate`` is the fraction that did.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    runs: list[SingleRunResult] = Field(default_factory=list)
-    audio: dict[str, Audio] = Field(default_factory=dict)
-    metadata: BatchMetadata = Field(default_factory=BatchMetadata)
+    runs: list[Any]
 
     @property
     def total(self) -> int:
@@ -359,19 +352,32 @@ class BatchResult(BaseModel):
         return self.passed_count / self.total
 
     @property
-    def match_rate(self) -> float:
-        """Mean match rate across runs."""
-        if not self.runs:
-            return 1.0
-        return sum(run.eval_result.match_rate for run in self.runs) / self.total
-
-    @property
     def status_counts(self) -> dict[str, int]:
         """How many runs ended in each status."""
         counts: dict[str, int] = {}
         for run in self.runs:
             counts[run.status or "failed"] = counts.get(run.status or "failed", 0) + 1
         return counts
+
+
+class BatchResult(RunCounts, BaseModel):
+    """All runs of a batch (prompts × runs), the distinct audio clips, and the parameters.
+
+    ``passed`` is True only if every run passed; ``pass_rate`` is the fraction that did.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    runs: list[SingleRunResult] = Field(default_factory=list)
+    audio: dict[str, Audio] = Field(default_factory=dict)
+    metadata: BatchMetadata = Field(default_factory=BatchMetadata)
+
+    @property
+    def match_rate(self) -> float:
+        """Mean match rate across runs."""
+        if not self.runs:
+            return 1.0
+        return sum(run.eval_result.match_rate for run in self.runs) / self.total
 
     @property
     def prompts(self) -> list[str]:

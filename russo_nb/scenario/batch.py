@@ -10,14 +10,12 @@ so every analysis function written for prompt batches works on scenarios too.
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine import EngineSettings, Execution, Progress
+from ..engine import BatchHandle, EngineSettings, Execution, Progress
 from ..errors import InvalidArgumentError
 from ..runner import derive_seed
 from ..types import (
@@ -26,6 +24,7 @@ from ..types import (
     BatchMetadata,
     BatchResult,
     EvalResult,
+    RunCounts,
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
@@ -36,7 +35,7 @@ from .spec import Scenario, ScenarioRun
 __all__ = ["ScenarioBatch", "ScenarioBatchRun", "run_scenarios", "run_scenarios_sync", "start_scenarios"]
 
 
-class ScenarioBatch(BaseModel):
+class ScenarioBatch(RunCounts, BaseModel):
     """Every run of a set of scenarios, with the batch's parameters.
 
     ``pass_rate`` counts runs whose status is ``passed`` (verdict, and score threshold
@@ -48,44 +47,11 @@ class ScenarioBatch(BaseModel):
     runs: list[ScenarioResult] = Field(default_factory=list)
     metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
 
-    # -- counts ------------------------------------------------------------------------
-    @property
-    def total(self) -> int:
-        """Number of runs."""
-        return len(self.runs)
-
-    @property
-    def passed_count(self) -> int:
-        """Runs that passed."""
-        return sum(1 for run in self.runs if run.status == "passed")
-
-    @property
-    def failed_count(self) -> int:
-        """Runs that did not pass (failed, error, timeout or cancelled)."""
-        return self.total - self.passed_count
-
-    @property
-    def passed(self) -> bool:
-        """True only if every run passed."""
-        return all(run.status == "passed" for run in self.runs)
-
-    @property
-    def pass_rate(self) -> float:
-        """Fraction of runs that passed (1.0 for an empty batch)."""
-        return self.passed_count / self.total if self.runs else 1.0
-
+    # -- counts (total, passed_count, failed_count, passed, pass_rate: RunCounts) ----------
     @property
     def success_rate(self) -> float:
         """Fraction of runs whose verdict was success."""
         return sum(1 for run in self.runs if run.success) / self.total if self.runs else 1.0
-
-    @property
-    def status_counts(self) -> dict[str, int]:
-        """How many runs ended in each status."""
-        counts: dict[str, int] = {}
-        for run in self.runs:
-            counts[run.status or "failed"] = counts.get(run.status or "failed", 0) + 1
-        return counts
 
     @property
     def audio(self) -> dict[str, Audio]:
@@ -320,7 +286,7 @@ def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
     return [ToolCall(**call) for calls in per_scorer.values() for call in calls]
 
 
-class ScenarioBatchRun:
+class ScenarioBatchRun(BatchHandle[ScenarioResult, "ScenarioBatch"]):
     """A scenarios × runs batch being executed: await it, iterate it, cancel it.
 
     ``result()`` at any time gives what finished, other runs marked ``cancelled``
@@ -328,35 +294,12 @@ class ScenarioBatchRun:
     """
 
     def __init__(self, items: list[ScenarioRun], execution: Execution[ScenarioResult], metadata: BatchMetadata) -> None:
+        super().__init__(execution, metadata)
         self.items = items
-        self.execution = execution
-        self.metadata = metadata
-
-    @property
-    def progress(self) -> Progress:
-        """Live counts: done, passed, failed, errors, time left."""
-        return self.execution.progress
 
     def result(self) -> ScenarioBatch:
         """The batch as it stands."""
-        metadata = self.metadata.model_copy()
-        metadata.finished_at = datetime.fromtimestamp(self.execution.finished_at or time.time(), tz=timezone.utc)
-        return ScenarioBatch(runs=self.execution.results(), metadata=metadata)
-
-    async def wait(self) -> ScenarioBatch:
-        """Run every item and return the batch."""
-        await self.execution.wait()
-        return self.result()
-
-    def __await__(self) -> Any:
-        return self.wait().__await__()
-
-    def __aiter__(self) -> AsyncIterator[ScenarioResult]:
-        return self.execution.__aiter__()
-
-    def cancel(self) -> None:
-        """Cancel unfinished runs (their teardown still runs)."""
-        self.execution.cancel()
+        return ScenarioBatch(runs=self.execution.results(), metadata=self.stamped_metadata())
 
 
 def _scenario_list(scenarios: Any) -> list[Scenario]:

@@ -8,13 +8,20 @@ and the agent's tool calls become an assistant message with OpenAI ``tool_calls`
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ..errors import InvalidArgumentError
-from ..protocols import as_agent, check_synthesizer, coerce_response, describe
+from ..protocols import (
+    apply_effects,
+    as_agent,
+    check_effects,
+    check_synthesizer,
+    coerce_response,
+    describe,
+    effect_name,
+)
 from ..runner import derive_seed
 from ..types import Audio
 from .adapters import AgentAdapter, AgentInput, AgentRole, response_to_message
@@ -22,11 +29,6 @@ from .executor import UNTIMED_KEY
 from .state import message_text
 
 __all__ = ["UNTIMED_KEY", "VoiceAgentAdapter"]
-
-
-def _effect_name(effect: Any) -> str:
-    name = getattr(effect, "describe", None)
-    return str(name()) if callable(name) else describe(effect)
 
 
 class VoiceAgentAdapter(AgentAdapter):
@@ -58,26 +60,11 @@ class VoiceAgentAdapter(AgentAdapter):
                 "VoiceAgentAdapter needs a synthesizer (e.g. russo_nb.audio.EspeakSynthesizer())"
             )
         self.synthesizer = check_synthesizer(synthesizer)
-        self.effects = list(effects or [])
-        for effect in self.effects:
-            if not callable(getattr(effect, "apply", None)):
-                raise InvalidArgumentError(f"effect {effect!r} has no apply(audio, rng) method")
-        self.effect_names = [_effect_name(effect) for effect in self.effects]
+        self.effects = check_effects(effects)
+        self.effect_names = [effect_name(effect) for effect in self.effects]
         self.seed = seed
         self.keep_audio = keep_audio
         self.name = name or describe(self.agent)
-
-    async def _apply_effects(self, audio: Audio, seed: int) -> Audio:
-        import numpy as np
-
-        def chain() -> Audio:
-            rng = np.random.default_rng(seed)
-            out = audio
-            for effect in self.effects:
-                out = effect.apply(out, rng)
-            return out
-
-        return await asyncio.to_thread(chain)
 
     async def call(self, input: AgentInput) -> dict[str, Any]:
         state = input.scenario_state
@@ -89,7 +76,7 @@ class VoiceAgentAdapter(AgentAdapter):
             raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
         if self.effects:
             base = self.seed if self.seed is not None else (state.seed or 0)
-            audio = await self._apply_effects(audio, derive_seed(base, state.run_index, state.current_turn))
+            audio = await apply_effects(audio, self.effects, derive_seed(base, state.run_index, state.current_turn))
             message["effects"] = list(self.effect_names)
         key = audio.content_key()
         message["audio_key"] = key
