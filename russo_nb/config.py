@@ -664,12 +664,20 @@ class SuiteRun:
         finished = datetime.now(timezone.utc)
         tests: dict[str, Any] = {}
         offset = 0
+        started = (
+            datetime.fromtimestamp(self.execution.started_at, tz=timezone.utc)
+            if self.execution is not None
+            else finished
+        )
         for test_id, batch in zip(self.test_ids, self.batches, strict=True):
-            size = len(batch._items)
-            metadata = batch.metadata.model_copy()
-            metadata.finished_at = finished
+            # The test's own execution never ran (the shared one did): take its audio store and
+            # metadata from its result and put in the runs the shared execution produced for it.
+            own = batch.result()
+            size = len(own.runs)
+            metadata = own.metadata.model_copy()
+            metadata.started_at, metadata.finished_at = started, finished
             chunk = runs[offset : offset + size]
-            tests[test_id] = BatchResult.model_construct(runs=chunk, audio=dict(batch._ctx.audio), metadata=metadata)
+            tests[test_id] = BatchResult.model_construct(runs=chunk, audio=dict(own.audio), metadata=metadata)
             offset += size
         suite = self.suite
         combined = combine_batches(
@@ -678,9 +686,7 @@ class SuiteRun:
             seed=suite.seed,
             max_concurrency=self.execution.settings.max_concurrency if self.execution is not None else None,
             timeout=suite.timeout,
-            started_at=datetime.fromtimestamp(self.execution.started_at, tz=timezone.utc)
-            if self.execution is not None
-            else finished,
+            started_at=started,
             params={"suite": str(suite.source) if suite.source else suite.label},
         )
         if self._cancelled or any(run.status == "cancelled" for run in combined.runs):
@@ -805,7 +811,7 @@ def start_suite(
         test_ids.append(ids[index])
     concurrency = max_concurrency if max_concurrency is not None else suite.max_concurrency
     settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout)
-    items = [item for batch in batches for item in batch._items]
+    items = [item for batch in batches for item in batch.execution.items]
     execution = Execution(items, settings, on_progress) if items else None
     scenario_run = _start_scenarios(suite, scenarios, pipeline, runs, concurrency) if scenarios else None
     return SuiteRun(suite, test_ids, batches, execution, scenario_run)

@@ -113,3 +113,28 @@ class SlowAgent(KeywordAgent):
 
         await asyncio.sleep(self.delay)
         return await super().run(heard)
+
+
+def booking_scenario():
+    """A scripted scenario with its own agent under test (for ``ref:`` in suite files)."""
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    return scenario.Scenario(
+        name="booking_ref",
+        description="The user books a flight.",
+        agents=[KeywordAgent(), scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="LA")])],
+        script=[scenario.user("Book a flight from NYC to LA"), scenario.agent(), scenario.judge()],
+    )
+
+
+def agentless_scenario():
+    """A scenario without an agent under test: the pytest plugin adds the russo_agent fixture."""
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    return scenario.Scenario(
+        name="needs_an_agent",
+        agents=[scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="LA")])],
+        script=[scenario.user("maybe fly from NYC to LA"), scenario.agent(), scenario.judge()],
+    )

@@ -337,3 +337,86 @@ def test_progress_printer_plain_lines_and_terminal_bar():
     bar(progress)
     text = tty.getvalue()
     assert text.startswith("\rs [") and "2/2" in text and "!1" in text and text.endswith("\n")
+
+
+# -- scenarios --------------------------------------------------------------------------------
+
+SCENARIOS = """
+name: convo
+pipeline: {synthesizer: null, agent: {class: cli_agents.KeywordAgent}}
+runs: 2
+tests:
+  - {id: la, prompt: Book a flight from NYC to LA, expect: ["book_flight(to_city='LA')"], tags: [prompts]}
+scenarios:
+  - name: la_then_weather
+    script:
+      - user: Book a flight from NYC to LA
+      - agent
+      - user: What is the weather in Rome
+      - agent
+      - judge: [{tool_called: "book_flight(to_city='LA')"}, {tool_called: "get_weather(city='Rome')"}]
+    tags: [convo]
+  - name: wrong_on_purpose
+    runs: 1
+    script:
+      - user: What is the weather in Rome
+      - agent
+      - judge: [{tool_called: "get_weather(city='Berlin')"}]
+  - ref: cli_agents:booking_scenario
+    runs: 3
+"""
+
+
+def test_suite_scenarios_inline_and_by_reference(tmp_path):
+    outcome = run_suite(write(tmp_path, SCENARIOS))
+    batch = outcome.scenarios
+    assert {name: len(runs) for name, runs in batch.by_scenario().items()} == {
+        "la_then_weather": 2,
+        "wrong_on_purpose": 1,
+        "booking_ref": 3,
+    }
+    assert [run.status for run in batch.by_scenario()["wrong_on_purpose"]] == ["failed"]
+    assert all(run.passed for run in batch.by_scenario()["la_then_weather"])
+    assert outcome.total == 2 + 6 and outcome.passed_count == 7
+    summary = outcome.summary()
+    assert "  wrong_on_purpose  0/1 passed (0%)" in summary
+    assert "FAILED: 7/8 runs passed (87.5%)" in summary
+    # tags select scenarios too
+    only = run_suite(write(tmp_path, SCENARIOS), tags=["convo"])
+    assert only.tests == {} and only.scenarios.scenarios == ["la_then_weather"]
+    assert only.passed
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        ("{name: x, script: [{shout: hi}]}", "scenarios[0]: script step 1"),
+        ("{name: x, script: [agent, {judge: [{called: x}]}]}", "scenarios[0]: criterion"),
+        ("{ref: 'cli_agents:keyword_agent'}", "scenarios[0]: ref 'cli_agents:keyword_agent' gave a KeywordAgent"),
+        ("{ref: 'cli_agents:nothing_here'}", "scenarios[0]: cannot import"),
+        ("{name: x}", "scenarios[0]: a scenario needs 'ref'"),
+        ("{name: x, script: [agent], turns: 3}", "scenarios[0]: unknown key 'turns'; expected one of: ref, id, name"),
+    ],
+)
+def test_scenario_errors_name_the_place(tmp_path, scenario, expected):
+    body = f"pipeline: {{synthesizer: null, agent: {{class: cli_agents.KeywordAgent}}}}\nscenarios:\n  - {scenario}\n"
+    path = write(tmp_path, body)
+    with pytest.raises(SuiteFileError) as info:
+        run_suite(path)
+    assert str(info.value).startswith(f"{path}: {expected}"), str(info.value)
+
+
+def test_the_demo_suite_file_loads(tmp_path):
+    from russo_nb.agents import LocalVoiceAgent
+    from russo_nb.config import build_pipeline
+    from russo_nb.demo import demo_suite
+
+    suite = load_suite(Path(__file__).resolve().parents[1] / "data" / "demo_suite.yaml")
+    assert suite.label == "demo" and suite.runs >= 1 and len(suite.tests) >= 5
+    assert suite.intents_path().name == "demo_intents.yaml"
+    pipeline = build_pipeline(suite, cache_dir=tmp_path)
+    assert isinstance(pipeline.agent, LocalVoiceAgent)
+    assert type(pipeline.synthesizer.inner).__name__ == "EspeakSynthesizer"
+    # the demo module's own view of the file is accepted where a Suite is expected
+    again = build_pipeline(demo_suite(), cache=False)
+    assert type(again.synthesizer).__name__ == "EspeakSynthesizer"

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, before any nested in-process run: pytester drops modules first imported inside a
+# nested run, and C extensions (numpy, espeak, pocketsphinx) cannot be loaded twice in one process.
+import russo_nb.agents
+import russo_nb.audio
+import russo_nb.report  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 TESTS_DIR = str(Path(__file__).parent)
@@ -311,3 +317,75 @@ def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
     result = text_mode.runpytest_subprocess(*QUIET, "-p", "no:asyncio", "--russo-runs", "2")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*::test_async *3/3 passed (100%)", "*::test_async_fails *2/2 passed (100%)"])
+
+
+def test_report_option_writes_one_html_report(text_mode, monkeypatch):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompts=["Book a flight from NYC to LA", "maybe a flight from NYC to LA"],
+                           expect=["{LA}"], runs=2)
+        def test_a(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_b(russo_result):
+            pass
+        """
+    )
+    # a real process: the report's chart libraries then load there, not inside this test session
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
+    result = text_mode.runpytest_subprocess(*QUIET, "--russo-report", "out/report.html")
+    result.assert_outcomes(passed=2)
+    report = text_mode.path / "out" / "report.html"
+    result.stdout.fnmatch_lines(["russo report: out/report.html"])
+    html = report.read_text()
+    assert "maybe a flight from NYC to LA" in html and "pytest" in html
+
+
+def test_scenario_marker_runs_scenarios_with_the_agent_fixture(text_mode):
+    text_mode.makepyfile(
+        """
+        import pytest
+        import cli_agents
+
+        @pytest.mark.russo_scenario(cli_agents.booking_scenario(), runs=2)
+        def test_own_agent(russo_scenario_result):
+            assert russo_scenario_result.total == 2
+            assert russo_scenario_result.passed
+
+        @pytest.mark.russo_scenario(cli_agents.agentless_scenario(), runs=4)
+        async def test_fixture_agent(russo_scenario_result):
+            # the conftest's FlakyAgent mishears every second "maybe" request
+            assert russo_scenario_result.passed_count == 2
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*::test_own_agent      2/2 passed (100%)", "*flaky: 'needs_an_agent' 2/4 passed"])
+
+
+def test_default_synthesizer_is_the_real_offline_voice(pytester):
+    """No russo_synthesizer override: espeak-ng speaks, the local agent hears it with pocketsphinx."""
+    pytester.makeconftest(
+        "import pytest\nfrom russo_nb.agents import LocalVoiceAgent\n\n"
+        "@pytest.fixture(scope='session')\ndef russo_agent():\n    return LocalVoiceAgent.demo()\n"
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+        import russo_nb as russo
+
+        @pytest.mark.russo(prompt="What is the weather in Paris", expect=["get_weather(city='Paris')"], runs=2)
+        def test_voice(russo_result):
+            assert russo_result.runs[0].status != "error", russo_result.runs[0].error
+            clip = russo_result.audio_for(russo_result.runs[0])
+            assert clip is not None and clip.duration_s > 0.5
+            assert russo_result.runs[0].response.text.lower().startswith("what is the weather in paris")
+            assert russo_result.passed
+        """
+    )
+    # a real pytest process: the recognizer's worker processes belong to it, not to this test run
+    pytester.runpytest_subprocess(*QUIET).assert_outcomes(passed=1)
+    assert len(list((pytester.path / ".russo_cache").glob("*.audio"))) == 1
