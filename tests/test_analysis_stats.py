@@ -120,6 +120,8 @@ def test_pass_k_rejects_bad_k():
 def test_k_values():
     assert k_values(1) == [1]
     assert k_values(10) == [1, 2, 3, 5, 10]
+    assert k_values(4) == [1, 2, 3, 4] and k_values(30) == [1, 2, 3, 5, 10, 20, 30]
+    assert k_values(0) == []
     assert k_values(100) == [1, 2, 3, 5, 10, 20, 50, 100]
 
 
@@ -342,3 +344,26 @@ def test_runs_needed_errors():
     with pytest.raises(InvalidArgumentError, match="prompts"):
         runs_needed(0.9, 0.1, prompts=0)
     assert "optimistic" in runs_needed(1.0, 0.1).note
+
+
+# -- the batch summary -----------------------------------------------------------------------
+
+
+def test_summarize_puts_the_numbers_together():
+    from analysis_helpers import batch_from_outcomes
+
+    from russo_nb.analysis import summarize
+
+    batch = batch_from_outcomes({"a": [True, True, False, True], "b": [True] * 4, "c": [False, "error", False, False]})
+    summary = summarize(batch)
+    assert (summary.runs, summary.prompts, summary.passed, summary.errors) == (12, 3, 7, 1)
+    assert summary.pass_rate == pytest.approx(7 / 12)
+    assert (summary.wilson_low, summary.wilson_high) == pytest.approx(wilson_interval(7, 12))
+    clustered = clustered_se([3, 4, 0], [4, 4, 4])
+    assert (summary.clustered_low, summary.clustered_high) == pytest.approx((clustered.low, clustered.high))
+    assert summary.n_flaky == 1 and summary.share_flaky == pytest.approx(1 / 3)
+    assert summary.pass_hat_k[4] == pytest.approx((0 + 1 + 0) / 3)
+    assert summary.pass_at_k[2] == pytest.approx((1 + 1 + 0) / 3)
+    assert summary.small_sample and any("3 prompts" in w for w in summary.warnings)
+    assert "7/12 runs passed" in summary.describe()
+    assert summarize(batch_from_outcomes({})).warnings == ["the batch has no runs"]

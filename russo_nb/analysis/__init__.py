@@ -33,8 +33,10 @@ from .stats import (
     runs_needed,
     wilson_interval,
 )
+from .summary import BatchSummary, summarize
 
 __all__ = [
+    "BatchSummary",
     "PROMPT_COLUMNS",
     "RUN_COLUMNS",
     "ClusteredRate",
@@ -61,5 +63,6 @@ __all__ = [
     "prompts_frame",
     "runs_frame",
     "runs_needed",
+    "summarize",
     "wilson_interval",
 ]

@@ -128,7 +128,7 @@ def pass_hat_k(n: Any, c: Any, k: int) -> Any:
 
 
 def k_values(max_runs: int) -> list[int]:
-    """The k reported for pass@k / pass^k: 1, 2, 3, 5, 10, 20, 50, 100, ... up to ``max_runs``."""
+    """The k reported for pass@k / pass^k: 1, 2, 3, 5, 10, 20, 50, 100, ... up to ``max_runs``, and ``max_runs``."""
     ks: list[int] = []
     for base in (1, 2, 3, 5):
         if base <= max_runs:
@@ -139,6 +139,8 @@ def k_values(max_runs: int) -> list[int]:
             if scale * mult <= max_runs:
                 ks.append(scale * mult)
         scale *= 10
+    if max_runs >= 1 and ks[-1] != max_runs:
+        ks.append(max_runs)  # pass^n: every run passed
     return ks
 
 
