@@ -230,7 +230,9 @@ class Explorer(widgets.VBox):
             except Exception as exc:
                 notes.append(f"{name}: {type(exc).__name__}: {exc}")
                 continue
-            images.append(widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="560px")))
+            images.append(
+                widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", max_width="560px"))
+            )
         box: list[widgets.Widget] = [
             widgets.GridBox(images, layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))"))
         ]

@@ -33,10 +33,11 @@ MAX_TEXT = 400
 
 STYLE = """<style>
 .russo{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;max-width:1100px}
-.russo table{border-collapse:collapse;margin:6px 0;width:100%}
-.russo th,.russo td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+.russo table{border-collapse:collapse;margin:6px 0!important;width:100%}
+.russo th,.russo td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left!important;vertical-align:top}
+.russo .fail table{width:auto;margin:4px 0!important}
 .russo th{background:rgba(127,127,127,.12);font-weight:600}
-.russo .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.russo .num{text-align:right!important;font-variant-numeric:tabular-nums;white-space:nowrap}
 .russo .badge{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-weight:600;font-size:12px}
 .russo .ok{background:#2e7d32}.russo .bad{background:#c62828}.russo .warn{background:#ef6c00}
 .russo .muted{color:#777}
