@@ -380,4 +380,3 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(RussoMagics)
     if in_kernel():
         logger.debug("russo_nb magics loaded in a kernel")
-
