@@ -161,6 +161,8 @@ def test_frames_reject_non_batches():
         runs_frame(42)
     with pytest.raises(InvalidArgumentError, match="BatchResult"):
         prompts_frame("not a batch")
+    with pytest.raises(InvalidArgumentError, match="needs a runs frame"):
+        prompts_frame(pd.DataFrame({"x": [1]}))
 
 
 @dataclass

@@ -420,6 +420,11 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
     import pandas as pd
 
     if isinstance(result, pd.DataFrame):
+        if not {"prompt", "status"} <= set(result.columns):
+            raise InvalidArgumentError(
+                "prompts_frame needs a runs frame (columns 'prompt' and 'status'); "
+                "pass runs_frame(result) or the result"
+            )
         prompts = result["prompt"].tolist()
         pids = result["prompt_id"].tolist() if "prompt_id" in result else prompts
         status_arr = np.asarray(result["status"].astype(object))
