@@ -201,3 +201,43 @@ def test_help_lists_the_commands(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert "russo --config suite.yaml" in out and "russo report batch.jsonl" in out and "exit codes" in out
+
+
+def test_prompt_tests_and_scenarios_in_one_suite(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main([str(SUITES / "text_conversations.yaml"), "--runs", "3", "--json", "out.jsonl", "--no-history", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "  flight_then_weather           3/3 passed (100%)" in out
+    assert "PASSED: 9/9 runs passed (100.0%)" in out
+    assert load_batch(tmp_path / "out.jsonl").total == 3
+    scenarios = load_batch(tmp_path / "out-scenarios.jsonl")
+    assert scenarios.metadata.kind == "scenarios" and scenarios.total == 6
+
+
+def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
+    import signal
+
+    (tmp_path / "slow.yaml").write_text(
+        "pipeline: {synthesizer: null, agent: {class: cli_agents.SlowAgent, params: {delay: 0.3}}}\n"
+        "runs: 20\nmax_concurrency: 1\n"
+        "tests:\n  - {prompt: Book a flight from NYC to LA, expect: [\"book_flight(to_city='LA')\"]}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "russo_nb", "slow.yaml", "--json", "out.jsonl", "--no-history"],
+        cwd=tmp_path,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = process.stderr.readline()  # the first finished run's progress line
+    assert "runs done" in first
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    batch = load_batch(tmp_path / "out.jsonl")
+    statuses = [run.status for run in batch.runs]
+    assert len(statuses) == 20 and statuses.count("passed") >= 1 and statuses.count("cancelled") >= 10
+    assert "cancelled" in out
