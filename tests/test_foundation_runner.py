@@ -311,3 +311,20 @@ def test_the_seed_full_example_runs_unchanged(tmp_path):
     ]
     assert "  Prompt: 'Fly me from NYC to LA'" in out
     assert out.strip().endswith("All 6 runs passed!")
+
+
+def test_effects_given_as_spec_strings_are_parsed_and_recorded():
+    from foundation_helpers import ToneSynthesizer
+
+    result = run(
+        russo.run_concurrent(
+            prompts="p", synthesizer=ToneSynthesizer(), agent=good_agent, expect=EXPECT, runs=2,
+            effects="noise:10db,gain:-3db",
+        )
+    )
+    assert result.metadata.effects == result.runs[0].effects
+    assert result.runs[0].effects[0].startswith("noise") and len(result.runs[0].effects) == 2
+    heard = {run.audio_key for run in result.runs}
+    assert len(heard) == 2  # each run heard its own seeded noise
+    with pytest.raises(russo.InvalidArgumentError, match="effect"):
+        run(russo.run_concurrent(prompts="p", synthesizer=ToneSynthesizer(), agent=good_agent, effects="reverb:9"))
