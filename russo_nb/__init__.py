@@ -87,6 +87,10 @@ __all__ = [
     "LocalVoiceAgent",
     "HttpAgent",
     "OpenAIChatAgent",
+    "load_suite",
+    "run_suite",
+    "run_demo",
+    "HistoryStore",
 ]
 
 
@@ -112,6 +116,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "LocalVoiceAgent": (".agents.local", "LocalVoiceAgent"),
     "HttpAgent": (".agents.http", "HttpAgent"),
     "OpenAIChatAgent": (".agents.openai_chat", "OpenAIChatAgent"),
+    "load_suite": (".config", "load_suite"),
+    "run_suite": (".config", "run_suite"),
+    "run_demo": (".demo", "run_demo"),
+    "HistoryStore": (".store", "HistoryStore"),
 }
 
 
