@@ -19,7 +19,7 @@ from .stats import SMALL_SAMPLE_RUNS, flakiness_score, k_values, pass_at_k, pass
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RUN_COLUMNS", "PROMPT_COLUMNS", "calls_frame", "prompts_frame", "runs_frame"]
+__all__ = ["RUN_COLUMNS", "PROMPT_COLUMNS", "calls_frame", "light_runs_frame", "prompts_frame", "runs_frame"]
 
 RUN_COLUMNS = [
     "batch_id",
@@ -360,15 +360,19 @@ def calls_frame(result: Any) -> pd.DataFrame:
     return frame
 
 
-def _light_columns(result: Any) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """prompt, prompt_id, passed, error flag, latency — the least the prompts frame needs."""
+def _light_columns(
+    result: Any, with_index: bool = False
+) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """prompt, prompt_id, status, latency, match rate (and run_index) — the least the prompts frame needs."""
     runs = _runs_of(result)
-    prompts, pids, statuses, latency, match = [], [], [], [], []
+    prompts, pids, statuses, latency, match, index = [], [], [], [], [], []
     for run in _normalized(runs):
         prompts.append(run.prompt)
         pids.append(run.prompt_id)
         statuses.append(run.status)
         latency.append(run.latency_s)
+        if with_index:
+            index.append(run.run_index)
         ev = run.eval_result
         if ev is not None:
             ne = len(ev.expected)
@@ -380,7 +384,28 @@ def _light_columns(result: Any) -> tuple[list[str], list[str], np.ndarray, np.nd
 
         pids = [p if p is not None else make_id(str(t)) for p, t in zip(pids, prompts)]
     status_arr = np.array(statuses, dtype=object)
-    return prompts, pids, status_arr, np.array(latency, dtype=float), np.array(match, dtype=float)
+    return prompts, pids, status_arr, np.array(latency, dtype=float), np.array(match, dtype=float), index
+
+
+def light_runs_frame(result: Any) -> pd.DataFrame:
+    """The runs frame's prompt, prompt_id, run_index, status, passed, match_rate and latency_s only.
+
+    What the charts need, built in a fraction of the time of :func:`runs_frame`.
+    """
+    import pandas as pd
+
+    prompts, pids, status, latency, match, index = _light_columns(result, with_index=True)
+    return pd.DataFrame(
+        {
+            "prompt": prompts,
+            "prompt_id": pids,
+            "run_index": np.array(index, dtype=np.int64),
+            "status": status,
+            "passed": status == "passed",
+            "match_rate": match,
+            "latency_s": latency,
+        }
+    )
 
 
 def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float) -> np.ndarray:
@@ -431,7 +456,7 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
         latency = result["latency_s"].to_numpy(dtype=float) if "latency_s" in result else np.full(len(result), np.nan)
         match = result["match_rate"].to_numpy(dtype=float) if "match_rate" in result else np.full(len(result), np.nan)
     else:
-        prompts, pids, status_arr, latency, match = _light_columns(result)
+        prompts, pids, status_arr, latency, match, _ = _light_columns(result)
     codes, uniques = pd.factorize(pd.Series(prompts, dtype=object), sort=False)
     groups = len(uniques)
     codes = np.asarray(codes, dtype=np.int64)

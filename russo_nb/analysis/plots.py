@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .frames import prompts_frame, runs_frame
+from .frames import light_runs_frame, prompts_frame
 from .stats import clustered_se, pass_at_k, pass_hat_k, wilson_interval
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
     return new_ax
 
 
-def _label(text: str, width: int = 48) -> str:
+def _label(text: str, width: int = 40) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -68,7 +68,7 @@ def _runs(source: Any) -> pd.DataFrame:
         return source
     if hasattr(source, "columns"):
         raise InvalidArgumentError("this chart needs a runs frame (runs_frame(result)) or a BatchResult")
-    return runs_frame(source)
+    return light_runs_frame(source)
 
 
 def _fig_height(rows: int) -> float:
@@ -140,7 +140,7 @@ def plot_flakiness(
     ax = _axes(ax, _fig_height(len(shown)), 10.0)
     cmap = ListedColormap([STATUS_COLORS[k] for k in ("passed", "failed", "error", "missing")])
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=3, interpolation="nearest")
-    labels = [f"{_label(p, 40)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
+    labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("run index")
     title = "Runs per prompt [flakiness score 4·p·(1−p)]"
