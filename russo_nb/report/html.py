@@ -269,7 +269,12 @@ def _prompt_table(prompts: Any, max_prompts: int) -> str:
     note = ""
     if len(prompts) > len(ordered):
         note = f"<div class='muted'>{len(prompts) - len(ordered)} more prompts omitted (lowest pass rates shown).</div>"
-    return f"<table>{head}{''.join(body)}</table>{note}"
+    legend = (
+        "<div class='muted'>95% interval: Wilson. flakiness: 4·p·(1−p), 0 when every run agrees, 1 at a coin flip "
+        "(⚡ = runs disagree). pass^k: chance that k runs drawn from this prompt's runs all pass (τ-bench). "
+        "small n: fewer than 10 runs.</div>"
+    )
+    return f"<table>{head}{''.join(body)}</table>{note}{legend}"
 
 
 def to_html(
