@@ -1,8 +1,9 @@
 """Honest statistics for repeated runs: intervals, pass@k / pass^k, flakiness, clustering, paired tests.
 
-Pure functions of counts (numpy + scipy.stats only, no pandas), so they can be checked by
-hand. Every summary result carries ``small_sample`` and ``warnings`` so a number computed
-from three runs says so instead of looking as solid as one computed from three hundred.
+Pure functions of counts (numpy, the standard library's NormalDist, scipy.stats only for the
+paired tests; no pandas), so they can be checked by hand. Every summary result carries
+``small_sample`` and ``warnings`` so a number computed from three runs says so instead of
+looking as solid as one computed from three hundred.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ SMALL_SAMPLE_PROMPTS = 10
 
 
 def _z(confidence: float) -> float:
-    from scipy.stats import norm
+    """The two-sided normal quantile; the standard library's, so a Wilson interval does not load scipy."""
+    from statistics import NormalDist
 
     if not 0.0 < confidence < 1.0:
         raise InvalidArgumentError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    return float(norm.ppf(0.5 + confidence / 2.0))
+    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
 
 
 def _check_counts(successes: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -549,8 +551,9 @@ def runs_needed(
     over ``prompts`` prompts. Assumes independent runs; when prompts differ a lot, the
     clustering (see :func:`clustered_se`) means more runs are needed.
     """
-    from scipy.stats import norm
+    from statistics import NormalDist
 
+    norm = NormalDist()
     if not 0.0 < baseline <= 1.0:
         raise InvalidArgumentError(f"baseline must be a pass rate in (0, 1], got {baseline!r}")
     if not 0.0 < drop <= baseline:
@@ -561,8 +564,8 @@ def runs_needed(
         raise InvalidArgumentError(f"prompts must be a whole number >= 1, got {prompts!r}")
     p1, p2 = baseline, baseline - drop
     pbar = (p1 + p2) / 2
-    za = float(norm.ppf(1 - alpha / 2 if two_sided else 1 - alpha))
-    zb = float(norm.ppf(power))
+    za = norm.inv_cdf(1 - alpha / 2 if two_sided else 1 - alpha)
+    zb = norm.inv_cdf(power)
     n = (za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / (p1 - p2) ** 2
     total = math.ceil(n - 1e-9)
     per_prompt = math.ceil(total / prompts)
