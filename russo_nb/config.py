@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .components import ComponentRef, build_component
+from .demo import default_agent, default_synthesizer
 from .errors import ExpectationError, RussoError, SuiteFileError
 from .expectations import normalize_expectations
 
@@ -195,6 +196,20 @@ class Suite(_Strict):
         if self.pipeline is not None and self.pipeline.effects is not None:
             return list(self.pipeline.effects)
         return []
+
+    @property
+    def prompts(self) -> list[str]:
+        """Every prompt of every test, in file order."""
+        return [prompt for test in self.tests for prompt in test.prompt_list]
+
+    @property
+    def expect(self) -> dict[str, Any]:
+        """Prompt -> the calls its test expects, as ``expect=`` of :func:`~russo_nb.runner.start_batch` takes it."""
+        out: dict[str, Any] = {}
+        for test in self.tests:
+            calls = normalize_expectations(test.expect, test.prompt_list)
+            out.update(calls if isinstance(calls, dict) else {prompt: list(calls) for prompt in test.prompt_list})
+        return out
 
     def test_ids(self) -> list[str]:
         """Ids of the tests, in file order."""
@@ -406,41 +421,22 @@ class Pipeline:
 
 
 def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
-    """Turn effect specs (``"noise:10db"``, a mapping, or an effect object) into effect objects."""
+    """Turn effect specs (``"noise:10db"``, a component mapping, or an effect object) into effect objects."""
+    from .audio.effects import coerce_effects
+    from .protocols import check_effects
+
     built: list[Any] = []
     for index, item in enumerate(items):
-        place = f"{where}[{index}]"
-        if callable(getattr(item, "apply", None)):
-            built.append(item)
-            continue
         try:
-            if isinstance(item, Mapping) and ({"class", "factory", "object"} & set(item)):
-                effect = build_component(dict(item))
-            else:
-                effect = _parse_effect_spec(item)
+            if isinstance(item, Mapping) and not {"class", "factory", "object"} & set(item):
+                raise SuiteFileError(f"expected a spec like 'noise:10db' or {{class: ..., params: ...}}, got {item!r}")
+            effects = [build_component(dict(item))] if isinstance(item, Mapping) else coerce_effects(item)
+            built.extend(check_effects(effects))
         except RussoError as exc:
-            raise SuiteFileError(f"{place}: {exc}") from None
+            raise SuiteFileError(f"{where}[{index}]: {exc}") from None
         except ValidationError as exc:
-            raise SuiteFileError(f"{place}: {_describe_error(exc.errors()[0])}") from None
-        if not callable(getattr(effect, "apply", None)):
-            raise SuiteFileError(f"{place}: {effect!r} has no apply(audio, rng) method, so it is not an effect")
-        built.append(effect)
+            raise SuiteFileError(f"{where}[{index}]: {_describe_error(exc.errors()[0])}") from None
     return built
-
-
-def _parse_effect_spec(item: Any) -> Any:
-    try:
-        from .audio import effects as audio_effects
-    except ImportError as exc:  # pragma: no cover - the audio package is part of russo_nb
-        raise SuiteFileError(f"effects need russo_nb.audio.effects, which failed to import: {exc}") from None
-    parse_many = getattr(audio_effects, "parse_effects", None)
-    parse_one = getattr(audio_effects, "parse_effect", None)
-    if parse_one is not None:
-        return parse_one(item)
-    if parse_many is not None:
-        parsed = parse_many([item])
-        return parsed[0]
-    raise SuiteFileError("russo_nb.audio.effects has no parse_effect(); cannot read effect strings")
 
 
 def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | Path | None = None) -> Pipeline:
@@ -506,14 +502,11 @@ def _build_agent(suite: Suite) -> Any:
 
 
 def as_suite(suite: Any) -> Suite:
-    """A :class:`Suite` from a Suite, a file path, or an object with a ``path`` to its file (the demo suite)."""
+    """A :class:`Suite` from a Suite or a suite file path."""
     if isinstance(suite, Suite):
         return suite
     if isinstance(suite, (str, Path)):
         return load_suite(suite)
-    path = getattr(suite, "path", None)
-    if isinstance(path, (str, Path)):
-        return load_suite(path)
     raise SuiteFileError(f"expected a suite (russo_nb.config.Suite or a suite file path), got {type(suite).__name__}")
 
 
@@ -526,30 +519,6 @@ def wrap_cache(synthesizer: Any, cache_dir: str | Path | None = None) -> Any:
             synthesizer.cache = AudioCache(cache_dir)
         return synthesizer
     return CachedSynthesizer(synthesizer, cache=AudioCache(cache_dir or DEFAULT_CACHE_DIR))
-
-
-def default_synthesizer() -> Any:
-    """The offline synthesizer (espeak-ng), as the demo uses it."""
-    try:
-        from . import demo
-    except ImportError as exc:
-        raise SuiteFileError(
-            f"the offline voice pipeline (russo_nb.demo) is not available ({exc}); "
-            "name a synthesizer under pipeline.synthesizer, or write 'synthesizer: null' for text mode"
-        ) from None
-    return demo.default_synthesizer()
-
-
-def default_agent() -> Any:
-    """The offline demo agent (LocalVoiceAgent.demo())."""
-    try:
-        from .agents import LocalVoiceAgent
-    except ImportError as exc:
-        raise SuiteFileError(
-            f"the offline demo agent (russo_nb.agents.LocalVoiceAgent) is not available ({exc}); "
-            "name your agent under pipeline.agent, e.g. {class: my_pkg.MyAgent}"
-        ) from None
-    return LocalVoiceAgent.demo()
 
 
 # -- running a suite ------------------------------------------------------------------------

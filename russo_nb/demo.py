@@ -11,84 +11,25 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from typing import TYPE_CHECKING, Any
 
 from .errors import RussoError, SuiteFileError
 from .types import BatchResult
 
-__all__ = ["DemoSuite", "DemoTest", "default_agent", "default_synthesizer", "demo_suite", "main", "run_demo"]
+if TYPE_CHECKING:
+    from .config import Suite
+
+__all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo"]
 
 
-class DemoTest(BaseModel):
-    """One test of a suite: prompts (phrasing variants) that all expect the same calls."""
-
-    id: str
-    prompts: list[str] = Field(default_factory=list)
-    prompt: str | None = None
-    expect: list[str | dict[str, Any]] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-
-    @field_validator("prompts")
-    @classmethod
-    def _strings(cls, value: list[str]) -> list[str]:
-        return [text for text in value if text.strip()]
-
-    def all_prompts(self) -> list[str]:
-        """``prompt`` and ``prompts`` together."""
-        return ([self.prompt] if self.prompt else []) + self.prompts
-
-
-class DemoSuite(BaseModel):
-    """The demo suite file: ``tests:`` plus ``runs:`` and ``effects:`` defaults."""
-
-    name: str = "demo"
-    description: str = ""
-    agent: str | None = None
-    intents: str | None = None
-    runs: int = 3
-    effects: list[str] = Field(default_factory=list)
-    tests: list[DemoTest]
-    path: Path | None = None
-
-    @property
-    def prompts(self) -> list[str]:
-        """Every prompt of every test, in order."""
-        return [prompt for test in self.tests for prompt in test.all_prompts()]
-
-    @property
-    def expect(self) -> dict[str, list[Any]]:
-        """Prompt -> expected calls, as ``expect=`` of :func:`russo_nb.run_concurrent` takes it."""
-        return {prompt: list(test.expect) for test in self.tests for prompt in test.all_prompts()}
-
-    def test_for(self, prompt: str) -> DemoTest | None:
-        """The test a prompt belongs to."""
-        return next((test for test in self.tests if prompt in test.all_prompts()), None)
-
-
-def demo_suite(path: str | Path | None = None) -> DemoSuite:
-    """The demo suite (``data/demo_suite.yaml``), or another file in the same format."""
-    import yaml
-
+def demo_suite(path: str | Path | None = None) -> Suite:
+    """The demo suite (``data/demo_suite.yaml``), or another suite file, as a :class:`~russo_nb.config.Suite`."""
     from .agents.local import data_path
+    from .config import load_suite
 
-    source = Path(path) if path is not None else data_path("demo_suite.yaml")
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
-        suite = DemoSuite.model_validate({**(data or {}), "path": source})
-    except FileNotFoundError:
-        raise SuiteFileError(f"suite file {source} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise SuiteFileError(f"suite file {source} is not valid YAML: {exc}") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise SuiteFileError(f"suite file {source} is invalid: {problems}") from None
+    suite = load_suite(Path(path) if path is not None else data_path("demo_suite.yaml"))
     if not suite.prompts:
-        raise SuiteFileError(f"suite file {source} has no prompts; give each test prompts: [...]")
-    from .expectations import normalize_expectations
-
-    normalize_expectations(suite.expect, suite.prompts)  # bad expectations fail here, before any run
+        raise SuiteFileError(f"{suite.source}: the suite has no prompt tests; give each test prompts: [...]")
     return suite
 
 
@@ -119,7 +60,7 @@ def run_demo(
     seed: int = 0,
     *,
     text_mode: bool = False,
-    suite: DemoSuite | None = None,
+    suite: Suite | str | Path | None = None,
     agent: Any = None,
     synthesizer: Any = None,
     name: str | None = None,
@@ -133,8 +74,9 @@ def run_demo(
     from .runner import start_batch
     from .sync import run_sync
 
-    suite = suite or demo_suite()
-    chain = coerce_effects(effects if effects is not None else suite.effects)
+    if suite is None or isinstance(suite, (str, Path)):
+        suite = demo_suite(suite)
+    chain = coerce_effects(effects if effects is not None else suite.effect_items())
     agent = agent or default_agent()
     if text_mode:
         synthesizer = None
@@ -154,7 +96,7 @@ def run_demo(
         effects=chain,
         seed=seed,
         on_progress=on_progress,
-        name=name or suite.name,
+        name=name or suite.label,
         tags=["demo"],
     )
     return run_sync(batch)
@@ -183,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the per-run effects (default 0)")
     parser.add_argument("--max-concurrency", type=int, default=8, help="runs at a time (default 8)")
     parser.add_argument("--text", action="store_true", help="text mode: skip speech synthesis and recognition")
-    parser.add_argument("--suite", default=None, help="another suite file in the demo format")
+    parser.add_argument("--suite", default=None, help="another suite file (tests with prompts and expect)")
     parser.add_argument("--report", default=None, help="also write an HTML report to this path")
     parser.add_argument("--quiet", action="store_true", help="print only the pass-rate line")
     args = parser.parse_args(list(argv) if argv is not None else None)

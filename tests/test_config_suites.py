@@ -417,6 +417,6 @@ def test_the_demo_suite_file_loads(tmp_path):
     pipeline = build_pipeline(suite, cache_dir=tmp_path)
     assert isinstance(pipeline.agent, LocalVoiceAgent)
     assert type(pipeline.synthesizer.inner).__name__ == "EspeakSynthesizer"
-    # the demo module's own view of the file is accepted where a Suite is expected
+    # the demo module reads the same file through load_suite
     again = build_pipeline(demo_suite(), cache=False)
     assert type(again.synthesizer).__name__ == "EspeakSynthesizer"

@@ -13,6 +13,7 @@ import russo_nb as russo
 from russo_nb import ConfigurationError, SuiteFileError
 from russo_nb.agents import IntentSet, LocalVoiceAgent
 from russo_nb.audio import EspeakSynthesizer, Noise, PocketsphinxRecognizer
+from russo_nb.config import Suite
 from russo_nb.demo import demo_suite, main, run_demo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -169,11 +170,10 @@ def test_words_the_recognizer_cannot_say_are_named(tmp_path):
 
 def test_demo_suite_file():
     suite = demo_suite()
-    assert len({call.split("(")[0] for calls in suite.expect.values() for call in calls}) >= 3
-    assert len(suite.prompts) >= 12
-    assert any(len(test.prompts) > 1 for test in suite.tests)
-    for prompt in suite.prompts:
-        assert suite.test_for(prompt) is not None
+    assert isinstance(suite, Suite) and suite.label == "demo"
+    assert len({call.name for calls in suite.expect.values() for call in calls}) >= 3
+    assert len(suite.prompts) >= 12 and set(suite.expect) == set(suite.prompts)
+    assert any(len(test.prompt_list) > 1 for test in suite.tests)
 
 
 def test_run_demo_records_effects_and_progress():
@@ -209,8 +209,11 @@ def test_demo_main_from_a_fresh_interpreter_in_text_mode():
 def test_bad_suite_file(tmp_path):
     path = tmp_path / "suite.yaml"
     path.write_text("tests:\n  - id: x\n    prompts: [hello]\n    expect: ['book_flight(to_city=LA)']\n")
-    with pytest.raises(russo.ExpectationError, match="not a literal"):
+    with pytest.raises(SuiteFileError, match=r"tests\[0\]\.expect\[0\]: .*not a literal"):
         demo_suite(path)
     path.write_text("tests: []\n")
-    with pytest.raises(SuiteFileError, match="no prompts"):
+    with pytest.raises(SuiteFileError, match="no 'tests'"):
+        demo_suite(path)
+    path.write_text("scenarios:\n  - {description: hello}\n")
+    with pytest.raises(SuiteFileError, match="no prompt tests"):
         demo_suite(path)

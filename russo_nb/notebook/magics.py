@@ -258,7 +258,7 @@ class RussoMagics(Magics):
         warm_up = getattr(agent, "warm_up", None)
         if callable(warm_up):
             warm_up()
-        effects = self._effects(command.get("effects")) if command.get("effects") else self._effects(suite.effects)
+        effects = self._effects(command.get("effects") or suite.effect_items())
         batch = start_batch(
             suite.prompts,
             demo.default_synthesizer(),
@@ -269,7 +269,7 @@ class RussoMagics(Magics):
             timeout=command.get("timeout"),
             effects=effects,
             seed=command.get("seed", 0),
-            name=command.get("name") or suite.name,
+            name=command.get("name") or suite.label,
             tags=["demo"],
         )
         return self._execute(batch, command, "russo demo")
