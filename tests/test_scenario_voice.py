@@ -93,7 +93,12 @@ def test_voice_adapter_checks_its_parts():
     with pytest.raises(InvalidArgumentError, match="synthesizer"):
         VoiceAgentAdapter(ToneVoiceAgent(), None)
     with pytest.raises(InvalidArgumentError, match="apply"):
-        VoiceAgentAdapter(ToneVoiceAgent(), ToneSynthesizer(), effects=["noise"])
+        VoiceAgentAdapter(ToneVoiceAgent(), ToneSynthesizer(), effects=[object()])
+    with pytest.raises(InvalidArgumentError, match="reverb"):
+        VoiceAgentAdapter(ToneVoiceAgent(), ToneSynthesizer(), effects=["reverb:3"])
+    assert (
+        VoiceAgentAdapter(ToneVoiceAgent(), ToneSynthesizer(), effects="noise:10db").effect_names[0].startswith("noise")
+    )
 
 
 def test_local_voice_agent_end_to_end_with_espeak():
