@@ -40,6 +40,13 @@ class WorkItem(Protocol[R]):
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> R: ...
 
 
+def check_runs(runs: Any) -> int:
+    """``runs`` as a whole number >= 1, or a clear error."""
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    return runs
+
+
 def capture_error(exc: BaseException, stage: str = "") -> RunError:
     """Turn an exception into the RunError a result carries."""
     message = str(exc) or repr(exc)
@@ -106,11 +113,15 @@ class EngineSettings:
     max_concurrency: int | None = None
     timeout: float | None = None
     retries: int = 0
-    retry_on: tuple[type[BaseException], ...] = ()
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
     retry_backoff: float = 0.5
     retry_backoff_max: float = 30.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.retry_on, type):
+            object.__setattr__(self, "retry_on", (self.retry_on,))
+        else:
+            object.__setattr__(self, "retry_on", tuple(self.retry_on))
         if self.max_concurrency is not None and (
             not isinstance(self.max_concurrency, int)
             or isinstance(self.max_concurrency, bool)

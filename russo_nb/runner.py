@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import BatchHandle, EngineSettings, Execution, Progress
+from .engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -67,12 +67,6 @@ def normalize_prompts(prompts: Any) -> list[str]:
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r}")
     return prompts
-
-
-def _check_runs(runs: Any) -> int:
-    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
-    return runs
 
 
 def _missed(expected: list[ToolCall], details: str) -> EvalResult:
@@ -281,16 +275,8 @@ def start_batch(
     finish or to keep a handle that survives a cancel.
     """
     prompt_list = normalize_prompts(prompts)
-    runs = _check_runs(runs)
-    if isinstance(retry_on, type):
-        retry_on = (retry_on,)
-    settings = EngineSettings(
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        retry_on=tuple(retry_on),
-        retry_backoff=retry_backoff,
-    )
+    runs = check_runs(runs)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
     agent_obj = as_agent(agent)
     check_synthesizer(synthesizer)
     evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())

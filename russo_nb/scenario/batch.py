@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..engine import BatchHandle, EngineSettings, Execution, Progress
+from ..engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
 from ..errors import InvalidArgumentError
 from ..runner import derive_seed
 from ..types import (
@@ -338,17 +338,8 @@ def start_scenarios(
 ) -> ScenarioBatchRun:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
     scenario_list = _scenario_list(scenarios)
-    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
-    if isinstance(retry_on, type):
-        retry_on = (retry_on,)
-    settings = EngineSettings(
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        retry_on=tuple(retry_on),
-        retry_backoff=retry_backoff,
-    )
+    check_runs(runs)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
     for scenario in scenario_list:
         scenario.check()  # a misconfiguration raises now, not once per run
     items: list[ScenarioRun] = []
