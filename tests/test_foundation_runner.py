@@ -130,8 +130,13 @@ def test_an_exception_in_any_stage_becomes_that_runs_error(stage):
     evaluator.calls = 0
     result = run(
         russo.run_concurrent(
-            prompts=["good", "bad"], synthesizer=Synth(), agent=agent, evaluator=evaluator, expect=EXPECT,
-            runs=2, max_concurrency=1,
+            prompts=["good", "bad"],
+            synthesizer=Synth(),
+            agent=agent,
+            evaluator=evaluator,
+            expect=EXPECT,
+            runs=2,
+            max_concurrency=1,
         )
     )
     errors = [r for r in result.runs if r.status == "error"]
@@ -198,11 +203,15 @@ def test_progress_callback_and_async_iteration():
     seen = []
     result = run(
         russo.run_concurrent(
-            prompts=["a", "b"], agent=good_agent, expect=EXPECT, runs=3,
+            prompts=["a", "b"],
+            agent=good_agent,
+            expect=EXPECT,
+            runs=3,
             on_progress=lambda p: seen.append((p.done, p.total, p.passed)),
         )
     )
     assert seen[-1] == (6, 6, 6) and [d for d, _, _ in seen] == [1, 2, 3, 4, 5, 6]
+    assert result.passed_count == 6
 
     async def iterate():
         batch = russo.start_batch(prompts=["a", "b"], agent=good_agent, expect=EXPECT, runs=3, max_concurrency=2)
@@ -256,8 +265,9 @@ def test_sync_wrapper_interrupted_keeps_finished_runs():
 
 def test_run_returns_an_eval_result():
     result = run(
-        russo.run(prompt="Book", synthesizer=ToneSynthesizer(), agent=good_agent, evaluator=ExactEvaluator(),
-                  expect=EXPECT)
+        russo.run(
+            prompt="Book", synthesizer=ToneSynthesizer(), agent=good_agent, evaluator=ExactEvaluator(), expect=EXPECT
+        )
     )
     assert isinstance(result, russo.EvalResult) and result.passed
 
@@ -318,7 +328,11 @@ def test_effects_given_as_spec_strings_are_parsed_and_recorded():
 
     result = run(
         russo.run_concurrent(
-            prompts="p", synthesizer=ToneSynthesizer(), agent=good_agent, expect=EXPECT, runs=2,
+            prompts="p",
+            synthesizer=ToneSynthesizer(),
+            agent=good_agent,
+            expect=EXPECT,
+            runs=2,
             effects="noise:10db,gain:-3db",
         )
     )

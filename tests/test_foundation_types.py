@@ -10,8 +10,10 @@ from russo_nb.types import format_call, prompt_id
 
 def _eval(passed: bool, matched: int = 1, expected: int = 1) -> russo.EvalResult:
     calls = [russo.ToolCall(name=f"t{i}") for i in range(expected)]
-    matches = [russo.ToolCallMatch(expected=c, actual=c if i < matched else None, matched=i < matched)
-               for i, c in enumerate(calls)]
+    matches = [
+        russo.ToolCallMatch(expected=c, actual=c if i < matched else None, matched=i < matched)
+        for i, c in enumerate(calls)
+    ]
     return russo.EvalResult(passed=passed, expected=calls, actual=calls[:matched], matches=matches)
 
 
