@@ -20,5 +20,6 @@ python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 # A python3 kernel for the notebooks (nbclient) and JupyterLab (browser test).
 python -m ipykernel install --sys-prefix --name python3 >/dev/null
 
-python -m ruff check russo_nb tests benchmarks examples
+python -m ruff check russo_nb tests benchmarks examples scripts
+python -m ruff format --check russo_nb tests benchmarks examples scripts
 python -m pytest -q "$@"
