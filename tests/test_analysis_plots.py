@@ -151,3 +151,19 @@ def test_plot_on_given_axes_and_errors(small):
     assert plot_match_rates(small, ax=axes[1]) is axes[1]
     with pytest.raises(InvalidArgumentError, match="runs frame"):
         plot_flakiness(prompts_frame(small))
+
+
+def test_pass_at_k_with_one_run_per_prompt_says_why_the_curve_is_a_point():
+    import russo_nb as russo
+    from russo_nb.analysis import plot_pass_at_k
+
+    call = russo.ToolCall(name="a")
+    runs = [
+        russo.SingleRunResult(
+            prompt=f"p{i}", run_index=0, eval_result=russo.EvalResult(passed=i % 2 == 0, expected=[call], actual=[])
+        )
+        for i in range(4)
+    ]
+    ax = plot_pass_at_k(russo.BatchResult(runs=runs))
+    assert ax.get_xlim() == (0.5, 1.5)
+    assert any("one run per prompt" in text.get_text() for text in ax.texts)

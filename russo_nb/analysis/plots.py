@@ -226,6 +226,21 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
     ax.set_xlabel("k (runs)")
     ax.set_ylabel("mean over prompts")
     ax.set_ylim(0, 1.02)
+    ax.set_xlim(0.5, top + 0.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if top == 1:
+        ax.text(
+            0.5,
+            0.5,
+            "one run per prompt: run more to see pass^k fall",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="#555555",
+        )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     ax.set_title(f"pass@k and pass^k over {len(frame)} prompts")
