@@ -140,7 +140,6 @@ def test_async_tests_run_without_pytest_asyncio(text_mode):
 
 @pytest.mark.parametrize("mode", ["auto", "strict"])
 def test_async_tests_do_not_clash_with_pytest_asyncio(text_mode, mode):
-    pytest.importorskip("pytest_asyncio")
     source = ASYNC_TEST
     if mode == "strict":  # strict mode: the user marks tests for pytest-asyncio, which then runs them
         source = source.replace("async def test_async(", "@pytest.mark.asyncio\nasync def test_async(")
