@@ -143,16 +143,32 @@ class EngineSettings:
                 raise InvalidArgumentError(f"retry_on must hold exception classes, got {exc_type!r}")
 
 
+class RunTimedOut(Exception):
+    """The engine's own per-run deadline passed (as opposed to a timeout inside the agent)."""
+
+
 if sys.version_info >= (3, 11):
 
     async def _with_timeout(awaitable: Any, seconds: float) -> Any:
-        async with asyncio.timeout(seconds):
-            return await awaitable
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                return await awaitable
+        except TimeoutError:
+            if deadline.expired():
+                raise RunTimedOut from None
+            raise
 
 else:  # pragma: no cover - exercised on Python 3.10 only
 
     async def _with_timeout(awaitable: Any, seconds: float) -> Any:
-        return await asyncio.wait_for(awaitable, seconds)
+        task = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise RunTimedOut
+        return task.result()
 
 
 class Execution(Generic[R]):
@@ -198,19 +214,21 @@ class Execution(Generic[R]):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if attempts <= settings.retries and isinstance(exc, settings.retry_on):
+                retryable = isinstance(exc, settings.retry_on) or (
+                    isinstance(exc, RunTimedOut) and issubclass(TimeoutError, settings.retry_on)
+                )
+                if attempts <= settings.retries and retryable:
                     delay = min(settings.retry_backoff * 2 ** (attempts - 1), settings.retry_backoff_max)
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
                     await asyncio.sleep(delay)
                     continue
-                if isinstance(exc, TimeoutError) and settings.timeout is not None:
-                    error = RunError(
-                        type="TimeoutError",
-                        message=f"run exceeded timeout of {settings.timeout:g}s",
-                        stage=getattr(item, "stage", ""),
-                    )
-                    return item.failed("timeout", error, attempts)
-                return item.failed("error", capture_error(exc, getattr(item, "stage", "")), attempts)
+                stage = getattr(item, "stage", "")
+                if isinstance(exc, RunTimedOut):
+                    message = f"run exceeded timeout of {settings.timeout:g}s"
+                    return item.failed("timeout", RunError(type="TimeoutError", message=message, stage=stage), attempts)
+                if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the agent's own deadline, its message
+                    return item.failed("timeout", capture_error(exc, stage), attempts)
+                return item.failed("error", capture_error(exc, stage), attempts)
             if attempts > 1:
                 result.attempts = attempts  # type: ignore[attr-defined]
             return result

@@ -342,3 +342,35 @@ def test_effects_given_as_spec_strings_are_parsed_and_recorded():
     assert len(heard) == 2  # each run heard its own seeded noise
     with pytest.raises(russo.InvalidArgumentError, match="effect"):
         run(russo.run_concurrent(prompts="p", synthesizer=ToneSynthesizer(), agent=good_agent, effects="reverb:9"))
+
+
+def test_an_agents_own_timeout_keeps_its_message_and_deadlines_can_be_retried():
+    @russo.agent
+    async def own_timeout(text):
+        raise TimeoutError("no answer from http://127.0.0.1:1/agent within 5s")
+
+    result = run(russo.run_concurrent(prompts="p", agent=own_timeout, expect=EXPECT, timeout=10))
+    assert result.runs[0].status == "timeout"
+    assert result.runs[0].error.message == "no answer from http://127.0.0.1:1/agent within 5s"
+
+    calls = {"n": 0}
+
+    @russo.agent
+    async def slow_first(text):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            await asyncio.sleep(5)
+        return [flight_call(from_city="NYC", to_city="LA")]
+
+    result = run(
+        russo.run_concurrent(
+            prompts="p",
+            agent=slow_first,
+            expect=EXPECT,
+            timeout=0.2,
+            retries=1,
+            retry_on=TimeoutError,
+            retry_backoff=0.01,
+        )
+    )
+    assert result.runs[0].status == "passed" and result.runs[0].attempts == 2
