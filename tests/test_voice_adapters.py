@@ -43,6 +43,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         Handler.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        if self.path.startswith("/broken/"):  # OpenAIChatAgent(base_url=".../broken/500") posts to .../chat/completions
+            self.path = self.path.removeprefix("/broken").removesuffix("/chat/completions")
         if self.path == "/ok":
             self._send(200, json.dumps(BOOK).encode())
         elif self.path == "/nested":
@@ -55,6 +57,10 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/hang":
             time.sleep(2.0)
             self._send(200, json.dumps(BOOK).encode())
+        elif self.path == "/badargs":
+            call = {"type": "function", "function": {"name": "f", "arguments": "{to_city: LA"}}
+            answer = {"choices": [{"message": {"role": "assistant", "tool_calls": [call]}}]}
+            self._send(200, json.dumps(answer).encode())
         elif self.path == "/badjson":
             self._send(200, b"<html>definitely not json", "text/html")
         elif self.path == "/v1/chat/completions":
@@ -228,3 +234,31 @@ def test_json_mapping_decodes_string_arguments_and_rejects_bad_ones():
         mapping.read({"calls": [{"function": {"name": "f", "arguments": "{a:"}}]}, "agent")
     with pytest.raises(ValueError, match=r"has no 'function\.name' string"):
         mapping.read({"calls": [{"function": {}}]}, "agent")
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/500", r"OpenAIChatAgent\(m\): .*/broken/500/chat/completions answered HTTP 500 .*: model crashed"),
+        ("/401", r"answered HTTP 401 Unauthorized \(check the API key / headers\): invalid api key"),
+        ("/badjson", "is not JSON: '<html>definitely not json'"),
+        ("/ok", r"has no choices\[0\]\.message"),  # JSON, but not a chat completion
+        ("/hang", "no answer from .*/broken/hang/chat/completions within 0.3s"),
+    ],
+)
+def test_openai_chat_agent_server_failures_end_as_run_errors(server, path, message):
+    agent = OpenAIChatAgent(f"{server}/broken{path}", "m", api_key_env=None, timeout=0.3)
+    result = russo.run_concurrent_sync(["a", "b"], None, agent, expect=["book_flight(to_city='LA')"], runs=2)
+    assert result.total == 4 and result.passed_count == 0
+    assert {run.status for run in result.runs} == {"timeout" if path == "/hang" else "error"}
+    for run in result.runs:
+        assert run.error.stage == "agent"
+        assert re.search(message, run.error.message), run.error.message
+
+
+def test_openai_chat_agent_malformed_tool_call_arguments_end_as_run_errors(server):
+    """A valid chat completion whose tool call arguments are not JSON."""
+    agent = OpenAIChatAgent(f"{server}/broken/badargs", "m", api_key_env=None)
+    result = russo.run_concurrent_sync("a", None, agent, expect=["f(to_city='LA')"], runs=2)
+    assert [run.status for run in result.runs] == ["error", "error"]
+    assert "arguments of 'f' are not valid JSON: '{to_city: LA'" in result.runs[0].error.message
