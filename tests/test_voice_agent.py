@@ -145,6 +145,15 @@ def test_yaml_intents_load_and_parse(tmp_path):
         (GOOD.replace("paint it {color}", "paint it {shade}"), "uses {shade}, which is not one of its slots"),
         (GOOD.replace("paint it {color}", "paint it {color} 2 times"), "write phrases in spoken words"),
         (GOOD.replace("tool: paint", "tool: paint it"), "must be a Python identifier"),
+        (
+            GOOD.replace('    phrases: ["paint it {color}", "make it {color}"]\n', ""),
+            r"intents.0.phrases: Field required",
+        ),
+        (GOOD.replace('["paint it {color}", "make it {color}"]', "[]"), "needs at least one phrase"),
+        (GOOD.replace("{red: [red, crimson], blue: [blue]}", "{}"), "slot type 'color' has no values"),
+        ("name: empty\nintents: []\n", "the 'intents:' list is empty"),
+        ("intents: paint it red\n", "intents: Input should be a valid list"),
+        ("", "expected a mapping with an 'intents:'"),
     ],
 )
 def test_bad_intent_files_raise_suite_file_errors(tmp_path, text, message):
@@ -154,6 +163,21 @@ def test_bad_intent_files_raise_suite_file_errors(tmp_path, text, message):
         LocalVoiceAgent.from_yaml(path)
     with pytest.raises(SuiteFileError, match="does not exist"):
         IntentSet.from_yaml(tmp_path / "missing.yaml")
+
+
+def test_unreadable_intent_files_raise_suite_file_errors(tmp_path):
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(GOOD.replace("crimson", "carmes\u00ed").encode("latin-1"))
+    with pytest.raises(SuiteFileError, match=r"latin1\.yaml is not UTF-8 text"):
+        LocalVoiceAgent.from_yaml(latin1)
+    with pytest.raises(SuiteFileError, match="cannot read intents file"):
+        LocalVoiceAgent.from_yaml(tmp_path)  # a directory
+    broken = tmp_path / "x.yaml"
+    broken.write_text("a: [")
+    with pytest.raises(SuiteFileError, match=r"x\.yaml is not valid YAML"):
+        LocalVoiceAgent(str(broken))  # a path string goes through from_yaml
+    with pytest.raises(SuiteFileError, match=r"intents\.0\.phrases"):
+        LocalVoiceAgent({"intents": [{"tool": "paint"}]})  # a mapping goes through the same checks
 
 
 def test_words_the_recognizer_cannot_say_are_named(tmp_path):
@@ -192,6 +216,16 @@ def test_demo_main_prints_the_summary(capsys):
     out = capsys.readouterr().out
     assert "Prompt: 'Book a flight from New York to Los Angeles'" in out
     assert "demo: " in out and "noise:white:5dB" in out
+
+
+def test_demo_main_writes_the_report(tmp_path, capsys):
+    target = tmp_path / "reports" / "demo.html"
+    assert main(["--text", "--runs", "1", "--quiet", "--report", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert f"report: {target}" in out
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Book a flight from New York to Los Angeles" in page
+    assert "Runs that did not pass" in page
 
 
 def test_demo_main_rejects_bad_effects(capsys):

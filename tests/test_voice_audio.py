@@ -116,7 +116,60 @@ def test_concurrent_synthesis_is_serialized_and_keeps_the_loop_free():
     clips, ticks = asyncio.run(main())
     # each clip is its own sentence: interleaved calls would merge or truncate clips
     assert [clip.duration_s for clip in clips] == pytest.approx(expected, rel=0.03)
-    assert ticks > 6  # the loop kept running while espeak worked
+    # the loop kept running while espeak worked: synthesis on the loop would allow one tick per clip
+    assert ticks > 100
+
+
+def test_a_heartbeat_keeps_beating_during_synthesis():
+    """While one long synthesis runs, a coroutine on the same loop keeps getting turns."""
+    synth = EspeakSynthesizer(memo=0)
+    text = " ".join([SENTENCE] * 6)
+
+    async def main():
+        beats_during = 0
+        task = asyncio.ensure_future(synth.synthesize(text))
+        while not task.done():
+            beats_during += 1
+            await asyncio.sleep(0.001)
+        return await task, beats_during
+
+    clip, beats = asyncio.run(main())
+    assert clip.duration_s > 10
+    assert beats > 5  # a blocked loop would give the heartbeat one turn (before) and none during
+
+
+def test_effects_are_recorded_and_the_stored_audio_is_what_the_agent_heard():
+    import russo_nb as russo
+
+    heard: dict[str, bytes] = {}
+
+    @russo.agent
+    async def listener(audio):
+        heard.setdefault(audio.content_key(), audio.data)
+        return []
+
+    effects = [Noise(10, "white"), Gain(-3)]
+    synth = EspeakSynthesizer()  # one instance: it remembers its clips, so a prompt sounds the same each time
+    result = russo.run_concurrent_sync(
+        ["hello there", "good morning"], synth, listener, expect=[], runs=3, effects=effects, seed=11
+    )
+    assert result.metadata.effects == ["noise:white:10dB", "gain:-3dB"]
+    assert all(run.effects == ["noise:white:10dB", "gain:-3dB"] for run in result.runs)
+    keys = [run.audio_key for run in result.runs]
+    assert len(set(keys)) == 6  # every run heard its own noise
+    for run in result.runs:
+        stored = result.audio_for(run)
+        assert stored is not None and stored.content_key() in heard
+        assert stored.data == heard[stored.content_key()]  # byte for byte what the agent got
+    clean = synth.synthesize_sync("hello there")
+    assert all(result.audio_for(run).data != clean.data for run in result.runs if run.prompt == "hello there")
+    # replaying the batch with the same seed gives the same audio; another seed does not
+    again = russo.run_concurrent_sync(
+        ["hello there", "good morning"], synth, listener, expect=[], runs=3, effects=effects, seed=11
+    )
+    assert [run.audio_key for run in again.runs] == keys
+    other = russo.run_concurrent_sync(["hello there"], synth, listener, expect=[], runs=1, effects=effects, seed=12)
+    assert other.runs[0].audio_key not in keys
 
 
 def test_cache_key_follows_settings(tmp_path):

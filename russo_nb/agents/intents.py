@@ -62,6 +62,8 @@ class IntentSet(BaseModel):
 
     @model_validator(mode="after")
     def _check_references(self) -> IntentSet:
+        if not self.intents:
+            raise ValueError("the 'intents:' list is empty; give at least one tool with its phrases")
         for intent in self.intents:
             for slot, type_name in intent.slots.items():
                 if type_name not in self.slot_types:
@@ -100,6 +102,10 @@ class IntentSet(BaseModel):
             data = yaml.safe_load(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SuiteFileError(f"intents file {source} does not exist") from None
+        except UnicodeDecodeError as exc:
+            raise SuiteFileError(f"intents file {source} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+        except OSError as exc:
+            raise SuiteFileError(f"cannot read intents file {source}: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:
             raise SuiteFileError(f"intents file {source} is not valid YAML: {exc}") from None
         return cls.from_data(data, origin=str(source))
