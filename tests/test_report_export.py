@@ -167,3 +167,40 @@ def test_scenario_batches_go_through_frames_report_export_and_store(tmp_path):
     assert loaded == batch.to_batch_result()
     store = HistoryStore(tmp_path / "h.sqlite")
     assert store.load(store.record(batch, suite="scenarios")).total == 3
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tables_round_trip_to_the_same_runs_frame_and_audio_when_asked(tmp_path, batch, suffix):
+    from russo_nb.analysis import runs_frame
+
+    without = load_batch(export(batch, tmp_path / f"plain{suffix}"))
+    assert without.audio == {} and not (tmp_path / "plain_audio").exists()
+    path = export(batch, tmp_path / f"runs{suffix}", include_audio=True)
+    loaded = load_batch(path)
+    pd.testing.assert_frame_equal(runs_frame(loaded), runs_frame(batch))  # every column comes back
+    assert loaded.audio == batch.audio  # byte for byte, with sample rate and format
+    for original, run in zip(batch.runs, loaded.runs):
+        assert loaded.audio_for(run) == batch.audio_for(original)
+    folder = tmp_path / "runs_audio"
+    for key, clip in batch.audio.items():  # playable files named by the table's audio_key column
+        assert (folder / f"{key}.wav").read_bytes() == clip.to_wav_bytes()
+    if suffix == ".parquet":
+        assert loaded.metadata == batch.metadata
+
+
+def test_audio_folder_keeps_containers_odd_keys_and_other_formats(tmp_path):
+    from russo_nb.types import Audio
+
+    pcm = tone(300)
+    container = Audio(data=tone(600).to_wav_bytes(), sample_rate=8000)
+    mp3 = Audio(data=b"ID3\x03fake mp3 bytes", format="mp3", sample_rate=44100)
+    clips = {"../../etc/passwd": pcm, "a b/c": container, "voice.mp3": mp3}
+    runs = [make_run("p", i, True, audio_key=key) for i, key in enumerate(clips)]
+    batch = BatchResult(runs=runs, audio=clips)
+    path = export(batch, tmp_path / "t.csv", include_audio=True)
+    assert load_batch(path).audio == clips
+    written = sorted(p.name for p in (tmp_path / "t_audio").iterdir())
+    assert written == ["clip-0.wav", "clip-1.wav", "index.json", "voice.mp3.mp3"]  # nothing outside the folder
+    (tmp_path / "t_audio" / "clip-1.wav").unlink()
+    with pytest.raises(InvalidArgumentError, match="audio folder .* is incomplete or damaged"):
+        load_batch(path)

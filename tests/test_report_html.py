@@ -111,3 +111,58 @@ def test_small_samples_are_flagged():
 def test_empty_batch_report():
     page = to_html(BatchResult())
     assert "Every run passed." in page and re.search(r"<b>0</b>", page)
+
+
+def test_every_agent_and_user_written_field_is_escaped():
+    """A marker tag in every string a user or an agent controls; none may survive as a tag."""
+    from russo_nb.types import AgentResponse, RunError
+
+    def evil(where: str) -> str:
+        return f"<x-{where} onload=alert(1)>{where}</x-{where}>"
+
+    want = [ToolCall(name="book_flight", arguments={"to_city": evil("arg"), evil("argkey"): "x"})]
+    wrong_name = [ToolCall(name=evil("toolname"), arguments={"q": evil("otherarg")})]
+    clip = tone(440)
+    runs = [
+        make_run(evil("prompt"), 0, False, expected=want, actual=wrong_name, audio_key=clip.content_key()),
+        make_run(
+            evil("prompt"),
+            1,
+            False,
+            expected=want,
+            status="error",
+            error=RunError(type=evil("errtype"), message=evil("errmsg"), stage=evil("stage")),
+            effects=[evil("effect")],
+            audio_key=clip.content_key(),
+        ),
+    ]
+    runs[0].response = AgentResponse(tool_calls=wrong_name, text=evil("transcript"))
+    runs[0].eval_result.matches[0].details = evil("details")
+    runs[0].eval_result.details = evil("evaldetails")
+    runs[1].transcript = [{"role": evil("role"), "content": evil("turn")}]
+    meta = BatchMetadata(
+        name=evil("name"),
+        agent=evil("agent"),
+        synthesizer=evil("synth"),
+        evaluator=evil("evaluator"),
+        evaluator_params={"mode": evil("evalparam")},
+        effects=[evil("metaeffect")],
+        tags=[evil("tag")],
+        params={"note": evil("param")},
+    )
+    batch = BatchResult(runs=runs, audio={clip.content_key(): clip}, metadata=meta)
+    page = to_html(batch, charts=False)  # the charts are <img> SVGs; test_everything_user_written_is_escaped
+    parsed = _parse(page)
+    fields = [
+        "arg", "argkey", "toolname", "otherarg", "prompt", "errtype", "errmsg", "stage", "effect", "transcript",
+        "details", "evaldetails", "role", "turn", "name", "agent", "synth", "evaluator", "evalparam", "metaeffect",
+        "tag", "param",
+    ]  # fmt: skip
+    assert not [tag for tag in parsed.tags if tag.startswith("x-")]
+    assert "onload=alert" not in "".join(str(attrs) for _, attrs in parsed.attrs)
+    text = "".join(parsed.text)
+    for where in fields:
+        assert f"<x-{where} " not in page, where
+        assert f"{where}</x-{where}>" in text, f"{where} is not shown"  # shown as text, every one of them
+    titled = to_html(batch, title=evil("title"), charts=False)
+    assert "<x-title" not in titled and "&lt;x-title" in titled

@@ -4,7 +4,10 @@ JSON lines is the exact format: one header line with the batch metadata, one lin
 (the full :class:`~russo_nb.types.SingleRunResult`), and, when asked, one line per distinct
 audio clip (base64). ``load_batch`` of a ``.jsonl`` file gives a batch equal to the original.
 CSV and Parquet hold the runs frame (see :func:`russo_nb.analysis.runs_frame`) for other
-tools; loading them rebuilds runs from those columns (lossy: no raw responses or audio).
+tools; loading them rebuilds runs from those columns (the runs frame of the loaded batch
+equals the original's; raw responses are not kept). With ``include_audio`` the clips go
+next to the table as playable WAV files, ``<stem>_audio/<audio_key>.wav``, and come back
+on load.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import gzip
 import json
 import logging
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,10 +39,13 @@ __all__ = [
     "FORMAT_VERSION",
     "SUFFIXES",
     "as_batch_result",
+    "audio_folder",
     "export",
     "load_batch",
     "load_sweep",
+    "read_audio_folder",
     "read_jsonl",
+    "write_audio_folder",
     "write_jsonl",
 ]
 
@@ -78,8 +85,9 @@ def as_batch_result(result: Any) -> BatchResult:
 def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     """Write ``result`` to ``path``; the format follows the suffix (.csv, .parquet, .jsonl[.gz], .html).
 
-    ``include_audio`` embeds every distinct clip (base64) in JSON lines; the HTML report
-    always embeds a capped number of players. Returns the path written.
+    ``include_audio`` embeds every distinct clip (base64) in JSON lines, or writes it as a WAV
+    file in ``<stem>_audio/`` beside a CSV / Parquet table; the HTML report always embeds a
+    capped number of players. Returns the path written.
     """
     target = Path(path)
     suffix = _suffix(target)
@@ -109,7 +117,69 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
         if meta is not None and hasattr(meta, "model_dump_json"):
             extra[b"russo_nb.metadata"] = meta.model_dump_json().encode("utf-8")
         pq.write_table(table.replace_schema_metadata(extra), target)
+    if include_audio:
+        write_audio_folder(as_batch_result(result).audio, audio_folder(target))
     return target
+
+
+_AUDIO_INDEX = "index.json"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def audio_folder(table: Path) -> Path:
+    """Where the clips of a CSV / Parquet export live: ``runs.csv`` -> ``runs_audio/``."""
+    return table.with_name(table.name[: -len(_suffix(table))] + "_audio")
+
+
+def write_audio_folder(audio: dict[str, Audio], folder: Path) -> Path:
+    """Each clip as a playable file named by its audio_key, plus an index to restore it exactly."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for number, (key, clip) in enumerate(audio.items()):
+        stem = key if _SAFE_NAME.match(key) and not key.startswith(".") else f"clip-{number}"
+        wav_like = clip.format in ("wav", "pcm")
+        name = f"{stem}.wav" if wav_like else f"{stem}.{clip.format}"
+        (folder / name).write_bytes(clip.to_wav_bytes() if wav_like else clip.data)
+        entries.append(
+            {
+                "key": key,
+                "file": name,
+                "format": clip.format,
+                "sample_rate": clip.sample_rate,
+                "channels": clip.channels,
+                "sample_width": clip.sample_width,
+                "container": clip.is_container,
+            }
+        )
+    (folder / _AUDIO_INDEX).write_text(json.dumps({"kind": "russo_nb.audio", "clips": entries}), encoding="utf-8")
+    return folder
+
+
+def read_audio_folder(folder: Path) -> dict[str, Audio]:
+    """The clips written by :func:`write_audio_folder` (an empty dict when there is no such folder)."""
+    index = folder / _AUDIO_INDEX
+    if not index.exists():
+        return {}
+    audio: dict[str, Audio] = {}
+    try:
+        entries = json.loads(index.read_text(encoding="utf-8"))["clips"]
+        for entry in entries:
+            data = (folder / entry["file"]).read_bytes()
+            if entry["format"] in ("wav", "pcm") and not entry.get("container", False):
+                data = Audio.from_wav_bytes(data).data
+            audio[entry["key"]] = Audio(
+                data=data,
+                format=entry["format"],
+                sample_rate=entry["sample_rate"],
+                channels=entry["channels"],
+                sample_width=entry["sample_width"],
+            )
+    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+        raise InvalidArgumentError(
+            f"the audio folder {str(folder)!r} is incomplete or damaged ({type(exc).__name__}: {exc}); "
+            "export the batch again with include_audio=True"
+        ) from None
+    return audio
 
 
 def write_jsonl(result: Any, path: str | Path, include_audio: bool = False) -> Path:
@@ -310,7 +380,8 @@ def load_batch(path: str | Path) -> BatchResult:
 
     ``.jsonl`` / ``.jsonl.gz``: exact (runs, metadata, and audio if it was included).
     ``.csv`` / ``.parquet``: rebuilt from the runs frame — statuses, calls, errors and timings
-    come back; raw responses, per-call evaluator details and audio do not.
+    come back (its runs frame equals the original's), and the audio when it was exported
+    with ``include_audio``; raw responses and per-call evaluator details do not.
     """
     source = Path(path)
     if not source.exists():
@@ -322,14 +393,18 @@ def load_batch(path: str | Path) -> BatchResult:
         import pandas as pd
 
         logger.info("loading %s from CSV: per-call details, raw responses and audio are not in CSV", source)
-        return _from_frame(pd.read_csv(source, keep_default_na=False, na_values=[""]), None, source)
+        result = _from_frame(pd.read_csv(source, keep_default_na=False, na_values=[""]), None, source)
+        result.audio = read_audio_folder(audio_folder(source))
+        return result
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
         table = pq.read_table(source)
         raw_meta = (table.schema.metadata or {}).get(b"russo_nb.metadata")
         metadata = BatchMetadata.model_validate_json(raw_meta) if raw_meta else None
-        return _from_frame(table.to_pandas(), metadata, source)
+        result = _from_frame(table.to_pandas(), metadata, source)
+        result.audio = read_audio_folder(audio_folder(source))
+        return result
     raise InvalidArgumentError(
         f"cannot load {str(source)!r}: load_batch reads .jsonl (exact), .jsonl.gz, .csv or .parquet files"
     )

@@ -136,6 +136,7 @@ def _failure(run: Any, clip_ids: dict[str, str]) -> str:
     lines = []
     if run.error is not None:
         lines.append(f"<div class='error'>{_e(str(run.error), 1000)}</div>")
+    lines += _heard(run)
     ev = run.eval_result
     if ev is None:
         return f"<div class='fail'>{head}{''.join(lines)}</div>"
@@ -166,6 +167,23 @@ def _failure(run: Any, clip_ids: dict[str, str]) -> str:
             f"<div>calls: <code>{_e('; '.join(format_call(c.name, c.arguments) for c in ev.actual))}</code></div>"
         )
     return f"<div class='fail'>{head}{''.join(lines)}</div>"
+
+
+def _heard(run: Any, turns: int = 6) -> list[str]:
+    """What the agent heard or said (its response text) and the last turns of a conversation."""
+    lines = []
+    response = getattr(run, "response", None)
+    text = getattr(response, "text", None) if response is not None else None
+    if text:
+        lines.append(f"<div class='muted'>agent heard / said: <code>{_e(text, 500)}</code></div>")
+    transcript = getattr(run, "transcript", None) or []
+    for turn in transcript[-turns:]:
+        if isinstance(turn, dict):
+            role, content = turn.get("role", "?"), turn.get("content", "")
+        else:
+            role, content = "?", turn
+        lines.append(f"<div class='muted'>{_e(role, 40)}: {_e(content, 300)}</div>")
+    return lines
 
 
 def _audio_section(result: Any, max_audio: int, max_audio_bytes: int) -> tuple[str, dict[str, str]]:
