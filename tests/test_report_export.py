@@ -202,5 +202,5 @@ def test_audio_folder_keeps_containers_odd_keys_and_other_formats(tmp_path):
     written = sorted(p.name for p in (tmp_path / "t_audio").iterdir())
     assert written == ["clip-0.wav", "clip-1.wav", "index.json", "voice.mp3.mp3"]  # nothing outside the folder
     (tmp_path / "t_audio" / "clip-1.wav").unlink()
-    with pytest.raises(InvalidArgumentError, match="audio folder .* is incomplete or damaged"):
+    with pytest.raises(InvalidArgumentError, match=r"audio folder .* is incomplete or damaged"):
         load_batch(path)
