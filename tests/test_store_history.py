@@ -193,3 +193,55 @@ def test_writer_killed_mid_write_leaves_committed_batches_intact(tmp_path):
     loaded = store.load(first["batch_id"])
     expected = synthetic_batch(n_prompts=200, runs=50, seed=0)
     assert loaded.total == 10_000 and loaded.pass_rate == expected.pass_rate
+
+
+_STALLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = [{tests!r}, {root!r}]
+    from analysis_helpers import batch_from_outcomes
+    from russo_nb.store import HistoryStore
+    from russo_nb.types import SingleRunResult
+
+    class Stalls(SingleRunResult):
+        def model_dump_json(self, **kwargs):
+            print("inside the transaction", flush=True)
+            time.sleep(60)
+
+    store = HistoryStore({path!r})
+    first = batch_from_outcomes({{f"p{{i}}": [True, False] for i in range(50)}}, name="first")
+    store.record(first)
+    print("committed", first.metadata.batch_id, flush=True)
+    second = batch_from_outcomes({{f"q{{i}} " + "x" * 400: [True] * 5 for i in range(1000)}}, name="second")
+    run = second.runs[4900]  # 4900 rows (several MB, more than SQLite's page cache) go in before this one
+    second.runs[4900] = Stalls.model_construct(**{{k: getattr(run, k) for k in SingleRunResult.model_fields}})
+    print("second", second.metadata.batch_id, flush=True)
+    store.record(second)
+    """
+)
+
+
+def test_writer_killed_inside_its_transaction_leaves_none_of_its_rows(tmp_path):
+    """Deterministic: the writer is killed while its transaction holds 4900 uncommitted rows, partly on disk."""
+    path = tmp_path / "h.sqlite"
+    code = _STALLED_WRITER.format(tests=str(TESTS), root=str(ROOT), path=str(path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        first_id = proc.stdout.readline().split()[-1]
+        second_id = proc.stdout.readline().split()[-1]
+        assert proc.stdout.readline() == "inside the transaction\n"
+        assert (tmp_path / "h.sqlite-wal").stat().st_size > 0  # the uncommitted rows reached the WAL file
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    store = HistoryStore(path)
+    assert store.check()["ok"] and len(store) == 1
+    assert store.load(first_id).total == 100 and store.load(first_id).pass_rate == 0.5
+    with pytest.raises(UnknownNameError):
+        store.load(second_id)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs WHERE batch_id = ?", (second_id,)).fetchone()[0] == 0
+    # the store keeps working: the next writer records normally
+    later = _batch({"a": [True]}, day=5)
+    store.record(later)
+    assert len(store) == 2 and store.load(later.metadata.batch_id) == later
