@@ -95,3 +95,84 @@ def test_import_russo_nb_stays_light():
     code = "import sys, russo_nb; bad=[m for m in ('pandas','matplotlib','ipywidgets') if m in sys.modules]; print(bad)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _scenario_batch():
+    """A real ScenarioBatch: one scenario passes, one fails its judge; agent-written text carries EVIL."""
+    import asyncio
+
+    from scenario_helpers import BookingAgent
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    def spec(name, city):
+        return scenario.Scenario(
+            name=name,
+            description="d",
+            agents=lambda: [
+                BookingAgent(),
+                scenario.UserSimulatorAgent(lines=[f"a flight to Oslo {EVIL}"]),
+                scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city=city)]),
+            ],
+            max_turns=1,
+        )
+
+    return asyncio.run(scenario.run_scenarios([spec("books Oslo", "Oslo"), spec(f"books Rome {EVIL}", "Rome")], 2))
+
+
+def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
+    batch = _scenario_batch()
+    explorer = russo_nb.explore(batch, charts=True)
+    assert explorer.result is batch
+    texts = {
+        title: "".join(w.value for w in _walk(child) if isinstance(w, widgets.HTML))
+        for title, child in zip(TAB_TITLES, explorer.tab.children, strict=True)
+    }
+    assert not any("tab failed" in text for text in texts.values()), texts
+    assert all(EVIL not in text for text in texts.values())
+    assert "2/4 runs" in texts["Overview"] and "scenarios" in texts["Overview"]
+    assert [w for w in _walk(explorer.chart_box) if isinstance(w, widgets.Image)]  # charts drawn from scenarios
+    assert "books Rome &lt;script&gt;" in texts["Failures"] and "books Oslo" not in texts["Failures"]
+    # Transcripts: failures first, as chat bubbles with the tool call and the judge's verdict
+    view = explorer.transcript_view.value
+    assert "msg user" in view and "msg assistant" in view and "→ book_flight(to_city=" in view
+    assert "Verdict: failed" in view and "✘ tool_called(book_flight(to_city=" in view
+    explorer.transcript_picker.value = next(
+        value for label, value in explorer.transcript_picker.options if "✔" in label
+    )
+    assert "Verdict: passed" in explorer.transcript_view.value
+    explorer.status_filter.value = "failed"
+    assert "of 2 matching" in explorer.runs_view.value
+    for suffix in (".parquet", ".csv", ".html"):
+        written = explorer.export(tmp_path / f"scenarios{suffix}")
+        assert written is not None and written.stat().st_size > 0, explorer.export_status.value
+
+
+def test_explorer_transcript_plays_each_voice_turn():
+    import asyncio
+
+    from scenario_helpers import ToneSynthesizer, ToneVoiceAgent
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    spec = scenario.Scenario(
+        name="voice",
+        description="d",
+        agents=lambda: [
+            scenario.VoiceAgentAdapter(ToneVoiceAgent(), ToneSynthesizer()),
+            scenario.UserSimulatorAgent(lines=["hello", "a flight to Rome", "thanks"]),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="Rome")]),
+        ],
+    )
+    batch = asyncio.run(scenario.run_scenarios(spec, 1))
+    (run,) = batch.runs
+    assert run.turns == 2 and len(run.audio) == 2
+    for source in (batch, batch.to_batch_result()):  # a ScenarioBatch, and the same runs as a BatchResult
+        view = Explorer(source, charts=False).transcript_view.value
+        assert view.count("<audio") == 2
+        for clip in run.audio.values():
+            import base64
+
+            assert base64.b64encode(clip.to_wav_bytes()).decode() in view

@@ -94,3 +94,50 @@ def test_comparison_and_error_html():
     html = comparison_html(paired_comparison(a, b), "v1", f"v2{EVIL}")
     assert "shared prompts" in html and EVIL not in html
     assert EVIL not in error_html(EVIL)
+
+
+def test_scenario_transcript_escapes_tool_calls_verdicts_and_criteria():
+    from russo_nb.scenario import ScenarioResult
+
+    result = ScenarioResult(
+        success=False,
+        name="refund",
+        messages=[
+            {"role": "user", "content": f"refund me {EVIL}"},
+            {
+                "role": "assistant",
+                "content": f"ok {EVIL}",
+                "tool_calls": [{"function": {"name": "refund", "arguments": {"note": EVIL}}}],
+            },
+            {"role": "tool", "name": "refund", "content": EVIL},
+        ],
+        reasoning=f"judge says {EVIL}",
+        passed_criteria=[f"polite {EVIL}"],
+        failed_criteria=[f"refunds {EVIL}"],
+        score=0.25,
+    )
+    html = result._repr_html_()
+    assert EVIL not in html and "<script" not in html.lower()
+    # user, assistant text, call argument, tool result, reasoning, passed and failed criterion
+    assert html.count("&lt;script&gt;") == 7
+    assert "→ refund(note=" in html and "msg tool" in html
+    assert "Verdict: failed</b> · score 0.25" in html and "✔ polite" in html and "✘ refunds" in html
+
+
+def test_voice_turn_audio_is_embedded_once_per_turn():
+    from notebook_helpers import tone
+
+    from russo_nb.scenario import ScenarioResult
+
+    clip = tone()
+    result = ScenarioResult(
+        success=True,
+        messages=[
+            {"role": "user", "content": "hi", "audio_key": clip.content_key()},
+            {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "gone", "audio_key": "not-kept"},  # keep_audio=False: no player
+        ],
+        audio={clip.content_key(): clip},
+    )
+    html = scenario_result_html(result)
+    assert html.count("<audio") == 1 and "data:audio/wav;base64," in html

@@ -214,15 +214,214 @@ def test_export_writes_files(ip, ns, tmp_path, capsys):
     assert EVIL not in html  # the report escapes what agents wrote
 
 
-def test_compare_shows_table(ip, ns, capsys):
-    ns["hand"] = make_batch(fail_every=2)
-    ns["other"] = make_batch(fail_every=5)
-    assert russo(ip, "compare hand other") is None
-    assert capsys.readouterr().err == ""
-
-
 def test_help(ip, capsys):
     russo(ip, "help")
     assert "%russo SUBCOMMAND" in capsys.readouterr().out
     russo(ip, "help export")
     assert "--audio" in capsys.readouterr().out
+
+
+# -- every subcommand does its job (displayed output captured from the shell) ----------------
+def _voice_booking_scenario(name="voice booking <b>"):
+    from scenario_helpers import ToneSynthesizer as ScenarioTones
+    from scenario_helpers import ToneVoiceAgent, WhiteNoise
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    return scenario.Scenario(
+        name=name,
+        description="The caller wants a flight to Rome",
+        agents=lambda: [
+            scenario.VoiceAgentAdapter(ToneVoiceAgent(), ScenarioTones(), effects=[WhiteNoise(500)]),
+            scenario.UserSimulatorAgent(lines=["hello", "a flight to Rome"]),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="Rome")]),
+        ],
+        max_turns=3,
+    )
+
+
+@pytest.fixture()
+def rich(ip):
+    """HTML output on, as in a notebook (the test shell is a terminal shell that shows text only)."""
+    formatter = ip.display_formatter
+    before = list(formatter.active_types)
+    formatter.formatters["text/html"].enabled = True
+    formatter.active_types = [*before, "text/html", "image/png"]
+    yield
+    formatter.active_types = before
+    formatter.formatters["text/html"].enabled = False
+
+
+def _shown_widgets(captured):
+    from ipywidgets.widgets.widget import _instances
+
+    ids = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for o in captured.outputs if o.data]
+    return [_instances[i] for i in ids if i in _instances]
+
+
+def test_scenario_runs_stores_batch_and_show_opens_its_explorer(ip, ns, capsys):
+    from IPython.utils.capture import capture_output
+
+    from russo_nb.notebook.explorer import Explorer
+    from russo_nb.scenario import ScenarioBatch
+
+    ns["voice_sc"] = _voice_booking_scenario()
+    try:
+        batch = russo(ip, "scenario voice_sc --runs 2 --as sc --quiet")
+        assert isinstance(batch, ScenarioBatch) and ns["sc"] is batch
+        assert batch.total == 2 and batch.passed_count == 2 and batch.metadata.name == "sc"
+        assert all(len(run.audio) == 2 for run in batch.runs)  # one clip per user turn
+        with capture_output() as captured:
+            assert russo(ip, "show sc") is None
+        (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
+        assert explorer.result is batch
+        view = explorer.transcript_view.value
+        assert "msg user" in view and "book_flight(to_city=" in view and "Verdict: passed" in view
+        assert view.count("<audio") == 2  # each turn's clip plays in the transcript
+        assert "voice booking &lt;b&gt;" in view and "voice booking <b>" not in view
+    finally:
+        for name in ("voice_sc", "sc"):
+            ns.pop(name, None)
+
+
+def test_scenario_mistakes_give_one_message(ip, ns, capsys, monkeypatch):
+    from russo_nb import scenario
+    from russo_nb.scenario import llm
+
+    assert russo(ip, "scenario no_such_scenario") is None
+    assert "no scenario named 'no_such_scenario'" in one_error(capsys)
+    assert russo(ip, "scenario not_an_agent") is None
+    assert "Scenario" in one_error(capsys)
+    for var in ("RUSSO_LLM_MODEL", "RUSSO_LLM_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(llm, "_defaults", llm.LLMConfig())
+    ns["needs_model"] = scenario.Scenario(
+        name="m", description="d", agents=[booker_adapter(), scenario.JudgeAgent(criteria=["It books the flight"])]
+    )
+    try:
+        assert russo(ip, "scenario needs_model --runs 3 --as never") is None
+        message = one_error(capsys)
+        assert "needs a language model" in message and "RUSSO_LLM_MODEL" in message
+        assert "never" not in ns
+    finally:
+        ns.pop("needs_model", None)
+
+
+def booker_adapter():
+    from scenario_helpers import BookingAgent
+
+    return BookingAgent()
+
+
+def test_show_opens_explorer_for_a_batch(ip, ns):
+    from IPython.utils.capture import capture_output
+
+    from russo_nb.notebook.explorer import TAB_TITLES, Explorer
+
+    ns["hand"] = make_batch()
+    with capture_output() as captured:
+        assert russo(ip, "show hand") is None
+    (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
+    assert explorer.result is ns["hand"] and tuple(explorer.tab.titles) == TAB_TITLES
+
+
+def test_suite_runs_a_suite_file_with_a_named_agent(ip, ns, tmp_path):
+    suite = tmp_path / "mini.yaml"
+    suite.write_text(
+        "name: mini\n"
+        "pipeline: {synthesizer: null}\n"
+        "tests:\n"
+        "  - id: la\n"
+        "    prompts: [Book a flight to LA, Fly me to LA]\n"
+        "    expect: [\"book_flight(to_city='LA')\"]\n"
+        "  - id: sf\n"
+        "    prompt: Fly to SF\n"
+        "    expect: [\"book_flight(to_city='LA')\"]\n"
+    )
+    result = russo(ip, f"suite {suite} --agent booker --runs 2 --as res --quiet")
+    assert isinstance(result, BatchResult) and ns["res"] is result
+    assert result.total == 6 and result.passed_count == 4
+    assert {run.status for run in result.by_prompt()["Fly to SF"]} == {"failed"}
+
+
+def test_compare_shows_table_and_chart(ip, ns, rich):
+    from IPython.utils.capture import capture_output
+
+    ns["hand"] = make_batch(fail_every=2)
+    ns["other"] = make_batch(fail_every=5)
+    with capture_output() as captured:
+        assert russo(ip, "compare hand other") is None
+    html = "".join(o.data.get("text/html", "") for o in captured.outputs)
+    assert "shared prompts" in html and "russo-compare" in html
+    assert "Book a flight to LA" in html and EVIL not in html
+    assert any("image/png" in o.data for o in captured.outputs)  # the comparison chart
+    assert captured.stderr == ""
+
+
+def test_history_lists_recorded_batches_with_a_trend(ip, ns, tmp_path, capsys, rich):
+    from IPython.utils.capture import capture_output
+
+    store = tmp_path / "history.sqlite"
+    assert russo(ip, f"history --history {store}") is None
+    assert "no batches recorded yet" in capsys.readouterr().out
+    for name in ("first", "second"):
+        russo(
+            ip,
+            f'run "to LA" "to SF" --agent booker --text --expect "book_flight(to_city=\'LA\')" '
+            f"--runs 2 --record --history {store} --name {name} --quiet",
+        )
+        assert "recorded batch" in capsys.readouterr().out
+    with capture_output() as captured:
+        assert russo(ip, f"history --history {store} --limit 5 --as hist") is None
+    frame = ns.pop("hist")
+    assert len(frame) == 2
+    assert any("image/png" in o.data for o in captured.outputs)  # the trend chart
+    assert any("text/html" in o.data for o in captured.outputs)  # the table
+
+
+def test_effects_change_what_the_agent_heard_and_bad_effects_say_so(ip, ns, capsys):
+    import asyncio
+
+    ns["tones"] = ToneSynthesizer()
+    ns["heard"] = HeardAgent()
+    clean = asyncio.run(ToneSynthesizer().synthesize("Book a flight to LA"))
+    noisy = russo(ip, 'run "Book a flight to LA" --agent heard --synthesizer tones --effects noise:5db --quiet')
+    heard = noisy.audio_for(noisy.runs[0])
+    assert heard.pcm != clean.pcm and len(heard.pcm) == len(clean.pcm)
+    assert noisy.metadata.effects == ["noise:white:5dB"]
+    assert russo(ip, 'run "x" --agent heard --synthesizer tones --effects reverb:3') is None
+    assert "unknown effect 'reverb'" in one_error(capsys)
+
+
+def test_expect_with_an_unknown_bare_name_is_a_mistake_not_a_call(ip, ns, capsys):
+    from russo_nb import tool_call
+
+    ns["calls"] = [tool_call("book_flight", to_city="LA")]
+    assert russo(ip, 'run "x" --agent booker --text --expect clals') is None
+    message = one_error(capsys)
+    assert "no list named 'clals'" in message and "Did you mean calls?" in message and 'clals()"' in message
+    assert russo(ip, 'run "x" --agent booker --text --expect booking_agent_fn') is None
+    assert "booking_agent_fn()" in one_error(capsys)
+    ns["hang_up"] = len  # a function is not a list of calls
+    assert russo(ip, 'run "x" --agent booker --text --expect hang_up') is None
+    assert "hang_up is a builtin_function_or_method, not a list" in one_error(capsys)
+    result = russo(ip, 'run "x" --agent booker --text --expect "hang_up()" --quiet')
+    assert result.runs[0].status == "failed"  # parsed as a call with no arguments, which booker never makes
+    ns.pop("hang_up")
+
+
+def test_demo_runs_the_demo_suite_through_a_named_agent(ip, ns):
+    from russo_nb.demo import demo_suite
+
+    ns["heard"] = HeardAgent()
+    result = russo(ip, "demo --agent heard --runs 1 --effects noise:20db --quiet --as res")
+    assert isinstance(result, BatchResult) and ns["res"] is result
+    prompts = demo_suite().prompts
+    assert result.total == len(prompts) and result.prompts == prompts
+    assert len(ns["heard"].heard) == result.total and min(ns["heard"].heard) > 0.3  # real speech, seconds long
+    assert result.metadata.agent == "HeardAgent" and result.metadata.effects == ["noise:white:20dB"]
+    assert result.metadata.tags == ["demo"]
+    # HeardAgent books LA with no origin for every prompt: each run is evaluated against the suite and fails
+    assert {run.status for run in result.runs} == {"failed"}
+    assert all(run.eval_result.expected for run in result.runs)

@@ -437,7 +437,10 @@ class Explorer(widgets.VBox):
         if getattr(run, "messages", None) is not None and hasattr(run, "success"):
             self.transcript_view.value = scenario_result_html(run)
             return
-        body = transcript_html(_messages_of(run), verdict=_verdict(run))
+        clips = getattr(self.result, "audio", None)
+        body = transcript_html(
+            _messages_of(run), verdict=_verdict(run), audio=clips if isinstance(clips, dict) else None
+        )
         self.transcript_view.value = f"{STYLE}<div class='russo'>{body}</div>"
 
     # -- Export ----------------------------------------------------------------------

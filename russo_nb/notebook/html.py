@@ -9,7 +9,7 @@ said in the output.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -56,6 +56,7 @@ STYLE = """<style>
 .russo .msg.tool{align-self:flex-start;background:#fff8e1;color:#4e3b00;font-family:monospace;font-size:12px}
 .russo .msg.system{align-self:center;background:transparent;color:#777;font-style:italic}
 .russo .msg .role{font-size:11px;color:#777;display:block}
+.russo .msg audio{display:block;height:32px;margin-top:4px}
 .russo .call{display:block;font-family:monospace;font-size:12px;color:#6a1b9a}
 .russo .verdict{padding:6px 10px;border-radius:6px;margin:4px 0}
 .russo .verdict.ok{background:#e8f5e9;color:#1b5e20}.russo .verdict.bad{background:#ffebee;color:#b71c1c}
@@ -447,8 +448,29 @@ def _message_calls(message: dict[str, Any]) -> list[str]:
     return calls
 
 
-def transcript_html(messages: Sequence[dict[str, Any]], *, verdict: Any = None, max_messages: int = 200) -> str:
-    """A conversation as chat bubbles: user right, assistant left, tool calls and results inline."""
+def _audio_tag(clip: Any) -> str:
+    """An ``<audio>`` player with the clip embedded (a data URI), or '' if it cannot be encoded."""
+    import base64
+
+    try:
+        encoded = base64.b64encode(clip.to_wav_bytes()).decode("ascii")
+    except Exception:  # a clip in a format without a WAV form: the bubble still shows its text
+        return ""
+    return f'<audio class="russo-turn-audio" controls preload="none" src="data:audio/wav;base64,{encoded}"></audio>'
+
+
+def transcript_html(
+    messages: Sequence[dict[str, Any]],
+    *,
+    verdict: Any = None,
+    max_messages: int = 200,
+    audio: Mapping[str, Any] | None = None,
+) -> str:
+    """A conversation as chat bubbles: user right, assistant left, tool calls and results inline.
+
+    ``audio`` maps a message's ``audio_key`` to the clip the agent heard (voice scenarios):
+    that bubble then carries a player, so each turn can be listened to.
+    """
     bubbles = []
     for message in list(messages)[:max_messages]:
         if not isinstance(message, dict):
@@ -463,6 +485,9 @@ def transcript_html(messages: Sequence[dict[str, Any]], *, verdict: Any = None, 
             label = f"tool {message['name']}"
         body = _e(text, 2000) if text else ""
         body += "".join(f"<span class='call'>→ {_e(call, 300)}</span>" for call in calls)
+        clip = audio.get(str(message.get("audio_key"))) if audio and message.get("audio_key") else None
+        if clip is not None:
+            body += _audio_tag(clip)
         bubbles.append(f"<div class='msg {css}'><span class='role'>{_e(label)}</span>{body}</div>")
     if len(messages) > max_messages:
         bubbles.append(f"<div class='msg system'>… {len(messages) - max_messages} more messages omitted</div>")
@@ -502,7 +527,7 @@ def scenario_result_html(result: Any, *, with_style: bool = True) -> str:
         head += f" · {total_time:.2f}s"
     head += "</span></div>"
     messages = getattr(result, "messages", None) or []
-    body = transcript_html(messages, verdict=_verdict_html(result))
+    body = transcript_html(messages, verdict=_verdict_html(result), audio=getattr(result, "audio", None))
     return (STYLE if with_style else "") + f"<div class='russo russo-scenario'>{head}{body}</div>"
 
 

@@ -117,6 +117,19 @@ class RussoMagics(Magics):
                 else:
                     calls.append(found)
                 continue
+            if name.isidentifier():
+                # a bare word is a list's name that is not there (a typo?), not a call: calls have parentheses
+                from .namespace import close_matches
+
+                if name in self.ns:
+                    what = f"{name} is a {type(self.ns[name]).__name__}, not a list of expected calls."
+                else:
+                    matches = close_matches(name, self.ns)
+                    near = f" Did you mean {', '.join(matches)}?" if matches else ""
+                    what = f"no list named {name!r} in your namespace.{near}"
+                raise InvalidArgumentError(
+                    f'--expect {name}: {what} For a call without arguments write --expect "{name}()"'
+                )
             calls.append(parse_expectation(value))
         return calls
 
