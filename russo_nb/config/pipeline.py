@@ -1,0 +1,140 @@
+"""Building a suite's components: synthesizer (cached), agent, evaluator and effects.
+
+A component the file leaves out comes from the offline demo pipeline (espeak-ng voice,
+the local voice agent, ``ExactEvaluator(ignore_extra_args=True)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..components import ComponentRef, build_component
+from ..demo import default_agent, default_synthesizer
+from ..errors import RussoError, SuiteFileError
+from .loading import describe_error, load_suite
+from .models import PipelineSpec, Suite
+
+__all__ = ["Pipeline", "as_suite", "build_pipeline", "parse_effects", "wrap_cache"]
+
+_LOCAL_AGENT = "russo_nb.agents.LocalVoiceAgent"
+
+
+class Pipeline:
+    """The built components of a suite: synthesizer (None in text mode), agent, evaluator, effects."""
+
+    def __init__(self, synthesizer: Any, agent: Any, evaluator: Any, effects: list[Any]) -> None:
+        self.synthesizer = synthesizer
+        self.agent = agent
+        self.evaluator = evaluator
+        self.effects = effects
+
+
+def as_suite(suite: Any) -> Suite:
+    """A :class:`Suite` from a Suite or a suite file path."""
+    if isinstance(suite, Suite):
+        return suite
+    if isinstance(suite, (str, Path)):
+        return load_suite(suite)
+    raise SuiteFileError(f"expected a suite (russo_nb.config.Suite or a suite file path), got {type(suite).__name__}")
+
+
+def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
+    """Turn effect specs (``"noise:10db"``, a component mapping, or an effect object) into effect objects."""
+    from ..audio.effects import coerce_effects
+    from ..protocols import check_effects
+
+    built: list[Any] = []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, Mapping) and not {"class", "factory", "object"} & set(item):
+                raise SuiteFileError(f"expected a spec like 'noise:10db' or {{class: ..., params: ...}}, got {item!r}")
+            effects = [build_component(dict(item))] if isinstance(item, Mapping) else coerce_effects(item)
+            built.extend(check_effects(effects))
+        except RussoError as exc:
+            raise SuiteFileError(f"{where}[{index}]: {exc}") from None
+        except ValidationError as exc:
+            raise SuiteFileError(f"{where}[{index}]: {describe_error(exc.errors()[0])}") from None
+    return built
+
+
+def wrap_cache(synthesizer: Any, cache_dir: str | Path | None = None) -> Any:
+    """Wrap ``synthesizer`` in a CachedSynthesizer (unless it already is one)."""
+    from ..cache import DEFAULT_CACHE_DIR, AudioCache, CachedSynthesizer
+
+    if isinstance(synthesizer, CachedSynthesizer):
+        if cache_dir is not None:
+            synthesizer.cache = AudioCache(cache_dir)
+        return synthesizer
+    return CachedSynthesizer(synthesizer, cache=AudioCache(cache_dir or DEFAULT_CACHE_DIR))
+
+
+def _build(suite: Suite, ref: ComponentRef, slot: str) -> Any:
+    """Build one component; an error names the suite file and the slot (``pipeline.agent``)."""
+    try:
+        return build_component(ref)
+    except RussoError as exc:
+        raise SuiteFileError(f"{suite.where()}{slot}: {exc}") from None
+
+
+def _build_synthesizer(suite: Suite, spec: PipelineSpec) -> Any:
+    if spec.text_mode:
+        return None
+    if spec.synthesizer is not None:
+        return _build(suite, spec.synthesizer, "pipeline.synthesizer")
+    return default_synthesizer()
+
+
+def _build_evaluator(suite: Suite, spec: PipelineSpec) -> Any:
+    if spec.evaluator is not None:
+        return _build(suite, spec.evaluator, "pipeline.evaluator")
+    from ..evaluators import ExactEvaluator
+
+    return ExactEvaluator(ignore_extra_args=True)
+
+
+def _local_agent_with_intents(suite: Suite, ref: ComponentRef | None, intents: Path) -> ComponentRef:
+    """The local voice agent reading the suite's ``intents:`` file."""
+    if ref is not None and ref.path not in (_LOCAL_AGENT, f"{_LOCAL_AGENT}.demo"):
+        raise SuiteFileError(f"{suite.where()}intents: only the local voice agent reads an intents file")
+    if not intents.exists():
+        raise SuiteFileError(f"{suite.where()}intents: no such intents file {intents}")
+    params = {**(ref.params if ref is not None else {}), "intents": str(intents)}
+    return ComponentRef.model_validate({"class": _LOCAL_AGENT, "params": params})
+
+
+def _build_agent(suite: Suite) -> Any:
+    ref = suite.agent_ref()
+    intents = suite.intents_path()
+    if intents is not None:
+        ref = _local_agent_with_intents(suite, ref, intents)
+    if ref is None:
+        return default_agent()
+    return _build(suite, ref, "agent" if suite.agent is not None else "pipeline.agent")
+
+
+def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | Path | None = None) -> Pipeline:
+    """Build the suite's components; missing ones come from the offline demo pipeline.
+
+    ``cache`` / ``cache_dir`` override the file's ``pipeline.cache`` / ``pipeline.cache_dir``;
+    when on, the synthesizer is wrapped in a :class:`~russo_nb.cache.CachedSynthesizer`.
+    """
+    suite = as_suite(suite)
+    spec = suite.pipeline or PipelineSpec()
+    synthesizer = _build_synthesizer(suite, spec)
+    agent = _build_agent(suite)
+    evaluator = _build_evaluator(suite, spec)
+    if synthesizer is not None and (spec.cache if cache is None else cache):
+        synthesizer = wrap_cache(synthesizer, cache_dir or spec.cache_dir)
+    try:
+        effects = parse_effects(suite.effect_items(), "effects")
+    except SuiteFileError as exc:
+        raise SuiteFileError(f"{suite.where()}{exc}") from None
+    if effects and synthesizer is None:
+        raise SuiteFileError(
+            f"{suite.where()}effects: effects change audio, so they need a synthesizer (text mode has none)"
+        )
+    return Pipeline(synthesizer, agent, evaluator, effects)
