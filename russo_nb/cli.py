@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,8 @@ def _run(argv: list[str]) -> int:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
     if args.timeout is not None and args.timeout <= 0:
         parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
+        parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
 
     from .config import load_suite, start_suite
     from .progress_text import ProgressPrinter
@@ -168,11 +171,15 @@ def _run(argv: list[str]) -> int:
     print(outcome.summary())
     _print_interval(outcome)
     _print_failures(outcome)
-    _write_outputs(args, outcome)
+    problems = _write_outputs(args, outcome)
+    for problem in problems:
+        print(f"russo: error: {problem}", file=sys.stderr)
 
     if outcome.interrupted:
         print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if problems:
+        return EXIT_USAGE
     if args.fail_under is not None:
         ok = outcome.pass_rate >= args.fail_under
         verdict = "at least" if ok else "below"
@@ -247,25 +254,36 @@ def _suffixed(path: str, suffix: str) -> Path:
     return target.with_name(target.stem + suffix + target.suffix) if suffix else target
 
 
-def _write_outputs(args: argparse.Namespace, outcome: Any) -> None:
-    batches = _batches(outcome)
-    if args.report:
-        from .report import write_report
+def _write_outputs(args: argparse.Namespace, outcome: Any) -> list[str]:
+    """Write the report, the runs and the history record; each is tried, failures are returned."""
+    from .report import export, write_report
 
-        for suffix, batch in batches:
-            print(f"report: {write_report(batch, _suffixed(args.report, suffix))}")
-    if args.json:
-        from .report import export
+    problems: list[str] = []
+    for suffix, batch in _batches(outcome):
+        steps: list[tuple[str, str, Any]] = []
+        if args.report:
+            target = _suffixed(args.report, suffix)
+            steps.append(("report", f"cannot write the report {target}", partial(write_report, batch, target)))
+        if args.json:
+            target = _suffixed(args.json, suffix)
+            steps.append(("runs", f"cannot write the runs to {target}", partial(export, batch, target)))
+        if args.history:
+            steps.append(("history", "cannot record the batch", partial(_record, args, outcome.name, batch)))
+        for label, failure, write in steps:
+            try:
+                print(f"{label}: {write()}")
+            except (OSError, RussoError) as exc:
+                problems.append(f"{failure}: {exc}")
+    return problems
 
-        for suffix, batch in batches:
-            print(f"runs: {export(batch, _suffixed(args.json, suffix))}")
-    if args.history:
-        from .store import HistoryStore
 
-        store = HistoryStore(args.history_db) if args.history_db else HistoryStore()
-        for _suffix, batch in batches:
-            batch_id = store.record(batch, suite=outcome.name)
-            print(f"history: recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}")
+def _record(args: argparse.Namespace, suite: str, batch: Any) -> str:
+    """Record ``batch`` in the history store; returns what was done."""
+    from .store import HistoryStore
+
+    store = HistoryStore(args.history_db) if args.history_db else HistoryStore()
+    batch_id = store.record(batch, suite=suite)
+    return f"recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}"
 
 
 # -- russo demo / report / history --------------------------------------------------------------

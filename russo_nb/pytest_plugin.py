@@ -42,6 +42,15 @@ MARKER_KEYS = (
 )
 SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "max_concurrency", "timeout", "seed", "agent")
 
+_RUSSO_USAGE = {
+    "missing": "the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test",
+    "one_of": "@pytest.mark.russo needs exactly one of prompt= (a string) or prompts= (a list of strings)",
+}
+_SCENARIO_USAGE = {
+    "missing": "the russo_scenario_result fixture needs @pytest.mark.russo_scenario(my_scenario, runs=...)",
+    "one_of": "@pytest.mark.russo_scenario needs a scenario (or scenarios=[...])",
+}
+
 _RECORDS = pytest.StashKey[list]()
 _REPORT_OUTCOME = pytest.StashKey[dict]()
 _MISSING = object()
@@ -141,7 +150,17 @@ def _fail(message: str) -> Any:
     pytest.fail(f"russo: {message}", pytrace=False)
 
 
-def _marker_kwargs(marker: Any, allowed: tuple[str, ...], name: str) -> dict[str, Any]:
+def _marker_kwargs(
+    request: pytest.FixtureRequest, name: str, allowed: tuple[str, ...], usage: dict[str, str]
+) -> dict[str, Any]:
+    """The test's ``@pytest.mark.<name>`` arguments, checked: known keys, exactly one of the first two.
+
+    ``usage`` holds the messages for a missing marker (``"missing"``) and for giving
+    both or neither of ``allowed[0]`` / ``allowed[1]`` (``"one_of"``).
+    """
+    marker = request.node.get_closest_marker(name)
+    if marker is None:
+        _fail(usage["missing"])
     kwargs = dict(marker.kwargs)
     if marker.args:
         first = allowed[0]
@@ -151,6 +170,8 @@ def _marker_kwargs(marker: Any, allowed: tuple[str, ...], name: str) -> dict[str
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         _fail(f"@pytest.mark.{name} got unknown argument(s) {', '.join(unknown)}; it takes {', '.join(allowed)}")
+    if (allowed[0] in kwargs) == (allowed[1] in kwargs):
+        _fail(usage["one_of"])
     return kwargs
 
 
@@ -193,12 +214,7 @@ def russo_result(request: pytest.FixtureRequest) -> Any:
     from .runner import start_batch
     from .sync import run_sync
 
-    marker = request.node.get_closest_marker("russo")
-    if marker is None:
-        _fail("the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test")
-    kwargs = _marker_kwargs(marker, MARKER_KEYS, "russo")
-    if ("prompt" in kwargs) == ("prompts" in kwargs):
-        _fail("@pytest.mark.russo needs exactly one of prompt= (a string) or prompts= (a list of strings)")
+    kwargs = _marker_kwargs(request, "russo", MARKER_KEYS, _RUSSO_USAGE)
     config = request.config
     prompts = kwargs.get("prompt", kwargs.get("prompts"))
     runs = _setting(kwargs, "runs", config, "russo_runs") or 1
@@ -246,12 +262,7 @@ def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
     from .errors import RussoError
     from .sync import run_sync
 
-    marker = request.node.get_closest_marker("russo_scenario")
-    if marker is None:
-        _fail("the russo_scenario_result fixture needs @pytest.mark.russo_scenario(my_scenario, runs=...)")
-    kwargs = _marker_kwargs(marker, SCENARIO_MARKER_KEYS, "russo_scenario")
-    if ("scenario" in kwargs) == ("scenarios" in kwargs):
-        _fail("@pytest.mark.russo_scenario needs a scenario (or scenarios=[...])")
+    kwargs = _marker_kwargs(request, "russo_scenario", SCENARIO_MARKER_KEYS, _SCENARIO_USAGE)
     config = request.config
     from . import scenario as scenario_mod
 

@@ -138,3 +138,36 @@ def agentless_scenario():
         agents=[scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="LA")])],
         script=[scenario.user("maybe fly from NYC to LA"), scenario.agent(), scenario.judge()],
     )
+
+
+class PeakAgent(KeywordAgent):
+    """KeywordAgent that waits ``delay`` s and counts the runs in flight.
+
+    ``peak`` is the most runs it ever served at once and ``calls`` how many it served;
+    each response's ``raw['in_flight']`` says how many were running when it started,
+    so a batch exported by another process still shows the concurrency reached.
+    """
+
+    name = "peak-agent"
+
+    def __init__(self, delay: float = 0.05) -> None:
+        super().__init__()
+        self.delay = delay
+        self.in_flight = self.peak = self.calls = 0
+        self._lock = threading.Lock()
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        import asyncio
+
+        with self._lock:
+            self.in_flight += 1
+            self.calls += 1
+            entered = self.in_flight
+            self.peak = max(self.peak, entered)
+        try:
+            await asyncio.sleep(self.delay)
+            response = await super().run(heard)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+        return response.model_copy(update={"raw": {"in_flight": entered}})

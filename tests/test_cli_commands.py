@@ -100,7 +100,8 @@ def test_flags_override_the_file_and_outputs_are_written(tmp_path, capsys):
     assert "text_flights" in listed and "12" in listed
 
     assert main(["report", str(out / "runs.jsonl"), "-o", str(out / "again.html")]) == 0
-    assert "text_flights" in (out / "again.html").read_text()
+    again = (out / "again.html").read_text()
+    assert "text_flights" in again and "I need to fly from New York to Los Angeles" in again
 
 
 def test_history_is_recorded_by_default(tmp_path, monkeypatch, capsys):
@@ -132,6 +133,17 @@ def test_suite_file_error_in_a_real_process_is_one_line_exit_2(tmp_path):
         ([], "russo: error: no suite file; run `russo --config suite.yaml`"),
         (["a.yaml", "--config", "b.yaml"], "russo: error: two suite files given"),
         (["--config", "agentless.yaml"], "russo: error: agentless.yaml: pipeline.agent: cannot import 'nowhere.Agent'"),
+        (
+            ["--config", "wrong_type.yaml"],
+            "russo: error: wrong_type.yaml: tests[0].runs: Input should be a valid int",
+        ),
+        (
+            ["--config", "wrong_type.json"],
+            "russo: error: wrong_type.json: max_concurrency: Input should be",
+        ),
+        (["--config", "unknown_key.yaml"], "russo: error: unknown_key.yaml: pipeline: unknown key 'synth'; expected"),
+        (["--config", "syntax.yaml"], "russo: error: syntax.yaml: line 2 column 9: invalid YAML"),
+        (["--config", "bad.yaml", "--json", "out.json"], "russo: error: --json writes JSON lines; give a path ending"),
         (["report", "none.jsonl"], "russo report: error: no such file: none.jsonl"),
         (["history", "--limit", "0"], "russo history: error: argument --limit: expected a whole number >= 1"),
     ],
@@ -142,6 +154,12 @@ def test_usage_and_suite_errors_exit_2_with_one_line(tmp_path, monkeypatch, caps
     (tmp_path / "agentless.yaml").write_text(
         "pipeline: {synthesizer: null, agent: {class: nowhere.Agent}}\ntests:\n  - {prompt: hi, expect: [x]}\n"
     )
+    (tmp_path / "wrong_type.yaml").write_text("tests:\n  - {prompt: hi, expect: [x], runs: many}\n")
+    (tmp_path / "wrong_type.json").write_text(
+        '{"max_concurrency": "lots", "tests": [{"prompt": "hi", "expect": ["x"]}]}'
+    )
+    (tmp_path / "unknown_key.yaml").write_text("pipeline: {synth: null}\ntests:\n  - {prompt: hi, expect: [x]}\n")
+    (tmp_path / "syntax.yaml").write_text("tests:\n  - a: b: c\n")
     assert main(args) == 2
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
@@ -241,3 +259,53 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
     statuses = [run.status for run in batch.runs]
     assert len(statuses) == 20 and statuses.count("passed") >= 1 and statuses.count("cancelled") >= 10
     assert "cancelled" in out
+
+
+PEAK_SUITE = """
+name: peak
+pipeline: {synthesizer: null, agent: {class: cli_agents.PeakAgent, params: {delay: 0.05}}}
+runs: 3
+max_concurrency: 4
+tests:
+  - {id: la, prompts: [Book a flight from NYC to LA, Fly me from NYC to LA], expect: ["book_flight(to_city='LA')"]}
+"""
+
+
+def test_runs_and_concurrency_from_the_file_and_from_flags_are_the_runs_made(tmp_path):
+    """Count the runs really made and the most in flight at once (the agent records it in each response)."""
+    (tmp_path / "peak.yaml").write_text(PEAK_SUITE)
+    from_file = russo("peak.yaml", "--json", "file.jsonl", "--no-history", "-q", cwd=tmp_path)
+    flags = ["--runs", "5", "--max-concurrency", "2", "--json", "flags.jsonl"]
+    from_flags = russo("--config", "peak.yaml", *flags, "--no-history", "-q", cwd=tmp_path)
+    assert from_file.returncode == 0 and from_flags.returncode == 0, from_file.stderr + from_flags.stderr
+    for name, total, peak in (("file.jsonl", 6, 4), ("flags.jsonl", 10, 2)):
+        batch = load_batch(tmp_path / name)
+        assert batch.total == total and batch.passed
+        assert max(run.response.raw["in_flight"] for run in batch.runs) == peak
+
+
+def test_the_demo_suite_file_runs_from_the_command_line(tmp_path):
+    """`russo --config data/demo_suite.yaml`: real espeak-ng voice, the local agent, one tag, one run each."""
+    done = russo(
+        "--config", str(ROOT / "data" / "demo_suite.yaml"), "--tag", "alarm", "--runs", "1",
+        "--json", "demo.jsonl", "--no-history", "-q", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr  # a misheard clip fails a run, not the command
+    assert "alarm_seven" in done.stdout and "alarm_six_thirty" in done.stdout and "weather" not in done.stdout
+    batch = load_batch(tmp_path / "demo.jsonl")
+    assert batch.metadata.name == "demo" and batch.total == 3 and batch.metadata.runs_per_prompt == 1
+    assert batch.metadata.params["text_mode"] is False
+    assert all(run.status in ("passed", "failed") and run.response.text for run in batch.runs)
+
+
+def test_an_output_that_cannot_be_written_keeps_the_others_and_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocked").write_text("a file, so no directory can be made here")
+    suite = str(SUITES / "text_regression.json")
+    code = main([suite, "--tag", "weather", "--report", "blocked/r.html", "--json", "ok.jsonl", "-q"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.startswith("russo: error: cannot write the report blocked/r.html: ")
+    assert len(captured.err.strip().splitlines()) == 1
+    assert load_batch(tmp_path / "ok.jsonl").total == 1  # the runs were still written ...
+    assert "history: recorded batch" in captured.out  # ... and recorded

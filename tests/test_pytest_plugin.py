@@ -83,6 +83,81 @@ def test_one_prompt_one_run_gives_an_eval_result_and_more_give_a_batch(text_mode
     result.assert_outcomes(passed=4)
 
 
+PEAK_CONFTEST = """
+import pytest
+import cli_agents
+
+@pytest.fixture
+def russo_agent():
+    return cli_agents.PeakAgent(delay=0.05)
+
+@pytest.fixture
+def russo_synthesizer():
+    return None
+"""
+
+
+def test_the_seed_examples_run_as_written(pytester):
+    """The three README/seed examples, verbatim (async, russo.tool_call), plus the concurrency really used."""
+    pytester.makeconftest(PEAK_CONFTEST)
+    pytester.makepyfile(
+        """
+        import pytest
+        import russo_nb as russo
+
+        @pytest.mark.russo(
+            prompt="Book a flight from NYC to LA",
+            expect=[russo.tool_call("book_flight", from_city="NYC", to_city="LA")],
+            runs=3,
+        )
+        async def test_reliability(russo_result):
+            assert isinstance(russo_result, russo.BatchResult)
+            assert russo_result.pass_rate >= 0.8
+
+        @pytest.mark.russo(
+            prompts=[
+                "Book a flight from NYC to LA",
+                "I need to fly from NYC to LA",
+            ],
+            expect=[russo.tool_call("book_flight", from_city="NYC", to_city="LA")],
+        )
+        async def test_prompt_variants(russo_result):
+            assert russo_result.total == 2
+            assert russo_result.passed
+
+        @pytest.mark.russo(
+            prompts=["Book from NYC to LA", "Fly NYC to LA"],
+            expect=[russo.tool_call("book_flight", from_city="NYC", to_city="LA")],
+            runs=3,
+            max_concurrency=4,
+        )
+        async def test_full_matrix(russo_result, russo_agent):
+            assert russo_result.total == 6  # 2 prompts x 3 runs
+            assert russo_agent.calls == 6 and russo_agent.peak == 4  # 4 at a time, never more
+            assert [len(runs) for runs in russo_result.by_prompt().values()] == [3, 3]
+        """
+    )
+    run(pytester, "-p", "no:asyncio").assert_outcomes(passed=3)
+
+
+def test_concurrency_option_caps_real_runs_and_the_marker_wins(pytester):
+    pytester.makeconftest(PEAK_CONFTEST)
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"])
+        def test_from_option(russo_result, russo_agent):
+            assert russo_agent.calls == 5 and russo_agent.peak == 2
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=3, max_concurrency=3)
+        def test_marker_wins(russo_result, russo_agent):
+            assert russo_agent.calls == 3 and russo_agent.peak == 3
+        """
+    )
+    run(pytester, "--russo-runs", "5", "--russo-max-concurrency", "2").assert_outcomes(passed=2)
+
+
 def test_option_sets_runs_and_concurrency_and_the_marker_wins(text_mode):
     text_mode.makepyfile(
         f"""
