@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -167,3 +169,30 @@ def test_pass_at_k_with_one_run_per_prompt_says_why_the_curve_is_a_point():
     ax = plot_pass_at_k(russo.BatchResult(runs=runs))
     assert ax.get_xlim() == (0.5, 1.5)
     assert any("one run per prompt" in text.get_text() for text in ax.texts)
+
+
+def _label_boxes(ax):
+    figure = ax.figure
+    figure.draw_without_rendering()  # runs the layout and places the text, without rasterizing
+    renderer = figure.canvas.get_renderer()
+    labels = [label for label in ax.get_yticklabels() if label.get_text()]
+    return labels, [label.get_window_extent(renderer) for label in labels], figure.bbox
+
+
+@pytest.mark.parametrize("chart", ["pass_rates", "flakiness", "latency", "comparison"])
+def test_per_prompt_charts_stay_readable_with_50_prompts(chart):
+    """Every prompt gets a label; labels neither overlap nor fall off the figure; text stays >= 7 pt."""
+    batch = synthetic_batch(n_prompts=50, runs=6, seed=3)
+    draw = {
+        "pass_rates": lambda: plot_pass_rates(batch),
+        "flakiness": lambda: plot_flakiness(batch),
+        "latency": lambda: plot_latency(batch),
+        "comparison": lambda: plot_comparison(batch, synthetic_batch(n_prompts=50, runs=6, seed=4)),
+    }[chart]
+    labels, boxes, page = _label_boxes(draw())
+    assert len(labels) == 50
+    assert min(label.get_fontsize() for label in labels) >= 7
+    ordered = sorted(boxes, key=lambda box: box.y0)
+    assert all(below.y1 <= above.y0 + 0.5 for below, above in itertools.pairwise(ordered))  # no overlap
+    assert all(box.x0 >= page.x0 - 0.5 and box.y0 >= page.y0 - 0.5 and box.y1 <= page.y1 + 0.5 for box in boxes)
+    assert all(len(label.get_text()) <= 50 for label in labels)  # long prompts are shortened, not wrapped over

@@ -220,6 +220,7 @@ def test_paired_t_hand_worked_and_against_scipy():
     assert result.difference == pytest.approx(0.2)
     assert result.p_value == pytest.approx(1 - t / math.sqrt(t * t + 2))
     assert "paired t-test" in result.test and result.small_sample
+    assert "only 3 shared prompts; a paired comparison is unreliable below 10" in result.describe()
     ref = sps.ttest_rel([0.6, 0.7, 0.8], [0.5, 0.5, 0.5])
     ci = ref.confidence_interval()
     assert result.p_value == pytest.approx(ref.pvalue)
@@ -366,4 +367,6 @@ def test_summarize_puts_the_numbers_together():
     assert summary.pass_at_k[2] == pytest.approx((1 + 1 + 0) / 3)
     assert summary.small_sample and any("3 prompts" in w for w in summary.warnings)
     assert "7/12 runs passed" in summary.describe()
+    assert "note: only 3 prompts; a clustered standard error is unreliable below 10" in summary.describe()
+    assert "note: only 4 runs for some prompts" in summary.describe()  # small samples are said, not hidden
     assert summarize(batch_from_outcomes({})).warnings == ["the batch has no runs"]
