@@ -447,6 +447,11 @@ def test_misconfigured_scripts_raise_clear_errors():
         arun(scenario.run(name="x", description="d", agents=[BookingAgent()], script=[scenario.proceed()]))
     with pytest.raises(ProtocolError, match="no agent under test"):
         arun(scenario.run(name="x", description="d", agents=[], script=[scenario.user("a"), scenario.agent()]))
+    judged = [scenario.user("to Oslo"), scenario.agent(), scenario.judge()]
+    agent = BookingAgent()
+    with pytest.raises(ProtocolError, match=r"asks for a verdict with judge\(\) but agents=\[...\] has no JudgeAgent"):
+        arun(scenario.run(name="x", description="d", agents=[agent], script=judged))
+    assert agent.calls == 0  # raised before the agent was called
     with pytest.raises(InvalidArgumentError, match="two agents"):
         arun(scenario.run(name="x", description="d", agents=[BookingAgent(), BookingAgent()]))
     with pytest.raises(InvalidArgumentError, match="not callable"):

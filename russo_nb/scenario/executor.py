@@ -92,6 +92,14 @@ class ScenarioExecutor:
             judge = self.judge_agent = JudgeAgent()
         if judge is not None and callable(getattr(judge, "check_ready", None)):
             judge.check_ready(inline)
+        final_judgment = any(
+            isinstance(step, Step) and step.action == "judge" and step.criteria is None for step in self.script
+        )
+        if final_judgment and judge is None:
+            raise ProtocolError(
+                "the script asks for a verdict with judge() but agents=[...] has no JudgeAgent; add "
+                "russo_nb.scenario.JudgeAgent(criteria=[...]), or end the script with succeed() / fail()"
+            )
         user_sim = self.user_simulator
         if user_sim is not None and callable(getattr(user_sim, "check_ready", None)):
             user_sim.check_ready()
