@@ -119,3 +119,42 @@ def test_interrupt_keeps_finished_runs(kernel):
     passed, cancelled, flag = check["stdout"].split()
     assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 40
     assert flag == "True"
+
+
+SCENARIO_SETUP = """
+from russo_nb import scenario
+torn_down = []
+
+class SlowBooker(scenario.AgentAdapter):
+    async def call(self, input):
+        await asyncio.sleep(0.25)
+        return "Booked."
+
+slow_scenario = scenario.Scenario(
+    name="slow", description="d", agents=[SlowBooker()],
+    script=[scenario.user("a flight to Oslo"), scenario.agent(), scenario.succeed()],
+    teardown=lambda state: torn_down.append(state.run_index),
+)
+"""
+
+
+def test_interrupting_a_scenario_batch_keeps_finished_runs_and_tears_down_started_ones(kernel):
+    manager, client = kernel
+    assert execute(client, SCENARIO_SETUP)["error"] is None
+    msg_id = client.execute("%russo scenario slow_scenario --runs 30 --max-concurrency 2 --as spart")
+    time.sleep(1.5)
+    manager.interrupt_kernel()
+    out = collect(client, msg_id)
+    assert out["error"] is None, out
+    assert "interrupted: kept" in out["stderr"] and "stored in spart" in out["stderr"]
+    check = execute(
+        client,
+        "started = [r.run_index for r in spart.runs if 'set_up' in r.phases]\n"
+        "print(type(spart).__name__, spart.status_counts.get('passed', 0), "
+        "spart.status_counts.get('cancelled', 0), spart.metadata.params.get('interrupted'), "
+        "sorted(started) == sorted(torn_down), len(started))",
+    )
+    kind, passed, cancelled, flag, torn_all, started = check["stdout"].split()
+    assert kind == "ScenarioBatch" and flag == "True"
+    assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 30
+    assert torn_all == "True" and int(started) > int(passed)  # runs cut off mid-way were torn down too
