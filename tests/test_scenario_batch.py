@@ -257,3 +257,30 @@ def test_results_render_as_escaped_html():
     page = batch._repr_html_() + batch.runs[0]._repr_html_()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "<b>html</b>" not in page and "Oslo" in page
+
+
+def test_analysis_charts_draw_a_scenario_batch():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from russo_nb import analysis
+    from russo_nb.scenario import run_scenarios_sync
+
+    batch = run_scenarios_sync(flaky_scenario(), runs=4, seed=2)
+    rate = batch.pass_rate
+    assert 0 < rate < 1
+
+    def axes():
+        return Figure().subplots()
+
+    bars = analysis.plot_pass_rates(batch, ax=axes())
+    assert [label.get_text() for label in bars.get_yticklabels()] == ["flaky booking (n=4)"]
+    assert bars.patches[0].get_width() == pytest.approx(rate)
+    curve = analysis.plot_pass_at_k(batch, ax=axes())
+    pass_at, pass_hat = (line.get_ydata() for line in curve.lines[:2])
+    assert pass_at[0] == pytest.approx(rate) and pass_hat[1] == pytest.approx(batch.pass_hat_k(2))
+    latency = analysis.plot_latency(batch, ax=axes())
+    assert [label.get_text() for label in latency.get_yticklabels()] == ["flaky booking"]
+    assert analysis.plot_flakiness(batch, ax=axes()).images  # the per-run pass/fail grid
