@@ -195,3 +195,33 @@ def test_scenario_like_runs_get_what_applies():
     assert frame["latency_s"].tolist() == [1.0, 1.0]
     prompts = prompts_frame(batch)
     assert prompts.iloc[0]["passed"] == 1 and prompts.iloc[0]["runs"] == 2
+
+
+def test_scenario_batch_frames_carry_match_rates_and_scores():
+    import asyncio
+
+    import russo_nb as russo
+    from russo_nb import analysis, scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    @russo.agent
+    def agent(text):
+        return [russo.ToolCall(name="book_flight", arguments={"to_city": "LA" if "LA" in text else "?"})]
+
+    spec = scenario.Scenario(
+        name="fly",
+        description="book",
+        agents=[
+            agent,
+            scenario.UserSimulatorAgent(lines=["{line}"], variables={"line": ["to LA", "to Rome"]}),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="LA")]),
+        ],
+        scorers=[scenario.scorers.tool_call_match(["book_flight(to_city='LA')"], weight=1.0)],
+    )
+    batch = asyncio.run(scenario.run_scenarios(spec, runs=6, seed=3))
+    frame = analysis.runs_frame(batch)
+    converted = analysis.runs_frame(batch.to_batch_result())
+    assert frame["match_rate"].notna().all()
+    assert list(frame["match_rate"]) == list(converted["match_rate"])
+    assert set(frame["match_rate"]) <= {0.0, 1.0} and "score" in frame.columns
+    assert list(frame["passed"]) == [run.status == "passed" for run in batch.runs]

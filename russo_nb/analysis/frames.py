@@ -85,6 +85,15 @@ def _runs_of(result: Any) -> list[Any]:
             f"expected a BatchResult (or anything with .runs), got {type(result).__name__}; "
             "pass the result of russo_nb.run(...)"
         )
+    convert = getattr(result, "to_batch_result", None)
+    if callable(convert) and runs and not isinstance(runs[0], SingleRunResult):
+        # A scenario batch knows how its runs score as tool calls; keep its own fields (score, turns) too.
+        converted = convert().runs
+        wrapped = [_ForeignRun(run) for run in runs]
+        for run, single in zip(wrapped, converted):
+            if run.eval_result is None:
+                run.eval_result = single.eval_result
+        return wrapped
     return runs
 
 
@@ -136,9 +145,9 @@ class _ForeignRun:
 
 def _normalized(runs: list[Any]) -> list[Any]:
     """SingleRunResults as they are (fast attribute access); anything else through :class:`_ForeignRun`."""
-    if all(isinstance(run, SingleRunResult) for run in runs):
+    if all(isinstance(run, (SingleRunResult, _ForeignRun)) for run in runs):
         return runs
-    return [run if isinstance(run, SingleRunResult) else _ForeignRun(run) for run in runs]
+    return [run if isinstance(run, (SingleRunResult, _ForeignRun)) else _ForeignRun(run) for run in runs]
 
 
 def _matched(matches: list[Any]) -> int:
