@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
-import struct
-
 import numpy as np
+from foundation_helpers import tone
 
 from russo_nb.types import (
     AgentResponse,
@@ -19,13 +17,6 @@ from russo_nb.types import (
     ToolCallMatch,
     prompt_id,
 )
-
-
-def tone(freq: float = 440.0, seconds: float = 0.05, sample_rate: int = 8000) -> Audio:
-    """A real 16-bit sine clip."""
-    n = int(sample_rate * seconds)
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / sample_rate))) for i in range(n))
-    return Audio(data=frames, sample_rate=sample_rate)
 
 
 def make_run(

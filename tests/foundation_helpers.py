@@ -1,16 +1,23 @@
-"""Small real components for foundation tests: a tone synthesizer and scripted agents."""
+"""Small real components shared by the tests: a sine-tone clip, a tone synthesizer, scripted agents."""
 
 from __future__ import annotations
 
 import asyncio
-import math
-import struct
+
+import numpy as np
 
 import russo_nb as russo
 
 
+def tone(freq: float = 440.0, seconds: float = 0.1, sample_rate: int = 16000, amplitude: float = 0.25) -> russo.Audio:
+    """A real 16-bit mono sine clip (bare PCM frames)."""
+    t = np.arange(int(sample_rate * seconds)) / sample_rate
+    pcm = (amplitude * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
+    return russo.Audio(data=pcm, sample_rate=sample_rate)
+
+
 class ToneSynthesizer:
-    """Makes a real 16-bit sine tone whose pitch depends on the text; counts its calls."""
+    """Makes a real tone whose pitch depends on the text (no TTS); counts its calls."""
 
     def __init__(self, delay: float = 0.0, sample_rate: int = 16000) -> None:
         self.calls: list[str] = []
@@ -21,12 +28,7 @@ class ToneSynthesizer:
         self.calls.append(text)
         if self.delay:
             await asyncio.sleep(self.delay)
-        freq = 200 + (sum(map(ord, text)) % 400)
-        n = self.sample_rate // 10
-        frames = b"".join(
-            struct.pack("<h", int(8000 * math.sin(2 * math.pi * freq * i / self.sample_rate))) for i in range(n)
-        )
-        return russo.Audio(data=frames, sample_rate=self.sample_rate)
+        return tone(freq=200 + (sum(map(ord, text)) % 400), sample_rate=self.sample_rate)
 
 
 def flight_call(**arguments: object) -> russo.ToolCall:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import wave
 from typing import Any
 
-import numpy as np
+from foundation_helpers import ToneSynthesizer, tone  # noqa: F401 - the notebook tests import them from here
 
 from russo_nb.types import (
     AgentResponse,
@@ -22,19 +20,6 @@ from russo_nb.types import (
 )
 
 EVIL = "<script>alert('x')</script>"
-
-
-def tone(seconds: float = 0.2, rate: int = 16000, freq: float = 440.0) -> Audio:
-    """A real PCM clip (a sine tone) in a WAV container."""
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes(pcm)
-    return Audio.from_wav_bytes(buffer.getvalue())
 
 
 def _evaluation(expected: ToolCall, actual: ToolCall | None) -> EvalResult:
@@ -121,13 +106,6 @@ class SlowAgent:
     async def run(self, text: Any) -> list[ToolCall]:
         await asyncio.sleep(self.delay)
         return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
-
-
-class ToneSynthesizer:
-    """A synthesizer that makes a tone per prompt (real audio, no TTS)."""
-
-    async def synthesize(self, text: str) -> Audio:
-        return tone(freq=200.0 + 10 * (len(text) % 30))
 
 
 class HeardAgent:
