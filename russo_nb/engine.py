@@ -196,6 +196,7 @@ class Execution(Generic[R]):
         self._pending_worker = False
         self._all_done: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._cancel_requested = False
         self._queue: asyncio.Queue[R | None] | None = None
         self.started_at = time.time()
         self.finished_at: float | None = None
@@ -305,6 +306,8 @@ class Execution(Generic[R]):
             self.started_at = time.time()
             self.progress.started = time.perf_counter()
             self._task = asyncio.ensure_future(self._main())
+            if self._cancel_requested:
+                self._task.cancel()
         return self._task
 
     async def wait(self) -> list[R]:
@@ -319,7 +322,8 @@ class Execution(Generic[R]):
         return self.results()
 
     def cancel(self) -> None:
-        """Cancel the unfinished runs; finished ones stay in :meth:`results`."""
+        """Cancel the unfinished runs (or, before the start, all of them); finished ones stay in :meth:`results`."""
+        self._cancel_requested = True
         if self._task is not None:
             self._task.cancel()
 

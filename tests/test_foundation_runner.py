@@ -374,3 +374,22 @@ def test_an_agents_own_timeout_keeps_its_message_and_deadlines_can_be_retried():
         )
     )
     assert result.runs[0].status == "passed" and result.runs[0].attempts == 2
+
+
+def test_a_batch_cancelled_before_it_starts_runs_nothing():
+    calls = []
+
+    @russo.agent
+    async def counting(text):
+        calls.append(text)
+        return []
+
+    async def main():
+        batch = russo.start_batch(prompts=["a", "b"], agent=counting, expect=EXPECT, runs=2)
+        batch.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await batch.wait()
+        return batch.result()
+
+    result = run(main())
+    assert calls == [] and [r.status for r in result.runs] == ["cancelled"] * 4
