@@ -425,3 +425,13 @@ def test_demo_runs_the_demo_suite_through_a_named_agent(ip, ns):
     # HeardAgent books LA with no origin for every prompt: each run is evaluated against the suite and fails
     assert {run.status for run in result.runs} == {"failed"}
     assert all(run.eval_result.expected for run in result.runs)
+
+
+def test_synthesizer_and_evaluator_names_are_checked_for_their_method(ip, ns, capsys):
+    ns["my_synth"] = object()
+    assert russo(ip, 'run "hi" --agent booker --synthesizer my_synt') is None
+    assert "Did you mean my_synth?" in capsys.readouterr().err
+    assert russo(ip, 'run "hi" --agent booker --synthesizer my_synth') is None
+    assert "a synthesizer has synthesize(text) -> Audio" in capsys.readouterr().err
+    assert russo(ip, 'run "hi" --agent booker --text --evaluator booker') is None
+    assert "an evaluator has evaluate(expected, actual) -> EvalResult" in capsys.readouterr().err

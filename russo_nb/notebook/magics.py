@@ -207,6 +207,17 @@ class RussoMagics(Magics):
             raise InvalidArgumentError(f"%russo run needs --agent NAME (the agent to test).{found}")
         return lookup(self.ns, name, role="agent", accept=accepts_agent)
 
+    def _component(self, name: str, role: str, signature: str) -> Any:
+        """A synthesizer or evaluator from the namespace: an object with the method ``signature`` names."""
+        method = signature.split("(")[0]
+        return lookup(
+            self.ns,
+            name,
+            role=role,
+            accept=lambda obj: callable(getattr(obj, method, None)),
+            hint=f"{'an' if role[0] in 'aeiou' else 'a'} {role} has {signature}",
+        )
+
     # -- subcommands --------------------------------------------------------------------
     def _cmd_help(self, command: Command) -> None:
         print(usage(command.positionals[0] if command.positionals else None))
@@ -223,24 +234,14 @@ class RussoMagics(Magics):
                 raise InvalidArgumentError("--text (no audio) and --synthesizer cannot be used together")
             synthesizer = None
         elif command.get("synthesizer"):
-            synthesizer = lookup(
-                self.ns,
-                command.get("synthesizer"),
-                role="synthesizer",
-                accept=lambda obj: callable(getattr(obj, "synthesize", None)),
-                hint="a synthesizer has async synthesize(text) -> Audio",
-            )
+            synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
         else:
             from ..demo import default_synthesizer
 
             synthesizer = default_synthesizer()
         if command.get("evaluator"):
-            evaluator = lookup(
-                self.ns,
-                command.get("evaluator"),
-                role="evaluator",
-                accept=lambda obj: callable(getattr(obj, "evaluate", None)),
-                hint="an evaluator has evaluate(expected, actual) -> EvalResult",
+            evaluator = self._component(
+                command.get("evaluator"), "evaluator", "evaluate(expected, actual) -> EvalResult"
             )
         else:
             evaluator = ExactEvaluator(ignore_extra_args=True)
