@@ -251,3 +251,25 @@ def test_bad_suite_file(tmp_path):
     path.write_text("scenarios:\n  - {description: hello}\n")
     with pytest.raises(SuiteFileError, match="no prompt tests"):
         demo_suite(path)
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """Recognition workers must not re-run the user's script (forkserver would import __main__)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import russo_nb as russo\n"
+        "print('SCRIPT BODY RAN', flush=True)\n"
+        "agent = russo.LocalVoiceAgent.demo()\n"
+        "res = russo.run_concurrent_sync(['What is the weather in Paris'], russo.EspeakSynthesizer(), agent,\n"
+        "                                expect=[\"get_weather(city='Paris')\"], runs=2)\n"
+        "print('STATUS', [run.status for run in res.runs], flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("SCRIPT BODY RAN") == 1
+    assert "STATUS ['passed', 'passed']" in done.stdout
+    piped = subprocess.run([sys.executable, "-"], input=script.read_text(), capture_output=True, text=True, timeout=120)
+    assert "STATUS ['passed', 'passed']" in piped.stdout, piped.stderr

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -137,13 +140,42 @@ def _mp_context() -> Any:
     return multiprocessing.get_context(method)
 
 
+@contextlib.contextmanager
+def _user_script_hidden() -> Iterator[None]:
+    """Start workers without the user's ``__main__``: they run russo_nb code only.
+
+    forkserver / spawn workers normally re-import the main script, which re-runs a script
+    that lacks an ``if __name__ == "__main__":`` guard (and fails for ``python - < file``).
+    The workers never need it, so its path and spec are hidden while they start.
+    """
+    main = sys.modules.get("__main__")
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if main is not None and key in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            if "__spec__" in saved:
+                main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
 def recognition_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The process pool shared by every recognizer (created on first use, one worker per core)."""
+    """The process pool shared by every recognizer (created on first use, one worker per core).
+
+    Every worker starts at once, here, so none is started later with the user's script.
+    """
     global _pool
     with _pool_lock:
         if _pool is None:
             count = workers or os.cpu_count() or 2
-            _pool = ProcessPoolExecutor(max_workers=count, mp_context=_mp_context())
+            pool = ProcessPoolExecutor(max_workers=count, mp_context=_mp_context())
+            with _user_script_hidden():
+                started = [pool.submit(os.getpid) for _ in range(count)]
+            for future in started:
+                future.result()
+            _pool = pool
             logger.debug("started a recognition pool of %d processes", count)
         return _pool
 
