@@ -9,57 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-
-def build(n_prompts: int, runs: int):
-    """A realistic big batch: per-prompt pass rates between 50% and 100%, wrong-city failures, some errors."""
-    from russo_nb.types import (
-        AgentResponse,
-        BatchMetadata,
-        BatchResult,
-        EvalResult,
-        RunError,
-        SingleRunResult,
-        ToolCall,
-        ToolCallMatch,
-        prompt_id,
-    )
-
-    rng = np.random.default_rng(0)
-    expected = [ToolCall(name="book_flight", arguments={"from_city": "NYC", "to_city": "LA"})]
-    good = EvalResult(passed=True, expected=expected, actual=expected,
-                      matches=[ToolCallMatch(expected=expected[0], actual=expected[0], matched=True)])  # fmt: skip
-    wrong = [[ToolCall(name="book_flight", arguments={"from_city": "NYC", "to_city": city})] for city in ("SF", "LAX")]
-    bad = [
-        EvalResult(passed=False, expected=expected, actual=w,
-                   matches=[ToolCallMatch(expected=expected[0], actual=w[0], matched=False,
-                                          details=f"to_city: expected 'LA', got {w[0].arguments['to_city']!r}")])
-        for w in wrong
-    ]  # fmt: skip
-    error = RunError(type="TimeoutError", message="run exceeded timeout of 5s", stage="agent")
-    out = []
-    for p in range(n_prompts):
-        prompt = f"Book a flight from New York to Los Angeles, variant {p}"
-        pid = prompt_id(prompt)
-        rate = rng.uniform(0.5, 1.0)
-        for r in range(runs):
-            roll = rng.random()
-            if roll < 0.01:
-                status, evaluation, response, err = "timeout", bad[0], None, error
-            elif roll < rate:
-                status, evaluation, response, err = "passed", good, AgentResponse(tool_calls=expected), None
-            else:
-                which = int(rng.integers(2))
-                status, evaluation, response, err = "failed", bad[which], AgentResponse(tool_calls=wrong[which]), None
-            out.append(SingleRunResult.model_construct(
-                prompt=prompt, run_index=r, eval_result=evaluation, status=status, error=err,
-                latency_s=float(rng.uniform(0.1, 1.5)), synth_s=None, attempts=1, audio_key=None, response=response,
-                prompt_id=pid, effects=[], seed=None, started_at=None, transcript=None,
-            ))  # fmt: skip
-    return BatchResult.model_construct(runs=out, audio={}, metadata=BatchMetadata(name="scale"))
+from analysis_helpers import synthetic_batch  # noqa: E402  (the same big batch the analysis benchmark uses)
 
 
 def widget_state_bytes(root) -> int:
@@ -102,7 +59,7 @@ def main() -> None:
     import russo_nb
 
     started = time.perf_counter()
-    batch = build(args.prompts, args.runs)
+    batch = synthetic_batch(args.prompts, args.runs, with_audio=20)
     print(f"built {batch.total:,} runs over {args.prompts:,} prompts in {time.perf_counter() - started:.2f}s")
 
     started = time.perf_counter()
