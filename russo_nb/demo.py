@@ -18,8 +18,9 @@ from .types import BatchResult
 
 if TYPE_CHECKING:
     from .config import Suite
+    from .runner import PromptBatch
 
-__all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo"]
+__all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo", "start_demo"]
 
 
 def demo_suite(path: str | Path | None = None) -> Suite:
@@ -52,8 +53,8 @@ def default_agent(**options: Any) -> Any:
     return LocalVoiceAgent.demo(**options)
 
 
-def run_demo(
-    runs: int = 3,
+def start_demo(
+    runs: int | None = None,
     effects: Any = None,
     max_concurrency: int | None = 8,
     on_progress: Callable[[Any], Any] | None = None,
@@ -64,15 +65,14 @@ def run_demo(
     agent: Any = None,
     synthesizer: Any = None,
     name: str | None = None,
-) -> BatchResult:
-    """Run the demo suite offline and return its :class:`BatchResult` (callable from sync code).
+    timeout: float | None = None,
+) -> PromptBatch:
+    """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
-    ``effects``: specs like ``"noise:10db,telephone"`` or effect objects; each run gets its
-    own seeded noise. ``text_mode=True`` skips speech entirely.
+    ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.
     """
     from .audio.effects import coerce_effects
     from .runner import start_batch
-    from .sync import run_sync
 
     if suite is None or isinstance(suite, (str, Path)):
         suite = demo_suite(suite)
@@ -86,20 +86,39 @@ def run_demo(
         warm = getattr(agent, "warm_up", None)
         if callable(warm):
             warm()
-    batch = start_batch(
+    return start_batch(
         suite.prompts,
         synthesizer,
         agent,
         expect=suite.expect,
-        runs=runs,
+        runs=runs if runs is not None else (suite.runs or 3),
         max_concurrency=max_concurrency,
+        timeout=timeout,
         effects=chain,
         seed=seed,
         on_progress=on_progress,
         name=name or suite.label,
         tags=["demo"],
     )
-    return run_sync(batch)
+
+
+def run_demo(
+    runs: int = 3,
+    effects: Any = None,
+    max_concurrency: int | None = 8,
+    on_progress: Callable[[Any], Any] | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> BatchResult:
+    """Run the demo suite offline and return its :class:`BatchResult` (callable from sync code).
+
+    ``effects``: specs like ``"noise:10db,telephone"`` or effect objects; each run gets its
+    own seeded noise. Other options as :func:`start_demo` (``text_mode``, ``suite``,
+    ``agent``, ``synthesizer``, ``name``, ``timeout``).
+    """
+    from .sync import run_sync
+
+    return run_sync(start_demo(runs, effects, max_concurrency, on_progress, seed, **options))
 
 
 def _misheard(result: BatchResult, limit: int = 8) -> list[str]:

@@ -261,30 +261,19 @@ class RussoMagics(Magics):
         return self._execute(batch, command, "russo run")
 
     def _cmd_demo(self, command: Command) -> Any:
-        from .. import demo
-        from ..runner import start_batch
+        from ..demo import start_demo
 
-        suite = demo.demo_suite()
+        agent = None
         if command.get("agent"):
             agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
-        else:
-            agent = demo.default_agent()
-        warm_up = getattr(agent, "warm_up", None)
-        if callable(warm_up):
-            warm_up()
-        effects = self._effects(command.get("effects") or suite.effect_items())
-        batch = start_batch(
-            suite.prompts,
-            demo.default_synthesizer(),
-            agent,
-            expect=suite.expect,
-            runs=command.get("runs", suite.runs),
-            max_concurrency=command.get("max_concurrency", 8),
-            timeout=command.get("timeout"),
-            effects=effects,
+        batch = start_demo(
+            command.get("runs"),
+            self._effects(command.get("effects")) or None,
+            command.get("max_concurrency", 8),
             seed=command.get("seed", 0),
-            name=command.get("name") or suite.label,
-            tags=["demo"],
+            agent=agent,
+            name=command.get("name"),
+            timeout=command.get("timeout"),
         )
         return self._execute(batch, command, "russo demo")
 
