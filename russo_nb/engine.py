@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, RetryableError
+from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .types import RunError, RunStatus
 
 __all__ = ["EngineSettings", "Execution", "Progress", "WorkItem", "capture_error"]
@@ -108,7 +109,12 @@ class Progress:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How the engine runs items: cap, timeout, retries and backoff."""
+    """How the engine runs items: cap, timeout, retries and backoff, rate limit.
+
+    A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
+    retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
+    ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
+    """
 
     max_concurrency: int | None = None
     timeout: float | None = None
@@ -116,8 +122,10 @@ class EngineSettings:
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
     retry_backoff: float = 0.5
     retry_backoff_max: float = 30.0
+    rate_limit: Any = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rate_limit", RateLimit.parse(self.rate_limit))
         if isinstance(self.retry_on, type):
             object.__setattr__(self, "retry_on", (self.retry_on,))
         else:
@@ -134,13 +142,14 @@ class EngineSettings:
             raise InvalidArgumentError(f"timeout must be a number of seconds > 0 (or None), got {self.timeout!r}")
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise InvalidArgumentError(f"retries must be a whole number >= 0, got {self.retries!r}")
-        if self.retries and not self.retry_on:
-            raise InvalidArgumentError(
-                "retries= needs retry_on=(SomeError, ...) naming which errors are worth retrying"
-            )
         for exc_type in self.retry_on:
             if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
                 raise InvalidArgumentError(f"retry_on must hold exception classes, got {exc_type!r}")
+
+
+    def params(self) -> dict[str, Any]:
+        """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
+        return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
 
 
 class RunTimedOut(Exception):
@@ -198,6 +207,7 @@ class Execution(Generic[R]):
         self._task: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self._queue: asyncio.Queue[R | None] | None = None
+        self._limiter = RateLimiter(settings.rate_limit)
         self.started_at = time.time()
         self.finished_at: float | None = None
 
@@ -205,8 +215,11 @@ class Execution(Generic[R]):
     async def _run_one(self, item: WorkItem[R]) -> R:
         settings = self.settings
         attempts = 0
+        limiter = self._limiter
         while True:
             attempts += 1
+            if limiter.active:
+                await limiter.acquire()
             try:
                 if settings.timeout is None:
                     result = await item.attempt()
@@ -215,11 +228,17 @@ class Execution(Generic[R]):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                retryable = isinstance(exc, settings.retry_on) or (
-                    isinstance(exc, RunTimedOut) and issubclass(TimeoutError, settings.retry_on)
+                retryable = (
+                    isinstance(exc, (RetryableError, *settings.retry_on))
+                    or isinstance(exc, RunTimedOut)
+                    and issubclass(TimeoutError, settings.retry_on)
                 )
                 if attempts <= settings.retries and retryable:
                     delay = min(settings.retry_backoff * 2 ** (attempts - 1), settings.retry_backoff_max)
+                    retry_after = getattr(exc, "retry_after", None) if isinstance(exc, RetryableError) else None
+                    if isinstance(retry_after, (int, float)) and 0 < retry_after <= MAX_RETRY_AFTER_S:
+                        delay = max(delay, float(retry_after))  # the server asked for this pause
+                        limiter.pause(delay)  # a quota is shared: hold every run back, not just this one
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
                     await asyncio.sleep(delay)
                     continue

@@ -261,6 +261,7 @@ def start_batch(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
     retry_backoff: float = 0.5,
+    rate_limit: Any = None,
     effects: Sequence[Any] | None = None,
     seed: int = 0,
     resynthesize: bool = False,
@@ -276,7 +277,7 @@ def start_batch(
     """
     prompt_list = normalize_prompts(prompts)
     runs = check_runs(runs)
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     agent_obj = as_agent(agent)
     check_synthesizer(synthesizer)
     evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
@@ -305,7 +306,7 @@ def start_batch(
         timeout=timeout,
         retries=retries,
         tags=list(tags),
-        params={"resynthesize": resynthesize, "text_mode": synthesizer is None},
+        params={"resynthesize": resynthesize, "text_mode": synthesizer is None, **settings.params()},
     )
     execution: Execution[SingleRunResult] = Execution(items, settings, on_progress)
     return PromptBatch(ctx, execution, metadata)
@@ -324,7 +325,7 @@ async def run_concurrent(
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
 
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
-    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``effects``, ``seed``,
+    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
     ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """

@@ -190,13 +190,18 @@ class ToolCall(BaseModel):
 
 
 class AgentResponse(BaseModel):
-    """What an agent answered: its tool calls, any text it said, and the raw payload."""
+    """What an agent answered: its tool calls, any text it said, the raw payload, and what it cost.
+
+    ``usage`` holds what the adapter learned, by name: ``input_tokens``, ``output_tokens``,
+    ``total_tokens``, ``audio_s`` (seconds of audio sent); absent counts are left out.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     tool_calls: list[ToolCall] = Field(default_factory=list)
     text: str | None = None
     raw: Any | None = None
+    usage: dict[str, float] | None = None
 
 
 class ToolCallMatch(BaseModel):

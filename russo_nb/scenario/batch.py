@@ -331,6 +331,7 @@ def start_scenarios(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
     retry_backoff: float = 0.5,
+    rate_limit: Any = None,
     seed: int | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
@@ -339,7 +340,7 @@ def start_scenarios(
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
     scenario_list = _scenario_list(scenarios)
     check_runs(runs)
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     for scenario in scenario_list:
         scenario.check()  # a misconfiguration raises now, not once per run
     items: list[ScenarioRun] = []
@@ -364,7 +365,7 @@ def start_scenarios(
         timeout=timeout,
         retries=retries,
         tags=list(tags),
-        params={"scenarios": [s.name for s in scenario_list], "expected_calls": expected},
+        params={"scenarios": [s.name for s in scenario_list], "expected_calls": expected, **settings.params()},
     )
     execution: Execution[ScenarioResult] = Execution(items, settings, on_progress)
     return ScenarioBatchRun(items, execution, metadata)
