@@ -146,7 +146,6 @@ class EngineSettings:
             if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
                 raise InvalidArgumentError(f"retry_on must hold exception classes, got {exc_type!r}")
 
-
     def params(self) -> dict[str, Any]:
         """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
@@ -228,10 +227,8 @@ class Execution(Generic[R]):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                retryable = (
-                    isinstance(exc, (RetryableError, *settings.retry_on))
-                    or isinstance(exc, RunTimedOut)
-                    and issubclass(TimeoutError, settings.retry_on)
+                retryable = isinstance(exc, (RetryableError, *settings.retry_on)) or (
+                    isinstance(exc, RunTimedOut) and issubclass(TimeoutError, settings.retry_on)
                 )
                 if attempts <= settings.retries and retryable:
                     delay = min(settings.retry_backoff * 2 ** (attempts - 1), settings.retry_backoff_max)

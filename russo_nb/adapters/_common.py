@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import RetryableError
+from ..errors import AgentResponseError, RetryableError
 from ..http_client import AgentHTTPError
 from ..ratelimit import parse_retry_after
 from ..types import AgentResponse, Audio
@@ -50,7 +50,8 @@ def close_error(exc: Any, who: str, collected: int) -> Exception:
     if code in RETRYABLE_CLOSE_CODES or code == 1006:
         meaning = RETRYABLE_CLOSE_CODES.get(code, "abnormal closure")
         return RetryableError(
-            f"{who}: the server closed the connection {where} with code {code} ({meaning}){': ' + reason if reason else ''}",
+            f"{who}: the server closed the connection {where} with code {code} ({meaning})"
+            + (f": {reason}" if reason else ""),
             retry_after=_reason_retry_after(reason),
             status=code,
         )
@@ -91,6 +92,9 @@ def sdk_error(exc: BaseException, who: str) -> BaseException:
     name = type(exc).__name__
     if "Timeout" in name:
         return TimeoutError(f"{who}: {exc}")
+    if isinstance(exc, ValueError) and not isinstance(exc, AgentResponseError):  # JSON / pydantic errors of the SDK
+        first = (str(exc).splitlines() or [name])[0]
+        return AgentResponseError(f"{who}: the answer is malformed ({name}: {first[:200]})")
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
         status = getattr(exc, "code", None)
@@ -104,6 +108,8 @@ def sdk_error(exc: BaseException, who: str) -> BaseException:
     if status == 429 or status >= 500:
         retry_after = parse_retry_after(headers) if headers is not None else None
         suffix = f" (retry after {retry_after:g}s)" if retry_after is not None else ""
-        return RetryableError(f"{who}: the API answered HTTP {status}: {detail}{suffix}", retry_after=retry_after, status=status)
+        return RetryableError(
+            f"{who}: the API answered HTTP {status}: {detail}{suffix}", retry_after=retry_after, status=status
+        )
     hint = " (check the API key)" if status in (401, 403) else ""
     return AgentHTTPError(f"{who}: the API answered HTTP {status}{hint}: {detail}", status=status)

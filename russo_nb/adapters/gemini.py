@@ -117,7 +117,11 @@ class GeminiLiveAgent:
     ) -> None:
         if client is None and session is None:
             raise InvalidArgumentError("Provide either 'client' (genai.Client) or 'session' (live session)")
-        if isinstance(response_timeout, bool) or not isinstance(response_timeout, (int, float)) or response_timeout <= 0:
+        if (
+            isinstance(response_timeout, bool)
+            or not isinstance(response_timeout, (int, float))
+            or response_timeout <= 0
+        ):
             raise InvalidArgumentError(f"response_timeout must be a number of seconds > 0, got {response_timeout!r}")
         self.client = client
         self.session = session
@@ -193,7 +197,9 @@ class GeminiLiveAgent:
                 for call in function_calls:
                     name = field(call, "name", "")
                     if isinstance(name, str) and name:
-                        calls.append(ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name)))
+                        calls.append(
+                            ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name))
+                        )
                 return  # the model now waits for the tool's answer: the turn is ours to end
             content = field(message, "server_content", None)
             if content is not None and field(content, "turn_complete", False) is True:

@@ -120,7 +120,11 @@ class OpenAIRealtimeAgent:
     ) -> None:
         if client is None and connection is None:
             raise InvalidArgumentError("Provide either 'client' (AsyncOpenAI) or 'connection' (realtime connection)")
-        if isinstance(response_timeout, bool) or not isinstance(response_timeout, (int, float)) or response_timeout <= 0:
+        if (
+            isinstance(response_timeout, bool)
+            or not isinstance(response_timeout, (int, float))
+            or response_timeout <= 0
+        ):
             raise InvalidArgumentError(f"response_timeout must be a number of seconds > 0, got {response_timeout!r}")
         self.client = client
         self.connection = connection
@@ -185,7 +189,9 @@ class OpenAIRealtimeAgent:
             )
         done = state["done"]
         text = state.get("text") or None
-        return AgentResponse(tool_calls=calls, text=text, raw=events or None, usage=openai_usage(field(done, "response")))
+        return AgentResponse(
+            tool_calls=calls, text=text, raw=events or None, usage=openai_usage(field(done, "response"))
+        )
 
     async def _collect(self, conn: Any, calls: list[ToolCall], events: list[Any], state: dict[str, Any]) -> None:
         async for event in conn:
@@ -195,7 +201,9 @@ class OpenAIRealtimeAgent:
                 name = field(event, "name", None)
                 if not isinstance(name, str) or not name:
                     raise AgentResponseError(f"{self.name}: a function call event has no name: {event!r:.200}")
-                calls.append(ToolCall(name=name, arguments=arguments_dict(field(event, "arguments", None), name, self.name)))
+                calls.append(
+                    ToolCall(name=name, arguments=arguments_dict(field(event, "arguments", None), name, self.name))
+                )
             elif kind in ("response.text.done", "response.output_text.done"):
                 text = field(event, "text", None)
                 if isinstance(text, str):

@@ -19,7 +19,15 @@ from .stats import SMALL_SAMPLE_RUNS, flakiness_score, k_values, pass_at_k, pass
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RUN_COLUMNS", "PROMPT_COLUMNS", "calls_frame", "light_runs_frame", "prompts_frame", "runs_frame"]
+__all__ = [
+    "RUN_COLUMNS",
+    "PROMPT_COLUMNS",
+    "USAGE_COLUMNS",
+    "calls_frame",
+    "light_runs_frame",
+    "prompts_frame",
+    "runs_frame",
+]
 
 RUN_COLUMNS = [
     "batch_id",
@@ -46,6 +54,15 @@ RUN_COLUMNS = [
     "seed",
     "started_at",
 ]
+
+USAGE_COLUMNS = ["input_tokens", "output_tokens", "total_tokens", "audio_s"]
+"""What adapters record in ``AgentResponse.usage``; a runs frame has these columns when any run has usage."""
+
+
+def _usage_of(run: Any) -> dict[str, float] | None:
+    usage = getattr(getattr(run, "response", None), "usage", None)
+    return usage if isinstance(usage, dict) and usage else None
+
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -179,6 +196,7 @@ def runs_frame(result: Any) -> pd.DataFrame:
       effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
       started_at: when the run started (UTC timestamp, NaT when unknown).
     Scenario runs add whatever applies: transcript turns as ``n_turns``, and ``score`` / ``success`` when present.
+    When adapters reported usage, ``input_tokens``, ``output_tokens``, ``total_tokens``, ``audio_s`` (NaN if unknown).
     """
     import pandas as pd
 
@@ -191,6 +209,8 @@ def runs_frame(result: Any) -> pd.DataFrame:
     effects_cache: dict[int, str] = {}
     n_turns: list[Any] = []
     scores: list[Any] = []
+    usages: list[Any] = []
+    any_usage = False
     any_transcript = False
     any_score = False
     for run in _normalized(runs):
@@ -257,6 +277,9 @@ def runs_frame(result: Any) -> pd.DataFrame:
         if type(run) is _ForeignRun and run.score is not None:
             any_score = True
         scores.append(run.score if type(run) is _ForeignRun else None)
+        usage = _usage_of(run)
+        usages.append(usage)
+        any_usage = any_usage or usage is not None
 
     # fill prompt ids that a foreign run type did not carry
     if any(p is None for p in pid):
@@ -293,6 +316,9 @@ def runs_frame(result: Any) -> pd.DataFrame:
         columns["n_turns"] = pd.array(n_turns, dtype="Int64")
     if any_score:
         columns["score"] = np.array([np.nan if s is None else s for s in scores], dtype=float)
+    if any_usage:  # token counts and audio seconds the adapters reported (NaN where a run reported none)
+        for key in USAGE_COLUMNS:
+            columns[key] = np.array([np.nan if u is None else u.get(key, np.nan) for u in usages], dtype=float)
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = batch_id
     return frame

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import ClassVar
 
 __all__ = ["AudioMime", "Gemini", "OpenAI"]
 
@@ -29,7 +30,7 @@ class Gemini:
 
     LIVE_INPUT_SAMPLE_RATE = 16000
     LIVE_INPUT_MIME = "audio/pcm;rate=16000"
-    LIVE_RESPONSE_MODALITIES = ["AUDIO"]  # native-audio Live models answer in audio only
+    LIVE_RESPONSE_MODALITIES: ClassVar[list[str]] = ["AUDIO"]  # native-audio Live models answer in audio only
     TTS_SAMPLE_RATE = 24000  # Gemini TTS returns 16-bit mono PCM at 24 kHz
 
 

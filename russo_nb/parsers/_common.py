@@ -61,7 +61,9 @@ def arguments_dict(arguments: Any, name: str, who: str) -> dict[str, Any]:
         try:
             arguments = dict(arguments)  # proto maps and other mappings from SDKs
         except (TypeError, ValueError):
-            raise AgentResponseError(f"{who}: the arguments of {name!r} are not an object: {arguments!r:.120}") from None
+            raise AgentResponseError(
+                f"{who}: the arguments of {name!r} are not an object: {arguments!r:.120}"
+            ) from None
     return arguments
 
 

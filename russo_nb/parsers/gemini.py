@@ -38,7 +38,9 @@ class GeminiResponseParser:
                 if call is not None:
                     name = field(call, "name", "")
                     if isinstance(name, str) and name:
-                        calls.append(ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, who)))
+                        calls.append(
+                            ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, who))
+                        )
                     continue
                 text = field(part, "text", None)
                 if isinstance(text, str):

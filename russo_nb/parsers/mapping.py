@@ -103,5 +103,6 @@ class JsonMapping(JsonResponseParser):
     def _raise_missing(self, data: Any, who: str) -> None:
         keys = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
         raise AgentResponseError(
-            f"{who}: the answer has no {self.tool_calls_key!r} (it has: {keys:.200}); set mapping=JsonMapping(calls=...)"
+            f"{who}: the answer has no {self.tool_calls_key!r} (it has: {keys:.200}); "
+            "set mapping=JsonMapping(calls=...)"
         )

@@ -15,8 +15,11 @@ def openai_usage(raw: Any) -> dict[str, float] | None:
     counts = field(raw, "usage", None)
     if counts is None:
         return None
+
     def first(*names: str) -> float | None:
-        return next((value for value in (number(field(counts, name, None)) for name in names) if value is not None), None)
+        return next(
+            (value for value in (number(field(counts, name, None)) for name in names) if value is not None), None
+        )
 
     return usage(
         input_tokens=first("prompt_tokens", "input_tokens"),
@@ -49,5 +52,7 @@ class OpenAIResponseParser:
                 name = field(function, "name", "")
                 if not isinstance(name, str) or not name:
                     continue
-                calls.append(ToolCall(name=name, arguments=arguments_dict(field(function, "arguments", None), name, who)))
+                calls.append(
+                    ToolCall(name=name, arguments=arguments_dict(field(function, "arguments", None), name, who))
+                )
         return AgentResponse(tool_calls=calls, text=text, raw=raw_response, usage=openai_usage(raw_response))

@@ -73,7 +73,9 @@ class GoogleSynthesizer:
         )
         contents = types.Content(role="user", parts=[types.Part.from_text(text=text)])
         try:
-            response = await self._client.aio.models.generate_content(model=self.model, contents=contents, config=config)
+            response = await self._client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            )
         except Exception as exc:
             raise sdk_error(exc, self.name) from exc
         data = b""
