@@ -87,7 +87,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(429, {"error": {"message": "slow down"}}, Retry_After="1")
             else:
                 self._json(200, {"tool_calls": [{"name": "book_flight", "arguments": BOOK_ARGS}]})
-        elif path == "/drip":
+        elif path == "/together":  # answers only when `server.barrier.parties` requests are in flight at once
+            try:
+                self.server.barrier.wait()
+                self._json(200, {"tool_calls": [{"name": "book_flight", "arguments": BOOK_ARGS}]})
+            except threading.BrokenBarrierError:
+                self._json(503, {"error": "not enough concurrent requests"})
+        elif path.startswith("/drip"):
             self._drip()
         elif path == "/huge":
             self._huge(declared="declared" in self.path)
@@ -211,6 +217,7 @@ class _Server(ThreadingHTTPServer):
         self.drip_aborted = threading.Event()
         self.huge_sent: list[int] = []
         self.redirect_target: str | None = None
+        self.barrier = threading.Barrier(1)
 
 
 class HttpAgentServer:
