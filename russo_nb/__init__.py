@@ -12,7 +12,7 @@ from typing import Any
 from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
-from .engine import Progress
+from .engine import Job, Plan, Progress
 from .errors import (
     ConfigurationError,
     ExpectationError,
@@ -67,6 +67,8 @@ __all__ = [
     "BatchMetadata",
     "RunError",
     "Progress",
+    "Job",
+    "Plan",
     "PromptBatch",
     "start_batch",
     "run_concurrent_sync",
