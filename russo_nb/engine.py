@@ -543,6 +543,7 @@ class Job(Generic[B]):
     def cancel(self) -> None:
         """Cancel the unfinished runs (or, before the start, all of them); finished ones stay in :meth:`result`."""
         self._cancel_requested = True
+        self._stopping = True  # workers take no new run, even before the cancellation reaches them
         if self._task is not None:
             self._task.cancel()
 
