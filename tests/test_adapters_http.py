@@ -7,6 +7,7 @@ all go through russo_nb.http_client, so each rule is tested once through each pa
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -129,7 +130,7 @@ def test_llm_client_uses_the_deadline_and_cap(server):
 def test_url_secrets_never_reach_names_reports_exports_or_history(server, tmp_path):
     agent = HttpAgent(f"{server.url}/agent?key=sk-SECRET-123&team=voice")
     assert "SECRET" not in agent.name and "key=***" in agent.name and "SECRET" not in repr(agent)
-    failing = HttpAgent(f"http://user:pa55word@127.0.0.1:9/agent?token=sk-SECRET-456")
+    failing = HttpAgent("http://user:pa55word@127.0.0.1:9/agent?token=sk-SECRET-456")
     result = russo.run_concurrent_sync(["Book a flight"], None, agent, expect=[BOOK], runs=1, name="secrets")
     failed = russo.run_concurrent_sync(["Book a flight"], None, failing, expect=[BOOK], runs=1)
     assert result.pass_rate == 1.0 and failed.runs[0].status == "error"
@@ -204,7 +205,7 @@ def test_rate_limit_spaces_attempt_starts():
 
     result = russo.run_concurrent_sync("a", None, quick, expect=[BOOK], runs=4, rate_limit="10/s")
     assert result.pass_rate == 1.0 and result.metadata.params["rate_limit"] == "10/s"
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     assert min(gaps) >= 0.09  # 10 per second: 0.1 s apart
 
 
