@@ -335,23 +335,26 @@ def test_max_turns_reached_is_a_failure_naming_what_was_not_met():
     assert [m["content"] for m in result.messages if m["role"] == "user"] == ["hello", "hmm", "hmm"]
 
 
-def test_agent_that_raises_gives_an_error_result_keeping_the_transcript():
+def test_agent_that_raises_propagates_from_run_and_is_an_error_result_in_a_batch():
     class Broken(AgentAdapter):
         async def call(self, input):
             raise ValueError("database is down")
 
-    result = arun(
-        scenario.run(
+    def spec():
+        return scenario.Scenario(
             name="broken",
             description="x",
             agents=[Broken(), scenario.JudgeAgent()],
             script=[scenario.user("hi"), scenario.agent(), scenario.succeed()],
         )
-    )
+
+    with pytest.raises(ValueError, match="database is down"):
+        arun(spec().run())
+    result = arun(scenario.run_scenarios(spec())).runs[0]
     assert result.status == "error" and not result.success
     assert result.error.type == "ValueError" and result.error.stage == "agent"
     assert "database is down" in result.error.message
-    assert "the agent under test raised ValueError" in result.reasoning
+    assert "the agent under test (Broken) raised ValueError" in result.reasoning
     assert result.messages == [{"role": "user", "content": "hi"}]
 
 

@@ -198,8 +198,9 @@ class ScenarioExecutor:
         )
 
     def _check_failed(self, exc: AssertionError, step: Any) -> ScenarioResult:
-        text = str(exc) or f"an assertion in {_step_name(step)} failed"
-        return ScenarioResult(success=False, reasoning=f"check failed: {text}", failed_criteria=[text])
+        text = str(exc).strip() or f"an assertion in {_step_name(step)} failed"
+        # the first line names the criterion (pytest's rewritten asserts add an explanation below it)
+        return ScenarioResult(success=False, reasoning=f"check failed: {text}", failed_criteria=[text.splitlines()[0]])
 
     def finish(self, result: ScenarioResult) -> ScenarioResult:
         """Fill a verdict with the transcript, checkpoint criteria, turns and agent time."""

@@ -134,10 +134,12 @@ class ScenarioState:
         return transcript(self.messages)
 
     @property
-    def criteria(self) -> list[Any]:
-        """The judge's criteria, in order (empty without a judge)."""
+    def criteria(self) -> list[str]:
+        """The judge's criteria, in order, as the names verdicts use (empty without a judge)."""
+        from .criteria import criterion_name
+
         judge = self._executor.judge_agent if self._executor is not None else None
-        return list(getattr(judge, "criteria", None) or [])
+        return [criterion_name(c, i) for i, c in enumerate(getattr(judge, "criteria", None) or [])]
 
     def message_turns(self) -> list[int]:
         """The turn each message was added in; a message added behind the state's back joins the one before."""
