@@ -325,7 +325,11 @@ def test_8_a_batch_records_the_agent_error_per_run_with_its_traceback():
     for run in batch.runs:
         assert run.status == "error" and run.error.type == "ConnectionError" and run.error.stage == "agent"
         assert "raise self.exc(" in run.error.traceback and "OSError: socket closed by peer" in run.error.traceback
-        assert "FlakyBackend" in run.reasoning
+        assert run.error.cause == "OSError: socket closed by peer" and run.error.agent == "FlakyBackend"
+        assert run.reasoning == (
+            "the agent under test (FlakyBackend) raised ConnectionError: booking service unreachable "
+            "(from OSError: socket closed by peer)"
+        )
         assert run.messages == [{"role": "user", "content": "to Oslo"}]
 
 

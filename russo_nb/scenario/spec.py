@@ -417,10 +417,8 @@ class ScenarioRun:
 
 
 def _with_agent(error: RunError, agent: str) -> RunError:
-    """``error`` naming the agent that raised it (in its message when RunError has no field for it)."""
-    if "agent" in RunError.model_fields:
-        return error if getattr(error, "agent", "") else error.model_copy(update={"agent": agent})
-    return error
+    """``error`` naming the agent that raised it."""
+    return error if error.agent else error.model_copy(update={"agent": agent})
 
 
 def _failure_reasoning(status: RunStatus, error: RunError | None, agent: str) -> str:
@@ -433,7 +431,8 @@ def _failure_reasoning(status: RunStatus, error: RunError | None, agent: str) ->
     who = STAGE_WHO.get(error.stage, f"the {error.stage or 'run'} step")
     if agent and error.stage in STAGE_WHO:
         who += f" ({agent})"
-    return f"{who} raised {error.type}: {error.message}"
+    caused = f" (from {error.cause})" if error.cause else ""
+    return f"{who} raised {error.type}: {error.message}{caused}"
 
 
 async def run(
