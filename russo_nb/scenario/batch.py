@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
 from ..errors import InvalidArgumentError
+from ..plain_text import terminal_safe
 from ..runner import derive_seed
 from ..types import (
     AgentResponse,
@@ -217,9 +218,9 @@ class ScenarioBatch(RunCounts, BaseModel):
                 score = f", score {run.score:.2f}" if run.score is not None else ""
                 line = f"    [{icon}] run {run.run_index}: {run.status}, {run.turns} turns{score}"
                 if run.error is not None:
-                    line += f" ({run.error})"
+                    line += f" ({terminal_safe(run.error)})"
                 elif run.status != "passed" and run.reasoning:
-                    line += f" ({run.reasoning[:120]})"
+                    line += f" ({terminal_safe(run.reasoning[:120])})"
                 lines.append(line)
         return "\n".join(lines)
 
