@@ -58,7 +58,8 @@ def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
         worker.join()
         partial = batch.result()
         _mark_interrupted(partial)
-        logger.warning("interrupted: kept the runs that finished; the rest are marked cancelled")
+        # said once, by the result itself ("145 cancelled — interrupted after 15 runs"): only logged here
+        logger.info("interrupted: kept the runs that finished; the rest are marked cancelled")
         return partial
     error = outcome.get("error")
     if isinstance(error, asyncio.CancelledError):
