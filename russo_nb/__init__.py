@@ -12,7 +12,8 @@ from typing import Any
 from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
-from .engine import Progress
+from .columns import RUN_TABLE, Run, RunColumn
+from .engine import Job, Plan, Progress
 from .errors import (
     ConfigurationError,
     ExpectationError,
@@ -66,7 +67,12 @@ __all__ = [
     # beyond russo
     "BatchMetadata",
     "RunError",
+    "Run",
+    "RunColumn",
+    "RUN_TABLE",
     "Progress",
+    "Job",
+    "Plan",
     "PromptBatch",
     "start_batch",
     "run_concurrent_sync",

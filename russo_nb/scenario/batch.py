@@ -13,26 +13,34 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
+from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
+from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
 from ..types import (
     AgentResponse,
     Audio,
     BatchMetadata,
     BatchResult,
-    EvalResult,
     RunCounts,
     SingleRunResult,
     ToolCall,
-    ToolCallMatch,
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
 
-__all__ = ["ScenarioBatch", "ScenarioBatchRun", "run_scenarios", "run_scenarios_sync", "start_scenarios"]
+__all__ = [
+    "ScenarioBatch",
+    "ScenarioBatchRun",
+    "ScenarioPlan",
+    "merge_scenario_batches",
+    "plan_scenarios",
+    "run_scenarios",
+    "run_scenarios_sync",
+    "start_scenarios",
+]
 
 
 class ScenarioBatch(RunCounts, BaseModel):
@@ -46,6 +54,16 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     runs: list[ScenarioResult] = Field(default_factory=list)
     metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
+
+    @model_validator(mode="after")
+    def _attach_expected_calls(self) -> ScenarioBatch:
+        """Give each run the calls its scenario's scorers expect, so every run carries its own evaluation."""
+        for run in self.runs:
+            if not run.expected_calls:
+                expected = _expected_calls(self.metadata, run.name)
+                if expected:
+                    run.expected_calls = expected
+        return self
 
     # -- counts (total, passed_count, failed_count, passed, pass_rate: RunCounts) ----------
     @property
@@ -128,52 +146,16 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     # -- views ---------------------------------------------------------------------------
     def to_dataframe(self) -> Any:
-        """One row per run.
+        """One row per run: the run table, the same as :func:`russo_nb.analysis.runs_frame` of this batch.
 
-        Columns: scenario, run_index, status, success, score, score_<name> per scorer,
-        turns, tool_calls (count), tools (names, in order), criteria_passed, criteria_failed
-        (counts), failed_criteria (text), total_time, agent_time, reasoning, error_type,
-        error, seed, attempts, tags, thread_id.
+        The prompt-run columns (prompt is the scenario's name) and the scenario columns:
+        scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
+        tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
+        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
-        import pandas as pd
+        from ..analysis.frames import runs_frame
 
-        rows = []
-        for run in self.runs:
-            calls = run.tool_calls
-            row: dict[str, Any] = {
-                "scenario": run.name,
-                "run_index": run.run_index,
-                "status": run.status,
-                "success": run.success,
-                "score": run.score,
-            }
-            for name, value in run.scores.items():
-                row[f"score_{name}"] = value
-            row.update(
-                {
-                    "turns": run.turns,
-                    "tool_calls": len(calls),
-                    "tools": ", ".join(call.name for call in calls),
-                    "criteria_passed": len(run.passed_criteria),
-                    "criteria_failed": len(run.failed_criteria),
-                    "failed_criteria": "; ".join(run.failed_criteria),
-                    "total_time": run.total_time,
-                    "agent_time": run.agent_time,
-                    "reasoning": run.reasoning,
-                    "error_type": run.error.type if run.error else None,
-                    "error": run.error.message if run.error else None,
-                    "seed": run.seed,
-                    "attempts": run.attempts,
-                    "tags": ", ".join(run.tags),
-                    "thread_id": run.thread_id,
-                }
-            )
-            rows.append(row)
-        columns = ["scenario", "run_index", "status", "success", "score", "turns", "tool_calls"]
-        frame = pd.DataFrame(rows)
-        if frame.empty:
-            return pd.DataFrame(columns=columns)
-        return frame
+        return runs_frame(self)
 
     def to_batch_result(self) -> BatchResult:
         """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
@@ -185,21 +167,8 @@ class ScenarioBatch(RunCounts, BaseModel):
         """
         runs: list[SingleRunResult] = []
         for run in self.runs:
-            actual = run.tool_calls
-            matches: list[ToolCallMatch] = []
-            expected = _expected_calls(self.metadata, run.name)
-            if expected:
-                from ..evaluators import ExactEvaluator
-
-                evaluation = ExactEvaluator(ignore_extra_calls=True).evaluate(expected, actual)
-                matches = evaluation.matches
-            eval_result = EvalResult(
-                passed=run.status == "passed",
-                expected=expected,
-                actual=actual,
-                matches=matches,
-                details=run.reasoning or "",
-            )
+            eval_result = run.eval_result
+            actual = eval_result.actual
             audio_key = next(
                 (m["audio_key"] for m in run.messages if m.get("role") == "user" and m.get("audio_key")), None
             )
@@ -271,20 +240,47 @@ def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
     return [ToolCall(**call) for calls in per_scorer.values() for call in calls]
 
 
-class ScenarioBatchRun(BatchHandle[ScenarioResult, "ScenarioBatch"]):
-    """A scenarios × runs batch being executed: await it, iterate it, cancel it.
+class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
+    """Scenarios × runs: builds each run's work item on demand and collects a :class:`ScenarioBatch`."""
 
-    ``result()`` at any time gives what finished, other runs marked ``cancelled``
-    (with teardown already run for any run that had started).
-    """
+    def __init__(self, scenarios: list[Scenario], runs: int, seed: int | None, metadata: BatchMetadata) -> None:
+        self.scenarios = scenarios
+        self.units = len(scenarios)
+        self.runs = runs
+        self.seed = seed
+        self.metadata = metadata
 
-    def __init__(self, items: list[ScenarioRun], execution: Execution[ScenarioResult], metadata: BatchMetadata) -> None:
-        super().__init__(execution, metadata)
-        self.items = items
+    def item(self, unit: int, run: int) -> ScenarioRun:
+        scenario = self.scenarios[unit]
+        base = scenario.seed if self.seed is None else self.seed
+        return scenario.prepare(run, derive_seed(base, unit, run))
 
-    def result(self) -> ScenarioBatch:
-        """The batch as it stands."""
-        return ScenarioBatch(runs=self.execution.results(), metadata=self.stamped_metadata())
+    def collect(
+        self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
+    ) -> ScenarioBatch:
+        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+
+
+#: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
+ScenarioBatchRun = Job
+
+
+def merge_scenario_batches(parts: list[ScenarioBatch]) -> ScenarioBatch:
+    """One ScenarioBatch from several (scenario groups with different run counts)."""
+    if len(parts) == 1:
+        return parts[0]
+    metadata = parts[0].metadata.model_copy()
+    counts = {part.metadata.runs_per_prompt for part in parts}
+    metadata.runs_per_prompt = counts.pop() if len(counts) == 1 else None
+    names = [name for part in parts for name in part.metadata.params.get("scenarios", [])]
+    expected: dict[str, Any] = {}
+    for part in parts:
+        expected.update(part.metadata.params.get("expected_calls", {}))
+    interrupted = any(part.metadata.params.get("interrupted") for part in parts)
+    metadata.params = {**metadata.params, "scenarios": names, "expected_calls": expected}
+    if interrupted:
+        metadata.params["interrupted"] = True
+    return ScenarioBatch(runs=[run for part in parts for run in part.runs], metadata=metadata)
 
 
 def _scenario_list(scenarios: Any) -> list[Scenario]:
@@ -307,6 +303,45 @@ def _scenario_list(scenarios: Any) -> list[Scenario]:
     return out
 
 
+def plan_scenarios(
+    scenarios: Scenario | Sequence[Scenario],
+    runs: int = 1,
+    *,
+    seed: int | None = None,
+    metadata: BatchMetadata | None = None,
+) -> ScenarioPlan:
+    """Check the scenarios and plan scenarios × runs (nothing runs yet)."""
+    scenario_list = _scenario_list(scenarios)
+    runs = check_runs(runs)
+    if seed is not None:
+        seed = check_seed(seed)
+    for scenario in scenario_list:
+        scenario.check()  # a misconfiguration raises now, not once per run
+    expected: dict[str, dict[str, list[Any]]] = {}
+    for scenario in scenario_list:
+        for scorer in scenario.weighted_scorers:
+            calls = getattr(scorer.func, "expected", None)
+            if calls:
+                expected.setdefault(scenario.name, {})[scorer.name] = [call.model_dump() for call in calls]
+    agents = sorted({_agent_name(s) for s in scenario_list})
+    base = metadata if metadata is not None else BatchMetadata()
+    metadata = base.model_copy(
+        update={
+            "kind": "scenarios",
+            "agent": ", ".join(agents) or None,
+            "evaluator": "scenario judge",
+            "seed": seed,
+            "runs_per_prompt": runs,
+            "params": {
+                **base.params,
+                "scenarios": [s.name for s in scenario_list],
+                "expected_calls": expected,
+            },
+        }
+    )
+    return ScenarioPlan(scenario_list, runs, seed, metadata)
+
+
 def start_scenarios(
     scenarios: Scenario | Sequence[Scenario],
     runs: int = 1,
@@ -320,39 +355,14 @@ def start_scenarios(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
-) -> ScenarioBatchRun:
+) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
-    scenario_list = _scenario_list(scenarios)
-    check_runs(runs)
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
-    for scenario in scenario_list:
-        scenario.check()  # a misconfiguration raises now, not once per run
-    items: list[ScenarioRun] = []
-    expected: dict[str, dict[str, list[Any]]] = {}
-    for index, scenario in enumerate(scenario_list):
-        base = scenario.seed if seed is None else seed
-        for run_index in range(runs):
-            items.append(scenario.prepare(run_index, derive_seed(base, index, run_index)))
-        for scorer in scenario.weighted_scorers:
-            calls = getattr(scorer.func, "expected", None)
-            if calls:
-                expected.setdefault(scenario.name, {})[scorer.name] = [call.model_dump() for call in calls]
-    agents = sorted({_agent_name(s) for s in scenario_list})
+    name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name,
-        kind="scenarios",
-        agent=", ".join(agents) or None,
-        evaluator="scenario judge",
-        seed=seed,
-        runs_per_prompt=runs,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=list(tags),
-        params={"scenarios": [s.name for s in scenario_list], "expected_calls": expected},
+        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
     )
-    execution: Execution[ScenarioResult] = Execution(items, settings, on_progress)
-    return ScenarioBatchRun(items, execution, metadata)
+    return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
 
 
 def _agent_name(scenario: Scenario) -> str:

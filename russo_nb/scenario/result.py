@@ -7,13 +7,16 @@ analysis uses (``prompt``, ``run_index``, ``latency_s``).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..types import Audio, RunError, RunStatus, ToolCall
+from ..plain_text import terminal_safe
+from ..types import Audio, EvalResult, RunError, RunStatus, ToolCall
+from ..types import prompt_id as make_prompt_id
+from .calls import collect_tool_calls
+from .state import transcript as transcript_of
 
 __all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in"]
 
@@ -38,25 +41,8 @@ class CriterionResult(BaseModel):
 
 
 def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
-    """Every tool call the assistant made in OpenAI-format ``messages``, as russo ToolCalls."""
-    calls: list[ToolCall] = []
-    for message in messages:
-        if message.get("role") != "assistant":
-            continue
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
-            raw = function.get("arguments") or "{}"
-            if isinstance(raw, str):
-                try:
-                    arguments = json.loads(raw) if raw.strip() else {}
-                except json.JSONDecodeError:
-                    arguments = {"_raw": raw}
-            else:
-                arguments = dict(raw)
-            if not isinstance(arguments, dict):
-                arguments = {"_value": arguments}
-            calls.append(ToolCall(name=str(function.get("name", "")), arguments=arguments))
-    return calls
+    """Every tool call the assistant made in OpenAI-format ``messages``, as plain russo ToolCalls."""
+    return [ToolCall(name=call.name, arguments=call.arguments) for call in collect_tool_calls(messages)]
 
 
 class ScenarioResult(BaseModel):
@@ -93,6 +79,8 @@ class ScenarioResult(BaseModel):
     audio: dict[str, Audio] = Field(default_factory=dict)
     lifecycle: list[LifecycleEvent] = Field(default_factory=list)
     criteria_results: list[CriterionResult] = Field(default_factory=list)
+    expected_calls: list[ToolCall] = Field(default_factory=list)
+    """The calls the scenario's ``tool_call_match`` scorers expect (filled in by its batch)."""
 
     @model_validator(mode="after")
     def _fill_status(self) -> ScenarioResult:
@@ -124,6 +112,64 @@ class ScenarioResult(BaseModel):
         """Every tool call the agent made during the run, in order."""
         return tool_calls_in(self.messages)
 
+    # -- the rest of the Run protocol (russo_nb.columns.Run) ---------------------------
+    @property
+    def prompt_id(self) -> str:
+        """Stable id of the scenario's name."""
+        return make_prompt_id(self.name)
+
+    @property
+    def synth_s(self) -> float | None:
+        """Synthesis time is not tracked per scenario run."""
+        return None
+
+    @property
+    def audio_key(self) -> str | None:
+        """The first clip the agent heard (voice scenarios), else None."""
+        for message in self.messages:
+            if message.get("role") == "user" and message.get("audio_key"):
+                return str(message["audio_key"])
+        return None
+
+    @property
+    def effects(self) -> list[str]:
+        """Audio effects are recorded per message in voice scenarios, not per run."""
+        return []
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation's messages (OpenAI format)."""
+        return self.messages
+
+    @property
+    def eval_result(self) -> EvalResult:
+        """The calls made against :attr:`expected_calls` (extra calls allowed); passed is the run's status."""
+        from ..evaluators import ExactEvaluator
+
+        actual = self.tool_calls
+        matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
+        return EvalResult(
+            passed=self.status == "passed",
+            expected=list(self.expected_calls),
+            actual=actual,
+            matches=matches,
+            details=self.reasoning or "",
+        )
+
+    @property
+    def match_rate(self) -> float:
+        """Fraction of expected calls made (1.0 when none expected)."""
+        return self.eval_result.match_rate if self.expected_calls else 1.0
+
+    @property
+    def text(self) -> str | None:
+        """The agent's last text reply."""
+        for message in reversed(self.messages):
+            content = message.get("content")
+            if message.get("role") == "assistant" and isinstance(content, str) and content:
+                return content
+        return None
+
     def phase_at(self, phase: str) -> float | None:
         """When the run entered ``phase`` (epoch seconds), or None if it never did."""
         for event in self.lifecycle:
@@ -146,29 +192,18 @@ class ScenarioResult(BaseModel):
             bits.append(f"{self.total_time:.2f}s")
         lines = [f"{head} ({', '.join(bits)})"]
         if self.reasoning:
-            lines.append(f"  {self.reasoning}")
+            lines.append(f"  {terminal_safe(self.reasoning)}")
         if self.error is not None:
-            lines.append(f"  error: {self.error}")
-        lines += [f"  [+] {criterion}" for criterion in self.passed_criteria]
-        lines += [f"  [-] {criterion}" for criterion in self.failed_criteria]
+            lines.append(f"  error: {terminal_safe(self.error)}")
+        lines += [f"  [+] {terminal_safe(criterion)}" for criterion in self.passed_criteria]
+        lines += [f"  [-] {terminal_safe(criterion)}" for criterion in self.failed_criteria]
         for name, value in self.scores.items():
-            lines.append(f"  score {name}: {value:.2f}")
+            lines.append(f"  score {terminal_safe(name)}: {value:.2f}")
         return "\n".join(lines)
 
     def transcript_text(self) -> str:
         """The conversation as plain text, one line per message, tool calls included."""
-        lines = []
-        for message in self.messages:
-            role = message.get("role", "?")
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-            line = f"{role}: {content}" if content else f"{role}:"
-            calls = tool_calls_in([message]) if role == "assistant" else []
-            if calls:
-                line += " " + " ".join(f"[{call}]" for call in calls)
-            lines.append(line)
-        return "\n".join(lines)
+        return transcript_of(self.messages)
 
     def __str__(self) -> str:
         return self.summary()

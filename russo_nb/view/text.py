@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..plain_text import terminal_safe
 from .model import CANCELLED, BatchView, PromptRow, build_view
 
 __all__ = ["summary_text"]
@@ -44,7 +45,7 @@ def _prompt_run_line(run: Any) -> str:
     line = f"    [{icon}] run {run.run_index}: {match:.0%} match"
     if run.status in ("error", "timeout"):
         error = getattr(run, "error", None)
-        line += f" ({run.status}{': ' + str(error) if error else ''})"
+        line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
     return line
 
 
@@ -53,9 +54,9 @@ def _scenario_run_line(run: Any) -> str:
     score = f", score {run.score:.2f}" if getattr(run, "score", None) is not None else ""
     line = f"    [{icon}] run {run.run_index}: {run.status}, {getattr(run, 'turns', 0)} turns{score}"
     if getattr(run, "error", None) is not None:
-        line += f" ({run.error})"
+        line += f" ({terminal_safe(run.error)})"
     elif run.status != "passed" and getattr(run, "reasoning", None):
-        line += f" ({run.reasoning[:120]})"
+        line += f" ({terminal_safe(run.reasoning[:120])})"
     return line
 
 
