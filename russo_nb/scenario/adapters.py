@@ -50,9 +50,10 @@ class AgentRole(str, enum.Enum):
 class AgentInput:
     """What an agent gets on each call.
 
-    ``messages`` is the whole conversation, ``new_messages`` what happened since this
-    agent's previous call; ``judgment_request`` is True when a judge must give a
-    verdict now, and ``criteria`` holds a checkpoint's inline criteria.
+    ``messages`` is the whole conversation, ``new_messages`` what the others said (and
+    scripted steps added) since this agent last spoke, its own replies left out;
+    ``judgment_request`` is True when a judge must give a verdict now, and ``criteria``
+    holds a checkpoint's inline criteria.
     """
 
     thread_id: str

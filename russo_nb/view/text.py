@@ -96,6 +96,11 @@ def summary_text(result: Any, view: BatchView | None = None) -> str:
     """The readable report of a batch, grouped by prompt (or scenario), in russo's format."""
     view = view or build_view(result, groups=False)
     lines = _head(view)
+    usage = getattr(view.result, "usage", None)
+    if usage and isinstance(usage, dict):
+        from ..types import format_usage
+
+        lines.append(f"  Usage: {format_usage(usage)}")
     if view.scores:
         stats = view.scores
         lines.append(
