@@ -19,7 +19,7 @@ from .types import BatchResult
 
 if TYPE_CHECKING:
     from .config import Suite
-    from .runner import PromptBatch
+    from .engine import Job
 
 __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo", "start_demo"]
 
@@ -67,7 +67,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
-) -> PromptBatch:
+) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
     ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.

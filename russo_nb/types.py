@@ -258,6 +258,13 @@ def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> st
     return text
 
 
+def _exception_message(exc: BaseException) -> str:
+    try:
+        return str(exc) or repr(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message cannot be shown>"
+
+
 class RunError(BaseModel):
     """An exception captured from one run, so the batch it belongs to is never lost.
 
@@ -270,15 +277,22 @@ class RunError(BaseModel):
     message: str
     stage: str = ""
     traceback: str = ""
+    cause: str = ""
+    """What it was raised from (``raise ... from``, or while handling another error) as ``Type: message``."""
+    agent: str = ""
+    """The agent that raised it, when a scenario's agent did: its class (a wrapped agent's name for wrappers)."""
 
     @classmethod
     def from_exception(cls, exc: BaseException, stage: str = "") -> RunError:
-        """The error a run records for ``exc``: its type, message, stage and bounded traceback."""
-        try:
-            message = str(exc) or repr(exc)
-        except Exception:
-            message = f"<{type(exc).__name__} whose message cannot be shown>"
-        return cls(type=type(exc).__name__, message=message, stage=stage, traceback=format_traceback(exc))
+        """The error a run records for ``exc``: its type, message, stage, cause and bounded traceback."""
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return cls(
+            type=type(exc).__name__,
+            message=_exception_message(exc),
+            stage=stage,
+            traceback=format_traceback(exc),
+            cause=f"{type(cause).__name__}: {_exception_message(cause)}" if cause is not None else "",
+        )
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
