@@ -367,16 +367,22 @@ def start_scenarios(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
     retry_backoff: float = 0.5,
+    rate_limit: Any = None,
     seed: int | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
+        name=name,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        tags=tag_list,
+        params=settings.params(),
     )
     return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
 
