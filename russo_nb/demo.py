@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RussoError, SuiteFileError
+from .plain_text import terminal_safe
 from .types import BatchResult
 
 if TYPE_CHECKING:
@@ -126,9 +127,9 @@ def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
     for run in result.iter_failures():
         heard = run.response.text if run.response is not None else None
         if run.error is not None:
-            lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {run.error}")
+            lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {terminal_safe(run.error)}")
         else:
-            calls = ", ".join(str(call) for call in run.eval_result.actual) or "no tool call"
+            calls = ", ".join(terminal_safe(call) for call in run.eval_result.actual) or "no tool call"
             lines.append(f"  {run.prompt!r} run {run.run_index}: heard {heard!r} -> {calls}")
         if len(lines) >= limit:
             break

@@ -60,10 +60,11 @@ class SuiteResult:
 
     def summary(self) -> str:
         """One line per test (pass rate and flaky prompts), one per scenario, then the total."""
+        from ..plain_text import terminal_safe
         from ..progress_text import flaky_lines, pass_line
 
         width = max([len(test_id) for test_id in self.tests] + [4])
-        lines = [f"suite {self.name}"]
+        lines = [f"suite {terminal_safe(self.name)}"]
         for test_id, batch in self.tests.items():
             lines.append("  " + pass_line(test_id.ljust(width), batch))
             lines.extend(flaky_lines(batch, indent="  " + " " * (width + 2)))
@@ -74,7 +75,9 @@ class SuiteResult:
         return "\n".join(lines)
 
     def _scenario_lines(self, width: int) -> list[str]:
-        by_name = self.scenarios.by_scenario()
+        from ..plain_text import terminal_safe
+
+        by_name = {terminal_safe(name): runs for name, runs in self.scenarios.by_scenario().items()}
         width = max([len(name) for name in by_name] + [width])
         lines = ["scenarios"]
         for name, runs in by_name.items():
