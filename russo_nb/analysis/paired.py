@@ -167,22 +167,28 @@ def _mover_interval(parts: dict[str, np.ndarray], crit: Any) -> tuple[np.ndarray
     return low, high
 
 
-def _mover_p(parts: dict[str, np.ndarray], m: int) -> np.ndarray:
-    """Two-sided p-value: 1 − the confidence at which the MOVER interval just reaches 0 (bisection)."""
-    d = parts["pb"] - parts["pa"]
-    lo = np.zeros(d.shape)  # at confidence 0 the interval is the point d: excludes 0 unless d == 0
-    hi = np.full(d.shape, 1.0 - 1e-12)
-    low, high = _mover_interval(parts, t_quantile(hi, m - 1))
-    never = (low > 0) | (high < 0)  # excludes 0 even at the highest level
-    for _ in range(48):
-        mid = (lo + hi) / 2
-        low, high = _mover_interval(parts, t_quantile(mid, m - 1))
-        excludes = (low > 0) | (high < 0)
-        lo = np.where(excludes, mid, lo)
-        hi = np.where(excludes, hi, mid)
-    p = 1.0 - (lo + hi) / 2
-    p = np.where(never, 1e-12, p)
-    return np.where(d == 0, 1.0, p)
+def _mover_p(parts: dict[str, np.ndarray], m: int) -> float:
+    """Two-sided p-value: 1 − the confidence at which the MOVER interval just reaches 0.
+
+    The near bound moves monotonically towards 0 as the critical value grows; Brent's method
+    finds where it touches 0, and the t distribution on m − 1 df turns that into a level.
+    """
+    from scipy import optimize
+    from scipy import stats as sps
+
+    d = float(parts["pb"] - parts["pa"])
+    if d == 0:
+        return 1.0
+
+    def near_bound(crit: float) -> float:
+        low, high = _mover_interval(parts, crit)
+        return float(low) if d > 0 else -float(high)
+
+    top = 1e4
+    if near_bound(top) > 0:
+        return float(2 * sps.t.sf(top, m - 1))
+    crit = optimize.brentq(near_bound, 0.0, top, xtol=1e-12, rtol=1e-12)
+    return float(2 * sps.t.sf(crit, m - 1))
 
 
 # -- one run per prompt: exact McNemar with Tango's score interval ------------------------------

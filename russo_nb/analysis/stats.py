@@ -87,8 +87,8 @@ def wilson_bounds(p: Any, n: Any, crit: Any) -> tuple[np.ndarray, np.ndarray]:
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = crit * np.sqrt(np.maximum(p * (1 - p), 0.0) / n + z2 / (4 * n * n)) / denom
-    low = np.where(p <= 0.0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(p >= 1.0, 1.0, np.clip(centre + half, 0.0, 1.0))
+    low = np.where(p <= 0.0, 0.0, np.maximum(centre - half, 0.0))
+    high = np.where(p >= 1.0, 1.0, np.minimum(centre + half, 1.0))
     return low, high
 
 

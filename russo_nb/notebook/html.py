@@ -311,7 +311,9 @@ def batch_html(
     params = getattr(metadata, "params", None) or {}
     if params.get("interrupted"):
         parts.append("<div class='err'>Interrupted: the finished runs are kept; the rest are marked cancelled.</div>")
-    if total and total < 30:
+    from ..analysis.thresholds import SMALL_SAMPLE_RUNS
+
+    if total and total < SMALL_SAMPLE_RUNS:
         parts.append(f"<div class='muted'>Small sample ({total} runs): intervals are wide; add --runs for more.</div>")
     parts.append(_prompt_table(stats, max_prompts, noun))
     if groups is None:

@@ -261,6 +261,8 @@ def _metadata_rows(result: Any) -> str:
 
 
 def _prompt_table(prompts: Any, max_prompts: int) -> str:
+    from ..analysis.thresholds import SMALL_SAMPLE_RUNS
+
     ordered = prompts.sort_values(["pass_rate", "prompt"]).head(max_prompts)
     ks = [k for k in prompts.attrs.get("ks", []) if k in (1, 3, 5, 10) or k == max(prompts.attrs.get("ks", [1]))]
     head = (
@@ -273,7 +275,11 @@ def _prompt_table(prompts: Any, max_prompts: int) -> str:
     cols = {name: ordered[name].tolist() for name in ordered.columns}
     body = []
     for i in range(len(ordered)):
-        flag = " <span class='warn' title='fewer than 10 runs'>small n</span>" if cols["small_sample"][i] else ""
+        flag = (
+            f" <span class='warn' title='fewer than {SMALL_SAMPLE_RUNS} finished runs'>small n</span>"
+            if cols["small_sample"][i]
+            else ""
+        )
         flaky = f"{cols['flakiness'][i]:.2f}" + (" ⚡" if cols["flaky"][i] else "")
         hats = "".join(f"<td class='num'>{_pct(cols[f'pass^{k}'][i])}</td>" for k in ks)
         body.append(
@@ -288,9 +294,10 @@ def _prompt_table(prompts: Any, max_prompts: int) -> str:
     if len(prompts) > len(ordered):
         note = f"<div class='muted'>{len(prompts) - len(ordered)} more prompts omitted (lowest pass rates shown).</div>"
     legend = (
-        "<div class='muted'>95% interval: Wilson. flakiness: 4·p·(1−p), 0 when every run agrees, 1 at a coin flip "
-        "(⚡ = runs disagree). pass^k: chance that k runs drawn from this prompt's runs all pass (τ-bench). "
-        "small n: fewer than 10 runs.</div>"
+        "<div class='muted'>runs: finished runs (cancelled ones are not counted). 95% interval: Wilson. "
+        "flakiness: 4·c·(n−c)/(n·(n−1)), 0 when every run agrees, 1 at a coin flip "
+        "(⚡ = both passed and failed). pass^k: chance that k runs drawn from this prompt's runs all pass (τ-bench). "
+        f"small n: fewer than {SMALL_SAMPLE_RUNS} finished runs.</div>"
     )
     return f"<table>{head}{''.join(body)}</table>{note}{legend}"
 

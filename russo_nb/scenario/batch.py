@@ -202,7 +202,13 @@ class ScenarioBatch(RunCounts, BaseModel):
     def summary(self) -> str:
         """A readable report: overall pass rate and scores, then each scenario's runs."""
         status = "PASSED" if self.passed else "FAILED"
-        lines = [f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs, {len(self.by_scenario())} scenarios)"]
+        from ..analysis.thresholds import format_rate
+
+        cancelled = f", {self.cancelled_count} cancelled and not counted" if self.cancelled_count else ""
+        lines = [
+            f"{status} ({format_rate(self.pass_rate, 0)} pass rate, {self.finished_count} runs{cancelled}, "
+            f"{len(self.by_scenario())} scenarios)"
+        ]
         stats = self.score_stats()
         if stats["n"]:
             lines.append(
