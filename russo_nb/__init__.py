@@ -13,12 +13,13 @@ from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
 from .columns import RUN_TABLE, Run, RunColumn
-from .engine import Progress
+from .engine import Job, Plan, Progress
 from .errors import (
     ConfigurationError,
     ExpectationError,
     InvalidArgumentError,
     ProtocolError,
+    RetryableError,
     RussoError,
     SuiteFileError,
     ToolCallAssertionError,
@@ -71,6 +72,8 @@ __all__ = [
     "RunColumn",
     "RUN_TABLE",
     "Progress",
+    "Job",
+    "Plan",
     "PromptBatch",
     "start_batch",
     "run_concurrent_sync",
@@ -95,6 +98,10 @@ __all__ = [
     "run_suite",
     "run_demo",
     "HistoryStore",
+    "RetryableError",
+    "adapters",
+    "parsers",
+    "synthesizers",
 ]
 
 
@@ -117,9 +124,12 @@ def explore(result: Any, **options: Any) -> Any:
 _LAZY: dict[str, tuple[str, str | None]] = {
     "scenario": (".scenario", None),
     "EspeakSynthesizer": (".audio.espeak", "EspeakSynthesizer"),
-    "LocalVoiceAgent": (".agents.local", "LocalVoiceAgent"),
-    "HttpAgent": (".agents.http", "HttpAgent"),
-    "OpenAIChatAgent": (".agents.openai_chat", "OpenAIChatAgent"),
+    "LocalVoiceAgent": (".adapters.local", "LocalVoiceAgent"),
+    "HttpAgent": (".adapters.http", "HttpAgent"),
+    "OpenAIChatAgent": (".adapters.openai_chat", "OpenAIChatAgent"),
+    "adapters": (".adapters", None),
+    "parsers": (".parsers", None),
+    "synthesizers": (".synthesizers", None),
     "load_suite": (".config", "load_suite"),
     "run_suite": (".config", "run_suite"),
     "run_demo": (".demo", "run_demo"),

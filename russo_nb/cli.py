@@ -258,7 +258,7 @@ def _print_interval(outcome: Any) -> None:
 
 
 def _print_failures(outcome: Any, limit: int = 5) -> None:
-    failures = list(outcome.result.iter_failures())
+    failures = list(outcome.batch.iter_failures())
     if outcome.scenarios is not None:
         for run in outcome.scenarios.iter_failures():
             _say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
@@ -288,7 +288,7 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     """What to write: the prompt tests' batch and/or the scenarios' batch (suffix for the second)."""
     out: list[tuple[str, Any]] = []
     if outcome.tests:
-        out.append(("", outcome.result))
+        out.append(("", outcome.batch))
     if outcome.scenarios is not None:
         out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
     return out

@@ -19,14 +19,14 @@ from .types import BatchResult
 
 if TYPE_CHECKING:
     from .config import Suite
-    from .runner import PromptBatch
+    from .engine import Job
 
 __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo", "start_demo"]
 
 
 def demo_suite(path: str | Path | None = None) -> Suite:
     """The demo suite (``data/demo_suite.yaml``), or another suite file, as a :class:`~russo_nb.config.Suite`."""
-    from .agents.local import data_path
+    from .adapters.local import data_path
     from .config import load_suite
 
     suite = load_suite(Path(path) if path is not None else data_path("demo_suite.yaml"))
@@ -49,7 +49,7 @@ def default_synthesizer(cache: bool = False, **options: Any) -> Any:
 
 def default_agent(**options: Any) -> Any:
     """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
-    from .agents.local import LocalVoiceAgent
+    from .adapters.local import LocalVoiceAgent
 
     return LocalVoiceAgent.demo(**options)
 
@@ -67,7 +67,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
-) -> PromptBatch:
+) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
     ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.

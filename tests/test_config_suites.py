@@ -252,7 +252,7 @@ def test_cancelled_suite_keeps_finished_runs(tmp_path):
     handle = start_suite(write(tmp_path, body), max_concurrency=1)
 
     async def go():
-        async for _run in handle.execution:
+        async for _run in handle:
             handle.cancel()
             break
         return handle.result()
@@ -407,7 +407,7 @@ def test_scenario_errors_name_the_place(tmp_path, scenario, expected):
 
 
 def test_the_demo_suite_file_loads(tmp_path):
-    from russo_nb.agents import LocalVoiceAgent
+    from russo_nb.adapters import LocalVoiceAgent
     from russo_nb.config import build_pipeline
     from russo_nb.demo import demo_suite
 

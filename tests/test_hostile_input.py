@@ -7,6 +7,7 @@ with terminal escape sequences.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -272,3 +273,62 @@ def test_terminal_safe_escapes_controls_and_keeps_text():
     assert terminal_safe("a\nb\x1b", multiline=True) == "a\nb\\x1b"
     every_control = "".join(chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)]) + "\u2028\u2029\u2066"
     assert all(char.isprintable() for char in terminal_safe(every_control))
+
+
+# -- effect parameters are bounded -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("telephone:300-3400hz:2000000000", "telephone sample rate must be a whole number from 4000 to 48000 Hz"),
+        ("telephone:300-3400hz:1e400", "telephone sample rate must be a whole number from 4000 to 48000 Hz, got inf"),
+        ("telephone:300-3400hz:8000.5", "telephone sample rate must be a whole number"),
+        ("telephone:300-9000hz", "telephone band high edge must be a number from 0 to 4000 Hz"),
+        ("telephone:300-200hz", "telephone band needs low < high"),
+        ("noise:1e999db", "noise SNR must be a number from -30 to 80 dB, got inf"),
+        ("noise:pink:nan", "noise SNR must be a number from -30 to 80 dB, got nan"),
+        ("speed:100", "speed factor must be a number from 0.25 to 4, got 100.0"),
+        ("gain:+90db", "gain must be a number from -60 to 40 dB, got 90.0"),
+        ("clip:0", "clip level (a fraction of the peak) must be a number greater than 0 and at most 1, got 0.0"),
+        ("dropout:1.5", "dropout rate (a fraction) must be a number from 0 to 1, got 1.5"),
+        ("dropout:0.1:100000000ms", "dropout chunk must be a number from 1 to 2000 ms, got 100000000.0"),
+    ],
+)
+def test_every_effect_parameter_is_bounded(spec, message):
+    from russo_nb.audio.effects import parse_effect
+    from russo_nb.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError) as info:
+        parse_effect(spec)
+    assert message in str(info.value) and str(info.value).startswith(f"effect {spec!r}: ")
+
+
+def test_effect_objects_refuse_bools_strings_and_huge_rates():
+    from russo_nb.audio.effects import Dropout, Gain, Noise, Speed, TelephoneBand
+    from russo_nb.errors import InvalidArgumentError
+
+    for make, message in [
+        (lambda: Speed(True), "speed factor must be a number from 0.25 to 4, got True"),
+        (lambda: Noise("10"), "noise SNR must be a number from -30 to 80 dB, got '10'"),
+        (lambda: Gain(float("nan")), "gain must be a number from -60 to 40 dB, got nan"),
+        (lambda: Dropout(0.1, 0), "dropout chunk must be a number from 1 to 2000 ms, got 0"),
+        (lambda: TelephoneBand(sample_rate=2_000_000_000), "telephone sample rate must be a whole number from 4000"),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+            make()
+    assert TelephoneBand(300, 7000, 16000).describe() == "telephone:300-7000Hz:16000"
+
+
+@pytest.mark.parametrize("where", ["cli", "suite"])
+def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where):
+    spec = "telephone:300-3400hz:2000000000"
+    if where == "cli":
+        done = russo_cli("demo", "--runs", "1", "--effects", spec, cwd=tmp_path)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr[-2000:]
+        assert "telephone sample rate must be a whole number from 4000 to 48000 Hz" in done.stderr
+        return
+    path = tmp_path / "effects.yaml"
+    path.write_text(f"effects: ['{spec}']\n{TEST}")
+    line = one_line_error(russo_cli("--config", str(path), "--no-history", cwd=tmp_path))
+    assert f"effects[0]: effect '{spec}': telephone sample rate must be a whole number from 4000 to 48000 Hz" in line
