@@ -86,6 +86,12 @@ def test_1_cancelled_runs_are_counted_not_scored():
     assert (row["runs"], row["passed"], row["errors"], row["cancelled"]) == (6, 6, 0, 14)
     assert not row["flaky"] and row["pass_rate"] == 1.0
     assert "14 cancelled" in batch.summary()
+    # the standalone report says the same
+    from russo_nb.report import to_html
+
+    page = to_html(batch)
+    assert "cancelled (not counted)</span><b>14" in page and "pass rate (per run)</span><b>100.0%" in page
+    assert "failed / errors</span><b>0 / 0" in page
     # a comparison pairs finished runs only
     comparison = paired_comparison(batch, batch_from_outcomes({"book it": [True] * 6}))
     assert comparison.per_prompt[0].runs_a == 6 and comparison.difference == 0.0
