@@ -268,6 +268,12 @@ def test_8_latency_counts_timeouts_at_the_timeout():
     assert "lower bound" in summary.describe()
     row = prompts_frame(batch).iloc[0]
     assert row["latency_censored"] == 2 and row["latency_p95"] == pytest.approx(0.5)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from russo_nb.analysis import plot_latency
+
+    assert "2 timed out, drawn at the 0.5 s limit" in plot_latency(batch).get_title()
     # without a known timeout the omission is said
     errors = summarize(batch_from_outcomes({"p": [True, True, "error"]}))
     assert errors.latency.omitted == 1 and any("without a latency" in w for w in errors.warnings)

@@ -276,7 +276,7 @@ def light_runs_frame(result: Any) -> pd.DataFrame:
     import pandas as pd
 
     prompts, pids, status, latency, match, index = _light_columns(result, with_index=True)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "prompt": prompts,
             "prompt_id": pids,
@@ -287,6 +287,8 @@ def light_runs_frame(result: Any) -> pd.DataFrame:
             "latency_s": latency,
         }
     )
+    frame.attrs["timeout"] = _timeout_of(result)
+    return frame
 
 
 def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from .frames import light_runs_frame, prompts_frame
-from .stats import clustered_se, pass_k_curves, wilson_interval
+from .stats import censored_latency, clustered_se, pass_k_curves, wilson_interval
 from .thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
 
 if TYPE_CHECKING:
@@ -164,9 +164,18 @@ def plot_flakiness(
 
 
 def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
-    """Agent latency distribution per prompt (box plots, slowest median at the top)."""
+    """Agent latency distribution per prompt (box plots, slowest median at the top).
+
+    Timed-out runs are drawn at the batch's timeout (censored: their real latency is longer);
+    cancelled runs and finished runs without a latency are left out, and the title says how many.
+    """
+    import pandas as pd
+
     frame = _runs(source)
-    data = frame[["prompt", "latency_s"]].dropna()
+    status = np.asarray(frame["status"].astype(object))
+    values, censored = censored_latency(frame["latency_s"].to_numpy(dtype=float), status, frame.attrs.get("timeout"))
+    omitted = int(np.sum(np.isnan(values) & (status != "cancelled")))
+    data = pd.DataFrame({"prompt": frame["prompt"].to_numpy(), "latency_s": values}).dropna()
     ax = _axes(ax, 4.0)
     if data.empty:
         ax.set_title("Latency per prompt — no latencies recorded")
@@ -184,6 +193,10 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
     title = "Agent latency per prompt"
+    if censored.any():
+        title += f" ({int(censored.sum())} timed out, drawn at the {frame.attrs['timeout']:g} s limit)"
+    if omitted:
+        title += f" ({omitted} runs without a latency left out)"
     if len(medians) > len(shown):
         title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
