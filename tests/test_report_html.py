@@ -177,6 +177,6 @@ def test_report_of_an_interrupted_batch_scores_finished_runs_only(tmp_path):
     batch = BatchResult(runs=runs)
     batch.metadata.params["interrupted"] = True
     page = write_report(batch, tmp_path / "partial.html").read_text()
-    assert "100%</b> pass rate (6/6 finished runs" in page and "14 cancelled — interrupted after 6 runs" in page
+    assert "100%</b> pass rate per run (6/6 finished runs" in page and "14 cancelled — interrupted after 6 runs" in page
     assert "1 prompt not run (every run cancelled): late" in page and "Every finished run passed." in page
     assert "30.0%" not in page  # 6/20 would score cancellations as failures
