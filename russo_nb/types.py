@@ -490,26 +490,10 @@ class BatchResult(RunCounts, BaseModel):
         return (run for run in self.runs if run.status != "passed")
 
     def summary(self) -> str:
-        """A readable report grouped by prompt, in russo's format."""
-        status = "PASSED" if self.passed else "FAILED"
-        lines = [
-            f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs)",
-            f"  Passed: {self.passed_count}/{self.total}",
-        ]
-        usage = self.usage
-        if usage:
-            lines.append(f"  Usage: {format_usage(usage)}")
-        for prompt, runs in self.by_prompt().items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            lines.append(f"  Prompt: {prompt!r}")
-            lines.append(f"    {passed}/{len(runs)} passed")
-            for run in runs:
-                icon = "+" if run.status == "passed" else "-"
-                line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
-                if run.status in ("error", "timeout", "cancelled"):
-                    line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
-                lines.append(line)
-        return "\n".join(lines)
+        """A readable report grouped by prompt, in russo's format (finished runs counted; see russo_nb.view)."""
+        from .view import summary_text
+
+        return summary_text(self)
 
     @property
     def usage(self) -> dict[str, float]:
@@ -540,8 +524,12 @@ class BatchResult(RunCounts, BaseModel):
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.notebook.html."""
-        from .notebook.html import batch_html
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        from .view import mimebundle
 
-        return batch_html(self)
+        return mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.view."""
+        return self._repr_mimebundle_()["text/html"]
