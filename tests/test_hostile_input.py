@@ -359,7 +359,8 @@ def test_as_refuses_names_that_would_break_the_namespace(name, reason, capsys):
     shell = globalipapp.get_ipython()
     shell.run_line_magic("load_ext", "russo_nb")
     before = {key: shell.user_ns.get(key) for key in ("__builtins__", "__name__", "print", "Out", "_")}
-    assert shell.run_line_magic("russo", f'run "book a flight" --agent cli_agents:KeywordAgent --text --as {name}') is None
+    line = f'run "book a flight" --agent cli_agents:KeywordAgent --text --as {name}'
+    assert shell.run_line_magic("russo", line) is None
     errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("russo: "), errors
     assert (reason or "needs a Python variable name") in errors[0]
@@ -412,3 +413,37 @@ def test_sets_and_other_unmatchable_literals_are_refused_at_parse_time(tmp_path,
     path.write_text(f'tests:\n  - prompt: book seats\n    expect: ["{text}"]\n')
     line = one_line_error(russo_cli("--config", str(path), "--no-history", cwd=tmp_path))
     assert "tests[0].expect[0]: expected a tool call like" in line and message in line
+
+
+# -- dollars in chart labels ---------------------------------------------------------------------------
+
+DOLLARS = "Refund $5 or $10"
+BROKEN = "Cost $\\frac{ per seat"
+
+
+def test_dollars_in_prompts_and_names_stay_literal_in_every_chart():
+    from analysis_helpers import batch_from_outcomes
+
+    from russo_nb.analysis import plots
+    from russo_nb.notebook.figures import figure_svg
+
+    outcomes = {DOLLARS: [True, False, True], BROKEN: [False, True, "error"], "plain": [True, True, True]}
+    a = batch_from_outcomes(outcomes, agent="agent $v1")
+    b = batch_from_outcomes({prompt: list(reversed(runs)) for prompt, runs in outcomes.items()}, agent="$v2")
+    charts = [
+        (plots.plot_pass_rates, a, {}),
+        (plots.plot_flakiness, a, {}),
+        (plots.plot_latency, a, {}),
+        (plots.plot_comparison, a, {"b": b, "labels": ("agent $v1", "$v2")}),
+        (plots.plot_sweep, {"$0 tier": a, "$5 tier": b}, {"parameter": "price ($)", "label": "$ rate"}),
+    ]
+    for plot, data, options in charts:
+        svg = figure_svg(plot, data, **options)  # draws the figure: a malformed formula would raise here
+        texts = " ".join(re.findall(r">([^<]+)<", re.sub(r"<!--.*?-->", "", svg, flags=re.S)))  # drawn text only
+        if plot is plots.plot_sweep:
+            assert all(text in texts for text in ("$0 tier", "$5 tier", "price ($)", "$ rate")), plot.__name__
+        else:
+            assert DOLLARS in texts and "Cost $\\frac{ per seat" in texts, plot.__name__
+        if plot is plots.plot_comparison:
+            assert "$v2 − agent $v1" in texts
+    assert plots.chart_text("a $b$ c") == "a \\$b\\$ c"
