@@ -48,6 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the client hung up (a deadline, a cap, a closed keep-alive connection)
+
     def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -74,7 +80,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0) or 0)
         body = self.rfile.read(length) if length else b""
-        self.server.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        self.server.received.append(
+            {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        )
         path = self.path.split("?", 1)[0]
         if path == "/agent":
             request = json.loads(body or b"{}")
@@ -296,8 +304,15 @@ class WebSocketAgentServer:
         if path.startswith("/v1/realtime"):
             await self._realtime(ws, path)
             return
+        path = path.split("?", 1)[0]
         message = await ws.recv()
-        self.received.append({"path": path, "message": message, "headers": dict(ws.request.headers)})
+        self.received.append(
+            {
+                "path": path,
+                "message": message,
+                "headers": {key.lower(): value for key, value in ws.request.headers.raw_items()},
+            }
+        )
         answer = {"tool_calls": [{"name": "book_flight", "arguments": BOOK_ARGS}], "text": "booked"}
         if path == "/json":
             await ws.send(json.dumps(answer))
@@ -323,7 +338,13 @@ class WebSocketAgentServer:
         model = path.split("model=", 1)[1].split("&", 1)[0] if "model=" in path else ""
         events: list[dict[str, Any]] = []
         audio = b""
-        self.received.append({"path": path, "events": events, "headers": dict(ws.request.headers)})
+        self.received.append(
+            {
+                "path": path,
+                "events": events,
+                "headers": {key.lower(): value for key, value in ws.request.headers.raw_items()},
+            }
+        )
         await ws.send(
             json.dumps(
                 {"type": "session.created", "event_id": "e0", "session": {"id": "s1", "object": "realtime.session"}}

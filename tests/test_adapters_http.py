@@ -41,7 +41,7 @@ def test_http_agent_speaks_russos_json_protocol(server):
     assert result.pass_rate == 1.0
     sent = json.loads(server.received[-1]["body"])
     assert set(sent) == {"audio", "format", "sample_rate"} and sent["format"] == "wav"
-    assert server.received[-1]["headers"]["X-Team"] == "voice"
+    assert server.received[-1]["headers"]["x-team"] == "voice"
     assert result.runs[0].response.usage == {"audio_s": pytest.approx(0.1, abs=0.01)}
 
 
