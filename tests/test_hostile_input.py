@@ -353,11 +353,9 @@ def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where):
     ],
 )
 def test_as_refuses_names_that_would_break_the_namespace(name, reason, capsys):
-    from IPython.testing import globalipapp
+    from notebook_helpers import ipython_shell
 
-    globalipapp.start_ipython()  # once per process; later calls return None
-    shell = globalipapp.get_ipython()
-    shell.run_line_magic("load_ext", "russo_nb")
+    shell = ipython_shell()
     before = {key: shell.user_ns.get(key) for key in ("__builtins__", "__name__", "print", "Out", "_")}
     line = f'run "book a flight" --agent cli_agents:KeywordAgent --text --as {name}'
     assert shell.run_line_magic("russo", line) is None
