@@ -67,6 +67,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
+    rate_limit: Any = None,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
@@ -95,6 +96,7 @@ def start_demo(
         runs=runs if runs is not None else (suite.runs or 3),
         max_concurrency=max_concurrency,
         timeout=timeout,
+        rate_limit=rate_limit,
         effects=chain,
         seed=seed,
         on_progress=on_progress,
