@@ -63,10 +63,10 @@ def _scenario_run_line(run: Any) -> str:
 def _head(view: BatchView) -> list[str]:
     scenarios = f", {len(view.rows)} scenarios" if view.kind == "scenarios" else ""
     if not view.cancelled:
-        rate = view.rate if view.rate is not None else 1.0
+        rate = f"{view.rate:.0%}" if view.rate is not None else "n/a"  # no finished run: no rate (as pass_rate)
         verdict = "PASSED" if view.passed == view.total else "FAILED"
         return [
-            f"{verdict} ({rate:.0%} pass rate, {view.total} runs{scenarios})",
+            f"{verdict} ({rate} pass rate, {view.total} runs{scenarios})",
             f"  Passed: {view.passed}/{view.total}",
         ]
     rate = f"{view.rate:.0%} pass rate over {view.finished} finished runs" if view.finished else "no run finished"
