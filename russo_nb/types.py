@@ -316,7 +316,8 @@ class RunError(BaseModel):
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
-        return f"{self.type}{where}: {self.message}"
+        who = f" in {self.agent}" if self.agent else ""
+        return f"{self.type}{where}{who}: {self.message}"
 
 
 class SingleRunResult(BaseModel):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_COLORS",
+    "chart_text",
     "plot_comparison",
     "plot_flakiness",
     "plot_latency",
@@ -45,13 +46,23 @@ def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
     return new_ax
 
 
+def chart_text(text: Any) -> str:
+    """User- or agent-written text made literal for matplotlib: every ``$`` escaped.
+
+    matplotlib reads text between two ``$`` as math: "Refund $5 or $10" lost its dollars and
+    was set in italics, and an unbalanced formula ("$\\frac") raised while drawing, which
+    dropped the whole chart. Every chart passes prompts, names and labels through here.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _label(text: str, width: int = 40) -> str:
     """A prompt as an axis label: one line, shortened in the middle so variants stay distinct."""
     text = " ".join(str(text).split())
-    if len(text) <= width:
-        return text
-    head = width // 2
-    return f"{text[:head]}…{text[-(width - 1 - head) :]}"
+    if len(text) > width:
+        head = width // 2
+        text = f"{text[:head]}…{text[-(width - 1 - head) :]}"
+    return chart_text(text)
 
 
 def _is_runs_frame(obj: Any) -> bool:
@@ -293,7 +304,7 @@ def plot_comparison(
     ``a`` and ``b`` are two results (or prompts frames / mappings); or pass one
     :class:`~russo_nb.analysis.stats.Comparison` as ``a``. ``labels`` name the two batches.
     """
-    name_a, name_b = labels
+    name_a, name_b = (chart_text(label) for label in labels)
     from .paired import Comparison, paired_comparison
 
     comparison = a if isinstance(a, Comparison) else paired_comparison(a, b)
@@ -379,13 +390,13 @@ def plot_sweep(
     positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
     ax = _axes(ax)
     ax.fill_between(positions, lows, highs, alpha=0.2, color="#1f77b4", label=f"95% interval ({interval})")
-    ax.plot(positions, rates, marker="o", color="#1f77b4", label=label or "pass rate")
+    ax.plot(positions, rates, marker="o", color="#1f77b4", label=chart_text(label or "pass rate"))
     if not numeric:
-        ax.set_xticks(positions, [str(x) for x in xs])
-    ax.set_xlabel(parameter)
+        ax.set_xticks(positions, [chart_text(x) for x in xs])
+    ax.set_xlabel(chart_text(parameter))
     ax.set_ylabel(f"pass rate ({PER_RUN})")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"Pass rate against {parameter}")
+    ax.set_title(f"Pass rate against {chart_text(parameter)}")
     return ax
