@@ -13,6 +13,7 @@ __all__ = [
     "InvalidArgumentError",
     "ProtocolError",
     "RussoError",
+    "StoreBusyError",
     "SuiteFileError",
     "ToolCallAssertionError",
     "UnknownNameError",
@@ -49,3 +50,7 @@ class ConfigurationError(RussoError, RuntimeError):
 
 class ToolCallAssertionError(RussoError, AssertionError):
     """Raised by :func:`russo_nb.assert_tool_calls` with the diff of what did not match."""
+
+
+class StoreBusyError(RussoError, RuntimeError):
+    """The history store is locked by another process for longer than its busy timeout."""
