@@ -42,10 +42,14 @@ def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
     """Every tool call the assistant made in OpenAI-format ``messages``, as russo ToolCalls."""
     calls: list[ToolCall] = []
     for message in messages:
-        if message.get("role") != "assistant":
+        if not isinstance(message, dict) or message.get("role") != "assistant":
             continue
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
+        listed = message.get("tool_calls") or []
+        for call in listed if isinstance(listed, list) else [listed]:
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):  # a malformed call is kept visible, never fatal
+                calls.append(ToolCall(name="", arguments={"_raw": repr(call)[:500]}))
+                continue
             raw = function.get("arguments") or "{}"
             if isinstance(raw, str):
                 try:
@@ -53,7 +57,7 @@ def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
                 except json.JSONDecodeError:
                     arguments = {"_raw": raw}
             else:
-                arguments = dict(raw)
+                arguments = dict(raw) if isinstance(raw, dict) else {"_value": raw}
             if not isinstance(arguments, dict):
                 arguments = {"_value": arguments}
             calls.append(ToolCall(name=str(function.get("name", "")), arguments=arguments))
