@@ -21,6 +21,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .plain_text import terminal_safe
+
 __all__ = [
     "AgentResponse",
     "Audio",
@@ -231,12 +233,12 @@ class EvalResult(BaseModel):
         lines = [f"{status} ({self.match_rate:.0%} match rate)"]
         for match in self.matches:
             icon = "+" if match.matched else "-"
-            got = f" -> {match.actual}" if match.actual is not None else " -> (no match)"
-            lines.append(f"  [{icon}] {match.expected}{got}")
+            got = f" -> {terminal_safe(match.actual)}" if match.actual is not None else " -> (no match)"
+            lines.append(f"  [{icon}] {terminal_safe(match.expected)}{got}")
             if match.details:
-                lines.append(f"      {match.details}")
+                lines.append(f"      {terminal_safe(match.details)}")
         if self.details:
-            lines.append(f"  {self.details}")
+            lines.append(f"  {terminal_safe(self.details)}")
         return "\n".join(lines)
 
 
@@ -256,6 +258,13 @@ def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> st
     return text
 
 
+def _exception_message(exc: BaseException) -> str:
+    try:
+        return str(exc) or repr(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message cannot be shown>"
+
+
 class RunError(BaseModel):
     """An exception captured from one run, so the batch it belongs to is never lost.
 
@@ -268,15 +277,22 @@ class RunError(BaseModel):
     message: str
     stage: str = ""
     traceback: str = ""
+    cause: str = ""
+    """What it was raised from (``raise ... from``, or while handling another error) as ``Type: message``."""
+    agent: str = ""
+    """The agent that raised it, when a scenario's agent did: its class (a wrapped agent's name for wrappers)."""
 
     @classmethod
     def from_exception(cls, exc: BaseException, stage: str = "") -> RunError:
-        """The error a run records for ``exc``: its type, message, stage and bounded traceback."""
-        try:
-            message = str(exc) or repr(exc)
-        except Exception:
-            message = f"<{type(exc).__name__} whose message cannot be shown>"
-        return cls(type=type(exc).__name__, message=message, stage=stage, traceback=format_traceback(exc))
+        """The error a run records for ``exc``: its type, message, stage, cause and bounded traceback."""
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return cls(
+            type=type(exc).__name__,
+            message=_exception_message(exc),
+            stage=stage,
+            traceback=format_traceback(exc),
+            cause=f"{type(cause).__name__}: {_exception_message(cause)}" if cause is not None else "",
+        )
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
@@ -469,7 +485,7 @@ class BatchResult(RunCounts, BaseModel):
                 icon = "+" if run.status == "passed" else "-"
                 line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
                 if run.status in ("error", "timeout", "cancelled"):
-                    line += f" ({run.status}{': ' + str(run.error) if run.error else ''})"
+                    line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
                 lines.append(line)
         return "\n".join(lines)
 

@@ -21,7 +21,16 @@ from __future__ import annotations
 
 from . import criteria, scorers
 from .adapters import AgentAdapter, AgentInput, AgentReturnTypes, AgentRole, FunctionAgentAdapter, TextAgentAdapter
-from .batch import ScenarioBatch, ScenarioBatchRun, run_scenarios, run_scenarios_sync, start_scenarios
+from .batch import (
+    ScenarioBatch,
+    ScenarioBatchRun,
+    ScenarioPlan,
+    plan_scenarios,
+    run_scenarios,
+    run_scenarios_sync,
+    start_scenarios,
+)
+from .calls import ScenarioToolCall, ToolCalls
 from .executor import ScenarioExecutor
 from .judge import JudgeAgent
 from .llm import LLMConfig, ModelRequestError, configure
@@ -56,14 +65,18 @@ __all__ = [
     "ScenarioRun",
     "ScenarioBatch",
     "ScenarioBatchRun",
+    "ScenarioPlan",
     "ScenarioExecutor",
     "run_scenarios",
     "run_scenarios_sync",
     "start_scenarios",
+    "plan_scenarios",
     "VoiceAgentAdapter",
     "FunctionAgentAdapter",
     "TextAgentAdapter",
     "CriterionResult",
+    "ScenarioToolCall",
+    "ToolCalls",
     "LifecycleEvent",
     "ReferenceScoreError",
     "LLMConfig",

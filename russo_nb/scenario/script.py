@@ -19,10 +19,29 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from ..plain_text import short_repr
 from .result import ScenarioResult
 from .state import ScenarioState
 
-__all__ = ["ScriptStep", "Step", "agent", "fail", "judge", "message", "proceed", "script_from_data", "succeed", "user"]
+__all__ = [
+    "FAIL_REASONING",
+    "SUCCEED_REASONING",
+    "ScriptStep",
+    "Step",
+    "agent",
+    "fail",
+    "judge",
+    "message",
+    "proceed",
+    "script_from_data",
+    "succeed",
+    "user",
+]
+
+SUCCEED_REASONING = "Scenario marked as successful with scenario.succeed()"
+"""The reasoning of ``succeed()`` given without one (the scenario library's words)."""
+FAIL_REASONING = "Scenario marked as failed with scenario.fail()"
+"""The reasoning of ``fail()`` given without one."""
 
 ScriptStep = (
     Callable[[ScenarioState], None]
@@ -45,7 +64,8 @@ class Step:
         if state is None:
             if self.action in ("succeed", "fail"):
                 # ``return scenario.succeed("why")()`` inside a check, as in the seed's examples
-                return ScenarioResult(success=self.action == "succeed", reasoning=self.args[0])
+                default = SUCCEED_REASONING if self.action == "succeed" else FAIL_REASONING
+                return ScenarioResult(success=self.action == "succeed", reasoning=self.args[0] or default)
             raise InvalidArgumentError(f"step {self} needs the scenario state: call it as step(state)")
         executor = state._executor
         if executor is None:
@@ -98,10 +118,13 @@ def proceed(
     on_turn: Callable[[ScenarioState], Any] | None = None,
     on_step: Callable[[ScenarioState], Any] | None = None,
 ) -> Step:
-    """Run user → agent → judge turns: ``turns`` of them, or until a verdict or ``max_turns``.
+    """Let user → agent → judge play on: until ``turns``, a verdict or ``max_turns``.
 
-    ``on_turn`` runs after each turn, ``on_step`` after each agent's move; either may
-    be async, and an AssertionError inside fails the scenario with its message.
+    The turn in progress counts as the first of ``turns`` (after ``user(), agent()``,
+    ``proceed(turns=1)`` only lets the judge look, ``turns=2`` plays one more turn).
+    ``on_turn`` runs each time a new turn starts, ``on_step`` after every move (the
+    judge's too, also the one that ends the run); either may be async, and an
+    AssertionError inside fails the scenario with its message.
     """
     if turns is not None and (not isinstance(turns, int) or isinstance(turns, bool) or turns < 1):
         raise InvalidArgumentError(f"proceed(turns=...) must be a whole number >= 1 or None, got {turns!r}")
@@ -118,13 +141,55 @@ def fail(reasoning: str | None = None) -> Step:
     return Step("fail", reasoning, shown=_shown(reasoning))
 
 
+_STEP_KINDS = ("user", "agent", "message", "judge", "proceed", "succeed", "fail")
+_STEP_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
+    "user": ((str, dict), "a string or a message mapping"),
+    "agent": ((str, dict), "a string or a message mapping"),
+    "message": ((dict,), "an OpenAI message mapping with a 'role'"),
+    "judge": ((list, str, dict), "a list of criteria"),
+    "proceed": ((int,), "a whole number of turns"),
+    "succeed": ((str,), "a string (the reason)"),
+    "fail": ((str,), "a string (the reason)"),
+}
+
+
+def _kind_of(value: Any) -> str:
+    """``[1] (a list)``: a value and its kind, for messages about suite-file data."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    kind = "empty (null)" if value is None else kinds.get(type(value), f"a {type(value).__name__}")
+    return kind if value is None else f"{short_repr(value)} ({kind})"
+
+
+def _step_parts(index: int, item: Any) -> tuple[str, Any]:
+    """``(kind, value)`` of one suite-file script item, or an error naming the item and what is allowed."""
+    where = f"script step {index + 1}"
+    kinds = ", ".join(_STEP_KINDS)
+    if isinstance(item, str):
+        if item not in _STEP_KINDS:
+            raise InvalidArgumentError(f"{where} is {item!r}; a step is one of {kinds}")
+        return item, None
+    if not isinstance(item, dict) or len(item) != 1:
+        shape = f"a mapping with {len(item)} keys" if isinstance(item, dict) else _kind_of(item)
+        raise InvalidArgumentError(
+            f"{where} is {shape}; write one of {kinds} alone or as a one-key mapping like {{user: 'Hi'}}"
+        )
+    kind, value = next(iter(item.items()))
+    if kind not in _STEP_KINDS:
+        raise InvalidArgumentError(f"{where} has the unknown key {short_repr(kind)}; a step is one of {kinds}")
+    types, wanted = _STEP_VALUES[kind]
+    if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+        raise InvalidArgumentError(f"{where} ({kind}) takes {wanted}, got {_kind_of(value)}")
+    return kind, value
+
+
 def script_from_data(steps: list[Any]) -> list[Step]:
     """A script from suite-file data (YAML / JSON), one step per item.
 
     ``"agent"`` / ``"user"`` / ``"judge"`` / ``"succeed"`` / ``"fail"`` / ``"proceed"`` alone, or
     ``{user: text}``, ``{agent: text}``, ``{message: {...}}``, ``{judge: [criteria]}``,
     ``{proceed: turns}``, ``{succeed: reason}``, ``{fail: reason}``; criteria as in
-    :func:`russo_nb.scenario.criteria.criterion_from_data`.
+    :func:`russo_nb.scenario.criteria.criterion_from_data`. Anything else (a number, a list,
+    a value of the wrong type) is an :class:`InvalidArgumentError` naming the step.
     """
     from .criteria import criterion_from_data
 
@@ -132,25 +197,10 @@ def script_from_data(steps: list[Any]) -> list[Step]:
         raise InvalidArgumentError(f"a script is a list of steps, got {type(steps).__name__}")
     out: list[Step] = []
     for index, item in enumerate(steps):
-        kind, value = (item, None) if isinstance(item, str) else next(iter(item.items()), (None, None))
-        if not isinstance(item, (str, dict)) or (isinstance(item, dict) and len(item) != 1):
-            kind = None
-        if kind == "user":
-            out.append(user(value))
-        elif kind == "agent":
-            out.append(agent(value))
-        elif kind == "message":
-            out.append(message(value))
-        elif kind == "judge":
-            out.append(judge(None if value is None else [criterion_from_data(c) for c in value]))
-        elif kind == "proceed":
-            out.append(proceed(value))
-        elif kind == "succeed":
-            out.append(succeed(value))
-        elif kind == "fail":
-            out.append(fail(value))
-        else:
-            raise InvalidArgumentError(
-                f"script step {index + 1} ({item!r}) is not one of user, agent, message, judge, proceed, succeed, fail"
-            )
+        kind, value = _step_parts(index, item)
+        if kind == "judge" and value is not None:
+            value = [criterion_from_data(c) for c in (value if isinstance(value, list) else [value])]
+        maker = {"user": user, "agent": agent, "message": message, "judge": judge}.get(kind)
+        maker = maker or {"proceed": proceed, "succeed": succeed, "fail": fail}[kind]
+        out.append(maker(value))
     return out
