@@ -69,7 +69,15 @@ def test_jsonl_without_audio_and_gzip(tmp_path, batch):
 def test_csv_is_readable_and_loads_back(tmp_path, batch):
     path = export(batch, tmp_path / "runs.csv")
     frame = pd.read_csv(path)
-    assert list(frame.columns) == [*RUN_COLUMNS, "error_stage", "error_traceback", "text", "evaluation"]
+    assert list(frame.columns) == [
+        *RUN_COLUMNS,
+        "error_stage",
+        "error_traceback",
+        "error_cause",
+        "error_agent",
+        "text",
+        "evaluation",
+    ]
     assert len(frame) == 3
     assert frame["expected"].iloc[0] == "book_flight(to_city='LA', note='a; b(c)')"
     loaded = load_batch(path)

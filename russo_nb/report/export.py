@@ -310,6 +310,8 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
         "error_type",
         "error_stage",
         "error_traceback",
+        "error_cause",
+        "error_agent",
         "latency_s",
         "synth_s",
         "attempts",
@@ -350,6 +352,8 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
                         "message": err_message,
                         "stage": _text(cells.get("error_stage")),
                         "traceback": _text(cells.get("error_traceback")),
+                        "cause": _text(cells.get("error_cause")),
+                        "agent": _text(cells.get("error_agent")),
                     },
                 )
             effects_text = _text(cells.get("effects"))
@@ -425,6 +429,8 @@ _CSV_TEXT = {
         "error_type",
         "error_stage",
         "error_traceback",
+        "error_cause",
+        "error_agent",
         "text",
         "evaluation",
         "effects",

@@ -122,7 +122,7 @@ def _encode(result: BatchResult, include_audio: bool) -> tuple[list[str], int]:
             run.run_index,
             run.status,
             evals.ref(run.eval_result, encode_eval),
-            None if err is None else [err.type, err.message, err.stage, err.traceback],
+            None if err is None else err.model_dump(),
             run.latency_s,
             run.synth_s,
             run.attempts,
@@ -322,10 +322,8 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
     return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata)
 
 
-def _error(cells: list[Any]) -> RunError:
-    kind, message, stage, trace = cells
-    values = {"type": str(kind), "message": str(message), "stage": str(stage), "traceback": str(trace)}
-    return construct_fast(RunError, values)
+def _error(fields: dict[str, Any]) -> RunError:
+    return RunError.model_validate(fields)
 
 
 def _audio(entry: dict[str, Any]) -> Audio:
