@@ -129,23 +129,21 @@ def test_an_audio_index_pointing_outside_the_export_is_refused(tmp_path, evil):
 # -- half-written exports (issue 16 item 6) ----------------------------------------------------------
 
 _EXPORTER = """
-import sys, time
+import sys
 sys.path[:0] = [{tests!r}, {root!r}]
 from analysis_helpers import synthetic_batch
 from russo_nb.report import export
-batch = synthetic_batch(2000, 100)
+batch = synthetic_batch(100, 100)
 print("ready", flush=True)
-export(batch, sys.argv[1])
-print("done", flush=True)
+while True:  # export again and again until killed
+    export(batch, sys.argv[1])
 """
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
-def test_an_export_killed_half_way_leaves_the_previous_file_whole(tmp_path, suffix):
+def test_an_export_killed_half_way_never_leaves_a_partial_file(tmp_path, suffix):
     target = tmp_path / f"runs{suffix}"
-    old = synthetic_batch(3, 2)
-    export(old, target)
-    before = target.read_bytes()
+    export(synthetic_batch(3, 2), target)
     script = tmp_path / "exporter.py"
     script.write_text(_EXPORTER.format(tests=str(TESTS), root=str(ROOT)))
     process = subprocess.Popen(
@@ -155,13 +153,12 @@ def test_an_export_killed_half_way_leaves_the_previous_file_whole(tmp_path, suff
         assert process.stdout.readline().strip() == "ready"
         deadline = time.monotonic() + 120
         while not list(tmp_path.glob(f".runs{suffix}.*.tmp")) and time.monotonic() < deadline:
-            assert process.poll() is None, "the export finished before it could be interrupted"
-            time.sleep(0.005)
-        process.kill()
+            assert process.poll() is None
+            time.sleep(0.002)
+        process.kill()  # SIGKILL while a temporary file is being written
     finally:
         process.wait(timeout=60)
-    assert target.read_bytes() == before  # the old export is untouched, never a shorter one
-    assert len(load_batch(target).runs) == len(old.runs)
+    assert load_batch(target).total in (6, 10_000)  # the old export or a whole new one, never part of one
 
 
 def test_a_truncated_jsonl_is_refused_and_russo_report_exits_2(tmp_path):

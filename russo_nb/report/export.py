@@ -261,15 +261,13 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _evaluation(row: int, status: str, cells: dict[str, Any], cache: dict[Any, EvalResult]) -> EvalResult:
-    """The run's evaluation: from the JSON column when the file has it, else parsed from the call texts."""
-    raw = cells.get("evaluation")
-    if isinstance(raw, str) and raw:
+def _evaluation(status: str, raw: str, exp: str, act: str, details: str, cache: dict[Any, EvalResult]) -> EvalResult:
+    """A run's evaluation: from the JSON column when the file has it, else parsed from the call texts."""
+    if raw:
         hit = cache.get(raw)
         if hit is None:
             hit = cache[raw] = evaluation_from_plain(json.loads(raw))
         return hit
-    exp, act, details = _text(cells.get("expected")), _text(cells.get("actual")), _text(cells.get("details"))
     key = (exp, act, details, status)
     hit = cache.get(key)
     if hit is None:
@@ -287,9 +285,49 @@ def _evaluation(row: int, status: str, cells: dict[str, Any], cache: dict[Any, E
     return hit
 
 
-def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
-    """Rebuild runs from the run table's columns (validated by hand, built without pydantic's per-row cost)."""
+def _texts(frame: Any, name: str) -> list[str]:
+    """A column as text cells ('' for missing), or all '' when the file lacks the column."""
+    if name not in frame.columns:
+        return [""] * len(frame)
+    column = frame[name]
+    missing = column.isna()
+    if missing.any():
+        column = column.astype(object).where(~missing, "")
+    values = column.tolist()
+    if not set(map(type, values)) <= {str}:
+        values = [_text(value) for value in values]
+    return values
+
+
+def _numbers(frame: Any, name: str) -> list[float | None]:
+    """A column as floats (None for missing); a cell that is not a number is a ValueError naming the column."""
     import pandas as pd
+
+    if name not in frame.columns:
+        return [None] * len(frame)
+    column = frame[name]
+    values = pd.to_numeric(column, errors="coerce")
+    suspect = values.isna() & column.notna()
+    bad = suspect & (column.astype(object).map(str) != "") if suspect.any() else suspect
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise _RowError(row + 1, f"{name} {column.iloc[row]!r} is not a number")
+    return [None if value != value else value for value in values.astype(float).tolist()]
+
+
+class _RowError(ValueError):
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
+    """Rebuild runs from the run table's columns: converted column by column, each run built without validation."""
+    import gc
+
+    import pandas as pd
+
+    from ..types import AgentResponse
 
     missing = {"prompt", "run_index", "status"} - set(frame.columns)
     if missing:
@@ -297,103 +335,114 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
             f"{str(source)!r} is not a russo_nb runs table: it lacks the column(s) {', '.join(sorted(missing))}"
         )
     n = len(frame)
-    names = [
-        "prompt",
-        "prompt_id",
-        "run_index",
-        "status",
-        "expected",
-        "actual",
-        "details",
-        "evaluation",
-        "error",
-        "error_type",
-        "error_stage",
-        "error_traceback",
-        "error_cause",
-        "error_agent",
-        "latency_s",
-        "synth_s",
-        "attempts",
-        "audio_key",
-        "effects",
-        "seed",
-        "text",
-    ]
-    present = [name for name in names if name in frame.columns]
-    lists = {name: frame[name].tolist() for name in present}
-    if "started_at" in frame.columns:
-        stamps = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
-        seconds = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).tolist()
-        lists["started_at"] = [None if value != value else value for value in seconds]
-        present.append("started_at")
-    evaluations: dict[Any, EvalResult] = {}
-    effects_cache: dict[str, list[str]] = {}
-    responses: dict[str, Any] = {}
-    runs: list[SingleRunResult] = []
-    from ..types import AgentResponse
-
-    columns = [lists[name] for name in present]
-    row = 0
+    collecting = gc.isenabled()
+    gc.disable()  # building 100,000 runs would otherwise trigger many full collections
     try:
-        for row, values in enumerate(zip(*columns), start=1):
-            cells = dict(zip(present, values))
-            status = _text(cells["status"])
+        prompts = _texts(frame, "prompt")
+        pids = _texts(frame, "prompt_id")
+        statuses = _texts(frame, "status")
+        for row, status in enumerate(statuses, start=1):
             if status not in RUN_STATUSES:
-                raise ValueError(f"unknown status {status!r}")
-            prompt_text = _text(cells["prompt"])
-            err_message = _text(cells.get("error"))
+                raise _RowError(row, f"unknown status {status!r}")
+        indexes = _numbers(frame, "run_index")
+        latency, synth = _numbers(frame, "latency_s"), _numbers(frame, "synth_s")
+        attempts, seeds = _numbers(frame, "attempts"), _numbers(frame, "seed")
+        audio_keys = _texts(frame, "audio_key")
+        started: list[Any] = [None] * n
+        if "started_at" in frame.columns:
+            stamps = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
+            seconds = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).tolist()
+            started = [None if value != value else value for value in seconds]
+        effects_cache: dict[str, list[str]] = {}
+        effects = []
+        for text in _texts(frame, "effects"):
+            hit = effects_cache.get(text)
+            if hit is None:
+                hit = effects_cache[text] = [part for part in text.split(", ") if part]
+            effects.append(hit)
+        error_columns = [
+            _texts(frame, name)
+            for name in ("error_type", "error", "error_stage", "error_traceback", "error_cause", "error_agent")
+        ]
+        cache: dict[Any, EvalResult] = {}
+        evaluations = []
+        stored = _texts(frame, "evaluation")
+        if all(stored):  # the exact form: one evaluation per distinct JSON text
+            codes, uniques = pd.factorize(pd.Series(stored, dtype=object), sort=False)
+            distinct = []
+            for raw in uniques.tolist():
+                try:
+                    distinct.append(evaluation_from_plain(json.loads(raw)))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise _RowError(stored.index(raw) + 1, f"cannot read the evaluation ({exc})") from None
+            evaluations = [distinct[code] for code in codes.tolist()]
+        rows = zip(stored, _texts(frame, "expected"), _texts(frame, "actual"), _texts(frame, "details"))
+        for row, (raw, exp, act, details) in enumerate([] if evaluations else rows, start=1):
+            try:
+                evaluations.append(_evaluation(statuses[row - 1], raw, exp, act, details, cache))
+            except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+                raise _RowError(row, f"cannot read the calls ({first})") from None
+        has_text = "text" in frame.columns
+        texts = _texts(frame, "text")
+        responses: dict[tuple[int, str], Any] = {}
+        runs: list[SingleRunResult] = []
+        for i in range(n):
+            prompt = prompts[i]
+            index = indexes[i]
+            if index is None or index != int(index):
+                raise _RowError(i + 1, f"run_index {index!r} is not a whole number")
+            evaluation = evaluations[i]
             error = None
-            if err_message or _text(cells.get("error_type")):
+            if error_columns[0][i] or error_columns[1][i]:
+                kind, message, stage, trace, cause, agent = (column[i] for column in error_columns)
                 error = construct_fast(
                     RunError,
                     {
-                        "type": _text(cells.get("error_type")) or "Error",
-                        "message": err_message,
-                        "stage": _text(cells.get("error_stage")),
-                        "traceback": _text(cells.get("error_traceback")),
-                        "cause": _text(cells.get("error_cause")),
-                        "agent": _text(cells.get("error_agent")),
+                        "type": kind or "Error",
+                        "message": message,
+                        "stage": stage,
+                        "traceback": trace,
+                        "cause": cause,
+                        "agent": agent,
                     },
                 )
-            effects_text = _text(cells.get("effects"))
-            effects = effects_cache.get(effects_text)
-            if effects is None:
-                effects = effects_cache[effects_text] = [part for part in effects_text.split(", ") if part]
-            evaluation = _evaluation(row, status, cells, evaluations)
             response = None
-            if "text" in cells:
-                text = _text(cells["text"]) or None
-                response = responses.get(text or "")
-                if response is None or response.tool_calls is not evaluation.actual:
-                    response = AgentResponse.model_construct(tool_calls=evaluation.actual, text=text, raw=None)
-            seed = _float(cells.get("seed"))
-            attempts = _float(cells.get("attempts"))
+            if has_text:
+                key = (id(evaluation.actual), texts[i])
+                response = responses.get(key)
+                if response is None:
+                    response = responses[key] = AgentResponse.model_construct(
+                        tool_calls=evaluation.actual, text=texts[i] or None, raw=None
+                    )
+            tries, seed = attempts[i], seeds[i]
             runs.append(
                 construct_fast(
                     SingleRunResult,
                     {
-                        "prompt": prompt_text,
-                        "run_index": int(cells["run_index"]),
+                        "prompt": prompt,
+                        "run_index": int(index),
                         "eval_result": evaluation,
-                        "status": status,
+                        "status": statuses[i],
                         "error": error,
-                        "latency_s": _float(cells.get("latency_s")),
-                        "synth_s": _float(cells.get("synth_s")),
-                        "attempts": 1 if attempts is None else int(attempts),
-                        "audio_key": _text(cells.get("audio_key")) or None,
+                        "latency_s": latency[i],
+                        "synth_s": synth[i],
+                        "attempts": 1 if tries is None else int(tries),
+                        "audio_key": audio_keys[i] or None,
                         "response": response,
-                        "prompt_id": _text(cells.get("prompt_id")) or make_prompt_id(prompt_text),
-                        "effects": effects,
+                        "prompt_id": pids[i] or make_prompt_id(prompt),
+                        "effects": effects[i],
                         "seed": None if seed is None else int(seed),
-                        "started_at": cells.get("started_at"),
+                        "started_at": started[i],
                         "transcript": None,
                     },
                 )
             )
-    except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} row {row}: cannot read the run ({first})") from None
+    except _RowError as exc:
+        raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
+    finally:
+        if collecting:
+            gc.enable()
     if metadata is None:
         first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
         first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
