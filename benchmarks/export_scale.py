@@ -205,12 +205,14 @@ def main() -> None:
         baseline_mb = fresh_peak_mb(_BASELINE.format(root=str(ROOT)))
         load_mb = fresh_peak_mb(_LOAD.format(root=str(ROOT), path=str(jsonl), total=total))
         print(
-            f"\npeak RSS, fresh process: imports only {baseline_mb:.0f} MB; loading the JSON-lines export {load_mb:.0f} MB"
+            f"\npeak RSS, fresh process: imports only {baseline_mb:.0f} MB; "
+            f"loading the JSON-lines export {load_mb:.0f} MB"
         )
     if not args.no_engine:
         engine_mb = fresh_peak_mb(_ENGINE.format(root=str(ROOT), prompts=args.prompts, runs=args.runs))
         print(
-            f"peak RSS, fresh process: engine batch of {total:,} fresh-response runs {engine_mb:.0f} MB (target < 150 MB)"
+            f"peak RSS, fresh process: engine batch of {total:,} fresh-response runs {engine_mb:.0f} MB "
+            "(target < 150 MB)"
         )
 
 

@@ -81,7 +81,7 @@ class RunInterner:
             return response
         calls = self.calls(response.tool_calls)
         try:
-            key = (id(calls), response.text, _freeze(response.raw))
+            key = (id(calls), response.text, _freeze(response.raw), _freeze(getattr(response, "usage", None)))
         except TypeError:
             response.__dict__["tool_calls"] = calls
             return response

@@ -177,6 +177,7 @@ def run_to_plain(run: Any) -> dict[str, Any]:
             "tool_calls": [_call_dict(c) for c in response.tool_calls],
             "text": response.text,
             "raw": plain(response.raw),
+            "usage": plain(getattr(response, "usage", None)),
         },
         "prompt_id": run.prompt_id,
         "effects": list(run.effects),

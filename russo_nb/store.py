@@ -24,7 +24,7 @@ from .types import BatchMetadata, BatchResult, SingleRunResult
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .analysis.stats import Comparison
+    from .analysis.paired import Comparison
 
 __all__ = ["DEFAULT_PATH", "HistoryStore"]
 
@@ -348,7 +348,7 @@ class HistoryStore:
 
     def compare(self, a: str, b: str, **options: Any) -> Comparison:
         """Paired comparison of batch ``b`` against batch ``a`` over their shared prompts (B − A)."""
-        from .analysis.stats import paired_comparison
+        from .analysis.paired import paired_comparison
 
         return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import traceback as traceback_module
 import uuid
 import wave
@@ -35,6 +36,7 @@ __all__ = [
     "ToolCall",
     "ToolCallMatch",
     "format_call",
+    "format_usage",
     "prompt_id",
 ]
 
@@ -49,6 +51,19 @@ AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
 def prompt_id(prompt: str) -> str:
     """A short stable id for a prompt text (first 10 hex digits of its SHA-1)."""
     return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]
+
+
+def format_usage(usage: dict[str, float]) -> str:
+    """``"1,234 tokens (1,000 in, 234 out), 12.3 s of audio"`` from a usage dict or its totals."""
+    parts = []
+    if "total_tokens" in usage:
+        split = [
+            f"{usage[k]:,.0f} {label}" for k, label in (("input_tokens", "in"), ("output_tokens", "out")) if k in usage
+        ]
+        parts.append(f"{usage['total_tokens']:,.0f} tokens" + (f" ({', '.join(split)})" if split else ""))
+    if "audio_s" in usage:
+        parts.append(f"{usage['audio_s']:,.1f} s of audio sent")
+    return ", ".join(parts) or ", ".join(f"{key}={value:g}" for key, value in usage.items())
 
 
 def format_call(name: str, arguments: dict[str, Any]) -> str:
@@ -193,13 +208,18 @@ class ToolCall(BaseModel):
 
 
 class AgentResponse(BaseModel):
-    """What an agent answered: its tool calls, any text it said, and the raw payload."""
+    """What an agent answered: its tool calls, any text it said, the raw payload, and what it cost.
+
+    ``usage`` holds what the adapter learned, by name: ``input_tokens``, ``output_tokens``,
+    ``total_tokens``, ``audio_s`` (seconds of audio sent); absent counts are left out.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     tool_calls: list[ToolCall] = Field(default_factory=list)
     text: str | None = None
     raw: Any | None = None
+    usage: dict[str, float] | None = None
 
 
 class ToolCallMatch(BaseModel):
@@ -296,7 +316,8 @@ class RunError(BaseModel):
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
-        return f"{self.type}{where}: {self.message}"
+        who = f" in {self.agent}" if self.agent else ""
+        return f"{self.type}{where}{who}: {self.message}"
 
 
 class SingleRunResult(BaseModel):
@@ -395,7 +416,7 @@ class RunCounts:
 
     @property
     def total(self) -> int:
-        """Number of runs."""
+        """Number of runs, cancelled ones included."""
         return len(self.runs)
 
     @property
@@ -404,21 +425,36 @@ class RunCounts:
         return sum(1 for run in self.runs if run.status == "passed")
 
     @property
+    def cancelled_count(self) -> int:
+        """Runs that never finished (an interrupted batch): counted, never scored as failures."""
+        return sum(1 for run in self.runs if run.status == "cancelled")
+
+    @property
+    def finished_count(self) -> int:
+        """Runs that ran to the end (passed, failed, error, timeout): the denominator of ``pass_rate``."""
+        return self.total - self.cancelled_count
+
+    @property
     def failed_count(self) -> int:
-        """Number of runs that did not pass (failed, error, timeout or cancelled)."""
-        return self.total - self.passed_count
+        """Finished runs that did not pass (failed, error or timeout); cancelled runs are not failures."""
+        return self.finished_count - self.passed_count
 
     @property
     def passed(self) -> bool:
-        """True only if every run passed."""
+        """True only if every run ran and passed."""
         return all(run.status == "passed" for run in self.runs)
 
     @property
     def pass_rate(self) -> float:
-        """Fraction of runs that passed (1.0 for an empty batch, as in russo)."""
-        if not self.runs:
-            return 1.0
-        return self.passed_count / self.total
+        """passed / finished runs (cancelled runs left out); NaN when no run finished, as ``summarize`` says."""
+        finished = self.finished_count
+        return self.passed_count / finished if finished else math.nan
+
+    def tally(self) -> Any:
+        """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
+        from .analysis.thresholds import tally
+
+        return tally(run.status for run in self.runs)
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -471,23 +507,24 @@ class BatchResult(RunCounts, BaseModel):
         return (run for run in self.runs if run.status != "passed")
 
     def summary(self) -> str:
-        """A readable report grouped by prompt, in russo's format."""
-        status = "PASSED" if self.passed else "FAILED"
-        lines = [
-            f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs)",
-            f"  Passed: {self.passed_count}/{self.total}",
-        ]
-        for prompt, runs in self.by_prompt().items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            lines.append(f"  Prompt: {prompt!r}")
-            lines.append(f"    {passed}/{len(runs)} passed")
-            for run in runs:
-                icon = "+" if run.status == "passed" else "-"
-                line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
-                if run.status in ("error", "timeout", "cancelled"):
-                    line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
-                lines.append(line)
-        return "\n".join(lines)
+        """A readable report grouped by prompt, in russo's format (finished runs counted; see russo_nb.view)."""
+        from .view import summary_text
+
+        return summary_text(self)
+
+    @property
+    def usage(self) -> dict[str, float]:
+        """Totals of what the agent's adapter reported per run (tokens, audio seconds); empty when none.
+
+        Counts the answer each run kept; usage of retried attempts is not known.
+        """
+        totals: dict[str, float] = {}
+        for run in self.runs:
+            usage = run.response.usage if run.response is not None else None
+            for key, value in (usage or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                    totals[key] = totals.get(key, 0.0) + float(value)
+        return totals
 
     def to_dataframe(self) -> Any:
         """One row per run as a pandas DataFrame (see :func:`russo_nb.analysis.runs_frame` for the columns)."""
@@ -497,15 +534,20 @@ class BatchResult(RunCounts, BaseModel):
 
     def __repr__(self) -> str:
         return (
-            f"BatchResult({self.passed_count}/{self.total} passed, "
-            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())})"
+            f"BatchResult({self.passed_count}/{self.finished_count} passed, "
+            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())}"
+            + (f", cancelled={self.cancelled_count})" if self.cancelled_count else ")")
         )
 
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.notebook.html."""
-        from .notebook.html import batch_html
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        from .view import mimebundle
 
-        return batch_html(self)
+        return mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.view."""
+        return self._repr_mimebundle_()["text/html"]

@@ -315,6 +315,10 @@ def _numbers(frame: Any, name: str) -> list[float | None]:
     return [None if value != value else value for value in values.astype(float).tolist()]
 
 
+_USAGE_COLUMNS = ("input_tokens", "output_tokens", "total_tokens", "audio_s")
+"""The run table's usage columns; loading puts them back into ``response.usage``."""
+
+
 class _RowError(ValueError):
     def __init__(self, row: int, message: str) -> None:
         super().__init__(message)
@@ -385,7 +389,9 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
                 raise _RowError(row, f"cannot read the calls ({first})") from None
         has_text = "text" in frame.columns
         texts = _texts(frame, "text")
-        responses: dict[tuple[int, str], Any] = {}
+        usage_names = [name for name in _USAGE_COLUMNS if name in frame.columns]
+        usage_columns = [_numbers(frame, name) for name in usage_names]
+        responses: dict[tuple[Any, ...], Any] = {}
         runs: list[SingleRunResult] = []
         for i in range(n):
             prompt = prompts[i]
@@ -408,12 +414,16 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
                     },
                 )
             response = None
-            if has_text:
-                key = (id(evaluation.actual), texts[i])
+            usage = None
+            if usage_columns:
+                counts = {name: column[i] for name, column in zip(usage_names, usage_columns) if column[i] is not None}
+                usage = counts or None
+            if has_text or usage:
+                key = (id(evaluation.actual), texts[i], None if usage is None else tuple(usage.items()))
                 response = responses.get(key)
                 if response is None:
                     response = responses[key] = AgentResponse.model_construct(
-                        tool_calls=evaluation.actual, text=texts[i] or None, raw=None
+                        tool_calls=evaluation.actual, text=texts[i] or None, raw=None, usage=usage
                     )
             tries, seed = attempts[i], seeds[i]
             runs.append(

@@ -7,7 +7,7 @@ Layout (version 2)::
     {"kind": "calls", "items": [[name, arguments], ...]}     <- every distinct tool call once
     {"kind": "evals", "items": [[passed, [call refs expected], [call refs actual],
                                  [[expected ref, actual ref|null, matched, details], ...], details], ...]}
-    {"kind": "responses", "items": [[[call refs], text, raw], ...]}
+    {"kind": "responses", "items": [[[call refs], text, raw, usage], ...]}
     {"kind": "prompts", "items": [[prompt, prompt_id], ...]}
     {"kind": "lists", "items": [effects list, ...]}           <- audio keys and effects lists
     [prompt ref, run_index, status, eval ref, error, latency_s, synth_s, attempts,
@@ -113,7 +113,7 @@ def _encode(result: BatchResult, include_audio: bool) -> tuple[list[str], int]:
         ]
 
     def encode_response(response: AgentResponse) -> list[Any]:
-        return [[call_ref(c) for c in response.tool_calls], response.text, response.raw]
+        return [[call_ref(c) for c in response.tool_calls], response.text, response.raw, response.usage]
 
     run_lines = []
     for run in result.runs:
@@ -279,8 +279,16 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 )
             )
         responses = [
-            construct_fast(AgentResponse, {"tool_calls": [calls[i] for i in refs], "text": text, "raw": raw})
-            for refs, text, raw in tables["responses"]
+            construct_fast(
+                AgentResponse,
+                {
+                    "tool_calls": [calls[i] for i in entry[0]],
+                    "text": entry[1],
+                    "raw": entry[2],
+                    "usage": entry[3] if len(entry) > 3 else None,
+                },
+            )
+            for entry in tables["responses"]
         ]
         prompts = [(str(p), str(pid)) for p, pid in tables["prompts"]]
         lists = tables["lists"]
