@@ -402,3 +402,17 @@ def test_gzip_exports_are_reproducible(tmp_path):
     a = export(batch, tmp_path / "a.jsonl.gz").read_bytes()
     b = export(batch, tmp_path / "b.jsonl.gz").read_bytes()
     assert a == b and gzip.decompress(a).startswith(b'{"kind":"russo_nb.batch"')
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_usage_counts_survive_every_export_round_trip(tmp_path, suffix):
+    runs = [make_run("hello", i, True) for i in range(2)]
+    runs[0].response = AgentResponse(
+        tool_calls=runs[0].eval_result.actual, usage={"input_tokens": 12, "output_tokens": 3}
+    )
+    batch = BatchResult(runs=runs)
+    loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
+    assert loaded.runs[0].response.usage == {"input_tokens": 12, "output_tokens": 3}
+    from russo_nb.analysis import runs_frame
+
+    pd.testing.assert_frame_equal(runs_frame(loaded), runs_frame(batch))
