@@ -393,55 +393,48 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
         usage_columns = [_numbers(frame, name) for name in usage_names]
         responses: dict[tuple[Any, ...], Any] = {}
         runs: list[SingleRunResult] = []
-        for i in range(n):
-            prompt = prompts[i]
-            index = indexes[i]
+        append = runs.append
+        errors = [i for i in range(n) if error_columns[0][i] or error_columns[1][i]]
+        error_at: dict[int, RunError] = {}
+        for i in errors:
+            kind, message, stage, trace, cause, agent = (column[i] for column in error_columns)
+            error_at[i] = construct_fast(
+                RunError,
+                {"type": kind or "Error", "message": message, "stage": stage, "traceback": trace, "cause": cause}
+                | {"agent": agent},
+            )
+        usage_rows = list(zip(*usage_columns)) if usage_columns else [()] * n
+        rows = zip(prompts, pids, indexes, statuses, evaluations, latency, synth, attempts, audio_keys, effects)
+        for i, (prompt, pid, index, status, evaluation, lat, syn, tries, key, eff) in enumerate(rows):
             if index is None or index != int(index):
                 raise _RowError(i + 1, f"run_index {index!r} is not a whole number")
-            evaluation = evaluations[i]
-            error = None
-            if error_columns[0][i] or error_columns[1][i]:
-                kind, message, stage, trace, cause, agent = (column[i] for column in error_columns)
-                error = construct_fast(
-                    RunError,
-                    {
-                        "type": kind or "Error",
-                        "message": message,
-                        "stage": stage,
-                        "traceback": trace,
-                        "cause": cause,
-                        "agent": agent,
-                    },
-                )
             response = None
-            usage = None
-            if usage_columns:
-                counts = {name: column[i] for name, column in zip(usage_names, usage_columns) if column[i] is not None}
-                usage = counts or None
+            counts = usage_rows[i]
+            usage = {name: v for name, v in zip(usage_names, counts) if v is not None} or None if counts else None
             if has_text or usage:
-                key = (id(evaluation.actual), texts[i], None if usage is None else tuple(usage.items()))
-                response = responses.get(key)
+                response_key = (id(evaluation.actual), texts[i], None if usage is None else tuple(usage.items()))
+                response = responses.get(response_key)
                 if response is None:
-                    response = responses[key] = AgentResponse.model_construct(
+                    response = responses[response_key] = AgentResponse.model_construct(
                         tool_calls=evaluation.actual, text=texts[i] or None, raw=None, usage=usage
                     )
-            tries, seed = attempts[i], seeds[i]
-            runs.append(
+            seed = seeds[i]
+            append(
                 construct_fast(
                     SingleRunResult,
                     {
                         "prompt": prompt,
                         "run_index": int(index),
                         "eval_result": evaluation,
-                        "status": statuses[i],
-                        "error": error,
-                        "latency_s": latency[i],
-                        "synth_s": synth[i],
+                        "status": status,
+                        "error": error_at.get(i),
+                        "latency_s": lat,
+                        "synth_s": syn,
                         "attempts": 1 if tries is None else int(tries),
-                        "audio_key": audio_keys[i] or None,
+                        "audio_key": key or None,
                         "response": response,
-                        "prompt_id": pids[i] or make_prompt_id(prompt),
-                        "effects": effects[i],
+                        "prompt_id": pid or make_prompt_id(prompt),
+                        "effects": eff,
                         "seed": None if seed is None else int(seed),
                         "started_at": started[i],
                         "transcript": None,
