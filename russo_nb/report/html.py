@@ -9,7 +9,6 @@ users wrote is escaped with :func:`html.escape`. Failures and players are capped
 from __future__ import annotations
 
 import base64
-import html
 import io
 import logging
 from datetime import datetime
@@ -18,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..notebook.html import STYLE as VIEW_STYLE
+from ..notebook.html import _e as escape_text
+from ..notebook.html import headline_html, middle, notes_html
 from ..types import format_call
+from ..view import build_view
 
 __all__ = ["to_html", "write_report"]
 
@@ -47,11 +50,8 @@ img{max-width:100%;border:1px solid #eee;margin:6px 0} audio{height:32px;vertica
 
 
 def _e(value: Any, limit: int | None = None) -> str:
-    """Escape text for HTML (quotes too), optionally shortened."""
-    text = "" if value is None else str(value)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    """Escape text for HTML with the notebook's one escaper (quotes too; what is cut is said)."""
+    return escape_text("" if value is None else value, limit or 0)
 
 
 def _pct(value: float) -> str:
@@ -320,6 +320,7 @@ def to_html(
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
         result = as_batch_result(result)
+    view = build_view(result, groups=False)
     runs = runs_frame(result)
     prompts = prompts_frame(runs)
     meta = getattr(result, "metadata", None)
@@ -330,6 +331,7 @@ def to_html(
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(name)}</title>{STYLE}</head><body>",
         f"<h1>{_e(name)}</h1><div class='muted'>russo_nb report · generated "
         f"{datetime.now().isoformat(timespec='seconds')}</div>",
+        f"{VIEW_STYLE}<div class='russo'>{headline_html(view)}{notes_html(view)}</div>",
     ]
     cards = [("finished runs", f"{total}"), ("prompts", f"{summary.prompts}")]
     if summary.cancelled:
@@ -368,11 +370,20 @@ def to_html(
     if total:
         parts.append(f"<h2>Prompts ({len(prompts)})</h2>")
         parts.append(_prompt_table(prompts, max_prompts))
+    if view.not_run:
+        names = ", ".join(_e(middle(row.prompt, 60)) for row in view.not_run[:20])
+        more = f" and {len(view.not_run) - 20} more" if len(view.not_run) > 20 else ""
+        parts.append(
+            f"<div class='muted'>{len(view.not_run)} {view.noun}{'s' if len(view.not_run) != 1 else ''} not run "
+            f"(every run cancelled): {names}{more}</div>"
+        )
     audio_html, clip_ids = _audio_section(result, max_audio, max_audio_bytes)
     failures = [run for run in _normalized(result.runs) if run.status not in ("passed", "cancelled")]
-    parts.append(f"<h2>Runs that did not pass ({len(failures)})</h2>")
+    finished = "Finished runs" if view.cancelled else "Runs"
+    parts.append(f"<h2>{finished} that did not pass ({len(failures)})</h2>")
     if not failures:
-        parts.append("<div class='passed'>Every run passed.</div>")
+        every = "finished run" if view.cancelled else "run"
+        parts.append(f"<div class='passed'>Every {every} passed.</div>")
     parts += [_failure(run, clip_ids) for run in failures[:max_failures]]
     if len(failures) > max_failures:
         parts.append(
