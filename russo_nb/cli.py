@@ -111,7 +111,10 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``russo`` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="russo: %(levelname)s: %(message)s")
+    if not logging.getLogger().handlers:  # as logging.basicConfig, with agent text made inert
+        handler = logging.StreamHandler()
+        handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
+        logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         command = args[0] if args and args[0] in SUBCOMMANDS else "run"
         if command == "demo":
@@ -201,6 +204,13 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines (a scenario's teardown error, a server's message) pass through :func:`terminal_safe` too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), multiline=True)
 
 
 def _say(text: str, *, error: bool = False) -> None:

@@ -445,3 +445,31 @@ def test_dollars_in_prompts_and_names_stay_literal_in_every_chart():
         if plot is plots.plot_comparison:
             assert "$v2 − agent $v1" in texts
     assert plots.chart_text("a $b$ c") == "a \\$b\\$ c"
+
+
+def test_log_lines_and_scenario_errors_are_printed_inert(tmp_path):
+    (tmp_path / "evil_scenarios.py").write_text(
+        "from russo_nb import scenario\n"
+        "\n"
+        "def _teardown(state):\n"
+        f"    raise RuntimeError({HOSTILE!r})\n"
+        "\n"
+        "def _agent(messages):\n"
+        f"    return {HOSTILE!r}\n"
+        "\n"
+        "EVIL = scenario.Scenario(\n"
+        f"    name={('s' + CLEAR)!r}, agents=[scenario.FunctionAgentAdapter(_agent)],\n"
+        f"    script=[scenario.user('hi'), scenario.agent(), scenario.fail({HOSTILE!r})], teardown=_teardown,\n"
+        ")\n"
+    )
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(
+        "pipeline: {synthesizer: null, agent: {class: cli_agents.KeywordAgent}}\nscenarios: [evil_scenarios:EVIL]\n"
+    )
+    done = russo_cli("--config", str(path), "--no-history", cwd=tmp_path)
+    printed = done.stdout + done.stderr
+    assert done.returncode == 1, printed[-3000:]
+    assert "teardown of scenario" in done.stderr  # the log line, inert
+    for char in ACTIVE:
+        assert char not in printed, (char, printed[-3000:])
+    assert "\\x1b[2J" in done.stdout and "\\x1b[2J" in done.stderr
