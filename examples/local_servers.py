@@ -184,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _huge(self, declared: bool) -> None:
         """A 100 MB answer, with or without Content-Length saying so."""
         size = 100 * 1024 * 1024
-        self.send_response(200)
+        self.send_response(500 if "error" in self.path else 200)
         self.send_header("Content-Type", "application/json")
         if declared:
             self.send_header("Content-Length", str(size))

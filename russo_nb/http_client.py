@@ -122,6 +122,18 @@ def _ssl_context() -> Any:
     return _SSL_CONTEXT[0]
 
 
+async def _read_prefix(response: Any, limit: int) -> bytes:
+    """At most ``limit`` bytes of an error answer: enough for its message, never the whole of a huge one."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
 async def _exchange(
     method: str, url: str, body: bytes | None, headers: dict[str, str], who: str, max_bytes: int, tls: Any
 ) -> bytes:
@@ -151,7 +163,7 @@ async def _exchange(
                             status=status,
                         )
                     if status >= 400:
-                        detail = _server_message(await _read(response, _ERROR_BODY_BYTES, shown, who))
+                        detail = _server_message(await _read_prefix(response, _ERROR_BODY_BYTES))
                         hint = " (check the API key / headers)" if status in (401, 403) else ""
                         message = f"{who}: {shown} answered HTTP {status} {response.reason_phrase}{hint}: {detail}"
                         if status == 429 or status >= 500:

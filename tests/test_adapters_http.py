@@ -80,6 +80,12 @@ def test_a_100_mb_answer_is_refused_and_not_kept(server, declared):
     assert server.httpd.huge_sent[-1] < 100 * 1024 * 1024  # the client hung up early
 
 
+def test_a_huge_error_answer_keeps_its_status(server):
+    run = russo.run_concurrent_sync("a", None, HttpAgent(f"{server.url}/huge?error"), expect=[]).runs[0]
+    assert run.status == "error" and run.error.type == "RetryableHTTPError"
+    assert "answered HTTP 500 Internal Server Error: [1,1," in run.error.message and len(run.error.message) < 400
+
+
 def test_the_default_cap_is_32_mb():
     from russo_nb.http_client import DEFAULT_MAX_BYTES
 
