@@ -206,13 +206,11 @@ def _importable(*folders: Path) -> None:
 
 
 def _print_interval(outcome: Any) -> None:
-    """The pass rate's Wilson 95% interval, when the analysis module is there."""
+    """The pass rate's Wilson 95% interval."""
     if not outcome.total:
         return
-    try:
-        from .analysis.stats import wilson_interval
-    except ImportError:
-        return
+    from .analysis.stats import wilson_interval
+
     try:
         interval = wilson_interval(outcome.passed_count, outcome.total)
         low, high = interval[0], interval[1]

@@ -36,6 +36,7 @@ __all__ = [
     "ToolCallMatch",
     "format_call",
     "prompt_id",
+    "as_batch_result",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -477,9 +478,9 @@ class BatchResult(RunCounts, BaseModel):
 
     def to_dataframe(self) -> Any:
         """One row per run as a pandas DataFrame (see :func:`russo_nb.analysis.runs_frame` for the columns)."""
-        from .analysis.frames import runs_frame
+        from .rendering import render
 
-        return runs_frame(self)
+        return render("runs_frame", self)
 
     def __repr__(self) -> str:
         return (
@@ -492,6 +493,21 @@ class BatchResult(RunCounts, BaseModel):
 
     def _repr_html_(self) -> str:
         """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.notebook.html."""
-        from .notebook.html import batch_html
+        from .rendering import render
 
-        return batch_html(self)
+        return render("html", self)
+
+
+def as_batch_result(result: Any) -> BatchResult:
+    from .errors import InvalidArgumentError
+
+    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
+    if isinstance(result, BatchResult):
+        return result
+    convert = getattr(result, "to_batch_result", None)
+    if callable(convert):
+        return convert()
+    raise InvalidArgumentError(
+        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
+        "pass the result of russo_nb.run(...)"
+    )

@@ -44,10 +44,8 @@ class _Engine:
     _create_lock = threading.Lock()
 
     def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError as exc:  # pragma: no cover - dependency is declared
-            raise ConfigurationError("espeak-ng is not available: pip install espeakng-loader") from exc
+        import espeakng_loader
+
         self.lock = threading.Lock()
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         lib = self.lib

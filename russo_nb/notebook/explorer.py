@@ -200,10 +200,7 @@ class Explorer(widgets.VBox):
             ]
 
     def _charts(self) -> list[widgets.Widget]:
-        try:
-            from .. import analysis
-        except ImportError as exc:
-            return [_html(f"<div class='muted'>charts unavailable: {_e(exc)}</div>")]
+        from .. import analysis
         from .figures import figure_png
 
         runs_frame = analysis.runs_frame(self.result)

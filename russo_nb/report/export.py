@@ -32,6 +32,7 @@ from ..types import (
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
+    as_batch_result,
 )
 from ..types import prompt_id as make_prompt_id
 
@@ -67,19 +68,6 @@ def _open_text(path: Path, mode: str) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
     return open(path, mode, encoding="utf-8")
-
-
-def as_batch_result(result: Any) -> BatchResult:
-    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
-    if isinstance(result, BatchResult):
-        return result
-    convert = getattr(result, "to_batch_result", None)
-    if callable(convert):
-        return convert()
-    raise InvalidArgumentError(
-        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
-        "pass the result of russo_nb.run(...)"
-    )
 
 
 def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:

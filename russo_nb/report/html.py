@@ -89,7 +89,7 @@ def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     rows = min(len(prompts), 50)
-    height = plots._fig_height(rows)
+    height = plots.fig_height(rows)
     labelled = 0.36  # room for prompt labels on the left
     charts: list[tuple[str, Any, float, float]] = [
         ("Pass rate per prompt", lambda ax: plots.plot_pass_rates(prompts, ax=ax), height, labelled),
@@ -306,9 +306,9 @@ def to_html(
     max_audio_bytes: int = 2_000_000,
 ) -> str:
     """The whole report as one HTML document (a string)."""
-    from ..analysis.frames import _normalized, prompts_frame, runs_frame
+    from ..analysis.frames import prompts_frame, runs_frame
     from ..analysis.stats import clustered_se, flakiness, wilson_interval
-    from .export import as_batch_result
+    from ..types import as_batch_result
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
         result = as_batch_result(result)
@@ -360,7 +360,7 @@ def to_html(
         parts.append(f"<h2>Prompts ({len(prompts)})</h2>")
         parts.append(_prompt_table(prompts, max_prompts))
     audio_html, clip_ids = _audio_section(result, max_audio, max_audio_bytes)
-    failures = [run for run in _normalized(result.runs) if run.status != "passed"]
+    failures = [run for run in result.runs if run.status != "passed"]
     parts.append(f"<h2>Runs that did not pass ({len(failures)})</h2>")
     if not failures:
         parts.append("<div class='passed'>Every run passed.</div>")

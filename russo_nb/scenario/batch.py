@@ -154,9 +154,9 @@ class ScenarioBatch(RunCounts, BaseModel):
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
         reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
-        from ..analysis.frames import runs_frame
+        from ..rendering import render
 
-        return runs_frame(self)
+        return render("runs_frame", self)
 
     def to_batch_result(self) -> BatchResult:
         """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
@@ -239,9 +239,9 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     def _repr_html_(self) -> str:
         """The batch overview (pass rates per scenario), for notebooks."""
-        from ..notebook.html import batch_html
+        from ..rendering import render
 
-        return batch_html(self)
+        return render("html", self)
 
     def __repr__(self) -> str:
         return (
