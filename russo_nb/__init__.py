@@ -19,6 +19,7 @@ from .errors import (
     ExpectationError,
     InvalidArgumentError,
     ProtocolError,
+    RetryableError,
     RussoError,
     SuiteFileError,
     ToolCallAssertionError,
@@ -97,6 +98,10 @@ __all__ = [
     "run_suite",
     "run_demo",
     "HistoryStore",
+    "RetryableError",
+    "adapters",
+    "parsers",
+    "synthesizers",
 ]
 
 
@@ -119,9 +124,12 @@ def explore(result: Any, **options: Any) -> Any:
 _LAZY: dict[str, tuple[str, str | None]] = {
     "scenario": (".scenario", None),
     "EspeakSynthesizer": (".audio.espeak", "EspeakSynthesizer"),
-    "LocalVoiceAgent": (".agents.local", "LocalVoiceAgent"),
-    "HttpAgent": (".agents.http", "HttpAgent"),
-    "OpenAIChatAgent": (".agents.openai_chat", "OpenAIChatAgent"),
+    "LocalVoiceAgent": (".adapters.local", "LocalVoiceAgent"),
+    "HttpAgent": (".adapters.http", "HttpAgent"),
+    "OpenAIChatAgent": (".adapters.openai_chat", "OpenAIChatAgent"),
+    "adapters": (".adapters", None),
+    "parsers": (".parsers", None),
+    "synthesizers": (".synthesizers", None),
     "load_suite": (".config", "load_suite"),
     "run_suite": (".config", "run_suite"),
     "run_demo": (".demo", "run_demo"),
@@ -159,7 +167,19 @@ def _register_views() -> None:
 
         return build(result, **options)
 
+    def mimebundle(result: Any, **options: Any) -> dict[str, str]:
+        from .view import mimebundle as bundle
+
+        return bundle(result, **options)
+
+    def summary_text(result: Any, **options: Any) -> str:
+        from .view import summary_text as write
+
+        return write(result, **options)
+
     register_view("html", batch_html)
+    register_view("mimebundle", mimebundle)
+    register_view("summary_text", summary_text)
     register_view("scenario_html", scenario_html)
     register_view("runs_frame", runs_frame)
 

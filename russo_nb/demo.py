@@ -27,7 +27,7 @@ __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_de
 
 def demo_suite(path: str | Path | None = None) -> Suite:
     """The demo suite (``data/demo_suite.yaml``), or another suite file, as a :class:`~russo_nb.config.Suite`."""
-    from .agents.local import data_path
+    from .adapters.local import data_path
     from .config import load_suite
 
     suite = load_suite(Path(path) if path is not None else data_path("demo_suite.yaml"))

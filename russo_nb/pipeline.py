@@ -47,7 +47,7 @@ def default_synthesizer(cache: bool = False, **options: Any) -> Any:
 
 def default_agent(**options: Any) -> Any:
     """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
-    from .agents.local import LocalVoiceAgent
+    from .adapters.local import LocalVoiceAgent
 
     return LocalVoiceAgent.demo(**options)
 

@@ -276,6 +276,7 @@ def test_scenario_runs_stores_batch_and_show_opens_its_explorer(ip, ns, capsys):
             assert russo(ip, "show sc") is None
         (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
         assert explorer.result is batch
+        explorer.content("Transcripts")
         view = explorer.transcript_view.value
         assert "msg user" in view and "book_flight(to_city=" in view and "Verdict: passed" in view
         assert view.count("<audio") == 2  # each turn's clip plays in the transcript

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_COLORS",
-    "fig_height",
     "plot_comparison",
     "plot_flakiness",
     "plot_latency",
@@ -46,8 +45,12 @@ def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
 
 
 def _label(text: str, width: int = 40) -> str:
+    """A prompt as an axis label: one line, shortened in the middle so variants stay distinct."""
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    head = width // 2
+    return f"{text[:head]}…{text[-(width - 1 - head) :]}"
 
 
 def _is_runs_frame(obj: Any) -> bool:
@@ -73,7 +76,11 @@ def _runs(source: Any) -> pd.DataFrame:
 
 
 def fig_height(rows: int) -> float:
-    return max(3.0, min(0.22 * rows + 1.5, 14.0))
+    """Inches of figure height for ``rows`` labelled rows, so labels never overlap (0.22 in per row)."""
+    return max(3.0, 0.22 * rows + 1.5)
+
+
+_fig_height = fig_height
 
 
 def plot_pass_rates(
@@ -86,7 +93,7 @@ def plot_pass_rates(
     """
     frame = _prompts(source)
     shown = frame.sort_values(["pass_rate", "prompt"], ascending=[True, True]).head(max_prompts).iloc[::-1]
-    ax = _axes(ax, fig_height(len(shown)))
+    ax = _axes(ax, _fig_height(len(shown)))
     y = np.arange(len(shown))
     rate = shown["pass_rate"].to_numpy(dtype=float)
     low = shown["wilson_low"].to_numpy(dtype=float)
@@ -104,7 +111,7 @@ def plot_pass_rates(
     ax.set_xlabel("pass rate (bars: Wilson 95% interval)")
     title = "Pass rate per prompt"
     if len(frame) > len(shown):
-        title += f" — lowest {len(shown)} of {len(frame)} prompts"
+        title += f"\nshowing {len(shown)} of {len(frame)} (lowest pass rate) — see prompts_frame()"
     ax.set_title(title)
     return ax
 
@@ -138,15 +145,15 @@ def plot_flakiness(
     n_cols = int(col_idx.max()) + 1 if len(col_idx) else 1
     grid = np.full((len(shown), n_cols), 3, dtype=np.int64)
     grid[row_idx, col_idx] = codes
-    ax = _axes(ax, fig_height(len(shown)), 10.0)
+    ax = _axes(ax, _fig_height(len(shown)), 10.0)
     cmap = ListedColormap([STATUS_COLORS[k] for k in ("passed", "failed", "error", "missing")])
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=3, interpolation="nearest")
     labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("run index")
-    title = "Runs per prompt [flakiness score 4·p·(1−p)]"
+    title = "Runs per prompt [flakiness 4p(1−p)]"
     if len(prompts) > len(shown):
-        title += f" — {len(shown)} most flaky of {len(prompts)} prompts"
+        title += f"\nshowing {len(shown)} of {len(prompts)} (most flaky) — see prompts_frame()"
     ax.set_title(title)
     handles = [Patch(color=STATUS_COLORS[k], label=k) for k in ("passed", "failed", "error")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -165,8 +172,8 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     shown = medians.index[-max_prompts:]
     groups = data.groupby("prompt", sort=False)["latency_s"]
     values = [groups.get_group(p).to_numpy() for p in shown]
-    if ax.figure.get_figheight() < fig_height(len(shown)) and ax.figure.axes == [ax]:
-        ax.figure.set_figheight(fig_height(len(shown)))
+    if ax.figure.get_figheight() < _fig_height(len(shown)) and ax.figure.axes == [ax]:
+        ax.figure.set_figheight(_fig_height(len(shown)))
     try:
         ax.boxplot(values, orientation="horizontal", showfliers=False, widths=0.6)
     except TypeError:  # matplotlib < 3.10
@@ -175,7 +182,7 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
     title = "Agent latency per prompt"
     if len(medians) > len(shown):
-        title += f" — slowest {len(shown)} of {len(medians)} prompts"
+        title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
     return ax
 
@@ -270,7 +277,7 @@ def plot_comparison(
         # keep the largest moves in both directions
         half = max_prompts // 2
         diffs = diffs[:half] + diffs[-(max_prompts - half) :]
-    ax = _axes(ax, fig_height(len(diffs)))
+    ax = _axes(ax, _fig_height(len(diffs)))
     y = np.arange(len(diffs))
     d = np.array([x.difference for x in diffs])
     low = np.array([x.low for x in diffs])

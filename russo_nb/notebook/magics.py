@@ -170,12 +170,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
-        if interrupted:
-            finished = sum(1 for run in batch.runs if run.status != "cancelled")
-            where = f" (stored in {target})" if target else " (it is this cell's value; use --as NAME to keep it)"
-            report_error(
-                f"interrupted: kept {finished} finished runs of {len(batch.runs)}; the rest are marked cancelled{where}"
-            )
+        # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
         return result
