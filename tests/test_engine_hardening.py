@@ -206,7 +206,7 @@ def _interrupt(tmp_path: Path, body: str, ready: str = "READY") -> subprocess.Co
     lines = []
     for line in child.stdout:
         lines.append(line)
-        if line.strip() == ready:
+        if ready in line:
             child.send_signal(signal.SIGINT)
             break
     out, err = child.communicate(timeout=60)
