@@ -49,6 +49,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
+    rate_limit: Any = None,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
@@ -77,6 +78,7 @@ def start_demo(
         runs=runs if runs is not None else (suite.runs or 3),
         max_concurrency=max_concurrency,
         timeout=timeout,
+        rate_limit=rate_limit,
         effects=chain,
         seed=seed,
         on_progress=on_progress,
@@ -157,8 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if misheard:
             print("Misheard / failed runs:")
             print("\n".join(misheard))
+    from .analysis.thresholds import format_rate
+
     print(
-        f"demo: {result.passed_count}/{result.total} runs passed ({result.pass_rate:.0%}) "
+        f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
         f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
     )
     if args.report:

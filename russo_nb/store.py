@@ -22,7 +22,7 @@ from .types import BatchMetadata, BatchResult, SingleRunResult
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .analysis.stats import Comparison
+    from .analysis.paired import Comparison
 
 __all__ = ["DEFAULT_PATH", "HistoryStore"]
 
@@ -294,26 +294,28 @@ class HistoryStore:
         return BatchResult(runs=runs, audio=audio, metadata=BatchMetadata.model_validate_json(params))
 
     def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
-        """prompt -> (passed, runs) for one batch, computed in SQL."""
+        """prompt -> (passed, finished runs) for one batch, computed in SQL (cancelled runs are not counted)."""
         with self._connect() as conn:
             batch_id = self._resolve(conn, batch_id)
             rows = conn.execute(
-                "SELECT prompt, SUM(passed), COUNT(*) FROM runs WHERE batch_id = ? GROUP BY prompt ORDER BY MIN(seq)",
+                "SELECT prompt, SUM(passed), SUM(status != 'cancelled') FROM runs WHERE batch_id = ? "
+                "GROUP BY prompt ORDER BY MIN(seq)",
                 (batch_id,),
             ).fetchall()
         return {prompt: (int(passed), int(count)) for prompt, passed, count in rows}
 
     def compare(self, a: str, b: str, **options: Any) -> Comparison:
         """Paired comparison of batch ``b`` against batch ``a`` over their shared prompts (B − A)."""
-        from .analysis.stats import paired_comparison
+        from .analysis.paired import paired_comparison
 
         return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
 
     def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
-        Columns: batch_id, suite, name, agent, started_at, finished_at, runs, passed, pass_rate,
-        low / high (Wilson 95%). ``prompt`` may be the prompt text or its prompt_id.
+        Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
+        ones are not counted), passed, pass_rate, low / high (Wilson 95%). ``prompt`` may be the prompt
+        text or its prompt_id.
         """
         import pandas as pd
 
@@ -328,14 +330,16 @@ class HistoryStore:
             params.append(agent)
         if prompt is None:
             query = (
-                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.total AS runs, "
-                "b.passed FROM batches b"
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, "
+                "b.total - (SELECT COUNT(*) FROM runs c WHERE c.batch_id = b.batch_id AND c.status = 'cancelled') "
+                "AS runs, b.passed FROM batches b"
             )
         else:
             where.append("(r.prompt = ? OR r.prompt_id = ?)")
             params += [prompt, prompt]
             query = (
-                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, COUNT(*) AS runs, "
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, "
+                "SUM(r.status != 'cancelled') AS runs, "
                 "SUM(r.passed) AS passed FROM batches b JOIN runs r ON r.batch_id = b.batch_id"
             )
         if where:

@@ -41,7 +41,7 @@ def test_http_agent_speaks_russos_json_protocol(server):
     assert result.pass_rate == 1.0
     sent = json.loads(server.received[-1]["body"])
     assert set(sent) == {"audio", "format", "sample_rate"} and sent["format"] == "wav"
-    assert server.received[-1]["headers"]["X-Team"] == "voice"
+    assert server.received[-1]["headers"]["x-team"] == "voice"
     assert result.runs[0].response.usage == {"audio_s": pytest.approx(0.1, abs=0.01)}
 
 
@@ -175,6 +175,8 @@ def test_429_with_retry_after_is_retried_after_the_pause(server):
     first = len(server.received)
     result = russo.run_concurrent_sync("a", None, agent, expect=[BOOK], runs=1, retries=2, retry_backoff=0.01)
     assert result.pass_rate == 1.0 and result.runs[0].attempts == 2  # the retried attempt stays visible
+    assert "[+] run 0: 100% match after 2 attempts" in result.summary()
+    assert result.to_dataframe()["attempts"].tolist() == [2]
     times = [item for item in server.received[first:] if item["path"] == "/429"]
     assert len(times) == 2
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
+from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, ipython_shell, make_batch
 
 from russo_nb import agent
 from russo_nb.errors import InvalidArgumentError
@@ -13,11 +13,7 @@ from russo_nb.types import BatchResult
 
 @pytest.fixture(scope="module")
 def ip():
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "russo_nb")
-    return shell
+    return ipython_shell()
 
 
 @pytest.fixture()
@@ -256,7 +252,8 @@ def rich(ip):
 def _shown_widgets(captured):
     from ipywidgets.widgets.widget import _instances
 
-    ids = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for o in captured.outputs if o.data]
+    key = "application/vnd.jupyter.widget-view+json"
+    ids = [o.data[key]["model_id"] for o in captured.outputs if o.data and key in o.data]
     return [_instances[i] for i in ids if i in _instances]
 
 
@@ -325,6 +322,9 @@ def test_show_opens_explorer_for_a_batch(ip, ns):
         assert russo(ip, "show hand") is None
     (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
     assert explorer.result is ns["hand"] and tuple(explorer.tab.titles) == TAB_TITLES
+    # the static snapshot is its own output, before the widget: a reopened notebook still shows it
+    static = [o.data for o in captured.outputs if "russo-static" in o.data.get("text/html", "")]
+    assert len(static) == 1 and "application/vnd.jupyter.widget-view+json" not in static[0]
 
 
 def test_suite_runs_a_suite_file_with_a_named_agent(ip, ns, tmp_path):

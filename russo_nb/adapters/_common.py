@@ -41,12 +41,13 @@ def add_audio_usage(response: AgentResponse, prompt: Any) -> AgentResponse:
 
 def close_error(exc: Any, who: str, collected: int) -> Exception:
     """The run's error for a WebSocket closed before the answer was complete."""
+    sent = getattr(exc, "sent", None)
+    if getattr(sent, "code", None) == 1009:  # we closed it: a message was over max_size
+        return AgentConnectionError(f"{who}: an answer message was over the size cap (close code 1009); refused")
     frame = getattr(exc, "rcvd", None)
     code = getattr(frame, "code", None) or 1006
     reason = getattr(frame, "reason", "") or ""
     where = f"after {collected} message{'s' if collected != 1 else ''}"
-    if code == 1009:
-        return AgentConnectionError(f"{who}: an answer message was over the size cap (close code 1009) {where}")
     if code in RETRYABLE_CLOSE_CODES or code == 1006:
         meaning = RETRYABLE_CLOSE_CODES.get(code, "abnormal closure")
         return RetryableError(
@@ -102,6 +103,12 @@ def sdk_error(exc: BaseException, who: str) -> BaseException:
         if name in ("APIConnectionError",):
             return AgentHTTPError(f"{who}: cannot reach the API: {exc}")
         return exc
+    if status >= 1000:  # a WebSocket close code (the Live API reports them as APIError codes)
+        meaning = RETRYABLE_CLOSE_CODES.get(status, "abnormal closure" if status == 1006 else "closed")
+        message = f"{who}: the server closed the connection with code {status} ({meaning})"
+        if status in RETRYABLE_CLOSE_CODES or status == 1006:
+            return RetryableError(message, status=status)
+        return AgentConnectionError(message)
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     detail = str(getattr(exc, "message", None) or exc).splitlines()[0][:300] if str(exc) else name

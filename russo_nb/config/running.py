@@ -50,9 +50,16 @@ class SuiteResult:
         return self.batch.passed_count + (self.scenarios.passed_count if self.scenarios is not None else 0)
 
     @property
+    def finished_count(self) -> int:
+        """Runs that ran to the end (cancelled ones left out): the denominator of ``pass_rate``."""
+        scenario = self.scenarios.finished_count if self.scenarios is not None else 0
+        return self.result.finished_count + scenario
+
+    @property
     def pass_rate(self) -> float:
-        """Fraction of all runs that passed (1.0 when nothing ran)."""
-        return self.passed_count / self.total if self.total else 1.0
+        """passed / finished runs (cancelled runs left out); NaN when nothing finished."""
+        finished = self.finished_count
+        return self.passed_count / finished if finished else float("nan")
 
     @property
     def passed(self) -> bool:
@@ -77,7 +84,9 @@ class SuiteResult:
         if self.scenarios is not None:
             lines.extend(self._scenario_lines(width))
         status = "PASSED" if self.passed else "FAILED"
-        lines.append(f"{status}: {self.passed_count}/{self.total} runs passed ({self.pass_rate:.1%})")
+        from ..analysis.thresholds import format_rate
+
+        lines.append(f"{status}: {self.passed_count}/{self.finished_count} runs passed ({format_rate(self.pass_rate)})")
         return "\n".join(lines)
 
     def _scenario_lines(self, width: int) -> list[str]:
@@ -115,7 +124,7 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
         max_concurrency=job.settings.max_concurrency,
         timeout=suite.timeout,
         started_at=started,
-        params={"suite": str(suite.source) if suite.source else suite.label},
+        params={"suite": str(suite.source) if suite.source else suite.label, **job.settings.params()},
     )
     scenario_parts = parts[len(test_ids) :]
     scenarios = merge_scenario_batches(scenario_parts) if scenario_parts else None
@@ -169,6 +178,7 @@ def start_suite(
     pipeline: Pipeline | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
+    rate_limit: Any = None,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
@@ -189,7 +199,8 @@ def start_suite(
     plans = [_plan_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
     if scenarios:
         plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, concurrency))
-    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout)
+    limit = rate_limit if rate_limit is not None else suite.rate_limit
+    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout, rate_limit=limit)
     test_ids = [test_id for _, test_id in picked]
     job: Job[SuiteResult] = Job(plans, settings, on_progress)
     job.combine = lambda parts: _suite_result(suite, test_ids, job, parts)

@@ -52,6 +52,10 @@ SNAPSHOT_FAILURES = 3
 """The static snapshot shows the transcripts of this many failing runs."""
 SNAPSHOT_AUDIO_BYTES = 400_000
 """A clip is embedded as a player in the static snapshot only when its WAV is at most this big."""
+STATIC_HIDE_CSS = (
+    "<style>.jp-OutputArea-child:has(.russo-static):has(+ .jp-OutputArea-child .russo-explorer){display:none}</style>"
+)
+"""Hides the static snapshot in JupyterLab while the live explorer (the next output) is rendered."""
 STATUSES = ("all", "passed", "failed", "error", "timeout", "cancelled")
 
 
@@ -250,18 +254,36 @@ class Explorer(widgets.VBox):
         parts.append("</div>")
         return "".join(parts)
 
+    def _ipython_display_(self) -> None:
+        """Show the static snapshot, then the live widget: two outputs of the cell.
+
+        JupyterLab renders a widget view whenever one is in the bundle, even when its model
+        is gone (a reopened notebook shows "model not found"), so the snapshot is an output
+        of its own. Its CSS hides it while the live explorer is rendered right after it.
+        nbconvert, nbviewer and GitHub show the snapshot and the widget's text line.
+        """
+        from IPython.display import display
+
+        display({"text/html": STATIC_HIDE_CSS + self.snapshot_html(), "text/plain": self._plain()}, raw=True)
+        bundle = super()._repr_mimebundle_() or {}
+        bundle["text/plain"] = self._plain() + " (interactive: needs a running kernel)"
+        display(bundle, raw=True)
+
+    def _plain(self) -> str:
+        view = self.view
+        rate = f"{_pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
+        plain = f"russo explorer: {view.verdict} {rate}, {len(view.rows)} {view.noun}s"
+        if view.cancelled:
+            plain += f"; {view.cancelled_text}"
+        return plain
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The widget view, plus a text/html snapshot and a text/plain headline for front ends without widgets."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             bundle = {}
         bundle["text/html"] = self.snapshot_html()
-        view = self.view
-        rate = f"{_pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
-        plain = f"russo explorer: {view.verdict} {rate}, {len(view.rows)} {view.noun}s"
-        if view.cancelled:
-            plain += f"; {view.cancelled_text}"
-        bundle["text/plain"] = plain
+        bundle["text/plain"] = self._plain()
         return bundle
 
     # -- Overview --------------------------------------------------------------------

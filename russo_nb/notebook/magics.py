@@ -239,6 +239,7 @@ class RussoMagics(Magics):
             command.get("runs", 1),
             command.get("max_concurrency"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
             seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
@@ -259,6 +260,7 @@ class RussoMagics(Magics):
             agent=agent,
             name=command.get("name"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -280,7 +282,13 @@ class RussoMagics(Magics):
             pipeline.effects = self._effects(command.get("effects"))
         if command.get("timeout") is not None:
             suite = suite.model_copy(update={"timeout": command.get("timeout")})
-        handle = start_suite(suite, command.get("runs"), command.get("max_concurrency"), pipeline=pipeline)
+        handle = start_suite(
+            suite,
+            command.get("runs"),
+            command.get("max_concurrency"),
+            pipeline=pipeline,
+            rate_limit=command.get("rate_limit"),
+        )
         from ..runner import PromptPlan
 
         if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
@@ -304,6 +312,7 @@ class RussoMagics(Magics):
             command.get("runs", 1),
             command.get("max_concurrency"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
         )
         return self._execute(handle, command, "russo scenario")

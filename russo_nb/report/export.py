@@ -24,6 +24,7 @@ from typing import IO, Any
 from ..errors import InvalidArgumentError, RussoError
 from ..expectations import parse_expectation
 from ..types import (
+    AgentResponse,
     Audio,
     BatchMetadata,
     BatchResult,
@@ -273,6 +274,18 @@ def _text(value: Any) -> str:
 _STATUSES = ("passed", "failed", "error", "timeout", "cancelled")
 
 
+def _usage_rows(frame: Any, n: int) -> list[dict[str, float] | None]:
+    """Each row's usage (token counts, audio seconds) from the usage columns, None where it has none."""
+    names = [name for name in ("input_tokens", "output_tokens", "total_tokens", "audio_s") if name in frame.columns]
+    rows: list[dict[str, float] | None] = [None] * n
+    for name in names:
+        for index, value in enumerate(frame[name].tolist()):
+            number = _float(value)
+            if number is not None:
+                rows[index] = {**(rows[index] or {}), name: number}
+    return rows
+
+
 def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
     """Rebuild runs from the runs-frame columns (validated by hand, built without pydantic's per-row cost)."""
     import pandas as pd
@@ -296,6 +309,7 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
     cache: dict[str, list[ToolCall]] = {}
     effects_cache: dict[str, list[str]] = {}
     runs: list[SingleRunResult] = []
+    usages = _usage_rows(frame, n)
     rows = zip(
         column("prompt"),
         column("prompt_id"),
@@ -348,7 +362,7 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
                 synth_s=_float(synth),
                 attempts=int(_float(attempts) or 1),
                 audio_key=_text(audio_key) or None,
-                response=None,
+                response=None if usages[line - 2] is None else AgentResponse(usage=usages[line - 2]),
                 prompt_id=_text(pid) or make_prompt_id(prompt_text),
                 effects=list(effects_cache[effects_text]),
                 seed=None if _float(seed) is None else int(_float(seed)),

@@ -209,7 +209,7 @@ class Scenario(BaseModel):
                 state.env = await _call_hook(self.setup, state)
             executor = ScenarioExecutor(state, self.make_agents(), [], self.max_turns)
             for message in messages:
-                executor._add(dict(message))
+                await executor.message(message)  # turns counted as if the script had said it
             if given is not None:
                 verdict = given
             elif executor.judge_agent is not None:
