@@ -76,10 +76,6 @@ class ExactEvaluator:
         ignore_extra_calls: actual calls that match no expectation do not fail the run.
     """
 
-    #: Equal inputs give equal results, so a batch may share one evaluation between equal answers.
-    #: Read from the class itself: a subclass overriding ``evaluate`` is not assumed deterministic.
-    deterministic = True
-
     def __init__(
         self,
         match_order: bool = False,

@@ -19,6 +19,7 @@ from typing import Any
 from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .expectations import normalize_expectations
+from .lean import RunInterner
 from .pipeline import RunPipeline, batch_labels, make_pipeline
 from .protocols import apply_effects, coerce_response, describe, effect_name
 from .types import (
@@ -75,21 +76,6 @@ def _missed(expected: list[ToolCall], details: str) -> EvalResult:
     return EvalResult(passed=False, expected=list(expected), actual=[], matches=matches)
 
 
-#: Most distinct (expected, answer) pairs a batch keeps for sharing; past it, runs keep their own.
-_MAX_INTERNED = 4096
-_UNSHARED = object()  # a response with a raw payload or usage is never shared, only its evaluation
-
-
-def _calls_key(calls: list[ToolCall]) -> tuple[tuple[str, str], ...] | None:
-    """A hashable value for plain tool calls (name, repr of arguments), or None when they are not plain."""
-    parts = []
-    for call in calls:
-        if type(call) is not ToolCall:
-            return None
-        parts.append((call.name, repr(call.arguments)))
-    return tuple(parts)
-
-
 @dataclass
 class _Clip:
     audio: Audio
@@ -121,9 +107,7 @@ class _BatchContext:
         self.audio: dict[str, Audio] = {}
         self._clips: dict[str, asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
-        # declared by the evaluator's own class: a subclass that overrides evaluate() must say so again
-        self._interning = vars(type(evaluator)).get("deterministic", False) is True
-        self._interned: dict[tuple[Any, ...], tuple[AgentResponse, EvalResult]] = {}
+        self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -141,29 +125,6 @@ class _BatchContext:
             raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
         self._last_evaluation[id(expected)] = (expected, snapshot, evaluation)
         return evaluation
-
-    def settle(self, expected: list[ToolCall], response: AgentResponse) -> tuple[AgentResponse, EvalResult]:
-        """The response to keep and its evaluation, shared with earlier runs that answered the same.
-
-        An agent that builds a fresh response per run usually says the same few things again
-        and again. With a deterministic evaluator (its class sets ``deterministic = True``, as
-        :class:`~russo_nb.evaluators.ExactEvaluator` does), equal tool calls get the evaluation
-        made the first time, and an equal response (same calls and text, no raw payload or
-        usage) is kept once: a 100,000-run batch holds a few responses, not 100,000.
-        """
-        if not self._interning or len(self._interned) >= _MAX_INTERNED:
-            return response, self.evaluate(expected, response.tool_calls)
-        key = _calls_key(response.tool_calls)
-        if key is None:
-            return response, self.evaluate(expected, response.tool_calls)
-        plain = not response.raw and response.usage is None
-        entry_key = (id(expected), key, response.text if plain else _UNSHARED)
-        hit = self._interned.get(entry_key)
-        if hit is not None:
-            return (hit[0] if plain else response), hit[1]
-        evaluation = self.evaluate(expected, response.tool_calls)
-        self._interned[entry_key] = (response, evaluation)
-        return response, evaluation
 
     def store(self, audio: Audio) -> str:
         key = audio.content_key()
@@ -241,7 +202,8 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        response, evaluation = ctx.settle(self.expected, response)
+        evaluation = ctx.interner.evaluation(ctx.evaluate(self.expected, response.tool_calls))
+        response = ctx.interner.response(response)
         self.stage = ""
         return construct_fast(
             SingleRunResult,

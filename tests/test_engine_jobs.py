@@ -235,7 +235,7 @@ def test_equal_answers_share_one_response_and_evaluation():
     assert len({id(run.eval_result) for run in batch.runs}) == 1
 
 
-def test_an_evaluator_that_is_not_declared_deterministic_sees_every_run():
+def test_a_custom_evaluator_sees_every_run():
     seen = []
 
     class Judge:

@@ -397,7 +397,10 @@ def to_html(
 
 def write_report(result: Any, path: str | Path, **options: Any) -> Path:
     """Write :func:`to_html` of ``result`` to ``path`` (parents created) and return the path."""
+    from .files import atomic_file
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_html(result, **options), encoding="utf-8")
+    text = to_html(result, **options)
+    with atomic_file(target) as out:  # whole or not at all; a lone surrogate is written as an escape
+        out.write(text.encode("utf-8", "backslashreplace"))
     return target
