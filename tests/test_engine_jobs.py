@@ -226,14 +226,6 @@ def test_equal_answers_share_one_response_and_evaluation():
     assert len({id(run.response) for run in batch.runs}) == 1  # one answer kept, not 100
     assert len({id(run.eval_result) for run in batch.runs}) == 1  # same expectation: one evaluation
 
-    @russo.agent
-    async def with_usage(text):  # usage differs per run: responses kept apart, evaluation still shared
-        return russo.AgentResponse(tool_calls=[russo.ToolCall(name="book", arguments={"to": "LA"})], usage={"n": 1.0})
-
-    batch = asyncio.run(russo.run_concurrent("a", agent=with_usage, expect=["book(to='LA')"], runs=5))
-    assert len({id(run.response) for run in batch.runs}) == 5
-    assert len({id(run.eval_result) for run in batch.runs}) == 1
-
 
 def test_a_custom_evaluator_sees_every_run():
     seen = []
