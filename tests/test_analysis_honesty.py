@@ -154,6 +154,7 @@ def test_3_paired_interval_stays_in_range():
         ca, cb = rng.binomial(n, rng.random(m)), rng.binomial(n, rng.random(m))
         res = paired_comparison({i: (int(x), n) for i, x in enumerate(ca)}, {i: (int(x), n) for i, x in enumerate(cb)})
         assert -1 <= res.low < res.high <= 1
+        assert res.significant == (res.low > 0 or res.high < 0)  # one statement, not two
 
 
 # 4. The McNemar interval contradicts its test ---------------------------------------------------
