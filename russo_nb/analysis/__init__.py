@@ -34,9 +34,15 @@ from .stats import (
     wilson_interval,
 )
 from .summary import BatchSummary, summarize
+from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
     "BatchSummary",
+    "WordDiff",
+    "WordOp",
+    "heard_text",
+    "normalize_words",
+    "word_diff",
     "PROMPT_COLUMNS",
     "RUN_COLUMNS",
     "ClusteredRate",
