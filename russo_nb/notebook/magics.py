@@ -361,6 +361,17 @@ class RussoMagics(Magics):
         from ..store import HistoryStore
 
         store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        if command.positionals:
+            action = command.positionals[0]
+            if action != "open":
+                raise InvalidArgumentError(
+                    f"%russo history {action}: the only action is open, e.g. %russo history open BATCH_ID --as old"
+                )
+            if len(command.positionals) < 2:
+                raise InvalidArgumentError(
+                    "%russo history open needs a batch id (the Id column of %russo history; a unique prefix will do)"
+                )
+            return self._open_recorded(store, command.positionals[1], command.get("as"))
         frame = store.list(limit=command.get("limit", 20))
         if command.get("as"):
             self.ns[command.get("as")] = frame
@@ -370,11 +381,37 @@ class RussoMagics(Magics):
                 "use %russo run ... --record or HistoryStore().record(result)"
             )
             return None
-        _display(frame)
-        if len(frame) > 1:
-            from .figures import show_trend
+        if in_kernel():
+            from .history_view import HistoryView
 
-            show_trend(store)
+            view = HistoryView(
+                store,
+                limit=command.get("limit", 20),
+                on_open=lambda batch_id: self._open_recorded(store, batch_id, None),
+            )
+            _display(view.widget)
+            return None
+        from .history_view import history_table_html, trend_png
+
+        _display_html(history_table_html(frame))
+        trend = store.trend()
+        if len(trend) > 1:
+            from IPython.display import Image
+
+            _display(Image(data=trend_png(trend)))
+        return None
+
+    def _open_recorded(self, store: Any, batch_id: str, target: str | None) -> Any:
+        """Load a recorded batch into the namespace (``--as`` or batch_<id>) and show its explorer."""
+        from .explorer import explore
+        from .history_view import variable_for
+
+        batch = store.load(batch_id)
+        name = target or variable_for(batch.metadata.batch_id)
+        self.ns[name] = batch
+        label = batch.metadata.name or batch.metadata.batch_id
+        print(f"loaded batch {batch.metadata.batch_id} ({label}, {len(batch.runs)} runs) into {name}")
+        _display(explore(batch))
         return None
 
 
