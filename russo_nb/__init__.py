@@ -12,6 +12,7 @@ from typing import Any
 from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
+from .columns import RUN_TABLE, Run, RunColumn
 from .engine import Progress
 from .errors import (
     ConfigurationError,
@@ -66,6 +67,9 @@ __all__ = [
     # beyond russo
     "BatchMetadata",
     "RunError",
+    "Run",
+    "RunColumn",
+    "RUN_TABLE",
     "Progress",
     "PromptBatch",
     "start_batch",

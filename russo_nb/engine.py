@@ -48,9 +48,8 @@ def check_runs(runs: Any) -> int:
 
 
 def capture_error(exc: BaseException, stage: str = "") -> RunError:
-    """Turn an exception into the RunError a result carries."""
-    message = str(exc) or repr(exc)
-    return RunError(type=type(exc).__name__, message=message, stage=stage)
+    """Turn an exception into the RunError a result carries (type, message, stage, bounded traceback)."""
+    return RunError.from_exception(exc, stage)
 
 
 @dataclass

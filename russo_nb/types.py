@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import traceback as traceback_module
 import uuid
 import wave
 from collections.abc import Iterator
@@ -85,9 +86,9 @@ class Audio(BaseModel):
 
     data: bytes
     format: AudioFormat = "wav"
-    sample_rate: int = 24000
-    channels: int = 1
-    sample_width: int = 2
+    sample_rate: int = Field(24000, ge=1, le=1_000_000, description="frames per second")
+    channels: int = Field(1, ge=1, le=64)
+    sample_width: int = Field(2, ge=1, le=8, description="bytes per sample")
 
     @property
     def is_container(self) -> bool:
@@ -239,12 +240,43 @@ class EvalResult(BaseModel):
         return "\n".join(lines)
 
 
+MAX_TRACEBACK_CHARS = 20_000
+"""A recorded traceback keeps at most this many characters: its end (the innermost frames and the message)."""
+
+
+def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> str:
+    """``exc``'s formatted traceback, cut to its last ``limit`` characters (a marker says how much was cut)."""
+    try:
+        text = "".join(traceback_module.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as problem:  # a broken __str__ must not lose the run
+        text = f"{type(exc).__name__} (traceback not available: {type(problem).__name__})"
+    if len(text) > limit:
+        cut = len(text) - limit
+        text = f"... ({cut} characters of the traceback cut)\n" + text[-limit:]
+    return text
+
+
 class RunError(BaseModel):
-    """An exception captured from one run, so the batch it belongs to is never lost."""
+    """An exception captured from one run, so the batch it belongs to is never lost.
+
+    ``traceback`` is the formatted traceback (at most :data:`MAX_TRACEBACK_CHARS`, the
+    innermost end kept) so an agent's bug can be located from the results, an export or
+    the history store; ``''`` for errors that have none (a timeout, a cancelled run).
+    """
 
     type: str
     message: str
     stage: str = ""
+    traceback: str = ""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, stage: str = "") -> RunError:
+        """The error a run records for ``exc``: its type, message, stage and bounded traceback."""
+        try:
+            message = str(exc) or repr(exc)
+        except Exception:
+            message = f"<{type(exc).__name__} whose message cannot be shown>"
+        return cls(type=type(exc).__name__, message=message, stage=stage, traceback=format_traceback(exc))
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
@@ -284,6 +316,27 @@ class SingleRunResult(BaseModel):
     def passed(self) -> bool:
         """True when the run finished and its evaluation passed."""
         return self.status == "passed"
+
+    # -- the Run protocol (russo_nb.columns.Run), shared with scenario runs -------------------
+    @property
+    def expected_calls(self) -> list[ToolCall]:
+        """The tool calls the run expected."""
+        return self.eval_result.expected
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls the agent made."""
+        return self.eval_result.actual
+
+    @property
+    def match_rate(self) -> float:
+        """Fraction of expected calls that matched (1.0 when nothing was expected)."""
+        return self.eval_result.match_rate
+
+    @property
+    def text(self) -> str | None:
+        """What the agent said besides its calls (None when nothing, or no response was kept)."""
+        return self.response.text if self.response is not None else None
 
 
 def _now() -> datetime:

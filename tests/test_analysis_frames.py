@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -165,30 +164,26 @@ def test_frames_reject_non_batches():
         prompts_frame(pd.DataFrame({"x": [1]}))
 
 
-@dataclass
-class ScenarioRun:
-    scenario: str
-    run_index: int
-    success: bool
-    score: float
-    messages: list[dict] = field(default_factory=list)
-    total_time: float = 1.0
+def test_scenario_runs_built_by_hand_get_the_scenario_columns():
+    from russo_nb.scenario import ScenarioBatch, ScenarioResult
 
-
-@dataclass
-class ScenarioBatchLike:
-    runs: list[ScenarioRun]
-
-
-def test_scenario_like_runs_get_what_applies():
-    batch = ScenarioBatchLike(
+    batch = ScenarioBatch(
         runs=[
-            ScenarioRun("refund", 0, True, 1.0, [{"role": "user"}, {"role": "assistant"}]),
-            ScenarioRun("refund", 1, False, 0.4, [{"role": "user"}]),
+            ScenarioResult(
+                name="refund",
+                run_index=0,
+                success=True,
+                score=1.0,
+                agent_time=1.0,
+                messages=[{"role": "user"}, {"role": "assistant"}],
+            ),
+            ScenarioResult(
+                name="refund", run_index=1, success=False, score=0.4, agent_time=1.0, messages=[{"role": "user"}]
+            ),
         ]
     )
     frame = runs_frame(batch)
-    assert frame["prompt"].tolist() == ["refund", "refund"]
+    assert frame["prompt"].tolist() == ["refund", "refund"] == frame["scenario"].tolist()
     assert frame["status"].tolist() == ["passed", "failed"]
     assert frame["n_turns"].tolist() == [2, 1]
     assert frame["score"].tolist() == [1.0, 0.4]

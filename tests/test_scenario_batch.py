@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import pandas as pd
 import pytest
 from scenario_helpers import BookingAgent, arun
 
@@ -284,3 +285,17 @@ def test_analysis_charts_draw_a_scenario_batch():
     latency = analysis.plot_latency(batch, ax=axes())
     assert [label.get_text() for label in latency.get_yticklabels()] == ["flaky booking"]
     assert analysis.plot_flakiness(batch, ax=axes()).images  # the per-run pass/fail grid
+
+
+def test_a_scenario_batch_has_one_run_table():
+    from russo_nb.analysis import runs_frame
+    from russo_nb.columns import Run
+    from russo_nb.scenario import run_scenarios_sync
+
+    batch = run_scenarios_sync(flaky_scenario(), runs=4, seed=2)
+    frame = batch.to_dataframe()
+    pd.testing.assert_frame_equal(frame, runs_frame(batch))
+    assert {"prompt", "scenario", "status", "match_rate", "expected", "actual", "score", "turns"} <= set(frame.columns)
+    assert frame["expected"].eq("book_flight(to_city='Oslo')").all()
+    assert all(isinstance(run, Run) for run in batch.runs)
+    assert all(isinstance(run, Run) for run in batch.to_batch_result().runs)

@@ -12,40 +12,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..columns import RunColumn, frame_columns, table_columns
 from ..errors import InvalidArgumentError
-from ..types import SingleRunResult, format_call
+from ..types import BatchResult, format_call
 from .stats import SMALL_SAMPLE_RUNS, flakiness_score, k_values, pass_at_k, pass_hat_k, wilson_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RUN_COLUMNS", "PROMPT_COLUMNS", "calls_frame", "light_runs_frame", "prompts_frame", "runs_frame"]
-
-RUN_COLUMNS = [
-    "batch_id",
-    "agent",
-    "prompt",
-    "prompt_id",
-    "run_index",
-    "status",
-    "passed",
-    "match_rate",
-    "n_expected",
-    "n_actual",
-    "n_matched",
-    "expected",
-    "actual",
-    "details",
-    "error",
-    "error_type",
-    "latency_s",
-    "synth_s",
-    "attempts",
-    "effects",
-    "audio_key",
-    "seed",
-    "started_at",
+__all__ = [
+    "PROMPT_COLUMNS",
+    "RUN_COLUMNS",
+    "batch_kind",
+    "calls_frame",
+    "light_runs_frame",
+    "prompts_frame",
+    "run_table",
+    "runs_frame",
+    "typed_column",
 ]
+
+RUN_COLUMNS = [spec.name for spec in frame_columns("prompts")]
+"""The runs frame's columns for a prompt batch, in order (declared once in :data:`russo_nb.columns.RUN_TABLE`)."""
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -68,16 +56,6 @@ PROMPT_COLUMNS = [
 _ERROR_STATUSES = ("error", "timeout", "cancelled")
 
 
-def _call_text(calls: Any, cache: dict[int, str]) -> str:
-    """``"a(x=1); b()"`` for a list of ToolCalls, memoized by object id within one frame build."""
-    key = id(calls)
-    text = cache.get(key)
-    if text is None:
-        text = "; ".join(format_call(call.name, call.arguments) for call in calls)
-        cache[key] = text
-    return text
-
-
 def _runs_of(result: Any) -> list[Any]:
     runs = getattr(result, "runs", None)
     if runs is None:
@@ -85,69 +63,12 @@ def _runs_of(result: Any) -> list[Any]:
             f"expected a BatchResult (or anything with .runs), got {type(result).__name__}; "
             "pass the result of russo_nb.run(...)"
         )
-    convert = getattr(result, "to_batch_result", None)
-    if callable(convert) and runs and not isinstance(runs[0], SingleRunResult):
-        # A scenario batch knows how its runs score as tool calls; keep its own fields (score, turns) too.
-        converted = convert().runs
-        wrapped = [_ForeignRun(run) for run in runs]
-        for run, single in zip(wrapped, converted):
-            if run.eval_result is None:
-                run.eval_result = single.eval_result
-        return wrapped
     return runs
 
 
-class _ForeignRun:
-    """A run of another type (e.g. a scenario run) seen through SingleRunResult's attribute names."""
-
-    __slots__ = (
-        "prompt",
-        "prompt_id",
-        "run_index",
-        "status",
-        "eval_result",
-        "error",
-        "latency_s",
-        "synth_s",
-        "attempts",
-        "effects",
-        "audio_key",
-        "seed",
-        "started_at",
-        "transcript",
-        "score",
-    )
-
-    def __init__(self, run: Any) -> None:
-        get = getattr
-        self.prompt = get(run, "prompt", None) or get(run, "scenario", None) or get(run, "name", "") or ""
-        self.prompt_id = get(run, "prompt_id", None)
-        self.run_index = get(run, "run_index", 0)
-        status = get(run, "status", None)
-        if status is None:
-            status = "passed" if get(run, "success", False) else "failed"
-        self.status = status
-        self.eval_result = get(run, "eval_result", None)
-        self.error = get(run, "error", None)
-        self.latency_s = get(run, "latency_s", None)
-        if self.latency_s is None:
-            self.latency_s = get(run, "total_time", None)
-        self.synth_s = get(run, "synth_s", None)
-        self.attempts = get(run, "attempts", 1)
-        self.effects = get(run, "effects", None) or []
-        self.audio_key = get(run, "audio_key", None)
-        self.seed = get(run, "seed", None)
-        self.started_at = get(run, "started_at", None)
-        transcript = get(run, "transcript", None)
-        self.transcript = transcript if transcript is not None else get(run, "messages", None)
-        self.score = get(run, "score", None)
-
-
 def _normalized(runs: list[Any]) -> list[Any]:
-    """SingleRunResults as they are (fast attribute access); anything else through :class:`_ForeignRun`."""
-    if all(isinstance(run, (SingleRunResult, _ForeignRun)) for run in runs):
-        return runs
-    return [run if isinstance(run, (SingleRunResult, _ForeignRun)) else _ForeignRun(run) for run in runs]
+    """The runs as they are: every run satisfies :class:`russo_nb.columns.Run` (kept for older callers)."""
+    return list(runs)
 
 
 def _matched(matches: list[Any]) -> int:
@@ -158,15 +79,68 @@ def _matched(matches: list[Any]) -> int:
     return count
 
 
+def batch_kind(result: Any) -> str:
+    """``scenarios`` for a scenario batch (its runs are ScenarioResults), else ``prompts``."""
+    if isinstance(result, BatchResult):
+        return "prompts"
+    meta = getattr(result, "metadata", None)
+    return "scenarios" if getattr(meta, "kind", None) == "scenarios" else "prompts"
+
+
+def typed_column(spec: RunColumn, values: list[Any]) -> Any:
+    """A column's cells as the dtype its declaration names (pandas / numpy arrays)."""
+    import pandas as pd
+
+    dtype = spec.dtype
+    if dtype == "category":
+        return pd.Categorical(values, categories=list(spec.categories or ()))
+    if dtype == "int":
+        return np.array(values, dtype=np.int64)
+    if dtype == "Int64":
+        return pd.array(values, dtype="Int64")
+    if dtype == "float":
+        return np.array([np.nan if value is None else value for value in values], dtype=float)
+    if dtype == "bool":
+        return np.array(values, dtype=bool)
+    if dtype == "datetime":
+        stamps = np.array([np.nan if value is None else value for value in values], dtype=float)
+        return pd.to_datetime(stamps, unit="s", utc=True)
+    return pd.Series(values, dtype="object")
+
+
 def _meta(result: Any) -> tuple[str | None, str | None]:
     meta = getattr(result, "metadata", None)
     return getattr(meta, "batch_id", None), getattr(meta, "agent", None)
 
 
-def runs_frame(result: Any) -> pd.DataFrame:
-    """One row per run of ``result`` (a BatchResult, or a scenario batch with ``.runs``).
+def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
+    """The run table of ``result`` as :data:`russo_nb.columns.RUN_TABLE` declares it.
 
-    Columns:
+    ``files`` adds the export-only columns (error stage and traceback, agent text, the
+    evaluation as JSON) that CSV / Parquet files carry so they load back exactly.
+    """
+    import pandas as pd
+
+    runs = _runs_of(result)
+    kind = batch_kind(result)
+    specs = frame_columns(kind, files=files)
+    cells = table_columns(runs, specs, getattr(result, "metadata", None))
+    columns: dict[str, Any] = {}
+    for spec in specs:
+        columns[spec.name] = typed_column(spec, cells[spec.name])
+        if spec.name == "score":
+            names = list(dict.fromkeys(name for run in runs for name in run.scores))
+            for name in names:
+                columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
+    frame = pd.DataFrame(columns)
+    frame.attrs["batch_id"] = _meta(result)[0]
+    return frame
+
+
+def runs_frame(result: Any) -> pd.DataFrame:
+    """One row per run of ``result`` (a BatchResult or a ScenarioBatch): the run table.
+
+    Columns (declared once, with dtypes, in :data:`russo_nb.columns.RUN_TABLE`):
       batch_id, agent: from the batch metadata (same on every row).
       prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
       run_index: 0-based repetition of the prompt.
@@ -178,124 +152,12 @@ def runs_frame(result: Any) -> pd.DataFrame:
       latency_s: agent seconds; synth_s: synthesis seconds (NaN when unknown); attempts.
       effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
       started_at: when the run started (UTC timestamp, NaT when unknown).
-    Scenario runs add whatever applies: transcript turns as ``n_turns``, and ``score`` / ``success`` when present.
+    A scenario batch adds scenario, success, score, score_<name> per scorer, turns, n_turns,
+    tool_calls (count), tools, criteria_passed / criteria_failed, failed_criteria,
+    total_time, agent_time, reasoning, tags and thread_id — the same table as its
+    ``to_dataframe()``.
     """
-    import pandas as pd
-
-    runs = _runs_of(result)
-    batch_id, agent = _meta(result)
-    cache: dict[int, str] = {}
-    prompt, pid, run_index, status, match_rate = [], [], [], [], []
-    n_expected, n_actual, n_matched, expected, actual, details = [], [], [], [], [], []
-    error, error_type, latency, synth, attempts, effects, audio_key, seed, started = [], [], [], [], [], [], [], [], []
-    effects_cache: dict[int, str] = {}
-    n_turns: list[Any] = []
-    scores: list[Any] = []
-    any_transcript = False
-    any_score = False
-    for run in _normalized(runs):
-        ev = run.eval_result
-        prompt.append(run.prompt)
-        pid.append(run.prompt_id)
-        run_index.append(run.run_index)
-        status.append(run.status)
-        if ev is not None:
-            exp, act, matches = ev.expected, ev.actual, ev.matches
-            ne = len(exp)
-            nm = _matched(matches)
-            n_expected.append(ne)
-            n_actual.append(len(act))
-            n_matched.append(nm)
-            match_rate.append(nm / ne if ne else 1.0)
-            expected.append(_call_text(exp, cache))
-            actual.append(_call_text(act, cache))
-            if ev.details or not ev.passed:
-                parts = [m.details for m in matches if m.details]
-                if ev.details:
-                    parts.append(ev.details)
-                details.append("; ".join(parts))
-            else:
-                details.append("")
-        else:
-            n_expected.append(0)
-            n_actual.append(0)
-            n_matched.append(0)
-            match_rate.append(np.nan)
-            expected.append("")
-            actual.append("")
-            details.append("")
-        err = run.error
-        if err is None:
-            error.append("")
-            error_type.append("")
-        elif isinstance(err, str):
-            error.append(err)
-            error_type.append("")
-        else:
-            error.append(getattr(err, "message", str(err)))
-            error_type.append(getattr(err, "type", ""))
-        latency.append(run.latency_s)
-        synth.append(run.synth_s)
-        attempts.append(run.attempts)
-        eff = run.effects
-        if eff:
-            text = effects_cache.get(id(eff))
-            if text is None:
-                text = effects_cache[id(eff)] = ", ".join(eff)
-            effects.append(text)
-        else:
-            effects.append("")
-        audio_key.append(run.audio_key)
-        seed.append(run.seed)
-        started.append(run.started_at)
-        transcript = run.transcript
-        if transcript is not None:
-            any_transcript = True
-            n_turns.append(len(transcript))
-        else:
-            n_turns.append(None)
-        if type(run) is _ForeignRun and run.score is not None:
-            any_score = True
-        scores.append(run.score if type(run) is _ForeignRun else None)
-
-    # fill prompt ids that a foreign run type did not carry
-    if any(p is None for p in pid):
-        from ..types import prompt_id as make_id
-
-        pid = [p if p is not None else make_id(str(text)) for p, text in zip(pid, prompt)]
-    status_arr = np.array(status, dtype=object)
-    columns: dict[str, Any] = {
-        "batch_id": pd.Series([batch_id] * len(runs), dtype="object"),
-        "agent": pd.Series([agent] * len(runs), dtype="object"),
-        "prompt": prompt,
-        "prompt_id": pid,
-        "run_index": np.array(run_index, dtype=np.int64),
-        "status": pd.Categorical(status_arr, categories=["passed", "failed", "error", "timeout", "cancelled"]),
-        "passed": status_arr == "passed",
-        "match_rate": np.array(match_rate, dtype=float),
-        "n_expected": np.array(n_expected, dtype=np.int64),
-        "n_actual": np.array(n_actual, dtype=np.int64),
-        "n_matched": np.array(n_matched, dtype=np.int64),
-        "expected": expected,
-        "actual": actual,
-        "details": details,
-        "error": error,
-        "error_type": error_type,
-        "latency_s": np.array(latency, dtype=float),
-        "synth_s": np.array(synth, dtype=float),
-        "attempts": np.array(attempts, dtype=np.int64),
-        "effects": effects,
-        "audio_key": audio_key,
-        "seed": pd.array(seed, dtype="Int64"),
-        "started_at": pd.to_datetime(np.array(started, dtype=float), unit="s", utc=True),
-    }
-    if any_transcript:
-        columns["n_turns"] = pd.array(n_turns, dtype="Int64")
-    if any_score:
-        columns["score"] = np.array([np.nan if s is None else s for s in scores], dtype=float)
-    frame = pd.DataFrame(columns)
-    frame.attrs["batch_id"] = batch_id
-    return frame
+    return run_table(result)
 
 
 def calls_frame(result: Any) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
 from ..errors import InvalidArgumentError
@@ -23,11 +23,9 @@ from ..types import (
     Audio,
     BatchMetadata,
     BatchResult,
-    EvalResult,
     RunCounts,
     SingleRunResult,
     ToolCall,
-    ToolCallMatch,
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
@@ -46,6 +44,16 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     runs: list[ScenarioResult] = Field(default_factory=list)
     metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
+
+    @model_validator(mode="after")
+    def _attach_expected_calls(self) -> ScenarioBatch:
+        """Give each run the calls its scenario's scorers expect, so every run carries its own evaluation."""
+        for run in self.runs:
+            if not run.expected_calls:
+                expected = _expected_calls(self.metadata, run.name)
+                if expected:
+                    run.expected_calls = expected
+        return self
 
     # -- counts (total, passed_count, failed_count, passed, pass_rate: RunCounts) ----------
     @property
@@ -128,52 +136,16 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     # -- views ---------------------------------------------------------------------------
     def to_dataframe(self) -> Any:
-        """One row per run.
+        """One row per run: the run table, the same as :func:`russo_nb.analysis.runs_frame` of this batch.
 
-        Columns: scenario, run_index, status, success, score, score_<name> per scorer,
-        turns, tool_calls (count), tools (names, in order), criteria_passed, criteria_failed
-        (counts), failed_criteria (text), total_time, agent_time, reasoning, error_type,
-        error, seed, attempts, tags, thread_id.
+        The prompt-run columns (prompt is the scenario's name) and the scenario columns:
+        scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
+        tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
+        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
-        import pandas as pd
+        from ..analysis.frames import runs_frame
 
-        rows = []
-        for run in self.runs:
-            calls = run.tool_calls
-            row: dict[str, Any] = {
-                "scenario": run.name,
-                "run_index": run.run_index,
-                "status": run.status,
-                "success": run.success,
-                "score": run.score,
-            }
-            for name, value in run.scores.items():
-                row[f"score_{name}"] = value
-            row.update(
-                {
-                    "turns": run.turns,
-                    "tool_calls": len(calls),
-                    "tools": ", ".join(call.name for call in calls),
-                    "criteria_passed": len(run.passed_criteria),
-                    "criteria_failed": len(run.failed_criteria),
-                    "failed_criteria": "; ".join(run.failed_criteria),
-                    "total_time": run.total_time,
-                    "agent_time": run.agent_time,
-                    "reasoning": run.reasoning,
-                    "error_type": run.error.type if run.error else None,
-                    "error": run.error.message if run.error else None,
-                    "seed": run.seed,
-                    "attempts": run.attempts,
-                    "tags": ", ".join(run.tags),
-                    "thread_id": run.thread_id,
-                }
-            )
-            rows.append(row)
-        columns = ["scenario", "run_index", "status", "success", "score", "turns", "tool_calls"]
-        frame = pd.DataFrame(rows)
-        if frame.empty:
-            return pd.DataFrame(columns=columns)
-        return frame
+        return runs_frame(self)
 
     def to_batch_result(self) -> BatchResult:
         """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
@@ -185,21 +157,8 @@ class ScenarioBatch(RunCounts, BaseModel):
         """
         runs: list[SingleRunResult] = []
         for run in self.runs:
-            actual = run.tool_calls
-            matches: list[ToolCallMatch] = []
-            expected = _expected_calls(self.metadata, run.name)
-            if expected:
-                from ..evaluators import ExactEvaluator
-
-                evaluation = ExactEvaluator(ignore_extra_calls=True).evaluate(expected, actual)
-                matches = evaluation.matches
-            eval_result = EvalResult(
-                passed=run.status == "passed",
-                expected=expected,
-                actual=actual,
-                matches=matches,
-                details=run.reasoning or "",
-            )
+            eval_result = run.eval_result
+            actual = eval_result.actual
             audio_key = next(
                 (m["audio_key"] for m in run.messages if m.get("role") == "user" and m.get("audio_key")), None
             )

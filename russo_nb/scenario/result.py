@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..types import Audio, RunError, RunStatus, ToolCall
+from ..types import Audio, EvalResult, RunError, RunStatus, ToolCall
+from ..types import prompt_id as make_prompt_id
 
 __all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in"]
 
@@ -93,6 +94,8 @@ class ScenarioResult(BaseModel):
     audio: dict[str, Audio] = Field(default_factory=dict)
     lifecycle: list[LifecycleEvent] = Field(default_factory=list)
     criteria_results: list[CriterionResult] = Field(default_factory=list)
+    expected_calls: list[ToolCall] = Field(default_factory=list)
+    """The calls the scenario's ``tool_call_match`` scorers expect (filled in by its batch)."""
 
     @model_validator(mode="after")
     def _fill_status(self) -> ScenarioResult:
@@ -123,6 +126,64 @@ class ScenarioResult(BaseModel):
     def tool_calls(self) -> list[ToolCall]:
         """Every tool call the agent made during the run, in order."""
         return tool_calls_in(self.messages)
+
+    # -- the rest of the Run protocol (russo_nb.columns.Run) ---------------------------
+    @property
+    def prompt_id(self) -> str:
+        """Stable id of the scenario's name."""
+        return make_prompt_id(self.name)
+
+    @property
+    def synth_s(self) -> float | None:
+        """Synthesis time is not tracked per scenario run."""
+        return None
+
+    @property
+    def audio_key(self) -> str | None:
+        """The first clip the agent heard (voice scenarios), else None."""
+        for message in self.messages:
+            if message.get("role") == "user" and message.get("audio_key"):
+                return str(message["audio_key"])
+        return None
+
+    @property
+    def effects(self) -> list[str]:
+        """Audio effects are recorded per message in voice scenarios, not per run."""
+        return []
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation's messages (OpenAI format)."""
+        return self.messages
+
+    @property
+    def eval_result(self) -> EvalResult:
+        """The calls made against :attr:`expected_calls` (extra calls allowed); passed is the run's status."""
+        from ..evaluators import ExactEvaluator
+
+        actual = self.tool_calls
+        matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
+        return EvalResult(
+            passed=self.status == "passed",
+            expected=list(self.expected_calls),
+            actual=actual,
+            matches=matches,
+            details=self.reasoning or "",
+        )
+
+    @property
+    def match_rate(self) -> float:
+        """Fraction of expected calls made (1.0 when none expected)."""
+        return self.eval_result.match_rate if self.expected_calls else 1.0
+
+    @property
+    def text(self) -> str | None:
+        """The agent's last text reply."""
+        for message in reversed(self.messages):
+            content = message.get("content")
+            if message.get("role") == "assistant" and isinstance(content, str) and content:
+                return content
+        return None
 
     def phase_at(self, phase: str) -> float | None:
         """When the run entered ``phase`` (epoch seconds), or None if it never did."""

@@ -1,0 +1,348 @@
+"""The one shape of a run, and the columns of a run table, declared once.
+
+:class:`Run` is the protocol every run satisfies — a prompt run
+(:class:`~russo_nb.types.SingleRunResult`) and a scenario run
+(:class:`~russo_nb.scenario.ScenarioResult`) alike — so renderers and analysis read
+``run.status`` or ``run.tool_calls`` without probing types.
+
+:data:`RUN_TABLE` declares every column of a run table once: its name, how it is read
+from a run, its dtype and what it means (in the style of Inspect AI's dataframe column
+specs). That one declaration drives the runs frame (:func:`russo_nb.analysis.runs_frame`,
+``BatchResult.to_dataframe()``), the CSV / Parquet files (frame columns plus the
+``export`` columns that let a file load back exactly) and the history store's run
+columns. Scenario batches add the ``kinds=("scenarios",)`` columns to the same table.
+
+This module imports neither pandas nor numpy; :func:`table_columns` gives plain lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from .types import EvalResult, RunError, RunStatus, ToolCall, format_call
+
+__all__ = [
+    "RUN_STATUSES",
+    "RUN_TABLE",
+    "ColumnDtype",
+    "Run",
+    "RunColumn",
+    "calls_text",
+    "column",
+    "frame_columns",
+    "table_columns",
+]
+
+RUN_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "cancelled")
+"""Every status a run can end in, in display order (the runs frame's ``status`` categories)."""
+
+ColumnDtype = Literal["str", "category", "int", "Int64", "float", "bool", "datetime", "json"]
+"""How a column is typed in a DataFrame: ``str`` (object), ``category`` (the run statuses),
+``int`` (int64), ``Int64`` (nullable integer), ``float`` (NaN when missing), ``bool``,
+``datetime`` (UTC, from epoch seconds; NaT when missing) and ``json`` (text holding JSON)."""
+
+
+@runtime_checkable
+class Run(Protocol):
+    """What every run of a batch offers, prompt run or scenario run.
+
+    ``prompt`` is the prompt text (a scenario's name for scenario runs), ``status`` one of
+    :data:`RUN_STATUSES`, ``expected_calls`` / ``tool_calls`` the calls expected and made,
+    ``eval_result`` how they matched (None when the run was not evaluated), ``transcript``
+    the conversation (OpenAI-format messages; None for a single-turn prompt run).
+    """
+
+    @property
+    def prompt(self) -> str: ...
+    @property
+    def prompt_id(self) -> str | None: ...
+    @property
+    def run_index(self) -> int: ...
+    @property
+    def status(self) -> RunStatus | None: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def error(self) -> RunError | None: ...
+    @property
+    def latency_s(self) -> float | None: ...
+    @property
+    def synth_s(self) -> float | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def audio_key(self) -> str | None: ...
+    @property
+    def effects(self) -> list[str]: ...
+    @property
+    def seed(self) -> int | None: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def transcript(self) -> list[dict[str, Any]] | None: ...
+    @property
+    def expected_calls(self) -> list[ToolCall]: ...
+    @property
+    def tool_calls(self) -> list[ToolCall]: ...
+    @property
+    def eval_result(self) -> EvalResult | None: ...
+    @property
+    def match_rate(self) -> float: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RunColumn:
+    """One column of a run table.
+
+    ``get`` reads the raw value from a run (or from the batch metadata when ``batch``);
+    ``render``, when given, turns that raw value into the cell and is computed once per
+    distinct raw object (runs share expected calls, effects lists and evaluations, so a
+    100,000-run frame formats each only once). ``frame`` columns are in the runs frame;
+    ``export`` columns are only in CSV / Parquet files, so they load back exactly. ``sql``
+    names the history store column type (None: not a store column). ``kinds`` says which
+    batches have the column: ``prompts``, ``scenarios`` or both.
+    """
+
+    name: str
+    get: Callable[[Any], Any]
+    dtype: ColumnDtype
+    doc: str
+    render: Callable[[Any], Any] | None = None
+    frame: bool = True
+    export: bool = True
+    sql: str | None = None
+    kinds: tuple[str, ...] = ("prompts", "scenarios")
+    batch: bool = False
+    categories: tuple[str, ...] | None = None
+
+
+# -- how cells are read ----------------------------------------------------------------------
+
+
+def calls_text(calls: Sequence[ToolCall] | None) -> str:
+    """``"a(x=1); b()"``: a list of calls as readable Python-like text (``''`` when none)."""
+    if not calls:
+        return ""
+    return "; ".join(format_call(call.name, call.arguments) for call in calls)
+
+
+def _eval(run: Any) -> EvalResult | None:
+    return run.eval_result
+
+
+def _n_expected(ev: EvalResult | None) -> int:
+    return len(ev.expected) if ev is not None else 0
+
+
+def _n_actual(ev: EvalResult | None) -> int:
+    return len(ev.actual) if ev is not None else 0
+
+
+def _n_matched(ev: EvalResult | None) -> int:
+    if ev is None:
+        return 0
+    return sum(1 for match in ev.matches if match.matched)
+
+
+def _match_rate(ev: EvalResult | None) -> float | None:
+    if ev is None:
+        return None
+    n = len(ev.expected)
+    return _n_matched(ev) / n if n else 1.0
+
+
+def _expected_text(ev: EvalResult | None) -> str:
+    return calls_text(ev.expected) if ev is not None else ""
+
+
+def _actual_text(ev: EvalResult | None) -> str:
+    return calls_text(ev.actual) if ev is not None else ""
+
+
+def _details(ev: EvalResult | None) -> str:
+    """The evaluator's explanation of misses: per-call details, then the overall one."""
+    if ev is None or not (ev.details or not ev.passed):
+        return ""
+    parts = [match.details for match in ev.matches if match.details]
+    if ev.details:
+        parts.append(ev.details)
+    return "; ".join(parts)
+
+
+def _evaluation_json(ev: EvalResult | None) -> str:
+    from .serialize import dumps_safe, evaluation_to_plain
+
+    return "" if ev is None else dumps_safe(evaluation_to_plain(ev))
+
+
+def _error_part(name: str) -> Callable[[Any], str]:
+    def get(run: Any) -> str:
+        err = run.error
+        if err is None:
+            return ""
+        if isinstance(err, str):
+            return err if name == "message" else ""
+        return getattr(err, name, "") or ""
+
+    get.__name__ = f"error_{name}"
+    return get
+
+
+def _effects_text(effects: list[str] | None) -> str:
+    return ", ".join(effects) if effects else ""
+
+
+def _n_turns(transcript: list[Any] | None) -> int | None:
+    return len(transcript) if transcript is not None else None
+
+
+def _response_text(run: Any) -> str | None:
+    return run.text
+
+
+# -- the table --------------------------------------------------------------------------------
+
+_SCENARIO = ("scenarios",)
+
+RUN_TABLE: tuple[RunColumn, ...] = (
+    RunColumn("batch_id", lambda meta: getattr(meta, "batch_id", None), "str", "The batch's id.", batch=True),
+    RunColumn("agent", lambda meta: getattr(meta, "agent", None), "str", "The agent's name.", batch=True),
+    RunColumn(
+        "prompt", lambda r: r.prompt, "str", "The prompt text (the scenario's name for scenario runs).", sql="TEXT"
+    ),
+    RunColumn("prompt_id", lambda r: r.prompt_id, "str", "Stable 10-hex id of the prompt text.", sql="TEXT"),
+    RunColumn("run_index", lambda r: r.run_index, "int", "0-based repetition of the prompt.", sql="INTEGER"),
+    RunColumn(
+        "status",
+        lambda r: r.status,
+        "category",
+        "How the run ended: passed / failed / error / timeout / cancelled.",
+        sql="TEXT",
+        categories=RUN_STATUSES,
+    ),
+    RunColumn("passed", lambda r: r.status == "passed", "bool", "status == 'passed'.", sql="INTEGER"),
+    RunColumn(
+        "match_rate",
+        _eval,
+        "float",
+        "Matched / expected calls (1.0 when nothing expected; NaN when not evaluated).",
+        render=_match_rate,
+        sql="REAL",
+    ),
+    RunColumn("n_expected", _eval, "int", "Number of expected calls.", render=_n_expected),
+    RunColumn("n_actual", _eval, "int", "Number of calls the agent made.", render=_n_actual),
+    RunColumn("n_matched", _eval, "int", "Number of expected calls matched.", render=_n_matched),
+    RunColumn(
+        "expected",
+        _eval,
+        "str",
+        "The expected calls as text, ``book_flight(to_city='LA'); cancel()``.",
+        render=_expected_text,
+    ),
+    RunColumn("actual", _eval, "str", "The calls the agent made, as text.", render=_actual_text),
+    RunColumn("details", _eval, "str", "The evaluator's explanation of misses ('' when all matched).", render=_details),
+    RunColumn("error", _error_part("message"), "str", "The captured exception's message ('' when none).", sql="TEXT"),
+    RunColumn("error_type", _error_part("type"), "str", "The captured exception's type ('' when none).", sql="TEXT"),
+    RunColumn("latency_s", lambda r: r.latency_s, "float", "Seconds inside the agent (NaN when unknown).", sql="REAL"),
+    RunColumn("synth_s", lambda r: r.synth_s, "float", "Seconds of speech synthesis (NaN when unknown).", sql="REAL"),
+    RunColumn("attempts", lambda r: r.attempts, "int", "Tries the run took (retries + 1).", sql="INTEGER"),
+    RunColumn(
+        "effects",
+        lambda r: r.effects,
+        "str",
+        "The audio effects applied, joined with ', ' ('' when none).",
+        render=_effects_text,
+        sql="TEXT",
+    ),
+    RunColumn("audio_key", lambda r: r.audio_key, "str", "Key of the clip the agent heard.", sql="TEXT"),
+    RunColumn("seed", lambda r: r.seed, "Int64", "The run's seed (NA when none)."),
+    RunColumn(
+        "started_at", lambda r: r.started_at, "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
+    ),
+    # -- in files only: what makes a CSV / Parquet export load back exactly ------------------
+    RunColumn("error_stage", _error_part("stage"), "str", "Where the error happened.", frame=False, sql="TEXT"),
+    RunColumn(
+        "error_traceback", _error_part("traceback"), "str", "The error's formatted traceback (bounded).", frame=False
+    ),
+    RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
+    RunColumn(
+        "evaluation",
+        _eval,
+        "json",
+        "The evaluation as JSON (expected, actual, matches).",
+        render=_evaluation_json,
+        frame=False,
+    ),
+    # -- scenario runs ---------------------------------------------------------------------------
+    RunColumn("scenario", lambda r: r.name, "str", "The scenario's name (same as prompt).", kinds=_SCENARIO),
+    RunColumn(
+        "success", lambda r: r.success, "bool", "The verdict (judge, succeed()/fail() or check).", kinds=_SCENARIO
+    ),
+    RunColumn("score", lambda r: r.score, "float", "Weighted score (NaN without scorers).", kinds=_SCENARIO),
+    RunColumn("turns", lambda r: r.turns, "int", "Conversation turns.", kinds=_SCENARIO),
+    RunColumn(
+        "n_turns", lambda r: r.transcript, "Int64", "Messages in the transcript.", render=_n_turns, kinds=_SCENARIO
+    ),
+    RunColumn("tool_calls", lambda r: len(r.tool_calls), "int", "Tool calls the agent made.", kinds=_SCENARIO),
+    RunColumn(
+        "tools",
+        lambda r: ", ".join(call.name for call in r.tool_calls),
+        "str",
+        "Tool names, in order.",
+        kinds=_SCENARIO,
+    ),
+    RunColumn("criteria_passed", lambda r: len(r.passed_criteria), "int", "Criteria met.", kinds=_SCENARIO),
+    RunColumn("criteria_failed", lambda r: len(r.failed_criteria), "int", "Criteria missed.", kinds=_SCENARIO),
+    RunColumn(
+        "failed_criteria", lambda r: "; ".join(r.failed_criteria), "str", "The missed criteria.", kinds=_SCENARIO
+    ),
+    RunColumn("total_time", lambda r: r.total_time, "float", "Seconds the whole run took.", kinds=_SCENARIO),
+    RunColumn("agent_time", lambda r: r.agent_time, "float", "Seconds inside the agent.", kinds=_SCENARIO),
+    RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=_SCENARIO),
+    RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=_SCENARIO),
+    RunColumn("thread_id", lambda r: r.thread_id, "str", "The conversation's thread id.", kinds=_SCENARIO),
+)
+"""Every column of a run table, in order. Scenario batches also get ``score_<name>`` per scorer."""
+
+
+def column(name: str) -> RunColumn:
+    """The declaration of one column by name."""
+    for spec in RUN_TABLE:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def frame_columns(kind: str = "prompts", *, files: bool = False) -> list[RunColumn]:
+    """The columns of a ``kind`` batch's runs frame (``files``: plus the export-only columns)."""
+    return [spec for spec in RUN_TABLE if kind in spec.kinds and (spec.frame or (files and spec.export))]
+
+
+def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: Any = None) -> dict[str, list[Any]]:
+    """Each column's cells for ``runs`` as a plain list, rendered values computed once per distinct raw value."""
+    out: dict[str, list[Any]] = {}
+    n = len(runs)
+    for spec in columns:
+        if spec.batch:
+            out[spec.name] = [spec.get(metadata)] * n
+            continue
+        get = spec.get
+        if spec.render is None:
+            out[spec.name] = [get(run) for run in runs]
+            continue
+        render = spec.render
+        memo: dict[int, tuple[Any, Any]] = {}  # id -> (raw kept alive so ids are not reused, cell)
+        cells = []
+        append = cells.append
+        for run in runs:
+            raw = get(run)
+            hit = memo.get(id(raw))
+            if hit is None:
+                hit = memo[id(raw)] = (raw, render(raw))
+            append(hit[1])
+        out[spec.name] = cells
+    return out

@@ -1,0 +1,126 @@
+"""Plain JSON forms of runs' parts that never fail on one bad value.
+
+An agent can hand back anything: a lone surrogate (``"\\ud800"``) in its text, arguments
+that contain themselves, NaN, objects JSON does not know. One such value must not break a
+whole export or report, so everything written to a file goes through :func:`dumps_safe`:
+ASCII-escaped JSON (surrogates survive and round-trip), NaN / inf kept (Python's JSON
+reads them back), cycles replaced by ``"<cycle>"`` and unknown objects by their ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .types import EvalResult, ToolCall, ToolCallMatch, construct_fast
+
+__all__ = ["dumps_safe", "evaluation_from_plain", "evaluation_to_plain", "plain", "safe_text"]
+
+CYCLE = "<cycle>"
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(mode="python")
+        except Exception:
+            pass
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def plain(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` as JSON-able plain data: cycles become ``"<cycle>"``, unknown objects their ``repr``."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if id(value) in _seen:
+        return CYCLE
+    if isinstance(value, dict):
+        seen = _seen | {id(value)}
+        return {str(key): plain(item, seen) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        seen = _seen | {id(value)}
+        return [plain(item, seen) for item in value]
+    converted = _fallback(value)
+    if isinstance(converted, (dict, list)):
+        return plain(converted, _seen | {id(value)})
+    return converted
+
+
+def dumps_safe(value: Any) -> str:
+    """Compact JSON of ``value`` that cannot fail (see the module docstring)."""
+    try:
+        return json.dumps(value, default=_fallback, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(plain(value), default=repr, separators=(",", ":"))
+
+
+def safe_text(text: str) -> str:
+    """``text`` encodable as UTF-8: lone surrogates written as ``\\udXXX`` escapes (CSV / Parquet cells)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _call(data: Any) -> ToolCall:
+    name, arguments = data
+    if not isinstance(name, str) or not isinstance(arguments, dict):
+        raise ValueError(f"a tool call must be [name, arguments], got {data!r:.80}")
+    return construct_fast(ToolCall, {"name": name, "arguments": arguments})
+
+
+def evaluation_to_plain(ev: EvalResult) -> dict[str, Any]:
+    """An EvalResult as plain data (calls as ``[name, arguments]``), for files."""
+    return {
+        "passed": ev.passed,
+        "expected": [[call.name, call.arguments] for call in ev.expected],
+        "actual": [[call.name, call.arguments] for call in ev.actual],
+        "matches": [
+            [
+                [m.expected.name, m.expected.arguments],
+                None if m.actual is None else [m.actual.name, m.actual.arguments],
+                m.matched,
+                m.details,
+            ]
+            for m in ev.matches
+        ],
+        "details": ev.details,
+    }
+
+
+def evaluation_from_plain(data: Any) -> EvalResult:
+    """The EvalResult :func:`evaluation_to_plain` wrote (ValueError when it is not one)."""
+    if not isinstance(data, dict):
+        raise ValueError("an evaluation must be a JSON object")
+    matches = []
+    for want, got, matched, details in data.get("matches", []):
+        matches.append(
+            construct_fast(
+                ToolCallMatch,
+                {
+                    "expected": _call(want),
+                    "actual": None if got is None else _call(got),
+                    "matched": bool(matched),
+                    "details": str(details),
+                },
+            )
+        )
+    return construct_fast(
+        EvalResult,
+        {
+            "passed": bool(data["passed"]),
+            "expected": [_call(call) for call in data.get("expected", [])],
+            "actual": [_call(call) for call in data.get("actual", [])],
+            "matches": matches,
+            "details": str(data.get("details", "")),
+        },
+    )
