@@ -329,8 +329,6 @@ class RussoMagics(Magics):
 
     def _cmd_compare(self, command: Command) -> None:
         from ..analysis import paired_comparison
-        from .figures import show_plot
-        from .html import comparison_html
 
         name_a, name_b = command.positionals
         a = self._lookup_result(name_a)
@@ -338,10 +336,19 @@ class RussoMagics(Magics):
         comparison = paired_comparison(a, b)
         if not comparison.n_shared:
             raise InvalidArgumentError(f"{name_a} and {name_b} share no prompts, so there is nothing to pair")
-        _display_html(comparison_html(comparison, name_a, name_b))
-        from ..analysis import plot_comparison
+        if in_kernel():
+            from .compare_view import CompareView
 
-        show_plot(plot_comparison, comparison)
+            _display(CompareView(a, b, name_a, name_b, comparison=comparison).widget)
+            return
+        from ..analysis import plot_comparison
+        from .compare_view import compare_grid_html, comparison_html
+        from .figures import show_plot
+
+        _display_html(comparison_html(comparison, name_a, name_b))
+        rows = min(len(comparison.per_prompt), 50)
+        show_plot(plot_comparison, comparison, size=(7.5, 2.2 + 0.22 * rows), labels=(f"A {name_a}", f"B {name_b}"))
+        _display_html(compare_grid_html(a, b, comparison, name_a, name_b))
 
     def _cmd_export(self, command: Command) -> None:
         from ..report import export
