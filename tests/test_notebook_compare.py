@@ -1,4 +1,4 @@
-"""Compare: direction-aware verdicts (better / worse / no detectable difference), one naming of A and B, grid, opening."""
+"""Compare: verdicts by direction (better / worse / no detectable difference), one naming of A and B, grid."""
 
 from __future__ import annotations
 

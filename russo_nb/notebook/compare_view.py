@@ -117,7 +117,9 @@ def _side_cell(runs: list[Any]) -> str:
         what = f"{run.error.type}" if getattr(run, "error", None) is not None else _calls_of(run)
         seen[what] = seen.get(what, 0) + 1
     common = sorted(seen.items(), key=lambda item: -item[1])[:2]
-    lines = "".join(f"<div><code>{_e(what, 120)}</code> <span class='muted'>×{count}</span></div>" for what, count in common)
+    lines = "".join(
+        f"<div><code>{_e(what, 120)}</code> <span class='muted'>×{count}</span></div>" for what, count in common
+    )
     return f"<td class='side'><b>{passed}/{len(runs)}</b> <span class='chips'>{chips}</span>{lines}</td>"
 
 
