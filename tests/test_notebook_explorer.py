@@ -38,17 +38,21 @@ def test_prompt_choice_switches_runs_and_audio():
 def test_runs_filter_and_pages():
     batch = make_batch([f"p{i}" for i in range(10)], runs=6, with_audio=False)
     explorer = Explorer(batch, page_size=7, charts=False)
-    assert explorer.page.max == 9  # 60 runs / 7
-    assert "of 60 matching" in explorer.runs_view.value
-    explorer.status_filter.value = "failed"
+    table = explorer.runs_browser.table
+    assert table.page.max == 9  # 60 runs / 7
+    assert "of 60 matching" in table.summary.value
+    table.status_filter.value = "failed"
     failed = sum(1 for run in batch.runs if run.status == "failed")
-    assert f"of {failed} matching" in explorer.runs_view.value
-    explorer.status_filter.value = "all"
-    explorer.prompt_filter.value = "p3"
-    assert "of 6 matching" in explorer.runs_view.value
-    explorer.prompt_filter.value = None
-    explorer._turn(1)
-    assert explorer.page.value == 2 and "runs 8–14 of 60" in explorer.runs_view.value
+    assert f"of {failed} matching" in table.summary.value
+    table.status_filter.value = "all"
+    table.prompt_filter.value = next(value for label, value in table.prompt_filter.options if label.startswith("p3"))
+    assert "of 6 matching" in table.summary.value
+    table.prompt_filter.value = -1
+    table.turn(1)
+    assert table.page.value == 2 and "runs 8–14 of 60" in table.summary.value
+    explorer.open_run(9)
+    assert explorer.runs_browser.detail.index == 9 and table.rows.value == 9
+    assert explorer.tab.selected_index == 2
 
 
 def test_failures_tab_shows_diffs_and_error():
@@ -76,9 +80,11 @@ def test_export_writes_csv_and_html(tmp_path):
     written = explorer.export(tmp_path / "res.csv")
     assert written is not None and written.read_text().count("\n") >= 8
     assert explorer.export(tmp_path / "res.html").exists()
-    assert "wrote" in explorer.export_status.value
+    assert "wrote" in explorer.export_panel.last_html and str((tmp_path / "res.html").resolve()) in (
+        explorer.export_panel.last_html
+    )
     assert explorer.export(tmp_path / "res.xyz") is None
-    assert "err" in explorer.export_status.value
+    assert "err" in explorer.export_panel.last_html
 
 
 def test_explore_rejects_non_results():
@@ -142,11 +148,11 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
         value for label, value in explorer.transcript_picker.options if "✔" in label
     )
     assert "Verdict: passed" in explorer.transcript_view.value
-    explorer.status_filter.value = "failed"
-    assert "of 2 matching" in explorer.runs_view.value
+    explorer.runs_browser.table.status_filter.value = "failed"
+    assert "of 2 matching" in explorer.runs_browser.table.summary.value
     for suffix in (".parquet", ".csv", ".html"):
         written = explorer.export(tmp_path / f"scenarios{suffix}")
-        assert written is not None and written.stat().st_size > 0, explorer.export_status.value
+        assert written is not None and written.stat().st_size > 0, explorer.export_panel.last_html
 
 
 def test_explorer_transcript_plays_each_voice_turn():
