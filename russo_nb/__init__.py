@@ -13,7 +13,7 @@ from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
 from .columns import RUN_TABLE, Run, RunColumn
-from .engine import Progress
+from .engine import Job, Plan, Progress
 from .errors import (
     ConfigurationError,
     ExpectationError,
@@ -71,6 +71,8 @@ __all__ = [
     "RunColumn",
     "RUN_TABLE",
     "Progress",
+    "Job",
+    "Plan",
     "PromptBatch",
     "start_batch",
     "run_concurrent_sync",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RussoError
+from .plain_text import terminal_safe
 
 __all__ = ["main"]
 
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except RussoError as exc:
-        print(f"russo: error: {exc}", file=sys.stderr)
+        _say(f"russo: error: {terminal_safe(exc)}", error=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("russo: interrupted", file=sys.stderr)
@@ -168,12 +169,12 @@ def _run(argv: list[str]) -> int:
     outcome = run_sync(handle)
     if printer is not None:
         printer.close()
-    print(outcome.summary())
+    _say(outcome.summary())
     _print_interval(outcome)
     _print_failures(outcome)
     problems = _write_outputs(args, outcome)
     for problem in problems:
-        print(f"russo: error: {problem}", file=sys.stderr)
+        _say(f"russo: error: {terminal_safe(problem)}", error=True)
 
     if outcome.interrupted:
         print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
@@ -186,6 +187,15 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {outcome.pass_rate:.1%} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _say(text: str, *, error: bool = False) -> None:
+    """Print one message; whatever it quotes from agents, servers or files cannot drive the terminal.
+
+    Agent-written fields are already :func:`terminal_safe` (one line each) where they are
+    formatted; this is the net for the whole text (newlines kept).
+    """
+    print(terminal_safe(text, multiline=True), file=sys.stderr if error else sys.stdout)
 
 
 def _importable(*folders: Path) -> None:
@@ -213,37 +223,37 @@ def _print_interval(outcome: Any) -> None:
 
 
 def _print_failures(outcome: Any, limit: int = 5) -> None:
-    failures = list(outcome.result.iter_failures())
+    failures = list(outcome.batch.iter_failures())
     if outcome.scenarios is not None:
         for run in outcome.scenarios.iter_failures():
-            print(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
+            _say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
             if run.error is not None:
-                print(f"      {run.error}")
+                _say(f"      {terminal_safe(run.error)}")
             for criterion in run.failed_criteria:
-                print(f"      failed: {criterion}")
+                _say(f"      failed: {terminal_safe(criterion)}")
             if run.reasoning:
-                print(f"      {run.reasoning}")
+                _say(f"      {terminal_safe(run.reasoning)}")
     if not failures:
         return
     print(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
     for run in failures[:limit]:
-        print(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
+        _say(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
         if run.error is not None:
-            print(f"      {run.error}")
+            _say(f"      {terminal_safe(run.error)}")
             continue
         for match in run.eval_result.matches:
             if not match.matched:
                 got = match.actual if match.actual is not None else "(no call)"
-                print(f"      expected {match.expected}, got {got}")
+                _say(f"      expected {terminal_safe(match.expected)}, got {terminal_safe(got)}")
                 if match.details:
-                    print(f"        {match.details}")
+                    _say(f"        {terminal_safe(match.details)}")
 
 
 def _batches(outcome: Any) -> list[tuple[str, Any]]:
     """What to write: the prompt tests' batch and/or the scenarios' batch (suffix for the second)."""
     out: list[tuple[str, Any]] = []
     if outcome.tests:
-        out.append(("", outcome.result))
+        out.append(("", outcome.batch))
     if outcome.scenarios is not None:
         out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
     return out
@@ -271,7 +281,7 @@ def _write_outputs(args: argparse.Namespace, outcome: Any) -> list[str]:
             steps.append(("history", "cannot record the batch", partial(_record, args, outcome.name, batch)))
         for label, failure, write in steps:
             try:
-                print(f"{label}: {write()}")
+                _say(f"{label}: {write()}")
             except (OSError, RussoError) as exc:
                 problems.append(f"{failure}: {exc}")
     return problems
@@ -307,7 +317,7 @@ def _report(argv: list[str]) -> int:
 
     result = load_batch(source)
     written = write_report(result, args.output or source.with_suffix(".html"))
-    print(f"report: {written}")
+    _say(f"report: {written}")
     return EXIT_OK
 
 
@@ -328,5 +338,7 @@ def _history(argv: list[str]) -> int:
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
-        print(frame.to_string(index=False))
+        for column in frame.columns:  # suite and agent names are user-written
+            frame[column] = frame[column].map(lambda cell: terminal_safe(cell) if isinstance(cell, str) else cell)
+        _say(frame.to_string(index=False))
     return EXIT_OK

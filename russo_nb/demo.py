@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RussoError, SuiteFileError
+from .plain_text import terminal_safe
 from .types import BatchResult
 
 if TYPE_CHECKING:
     from .config import Suite
-    from .runner import PromptBatch
+    from .engine import Job
 
 __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo", "start_demo"]
 
@@ -66,7 +67,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
-) -> PromptBatch:
+) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
     ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.
@@ -126,9 +127,9 @@ def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
     for run in result.iter_failures():
         heard = run.response.text if run.response is not None else None
         if run.error is not None:
-            lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {run.error}")
+            lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {terminal_safe(run.error)}")
         else:
-            calls = ", ".join(str(call) for call in run.eval_result.actual) or "no tool call"
+            calls = ", ".join(terminal_safe(call) for call in run.eval_result.actual) or "no tool call"
             lines.append(f"  {run.prompt!r} run {run.run_index}: heard {heard!r} -> {calls}")
         if len(lines) >= limit:
             break

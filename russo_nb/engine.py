@@ -1,30 +1,67 @@
-"""The one concurrent engine: runs work items under a concurrency cap.
+"""The one concurrent engine: plans of work items, run by one :class:`Job` under one cap.
 
-Prompt runs and scenario runs are both *work items*. The engine owns everything
-they share: the concurrency cap, per-run timeouts, retries with exponential
-backoff, progress events, an async iterator over finished runs, cancellation that
-keeps finished runs, and error capture so one failing run never loses the batch.
+Prompt runs and scenario runs are both *work items*. A *plan* (prompts × runs, scenarios ×
+runs) says how many runs it has, builds each work item when the engine gets to it (so a
+batch of a million runs never holds a million items), and turns its finished runs into a
+result (:class:`~russo_nb.types.BatchResult`, a ``ScenarioBatch``, ...). A :class:`Job` runs
+any set of plans together and owns everything they share: the concurrency cap, per-run
+timeouts, retries with exponential backoff, progress events, an async iterator over
+finished runs, cancellation that keeps finished runs, and error capture so one failing run
+never loses the batch.
+
+Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
+so a batch stopped early still covers every prompt.
+
+Error policy (one place, for prompt and scenario runs alike):
+
+- an exception from the run is that run's ``error`` (``timeout`` for a ``TimeoutError``);
+- ``asyncio.CancelledError`` raised *by the agent* (a library's inner timeout) is that
+  run's error too; only the job's own cancellation stops runs;
+- ``SystemExit`` raised inside a run is that run's error;
+- ``KeyboardInterrupt`` raised inside a run is the user's interrupt: the job stops, keeps
+  every finished run, marks the rest ``cancelled`` and the result ``interrupted``;
+- ``timeout=`` is a deadline the engine enforces itself: a run that ignores cancellation
+  or blocks in a thread is recorded as ``timeout`` when its deadline passes and abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
+import math
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidArgumentError
+from .threads import job_threads
 from .types import RunError, RunStatus
 
-__all__ = ["EngineSettings", "Execution", "Progress", "WorkItem", "capture_error"]
+__all__ = [
+    "MAX_RUNS",
+    "MAX_TOTAL_RUNS",
+    "EngineSettings",
+    "Job",
+    "Plan",
+    "Progress",
+    "WorkItem",
+    "capture_error",
+    "check_runs",
+    "stamped",
+]
 
 logger = logging.getLogger("russo_nb")
 
 R = TypeVar("R")
 B = TypeVar("B")
+
+#: Most runs one prompt or scenario may have in one batch.
+MAX_RUNS = 1_000_000
+#: Most runs one job may hold (all plans together); a result slot per run is kept.
+MAX_TOTAL_RUNS = 10_000_000
+#: Seconds a run that was told to stop (timeout, cancel) gets to unwind before it is abandoned.
+STOP_GRACE_S = 0.5
 
 
 class WorkItem(Protocol[R]):
@@ -40,10 +77,43 @@ class WorkItem(Protocol[R]):
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> R: ...
 
 
-def check_runs(runs: Any) -> int:
-    """``runs`` as a whole number >= 1, or a clear error."""
+class Plan(Generic[R, B]):
+    """Work the engine can run: ``units`` (prompts, scenarios) × ``runs``, and how to collect it.
+
+    Subclasses set ``units`` and ``runs`` and implement :meth:`item` and :meth:`collect`.
+    Results are handed to :meth:`collect` unit-major (unit 0's runs, then unit 1's, ...)
+    whatever order they ran in.
+    """
+
+    units: int = 0
+    runs: int = 1
+
+    @property
+    def total(self) -> int:
+        """Number of runs in the plan."""
+        return self.units * self.runs
+
+    def item(self, unit: int, run: int) -> WorkItem[R]:
+        """The work item for run ``run`` of unit ``unit`` (built when the engine reaches it)."""
+        raise NotImplementedError
+
+    def collect(self, runs: list[R], started_at: float, finished_at: float, interrupted: bool) -> B:
+        """The plan's result from its runs (unit-major), times (epoch seconds) and whether it was stopped."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the plan's items share (pending synthesis, ...) once the job ends."""
+
+
+def check_runs(runs: Any, what: str = "runs") -> int:
+    """``runs`` as a whole number from 1 to :data:`MAX_RUNS`, or a clear error."""
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+        raise InvalidArgumentError(f"{what} must be a whole number >= 1, got {runs!r}")
+    if runs > MAX_RUNS:
+        raise InvalidArgumentError(
+            f"{what}={runs:,} is more than russo runs per prompt (at most {MAX_RUNS:,}); "
+            "a pass rate is as precise as it gets long before that"
+        )
     return runs
 
 
@@ -105,6 +175,10 @@ class Progress:
         )
 
 
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """How the engine runs items: cap, timeout, retries and backoff."""
@@ -119,8 +193,10 @@ class EngineSettings:
     def __post_init__(self) -> None:
         if isinstance(self.retry_on, type):
             object.__setattr__(self, "retry_on", (self.retry_on,))
-        else:
+        elif isinstance(self.retry_on, (tuple, list, set, frozenset)):
             object.__setattr__(self, "retry_on", tuple(self.retry_on))
+        else:
+            raise InvalidArgumentError(f"retry_on must be an exception class or a tuple of them, got {self.retry_on!r}")
         if self.max_concurrency is not None and (
             not isinstance(self.max_concurrency, int)
             or isinstance(self.max_concurrency, bool)
@@ -129,96 +205,201 @@ class EngineSettings:
             raise InvalidArgumentError(
                 f"max_concurrency must be a whole number >= 1 (or None for no limit), got {self.max_concurrency!r}"
             )
-        if self.timeout is not None and (not isinstance(self.timeout, (int, float)) or self.timeout <= 0):
-            raise InvalidArgumentError(f"timeout must be a number of seconds > 0 (or None), got {self.timeout!r}")
+        if self.timeout is not None and (not _is_seconds(self.timeout) or self.timeout <= 0):
+            raise InvalidArgumentError(
+                f"timeout must be a finite number of seconds > 0 (or None), got {self.timeout!r}"
+            )
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise InvalidArgumentError(f"retries must be a whole number >= 0, got {self.retries!r}")
+        for name in ("retry_backoff", "retry_backoff_max"):
+            value = getattr(self, name)
+            if not _is_seconds(value) or value < 0:
+                raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
         if self.retries and not self.retry_on:
             raise InvalidArgumentError(
                 "retries= needs retry_on=(SomeError, ...) naming which errors are worth retrying"
             )
-        for exc_type in self.retry_on:
+        for exc_type in self.retry_on:  # type: ignore[union-attr]
             if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
                 raise InvalidArgumentError(f"retry_on must hold exception classes, got {exc_type!r}")
+
+    def retryable(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is worth another attempt (an engine deadline counts as ``TimeoutError``)."""
+        if isinstance(exc, RunTimedOut):
+            return issubclass(TimeoutError, self.retry_on)  # type: ignore[arg-type]
+        return isinstance(exc, self.retry_on)  # type: ignore[arg-type]
+
+    def retry_delay(self, attempts: int, exc: BaseException) -> float:
+        """Seconds to wait before attempt ``attempts + 1``: exponential backoff, capped.
+
+        An exception that carries ``retry_after`` (seconds, e.g. from an HTTP 429's
+        ``Retry-After``) is honoured instead, within ``retry_backoff_max``.
+        """
+        hinted = getattr(exc, "retry_after", None)
+        if _is_seconds(hinted) and hinted >= 0:
+            return min(float(hinted), self.retry_backoff_max)
+        return min(self.retry_backoff * 2 ** (attempts - 1), self.retry_backoff_max)
+
+
+def stamped(metadata: Any, started_at: float, finished_at: float, interrupted: bool) -> Any:
+    """A copy of ``metadata`` with the run's start and finish times (and ``interrupted`` when it was stopped)."""
+    from datetime import datetime, timezone
+
+    copy = metadata.model_copy()
+    copy.started_at = datetime.fromtimestamp(started_at, tz=timezone.utc)
+    copy.finished_at = datetime.fromtimestamp(finished_at, tz=timezone.utc)
+    if interrupted:
+        copy.params = {**copy.params, "interrupted": True}
+    return copy
 
 
 class RunTimedOut(Exception):
     """The engine's own per-run deadline passed (as opposed to a timeout inside the agent)."""
 
 
-if sys.version_info >= (3, 11):
+class _Escaped(Exception):
+    """Carries a KeyboardInterrupt/SystemExit out of a run's own task (asyncio would re-raise it in the loop)."""
 
-    async def _with_timeout(awaitable: Any, seconds: float) -> Any:
-        deadline = asyncio.timeout(seconds)
-        try:
-            async with deadline:
-                return await awaitable
-        except TimeoutError:
-            if deadline.expired():
-                raise RunTimedOut from None
-            raise
-
-else:  # pragma: no cover - exercised on Python 3.10 only
-
-    async def _with_timeout(awaitable: Any, seconds: float) -> Any:
-        task = asyncio.ensure_future(awaitable)
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-        if not done:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-            raise RunTimedOut
-        return task.result()
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
 
 
-class Execution(Generic[R]):
-    """A batch of work items being executed: await it, iterate it, or cancel it.
+async def _guarded(item: WorkItem[Any]) -> Any:
+    try:
+        return await item.attempt()
+    except (KeyboardInterrupt, SystemExit) as exc:
+        raise _Escaped(exc) from None
 
-    The results list always reflects what finished; :meth:`results` fills the
-    runs that never finished with ``cancelled`` results, so an interrupted batch
-    still gives everything that was computed.
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Drop a task the engine gave up on without asyncio logging it as destroyed or unretrieved."""
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
+class Job(Generic[B]):
+    """Plans being run under one cap: ``await`` it, ``async for`` its runs, ``cancel()`` it.
+
+    :meth:`result` works at any time (also after a cancel or an interrupt) and gives what
+    finished, the other runs marked ``cancelled``. With one plan it is that plan's result
+    (a ``BatchResult``, a ``ScenarioBatch``); with several, ``combine`` turns the list of
+    plan results into one (a ``SuiteResult``).
     """
 
     def __init__(
         self,
-        items: Sequence[WorkItem[R]],
+        plans: Sequence[Plan[Any, Any]],
         settings: EngineSettings,
         on_progress: Callable[[Progress], Any] | None = None,
+        combine: Callable[[list[Any]], B] | None = None,
     ) -> None:
-        self.items: list[WorkItem[R]] = list(items)
+        self.plans = list(plans)
         self.settings = settings
         self.on_progress = on_progress
-        self.progress = Progress(total=len(self.items))
-        self._results: list[R | None] = [None] * len(self.items)
-        self._next = 0
+        self.combine = combine
+        total = sum(plan.total for plan in self.plans)
+        if total > MAX_TOTAL_RUNS:
+            raise InvalidArgumentError(
+                f"this batch has {total:,} runs; russo runs at most {MAX_TOTAL_RUNS:,} in one batch"
+            )
+        self.total = total
+        self.progress = Progress(total=total)
+        self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
+        self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
+        self._order: Iterator[tuple[int, int, int]] = self._schedule()
+        self._issued = 0
         self._cap = 1
         self._workers: set[asyncio.Task[None]] = set()
         self._pending_worker = False
         self._all_done: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._cancel_requested = False
-        self._queue: asyncio.Queue[R | None] | None = None
+        self._stopping = False
+        self._interrupted = False
+        self._abandoned: set[asyncio.Future[Any]] = set()
+        self._queue: asyncio.Queue[Any] | None = None
         self.started_at = time.time()
         self.finished_at: float | None = None
 
-    # -- running ---------------------------------------------------------------------
-    async def _run_one(self, item: WorkItem[R]) -> R:
+    @property
+    def execution(self) -> Job[B]:
+        """This job (older code reached the engine through ``handle.execution``)."""
+        return self
+
+    # -- scheduling ------------------------------------------------------------------
+    def _schedule(self) -> Iterator[tuple[int, int, int]]:
+        """(plan, unit, run) in round-robin order: run 0 of every unit of every plan, then run 1, ..."""
+        plans = self.plans
+        rounds = max((plan.runs for plan in plans if plan.units), default=0)
+        for run in range(rounds):
+            for index, plan in enumerate(plans):
+                if run < plan.runs:
+                    for unit in range(plan.units):
+                        yield index, unit, run
+
+    # -- running one item -----------------------------------------------------------
+    async def _attempt(self, item: WorkItem[Any]) -> Any:
+        """One attempt, under the engine's own deadline when there is a timeout."""
+        seconds = self.settings.timeout
+        if seconds is None:
+            return await item.attempt()
+        task = asyncio.ensure_future(_guarded(item))
+        try:
+            done, _ = await asyncio.wait((task,), timeout=seconds)
+        except asyncio.CancelledError:
+            await self._stop_task(task)
+            raise
+        if done:
+            try:
+                return task.result()
+            except _Escaped as escaped:
+                raise escaped.original from None
+        await self._stop_task(task)
+        raise RunTimedOut
+
+    async def _stop_task(self, task: asyncio.Future[Any]) -> None:
+        """Cancel ``task``, give it a moment to unwind (teardown), then abandon it."""
+        task.cancel()
+        done, _ = await asyncio.wait((task,), timeout=STOP_GRACE_S)
+        if not done:
+            logger.warning("a run ignored cancellation for %.1fs; abandoning it", STOP_GRACE_S)
+            self._abandoned.add(task)
+            _forget(task)
+            task.add_done_callback(self._abandoned.discard)
+        elif not task.cancelled():
+            task.exception()  # retrieved: a run that raised while stopping is not "never retrieved"
+
+    def _really_cancelled(self) -> bool:
+        """True when this task is being cancelled by the engine or asyncio (not an agent's own CancelledError)."""
+        if self._stopping:
+            return True
+        task = asyncio.current_task()
+        cancelling = getattr(task, "cancelling", None)
+        return bool(cancelling()) if cancelling is not None else False
+
+    async def _run_one(self, item: WorkItem[Any]) -> Any:
         settings = self.settings
         attempts = 0
         while True:
             attempts += 1
             try:
-                if settings.timeout is None:
-                    result = await item.attempt()
-                else:
-                    result = await _with_timeout(item.attempt(), settings.timeout)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                retryable = isinstance(exc, settings.retry_on) or (
-                    isinstance(exc, RunTimedOut) and issubclass(TimeoutError, settings.retry_on)
+                result = await self._attempt(item)
+            except asyncio.CancelledError as exc:
+                if self._really_cancelled():
+                    raise
+                return item.failed("error", capture_error(exc, getattr(item, "stage", "")), attempts)
+            except KeyboardInterrupt:
+                error = RunError(
+                    type="KeyboardInterrupt",
+                    message="interrupted inside this run; the batch stopped and kept its finished runs",
+                    stage=getattr(item, "stage", ""),
                 )
-                if attempts <= settings.retries and retryable:
-                    delay = min(settings.retry_backoff * 2 ** (attempts - 1), settings.retry_backoff_max)
+                self._interrupt()
+                return item.failed("cancelled", error, attempts)
+            except (Exception, SystemExit) as exc:
+                if attempts <= settings.retries and settings.retryable(exc):
+                    delay = settings.retry_delay(attempts, exc)
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
                     await asyncio.sleep(delay)
                     continue
@@ -230,11 +411,21 @@ class Execution(Generic[R]):
                     return item.failed("timeout", capture_error(exc, stage), attempts)
                 return item.failed("error", capture_error(exc, stage), attempts)
             if attempts > 1:
-                result.attempts = attempts  # type: ignore[attr-defined]
+                result.attempts = attempts
             return result
 
-    def _finish(self, index: int, result: R) -> None:
-        self._results[index] = result
+    def _interrupt(self) -> None:
+        """A run was interrupted by the user: stop issuing runs and stop the others."""
+        self._interrupted = True
+        self._stopping = True
+        current = asyncio.current_task()
+        for task in list(self._workers):
+            if task is not current:
+                task.cancel()
+
+    # -- workers --------------------------------------------------------------------
+    def _finish(self, plan: int, slot: int, result: Any) -> None:
+        self._results[plan][slot] = result
         self.progress.record(result)
         if self._queue is not None:
             self._queue.put_nowait(result)
@@ -252,13 +443,14 @@ class Execution(Generic[R]):
 
     def _worker_done(self, task: asyncio.Task[None]) -> None:
         self._workers.discard(task)
-        if self._all_done is None or self._all_done.done() or task.cancelled():
+        all_done = self._all_done
+        if all_done is None or all_done.done():
             return
-        error = task.exception()
+        error = None if task.cancelled() else task.exception()
         if error is not None:
-            self._all_done.set_exception(error)
+            all_done.set_exception(error)
         elif not self._workers:
-            self._all_done.set_result(None)
+            all_done.set_result(None)
 
     async def _worker(self) -> None:
         """Take items until none are left; spawn a helper only when every worker is busy.
@@ -268,39 +460,63 @@ class Execution(Generic[R]):
         served by one task, and agents that wait ramp up to the cap one task at a time.
         """
         self._pending_worker = False
-        items = self.items
-        total = len(items)
-        while self._next < total:
-            index = self._next
-            self._next += 1
-            if not self._pending_worker and self._next < total and len(self._workers) < self._cap:
+        plans = self.plans
+        total = self.total
+        while self._issued < total and not self._stopping:
+            index, unit, run = next(self._order)
+            self._issued += 1
+            if not self._pending_worker and self._issued < total and len(self._workers) < self._cap:
                 self._spawn()
-            result = await self._run_one(items[index])
-            items[index] = None  # type: ignore[call-overload]  # a finished item is not needed again
-            self._finish(index, result)
+            plan = plans[index]
+            slot = unit * plan.runs + run
+            item = plan.item(unit, run)
+            key = (index, slot)
+            self._in_flight[key] = item
+            result = await self._run_one(item)
+            del self._in_flight[key]
+            self._finish(index, slot, result)
 
     async def _main(self) -> None:
-        total = len(self.items)
         limit = self.settings.max_concurrency
-        self._cap = total if limit is None else min(total, limit)
+        self._cap = max(1, self.total if limit is None else min(self.total, limit))
         self._all_done = asyncio.get_running_loop().create_future()
-        try:
-            if total:
-                self._spawn()
-                await self._all_done
-        except BaseException:
-            workers = list(self._workers)
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            raise
-        finally:
-            self.finished_at = time.time()
-            if self._queue is not None:
-                self._queue.put_nowait(None)
+        with job_threads(min(self._cap, 256)):
+            try:
+                if self.total:
+                    self._spawn()
+                    await self._all_done
+            except BaseException:
+                await self._stop_workers()
+                raise
+            finally:
+                await self._close()
+
+    async def _stop_workers(self) -> None:
+        self._stopping = True
+        workers = list(self._workers)
+        for task in workers:
+            task.cancel()
+        if workers:
+            done, pending = await asyncio.wait(workers, timeout=STOP_GRACE_S)
+            for task in pending:
+                logger.warning("a run ignored cancellation; abandoning it")
+                _forget(task)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()
+
+    async def _close(self) -> None:
+        self.finished_at = time.time()
+        for plan in self.plans:
+            try:
+                await plan.aclose()
+            except Exception:
+                logger.exception("closing a plan failed")
+        if self._queue is not None:
+            self._queue.put_nowait(None)
 
     def start(self) -> asyncio.Task[None]:
-        """Schedule the batch on the running loop (idempotent) and return its task."""
+        """Schedule the job on the running loop (idempotent) and return its task."""
         if self._task is None:
             self.started_at = time.time()
             self.progress.started = time.perf_counter()
@@ -309,8 +525,8 @@ class Execution(Generic[R]):
                 self._task.cancel()
         return self._task
 
-    async def wait(self) -> list[R]:
-        """Run to the end and return every result; on cancellation, cancel unfinished runs."""
+    async def wait(self) -> B:
+        """Run to the end and return :meth:`result`; on cancellation, cancel unfinished runs."""
         task = self.start()
         try:
             await asyncio.shield(task)
@@ -318,36 +534,70 @@ class Execution(Generic[R]):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             raise
-        return self.results()
+        return self.result()
+
+    def __await__(self) -> Any:
+        return self.wait().__await__()
 
     def cancel(self) -> None:
-        """Cancel the unfinished runs (or, before the start, all of them); finished ones stay in :meth:`results`."""
+        """Cancel the unfinished runs (or, before the start, all of them); finished ones stay in :meth:`result`."""
         self._cancel_requested = True
+        self._stopping = True  # workers take no new run, even before the cancellation reaches them
         if self._task is not None:
             self._task.cancel()
 
     @property
     def done(self) -> bool:
-        """True once every run has finished or the batch was cancelled."""
+        """True once every run has finished or the job was cancelled."""
         return self._task is not None and self._task.done()
 
-    def results(self) -> list[R]:
-        """Results in item order; runs that never finished appear as ``cancelled``."""
-        filled: list[R] = []
-        for index, result in enumerate(self._results):
+    @property
+    def interrupted(self) -> bool:
+        """True when the job was cancelled or interrupted before every run finished."""
+        return self._cancel_requested or self._interrupted
+
+    # -- results --------------------------------------------------------------------
+    def _filled(self, index: int) -> list[Any]:
+        """Plan ``index``'s results, unit-major; runs that never finished appear as ``cancelled``."""
+        plan = self.plans[index]
+        results = self._results[index]
+        if all(result is not None for result in results):
+            return list(results)
+        error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
+        filled = []
+        for slot, result in enumerate(results):
             if result is None:
-                error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
-                result = self.items[index].failed("cancelled", error, 0)
+                item = self._in_flight.get((index, slot)) or plan.item(*divmod(slot, plan.runs))
+                result = item.failed("cancelled", error, 0)
             filled.append(result)
         return filled
 
-    async def __aiter__(self) -> AsyncIterator[R]:
-        """Yield each run's result as soon as it finishes (starting the batch if needed)."""
+    def plan_results(self) -> list[Any]:
+        """Each plan's result as it stands, in plan order."""
+        finished = self.finished_at or time.time()
+        interrupted = self.interrupted
+        return [
+            plan.collect(self._filled(index), self.started_at, finished, interrupted)
+            for index, plan in enumerate(self.plans)
+        ]
+
+    def result(self) -> B:
+        """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
+        parts = self.plan_results()
+        if self.combine is not None:
+            return self.combine(parts)
+        if len(parts) != 1:
+            raise TypeError("a job of several plans needs combine= to make one result")
+        return parts[0]
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        """Yield each run's result as soon as it finishes (starting the job if needed)."""
         if self._queue is None:
             self._queue = asyncio.Queue()
-            for result in self._results:
-                if result is not None:
-                    self._queue.put_nowait(result)
+            for results in self._results:
+                for result in results:
+                    if result is not None:
+                        self._queue.put_nowait(result)
             if self._task is not None and self._task.done():
                 self._queue.put_nowait(None)
         task = self.start()
@@ -361,50 +611,3 @@ class Execution(Generic[R]):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-
-
-class BatchHandle(Generic[R, B]):
-    """A batch being executed: ``await`` it, ``async for`` its runs, ``cancel()`` it.
-
-    :meth:`result` works at any time (also after a cancel or an interrupt) and gives
-    what finished, the other runs marked ``cancelled``. Subclasses say how runs and
-    metadata become the batch object (:class:`~russo_nb.types.BatchResult`, ...).
-    """
-
-    def __init__(self, execution: Execution[R], metadata: Any) -> None:
-        self.execution = execution
-        self.metadata = metadata
-
-    @property
-    def progress(self) -> Progress:
-        """Live counts: done, passed, failed, errors, time left."""
-        return self.execution.progress
-
-    def stamped_metadata(self) -> Any:
-        """A copy of the metadata with the execution's start and finish times."""
-        from datetime import datetime, timezone
-
-        metadata = self.metadata.model_copy()
-        execution = self.execution
-        metadata.started_at = datetime.fromtimestamp(execution.started_at, tz=timezone.utc)
-        metadata.finished_at = datetime.fromtimestamp(execution.finished_at or time.time(), tz=timezone.utc)
-        return metadata
-
-    def result(self) -> B:
-        """The batch as it stands."""
-        raise NotImplementedError
-
-    async def wait(self) -> B:
-        """Run every item and return the batch."""
-        await self.execution.wait()
-        return self.result()
-
-    def __await__(self) -> Any:
-        return self.wait().__await__()
-
-    def __aiter__(self) -> AsyncIterator[R]:
-        return self.execution.__aiter__()
-
-    def cancel(self) -> None:
-        """Cancel unfinished runs; :meth:`result` still holds the finished ones."""
-        self.execution.cancel()

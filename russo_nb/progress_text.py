@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .plain_text import terminal_safe
+
 __all__ = ["ProgressPrinter", "flaky_prompts", "pass_line"]
 
 
@@ -27,7 +29,7 @@ def pass_line(label: str, batch: Any) -> str:
     counts = batch.status_counts if hasattr(batch, "status_counts") else {}
     extra = [f"{counts[key]} {key}" for key in ("error", "timeout", "cancelled") if counts.get(key)]
     tail = f", {', '.join(extra)}" if extra else ""
-    return f"{label}  {batch.passed_count}/{batch.total} passed ({batch.pass_rate:.0%}{tail})"
+    return f"{terminal_safe(label)}  {batch.passed_count}/{batch.total} passed ({batch.pass_rate:.0%}{tail})"
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -54,7 +56,7 @@ class ProgressPrinter:
             isatty = getattr(self.stream, "isatty", None)
             tty = bool(isatty()) if callable(isatty) else False
         self.tty = tty
-        self.label = label
+        self.label = terminal_safe(label)
         self._last_step = -1
         self._last_draw = 0.0
         self._drawn = False

@@ -89,9 +89,9 @@ def effect_name(effect: Any) -> str:
 
 async def apply_effects(audio: Audio, effects: list[Any], seed: int) -> Audio:
     """Run an effect chain off the event loop with one seeded generator, so runs differ reproducibly."""
-    import asyncio
-
     import numpy as np
+
+    from .threads import run_blocking
 
     def chain() -> Audio:
         rng = np.random.default_rng(seed)
@@ -100,7 +100,7 @@ async def apply_effects(audio: Audio, effects: list[Any], seed: int) -> Audio:
             out = effect.apply(out, rng)
         return out
 
-    return await asyncio.to_thread(chain)
+    return await run_blocking(chain)
 
 
 def coerce_response(value: Any) -> AgentResponse:
@@ -134,7 +134,11 @@ def _coerce_call(item: Any) -> ToolCall:
 
 
 class FunctionAgent:
-    """An agent made from a function (sync or async) that takes audio or text."""
+    """An agent made from a function (sync or async) that takes audio or text.
+
+    A plain (sync) function runs on the batch's threads, so it blocks neither the event
+    loop nor the other runs, and a ``timeout=`` can end its run on time.
+    """
 
     def __init__(self, func: Callable[[Any], Any], name: str | None = None) -> None:
         self.func = func
@@ -146,7 +150,9 @@ class FunctionAgent:
         """Call the wrapped function and normalize what it returns."""
         if self._is_async:
             return coerce_response(await self.func(audio))
-        value = self.func(audio)
+        from .threads import run_blocking
+
+        value = await run_blocking(self.func, audio)  # a blocking function never stalls the other runs
         if inspect.isawaitable(value):
             value = await value
         return coerce_response(value)

@@ -137,10 +137,10 @@ def russo_agent() -> Any:
 
 @pytest.fixture(scope="session")
 def russo_evaluator() -> Any:
-    """The evaluator: ``ExactEvaluator(ignore_extra_args=True)`` unless a conftest overrides it."""
-    from .evaluators import ExactEvaluator
+    """The evaluator: :func:`russo_nb.pipeline.default_evaluator` unless a conftest overrides it."""
+    from .pipeline import default_evaluator
 
-    return ExactEvaluator(ignore_extra_args=True)
+    return default_evaluator()
 
 
 # -- the russo marker -----------------------------------------------------------------------

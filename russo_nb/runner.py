@@ -16,20 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
+from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
-from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
-from .protocols import (
-    apply_effects,
-    as_agent,
-    check_effects,
-    check_evaluator,
-    check_synthesizer,
-    coerce_response,
-    describe,
-    effect_name,
-)
+from .pipeline import RunPipeline, batch_labels, make_pipeline
+from .protocols import apply_effects, coerce_response, describe, effect_name
 from .types import (
     AgentResponse,
     Audio,
@@ -45,7 +36,16 @@ from .types import (
     prompt_id,
 )
 
-__all__ = ["PromptBatch", "derive_seed", "normalize_prompts", "run", "run_concurrent", "start_batch"]
+__all__ = [
+    "PromptBatch",
+    "PromptPlan",
+    "derive_seed",
+    "normalize_prompts",
+    "plan_prompts",
+    "run",
+    "run_concurrent",
+    "start_batch",
+]
 
 
 def derive_seed(seed: int, prompt_index: int, run_index: int) -> int:
@@ -137,6 +137,14 @@ class _BatchContext:
             raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
         elapsed = time.perf_counter() - started
         return _Clip(audio=audio, key=self.store(audio), synth_s=elapsed)
+
+    async def aclose(self) -> None:
+        """Cancel synthesis nobody waits for any more (the batch stopped), so no task is left pending."""
+        pending = [task for task in self._clips.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def clip(self, prompt: str) -> _Clip:
         """The prompt's clip: synthesized once and shared, unless ``resynthesize``."""
@@ -230,22 +238,87 @@ class _PromptRun:
         )
 
 
-class PromptBatch(BatchHandle[SingleRunResult, BatchResult]):
-    """A prompts × runs batch being executed.
+class PromptPlan(Plan[SingleRunResult, BatchResult]):
+    """Prompts × runs: builds each run's work item on demand and collects a :class:`BatchResult`."""
 
-    ``await batch`` gives the :class:`BatchResult`; ``async for run in batch`` yields
-    runs as they finish; ``batch.result()`` at any time (also after a cancel or an
-    interrupt) gives what finished, with the other runs marked ``cancelled``.
-    """
+    def __init__(
+        self,
+        ctx: _BatchContext,
+        prompts: list[str],
+        expected: list[list[ToolCall]],
+        runs: int,
+        metadata: BatchMetadata,
+    ) -> None:
+        self.ctx = ctx
+        self.prompts = prompts
+        self.pids = [prompt_id(prompt) for prompt in prompts]
+        self.expected = expected
+        self.units = len(prompts)
+        self.runs = runs
+        self.metadata = metadata
 
-    def __init__(self, ctx: _BatchContext, execution: Execution[SingleRunResult], metadata: BatchMetadata) -> None:
-        super().__init__(execution, metadata)
-        self._ctx = ctx
+    def item(self, unit: int, run: int) -> _PromptRun:
+        ctx = self.ctx
+        seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
+        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed)
 
-    def result(self) -> BatchResult:
-        """The batch as it stands: finished runs, the rest marked ``cancelled``."""
-        runs = self.execution.results()
-        return BatchResult.model_construct(runs=runs, audio=dict(self._ctx.audio), metadata=self.stamped_metadata())
+    def collect(
+        self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool
+    ) -> BatchResult:
+        metadata = stamped(self.metadata, started_at, finished_at, interrupted)
+        return BatchResult.model_construct(runs=runs, audio=dict(self.ctx.audio), metadata=metadata)
+
+    async def aclose(self) -> None:
+        await self.ctx.aclose()
+
+
+#: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
+PromptBatch = Job
+
+
+def plan_prompts(
+    prompts: str | Sequence[str],
+    pipeline: RunPipeline,
+    expect: Any = None,
+    runs: int = 1,
+    *,
+    resynthesize: bool = False,
+    keep_audio: bool = True,
+    metadata: BatchMetadata | None = None,
+) -> PromptPlan:
+    """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet)."""
+    prompt_list = normalize_prompts(prompts)
+    runs = check_runs(runs)
+    expectations = normalize_expectations(expect, prompt_list)
+    expected = [expectations[prompt] if isinstance(expectations, dict) else expectations for prompt in prompt_list]
+    ctx = _BatchContext(
+        pipeline.synthesizer,
+        pipeline.agent,
+        pipeline.evaluator,
+        pipeline.effects,
+        pipeline.seed,
+        resynthesize,
+        keep_audio,
+    )
+    if metadata is None:
+        metadata = BatchMetadata()
+    metadata = metadata.model_copy(
+        update={
+            "agent": describe(pipeline.agent),
+            "synthesizer": None if pipeline.synthesizer is None else describe(pipeline.synthesizer),
+            "evaluator": describe(pipeline.evaluator),
+            "evaluator_params": dict(getattr(pipeline.evaluator, "params", {}) or {}),
+            "effects": ctx.effect_names,
+            "seed": pipeline.seed,
+            "runs_per_prompt": runs,
+            "params": {
+                **metadata.params,
+                "resynthesize": resynthesize,
+                "text_mode": pipeline.synthesizer is None,
+            },
+        }
+    )
+    return PromptPlan(ctx, prompt_list, expected, runs, metadata)
 
 
 def start_batch(
@@ -268,47 +341,22 @@ def start_batch(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
-) -> PromptBatch:
+) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
-    Same arguments as :func:`run_concurrent`; use it to iterate over runs as they
-    finish or to keep a handle that survives a cancel.
+    Same arguments as :func:`run_concurrent`; returns the :class:`~russo_nb.engine.Job`
+    to await, iterate over runs as they finish, or cancel (its ``result()`` survives a cancel).
     """
-    prompt_list = normalize_prompts(prompts)
-    runs = check_runs(runs)
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
-    agent_obj = as_agent(agent)
-    check_synthesizer(synthesizer)
-    evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
-    expectations = normalize_expectations(expect, prompt_list)
-    effects = check_effects(effects)
-    if effects and synthesizer is None:
-        raise InvalidArgumentError("effects= change audio, so they need a synthesizer (text mode has no audio)")
-    ctx = _BatchContext(synthesizer, agent_obj, evaluator, effects, seed, resynthesize, keep_audio)
-    items: list[_PromptRun] = []
-    for prompt_index, prompt in enumerate(prompt_list):
-        pid = prompt_id(prompt)
-        expected = expectations[prompt] if isinstance(expectations, dict) else expectations
-        for run_index in range(runs):
-            run_seed = derive_seed(seed, prompt_index, run_index) if effects else None
-            items.append(_PromptRun(ctx, prompt, pid, run_index, expected, run_seed))
+    pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
+    name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name,
-        agent=describe(agent_obj),
-        synthesizer=None if synthesizer is None else describe(synthesizer),
-        evaluator=describe(evaluator),
-        evaluator_params=dict(getattr(evaluator, "params", {}) or {}),
-        effects=ctx.effect_names,
-        seed=seed,
-        runs_per_prompt=runs,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=list(tags),
-        params={"resynthesize": resynthesize, "text_mode": synthesizer is None},
+        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
     )
-    execution: Execution[SingleRunResult] = Execution(items, settings, on_progress)
-    return PromptBatch(ctx, execution, metadata)
+    plan = plan_prompts(
+        prompts, pipeline, expect, runs, resynthesize=resynthesize, keep_audio=keep_audio, metadata=metadata
+    )
+    return Job([plan], settings, on_progress)
 
 
 async def run_concurrent(
@@ -346,11 +394,9 @@ async def run(
     single check fails loudly.
     """
     normalize_prompts(prompt)
-    agent_obj = as_agent(agent)
-    check_synthesizer(synthesizer)
-    evaluator = check_evaluator(evaluator if evaluator is not None else ExactEvaluator())
+    pipeline = make_pipeline(agent, synthesizer, evaluator)
     expected = normalize_expectations(expect)
     assert isinstance(expected, list)
     heard: Any = prompt if synthesizer is None else await synthesizer.synthesize(prompt)
-    response = coerce_response(await agent_obj.run(heard))
-    return evaluator.evaluate(expected, response.tool_calls)
+    response = coerce_response(await pipeline.agent.run(heard))
+    return pipeline.evaluator.evaluate(expected, response.tool_calls)

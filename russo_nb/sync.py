@@ -31,9 +31,17 @@ class Interruptible(Protocol[T]):
 
 
 def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
-    """Run ``batch`` to completion on a private loop; on interrupt return its partial result."""
+    """Run ``batch`` to completion on a private loop; on interrupt return its partial result.
+
+    On Ctrl-C (or a kernel interrupt) the batch is cancelled and this waits until its
+    thread has really finished (cancelled runs unwound, scenario teardowns done) before
+    returning what finished; a second Ctrl-C while it unwinds only asks again. Waiting
+    uses an event, not ``Thread.join``: an interrupted ``join`` on Python < 3.13 can
+    report a running thread as finished.
+    """
     loop = asyncio.new_event_loop()
     outcome: dict[str, Any] = {}
+    finished = threading.Event()
 
     def target() -> None:
         asyncio.set_event_loop(loop)
@@ -46,32 +54,47 @@ def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
+                finished.set()
 
     worker = threading.Thread(target=target, name="russo-batch", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(poll_s)
+        while not finished.wait(poll_s):
+            pass
     except KeyboardInterrupt:
-        if not loop.is_closed():
-            loop.call_soon_threadsafe(batch.cancel)
-        worker.join()
-        partial = batch.result()
-        _mark_interrupted(partial)
-        logger.warning("interrupted: kept the runs that finished; the rest are marked cancelled")
-        return partial
+        _stop(batch, loop, finished, poll_s)
+        return _interrupted(batch)
     error = outcome.get("error")
-    if isinstance(error, asyncio.CancelledError):
-        partial = batch.result()
-        _mark_interrupted(partial)
-        return partial
+    if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
+        return _interrupted(batch)
     if error is not None:
         raise error
     return outcome["value"]
 
 
+def _stop(batch: Interruptible[Any], loop: asyncio.AbstractEventLoop, finished: threading.Event, poll_s: float) -> None:
+    """Cancel the batch on its loop and wait for its thread to end, asking again on each Ctrl-C."""
+    while not finished.is_set():
+        try:
+            loop.call_soon_threadsafe(batch.cancel)
+        except RuntimeError:  # the loop closed in between: the thread is ending
+            pass
+        try:
+            while not finished.wait(poll_s):
+                pass
+        except KeyboardInterrupt:
+            continue
+
+
+def _interrupted(batch: Interruptible[T]) -> T:
+    partial = batch.result()
+    _mark_interrupted(partial)
+    logger.warning("interrupted: kept the runs that finished; the rest are marked cancelled")
+    return partial
+
+
 def _mark_interrupted(result: Any) -> None:
-    metadata = getattr(result, "metadata", None)
+    metadata = getattr(result, "metadata", None) or getattr(getattr(result, "batch", None), "metadata", None)
     if metadata is not None and isinstance(getattr(metadata, "params", None), dict):
         metadata.params["interrupted"] = True
 

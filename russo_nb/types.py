@@ -21,6 +21,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .plain_text import terminal_safe
+
 __all__ = [
     "AgentResponse",
     "Audio",
@@ -231,12 +233,12 @@ class EvalResult(BaseModel):
         lines = [f"{status} ({self.match_rate:.0%} match rate)"]
         for match in self.matches:
             icon = "+" if match.matched else "-"
-            got = f" -> {match.actual}" if match.actual is not None else " -> (no match)"
-            lines.append(f"  [{icon}] {match.expected}{got}")
+            got = f" -> {terminal_safe(match.actual)}" if match.actual is not None else " -> (no match)"
+            lines.append(f"  [{icon}] {terminal_safe(match.expected)}{got}")
             if match.details:
-                lines.append(f"      {match.details}")
+                lines.append(f"      {terminal_safe(match.details)}")
         if self.details:
-            lines.append(f"  {self.details}")
+            lines.append(f"  {terminal_safe(self.details)}")
         return "\n".join(lines)
 
 
@@ -469,7 +471,7 @@ class BatchResult(RunCounts, BaseModel):
                 icon = "+" if run.status == "passed" else "-"
                 line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
                 if run.status in ("error", "timeout", "cancelled"):
-                    line += f" ({run.status}{': ' + str(run.error) if run.error else ''})"
+                    line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
                 lines.append(line)
         return "\n".join(lines)
 

@@ -252,7 +252,7 @@ def test_cancelled_suite_keeps_finished_runs(tmp_path):
     handle = start_suite(write(tmp_path, body), max_concurrency=1)
 
     async def go():
-        async for _run in handle.execution:
+        async for _run in handle:
             handle.cancel()
             break
         return handle.result()

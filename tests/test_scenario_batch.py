@@ -155,7 +155,7 @@ def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
 
     async def main():
         handle = start_scenarios(spec, runs=4, max_concurrency=2)
-        handle.execution.start()
+        handle.start()
         while handle.progress.done < 1:
             await asyncio.sleep(0.005)
         await asyncio.sleep(0.02)  # run 2 has started by now (run 1 finished and freed its slot)

@@ -7,7 +7,6 @@ error tells the user what to fix.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -70,4 +69,6 @@ def post_sync(url: str, body: bytes, headers: dict[str, str], timeout: float, wh
 
 async def post(url: str, body: bytes, headers: dict[str, str], timeout: float, who: str) -> Any:
     """:func:`post_sync` in a worker thread, so the event loop stays free."""
-    return await asyncio.to_thread(post_sync, url, body, headers, timeout, who)
+    from ..threads import run_blocking
+
+    return await run_blocking(post_sync, url, body, headers, timeout, who)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOISE_KINDS",
+    "check_range",
     "Chain",
     "Clip",
     "Dropout",
@@ -57,6 +58,26 @@ class Effect:
 
     def __repr__(self) -> str:
         return f"<effect {self.describe()}>"
+
+
+def check_range(
+    what: str, value: Any, low: float, high: float, unit: str = "", *, low_open: bool = False, whole: bool = False
+) -> None:
+    """Raise one :class:`InvalidArgumentError` naming ``what`` and its allowed range unless
+    ``value`` is a finite real number (not a bool) from ``low`` to ``high``.
+
+    Every effect parameter is bounded, so a spec like ``telephone:300-3400hz:2000000000``
+    is refused at once instead of allocating gigabytes in every run.
+    """
+    import math
+
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    above = value > low if low_open else value >= low if number else False
+    if number and math.isfinite(value) and above and value <= high and (not whole or float(value).is_integer()):
+        return
+    kind = "a whole number" if whole else "a number"
+    allowed = f"greater than {low:g} and at most {high:g}" if low_open else f"from {low:g} to {high:g}"
+    raise InvalidArgumentError(f"{what} must be {kind} {allowed}{unit}, got {value!r}")
 
 
 def _flatten(effect: Effect) -> list[Effect]:
@@ -133,8 +154,7 @@ class Noise(Effect):
     def __post_init__(self) -> None:
         if self.kind not in NOISE_KINDS:
             raise InvalidArgumentError(f"noise kind must be one of {', '.join(NOISE_KINDS)}, got {self.kind!r}")
-        if not isinstance(self.snr_db, (int, float)) or not -30 <= self.snr_db <= 80:
-            raise InvalidArgumentError(f"noise SNR must be a number of dB from -30 to 80, got {self.snr_db!r}")
+        check_range("noise SNR", self.snr_db, -30, 80, " dB")
 
     def make_noise(self, n: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
         """Unscaled noise of the effect's kind."""
@@ -165,8 +185,7 @@ class Speed(Effect):
     factor: float = 1.1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.factor, (int, float)) or not 0.25 <= self.factor <= 4.0:
-            raise InvalidArgumentError(f"speed factor must be from 0.25 to 4.0, got {self.factor!r}")
+        check_range("speed factor", self.factor, 0.25, 4.0)
 
     def process(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         return resample_array(samples, round(sample_rate * self.factor), sample_rate), sample_rate
@@ -182,8 +201,7 @@ class Gain(Effect):
     db: float = -6.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.db, (int, float)) or not -60 <= self.db <= 40:
-            raise InvalidArgumentError(f"gain must be from -60 to +40 dB, got {self.db!r}")
+        check_range("gain", self.db, -60, 40, " dB")
 
     def process(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         return samples * 10 ** (self.db / 20), sample_rate
@@ -199,8 +217,7 @@ class Clip(Effect):
     level: float = 0.3
 
     def __post_init__(self) -> None:
-        if not isinstance(self.level, (int, float)) or not 0.0 < self.level <= 1.0:
-            raise InvalidArgumentError(f"clip level must be in (0, 1] (a fraction of the peak), got {self.level!r}")
+        check_range("clip level (a fraction of the peak)", self.level, 0.0, 1.0, low_open=True)
 
     def process(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         import numpy as np
@@ -223,10 +240,12 @@ class TelephoneBand(Effect):
     sample_rate: int = 8000
 
     def __post_init__(self) -> None:
-        if not 0 <= self.low < self.high <= self.sample_rate / 2:
+        check_range("telephone sample rate", self.sample_rate, 4000, 48000, " Hz", whole=True)
+        check_range("telephone band low edge", self.low, 0, self.sample_rate / 2, " Hz")
+        check_range("telephone band high edge", self.high, 0, self.sample_rate / 2, " Hz (half the sample rate)")
+        if not self.low < self.high:
             raise InvalidArgumentError(
-                f"telephone band needs 0 <= low < high <= sample_rate/2, got {self.low}-{self.high} Hz "
-                f"at {self.sample_rate} Hz"
+                f"telephone band needs low < high, got {self.low:g}-{self.high:g} Hz at {self.sample_rate} Hz"
             )
 
     def process(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
@@ -259,10 +278,8 @@ class Dropout(Effect):
     chunk_ms: float = 40.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.rate, (int, float)) or not 0.0 <= self.rate <= 1.0:
-            raise InvalidArgumentError(f"dropout rate must be a fraction from 0 to 1, got {self.rate!r}")
-        if not isinstance(self.chunk_ms, (int, float)) or not 1 <= self.chunk_ms <= 2000:
-            raise InvalidArgumentError(f"dropout chunk must be 1-2000 ms, got {self.chunk_ms!r}")
+        check_range("dropout rate (a fraction)", self.rate, 0.0, 1.0)
+        check_range("dropout chunk", self.chunk_ms, 1, 2000, " ms")
 
     def process(self, samples: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
         import numpy as np
@@ -314,8 +331,9 @@ def _parse_telephone(args: list[str], spec: str) -> Effect:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?:hz)?", args[0].lower())
     if not match:
         raise InvalidArgumentError(f"effect {spec!r}: write the band as telephone:300-3400hz")
-    rate = int(_number(args[1], spec, "hz")) if len(args) > 1 else 8000
-    return TelephoneBand(low=float(match.group(1)), high=float(match.group(2)), sample_rate=rate)
+    rate = _number(args[1], spec, "hz") if len(args) > 1 else 8000
+    check_range("telephone sample rate", rate, 4000, 48000, " Hz", whole=True)
+    return TelephoneBand(low=float(match.group(1)), high=float(match.group(2)), sample_rate=int(rate))
 
 
 def _parse_dropout(args: list[str], spec: str) -> Effect:
@@ -346,7 +364,12 @@ def parse_effect(spec: str) -> Effect:
         raise InvalidArgumentError(
             f"unknown effect {name!r} in {spec!r}; known effects: {', '.join(_PARSERS)} (examples: {_EXAMPLES})"
         )
-    return parser([arg for arg in args if arg], spec)
+    try:
+        return parser([arg for arg in args if arg], spec)
+    except InvalidArgumentError as exc:
+        if str(exc).startswith("effect "):
+            raise
+        raise InvalidArgumentError(f"effect {spec!r}: {exc}") from None
 
 
 def parse_effects(specs: str) -> list[Effect]:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ..errors import ExpectationError, SuiteFileError
 from ..expectations import normalize_expectations
+from ..plain_text import short_repr
 from .models import Suite, TestSpec, allowed_keys
 
 __all__ = ["describe_error", "format_location", "load_suite", "parse_suite"]
@@ -37,11 +38,6 @@ def format_location(loc: Sequence[Any]) -> str:
     return out or "(top level)"
 
 
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _unknown_key_message(loc: list[Any]) -> str:
     parent = [part for part in loc[:-1] if not isinstance(part, int)]
     section = "component" if parent and parent[-1] in _COMPONENT_SLOTS else (str(parent[0]) if parent else "")
@@ -60,7 +56,7 @@ def describe_error(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         message = "required key is missing"
     elif "input" in error and kind not in ("value_error", "assertion_error"):
-        message += f" (got {_short_repr(error['input'])})"
+        message += f" (got {short_repr(error['input'])})"
     return f"{format_location(loc)}: {message}"
 
 
@@ -139,6 +135,55 @@ def _check_suite(suite: Suite, source: str) -> None:
         raise _suite_error(source, problems)
 
 
+# -- size and shape before validation -----------------------------------------------------------
+
+MAX_ALIAS_VALUES = 100_000
+"""How many values YAML aliases (``*name``) may add beyond those written out in the file."""
+
+MAX_DEPTH = 100
+"""How deeply a suite file's values may nest (a real suite needs fewer than ten levels)."""
+
+
+def _check_shape(data: Any, source: str) -> None:
+    """Refuse a document that aliases expand past :data:`MAX_ALIAS_VALUES`, nests past
+    :data:`MAX_DEPTH` or refers to itself, before anything walks the expanded value.
+
+    Aliases share one Python object per anchor, so the walk visits each distinct container
+    once (by identity) and adds up the sizes it stands for: a 600-byte "billion laughs" file
+    is measured in microseconds instead of expanded.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    written = 1
+    open_now: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(data, False)]
+    while stack:
+        value, finished = stack.pop()
+        if not isinstance(value, (Mapping, list, tuple)):
+            continue
+        key = id(value)
+        children = [*value.keys(), *value.values()] if isinstance(value, Mapping) else value
+        if finished:
+            open_now.discard(key)
+            nested = [id(child) for child in children if isinstance(child, (Mapping, list, tuple))]
+            size[key] = 1 + len(children) - len(nested) + sum(size[child] for child in nested)
+            height[key] = 1 + max((height[child] for child in nested), default=0)
+            if size[key] - written > MAX_ALIAS_VALUES:
+                raise SuiteFileError(
+                    f"{source}: YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values "
+                    "(a 'billion laughs' file?); write the values out instead of nesting aliases"
+                )
+            if height[key] > MAX_DEPTH:
+                raise SuiteFileError(f"{source}: values are nested more than {MAX_DEPTH} levels deep")
+        elif key in open_now:
+            raise SuiteFileError(f"{source}: a YAML alias refers to a value that contains it (a cycle)")
+        elif key not in size:
+            open_now.add(key)
+            written += len(children)
+            stack.append((value, True))
+            stack.extend((child, False) for child in children)
+
+
 # -- entry points ---------------------------------------------------------------------------
 
 
@@ -150,6 +195,7 @@ def parse_suite(data: Any, source: str | Path = "<suite>") -> Suite:
             f"{source_text}: the top level must be a mapping with 'tests:' (and optionally 'pipeline:', 'runs:'), "
             f"got {type(data).__name__}"
         )
+    _check_shape(data, source_text)
     try:
         suite = Suite.model_validate(dict(data))
     except ValidationError as exc:
@@ -174,6 +220,8 @@ def _read_text(file: Path) -> str:
 def _parse_json(file: Path, text: str) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise SuiteFileError(f"{file}: values are nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
         raise SuiteFileError(f"{file}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
 
@@ -183,6 +231,8 @@ def _parse_yaml(file: Path, text: str) -> Any:
 
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise SuiteFileError(f"{file}: values are nested more than {MAX_DEPTH} levels deep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""

@@ -1,7 +1,7 @@
 """Building a suite's components: synthesizer (cached), agent, evaluator and effects.
 
 A component the file leaves out comes from the offline demo pipeline (espeak-ng voice,
-the local voice agent, ``ExactEvaluator(ignore_extra_args=True)``).
+the local voice agent) and, for the evaluator, from :func:`russo_nb.pipeline.default_evaluator`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ..components import ComponentRef, build_component
 from ..demo import default_agent, default_synthesizer
 from ..errors import RussoError, SuiteFileError
+from ..pipeline import default_evaluator, wrap_cache
 from .loading import describe_error, load_suite
 from .models import PipelineSpec, Suite
 
@@ -61,17 +62,6 @@ def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
     return built
 
 
-def wrap_cache(synthesizer: Any, cache_dir: str | Path | None = None) -> Any:
-    """Wrap ``synthesizer`` in a CachedSynthesizer (unless it already is one)."""
-    from ..cache import DEFAULT_CACHE_DIR, AudioCache, CachedSynthesizer
-
-    if isinstance(synthesizer, CachedSynthesizer):
-        if cache_dir is not None:
-            synthesizer.cache = AudioCache(cache_dir)
-        return synthesizer
-    return CachedSynthesizer(synthesizer, cache=AudioCache(cache_dir or DEFAULT_CACHE_DIR))
-
-
 def _build(suite: Suite, ref: ComponentRef, slot: str) -> Any:
     """Build one component; an error names the suite file and the slot (``pipeline.agent``)."""
     try:
@@ -91,9 +81,7 @@ def _build_synthesizer(suite: Suite, spec: PipelineSpec) -> Any:
 def _build_evaluator(suite: Suite, spec: PipelineSpec) -> Any:
     if spec.evaluator is not None:
         return _build(suite, spec.evaluator, "pipeline.evaluator")
-    from ..evaluators import ExactEvaluator
-
-    return ExactEvaluator(ignore_extra_args=True)
+    return default_evaluator()
 
 
 def _local_agent_with_intents(suite: Suite, ref: ComponentRef | None, intents: Path) -> ComponentRef:

@@ -1,4 +1,4 @@
-"""Running a suite: every test's runs share one engine execution (one concurrency cap, one progress).
+"""Running a suite: its prompt tests and scenarios run as one job (one concurrency cap, one progress).
 
 ``run_suite(path, runs=..., max_concurrency=..., tags=...)`` from sync code, or
 ``start_suite(...)`` for a handle to await, iterate or cancel. Arguments override the file.
@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..engine import Job, check_runs
 from ..errors import RussoError, SuiteFileError
 from .combine import combine_batches
 from .models import Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
-from .scenarios import start_suite_scenarios
+from .scenarios import plan_suite_scenarios
 
 __all__ = ["SuiteResult", "SuiteRun", "run_suite", "start_suite"]
 
@@ -23,25 +24,30 @@ __all__ = ["SuiteResult", "SuiteRun", "run_suite", "start_suite"]
 class SuiteResult:
     """What a suite run produced: one BatchResult per test, the combined batch, and scenarios.
 
-    ``result`` (the combined batch, ``metadata.name`` = the suite's name and the per-test
+    ``batch`` (the combined BatchResult, ``metadata.name`` = the suite's name and the per-test
     slices in ``metadata.params['tests']``) is what reports, history and analysis take.
     """
 
-    def __init__(self, name: str, tests: dict[str, Any], result: Any, scenarios: Any = None) -> None:
+    def __init__(self, name: str, tests: dict[str, Any], batch: Any, scenarios: Any = None) -> None:
         self.name = name
         self.tests = tests
-        self.result = result
+        self.batch = batch
         self.scenarios = scenarios
+
+    @property
+    def result(self) -> Any:
+        """The combined batch (older name of :attr:`batch`)."""
+        return self.batch
 
     @property
     def total(self) -> int:
         """Number of runs (prompt runs plus scenario runs)."""
-        return self.result.total + (self.scenarios.total if self.scenarios is not None else 0)
+        return self.batch.total + (self.scenarios.total if self.scenarios is not None else 0)
 
     @property
     def passed_count(self) -> int:
         """Runs that passed (prompt runs plus scenario runs)."""
-        return self.result.passed_count + (self.scenarios.passed_count if self.scenarios is not None else 0)
+        return self.batch.passed_count + (self.scenarios.passed_count if self.scenarios is not None else 0)
 
     @property
     def pass_rate(self) -> float:
@@ -56,14 +62,15 @@ class SuiteResult:
     @property
     def interrupted(self) -> bool:
         """True when the run was cancelled or interrupted before every run finished."""
-        return bool(self.result.metadata.params.get("interrupted"))
+        return bool(self.batch.metadata.params.get("interrupted"))
 
     def summary(self) -> str:
         """One line per test (pass rate and flaky prompts), one per scenario, then the total."""
+        from ..plain_text import terminal_safe
         from ..progress_text import flaky_lines, pass_line
 
         width = max([len(test_id) for test_id in self.tests] + [4])
-        lines = [f"suite {self.name}"]
+        lines = [f"suite {terminal_safe(self.name)}"]
         for test_id, batch in self.tests.items():
             lines.append("  " + pass_line(test_id.ljust(width), batch))
             lines.extend(flaky_lines(batch, indent="  " + " " * (width + 2)))
@@ -74,7 +81,9 @@ class SuiteResult:
         return "\n".join(lines)
 
     def _scenario_lines(self, width: int) -> list[str]:
-        by_name = self.scenarios.by_scenario()
+        from ..plain_text import terminal_safe
+
+        by_name = {terminal_safe(name): runs for name, runs in self.scenarios.by_scenario().items()}
         width = max([len(name) for name in by_name] + [width])
         lines = ["scenarios"]
         for name, runs in by_name.items():
@@ -89,86 +98,33 @@ class SuiteResult:
         return f"SuiteResult({self.name!r}, {self.passed_count}/{self.total} passed, tests={len(self.tests)})"
 
 
-class SuiteRun:
-    """A suite being executed: all its tests share one engine run (one concurrency cap, one progress).
-
-    ``await run.wait()`` or ``run_sync(run)`` gives the :class:`SuiteResult`; ``cancel()``
-    stops it and ``result()`` keeps what finished.
-    """
-
-    def __init__(self, suite: Suite, test_ids: list[str], batches: list[Any], execution: Any, scenarios: Any) -> None:
-        self.suite = suite
-        self.test_ids = test_ids
-        self.batches = batches
-        self.execution = execution
-        self.scenario_run = scenarios
-        self._scenario_result: Any = None
-        self._cancelled = False
-
-    async def wait(self) -> SuiteResult:
-        """Run every test (then every scenario) and return the result."""
-        if self.execution is not None:
-            await self.execution.wait()
-        if self.scenario_run is not None and not self._cancelled:
-            self._scenario_result = await self.scenario_run.wait()
-        return self.result()
-
-    def cancel(self) -> None:
-        """Cancel unfinished runs; finished ones are kept."""
-        self._cancelled = True
-        if self.execution is not None:
-            self.execution.cancel()
-        if self.scenario_run is not None:
-            self.scenario_run.cancel()
-
-    def _test_results(self, started: datetime, finished: datetime) -> dict[str, Any]:
-        """Each test's BatchResult, cut from the shared execution's runs in test order."""
-        from ..types import BatchResult
-
-        runs = self.execution.results() if self.execution is not None else []
-        tests: dict[str, Any] = {}
-        offset = 0
-        for test_id, batch in zip(self.test_ids, self.batches, strict=True):
-            # The test's own execution never ran (the shared one did): take its audio store and
-            # metadata from its result and put in the runs the shared execution produced for it.
-            own = batch.result()
-            size = len(own.runs)
-            metadata = own.metadata.model_copy()
-            metadata.started_at, metadata.finished_at = started, finished
-            chunk = runs[offset : offset + size]
-            tests[test_id] = BatchResult.model_construct(runs=chunk, audio=dict(own.audio), metadata=metadata)
-            offset += size
-        return tests
-
-    def result(self) -> SuiteResult:
-        """The suite as it stands, unfinished runs marked ``cancelled``."""
-        finished = datetime.now(timezone.utc)
-        execution = self.execution
-        started = datetime.fromtimestamp(execution.started_at, tz=timezone.utc) if execution is not None else finished
-        tests = self._test_results(started, finished)
-        suite = self.suite
-        combined = combine_batches(
-            tests,
-            name=suite.label,
-            seed=suite.seed,
-            max_concurrency=execution.settings.max_concurrency if execution is not None else None,
-            timeout=suite.timeout,
-            started_at=started,
-            params={"suite": str(suite.source) if suite.source else suite.label},
-        )
-        if self._cancelled or any(run.status == "cancelled" for run in combined.runs):
-            combined.metadata.params["interrupted"] = True
-        scenarios = self._scenario_result
-        if scenarios is None and self.scenario_run is not None and self._cancelled:
-            scenarios = self.scenario_run.result()
-        return SuiteResult(suite.label, tests, combined, scenarios)
+#: The handle of a suite in flight (older name of :class:`~russo_nb.engine.Job`).
+SuiteRun = Job
 
 
-def _check_runs(runs: Any) -> None:
-    from ..errors import InvalidArgumentError
+def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[Any]) -> SuiteResult:
+    """The suite's result from its plans' results: prompt tests first (in test order), then scenarios."""
+    from ..scenario.batch import merge_scenario_batches
 
-    if runs is not None and (not isinstance(runs, int) or isinstance(runs, bool) or runs < 1):
-        raise InvalidArgumentError(f"runs must be a whole number >= 1, got {runs!r}")
+    started = datetime.fromtimestamp(job.started_at, tz=timezone.utc)
+    tests = dict(zip(test_ids, parts[: len(test_ids)], strict=True))
+    combined = combine_batches(
+        tests,
+        name=suite.label,
+        seed=suite.seed,
+        max_concurrency=job.settings.max_concurrency,
+        timeout=suite.timeout,
+        started_at=started,
+        params={"suite": str(suite.source) if suite.source else suite.label},
+    )
+    scenario_parts = parts[len(test_ids) :]
+    scenarios = merge_scenario_batches(scenario_parts) if scenario_parts else None
+    stopped = job.interrupted or any(run.status == "cancelled" for run in combined.runs)
+    if scenarios is not None:
+        stopped = stopped or any(run.status == "cancelled" for run in scenarios.runs)
+    if stopped:
+        combined.metadata.params["interrupted"] = True
+    return SuiteResult(suite.label, tests, combined, scenarios)
 
 
 def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) -> list[Any]:
@@ -184,24 +140,19 @@ def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) 
     return effects
 
 
-def _start_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None) -> Any:
-    """Prepare one test's runs as a PromptBatch (run through the suite's shared execution)."""
-    from ..runner import start_batch
+def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None) -> Any:
+    """Plan one test's prompts × runs (run in the suite's one job)."""
+    from ..pipeline import batch_labels, make_pipeline
+    from ..runner import plan_prompts
+    from ..types import BatchMetadata
 
     test = suite.tests[index]
     try:
-        return start_batch(
-            test.prompt_list,
-            pipeline.synthesizer,
-            pipeline.agent,
-            pipeline.evaluator,
-            test.expect,
-            runs or test.runs or suite.runs,
-            effects=_test_effects(suite, test, index, pipeline),
-            seed=suite.seed,
-            name=f"{suite.label}/{test_id}",
-            tags=test.tags,
-        )
+        effects = _test_effects(suite, test, index, pipeline)
+        checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, suite.seed)
+        name, tags = batch_labels(f"{suite.label}/{test_id}", test.tags)
+        metadata = BatchMetadata(name=name, timeout=suite.timeout, tags=tags)
+        return plan_prompts(test.prompt_list, checked, test.expect, runs or test.runs or suite.runs, metadata=metadata)
     except SuiteFileError:
         raise
     except RussoError as exc:
@@ -218,24 +169,31 @@ def start_suite(
     pipeline: Pipeline | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
-) -> SuiteRun:
-    """Validate, build the pipeline and prepare every test's runs (without running them)."""
-    from ..engine import EngineSettings, Execution
+) -> Job[SuiteResult]:
+    """Validate, build the pipeline and plan every test and scenario (without running them).
+
+    The returned :class:`~russo_nb.engine.Job` runs the prompt tests and the scenarios
+    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`.
+    """
+    from ..engine import EngineSettings
 
     suite = as_suite(suite)
-    _check_runs(runs)
+    if runs is not None:
+        check_runs(runs)
     tests, scenarios = suite.select(tags)
     if pipeline is None:
         pipeline = build_pipeline(suite, cache=cache, cache_dir=cache_dir)
     chosen = {id(test) for test in tests}
     picked = [(index, test_id) for index, test_id in enumerate(suite.test_ids()) if id(suite.tests[index]) in chosen]
-    batches = [_start_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
     concurrency = max_concurrency if max_concurrency is not None else suite.max_concurrency
+    plans = [_plan_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
+    if scenarios:
+        plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, concurrency))
     settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout)
-    items = [item for batch in batches for item in batch.execution.items]
-    execution = Execution(items, settings, on_progress) if items else None
-    scenario_run = start_suite_scenarios(suite, scenarios, pipeline, runs, concurrency) if scenarios else None
-    return SuiteRun(suite, [test_id for _, test_id in picked], batches, execution, scenario_run)
+    test_ids = [test_id for _, test_id in picked]
+    job: Job[SuiteResult] = Job(plans, settings, on_progress)
+    job.combine = lambda parts: _suite_result(suite, test_ids, job, parts)
+    return job
 
 
 def run_suite(

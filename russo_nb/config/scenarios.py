@@ -1,4 +1,4 @@
-"""A suite's ``scenarios:``: imported by ``ref`` or written inline, run after its prompt tests."""
+"""A suite's ``scenarios:``: imported by ``ref`` or written inline, run with its prompt tests under one cap."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ..errors import RussoError, SuiteFileError
 from .models import ScenarioSpec, Suite
 from .pipeline import Pipeline
 
-__all__ = ["start_suite_scenarios"]
+__all__ = ["plan_suite_scenarios"]
 
 
 def _scenarios_from_ref(spec: ScenarioSpec) -> list[Any]:
@@ -63,62 +63,23 @@ def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
         raise SuiteFileError(f"{suite.where()}scenarios[{index}]: {exc}") from None
 
 
-def start_suite_scenarios(
+def plan_suite_scenarios(
     suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: int | None
-) -> ScenarioGroups:
-    """Build each scenario and prepare its runs, one scenario batch per run count."""
-    from ..scenario import start_scenarios
+) -> list[Any]:
+    """Build each scenario and plan its runs: one plan per run count, all run in the suite's job."""
+    from ..scenario.batch import plan_scenarios
+    from ..types import BatchMetadata
 
     index_of = {id(spec): index for index, spec in enumerate(suite.scenarios)}
     groups: dict[int, list[Any]] = {}
     for spec in specs:
         built = _build_scenarios(spec, index_of[id(spec)], suite, pipeline)
         groups.setdefault(runs or spec.runs or suite.runs, []).extend(built)
-    handles = []
+    plans = []
     for count, scenarios in groups.items():
+        metadata = BatchMetadata(name=f"{suite.label}/scenarios", max_concurrency=cap, timeout=suite.timeout)
         try:
-            handles.append(
-                start_scenarios(
-                    scenarios, count, cap, timeout=suite.timeout, seed=suite.seed, name=f"{suite.label}/scenarios"
-                )
-            )
+            plans.append(plan_scenarios(scenarios, count, seed=suite.seed, metadata=metadata))
         except RussoError as exc:
             raise SuiteFileError(f"{suite.where()}scenarios: {exc}") from None
-    return ScenarioGroups(handles)
-
-
-class ScenarioGroups:
-    """Scenario batches (one per run count) run one after another and merged into one ScenarioBatch."""
-
-    def __init__(self, handles: list[Any]) -> None:
-        self.handles = handles
-        self._cancelled = False
-
-    async def wait(self) -> Any:
-        """Run each group in turn (stopping after a cancel) and return the merged batch."""
-        for handle in self.handles:
-            if self._cancelled:
-                break
-            await handle.wait()
-        return self.result()
-
-    def cancel(self) -> None:
-        """Cancel every group; finished runs are kept."""
-        self._cancelled = True
-        for handle in self.handles:
-            handle.cancel()
-
-    def result(self) -> Any:
-        """One ScenarioBatch with the runs of every group."""
-        from ..scenario import ScenarioBatch
-
-        parts = [handle.result() for handle in self.handles]
-        metadata = parts[0].metadata.model_copy()
-        counts = {part.metadata.runs_per_prompt for part in parts}
-        metadata.runs_per_prompt = counts.pop() if len(counts) == 1 else None
-        names = [name for part in parts for name in part.metadata.params.get("scenarios", [])]
-        expected: dict[str, Any] = {}
-        for part in parts:
-            expected.update(part.metadata.params.get("expected_calls", {}))
-        metadata.params = {**metadata.params, "scenarios": names, "expected_calls": expected}
-        return ScenarioBatch(runs=[run for part in parts for run in part.runs], metadata=metadata)
+    return plans

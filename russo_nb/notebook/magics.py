@@ -50,10 +50,9 @@ def _is_result(obj: Any) -> bool:
 
 def _as_batch(obj: Any) -> Any:
     """A SuiteResult shows as its combined batch; everything else as itself."""
-    inner = getattr(obj, "result", None)
-    if _is_result(inner) and not callable(inner):
-        return inner
-    return obj
+    from ..config import SuiteResult
+
+    return obj.batch if isinstance(obj, SuiteResult) else obj
 
 
 @magics_class
@@ -155,27 +154,21 @@ class RussoMagics(Magics):
         """Run a batch handle with live progress; on interrupt keep what finished."""
         from ..sync import run_sync
 
-        display: ProgressDisplay | None = None
-        progress = getattr(handle, "progress", None)
-        execution = getattr(handle, "execution", None)
-        if progress is None and execution is not None:
-            progress = getattr(execution, "progress", None)
         quiet = bool(command.get("quiet", False))
-        if progress is not None and execution is not None:
-            display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
-            chained = execution.on_progress
+        progress = handle.progress
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+        chained = handle.on_progress
 
-            def on_progress(state: Any) -> None:
-                display(state)
-                if chained is not None:
-                    chained(state)
+        def on_progress(state: Any) -> None:
+            display(state)
+            if chained is not None:
+                chained(state)
 
-            execution.on_progress = on_progress
+        handle.on_progress = on_progress
         result = run_sync(handle)
         batch = _as_batch(result)
         interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
-        if display is not None and progress is not None:
-            display.finish(progress, interrupted=interrupted)
+        display.finish(progress, interrupted=interrupted)
         target = command.get("as")
         if target:
             self.ns[target] = result
@@ -223,7 +216,6 @@ class RussoMagics(Magics):
         print(usage(command.positionals[0] if command.positionals else None))
 
     def _cmd_run(self, command: Command) -> Any:
-        from ..evaluators import ExactEvaluator
         from ..runner import start_batch
 
         prompts = self._prompts(command)
@@ -244,7 +236,7 @@ class RussoMagics(Magics):
                 command.get("evaluator"), "evaluator", "evaluate(expected, actual) -> EvalResult"
             )
         else:
-            evaluator = ExactEvaluator(ignore_extra_args=True)
+            evaluator = None  # the default evaluator (russo_nb.pipeline.default_evaluator)
         batch = start_batch(
             prompts,
             synthesizer,
@@ -296,7 +288,9 @@ class RussoMagics(Magics):
         if command.get("timeout") is not None:
             suite = suite.model_copy(update={"timeout": command.get("timeout")})
         handle = start_suite(suite, command.get("runs"), command.get("max_concurrency"), pipeline=pipeline)
-        if handle.execution is None:
+        from ..runner import PromptPlan
+
+        if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
             raise InvalidArgumentError(f"{label}: the suite has no prompt tests to run")
         result = self._execute(handle, command, label)
         batch = _as_batch(result)

@@ -21,7 +21,15 @@ from __future__ import annotations
 
 from . import criteria, scorers
 from .adapters import AgentAdapter, AgentInput, AgentReturnTypes, AgentRole, FunctionAgentAdapter, TextAgentAdapter
-from .batch import ScenarioBatch, ScenarioBatchRun, run_scenarios, run_scenarios_sync, start_scenarios
+from .batch import (
+    ScenarioBatch,
+    ScenarioBatchRun,
+    ScenarioPlan,
+    plan_scenarios,
+    run_scenarios,
+    run_scenarios_sync,
+    start_scenarios,
+)
 from .executor import ScenarioExecutor
 from .judge import JudgeAgent
 from .llm import LLMConfig, ModelRequestError, configure
@@ -56,10 +64,12 @@ __all__ = [
     "ScenarioRun",
     "ScenarioBatch",
     "ScenarioBatchRun",
+    "ScenarioPlan",
     "ScenarioExecutor",
     "run_scenarios",
     "run_scenarios_sync",
     "start_scenarios",
+    "plan_scenarios",
     "VoiceAgentAdapter",
     "FunctionAgentAdapter",
     "TextAgentAdapter",

@@ -15,8 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..engine import BatchHandle, EngineSettings, Execution, Progress, check_runs
+from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
+from ..pipeline import batch_labels, check_seed
+from ..plain_text import terminal_safe
 from ..runner import derive_seed
 from ..types import (
     AgentResponse,
@@ -30,7 +32,16 @@ from ..types import (
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
 
-__all__ = ["ScenarioBatch", "ScenarioBatchRun", "run_scenarios", "run_scenarios_sync", "start_scenarios"]
+__all__ = [
+    "ScenarioBatch",
+    "ScenarioBatchRun",
+    "ScenarioPlan",
+    "merge_scenario_batches",
+    "plan_scenarios",
+    "run_scenarios",
+    "run_scenarios_sync",
+    "start_scenarios",
+]
 
 
 class ScenarioBatch(RunCounts, BaseModel):
@@ -217,9 +228,9 @@ class ScenarioBatch(RunCounts, BaseModel):
                 score = f", score {run.score:.2f}" if run.score is not None else ""
                 line = f"    [{icon}] run {run.run_index}: {run.status}, {run.turns} turns{score}"
                 if run.error is not None:
-                    line += f" ({run.error})"
+                    line += f" ({terminal_safe(run.error)})"
                 elif run.status != "passed" and run.reasoning:
-                    line += f" ({run.reasoning[:120]})"
+                    line += f" ({terminal_safe(run.reasoning[:120])})"
                 lines.append(line)
         return "\n".join(lines)
 
@@ -245,20 +256,47 @@ def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
     return [ToolCall(**call) for calls in per_scorer.values() for call in calls]
 
 
-class ScenarioBatchRun(BatchHandle[ScenarioResult, "ScenarioBatch"]):
-    """A scenarios × runs batch being executed: await it, iterate it, cancel it.
+class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
+    """Scenarios × runs: builds each run's work item on demand and collects a :class:`ScenarioBatch`."""
 
-    ``result()`` at any time gives what finished, other runs marked ``cancelled``
-    (with teardown already run for any run that had started).
-    """
+    def __init__(self, scenarios: list[Scenario], runs: int, seed: int | None, metadata: BatchMetadata) -> None:
+        self.scenarios = scenarios
+        self.units = len(scenarios)
+        self.runs = runs
+        self.seed = seed
+        self.metadata = metadata
 
-    def __init__(self, items: list[ScenarioRun], execution: Execution[ScenarioResult], metadata: BatchMetadata) -> None:
-        super().__init__(execution, metadata)
-        self.items = items
+    def item(self, unit: int, run: int) -> ScenarioRun:
+        scenario = self.scenarios[unit]
+        base = scenario.seed if self.seed is None else self.seed
+        return scenario.prepare(run, derive_seed(base, unit, run))
 
-    def result(self) -> ScenarioBatch:
-        """The batch as it stands."""
-        return ScenarioBatch(runs=self.execution.results(), metadata=self.stamped_metadata())
+    def collect(
+        self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
+    ) -> ScenarioBatch:
+        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+
+
+#: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
+ScenarioBatchRun = Job
+
+
+def merge_scenario_batches(parts: list[ScenarioBatch]) -> ScenarioBatch:
+    """One ScenarioBatch from several (scenario groups with different run counts)."""
+    if len(parts) == 1:
+        return parts[0]
+    metadata = parts[0].metadata.model_copy()
+    counts = {part.metadata.runs_per_prompt for part in parts}
+    metadata.runs_per_prompt = counts.pop() if len(counts) == 1 else None
+    names = [name for part in parts for name in part.metadata.params.get("scenarios", [])]
+    expected: dict[str, Any] = {}
+    for part in parts:
+        expected.update(part.metadata.params.get("expected_calls", {}))
+    interrupted = any(part.metadata.params.get("interrupted") for part in parts)
+    metadata.params = {**metadata.params, "scenarios": names, "expected_calls": expected}
+    if interrupted:
+        metadata.params["interrupted"] = True
+    return ScenarioBatch(runs=[run for part in parts for run in part.runs], metadata=metadata)
 
 
 def _scenario_list(scenarios: Any) -> list[Scenario]:
@@ -281,6 +319,45 @@ def _scenario_list(scenarios: Any) -> list[Scenario]:
     return out
 
 
+def plan_scenarios(
+    scenarios: Scenario | Sequence[Scenario],
+    runs: int = 1,
+    *,
+    seed: int | None = None,
+    metadata: BatchMetadata | None = None,
+) -> ScenarioPlan:
+    """Check the scenarios and plan scenarios × runs (nothing runs yet)."""
+    scenario_list = _scenario_list(scenarios)
+    runs = check_runs(runs)
+    if seed is not None:
+        seed = check_seed(seed)
+    for scenario in scenario_list:
+        scenario.check()  # a misconfiguration raises now, not once per run
+    expected: dict[str, dict[str, list[Any]]] = {}
+    for scenario in scenario_list:
+        for scorer in scenario.weighted_scorers:
+            calls = getattr(scorer.func, "expected", None)
+            if calls:
+                expected.setdefault(scenario.name, {})[scorer.name] = [call.model_dump() for call in calls]
+    agents = sorted({_agent_name(s) for s in scenario_list})
+    base = metadata if metadata is not None else BatchMetadata()
+    metadata = base.model_copy(
+        update={
+            "kind": "scenarios",
+            "agent": ", ".join(agents) or None,
+            "evaluator": "scenario judge",
+            "seed": seed,
+            "runs_per_prompt": runs,
+            "params": {
+                **base.params,
+                "scenarios": [s.name for s in scenario_list],
+                "expected_calls": expected,
+            },
+        }
+    )
+    return ScenarioPlan(scenario_list, runs, seed, metadata)
+
+
 def start_scenarios(
     scenarios: Scenario | Sequence[Scenario],
     runs: int = 1,
@@ -294,39 +371,14 @@ def start_scenarios(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
-) -> ScenarioBatchRun:
+) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
-    scenario_list = _scenario_list(scenarios)
-    check_runs(runs)
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
-    for scenario in scenario_list:
-        scenario.check()  # a misconfiguration raises now, not once per run
-    items: list[ScenarioRun] = []
-    expected: dict[str, dict[str, list[Any]]] = {}
-    for index, scenario in enumerate(scenario_list):
-        base = scenario.seed if seed is None else seed
-        for run_index in range(runs):
-            items.append(scenario.prepare(run_index, derive_seed(base, index, run_index)))
-        for scorer in scenario.weighted_scorers:
-            calls = getattr(scorer.func, "expected", None)
-            if calls:
-                expected.setdefault(scenario.name, {})[scorer.name] = [call.model_dump() for call in calls]
-    agents = sorted({_agent_name(s) for s in scenario_list})
+    name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name,
-        kind="scenarios",
-        agent=", ".join(agents) or None,
-        evaluator="scenario judge",
-        seed=seed,
-        runs_per_prompt=runs,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=list(tags),
-        params={"scenarios": [s.name for s in scenario_list], "expected_calls": expected},
+        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
     )
-    execution: Execution[ScenarioResult] = Execution(items, settings, on_progress)
-    return ScenarioBatchRun(items, execution, metadata)
+    return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
 
 
 def _agent_name(scenario: Scenario) -> str:

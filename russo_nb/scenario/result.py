@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..plain_text import terminal_safe
 from ..types import Audio, EvalResult, RunError, RunStatus, ToolCall
 from ..types import prompt_id as make_prompt_id
 
@@ -207,13 +208,13 @@ class ScenarioResult(BaseModel):
             bits.append(f"{self.total_time:.2f}s")
         lines = [f"{head} ({', '.join(bits)})"]
         if self.reasoning:
-            lines.append(f"  {self.reasoning}")
+            lines.append(f"  {terminal_safe(self.reasoning)}")
         if self.error is not None:
-            lines.append(f"  error: {self.error}")
-        lines += [f"  [+] {criterion}" for criterion in self.passed_criteria]
-        lines += [f"  [-] {criterion}" for criterion in self.failed_criteria]
+            lines.append(f"  error: {terminal_safe(self.error)}")
+        lines += [f"  [+] {terminal_safe(criterion)}" for criterion in self.passed_criteria]
+        lines += [f"  [-] {terminal_safe(criterion)}" for criterion in self.failed_criteria]
         for name, value in self.scores.items():
-            lines.append(f"  score {name}: {value:.2f}")
+            lines.append(f"  score {terminal_safe(name)}: {value:.2f}")
         return "\n".join(lines)
 
     def transcript_text(self) -> str:

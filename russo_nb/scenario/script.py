@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from ..plain_text import short_repr
 from .result import ScenarioResult
 from .state import ScenarioState
 
@@ -118,13 +119,55 @@ def fail(reasoning: str | None = None) -> Step:
     return Step("fail", reasoning, shown=_shown(reasoning))
 
 
+_STEP_KINDS = ("user", "agent", "message", "judge", "proceed", "succeed", "fail")
+_STEP_VALUES: dict[str, tuple[tuple[type, ...], str]] = {
+    "user": ((str, dict), "a string or a message mapping"),
+    "agent": ((str, dict), "a string or a message mapping"),
+    "message": ((dict,), "an OpenAI message mapping with a 'role'"),
+    "judge": ((list, str, dict), "a list of criteria"),
+    "proceed": ((int,), "a whole number of turns"),
+    "succeed": ((str,), "a string (the reason)"),
+    "fail": ((str,), "a string (the reason)"),
+}
+
+
+def _kind_of(value: Any) -> str:
+    """``[1] (a list)``: a value and its kind, for messages about suite-file data."""
+    kinds = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    kind = "empty (null)" if value is None else kinds.get(type(value), f"a {type(value).__name__}")
+    return kind if value is None else f"{short_repr(value)} ({kind})"
+
+
+def _step_parts(index: int, item: Any) -> tuple[str, Any]:
+    """``(kind, value)`` of one suite-file script item, or an error naming the item and what is allowed."""
+    where = f"script step {index + 1}"
+    kinds = ", ".join(_STEP_KINDS)
+    if isinstance(item, str):
+        if item not in _STEP_KINDS:
+            raise InvalidArgumentError(f"{where} is {item!r}; a step is one of {kinds}")
+        return item, None
+    if not isinstance(item, dict) or len(item) != 1:
+        shape = f"a mapping with {len(item)} keys" if isinstance(item, dict) else _kind_of(item)
+        raise InvalidArgumentError(
+            f"{where} is {shape}; write one of {kinds} alone or as a one-key mapping like {{user: 'Hi'}}"
+        )
+    kind, value = next(iter(item.items()))
+    if kind not in _STEP_KINDS:
+        raise InvalidArgumentError(f"{where} has the unknown key {short_repr(kind)}; a step is one of {kinds}")
+    types, wanted = _STEP_VALUES[kind]
+    if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+        raise InvalidArgumentError(f"{where} ({kind}) takes {wanted}, got {_kind_of(value)}")
+    return kind, value
+
+
 def script_from_data(steps: list[Any]) -> list[Step]:
     """A script from suite-file data (YAML / JSON), one step per item.
 
     ``"agent"`` / ``"user"`` / ``"judge"`` / ``"succeed"`` / ``"fail"`` / ``"proceed"`` alone, or
     ``{user: text}``, ``{agent: text}``, ``{message: {...}}``, ``{judge: [criteria]}``,
     ``{proceed: turns}``, ``{succeed: reason}``, ``{fail: reason}``; criteria as in
-    :func:`russo_nb.scenario.criteria.criterion_from_data`.
+    :func:`russo_nb.scenario.criteria.criterion_from_data`. Anything else (a number, a list,
+    a value of the wrong type) is an :class:`InvalidArgumentError` naming the step.
     """
     from .criteria import criterion_from_data
 
@@ -132,25 +175,10 @@ def script_from_data(steps: list[Any]) -> list[Step]:
         raise InvalidArgumentError(f"a script is a list of steps, got {type(steps).__name__}")
     out: list[Step] = []
     for index, item in enumerate(steps):
-        kind, value = (item, None) if isinstance(item, str) else next(iter(item.items()), (None, None))
-        if not isinstance(item, (str, dict)) or (isinstance(item, dict) and len(item) != 1):
-            kind = None
-        if kind == "user":
-            out.append(user(value))
-        elif kind == "agent":
-            out.append(agent(value))
-        elif kind == "message":
-            out.append(message(value))
-        elif kind == "judge":
-            out.append(judge(None if value is None else [criterion_from_data(c) for c in value]))
-        elif kind == "proceed":
-            out.append(proceed(value))
-        elif kind == "succeed":
-            out.append(succeed(value))
-        elif kind == "fail":
-            out.append(fail(value))
-        else:
-            raise InvalidArgumentError(
-                f"script step {index + 1} ({item!r}) is not one of user, agent, message, judge, proceed, succeed, fail"
-            )
+        kind, value = _step_parts(index, item)
+        if kind == "judge" and value is not None:
+            value = [criterion_from_data(c) for c in (value if isinstance(value, list) else [value])]
+        maker = {"user": user, "agent": agent, "message": message, "judge": judge}.get(kind)
+        maker = maker or {"proceed": proceed, "succeed": succeed, "fail": fail}[kind]
+        out.append(maker(value))
     return out

@@ -1,0 +1,216 @@
+"""One Job over plans: round-robin scheduling, lazy work items, suites under one cap, run bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+
+import pytest
+import yaml
+
+import russo_nb as russo
+from russo_nb.config import parse_suite, start_suite
+from russo_nb.engine import MAX_RUNS, EngineSettings, Job
+from russo_nb.evaluators import ExactEvaluator
+from russo_nb.pipeline import make_pipeline
+from russo_nb.runner import plan_prompts
+
+
+def test_runs_are_scheduled_round_robin_so_a_partial_batch_covers_every_prompt():
+    order: list[str] = []
+
+    @russo.agent
+    async def recording(text):
+        order.append(text)
+        return []
+
+    result = asyncio.run(russo.run_concurrent(["a", "b", "c"], agent=recording, runs=3, max_concurrency=1))
+    assert order == ["a", "b", "c"] * 3
+    # the result keeps prompt-major order whatever order the runs ran in
+    assert [(run.prompt, run.run_index) for run in result.runs] == [(p, i) for p in "abc" for i in range(3)]
+
+
+def test_a_stopped_batch_has_finished_runs_of_every_prompt():
+    async def main():
+        @russo.agent
+        async def agent(text):
+            return []
+
+        def on_progress(progress):
+            if progress.done == 4:
+                job.cancel()
+
+        job = russo.start_batch(["a", "b", "c", "d"], agent=agent, runs=5, max_concurrency=1, on_progress=on_progress)
+        with pytest.raises(asyncio.CancelledError):
+            await job
+        return job.result()
+
+    result = asyncio.run(main())
+    finished = [run for run in result.runs if run.status != "cancelled"]
+    assert sorted(run.prompt for run in finished) == ["a", "b", "c", "d"]
+    assert sum(run.status == "cancelled" for run in result.runs) == 16
+    assert result.metadata.params["interrupted"] is True
+
+
+def test_work_items_are_built_when_run_not_up_front():
+    made: list[tuple[int, int]] = []
+    pipeline = make_pipeline(lambda text: [])
+    plan = plan_prompts(["a", "b"], pipeline, runs=50_000)
+    original = plan.item
+
+    def counting(unit, run):
+        made.append((unit, run))
+        return original(unit, run)
+
+    plan.item = counting  # type: ignore[method-assign]
+    job = Job([plan], EngineSettings(max_concurrency=2))
+    assert made == [] and job.progress.total == 100_000
+
+    async def partial():
+        job.start()
+        while job.progress.done < 10:
+            await asyncio.sleep(0)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+
+    asyncio.run(partial())
+    assert len(made) < 100  # only what ran (the cancelled rest is filled without running)
+
+
+def test_runs_have_an_upper_bound_with_a_clear_error():
+    with pytest.raises(russo.InvalidArgumentError, match="at most 1,000,000"):
+        russo.start_batch("p", agent=lambda t: [], runs=10**9)
+    with pytest.raises(russo.InvalidArgumentError, match="at most 10,000,000 in one batch"):
+        russo.start_batch([f"p{i}" for i in range(20)], agent=lambda t: [], runs=MAX_RUNS)
+    with pytest.raises(russo.InvalidArgumentError, match="runs"):
+        russo.scenario.start_scenarios(_scenario("x"), runs=10**9)
+
+
+def test_a_big_plan_costs_no_memory_until_it_runs():
+    tracemalloc.start()
+    try:
+        job = russo.start_batch("p", agent=lambda t: [], runs=MAX_RUNS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert job.progress.total == MAX_RUNS
+    assert peak < 12 * MAX_RUNS  # one result slot (8 bytes) per run, no work item per run
+
+
+def _scenario(name: str, log: list[str] | None = None):
+    from russo_nb.scenario import AgentAdapter, Scenario
+
+    class Agent(AgentAdapter):
+        async def call(self, state):
+            if log is not None:
+                log.append(f"scenario {name}")
+            return "ok"
+
+    return Scenario(
+        name=name,
+        agents=[Agent()],
+        script=[russo.scenario.user("hi"), russo.scenario.agent(), russo.scenario.succeed()],
+    )
+
+
+SUITE = """
+name: together
+pipeline: {synthesizer: null, agent: {object: "cli_agents:keyword_agent"}}
+runs: 3
+max_concurrency: 1
+tests:
+  - id: la
+    prompts: ["Book a flight from NYC to LA", "fly from rome to berlin"]
+    expect: ["book_flight(to_city='LA')"]
+scenarios:
+  - name: weather
+    script:
+      - user: What is the weather in Rome
+      - agent
+      - judge: [{tool_called: "get_weather(city='Rome')"}]
+"""
+
+
+def test_a_suite_runs_tests_and_scenarios_together_under_its_cap(monkeypatch):
+    import cli_agents
+
+    log: list[str] = []
+    in_flight = 0
+    peak = 0
+    original = cli_agents.KeywordAgent.run
+
+    async def recording(self, heard):
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        log.append(str(heard))
+        await asyncio.sleep(0)
+        in_flight -= 1
+        return await original(self, heard)
+
+    monkeypatch.setattr(cli_agents.KeywordAgent, "run", recording)
+    job = start_suite(parse_suite(yaml.safe_load(SUITE)))
+    outcome = asyncio.run(job.wait())
+    assert peak == 1
+    # run 0 of both prompts, then run 0 of the scenario, then run 1 of each, ...
+    assert log == ["Book a flight from NYC to LA", "fly from rome to berlin", "What is the weather in Rome"] * 3
+    assert outcome.batch.total == 6 and outcome.scenarios.total == 3
+    assert outcome.total == 9 and not outcome.interrupted
+    assert job.progress.total == 9 and job.progress.done == 9
+
+
+def test_job_result_is_a_method_everywhere_and_suite_result_has_batch():
+    job = start_suite(parse_suite(yaml.safe_load(SUITE)))
+    assert callable(job.result)
+    outcome = asyncio.run(job.wait())
+    assert outcome.batch is outcome.result  # the older name still reads the combined batch
+    assert isinstance(job, Job) and isinstance(russo.start_batch("p", agent=lambda t: []), russo.PromptBatch)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"retry_backoff": "x"}, "retry_backoff must be a finite number"),
+        ({"retry_backoff": float("nan")}, "retry_backoff must be a finite number"),
+        ({"timeout": float("nan")}, "timeout must be a finite number"),
+        ({"timeout": float("inf")}, "timeout must be a finite number"),
+        ({"seed": "abc"}, "seed must be a whole number"),
+        ({"name": 123}, "name must be a string"),
+        ({"tags": "abc"}, "tags must be a list of strings"),
+        ({"tags": [1]}, "every tag must be a string"),
+        ({"retry_on": "ValueError"}, "retry_on must be"),
+    ],
+)
+def test_options_are_validated_with_clear_errors(kwargs, fragment):
+    with pytest.raises(russo.InvalidArgumentError, match=fragment):
+        russo.start_batch("p", agent=lambda t: [], **kwargs)
+    if "retry" in next(iter(kwargs)) or "timeout" in kwargs or "name" in kwargs or "tags" in kwargs:
+        with pytest.raises(russo.InvalidArgumentError, match=fragment):
+            russo.scenario.start_scenarios(_scenario("x"), **kwargs)
+
+
+def test_one_default_evaluator_policy_everywhere():
+    from russo_nb.config import build_pipeline
+    from russo_nb.pipeline import default_evaluator
+
+    batch = asyncio.run(
+        russo.run_concurrent(
+            "p",
+            agent=lambda t: [russo.ToolCall(name="book", arguments={"to": "LA", "extra": 1})],
+            expect=["book(to='LA')"],
+        )
+    )
+    assert batch.passed  # extra arguments do not fail a run by default
+    assert batch.metadata.evaluator_params == default_evaluator().params
+    suite = build_pipeline(parse_suite(yaml.safe_load(SUITE)))
+    assert suite.evaluator.params == default_evaluator().params
+    strict = asyncio.run(
+        russo.run_concurrent(
+            "p",
+            agent=lambda t: [russo.ToolCall(name="book", arguments={"to": "LA", "extra": 1})],
+            expect=["book(to='LA')"],
+            evaluator=ExactEvaluator(),
+        )
+    )
+    assert not strict.passed
