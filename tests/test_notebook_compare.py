@@ -78,10 +78,10 @@ def test_view_opens_a_prompt_with_both_sides_runs():
 
 
 def test_compare_magic_shows_verdict_chart_and_grid(tmp_path):
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
     from IPython.utils.capture import capture_output
 
-    ip = start_ipython()
+    ip = get_ipython()  # one shell per process, shared with the other notebook tests
     ip.run_line_magic("load_ext", "russo_nb")
     a, b = _batches(0.2, 0.9, runs=6)
     ip.user_ns.update(v1=a, v2=b)

@@ -138,6 +138,15 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
     assert not any("tab failed" in text for text in texts.values()), texts
     assert all(EVIL not in text for text in texts.values())
     assert "2/4 runs" in texts["Overview"] and "scenarios" in texts["Overview"]
+    assert tuple(explorer.tab.titles)[1] == "Scenarios"
+    table = explorer.runs_browser.table
+    assert table.headers["prompt"].description == "scenario" and table.prompt_filter.label.startswith("all scenarios")
+    # a failed scenario's expected call against the call made, labelled, argument by argument
+    failed = next(i for i, run in enumerate(batch.runs) if run.status == "failed")
+    explorer.open_run(failed)
+    detail = explorer.runs_browser.detail.body.value
+    assert "<th class='side'>expected</th>" in detail and "<th class='side'>agent called</th>" in detail
+    assert "td class='differs'><code>&#x27;Rome&#x27;" in detail and "Oslo" in detail
     assert [w for w in _walk(explorer.chart_box) if isinstance(w, widgets.Image)]  # charts drawn from scenarios
     assert "books Rome &lt;script&gt;" in texts["Failures"] and "books Oslo" not in texts["Failures"]
     # Transcripts: failures first, as chat bubbles with the tool call and the judge's verdict

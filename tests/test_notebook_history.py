@@ -68,9 +68,9 @@ def test_view_without_callback_opens_the_explorer_in_place(store):
 # -- the magic ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ip():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
-    shell = start_ipython()
+    shell = get_ipython()  # one shell per process, shared with the other notebook tests
     shell.run_line_magic("load_ext", "russo_nb")
     return shell
 

@@ -13,9 +13,9 @@ from russo_nb.types import BatchResult
 
 @pytest.fixture(scope="module")
 def ip():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython
 
-    shell = start_ipython()
+    shell = get_ipython()  # one shell per process, shared with the other notebook tests
     shell.run_line_magic("load_ext", "russo_nb")
     return shell
 

@@ -163,7 +163,8 @@ class Explorer(widgets.VBox):
                     _html(f"<div class='err'>{_e(title)} tab failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
                 )
         self.tab = widgets.Tab(children=children)
-        self.tab.titles = TAB_TITLES
+        scenarios = getattr(getattr(result, "metadata", None), "kind", None) == "scenarios"
+        self.tab.titles = tuple("Scenarios" if t == "Prompts" and scenarios else t for t in TAB_TITLES)
         self.tab.add_class("russo-explorer-tabs")
         super().__init__(children=[self.tab], **kwargs)
         self.add_class("russo-explorer")

@@ -56,6 +56,12 @@ text-align:left;overflow:hidden}
 </style>"""
 
 
+def noun_of(result: Any) -> str:
+    """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
+    kind = getattr(getattr(result, "metadata", None), "kind", None)
+    return "scenario" if kind == "scenarios" else "prompt"
+
+
 def runs_table_frame(result: Any) -> pd.DataFrame:
     """One row per run with the table's columns, its position in ``result.runs`` and a search key.
 
@@ -146,6 +152,7 @@ class RunsTable:
         import ipywidgets as widgets
 
         self.result = result
+        self.noun = noun_of(result)
         self.frame = runs_table_frame(result)
         self.on_open = on_open
         self.sort_key: str | None = None
@@ -157,16 +164,16 @@ class RunsTable:
         self.status_filter = widgets.Dropdown(options=status_options, value="all", description="Status")
         prompts = self.frame.drop_duplicates("prompt_code")[["prompt_code", "prompt"]]
         per_prompt = self.frame.groupby("prompt_code").size()
-        options = [(f"all prompts ({len(prompts):,})", ALL)]
+        options = [(f"all {self.noun}s ({len(prompts):,})", ALL)]
         for code, prompt in prompts.head(max_prompt_options).itertuples(index=False):
             short = " ".join(prompt.split())
             short = short if len(short) <= 70 else short[:69] + "…"
             options.append((f"{short} ({int(per_prompt[code])})", int(code)))
         self.prompt_filter = widgets.Dropdown(
-            options=options, value=ALL, description="Prompt", layout=widgets.Layout(width="48%")
+            options=options, value=ALL, description=self.noun.capitalize(), layout=widgets.Layout(width="48%")
         )
         self.search = widgets.Text(
-            placeholder="search prompt, heard text, calls, errors",
+            placeholder=f"search {self.noun}, heard text, calls, errors",
             description="Search",
             continuous_update=False,
             layout=widgets.Layout(width="48%"),
@@ -187,7 +194,7 @@ class RunsTable:
         self.headers: dict[str, Any] = {}
         for column in COLUMNS:
             button = widgets.Button(
-                description=column.label,
+                description=self._label(column),
                 tooltip=f"sort by {column.label}",
                 layout=widgets.Layout(width=f"calc({column.width + 2}ch + 2px)", margin="0", height="24px"),
             )
@@ -217,6 +224,9 @@ class RunsTable:
         self.widget.add_class("russo-runs-table")
         self.order: Any = self.frame["index"].to_numpy()
         self.refilter()
+
+    def _label(self, column: TableColumn) -> str:
+        return self.noun if column.key == "prompt" else column.label
 
     # -- state -------------------------------------------------------------------------
     def filtered(self) -> pd.DataFrame:
@@ -259,7 +269,7 @@ class RunsTable:
             mark = ""
             if column.key == self.sort_key:
                 mark = " ▲" if self.ascending else " ▼"
-            self.headers[column.key].description = column.label + mark
+            self.headers[column.key].description = self._label(column) + mark
         self.refilter()
 
     def turn(self, step: int) -> None:
@@ -282,7 +292,7 @@ class RunsTable:
         shown = f"{start + 1:,}–{start + len(chunk):,}" if len(chunk) else "0"
         sort = ""
         if self.sort_key is not None:
-            label = next(c.label for c in COLUMNS if c.key == self.sort_key)
+            label = next(self._label(c) for c in COLUMNS if c.key == self.sort_key)
             sort = f" · sorted by {label} {'ascending' if self.ascending else 'descending'}"
         self.summary.value = (
             f"<div class='russo-runs-summary' style='font-size:12px'>runs {shown} of {total:,} matching "
