@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser_quickstart import ARTIFACTS, CHROMIUM, TOKEN, _free_port  # noqa: F401 - shared browser setup
+from test_browser_quickstart import ARTIFACTS, CHROMIUM, TOKEN, _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "data" / "recorded"
@@ -111,7 +111,8 @@ def test_sort_search_open_play_and_history_open(lab):
             executable_path=CHROMIUM,
             args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
             ],
         )  # fmt: skip
         try:
