@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from test_browser_quickstart import ARTIFACTS, CHROMIUM, TOKEN, _free_port
 
+from russo_nb.notebook.runs_table import runs_table_frame
+from russo_nb.report import load_batch
+
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "data" / "recorded"
 
@@ -140,9 +143,13 @@ def test_sort_search_open_play_and_history_open(lab):
             assert len(_option_texts(listbox)) == 25
             # filters show their selection (not blank)
             selects = table.locator(".widget-dropdown select")
-            shown = [selects.nth(i).evaluate("s => s.options[s.selectedIndex].text") for i in range(selects.count())]
-            assert any(text.startswith("all prompts") for text in shown)
-            assert any(text.startswith("all statuses") for text in shown)
+            shown = [
+                selects.nth(i).evaluate("s => s.options[s.selectedIndex].text").replace("\u00a0", " ")
+                for i in range(selects.count())
+            ]
+            page.screenshot(path=str(ARTIFACTS / "browser_explorer_runs.png"))
+            assert any(text.startswith("all prompts") for text in shown), shown
+            assert any(text.startswith("all statuses") for text in shown), shown
 
             # sort by latency: ascending, then descending
             header = table.locator(".russo-runs-head button", has_text="latency")
@@ -173,7 +180,11 @@ def test_sort_search_open_play_and_history_open(lab):
             )
             page.wait_for_timeout(500)
             texts = _option_texts(listbox)
-            assert texts and all("boston" in text.lower() or "Boston" in text for text in texts), texts
+            frame = runs_table_frame(load_batch(RECORDED / "noise_sweep_snr5.jsonl"))
+            matching = int(frame["search"].str.contains("boston").sum())
+            summary = table.locator(".russo-runs-summary").inner_text().replace("\u00a0", " ")
+            assert 0 < matching < 160 and f"of {matching} matching" in summary, summary
+            assert len(texts) == min(25, matching)
 
             # open run 0 of the first prompt: its clip was kept, it heard "boston today"
             target = next(

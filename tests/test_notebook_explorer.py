@@ -110,6 +110,7 @@ def _scenario_batch():
     from scenario_helpers import BookingAgent
 
     from russo_nb import scenario
+    from russo_nb.scenario import scorers
     from russo_nb.scenario.criteria import tool_called
 
     def spec(name, city):
@@ -122,6 +123,7 @@ def _scenario_batch():
                 scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city=city)]),
             ],
             max_turns=1,
+            scorers=[scorers.tool_call_match([f"book_flight(to_city='{city}')"], weight=1.0)],
         )
 
     return asyncio.run(scenario.run_scenarios([spec("books Oslo", "Oslo"), spec(f"books Rome {EVIL}", "Rome")], 2))

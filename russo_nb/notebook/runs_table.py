@@ -37,12 +37,12 @@ class TableColumn:
 
 
 COLUMNS: tuple[TableColumn, ...] = (
-    TableColumn("prompt", "prompt", 34),
+    TableColumn("prompt", "prompt", 32),
     TableColumn("run_index", "run", 4, numeric=True),
     TableColumn("status", "status", 9),
-    TableColumn("expected", "expected", 28),
-    TableColumn("actual", "agent called", 28),
-    TableColumn("heard", "heard (voice)", 30),
+    TableColumn("expected", "expected", 26),
+    TableColumn("actual", "agent called", 26),
+    TableColumn("heard", "heard (voice)", 28),
     TableColumn("latency_s", "latency", 8, numeric=True),
     TableColumn("attempts", "tries", 5, numeric=True),
     TableColumn("error_type", "error", 16),
@@ -51,8 +51,9 @@ COLUMNS: tuple[TableColumn, ...] = (
 TABLE_STYLE = """<style>
 .russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
 white-space:pre}
-.russo-runs-head button{font-family:var(--jp-code-font-family,monospace);font-size:12px;padding:0 2px;
-text-align:left;overflow:hidden}
+.russo-runs-head button{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
+padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
+background:var(--jp-layout-color2,#eee)}
 </style>"""
 
 
@@ -196,7 +197,7 @@ class RunsTable:
             button = widgets.Button(
                 description=self._label(column),
                 tooltip=f"sort by {column.label}",
-                layout=widgets.Layout(width=f"calc({column.width + 2}ch + 2px)", margin="0", height="24px"),
+                layout=widgets.Layout(width=f"{column.width + 2}ch", min_width=f"{column.width + 2}ch", height="24px"),
             )
             button.on_click(lambda _, key=column.key: self.sort_by(key))
             self.headers[column.key] = button
