@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 
-from russo_nb.agents.local import LocalVoiceAgent
+from russo_nb.adapters.local import LocalVoiceAgent
 from russo_nb.audio.espeak import EspeakSynthesizer
 from russo_nb.audio.transcribe import PocketsphinxRecognizer, recognize, shutdown_pool
 from russo_nb.demo import demo_suite

@@ -109,7 +109,7 @@ scripted = Scenario(
 
 async def voice_scenario() -> None:
     """The same idea by voice: espeak-ng speaks each user turn to the offline LocalVoiceAgent."""
-    from russo_nb.agents import LocalVoiceAgent
+    from russo_nb.adapters import LocalVoiceAgent
     from russo_nb.audio import EspeakSynthesizer
 
     result = await scenario.run(

@@ -19,6 +19,7 @@ from .errors import (
     ExpectationError,
     InvalidArgumentError,
     ProtocolError,
+    RetryableError,
     RussoError,
     SuiteFileError,
     ToolCallAssertionError,
@@ -97,6 +98,10 @@ __all__ = [
     "run_suite",
     "run_demo",
     "HistoryStore",
+    "RetryableError",
+    "adapters",
+    "parsers",
+    "synthesizers",
 ]
 
 
@@ -119,9 +124,12 @@ def explore(result: Any, **options: Any) -> Any:
 _LAZY: dict[str, tuple[str, str | None]] = {
     "scenario": (".scenario", None),
     "EspeakSynthesizer": (".audio.espeak", "EspeakSynthesizer"),
-    "LocalVoiceAgent": (".agents.local", "LocalVoiceAgent"),
-    "HttpAgent": (".agents.http", "HttpAgent"),
-    "OpenAIChatAgent": (".agents.openai_chat", "OpenAIChatAgent"),
+    "LocalVoiceAgent": (".adapters.local", "LocalVoiceAgent"),
+    "HttpAgent": (".adapters.http", "HttpAgent"),
+    "OpenAIChatAgent": (".adapters.openai_chat", "OpenAIChatAgent"),
+    "adapters": (".adapters", None),
+    "parsers": (".parsers", None),
+    "synthesizers": (".synthesizers", None),
     "load_suite": (".config", "load_suite"),
     "run_suite": (".config", "run_suite"),
     "run_demo": (".demo", "run_demo"),

@@ -75,6 +75,9 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
         "--max-concurrency", type=_positive_int, metavar="N", help="runs at a time (overrides the file)"
     )
     parser.add_argument("--timeout", type=float, metavar="S", help="seconds per run before it counts as timeout")
+    parser.add_argument(
+        "--rate-limit", metavar="RATE", help="attempt starts per time, e.g. 10/s or 600/min (overrides the file)"
+    )
     parser.add_argument("--seed", type=int, help="seed for effects (overrides the file)")
     parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
     parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
@@ -143,6 +146,13 @@ def _run(argv: list[str]) -> int:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
     if args.timeout is not None and args.timeout <= 0:
         parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
+    if args.rate_limit is not None:
+        from .ratelimit import RateLimit
+
+        try:
+            RateLimit.parse(args.rate_limit)
+        except RussoError:
+            parser.error(f"--rate-limit needs requests per time like 10/s or 600/min, got {args.rate_limit!r}")
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
 
@@ -154,6 +164,8 @@ def _run(argv: list[str]) -> int:
     _importable(Path.cwd(), Path(path).resolve().parent)
     if args.timeout is not None:
         suite.timeout = args.timeout
+    if args.rate_limit is not None:
+        suite.rate_limit = args.rate_limit
     if args.seed is not None:
         suite.seed = args.seed
     printer = None if args.quiet else ProgressPrinter(sys.stderr, label=suite.label)

@@ -204,6 +204,18 @@ def _response_text(run: Any) -> str | None:
     return run.text
 
 
+def _usage_part(name: str) -> Callable[[Any], float | None]:
+    """A count the agent's adapter reported in ``response.usage`` (None when it reported none)."""
+
+    def get(run: Any) -> float | None:
+        usage = getattr(getattr(run, "response", None), "usage", None)
+        value = usage.get(name) if isinstance(usage, dict) else None
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    get.__name__ = f"usage_{name}"
+    return get
+
+
 # -- the table --------------------------------------------------------------------------------
 
 _SCENARIO = ("scenarios",)
@@ -263,6 +275,10 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn(
         "started_at", lambda r: r.started_at, "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
     ),
+    RunColumn("input_tokens", _usage_part("input_tokens"), "float", "Input tokens the API reported (NaN: none)."),
+    RunColumn("output_tokens", _usage_part("output_tokens"), "float", "Output tokens the API reported (NaN: none)."),
+    RunColumn("total_tokens", _usage_part("total_tokens"), "float", "Tokens in all the API reported (NaN: none)."),
+    RunColumn("audio_s", _usage_part("audio_s"), "float", "Seconds of audio sent to the agent (NaN: unknown)."),
     # -- in files only: what makes a CSV / Parquet export load back exactly ------------------
     RunColumn("error_stage", _error_part("stage"), "str", "Where the error happened.", frame=False, sql="TEXT"),
     RunColumn(

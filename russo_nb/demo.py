@@ -26,7 +26,7 @@ __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_de
 
 def demo_suite(path: str | Path | None = None) -> Suite:
     """The demo suite (``data/demo_suite.yaml``), or another suite file, as a :class:`~russo_nb.config.Suite`."""
-    from .agents.local import data_path
+    from .adapters.local import data_path
     from .config import load_suite
 
     suite = load_suite(Path(path) if path is not None else data_path("demo_suite.yaml"))
@@ -49,7 +49,7 @@ def default_synthesizer(cache: bool = False, **options: Any) -> Any:
 
 def default_agent(**options: Any) -> Any:
     """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
-    from .agents.local import LocalVoiceAgent
+    from .adapters.local import LocalVoiceAgent
 
     return LocalVoiceAgent.demo(**options)
 
@@ -67,6 +67,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     timeout: float | None = None,
+    rate_limit: Any = None,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
@@ -95,6 +96,7 @@ def start_demo(
         runs=runs if runs is not None else (suite.runs or 3),
         max_concurrency=max_concurrency,
         timeout=timeout,
+        rate_limit=rate_limit,
         effects=chain,
         seed=seed,
         on_progress=on_progress,

@@ -34,7 +34,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, RetryableError
+from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .threads import job_threads
 from .types import RunError, RunStatus
 
@@ -181,7 +182,12 @@ def _is_seconds(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """How the engine runs items: cap, timeout, retries and backoff."""
+    """How the engine runs items: cap, timeout, retries and backoff, rate limit.
+
+    A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
+    retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
+    ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
+    """
 
     max_concurrency: int | None = None
     timeout: float | None = None
@@ -189,8 +195,10 @@ class EngineSettings:
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
     retry_backoff: float = 0.5
     retry_backoff_max: float = 30.0
+    rate_limit: Any = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rate_limit", RateLimit.parse(self.rate_limit))
         if isinstance(self.retry_on, type):
             object.__setattr__(self, "retry_on", (self.retry_on,))
         elif isinstance(self.retry_on, (tuple, list, set, frozenset)):
@@ -215,30 +223,33 @@ class EngineSettings:
             value = getattr(self, name)
             if not _is_seconds(value) or value < 0:
                 raise InvalidArgumentError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-        if self.retries and not self.retry_on:
-            raise InvalidArgumentError(
-                "retries= needs retry_on=(SomeError, ...) naming which errors are worth retrying"
-            )
         for exc_type in self.retry_on:  # type: ignore[union-attr]
             if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
                 raise InvalidArgumentError(f"retry_on must hold exception classes, got {exc_type!r}")
 
     def retryable(self, exc: BaseException) -> bool:
-        """Whether ``exc`` is worth another attempt (an engine deadline counts as ``TimeoutError``)."""
+        """Whether ``exc`` is worth another attempt: a RetryableError (429 / 5xx) always, ``retry_on`` besides
+        (an engine deadline counts as ``TimeoutError``)."""
         if isinstance(exc, RunTimedOut):
             return issubclass(TimeoutError, self.retry_on)  # type: ignore[arg-type]
-        return isinstance(exc, self.retry_on)  # type: ignore[arg-type]
+        return isinstance(exc, (RetryableError, *self.retry_on))  # type: ignore[misc]
 
     def retry_delay(self, attempts: int, exc: BaseException) -> float:
         """Seconds to wait before attempt ``attempts + 1``: exponential backoff, capped.
 
-        An exception that carries ``retry_after`` (seconds, e.g. from an HTTP 429's
-        ``Retry-After``) is honoured instead, within ``retry_backoff_max``.
+        An exception that carries ``retry_after`` (seconds, e.g. from an HTTP 429's ``Retry-After``) waits
+        at least that long, up to :data:`~russo_nb.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
+        the backoff cap, but a hostile value cannot park the batch.
         """
+        backoff = min(self.retry_backoff * 2 ** (attempts - 1), self.retry_backoff_max)
         hinted = getattr(exc, "retry_after", None)
         if _is_seconds(hinted) and hinted >= 0:
-            return min(float(hinted), self.retry_backoff_max)
-        return min(self.retry_backoff * 2 ** (attempts - 1), self.retry_backoff_max)
+            return max(backoff, min(float(hinted), MAX_RETRY_AFTER_S))
+        return backoff
+
+    def params(self) -> dict[str, Any]:
+        """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
+        return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
 
 
 def stamped(metadata: Any, started_at: float, finished_at: float, interrupted: bool) -> Any:
@@ -319,6 +330,7 @@ class Job(Generic[B]):
         self._interrupted = False
         self._abandoned: set[asyncio.Future[Any]] = set()
         self._queue: asyncio.Queue[Any] | None = None
+        self._limiter = RateLimiter(settings.rate_limit)
         self.started_at = time.time()
         self.finished_at: float | None = None
 
@@ -381,8 +393,11 @@ class Job(Generic[B]):
     async def _run_one(self, item: WorkItem[Any]) -> Any:
         settings = self.settings
         attempts = 0
+        limiter = self._limiter
         while True:
             attempts += 1
+            if limiter.active:
+                await limiter.acquire()
             try:
                 result = await self._attempt(item)
             except asyncio.CancelledError as exc:
@@ -400,6 +415,8 @@ class Job(Generic[B]):
             except (Exception, SystemExit) as exc:
                 if attempts <= settings.retries and settings.retryable(exc):
                     delay = settings.retry_delay(attempts, exc)
+                    if isinstance(exc, RetryableError) and getattr(exc, "retry_after", None):
+                        limiter.pause(delay)  # a quota is shared: the server's pause holds every run back
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
                     await asyncio.sleep(delay)
                     continue

@@ -8,10 +8,12 @@ class. Subclasses also derive from the matching built-in (``ValueError``,
 from __future__ import annotations
 
 __all__ = [
+    "AgentResponseError",
     "ConfigurationError",
     "ExpectationError",
     "InvalidArgumentError",
     "ProtocolError",
+    "RetryableError",
     "RussoError",
     "SuiteFileError",
     "ToolCallAssertionError",
@@ -49,3 +51,22 @@ class ConfigurationError(RussoError, RuntimeError):
 
 class ToolCallAssertionError(RussoError, AssertionError):
     """Raised by :func:`russo_nb.assert_tool_calls` with the diff of what did not match."""
+
+
+class RetryableError(RuntimeError):
+    """A transient failure of the agent's service, worth trying again: HTTP 429 / 5xx, a WebSocket closed
+    with a "try again later" code. ``retry_after`` is the pause the server asked for (seconds, or None).
+
+    Not a :class:`RussoError`: nothing the user wrote is wrong. The engine retries it when ``retries=`` is
+    set (no ``retry_on=`` needed) and waits at least ``retry_after`` before the next attempt.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class AgentResponseError(ValueError):
+    """The agent answered, but not with what was expected: not JSON, the wrong shape, a malformed tool call,
+    or an answer over the size cap. Recorded as that run's error."""

@@ -334,6 +334,7 @@ def start_batch(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
     retry_backoff: float = 0.5,
+    rate_limit: Any = None,
     effects: Sequence[Any] | None = None,
     seed: int = 0,
     resynthesize: bool = False,
@@ -347,11 +348,16 @@ def start_batch(
     Same arguments as :func:`run_concurrent`; returns the :class:`~russo_nb.engine.Job`
     to await, iterate over runs as they finish, or cancel (its ``result()`` survives a cancel).
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
     name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
+        name=name,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        tags=tag_list,
+        params=settings.params(),
     )
     plan = plan_prompts(
         prompts, pipeline, expect, runs, resynthesize=resynthesize, keep_audio=keep_audio, metadata=metadata
@@ -372,7 +378,7 @@ async def run_concurrent(
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
 
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
-    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``effects``, ``seed``,
+    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
     ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """

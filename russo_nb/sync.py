@@ -89,7 +89,8 @@ def _stop(batch: Interruptible[Any], loop: asyncio.AbstractEventLoop, finished: 
 def _interrupted(batch: Interruptible[T]) -> T:
     partial = batch.result()
     _mark_interrupted(partial)
-    logger.warning("interrupted: kept the runs that finished; the rest are marked cancelled")
+    # said once, by the result itself ("145 cancelled — interrupted after 15 runs"): only logged here
+    logger.info("interrupted: kept the runs that finished; the rest are marked cancelled")
     return partial
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "ToolCall",
     "ToolCallMatch",
     "format_call",
+    "format_usage",
     "prompt_id",
 ]
 
@@ -49,6 +50,19 @@ AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
 def prompt_id(prompt: str) -> str:
     """A short stable id for a prompt text (first 10 hex digits of its SHA-1)."""
     return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]
+
+
+def format_usage(usage: dict[str, float]) -> str:
+    """``"1,234 tokens (1,000 in, 234 out), 12.3 s of audio"`` from a usage dict or its totals."""
+    parts = []
+    if "total_tokens" in usage:
+        split = [
+            f"{usage[k]:,.0f} {label}" for k, label in (("input_tokens", "in"), ("output_tokens", "out")) if k in usage
+        ]
+        parts.append(f"{usage['total_tokens']:,.0f} tokens" + (f" ({', '.join(split)})" if split else ""))
+    if "audio_s" in usage:
+        parts.append(f"{usage['audio_s']:,.1f} s of audio sent")
+    return ", ".join(parts) or ", ".join(f"{key}={value:g}" for key, value in usage.items())
 
 
 def format_call(name: str, arguments: dict[str, Any]) -> str:
@@ -193,13 +207,18 @@ class ToolCall(BaseModel):
 
 
 class AgentResponse(BaseModel):
-    """What an agent answered: its tool calls, any text it said, and the raw payload."""
+    """What an agent answered: its tool calls, any text it said, the raw payload, and what it cost.
+
+    ``usage`` holds what the adapter learned, by name: ``input_tokens``, ``output_tokens``,
+    ``total_tokens``, ``audio_s`` (seconds of audio sent); absent counts are left out.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     tool_calls: list[ToolCall] = Field(default_factory=list)
     text: str | None = None
     raw: Any | None = None
+    usage: dict[str, float] | None = None
 
 
 class ToolCallMatch(BaseModel):
@@ -258,6 +277,13 @@ def format_traceback(exc: BaseException, limit: int = MAX_TRACEBACK_CHARS) -> st
     return text
 
 
+def _exception_message(exc: BaseException) -> str:
+    try:
+        return str(exc) or repr(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message cannot be shown>"
+
+
 class RunError(BaseModel):
     """An exception captured from one run, so the batch it belongs to is never lost.
 
@@ -270,15 +296,22 @@ class RunError(BaseModel):
     message: str
     stage: str = ""
     traceback: str = ""
+    cause: str = ""
+    """What it was raised from (``raise ... from``, or while handling another error) as ``Type: message``."""
+    agent: str = ""
+    """The agent that raised it, when a scenario's agent did: its class (a wrapped agent's name for wrappers)."""
 
     @classmethod
     def from_exception(cls, exc: BaseException, stage: str = "") -> RunError:
-        """The error a run records for ``exc``: its type, message, stage and bounded traceback."""
-        try:
-            message = str(exc) or repr(exc)
-        except Exception:
-            message = f"<{type(exc).__name__} whose message cannot be shown>"
-        return cls(type=type(exc).__name__, message=message, stage=stage, traceback=format_traceback(exc))
+        """The error a run records for ``exc``: its type, message, stage, cause and bounded traceback."""
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return cls(
+            type=type(exc).__name__,
+            message=_exception_message(exc),
+            stage=stage,
+            traceback=format_traceback(exc),
+            cause=f"{type(cause).__name__}: {_exception_message(cause)}" if cause is not None else "",
+        )
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
@@ -457,23 +490,24 @@ class BatchResult(RunCounts, BaseModel):
         return (run for run in self.runs if run.status != "passed")
 
     def summary(self) -> str:
-        """A readable report grouped by prompt, in russo's format."""
-        status = "PASSED" if self.passed else "FAILED"
-        lines = [
-            f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs)",
-            f"  Passed: {self.passed_count}/{self.total}",
-        ]
-        for prompt, runs in self.by_prompt().items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            lines.append(f"  Prompt: {prompt!r}")
-            lines.append(f"    {passed}/{len(runs)} passed")
-            for run in runs:
-                icon = "+" if run.status == "passed" else "-"
-                line = f"    [{icon}] run {run.run_index}: {run.eval_result.match_rate:.0%} match"
-                if run.status in ("error", "timeout", "cancelled"):
-                    line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
-                lines.append(line)
-        return "\n".join(lines)
+        """A readable report grouped by prompt, in russo's format (finished runs counted; see russo_nb.view)."""
+        from .view import summary_text
+
+        return summary_text(self)
+
+    @property
+    def usage(self) -> dict[str, float]:
+        """Totals of what the agent's adapter reported per run (tokens, audio seconds); empty when none.
+
+        Counts the answer each run kept; usage of retried attempts is not known.
+        """
+        totals: dict[str, float] = {}
+        for run in self.runs:
+            usage = run.response.usage if run.response is not None else None
+            for key, value in (usage or {}).items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+                    totals[key] = totals.get(key, 0.0) + float(value)
+        return totals
 
     def to_dataframe(self) -> Any:
         """One row per run as a pandas DataFrame (see :func:`russo_nb.analysis.runs_frame` for the columns)."""
@@ -490,8 +524,12 @@ class BatchResult(RunCounts, BaseModel):
     def __str__(self) -> str:
         return self.summary()
 
-    def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.notebook.html."""
-        from .notebook.html import batch_html
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        from .view import mimebundle
 
-        return batch_html(self)
+        return mimebundle(self)
+
+    def _repr_html_(self) -> str:
+        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.view."""
+        return self._repr_mimebundle_()["text/html"]

@@ -68,12 +68,20 @@ def test_plot_pass_rates(small):
     assert [bar.get_facecolor() == pytest.approx(red) for bar in bars] == [False, True, True]
 
 
+def test_long_prompt_labels_are_cut_in_the_middle_so_variants_stay_distinct():
+    from russo_nb.analysis.plots import _label
+
+    a = _label("Please book me a flight from Berlin to Rome on Monday morning", 30)
+    b = _label("Please book me a flight from Berlin to Rome on Friday evening", 30)
+    assert len(a) == 30 and "…" in a and a != b and a.endswith("Monday morning"[-8:])
+
+
 def test_plot_pass_rates_colours_and_many_prompts():
     batch = synthetic_batch(n_prompts=60, runs=5, seed=2)
     ax = plot_pass_rates(batch, threshold=0.9)
     bars = list(ax.containers[0])
     assert len(bars) == 50
-    assert "lowest 50 of 60 prompts" in ax.get_title()
+    assert "showing 50 of 60 (lowest pass rate) — see prompts_frame()" in ax.get_title()
     red = matplotlib.colors.to_rgba(STATUS_COLORS["failed"], 0.85)
     for bar in bars:
         assert (bar.get_facecolor() == pytest.approx(red)) == (bar.get_width() < 0.9)

@@ -407,7 +407,7 @@ def test_scenario_errors_name_the_place(tmp_path, scenario, expected):
 
 
 def test_the_demo_suite_file_loads(tmp_path):
-    from russo_nb.agents import LocalVoiceAgent
+    from russo_nb.adapters import LocalVoiceAgent
     from russo_nb.config import build_pipeline
     from russo_nb.demo import demo_suite
 

@@ -292,7 +292,9 @@ def test_per_prompt_expectations():
         ({"agent": object()}, russo.ProtocolError, "has no run"),
         ({"synthesizer": object()}, russo.ProtocolError, "has no synthesize"),
         ({"timeout": -1}, russo.InvalidArgumentError, "timeout must be"),
-        ({"retries": 2}, russo.InvalidArgumentError, "retry_on"),
+        ({"retries": 2, "retry_on": ["x"]}, russo.InvalidArgumentError, "retry_on must hold exception classes"),
+        ({"rate_limit": "fast"}, russo.InvalidArgumentError, "rate_limit must be requests per time"),
+        ({"rate_limit": 0}, russo.InvalidArgumentError, "rate limit requests must be a number > 0"),
     ],
 )
 def test_bad_input_raises_a_clear_russo_error(kwargs, error, fragment):

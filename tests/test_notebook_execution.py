@@ -47,6 +47,12 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
         assert "<audio" in html and "pass rate" in html
         errors = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
         assert "Did you mean my_agent?" in errors
+        assert "⚑" in html and "Failures:" in html  # the noisy demo shows failures and a flaky prompt
+        # saved and converted without widget state, the explorer's static snapshot is what shows
+        from nbconvert import HTMLExporter
+
+        page, _ = HTMLExporter().from_notebook_node(notebook)
+        assert "russo-static" in page and "russo-prompts" in page and "Transcripts of the first" in page
     if path.stem == "05_why_did_this_fail":
         html = "".join(o["data"].get("text/html", "") for o in rich)
         assert "russo-word-diff" in html and "(said los)" in html  # the misheard words

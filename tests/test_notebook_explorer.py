@@ -19,7 +19,7 @@ def test_tabs_and_audio_player_with_data():
     explorer = russo_nb.explore(make_batch(), charts=False)
     assert isinstance(explorer, Explorer)
     assert tuple(explorer.tab.titles) == TAB_TITLES
-    players = [w for w in _walk(explorer.tab.children[1]) if isinstance(w, widgets.Audio)]
+    players = [w for w in _walk(explorer.show("Prompts")) if isinstance(w, widgets.Audio)]
     assert len(players) == 1  # every run of the prompt heard the same clip
     assert bytes(players[0].value[:4]) == b"RIFF" and len(players[0].value) > 1000
 
@@ -27,6 +27,7 @@ def test_tabs_and_audio_player_with_data():
 def test_prompt_choice_switches_runs_and_audio():
     batch = make_batch()
     explorer = Explorer(batch, charts=False)
+    explorer.content("Prompts")
     second = batch.prompts[1]
     explorer.prompt_picker.value = second
     html = "".join(w.value for w in _walk(explorer.prompt_view) if isinstance(w, widgets.HTML))
@@ -38,6 +39,7 @@ def test_prompt_choice_switches_runs_and_audio():
 def test_runs_filter_and_pages():
     batch = make_batch([f"p{i}" for i in range(10)], runs=6, with_audio=False)
     explorer = Explorer(batch, page_size=7, charts=False)
+    explorer.content("Runs")
     table = explorer.runs_browser.table
     assert table.page.max == 9  # 60 runs / 7
     assert "of 60 matching" in table.summary.value
@@ -52,27 +54,54 @@ def test_runs_filter_and_pages():
     assert table.page.value == 2 and "runs 8–14 of 60" in table.summary.value
     explorer.open_run(9)
     assert explorer.runs_browser.detail.index == 9 and table.rows.value == 9
-    assert explorer.tab.selected_index == 2
+    assert explorer.tab.titles[explorer.tab.selected_index] == "Runs"
 
 
 def test_failures_tab_shows_diffs_and_error():
     explorer = Explorer(make_batch(), charts=False)
-    failures = explorer.tab.children[3].value
+    failures = explorer.content("Failures").value
     assert "<del>" in failures and "RuntimeError" in failures and EVIL not in failures
 
 
 def test_transcripts_tab_shows_bubbles():
     explorer = Explorer(make_batch(transcript=True), charts=False)
+    explorer.content("Transcripts")
     assert "msg user" in explorer.transcript_view.value
     assert "book_flight(to_city=" in explorer.transcript_view.value
     plain = Explorer(make_batch(), charts=False)  # single-turn runs still show what was heard and said
+    plain.content("Transcripts")
     assert "msg assistant" in plain.transcript_view.value
 
 
-def test_overview_draws_charts():
-    explorer = Explorer(make_batch(), charts=True)
-    images = [w for w in _walk(explorer.chart_box) if isinstance(w, widgets.Image)]
-    assert len(images) >= 2 and all(bytes(image.value[:4]) == b"\x89PNG" for image in images)
+def test_charts_are_drawn_when_first_shown_then_cached():
+    explorer = Explorer(make_batch())
+    assert explorer.built_tabs == ["Overview"] and explorer.charts_drawn == []  # building draws nothing
+    explorer.show("Charts")
+    assert explorer.charts_drawn == ["Pass rate per prompt"]  # the first section opens with the tab
+    first = explorer.chart("Pass rate per prompt")
+    assert "<svg" in first.value and "currentColor" in first.value  # follows the theme's text colour
+    explorer.chart_sections.selected_index = 1
+    assert len(explorer.charts_drawn) == 2
+    assert explorer.chart("Pass rate per prompt") is first  # cached, not redrawn
+    assert explorer.built_tabs == ["Overview", "Charts"]
+
+
+def test_tabs_are_built_when_first_selected():
+    explorer = Explorer(make_batch())
+    explorer.tab.selected_index = TAB_TITLES.index("Failures")
+    assert "Failures" in explorer.built_tabs and "Runs" not in explorer.built_tabs
+    assert "<del>" in explorer.content("Failures").value
+
+
+def test_display_bundle_carries_a_static_snapshot():
+    batch = make_batch(transcript=True)
+    bundle = Explorer(batch)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    assert "russo-static" in html and "russo-prompts" in html and "Failures:" in html
+    assert "msg user" in html and "<audio" in html  # the first failures' transcripts and what was heard
+    assert EVIL not in html and "<script" not in html.lower()
+    assert bundle["text/plain"].startswith("russo explorer: FAILED")
 
 
 def test_export_writes_csv_and_html(tmp_path):
@@ -134,13 +163,14 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
     explorer = russo_nb.explore(batch, charts=True)
     assert explorer.result is batch
     texts = {
-        title: "".join(w.value for w in _walk(child) if isinstance(w, widgets.HTML))
-        for title, child in zip(TAB_TITLES, explorer.tab.children, strict=True)
+        title: "".join(w.value for w in _walk(explorer.content(title)) if isinstance(w, widgets.HTML))
+        for title in TAB_TITLES
     }
     assert not any("tab failed" in text for text in texts.values()), texts
     assert all(EVIL not in text for text in texts.values())
     assert "2/4 runs" in texts["Overview"] and "scenarios" in texts["Overview"]
-    assert tuple(explorer.tab.titles)[1] == "Scenarios"
+    assert "<svg" in texts["Charts"]  # charts drawn from scenarios
+    assert tuple(explorer.tab.titles)[2] == "Scenarios"
     table = explorer.runs_browser.table
     assert table.headers["prompt"].description == "scenario" and table.prompt_filter.label.startswith("all scenarios")
     # a failed scenario's expected call against the call made, labelled, argument by argument
@@ -149,7 +179,6 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
     detail = explorer.runs_browser.detail.body.value
     assert "<th class='side'>expected</th>" in detail and "<th class='side'>agent called</th>" in detail
     assert "td class='differs'><code>&#x27;Rome&#x27;" in detail and "Oslo" in detail
-    assert [w for w in _walk(explorer.chart_box) if isinstance(w, widgets.Image)]  # charts drawn from scenarios
     assert "books Rome &lt;script&gt;" in texts["Failures"] and "books Oslo" not in texts["Failures"]
     # Transcripts: failures first, as chat bubbles with the tool call and the judge's verdict
     view = explorer.transcript_view.value
@@ -187,7 +216,9 @@ def test_explorer_transcript_plays_each_voice_turn():
     (run,) = batch.runs
     assert run.turns == 2 and len(run.audio) == 2
     for source in (batch, batch.to_batch_result()):  # a ScenarioBatch, and the same runs as a BatchResult
-        view = Explorer(source, charts=False).transcript_view.value
+        explorer = Explorer(source, charts=False)
+        explorer.content("Transcripts")
+        view = explorer.transcript_view.value
         assert view.count("<audio") == 2
         for clip in run.audio.values():
             import base64

@@ -34,8 +34,10 @@ def test_plain_text_fallback_is_unchanged():
 def test_many_prompts_are_capped_and_the_omission_is_said():
     batch = make_batch([f"prompt {i}" for i in range(80)], runs=2, with_audio=False)
     html = batch_html(batch, max_prompts=10, max_failures=3)
-    assert html.count("<tr><td>prompt ") == 10
-    assert "70 omitted" in html
+    first_table = html.split("</table>")[0]
+    assert first_table.count("<td class='prompt'>prompt ") == 10
+    assert "70 hidden" in html and "Show 70 more prompts" in html  # the rest are offered, not lost
+    assert html.count("<td class='prompt'>prompt ") == 80
     assert "more kinds of failure" in html
 
 
@@ -46,14 +48,67 @@ def test_all_passed_batch_and_empty_batch():
     assert "no runs" in BatchResult()._repr_html_().lower() or "No runs" in BatchResult()._repr_html_()
 
 
-def test_interrupted_batch_says_so():
-    batch = make_batch()
+def _interrupted_batch() -> BatchResult:
+    """16 prompts x 10 runs stopped after 15 runs: 11 passed, 4 failed, over 2 prompts; 145 cancelled."""
+    from russo_nb.types import EvalResult
+
+    ok = EvalResult(passed=True, expected=[], actual=[])
+    bad = EvalResult(passed=False, expected=[], actual=[])
+    runs = []
+    for p in range(16):
+        for r in range(10):
+            if p == 0:
+                status = "passed" if r < 5 else "cancelled"  # 5 passes, 5 cancelled: not flaky
+            elif p == 1:
+                status = "passed" if r < 6 else ("failed" if r < 10 else "cancelled")
+            else:
+                status = "cancelled"
+            evaluation = ok if status == "passed" else bad
+            runs.append(SingleRunResult(prompt=f"prompt {p}", run_index=r, eval_result=evaluation, status=status))
+    batch = BatchResult(runs=runs)
     batch.metadata.params["interrupted"] = True
+    return batch
+
+
+def test_interrupted_batch_counts_finished_runs_only():
+    from russo_nb.view import build_view
+
+    batch = _interrupted_batch()
+    view = build_view(batch)
+    assert (view.finished, view.passed, view.cancelled) == (15, 11, 145)
+    assert abs(view.rate - 11 / 15) < 1e-12 and view.low > 0.4  # not 11/160 = 6.9%
+    assert [row.prompt for row in view.flaky] == ["prompt 1"]  # 5 passed + 5 cancelled is not flaky
+    assert len(view.not_run) == 14
+    assert sum(len(group.runs) for group in view.groups) == 4  # cancellations are not failures
+    html = batch._repr_html_()
+    assert "73.3%</b> pass rate (11/15 finished runs" in html
+    assert html.count("145 cancelled — interrupted after 15 runs") == 1  # said once
+    assert "14 not run" in html and html.count(">not run<") == 14
+    assert "⚑ 1 flaky" in html and "Failures: 4 runs in 1 kind" in html
+    assert "6.9%" not in html and "0/10" not in html
+    text = batch.summary().splitlines()
+    assert text[0] == "FAILED (73% pass rate over 15 finished runs of 160; 145 cancelled — interrupted after 15 runs)"
+    assert text[1] == "  Passed: 11/15 finished runs"
+    assert "    5/5 passed (5 cancelled)" in text and "    [ ] runs 5–9: cancelled" in text
+    assert text.count("    not run (10 cancelled)") == 14
+
+
+def test_interrupted_batch_with_only_passes_says_interrupted_not_failed():
+    batch = make_batch(fail_every=0, with_error=False)
     batch.runs.append(
         SingleRunResult(prompt="late", run_index=0, eval_result=batch.runs[0].eval_result, status="cancelled")
     )
+    batch.metadata.params["interrupted"] = True
+    assert batch.summary().startswith("INTERRUPTED (100% pass rate over 8 finished runs of 9; 1 cancelled")
     html = batch._repr_html_()
-    assert "Interrupted" in html and "1 cancelled" in html
+    assert "INTERRUPTED" in html and "FAILED" not in html and "Failures" not in html
+
+
+def test_results_offer_text_and_html_in_one_bundle():
+    batch = make_batch()
+    bundle = batch._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html"}
+    assert bundle["text/plain"].startswith("FAILED (") and "russo-batch" in bundle["text/html"]
 
 
 def test_transcript_bubbles_escape_and_show_calls():

@@ -100,25 +100,36 @@ def test_mistake_gives_one_line_and_no_traceback(kernel):
     assert "Traceback" not in out["stderr"]
 
 
-def test_interrupt_keeps_finished_runs(kernel):
+def test_interrupted_batch_shows_finished_runs_not_run_prompts_and_cancelled_once(kernel):
+    """30 prompts x 4 runs, 2 at a time, interrupted after ~1.5 s: only finished runs are scored."""
     manager, client = kernel
+    prompts = "\n".join(f"Book flight number {i} to LA" for i in range(30))
     msg_id = client.execute(
-        '%russo run "Book a flight to LA" --agent slow_agent --text --runs 40 --max-concurrency 2 '
-        "--expect \"book_flight(to_city='LA')\" --as partial"
+        "%%russo run --agent slow_agent --text --runs 4 --max-concurrency 2 "
+        f"--expect \"book_flight(to_city='LA')\" --as partial\n{prompts}"
     )
-    time.sleep(2.0)  # ~8 runs finish (2 at a time, 0.25 s each) before the interrupt
+    time.sleep(1.5)
     manager.interrupt_kernel()
     out = collect(client, msg_id)
     assert out["error"] is None, out  # the magic caught the interrupt
-    assert "interrupted: kept" in out["stderr"]
     check = execute(
         client,
-        "print(partial.status_counts.get('passed', 0), partial.status_counts.get('cancelled', 0), "
-        "partial.metadata.params.get('interrupted'))",
+        "from russo_nb.view import build_view\n"
+        "v = build_view(partial)\n"
+        "print(v.finished, v.passed, v.cancelled, len(v.not_run), len(v.flaky), "
+        "partial.metadata.params['interrupted'])",
     )
-    passed, cancelled, flag = check["stdout"].split()
-    assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 40
-    assert flag == "True"
+    finished, passed, cancelled, not_run, flaky, flag = check["stdout"].split()
+    finished, cancelled, not_run = int(finished), int(cancelled), int(not_run)
+    assert 1 <= finished < 120 and finished + cancelled == 120 and passed == str(finished)
+    assert not_run >= 30 - finished and flaky == "0" and flag == "True"
+    html = next(b["text/html"] for b in out["data"] if "russo-batch" in b.get("text/html", ""))
+    sentence = f"{cancelled} cancelled — interrupted after {finished} runs"
+    shown = out["stdout"] + out["stderr"] + "".join(b.get("text/html", "") for b in out["data"])
+    assert shown.count(sentence) == 1  # said once (text/plain is the same output for front ends without HTML)
+    assert f"100%</b> pass rate ({finished}/{finished} finished runs" in html
+    assert f"{not_run} not run" in html and html.count(">not run<") == min(not_run, 50)
+    assert "INTERRUPTED" in html and "FAILED" not in html and "⚑" not in html and "Failures" not in html
 
 
 SCENARIO_SETUP = """
@@ -146,7 +157,8 @@ def test_interrupting_a_scenario_batch_keeps_finished_runs_and_tears_down_starte
     manager.interrupt_kernel()
     out = collect(client, msg_id)
     assert out["error"] is None, out
-    assert "interrupted: kept" in out["stderr"] and "stored in spart" in out["stderr"]
+    html = next(b["text/html"] for b in out["data"] if "russo-batch" in b.get("text/html", ""))
+    assert "cancelled — interrupted after" in html and "1 scenario" in html
     check = execute(
         client,
         "started = [r.run_index for r in spart.runs if 'set_up' in r.phases]\n"

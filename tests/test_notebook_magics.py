@@ -256,7 +256,8 @@ def rich(ip):
 def _shown_widgets(captured):
     from ipywidgets.widgets.widget import _instances
 
-    ids = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for o in captured.outputs if o.data]
+    key = "application/vnd.jupyter.widget-view+json"
+    ids = [o.data[key]["model_id"] for o in captured.outputs if o.data and key in o.data]
     return [_instances[i] for i in ids if i in _instances]
 
 
@@ -276,6 +277,7 @@ def test_scenario_runs_stores_batch_and_show_opens_its_explorer(ip, ns, capsys):
             assert russo(ip, "show sc") is None
         (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
         assert explorer.result is batch
+        explorer.content("Transcripts")
         view = explorer.transcript_view.value
         assert "msg user" in view and "book_flight(to_city=" in view and "Verdict: passed" in view
         assert view.count("<audio") == 2  # each turn's clip plays in the transcript
@@ -324,6 +326,9 @@ def test_show_opens_explorer_for_a_batch(ip, ns):
         assert russo(ip, "show hand") is None
     (explorer,) = [w for w in _shown_widgets(captured) if isinstance(w, Explorer)]
     assert explorer.result is ns["hand"] and tuple(explorer.tab.titles) == TAB_TITLES
+    # the static snapshot is its own output, before the widget: a reopened notebook still shows it
+    static = [o.data for o in captured.outputs if "russo-static" in o.data.get("text/html", "")]
+    assert len(static) == 1 and "application/vnd.jupyter.widget-view+json" not in static[0]
 
 
 def test_suite_runs_a_suite_file_with_a_named_agent(ip, ns, tmp_path):

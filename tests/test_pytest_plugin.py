@@ -443,7 +443,7 @@ def test_scenario_marker_runs_scenarios_with_the_agent_fixture(text_mode):
 def test_default_synthesizer_is_the_real_offline_voice(pytester):
     """No russo_synthesizer override: espeak-ng speaks, the local agent hears it with pocketsphinx."""
     pytester.makeconftest(
-        "import pytest\nfrom russo_nb.agents import LocalVoiceAgent\n\n"
+        "import pytest\nfrom russo_nb.adapters import LocalVoiceAgent\n\n"
         "@pytest.fixture(scope='session')\ndef russo_agent():\n    return LocalVoiceAgent.demo()\n"
     )
     pytester.makepyfile(

@@ -235,20 +235,24 @@ def test_user_simulator_with_a_model_plays_the_user(no_model):
     assert server.requests[0]["model"] == "tiny-user"
 
 
-def test_model_endpoint_error_is_captured_as_a_judge_error(no_model):
+def test_model_endpoint_error_raises_from_one_run_and_is_a_judge_error_in_a_batch(no_model):
     with ChatServer(lambda body: "", status=500) as server:
-        judge = scenario.JudgeAgent(criteria=["Agent books"], model="m", base_url=server.base_url)
-        result = arun(
-            scenario.run(
-                name="500",
-                description="d",
-                agents=[BookingAgent(), judge],
-                script=[scenario.user("to Rome"), scenario.agent(), scenario.judge()],
-            )
+        spec = scenario.Scenario(
+            name="500",
+            description="d",
+            agents=lambda: [
+                BookingAgent(),
+                scenario.JudgeAgent(criteria=["Agent books"], model="m", base_url=server.base_url),
+            ],
+            script=[scenario.user("to Rome"), scenario.agent(), scenario.judge()],
         )
+        with pytest.raises(ModelRequestError, match="HTTP 500"):
+            arun(spec.run())
+        result = arun(scenario.run_scenarios(spec)).runs[0]
     assert result.status == "error" and result.error.type == "ModelRequestError" and result.error.stage == "judge"
     assert "HTTP 500" in result.error.message and "model exploded" in result.error.message
     assert len(result.messages) == 2
+    assert result.reasoning.startswith("the judge (JudgeAgent) raised ModelRequestError")
 
 
 def test_parse_json_reply_tolerates_prose_and_rejects_garbage():

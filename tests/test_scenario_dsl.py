@@ -60,7 +60,7 @@ def test_message_injects_a_tool_result_the_agent_then_uses():
     assert [m["role"] for m in result.messages] == ["user", "assistant", "tool", "assistant"]
     assert result.messages[1]["tool_calls"][0]["function"] == {"name": "get_weather", "arguments": '{"city": "here"}'}
     assert result.messages[-1]["content"] == "It is 75°F and sunny."
-    assert result.turns == 1
+    assert result.turns == 2  # the agent speaking again (after the tool result) starts the next turn
 
 
 def test_user_given_text_or_simulated_and_multimodal_message():
@@ -201,7 +201,7 @@ def test_proceed_runs_turns_with_callbacks_then_final_judge():
             description="Let scenario run with monitoring",
             agents=[
                 agent,
-                scenario.UserSimulatorAgent(lines=["hmm", "well", "a flight to Oslo"]),
+                scenario.UserSimulatorAgent(lines=["hmm", "a flight to Oslo"]),
                 scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="Oslo")], early_success=False),
             ],
             script=[
@@ -213,9 +213,9 @@ def test_proceed_runs_turns_with_callbacks_then_final_judge():
         )
     )
     assert result.success, result.reasoning
-    assert turns_seen == [2, 3, 4]
-    assert len(steps) == 9  # user, agent and judge moves of 3 turns
-    assert result.turns == 4 and agent.calls == 4
+    assert turns_seen == [1, 2]  # the turn in progress counts as the first of the three
+    assert len(steps) == 7  # the judge's look in turn 0, then user, agent and judge of turns 1 and 2
+    assert result.turns == 3 and agent.calls == 3
 
 
 def test_on_step_assertion_fails_the_scenario_with_its_message():
@@ -293,7 +293,7 @@ def test_async_step_and_steps_of_plain_functions_see_the_state():
         )
     )
     assert result.success
-    assert seen["turn"] == 1 and seen["thread"] == result.thread_id and seen["last_user"] == "to Bern"
+    assert seen["turn"] == 0 and seen["thread"] == result.thread_id and seen["last_user"] == "to Bern"
     assert json.loads(seen["call"]["function"]["arguments"]) == {"to_city": "Bern"}
 
 
@@ -329,29 +329,32 @@ def test_max_turns_reached_is_a_failure_naming_what_was_not_met():
     )
     assert not result.success and result.status == "failed" and result.error is None
     assert result.turns == 3
-    assert "max_turns=3" in result.reasoning and "tool_called(book_flight)" in result.reasoning
+    assert result.reasoning == "Reached maximum turns (3) without conclusion"
     assert result.failed_criteria == ["tool_called(book_flight)"]
     assert result.passed_criteria == ["never_called(cancel)"]
     assert [m["content"] for m in result.messages if m["role"] == "user"] == ["hello", "hmm", "hmm"]
 
 
-def test_agent_that_raises_gives_an_error_result_keeping_the_transcript():
+def test_agent_that_raises_propagates_from_run_and_is_an_error_result_in_a_batch():
     class Broken(AgentAdapter):
         async def call(self, input):
             raise ValueError("database is down")
 
-    result = arun(
-        scenario.run(
+    def spec():
+        return scenario.Scenario(
             name="broken",
             description="x",
             agents=[Broken(), scenario.JudgeAgent()],
             script=[scenario.user("hi"), scenario.agent(), scenario.succeed()],
         )
-    )
+
+    with pytest.raises(ValueError, match="database is down"):
+        arun(spec().run())
+    result = arun(scenario.run_scenarios(spec())).runs[0]
     assert result.status == "error" and not result.success
     assert result.error.type == "ValueError" and result.error.stage == "agent"
     assert "database is down" in result.error.message
-    assert "the agent under test raised ValueError" in result.reasoning
+    assert "the agent under test (Broken) raised ValueError" in result.reasoning
     assert result.messages == [{"role": "user", "content": "hi"}]
 
 
@@ -388,9 +391,9 @@ def test_agent_input_new_messages_and_return_types():
             ],
         )
     )
-    assert agent.new == [["a"], ["one", "two", "b", "c"], ["booking", "d"]]
+    assert agent.new == [["a"], ["b", "c"], ["d"]]  # what others said since it last spoke, not its own reply
     assert result.success and result.reasoning == "agent decided"
-    assert result.turns == 3  # b and c are one user turn
+    assert result.turns == 4  # a user speaking again starts the next turn: a | b | c | d
     assert result.messages[2] == {"role": "assistant", "content": "two"}
     assert json.loads(result.messages[5]["tool_calls"][0]["function"]["arguments"]) == {"n": 2}
 
@@ -468,7 +471,7 @@ def test_script_ending_without_verdict_fails_with_advice():
             name="open end", description="d", agents=[BookingAgent()], script=[scenario.user("hi"), scenario.agent()]
         )
     )
-    assert not result.success and "without a verdict" in result.reasoning
+    assert not result.success and result.reasoning.startswith("Reached end of script without conclusion")
 
 
 def test_named_and_lambda_predicates_in_verdicts():
@@ -478,12 +481,12 @@ def test_named_and_lambda_predicates_in_verdicts():
             description="d",
             agents=[
                 BookingAgent(),
-                scenario.JudgeAgent(criteria=[check(lambda s: s.current_turn == 1, "one turn"), lambda s: False]),
+                scenario.JudgeAgent(criteria=[check(lambda s: s.current_turn == 0, "first turn"), lambda s: False]),
             ],
             script=[scenario.user("to Oslo"), scenario.agent(), scenario.judge()],
         )
     )
-    assert result.passed_criteria == ["one turn"]
+    assert result.passed_criteria == ["first turn"]
     assert result.failed_criteria[0].startswith("criterion 2 (lambda")
 
 

@@ -163,8 +163,11 @@ def test_teardown_runs_after_an_agent_error_and_a_setup_error():
         agents=[Broken(), scenario.UserSimulatorAgent(lines=["hi"]), scenario.JudgeAgent()],
         teardown=lambda: torn.append("agent"),
     )
-    result = arun(spec.run())
-    assert result.status == "error" and result.error.stage == "agent" and torn == ["agent"]
+    with pytest.raises(RuntimeError, match="agent crashed"):  # one run: the error reaches the caller
+        arun(spec.run())
+    assert torn == ["agent"]
+    result = arun(scenario.run_scenarios(spec)).runs[0]  # a batch records it per run
+    assert result.status == "error" and result.error.stage == "agent" and torn == ["agent", "agent"]
     assert result.score == 0.0 and "scoring" not in result.phases
     assert result.phases == ["created", "set_up", "running", "completed", "torn_down"]
 
@@ -172,9 +175,11 @@ def test_teardown_runs_after_an_agent_error_and_a_setup_error():
         raise OSError("no database")
 
     spec = booking_scenario(setup=bad_setup, teardown=lambda: torn.append("setup"))
-    result = arun(spec.run())
+    with pytest.raises(OSError, match="no database"):
+        arun(spec.run())
+    result = arun(scenario.run_scenarios(spec)).runs[0]
     assert result.status == "error" and result.error.stage == "setup" and "no database" in result.error.message
-    assert torn == ["agent", "setup"] and result.phases == ["created", "completed", "torn_down"]
+    assert torn == ["agent", "agent", "setup", "setup"] and result.phases == ["created", "completed", "torn_down"]
 
 
 def test_cancel_mid_run_still_tears_down():

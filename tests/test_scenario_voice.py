@@ -103,7 +103,7 @@ def test_voice_adapter_checks_its_parts():
 
 def test_local_voice_agent_end_to_end_with_espeak():
     """The offline pipeline for real: espeak-ng speaks each turn, pocketsphinx hears it, intents give the calls."""
-    from russo_nb.agents import LocalVoiceAgent
+    from russo_nb.adapters import LocalVoiceAgent
     from russo_nb.audio import EspeakSynthesizer
 
     result = arun(

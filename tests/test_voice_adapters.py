@@ -17,8 +17,8 @@ import pytest
 
 import russo_nb as russo
 from russo_nb import ConfigurationError, InvalidArgumentError
-from russo_nb.agents import HttpAgent, IntentSet, JsonMapping, OpenAIChatAgent
-from russo_nb.agents.local import data_path
+from russo_nb.adapters import HttpAgent, IntentSet, JsonMapping, OpenAIChatAgent
+from russo_nb.adapters.local import data_path
 from russo_nb.audio import EspeakSynthesizer
 
 BOOK = {"tool_calls": [{"name": "book_flight", "arguments": {"to_city": "LA"}}], "text": "booked"}
@@ -107,7 +107,7 @@ def last_request(path: str) -> dict:
 
 
 def test_http_agent_posts_wav_and_maps_the_answer(server, synth):
-    agent = HttpAgent(f"{server}/ok", headers={"X-Team": "voice"})
+    agent = HttpAgent(f"{server}/ok", mode="wav", headers={"X-Team": "voice"})
     result = russo.run_concurrent_sync(
         "Book a flight to Los Angeles", synth, agent, expect=["book_flight(to_city='LA')"], runs=2
     )

@@ -11,7 +11,7 @@ import pytest
 
 import russo_nb as russo
 from russo_nb import ConfigurationError, SuiteFileError
-from russo_nb.agents import IntentSet, LocalVoiceAgent
+from russo_nb.adapters import IntentSet, LocalVoiceAgent
 from russo_nb.audio import EspeakSynthesizer, Noise, PocketsphinxRecognizer
 from russo_nb.config import Suite
 from russo_nb.demo import demo_suite, main, run_demo

@@ -45,8 +45,12 @@ def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
 
 
 def _label(text: str, width: int = 40) -> str:
+    """A prompt as an axis label: one line, shortened in the middle so variants stay distinct."""
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    head = width // 2
+    return f"{text[:head]}…{text[-(width - 1 - head) :]}"
 
 
 def _is_runs_frame(obj: Any) -> bool:
@@ -71,8 +75,12 @@ def _runs(source: Any) -> pd.DataFrame:
     return light_runs_frame(source)
 
 
-def _fig_height(rows: int) -> float:
-    return max(3.0, min(0.22 * rows + 1.5, 14.0))
+def fig_height(rows: int) -> float:
+    """Inches of figure height for ``rows`` labelled rows, so labels never overlap (0.22 in per row)."""
+    return max(3.0, 0.22 * rows + 1.5)
+
+
+_fig_height = fig_height
 
 
 def plot_pass_rates(
@@ -103,7 +111,7 @@ def plot_pass_rates(
     ax.set_xlabel("pass rate (bars: Wilson 95% interval)")
     title = "Pass rate per prompt"
     if len(frame) > len(shown):
-        title += f" — lowest {len(shown)} of {len(frame)} prompts"
+        title += f"\nshowing {len(shown)} of {len(frame)} (lowest pass rate) — see prompts_frame()"
     ax.set_title(title)
     return ax
 
@@ -143,9 +151,9 @@ def plot_flakiness(
     labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("run index")
-    title = "Runs per prompt [flakiness score 4·p·(1−p)]"
+    title = "Runs per prompt [flakiness 4p(1−p)]"
     if len(prompts) > len(shown):
-        title += f" — {len(shown)} most flaky of {len(prompts)} prompts"
+        title += f"\nshowing {len(shown)} of {len(prompts)} (most flaky) — see prompts_frame()"
     ax.set_title(title)
     handles = [Patch(color=STATUS_COLORS[k], label=k) for k in ("passed", "failed", "error")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -174,7 +182,7 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
     title = "Agent latency per prompt"
     if len(medians) > len(shown):
-        title += f" — slowest {len(shown)} of {len(medians)} prompts"
+        title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
     return ax
 

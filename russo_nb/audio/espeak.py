@@ -1,18 +1,24 @@
 """EspeakSynthesizer: offline speech from espeak-ng, loaded in-process with ctypes.
 
 The library and its voice data come from the ``espeakng-loader`` wheel, so nothing
-has to be installed on the system. espeak-ng keeps one global engine per process, so
-every call goes through one lock, and ``synthesize`` runs it in a worker thread to
-keep the event loop free.
+has to be installed on the system. Every utterance is synthesized by a freshly loaded
+espeak-ng (see :class:`_FreshEngine`), so the same text, voice and settings give the same
+bytes from any instance, in any order, in any process. Calls go through one lock, and
+``synthesize`` runs in a worker thread to keep the event loop free.
 """
 
 from __future__ import annotations
 
+import _ctypes
 import asyncio
+import atexit
 import ctypes
 import logging
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, InvalidArgumentError
@@ -37,20 +43,46 @@ _PARAM_PITCH = 3
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
-class _Engine:
-    """The process-wide espeak-ng engine: loaded once, used under one lock."""
+_unload = getattr(_ctypes, "dlclose", None) or _ctypes.FreeLibrary  # POSIX / Windows
 
-    _instance: _Engine | None = None
-    _create_lock = threading.Lock()
 
-    def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError as exc:  # pragma: no cover - dependency is declared
-            raise ConfigurationError("espeak-ng is not available: pip install espeakng-loader") from exc
-        self.lock = threading.Lock()
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        lib = self.lib
+class _FreshEngine:
+    """espeak-ng loaded anew for every utterance: its output is a pure function of text, voice and settings.
+
+    Why: espeak-ng keeps synthesis state in C ``static`` variables that no API call resets:
+    the phase of its pitch flutter (``Flutter_ix`` in ``wavegen.c``, wrapping every ~1.1 s of
+    speech), the automatic gain control, the glottal cycle counter behind roughness, the echo
+    buffer. Each utterance starts where the previous one left off, so two calls with the same
+    text gave different bytes (and two seeded batches different audio and pass counts).
+    ``espeak_Terminate`` does not reset them; unloading the library does. ``espeak_Terminate``
+    + ``dlclose`` and a fresh ``dlopen`` + ``espeak_Initialize`` cost about a millisecond (the
+    data files stay in the page cache), against 15-30 ms for synthesizing a prompt.
+
+    The library is opened from a private copy of the wheel's file, made once per process:
+    if another package has the shared file open, ``dlclose`` of it would not unload it and
+    the state would survive; nobody else maps the copy.
+    """
+
+    lock = threading.Lock()
+    _library: Path | None = None
+    _data = b""
+
+    @classmethod
+    def _private_library(cls) -> Path:
+        if cls._library is None:
+            try:
+                import espeakng_loader
+            except ImportError as exc:  # pragma: no cover - dependency is declared
+                raise ConfigurationError("espeak-ng is not available: pip install espeakng-loader") from exc
+            folder = Path(tempfile.mkdtemp(prefix="russo-espeak-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            source = Path(espeakng_loader.get_library_path())
+            cls._library = Path(shutil.copy2(source, folder / source.name))
+            cls._data = espeakng_loader.get_data_path().encode()
+        return cls._library
+
+    @staticmethod
+    def _declare(lib: Any) -> None:
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetSynthCallback.argtypes = [_CALLBACK]
@@ -70,47 +102,50 @@ class _Engine:
         ]
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.restype = ctypes.c_int
-        data_path = espeakng_loader.get_data_path().encode()
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
-        if rate <= 0:
-            raise ConfigurationError(f"espeak-ng failed to initialize (data at {data_path.decode()})")
-        self.sample_rate = rate
-        self._chunks: list[bytes] = []
-        self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
-        lib.espeak_SetSynthCallback(self._callback)
-        logger.debug("espeak-ng loaded (%d Hz)", rate)
+        lib.espeak_Terminate.restype = ctypes.c_int
 
     @classmethod
-    def get(cls) -> _Engine:
-        with cls._create_lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
+    def synthesize(cls, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:
+        """16-bit PCM at :data:`ESPEAK_SAMPLE_RATE` for ``text`` (blocking; serialized)."""
+        with cls.lock:
+            lib = ctypes.CDLL(str(cls._private_library()))
+            try:
+                return cls._speak(lib, text, voice, rate, pitch, volume)
+            finally:
+                _unload(lib._handle)
 
-    def _collect(self, wav: Any, count: int, events: Any) -> int:
-        if wav and count > 0:
-            self._chunks.append(ctypes.string_at(wav, count * 2))
-        return 0
+    @classmethod
+    def _speak(cls, lib: Any, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:
+        cls._declare(lib)
+        native = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, cls._data, _INITIALIZE_DONT_EXIT)
+        if native != ESPEAK_SAMPLE_RATE:
+            raise ConfigurationError(f"espeak-ng failed to initialize (data at {cls._data.decode()}, rate {native})")
+        chunks: list[bytes] = []
 
-    def synthesize(self, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:
-        """16-bit PCM at the engine's rate for ``text`` (blocking; serialized)."""
-        with self.lock:
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        def collect(wav: Any, count: int, events: Any) -> int:
+            if wav and count > 0:
+                chunks.append(ctypes.string_at(wav, count * 2))
+            return 0
+
+        callback = _CALLBACK(collect)  # referenced until espeak_Terminate below
+        try:
+            lib.espeak_SetSynthCallback(callback)
+            if lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise InvalidArgumentError(
-                    f"espeak-ng has no voice {voice!r}; try 'en-us', 'en', 'en-gb' or see russo_nb.audio.list_voices()"
+                    f"espeak-ng has no voice {voice!r}; try 'en-us', 'en', 'en-GB-x-rp' "
+                    "or see russo_nb.audio.list_voices()"
                 )
-            self.lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
-            self.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
-            self.lib.espeak_SetParameter(_PARAM_VOLUME, volume, 0)
-            self._chunks = []
+            lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
+            lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+            lib.espeak_SetParameter(_PARAM_VOLUME, volume, 0)
             data = text.encode("utf-8") + b"\0"
-            status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
-            self.lib.espeak_Synchronize()
+            status = lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
+            lib.espeak_Synchronize()
             if status != 0:
                 raise RuntimeError(f"espeak-ng failed to synthesize {text!r} (status {status})")
-            pcm = b"".join(self._chunks)
-            self._chunks = []
-            return pcm
+            return b"".join(chunks)
+        finally:
+            lib.espeak_Terminate()
 
 
 def list_voices() -> list[str]:
@@ -128,8 +163,9 @@ class EspeakSynthesizer:
 
     ``rate`` is in words per minute (80-450), ``pitch`` 0-100, ``volume`` 0-200;
     ``sample_rate`` resamples from espeak's native 22050 Hz (16000 suits recognizers).
-    espeak-ng's output drifts slightly from call to call (its wave generator keeps state),
-    so the last ``memo`` clips are remembered per text: a prompt sounds the same every time.
+    The same text and settings give byte-identical audio from any instance (each utterance
+    is made by a freshly loaded engine); the last ``memo`` clips are kept per text only to
+    save the 15-30 ms of synthesizing a prompt again.
     """
 
     def __init__(
@@ -181,10 +217,9 @@ class EspeakSynthesizer:
             if remembered is not None:
                 self._memo.move_to_end(text)
                 return remembered
-        engine = _Engine.get()
-        pcm = engine.synthesize(text, self.voice, self.rate, self.pitch, self.volume)
-        audio = Audio(data=pcm, format="wav", sample_rate=engine.sample_rate, channels=1, sample_width=2)
-        if self.sample_rate != engine.sample_rate:
+        pcm = _FreshEngine.synthesize(text, self.voice, self.rate, self.pitch, self.volume)
+        audio = Audio(data=pcm, format="wav", sample_rate=ESPEAK_SAMPLE_RATE, channels=1, sample_width=2)
+        if self.sample_rate != ESPEAK_SAMPLE_RATE:
             from .wav import resample
 
             audio = resample(audio, self.sample_rate)

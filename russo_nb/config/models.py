@@ -123,6 +123,17 @@ class Suite(_Strict):
     runs: int = Field(default=1, ge=1)
     max_concurrency: int | None = Field(default=None, ge=1)
     timeout: float | None = Field(default=None, gt=0)
+    rate_limit: str | float | None = None
+    """Attempt starts per time for the whole suite: ``10/s``, ``600/min`` (see :mod:`russo_nb.ratelimit`)."""
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: Any) -> Any:
+        from ..ratelimit import RateLimit
+
+        RateLimit.parse(value)  # InvalidArgumentError is a ValueError: reported with the file and field
+        return value
+
     seed: int = 0
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)

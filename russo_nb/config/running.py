@@ -115,7 +115,7 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
         max_concurrency=job.settings.max_concurrency,
         timeout=suite.timeout,
         started_at=started,
-        params={"suite": str(suite.source) if suite.source else suite.label},
+        params={"suite": str(suite.source) if suite.source else suite.label, **job.settings.params()},
     )
     scenario_parts = parts[len(test_ids) :]
     scenarios = merge_scenario_batches(scenario_parts) if scenario_parts else None
@@ -169,6 +169,7 @@ def start_suite(
     pipeline: Pipeline | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
+    rate_limit: Any = None,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
@@ -189,7 +190,8 @@ def start_suite(
     plans = [_plan_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
     if scenarios:
         plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, concurrency))
-    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout)
+    limit = rate_limit if rate_limit is not None else suite.rate_limit
+    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout, rate_limit=limit)
     test_ids = [test_id for _, test_id in picked]
     job: Job[SuiteResult] = Job(plans, settings, on_progress)
     job.combine = lambda parts: _suite_result(suite, test_ids, job, parts)

@@ -41,6 +41,16 @@ def _seconds(option: str, text: str) -> float:
     return value
 
 
+def _rate(option: str, text: str) -> str:
+    from ..ratelimit import RateLimit
+
+    try:
+        RateLimit.parse(text)
+    except InvalidArgumentError:
+        raise InvalidArgumentError(f"--{option} needs requests per time like 10/s or 600/min, got {text!r}") from None
+    return text
+
+
 def _identifier(option: str, text: str) -> str:
     if not text.isidentifier():
         raise InvalidArgumentError(f"--{option} needs a Python variable name, got {text!r}")
@@ -84,6 +94,7 @@ class CommandSpec:
 _RUNS = OptionSpec("runs", "runs per prompt (default 1)", _whole(1), metavar="N")
 _CONC = OptionSpec("max-concurrency", "runs at the same time (default: no limit)", _whole(1), metavar="N")
 _TIMEOUT = OptionSpec("timeout", "seconds each run may take", _seconds, metavar="S")
+_RATE = OptionSpec("rate-limit", "attempt starts per time: 10/s, 600/min (default: no limit)", _rate, metavar="RATE")
 _EFFECTS = OptionSpec("effects", "audio effects, comma-separated: noise:10db,speed:1.2", metavar="SPEC")
 _AS = OptionSpec("as", "store the result in this variable", _identifier, metavar="NAME")
 _SEED = OptionSpec("seed", "seed for effects (default 0)", _whole(0), metavar="N")
@@ -91,7 +102,7 @@ _RECORD = OptionSpec("record", "also record the batch in the history store", fla
 _HISTORY = OptionSpec("history", "history store path (default .russo/history.sqlite)", metavar="PATH")
 _QUIET = OptionSpec("quiet", "no progress display", flag=True)
 _NAME = OptionSpec("name", "a name for the batch", metavar="NAME")
-_RUN_COMMON = (_RUNS, _CONC, _TIMEOUT, _EFFECTS, _SEED, _AS, _NAME, _RECORD, _HISTORY, _QUIET)
+_RUN_COMMON = (_RUNS, _CONC, _TIMEOUT, _RATE, _EFFECTS, _SEED, _AS, _NAME, _RECORD, _HISTORY, _QUIET)
 
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
@@ -144,7 +155,7 @@ COMMANDS: dict[str, CommandSpec] = {
             positionals=("SCENARIO",),
             min_positionals=1,
             max_positionals=None,
-            options=(_RUNS, _CONC, _TIMEOUT, _AS, _NAME, _QUIET),
+            options=(_RUNS, _CONC, _TIMEOUT, _RATE, _AS, _NAME, _QUIET),
             example="%russo scenario my_scenario --runs 3 --as sc",
         ),
         CommandSpec(

@@ -1,11 +1,18 @@
 """The explorer widget: a batch (or scenario batch) in tabs you can click through.
 
-Tabs: Overview (charts), Prompts (choose a prompt: its runs, the audio the agent heard,
-transcripts and tool calls), Runs (sortable, searchable, filtered and paged; a row opens
-the run: its audio, said vs heard, expected vs called, traceback), Failures (diffs),
-Transcripts (conversations as chat bubbles with verdicts), Export (CSV, Parquet, JSON
-lines, HTML report, with the absolute path and a link). Lists are capped and paginated so a 100,000-run
-batch builds in about a second and its widget state stays small.
+Tabs: Overview (headline and per-prompt table), Charts, Prompts (Scenarios for a scenario
+batch: choose one, its runs, the audio the agent heard, transcripts and tool calls), Runs
+(sortable, searchable, filtered and paged; a row opens the run: its audio, said vs heard,
+expected vs called, traceback; up / down move between runs), Failures (diffs), Transcripts
+(conversations as chat bubbles with verdicts), Export (CSV, Parquet, JSON lines, HTML
+report, honouring "include audio", with the absolute path and a link).
+
+Building the explorer renders only the Overview, from one :class:`~russo_nb.view.BatchView`
+computed once. Every other tab is built the first time it is shown, and each chart the
+first time its section is opened (then cached), so a 10,000-run batch is interactive at
+once. Displayed, the explorer carries a static HTML snapshot beside the widget view
+(:meth:`Explorer.snapshot_html`): a notebook reopened without a kernel, nbconvert,
+nbviewer and GitHub show the results instead of a widget placeholder.
 """
 
 from __future__ import annotations
@@ -18,14 +25,19 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..types import SingleRunResult
+from ..view import BatchView, build_view
 from .html import (
     STYLE,
+    _audio_tag,
     _e,
+    _failure_html,
     _passed,
     _pct,
     batch_html,
-    failure_groups,
-    prompt_stats,
+    headline_html,
+    middle,
+    notes_html,
+    prompt_table_html,
     run_html,
     scenario_result_html,
     transcript_html,
@@ -35,9 +47,17 @@ __all__ = ["Explorer", "explore"]
 
 logger = logging.getLogger("russo_nb")
 
-TAB_TITLES = ("Overview", "Prompts", "Runs", "Failures", "Transcripts", "Export")
-LAZY_CHARTS_RUNS = 20_000
-"""Above this many runs the Overview charts are drawn when asked for (a button), not at once."""
+TAB_TITLES = ("Overview", "Charts", "Prompts", "Runs", "Failures", "Transcripts", "Export")
+CHART_PROMPTS = 30
+"""Charts over prompts show at most this many (the least passing / most flaky); the rest are in prompts_frame()."""
+SNAPSHOT_FAILURES = 3
+"""The static snapshot shows the transcripts of this many failing runs."""
+SNAPSHOT_AUDIO_BYTES = 400_000
+"""A clip is embedded as a player in the static snapshot only when its WAV is at most this big."""
+STATIC_HIDE_CSS = (
+    "<style>.jp-OutputArea-child:has(.russo-static):has(+ .jp-OutputArea-child .russo-explorer){display:none}</style>"
+)
+"""Hides the static snapshot in JupyterLab while the live explorer (the next output) is rendered."""
 
 
 def _html(value: str) -> widgets.HTML:
@@ -45,8 +65,7 @@ def _html(value: str) -> widgets.HTML:
 
 
 def _short(text: str, width: int = 80) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return middle(text, width)
 
 
 def _clip_of(result: Any, run: Any) -> Any:
@@ -117,13 +136,16 @@ def _verdict(run: Any) -> str:
 class Explorer(widgets.VBox):
     """Tabs over one result; ``explorer.tab`` is the Tab, ``explorer.result`` the result shown.
 
+    Only the Overview is built at once; :meth:`content` builds (and caches) any other tab,
+    which also happens when the user first selects it.
+
     Args:
         result: a BatchResult, a ScenarioBatch or anything with ``runs``.
         page_size: runs per page in the Runs tab and per prompt in the Prompts tab.
         max_options: the most prompts (or runs) a dropdown lists; the rest are reachable
             through the Runs tab's filters and the DataFrames.
-        charts: draw the Overview charts: ``"auto"`` (now, or behind a button above 20,000
-            runs), ``True`` (now) or ``False``.
+        charts: ``True`` draws every chart now (for scripts and tests); the default
+            ``"auto"`` / ``False`` draws each when its section is first shown.
     """
 
     def __init__(
@@ -139,116 +161,251 @@ class Explorer(widgets.VBox):
         self.runs: list[Any] = list(getattr(result, "runs", []))
         self.page_size = max(1, page_size)
         self.max_options = max(1, max_options)
-        self.stats = prompt_stats(self.runs)
-        self.groups = failure_groups(self.runs)
+        self.view: BatchView = build_view(result)
         self._by_prompt: dict[str, list[int]] = {}
         for index, run in enumerate(self.runs):
             self._by_prompt.setdefault(getattr(run, "prompt", ""), []).append(index)
         self.status_out = widgets.HTML()
-        builders: list[tuple[str, Callable[[], widgets.Widget]]] = [
-            ("Overview", lambda: self._overview(charts)),
-            ("Prompts", self._prompts_tab),
-            ("Runs", self._runs_tab),
-            ("Failures", self._failures_tab),
-            ("Transcripts", self._transcripts_tab),
-            ("Export", self._export_tab),
-        ]
-        children = []
-        for title, build in builders:
-            try:
-                children.append(build())
-            except Exception as exc:  # one broken tab must not hide the others
-                logger.exception("explorer: building the %s tab failed", title)
-                children.append(
-                    _html(f"<div class='err'>{_e(title)} tab failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
-                )
-        self.tab = widgets.Tab(children=children)
+        self._charts_cache: dict[str, widgets.Widget] = {}
+        self._frames_cache: tuple[Any, Any] | None = None
+        self._builders: dict[str, Callable[[], widgets.Widget]] = {
+            "Overview": self._overview,
+            "Charts": self._charts_tab,
+            "Prompts": self._prompts_tab,
+            "Runs": self._runs_tab,
+            "Failures": self._failures_tab,
+            "Transcripts": self._transcripts_tab,
+            "Export": self._export_tab,
+        }
+        self._built: dict[str, widgets.Widget] = {}
+        self._slots = {title: widgets.Box(layout=widgets.Layout(display="block")) for title in self._builders}
+        self.tab = widgets.Tab(children=list(self._slots.values()))
         scenarios = getattr(getattr(result, "metadata", None), "kind", None) == "scenarios"
-        self.tab.titles = tuple("Scenarios" if t == "Prompts" and scenarios else t for t in TAB_TITLES)
+        self.tab.titles = tuple("Scenarios" if t == "Prompts" and scenarios else t for t in self._builders)
         self.tab.add_class("russo-explorer-tabs")
+        self.tab.observe(self._on_select, names="selected_index")
         super().__init__(children=[self.tab], **kwargs)
         self.add_class("russo-explorer")
+        self.content("Overview")
+        if charts is True:
+            self.draw_charts()
+
+    # -- lazy tabs ------------------------------------------------------------------------
+    @property
+    def built_tabs(self) -> list[str]:
+        """Titles of the tabs built so far (the Overview, and any the user has opened)."""
+        return list(self._built)
+
+    def content(self, title: str) -> widgets.Widget:
+        """The content of tab ``title``, built now if it was not yet (a failing tab shows its error)."""
+        built = self._built.get(title)
+        if built is not None:
+            return built
+        build = self._builders[title]
+        try:
+            built = build()
+        except Exception as exc:  # one broken tab must not hide the others
+            logger.exception("explorer: building the %s tab failed", title)
+            built = _html(f"<div class='err'>{_e(title)} tab failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
+        self._built[title] = built
+        self._slots[title].children = [built]
+        return built
+
+    def show(self, title: str) -> widgets.Widget:
+        """Select tab ``title`` (building it if needed) and return its content."""
+        self.tab.selected_index = list(self._builders).index(title)
+        return self.content(title)
+
+    def _on_select(self, change: dict[str, Any]) -> None:
+        index = change.get("new")
+        if index is None:
+            return
+        title = list(self._builders)[index]
+        self.content(title)
+        if title == "Charts":
+            self._open_chart(self.chart_sections.selected_index or 0)
+
+    # -- static snapshot --------------------------------------------------------------------
+    def snapshot_html(self) -> str:
+        """A static view of the result for front ends without a live kernel.
+
+        The headline, the per-prompt table, the failures, the transcripts of the first
+        failing runs and (when small enough) the audio they heard, as self-contained HTML.
+        """
+        parts = [
+            STYLE,
+            "<div class='russo russo-static'>",
+            "<div class='muted'>russo explorer — static snapshot (run the cell with a kernel for the "
+            "interactive explorer)</div>",
+            batch_html(self.view, max_failures=10, with_style=False),
+        ]
+        failing = [run for run in self.runs if getattr(run, "status", None) not in ("passed", "cancelled")]
+        if failing:
+            count = min(len(failing), SNAPSHOT_FAILURES)
+            parts.append(f"<details open><summary>Transcripts of the first {count} failing runs</summary>")
+            for run in failing[:SNAPSHOT_FAILURES]:
+                parts.append(
+                    f"<div class='muted'><b>{_e(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
+                    f"{getattr(run, 'run_index', '?')}</div>"
+                )
+                clip = _clip_of(self.result, run)
+                if clip is not None and len(getattr(clip, "data", b"")) <= SNAPSHOT_AUDIO_BYTES:
+                    parts.append(f"<div class='muted'>What the agent heard:</div>{_audio_tag(clip)}")
+                parts.append(self._transcript_body(run, max_audio_bytes=SNAPSHOT_AUDIO_BYTES))
+            parts.append("</details>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    def _ipython_display_(self) -> None:
+        """Show the static snapshot, then the live widget: two outputs of the cell.
+
+        JupyterLab renders a widget view whenever one is in the bundle, even when its model
+        is gone (a reopened notebook shows "model not found"), so the snapshot is an output
+        of its own. Its CSS hides it while the live explorer is rendered right after it.
+        nbconvert, nbviewer and GitHub show the snapshot and the widget's text line.
+        """
+        from IPython.display import display
+
+        display({"text/html": STATIC_HIDE_CSS + self.snapshot_html(), "text/plain": self._plain()}, raw=True)
+        bundle = super()._repr_mimebundle_() or {}
+        bundle["text/plain"] = self._plain() + " (interactive: needs a running kernel)"
+        display(bundle, raw=True)
+
+    def _plain(self) -> str:
+        view = self.view
+        rate = f"{_pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
+        plain = f"russo explorer: {view.verdict} {rate}, {len(view.rows)} {view.noun}s"
+        if view.cancelled:
+            plain += f"; {view.cancelled_text}"
+        return plain
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget view, plus a text/html snapshot and a text/plain headline for front ends without widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            bundle = {}
+        bundle["text/html"] = self.snapshot_html()
+        bundle["text/plain"] = self._plain()
+        return bundle
 
     # -- Overview --------------------------------------------------------------------
-    def _overview(self, charts: bool | str) -> widgets.Widget:
-        head = batch_html(self.result, max_prompts=10, max_failures=0, stats=self.stats, groups=[])
-        parts: list[widgets.Widget] = [widgets.HTML(value=head)]
-        self.chart_box = widgets.VBox()
+    def _overview(self) -> widgets.Widget:
+        view = self.view
+        head = (
+            f"{STYLE}<div class='russo russo-batch'>{headline_html(view)}{notes_html(view)}"
+            f"{prompt_table_html(view, 15)}</div>"
+        )
+        hint = _html(
+            "<div class='muted'>Charts, each prompt's runs and audio, every run, failures and transcripts are in "
+            "the other tabs.</div>"
+        )
+        return widgets.VBox([widgets.HTML(value=head), hint])
+
+    # -- Charts ------------------------------------------------------------------------
+    def _chart_specs(self) -> list[tuple[str, str]]:
+        """(section title, plot function name) for each chart that has something to show."""
+        specs = [("Pass rate per " + self.view.noun, "plot_pass_rates")]
+        if len(self.view.rows) >= 2 and any(row.finished > 1 for row in self.view.rows):
+            specs.append(("Flakiness: runs per " + self.view.noun, "plot_flakiness"))
+        if any(row.latency is not None for row in self.view.rows):
+            specs.append(("Latency", "plot_latency"))
+        if any(row.finished > 1 for row in self.view.rows):
+            specs.append(("pass@k and pass^k", "plot_pass_at_k"))
+        return specs
+
+    def _charts_tab(self) -> widgets.Widget:
+        if not self.view.finished:
+            self.chart_sections = widgets.Accordion(children=[])
+            self.chart_box = widgets.VBox([_html("<div class='muted'>No finished runs to chart.</div>")])
+            return self.chart_box
+        specs = self._chart_specs()
+        self._chart_titles = [title for title, _ in specs]
+        self._chart_plots = dict(specs)
+        slots = [widgets.Box(layout=widgets.Layout(display="block")) for _ in specs]
+        self.chart_sections = widgets.Accordion(children=slots, titles=tuple(self._chart_titles))
+        self.chart_sections.selected_index = None
+        self.chart_sections.observe(lambda change: self._open_chart(change["new"]), names="selected_index")
+        note = _html(
+            "<div class='muted'>Each chart is drawn when its section is first opened. Charts count finished runs "
+            f"only and show at most {CHART_PROMPTS} {self.view.noun}s (the least passing or most flaky).</div>"
+        )
+        self.chart_box = widgets.VBox([note, self.chart_sections])
         self.chart_box.add_class("russo-charts")
-        parts.append(self.chart_box)
-        if charts and self.runs:
-            if charts == "auto" and len(self.runs) > LAZY_CHARTS_RUNS:
-                button = widgets.Button(
-                    description=f"Draw charts ({len(self.runs):,} runs)", icon="bar-chart", layout={"width": "auto"}
-                )
-                button.on_click(lambda _: self._draw_charts())
-                note = _html(
-                    "<div class='muted'>Charts of large batches are drawn on request "
-                    "(a few seconds); or russo_nb.analysis.plot_pass_rates(result).</div>"
-                )
-                self.chart_box.children = [button, note]
-            else:
-                self._draw_charts()
-        return widgets.VBox(parts)
+        return self.chart_box
 
-    def _draw_charts(self) -> None:
-        try:
-            self.chart_box.children = self._charts()
-        except Exception as exc:  # a chart failing must not break the explorer
-            logger.exception("explorer: drawing charts failed")
-            self.chart_box.children = [
-                _html(f"<div class='err'>charts failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
-            ]
+    def _open_chart(self, index: int | None) -> None:
+        if index is None or not getattr(self, "_chart_titles", None):
+            return
+        if self.chart_sections.selected_index != index:
+            self.chart_sections.selected_index = index  # observed: comes back here
+            return
+        self.chart(self._chart_titles[index])
 
-    def _charts(self) -> list[widgets.Widget]:
-        try:
+    @property
+    def charts_drawn(self) -> list[str]:
+        """Titles of the charts drawn so far."""
+        return list(self._charts_cache)
+
+    def draw_charts(self) -> list[widgets.Widget]:
+        """Draw every chart now (normally each is drawn when first shown)."""
+        self.content("Charts")
+        return [self.chart(title) for title in getattr(self, "_chart_titles", [])]
+
+    _draw_charts = draw_charts
+
+    def _frames(self) -> tuple[Any, Any]:
+        """The runs and prompts frames of the finished runs, computed once for every chart."""
+        if self._frames_cache is None:
             from .. import analysis
-        except ImportError as exc:
-            return [_html(f"<div class='muted'>charts unavailable: {_e(exc)}</div>")]
-        from .figures import figure_png
 
-        runs_frame = analysis.runs_frame(self.result)
-        prompts_frame = analysis.prompts_frame(runs_frame)
-        plots = [
-            ("plot_pass_rates", prompts_frame),
-            ("plot_flakiness", runs_frame),
-            ("plot_latency", runs_frame),
-            ("plot_pass_at_k", prompts_frame),
-        ]
-        images: list[widgets.Widget] = []
-        notes: list[str] = []
-        for name, data in plots:
-            plot = getattr(analysis, name, None)
-            if plot is None:
-                notes.append(f"{name} not available")
-                continue
-            if name == "plot_flakiness" and len(self.stats) < 2:
-                continue
-            if name == "plot_latency" and runs_frame["latency_s"].isna().all():
-                continue
-            try:
-                png = figure_png(plot, data, size=(5.6, 3.4))
-            except Exception as exc:
-                notes.append(f"{name}: {type(exc).__name__}: {exc}")
-                continue
-            images.append(
-                widgets.Image(value=png, format="png", layout=widgets.Layout(width="100%", max_width="560px"))
-            )
-        box: list[widgets.Widget] = [
-            widgets.GridBox(images, layout=widgets.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))"))
-        ]
-        if notes:
-            box.append(_html("<div class='muted'>" + "<br>".join(_e(note) for note in notes) + "</div>"))
-        return box
+            runs = analysis.runs_frame(self.result)
+            runs = runs[runs["status"] != "cancelled"].reset_index(drop=True)
+            self._frames_cache = (runs, analysis.prompts_frame(runs))
+        return self._frames_cache
+
+    def chart(self, title: str) -> widgets.Widget:
+        """The chart of section ``title``, drawn on first call and cached."""
+        cached = self._charts_cache.get(title)
+        if cached is not None:
+            return cached
+        index = self._chart_titles.index(title)
+        try:
+            widget = self._draw_chart(self._chart_plots[title])
+        except Exception as exc:  # a chart failing must not break the explorer
+            logger.exception("explorer: drawing chart %r failed", title)
+            widget = _html(f"<div class='err'>chart failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
+        self._charts_cache[title] = widget
+        self.chart_sections.children[index].children = [widget]
+        return widget
+
+    def _draw_chart(self, name: str) -> widgets.Widget:
+        from .. import analysis
+        from ..analysis.plots import fig_height
+        from .figures import figure_svg
+
+        runs, prompts = self._frames()
+        plot = getattr(analysis, name)
+        rows = min(len(prompts), CHART_PROMPTS)
+        if name == "plot_pass_at_k":
+            svg = figure_svg(plot, prompts, size=(7.0, 3.6))
+        elif name == "plot_pass_rates":
+            svg = figure_svg(plot, prompts, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+        elif name == "plot_flakiness":
+            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, prompts=prompts)
+        else:
+            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+        return widgets.HTML(value=f"{STYLE}<div class='russo russo-chart'>{svg}</div>")
 
     # -- Prompts ---------------------------------------------------------------------
     def _prompt_options(self) -> tuple[list[tuple[str, str]], str]:
-        stats = self.stats
+        rows = self.view.lowest_rows(self.max_options)
         note = ""
-        if len(stats) > self.max_options:
-            stats = sorted(stats, key=lambda row: (row["rate"], -row["runs"]))[: self.max_options]
-            note = f"listing the {self.max_options} prompts with the lowest pass rate of {len(self.stats)}"
-        options = [(f"{row['passed']}/{row['runs']} · {_short(row['prompt'])}", row["prompt"]) for row in stats]
+        if len(self.view.rows) > len(rows):
+            note = f"listing the {len(rows)} {self.view.noun}s with the lowest pass rate of {len(self.view.rows)}"
+        options = [
+            (f"{'not run' if row.not_run else f'{row.passed}/{row.finished}'} · {_short(row.prompt)}", row.prompt)
+            for row in rows
+        ]
         return options, note
 
     def _prompts_tab(self) -> widgets.Widget:
@@ -268,11 +425,16 @@ class Explorer(widgets.VBox):
     def _show_prompt(self, prompt: str) -> None:
         indices = self._by_prompt.get(prompt, [])
         runs = [self.runs[i] for i in indices]
-        passed = sum(1 for run in runs if _passed(run))
-        rate = passed / len(runs) if runs else 1.0
+        row = next((row for row in self.view.rows if row.prompt == prompt), None)
+        if row is None or row.rate is None:
+            counts = "<span class='notrun'>not run</span>"
+        else:
+            counts = f"{row.passed}/{row.finished} finished runs passed ({_pct(row.rate)})"
+        if row is not None and row.cancelled:
+            counts += f" · {row.cancelled} cancelled"
         header = (
-            f"<div><b>{_e(prompt, 1000)}</b><br>{passed}/{len(runs)} passed ({_pct(rate)})"
-            + (" <span class='flag'>⚑ flaky</span>" if 0 < passed < len(runs) else "")
+            f"<div><b>{_e(prompt, 1000)}</b><br>{counts}"
+            + (" <span class='flag'>⚑ flaky</span>" if row is not None and row.flaky else "")
             + "</div>"
         )
         children: list[widgets.Widget] = [_html(header)]
@@ -307,20 +469,26 @@ class Explorer(widgets.VBox):
         return self.runs_browser.widget
 
     def open_run(self, index: int) -> None:
-        """Show run ``index`` (its position in ``result.runs``) in the Runs tab."""
+        """Show run ``index`` (its position in ``result.runs``) opened in the Runs tab."""
+        self.show("Runs")
         self.runs_browser.open(index)
-        self.tab.selected_index = TAB_TITLES.index("Runs")
 
     # -- Failures --------------------------------------------------------------------
     def _failures_tab(self, max_groups: int = 30) -> widgets.Widget:
-        groups = self.groups
+        groups = self.view.groups
+        cancelled = self.view.cancelled
+        note = (
+            f"<div class='muted'>{_e(self.view.cancelled_text)}: not failures, not listed.</div>" if cancelled else ""
+        )
         if not groups:
-            return _html("<div class='muted'>No failures: every run passed.</div>")
-        from .html import _failure_html
-
-        failing = sum(len(group) for _, group in groups)
-        parts = [f"<div><b>{failing:,}</b> runs did not pass, in {len(groups):,} kinds (largest first).</div>"]
-        parts += [_failure_html(key, group) for key, group in groups[:max_groups]]
+            what = "every finished run passed" if cancelled else "every run passed"
+            return _html(f"<div class='muted'>No failures: {what}.</div>{note}")
+        failing = sum(len(group.runs) for group in groups)
+        parts = [
+            f"<div><b>{failing:,}</b> finished runs did not pass, in {len(groups):,} kinds (largest first).</div>",
+            note,
+        ]
+        parts += [_failure_html(group) for group in groups[:max_groups]]
         if len(groups) > max_groups:
             parts.append(
                 f"<div class='muted'>{len(groups) - max_groups:,} more kinds omitted; "
@@ -334,8 +502,8 @@ class Explorer(widgets.VBox):
         candidates = with_conversation or range(len(self.runs))
         if not candidates:
             return _html("<div class='muted'>No runs.</div>")
-        # failures first: they are the conversations worth reading
-        failing = [i for i in candidates if self.runs[i].status != "passed"][: self.max_options]
+        # failures first: they are the conversations worth reading (cancelled runs have none)
+        failing = [i for i in candidates if self.runs[i].status not in ("passed", "cancelled")][: self.max_options]
         shown = failing + [i for i in candidates if self.runs[i].status == "passed"][: self.max_options - len(failing)]
         options = [
             (
@@ -366,15 +534,17 @@ class Explorer(widgets.VBox):
         return widgets.VBox([*parts, self.transcript_picker, self.transcript_view])
 
     def _show_transcript(self, index: int) -> None:
-        run = self.runs[index]
+        self.transcript_view.value = f"{STYLE}<div class='russo'>{self._transcript_body(self.runs[index])}</div>"
+
+    def _transcript_body(self, run: Any, *, max_audio_bytes: int | None = None) -> str:
+        """One run's conversation as bubbles with its verdict; clips over ``max_audio_bytes`` are left out."""
         if getattr(run, "messages", None) is not None and hasattr(run, "success"):
-            self.transcript_view.value = scenario_result_html(run)
-            return
+            return scenario_result_html(run, with_style=False)
         clips = getattr(self.result, "audio", None)
-        body = transcript_html(
-            _messages_of(run), verdict=_verdict(run), audio=clips if isinstance(clips, dict) else None
-        )
-        self.transcript_view.value = f"{STYLE}<div class='russo'>{body}</div>"
+        clips = clips if isinstance(clips, dict) else None
+        if clips and max_audio_bytes is not None:
+            clips = {key: clip for key, clip in clips.items() if len(getattr(clip, "data", b"")) <= max_audio_bytes}
+        return transcript_html(_messages_of(run), verdict=_verdict(run), audio=clips)
 
     # -- Export ----------------------------------------------------------------------
     def _export_tab(self) -> widgets.Widget:
@@ -385,6 +555,7 @@ class Explorer(widgets.VBox):
 
     def export(self, path: str | Path) -> Path | None:
         """Write the result to ``path`` (format by suffix) and show its absolute path and a link."""
+        self.content("Export")
         return self.export_panel.export(path)
 
 

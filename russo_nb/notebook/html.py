@@ -11,11 +11,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..view.model import _row_order, pct
+
+if TYPE_CHECKING:
+    from ..view.model import BatchView, PromptRow
 
 __all__ = [
     "STYLE",
     "batch_html",
+    "failures_html",
+    "headline_html",
+    "middle",
+    "notes_html",
+    "prompt_table_html",
     "call_diff_html",
     "comparison_html",
     "error_html",
@@ -30,37 +40,61 @@ __all__ = [
 MAX_PROMPTS = 50
 MAX_FAILURE_GROUPS = 20
 MAX_TEXT = 400
+MAX_HIDDEN_ROWS = 500
+"""A table offers at most this many hidden rows behind a "show" toggle; the rest are in the DataFrames."""
 
 STYLE = """<style>
-.russo{font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;max-width:1100px}
-.russo table{border-collapse:collapse;margin:6px 0!important;width:100%}
-.russo th,.russo td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left!important;vertical-align:top}
+.russo{--russo-fg:var(--jp-content-font-color1,#1a1a1a);--russo-muted:var(--jp-content-font-color2,#4d4d4d);
+--russo-border:var(--jp-border-color2,#d0d0d0);--russo-head-bg:rgba(127,127,127,.14);--russo-ok:#1e6b24;
+--russo-bad:#b3261e;--russo-warn:#8a4600;--russo-flag:#8a4600;--russo-call:#5b1780;--russo-del-bg:#fde2e0;
+--russo-del-fg:#8e1c16;--russo-ins-bg:#dcf3de;--russo-ins-fg:#1b5e20;--russo-err-bg:#fdecea;--russo-err-fg:#8e1c16;
+--russo-user-bg:#e3f2fd;--russo-user-fg:#0d2a4a;--russo-bot-bg:#f1f1f1;--russo-bot-fg:#1f1f1f;
+--russo-tool-bg:#fff8e1;--russo-tool-fg:#4e3b00;--russo-bar-bg:#f2c4c4;--russo-bar-fg:#3d8b40;
+font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;max-width:1100px;
+color:var(--russo-fg)}
+body[data-jp-theme-light="false"] .russo{--russo-muted:var(--jp-content-font-color2,#bdbdbd);--russo-ok:#2e7d32;
+--russo-bad:#c62828;--russo-warn:#a84300;--russo-flag:#ffb74d;--russo-call:#e1bee7;--russo-del-bg:#5c1a1a;
+--russo-del-fg:#ffcdd2;--russo-ins-bg:#1b4d1f;--russo-ins-fg:#c8e6c9;--russo-err-bg:#4a1616;--russo-err-fg:#ffcdd2;
+--russo-user-bg:#12375c;--russo-user-fg:#e3f2fd;--russo-bot-bg:#333;--russo-bot-fg:#eee;--russo-tool-bg:#3d3200;
+--russo-tool-fg:#fff3c4;--russo-bar-bg:#6b2b2b;--russo-bar-fg:#4caf50}
+.russo table{border-collapse:collapse;margin:6px 0!important;width:100%;table-layout:auto!important;
+color:var(--russo-fg)}
+.russo th,.russo td{border-bottom:1px solid var(--russo-border);padding:3px 8px;text-align:left!important;
+vertical-align:top;color:var(--russo-fg)}
+.russo table.russo-prompts th.prompt,.russo table.russo-prompts td.prompt{width:50%;min-width:16em}
 .russo .fail table{width:auto;margin:4px 0!important}
-.russo th{background:rgba(127,127,127,.12);font-weight:600}
+.russo th{background:var(--russo-head-bg);font-weight:600}
 .russo .num{text-align:right!important;font-variant-numeric:tabular-nums;white-space:nowrap}
 .russo .badge{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-weight:600;font-size:12px}
-.russo .ok{background:#2e7d32}.russo .bad{background:#c62828}.russo .warn{background:#ef6c00}
-.russo .muted{color:#777}
-.russo .bar{display:inline-block;width:110px;height:10px;background:#f2c4c4;border-radius:2px;vertical-align:middle}
-.russo .bar>span{display:block;height:100%;background:#43a047;border-radius:2px}
-.russo .flag{color:#ef6c00;font-weight:600;white-space:nowrap}
-.russo code{font-family:var(--jp-code-font-family,monospace);font-size:12px;white-space:pre-wrap}
-.russo del{background:#fdd;text-decoration:none;color:#b71c1c}
-.russo ins{background:#dfd;text-decoration:none;color:#1b5e20}
+.russo .ok{background:var(--russo-ok)}.russo .bad{background:var(--russo-bad)}.russo .warn{background:var(--russo-warn)}
+.russo .muted{color:var(--russo-muted)}.russo td.rate{white-space:nowrap}
+.russo .notrun{color:var(--russo-muted);font-style:italic}
+.russo .bar{display:inline-block;width:110px;height:10px;background:var(--russo-bar-bg);border-radius:2px;
+vertical-align:middle}
+.russo .bar>span{display:block;height:100%;background:var(--russo-bar-fg);border-radius:2px}
+.russo .flag{color:var(--russo-flag);font-weight:600;white-space:nowrap}
+.russo code{font-family:var(--jp-code-font-family,monospace);font-size:12px;white-space:pre-wrap;color:inherit;
+background:transparent}
+.russo del{background:var(--russo-del-bg);text-decoration:none;color:var(--russo-del-fg)}
+.russo ins{background:var(--russo-ins-bg);text-decoration:none;color:var(--russo-ins-fg)}
 .russo details{margin:6px 0}.russo summary{cursor:pointer;font-weight:600}
-.russo .fail{border-left:3px solid #c62828;padding:2px 8px;margin:6px 0}
+.russo .fail{border-left:3px solid var(--russo-bad);padding:2px 8px;margin:6px 0}
 .russo .chat{display:flex;flex-direction:column;gap:4px;margin:6px 0;max-width:760px}
 .russo .msg{padding:6px 10px;border-radius:10px;max-width:80%;white-space:pre-wrap}
-.russo .msg.user{align-self:flex-end;background:#e3f2fd;color:#0d2a4a}
-.russo .msg.assistant{align-self:flex-start;background:#f1f1f1;color:#222}
-.russo .msg.tool{align-self:flex-start;background:#fff8e1;color:#4e3b00;font-family:monospace;font-size:12px}
-.russo .msg.system{align-self:center;background:transparent;color:#777;font-style:italic}
-.russo .msg .role{font-size:11px;color:#777;display:block}
+.russo .msg.user{align-self:flex-end;background:var(--russo-user-bg);color:var(--russo-user-fg)}
+.russo .msg.assistant{align-self:flex-start;background:var(--russo-bot-bg);color:var(--russo-bot-fg)}
+.russo .msg.tool{align-self:flex-start;background:var(--russo-tool-bg);color:var(--russo-tool-fg);
+font-family:monospace;font-size:12px}
+.russo .msg.system{align-self:center;background:transparent;color:var(--russo-muted);font-style:italic}
+.russo .msg .role{font-size:11px;color:inherit;opacity:.85;display:block}
 .russo .msg audio{display:block;height:32px;margin-top:4px}
-.russo .call{display:block;font-family:monospace;font-size:12px;color:#6a1b9a}
+.russo .call{display:block;font-family:monospace;font-size:12px;color:var(--russo-call)}
 .russo .verdict{padding:6px 10px;border-radius:6px;margin:4px 0}
-.russo .verdict.ok{background:#e8f5e9;color:#1b5e20}.russo .verdict.bad{background:#ffebee;color:#b71c1c}
-.russo .err{background:#ffebee;color:#b71c1c;padding:6px 10px;border-radius:4px;white-space:pre-wrap}
+.russo .verdict.ok{background:var(--russo-ins-bg);color:var(--russo-ins-fg)}
+.russo .verdict.bad{background:var(--russo-err-bg);color:var(--russo-err-fg)}
+.russo .err{background:var(--russo-err-bg);color:var(--russo-err-fg);padding:6px 10px;border-radius:4px;
+white-space:pre-wrap}
+.russo .note{border-left:3px solid var(--russo-warn);padding:2px 8px;margin:4px 0}
 </style>"""
 
 
@@ -72,8 +106,25 @@ def _e(value: Any, limit: int = MAX_TEXT) -> str:
     return escape(text, quote=True)
 
 
+def middle(text: str, width: int = 80) -> str:
+    """``text`` on one line, shortened in the middle ("Book a flight … to Rome") so variants stay distinct."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2 + (width - 1) % 2
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[-tail:] if tail else ''}"
+
+
+def _prompt_cell(prompt: str, width: int = 160) -> str:
+    """A prompt in a table cell: the middle cut when long, the whole text in the tooltip."""
+    shown = middle(prompt, width)
+    title = f" title='{_e(prompt, 2000)}'" if shown != " ".join(prompt.split()) else ""
+    return f"<td class='prompt'{title}>{_e(shown, 0)}</td>"
+
+
 def _pct(value: float) -> str:
-    return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
+    return pct(value)
 
 
 def _bar(rate: float) -> str:
@@ -89,53 +140,23 @@ def _passed(run: Any) -> bool:
 
 
 def prompt_stats(runs: Iterable[Any]) -> list[dict[str, Any]]:
-    """Per prompt, in first-seen order: runs, passed, rate, mean match rate and latency, statuses."""
-    stats: dict[str, dict[str, Any]] = {}
-    for run in runs:
-        prompt = run.prompt
-        entry = stats.get(prompt)
-        if entry is None:
-            entry = stats[prompt] = {
-                "prompt": prompt,
-                "runs": 0,
-                "passed": 0,
-                "match_sum": 0.0,
-                "latency_sum": 0.0,
-                "latency_n": 0,
-                "statuses": {},
-            }
-        entry["runs"] += 1
-        status = getattr(run, "status", None) or ("passed" if _passed(run) else "failed")
-        counts = entry["statuses"]
-        counts[status] = counts.get(status, 0) + 1
-        evaluation = getattr(run, "eval_result", None)
-        if evaluation is not None:
-            expected = evaluation.expected
-            if expected:
-                entry["match_sum"] += sum(1 for match in evaluation.matches if match.matched) / len(expected)
-            else:
-                entry["match_sum"] += 1.0
-        latency = getattr(run, "latency_s", None)
-        if latency is not None:
-            entry["latency_sum"] += latency
-            entry["latency_n"] += 1
-    rows = list(stats.values())
-    for row in rows:
-        row["passed"] = row["statuses"].get("passed", 0)
-        row["rate"] = row["passed"] / row["runs"] if row["runs"] else 1.0
-        row["match"] = row["match_sum"] / row["runs"] if row["runs"] else 1.0
-        row["latency"] = row["latency_sum"] / row["latency_n"] if row["latency_n"] else None
-        row["flaky"] = 0 < row["passed"] < row["runs"]
-    return rows
+    """Per prompt, in first-seen order, as dicts (the view's rows; finished runs are the denominator)."""
+    from ..view.model import _rows
 
-
-def _wilson(passed: Sequence[int], runs: Sequence[int]) -> tuple[list[float], list[float]]:
-    from ..analysis.stats import wilson_interval
-
-    if not runs:
-        return [], []
-    low, high = wilson_interval(list(passed), list(runs))
-    return [float(x) for x in low], [float(x) for x in high]
+    return [
+        {
+            "prompt": row.prompt,
+            "runs": row.finished,
+            "passed": row.passed,
+            "cancelled": row.cancelled,
+            "rate": row.rate,
+            "match": row.match,
+            "latency": row.latency,
+            "statuses": dict(row.statuses),
+            "flaky": row.flaky,
+        }
+        for row in _rows(list(runs))
+    ]
 
 
 # -- calls and diffs -----------------------------------------------------------------
@@ -188,42 +209,26 @@ def eval_diff_html(evaluation: Any) -> str:
     return f"<table>{''.join(rows)}</table>{note}"
 
 
-def _failure_key(run: Any, cache: dict[int, str]) -> tuple[str, str, str]:
-    status = getattr(run, "status", "") or ""
-    error = getattr(run, "error", None)
-    if error is not None:
-        return (run.prompt, status, f"{error.type}: {error.message}")
-    evaluation = getattr(run, "eval_result", None)
-    if evaluation is not None:
-        # runs often share one EvalResult object (or one actual-calls list): render it once
-        key = id(evaluation.actual)
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = " ".join(str(call) for call in evaluation.actual) or "(no calls)"
-        return (run.prompt, status, text)
-    return (run.prompt, status, getattr(run, "reasoning", None) or "")
-
-
 def failure_groups(runs: Iterable[Any]) -> list[tuple[tuple[str, str, str], list[Any]]]:
-    """Non-passing runs grouped by (prompt, status, what happened), largest group first."""
-    groups: dict[tuple[str, str, str], list[Any]] = {}
-    cache: dict[int, str] = {}
-    for run in runs:
-        if _passed(run):
-            continue
-        groups.setdefault(_failure_key(run, cache), []).append(run)
-    return sorted(groups.items(), key=lambda item: -len(item[1]))
+    """Finished non-passing runs grouped by (prompt, status, what happened), largest first (see the view)."""
+    from ..view.model import failure_groups as groups
+
+    return [((group.prompt, group.status, group.what), group.runs) for group in groups(runs)]
 
 
-def _failure_html(key: tuple[str, str, str], runs: list[Any]) -> str:
-    prompt, status, what = key
+def _failure_html(key: Any, runs: list[Any] | None = None) -> str:
+    """One failure group: the prompt, how many runs failed this way, and the first one's diff."""
+    if runs is None:  # a FailureGroup
+        prompt, status, what, runs = key.prompt, key.status, key.what, key.runs
+    else:
+        prompt, status, what = key
     first = runs[0]
     indices = ", ".join(str(getattr(run, "run_index", "?")) for run in runs[:12])
     if len(runs) > 12:
         indices += f", … ({len(runs) - 12} more)"
     head = (
-        f"<b>{_e(prompt, 200)}</b> <span class='badge bad'>{_e(status)}</span> "
-        f"<span class='muted'>× {len(runs)} (runs {indices})</span>"
+        f"<b>{_e(middle(prompt, 200), 0)}</b> <span class='badge bad'>{_e(status)}</span> "
+        f"<span class='muted'>× {len(runs)} (run{'s' if len(runs) > 1 else ''} {indices})</span>"
     )
     error = getattr(first, "error", None)
     if error is not None:
@@ -234,7 +239,7 @@ def _failure_html(key: tuple[str, str, str], runs: list[Any]) -> str:
         body = f"<div class='muted'>{_e(what)}</div>"
     text = getattr(getattr(first, "response", None), "text", None)
     if text:
-        body += f"<div class='muted'>agent said: {_e(text, 300)}</div>"
+        body += f"<div class='muted'>agent heard / said: {_e(text, 300)}</div>"
     return f"<div class='fail'>{head}{body}</div>"
 
 
@@ -259,118 +264,163 @@ def _meta_line(metadata: Any) -> str:
     return " · ".join(bits)
 
 
+def _view_of(result: Any) -> BatchView:
+    from ..view.model import BatchView, build_view
+
+    return result if isinstance(result, BatchView) else build_view(result)
+
+
+def headline_html(view: BatchView) -> str:
+    """The batch's first line: verdict, pass rate over finished runs with its interval, counts and flags."""
+    badge_css = {"PASSED": "ok", "INTERRUPTED": "warn"}.get(view.verdict, "bad")
+    title = f" <b>{_e(view.name, 80)}</b>" if view.name else ""
+    if view.rate is not None:
+        rate = (
+            f"<b style='font-size:15px'>{_pct(view.rate)}</b> pass rate ({view.passed}/{view.finished} "
+            f"{'finished ' if view.cancelled else ''}runs, {view.interval_text}) {_bar(view.rate)}"
+        )
+    else:
+        rate = "<b>no finished runs</b>" if view.total else "<b>no runs</b>"
+    bits = [f"{len(view.rows)} {view.noun}{'s' if len(view.rows) != 1 else ''}"]
+    not_run = len(view.not_run)
+    if not_run:
+        bits.append(f"<span class='notrun'>{not_run} not run</span>")
+    if view.status_text():
+        bits.append(_e(view.status_text()))
+    if view.flaky:
+        bits.append(f"<span class='flag'>⚑ {len(view.flaky)} flaky</span>")
+    return (
+        f"<div class='russo-head'><span class='badge {badge_css}'>{view.verdict}</span>{title} {rate} · "
+        + " · ".join(bits)
+        + "</div>"
+    )
+
+
+def notes_html(view: BatchView) -> str:
+    """What to keep in mind reading the numbers: the interruption (said once), a small sample."""
+    parts = []
+    if view.cancelled:
+        parts.append(
+            f"<div class='note'><b>{_e(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "
+            f"{view.finished:,} finished runs only; cancelled runs are not failures.</div>"
+        )
+    if view.small_sample:
+        parts.append(
+            f"<div class='muted'>Small sample ({view.finished} finished runs): intervals are wide; add runs "
+            "(--runs) for more.</div>"
+        )
+    return "".join(parts)
+
+
 def batch_html(
     result: Any,
     *,
     max_prompts: int = MAX_PROMPTS,
     max_failures: int = MAX_FAILURE_GROUPS,
-    stats: list[dict[str, Any]] | None = None,
-    groups: list[tuple[tuple[str, str, str], list[Any]]] | None = None,
+    with_style: bool = True,
 ) -> str:
-    """The HTML a BatchResult (or a ScenarioBatch) shows as a cell's value.
-
-    ``stats`` / ``groups`` reuse :func:`prompt_stats` / :func:`failure_groups` already computed.
-    """
-    runs = list(getattr(result, "runs", []))
-    total = len(runs)
-    if stats is None:
-        stats = prompt_stats(runs)
-    passed = sum(row["passed"] for row in stats)
-    rate = passed / total if total else 1.0
-    metadata = getattr(result, "metadata", None)
-    kind = getattr(metadata, "kind", "prompts")
-    noun = "scenario" if kind == "scenarios" else "prompt"
-    parts = [STYLE, '<div class="russo russo-batch">']
-    if total:
-        (low,), (high,) = _wilson([passed], [total])
-        interval = f"95% CI {_pct(low)}–{_pct(high)}"
-    else:
-        interval = "no runs"
-    all_passed = total > 0 and passed == total
-    badge = "<span class='badge ok'>PASSED</span>" if all_passed else "<span class='badge bad'>FAILED</span>"
-    name = getattr(metadata, "name", None)
-    title = f" <b>{_e(name, 80)}</b>" if name else ""
-    statuses: dict[str, int] = {}
-    for row in stats:
-        for status, count in row["statuses"].items():
-            statuses[status] = statuses.get(status, 0) + count
-    status_bits = " · ".join(
-        f"{count} {status}" for status, count in statuses.items() if status not in ("passed", "failed")
-    )
-    flaky = [row for row in stats if row["flaky"]]
-    parts.append(
-        f"<div class='russo-head'>{badge}{title} <b style='font-size:15px'>{_pct(rate)}</b> pass rate "
-        f"({passed}/{total} runs, {interval}) {_bar(rate)} · {len(stats)} {noun}s"
-        + (f" · {status_bits}" if status_bits else "")
-        + (f" · <span class='flag'>⚑ {len(flaky)} flaky</span>" if flaky else "")
-        + "</div>"
-    )
-    meta = _meta_line(metadata)
+    """The HTML a BatchResult (or a ScenarioBatch, or its :class:`~russo_nb.view.BatchView`) shows in a cell."""
+    view = _view_of(result)
+    parts = [STYLE if with_style else "", "<div class='russo russo-batch'>", headline_html(view)]
+    meta = _meta_line(view.metadata)
     if meta:
         parts.append(f"<div class='muted'>{meta}</div>")
-    params = getattr(metadata, "params", None) or {}
-    if params.get("interrupted"):
-        parts.append("<div class='err'>Interrupted: the finished runs are kept; the rest are marked cancelled.</div>")
-    if total and total < 30:
-        parts.append(f"<div class='muted'>Small sample ({total} runs): intervals are wide; add --runs for more.</div>")
-    parts.append(_prompt_table(stats, max_prompts, noun))
-    if groups is None:
-        groups = failure_groups(runs) if max_failures else []
-    if groups and max_failures:
-        failing = sum(len(group) for _, group in groups)
-        shown = groups[:max_failures]
-        omitted = ""
-        if len(groups) > len(shown):
-            rest = sum(len(group) for _, group in groups[len(shown) :])
-            omitted = (
-                f"<div class='muted'>… {len(groups) - len(shown)} more kinds of failure ({rest} runs) omitted; "
-                "use russo_nb.explore(result) or the DataFrames.</div>"
-            )
-        parts.append(
-            f"<details open><summary>Failures: {failing} run{'s' if failing != 1 else ''} in "
-            f"{len(groups)} kind{'s' if len(groups) != 1 else ''}</summary>"
-            + "".join(_failure_html(key, group) for key, group in shown)
-            + omitted
-            + "</details>"
-        )
+    parts.append(notes_html(view))
+    parts.append(prompt_table_html(view, max_prompts))
+    if max_failures:
+        parts.append(failures_html(view, max_failures))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _prompt_table(stats: list[dict[str, Any]], max_prompts: int, noun: str) -> str:
-    if not stats:
-        return "<div class='muted'>No runs.</div>"
-    shown = stats
-    note = ""
-    if len(stats) > max_prompts:
-        shown = sorted(stats, key=lambda row: (row["rate"], -row["runs"]))[:max_prompts]
-        note = (
-            f"<div class='muted'>Showing the {max_prompts} {noun}s with the lowest pass rate of {len(stats)}; "
-            f"{len(stats) - max_prompts} omitted (see russo_nb.analysis.prompts_frame(result)).</div>"
+def failures_html(view: BatchView, max_failures: int = MAX_FAILURE_GROUPS, *, open_: bool = True) -> str:
+    """The failure groups (finished runs only), largest first, with what was left out said."""
+    groups = view.groups
+    if not groups:
+        return ""
+    failing = sum(len(group.runs) for group in groups)
+    shown = groups[:max_failures]
+    omitted = ""
+    if len(groups) > len(shown):
+        rest = sum(len(group.runs) for group in groups[len(shown) :])
+        omitted = (
+            f"<div class='muted'>… {len(groups) - len(shown)} more kinds of failure ({rest} runs) omitted; "
+            "use russo_nb.explore(result) or the DataFrames.</div>"
         )
-    lows, highs = _wilson([row["passed"] for row in shown], [row["runs"] for row in shown])
-    show_match = any(row["match_sum"] for row in shown)
-    head = (
-        f"<tr><th>{noun.capitalize()}</th><th class='num'>Passed</th><th>Pass rate</th><th class='num'>95% CI</th>"
-        + ("<th class='num'>Match</th>" if show_match else "")
-        + "<th class='num'>Latency</th><th></th></tr>"
+    return (
+        f"<details{' open' if open_ else ''}><summary>Failures: {failing} run{'s' if failing != 1 else ''} in "
+        f"{len(groups)} kind{'s' if len(groups) != 1 else ''}</summary>"
+        + "".join(_failure_html(group) for group in shown)
+        + omitted
+        + "</details>"
     )
-    rows = []
-    for row, low, high in zip(shown, lows, highs, strict=True):
-        flags = []
-        if row["flaky"]:
-            flags.append("<span class='flag' title='runs disagree'>⚑ flaky</span>")
-        other = {s: c for s, c in row["statuses"].items() if s not in ("passed", "failed")}
-        if other:
-            flags.append("<span class='muted'>" + ", ".join(f"{c} {_e(s)}" for s, c in other.items()) + "</span>")
-        latency = f"{row['latency']:.2f}s" if row["latency"] is not None else ""
-        rows.append(
-            f"<tr><td>{_e(row['prompt'], 160)}</td><td class='num'>{row['passed']}/{row['runs']}</td>"
-            f"<td>{_bar(row['rate'])} {_pct(row['rate'])}</td><td class='num'>{_pct(low)}–{_pct(high)}</td>"
-            + (f"<td class='num'>{_pct(row['match'])}</td>" if show_match else "")
-            + f"<td class='num'>{latency}</td><td>{' '.join(flags)}</td></tr>"
+
+
+def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
+    flags = []
+    if row.flaky:
+        flags.append("<span class='flag' title='finished runs disagree'>⚑ flaky</span>")
+    other = row.other_statuses
+    if other:
+        flags.append("<span class='muted'>" + ", ".join(f"{c} {_e(s)}" for s, c in other.items()) + "</span>")
+    if row.not_run:
+        cells = (
+            "<td class='num notrun'>–</td><td class='notrun'>not run</td><td class='num'></td>"
+            + ("<td class='num'></td>" if show_match else "")
+            + "<td class='num'></td>"
         )
-    return f"<table class='russo-prompts'>{head}{''.join(rows)}</table>{note}"
+    else:
+        rate = row.rate if row.rate is not None else 0.0
+        interval = f"{_pct(row.low)}–{_pct(row.high)}" if row.low is not None and row.high is not None else ""
+        latency = f"{row.latency:.2f}s" if row.latency is not None else ""
+        match = row.match if row.match is not None else 0.0
+        cells = (
+            f"<td class='num'>{row.passed}/{row.finished}</td><td class='rate'>{_bar(rate)} {_pct(rate)}</td>"
+            f"<td class='num'>{interval}</td>"
+            + (f"<td class='num'>{_pct(match)}</td>" if show_match else "")
+            + f"<td class='num'>{latency}</td>"
+        )
+    return f"<tr>{_prompt_cell(row.prompt)}{cells}<td>{' '.join(flags)}</td></tr>"
+
+
+def prompt_table_html(view: BatchView, max_prompts: int = MAX_PROMPTS) -> str:
+    """One row per prompt (or scenario): finished-run pass rate, interval, match, mean latency, flags.
+
+    With more than ``max_prompts`` rows the lowest pass rates come first; the hidden rows
+    are offered behind a toggle (up to MAX_HIDDEN_ROWS) and the count is said.
+    """
+    rows = view.rows
+    noun = view.noun
+    if not rows:
+        return "<div class='muted'>No runs.</div>"
+    shown = view.lowest_rows(max_prompts)
+    show_match = view.kind != "scenarios" and any(row.match is not None and row.match < 1 for row in rows)
+    head = (
+        f"<tr><th class='prompt'>{noun.capitalize()}</th><th class='num'>Passed</th><th>Pass rate</th>"
+        f"<th class='num'>{view.confidence:.0%} CI</th>"
+        + ("<th class='num'>Match</th>" if show_match else "")
+        + "<th class='num'>Mean latency</th><th></th></tr>"
+    )
+    body = "".join(_row_html(view, row, show_match) for row in shown)
+    table = f"<table class='russo-prompts'>{head}{body}</table>"
+    if len(shown) == len(rows):
+        return table
+    hidden_ids = {id(row) for row in shown}
+    hidden = [row for row in sorted(rows, key=_row_order) if id(row) not in hidden_ids]
+    offered = hidden[:MAX_HIDDEN_ROWS]
+    beyond = len(hidden) - len(offered)
+    rest = (
+        f"<details><summary>Show {len(offered)} more {noun}s</summary><table class='russo-prompts'>{head}"
+        + "".join(_row_html(view, row, show_match) for row in offered)
+        + "</table>"
+        + (f"<div class='muted'>{beyond} more in russo_nb.analysis.prompts_frame(result).</div>" if beyond else "")
+        + "</details>"
+    )
+    note = (
+        f"<div class='muted'>Showing the {len(shown)} {noun}s with the lowest pass rate of {len(rows)}; "
+        f"{len(rows) - len(shown)} hidden (all of them: russo_nb.analysis.prompts_frame(result)).</div>"
+    )
+    return table + note + rest
 
 
 # -- one run, transcripts, scenarios ------------------------------------------------------

@@ -172,12 +172,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
-        if interrupted:
-            finished = sum(1 for run in batch.runs if run.status != "cancelled")
-            where = f" (stored in {target})" if target else " (it is this cell's value; use --as NAME to keep it)"
-            report_error(
-                f"interrupted: kept {finished} finished runs of {len(batch.runs)}; the rest are marked cancelled{where}"
-            )
+        # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
         return result
@@ -246,6 +241,7 @@ class RussoMagics(Magics):
             command.get("runs", 1),
             command.get("max_concurrency"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
             seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
@@ -266,6 +262,7 @@ class RussoMagics(Magics):
             agent=agent,
             name=command.get("name"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -287,7 +284,13 @@ class RussoMagics(Magics):
             pipeline.effects = self._effects(command.get("effects"))
         if command.get("timeout") is not None:
             suite = suite.model_copy(update={"timeout": command.get("timeout")})
-        handle = start_suite(suite, command.get("runs"), command.get("max_concurrency"), pipeline=pipeline)
+        handle = start_suite(
+            suite,
+            command.get("runs"),
+            command.get("max_concurrency"),
+            pipeline=pipeline,
+            rate_limit=command.get("rate_limit"),
+        )
         from ..runner import PromptPlan
 
         if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
@@ -311,6 +314,7 @@ class RussoMagics(Magics):
             command.get("runs", 1),
             command.get("max_concurrency"),
             timeout=command.get("timeout"),
+            rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
         )
         return self._execute(handle, command, "russo scenario")

@@ -157,7 +157,7 @@ class ProgressDisplay:
         """Show the final state (always, regardless of throttling)."""
         if self.mode == "none":
             return
-        state = "interrupted: kept the finished runs" if interrupted else "done"
+        state = "interrupted" if interrupted else "done"  # the result says what that means, once
         self._render(progress, state=state)
         if self.mode == "widget":
             if interrupted:

@@ -30,6 +30,7 @@ from .batch import (
     run_scenarios_sync,
     start_scenarios,
 )
+from .calls import ScenarioToolCall, ToolCalls
 from .executor import ScenarioExecutor
 from .judge import JudgeAgent
 from .llm import LLMConfig, ModelRequestError, configure
@@ -74,6 +75,8 @@ __all__ = [
     "FunctionAgentAdapter",
     "TextAgentAdapter",
     "CriterionResult",
+    "ScenarioToolCall",
+    "ToolCalls",
     "LifecycleEvent",
     "ReferenceScoreError",
     "LLMConfig",

@@ -29,6 +29,7 @@ __all__ = [
     "AgentRole",
     "FunctionAgentAdapter",
     "TextAgentAdapter",
+    "agent_label",
     "as_adapter",
     "response_to_message",
 ]
@@ -49,9 +50,10 @@ class AgentRole(str, enum.Enum):
 class AgentInput:
     """What an agent gets on each call.
 
-    ``messages`` is the whole conversation, ``new_messages`` what happened since this
-    agent's previous call; ``judgment_request`` is True when a judge must give a
-    verdict now, and ``criteria`` holds a checkpoint's inline criteria.
+    ``messages`` is the whole conversation, ``new_messages`` what the others said (and
+    scripted steps added) since this agent last spoke, its own replies left out;
+    ``judgment_request`` is True when a judge must give a verdict now, and ``criteria``
+    holds a checkpoint's inline criteria.
     """
 
     thread_id: str
@@ -82,6 +84,8 @@ class AgentAdapter:
     """
 
     role: ClassVar[AgentRole] = AgentRole.AGENT
+    wraps: ClassVar[bool] = False
+    """True for adapters around another agent (a function, a russo agent): errors name the agent inside."""
 
     async def call(self, input: AgentInput) -> AgentReturnTypes:
         raise NotImplementedError
@@ -89,6 +93,8 @@ class AgentAdapter:
 
 class FunctionAgentAdapter(AgentAdapter):
     """An agent under test made from a function ``(AgentInput) -> reply`` (sync or async)."""
+
+    wraps: ClassVar[bool] = True
 
     def __init__(self, func: Callable[[AgentInput], Any], name: str | None = None) -> None:
         self.func = func
@@ -107,6 +113,8 @@ class TextAgentAdapter(AgentAdapter):
     It hears the newest user message as text; its tool calls become assistant
     ``tool_calls`` messages.
     """
+
+    wraps: ClassVar[bool] = True
 
     def __init__(self, agent: Any) -> None:
         self.agent = agent
@@ -134,6 +142,13 @@ def response_to_message(response: AgentResponse) -> dict[str, Any]:
     if response.tool_calls:
         message["tool_calls"] = [tool_call_message(call) for call in response.tool_calls]
     return message
+
+
+def agent_label(adapter: Any) -> str:
+    """How errors name an agent: its class, or for a wrapper the name of the agent inside it."""
+    if getattr(adapter, "wraps", False):
+        return describe(adapter)
+    return type(adapter).__name__
 
 
 def role_of(agent: Any) -> AgentRole:

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
-from ..plain_text import terminal_safe
 from ..runner import derive_seed
 from ..types import (
     AgentResponse,
@@ -210,38 +209,23 @@ class ScenarioBatch(RunCounts, BaseModel):
         return BatchResult(runs=runs, audio=self.audio, metadata=metadata)
 
     def summary(self) -> str:
-        """A readable report: overall pass rate and scores, then each scenario's runs."""
-        status = "PASSED" if self.passed else "FAILED"
-        lines = [f"{status} ({self.pass_rate:.0%} pass rate, {self.total} runs, {len(self.by_scenario())} scenarios)"]
-        stats = self.score_stats()
-        if stats["n"]:
-            lines.append(
-                f"  Score: mean {stats['mean']:.2f} (sd {stats['std']:.2f}, "
-                f"min {stats['min']:.2f}, max {stats['max']:.2f})"
-            )
-        for name, runs in self.by_scenario().items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            lines.append(f"  Scenario: {name!r}")
-            lines.append(f"    {passed}/{len(runs)} passed")
-            for run in runs:
-                icon = "+" if run.status == "passed" else "-"
-                score = f", score {run.score:.2f}" if run.score is not None else ""
-                line = f"    [{icon}] run {run.run_index}: {run.status}, {run.turns} turns{score}"
-                if run.error is not None:
-                    line += f" ({terminal_safe(run.error)})"
-                elif run.status != "passed" and run.reasoning:
-                    line += f" ({terminal_safe(run.reasoning[:120])})"
-                lines.append(line)
-        return "\n".join(lines)
+        """A readable report: overall pass rate and scores, then each scenario's runs (see russo_nb.view)."""
+        from ..view import summary_text
+
+        return summary_text(self)
 
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        from ..view import mimebundle
+
+        return mimebundle(self)
+
     def _repr_html_(self) -> str:
         """The batch overview (pass rates per scenario), for notebooks."""
-        from ..notebook.html import batch_html
-
-        return batch_html(self)
+        return self._repr_mimebundle_()["text/html"]
 
     def __repr__(self) -> str:
         return (
@@ -367,16 +351,22 @@ def start_scenarios(
     retries: int = 0,
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
     retry_backoff: float = 0.5,
+    rate_limit: Any = None,
     seed: int | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff)
+    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
-        name=name, max_concurrency=max_concurrency, timeout=timeout, retries=retries, tags=tag_list
+        name=name,
+        max_concurrency=max_concurrency,
+        timeout=timeout,
+        retries=retries,
+        tags=tag_list,
+        params=settings.params(),
     )
     return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
 

@@ -122,12 +122,13 @@ def text_matches(pattern: str, *, role: str = "assistant", flags: int = re.IGNOR
 
 
 def max_turns(n: int) -> Criterion:
-    """The conversation took at most ``n`` user turns."""
+    """The conversation took at most ``n`` turns (turns in which something was said)."""
     if not isinstance(n, int) or n < 1:
         raise InvalidArgumentError(f"max_turns(n) needs a whole number >= 1, got {n!r}")
 
     def predicate(state: ScenarioState) -> tuple[bool, str]:
-        return state.current_turn <= n, f"{state.current_turn} turns (limit {n})"
+        taken = state.turns_taken
+        return taken <= n, f"{taken} turns (limit {n})"
 
     return Criterion(f"max_turns({n})", predicate)
 

@@ -1,8 +1,13 @@
 """Runs one scenario's script against its agents and turns what happened into a result.
 
-The executor keeps the roles apart (agent under test, user simulator, judge), hands
-each agent only what is new to it, counts turns (a turn starts with a user message)
-and agent time, and decides the verdict when the script ends without one.
+The executor keeps the roles apart (agent under test, user simulator, judge) and
+plays them in turns as the scenario library does: a turn is user → agent → judge,
+``current_turn`` is its 0-based index (the same for the three roles of a turn), and
+a role that already spoke in this turn — or whose place in it has passed — starts
+the next turn. Each agent gets as ``new_messages`` what the others said since it
+last spoke. Agent time is counted, and the verdict decided when the script ends
+without one. Errors raised by an agent propagate (annotated with the agent's name)
+so the caller — a test, or the engine with its retry and timeout policy — decides.
 """
 
 from __future__ import annotations
@@ -16,24 +21,45 @@ from typing import Any
 from ..errors import InvalidArgumentError, ProtocolError
 from ..protocols import describe
 from ..types import AgentResponse
-from .adapters import AgentInput, AgentRole, as_adapter, response_to_message, role_of
+from .adapters import AgentInput, AgentRole, agent_label, as_adapter, response_to_message, role_of
 from .judge import JudgeAgent
 from .result import ScenarioResult
-from .script import Step, proceed
+from .script import FAIL_REASONING, SUCCEED_REASONING, Step, proceed
 from .state import ScenarioState
 
 UNTIMED_KEY = "_untimed_s"
 """``state.agent_data`` key where an adapter puts seconds spent outside the agent (e.g. synthesis)."""
 
-__all__ = ["ScenarioExecutor"]
+TURN_ORDER = (AgentRole.USER, AgentRole.AGENT, AgentRole.JUDGE)
+"""The roles of one turn, in the order they play."""
+
+CHECKPOINTS_PASSED = "All inline criteria checkpoints passed"
+"""The reasoning of a script that passed its checkpoints and ended without a verdict."""
+
+END_OF_SCRIPT = "Reached end of script without conclusion"
+"""How the reasoning of a script that ended without any verdict or checkpoint begins."""
+
+ROLE_STAGE = {AgentRole.AGENT: "agent", AgentRole.USER: "user", AgentRole.JUDGE: "judge"}
+STAGE_WHO = {"agent": "the agent under test", "user": "the user simulator", "judge": "the judge"}
+
+__all__ = ["CHECKPOINTS_PASSED", "END_OF_SCRIPT", "TURN_ORDER", "ScenarioExecutor", "max_turns_reasoning"]
 
 logger = logging.getLogger("russo_nb")
+
+
+def max_turns_reasoning(max_turns: int) -> str:
+    """The reasoning of a run that reached ``max_turns`` without a verdict (the scenario library's words)."""
+    return f"Reached maximum turns ({max_turns}) without conclusion"
 
 
 async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _step_name(step: Any) -> str:
+    return repr(step) if isinstance(step, Step) else getattr(step, "__name__", repr(step))
 
 
 class ScenarioExecutor:
@@ -76,12 +102,36 @@ class ScenarioExecutor:
                     f"{describe(adapter)}); give one agent under test, one user simulator and one judge"
                 )
             setattr(self, slot, adapter)
+        min_turns = getattr(self.judge_agent, "min_turns", None)
+        if isinstance(min_turns, int) and min_turns > max_turns:
+            raise InvalidArgumentError(
+                f"the judge's min_turns={min_turns} is above max_turns={max_turns}, so it could never give a "
+                "verdict of its own; lower min_turns or raise max_turns"
+            )
         self.agent_time = 0.0
         self.stage = ""
+        self.failed_agent = ""
+        """The name of the agent whose call raised (its class, or a wrapped agent's name)."""
         self._seen: dict[int, int] = {}
+        self._checkpoints = 0
         self._checkpoint_passed: list[str] = []
         self._criteria_results: list[Any] = []
-        self._last_was_checkpoint = False
+        self._pending_roles: list[AgentRole] = list(TURN_ORDER)
+        self._played: set[AgentRole] = set()
+        state.current_turn = 0
+
+    def adapter_for(self, role: AgentRole) -> Any:
+        """The agent playing ``role`` (None when the scenario has none)."""
+        return {
+            AgentRole.AGENT: self.agent_under_test,
+            AgentRole.USER: self.user_simulator,
+            AgentRole.JUDGE: self.judge_agent,
+        }[role]
+
+    @property
+    def pending_roles(self) -> list[AgentRole]:
+        """The roles still to play in the current turn, in order."""
+        return [role for role in self._pending_roles if role not in self._played]
 
     # -- up-front checks ---------------------------------------------------------------
     def check_ready(self) -> None:
@@ -120,7 +170,12 @@ class ScenarioExecutor:
 
     # -- running -----------------------------------------------------------------------
     async def run(self) -> ScenarioResult:
-        """Run every step; the first result a step returns is the verdict."""
+        """Run every step; the first result a step returns is the verdict.
+
+        An AssertionError raised by a step of the script (or a proceed() callback) fails
+        the scenario: its message joins ``failed_criteria`` after the checkpoints that
+        passed. Anything an agent raises propagates.
+        """
         for step in self.script:
             self.stage = "script"
             try:
@@ -128,20 +183,24 @@ class ScenarioExecutor:
             except AssertionError as exc:
                 if self.stage not in ("script", "callback"):
                     raise
-                return self.finish(ScenarioResult(success=False, reasoning=f"check failed: {exc}"))
-            self._last_was_checkpoint = isinstance(step, Step) and step.action == "judge" and step.criteria is not None
+                return self.finish(self._check_failed(exc, step))
             if isinstance(value, ScenarioResult):
                 return self.finish(value)
         self.stage = ""
-        if self._last_was_checkpoint:
-            return self.finish(ScenarioResult(success=True, reasoning="every checkpoint of the script passed"))
+        if self._checkpoints:
+            return self.finish(ScenarioResult(success=True, reasoning=CHECKPOINTS_PASSED))
         return self.finish(
             ScenarioResult(
                 success=False,
-                reasoning="reached the end of the script without a verdict; end it with proceed(), judge(), "
-                "succeed() or fail()",
+                reasoning=f"{END_OF_SCRIPT}; end the script with judge(), succeed() or fail(), or let proceed() "
+                "play until the judge decides",
             )
         )
+
+    def _check_failed(self, exc: AssertionError, step: Any) -> ScenarioResult:
+        text = str(exc).strip() or f"an assertion in {_step_name(step)} failed"
+        # the first line names the criterion (pytest's rewritten asserts add an explanation below it)
+        return ScenarioResult(success=False, reasoning=f"check failed: {text}", failed_criteria=[text.splitlines()[0]])
 
     def finish(self, result: ScenarioResult) -> ScenarioResult:
         """Fill a verdict with the transcript, checkpoint criteria, turns and agent time."""
@@ -151,7 +210,7 @@ class ScenarioExecutor:
                 "messages": list(self.state.messages),
                 "passed_criteria": passed,
                 "criteria_results": [*self._criteria_results, *result.criteria_results],
-                "turns": self.state.current_turn,
+                "turns": self.state.turns_taken,
                 "agent_time": self.agent_time,
                 "thread_id": self.state.thread_id,
                 "seed": self.state.seed,
@@ -162,40 +221,95 @@ class ScenarioExecutor:
             out.status = "passed" if out.success else "failed"
         return out
 
-    # -- messages ----------------------------------------------------------------------
-    def _add(self, message: dict[str, Any]) -> None:
-        if message.get("role") == "user":
-            previous = self.state.messages[-1].get("role") if self.state.messages else None
-            if previous != "user":
-                self.state.current_turn += 1
-        self.state.add_message(message)
+    # -- turns -------------------------------------------------------------------------
+    def _new_turn(self) -> None:
+        self._pending_roles = list(TURN_ORDER)
+        self._played = set()
+        self.state.current_turn += 1
 
-    def _absorb(self, value: Any, default_role: str) -> ScenarioResult | None:
-        """Add what an agent returned to the conversation; a ScenarioResult ends the run."""
+    def _consume_until(self, role: AgentRole) -> None:
+        while self._pending_roles and self._pending_roles[0] != role:
+            self._pending_roles.pop(0)
+
+    def _claim(self, role: AgentRole) -> None:
+        """Take ``role``'s place in this turn; when it already spoke (or its place passed), in the next turn."""
+        self._consume_until(role)
+        if not self._pending_roles or role in self._played:
+            self._new_turn()
+            self._consume_until(role)
+        self._played.add(role)
+
+    async def step(self) -> list[dict[str, Any]] | ScenarioResult:
+        """Play the next role of the turn (starting the next turn when this one is done).
+
+        Returns the messages that role added, or the :class:`ScenarioResult` that ends
+        the run (a judge's verdict, or reaching ``max_turns``). Roles without an agent
+        are skipped.
+        """
+        result = await self._step()
+        if result is None:  # pragma: no cover - only a caller asking not to start a turn gets None
+            raise ProtocolError("no role left to play")
+        return result
+
+    async def _step(
+        self, go_to_next_turn: bool = True, on_turn: Callable[[ScenarioState], Any] | None = None
+    ) -> list[dict[str, Any]] | ScenarioResult | None:
+        while True:
+            if not self._pending_roles:
+                if not go_to_next_turn:
+                    return None
+                self._new_turn()
+                ended = await self._callback(on_turn)
+                if ended is not None:
+                    return ended
+                if self.state.current_turn >= self.max_turns:
+                    return self._max_turns_result()
+            role = self._pending_roles[0]
+            if self.adapter_for(role) is None or role in self._played:
+                self._pending_roles.pop(0)
+                continue
+            self._played.add(role)
+            return await self._play(role)
+
+    # -- messages ----------------------------------------------------------------------
+    def _add(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.state.add_message(message)
+        return message
+
+    def _absorb(self, value: Any, default_role: str) -> list[dict[str, Any]] | ScenarioResult:
+        """Add what an agent returned to the conversation: the messages added, or the result that ends the run."""
         if value is None:
-            return None
+            return []
         if isinstance(value, ScenarioResult):
             return value
         if isinstance(value, AgentResponse):
-            self._add(response_to_message(value))
-        elif isinstance(value, str):
-            self._add({"role": default_role, "content": value})
-        elif isinstance(value, dict):
-            self._add({"role": default_role, **value} if "role" not in value else dict(value))
-        elif isinstance(value, list):
+            return [self._add(response_to_message(value))]
+        if isinstance(value, str):
+            return [self._add({"role": default_role, "content": value})]
+        if isinstance(value, dict):
+            return [self._add({"role": default_role, **value} if "role" not in value else dict(value))]
+        if isinstance(value, list):
+            added: list[dict[str, Any]] = []
             for item in value:
-                self._absorb(item, default_role)
-        else:
-            raise ProtocolError(
-                f"a scenario agent returned {type(value).__name__}; return a string, an OpenAI message dict, "
-                "a list of messages, or a ScenarioResult"
-            )
-        return None
+                absorbed = self._absorb(item, default_role)
+                if isinstance(absorbed, ScenarioResult):
+                    return absorbed
+                added += absorbed
+            return added
+        raise ProtocolError(
+            f"a scenario agent returned {type(value).__name__}; return a string, an OpenAI message dict, "
+            "a list of messages, or a ScenarioResult"
+        )
 
-    async def _call(self, adapter: Any, *, judgment_request: bool = False, criteria: list[Any] | None = None) -> Any:
+    async def _play(
+        self, role: AgentRole, *, judgment_request: bool = False, criteria: list[Any] | None = None
+    ) -> list[dict[str, Any]] | ScenarioResult:
+        """Call the agent playing ``role`` and add its reply; an agent's error propagates, annotated."""
+        adapter = self.adapter_for(role)
+        self.stage = ROLE_STAGE[role]
         key = id(adapter)
-        seen = self._seen.get(key, 0)
         messages = self.state.messages
+        seen = min(self._seen.get(key, 0), len(messages))
         payload = AgentInput(
             thread_id=self.state.thread_id,
             messages=list(messages),
@@ -204,43 +318,55 @@ class ScenarioExecutor:
             judgment_request=judgment_request,
             criteria=criteria,
         )
-        value = await adapter.call(payload)
-        self._seen[key] = len(self.state.messages)
-        return value
+        started = time.perf_counter()
+        try:
+            value = await adapter.call(payload)
+        except Exception as exc:
+            self.failed_agent = agent_label(adapter)
+            if hasattr(exc, "add_note"):  # Python 3.11+: shown under the traceback
+                exc.add_note(
+                    f"raised by {self.failed_agent} ({STAGE_WHO[self.stage]}) in turn {self.state.current_turn} "
+                    f"of scenario {self.state.name!r}"
+                )
+            raise
+        finally:
+            if role == AgentRole.AGENT:
+                untimed = self.state.agent_data.pop(UNTIMED_KEY, 0.0)  # e.g. a voice adapter's synthesis
+                self.agent_time += max(0.0, time.perf_counter() - started - untimed)
+        result = self._absorb(value, "user" if role == AgentRole.USER else "assistant")
+        self._seen[key] = len(self.state.messages)  # its own reply is not new to it next time
+        self.stage = "script"
+        return result
 
     # -- the DSL's actions ---------------------------------------------------------------
     async def message(self, message: dict[str, Any]) -> None:
-        """``message(...)``: add the message as given."""
+        """``message(...)``: add the message as given (a user or assistant message takes that role's turn)."""
+        role = {"user": AgentRole.USER, "assistant": AgentRole.AGENT}.get(message.get("role", ""))
+        if role is not None:
+            self._claim(role)
         self._add(dict(message))
 
     async def user(self, content: str | dict[str, Any] | None = None) -> ScenarioResult | None:
         """``user(...)``: the given text, or the simulator's next line."""
-        if content is not None:
-            return self._absorb(content, "user")
-        if self.user_simulator is None:
+        if content is None and self.user_simulator is None:
             raise ProtocolError("user() without text needs a UserSimulatorAgent in agents=[...]")
-        self.stage = "user"
-        value = await self._call(self.user_simulator)
-        result = self._absorb(value, "user")
-        self.stage = "script"
-        return result
+        self._claim(AgentRole.USER)
+        if content is not None:
+            self._absorb(content, "user")
+            return None
+        result = await self._play(AgentRole.USER)
+        return result if isinstance(result, ScenarioResult) else None
 
     async def agent(self, content: str | dict[str, Any] | None = None) -> ScenarioResult | None:
         """``agent(...)``: the given reply, or the agent under test's answer (timed)."""
-        if content is not None:
-            return self._absorb(content, "assistant")
-        if self.agent_under_test is None:
+        if content is None and self.agent_under_test is None:
             raise ProtocolError("agent() without text needs the agent under test in agents=[...]")
-        self.stage = "agent"
-        started = time.perf_counter()
-        try:
-            value = await self._call(self.agent_under_test)
-        finally:
-            untimed = self.state.agent_data.pop(UNTIMED_KEY, 0.0)  # e.g. a voice adapter's synthesis
-            self.agent_time += max(0.0, time.perf_counter() - started - untimed)
-        result = self._absorb(value, "assistant")
-        self.stage = "script"
-        return result
+        self._claim(AgentRole.AGENT)
+        if content is not None:
+            self._absorb(content, "assistant")
+            return None
+        result = await self._play(AgentRole.AGENT)
+        return result if isinstance(result, ScenarioResult) else None
 
     async def judge(self, criteria: list[Any] | None = None) -> ScenarioResult | None:
         """``judge(criteria)``: a checkpoint; ``judge()``: the final verdict."""
@@ -248,27 +374,20 @@ class ScenarioExecutor:
             if criteria is None:
                 raise ProtocolError("judge() needs a JudgeAgent(criteria=[...]) in agents=[...]")
             self.judge_agent = JudgeAgent()
-        self.stage = "judge"
-        value = await self._call(self.judge_agent, judgment_request=criteria is None, criteria=criteria)
-        self.stage = "script"
-        if not isinstance(value, ScenarioResult):
+        self._claim(AgentRole.JUDGE)
+        value = await self._play(AgentRole.JUDGE, judgment_request=criteria is None, criteria=criteria)
+        if not isinstance(value, ScenarioResult):  # messages instead of a verdict: kept in the transcript
             if criteria is None:
                 raise ProtocolError(f"judge {describe(self.judge_agent)} gave no verdict when asked for one")
             return None
-        if criteria is not None and value.success:
+        if criteria is not None:
+            self._checkpoints += 1
             self._checkpoint_passed += [c for c in value.passed_criteria if c not in self._checkpoint_passed]
             self._criteria_results += value.criteria_results
-            return None
+            if value.success:
+                return None
+            return value.model_copy(update={"passed_criteria": [], "criteria_results": []})
         return value
-
-    async def _judge_look(self) -> ScenarioResult | None:
-        """A mid-run look by the judge: a verdict ends the run, None continues."""
-        if self.judge_agent is None:
-            return None
-        self.stage = "judge"
-        value = await self._call(self.judge_agent)
-        self.stage = "script"
-        return value if isinstance(value, ScenarioResult) else None
 
     async def _callback(self, func: Callable[[ScenarioState], Any] | None) -> ScenarioResult | None:
         if func is None:
@@ -280,14 +399,11 @@ class ScenarioExecutor:
 
     def _max_turns_result(self) -> ScenarioResult:
         look = self.state.agent_data.get(id(self.judge_agent)) if self.judge_agent is not None else None
-        failed = [r.criterion for r in look or [] if not r.passed]
-        passed = [r.criterion for r in look or [] if r.passed]
         return ScenarioResult(
             success=False,
-            reasoning=f"reached max_turns={self.max_turns} without a verdict"
-            + (f"; still not met: {', '.join(failed)}" if failed else ""),
-            passed_criteria=passed,
-            failed_criteria=failed,
+            reasoning=max_turns_reasoning(self.max_turns),
+            passed_criteria=[r.criterion for r in look or [] if r.passed],
+            failed_criteria=[r.criterion for r in look or [] if not r.passed],
         )
 
     async def proceed(
@@ -296,36 +412,26 @@ class ScenarioExecutor:
         on_turn: Callable[[ScenarioState], Any] | None = None,
         on_step: Callable[[ScenarioState], Any] | None = None,
     ) -> ScenarioResult | None:
-        """``proceed(...)``: user → agent → judge turns, until ``turns``, a verdict or ``max_turns``."""
-        done = 0
-        while turns is None or done < turns:
-            last_role = self.state.messages[-1].get("role") if self.state.messages else None
-            if last_role != "user":
-                if self.state.current_turn >= self.max_turns:
-                    return self._max_turns_result()
-                result = await self.user() or await self._callback(on_step)
-                if result is not None:
-                    return result
-            result = await self.agent() or await self._callback(on_step)
-            if result is not None:
-                return result
-            result = await self._judge_look()
-            if result is not None:
-                return result
-            if self.judge_agent is not None:
-                result = await self._callback(on_step)
-                if result is not None:
-                    return result
-            done += 1
-            result = await self._callback(on_turn)
-            if result is not None:
-                return result
-        return None
+        """``proceed(...)``: play the roles on, until ``turns`` (the turn in progress is the first), a verdict
+        or ``max_turns``; ``on_turn`` runs as each new turn starts, ``on_step`` after every move."""
+        first_turn: int | None = None
+        while True:
+            go_on = turns is None or first_turn is None or self.state.current_turn + 1 < first_turn + turns
+            value = await self._step(go_to_next_turn=go_on, on_turn=on_turn)
+            if first_turn is None:
+                first_turn = self.state.current_turn
+            if value is None:
+                return None
+            ended = await self._callback(on_step)
+            if isinstance(value, ScenarioResult):
+                return value
+            if ended is not None:
+                return ended
 
     async def succeed(self, reasoning: str | None = None) -> ScenarioResult:
         """``succeed(...)``: end now with success."""
-        return ScenarioResult(success=True, reasoning=reasoning)
+        return ScenarioResult(success=True, reasoning=reasoning or SUCCEED_REASONING)
 
     async def fail(self, reasoning: str | None = None) -> ScenarioResult:
         """``fail(...)``: end now with failure."""
-        return ScenarioResult(success=False, reasoning=reasoning)
+        return ScenarioResult(success=False, reasoning=reasoning or FAIL_REASONING)

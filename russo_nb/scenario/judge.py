@@ -9,15 +9,15 @@ judgment (``judge()`` in a script) always gives a verdict.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, ClassVar
 
+from ..errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
 from .criteria import criterion_name, evaluate_local, is_sentence
 from .llm import LLMConfig, chat, parse_json_reply, require_model, resolve_config
-from .result import CriterionResult, ScenarioResult, tool_calls_in
-from .state import ScenarioState, message_text
+from .result import CriterionResult, ScenarioResult
+from .state import ScenarioState, transcript
 
 __all__ = ["JudgeAgent", "render_transcript"]
 
@@ -34,17 +34,8 @@ Answer with one JSON object and nothing else:
 
 
 def render_transcript(messages: list[dict[str, Any]]) -> str:
-    """The conversation as plain text a model can read (tool calls and results included)."""
-    lines = []
-    for message in messages:
-        role = message.get("role", "?")
-        text = message_text(message)
-        line = f"{role}: {text}".rstrip()
-        if role == "assistant":
-            for call in tool_calls_in([message]):
-                line += f"\n  [tool call] {call.name}({json.dumps(call.arguments, default=str)})"
-        lines.append(line)
-    return "\n".join(lines) or "(no messages yet)"
+    """The conversation as plain text a model can read (tool calls included)."""
+    return transcript(messages) or "(no messages yet)"
 
 
 class JudgeAgent(AgentAdapter):
@@ -54,6 +45,9 @@ class JudgeAgent(AgentAdapter):
         criteria: what must hold for the scenario to succeed.
         model, base_url, api_key_env: the model for sentence criteria (see :mod:`.llm`).
         early_success: end the run with success as soon as every criterion holds.
+        min_turns: the judge lets the conversation go on (gives no verdict of its own) while
+            the 0-based ``current_turn`` is below this; a ``judge()`` step or a checkpoint is
+            always answered.
     """
 
     role: ClassVar[AgentRole] = AgentRole.JUDGE
@@ -66,10 +60,16 @@ class JudgeAgent(AgentAdapter):
         base_url: str | None = None,
         api_key_env: str | None = None,
         early_success: bool = True,
+        min_turns: int | None = None,
         system_prompt: str | None = None,
         name: str = "judge",
     ) -> None:
+        if min_turns is not None and (not isinstance(min_turns, int) or isinstance(min_turns, bool) or min_turns < 0):
+            raise InvalidArgumentError(
+                f"JudgeAgent(min_turns=...) must be a whole number >= 0 or None, got {min_turns!r}"
+            )
         self.criteria = list(criteria or [])
+        self.min_turns = min_turns
         self.model = model
         self.base_url = base_url
         self.api_key_env = api_key_env
@@ -140,6 +140,9 @@ class JudgeAgent(AgentAdapter):
         checkpoint = input.criteria is not None
         criteria = list(input.criteria) if checkpoint else self.criteria
         state = input.scenario_state
+        forced = input.judgment_request or checkpoint
+        if not forced and self.min_turns is not None and state.current_turn < self.min_turns:
+            return None  # too early to end the run: the conversation goes on
         if not criteria:
             if input.judgment_request or checkpoint:
                 return ScenarioResult(success=True, reasoning="the judge has no criteria, so nothing failed")

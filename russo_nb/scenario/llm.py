@@ -3,19 +3,17 @@
 Configuration comes from, in order: arguments (``JudgeAgent(model=..., base_url=...,
 api_key_env=...)``), :func:`configure`, then environment variables
 ``RUSSO_LLM_MODEL``, ``RUSSO_LLM_BASE_URL`` (or ``OPENAI_BASE_URL``) and the key in
-``OPENAI_API_KEY`` (or the variable ``api_key_env`` names). Requests use the standard
-library in a worker thread, so no HTTP package is needed.
+``OPENAI_API_KEY`` (or the variable ``api_key_env`` names). Requests go through
+:mod:`russo_nb.http_client`, the client the adapters use (total deadline, body cap, no
+cross-host redirects carrying the key).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -114,26 +112,18 @@ def require_model(config: LLMConfig, who: str, why: str) -> LLMConfig:
     return config
 
 
-def _post(config: LLMConfig, payload: dict[str, Any]) -> dict[str, Any]:
+async def _post(config: LLMConfig, payload: dict[str, Any]) -> Any:
+    from ..http_client import AgentHTTPError, post_json
+
     body = json.dumps(payload).encode("utf-8")
     headers = {"Content-Type": "application/json"}
     key = config.api_key
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(config.url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=config.timeout) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:500].decode("utf-8", "replace")
-        raise ModelRequestError(f"model endpoint {config.url} answered HTTP {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ModelRequestError(f"cannot reach model endpoint {config.url}: {reason}") from None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        raise ModelRequestError(f"model endpoint {config.url} answered something that is not JSON") from None
+        return await post_json(config.url, body, headers, config.timeout, "model endpoint")
+    except (AgentHTTPError, ValueError) as exc:
+        raise ModelRequestError(str(exc)) from None
 
 
 async def chat(config: LLMConfig, messages: list[dict[str, Any]], *, json_mode: bool = False) -> str:
@@ -141,7 +131,7 @@ async def chat(config: LLMConfig, messages: list[dict[str, Any]], *, json_mode: 
     payload: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature}
     if json_mode:
         payload["response_format"] = {"type": "json_object"}
-    data = await asyncio.to_thread(_post, config, payload)
+    data = await _post(config, payload)
     try:
         content = data["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError):

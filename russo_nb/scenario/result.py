@@ -7,7 +7,6 @@ analysis uses (``prompt``, ``run_index``, ``latency_s``).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Literal
 
@@ -16,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..plain_text import terminal_safe
 from ..types import Audio, EvalResult, RunError, RunStatus, ToolCall
 from ..types import prompt_id as make_prompt_id
+from .calls import collect_tool_calls
+from .state import transcript as transcript_of
 
 __all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in"]
 
@@ -40,25 +41,8 @@ class CriterionResult(BaseModel):
 
 
 def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
-    """Every tool call the assistant made in OpenAI-format ``messages``, as russo ToolCalls."""
-    calls: list[ToolCall] = []
-    for message in messages:
-        if message.get("role") != "assistant":
-            continue
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
-            raw = function.get("arguments") or "{}"
-            if isinstance(raw, str):
-                try:
-                    arguments = json.loads(raw) if raw.strip() else {}
-                except json.JSONDecodeError:
-                    arguments = {"_raw": raw}
-            else:
-                arguments = dict(raw)
-            if not isinstance(arguments, dict):
-                arguments = {"_value": arguments}
-            calls.append(ToolCall(name=str(function.get("name", "")), arguments=arguments))
-    return calls
+    """Every tool call the assistant made in OpenAI-format ``messages``, as plain russo ToolCalls."""
+    return [ToolCall(name=call.name, arguments=call.arguments) for call in collect_tool_calls(messages)]
 
 
 class ScenarioResult(BaseModel):
@@ -219,18 +203,7 @@ class ScenarioResult(BaseModel):
 
     def transcript_text(self) -> str:
         """The conversation as plain text, one line per message, tool calls included."""
-        lines = []
-        for message in self.messages:
-            role = message.get("role", "?")
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-            line = f"{role}: {content}" if content else f"{role}:"
-            calls = tool_calls_in([message]) if role == "assistant" else []
-            if calls:
-                line += " " + " ".join(f"[{call}]" for call in calls)
-            lines.append(line)
-        return "\n".join(lines)
+        return transcript_of(self.messages)
 
     def __str__(self) -> str:
         return self.summary()

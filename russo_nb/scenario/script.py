@@ -23,7 +23,25 @@ from ..plain_text import short_repr
 from .result import ScenarioResult
 from .state import ScenarioState
 
-__all__ = ["ScriptStep", "Step", "agent", "fail", "judge", "message", "proceed", "script_from_data", "succeed", "user"]
+__all__ = [
+    "FAIL_REASONING",
+    "SUCCEED_REASONING",
+    "ScriptStep",
+    "Step",
+    "agent",
+    "fail",
+    "judge",
+    "message",
+    "proceed",
+    "script_from_data",
+    "succeed",
+    "user",
+]
+
+SUCCEED_REASONING = "Scenario marked as successful with scenario.succeed()"
+"""The reasoning of ``succeed()`` given without one (the scenario library's words)."""
+FAIL_REASONING = "Scenario marked as failed with scenario.fail()"
+"""The reasoning of ``fail()`` given without one."""
 
 ScriptStep = (
     Callable[[ScenarioState], None]
@@ -46,7 +64,8 @@ class Step:
         if state is None:
             if self.action in ("succeed", "fail"):
                 # ``return scenario.succeed("why")()`` inside a check, as in the seed's examples
-                return ScenarioResult(success=self.action == "succeed", reasoning=self.args[0])
+                default = SUCCEED_REASONING if self.action == "succeed" else FAIL_REASONING
+                return ScenarioResult(success=self.action == "succeed", reasoning=self.args[0] or default)
             raise InvalidArgumentError(f"step {self} needs the scenario state: call it as step(state)")
         executor = state._executor
         if executor is None:
@@ -99,10 +118,13 @@ def proceed(
     on_turn: Callable[[ScenarioState], Any] | None = None,
     on_step: Callable[[ScenarioState], Any] | None = None,
 ) -> Step:
-    """Run user → agent → judge turns: ``turns`` of them, or until a verdict or ``max_turns``.
+    """Let user → agent → judge play on: until ``turns``, a verdict or ``max_turns``.
 
-    ``on_turn`` runs after each turn, ``on_step`` after each agent's move; either may
-    be async, and an AssertionError inside fails the scenario with its message.
+    The turn in progress counts as the first of ``turns`` (after ``user(), agent()``,
+    ``proceed(turns=1)`` only lets the judge look, ``turns=2`` plays one more turn).
+    ``on_turn`` runs each time a new turn starts, ``on_step`` after every move (the
+    judge's too, also the one that ends the run); either may be async, and an
+    AssertionError inside fails the scenario with its message.
     """
     if turns is not None and (not isinstance(turns, int) or isinstance(turns, bool) or turns < 1):
         raise InvalidArgumentError(f"proceed(turns=...) must be a whole number >= 1 or None, got {turns!r}")

@@ -24,7 +24,7 @@ from ..engine import capture_error
 from ..errors import InvalidArgumentError, RussoError
 from ..types import RunError, RunStatus
 from .adapters import AgentRole, as_adapter, role_of
-from .executor import ScenarioExecutor
+from .executor import STAGE_WHO, ScenarioExecutor
 from .result import LifecycleEvent, LifecyclePhase, ScenarioResult
 from .scorers import Scorer, combine, normalize_scorers
 from .state import ScenarioState
@@ -163,7 +163,12 @@ class Scenario(BaseModel):
         return ScenarioRun(self, run_index, self.seed if seed is None else seed, agents)
 
     async def run(self, seed: int | None = None, run_index: int = 0) -> ScenarioResult:
-        """Run once; misconfiguration raises, everything the agents do is captured in the result."""
+        """Run once and return the verdict.
+
+        A misconfiguration raises before anything runs; an error raised by an agent (or
+        the setup hook) propagates with its traceback and cause after teardown ran, as a
+        test wants it. :func:`~russo_nb.scenario.run_scenarios` records such errors per run.
+        """
         self.check()
         return await self.prepare(run_index, seed).attempt()
 
@@ -204,7 +209,7 @@ class Scenario(BaseModel):
                 state.env = await _call_hook(self.setup, state)
             executor = ScenarioExecutor(state, self.make_agents(), [], self.max_turns)
             for message in messages:
-                executor._add(dict(message))
+                await executor.message(message)  # turns counted as if the script had said it
             if given is not None:
                 verdict = given
             elif executor.judge_agent is not None:
@@ -224,7 +229,14 @@ class Scenario(BaseModel):
 
     async def validate(self) -> ScenarioResult:
         """Check that the reference output scores 1.0; raise ReferenceScoreError naming the scorers that did not."""
-        result = await self.score_reference()
+        try:
+            result = await self.score_reference()
+        except RussoError:
+            raise
+        except Exception as exc:
+            raise ReferenceScoreError(
+                f"scenario {self.name!r}: the reference run raised {type(exc).__name__}: {exc}"
+            ) from exc
         if result.error is not None:
             raise ReferenceScoreError(f"scenario {self.name!r}: the reference run failed with {result.error}")
         score = result.score if result.score is not None else (1.0 if result.success else 0.0)
@@ -325,37 +337,22 @@ class ScenarioRun:
         )
 
     async def _setup_and_run(self, state: ScenarioState) -> ScenarioResult:
+        """Set up and play the script; whatever raises goes on to the caller (teardown runs in ``attempt``)."""
         scenario = self.scenario
         self._stage = "setup"
-        try:
-            if scenario.setup is not None:
-                state.env = await _call_hook(scenario.setup, state)
-            self.mark("set_up")
-            self._stage = "running"
-            self.mark("running")
-            self._executor = ScenarioExecutor(
-                state,
-                self.agents if self.agents is not None else scenario.make_agents(),
-                scenario.script,
-                scenario.max_turns,
-            )
-            self._executor.check_ready()
-            return await self._executor.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            stage = self.stage
-            error = capture_error(exc, stage)
-            logger.debug("scenario %r run %d raised during %s", scenario.name, self.run_index, stage, exc_info=True)
-            who = {"agent": "the agent under test", "user": "the user simulator", "judge": "the judge"}.get(
-                stage, f"the {stage or 'run'} step"
-            )
-            partial = ScenarioResult(
-                success=False, error=error, reasoning=f"{who} raised {error.type}: {error.message}"
-            )
-            if self._executor is not None:
-                return self._executor.finish(partial)
-            return partial
+        if scenario.setup is not None:
+            state.env = await _call_hook(scenario.setup, state)
+        self.mark("set_up")
+        self._stage = "running"
+        self.mark("running")
+        self._executor = ScenarioExecutor(
+            state,
+            self.agents if self.agents is not None else scenario.make_agents(),
+            scenario.script,
+            scenario.max_turns,
+        )
+        self._executor.check_ready()
+        return await self._executor.run()
 
     async def _score(self, result: ScenarioResult, state: ScenarioState) -> ScenarioResult:
         scenario = self.scenario
@@ -390,26 +387,52 @@ class ScenarioRun:
         return error
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> ScenarioResult:
-        """The result of a run that timed out, was cancelled, or raised past the executor."""
+        """The result of a run that raised, timed out or was cancelled: the engine's verdict on it.
+
+        It keeps what the run got to: the partial transcript, the checkpoints that
+        passed, the turns, agent time and clips; the error names the stage and the agent.
+        """
         if not any(event.phase == "completed" for event in self.lifecycle):
             self.mark("completed", status)
-        state = self.state
-        reasoning = {"timeout": "the run timed out", "cancelled": "the run was cancelled"}.get(status, "the run failed")
-        return ScenarioResult(
-            success=False,
-            status=status,
-            error=error,
-            attempts=attempts,
-            reasoning=f"{reasoning}: {error.message}" if error else reasoning,
-            messages=list(state.messages) if state is not None else [],
-            turns=state.current_turn if state is not None else 0,
-            thread_id=state.thread_id if state is not None else None,
-            agent_time=self._executor.agent_time if self._executor is not None else None,
-            audio=dict(state.audio) if state is not None else {},
-            score=0.0 if self.scenario.weighted_scorers else None,
-            lifecycle=list(self.lifecycle),
-            **self._base(),
+        executor = self._executor if self.state is not None and self._executor is not None else None
+        if error is not None and executor is not None and executor.failed_agent and error.stage in STAGE_WHO:
+            error = _with_agent(error, executor.failed_agent)
+        reasoning = _failure_reasoning(status, error, executor.failed_agent if executor is not None else "")
+        partial = ScenarioResult(success=False, status=status, error=error, reasoning=reasoning)
+        if executor is not None:
+            partial = executor.finish(partial)
+        elif self.state is not None:
+            partial = partial.model_copy(
+                update={"messages": list(self.state.messages), "thread_id": self.state.thread_id}
+            )
+        return partial.model_copy(
+            update={
+                "status": status,
+                "attempts": attempts,
+                "score": 0.0 if self.scenario.weighted_scorers else None,
+                "lifecycle": list(self.lifecycle),
+                **self._base(),
+            }
         )
+
+
+def _with_agent(error: RunError, agent: str) -> RunError:
+    """``error`` naming the agent that raised it."""
+    return error if error.agent else error.model_copy(update={"agent": agent})
+
+
+def _failure_reasoning(status: RunStatus, error: RunError | None, agent: str) -> str:
+    if status == "timeout":
+        return f"the run timed out: {error.message}" if error else "the run timed out"
+    if status == "cancelled":
+        return f"the run was cancelled: {error.message}" if error else "the run was cancelled"
+    if error is None:
+        return "the run failed"
+    who = STAGE_WHO.get(error.stage, f"the {error.stage or 'run'} step")
+    if agent and error.stage in STAGE_WHO:
+        who += f" ({agent})"
+    caused = f" (from {error.cause})" if error.cause else ""
+    return f"{who} raised {error.type}: {error.message}{caused}"
 
 
 async def run(
@@ -434,9 +457,11 @@ async def run(
     ``agents`` holds the agent under test, a ``UserSimulatorAgent`` and a ``JudgeAgent``.
     Without a ``script`` the user, the agent and the judge take turns until the judge
     gives a verdict or ``max_turns`` is reached. A misconfiguration (a sentence
-    criterion and no model, a missing role) raises; anything the agents do (including
-    raising) is captured in the result. ``verbose``, ``cache_key`` and ``debug`` are
-    accepted for compatibility and ignored.
+    criterion and no model, a missing role) raises before anything runs; an exception
+    an agent raises propagates (its traceback and cause intact, a note naming the agent)
+    after teardown, while an AssertionError from a step of the script fails the
+    scenario in the result. ``verbose``, ``cache_key`` and ``debug`` are accepted for
+    compatibility and ignored.
     """
     scenario = Scenario(
         name=name,

@@ -11,13 +11,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentError
-from ..types import Audio, ToolCall
-from .result import tool_calls_in
+from ..types import Audio
+from .calls import ToolCalls, collect_tool_calls
 
 if TYPE_CHECKING:
     from .executor import ScenarioExecutor
 
-__all__ = ["ScenarioState", "message_text"]
+__all__ = ["ScenarioState", "message_text", "transcript"]
 
 
 def message_text(message: dict[str, Any] | None) -> str:
@@ -34,6 +34,22 @@ def message_text(message: dict[str, Any] | None) -> str:
     return str(content)
 
 
+def transcript(messages: list[dict[str, Any]]) -> str:
+    """The conversation as plain text: one ``role: text`` line per message, tool calls under theirs.
+
+    An empty conversation gives an empty string.
+    """
+    lines = []
+    for message in messages:
+        role = message.get("role", "?")
+        line = f"{role}: {message_text(message)}".rstrip()
+        if role == "assistant":
+            for call in collect_tool_calls([message]):
+                line += f"\n  [tool call] {call.name}({json.dumps(call.arguments, default=str)})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 class ScenarioState:
     """The conversation and bookkeeping of one run, shared by every step of its script.
 
@@ -41,7 +57,8 @@ class ScenarioState:
         description: the scenario's problem statement.
         messages: the conversation in OpenAI chat format.
         thread_id: an id unique to this run.
-        current_turn: how many user turns have started (0 before the first).
+        current_turn: the 0-based index of the turn in progress, shared by the user, the agent and
+            the judge of that turn (a turn is user → agent → judge; a role speaking again starts the next).
         seed: the run's seed (simulated users draw their lines with it).
         variables: values drawn for this run (template variables), visible to checks.
         env: whatever the scenario's ``setup`` hook returned (the agent's environment).
@@ -72,6 +89,7 @@ class ScenarioState:
         self.audio: dict[str, Audio] = {}
         self.agent_data: dict[int, Any] = {}
         self._executor: ScenarioExecutor | None = None
+        self._turn_of: dict[int, int] = {}  # id(message) -> the turn it was added in
 
     # -- building the conversation -----------------------------------------------------
     def add_message(self, message: dict[str, Any]) -> None:
@@ -81,6 +99,7 @@ class ScenarioState:
                 f"a message must be a dict with a 'role' (user / assistant / tool / system), got {message!r}"
             )
         self.messages.append(message)
+        self._turn_of[id(message)] = self.current_turn
 
     # -- reading it ----------------------------------------------------------------------
     def last_message(self) -> dict[str, Any]:
@@ -96,12 +115,43 @@ class ScenarioState:
                 return message
         raise InvalidArgumentError("the user has not said anything yet; add a user() step first")
 
-    def last_agent_message(self) -> dict[str, Any] | None:
-        """The most recent assistant message, or None."""
+    def first_user_message(self) -> str:
+        """The text of the first user message, or an empty string."""
+        for message in self.messages:
+            if message.get("role") == "user":
+                return message_text(message)
+        return ""
+
+    def last_agent_message(self) -> str:
+        """The text of the agent's most recent message, or an empty string."""
         for message in reversed(self.messages):
             if message.get("role") == "assistant":
-                return message
-        return None
+                return message_text(message)
+        return ""
+
+    def transcript(self) -> str:
+        """The conversation so far as plain text (see :func:`transcript`); empty when nothing was said."""
+        return transcript(self.messages)
+
+    @property
+    def criteria(self) -> list[str]:
+        """The judge's criteria, in order, as the names verdicts use (empty without a judge)."""
+        from .criteria import criterion_name
+
+        judge = self._executor.judge_agent if self._executor is not None else None
+        return [criterion_name(c, i) for i, c in enumerate(getattr(judge, "criteria", None) or [])]
+
+    def message_turns(self) -> list[int]:
+        """The turn each message was added in; a message added behind the state's back joins the one before."""
+        turns: list[int] = []
+        for message in self.messages:
+            turns.append(self._turn_of.get(id(message), turns[-1] if turns else 0))
+        return turns
+
+    @property
+    def turns_taken(self) -> int:
+        """How many turns had a message added in them."""
+        return len(set(self.message_turns()))
 
     def last_tool_call(self, tool_name: str) -> dict[str, Any] | None:
         """The most recent OpenAI-format tool call to ``tool_name`` (``{"id", "function": ...}``), or None."""
@@ -117,12 +167,15 @@ class ScenarioState:
         """True when the agent called ``tool_name`` at any point so far."""
         return self.last_tool_call(tool_name) is not None
 
-    def tool_calls(self, tool_name: str | None = None) -> list[ToolCall]:
-        """The agent's tool calls so far as russo ToolCalls (all, or only ``tool_name``)."""
-        calls = tool_calls_in(self.messages)
-        if tool_name is not None:
-            calls = [call for call in calls if call.name == tool_name]
-        return calls
+    def tool_calls(self, tool_name: str | None = None) -> ToolCalls:
+        """The agent's tool calls so far (all, or only ``tool_name``'s), in order.
+
+        A list of russo ToolCalls with ``.first`` / ``.last`` (an empty, falsy call when
+        there was none), ``.inputs`` (the arguments) and ``.outputs`` (the tool results)::
+
+            assert state.tool_calls("book_flight").last.input == {"to_city": "LA"}
+        """
+        return collect_tool_calls(self.messages, tool_name, self.message_turns())
 
     def tool_call_arguments(self, tool_name: str) -> dict[str, Any] | None:
         """The decoded arguments of the last call to ``tool_name``, or None if it was never called."""

@@ -43,6 +43,7 @@ class VoiceAgentAdapter(AgentAdapter):
     """
 
     role: ClassVar[AgentRole] = AgentRole.AGENT
+    wraps: ClassVar[bool] = True
 
     def __init__(
         self,

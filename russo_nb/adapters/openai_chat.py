@@ -12,16 +12,16 @@ import json
 import os
 from typing import Any, Literal
 
-from ..errors import ConfigurationError, InvalidArgumentError
+from ..errors import AgentResponseError, ConfigurationError, InvalidArgumentError
+from ..http_client import DEFAULT_MAX_BYTES, post_json, redact_url
+from ..parsers._common import get_path
+from ..parsers.openai import OpenAIResponseParser
 from ..types import AgentResponse, Audio
-from ._http import AgentResponseError, post
-from .http import JsonMapping, get_path
+from ._common import add_audio_usage
 
 __all__ = ["OpenAIChatAgent", "tools_from_intents"]
 
-_CALLS = JsonMapping(
-    calls="choices.0.message.tool_calls", name="function.name", arguments="function.arguments", text=None
-)
+_PARSER = OpenAIResponseParser()
 
 
 def _tool_definition(tool: Any) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _tool_definition(tool: Any) -> dict[str, Any]:
 
 
 def tools_from_intents(intents: Any) -> list[dict[str, Any]]:
-    """OpenAI tool definitions from an :class:`~russo_nb.agents.intents.IntentSet` (slots become enums)."""
+    """OpenAI tool definitions from an :class:`~russo_nb.adapters.intents.IntentSet` (slots become enums)."""
     tools = []
     for intent in intents.intents:
         properties = {
@@ -70,6 +70,7 @@ class OpenAIChatAgent:
         temperature: float | None = None,
         headers: dict[str, str] | None = None,
         name: str | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise InvalidArgumentError(f"base_url must start with http:// or https://, got {base_url!r}")
@@ -93,6 +94,7 @@ class OpenAIChatAgent:
         self.timeout = float(timeout)
         self.temperature = temperature
         self.headers = dict(headers or {})
+        self.max_bytes = max_bytes
         self.name = name or f"OpenAIChatAgent({model})"
 
     def request_payload(self, prompt: Audio | str) -> dict[str, Any]:
@@ -129,17 +131,12 @@ class OpenAIChatAgent:
                 raise ConfigurationError(f"environment variable {self.api_key_env} is not set")
             headers["Authorization"] = f"Bearer {key}"
         body = json.dumps(self.request_payload(prompt)).encode()
-        data = await post(self.url, body, headers, self.timeout, self.name)
+        data = await post_json(self.url, body, headers, self.timeout, self.name, max_bytes=self.max_bytes)
         if not isinstance(get_path(data, "choices.0.message", None), dict):
             raise AgentResponseError(
-                f"{self.name}: the answer from {self.url} has no choices[0].message: {data!r:.200}"
+                f"{self.name}: the answer from {redact_url(self.url)} has no choices[0].message: {data!r:.200}"
             )
-        if get_path(data, "choices.0.message.tool_calls", None) is None:
-            response = AgentResponse(tool_calls=[], raw=data)  # the model answered in words only
-        else:
-            response = _CALLS.read(data, self.name)
-        response.text = get_path(data, "choices.0.message.content", None)
-        return response
+        return add_audio_usage(_PARSER.parse(data, self.name), prompt)
 
     def __repr__(self) -> str:
-        return f"OpenAIChatAgent({self.url!r}, model={self.model!r}, input={self.input!r})"
+        return f"OpenAIChatAgent({redact_url(self.url)!r}, model={self.model!r}, input={self.input!r})"

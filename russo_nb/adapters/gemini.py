@@ -1,0 +1,209 @@
+"""google-genai adapters (needs ``pip install 'russo_nb[google]'``).
+
+- :class:`GeminiAgent`: ``client.aio.models.generate_content`` with the audio as a part (PCM is wrapped
+  in WAV), function calls read by :class:`~russo_nb.parsers.GeminiResponseParser`;
+- :class:`GeminiLiveAgent`: a Live API session (``client.aio.live.connect``): the audio goes as 16 kHz
+  PCM through ``send_realtime_input``, and the first ``tool_call`` message ends the turn.
+
+Both take the ``genai.Client`` you configured (API key, Vertex AI, or ``http_options=HttpOptions(base_url=...)``).
+SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError`, Live sessions
+closed with 1011-1014 are retryable; ``usage`` records the token counts the API reports and ``audio_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ..audio.constants import Gemini
+from ..audio.manager import AudioManager
+from ..errors import InvalidArgumentError
+from ..extras import require
+from ..parsers._common import arguments_dict, field
+from ..parsers.gemini import GeminiResponseParser, gemini_usage
+from ..types import AgentResponse, Audio, ToolCall
+from ._common import add_audio_usage, close_error, sdk_error
+
+require("google.genai", "GeminiAgent")
+
+__all__ = ["GeminiAgent", "GeminiLiveAgent"]
+
+logger = logging.getLogger("russo_nb.adapters.gemini")
+
+
+def _run_error(exc: Exception, who: str) -> BaseException:
+    """The run's error for an SDK exception (the same one when it has no better form)."""
+    return sdk_error(exc, who)
+
+
+class GeminiAgent:
+    """A ``google.genai.Client`` as an agent (russo's constructor arguments, plus ``name``).
+
+    ``config`` (a ``GenerateContentConfig``) replaces ``tools`` and ``system_instruction`` when given.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        model: str = "gemini-2.0-flash",
+        tools: list[Any] | None = None,
+        system_instruction: str | None = None,
+        config: Any | None = None,
+        name: str | None = None,
+    ) -> None:
+        if client is None:
+            raise InvalidArgumentError("GeminiAgent needs client=genai.Client(...)")
+        self.client = client
+        self.model = model
+        self.tools = tools
+        self.system_instruction = system_instruction
+        self.config = config
+        self.name = name or f"GeminiAgent({model})"
+        self._parser = GeminiResponseParser()
+
+    def _build_config(self, types: Any) -> Any:
+        if self.config is not None:
+            return self.config
+        kwargs: dict[str, Any] = {}
+        if self.tools:
+            kwargs["tools"] = self.tools
+        if self.system_instruction:
+            kwargs["system_instruction"] = self.system_instruction
+        return types.GenerateContentConfig(**kwargs) if kwargs else None
+
+    async def run(self, audio: Audio | str) -> AgentResponse:
+        """Send the audio (or text) to Gemini and parse the function calls."""
+        from google.genai import types
+
+        if isinstance(audio, str):
+            contents: list[Any] = [audio]
+        elif isinstance(audio, Audio):
+            data, mime_type = AudioManager.prepare_for_generate_content(audio)
+            contents = [types.Part.from_bytes(data=data, mime_type=mime_type)]
+        else:
+            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(audio).__name__}")
+        try:
+            response = await self.client.aio.models.generate_content(
+                model=self.model, contents=contents, config=self._build_config(types)
+            )
+        except Exception as exc:
+            raise _run_error(exc, self.name) from exc
+        return add_audio_usage(self._parser.parse(response, self.name), audio)
+
+    def __repr__(self) -> str:
+        return f"GeminiAgent(model={self.model!r})"
+
+
+class GeminiLiveAgent:
+    """The Gemini Live API as an agent: a new session per run from ``client``, or a given ``session``.
+
+    A run ends at the first ``tool_call`` message or at the end of the model's turn; nothing within
+    ``response_timeout`` makes the run a timeout (russo returned an empty answer).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any | None = None,
+        session: Any | None = None,
+        model: str = "gemini-live-2.5-flash-native-audio",
+        tools: list[Any] | None = None,
+        system_instruction: str | None = None,
+        config: Any | None = None,
+        response_timeout: float = 30.0,
+        name: str | None = None,
+    ) -> None:
+        if client is None and session is None:
+            raise InvalidArgumentError("Provide either 'client' (genai.Client) or 'session' (live session)")
+        if (
+            isinstance(response_timeout, bool)
+            or not isinstance(response_timeout, (int, float))
+            or response_timeout <= 0
+        ):
+            raise InvalidArgumentError(f"response_timeout must be a number of seconds > 0, got {response_timeout!r}")
+        self.client = client
+        self.session = session
+        self.model = model
+        self.tools = tools
+        self.system_instruction = system_instruction
+        self.config = config
+        self.response_timeout = float(response_timeout)
+        self.name = name or f"GeminiLiveAgent({model})"
+
+    def _build_config(self, types: Any) -> Any:
+        if self.config is not None:
+            return self.config
+        kwargs: dict[str, Any] = {"response_modalities": list(Gemini.LIVE_RESPONSE_MODALITIES)}
+        if self.tools:
+            kwargs["tools"] = self.tools
+        if self.system_instruction:
+            kwargs["system_instruction"] = self.system_instruction
+        return types.LiveConnectConfig(**kwargs)
+
+    async def run(self, audio: Audio | str) -> AgentResponse:
+        """Send the audio to a Live session and collect the function calls of one turn."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            if self.session is not None:
+                response = await self._run_on(self.session, audio)
+            else:
+                from google.genai import types
+
+                config = self._build_config(types)
+                async with self.client.aio.live.connect(model=self.model, config=config) as session:
+                    response = await self._run_on(session, audio)
+        except ConnectionClosed as exc:
+            raise close_error(exc, self.name, 0) from None
+        except (TimeoutError, InvalidArgumentError):
+            raise
+        except Exception as exc:
+            raise _run_error(exc, self.name) from exc
+        return add_audio_usage(response, audio)
+
+    async def _run_on(self, session: Any, prompt: Audio | str) -> AgentResponse:
+        from google.genai import types
+
+        if isinstance(prompt, str):
+            await session.send_realtime_input(text=prompt)
+        elif isinstance(prompt, Audio):
+            pcm, mime_type = AudioManager.prepare_for_live(prompt)
+            await session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=mime_type))
+            await session.send_realtime_input(audio_stream_end=True)
+        else:
+            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+        calls: list[ToolCall] = []
+        messages: list[Any] = []
+        try:
+            await asyncio.wait_for(self._collect(session, calls, messages), self.response_timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"{self.name}: no tool call or end of turn within response_timeout={self.response_timeout:g}s "
+                f"({len(messages)} messages so far)"
+            ) from None
+        usage = None
+        for message in messages:
+            usage = gemini_usage(message) or usage
+        return AgentResponse(tool_calls=calls, raw=messages or None, usage=usage)
+
+    async def _collect(self, session: Any, calls: list[ToolCall], messages: list[Any]) -> None:
+        async for message in session.receive():
+            messages.append(message)
+            tool_call = field(message, "tool_call", None)
+            function_calls = field(tool_call, "function_calls", None) if tool_call is not None else None
+            if function_calls:
+                for call in function_calls:
+                    name = field(call, "name", "")
+                    if isinstance(name, str) and name:
+                        calls.append(
+                            ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name))
+                        )
+                return  # the model now waits for the tool's answer: the turn is ours to end
+            content = field(message, "server_content", None)
+            if content is not None and field(content, "turn_complete", False) is True:
+                return
+
+    def __repr__(self) -> str:
+        return f"GeminiLiveAgent(model={self.model!r})"

@@ -1,0 +1,58 @@
+"""OpenAIResponseParser: tool calls of a Chat Completions answer (SDK object or dict)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..types import AgentResponse, ToolCall
+from ._common import arguments_dict, field, number, usage
+
+__all__ = ["OpenAIResponseParser", "openai_usage"]
+
+
+def openai_usage(raw: Any) -> dict[str, float] | None:
+    """Token counts of a chat completion (``prompt_tokens`` / ``completion_tokens``) or a Realtime response."""
+    counts = field(raw, "usage", None)
+    if counts is None:
+        return None
+
+    def first(*names: str) -> float | None:
+        return next(
+            (value for value in (number(field(counts, name, None)) for name in names) if value is not None), None
+        )
+
+    return usage(
+        input_tokens=first("prompt_tokens", "input_tokens"),
+        output_tokens=first("completion_tokens", "output_tokens"),
+        total_tokens=first("total_tokens"),
+    )
+
+
+class OpenAIResponseParser:
+    """Reads ``choices[*].message.tool_calls[*].function`` (``arguments`` is a JSON string) and the text.
+
+    Arguments that are not valid JSON make the run an error (russo silently used ``{}``).
+    """
+
+    def parse(self, raw_response: Any, who: str = "OpenAI") -> AgentResponse:
+        """Parse a chat completion into an AgentResponse with ``text`` and ``usage`` when present."""
+        calls: list[ToolCall] = []
+        text: str | None = None
+        for choice in field(raw_response, "choices", None) or []:
+            message = field(choice, "message", None)
+            if message is None:
+                continue
+            content = field(message, "content", None)
+            if isinstance(content, str) and text is None:
+                text = content
+            for tool_call in field(message, "tool_calls", None) or []:
+                function = field(tool_call, "function", None)
+                if function is None:
+                    continue
+                name = field(function, "name", "")
+                if not isinstance(name, str) or not name:
+                    continue
+                calls.append(
+                    ToolCall(name=name, arguments=arguments_dict(field(function, "arguments", None), name, who))
+                )
+        return AgentResponse(tool_calls=calls, text=text, raw=raw_response, usage=openai_usage(raw_response))

@@ -1,0 +1,35 @@
+"""One view of a batch, rendered everywhere: text, notebook HTML, the explorer and the report.
+
+:func:`build_view` computes the numbers once (finished runs as the denominator,
+cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.notebook.html.batch_html`
+render them. :func:`mimebundle` is what results return from ``_repr_mimebundle_``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import BatchView, FailureGroup, PromptRow, build_view, failure_groups, interruption_text, result_of
+from .text import summary_text
+
+__all__ = [
+    "BatchView",
+    "FailureGroup",
+    "PromptRow",
+    "build_view",
+    "failure_groups",
+    "interruption_text",
+    "mimebundle",
+    "result_of",
+    "summary_text",
+]
+
+
+def mimebundle(result: Any) -> dict[str, str]:
+    """``text/plain`` (the summary's first lines) and ``text/html`` (the rich view) of a result, from one view."""
+    from ..notebook.html import batch_html
+
+    view = build_view(result)
+    text = summary_text(result, view).splitlines()
+    plain = "\n".join(text[:2] + ([f"  … {len(view.rows)} {view.noun}s; see .summary()"] if len(text) > 2 else []))
+    return {"text/plain": plain, "text/html": batch_html(view)}

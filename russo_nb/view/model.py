@@ -1,0 +1,357 @@
+"""The view of a batch: every number a result shows, computed once from any result.
+
+:func:`build_view` takes a prompt batch, a scenario batch, a suite result or a loaded
+file and gives a :class:`BatchView`: the headline, one row per prompt (or scenario) and
+the failure groups. Text (:mod:`russo_nb.view.text`), notebook HTML, the explorer and the
+standalone report all render this one object, so wording and thresholds live here.
+
+Honest partial batches: only *finished* runs (not ``cancelled``) enter any rate,
+interval or flakiness flag. Cancelled runs are a count; a prompt none of whose runs
+finished is "not run", never "0%".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BatchView",
+    "FailureGroup",
+    "PromptRow",
+    "build_view",
+    "failure_groups",
+    "interruption_text",
+    "result_of",
+]
+
+CANCELLED = "cancelled"
+"""The status of a run that never finished (interrupted or cancelled): counted, never scored."""
+
+CONFIDENCE = 0.95
+"""The confidence level of every interval the view prints (and the one it computes)."""
+
+
+def result_of(obj: Any) -> Any:
+    """The batch inside ``obj``: a SuiteResult's combined batch, or ``obj`` itself."""
+    inner = getattr(obj, "result", None)
+    if inner is not None and not callable(inner) and hasattr(inner, "runs"):
+        return inner
+    return obj
+
+
+def _status(run: Any) -> str:
+    status = getattr(run, "status", None)
+    if status:
+        return str(status)
+    return "passed" if (getattr(run, "passed", False) or getattr(run, "success", False)) else "failed"
+
+
+@dataclass
+class PromptRow:
+    """One prompt (or scenario): its finished runs, passes and what else happened.
+
+    ``runs`` counts every run of the prompt, ``finished`` those that were not cancelled;
+    ``rate``, ``low`` / ``high`` (Wilson interval) and ``flaky`` use finished runs only.
+    """
+
+    prompt: str
+    runs: int = 0
+    finished: int = 0
+    passed: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    match_sum: float = 0.0
+    latency_sum: float = 0.0
+    latency_n: int = 0
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def cancelled(self) -> int:
+        """Runs of this prompt that never finished."""
+        return self.statuses.get(CANCELLED, 0)
+
+    @property
+    def not_run(self) -> bool:
+        """True when none of the prompt's runs finished: it has no pass rate at all."""
+        return self.finished == 0
+
+    @property
+    def rate(self) -> float | None:
+        """Pass rate over finished runs; None when nothing finished."""
+        return self.passed / self.finished if self.finished else None
+
+    @property
+    def match(self) -> float | None:
+        """Mean match rate over finished runs."""
+        return self.match_sum / self.finished if self.finished else None
+
+    @property
+    def latency(self) -> float | None:
+        """Mean latency (s) over the finished runs that recorded one."""
+        return self.latency_sum / self.latency_n if self.latency_n else None
+
+    @property
+    def flaky(self) -> bool:
+        """Finished runs disagree (some passed, some did not); cancellations never make a prompt flaky."""
+        return 0 < self.passed < self.finished
+
+    @property
+    def other_statuses(self) -> dict[str, int]:
+        """Counts of statuses besides passed / failed (errors, timeouts, cancellations)."""
+        return {s: c for s, c in self.statuses.items() if s not in ("passed", "failed")}
+
+
+@dataclass
+class FailureGroup:
+    """Finished runs of one prompt that did not pass in the same way (same status and outcome)."""
+
+    prompt: str
+    status: str
+    what: str
+    runs: list[Any]
+
+    @property
+    def first(self) -> Any:
+        """The run shown as the example of the group."""
+        return self.runs[0]
+
+
+@dataclass
+class BatchView:
+    """What a result shows: headline numbers, per-prompt rows, failure groups.
+
+    Every rate and interval counts finished runs only (``finished``); ``cancelled`` is
+    a count shown beside them. Build with :func:`build_view`.
+    """
+
+    result: Any
+    kind: str
+    name: str | None
+    metadata: Any
+    total: int
+    finished: int
+    passed: int
+    statuses: dict[str, int]
+    rows: list[PromptRow]
+    groups: list[FailureGroup]
+    interrupted: bool
+    low: float | None = None
+    high: float | None = None
+    confidence: float = CONFIDENCE
+    scores: dict[str, Any] | None = None
+
+    @property
+    def noun(self) -> str:
+        """What a row is: "prompt" or "scenario"."""
+        return "scenario" if self.kind == "scenarios" else "prompt"
+
+    @property
+    def cancelled(self) -> int:
+        """Runs that never finished."""
+        return self.statuses.get(CANCELLED, 0)
+
+    @property
+    def rate(self) -> float | None:
+        """Pass rate per run over finished runs; None when no run finished."""
+        return self.passed / self.finished if self.finished else None
+
+    @property
+    def all_passed(self) -> bool:
+        """Every run finished and passed (an empty or interrupted batch did not pass)."""
+        return self.total > 0 and self.passed == self.total
+
+    @property
+    def verdict(self) -> str:
+        """PASSED, FAILED, or INTERRUPTED when runs were cancelled and none of the finished failed."""
+        if self.all_passed:
+            return "PASSED"
+        if self.cancelled and self.passed == self.finished:
+            return "INTERRUPTED"
+        return "FAILED"
+
+    @property
+    def not_run(self) -> list[PromptRow]:
+        """Prompts none of whose runs finished."""
+        return [row for row in self.rows if row.not_run]
+
+    @property
+    def flaky(self) -> list[PromptRow]:
+        """Prompts whose finished runs disagree."""
+        return [row for row in self.rows if row.flaky]
+
+    @property
+    def failing(self) -> int:
+        """Finished runs that did not pass (failed, error, timeout)."""
+        return self.finished - self.passed
+
+    @property
+    def small_sample(self) -> bool:
+        """Fewer finished runs than the statistics call small: the interval is wide."""
+        from ..analysis.stats import SMALL_SAMPLE_RUNS
+
+        return 0 < self.finished < SMALL_SAMPLE_RUNS
+
+    @property
+    def cancelled_text(self) -> str:
+        """ "145 cancelled — interrupted after 15 runs", or "" when every run finished."""
+        return interruption_text(self.cancelled, self.finished, self.interrupted)
+
+    @property
+    def interval_text(self) -> str:
+        """ "95% CI 61.0%–100%" (Wilson, finished runs), or "" without finished runs."""
+        if self.low is None or self.high is None:
+            return ""
+        return f"{self.confidence:.0%} CI {pct(self.low)}–{pct(self.high)}"
+
+    def status_text(self) -> str:
+        """Errors, timeouts and the like, e.g. "1 error · 2 timeout" (cancellations are said separately)."""
+        return " · ".join(
+            f"{count} {status}"
+            for status, count in self.statuses.items()
+            if status not in ("passed", "failed", CANCELLED)
+        )
+
+    def lowest_rows(self, limit: int) -> list[PromptRow]:
+        """The rows most worth seeing first: not run and lowest pass rate, then most runs."""
+        if len(self.rows) <= limit:
+            return list(self.rows)
+        return sorted(self.rows, key=_row_order)[:limit]
+
+
+def _row_order(row: PromptRow) -> tuple[float, int]:
+    rate = row.rate
+    return (-1.0 if rate is None else rate, -row.finished)
+
+
+def pct(value: float) -> str:
+    """A percentage: whole numbers at 0% and 100%, one decimal elsewhere."""
+    return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
+
+
+def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -> str:
+    """The one sentence that says a batch stopped early: "145 cancelled — interrupted after 15 runs"."""
+    if not cancelled:
+        return ""
+    cause = "interrupted" if interrupted else "stopped"
+    return f"{cancelled:,} cancelled — {cause} after {finished:,} run{'s' if finished != 1 else ''}"
+
+
+def _failure_key(run: Any, status: str, cache: dict[int, str]) -> str:
+    error = getattr(run, "error", None)
+    if error is not None:
+        return f"{getattr(error, 'type', 'Error')}: {getattr(error, 'message', error)}"
+    evaluation = getattr(run, "eval_result", None)
+    if evaluation is not None:
+        # runs often share one EvalResult object (or one actual-calls list): render it once
+        key = id(evaluation.actual)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = " ".join(str(call) for call in evaluation.actual) or "(no calls)"
+        return text
+    return str(getattr(run, "reasoning", None) or "")
+
+
+def failure_groups(runs: Any) -> list[FailureGroup]:
+    """Finished runs that did not pass, grouped by (prompt, status, what happened), largest first.
+
+    Cancelled runs are not failures and are left out.
+    """
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    cache: dict[int, str] = {}
+    for run in runs:
+        status = _status(run)
+        if status in ("passed", CANCELLED):
+            continue
+        key = (str(getattr(run, "prompt", "")), status, _failure_key(run, status, cache))
+        groups.setdefault(key, []).append(run)
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    return [FailureGroup(prompt, status, what, members) for (prompt, status, what), members in ordered]
+
+
+def _rows(runs: list[Any]) -> list[PromptRow]:
+    rows: dict[str, PromptRow] = {}
+    for run in runs:
+        prompt = str(getattr(run, "prompt", ""))
+        row = rows.get(prompt)
+        if row is None:
+            row = rows[prompt] = PromptRow(prompt)
+        row.runs += 1
+        status = _status(run)
+        row.statuses[status] = row.statuses.get(status, 0) + 1
+        if status == CANCELLED:
+            continue
+        row.finished += 1
+        if status == "passed":
+            row.passed += 1
+        evaluation = getattr(run, "eval_result", None)
+        if evaluation is not None:
+            expected = evaluation.expected
+            row.match_sum += (
+                sum(1 for match in evaluation.matches if match.matched) / len(expected) if expected else 1.0
+            )
+        else:
+            row.match_sum += 1.0 if status == "passed" else 0.0
+        latency = getattr(run, "latency_s", None)
+        if latency is not None:
+            row.latency_sum += latency
+            row.latency_n += 1
+    return list(rows.values())
+
+
+def _wilson_rows(rows: list[PromptRow], confidence: float) -> None:
+    from ..analysis.stats import wilson_interval
+
+    ran = [row for row in rows if row.finished]
+    if not ran:
+        return
+    lows, highs = wilson_interval([row.passed for row in ran], [row.finished for row in ran], confidence)
+    for row, low, high in zip(ran, lows, highs, strict=True):
+        row.low, row.high = float(low), float(high)
+
+
+def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = True) -> BatchView:
+    """The view of ``result`` (BatchResult, ScenarioBatch, SuiteResult, a loaded batch, anything with ``runs``).
+
+    ``groups=False`` skips grouping the failures (a headline and table only).
+    """
+    from ..analysis.stats import wilson_interval
+
+    result = result_of(result)
+    runs = list(getattr(result, "runs", None) or [])
+    metadata = getattr(result, "metadata", None)
+    kind = str(getattr(metadata, "kind", None) or "prompts")
+    if kind == "prompts" and type(result).__name__ == "ScenarioBatch":
+        kind = "scenarios"
+    rows = _rows(runs)
+    _wilson_rows(rows, confidence)
+    statuses: dict[str, int] = {}
+    for row in rows:
+        for status, count in row.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+    finished = sum(row.finished for row in rows)
+    passed = sum(row.passed for row in rows)
+    low = high = None
+    if finished:
+        low_value, high_value = wilson_interval(passed, finished, confidence)
+        low, high = float(low_value), float(high_value)
+    params = getattr(metadata, "params", None) or {}
+    score_stats = getattr(result, "score_stats", None)
+    scores = score_stats() if callable(score_stats) else None
+    return BatchView(
+        result=result,
+        kind=kind,
+        name=getattr(metadata, "name", None),
+        metadata=metadata,
+        total=len(runs),
+        finished=finished,
+        passed=passed,
+        statuses=statuses,
+        rows=rows,
+        groups=failure_groups(runs) if groups else [],
+        interrupted=bool(params.get("interrupted")),
+        low=low,
+        high=high,
+        confidence=confidence,
+        scores=scores if scores and scores.get("n") else None,
+    )

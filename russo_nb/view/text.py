@@ -1,0 +1,114 @@
+"""A batch view as plain text: ``BatchResult.summary()`` / ``ScenarioBatch.summary()`` and ``str(result)``.
+
+A complete batch keeps russo's format exactly::
+
+    FAILED (83% pass rate, 6 runs)
+      Passed: 5/6
+      Prompt: 'Book a flight from Berlin to Rome'
+        3/3 passed
+        [+] run 0: 100% match
+
+A partial batch says so once in its first line and counts finished runs only; a prompt
+none of whose runs finished says "not run".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..plain_text import terminal_safe
+from .model import CANCELLED, BatchView, PromptRow, build_view
+
+__all__ = ["summary_text"]
+
+
+def _run_ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0–2, 5"``."""
+    parts: list[str] = []
+    start = previous = None
+    for index in sorted(indices):
+        if previous is not None and index == previous + 1:
+            previous = index
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}–{previous}")
+        start = previous = index
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+    return ", ".join(parts)
+
+
+def _prompt_run_line(run: Any) -> str:
+    icon = "+" if run.status == "passed" else "-"
+    evaluation = getattr(run, "eval_result", None)
+    match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
+    line = f"    [{icon}] run {run.run_index}: {match:.0%} match"
+    if run.status in ("error", "timeout"):
+        error = getattr(run, "error", None)
+        line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
+    return line
+
+
+def _scenario_run_line(run: Any) -> str:
+    icon = "+" if run.status == "passed" else "-"
+    score = f", score {run.score:.2f}" if getattr(run, "score", None) is not None else ""
+    line = f"    [{icon}] run {run.run_index}: {run.status}, {getattr(run, 'turns', 0)} turns{score}"
+    if getattr(run, "error", None) is not None:
+        line += f" ({terminal_safe(run.error)})"
+    elif run.status != "passed" and getattr(run, "reasoning", None):
+        line += f" ({terminal_safe(run.reasoning[:120])})"
+    return line
+
+
+def _head(view: BatchView) -> list[str]:
+    scenarios = f", {len(view.rows)} scenarios" if view.kind == "scenarios" else ""
+    if not view.cancelled:
+        rate = view.rate if view.rate is not None else 1.0
+        verdict = "PASSED" if view.passed == view.total else "FAILED"
+        return [
+            f"{verdict} ({rate:.0%} pass rate, {view.total} runs{scenarios})",
+            f"  Passed: {view.passed}/{view.total}",
+        ]
+    rate = f"{view.rate:.0%} pass rate over {view.finished} finished runs" if view.finished else "no run finished"
+    return [
+        f"{view.verdict} ({rate} of {view.total}{scenarios}; {view.cancelled_text})",
+        f"  Passed: {view.passed}/{view.finished} finished runs",
+    ]
+
+
+def _row_lines(view: BatchView, row: PromptRow, runs: list[Any]) -> list[str]:
+    label = "Scenario" if view.kind == "scenarios" else "Prompt"
+    lines = [f"  {label}: {row.prompt!r}"]
+    cancelled = [run.run_index for run in runs if run.status == CANCELLED]
+    if row.not_run:
+        lines.append(f"    not run ({len(cancelled)} cancelled)")
+        return lines
+    tail = f" ({len(cancelled)} cancelled)" if cancelled else ""
+    lines.append(f"    {row.passed}/{row.finished} passed{tail}")
+    line = _scenario_run_line if view.kind == "scenarios" else _prompt_run_line
+    lines.extend(line(run) for run in runs if run.status != CANCELLED)
+    if cancelled:
+        lines.append(f"    [ ] run{'s' if len(cancelled) > 1 else ''} {_run_ranges(cancelled)}: cancelled")
+    return lines
+
+
+def summary_text(result: Any, view: BatchView | None = None) -> str:
+    """The readable report of a batch, grouped by prompt (or scenario), in russo's format."""
+    view = view or build_view(result, groups=False)
+    lines = _head(view)
+    usage = getattr(view.result, "usage", None)
+    if usage and isinstance(usage, dict):
+        from ..types import format_usage
+
+        lines.append(f"  Usage: {format_usage(usage)}")
+    if view.scores:
+        stats = view.scores
+        lines.append(
+            f"  Score: mean {stats['mean']:.2f} (sd {stats['std']:.2f}, min {stats['min']:.2f}, max {stats['max']:.2f})"
+        )
+    by_prompt: dict[str, list[Any]] = {}
+    for run in view.result.runs:
+        by_prompt.setdefault(str(run.prompt), []).append(run)
+    for row in view.rows:
+        lines.extend(_row_lines(view, row, by_prompt.get(row.prompt, [])))
+    return "\n".join(lines)
