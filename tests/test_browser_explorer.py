@@ -186,11 +186,17 @@ def test_sort_search_open_play_and_history_open(lab):
             assert 0 < matching < 160 and f"of {matching} matching" in summary, summary
             assert len(texts) == min(25, matching)
 
-            # open run 0 of the first prompt: its clip was kept, it heard "boston today"
+            # open run 0 of the first prompt (its clip was kept; it heard "boston today"): sort by run first
+            table.locator(".russo-runs-head button", has_text="run").first.click()
+            page.wait_for_function(
+                "() => document.querySelector('.russo-runs-head').innerText.includes('run ▲')", timeout=15_000
+            )
+            page.wait_for_timeout(500)
+            texts = _option_texts(listbox)
+            fields = [re.split(r"\s{2,}", text.strip()) for text in texts]
             target = next(
-                i for i, text in enumerate(texts) if text.startswith("Book a flight from New York to Lo") and
-                re.match(r"^\S.*?…\s+0\s", text)
-            )  # fmt: skip
+                i for i, row in enumerate(fields) if row[0].startswith("Book a flight from New York") and row[1] == "0"
+            )
             listbox.select_option(index=target)
             detail = panel.locator(".russo-detail").first
             detail.locator(".russo-word-diff").wait_for(state="visible", timeout=30_000)
@@ -228,12 +234,17 @@ def test_sort_search_open_play_and_history_open(lab):
             # keyboard: down moves to the next run of the list
             before = detail.locator(".russo-run-head").inner_text()
             listbox.focus()
-            listbox.press("ArrowDown")
-            page.wait_for_function(
-                "(before) => document.querySelector('.russo-detail .russo-run-head').innerText !== before",
-                arg=before,
-                timeout=15_000,
-            )
+            page.keyboard.press("ArrowDown")
+            try:
+                page.wait_for_function(
+                    "(before) => document.querySelector('.russo-detail .russo-run-head').innerText !== before",
+                    arg=before,
+                    timeout=15_000,
+                )
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "browser_explorer_keyboard_failure.png"))
+                state = listbox.evaluate("s => [s.selectedIndex, document.activeElement.tagName]")
+                raise AssertionError(f"ArrowDown did not open the next run: {state}, {before}") from None
             position = detail.inner_text()
             assert f"run {target + 2} of" in position, position
 

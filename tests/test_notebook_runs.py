@@ -225,3 +225,20 @@ def test_table_at_100k_runs_filters_on_the_frame():
     assert set(table.view["prompt"].str.extract(r"city (\d+) ")[0]) == {"99"}
     table.status_filter.value = "error"
     assert set(table.view["status"]) == {"error"} and len(table.rows.options) == min(25, len(table.view))
+
+
+def test_latency_chart_ticks_are_readable_for_tiny_and_large_latencies():
+    from matplotlib.figure import Figure
+
+    from russo_nb.analysis import plot_latency
+
+    for scale, unit in ((0.0001, "ms"), (2.0, "s")):
+        batch = make_batch(with_error=False)
+        runs = [run.model_copy(update={"latency_s": scale * (1 + i % 3)}) for i, run in enumerate(batch.runs)]
+        figure = Figure()
+        ax = plot_latency(batch.model_copy(update={"runs": runs}), ax=figure.subplots())
+        figure.canvas.draw()
+        labels = [label.get_text() for label in ax.get_xticklabels() if label.get_text()]
+        assert 3 <= len(labels) <= 7 and f"latency ({unit})" in ax.get_xlabel()
+        assert all(len(label.replace("−", "-")) <= 5 for label in labels), labels  # no 0.00005-style ticks
+        assert ax.xaxis.get_offset_text().get_text() == ""

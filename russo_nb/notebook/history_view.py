@@ -98,7 +98,8 @@ def draw_trend(frame: pd.DataFrame, ax: Any) -> Any:
             ax.annotate(short, (xv, rate), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
     if "started_at" in data.columns and len(data):
         span = data["started_at"].max() - data["started_at"].min()
-        fmt = "%b %d %H:%M" if span.total_seconds() <= 3 * 86400 else "%Y-%m-%d"
+        seconds = span.total_seconds()
+        fmt = "%b %d %H:%M:%S" if seconds <= 3600 else "%b %d %H:%M" if seconds <= 3 * 86400 else "%Y-%m-%d"
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=6))
         ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
         ax.tick_params(axis="x", labelrotation=20, labelsize=8)

@@ -37,7 +37,7 @@ DETAIL_STYLE = """<style>
 .russo pre.tb{white-space:pre-wrap;font-size:11px;max-height:360px;overflow:auto;
 background:var(--jp-layout-color2,#f5f5f5);color:var(--jp-ui-font-color1,#222);padding:6px;border-radius:4px}
 .russo dl.rd{display:grid;grid-template-columns:max-content auto;gap:1px 12px;margin:4px 0}
-.russo dl.rd dt{color:var(--jp-ui-font-color2,#555)}.russo dl.rd dd{margin:0}
+.russo dl.rd dt{color:var(--jp-ui-font-color2,#555);white-space:nowrap}.russo dl.rd dd{margin:0}
 </style>"""
 
 

@@ -56,6 +56,15 @@ padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;
 background:var(--jp-layout-color2,#eee)}
 </style>"""
 
+KEYBOARD_HOOK = (
+    "<img alt='' style='display:none' src='data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=='"
+    " onload=\"(function(img){function mark(n){var box=img.closest('.russo-runs-table');"
+    "if(box){box.setAttribute('data-lm-suppress-shortcuts','true');}"
+    'else if(n<100){setTimeout(function(){mark(n+1);},100);}}mark(0);})(this)">'
+)
+"""Marks the table so JupyterLab's notebook shortcuts (command mode: ↑ / ↓ select cells) leave its keys alone,
+and ↑ / ↓ in the rows move between runs. Fixed markup of our own (no user text); front ends without it ignore it."""
+
 
 def noun_of(result: Any) -> str:
     """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
@@ -201,9 +210,14 @@ class RunsTable:
             )
             button.on_click(lambda _, key=column.key: self.sort_by(key))
             self.headers[column.key] = button
-        head = widgets.HBox(list(self.headers.values()), layout=widgets.Layout(padding="0 0 0 6px"))
+        head = widgets.HBox(
+            list(self.headers.values()),
+            layout=widgets.Layout(padding="0 0 0 6px", width="max-content", min_width="100%", overflow="visible"),
+        )
         head.add_class("russo-runs-head")
-        self.rows = widgets.Select(options=[], rows=page_size, layout=widgets.Layout(width="auto", min_width="100%"))
+        self.rows = widgets.Select(
+            options=[], rows=page_size, layout=widgets.Layout(width="max-content", min_width="100%")
+        )
         self.rows.add_class("russo-runs-rows")
         self.rows.observe(self._selected, names="value")
         self.status_filter.observe(lambda _: self.refilter(), names="value")
@@ -211,7 +225,7 @@ class RunsTable:
         self.search.observe(lambda _: self.refilter(), names="value")
         self.page_size.observe(lambda _: self.refilter(), names="value")
         self.page.observe(lambda _: self.render(), names="value")
-        style = widgets.HTML(value=TABLE_STYLE)
+        style = widgets.HTML(value=TABLE_STYLE + KEYBOARD_HOOK)
         table = widgets.VBox([head, self.rows], layout=widgets.Layout(overflow="auto hidden", width="100%"))
         self.widget = widgets.VBox(
             [
