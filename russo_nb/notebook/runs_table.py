@@ -3,8 +3,9 @@
 The table is a DataFrame built once (:func:`runs_table_frame`); filters, search and sorting
 are vectorized operations on it and only the visible page is turned into widget rows, so a
 100,000-run batch stays interactive. Rows are a listbox (``ipywidgets.Select``): clicking a
-row opens it and, with the list focused, the up / down keys move between runs. Column
-headers are buttons: click to sort, click again to reverse.
+row opens it; the opened run's previous / next buttons walk the listed order. (In JupyterLab
+the up / down keys in the list are taken by the notebook's command mode, which moves between
+cells.) Column headers are buttons: click to sort, click again to reverse.
 """
 
 from __future__ import annotations
@@ -55,15 +56,6 @@ white-space:pre}
 padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
 background:var(--jp-layout-color2,#eee)}
 </style>"""
-
-KEYBOARD_HOOK = (
-    "<img alt='' style='display:none' src='data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=='"
-    " onload=\"(function(img){function mark(n){var box=img.closest('.russo-runs-table');"
-    "if(box){box.setAttribute('data-lm-suppress-shortcuts','true');}"
-    'else if(n<100){setTimeout(function(){mark(n+1);},100);}}mark(0);})(this)">'
-)
-"""Marks the table so JupyterLab's notebook shortcuts (command mode: ↑ / ↓ select cells) leave its keys alone,
-and ↑ / ↓ in the rows move between runs. Fixed markup of our own (no user text); front ends without it ignore it."""
 
 
 def noun_of(result: Any) -> str:
@@ -225,7 +217,7 @@ class RunsTable:
         self.search.observe(lambda _: self.refilter(), names="value")
         self.page_size.observe(lambda _: self.refilter(), names="value")
         self.page.observe(lambda _: self.render(), names="value")
-        style = widgets.HTML(value=TABLE_STYLE + KEYBOARD_HOOK)
+        style = widgets.HTML(value=TABLE_STYLE)
         table = widgets.VBox([head, self.rows], layout=widgets.Layout(overflow="auto hidden", width="100%"))
         self.widget = widgets.VBox(
             [
@@ -312,7 +304,7 @@ class RunsTable:
         self.summary.value = (
             f"<div class='russo-runs-summary' style='font-size:12px'>runs {shown} of {total:,} matching "
             f"({len(self.frame):,} in the batch) · page {self.page.value} of {self.page.max}{sort} · "
-            "click a row to open it; ↑ / ↓ move between runs</div>"
+            "click a row to open it; ◀ previous / next ▶ under the table move through the list</div>"
         )
 
     def _selected(self, change: dict[str, Any]) -> None:
@@ -334,7 +326,7 @@ class RunsTable:
 
 
 class RunsBrowser:
-    """The runs table with the opened run below it: select a row (or press ↑ / ↓) to open a run."""
+    """The runs table with the opened run below it: select a row to open a run; previous / next walk the list."""
 
     def __init__(self, result: Any, *, page_size: int = 25, max_prompt_options: int = 500) -> None:
         import ipywidgets as widgets
