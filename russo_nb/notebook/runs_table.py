@@ -38,15 +38,15 @@ class TableColumn:
 
 
 COLUMNS: tuple[TableColumn, ...] = (
-    TableColumn("prompt", "prompt", 32),
+    TableColumn("prompt", "prompt", 30),
     TableColumn("run_index", "run", 4, numeric=True),
     TableColumn("status", "status", 9),
-    TableColumn("expected", "expected", 26),
-    TableColumn("actual", "agent called", 26),
-    TableColumn("heard", "heard (voice)", 28),
+    TableColumn("expected", "expected", 24),
+    TableColumn("actual", "agent called", 24),
+    TableColumn("heard", "heard (voice)", 26),
     TableColumn("latency_s", "latency", 8, numeric=True),
     TableColumn("attempts", "tries", 5, numeric=True),
-    TableColumn("error_type", "error", 16),
+    TableColumn("error_type", "error", 14),
 )
 
 TABLE_STYLE = """<style>
