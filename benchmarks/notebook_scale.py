@@ -1,8 +1,15 @@
-"""Showing a 100,000-run batch in a notebook: HTML repr and explorer construction time and output size.
+"""Showing a batch in a notebook: the explorer's construction against the HTML repr, and charts on request.
 
-Targets: each under 3 s, and the cell output (HTML, or the explorer's widget state) under 2 MB.
-Baseline measured in the same run: the plain-text ``BatchResult.summary()`` of the same batch.
-Run: ``python benchmarks/notebook_scale.py [--prompts 1000 --runs 100]``.
+Targets, each measured against a baseline taken in the same run:
+
+* explorer construction (``russo_nb.explore(batch)``, no chart drawn) at most 10x the
+  HTML repr (``batch._repr_html_()``) of the same batch, at 160 and 10,000 runs;
+* the explorer's widget state and the HTML repr each under 2 MB at 100,000 runs;
+* chart drawing on request (each chart section of the Charts tab) at 200 prompts,
+  reported in seconds per chart.
+
+The machine these run on is shared: figures are noisy; compare ratios, not seconds.
+Run: ``python benchmarks/notebook_scale.py [--big-prompts 1000 --big-runs 100]``.
 """
 
 from __future__ import annotations
@@ -46,54 +53,93 @@ def widget_state_bytes(root) -> int:
     return total
 
 
+def best_of(repeats: int, call) -> tuple[float, object]:
+    """The fastest of ``repeats`` timings of ``call()`` (less noise on a shared machine) and its last value."""
+    best, value = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        value = call()
+        best = min(best, time.perf_counter() - started)
+    return best, value
+
+
+def construction(prompts: int, runs: int, repeats: int) -> bool:
+    """Explorer construction against the HTML repr of the same batch; True when within 10x and nothing drawn."""
+    import russo_nb
+
+    batch = synthetic_batch(prompts, runs, with_audio=min(prompts, 20))
+    html_s, html = best_of(repeats, batch._repr_html_)
+    explore_s, explorer = best_of(repeats, lambda: russo_nb.explore(batch))
+    ratio = explore_s / html_s
+    drawn = explorer.charts_drawn
+    print(
+        f"{batch.total:>7,} runs  HTML repr {html_s:6.3f}s ({len(html.encode()) / 1e6:5.2f} MB)  "
+        f"explorer {explore_s:6.3f}s = {ratio:4.1f}x the repr  tabs built {explorer.built_tabs}  "
+        f"charts drawn {len(drawn)}"
+    )
+    return ratio <= 10 and not drawn
+
+
+def charts_on_request(prompts: int, runs: int) -> None:
+    """Seconds to draw each chart section the first time it is opened, and to show it again (cached)."""
+    import russo_nb
+
+    batch = synthetic_batch(prompts, runs)
+    explorer = russo_nb.explore(batch)
+    started = time.perf_counter()
+    explorer.content("Charts")
+    print(f"charts at {prompts} prompts x {runs} runs: Charts tab built in {time.perf_counter() - started:.3f}s")
+    for title in explorer._chart_titles:
+        first, _ = best_of(1, lambda t=title: explorer.chart(t))
+        again, _ = best_of(1, lambda t=title: explorer.chart(t))
+        print(f"  {title:<32} first {first:6.3f}s   again (cached) {again * 1e3:6.2f} ms")
+
+
+def big_batch(prompts: int, runs: int) -> bool:
+    """Output sizes at 100,000 runs: the HTML repr and the explorer's widget state, each under 2 MB."""
+    import russo_nb
+
+    batch = synthetic_batch(prompts, runs, with_audio=20)
+    started = time.perf_counter()
+    text = batch.summary()
+    text_s = time.perf_counter() - started
+    html_s, html = best_of(1, batch._repr_html_)
+    explore_s, explorer = best_of(1, lambda: russo_nb.explore(batch))
+    html_mb, state_mb = len(html.encode()) / 1e6, widget_state_bytes(explorer) / 1e6
+    print(
+        f"{batch.total:>7,} runs  summary() {text_s:.2f}s ({len(text.encode()) / 1e6:.1f} MB)  HTML repr {html_s:.2f}s "
+        f"({html_mb:.2f} MB)  explorer {explore_s:.2f}s ({explore_s / html_s:.1f}x the repr, {state_mb:.2f} MB state)"
+    )
+    started = time.perf_counter()
+    explorer.content("Runs")
+    explorer.status_filter.value = "failed"
+    explorer._turn(1)
+    print(f"         Runs tab built, filtered and paged in {time.perf_counter() - started:.2f}s")
+    return html_mb < 2 and state_mb < 2 and explore_s / html_s <= 10
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prompts", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--big-prompts", type=int, default=1000)
+    parser.add_argument("--big-runs", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     # imports paid once, outside the timings (a notebook has them loaded after the first result)
     import ipywidgets  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import pandas  # noqa: F401
     import scipy.stats  # noqa: F401
 
     import russo_nb
 
-    started = time.perf_counter()
-    batch = synthetic_batch(args.prompts, args.runs, with_audio=20)
-    print(f"built {batch.total:,} runs over {args.prompts:,} prompts in {time.perf_counter() - started:.2f}s")
+    russo_nb.explore(synthetic_batch(4, 4))._repr_mimebundle_()  # warm up the import of every tab's code
 
-    started = time.perf_counter()
-    text = batch.summary()
-    baseline = time.perf_counter() - started
-    print(f"baseline  summary() plain text   {baseline:6.2f}s  {len(text.encode()) / 1e6:6.2f} MB")
-
-    started = time.perf_counter()
-    html = batch._repr_html_()
-    html_s = time.perf_counter() - started
-    html_mb = len(html.encode()) / 1e6
-    print(f"HTML      _repr_html_()          {html_s:6.2f}s  {html_mb:6.2f} MB  ({html_s / baseline:.1f}x baseline)")
-
-    started = time.perf_counter()
-    explorer = russo_nb.explore(batch)
-    explore_s = time.perf_counter() - started
-    state_mb = widget_state_bytes(explorer) / 1e6
-    print(f"explorer  explore() construction {explore_s:6.2f}s  {state_mb:6.2f} MB widget state "
-          f"({explore_s / baseline:.1f}x baseline; charts on request above 20,000 runs)")  # fmt: skip
-
-    started = time.perf_counter()
-    explorer._draw_charts()
-    charts_s = time.perf_counter() - started
-    print(
-        f"charts    on request (4 PNGs)    {charts_s:6.2f}s  {widget_state_bytes(explorer) / 1e6:6.2f} MB total state"
-    )
-
-    started = time.perf_counter()
-    explorer.status_filter.value = "failed"
-    explorer._turn(1)
-    print(f"runs tab  filter + page turn     {time.perf_counter() - started:6.2f}s")
-
-    ok = html_s < 3 and explore_s < 3 and html_mb < 2 and state_mb < 2
-    print("PASS" if ok else "FAIL", "(targets: < 3 s and < 2 MB each)")
+    ok = construction(16, 10, args.repeats)  # the 160-run demo-sized batch of issue 10
+    ok &= construction(200, 50, args.repeats)  # 10,000 runs
+    charts_on_request(200, 10)
+    ok &= big_batch(args.big_prompts, args.big_runs)
+    print("PASS" if ok else "FAIL", "(targets: explorer <= 10x the HTML repr, no chart drawn when built, < 2 MB each)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
   ``/v1/audio/speech``), the Gemini REST API (``/v1beta/models/<model>:generateContent``), and hostile
   answers (``/drip``, ``/huge``, ``/redirect/...``, ``/429``);
 - :class:`WebSocketAgentServer`: a WebSocket voice bot (``/json``, ``/bytes``, ``/multi``, ``/silent``,
-  ``/close-mid``, ``/text``, ``/busy``) and the OpenAI Realtime event protocol (``/v1/realtime``).
+  ``/close-mid``, ``/text``, ``/busy``), the OpenAI Realtime event protocol (``/v1/realtime``) and the
+  Gemini Live protocol (``/live``: reach it with ``genai.Client(vertexai=True, http_options=
+  HttpOptions(base_url="ws://.../live"))``, the SDK's gateway mode that sends the URL as is).
 
 The model name (or the path) picks a behaviour, so one server covers success, tool calls, slow answers,
 rate limits with Retry-After and malformed answers. Each server runs in a daemon thread; use it as a
@@ -23,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-__all__ = ["HttpAgentServer", "WebSocketAgentServer", "tone_pcm"]
+__all__ = ["HttpAgentServer", "WebSocketAgentServer", "self_signed_tls", "tone_pcm"]
 
 BOOK_ARGS = {"to_city": "LA"}
 
@@ -32,6 +34,50 @@ def tone_pcm(seconds: float = 0.5, rate: int = 24000) -> bytes:
     """16-bit mono PCM of a 440 Hz tone: what the fake TTS endpoints return."""
     count = int(seconds * rate)
     return struct.pack(f"<{count}h", *(int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(count)))
+
+
+def self_signed_tls() -> tuple[Any, Any]:
+    """(server, client) SSL contexts for 127.0.0.1 with a fresh self-signed certificate (cryptography).
+
+    The google-genai SDK always speaks TLS to the Live API, so the local Live server is a wss:// one and the
+    client trusts exactly this certificate (``HttpOptions(async_client_args={"ssl": client})``).
+    """
+    import datetime
+    import ipaddress
+    import ssl
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = Path(tempfile.mkdtemp(prefix="russo_tls_"))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return server, client
 
 
 def _choice_for(text: str) -> dict[str, Any]:
@@ -255,9 +301,10 @@ class WebSocketAgentServer:
 
     received: ClassVar[list[Any]]
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         self.received: list[Any] = []
         self.url = ""
+        self.server_tls, self.client_tls = self_signed_tls() if tls else (None, None)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Future[None] | None = None
@@ -284,10 +331,10 @@ class WebSocketAgentServer:
 
         self._stop = self._loop.create_future()
         async with websockets.serve(
-            self._handle, "127.0.0.1", 0, process_request=self._refuse, max_size=None
+            self._handle, "127.0.0.1", 0, process_request=self._refuse, max_size=None, ssl=self.server_tls
         ) as server:
             port = server.sockets[0].getsockname()[1]
-            self.url = f"ws://127.0.0.1:{port}"
+            self.url = f"{'wss' if self.server_tls else 'ws'}://127.0.0.1:{port}"
             self._ready.set()
             await self._stop
 
@@ -303,6 +350,9 @@ class WebSocketAgentServer:
         path = ws.request.path
         if path.startswith("/v1/realtime"):
             await self._realtime(ws, path)
+            return
+        if path.startswith("/live"):
+            await self._gemini_live(ws)
             return
         path = path.split("?", 1)[0]
         message = await ws.recv()
@@ -333,6 +383,39 @@ class WebSocketAgentServer:
         elif path == "/text":
             await ws.send("this is not json")
         await asyncio.sleep(0.05)
+
+    async def _gemini_live(self, ws: Any) -> None:
+        """The Gemini Live API (BidiGenerateContent): setup, realtimeInput audio, then a toolCall."""
+        setup = json.loads(await ws.recv())
+        model = str(setup.get("setup", {}).get("model", "")).rsplit("/", 1)[-1]
+        inputs: list[dict[str, Any]] = []
+        self.received.append({"path": "/live", "setup": setup, "inputs": inputs})
+        await ws.send(json.dumps({"setupComplete": {}}))
+        async for raw in ws:
+            message = json.loads(raw)
+            inputs.append(message)
+            chunk = message.get("realtimeInput") or message.get("realtime_input") or {}
+            if chunk.get("audioStreamEnd") or chunk.get("audio_stream_end") or "text" in chunk:
+                break
+        if model == "live-silent":
+            await asyncio.sleep(60)
+            return
+        if model == "live-close":
+            await ws.close(1011, "internal error")
+            return
+        if model == "live-words":
+            await ws.send(json.dumps({"serverContent": {"modelTurn": {"parts": [{"text": "Hello"}]}}}))
+            await ws.send(json.dumps({"serverContent": {"turnComplete": True}}))
+            await asyncio.sleep(0.2)
+            return
+        args: Any = "{to_city" if model == "live-badargs" else BOOK_ARGS
+        call = {"id": "call-1", "name": "book_flight", "args": args}
+        usage = {"promptTokenCount": 40, "responseTokenCount": 2, "totalTokenCount": 42}
+        await ws.send(json.dumps({"toolCall": {"functionCalls": [call]}, "usageMetadata": usage}))
+        try:
+            await ws.wait_closed()
+        except Exception:
+            pass
 
     async def _realtime(self, ws: Any, path: str) -> None:
         model = path.split("model=", 1)[1].split("&", 1)[0] if "model=" in path else ""

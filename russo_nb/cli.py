@@ -111,7 +111,10 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``russo`` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="russo: %(levelname)s: %(message)s")
+    if not logging.getLogger().handlers:  # as logging.basicConfig, with agent text made inert
+        handler = logging.StreamHandler()
+        handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
+        logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         command = args[0] if args and args[0] in SUBCOMMANDS else "run"
         if command == "demo":
@@ -194,11 +197,20 @@ def _run(argv: list[str]) -> int:
     if problems:
         return EXIT_USAGE
     if args.fail_under is not None:
+        from .analysis.thresholds import format_rate
+
         ok = outcome.pass_rate >= args.fail_under
         verdict = "at least" if ok else "below"
-        print(f"pass rate {outcome.pass_rate:.1%} is {verdict} --fail-under {args.fail_under:.1%}")
+        print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines (a scenario's teardown error, a server's message) pass through :func:`terminal_safe` too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().format(record), multiline=True)
 
 
 def _say(text: str, *, error: bool = False) -> None:
@@ -218,20 +230,53 @@ def _importable(*folders: Path) -> None:
 
 
 def _print_interval(outcome: Any) -> None:
-    """The pass rate's Wilson 95% interval, when the analysis module is there."""
-    if not outcome.total:
-        return
+    """The pass rate (per finished run) with its interval clustered by prompt, when the analysis module is there.
+
+    Runs of one prompt are not independent, so the interval treats prompts (and scenarios) as
+    clusters (:func:`russo_nb.analysis.clustered_se`); with a single prompt it is that prompt's
+    Wilson interval. Cancelled runs are left out and counted.
+    """
     try:
-        from .analysis.stats import wilson_interval
+        from .analysis.stats import clustered_se, wilson_interval
+        from .analysis.thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
     except ImportError:
         return
-    try:
-        interval = wilson_interval(outcome.passed_count, outcome.total)
-        low, high = interval[0], interval[1]
-    except Exception:  # the interval is a nicety; never fail the run over it
-        logger.debug("wilson_interval failed", exc_info=True)
+    counts: dict[tuple[str, str], list[int]] = {}
+    cancelled = 0
+    groups = [("prompt", getattr(outcome.result, "runs", []))]
+    if getattr(outcome, "scenarios", None) is not None:
+        groups.append(("scenario", outcome.scenarios.runs))
+    for kind, runs in groups:
+        for run in runs:
+            if not is_finished(run.status):
+                cancelled += 1
+                continue
+            key = (kind, str(getattr(run, "prompt", None) or getattr(run, "name", "")))
+            entry = counts.setdefault(key, [0, 0])
+            entry[0] += int(run.status == "passed")
+            entry[1] += 1
+    if not counts:
         return
-    print(f"pass rate {outcome.pass_rate:.1%} (95% interval {low:.1%} to {high:.1%}, {outcome.total} runs)")
+    passed = [c for c, _ in counts.values()]
+    finished = [n for _, n in counts.values()]
+    level = confidence_label(CONFIDENCE)
+    try:
+        if len(counts) >= 2:
+            rate = clustered_se(passed, finished, CONFIDENCE)
+            low, high = rate.low, rate.high
+            how = f"clustered by {len(counts)} prompts"
+        else:
+            low, high = wilson_interval(passed[0], finished[0], CONFIDENCE)
+            how = "one prompt: Wilson over its runs"
+    except Exception:  # the interval is a nicety; never fail the run over it
+        logger.debug("pass-rate interval failed", exc_info=True)
+        return
+    total, good = sum(finished), sum(passed)
+    tail = f"; {cancelled} cancelled runs not counted" if cancelled else ""
+    print(
+        f"pass rate {good / total:.1%} {PER_RUN} ({level} interval {low:.1%} to {high:.1%}, {how}; "
+        f"{total} finished runs{tail})"
+    )
 
 
 def _print_failures(outcome: Any, limit: int = 5) -> None:

@@ -177,8 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if misheard:
             print("Misheard / failed runs:")
             print("\n".join(misheard))
+    from .analysis.thresholds import format_rate
+
     print(
-        f"demo: {result.passed_count}/{result.total} runs passed ({result.pass_rate:.0%}) "
+        f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
         f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
     )
     if args.report:

@@ -18,6 +18,35 @@ __all__ = ["ExactEvaluator", "describe_difference"]
 _MISSING = object()
 
 
+def _has_tuple(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return True
+    if isinstance(value, list):
+        return any(_has_tuple(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_tuple(item) for item in value.values())
+    return False
+
+
+def _listed(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_listed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _listed(item) for key, item in value.items()}
+    return value
+
+
+def _json_shaped(call: ToolCall) -> ToolCall:
+    """``call`` with tuples in its arguments as lists, as expectations hold them (a JSON answer has no tuples).
+
+    An in-process agent may answer ``seats=(1, 2)``; the expectation ``seats=(1, 2)`` is stored
+    as ``[1, 2]`` (see :mod:`russo_nb.expectations`), so the two still match.
+    """
+    if not _has_tuple(call.arguments):
+        return call
+    return ToolCall(name=call.name, arguments=_listed(call.arguments))
+
+
 def describe_difference(expected: ToolCall, actual: ToolCall | None, *, ignore_extra_args: bool) -> str:
     """Say in words how ``actual`` differs from ``expected`` (empty when they match)."""
     if actual is None:
@@ -93,6 +122,7 @@ class ExactEvaluator:
 
     def evaluate(self, expected: list[ToolCall], actual: list[ToolCall]) -> EvalResult:
         """Match each expected call to an unused actual call; explain every miss."""
+        actual = [_json_shaped(call) for call in actual]
         used: set[int] = set()
         matches: list[ToolCallMatch] = []
         position = -1

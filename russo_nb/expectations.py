@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import ExpectationError
+from .plain_text import short_repr
 from .types import ToolCall
 
 __all__ = ["Expectations", "normalize_expectations", "parse_expectation", "tool_call"]
@@ -19,11 +20,41 @@ Expectations = list[ToolCall] | dict[str, list[ToolCall]]
 """One list for every prompt, or a list per prompt text."""
 
 
+def _json_like(value: Any, where: str) -> Any:
+    """``value`` as an agent's JSON answer could hold it: tuples become lists; sets, bytes and
+    other values no answer can contain raise an :class:`ExpectationError` naming ``where``.
+
+    An expectation ``book(seats=(1, 2))`` would otherwise never match the list ``[1, 2]``
+    every JSON-speaking agent sends, and ``tags={'a'}`` could match nothing at all.
+    """
+    if isinstance(value, (list, tuple)):
+        return [_json_like(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _json_like(item, f"{where}[{key!r}]") for key, item in value.items()}
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    kind = type(value).__name__
+    hint = "; write a list [...] instead" if isinstance(value, (set, frozenset)) else ""
+    raise ExpectationError(
+        f"argument {where} is a {kind} ({short_repr(value)}), which no tool call can carry; "
+        f"use strings, numbers, true/false, null, lists and dicts{hint}"
+    )
+
+
+def _expected_call(name: str, arguments: Mapping[str, Any]) -> ToolCall:
+    """An expected call with its arguments in the shapes a JSON answer has (see :func:`_json_like`)."""
+    return ToolCall(name=name, arguments={key: _json_like(value, key) for key, value in arguments.items()})
+
+
 def tool_call(name: str, **arguments: Any) -> ToolCall:
-    """The expected call ``name(**arguments)``; ``tool_call("book_flight", to_city="LA")``."""
+    """The expected call ``name(**arguments)``; ``tool_call("book_flight", to_city="LA")``.
+
+    Tuples in the arguments become lists (what a JSON answer holds); sets and other values no
+    answer can carry are an :class:`ExpectationError`.
+    """
     if not isinstance(name, str) or not name.strip():
         raise ExpectationError(f"a tool call needs a non-empty name, got {name!r}")
-    return ToolCall(name=name, arguments=arguments)
+    return _expected_call(name, arguments)
 
 
 def parse_expectation(text: str) -> ToolCall:
@@ -55,12 +86,15 @@ def parse_expectation(text: str) -> ToolCall:
                 f"argument {keyword.arg}={shown} in {text!r} is not a literal; "
                 f"quote strings ({keyword.arg}={shown!r}) and use only numbers, strings, lists, dicts"
             ) from None
-    return ToolCall(name=ast.unparse(node.func), arguments=arguments)
+    try:
+        return _expected_call(ast.unparse(node.func), arguments)
+    except ExpectationError as exc:
+        raise ExpectationError(f"in {text!r}: {exc}") from None
 
 
 def _one_call(item: Any) -> ToolCall:
     if isinstance(item, ToolCall):
-        return item
+        return _expected_call(item.name, item.arguments)
     if isinstance(item, str):
         return parse_expectation(item)
     if isinstance(item, Mapping):
@@ -68,7 +102,7 @@ def _one_call(item: Any) -> ToolCall:
         arguments = item.get("arguments", item.get("args", {}))
         if not isinstance(name, str) or not name or not isinstance(arguments, Mapping):
             raise ExpectationError(f"expectation {dict(item)!r} needs 'name' (a string) and 'arguments' (a mapping)")
-        return ToolCall(name=name, arguments=dict(arguments))
+        return _expected_call(name, arguments)
     raise ExpectationError(
         f"expectation {item!r} ({type(item).__name__}) is not a tool call; "
         "use russo_nb.tool_call('name', arg=...), a dict {'name':..., 'arguments':...} or \"name(arg=...)\""

@@ -15,21 +15,28 @@ __all__ = ["ProgressPrinter", "flaky_prompts", "pass_line"]
 
 
 def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
-    """Prompts whose runs disagree (some passed, some not): ``(prompt, passed, runs)``."""
+    """Prompts whose finished runs disagree (some passed, some not): ``(prompt, passed, finished runs)``.
+
+    The same test as :func:`russo_nb.analysis.stats.is_flaky`; cancelled runs are not failures.
+    """
     flaky: list[tuple[str, int, int]] = []
     for prompt, runs in batch.by_prompt().items():
+        finished = sum(1 for run in runs if run.status != "cancelled")
         passed = sum(1 for run in runs if run.status == "passed")
-        if 0 < passed < len(runs):
-            flaky.append((prompt, passed, len(runs)))
+        if 0 < passed < finished:
+            flaky.append((prompt, passed, finished))
     return flaky
 
 
 def pass_line(label: str, batch: Any) -> str:
-    """``label  4/5 passed (80%)`` plus error/timeout counts when there are any."""
+    """``label  4/5 passed (80%)`` over finished runs, plus error/timeout/cancelled counts when there are any."""
+    from .analysis.thresholds import format_rate
+
     counts = batch.status_counts if hasattr(batch, "status_counts") else {}
     extra = [f"{counts[key]} {key}" for key in ("error", "timeout", "cancelled") if counts.get(key)]
     tail = f", {', '.join(extra)}" if extra else ""
-    return f"{terminal_safe(label)}  {batch.passed_count}/{batch.total} passed ({batch.pass_rate:.0%}{tail})"
+    finished = getattr(batch, "finished_count", batch.total)
+    return f"{terminal_safe(label)}  {batch.passed_count}/{finished} passed ({format_rate(batch.pass_rate, 0)}{tail})"
 
 
 def _short(text: str, width: int = 60) -> str:

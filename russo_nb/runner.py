@@ -19,6 +19,7 @@ from typing import Any
 from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .expectations import normalize_expectations
+from .lean import RunInterner
 from .pipeline import RunPipeline, batch_labels, make_pipeline
 from .protocols import apply_effects, coerce_response, describe, effect_name
 from .types import (
@@ -106,6 +107,7 @@ class _BatchContext:
         self.audio: dict[str, Audio] = {}
         self._clips: dict[str, asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
+        self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -200,7 +202,8 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        evaluation = ctx.evaluate(self.expected, response.tool_calls)
+        evaluation = ctx.interner.evaluation(ctx.evaluate(self.expected, response.tool_calls))
+        response = ctx.interner.response(response)
         self.stage = ""
         return construct_fast(
             SingleRunResult,

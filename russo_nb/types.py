@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import traceback as traceback_module
 import uuid
 import wave
@@ -315,7 +316,8 @@ class RunError(BaseModel):
 
     def __str__(self) -> str:
         where = f" during {self.stage}" if self.stage else ""
-        return f"{self.type}{where}: {self.message}"
+        who = f" in {self.agent}" if self.agent else ""
+        return f"{self.type}{where}{who}: {self.message}"
 
 
 class SingleRunResult(BaseModel):
@@ -414,7 +416,7 @@ class RunCounts:
 
     @property
     def total(self) -> int:
-        """Number of runs."""
+        """Number of runs, cancelled ones included."""
         return len(self.runs)
 
     @property
@@ -423,21 +425,36 @@ class RunCounts:
         return sum(1 for run in self.runs if run.status == "passed")
 
     @property
+    def cancelled_count(self) -> int:
+        """Runs that never finished (an interrupted batch): counted, never scored as failures."""
+        return sum(1 for run in self.runs if run.status == "cancelled")
+
+    @property
+    def finished_count(self) -> int:
+        """Runs that ran to the end (passed, failed, error, timeout): the denominator of ``pass_rate``."""
+        return self.total - self.cancelled_count
+
+    @property
     def failed_count(self) -> int:
-        """Number of runs that did not pass (failed, error, timeout or cancelled)."""
-        return self.total - self.passed_count
+        """Finished runs that did not pass (failed, error or timeout); cancelled runs are not failures."""
+        return self.finished_count - self.passed_count
 
     @property
     def passed(self) -> bool:
-        """True only if every run passed."""
+        """True only if every run ran and passed."""
         return all(run.status == "passed" for run in self.runs)
 
     @property
     def pass_rate(self) -> float:
-        """Fraction of runs that passed (1.0 for an empty batch, as in russo)."""
-        if not self.runs:
-            return 1.0
-        return self.passed_count / self.total
+        """passed / finished runs (cancelled runs left out); NaN when no run finished, as ``summarize`` says."""
+        finished = self.finished_count
+        return self.passed_count / finished if finished else math.nan
+
+    def tally(self) -> Any:
+        """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
+        from .analysis.thresholds import tally
+
+        return tally(run.status for run in self.runs)
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -517,8 +534,9 @@ class BatchResult(RunCounts, BaseModel):
 
     def __repr__(self) -> str:
         return (
-            f"BatchResult({self.passed_count}/{self.total} passed, "
-            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())})"
+            f"BatchResult({self.passed_count}/{self.finished_count} passed, "
+            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())}"
+            + (f", cancelled={self.cancelled_count})" if self.cancelled_count else ")")
         )
 
     def __str__(self) -> str:

@@ -117,3 +117,13 @@ class HeardAgent:
     async def run(self, audio: Audio) -> list[ToolCall]:
         self.heard.append(audio.duration_s)
         return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+
+
+def ipython_shell() -> Any:
+    """IPython's one global test shell with ``%load_ext russo_nb`` done (started on the first call)."""
+    from IPython.testing import globalipapp
+
+    globalipapp.start_ipython()  # returns None once started: get the shell from get_ipython()
+    shell = globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "russo_nb")
+    return shell

@@ -1,20 +1,19 @@
-"""GeminiAgent and GoogleSynthesizer through the real google-genai SDK pointed at a local REST server.
+"""The google-genai adapters through the real SDK pointed at local servers.
 
-``genai.Client(http_options=HttpOptions(base_url=...))`` sends real HTTP to HttpAgentServer. The Live API
-cannot be pointed at a plain ws:// server (the SDK forces wss:// when a key is set), so GeminiLiveAgent is
-tested with a scripted session object at that one edge: the object ``client.aio.live.connect`` yields.
+``genai.Client(http_options=HttpOptions(base_url=...))`` sends real HTTP to HttpAgentServer (GeminiAgent,
+GoogleSynthesizer). The Live API goes over real TLS WebSocket to WebSocketAgentServer(tls=True), reached
+through the SDK's gateway mode (Vertex, no project: the base URL is used as is) with a client context that
+trusts the server's fresh self-signed certificate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
-from types import SimpleNamespace
 
 import pytest
-from adapter_helpers import BOOK, HttpAgentServer
+from adapter_helpers import BOOK, HttpAgentServer, WebSocketAgentServer
 from foundation_helpers import ToneSynthesizer, tone
 from google import genai
 from google.genai import types
@@ -87,72 +86,61 @@ def test_google_tts_returns_the_pcm(http):
     assert sent["generationConfig"]["responseModalities"] == ["AUDIO"]
 
 
-class ScriptedLiveSession:
-    """What ``client.aio.live.connect`` yields, answering with scripted LiveServerMessages."""
-
-    def __init__(self, messages, hang: bool = False):
-        self.messages = messages
-        self.hang = hang
-        self.sent: list[dict] = []
-
-    async def send_realtime_input(self, **kwargs):
-        self.sent.append(kwargs)
-
-    async def receive(self):
-        for message in self.messages:
-            yield message
-        if self.hang:
-            await asyncio.sleep(60)
+@pytest.fixture(scope="module")
+def live():
+    with WebSocketAgentServer(tls=True) as running:
+        yield running
 
 
-def live_tool_call(args):
-    call = types.FunctionCall(name="book_flight", args=args)
-    return types.LiveServerMessage(
-        tool_call=types.LiveServerToolCall(function_calls=[call]),
-        usage_metadata=types.UsageMetadata(prompt_token_count=12, response_token_count=3, total_token_count=15),
-    )
+def live_client(live) -> genai.Client:
+    """The SDK's gateway mode: Vertex without project, custom base URL used as is, TLS trusting the local cert."""
+    options = types.HttpOptions(base_url=f"{live.url}/live", async_client_args={"ssl": live.client_tls})
+    return genai.Client(vertexai=True, http_options=options)
 
 
-def test_live_agent_sends_16khz_pcm_and_reads_the_tool_call():
-    session = ScriptedLiveSession([live_tool_call({"to_city": "LA"})])
-    agent = GeminiLiveAgent(session=session)
+def test_live_agent_sends_16khz_pcm_and_reads_the_tool_call(live):
+    agent = GeminiLiveAgent(client=live_client(live), model="live-ok", tools=TOOLS, system_instruction="Be brief")
     result = russo.run_concurrent_sync("Book a flight", ToneSynthesizer(sample_rate=24000), agent, expect=[BOOK])
     assert result.pass_rate == 1.0, result.runs[0].error
-    blob = session.sent[0]["audio"]
-    assert blob.mime_type == "audio/pcm;rate=16000" and len(blob.data) == 2 * 1600  # 0.1 s at 16 kHz
-    assert session.sent[1] == {"audio_stream_end": True}
-    assert result.runs[0].response.usage["total_tokens"] == 15
+    assert result.runs[0].response.usage["total_tokens"] == 42
+    session = live.received[-1]
+    setup = session["setup"]["setup"]
+    assert setup["model"].endswith("/live-ok") and setup["generationConfig"]["responseModalities"] == ["AUDIO"]
+    assert setup["tools"][0]["functionDeclarations"][0]["name"] == "book_flight"
+    audio = session["inputs"][0]["realtime_input"]["audio"]
+    assert audio["mime_type"] == "audio/pcm;rate=16000"
+    assert len(base64.urlsafe_b64decode(audio["data"] + "==")) == 2 * 1600  # 0.1 s resampled to 16 kHz
+    assert session["inputs"][-1]["realtime_input"] == {"audioStreamEnd": True}
 
 
-def test_live_agent_opens_a_session_per_run_from_the_client():
-    opened = []
+def test_live_agent_on_an_open_session(live):
+    async def main():
+        client = live_client(live)
+        config = types.LiveConnectConfig(response_modalities=["AUDIO"])
+        async with client.aio.live.connect(model="live-ok", config=config) as session:
+            return await GeminiLiveAgent(session=session).run(tone())
 
-    class Live:
-        @contextlib.asynccontextmanager
-        async def connect(self, model, config):
-            opened.append((model, config))
-            yield ScriptedLiveSession([live_tool_call({"to_city": "LA"})])
-
-    client = SimpleNamespace(aio=SimpleNamespace(live=Live()))
-    agent = GeminiLiveAgent(client=client, tools=TOOLS, system_instruction="Be brief")
-    result = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK], runs=2)
-    assert result.pass_rate == 1.0 and len(opened) == 2
-    model, config = opened[0]
-    assert model == "gemini-live-2.5-flash-native-audio" and config.response_modalities == ["AUDIO"]
-    assert config.tools == TOOLS
+    assert [str(call) for call in asyncio.run(main()).tool_calls] == [BOOK]
 
 
-def test_live_agent_timeout_turn_end_and_bad_args():
-    silent = GeminiLiveAgent(session=ScriptedLiveSession([], hang=True), response_timeout=0.3)
-    run = russo.run_concurrent_sync("a", None, silent, expect=[BOOK]).runs[0]
-    assert run.status == "timeout" and "no tool call or end of turn within response_timeout=0.3s" in run.error.message
-    turn_end = types.LiveServerMessage(server_content=types.LiveServerContent(turn_complete=True))
-    words_only = asyncio.run(GeminiLiveAgent(session=ScriptedLiveSession([turn_end])).run(tone()))
-    assert words_only.tool_calls == []
-    bad = GeminiLiveAgent(session=ScriptedLiveSession([SimpleNamespace(tool_call=SimpleNamespace(
-        function_calls=[SimpleNamespace(name="book_flight", args="{to_city")]))]))  # fmt: skip
-    run = russo.run_concurrent_sync("a", None, bad, expect=[BOOK]).runs[0]
-    assert run.status == "error" and "arguments of 'book_flight' are not valid JSON" in run.error.message
+@pytest.mark.parametrize(
+    ("model", "status", "error_type", "message"),
+    [
+        ("live-silent", "timeout", "TimeoutError", "no tool call or end of turn within response_timeout=0.5s"),
+        ("live-close", "error", "RetryableError", "closed the connection with code 1011 (internal error)"),
+        ("live-badargs", "error", "AgentResponseError", "the answer is malformed (ValidationError"),
+    ],
+)
+def test_live_failures_end_as_the_runs_result(live, model, status, error_type, message):
+    agent = GeminiLiveAgent(client=live_client(live), model=model, response_timeout=0.5)
+    run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK]).runs[0]
+    assert run.status == status and run.error.type == error_type, run.error
+    assert message in run.error.message
+
+
+def test_live_words_only_turn(live):
+    response = asyncio.run(GeminiLiveAgent(client=live_client(live), model="live-words").run(tone()))
+    assert response.tool_calls == [] and response.text == "Hello"
 
 
 def test_constructor_contract():

@@ -112,7 +112,7 @@ def test_prompts_frame_values(batch):
     assert fly["pass_rate"] == pytest.approx(1 / 3)
     low, high = wilson_interval(1, 3)
     assert (fly["wilson_low"], fly["wilson_high"]) == pytest.approx((low, high))
-    assert fly["flaky"] and fly["flakiness"] == pytest.approx(4 * (1 / 3) * (2 / 3))
+    assert fly["flaky"] and fly["flakiness"] == pytest.approx(4 * 1 * 2 / (3 * 2))  # unbiased 4c(n-c)/(n(n-1))
     assert fly["match_rate"] == pytest.approx(1 / 3)
     assert fly["latency_p50"] == pytest.approx(1.0) and fly["latency_p95"] == pytest.approx(1.45)
     assert fly["small_sample"]

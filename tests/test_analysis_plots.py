@@ -96,7 +96,7 @@ def test_plot_flakiness_heatmap(small):
     grid = images[0].get_array()
     assert grid.shape == (3, 4)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0].startswith("flaky") and labels[0].endswith("[1.00]")  # most flaky first
+    assert labels[0].startswith("flaky") and labels[0].endswith("[1.33]")  # most flaky first: 4·2·2/(4·3)
     broken = labels.index(next(label for label in labels if label.startswith("broken")))
     assert list(grid[broken]) == [1, 1, 2, 1]  # failed, failed, error, failed
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["passed", "failed", "error"]

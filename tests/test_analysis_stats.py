@@ -129,14 +129,23 @@ def test_k_values():
 
 
 def test_flakiness_score_hand_worked_and_as_disagreement():
-    assert flakiness_score(5, 10) == 1.0
+    # unbiased 4·c·(n−c)/(n·(n−1)) (reproduction 11: the plug-in 4p(1−p) is biased low by (n−1)/n)
+    assert flakiness_score(5, 10) == pytest.approx(4 * 25 / 90)
     assert flakiness_score(0, 10) == 0.0 and flakiness_score(10, 10) == 0.0
-    assert flakiness_score(9, 10) == pytest.approx(0.36)
-    # independent: twice the chance that two runs drawn with replacement disagree
+    assert flakiness_score(9, 10) == pytest.approx(4 * 9 / 90)
+    assert math.isnan(flakiness_score(1, 1))
+    # independent: twice the chance that two distinct runs (drawn without replacement) disagree
     outcomes = [1] * 3 + [0] * 7
-    pairs = list(itertools.product(outcomes, repeat=2))
+    pairs = list(itertools.permutations(outcomes, 2))
     disagree = sum(a != b for a, b in pairs) / len(pairs)
     assert flakiness_score(3, 10) == pytest.approx(2 * disagree)
+
+
+def test_flakiness_score_is_unbiased_by_simulation():
+    rng = np.random.default_rng(2)
+    for p, n in [(0.9, 3), (0.5, 2), (0.2, 5)]:
+        c = rng.binomial(n, p, size=20000)
+        assert np.mean(flakiness_score(c, np.full(len(c), n))) == pytest.approx(4 * p * (1 - p), abs=0.02)
 
 
 def test_flakiness_share_and_small_sample():
@@ -189,7 +198,31 @@ def test_clustered_se_matches_sandwich_on_run_level_data():
     assert result.rate == pytest.approx(rate)
     assert result.se == pytest.approx(se, rel=1e-10)
     assert not result.small_sample
-    assert result.low == pytest.approx(rate - sps.norm.ppf(0.975) * se)
+    # the interval: Wilson on N / deff effective runs with the t quantile on G − 1 df, checked against
+    # statsmodels' Wilson at the matching level (alpha chosen so its z equals the t quantile)
+    from statsmodels.stats.proportion import proportion_confint
+
+    deff = max((se / math.sqrt(rate * (1 - rate) / n.sum())) ** 2, 1.0)
+    n_eff = n.sum() / deff
+    t = sps.t.ppf(0.975, len(n) - 1)
+    low, high = proportion_confint(rate * n_eff, n_eff, alpha=2 * sps.norm.sf(t), method="wilson")
+    assert (result.low, result.high) == pytest.approx((low, high), abs=1e-9)
+    assert result.df == len(n) - 1
+
+
+def test_clustered_se_matches_statsmodels_cluster_ols():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(8)
+    n = rng.integers(3, 12, size=15)
+    c = rng.binomial(n, rng.beta(4, 1, size=15))
+    y = np.concatenate([[1.0] * ci + [0.0] * (ni - ci) for ci, ni in zip(c, n)])
+    groups = np.concatenate([[g] * ni for g, ni in enumerate(n)])
+    fit = sm.OLS(y, np.ones(len(y))).fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
+    g = len(n)
+    result = clustered_se(c, n)
+    assert result.rate == pytest.approx(fit.params[0])
+    assert result.se == pytest.approx(float(fit.bse[0]) * math.sqrt(g / (g - 1)), rel=1e-9)  # CR1 factor
 
 
 def test_clustered_se_close_to_cluster_jackknife():
@@ -204,43 +237,111 @@ def test_clustered_se_close_to_cluster_jackknife():
 def test_clustered_se_one_prompt_and_empty():
     one = clustered_se([3], [5])
     assert math.isnan(one.se) and one.small_sample and (one.low, one.high) == (0.0, 1.0)
-    with pytest.raises(InvalidArgumentError, match="at least one run"):
+    with pytest.raises(InvalidArgumentError, match="at least one finished run"):
         clustered_se([0], [0])
+    # prompts with no finished run (all cancelled) are left out, not counted as failing
+    assert clustered_se([3, 0, 4], [5, 0, 5]).n_prompts == 2
 
 
 # -- paired comparison -----------------------------------------------------------------------
 
 
-def test_paired_t_hand_worked_and_against_scipy():
+def test_paired_t_method_p_value_against_scipy():
     a = {"p1": (5, 10), "p2": (5, 10), "p3": (5, 10)}
     b = {"p1": (6, 10), "p2": (7, 10), "p3": (8, 10)}
-    result = paired_comparison(a, b)
+    result = paired_comparison(a, b, method="t")
     # differences 0.1, 0.2, 0.3: mean 0.2, sd 0.1, t = 3.464 with 2 df -> p = 1 - t / sqrt(t² + 2)
     t = 0.2 / (0.1 / math.sqrt(3))
     assert result.difference == pytest.approx(0.2)
     assert result.p_value == pytest.approx(1 - t / math.sqrt(t * t + 2))
+    assert result.p_value == pytest.approx(sps.ttest_rel([0.6, 0.7, 0.8], [0.5, 0.5, 0.5]).pvalue)
     assert "paired t-test" in result.test and result.small_sample
     assert "only 3 shared prompts; a paired comparison is unreliable below 10" in result.describe()
-    ref = sps.ttest_rel([0.6, 0.7, 0.8], [0.5, 0.5, 0.5])
-    ci = ref.confidence_interval()
-    assert result.p_value == pytest.approx(ref.pvalue)
-    assert (result.low, result.high) == pytest.approx((ci.low, ci.high))
+    assert -1 <= result.low < result.high <= 1
     assert [d.prompt for d in result.per_prompt] == ["p1", "p2", "p3"]
 
 
-def test_paired_t_random_against_scipy_and_per_prompt_newcombe():
+def test_default_comparison_interval_and_p_value_agree_and_track_the_t_test():
     rng = np.random.default_rng(11)
     prompts = [f"q{i}" for i in range(30)]
-    ca = rng.binomial(10, 0.8, size=30)
+    ca = rng.binomial(10, rng.beta(8, 2, size=30))
     cb = rng.binomial(10, 0.7, size=30)
-    result = paired_comparison(
-        {p: (int(x), 10) for p, x in zip(prompts, ca)}, {p: (int(x), 10) for p, x in zip(prompts, cb)}
-    )
+    a = {p: (int(x), 10) for p, x in zip(prompts, ca)}
+    b = {p: (int(x), 10) for p, x in zip(prompts, cb)}
+    result = paired_comparison(a, b)
+    assert "MOVER" in result.test and not result.small_sample
     ref = sps.ttest_rel(cb / 10, ca / 10)
-    assert result.p_value == pytest.approx(ref.pvalue)
-    assert not result.small_sample
+    # with 30 prompts and interior rates the score construction is close to the t-test
+    assert result.p_value == pytest.approx(ref.pvalue, rel=0.5)
+    ci = ref.confidence_interval()
+    assert result.low == pytest.approx(ci.low, abs=0.04) and result.high == pytest.approx(ci.high, abs=0.04)
+    # the interval at level 1 − p just touches 0
+    again = paired_comparison(a, b, confidence=1 - result.p_value)
+    assert min(abs(again.low), abs(again.high)) < 1e-6
     low, high = newcombe_interval(ca[0], 10, cb[0], 10)
     assert (result.per_prompt[0].low, result.per_prompt[0].high) == pytest.approx((low, high))
+
+
+def test_newcombe_and_mcnemar_against_statsmodels():
+    from statsmodels.stats.contingency_tables import mcnemar
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    for c1, n1, c2, n2 in [(48, 80, 56, 70), (0, 10, 3, 10), (10, 10, 10, 10), (7, 30, 19, 25)]:
+        low, high = confint_proportions_2indep(c2, n2, c1, n1, method="newcomb", compare="diff")
+        assert newcombe_interval(c1, n1, c2, n2) == pytest.approx((low, high), abs=1e-9)
+    from russo_nb.analysis import mcnemar_exact_p
+
+    for b, c in [(6, 1), (3, 0), (0, 0), (12, 9), (25, 10)]:
+        ref = mcnemar([[5, c], [b, 5]], exact=True).pvalue
+        assert mcnemar_exact_p(b, c) == pytest.approx(ref)
+
+
+def _mover_by_hand(ca, na, cb, nb, confidence=0.95):
+    """Independent MOVER (Zou & Donner 2008): statsmodels' Wilson for each side at the matching level."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    m = len(ca)
+    ra, rb = ca / na, cb / nb
+    pa, pb = ra.mean(), rb.mean()
+    t = sps.t.ppf(0.5 + confidence / 2, m - 1)
+    alpha = 2 * sps.norm.sf(t)  # statsmodels' z equals our t quantile
+
+    def wilson(p, n):
+        return proportion_confint(p * n, n, alpha=alpha, method="wilson")
+
+    cap_a, cap_b = m * m / np.sum(1 / na), m * m / np.sum(1 / nb)
+    va, vb = ra.var(ddof=1) / m, rb.var(ddof=1) / m
+    neff_a = min(pa * (1 - pa) / va, cap_a) if va > 0 else cap_a
+    neff_b = min(pb * (1 - pb) / vb, cap_b) if vb > 0 else cap_b
+    la, ua = wilson(pa, neff_a)
+    lb, ub = wilson(pb, neff_b)
+    cov = np.cov(ra, rb, ddof=1)[0, 1] / m
+    se_a, se_b = math.sqrt(pa * (1 - pa) / neff_a), math.sqrt(pb * (1 - pb) / neff_b)
+    r = float(np.clip(cov / (se_a * se_b), -1, 1)) if se_a * se_b > 0 else 0.0
+    d = pb - pa
+    down = math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * r * (pb - lb) * (ua - pa))
+    up = math.sqrt((ub - pb) ** 2 + (pa - la) ** 2 - 2 * r * (ub - pb) * (pa - la))
+    fla, fua = wilson(pa, cap_a)
+    flb, fub = wilson(pb, cap_b)
+    down = max(down, math.sqrt((pb - flb) ** 2 + (fua - pa) ** 2))
+    up = max(up, math.sqrt((fub - pb) ** 2 + (pa - fla) ** 2))
+    return d - down, d + up
+
+
+def test_mover_interval_against_an_independent_construction():
+    rng = np.random.default_rng(21)
+    for m, confidence in [(12, 0.95), (5, 0.9), (30, 0.99)]:
+        na = rng.integers(3, 15, size=m).astype(float)
+        nb = rng.integers(3, 15, size=m).astype(float)
+        base = rng.beta(4, 1, size=m)
+        ca = rng.binomial(na.astype(int), base).astype(float)
+        cb = rng.binomial(nb.astype(int), np.clip(base - 0.1, 0, 1)).astype(float)
+        result = paired_comparison(
+            {i: (int(ca[i]), int(na[i])) for i in range(m)},
+            {i: (int(cb[i]), int(nb[i])) for i in range(m)},
+            confidence=confidence,
+        )
+        assert (result.low, result.high) == pytest.approx(_mover_by_hand(ca, na, cb, nb, confidence), abs=1e-9)
 
 
 def test_newcombe_hand_worked():
@@ -266,11 +367,63 @@ def test_mcnemar_for_one_run_each():
     a = {p: (0, 1) for p in prompts[:6]} | {prompts[6]: (1, 1)} | {p: (1, 1) for p in prompts[7:]}
     b = {p: (1, 1) for p in prompts[:6]} | {prompts[6]: (0, 1)} | {p: (1, 1) for p in prompts[7:]}
     result = paired_comparison(a, b)
-    assert "McNemar" in result.test
+    assert "McNemar" in result.test and "Tango" in result.test
     # exact: 2 * P(X <= 1 | 7, 1/2) = 2 * (1 + 7) / 128
     assert result.p_value == pytest.approx(2 * (math.comb(7, 0) + math.comb(7, 1)) / 2**7)
+    assert result.p_value == pytest.approx(sps.binomtest(1, 7, 0.5).pvalue)
     assert result.difference == pytest.approx(0.5)
     assert result.low < 0.5 < result.high
+
+
+def _tango_by_constrained_mle(b: int, c: int, n: int, z: float) -> tuple[float, float]:
+    """Independent Tango: maximize the trinomial likelihood numerically under p01 − p10 = Δ, invert the score."""
+    from scipy import optimize
+
+    d = (b - c) / n
+
+    def score(delta: float) -> float:
+        def nll(q: float) -> float:
+            p01, p10 = q + delta, q
+            rest = 1 - p01 - p10
+            return -(
+                b * math.log(max(p01, 1e-300))
+                + c * math.log(max(p10, 1e-300))
+                + (n - b - c) * math.log(max(rest, 1e-300))
+            )
+
+        lo, hi = max(0.0, -delta) + 1e-13, (1 - delta) / 2 - 1e-13
+        if hi <= lo:
+            q = lo
+        else:
+            q = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-13}).x
+        return (b - c - n * delta) / math.sqrt(n * (2 * q + delta * (1 - delta)))
+
+    low = -1.0 if score(-1 + 1e-9) <= z else optimize.brentq(lambda x: score(x) - z, -1 + 1e-9, d, xtol=1e-12)
+    high = 1.0 if score(1 - 1e-9) >= -z else optimize.brentq(lambda x: score(x) + z, d, 1 - 1e-9, xtol=1e-12)
+    return low, high
+
+
+@pytest.mark.parametrize(("b", "c", "n"), [(6, 1, 10), (3, 0, 3), (0, 0, 8), (5, 9, 40), (12, 2, 25)])
+def test_tango_interval_against_a_numerical_constrained_mle(b, c, n):
+    from russo_nb.analysis import tango_interval
+
+    expected = _tango_by_constrained_mle(b, c, n, sps.norm.ppf(0.975))
+    assert tango_interval(b, c, n) == pytest.approx(expected, abs=1e-5)
+
+
+def test_mcnemar_interval_excludes_zero_exactly_when_the_exact_test_rejects():
+    from russo_nb.analysis.paired import _mcnemar_interval
+
+    n = 30
+    b, c = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
+    ok = b + c <= n
+    b, c = b[ok], c[ok]
+    for confidence in (0.95, 0.99, 0.8):
+        low, high, p = _mcnemar_interval(b, c, n, confidence)
+        exact = np.array([sps.binomtest(int(x), int(x + y), 0.5).pvalue if x + y else 1.0 for x, y in zip(b, c)])
+        assert np.allclose(p, exact)
+        assert np.array_equal((low > 0) | (high < 0), exact < 1 - confidence)
+        assert np.all(low < high) and np.all(low >= -1) and np.all(high <= 1)
 
 
 def test_comparison_of_batches_and_errors():
@@ -296,55 +449,40 @@ def test_comparison_of_batches_and_errors():
 def test_identical_shift_is_not_called_certain():
     a = {"p1": (1, 3), "p2": (1, 3)}
     b = {"p1": (2, 3), "p2": (2, 3)}
-    result = paired_comparison(a, b)
+    result = paired_comparison(a, b, method="t")
     assert result.p_value == pytest.approx(0.5)  # exact sign flips: 2 of 4 as extreme
-    assert not result.significant and math.isnan(result.low)
+    assert not result.significant and -1 <= result.low < 0 < result.high <= 1
+    assert not paired_comparison(a, b).significant
 
 
 # -- runs needed -----------------------------------------------------------------------------
 
 
-def test_runs_needed_hand_worked():
-    # classic table value: 90% -> 80% at alpha 0.05, power 0.8 needs 199 runs per group
-    plan = runs_needed(0.9, 0.1)
-    assert plan.runs_per_prompt == 199 and plan.total_runs == 199
-    spread = runs_needed(0.9, 0.1, prompts=20)
-    assert spread.runs_per_prompt == 10 and spread.total_runs == 200
-    assert runs_needed(0.9, 0.1, power=0.9).runs_per_prompt > 199
-    assert runs_needed(0.9, 0.1, two_sided=False).runs_per_prompt < 199
+def test_runs_needed_sizes_the_comparison_we_run():
+    plan = runs_needed(0.9, 0.1, prompts=20)
+    assert plan.prompts == 20 and plan.total_runs == plan.runs_per_prompt * 20
+    assert plan.simulated_power >= 0.8 and "MOVER" in plan.test and "paired_comparison" in plan.note
+    # fewer runs than the design do not reach the power (it is the smallest that does)
+    from russo_nb.analysis import simulated_power
 
-
-def _exact_power(n: int, p1: float, p2: float, alpha: float = 0.05) -> float:
-    """Independent: exact power of the pooled two-proportion z-test by enumerating both binomials."""
-    z = sps.norm.ppf(1 - alpha / 2)
-    x = np.arange(n + 1)
-    pa = sps.binom.pmf(x, n, p1)
-    pb = sps.binom.pmf(x, n, p2)
-    xa, xb = np.meshgrid(x, x, indexing="ij")
-    pool = (xa + xb) / (2 * n)
-    se = np.sqrt(pool * (1 - pool) * 2 / n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = np.where(se > 0, np.abs(xa - xb) / n / se, 0.0)
-    return float(np.sum(np.outer(pa, pb) * (stat > z)))
-
-
-def test_runs_needed_reaches_the_power_by_enumeration():
-    plan = runs_needed(0.9, 0.1)
-    power = _exact_power(plan.runs_per_prompt, 0.9, 0.8)
-    assert 0.77 < power < 0.85
-    assert _exact_power(plan.runs_per_prompt // 2, 0.9, 0.8) < 0.6
+    assert simulated_power(0.9, 0.1, prompts=20, runs_per_prompt=plan.runs_per_prompt - 1) < 0.8
+    assert runs_needed(0.9, 0.1, prompts=20, power=0.9).runs_per_prompt > plan.runs_per_prompt
+    assert runs_needed(0.9, 0.1, prompts=40).runs_per_prompt < plan.runs_per_prompt
+    big_drop = runs_needed(0.95, 0.9, prompts=30)
+    assert big_drop.runs_per_prompt == 1 and "McNemar" in big_drop.test
 
 
 def test_runs_needed_errors():
     with pytest.raises(InvalidArgumentError, match="baseline"):
-        runs_needed(1.5, 0.1)
+        runs_needed(1.5, 0.1, prompts=10)
     with pytest.raises(InvalidArgumentError, match="drop"):
-        runs_needed(0.5, 0.6)
+        runs_needed(0.5, 0.6, prompts=10)
     with pytest.raises(InvalidArgumentError, match="power"):
-        runs_needed(0.9, 0.1, power=80)
+        runs_needed(0.9, 0.1, power=80, prompts=10)
     with pytest.raises(InvalidArgumentError, match="prompts"):
         runs_needed(0.9, 0.1, prompts=0)
-    assert "optimistic" in runs_needed(1.0, 0.1).note
+    with pytest.raises(InvalidArgumentError, match="prompts="):
+        runs_needed(0.9, 0.1)
 
 
 # -- the batch summary -----------------------------------------------------------------------
@@ -365,8 +503,12 @@ def test_summarize_puts_the_numbers_together():
     assert summary.n_flaky == 1 and summary.share_flaky == pytest.approx(1 / 3)
     assert summary.pass_hat_k[4] == pytest.approx((0 + 1 + 0) / 3)
     assert summary.pass_at_k[2] == pytest.approx((1 + 1 + 0) / 3)
+    assert summary.pass_k_prompts == 3 and summary.pass_k_left_out == 0 and summary.k_max == 4
+    assert summary.mean_prompt_pass_rate == pytest.approx((3 / 4 + 1 + 0) / 3)
     assert summary.small_sample and any("3 prompts" in w for w in summary.warnings)
-    assert "7/12 runs passed" in summary.describe()
-    assert "note: only 3 prompts; a clustered standard error is unreliable below 10" in summary.describe()
-    assert "note: only 4 runs for some prompts" in summary.describe()  # small samples are said, not hidden
-    assert summarize(batch_from_outcomes({})).warnings == ["the batch has no runs"]
+    text = summary.describe()
+    assert "7/12 finished runs passed (58.3% per run)" in text and "mean over prompts" in text
+    assert "note: only 3 prompts; an interval clustered by prompt is wide below 10" in text
+    assert "note: only 4 runs for some prompts" in text  # small samples are said, not hidden
+    empty = summarize(batch_from_outcomes({}))
+    assert empty.warnings == ["the batch has no finished runs"] and math.isnan(empty.pass_rate)

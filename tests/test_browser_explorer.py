@@ -15,7 +15,7 @@ from russo_nb.notebook.runs_table import runs_table_frame
 from russo_nb.report import load_batch
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT / "data" / "recorded"
+RECORDED = ROOT / "russo_nb" / "data" / "recorded"
 
 pytestmark = pytest.mark.browser
 

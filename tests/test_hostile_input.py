@@ -332,3 +332,144 @@ def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where):
     path.write_text(f"effects: ['{spec}']\n{TEST}")
     line = one_line_error(russo_cli("--config", str(path), "--no-history", cwd=tmp_path))
     assert f"effects[0]: effect '{spec}': telephone sample rate must be a whole number from 4000 to 48000 Hz" in line
+
+
+# -- %russo --as NAME ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("__builtins__", "is a special (dunder) name Python itself uses"),
+        ("__name__", "is a special (dunder) name"),
+        ("class", "is a Python keyword"),
+        ("_", "is one of IPython's own names"),
+        ("_7", "is one of IPython's own names"),
+        ("_i2", "is one of IPython's own names"),
+        ("Out", "is one of IPython's own names"),
+        ("get_ipython", "is one of IPython's own names"),
+        ("print", "is a Python builtin; storing the result there would hide it"),
+        ("1abc", None),
+    ],
+)
+def test_as_refuses_names_that_would_break_the_namespace(name, reason, capsys):
+    from notebook_helpers import ipython_shell
+
+    shell = ipython_shell()
+    before = {key: shell.user_ns.get(key) for key in ("__builtins__", "__name__", "print", "Out", "_")}
+    line = f'run "book a flight" --agent cli_agents:KeywordAgent --text --as {name}'
+    assert shell.run_line_magic("russo", line) is None
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("russo: "), errors
+    assert (reason or "needs a Python variable name") in errors[0]
+    assert {key: shell.user_ns.get(key) for key in before} == before
+    shell.run_cell("probe = len([1, 2])")  # the namespace still works
+    assert shell.user_ns.pop("probe") == 2
+
+
+# -- tuples and sets in expectations ------------------------------------------------------------------
+
+
+def test_tuples_in_expectations_become_lists_and_match_json_answers():
+    from russo_nb import ToolCall, tool_call
+    from russo_nb.evaluators import ExactEvaluator
+    from russo_nb.expectations import normalize_expectations, parse_expectation
+
+    expected = [
+        parse_expectation("book(seats=(1, 2), legs=[('NYC', 'LA')])"),
+        tool_call("book", seats=(1, 2), legs=[("NYC", "LA")]),
+        *normalize_expectations([{"name": "book", "arguments": {"seats": (1, 2), "legs": [("NYC", "LA")]}}]),
+        *normalize_expectations([ToolCall(name="book", arguments={"seats": (1, 2), "legs": (("NYC", "LA"),)})]),
+    ]
+    json_answer = ToolCall(name="book", arguments={"seats": [1, 2], "legs": [["NYC", "LA"]]})
+    python_answer = ToolCall(name="book", arguments={"seats": (1, 2), "legs": (("NYC", "LA"),)})
+    for call in expected:
+        assert call.arguments == {"seats": [1, 2], "legs": [["NYC", "LA"]]}
+        for answer in (json_answer, python_answer):
+            assert ExactEvaluator().evaluate([call], [answer]).passed
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("book(seats={1, 2})", "argument seats is a set ({1, 2}), which no tool call can carry"),
+        ("book(meta={'k': {1}})", "argument meta['k'] is a set ({1})"),
+        ("book(raw=b'x')", "argument raw is a bytes (b'x')"),
+        ("book(z=1j)", "argument z is a complex (1j)"),
+    ],
+)
+def test_sets_and_other_unmatchable_literals_are_refused_at_parse_time(tmp_path, text, message):
+    from russo_nb import tool_call
+    from russo_nb.errors import ExpectationError
+    from russo_nb.expectations import parse_expectation
+
+    with pytest.raises(ExpectationError, match=re.escape(message)):
+        parse_expectation(text)
+    with pytest.raises(ExpectationError, match="which no tool call can carry"):
+        tool_call("book", seats={1, 2})
+    path = tmp_path / "sets.yaml"
+    path.write_text(f'tests:\n  - prompt: book seats\n    expect: ["{text}"]\n')
+    line = one_line_error(russo_cli("--config", str(path), "--no-history", cwd=tmp_path))
+    assert "tests[0].expect[0]: expected a tool call like" in line and message in line
+
+
+# -- dollars in chart labels ---------------------------------------------------------------------------
+
+DOLLARS = "Refund $5 or $10"
+BROKEN = "Cost $\\frac{ per seat"
+
+
+def test_dollars_in_prompts_and_names_stay_literal_in_every_chart():
+    from analysis_helpers import batch_from_outcomes
+
+    from russo_nb.analysis import plots
+    from russo_nb.notebook.figures import figure_svg
+
+    outcomes = {DOLLARS: [True, False, True], BROKEN: [False, True, "error"], "plain": [True, True, True]}
+    a = batch_from_outcomes(outcomes, agent="agent $v1")
+    b = batch_from_outcomes({prompt: list(reversed(runs)) for prompt, runs in outcomes.items()}, agent="$v2")
+    charts = [
+        (plots.plot_pass_rates, a, {}),
+        (plots.plot_flakiness, a, {}),
+        (plots.plot_latency, a, {}),
+        (plots.plot_comparison, a, {"b": b, "labels": ("agent $v1", "$v2")}),
+        (plots.plot_sweep, {"$0 tier": a, "$5 tier": b}, {"parameter": "price ($)", "label": "$ rate"}),
+    ]
+    for plot, data, options in charts:
+        svg = figure_svg(plot, data, **options)  # draws the figure: a malformed formula would raise here
+        texts = " ".join(re.findall(r">([^<]+)<", re.sub(r"<!--.*?-->", "", svg, flags=re.S)))  # drawn text only
+        if plot is plots.plot_sweep:
+            assert all(text in texts for text in ("$0 tier", "$5 tier", "price ($)", "$ rate")), plot.__name__
+        else:
+            assert DOLLARS in texts and "Cost $\\frac{ per seat" in texts, plot.__name__
+        if plot is plots.plot_comparison:
+            assert "$v2 − agent $v1" in texts
+    assert plots.chart_text("a $b$ c") == "a \\$b\\$ c"
+
+
+def test_log_lines_and_scenario_errors_are_printed_inert(tmp_path):
+    (tmp_path / "evil_scenarios.py").write_text(
+        "from russo_nb import scenario\n"
+        "\n"
+        "def _teardown(state):\n"
+        f"    raise RuntimeError({HOSTILE!r})\n"
+        "\n"
+        "def _agent(messages):\n"
+        f"    return {HOSTILE!r}\n"
+        "\n"
+        "EVIL = scenario.Scenario(\n"
+        f"    name={('s' + CLEAR)!r}, agents=[scenario.FunctionAgentAdapter(_agent)],\n"
+        f"    script=[scenario.user('hi'), scenario.agent(), scenario.fail({HOSTILE!r})], teardown=_teardown,\n"
+        ")\n"
+    )
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(
+        "pipeline: {synthesizer: null, agent: {class: cli_agents.KeywordAgent}}\nscenarios: [evil_scenarios:EVIL]\n"
+    )
+    done = russo_cli("--config", str(path), "--no-history", cwd=tmp_path)
+    printed = done.stdout + done.stderr
+    assert done.returncode == 1, printed[-3000:]
+    assert "teardown of scenario" in done.stderr  # the log line, inert
+    for char in ACTIVE:
+        assert char not in printed, (char, printed[-3000:])
+    assert "\\x1b[2J" in done.stdout and "\\x1b[2J" in done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analysis_helpers import batch_from_outcomes
-from notebook_helpers import EVIL
+from notebook_helpers import EVIL, ipython_shell
 
 from russo_nb.analysis import paired_comparison
 from russo_nb.notebook.compare_view import CompareView, compare_grid_html, comparison_html, direction
@@ -78,11 +78,9 @@ def test_view_opens_a_prompt_with_both_sides_runs():
 
 
 def test_compare_magic_shows_verdict_chart_and_grid(tmp_path):
-    from IPython.testing.globalipapp import get_ipython
     from IPython.utils.capture import capture_output
 
-    ip = get_ipython()  # one shell per process, shared with the other notebook tests
-    ip.run_line_magic("load_ext", "russo_nb")
+    ip = ipython_shell()
     a, b = _batches(0.2, 0.9, runs=6)
     ip.user_ns.update(v1=a, v2=b)
     formatter = ip.display_formatter

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from notebook_helpers import make_batch
 
 from russo_nb.notebook.export_view import ExportPanel, export_links_html
@@ -25,7 +27,7 @@ def test_panel_checkbox_reaches_every_format(tmp_path):
     csv = panel.export(tmp_path / "r.csv")
     assert csv is not None and len(list((tmp_path / "r_audio").glob("*.wav"))) == 2
     jsonl = panel.export(tmp_path / "r.jsonl")
-    assert jsonl is not None and '"audio": 2' in jsonl.read_text().splitlines()[0]
+    assert jsonl is not None and json.loads(jsonl.read_text().splitlines()[0])["audio"] == 2
     panel.include_audio.value = False
     assert "<audio" not in panel.export(tmp_path / "q.html").read_text()
 

@@ -81,7 +81,7 @@ def test_interrupted_batch_counts_finished_runs_only():
     assert len(view.not_run) == 14
     assert sum(len(group.runs) for group in view.groups) == 4  # cancellations are not failures
     html = batch._repr_html_()
-    assert "73.3%</b> pass rate (11/15 finished runs" in html
+    assert "73.3%</b> pass rate per run (11/15 finished runs" in html
     assert html.count("145 cancelled — interrupted after 15 runs") == 1  # said once
     assert "14 not run" in html and html.count(">not run<") == 14
     assert "⚑ 1 flaky" in html and "Failures: 4 runs in 1 kind" in html

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
+from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, ipython_shell, make_batch
 
 from russo_nb import agent
 from russo_nb.errors import InvalidArgumentError
@@ -13,11 +13,7 @@ from russo_nb.types import BatchResult
 
 @pytest.fixture(scope="module")
 def ip():
-    from IPython.testing.globalipapp import get_ipython
-
-    shell = get_ipython()  # one shell per process, shared with the other notebook tests
-    shell.run_line_magic("load_ext", "russo_nb")
-    return shell
+    return ipython_shell()
 
 
 @pytest.fixture()

@@ -166,3 +166,17 @@ def test_every_agent_and_user_written_field_is_escaped():
         assert f"{where}</x-{where}>" in text, f"{where} is not shown"  # shown as text, every one of them
     titled = to_html(batch, title=evil("title"), charts=False)
     assert "<x-title" not in titled and "&lt;x-title" in titled
+
+
+def test_report_of_an_interrupted_batch_scores_finished_runs_only(tmp_path):
+    from russo_nb.types import BatchResult, EvalResult, SingleRunResult
+
+    ok = EvalResult(passed=True, expected=[], actual=[])
+    runs = [SingleRunResult(prompt="early", run_index=i, eval_result=ok) for i in range(6)]
+    runs += [SingleRunResult(prompt="late", run_index=i, eval_result=ok, status="cancelled") for i in range(14)]
+    batch = BatchResult(runs=runs)
+    batch.metadata.params["interrupted"] = True
+    page = write_report(batch, tmp_path / "partial.html").read_text()
+    assert "100%</b> pass rate per run (6/6 finished runs" in page and "14 cancelled — interrupted after 6 runs" in page
+    assert "1 prompt not run (every run cancelled): late" in page and "Every finished run passed." in page
+    assert "30.0%" not in page  # 6/20 would score cancellations as failures

@@ -168,6 +168,10 @@ def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
     assert [run.status for run in batch.runs] == ["passed", "cancelled", "cancelled", "cancelled"]
     assert sorted(torn) == [0, 1, 2]  # runs 1 and 2 had started: both torn down; run 3 never started
     assert batch.runs[1].phases[-1] == "torn_down" and batch.runs[3].phases == ["created", "completed"]
+    # the finished run is the denominator: cancelled runs are not failures (issue 12)
+    assert batch.pass_rate == 1.0 and batch.pass_hat_k(1) == 1.0 and batch.finished_count == 1
+    with pytest.raises(InvalidArgumentError, match="only 1 runs that finished"):
+        batch.pass_hat_k(2)
 
 
 def test_max_concurrency_is_respected():

@@ -326,6 +326,7 @@ def test_8_a_batch_records_the_agent_error_per_run_with_its_traceback():
         assert run.status == "error" and run.error.type == "ConnectionError" and run.error.stage == "agent"
         assert "raise self.exc(" in run.error.traceback and "OSError: socket closed by peer" in run.error.traceback
         assert run.error.cause == "OSError: socket closed by peer" and run.error.agent == "FlakyBackend"
+        assert str(run.error) == "ConnectionError during agent in FlakyBackend: booking service unreachable"
         assert run.reasoning == (
             "the agent under test (FlakyBackend) raised ConnectionError: booking service unreachable "
             "(from OSError: socket closed by peer)"

@@ -64,10 +64,9 @@ def test_two_seeded_demo_batches_in_one_process_are_identical():
 
 
 def test_russo_demo_magic_twice_in_one_shell_is_identical():
-    from IPython.testing.globalipapp import start_ipython
+    from notebook_helpers import ipython_shell
 
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "russo_nb")
+    shell = ipython_shell()
     line = "demo --seed 11 --effects noise:5db --runs 1 --quiet --as {}"
     shell.run_line_magic("russo", line.format("first"))
     shell.run_line_magic("russo", line.format("second"))

@@ -103,6 +103,12 @@ def sdk_error(exc: BaseException, who: str) -> BaseException:
         if name in ("APIConnectionError",):
             return AgentHTTPError(f"{who}: cannot reach the API: {exc}")
         return exc
+    if status >= 1000:  # a WebSocket close code (the Live API reports them as APIError codes)
+        meaning = RETRYABLE_CLOSE_CODES.get(status, "abnormal closure" if status == 1006 else "closed")
+        message = f"{who}: the server closed the connection with code {status} ({meaning})"
+        if status in RETRYABLE_CLOSE_CODES or status == 1006:
+            return RetryableError(message, status=status)
+        return AgentConnectionError(message)
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     detail = str(getattr(exc, "message", None) or exc).splitlines()[0][:300] if str(exc) else name

@@ -176,8 +176,9 @@ class GeminiLiveAgent:
             raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
         calls: list[ToolCall] = []
         messages: list[Any] = []
+        texts: list[str] = []
         try:
-            await asyncio.wait_for(self._collect(session, calls, messages), self.response_timeout)
+            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.response_timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
                 f"{self.name}: no tool call or end of turn within response_timeout={self.response_timeout:g}s "
@@ -186,9 +187,9 @@ class GeminiLiveAgent:
         usage = None
         for message in messages:
             usage = gemini_usage(message) or usage
-        return AgentResponse(tool_calls=calls, raw=messages or None, usage=usage)
+        return AgentResponse(tool_calls=calls, text="".join(texts) or None, raw=messages or None, usage=usage)
 
-    async def _collect(self, session: Any, calls: list[ToolCall], messages: list[Any]) -> None:
+    async def _collect(self, session: Any, calls: list[ToolCall], messages: list[Any], texts: list[str]) -> None:
         async for message in session.receive():
             messages.append(message)
             tool_call = field(message, "tool_call", None)
@@ -202,6 +203,11 @@ class GeminiLiveAgent:
                         )
                 return  # the model now waits for the tool's answer: the turn is ours to end
             content = field(message, "server_content", None)
+            turn = field(content, "model_turn", None) if content is not None else None
+            for part in (field(turn, "parts", None) or []) if turn is not None else []:
+                text = field(part, "text", None)
+                if isinstance(text, str):
+                    texts.append(text)
             if content is not None and field(content, "turn_complete", False) is True:
                 return
 

@@ -7,6 +7,16 @@ charts import matplotlib on first call.
 from __future__ import annotations
 
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
+from .paired import (
+    Comparison,
+    PromptDifference,
+    RunsNeeded,
+    mcnemar_exact_p,
+    paired_comparison,
+    runs_needed,
+    simulated_power,
+    tango_interval,
+)
 from .plots import (
     STATUS_COLORS,
     plot_comparison,
@@ -19,21 +29,34 @@ from .plots import (
 )
 from .stats import (
     ClusteredRate,
-    Comparison,
     FlakinessSummary,
-    PromptDifference,
-    RunsNeeded,
+    LatencySummary,
+    PassKCurves,
     clustered_se,
     flakiness,
     flakiness_score,
+    is_flaky,
+    latency_summary,
     newcombe_interval,
-    paired_comparison,
     pass_at_k,
     pass_hat_k,
-    runs_needed,
+    pass_k_curves,
     wilson_interval,
 )
 from .summary import BatchSummary, summarize
+from .thresholds import (
+    CONFIDENCE,
+    FINISHED_STATUSES,
+    MEAN_OVER_PROMPTS,
+    PER_RUN,
+    SMALL_SAMPLE_PROMPTS,
+    SMALL_SAMPLE_RUNS,
+    RunTally,
+    confidence_label,
+    format_rate,
+    is_finished,
+    tally,
+)
 from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
@@ -43,6 +66,25 @@ __all__ = [
     "heard_text",
     "normalize_words",
     "word_diff",
+    "CONFIDENCE",
+    "FINISHED_STATUSES",
+    "LatencySummary",
+    "MEAN_OVER_PROMPTS",
+    "PER_RUN",
+    "PassKCurves",
+    "RunTally",
+    "SMALL_SAMPLE_PROMPTS",
+    "SMALL_SAMPLE_RUNS",
+    "confidence_label",
+    "format_rate",
+    "is_finished",
+    "is_flaky",
+    "latency_summary",
+    "mcnemar_exact_p",
+    "pass_k_curves",
+    "simulated_power",
+    "tally",
+    "tango_interval",
     "PROMPT_COLUMNS",
     "RUN_COLUMNS",
     "ClusteredRate",

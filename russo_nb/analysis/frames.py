@@ -15,7 +15,8 @@ import numpy as np
 from ..columns import RunColumn, frame_columns, table_columns
 from ..errors import InvalidArgumentError
 from ..types import BatchResult, format_call
-from .stats import SMALL_SAMPLE_RUNS, flakiness_score, k_values, pass_at_k, pass_hat_k, wilson_interval
+from .stats import censored_latency, flakiness_score, is_flaky, k_values, pass_at_k, pass_hat_k, wilson_interval
+from .thresholds import SMALL_SAMPLE_RUNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +43,7 @@ PROMPT_COLUMNS = [
     "passed",
     "failed",
     "errors",
+    "cancelled",
     "pass_rate",
     "wilson_low",
     "wilson_high",
@@ -50,10 +52,11 @@ PROMPT_COLUMNS = [
     "match_rate",
     "latency_p50",
     "latency_p95",
+    "latency_censored",
     "small_sample",
 ]
 
-_ERROR_STATUSES = ("error", "timeout", "cancelled")
+_ERROR_STATUSES = ("error", "timeout")
 
 
 def _runs_of(result: Any) -> list[Any]:
@@ -108,6 +111,12 @@ def typed_column(spec: RunColumn, values: list[Any]) -> Any:
     return pd.Series(values, dtype="object")
 
 
+def _timeout_of(result: Any) -> float | None:
+    """The batch's per-run timeout (seconds) from its metadata, or None when there was none."""
+    timeout = getattr(getattr(result, "metadata", None), "timeout", None)
+    return float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None
+
+
 def _meta(result: Any) -> tuple[str | None, str | None]:
     meta = getattr(result, "metadata", None)
     return getattr(meta, "batch_id", None), getattr(meta, "agent", None)
@@ -134,6 +143,7 @@ def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
                 columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
+    frame.attrs["timeout"] = _timeout_of(result)
     return frame
 
 
@@ -266,7 +276,7 @@ def light_runs_frame(result: Any) -> pd.DataFrame:
     import pandas as pd
 
     prompts, pids, status, latency, match, index = _light_columns(result, with_index=True)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "prompt": prompts,
             "prompt_id": pids,
@@ -277,6 +287,8 @@ def light_runs_frame(result: Any) -> pd.DataFrame:
             "latency_s": latency,
         }
     )
+    frame.attrs["timeout"] = _timeout_of(result)
+    return frame
 
 
 def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float) -> np.ndarray:
@@ -299,19 +311,27 @@ def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float
     return out
 
 
-def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
+def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: float | None = None) -> pd.DataFrame:
     """One row per prompt (in first-seen order) with honest per-prompt statistics.
 
-    ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame.
+    ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. Only finished
+    runs count: cancelled runs (an interrupted batch) are counted in ``cancelled`` and nowhere
+    else; a prompt whose runs were all cancelled has ``runs == 0`` and NaN rates ("not run").
 
     Columns:
-      prompt, prompt_id; runs; passed; failed (did not pass, errors included); errors (error,
-      timeout or cancelled); pass_rate; wilson_low / wilson_high (95% Wilson interval);
-      flaky (0 < pass_rate < 1); flakiness (4·p·(1−p), 0 = runs agree, 1 = coin flip);
-      match_rate (mean over runs); latency_p50 / latency_p95 (seconds, NaN when unknown);
-      small_sample (fewer than 10 runs: the interval is wide, flakiness can hide);
+      prompt, prompt_id; runs (finished runs: the denominator); passed; failed (finished, did not
+      pass, errors included); errors (error or timeout); cancelled (not finished, not counted);
+      pass_rate (passed / runs, NaN when 0 runs); wilson_low / wilson_high (95% Wilson interval);
+      flaky (both passed and failed: its Wilson interval excludes 0 and 1); flakiness (unbiased
+      4·c·(n−c)/(n·(n−1)): 0 = runs agree, 1 = coin flip; NaN below 2 runs);
+      match_rate (mean over finished runs); latency_p50 / latency_p95 (seconds over finished runs,
+      timed-out runs counted at the batch's timeout, so a lower bound when latency_censored > 0;
+      errors without a latency are left out; NaN when none known); latency_censored (timed-out
+      runs counted at the timeout); small_sample (fewer than SMALL_SAMPLE_RUNS = 10 finished runs);
       pass@k / pass^k for each k in ``ks`` (default 1, 2, 3, 5, 10, 20, 50, ... up to the
       largest run count; NaN for a prompt with fewer than k runs).
+    ``timeout``: the per-run limit in seconds (default: the batch's metadata, or a runs frame's
+    ``attrs["timeout"]``).
     """
     import pandas as pd
 
@@ -326,23 +346,31 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
         status_arr = np.asarray(result["status"].astype(object))
         latency = result["latency_s"].to_numpy(dtype=float) if "latency_s" in result else np.full(len(result), np.nan)
         match = result["match_rate"].to_numpy(dtype=float) if "match_rate" in result else np.full(len(result), np.nan)
+        if timeout is None:
+            timeout = result.attrs.get("timeout")
     else:
         prompts, pids, status_arr, latency, match, _ = _light_columns(result)
+        if timeout is None:
+            timeout = _timeout_of(result)
     codes, uniques = pd.factorize(pd.Series(prompts, dtype=object), sort=False)
     groups = len(uniques)
     codes = np.asarray(codes, dtype=np.int64)
+    cancelled_flag = status_arr == "cancelled"
+    finished_flag = ~cancelled_flag
     passed_flag = status_arr == "passed"
     error_flag = np.isin(status_arr, _ERROR_STATUSES)
-    runs = np.bincount(codes, minlength=groups)
+    runs = np.bincount(codes, weights=finished_flag, minlength=groups).astype(np.int64)
     passed = np.bincount(codes, weights=passed_flag, minlength=groups).astype(np.int64)
     errors = np.bincount(codes, weights=error_flag, minlength=groups).astype(np.int64)
-    match_ok = ~np.isnan(match)
+    cancelled = np.bincount(codes, weights=cancelled_flag, minlength=groups).astype(np.int64)
+    match_ok = ~np.isnan(match) & finished_flag
     match_sum = np.bincount(codes[match_ok], weights=match[match_ok], minlength=groups)
     match_n = np.bincount(codes[match_ok], minlength=groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(runs > 0, passed / np.maximum(runs, 1), np.nan)
         mean_match = np.where(match_n > 0, match_sum / np.maximum(match_n, 1), np.nan)
     low, high = wilson_interval(passed, runs) if groups else (np.array([]), np.array([]))
+    latency, censored = censored_latency(latency, status_arr, timeout)
     first_index = np.full(groups, -1, dtype=np.int64)
     first_index[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
     pid_arr = np.asarray(pids, dtype=object)
@@ -354,14 +382,16 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
             "passed": passed,
             "failed": runs - passed,
             "errors": errors,
+            "cancelled": cancelled,
             "pass_rate": rate,
             "wilson_low": np.atleast_1d(low),
             "wilson_high": np.atleast_1d(high),
-            "flaky": (passed > 0) & (passed < runs),
+            "flaky": np.atleast_1d(is_flaky(passed, runs)) if groups else np.array([], dtype=bool),
             "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else [],
             "match_rate": mean_match,
             "latency_p50": _group_quantile(codes, latency, groups, 0.5),
             "latency_p95": _group_quantile(codes, latency, groups, 0.95),
+            "latency_censored": np.bincount(codes, weights=censored, minlength=groups).astype(np.int64),
             "small_sample": runs < SMALL_SAMPLE_RUNS,
         }
     )
@@ -371,4 +401,5 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None) -> pd.DataFrame:
     for k in ks:
         frame[f"pass^{k}"] = pass_hat_k(runs, passed, k) if groups else []
     frame.attrs["ks"] = ks
+    frame.attrs["timeout"] = timeout
     return frame

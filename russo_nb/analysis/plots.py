@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from .frames import light_runs_frame, prompts_frame
-from .stats import clustered_se, pass_at_k, pass_hat_k, wilson_interval
+from .stats import censored_latency, clustered_se, pass_k_curves, wilson_interval
+from .thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_COLORS",
+    "chart_text",
     "plot_comparison",
     "plot_flakiness",
     "plot_latency",
@@ -44,13 +46,23 @@ def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
     return new_ax
 
 
+def chart_text(text: Any) -> str:
+    """User- or agent-written text made literal for matplotlib: every ``$`` escaped.
+
+    matplotlib reads text between two ``$`` as math: "Refund $5 or $10" lost its dollars and
+    was set in italics, and an unbalanced formula ("$\\frac") raised while drawing, which
+    dropped the whole chart. Every chart passes prompts, names and labels through here.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _label(text: str, width: int = 40) -> str:
     """A prompt as an axis label: one line, shortened in the middle so variants stay distinct."""
     text = " ".join(str(text).split())
-    if len(text) <= width:
-        return text
-    head = width // 2
-    return f"{text[:head]}…{text[-(width - 1 - head) :]}"
+    if len(text) > width:
+        head = width // 2
+        text = f"{text[:head]}…{text[-(width - 1 - head) :]}"
+    return chart_text(text)
 
 
 def _is_runs_frame(obj: Any) -> bool:
@@ -108,7 +120,7 @@ def plot_pass_rates(
     labels = [f"{_label(p)} (n={n})" for p, n in zip(shown["prompt"], shown["runs"])]
     ax.set_yticks(y, labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlim(0, 1.0)
-    ax.set_xlabel("pass rate (bars: Wilson 95% interval)")
+    ax.set_xlabel("pass rate of finished runs (bars: Wilson 95% interval)")
     title = "Pass rate per prompt"
     if len(frame) > len(shown):
         title += f"\nshowing {len(shown)} of {len(frame)} (lowest pass rate) — see prompts_frame()"
@@ -141,7 +153,9 @@ def plot_flakiness(
     row_idx = rows.to_numpy()[keep].astype(np.int64)
     col_idx = frame["run_index"].to_numpy()[keep].astype(np.int64)
     status = np.asarray(frame["status"].astype(object))[keep]
-    codes = np.where(status == "passed", 0, np.where(status == "failed", 1, 2))
+    codes = np.where(
+        status == "passed", 0, np.where(status == "failed", 1, np.where(status == "cancelled", 3, 2))
+    )  # cancelled runs did not finish: drawn as missing, not as errors
     n_cols = int(col_idx.max()) + 1 if len(col_idx) else 1
     grid = np.full((len(shown), n_cols), 3, dtype=np.int64)
     grid[row_idx, col_idx] = codes
@@ -161,9 +175,18 @@ def plot_flakiness(
 
 
 def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
-    """Agent latency distribution per prompt (box plots, slowest median at the top)."""
+    """Agent latency distribution per prompt (box plots, slowest median at the top).
+
+    Timed-out runs are drawn at the batch's timeout (censored: their real latency is longer);
+    cancelled runs and finished runs without a latency are left out, and the title says how many.
+    """
+    import pandas as pd
+
     frame = _runs(source)
-    data = frame[["prompt", "latency_s"]].dropna()
+    status = np.asarray(frame["status"].astype(object))
+    values, censored = censored_latency(frame["latency_s"].to_numpy(dtype=float), status, frame.attrs.get("timeout"))
+    omitted = int(np.sum(np.isnan(values) & (status != "cancelled")))
+    data = pd.DataFrame({"prompt": frame["prompt"].to_numpy(), "latency_s": values}).dropna()
     ax = _axes(ax, 4.0)
     if data.empty:
         ax.set_title("Latency per prompt — no latencies recorded")
@@ -181,6 +204,10 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
     _latency_axis(ax, float(data["latency_s"].max()))
     title = "Agent latency per prompt"
+    if censored.any():
+        title += f" ({int(censored.sum())} timed out, drawn at the {frame.attrs['timeout']:g} s limit)"
+    if omitted:
+        title += f" ({omitted} runs without a latency left out)"
     if len(medians) > len(shown):
         title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
@@ -229,23 +256,29 @@ def plot_match_rates(source: Any, ax: Axes | None = None, *, bins: int = 20) -> 
 
 
 def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = None) -> Axes:
-    """pass@k (at least one of k passes) and pass^k (all k pass) averaged over prompts, k = 1..max_k.
+    """pass@k (at least one of k passes) and pass^k (all k pass), mean over one fixed set of prompts.
 
-    Only prompts with at least k runs count towards each k (their number is in the legend).
+    Every k averages the same prompts: those with at least ``max_k`` finished runs (default: the
+    fewest runs of any prompt, capped at 50, so every prompt counts). The legend gives that
+    number of prompts and the title says how many prompts with fewer runs were left out.
     """
     frame = _prompts(source)
     runs = frame["runs"].to_numpy(dtype=float)
     passed = frame["passed"].to_numpy(dtype=float)
-    top = int(runs.max()) if len(runs) else 1
-    top = min(top, max_k) if max_k else min(top, 50)
+    ran = runs > 0
+    fewest = int(runs[ran].min()) if ran.any() else 1
+    top = max_k if max_k else min(fewest, 50)
+    curves = pass_k_curves(runs, passed, k_max=top, ks=list(range(1, top + 1))) if ran.any() else None
     ks = np.arange(1, top + 1)
-    at = np.array([np.nanmean(pass_at_k(runs, passed, int(k))) if np.any(runs >= k) else np.nan for k in ks])
-    hat = np.array([np.nanmean(pass_hat_k(runs, passed, int(k))) if np.any(runs >= k) else np.nan for k in ks])
+    at = np.array([curves.pass_at_k.get(int(k), np.nan) for k in ks]) if curves else np.full(len(ks), np.nan)
+    hat = np.array([curves.pass_hat_k.get(int(k), np.nan) for k in ks]) if curves else np.full(len(ks), np.nan)
+    used = curves.n_prompts if curves else 0
+    left_out = curves.n_left_out if curves else 0
     ax = _axes(ax)
-    ax.plot(ks, at, marker="o", ms=3, color="#1f77b4", label="pass@k (at least one of k passes)")
-    ax.plot(ks, hat, marker="s", ms=3, color="#d62728", label="pass^k (all k pass)")
+    ax.plot(ks, at, marker="o", ms=3, color="#1f77b4", label=f"pass@k (at least one of k passes), {used} prompts")
+    ax.plot(ks, hat, marker="s", ms=3, color="#d62728", label=f"pass^k (all k pass), {used} prompts")
     ax.set_xlabel("k (runs)")
-    ax.set_ylabel("mean over prompts")
+    ax.set_ylabel(f"{MEAN_OVER_PROMPTS} (each with ≥ {top} runs)")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0.5, top + 0.5)
     from matplotlib.ticker import MaxNLocator
@@ -264,7 +297,10 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
         )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    ax.set_title(f"pass@k and pass^k over {len(frame)} prompts")
+    title = f"pass@k and pass^k over {used} prompts"
+    if left_out:
+        title += f" ({left_out} with < {top} runs left out)"
+    ax.set_title(title)
     return ax
 
 
@@ -281,8 +317,8 @@ def plot_comparison(
     ``a`` and ``b`` are two results (or prompts frames / mappings); or pass one
     :class:`~russo_nb.analysis.stats.Comparison` as ``a``. ``labels`` name the two batches.
     """
-    name_a, name_b = labels
-    from .stats import Comparison, paired_comparison
+    name_a, name_b = (chart_text(label) for label in labels)
+    from .paired import Comparison, paired_comparison
 
     comparison = a if isinstance(a, Comparison) else paired_comparison(a, b)
     diffs = sorted(comparison.per_prompt, key=lambda d: (d.difference, d.prompt))
@@ -301,10 +337,14 @@ def plot_comparison(
     ax.axvline(0, color="#333333", lw=1)
     ax.axvline(comparison.difference, color="#1f77b4", ls="--", lw=1, label="mean difference")
     if not np.isnan(comparison.low):
-        ax.axvspan(comparison.low, comparison.high, color="#1f77b4", alpha=0.12, label="95% interval of the mean")
+        level = confidence_label(comparison.confidence)
+        ax.axvspan(comparison.low, comparison.high, color="#1f77b4", alpha=0.12, label=f"{level} interval of the mean")
     ax.set_yticks(y, [_label(x.prompt) for x in diffs], fontsize=7 if len(diffs) > 25 else 9)
     ax.set_xlim(-1.05, 1.05)
-    ax.set_xlabel(f"pass rate {name_b} − {name_a} per prompt (Newcombe 95% interval)")
+    ax.set_xlabel(
+        f"pass rate {name_b} − {name_a} per prompt (Newcombe {confidence_label(comparison.confidence)} interval); "
+        f"mean {MEAN_OVER_PROMPTS}"
+    )
     ax.legend(fontsize=8, loc="lower right")
     title = f"{name_b} − {name_a} = {comparison.difference:+.1%}, p = {comparison.p_value:.3g}"
     shown = f"{len(diffs)} of {comparison.n_shared}" if len(diffs) < comparison.n_shared else f"{comparison.n_shared}"
@@ -349,7 +389,7 @@ def plot_sweep(
         if interval == "wilson":
             c, n = int(frame["passed"].sum()), int(frame["runs"].sum())
             lo, hi = wilson_interval(c, n)
-            rate = c / n
+            rate = c / n if n else np.nan
         elif interval == "clustered":
             cr = clustered_se(frame["passed"].to_numpy(), frame["runs"].to_numpy())
             rate, lo, hi = cr.rate, cr.low, cr.high
@@ -363,13 +403,13 @@ def plot_sweep(
     positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
     ax = _axes(ax)
     ax.fill_between(positions, lows, highs, alpha=0.2, color="#1f77b4", label=f"95% interval ({interval})")
-    ax.plot(positions, rates, marker="o", color="#1f77b4", label=label or "pass rate")
+    ax.plot(positions, rates, marker="o", color="#1f77b4", label=chart_text(label or "pass rate"))
     if not numeric:
-        ax.set_xticks(positions, [str(x) for x in xs])
-    ax.set_xlabel(parameter)
-    ax.set_ylabel("pass rate")
+        ax.set_xticks(positions, [chart_text(x) for x in xs])
+    ax.set_xlabel(chart_text(parameter))
+    ax.set_ylabel(f"pass rate ({PER_RUN})")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(f"Pass rate against {parameter}")
+    ax.set_title(f"Pass rate against {chart_text(parameter)}")
     return ax

@@ -1,56 +1,71 @@
-"""Honest statistics for repeated runs: intervals, pass@k / pass^k, flakiness, clustering, paired tests.
+"""Honest statistics for repeated runs of one batch: intervals, pass@k / pass^k, flakiness, latency.
 
-Pure functions of counts (numpy, the standard library's NormalDist, scipy.stats only for the
-paired tests; no pandas), so they can be checked by hand. Every summary result carries
-``small_sample`` and ``warnings`` so a number computed from three runs says so instead of
-looking as solid as one computed from three hundred.
+Pure functions of counts (numpy, the standard library's NormalDist, scipy.stats only for t
+quantiles), so they can be checked by hand. The rules every number follows:
+
+- finished runs are the denominator (see :mod:`.thresholds`); a prompt with no finished run
+  is left out of every rate and counted;
+- intervals stay inside [0, 1] and never collapse to a point: the clustered interval is a
+  Wilson interval on the effective number of runs (Kish design effect, at least 1) with a
+  t quantile on G − 1 degrees of freedom, so it is never narrower than the binomial one;
+- the confidence level passed in is the one used and the one printed.
+
+Paired comparisons of two batches and the sizing of them live in :mod:`.paired`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidArgumentError
+from .thresholds import CONFIDENCE, SMALL_SAMPLE_PROMPTS, SMALL_SAMPLE_RUNS, confidence_label
 
 __all__ = [
     "ClusteredRate",
-    "Comparison",
     "FlakinessSummary",
-    "PromptDifference",
-    "RunsNeeded",
+    "LatencySummary",
+    "PassKCurves",
     "SMALL_SAMPLE_PROMPTS",
     "SMALL_SAMPLE_RUNS",
     "clustered_se",
     "flakiness",
+    "FLAKY_TEST",
     "flakiness_score",
+    "is_flaky",
     "k_values",
+    "latency_summary",
     "newcombe_interval",
-    "paired_comparison",
     "pass_at_k",
     "pass_hat_k",
-    "runs_needed",
+    "pass_k_curves",
     "wilson_interval",
 ]
 
-SMALL_SAMPLE_RUNS = 10
-"""Fewer runs than this per prompt: a per-prompt rate is flagged ``small_sample``."""
 
-SMALL_SAMPLE_PROMPTS = 10
-"""Fewer prompts than this: a clustered standard error or paired test is flagged ``small_sample``."""
+def check_confidence(confidence: float) -> float:
+    """``confidence`` as a float in (0, 1), or a clear error (e.g. ``95`` instead of ``0.95``)."""
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
+        raise InvalidArgumentError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    return float(confidence)
 
 
 def _z(confidence: float) -> float:
     """The two-sided normal quantile; the standard library's, so a Wilson interval does not load scipy."""
     from statistics import NormalDist
 
-    if not 0.0 < confidence < 1.0:
-        raise InvalidArgumentError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    return NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    return NormalDist().inv_cdf(0.5 + check_confidence(confidence) / 2.0)
+
+
+def t_quantile(confidence: float, df: Any) -> Any:
+    """Two-sided Student t quantile with ``df`` degrees of freedom (vectorized over ``df`` and ``confidence``)."""
+    from scipy import stats as sps
+
+    return sps.t.ppf(0.5 + np.asarray(confidence) / 2.0, df)
 
 
 def _check_counts(successes: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +76,23 @@ def _check_counts(successes: Any, n: Any) -> tuple[np.ndarray, np.ndarray]:
     return c, total
 
 
-def wilson_interval(successes: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
+def wilson_bounds(p: Any, n: Any, crit: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score bounds for a proportion ``p`` seen over ``n`` (possibly effective, non-integer) trials.
+
+    ``crit`` is the critical value (a normal or t quantile). Vectorized; ``n`` must be > 0. The
+    bounds lie in [0, 1] and are never equal: this is the shape every interval here takes.
+    """
+    p, n, crit = np.asarray(p, dtype=float), np.asarray(n, dtype=float), np.asarray(crit, dtype=float)
+    z2 = crit * crit
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = crit * np.sqrt(np.maximum(p * (1 - p), 0.0) / n + z2 / (4 * n * n)) / denom
+    low = np.where(p <= 0.0, 0.0, np.maximum(centre - half, 0.0))
+    high = np.where(p >= 1.0, 1.0, np.minimum(centre + half, 1.0))
+    return low, high
+
+
+def wilson_interval(successes: Any, n: Any, confidence: float = CONFIDENCE) -> tuple[Any, Any]:
     """Wilson score interval for a binomial proportion: ``(low, high)``; vectorized over arrays.
 
     Unlike the Wald interval it stays inside [0, 1] and is sensible at 0/n and n/n.
@@ -69,19 +100,10 @@ def wilson_interval(successes: Any, n: Any, confidence: float = 0.95) -> tuple[A
     """
     c, total = _check_counts(successes, n)
     z = _z(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(total > 0, c / np.where(total > 0, total, 1), 0.0)
-        denom = 1.0 + z * z / np.where(total > 0, total, 1)
-        centre = (p + z * z / (2 * np.where(total > 0, total, 1))) / denom
-        half = z * np.sqrt(
-            p * (1 - p) / np.where(total > 0, total, 1) + z * z / (4 * np.where(total > 0, total, 1) ** 2)
-        )
-        half = half / denom
-        low = np.where(total > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
-        high = np.where(total > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
-    # exact edges: 0 successes -> low is 0, all successes -> high is 1 (no rounding noise)
-    low = np.where(c == 0, 0.0, low)
-    high = np.where((c == total) & (total > 0), 1.0, high)
+    safe = np.where(total > 0, total, 1.0)
+    low, high = wilson_bounds(np.where(total > 0, c / safe, 0.0), safe, z)
+    low = np.where(total > 0, low, 0.0)
+    high = np.where(total > 0, high, 1.0)
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
@@ -146,49 +168,138 @@ def k_values(max_runs: int) -> list[int]:
     return ks
 
 
-def flakiness_score(c: Any, n: Any) -> Any:
-    """Flakiness of one prompt: ``4·p·(1−p)`` with ``p = c / n``.
+class PassKCurves(BaseModel):
+    """pass@k and pass^k averaged over one fixed set of prompts, for every k in ``ks``.
 
-    0 when every run agrees (all pass or all fail), 1 at a coin flip (p = 0.5). It is the
-    chance that two independent runs disagree, ``2·p·(1−p)``, scaled to [0, 1]. NaN for n = 0.
+    Every k averages the same prompts (those with at least ``k_max`` finished runs), so the
+    curves compare like with like: pass^k can only fall as k grows. Prompts with fewer runs are
+    left out and counted, never averaged in at the small k only.
+    """
+
+    ks: list[int]
+    pass_at_k: dict[int, float]
+    pass_hat_k: dict[int, float]
+    k_max: int
+    n_prompts: int
+    """Prompts averaged (each has at least ``k_max`` finished runs); each weighs the same."""
+    n_left_out: int
+    """Prompts that ran but have fewer than ``k_max`` finished runs, left out of the curves."""
+    weighting: str = "mean over prompts"
+
+    def note(self) -> str:
+        """What the curves average, in words (for legends and summaries)."""
+        text = f"mean over {self.n_prompts} prompts with ≥ {self.k_max} runs"
+        if self.n_left_out:
+            text += f"; {self.n_left_out} prompts with fewer runs left out"
+        return text
+
+
+def pass_k_curves(runs: Any, passed: Any, *, k_max: int | None = None, ks: Sequence[int] | None = None) -> PassKCurves:
+    """pass@k / pass^k over the prompts with at least ``k_max`` finished runs.
+
+    ``runs[i]`` finished runs and ``passed[i]`` passes of prompt ``i`` (prompts with 0 runs did
+    not run and are ignored). ``k_max`` defaults to the fewest runs of any prompt that ran, so
+    every prompt counts; pass a larger ``k_max`` to see further at the cost of the prompts with
+    fewer runs (their number is ``n_left_out``). ``ks`` defaults to :func:`k_values` of ``k_max``.
+    """
+    c_arr, n_arr = _check_counts(passed, runs)
+    c_arr, n_arr = np.atleast_1d(c_arr), np.atleast_1d(n_arr)
+    ran = n_arr > 0
+    c_arr, n_arr = c_arr[ran], n_arr[ran]
+    if len(n_arr) == 0:
+        return PassKCurves(ks=[], pass_at_k={}, pass_hat_k={}, k_max=0, n_prompts=0, n_left_out=0)
+    if k_max is None:
+        k_max = int(n_arr.min())
+    _check_k(n_arr, k_max)
+    keep = n_arr >= k_max
+    chosen = list(ks) if ks is not None else k_values(int(k_max))
+    if any(k > k_max for k in chosen):
+        raise InvalidArgumentError(f"every k must be at most k_max={k_max}; got ks={chosen}")
+    at: dict[int, float] = {}
+    hat: dict[int, float] = {}
+    for k in chosen:
+        if keep.any():
+            at[int(k)] = float(np.mean(pass_at_k(n_arr[keep], c_arr[keep], int(k))))
+            hat[int(k)] = float(np.mean(pass_hat_k(n_arr[keep], c_arr[keep], int(k))))
+    return PassKCurves(
+        ks=[int(k) for k in chosen],
+        pass_at_k=at,
+        pass_hat_k=hat,
+        k_max=int(k_max),
+        n_prompts=int(keep.sum()),
+        n_left_out=int((~keep).sum()),
+    )
+
+
+def flakiness_score(c: Any, n: Any) -> Any:
+    """Flakiness of one prompt: the chance that two of its runs, drawn without replacement, disagree, × 2.
+
+    ``4·c·(n−c) / (n·(n−1))``: the unbiased estimate of ``4·p·(1−p)`` (the plug-in
+    ``4·p̂·(1−p̂)`` is biased low by ``(n−1)/n``). 0 when every run agrees, 1 at a coin flip on
+    average; being unbiased, it can exceed 1 with few runs (at most ``n/(n−1)``, e.g. 2 for 1 of 2).
+    NaN for fewer than 2 runs (disagreement cannot be seen).
     """
     c_arr, n_arr = _check_counts(c, n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(n_arr > 0, c_arr / np.where(n_arr > 0, n_arr, 1), np.nan)
-    score = 4.0 * p * (1.0 - p)
+        score = np.where(n_arr >= 2, 4.0 * c_arr * (n_arr - c_arr) / (n_arr * (n_arr - 1)), np.nan)
     return float(score) if score.ndim == 0 else score
+
+
+def is_flaky(c: Any, n: Any) -> Any:
+    """The test behind "flaky": the prompt both passed and failed (``0 < c < n``).
+
+    Equivalently, its Wilson interval excludes both 0 and 1 at any confidence level: a prompt
+    that has passed cannot always fail, and one that has failed cannot always pass. A rarely
+    failing prompt is only caught once it has failed, so the share of flaky prompts grows with
+    the number of runs; compare shares only between batches with the same runs per prompt.
+    """
+    c_arr, n_arr = _check_counts(c, n)
+    return (c_arr > 0) & (c_arr < n_arr)
+
+
+FLAKY_TEST = "flaky = both passed and failed (its Wilson interval excludes 0 and 1)"
+"""The wording of the flakiness test, for tables, legends and summaries."""
 
 
 class FlakinessSummary(BaseModel):
     """Flakiness across prompts: who disagrees with itself, and how much."""
 
     scores: list[float]
-    """Per-prompt ``4·p·(1−p)`` score, in the order given."""
+    """Per-prompt unbiased ``4·c·(n−c)/(n·(n−1))`` score, in the order given (NaN below 2 runs)."""
     flaky: list[bool]
-    """Per prompt: runs disagree (0 < pass rate < 1)."""
+    """Per prompt: both passed and failed (see :func:`is_flaky`)."""
     n_prompts: int
+    """Prompts with at least one finished run."""
     n_flaky: int
     share_flaky: float
     """Fraction of prompts that are flaky (NaN with no prompts)."""
     share_low: float
     share_high: float
-    """Wilson 95% interval of the flaky share."""
+    """Wilson interval of the flaky share, at ``confidence``."""
     mean_score: float
+    """Mean score over prompts with at least 2 runs (NaN when none has)."""
+    confidence: float = CONFIDENCE
+    test: str = FLAKY_TEST
     small_sample: bool
     """True when some prompt has fewer than 2 runs (flakiness cannot show) or < SMALL_SAMPLE_RUNS runs."""
     warnings: list[str] = Field(default_factory=list)
 
 
-def flakiness(c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray) -> FlakinessSummary:
-    """Per-prompt flakiness scores and the share of flaky prompts (0 < pass rate < 1).
+def flakiness(
+    c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray, confidence: float = CONFIDENCE
+) -> FlakinessSummary:
+    """Per-prompt flakiness scores and the share of flaky prompts (both passed and failed).
 
-    ``c[i]`` passes out of ``n[i]`` runs for prompt ``i``. A prompt with one run can never
-    look flaky, so such batches are flagged ``small_sample``.
+    ``c[i]`` passes out of ``n[i]`` finished runs for prompt ``i``; prompts with no finished run
+    are left out. A prompt with one run can never look flaky, so such batches are flagged
+    ``small_sample``.
     """
     c_arr, n_arr = _check_counts(c, n)
     c_arr, n_arr = np.atleast_1d(c_arr), np.atleast_1d(n_arr)
+    ran = n_arr > 0
+    c_arr, n_arr = c_arr[ran], n_arr[ran]
     scores = np.atleast_1d(flakiness_score(c_arr, n_arr))
-    flaky = (c_arr > 0) & (c_arr < n_arr)
+    flaky = np.atleast_1d(is_flaky(c_arr, n_arr))
     m = len(n_arr)
     n_flaky = int(flaky.sum())
     warnings: list[str] = []
@@ -199,7 +310,7 @@ def flakiness(c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray) -> F
             f"only {int(n_arr.min())} runs for some prompts; a prompt that fails 1 time in {SMALL_SAMPLE_RUNS} "
             "can easily look stable"
         )
-    low, high = wilson_interval(n_flaky, m) if m else (0.0, 1.0)
+    low, high = wilson_interval(n_flaky, m, confidence) if m else (0.0, 1.0)
     return FlakinessSummary(
         scores=[float(x) for x in scores],
         flaky=[bool(x) for x in flaky],
@@ -209,39 +320,55 @@ def flakiness(c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray) -> F
         share_low=float(low),
         share_high=float(high),
         mean_score=float(np.nanmean(scores)) if m and not np.all(np.isnan(scores)) else float("nan"),
+        confidence=confidence,
         small_sample=bool(warnings) or m == 0,
         warnings=warnings,
     )
 
 
 class ClusteredRate(BaseModel):
-    """A batch pass rate with a standard error that treats prompts as clusters."""
+    """A batch pass rate (per run) with an interval that treats prompts as clusters."""
 
     rate: float
+    """Σ passed / Σ finished runs (per run)."""
     se: float
-    """Cluster-robust (CR1) standard error: runs of one prompt are not independent."""
+    """Cluster-robust (CR1) standard error: runs of one prompt are not independent. NaN with one prompt."""
     low: float
     high: float
-    """rate ± z·se, clipped to [0, 1]."""
+    """Wilson interval on ``n_effective`` runs with the t quantile on ``df`` degrees of freedom."""
     naive_se: float
     """The binomial SE that assumes every run independent, for contrast."""
     design_effect: float
-    """(se / naive_se)²: how much clustering inflates the variance."""
+    """(se / naive_se)²: how much clustering inflates the variance (NaN when naive_se is 0)."""
+    n_effective: float
+    """Runs / max(design effect, 1): the interval is never narrower than the binomial (Wilson) one."""
+    df: int
+    """Degrees of freedom of the t quantile: prompts − 1 (0 with one prompt)."""
+    confidence: float = CONFIDENCE
     n_runs: int
     n_prompts: int
+    weighting: str = "per run"
+    method: str = ""
     small_sample: bool
     warnings: list[str] = Field(default_factory=list)
 
 
 def clustered_se(
-    c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray, confidence: float = 0.95
+    c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray, confidence: float = CONFIDENCE
 ) -> ClusteredRate:
-    """Standard error of the pooled pass rate ``Σc / Σn`` clustered by prompt.
+    """The pooled pass rate ``Σc / Σn`` with an interval clustered by prompt.
 
-    The sandwich (cluster-robust) variance of a mean with the CR1 small-sample factor
-    ``G/(G−1)``: ``Var = G/(G−1) · Σ_g (c_g − p̂·n_g)² / N²`` over ``G`` prompts and ``N`` runs.
-    It equals an OLS regression of pass on a constant with ``cov_type='cluster'``.
+    Standard error: the sandwich (cluster-robust) variance of a mean with the CR1 factor
+    ``G/(G−1)``: ``Var = G/(G−1) · Σ_g (c_g − p̂·n_g)² / N²`` over ``G`` prompts and ``N`` runs
+    (an OLS of pass on a constant with ``cov_type='cluster'``).
+
+    Interval: the Wilson interval on the effective number of runs ``N / max(deff, 1)``, where
+    ``deff = (se / binomial se)²``, with the t quantile on ``G − 1`` degrees of freedom. So it
+    stays in [0, 1], never collapses (all prompts 5/5 still give a width; prompts that agree
+    exactly give at least the binomial interval), and is wider with few prompts. One prompt
+    gives (0, 1): nothing is known about other prompts. Prompts with no finished run are ignored.
     """
+    check_confidence(confidence)
     c_arr, n_arr = _check_counts(c, n)
     c_arr, n_arr = np.atleast_1d(c_arr), np.atleast_1d(n_arr)
     keep = n_arr > 0
@@ -249,24 +376,32 @@ def clustered_se(
     groups = len(n_arr)
     total = float(n_arr.sum())
     if total == 0:
-        raise InvalidArgumentError("clustered_se needs at least one run; the batch is empty")
+        raise InvalidArgumentError("clustered_se needs at least one finished run; the batch has none")
     rate = float(c_arr.sum() / total)
+    naive = math.sqrt(rate * (1 - rate) / total)
     warnings: list[str] = []
+    level = confidence_label(confidence)
     if groups < 2:
-        se = float("nan")
-        warnings.append("only one prompt: a standard error clustered by prompt needs at least 2 prompts")
+        se, design, n_eff = float("nan"), float("nan"), float("nan")
+        low, high = 0.0, 1.0
+        warnings.append("only one prompt: an interval clustered by prompt needs at least 2 prompts")
+        method = "no interval (one prompt)"
     else:
         resid = c_arr - rate * n_arr
         se = float(math.sqrt(groups / (groups - 1) * float(np.sum(resid**2)) / total**2))
+        design = (se / naive) ** 2 if naive > 0 else float("nan")
+        n_eff = total / max(design, 1.0) if not math.isnan(design) else total
+        crit = float(t_quantile(confidence, groups - 1))
+        lo, hi = wilson_bounds(rate, n_eff, crit)
+        low, high = float(lo), float(hi)
+        method = (
+            f"{level} Wilson interval on {n_eff:.4g} effective runs (design effect ≥ 1), "
+            f"t quantile with {groups - 1} df"
+        )
         if groups < SMALL_SAMPLE_PROMPTS:
             warnings.append(
-                f"only {groups} prompts; a clustered standard error is unreliable below {SMALL_SAMPLE_PROMPTS}"
+                f"only {groups} prompts; an interval clustered by prompt is wide below {SMALL_SAMPLE_PROMPTS}"
             )
-    naive = math.sqrt(rate * (1 - rate) / total)
-    z = _z(confidence)
-    low = max(0.0, rate - z * se) if not math.isnan(se) else 0.0
-    high = min(1.0, rate + z * se) if not math.isnan(se) else 1.0
-    design = (se / naive) ** 2 if naive > 0 and not math.isnan(se) else float("nan")
     return ClusteredRate(
         rate=rate,
         se=se,
@@ -274,17 +409,21 @@ def clustered_se(
         high=high,
         naive_se=naive,
         design_effect=design,
+        n_effective=n_eff,
+        df=max(groups - 1, 0),
+        confidence=confidence,
         n_runs=int(total),
         n_prompts=groups,
+        method=method,
         small_sample=bool(warnings),
         warnings=warnings,
     )
 
 
-def newcombe_interval(c1: Any, n1: Any, c2: Any, n2: Any, confidence: float = 0.95) -> tuple[Any, Any]:
+def newcombe_interval(c1: Any, n1: Any, c2: Any, n2: Any, confidence: float = CONFIDENCE) -> tuple[Any, Any]:
     """Newcombe's hybrid score interval for ``p2 − p1`` of two independent proportions (vectorized).
 
-    Built from each side's Wilson interval (Newcombe 1998, method 10).
+    Built from each side's Wilson interval (Newcombe 1998, method 10); stays in [−1, 1].
     """
     c1a, n1a = _check_counts(c1, n1)
     c2a, n2a = _check_counts(c2, n2)
@@ -301,285 +440,61 @@ def newcombe_interval(c1: Any, n1: Any, c2: Any, n2: Any, confidence: float = 0.
     return low, high
 
 
-class PromptDifference(BaseModel):
-    """One shared prompt in a paired comparison: its pass counts in A and B and B − A."""
+class LatencySummary(BaseModel):
+    """Latency percentiles of finished runs, with timed-out runs counted at their timeout (censored)."""
 
-    prompt: str
-    passed_a: int
-    runs_a: int
-    passed_b: int
-    runs_b: int
-    rate_a: float
-    rate_b: float
-    difference: float
-    low: float
-    high: float
-    """Newcombe 95% interval of this prompt's difference."""
+    p50: float
+    p95: float
+    mean: float
+    """Mean of the same values (timed-out runs at their timeout); a lower bound when ``censored`` > 0."""
+    n: int
+    """Runs the percentiles are computed from (measured + censored)."""
+    censored: int
+    """Timed-out runs included at the timeout: their real latency is at least that, so p50/p95 are lower bounds."""
+    omitted: int
+    """Finished runs without a latency (errors, or timeouts with no known limit), left out."""
+    timeout: float | None = None
 
-
-class Comparison(BaseModel):
-    """Batch B against batch A over the prompts they share (difference = B − A)."""
-
-    test: str
-    """The test behind the p-value and interval, named in words."""
-    n_shared: int
-    only_in_a: list[str] = Field(default_factory=list)
-    only_in_b: list[str] = Field(default_factory=list)
-    rate_a: float
-    rate_b: float
-    """Mean per-prompt pass rate over the shared prompts (each prompt weighs the same)."""
-    difference: float
-    low: float
-    high: float
-    p_value: float
-    confidence: float = 0.95
-    per_prompt: list[PromptDifference] = Field(default_factory=list)
-    small_sample: bool = False
-    warnings: list[str] = Field(default_factory=list)
-
-    @property
-    def significant(self) -> bool:
-        """True when the p-value is below ``1 − confidence``."""
-        return not math.isnan(self.p_value) and self.p_value < 1.0 - self.confidence
-
-    def describe(self) -> str:
-        """One readable sentence about the difference."""
-        verdict = "significant" if self.significant else "not significant"
-        text = (
-            f"B − A = {self.difference:+.1%} (95% CI {self.low:+.1%} to {self.high:+.1%}, p = {self.p_value:.3g}, "
-            f"{self.test}, {self.n_shared} shared prompts): {verdict}"
-        )
-        if self.warnings:
-            text += " — " + "; ".join(self.warnings)
-        return text
+    def note(self) -> str:
+        """How the percentiles were computed, in words."""
+        parts = [f"{self.n} runs"]
+        if self.censored:
+            parts.append(f"{self.censored} timed out, counted at the {self.timeout:g} s limit (so a lower bound)")
+        if self.omitted:
+            parts.append(f"{self.omitted} without a latency left out")
+        return "; ".join(parts)
 
 
-def _per_prompt_counts(source: Any) -> dict[str, tuple[int, int]]:
-    """prompt -> (passed, runs) from a BatchResult-like, a prompts DataFrame or a mapping."""
-    if isinstance(source, Mapping):
-        out: dict[str, tuple[int, int]] = {}
-        for prompt, value in source.items():
-            passed, runs = value
-            out[str(prompt)] = (int(passed), int(runs))
-        return out
-    if hasattr(source, "columns") and {"prompt", "passed", "runs"} <= set(source.columns):
-        return {str(p): (int(c), int(n)) for p, c, n in zip(source["prompt"], source["passed"], source["runs"])}
-    runs = getattr(source, "runs", None)
-    if runs is not None:
-        counts: dict[str, list[int]] = {}
-        for run in runs:
-            key = getattr(run, "prompt", None) or getattr(run, "scenario", None) or getattr(run, "name", "")
-            entry = counts.setdefault(str(key), [0, 0])
-            entry[1] += 1
-            status = getattr(run, "status", None)
-            ok = status == "passed" if status is not None else bool(getattr(run, "success", False))
-            entry[0] += int(ok)
-        return {key: (value[0], value[1]) for key, value in counts.items()}
-    raise InvalidArgumentError(
-        f"cannot compare a {type(source).__name__}; "
-        "pass a BatchResult, a prompts frame or a dict prompt -> (passed, runs)"
-    )
+def censored_latency(latency: Any, status: Any, timeout: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Latencies with timed-out runs set to ``timeout`` (when known) and cancelled runs dropped to NaN.
 
-
-def paired_comparison(
-    a: Any,
-    b: Any,
-    *,
-    method: Literal["auto", "t", "permutation", "mcnemar"] = "auto",
-    confidence: float = 0.95,
-    permutations: int = 20000,
-    seed: int = 0,
-) -> Comparison:
-    """Compare batch ``b`` with batch ``a`` over the prompts they share (pairs are prompts).
-
-    ``method``:
-      - ``"t"``: paired t-test on per-prompt pass rates (difference, t interval, p-value);
-      - ``"permutation"``: sign-flip permutation test on the per-prompt differences (exact
-        enumeration up to 16 prompts, else ``permutations`` random flips), t interval;
-      - ``"mcnemar"``: exact McNemar test for one run per prompt per side, Wald interval of
-        the paired difference;
-      - ``"auto"``: McNemar when every shared prompt has exactly one run on each side, else t.
+    Returns ``(values, censored)``: values in seconds (NaN where unknown), and a flag per run
+    for those counted at the timeout.
     """
-    from scipy import stats as sps
-
-    counts_a = _per_prompt_counts(a)
-    counts_b = _per_prompt_counts(b)
-    shared = [prompt for prompt in counts_a if prompt in counts_b]
-    only_a = [prompt for prompt in counts_a if prompt not in counts_b]
-    only_b = [prompt for prompt in counts_b if prompt not in counts_a]
-    if not shared:
-        raise InvalidArgumentError(
-            "the two batches share no prompts, so there is nothing to pair; run the same prompts in both"
-        )
-    ca = np.array([counts_a[p][0] for p in shared], dtype=float)
-    na = np.array([counts_a[p][1] for p in shared], dtype=float)
-    cb = np.array([counts_b[p][0] for p in shared], dtype=float)
-    nb = np.array([counts_b[p][1] for p in shared], dtype=float)
-    if np.any(na == 0) or np.any(nb == 0):
-        raise InvalidArgumentError("a shared prompt has zero runs on one side; every prompt needs at least one run")
-    ra, rb = ca / na, cb / nb
-    diffs = rb - ra
-    m = len(shared)
-    lows, highs = newcombe_interval(ca, na, cb, nb, confidence)
-    per_prompt = [
-        PromptDifference(
-            prompt=p,
-            passed_a=int(ca[i]),
-            runs_a=int(na[i]),
-            passed_b=int(cb[i]),
-            runs_b=int(nb[i]),
-            rate_a=float(ra[i]),
-            rate_b=float(rb[i]),
-            difference=float(diffs[i]),
-            low=float(lows[i]),
-            high=float(highs[i]),
-        )
-        for i, p in enumerate(shared)
-    ]
-    if method == "auto":
-        method = "mcnemar" if np.all(na == 1) and np.all(nb == 1) else "t"
-    if method not in ("t", "permutation", "mcnemar"):
-        raise InvalidArgumentError(f"method must be 'auto', 't', 'permutation' or 'mcnemar', got {method!r}")
-    warnings: list[str] = []
-    mean_diff = float(diffs.mean())
-    z = _z(confidence)
-    if method == "mcnemar":
-        if not (np.all(na == 1) and np.all(nb == 1)):
-            raise InvalidArgumentError("McNemar's test needs exactly one run per prompt in each batch; use method='t'")
-        n01 = int(np.sum((ca == 0) & (cb == 1)))  # failed in A, passed in B
-        n10 = int(np.sum((ca == 1) & (cb == 0)))
-        discordant = n01 + n10
-        p_value = 1.0 if discordant == 0 else float(sps.binomtest(n01, discordant, 0.5).pvalue)
-        se = math.sqrt(max(discordant - (n01 - n10) ** 2 / m, 0.0)) / m
-        low, high = mean_diff - z * se, mean_diff + z * se
-        test = f"exact McNemar test on {discordant} discordant prompts (Wald interval)"
-        if discordant < 10:
-            warnings.append(f"only {discordant} prompts changed outcome; the test has little power")
-    else:
-        if m < 2:
-            p_value, low, high = float("nan"), float("nan"), float("nan")
-            warnings.append("only one shared prompt: no interval or p-value can be computed")
-        else:
-            sd = float(diffs.std(ddof=1))
-            se = sd / math.sqrt(m)
-            tcrit = float(sps.t.ppf(0.5 + confidence / 2, m - 1))
-            low, high = mean_diff - tcrit * se, mean_diff + tcrit * se
-            if se == 0 and mean_diff == 0:
-                p_value = 1.0
-            elif se == 0:
-                # every prompt moved by exactly the same amount: the t statistic is undefined
-                p_value = _sign_flip_p(diffs, permutations, seed)
-                low, high = float("nan"), float("nan")
-                method = "permutation"
-                warnings.append("every prompt changed by the same amount, so no t interval; p-value by sign flips")
-            else:
-                p_value = float(2 * sps.t.sf(abs(mean_diff / se), m - 1))
-        test = f"paired t-test on per-prompt pass rates ({m} prompts)"
-        if method == "permutation" and m >= 2:
-            p_value = _sign_flip_p(diffs, permutations, seed)
-            exact = m <= 16
-            test = (
-                f"sign-flip permutation test on per-prompt pass rates ({m} prompts, "
-                f"{'exact' if exact else f'{permutations} random flips'}; t interval)"
-            )
-    if m < SMALL_SAMPLE_PROMPTS:
-        warnings.append(f"only {m} shared prompts; a paired comparison is unreliable below {SMALL_SAMPLE_PROMPTS}")
-    if method != "mcnemar" and min(na.min(), nb.min()) < 5:
-        warnings.append(f"as few as {int(min(na.min(), nb.min()))} runs per prompt; per-prompt rates are coarse")
-    if only_a or only_b:
-        warnings.append(f"{len(only_a)} prompts only in A and {len(only_b)} only in B were left out")
-    return Comparison(
-        test=test,
-        n_shared=m,
-        only_in_a=only_a,
-        only_in_b=only_b,
-        rate_a=float(ra.mean()),
-        rate_b=float(rb.mean()),
-        difference=mean_diff,
-        low=float(low),
-        high=float(high),
-        p_value=float(p_value),
-        confidence=confidence,
-        per_prompt=per_prompt,
-        small_sample=any("unreliable" in w or "little power" in w or "one shared" in w for w in warnings),
-        warnings=warnings,
-    )
+    values = np.array(latency, dtype=float, copy=True)
+    status_arr = np.asarray(status, dtype=object)
+    timed_out = status_arr == "timeout"
+    censored = np.zeros(len(values), dtype=bool)
+    if timeout is not None and timeout > 0:
+        censored = timed_out.copy()
+        values[timed_out] = np.where(np.isnan(values[timed_out]), timeout, np.maximum(values[timed_out], timeout))
+    values[status_arr == "cancelled"] = np.nan
+    return values, censored
 
 
-def _sign_flip_p(diffs: np.ndarray, permutations: int, seed: int) -> float:
-    """Two-sided p-value of the mean difference under random sign flips (exact up to 16 pairs)."""
-    m = len(diffs)
-    observed = abs(diffs.mean())
-    if m <= 16:
-        signs = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1) * 2 - 1
-        means = np.abs(signs @ diffs / m)
-        return float(np.mean(means >= observed - 1e-12))
-    rng = np.random.default_rng(seed)
-    signs = rng.choice([-1.0, 1.0], size=(permutations, m))
-    means = np.abs(signs @ diffs / m)
-    return float((np.sum(means >= observed - 1e-12) + 1) / (permutations + 1))
-
-
-class RunsNeeded(BaseModel):
-    """How many runs it takes to detect a drop in pass rate."""
-
-    runs_per_prompt: int
-    total_runs: int
-    """Runs per batch (per side of the comparison)."""
-    baseline: float
-    drop: float
-    power: float
-    alpha: float
-    prompts: int
-    test: str
-    note: str = ""
-
-
-def runs_needed(
-    baseline: float,
-    drop: float,
-    *,
-    power: float = 0.8,
-    alpha: float = 0.05,
-    prompts: int = 1,
-    two_sided: bool = True,
-) -> RunsNeeded:
-    """Runs per prompt needed to detect a fall from ``baseline`` to ``baseline − drop``.
-
-    Two-proportion z-test sample size (Fleiss, no continuity correction):
-    ``n = (z_α·√(2·p̄·q̄) + z_β·√(p1·q1 + p2·q2))² / (p1 − p2)²`` runs per batch, spread
-    over ``prompts`` prompts. Assumes independent runs; when prompts differ a lot, the
-    clustering (see :func:`clustered_se`) means more runs are needed.
-    """
-    from statistics import NormalDist
-
-    norm = NormalDist()
-    if not 0.0 < baseline <= 1.0:
-        raise InvalidArgumentError(f"baseline must be a pass rate in (0, 1], got {baseline!r}")
-    if not 0.0 < drop <= baseline:
-        raise InvalidArgumentError(f"drop must be in (0, baseline]; got drop={drop!r} with baseline={baseline!r}")
-    if not 0.0 < power < 1.0 or not 0.0 < alpha < 1.0:
-        raise InvalidArgumentError(f"power and alpha must be between 0 and 1, got power={power!r}, alpha={alpha!r}")
-    if not isinstance(prompts, int) or prompts < 1:
-        raise InvalidArgumentError(f"prompts must be a whole number >= 1, got {prompts!r}")
-    p1, p2 = baseline, baseline - drop
-    pbar = (p1 + p2) / 2
-    za = norm.inv_cdf(1 - alpha / 2 if two_sided else 1 - alpha)
-    zb = norm.inv_cdf(power)
-    n = (za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))) ** 2 / (p1 - p2) ** 2
-    total = math.ceil(n - 1e-9)
-    per_prompt = math.ceil(total / prompts)
-    note = ""
-    if p1 == 1.0 or p2 == 0.0:
-        note = "a rate of exactly 0 or 1 makes the normal approximation optimistic; add a few runs"
-    return RunsNeeded(
-        runs_per_prompt=per_prompt,
-        total_runs=per_prompt * prompts,
-        baseline=baseline,
-        drop=drop,
-        power=power,
-        alpha=alpha,
-        prompts=prompts,
-        test=f"{'two' if two_sided else 'one'}-sided two-proportion z-test",
-        note=note,
+def latency_summary(latency: Any, status: Any, timeout: float | None = None) -> LatencySummary:
+    """p50 / p95 / mean latency over finished runs; timed-out runs enter at ``timeout`` (marked censored)."""
+    values, censored = censored_latency(latency, status, timeout)
+    status_arr = np.asarray(status, dtype=object)
+    finished = status_arr != "cancelled"
+    known = finished & ~np.isnan(values)
+    data = values[known]
+    return LatencySummary(
+        p50=float(np.percentile(data, 50)) if len(data) else float("nan"),
+        p95=float(np.percentile(data, 95)) if len(data) else float("nan"),
+        mean=float(data.mean()) if len(data) else float("nan"),
+        n=int(known.sum()),
+        censored=int(censored.sum()),
+        omitted=int((finished & np.isnan(values)).sum()),
+        timeout=timeout,
     )

@@ -1,14 +1,29 @@
-"""One honest summary of a batch: pass rate with both intervals, flakiness, pass@k / pass^k, warnings."""
+"""One honest summary of a batch: pass rate with both intervals, flakiness, pass@k / pass^k, latency, warnings.
+
+Finished runs are the denominator; cancelled runs are counted and said, never scored. Every
+rate says how it is weighted (per run, or mean over prompts) and every interval its level.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
-from .frames import prompts_frame
-from .stats import SMALL_SAMPLE_RUNS, clustered_se, flakiness, k_values, pass_at_k, pass_hat_k, wilson_interval
+from .frames import light_runs_frame, prompts_frame
+from .stats import (
+    FLAKY_TEST,
+    LatencySummary,
+    check_confidence,
+    clustered_se,
+    flakiness,
+    latency_summary,
+    pass_k_curves,
+    wilson_interval,
+)
+from .thresholds import CONFIDENCE, MEAN_OVER_PROMPTS, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label, format_rate
 
 __all__ = ["BatchSummary", "summarize"]
 
@@ -17,54 +32,119 @@ class BatchSummary(BaseModel):
     """The numbers a person should see first, each with how sure we are of it."""
 
     runs: int
+    """Finished runs (passed, failed, error, timeout): the denominator of every rate."""
+    cancelled: int = 0
+    """Runs that never finished (an interrupted batch): counted here, in no rate."""
     prompts: int
+    """Prompts with at least one finished run."""
+    prompts_not_run: int = 0
+    """Prompts whose every run was cancelled."""
     passed: int
     errors: int
+    """Finished runs that raised or timed out (they count as not passed)."""
     pass_rate: float
+    """passed / finished runs, per run (NaN with no finished run)."""
+    pass_rate_weighting: str = PER_RUN
+    mean_prompt_pass_rate: float = math.nan
+    """Mean over prompts of each prompt's pass rate (every prompt weighs the same)."""
+    confidence: float = CONFIDENCE
     wilson_low: float
     wilson_high: float
-    """Wilson 95% interval treating every run as independent (optimistic when prompts differ)."""
+    """Wilson interval of the per-run rate treating every run as independent (optimistic when prompts differ)."""
     clustered_low: float
     clustered_high: float
-    """95% interval from the standard error clustered by prompt (NaN-free; 0–1 when it cannot be computed)."""
+    """Interval clustered by prompt (Wilson on effective runs, t with prompts − 1 df); 0–1 with one prompt."""
     clustered_se: float
     n_flaky: int
     share_flaky: float
+    flaky_test: str = FLAKY_TEST
     pass_at_k: dict[int, float] = Field(default_factory=dict)
     pass_hat_k: dict[int, float] = Field(default_factory=dict)
-    """Mean over prompts with at least k runs."""
+    """Mean over the same ``pass_k_prompts`` prompts (those with at least ``k_max`` runs) at every k."""
+    k_max: int = 0
+    pass_k_prompts: int = 0
+    pass_k_left_out: int = 0
+    latency: LatencySummary | None = None
+    """p50 / p95 / mean agent latency of finished runs (timed-out runs at the timeout, marked censored)."""
     small_sample: bool
     warnings: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
-        """A few readable lines."""
+        """A few readable lines; every rate names its weighting and every interval its level."""
+        level = confidence_label(self.confidence)
+        if self.runs == 0:
+            lines = [f"no finished runs ({self.cancelled} cancelled): no pass rate"]
+            lines += [f"note: {w}" for w in self.warnings]
+            return "\n".join(lines)
+        head = (
+            f"{self.passed}/{self.runs} finished runs passed ({format_rate(self.pass_rate)} {PER_RUN}) "
+            f"over {self.prompts} prompts"
+        )
+        if self.cancelled:
+            head += f"; {self.cancelled} cancelled runs not counted"
         lines = [
-            f"{self.passed}/{self.runs} runs passed ({self.pass_rate:.1%}) over {self.prompts} prompts; "
-            f"95% interval {self.clustered_low:.1%}–{self.clustered_high:.1%} (clustered by prompt), "
-            f"{self.wilson_low:.1%}–{self.wilson_high:.1%} (runs independent)",
-            f"flaky prompts: {self.n_flaky}/{self.prompts}; errors: {self.errors}",
+            head,
+            f"{level} interval {format_rate(self.clustered_low)}–{format_rate(self.clustered_high)} "
+            f"(clustered by prompt), {format_rate(self.wilson_low)}–{format_rate(self.wilson_high)} (runs independent)",
+            f"{format_rate(self.mean_prompt_pass_rate)} {MEAN_OVER_PROMPTS}",
+            f"flaky prompts: {self.n_flaky}/{self.prompts} ({self.flaky_test}); errors and timeouts: {self.errors}",
         ]
         if self.pass_hat_k:
             ks = ", ".join(f"pass^{k} {v:.1%}" for k, v in self.pass_hat_k.items())
-            lines.append(ks)
+            scope = f"{MEAN_OVER_PROMPTS}: {self.pass_k_prompts} prompts with ≥ {self.k_max} runs"
+            if self.pass_k_left_out:
+                scope += f", {self.pass_k_left_out} with fewer left out"
+            lines.append(f"{ks} ({scope})")
+        if self.latency is not None and self.latency.n:
+            lines.append(f"latency p50 {self.latency.p50:.3g} s, p95 {self.latency.p95:.3g} s ({self.latency.note()})")
         lines += [f"note: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def summarize(result: Any) -> BatchSummary:
-    """Summarize a BatchResult (or a runs / prompts frame, or a scenario batch)."""
-    frame = prompts_frame(result) if not (hasattr(result, "columns") and "pass_rate" in result.columns) else result
+def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None = None) -> BatchSummary:
+    """Summarize a BatchResult (or a runs / prompts frame, or a scenario batch).
+
+    ``confidence``: the level of every interval (and the one printed). ``k_max``: how far the
+    pass@k / pass^k curves go (default: the fewest finished runs of any prompt, so every prompt
+    counts; a larger value leaves out prompts with fewer runs and says how many).
+    """
+    check_confidence(confidence)
+    latency: LatencySummary | None = None
+    if hasattr(result, "columns") and "pass_rate" in result.columns:
+        frame = result
+    else:
+        runs_table = result if hasattr(result, "columns") else light_runs_frame(result)
+        timeout = runs_table.attrs.get("timeout") if hasattr(result, "columns") else None
+        if timeout is None:
+            meta_timeout = getattr(getattr(result, "metadata", None), "timeout", None)
+            timeout = float(meta_timeout) if isinstance(meta_timeout, (int, float)) else None
+        frame = prompts_frame(runs_table, timeout=timeout)
+        if "latency_s" in runs_table.columns:
+            latency = latency_summary(
+                runs_table["latency_s"].to_numpy(dtype=float), np.asarray(runs_table["status"].astype(object)), timeout
+            )
     runs = frame["runs"].to_numpy()
     passed = frame["passed"].to_numpy()
+    cancelled = int(frame["cancelled"].sum()) if "cancelled" in frame.columns else 0
+    ran = runs > 0
     total, good = int(runs.sum()), int(passed.sum())
+    not_run = int((~ran).sum())
     warnings: list[str] = []
+    if cancelled:
+        warnings.append(
+            f"{cancelled} runs were cancelled (interrupted); rates count the {total} finished runs only"
+            + (f"; {not_run} prompts did not run at all" if not_run else "")
+        )
     if total == 0:
         return BatchSummary(
             runs=0,
+            cancelled=cancelled,
             prompts=0,
+            prompts_not_run=not_run,
             passed=0,
             errors=0,
             pass_rate=float("nan"),
+            confidence=confidence,
             wilson_low=0.0,
             wilson_high=1.0,
             clustered_low=0.0,
@@ -72,36 +152,49 @@ def summarize(result: Any) -> BatchSummary:
             clustered_se=float("nan"),
             n_flaky=0,
             share_flaky=float("nan"),
+            latency=latency,
             small_sample=True,
-            warnings=["the batch has no runs"],
+            warnings=[*warnings, "the batch has no finished runs"],
         )
-    low, high = wilson_interval(good, total)
-    clustered = clustered_se(passed, runs)
-    flaky = flakiness(passed, runs)
+    low, high = wilson_interval(good, total, confidence)
+    clustered = clustered_se(passed, runs, confidence)
+    flaky = flakiness(passed, runs, confidence)
     warnings += clustered.warnings + flaky.warnings
-    at: dict[int, float] = {}
-    hat: dict[int, float] = {}
-    for k in k_values(int(runs.max())):
-        enough = runs >= k
-        at[k] = float(pass_at_k(runs[enough], passed[enough], k).mean())
-        hat[k] = float(pass_hat_k(runs[enough], passed[enough], k).mean())
+    curves = pass_k_curves(runs, passed, k_max=k_max)
+    if curves.n_left_out:
+        warnings.append(
+            f"pass@k / pass^k average the {curves.n_prompts} prompts with at least {curves.k_max} runs; "
+            f"{curves.n_left_out} with fewer were left out"
+        )
     if total < SMALL_SAMPLE_RUNS:
-        warnings.append(f"only {total} runs in all")
+        warnings.append(f"only {total} finished runs in all")
+    if latency is not None and latency.censored:
+        warnings.append(f"latency: {latency.note()}")
+    elif latency is not None and latency.omitted:
+        warnings.append(f"latency: {latency.omitted} finished runs without a latency are left out")
     return BatchSummary(
         runs=total,
-        prompts=len(frame),
+        cancelled=cancelled,
+        prompts=int(ran.sum()),
+        prompts_not_run=not_run,
         passed=good,
         errors=int(frame["errors"].sum()),
         pass_rate=good / total,
+        mean_prompt_pass_rate=float(np.mean(passed[ran] / runs[ran])),
+        confidence=confidence,
         wilson_low=float(low),
         wilson_high=float(high),
         clustered_low=clustered.low,
         clustered_high=clustered.high,
-        clustered_se=clustered.se if not math.isnan(clustered.se) else float("nan"),
+        clustered_se=clustered.se,
         n_flaky=flaky.n_flaky,
         share_flaky=flaky.share_flaky,
-        pass_at_k=at,
-        pass_hat_k=hat,
+        pass_at_k=curves.pass_at_k,
+        pass_hat_k=curves.pass_hat_k,
+        k_max=curves.k_max,
+        pass_k_prompts=curves.n_prompts,
+        pass_k_left_out=curves.n_left_out,
+        latency=latency,
         small_sample=clustered.small_sample or flaky.small_sample or total < SMALL_SAMPLE_RUNS,
         warnings=list(dict.fromkeys(warnings)),
     )

@@ -50,9 +50,16 @@ class SuiteResult:
         return self.batch.passed_count + (self.scenarios.passed_count if self.scenarios is not None else 0)
 
     @property
+    def finished_count(self) -> int:
+        """Runs that ran to the end (cancelled ones left out): the denominator of ``pass_rate``."""
+        scenario = self.scenarios.finished_count if self.scenarios is not None else 0
+        return self.result.finished_count + scenario
+
+    @property
     def pass_rate(self) -> float:
-        """Fraction of all runs that passed (1.0 when nothing ran)."""
-        return self.passed_count / self.total if self.total else 1.0
+        """passed / finished runs (cancelled runs left out); NaN when nothing finished."""
+        finished = self.finished_count
+        return self.passed_count / finished if finished else float("nan")
 
     @property
     def passed(self) -> bool:
@@ -77,7 +84,9 @@ class SuiteResult:
         if self.scenarios is not None:
             lines.extend(self._scenario_lines(width))
         status = "PASSED" if self.passed else "FAILED"
-        lines.append(f"{status}: {self.passed_count}/{self.total} runs passed ({self.pass_rate:.1%})")
+        from ..analysis.thresholds import format_rate
+
+        lines.append(f"{status}: {self.passed_count}/{self.finished_count} runs passed ({format_rate(self.pass_rate)})")
         return "\n".join(lines)
 
     def _scenario_lines(self, width: int) -> list[str]:

@@ -7,7 +7,10 @@ matches) instead of a usage dump and a ``SystemExit``.
 
 from __future__ import annotations
 
+import builtins
 import difflib
+import keyword
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,10 +54,31 @@ def _rate(option: str, text: str) -> str:
     return text
 
 
+_IPYTHON_NAMES = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|get_ipython|exit|quit")
+"""Names IPython keeps its history and helpers in (``_``, ``_3``, ``_i3``, ``In``, ``Out``...)."""
+
+
 def _identifier(option: str, text: str) -> str:
+    """A variable name the result can be stored under without breaking the namespace.
+
+    Refused: anything that is not an identifier, keywords (``class``), dunder names
+    (``__builtins__``, ``__name__``), IPython's history names and helpers (``_``, ``_3``,
+    ``In``, ``Out``, ``get_ipython``) and Python's builtins (``print``, ``len``), which
+    the result would silently hide in every later cell.
+    """
     if not text.isidentifier():
         raise InvalidArgumentError(f"--{option} needs a Python variable name, got {text!r}")
-    return text
+    if keyword.iskeyword(text):
+        reason = "is a Python keyword"
+    elif text.startswith("__") and text.endswith("__"):
+        reason = "is a special (dunder) name Python itself uses"
+    elif _IPYTHON_NAMES.fullmatch(text):
+        reason = "is one of IPython's own names (history, In/Out, helpers)"
+    elif hasattr(builtins, text):
+        reason = "is a Python builtin; storing the result there would hide it in every later cell"
+    else:
+        return text
+    raise InvalidArgumentError(f"--{option} {text}: {text!r} {reason}; pick another name, e.g. --{option} result")
 
 
 def _text(option: str, text: str) -> str:

@@ -465,8 +465,14 @@ class Explorer(widgets.VBox):
     def _runs_tab(self) -> widgets.Widget:
         from .runs_table import RunsBrowser
 
-        self.runs_browser = RunsBrowser(self.result, page_size=self.page_size, max_prompt_options=self.max_options)
-        return self.runs_browser.widget
+        self._runs_browser = RunsBrowser(self.result, page_size=self.page_size, max_prompt_options=self.max_options)
+        return self._runs_browser.widget
+
+    @property
+    def runs_browser(self) -> Any:
+        """The Runs tab's table and opened run (:class:`~.runs_table.RunsBrowser`), built on first use."""
+        self.content("Runs")
+        return self._runs_browser
 
     def open_run(self, index: int) -> None:
         """Show run ``index`` (its position in ``result.runs``) opened in the Runs tab."""

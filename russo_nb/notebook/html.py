@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from ..view.model import _row_order, pct
+from ..analysis.thresholds import confidence_label
+from ..view.model import RATE_LABEL, _row_order, pct
 
 if TYPE_CHECKING:
     from ..view.model import BatchView, PromptRow
@@ -276,7 +277,7 @@ def headline_html(view: BatchView) -> str:
     title = f" <b>{_e(view.name, 80)}</b>" if view.name else ""
     if view.rate is not None:
         rate = (
-            f"<b style='font-size:15px'>{_pct(view.rate)}</b> pass rate ({view.passed}/{view.finished} "
+            f"<b style='font-size:15px'>{_pct(view.rate)}</b> pass rate {RATE_LABEL} ({view.passed}/{view.finished} "
             f"{'finished ' if view.cancelled else ''}runs, {view.interval_text}) {_bar(view.rate)}"
         )
     else:
@@ -397,7 +398,7 @@ def prompt_table_html(view: BatchView, max_prompts: int = MAX_PROMPTS) -> str:
     show_match = view.kind != "scenarios" and any(row.match is not None and row.match < 1 for row in rows)
     head = (
         f"<tr><th class='prompt'>{noun.capitalize()}</th><th class='num'>Passed</th><th>Pass rate</th>"
-        f"<th class='num'>{view.confidence:.0%} CI</th>"
+        f"<th class='num'>{confidence_label(view.confidence)} CI</th>"
         + ("<th class='num'>Match</th>" if show_match else "")
         + "<th class='num'>Mean latency</th><th></th></tr>"
     )

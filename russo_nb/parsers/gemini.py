@@ -15,9 +15,12 @@ def gemini_usage(raw: Any) -> dict[str, float] | None:
     meta = field(raw, "usage_metadata", None)
     if meta is None:
         return None
+    output = field(meta, "candidates_token_count", None)
+    if output is None:
+        output = field(meta, "response_token_count", None)  # the Live API's name
     return usage(
         input_tokens=field(meta, "prompt_token_count", None),
-        output_tokens=field(meta, "candidates_token_count", None),
+        output_tokens=output,
         total_tokens=field(meta, "total_token_count", None),
     )
 

@@ -9,7 +9,6 @@ users wrote is escaped with :func:`html.escape`. Failures and players are capped
 from __future__ import annotations
 
 import base64
-import html
 import io
 import logging
 from datetime import datetime
@@ -18,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..notebook.html import STYLE as VIEW_STYLE
+from ..notebook.html import _e as escape_text
+from ..notebook.html import headline_html, middle, notes_html
 from ..types import format_call
+from ..view import build_view
 
 __all__ = ["to_html", "write_report"]
 
@@ -47,11 +50,8 @@ img{max-width:100%;border:1px solid #eee;margin:6px 0} audio{height:32px;vertica
 
 
 def _e(value: Any, limit: int | None = None) -> str:
-    """Escape text for HTML (quotes too), optionally shortened."""
-    text = "" if value is None else str(value)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return html.escape(text, quote=True)
+    """Escape text for HTML with the notebook's one escaper (quotes too; what is cut is said)."""
+    return escape_text("" if value is None else value, limit or 0)
 
 
 def _pct(value: float) -> str:
@@ -272,6 +272,8 @@ def _metadata_rows(result: Any) -> str:
 
 
 def _prompt_table(prompts: Any, max_prompts: int) -> str:
+    from ..analysis.thresholds import SMALL_SAMPLE_RUNS
+
     ordered = prompts.sort_values(["pass_rate", "prompt"]).head(max_prompts)
     ks = [k for k in prompts.attrs.get("ks", []) if k in (1, 3, 5, 10) or k == max(prompts.attrs.get("ks", [1]))]
     head = (
@@ -284,7 +286,11 @@ def _prompt_table(prompts: Any, max_prompts: int) -> str:
     cols = {name: ordered[name].tolist() for name in ordered.columns}
     body = []
     for i in range(len(ordered)):
-        flag = " <span class='warn' title='fewer than 10 runs'>small n</span>" if cols["small_sample"][i] else ""
+        flag = (
+            f" <span class='warn' title='fewer than {SMALL_SAMPLE_RUNS} finished runs'>small n</span>"
+            if cols["small_sample"][i]
+            else ""
+        )
         flaky = f"{cols['flakiness'][i]:.2f}" + (" ⚡" if cols["flaky"][i] else "")
         hats = "".join(f"<td class='num'>{_pct(cols[f'pass^{k}'][i])}</td>" for k in ks)
         body.append(
@@ -299,9 +305,10 @@ def _prompt_table(prompts: Any, max_prompts: int) -> str:
     if len(prompts) > len(ordered):
         note = f"<div class='muted'>{len(prompts) - len(ordered)} more prompts omitted (lowest pass rates shown).</div>"
     legend = (
-        "<div class='muted'>95% interval: Wilson. flakiness: 4·p·(1−p), 0 when every run agrees, 1 at a coin flip "
-        "(⚡ = runs disagree). pass^k: chance that k runs drawn from this prompt's runs all pass (τ-bench). "
-        "small n: fewer than 10 runs.</div>"
+        "<div class='muted'>runs: finished runs (cancelled ones are not counted). 95% interval: Wilson. "
+        "flakiness: 4·c·(n−c)/(n·(n−1)), 0 when every run agrees, 1 at a coin flip "
+        "(⚡ = both passed and failed). pass^k: chance that k runs drawn from this prompt's runs all pass (τ-bench). "
+        f"small n: fewer than {SMALL_SAMPLE_RUNS} finished runs.</div>"
     )
     return f"<table>{head}{''.join(body)}</table>{note}{legend}"
 
@@ -318,42 +325,46 @@ def to_html(
 ) -> str:
     """The whole report as one HTML document (a string)."""
     from ..analysis.frames import _normalized, prompts_frame, runs_frame
-    from ..analysis.stats import clustered_se, flakiness, wilson_interval
+    from ..analysis.summary import summarize
+    from ..analysis.thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
     from .export import as_batch_result
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
         result = as_batch_result(result)
+    view = build_view(result, groups=False)
     runs = runs_frame(result)
     prompts = prompts_frame(runs)
     meta = getattr(result, "metadata", None)
     name = title or getattr(meta, "name", None) or "russo_nb report"
-    total = len(runs)
-    passed = int(runs["passed"].sum()) if total else 0
-    status = runs["status"].value_counts().to_dict() if total else {}
-    errors = int(status.get("error", 0) + status.get("timeout", 0) + status.get("cancelled", 0))
+    summary = summarize(runs)  # finished runs are the denominator; cancelled runs are counted, not scored
+    total = summary.runs
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(name)}</title>{STYLE}</head><body>",
         f"<h1>{_e(name)}</h1><div class='muted'>russo_nb report · generated "
         f"{datetime.now().isoformat(timespec='seconds')}</div>",
+        f"{VIEW_STYLE}<div class='russo'>{headline_html(view)}{notes_html(view)}</div>",
     ]
-    cards = [("runs", f"{total}"), ("prompts", f"{len(prompts)}")]
-    warnings: list[str] = []
+    cards = [("finished runs", f"{total}"), ("prompts", f"{summary.prompts}")]
+    if summary.cancelled:
+        cards.append(("cancelled (not counted)", f"{summary.cancelled}"))
+    warnings: list[str] = list(summary.warnings)
     if total:
-        low, high = wilson_interval(passed, total)
-        cards.append(("pass rate", f"{passed / total:.1%}"))
-        cards.append(("Wilson 95% (runs independent)", f"{low:.1%} – {high:.1%}"))
-        clustered = clustered_se(prompts["passed"].to_numpy(), prompts["runs"].to_numpy())
-        if clustered.se == clustered.se:
-            cards.append(("95% clustered by prompt", f"{clustered.low:.1%} – {clustered.high:.1%}"))
-        warnings += clustered.warnings
-        flaky = flakiness(prompts["passed"].to_numpy(), prompts["runs"].to_numpy())
-        cards.append(("flaky prompts", f"{flaky.n_flaky}/{flaky.n_prompts} ({_pct(flaky.share_flaky)})"))
-        warnings += flaky.warnings
-        cards.append(("failed / errors", f"{total - passed - errors} / {errors}"))
-        cards.append(("match rate", _pct(float(np.nanmean(runs["match_rate"])))))
-        latency = runs["latency_s"].dropna()
-        if len(latency):
-            cards.append(("latency p50 / p95", f"{latency.quantile(0.5):.2f} s / {latency.quantile(0.95):.2f} s"))
+        level = confidence_label(summary.confidence)
+        cards.append((f"pass rate ({PER_RUN})", f"{summary.pass_rate:.1%}"))
+        cards.append((f"pass rate ({MEAN_OVER_PROMPTS})", f"{summary.mean_prompt_pass_rate:.1%}"))
+        cards.append((f"Wilson {level} (runs independent)", f"{summary.wilson_low:.1%} – {summary.wilson_high:.1%}"))
+        if summary.clustered_se == summary.clustered_se:
+            cards.append(
+                (f"{level} clustered by prompt", f"{summary.clustered_low:.1%} – {summary.clustered_high:.1%}")
+            )
+        cards.append(("flaky prompts", f"{summary.n_flaky}/{summary.prompts} ({_pct(summary.share_flaky)})"))
+        cards.append(("failed / errors", f"{total - summary.passed - summary.errors} / {summary.errors}"))
+        finished = runs["status"].astype(object) != "cancelled"
+        cards.append(("match rate", _pct(float(np.nanmean(runs["match_rate"][finished])))))
+        latency = summary.latency
+        if latency is not None and latency.n:
+            mark = " (censored)" if latency.censored else ""
+            cards.append(("latency p50 / p95" + mark, f"{latency.p50:.2f} s / {latency.p95:.2f} s"))
     parts.append(
         "<div class='cards'>"
         + "".join(f"<div class='card'><span class='muted'>{_e(k)}</span><b>{_e(v)}</b></div>" for k, v in cards)
@@ -370,11 +381,20 @@ def to_html(
     if total:
         parts.append(f"<h2>Prompts ({len(prompts)})</h2>")
         parts.append(_prompt_table(prompts, max_prompts))
+    if view.not_run:
+        names = ", ".join(_e(middle(row.prompt, 60)) for row in view.not_run[:20])
+        more = f" and {len(view.not_run) - 20} more" if len(view.not_run) > 20 else ""
+        parts.append(
+            f"<div class='muted'>{len(view.not_run)} {view.noun}{'s' if len(view.not_run) != 1 else ''} not run "
+            f"(every run cancelled): {names}{more}</div>"
+        )
     audio_html, clip_ids = _audio_section(result, max_audio, max_audio_bytes)
-    failures = [run for run in _normalized(result.runs) if run.status != "passed"]
-    parts.append(f"<h2>Runs that did not pass ({len(failures)})</h2>")
+    failures = [run for run in _normalized(result.runs) if run.status not in ("passed", "cancelled")]
+    finished = "Finished runs" if view.cancelled else "Runs"
+    parts.append(f"<h2>{finished} that did not pass ({len(failures)})</h2>")
     if not failures:
-        parts.append("<div class='passed'>Every run passed.</div>")
+        every = "finished run" if view.cancelled else "run"
+        parts.append(f"<div class='passed'>Every {every} passed.</div>")
     parts += [_failure(run, clip_ids) for run in failures[:max_failures]]
     if len(failures) > max_failures:
         parts.append(
@@ -388,7 +408,10 @@ def to_html(
 
 def write_report(result: Any, path: str | Path, **options: Any) -> Path:
     """Write :func:`to_html` of ``result`` to ``path`` (parents created) and return the path."""
+    from .files import atomic_file
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_html(result, **options), encoding="utf-8")
+    text = to_html(result, **options)
+    with atomic_file(target) as out:  # whole or not at all; a lone surrogate is written as an escape
+        out.write(text.encode("utf-8", "backslashreplace"))
     return target

@@ -126,9 +126,14 @@ class ScenarioBatch(RunCounts, BaseModel):
             raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
         values = []
         for name, runs in self.by_scenario().items():
-            n, c = len(runs), sum(1 for run in runs if run.status == "passed")
+            # finished runs only: a cancelled run (interrupted batch) is not a failure
+            n = sum(1 for run in runs if run.status != "cancelled")
+            c = sum(1 for run in runs if run.status == "passed")
             if k > n:
-                raise InvalidArgumentError(f"k={k} but scenario {name!r} has only {n} runs; run it at least k times")
+                cancelled = f" that finished ({len(runs) - n} cancelled)" if n < len(runs) else ""
+                raise InvalidArgumentError(
+                    f"k={k} but scenario {name!r} has only {n} runs{cancelled}; run it at least k times"
+                )
             values.append(estimator(n, c, k))
         return statistics.fmean(values) if values else 1.0
 

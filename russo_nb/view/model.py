@@ -25,11 +25,13 @@ __all__ = [
     "result_of",
 ]
 
+from ..analysis.thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
+
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
 
-CONFIDENCE = 0.95
-"""The confidence level of every interval the view prints (and the one it computes)."""
+RATE_LABEL = PER_RUN
+"""How the headline pass rate is weighted: pooled over finished runs."""
 
 
 def result_of(obj: Any) -> Any:
@@ -188,8 +190,6 @@ class BatchView:
     @property
     def small_sample(self) -> bool:
         """Fewer finished runs than the statistics call small: the interval is wide."""
-        from ..analysis.stats import SMALL_SAMPLE_RUNS
-
         return 0 < self.finished < SMALL_SAMPLE_RUNS
 
     @property
@@ -202,7 +202,7 @@ class BatchView:
         """ "95% CI 61.0%–100%" (Wilson, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
             return ""
-        return f"{self.confidence:.0%} CI {pct(self.low)}–{pct(self.high)}"
+        return f"{confidence_label(self.confidence)} CI {pct(self.low)}–{pct(self.high)}"
 
     def status_text(self) -> str:
         """Errors, timeouts and the like, e.g. "1 error · 2 timeout" (cancellations are said separately)."""

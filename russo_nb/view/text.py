@@ -43,6 +43,9 @@ def _prompt_run_line(run: Any) -> str:
     evaluation = getattr(run, "eval_result", None)
     match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
     line = f"    [{icon}] run {run.run_index}: {match:.0%} match"
+    attempts = getattr(run, "attempts", 1)
+    if isinstance(attempts, int) and attempts > 1:
+        line += f" after {attempts} attempts"  # retried (429 / 5xx / retry_on): visible per run
     if run.status in ("error", "timeout"):
         error = getattr(run, "error", None)
         line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
@@ -63,10 +66,10 @@ def _scenario_run_line(run: Any) -> str:
 def _head(view: BatchView) -> list[str]:
     scenarios = f", {len(view.rows)} scenarios" if view.kind == "scenarios" else ""
     if not view.cancelled:
-        rate = view.rate if view.rate is not None else 1.0
+        rate = f"{view.rate:.0%}" if view.rate is not None else "n/a"  # no finished run: no rate (as pass_rate)
         verdict = "PASSED" if view.passed == view.total else "FAILED"
         return [
-            f"{verdict} ({rate:.0%} pass rate, {view.total} runs{scenarios})",
+            f"{verdict} ({rate} pass rate, {view.total} runs{scenarios})",
             f"  Passed: {view.passed}/{view.total}",
         ]
     rate = f"{view.rate:.0%} pass rate over {view.finished} finished runs" if view.finished else "no run finished"
