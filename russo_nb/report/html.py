@@ -136,6 +136,11 @@ def _failure(run: Any, clip_ids: dict[str, str]) -> str:
     lines = []
     if run.error is not None:
         lines.append(f"<div class='error'>{_e(str(run.error), 1000)}</div>")
+        trace = getattr(run.error, "traceback", "")
+        if trace:
+            lines.append(
+                f"<details class='traceback'><summary>traceback</summary><pre>{_e(trace, 20_000)}</pre></details>"
+            )
     lines += _heard(run)
     ev = run.eval_result
     if ev is None:
@@ -190,6 +195,12 @@ def _audio_section(result: Any, max_audio: int, max_audio_bytes: int) -> tuple[s
     store = getattr(result, "audio", None) or {}
     if not store:
         return "", {}
+    if max_audio <= 0:
+        return (
+            f"<h2>Audio</h2><div class='muted'>{len(store)} clips not included in this report "
+            "(export with include_audio to embed players).</div>",
+            {},
+        )
     users: dict[str, list[Any]] = {}
     for run in result.runs:
         key = getattr(run, "audio_key", None)
