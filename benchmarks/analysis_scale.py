@@ -28,6 +28,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from russo_nb.analysis import (  # noqa: E402
     calls_frame,
+    paired_comparison,
     plot_comparison,
     plot_flakiness,
     plot_latency,
@@ -37,6 +38,8 @@ from russo_nb.analysis import (  # noqa: E402
     plot_sweep,
     prompts_frame,
     runs_frame,
+    runs_needed,
+    summarize,
 )
 from russo_nb.report import to_html  # noqa: E402
 
@@ -91,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("prompts frame (from a runs frame)", t, 1.0, ""))
     t, calls = best_of(args.repeat, lambda: calls_frame(result))
     rows.append(("calls frame", t, float("nan"), f"{len(calls):,} rows"))
+    t, summary = best_of(args.repeat, lambda: summarize(result))
+    rows.append(("summarize (from the result)", t, 2.0, f"k_max {summary.k_max}, {summary.pass_k_prompts} prompts"))
+    t, _ = best_of(args.repeat, lambda: paired_comparison(result, other))
+    rows.append(("paired comparison (two results)", t, 1.0, f"{args.prompts:,} shared prompts"))
+    t, plan = best_of(args.repeat, lambda: runs_needed(0.9, 0.1, prompts=20))
+    rows.append(("runs_needed (20 prompts, simulated)", t, 2.0, f"{plan.runs_per_prompt} runs per prompt"))
     other_prompts = prompts_frame(other)
     charts = [
         ("chart: pass rates (from result)", lambda: render(plot_pass_rates, result)),

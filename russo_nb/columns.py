@@ -284,6 +284,8 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn(
         "error_traceback", _error_part("traceback"), "str", "The error's formatted traceback (bounded).", frame=False
     ),
+    RunColumn("error_cause", _error_part("cause"), "str", "What the error was raised from.", frame=False),
+    RunColumn("error_agent", _error_part("agent"), "str", "The scenario agent that raised it.", frame=False),
     RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
     RunColumn(
         "evaluation",

@@ -15,6 +15,7 @@ __all__ = [
     "ProtocolError",
     "RetryableError",
     "RussoError",
+    "StoreBusyError",
     "SuiteFileError",
     "ToolCallAssertionError",
     "UnknownNameError",
@@ -70,3 +71,7 @@ class RetryableError(RuntimeError):
 class AgentResponseError(ValueError):
     """The agent answered, but not with what was expected: not JSON, the wrong shape, a malformed tool call,
     or an answer over the size cap. Recorded as that run's error."""
+
+
+class StoreBusyError(RussoError, RuntimeError):
+    """The history store is locked by another process for longer than its busy timeout."""

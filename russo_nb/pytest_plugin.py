@@ -112,14 +112,8 @@ def russo_synthesizer() -> Any:
 
     Return ``None`` from an override for text mode (the agent reads the prompt text).
     """
-    try:
-        from .demo import default_synthesizer
-    except ImportError as exc:
-        pytest.fail(
-            f"russo: the offline synthesizer is not available ({exc}); define a `russo_synthesizer` fixture "
-            "returning your synthesizer, or returning None for text mode",
-            pytrace=False,
-        )
+    from .pipeline import default_synthesizer
+
     return default_synthesizer()
 
 

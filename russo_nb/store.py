@@ -16,7 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidArgumentError, UnknownNameError
+from .columns import RUN_TABLE, table_columns
+from .errors import InvalidArgumentError, StoreBusyError, UnknownNameError
+from .serialize import run_json
 from .types import BatchMetadata, BatchResult, SingleRunResult
 
 if TYPE_CHECKING:
@@ -29,9 +31,23 @@ __all__ = ["DEFAULT_PATH", "HistoryStore"]
 logger = logging.getLogger("russo_nb")
 
 DEFAULT_PATH = ".russo/history.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+DEFAULT_TIMEOUT = 5.0
+"""Seconds to wait for another process's lock before giving up with :class:`StoreBusyError`."""
 
-_SCHEMA = """
+
+def _run_sql_columns() -> list[tuple[str, str]]:
+    """The run columns the store keeps as SQL columns, from the one run-table declaration."""
+    return [(spec.name, spec.sql) for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
+
+
+_RUN_COLUMNS = _run_sql_columns()
+_RUN_COLUMN_NAMES = ["batch_id", "seq", *(name for name, _ in _RUN_COLUMNS), "run_json"]
+
+_INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMN_NAMES)}) VALUES ({', '.join('?' * len(_RUN_COLUMN_NAMES))})"
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS batches (
     batch_id     TEXT PRIMARY KEY,
     suite        TEXT,
@@ -51,20 +67,9 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS runs (
     batch_id    TEXT NOT NULL REFERENCES batches(batch_id) ON DELETE CASCADE,
     seq         INTEGER NOT NULL,
-    prompt      TEXT NOT NULL,
-    prompt_id   TEXT,
-    run_index   INTEGER NOT NULL,
-    status      TEXT NOT NULL,
-    passed      INTEGER NOT NULL,
-    match_rate  REAL,
-    latency_s   REAL,
-    synth_s     REAL,
-    attempts    INTEGER,
-    error       TEXT,
-    effects     TEXT,
-    audio_key   TEXT,
-    started_at  REAL,
-    run_json    TEXT NOT NULL,
+"""
+    + "".join(f"    {name:<11} {kind},\n" for name, kind in _RUN_COLUMNS)
+    + """    run_json    TEXT NOT NULL,
     PRIMARY KEY (batch_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_prompt ON runs(prompt_id);
@@ -80,6 +85,22 @@ CREATE TABLE IF NOT EXISTS audio (
     PRIMARY KEY (batch_id, audio_key)
 );
 """
+)
+_REQUIRED = {
+    "batches": {"batch_id", "suite", "total", "passed", "params", "recorded_at"},
+    "runs": {"batch_id", "seq", "prompt", "status", "passed", "run_json"},
+}
+
+
+def _sql_value(value: Any) -> Any:
+    """A cell as SQLite takes it: bools as 0/1, text with lone surrogates escaped."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        from .serialize import safe_text
+
+        return safe_text(value)
+    return value
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -90,6 +111,16 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat()
 
 
+def _load_run(text: str) -> SingleRunResult:
+    """A stored run back; JSON the fast parser refuses (escaped lone surrogates) goes through ``json``."""
+    try:
+        return SingleRunResult.model_validate_json(text)
+    except ValueError:
+        import json
+
+        return SingleRunResult.model_validate(json.loads(text))
+
+
 class HistoryStore:
     """Batches recorded in a SQLite file (default ``.russo/history.sqlite``).
 
@@ -98,15 +129,35 @@ class HistoryStore:
     ``trend(prompt=, suite=)`` gives the pass rate over time.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.path = Path(path)
         self.timeout = timeout
         if self.path.exists() and self.path.is_dir():
             raise InvalidArgumentError(f"history store path {str(self.path)!r} is a directory; give a file path")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
+            self._check_schema(conn)
             conn.executescript(_SCHEMA)
+            self._add_missing_columns(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        """A file holding other tables named like ours (another program's database) is refused, not altered."""
+        for table, required in _REQUIRED.items():
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if columns and not required <= columns:
+                raise InvalidArgumentError(
+                    f"{str(self.path)!r} is not a russo_nb history store (its {table!r} table lacks "
+                    f"{', '.join(sorted(required - columns))}); point HistoryStore at another file"
+                )
+
+    @staticmethod
+    def _add_missing_columns(conn: sqlite3.Connection) -> None:
+        """Stores made by an older russo_nb get the run columns added since (NULL for their runs)."""
+        have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        for name, kind in _RUN_COLUMNS:
+            if name not in have:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def __repr__(self) -> str:
         return f"HistoryStore({str(self.path)!r})"
@@ -125,12 +176,17 @@ class HistoryStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
-        except sqlite3.DatabaseError as exc:
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                raise InvalidArgumentError(
-                    f"{str(self.path)!r} is not a russo_nb history store ({exc}); point HistoryStore at another file"
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(
+                    f"history store {str(self.path)!r} is locked by another process (waited {self.timeout:g} s); "
+                    "nothing was written to it — try again, or give another file"
                 ) from None
-            raise
+            raise InvalidArgumentError(f"history store {str(self.path)!r}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise InvalidArgumentError(
+                f"{str(self.path)!r} is not a russo_nb history store ({exc}); point HistoryStore at another file"
+            ) from None
         finally:
             conn.close()
 
@@ -178,9 +234,7 @@ class HistoryStore:
                         "each batch is recorded once (run it again for a new batch id)"
                     )
                 conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_row)
-                conn.executemany(
-                    "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self._run_rows(batch_id, result)
-                )
+                conn.executemany(_INSERT_RUN, self._run_rows(batch_id, result))
                 if include_audio:
                     conn.executemany(
                         "INSERT INTO audio VALUES (?,?,?,?,?,?,?)",
@@ -198,32 +252,19 @@ class HistoryStore:
 
     @staticmethod
     def _run_rows(batch_id: str, result: BatchResult) -> Iterator[tuple[Any, ...]]:
-        for seq, run in enumerate(result.runs):
+        """One row per run: the declared SQL columns (see RUN_TABLE) and the run as JSON."""
+        specs = [spec for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
+        cells = table_columns(result.runs, specs, result.metadata)
+        columns = [cells[spec.name] for spec in specs]
+        for seq, (run, values) in enumerate(zip(result.runs, zip(*columns))):
             try:
-                run_json = run.model_dump_json(fallback=repr)
+                text = run_json(run)
             except Exception as exc:
                 raise InvalidArgumentError(
                     f"run {seq} ({run.prompt!r}, run {run.run_index}) cannot be stored: {exc}; "
                     "nothing of this batch was written"
                 ) from None
-            yield (
-                batch_id,
-                seq,
-                run.prompt,
-                run.prompt_id,
-                run.run_index,
-                run.status,
-                int(run.status == "passed"),
-                run.eval_result.match_rate,
-                run.latency_s,
-                run.synth_s,
-                run.attempts,
-                str(run.error) if run.error is not None else None,
-                ", ".join(run.effects),
-                run.audio_key,
-                run.started_at,
-                run_json,
-            )
+            yield (batch_id, seq, *(_sql_value(value) for value in values), text)
 
     def delete(self, batch_id: str) -> None:
         """Remove one batch and its runs."""
@@ -243,7 +284,9 @@ class HistoryStore:
         return UnknownNameError(f"no batch {batch_id!r} in {str(self.path)!r}.{hint}")
 
     def _resolve(self, conn: sqlite3.Connection, batch_id: str) -> str:
-        """Accept a full id or a unique prefix of one."""
+        """Accept a full id or a unique prefix of one (an empty id names no batch)."""
+        if not isinstance(batch_id, str) or not batch_id.strip():
+            raise UnknownNameError(f"no batch id given ({batch_id!r}); pass an id from HistoryStore.list()")
         row = conn.execute("SELECT batch_id FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
         if row:
             return row[0]
@@ -290,15 +333,16 @@ class HistoryStore:
                     (batch_id,),
                 ):
                     audio[key] = Audio(data=data, format=fmt, sample_rate=rate, channels=channels, sample_width=width)
-        runs = [SingleRunResult.model_validate_json(row[0]) for row in rows]
+        runs = [_load_run(row[0]) for row in rows]
         return BatchResult(runs=runs, audio=audio, metadata=BatchMetadata.model_validate_json(params))
 
     def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
-        """prompt -> (passed, runs) for one batch, computed in SQL."""
+        """prompt -> (passed, finished runs) for one batch, computed in SQL (cancelled runs are not counted)."""
         with self._connect() as conn:
             batch_id = self._resolve(conn, batch_id)
             rows = conn.execute(
-                "SELECT prompt, SUM(passed), COUNT(*) FROM runs WHERE batch_id = ? GROUP BY prompt ORDER BY MIN(seq)",
+                "SELECT prompt, SUM(passed), SUM(status != 'cancelled') FROM runs WHERE batch_id = ? "
+                "GROUP BY prompt ORDER BY MIN(seq)",
                 (batch_id,),
             ).fetchall()
         return {prompt: (int(passed), int(count)) for prompt, passed, count in rows}
@@ -312,8 +356,9 @@ class HistoryStore:
     def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
-        Columns: batch_id, suite, name, agent, started_at, finished_at, runs, passed, pass_rate,
-        low / high (Wilson 95%). ``prompt`` may be the prompt text or its prompt_id.
+        Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
+        ones are not counted), passed, pass_rate, low / high (Wilson 95%). ``prompt`` may be the prompt
+        text or its prompt_id.
         """
         import pandas as pd
 
@@ -328,14 +373,16 @@ class HistoryStore:
             params.append(agent)
         if prompt is None:
             query = (
-                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.total AS runs, "
-                "b.passed FROM batches b"
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, "
+                "b.total - (SELECT COUNT(*) FROM runs c WHERE c.batch_id = b.batch_id AND c.status = 'cancelled') "
+                "AS runs, b.passed FROM batches b"
             )
         else:
             where.append("(r.prompt = ? OR r.prompt_id = ?)")
             params += [prompt, prompt]
             query = (
-                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, COUNT(*) AS runs, "
+                "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, "
+                "SUM(r.status != 'cancelled') AS runs, "
                 "SUM(r.passed) AS passed FROM batches b JOIN runs r ON r.batch_id = b.batch_id"
             )
         if where:

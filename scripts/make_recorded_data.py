@@ -1,4 +1,4 @@
-"""Record the demo pipeline across a noise sweep into data/recorded/, for notebooks to explore offline.
+"""Record the demo pipeline across a noise sweep into russo_nb/data/recorded/ (shipped in the wheel).
 
 espeak-ng speaks every demo prompt, white noise is mixed in at each SNR (none, 20, 10,
 5 dB; seeded per run), and the local pocketsphinx agent answers. One JSON-lines batch per
@@ -28,7 +28,7 @@ LEVELS = [("clean", None), ("20 dB", 20), ("10 dB", 10), ("5 dB", 5)]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="runs per prompt and SNR (default 10)")
-    parser.add_argument("--out", default=str(ROOT / "data" / "recorded"), help="output folder")
+    parser.add_argument("--out", default=str(ROOT / "russo_nb" / "data" / "recorded"), help="output folder")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--audio-prompts", type=int, default=2, help="keep run-0 audio of this many prompts per SNR")
     args = parser.parse_args(argv)

@@ -175,6 +175,8 @@ def test_429_with_retry_after_is_retried_after_the_pause(server):
     first = len(server.received)
     result = russo.run_concurrent_sync("a", None, agent, expect=[BOOK], runs=1, retries=2, retry_backoff=0.01)
     assert result.pass_rate == 1.0 and result.runs[0].attempts == 2  # the retried attempt stays visible
+    assert "[+] run 0: 100% match after 2 attempts" in result.summary()
+    assert result.to_dataframe()["attempts"].tolist() == [2]
     times = [item for item in server.received[first:] if item["path"] == "/429"]
     assert len(times) == 2
 

@@ -35,7 +35,7 @@ def client_for(servers, **options) -> AsyncOpenAI:
     )
 
 
-def test_chat_completions_with_input_audio(servers):
+def test_chat_completions_with_input_audio(servers, tmp_path):
     http, _ = servers
     agent = OpenAIAgent(client=client_for(servers), model="gpt-4o-audio-preview", tools=TOOLS, system_prompt="Be brief")
     result = russo.run_concurrent_sync("Book a flight", ToneSynthesizer(), agent, expect=[BOOK], runs=2)
@@ -47,6 +47,10 @@ def test_chat_completions_with_input_audio(servers):
     assert "Usage: 56 tokens (42 in, 14 out), 0.2 s of audio sent" in result.summary()
     frame = result.to_dataframe()
     assert frame["total_tokens"].tolist() == [28.0, 28.0]
+    from russo_nb.report import export, load_batch
+
+    for suffix in ("csv", "parquet", "jsonl"):  # the cost survives an export
+        assert load_batch(export(result, tmp_path / f"runs.{suffix}")).usage == result.usage, suffix
     sent = json.loads(http.received[-1]["body"])
     assert sent["messages"][0] == {"role": "system", "content": "Be brief"}
     part = sent["messages"][1]["content"][0]
@@ -118,7 +122,9 @@ def test_realtime_protocol_round_trip(servers):
     ],
 )
 def test_realtime_failures_end_as_the_runs_result(servers, model, status, error_type, message):
-    agent = OpenAIRealtimeAgent(client=client_for(servers), model=model, response_timeout=0.5)
+    agent = OpenAIRealtimeAgent(
+        client=client_for(servers), model=model, response_timeout=0.5 if status == "timeout" else 10
+    )
     run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK], runs=1).runs[0]
     assert run.status == status and run.error.type == error_type, run.error
     assert message in run.error.message

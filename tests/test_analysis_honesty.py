@@ -97,6 +97,17 @@ def test_1_cancelled_runs_are_counted_not_scored():
     assert comparison.per_prompt[0].runs_a == 6 and comparison.difference == 0.0
 
 
+def test_1_history_store_counts_finished_runs(tmp_path):
+    store = russo.HistoryStore(tmp_path / "history.sqlite")
+    partial = store.record(batch_from_outcomes({"a": [True, True, "cancelled", "cancelled"], "b": [True, False]}))
+    full = store.record(batch_from_outcomes({"a": [True] * 4, "b": [True, True]}))
+    assert store.prompt_counts(partial) == {"a": (2, 2), "b": (1, 2)}
+    trend = store.trend()
+    assert trend["runs"].tolist() == [4, 6] and trend["pass_rate"].tolist() == [0.75, 1.0]
+    assert store.trend(prompt="a")["runs"].tolist() == [2, 4]
+    assert store.compare(partial, full).per_prompt[0].runs_a == 2
+
+
 def test_1_prompt_with_every_run_cancelled_is_not_run_not_failing():
     batch = batch_from_outcomes({"ran": [True, False, True], "never": ["cancelled"] * 3})
     frame = prompts_frame(batch)
@@ -143,6 +154,7 @@ def test_3_paired_interval_stays_in_range():
         ca, cb = rng.binomial(n, rng.random(m)), rng.binomial(n, rng.random(m))
         res = paired_comparison({i: (int(x), n) for i, x in enumerate(ca)}, {i: (int(x), n) for i, x in enumerate(cb)})
         assert -1 <= res.low < res.high <= 1
+        assert res.significant == (res.low > 0 or res.high < 0)  # one statement, not two
 
 
 # 4. The McNemar interval contradicts its test ---------------------------------------------------

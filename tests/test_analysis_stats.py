@@ -282,6 +282,68 @@ def test_default_comparison_interval_and_p_value_agree_and_track_the_t_test():
     assert (result.per_prompt[0].low, result.per_prompt[0].high) == pytest.approx((low, high))
 
 
+def test_newcombe_and_mcnemar_against_statsmodels():
+    from statsmodels.stats.contingency_tables import mcnemar
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    for c1, n1, c2, n2 in [(48, 80, 56, 70), (0, 10, 3, 10), (10, 10, 10, 10), (7, 30, 19, 25)]:
+        low, high = confint_proportions_2indep(c2, n2, c1, n1, method="newcomb", compare="diff")
+        assert newcombe_interval(c1, n1, c2, n2) == pytest.approx((low, high), abs=1e-9)
+    from russo_nb.analysis import mcnemar_exact_p
+
+    for b, c in [(6, 1), (3, 0), (0, 0), (12, 9), (25, 10)]:
+        ref = mcnemar([[5, c], [b, 5]], exact=True).pvalue
+        assert mcnemar_exact_p(b, c) == pytest.approx(ref)
+
+
+def _mover_by_hand(ca, na, cb, nb, confidence=0.95):
+    """Independent MOVER (Zou & Donner 2008): statsmodels' Wilson for each side at the matching level."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    m = len(ca)
+    ra, rb = ca / na, cb / nb
+    pa, pb = ra.mean(), rb.mean()
+    t = sps.t.ppf(0.5 + confidence / 2, m - 1)
+    alpha = 2 * sps.norm.sf(t)  # statsmodels' z equals our t quantile
+
+    def wilson(p, n):
+        return proportion_confint(p * n, n, alpha=alpha, method="wilson")
+
+    cap_a, cap_b = m * m / np.sum(1 / na), m * m / np.sum(1 / nb)
+    va, vb = ra.var(ddof=1) / m, rb.var(ddof=1) / m
+    neff_a = min(pa * (1 - pa) / va, cap_a) if va > 0 else cap_a
+    neff_b = min(pb * (1 - pb) / vb, cap_b) if vb > 0 else cap_b
+    la, ua = wilson(pa, neff_a)
+    lb, ub = wilson(pb, neff_b)
+    cov = np.cov(ra, rb, ddof=1)[0, 1] / m
+    se_a, se_b = math.sqrt(pa * (1 - pa) / neff_a), math.sqrt(pb * (1 - pb) / neff_b)
+    r = float(np.clip(cov / (se_a * se_b), -1, 1)) if se_a * se_b > 0 else 0.0
+    d = pb - pa
+    down = math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * r * (pb - lb) * (ua - pa))
+    up = math.sqrt((ub - pb) ** 2 + (pa - la) ** 2 - 2 * r * (ub - pb) * (pa - la))
+    fla, fua = wilson(pa, cap_a)
+    flb, fub = wilson(pb, cap_b)
+    down = max(down, math.sqrt((pb - flb) ** 2 + (fua - pa) ** 2))
+    up = max(up, math.sqrt((fub - pb) ** 2 + (pa - fla) ** 2))
+    return d - down, d + up
+
+
+def test_mover_interval_against_an_independent_construction():
+    rng = np.random.default_rng(21)
+    for m, confidence in [(12, 0.95), (5, 0.9), (30, 0.99)]:
+        na = rng.integers(3, 15, size=m).astype(float)
+        nb = rng.integers(3, 15, size=m).astype(float)
+        base = rng.beta(4, 1, size=m)
+        ca = rng.binomial(na.astype(int), base).astype(float)
+        cb = rng.binomial(nb.astype(int), np.clip(base - 0.1, 0, 1)).astype(float)
+        result = paired_comparison(
+            {i: (int(ca[i]), int(na[i])) for i in range(m)},
+            {i: (int(cb[i]), int(nb[i])) for i in range(m)},
+            confidence=confidence,
+        )
+        assert (result.low, result.high) == pytest.approx(_mover_by_hand(ca, na, cb, nb, confidence), abs=1e-9)
+
+
 def test_newcombe_hand_worked():
     # Newcombe (1998) example: 56/70 vs 48/80 -> difference 0.2, interval 0.0524 to 0.3339
     low, high = newcombe_interval(48, 80, 56, 70)

@@ -214,3 +214,30 @@ def test_one_default_evaluator_policy_everywhere():
         )
     )
     assert not strict.passed
+
+
+def test_equal_answers_share_one_response_and_evaluation():
+    @russo.agent
+    async def fresh(text):  # a new response object every run, equal in value
+        return russo.AgentResponse(tool_calls=[russo.ToolCall(name="book", arguments={"to": "LA"})], text="ok")
+
+    batch = asyncio.run(russo.run_concurrent(["a", "b"], agent=fresh, expect=["book(to='LA')"], runs=50))
+    assert batch.passed_count == 100
+    assert len({id(run.response) for run in batch.runs}) == 1  # one answer kept, not 100
+    assert len({id(run.eval_result) for run in batch.runs}) == 1  # same expectation: one evaluation
+
+
+def test_a_custom_evaluator_sees_every_run():
+    seen = []
+
+    class Judge:
+        def evaluate(self, expected, actual):
+            seen.append(actual)
+            return ExactEvaluator().evaluate(expected, actual)
+
+    @russo.agent
+    async def fresh(text):
+        return [russo.ToolCall(name="book", arguments={"to": "LA"})]
+
+    asyncio.run(russo.run_concurrent("a", agent=fresh, evaluator=Judge(), expect=["book(to='LA')"], runs=7))
+    assert len(seen) == 7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pandas as pd
@@ -53,7 +54,9 @@ def test_jsonl_round_trip_is_equal(tmp_path, batch):
     assert loaded == batch
     assert loaded.audio[batch.runs[0].audio_key].pcm == batch.audio[batch.runs[0].audio_key].pcm
     lines = path.read_text().splitlines()
-    assert json.loads(lines[0])["kind"] == "russo_nb.batch" and len(lines) == 1 + 3 + 2
+    header = json.loads(lines[0])
+    assert header["kind"] == "russo_nb.batch" and header["runs"] == 3 and header["audio"] == 2
+    assert len(lines) == 1 + 5 + 3 + 2  # header, five shared tables, three runs, two clips
 
 
 def test_jsonl_without_audio_and_gzip(tmp_path, batch):
@@ -66,7 +69,16 @@ def test_jsonl_without_audio_and_gzip(tmp_path, batch):
 def test_csv_is_readable_and_loads_back(tmp_path, batch):
     path = export(batch, tmp_path / "runs.csv")
     frame = pd.read_csv(path)
-    assert list(frame.columns) == RUN_COLUMNS and len(frame) == 3
+    assert list(frame.columns) == [
+        *RUN_COLUMNS,
+        "error_stage",
+        "error_traceback",
+        "error_cause",
+        "error_agent",
+        "text",
+        "evaluation",
+    ]
+    assert len(frame) == 3
     assert frame["expected"].iloc[0] == "book_flight(to_city='LA', note='a; b(c)')"
     loaded = load_batch(path)
     assert [r.status for r in loaded.runs] == ["passed", "failed", "error"]
@@ -81,7 +93,7 @@ def test_csv_is_readable_and_loads_back(tmp_path, batch):
 def test_parquet_is_readable_and_keeps_metadata(tmp_path, batch):
     path = export(batch, tmp_path / "runs.parquet")
     frame = pq.read_table(path).to_pandas()
-    assert list(frame.columns) == RUN_COLUMNS and frame["latency_s"].iloc[1] == 0.75
+    assert list(frame.columns)[: len(RUN_COLUMNS)] == RUN_COLUMNS and frame["latency_s"].iloc[1] == 0.75
     loaded = load_batch(path)
     assert loaded.metadata == batch.metadata
     assert [r.prompt for r in loaded.runs] == [r.prompt for r in batch.runs]
@@ -101,9 +113,14 @@ def test_export_and_load_errors(tmp_path, batch):
     bad = tmp_path / "bad.jsonl"
     path = export(batch, bad)
     lines = path.read_text().splitlines()
-    lines[2] = '{"prompt": 5'
+    lines[7] = '["prompt", 5'
     bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(InvalidArgumentError, match="line 3"):
+    with pytest.raises(InvalidArgumentError, match="does not match the checksum its header declares"):
+        load_batch(bad)
+    header = json.loads(lines[0])
+    header["sha256"] = hashlib.sha256(("\n".join(lines[1:]) + "\n").encode()).hexdigest()
+    bad.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")  # a consistent but broken file
+    with pytest.raises(InvalidArgumentError, match="line 8 is not a valid russo_nb batch line"):
         load_batch(bad)
     not_batch = tmp_path / "other.jsonl"
     not_batch.write_text('{"hello": 1}\n')
@@ -112,7 +129,7 @@ def test_export_and_load_errors(tmp_path, batch):
     frame = pd.read_csv(export(batch, tmp_path / "runs.csv"))
     frame.loc[1, "status"] = "exploded"
     frame.to_csv(tmp_path / "bad_status.csv", index=False)
-    with pytest.raises(InvalidArgumentError, match="row 2: unknown status 'exploded'"):
+    with pytest.raises(InvalidArgumentError, match=r"row 2: cannot read the run \(unknown status 'exploded'"):
         load_batch(tmp_path / "bad_status.csv")
     frame.drop(columns=["status"]).to_csv(tmp_path / "no_status.csv", index=False)
     with pytest.raises(InvalidArgumentError, match="lacks the column"):

@@ -112,7 +112,9 @@ def collect_tool_calls(
         if message.get("role") != "assistant":
             continue
         for call in message.get("tool_calls") or []:
-            function = (call.get("function") if isinstance(call, dict) else None) or {}
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):  # a malformed call is counted, never fatal
+                function = {}
             call_name = str(function.get("name", ""))
             if name is not None and call_name != name:
                 continue

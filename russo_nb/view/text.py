@@ -43,6 +43,9 @@ def _prompt_run_line(run: Any) -> str:
     evaluation = getattr(run, "eval_result", None)
     match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
     line = f"    [{icon}] run {run.run_index}: {match:.0%} match"
+    attempts = getattr(run, "attempts", 1)
+    if isinstance(attempts, int) and attempts > 1:
+        line += f" after {attempts} attempts"  # retried (429 / 5xx / retry_on): visible per run
     if run.status in ("error", "timeout"):
         error = getattr(run, "error", None)
         line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"

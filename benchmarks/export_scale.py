@@ -1,0 +1,220 @@
+"""Export and load at 100,000 runs: JSON lines and Parquet against the bare readers, bytes per run, memory.
+
+Targets (issue 15): loading a 100k-run export takes ≤ 3× a bare read of the same file —
+``json.loads`` of every line for JSON lines, ``pandas.read_parquet`` for Parquet — and
+JSON lines take ≤ 250 bytes per run on disk. The batch is the honest case: every run has
+its own response object (as an agent that builds a fresh answer per run gives), 1% errors
+with tracebacks, latencies and start times that differ per run, one clip and effects per
+prompt. Peak memory is measured in fresh processes: a 100k-run engine batch of a fresh-
+response agent (target < 150 MB) and a load of the JSON-lines export. Each time is the best
+of ``--repeat`` tries; the machine may be shared, so figures are noisy.
+
+    python benchmarks/export_scale.py [--prompts 1000 --runs 100 --repeat 3 --no-engine]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from russo_nb.evaluators import ExactEvaluator  # noqa: E402
+from russo_nb.lean import RunInterner  # noqa: E402
+from russo_nb.report import export, load_batch  # noqa: E402
+from russo_nb.types import (  # noqa: E402
+    AgentResponse,
+    BatchMetadata,
+    BatchResult,
+    RunError,
+    SingleRunResult,
+    ToolCall,
+    prompt_id,
+)
+
+
+def honest_batch(n_prompts: int, runs: int, seed: int = 0) -> BatchResult:
+    """Runs as the engine records them for an agent that answers with a fresh response each time."""
+    rng = np.random.default_rng(seed)
+    evaluator = ExactEvaluator()
+    interner = RunInterner()  # what the engine does with every finished run
+    latency = rng.lognormal(-1.0, 0.5, size=(n_prompts, runs))
+    wrong = rng.random((n_prompts, runs)) < 0.2
+    crashed = rng.random((n_prompts, runs)) < 0.01
+    effects = ["noise:white:10dB"]
+    out = []
+    for p in range(n_prompts):
+        prompt = f"Book a flight from city {p} to LA, please (variant {p % 7})"
+        pid = prompt_id(prompt)
+        expected = [ToolCall(name="book_flight", arguments={"from_city": f"C{p}", "to_city": "LA"})]
+        key = f"{p:016x}"
+        for r in range(runs):
+            started = 1_700_000_000.0 + p * runs + r + float(latency[p, r])
+            if crashed[p, r]:
+                try:
+                    raise ConnectionError(f"agent endpoint reset the connection (prompt {p}, run {r})")
+                except ConnectionError as exc:
+                    error = RunError.from_exception(exc, "agent")
+                ev = evaluator.evaluate(expected, [])
+                out.append(
+                    SingleRunResult(
+                        prompt=prompt,
+                        run_index=r,
+                        eval_result=interner.evaluation(ev),
+                        status="error",
+                        error=error,
+                        attempts=2,
+                        audio_key=key,
+                        prompt_id=pid,
+                        effects=effects,
+                        seed=r,
+                        started_at=started,
+                    )
+                )
+                continue
+            city = "SF" if wrong[p, r] else "LA"
+            response = AgentResponse(
+                tool_calls=[ToolCall(name="book_flight", arguments={"from_city": f"C{p}", "to_city": city})],
+                text=None,
+            )
+            ev = interner.evaluation(evaluator.evaluate(expected, response.tool_calls))
+            out.append(
+                SingleRunResult(
+                    prompt=prompt,
+                    run_index=r,
+                    eval_result=ev,
+                    latency_s=float(latency[p, r]),
+                    synth_s=0.0123,
+                    audio_key=key,
+                    response=interner.response(response),
+                    prompt_id=pid,
+                    effects=effects,
+                    seed=r,
+                    started_at=started,
+                )
+            )
+    return BatchResult(runs=out, metadata=BatchMetadata(name="export scale", agent="fresh-agent", effects=effects))
+
+
+def best_of(repeat: int, fn):
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def bare_jsonl(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for line in handle if json.loads(line) is not None)
+
+
+_ENGINE = """
+import sys
+sys.path.insert(0, {root!r})
+import russo_nb as russo
+
+@russo.agent
+async def fresh_agent(text):
+    return russo.AgentResponse(tool_calls=[russo.ToolCall(name="book_flight", arguments={{"to_city": "LA"}})])
+
+result = russo.run_concurrent_sync([f"p{{i}}" for i in range({prompts})], agent=fresh_agent,
+                                   expect="book_flight(to_city='LA')", runs={runs}, max_concurrency=100)
+assert result.total == {prompts} * {runs}
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM"):
+        print(int(line.split()[1]) / 1024)
+"""
+
+_LOAD = """
+import sys
+sys.path.insert(0, {root!r})
+from russo_nb.report import load_batch
+batch = load_batch({path!r})
+assert batch.total == {total}
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM"):
+        print(int(line.split()[1]) / 1024)
+"""
+
+_BASELINE = """
+import sys
+import pandas, pyarrow, pydantic
+sys.path.insert(0, {root!r})
+import russo_nb.report
+for line in open("/proc/self/status"):
+    if line.startswith("VmHWM"):
+        print(int(line.split()[1]) / 1024)
+"""
+
+
+def fresh_peak_mb(code: str) -> float:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-engine", action="store_true", help="skip the engine's peak-memory run")
+    args = parser.parse_args()
+    total = args.prompts * args.runs
+    started = time.perf_counter()
+    batch = honest_batch(args.prompts, args.runs)
+    print(f"batch: {total:,} runs built in {time.perf_counter() - started:.1f} s (honest case, fresh responses)")
+    with tempfile.TemporaryDirectory() as folder:
+        jsonl = Path(folder) / "runs.jsonl"
+        parquet = Path(folder) / "runs.parquet"
+        csv = Path(folder) / "runs.csv"
+        rows = []
+        for label, path in (("JSON lines", jsonl), ("Parquet", parquet), ("CSV", csv)):
+            write_s, _ = best_of(args.repeat, lambda path=path: export(batch, path))
+            load_s, loaded = best_of(args.repeat, lambda path=path: load_batch(path))
+            assert loaded.total == total
+            if path is jsonl:
+                base_s, _ = best_of(args.repeat, lambda: bare_jsonl(jsonl))
+                base = "json.loads per line"
+            elif path is parquet:
+                base_s, _ = best_of(args.repeat, lambda: pd.read_parquet(parquet))
+                base = "pandas.read_parquet"
+            else:
+                base_s, _ = best_of(args.repeat, lambda: pd.read_csv(csv))
+                base = "pandas.read_csv"
+            size = path.stat().st_size
+            rows.append((label, write_s, load_s, base, base_s, size))
+        assert load_batch(jsonl) == batch, "the JSON-lines round trip must be exact"
+        print(f"\n{'format':<11} {'export':>8} {'load':>8}  {'baseline':<20} {'base':>7} {'load/base':>9} {'B/run':>7}")
+        for label, write_s, load_s, base, base_s, size in rows:
+            print(
+                f"{label:<11} {write_s:>7.2f}s {load_s:>7.2f}s  {base:<20} {base_s:>6.2f}s "
+                f"{load_s / base_s:>8.1f}× {size / total:>7.0f}"
+            )
+        print("targets: load ≤ 3× the bare reader for JSON lines and Parquet; JSON lines ≤ 250 B/run")
+        baseline_mb = fresh_peak_mb(_BASELINE.format(root=str(ROOT)))
+        load_mb = fresh_peak_mb(_LOAD.format(root=str(ROOT), path=str(jsonl), total=total))
+        print(
+            f"\npeak RSS, fresh process: imports only {baseline_mb:.0f} MB; "
+            f"loading the JSON-lines export {load_mb:.0f} MB"
+        )
+    if not args.no_engine:
+        engine_mb = fresh_peak_mb(_ENGINE.format(root=str(ROOT), prompts=args.prompts, runs=args.runs))
+        print(
+            f"peak RSS, fresh process: engine batch of {total:,} fresh-response runs {engine_mb:.0f} MB "
+            "(target < 150 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
