@@ -132,7 +132,7 @@ def test_live_agent_on_an_open_session(live):
     ],
 )
 def test_live_failures_end_as_the_runs_result(live, model, status, error_type, message):
-    agent = GeminiLiveAgent(client=live_client(live), model=model, response_timeout=0.5)
+    agent = GeminiLiveAgent(client=live_client(live), model=model, response_timeout=0.5 if status == "timeout" else 10)
     run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK]).runs[0]
     assert run.status == status and run.error.type == error_type, run.error
     assert message in run.error.message

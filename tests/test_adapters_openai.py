@@ -122,7 +122,9 @@ def test_realtime_protocol_round_trip(servers):
     ],
 )
 def test_realtime_failures_end_as_the_runs_result(servers, model, status, error_type, message):
-    agent = OpenAIRealtimeAgent(client=client_for(servers), model=model, response_timeout=0.5)
+    agent = OpenAIRealtimeAgent(
+        client=client_for(servers), model=model, response_timeout=0.5 if status == "timeout" else 10
+    )
     run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK], runs=1).runs[0]
     assert run.status == status and run.error.type == error_type, run.error
     assert message in run.error.message

@@ -196,3 +196,12 @@ def test_voice_turn_audio_is_embedded_once_per_turn():
     )
     html = scenario_result_html(result)
     assert html.count("<audio") == 1 and "data:audio/wav;base64," in html
+
+
+def test_suite_result_shows_its_combined_batch():
+    from russo_nb.config.running import SuiteResult
+
+    batch = make_batch()
+    suite = SuiteResult("s", {"t": batch}, batch)
+    bundle = suite._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("suite s") and "russo-batch" in bundle["text/html"]

@@ -18,6 +18,7 @@ __all__ = [
     "RETRYABLE_CLOSE_CODES",
     "AgentConnectionError",
     "add_audio_usage",
+    "check_seconds",
     "close_error",
     "handshake_error",
     "sdk_error",
@@ -25,6 +26,15 @@ __all__ = [
 
 RETRYABLE_CLOSE_CODES = {1011: "internal error", 1012: "service restart", 1013: "try again later", 1014: "bad gateway"}
 """WebSocket close codes that mean the service failed for now, not that the request was wrong."""
+
+
+def check_seconds(value: Any, what: str) -> float:
+    """``value`` as a finite number of seconds > 0, or a one-line InvalidArgumentError naming ``what``."""
+    from ..errors import InvalidArgumentError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise InvalidArgumentError(f"{what} must be a number of seconds > 0, got {value!r}")
+    return float(value)
 
 
 class AgentConnectionError(RuntimeError):

@@ -23,7 +23,7 @@ from ..extras import require
 from ..parsers._common import arguments_dict, field
 from ..parsers.gemini import GeminiResponseParser, gemini_usage
 from ..types import AgentResponse, Audio, ToolCall
-from ._common import add_audio_usage, close_error, sdk_error
+from ._common import add_audio_usage, check_seconds, close_error, sdk_error
 
 require("google.genai", "GeminiAgent")
 
@@ -117,19 +117,13 @@ class GeminiLiveAgent:
     ) -> None:
         if client is None and session is None:
             raise InvalidArgumentError("Provide either 'client' (genai.Client) or 'session' (live session)")
-        if (
-            isinstance(response_timeout, bool)
-            or not isinstance(response_timeout, (int, float))
-            or response_timeout <= 0
-        ):
-            raise InvalidArgumentError(f"response_timeout must be a number of seconds > 0, got {response_timeout!r}")
         self.client = client
         self.session = session
         self.model = model
         self.tools = tools
         self.system_instruction = system_instruction
         self.config = config
-        self.response_timeout = float(response_timeout)
+        self.response_timeout = check_seconds(response_timeout, "response_timeout")
         self.name = name or f"GeminiLiveAgent({model})"
 
     def _build_config(self, types: Any) -> Any:

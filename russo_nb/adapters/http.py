@@ -18,15 +18,9 @@ from ..http_client import DEFAULT_MAX_BYTES, post_json, redact_url
 from ..parsers._common import get_path
 from ..parsers.mapping import JsonMapping, JsonResponseParser
 from ..types import AgentResponse, Audio
-from ._common import add_audio_usage
+from ._common import add_audio_usage, check_seconds
 
 __all__ = ["HttpAgent", "JsonMapping", "get_path"]
-
-
-def _check_timeout(timeout: Any) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-        raise InvalidArgumentError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    return float(timeout)
 
 
 class HttpAgent:
@@ -73,7 +67,7 @@ class HttpAgent:
         self.parser = parser
         self.mapping: JsonResponseParser = mapping or JsonMapping()
         self.method = str(method).upper()
-        self.timeout = _check_timeout(timeout)
+        self.timeout = check_seconds(timeout, "timeout")
         self.headers = dict(headers or {})
         self.audio_field = audio_field
         self.format_field = format_field

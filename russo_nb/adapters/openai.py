@@ -24,7 +24,7 @@ from ..extras import require
 from ..parsers._common import arguments_dict, field
 from ..parsers.openai import OpenAIResponseParser, openai_usage
 from ..types import AgentResponse, Audio, ToolCall
-from ._common import AgentConnectionError, add_audio_usage, close_error, sdk_error
+from ._common import AgentConnectionError, add_audio_usage, check_seconds, close_error, sdk_error
 
 require("openai", "OpenAIAgent")
 
@@ -120,17 +120,11 @@ class OpenAIRealtimeAgent:
     ) -> None:
         if client is None and connection is None:
             raise InvalidArgumentError("Provide either 'client' (AsyncOpenAI) or 'connection' (realtime connection)")
-        if (
-            isinstance(response_timeout, bool)
-            or not isinstance(response_timeout, (int, float))
-            or response_timeout <= 0
-        ):
-            raise InvalidArgumentError(f"response_timeout must be a number of seconds > 0, got {response_timeout!r}")
         self.client = client
         self.connection = connection
         self.model = model
         self.tools = tools
-        self.response_timeout = float(response_timeout)
+        self.response_timeout = check_seconds(response_timeout, "response_timeout")
         self.name = name or f"OpenAIRealtimeAgent({model})"
 
     def _connect(self) -> Any:

@@ -17,7 +17,7 @@ from ..http_client import DEFAULT_MAX_BYTES, post_json, redact_url
 from ..parsers._common import get_path
 from ..parsers.openai import OpenAIResponseParser
 from ..types import AgentResponse, Audio
-from ._common import add_audio_usage
+from ._common import add_audio_usage, check_seconds
 
 __all__ = ["OpenAIChatAgent", "tools_from_intents"]
 
@@ -76,8 +76,6 @@ class OpenAIChatAgent:
             raise InvalidArgumentError(f"base_url must start with http:// or https://, got {base_url!r}")
         if input not in ("text", "audio"):
             raise InvalidArgumentError(f"input must be 'text' or 'audio', got {input!r}")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise InvalidArgumentError(f"timeout must be a number of seconds > 0, got {timeout!r}")
         if api_key_env is not None and not os.environ.get(api_key_env):
             raise ConfigurationError(
                 f"environment variable {api_key_env} is not set; set it to your API key, or pass "
@@ -91,7 +89,7 @@ class OpenAIChatAgent:
         self.tools = [_tool_definition(tool) for tool in tools or []]
         self.input = input
         self.system_prompt = system_prompt
-        self.timeout = float(timeout)
+        self.timeout = check_seconds(timeout, "timeout")
         self.temperature = temperature
         self.headers = dict(headers or {})
         self.max_bytes = max_bytes

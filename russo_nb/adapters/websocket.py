@@ -26,7 +26,7 @@ from ..extras import require
 from ..http_client import DEFAULT_MAX_BYTES, redact_url
 from ..parsers.mapping import JsonResponseParser
 from ..types import AgentResponse, Audio
-from ._common import add_audio_usage, close_error, handshake_error
+from ._common import add_audio_usage, check_seconds, close_error, handshake_error
 
 require("websockets", "WebSocketAgent")
 
@@ -62,9 +62,8 @@ class WebSocketAgent:
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise InvalidArgumentError(f"url must start with ws:// or wss://, got {redact_url(str(url))!r}")
-        for label, value in (("response_timeout", response_timeout), ("open_timeout", open_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-                raise InvalidArgumentError(f"{label} must be a number of seconds > 0, got {value!r}")
+        check_seconds(response_timeout, "response_timeout")
+        check_seconds(open_timeout, "open_timeout")
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise InvalidArgumentError(f"max_messages must be a whole number >= 1, got {max_messages!r}")
         if parser is not None and not callable(getattr(parser, "parse", None)):

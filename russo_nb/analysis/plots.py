@@ -203,7 +203,7 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     except TypeError:  # matplotlib < 3.10
         ax.boxplot(values, vert=False, showfliers=False, widths=0.6)
     ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
-    ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
+    _latency_axis(ax, float(data["latency_s"].max()))
     title = "Agent latency per prompt"
     if censored.any():
         title += f" ({int(censored.sum())} timed out, drawn at the {frame.attrs['timeout']:g} s limit)"
@@ -213,6 +213,19 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
         title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
     return ax
+
+
+def _latency_axis(ax: Axes, longest: float) -> None:
+    """Readable latency ticks: at most 6, in milliseconds when every latency is under a second, no offset."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, min_n_ticks=3))
+    if longest < 1.0:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 1000:.3g}"))
+        ax.set_xlabel("latency (ms); boxes: quartiles, whiskers: 1.5 IQR")
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
 
 
 def plot_match_rates(source: Any, ax: Axes | None = None, *, bins: int = 20) -> Axes:

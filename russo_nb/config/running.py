@@ -106,6 +106,14 @@ class SuiteResult:
     def __repr__(self) -> str:
         return f"SuiteResult({self.name!r}, {self.passed_count}/{self.total} passed, tests={len(self.tests)})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """The suite's text summary and the rich view of its combined batch (see :mod:`russo_nb.view`)."""
+        from ..view import mimebundle
+
+        bundle = mimebundle(self.result)
+        bundle["text/plain"] = self.summary()
+        return bundle
+
 
 #: The handle of a suite in flight (older name of :class:`~russo_nb.engine.Job`).
 SuiteRun = Job

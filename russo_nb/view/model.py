@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 from ..analysis.thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
+from ..columns import Run
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
@@ -42,11 +43,9 @@ def result_of(obj: Any) -> Any:
     return obj
 
 
-def _status(run: Any) -> str:
-    status = getattr(run, "status", None)
-    if status:
-        return str(status)
-    return "passed" if (getattr(run, "passed", False) or getattr(run, "success", False)) else "failed"
+def _status(run: Run) -> str:
+    """A run's status (the :class:`~russo_nb.columns.Run` protocol); a run without one counts as failed."""
+    return str(run.status or "failed")
 
 
 @dataclass
@@ -269,10 +268,10 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     return [FailureGroup(prompt, status, what, members) for (prompt, status, what), members in ordered]
 
 
-def _rows(runs: list[Any]) -> list[PromptRow]:
+def _rows(runs: list[Run]) -> list[PromptRow]:
     rows: dict[str, PromptRow] = {}
     for run in runs:
-        prompt = str(getattr(run, "prompt", ""))
+        prompt = run.prompt
         row = rows.get(prompt)
         if row is None:
             row = rows[prompt] = PromptRow(prompt)
@@ -284,15 +283,8 @@ def _rows(runs: list[Any]) -> list[PromptRow]:
         row.finished += 1
         if status == "passed":
             row.passed += 1
-        evaluation = getattr(run, "eval_result", None)
-        if evaluation is not None:
-            expected = evaluation.expected
-            row.match_sum += (
-                sum(1 for match in evaluation.matches if match.matched) / len(expected) if expected else 1.0
-            )
-        else:
-            row.match_sum += 1.0 if status == "passed" else 0.0
-        latency = getattr(run, "latency_s", None)
+        row.match_sum += run.match_rate
+        latency = run.latency_s
         if latency is not None:
             row.latency_sum += latency
             row.latency_n += 1
