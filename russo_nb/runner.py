@@ -18,6 +18,7 @@ from typing import Any
 
 from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
+from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
 from .lean import RunInterner
 from .pipeline import RunPipeline, batch_labels, make_pipeline
@@ -108,6 +109,9 @@ class _BatchContext:
         self._clips: dict[str, asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
         self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
+        # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
+        self._pure = type(evaluator) is ExactEvaluator
+        self._settled: dict[tuple[int, int], EvalResult] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -124,6 +128,25 @@ class _BatchContext:
         if not isinstance(evaluation, EvalResult):
             raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
         self._last_evaluation[id(expected)] = (expected, snapshot, evaluation)
+        return evaluation
+
+    def settle(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
+        """The run's evaluation, shared with earlier runs that made equal calls.
+
+        With :class:`~russo_nb.evaluators.ExactEvaluator` (a pure function of expected and
+        actual calls) equal calls reuse the evaluation made the first time, so an agent that
+        says the same few things in a 100,000-run batch is evaluated a few times, not 100,000;
+        any other evaluator sees every run.
+        """
+        interner = self.interner
+        if not self._pure:
+            return interner.evaluation(self.evaluate(expected, calls))
+        shared = interner.calls(calls)
+        key = (id(expected), id(shared))
+        evaluation = self._settled.get(key)
+        if evaluation is None:
+            evaluation = interner.evaluation(self.evaluate(expected, shared))
+            self._settled[key] = evaluation
         return evaluation
 
     def store(self, audio: Audio) -> str:
@@ -202,7 +225,7 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        evaluation = ctx.interner.evaluation(ctx.evaluate(self.expected, response.tool_calls))
+        evaluation = ctx.settle(self.expected, response.tool_calls)
         response = ctx.interner.response(response)
         self.stage = ""
         return construct_fast(

@@ -214,3 +214,51 @@ def test_one_default_evaluator_policy_everywhere():
         )
     )
     assert not strict.passed
+
+
+def test_equal_answers_share_one_response_and_evaluation():
+    @russo.agent
+    async def fresh(text):  # a new response object every run, equal in value
+        return russo.AgentResponse(tool_calls=[russo.ToolCall(name="book", arguments={"to": "LA"})], text="ok")
+
+    batch = asyncio.run(russo.run_concurrent(["a", "b"], agent=fresh, expect=["book(to='LA')"], runs=50))
+    assert batch.passed_count == 100
+    assert len({id(run.response) for run in batch.runs}) == 1  # one answer kept, not 100
+    assert len({id(run.eval_result) for run in batch.runs}) == 1  # same expectation: one evaluation
+
+
+def test_a_custom_evaluator_sees_every_run():
+    seen = []
+
+    class Judge:
+        def evaluate(self, expected, actual):
+            seen.append(actual)
+            return ExactEvaluator().evaluate(expected, actual)
+
+    @russo.agent
+    async def fresh(text):
+        return [russo.ToolCall(name="book", arguments={"to": "LA"})]
+
+    asyncio.run(russo.run_concurrent("a", agent=fresh, evaluator=Judge(), expect=["book(to='LA')"], runs=7))
+    assert len(seen) == 7
+
+
+def test_the_readme_layout_names_every_module_and_package():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    layout = (root / "README.md").read_text().split("## Layout", 1)[1].split("```")[1]
+    named = set(re.findall(r"([a-z_]+)(?:\.py|/)", layout))
+    package = root / "russo_nb"
+    actual = {p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    actual |= {p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    actual.add("data")
+    assert actual - named == set(), "modules missing from the README layout"
+    assert {name for name in named if name not in actual} <= {
+        "notebooks",
+        "examples",
+        "benchmarks",
+        "tests",
+        "russo_nb",
+    }

@@ -89,10 +89,8 @@ class RussoMagics(Magics):
     def _effects(self, spec: str | None) -> list[Any]:
         if not spec:
             return []
-        try:
-            from ..audio.effects import coerce_effects
-        except ImportError as exc:
-            raise InvalidArgumentError(f"--effects needs russo_nb.audio, which failed to import: {exc}") from None
+        from ..audio.effects import coerce_effects
+
         return coerce_effects(spec)
 
     def _expectations(self, values: list[str]) -> Any:
@@ -223,7 +221,7 @@ class RussoMagics(Magics):
         elif command.get("synthesizer"):
             synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
         else:
-            from ..demo import default_synthesizer
+            from ..pipeline import default_synthesizer
 
             synthesizer = default_synthesizer()
         if command.get("evaluator"):

@@ -40,6 +40,7 @@ from ..types import (
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
+    as_batch_result,
     construct_fast,
 )
 from ..types import prompt_id as make_prompt_id
@@ -72,19 +73,6 @@ def _suffix(path: Path) -> str:
         if name.endswith(suffix):
             return suffix
     return path.suffix.lower()
-
-
-def as_batch_result(result: Any) -> BatchResult:
-    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
-    if isinstance(result, BatchResult):
-        return result
-    convert = getattr(result, "to_batch_result", None)
-    if callable(convert):
-        return convert()
-    raise InvalidArgumentError(
-        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
-        "pass the result of russo_nb.run(...)"
-    )
 
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")

@@ -89,7 +89,7 @@ def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     rows = min(len(prompts), 50)
-    height = plots._fig_height(rows)
+    height = plots.fig_height(rows)
     labelled = 0.36  # room for prompt labels on the left
     charts: list[tuple[str, Any, float, float]] = [
         ("Pass rate per prompt", lambda ax: plots.plot_pass_rates(prompts, ax=ax), height, labelled),
@@ -324,10 +324,10 @@ def to_html(
     max_audio_bytes: int = 2_000_000,
 ) -> str:
     """The whole report as one HTML document (a string)."""
-    from ..analysis.frames import _normalized, prompts_frame, runs_frame
+    from ..analysis.frames import prompts_frame, runs_frame
     from ..analysis.summary import summarize
     from ..analysis.thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
-    from .export import as_batch_result
+    from ..types import as_batch_result
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
         result = as_batch_result(result)
@@ -389,7 +389,7 @@ def to_html(
             f"(every run cancelled): {names}{more}</div>"
         )
     audio_html, clip_ids = _audio_section(result, max_audio, max_audio_bytes)
-    failures = [run for run in _normalized(result.runs) if run.status not in ("passed", "cancelled")]
+    failures = [run for run in result.runs if run.status not in ("passed", "cancelled")]
     finished = "Finished runs" if view.cancelled else "Runs"
     parts.append(f"<h2>{finished} that did not pass ({len(failures)})</h2>")
     if not failures:
