@@ -170,6 +170,8 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
     assert all(EVIL not in text for text in texts.values())
     assert "2/4 runs" in texts["Overview"] and "scenarios" in texts["Overview"]
     assert "<svg" in texts["Charts"]  # charts drawn from scenarios
+    assert "Pass rate per scenario" in texts["Charts"] and "per prompt" not in texts["Charts"]
+    assert "over 2 scenarios" in texts["Charts"] and "Agent latency per scenario" in texts["Charts"]
     assert tuple(explorer.tab.titles)[2] == "Scenarios"
     table = explorer.runs_browser.table
     assert table.headers["prompt"].description == "scenario" and table.prompt_filter.label.startswith("all scenarios")

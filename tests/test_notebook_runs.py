@@ -242,3 +242,15 @@ def test_latency_chart_ticks_are_readable_for_tiny_and_large_latencies():
         assert 3 <= len(labels) <= 7 and f"latency ({unit})" in ax.get_xlabel()
         assert all(len(label.replace("−", "-")) <= 5 for label in labels), labels  # no 0.00005-style ticks
         assert ax.xaxis.get_offset_text().get_text() == ""
+
+
+def test_pass_at_k_counts_its_noun_in_the_singular_and_plural():
+    from matplotlib.figure import Figure
+
+    from russo_nb.analysis import plot_pass_at_k, prompts_frame
+
+    one = make_batch(["only one"], runs=3, with_error=False)
+    ax = plot_pass_at_k(prompts_frame(one), ax=Figure().subplots(), noun="scenario")
+    assert ax.get_title() == "pass@k and pass^k over 1 scenario"
+    ax = plot_pass_at_k(prompts_frame(make_batch(with_error=False)), ax=Figure().subplots())
+    assert ax.get_title() == "pass@k and pass^k over 2 prompts"

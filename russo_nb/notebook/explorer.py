@@ -386,14 +386,17 @@ class Explorer(widgets.VBox):
         runs, prompts = self._frames()
         plot = getattr(analysis, name)
         rows = min(len(prompts), CHART_PROMPTS)
+        noun = self.view.noun
         if name == "plot_pass_at_k":
-            svg = figure_svg(plot, prompts, size=(7.0, 3.6))
+            svg = figure_svg(plot, prompts, size=(7.0, 3.6), noun=noun)
         elif name == "plot_pass_rates":
-            svg = figure_svg(plot, prompts, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+            svg = figure_svg(plot, prompts, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, noun=noun)
         elif name == "plot_flakiness":
-            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, prompts=prompts)
+            svg = figure_svg(
+                plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, prompts=prompts, noun=noun
+            )
         else:
-            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, noun=noun)
         return widgets.HTML(value=f"{STYLE}<div class='russo russo-chart'>{svg}</div>")
 
     # -- Prompts ---------------------------------------------------------------------
