@@ -112,6 +112,7 @@ class _BatchContext:
         # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
         self._pure = type(evaluator) is ExactEvaluator
         self._settled: dict[tuple[int, int], EvalResult] = {}
+        self._last_answer: dict[int, tuple[Any, ...]] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -129,6 +130,28 @@ class _BatchContext:
             raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
         self._last_evaluation[id(expected)] = (expected, snapshot, evaluation)
         return evaluation
+
+    def answer(self, expected: list[ToolCall], response: AgentResponse) -> tuple[AgentResponse, EvalResult]:
+        """The response to keep (shared with equal ones) and its evaluation.
+
+        An agent replaying one response object (recorded, constant) hands back the very
+        same object with the very same calls: the last outcome is reused without looking
+        inside it again.
+        """
+        calls = response.tool_calls
+        last = self._last_answer.get(id(expected))
+        if (
+            last is not None
+            and last[0] is response
+            and last[2] is response.text
+            and len(last[1]) == len(calls)
+            and all(a is b for a, b in zip(last[1], calls))
+        ):
+            return last[3], last[4]
+        evaluation = self.settle(expected, calls)
+        kept = self.interner.response(response)
+        self._last_answer[id(expected)] = (response, tuple(calls), response.text, kept, evaluation)
+        return kept, evaluation
 
     def settle(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """The run's evaluation, shared with earlier runs that made equal calls.
@@ -225,8 +248,7 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        evaluation = ctx.settle(self.expected, response.tool_calls)
-        response = ctx.interner.response(response)
+        response, evaluation = ctx.answer(self.expected, response)
         self.stage = ""
         return construct_fast(
             SingleRunResult,
