@@ -344,13 +344,14 @@ def test_11_cli_interval_is_clustered_by_prompt():
 
     batch = batch_from_outcomes({f"p{i}": [True] * 10 if i % 2 else [False] * 10 for i in range(10)})
 
-    class Outcome:
-        result = batch
-        scenarios = None
+    from types import SimpleNamespace
+
+    # what the CLI prints from: a suite outcome with its combined batch (and scenarios)
+    outcome = SimpleNamespace(result=batch, batch=batch, scenarios=None)
 
     out = io.StringIO()
     with redirect_stdout(out):
-        _print_interval(Outcome())
+        _print_interval(outcome)
     expected = clustered_se([0, 10] * 5, [10] * 10)
     assert f"{expected.low:.1%} to {expected.high:.1%}, clustered by 10 prompts" in out.getvalue()
     assert f"{PER_RUN}" in out.getvalue()

@@ -149,7 +149,8 @@ def plot_flakiness(
 ) -> Axes:
     """Heatmap prompt × run: passed / failed / error cells, each row labelled with its flakiness score.
 
-    Rows are the most flaky prompts (score 4·p·(1−p)); at most ``max_runs`` columns.
+    Rows are the most flaky prompts (unbiased estimate of 4·p·(1−p)); at most ``max_runs`` columns;
+    cancelled runs are drawn as missing.
     ``prompts``: the prompts frame of the same batch, if already computed.
     """
     from matplotlib.colors import ListedColormap
