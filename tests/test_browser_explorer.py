@@ -95,6 +95,19 @@ def lab(tmp_path_factory):
         shutil.rmtree(root / ".ipynb_checkpoints", ignore_errors=True)
 
 
+def _dismiss_dialogs(page) -> None:
+    """Close any JupyterLab dialog (e.g. a transient "Directory not found" under load) that would block clicks."""
+    for _ in range(5):
+        dialogs = page.locator(".jp-Dialog")
+        if dialogs.count() == 0:
+            return
+        try:
+            dialogs.first.locator(".jp-mod-accept, .jp-mod-reject, .jp-Dialog-close-button").first.click(timeout=3_000)
+        except Exception:
+            page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+
+
 def _option_texts(listbox) -> list[str]:
     return [text.replace("\u00a0", " ") for text in listbox.locator("option").all_inner_texts()]
 
@@ -135,6 +148,7 @@ def test_sort_search_open_play_and_history_open(lab):
             except Exception:
                 page.screenshot(path=str(ARTIFACTS / "browser_explorer_failure.png"))
                 raise
+            _dismiss_dialogs(page)
             explorer = panel.locator(".russo-explorer").first
             explorer.locator(".lm-TabBar-tab", has_text="Runs").first.click()
             table = explorer.locator(".russo-runs-table")
@@ -153,6 +167,7 @@ def test_sort_search_open_play_and_history_open(lab):
 
             # sort by latency: ascending, then descending
             header = table.locator(".russo-runs-head button", has_text="latency")
+            _dismiss_dialogs(page)
             header.click()
             page.wait_for_function(
                 "() => document.querySelector('.russo-runs-head').innerText.includes('latency ▲')", timeout=15_000
@@ -255,6 +270,7 @@ def test_sort_search_open_play_and_history_open(lab):
             assert "demo 5 dB" in text and "None" not in text
             row_button = history.locator("button", has_text="Open")
             assert row_button.count() == 2
+            _dismiss_dialogs(page)
             row_button.first.click()  # newest first: the 5 dB batch
             history.locator(".russo-explorer").first.wait_for(state="attached", timeout=60_000)
             assert "loaded batch aea8c71250d0" in history.inner_text()
