@@ -3,6 +3,11 @@ and how close a capped batch of sleeping agents comes to the ideal wall time.
 
 Targets (issue 2): per-run cost ≤ 2× the gather baseline at 10,000 and 100,000 runs (linear growth),
 peak RSS at 100,000 runs < 150 MB, 2,000 runs of a 50 ms agent at max_concurrency=100 within 1.03× of 1.0 s.
+
+The honest case (issue 15): an agent that builds a fresh response per run, heard through a
+synthesizer, at 10,000 and 100,000 runs, each size in its own process, against a bare
+``asyncio.gather`` of the same agent calls on the same clip (best of three, alternating):
+≤ 2× per run at both sizes, and a fresh process running the 100,000-run batch alone peaks < 150 MB.
 Run: python benchmarks/runner_overhead.py
 """
 
@@ -16,6 +21,7 @@ import sys
 import time
 
 import russo_nb as russo
+from russo_nb.testing import ToneSynthesizer
 
 RESPONSE = russo.AgentResponse(tool_calls=[russo.ToolCall(name="book_flight", arguments={"to_city": "LA"})])
 EXPECT = [russo.tool_call("book_flight", to_city="LA")]
@@ -92,6 +98,46 @@ def memory_only(kind: str) -> None:
     print(f"{peak_rss_mb():.1f}")
 
 
+async def _honest_gather(n: int) -> None:
+    """The baseline: the same agent calls on the same clip, bare ``asyncio.gather``, no evaluation."""
+    clip = await ToneSynthesizer().synthesize("Fly me to LA")
+    await asyncio.gather(*(fresh_agent.run(clip) for _ in range(n)))
+
+
+async def _honest_russo(n: int) -> russo.BatchResult:
+    return await russo.run_concurrent(
+        prompts="Fly me to LA", synthesizer=ToneSynthesizer(), agent=fresh_agent, expect=EXPECT, runs=n
+    )
+
+
+def honest_only(n: int) -> None:
+    """In this (fresh) process: best-of-three µs per run for gather and for russo, then peak RSS."""
+    base, ours = [], []
+    for _ in range(3):
+        gc.collect()
+        started = time.perf_counter()
+        asyncio.run(_honest_gather(n))
+        base.append((time.perf_counter() - started) / n * 1e6)
+        gc.collect()
+        started = time.perf_counter()
+        result = asyncio.run(_honest_russo(n))
+        ours.append((time.perf_counter() - started) / n * 1e6)
+        assert result.total == n and result.passed
+        del result
+    print(f"{min(base):.3f} {min(ours):.3f}")
+
+
+def honest_memory_only(n: int) -> None:
+    """In this (fresh) process: only the russo batch, then its peak RSS in MB."""
+    result = asyncio.run(_honest_russo(n))
+    assert result.total == n and result.passed
+    print(f"{peak_rss_mb():.1f}")
+
+
+def _child(*args: str) -> str:
+    return subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def fresh_process_peak(kind: str) -> float:
     out = subprocess.run([sys.executable, __file__, "--memory-only", kind], capture_output=True, text=True, check=True)
     return float(out.stdout.strip())
@@ -100,6 +146,12 @@ def fresh_process_peak(kind: str) -> float:
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--memory-only":
         memory_only(sys.argv[2])
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--honest":
+        honest_only(int(sys.argv[2]))
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "--honest-memory":
+        honest_memory_only(int(sys.argv[2]))
         return 0
     print(f"python {sys.version.split()[0]}")
     ok = True
@@ -118,6 +170,18 @@ def main() -> int:
     ok &= constant < 150
     print(f"peak RSS, fresh process, 100,000 runs, agent replaying one response: {constant:.1f} MB (target < 150 MB)")
     print(f"peak RSS, fresh process, 100,000 runs, agent building a new response per run: {fresh:.1f} MB (info)")
+
+    for n in (10_000, 100_000):
+        base, ours = (float(value) for value in _child("--honest", str(n)).split())
+        ratio = ours / base
+        ok &= ratio <= 2.0
+        print(
+            f"honest N={n:>7,} (synthesizer, fresh response per run, own process): gather {base:6.2f} µs/run | "
+            f"russo {ours:6.2f} µs/run | ratio {ratio:4.2f} (target ≤ 2.00)"
+        )
+    honest_peak = float(_child("--honest-memory", "100000"))
+    ok &= honest_peak < 150
+    print(f"peak RSS, fresh process, honest 100,000-run batch alone: {honest_peak:.1f} MB (target < 150 MB)")
 
     walls, bases = [], []
     for _ in range(3):

@@ -146,3 +146,42 @@ def __getattr__(name: str) -> Any:
 
     module = importlib.import_module(entry[0], __name__)
     return module if entry[1] is None else getattr(module, entry[1])
+
+
+def _register_views() -> None:
+    """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.rendering`)."""
+    from .rendering import register_view
+
+    def batch_html(result: Any, **options: Any) -> str:
+        from .notebook.html import batch_html as draw
+
+        return draw(result, **options)
+
+    def scenario_html(result: Any, **options: Any) -> str:
+        from .notebook.html import scenario_result_html as draw
+
+        return draw(result, **options)
+
+    def runs_frame(result: Any, **options: Any) -> Any:
+        from .analysis.frames import runs_frame as build
+
+        return build(result, **options)
+
+    def mimebundle(result: Any, **options: Any) -> dict[str, str]:
+        from .view import mimebundle as bundle
+
+        return bundle(result, **options)
+
+    def summary_text(result: Any, **options: Any) -> str:
+        from .view import summary_text as write
+
+        return write(result, **options)
+
+    register_view("html", batch_html)
+    register_view("mimebundle", mimebundle)
+    register_view("summary_text", summary_text)
+    register_view("scenario_html", scenario_html)
+    register_view("runs_frame", runs_frame)
+
+
+_register_views()

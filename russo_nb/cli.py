@@ -230,20 +230,18 @@ def _importable(*folders: Path) -> None:
 
 
 def _print_interval(outcome: Any) -> None:
-    """The pass rate (per finished run) with its interval clustered by prompt, when the analysis module is there.
+    """The pass rate (per finished run) with its interval clustered by prompt.
 
     Runs of one prompt are not independent, so the interval treats prompts (and scenarios) as
     clusters (:func:`russo_nb.analysis.clustered_se`); with a single prompt it is that prompt's
     Wilson interval. Cancelled runs are left out and counted.
     """
-    try:
-        from .analysis.stats import clustered_se, wilson_interval
-        from .analysis.thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
-    except ImportError:
-        return
+    from .analysis.stats import clustered_se, wilson_interval
+    from .analysis.thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
+
     counts: dict[tuple[str, str], list[int]] = {}
     cancelled = 0
-    groups = [("prompt", getattr(outcome.result, "runs", []))]
+    groups = [("prompt", getattr(outcome.batch, "runs", []))]
     if getattr(outcome, "scenarios", None) is not None:
         groups.append(("scenario", outcome.scenarios.runs))
     for kind, runs in groups:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RussoError, SuiteFileError
+from .pipeline import default_agent, default_synthesizer
 from .plain_text import terminal_safe
 from .types import BatchResult
 
@@ -33,25 +34,6 @@ def demo_suite(path: str | Path | None = None) -> Suite:
     if not suite.prompts:
         raise SuiteFileError(f"{suite.source}: the suite has no prompt tests; give each test prompts: [...]")
     return suite
-
-
-def default_synthesizer(cache: bool = False, **options: Any) -> Any:
-    """The offline voice: :class:`EspeakSynthesizer` (``cache=True`` wraps it in CachedSynthesizer)."""
-    from .audio.espeak import EspeakSynthesizer
-
-    synthesizer = EspeakSynthesizer(**options)
-    if cache:
-        from .cache import CachedSynthesizer
-
-        return CachedSynthesizer(synthesizer)
-    return synthesizer
-
-
-def default_agent(**options: Any) -> Any:
-    """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
-    from .adapters.local import LocalVoiceAgent
-
-    return LocalVoiceAgent.demo(**options)
 
 
 def start_demo(
@@ -184,12 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
     )
     if args.report:
-        try:
-            from .report import write_report
-        except ImportError:
-            print("russo demo: the HTML report is not available in this version", file=sys.stderr)
-        else:
-            print(f"report: {write_report(result, args.report)}")
+        from .report import write_report
+
+        print(f"report: {write_report(result, args.report)}")
     return 0
 
 

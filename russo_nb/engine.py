@@ -399,7 +399,10 @@ class Job(Generic[B]):
             if limiter.active:
                 await limiter.acquire()
             try:
-                result = await self._attempt(item)
+                if settings.timeout is None:
+                    result = await item.attempt()  # no deadline: no extra coroutine per run
+                else:
+                    result = await self._attempt(item)
             except asyncio.CancelledError as exc:
                 if self._really_cancelled():
                     raise

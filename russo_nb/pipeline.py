@@ -21,7 +21,35 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 
-__all__ = ["RunPipeline", "batch_labels", "check_seed", "default_evaluator", "make_pipeline", "wrap_cache"]
+__all__ = [
+    "RunPipeline",
+    "batch_labels",
+    "check_seed",
+    "default_agent",
+    "default_evaluator",
+    "default_synthesizer",
+    "make_pipeline",
+    "wrap_cache",
+]
+
+
+def default_synthesizer(cache: bool = False, **options: Any) -> Any:
+    """The offline voice: :class:`EspeakSynthesizer` (``cache=True`` wraps it in CachedSynthesizer)."""
+    from .audio.espeak import EspeakSynthesizer
+
+    synthesizer = EspeakSynthesizer(**options)
+    if cache:
+        from .cache import CachedSynthesizer
+
+        return CachedSynthesizer(synthesizer)
+    return synthesizer
+
+
+def default_agent(**options: Any) -> Any:
+    """The offline agent under test: :meth:`LocalVoiceAgent.demo`."""
+    from .adapters.local import LocalVoiceAgent
+
+    return LocalVoiceAgent.demo(**options)
 
 
 def default_evaluator() -> Any:

@@ -112,14 +112,8 @@ def russo_synthesizer() -> Any:
 
     Return ``None`` from an override for text mode (the agent reads the prompt text).
     """
-    try:
-        from .demo import default_synthesizer
-    except ImportError as exc:
-        pytest.fail(
-            f"russo: the offline synthesizer is not available ({exc}); define a `russo_synthesizer` fixture "
-            "returning your synthesizer, or returning None for text mode",
-            pytrace=False,
-        )
+    from .pipeline import default_synthesizer
+
     return default_synthesizer()
 
 
@@ -387,6 +381,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from .plain_text import terminal_safe
     from .progress_text import flaky_lines, pass_line
 
     records = config.stash.get(_RECORDS, [])
@@ -408,4 +403,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if "path" in outcome:
         terminalreporter.write_line(f"russo report: {outcome['path']}")
     elif "error" in outcome:
-        terminalreporter.write_line(f"russo report NOT written: {outcome['error']}", red=True)
+        terminalreporter.write_line(f"russo report NOT written: {terminal_safe(outcome['error'])}", red=True)

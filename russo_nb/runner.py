@@ -18,6 +18,7 @@ from typing import Any
 
 from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
+from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
 from .lean import RunInterner
 from .pipeline import RunPipeline, batch_labels, make_pipeline
@@ -108,6 +109,10 @@ class _BatchContext:
         self._clips: dict[str, asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
         self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
+        # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
+        self._pure = type(evaluator) is ExactEvaluator
+        self._settled: dict[tuple[int, int], EvalResult] = {}
+        self._last_answer: dict[int, tuple[Any, ...]] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -124,6 +129,47 @@ class _BatchContext:
         if not isinstance(evaluation, EvalResult):
             raise TypeError(f"evaluate() returned {type(evaluation).__name__}, expected russo_nb.EvalResult")
         self._last_evaluation[id(expected)] = (expected, snapshot, evaluation)
+        return evaluation
+
+    def answer(self, expected: list[ToolCall], response: AgentResponse) -> tuple[AgentResponse, EvalResult]:
+        """The response to keep (shared with equal ones) and its evaluation.
+
+        An agent replaying one response object (recorded, constant) hands back the very
+        same object with the very same calls: the last outcome is reused without looking
+        inside it again.
+        """
+        calls = response.tool_calls
+        last = self._last_answer.get(id(expected))
+        if (
+            last is not None
+            and last[0] is response
+            and last[2] is response.text
+            and len(last[1]) == len(calls)
+            and all(a is b for a, b in zip(last[1], calls))
+        ):
+            return last[3], last[4]
+        evaluation = self.settle(expected, calls)
+        kept = self.interner.response(response)
+        self._last_answer[id(expected)] = (response, tuple(calls), response.text, kept, evaluation)
+        return kept, evaluation
+
+    def settle(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
+        """The run's evaluation, shared with earlier runs that made equal calls.
+
+        With :class:`~russo_nb.evaluators.ExactEvaluator` (a pure function of expected and
+        actual calls) equal calls reuse the evaluation made the first time, so an agent that
+        says the same few things in a 100,000-run batch is evaluated a few times, not 100,000;
+        any other evaluator sees every run.
+        """
+        interner = self.interner
+        if not self._pure:
+            return interner.evaluation(self.evaluate(expected, calls))
+        shared = interner.calls(calls)
+        key = (id(expected), id(shared))
+        evaluation = self._settled.get(key)
+        if evaluation is None:
+            evaluation = interner.evaluation(self.evaluate(expected, shared))
+            self._settled[key] = evaluation
         return evaluation
 
     def store(self, audio: Audio) -> str:
@@ -202,8 +248,7 @@ class _PromptRun:
         latency = time.perf_counter() - agent_started
         response = answer if type(answer) is AgentResponse else coerce_response(answer)
         self.stage = "evaluate"
-        evaluation = ctx.interner.evaluation(ctx.evaluate(self.expected, response.tool_calls))
-        response = ctx.interner.response(response)
+        response, evaluation = ctx.answer(self.expected, response)
         self.stage = ""
         return construct_fast(
             SingleRunResult,

@@ -57,12 +57,16 @@ def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
                 finished.set()
 
     worker = threading.Thread(target=target, name="russo-batch", daemon=True)
-    worker.start()
     try:
+        worker.start()  # inside the try: Ctrl-C can land while the thread starts
         while not finished.wait(poll_s):
             pass
     except KeyboardInterrupt:
-        _stop(batch, loop, finished, poll_s)
+        if worker.ident is None:  # the thread never started: nothing ran
+            batch.cancel()
+            loop.close()
+        else:
+            _stop(batch, loop, finished, poll_s)
         return _interrupted(batch)
     error = outcome.get("error")
     if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):

@@ -38,6 +38,7 @@ __all__ = [
     "format_call",
     "format_usage",
     "prompt_id",
+    "as_batch_result",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -508,9 +509,9 @@ class BatchResult(RunCounts, BaseModel):
 
     def summary(self) -> str:
         """A readable report grouped by prompt, in russo's format (finished runs counted; see russo_nb.view)."""
-        from .view import summary_text
+        from .rendering import render
 
-        return summary_text(self)
+        return render("summary_text", self)
 
     @property
     def usage(self) -> dict[str, float]:
@@ -528,9 +529,9 @@ class BatchResult(RunCounts, BaseModel):
 
     def to_dataframe(self) -> Any:
         """One row per run as a pandas DataFrame (see :func:`russo_nb.analysis.runs_frame` for the columns)."""
-        from .analysis.frames import runs_frame
+        from .rendering import render
 
-        return runs_frame(self)
+        return render("runs_frame", self)
 
     def __repr__(self) -> str:
         return (
@@ -544,10 +545,25 @@ class BatchResult(RunCounts, BaseModel):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
-        from .view import mimebundle
+        from .rendering import render
 
-        return mimebundle(self)
+        return render("mimebundle", self)
 
     def _repr_html_(self) -> str:
         """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.view."""
         return self._repr_mimebundle_()["text/html"]
+
+
+def as_batch_result(result: Any) -> BatchResult:
+    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
+    from .errors import InvalidArgumentError
+
+    if isinstance(result, BatchResult):
+        return result
+    convert = getattr(result, "to_batch_result", None)
+    if callable(convert):
+        return convert()
+    raise InvalidArgumentError(
+        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
+        "pass the result of russo_nb.run(...)"
+    )

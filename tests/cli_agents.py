@@ -10,6 +10,9 @@ import re
 import threading
 
 import russo_nb as russo
+from russo_nb.testing import TextSynthesizer
+
+__all__ = ["FlakyAgent", "KeywordAgent", "TextSynthesizer", "make_agent", "parse_request"]
 
 CITIES = {"nyc": "NYC", "new york": "NYC", "la": "LA", "los angeles": "LA", "rome": "Rome", "berlin": "Berlin"}
 
@@ -75,19 +78,6 @@ class CrashingAgent:
 
     async def run(self, heard: object) -> russo.AgentResponse:
         raise RuntimeError("the agent crashed on purpose")
-
-
-class TextSynthesizer:
-    """A tiny real synthesizer: the 'audio' carries the UTF-8 text, so agents can read it back."""
-
-    name = "text-synth"
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    async def synthesize(self, text: str) -> russo.Audio:
-        self.calls.append(text)
-        return russo.Audio(data=text.encode("utf-8"), format="pcm", sample_rate=16000)
 
 
 keyword_agent = KeywordAgent()

@@ -238,7 +238,7 @@ def test_6_pass_k_curves_use_one_set_of_prompts():
     matplotlib.use("Agg")
     ax = plot_pass_at_k(batch, max_k=10)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert all("1 prompts" in label for label in labels)
+    assert all(label.endswith(", 1 prompt") for label in labels)
     assert "1 with < 10 runs left out" in ax.get_title()
     ax = plot_pass_at_k(batch)
     assert all("2 prompts" in text.get_text() for text in ax.get_legend().get_texts())
@@ -344,13 +344,14 @@ def test_11_cli_interval_is_clustered_by_prompt():
 
     batch = batch_from_outcomes({f"p{i}": [True] * 10 if i % 2 else [False] * 10 for i in range(10)})
 
-    class Outcome:
-        result = batch
-        scenarios = None
+    from types import SimpleNamespace
+
+    # what the CLI prints from: a suite outcome with its combined batch (and scenarios)
+    outcome = SimpleNamespace(result=batch, batch=batch, scenarios=None)
 
     out = io.StringIO()
     with redirect_stdout(out):
-        _print_interval(Outcome())
+        _print_interval(outcome)
     expected = clustered_se([0, 10] * 5, [10] * 10)
     assert f"{expected.low:.1%} to {expected.high:.1%}, clustered by 10 prompts" in out.getvalue()
     assert f"{PER_RUN}" in out.getvalue()

@@ -83,8 +83,10 @@ def test_runs_have_an_upper_bound_with_a_clear_error():
         russo.start_batch("p", agent=lambda t: [], runs=10**9)
     with pytest.raises(russo.InvalidArgumentError, match="at most 10,000,000 in one batch"):
         russo.start_batch([f"p{i}" for i in range(20)], agent=lambda t: [], runs=MAX_RUNS)
+    from russo_nb.scenario import start_scenarios  # the module _scenario builds from (pytester may re-import)
+
     with pytest.raises(russo.InvalidArgumentError, match="runs"):
-        russo.scenario.start_scenarios(_scenario("x"), runs=10**9)
+        start_scenarios(_scenario("x"), runs=10**9)
 
 
 def test_a_big_plan_costs_no_memory_until_it_runs():
@@ -99,7 +101,7 @@ def test_a_big_plan_costs_no_memory_until_it_runs():
 
 
 def _scenario(name: str, log: list[str] | None = None):
-    from russo_nb.scenario import AgentAdapter, Scenario
+    from russo_nb.scenario import AgentAdapter, Scenario, agent, succeed, user
 
     class Agent(AgentAdapter):
         async def call(self, state):
@@ -110,7 +112,7 @@ def _scenario(name: str, log: list[str] | None = None):
     return Scenario(
         name=name,
         agents=[Agent()],
-        script=[russo.scenario.user("hi"), russo.scenario.agent(), russo.scenario.succeed()],
+        script=[user("hi"), agent(), succeed()],
     )
 
 
@@ -186,8 +188,10 @@ def test_options_are_validated_with_clear_errors(kwargs, fragment):
     with pytest.raises(russo.InvalidArgumentError, match=fragment):
         russo.start_batch("p", agent=lambda t: [], **kwargs)
     if "retry" in next(iter(kwargs)) or "timeout" in kwargs or "name" in kwargs or "tags" in kwargs:
+        from russo_nb.scenario import start_scenarios
+
         with pytest.raises(russo.InvalidArgumentError, match=fragment):
-            russo.scenario.start_scenarios(_scenario("x"), **kwargs)
+            start_scenarios(_scenario("x"), **kwargs)
 
 
 def test_one_default_evaluator_policy_everywhere():
@@ -214,3 +218,51 @@ def test_one_default_evaluator_policy_everywhere():
         )
     )
     assert not strict.passed
+
+
+def test_equal_answers_share_one_response_and_evaluation():
+    @russo.agent
+    async def fresh(text):  # a new response object every run, equal in value
+        return russo.AgentResponse(tool_calls=[russo.ToolCall(name="book", arguments={"to": "LA"})], text="ok")
+
+    batch = asyncio.run(russo.run_concurrent(["a", "b"], agent=fresh, expect=["book(to='LA')"], runs=50))
+    assert batch.passed_count == 100
+    assert len({id(run.response) for run in batch.runs}) == 1  # one answer kept, not 100
+    assert len({id(run.eval_result) for run in batch.runs}) == 1  # same expectation: one evaluation
+
+
+def test_a_custom_evaluator_sees_every_run():
+    seen = []
+
+    class Judge:
+        def evaluate(self, expected, actual):
+            seen.append(actual)
+            return ExactEvaluator().evaluate(expected, actual)
+
+    @russo.agent
+    async def fresh(text):
+        return [russo.ToolCall(name="book", arguments={"to": "LA"})]
+
+    asyncio.run(russo.run_concurrent("a", agent=fresh, evaluator=Judge(), expect=["book(to='LA')"], runs=7))
+    assert len(seen) == 7
+
+
+def test_the_readme_layout_names_every_module_and_package():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    layout = (root / "README.md").read_text().split("## Layout", 1)[1].split("```")[1]
+    named = set(re.findall(r"([a-z_]+)(?:\.py|/)", layout))
+    package = root / "russo_nb"
+    actual = {p.stem for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    actual |= {p.name for p in package.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    actual.add("data")
+    assert actual - named == set(), "modules missing from the README layout"
+    assert {name for name in named if name not in actual} <= {
+        "notebooks",
+        "examples",
+        "benchmarks",
+        "tests",
+        "russo_nb",
+    }

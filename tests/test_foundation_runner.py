@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from foundation_helpers import ToneSynthesizer, flight_call
 
 import russo_nb as russo
 from russo_nb.evaluators import ExactEvaluator
+from russo_nb.testing import Gate, wait_for_progress
 
 EXPECT = [russo.tool_call("book_flight", from_city="NYC", to_city="LA")]
 
@@ -223,15 +223,18 @@ def test_progress_callback_and_async_iteration():
 
 
 def test_cancel_keeps_finished_runs_and_marks_the_rest_cancelled():
+    gate = Gate()
+
     @russo.agent
     async def slow(text):
-        await asyncio.sleep(0.02 if text == "fast" else 10)
+        if text == "slow":
+            await gate.wait()  # never opened: these runs are still going when the batch is cancelled
         return [flight_call(from_city="NYC", to_city="LA")]
 
     async def main():
         batch = russo.start_batch(prompts=["fast", "slow"], agent=slow, expect=EXPECT, runs=3)
         task = asyncio.ensure_future(batch.wait())
-        await asyncio.sleep(0.3)
+        await wait_for_progress(batch, 3)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -250,15 +253,21 @@ def test_sync_wrapper_works_inside_a_running_loop():
 
 
 def test_sync_wrapper_interrupted_keeps_finished_runs():
+    gate = Gate()
+
     @russo.agent
     async def slow(text):
-        await asyncio.sleep(0.01 if text == "fast" else 10)
+        if text == "slow":
+            await gate.wait()
         return [flight_call(from_city="NYC", to_city="LA")]
 
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    result = russo.run_concurrent_sync(prompts=["fast", "slow"], agent=slow, expect=EXPECT, runs=2)
-    timer.join()
+    def on_progress(progress):
+        if progress.done == 2:  # both fast runs finished: Ctrl-C now (the signal reaches the main thread)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = russo.run_concurrent_sync(
+        prompts=["fast", "slow"], agent=slow, expect=EXPECT, runs=2, on_progress=on_progress
+    )
     assert [r.status for r in result.runs] == ["passed", "passed", "cancelled", "cancelled"]
     assert result.metadata.params["interrupted"] is True
 

@@ -10,12 +10,13 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [path.name for path in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_flakiness.ipynb",
         "03_scenarios.ipynb",
         "04_reports.ipynb",
+        "05_why_did_this_fail.ipynb",
     ]
 
 
@@ -52,3 +53,10 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
 
         page, _ = HTMLExporter().from_notebook_node(notebook)
         assert "russo-static" in page and "russo-prompts" in page and "Transcripts of the first" in page
+    if path.stem == "05_why_did_this_fail":
+        html = "".join(o["data"].get("text/html", "") for o in rich)
+        assert "russo-word-diff" in html and "(said los)" in html  # the misheard words
+        assert "<th class='side'>agent called</th>" in html and "&#x27;Boston&#x27;" in html  # the wrong call
+        assert "<audio" in html  # the clip the agent heard
+        mimes = {mime for o in rich for mime in o.get("data", {})}
+        assert "application/vnd.jupyter.widget-view+json" in mimes  # the explorer

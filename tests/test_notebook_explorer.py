@@ -40,17 +40,21 @@ def test_runs_filter_and_pages():
     batch = make_batch([f"p{i}" for i in range(10)], runs=6, with_audio=False)
     explorer = Explorer(batch, page_size=7, charts=False)
     explorer.content("Runs")
-    assert explorer.page.max == 9  # 60 runs / 7
-    assert "of 60 matching" in explorer.runs_view.value
-    explorer.status_filter.value = "failed"
+    table = explorer.runs_browser.table
+    assert table.page.max == 9  # 60 runs / 7
+    assert "of 60 matching" in table.summary.value
+    table.status_filter.value = "failed"
     failed = sum(1 for run in batch.runs if run.status == "failed")
-    assert f"of {failed} matching" in explorer.runs_view.value
-    explorer.status_filter.value = "all"
-    explorer.prompt_filter.value = "p3"
-    assert "of 6 matching" in explorer.runs_view.value
-    explorer.prompt_filter.value = None
-    explorer._turn(1)
-    assert explorer.page.value == 2 and "runs 8–14 of 60" in explorer.runs_view.value
+    assert f"of {failed} matching" in table.summary.value
+    table.status_filter.value = "all"
+    table.prompt_filter.value = next(value for label, value in table.prompt_filter.options if label.startswith("p3"))
+    assert "of 6 matching" in table.summary.value
+    table.prompt_filter.value = -1
+    table.turn(1)
+    assert table.page.value == 2 and "runs 8–14 of 60" in table.summary.value
+    explorer.open_run(9)
+    assert explorer.runs_browser.detail.index == 9 and table.rows.value == 9
+    assert explorer.tab.titles[explorer.tab.selected_index] == "Runs"
 
 
 def test_failures_tab_shows_diffs_and_error():
@@ -105,9 +109,11 @@ def test_export_writes_csv_and_html(tmp_path):
     written = explorer.export(tmp_path / "res.csv")
     assert written is not None and written.read_text().count("\n") >= 8
     assert explorer.export(tmp_path / "res.html").exists()
-    assert "wrote" in explorer.export_status.value
+    assert "wrote" in explorer.export_panel.last_html and str((tmp_path / "res.html").resolve()) in (
+        explorer.export_panel.last_html
+    )
     assert explorer.export(tmp_path / "res.xyz") is None
-    assert "err" in explorer.export_status.value
+    assert "err" in explorer.export_panel.last_html
 
 
 def test_explore_rejects_non_results():
@@ -133,6 +139,7 @@ def _scenario_batch():
     from scenario_helpers import BookingAgent
 
     from russo_nb import scenario
+    from russo_nb.scenario import scorers
     from russo_nb.scenario.criteria import tool_called
 
     def spec(name, city):
@@ -145,6 +152,7 @@ def _scenario_batch():
                 scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city=city)]),
             ],
             max_turns=1,
+            scorers=[scorers.tool_call_match([f"book_flight(to_city='{city}')"], weight=1.0)],
         )
 
     return asyncio.run(scenario.run_scenarios([spec("books Oslo", "Oslo"), spec(f"books Rome {EVIL}", "Rome")], 2))
@@ -162,6 +170,17 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
     assert all(EVIL not in text for text in texts.values())
     assert "2/4 runs" in texts["Overview"] and "scenarios" in texts["Overview"]
     assert "<svg" in texts["Charts"]  # charts drawn from scenarios
+    assert "Pass rate per scenario" in texts["Charts"] and "per prompt" not in texts["Charts"]
+    assert "over 2 scenarios" in texts["Charts"] and "Agent latency per scenario" in texts["Charts"]
+    assert tuple(explorer.tab.titles)[2] == "Scenarios"
+    table = explorer.runs_browser.table
+    assert table.headers["prompt"].description == "scenario" and table.prompt_filter.label.startswith("all scenarios")
+    # a failed scenario's expected call against the call made, labelled, argument by argument
+    failed = next(i for i, run in enumerate(batch.runs) if run.status == "failed")
+    explorer.open_run(failed)
+    detail = explorer.runs_browser.detail.body.value
+    assert "<th class='side'>expected</th>" in detail and "<th class='side'>agent called</th>" in detail
+    assert "td class='differs'><code>&#x27;Rome&#x27;" in detail and "Oslo" in detail
     assert "books Rome &lt;script&gt;" in texts["Failures"] and "books Oslo" not in texts["Failures"]
     # Transcripts: failures first, as chat bubbles with the tool call and the judge's verdict
     view = explorer.transcript_view.value
@@ -171,11 +190,11 @@ def test_explorer_of_a_scenario_batch_has_every_tab_working(tmp_path):
         value for label, value in explorer.transcript_picker.options if "✔" in label
     )
     assert "Verdict: passed" in explorer.transcript_view.value
-    explorer.status_filter.value = "failed"
-    assert "of 2 matching" in explorer.runs_view.value
+    explorer.runs_browser.table.status_filter.value = "failed"
+    assert "of 2 matching" in explorer.runs_browser.table.summary.value
     for suffix in (".parquet", ".csv", ".html"):
         written = explorer.export(tmp_path / f"scenarios{suffix}")
-        assert written is not None and written.stat().st_size > 0, explorer.export_status.value
+        assert written is not None and written.stat().st_size > 0, explorer.export_panel.last_html
 
 
 def test_explorer_transcript_plays_each_voice_turn():

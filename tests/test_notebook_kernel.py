@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 import queue
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-SETUP = """
+# Each finished agent call adds a line here, so a test interrupts after N runs, not after a guessed sleep.
+RUNS_LOG = Path(tempfile.mkdtemp(prefix="russo-kernel-")) / "runs.log"
+
+SETUP = f"""
 import asyncio, russo_nb
 from russo_nb import ToolCall
 %load_ext russo_nb
 
+def ran():
+    with open({str(RUNS_LOG)!r}, "a") as log:
+        log.write("run\\n")
+
 @russo_nb.agent
 async def slow_agent(text):
     await asyncio.sleep(0.25)
-    return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+    ran()
+    return [ToolCall(name="book_flight", arguments={{"to_city": "LA"}})]
 """
+
+
+def runs_logged() -> int:
+    return len(RUNS_LOG.read_text().splitlines()) if RUNS_LOG.exists() else 0
+
+
+def wait_for_runs(count: int, timeout: float = 60.0) -> None:
+    """Wait until ``count`` agent calls finished (polling the log the agents write), or fail."""
+    deadline = time.monotonic() + timeout
+    while runs_logged() < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {runs_logged()} of {count} runs finished in {timeout}s")
+        time.sleep(0.02)
 
 
 def execute(client, code: str, timeout: float = 60.0) -> dict:
@@ -101,14 +124,15 @@ def test_mistake_gives_one_line_and_no_traceback(kernel):
 
 
 def test_interrupted_batch_shows_finished_runs_not_run_prompts_and_cancelled_once(kernel):
-    """30 prompts x 4 runs, 2 at a time, interrupted after ~1.5 s: only finished runs are scored."""
+    """30 prompts x 4 runs, 2 at a time, interrupted after 6 runs: only finished runs are scored."""
     manager, client = kernel
+    before = runs_logged()
     prompts = "\n".join(f"Book flight number {i} to LA" for i in range(30))
     msg_id = client.execute(
         "%%russo run --agent slow_agent --text --runs 4 --max-concurrency 2 "
         f"--expect \"book_flight(to_city='LA')\" --as partial\n{prompts}"
     )
-    time.sleep(1.5)
+    wait_for_runs(before + 6)
     manager.interrupt_kernel()
     out = collect(client, msg_id)
     assert out["error"] is None, out  # the magic caught the interrupt
@@ -139,6 +163,7 @@ torn_down = []
 class SlowBooker(scenario.AgentAdapter):
     async def call(self, input):
         await asyncio.sleep(0.25)
+        ran()
         return "Booked."
 
 slow_scenario = scenario.Scenario(
@@ -152,8 +177,9 @@ slow_scenario = scenario.Scenario(
 def test_interrupting_a_scenario_batch_keeps_finished_runs_and_tears_down_started_ones(kernel):
     manager, client = kernel
     assert execute(client, SCENARIO_SETUP)["error"] is None
+    before = runs_logged()
     msg_id = client.execute("%russo scenario slow_scenario --runs 30 --max-concurrency 2 --as spart")
-    time.sleep(1.5)
+    wait_for_runs(before + 4)
     manager.interrupt_kernel()
     out = collect(client, msg_id)
     assert out["error"] is None, out

@@ -13,6 +13,7 @@ from russo_nb import scenario
 from russo_nb.errors import ConfigurationError, InvalidArgumentError
 from russo_nb.scenario import AgentAdapter, Scenario, ScenarioBatch, run_scenarios, scorers, start_scenarios
 from russo_nb.scenario.criteria import tool_called
+from russo_nb.testing import Gate, wait_for_progress
 from russo_nb.types import BatchResult
 
 
@@ -138,11 +139,14 @@ def test_hanging_agent_times_out_others_finish_and_teardown_runs():
 
 def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
     torn = []
+    gate = Gate()
+    started: list[int] = []
 
     class SlowAfterFirst(AgentAdapter):
         async def call(self, input):
+            started.append(input.scenario_state.run_index)
             if input.scenario_state.run_index > 0:
-                await asyncio.sleep(30)
+                await gate.wait()  # never opened
             return "done"
 
     spec = Scenario(
@@ -155,10 +159,9 @@ def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
 
     async def main():
         handle = start_scenarios(spec, runs=4, max_concurrency=2)
-        handle.start()
-        while handle.progress.done < 1:
-            await asyncio.sleep(0.005)
-        await asyncio.sleep(0.02)  # run 2 has started by now (run 1 finished and freed its slot)
+        await wait_for_progress(handle, 1)
+        while gate.waiting < 2:  # runs 1 and 2 hold the two slots (run 0 finished and freed its slot)
+            await asyncio.sleep(0)
         handle.cancel()
         with pytest.raises(asyncio.CancelledError):
             await handle.wait()

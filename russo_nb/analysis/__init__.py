@@ -57,9 +57,15 @@ from .thresholds import (
     is_finished,
     tally,
 )
+from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
     "BatchSummary",
+    "WordDiff",
+    "WordOp",
+    "heard_text",
+    "normalize_words",
+    "word_diff",
     "CONFIDENCE",
     "FINISHED_STATUSES",
     "LatencySummary",

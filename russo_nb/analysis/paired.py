@@ -25,7 +25,14 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidArgumentError
 from .stats import check_confidence, newcombe_interval, t_quantile, wilson_bounds
-from .thresholds import CONFIDENCE, MEAN_OVER_PROMPTS, SMALL_SAMPLE_PROMPTS, confidence_label, is_finished
+from .thresholds import (
+    COARSE_RUNS,
+    CONFIDENCE,
+    MEAN_OVER_PROMPTS,
+    SMALL_SAMPLE_PROMPTS,
+    confidence_label,
+    is_finished,
+)
 
 __all__ = [
     "Comparison",
@@ -355,7 +362,7 @@ def paired_comparison(
             f"exact McNemar test on {discordant} discordant prompts; Tango score interval, "
             "widened to 0 when the exact test does not reject"
         )
-        if discordant < 10:
+        if discordant < SMALL_SAMPLE_PROMPTS:
             warnings.append(f"only {discordant} prompts changed outcome; the test has little power")
     elif m < 2:
         p_value, low, high = float("nan"), -1.0, 1.0
@@ -389,7 +396,7 @@ def paired_comparison(
             warnings.append(f"the p-value and the {level} interval disagree about 0; this is a borderline result")
     if m < SMALL_SAMPLE_PROMPTS:
         warnings.append(f"only {m} shared prompts; a paired comparison is unreliable below {SMALL_SAMPLE_PROMPTS}")
-    if method != "mcnemar" and min(na.min(), nb.min()) < 5:
+    if method != "mcnemar" and min(na.min(), nb.min()) < COARSE_RUNS:
         warnings.append(f"as few as {int(min(na.min(), nb.min()))} runs per prompt; per-prompt rates are coarse")
     if only_a or only_b:
         warnings.append(f"{len(only_a)} prompts only in A and {len(only_b)} only in B were left out")

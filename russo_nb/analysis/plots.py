@@ -87,6 +87,11 @@ def _runs(source: Any) -> pd.DataFrame:
     return light_runs_frame(source)
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 prompt``, ``3 scenarios``: a count with its noun, plural when needed."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fig_height(rows: int) -> float:
     """Inches of figure height for ``rows`` labelled rows, so labels never overlap (0.22 in per row)."""
     return max(3.0, 0.22 * rows + 1.5)
@@ -96,7 +101,12 @@ _fig_height = fig_height
 
 
 def plot_pass_rates(
-    source: Any, ax: Axes | None = None, *, threshold: float | None = 0.8, max_prompts: int = 50
+    source: Any,
+    ax: Axes | None = None,
+    *,
+    threshold: float | None = 0.8,
+    max_prompts: int = 50,
+    noun: str = "prompt",
 ) -> Axes:
     """Pass rate per prompt (horizontal bars) with Wilson 95% interval whiskers and a threshold line.
 
@@ -121,7 +131,7 @@ def plot_pass_rates(
     ax.set_yticks(y, labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlim(0, 1.0)
     ax.set_xlabel("pass rate of finished runs (bars: Wilson 95% interval)")
-    title = "Pass rate per prompt"
+    title = f"Pass rate per {noun}"
     if len(frame) > len(shown):
         title += f"\nshowing {len(shown)} of {len(frame)} (lowest pass rate) — see prompts_frame()"
     ax.set_title(title)
@@ -135,10 +145,12 @@ def plot_flakiness(
     max_prompts: int = 50,
     max_runs: int = 100,
     prompts: pd.DataFrame | None = None,
+    noun: str = "prompt",
 ) -> Axes:
     """Heatmap prompt × run: passed / failed / error cells, each row labelled with its flakiness score.
 
-    Rows are the most flaky prompts (score 4·p·(1−p)); at most ``max_runs`` columns.
+    Rows are the most flaky prompts (unbiased estimate of 4·p·(1−p)); at most ``max_runs`` columns;
+    cancelled runs are drawn as missing.
     ``prompts``: the prompts frame of the same batch, if already computed.
     """
     from matplotlib.colors import ListedColormap
@@ -165,7 +177,7 @@ def plot_flakiness(
     labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
     ax.set_xlabel("run index")
-    title = "Runs per prompt [flakiness 4p(1−p)]"
+    title = f"Runs per {noun} [flakiness 4p(1−p)]"
     if len(prompts) > len(shown):
         title += f"\nshowing {len(shown)} of {len(prompts)} (most flaky) — see prompts_frame()"
     ax.set_title(title)
@@ -174,7 +186,7 @@ def plot_flakiness(
     return ax
 
 
-def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) -> Axes:
+def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50, noun: str = "prompt") -> Axes:
     """Agent latency distribution per prompt (box plots, slowest median at the top).
 
     Timed-out runs are drawn at the batch's timeout (censored: their real latency is longer);
@@ -189,7 +201,7 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     data = pd.DataFrame({"prompt": frame["prompt"].to_numpy(), "latency_s": values}).dropna()
     ax = _axes(ax, 4.0)
     if data.empty:
-        ax.set_title("Latency per prompt — no latencies recorded")
+        ax.set_title(f"Latency per {noun} — no latencies recorded")
         return ax
     medians = data.groupby("prompt", sort=False)["latency_s"].median().sort_values()
     shown = medians.index[-max_prompts:]
@@ -202,8 +214,8 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
     except TypeError:  # matplotlib < 3.10
         ax.boxplot(values, vert=False, showfliers=False, widths=0.6)
     ax.set_yticks(np.arange(1, len(shown) + 1), [_label(p) for p in shown], fontsize=7 if len(shown) > 25 else 9)
-    ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
-    title = "Agent latency per prompt"
+    _latency_axis(ax, float(data["latency_s"].max()))
+    title = f"Agent latency per {noun}"
     if censored.any():
         title += f" ({int(censored.sum())} timed out, drawn at the {frame.attrs['timeout']:g} s limit)"
     if omitted:
@@ -212,6 +224,19 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50) 
         title += f"\nshowing {len(shown)} of {len(medians)} (slowest) — see prompts_frame()"
     ax.set_title(title)
     return ax
+
+
+def _latency_axis(ax: Axes, longest: float) -> None:
+    """Readable latency ticks: at most 6, in milliseconds when every latency is under a second, no offset."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, min_n_ticks=3))
+    if longest < 1.0:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 1000:.3g}"))
+        ax.set_xlabel("latency (ms); boxes: quartiles, whiskers: 1.5 IQR")
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        ax.set_xlabel("latency (s); boxes: quartiles, whiskers: 1.5 IQR")
 
 
 def plot_match_rates(source: Any, ax: Axes | None = None, *, bins: int = 20) -> Axes:
@@ -242,7 +267,7 @@ def plot_match_rates(source: Any, ax: Axes | None = None, *, bins: int = 20) -> 
     return ax
 
 
-def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = None) -> Axes:
+def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = None, noun: str = "prompt") -> Axes:
     """pass@k (at least one of k passes) and pass^k (all k pass), mean over one fixed set of prompts.
 
     Every k averages the same prompts: those with at least ``max_k`` finished runs (default: the
@@ -262,8 +287,9 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
     used = curves.n_prompts if curves else 0
     left_out = curves.n_left_out if curves else 0
     ax = _axes(ax)
-    ax.plot(ks, at, marker="o", ms=3, color="#1f77b4", label=f"pass@k (at least one of k passes), {used} prompts")
-    ax.plot(ks, hat, marker="s", ms=3, color="#d62728", label=f"pass^k (all k pass), {used} prompts")
+    counted = _count(used, noun)
+    ax.plot(ks, at, marker="o", ms=3, color="#1f77b4", label=f"pass@k (at least one of k passes), {counted}")
+    ax.plot(ks, hat, marker="s", ms=3, color="#d62728", label=f"pass^k (all k pass), {counted}")
     ax.set_xlabel("k (runs)")
     ax.set_ylabel(f"{MEAN_OVER_PROMPTS} (each with ≥ {top} runs)")
     ax.set_ylim(0, 1.02)
@@ -275,7 +301,7 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
         ax.text(
             0.5,
             0.5,
-            "one run per prompt: run more to see pass^k fall",
+            f"one run per {noun}: run more to see pass^k fall",
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -284,7 +310,7 @@ def plot_pass_at_k(source: Any, ax: Axes | None = None, *, max_k: int | None = N
         )
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    title = f"pass@k and pass^k over {used} prompts"
+    title = f"pass@k and pass^k over {counted}"
     if left_out:
         title += f" ({left_out} with < {top} runs left out)"
     ax.set_title(title)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "COARSE_RUNS",
     "CONFIDENCE",
     "FINISHED_STATUSES",
     "MEAN_OVER_PROMPTS",
@@ -35,6 +36,9 @@ The notebook view, the HTML report, the CLI and the analysis all use this one nu
 
 SMALL_SAMPLE_PROMPTS = 10
 """Fewer prompts than this: a clustered interval or a paired comparison is flagged ``small_sample``."""
+
+COARSE_RUNS = 5
+"""Fewer runs per prompt than this in a paired comparison: per-prompt rates move in big steps (warned)."""
 
 CONFIDENCE = 0.95
 """The default confidence level of every interval; the printed level always comes from the level used."""

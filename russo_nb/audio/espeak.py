@@ -70,10 +70,8 @@ class _FreshEngine:
     @classmethod
     def _private_library(cls) -> Path:
         if cls._library is None:
-            try:
-                import espeakng_loader
-            except ImportError as exc:  # pragma: no cover - dependency is declared
-                raise ConfigurationError("espeak-ng is not available: pip install espeakng-loader") from exc
+            import espeakng_loader
+
             folder = Path(tempfile.mkdtemp(prefix="russo-espeak-"))
             atexit.register(shutil.rmtree, folder, ignore_errors=True)
             source = Path(espeakng_loader.get_library_path())

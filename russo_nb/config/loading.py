@@ -144,6 +144,9 @@ MAX_DEPTH = 100
 """How deeply a suite file's values may nest (a real suite needs fewer than ten levels)."""
 
 
+_CONTAINERS = (dict, list, tuple)  # what YAML and JSON build (concrete types: isinstance on ABCs is slow)
+
+
 def _check_shape(data: Any, source: str) -> None:
     """Refuse a document that aliases expand past :data:`MAX_ALIAS_VALUES`, nests past
     :data:`MAX_DEPTH` or refers to itself, before anything walks the expanded value.
@@ -156,18 +159,15 @@ def _check_shape(data: Any, source: str) -> None:
     height: dict[int, int] = {}
     written = 1
     open_now: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(data, False)]
+    stack: list[tuple[Any, list[Any] | None]] = [(data, None)] if isinstance(data, _CONTAINERS) else []
     while stack:
-        value, finished = stack.pop()
-        if not isinstance(value, (Mapping, list, tuple)):
-            continue
+        value, nested = stack.pop()
         key = id(value)
-        children = [*value.keys(), *value.values()] if isinstance(value, Mapping) else value
-        if finished:
+        if nested is not None:  # every container inside ``value`` is measured: measure ``value``
             open_now.discard(key)
-            nested = [id(child) for child in children if isinstance(child, (Mapping, list, tuple))]
-            size[key] = 1 + len(children) - len(nested) + sum(size[child] for child in nested)
-            height[key] = 1 + max((height[child] for child in nested), default=0)
+            values = 2 * len(value) if isinstance(value, dict) else len(value)  # a dict's keys count too
+            size[key] = 1 + values - len(nested) + sum(size[id(child)] for child in nested)
+            height[key] = 1 + max((height[id(child)] for child in nested), default=0)
             if size[key] - written > MAX_ALIAS_VALUES:
                 raise SuiteFileError(
                     f"{source}: YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values "
@@ -179,9 +179,11 @@ def _check_shape(data: Any, source: str) -> None:
             raise SuiteFileError(f"{source}: a YAML alias refers to a value that contains it (a cycle)")
         elif key not in size:
             open_now.add(key)
-            written += len(children)
-            stack.append((value, True))
-            stack.extend((child, False) for child in children)
+            items = value.values() if isinstance(value, dict) else value
+            inner = [child for child in items if isinstance(child, _CONTAINERS)]
+            written += 2 * len(value) if isinstance(value, dict) else len(value)
+            stack.append((value, inner))
+            stack.extend((child, None) for child in inner)
 
 
 # -- entry points ---------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..components import ComponentRef, build_component
-from ..demo import default_agent, default_synthesizer
 from ..errors import RussoError, SuiteFileError
-from ..pipeline import default_evaluator, wrap_cache
+from ..pipeline import default_agent, default_evaluator, default_synthesizer, wrap_cache
 from .loading import describe_error, load_suite
 from .models import PipelineSpec, Suite
 

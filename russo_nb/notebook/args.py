@@ -209,13 +209,20 @@ COMMANDS: dict[str, CommandSpec] = {
         ),
         CommandSpec(
             "history",
-            "recent batches from the history store, with a trend chart",
+            "recent batches from the history store (trend chart, Open buttons); history open ID loads one",
+            positionals=("open", "ID"),
+            max_positionals=2,
             options=(
                 OptionSpec("limit", "how many batches (default 20)", _whole(1), metavar="N"),
                 _HISTORY,
-                OptionSpec("as", "store the table in this variable", _identifier, metavar="NAME"),
+                OptionSpec(
+                    "as",
+                    "store the table (or, with open, the batch) in this variable",
+                    _identifier,
+                    metavar="NAME",
+                ),
             ),
-            example="%russo history --limit 10",
+            example="%russo history --limit 10   or   %russo history open 3f2a9c --as old",
         ),
         CommandSpec(
             "help",

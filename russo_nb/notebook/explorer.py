@@ -1,9 +1,11 @@
 """The explorer widget: a batch (or scenario batch) in tabs you can click through.
 
-Tabs: Overview (headline and per-prompt table), Charts, Prompts (choose a prompt: its
-runs, the audio the agent heard, transcripts and tool calls), Runs (filter by status and
-prompt, paginated), Failures (diffs), Transcripts (conversations as chat bubbles with
-verdicts), Export (CSV, Parquet, JSON lines, HTML report).
+Tabs: Overview (headline and per-prompt table), Charts, Prompts (Scenarios for a scenario
+batch: choose one, its runs, the audio the agent heard, transcripts and tool calls), Runs
+(sortable, searchable, filtered and paged; a row opens the run: its audio, said vs heard,
+expected vs called, traceback; previous / next walk the list), Failures (diffs), Transcripts
+(conversations as chat bubbles with verdicts), Export (CSV, Parquet, JSON lines, HTML
+report, honouring "include audio", with the absolute path and a link).
 
 Building the explorer renders only the Overview, from one :class:`~russo_nb.view.BatchView`
 computed once. Every other tab is built the first time it is shown, and each chart the
@@ -56,7 +58,6 @@ STATIC_HIDE_CSS = (
     "<style>.jp-OutputArea-child:has(.russo-static):has(+ .jp-OutputArea-child .russo-explorer){display:none}</style>"
 )
 """Hides the static snapshot in JupyterLab while the live explorer (the next output) is rendered."""
-STATUSES = ("all", "passed", "failed", "error", "timeout", "cancelled")
 
 
 def _html(value: str) -> widgets.HTML:
@@ -179,7 +180,8 @@ class Explorer(widgets.VBox):
         self._built: dict[str, widgets.Widget] = {}
         self._slots = {title: widgets.Box(layout=widgets.Layout(display="block")) for title in self._builders}
         self.tab = widgets.Tab(children=list(self._slots.values()))
-        self.tab.titles = tuple(self._builders)
+        scenarios = getattr(getattr(result, "metadata", None), "kind", None) == "scenarios"
+        self.tab.titles = tuple("Scenarios" if t == "Prompts" and scenarios else t for t in self._builders)
         self.tab.add_class("russo-explorer-tabs")
         self.tab.observe(self._on_select, names="selected_index")
         super().__init__(children=[self.tab], **kwargs)
@@ -384,14 +386,17 @@ class Explorer(widgets.VBox):
         runs, prompts = self._frames()
         plot = getattr(analysis, name)
         rows = min(len(prompts), CHART_PROMPTS)
+        noun = self.view.noun
         if name == "plot_pass_at_k":
-            svg = figure_svg(plot, prompts, size=(7.0, 3.6))
+            svg = figure_svg(plot, prompts, size=(7.0, 3.6), noun=noun)
         elif name == "plot_pass_rates":
-            svg = figure_svg(plot, prompts, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+            svg = figure_svg(plot, prompts, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, noun=noun)
         elif name == "plot_flakiness":
-            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, prompts=prompts)
+            svg = figure_svg(
+                plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, prompts=prompts, noun=noun
+            )
         else:
-            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS)
+            svg = figure_svg(plot, runs, size=(9.0, fig_height(rows)), max_prompts=CHART_PROMPTS, noun=noun)
         return widgets.HTML(value=f"{STYLE}<div class='russo russo-chart'>{svg}</div>")
 
     # -- Prompts ---------------------------------------------------------------------
@@ -461,83 +466,21 @@ class Explorer(widgets.VBox):
 
     # -- Runs ------------------------------------------------------------------------
     def _runs_tab(self) -> widgets.Widget:
-        options, _ = self._prompt_options()
-        self.status_filter = widgets.Dropdown(options=list(STATUSES), value="all", description="Status")
-        self.prompt_filter = widgets.Dropdown(
-            options=[("all prompts", None), *options],
-            value=None,
-            description="Prompt",
-            layout=widgets.Layout(width="50%"),
-        )
-        self.page = widgets.BoundedIntText(
-            value=1, min=1, max=1, description="Page", layout=widgets.Layout(width="160px")
-        )
-        previous = widgets.Button(description="◀", layout=widgets.Layout(width="40px"))
-        following = widgets.Button(description="▶", layout=widgets.Layout(width="40px"))
-        previous.on_click(lambda _: self._turn(-1))
-        following.on_click(lambda _: self._turn(1))
-        self.runs_view = widgets.HTML()
-        for control in (self.status_filter, self.prompt_filter):
-            control.observe(lambda _: self._refilter(), names="value")
-        self.page.observe(lambda _: self._render_runs(), names="value")
-        self._refilter()
-        controls = widgets.HBox([self.status_filter, self.prompt_filter])
-        pager = widgets.HBox([previous, self.page, following])
-        return widgets.VBox([controls, pager, self.runs_view])
+        from .runs_table import RunsBrowser
 
-    def filtered_runs(self, status: str = "all", prompt: str | None = None) -> list[int]:
-        """Indices of the runs with ``status`` (or any) for ``prompt`` (or any)."""
-        indices = self._by_prompt.get(prompt, []) if prompt is not None else range(len(self.runs))
-        if status == "all":
-            return list(indices)
-        return [i for i in indices if (getattr(self.runs[i], "status", None) or "") == status]
+        self._runs_browser = RunsBrowser(self.result, page_size=self.page_size, max_prompt_options=self.max_options)
+        return self._runs_browser.widget
 
-    def _refilter(self) -> None:
-        self._filtered = self.filtered_runs(self.status_filter.value, self.prompt_filter.value)
-        pages = max(1, -(-len(self._filtered) // self.page_size))
-        self.page.max = pages
-        if self.page.value != 1:
-            self.page.value = 1  # triggers _render_runs
-        else:
-            self._render_runs()
+    @property
+    def runs_browser(self) -> Any:
+        """The Runs tab's table and opened run (:class:`~.runs_table.RunsBrowser`), built on first use."""
+        self.content("Runs")
+        return self._runs_browser
 
-    def _turn(self, step: int) -> None:
-        self.page.value = min(self.page.max, max(1, self.page.value + step))
-
-    def _render_runs(self) -> None:
-        start = (self.page.value - 1) * self.page_size
-        chunk = self._filtered[start : start + self.page_size]
-        rows = []
-        for index in chunk:
-            run = self.runs[index]
-            status = getattr(run, "status", "") or ""
-            badge = "ok" if status == "passed" else "bad"
-            latency = getattr(run, "latency_s", None)
-            response = getattr(run, "response", None)
-            calls = getattr(response, "tool_calls", None)
-            if calls is None:
-                calls = getattr(run, "tool_calls", None) or []
-            what = " ".join(str(call) for call in calls[:3]) + (" …" if len(calls) > 3 else "")
-            error = getattr(run, "error", None)
-            if error is not None:
-                what = str(error)
-            rows.append(
-                f"<tr><td class='num'>{index}</td><td>{_e(_short(getattr(run, 'prompt', ''), 70))}</td>"
-                f"<td class='num'>{getattr(run, 'run_index', '')}</td>"
-                f"<td><span class='badge {badge}'>{_e(status)}</span></td>"
-                f"<td class='num'>{'' if latency is None else f'{latency:.2f}s'}</td>"
-                f"<td><code>{_e(what, 240)}</code></td></tr>"
-            )
-        total = len(self._filtered)
-        shown = f"{start + 1}–{start + len(chunk)}" if chunk else "0"
-        head = (
-            "<tr><th class='num'>#</th><th>Prompt</th><th class='num'>Run</th><th>Status</th>"
-            "<th class='num'>Latency</th><th>Calls / error</th></tr>"
-        )
-        self.runs_view.value = (
-            f"{STYLE}<div class='russo'><div class='muted'>runs {shown} of {total:,} matching "
-            f"(page {self.page.value} of {self.page.max})</div><table>{head}{''.join(rows)}</table></div>"
-        )
+    def open_run(self, index: int) -> None:
+        """Show run ``index`` (its position in ``result.runs``) opened in the Runs tab."""
+        self.show("Runs")
+        self.runs_browser.open(index)
 
     # -- Failures --------------------------------------------------------------------
     def _failures_tab(self, max_groups: int = 30) -> widgets.Widget:
@@ -614,39 +557,15 @@ class Explorer(widgets.VBox):
 
     # -- Export ----------------------------------------------------------------------
     def _export_tab(self) -> widgets.Widget:
-        name = getattr(getattr(self.result, "metadata", None), "name", None) or "russo_result"
-        stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))[:60] or "russo_result"
-        self.export_path = widgets.Text(value=f"{stem}.html", description="Path", layout=widgets.Layout(width="60%"))
-        self.export_audio = widgets.Checkbox(value=False, description="include audio")
-        self.export_status = widgets.HTML()
-        buttons = []
-        for suffix in (".html", ".csv", ".parquet", ".jsonl"):
-            button = widgets.Button(description=f"Write {suffix[1:].upper()}", icon="download")
-            button.on_click(lambda _, s=suffix: self.export(Path(self.export_path.value).with_suffix(s)))
-            buttons.append(button)
-        hint = _html(
-            "<div class='muted'>HTML: a standalone report to share; CSV / Parquet: one row per run; "
-            "JSON lines: the whole batch, loadable with russo_nb.report.load_batch.</div>"
-        )
-        return widgets.VBox([self.export_path, self.export_audio, widgets.HBox(buttons), hint, self.export_status])
+        from .export_view import ExportPanel
+
+        self.export_panel = ExportPanel(self.result)
+        return self.export_panel.widget
 
     def export(self, path: str | Path) -> Path | None:
-        """Write the result to ``path`` (format by suffix) and show where it went."""
+        """Write the result to ``path`` (format by suffix) and show its absolute path and a link."""
         self.content("Export")
-        try:
-            from ..report import export
-
-            written = Path(export(self.result, path, include_audio=self.export_audio.value))
-        except Exception as exc:
-            self.export_status.value = (
-                f"{STYLE}<div class='russo'><div class='err'>{_e(f'{type(exc).__name__}: {exc}')}</div></div>"
-            )
-            return None
-        size = written.stat().st_size / 1024 if written.exists() else 0.0
-        self.export_status.value = (
-            f"{STYLE}<div class='russo'>wrote <code>{_e(str(written))}</code> ({size:.1f} KiB)</div>"
-        )
-        return written
+        return self.export_panel.export(path)
 
 
 def explore(result: Any, **options: Any) -> Explorer:

@@ -36,24 +36,15 @@ def show_plot(plot: Callable[..., Any], data: Any, **kwargs: Any) -> None:
 
 
 def show_trend(store: Any) -> None:
-    """Display the history store's pass-rate trend over recorded batches."""
+    """Display the history store's pass-rate trend over recorded batches (dated, points named)."""
     frame = store.trend()
     if frame is None or len(frame) < 2:
         return
     from IPython.display import Image, display
 
-    def draw(data: Any, ax: Any) -> Any:
-        x = data["finished_at"] if "finished_at" in data.columns else range(len(data))
-        ax.plot(x, data["pass_rate"], marker="o")
-        if {"low", "high"} <= set(data.columns):
-            ax.fill_between(x, data["low"], data["high"], alpha=0.2)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("pass rate")
-        ax.set_title("pass rate over recorded batches")
-        ax.tick_params(axis="x", labelrotation=30)
-        return ax
+    from .history_view import trend_png
 
-    display(Image(data=figure_png(draw, frame)))
+    display(Image(data=trend_png(frame)))
 
 
 def _fit_margins(figure: Any, ax: Any) -> None:

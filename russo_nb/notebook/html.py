@@ -584,40 +584,10 @@ def scenario_result_html(result: Any, *, with_style: bool = True) -> str:
 
 # -- comparison and errors ---------------------------------------------------------------
 def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_PROMPTS) -> str:
-    """A paired comparison (russo_nb.analysis.paired_comparison) as a header and per-prompt table."""
-    significant = getattr(comparison, "significant", False)
-    badge = (
-        "<span class='badge warn'>significant</span>"
-        if significant
-        else "<span class='badge ok'>not significant</span>"
-    )
-    head = (
-        f"<div>{badge} <b>{_e(name_b)} − {_e(name_a)} = {comparison.difference:+.1%}</b> "
-        f"(95% CI {comparison.low:+.1%} to {comparison.high:+.1%}, p = {comparison.p_value:.3g}, "
-        f"{_e(comparison.test)}) over {comparison.n_shared} shared prompts · "
-        f"{_e(name_a)} {_pct(comparison.rate_a)} → {_e(name_b)} {_pct(comparison.rate_b)}</div>"
-    )
-    warnings = "".join(f"<div class='muted'>⚠ {_e(w)}</div>" for w in getattr(comparison, "warnings", []) or [])
-    rows = sorted(comparison.per_prompt, key=lambda row: row.difference)
-    shown = rows[:max_rows]
-    body = "".join(
-        f"<tr><td>{_e(row.prompt, 160)}</td><td class='num'>{row.passed_a}/{row.runs_a}</td>"
-        f"<td class='num'>{row.passed_b}/{row.runs_b}</td><td class='num'>{row.difference:+.0%}</td>"
-        f"<td class='num'>{row.low:+.0%} to {row.high:+.0%}</td></tr>"
-        for row in shown
-    )
-    note = f"<div class='muted'>{len(rows) - len(shown)} more prompts omitted.</div>" if len(rows) > len(shown) else ""
-    only = ""
-    if comparison.only_in_a or comparison.only_in_b:
-        only = (
-            f"<div class='muted'>Not compared: {len(comparison.only_in_a)} prompts only in {_e(name_a)}, "
-            f"{len(comparison.only_in_b)} only in {_e(name_b)}.</div>"
-        )
-    table = (
-        f"<table><tr><th>Prompt</th><th class='num'>{_e(name_a)}</th><th class='num'>{_e(name_b)}</th>"
-        f"<th class='num'>Δ</th><th class='num'>95% CI</th></tr>{body}</table>"
-    )
-    return f"{STYLE}<div class='russo russo-compare'>{head}{warnings}{table}{note}{only}</div>"
+    """A paired comparison as its direction-aware verdict and per-prompt table (see :mod:`.compare_view`)."""
+    from .compare_view import comparison_html as _comparison_html
+
+    return _comparison_html(comparison, name_a, name_b, max_rows=max_rows)
 
 
 def error_html(message: str) -> str:

@@ -89,10 +89,8 @@ class RussoMagics(Magics):
     def _effects(self, spec: str | None) -> list[Any]:
         if not spec:
             return []
-        try:
-            from ..audio.effects import coerce_effects
-        except ImportError as exc:
-            raise InvalidArgumentError(f"--effects needs russo_nb.audio, which failed to import: {exc}") from None
+        from ..audio.effects import coerce_effects
+
         return coerce_effects(spec)
 
     def _expectations(self, values: list[str]) -> Any:
@@ -223,7 +221,7 @@ class RussoMagics(Magics):
         elif command.get("synthesizer"):
             synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
         else:
-            from ..demo import default_synthesizer
+            from ..pipeline import default_synthesizer
 
             synthesizer = default_synthesizer()
         if command.get("evaluator"):
@@ -327,8 +325,6 @@ class RussoMagics(Magics):
 
     def _cmd_compare(self, command: Command) -> None:
         from ..analysis import paired_comparison
-        from .figures import show_plot
-        from .html import comparison_html
 
         name_a, name_b = command.positionals
         a = self._lookup_result(name_a)
@@ -336,10 +332,19 @@ class RussoMagics(Magics):
         comparison = paired_comparison(a, b)
         if not comparison.n_shared:
             raise InvalidArgumentError(f"{name_a} and {name_b} share no prompts, so there is nothing to pair")
-        _display_html(comparison_html(comparison, name_a, name_b))
-        from ..analysis import plot_comparison
+        if in_kernel():
+            from .compare_view import CompareView
 
-        show_plot(plot_comparison, comparison)
+            _display(CompareView(a, b, name_a, name_b, comparison=comparison).widget)
+            return
+        from ..analysis import plot_comparison
+        from .compare_view import compare_grid_html, comparison_html
+        from .figures import show_plot
+
+        _display_html(comparison_html(comparison, name_a, name_b))
+        rows = min(len(comparison.per_prompt), 50)
+        show_plot(plot_comparison, comparison, size=(7.5, 2.2 + 0.22 * rows), labels=(f"A {name_a}", f"B {name_b}"))
+        _display_html(compare_grid_html(a, b, comparison, name_a, name_b))
 
     def _cmd_export(self, command: Command) -> None:
         from ..report import export
@@ -359,6 +364,17 @@ class RussoMagics(Magics):
         from ..store import HistoryStore
 
         store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        if command.positionals:
+            action = command.positionals[0]
+            if action != "open":
+                raise InvalidArgumentError(
+                    f"%russo history {action}: the only action is open, e.g. %russo history open BATCH_ID --as old"
+                )
+            if len(command.positionals) < 2:
+                raise InvalidArgumentError(
+                    "%russo history open needs a batch id (the Id column of %russo history; a unique prefix will do)"
+                )
+            return self._open_recorded(store, command.positionals[1], command.get("as"))
         frame = store.list(limit=command.get("limit", 20))
         if command.get("as"):
             self.ns[command.get("as")] = frame
@@ -368,11 +384,37 @@ class RussoMagics(Magics):
                 "use %russo run ... --record or HistoryStore().record(result)"
             )
             return None
-        _display(frame)
-        if len(frame) > 1:
-            from .figures import show_trend
+        if in_kernel():
+            from .history_view import HistoryView
 
-            show_trend(store)
+            view = HistoryView(
+                store,
+                limit=command.get("limit", 20),
+                on_open=lambda batch_id: self._open_recorded(store, batch_id, None),
+            )
+            _display(view.widget)
+            return None
+        from .history_view import history_table_html, trend_png
+
+        _display_html(history_table_html(frame))
+        trend = store.trend()
+        if len(trend) > 1:
+            from IPython.display import Image
+
+            _display(Image(data=trend_png(trend)))
+        return None
+
+    def _open_recorded(self, store: Any, batch_id: str, target: str | None) -> Any:
+        """Load a recorded batch into the namespace (``--as`` or batch_<id>) and show its explorer."""
+        from .explorer import explore
+        from .history_view import variable_for
+
+        batch = store.load(batch_id)
+        name = target or variable_for(batch.metadata.batch_id)
+        self.ns[name] = batch
+        label = batch.metadata.name or batch.metadata.batch_id
+        print(f"loaded batch {batch.metadata.batch_id} ({label}, {len(batch.runs)} runs) into {name}")
+        _display(explore(batch))
         return None
 
 

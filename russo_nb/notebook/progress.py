@@ -22,10 +22,8 @@ Mode = Literal["auto", "widget", "text", "none"]
 
 def in_kernel() -> bool:
     """True inside a Jupyter kernel (where widgets can be displayed)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return False
+    from IPython import get_ipython
+
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
@@ -96,10 +94,7 @@ class ProgressDisplay:
         self.text: Any = None
         self.box: Any = None
         if mode == "widget":
-            try:
-                self._build_widget()
-            except ImportError:
-                self.mode = "text"
+            self._build_widget()
 
     # -- widget ------------------------------------------------------------------
     def _build_widget(self) -> None:

@@ -40,6 +40,7 @@ from ..types import (
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
+    as_batch_result,
     construct_fast,
 )
 from ..types import prompt_id as make_prompt_id
@@ -72,19 +73,6 @@ def _suffix(path: Path) -> str:
         if name.endswith(suffix):
             return suffix
     return path.suffix.lower()
-
-
-def as_batch_result(result: Any) -> BatchResult:
-    """A BatchResult as it is; a scenario batch through its ``to_batch_result()``; else a clear error."""
-    if isinstance(result, BatchResult):
-        return result
-    convert = getattr(result, "to_batch_result", None)
-    if callable(convert):
-        return convert()
-    raise InvalidArgumentError(
-        f"expected a BatchResult (or a ScenarioBatch), got {type(result).__name__}; "
-        "pass the result of russo_nb.run(...)"
-    )
 
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
@@ -123,8 +111,9 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     """Write ``result`` to ``path``; the format follows the suffix (.csv, .parquet, .jsonl[.gz], .html).
 
     ``include_audio`` embeds every distinct clip (base64) in JSON lines, or writes it as a WAV
-    file in ``<stem>_audio/`` beside a CSV / Parquet table; the HTML report always embeds a
-    capped number of players. The file is written whole or not at all. Returns the path written.
+    file in ``<stem>_audio/`` beside a CSV / Parquet table, or embeds players (at most 20 clips,
+    2 MB) in the HTML report; without it the report says the clips were left out. The file is
+    written whole or not at all. Returns the path written.
     """
     target = Path(path)
     suffix = _suffix(target)
@@ -134,7 +123,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     if suffix == ".html":
         from .html import write_report
 
-        return write_report(result, target)
+        return write_report(result, target, max_audio=20 if include_audio else 0)
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
     batch = as_batch_result(result)

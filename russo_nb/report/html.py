@@ -89,7 +89,7 @@ def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     rows = min(len(prompts), 50)
-    height = plots._fig_height(rows)
+    height = plots.fig_height(rows)
     labelled = 0.36  # room for prompt labels on the left
     charts: list[tuple[str, Any, float, float]] = [
         ("Pass rate per prompt", lambda ax: plots.plot_pass_rates(prompts, ax=ax), height, labelled),
@@ -136,6 +136,11 @@ def _failure(run: Any, clip_ids: dict[str, str]) -> str:
     lines = []
     if run.error is not None:
         lines.append(f"<div class='error'>{_e(str(run.error), 1000)}</div>")
+        trace = getattr(run.error, "traceback", "")
+        if trace:
+            lines.append(
+                f"<details class='traceback'><summary>traceback</summary><pre>{_e(trace, 20_000)}</pre></details>"
+            )
     lines += _heard(run)
     ev = run.eval_result
     if ev is None:
@@ -190,6 +195,12 @@ def _audio_section(result: Any, max_audio: int, max_audio_bytes: int) -> tuple[s
     store = getattr(result, "audio", None) or {}
     if not store:
         return "", {}
+    if max_audio <= 0:
+        return (
+            f"<h2>Audio</h2><div class='muted'>{len(store)} clips not included in this report "
+            "(export with include_audio to embed players).</div>",
+            {},
+        )
     users: dict[str, list[Any]] = {}
     for run in result.runs:
         key = getattr(run, "audio_key", None)
@@ -313,10 +324,10 @@ def to_html(
     max_audio_bytes: int = 2_000_000,
 ) -> str:
     """The whole report as one HTML document (a string)."""
-    from ..analysis.frames import _normalized, prompts_frame, runs_frame
+    from ..analysis.frames import prompts_frame, runs_frame
     from ..analysis.summary import summarize
     from ..analysis.thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
-    from .export import as_batch_result
+    from ..types import as_batch_result
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
         result = as_batch_result(result)
@@ -378,7 +389,7 @@ def to_html(
             f"(every run cancelled): {names}{more}</div>"
         )
     audio_html, clip_ids = _audio_section(result, max_audio, max_audio_bytes)
-    failures = [run for run in _normalized(result.runs) if run.status not in ("passed", "cancelled")]
+    failures = [run for run in result.runs if run.status not in ("passed", "cancelled")]
     finished = "Finished runs" if view.cancelled else "Runs"
     parts.append(f"<h2>{finished} that did not pass ({len(failures)})</h2>")
     if not failures:

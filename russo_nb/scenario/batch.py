@@ -158,9 +158,9 @@ class ScenarioBatch(RunCounts, BaseModel):
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
         reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
-        from ..analysis.frames import runs_frame
+        from ..rendering import render
 
-        return runs_frame(self)
+        return render("runs_frame", self)
 
     def to_batch_result(self) -> BatchResult:
         """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
@@ -215,18 +215,18 @@ class ScenarioBatch(RunCounts, BaseModel):
 
     def summary(self) -> str:
         """A readable report: overall pass rate and scores, then each scenario's runs (see russo_nb.view)."""
-        from ..view import summary_text
+        from ..rendering import render
 
-        return summary_text(self)
+        return render("summary_text", self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
-        from ..view import mimebundle
+        from ..rendering import render
 
-        return mimebundle(self)
+        return render("mimebundle", self)
 
     def _repr_html_(self) -> str:
         """The batch overview (pass rates per scenario), for notebooks."""

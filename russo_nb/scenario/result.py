@@ -210,9 +210,9 @@ class ScenarioResult(BaseModel):
 
     def _repr_html_(self) -> str:
         """The conversation as bubbles with the verdict (escaped), for notebooks."""
-        from ..notebook.html import scenario_result_html
+        from ..rendering import render
 
-        return scenario_result_html(self)
+        return render("scenario_html", self)
 
     def __repr__(self) -> str:
         score = f", score={self.score:.2f}" if self.score is not None else ""

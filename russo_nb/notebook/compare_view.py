@@ -1,0 +1,218 @@
+"""Two batches side by side: which way B moved against A, and per prompt what each side did.
+
+A is the baseline, B the candidate; every label says "A (name)" / "B (name)" the same way.
+Colours follow the direction, not significance: better (B's pass rate higher, interval above
+zero), worse (interval below zero), or no detectable difference (interval spans zero) — and
+each carries the word as well as the colour. The grid (in the style of promptfoo's matrix)
+has a row per shared prompt with both sides' passes and what the agent called; the widget
+opens a prompt to show both sides' runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from ..types import format_call
+from .html import STYLE, _e, _pct
+
+__all__ = ["COMPARE_STYLE", "CompareView", "compare_grid_html", "comparison_html", "direction"]
+
+MAX_GRID_ROWS = 50
+
+COMPARE_STYLE = """<style>
+.russo .dir{display:inline-block;padding:1px 8px;border-radius:9px;font-weight:600;font-size:12px;color:#1a1a1a}
+.russo .dir.better{background:var(--jp-success-color3,#c8e6c9)}
+.russo .dir.worse{background:var(--jp-error-color3,#ffcdd2)}
+.russo .dir.same{background:var(--jp-layout-color2,#eee);color:var(--jp-ui-font-color1,#222)}
+.russo table.grid td{vertical-align:top}
+.russo table.grid td.side{min-width:180px}
+.russo .chips{letter-spacing:1px;font-family:var(--jp-code-font-family,monospace)}
+.russo .chips .p{color:var(--jp-success-color0,#1b5e20)}.russo .chips .f{color:var(--jp-error-color0,#b71c1c)}
+</style>"""
+
+
+def direction(low: float, high: float) -> tuple[str, str]:
+    """``(css, words)`` for a B − A interval: better, worse, or no detectable difference."""
+    if math.isnan(low) or math.isnan(high):
+        return "same", "no detectable difference"
+    if low > 0:
+        return "better", "B better"
+    if high < 0:
+        return "worse", "B worse"
+    return "same", "no detectable difference"
+
+
+def _names(name_a: str, name_b: str) -> tuple[str, str]:
+    return f"A ({name_a})", f"B ({name_b})"
+
+
+def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_GRID_ROWS) -> str:
+    """A paired comparison (:func:`russo_nb.analysis.paired_comparison`): the verdict and a per-prompt table."""
+    label_a, label_b = _names(name_a, name_b)
+    css, words = direction(comparison.low, comparison.high)
+    if css == "same" and not math.isnan(comparison.low):
+        words = "no detectable difference"
+    level = f"{getattr(comparison, 'confidence', 0.95):.0%}"
+    head = (
+        f"<div class='russo-compare-head'><span class='dir {css}'>{_e(words)}</span> "
+        f"<b>B − A = {comparison.difference:+.1%}</b> ({level} CI {comparison.low:+.1%} to {comparison.high:+.1%}, "
+        f"p = {comparison.p_value:.3g}, {_e(comparison.test)}) over {comparison.n_shared} shared prompts</div>"
+        f"<div>{_e(label_a)}: {_pct(comparison.rate_a)} → {_e(label_b)}: {_pct(comparison.rate_b)} "
+        "<span class='muted'>(mean per-prompt pass rate)</span></div>"
+    )
+    warnings = "".join(f"<div class='muted'>⚠ {_e(w)}</div>" for w in getattr(comparison, "warnings", []) or [])
+    rows = sorted(comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
+    shown = rows[:max_rows]
+    body = []
+    for row in shown:
+        row_css, row_words = direction(row.low, row.high)
+        body.append(
+            f"<tr><td>{_e(row.prompt, 160)}</td><td class='num'>{row.passed_a}/{row.runs_a}</td>"
+            f"<td class='num'>{row.passed_b}/{row.runs_b}</td><td class='num'>{row.difference:+.0%}</td>"
+            f"<td class='num'>{row.low:+.0%} to {row.high:+.0%}</td>"
+            f"<td><span class='dir {row_css}'>{_e(row_words)}</span></td></tr>"
+        )
+    note = ""
+    if len(rows) > len(shown):
+        note = f"<div class='muted'>{len(rows) - len(shown)} more prompts omitted (largest drops first).</div>"
+    only = ""
+    if comparison.only_in_a or comparison.only_in_b:
+        only = (
+            f"<div class='muted'>Not compared: {len(comparison.only_in_a)} prompts only in {_e(label_a)}, "
+            f"{len(comparison.only_in_b)} only in {_e(label_b)}.</div>"
+        )
+    table = (
+        f"<table><tr><th>Prompt</th><th class='num'>{_e(label_a)}</th><th class='num'>{_e(label_b)}</th>"
+        f"<th class='num'>B − A</th><th class='num'>{level} CI</th><th>Direction</th></tr>{''.join(body)}</table>"
+    )
+    return f"{STYLE}{COMPARE_STYLE}<div class='russo russo-compare'>{head}{warnings}{table}{note}{only}</div>"
+
+
+def _by_prompt(result: Any) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for run in getattr(result, "runs", []):
+        groups.setdefault(getattr(run, "prompt", ""), []).append(run)
+    return groups
+
+
+def _calls_of(run: Any) -> str:
+    calls = getattr(run, "tool_calls", None)
+    if calls is None:
+        evaluation = getattr(run, "eval_result", None)
+        calls = evaluation.actual if evaluation is not None else []
+    return "; ".join(format_call(call.name, call.arguments) for call in calls) or "(no call)"
+
+
+def _side_cell(runs: list[Any]) -> str:
+    if not runs:
+        return "<td class='side muted'>not run</td>"
+    chips = "".join(
+        "<span class='p'>✔</span>" if run.status == "passed" else "<span class='f'>✘</span>" for run in runs[:30]
+    ) + ("…" if len(runs) > 30 else "")
+    passed = sum(1 for run in runs if run.status == "passed")
+    seen: dict[str, int] = {}
+    for run in runs:
+        what = f"{run.error.type}" if getattr(run, "error", None) is not None else _calls_of(run)
+        seen[what] = seen.get(what, 0) + 1
+    common = sorted(seen.items(), key=lambda item: -item[1])[:2]
+    lines = "".join(
+        f"<div><code>{_e(what, 120)}</code> <span class='muted'>×{count}</span></div>" for what, count in common
+    )
+    return f"<td class='side'><b>{passed}/{len(runs)}</b> <span class='chips'>{chips}</span>{lines}</td>"
+
+
+def compare_grid_html(
+    a: Any, b: Any, comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_GRID_ROWS
+) -> str:
+    """Per shared prompt, side by side: each run's pass / fail, the most frequent calls, and the direction."""
+    label_a, label_b = _names(name_a, name_b)
+    runs_a, runs_b = _by_prompt(a), _by_prompt(b)
+    rows = sorted(comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
+    body = []
+    for row in rows[:max_rows]:
+        css, words = direction(row.low, row.high)
+        body.append(
+            f"<tr><td>{_e(row.prompt, 160)}<br><span class='dir {css}'>{_e(words)}</span> "
+            f"<span class='muted'>{row.difference:+.0%}</span></td>"
+            f"{_side_cell(runs_a.get(row.prompt, []))}{_side_cell(runs_b.get(row.prompt, []))}</tr>"
+        )
+    note = ""
+    if len(rows) > max_rows:
+        note = f"<div class='muted'>{len(rows) - max_rows} more prompts omitted (largest drops first).</div>"
+    return (
+        f"{STYLE}{COMPARE_STYLE}<div class='russo russo-compare-grid'><table class='grid'><tr><th>Prompt</th>"
+        f"<th>{_e(label_a)}</th><th>{_e(label_b)}</th></tr>{''.join(body)}</table>{note}</div>"
+    )
+
+
+class CompareView:
+    """Two results compared: verdict, chart, per-prompt grid, and a prompt picker that opens both sides' runs."""
+
+    def __init__(
+        self, a: Any, b: Any, name_a: str = "A", name_b: str = "B", *, comparison: Any = None, chart: bool = True
+    ) -> None:
+        import ipywidgets as widgets
+
+        from ..analysis import paired_comparison
+
+        self.a, self.b, self.name_a, self.name_b = a, b, name_a, name_b
+        self.comparison = comparison if comparison is not None else paired_comparison(a, b)
+        parts: list[Any] = [widgets.HTML(value=comparison_html(self.comparison, name_a, name_b))]
+        if chart and self.comparison.per_prompt:
+            from ..analysis import plot_comparison
+            from .figures import figure_png
+
+            rows = min(len(self.comparison.per_prompt), 50)
+            png = figure_png(
+                plot_comparison, self.comparison, size=(7.5, 2.2 + 0.22 * rows), labels=(f"A {name_a}", f"B {name_b}")
+            )
+            image = widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="760px"))
+            parts.append(image)
+        parts.append(widgets.HTML(value=compare_grid_html(a, b, self.comparison, name_a, name_b)))
+        rows = sorted(self.comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
+        options = [(f"{row.difference:+.0%} · {' '.join(row.prompt.split())[:90]}", row.prompt) for row in rows]
+        self.picker = widgets.Dropdown(
+            options=[("open a prompt: both sides' runs…", ""), *options],
+            value="",
+            description="Prompt",
+            layout=widgets.Layout(width="95%"),
+        )
+        self.sides = widgets.HBox()
+        self.picker.observe(lambda change: self.open(change["new"]), names="value")
+        parts += [self.picker, self.sides]
+        self.widget = widgets.VBox(parts)
+        self.widget.add_class("russo-compare-view")
+
+    def open(self, prompt: str) -> None:
+        """Show both sides' runs of ``prompt`` next to each other, each run openable."""
+        import ipywidgets as widgets
+
+        from .runs_table import RunsBrowser
+
+        if not prompt:
+            self.sides.children = []
+            return
+        columns = []
+        for label, result in zip(_names(self.name_a, self.name_b), (self.a, self.b), strict=True):
+            runs = [run for run in getattr(result, "runs", []) if getattr(run, "prompt", None) == prompt]
+            view = _Subset(result, runs)
+            browser = RunsBrowser(view, page_size=10)
+            title = widgets.HTML(value=f"{STYLE}<div class='russo'><b>{_e(label)}</b></div>")
+            columns.append(widgets.VBox([title, browser.widget], layout=widgets.Layout(width="50%")))
+        self.sides.children = columns
+
+
+class _Subset:
+    """Some runs of a result, keeping its audio store and metadata (for the runs browser)."""
+
+    def __init__(self, result: Any, runs: list[Any]) -> None:
+        self.runs = runs
+        self.metadata = getattr(result, "metadata", None)
+        self.audio = getattr(result, "audio", {})
+        self._result = result
+
+    def audio_for(self, run: Any) -> Any:
+        audio_for: Callable[[Any], Any] | None = getattr(self._result, "audio_for", None)
+        return audio_for(run) if audio_for is not None else None

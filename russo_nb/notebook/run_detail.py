@@ -1,0 +1,340 @@
+"""One run, opened: what was said against what the agent heard, what it should have called
+against what it called, its text, timings, attempts and, for errors, the traceback.
+
+:func:`run_detail_html` is plain HTML (used by the explorer and usable anywhere);
+:class:`RunDetail` is the widget that adds the audio player of exactly the clip the agent
+heard and previous / next buttons. Colours come from JupyterLab's theme variables: a
+difference is marked the same way on both sides (never "expected is red, called is green",
+which makes the wrong call look right); word errors carry a symbol as well as a colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ..analysis.words import WordDiff, heard_text, word_diff
+from .html import STYLE, _e
+
+__all__ = ["DETAIL_STYLE", "RunDetail", "call_table_html", "run_detail_html", "word_diff_html"]
+
+MAX_TRACEBACK = 20_000
+
+DETAIL_STYLE = """<style>
+.russo .wd{line-height:1.9}
+.russo .wd span{padding:1px 3px;border-radius:3px}
+.russo .wd .sub{background:var(--jp-warn-color3,#ffe0b2);color:#1a1a1a}
+.russo .wd .del{background:var(--jp-error-color3,#ffcdd2);color:#1a1a1a;text-decoration:line-through}
+.russo .wd .ins{background:var(--jp-info-color3,#b2ebf2);color:#1a1a1a;text-decoration:underline}
+.russo .wd .said{color:var(--jp-ui-font-color2,#555);font-size:11px}
+.russo table.calls{width:auto;border-collapse:collapse}
+.russo table.calls th,.russo table.calls td{border:1px solid var(--jp-border-color2,#ddd);padding:2px 8px}
+.russo table.calls th.side{text-align:right!important;white-space:nowrap}
+.russo table.calls td.differs{background:var(--jp-warn-color3,#ffe0b2);color:#1a1a1a;font-weight:600}
+.russo table.calls td.absent{color:var(--jp-ui-font-color2,#666);font-style:italic}
+.russo .rd-h{margin:8px 0 2px;font-weight:600}
+.russo pre.tb{white-space:pre-wrap;font-size:11px;max-height:360px;overflow:auto;
+background:var(--jp-layout-color2,#f5f5f5);color:var(--jp-ui-font-color1,#222);padding:6px;border-radius:4px}
+.russo dl.rd{display:grid;grid-template-columns:max-content auto;gap:1px 12px;margin:4px 0}
+.russo dl.rd dt{color:var(--jp-ui-font-color2,#555);white-space:nowrap}.russo dl.rd dd{margin:0}
+</style>"""
+
+
+# -- words --------------------------------------------------------------------------------
+def word_diff_html(diff: WordDiff) -> str:
+    """The prompt's words with what the recognizer made of them, and the word error rate.
+
+    Substitutions show ``heard`` over the struck ``said`` word, deletions are struck through
+    (said, not heard), insertions underlined with a ``+`` (heard, not said).
+    """
+    parts = []
+    for op in diff.ops:
+        if op.kind == "equal":
+            parts.append(_e(op.said or ""))
+        elif op.kind == "sub":
+            parts.append(
+                f"<span class='sub' title='said {_e(op.said)}, heard {_e(op.heard)}'>"
+                f"{_e(op.heard)} <span class='said'>(said {_e(op.said)})</span></span>"
+            )
+        elif op.kind == "del":
+            parts.append(f"<span class='del' title='said but not heard'>{_e(op.said)}</span>")
+        else:
+            parts.append(f"<span class='ins' title='heard but not said'>+{_e(op.heard)}</span>")
+    wer = diff.wer
+    rate = "n/a (nothing said)" if wer is None else f"{wer:.0%}"
+    counts = (
+        f"WER <b>{rate}</b> · {diff.substitutions} substituted, {diff.deletions} missed, "
+        f"{diff.insertions} extra of {diff.reference_words} words"
+    )
+    body = " ".join(parts) if parts else "<span class='muted'>(no words)</span>"
+    return f"<div class='wd russo-word-diff'>{body}</div><div class='muted russo-wer'>{counts}</div>"
+
+
+# -- calls --------------------------------------------------------------------------------
+def _value(arguments: dict[str, Any], key: str) -> tuple[str, bool]:
+    if key not in arguments:
+        return "—", False
+    return _e(repr(arguments[key]), 200), True
+
+
+def call_table_html(expected: Any | None, called: Any | None) -> str:
+    """One expected call against the call the agent made, argument by argument.
+
+    Rows are labelled "expected" and "agent called"; a column per argument; cells that
+    differ are marked alike on both rows; an argument one side lacks shows "—".
+    """
+    keys: list[str] = []
+    for call in (expected, called):
+        for key in getattr(call, "arguments", {}) or {}:
+            if key not in keys:
+                keys.append(key)
+    exp_args = getattr(expected, "arguments", {}) or {}
+    got_args = getattr(called, "arguments", {}) or {}
+    same_name = expected is not None and called is not None and expected.name == called.name
+    head = "<tr><th></th><th>tool</th>" + "".join(f"<th>{_e(key)}</th>" for key in keys) + "</tr>"
+
+    def row(label: str, call: Any | None, args: dict[str, Any], other: dict[str, Any] | None) -> str:
+        if call is None:
+            missing = "no matching call" if label == "agent called" else "not expected (extra call)"
+            return (
+                f"<tr><th class='side'>{label}</th><td class='absent differs' colspan='{len(keys) + 1}'>"
+                f"{missing}</td></tr>"
+            )
+        name_css = "" if same_name or other is None else " class='differs'"
+        cells = [f"<td{name_css}><code>{_e(call.name)}</code></td>"]
+        for key in keys:
+            text, present = _value(args, key)
+            differs = other is not None and (
+                (key in args) != (key in other) or (key in args and args[key] != other[key])
+            )
+            css = ["differs"] if differs else []
+            if not present:
+                css.append("absent")
+            cls = f" class='{' '.join(css)}'" if css else ""
+            cells.append(f"<td{cls}><code>{text}</code></td>")
+        return f"<tr><th class='side'>{label}</th>{''.join(cells)}</tr>"
+
+    exp_other = got_args if called is not None else None
+    got_other = exp_args if expected is not None else None
+    rows = row("expected", expected, exp_args, exp_other) + row("agent called", called, got_args, got_other)
+    return f"<table class='calls russo-call-diff'>{head}{rows}</table>"
+
+
+def _calls_section(run: Any) -> str:
+    evaluation = getattr(run, "eval_result", None)
+    response = getattr(run, "response", None)
+    made = list(getattr(response, "tool_calls", None) or (evaluation.actual if evaluation is not None else []))
+    if evaluation is None:
+        if not made:
+            return "<div class='muted'>no tool calls</div>"
+        return "".join(call_table_html(None, call) for call in made)
+    parts: list[str] = []
+    paired: list[Any] = []
+    for match in evaluation.matches:
+        badge = "<span class='badge ok'>match</span>" if match.matched else "<span class='badge bad'>differs</span>"
+        why = f" <span class='muted'>{_e(match.details, 400)}</span>" if match.details and not match.matched else ""
+        parts.append(f"<div>{badge}{why}</div>{call_table_html(match.expected, match.actual)}")
+        if match.actual is not None:
+            paired.append(match.actual)
+    if not evaluation.matches:
+        for call in evaluation.expected:
+            parts.append(call_table_html(call, None))
+    extras = [call for call in made if not any(call == other for other in paired)]
+    for call in extras[:10]:
+        parts.append(f"<div><span class='badge warn'>extra call</span></div>{call_table_html(None, call)}")
+    if not evaluation.expected and not made:
+        parts.append("<div class='muted'>no calls expected, none made</div>")
+    elif evaluation.expected and not made:
+        parts.insert(0, "<div><b>The agent made no tool call.</b></div>")
+    if evaluation.details:
+        parts.append(f"<div class='muted'>{_e(evaluation.details, 600)}</div>")
+    return "".join(parts)
+
+
+# -- one run -----------------------------------------------------------------------------
+def _when(started: Any) -> str:
+    if started is None:
+        return ""
+    try:
+        return datetime.fromtimestamp(float(started), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError):
+        return str(started)
+
+
+def _facts(run: Any) -> str:
+    facts: list[tuple[str, str]] = []
+    latency = getattr(run, "latency_s", None)
+    if latency is None:
+        latency = getattr(run, "total_time", None)
+    if latency is not None:
+        facts.append(("agent latency", f"{latency:.3f} s"))
+    synth = getattr(run, "synth_s", None)
+    if synth is not None:
+        facts.append(("synthesis", f"{synth:.3f} s"))
+    raw = getattr(getattr(run, "response", None), "raw", None)
+    if isinstance(raw, dict):
+        if raw.get("decode_s") is not None:
+            facts.append(("recognition", f"{raw['decode_s']} s"))
+        if raw.get("asr_confidence") is not None:
+            facts.append(("recognizer confidence", _e(raw["asr_confidence"])))
+    facts.append(("attempts", str(getattr(run, "attempts", 1))))
+    effects = getattr(run, "effects", None)
+    if effects:
+        facts.append(("effects", _e(", ".join(map(str, effects)))))
+    seed = getattr(run, "seed", None)
+    if seed is not None:
+        facts.append(("seed", str(seed)))
+    when = _when(getattr(run, "started_at", None))
+    if when:
+        facts.append(("started", when))
+    return "<dl class='rd'>" + "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts) + "</dl>"
+
+
+def _error_section(run: Any) -> str:
+    error = getattr(run, "error", None)
+    if error is None:
+        return ""
+    text = f"<div class='err'>{_e(str(error), 2000)}</div>"
+    trace = getattr(error, "traceback", None)
+    if trace:
+        text += (
+            "<details open class='russo-traceback'><summary>Traceback</summary>"
+            f"<pre class='tb'>{_e(trace, MAX_TRACEBACK)}</pre></details>"
+        )
+    else:
+        text += "<div class='muted'>No traceback was recorded for this error.</div>"
+    return f"<div class='rd-h'>Error</div>{text}"
+
+
+def run_detail_html(run: Any, *, index: int | None = None, with_style: bool = True) -> str:
+    """One run as HTML: header, said vs heard (word diff, WER), expected vs called, text, timings, error."""
+    status = getattr(run, "status", None) or ("passed" if getattr(run, "success", False) else "failed")
+    badge = "ok" if status == "passed" else "bad"
+    prompt = getattr(run, "prompt", None) or getattr(run, "name", "") or ""
+    where = f"#{index} · " if index is not None else ""
+    parts = [
+        f"<div class='russo-run-head'><span class='badge {badge}'>{_e(status)}</span> "
+        f"<b>{_e(prompt, 1000)}</b> <span class='muted'>{where}run {getattr(run, 'run_index', '?')}</span></div>"
+    ]
+    heard = heard_text(run)
+    if heard is not None:
+        parts.append("<div class='rd-h'>Said (prompt) vs heard (the agent's transcription)</div>")
+        parts.append(word_diff_html(word_diff(prompt, heard)))
+        if not heard.strip():
+            parts.append("<div class='muted'>The recognizer heard nothing (empty transcription).</div>")
+    parts.append("<div class='rd-h'>Tool calls: expected vs agent called</div>")
+    parts.append(_calls_section(run))
+    text = getattr(getattr(run, "response", None), "text", None)
+    if text and text != heard:
+        parts.append(f"<div class='rd-h'>Agent's text</div><div>{_e(text, 3000)}</div>")
+    reasoning = getattr(run, "reasoning", None)
+    if reasoning:
+        parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{_e(reasoning, 3000)}</div>")
+    parts.append(_error_section(run))
+    parts.append(f"<div class='rd-h'>Timings</div>{_facts(run)}")
+    style = STYLE + DETAIL_STYLE if with_style else ""
+    return f"{style}<div class='russo russo-run-detail'>{''.join(parts)}</div>"
+
+
+def clip_of(result: Any, run: Any) -> Any:
+    """The audio a run's agent heard, if the batch kept it (None otherwise)."""
+    audio_for = getattr(result, "audio_for", None)
+    if callable(audio_for) and getattr(run, "audio_key", None) is not None:
+        try:
+            return audio_for(run)
+        except Exception:  # a foreign result type without an audio store
+            return None
+    clips = getattr(run, "audio", None)
+    if isinstance(clips, dict) and clips:
+        return next(iter(clips.values()))
+    return None
+
+
+class RunDetail:
+    """The widget of one opened run: previous / next, the audio the agent heard, and :func:`run_detail_html`.
+
+    ``order`` is the sequence of run indices being browsed (the runs table's current order),
+    so previous / next follow what the user sees.
+    """
+
+    def __init__(self, result: Any, *, on_move: Callable[[int], None] | None = None) -> None:
+        import ipywidgets as widgets
+
+        self.result = result
+        self.runs: list[Any] = list(getattr(result, "runs", []))
+        self.order: Sequence[int] = range(len(self.runs))
+        self.index: int | None = None
+        self.on_move = on_move
+        self.previous = widgets.Button(description="◀ previous", layout=widgets.Layout(width="auto"))
+        self.following = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
+        self.previous.on_click(lambda _: self.move(-1))
+        self.following.on_click(lambda _: self.move(1))
+        self.position = widgets.HTML()
+        self.audio_box = widgets.VBox()
+        self.audio_box.add_class("russo-run-audio")
+        self.body = widgets.HTML(value=f"{STYLE}<div class='russo muted'>Select a run to open it.</div>")
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.previous, self.following, self.position]), self.audio_box, self.body]
+        )
+        self.widget.add_class("russo-detail")
+
+    def show(self, index: int | None, order: Sequence[int] | None = None) -> None:
+        """Open run ``index`` (a position in ``result.runs``); ``order`` is what previous / next walk."""
+        import ipywidgets as widgets
+
+        if order is not None:
+            self.order = order
+        self.index = index
+        if index is None or not 0 <= index < len(self.runs):
+            self.audio_box.children = []
+            self.body.value = f"{STYLE}<div class='russo muted'>Select a run to open it.</div>"
+            self.position.value = ""
+            return
+        run = self.runs[index]
+        clip = clip_of(self.result, run)
+        if clip is not None:
+            player = widgets.Audio(value=clip.to_wav_bytes(), format="wav", autoplay=False, loop=False)
+            player.add_class("russo-audio")
+            label = widgets.HTML(
+                value=f"{STYLE}<div class='russo muted'>What the agent heard ({clip.duration_s:.1f} s):</div>"
+            )
+            self.audio_box.children = [label, player]
+        elif getattr(run, "audio_key", None) is not None:
+            self.audio_box.children = [
+                widgets.HTML(
+                    value=f"{STYLE}<div class='russo muted'>The clip this run heard was not kept "
+                    "(a loaded or recorded batch keeps the clips it was saved with).</div>"
+                )
+            ]
+        else:
+            self.audio_box.children = []
+        self.body.value = run_detail_html(run, index=index)
+        where = self._where()
+        self.position.value = (
+            f"<span style='font-size:12px;padding-left:8px'>run {where + 1:,} of {len(self.order):,} listed</span>"
+            if where is not None
+            else ""
+        )
+
+    def _where(self) -> int | None:
+        if self.index is None:
+            return None
+        if isinstance(self.order, range):
+            return self.index if self.index < len(self.order) else None
+        import numpy as np
+
+        positions = np.flatnonzero(np.asarray(self.order) == self.index)
+        return int(positions[0]) if len(positions) else None
+
+    def move(self, step: int) -> None:
+        """Open the previous (-1) or next (+1) run of the current order."""
+        where = self._where()
+        if where is None or len(self.order) == 0:
+            return
+        target = min(len(self.order) - 1, max(0, where + step))
+        index = int(self.order[target])
+        if self.on_move is not None:
+            self.on_move(index)
+        else:
+            self.show(index)

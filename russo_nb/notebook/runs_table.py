@@ -1,0 +1,348 @@
+"""The runs table: every run of a batch, sortable, searchable, filtered and paged.
+
+The table is a DataFrame built once (:func:`runs_table_frame`); filters, search and sorting
+are vectorized operations on it and only the visible page is turned into widget rows, so a
+100,000-run batch stays interactive. Rows are a listbox (``ipywidgets.Select``): clicking a
+row opens it; the opened run's previous / next buttons walk the listed order. (In JupyterLab
+the up / down keys in the list are taken by the notebook's command mode, which moves between
+cells.) Column headers are buttons: click to sort, click again to reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..analysis.words import heard_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_table_frame"]
+
+PAGE_SIZES = (10, 25, 50, 100, 200)
+ALL = -1
+"""The value of "all prompts" / the dropdowns' catch-all choice (a real value, so the choice shows)."""
+NBSP = "\u00a0"
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """A column of the runs table: frame column, header label, width in characters, numeric or text."""
+
+    key: str
+    label: str
+    width: int
+    numeric: bool = False
+
+
+COLUMNS: tuple[TableColumn, ...] = (
+    TableColumn("prompt", "prompt", 30),
+    TableColumn("run_index", "run", 4, numeric=True),
+    TableColumn("status", "status", 9),
+    TableColumn("expected", "expected", 24),
+    TableColumn("actual", "agent called", 24),
+    TableColumn("heard", "heard (voice)", 26),
+    TableColumn("latency_s", "latency", 8, numeric=True),
+    TableColumn("attempts", "tries", 5, numeric=True),
+    TableColumn("error_type", "error", 14),
+)
+
+TABLE_STYLE = """<style>
+.russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
+white-space:pre}
+.russo-runs-head button{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
+padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
+background:var(--jp-layout-color2,#eee)}
+</style>"""
+
+
+def noun_of(result: Any) -> str:
+    """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
+    kind = getattr(getattr(result, "metadata", None), "kind", None)
+    return "scenario" if kind == "scenarios" else "prompt"
+
+
+def runs_table_frame(result: Any) -> pd.DataFrame:
+    """One row per run with the table's columns, its position in ``result.runs`` and a search key.
+
+    Columns: index, prompt, run_index, status, expected, actual (what the agent called),
+    heard (the voice agent's transcription, '' when none), latency_s, attempts, error_type,
+    error, prompt_code (the prompt's position among the distinct prompts) and ``search``
+    (lower-cased prompt, heard text, calls and error, for substring search).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from ..analysis import runs_frame
+
+    runs = list(getattr(result, "runs", []))
+    base = runs_frame(result)
+    heard = [heard_text(run) or "" for run in runs]
+    frame = pd.DataFrame(
+        {
+            "index": np.arange(len(base), dtype=np.int64),
+            "prompt": base["prompt"].astype(str),
+            "run_index": base["run_index"],
+            "status": base["status"].astype(str),
+            "expected": base["expected"].astype(str),
+            "actual": base["actual"].astype(str),
+            "heard": heard,
+            "latency_s": base["latency_s"],
+            "attempts": base["attempts"],
+            "error_type": base["error_type"].astype(str),
+            "error": base["error"].astype(str),
+        }
+    )
+    frame["prompt_code"] = pd.factorize(frame["prompt"], sort=False)[0]
+    frame["search"] = (
+        frame["prompt"]
+        + "\n"
+        + frame["heard"]
+        + "\n"
+        + frame["expected"]
+        + "\n"
+        + frame["actual"]
+        + "\n"
+        + frame["error_type"]
+        + "\n"
+        + frame["error"]
+    ).str.lower()
+    return frame
+
+
+def _cell(value: Any, column: TableColumn) -> str:
+    if column.numeric:
+        if value is None or value != value:  # NaN
+            text = ""
+        elif column.key == "latency_s":
+            text = f"{float(value):.2f}s"
+        else:
+            text = str(int(value))
+    else:
+        text = " ".join(str(value).split()) if value is not None else ""
+        if column.key == "actual" and not text:
+            text = "(no call)"
+    width = column.width
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    padded = text.rjust(width) if column.numeric else text.ljust(width)
+    return padded.replace(" ", NBSP)
+
+
+def row_label(row: Any) -> str:
+    """One run as a fixed-width line (non-breaking spaces, so the browser keeps the columns)."""
+    return (NBSP * 2).join(_cell(row[column.key], column) for column in COLUMNS)
+
+
+class RunsTable:
+    """The Runs tab's widget: search, filters, sortable headers, page size, paged rows.
+
+    ``on_open(index)`` is called with a run's position in ``result.runs`` when a row is selected.
+    ``table.widget`` is the VBox to show.
+    """
+
+    def __init__(
+        self,
+        result: Any,
+        *,
+        page_size: int = 25,
+        max_prompt_options: int = 500,
+        on_open: Callable[[int], None] | None = None,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.result = result
+        self.noun = noun_of(result)
+        self.frame = runs_table_frame(result)
+        self.on_open = on_open
+        self.sort_key: str | None = None
+        self.ascending = True
+        self._syncing = False
+        counts = self.frame["status"].value_counts()
+        status_options = [(f"all statuses ({len(self.frame):,})", "all")]
+        status_options += [(f"{status} ({int(counts[status]):,})", status) for status in counts.index]
+        self.status_filter = widgets.Dropdown(options=status_options, value="all", description="Status")
+        prompts = self.frame.drop_duplicates("prompt_code")[["prompt_code", "prompt"]]
+        per_prompt = self.frame.groupby("prompt_code").size()
+        options = [(f"all {self.noun}s ({len(prompts):,})", ALL)]
+        for code, prompt in prompts.head(max_prompt_options).itertuples(index=False):
+            short = " ".join(prompt.split())
+            short = short if len(short) <= 70 else short[:69] + "…"
+            options.append((f"{short} ({int(per_prompt[code])})", int(code)))
+        self.prompt_filter = widgets.Dropdown(
+            options=options, value=ALL, description=self.noun.capitalize(), layout=widgets.Layout(width="48%")
+        )
+        self.search = widgets.Text(
+            placeholder=f"search {self.noun}, heard text, calls, errors",
+            description="Search",
+            continuous_update=False,
+            layout=widgets.Layout(width="48%"),
+        )
+        self.search.add_class("russo-runs-search")
+        sizes = sorted({*PAGE_SIZES, page_size})
+        self.page_size = widgets.Dropdown(
+            options=[(f"{size} per page", size) for size in sizes],
+            value=page_size,
+            layout=widgets.Layout(width="130px"),
+        )
+        self.page = widgets.BoundedIntText(value=1, min=1, max=1, description="Page", layout={"width": "150px"})
+        previous = widgets.Button(description="◀", layout=widgets.Layout(width="36px"), tooltip="previous page")
+        following = widgets.Button(description="▶", layout=widgets.Layout(width="36px"), tooltip="next page")
+        previous.on_click(lambda _: self.turn(-1))
+        following.on_click(lambda _: self.turn(1))
+        self.summary = widgets.HTML()
+        self.headers: dict[str, Any] = {}
+        for column in COLUMNS:
+            button = widgets.Button(
+                description=self._label(column),
+                tooltip=f"sort by {column.label}",
+                layout=widgets.Layout(width=f"{column.width + 2}ch", min_width=f"{column.width + 2}ch", height="24px"),
+            )
+            button.on_click(lambda _, key=column.key: self.sort_by(key))
+            self.headers[column.key] = button
+        head = widgets.HBox(
+            list(self.headers.values()),
+            layout=widgets.Layout(padding="0 0 0 6px", width="max-content", min_width="100%", overflow="visible"),
+        )
+        head.add_class("russo-runs-head")
+        self.rows = widgets.Select(
+            options=[], rows=page_size, layout=widgets.Layout(width="max-content", min_width="100%")
+        )
+        self.rows.add_class("russo-runs-rows")
+        self.rows.observe(self._selected, names="value")
+        self.status_filter.observe(lambda _: self.refilter(), names="value")
+        self.prompt_filter.observe(lambda _: self.refilter(), names="value")
+        self.search.observe(lambda _: self.refilter(), names="value")
+        self.page_size.observe(lambda _: self.refilter(), names="value")
+        self.page.observe(lambda _: self.render(), names="value")
+        style = widgets.HTML(value=TABLE_STYLE)
+        table = widgets.VBox([head, self.rows], layout=widgets.Layout(overflow="auto hidden", width="100%"))
+        self.widget = widgets.VBox(
+            [
+                style,
+                widgets.HBox([self.search, self.prompt_filter]),
+                widgets.HBox([self.status_filter, self.page_size, previous, self.page, following]),
+                self.summary,
+                table,
+            ]
+        )
+        self.widget.add_class("russo-runs-table")
+        self.order: Any = self.frame["index"].to_numpy()
+        self.refilter()
+
+    def _label(self, column: TableColumn) -> str:
+        return self.noun if column.key == "prompt" else column.label
+
+    # -- state -------------------------------------------------------------------------
+    def filtered(self) -> pd.DataFrame:
+        """The rows passing the current status, prompt and search filters, in the current sort order."""
+        frame = self.frame
+        mask = None
+        if self.status_filter.value != "all":
+            mask = frame["status"] == self.status_filter.value
+        if self.prompt_filter.value != ALL:
+            cond = frame["prompt_code"] == self.prompt_filter.value
+            mask = cond if mask is None else mask & cond
+        term = self.search.value.strip().lower()
+        if term:
+            cond = frame["search"].str.contains(term, regex=False)
+            mask = cond if mask is None else mask & cond
+        view = frame if mask is None else frame[mask]
+        if self.sort_key is not None:
+            view = view.sort_values(self.sort_key, ascending=self.ascending, kind="stable", na_position="last")
+        return view
+
+    def refilter(self) -> None:
+        """Apply filters, search and sort; go back to page 1."""
+        self.view = self.filtered()
+        self.order = self.view["index"].to_numpy()
+        self.rows.rows = self.page_size.value
+        pages = max(1, -(-len(self.view) // self.page_size.value))
+        self.page.max = pages
+        if self.page.value != 1:
+            self.page.value = 1  # triggers render
+        else:
+            self.render()
+
+    def sort_by(self, key: str) -> None:
+        """Sort by column ``key``; sorting by the same column again reverses the order."""
+        if self.sort_key == key:
+            self.ascending = not self.ascending
+        else:
+            self.sort_key, self.ascending = key, True
+        for column in COLUMNS:
+            mark = ""
+            if column.key == self.sort_key:
+                mark = " ▲" if self.ascending else " ▼"
+            self.headers[column.key].description = self._label(column) + mark
+        self.refilter()
+
+    def turn(self, step: int) -> None:
+        """Go ``step`` pages forward (or back)."""
+        self.page.value = min(self.page.max, max(1, self.page.value + step))
+
+    def render(self) -> None:
+        """Show the current page's rows."""
+        size = self.page_size.value
+        start = (self.page.value - 1) * size
+        chunk = self.view.iloc[start : start + size]
+        options = [(row_label(row), int(row["index"])) for _, row in chunk.iterrows()]
+        self._syncing = True
+        try:
+            self.rows.options = options
+            self.rows.value = None
+        finally:
+            self._syncing = False
+        total = len(self.view)
+        shown = f"{start + 1:,}–{start + len(chunk):,}" if len(chunk) else "0"
+        sort = ""
+        if self.sort_key is not None:
+            label = next(self._label(c) for c in COLUMNS if c.key == self.sort_key)
+            sort = f" · sorted by {label} {'ascending' if self.ascending else 'descending'}"
+        self.summary.value = (
+            f"<div class='russo-runs-summary' style='font-size:12px'>runs {shown} of {total:,} matching "
+            f"({len(self.frame):,} in the batch) · page {self.page.value} of {self.page.max}{sort} · "
+            "click a row to open it; ◀ previous / next ▶ under the table move through the list</div>"
+        )
+
+    def _selected(self, change: dict[str, Any]) -> None:
+        if self._syncing or change["new"] is None or self.on_open is None:
+            return
+        self.on_open(int(change["new"]))
+
+    def select(self, index: int) -> None:
+        """Select run ``index`` (turning to its page if it is listed); opens it through ``on_open``."""
+        positions = (self.order == index).nonzero()[0]
+        if len(positions):
+            page = int(positions[0]) // self.page_size.value + 1
+            if page != self.page.value:
+                self.page.value = page
+        if any(value == index for _, value in self.rows.options):
+            self.rows.value = index
+        elif self.on_open is not None:
+            self.on_open(index)
+
+
+class RunsBrowser:
+    """The runs table with the opened run below it: select a row to open a run; previous / next walk the list."""
+
+    def __init__(self, result: Any, *, page_size: int = 25, max_prompt_options: int = 500) -> None:
+        import ipywidgets as widgets
+
+        from .run_detail import RunDetail
+
+        self.detail = RunDetail(result, on_move=self.open)
+        self.table = RunsTable(result, page_size=page_size, max_prompt_options=max_prompt_options, on_open=self._opened)
+        self.widget = widgets.VBox([self.table.widget, self.detail.widget])
+        self.widget.add_class("russo-runs-browser")
+
+    def _opened(self, index: int) -> None:
+        self.detail.show(index, self.table.order)
+
+    def open(self, index: int) -> None:
+        """Open run ``index`` (its position in ``result.runs``) and select its row."""
+        self.table.select(index)
+        if self.detail.index != index:
+            self.detail.show(index, self.table.order)
