@@ -238,7 +238,7 @@ def test_6_pass_k_curves_use_one_set_of_prompts():
     matplotlib.use("Agg")
     ax = plot_pass_at_k(batch, max_k=10)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert all(label.endswith(", 1 prompt") for label in labels)  # one prompt, singular
+    assert all(label.endswith(", 1 prompt") for label in labels)
     assert "1 with < 10 runs left out" in ax.get_title()
     ax = plot_pass_at_k(batch)
     assert all("2 prompts" in text.get_text() for text in ax.get_legend().get_texts())

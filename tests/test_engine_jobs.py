@@ -83,8 +83,10 @@ def test_runs_have_an_upper_bound_with_a_clear_error():
         russo.start_batch("p", agent=lambda t: [], runs=10**9)
     with pytest.raises(russo.InvalidArgumentError, match="at most 10,000,000 in one batch"):
         russo.start_batch([f"p{i}" for i in range(20)], agent=lambda t: [], runs=MAX_RUNS)
+    from russo_nb.scenario import start_scenarios  # the module _scenario builds from (pytester may re-import)
+
     with pytest.raises(russo.InvalidArgumentError, match="runs"):
-        russo.scenario.start_scenarios(_scenario("x"), runs=10**9)
+        start_scenarios(_scenario("x"), runs=10**9)
 
 
 def test_a_big_plan_costs_no_memory_until_it_runs():
@@ -99,7 +101,7 @@ def test_a_big_plan_costs_no_memory_until_it_runs():
 
 
 def _scenario(name: str, log: list[str] | None = None):
-    from russo_nb.scenario import AgentAdapter, Scenario
+    from russo_nb.scenario import AgentAdapter, Scenario, agent, succeed, user
 
     class Agent(AgentAdapter):
         async def call(self, state):
@@ -110,7 +112,7 @@ def _scenario(name: str, log: list[str] | None = None):
     return Scenario(
         name=name,
         agents=[Agent()],
-        script=[russo.scenario.user("hi"), russo.scenario.agent(), russo.scenario.succeed()],
+        script=[user("hi"), agent(), succeed()],
     )
 
 
@@ -186,8 +188,10 @@ def test_options_are_validated_with_clear_errors(kwargs, fragment):
     with pytest.raises(russo.InvalidArgumentError, match=fragment):
         russo.start_batch("p", agent=lambda t: [], **kwargs)
     if "retry" in next(iter(kwargs)) or "timeout" in kwargs or "name" in kwargs or "tags" in kwargs:
+        from russo_nb.scenario import start_scenarios
+
         with pytest.raises(russo.InvalidArgumentError, match=fragment):
-            russo.scenario.start_scenarios(_scenario("x"), **kwargs)
+            start_scenarios(_scenario("x"), **kwargs)
 
 
 def test_one_default_evaluator_policy_everywhere():
