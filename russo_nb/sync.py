@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any, Protocol, TypeVar
 
 __all__ = ["Interruptible", "run_concurrent_sync", "run_sync"]
@@ -36,7 +37,7 @@ def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
     On Ctrl-C (or a kernel interrupt) the batch is cancelled and this waits until its
     thread has really finished (cancelled runs unwound, scenario teardowns done) before
     returning what finished; a second Ctrl-C while it unwinds only asks again. Waiting
-    uses an event, not ``Thread.join``: an interrupted ``join`` on Python < 3.13 can
+    polls an event with ``time.sleep``, not ``Thread.join``: an interrupted ``join`` on Python < 3.13 can
     report a running thread as finished.
     """
     loop = asyncio.new_event_loop()
@@ -59,8 +60,7 @@ def run_sync(batch: Interruptible[T], *, poll_s: float = 0.05) -> T:
     worker = threading.Thread(target=target, name="russo-batch", daemon=True)
     try:
         worker.start()  # inside the try: Ctrl-C can land while the thread starts
-        while not finished.wait(poll_s):
-            pass
+        _wait(finished, poll_s)
     except KeyboardInterrupt:
         if worker.ident is None:  # the thread never started: nothing ran
             batch.cancel()
@@ -84,10 +84,20 @@ def _stop(batch: Interruptible[Any], loop: asyncio.AbstractEventLoop, finished: 
         except RuntimeError:  # the loop closed in between: the thread is ending
             pass
         try:
-            while not finished.wait(poll_s):
-                pass
+            _wait(finished, poll_s)
         except KeyboardInterrupt:
             continue
+
+
+def _wait(finished: threading.Event, poll_s: float) -> None:
+    """Sleep until ``finished`` is set.
+
+    Polls with ``time.sleep`` rather than ``Event.wait``: a Ctrl-C landing inside
+    ``Event.wait`` on Python 3.11 can surface as ``RuntimeError: release unlocked lock``
+    instead of ``KeyboardInterrupt``; ``sleep`` is interrupted cleanly.
+    """
+    while not finished.is_set():
+        time.sleep(poll_s)
 
 
 def _interrupted(batch: Interruptible[T]) -> T:
