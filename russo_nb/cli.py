@@ -197,7 +197,7 @@ def _run(argv: list[str]) -> int:
     if problems:
         return EXIT_USAGE
     if args.fail_under is not None:
-        from .analysis.thresholds import format_rate
+        from .thresholds import format_rate
 
         ok = outcome.pass_rate >= args.fail_under
         verdict = "at least" if ok else "below"
@@ -237,7 +237,7 @@ def _print_interval(outcome: Any) -> None:
     Wilson interval. Cancelled runs are left out and counted.
     """
     from .analysis.stats import clustered_se, wilson_interval
-    from .analysis.thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
+    from .thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
 
     counts: dict[tuple[str, str], list[int]] = {}
     cancelled = 0

@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if misheard:
             print("Misheard / failed runs:")
             print("\n".join(misheard))
-    from .analysis.thresholds import format_rate
+    from .thresholds import format_rate
 
     print(
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "

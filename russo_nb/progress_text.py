@@ -30,7 +30,7 @@ def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
 
 def pass_line(label: str, batch: Any) -> str:
     """``label  4/5 passed (80%)`` over finished runs, plus error/timeout/cancelled counts when there are any."""
-    from .analysis.thresholds import format_rate
+    from .thresholds import format_rate
 
     counts = batch.status_counts if hasattr(batch, "status_counts") else {}
     extra = [f"{counts[key]} {key}" for key in ("error", "timeout", "cancelled") if counts.get(key)]

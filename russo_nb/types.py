@@ -453,7 +453,7 @@ class RunCounts:
 
     def tally(self) -> Any:
         """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
-        from .analysis.thresholds import tally
+        from .thresholds import tally
 
         return tally(run.status for run in self.runs)
 

@@ -6,6 +6,19 @@ charts import matplotlib on first call.
 
 from __future__ import annotations
 
+from ..thresholds import (
+    CONFIDENCE,
+    FINISHED_STATUSES,
+    MEAN_OVER_PROMPTS,
+    PER_RUN,
+    SMALL_SAMPLE_PROMPTS,
+    SMALL_SAMPLE_RUNS,
+    RunTally,
+    confidence_label,
+    format_rate,
+    is_finished,
+    tally,
+)
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
     Comparison,
@@ -44,19 +57,6 @@ from .stats import (
     wilson_interval,
 )
 from .summary import BatchSummary, summarize
-from .thresholds import (
-    CONFIDENCE,
-    FINISHED_STATUSES,
-    MEAN_OVER_PROMPTS,
-    PER_RUN,
-    SMALL_SAMPLE_PROMPTS,
-    SMALL_SAMPLE_RUNS,
-    RunTally,
-    confidence_label,
-    format_rate,
-    is_finished,
-    tally,
-)
 from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [

@@ -14,9 +14,9 @@ import numpy as np
 
 from ..columns import RunColumn, frame_columns, table_columns
 from ..errors import InvalidArgumentError
+from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, format_call
 from .stats import censored_latency, flakiness_score, is_flaky, k_values, pass_at_k, pass_hat_k, wilson_interval
-from .thresholds import SMALL_SAMPLE_RUNS
 
 if TYPE_CHECKING:
     import pandas as pd

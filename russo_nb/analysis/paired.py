@@ -24,8 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidArgumentError
-from .stats import check_confidence, newcombe_interval, t_quantile, wilson_bounds
-from .thresholds import (
+from ..thresholds import (
     COARSE_RUNS,
     CONFIDENCE,
     MEAN_OVER_PROMPTS,
@@ -33,6 +32,7 @@ from .thresholds import (
     confidence_label,
     is_finished,
 )
+from .stats import check_confidence, newcombe_interval, t_quantile, wilson_bounds
 
 __all__ = [
     "Comparison",

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
 from .frames import light_runs_frame, prompts_frame
 from .stats import censored_latency, clustered_se, pass_k_curves, wilson_interval
-from .thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
 
 if TYPE_CHECKING:
     import pandas as pd

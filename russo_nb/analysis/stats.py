@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidArgumentError
-from .thresholds import CONFIDENCE, SMALL_SAMPLE_PROMPTS, SMALL_SAMPLE_RUNS, confidence_label
+from ..thresholds import CONFIDENCE, SMALL_SAMPLE_PROMPTS, SMALL_SAMPLE_RUNS, confidence_label
 
 __all__ = [
     "ClusteredRate",

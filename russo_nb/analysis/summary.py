@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..thresholds import CONFIDENCE, MEAN_OVER_PROMPTS, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label, format_rate
 from .frames import light_runs_frame, prompts_frame
 from .stats import (
     FLAKY_TEST,
@@ -23,7 +24,6 @@ from .stats import (
     pass_k_curves,
     wilson_interval,
 )
-from .thresholds import CONFIDENCE, MEAN_OVER_PROMPTS, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label, format_rate
 
 __all__ = ["BatchSummary", "summarize"]
 

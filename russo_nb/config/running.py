@@ -84,7 +84,7 @@ class SuiteResult:
         if self.scenarios is not None:
             lines.extend(self._scenario_lines(width))
         status = "PASSED" if self.passed else "FAILED"
-        from ..analysis.thresholds import format_rate
+        from ..thresholds import format_rate
 
         lines.append(f"{status}: {self.passed_count}/{self.finished_count} runs passed ({format_rate(self.pass_rate)})")
         return "\n".join(lines)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..types import format_call
-from .html import STYLE, _e, _pct
+from ..view.model import pct as _pct
+from .html import STYLE, _e
 
 __all__ = ["COMPARE_STYLE", "CompareView", "compare_grid_html", "comparison_html", "direction"]
 

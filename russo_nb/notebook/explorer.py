@@ -26,13 +26,13 @@ import ipywidgets as widgets
 
 from ..types import SingleRunResult
 from ..view import BatchView, build_view
+from ..view.html import failure_html as _failure_html
+from ..view.html import run_passed as _passed
+from ..view.model import pct as _pct
 from .html import (
     STYLE,
     _audio_tag,
     _e,
-    _failure_html,
-    _passed,
-    _pct,
     batch_html,
     headline_html,
     middle,

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .html import STYLE, _e, _pct
+from ..view.model import pct as _pct
+from .html import STYLE, _e
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ..notebook.html import STYLE as VIEW_STYLE
-from ..notebook.html import _e as escape_text
-from ..notebook.html import headline_html, middle, notes_html
 from ..types import format_call
 from ..view import build_view
+from ..view.html import STYLE as VIEW_STYLE
+from ..view.html import escape_text, headline_html, middle, notes_html
 
 __all__ = ["to_html", "write_report"]
 
@@ -272,7 +271,7 @@ def _metadata_rows(result: Any) -> str:
 
 
 def _prompt_table(prompts: Any, max_prompts: int) -> str:
-    from ..analysis.thresholds import SMALL_SAMPLE_RUNS
+    from ..thresholds import SMALL_SAMPLE_RUNS
 
     ordered = prompts.sort_values(["pass_rate", "prompt"]).head(max_prompts)
     ks = [k for k in prompts.attrs.get("ks", []) if k in (1, 3, 5, 10) or k == max(prompts.attrs.get("ks", [1]))]
@@ -326,7 +325,7 @@ def to_html(
     """The whole report as one HTML document (a string)."""
     from ..analysis.frames import prompts_frame, runs_frame
     from ..analysis.summary import summarize
-    from ..analysis.thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
+    from ..thresholds import MEAN_OVER_PROMPTS, PER_RUN, confidence_label
     from ..types import as_batch_result
 
     if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):

@@ -1,7 +1,7 @@
 """One view of a batch, rendered everywhere: text, notebook HTML, the explorer and the report.
 
 :func:`build_view` computes the numbers once (finished runs as the denominator,
-cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.notebook.html.batch_html`
+cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.view.html.batch_html`
 render them. :func:`mimebundle` is what results return from ``_repr_mimebundle_``.
 """
 
@@ -27,7 +27,7 @@ __all__ = [
 
 def mimebundle(result: Any) -> dict[str, str]:
     """``text/plain`` (the summary's first lines) and ``text/html`` (the rich view) of a result, from one view."""
-    from ..notebook.html import batch_html
+    from .html import batch_html
 
     view = build_view(result)
     text = summary_text(result, view).splitlines()

@@ -25,8 +25,8 @@ __all__ = [
     "result_of",
 ]
 
-from ..analysis.thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..columns import Run
+from ..thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""

@@ -1,0 +1,140 @@
+"""The import graph of russo_nb points one way (DESIGN.md: types ← protocols ← runner ← analysis ← notebook/report).
+
+Read from the source with :mod:`ast` (every ``import``, also those inside functions, since a
+lazy upward import is still an upward dependency), so the test needs no import side effects
+and names the file and line of each offending import.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import russo_nb
+
+ROOT = Path(russo_nb.__file__).parent
+LOW_LEVEL = ("types", "protocols")
+UPPER = {"analysis", "notebook", "report", "view"}
+
+
+def _module_name(path: Path) -> tuple[list[str], bool]:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    is_package = parts[-1] == "__init__"
+    return (parts[:-1] if is_package else parts), is_package
+
+
+def _unit(dotted: str) -> str:
+    """The top-level package or module of ``russo_nb.x.y`` (``x``); ``__init__`` for ``russo_nb`` itself."""
+    parts = dotted.split(".")
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1]
+
+
+def _is_submodule(dotted: str) -> bool:
+    rel = Path(*dotted.split(".")[1:])
+    return (ROOT / rel).with_suffix(".py").exists() or (ROOT / rel / "__init__.py").exists()
+
+
+def imports() -> list[tuple[str, str, str, str, int]]:
+    """(importing unit, imported unit, imported name or '', file, line) for every russo_nb import in russo_nb."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        parts, is_package = _module_name(path)
+        source = _unit(".".join(parts))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = parts if is_package else parts[:-1]
+                    base = base[: len(base) - (node.level - 1)]
+                    module = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                if module != "russo_nb" and not module.startswith("russo_nb."):
+                    continue
+                for alias in node.names:
+                    target = f"{module}.{alias.name}"
+                    if module == "russo_nb" and _is_submodule(target):
+                        found.append((source, _unit(target), "", str(path), node.lineno))
+                    else:
+                        found.append((source, _unit(module), alias.name, str(path), node.lineno))
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("russo_nb."):
+                        found.append((source, _unit(alias.name), "", str(path), node.lineno))
+    return found
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one member (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in edges.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return components
+
+
+def test_the_walker_sees_known_imports() -> None:
+    """Guards the test itself: if the walker found nothing, every check below would pass vacuously."""
+    edges = {(source, target) for source, target, *_ in imports()}
+    assert ("view", "thresholds") in edges
+    assert ("report", "view") in edges
+    assert ("notebook", "view") in edges
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_cycles_between_packages() -> None:
+    edges: dict[str, set[str]] = defaultdict(set)
+    where: dict[tuple[str, str], str] = {}
+    for source, target, _, path, line in imports():
+        if source != target and source != "__init__" and target != "__init__":
+            edges[source].add(target)
+            where.setdefault((source, target), f"{path}:{line}")
+    cycles = _cycles(edges)
+    detail = [f"{a} -> {b} ({where[a, b]})" for cycle in cycles for a in cycle for b in sorted(edges[a]) if b in cycle]
+    assert cycles == [], "\n".join(detail)
+
+
+def test_types_and_protocols_import_nothing_above_them() -> None:
+    upward = [
+        f"{path}:{line} imports {target}"
+        for source, target, _, path, line in imports()
+        if source in LOW_LEVEL and target in UPPER
+    ]
+    assert upward == []
+
+
+def test_no_private_name_is_imported_from_another_package() -> None:
+    private = [
+        f"{path}:{line} imports {name} from {target}"
+        for source, target, name, path, line in imports()
+        if source != target and name.startswith("_") and not name.startswith("__")
+    ]
+    assert private == []
