@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .types import EvalResult, RunError, RunStatus, ToolCall, format_call
+from .types import EvalResult, RunError, RunStatus, ToolCall, format_call, retried_text
 
 __all__ = [
     "RUN_STATUSES",
@@ -263,6 +263,14 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn("synth_s", lambda r: r.synth_s, "float", "Seconds of speech synthesis (NaN when unknown).", sql="REAL"),
     RunColumn("attempts", lambda r: r.attempts, "int", "Tries the run took (retries + 1).", sql="INTEGER"),
     RunColumn(
+        "retried",
+        lambda r: getattr(r, "retried", ()),
+        "str",
+        "The earlier attempts that failed and were retried, '2 retried, last RetryableError' ('' when none).",
+        render=retried_text,
+        sql="TEXT",
+    ),
+    RunColumn(
         "effects",
         lambda r: r.effects,
         "str",
@@ -275,10 +283,22 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn(
         "started_at", lambda r: r.started_at, "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
     ),
-    RunColumn("input_tokens", _usage_part("input_tokens"), "float", "Input tokens the API reported (NaN: none)."),
-    RunColumn("output_tokens", _usage_part("output_tokens"), "float", "Output tokens the API reported (NaN: none)."),
-    RunColumn("total_tokens", _usage_part("total_tokens"), "float", "Tokens in all the API reported (NaN: none)."),
-    RunColumn("audio_s", _usage_part("audio_s"), "float", "Seconds of audio sent to the agent (NaN: unknown)."),
+    RunColumn(
+        "input_tokens", _usage_part("input_tokens"), "float", "Input tokens the API reported (NaN: none).", sql="REAL"
+    ),
+    RunColumn(
+        "output_tokens",
+        _usage_part("output_tokens"),
+        "float",
+        "Output tokens the API reported (NaN: none).",
+        sql="REAL",
+    ),
+    RunColumn(
+        "total_tokens", _usage_part("total_tokens"), "float", "Tokens in all the API reported (NaN: none).", sql="REAL"
+    ),
+    RunColumn(
+        "audio_s", _usage_part("audio_s"), "float", "Seconds of audio sent to the agent (NaN: unknown).", sql="REAL"
+    ),
     # -- in files only: what makes a CSV / Parquet export load back exactly ------------------
     RunColumn("error_stage", _error_part("stage"), "str", "Where the error happened.", frame=False, sql="TEXT"),
     RunColumn(

@@ -37,7 +37,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from .errors import InvalidArgumentError, RetryableError
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .threads import job_threads
-from .types import RunError, RunStatus
+from .types import MAX_RETRIED_KEPT, RetriedAttempt, RunError, RunStatus
 
 __all__ = [
     "MAX_RUNS",
@@ -391,6 +391,14 @@ class Job(Generic[B]):
         return bool(cancelling()) if cancelling is not None else False
 
     async def _run_one(self, item: WorkItem[Any]) -> Any:
+        retried: list[RetriedAttempt] = []
+        result = await self._attempts(item, retried)
+        if retried:  # the earlier attempts stay visible on the run, whether its last one passed or not
+            result.retried = tuple(retried)
+        return result
+
+    async def _attempts(self, item: WorkItem[Any], retried: list[RetriedAttempt]) -> Any:
+        """Run ``item`` until it succeeds or may not retry; each retried failure is appended to ``retried``."""
         settings = self.settings
         attempts = 0
         limiter = self._limiter
@@ -421,6 +429,8 @@ class Job(Generic[B]):
                     if isinstance(exc, RetryableError) and getattr(exc, "retry_after", None):
                         limiter.pause(delay)  # a quota is shared: the server's pause holds every run back
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
+                    retried.append(RetriedAttempt.from_exception(exc, getattr(item, "stage", ""), delay))
+                    del retried[:-MAX_RETRIED_KEPT]
                     await asyncio.sleep(delay)
                     continue
                 stage = getattr(item, "stage", "")

@@ -12,6 +12,7 @@ __all__ = [
     "ConfigurationError",
     "ExpectationError",
     "InvalidArgumentError",
+    "PatternTimeoutError",
     "ProtocolError",
     "RetryableError",
     "RussoError",
@@ -71,6 +72,10 @@ class RetryableError(RuntimeError):
 class AgentResponseError(ValueError):
     """The agent answered, but not with what was expected: not JSON, the wrong shape, a malformed tool call,
     or an answer over the size cap. Recorded as that run's error."""
+
+
+class PatternTimeoutError(RussoError, TimeoutError):
+    """A user-supplied regular expression ran past its time budget (catastrophic backtracking)."""
 
 
 class StoreBusyError(RussoError, RuntimeError):

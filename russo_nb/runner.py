@@ -268,6 +268,7 @@ class _PromptRun:
                 "seed": self.seed,
                 "started_at": started_at,
                 "transcript": None,
+                "retried": (),
             },
         )
 

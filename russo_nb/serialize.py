@@ -184,6 +184,7 @@ def run_to_plain(run: Any) -> dict[str, Any]:
         "seed": run.seed,
         "started_at": run.started_at,
         "transcript": plain(run.transcript),
+        "retried": [attempt.model_dump() for attempt in getattr(run, "retried", ())],
     }
 
 

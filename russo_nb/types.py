@@ -15,7 +15,7 @@ import math
 import traceback as traceback_module
 import uuid
 import wave
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -30,6 +30,7 @@ __all__ = [
     "BatchMetadata",
     "BatchResult",
     "EvalResult",
+    "RetriedAttempt",
     "RunError",
     "RunStatus",
     "SingleRunResult",
@@ -38,6 +39,7 @@ __all__ = [
     "format_call",
     "format_usage",
     "prompt_id",
+    "retried_text",
     "as_batch_result",
 ]
 
@@ -321,6 +323,49 @@ class RunError(BaseModel):
         return f"{self.type}{where}{who}: {self.message}"
 
 
+MAX_RETRIED_KEPT = 10
+"""Most earlier attempts a run keeps (the last ones: the newest failure is the most telling)."""
+MAX_RETRIED_MESSAGE = 500
+"""Longest message an earlier attempt keeps (longer ones are cut, a marker says so)."""
+
+
+class RetriedAttempt(BaseModel):
+    """An earlier attempt of a run that failed and was retried: why, and how long the engine waited.
+
+    Kept short and bounded (at most :data:`MAX_RETRIED_KEPT` per run, messages cut to
+    :data:`MAX_RETRIED_MESSAGE` characters, no traceback) so a batch of many retried runs stays small,
+    yet a run that passed on its second try still shows the 429 its first try met.
+    """
+
+    type: str
+    message: str = ""
+    stage: str = ""
+    retry_after: float | None = None
+    """The server's hint in seconds (``Retry-After``), when the error carried one."""
+    waited_s: float | None = None
+    """Seconds the engine waited before the next attempt (backoff, at least ``retry_after``)."""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, stage: str = "", waited_s: float | None = None) -> RetriedAttempt:
+        """The record of a failed attempt raised as ``exc``, message cut to :data:`MAX_RETRIED_MESSAGE`."""
+        message = _exception_message(exc)
+        if len(message) > MAX_RETRIED_MESSAGE:
+            message = message[: MAX_RETRIED_MESSAGE - 20] + f"... ({len(message)} chars)"
+        hint = getattr(exc, "retry_after", None)
+        retry_after = float(hint) if isinstance(hint, (int, float)) and not isinstance(hint, bool) else None
+        return cls(type=type(exc).__name__, message=message, stage=stage, retry_after=retry_after, waited_s=waited_s)
+
+    def __str__(self) -> str:
+        return terminal_safe(f"{self.type}: {self.message}" if self.message else self.type)
+
+
+def retried_text(retried: Sequence[RetriedAttempt] | None) -> str:
+    """``"2 retried, last RetryableError"``: short text of a run's earlier attempts ('' when none)."""
+    if not retried:
+        return ""
+    return f"{len(retried)} retried, last {retried[-1].type}"
+
+
 class SingleRunResult(BaseModel):
     """One run of one prompt: the evaluation plus how the run went."""
 
@@ -341,6 +386,8 @@ class SingleRunResult(BaseModel):
     seed: int | None = None
     started_at: float | None = None
     transcript: list[dict[str, Any]] | None = None
+    retried: tuple[RetriedAttempt, ...] = ()
+    """The earlier attempts that failed and were retried (oldest first, at most :data:`MAX_RETRIED_KEPT`)."""
 
     @model_validator(mode="after")
     def _fill_derived(self) -> SingleRunResult:

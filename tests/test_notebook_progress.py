@@ -47,3 +47,12 @@ def test_format_progress_mentions_errors_and_time_left():
     progress.errors = 1
     text = format_progress(progress)
     assert "1 errors" in text and "left" in text
+
+
+def test_widget_label_is_the_whole_batch_kind_and_not_cut_to_a_fixed_width():
+    for label in ["russo scenario", "russo suite", "russo run"]:
+        display = ProgressDisplay(3, label, mode="widget")
+        assert display.bar.description == label
+        # the default description width is a fixed ~80px column that cut "russo scenario" to "russo sce…"
+        assert display.bar.style.description_width == "initial"
+        assert display._bundle("0/3 runs")["text/plain"].startswith(f"{label} 0/3 runs")

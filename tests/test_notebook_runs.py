@@ -254,3 +254,14 @@ def test_pass_at_k_counts_its_noun_in_the_singular_and_plural():
     assert ax.get_title() == "pass@k and pass^k over 1 scenario"
     ax = plot_pass_at_k(prompts_frame(make_batch(with_error=False)), ax=Figure().subplots())
     assert ax.get_title() == "pass@k and pass^k over 2 prompts"
+
+
+def test_search_box_treats_regex_characters_literally():
+    batch = load_batch(RECORDED)
+    table = RunsTable(batch, page_size=10)
+    for term in ["(", ".*", "(a|aa)+$"]:  # as regexes: an error, everything, a backtracking pattern
+        table.search.value = term
+        assert all(term in key for key in table.frame.loc[table.view.index, "search"])
+        assert table.view.shape[0] == sum(term in key for key in table.frame["search"])
+    table.search.value = ""
+    assert table.view.shape[0] == len(batch.runs)

@@ -114,7 +114,7 @@ def test_builtin_criteria():
     assert verdict(text_contains("booked")) and not verdict(text_contains("booked", case_sensitive=True))
     assert not verdict(text_contains("to LA"))  # the user said it, not the agent
     assert verdict(text_contains("to LA", role="user"))
-    assert verdict(text_matches(r"ref [A-Z]{3}\d{3}")) and not verdict(text_matches(r"ref \d+"))
+    assert verdict(text_matches(r"ref [A-Z]{3}\d{3}"))[0] and not verdict(text_matches(r"ref \d+"))[0]
     assert verdict(max_turns(2))[0] and not verdict(max_turns(1))[0]
     with pytest.raises(InvalidArgumentError, match="regular expression"):
         text_matches("(")

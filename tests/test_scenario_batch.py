@@ -306,3 +306,28 @@ def test_a_scenario_batch_has_one_run_table():
     assert frame["expected"].eq("book_flight(to_city='Oslo')").all()
     assert all(isinstance(run, Run) for run in batch.runs)
     assert all(isinstance(run, Run) for run in batch.to_batch_result().runs)
+
+
+def test_catastrophic_regex_criterion_fails_with_timed_out_and_the_batch_finishes():
+    from russo_nb.scenario.criteria import text_matches
+
+    class SaysAs(AgentAdapter):
+        async def call(self, input):
+            return "a" * 40 + "b"  # (a|aa)+$ backtracks exponentially on this (never returns under `re`)
+
+    spec = Scenario(
+        name="backtracking",
+        description="d",
+        agents=lambda: [
+            SaysAs(),
+            scenario.UserSimulatorAgent(lines=["hi"]),
+            scenario.JudgeAgent(criteria=[text_matches(r"(a|aa)+$", timeout=0.2), text_matches("a+b")]),
+        ],
+        script=[scenario.user(), scenario.agent(), scenario.judge()],
+    )
+    batch = arun(run_scenarios(spec, runs=2, timeout=30))
+    assert batch.total == 2 and [run.status for run in batch.runs] == ["failed", "failed"]
+    for run in batch.runs:
+        slow, fine = run.criteria_results
+        assert not slow.passed and "timed out after 0.2s" in slow.reasoning and "(a|aa)+$" in slow.reasoning
+        assert fine.passed and run.failed_criteria == ["text_matches('(a|aa)+$')"]

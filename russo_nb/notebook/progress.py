@@ -100,8 +100,15 @@ class ProgressDisplay:
     def _build_widget(self) -> None:
         import ipywidgets as widgets
 
+        # "initial" sizes the description to its text; the default (a fixed ~80px label
+        # column) cut "russo scenario" to "russo sce…".
         self.bar = widgets.IntProgress(
-            value=0, min=0, max=max(1, self.total), description=self.label, layout=widgets.Layout(width="40%")
+            value=0,
+            min=0,
+            max=max(1, self.total),
+            description=self.label,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="40%", min_width="16em"),
         )
         self.bar.add_class("russo-progress")
         self.text = widgets.HTML(value=f"0/{self.total} runs · starting")

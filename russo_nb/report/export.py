@@ -427,6 +427,7 @@ def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> Bat
                         "seed": None if seed is None else int(seed),
                         "started_at": started[i],
                         "transcript": None,
+                        "retried": (),  # CSV / Parquet keep the short text only
                     },
                 )
             )

@@ -11,7 +11,8 @@ Layout (version 2)::
     {"kind": "prompts", "items": [[prompt, prompt_id], ...]}
     {"kind": "lists", "items": [effects list, ...]}           <- audio keys and effects lists
     [prompt ref, run_index, status, eval ref, error, latency_s, synth_s, attempts,
-     audio_key ref, response ref, effects ref, seed, started_at, transcript]   <- one line per run
+     audio_key ref, response ref, effects ref, seed, started_at, transcript,
+     retried]                                                 <- one line per run (retried: optional)
     {"kind": "audio", "key": ..., "data": base64, ...}        <- with include_audio
 
 The header's ``sha256`` covers every byte after the header line and ``lines`` / ``runs``
@@ -39,6 +40,7 @@ from ..types import (
     BatchMetadata,
     BatchResult,
     EvalResult,
+    RetriedAttempt,
     RunError,
     SingleRunResult,
     ToolCall,
@@ -66,6 +68,7 @@ RUN_FIELDS = (
     "seed",
     "started_at",
     "transcript",
+    "retried",
 )
 """The order of a run line's cells (refs into the tables for prompt, eval_result, audio_key, response, effects)."""
 
@@ -134,6 +137,9 @@ def _encode(result: BatchResult, include_audio: bool) -> tuple[list[str], int]:
             run.started_at,
             run.transcript,
         ]
+        retried = getattr(run, "retried", ())
+        if retried:  # only retried runs carry the 15th cell: files of batches without retries stay as they were
+            row.append([attempt.model_dump() for attempt in retried])
         run_lines.append(dumps_safe(row))
     lines = [
         dumps_safe({"kind": "calls", "items": calls.items}),
@@ -297,8 +303,10 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
         loads = json.loads
         for number, line in enumerate(lines[5:], start=7):  # noqa: B007 (named in the error)
             if line.startswith("["):
+                cells = loads(line)
+                retried = tuple(RetriedAttempt.model_validate(a) for a in cells.pop()) if len(cells) == 15 else ()
                 (p, index, status, ev, err, latency, synth, attempts, key, resp, effects, seed, started, transcript) = (
-                    loads(line)
+                    cells
                 )
                 if status not in _STATUSES or type(index) is not int:
                     raise ValueError(f"status {status!r} / run index {index!r} not valid")
@@ -322,6 +330,7 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                             "seed": seed,
                             "started_at": started,
                             "transcript": transcript,
+                            "retried": retried,
                         },
                     )
                 )

@@ -190,6 +190,7 @@ class ScenarioBatch(RunCounts, BaseModel):
                     error=run.error,
                     latency_s=run.agent_time,
                     attempts=run.attempts,
+                    retried=run.retried,
                     audio_key=audio_key,
                     response=AgentResponse(
                         tool_calls=actual,

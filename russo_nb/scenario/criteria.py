@@ -19,8 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, PatternTimeoutError
 from ..types import format_call
+from ..user_regex import DEFAULT_TIMEOUT_S, check_timeout, compile_user_pattern, search_texts
 from .result import CriterionResult
 from .state import ScenarioState, message_text
 
@@ -108,15 +109,28 @@ def text_contains(text: str, *, role: str = "assistant", case_sensitive: bool = 
     return Criterion(f"text_contains({text!r})", predicate)
 
 
-def text_matches(pattern: str, *, role: str = "assistant", flags: int = re.IGNORECASE) -> Criterion:
-    """Some message from ``role`` (the agent by default) matches the regular expression."""
-    try:
-        compiled = re.compile(pattern, flags)
-    except re.error as exc:
-        raise InvalidArgumentError(f"text_matches({pattern!r}): not a valid regular expression ({exc})") from None
+def text_matches(
+    pattern: str, *, role: str = "assistant", flags: int = re.IGNORECASE, timeout: float = DEFAULT_TIMEOUT_S
+) -> Criterion:
+    """Some message from ``role`` (the agent by default) matches the regular expression (``re`` syntax).
 
-    def predicate(state: ScenarioState) -> bool:
-        return any(compiled.search(message_text(m)) for m in state.messages if m.get("role") == role)
+    The search is bounded by ``timeout`` seconds: a pattern that backtracks catastrophically
+    on the agent's text fails the criterion with a reason saying it timed out, instead of
+    hanging the run (``re`` cannot be interrupted; see :mod:`russo_nb.user_regex`).
+    """
+    where = f"text_matches({pattern!r})"
+    compiled = compile_user_pattern(pattern, flags, where=where)
+    timeout = check_timeout(timeout, f"{where}: timeout")
+
+    def predicate(state: ScenarioState) -> tuple[bool, str]:
+        texts = [message_text(m) for m in state.messages if m.get("role") == role]
+        try:
+            match = search_texts(compiled, texts, timeout_s=timeout)
+        except PatternTimeoutError as exc:
+            return False, str(exc)
+        if match is None:
+            return False, f"no {role} message matches"
+        return True, f"matched {match.group(0)[:80]!r}"
 
     return Criterion(f"text_matches({pattern!r})", predicate)
 

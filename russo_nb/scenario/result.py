@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..plain_text import terminal_safe
-from ..types import Audio, EvalResult, RunError, RunStatus, ToolCall
+from ..types import Audio, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall
 from ..types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
@@ -71,6 +71,8 @@ class ScenarioResult(BaseModel):
     status: RunStatus | None = None
     run_index: int = 0
     attempts: int = 1
+    retried: tuple[RetriedAttempt, ...] = ()
+    """The earlier attempts that failed and were retried (oldest first, bounded)."""
     seed: int | None = None
     thread_id: str | None = None
     turns: int = 0

@@ -46,6 +46,9 @@ def _prompt_run_line(run: Any) -> str:
     attempts = getattr(run, "attempts", 1)
     if isinstance(attempts, int) and attempts > 1:
         line += f" after {attempts} attempts"  # retried (429 / 5xx / retry_on): visible per run
+        retried = getattr(run, "retried", ())
+        if retried:
+            line += f" (last retried: {terminal_safe(retried[-1].type)})"
     if run.status in ("error", "timeout"):
         error = getattr(run, "error", None)
         line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
