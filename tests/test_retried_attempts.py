@@ -125,3 +125,33 @@ def test_an_older_store_gains_the_usage_columns(tmp_path):
     batch_id = store.record(batch)
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT total_tokens FROM runs WHERE batch_id = ?", (batch_id,)).fetchall() == [(7.0,)]
+
+
+def test_a_scenario_run_keeps_its_retried_attempts_through_the_same_engine():
+    from scenario_helpers import arun
+
+    from russo_nb import scenario
+    from russo_nb.scenario import AgentAdapter, Scenario, run_scenarios
+
+    calls = 0
+
+    class BusyOnce(AgentAdapter):
+        async def call(self, input):
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RetryableError("HTTP 429", retry_after=0.05, status=429)
+            return "hello"
+
+    spec = Scenario(
+        name="busy once",
+        description="d",
+        agents=[BusyOnce(), scenario.UserSimulatorAgent(lines=["hi"])],
+        script=[scenario.user(), scenario.agent(), scenario.succeed()],
+    )
+    batch = arun(run_scenarios(spec, runs=1, retries=1, retry_backoff=0.001))
+    run = batch.runs[0]
+    assert run.status == "passed" and run.attempts == 2
+    assert [(a.type, a.stage, a.retry_after) for a in run.retried] == [("RetryableError", "agent", 0.05)]
+    assert batch.to_dataframe()["retried"].tolist() == ["1 retried, last RetryableError"]
+    assert batch.to_batch_result().runs[0].retried == run.retried
