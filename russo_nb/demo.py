@@ -55,12 +55,12 @@ def start_demo(
 
     ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.
     """
-    from .audio.effects import coerce_effects
+    from .pipeline import build_effects
     from .runner import start_batch
 
     if suite is None or isinstance(suite, (str, Path)):
         suite = demo_suite(suite)
-    chain = coerce_effects(effects if effects is not None else suite.effect_items())
+    chain = build_effects(effects if effects is not None else suite.effect_items())
     agent = agent or default_agent()
     if text_mode:
         synthesizer = None
@@ -134,9 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the pass-rate line")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
-        from .audio.effects import Noise, coerce_effects
+        from .audio.effects import Noise
+        from .pipeline import build_effects
 
-        effects = coerce_effects(args.effects)
+        effects = build_effects(args.effects)
         if args.snr is not None:
             effects.append(Noise(snr_db=args.snr))
         suite = demo_suite(args.suite)

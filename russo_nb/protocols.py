@@ -57,18 +57,13 @@ class Effect(Protocol):
 
 
 def check_effects(effects: Any) -> list[Any]:
-    """Return the effects as a list, raising a clear error for one without ``apply(audio, rng)``.
+    """Return effect objects as a list, raising a clear error for one without ``apply(audio, rng)``.
 
-    Spec strings (``"noise:10db,telephone"``) are parsed by :mod:`russo_nb.audio.effects`.
+    Only checks objects: turning an effects option (spec strings, component mappings, lists)
+    into effects is :func:`russo_nb.pipeline.build_effects`, which calls this.
     """
     from .errors import InvalidArgumentError
 
-    if isinstance(effects, str) or (
-        isinstance(effects, (list, tuple)) and any(isinstance(item, str) for item in effects)
-    ):
-        from .audio.effects import coerce_effects
-
-        effects = coerce_effects(effects)
     out = list(effects or [])
     for effect in out:
         if not callable(getattr(effect, "apply", None)):

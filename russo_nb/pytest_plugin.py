@@ -187,12 +187,10 @@ def _cached(config: pytest.Config, synthesizer: Any) -> Any:
 
 
 def _effects(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    from .config import parse_effects
+    from .errors import SuiteFileError
+    from .pipeline import build_effects
 
-    items = [value] if isinstance(value, (str, dict)) or callable(getattr(value, "apply", None)) else list(value)
-    return parse_effects(items, "effects")
+    return build_effects(value, where="effects", error=SuiteFileError)
 
 
 def _setting(kwargs: dict[str, Any], key: str, config: pytest.Config, option: str | None = None) -> Any:

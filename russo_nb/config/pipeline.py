@@ -6,16 +6,14 @@ the local voice agent) and, for the evaluator, from :func:`russo_nb.pipeline.def
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..components import ComponentRef, build_component
 from ..errors import RussoError, SuiteFileError
-from ..pipeline import default_agent, default_evaluator, default_synthesizer, wrap_cache
-from .loading import describe_error, load_suite
+from ..pipeline import build_effects, default_agent, default_evaluator, default_synthesizer, wrap_cache
+from .loading import load_suite
 from .models import PipelineSpec, Suite
 
 __all__ = ["Pipeline", "as_suite", "build_pipeline", "parse_effects", "wrap_cache"]
@@ -43,22 +41,8 @@ def as_suite(suite: Any) -> Suite:
 
 
 def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
-    """Turn effect specs (``"noise:10db"``, a component mapping, or an effect object) into effect objects."""
-    from ..audio.effects import coerce_effects
-    from ..protocols import check_effects
-
-    built: list[Any] = []
-    for index, item in enumerate(items):
-        try:
-            if isinstance(item, Mapping) and not {"class", "factory", "object"} & set(item):
-                raise SuiteFileError(f"expected a spec like 'noise:10db' or {{class: ..., params: ...}}, got {item!r}")
-            effects = [build_component(dict(item))] if isinstance(item, Mapping) else coerce_effects(item)
-            built.extend(check_effects(effects))
-        except RussoError as exc:
-            raise SuiteFileError(f"{where}[{index}]: {exc}") from None
-        except ValidationError as exc:
-            raise SuiteFileError(f"{where}[{index}]: {describe_error(exc.errors()[0])}") from None
-    return built
+    """A suite file's effect specs as effect objects (:func:`russo_nb.pipeline.build_effects`, SuiteFileError)."""
+    return build_effects(list(items), where=where, error=SuiteFileError)
 
 
 def _build(suite: Suite, ref: ComponentRef, slot: str) -> Any:

@@ -87,11 +87,9 @@ class RussoMagics(Magics):
         )
 
     def _effects(self, spec: str | None) -> list[Any]:
-        if not spec:
-            return []
-        from ..audio.effects import coerce_effects
+        from ..pipeline import build_effects
 
-        return coerce_effects(spec)
+        return build_effects(spec or None)
 
     def _expectations(self, values: list[str]) -> Any:
         from ..expectations import parse_expectation

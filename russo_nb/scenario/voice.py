@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from ..errors import InvalidArgumentError
+from ..pipeline import build_effects
 from ..protocols import (
     apply_effects,
     as_agent,
-    check_effects,
     check_synthesizer,
     coerce_response,
     describe,
@@ -61,7 +61,7 @@ class VoiceAgentAdapter(AgentAdapter):
                 "VoiceAgentAdapter needs a synthesizer (e.g. russo_nb.audio.EspeakSynthesizer())"
             )
         self.synthesizer = check_synthesizer(synthesizer)
-        self.effects = check_effects(effects)
+        self.effects = build_effects(effects)
         self.effect_names = [effect_name(effect) for effect in self.effects]
         self.seed = seed
         self.keep_audio = keep_audio
