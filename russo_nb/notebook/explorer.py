@@ -42,6 +42,7 @@ from .html import (
     scenario_result_html,
     transcript_html,
 )
+from .run_detail import clip_of
 
 __all__ = ["Explorer", "explore"]
 
@@ -66,20 +67,6 @@ def _html(value: str) -> widgets.HTML:
 
 def _short(text: str, width: int = 80) -> str:
     return middle(text, width)
-
-
-def _clip_of(result: Any, run: Any) -> Any:
-    """The audio a run's agent heard, if the batch kept it."""
-    audio_for = getattr(result, "audio_for", None)
-    if callable(audio_for) and getattr(run, "audio_key", None) is not None:
-        try:
-            return audio_for(run)
-        except Exception:  # a foreign result type without an audio store
-            return None
-    clips = getattr(run, "audio", None)
-    if isinstance(clips, dict) and clips:
-        return next(iter(clips.values()))
-    return None
 
 
 def _audio_widget(clip: Any) -> widgets.Audio:
@@ -248,7 +235,7 @@ class Explorer(widgets.VBox):
                     f"<div class='muted'><b>{_e(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
                     f"{getattr(run, 'run_index', '?')}</div>"
                 )
-                clip = _clip_of(self.result, run)
+                clip = clip_of(self.result, run)
                 if clip is not None and len(getattr(clip, "data", b"")) <= SNAPSHOT_AUDIO_BYTES:
                     parts.append(f"<div class='muted'>What the agent heard:</div>{_audio_tag(clip)}")
                 parts.append(self._transcript_body(run, max_audio_bytes=SNAPSHOT_AUDIO_BYTES))
@@ -442,7 +429,7 @@ class Explorer(widgets.VBox):
         )
         children: list[widgets.Widget] = [_html(header)]
         shown = runs[: self.page_size]
-        clips = [_clip_of(self.result, run) for run in shown]
+        clips = [clip_of(self.result, run) for run in shown]
         keys = {getattr(run, "audio_key", None) for run, clip in zip(shown, clips, strict=True) if clip is not None}
         shared = len(keys) == 1
         if shared:
