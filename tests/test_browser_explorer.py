@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser_quickstart import ARTIFACTS, CHROMIUM, TOKEN, _free_port
+from browser_helpers import ARTIFACTS, CHROMIUM, TOKEN, jupyterlab
 
 from russo_nb.notebook.runs_table import runs_table_frame
 from russo_nb.report import load_batch
@@ -37,12 +37,7 @@ CELLS = [
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 serving a notebook that explores the recorded 5 dB batch and a history of two."""
-    import os
     import shutil
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
     import nbformat
 
@@ -53,45 +48,10 @@ def lab(tmp_path_factory):
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, root / "explorer.ipynb")
-    port = _free_port()
-    env = dict(os.environ)
-    env.update(
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-        JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-    )
-    log = open(base / "lab.log", "wb")  # closed in the finally below
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("JupyterLab did not start:\n" + (base / "lab.log").read_text(errors="replace"))
-            time.sleep(0.5)
-        yield url
+        with jupyterlab(base, root) as url:
+            yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
         shutil.rmtree(root / ".ipynb_checkpoints", ignore_errors=True)
 
 
