@@ -15,6 +15,9 @@ def test_batch_repr_html_has_header_table_and_failures():
     assert "russo-prompts" in html
     assert "⚑ flaky" in html  # runs of a prompt disagree
     assert "Failures:" in html and "<del>" in html and "<ins>" in html
+    # the two lines of a call diff say which side is which, and the agent's wrong value is not drawn as "right"
+    assert "<span class='side'>expected</span>" in html and "<span class='side'>agent called</span>" in html
+    assert "russo ins{background:var(--russo-got-bg)" in html
     assert "1 error" in html  # the errored run is counted in the header
     assert "Small sample" in html
 

@@ -50,14 +50,14 @@ STYLE = """<style>
 .russo{--russo-fg:var(--jp-content-font-color1,#1a1a1a);--russo-muted:var(--jp-content-font-color2,#4d4d4d);
 --russo-border:var(--jp-border-color2,#d0d0d0);--russo-head-bg:rgba(127,127,127,.14);--russo-ok:#1e6b24;
 --russo-bad:#b3261e;--russo-warn:#8a4600;--russo-flag:#8a4600;--russo-call:#5b1780;--russo-del-bg:#fde2e0;
---russo-del-fg:#8e1c16;--russo-ins-bg:#dcf3de;--russo-ins-fg:#1b5e20;--russo-err-bg:#fdecea;--russo-err-fg:#8e1c16;
+--russo-del-fg:#8e1c16;--russo-ins-bg:#dcf3de;--russo-ins-fg:#1b5e20;--russo-got-bg:#fff0d6;--russo-got-fg:#6d3a00;--russo-err-bg:#fdecea;--russo-err-fg:#8e1c16;
 --russo-user-bg:#e3f2fd;--russo-user-fg:#0d2a4a;--russo-bot-bg:#f1f1f1;--russo-bot-fg:#1f1f1f;
 --russo-tool-bg:#fff8e1;--russo-tool-fg:#4e3b00;--russo-bar-bg:#f2c4c4;--russo-bar-fg:#3d8b40;
 font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;line-height:1.4;max-width:1100px;
 color:var(--russo-fg)}
 body[data-jp-theme-light="false"] .russo{--russo-muted:var(--jp-content-font-color2,#bdbdbd);--russo-ok:#2e7d32;
 --russo-bad:#c62828;--russo-warn:#a84300;--russo-flag:#ffb74d;--russo-call:#e1bee7;--russo-del-bg:#5c1a1a;
---russo-del-fg:#ffcdd2;--russo-ins-bg:#1b4d1f;--russo-ins-fg:#c8e6c9;--russo-err-bg:#4a1616;--russo-err-fg:#ffcdd2;
+--russo-del-fg:#ffcdd2;--russo-ins-bg:#1b4d1f;--russo-ins-fg:#c8e6c9;--russo-got-bg:#4d3300;--russo-got-fg:#ffe0b2;--russo-err-bg:#4a1616;--russo-err-fg:#ffcdd2;
 --russo-user-bg:#12375c;--russo-user-fg:#e3f2fd;--russo-bot-bg:#333;--russo-bot-fg:#eee;--russo-tool-bg:#3d3200;
 --russo-tool-fg:#fff3c4;--russo-bar-bg:#6b2b2b;--russo-bar-fg:#4caf50}
 .russo table{border-collapse:collapse;margin:6px 0!important;width:100%;table-layout:auto!important;
@@ -79,7 +79,8 @@ vertical-align:middle}
 .russo code{font-family:var(--jp-code-font-family,monospace);font-size:12px;white-space:pre-wrap;color:inherit;
 background:transparent}
 .russo del{background:var(--russo-del-bg);text-decoration:none;color:var(--russo-del-fg)}
-.russo ins{background:var(--russo-ins-bg);text-decoration:none;color:var(--russo-ins-fg)}
+.russo ins{background:var(--russo-got-bg);text-decoration:none;color:var(--russo-got-fg)}
+.russo .side{display:inline-block;min-width:7.5em;color:var(--russo-muted,inherit);font-size:0.85em}
 .russo details{margin:6px 0}.russo summary{cursor:pointer;font-weight:600}
 .russo .fail{border-left:3px solid var(--russo-bad);padding:2px 8px;margin:6px 0}
 .russo .chat{display:flex;flex-direction:column;gap:4px;margin:6px 0;max-width:760px}
@@ -190,7 +191,10 @@ def call_diff_html(expected: Any, actual: Any | None) -> str:
             got_parts.append(f"<span class='muted'>{_arg(key, value)}</span>")
     want_name = _e(expected.name) if expected.name == actual.name else f"<del>{_e(expected.name)}</del>"
     got_name = _e(actual.name) if expected.name == actual.name else f"<ins>{_e(actual.name)}</ins>"
-    return f"<code>{want_name}({', '.join(want_parts)})</code><br><code>{got_name}({', '.join(got_parts)})</code>"
+    return (
+        f"<span class='side'>expected</span><code>{want_name}({', '.join(want_parts)})</code><br>"
+        f"<span class='side'>agent called</span><code>{got_name}({', '.join(got_parts)})</code>"
+    )
 
 
 def eval_diff_html(evaluation: Any) -> str:
