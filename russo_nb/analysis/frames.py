@@ -69,11 +69,6 @@ def _runs_of(result: Any) -> list[Any]:
     return runs
 
 
-def _normalized(runs: list[Any]) -> list[Any]:
-    """The runs as they are: every run satisfies :class:`russo_nb.columns.Run` (kept for older callers)."""
-    return list(runs)
-
-
 def _matched(matches: list[Any]) -> int:
     count = 0
     for match in matches:
@@ -247,7 +242,7 @@ def _light_columns(
     """prompt, prompt_id, status, latency, match rate (and run_index) — the least the prompts frame needs."""
     runs = _runs_of(result)
     prompts, pids, statuses, latency, match, index = [], [], [], [], [], []
-    for run in _normalized(runs):
+    for run in runs:
         prompts.append(run.prompt)
         pids.append(run.prompt_id)
         statuses.append(run.status)
