@@ -138,3 +138,45 @@ def test_no_private_name_is_imported_from_another_package() -> None:
         if source != target and name.startswith("_") and not name.startswith("__")
     ]
     assert private == []
+
+
+def _module_aliases(path: Path, tree: ast.AST) -> dict[str, str]:
+    """Names bound to russo_nb modules (``from ..analysis import frames`` -> ``russo_nb.analysis.frames``)."""
+    parts, is_package = _module_name(path)
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = parts if is_package else parts[:-1]
+            module = ".".join(base[: len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+        elif isinstance(node, ast.Import):
+            aliases.update({a.asname: a.name for a in node.names if a.asname and a.name.startswith("russo_nb.")})
+            continue
+        else:
+            continue
+        for alias in node.names:
+            if module.startswith("russo_nb") and _is_submodule(f"{module}.{alias.name}"):
+                aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+    return aliases
+
+
+def test_no_private_name_of_another_package_is_used_as_an_attribute() -> None:
+    """``frames._normalized(...)`` after ``from ..analysis import frames`` is a private import by another name."""
+    used = []
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        source = _unit(".".join(_module_name(path)[0]))
+        aliases = _module_aliases(path, tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+                continue
+            module = aliases.get(node.value.id)
+            private = node.attr.startswith("_") and not node.attr.startswith("__")
+            if module and private and _unit(module) != source:
+                used.append(f"{path}:{node.lineno} uses {module}.{node.attr}")
+    assert used == []
+    # the walker sees module aliases (else the check above would pass vacuously)
+    assert _module_aliases(ROOT / "report" / "html.py", ast.parse("from ..view import html as view_html")) == {
+        "view_html": "russo_nb.view.html"
+    }

@@ -20,10 +20,16 @@ print(list(sweep), [batch.total for batch in sweep.values()], russo_nb.__file__)
 assert list(sweep) == ["clean", "20 dB", "10 dB", "5 dB"]
 assert all(batch.total == 160 for batch in sweep.values())
 assert sweep["clean"].pass_rate >= sweep["5 dB"].pass_rate
+from russo_nb.adapters.local import LocalVoiceAgent, data_path
+from russo_nb.demo import demo_suite
+assert "site-packages" in str(data_path("demo_intents.yaml")), data_path("demo_intents.yaml")
+call = LocalVoiceAgent.demo(mode="inline").understand("book a flight from new york to paris").tool_calls[0]
+assert call.arguments == dict(from_city="NYC", to_city="Paris"), call
+assert demo_suite().prompts
 """
 
 
-def test_load_sweep_works_from_an_installed_wheel(tmp_path):
+def test_load_sweep_and_the_demo_data_work_from_an_installed_wheel(tmp_path):
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):

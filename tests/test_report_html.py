@@ -85,6 +85,24 @@ def test_report_sections_and_audio(hostile, tmp_path):
     assert "href='#clip-0'" in page  # the failure links to its clip
 
 
+def test_report_draws_call_diffs_with_the_notebooks_labelled_renderer(hostile):
+    """One call-diff renderer: the report's failure shows exactly view.html.call_diff_html's lines, escaped."""
+    from russo_nb.view.html import call_diff_html
+
+    page = to_html(hostile, charts=False)
+    failed = hostile.runs[1].eval_result.matches[0]
+    diff = call_diff_html(failed.expected, failed.actual)
+    assert diff in page
+    assert "<span class='side'>expected</span>" in diff and "<span class='side'>agent called</span>" in diff
+    # the agent's differing value is the amber <ins> (the view's --russo-got colours), the expected one <del>
+    assert "<ins>to_city=&#x27;&lt;img src=x onerror=alert(2)&gt;&#x27;</ins>" in diff
+    assert "<del>to_city=&#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27;</del>" in diff
+    assert ".russo ins{background:var(--russo-got-bg)" in page and "<div class='russo'><table>" in page
+    parsed = _parse(page)
+    assert "script" not in parsed.tags and "img" not in parsed.tags  # the hostile argument values stayed text
+    assert "to_city='<script>alert(1)</script>'" in "".join(parsed.text)
+
+
 def test_caps_say_what_was_omitted():
     outcomes = {f"prompt {i}": [False, True] for i in range(30)}
     batch = batch_from_outcomes(outcomes)

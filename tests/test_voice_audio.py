@@ -18,7 +18,6 @@ from russo_nb.audio import (
     Noise,
     Speed,
     TelephoneBand,
-    coerce_effects,
     decode_wav,
     encode_wav,
     parse_effect,
@@ -28,6 +27,7 @@ from russo_nb.audio import (
     to_numpy,
 )
 from russo_nb.cache import AudioCache
+from russo_nb.pipeline import build_effects
 from tests.voice_helpers import level_at, power, snr_db, tones
 
 SENTENCE = "Book a flight from New York to Los Angeles"
@@ -286,8 +286,8 @@ def test_parse_effect_specs_round_trip_and_errors():
     assert [e.describe() for e in parse_effects("noise:10db, telephone")] == ["noise:white:10dB", "telephone"]
     for effect in [Noise(3, "babble"), Speed(0.9), Gain(4), Clip(0.5), TelephoneBand(200, 3000), Dropout(0.2, 60)]:
         assert parse_effect(effect.describe()) == effect
-    assert coerce_effects(["noise:10db", Speed(1.1)]) == [Noise(10.0), Speed(1.1)]
-    assert coerce_effects(None) == []
+    assert build_effects(["noise:10db", Speed(1.1)]) == [Noise(10.0), Speed(1.1)]
+    assert build_effects(None) == []
     with pytest.raises(RussoError, match=r"unknown effect 'reverb'.*known effects: noise"):
         parse_effect("reverb:2")
     with pytest.raises(InvalidArgumentError, match="'loud' is not a number"):

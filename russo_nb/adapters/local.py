@@ -9,6 +9,7 @@ agent under test of the offline demo. Given a string it skips recognition (text 
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,21 +17,18 @@ from ..errors import InvalidArgumentError
 from ..types import AgentResponse, Audio, ToolCall
 from .intents import IntentSet
 
-__all__ = ["DATA_DIR", "LocalVoiceAgent", "data_path"]
+__all__ = ["LocalVoiceAgent", "data_path"]
 
 logger = logging.getLogger("russo_nb")
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-"""The repository's ``data/`` folder (demo intents and suite)."""
-
 
 def data_path(name: str) -> Path:
-    """A bundled data file: ``data/<name>`` in the source tree, else ``russo_nb/data/<name>``."""
-    for folder in (DATA_DIR, Path(__file__).resolve().parents[1] / "data"):
-        candidate = folder / name
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(f"bundled data file {name!r} not found in {DATA_DIR}")
+    """A data file shipped in the package, ``russo_nb/data/<name>`` (found through importlib.resources,
+    so it works from a source checkout and from an installed wheel alike)."""
+    resource = resources.files("russo_nb") / "data" / name
+    if not resource.is_file():
+        raise FileNotFoundError(f"bundled data file {name!r} is not in the russo_nb package's data/")
+    return Path(str(resource))
 
 
 class LocalVoiceAgent:

@@ -69,11 +69,6 @@ def _runs_of(result: Any) -> list[Any]:
     return runs
 
 
-def _normalized(runs: list[Any]) -> list[Any]:
-    """The runs as they are: every run satisfies :class:`russo_nb.columns.Run` (kept for older callers)."""
-    return list(runs)
-
-
 def _matched(matches: list[Any]) -> int:
     count = 0
     for match in matches:
@@ -258,7 +253,7 @@ def _light_columns(
             cells["run_index"] if with_index else [],
         )
     prompts, pids, statuses, latency, match, index = [], [], [], [], [], []
-    for run in _normalized(runs):
+    for run in runs:
         prompts.append(run.prompt)
         pids.append(run.prompt_id)
         statuses.append(run.status)

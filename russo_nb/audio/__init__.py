@@ -17,7 +17,6 @@ from .effects import (
     Noise,
     Speed,
     TelephoneBand,
-    coerce_effects,
     parse_effect,
     parse_effects,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "Speed",
     "TelephoneBand",
     "Transcript",
-    "coerce_effects",
     "decode_wav",
     "duration_s",
     "encode_wav",

@@ -9,7 +9,7 @@ recorded on batches and runs; :func:`parse_effect` reads the same spec back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,6 @@ __all__ = [
     "Noise",
     "Speed",
     "TelephoneBand",
-    "coerce_effects",
     "parse_effect",
     "parse_effects",
 ]
@@ -377,19 +376,3 @@ def parse_effects(specs: str) -> list[Effect]:
     if not isinstance(specs, str):
         raise InvalidArgumentError(f"effects must be a string like 'noise:10db,telephone', got {specs!r}")
     return [parse_effect(part) for part in specs.split(",") if part.strip()]
-
-
-def coerce_effects(value: Any) -> list[Any]:
-    """Accept None, a spec string, an effect, or a list mixing specs and effect objects."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return parse_effects(value)
-    if callable(getattr(value, "apply", None)):
-        return [value]
-    if isinstance(value, Iterable):
-        out: list[Any] = []
-        for item in value:
-            out.extend(coerce_effects(item))
-        return out
-    raise InvalidArgumentError(f"cannot use {value!r} as an effect; give a spec like 'noise:10db' or an Effect")

@@ -1,9 +1,10 @@
 """A standalone HTML report of a batch: one file that opens in any browser, no notebook needed.
 
 Summary with honest intervals, charts (embedded SVG), a per-prompt table, failures with
-call diffs, and one audio player per distinct clip (embedded WAV). Everything agents or
-users wrote is escaped with :func:`html.escape`. Failures and players are capped so a
-100,000-run report stays a few megabytes; the report says how many were left out.
+call diffs (the notebook's own :func:`russo_nb.view.html.eval_diff_html`), and one audio player
+per distinct clip (embedded WAV). Everything agents or users wrote is escaped. Failures and
+players are capped so a 100,000-run report stays a few megabytes; the report says how many
+were left out.
 """
 
 from __future__ import annotations
@@ -17,16 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ..types import format_call
 from ..view import build_view
 from ..view.html import STYLE as VIEW_STYLE
-from ..view.html import escape_text, headline_html, middle, notes_html
+from ..view.html import escape_text, eval_diff_html, headline_html, middle, notes_html
 
 __all__ = ["to_html", "write_report"]
 
 logger = logging.getLogger("russo_nb")
-
-_MISSING = object()
 
 STYLE = """
 <style>
@@ -41,7 +39,6 @@ text-align:left;vertical-align:top} th{background:#f6f6f6;position:sticky;top:0}
 .passed{color:#2e7d32} .failed{color:#c62828} .error,.timeout,.cancelled{color:#6a1b9a}
 .fail{border:1px solid #eee;border-left:4px solid #d9534f;margin:8px 0;padding:6px 10px}
 code{background:#f6f6f6;padding:1px 3px;border-radius:3px;font-size:12px}
-del{background:#fdecea;text-decoration:none;color:#b71c1c} ins{background:#e8f5e9;text-decoration:none;color:#1b5e20}
 img{max-width:100%;border:1px solid #eee;margin:6px 0} audio{height:32px;vertical-align:middle}
 .clip{margin:6px 0}
 </style>
@@ -108,22 +105,6 @@ def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _args_diff(expected: dict[str, Any], actual: dict[str, Any]) -> str:
-    parts = []
-    for key, want in expected.items():
-        got = actual.get(key, _MISSING)
-        if got is _MISSING:
-            parts.append(f"<del>{_e(key)}={_e(repr(want), 200)}</del>")
-        elif got != want:
-            parts.append(f"{_e(key)}=<del>{_e(repr(want), 200)}</del><ins>{_e(repr(got), 200)}</ins>")
-        else:
-            parts.append(f"{_e(key)}={_e(repr(want), 200)}")
-    for key, got in actual.items():
-        if key not in expected:
-            parts.append(f"<ins>{_e(key)}={_e(repr(got), 200)}</ins>")
-    return ", ".join(parts)
-
-
 def _failure(run: Any, clip_ids: dict[str, str]) -> str:
     status = run.status or "failed"
     head = f"<div><b class='{_e(status)}'>{_e(status)}</b> · run {run.run_index} · <code>{_e(run.prompt, 300)}</code>"
@@ -144,32 +125,16 @@ def _failure(run: Any, clip_ids: dict[str, str]) -> str:
     ev = run.eval_result
     if ev is None:
         return f"<div class='fail'>{head}{''.join(lines)}</div>"
-    for match in ev.matches:
-        if match.matched:
-            lines.append(f"<div>✓ <code>{_e(str(match.expected), 300)}</code></div>")
-            continue
-        if match.actual is None:
-            got = "<i>no call</i>"
-        elif match.actual.name != match.expected.name:
-            got = f"<code><del>{_e(match.expected.name)}</del><ins>{_e(str(match.actual), 300)}</ins></code>"
-        else:
-            got = (
-                f"<code>{_e(match.actual.name)}({_args_diff(match.expected.arguments, match.actual.arguments)})</code>"
-            )
-        lines.append(f"<div>✗ expected <code>{_e(str(match.expected), 300)}</code> → got {got}</div>")
-        if match.details:
-            lines.append(f"<div class='muted'>{_e(match.details, 500)}</div>")
-    if not ev.matches and ev.expected:
-        lines.append(
-            f"<div>expected <code>{_e('; '.join(map(str, ev.expected)), 300)}</code>, got "
-            f"<code>{_e('; '.join(map(str, ev.actual)) or 'no call', 300)}</code></div>"
-        )
+    if ev.matches or not ev.expected:  # the notebook's diff: expected vs what the agent called, extras flagged
+        lines.append(f"<div class='russo'>{eval_diff_html(ev)}</div>")
+        return f"<div class='fail'>{head}{''.join(lines)}</div>"
+    # an evaluator that matched nothing call by call (a judge, a custom evaluator): both sides as they are
+    lines.append(
+        f"<div>expected <code>{_e('; '.join(map(str, ev.expected)), 300)}</code>, got "
+        f"<code>{_e('; '.join(map(str, ev.actual)) or 'no call', 300)}</code></div>"
+    )
     if ev.details:
         lines.append(f"<div class='muted'>{_e(ev.details, 500)}</div>")
-    if not ev.expected and ev.actual:
-        lines.append(
-            f"<div>calls: <code>{_e('; '.join(format_call(c.name, c.arguments) for c in ev.actual))}</code></div>"
-        )
     return f"<div class='fail'>{head}{''.join(lines)}</div>"
 
 
