@@ -24,8 +24,11 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from .types import ColumnarRuns, EvalResult, RunError, RunStatus, ToolCall, format_call, retried_text
 
 __all__ = [
+    "RUN_LINE_ELSEWHERE",
+    "RUN_LINE_FIELDS",
     "RUN_STATUSES",
     "RUN_TABLE",
+    "TABLE_LEAVES_OUT",
     "ColumnDtype",
     "FieldGetter",
     "Run",
@@ -375,6 +378,42 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn("thread_id", lambda r: r.thread_id, "str", "The conversation's thread id.", kinds=_SCENARIO),
 )
 """Every column of a run table, in order. Scenario batches also get ``score_<name>`` per scorer."""
+
+
+TABLE_LEAVES_OUT: dict[str, str] = {
+    "transcript": "a run table holds no conversation (a prompt run has none; JSON lines keep it)",
+}
+"""Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
+
+RUN_LINE_FIELDS: tuple[str, ...] = (
+    "prompt",
+    "run_index",
+    "status",
+    "eval_result",
+    "error",
+    "latency_s",
+    "synth_s",
+    "attempts",
+    "audio_key",
+    "response",
+    "effects",
+    "seed",
+    "started_at",
+    "transcript",
+    "retried",
+)
+"""The cells of a run's line in a JSON-lines export, in order (:mod:`russo_nb.report.jsonl`).
+
+The JSON-lines record differs from the run table: it is exact, so it keeps the transcript and
+the raw response; ``prompt``, ``eval_result``, ``audio_key``, ``response`` and ``effects`` are
+references into the file's tables (each distinct value written once); ``retried`` is written
+only for runs that were retried. See :data:`RUN_LINE_ELSEWHERE` for the fields not in the line.
+"""
+
+RUN_LINE_ELSEWHERE: dict[str, str] = {
+    "prompt_id": "written once per prompt, beside its text in the prompts table",
+}
+"""Run fields a JSON-lines run line does not carry, and where they are (a test checks the rest are cells)."""
 
 
 def column(name: str) -> RunColumn:

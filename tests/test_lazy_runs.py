@@ -205,15 +205,22 @@ def test_the_history_store_records_a_loaded_batch_as_the_eager_one(loaded, tmp_p
     )
 
 
-def test_view_summary_comparison_and_explorer_are_those_of_the_eager_batch(loaded):
+def test_view_summary_comparison_and_explorer_are_those_of_the_eager_batch(loaded, tmp_path):
     import russo_nb
 
     original, batch = loaded
-    eager = _eager(batch)
+    eager = _eager_twin(tmp_path)
+    eager_view = build_view(eager)
+    headline = build_view(batch, groups=False)
+    assert batch.runs.built_count == 0 and headline.rows == eager_view.rows
+    view = build_view(batch)
+    assert batch.runs.built_count == 3  # only the finished runs that did not pass, for the failure groups
+    assert view.rows == eager_view.rows and view.statuses == eager_view.statuses and view.total == 6
+    assert (view.rate, view.low, view.high) == (eager_view.rate, eager_view.low, eager_view.high)
+    assert [(g.prompt, g.status, g.what, [r.run_index for r in g.runs]) for g in view.groups] == [
+        (g.prompt, g.status, g.what, [r.run_index for r in g.runs]) for g in eager_view.groups
+    ]
     assert summary_text(batch) == summary_text(eager)
-    view, eager_view = build_view(batch), build_view(eager)
-    assert view.rows == eager_view.rows and view.statuses == eager_view.statuses
-    assert view.rate == eager_view.rate and view.low == eager_view.low
     compared = paired_comparison(original, batch)
     assert compared.model_dump() == paired_comparison(original, eager).model_dump()
     explorer = russo_nb.explore(batch, charts=False)

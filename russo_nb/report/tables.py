@@ -41,6 +41,18 @@ _NUMBER_FIELDS: tuple[str, ...] = tuple(
 )
 """Run fields stored as a number column of the same name (run_index, latency_s, synth_s, attempts, seed)."""
 
+_TEXT_FIELDS: tuple[str, ...] = tuple(
+    spec.name
+    for spec in RUN_TABLE
+    if spec.dtype == "str"
+    and isinstance(spec.get, FieldGetter)
+    and spec.get.part is None
+    and spec.render is None
+    and spec.get.name == spec.name
+    and "prompts" in spec.kinds
+)
+"""Run fields stored as a text column of the same name (prompt, prompt_id, audio_key)."""
+
 _USAGE_COLUMNS: tuple[str, ...] = tuple(
     spec.name for spec in RUN_TABLE if isinstance(spec.get, FieldGetter) and spec.get.name == "response"
 )
@@ -223,8 +235,9 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         errors = _errors(frame)
     except _RowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
-    prompts = _coded(frame, "prompt")
-    pid_codes, pids = _coded(frame, "prompt_id")
+    texts = {name: _coded(frame, name) for name in _TEXT_FIELDS}
+    prompts = texts["prompt"]
+    pid_codes, pids = texts["prompt_id"]
     blank = np.array([not value for value in pids], dtype=bool)[pid_codes] if n else np.zeros(0, dtype=bool)
     if blank.any():  # files without prompt ids: each prompt's own id
         pid_codes = np.where(blank, len(pids) + prompts[0], pid_codes)
@@ -232,12 +245,11 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
     effect_codes, effect_texts = _coded(frame, "effects")
     store = RunColumnStore(
         n=n,
-        coded={
-            "prompt": prompts,
+        coded=texts
+        | {
             "prompt_id": (pid_codes, pids),
             "eval_result": evaluations,
             "effects": (effect_codes, [[part for part in text.split(", ") if part] for text in effect_texts]),
-            "audio_key": _coded(frame, "audio_key"),
             "text": _coded(frame, "text"),
         },
         status=status,
