@@ -607,9 +607,16 @@ class BatchResult(RunCounts, BaseModel):
 
         Counts the answer each run kept; usage of retried attempts is not known.
         """
+        runs = self.runs
+        stored = runs.field_values("response") if isinstance(runs, ColumnarRuns) else None
+        if stored is None:
+            responses: Any = (run.response for run in runs)
+        else:  # runs kept as columns: each run's response, without building the runs
+            codes, values = stored
+            responses = values if codes is None else (values[code] for code in codes)
         totals: dict[str, float] = {}
-        for run in self.runs:
-            usage = run.response.usage if run.response is not None else None
+        for response in responses:
+            usage = response.usage if response is not None else None
             for key, value in (usage or {}).items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
                     totals[key] = totals.get(key, 0.0) + float(value)

@@ -82,6 +82,7 @@ def test_a_loaded_table_keeps_its_runs_as_columns_and_counts_without_building_th
     assert batch.passed is False
     assert batch.prompts == original.prompts == ["Fly to LA", "Weather?", "=cmd()"]
     assert repr(batch) == repr(original)
+    assert batch.usage == original.usage == {"input_tokens": 12.0, "total_tokens": 20.0, "audio_s": 1.25}
     assert batch.runs.built_count == 0  # none of that built a run
 
 

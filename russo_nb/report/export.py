@@ -211,7 +211,10 @@ def load_batch(path: str | Path) -> BatchResult:
     header's run count and checksum are verified. ``.csv`` / ``.parquet``: rebuilt from the
     run table — statuses, calls, evaluations, errors with tracebacks, agent text and timings
     come back (its runs frame equals the original's), and the audio when it was exported with
-    ``include_audio``; raw responses and transcripts do not. A damaged file is a one-line error.
+    ``include_audio``; raw responses and transcripts do not. A table's runs are kept as its
+    columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is
+    built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
+    damaged file is a one-line error naming the row, at load.
     """
     source = Path(path)
     if not source.exists():
