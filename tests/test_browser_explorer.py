@@ -222,6 +222,45 @@ def test_sort_search_open_play_and_history_open(lab):
             position = detail.inner_text()
             assert f"run {target + 2} of" in position, position
 
+            # the keyboard: with the row list focused, ↓ / ↑ open the next / previous listed run (JupyterLab's
+            # command mode would otherwise take the keys and move the cell selection), across a page's end
+            listed = frame[frame["search"].str.contains("boston")].sort_values("run_index", kind="stable")
+            order = listed["index"].tolist()
+            assert len(order) == matching > 25  # two pages of 25
+
+            def opened(where: int) -> str:
+                """Wait until the detail shows listed run ``where``; return the detail's text."""
+                page.wait_for_function(
+                    "(t) => document.querySelector('.russo-detail .russo-run-head').innerText.includes(t)",
+                    arg=f"#{order[where]} ·",
+                    timeout=15_000,
+                )
+                text = detail.inner_text()
+                assert f"run {where + 1} of {matching} listed" in text, text
+                return text
+
+            listbox.locator("option").nth(target).click()
+            opened(target)
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("ArrowDown")
+            opened(target + 2)
+            assert listbox.evaluate("s => s.selectedIndex") == target + 2
+            assert listbox.evaluate("s => document.activeElement === s")  # the keys stayed in the list
+            page.keyboard.press("ArrowUp")
+            opened(target + 1)
+            listbox.locator("option").nth(24).click()  # the last row of page 1
+            opened(24)
+            page.keyboard.press("ArrowDown")
+            opened(25)
+            summary = table.locator(".russo-runs-summary")
+            assert "page 2 of 2" in summary.inner_text() and listbox.evaluate("s => s.selectedIndex") == 0
+            page.keyboard.press("ArrowUp")
+            opened(24)
+            assert "page 1 of 2" in summary.inner_text() and listbox.evaluate("s => s.selectedIndex") == 24
+            # the ▲ button walks back too (no keyboard needed)
+            detail.locator("button", has_text="previous run").first.click()
+            opened(23)
+
             # history: open the noisy batch from its button
             history = panel.locator(".russo-history-view").first
             history.scroll_into_view_if_needed()

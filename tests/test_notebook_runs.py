@@ -265,3 +265,43 @@ def test_search_box_treats_regex_characters_literally():
         assert table.view.shape[0] == sum(term in key for key in table.frame["search"])
     table.search.value = ""
     assert table.view.shape[0] == len(batch.runs)
+
+
+def test_up_down_keys_walk_the_listed_runs_across_pages():
+    batch = load_batch(RECORDED)
+    browser = RunsBrowser(batch, page_size=10)
+    table, detail = browser.table, browser.detail
+
+    def key(step):  # what the front end sends for ↓ (+1) / ↑ (-1)
+        browser.keys._message(browser.keys, {"move": step}, [])
+
+    table.turn(1)
+    key(1)  # nothing open yet: the first row of the page shown opens
+    order = list(table.order)
+    assert detail.index == order[10] and table.rows.value == order[10]
+    key(-1)  # page 2's first row, up: page 1's last row
+    assert detail.index == order[9] and table.page.value == 1 and table.rows.value == order[9]
+    for _ in range(3):
+        key(1)
+    assert detail.index == order[12] and table.page.value == 2 and "run 13 of 160 listed" in detail.position.value
+    browser.keys._message(browser.keys, {"move": 7}, [])  # anything but ±1 is ignored
+    browser.keys._message(browser.keys, "junk", [])
+    assert detail.index == order[12]
+
+    table.sort_by("latency_s")  # re-sorted after opening: the keys and buttons follow the new order
+    resorted = list(table.order)
+    at = resorted.index(detail.index)
+    key(1)
+    assert detail.index == resorted[at + 1]
+    detail.move(-1)  # the ▲ button
+    assert detail.index == resorted[at]
+
+    browser.open(next(i for i, run in enumerate(batch.runs) if run.status == "failed"))
+    table.status_filter.value = "passed"  # the open run is filtered out: ↓ opens the page's first row
+    assert detail.listed_at() is None and "not in the list" in detail.position.value
+    key(1)
+    assert detail.index == table.order[0] and batch.runs[detail.index].status == "passed"
+    last = int(table.order[-1])
+    browser.open(last)
+    key(1)  # at the end of the list: stays
+    assert detail.index == last and table.rows.value == last

@@ -3,9 +3,10 @@ against what it called, its text, timings, attempts and, for errors, the traceba
 
 :func:`run_detail_html` is plain HTML (used by the explorer and usable anywhere);
 :class:`RunDetail` is the widget that adds the audio player of exactly the clip the agent
-heard and previous / next buttons. Colours come from JupyterLab's theme variables: a
-difference is marked the same way on both sides (never "expected is red, called is green",
-which makes the wrong call look right); word errors carry a symbol as well as a colour.
+heard and previous / next run buttons (the runs browser also moves on the ↑ / ↓ keys).
+Colours come from JupyterLab's theme variables: a difference is marked the same way on
+both sides (never "expected is red, called is green", which makes the wrong call look
+right); word errors carry a symbol as well as a colour.
 """
 
 from __future__ import annotations
@@ -255,10 +256,17 @@ class RunDetail:
     """The widget of one opened run: previous / next, the audio the agent heard, and :func:`run_detail_html`.
 
     ``order`` is the sequence of run indices being browsed (the runs table's current order),
-    so previous / next follow what the user sees.
+    so previous / next follow what the user sees; ``order_of()``, when given, is asked for it
+    at each move (the table may have been re-sorted or filtered since the run was opened).
     """
 
-    def __init__(self, result: Any, *, on_move: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        result: Any,
+        *,
+        on_move: Callable[[int], None] | None = None,
+        order_of: Callable[[], Sequence[int]] | None = None,
+    ) -> None:
         import ipywidgets as widgets
 
         self.result = result
@@ -266,11 +274,19 @@ class RunDetail:
         self.order: Sequence[int] = range(len(self.runs))
         self.index: int | None = None
         self.on_move = on_move
-        self.previous = widgets.Button(description="◀ previous", layout=widgets.Layout(width="auto"))
-        self.following = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
+        self.order_of = order_of
+        self.previous = widgets.Button(
+            description="▲ previous run", tooltip="open the previous run of the list (↑ key)", layout={"width": "auto"}
+        )
+        self.following = widgets.Button(
+            description="▼ next run", tooltip="open the next run of the list (↓ key)", layout={"width": "auto"}
+        )
+        self.previous.add_class("russo-run-previous")
+        self.following.add_class("russo-run-next")
         self.previous.on_click(lambda _: self.move(-1))
         self.following.on_click(lambda _: self.move(1))
         self.position = widgets.HTML()
+        self.position.add_class("russo-run-position")
         self.audio_box = widgets.VBox()
         self.audio_box.add_class("russo-run-audio")
         self.body = widgets.HTML(value=f"{STYLE}<div class='russo muted'>Select a run to open it.</div>")
@@ -310,14 +326,27 @@ class RunDetail:
         else:
             self.audio_box.children = []
         self.body.value = run_detail_html(run, index=index)
-        where = self._where()
-        self.position.value = (
-            f"<span style='font-size:12px;padding-left:8px'>run {where + 1:,} of {len(self.order):,} listed</span>"
-            if where is not None
-            else ""
-        )
+        self.relist(self.order)
 
-    def _where(self) -> int | None:
+    def relist(self, order: Sequence[int]) -> None:
+        """Browse ``order`` from now on (the table was re-sorted or filtered); the position shown follows."""
+        self.order = order
+        where = self.listed_at()
+        if where is not None:
+            self.position.value = (
+                f"<span style='font-size:12px;padding-left:8px'>run {where + 1:,} of {len(order):,} listed "
+                "(↑ / ↓ keys in the list move too)</span>"
+            )
+        elif self.index is not None:
+            self.position.value = (
+                "<span style='font-size:12px;padding-left:8px'>this run is not in the list (filtered out); "
+                "↓ opens the first listed run</span>"
+            )
+        else:
+            self.position.value = ""
+
+    def listed_at(self) -> int | None:
+        """The opened run's position in the order browsed (None when no run is open or it is not listed)."""
         if self.index is None:
             return None
         if isinstance(self.order, range):
@@ -327,13 +356,26 @@ class RunDetail:
         positions = np.flatnonzero(np.asarray(self.order) == self.index)
         return int(positions[0]) if len(positions) else None
 
+    def neighbour(self, step: int) -> int | None:
+        """The run ``step`` places after (+) or before (-) the opened one in the order, clamped to its ends.
+
+        None when the order is empty; the first listed run when none is open or the opened
+        run is not listed (filtered out).
+        """
+        if len(self.order) == 0:
+            return None
+        where = self.listed_at()
+        if where is None:
+            return int(self.order[0])
+        return int(self.order[min(len(self.order) - 1, max(0, where + step))])
+
     def move(self, step: int) -> None:
-        """Open the previous (-1) or next (+1) run of the current order."""
-        where = self._where()
-        if where is None or len(self.order) == 0:
+        """Open the previous (-1) or next (+1) run of the current order (``order_of()`` when given)."""
+        if self.order_of is not None:
+            self.order = self.order_of()
+        index = self.neighbour(step)
+        if index is None or index == self.index:
             return
-        target = min(len(self.order) - 1, max(0, where + step))
-        index = int(self.order[target])
         if self.on_move is not None:
             self.on_move(index)
         else:

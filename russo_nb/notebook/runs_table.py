@@ -3,9 +3,9 @@
 The table is a DataFrame built once (:func:`runs_table_frame`); filters, search and sorting
 are vectorized operations on it and only the visible page is turned into widget rows, so a
 100,000-run batch stays interactive. Rows are a listbox (``ipywidgets.Select``): clicking a
-row opens it; the opened run's previous / next buttons walk the listed order. (In JupyterLab
-the up / down keys in the list are taken by the notebook's command mode, which moves between
-cells.) Column headers are buttons: click to sort, click again to reverse.
+row opens it; the ↑ / ↓ keys (routed by :class:`~.run_keys.RunKeys`, since JupyterLab's
+command mode would take them) and the opened run's ▲ / ▼ buttons walk the listed order,
+turning pages at a page's ends. Column headers are buttons: click to sort, click again to reverse.
 """
 
 from __future__ import annotations
@@ -139,7 +139,8 @@ def row_label(row: Any) -> str:
 class RunsTable:
     """The Runs tab's widget: search, filters, sortable headers, page size, paged rows.
 
-    ``on_open(index)`` is called with a run's position in ``result.runs`` when a row is selected.
+    ``on_open(index)`` is called with a run's position in ``result.runs`` when a row is selected;
+    ``on_relist(order)`` with the new order of listed runs whenever filters, search or sort change it.
     ``table.widget`` is the VBox to show.
     """
 
@@ -150,10 +151,12 @@ class RunsTable:
         page_size: int = 25,
         max_prompt_options: int = 500,
         on_open: Callable[[int], None] | None = None,
+        on_relist: Callable[[Any], None] | None = None,
     ) -> None:
         import ipywidgets as widgets
 
         self.result = result
+        self.on_relist = on_relist
         self.noun = noun_of(result)
         self.frame = runs_table_frame(result)
         self.on_open = on_open
@@ -258,6 +261,8 @@ class RunsTable:
         """Apply filters, search and sort; go back to page 1."""
         self.view = self.filtered()
         self.order = self.view["index"].to_numpy()
+        if self.on_relist is not None:
+            self.on_relist(self.order)
         self.rows.rows = self.page_size.value
         pages = max(1, -(-len(self.view) // self.page_size.value))
         self.page.max = pages
@@ -304,7 +309,7 @@ class RunsTable:
         self.summary.value = (
             f"<div class='russo-runs-summary' style='font-size:12px'>runs {shown} of {total:,} matching "
             f"({len(self.frame):,} in the batch) · page {self.page.value} of {self.page.max}{sort} · "
-            "click a row to open it; ◀ previous / next ▶ under the table move through the list</div>"
+            "click a row to open it; the ↑ / ↓ keys (or ▲ / ▼ by the opened run) move through the list</div>"
         )
 
     def _selected(self, change: dict[str, Any]) -> None:
@@ -326,16 +331,24 @@ class RunsTable:
 
 
 class RunsBrowser:
-    """The runs table with the opened run below it: select a row to open a run; previous / next walk the list."""
+    """The runs table with the opened run below it: a selected row opens; ↑ / ↓ (keys or buttons) walk the list."""
 
     def __init__(self, result: Any, *, page_size: int = 25, max_prompt_options: int = 500) -> None:
         import ipywidgets as widgets
 
         from .run_detail import RunDetail
+        from .run_keys import RunKeys
 
-        self.detail = RunDetail(result, on_move=self.open)
-        self.table = RunsTable(result, page_size=page_size, max_prompt_options=max_prompt_options, on_open=self._opened)
-        self.widget = widgets.VBox([self.table.widget, self.detail.widget])
+        self.detail = RunDetail(result, on_move=self.open, order_of=lambda: self.table.order)
+        self.table = RunsTable(
+            result,
+            page_size=page_size,
+            max_prompt_options=max_prompt_options,
+            on_open=self._opened,
+            on_relist=self.detail.relist,
+        )
+        self.keys = RunKeys(on_move=self.step)
+        self.widget = widgets.VBox([self.keys, self.table.widget, self.detail.widget])
         self.widget.add_class("russo-runs-browser")
 
     def _opened(self, index: int) -> None:
@@ -346,3 +359,18 @@ class RunsBrowser:
         self.table.select(index)
         if self.detail.index != index:
             self.detail.show(index, self.table.order)
+
+    def step(self, step: int) -> None:
+        """Open the next (+1) or previous (-1) listed run (what ↓ / ↑ do), turning pages at a page's ends.
+
+        With no run open (or the open one filtered out), the first row of the page shown opens.
+        """
+        table = self.table
+        self.detail.order = table.order
+        if len(table.order) == 0:
+            return
+        if self.detail.listed_at() is None:
+            first = min((table.page.value - 1) * table.page_size.value, len(table.order) - 1)
+            self.open(int(table.order[first]))
+            return
+        self.detail.move(step)
