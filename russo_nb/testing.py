@@ -10,14 +10,16 @@ your own tests (and russo's)::
                                        expect=["book_flight(to_city='LA')"], runs=3)
     assert batch.passed and agent.calls == ["Book a flight to LA"] * 3
 
-Tests that need "after N runs" wait on progress events (:func:`wait_for_progress`) or hold
-runs on a :class:`Gate`, never on ``sleep``.
+Tests that need "after N runs" wait on progress events (:func:`wait_for_progress`), hold
+runs on a :class:`Gate` (and wait for N of them there with :meth:`Gate.until_waiting`), or
+wait for another process or thread with :func:`wait_until`, never on a guessed ``sleep``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +37,7 @@ __all__ = [
     "heard_text",
     "tone",
     "wait_for_progress",
+    "wait_until",
 ]
 
 
@@ -89,6 +92,7 @@ class Gate:
         self._lock = threading.Lock()
         self._opened = False
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._watchers: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Event]] = []
         self.waiting = 0
 
     def open(self) -> None:
@@ -113,11 +117,32 @@ class Gate:
                 return
             self._waiters.append((asyncio.get_running_loop(), event))
             self.waiting += 1
+            self._notify()
         try:
             await event.wait()
         finally:
             with self._lock:
                 self.waiting -= 1
+
+    def _notify(self) -> None:
+        """Wake the :meth:`until_waiting` callers whose count is reached (called under the lock)."""
+        reached = [(n, loop, event) for n, loop, event in self._watchers if self.waiting >= n]
+        self._watchers = [watch for watch in self._watchers if watch not in reached]
+        for _, loop, event in reached:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+
+    async def until_waiting(self, count: int, timeout: float = 30.0) -> None:
+        """Wait until ``count`` runs are held at the gate at once (e.g. every slot of a concurrency cap is taken).
+
+        Woken by the arrivals themselves, not by polling; raises ``TimeoutError`` after ``timeout`` s.
+        """
+        event = asyncio.Event()
+        with self._lock:
+            if self.waiting >= count:
+                return
+            self._watchers.append((count, asyncio.get_running_loop(), event))
+        await asyncio.wait_for(event.wait(), timeout)
 
 
 Answer = Any  # an AgentResponse, list of calls, call text like "book(to='LA')", dict, or an exception
@@ -213,3 +238,23 @@ async def wait_for_progress(job: Any, done: int, timeout: float = 30.0) -> Any:
     finally:
         job.on_progress = chained
     return job.progress
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 60.0, *, what: str = "the condition", interval: float = 0.01
+) -> Any:
+    """Poll ``condition()`` until it returns something truthy (which is returned), for at most ``timeout`` s.
+
+    For what a test cannot be told about by an event: another process's file appearing, a
+    server thread's counter. It checks often and stops as soon as the condition holds, so a
+    slow machine only waits longer, never fails early; past the deadline it raises
+    ``TimeoutError`` naming ``what``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not happen within {timeout:g} s")
+        time.sleep(interval)

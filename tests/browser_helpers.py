@@ -6,11 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from russo_nb.testing import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -47,17 +48,22 @@ def jupyterlab(base: Path, root: Path) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def serving() -> bool:
+            if process.poll() is not None:
+                raise AssertionError("JupyterLab exited:\n" + (base / "lab.log").read_text(errors="replace"))
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2) as response:
-                    if response.status == 200:
-                        break
+                    return response.status == 200
             except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("JupyterLab did not start:\n" + (base / "lab.log").read_text(errors="replace"))
-            time.sleep(0.5)
+                return False
+
+        try:
+            wait_until(serving, 60, what="JupyterLab's start", interval=0.5)
+        except TimeoutError:
+            raise AssertionError(
+                "JupyterLab did not start:\n" + (base / "lab.log").read_text(errors="replace")
+            ) from None
         yield url
     finally:
         process.terminate()

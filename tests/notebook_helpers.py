@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from foundation_helpers import ToneSynthesizer, tone  # noqa: F401 - the notebook tests import them from here
@@ -95,17 +94,6 @@ async def booking_agent(text: Any) -> list[ToolCall]:
     """A text-mode agent: books a flight to LA when it reads 'LA', else to SF."""
     city = "LA" if "LA" in str(text) else "SF"
     return [ToolCall(name="book_flight", arguments={"to_city": city, "seat": "aisle"})]
-
-
-class SlowAgent:
-    """Sleeps, then books LA: for interrupt tests."""
-
-    def __init__(self, delay: float = 0.3) -> None:
-        self.delay = delay
-
-    async def run(self, text: Any) -> list[ToolCall]:
-        await asyncio.sleep(self.delay)
-        return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
 
 
 class HeardAgent:

@@ -35,6 +35,7 @@ from russo_nb.analysis import (
     wilson_interval,
 )
 from russo_nb.errors import InvalidArgumentError
+from russo_nb.testing import wait_for_progress
 
 EXPECT = [russo.tool_call("book_flight", from_city="NYC", to_city="LA")]
 
@@ -54,10 +55,7 @@ def _interrupted_batch(finished: int, total: int) -> russo.BatchResult:
     async def main():
         batch = russo.start_batch(prompts=["book it"], agent=agent, expect=EXPECT, runs=total, max_concurrency=1)
         task = asyncio.ensure_future(batch.wait())
-        for _ in range(500):
-            await asyncio.sleep(0.01)
-            if sum(run.status == "passed" for run in batch.result().runs) >= finished:
-                break
+        await wait_for_progress(batch, finished)  # then run finished + 1 hangs until cancelled
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

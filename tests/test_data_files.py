@@ -26,6 +26,7 @@ import russo_nb as russo
 from russo_nb.errors import InvalidArgumentError, StoreBusyError, UnknownNameError
 from russo_nb.report import export, load_batch
 from russo_nb.store import HistoryStore
+from russo_nb.testing import wait_until
 from russo_nb.types import AgentResponse, Audio, BatchMetadata, BatchResult, RunError, ToolCall
 
 TESTS = Path(__file__).resolve().parent
@@ -151,10 +152,12 @@ def test_an_export_killed_half_way_never_leaves_a_partial_file(tmp_path, suffix)
     )
     try:
         assert process.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.glob(f".runs{suffix}.*.tmp")) and time.monotonic() < deadline:
-            assert process.poll() is None
-            time.sleep(0.002)
+
+        def writing() -> bool:
+            assert process.poll() is None, "the exporter ended before it wrote"
+            return bool(list(tmp_path.glob(f".runs{suffix}.*.tmp")))
+
+        wait_until(writing, 120, what="the exporter's temporary file", interval=0.002)
         process.kill()  # SIGKILL while a temporary file is being written
     finally:
         process.wait(timeout=60)
@@ -320,18 +323,20 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralized_and_restored(tmp_p
 # -- the history store: locked, foreign, empty ids (issue 16 item 18 and low) --------------------------
 
 _HOLDER = """
-import sqlite3, sys, time
+import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
-time.sleep(120)
+sys.stdin.read()  # holds the lock until the test lets go (closes our stdin) or kills us
 """
 
 
 def test_a_locked_history_db_is_a_quick_one_line_error_and_the_runs_are_still_written(tmp_path):
     db = tmp_path / "history.sqlite"
     HistoryStore(db)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
@@ -353,7 +358,9 @@ def test_a_locked_history_db_is_a_quick_one_line_error_and_the_runs_are_still_wr
     assert elapsed < 45, f"waited {elapsed:.0f} s for the lock"
     assert len(load_batch(tmp_path / "runs.jsonl").runs) > 0  # the batch is kept elsewhere
     with pytest.raises(StoreBusyError):
-        holder2 = subprocess.Popen([sys.executable, "-c", _HOLDER, str(db)], stdout=subprocess.PIPE, text=True)
+        holder2 = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         try:
             assert holder2.stdout.readline().strip() == "locked"
             HistoryStore(db, timeout=0.2).record(synthetic_batch(2, 2))

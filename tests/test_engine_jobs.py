@@ -14,6 +14,7 @@ from russo_nb.engine import MAX_RUNS, EngineSettings, Job
 from russo_nb.evaluators import ExactEvaluator
 from russo_nb.pipeline import make_pipeline
 from russo_nb.runner import plan_prompts
+from russo_nb.testing import wait_for_progress
 
 
 def test_runs_are_scheduled_round_robin_so_a_partial_batch_covers_every_prompt():
@@ -67,9 +68,7 @@ def test_work_items_are_built_when_run_not_up_front():
     assert made == [] and job.progress.total == 100_000
 
     async def partial():
-        job.start()
-        while job.progress.done < 10:
-            await asyncio.sleep(0)
+        await wait_for_progress(job, 10)
         job.cancel()
         with pytest.raises(asyncio.CancelledError):
             await job

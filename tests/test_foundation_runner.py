@@ -15,7 +15,7 @@ from foundation_helpers import ToneSynthesizer, flight_call
 
 import russo_nb as russo
 from russo_nb.evaluators import ExactEvaluator
-from russo_nb.testing import Gate, wait_for_progress
+from russo_nb.testing import Gate, ScriptedAgent, wait_for_progress
 
 EXPECT = [russo.tool_call("book_flight", from_city="NYC", to_city="LA")]
 
@@ -66,23 +66,22 @@ def test_resynthesize_restores_one_synthesis_per_run():
 
 
 def test_max_concurrency_caps_runs_in_flight():
-    in_flight = 0
-    peak = 0
+    """Runs are held at a gate until every slot is taken, so the peak is the cap (no sleep racing the clock)."""
 
-    @russo.agent
-    async def slow(audio):
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.01)
-        in_flight -= 1
-        return [flight_call(from_city="NYC", to_city="LA")]
+    async def peak(max_concurrency):
+        gate = Gate()
+        agent = ScriptedAgent(default=[flight_call(from_city="NYC", to_city="LA")], gate=gate)
+        batch = asyncio.ensure_future(
+            russo.run_concurrent(prompts="p", agent=agent, expect=EXPECT, runs=20, max_concurrency=max_concurrency)
+        )
+        await gate.until_waiting(max_concurrency or 20)
+        gate.open()
+        result = await batch
+        assert result.passed and len(agent.calls) == 20
+        return agent.peak
 
-    result = run(russo.run_concurrent(prompts="p", agent=slow, expect=EXPECT, runs=20, max_concurrency=3))
-    assert result.passed and peak == 3
-    peak = 0
-    run(russo.run_concurrent(prompts="p", agent=slow, expect=EXPECT, runs=20))
-    assert peak == 20
+    assert run(peak(3)) == 3
+    assert run(peak(None)) == 20
 
 
 def test_text_mode_hands_the_prompt_text_to_the_agent():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from russo_nb.testing import wait_until
+
 # Each finished agent call adds a line here, so a test interrupts after N runs, not after a guessed sleep.
 RUNS_LOG = Path(tempfile.mkdtemp(prefix="russo-kernel-")) / "runs.log"
 
@@ -35,11 +37,7 @@ def runs_logged() -> int:
 
 def wait_for_runs(count: int, timeout: float = 60.0) -> None:
     """Wait until ``count`` agent calls finished (polling the log the agents write), or fail."""
-    deadline = time.monotonic() + timeout
-    while runs_logged() < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"only {runs_logged()} of {count} runs finished in {timeout}s")
-        time.sleep(0.02)
+    wait_until(lambda: runs_logged() >= count, timeout, what=f"{count} finished agent calls", interval=0.02)
 
 
 def execute(client, code: str, timeout: float = 60.0) -> dict:

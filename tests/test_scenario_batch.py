@@ -160,8 +160,7 @@ def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
     async def main():
         handle = start_scenarios(spec, runs=4, max_concurrency=2)
         await wait_for_progress(handle, 1)
-        while gate.waiting < 2:  # runs 1 and 2 hold the two slots (run 0 finished and freed its slot)
-            await asyncio.sleep(0)
+        await gate.until_waiting(2)  # runs 1 and 2 hold the two slots (run 0 finished and freed its slot)
         handle.cancel()
         with pytest.raises(asyncio.CancelledError):
             await handle.wait()
@@ -178,14 +177,18 @@ def test_cancel_keeps_finished_runs_and_tears_down_started_ones():
 
 
 def test_max_concurrency_is_respected():
+    """The first runs wait at a gate until all three slots are taken: the peak is the cap, not a sleep's race."""
     active = {"now": 0, "peak": 0}
+    gate = Gate()
 
     class Counting(AgentAdapter):
         async def call(self, input):
             active["now"] += 1
             active["peak"] = max(active["peak"], active["now"])
-            await asyncio.sleep(0.02)
-            active["now"] -= 1
+            try:
+                await gate.wait()
+            finally:
+                active["now"] -= 1
             return "ok"
 
     spec = Scenario(
@@ -194,8 +197,15 @@ def test_max_concurrency_is_respected():
         agents=[Counting()],
         script=[scenario.user("x"), scenario.agent(), scenario.succeed()],
     )
-    batch = arun(run_scenarios(spec, runs=8, max_concurrency=3))
-    assert batch.passed and active["peak"] == 3
+
+    async def main():
+        batch = asyncio.ensure_future(run_scenarios(spec, runs=8, max_concurrency=3))
+        await gate.until_waiting(3)
+        gate.open()
+        return await batch
+
+    batch = arun(main())
+    assert batch.passed and batch.total == 8 and active["peak"] == 3
 
 
 def test_batch_errors_raise_before_any_run(monkeypatch):

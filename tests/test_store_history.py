@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from analysis_helpers import batch_from_outcomes, synthetic_batch, tone
 from russo_nb.analysis import paired_comparison
 from russo_nb.errors import InvalidArgumentError, UnknownNameError
 from russo_nb.store import HistoryStore
+from russo_nb.testing import wait_until
 from russo_nb.types import SingleRunResult
 
 TESTS = Path(__file__).resolve().parent
@@ -180,7 +180,10 @@ def test_writer_killed_mid_write_leaves_committed_batches_intact(tmp_path):
     try:
         lines = [proc.stdout.readline() for _ in range(3)]
         assert lines == ["writing 0\n", "committed 0\n", "writing 1\n"], lines
-        time.sleep(0.15)  # the second batch's transaction is under way
+        # kill once the second batch's pages reach the write-ahead log (the first batch's writer closed and
+        # checkpointed it away on commit): its transaction is under way
+        wal = path.with_name(path.name + "-wal")
+        wait_until(lambda: wal.exists() and wal.stat().st_size > 0, what="the second batch's write", interval=0.001)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import threading
-import time
 import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -26,6 +25,8 @@ BOOK = {"tool_calls": [{"name": "book_flight", "arguments": {"to_city": "LA"}}],
 
 class Handler(BaseHTTPRequestHandler):
     received: ClassVar[list[dict]] = []
+    release: ClassVar[threading.Event] = threading.Event()  # /hang answers only once the fixture ends
+    held: ClassVar[list[str]] = []  # the /hang requests not answered yet
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -55,7 +56,10 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/401":
             self._send(401, b'{"error": "invalid api key"}')
         elif self.path == "/hang":
-            time.sleep(2.0)
+            token = f"{threading.get_ident()}:{len(Handler.received)}"
+            Handler.held.append(token)
+            Handler.release.wait(120)
+            Handler.held.remove(token)
             self._send(200, json.dumps(BOOK).encode())
         elif self.path == "/badargs":
             call = {"type": "function", "function": {"name": "f", "arguments": "{to_city: LA"}}
@@ -93,6 +97,7 @@ def server():
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    Handler.release.set()
     httpd.shutdown()
     httpd.server_close()
 
@@ -166,11 +171,14 @@ def test_server_failures_end_as_run_errors(server, path, message):
 
 def test_hanging_server_hits_the_batch_timeout(server):
     agent = HttpAgent(f"{server}/hang", timeout=10)
-    started = time.perf_counter()
+    received = len(Handler.received)
     result = russo.run_concurrent_sync(["a"], None, agent, expect=[], runs=2, timeout=0.3)
     assert [run.status for run in result.runs] == ["timeout", "timeout"]
     assert "timeout of 0.3s" in result.runs[0].error.message
-    assert time.perf_counter() - started < 1.8  # the batch did not wait for the server
+    # the batch did not wait for the server: the server still holds this batch's requests (it answers /hang only
+    # when the fixture ends), not a wall-clock bound
+    mine = [token for token in Handler.held if int(token.split(":")[1]) >= received]
+    assert mine and not Handler.release.is_set()
 
 
 def test_unreachable_server_is_a_clear_error():
