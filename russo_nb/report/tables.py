@@ -290,16 +290,12 @@ def read_csv_table(source: Path) -> Any:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype != object:
-            continue
-        try:
-            quoted = column.str.startswith("'", na=False)
-        except AttributeError:  # no text in this column
-            continue
-        if quoted.any():
-            frame.loc[quoted, name] = column[quoted].map(restore_cell)
+    for name in TEXT_COLUMNS:
+        if name in frame.columns and frame[name].dtype == object:
+            # each distinct text once: the formula guard is undone per distinct cell, and the loader reads codes
+            codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+            restored = [restore_cell(value) for value in uniques.tolist()]
+            frame[name] = pd.Categorical.from_codes(codes, categories=pd.Index(restored, dtype=object))
     return frame
 
 
