@@ -55,6 +55,23 @@ class BookingAgent(AgentAdapter):
         return call_message("book_flight", {"to_city": city}, content=f"Booked your flight to {city}.")
 
 
+def booking_scenario(name: str, line: str, criteria: list[Any], *, max_turns: int = 1, **options: Any) -> Any:
+    """A scenario of :class:`BookingAgent`, a user saying ``line`` and a judge of ``criteria``; ``options``: scorers…"""
+    from russo_nb import scenario
+
+    return scenario.Scenario(
+        name=name,
+        description=options.pop("description", "d"),
+        agents=lambda: [
+            BookingAgent(),
+            scenario.UserSimulatorAgent(lines=[line]),
+            scenario.JudgeAgent(criteria=criteria),
+        ],
+        max_turns=max_turns,
+        **options,
+    )
+
+
 # -- a tiny voice pipeline that really goes through audio -------------------------------------
 RATE = 16000
 SEGMENT = 640  # 40 ms per character -> 25 Hz FFT bins

@@ -7,6 +7,7 @@ from notebook_helpers import EVIL, make_batch
 
 import russo_nb
 from russo_nb.notebook.explorer import TAB_TITLES, Explorer
+from russo_nb.notebook.run_detail import run_detail_html
 
 
 def _walk(widget):
@@ -136,22 +137,17 @@ def _scenario_batch():
     """A real ScenarioBatch: one scenario passes, one fails its judge; agent-written text carries EVIL."""
     import asyncio
 
-    from scenario_helpers import BookingAgent
+    from scenario_helpers import booking_scenario
 
     from russo_nb import scenario
     from russo_nb.scenario import scorers
     from russo_nb.scenario.criteria import tool_called
 
     def spec(name, city):
-        return scenario.Scenario(
-            name=name,
-            description="d",
-            agents=lambda: [
-                BookingAgent(),
-                scenario.UserSimulatorAgent(lines=[f"a flight to Oslo {EVIL}"]),
-                scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city=city)]),
-            ],
-            max_turns=1,
+        return booking_scenario(
+            name,
+            f"a flight to Oslo {EVIL}",
+            [tool_called("book_flight", to_city=city)],
             scorers=[scorers.tool_call_match([f"book_flight(to_city='{city}')"], weight=1.0)],
         )
 
@@ -226,3 +222,34 @@ def test_explorer_transcript_plays_each_voice_turn():
             import base64
 
             assert base64.b64encode(clip.to_wav_bytes()).decode() in view
+
+
+def test_a_judged_scenario_without_expected_calls_says_so_instead_of_an_empty_diff(tmp_path):
+    import asyncio
+
+    from scenario_helpers import booking_scenario
+
+    from russo_nb import scenario
+    from russo_nb.report import load_batch
+    from russo_nb.report.jsonl import write_jsonl
+    from russo_nb.scenario.criteria import tool_called
+
+    # judged by criteria only (no tool_call_match scorer): nothing declares an expected call
+    spec = booking_scenario("judged only", f"a flight to Oslo {EVIL}", [tool_called("book_flight", to_city="Rome")])
+    batch = asyncio.run(scenario.run_scenarios(spec, 1))
+    (run,) = batch.runs
+    assert run.status == "failed" and run.expected_calls == []
+    loaded = load_batch(write_jsonl(batch, tmp_path / "judged.jsonl"))
+    for source in (batch, batch.to_batch_result(), loaded):  # live, converted and loaded back
+        explorer = Explorer(source, charts=False)
+        explorer.open_run(0)
+        detail = explorer.runs_browser.detail.body.value
+        assert "This scenario declares no expected tool calls" in detail, type(source).__name__
+        assert "Calls the agent made (1):" in detail and "book_flight(to_city=&#x27;Oslo&#x27;)" in detail
+        assert "russo-call-diff" not in detail and "extra call" not in detail and "no matching call" not in detail
+        assert "Criteria: 0 met, 1 not met" in detail and "✘ tool_called(book_flight(to_city=" in detail
+        assert EVIL not in detail
+
+    quiet = booking_scenario("asks only", "hello", [tool_called("book_flight")])  # no city: it asks back, no call
+    detail = run_detail_html(asyncio.run(scenario.run_scenarios(quiet, 1)).runs[0])
+    assert "This scenario declares no expected tool calls" in detail and "The agent made no tool call." in detail

@@ -305,3 +305,98 @@ def test_up_down_keys_walk_the_listed_runs_across_pages():
     browser.open(last)
     key(1)  # at the end of the list: stays
     assert detail.index == last and table.rows.value == last
+
+
+# -- retried attempts ----------------------------------------------------------------------
+def _retried_batch():
+    """A batch from the engine with retries=2: one run passes on its second try, one fails all three, one passes."""
+    import russo_nb as russo
+
+    tries: dict[str, int] = {}
+
+    @russo.agent
+    async def shaky(prompt):
+        tries[prompt] = tries.get(prompt, 0) + 1
+        if prompt == "flaky first" and tries[prompt] == 1:
+            raise ConnectionError("reset by <peer> & gone")
+        if prompt == "always down":
+            raise ConnectionError(f"refused #{tries[prompt]} <b>")
+        return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+
+    return russo.run_concurrent_sync(
+        ["flaky first", "always down", "fine"],
+        None,
+        shaky,
+        expect=["book_flight(to_city='LA')"],
+        runs=1,
+        retries=2,
+        retry_on=ConnectionError,
+        retry_backoff=0.001,
+    )
+
+
+def test_retried_attempts_show_in_the_run_detail_escaped():
+    batch = _retried_batch()
+    flaky, down, fine = (next(r for r in batch.runs if r.prompt == p) for p in ("flaky first", "always down", "fine"))
+    assert (flaky.status, flaky.attempts, len(flaky.retried)) == ("passed", 2, 1)
+    assert (down.status, down.attempts, len(down.retried)) == ("error", 3, 2)
+
+    html = run_detail_html(flaky)
+    assert "Attempts: 1 retried before the last" in html
+    assert "attempt 1: ConnectionError: reset by &lt;peer&gt; &amp; gone" in html and "<peer>" not in html
+    assert "(retried; waited " in html and "attempt 2: passed" in html
+    assert "2 (1 retried, last ConnectionError)" in html  # the attempts fact
+
+    html = run_detail_html(down)
+    assert (
+        "attempt 1: ConnectionError: refused #1 &lt;b&gt;" in html and "attempt 2: ConnectionError: refused #2" in html
+    )
+    assert "attempt 3: error" in html and "refused #3" in html  # the last attempt's error is the run's error
+    assert "russo-retried" not in run_detail_html(fine)
+
+    browser = RunsBrowser(batch)
+    browser.open(batch.runs.index(flaky))
+    assert "attempt 1: ConnectionError: reset by" in browser.detail.body.value
+
+
+def test_retried_attempts_in_the_attempts_column_sort_and_search():
+    batch = _retried_batch()
+    table = RunsTable(batch)
+    labels = {batch.runs[i].prompt: label.replace(NBSP, " ") for label, i in table.rows.options}
+    assert "2 ↻ ConnectionError" in labels["flaky first"] and "3 ↻ ConnectionError" in labels["always down"]
+    assert "↻" not in labels["fine"]
+    assert len({len(label) for label in labels.values()}) == 1  # columns still line up
+    table.sort_by("attempts")
+    table.sort_by("attempts")  # descending: the most tried first
+    assert [batch.runs[i].prompt for _, i in table.rows.options] == ["always down", "flaky first", "fine"]
+    table.search.value = "reset by"  # only an earlier, retried attempt said this: the run passed
+    assert [batch.runs[i].prompt for _, i in table.rows.options] == ["flaky first"]
+    table.search.value = "refused #1"
+    assert [batch.runs[i].prompt for _, i in table.rows.options] == ["always down"]
+
+
+def test_retried_attempts_beyond_the_kept_ones_are_said_to_be_missing_and_messages_bounded():
+    from russo_nb.types import MAX_RETRIED_KEPT, RetriedAttempt
+
+    run = make_batch(with_error=False).runs[0]
+    many = tuple(RetriedAttempt(type="RetryableError", message=f"busy #{n} " + "x" * 5000) for n in range(4, 14))
+    run = run.model_copy(update={"retried": many, "attempts": 14})
+    html = run_detail_html(run)
+    assert "attempts 1–3: not kept" in html and f"a run keeps its last {MAX_RETRIED_KEPT}" in html
+    assert "attempt 4: RetryableError: busy #4 " in html and "attempt 13: RetryableError: busy #13" in html
+    assert "attempt 14: " in html
+    assert len(html) < 20_000 + len(run_detail_html(run.model_copy(update={"retried": ()})))
+
+
+def test_a_scenarios_calls_beyond_the_expected_ones_are_listed_not_flagged_extra():
+    cancel = ToolCall(name="cancel_booking", arguments={"ref": EVIL})
+    run = _failed_run()
+    evaluation = run.eval_result.model_copy(update={"actual": [*run.eval_result.actual, cancel]})
+    response = run.response.model_copy(update={"tool_calls": evaluation.actual})
+    run = run.model_copy(update={"eval_result": evaluation, "response": response})
+    as_prompt = run_detail_html(run, scenario=False)
+    assert "badge warn'>extra call" in as_prompt  # a prompt run's expectation is the whole set of calls
+    as_scenario = run_detail_html(run, scenario=True)
+    assert "russo-call-diff" in as_scenario and "&#x27;Osaka&#x27;" in as_scenario  # the expected call, diffed
+    assert "extra call" not in as_scenario and "a scenario allows calls beyond the expected ones" in as_scenario
+    assert "cancel_booking(ref=" in as_scenario and EVIL not in as_scenario

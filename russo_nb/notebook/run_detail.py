@@ -16,9 +16,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..analysis.words import WordDiff, heard_text, word_diff
+from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
 from .html import STYLE, _e
+from .runs_table import noun_of
 
-__all__ = ["DETAIL_STYLE", "RunDetail", "call_table_html", "run_detail_html", "word_diff_html"]
+__all__ = ["DETAIL_STYLE", "RunDetail", "call_table_html", "is_scenario_run", "run_detail_html", "word_diff_html"]
 
 MAX_TRACEBACK = 20_000
 
@@ -122,10 +124,30 @@ def call_table_html(expected: Any | None, called: Any | None) -> str:
     return f"<table class='calls russo-call-diff'>{head}{rows}</table>"
 
 
-def _calls_section(run: Any) -> str:
+MAX_CALLS_LISTED = 20
+"""The most calls the detail lists when there is nothing to diff them against."""
+
+
+def _calls_made_html(made: Sequence[Any]) -> str:
+    if not made:
+        return "<div><b>The agent made no tool call.</b></div>"
+    items = "".join(f"<li><code>{_e(str(call), 300)}</code></li>" for call in made[:MAX_CALLS_LISTED])
+    more = f"<li class='muted'>… {len(made) - MAX_CALLS_LISTED} more</li>" if len(made) > MAX_CALLS_LISTED else ""
+    return f"<div>Calls the agent made ({len(made)}):</div><ul class='russo-calls-made'>{items}{more}</ul>"
+
+
+def _calls_section(run: Any, *, scenario: bool = False) -> str:
     evaluation = getattr(run, "eval_result", None)
     response = getattr(run, "response", None)
     made = list(getattr(response, "tool_calls", None) or (evaluation.actual if evaluation is not None else []))
+    if scenario and (evaluation is None or not evaluation.expected):
+        # a scenario without a tool_call_match scorer is judged by its criteria: there is no call to diff
+        # against, and the calls it made are not "extra" (scenarios allow calls beyond the expected ones)
+        return (
+            "<div class='russo-no-expected-calls'><b>This scenario declares no expected tool calls</b> "
+            "<span class='muted'>(no tool_call_match scorer): it is judged by its criteria below, so there is "
+            "no call diff.</span></div>" + _calls_made_html(made)
+        )
     if evaluation is None:
         if not made:
             return "<div class='muted'>no tool calls</div>"
@@ -142,15 +164,55 @@ def _calls_section(run: Any) -> str:
         for call in evaluation.expected:
             parts.append(call_table_html(call, None))
     extras = [call for call in made if not any(call == other for other in paired)]
+    if scenario and extras:  # allowed: a scenario's expected calls are matched among all it made
+        parts.append(
+            "<div class='muted'>Other calls the agent made (a scenario allows calls beyond the expected ones):</div>"
+        )
+        parts.append(_calls_made_html(extras))
+        extras = []
     for call in extras[:10]:
         parts.append(f"<div><span class='badge warn'>extra call</span></div>{call_table_html(None, call)}")
     if not evaluation.expected and not made:
         parts.append("<div class='muted'>no calls expected, none made</div>")
     elif evaluation.expected and not made:
         parts.insert(0, "<div><b>The agent made no tool call.</b></div>")
-    if evaluation.details:
+    if evaluation.details and not scenario:  # a scenario's details are its judge's reasoning, shown below
         parts.append(f"<div class='muted'>{_e(evaluation.details, 600)}</div>")
     return "".join(parts)
+
+
+def _verdict_of(run: Any) -> tuple[str | None, list[str], list[str]]:
+    """A scenario run's judge reasoning and passed / failed criteria, from the run or, loaded, its ``response.raw``."""
+    raw = getattr(getattr(run, "response", None), "raw", None)
+    raw = raw if isinstance(raw, dict) else {}
+    reasoning = getattr(run, "reasoning", None) or raw.get("reasoning")
+    passed = getattr(run, "passed_criteria", None) or raw.get("passed_criteria") or []
+    failed = getattr(run, "failed_criteria", None) or raw.get("failed_criteria") or []
+    return (
+        reasoning if isinstance(reasoning, str) else None,
+        [str(c) for c in passed] if isinstance(passed, list) else [],
+        [str(c) for c in failed] if isinstance(failed, list) else [],
+    )
+
+
+def _criteria_section(run: Any) -> str:
+    _, passed, failed = _verdict_of(run)
+    if not passed and not failed:
+        return ""
+    lines = [f"<li>✘ {_e(criterion, 500)}</li>" for criterion in failed[:50]]
+    lines += [f"<li>✔ {_e(criterion, 500)}</li>" for criterion in passed[:50]]
+    return (
+        f"<div class='rd-h'>Criteria: {len(passed)} met, {len(failed)} not met</div>"
+        f"<ul class='russo-criteria' style='list-style:none;padding-left:0;margin:2px 0'>{''.join(lines)}</ul>"
+    )
+
+
+def is_scenario_run(run: Any) -> bool:
+    """Whether ``run`` is a scenario run: a ScenarioResult, or one converted / loaded into a prompt run's shape."""
+    if getattr(run, "messages", None) is not None and hasattr(run, "success"):
+        return True
+    raw = getattr(getattr(run, "response", None), "raw", None)
+    return isinstance(raw, dict) and "success" in raw and "turns" in raw
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -179,7 +241,11 @@ def _facts(run: Any) -> str:
             facts.append(("recognition", f"{raw['decode_s']} s"))
         if raw.get("asr_confidence") is not None:
             facts.append(("recognizer confidence", _e(raw["asr_confidence"])))
-    facts.append(("attempts", str(getattr(run, "attempts", 1))))
+    attempts = str(getattr(run, "attempts", 1))
+    retried = getattr(run, "retried", None) or ()
+    if retried:
+        attempts += f" ({retried_text(retried)})"
+    facts.append(("attempts", _e(attempts)))
     effects = getattr(run, "effects", None)
     if effects:
         facts.append(("effects", _e(", ".join(map(str, effects)))))
@@ -208,8 +274,55 @@ def _error_section(run: Any) -> str:
     return f"<div class='rd-h'>Error</div>{text}"
 
 
-def run_detail_html(run: Any, *, index: int | None = None, with_style: bool = True) -> str:
-    """One run as HTML: header, said vs heard (word diff, WER), expected vs called, text, timings, error."""
+def _retried_section(run: Any) -> str:
+    """The run's earlier attempts that failed and were retried, one line each, numbered as attempts.
+
+    The engine keeps the last :data:`~russo_nb.types.MAX_RETRIED_KEPT` of them (oldest first), so
+    numbering counts back from the run's last attempt; attempts not kept are said to be missing.
+    """
+    retried = list(getattr(run, "retried", None) or ())
+    if not retried:
+        return ""
+    shown = retried[-MAX_RETRIED_KEPT:]
+    attempts = getattr(run, "attempts", None)
+    last = attempts if isinstance(attempts, int) and attempts > len(shown) else len(shown) + 1
+    first = last - len(shown)
+    lines = []
+    if first > 1:
+        lines.append(f"<li class='muted'>attempts 1–{first - 1}: not kept (a run keeps its last {len(shown)})</li>")
+    for number, attempt in enumerate(shown, start=first):
+        kind = _e(getattr(attempt, "type", "") or "error", 200)
+        message = getattr(attempt, "message", "") or ""
+        text = f"{kind}: {_e(message, MAX_RETRIED_MESSAGE)}" if message else kind
+        stage = getattr(attempt, "stage", "")
+        where = f" during {_e(stage, 100)}" if stage else ""
+        waits = []
+        waited = getattr(attempt, "waited_s", None)
+        if isinstance(waited, (int, float)):
+            waits.append(f"waited {waited:.2f} s")
+        hint = getattr(attempt, "retry_after", None)
+        if isinstance(hint, (int, float)):
+            waits.append(f"server asked {hint:g} s")
+        wait = f"; {', '.join(waits)}" if waits else ""
+        lines.append(f"<li>attempt {number}: {text}{where} <span class='muted'>(retried{wait})</span></li>")
+    status = getattr(run, "status", None) or "finished"
+    lines.append(f"<li>attempt {last}: {_e(status)} — the outcome this run reports</li>")
+    return (
+        f"<div class='rd-h'>Attempts: {len(retried)} retried before the last</div>"
+        f"<ol class='russo-retried' style='list-style:none;padding-left:0;margin:2px 0'>{''.join(lines)}</ol>"
+    )
+
+
+def run_detail_html(
+    run: Any, *, index: int | None = None, with_style: bool = True, scenario: bool | None = None
+) -> str:
+    """One run as HTML: header, said vs heard (word diff, WER), expected vs called, text, timings, error.
+
+    ``scenario`` (detected from the run when None) says the run is a scenario's: its calls are
+    diffed only against the calls its scorers expect, and its criteria are listed.
+    """
+    if scenario is None:
+        scenario = is_scenario_run(run)
     status = getattr(run, "status", None) or ("passed" if getattr(run, "success", False) else "failed")
     badge = "ok" if status == "passed" else "bad"
     prompt = getattr(run, "prompt", None) or getattr(run, "name", "") or ""
@@ -225,14 +338,17 @@ def run_detail_html(run: Any, *, index: int | None = None, with_style: bool = Tr
         if not heard.strip():
             parts.append("<div class='muted'>The recognizer heard nothing (empty transcription).</div>")
     parts.append("<div class='rd-h'>Tool calls: expected vs agent called</div>")
-    parts.append(_calls_section(run))
+    parts.append(_calls_section(run, scenario=scenario))
     text = getattr(getattr(run, "response", None), "text", None)
     if text and text != heard:
         parts.append(f"<div class='rd-h'>Agent's text</div><div>{_e(text, 3000)}</div>")
-    reasoning = getattr(run, "reasoning", None)
+    reasoning, _, _ = _verdict_of(run)
+    if scenario:
+        parts.append(_criteria_section(run))
     if reasoning:
         parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{_e(reasoning, 3000)}</div>")
     parts.append(_error_section(run))
+    parts.append(_retried_section(run))
     parts.append(f"<div class='rd-h'>Timings</div>{_facts(run)}")
     style = STYLE + DETAIL_STYLE if with_style else ""
     return f"{style}<div class='russo russo-run-detail'>{''.join(parts)}</div>"
@@ -271,6 +387,8 @@ class RunDetail:
 
         self.result = result
         self.runs: list[Any] = list(getattr(result, "runs", []))
+        self.scenario: bool | None = True if noun_of(result) == "scenario" else None
+        """A scenario batch's runs are shown as scenarios; otherwise each run says what it is."""
         self.order: Sequence[int] = range(len(self.runs))
         self.index: int | None = None
         self.on_move = on_move
@@ -325,7 +443,7 @@ class RunDetail:
             ]
         else:
             self.audio_box.children = []
-        self.body.value = run_detail_html(run, index=index)
+        self.body.value = run_detail_html(run, index=index, scenario=self.scenario)
         self.relist(self.order)
 
     def relist(self, order: Sequence[int]) -> None:

@@ -29,12 +29,17 @@ NBSP = "\u00a0"
 
 @dataclass(frozen=True)
 class TableColumn:
-    """A column of the runs table: frame column, header label, width in characters, numeric or text."""
+    """A column of the runs table: frame column, header label, width in characters, numeric or text.
+
+    ``shown``, when set, is the frame column displayed in the cell while ``key`` is what the
+    column sorts by (the attempts column sorts by the count and shows what was retried).
+    """
 
     key: str
     label: str
     width: int
     numeric: bool = False
+    shown: str | None = None
 
 
 COLUMNS: tuple[TableColumn, ...] = (
@@ -45,7 +50,7 @@ COLUMNS: tuple[TableColumn, ...] = (
     TableColumn("actual", "agent called", 24),
     TableColumn("heard", "heard (voice)", 26),
     TableColumn("latency_s", "latency", 8, numeric=True),
-    TableColumn("attempts", "tries", 5, numeric=True),
+    TableColumn("attempts", "attempts", 20, numeric=True, shown="attempts_text"),
     TableColumn("error_type", "error", 14),
 )
 
@@ -68,9 +73,11 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     """One row per run with the table's columns, its position in ``result.runs`` and a search key.
 
     Columns: index, prompt, run_index, status, expected, actual (what the agent called),
-    heard (the voice agent's transcription, '' when none), latency_s, attempts, error_type,
-    error, prompt_code (the prompt's position among the distinct prompts) and ``search``
-    (lower-cased prompt, heard text, calls and error, for substring search).
+    heard (the voice agent's transcription, '' when none), latency_s, attempts,
+    attempts_text (``2 ↻ ConnectionError``: the count and the last retried error's type),
+    retried (each earlier attempt's ``type: message``), error_type, error, prompt_code (the
+    prompt's position among the distinct prompts) and ``search`` (lower-cased prompt, heard
+    text, calls, error and retried errors, for substring search).
     """
     import numpy as np
     import pandas as pd
@@ -80,6 +87,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     runs = list(getattr(result, "runs", []))
     base = runs_frame(result)
     heard = [heard_text(run) or "" for run in runs]
+    retried = [getattr(run, "retried", None) or () for run in runs]
     frame = pd.DataFrame(
         {
             "index": np.arange(len(base), dtype=np.int64),
@@ -91,6 +99,8 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "heard": heard,
             "latency_s": base["latency_s"],
             "attempts": base["attempts"],
+            "attempts_text": [_attempts_text(count, earlier) for count, earlier in zip(base["attempts"], retried)],
+            "retried": ["\n".join(str(attempt) for attempt in earlier) for earlier in retried],
             "error_type": base["error_type"].astype(str),
             "error": base["error"].astype(str),
         }
@@ -108,11 +118,26 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
         + frame["error_type"]
         + "\n"
         + frame["error"]
+        + "\n"
+        + frame["retried"]
     ).str.lower()
     return frame
 
 
+def _attempts_text(count: Any, retried: Any) -> str:
+    """``2 ↻ ConnectionError``: the attempts a run took and, when earlier ones failed, the last one's error type."""
+    text = "" if count is None or count != count else str(int(count))
+    if retried:
+        text += f" ↻ {getattr(retried[-1], 'type', '') or 'error'}"
+    return text
+
+
 def _cell(value: Any, column: TableColumn) -> str:
+    if column.shown is not None:
+        text = " ".join(str(value).split())
+        width = column.width
+        text = text if len(text) <= width else text[: width - 1] + "…"
+        return text.ljust(width).replace(" ", NBSP)
     if column.numeric:
         if value is None or value != value:  # NaN
             text = ""
@@ -133,7 +158,7 @@ def _cell(value: Any, column: TableColumn) -> str:
 
 def row_label(row: Any) -> str:
     """One run as a fixed-width line (non-breaking spaces, so the browser keeps the columns)."""
-    return (NBSP * 2).join(_cell(row[column.key], column) for column in COLUMNS)
+    return (NBSP * 2).join(_cell(row[column.shown or column.key], column) for column in COLUMNS)
 
 
 class RunsTable:
