@@ -21,16 +21,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .types import EvalResult, RunError, RunStatus, ToolCall, format_call, retried_text
+from .types import ColumnarRuns, EvalResult, RunError, RunStatus, ToolCall, format_call, retried_text
 
 __all__ = [
+    "RUN_LINE_ELSEWHERE",
+    "RUN_LINE_FIELDS",
     "RUN_STATUSES",
     "RUN_TABLE",
+    "TABLE_LEAVES_OUT",
     "ColumnDtype",
+    "FieldGetter",
     "Run",
     "RunColumn",
     "calls_text",
     "column",
+    "field",
     "frame_columns",
     "table_columns",
 ]
@@ -122,6 +127,32 @@ class RunColumn:
 
 # -- how cells are read ----------------------------------------------------------------------
 
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class FieldGetter:
+    """Reads one field of a run, optionally through ``part``: ``part(run.<name>)``.
+
+    Declaring a column's ``get`` this way says which run field the cell comes from, so a
+    batch that keeps its runs as columns (:class:`russo_nb.lazy_runs.LazyRuns`) gives the
+    cells from that field's column without building a run object per row. ``default`` is
+    the value when a run lacks the field (a scenario run has no ``retried``).
+    """
+
+    name: str
+    part: Callable[[Any], Any] | None = None
+    default: Any = _MISSING
+
+    def __call__(self, run: Any) -> Any:
+        value = getattr(run, self.name) if self.default is _MISSING else getattr(run, self.name, self.default)
+        return value if self.part is None else self.part(value)
+
+
+def field(name: str, part: Callable[[Any], Any] | None = None, default: Any = _MISSING) -> FieldGetter:
+    """A column getter reading run field ``name`` (through ``part``); see :class:`FieldGetter`."""
+    return FieldGetter(name, part, default)
+
 
 def calls_text(calls: Sequence[ToolCall] | None) -> str:
     """``"a(x=1); b()"``: a list of calls as readable Python-like text (``''`` when none)."""
@@ -130,8 +161,7 @@ def calls_text(calls: Sequence[ToolCall] | None) -> str:
     return "; ".join(format_call(call.name, call.arguments) for call in calls)
 
 
-def _eval(run: Any) -> EvalResult | None:
-    return run.eval_result
+_eval = field("eval_result")
 
 
 def _n_expected(ev: EvalResult | None) -> int:
@@ -179,17 +209,18 @@ def _evaluation_json(ev: EvalResult | None) -> str:
     return "" if ev is None else dumps_safe(evaluation_to_plain(ev))
 
 
-def _error_part(name: str) -> Callable[[Any], str]:
-    def get(run: Any) -> str:
-        err = run.error
+def _error_part(name: str) -> FieldGetter:
+    """A part of the run's error (``''`` when none); a plain-text error is its own message."""
+
+    def part(err: Any) -> str:
         if err is None:
             return ""
         if isinstance(err, str):
             return err if name == "message" else ""
         return getattr(err, name, "") or ""
 
-    get.__name__ = f"error_{name}"
-    return get
+    part.__name__ = f"error_{name}"
+    return field("error", part)
 
 
 def _effects_text(effects: list[str] | None) -> str:
@@ -204,16 +235,20 @@ def _response_text(run: Any) -> str | None:
     return run.text
 
 
-def _usage_part(name: str) -> Callable[[Any], float | None]:
+def _usage_part(name: str) -> FieldGetter:
     """A count the agent's adapter reported in ``response.usage`` (None when it reported none)."""
 
-    def get(run: Any) -> float | None:
-        usage = getattr(getattr(run, "response", None), "usage", None)
+    def part(response: Any) -> float | None:
+        usage = getattr(response, "usage", None)
         value = usage.get(name) if isinstance(usage, dict) else None
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    get.__name__ = f"usage_{name}"
-    return get
+    part.__name__ = f"usage_{name}"
+    return field("response", part, default=None)
+
+
+def _is_passed(status: Any) -> bool:
+    return status == "passed"
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -223,20 +258,18 @@ _SCENARIO = ("scenarios",)
 RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn("batch_id", lambda meta: getattr(meta, "batch_id", None), "str", "The batch's id.", batch=True),
     RunColumn("agent", lambda meta: getattr(meta, "agent", None), "str", "The agent's name.", batch=True),
-    RunColumn(
-        "prompt", lambda r: r.prompt, "str", "The prompt text (the scenario's name for scenario runs).", sql="TEXT"
-    ),
-    RunColumn("prompt_id", lambda r: r.prompt_id, "str", "Stable 10-hex id of the prompt text.", sql="TEXT"),
-    RunColumn("run_index", lambda r: r.run_index, "int", "0-based repetition of the prompt.", sql="INTEGER"),
+    RunColumn("prompt", field("prompt"), "str", "The prompt text (the scenario's name for scenario runs).", sql="TEXT"),
+    RunColumn("prompt_id", field("prompt_id"), "str", "Stable 10-hex id of the prompt text.", sql="TEXT"),
+    RunColumn("run_index", field("run_index"), "int", "0-based repetition of the prompt.", sql="INTEGER"),
     RunColumn(
         "status",
-        lambda r: r.status,
+        field("status"),
         "category",
         "How the run ended: passed / failed / error / timeout / cancelled.",
         sql="TEXT",
         categories=RUN_STATUSES,
     ),
-    RunColumn("passed", lambda r: r.status == "passed", "bool", "status == 'passed'.", sql="INTEGER"),
+    RunColumn("passed", field("status", _is_passed), "bool", "status == 'passed'.", sql="INTEGER"),
     RunColumn(
         "match_rate",
         _eval,
@@ -259,12 +292,12 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn("details", _eval, "str", "The evaluator's explanation of misses ('' when all matched).", render=_details),
     RunColumn("error", _error_part("message"), "str", "The captured exception's message ('' when none).", sql="TEXT"),
     RunColumn("error_type", _error_part("type"), "str", "The captured exception's type ('' when none).", sql="TEXT"),
-    RunColumn("latency_s", lambda r: r.latency_s, "float", "Seconds inside the agent (NaN when unknown).", sql="REAL"),
-    RunColumn("synth_s", lambda r: r.synth_s, "float", "Seconds of speech synthesis (NaN when unknown).", sql="REAL"),
-    RunColumn("attempts", lambda r: r.attempts, "int", "Tries the run took (retries + 1).", sql="INTEGER"),
+    RunColumn("latency_s", field("latency_s"), "float", "Seconds inside the agent (NaN when unknown).", sql="REAL"),
+    RunColumn("synth_s", field("synth_s"), "float", "Seconds of speech synthesis (NaN when unknown).", sql="REAL"),
+    RunColumn("attempts", field("attempts"), "int", "Tries the run took (retries + 1).", sql="INTEGER"),
     RunColumn(
         "retried",
-        lambda r: getattr(r, "retried", ()),
+        field("retried", default=()),
         "str",
         "The earlier attempts that failed and were retried, '2 retried, last RetryableError' ('' when none).",
         render=retried_text,
@@ -272,16 +305,16 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     ),
     RunColumn(
         "effects",
-        lambda r: r.effects,
+        field("effects"),
         "str",
         "The audio effects applied, joined with ', ' ('' when none).",
         render=_effects_text,
         sql="TEXT",
     ),
-    RunColumn("audio_key", lambda r: r.audio_key, "str", "Key of the clip the agent heard.", sql="TEXT"),
-    RunColumn("seed", lambda r: r.seed, "Int64", "The run's seed (NA when none)."),
+    RunColumn("audio_key", field("audio_key"), "str", "Key of the clip the agent heard.", sql="TEXT"),
+    RunColumn("seed", field("seed"), "Int64", "The run's seed (NA when none)."),
     RunColumn(
-        "started_at", lambda r: r.started_at, "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
+        "started_at", field("started_at"), "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
     ),
     RunColumn(
         "input_tokens", _usage_part("input_tokens"), "float", "Input tokens the API reported (NaN: none).", sql="REAL"
@@ -347,6 +380,42 @@ RUN_TABLE: tuple[RunColumn, ...] = (
 """Every column of a run table, in order. Scenario batches also get ``score_<name>`` per scorer."""
 
 
+TABLE_LEAVES_OUT: dict[str, str] = {
+    "transcript": "a run table holds no conversation (a prompt run has none; JSON lines keep it)",
+}
+"""Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
+
+RUN_LINE_FIELDS: tuple[str, ...] = (
+    "prompt",
+    "run_index",
+    "status",
+    "eval_result",
+    "error",
+    "latency_s",
+    "synth_s",
+    "attempts",
+    "audio_key",
+    "response",
+    "effects",
+    "seed",
+    "started_at",
+    "transcript",
+    "retried",
+)
+"""The cells of a run's line in a JSON-lines export, in order (:mod:`russo_nb.report.jsonl`).
+
+The JSON-lines record differs from the run table: it is exact, so it keeps the transcript and
+the raw response; ``prompt``, ``eval_result``, ``audio_key``, ``response`` and ``effects`` are
+references into the file's tables (each distinct value written once); ``retried`` is written
+only for runs that were retried. See :data:`RUN_LINE_ELSEWHERE` for the fields not in the line.
+"""
+
+RUN_LINE_ELSEWHERE: dict[str, str] = {
+    "prompt_id": "written once per prompt, beside its text in the prompts table",
+}
+"""Run fields a JSON-lines run line does not carry, and where they are (a test checks the rest are cells)."""
+
+
 def column(name: str) -> RunColumn:
     """The declaration of one column by name."""
     for spec in RUN_TABLE:
@@ -361,14 +430,23 @@ def frame_columns(kind: str = "prompts", *, files: bool = False) -> list[RunColu
 
 
 def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: Any = None) -> dict[str, list[Any]]:
-    """Each column's cells for ``runs`` as a plain list, rendered values computed once per distinct raw value."""
+    """Each column's cells for ``runs`` as a plain list, rendered values computed once per distinct raw value.
+
+    Runs kept as columns (:class:`~russo_nb.types.ColumnarRuns`, a loaded CSV / Parquet batch)
+    give a field column's cells from the stored column, without building the runs.
+    """
     out: dict[str, list[Any]] = {}
     n = len(runs)
+    store = runs if isinstance(runs, ColumnarRuns) else None
     for spec in columns:
         if spec.batch:
             out[spec.name] = [spec.get(metadata)] * n
             continue
         get = spec.get
+        stored = store.field_values(get.name) if store is not None and isinstance(get, FieldGetter) else None
+        if stored is not None:
+            out[spec.name] = _stored_cells(spec, get, *stored)
+            continue
         if spec.render is None:
             out[spec.name] = [get(run) for run in runs]
             continue
@@ -384,3 +462,19 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
             append(hit[1])
         out[spec.name] = cells
     return out
+
+
+def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None, values: list[Any]) -> list[Any]:
+    """A column's cells from a stored field column: ``values`` per row, or ``values[codes[row]]``."""
+    part, render = get.part, spec.render
+    if part is None and render is None:
+        return list(values) if codes is None else [values[code] for code in codes]
+    memo: dict[int, tuple[Any, Any]] = {}
+    cells = []
+    for value in values:
+        hit = memo.get(id(value))
+        if hit is None:
+            raw = value if part is None else part(value)
+            hit = memo[id(value)] = (value, raw if render is None else render(raw))
+        cells.append(hit[1])
+    return cells if codes is None else [cells[code] for code in codes]

@@ -8,7 +8,7 @@ it from here, so a number shown in two places is computed and worded the same wa
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "format_rate",
     "is_finished",
     "tally",
+    "tally_counts",
 ]
 
 SMALL_SAMPLE_RUNS = 10
@@ -92,20 +93,27 @@ class RunTally:
 
 def tally(statuses: Iterable[Any]) -> RunTally:
     """Count run statuses (``passed``/``failed``/``error``/``timeout``/``cancelled``; ``None`` counts as failed)."""
-    counts = {"passed": 0, "failed": 0, "error": 0, "timeout": 0, "cancelled": 0}
-    total = 0
+    counts: dict[Any, int] = {}
     for status in statuses:
-        total += 1
-        key = status if status in counts else "failed"
-        counts[key] += 1
+        counts[status] = counts.get(status, 0) + 1
+    return tally_counts(counts)
+
+
+def tally_counts(counts: Mapping[Any, int]) -> RunTally:
+    """The tally of runs already counted per status (any status not known counts as failed)."""
+    known = {"passed": 0, "failed": 0, "error": 0, "timeout": 0, "cancelled": 0}
+    total = 0
+    for status, count in counts.items():
+        total += count
+        known[status if status in known else "failed"] += count
     return RunTally(
         runs=total,
-        finished=total - counts["cancelled"],
-        passed=counts["passed"],
-        failed=counts["failed"],
-        errors=counts["error"],
-        timeouts=counts["timeout"],
-        cancelled=counts["cancelled"],
+        finished=total - known["cancelled"],
+        passed=known["passed"],
+        failed=known["failed"],
+        errors=known["error"],
+        timeouts=known["timeout"],
+        cancelled=known["cancelled"],
     )
 
 

@@ -18,9 +18,9 @@ import wave
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from .plain_text import terminal_safe
 
@@ -29,6 +29,7 @@ __all__ = [
     "Audio",
     "BatchMetadata",
     "BatchResult",
+    "ColumnarRuns",
     "EvalResult",
     "RetriedAttempt",
     "RunError",
@@ -457,8 +458,40 @@ class BatchMetadata(BaseModel):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+@runtime_checkable
+class ColumnarRuns(Protocol):
+    """Runs kept as columns (a loaded CSV / Parquet batch, :class:`russo_nb.lazy_runs.LazyRuns`).
+
+    Counts and run-table cells come from the columns without building a run object per row;
+    indexing or iterating still yields :class:`SingleRunResult` objects.
+    """
+
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status, in first-seen order."""
+        ...
+
+    def field_values(self, name: str) -> tuple[Sequence[int] | None, list[Any]] | None:
+        """Run field ``name`` for every row: ``(None, values)`` or ``(codes, distinct values)``; None: not stored."""
+        ...
+
+
+def count_statuses(runs: Sequence[Any]) -> dict[str, int]:
+    """How many of ``runs`` ended in each status, in first-seen order (no status counts as failed)."""
+    if isinstance(runs, ColumnarRuns):
+        return runs.status_counts()
+    counts: dict[str, int] = {}
+    for run in runs:
+        status = run.status or "failed"
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 class RunCounts:
-    """Counts every batch shares, from its runs' ``status`` (prompt runs and scenario runs alike)."""
+    """Counts every batch shares, from its runs' ``status`` (prompt runs and scenario runs alike).
+
+    Every count comes from :attr:`status_counts`, which a batch whose runs are kept as columns
+    reads from its status column without building the runs.
+    """
 
     runs: list[Any]
 
@@ -470,12 +503,12 @@ class RunCounts:
     @property
     def passed_count(self) -> int:
         """Number of runs that passed."""
-        return sum(1 for run in self.runs if run.status == "passed")
+        return self.status_counts.get("passed", 0)
 
     @property
     def cancelled_count(self) -> int:
         """Runs that never finished (an interrupted batch): counted, never scored as failures."""
-        return sum(1 for run in self.runs if run.status == "cancelled")
+        return self.status_counts.get("cancelled", 0)
 
     @property
     def finished_count(self) -> int:
@@ -490,27 +523,25 @@ class RunCounts:
     @property
     def passed(self) -> bool:
         """True only if every run ran and passed."""
-        return all(run.status == "passed" for run in self.runs)
+        return self.passed_count == self.total
 
     @property
     def pass_rate(self) -> float:
         """passed / finished runs (cancelled runs left out); NaN when no run finished, as ``summarize`` says."""
-        finished = self.finished_count
-        return self.passed_count / finished if finished else math.nan
+        counts = self.status_counts
+        finished = sum(counts.values()) - counts.get("cancelled", 0)
+        return counts.get("passed", 0) / finished if finished else math.nan
 
     def tally(self) -> Any:
         """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
-        from .thresholds import tally
+        from .thresholds import tally_counts
 
-        return tally(run.status for run in self.runs)
+        return tally_counts(self.status_counts)
 
     @property
     def status_counts(self) -> dict[str, int]:
-        """How many runs ended in each status."""
-        counts: dict[str, int] = {}
-        for run in self.runs:
-            counts[run.status or "failed"] = counts.get(run.status or "failed", 0) + 1
-        return counts
+        """How many runs ended in each status (first-seen order)."""
+        return count_statuses(self.runs)
 
 
 class BatchResult(RunCounts, BaseModel):
@@ -525,6 +556,11 @@ class BatchResult(RunCounts, BaseModel):
     audio: dict[str, Audio] = Field(default_factory=dict)
     metadata: BatchMetadata = Field(default_factory=BatchMetadata)
 
+    @field_serializer("runs", mode="wrap")
+    def _dump_runs(self, runs: Any, handler: Any) -> Any:
+        """Runs kept as columns dump as the list of runs they stand for (pydantic reads only real lists)."""
+        return handler(runs if type(runs) is list else list(runs))
+
     @property
     def match_rate(self) -> float:
         """Mean match rate across runs."""
@@ -535,6 +571,11 @@ class BatchResult(RunCounts, BaseModel):
     @property
     def prompts(self) -> list[str]:
         """The distinct prompts, in the order they first appear."""
+        if isinstance(self.runs, ColumnarRuns):
+            stored = self.runs.field_values("prompt")
+            if stored is not None:
+                codes, values = stored
+                return list(dict.fromkeys(values if codes is None else (values[code] for code in codes)))
         return list(self.by_prompt())
 
     def by_prompt(self) -> dict[str, list[SingleRunResult]]:
@@ -566,9 +607,16 @@ class BatchResult(RunCounts, BaseModel):
 
         Counts the answer each run kept; usage of retried attempts is not known.
         """
+        runs = self.runs
+        stored = runs.field_values("response") if isinstance(runs, ColumnarRuns) else None
+        if stored is None:
+            responses: Any = (run.response for run in runs)
+        else:  # runs kept as columns: each run's response, without building the runs
+            codes, values = stored
+            responses = values if codes is None else (values[code] for code in codes)
         totals: dict[str, float] = {}
-        for run in self.runs:
-            usage = run.response.usage if run.response is not None else None
+        for response in responses:
+            usage = response.usage if response is not None else None
             for key, value in (usage or {}).items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
                     totals[key] = totals.get(key, 0.0) + float(value)
@@ -583,7 +631,7 @@ class BatchResult(RunCounts, BaseModel):
     def __repr__(self) -> str:
         return (
             f"BatchResult({self.passed_count}/{self.finished_count} passed, "
-            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.by_prompt())}"
+            f"pass_rate={self.pass_rate:.1%}, prompts={len(self.prompts)}"
             + (f", cancelled={self.cancelled_count})" if self.cancelled_count else ")")
         )
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import RunColumn, frame_columns, table_columns
+from ..columns import RunColumn, column, frame_columns, table_columns
 from ..errors import InvalidArgumentError
 from ..thresholds import SMALL_SAMPLE_RUNS
-from ..types import BatchResult, format_call
+from ..types import BatchResult, ColumnarRuns, format_call
 from .stats import censored_latency, flakiness_score, is_flaky, k_values, pass_at_k, pass_hat_k, wilson_interval
 
 if TYPE_CHECKING:
@@ -241,6 +241,17 @@ def _light_columns(
 ) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """prompt, prompt_id, status, latency, match rate (and run_index) — the least the prompts frame needs."""
     runs = _runs_of(result)
+    if isinstance(runs, ColumnarRuns):  # a loaded batch: from its columns, no run built
+        cells = table_columns(runs, [column(name) for name in _LIGHT])
+        match_cells = np.array([np.nan if value is None else value for value in cells["match_rate"]], dtype=float)
+        return (
+            cells["prompt"],
+            cells["prompt_id"],
+            np.array(cells["status"], dtype=object),
+            np.array([np.nan if value is None else value for value in cells["latency_s"]], dtype=float),
+            match_cells,
+            cells["run_index"] if with_index else [],
+        )
     prompts, pids, statuses, latency, match, index = [], [], [], [], [], []
     for run in runs:
         prompts.append(run.prompt)
@@ -261,6 +272,10 @@ def _light_columns(
         pids = [p if p is not None else make_id(str(t)) for p, t in zip(pids, prompts)]
     status_arr = np.array(statuses, dtype=object)
     return prompts, pids, status_arr, np.array(latency, dtype=float), np.array(match, dtype=float), index
+
+
+_LIGHT = ("prompt", "prompt_id", "status", "latency_s", "match_rate", "run_index")
+"""The run-table columns the prompts frame and the light runs frame read."""
 
 
 def light_runs_frame(result: Any) -> pd.DataFrame:

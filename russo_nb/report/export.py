@@ -19,7 +19,6 @@ never leaves a shorter file behind.
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import re
@@ -27,25 +26,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..columns import RUN_STATUSES
 from ..errors import InvalidArgumentError, RussoError
-from ..expectations import parse_expectation
-from ..serialize import evaluation_from_plain, safe_text
+from ..serialize import safe_text
 from ..types import (
     Audio,
-    BatchMetadata,
     BatchResult,
-    EvalResult,
-    RunError,
-    SingleRunResult,
-    ToolCall,
-    ToolCallMatch,
     as_batch_result,
-    construct_fast,
 )
-from ..types import prompt_id as make_prompt_id
 from .files import atomic_file, atomic_path, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
+from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
 __all__ = [
     "FORMAT_VERSION",
@@ -76,7 +66,6 @@ def _suffix(path: Path) -> str:
 
 
 _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
-_QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")
 
 
 def _neutralize(cell: Any) -> Any:
@@ -85,12 +74,6 @@ def _neutralize(cell: Any) -> Any:
         cell = safe_text(cell)
         if cell and _FORMULA.match(cell):
             return "'" + cell
-    return cell
-
-
-def _restore(cell: Any) -> Any:
-    if isinstance(cell, str) and cell.startswith("'") and _QUOTED_FORMULA.match(cell):
-        return cell[1:]
     return cell
 
 
@@ -221,287 +204,6 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
     return audio
 
 
-def _parse_calls(text: Any, cache: dict[str, list[ToolCall]] | None = None) -> list[ToolCall]:
-    """``"a(x=1); b()"`` (the frames' readable form) back into ToolCalls (memoized in ``cache``)."""
-    if not isinstance(text, str) or not text.strip():
-        return []
-    if cache is not None:
-        if text not in cache:
-            cache[text] = _parse_calls(text)
-        return list(cache[text])
-    module = ast.parse(text, mode="exec")
-    calls = []
-    for statement in module.body:
-        segment = ast.get_source_segment(text, statement)
-        calls.append(parse_expectation(segment or ast.unparse(statement)))
-    return calls
-
-
-def _float(value: Any) -> float | None:
-    if value is None or (isinstance(value, str) and not value) or type(value).__name__ == "NAType":
-        return None
-    number = float(value)
-    return None if number != number else number
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
-
-
-def _evaluation(status: str, raw: str, exp: str, act: str, details: str, cache: dict[Any, EvalResult]) -> EvalResult:
-    """A run's evaluation: from the JSON column when the file has it, else parsed from the call texts."""
-    if raw:
-        hit = cache.get(raw)
-        if hit is None:
-            hit = cache[raw] = evaluation_from_plain(json.loads(raw))
-        return hit
-    key = (exp, act, details, status)
-    hit = cache.get(key)
-    if hit is None:
-        expected = _parse_calls(exp)
-        actual = _parse_calls(act)
-        matches = [
-            ToolCallMatch.model_construct(
-                expected=want, actual=want if want in actual else None, matched=want in actual, details=""
-            )
-            for want in expected
-        ]
-        hit = cache[key] = EvalResult.model_construct(
-            passed=status == "passed", expected=expected, actual=actual, matches=matches, details=details
-        )
-    return hit
-
-
-def _texts(frame: Any, name: str) -> list[str]:
-    """A column as text cells ('' for missing), or all '' when the file lacks the column."""
-    if name not in frame.columns:
-        return [""] * len(frame)
-    column = frame[name]
-    missing = column.isna()
-    if missing.any():
-        column = column.astype(object).where(~missing, "")
-    values = column.tolist()
-    if not set(map(type, values)) <= {str}:
-        values = [_text(value) for value in values]
-    return values
-
-
-def _numbers(frame: Any, name: str) -> list[float | None]:
-    """A column as floats (None for missing); a cell that is not a number is a ValueError naming the column."""
-    import pandas as pd
-
-    if name not in frame.columns:
-        return [None] * len(frame)
-    column = frame[name]
-    values = pd.to_numeric(column, errors="coerce")
-    suspect = values.isna() & column.notna()
-    bad = suspect & (column.astype(object).map(str) != "") if suspect.any() else suspect
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise _RowError(row + 1, f"{name} {column.iloc[row]!r} is not a number")
-    return [None if value != value else value for value in values.astype(float).tolist()]
-
-
-_USAGE_COLUMNS = ("input_tokens", "output_tokens", "total_tokens", "audio_s")
-"""The run table's usage columns; loading puts them back into ``response.usage``."""
-
-
-class _RowError(ValueError):
-    def __init__(self, row: int, message: str) -> None:
-        super().__init__(message)
-        self.row = row
-
-
-def _from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
-    """Rebuild runs from the run table's columns: converted column by column, each run built without validation."""
-    import gc
-
-    import pandas as pd
-
-    from ..types import AgentResponse
-
-    missing = {"prompt", "run_index", "status"} - set(frame.columns)
-    if missing:
-        raise InvalidArgumentError(
-            f"{str(source)!r} is not a russo_nb runs table: it lacks the column(s) {', '.join(sorted(missing))}"
-        )
-    n = len(frame)
-    collecting = gc.isenabled()
-    gc.disable()  # building 100,000 runs would otherwise trigger many full collections
-    try:
-        prompts = _texts(frame, "prompt")
-        pids = _texts(frame, "prompt_id")
-        statuses = _texts(frame, "status")
-        for row, status in enumerate(statuses, start=1):
-            if status not in RUN_STATUSES:
-                raise _RowError(row, f"unknown status {status!r}")
-        indexes = _numbers(frame, "run_index")
-        latency, synth = _numbers(frame, "latency_s"), _numbers(frame, "synth_s")
-        attempts, seeds = _numbers(frame, "attempts"), _numbers(frame, "seed")
-        audio_keys = _texts(frame, "audio_key")
-        started: list[Any] = [None] * n
-        if "started_at" in frame.columns:
-            stamps = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
-            seconds = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).tolist()
-            started = [None if value != value else value for value in seconds]
-        effects_cache: dict[str, list[str]] = {}
-        effects = []
-        for text in _texts(frame, "effects"):
-            hit = effects_cache.get(text)
-            if hit is None:
-                hit = effects_cache[text] = [part for part in text.split(", ") if part]
-            effects.append(hit)
-        error_columns = [
-            _texts(frame, name)
-            for name in ("error_type", "error", "error_stage", "error_traceback", "error_cause", "error_agent")
-        ]
-        cache: dict[Any, EvalResult] = {}
-        evaluations = []
-        stored = _texts(frame, "evaluation")
-        if all(stored):  # the exact form: one evaluation per distinct JSON text
-            codes, uniques = pd.factorize(pd.Series(stored, dtype=object), sort=False)
-            distinct = []
-            for raw in uniques.tolist():
-                try:
-                    distinct.append(evaluation_from_plain(json.loads(raw)))
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise _RowError(stored.index(raw) + 1, f"cannot read the evaluation ({exc})") from None
-            evaluations = [distinct[code] for code in codes.tolist()]
-        rows = zip(stored, _texts(frame, "expected"), _texts(frame, "actual"), _texts(frame, "details"))
-        for row, (raw, exp, act, details) in enumerate([] if evaluations else rows, start=1):
-            try:
-                evaluations.append(_evaluation(statuses[row - 1], raw, exp, act, details, cache))
-            except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError) as exc:
-                first = str(exc).splitlines()[0] if str(exc) else repr(exc)
-                raise _RowError(row, f"cannot read the calls ({first})") from None
-        has_text = "text" in frame.columns
-        texts = _texts(frame, "text")
-        usage_names = [name for name in _USAGE_COLUMNS if name in frame.columns]
-        usage_columns = [_numbers(frame, name) for name in usage_names]
-        responses: dict[tuple[Any, ...], Any] = {}
-        runs: list[SingleRunResult] = []
-        append = runs.append
-        errors = [i for i in range(n) if error_columns[0][i] or error_columns[1][i]]
-        error_at: dict[int, RunError] = {}
-        for i in errors:
-            kind, message, stage, trace, cause, agent = (column[i] for column in error_columns)
-            error_at[i] = construct_fast(
-                RunError,
-                {"type": kind or "Error", "message": message, "stage": stage, "traceback": trace, "cause": cause}
-                | {"agent": agent},
-            )
-        usage_rows = list(zip(*usage_columns)) if usage_columns else [()] * n
-        rows = zip(prompts, pids, indexes, statuses, evaluations, latency, synth, attempts, audio_keys, effects)
-        for i, (prompt, pid, index, status, evaluation, lat, syn, tries, key, eff) in enumerate(rows):
-            if index is None or index != int(index):
-                raise _RowError(i + 1, f"run_index {index!r} is not a whole number")
-            response = None
-            counts = usage_rows[i]
-            usage = {name: v for name, v in zip(usage_names, counts) if v is not None} or None if counts else None
-            if has_text or usage:
-                response_key = (id(evaluation.actual), texts[i], None if usage is None else tuple(usage.items()))
-                response = responses.get(response_key)
-                if response is None:
-                    response = responses[response_key] = AgentResponse.model_construct(
-                        tool_calls=evaluation.actual, text=texts[i] or None, raw=None, usage=usage
-                    )
-            seed = seeds[i]
-            append(
-                construct_fast(
-                    SingleRunResult,
-                    {
-                        "prompt": prompt,
-                        "run_index": int(index),
-                        "eval_result": evaluation,
-                        "status": status,
-                        "error": error_at.get(i),
-                        "latency_s": lat,
-                        "synth_s": syn,
-                        "attempts": 1 if tries is None else int(tries),
-                        "audio_key": key or None,
-                        "response": response,
-                        "prompt_id": pid or make_prompt_id(prompt),
-                        "effects": eff,
-                        "seed": None if seed is None else int(seed),
-                        "started_at": started[i],
-                        "transcript": None,
-                        "retried": (),  # CSV / Parquet keep the short text only
-                    },
-                )
-            )
-    except _RowError as exc:
-        raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
-    finally:
-        if collecting:
-            gc.enable()
-    if metadata is None:
-        first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
-        first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
-        metadata = BatchMetadata(batch_id=first_id or BatchMetadata().batch_id, agent=first_agent or None)
-    return BatchResult.model_construct(runs=runs, audio={}, metadata=metadata)
-
-
-def _read_csv(source: Path) -> Any:
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(source, keep_default_na=False, na_values=[""], dtype=_CSV_TEXT, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
-    for name in frame.columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(_restore)
-    return frame
-
-
-_CSV_TEXT = {
-    name: "object"
-    for name in (
-        "batch_id",
-        "agent",
-        "prompt",
-        "prompt_id",
-        "expected",
-        "actual",
-        "details",
-        "error",
-        "error_type",
-        "error_stage",
-        "error_traceback",
-        "error_cause",
-        "error_agent",
-        "text",
-        "evaluation",
-        "effects",
-        "audio_key",
-    )
-}
-
-
-def _read_parquet(source: Path) -> tuple[Any, BatchMetadata | None]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(source)
-        schema_meta = table.schema.metadata or {}
-        raw_meta = schema_meta.get(b"russo_nb.metadata")
-        metadata = BatchMetadata.model_validate_json(raw_meta) if raw_meta else None
-        declared = schema_meta.get(b"russo_nb.runs")
-        frame = table.to_pandas()
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb Parquet table ({first})") from None
-    if declared is not None and int(declared) != len(frame):
-        raise InvalidArgumentError(
-            f"{str(source)!r} holds {len(frame)} runs, its metadata declares {int(declared)}: the file is incomplete"
-        )
-    return frame, metadata
-
-
 def load_batch(path: str | Path) -> BatchResult:
     """Load a batch exported with :func:`export`.
 
@@ -509,7 +211,10 @@ def load_batch(path: str | Path) -> BatchResult:
     header's run count and checksum are verified. ``.csv`` / ``.parquet``: rebuilt from the
     run table — statuses, calls, evaluations, errors with tracebacks, agent text and timings
     come back (its runs frame equals the original's), and the audio when it was exported with
-    ``include_audio``; raw responses and transcripts do not. A damaged file is a one-line error.
+    ``include_audio``; raw responses and transcripts do not. A table's runs are kept as its
+    columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is
+    built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
+    damaged file is a one-line error naming the row, at load.
     """
     source = Path(path)
     if not source.exists():
@@ -520,12 +225,12 @@ def load_batch(path: str | Path) -> BatchResult:
     if suffix in (".jsonl", ".jsonl.gz"):
         return read_jsonl(source)
     if suffix == ".csv":
-        result = _from_frame(_read_csv(source), None, source)
+        result = runs_from_frame(read_csv_table(source), None, source)
         result.audio = read_audio_folder(audio_folder(source))
         return result
     if suffix == ".parquet":
-        frame, metadata = _read_parquet(source)
-        result = _from_frame(frame, metadata, source)
+        frame, metadata = read_parquet_table(source)
+        result = runs_from_frame(frame, metadata, source)
         result.audio = read_audio_folder(audio_folder(source))
         return result
     raise InvalidArgumentError(

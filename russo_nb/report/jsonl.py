@@ -32,6 +32,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..columns import RUN_LINE_FIELDS, RUN_STATUSES
 from ..errors import InvalidArgumentError
 from ..serialize import dumps_safe
 from ..types import (
@@ -53,26 +54,10 @@ __all__ = ["FORMAT_VERSION", "RUN_FIELDS", "read_jsonl", "write_jsonl"]
 
 FORMAT_VERSION = 2
 
-RUN_FIELDS = (
-    "prompt",
-    "run_index",
-    "status",
-    "eval_result",
-    "error",
-    "latency_s",
-    "synth_s",
-    "attempts",
-    "audio_key",
-    "response",
-    "effects",
-    "seed",
-    "started_at",
-    "transcript",
-    "retried",
-)
-"""The order of a run line's cells (refs into the tables for prompt, eval_result, audio_key, response, effects)."""
+RUN_FIELDS = RUN_LINE_FIELDS
+"""The order of a run line's cells (declared beside the run table: :data:`russo_nb.columns.RUN_LINE_FIELDS`)."""
 
-_STATUSES = frozenset(("passed", "failed", "error", "timeout", "cancelled"))
+_STATUSES = frozenset(RUN_STATUSES)
 
 
 class _Table:

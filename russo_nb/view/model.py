@@ -25,8 +25,9 @@ __all__ = [
     "result_of",
 ]
 
-from ..columns import Run
+from ..columns import Run, column, table_columns
 from ..thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
+from ..types import ColumnarRuns
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
@@ -268,27 +269,51 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     return [FailureGroup(prompt, status, what, members) for (prompt, status, what), members in ordered]
 
 
+def _counted(rows: dict[str, PromptRow], prompt: str, status: str) -> PromptRow | None:
+    """The prompt's row with one more run of ``status`` counted; None when it was cancelled (nothing to measure)."""
+    row = rows.get(prompt)
+    if row is None:
+        row = rows[prompt] = PromptRow(prompt)
+    row.runs += 1
+    row.statuses[status] = row.statuses.get(status, 0) + 1
+    if status == CANCELLED:
+        return None
+    row.finished += 1
+    if status == "passed":
+        row.passed += 1
+    return row
+
+
+def _measured(row: PromptRow, match_rate: float, latency: float | None) -> None:
+    row.match_sum += match_rate
+    if latency is not None:
+        row.latency_sum += latency
+        row.latency_n += 1
+
+
 def _rows(runs: list[Run]) -> list[PromptRow]:
     rows: dict[str, PromptRow] = {}
     for run in runs:
-        prompt = run.prompt
-        row = rows.get(prompt)
-        if row is None:
-            row = rows[prompt] = PromptRow(prompt)
-        row.runs += 1
-        status = _status(run)
-        row.statuses[status] = row.statuses.get(status, 0) + 1
-        if status == CANCELLED:
-            continue
-        row.finished += 1
-        if status == "passed":
-            row.passed += 1
-        row.match_sum += run.match_rate
-        latency = run.latency_s
-        if latency is not None:
-            row.latency_sum += latency
-            row.latency_n += 1
+        row = _counted(rows, run.prompt, _status(run))
+        if row is not None:
+            _measured(row, run.match_rate, run.latency_s)
     return list(rows.values())
+
+
+def _column_rows(runs: ColumnarRuns) -> tuple[list[PromptRow], list[int]]:
+    """The prompt rows of runs kept as columns, and the rows of the finished runs that did not pass."""
+    cells = table_columns(runs, [column(name) for name in ("prompt", "status", "match_rate", "latency_s")])
+    rows: dict[str, PromptRow] = {}
+    failing = []
+    columns = zip(cells["prompt"], cells["status"], cells["match_rate"], cells["latency_s"])
+    for index, (prompt, status, match_rate, latency) in enumerate(columns):
+        status = str(status or "failed")
+        row = _counted(rows, prompt, status)
+        if row is not None:
+            _measured(row, match_rate, latency)
+            if status != "passed":
+                failing.append(index)
+    return list(rows.values()), failing
 
 
 def _wilson_rows(rows: list[PromptRow], confidence: float) -> None:
@@ -310,12 +335,17 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
     from ..analysis.stats import wilson_interval
 
     result = result_of(result)
-    runs = list(getattr(result, "runs", None) or [])
+    stored = getattr(result, "runs", None)
     metadata = getattr(result, "metadata", None)
     kind = str(getattr(metadata, "kind", None) or "prompts")
     if kind == "prompts" and type(result).__name__ == "ScenarioBatch":
         kind = "scenarios"
-    rows = _rows(runs)
+    if isinstance(stored, ColumnarRuns):  # a loaded table: only the failing runs are built (for the groups)
+        rows, failing = _column_rows(stored)
+        total, runs = len(stored), [stored[index] for index in failing] if groups else []
+    else:
+        runs = list(stored or [])
+        rows, total = _rows(runs), len(runs)
     _wilson_rows(rows, confidence)
     statuses: dict[str, int] = {}
     for row in rows:
@@ -335,7 +365,7 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
         kind=kind,
         name=getattr(metadata, "name", None),
         metadata=metadata,
-        total=len(runs),
+        total=total,
         finished=finished,
         passed=passed,
         statuses=statuses,

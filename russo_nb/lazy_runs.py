@@ -1,0 +1,352 @@
+"""A batch's runs kept as columns, each run object built on first access.
+
+Loading a 100,000-run CSV / Parquet export used to build 100,000
+:class:`~russo_nb.types.SingleRunResult` objects before anyone looked at one. A loaded
+batch now keeps its runs as the converted, validated columns of the file
+(:class:`RunColumnStore`) and ``result.runs`` is a :class:`LazyRuns`: a sequence that builds
+run ``i`` the first time it is asked for (and hands back the same object afterwards). Counts
+(``pass_rate``, ``status_counts``, ``tally()``) come from the status column and the runs frame
+from the stored columns (:func:`russo_nb.columns.table_columns`), so neither builds a run.
+
+Everything a list of runs does works the same: ``len``, indexing, slicing (a list), iteration,
+``==`` with a list, pickling and copying (as a plain list), ``BatchResult.model_dump()``.
+The first mutation (``append``, item assignment, ``sort`` ...) turns the sequence into a plain
+list kept inside it, after which it behaves exactly as that list.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator, MutableSequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .columns import RUN_STATUSES
+from .types import AgentResponse, RunError, SingleRunResult, construct_fast
+
+__all__ = ["Coded", "LazyRuns", "RunColumnStore"]
+
+Coded = tuple[np.ndarray, list[Any]]
+"""A column as ``(codes, values)``: row ``i`` holds ``values[codes[i]]`` (each distinct value once)."""
+
+
+@dataclass
+class RunColumnStore:
+    """The columns of a batch's runs, converted and validated (one entry per run field).
+
+    ``coded``: prompt, prompt_id, eval_result, effects, audio_key (values are the field values;
+    audio_key ``''`` stands for None), text (the agent's text; ``''`` for none). ``status``: codes
+    into :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: run_index, latency_s, synth_s,
+    attempts, seed, started_at as float / int arrays (NaN for missing). ``errors``: the RunError
+    of each run that has one, by row. ``usage``: the usage counts per row (NaN: not reported).
+    ``has_text``: the file kept the agent's text, so every run gets a response.
+    """
+
+    n: int
+    coded: dict[str, Coded]
+    status: np.ndarray
+    numbers: dict[str, np.ndarray]
+    errors: dict[int, RunError] = field(default_factory=dict)
+    usage: dict[str, np.ndarray] = field(default_factory=dict)
+    has_text: bool = False
+
+
+def _optional_list(values: np.ndarray, whole: bool = False) -> list[Any]:
+    """A float column as a list of Python floats (ints when ``whole``), None where it is NaN."""
+    missing = np.isnan(values)
+    cells = np.where(missing, 0, values).astype(np.int64).astype(object) if whole else values.astype(object)
+    if missing.any():
+        cells[missing] = None
+    return cells.tolist()
+
+
+class LazyRuns(MutableSequence[SingleRunResult]):
+    """The runs of a loaded batch: stored as columns, each SingleRunResult built once on first access."""
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    def __init__(self, store: RunColumnStore) -> None:
+        self._store: RunColumnStore | None = store
+        self._built: list[SingleRunResult | None] | None = None
+        self._rows: dict[str, list[Any]] | None = None
+        self._responses: Coded | None = None
+        self._list: list[SingleRunResult] | None = None  # set by the first mutation
+        self._complete = False  # every run built
+
+    @property
+    def built_count(self) -> int:
+        """How many run objects exist so far (all of them once mutated into a plain list)."""
+        if self._list is not None:
+            return len(self._list)
+        if self._built is None:
+            return 0
+        return len(self._built) if self._complete else sum(run is not None for run in self._built)
+
+    # -- what the columns answer without building runs ----------------------------------------
+
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status, in first-seen order (from the status column)."""
+        if self._store is None:
+            from .types import count_statuses
+
+            return count_statuses(self._list or [])
+        codes = self._store.status
+        counts = np.bincount(codes, minlength=len(RUN_STATUSES))
+        seen = [code for code in range(len(RUN_STATUSES)) if counts[code]]
+        first = {code: int(np.argmax(codes == code)) for code in seen}
+        return {RUN_STATUSES[code]: int(counts[code]) for code in sorted(seen, key=first.__getitem__)}
+
+    def field_values(self, name: str) -> tuple[list[int] | None, list[Any]] | None:
+        """Run field ``name`` for every run: ``(codes, distinct values)`` or ``(None, values)``; None once mutated."""
+        store = self._store
+        if store is None:
+            return None
+        if name == "status":
+            return store.status.tolist(), list(RUN_STATUSES)
+        if name == "response":
+            codes, values = self._response_codes()
+            return codes.tolist(), values
+        if name == "error":
+            codes = np.zeros(store.n, dtype=np.int64)
+            codes[list(store.errors)] = np.arange(1, len(store.errors) + 1)
+            return codes.tolist(), [None, *store.errors.values()]
+        if name == "audio_key":
+            codes, values = store.coded[name]
+            return codes.tolist(), [value or None for value in values]
+        if name in store.coded:
+            codes, values = store.coded[name]
+            return codes.tolist(), values
+        if name == "transcript":
+            return [0] * store.n, [None]
+        if name == "retried":
+            return [0] * store.n, [()]
+        if name in store.numbers:
+            return None, self._numbers()[name]
+        return None
+
+    # -- building runs ------------------------------------------------------------------------------
+
+    def _numbers(self) -> dict[str, list[Any]]:
+        """The number columns as the Python values a run holds (None for missing), made once."""
+        if self._rows is None:
+            numbers = self._store.numbers  # type: ignore[union-attr]
+            rows = {name: _optional_list(numbers[name]) for name in ("latency_s", "synth_s", "started_at")}
+            rows["run_index"] = numbers["run_index"].astype(np.int64).tolist()
+            attempts = numbers["attempts"]
+            rows["attempts"] = np.where(np.isnan(attempts), 1, attempts).astype(np.int64).tolist()
+            rows["seed"] = _optional_list(numbers["seed"], whole=True)
+            self._rows = rows
+        return self._rows
+
+    def _cells(self) -> dict[str, list[Any]]:
+        """Every run field as a plain per-row list (what building runs reads), made once."""
+        rows = self._numbers()
+        if "prompt" not in rows:
+            store = self._store
+            assert store is not None
+            for name, (codes, values) in store.coded.items():
+                rows[name] = [values[code] for code in codes.tolist()]
+            rows["audio_key"] = [key or None for key in rows["audio_key"]]
+            rows["status"] = [RUN_STATUSES[code] for code in store.status.tolist()]
+            codes, responses = self._response_codes()
+            rows["response"] = [responses[code] for code in codes.tolist()]
+        return rows
+
+    def _response_codes(self) -> Coded:
+        """Each run's response as codes into the distinct responses (None when the file kept no text or usage)."""
+        if self._responses is not None:
+            return self._responses
+        import pandas as pd
+
+        store = self._store
+        assert store is not None
+        eval_codes, evals = store.coded["eval_result"]
+        text_codes, texts = store.coded["text"]
+        names = list(store.usage)
+        keys = pd.DataFrame({"eval": eval_codes, "text": text_codes} | {name: store.usage[name] for name in names})
+        codes = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+        _, first_rows = np.unique(codes, return_index=True)
+        values: list[Any] = []
+        for row in first_rows.tolist():
+            usage = {
+                name: float(store.usage[name][row])
+                for name in names
+                if store.usage[name][row] == store.usage[name][row]
+            }
+            if not (store.has_text or usage):
+                values.append(None)
+                continue
+            values.append(
+                AgentResponse.model_construct(
+                    tool_calls=evals[eval_codes[row]].actual,
+                    text=texts[text_codes[row]] or None,
+                    raw=None,
+                    usage=usage or None,
+                )
+            )
+        self._responses = (codes, values)
+        return self._responses
+
+    def _build(self, row: int) -> SingleRunResult:
+        cells = self._cells()
+        return construct_fast(
+            SingleRunResult,
+            {
+                "prompt": cells["prompt"][row],
+                "run_index": cells["run_index"][row],
+                "eval_result": cells["eval_result"][row],
+                "status": cells["status"][row],
+                "error": self._store.errors.get(row),  # type: ignore[union-attr]
+                "latency_s": cells["latency_s"][row],
+                "synth_s": cells["synth_s"][row],
+                "attempts": cells["attempts"][row],
+                "audio_key": cells["audio_key"][row],
+                "response": cells["response"][row],
+                "prompt_id": cells["prompt_id"][row],
+                "effects": cells["effects"][row],
+                "seed": cells["seed"][row],
+                "started_at": cells["started_at"][row],
+                "transcript": None,
+                "retried": (),  # CSV / Parquet keep the short text only
+            },
+        )
+
+    def _build_all(self) -> list[SingleRunResult]:
+        """Every run not built yet, built in one pass over the per-row lists."""
+        built = self._built
+        if built is None:
+            built = self._built = [None] * self._store.n  # type: ignore[union-attr]
+        if self._complete:
+            return built  # type: ignore[return-value]
+        cells = self._cells()
+        errors = self._store.errors  # type: ignore[union-attr]
+        columns = zip(
+            cells["prompt"],
+            cells["run_index"],
+            cells["eval_result"],
+            cells["status"],
+            cells["latency_s"],
+            cells["synth_s"],
+            cells["attempts"],
+            cells["audio_key"],
+            cells["response"],
+            cells["prompt_id"],
+            cells["effects"],
+            cells["seed"],
+            cells["started_at"],
+        )
+        for row, (prompt, index, ev, status, lat, syn, tries, key, resp, pid, eff, seed, started) in enumerate(columns):
+            if built[row] is None:
+                built[row] = construct_fast(
+                    SingleRunResult,
+                    {
+                        "prompt": prompt,
+                        "run_index": index,
+                        "eval_result": ev,
+                        "status": status,
+                        "error": errors.get(row),
+                        "latency_s": lat,
+                        "synth_s": syn,
+                        "attempts": tries,
+                        "audio_key": key,
+                        "response": resp,
+                        "prompt_id": pid,
+                        "effects": eff,
+                        "seed": seed,
+                        "started_at": started,
+                        "transcript": None,
+                        "retried": (),
+                    },
+                )
+        self._complete = True
+        self._rows = None  # every run is built: the per-row lists are no longer needed
+        return built  # type: ignore[return-value]
+
+    def _get(self, row: int) -> SingleRunResult:
+        built = self._built
+        if built is None:
+            built = self._built = [None] * self._store.n  # type: ignore[union-attr]
+        run = built[row]
+        if run is None:
+            run = built[row] = self._build(row)
+        return run
+
+    def _materialize(self) -> list[SingleRunResult]:
+        """Every run as a plain list, from now on the only storage (the columns are dropped)."""
+        if self._list is None:
+            self._list = list(self._build_all())
+            self._store = self._built = self._rows = self._responses = None
+        return self._list
+
+    # -- the sequence -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else self._store.n  # type: ignore[union-attr]
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._list is not None:
+            return self._list[index]
+        n = len(self)
+        if isinstance(index, slice):
+            rows = range(*index.indices(n))
+            if rows == range(n):
+                return list(self._build_all())
+            return [self._get(row) for row in rows]
+        row = operator.index(index)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError("list index out of range")
+        return self._get(row)
+
+    def __iter__(self) -> Iterator[SingleRunResult]:
+        if self._list is not None:
+            return iter(self._list)
+        return iter(self._build_all())
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._materialize()[index] = value
+
+    def __delitem__(self, index: Any) -> None:
+        del self._materialize()[index]
+
+    def insert(self, index: int, value: SingleRunResult) -> None:
+        """Insert ``value`` before ``index`` (the runs become a plain list)."""
+        self._materialize().insert(index, value)
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        """Sort in place, as ``list.sort`` (the runs become a plain list)."""
+        self._materialize().sort(key=key, reverse=reverse)
+
+    def copy(self) -> list[SingleRunResult]:
+        """A shallow copy as a plain list."""
+        return list(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, LazyRuns)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    def __add__(self, other: Any) -> list[SingleRunResult]:
+        if not isinstance(other, (list, LazyRuns)):
+            return NotImplemented
+        return list(self) + list(other)
+
+    def __radd__(self, other: Any) -> list[SingleRunResult]:
+        if not isinstance(other, list):
+            return NotImplemented
+        return other + list(self)
+
+    def __mul__(self, times: int) -> list[SingleRunResult]:
+        return list(self) * times
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as the plain list of runs it stands for."""
+        return (list, (list(self),))

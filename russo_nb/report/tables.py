@@ -1,0 +1,335 @@
+"""Read a CSV / Parquet run table back into a batch whose runs are kept as columns.
+
+The file holds :data:`russo_nb.columns.RUN_TABLE` (runs frame plus export-only columns). Every
+column is converted and validated here, vectorized, so a damaged file is still a one-line
+:class:`~russo_nb.errors.InvalidArgumentError` naming the row at load time; the runs themselves
+are built only when asked for (:class:`russo_nb.lazy_runs.LazyRuns`). Which columns are text,
+numbers or times follows the dtypes RUN_TABLE declares.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..columns import RUN_STATUSES, RUN_TABLE, FieldGetter
+from ..errors import InvalidArgumentError, RussoError
+from ..expectations import parse_expectation
+from ..lazy_runs import Coded, LazyRuns, RunColumnStore
+from ..serialize import evaluation_from_plain
+from ..types import BatchMetadata, BatchResult, EvalResult, RunError, ToolCall, ToolCallMatch, construct_fast
+from ..types import prompt_id as make_prompt_id
+
+__all__ = ["TEXT_COLUMNS", "read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame"]
+
+TEXT_COLUMNS: tuple[str, ...] = tuple(spec.name for spec in RUN_TABLE if spec.dtype in ("str", "json"))
+"""The run table's text columns (dtype ``str`` / ``json`` in RUN_TABLE): read as text, never as numbers."""
+
+_NUMBER_FIELDS: tuple[str, ...] = tuple(
+    spec.name
+    for spec in RUN_TABLE
+    if spec.dtype in ("int", "Int64", "float")
+    and isinstance(spec.get, FieldGetter)
+    and spec.get.part is None
+    and spec.get.name == spec.name
+    and "prompts" in spec.kinds
+)
+"""Run fields stored as a number column of the same name (run_index, latency_s, synth_s, attempts, seed)."""
+
+_TEXT_FIELDS: tuple[str, ...] = tuple(
+    spec.name
+    for spec in RUN_TABLE
+    if spec.dtype == "str"
+    and isinstance(spec.get, FieldGetter)
+    and spec.get.part is None
+    and spec.render is None
+    and spec.get.name == spec.name
+    and "prompts" in spec.kinds
+)
+"""Run fields stored as a text column of the same name (prompt, prompt_id, audio_key)."""
+
+_USAGE_COLUMNS: tuple[str, ...] = tuple(
+    spec.name for spec in RUN_TABLE if isinstance(spec.get, FieldGetter) and spec.get.name == "response"
+)
+"""The usage columns; loading puts them back into ``response.usage``."""
+
+_ERROR_COLUMNS: dict[str, str] = {
+    spec.name: spec.get.part.__name__.removeprefix("error_")  # type: ignore[union-attr]
+    for spec in RUN_TABLE
+    if isinstance(spec.get, FieldGetter) and spec.get.name == "error" and spec.get.part is not None
+}
+"""Column -> RunError attribute: error -> message, error_type -> type, error_stage -> stage, ..."""
+
+
+class _RowError(ValueError):
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value) or type(value).__name__ == "NAType":
+        return ""
+    return str(value)
+
+
+def _coded(frame: Any, name: str) -> Coded:
+    """A text column as codes into its distinct values ('' for missing, or for all rows when absent)."""
+    import pandas as pd
+
+    n = len(frame)
+    if name not in frame.columns:
+        return np.zeros(n, dtype=np.int64), [""]
+    column = frame[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        values = column.cat.categories.tolist()
+    else:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.int64)
+        values = list(uniques)
+    values = [value if type(value) is str else _text(value) for value in values]
+    if n and codes.min() < 0:
+        codes = np.where(codes < 0, len(values), codes)
+        values.append("")
+    return codes, values
+
+
+def _numbers(frame: Any, name: str) -> np.ndarray:
+    """A column as floats (NaN for missing); a cell that is not a number is an error naming the row."""
+    import pandas as pd
+
+    if name not in frame.columns:
+        return np.full(len(frame), np.nan)
+    column = frame[name]
+    values = pd.to_numeric(column, errors="coerce")
+    suspect = values.isna() & column.notna()
+    bad = suspect & (column.astype(object).map(str) != "") if suspect.any() else suspect
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise _RowError(row + 1, f"{name} {column.iloc[row]!r} is not a number")
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _parse_calls(text: str) -> list[ToolCall]:
+    """``"a(x=1); b()"`` (the frames' readable form) back into ToolCalls."""
+    if not text.strip():
+        return []
+    calls = []
+    for statement in ast.parse(text, mode="exec").body:
+        segment = ast.get_source_segment(text, statement)
+        calls.append(parse_expectation(segment or ast.unparse(statement)))
+    return calls
+
+
+def _from_texts(passed: bool, exp: str, act: str, details: str) -> EvalResult:
+    """An evaluation rebuilt from the call texts (files without the evaluation column)."""
+    expected, actual = _parse_calls(exp), _parse_calls(act)
+    matches = [
+        ToolCallMatch.model_construct(
+            expected=want, actual=want if want in actual else None, matched=want in actual, details=""
+        )
+        for want in expected
+    ]
+    return EvalResult.model_construct(passed=passed, expected=expected, actual=actual, matches=matches, details=details)
+
+
+def _first_row(codes: np.ndarray, mask: np.ndarray) -> int:
+    """The 1-based row of the first code whose value ``mask`` marks."""
+    return int(np.argmax(mask[codes])) + 1
+
+
+def _evaluations(frame: Any, status: np.ndarray) -> Coded:
+    """Each run's evaluation: parsed once per distinct JSON text, else rebuilt from the call texts."""
+    import pandas as pd
+
+    codes, raws = _coded(frame, "evaluation")
+    used = np.zeros(len(raws), dtype=bool)
+    used[codes] = True
+    if not any(used[k] and not raws[k] for k in range(len(raws))):  # the exact form
+        evals: list[Any] = []
+        for k, raw in enumerate(raws):
+            try:
+                evals.append(evaluation_from_plain(json.loads(raw)) if used[k] else None)
+            except (ValueError, TypeError, KeyError) as exc:
+                mask = np.zeros(len(raws), dtype=bool)
+                mask[k] = True
+                raise _RowError(_first_row(codes, mask), f"cannot read the evaluation ({exc})") from None
+        return codes, evals
+    parts = [codes, *(_coded(frame, name)[0] for name in ("expected", "actual", "details")), status]
+    texts = [raws, *(_coded(frame, name)[1] for name in ("expected", "actual", "details"))]
+    keys = pd.DataFrame({str(i): part for i, part in enumerate(parts)})
+    groups = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
+    _, first_rows = np.unique(groups, return_index=True)
+    evals = []
+    for row in first_rows.tolist():
+        raw, exp, act, details = (values[part[row]] for values, part in zip(texts, parts))
+        try:
+            if raw:
+                evals.append(evaluation_from_plain(json.loads(raw)))
+            else:
+                evals.append(_from_texts(RUN_STATUSES[status[row]] == "passed", exp, act, details))
+        except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            raise _RowError(row + 1, f"cannot read the calls ({first})") from None
+    return groups.astype(np.int64), evals
+
+
+def _statuses(frame: Any) -> np.ndarray:
+    codes, values = _coded(frame, "status")
+    lookup = np.array([RUN_STATUSES.index(v) if v in RUN_STATUSES else -1 for v in values], dtype=np.int8)
+    status = lookup[codes] if len(codes) else np.zeros(0, dtype=np.int8)
+    bad = status < 0
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise _RowError(row + 1, f"unknown status {values[codes[row]]!r}")
+    return status
+
+
+def _errors(frame: Any) -> dict[int, RunError]:
+    """The RunError of every row that names one (an error type or message)."""
+    columns = {name: _coded(frame, name) for name in _ERROR_COLUMNS}
+    has = np.zeros(len(frame), dtype=bool)
+    for name in ("error_type", "error"):
+        codes, values = columns[name]
+        has |= np.array([bool(value) for value in values], dtype=bool)[codes]
+    out: dict[int, RunError] = {}
+    for row in np.flatnonzero(has).tolist():
+        cells = {_ERROR_COLUMNS[name]: values[codes[row]] for name, (codes, values) in columns.items()}
+        cells["type"] = cells["type"] or "Error"
+        out[row] = construct_fast(RunError, cells)
+    return out
+
+
+def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) -> BatchResult:
+    """A batch from the run table's columns: validated now, each run built when first asked for."""
+    import pandas as pd
+
+    missing = {"prompt", "run_index", "status"} - set(frame.columns)
+    if missing:
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a russo_nb runs table: it lacks the column(s) {', '.join(sorted(missing))}"
+        )
+    n = len(frame)
+    try:
+        status = _statuses(frame)
+        numbers = {name: _numbers(frame, name) for name in _NUMBER_FIELDS}
+        usage = {name: _numbers(frame, name) for name in _USAGE_COLUMNS if name in frame.columns}
+        started = np.full(n, np.nan)
+        if "started_at" in frame.columns:
+            stamps = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
+            started = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(dtype=float)
+        numbers["started_at"] = started
+        evaluations = _evaluations(frame, status)
+        index = numbers["run_index"]
+        bad = ~np.isfinite(index) | (index != np.floor(np.where(np.isfinite(index), index, 0)))
+        if bad.any():
+            row = int(np.argmax(bad))
+            value = index[row]
+            raise _RowError(row + 1, f"run_index {None if value != value else float(value)!r} is not a whole number")
+        errors = _errors(frame)
+    except _RowError as exc:
+        raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
+    texts = {name: _coded(frame, name) for name in _TEXT_FIELDS}
+    prompts = texts["prompt"]
+    pid_codes, pids = texts["prompt_id"]
+    blank = np.array([not value for value in pids], dtype=bool)[pid_codes] if n else np.zeros(0, dtype=bool)
+    if blank.any():  # files without prompt ids: each prompt's own id
+        pid_codes = np.where(blank, len(pids) + prompts[0], pid_codes)
+        pids = pids + [make_prompt_id(prompt) for prompt in prompts[1]]
+    effect_codes, effect_texts = _coded(frame, "effects")
+    store = RunColumnStore(
+        n=n,
+        coded=texts
+        | {
+            "prompt_id": (pid_codes, pids),
+            "eval_result": evaluations,
+            "effects": (effect_codes, [[part for part in text.split(", ") if part] for text in effect_texts]),
+            "text": _coded(frame, "text"),
+        },
+        status=status,
+        numbers=numbers,
+        errors=errors,
+        usage=usage,
+        has_text="text" in frame.columns,
+    )
+    if metadata is None:
+        first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
+        first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
+        metadata = BatchMetadata(batch_id=first_id or BatchMetadata().batch_id, agent=first_agent or None)
+    return BatchResult.model_construct(runs=LazyRuns(store), audio={}, metadata=metadata)
+
+
+_QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def restore_cell(cell: Any) -> Any:
+    """A CSV text cell without the leading ``'`` export put before a would-be formula."""
+    if isinstance(cell, str) and cell.startswith("'") and _QUOTED_FORMULA.match(cell):
+        return cell[1:]
+    return cell
+
+
+def read_csv_table(source: Path) -> Any:
+    """The run table of a CSV export (text columns as text, the formula guard's leading ``'`` removed)."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(
+            source,
+            keep_default_na=False,
+            na_values=[""],
+            dtype=dict.fromkeys(TEXT_COLUMNS, "object"),
+            encoding="utf-8",
+        )
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        try:
+            quoted = column.str.startswith("'", na=False)
+        except AttributeError:  # no text in this column
+            continue
+        if quoted.any():
+            frame.loc[quoted, name] = column[quoted].map(restore_cell)
+    return frame
+
+
+def _is_text(pa: Any, kind: Any) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
+    """The run table of a Parquet export and the batch metadata kept in its schema.
+
+    Text columns are read dictionary-encoded (as pandas categoricals): the file's dictionary
+    pages give each distinct prompt, evaluation or effects text once.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(source)
+        names = [name for name in TEXT_COLUMNS if name in schema.names and _is_text(pa, schema.field(name).type)]
+        table = pq.read_table(source, read_dictionary=names)
+        schema_meta = table.schema.metadata or {}
+        raw_meta = schema_meta.get(b"russo_nb.metadata")
+        metadata = BatchMetadata.model_validate_json(raw_meta) if raw_meta else None
+        declared = schema_meta.get(b"russo_nb.runs")
+        frame = table.to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb Parquet table ({first})") from None
+    if declared is not None and int(declared) != len(frame):
+        raise InvalidArgumentError(
+            f"{str(source)!r} holds {len(frame)} runs, its metadata declares {int(declared)}: the file is incomplete"
+        )
+    return frame, metadata
