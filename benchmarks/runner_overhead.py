@@ -2,7 +2,12 @@
 and how close a capped batch of sleeping agents comes to the ideal wall time.
 
 Targets (issue 2): per-run cost ≤ 2× the gather baseline at 10,000 and 100,000 runs (linear growth),
-peak RSS at 100,000 runs < 150 MB, 2,000 runs of a 50 ms agent at max_concurrency=100 within 1.03× of 1.0 s.
+peak RSS at 100,000 runs < 150 MB, and 2,000 runs of a 50 ms agent at max_concurrency=100 within 1.03×
+of a plain ``asyncio.Semaphore(100)`` + ``asyncio.gather`` of the same 2,000 sleeps, measured in the
+same run (best of five, alternating). The ideal 1.0 s (20 waves × 50 ms) is printed for information
+only: asyncio's timers wake up to a millisecond late per wave and the loop serves each wave's 100
+wake-ups one after another, so even the bare gather takes 1.07–1.18 s on a shared 2-core machine,
+and a fixed target of 1.03 s measured the machine, not russo (issue 15).
 
 The honest case (issue 15): an agent that builds a fresh response per run, heard through a
 synthesizer, at 10,000 and 100,000 runs, each size in its own process, against a bare
@@ -184,7 +189,7 @@ def main() -> int:
     print(f"peak RSS, fresh process, honest 100,000-run batch alone: {honest_peak:.1f} MB (target < 150 MB)")
 
     walls, bases = [], []
-    for _ in range(3):
+    for _ in range(5):
         started = time.perf_counter()
         asyncio.run(_semaphore_baseline())
         bases.append(time.perf_counter() - started)
@@ -196,11 +201,12 @@ def main() -> int:
         )
         walls.append(time.perf_counter() - started)
         assert result.total == 2000 and result.passed
-    wall = min(walls)
-    ok &= wall <= 1.03
+    wall, base = min(walls), min(bases)
+    ratio = wall / base
+    ok &= ratio <= 1.03
     print(
-        f"2,000 runs × 50 ms at max_concurrency=100: {wall:.3f} s best of 3 (ideal 1.000 s, target ≤ 1.03×); "
-        f"plain asyncio.Semaphore + gather on this machine now: {min(bases):.3f} s"
+        f"2,000 runs × 50 ms at max_concurrency=100, best of 5: russo {wall:.3f} s | plain asyncio.Semaphore + "
+        f"gather {base:.3f} s | ratio {ratio:4.2f} (target ≤ 1.03× gather; ideal 1.000 s, info)"
     )
     print("ALL TARGETS MET" if ok else "SOME TARGETS MISSED")
     return 0 if ok else 1

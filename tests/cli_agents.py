@@ -131,31 +131,41 @@ def agentless_scenario():
 
 
 class PeakAgent(KeywordAgent):
-    """KeywordAgent that waits ``delay`` s and counts the runs in flight.
+    """KeywordAgent that holds each run until every run the cap allows is in flight, and counts them.
 
-    ``peak`` is the most runs it ever served at once and ``calls`` how many it served;
-    each response's ``raw['in_flight']`` says how many were running when it started,
-    so a batch exported by another process still shows the concurrency reached.
+    A run waits until no other run has arrived for ``settle`` turns of the event loop (the
+    engine starts a worker per turn, so by then every slot it may fill is taken): the peak is
+    the concurrency really allowed, without a sleep racing the clock. ``peak`` is the most runs
+    it ever served at once and ``calls`` how many it served; each response's
+    ``raw['in_flight']`` says how many were running when it started, so a batch exported by
+    another process still shows the concurrency reached.
     """
 
     name = "peak-agent"
 
-    def __init__(self, delay: float = 0.05) -> None:
+    def __init__(self, settle: int = 50) -> None:
         super().__init__()
-        self.delay = delay
+        self.settle = settle
         self.in_flight = self.peak = self.calls = 0
         self._lock = threading.Lock()
 
-    async def run(self, heard: object) -> russo.AgentResponse:
+    async def _settled(self) -> None:
         import asyncio
 
+        seen, quiet = -1, 0
+        while quiet < self.settle:
+            await asyncio.sleep(0)  # one loop turn
+            quiet = quiet + 1 if self.calls == seen else 0
+            seen = self.calls
+
+    async def run(self, heard: object) -> russo.AgentResponse:
         with self._lock:
             self.in_flight += 1
             self.calls += 1
             entered = self.in_flight
             self.peak = max(self.peak, entered)
         try:
-            await asyncio.sleep(self.delay)
+            await self._settled()
             response = await super().run(heard)
         finally:
             with self._lock:

@@ -263,7 +263,7 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
 
 PEAK_SUITE = """
 name: peak
-pipeline: {synthesizer: null, agent: {class: cli_agents.PeakAgent, params: {delay: 0.05}}}
+pipeline: {synthesizer: null, agent: {class: cli_agents.PeakAgent}}
 runs: 3
 max_concurrency: 4
 tests:

@@ -89,7 +89,7 @@ import cli_agents
 
 @pytest.fixture
 def russo_agent():
-    return cli_agents.PeakAgent(delay=0.05)
+    return cli_agents.PeakAgent()
 
 @pytest.fixture
 def russo_synthesizer():

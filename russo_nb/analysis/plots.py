@@ -97,9 +97,6 @@ def fig_height(rows: int) -> float:
     return max(3.0, 0.22 * rows + 1.5)
 
 
-_fig_height = fig_height
-
-
 def plot_pass_rates(
     source: Any,
     ax: Axes | None = None,
@@ -115,7 +112,7 @@ def plot_pass_rates(
     """
     frame = _prompts(source)
     shown = frame.sort_values(["pass_rate", "prompt"], ascending=[True, True]).head(max_prompts).iloc[::-1]
-    ax = _axes(ax, _fig_height(len(shown)))
+    ax = _axes(ax, fig_height(len(shown)))
     y = np.arange(len(shown))
     rate = shown["pass_rate"].to_numpy(dtype=float)
     low = shown["wilson_low"].to_numpy(dtype=float)
@@ -171,7 +168,7 @@ def plot_flakiness(
     n_cols = int(col_idx.max()) + 1 if len(col_idx) else 1
     grid = np.full((len(shown), n_cols), 3, dtype=np.int64)
     grid[row_idx, col_idx] = codes
-    ax = _axes(ax, _fig_height(len(shown)), 10.0)
+    ax = _axes(ax, fig_height(len(shown)), 10.0)
     cmap = ListedColormap([STATUS_COLORS[k] for k in ("passed", "failed", "error", "missing")])
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=3, interpolation="nearest")
     labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
@@ -207,8 +204,8 @@ def plot_latency(source: Any, ax: Axes | None = None, *, max_prompts: int = 50, 
     shown = medians.index[-max_prompts:]
     groups = data.groupby("prompt", sort=False)["latency_s"]
     values = [groups.get_group(p).to_numpy() for p in shown]
-    if ax.figure.get_figheight() < _fig_height(len(shown)) and ax.figure.axes == [ax]:
-        ax.figure.set_figheight(_fig_height(len(shown)))
+    if ax.figure.get_figheight() < fig_height(len(shown)) and ax.figure.axes == [ax]:
+        ax.figure.set_figheight(fig_height(len(shown)))
     try:
         ax.boxplot(values, orientation="horizontal", showfliers=False, widths=0.6)
     except TypeError:  # matplotlib < 3.10
@@ -339,7 +336,7 @@ def plot_comparison(
         # keep the largest moves in both directions
         half = max_prompts // 2
         diffs = diffs[:half] + diffs[-(max_prompts - half) :]
-    ax = _axes(ax, _fig_height(len(diffs)))
+    ax = _axes(ax, fig_height(len(diffs)))
     y = np.arange(len(diffs))
     d = np.array([x.difference for x in diffs])
     low = np.array([x.low for x in diffs])

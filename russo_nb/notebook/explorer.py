@@ -3,9 +3,10 @@
 Tabs: Overview (headline and per-prompt table), Charts, Prompts (Scenarios for a scenario
 batch: choose one, its runs, the audio the agent heard, transcripts and tool calls), Runs
 (sortable, searchable, filtered and paged; a row opens the run: its audio, said vs heard,
-expected vs called, traceback; previous / next walk the list), Failures (diffs), Transcripts
-(conversations as chat bubbles with verdicts), Export (CSV, Parquet, JSON lines, HTML
-report, honouring "include audio", with the absolute path and a link).
+expected vs called, retried attempts, traceback; the ↑ / ↓ keys or ▲ / ▼ buttons walk the
+list), Failures (diffs), Transcripts (conversations as chat bubbles with verdicts), Export
+(CSV, Parquet, JSON lines, HTML report, honouring "include audio", with the absolute path
+and a link).
 
 Building the explorer renders only the Overview, from one :class:`~russo_nb.view.BatchView`
 computed once. Every other tab is built the first time it is shown, and each chart the

@@ -373,7 +373,7 @@ class RunsBrowser:
             on_relist=self.detail.relist,
         )
         self.keys = RunKeys(on_move=self.step)
-        self.widget = widgets.VBox([self.keys, self.table.widget, self.detail.widget])
+        self.widget = widgets.VBox([self.table.widget, self.detail.widget, self.keys])
         self.widget.add_class("russo-runs-browser")
 
     def _opened(self, index: int) -> None:
