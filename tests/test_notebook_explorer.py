@@ -249,6 +249,7 @@ def test_a_judged_scenario_without_expected_calls_says_so_instead_of_an_empty_di
         assert "russo-call-diff" not in detail and "extra call" not in detail and "no matching call" not in detail
         assert "Criteria: 0 met, 1 not met" in detail and "✘ tool_called(book_flight(to_city=" in detail
         assert EVIL not in detail
+        assert "Agent's text</div><div>Booked your flight to Oslo.</div>" in detail
 
     quiet = booking_scenario("asks only", "hello", [tool_called("book_flight")])  # no city: it asks back, no call
     detail = run_detail_html(asyncio.run(scenario.run_scenarios(quiet, 1)).runs[0])

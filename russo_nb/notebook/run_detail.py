@@ -339,7 +339,7 @@ def run_detail_html(
             parts.append("<div class='muted'>The recognizer heard nothing (empty transcription).</div>")
     parts.append("<div class='rd-h'>Tool calls: expected vs agent called</div>")
     parts.append(_calls_section(run, scenario=scenario))
-    text = getattr(getattr(run, "response", None), "text", None)
+    text = getattr(run, "text", None)  # the Run protocol: a prompt run's response text, a scenario's last reply
     if text and text != heard:
         parts.append(f"<div class='rd-h'>Agent's text</div><div>{_e(text, 3000)}</div>")
     reasoning, _, _ = _verdict_of(run)
