@@ -459,6 +459,9 @@ def test_11_scenario_runs_go_through_the_engine_retry_policy():
     assert run.status == "passed" and run.attempts == 2 and backend.calls == 2
     assert torn == [1, 2]  # teardown after the failed attempt and after the good one
     assert [m["content"] for m in run.messages] == ["to Oslo", "Booked."]
+    # the summary says so, as it does for a prompt run (and counts one scenario, one turn, in the singular)
+    assert batch.summary().splitlines()[0] == "PASSED (100% pass rate, 1 runs, 1 scenario)"
+    assert "[+] run 0: passed, 1 turn after 2 attempts (last retried: ConnectionError)" in batch.summary()
     # not retryable: recorded as an error after one attempt, with its stage and partial transcript
     other = FlakyBackend({1}, exc=KeyError)
     spec2 = spec.model_copy(update={"agents": lambda: [other, scenario.JudgeAgent()], "teardown": None})

@@ -38,17 +38,21 @@ def _run_ranges(indices: list[int]) -> str:
     return ", ".join(parts)
 
 
+def _attempts_text(run: Any) -> str:
+    """`` after 2 attempts (last retried: ConnectionError)`` for a retried run (429 / 5xx / retry_on), else ``''``."""
+    attempts = getattr(run, "attempts", 1)
+    if not isinstance(attempts, int) or attempts <= 1:
+        return ""
+    retried = getattr(run, "retried", ())
+    last = f" (last retried: {terminal_safe(retried[-1].type)})" if retried else ""
+    return f" after {attempts} attempts{last}"
+
+
 def _prompt_run_line(run: Any) -> str:
     icon = "+" if run.status == "passed" else "-"
     evaluation = getattr(run, "eval_result", None)
     match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
-    line = f"    [{icon}] run {run.run_index}: {match:.0%} match"
-    attempts = getattr(run, "attempts", 1)
-    if isinstance(attempts, int) and attempts > 1:
-        line += f" after {attempts} attempts"  # retried (429 / 5xx / retry_on): visible per run
-        retried = getattr(run, "retried", ())
-        if retried:
-            line += f" (last retried: {terminal_safe(retried[-1].type)})"
+    line = f"    [{icon}] run {run.run_index}: {match:.0%} match{_attempts_text(run)}"
     if run.status in ("error", "timeout"):
         error = getattr(run, "error", None)
         line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
@@ -58,7 +62,9 @@ def _prompt_run_line(run: Any) -> str:
 def _scenario_run_line(run: Any) -> str:
     icon = "+" if run.status == "passed" else "-"
     score = f", score {run.score:.2f}" if getattr(run, "score", None) is not None else ""
-    line = f"    [{icon}] run {run.run_index}: {run.status}, {getattr(run, 'turns', 0)} turns{score}"
+    turns = getattr(run, "turns", 0)
+    line = f"    [{icon}] run {run.run_index}: {run.status}, {turns} turn{'' if turns == 1 else 's'}{score}"
+    line += _attempts_text(run)
     if getattr(run, "error", None) is not None:
         line += f" ({terminal_safe(run.error)})"
     elif run.status != "passed" and getattr(run, "reasoning", None):
@@ -67,7 +73,8 @@ def _scenario_run_line(run: Any) -> str:
 
 
 def _head(view: BatchView) -> list[str]:
-    scenarios = f", {len(view.rows)} scenarios" if view.kind == "scenarios" else ""
+    count = len(view.rows)
+    scenarios = f", {count} scenario{'' if count == 1 else 's'}" if view.kind == "scenarios" else ""
     if not view.cancelled:
         rate = f"{view.rate:.0%}" if view.rate is not None else "n/a"  # no finished run: no rate (as pass_rate)
         verdict = "PASSED" if view.passed == view.total else "FAILED"
