@@ -36,6 +36,7 @@ __all__ = [
     "calls_text",
     "column",
     "field",
+    "field_cells",
     "frame_columns",
     "table_columns",
 ]
@@ -462,6 +463,15 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
             append(hit[1])
         out[spec.name] = cells
     return out
+
+
+def field_cells(runs: Sequence[Any], get: FieldGetter, render: Callable[[Any], Any] | None = None) -> list[Any]:
+    """One run field's cell per run (through ``render``, computed once per distinct value).
+
+    What :func:`table_columns` does for a single field: runs kept as columns (a loaded
+    CSV / Parquet batch) answer from the stored column, without building a run per row.
+    """
+    return table_columns(runs, [RunColumn(get.name, get, "str", "", render=render)])[get.name]
 
 
 def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None, values: list[Any]) -> list[Any]:

@@ -284,3 +284,69 @@ def test_a_table_without_prompt_ids_or_evaluations_loads_from_the_call_texts(tmp
     assert [run.prompt_id for run in eager.runs] == [run.prompt_id for run in original.runs]
     assert [run.eval_result.expected for run in eager.runs] == [run.eval_result.expected for run in original.runs]
     assert batch.status_counts == original.status_counts
+
+
+def _retried_and_heard_batch() -> BatchResult:
+    """300 runs over 20 prompts, about a fifth failing; every 7th run retried once, every 5th says what it heard."""
+    from russo_nb.types import RetriedAttempt
+
+    batch = synthetic_batch(20, 15, seed=5)
+    for run in batch.runs[::7]:
+        run.retried = (RetriedAttempt(type="ConnectionError", message="reset by <peer>"),)
+        run.attempts = 2
+    for run in batch.runs[::5]:
+        run.response = AgentResponse(tool_calls=run.eval_result.actual, text="ok", raw={"transcript": "heard <it>"})
+    return batch
+
+
+def _html_texts(widget) -> list[str]:
+    """The HTML of every HTML widget under ``widget``, in order."""
+    if hasattr(widget, "children"):
+        return [text for child in widget.children for text in _html_texts(child)]
+    return [widget.value] if type(widget).__name__ == "HTML" else []
+
+
+def test_the_explorer_on_a_loaded_batch_builds_only_the_runs_it_shows(tmp_path):
+    from russo_nb.notebook.explorer import SNAPSHOT_FAILURES, Explorer
+    from russo_nb.notebook.run_detail import run_detail_html
+    from russo_nb.notebook.runs_table import runs_table_frame
+
+    original = _retried_and_heard_batch()
+    path = export(original, tmp_path / "runs.parquet")
+    batch, eager = load_batch(path), _eager(load_batch(path))
+    n = len(batch.runs)
+    failing = [i for i, run in enumerate(eager.runs) if run.status not in ("passed", "cancelled")]
+    assert n == 300 and 20 <= len(failing) <= 150
+
+    explorer = Explorer(batch, charts=False, page_size=25)
+    in_memory = Explorer(eager, charts=False, page_size=25)
+    assert explorer.runs is batch.runs  # indexed, not copied
+    assert batch.runs.built_count <= len(failing)  # the failure groups of the view: failing runs only
+    assert explorer.snapshot_html() == in_memory.snapshot_html()
+    assert batch.runs.built_count <= len(failing)  # the snapshot's transcripts are of failing runs
+
+    table = explorer.runs_browser.table
+    pd.testing.assert_frame_equal(table.frame, in_memory.runs_browser.table.frame)
+    pd.testing.assert_frame_equal(table.frame, runs_table_frame(eager))
+    assert batch.runs.built_count <= len(failing)  # the whole table, its filters and pages come from the columns
+    # what the file keeps is the original's; heard text and retried attempts are not in a run table file
+    kept = ["prompt", "run_index", "status", "expected", "actual", "latency_s", "attempts", "error_type", "error"]
+    pd.testing.assert_frame_equal(table.frame[kept], runs_table_frame(original)[kept])
+    assert (table.frame["heard"] == "").all() and (runs_table_frame(original)["heard"] == "heard <it>").sum() == 60
+
+    opened = next(i for i in range(n - 1, 0, -1) if i not in failing)  # a passing run: not built yet
+    explorer.open_run(opened)
+    assert explorer.runs_browser.detail.body.value == run_detail_html(eager.runs[opened], index=opened)
+    assert batch.runs[opened].prompt == eager.runs[opened].prompt
+
+    explorer.content("Prompts")
+    in_memory.content("Prompts")
+    assert explorer.prompt_picker.options == in_memory.prompt_picker.options
+    shown = _html_texts(explorer.prompt_view)
+    assert shown == _html_texts(in_memory.prompt_view) and len(shown) == 1 + 15  # the header and the prompt's runs
+    explorer.content("Transcripts")
+    in_memory.content("Transcripts")
+    assert explorer.transcript_picker.options == in_memory.transcript_picker.options
+    assert explorer.transcript_view.value == in_memory.transcript_view.value
+    # failing runs (view, snapshot, the transcript shown) + one prompt's page of 15 + the opened run
+    assert SNAPSHOT_FAILURES <= batch.runs.built_count <= len(failing) + 15 + 1 < n

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["WordDiff", "WordOp", "heard_text", "normalize_words", "word_diff"]
+__all__ = ["WordDiff", "WordOp", "heard_text", "normalize_words", "response_heard", "word_diff"]
 
 WordOpKind = Literal["equal", "sub", "del", "ins"]
 
@@ -136,7 +136,11 @@ def heard_text(run: object) -> str | None:
     Agents report it in their raw payload as ``transcript`` (the offline LocalVoiceAgent does);
     a text-mode run or an agent that does not say has none.
     """
-    response = getattr(run, "response", None)
+    return response_heard(getattr(run, "response", None))
+
+
+def response_heard(response: object) -> str | None:
+    """What an agent's response says it heard (see :func:`heard_text`), or None."""
     raw = getattr(response, "raw", None)
     if isinstance(raw, dict):
         for key in ("transcript", "heard", "input_transcript"):

@@ -19,13 +19,14 @@ nbviewer and GitHub show the results instead of a widget placeholder.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..types import SingleRunResult
+from ..columns import field, field_cells
+from ..types import ColumnarRuns, SingleRunResult
 from ..view import BatchView, build_view
 from ..view.html import failure_html as _failure_html
 from ..view.html import run_passed as _passed
@@ -44,6 +45,7 @@ from .html import (
     transcript_html,
 )
 from .run_detail import clip_of
+from .runs_table import runs_of
 
 __all__ = ["Explorer", "explore"]
 
@@ -146,13 +148,13 @@ class Explorer(widgets.VBox):
         **kwargs: Any,
     ) -> None:
         self.result = result
-        self.runs: list[Any] = list(getattr(result, "runs", []))
+        self.runs: Sequence[Any] = runs_of(result)
+        """``result.runs`` itself (not a copy): a loaded batch builds only the runs the explorer shows."""
         self.page_size = max(1, page_size)
         self.max_options = max(1, max_options)
         self.view: BatchView = build_view(result)
-        self._by_prompt: dict[str, list[int]] = {}
-        for index, run in enumerate(self.runs):
-            self._by_prompt.setdefault(getattr(run, "prompt", ""), []).append(index)
+        self._by_prompt_cache: dict[str, list[int]] | None = None
+        self._cells_cache: dict[str, list[Any]] = {}
         self.status_out = widgets.HTML()
         self._charts_cache: dict[str, widgets.Widget] = {}
         self._frames_cache: tuple[Any, Any] | None = None
@@ -177,6 +179,28 @@ class Explorer(widgets.VBox):
         self.content("Overview")
         if charts is True:
             self.draw_charts()
+
+    # -- run fields, without building the runs -----------------------------------------------
+    def _cells(self, name: str, default: Any = None) -> list[Any]:
+        """Run field ``name`` of every run (``default`` when a run lacks it), from the columns when stored; cached."""
+        cells = self._cells_cache.get(name)
+        if cells is None:
+            cells = self._cells_cache[name] = field_cells(self.runs, field(name, default=default))
+        return cells
+
+    @property
+    def _by_prompt(self) -> dict[str, list[int]]:
+        """The positions of each prompt's runs, in order (made on first use, from the prompt column)."""
+        if self._by_prompt_cache is None:
+            by_prompt: dict[str, list[int]] = {}
+            for index, prompt in enumerate(self._cells("prompt", "")):
+                by_prompt.setdefault(prompt, []).append(index)
+            self._by_prompt_cache = by_prompt
+        return self._by_prompt_cache
+
+    def _failing(self) -> list[int]:
+        """Positions of the runs that did not pass and were not cancelled (no status counts as failing)."""
+        return [i for i, status in enumerate(self._cells("status")) if status not in ("passed", "cancelled")]
 
     # -- lazy tabs ------------------------------------------------------------------------
     @property
@@ -227,11 +251,11 @@ class Explorer(widgets.VBox):
             "interactive explorer)</div>",
             batch_html(self.view, max_failures=10, with_style=False),
         ]
-        failing = [run for run in self.runs if getattr(run, "status", None) not in ("passed", "cancelled")]
+        failing = self._failing()
         if failing:
             count = min(len(failing), SNAPSHOT_FAILURES)
             parts.append(f"<details open><summary>Transcripts of the first {count} failing runs</summary>")
-            for run in failing[:SNAPSHOT_FAILURES]:
+            for run in (self.runs[i] for i in failing[:SNAPSHOT_FAILURES]):
                 parts.append(
                     f"<div class='muted'><b>{_e(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
                     f"{getattr(run, 'run_index', '?')}</div>"
@@ -415,7 +439,6 @@ class Explorer(widgets.VBox):
 
     def _show_prompt(self, prompt: str) -> None:
         indices = self._by_prompt.get(prompt, [])
-        runs = [self.runs[i] for i in indices]
         row = next((row for row in self.view.rows if row.prompt == prompt), None)
         if row is None or row.rate is None:
             counts = "<span class='notrun'>not run</span>"
@@ -429,7 +452,7 @@ class Explorer(widgets.VBox):
             + "</div>"
         )
         children: list[widgets.Widget] = [_html(header)]
-        shown = runs[: self.page_size]
+        shown = [self.runs[i] for i in indices[: self.page_size]]
         clips = [clip_of(self.result, run) for run in shown]
         keys = {getattr(run, "audio_key", None) for run, clip in zip(shown, clips, strict=True) if clip is not None}
         shared = len(keys) == 1
@@ -443,10 +466,10 @@ class Explorer(widgets.VBox):
                 row.append(_audio_widget(clip))
             row.append(_html(run_html(run)))
             children.append(widgets.HBox(row, layout=widgets.Layout(border_bottom="1px solid #ddd")))
-        if len(runs) > len(shown):
+        if len(indices) > len(shown):
             children.append(
                 _html(
-                    f"<div class='muted'>showing {len(shown)} of {len(runs)} runs; "
+                    f"<div class='muted'>showing {len(shown)} of {len(indices)} runs; "
                     "the Runs tab filters and pages through all of them</div>"
                 )
             )
@@ -495,17 +518,26 @@ class Explorer(widgets.VBox):
 
     # -- Transcripts -------------------------------------------------------------------
     def _transcripts_tab(self) -> widgets.Widget:
-        with_conversation = [i for i, run in enumerate(self.runs) if _has_conversation(run)]
+        if isinstance(self.runs, ColumnarRuns):  # prompt runs kept as columns: the transcript column says
+            conversation = [bool(transcript) for transcript in self._cells("transcript")]
+        else:
+            conversation = [_has_conversation(run) for run in self.runs]
+        with_conversation = [i for i, has in enumerate(conversation) if has]
         candidates = with_conversation or range(len(self.runs))
         if not candidates:
             return _html("<div class='muted'>No runs.</div>")
         # failures first: they are the conversations worth reading (cancelled runs have none)
-        failing = [i for i in candidates if self.runs[i].status not in ("passed", "cancelled")][: self.max_options]
-        shown = failing + [i for i in candidates if self.runs[i].status == "passed"][: self.max_options - len(failing)]
+        statuses = self._cells("status")
+        failing = [i for i in candidates if statuses[i] not in ("passed", "cancelled")][: self.max_options]
+        shown = failing + [i for i in candidates if statuses[i] == "passed"][: self.max_options - len(failing)]
+        prompts, run_indices = self._cells("prompt", ""), self._cells("run_index", "")
+
+        def passed(i: int) -> bool:
+            return statuses[i] == "passed" if statuses[i] is not None else _passed(self.runs[i])
+
         options = [
             (
-                f"{'✔' if _passed(self.runs[i]) else '✘'} #{i} · {_short(getattr(self.runs[i], 'prompt', ''), 60)}"
-                f" · run {getattr(self.runs[i], 'run_index', '')}",
+                f"{'✔' if passed(i) else '✘'} #{i} · {_short(prompts[i], 60)} · run {run_indices[i]}",
                 i,
             )
             for i in shown

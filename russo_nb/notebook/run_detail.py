@@ -18,7 +18,7 @@ from typing import Any
 from ..analysis.words import WordDiff, heard_text, word_diff
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
 from .html import STYLE, _e
-from .runs_table import noun_of
+from .runs_table import noun_of, runs_of
 
 __all__ = ["DETAIL_STYLE", "RunDetail", "call_table_html", "is_scenario_run", "run_detail_html", "word_diff_html"]
 
@@ -386,7 +386,7 @@ class RunDetail:
         import ipywidgets as widgets
 
         self.result = result
-        self.runs: list[Any] = list(getattr(result, "runs", []))
+        self.runs: Sequence[Any] = runs_of(result)
         self.scenario: bool | None = True if noun_of(result) == "scenario" else None
         """A scenario batch's runs are shown as scenarios; otherwise each run says what it is."""
         self.order: Sequence[int] = range(len(self.runs))

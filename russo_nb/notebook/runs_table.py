@@ -10,16 +10,17 @@ turning pages at a page's ends. Column headers are buttons: click to sort, click
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..analysis.words import heard_text
+from ..analysis.words import response_heard
+from ..columns import field, field_cells
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_table_frame"]
+__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_of", "runs_table_frame"]
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 ALL = -1
@@ -69,6 +70,14 @@ def noun_of(result: Any) -> str:
     return "scenario" if kind == "scenarios" else "prompt"
 
 
+def runs_of(result: Any) -> Sequence[Any]:
+    """A result's runs as a sequence, not copied: a loaded batch's runs stay columns, built when shown."""
+    runs = getattr(result, "runs", None)
+    if runs is None:
+        return []
+    return runs if isinstance(runs, Sequence) else list(runs)
+
+
 def runs_table_frame(result: Any) -> pd.DataFrame:
     """One row per run with the table's columns, its position in ``result.runs`` and a search key.
 
@@ -84,10 +93,11 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
 
     from ..analysis import runs_frame
 
-    runs = list(getattr(result, "runs", []))
+    runs = runs_of(result)
     base = runs_frame(result)
-    heard = [heard_text(run) or "" for run in runs]
-    retried = [getattr(run, "retried", None) or () for run in runs]
+    # one field each, from the stored columns when the runs are kept as columns (no run is built)
+    heard = field_cells(runs, field("response", default=None), lambda response: response_heard(response) or "")
+    retried = field_cells(runs, field("retried", default=None), lambda earlier: earlier or ())
     frame = pd.DataFrame(
         {
             "index": np.arange(len(base), dtype=np.int64),
@@ -99,8 +109,10 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "heard": heard,
             "latency_s": base["latency_s"],
             "attempts": base["attempts"],
-            "attempts_text": [_attempts_text(count, earlier) for count, earlier in zip(base["attempts"], retried)],
-            "retried": ["\n".join(str(attempt) for attempt in earlier) for earlier in retried],
+            "attempts_text": [
+                _attempts_text(count, earlier) for count, earlier in zip(base["attempts"].tolist(), retried)
+            ],
+            "retried": ["\n".join(str(attempt) for attempt in earlier) if earlier else "" for earlier in retried],
             "error_type": base["error_type"].astype(str),
             "error": base["error"].astype(str),
         }
