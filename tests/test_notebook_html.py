@@ -112,6 +112,23 @@ def test_results_offer_text_and_html_in_one_bundle():
     bundle = batch._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert bundle["text/plain"].startswith("FAILED (") and "russo-batch" in bundle["text/html"]
+    # the plain text is the summary's headline, then where the rest is
+    head = batch.summary().splitlines()[:2]
+    rows = len(batch.by_prompt())
+    assert bundle["text/plain"].splitlines() == [*head, f"  … {rows} prompts; see .summary()"]
+
+
+def test_a_loaded_batch_displays_building_only_its_failing_runs(tmp_path):
+    from analysis_helpers import synthetic_batch
+
+    from russo_nb.report import export, load_batch
+
+    original = synthetic_batch(20, 50, seed=5)
+    loaded = load_batch(export(original, tmp_path / "big.parquet"))
+    bundle = loaded._repr_mimebundle_()
+    assert bundle == original._repr_mimebundle_()
+    failing = original.total - original.passed_count
+    assert 0 < loaded.runs.built_count <= failing < original.total  # the failure groups, not all 1,000 runs
 
 
 def test_transcript_bubbles_escape_and_show_calls():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import BatchView, FailureGroup, PromptRow, build_view, failure_groups, interruption_text, result_of
-from .text import summary_text
+from .text import headline_lines, summary_text
 
 __all__ = [
     "BatchView",
@@ -30,6 +30,7 @@ def mimebundle(result: Any) -> dict[str, str]:
     from .html import batch_html
 
     view = build_view(result)
-    text = summary_text(result, view).splitlines()
-    plain = "\n".join(text[:2] + ([f"  … {len(view.rows)} {view.noun}s; see .summary()"] if len(text) > 2 else []))
+    # the headline only: the full summary has a line per run (and would build every run of a loaded batch)
+    more = [f"  … {len(view.rows)} {view.noun}s; see .summary()"] if view.rows else []
+    plain = "\n".join(headline_lines(view) + more)
     return {"text/plain": plain, "text/html": batch_html(view)}

@@ -19,7 +19,7 @@ from typing import Any
 from ..plain_text import terminal_safe
 from .model import CANCELLED, BatchView, PromptRow, build_view
 
-__all__ = ["summary_text"]
+__all__ = ["headline_lines", "summary_text"]
 
 
 def _run_ranges(indices: list[int]) -> str:
@@ -72,7 +72,8 @@ def _scenario_run_line(run: Any) -> str:
     return line
 
 
-def _head(view: BatchView) -> list[str]:
+def headline_lines(view: BatchView) -> list[str]:
+    """The summary's first two lines: verdict, pass rate and run count; then passed / finished runs."""
     count = len(view.rows)
     scenarios = f", {count} scenario{'' if count == 1 else 's'}" if view.kind == "scenarios" else ""
     if not view.cancelled:
@@ -108,7 +109,7 @@ def _row_lines(view: BatchView, row: PromptRow, runs: list[Any]) -> list[str]:
 def summary_text(result: Any, view: BatchView | None = None) -> str:
     """The readable report of a batch, grouped by prompt (or scenario), in russo's format."""
     view = view or build_view(result, groups=False)
-    lines = _head(view)
+    lines = headline_lines(view)
     usage = getattr(view.result, "usage", None)
     if usage and isinstance(usage, dict):
         from ..types import format_usage
