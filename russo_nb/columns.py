@@ -21,7 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .types import ColumnarRuns, EvalResult, RunError, RunStatus, ToolCall, format_call, retried_text
+from .types import (
+    ColumnarRuns,
+    EvalResult,
+    RetriedAttempt,
+    RunError,
+    RunStatus,
+    ToolCall,
+    format_call,
+    retried_text,
+)
 
 __all__ = [
     "RUN_LINE_ELSEWHERE",
@@ -204,6 +213,13 @@ def _details(ev: EvalResult | None) -> str:
     return "; ".join(parts)
 
 
+def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
+    """The earlier attempts as a JSON list (what a CSV / Parquet file keeps to load them back); '' when none."""
+    from .serialize import dumps_safe
+
+    return dumps_safe([attempt.model_dump() for attempt in retried]) if retried else ""
+
+
 def _evaluation_json(ev: EvalResult | None) -> str:
     from .serialize import dumps_safe, evaluation_to_plain
 
@@ -347,6 +363,14 @@ RUN_TABLE: tuple[RunColumn, ...] = (
         "json",
         "The evaluation as JSON (expected, actual, matches).",
         render=_evaluation_json,
+        frame=False,
+    ),
+    RunColumn(
+        "retried_attempts",
+        field("retried", default=()),
+        "json",
+        "The earlier attempts as JSON (type, message, stage, retry_after, waited_s; '' when none).",
+        render=_retried_json,
         frame=False,
     ),
     # -- scenario runs ---------------------------------------------------------------------------

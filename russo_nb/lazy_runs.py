@@ -36,7 +36,7 @@ Coded = tuple[np.ndarray, list[Any]]
 class RunColumnStore:
     """The columns of a batch's runs, converted and validated (one entry per run field).
 
-    ``coded``: prompt, prompt_id, eval_result, effects, audio_key (values are the field values;
+    ``coded``: prompt, prompt_id, eval_result, effects, audio_key, retried (values are the field values;
     audio_key ``''`` stands for None), text (the agent's text; ``''`` for none). ``status``: codes
     into :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: run_index, latency_s, synth_s,
     attempts, seed, started_at as float / int arrays (NaN for missing). ``errors``: the RunError
@@ -120,8 +120,6 @@ class LazyRuns(MutableSequence[SingleRunResult]):
             return codes.tolist(), values
         if name == "transcript":
             return [0] * store.n, [None]
-        if name == "retried":
-            return [0] * store.n, [()]
         if name in store.numbers:
             return None, self._numbers()[name]
         return None
@@ -209,7 +207,7 @@ class LazyRuns(MutableSequence[SingleRunResult]):
                 "seed": cells["seed"][row],
                 "started_at": cells["started_at"][row],
                 "transcript": None,
-                "retried": (),  # CSV / Parquet keep the short text only
+                "retried": cells["retried"][row],
             },
         )
 
@@ -236,8 +234,11 @@ class LazyRuns(MutableSequence[SingleRunResult]):
             cells["effects"],
             cells["seed"],
             cells["started_at"],
+            cells["retried"],
         )
-        for row, (prompt, index, ev, status, lat, syn, tries, key, resp, pid, eff, seed, started) in enumerate(columns):
+        for row, (prompt, index, ev, status, lat, syn, tries, key, resp, pid, eff, seed, started, earlier) in enumerate(
+            columns
+        ):
             if built[row] is None:
                 built[row] = construct_fast(
                     SingleRunResult,
@@ -257,7 +258,7 @@ class LazyRuns(MutableSequence[SingleRunResult]):
                         "seed": seed,
                         "started_at": started,
                         "transcript": None,
-                        "retried": (),
+                        "retried": earlier,
                     },
                 )
         self._complete = True

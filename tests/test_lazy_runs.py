@@ -249,6 +249,8 @@ def test_a_large_loaded_batch_counts_and_frames_without_building_runs(tmp_path):
         ("latency_s", "slow", "row 3: cannot read the run (latency_s 'slow' is not a number)"),
         ("evaluation", "{not json", "row 3: cannot read the run (cannot read the evaluation"),
         ("evaluation", "", "row 3: cannot read the run (cannot read the calls"),
+        ("retried_attempts", "[{oops", "row 3: cannot read the run (cannot read the retried attempts"),
+        ("retried_attempts", '[{"message": "no type"}]', "row 3: cannot read the run (cannot read the retried"),
     ],
 )
 def test_a_damaged_cell_is_a_one_line_error_naming_its_row_at_load(tmp_path, suffix, column, value, needle):
@@ -329,8 +331,10 @@ def test_the_explorer_on_a_loaded_batch_builds_only_the_runs_it_shows(tmp_path):
     pd.testing.assert_frame_equal(table.frame, in_memory.runs_browser.table.frame)
     pd.testing.assert_frame_equal(table.frame, runs_table_frame(eager))
     assert batch.runs.built_count <= len(failing)  # the whole table, its filters and pages come from the columns
-    # what the file keeps is the original's; heard text and retried attempts are not in a run table file
+    # what the file keeps is the original's, retried attempts included; heard text is not in a run table file
     kept = ["prompt", "run_index", "status", "expected", "actual", "latency_s", "attempts", "error_type", "error"]
+    kept += ["attempts_text", "retried"]
+    assert (table.frame["attempts_text"].str.contains("↻ ConnectionError")).sum() == 300 // 7 + 1
     pd.testing.assert_frame_equal(table.frame[kept], runs_table_frame(original)[kept])
     assert (table.frame["heard"] == "").all() and (runs_table_frame(original)["heard"] == "heard <it>").sum() == 60
 
@@ -350,3 +354,19 @@ def test_the_explorer_on_a_loaded_batch_builds_only_the_runs_it_shows(tmp_path):
     assert explorer.transcript_view.value == in_memory.transcript_view.value
     # failing runs (view, snapshot, the transcript shown) + one prompt's page of 15 + the opened run
     assert SNAPSHOT_FAILURES <= batch.runs.built_count <= len(failing) + 15 + 1 < n
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_retried_attempts_survive_a_table_file_exactly(tmp_path, suffix):
+    from russo_nb.types import RetriedAttempt
+
+    original = _retried_and_heard_batch()
+    original.runs[7].retried = (
+        RetriedAttempt(type="RetryableError", message="429 <slow down>", stage="agent", retry_after=2.0, waited_s=2.0),
+        RetriedAttempt(type="ConnectionError", message="reset", stage="agent", waited_s=0.5),
+    )
+    batch = load_batch(export(original, tmp_path / f"runs{suffix}"))
+    assert batch.runs[7].retried == original.runs[7].retried and batch.runs[1].retried == ()
+    assert [run.retried for run in batch.runs] == [run.retried for run in original.runs]
+    assert batch.to_dataframe()["retried"].tolist() == original.to_dataframe()["retried"].tolist()
+    assert batch.to_dataframe()["retried"][7] == "2 retried, last ConnectionError"

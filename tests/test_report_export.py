@@ -77,6 +77,7 @@ def test_csv_is_readable_and_loads_back(tmp_path, batch):
         "error_agent",
         "text",
         "evaluation",
+        "retried_attempts",
     ]
     assert len(frame) == 3
     assert frame["expected"].iloc[0] == "book_flight(to_city='LA', note='a; b(c)')"

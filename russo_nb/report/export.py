@@ -209,7 +209,7 @@ def load_batch(path: str | Path) -> BatchResult:
 
     ``.jsonl`` / ``.jsonl.gz``: exact (runs, metadata, and audio if it was included); the
     header's run count and checksum are verified. ``.csv`` / ``.parquet``: rebuilt from the
-    run table — statuses, calls, evaluations, errors with tracebacks, agent text and timings
+    run table — statuses, calls, evaluations, errors with tracebacks, retried attempts, agent text and timings
     come back (its runs frame equals the original's), and the audio when it was exported with
     ``include_audio``; raw responses and transcripts do not. A table's runs are kept as its
     columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is

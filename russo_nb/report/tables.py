@@ -22,7 +22,16 @@ from ..errors import InvalidArgumentError, RussoError
 from ..expectations import parse_expectation
 from ..lazy_runs import Coded, LazyRuns, RunColumnStore
 from ..serialize import evaluation_from_plain
-from ..types import BatchMetadata, BatchResult, EvalResult, RunError, ToolCall, ToolCallMatch, construct_fast
+from ..types import (
+    BatchMetadata,
+    BatchResult,
+    EvalResult,
+    RetriedAttempt,
+    RunError,
+    ToolCall,
+    ToolCallMatch,
+    construct_fast,
+)
 from ..types import prompt_id as make_prompt_id
 
 __all__ = ["TEXT_COLUMNS", "read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame"]
@@ -180,6 +189,21 @@ def _evaluations(frame: Any, status: np.ndarray) -> Coded:
     return groups.astype(np.int64), evals
 
 
+def _retried(frame: Any) -> Coded:
+    """Each run's earlier attempts, parsed once per distinct JSON text (none in files without the column)."""
+    codes, raws = _coded(frame, "retried_attempts")
+    values: list[tuple[RetriedAttempt, ...]] = []
+    for k, raw in enumerate(raws):
+        try:
+            values.append(tuple(RetriedAttempt.model_validate(item) for item in json.loads(raw)) if raw else ())
+        except (ValueError, TypeError) as exc:
+            mask = np.zeros(len(raws), dtype=bool)
+            mask[k] = True
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _RowError(_first_row(codes, mask), f"cannot read the retried attempts ({first})") from None
+    return codes, values
+
+
 def _statuses(frame: Any) -> np.ndarray:
     codes, values = _coded(frame, "status")
     lookup = np.array([RUN_STATUSES.index(v) if v in RUN_STATUSES else -1 for v in values], dtype=np.int8)
@@ -233,6 +257,7 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             value = index[row]
             raise _RowError(row + 1, f"run_index {None if value != value else float(value)!r} is not a whole number")
         errors = _errors(frame)
+        retried = _retried(frame)
     except _RowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
     texts = {name: _coded(frame, name) for name in _TEXT_FIELDS}
@@ -251,6 +276,7 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             "eval_result": evaluations,
             "effects": (effect_codes, [[part for part in text.split(", ") if part] for text in effect_texts]),
             "text": _coded(frame, "text"),
+            "retried": retried,
         },
         status=status,
         numbers=numbers,
