@@ -153,15 +153,19 @@ class FieldGetter:
     name: str
     part: Callable[[Any], Any] | None = None
     default: Any = _MISSING
+    key: str | None = None
+    """What ``part`` reads inside the field (``"stage"`` of ``error``), so a loader can map the column back."""
 
     def __call__(self, run: Any) -> Any:
         value = getattr(run, self.name) if self.default is _MISSING else getattr(run, self.name, self.default)
         return value if self.part is None else self.part(value)
 
 
-def field(name: str, part: Callable[[Any], Any] | None = None, default: Any = _MISSING) -> FieldGetter:
-    """A column getter reading run field ``name`` (through ``part``); see :class:`FieldGetter`."""
-    return FieldGetter(name, part, default)
+def field(
+    name: str, part: Callable[[Any], Any] | None = None, default: Any = _MISSING, key: str | None = None
+) -> FieldGetter:
+    """A column getter reading run field ``name`` (through ``part``, which reads ``key``); see :class:`FieldGetter`."""
+    return FieldGetter(name, part, default, key)
 
 
 def calls_text(calls: Sequence[ToolCall] | None) -> str:
@@ -236,8 +240,7 @@ def _error_part(name: str) -> FieldGetter:
             return err if name == "message" else ""
         return getattr(err, name, "") or ""
 
-    part.__name__ = f"error_{name}"
-    return field("error", part)
+    return field("error", part, key=name)
 
 
 def _effects_text(effects: list[str] | None) -> str:
@@ -260,8 +263,7 @@ def _usage_part(name: str) -> FieldGetter:
         value = usage.get(name) if isinstance(usage, dict) else None
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
-    part.__name__ = f"usage_{name}"
-    return field("response", part, default=None)
+    return field("response", part, default=None, key=name)
 
 
 def _is_passed(status: Any) -> bool:

@@ -62,6 +62,25 @@ def _optional_list(values: np.ndarray, whole: bool = False) -> list[Any]:
     return cells.tolist()
 
 
+_CELL_FIELDS: tuple[str, ...] = (
+    "prompt",
+    "run_index",
+    "eval_result",
+    "status",
+    "latency_s",
+    "synth_s",
+    "attempts",
+    "audio_key",
+    "response",
+    "prompt_id",
+    "effects",
+    "seed",
+    "started_at",
+    "retried",
+)
+"""The run fields built from per-row cells (the error comes from the store's error rows; no transcript)."""
+
+
 class LazyRuns(MutableSequence[SingleRunResult]):
     """The runs of a loaded batch: stored as columns, each SingleRunResult built once on first access."""
 
@@ -189,27 +208,14 @@ class LazyRuns(MutableSequence[SingleRunResult]):
 
     def _build(self, row: int) -> SingleRunResult:
         cells = self._cells()
-        return construct_fast(
-            SingleRunResult,
-            {
-                "prompt": cells["prompt"][row],
-                "run_index": cells["run_index"][row],
-                "eval_result": cells["eval_result"][row],
-                "status": cells["status"][row],
-                "error": self._store.errors.get(row),  # type: ignore[union-attr]
-                "latency_s": cells["latency_s"][row],
-                "synth_s": cells["synth_s"][row],
-                "attempts": cells["attempts"][row],
-                "audio_key": cells["audio_key"][row],
-                "response": cells["response"][row],
-                "prompt_id": cells["prompt_id"][row],
-                "effects": cells["effects"][row],
-                "seed": cells["seed"][row],
-                "started_at": cells["started_at"][row],
-                "transcript": None,
-                "retried": cells["retried"][row],
-            },
-        )
+        return self._run(row, [cells[name][row] for name in _CELL_FIELDS])
+
+    def _run(self, row: int, values: list[Any] | tuple[Any, ...]) -> SingleRunResult:
+        """Run ``row`` from its cells (in :data:`_CELL_FIELDS` order), its error, and no transcript."""
+        fields = dict(zip(_CELL_FIELDS, values))
+        fields["error"] = self._store.errors.get(row)  # type: ignore[union-attr]
+        fields["transcript"] = None  # a run table file keeps no transcript
+        return construct_fast(SingleRunResult, fields)
 
     def _build_all(self) -> list[SingleRunResult]:
         """Every run not built yet, built in one pass over the per-row lists."""
@@ -219,48 +225,9 @@ class LazyRuns(MutableSequence[SingleRunResult]):
         if self._complete:
             return built  # type: ignore[return-value]
         cells = self._cells()
-        errors = self._store.errors  # type: ignore[union-attr]
-        columns = zip(
-            cells["prompt"],
-            cells["run_index"],
-            cells["eval_result"],
-            cells["status"],
-            cells["latency_s"],
-            cells["synth_s"],
-            cells["attempts"],
-            cells["audio_key"],
-            cells["response"],
-            cells["prompt_id"],
-            cells["effects"],
-            cells["seed"],
-            cells["started_at"],
-            cells["retried"],
-        )
-        for row, (prompt, index, ev, status, lat, syn, tries, key, resp, pid, eff, seed, started, earlier) in enumerate(
-            columns
-        ):
+        for row, values in enumerate(zip(*(cells[name] for name in _CELL_FIELDS))):
             if built[row] is None:
-                built[row] = construct_fast(
-                    SingleRunResult,
-                    {
-                        "prompt": prompt,
-                        "run_index": index,
-                        "eval_result": ev,
-                        "status": status,
-                        "error": errors.get(row),
-                        "latency_s": lat,
-                        "synth_s": syn,
-                        "attempts": tries,
-                        "audio_key": key,
-                        "response": resp,
-                        "prompt_id": pid,
-                        "effects": eff,
-                        "seed": seed,
-                        "started_at": started,
-                        "transcript": None,
-                        "retried": earlier,
-                    },
-                )
+                built[row] = self._run(row, values)
         self._complete = True
         self._rows = None  # every run is built: the per-row lists are no longer needed
         return built  # type: ignore[return-value]

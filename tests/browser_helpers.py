@@ -10,6 +10,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from russo_nb.testing import wait_until
 
@@ -72,3 +73,30 @@ def jupyterlab(base: Path, root: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)  # fmt: skip
+"""Headless Debian Chromium, nothing fetched from the network."""
+
+
+def launch_chromium(playwright: Any, *extra_args: str) -> Any:
+    """Debian's Chromium through Playwright (``extra_args`` after :data:`CHROMIUM_ARGS`)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+def open_and_run_all(page: Any, lab: str, notebook: str) -> None:
+    """Open ``notebook`` in JupyterLab at ``lab``, wait for its kernel to be idle, then Run → Run All Cells."""
+    page.goto(f"{lab}/lab/tree/{notebook}?token={TOKEN}", timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    # JupyterLab may ask which kernel to start: accept the notebook's own (python3)
+    try:
+        page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=8_000)
+    except Exception:
+        pass
+    # the kernel is ready when the toolbar's status says idle
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from browser_helpers import ARTIFACTS, CHROMIUM, TOKEN, jupyterlab
+from browser_helpers import ARTIFACTS, jupyterlab, launch_chromium, open_and_run_all
 
 from russo_nb.notebook.runs_table import runs_table_frame
 from russo_nb.report import load_batch
@@ -83,25 +83,10 @@ def test_sort_search_open_play_and_history_open(lab):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )  # fmt: skip
+        browser = launch_chromium(playwright, "--autoplay-policy=no-user-gesture-required")
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(f"{lab}/lab/tree/explorer.ipynb?token={TOKEN}", timeout=60_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=8_000)
-            except Exception:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, lab, "explorer.ipynb")
             panel = page.locator(".jp-NotebookPanel")
             try:
                 panel.locator(".russo-history-view").first.wait_for(state="attached", timeout=180_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from browser_helpers import ARTIFACTS, CHROMIUM, ROOT, TOKEN, jupyterlab
+from browser_helpers import ARTIFACTS, ROOT, jupyterlab, launch_chromium, open_and_run_all
 
 pytestmark = pytest.mark.browser
 
@@ -64,26 +64,10 @@ def test_quickstart_runs_in_jupyterlab_and_renders_widgets(lab):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        )  # fmt: skip
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{lab}/lab/tree/01_quickstart.ipynb?token={TOKEN}", timeout=60_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            # JupyterLab may ask which kernel to start: accept the notebook's own (python3)
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=8_000)
-            except Exception:
-                pass
-            # the kernel is ready when the toolbar's status says idle
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, lab, "01_quickstart.ipynb")
 
             panel = page.locator(".jp-NotebookPanel")
             try:

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..analysis.words import WordDiff, heard_text, word_diff
+from ..columns import Run
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
 from .html import STYLE, _e
 from .runs_table import noun_of, runs_of
@@ -136,10 +137,9 @@ def _calls_made_html(made: Sequence[Any]) -> str:
     return f"<div>Calls the agent made ({len(made)}):</div><ul class='russo-calls-made'>{items}{more}</ul>"
 
 
-def _calls_section(run: Any, *, scenario: bool = False) -> str:
-    evaluation = getattr(run, "eval_result", None)
-    response = getattr(run, "response", None)
-    made = list(getattr(response, "tool_calls", None) or (evaluation.actual if evaluation is not None else []))
+def _calls_section(run: Run, *, scenario: bool = False) -> str:
+    evaluation = run.eval_result
+    made = list(run.tool_calls)
     if scenario and (evaluation is None or not evaluation.expected):
         # a scenario without a tool_call_match scorer is judged by its criteria: there is no call to diff
         # against, and the calls it made are not "extra" (scenarios allow calls beyond the expected ones)
@@ -225,14 +225,14 @@ def _when(started: Any) -> str:
         return str(started)
 
 
-def _facts(run: Any) -> str:
+def _facts(run: Run) -> str:
     facts: list[tuple[str, str]] = []
     latency = getattr(run, "latency_s", None)
     if latency is None:
         latency = getattr(run, "total_time", None)
     if latency is not None:
         facts.append(("agent latency", f"{latency:.3f} s"))
-    synth = getattr(run, "synth_s", None)
+    synth = run.synth_s
     if synth is not None:
         facts.append(("synthesis", f"{synth:.3f} s"))
     raw = getattr(getattr(run, "response", None), "raw", None)
@@ -241,18 +241,18 @@ def _facts(run: Any) -> str:
             facts.append(("recognition", f"{raw['decode_s']} s"))
         if raw.get("asr_confidence") is not None:
             facts.append(("recognizer confidence", _e(raw["asr_confidence"])))
-    attempts = str(getattr(run, "attempts", 1))
+    attempts = str(run.attempts)
     retried = getattr(run, "retried", None) or ()
     if retried:
         attempts += f" ({retried_text(retried)})"
     facts.append(("attempts", _e(attempts)))
-    effects = getattr(run, "effects", None)
+    effects = run.effects
     if effects:
         facts.append(("effects", _e(", ".join(map(str, effects)))))
-    seed = getattr(run, "seed", None)
+    seed = run.seed
     if seed is not None:
         facts.append(("seed", str(seed)))
-    when = _when(getattr(run, "started_at", None))
+    when = _when(run.started_at)
     if when:
         facts.append(("started", when))
     return "<dl class='rd'>" + "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts) + "</dl>"
@@ -314,7 +314,7 @@ def _retried_section(run: Any) -> str:
 
 
 def run_detail_html(
-    run: Any, *, index: int | None = None, with_style: bool = True, scenario: bool | None = None
+    run: Run, *, index: int | None = None, with_style: bool = True, scenario: bool | None = None
 ) -> str:
     """One run as HTML: header, said vs heard (word diff, WER), expected vs called, text, timings, error.
 
@@ -323,13 +323,13 @@ def run_detail_html(
     """
     if scenario is None:
         scenario = is_scenario_run(run)
-    status = getattr(run, "status", None) or ("passed" if getattr(run, "success", False) else "failed")
+    status = run.status or ("passed" if run.passed else "failed")
     badge = "ok" if status == "passed" else "bad"
-    prompt = getattr(run, "prompt", None) or getattr(run, "name", "") or ""
+    prompt = run.prompt or ""
     where = f"#{index} · " if index is not None else ""
     parts = [
         f"<div class='russo-run-head'><span class='badge {badge}'>{_e(status)}</span> "
-        f"<b>{_e(prompt, 1000)}</b> <span class='muted'>{where}run {getattr(run, 'run_index', '?')}</span></div>"
+        f"<b>{_e(prompt, 1000)}</b> <span class='muted'>{where}run {run.run_index}</span></div>"
     ]
     heard = heard_text(run)
     if heard is not None:
@@ -339,7 +339,7 @@ def run_detail_html(
             parts.append("<div class='muted'>The recognizer heard nothing (empty transcription).</div>")
     parts.append("<div class='rd-h'>Tool calls: expected vs agent called</div>")
     parts.append(_calls_section(run, scenario=scenario))
-    text = getattr(run, "text", None)  # the Run protocol: a prompt run's response text, a scenario's last reply
+    text = run.text  # a prompt run's response text, a scenario's last reply
     if text and text != heard:
         parts.append(f"<div class='rd-h'>Agent's text</div><div>{_e(text, 3000)}</div>")
     reasoning, _, _ = _verdict_of(run)

@@ -145,12 +145,7 @@ def _attempts_text(count: Any, retried: Any) -> str:
 
 
 def _cell(value: Any, column: TableColumn) -> str:
-    if column.shown is not None:
-        text = " ".join(str(value).split())
-        width = column.width
-        text = text if len(text) <= width else text[: width - 1] + "…"
-        return text.ljust(width).replace(" ", NBSP)
-    if column.numeric:
+    if column.numeric and column.shown is None:
         if value is None or value != value:  # NaN
             text = ""
         elif column.key == "latency_s":
@@ -164,7 +159,7 @@ def _cell(value: Any, column: TableColumn) -> str:
     width = column.width
     if len(text) > width:
         text = text[: width - 1] + "…"
-    padded = text.rjust(width) if column.numeric else text.ljust(width)
+    padded = text.rjust(width) if column.numeric and column.shown is None else text.ljust(width)
     return padded.replace(" ", NBSP)
 
 

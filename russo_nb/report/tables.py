@@ -68,9 +68,9 @@ _USAGE_COLUMNS: tuple[str, ...] = tuple(
 """The usage columns; loading puts them back into ``response.usage``."""
 
 _ERROR_COLUMNS: dict[str, str] = {
-    spec.name: spec.get.part.__name__.removeprefix("error_")  # type: ignore[union-attr]
+    spec.name: spec.get.key  # type: ignore[union-attr, misc]
     for spec in RUN_TABLE
-    if isinstance(spec.get, FieldGetter) and spec.get.name == "error" and spec.get.part is not None
+    if isinstance(spec.get, FieldGetter) and spec.get.name == "error" and spec.get.key is not None
 }
 """Column -> RunError attribute: error -> message, error_type -> type, error_stage -> stage, ..."""
 
