@@ -400,3 +400,14 @@ def test_a_scenarios_calls_beyond_the_expected_ones_are_listed_not_flagged_extra
     assert "russo-call-diff" in as_scenario and "&#x27;Osaka&#x27;" in as_scenario  # the expected call, diffed
     assert "extra call" not in as_scenario and "a scenario allows calls beyond the expected ones" in as_scenario
     assert "cancel_booking(ref=" in as_scenario and EVIL not in as_scenario
+
+
+def test_the_detail_gives_every_timing_in_seconds_to_three_decimals():
+    from analysis_helpers import make_run
+
+    run = make_run("Fly to LA", 0, True, latency_s=0.30512)
+    run.synth_s = 0.0291
+    run.response = AgentResponse(tool_calls=[], raw={"decode_s": 0.13971, "asr_confidence": 0.5})
+    detail = run_detail_html(run)
+    for label, shown in (("agent latency", "0.305 s"), ("synthesis", "0.029 s"), ("recognition", "0.140 s")):
+        assert f"<dt>{label}</dt><dd>{shown}</dd>" in detail

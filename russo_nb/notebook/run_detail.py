@@ -225,20 +225,28 @@ def _when(started: Any) -> str:
         return str(started)
 
 
+def _seconds(value: Any) -> str:
+    """``0.140 s`` (three decimals, as the other timings); a value that is not a number, as given."""
+    try:
+        return f"{float(value):.3f} s"
+    except (TypeError, ValueError):
+        return f"{value} s"
+
+
 def _facts(run: Run) -> str:
     facts: list[tuple[str, str]] = []
     latency = getattr(run, "latency_s", None)
     if latency is None:
         latency = getattr(run, "total_time", None)
     if latency is not None:
-        facts.append(("agent latency", f"{latency:.3f} s"))
+        facts.append(("agent latency", _seconds(latency)))
     synth = run.synth_s
     if synth is not None:
-        facts.append(("synthesis", f"{synth:.3f} s"))
+        facts.append(("synthesis", _seconds(synth)))
     raw = getattr(getattr(run, "response", None), "raw", None)
     if isinstance(raw, dict):
         if raw.get("decode_s") is not None:
-            facts.append(("recognition", f"{raw['decode_s']} s"))
+            facts.append(("recognition", _e(_seconds(raw["decode_s"]))))
         if raw.get("asr_confidence") is not None:
             facts.append(("recognizer confidence", _e(raw["asr_confidence"])))
     attempts = str(run.attempts)
