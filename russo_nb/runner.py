@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .conditions import check_conditions
 from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
@@ -28,6 +29,7 @@ from .types import (
     Audio,
     BatchMetadata,
     BatchResult,
+    Conditions,
     EvalResult,
     RunError,
     RunStatus,
@@ -221,11 +223,19 @@ class _BatchContext:
 class _PromptRun:
     """One work item: one prompt, one run index."""
 
-    __slots__ = ("ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
+    __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
     def __init__(
-        self, ctx: _BatchContext, prompt: str, pid: str, run_index: int, expected: list[ToolCall], seed: int | None
+        self,
+        ctx: _BatchContext,
+        prompt: str,
+        pid: str,
+        run_index: int,
+        expected: list[ToolCall],
+        seed: int | None,
+        conditions: Conditions,
     ) -> None:
+        self.conditions = conditions
         self.ctx = ctx
         self.prompt = prompt
         self.pid = pid
@@ -276,6 +286,7 @@ class _PromptRun:
                 "started_at": started_at,
                 "transcript": None,
                 "retried": (),
+                "conditions": self.conditions,
             },
         )
 
@@ -306,6 +317,7 @@ class _PromptRun:
             prompt_id=self.pid,
             effects=self.effect_names,
             seed=self.seed,
+            conditions=self.conditions,
         )
 
 
@@ -319,8 +331,10 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         expected: list[list[ToolCall]],
         runs: int,
         metadata: BatchMetadata,
+        conditions: Conditions | None = None,
     ) -> None:
         self.ctx = ctx
+        self.conditions = conditions or {}
         self.prompts = prompts
         self.pids = [prompt_id(prompt) for prompt in prompts]
         self.expected = expected
@@ -331,7 +345,8 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
     def item(self, unit: int, run: int) -> _PromptRun:
         ctx = self.ctx
         seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
-        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed)
+        conditions = self.conditions_for(unit, run)
+        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
 
     def collect(
         self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool
@@ -356,8 +371,14 @@ def plan_prompts(
     resynthesize: bool = False,
     keep_audio: bool = True,
     metadata: BatchMetadata | None = None,
+    conditions: Conditions | None = None,
 ) -> PromptPlan:
-    """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet)."""
+    """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet).
+
+    ``conditions`` (name → scalar) are carried by every run; a subclass of :class:`PromptPlan`
+    overriding :meth:`~russo_nb.engine.Plan.conditions_for` gives them per run.
+    """
+    conditions = check_conditions(conditions)
     prompt_list = normalize_prompts(prompts)
     runs = check_runs(runs)
     expectations = normalize_expectations(expect, prompt_list)
@@ -389,7 +410,7 @@ def plan_prompts(
             },
         }
     )
-    return PromptPlan(ctx, prompt_list, expected, runs, metadata)
+    return PromptPlan(ctx, prompt_list, expected, runs, metadata, conditions)
 
 
 def start_batch(
@@ -413,11 +434,14 @@ def start_batch(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
+    conditions: Conditions | None = None,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
-    Same arguments as :func:`run_concurrent`; returns the :class:`~russo_nb.engine.Job`
-    to await, iterate over runs as they finish, or cancel (its ``result()`` survives a cancel).
+    Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
+    carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
+    :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
+    ``result()`` survives a cancel).
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
@@ -431,7 +455,14 @@ def start_batch(
         params=settings.params(),
     )
     plan = plan_prompts(
-        prompts, pipeline, expect, runs, resynthesize=resynthesize, keep_audio=keep_audio, metadata=metadata
+        prompts,
+        pipeline,
+        expect,
+        runs,
+        resynthesize=resynthesize,
+        keep_audio=keep_audio,
+        metadata=metadata,
+        conditions=conditions,
     )
     return Job([plan], settings, on_progress)
 
@@ -450,7 +481,8 @@ async def run_concurrent(
 
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
     ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
-    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``.
+    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
+    carried by every run: ``{"agent_version": "v2"}``).
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)

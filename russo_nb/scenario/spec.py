@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from ..engine import capture_error
 from ..errors import InvalidArgumentError, RussoError
-from ..types import RunError, RunStatus
+from ..types import Conditions, RunError, RunStatus
 from .adapters import AgentRole, as_adapter, role_of
 from .executor import STAGE_WHO, ScenarioExecutor
 from .result import LifecycleEvent, LifecyclePhase, ScenarioResult
@@ -266,6 +266,8 @@ class ScenarioRun:
         self.run_index = run_index
         self.seed = seed
         self.agents = agents
+        self.conditions: Conditions = {}
+        """What the run's result carries as ``conditions`` (set by its plan's ``conditions_for``)."""
         self.lifecycle: list[LifecycleEvent] = [LifecycleEvent(phase="created")]
         self.state: ScenarioState | None = None
         self._executor: ScenarioExecutor | None = None
@@ -295,6 +297,7 @@ class ScenarioRun:
             "seed": self.seed,
             "tags": list(scenario.tags),
             "started_at": self.started_at,
+            "conditions": self.conditions,
         }
 
     async def attempt(self) -> ScenarioResult:
