@@ -41,8 +41,14 @@ def sweep_frame(rates: dict[str, dict[float, float]], prompts: int = 12, runs: i
                 for r in range(runs):
                     status = "passed" if rng.random() < prob else "failed"
                     rows.append(
-                        {"prompt": f"prompt {p}", "run_index": r, "status": status, "voice": voice,
-                         "snr_db": snr, "condition": "none"}
+                        {
+                            "prompt": f"prompt {p}",
+                            "run_index": r,
+                            "status": status,
+                            "voice": voice,
+                            "snr_db": snr,
+                            "condition": "none",
+                        }
                     )
     return pd.DataFrame(rows)
 
@@ -74,7 +80,7 @@ def test_by_factor_several_factors_orders_clean_last():
 
 def test_by_factor_bad_factor_says_which():
     frame = sweep_frame({"en-us": {5.0: 0.5}})
-    with pytest.raises(InvalidArgumentError, match="no factor 'accent'.*'voice'"):
+    with pytest.raises(InvalidArgumentError, match=r"no factor 'accent'.*'voice'"):
         by_factor(frame, "accent")
     with pytest.raises(InvalidArgumentError, match="cluster"):
         by_factor(frame, "prompt")
@@ -86,6 +92,7 @@ def test_compare_levels_is_the_paired_test_over_shared_cells():
     assert list(table["level"]) == ["en-029"]
     row = table.iloc[0]
     assert row.pairs == 12 * 4  # prompt × snr cells
+
     # the same numbers as paired_comparison on the (prompt, snr) cells by hand
     def cells(voice):
         part = frame[(frame.voice == voice)]
@@ -174,7 +181,7 @@ def test_plots_return_their_axes():
     import matplotlib.pyplot as plt
 
     frame = sweep_frame({"en-us": {math.nan: 0.99, 20.0: 0.9, 5.0: 0.5}, "$en": dict.fromkeys(SNRS, 0.7)})
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     assert plot_robustness(frame, ax=ax, at=0.9) is ax
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels[-1] == "clean" and labels[0] == "5"

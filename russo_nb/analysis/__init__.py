@@ -58,8 +58,8 @@ from .stats import (
     pass_k_curves,
     wilson_interval,
 )
-from .sweep_plots import plot_heatmap, plot_robustness
 from .summary import BatchSummary, summarize
+from .sweep_plots import plot_heatmap, plot_robustness
 from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [

@@ -181,8 +181,9 @@ def robustness_threshold(
 
     One row per group (``by=None``: the whole sweep): ``threshold`` (dB; NaN unless ``status``
     is ``"crosses"``), ``low`` / ``high`` at ``confidence`` (±inf where the bootstrap curve
-    never gets there within the levels run), ``status`` (``crosses``, ``never below``,
-    ``below at every noise level`` (clean audio reaches ``at``), ``below at every level``, ``no trend``), ``text`` (the sentence to print), ``slope`` (logit
+    never gets there within the levels run), ``status`` (``crosses``,
+    ``never below``, ``below at every noise level`` (clean audio reaches ``at``),
+    ``below at every level``, ``no trend``), ``text`` (the sentence to print), ``slope`` (logit
     per dB), ``levels`` (the x levels fitted) and ``prompts``. Clean runs (x NaN) are not on the
     axis; they count for ``below at every level``. Method: logistic fit of pooled pass counts
     against x; cluster bootstrap over prompts (``boot`` resamples, seeded) widened for few
@@ -261,4 +262,3 @@ def robustness_threshold(
         f"cluster bootstrap over prompts ({boot} resamples, widened by t on prompts − 1)"
     )
     return table
-

@@ -22,8 +22,8 @@ from .effects import (
 )
 from .espeak import EspeakSynthesizer, list_voices
 from .manager import AudioManager
-from .voices import EspeakVoice, espeak_voices
 from .transcribe import PocketsphinxRecognizer, Transcript, shutdown_pool
+from .voices import EspeakVoice, espeak_voices
 from .wav import decode_wav, duration_s, encode_wav, from_numpy, resample, rms_dbfs, to_mono16, to_numpy
 
 __all__ = [

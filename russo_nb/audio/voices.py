@@ -173,7 +173,9 @@ def espeak_voices(
     pitch_list = _check_levels("pitch", pitches, 0, 100)
     chosen = _pick_variants(variants)
     prefix = None if language is None else str(language).lower()
-    languages = [(name, text) for name, text in _languages() if prefix is None or name == prefix or name.startswith(prefix + "-")]
+    languages = [
+        (name, text) for name, text in _languages() if prefix is None or name == prefix or name.startswith(prefix + "-")
+    ]
     if not languages:
         raise InvalidArgumentError(
             f"espeak-ng has no language starting with {language!r}; try 'en', 'de', 'fr' or language=None"
