@@ -108,7 +108,7 @@ class _BatchContext:
         self.resynthesize = resynthesize
         self.keep_audio = keep_audio
         self.audio: dict[str, Audio] = {}
-        self._clips: dict[str, asyncio.Task[_Clip]] = {}
+        self._clips: dict[tuple[str, str], asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
         self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
         # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
@@ -180,9 +180,9 @@ class _BatchContext:
             self.audio.setdefault(key, audio)
         return key
 
-    async def _synthesize(self, prompt: str) -> _Clip:
+    async def _synthesize(self, prompt: str, synthesizer: Any) -> _Clip:
         started = time.perf_counter()
-        audio = await self.synthesizer.synthesize(prompt)
+        audio = await synthesizer.synthesize(prompt)
         if not isinstance(audio, Audio):
             raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
         elapsed = time.perf_counter() - started
@@ -196,21 +196,27 @@ class _BatchContext:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def clip(self, prompt: str) -> _Clip:
-        """The prompt's clip: synthesized once and shared, unless ``resynthesize``."""
+    async def clip(self, prompt: str, voice: tuple[str, Any] | None = None) -> _Clip:
+        """The prompt's clip: synthesized once and shared, unless ``resynthesize``.
+
+        ``voice`` is ``(label, synthesizer)`` for a run spoken by another synthesizer than the
+        batch's (a sweep over voices): each distinct (voice, prompt) is synthesized once.
+        """
+        label, synthesizer = voice if voice is not None else ("", self.synthesizer)
         if self.resynthesize:
-            return await self._synthesize(prompt)
-        task = self._clips.get(prompt)
+            return await self._synthesize(prompt, synthesizer)
+        key = (label, prompt)
+        task = self._clips.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._synthesize(prompt))
-            self._clips[prompt] = task
+            task = asyncio.ensure_future(self._synthesize(prompt, synthesizer))
+            self._clips[key] = task
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             raise
         except Exception:
-            if self._clips.get(prompt) is task:
-                del self._clips[prompt]  # a retry synthesizes again
+            if self._clips.get(key) is task:
+                del self._clips[key]  # a retry synthesizes again
             raise
 
 
@@ -246,11 +252,12 @@ class _PromptRun:
         heard: Any = self.prompt
         if ctx.synthesizer is not None:
             self.stage = "synthesize"
-            clip = await ctx.clip(self.prompt)
+            clip = await ctx.clip(self.prompt, self.voice)
             heard, audio_key, synth_s = clip.audio, clip.key, clip.synth_s
-            if ctx.effects:
+            effects = self.effects
+            if effects:
                 self.stage = "effects"
-                heard = await apply_effects(clip.audio, ctx.effects, self.seed or 0)
+                heard = await apply_effects(clip.audio, effects, self.seed or 0)
                 audio_key = ctx.store(heard)
         self.stage = "agent"
         agent_started = time.perf_counter()
@@ -274,7 +281,7 @@ class _PromptRun:
                 "audio_key": audio_key,
                 "response": response,
                 "prompt_id": self.pid,
-                "effects": ctx.effect_names,
+                "effects": self.effect_names,
                 "seed": self.seed,
                 "started_at": started_at,
                 "transcript": None,
@@ -282,6 +289,21 @@ class _PromptRun:
                 "conditions": self.conditions,
             },
         )
+
+    # What the run hears: the batch's synthesizer and effect chain. A sweep's work item
+    # (russo_nb.sweep) overrides these three with its cell's voice and chain.
+    voice: tuple[str, Any] | None = None
+    """``(label, synthesizer)`` speaking this run, or None for the batch's synthesizer."""
+
+    @property
+    def effects(self) -> list[Any]:
+        """The effect chain this run's audio goes through."""
+        return self.ctx.effects
+
+    @property
+    def effect_names(self) -> list[str]:
+        """How the chain is recorded on the run."""
+        return self.ctx.effect_names
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
         details = str(error) if error else status
@@ -293,7 +315,7 @@ class _PromptRun:
             error=error,
             attempts=attempts,
             prompt_id=self.pid,
-            effects=self.ctx.effect_names,
+            effects=self.effect_names,
             seed=self.seed,
             conditions=self.conditions,
         )
