@@ -88,8 +88,9 @@ def test_1_cancelled_runs_are_counted_not_scored():
     from russo_nb.report import to_html
 
     page = to_html(batch)
-    assert "cancelled (not counted)</span><b>14" in page and "pass rate (per run)</span><b>100.0%" in page
-    assert "failed / errors</span><b>0 / 0" in page
+    assert "cancelled (not counted)</th><td class='num'>14<" in page
+    assert "pass rate (per run)</th><td class='num'>100%<" in page
+    assert "failed / errors</th><td class='num'>0 / 0<" in page
     # a comparison pairs finished runs only
     comparison = paired_comparison(batch, batch_from_outcomes({"book it": [True] * 6}))
     assert comparison.per_prompt[0].runs_a == 6 and comparison.difference == 0.0
