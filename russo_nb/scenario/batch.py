@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from ..engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -266,6 +266,9 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     ) -> ScenarioBatch:
         return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
 
+    def components(self) -> list[tuple[str, Any]]:
+        return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
+
 
 #: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
 ScenarioBatchRun = Job
@@ -362,6 +365,7 @@ def start_scenarios(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
+    executor: Executor | None = None,
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
@@ -374,7 +378,8 @@ def start_scenarios(
         tags=tag_list,
         params=settings.params(),
     )
-    return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
+    plan = plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 def _agent_name(scenario: Scenario) -> str:
