@@ -168,11 +168,13 @@ def test_seeded_job_equals_the_in_process_run(client):
         runs=9,
         effects="noise:10db",
         seed=7,
+        conditions={"agent_version": "v2"},
     )
     prompts = ["Book a flight to LA", "Fly me to LA", "hello there"]
     here = russo.run_concurrent_sync(prompts, **options)
     there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
     assert _rows(there) == _rows(here)
+    assert {run.conditions["agent_version"] for run in there.runs} == {"v2"}
     assert len({run.seed for run in here.runs}) == 27  # every run had its own noise
     assert there.audio.keys() == here.audio.keys() and len(here.audio) == 30  # 3 clean clips + 27 noisy
     assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())
