@@ -18,7 +18,7 @@ from .models import Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
 from .scenarios import plan_suite_scenarios
 
-__all__ = ["SuiteResult", "SuiteRun", "run_suite", "start_suite", "suite_executor"]
+__all__ = ["EXECUTOR_CLASSES", "SuiteResult", "SuiteRun", "make_executor", "run_suite", "start_suite", "suite_executor"]
 
 
 class SuiteResult:
@@ -176,14 +176,23 @@ def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs:
         raise SuiteFileError(f"{suite.where()}tests[{index}]: {exc}") from None
 
 
+#: Executor kinds a suite file or ``--dask`` may name, by import path (built like a suite's components).
+EXECUTOR_CLASSES = {"dask": "russo_nb.dask_executor.DaskExecutor"}
+
+
+def make_executor(kind: str = "dask", address: str | None = None, **options: Any) -> Any:
+    """The executor of ``kind`` (``dask``: a DaskExecutor on ``address``, or on a local cluster when None)."""
+    from ..components import build_component
+
+    return build_component({"class": EXECUTOR_CLASSES[kind], "params": {"client": address, **options}})
+
+
 def suite_executor(suite: Suite) -> Any:
     """The executor a suite file's ``executor:`` block asks for (None: in process)."""
     spec = suite.executor
     if spec is None or spec.kind == "local":
         return None
-    from ..dask_executor import DaskExecutor
-
-    return DaskExecutor(spec.address, chunk_size=spec.chunk_size, n_workers=spec.n_workers)
+    return make_executor(spec.kind, spec.address, chunk_size=spec.chunk_size, n_workers=spec.n_workers)
 
 
 def start_suite(
