@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import check_conditions
-from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -43,6 +43,7 @@ from .types import (
 __all__ = [
     "PromptBatch",
     "PromptPlan",
+    "PromptRun",
     "derive_seed",
     "normalize_prompts",
     "plan_prompts",
@@ -220,8 +221,8 @@ class _BatchContext:
             raise
 
 
-class _PromptRun:
-    """One work item: one prompt, one run index."""
+class PromptRun:
+    """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
 
     __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
@@ -342,11 +343,11 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         self.runs = runs
         self.metadata = metadata
 
-    def item(self, unit: int, run: int) -> _PromptRun:
+    def item(self, unit: int, run: int) -> PromptRun:
         ctx = self.ctx
         seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
         conditions = self.conditions_for(unit, run)
-        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
+        return PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
 
     def collect(
         self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool
@@ -356,6 +357,15 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
 
     async def aclose(self) -> None:
         await self.ctx.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        ctx = self.ctx
+        named = [("agent", ctx.agent), ("synthesizer", ctx.synthesizer), ("evaluator", ctx.evaluator)]
+        named += [(f"effects[{index}]", effect) for index, effect in enumerate(ctx.effects)]
+        return [(what, obj) for what, obj in named if obj is not None]
+
+    def audio_store(self) -> dict[str, Audio] | None:
+        return self.ctx.audio if self.ctx.keep_audio else None
 
 
 #: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
@@ -435,13 +445,15 @@ def start_batch(
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
     :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
-    ``result()`` survives a cancel).
+    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
+    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
@@ -464,7 +476,7 @@ def start_batch(
         metadata=metadata,
         conditions=conditions,
     )
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 async def run_concurrent(
@@ -482,7 +494,7 @@ async def run_concurrent(
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
     ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
     ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
-    carried by every run: ``{"agent_version": "v2"}``).
+    carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
