@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..thresholds import confidence_label
 from ..types import format_call
 from ..view.model import pct as _pct
 from .html import STYLE, _e
@@ -55,7 +56,7 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
     css, words = direction(comparison.low, comparison.high)
     if css == "same" and not math.isnan(comparison.low):
         words = "no detectable difference"
-    level = f"{getattr(comparison, 'confidence', 0.95):.0%}"
+    level = confidence_label(getattr(comparison, "confidence", 0.95))
     head = (
         f"<div class='russo-compare-head'><span class='dir {css}'>{_e(words)}</span> "
         f"<b>B − A = {comparison.difference:+.1%}</b> ({level} CI {comparison.low:+.1%} to {comparison.high:+.1%}, "

@@ -316,19 +316,18 @@ def to_html(
         level = confidence_label(summary.confidence)
         cards.append((f"pass rate ({PER_RUN})", f"{summary.pass_rate:.1%}"))
         cards.append((f"pass rate ({MEAN_OVER_PROMPTS})", f"{summary.mean_prompt_pass_rate:.1%}"))
-        cards.append((f"Wilson {level} (runs independent)", f"{summary.wilson_low:.1%} – {summary.wilson_high:.1%}"))
-        if summary.clustered_se == summary.clustered_se:
-            cards.append(
-                (f"{level} clustered by prompt", f"{summary.clustered_low:.1%} – {summary.clustered_high:.1%}")
-            )
+        cards.append(
+            (f"{level} CI (clustered by prompt)", f"{summary.clustered_low:.1%} – {summary.clustered_high:.1%}")
+        )
         cards.append(("flaky prompts", f"{summary.n_flaky}/{summary.prompts} ({_pct(summary.share_flaky)})"))
+        cards.append(("mixed (passed and failed)", f"{summary.n_mixed}/{summary.prompts}"))
         cards.append(("failed / errors", f"{total - summary.passed - summary.errors} / {summary.errors}"))
         finished = runs["status"].astype(object) != "cancelled"
         cards.append(("match rate", _pct(float(np.nanmean(runs["match_rate"][finished])))))
         latency = summary.latency
         if latency is not None and latency.n:
-            mark = " (censored)" if latency.censored else ""
-            cards.append(("latency p50 / p95" + mark, f"{latency.p50:.2f} s / {latency.p95:.2f} s"))
+            mark = " (lower bounds: timed-out runs censored)" if latency.lower_bound else ""
+            cards.append(("latency p50 / p95" + mark, f"{latency.figure(latency.p50)} / {latency.figure(latency.p95)}"))
     parts.append(
         "<div class='cards'>"
         + "".join(f"<div class='card'><span class='muted'>{_e(k)}</span><b>{_e(v)}</b></div>" for k, v in cards)
