@@ -37,7 +37,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from .errors import InvalidArgumentError, RetryableError
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .threads import job_threads
-from .types import MAX_RETRIED_KEPT, RetriedAttempt, RunError, RunStatus
+from .types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
 __all__ = [
     "MAX_RUNS",
@@ -70,8 +70,11 @@ class WorkItem(Protocol[R]):
 
     ``attempt`` does the work once and returns a result with ``status`` and
     ``attempts`` attributes; ``failed`` builds the result for a run that raised,
-    timed out or was cancelled.
+    timed out or was cancelled. Both results carry the item's ``conditions``
+    (what :meth:`Plan.conditions_for` gave it).
     """
+
+    conditions: Conditions
 
     async def attempt(self) -> R: ...
 
@@ -88,6 +91,8 @@ class Plan(Generic[R, B]):
 
     units: int = 0
     runs: int = 1
+    conditions: Conditions = {}  # noqa: RUF012 (never changed in place; plans set their own)
+    """The conditions every run of the plan carries (``conditions=`` of ``start_batch`` / ``start_scenarios``)."""
 
     @property
     def total(self) -> int:
@@ -97,6 +102,17 @@ class Plan(Generic[R, B]):
     def item(self, unit: int, run: int) -> WorkItem[R]:
         """The work item for run ``run`` of unit ``unit`` (built when the engine reaches it)."""
         raise NotImplementedError
+
+    def conditions_for(self, unit: int, run: int) -> Conditions:
+        """The conditions run ``run`` of unit ``unit`` carries: the hook for per-run conditions.
+
+        The default is the plan's :attr:`conditions` (one dict shared by every run). A plan that
+        varies them per run (a sweep over voices and noise levels) overrides this and returns
+        e.g. ``{**self.conditions, "voice": ..., "snr_db": ...}``, checked once with
+        :func:`russo_nb.conditions.check_conditions`; :meth:`item` hands it to the work item,
+        whose result (passed, failed or cancelled) carries it as ``run.conditions``.
+        """
+        return self.conditions
 
     def collect(self, runs: list[R], started_at: float, finished_at: float, interrupted: bool) -> B:
         """The plan's result from its runs (unit-major), times (epoch seconds) and whether it was stopped."""

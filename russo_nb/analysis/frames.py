@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import RunColumn, column, frame_columns, table_columns
+from ..columns import RunColumn, column, field, field_cells, frame_columns, table_columns
+from ..conditions import condition_names
 from ..errors import InvalidArgumentError
 from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, ColumnarRuns, format_call
@@ -35,6 +36,8 @@ __all__ = [
     "RUN_COLUMNS",
     "batch_kind",
     "calls_frame",
+    "condition_column",
+    "condition_columns",
     "light_runs_frame",
     "prompts_frame",
     "run_table",
@@ -116,6 +119,29 @@ def typed_column(spec: RunColumn, values: list[Any]) -> Any:
     return pd.Series(values, dtype="object")
 
 
+def condition_column(values: list[Any]) -> Any:
+    """One condition's cells typed by what they hold: bool, Int64 (whole numbers), float (NaN when
+    missing), else text (object; None where a run lacks the condition)."""
+    import pandas as pd
+
+    present = [value for value in values if value is not None]
+    kinds = {type(value) for value in present}
+    if kinds == {bool}:
+        return np.array(values, dtype=bool) if len(present) == len(values) else pd.array(values, dtype="boolean")
+    if kinds == {int}:
+        return pd.array(values, dtype="Int64")
+    if kinds and kinds <= {int, float}:
+        return np.array([np.nan if value is None else value for value in values], dtype=float)
+    return pd.Series(values, dtype="object")
+
+
+def condition_columns(runs: Any) -> dict[str, Any]:
+    """One typed column per condition the runs carry (first-seen order), named as the condition."""
+    cells = field_cells(runs, field("conditions", default=None))
+    names = condition_names(cells)
+    return {name: condition_column([None if c is None else c.get(name) for c in cells]) for name in names}
+
+
 def _timeout_of(result: Any) -> float | None:
     """The batch's per-run timeout (seconds) from its metadata, or None when there was none."""
     timeout = getattr(getattr(result, "metadata", None), "timeout", None)
@@ -146,6 +172,7 @@ def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
             names = list(dict.fromkeys(name for run in runs for name in run.scores))
             for name in names:
                 columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
+    columns.update(condition_columns(runs))
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
@@ -167,6 +194,7 @@ def runs_frame(result: Any) -> pd.DataFrame:
       latency_s: agent seconds; synth_s: synthesis seconds (NaN when unknown); attempts.
       effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
       started_at: when the run started (UTC timestamp, NaT when unknown).
+      then one column per condition the runs carry (``voice``, ``snr_db``, ``agent_version`` ...).
     A scenario batch adds scenario, success, score, score_<name> per scorer, turns, n_turns,
     tool_calls (count), tools, criteria_passed / criteria_failed, failed_criteria,
     total_time, agent_time, reasoning, tags and thread_id — the same table as its
