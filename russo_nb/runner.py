@@ -43,6 +43,7 @@ from .types import (
 __all__ = [
     "PromptBatch",
     "PromptPlan",
+    "PromptRun",
     "derive_seed",
     "normalize_prompts",
     "plan_prompts",
@@ -220,8 +221,8 @@ class _BatchContext:
             raise
 
 
-class _PromptRun:
-    """One work item: one prompt, one run index."""
+class PromptRun:
+    """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
 
     __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
@@ -342,11 +343,11 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         self.runs = runs
         self.metadata = metadata
 
-    def item(self, unit: int, run: int) -> _PromptRun:
+    def item(self, unit: int, run: int) -> PromptRun:
         ctx = self.ctx
         seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
         conditions = self.conditions_for(unit, run)
-        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
+        return PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
 
     def collect(
         self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool

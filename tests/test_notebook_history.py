@@ -55,7 +55,20 @@ def test_view_open_buttons_call_back_with_the_batch_id(store):
     assert set(view.buttons) == {"b0aaaaaaaaa", "b1aaaaaaaaa", "b2aaaaaaaaa"}
     view.buttons["b1aaaaaaaaa"].click()
     assert opened == ["b1aaaaaaaaa"]
-    assert any("russo-trend" in child._dom_classes for child in view.widget.children)
+    assert any("russo-trend" in getattr(child, "value", "") for child in view.widget.children)
+
+
+def test_history_view_shows_a_static_snapshot_then_the_live_view(store):
+    from IPython.utils.capture import capture_output
+
+    view = HistoryView(store)
+    with capture_output() as captured:
+        view._ipython_display_()
+    static, live = captured.outputs
+    html = static.data["text/html"]
+    assert "russo-static" in html and html.count("<tr>") == 4 and "russo-trend" in html and "<svg" in html
+    assert "application/vnd.jupyter.widget-view+json" in live.data
+    assert live.data["text/plain"].startswith("russo history: 3 recorded batches")
 
 
 def test_view_without_callback_opens_the_explorer_in_place(store):
