@@ -89,8 +89,10 @@ def test_1_cancelled_runs_are_counted_not_scored():
     from russo_nb.report import to_html
 
     page = to_html(batch)
-    assert "cancelled (not counted)</span><b>14" in page and "pass rate (per run)</span><b>100.0%" in page
-    assert "failed / errors</span><b>0 / 0" in page
+    assert "<th>cancelled (not counted)</th><td class='num'>14<" in page
+    assert "<th>pass rate (per run)</th><td class='num'>100%<" in page
+    assert "<th>failed / errors</th><td class='num'>0 / 0<" in page
+    assert "<th>95% CI (clustered by prompt)</th><td class='num'>61.0% – 100%<" in page  # Wilson of 6/6
     # a comparison pairs finished runs only
     comparison = paired_comparison(batch, batch_from_outcomes({"book it": [True] * 6}))
     assert comparison.per_prompt[0].runs_a == 6 and comparison.difference == 0.0
