@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analysis_helpers import batch_from_outcomes
-from notebook_helpers import EVIL, ipython_shell
+from notebook_helpers import EVIL
 
 from russo_nb.analysis import paired_comparison
 from russo_nb.notebook.compare_view import CompareView, compare_grid_html, comparison_html, direction
@@ -77,10 +77,9 @@ def test_view_opens_a_prompt_with_both_sides_runs():
     assert view.sides.children == ()
 
 
-def test_compare_magic_shows_verdict_chart_and_grid(tmp_path):
+def test_compare_magic_shows_verdict_chart_and_grid(tmp_path, ip):
     from IPython.utils.capture import capture_output
 
-    ip = ipython_shell()
     a, b = _batches(0.2, 0.9, runs=6)
     ip.user_ns.update(v1=a, v2=b)
     formatter = ip.display_formatter

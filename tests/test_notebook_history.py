@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from notebook_helpers import EVIL, ipython_shell, make_batch
+from notebook_helpers import EVIL, make_batch
 
 from russo_nb.notebook.history_view import HistoryView, draw_trend, history_table_html, variable_for
 from russo_nb.store import HistoryStore
@@ -79,11 +79,6 @@ def test_view_without_callback_opens_the_explorer_in_place(store):
 
 
 # -- the magic ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ip():
-    return ipython_shell()
-
-
 def test_history_open_loads_into_the_namespace_and_shows_the_explorer(ip, store, capsys):
     from IPython.utils.capture import capture_output
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, ipython_shell, make_batch
+from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
 
 from russo_nb import agent
 from russo_nb.errors import InvalidArgumentError
 from russo_nb.notebook.args import parse_command, usage
 from russo_nb.types import BatchResult
-
-
-@pytest.fixture(scope="module")
-def ip():
-    return ipython_shell()
 
 
 @pytest.fixture()
