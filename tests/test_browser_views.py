@@ -5,11 +5,10 @@ Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from browser_helpers import ARTIFACTS, jupyterlab, launch_chromium, open_and_run_all
+from browser_helpers import ARTIFACTS, launch_chromium, notebook_lab, open_and_run_all, reopen_without_kernel
 from test_browser_quickstart import _contrast
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,20 +46,8 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    import nbformat
-
-    base = tmp_path_factory.mktemp("lab-views")
-    root = base / "root"
-    root.mkdir()
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, root / "views.ipynb")
-    try:
-        with jupyterlab(base, root) as url:
-            yield url
-    finally:
-        shutil.rmtree(root / ".ipynb_checkpoints", ignore_errors=True)
+    with notebook_lab(tmp_path_factory.mktemp("lab-views"), "views.ipynb", CELLS) as url:
+        yield url
 
 
 def _readable(panel, theme: str) -> dict[str, float]:
@@ -135,21 +122,7 @@ def test_compare_history_and_detail_in_light_dark_and_reopened(lab):
             print("contrast", light, dark)
 
             # saved, kernel shut down, reloaded: the widget models are gone, the snapshots show
-            page.keyboard.press("Control+s")
-            page.wait_for_timeout(2000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Shut Down Kernel").first.click()
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
-            except Exception:
-                pass
-            page.wait_for_timeout(2000)
-            page.reload()
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            try:
-                page.locator(".jp-Dialog .jp-mod-reject").first.click(timeout=8_000)  # "No Kernel"
-            except Exception:
-                pass
+            reopen_without_kernel(page)
             panel = page.locator(".jp-NotebookPanel")
             compare = panel.locator(".russo-compare-static").first
             compare.wait_for(state="visible", timeout=60_000)
