@@ -264,7 +264,8 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     def collect(
         self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
     ) -> ScenarioBatch:
-        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+        # scenario runs are few and costly: a stopped batch's unfinished ones are built (runs may be PartialRuns)
+        return ScenarioBatch(runs=list(runs), metadata=stamped(self.metadata, started_at, finished_at, interrupted))
 
 
 #: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
