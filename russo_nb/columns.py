@@ -107,6 +107,8 @@ class Run(Protocol):
     def match_rate(self) -> float: ...
     @property
     def text(self) -> str | None: ...
+    @property
+    def conditions(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,13 @@ def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
     from .serialize import dumps_safe
 
     return dumps_safe([attempt.model_dump() for attempt in retried]) if retried else ""
+
+
+def _conditions_json(conditions: dict[str, Any] | None) -> str:
+    """The run's conditions as a JSON object (NaN kept), '' when it has none."""
+    from .serialize import dumps_safe
+
+    return dumps_safe(conditions) if conditions else ""
 
 
 def _evaluation_json(ev: EvalResult | None) -> str:
@@ -375,6 +384,15 @@ RUN_TABLE: tuple[RunColumn, ...] = (
         render=_retried_json,
         frame=False,
     ),
+    RunColumn(
+        "conditions",
+        field("conditions", default={}),
+        "json",
+        "The run's conditions as a JSON object ('' when none); the runs frame has one column per condition.",
+        render=_conditions_json,
+        frame=False,
+        sql="TEXT",
+    ),
     # -- scenario runs ---------------------------------------------------------------------------
     RunColumn("scenario", lambda r: r.name, "str", "The scenario's name (same as prompt).", kinds=_SCENARIO),
     RunColumn(
@@ -428,13 +446,15 @@ RUN_LINE_FIELDS: tuple[str, ...] = (
     "started_at",
     "transcript",
     "retried",
+    "conditions",
 )
 """The cells of a run's line in a JSON-lines export, in order (:mod:`russo_nb.report.jsonl`).
 
 The JSON-lines record differs from the run table: it is exact, so it keeps the transcript and
 the raw response; ``prompt``, ``eval_result``, ``audio_key``, ``response`` and ``effects`` are
-references into the file's tables (each distinct value written once); ``retried`` is written
-only for runs that were retried. See :data:`RUN_LINE_ELSEWHERE` for the fields not in the line.
+references into the file's tables (each distinct value written once); ``retried`` and
+``conditions`` (a reference into the lists table) are trailing cells written only when a run has
+them (``retried`` as ``[]`` when only conditions follow). See :data:`RUN_LINE_ELSEWHERE` for the fields not in the line.
 """
 
 RUN_LINE_ELSEWHERE: dict[str, str] = {

@@ -59,7 +59,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from .errors import InvalidArgumentError, RetryableError
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .threads import job_threads
-from .types import MAX_RETRIED_KEPT, RetriedAttempt, RunError, RunStatus
+from .types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
 __all__ = [
     "MAX_RETRIES",
@@ -69,12 +69,15 @@ __all__ = [
     "STOP_GRACE_S",
     "TEARDOWN_WAIT_S",
     "EngineSettings",
+    "Executor",
+    "InProcessExecutor",
     "Job",
     "Plan",
     "Progress",
     "WorkItem",
     "capture_error",
     "check_runs",
+    "schedule",
     "stamped",
 ]
 
@@ -102,8 +105,11 @@ class WorkItem(Protocol[R]):
 
     ``attempt`` does the work once and returns a result with ``status`` and
     ``attempts`` attributes; ``failed`` builds the result for a run that raised,
-    timed out or was cancelled.
+    timed out or was cancelled. Both results carry the item's ``conditions``
+    (what :meth:`Plan.conditions_for` gave it).
     """
+
+    conditions: Conditions
 
     async def attempt(self) -> R: ...
 
@@ -120,6 +126,8 @@ class Plan(Generic[R, B]):
 
     units: int = 0
     runs: int = 1
+    conditions: Conditions = {}  # noqa: RUF012 (never changed in place; plans set their own)
+    """The conditions every run of the plan carries (``conditions=`` of ``start_batch`` / ``start_scenarios``)."""
 
     @property
     def total(self) -> int:
@@ -130,12 +138,63 @@ class Plan(Generic[R, B]):
         """The work item for run ``run`` of unit ``unit`` (built when the engine reaches it)."""
         raise NotImplementedError
 
+    def conditions_for(self, unit: int, run: int) -> Conditions:
+        """The conditions run ``run`` of unit ``unit`` carries: the hook for per-run conditions.
+
+        The default is the plan's :attr:`conditions` (one dict shared by every run). A plan that
+        varies them per run (a sweep over voices and noise levels) overrides this and returns
+        e.g. ``{**self.conditions, "voice": ..., "snr_db": ...}``, checked once with
+        :func:`russo_nb.conditions.check_conditions`; :meth:`item` hands it to the work item,
+        whose result (passed, failed or cancelled) carries it as ``run.conditions``.
+        """
+        return self.conditions
+
     def collect(self, runs: list[R], started_at: float, finished_at: float, interrupted: bool) -> B:
         """The plan's result from its runs (unit-major), times (epoch seconds) and whether it was stopped."""
         raise NotImplementedError
 
     async def aclose(self) -> None:
         """Release what the plan's items share (pending synthesis, ...) once the job ends."""
+
+    def components(self) -> list[tuple[str, Any]]:
+        """(what, object) for each user component the plan runs (agent, synthesizer, a scenario, ...).
+
+        An executor that ships the plan to other processes checks each one pickles, to name the one that does not.
+        """
+        return []
+
+    def audio_store(self) -> dict[str, Any] | None:
+        """Where the plan keeps its audio clips (key -> Audio), or None when it keeps none."""
+        return None
+
+
+def schedule(plans: Sequence[Plan[Any, Any]], start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(plan, unit, run) in the engine's round-robin order, from global run index ``start`` on.
+
+    Run 0 of every unit of every plan, then run 1, ... (a plan drops out once its runs are done).
+    The position in this order is a run's *global run index*: an executor ships ranges of it
+    (chunks) and the slot ``unit * plan.runs + run`` says where a run's result goes. Starting at
+    ``start`` costs one step per distinct run count, not ``start`` steps.
+    """
+    plans = list(plans)
+    base = 0
+    previous = 0
+    for bound in sorted({plan.runs for plan in plans if plan.units}):
+        active = [(index, plan.units) for index, plan in enumerate(plans) if plan.units and plan.runs >= bound]
+        width = sum(units for _, units in active)
+        size = width * (bound - previous)
+        if start < base + size:
+            first_round, within = divmod(max(0, start - base), width)
+            for run in range(previous + first_round, bound):
+                for index, units in active:
+                    if within >= units:
+                        within -= units
+                        continue
+                    for unit in range(within, units):
+                        yield index, unit, run
+                    within = 0
+        base += size
+        previous = bound
 
 
 def check_runs(runs: Any, what: str = "runs") -> int:
@@ -326,6 +385,34 @@ def _forget(task: asyncio.Future[Any]) -> None:
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
+class Executor(Protocol):
+    """Where a :class:`Job`'s runs execute. ``run(job)`` executes them and hands each result to
+    ``job.deliver(plan, slot, result)``; cancelling ``run`` must stop them and return (then re-raise).
+
+    ``check(job)`` runs when the job is built (before anything starts), to refuse what this executor
+    cannot run with a clear error. The default is :class:`InProcessExecutor`; see
+    :class:`russo_nb.dask_executor.DaskExecutor` for a cluster.
+    """
+
+    def check(self, job: Job[Any]) -> None: ...
+
+    async def run(self, job: Job[Any]) -> None: ...
+
+
+class InProcessExecutor:
+    """The default executor: the job's runs execute on the running event loop in this process."""
+
+    def check(self, job: Job[Any]) -> None:
+        """Anything runs in process."""
+
+    async def run(self, job: Job[Any]) -> None:
+        """Run every item under the job's cap, on demand-started worker tasks (see :meth:`Job._worker`)."""
+        await job._run_here()
+
+    def __repr__(self) -> str:
+        return "InProcessExecutor()"
+
+
 class Job(Generic[B]):
     """Plans being run under one cap: ``await`` it, ``async for`` its runs, ``cancel()`` it.
 
@@ -341,8 +428,10 @@ class Job(Generic[B]):
         settings: EngineSettings,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plans = list(plans)
+        self.executor: Executor = InProcessExecutor() if executor is None else executor
         self.settings = settings
         self.on_progress = on_progress
         self.combine = combine
@@ -370,6 +459,7 @@ class Job(Generic[B]):
         self._limiter = RateLimiter(settings.rate_limit)
         self.started_at = time.time()
         self.finished_at: float | None = None
+        self.executor.check(self)
 
     @property
     def execution(self) -> Job[B]:
@@ -379,13 +469,7 @@ class Job(Generic[B]):
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self) -> Iterator[tuple[int, int, int]]:
         """(plan, unit, run) in round-robin order: run 0 of every unit of every plan, then run 1, ..."""
-        plans = self.plans
-        rounds = max((plan.runs for plan in plans if plan.units), default=0)
-        for run in range(rounds):
-            for index, plan in enumerate(plans):
-                if run < plan.runs:
-                    for unit in range(plan.units):
-                        yield index, unit, run
+        return schedule(self.plans)
 
     # -- running one item -----------------------------------------------------------
     async def _attempt(self, item: WorkItem[Any]) -> Any:
@@ -556,7 +640,25 @@ class Job(Generic[B]):
             del self._in_flight[key]
             self._finish(index, slot, result)
 
+    def deliver(self, plan: int, slot: int, result: Any) -> bool:
+        """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
+
+        The first result per slot is kept: a chunk an executor ran twice (its worker died after
+        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        """
+        if self._results[plan][slot] is not None:
+            return False
+        self._finish(plan, slot, result)
+        return True
+
     async def _main(self) -> None:
+        try:
+            await self.executor.run(self)
+        finally:
+            await self._close()
+
+    async def _run_here(self) -> None:
+        """Run every item in this process (the in-process executor)."""
         limit = self.settings.max_concurrency
         self._cap = max(1, self.total if limit is None else min(self.total, limit))
         self._all_done = asyncio.get_running_loop().create_future()
@@ -568,8 +670,6 @@ class Job(Generic[B]):
             except BaseException:
                 await self._stop_workers()
                 raise
-            finally:
-                await self._close()
 
     async def _stop_workers(self) -> None:
         self._stopping = True

@@ -36,7 +36,7 @@ Coded = tuple[np.ndarray, list[Any]]
 class RunColumnStore:
     """The columns of a batch's runs, converted and validated (one entry per run field).
 
-    ``coded``: prompt, prompt_id, eval_result, effects, audio_key, retried (values are the field values;
+    ``coded``: prompt, prompt_id, eval_result, effects, audio_key, retried, conditions (values are the field values;
     audio_key ``''`` stands for None), text (the agent's text; ``''`` for none). ``status``: codes
     into :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: run_index, latency_s, synth_s,
     attempts, seed, started_at as float / int arrays (NaN for missing). ``errors``: the RunError
@@ -77,6 +77,7 @@ _CELL_FIELDS: tuple[str, ...] = (
     "seed",
     "started_at",
     "retried",
+    "conditions",
 )
 """The run fields built from per-row cells (the error comes from the store's error rows; no transcript)."""
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from .conditions import check_conditions
+from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -28,6 +29,7 @@ from .types import (
     Audio,
     BatchMetadata,
     BatchResult,
+    Conditions,
     EvalResult,
     RunError,
     RunStatus,
@@ -41,6 +43,7 @@ from .types import (
 __all__ = [
     "PromptBatch",
     "PromptPlan",
+    "PromptRun",
     "derive_seed",
     "normalize_prompts",
     "plan_prompts",
@@ -106,7 +109,7 @@ class _BatchContext:
         self.resynthesize = resynthesize
         self.keep_audio = keep_audio
         self.audio: dict[str, Audio] = {}
-        self._clips: dict[str, asyncio.Task[_Clip]] = {}
+        self._clips: dict[tuple[str, str], asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
         self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
         # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
@@ -189,9 +192,9 @@ class _BatchContext:
             self.audio.setdefault(key, audio)
         return key
 
-    async def _synthesize(self, prompt: str) -> _Clip:
+    async def _synthesize(self, prompt: str, synthesizer: Any) -> _Clip:
         started = time.perf_counter()
-        audio = await self.synthesizer.synthesize(prompt)
+        audio = await synthesizer.synthesize(prompt)
         if not isinstance(audio, Audio):
             raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
         elapsed = time.perf_counter() - started
@@ -205,32 +208,46 @@ class _BatchContext:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def clip(self, prompt: str) -> _Clip:
-        """The prompt's clip: synthesized once and shared, unless ``resynthesize``."""
+    async def clip(self, prompt: str, voice: tuple[str, Any] | None = None) -> _Clip:
+        """The prompt's clip: synthesized once and shared, unless ``resynthesize``.
+
+        ``voice`` is ``(label, synthesizer)`` for a run spoken by another synthesizer than the
+        batch's (a sweep over voices): each distinct (voice, prompt) is synthesized once.
+        """
+        label, synthesizer = voice if voice is not None else ("", self.synthesizer)
         if self.resynthesize:
-            return await self._synthesize(prompt)
-        task = self._clips.get(prompt)
+            return await self._synthesize(prompt, synthesizer)
+        key = (label, prompt)
+        task = self._clips.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._synthesize(prompt))
-            self._clips[prompt] = task
+            task = asyncio.ensure_future(self._synthesize(prompt, synthesizer))
+            self._clips[key] = task
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             raise
         except Exception:
-            if self._clips.get(prompt) is task:
-                del self._clips[prompt]  # a retry synthesizes again
+            if self._clips.get(key) is task:
+                del self._clips[key]  # a retry synthesizes again
             raise
 
 
-class _PromptRun:
-    """One work item: one prompt, one run index."""
+class PromptRun:
+    """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
 
-    __slots__ = ("ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
+    __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
     def __init__(
-        self, ctx: _BatchContext, prompt: str, pid: str, run_index: int, expected: list[ToolCall], seed: int | None
+        self,
+        ctx: _BatchContext,
+        prompt: str,
+        pid: str,
+        run_index: int,
+        expected: list[ToolCall],
+        seed: int | None,
+        conditions: Conditions,
     ) -> None:
+        self.conditions = conditions
         self.ctx = ctx
         self.prompt = prompt
         self.pid = pid
@@ -247,11 +264,12 @@ class _PromptRun:
         heard: Any = self.prompt
         if ctx.synthesizer is not None:
             self.stage = "synthesize"
-            clip = await ctx.clip(self.prompt)
+            clip = await ctx.clip(self.prompt, self.voice)
             heard, audio_key, synth_s = clip.audio, clip.key, clip.synth_s
-            if ctx.effects:
+            effects = self.effects
+            if effects:
                 self.stage = "effects"
-                heard = await apply_effects(clip.audio, ctx.effects, self.seed or 0)
+                heard = await apply_effects(clip.audio, effects, self.seed or 0)
                 audio_key = ctx.store(heard)
         self.stage = "agent"
         agent_started = time.perf_counter()
@@ -275,13 +293,29 @@ class _PromptRun:
                 "audio_key": audio_key,
                 "response": response,
                 "prompt_id": self.pid,
-                "effects": ctx.effect_names,
+                "effects": self.effect_names,
                 "seed": self.seed,
                 "started_at": started_at,
                 "transcript": None,
                 "retried": (),
+                "conditions": self.conditions,
             },
         )
+
+    # What the run hears: the batch's synthesizer and effect chain. A sweep's work item
+    # (russo_nb.sweep) overrides these three with its cell's voice and chain.
+    voice: tuple[str, Any] | None = None
+    """``(label, synthesizer)`` speaking this run, or None for the batch's synthesizer."""
+
+    @property
+    def effects(self) -> list[Any]:
+        """The effect chain this run's audio goes through."""
+        return self.ctx.effects
+
+    @property
+    def effect_names(self) -> list[str]:
+        """How the chain is recorded on the run."""
+        return self.ctx.effect_names
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
         details = str(error) if error else status
@@ -299,11 +333,12 @@ class _PromptRun:
                 "audio_key": None,
                 "response": None,
                 "prompt_id": self.pid,
-                "effects": self.ctx.effect_names,
+                "effects": self.effect_names,
                 "seed": self.seed,
                 "started_at": None,
                 "transcript": None,
                 "retried": (),
+                "conditions": self.conditions,
             },
         )
 
@@ -318,8 +353,10 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         expected: list[list[ToolCall]],
         runs: int,
         metadata: BatchMetadata,
+        conditions: Conditions | None = None,
     ) -> None:
         self.ctx = ctx
+        self.conditions = conditions or {}
         self.prompts = prompts
         self.pids = [prompt_id(prompt) for prompt in prompts]
         self.expected = expected
@@ -327,10 +364,11 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         self.runs = runs
         self.metadata = metadata
 
-    def item(self, unit: int, run: int) -> _PromptRun:
+    def item(self, unit: int, run: int) -> PromptRun:
         ctx = self.ctx
         seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
-        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed)
+        conditions = self.conditions_for(unit, run)
+        return PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
 
     def collect(
         self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool
@@ -340,6 +378,15 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
 
     async def aclose(self) -> None:
         await self.ctx.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        ctx = self.ctx
+        named = [("agent", ctx.agent), ("synthesizer", ctx.synthesizer), ("evaluator", ctx.evaluator)]
+        named += [(f"effects[{index}]", effect) for index, effect in enumerate(ctx.effects)]
+        return [(what, obj) for what, obj in named if obj is not None]
+
+    def audio_store(self) -> dict[str, Audio] | None:
+        return self.ctx.audio if self.ctx.keep_audio else None
 
 
 #: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
@@ -355,8 +402,14 @@ def plan_prompts(
     resynthesize: bool = False,
     keep_audio: bool = True,
     metadata: BatchMetadata | None = None,
+    conditions: Conditions | None = None,
 ) -> PromptPlan:
-    """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet)."""
+    """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet).
+
+    ``conditions`` (name → scalar) are carried by every run; a subclass of :class:`PromptPlan`
+    overriding :meth:`~russo_nb.engine.Plan.conditions_for` gives them per run.
+    """
+    conditions = check_conditions(conditions)
     prompt_list = normalize_prompts(prompts)
     runs = check_runs(runs)
     expectations = normalize_expectations(expect, prompt_list)
@@ -388,7 +441,7 @@ def plan_prompts(
             },
         }
     )
-    return PromptPlan(ctx, prompt_list, expected, runs, metadata)
+    return PromptPlan(ctx, prompt_list, expected, runs, metadata, conditions)
 
 
 def start_batch(
@@ -412,11 +465,16 @@ def start_batch(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
+    conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
-    Same arguments as :func:`run_concurrent`; returns the :class:`~russo_nb.engine.Job`
-    to await, iterate over runs as they finish, or cancel (its ``result()`` survives a cancel).
+    Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
+    carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
+    :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
+    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
+    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
@@ -430,9 +488,16 @@ def start_batch(
         params=settings.params(),
     )
     plan = plan_prompts(
-        prompts, pipeline, expect, runs, resynthesize=resynthesize, keep_audio=keep_audio, metadata=metadata
+        prompts,
+        pipeline,
+        expect,
+        runs,
+        resynthesize=resynthesize,
+        keep_audio=keep_audio,
+        metadata=metadata,
+        conditions=conditions,
     )
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 async def run_concurrent(
@@ -449,7 +514,8 @@ async def run_concurrent(
 
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
     ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
-    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``.
+    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
+    carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)

@@ -185,6 +185,7 @@ def run_to_plain(run: Any) -> dict[str, Any]:
         "started_at": run.started_at,
         "transcript": plain(run.transcript),
         "retried": [attempt.model_dump() for attempt in getattr(run, "retried", ())],
+        "conditions": plain(run.conditions),
     }
 
 

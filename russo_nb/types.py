@@ -30,6 +30,8 @@ __all__ = [
     "BatchMetadata",
     "BatchResult",
     "ColumnarRuns",
+    "ConditionValue",
+    "Conditions",
     "EvalResult",
     "RetriedAttempt",
     "RunError",
@@ -50,6 +52,12 @@ RunStatus = Literal["passed", "failed", "error", "timeout", "cancelled"]
 """How a run ended. ``error``, ``timeout`` and ``cancelled`` runs never count as passed."""
 
 AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
+
+ConditionValue = str | int | float | bool | None
+"""What one condition of a run holds: a scalar (NaN allowed: it is a float). See :mod:`russo_nb.conditions`."""
+
+Conditions = dict[str, ConditionValue]
+"""A run's conditions: condition name → scalar (a voice, an SNR, an agent version ...)."""
 
 
 def prompt_id(prompt: str) -> str:
@@ -368,9 +376,13 @@ def retried_text(retried: Sequence[RetriedAttempt] | None) -> str:
 
 
 class SingleRunResult(BaseModel):
-    """One run of one prompt: the evaluation plus how the run went."""
+    """One run of one prompt: the evaluation plus how the run went.
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    Its JSON keeps NaN and infinity (``ser_json_inf_nan="constants"``), so a condition or
+    a time that is NaN is NaN again when a stored run is read back.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, ser_json_inf_nan="constants")
 
     prompt: str
     run_index: int
@@ -389,6 +401,8 @@ class SingleRunResult(BaseModel):
     transcript: list[dict[str, Any]] | None = None
     retried: tuple[RetriedAttempt, ...] = ()
     """The earlier attempts that failed and were retried (oldest first, at most :data:`MAX_RETRIED_KEPT`)."""
+    conditions: Conditions = Field(default_factory=dict)
+    """What the run ran under, name → scalar (``{"voice": "en-us", "snr_db": 10}``); empty for a plain batch."""
 
     @model_validator(mode="after")
     def _fill_derived(self) -> SingleRunResult:

@@ -11,6 +11,8 @@ import pytest
 
 from russo_nb.testing import wait_until
 
+pytestmark = pytest.mark.slow
+
 # Each finished agent call adds a line here, so a test interrupts after N runs, not after a guessed sleep.
 RUNS_LOG = Path(tempfile.mkdtemp(prefix="russo-kernel-")) / "runs.log"
 
@@ -194,3 +196,51 @@ def test_interrupting_a_scenario_batch_keeps_finished_runs_and_tears_down_starte
     assert kind == "ScenarioBatch" and flag == "True"
     assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 30
     assert torn_all == "True" and int(started) > int(passed)  # runs cut off mid-way were torn down too
+
+
+def wait_for_progress(client, msg_id: str, done: int, timeout: float = 180.0) -> None:
+    """Read the cell's messages until its progress says at least ``done`` runs finished."""
+    import json
+    import re
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = client.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        counts = [int(n) for n in re.findall(r"(\d+)/\d+ runs", json.dumps(msg["content"]))]
+        if counts and max(counts) >= done:
+            return
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            raise AssertionError("the cell finished before it could be interrupted")
+    raise AssertionError(f"no progress to {done} runs in {timeout}s")
+
+
+@pytest.mark.slow
+def test_interrupting_a_voice_batch_leaves_the_offline_agent_usable(tmp_path):
+    """Kernel → Interrupt signals the whole process group, recognizer workers too: twice, then a clean run."""
+    from jupyter_client.manager import start_new_kernel
+
+    log = open(tmp_path / "kernel.log", "wb")  # the kernel's own stderr: where a worker's traceback would go
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), stderr=log)
+    try:
+        assert execute(client, "%load_ext russo_nb")["error"] is None
+        for attempt in range(2):
+            msg_id = client.execute(f"%russo demo --runs 10 --as cut{attempt}")
+            wait_for_progress(client, msg_id, 20 + 10 * attempt)
+            manager.interrupt_kernel()
+            out = collect(client, msg_id, timeout=120)
+            assert out["error"] is None, out
+            check = execute(client, f"print(cut{attempt}.status_counts)")
+            assert "'cancelled'" in check["stdout"] and "'error'" not in check["stdout"], check
+        again = execute(client, "%russo demo --runs 1 --as again\nprint(again.passed_count, again.total)", 300)
+        assert again["error"] is None, again
+        assert again["stdout"].split()[-2:] == ["16", "16"], again  # every run recognised, none "Failed to start"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        log.close()
+    assert "KeyboardInterrupt" not in (tmp_path / "kernel.log").read_text(errors="replace")

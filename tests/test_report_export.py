@@ -78,6 +78,7 @@ def test_csv_is_readable_and_loads_back(tmp_path, batch):
         "text",
         "evaluation",
         "retried_attempts",
+        "conditions",
     ]
     assert len(frame) == 3
     assert frame["expected"].iloc[0] == "book_flight(to_city='LA', note='a; b(c)')"

@@ -12,11 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import RunColumn, column, frame_columns, table_columns
+from ..columns import RunColumn, column, field, field_cells, frame_columns, table_columns
+from ..conditions import condition_names
 from ..errors import InvalidArgumentError
 from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, ColumnarRuns, format_call
-from .stats import censored_latency, flakiness_score, is_flaky, k_values, pass_at_k, pass_hat_k, wilson_interval
+from .stats import (
+    censored_latency,
+    flakiness_score,
+    is_flaky,
+    is_mixed,
+    k_values,
+    pass_at_k,
+    pass_hat_k,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,6 +36,8 @@ __all__ = [
     "RUN_COLUMNS",
     "batch_kind",
     "calls_frame",
+    "condition_column",
+    "condition_columns",
     "light_runs_frame",
     "prompts_frame",
     "run_table",
@@ -48,6 +60,7 @@ PROMPT_COLUMNS = [
     "wilson_low",
     "wilson_high",
     "flaky",
+    "mixed",
     "flakiness",
     "match_rate",
     "latency_p50",
@@ -106,6 +119,29 @@ def typed_column(spec: RunColumn, values: list[Any]) -> Any:
     return pd.Series(values, dtype="object")
 
 
+def condition_column(values: list[Any]) -> Any:
+    """One condition's cells typed by what they hold: bool, Int64 (whole numbers), float (NaN when
+    missing), else text (object; None where a run lacks the condition)."""
+    import pandas as pd
+
+    present = [value for value in values if value is not None]
+    kinds = {type(value) for value in present}
+    if kinds == {bool}:
+        return np.array(values, dtype=bool) if len(present) == len(values) else pd.array(values, dtype="boolean")
+    if kinds == {int}:
+        return pd.array(values, dtype="Int64")
+    if kinds and kinds <= {int, float}:
+        return np.array([np.nan if value is None else value for value in values], dtype=float)
+    return pd.Series(values, dtype="object")
+
+
+def condition_columns(runs: Any) -> dict[str, Any]:
+    """One typed column per condition the runs carry (first-seen order), named as the condition."""
+    cells = field_cells(runs, field("conditions", default=None))
+    names = condition_names(cells)
+    return {name: condition_column([None if c is None else c.get(name) for c in cells]) for name in names}
+
+
 def _timeout_of(result: Any) -> float | None:
     """The batch's per-run timeout (seconds) from its metadata, or None when there was none."""
     timeout = getattr(getattr(result, "metadata", None), "timeout", None)
@@ -136,6 +172,7 @@ def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
             names = list(dict.fromkeys(name for run in runs for name in run.scores))
             for name in names:
                 columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
+    columns.update(condition_columns(runs))
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
@@ -157,6 +194,7 @@ def runs_frame(result: Any) -> pd.DataFrame:
       latency_s: agent seconds; synth_s: synthesis seconds (NaN when unknown); attempts.
       effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
       started_at: when the run started (UTC timestamp, NaT when unknown).
+      then one column per condition the runs carry (``voice``, ``snr_db``, ``agent_version`` ...).
     A scenario batch adds scenario, success, score, score_<name> per scorer, turns, n_turns,
     tool_calls (count), tools, criteria_passed / criteria_failed, failed_criteria,
     total_time, agent_time, reasoning, tags and thread_id — the same table as its
@@ -332,10 +370,12 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
       prompt, prompt_id; runs (finished runs: the denominator); passed; failed (finished, did not
       pass, errors included); errors (error or timeout); cancelled (not finished, not counted);
       pass_rate (passed / runs, NaN when 0 runs); wilson_low / wilson_high (95% Wilson interval);
-      flaky (both passed and failed: its Wilson interval excludes 0 and 1); flakiness (unbiased
+      flaky (its Wilson interval lies inside 5–95%, FLAKY_MARGIN: it reliably both passes and fails);
+      mixed (both passed and failed at least once, the raw count); flakiness (unbiased
       4·c·(n−c)/(n·(n−1)): 0 = runs agree, 1 = coin flip; NaN below 2 runs);
       match_rate (mean over finished runs); latency_p50 / latency_p95 (seconds over finished runs,
-      timed-out runs counted at the batch's timeout, so a lower bound when latency_censored > 0;
+      timed-out runs censored at the batch's timeout, or when it is not known at the slowest run
+      that finished in time, so a lower bound when latency_censored > 0;
       errors without a latency are left out; NaN when none known); latency_censored (timed-out
       runs counted at the timeout); small_sample (fewer than SMALL_SAMPLE_RUNS = 10 finished runs);
       pass@k / pass^k for each k in ``ks`` (default 1, 2, 3, 5, 10, 20, 50, ... up to the
@@ -397,6 +437,7 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
             "wilson_low": np.atleast_1d(low),
             "wilson_high": np.atleast_1d(high),
             "flaky": np.atleast_1d(is_flaky(passed, runs)) if groups else np.array([], dtype=bool),
+            "mixed": np.atleast_1d(is_mixed(passed, runs)) if groups else np.array([], dtype=bool),
             "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else [],
             "match_rate": mean_match,
             "latency_p50": _group_quantile(codes, latency, groups, 0.5),

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -107,9 +108,16 @@ def recognize(audio: Audio, grammar: str | None, config: dict[str, Any]) -> Tran
     started = time.perf_counter()
     pcm = prepare_pcm(audio)
     decoder = _decoder(grammar, config)
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
+    try:
+        decoder.start_utt()
+    except RuntimeError:  # left mid-utterance (an earlier decode was interrupted): close it, start again
+        with contextlib.suppress(RuntimeError):
+            decoder.end_utt()
+        decoder.start_utt()
+    try:
+        decoder.process_raw(pcm, full_utt=True)
+    finally:  # whatever stops the decode, the decoder is never left mid-utterance
+        decoder.end_utt()
     hyp = decoder.hyp()
     text = hyp.hypstr.strip() if hyp is not None else ""
     confidence = float(hyp.prob) if hyp is not None and text else 0.0
@@ -120,6 +128,17 @@ def recognize(audio: Audio, grammar: str | None, config: dict[str, Any]) -> Tran
         decode_s=time.perf_counter() - started,
         extra={"pid": os.getpid()},
     )
+
+
+def _ignore_interrupts() -> None:
+    """Pool worker initializer: a Ctrl-C / kernel interrupt is the parent's to handle, not the workers'.
+
+    Jupyter interrupts a kernel by signalling its whole process group, workers included; a
+    worker that took the ``KeyboardInterrupt`` died or left its decoder mid-utterance, and
+    every later decode failed ("Failed to start utterance processing") until a restart.
+    The parent cancels the batch; the workers finish the clip in hand and stay usable.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm(grammar: str | None, config: dict[str, Any]) -> int:
@@ -170,7 +189,7 @@ def recognition_pool(workers: int | None = None) -> ProcessPoolExecutor:
     with _pool_lock:
         if _pool is None:
             count = workers or os.cpu_count() or 2
-            pool = ProcessPoolExecutor(max_workers=count, mp_context=_mp_context())
+            pool = ProcessPoolExecutor(max_workers=count, mp_context=_mp_context(), initializer=_ignore_interrupts)
             with _user_script_hidden():
                 started = [pool.submit(os.getpid) for _ in range(count)]
             for future in started:

@@ -9,10 +9,10 @@ Layout (version 2)::
                                  [[expected ref, actual ref|null, matched, details], ...], details], ...]}
     {"kind": "responses", "items": [[[call refs], text, raw, usage], ...]}
     {"kind": "prompts", "items": [[prompt, prompt_id], ...]}
-    {"kind": "lists", "items": [effects list, ...]}           <- audio keys and effects lists
+    {"kind": "lists", "items": [effects list, ...]}           <- audio keys, effects lists, conditions
     [prompt ref, run_index, status, eval ref, error, latency_s, synth_s, attempts,
      audio_key ref, response ref, effects ref, seed, started_at, transcript,
-     retried]                                                 <- one line per run (retried: optional)
+     retried, conditions ref]                                 <- one line per run (last two: optional)
     {"kind": "audio", "key": ..., "data": base64, ...}        <- with include_audio
 
 The header's ``sha256`` covers every byte after the header line and ``lines`` / ``runs``
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from ..columns import RUN_LINE_FIELDS, RUN_STATUSES
-from ..errors import InvalidArgumentError
+from ..conditions import check_conditions
+from ..errors import InvalidArgumentError, RussoError
 from ..serialize import dumps_safe
 from ..types import (
     AgentResponse,
@@ -50,7 +51,7 @@ from ..types import (
 )
 from .files import atomic_file, read_bytes
 
-__all__ = ["FORMAT_VERSION", "RUN_FIELDS", "read_jsonl", "write_jsonl"]
+__all__ = ["FORMAT_VERSION", "RUN_FIELDS", "decode_run_lines", "encode_run_lines", "read_jsonl", "write_jsonl"]
 
 FORMAT_VERSION = 2
 
@@ -122,9 +123,12 @@ def _encode(result: BatchResult, include_audio: bool) -> tuple[list[str], int]:
             run.started_at,
             run.transcript,
         ]
-        retried = getattr(run, "retried", ())
-        if retried:  # only retried runs carry the 15th cell: files of batches without retries stay as they were
+        retried = run.retried
+        conditions = run.conditions
+        if retried or conditions:  # trailing cells only when set: plain batches' files stay as they were
             row.append([attempt.model_dump() for attempt in retried])
+            if conditions:
+                row.append(lists.ref(conditions, dict))
         run_lines.append(dumps_safe(row))
     lines = [
         dumps_safe({"kind": "calls", "items": calls.items}),
@@ -286,9 +290,17 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
         runs: list[SingleRunResult] = []
         audio: dict[str, Audio] = {}
         loads = json.loads
+        shared: dict[int, dict[str, Any]] = {}  # each distinct conditions dict checked once, shared by its runs
         for number, line in enumerate(lines[5:], start=7):  # noqa: B007 (named in the error)
             if line.startswith("["):
                 cells = loads(line)
+                if len(cells) == 16:
+                    ref = cells.pop()
+                    conditions = shared.get(ref)
+                    if conditions is None:
+                        conditions = shared[ref] = check_conditions(lists[ref], "a run's conditions")
+                else:
+                    conditions = {}
                 retried = tuple(RetriedAttempt.model_validate(a) for a in cells.pop()) if len(cells) == 15 else ()
                 (p, index, status, ev, err, latency, synth, attempts, key, resp, effects, seed, started, transcript) = (
                     cells
@@ -316,6 +328,7 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                             "started_at": started,
                             "transcript": transcript,
                             "retried": retried,
+                            "conditions": conditions,
                         },
                     )
                 )
@@ -324,11 +337,23 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 if entry.get("kind") != "audio":
                     raise ValueError(f"unexpected {entry.get('kind')!r} line")
                 audio[str(entry["key"])] = _audio(entry)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
         raise _fail(source, f"line {number} is not a valid russo_nb batch line ({type(exc).__name__}: {exc})") from None
     if len(runs) != header.get("runs") or len(audio) != header.get("audio", 0):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {header.get('runs')}")
     return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata)
+
+
+def encode_run_lines(runs: list[SingleRunResult]) -> list[str]:
+    """The tables and run lines of ``runs`` (no header, no audio): the body :func:`decode_run_lines` reads."""
+    lines, _ = _encode(BatchResult.model_construct(runs=list(runs), audio={}, metadata=BatchMetadata()), False)
+    return lines
+
+
+def decode_run_lines(lines: list[str], source: str = "<runs>") -> list[SingleRunResult]:
+    """The runs of lines made by :func:`encode_run_lines`, in order (``source`` names them in errors)."""
+    header = {"runs": len(lines) - 5, "audio": 0}
+    return list(_decode(Path(source), header, lines, BatchMetadata()).runs)
 
 
 def _error(fields: dict[str, Any]) -> RunError:

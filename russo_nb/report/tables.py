@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..columns import RUN_STATUSES, RUN_TABLE, FieldGetter
+from ..conditions import check_conditions
 from ..errors import InvalidArgumentError, RussoError
 from ..expectations import parse_expectation
 from ..lazy_runs import Coded, LazyRuns, RunColumnStore
@@ -204,6 +205,21 @@ def _retried(frame: Any) -> Coded:
     return codes, values
 
 
+def _conditions(frame: Any) -> Coded:
+    """Each run's conditions, parsed once per distinct JSON text ({} in files without the column)."""
+    codes, raws = _coded(frame, "conditions")
+    values: list[dict[str, Any]] = []
+    for k, raw in enumerate(raws):
+        try:
+            values.append(check_conditions(json.loads(raw)) if raw else {})
+        except (ValueError, TypeError, RussoError) as exc:
+            mask = np.zeros(len(raws), dtype=bool)
+            mask[k] = True
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise _RowError(_first_row(codes, mask), f"cannot read the conditions ({first})") from None
+    return codes, values
+
+
 def _statuses(frame: Any) -> np.ndarray:
     codes, values = _coded(frame, "status")
     lookup = np.array([RUN_STATUSES.index(v) if v in RUN_STATUSES else -1 for v in values], dtype=np.int8)
@@ -258,6 +274,7 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             raise _RowError(row + 1, f"run_index {None if value != value else float(value)!r} is not a whole number")
         errors = _errors(frame)
         retried = _retried(frame)
+        conditions = _conditions(frame)
     except _RowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
     texts = {name: _coded(frame, name) for name in _TEXT_FIELDS}
@@ -277,6 +294,7 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             "effects": (effect_codes, [[part for part in text.split(", ") if part] for text in effect_texts]),
             "text": _coded(frame, "text"),
             "retried": retried,
+            "conditions": conditions,
         },
         status=status,
         numbers=numbers,

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from ..conditions import check_conditions
+from ..engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -24,6 +25,7 @@ from ..types import (
     Audio,
     BatchMetadata,
     BatchResult,
+    Conditions,
     RunCounts,
     SingleRunResult,
     ToolCall,
@@ -209,6 +211,7 @@ class ScenarioBatch(RunCounts, BaseModel):
                     seed=run.seed,
                     started_at=run.started_at,
                     transcript=run.messages,
+                    conditions=run.conditions,
                 )
             )
         metadata = self.metadata.model_copy(update={"kind": "scenarios"})
@@ -249,7 +252,15 @@ def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
 class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     """Scenarios × runs: builds each run's work item on demand and collects a :class:`ScenarioBatch`."""
 
-    def __init__(self, scenarios: list[Scenario], runs: int, seed: int | None, metadata: BatchMetadata) -> None:
+    def __init__(
+        self,
+        scenarios: list[Scenario],
+        runs: int,
+        seed: int | None,
+        metadata: BatchMetadata,
+        conditions: Conditions | None = None,
+    ) -> None:
+        self.conditions = conditions or {}
         self.scenarios = scenarios
         self.units = len(scenarios)
         self.runs = runs
@@ -259,13 +270,18 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     def item(self, unit: int, run: int) -> ScenarioRun:
         scenario = self.scenarios[unit]
         base = scenario.seed if self.seed is None else self.seed
-        return scenario.prepare(run, derive_seed(base, unit, run))
+        item = scenario.prepare(run, derive_seed(base, unit, run))
+        item.conditions = self.conditions_for(unit, run)
+        return item
 
     def collect(
         self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
     ) -> ScenarioBatch:
         # scenario runs are few and costly: a stopped batch's unfinished ones are built (runs may be PartialRuns)
         return ScenarioBatch(runs=list(runs), metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+
+    def components(self) -> list[tuple[str, Any]]:
+        return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
 
 
 #: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
@@ -316,8 +332,10 @@ def plan_scenarios(
     *,
     seed: int | None = None,
     metadata: BatchMetadata | None = None,
+    conditions: Conditions | None = None,
 ) -> ScenarioPlan:
-    """Check the scenarios and plan scenarios × runs (nothing runs yet)."""
+    """Check the scenarios and plan scenarios × runs (nothing runs yet); every run carries ``conditions``."""
+    conditions = check_conditions(conditions)
     scenario_list = _scenario_list(scenarios)
     runs = check_runs(runs)
     if seed is not None:
@@ -346,7 +364,7 @@ def plan_scenarios(
             },
         }
     )
-    return ScenarioPlan(scenario_list, runs, seed, metadata)
+    return ScenarioPlan(scenario_list, runs, seed, metadata, conditions)
 
 
 def start_scenarios(
@@ -363,8 +381,13 @@ def start_scenarios(
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
+    conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[ScenarioBatch]:
-    """Check everything and prepare the batch without running it (see :func:`run_scenarios`)."""
+    """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
+
+    ``conditions`` (``{"agent_version": "v2"}``) is carried by every run, as for prompt batches.
+    """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(
@@ -375,7 +398,8 @@ def start_scenarios(
         tags=tag_list,
         params=settings.params(),
     )
-    return Job([plan_scenarios(scenarios, runs, seed=seed, metadata=metadata)], settings, on_progress)
+    plan = plan_scenarios(scenarios, runs, seed=seed, metadata=metadata, conditions=conditions)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 def _agent_name(scenario: Scenario) -> str:
@@ -398,7 +422,8 @@ async def run_scenarios(
     """Run each scenario ``runs`` times through the concurrent engine and collect a :class:`ScenarioBatch`.
 
     Options as for prompt batches: ``timeout`` (per run), ``retries``/``retry_on``/``retry_backoff``,
-    ``seed`` (each run gets its own seed derived from it), ``on_progress``, ``name``, ``tags``.
+    ``seed`` (each run gets its own seed derived from it), ``on_progress``, ``name``, ``tags``,
+    ``conditions`` (carried by every run).
     """
     return await start_scenarios(scenarios, runs, max_concurrency, **options).wait()
 

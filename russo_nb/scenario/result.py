@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..plain_text import terminal_safe
-from ..types import Audio, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall
+from ..types import Audio, Conditions, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall
 from ..types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
@@ -83,6 +83,8 @@ class ScenarioResult(BaseModel):
     criteria_results: list[CriterionResult] = Field(default_factory=list)
     expected_calls: list[ToolCall] = Field(default_factory=list)
     """The calls the scenario's ``tool_call_match`` scorers expect (filled in by its batch)."""
+    conditions: Conditions = Field(default_factory=dict)
+    """What the run ran under, name → scalar (see :mod:`russo_nb.conditions`); empty for a plain batch."""
 
     @model_validator(mode="after")
     def _fill_status(self) -> ScenarioResult:

@@ -1,0 +1,100 @@
+"""A run's conditions: the named scalars it ran under (a voice, an SNR, an agent version, ...).
+
+Every run carries ``conditions`` (name → ``str`` / ``int`` / ``float`` / ``bool`` / ``None``;
+NaN is a float), empty for a plain batch. ``start_batch(..., conditions={"agent_version": "v2"})``
+(and ``run_concurrent``, ``run_concurrent_sync``, ``start_scenarios``) sets them for a whole
+batch; a plan gives them per run through :meth:`russo_nb.engine.Plan.conditions_for` (a sweep
+over voices and noise sets ``voice`` / ``snr_db`` per run). Each condition becomes a column of
+the runs frame (``to_dataframe()``) named as the condition, and every export keeps them.
+
+A condition's name may not be one of the run table's own column names (``status``,
+``prompt``, ...): the frame could not hold both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .columns import RUN_TABLE
+from .errors import InvalidArgumentError
+from .types import Conditions, ConditionValue
+
+__all__ = ["ConditionValue", "Conditions", "check_conditions", "condition_names", "reserved_names", "same_conditions"]
+
+
+def reserved_names() -> frozenset[str]:
+    """Names a condition cannot take: the run table's columns (a runs frame holds both)."""
+
+    return frozenset(spec.name for spec in RUN_TABLE) | {"conditions"}
+
+
+def _scalar(name: str, value: Any, what: str) -> ConditionValue:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    item = getattr(value, "item", None)  # a numpy scalar
+    if callable(item) and type(value).__module__ == "numpy":
+        return _scalar(name, item(), what)
+    raise InvalidArgumentError(
+        f"{what}[{name!r}] is {type(value).__name__}; a condition holds one str, int, float, bool or None "
+        "(put a list or an object in its own columns, or name it as text)"
+    )
+
+
+def check_conditions(conditions: Mapping[str, Any] | None, what: str = "conditions") -> Conditions:
+    """``conditions`` as a plain dict of scalars, or a clear error naming the bad name or value.
+
+    The runs of a batch share the dict this returns (set it per run through a plan's
+    :meth:`~russo_nb.engine.Plan.conditions_for`, never by changing it in place).
+    """
+    if conditions is None:
+        return {}
+    if not isinstance(conditions, Mapping):
+        raise InvalidArgumentError(
+            f"{what} must be a dict of name → value, e.g. {{'agent_version': 'v2'}}, got {type(conditions).__name__}"
+        )
+    reserved = reserved_names()
+    out: Conditions = {}
+    for name, value in conditions.items():
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidArgumentError(f"{what} names must be non-empty strings, got {name!r}")
+        if name in reserved or name.startswith("score_"):
+            raise InvalidArgumentError(
+                f"{what} name {name!r} is a column of the run table already; call it something else, "
+                f"e.g. {'cond_' + name!r}"
+            )
+        out[name] = _scalar(name, value, what)
+    return out
+
+
+def condition_names(conditions: Sequence[Mapping[str, Any] | None]) -> list[str]:
+    """Every condition name in ``conditions`` (one mapping per run), in first-seen order.
+
+    Runs share their conditions dicts, so each distinct dict is looked at once.
+    """
+    seen: set[int] = set()
+    names: dict[str, None] = {}
+    for mapping in conditions:
+        if not mapping or id(mapping) in seen:
+            continue
+        seen.add(id(mapping))
+        names.update(dict.fromkeys(mapping))
+    return list(names)
+
+
+def same_conditions(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """True when two runs ran under the same conditions (NaN equals NaN here)."""
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if value != other and not (
+            isinstance(value, float) and isinstance(other, float) and math.isnan(value) and math.isnan(other)
+        ):
+            return False
+    return True
