@@ -4,14 +4,11 @@ teardowns are waited for on Ctrl-C, huge cancelled batches stay counts, waits ar
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
 import sys
-import textwrap
 import threading
-from pathlib import Path
 
 import pytest
+from test_engine_hardening import _interrupt
 
 import russo_nb as russo
 from russo_nb import engine, scenario, threads
@@ -156,22 +153,6 @@ def test_a_base_exception_from_a_scenario_agent_is_that_runs_error():
 
 
 # -- Ctrl-C waits for teardowns and finally blocks ---------------------------------------------------
-
-
-def _interrupt(tmp_path: Path, body: str, ready: str = "READY") -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(body))
-    child = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
-    )
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if ready in line:
-            child.send_signal(signal.SIGINT)
-            break
-    out, err = child.communicate(timeout=60)
-    return subprocess.CompletedProcess(child.args, child.returncode, "".join(lines) + out, err)
 
 
 @pytest.mark.slow
