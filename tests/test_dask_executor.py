@@ -321,3 +321,18 @@ def test_a_sweep_of_real_espeak_voices_equals_the_in_process_run(client):
     assert here.total == 16 and _rows(there) == _rows(here)
     assert there.audio.keys() == here.audio.keys()
     assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())
+
+
+@pytest.mark.slow
+def test_the_command_line_runs_a_suite_on_the_cluster(client, tmp_path, capsys):
+    from russo_nb.cli import main
+    from russo_nb.report import load_batch
+
+    suite = Path(__file__).resolve().parents[1] / "data" / "suites" / "text_flights.yaml"
+    here, there = tmp_path / "here.jsonl", tmp_path / "there.jsonl"
+    assert main(["--config", str(suite), "--no-history", "-q", "--json", str(here)]) == 0
+    address = client.scheduler.address
+    assert main(["--config", str(suite), "--no-history", "--json", str(there), "--dask", address]) == 0
+    assert "dashboard: http" in capsys.readouterr().err
+    assert _rows(load_batch(there)) == _rows(load_batch(here))
+    assert client.status == "running"  # the command closed only what it opened: its own connection

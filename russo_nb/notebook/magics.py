@@ -152,7 +152,8 @@ class RussoMagics(Magics):
 
         quiet = bool(command.get("quiet", False))
         progress = handle.progress
-        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+        link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
         chained = handle.on_progress
 
         def on_progress(state: Any) -> None:
