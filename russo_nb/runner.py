@@ -116,6 +116,7 @@ class _BatchContext:
         self._pure = type(evaluator) is ExactEvaluator
         self._settled: dict[tuple[int, int], EvalResult] = {}
         self._last_answer: dict[int, tuple[Any, ...]] = {}
+        self._missed: dict[tuple[int, str], tuple[list[ToolCall], EvalResult]] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -174,6 +175,16 @@ class _BatchContext:
             evaluation = interner.evaluation(self.evaluate(expected, shared))
             self._settled[key] = evaluation
         return evaluation
+
+    def missed(self, expected: list[ToolCall], details: str) -> EvalResult:
+        """The evaluation of a run that never answered, shared by runs with the same expectation and reason."""
+        key = (id(expected), details)
+        last = self._missed.get(key)
+        if last is None or last[0] is not expected:
+            last = self._missed[key] = (expected, _missed(expected, details))
+            if len(self._missed) > 1024:  # errors with distinct texts: keep only the latest
+                self._missed.pop(next(iter(self._missed)))
+        return last[1]
 
     def store(self, audio: Audio) -> str:
         key = audio.content_key()
@@ -308,17 +319,27 @@ class PromptRun:
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
         details = str(error) if error else status
-        return SingleRunResult(
-            prompt=self.prompt,
-            run_index=self.run_index,
-            eval_result=_missed(self.expected, details),
-            status=status,
-            error=error,
-            attempts=attempts,
-            prompt_id=self.pid,
-            effects=self.effect_names,
-            seed=self.seed,
-            conditions=self.conditions,
+        return construct_fast(
+            SingleRunResult,
+            {
+                "prompt": self.prompt,
+                "run_index": self.run_index,
+                "eval_result": self.ctx.missed(self.expected, details),
+                "status": status,
+                "error": error,
+                "latency_s": None,
+                "synth_s": None,
+                "attempts": attempts,
+                "audio_key": None,
+                "response": None,
+                "prompt_id": self.pid,
+                "effects": self.effect_names,
+                "seed": self.seed,
+                "started_at": None,
+                "transcript": None,
+                "retried": (),
+                "conditions": self.conditions,
+            },
         )
 
 

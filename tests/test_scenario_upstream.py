@@ -331,3 +331,39 @@ def test_offline_when_no_model_is_configured(fresh_config):
         )
     )
     assert result.success and result.messages[0] == {"role": "user", "content": "I want a refund"}
+
+
+def test_configured_min_turns_holds_the_judge_back_and_a_judge_without_criteria_fails(fresh_config):
+    from russo_nb.scenario.criteria import text_contains
+
+    class Echo(AgentAdapter):
+        async def call(self, input: AgentInput) -> AgentReturnTypes:
+            return f"you said: {input.last_new_user_message_str()}"
+
+    def play():
+        return arun(
+            scenario.run(
+                name="min turns",
+                description="chat",
+                agents=[
+                    Echo(),
+                    scenario.UserSimulatorAgent(lines=["a", "b", "c", "d"]),
+                    scenario.JudgeAgent(criteria=[text_contains("you said")]),
+                ],
+            )
+        )
+
+    assert play().turns == 1  # the criterion holds at once
+    scenario.configure(min_turns=2)
+    held = play()
+    assert held.success and held.turns == 3  # turns 0 and 1 may not end the run
+
+    no_criteria = arun(
+        scenario.run(
+            name="no criteria",
+            description="d",
+            agents=[Echo(), scenario.JudgeAgent()],
+            script=[scenario.user("hi"), scenario.agent(), scenario.judge()],
+        )
+    )
+    assert not no_criteria.success and "has no criteria to judge against" in no_criteria.reasoning

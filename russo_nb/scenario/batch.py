@@ -277,7 +277,8 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     def collect(
         self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
     ) -> ScenarioBatch:
-        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+        # scenario runs are few and costly: a stopped batch's unfinished ones are built (runs may be PartialRuns)
+        return ScenarioBatch(runs=list(runs), metadata=stamped(self.metadata, started_at, finished_at, interrupted))
 
     def components(self) -> list[tuple[str, Any]]:
         return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]

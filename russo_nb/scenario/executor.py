@@ -405,6 +405,13 @@ class ScenarioExecutor:
             return value.model_copy(update={"passed_criteria": [], "criteria_results": []})
         return value
 
+    async def judge_all(self, criteria: list[Any]) -> ScenarioResult:
+        """One verdict on ``criteria`` now (a reference transcript judged against the judge's and the script's)."""
+        value = await self._play(AgentRole.JUDGE, judgment_request=True, criteria=list(criteria))
+        if not isinstance(value, ScenarioResult):
+            raise ProtocolError(f"judge {describe(self.judge_agent)} gave no verdict when asked for one")
+        return value
+
     async def _callback(self, func: Callable[[ScenarioState], Any] | None) -> ScenarioResult | None:
         if func is None:
             return None
