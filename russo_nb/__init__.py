@@ -28,6 +28,7 @@ from .errors import (
 from .expectations import parse_expectation, tool_call
 from .protocols import Agent, Evaluator, Synthesizer, agent
 from .runner import PromptBatch, run, run_concurrent, start_batch
+from .sweep import run_sweep, run_sweep_sync, start_sweep
 from .sync import run_concurrent_sync, run_sync
 from .types import (
     AgentResponse,
@@ -76,6 +77,9 @@ __all__ = [
     "Plan",
     "PromptBatch",
     "start_batch",
+    "start_sweep",
+    "run_sweep",
+    "run_sweep_sync",
     "run_concurrent_sync",
     "run_sync",
     "parse_expectation",
@@ -98,6 +102,7 @@ __all__ = [
     "run_suite",
     "run_demo",
     "HistoryStore",
+    "DaskExecutor",
     "RetryableError",
     "adapters",
     "parsers",
@@ -134,6 +139,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "run_suite": (".config", "run_suite"),
     "run_demo": (".demo", "run_demo"),
     "HistoryStore": (".store", "HistoryStore"),
+    "DaskExecutor": (".dask_executor", "DaskExecutor"),
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import check_conditions
-from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -43,6 +43,7 @@ from .types import (
 __all__ = [
     "PromptBatch",
     "PromptPlan",
+    "PromptRun",
     "derive_seed",
     "normalize_prompts",
     "plan_prompts",
@@ -108,13 +109,14 @@ class _BatchContext:
         self.resynthesize = resynthesize
         self.keep_audio = keep_audio
         self.audio: dict[str, Audio] = {}
-        self._clips: dict[str, asyncio.Task[_Clip]] = {}
+        self._clips: dict[tuple[str, str], asyncio.Task[_Clip]] = {}
         self._last_evaluation: dict[int, tuple[list[ToolCall], tuple[ToolCall, ...], EvalResult]] = {}
         self.interner = RunInterner()  # equal calls, evaluations and responses kept once per batch
         # ExactEvaluator is a pure function of (expected, calls): equal calls need not be evaluated twice
         self._pure = type(evaluator) is ExactEvaluator
         self._settled: dict[tuple[int, int], EvalResult] = {}
         self._last_answer: dict[int, tuple[Any, ...]] = {}
+        self._missed: dict[tuple[int, str], tuple[list[ToolCall], EvalResult]] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -174,15 +176,25 @@ class _BatchContext:
             self._settled[key] = evaluation
         return evaluation
 
+    def missed(self, expected: list[ToolCall], details: str) -> EvalResult:
+        """The evaluation of a run that never answered, shared by runs with the same expectation and reason."""
+        key = (id(expected), details)
+        last = self._missed.get(key)
+        if last is None or last[0] is not expected:
+            last = self._missed[key] = (expected, _missed(expected, details))
+            if len(self._missed) > 1024:  # errors with distinct texts: keep only the latest
+                self._missed.pop(next(iter(self._missed)))
+        return last[1]
+
     def store(self, audio: Audio) -> str:
         key = audio.content_key()
         if self.keep_audio:
             self.audio.setdefault(key, audio)
         return key
 
-    async def _synthesize(self, prompt: str) -> _Clip:
+    async def _synthesize(self, prompt: str, synthesizer: Any) -> _Clip:
         started = time.perf_counter()
-        audio = await self.synthesizer.synthesize(prompt)
+        audio = await synthesizer.synthesize(prompt)
         if not isinstance(audio, Audio):
             raise TypeError(f"synthesize() returned {type(audio).__name__}, expected russo_nb.Audio")
         elapsed = time.perf_counter() - started
@@ -196,26 +208,32 @@ class _BatchContext:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def clip(self, prompt: str) -> _Clip:
-        """The prompt's clip: synthesized once and shared, unless ``resynthesize``."""
+    async def clip(self, prompt: str, voice: tuple[str, Any] | None = None) -> _Clip:
+        """The prompt's clip: synthesized once and shared, unless ``resynthesize``.
+
+        ``voice`` is ``(label, synthesizer)`` for a run spoken by another synthesizer than the
+        batch's (a sweep over voices): each distinct (voice, prompt) is synthesized once.
+        """
+        label, synthesizer = voice if voice is not None else ("", self.synthesizer)
         if self.resynthesize:
-            return await self._synthesize(prompt)
-        task = self._clips.get(prompt)
+            return await self._synthesize(prompt, synthesizer)
+        key = (label, prompt)
+        task = self._clips.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._synthesize(prompt))
-            self._clips[prompt] = task
+            task = asyncio.ensure_future(self._synthesize(prompt, synthesizer))
+            self._clips[key] = task
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             raise
         except Exception:
-            if self._clips.get(prompt) is task:
-                del self._clips[prompt]  # a retry synthesizes again
+            if self._clips.get(key) is task:
+                del self._clips[key]  # a retry synthesizes again
             raise
 
 
-class _PromptRun:
-    """One work item: one prompt, one run index."""
+class PromptRun:
+    """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
 
     __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
@@ -246,11 +264,12 @@ class _PromptRun:
         heard: Any = self.prompt
         if ctx.synthesizer is not None:
             self.stage = "synthesize"
-            clip = await ctx.clip(self.prompt)
+            clip = await ctx.clip(self.prompt, self.voice)
             heard, audio_key, synth_s = clip.audio, clip.key, clip.synth_s
-            if ctx.effects:
+            effects = self.effects
+            if effects:
                 self.stage = "effects"
-                heard = await apply_effects(clip.audio, ctx.effects, self.seed or 0)
+                heard = await apply_effects(clip.audio, effects, self.seed or 0)
                 audio_key = ctx.store(heard)
         self.stage = "agent"
         agent_started = time.perf_counter()
@@ -274,7 +293,7 @@ class _PromptRun:
                 "audio_key": audio_key,
                 "response": response,
                 "prompt_id": self.pid,
-                "effects": ctx.effect_names,
+                "effects": self.effect_names,
                 "seed": self.seed,
                 "started_at": started_at,
                 "transcript": None,
@@ -283,19 +302,44 @@ class _PromptRun:
             },
         )
 
+    # What the run hears: the batch's synthesizer and effect chain. A sweep's work item
+    # (russo_nb.sweep) overrides these three with its cell's voice and chain.
+    voice: tuple[str, Any] | None = None
+    """``(label, synthesizer)`` speaking this run, or None for the batch's synthesizer."""
+
+    @property
+    def effects(self) -> list[Any]:
+        """The effect chain this run's audio goes through."""
+        return self.ctx.effects
+
+    @property
+    def effect_names(self) -> list[str]:
+        """How the chain is recorded on the run."""
+        return self.ctx.effect_names
+
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
         details = str(error) if error else status
-        return SingleRunResult(
-            prompt=self.prompt,
-            run_index=self.run_index,
-            eval_result=_missed(self.expected, details),
-            status=status,
-            error=error,
-            attempts=attempts,
-            prompt_id=self.pid,
-            effects=self.ctx.effect_names,
-            seed=self.seed,
-            conditions=self.conditions,
+        return construct_fast(
+            SingleRunResult,
+            {
+                "prompt": self.prompt,
+                "run_index": self.run_index,
+                "eval_result": self.ctx.missed(self.expected, details),
+                "status": status,
+                "error": error,
+                "latency_s": None,
+                "synth_s": None,
+                "attempts": attempts,
+                "audio_key": None,
+                "response": None,
+                "prompt_id": self.pid,
+                "effects": self.effect_names,
+                "seed": self.seed,
+                "started_at": None,
+                "transcript": None,
+                "retried": (),
+                "conditions": self.conditions,
+            },
         )
 
 
@@ -320,11 +364,11 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
         self.runs = runs
         self.metadata = metadata
 
-    def item(self, unit: int, run: int) -> _PromptRun:
+    def item(self, unit: int, run: int) -> PromptRun:
         ctx = self.ctx
         seed = derive_seed(ctx.seed, unit, run) if ctx.effects else None
         conditions = self.conditions_for(unit, run)
-        return _PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
+        return PromptRun(ctx, self.prompts[unit], self.pids[unit], run, self.expected[unit], seed, conditions)
 
     def collect(
         self, runs: list[SingleRunResult], started_at: float, finished_at: float, interrupted: bool
@@ -334,6 +378,15 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
 
     async def aclose(self) -> None:
         await self.ctx.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        ctx = self.ctx
+        named = [("agent", ctx.agent), ("synthesizer", ctx.synthesizer), ("evaluator", ctx.evaluator)]
+        named += [(f"effects[{index}]", effect) for index, effect in enumerate(ctx.effects)]
+        return [(what, obj) for what, obj in named if obj is not None]
+
+    def audio_store(self) -> dict[str, Audio] | None:
+        return self.ctx.audio if self.ctx.keep_audio else None
 
 
 #: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
@@ -413,13 +466,15 @@ def start_batch(
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
     :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
-    ``result()`` survives a cancel).
+    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
+    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
@@ -442,7 +497,7 @@ def start_batch(
         metadata=metadata,
         conditions=conditions,
     )
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 async def run_concurrent(
@@ -460,7 +515,7 @@ async def run_concurrent(
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
     ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
     ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
-    carried by every run: ``{"agent_version": "v2"}``).
+    carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)

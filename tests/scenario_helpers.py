@@ -142,9 +142,52 @@ class WhiteNoise:
         return f"noise:{self.level:g}"
 
 
+def tool_call_reply(name: str, arguments: dict[str, Any], call_id: str = "call_judge") -> dict[str, Any]:
+    """An assistant message calling one tool, as a chat-completions server sends it."""
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+        ],
+    }
+
+
+def judge_model(holds: Any) -> Any:
+    """A fake judge model speaking LangWatch Scenario's protocol (continue_test / finish_test tool calls).
+
+    ``holds(criterion, transcript)`` says whether a criterion holds. Asked for a verdict
+    (``tool_choice`` names finish_test) it always finishes; on a mid-run look it finishes
+    as soon as a criterion fails or every one holds, and calls continue_test otherwise
+    (``holds`` may return None for "not decided yet", reported as "inconclusive").
+    """
+
+    def reply(body: dict[str, Any]) -> dict[str, Any]:
+        tools = {tool["function"]["name"]: tool["function"] for tool in body["tools"]}
+        wanted = tools["finish_test"]["parameters"]["properties"]["criteria"]["properties"]
+        transcript = body["messages"][-1]["content"]
+        answers = {key: holds(spec["description"], transcript) for key, spec in wanted.items()}
+        forced = body.get("tool_choice") != "required"
+        broken = any(value is False for value in answers.values())
+        if not forced and not broken and any(value is None for value in answers.values()):
+            return tool_call_reply("continue_test", {})
+        verdicts = {key: {True: "true", False: "false", None: "inconclusive"}[value] for key, value in answers.items()}
+        success = all(value == "true" for value in verdicts.values())
+        return tool_call_reply(
+            "finish_test",
+            {
+                "criteria": verdicts,
+                "reasoning": "every criterion holds" if success else "a criterion does not hold",
+                "verdict": "success" if success else "failure",
+            },
+        )
+
+    return reply
+
+
 # -- a real OpenAI-compatible chat server on 127.0.0.1 --------------------------------------
 class ChatServer:
-    """Answers /v1/chat/completions with ``reply(request_json) -> str`` and records each request."""
+    """Answers /v1/chat/completions with ``reply(request_json) -> str | message dict``; records each request."""
 
     def __init__(self, reply: Any, status: int = 200) -> None:
         self.reply = reply
@@ -164,11 +207,14 @@ class ChatServer:
                 elif server.status != 200:
                     payload, code = {"error": {"message": "model exploded"}}, server.status
                 else:
-                    content = server.reply(body)
+                    answer = server.reply(body)  # the reply's text, or a whole assistant message (tool calls)
+                    message = answer if isinstance(answer, dict) else {"role": "assistant", "content": answer}
                     payload = {
                         "id": "x",
                         "object": "chat.completion",
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+                        "created": 0,
+                        "model": body.get("model", ""),
+                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                     }
                     code = 200
                 data = json.dumps(payload).encode()

@@ -39,9 +39,11 @@ def test_many_prompts_are_capped_and_the_omission_is_said():
     html = batch_html(batch, max_prompts=10, max_failures=3)
     first_table = html.split("</table>")[0]
     assert first_table.count("<td class='prompt'>prompt ") == 10
-    assert "70 hidden" in html and "Show 70 more prompts" in html  # the rest are offered, not lost
-    assert html.count("<td class='prompt'>prompt ") == 80
-    assert "more kinds of failure" in html
+    assert "The 10 prompts with the lowest pass rate of 80 first" in html
+    assert "<summary>70 more prompts</summary>" in html  # the rest are offered behind the toggle, not lost
+    assert html.split("Failures:")[0].count("<td class='prompt'>prompt ") == 80
+    # the same wrong city on 80 prompts is one signature, not 80 kinds
+    assert "Failures: 81 runs with 2 signatures" in html and "in 80 runs over 80 prompts" in html
 
 
 def test_all_passed_batch_and_empty_batch():
@@ -79,7 +81,13 @@ def test_interrupted_batch_counts_finished_runs_only():
     batch = _interrupted_batch()
     view = build_view(batch)
     assert (view.finished, view.passed, view.cancelled) == (15, 11, 145)
-    assert abs(view.rate - 11 / 15) < 1e-12 and view.low > 0.4  # not 11/160 = 6.9%
+    assert abs(view.rate - 11 / 15) < 1e-12  # not 11/160 = 6.9%
+    from russo_nb.analysis import clustered_se
+
+    # the headline interval is the clustered one over the 2 prompts that ran (finished runs only)
+    by_prompt = [(row.passed, row.finished) for row in view.rows if row.finished]
+    expected = clustered_se([c for c, _ in by_prompt], [n for _, n in by_prompt])
+    assert expected.n_runs == 15 and (view.low, view.high) == (expected.low, expected.high)
     assert [row.prompt for row in view.flaky] == ["prompt 1"]  # 5 passed + 5 cancelled is not flaky
     assert len(view.not_run) == 14
     assert sum(len(group.runs) for group in view.groups) == 4  # cancellations are not failures
@@ -87,7 +95,7 @@ def test_interrupted_batch_counts_finished_runs_only():
     assert "73.3%</b> pass rate per run (11/15 finished runs" in html
     assert html.count("145 cancelled — interrupted after 15 runs") == 1  # said once
     assert "14 not run" in html and html.count(">not run<") == 14
-    assert "⚑ 1 flaky" in html and "Failures: 4 runs in 1 kind" in html
+    assert "⚑ 1 flaky" in html and "Failures: 4 runs with 1 signature" in html
     assert "6.9%" not in html and "0/10" not in html
     text = batch.summary().splitlines()
     assert text[0] == "FAILED (73% pass rate over 15 finished runs of 160; 145 cancelled — interrupted after 15 runs)"
@@ -112,10 +120,16 @@ def test_results_offer_text_and_html_in_one_bundle():
     bundle = batch._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert bundle["text/plain"].startswith("FAILED (") and "russo-batch" in bundle["text/html"]
-    # the plain text is the summary's headline, then where the rest is
+    # the plain text is the summary's headline, the failure signatures across prompts, then where the rest is
     head = batch.summary().splitlines()[:2]
     rows = len(batch.by_prompt())
-    assert bundle["text/plain"].splitlines() == [*head, f"  … {rows} prompts; see .summary()"]
+    assert bundle["text/plain"].splitlines() == [
+        *head,
+        "  Failures: 5 runs with 2 signatures",
+        "    [failed] to_city → \"<script>alert('x')</script>\": 4 runs over 2 prompts",
+        "    [error] RuntimeError: agent crashed <script>alert('x')</script>: 1 run",
+        f"  … {rows} prompts; see .summary()",
+    ]
 
 
 def test_a_loaded_batch_displays_building_only_its_failing_runs(tmp_path):

@@ -61,7 +61,7 @@ def test_one_prompt_one_run_gives_an_eval_result_and_more_give_a_batch(text_mode
             assert russo_result.passed and russo_result.match_rate == 1.0
 
         @pytest.mark.russo(prompt="Book a flight from NYC to LA",
-                           expect=[russo.tool_call("book_flight", to_city="LA")], runs=3)
+                           expect=[russo.tool_call("book_flight", from_city="NYC", to_city="LA")], runs=3)
         def test_runs(russo_result):
             assert isinstance(russo_result, russo.BatchResult)
             assert russo_result.total == 3 and russo_result.pass_rate == 1.0
@@ -382,8 +382,48 @@ def test_cache_options(text_mode):
     assert not (text_mode.path / ".russo_cache").exists()
     run(text_mode).assert_outcomes(passed=1)
     assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
+    # russo's flags: --russo-clear-cache empties the cache first (and says so); --russo-cache is the default
+    cleared = run(text_mode, "--russo-clear-cache", "--russo-no-cache")
+    cleared.assert_outcomes(passed=1)
+    cleared.stdout.fnmatch_lines(["russo: cleared 2 cached audio entries from *.russo_cache"])
+    assert not list((text_mode.path / ".russo_cache").glob("*.audio"))
+    run(text_mode, "--russo-cache").assert_outcomes(passed=1)
+    assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
 
 
+def test_default_evaluator_is_russos_strict_exact_evaluator(text_mode):
+    """An extra argument fails under the plugin's default, as in russo; run() without evaluator= is lenient."""
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import russo_nb as russo
+        from russo_nb.evaluators import ExactEvaluator
+
+        @russo.agent
+        async def chatty(text):
+            arguments = {{"from_city": "NYC", "to_city": "LA", "seat": "12A"}}
+            return [russo.ToolCall(name="book_flight", arguments=arguments)]
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], agent=chatty)
+        def test_default(russo_result, russo_evaluator):
+            assert russo_evaluator.params == ExactEvaluator().params
+            assert not russo_result.passed
+            assert "seat" in russo_result.summary()
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], agent=chatty,
+                           evaluator=ExactEvaluator(ignore_extra_args=True))
+        def test_lenient_when_asked(russo_result):
+            assert russo_result.passed
+
+        def test_run_without_evaluator_is_lenient():
+            batch = russo.run_concurrent_sync("Book a flight from NYC to LA", None, chatty, expect=["{LA}"])
+            assert batch.passed
+        """
+    )
+    run(text_mode).assert_outcomes(passed=3)
+
+
+@pytest.mark.slow
 def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
     """A real `pytest` process: the plugin loads through its pytest11 entry point."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
@@ -393,6 +433,7 @@ def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
     result.stdout.fnmatch_lines(["*::test_async *3/3 passed (100%)", "*::test_async_fails *2/2 passed (100%)"])
 
 
+@pytest.mark.slow
 def test_report_option_writes_one_html_report(text_mode, monkeypatch):
     text_mode.makepyfile(
         f"""
@@ -440,6 +481,7 @@ def test_scenario_marker_runs_scenarios_with_the_agent_fixture(text_mode):
     result.stdout.fnmatch_lines(["*::test_own_agent      2/2 passed (100%)", "*flaky: 'needs_an_agent' 2/4 passed"])
 
 
+@pytest.mark.slow
 def test_default_synthesizer_is_the_real_offline_voice(pytester):
     """No russo_synthesizer override: espeak-ng speaks, the local agent hears it with pocketsphinx."""
     pytester.makeconftest(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from scenario_helpers import BookingAgent, ChatServer, arun, call_message
+from scenario_helpers import BookingAgent, ChatServer, arun, call_message, judge_model
 
 from russo_nb import scenario
 from russo_nb.errors import ConfigurationError, InvalidArgumentError
@@ -161,21 +159,16 @@ def test_user_simulator_asked_for_a_model_without_one(no_model):
         arun(scenario.run(name="x", description="d", agents=[BookingAgent(), scenario.UserSimulatorAgent(model=True)]))
 
 
-def _judge_reply(body):
-    """A 'model' that passes a criterion about booking only when the transcript shows a book_flight call."""
-    transcript = body["messages"][1]["content"]
-    criteria = transcript.split("Criteria:\n", 1)[1].splitlines()
-    answers = []
-    for line in criteria:
-        index, text = line.split(". ", 1)
-        ok = "book_flight" in transcript if "book" in text.lower() else "polite" in text.lower()
-        answers.append({"index": int(index), "passed": ok, "reasoning": f"checked {text!r}"})
-    return "```json\n" + json.dumps({"criteria": answers, "reasoning": "done"}) + "\n```"
+def _booked_and_polite(criterion, transcript):
+    """Booking holds once the transcript shows a book_flight call (not decided before); politeness always."""
+    if "book" in criterion.lower():
+        return True if "book_flight" in transcript else None
+    return "polite" in criterion.lower()
 
 
 def test_sentence_criteria_judged_by_a_local_openai_compatible_server(no_model, monkeypatch):
     monkeypatch.setenv("TEST_JUDGE_KEY", "sk-local-123")
-    with ChatServer(_judge_reply) as server:
+    with ChatServer(judge_model(_booked_and_polite)) as server:
         judge = scenario.JudgeAgent(
             criteria=["Agent books the flight", "Agent is polite", never_called("cancel")],
             model="tiny-judge",
@@ -190,13 +183,15 @@ def test_sentence_criteria_judged_by_a_local_openai_compatible_server(no_model, 
             )
         )
         assert booked.success, booked.reasoning
-        assert booked.turns == 2  # turn 1 had no booking, so the model said not passed and the run went on
+        assert booked.turns == 2  # turn 1 had no booking, so the model called continue_test and the run went on
         assert set(booked.passed_criteria) == {"Agent books the flight", "Agent is polite", "never_called(cancel)"}
         request = server.requests[-1]
-        assert request["model"] == "tiny-judge" and request["response_format"] == {"type": "json_object"}
+        assert request["model"] == "tiny-judge" and request["tool_choice"] == "required"
+        assert [tool["function"]["name"] for tool in request["tools"]] == ["continue_test", "finish_test"]
+        verdicts = request["tools"][1]["function"]["parameters"]["properties"]["criteria"]["properties"]
+        assert list(verdicts) == ["agent_books_the_flight", "agent_is_polite"]  # predicates stay local
         assert "The user wants to fly to Quito" in request["messages"][0]["content"]
         assert "[tool call] book_flight" in request["messages"][1]["content"]
-        assert "never_called" not in request["messages"][1]["content"]  # predicates stay local
         assert server.headers[-1]["authorization"] == "Bearer sk-local-123"
 
         not_booked = arun(
@@ -208,7 +203,9 @@ def test_sentence_criteria_judged_by_a_local_openai_compatible_server(no_model, 
             )
         )
         assert not not_booked.success and not_booked.failed_criteria == ["Agent books the flight"]
-        assert "checked 'Agent books the flight'" in not_booked.reasoning
+        assert server.requests[-1]["tool_choice"] == {"type": "function", "function": {"name": "finish_test"}}
+        assert "Agent books the flight: judged inconclusive" in not_booked.reasoning
+        assert "a criterion does not hold" in not_booked.reasoning
 
 
 def test_user_simulator_with_a_model_plays_the_user(no_model):

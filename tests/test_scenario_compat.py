@@ -334,37 +334,43 @@ def test_8_a_batch_records_the_agent_error_per_run_with_its_traceback():
         assert run.messages == [{"role": "user", "content": "to Oslo"}]
 
 
-def test_8_an_assertion_in_a_step_is_a_failed_criterion_after_the_passed_checkpoints():
+def test_8_an_assertion_in_a_step_propagates_with_the_failed_result_and_passed_checkpoints():
     def no_booking_yet(state):
         assert not state.has_tool_call("book_flight"), "booked before confirming"
 
-    result = arun(
-        scenario.run(
-            name="assert",
-            description="d",
-            agents=[BookingAgent()],
-            script=[
-                scenario.user("hi"),
-                scenario.agent(),
-                scenario.judge(criteria=[check(lambda s: True, "greets")]),
-                scenario.user("to Lima"),
-                scenario.agent(),
-                no_booking_yet,
-                scenario.succeed(),
-            ],
-        )
+    spec = scenario.Scenario(
+        name="assert",
+        description="d",
+        agents=lambda: [BookingAgent()],
+        script=[
+            scenario.user("hi"),
+            scenario.agent(),
+            scenario.judge(criteria=[check(lambda s: True, "greets")]),
+            scenario.user("to Lima"),
+            scenario.agent(),
+            no_booking_yet,
+            scenario.succeed(),
+        ],
     )
+    with pytest.raises(AssertionError, match="booked before confirming") as raised:
+        arun(scenario.run(name="assert", description="d", agents=spec.agents(), script=spec.script))
+    result = raised.value.result
     assert not result.success and result.status == "failed" and result.error is None
     assert result.passed_criteria == ["greets"]
     assert result.failed_criteria == ["booked before confirming"]
+    assert len(result.messages) == 4 and result.phases[-1] == "torn_down"
+    assert any("checkpoints passed before it: greets" in note for note in raised.value.__notes__)
+
+    batch_run = arun(scenario.run_scenarios(spec)).runs[0]  # a batch records it as that run's failure
+    assert batch_run.status == "failed" and batch_run.failed_criteria == ["booked before confirming"]
+    assert batch_run.passed_criteria == ["greets"]
 
     def bare(state):
         raise AssertionError  # as a bare `assert` outside pytest: no message
 
-    bare_result = arun(
-        scenario.run(name="bare", description="d", agents=[BookingAgent()], script=[scenario.user("x"), bare])
-    )
-    assert bare_result.failed_criteria == ["an assertion in bare failed"]
+    with pytest.raises(AssertionError) as bare_raised:
+        arun(scenario.run(name="bare", description="d", agents=[BookingAgent()], script=[scenario.user("x"), bare]))
+    assert bare_raised.value.result.failed_criteria == ["an assertion in bare failed"]
 
 
 # 9 ------------------------------------------------------------------------------------------

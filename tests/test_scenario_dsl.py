@@ -218,7 +218,7 @@ def test_proceed_runs_turns_with_callbacks_then_final_judge():
     assert result.turns == 3 and agent.calls == 3
 
 
-def test_on_step_assertion_fails_the_scenario_with_its_message():
+def test_on_step_assertion_propagates_with_the_failed_result():
     class Dangerous(AgentAdapter):
         async def call(self, input):
             return call_message("dangerous_action", {})
@@ -227,14 +227,16 @@ def test_on_step_assertion_fails_the_scenario_with_its_message():
         if state.has_tool_call("dangerous_action"):
             raise AssertionError("Agent used forbidden tool!")
 
-    result = arun(
-        scenario.run(
-            name="forbidden",
-            description="x",
-            agents=[Dangerous(), scenario.UserSimulatorAgent(lines=["go"]), scenario.JudgeAgent()],
-            script=[scenario.proceed(turns=2, on_step=check_tool_usage), scenario.succeed()],
+    with pytest.raises(AssertionError, match="Agent used forbidden tool!") as raised:
+        arun(
+            scenario.run(
+                name="forbidden",
+                description="x",
+                agents=[Dangerous(), scenario.UserSimulatorAgent(lines=["go"]), scenario.JudgeAgent()],
+                script=[scenario.proceed(turns=2, on_step=check_tool_usage), scenario.succeed()],
+            )
         )
-    )
+    result = raised.value.result
     assert not result.success and result.error is None
     assert "Agent used forbidden tool!" in result.reasoning
 

@@ -19,6 +19,7 @@ from ..thresholds import (
     is_finished,
     tally,
 )
+from .factors import by_factor, cell_counts, compare_levels, heatmap_frame
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
     Comparison,
@@ -40,6 +41,7 @@ from .plots import (
     plot_pass_rates,
     plot_sweep,
 )
+from .robustness import robustness_threshold
 from .stats import (
     ClusteredRate,
     FlakinessSummary,
@@ -57,9 +59,17 @@ from .stats import (
     wilson_interval,
 )
 from .summary import BatchSummary, summarize
+from .sweep_plots import plot_heatmap, plot_robustness
 from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
+    "by_factor",
+    "cell_counts",
+    "compare_levels",
+    "heatmap_frame",
+    "plot_heatmap",
+    "plot_robustness",
+    "robustness_threshold",
     "BatchSummary",
     "WordDiff",
     "WordOp",

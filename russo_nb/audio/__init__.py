@@ -23,6 +23,7 @@ from .effects import (
 from .espeak import EspeakSynthesizer, list_voices
 from .manager import AudioManager
 from .transcribe import PocketsphinxRecognizer, Transcript, shutdown_pool
+from .voices import EspeakVoice, espeak_voices
 from .wav import decode_wav, duration_s, encode_wav, from_numpy, resample, rms_dbfs, to_mono16, to_numpy
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Dropout",
     "Effect",
     "EspeakSynthesizer",
+    "EspeakVoice",
     "Gain",
     "Gemini",
     "Noise",
@@ -44,6 +46,7 @@ __all__ = [
     "decode_wav",
     "duration_s",
     "encode_wav",
+    "espeak_voices",
     "from_numpy",
     "list_voices",
     "parse_effect",

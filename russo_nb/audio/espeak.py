@@ -131,7 +131,7 @@ class _FreshEngine:
             if lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise InvalidArgumentError(
                     f"espeak-ng has no voice {voice!r}; try 'en-us', 'en', 'en-GB-x-rp' "
-                    "or see russo_nb.audio.list_voices()"
+                    "or see russo_nb.audio.espeak_voices()"
                 )
             lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
             lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
@@ -177,6 +177,10 @@ class EspeakSynthesizer:
     ) -> None:
         if not isinstance(voice, str) or not voice.strip():
             raise InvalidArgumentError(f"voice must be a non-empty string like 'en-us', got {voice!r}")
+        if "+" in voice:
+            from .voices import check_variant
+
+            check_variant(voice)
         _check_int("rate", rate, 80, 450, "words per minute")
         _check_int("pitch", pitch, 0, 100, "")
         _check_int("volume", volume, 0, 200, "")
@@ -188,6 +192,17 @@ class EspeakSynthesizer:
         self.sample_rate = sample_rate
         self.memo = max(0, int(memo))
         self._memo: OrderedDict[str, Audio] = OrderedDict()
+        self._memo_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings only (sent to a Dask worker): the memo and its lock are this process's."""
+        state = dict(self.__dict__)
+        state["_memo"] = OrderedDict()
+        del state["_memo_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._memo_lock = threading.Lock()
 
     @property

@@ -19,8 +19,16 @@ imports pandas until a DataFrame is asked for.
 
 from __future__ import annotations
 
-from . import criteria, scorers
-from .adapters import AgentAdapter, AgentInput, AgentReturnTypes, AgentRole, FunctionAgentAdapter, TextAgentAdapter
+from . import agent_adapter, criteria, scorers, types
+from .adapters import (
+    AgentAdapter,
+    AgentInput,
+    AgentReturnTypes,
+    AgentRole,
+    FunctionAgentAdapter,
+    JudgmentRequest,
+    TextAgentAdapter,
+)
 from .batch import (
     ScenarioBatch,
     ScenarioBatchRun,
@@ -30,13 +38,15 @@ from .batch import (
     run_scenarios_sync,
     start_scenarios,
 )
+from .cache import cache
 from .calls import ScenarioToolCall, ToolCalls
+from .config import ModelConfig, ScenarioConfig, configure
 from .executor import ScenarioExecutor
 from .judge import JudgeAgent
-from .llm import LLMConfig, ModelRequestError, configure
+from .llm import LLMConfig, ModelRequestError
 from .result import CriterionResult, LifecycleEvent, ScenarioResult
 from .script import ScriptStep, agent, fail, judge, message, proceed, script_from_data, succeed, user
-from .spec import ReferenceScoreError, Scenario, ScenarioRun, run, run_coroutine_sync
+from .spec import ReferenceScoreError, Scenario, ScenarioRun, arun, run, run_coroutine_sync
 from .state import ScenarioState
 from .user_simulator import UserSimulatorAgent
 from .voice import VoiceAgentAdapter
@@ -44,6 +54,14 @@ from .voice import VoiceAgentAdapter
 __all__ = [
     # the scenario DSL
     "run",
+    "arun",
+    "configure",
+    "cache",
+    "ScenarioConfig",
+    "ModelConfig",
+    "JudgmentRequest",
+    "types",
+    "agent_adapter",
     "message",
     "user",
     "agent",
@@ -81,7 +99,6 @@ __all__ = [
     "ReferenceScoreError",
     "LLMConfig",
     "ModelRequestError",
-    "configure",
     "criteria",
     "scorers",
     "run_coroutine_sync",

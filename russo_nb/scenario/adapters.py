@@ -28,9 +28,11 @@ __all__ = [
     "AgentReturnTypes",
     "AgentRole",
     "FunctionAgentAdapter",
+    "JudgmentRequest",
     "TextAgentAdapter",
     "agent_label",
     "as_adapter",
+    "message_from_object",
     "response_to_message",
 ]
 
@@ -47,20 +49,29 @@ class AgentRole(str, enum.Enum):
 
 
 @dataclass
+class JudgmentRequest:
+    """A request for a verdict now (LangWatch Scenario's name): ``criteria`` set for a checkpoint's own."""
+
+    criteria: list[Any] | None = None
+    additional_context: str | None = None
+
+
+@dataclass
 class AgentInput:
     """What an agent gets on each call.
 
     ``messages`` is the whole conversation, ``new_messages`` what the others said (and
     scripted steps added) since this agent last spoke, its own replies left out;
-    ``judgment_request`` is True when a judge must give a verdict now, and ``criteria``
-    holds a checkpoint's inline criteria.
+    ``judgment_request`` is a :class:`JudgmentRequest` (truthy) when a judge must give a
+    verdict now and None otherwise, and ``criteria`` holds a checkpoint's inline criteria
+    (also ``judgment_request.criteria``).
     """
 
     thread_id: str
     messages: list[dict[str, Any]]
     new_messages: list[dict[str, Any]]
     scenario_state: ScenarioState
-    judgment_request: bool = False
+    judgment_request: JudgmentRequest | None = None
     criteria: list[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +152,29 @@ def response_to_message(response: AgentResponse) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": response.text}
     if response.tool_calls:
         message["tool_calls"] = [tool_call_message(call) for call in response.tool_calls]
+    return message
+
+
+def message_from_object(value: Any) -> dict[str, Any] | None:
+    """An OpenAI message dict from litellm's or OpenAI's message object (``response.choices[0].message``).
+
+    Both are pydantic models: their ``model_dump()`` is the wire message. Fields that are
+    None are dropped (``tool_calls: None`` would read as a malformed call), and so are
+    provider extras that are not part of a chat message. None when ``value`` is no such object.
+    """
+    dump = getattr(value, "model_dump", None)
+    if not callable(dump) or isinstance(value, ScenarioResult):
+        return None
+    try:
+        data = dump(exclude_none=True)
+    except TypeError:
+        data = dump()
+    if not isinstance(data, dict) or ("role" not in data and "content" not in data and "tool_calls" not in data):
+        return None
+    keep = ("role", "content", "tool_calls", "tool_call_id", "name", "refusal", "audio", "function_call")
+    message = {key: data[key] for key in keep if data.get(key) is not None}
+    if message.get("tool_calls") == []:
+        del message["tool_calls"]
     return message
 
 

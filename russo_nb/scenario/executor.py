@@ -21,7 +21,16 @@ from typing import Any
 from ..errors import InvalidArgumentError, ProtocolError
 from ..protocols import describe
 from ..types import AgentResponse
-from .adapters import AgentInput, AgentRole, agent_label, as_adapter, response_to_message, role_of
+from .adapters import (
+    AgentInput,
+    AgentRole,
+    JudgmentRequest,
+    agent_label,
+    as_adapter,
+    message_from_object,
+    response_to_message,
+    role_of,
+)
 from .judge import JudgeAgent
 from .result import ScenarioResult
 from .script import FAIL_REASONING, SUCCEED_REASONING, Step, proceed
@@ -112,6 +121,8 @@ class ScenarioExecutor:
         self.stage = ""
         self.failed_agent = ""
         """The name of the agent whose call raised (its class, or a wrapped agent's name)."""
+        self.assertion_error: AssertionError | None = None
+        """The AssertionError a script step raised (the run's result says it failed)."""
         self._seen: dict[int, int] = {}
         self._checkpoints = 0
         self._checkpoint_passed: list[str] = []
@@ -174,7 +185,8 @@ class ScenarioExecutor:
 
         An AssertionError raised by a step of the script (or a proceed() callback) fails
         the scenario: its message joins ``failed_criteria`` after the checkpoints that
-        passed. Anything an agent raises propagates.
+        passed, and the error is kept in :attr:`assertion_error` (a single run re-raises
+        it once teardown ran). Anything an agent raises propagates.
         """
         for step in self.script:
             self.stage = "script"
@@ -183,6 +195,7 @@ class ScenarioExecutor:
             except AssertionError as exc:
                 if self.stage not in ("script", "callback"):
                     raise
+                self.assertion_error = exc
                 return self.finish(self._check_failed(exc, step))
             if isinstance(value, ScenarioResult):
                 return self.finish(value)
@@ -296,9 +309,12 @@ class ScenarioExecutor:
                     return absorbed
                 added += absorbed
             return added
+        message = message_from_object(value)
+        if message is not None:
+            return [self._add({"role": default_role, **message} if "role" not in message else message)]
         raise ProtocolError(
-            f"a scenario agent returned {type(value).__name__}; return a string, an OpenAI message dict, "
-            "a list of messages, or a ScenarioResult"
+            f"a scenario agent returned {type(value).__name__}; return a string, an OpenAI message dict "
+            "(or litellm's / OpenAI's message object), a list of messages, or a ScenarioResult"
         )
 
     async def _play(
@@ -315,7 +331,7 @@ class ScenarioExecutor:
             messages=list(messages),
             new_messages=list(messages[seen:]),
             scenario_state=self.state,
-            judgment_request=judgment_request,
+            judgment_request=JudgmentRequest(criteria=criteria) if judgment_request or criteria is not None else None,
             criteria=criteria,
         )
         started = time.perf_counter()

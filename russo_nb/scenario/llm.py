@@ -1,9 +1,13 @@
 """A minimal OpenAI-compatible chat client for simulated users and judges that use a model.
 
-Configuration comes from, in order: arguments (``JudgeAgent(model=..., base_url=...,
-api_key_env=...)``), :func:`configure`, then environment variables
+Configuration comes from, in order: arguments (``JudgeAgent(model=..., base_url=... or
+api_base=..., api_key=... or api_key_env=...)``), :func:`russo_nb.scenario.configure`
+(``default_model=`` as in LangWatch Scenario, or ``model=``), then environment variables
 ``RUSSO_LLM_MODEL``, ``RUSSO_LLM_BASE_URL`` (or ``OPENAI_BASE_URL``) and the key in
-``OPENAI_API_KEY`` (or the variable ``api_key_env`` names). Requests go through
+``OPENAI_API_KEY`` (or the variable ``api_key_env`` names). Model names in litellm's
+``openai/gpt-4.1-mini`` form are sent without the ``openai/`` prefix, as litellm sends
+them to an OpenAI-compatible endpoint; other prefixes are sent as written (a LiteLLM
+proxy understands them). Requests go through
 :mod:`russo_nb.http_client`, the client the adapters use (total deadline, body cap, no
 cross-host redirects carrying the key).
 """
@@ -14,12 +18,21 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigurationError, RussoError
 
-__all__ = ["LLMConfig", "ModelRequestError", "chat", "configure", "parse_json_reply", "resolve_config"]
+__all__ = [
+    "LLMConfig",
+    "ModelRequestError",
+    "chat",
+    "complete",
+    "configure",
+    "parse_json_reply",
+    "resolve_config",
+    "wire_model_name",
+]
 
 logger = logging.getLogger("russo_nb")
 
@@ -39,6 +52,9 @@ class LLMConfig:
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.0
     timeout: float = 60.0
+    key: str | None = field(default=None, repr=False)
+    """A key given as a value (``api_key=``); otherwise it is read from ``api_key_env``."""
+    max_tokens: int | None = None
 
     @property
     def url(self) -> str:
@@ -48,8 +64,8 @@ class LLMConfig:
 
     @property
     def api_key(self) -> str | None:
-        """The key read from the environment variable ``api_key_env`` (None if unset)."""
-        return os.environ.get(self.api_key_env) or None
+        """The key given as ``api_key=``, else the one in the variable ``api_key_env`` (None if unset)."""
+        return self.key or os.environ.get(self.api_key_env) or None
 
 
 _defaults = LLMConfig()
@@ -61,17 +77,24 @@ def configure(
     api_key_env: str | None = None,
     temperature: float | None = None,
     timeout: float | None = None,
+    key: str | None = None,
+    max_tokens: int | None = None,
 ) -> LLMConfig:
-    """Set the model used by every simulated user and judge that has none of its own."""
+    """Set the model connection used by every simulated user and judge that has none of its own.
+
+    :func:`russo_nb.scenario.configure` (``default_model=``, as in LangWatch Scenario) calls this.
+    """
     global _defaults
     changes = {
-        key: value
-        for key, value in {
+        name: value
+        for name, value in {
             "model": model,
             "base_url": base_url,
             "api_key_env": api_key_env,
             "temperature": temperature,
             "timeout": timeout,
+            "key": key,
+            "max_tokens": max_tokens,
         }.items()
         if value is not None
     }
@@ -79,7 +102,15 @@ def configure(
     return _defaults
 
 
-def resolve_config(model: str | None = None, base_url: str | None = None, api_key_env: str | None = None) -> LLMConfig:
+def resolve_config(
+    model: str | None = None,
+    base_url: str | None = None,
+    api_key_env: str | None = None,
+    *,
+    key: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+) -> LLMConfig:
     """Merge arguments, :func:`configure` and the environment into one config (model may be None)."""
     return LLMConfig(
         model=model or _defaults.model or os.environ.get("RUSSO_LLM_MODEL") or None,
@@ -89,9 +120,18 @@ def resolve_config(model: str | None = None, base_url: str | None = None, api_ke
         or os.environ.get("OPENAI_BASE_URL")
         or None,
         api_key_env=api_key_env or _defaults.api_key_env,
-        temperature=_defaults.temperature,
+        temperature=_defaults.temperature if temperature is None else temperature,
         timeout=_defaults.timeout,
+        key=key or _defaults.key,
+        max_tokens=max_tokens if max_tokens is not None else _defaults.max_tokens,
     )
+
+
+def wire_model_name(model: str | None) -> str | None:
+    """The model name sent to an OpenAI-compatible endpoint (litellm's ``openai/`` prefix dropped)."""
+    if model and model.startswith("openai/"):
+        return model[len("openai/") :]
+    return model
 
 
 def require_model(config: LLMConfig, who: str, why: str) -> LLMConfig:
@@ -126,16 +166,32 @@ async def _post(config: LLMConfig, payload: dict[str, Any]) -> Any:
         raise ModelRequestError(str(exc)) from None
 
 
-async def chat(config: LLMConfig, messages: list[dict[str, Any]], *, json_mode: bool = False) -> str:
-    """Send ``messages`` to the endpoint and return the reply's text."""
-    payload: dict[str, Any] = {"model": config.model, "messages": messages, "temperature": config.temperature}
-    if json_mode:
-        payload["response_format"] = {"type": "json_object"}
+async def complete(config: LLMConfig, messages: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    """Send ``messages`` (and ``options`` such as ``tools=``) to the endpoint; return ``choices[0].message``."""
+    payload: dict[str, Any] = {
+        "model": wire_model_name(config.model),
+        "messages": messages,
+        "temperature": config.temperature,
+    }
+    if config.max_tokens is not None:
+        payload["max_tokens"] = config.max_tokens
+    payload.update({name: value for name, value in options.items() if value is not None})
     data = await _post(config, payload)
     try:
-        content = data["choices"][0]["message"]["content"]
+        message = data["choices"][0]["message"]
     except (KeyError, IndexError, TypeError):
-        raise ModelRequestError(f"model endpoint {config.url} answered without choices[0].message.content") from None
+        message = None
+    if not isinstance(message, dict):
+        raise ModelRequestError(f"model endpoint {config.url} answered without choices[0].message")
+    return message
+
+
+async def chat(config: LLMConfig, messages: list[dict[str, Any]], *, json_mode: bool = False) -> str:
+    """Send ``messages`` to the endpoint and return the reply's text."""
+    message = await complete(config, messages, response_format={"type": "json_object"} if json_mode else None)
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise ModelRequestError(f"model endpoint {config.url} answered without choices[0].message.content")
     return content or ""
 
 

@@ -24,12 +24,14 @@ from ..engine import capture_error
 from ..errors import InvalidArgumentError, RussoError
 from ..types import Conditions, RunError, RunStatus
 from .adapters import AgentRole, as_adapter, role_of
+from .cache import current_scenario
+from .config import current_config
 from .executor import STAGE_WHO, ScenarioExecutor
 from .result import LifecycleEvent, LifecyclePhase, ScenarioResult
 from .scorers import Scorer, combine, normalize_scorers
 from .state import ScenarioState
 
-__all__ = ["ReferenceScoreError", "Scenario", "ScenarioRun", "run", "run_coroutine_sync"]
+__all__ = ["ReferenceScoreError", "Scenario", "ScenarioRun", "arun", "run", "run_coroutine_sync"]
 
 logger = logging.getLogger("russo_nb")
 
@@ -167,10 +169,25 @@ class Scenario(BaseModel):
 
         A misconfiguration raises before anything runs; an error raised by an agent (or
         the setup hook) propagates with its traceback and cause after teardown ran, as a
-        test wants it. :func:`~russo_nb.scenario.run_scenarios` records such errors per run.
+        test wants it, and so does an AssertionError from a step of the script (with the
+        failed :class:`ScenarioResult` as its ``.result``, the checkpoints that passed in it).
+        :func:`~russo_nb.scenario.run_scenarios` records both per run instead.
         """
         self.check()
-        return await self.prepare(run_index, seed).attempt()
+        work = self.prepare(run_index, seed)
+        result = await work.attempt()
+        error = work._executor.assertion_error if work._executor is not None else None
+        if error is not None and result.error is None:
+            error.result = result  # type: ignore[attr-defined]
+            if hasattr(error, "add_note"):
+                passed = ", ".join(result.passed_criteria) or "none"
+                turn = work.state.current_turn if work.state is not None else 0
+                error.add_note(
+                    f"a script step of scenario {self.name!r} failed this check in turn {turn}; "
+                    f"checkpoints passed before it: {passed}; the run's ScenarioResult is on this exception as .result"
+                )
+            raise error
+        return result
 
     def run_sync(self, seed: int | None = None) -> ScenarioResult:
         """:meth:`run` for code that cannot ``await`` (works inside Jupyter too)."""
@@ -244,9 +261,16 @@ class Scenario(BaseModel):
             low = ", ".join(f"{name}={value:.2f}" for name, value in result.scores.items() if value < 1.0)
             why = f" (below 1.0: {low})" if low else ""
             verdict = "" if result.success else f"; the verdict was failure: {result.reasoning}"
+            replay = ""
+            if self.setup is not None and _is_transcript(self.reference):
+                replay = (
+                    " A reference transcript is judged in the environment setup built, but replaying it runs no "
+                    "tools, so a scorer that checks that environment can only be validated by a reference agent "
+                    "(reference=agent, or {agent: module:attr} in a suite file)."
+                )
             raise ReferenceScoreError(
                 f"scenario {self.name!r}: the reference output scores {score:.2f}, not 1.0{why}{verdict}. "
-                "Fix the scorers or the reference before trusting the scores."
+                f"Fix the scorers or the reference before trusting the scores.{replay}"
             )
         return result
 
@@ -315,6 +339,7 @@ class ScenarioRun:
             run_index=self.run_index,
         )
         result: ScenarioResult | None = None
+        current_scenario.set(state)  # what @scenario.cache() keys on (this task's context only)
         try:
             result = await self._setup_and_run(state)
             if result.error is None:
@@ -367,9 +392,14 @@ class ScenarioRun:
                 update={"error": error, "status": "error", "score": 0.0, "reasoning": f"scoring raised {error}"}
             )
         status: RunStatus = "passed" if result.success else "failed"
+        reasoning = result.reasoning
         if scenario.pass_threshold is not None and score is not None and score < scenario.pass_threshold:
             status = "failed"
-        return result.model_copy(update={"scores": scores, "score": score, "status": status})
+            low = ", ".join(f"{name}={value:.2f}" for name, value in scores.items() if value < 1.0)
+            reasoning = (
+                f"{reasoning}; " if reasoning else ""
+            ) + f"score {score:.2f} is below pass_threshold {scenario.pass_threshold:.2f} ({low})"
+        return result.model_copy(update={"scores": scores, "score": score, "status": status, "reasoning": reasoning})
 
     async def _teardown(self, state: ScenarioState) -> RunError | None:
         hook = self.scenario.teardown
@@ -419,6 +449,13 @@ class ScenarioRun:
         )
 
 
+def _is_transcript(reference: Any) -> bool:
+    """True for a reference given as messages (a list, a ``{messages: ...}`` mapping or a ScenarioResult)."""
+    if isinstance(reference, (list, tuple, ScenarioResult)):
+        return True
+    return isinstance(reference, dict) and isinstance(reference.get("messages"), list)
+
+
 def _with_agent(error: RunError, agent: str) -> RunError:
     """``error`` naming the agent that raised it."""
     return error if error.agent else error.model_copy(update={"agent": agent})
@@ -443,40 +480,55 @@ async def run(
     description: str = "",
     agents: Sequence[Any] | Callable[[], list[Any]] = (),
     script: Sequence[Any] | None = None,
-    max_turns: int = 10,
+    max_turns: int | None = None,
     *,
     seed: int = 0,
     scorers: Sequence[Any] | None = None,
     setup: Callable[..., Awaitable[Any] | Any] | None = None,
     teardown: Callable[..., Awaitable[Any] | Any] | None = None,
     tags: Sequence[str] = (),
+    metadata: dict[str, Any] | None = None,
+    set_id: str | None = None,
+    setId: str | None = None,
+    thread_id: str | None = None,
     pass_threshold: float | None = None,
     verbose: Any = None,
     cache_key: Any = None,
     debug: Any = None,
 ) -> ScenarioResult:
-    """Run one scenario once and return its :class:`ScenarioResult`.
+    """Run one scenario once and return its :class:`ScenarioResult` (LangWatch Scenario's ``run``).
 
     ``agents`` holds the agent under test, a ``UserSimulatorAgent`` and a ``JudgeAgent``.
     Without a ``script`` the user, the agent and the judge take turns until the judge
-    gives a verdict or ``max_turns`` is reached. A misconfiguration (a sentence
-    criterion and no model, a missing role) raises before anything runs; an exception
-    an agent raises propagates (its traceback and cause intact, a note naming the agent)
-    after teardown, while an AssertionError from a step of the script fails the
-    scenario in the result. ``verbose``, ``cache_key`` and ``debug`` are accepted for
-    compatibility and ignored.
+    gives a verdict or ``max_turns`` is reached (default: ``configure(max_turns=...)``,
+    else 10). A misconfiguration (a sentence criterion and no model, a missing role)
+    raises before anything runs; an exception an agent raises propagates (its traceback
+    and cause intact, a note naming the agent) after teardown, and so does an
+    AssertionError from a step of the script, with the failed result as its ``.result``.
+    ``set_id`` / ``setId`` and ``metadata`` are kept in the scenario's metadata (upstream
+    reports them to LangWatch; nothing is sent anywhere here); ``thread_id``, ``verbose``,
+    ``cache_key`` and ``debug`` are accepted for compatibility and ignored (``@scenario.cache``
+    keys on ``configure(cache_key=...)``).
     """
+    meta = dict(metadata or {})
+    if set_id is not None or setId is not None:
+        meta["set_id"] = set_id if set_id is not None else setId
     scenario = Scenario(
         name=name,
         description=description,
         agents=list(agents) if isinstance(agents, (list, tuple)) else agents,
         script=None if script is None else list(script),
-        max_turns=max_turns,
+        max_turns=max_turns if max_turns is not None else (current_config().max_turns or 10),
         scorers=list(scorers or []),
         setup=setup,
         teardown=teardown,
         tags=list(tags),
+        metadata=meta,
         pass_threshold=pass_threshold,
         seed=seed,
     )
     return await scenario.run()
+
+
+arun = run
+"""``scenario.arun``: upstream's name for running on the caller's event loop, which ``run`` already does."""

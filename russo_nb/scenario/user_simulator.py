@@ -4,8 +4,15 @@ Offline (no model) it plays lines derived from the scenario: the ``lines`` given
 order, each either a string or a list of variants, with ``{placeholders}`` filled
 from ``variables`` (a value or a list of choices, drawn once per run). Every draw
 uses the run's seed, so a run can be replayed exactly. With no lines it opens with
-the scenario's description and then answers with ``followups``. With ``model=`` it
-asks an OpenAI-compatible model to play the user instead.
+the scenario's description and then answers with ``followups``.
+
+With a model — ``model=``, or one configured (``scenario.configure(default_model=...)``,
+``RUSSO_LLM_MODEL``) for a simulator given no lines — it asks an OpenAI-compatible model
+to play the user, as LangWatch Scenario does: the conversation is sent with the roles
+reversed (the agent's messages as ``user``, the user's as ``assistant``, tool traffic
+summarized as text) under a system prompt holding the scenario's description, and the
+model's reply is the user's next message, in the first person. ``model=False`` keeps a
+simulator offline even when a model is configured.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from typing import Any, ClassVar
 
 from ..errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
-from .judge import render_transcript
+from .calls import collect_tool_calls
 from .llm import LLMConfig, chat, require_model, resolve_config
-from .state import ScenarioState
+from .state import ScenarioState, message_text
 
 __all__ = ["DEFAULT_FOLLOWUPS", "UserSimulatorAgent"]
 
@@ -31,7 +38,12 @@ DEFAULT_FOLLOWUPS = [
 
 USER_SYSTEM_PROMPT = """You are playing a user talking to an AI agent, to test the agent.
 Your situation and goal: {description}
-Write only your next message as the user: short, natural, one message. Never act as the assistant."""
+You are the user, speaking in the first person: write only your next message to the agent, short and natural,
+in lowercase like a person typing quickly. Never act as the assistant, never answer your own questions, and do
+not say you are testing anything."""
+
+OPENING = "Hello, how can I help you today?"
+"""What the simulator hears first when the conversation is still empty (upstream's opening)."""
 
 
 class _Blank(dict):
@@ -46,7 +58,10 @@ class UserSimulatorAgent(AgentAdapter):
         lines: what the user says, turn by turn; an item may be a list of variants.
         variables: values for ``{placeholders}`` in lines; a list is a set of choices.
         followups: what the user says once the lines run out (drawn with the seed).
-        model: a model name, or True for the configured one; None stays offline.
+        model: a model name, True for the configured one, False to stay offline; None uses the configured
+            model when there is one and no lines were given.
+        api_base, api_key, temperature, max_tokens: the model connection, LangWatch Scenario's names
+            (``base_url`` / ``api_key_env`` are russo_nb's).
     """
 
     role: ClassVar[AgentRole] = AgentRole.USER
@@ -62,6 +77,10 @@ class UserSimulatorAgent(AgentAdapter):
         api_key_env: str | None = None,
         system_prompt: str | None = None,
         name: str = "user",
+        api_base: str | None = None,
+        api_key: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.lines = list(lines or [])
         for item in self.lines:
@@ -72,24 +91,36 @@ class UserSimulatorAgent(AgentAdapter):
         self.variables = dict(variables or {})
         self.followups = list(followups) if followups is not None else list(DEFAULT_FOLLOWUPS)
         self.model = model
-        self.base_url = base_url
+        self.base_url = base_url or api_base
         self.api_key_env = api_key_env
+        self.api_key = api_key
+        self.temperature = temperature
+        self.max_tokens = max_tokens
         self.system_prompt = system_prompt or USER_SYSTEM_PROMPT
         self.name = name
 
     @property
     def uses_model(self) -> bool:
-        """True when this simulator asks a model for its lines."""
-        return bool(self.model) and not self.lines
+        """True when this simulator asks a model for its lines (asked for, or configured and no lines given)."""
+        if self.lines or self.model is False:
+            return False
+        return bool(self.model) or self.llm_config().model is not None
 
     def llm_config(self) -> LLMConfig:
         """The resolved model configuration (``model=True`` takes the configured one)."""
-        return resolve_config(self.model if isinstance(self.model, str) else None, self.base_url, self.api_key_env)
+        return resolve_config(
+            self.model if isinstance(self.model, str) else None,
+            self.base_url,
+            self.api_key_env,
+            key=self.api_key,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
 
     def check_ready(self) -> None:
         """Raise now if a model was asked for and none is configured, or a line names an unknown variable."""
         if self.uses_model:
-            require_model(self.llm_config(), "UserSimulatorAgent", "it was created with model=...")
+            require_model(self.llm_config(), "UserSimulatorAgent", "it plays the user with a model")
         for item in self.lines:
             for text in item if isinstance(item, list) else [item]:
                 try:
@@ -144,15 +175,10 @@ class UserSimulatorAgent(AgentAdapter):
         turn = state.agent_data.get(id(self), 0)
         state.agent_data[id(self)] = turn + 1
         if self.uses_model:
-            config = require_model(self.llm_config(), "UserSimulatorAgent", "it was created with model=...")
+            config = require_model(self.llm_config(), "UserSimulatorAgent", "it plays the user with a model")
             messages = [
                 {"role": "system", "content": self.system_prompt.format(description=state.description)},
-                {
-                    "role": "user",
-                    "content": "Conversation so far (you are 'user'):\n"
-                    + render_transcript(state.messages)
-                    + "\n\nYour next message as the user:",
-                },
+                *reverse_roles(state.messages),
             ]
             text = (await chat(config, messages)).strip()
         else:
@@ -162,3 +188,29 @@ class UserSimulatorAgent(AgentAdapter):
     def __repr__(self) -> str:
         mode = f"model={self.model!r}" if self.uses_model else f"{len(self.lines)} lines"
         return f"UserSimulatorAgent({mode})"
+
+
+def reverse_roles(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation as the simulated user's model sees it: its lines as ``assistant``, the agent's as ``user``.
+
+    Tool calls and tool results become plain text in the agent's turn (a chat model
+    cannot take another party's tool traffic as its own); an empty conversation gets
+    the agent's usual opening line, so the model has something to answer.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "user":
+            out.append({"role": "assistant", "content": message_text(message)})
+        elif role == "assistant":
+            text = message_text(message)
+            calls = collect_tool_calls([message])
+            if calls:
+                text = "\n".join([text, *(f"[called {call.name}({call.arguments})]" for call in calls)]).strip()
+            if text:
+                out.append({"role": "user", "content": text})
+        elif role == "tool":
+            out.append({"role": "user", "content": f"[tool result] {message_text(message)}"})
+    if not out:
+        out.append({"role": "user", "content": OPENING})
+    return out

@@ -26,8 +26,10 @@ __all__ = [
 ]
 
 from ..columns import Run, column, table_columns
-from ..thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
+from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
+from .kit import pct
+from .signature import failure_signature
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
@@ -94,9 +96,16 @@ class PromptRow:
         return self.latency_sum / self.latency_n if self.latency_n else None
 
     @property
-    def flaky(self) -> bool:
-        """Finished runs disagree (some passed, some did not); cancellations never make a prompt flaky."""
+    def mixed(self) -> bool:
+        """Finished runs disagree (some passed, some did not); cancellations never count."""
         return 0 < self.passed < self.finished
+
+    @property
+    def flaky(self) -> bool:
+        """Its Wilson interval lies inside [FLAKY_MARGIN, 1 − FLAKY_MARGIN] (see analysis.stats.is_flaky)."""
+        if self.low is None or self.high is None:
+            return False
+        return self.mixed and self.low >= FLAKY_MARGIN and self.high <= 1.0 - FLAKY_MARGIN
 
     @property
     def other_statuses(self) -> dict[str, int]:
@@ -106,12 +115,17 @@ class PromptRow:
 
 @dataclass
 class FailureGroup:
-    """Finished runs of one prompt that did not pass in the same way (same status and outcome)."""
+    """Finished runs that did not pass in the same way (same status and failure signature), over prompts.
+
+    ``what`` is the signature (``to_city → 'Boston'``); ``prompts`` the distinct prompts in
+    first-seen order, ``prompt`` the first of them.
+    """
 
     prompt: str
     status: str
     what: str
     runs: list[Any]
+    prompts: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> Any:
@@ -179,8 +193,13 @@ class BatchView:
 
     @property
     def flaky(self) -> list[PromptRow]:
-        """Prompts whose finished runs disagree."""
+        """Prompts flaky by margin: each reliably both passes and fails (see :attr:`PromptRow.flaky`)."""
         return [row for row in self.rows if row.flaky]
+
+    @property
+    def mixed(self) -> list[PromptRow]:
+        """Prompts whose finished runs disagree at all (the raw count beside ``flaky``)."""
+        return [row for row in self.rows if row.mixed]
 
     @property
     def failing(self) -> int:
@@ -199,7 +218,7 @@ class BatchView:
 
     @property
     def interval_text(self) -> str:
-        """ "95% CI 61.0%–100%" (Wilson, finished runs), or "" without finished runs."""
+        """ "95% CI 61.0%–100%" (clustered by prompt, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
             return ""
         return f"{confidence_label(self.confidence)} CI {pct(self.low)}–{pct(self.high)}"
@@ -224,11 +243,6 @@ def _row_order(row: PromptRow) -> tuple[float, int]:
     return (-1.0 if rate is None else rate, -row.finished)
 
 
-def pct(value: float) -> str:
-    """A percentage: whole numbers at 0% and 100%, one decimal elsewhere."""
-    return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
-
-
 def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -> str:
     """The one sentence that says a batch stopped early: "145 cancelled — interrupted after 15 runs"."""
     if not cancelled:
@@ -237,36 +251,37 @@ def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -
     return f"{cancelled:,} cancelled — {cause} after {finished:,} run{'s' if finished != 1 else ''}"
 
 
-def _failure_key(run: Any, status: str, cache: dict[int, str]) -> str:
-    error = getattr(run, "error", None)
-    if error is not None:
-        return f"{getattr(error, 'type', 'Error')}: {getattr(error, 'message', error)}"
-    evaluation = getattr(run, "eval_result", None)
-    if evaluation is not None:
-        # runs often share one EvalResult object (or one actual-calls list): render it once
-        key = id(evaluation.actual)
+def _failure_key(run: Any, cache: dict[int, str]) -> str:
+    """The run's failure signature (:func:`~russo_nb.view.signature.failure_signature`), computed once
+    per shared evaluation object (runs of one prompt often share one)."""
+    if getattr(run, "error", None) is None and getattr(run, "eval_result", None) is not None:
+        key = id(run.eval_result)
         text = cache.get(key)
         if text is None:
-            text = cache[key] = " ".join(str(call) for call in evaluation.actual) or "(no calls)"
+            text = cache[key] = failure_signature(run)
         return text
-    return str(getattr(run, "reasoning", None) or "")
+    return failure_signature(run)
 
 
 def failure_groups(runs: Any) -> list[FailureGroup]:
-    """Finished runs that did not pass, grouped by (prompt, status, what happened), largest first.
+    """Finished runs that did not pass, grouped by (status, failure signature) across prompts, largest first.
 
-    Cancelled runs are not failures and are left out.
+    The same mistake on twelve prompts is one group ("to_city → 'Boston' in 60 runs over 12
+    prompts"). Cancelled runs are not failures and are left out.
     """
-    groups: dict[tuple[str, str, str], list[Any]] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     cache: dict[int, str] = {}
     for run in runs:
         status = _status(run)
         if status in ("passed", CANCELLED):
             continue
-        key = (str(getattr(run, "prompt", "")), status, _failure_key(run, status, cache))
-        groups.setdefault(key, []).append(run)
+        groups.setdefault((status, _failure_key(run, cache)), []).append(run)
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
-    return [FailureGroup(prompt, status, what, members) for (prompt, status, what), members in ordered]
+    out = []
+    for (status, what), members in ordered:
+        prompts = list(dict.fromkeys(str(getattr(run, "prompt", "")) for run in members))
+        out.append(FailureGroup(prompts[0], status, what, members, prompts))
+    return out
 
 
 def _counted(rows: dict[str, PromptRow], prompt: str, status: str) -> PromptRow | None:
@@ -332,7 +347,7 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
 
     ``groups=False`` skips grouping the failures (a headline and table only).
     """
-    from ..analysis.stats import wilson_interval
+    from ..analysis.stats import clustered_se
 
     result = result_of(result)
     stored = getattr(result, "runs", None)
@@ -354,9 +369,10 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
     finished = sum(row.finished for row in rows)
     passed = sum(row.passed for row in rows)
     low = high = None
-    if finished:
-        low_value, high_value = wilson_interval(passed, finished, confidence)
-        low, high = float(low_value), float(high_value)
+    if finished:  # the batch rate's one interval: clustered by prompt (one prompt: its Wilson interval)
+        ran = [row for row in rows if row.finished]
+        interval = clustered_se([row.passed for row in ran], [row.finished for row in ran], confidence)
+        low, high = interval.low, interval.high
     params = getattr(metadata, "params", None) or {}
     score_stats = getattr(result, "score_stats", None)
     scores = score_stats() if callable(score_stats) else None
