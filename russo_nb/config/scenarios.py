@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import EngineOptions
 from ..errors import RussoError, SuiteFileError
 from .models import ScenarioSpec, Suite
 from .pipeline import Pipeline
@@ -37,7 +38,7 @@ def _inline_scenario(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
     def agents() -> list[Any]:
         under_test = pipeline.agent
         if pipeline.synthesizer is not None:
-            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, suite.seed)
+            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, (suite.seed or 0))
         team = [under_test]
         if spec.user_lines:
             team.append(UserSimulatorAgent(lines=list(spec.user_lines)))
@@ -64,7 +65,7 @@ def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
 
 
 def plan_suite_scenarios(
-    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: int | None
+    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, settings: EngineOptions
 ) -> list[Any]:
     """Build each scenario and plan its runs: one plan per run count, all run in the suite's job."""
     from ..scenario.batch import plan_scenarios
@@ -77,9 +78,9 @@ def plan_suite_scenarios(
         groups.setdefault(runs or spec.runs or suite.runs, []).extend(built)
     plans = []
     for count, scenarios in groups.items():
-        metadata = BatchMetadata(name=f"{suite.label}/scenarios", max_concurrency=cap, timeout=suite.timeout)
+        metadata = BatchMetadata(name=f"{suite.label}/scenarios", **settings.metadata_fields())
         try:
-            plans.append(plan_scenarios(scenarios, count, seed=suite.seed, metadata=metadata))
+            plans.append(plan_scenarios(scenarios, count, seed=(suite.seed or 0), metadata=metadata))
         except RussoError as exc:
             raise SuiteFileError(f"{suite.where()}scenarios: {exc}") from None
     return plans

@@ -44,6 +44,13 @@ def _display_html(html: str) -> None:
     display(HTML(html))
 
 
+def _engine(command: Command) -> dict[str, Any]:
+    """The engine options the line gave (None: not given, the default or the suite file's)."""
+    from ..engine import TEXT_OPTIONS
+
+    return {name: command.get(name) for name in TEXT_OPTIONS}
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -235,12 +242,9 @@ class RussoMagics(Magics):
             evaluator,
             expect,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo run")
 
@@ -253,12 +257,9 @@ class RussoMagics(Magics):
         batch = start_demo(
             command.get("runs"),
             self._effects(command.get("effects")) or None,
-            command.get("max_concurrency", 8),
-            seed=command.get("seed", 0),
             agent=agent,
             name=command.get("name"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -278,15 +279,7 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        if command.get("timeout") is not None:
-            suite = suite.model_copy(update={"timeout": command.get("timeout")})
-        handle = start_suite(
-            suite,
-            command.get("runs"),
-            command.get("max_concurrency"),
-            pipeline=pipeline,
-            rate_limit=command.get("rate_limit"),
-        )
+        handle = start_suite(suite, command.get("runs"), pipeline=pipeline, **_engine(command))
         from ..runner import PromptPlan
 
         if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
@@ -306,12 +299,7 @@ class RussoMagics(Magics):
             found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
             scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
         handle = start_scenarios(
-            scenarios,
-            command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
-            name=command.get("name") or command.get("as"),
+            scenarios, command.get("runs", 1), name=command.get("name") or command.get("as"), **_engine(command)
         )
         return self._execute(handle, command, "russo scenario")
 
