@@ -12,16 +12,38 @@ never loses the batch.
 Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
 so a batch stopped early still covers every prompt.
 
-Error policy (one place, for prompt and scenario runs alike):
+Error policy (one place, for prompt and scenario runs alike), by exception class:
 
-- an exception from the run is that run's ``error`` (``timeout`` for a ``TimeoutError``);
+- ``Exception`` from the run (agent, synthesizer, evaluator, scenario hooks) is that run's
+  ``error`` (``timeout`` for a ``TimeoutError``);
 - ``asyncio.CancelledError`` raised *by the agent* (a library's inner timeout) is that
   run's error too; only the job's own cancellation stops runs;
-- ``SystemExit`` raised inside a run is that run's error;
 - ``KeyboardInterrupt`` raised inside a run is the user's interrupt: the job stops, keeps
-  every finished run, marks the rest ``cancelled`` and the result ``interrupted``;
-- ``timeout=`` is a deadline the engine enforces itself: a run that ignores cancellation
-  or blocks in a thread is recorded as ``timeout`` when its deadline passes and abandoned.
+  every finished run, counts the rest ``cancelled`` and marks the result ``interrupted``;
+- every other ``BaseException`` (``SystemExit``, ``GeneratorExit``, pytest's ``Failed`` /
+  ``Skipped`` from ``pytest.fail()`` in an agent or evaluator, a custom ``BaseException``
+  subclass) is that run's error: it never loses the batch.
+
+Waits, and how ``timeout=`` relates to them:
+
+- ``timeout=`` bounds each *attempt* (synthesis, agent, evaluation): the engine enforces it
+  itself, so a run that ignores cancellation or blocks in a thread is recorded as ``timeout``
+  when its deadline passes. It waits up to :data:`STOP_GRACE_S` for the attempt to unwind,
+  then abandons it; an abandoned blocking call no longer holds a thread slot
+  (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
+- Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
+  ``timeout``; one run's retry waits together are bounded by :data:`MAX_RUN_WAIT_S`: a retry
+  whose wait would pass it is not made, and the run keeps its last error (the message says so).
+  ``retries`` is at most :data:`MAX_RETRIES`.
+- The rate limiter's wait for a start slot is bounded by the slowest accepted rate
+  (:data:`russo_nb.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
+- When the job is stopped (``cancel()``, Ctrl-C), running attempts are cancelled and waited
+  for up to :data:`TEARDOWN_WAIT_S` so agents' ``finally`` blocks and scenario teardowns
+  finish; what still runs after that is abandoned (and logged).
+
+Runs that never finished are not built as objects: a stopped batch's ``runs`` is a
+:class:`~russo_nb.partial_runs.PartialRuns` sequence holding the finished runs and a count of
+unfinished ones per prompt; a ``cancelled`` run object is made only when one is looked at.
 """
 
 from __future__ import annotations
@@ -40,12 +62,18 @@ from .threads import job_threads
 from .types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
 __all__ = [
+    "MAX_RETRIES",
     "MAX_RUNS",
+    "MAX_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
     "OPTION_NAMES",
+    "STOP_GRACE_S",
+    "TEARDOWN_WAIT_S",
     "TEXT_OPTIONS",
     "EngineOptions",
     "EngineSettings",
+    "Executor",
+    "InProcessExecutor",
     "engine_options",
     "option_from_text",
     "Job",
@@ -54,6 +82,7 @@ __all__ = [
     "WorkItem",
     "capture_error",
     "check_runs",
+    "schedule",
     "stamped",
 ]
 
@@ -66,8 +95,14 @@ B = TypeVar("B")
 MAX_RUNS = 1_000_000
 #: Most runs one job may hold (all plans together); a result slot per run is kept.
 MAX_TOTAL_RUNS = 10_000_000
-#: Seconds a run that was told to stop (timeout, cancel) gets to unwind before it is abandoned.
+#: Seconds a run whose deadline passed gets to unwind before it is abandoned.
 STOP_GRACE_S = 0.5
+#: Seconds a stopped job (cancel, Ctrl-C) waits for running attempts to unwind (teardowns, ``finally``).
+TEARDOWN_WAIT_S = 5.0
+#: Most retries one run may make.
+MAX_RETRIES = 100
+#: Most seconds one run spends waiting between attempts (backoff and Retry-After together).
+MAX_RUN_WAIT_S = 600.0
 
 
 class WorkItem(Protocol[R]):
@@ -125,6 +160,46 @@ class Plan(Generic[R, B]):
 
     async def aclose(self) -> None:
         """Release what the plan's items share (pending synthesis, ...) once the job ends."""
+
+    def components(self) -> list[tuple[str, Any]]:
+        """(what, object) for each user component the plan runs (agent, synthesizer, a scenario, ...).
+
+        An executor that ships the plan to other processes checks each one pickles, to name the one that does not.
+        """
+        return []
+
+    def audio_store(self) -> dict[str, Any] | None:
+        """Where the plan keeps its audio clips (key -> Audio), or None when it keeps none."""
+        return None
+
+
+def schedule(plans: Sequence[Plan[Any, Any]], start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(plan, unit, run) in the engine's round-robin order, from global run index ``start`` on.
+
+    Run 0 of every unit of every plan, then run 1, ... (a plan drops out once its runs are done).
+    The position in this order is a run's *global run index*: an executor ships ranges of it
+    (chunks) and the slot ``unit * plan.runs + run`` says where a run's result goes. Starting at
+    ``start`` costs one step per distinct run count, not ``start`` steps.
+    """
+    plans = list(plans)
+    base = 0
+    previous = 0
+    for bound in sorted({plan.runs for plan in plans if plan.units}):
+        active = [(index, plan.units) for index, plan in enumerate(plans) if plan.units and plan.runs >= bound]
+        width = sum(units for _, units in active)
+        size = width * (bound - previous)
+        if start < base + size:
+            first_round, within = divmod(max(0, start - base), width)
+            for run in range(previous + first_round, bound):
+                for index, units in active:
+                    if within >= units:
+                        within -= units
+                        continue
+                    for unit in range(within, units):
+                        yield index, unit, run
+                    within = 0
+        base += size
+        previous = bound
 
 
 def check_runs(runs: Any, what: str = "runs") -> int:
@@ -296,6 +371,11 @@ class EngineOptions:
             if not (hasattr(self.seed, "__index__") and not isinstance(self.seed, bool)):
                 raise InvalidArgumentError(f"seed must be a whole number, got {self.seed!r}")
             object.__setattr__(self, "seed", int(self.seed))
+        if self.retries > MAX_RETRIES:
+            raise InvalidArgumentError(
+                f"retries={self.retries:,} is more than russo makes (at most {MAX_RETRIES}); "
+                "a service that fails that often needs fixing, not retrying"
+            )
         for name in ("retry_backoff", "retry_backoff_max"):
             value = getattr(self, name)
             if not _is_seconds(value) or value < 0:
@@ -318,7 +398,7 @@ class EngineOptions:
         at least that long, up to :data:`~russo_nb.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
         the backoff cap, but a hostile value cannot park the batch.
         """
-        backoff = min(self.retry_backoff * 2 ** (attempts - 1), self.retry_backoff_max)
+        backoff = min(math.ldexp(self.retry_backoff, min(max(attempts - 1, 0), 64)), self.retry_backoff_max)
         hinted = getattr(exc, "retry_after", None)
         if _is_seconds(hinted) and hinted >= 0:
             return max(backoff, min(float(hinted), MAX_RETRY_AFTER_S))
@@ -424,6 +504,34 @@ def _forget(task: asyncio.Future[Any]) -> None:
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
+class Executor(Protocol):
+    """Where a :class:`Job`'s runs execute. ``run(job)`` executes them and hands each result to
+    ``job.deliver(plan, slot, result)``; cancelling ``run`` must stop them and return (then re-raise).
+
+    ``check(job)`` runs when the job is built (before anything starts), to refuse what this executor
+    cannot run with a clear error. The default is :class:`InProcessExecutor`; see
+    :class:`russo_nb.dask_executor.DaskExecutor` for a cluster.
+    """
+
+    def check(self, job: Job[Any]) -> None: ...
+
+    async def run(self, job: Job[Any]) -> None: ...
+
+
+class InProcessExecutor:
+    """The default executor: the job's runs execute on the running event loop in this process."""
+
+    def check(self, job: Job[Any]) -> None:
+        """Anything runs in process."""
+
+    async def run(self, job: Job[Any]) -> None:
+        """Run every item under the job's cap, on demand-started worker tasks (see :meth:`Job._worker`)."""
+        await job._run_here()
+
+    def __repr__(self) -> str:
+        return "InProcessExecutor()"
+
+
 class Job(Generic[B]):
     """Plans being run under one cap: ``await`` it, ``async for`` its runs, ``cancel()`` it.
 
@@ -439,8 +547,10 @@ class Job(Generic[B]):
         settings: EngineOptions,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plans = list(plans)
+        self.executor: Executor = InProcessExecutor() if executor is None else executor
         self.settings = settings
         self.on_progress = on_progress
         self.combine = combine
@@ -468,6 +578,7 @@ class Job(Generic[B]):
         self._limiter = RateLimiter(settings.rate_limit)
         self.started_at = time.time()
         self.finished_at: float | None = None
+        self.executor.check(self)
 
     @property
     def execution(self) -> Job[B]:
@@ -477,13 +588,7 @@ class Job(Generic[B]):
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self) -> Iterator[tuple[int, int, int]]:
         """(plan, unit, run) in round-robin order: run 0 of every unit of every plan, then run 1, ..."""
-        plans = self.plans
-        rounds = max((plan.runs for plan in plans if plan.units), default=0)
-        for run in range(rounds):
-            for index, plan in enumerate(plans):
-                if run < plan.runs:
-                    for unit in range(plan.units):
-                        yield index, unit, run
+        return schedule(self.plans)
 
     # -- running one item -----------------------------------------------------------
     async def _attempt(self, item: WorkItem[Any]) -> Any:
@@ -495,7 +600,7 @@ class Job(Generic[B]):
         try:
             done, _ = await asyncio.wait((task,), timeout=seconds)
         except asyncio.CancelledError:
-            await self._stop_task(task)
+            await self._stop_task(task, TEARDOWN_WAIT_S)  # the job stops: let teardowns finish
             raise
         if done:
             try:
@@ -505,12 +610,12 @@ class Job(Generic[B]):
         await self._stop_task(task)
         raise RunTimedOut
 
-    async def _stop_task(self, task: asyncio.Future[Any]) -> None:
-        """Cancel ``task``, give it a moment to unwind (teardown), then abandon it."""
+    async def _stop_task(self, task: asyncio.Future[Any], grace_s: float = STOP_GRACE_S) -> None:
+        """Cancel ``task``, give it up to ``grace_s`` to unwind (teardown), then abandon it."""
         task.cancel()
-        done, _ = await asyncio.wait((task,), timeout=STOP_GRACE_S)
+        done, _ = await asyncio.wait((task,), timeout=grace_s)
         if not done:
-            logger.warning("a run ignored cancellation for %.1fs; abandoning it", STOP_GRACE_S)
+            logger.warning("a run ignored cancellation for %.1fs; abandoning it", grace_s)
             self._abandoned.add(task)
             _forget(task)
             task.add_done_callback(self._abandoned.discard)
@@ -536,6 +641,8 @@ class Job(Generic[B]):
         """Run ``item`` until it succeeds or may not retry; each retried failure is appended to ``retried``."""
         settings = self.settings
         attempts = 0
+        waited = 0.0
+        gave_up = ""
         limiter = self._limiter
         while True:
             attempts += 1
@@ -558,9 +665,17 @@ class Job(Generic[B]):
                 )
                 self._interrupt()
                 return item.failed("cancelled", error, attempts)
-            except (Exception, SystemExit) as exc:
-                if attempts <= settings.retries and settings.retryable(exc):
-                    delay = settings.retry_delay(attempts, exc)
+            except BaseException as exc:  # Exception, SystemExit, GeneratorExit, pytest's Failed: this run's error
+                delay = settings.retry_delay(attempts, exc) if attempts <= settings.retries else 0.0
+                retry = attempts <= settings.retries and settings.retryable(exc)
+                if retry and waited + delay > MAX_RUN_WAIT_S:
+                    retry = False
+                    gave_up = (
+                        f" (not retried: waiting {delay:g}s more would pass the "
+                        f"{MAX_RUN_WAIT_S:g}s a run may spend waiting between attempts)"
+                    )
+                if retry:
+                    waited += delay
                     if isinstance(exc, RetryableError) and getattr(exc, "retry_after", None):
                         limiter.pause(delay)  # a quota is shared: the server's pause holds every run back
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
@@ -570,11 +685,14 @@ class Job(Generic[B]):
                     continue
                 stage = getattr(item, "stage", "")
                 if isinstance(exc, RunTimedOut):
-                    message = f"run exceeded timeout of {settings.timeout:g}s"
+                    message = f"run exceeded timeout of {settings.timeout:g}s{gave_up}"
                     return item.failed("timeout", RunError(type="TimeoutError", message=message, stage=stage), attempts)
+                error = capture_error(exc, stage)
+                if gave_up:
+                    error = error.model_copy(update={"message": error.message + gave_up})
                 if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the agent's own deadline, its message
-                    return item.failed("timeout", capture_error(exc, stage), attempts)
-                return item.failed("error", capture_error(exc, stage), attempts)
+                    return item.failed("timeout", error, attempts)
+                return item.failed("error", error, attempts)
             if attempts > 1:
                 result.attempts = attempts
             return result
@@ -641,11 +759,29 @@ class Job(Generic[B]):
             del self._in_flight[key]
             self._finish(index, slot, result)
 
+    def deliver(self, plan: int, slot: int, result: Any) -> bool:
+        """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
+
+        The first result per slot is kept: a chunk an executor ran twice (its worker died after
+        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        """
+        if self._results[plan][slot] is not None:
+            return False
+        self._finish(plan, slot, result)
+        return True
+
     async def _main(self) -> None:
+        try:
+            await self.executor.run(self)
+        finally:
+            await self._close()
+
+    async def _run_here(self) -> None:
+        """Run every item in this process (the in-process executor)."""
         limit = self.settings.max_concurrency
         self._cap = max(1, self.total if limit is None else min(self.total, limit))
         self._all_done = asyncio.get_running_loop().create_future()
-        with job_threads(min(self._cap, 256)):
+        with job_threads(self._cap):  # threads start on demand, up to threads.MAX_THREADS
             try:
                 if self.total:
                     self._spawn()
@@ -653,8 +789,6 @@ class Job(Generic[B]):
             except BaseException:
                 await self._stop_workers()
                 raise
-            finally:
-                await self._close()
 
     async def _stop_workers(self) -> None:
         self._stopping = True
@@ -662,7 +796,7 @@ class Job(Generic[B]):
         for task in workers:
             task.cancel()
         if workers:
-            done, pending = await asyncio.wait(workers, timeout=STOP_GRACE_S)
+            done, pending = await asyncio.wait(workers, timeout=TEARDOWN_WAIT_S)
             for task in pending:
                 logger.warning("a run ignored cancellation; abandoning it")
                 _forget(task)
@@ -722,20 +856,27 @@ class Job(Generic[B]):
         return self._cancel_requested or self._interrupted
 
     # -- results --------------------------------------------------------------------
-    def _filled(self, index: int) -> list[Any]:
-        """Plan ``index``'s results, unit-major; runs that never finished appear as ``cancelled``."""
+    def _filled(self, index: int) -> Any:
+        """Plan ``index``'s results, unit-major; runs that never finished count as ``cancelled``.
+
+        When every run finished this is the plain list. Otherwise it is a
+        :class:`~russo_nb.partial_runs.PartialRuns`: the unfinished runs are a count, each built
+        only when looked at (a stopped 1M-run batch never builds a million objects).
+        """
+        from .partial_runs import PartialRuns
+
         plan = self.plans[index]
         results = self._results[index]
-        if all(result is not None for result in results):
+        if None not in results:
             return list(results)
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
-        filled = []
-        for slot, result in enumerate(results):
-            if result is None:
-                item = self._in_flight.get((index, slot)) or plan.item(*divmod(slot, plan.runs))
-                result = item.failed("cancelled", error, 0)
-            filled.append(result)
-        return filled
+        in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
+
+        def fill(slot: int) -> Any:
+            item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
+            return item.failed("cancelled", error, 0)
+
+        return PartialRuns(list(results), plan.runs, fill)
 
     def plan_results(self) -> list[Any]:
         """Each plan's result as it stands, in plan order."""

@@ -81,7 +81,13 @@ def test_interrupted_batch_counts_finished_runs_only():
     batch = _interrupted_batch()
     view = build_view(batch)
     assert (view.finished, view.passed, view.cancelled) == (15, 11, 145)
-    assert abs(view.rate - 11 / 15) < 1e-12 and view.low > 0.4  # not 11/160 = 6.9%
+    assert abs(view.rate - 11 / 15) < 1e-12  # not 11/160 = 6.9%
+    from russo_nb.analysis import clustered_se
+
+    # the headline interval is the clustered one over the 2 prompts that ran (finished runs only)
+    by_prompt = [(row.passed, row.finished) for row in view.rows if row.finished]
+    expected = clustered_se([c for c, _ in by_prompt], [n for _, n in by_prompt])
+    assert expected.n_runs == 15 and (view.low, view.high) == (expected.low, expected.high)
     assert [row.prompt for row in view.flaky] == ["prompt 1"]  # 5 passed + 5 cancelled is not flaky
     assert len(view.not_run) == 14
     assert sum(len(group.runs) for group in view.groups) == 4  # cancellations are not failures
@@ -114,10 +120,16 @@ def test_results_offer_text_and_html_in_one_bundle():
     bundle = batch._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert bundle["text/plain"].startswith("FAILED (") and "russo-batch" in bundle["text/html"]
-    # the plain text is the summary's headline, then where the rest is
+    # the plain text is the summary's headline, the failure signatures across prompts, then where the rest is
     head = batch.summary().splitlines()[:2]
     rows = len(batch.by_prompt())
-    assert bundle["text/plain"].splitlines() == [*head, f"  … {rows} prompts; see .summary()"]
+    assert bundle["text/plain"].splitlines() == [
+        *head,
+        "  Failures: 5 runs with 2 signatures",
+        "    [failed] to_city → \"<script>alert('x')</script>\": 4 runs over 2 prompts",
+        "    [error] RuntimeError: agent crashed <script>alert('x')</script>: 1 run",
+        f"  … {rows} prompts; see .summary()",
+    ]
 
 
 def test_a_loaded_batch_displays_building_only_its_failing_runs(tmp_path):

@@ -19,7 +19,16 @@ from ..expectations import normalize_expectations
 if TYPE_CHECKING:
     from ..engine import EngineOptions
 
-__all__ = ["AGENT_ALIASES", "EngineKeys", "PipelineSpec", "ScenarioSpec", "Suite", "TestSpec", "allowed_keys"]
+__all__ = [
+    "AGENT_ALIASES",
+    "EngineKeys",
+    "ExecutorSpec",
+    "PipelineSpec",
+    "ScenarioSpec",
+    "Suite",
+    "TestSpec",
+    "allowed_keys",
+]
 
 
 AGENT_ALIASES: dict[str, dict[str, Any]] = {
@@ -128,6 +137,18 @@ class ScenarioSpec(_Strict):
     max_turns: int | None = Field(default=None, ge=1)
     runs: int | None = Field(default=None, ge=1)
     tags: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's."""
+    setup: str | None = None
+    """Import path of a function ``(state)`` that builds the environment; its return value is ``state.env``."""
+    teardown: str | None = None
+    scorers: list[Any] | None = None
+    """Weighted scorers (see :func:`russo_nb.scenario.scorers.scorer_from_data`); weights add up to 1.0."""
+    reference: Any = None
+    """A known-good transcript (a list of messages, or ``{messages: [...], variables: {...}}``) or
+    ``{agent: module:attr}``, a reference agent; it must score 1.0 before the runs start."""
+    pass_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """A run passes only with a score at least this (default 1.0 when the scenario has scorers)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -141,6 +162,32 @@ class ScenarioSpec(_Strict):
         return self
 
 
+class ExecutorSpec(_Strict):
+    """Where a suite's runs execute: ``executor: {kind: dask, address: tcp://scheduler:8786}``.
+
+    ``kind: local`` (the default) is this process; ``kind: dask`` ships the runs to a Dask cluster
+    (``address`` omitted: a local cluster sized to the machine). ``executor: dask`` is short for
+    ``{kind: dask}``. ``--dask`` on the command line overrides the block.
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    chunk_size: int | None = Field(default=None, ge=1)
+    n_workers: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @field_validator("kind")
+    @classmethod
+    def _check_kind(cls, value: str) -> str:
+        if value not in ("local", "dask"):
+            raise ValueError(f"kind must be 'local' or 'dask', got {value!r}")
+        return value
+
+
 class Suite(EngineKeys):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
@@ -151,10 +198,17 @@ class Suite(EngineKeys):
     intents: str | None = None
     effects: list[Any] | None = None
     runs: int = Field(default=1, ge=1)
+    executor: ExecutorSpec | None = None
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
+    _references: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def references(self) -> dict[str, Any]:
+        """The validated reference results of its scenarios, by name (filled when the suite is planned)."""
+        return self._references
 
     @property
     def source(self) -> Path | None:
@@ -263,6 +317,7 @@ def allowed_keys(section: str) -> str | None:
         "tests": TestSpec,
         "scenarios": ScenarioSpec,
         "component": ComponentRef,
+        "executor": ExecutorSpec,
     }
     model = sections.get(section)
     if model is None:

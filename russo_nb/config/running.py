@@ -18,7 +18,7 @@ from .models import Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
 from .scenarios import plan_suite_scenarios
 
-__all__ = ["SuiteResult", "SuiteRun", "run_suite", "start_suite"]
+__all__ = ["EXECUTOR_CLASSES", "SuiteResult", "SuiteRun", "make_executor", "run_suite", "start_suite", "suite_executor"]
 
 
 class SuiteResult:
@@ -28,11 +28,15 @@ class SuiteResult:
     slices in ``metadata.params['tests']``) is what reports, history and analysis take.
     """
 
-    def __init__(self, name: str, tests: dict[str, Any], batch: Any, scenarios: Any = None) -> None:
+    def __init__(
+        self, name: str, tests: dict[str, Any], batch: Any, scenarios: Any = None, references: Any = None
+    ) -> None:
         self.name = name
         self.tests = tests
         self.batch = batch
         self.scenarios = scenarios
+        self.references: dict[str, Any] = dict(references or {})
+        """Each scored scenario's validated reference result (score 1.0), by name."""
 
     @property
     def result(self) -> Any:
@@ -101,6 +105,12 @@ class SuiteResult:
             tail = f", {len(extra)} {extra[0]}" if extra else ""
             flaky = "  (flaky)" if 0 < passed < len(runs) else ""
             lines.append(f"  {name.ljust(width)}  {passed}/{len(runs)} passed ({passed / len(runs):.0%}{tail}){flaky}")
+            scores = [run.score for run in runs if run.score is not None and run.status in ("passed", "failed")]
+            if scores:
+                lines.append(f"  {' ' * width}  score mean {sum(scores) / len(scores):.2f}, min {min(scores):.2f}")
+        for name, reference in self.references.items():
+            parts = ", ".join(f"{terminal_safe(key)}={value:.2f}" for key, value in reference.scores.items())
+            lines.append(f"  {terminal_safe(name).ljust(width)}  reference scores {reference.score:.2f} ({parts})")
         return lines
 
     def __repr__(self) -> str:
@@ -142,7 +152,7 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
         stopped = stopped or any(run.status == "cancelled" for run in scenarios.runs)
     if stopped:
         combined.metadata.params["interrupted"] = True
-    return SuiteResult(suite.label, tests, combined, scenarios)
+    return SuiteResult(suite.label, tests, combined, scenarios, suite.references)
 
 
 def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) -> list[Any]:
@@ -179,6 +189,25 @@ def _plan_test(
         raise SuiteFileError(f"{suite.where()}tests[{index}]: {exc}") from None
 
 
+#: Executor kinds a suite file or ``--dask`` may name, by import path (built like a suite's components).
+EXECUTOR_CLASSES = {"dask": "russo_nb.dask_executor.DaskExecutor"}
+
+
+def make_executor(kind: str = "dask", address: str | None = None, **options: Any) -> Any:
+    """The executor of ``kind`` (``dask``: a DaskExecutor on ``address``, or on a local cluster when None)."""
+    from ..components import build_component
+
+    return build_component({"class": EXECUTOR_CLASSES[kind], "params": {"client": address, **options}})
+
+
+def suite_executor(suite: Suite) -> Any:
+    """The executor a suite file's ``executor:`` block asks for (None: in process)."""
+    spec = suite.executor
+    if spec is None or spec.kind == "local":
+        return None
+    return make_executor(spec.kind, spec.address, chunk_size=spec.chunk_size, n_workers=spec.n_workers)
+
+
 def start_suite(
     suite: Suite | str | Path,
     runs: int | None = None,
@@ -190,6 +219,7 @@ def start_suite(
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
     options: EngineOptions | None = None,
+    executor: Any = None,
     **engine: Any,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
@@ -198,6 +228,8 @@ def start_suite(
     together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. Engine options
     (:class:`~russo_nb.engine.EngineOptions`) come from the file's keys; ``options=`` replaces them,
     and keywords that are not None (``max_concurrency``, ``timeout``, ``rate_limit``, ``seed`` ...) win.
+    ``executor`` (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's
+    ``executor:`` block.
     """
     from ..engine import engine_options
 
@@ -217,7 +249,9 @@ def start_suite(
     if scenarios:
         plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, settings))
     test_ids = [test_id for _, test_id in picked]
-    job: Job[SuiteResult] = Job(plans, settings, on_progress)
+    if executor is None:
+        executor = suite_executor(suite)
+    job: Job[SuiteResult] = Job(plans, settings, on_progress, executor=executor)
     job.combine = lambda parts: _suite_result(suite, test_ids, job, parts)
     return job
 

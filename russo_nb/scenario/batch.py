@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..conditions import check_conditions
-from ..engine import EngineOptions, Job, Plan, Progress, check_runs, engine_options, stamped
+from ..engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -277,7 +277,11 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     def collect(
         self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
     ) -> ScenarioBatch:
-        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+        # scenario runs are few and costly: a stopped batch's unfinished ones are built (runs may be PartialRuns)
+        return ScenarioBatch(runs=list(runs), metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+
+    def components(self) -> list[tuple[str, Any]]:
+        return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
 
 
 #: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
@@ -373,6 +377,7 @@ def start_scenarios(
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
+    executor: Executor | None = None,
     **engine: Any,
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
@@ -385,7 +390,7 @@ def start_scenarios(
     name, tag_list = batch_labels(name, tags)
     metadata = BatchMetadata(name=name, tags=tag_list, **settings.metadata_fields())
     plan = plan_scenarios(scenarios, runs, seed=settings.seed, metadata=metadata, conditions=conditions)
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 def _agent_name(scenario: Scenario) -> str:
