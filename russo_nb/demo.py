@@ -48,6 +48,7 @@ def start_demo(
     synthesizer: Any = None,
     name: str | None = None,
     options: EngineOptions | None = None,
+    executor: Any = None,
     **engine: Any,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
@@ -68,7 +69,7 @@ def start_demo(
     else:
         synthesizer = synthesizer or default_synthesizer()
         warm = getattr(agent, "warm_up", None)
-        if callable(warm):
+        if callable(warm) and executor is None:  # on a cluster the workers load their own recogniser
             warm()
     return start_batch(
         suite.prompts,
@@ -84,6 +85,7 @@ def start_demo(
         **engine,
         name=name or suite.label,
         tags=["demo"],
+        executor=executor,
     )
 
 

@@ -66,6 +66,10 @@ def _as_batch(obj: Any) -> Any:
 class RussoMagics(Magics):
     """The ``%russo`` line magic and ``%%russo`` cell magic."""
 
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
@@ -159,7 +163,8 @@ class RussoMagics(Magics):
 
         quiet = bool(command.get("quiet", False))
         progress = handle.progress
-        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+        link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
         chained = handle.on_progress
 
         def on_progress(state: Any) -> None:
@@ -210,6 +215,17 @@ class RussoMagics(Magics):
         )
 
     # -- subcommands --------------------------------------------------------------------
+    def _executor(self, command: Command) -> Any:
+        """``--dask [ADDRESS]``: the session's executor for that cluster (kept, so later cells reuse it), else None."""
+        address = command.get("dask")
+        if address is None:
+            return None
+        if address not in self._executors:
+            from ..config import make_executor
+
+            self._executors[address] = make_executor("dask", None if address == "local" else address)
+        return self._executors[address]
+
     def _cmd_help(self, command: Command) -> None:
         print(usage(command.positionals[0] if command.positionals else None))
 
@@ -244,6 +260,7 @@ class RussoMagics(Magics):
             command.get("runs", 1),
             effects=self._effects(command.get("effects")),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
             **_engine(command),
         )
         return self._execute(batch, command, "russo run")
@@ -259,6 +276,7 @@ class RussoMagics(Magics):
             self._effects(command.get("effects")) or None,
             agent=agent,
             name=command.get("name"),
+            executor=self._executor(command),
             **_engine(command),
         )
         return self._execute(batch, command, "russo demo")
@@ -279,7 +297,9 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        handle = start_suite(suite, command.get("runs"), pipeline=pipeline, **_engine(command))
+        handle = start_suite(
+            suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
+        )
         from ..runner import PromptPlan
 
         if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
@@ -299,7 +319,11 @@ class RussoMagics(Magics):
             found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
             scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
         handle = start_scenarios(
-            scenarios, command.get("runs", 1), name=command.get("name") or command.get("as"), **_engine(command)
+            scenarios,
+            command.get("runs", 1),
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
 
