@@ -79,6 +79,12 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
         "--rate-limit", metavar="RATE", help="attempt starts per time, e.g. 10/s or 600/min (overrides the file)"
     )
     parser.add_argument("--seed", type=int, help="seed for effects (overrides the file)")
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a local cluster sized to "
+        "this machine (overrides the file's executor:; needs pip install 'russo_nb[dask]')",
+    )
     parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
     parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
     parser.add_argument("--json", metavar="OUT.jsonl", help="write the runs as JSON lines here")
@@ -159,7 +165,7 @@ def _run(argv: list[str]) -> int:
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
 
-    from .config import load_suite, start_suite
+    from .config import load_suite, make_executor, start_suite
     from .progress_text import ProgressPrinter
     from .sync import run_sync
 
@@ -171,6 +177,9 @@ def _run(argv: list[str]) -> int:
         suite.rate_limit = args.rate_limit
     if args.seed is not None:
         suite.seed = args.seed
+    executor = None
+    if args.dask is not None:
+        executor = make_executor("dask", None if args.dask == "local" else args.dask)
     printer = None if args.quiet else ProgressPrinter(sys.stderr, label=suite.label)
     handle = start_suite(
         suite,
@@ -180,8 +189,15 @@ def _run(argv: list[str]) -> int:
         on_progress=printer,
         cache=False if args.no_cache else None,
         cache_dir=args.cache_dir,
+        executor=executor,
     )
-    outcome = run_sync(handle)
+    link = handle.executor.connect()  # now: an unreachable scheduler is one line before any run
+    if link and not args.quiet:
+        print(f"russo: runs on {handle.executor!r}; dashboard: {link}", file=sys.stderr)
+    try:
+        outcome = run_sync(handle)
+    finally:
+        handle.executor.close()
     if printer is not None:
         printer.close()
     _say(outcome.summary())

@@ -317,6 +317,11 @@ class DaskExecutor:
         except Exception:
             return None
 
+    def connect(self) -> str | None:
+        """Connect now (or start the local cluster); the dashboard's address, or None when it has none."""
+        self.client  # noqa: B018 (connects)
+        return self.dashboard_link
+
     def close(self) -> None:
         """Close the client and local cluster this executor started (a given Client is left open)."""
         owned, self._owned = self._owned, []

@@ -50,6 +50,7 @@ def start_demo(
     name: str | None = None,
     timeout: float | None = None,
     rate_limit: Any = None,
+    executor: Any = None,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
@@ -68,7 +69,7 @@ def start_demo(
     else:
         synthesizer = synthesizer or default_synthesizer()
         warm = getattr(agent, "warm_up", None)
-        if callable(warm):
+        if callable(warm) and executor is None:  # on a cluster the workers load their own recogniser
             warm()
     return start_batch(
         suite.prompts,
@@ -84,6 +85,7 @@ def start_demo(
         on_progress=on_progress,
         name=name or suite.label,
         tags=["demo"],
+        executor=executor,
     )
 
 

@@ -398,6 +398,14 @@ class Executor(Protocol):
 
     async def run(self, job: Job[Any]) -> None: ...
 
+    def connect(self) -> str | None:
+        """Reach what the runs need now (a cluster); a link to watch them (a dashboard) or None."""
+        ...
+
+    def close(self) -> None:
+        """Release what this executor started (a local cluster)."""
+        ...
+
 
 class InProcessExecutor:
     """The default executor: the job's runs execute on the running event loop in this process."""
@@ -408,6 +416,13 @@ class InProcessExecutor:
     async def run(self, job: Job[Any]) -> None:
         """Run every item under the job's cap, on demand-started worker tasks (see :meth:`Job._worker`)."""
         await job._run_here()
+
+    def connect(self) -> str | None:
+        """Nothing to reach; nothing to link to."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __repr__(self) -> str:
         return "InProcessExecutor()"

@@ -81,7 +81,7 @@ def _inline_scenario(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
         return team
 
     threshold = spec.pass_threshold if spec.pass_threshold is not None else (1.0 if scorers else None)
-    return Scenario(
+    return Scenario(  # in a suite file, scorers without a pass_threshold mean 1.0 (see _suite_threshold)
         name=spec.name or spec.id or f"scenario{index + 1}",
         description=spec.description or "",
         agents=agents,
@@ -116,10 +116,20 @@ def validate_references(suite: Suite, scenarios: list[Any]) -> dict[str, Any]:
     return results
 
 
+def _suite_threshold(scenario: Any, given: float | None) -> Any:
+    """In a suite file a scored scenario passes only at ``pass_threshold`` (the file's, its own, else 1.0)."""
+    threshold = given if given is not None else scenario.pass_threshold
+    if threshold is None and scenario.weighted_scorers:
+        threshold = 1.0
+    return (
+        scenario if threshold == scenario.pass_threshold else scenario.model_copy(update={"pass_threshold": threshold})
+    )
+
+
 def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pipeline) -> list[Any]:
     try:
         if spec.ref is not None:
-            return _scenarios_from_ref(spec)
+            return [_suite_threshold(item, spec.pass_threshold) for item in _scenarios_from_ref(spec)]
         return [_inline_scenario(spec, index, suite, pipeline)]
     except RussoError as exc:
         raise SuiteFileError(f"{suite.where()}scenarios[{index}]: {exc}") from None

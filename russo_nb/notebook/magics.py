@@ -59,6 +59,10 @@ def _as_batch(obj: Any) -> Any:
 class RussoMagics(Magics):
     """The ``%russo`` line magic and ``%%russo`` cell magic."""
 
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
@@ -152,7 +156,8 @@ class RussoMagics(Magics):
 
         quiet = bool(command.get("quiet", False))
         progress = handle.progress
-        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+        link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
         chained = handle.on_progress
 
         def on_progress(state: Any) -> None:
@@ -203,6 +208,17 @@ class RussoMagics(Magics):
         )
 
     # -- subcommands --------------------------------------------------------------------
+    def _executor(self, command: Command) -> Any:
+        """``--dask [ADDRESS]``: the session's executor for that cluster (kept, so later cells reuse it), else None."""
+        address = command.get("dask")
+        if address is None:
+            return None
+        if address not in self._executors:
+            from ..config import make_executor
+
+            self._executors[address] = make_executor("dask", None if address == "local" else address)
+        return self._executors[address]
+
     def _cmd_help(self, command: Command) -> None:
         print(usage(command.positionals[0] if command.positionals else None))
 
@@ -241,6 +257,7 @@ class RussoMagics(Magics):
             effects=self._effects(command.get("effects")),
             seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
         )
         return self._execute(batch, command, "russo run")
 
@@ -259,6 +276,7 @@ class RussoMagics(Magics):
             name=command.get("name"),
             timeout=command.get("timeout"),
             rate_limit=command.get("rate_limit"),
+            executor=self._executor(command),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -286,6 +304,7 @@ class RussoMagics(Magics):
             command.get("max_concurrency"),
             pipeline=pipeline,
             rate_limit=command.get("rate_limit"),
+            executor=self._executor(command),
         )
         from ..runner import PromptPlan
 
@@ -312,6 +331,7 @@ class RussoMagics(Magics):
             timeout=command.get("timeout"),
             rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
         )
         return self._execute(handle, command, "russo scenario")
 

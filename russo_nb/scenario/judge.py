@@ -293,7 +293,11 @@ class JudgeAgent(AgentAdapter):
             return None  # too early to end the run: the conversation goes on
         if not criteria:
             if forced:
-                return ScenarioResult(success=True, reasoning="the judge has no criteria, so nothing failed")
+                return ScenarioResult(
+                    success=False,
+                    reasoning="the judge was asked for a verdict but has no criteria to judge against; "
+                    "give JudgeAgent(criteria=[...]) or end the script with succeed() / fail()",
+                )
             return None
         results, look = await self.evaluate(criteria, state, forced=forced)
         state.agent_data[id(self)] = results  # the latest look, reported if max_turns ends the run

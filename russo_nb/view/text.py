@@ -19,7 +19,7 @@ from typing import Any
 from ..columns import column, table_columns
 from ..plain_text import terminal_safe
 from ..types import ColumnarRuns
-from .model import CANCELLED, BatchView, PromptRow, build_view
+from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
 
 __all__ = ["headline_lines", "summary_text"]
 
@@ -153,3 +153,25 @@ def summary_text(result: Any, view: BatchView | None = None) -> str:
     for row in view.rows:
         lines.extend(_row_lines(view, row, *by_prompt.get(row.prompt, ([], []))))
     return "\n".join(lines)
+
+
+MAX_SIGNATURE_LINES = 10
+"""The text summary lists at most this many failure signatures."""
+
+
+def failure_lines(groups: list[FailureGroup], limit: int = MAX_SIGNATURE_LINES) -> list[str]:
+    """The failure signatures across prompts, largest first: ``to_city → 'Boston': 60 runs over 12 prompts``."""
+    if not groups:
+        return []
+    failing = sum(len(group.runs) for group in groups)
+    lines = [f"  Failures: {failing} run{'s' if failing != 1 else ''} with {len(groups)} "
+             f"signature{'s' if len(groups) != 1 else ''}"]  # fmt: skip
+    for group in groups[:limit]:
+        over = f" over {len(group.prompts)} prompts" if len(group.prompts) > 1 else ""
+        count = len(group.runs)
+        lines.append(
+            f"    [{group.status}] {terminal_safe(group.what[:160])}: {count} run{'s' if count != 1 else ''}{over}"
+        )
+    if len(groups) > limit:
+        lines.append(f"    … {len(groups) - limit} more signatures")
+    return lines
