@@ -24,7 +24,15 @@ from ..extras import require
 from ..parsers._common import arguments_dict, field
 from ..parsers.openai import OpenAIResponseParser, openai_usage
 from ..types import AgentResponse, Audio, ToolCall
-from ._common import AgentConnectionError, add_audio_usage, close_error, sdk_error, time_limit
+from ._common import (
+    AgentConnectionError,
+    ReceiveBudget,
+    add_audio_usage,
+    close_error,
+    close_within,
+    sdk_error,
+    time_limit,
+)
 
 require("openai", "OpenAIAgent")
 
@@ -141,8 +149,14 @@ class OpenAIRealtimeAgent:
             if self.connection is not None:
                 response = await self._run_on(self.connection, audio, configure=False)
             else:
-                async with self._connect() as connection:
+                manager = self._connect()
+                connection = await manager.__aenter__()
+                try:
                     response = await self._run_on(connection, audio, configure=True)
+                finally:  # bounded: a server that never answers the close cannot add seconds to the run
+                    socket = getattr(connection, "_connection", None)
+                    abort = getattr(getattr(socket, "transport", None), "abort", None)
+                    await close_within(lambda: manager.__aexit__(None, None, None), self.name, abort)
         except InvalidStatus as exc:
             from ._common import handshake_error
 
@@ -189,7 +203,9 @@ class OpenAIRealtimeAgent:
         )
 
     async def _collect(self, conn: Any, calls: list[ToolCall], events: list[Any], state: dict[str, Any]) -> None:
+        budget = ReceiveBudget(self.name)
         async for event in conn:
+            budget.take(event)
             events.append(event)
             kind = field(event, "type", None)
             if kind == "response.function_call_arguments.done":

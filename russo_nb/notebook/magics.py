@@ -362,11 +362,7 @@ class RussoMagics(Magics):
 
         name, path = command.positionals
         result = self._lookup_result(name)
-        suffix = Path(path).suffix.lower()
-        if suffix not in (".html", ".csv", ".parquet", ".jsonl"):
-            raise InvalidArgumentError(
-                f"cannot export to {path!r}: use a path ending in .html, .csv, .parquet or .jsonl"
-            )
+        # export() is the one judge of suffixes (.html, .csv, .parquet, .jsonl, .jsonl.gz) and says which it takes
         written = Path(export(result, path, include_audio=bool(command.get("audio", False))))
         size = written.stat().st_size if written.exists() else 0
         print(f"wrote {written} ({size / 1024:.1f} KiB)")
