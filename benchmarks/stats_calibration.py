@@ -41,6 +41,7 @@ from russo_nb.analysis import clustered_se, is_flaky, is_mixed, runs_needed, sim
 from russo_nb.analysis.paired import _reject, mcnemar_exact_p  # noqa: E402
 from russo_nb.analysis.simulate import beta_rates, paired_rates  # noqa: E402
 from russo_nb.analysis.stats import t_quantile, wilson_bounds, wilson_interval  # noqa: E402
+from russo_nb.errors import InvalidArgumentError  # noqa: E402
 
 ALPHA = 0.05
 ICCS = (0.05, 0.3, 0.7)
@@ -276,8 +277,8 @@ def sizing_table(reps: int, seed: int) -> None:
                     seed=seed + 7,
                 )
                 aware_text, delivered_text = str(aware_runs), pct(delivered)
-            except Exception as exc:  # the design cannot reach the power at any runs: more prompts needed
-                aware_text, delivered_text = "more prompts", type(exc).__name__
+            except InvalidArgumentError:  # the design cannot reach the power at any runs: more prompts needed
+                aware_text, delivered_text = "more prompts", "–"
             plain_power = simulated_power(
                 baseline,
                 drop,

@@ -321,9 +321,10 @@ class JudgeAgent(AgentAdapter):
             reasons = "; ".join(
                 f"{r.criterion}: {r.reasoning}" if r.reasoning else r.criterion for r in results if not r.passed
             )
-            reasoning = f"{len(failed)} of {len(results)} criteria not met ({reasons})"
+            noun = "criterion" if len(results) == 1 else "criteria"
+            reasoning = f"{len(failed)} of {len(results)} {noun} not met ({reasons})"
         else:
-            reasoning = f"all {len(results)} criteria met"
+            reasoning = "the criterion met" if len(results) == 1 else f"all {len(results)} criteria met"
         if look is not None and look.reasoning:
             reasoning += f". The model: {look.reasoning}"
         return ScenarioResult(

@@ -28,11 +28,14 @@ __all__ = [
 from ..columns import Run, column, table_columns
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
-from .kit import pct
+from .kit import pct, plural
 from .signature import failure_signature
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
+
+FLAKY_TITLE = f"reliably passes and fails: its Wilson interval stays {FLAKY_MARGIN * 100:g} points clear of 0% and 100%"
+"""What the flaky flag means, in words (tooltips)."""
 
 RATE_LABEL = PER_RUN
 """How the headline pass rate is weighted: pooled over finished runs."""
@@ -224,9 +227,9 @@ class BatchView:
         return f"{confidence_label(self.confidence)} CI {pct(self.low)}–{pct(self.high)}"
 
     def status_text(self) -> str:
-        """Errors, timeouts and the like, e.g. "1 error · 2 timeout" (cancellations are said separately)."""
+        """Errors, timeouts and the like, e.g. "1 error · 2 timeouts" (cancellations are said separately)."""
         return " · ".join(
-            f"{count} {status}"
+            plural(count, status)
             for status, count in self.statuses.items()
             if status not in ("passed", "failed", CANCELLED)
         )
