@@ -391,8 +391,9 @@ class HistoryStore:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
         Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
-        ones are not counted), passed, pass_rate, low / high (Wilson 95%). ``prompt`` may be the prompt
-        text or its prompt_id.
+        ones are not counted), passed, pass_rate, low / high (95%: a batch's interval is clustered by
+        prompt, the one interval every view gives a batch rate; one prompt's is its Wilson interval).
+        ``prompt`` may be the prompt text or its prompt_id.
         """
         import pandas as pd
 
@@ -431,12 +432,39 @@ class HistoryStore:
         frame["runs"] = frame["runs"].astype("int64")
         frame["passed"] = frame["passed"].fillna(0).astype("int64")
         frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
-        if len(frame):
+        if len(frame) and prompt is not None:
             low, high = wilson_interval(frame["passed"].to_numpy(), frame["runs"].to_numpy())
             frame["low"], frame["high"] = low, high
+        elif len(frame):
+            frame["low"], frame["high"] = self._clustered_bounds(frame["batch_id"].tolist())
         else:
             frame["low"], frame["high"] = [], []
         return frame
+
+    def _clustered_bounds(self, batch_ids: list[str]) -> tuple[list[float], list[float]]:
+        """Each batch's pass-rate interval clustered by prompt, from its per-prompt finished runs and passes."""
+        from .analysis.stats import clustered_se
+
+        counts: dict[str, tuple[list[int], list[int]]] = {}
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT batch_id, SUM(passed), SUM(status != 'cancelled') FROM runs GROUP BY batch_id, prompt"
+            ).fetchall()
+        for batch_id, passed, finished in rows:
+            entry = counts.setdefault(batch_id, ([], []))
+            entry[0].append(int(passed or 0))
+            entry[1].append(int(finished or 0))
+        lows, highs = [], []
+        for batch_id in batch_ids:
+            passed, finished = counts.get(batch_id, ([], []))
+            if sum(finished):
+                interval = clustered_se(passed, finished)
+                lows.append(interval.low)
+                highs.append(interval.high)
+            else:
+                lows.append(0.0)
+                highs.append(1.0)
+        return lows, highs
 
     def __len__(self) -> int:
         with self._connect() as conn:
