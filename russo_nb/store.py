@@ -366,7 +366,9 @@ class HistoryStore:
         if metadata.kind == "scenarios" and rows and _is_scenario_json(rows[0][0]):
             from .scenario.batch import ScenarioBatch
 
-            return ScenarioBatch.model_construct(runs=[_load_scenario_run(row[0], audio) for row in rows], metadata=metadata)
+            return ScenarioBatch.model_construct(
+                runs=[_load_scenario_run(row[0], audio) for row in rows], metadata=metadata
+            )
         runs = [_load_run(row[0]) for row in rows]
         return BatchResult(runs=runs, audio=audio, metadata=metadata)
 

@@ -331,7 +331,9 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             run = ScenarioResult.model_validate(data)
         except (ValueError, TypeError, AttributeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InvalidArgumentError(f"{str(source)!r} row {row + 1}: cannot read the scenario run ({first})") from None
+            raise InvalidArgumentError(
+                f"{str(source)!r} row {row + 1}: cannot read the scenario run ({first})"
+            ) from None
         run.audio = dict.fromkeys(keys)  # the keys, until the clips beside the file are attached
         runs.append(run)
     if metadata is None:
