@@ -249,3 +249,22 @@ def test_one_prompt_interval_is_the_same_everywhere():
     assert (summary.clustered_low, summary.clustered_high) == pytest.approx(expected)
     assert (view.low, view.high) == pytest.approx(expected)
     assert (clustered_se([7], [10]).low, clustered_se([7], [10]).high) == pytest.approx(expected)
+
+
+def test_history_trend_gives_each_batch_its_clustered_interval(tmp_path):
+    import sys
+
+    sys.path.insert(0, "tests")
+    from analysis_helpers import batch_from_outcomes
+
+    from russo_nb.store import HistoryStore
+
+    store = HistoryStore(tmp_path / "history.sqlite")
+    store.record(batch_from_outcomes({f"p{i}": [i % 2 == 0] * 5 + ["cancelled"] for i in range(6)}))
+    store.record(batch_from_outcomes({"only": [True, True, False, True]}))
+    trend = store.trend()
+    expected = clustered_se([5, 0, 5, 0, 5, 0], [5] * 6)  # cancelled runs are not counted
+    assert (trend["low"][0], trend["high"][0]) == pytest.approx((expected.low, expected.high))
+    assert (trend["low"][1], trend["high"][1]) == pytest.approx(wilson_interval(3, 4))
+    one = store.trend(prompt="only")  # one prompt's trend: its Wilson interval
+    assert (one["low"][0], one["high"][0]) == pytest.approx(wilson_interval(3, 4))
