@@ -428,6 +428,7 @@ TABLE_LEAVES_OUT: dict[str, str] = {
 }
 """Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
 
+
 def column(name: str) -> RunColumn:
     """The declaration of one column by name."""
     for spec in RUN_TABLE:

@@ -53,7 +53,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidArgumentError, RetryableError
@@ -66,11 +66,16 @@ __all__ = [
     "MAX_RUNS",
     "MAX_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
+    "OPTION_NAMES",
     "STOP_GRACE_S",
     "TEARDOWN_WAIT_S",
+    "TEXT_OPTIONS",
+    "EngineOptions",
     "EngineSettings",
     "Executor",
     "InProcessExecutor",
+    "engine_options",
+    "option_from_text",
     "Job",
     "Plan",
     "Progress",
@@ -271,22 +276,74 @@ def _is_seconds(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _about(help: str, kind: Callable[[str], Any] | None = None, metavar: str = "", expects: str = "") -> Any:
+    """What every surface needs to offer an :class:`EngineOptions` field (its ``metadata``).
+
+    ``help``, ``metavar`` and ``expects`` (what a valid value looks like) are the text of the CLI, the
+    magics, the pytest plugin and suite-file errors; ``kind`` reads the value from text (``int``, ``float``,
+    ``str``); ``None`` means the option is Python-only (``retry_on`` takes exception classes).
+    """
+    return {"help": help, "kind": kind, "metavar": metavar, "expects": expects}
+
+
+_SECONDS = "a number of seconds"
+
+
 @dataclass(frozen=True)
-class EngineSettings:
-    """How the engine runs items: cap, timeout, retries and backoff, rate limit.
+class EngineOptions:
+    """How a batch runs, declared once: every option's one default, its meaning and its checks.
+
+    Every surface takes these names: :func:`~russo_nb.runner.start_batch`, ``run_concurrent(_sync)``,
+    ``start_scenarios``, ``start_suite``, ``start_sweep`` and ``run_demo`` as keyword arguments (or
+    ``options=EngineOptions(...)``, see :func:`engine_options`), suite files as top-level keys, the ``russo``
+    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.arguments`), the pytest plugin as
+    marker keys and ``--russo-*`` options.
 
     A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
     retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
     ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
     """
 
-    max_concurrency: int | None = None
-    timeout: float | None = None
-    retries: int = 0
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
-    retry_backoff: float = 0.5
-    retry_backoff_max: float = 30.0
-    rate_limit: Any = None
+    max_concurrency: int | None = field(
+        default=None, metadata=_about("runs at a time (default: no limit, as russo)", int, "N", "a whole number >= 1")
+    )
+    timeout: float | None = field(
+        default=None,
+        metadata=_about("seconds each attempt of a run may take (default: no limit)", float, "S", f"{_SECONDS} > 0"),
+    )
+    retries: int = field(
+        default=0,
+        metadata=_about(
+            "extra attempts after a retryable error, e.g. HTTP 429 / 5xx (default 0)", int, "N", "a whole number >= 0"
+        ),
+    )
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = field(
+        default=(), metadata=_about("exception classes retried besides HTTP 429 / 5xx (Python only)")
+    )
+    retry_backoff: float = field(
+        default=0.5,
+        metadata=_about(
+            "seconds before the first retry, doubled each time (default 0.5)", float, "S", f"{_SECONDS} >= 0"
+        ),
+    )
+    retry_backoff_max: float = field(
+        default=30.0, metadata=_about("most seconds between two attempts (default 30)", float, "S", f"{_SECONDS} >= 0")
+    )
+    rate_limit: Any = field(
+        default=None,
+        metadata=_about(
+            "attempt starts per time: 10/s, 600/min (default: no limit)",
+            str,
+            "RATE",
+            "requests per time like 10/s or 600/min",
+        ),
+    )
+    seed: int | None = field(
+        default=None,
+        metadata=_about(
+            "seed of every run's own seed: effects, simulated users (default 0)", int, "N", "a whole number"
+        ),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rate_limit", RateLimit.parse(self.rate_limit))
@@ -310,6 +367,10 @@ class EngineSettings:
             )
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise InvalidArgumentError(f"retries must be a whole number >= 0, got {self.retries!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
+            if not (hasattr(self.seed, "__index__") and not isinstance(self.seed, bool)):
+                raise InvalidArgumentError(f"seed must be a whole number, got {self.seed!r}")
+            object.__setattr__(self, "seed", int(self.seed))
         if self.retries > MAX_RETRIES:
             raise InvalidArgumentError(
                 f"retries={self.retries:,} is more than russo makes (at most {MAX_RETRIES}); "
@@ -346,6 +407,64 @@ class EngineSettings:
     def params(self) -> dict[str, Any]:
         """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
+
+    def metadata_fields(self) -> dict[str, Any]:
+        """The :class:`~russo_nb.types.BatchMetadata` fields these options fill (``params`` included)."""
+        return {
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "params": self.params(),
+        }
+
+
+#: Every engine option's name, in declaration order.
+OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions))
+#: The options a command line can give (``retry_on`` takes Python classes, so it is Python-only).
+TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f.metadata["kind"] is not None)
+
+#: Older name of :class:`EngineOptions`, kept while the other rooms move over.
+EngineSettings = EngineOptions
+
+
+def option_from_text(name: str, text: str) -> Any:
+    """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
+
+    Raises :class:`~russo_nb.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
+    """
+    item = next(item for item in fields(EngineOptions) if item.name == name)
+    try:
+        value = item.metadata["kind"](text)
+        EngineOptions(**{name: value})
+    except (ValueError, InvalidArgumentError):
+        flag = "--" + name.replace("_", "-")
+        raise InvalidArgumentError(f"{flag} needs {item.metadata['expects']}, got {text!r}") from None
+    return value
+
+
+def engine_options(options: EngineOptions | None = None, /, *, where: str = "", **given: Any) -> EngineOptions:
+    """``options`` (or the defaults) with every option in ``given`` that is not None put in.
+
+    The one way entry points combine an ``options=`` object with keyword arguments: a keyword
+    left at None keeps the object's value. An unknown name is an
+    :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
+    """
+    import difflib
+    from dataclasses import replace
+
+    unknown = [name for name in given if name not in OPTION_NAMES]
+    if unknown:
+        name = unknown[0]
+        near = difflib.get_close_matches(name, OPTION_NAMES, n=2)
+        hint = f" Did you mean {' or '.join(near)}?" if near else ""
+        raise InvalidArgumentError(
+            f"{where or 'engine options'}: no option {name!r}.{hint} Options: {', '.join(OPTION_NAMES)}"
+        )
+    if options is not None and not isinstance(options, EngineOptions):
+        raise InvalidArgumentError(f"options must be an EngineOptions, got {type(options).__name__}")
+    chosen = {name: value for name, value in given.items() if value is not None}
+    base = options if options is not None else EngineOptions()
+    return replace(base, **chosen) if chosen else base
 
 
 def stamped(metadata: Any, started_at: float, finished_at: float, interrupted: bool) -> Any:
@@ -440,7 +559,7 @@ class Job(Generic[B]):
     def __init__(
         self,
         plans: Sequence[Plan[Any, Any]],
-        settings: EngineSettings,
+        settings: EngineOptions,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
         executor: Executor | None = None,

@@ -44,6 +44,13 @@ def _display_html(html: str) -> None:
     display(HTML(html))
 
 
+def _engine(command: Command) -> dict[str, Any]:
+    """The engine options the line gave (None: not given, the default or the suite file's)."""
+    from ..engine import TEXT_OPTIONS
+
+    return {name: command.get(name) for name in TEXT_OPTIONS}
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -251,13 +258,10 @@ class RussoMagics(Magics):
             evaluator,
             expect,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo run")
 
@@ -270,13 +274,10 @@ class RussoMagics(Magics):
         batch = start_demo(
             command.get("runs"),
             self._effects(command.get("effects")) or None,
-            command.get("max_concurrency", 8),
-            seed=command.get("seed", 0),
             agent=agent,
             name=command.get("name"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -296,15 +297,8 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        if command.get("timeout") is not None:
-            suite = suite.model_copy(update={"timeout": command.get("timeout")})
         handle = start_suite(
-            suite,
-            command.get("runs"),
-            command.get("max_concurrency"),
-            pipeline=pipeline,
-            rate_limit=command.get("rate_limit"),
-            executor=self._executor(command),
+            suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
         )
         from ..runner import PromptPlan
 
@@ -327,11 +321,9 @@ class RussoMagics(Magics):
         handle = start_scenarios(
             scenarios,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
 
