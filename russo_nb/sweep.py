@@ -35,6 +35,8 @@ from .types import BatchMetadata, BatchResult
 
 __all__ = [
     "NO_CONDITION",
+    "parse_conditions_text",
+    "parse_list_text",
     "SweepCell",
     "SweepPlan",
     "plan_sweep",
@@ -124,6 +126,38 @@ def sweep_voices(voices: Any, synthesizer: Any = None) -> dict[str, Any]:
                 f"voice {label!r} is {describe(value)}; give an espeak-ng voice name or a synthesizer "
                 "with `async def synthesize(self, text) -> Audio`"
             )
+    return out
+
+
+def parse_list_text(text: str | None) -> list[str] | None:
+    """``"en-us, en-gb-scotland"`` -> ``["en-us", "en-gb-scotland"]`` (None / blank -> None): the magic's and
+    the CLI's ``--voices`` / ``--snr``."""
+    if text is None or not str(text).strip():
+        return None
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def parse_conditions_text(text: str | None) -> dict[str, str | None] | None:
+    """``"plain=;phone=telephone;fast=speed:1.25"`` -> ``{"plain": None, "phone": "telephone", ...}``.
+
+    Conditions are separated by ``;`` (an effect chain has commas); ``label=`` is no extra effect;
+    a bare spec (``telephone``) is labelled by itself.
+    """
+    if text is None or not str(text).strip():
+        return None
+    out: dict[str, str | None] = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        label, has_label, spec = part.partition("=")
+        if not has_label:
+            label, spec = part, part
+        label = label.strip()
+        if not label:
+            raise InvalidArgumentError(f"condition {part.strip()!r} has no label; write label=effects, e.g. phone=telephone")
+        if label in out:
+            raise InvalidArgumentError(f"condition {label!r} is given twice")
+        out[label] = spec.strip() or None
     return out
 
 
@@ -263,7 +297,11 @@ def plan_sweep(
     pipeline = make_pipeline(agent, first, evaluator, effects, seed)
     base_chain = list(pipeline.effects)
     pipeline.effects = []  # each cell carries its whole chain
+    from .audio.effects import NOISE_KINDS
+
     noise_kind = str(noise).lower()
+    if noise_kind not in NOISE_KINDS:
+        raise InvalidArgumentError(f"noise= must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
     cells = _cells(voice_map, levels, chains, base_chain, noise_kind)
     plan = plan_prompts(
         prompts, pipeline, expect, runs, keep_audio=keep_audio, metadata=metadata, conditions=run_conditions

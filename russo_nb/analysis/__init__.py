@@ -19,7 +19,7 @@ from ..thresholds import (
     is_finished,
     tally,
 )
-from .factors import by_factor, cell_counts, compare_levels, heatmap_frame
+from .factors import by_factor, cell_counts, compare_levels, heatmap_frame, split_levels
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
     Comparison,
@@ -70,6 +70,7 @@ __all__ = [
     "plot_heatmap",
     "plot_robustness",
     "robustness_threshold",
+    "split_levels",
     "BatchSummary",
     "WordDiff",
     "WordOp",

@@ -38,6 +38,7 @@ __all__ = [
     "heatmap_frame",
     "level_order",
     "level_text",
+    "split_levels",
 ]
 
 FACTOR_NAMES = ("voice", "snr_db", "condition")
@@ -376,3 +377,44 @@ def _condition_columns(frame: pd.DataFrame) -> list[str]:
     if declared:
         return [name for name in declared if name in frame.columns]
     return [name for name in FACTOR_NAMES if name in frame.columns]
+
+
+def _matches(conditions: dict[str, Any], where: dict[str, Any]) -> bool:
+    for name, value in where.items():
+        have = conditions.get(name)
+        if not (_same(have, value) if isinstance(have, float) else have == value):
+            return False
+    return True
+
+
+def split_levels(result: Any, factor: str = "snr_db", *, where: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{level: BatchResult}``: the runs of a sweep at each level of ``factor``, in display order.
+
+    ``where`` keeps only runs at the given levels of other factors first
+    (``split_levels(sweep, "snr_db", where={"voice": "en-us"})`` is one voice's noise series).
+    Each part is an ordinary batch (its clips, the sweep's metadata named after the level), for
+    the tools that take one batch at a time (``paired_comparison``, ``plot_sweep``, the explorer).
+    """
+    from ..types import BatchResult
+
+    runs = getattr(result, "runs", None)
+    if runs is None:
+        raise InvalidArgumentError(f"expected a sweep result (BatchResult), got {type(result).__name__}")
+    chosen = [run for run in runs if _matches(run.conditions, where or {})]
+    if not chosen:
+        raise InvalidArgumentError(f"no runs at {where}; check the level names (see by_factor)")
+    if not any(factor in run.conditions for run in chosen):
+        raise InvalidArgumentError(f"the runs have no condition {factor!r}; a sweep's factors are voice, snr_db, condition")
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for run in chosen:
+        groups.setdefault(_keyed((run.conditions.get(factor),)), []).append(run)
+    out: dict[str, Any] = {}
+    for level in level_order([_unkeyed(key)[0] for key in groups]):
+        part = groups[_keyed((level,))]
+        keys = {run.audio_key for run in part if run.audio_key}
+        metadata = result.metadata.model_copy(deep=True)
+        label = level_text(factor, level)
+        metadata.name = f"{metadata.name or 'sweep'} · {label}"
+        audio = {key: clip for key, clip in result.audio.items() if key in keys}
+        out[label] = BatchResult.model_construct(runs=part, audio=audio, metadata=metadata)
+    return out

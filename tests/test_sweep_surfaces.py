@@ -1,0 +1,132 @@
+"""The sweep's surfaces: %russo sweep / %%russo sweep in a real IPython shell, load_sweep, split_levels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from notebook_helpers import ipython_shell
+
+import russo_nb as russo
+from russo_nb.analysis import by_factor, split_levels
+from russo_nb.audio import to_numpy
+from russo_nb.errors import InvalidArgumentError
+from russo_nb.notebook.args import parse_command
+from russo_nb.sweep import parse_conditions_text, parse_list_text
+
+
+@russo.agent
+async def clear_line(audio):
+    """Calls ok() when the pauses are quiet: noise fills them."""
+    samples = to_numpy(audio).astype(float)
+    frames = samples[: len(samples) // 160 * 160].reshape(-1, 160)
+    energy = np.sort(np.sqrt((frames**2).mean(axis=1) + 1e-12))
+    tenth = max(1, len(energy) // 10)
+    spread = 20 * np.log10(energy[-tenth:].mean() / energy[:tenth].mean())
+    return [russo.ToolCall(name="ok", arguments={})] if spread > 20 else []
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = ipython_shell()
+    shell.user_ns["clear_line"] = clear_line
+    yield shell
+    for name in ("clear_line", "sw", "demo_sw"):
+        shell.user_ns.pop(name, None)
+
+
+def one_error(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("russo:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_text_options_parse():
+    assert parse_list_text(" en-us, en-gb-scotland ,") == ["en-us", "en-gb-scotland"]
+    assert parse_list_text("") is None
+    assert parse_conditions_text("plain=;phone=telephone;fast=speed:1.25") == {
+        "plain": None,
+        "phone": "telephone",
+        "fast": "speed:1.25",
+    }
+    assert parse_conditions_text("telephone") == {"telephone": "telephone"}
+    assert parse_conditions_text("noisy_phone=noise:10db,telephone") == {"noisy_phone": "noise:10db,telephone"}
+    with pytest.raises(InvalidArgumentError, match="given twice"):
+        parse_conditions_text("a=telephone;a=speed:1.2")
+    command = parse_command("sweep --voices en-us,en-029 --snr clean,20,10 --runs 2 --as sw")
+    assert command.get("voices") == "en-us,en-029" and command.get("runs") == 2
+
+
+def test_cell_magic_runs_a_sweep_of_the_cell_prompts(ip):
+    line = (
+        '--agent clear_line --expect "ok()" --voices en-us,en-029 --snr clean,0 '
+        '--conditions "plain=;phone=telephone" --runs 2 --as sw --quiet'
+    )
+    result = ip.run_cell_magic("russo", f"sweep {line}", "Book a flight to Paris\nSet an alarm for seven\n")
+    assert result is ip.user_ns["sw"] and result.total == 2 * 2 * 2 * 2 * 2
+    table = by_factor(result, ["snr_db"]).set_index("level")
+    assert table.loc["clean", "pass_rate"] == 1.0 and table.loc["0 dB", "pass_rate"] == 0.0
+    assert set(result.to_dataframe()["condition"]) == {"plain", "phone"}
+
+
+def test_line_magic_without_an_agent_sweeps_the_demo(ip):
+    result = ip.run_line_magic("russo", "sweep --voices en-us --snr clean --runs 1 --as demo_sw --quiet")
+    assert result.total == 16 and set(result.to_dataframe()["voice"]) == {"en-us"}
+    assert result.pass_rate >= 0.8  # the offline demo in clean audio
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("sweep --voices en-xx --agent clear_line hello", "no voice 'en-xx'"),
+        ("sweep --snr clean,loud --agent clear_line hello", "not a number of dB"),
+        ("sweep --noise purple --agent clear_line hello", "noise= must be one of"),
+        ("sweep --voicse en-us", "Did you mean --voices"),
+    ],
+)
+def test_magic_mistakes_are_one_line(ip, capsys, line, needle):
+    assert ip.run_line_magic("russo", line) is None
+    assert needle in one_error(capsys)
+
+
+def test_load_sweep_reads_the_recorded_sweep():
+    from russo_nb.report import load_sweep
+
+    sweep = load_sweep()
+    frame = sweep.to_dataframe()
+    assert {"voice", "snr_db", "condition"} <= set(frame.columns)
+    assert frame["snr_db"].isna().any() and set(frame["snr_db"].dropna()) == {20.0, 10.0, 5.0}
+    assert frame["voice"].nunique() == 5
+    series = split_levels(sweep, "snr_db", where={"voice": "en-us"})
+    assert list(series) == ["5 dB", "10 dB", "20 dB", "clean"]
+    assert series["clean"].pass_rate >= series["5 dB"].pass_rate
+    assert all(math.isnan(run.conditions["snr_db"]) for run in series["clean"].runs)
+
+
+def test_load_sweep_still_reads_an_index_of_one_batch_per_level(tmp_path):
+    import json
+
+    from russo_nb.report import export, load_sweep
+
+    parts = []
+    for snr in (None, 0):
+        batch = russo.run_concurrent_sync(
+            ["Book a flight"],
+            russo.EspeakSynthesizer(),
+            clear_line,
+            expect=["ok()"],
+            runs=2,
+            effects=None if snr is None else f"noise:{snr}db",
+        )
+        name = f"level_{snr}.jsonl"
+        export(batch, tmp_path / name)
+        parts.append({"label": "clean" if snr is None else f"{snr} dB", "snr_db": snr, "file": name})
+    (tmp_path / "index.json").write_text(json.dumps({"batches": parts}))
+    sweep = load_sweep(tmp_path / "index.json")
+    assert sweep.total == 4
+    assert list(split_levels(sweep, "snr_db")) == ["0 dB", "clean"]
+    (tmp_path / "bad.json").write_text(json.dumps({"batches": [{"snr_db": None, "file": "../../etc/passwd"}]}))
+    with pytest.raises(InvalidArgumentError):
+        load_sweep(tmp_path / "bad.json")
