@@ -376,7 +376,7 @@ class WebSocketAgentServer:
             await ws.send(json.dumps({"type": "tool", **answer}))
             await ws.send(json.dumps({"type": "done", "done": True}))
         elif path == "/silent":
-            await asyncio.sleep(60)
+            await ws.wait_closed()  # say nothing until the client hangs up (or the server stops)
         elif path == "/close-mid":
             await ws.send(json.dumps({"type": "transcript", "text": "book a"}))
             await ws.close(1011, "agent crashed")
@@ -398,7 +398,7 @@ class WebSocketAgentServer:
             if chunk.get("audioStreamEnd") or chunk.get("audio_stream_end") or "text" in chunk:
                 break
         if model == "live-silent":
-            await asyncio.sleep(60)
+            await ws.wait_closed()  # say nothing until the client hangs up (or the server stops)
             return
         if model == "live-close":
             await ws.close(1011, "internal error")
@@ -442,7 +442,7 @@ class WebSocketAgentServer:
             elif kind == "response.create":
                 break
         if model == "rt-silent":
-            await asyncio.sleep(60)
+            await ws.wait_closed()  # say nothing until the client hangs up (or the server stops)
             return
         if model == "rt-error":
             error = {"type": "rate_limit_exceeded", "code": "rate_limit_exceeded", "message": "Rate limit reached"}

@@ -102,6 +102,7 @@ __all__ = [
     "run_suite",
     "run_demo",
     "HistoryStore",
+    "DaskExecutor",
     "RetryableError",
     "adapters",
     "parsers",
@@ -138,6 +139,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "run_suite": (".config", "run_suite"),
     "run_demo": (".demo", "run_demo"),
     "HistoryStore": (".store", "HistoryStore"),
+    "DaskExecutor": (".dask_executor", "DaskExecutor"),
 }
 
 

@@ -43,12 +43,15 @@ __all__ = [
     "MAX_RUNS",
     "MAX_TOTAL_RUNS",
     "EngineSettings",
+    "Executor",
+    "InProcessExecutor",
     "Job",
     "Plan",
     "Progress",
     "WorkItem",
     "capture_error",
     "check_runs",
+    "schedule",
     "stamped",
 ]
 
@@ -120,6 +123,46 @@ class Plan(Generic[R, B]):
 
     async def aclose(self) -> None:
         """Release what the plan's items share (pending synthesis, ...) once the job ends."""
+
+    def components(self) -> list[tuple[str, Any]]:
+        """(what, object) for each user component the plan runs (agent, synthesizer, a scenario, ...).
+
+        An executor that ships the plan to other processes checks each one pickles, to name the one that does not.
+        """
+        return []
+
+    def audio_store(self) -> dict[str, Any] | None:
+        """Where the plan keeps its audio clips (key -> Audio), or None when it keeps none."""
+        return None
+
+
+def schedule(plans: Sequence[Plan[Any, Any]], start: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(plan, unit, run) in the engine's round-robin order, from global run index ``start`` on.
+
+    Run 0 of every unit of every plan, then run 1, ... (a plan drops out once its runs are done).
+    The position in this order is a run's *global run index*: an executor ships ranges of it
+    (chunks) and the slot ``unit * plan.runs + run`` says where a run's result goes. Starting at
+    ``start`` costs one step per distinct run count, not ``start`` steps.
+    """
+    plans = list(plans)
+    base = 0
+    previous = 0
+    for bound in sorted({plan.runs for plan in plans if plan.units}):
+        active = [(index, plan.units) for index, plan in enumerate(plans) if plan.units and plan.runs >= bound]
+        width = sum(units for _, units in active)
+        size = width * (bound - previous)
+        if start < base + size:
+            first_round, within = divmod(max(0, start - base), width)
+            for run in range(previous + first_round, bound):
+                for index, units in active:
+                    if within >= units:
+                        within -= units
+                        continue
+                    for unit in range(within, units):
+                        yield index, unit, run
+                    within = 0
+        base += size
+        previous = bound
 
 
 def check_runs(runs: Any, what: str = "runs") -> int:
@@ -305,6 +348,34 @@ def _forget(task: asyncio.Future[Any]) -> None:
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
+class Executor(Protocol):
+    """Where a :class:`Job`'s runs execute. ``run(job)`` executes them and hands each result to
+    ``job.deliver(plan, slot, result)``; cancelling ``run`` must stop them and return (then re-raise).
+
+    ``check(job)`` runs when the job is built (before anything starts), to refuse what this executor
+    cannot run with a clear error. The default is :class:`InProcessExecutor`; see
+    :class:`russo_nb.dask_executor.DaskExecutor` for a cluster.
+    """
+
+    def check(self, job: Job[Any]) -> None: ...
+
+    async def run(self, job: Job[Any]) -> None: ...
+
+
+class InProcessExecutor:
+    """The default executor: the job's runs execute on the running event loop in this process."""
+
+    def check(self, job: Job[Any]) -> None:
+        """Anything runs in process."""
+
+    async def run(self, job: Job[Any]) -> None:
+        """Run every item under the job's cap, on demand-started worker tasks (see :meth:`Job._worker`)."""
+        await job._run_here()
+
+    def __repr__(self) -> str:
+        return "InProcessExecutor()"
+
+
 class Job(Generic[B]):
     """Plans being run under one cap: ``await`` it, ``async for`` its runs, ``cancel()`` it.
 
@@ -320,8 +391,10 @@ class Job(Generic[B]):
         settings: EngineSettings,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.plans = list(plans)
+        self.executor: Executor = InProcessExecutor() if executor is None else executor
         self.settings = settings
         self.on_progress = on_progress
         self.combine = combine
@@ -349,6 +422,7 @@ class Job(Generic[B]):
         self._limiter = RateLimiter(settings.rate_limit)
         self.started_at = time.time()
         self.finished_at: float | None = None
+        self.executor.check(self)
 
     @property
     def execution(self) -> Job[B]:
@@ -358,13 +432,7 @@ class Job(Generic[B]):
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self) -> Iterator[tuple[int, int, int]]:
         """(plan, unit, run) in round-robin order: run 0 of every unit of every plan, then run 1, ..."""
-        plans = self.plans
-        rounds = max((plan.runs for plan in plans if plan.units), default=0)
-        for run in range(rounds):
-            for index, plan in enumerate(plans):
-                if run < plan.runs:
-                    for unit in range(plan.units):
-                        yield index, unit, run
+        return schedule(self.plans)
 
     # -- running one item -----------------------------------------------------------
     async def _attempt(self, item: WorkItem[Any]) -> Any:
@@ -522,7 +590,25 @@ class Job(Generic[B]):
             del self._in_flight[key]
             self._finish(index, slot, result)
 
+    def deliver(self, plan: int, slot: int, result: Any) -> bool:
+        """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
+
+        The first result per slot is kept: a chunk an executor ran twice (its worker died after
+        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        """
+        if self._results[plan][slot] is not None:
+            return False
+        self._finish(plan, slot, result)
+        return True
+
     async def _main(self) -> None:
+        try:
+            await self.executor.run(self)
+        finally:
+            await self._close()
+
+    async def _run_here(self) -> None:
+        """Run every item in this process (the in-process executor)."""
         limit = self.settings.max_concurrency
         self._cap = max(1, self.total if limit is None else min(self.total, limit))
         self._all_done = asyncio.get_running_loop().create_future()
@@ -534,8 +620,6 @@ class Job(Generic[B]):
             except BaseException:
                 await self._stop_workers()
                 raise
-            finally:
-                await self._close()
 
     async def _stop_workers(self) -> None:
         self._stopping = True

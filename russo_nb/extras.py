@@ -1,7 +1,8 @@
 """Optional extras: the cloud SDKs some adapters need, and the one-line error when one is missing.
 
-``pip install 'russo_nb[openai]'`` (openai), ``[google]`` (google-genai), ``[ws]`` (websockets) or
-``[all]``. The demo, the notebooks and every offline part of the package need none of them.
+``pip install 'russo_nb[openai]'`` (openai), ``[google]`` (google-genai), ``[ws]`` (websockets),
+``[dask]`` (distributed, for :class:`~russo_nb.dask_executor.DaskExecutor`) or ``[all]``. The demo,
+the notebooks and every offline part of the package need none of them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .errors import RussoError
 
 __all__ = ["EXTRAS", "MissingExtraError", "require"]
 
-EXTRAS = {"openai": "openai", "google.genai": "google", "websockets": "ws"}
+EXTRAS = {"openai": "openai", "google.genai": "google", "websockets": "ws", "distributed": "dask"}
 """Module -> the extra that installs it."""
 
 

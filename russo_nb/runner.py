@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import check_conditions
-from .engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -358,6 +358,15 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
     async def aclose(self) -> None:
         await self.ctx.aclose()
 
+    def components(self) -> list[tuple[str, Any]]:
+        ctx = self.ctx
+        named = [("agent", ctx.agent), ("synthesizer", ctx.synthesizer), ("evaluator", ctx.evaluator)]
+        named += [(f"effects[{index}]", effect) for index, effect in enumerate(ctx.effects)]
+        return [(what, obj) for what, obj in named if obj is not None]
+
+    def audio_store(self) -> dict[str, Audio] | None:
+        return self.ctx.audio if self.ctx.keep_audio else None
+
 
 #: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
 PromptBatch = Job
@@ -436,13 +445,15 @@ def start_batch(
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
     :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
-    ``result()`` survives a cancel).
+    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
+    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
@@ -465,7 +476,7 @@ def start_batch(
         metadata=metadata,
         conditions=conditions,
     )
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 async def run_concurrent(
@@ -483,7 +494,7 @@ async def run_concurrent(
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
     ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
     ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
-    carried by every run: ``{"agent_version": "v2"}``).
+    carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)

@@ -109,6 +109,11 @@ class Gate:
         """True once :meth:`open` was called."""
         return self._opened
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to another process (a Dask worker) a gate arrives as a new one, open only if this one was:
+        runs held there wait until their job is cancelled."""
+        return (_new_gate, (self._opened,))
+
     async def wait(self) -> None:
         """Wait (without blocking the loop) until the gate opens."""
         event = asyncio.Event()
@@ -148,6 +153,12 @@ class Gate:
 Answer = Any  # an AgentResponse, list of calls, call text like "book(to='LA')", dict, or an exception
 
 
+def _new_gate(opened: bool) -> Gate:
+    gate = Gate()
+    gate._opened = opened
+    return gate
+
+
 def _as_response(answer: Answer) -> AgentResponse:
     if isinstance(answer, str) and "(" in answer:
         return AgentResponse(tool_calls=[parse_expectation(answer)])
@@ -181,6 +192,15 @@ class ScriptedAgent:
         self.calls: list[str] = []
         self.in_flight = 0
         self.peak = 0
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def _pick(self, text: str, index: int) -> Answer:

@@ -100,6 +100,7 @@ sys.meta_path.insert(0, Block())
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("statement", "message"),
     [
@@ -125,6 +126,7 @@ def test_an_adapter_without_its_extra_is_a_one_line_error(statement, message):
     assert len(out.stdout.strip().splitlines()) == 1 and out.stderr == ""
 
 
+@pytest.mark.slow
 def test_everything_offline_works_without_any_extra():
     code = BLOCKER + textwrap.dedent("""
         import russo_nb as russo
@@ -138,6 +140,7 @@ def test_everything_offline_works_without_any_extra():
     assert out.stdout.strip() == "HttpAgent(http://127.0.0.1:1/x)"
 
 
+@pytest.mark.slow
 def test_the_voice_demo_runs_without_any_extra(tmp_path):
     code = BLOCKER + "import sys, runpy; sys.argv = ['russo_nb', 'demo', '--runs', '1', '--quiet']\n"
     code += "runpy.run_module('russo_nb', run_name='__main__')"

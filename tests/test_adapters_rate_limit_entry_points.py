@@ -38,15 +38,6 @@ def test_cli_rate_limit(tmp_path, monkeypatch, capsys):
     assert "--rate-limit needs requests per time like 10/s or 600/min, got 'fast'" in err
 
 
-@pytest.fixture(scope="module")
-def ip():
-    from IPython.testing.globalipapp import start_ipython
-
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "russo_nb")
-    return shell
-
-
 def test_magic_rate_limit(ip, capsys):
     @russo.agent
     def booker(prompt):

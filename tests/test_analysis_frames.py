@@ -77,6 +77,7 @@ def test_to_dataframe_is_the_runs_frame(batch):
     pd.testing.assert_frame_equal(batch.to_dataframe(), runs_frame(batch))
 
 
+@pytest.mark.slow
 def test_import_russo_nb_does_not_import_pandas_or_matplotlib():
     code = (
         "import sys, russo_nb; "

@@ -17,7 +17,7 @@ from russo_nb.report import load_batch
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "russo_nb" / "data" / "recorded"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CELLS = [
     "%load_ext russo_nb\n"

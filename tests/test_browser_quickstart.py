@@ -7,7 +7,7 @@ import shutil
 import pytest
 from browser_helpers import ARTIFACTS, ROOT, jupyterlab, launch_chromium, open_and_run_all
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CONTRAST_JS = """
 (el) => {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,25 +18,9 @@ SUITES = ROOT / "data" / "suites"
 TESTS_DIR = Path(__file__).resolve().parent
 
 
-def env() -> dict[str, str]:
-    out = dict(os.environ)
-    out["PYTHONPATH"] = os.pathsep.join([str(TESTS_DIR), str(ROOT), out.get("PYTHONPATH", "")])
-    return out
-
-
-def russo(*args: str, cwd: Path, script: bool = False, **kw) -> subprocess.CompletedProcess[str]:
-    """Run the command as a user would: the ``russo`` script or ``python -m russo_nb``."""
-    if script:
-        exe = shutil.which("russo")
-        assert exe, "the russo console script is not installed (pip install -e .)"
-        command = [exe, *args]
-    else:
-        command = [sys.executable, "-m", "russo_nb", *args]
-    return subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=120, **kw)
-
-
-def test_text_suite_passes_with_exit_0_and_plain_progress(tmp_path):
-    done = russo("--config", str(SUITES / "text_flights.yaml"), "--no-history", cwd=tmp_path)
+@pytest.mark.slow
+def test_text_suite_passes_with_exit_0_and_plain_progress(tmp_path, russo_cli):
+    done = russo_cli("--config", str(SUITES / "text_flights.yaml"), "--no-history", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "flight_nyc_la  4/4 passed (100%)" in done.stdout
     assert "PASSED: 7/7 runs passed (100.0%)" in done.stdout
@@ -47,8 +30,11 @@ def test_text_suite_passes_with_exit_0_and_plain_progress(tmp_path):
     assert not (tmp_path / ".russo").exists()  # --no-history
 
 
-def test_failures_exit_1(tmp_path):
-    failed = russo("--config", str(SUITES / "text_regression.json"), "--no-history", "-q", cwd=tmp_path, script=True)
+@pytest.mark.slow
+def test_failures_exit_1(tmp_path, russo_cli):
+    failed = russo_cli(
+        "--config", str(SUITES / "text_regression.json"), "--no-history", "-q", cwd=tmp_path, script=True
+    )
     assert failed.returncode == 1
     assert "FAILED: 2/3 runs passed (66.7%)" in failed.stdout
     assert "expected get_weather(city='Berlin'), got get_weather(city='Paris')" in failed.stdout
@@ -68,9 +54,10 @@ def test_tags_and_fail_under_change_the_verdict(tmp_path, monkeypatch, capsys):
     assert "no test or scenario has tag nope; tags in the file: flight, known_bad, weather" in capsys.readouterr().err
 
 
-def test_flags_override_the_file_and_outputs_are_written(tmp_path, capsys):
+@pytest.mark.slow
+def test_flags_override_the_file_and_outputs_are_written(tmp_path, capsys, russo_cli):
     out = tmp_path / "out"
-    done = russo(
+    done = russo_cli(
         "--config",
         str(SUITES / "text_flights.yaml"),
         "--runs",
@@ -113,9 +100,10 @@ def test_history_is_recorded_by_default(tmp_path, monkeypatch, capsys):
     assert "text_regression" in capsys.readouterr().out
 
 
-def test_suite_file_error_in_a_real_process_is_one_line_exit_2(tmp_path):
+@pytest.mark.slow
+def test_suite_file_error_in_a_real_process_is_one_line_exit_2(tmp_path, russo_cli):
     (tmp_path / "bad.yaml").write_text("tests:\n  - {prompt: hi, expect: [42]}\n")
-    done = russo("--config", "bad.yaml", cwd=tmp_path, script=True)
+    done = russo_cli("--config", "bad.yaml", cwd=tmp_path, script=True)
     assert done.returncode == 2
     assert done.stderr.startswith("russo: error: bad.yaml: tests[0].expect[0]: expected a tool call")
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
@@ -166,13 +154,14 @@ def test_usage_and_suite_errors_exit_2_with_one_line(tmp_path, monkeypatch, caps
     assert len(lines) == 1 and lines[0].startswith(message), err
 
 
-def test_progress_bar_on_a_terminal(tmp_path):
+@pytest.mark.slow
+def test_progress_bar_on_a_terminal(tmp_path, cli_env):
     leader, follower = pty.openpty()
     try:
         done = subprocess.run(
             [sys.executable, "-m", "russo_nb", str(SUITES / "text_flights.yaml"), "--no-history"],
             cwd=tmp_path,
-            env=env(),
+            env=cli_env,
             stdout=subprocess.PIPE,
             stderr=follower,
             text=True,
@@ -196,14 +185,16 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert "runs done" not in bar
 
 
-def test_demo_subcommand_delegates_to_the_demo(tmp_path):
-    done = russo("demo", "--text", "--runs", "1", "--quiet", cwd=tmp_path, script=True)
+@pytest.mark.slow
+def test_demo_subcommand_delegates_to_the_demo(tmp_path, russo_cli):
+    done = russo_cli("demo", "--text", "--runs", "1", "--quiet", cwd=tmp_path, script=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("demo: ") and "runs passed" in done.stdout
 
 
-def test_voice_suite_with_effects_runs_the_real_offline_pipeline(tmp_path):
-    done = russo(
+@pytest.mark.slow
+def test_voice_suite_with_effects_runs_the_real_offline_pipeline(tmp_path, russo_cli):
+    done = russo_cli(
         str(SUITES / "voice_noisy.yaml"), "--tag", "telephone", "--runs", "2", "--json", "v.jsonl", "-q", cwd=tmp_path
     )
     assert done.returncode in (0, 1), done.stderr  # noisy audio may be misheard; the run itself must work
@@ -233,7 +224,8 @@ def test_prompt_tests_and_scenarios_in_one_suite(tmp_path, monkeypatch, capsys):
     assert scenarios.metadata.kind == "scenarios" and scenarios.total == 6
 
 
-def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path, cli_env):
     import signal
 
     (tmp_path / "slow.yaml").write_text(
@@ -244,7 +236,7 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "russo_nb", "slow.yaml", "--json", "out.jsonl", "--no-history"],
         cwd=tmp_path,
-        env=env(),
+        env=cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -271,12 +263,13 @@ tests:
 """
 
 
-def test_runs_and_concurrency_from_the_file_and_from_flags_are_the_runs_made(tmp_path):
+@pytest.mark.slow
+def test_runs_and_concurrency_from_the_file_and_from_flags_are_the_runs_made(tmp_path, russo_cli):
     """Count the runs really made and the most in flight at once (the agent records it in each response)."""
     (tmp_path / "peak.yaml").write_text(PEAK_SUITE)
-    from_file = russo("peak.yaml", "--json", "file.jsonl", "--no-history", "-q", cwd=tmp_path)
+    from_file = russo_cli("peak.yaml", "--json", "file.jsonl", "--no-history", "-q", cwd=tmp_path)
     flags = ["--runs", "5", "--max-concurrency", "2", "--json", "flags.jsonl"]
-    from_flags = russo("--config", "peak.yaml", *flags, "--no-history", "-q", cwd=tmp_path)
+    from_flags = russo_cli("--config", "peak.yaml", *flags, "--no-history", "-q", cwd=tmp_path)
     assert from_file.returncode == 0 and from_flags.returncode == 0, from_file.stderr + from_flags.stderr
     for name, total, peak in (("file.jsonl", 6, 4), ("flags.jsonl", 10, 2)):
         batch = load_batch(tmp_path / name)
@@ -284,9 +277,10 @@ def test_runs_and_concurrency_from_the_file_and_from_flags_are_the_runs_made(tmp
         assert max(run.response.raw["in_flight"] for run in batch.runs) == peak
 
 
-def test_the_demo_suite_file_runs_from_the_command_line(tmp_path):
+@pytest.mark.slow
+def test_the_demo_suite_file_runs_from_the_command_line(tmp_path, russo_cli):
     """`russo --config data/demo_suite.yaml`: real espeak-ng voice, the local agent, one tag, one run each."""
-    done = russo(
+    done = russo_cli(
         "--config", str(ROOT / "data" / "demo_suite.yaml"), "--tag", "alarm", "--runs", "1",
         "--json", "demo.jsonl", "--no-history", "-q", cwd=tmp_path,
     )  # fmt: skip

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli_commands import env
 
 from russo_nb.audio import EspeakSynthesizer, Noise, Speed, TelephoneBand
 from russo_nb.config import build_pipeline, load_suite
@@ -46,13 +45,14 @@ def test_the_api_and_a_suite_file_build_equal_chains(tmp_path, monkeypatch):
     assert objects == api
 
 
-def test_the_cli_records_the_same_chain(tmp_path):
+@pytest.mark.slow
+def test_the_cli_records_the_same_chain(tmp_path, cli_env):
     expected = [effect_name(effect) for effect in build_effects(SPEC)]
     suite = tmp_path / "one.yaml"
     suite.write_text("tests:\n  - {prompt: book a flight to Paris, expect: ['book_flight()']}\n")
     command = [sys.executable, "-m", "russo_nb", "demo", "--runs", "1", "--quiet", "--suite", str(suite)]
     done = subprocess.run(
-        [*command, "--effects", SPEC], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+        [*command, "--effects", SPEC], cwd=tmp_path, env=cli_env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("; " + ", ".join(expected)), done.stdout

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
 import sqlite3
 import subprocess
 import sys
@@ -32,18 +31,6 @@ from russo_nb.types import AgentResponse, Audio, BatchMetadata, BatchResult, Run
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 FORMATS = (".jsonl", ".jsonl.gz", ".csv", ".parquet")
-
-
-def env() -> dict[str, str]:
-    out = dict(os.environ)
-    out["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(ROOT), out.get("PYTHONPATH", "")])
-    return out
-
-
-def russo_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "russo_nb", *args], cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout
-    )
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -107,8 +94,9 @@ def test_tracebacks_survive_the_history_store(tmp_path):
 # -- a shared export reads nothing outside itself (issue 16 item 2) --------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("evil", ["/etc/hostname", "../secret.txt", "link.wav"])
-def test_an_audio_index_pointing_outside_the_export_is_refused(tmp_path, evil):
+def test_an_audio_index_pointing_outside_the_export_is_refused(tmp_path, evil, russo_cli):
     shared = tmp_path / "shared"
     batch = BatchResult(runs=[make_run("hello", 0, True, audio_key="k1")], audio={"k1": tone(300)})
     export(batch, shared / "runs.csv", include_audio=True)
@@ -141,14 +129,15 @@ while True:  # export again and again until killed
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
-def test_an_export_killed_half_way_never_leaves_a_partial_file(tmp_path, suffix):
+def test_an_export_killed_half_way_never_leaves_a_partial_file(tmp_path, suffix, cli_env):
     target = tmp_path / f"runs{suffix}"
     export(synthetic_batch(3, 2), target)
     script = tmp_path / "exporter.py"
     script.write_text(_EXPORTER.format(tests=str(TESTS), root=str(ROOT)))
     process = subprocess.Popen(
-        [sys.executable, str(script), str(target)], stdout=subprocess.PIPE, text=True, env=env(), cwd=tmp_path
+        [sys.executable, str(script), str(target)], stdout=subprocess.PIPE, text=True, env=cli_env, cwd=tmp_path
     )
     try:
         assert process.stdout.readline().strip() == "ready"
@@ -164,7 +153,8 @@ def test_an_export_killed_half_way_never_leaves_a_partial_file(tmp_path, suffix)
     assert load_batch(target).total in (6, 10_000)  # the old export or a whole new one, never part of one
 
 
-def test_a_truncated_jsonl_is_refused_and_russo_report_exits_2(tmp_path):
+@pytest.mark.slow
+def test_a_truncated_jsonl_is_refused_and_russo_report_exits_2(tmp_path, russo_cli):
     batch = synthetic_batch(50, 10)
     whole = export(batch, tmp_path / "whole.jsonl").read_bytes()
     cut = tmp_path / "cut.jsonl"
@@ -180,6 +170,7 @@ def test_a_truncated_jsonl_is_refused_and_russo_report_exits_2(tmp_path):
     assert header["runs"] == 500 and len(header["sha256"]) == 64
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "content", "needle"),
     [
@@ -190,7 +181,7 @@ def test_a_truncated_jsonl_is_refused_and_russo_report_exits_2(tmp_path):
         ("ragged.csv", b'prompt,run_index,status\n"a,0,passed\n', "CSV"),
     ],
 )
-def test_damaged_files_are_one_line_errors_with_exit_2(tmp_path, name, content, needle):
+def test_damaged_files_are_one_line_errors_with_exit_2(tmp_path, name, content, needle, russo_cli):
     path = tmp_path / name
     batch = synthetic_batch(5, 2)
     if name == "latin.jsonl":
@@ -331,7 +322,8 @@ sys.stdin.read()  # holds the lock until the test lets go (closes our stdin) or 
 """
 
 
-def test_a_locked_history_db_is_a_quick_one_line_error_and_the_runs_are_still_written(tmp_path):
+@pytest.mark.slow
+def test_a_locked_history_db_is_a_quick_one_line_error_and_the_runs_are_still_written(tmp_path, russo_cli):
     db = tmp_path / "history.sqlite"
     HistoryStore(db)
     holder = subprocess.Popen(
@@ -369,7 +361,8 @@ def test_a_locked_history_db_is_a_quick_one_line_error_and_the_runs_are_still_wr
             holder2.wait()
 
 
-def test_a_foreign_schema_database_is_refused_with_exit_2(tmp_path):
+@pytest.mark.slow
+def test_a_foreign_schema_database_is_refused_with_exit_2(tmp_path, russo_cli):
     db = tmp_path / "other.sqlite"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, owner TEXT)")

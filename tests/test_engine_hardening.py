@@ -213,6 +213,7 @@ def _interrupt(tmp_path: Path, body: str, ready: str = "READY") -> subprocess.Co
     return subprocess.CompletedProcess(child.args, child.returncode, "".join(lines) + out, err)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_batch_thread_before_returning(tmp_path):
     done = _interrupt(
         tmp_path,
@@ -238,6 +239,7 @@ def test_ctrl_c_stops_the_batch_thread_before_returning(tmp_path):
     assert "STATUSES ['cancelled', 'passed'] True" in done.stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_runs_scenario_teardown(tmp_path):
     done = _interrupt(
         tmp_path,
@@ -265,6 +267,7 @@ def test_ctrl_c_runs_scenario_teardown(tmp_path):
     assert done.stdout.index("TORN DOWN 0") < done.stdout.index("RESULT cancelled torn_down")
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_synthesis_leaves_no_pending_task(tmp_path):
     done = _interrupt(
         tmp_path,
@@ -286,6 +289,7 @@ def test_ctrl_c_during_synthesis_leaves_no_pending_task(tmp_path):
     assert "Task was destroyed" not in done.stderr and "never retrieved" not in done.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_a_blocked_sync_agent_returns_and_the_process_exits(tmp_path):
     done = _interrupt(
         tmp_path,

@@ -25,6 +25,7 @@ def test_there_is_an_example_per_adapter():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_example_runs_and_passes(script, tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OPENAI_", "GOOGLE_", "GEMINI_"))}

@@ -312,12 +312,14 @@ def test_bad_input_raises_a_clear_russo_error(kwargs, error, fragment):
     assert isinstance(info.value, russo.RussoError)
 
 
+@pytest.mark.slow
 def test_import_does_not_load_heavy_libraries():
     code = "import sys, russo_nb; print(sorted(m for m in ('pandas','matplotlib','ipywidgets') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_the_seed_full_example_runs_unchanged(tmp_path):
     from pathlib import Path
 

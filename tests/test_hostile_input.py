@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from test_cli_commands import env
 
 from russo_nb.config import load_suite, parse_suite, run_suite
 from russo_nb.errors import SuiteFileError
@@ -31,11 +28,6 @@ LAUGHS = "\n".join(
 TEST = "tests:\n  - prompt: book a flight\n    expect: ['book_flight()']\n"
 
 
-def russo_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "russo_nb", *args]
-    return subprocess.run(command, cwd=cwd, env=env(), capture_output=True, text=True, timeout=60)
-
-
 def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
     lines = done.stderr.splitlines()
@@ -44,6 +36,7 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -53,7 +46,7 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     ],
     ids=["runs", "tags", "expect"],
 )
-def test_billion_laughs_is_refused_in_one_line(tmp_path, body):
+def test_billion_laughs_is_refused_in_one_line(tmp_path, body, russo_cli):
     path = tmp_path / "laughs.yaml"
     path.write_text(body)
     assert len(body) < 700  # the whole attack fits in a few hundred bytes
@@ -81,9 +74,10 @@ def test_aliases_of_ordinary_size_still_work(tmp_path):
     assert suite.expect["fly me to LA"][0].arguments == {"to_city": "LA"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 @pytest.mark.parametrize("depth", [150, 5000])
-def test_deeply_nested_suites_end_in_one_line(tmp_path, suffix, depth):
+def test_deeply_nested_suites_end_in_one_line(tmp_path, suffix, depth, russo_cli):
     nested = "[" * depth + "]" * depth
     path = tmp_path / f"deep{suffix}"
     if suffix == ".json":
@@ -143,7 +137,8 @@ def test_bad_script_steps_name_the_step(tmp_path, step, message):
     assert f"{path}: scenarios[0]: {message.replace('step 1', 'step 2')}" in str(info.value)
 
 
-def test_bad_script_step_from_the_command_line(tmp_path):
+@pytest.mark.slow
+def test_bad_script_step_from_the_command_line(tmp_path, russo_cli):
     path = tmp_path / "script.yaml"
     path.write_text(
         "pipeline: {synthesizer: null, agent: {class: cli_agents.KeywordAgent}}\n"
@@ -203,7 +198,8 @@ def hostile_server() -> Iterator[str]:
         server.server_close()
 
 
-def test_escape_sequences_from_a_server_are_printed_inert(tmp_path, hostile_server):
+@pytest.mark.slow
+def test_escape_sequences_from_a_server_are_printed_inert(tmp_path, hostile_server, russo_cli):
     path = tmp_path / "hostile.yaml"
     path.write_text(
         'name: "\\e[2Jhostile\\e]52;c;eA==\\a"\n'
@@ -320,8 +316,9 @@ def test_effect_objects_refuse_bools_strings_and_huge_rates():
     assert TelephoneBand(300, 7000, 16000).describe() == "telephone:300-7000Hz:16000"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["cli", "suite"])
-def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where):
+def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where, russo_cli):
     spec = "telephone:300-3400hz:2000000000"
     if where == "cli":
         done = russo_cli("demo", "--runs", "1", "--effects", spec, cwd=tmp_path)
@@ -352,10 +349,8 @@ def test_a_huge_effect_parameter_ends_in_one_line(tmp_path, where):
         ("1abc", None),
     ],
 )
-def test_as_refuses_names_that_would_break_the_namespace(name, reason, capsys):
-    from notebook_helpers import ipython_shell
-
-    shell = ipython_shell()
+def test_as_refuses_names_that_would_break_the_namespace(name, reason, capsys, ip):
+    shell = ip
     before = {key: shell.user_ns.get(key) for key in ("__builtins__", "__name__", "print", "Out", "_")}
     line = f'run "book a flight" --agent cli_agents:KeywordAgent --text --as {name}'
     assert shell.run_line_magic("russo", line) is None
@@ -389,6 +384,7 @@ def test_tuples_in_expectations_become_lists_and_match_json_answers():
             assert ExactEvaluator().evaluate([call], [answer]).passed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -398,7 +394,7 @@ def test_tuples_in_expectations_become_lists_and_match_json_answers():
         ("book(z=1j)", "argument z is a complex (1j)"),
     ],
 )
-def test_sets_and_other_unmatchable_literals_are_refused_at_parse_time(tmp_path, text, message):
+def test_sets_and_other_unmatchable_literals_are_refused_at_parse_time(tmp_path, text, message, russo_cli):
     from russo_nb import tool_call
     from russo_nb.errors import ExpectationError
     from russo_nb.expectations import parse_expectation
@@ -447,7 +443,8 @@ def test_dollars_in_prompts_and_names_stay_literal_in_every_chart():
     assert plots.chart_text("a $b$ c") == "a \\$b\\$ c"
 
 
-def test_log_lines_and_scenario_errors_are_printed_inert(tmp_path):
+@pytest.mark.slow
+def test_log_lines_and_scenario_errors_are_printed_inert(tmp_path, russo_cli):
     (tmp_path / "evil_scenarios.py").write_text(
         "from russo_nb import scenario\n"
         "\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analysis_helpers import batch_from_outcomes
-from notebook_helpers import EVIL, ipython_shell
+from notebook_helpers import EVIL
 
 from russo_nb.analysis import paired_comparison
 from russo_nb.notebook.compare_view import CompareView, compare_grid_html, comparison_html, direction
@@ -51,7 +51,7 @@ def test_grid_shows_both_sides_per_prompt_with_runs_and_calls():
     a, b = _batches(0.25, 0.75, runs=4)
     grid = compare_grid_html(a, b, paired_comparison(a, b), "v1", "v2")
     row = grid.split("<tr>")[2]
-    assert row.count("class='side'") == 2
+    assert row.count("class='run-side'") == 2
     assert "<b>1/4</b>" in row and "<b>3/4</b>" in row
     assert row.count("class='p'>✔") == 4  # 1 + 3 passes shown as chips
     assert "book_flight(" in row  # what the agent called
@@ -77,10 +77,9 @@ def test_view_opens_a_prompt_with_both_sides_runs():
     assert view.sides.children == ()
 
 
-def test_compare_magic_shows_verdict_chart_and_grid(tmp_path):
+def test_compare_magic_shows_verdict_chart_and_grid(tmp_path, ip):
     from IPython.utils.capture import capture_output
 
-    ip = ipython_shell()
     a, b = _batches(0.2, 0.9, runs=6)
     ip.user_ns.update(v1=a, v2=b)
     formatter = ip.display_formatter
@@ -97,4 +96,21 @@ def test_compare_magic_shows_verdict_chart_and_grid(tmp_path):
         ip.user_ns.pop("v2")
     html = "".join(o.data.get("text/html", "") for o in captured.outputs)
     assert "class='dir better'>B better" in html and "russo-compare-grid" in html
-    assert any("image/png" in o.data for o in captured.outputs)
+    assert "<svg class='russo-svg'" in html and "currentColor" in html  # the chart follows the theme's text colour
+
+
+def test_compare_view_shows_a_static_snapshot_then_the_live_view():
+    """Reopened without a kernel (or converted), the snapshot is what shows: verdict, chart and grid."""
+    from IPython.utils.capture import capture_output
+
+    a, b = _batches(0.2, 0.9, runs=6)
+    view = CompareView(a, b, "v1", "v2")
+    with capture_output() as captured:
+        view._ipython_display_()
+    static, live = captured.outputs
+    html = static.data["text/html"]
+    assert "russo-static" in html and "class='dir better'>B better" in html and "<svg class='russo-svg'" in html
+    assert "russo-compare-grid" in html and "display:none" in html  # hidden only while the live view renders
+    assert "application/vnd.jupyter.widget-view+json" in live.data and "text/html" not in live.data
+    assert live.data["text/plain"].startswith("russo compare: B better") and "VBox" not in live.data["text/plain"]
+    assert "russo-live" in view.widget._dom_classes

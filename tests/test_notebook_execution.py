@@ -28,6 +28,7 @@ def test_notebook_is_saved_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has saved outputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(path, tmp_path):
     from nbclient import NotebookClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipywidgets as widgets
+import pytest
 from notebook_helpers import EVIL, make_batch
 
 import russo_nb
@@ -124,6 +125,7 @@ def test_explore_rejects_non_results():
         russo_nb.explore(42)
 
 
+@pytest.mark.slow
 def test_import_russo_nb_stays_light():
     import subprocess
     import sys

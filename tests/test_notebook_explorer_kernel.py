@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from test_notebook_kernel import execute
 
+pytestmark = pytest.mark.slow
+
 SETUP = """
 import russo_nb
 from russo_nb import ToolCall

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from notebook_helpers import EVIL, ipython_shell, make_batch
+from notebook_helpers import EVIL, make_batch
 
 from russo_nb.notebook.history_view import HistoryView, draw_trend, history_table_html, variable_for
 from russo_nb.store import HistoryStore
@@ -55,7 +55,20 @@ def test_view_open_buttons_call_back_with_the_batch_id(store):
     assert set(view.buttons) == {"b0aaaaaaaaa", "b1aaaaaaaaa", "b2aaaaaaaaa"}
     view.buttons["b1aaaaaaaaa"].click()
     assert opened == ["b1aaaaaaaaa"]
-    assert any("russo-trend" in child._dom_classes for child in view.widget.children)
+    assert any("russo-trend" in getattr(child, "value", "") for child in view.widget.children)
+
+
+def test_history_view_shows_a_static_snapshot_then_the_live_view(store):
+    from IPython.utils.capture import capture_output
+
+    view = HistoryView(store)
+    with capture_output() as captured:
+        view._ipython_display_()
+    static, live = captured.outputs
+    html = static.data["text/html"]
+    assert "russo-static" in html and html.count("<tr>") == 4 and "russo-trend" in html and "<svg" in html
+    assert "application/vnd.jupyter.widget-view+json" in live.data
+    assert live.data["text/plain"].startswith("russo history: 3 recorded batches")
 
 
 def test_view_without_callback_opens_the_explorer_in_place(store):
@@ -66,11 +79,6 @@ def test_view_without_callback_opens_the_explorer_in_place(store):
 
 
 # -- the magic ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ip():
-    return ipython_shell()
-
-
 def test_history_open_loads_into_the_namespace_and_shows_the_explorer(ip, store, capsys):
     from IPython.utils.capture import capture_output
 

@@ -39,9 +39,11 @@ def test_many_prompts_are_capped_and_the_omission_is_said():
     html = batch_html(batch, max_prompts=10, max_failures=3)
     first_table = html.split("</table>")[0]
     assert first_table.count("<td class='prompt'>prompt ") == 10
-    assert "70 hidden" in html and "Show 70 more prompts" in html  # the rest are offered, not lost
-    assert html.count("<td class='prompt'>prompt ") == 80
-    assert "more kinds of failure" in html
+    assert "The 10 prompts with the lowest pass rate of 80 first" in html
+    assert "<summary>70 more prompts</summary>" in html  # the rest are offered behind the toggle, not lost
+    assert html.split("Failures:")[0].count("<td class='prompt'>prompt ") == 80
+    # the same wrong city on 80 prompts is one signature, not 80 kinds
+    assert "Failures: 81 runs with 2 signatures" in html and "in 80 runs over 80 prompts" in html
 
 
 def test_all_passed_batch_and_empty_batch():
@@ -87,7 +89,7 @@ def test_interrupted_batch_counts_finished_runs_only():
     assert "73.3%</b> pass rate per run (11/15 finished runs" in html
     assert html.count("145 cancelled — interrupted after 15 runs") == 1  # said once
     assert "14 not run" in html and html.count(">not run<") == 14
-    assert "⚑ 1 flaky" in html and "Failures: 4 runs in 1 kind" in html
+    assert "⚑ 1 flaky" in html and "Failures: 4 runs with 1 signature" in html
     assert "6.9%" not in html and "0/10" not in html
     text = batch.summary().splitlines()
     assert text[0] == "FAILED (73% pass rate over 15 finished runs of 160; 145 cancelled — interrupted after 15 runs)"

@@ -11,6 +11,8 @@ import pytest
 
 from russo_nb.testing import wait_until
 
+pytestmark = pytest.mark.slow
+
 # Each finished agent call adds a line here, so a test interrupts after N runs, not after a guessed sleep.
 RUNS_LOG = Path(tempfile.mkdtemp(prefix="russo-kernel-")) / "runs.log"
 

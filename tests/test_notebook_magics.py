@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, ipython_shell, make_batch
+from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
 
 from russo_nb import agent
 from russo_nb.errors import InvalidArgumentError
 from russo_nb.notebook.args import parse_command, usage
 from russo_nb.types import BatchResult
-
-
-@pytest.fixture(scope="module")
-def ip():
-    return ipython_shell()
 
 
 @pytest.fixture()
@@ -356,7 +351,7 @@ def test_compare_shows_table_and_chart(ip, ns, rich):
     html = "".join(o.data.get("text/html", "") for o in captured.outputs)
     assert "shared prompts" in html and "russo-compare" in html
     assert "Book a flight to LA" in html and EVIL not in html
-    assert any("image/png" in o.data for o in captured.outputs)  # the comparison chart
+    assert "<svg class='russo-svg'" in html  # the comparison chart, inline in the theme's colours
     assert captured.stderr == ""
 
 
@@ -377,7 +372,7 @@ def test_history_lists_recorded_batches_with_a_trend(ip, ns, tmp_path, capsys, r
         assert russo(ip, f"history --history {store} --limit 5 --as hist") is None
     frame = ns.pop("hist")
     assert len(frame) == 2
-    assert any("image/png" in o.data for o in captured.outputs)  # the trend chart
+    assert any("<svg class='russo-svg'" in o.data.get("text/html", "") for o in captured.outputs)  # the trend
     assert any("text/html" in o.data for o in captured.outputs)  # the table
 
 

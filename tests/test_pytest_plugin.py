@@ -384,6 +384,7 @@ def test_cache_options(text_mode):
     assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
 
 
+@pytest.mark.slow
 def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
     """A real `pytest` process: the plugin loads through its pytest11 entry point."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
@@ -393,6 +394,7 @@ def test_subprocess_run_with_the_entry_point(text_mode, monkeypatch):
     result.stdout.fnmatch_lines(["*::test_async *3/3 passed (100%)", "*::test_async_fails *2/2 passed (100%)"])
 
 
+@pytest.mark.slow
 def test_report_option_writes_one_html_report(text_mode, monkeypatch):
     text_mode.makepyfile(
         f"""
@@ -440,6 +442,7 @@ def test_scenario_marker_runs_scenarios_with_the_agent_fixture(text_mode):
     result.stdout.fnmatch_lines(["*::test_own_agent      2/2 passed (100%)", "*flaky: 'needs_an_agent' 2/4 passed"])
 
 
+@pytest.mark.slow
 def test_default_synthesizer_is_the_real_offline_voice(pytester):
     """No russo_synthesizer override: espeak-ng speaks, the local agent hears it with pocketsphinx."""
     pytester.makeconftest(

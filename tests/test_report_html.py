@@ -51,23 +51,26 @@ def hostile() -> BatchResult:
     return BatchResult(runs=runs, audio={clip.content_key(): clip}, metadata=meta)
 
 
+def _only_our_script(parsed: _Collector, page: str) -> None:
+    """The one <script> is the report's search box filter; nothing a user or agent wrote became a tag."""
+    from russo_nb.report.html import SEARCH_SCRIPT
+
+    assert parsed.tags.get("script") == 1 and page.count("<script>") == 1 and SEARCH_SCRIPT in page
+
+
 def test_everything_user_written_is_escaped(hostile):
     page = to_html(hostile)
     parsed = _parse(page)
-    assert "script" not in parsed.tags and "img" in parsed.tags  # only our chart <img> tags
-    assert all(attrs.get("src", "").startswith("data:") for tag, attrs in parsed.attrs if tag == "img")
-    assert "<script>" not in page and "<img src=x" not in page and "<b>evil" not in page
+    _only_our_script(parsed, page)
+    assert "img" not in parsed.tags and parsed.tags.get("svg", 0) >= 3  # the charts are inline SVG
+    assert "<img src=x" not in page and "<b>evil" not in page
     text = "".join(parsed.text)
     assert "Fly to <script>alert('p')</script> & back" in text  # shown, as text
     assert "<img src=x onerror=alert(2)>" in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    for tag, attrs in parsed.attrs:
-        if tag == "img":  # the charts' SVG carries the prompt as escaped text too
-            svg = base64.b64decode(attrs["src"].split(",", 1)[1]).decode("utf-8")
-            assert attrs["src"].startswith("data:image/svg+xml;base64,") and "<script" not in svg
-    assert any(
-        "&lt;script&gt;" in base64.b64decode(a["src"].split(",", 1)[1]).decode() for t, a in parsed.attrs if t == "img"
-    )
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert svgs and all("<script" not in svg for svg in svgs)
+    assert any("&lt;script&gt;" in svg for svg in svgs)  # the prompt label inside a chart is escaped text
 
 
 def test_report_sections_and_audio(hostile, tmp_path):
@@ -78,11 +81,25 @@ def test_report_sections_and_audio(hostile, tmp_path):
     audio = next(attrs for tag, attrs in parsed.attrs if tag == "audio")
     wav = base64.b64decode(audio["src"].split(",", 1)[1])
     assert wav[:4] == b"RIFF" and wav == next(iter(hostile.audio.values())).to_wav_bytes()
-    assert parsed.tags.get("img", 0) >= 3  # charts embedded as SVG
+    assert page.count("<svg class='russo-svg'") >= 3 and "currentColor" in page  # charts follow the theme
     assert "Runs that did not pass (1)" in page
     assert "<del>" in page and "<ins>" in page  # the diff of the wrong argument
-    assert "pass rate" in page and "50.0%" in page
+    assert "pass rate" in page and "50%" in page
     assert "href='#clip-0'" in page  # the failure links to its clip
+    assert "@media (prefers-color-scheme: dark)" in page and "class='russo-page'" in page
+    assert "id='russo-search'" in page
+
+
+def test_report_file_mode_honours_the_umask(hostile, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert write_report(hostile, tmp_path / "a.html").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        assert write_report(hostile, tmp_path / "b.html").stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
 
 
 def test_report_draws_call_diffs_with_the_notebooks_labelled_renderer(hostile):
@@ -97,13 +114,15 @@ def test_report_draws_call_diffs_with_the_notebooks_labelled_renderer(hostile):
     # the agent's differing value is the amber <ins> (the view's --russo-got colours), the expected one <del>
     assert "<ins>to_city=&#x27;&lt;img src=x onerror=alert(2)&gt;&#x27;</ins>" in diff
     assert "<del>to_city=&#x27;&lt;script&gt;alert(1)&lt;/script&gt;&#x27;</del>" in diff
-    assert ".russo ins{background:var(--russo-got-bg)" in page and "<div class='russo'><table>" in page
+    assert ".russo ins{background:var(--russo-got-bg)" in page
     parsed = _parse(page)
-    assert "script" not in parsed.tags and "img" not in parsed.tags  # the hostile argument values stayed text
+    _only_our_script(parsed, page)
+    assert "img" not in parsed.tags  # the hostile argument values stayed text
     assert "to_city='<script>alert(1)</script>'" in "".join(parsed.text)
 
 
-def test_caps_say_what_was_omitted():
+def test_failures_are_grouped_by_signature_across_prompts_with_show_all():
+    """30 prompts failing the same way are one signature, with every run behind "show all"."""
     outcomes = {f"prompt {i}": [False, True] for i in range(30)}
     batch = batch_from_outcomes(outcomes)
     clips = {}
@@ -113,22 +132,22 @@ def test_caps_say_what_was_omitted():
         clips[run.audio_key] = clip
     batch.audio = clips
     page = to_html(batch, max_failures=5, max_audio=3, max_prompts=10, charts=False)
-    assert page.count("class='fail'") == 5
-    assert "25 more runs that did not pass are omitted" in page
+    assert page.count("class='fail'") == 1 and "in 30 runs over 30 prompts" in page
+    assert "show all 30 runs" in page and page.count("<td class='sig'>") == 30
     assert _parse(page).tags.get("audio") == 3 and "7 more clips not embedded" in page
-    assert "20 more prompts omitted" in page
-    assert "<img" not in page
+    assert "<summary>20 more prompts</summary>" in page  # the one row limit, the rest behind the toggle
+    assert "<svg" not in page
 
 
 def test_small_samples_are_flagged():
     page = to_html(batch_from_outcomes({"a": [True, False], "b": [True, True]}), charts=False)
-    assert "small n" in page
+    assert "Small sample (4 finished runs)" in page
     assert "only 2 prompts" in page  # the clustered interval warns
 
 
 def test_empty_batch_report():
     page = to_html(BatchResult())
-    assert "Every run passed." in page and re.search(r"<b>0</b>", page)
+    assert "No runs." in page and "Every run passed" not in page and "<b>no runs</b>" in page
 
 
 def test_every_agent_and_user_written_field_is_escaped():
@@ -169,7 +188,7 @@ def test_every_agent_and_user_written_field_is_escaped():
         params={"note": evil("param")},
     )
     batch = BatchResult(runs=runs, audio={clip.content_key(): clip}, metadata=meta)
-    page = to_html(batch, charts=False)  # the charts are <img> SVGs; test_everything_user_written_is_escaped
+    page = to_html(batch, charts=False)  # the charts' SVG: test_everything_user_written_is_escaped
     parsed = _parse(page)
     fields = [
         "arg", "argkey", "toolname", "otherarg", "prompt", "errtype", "errmsg", "stage", "effect", "transcript",

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
-from adapter_helpers import BOOK, HttpAgentServer
+from adapter_helpers import BOOK
 from analysis_helpers import batch_from_outcomes
 
 import russo_nb as russo
@@ -21,15 +20,9 @@ from russo_nb.store import HistoryStore
 from russo_nb.types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, AgentResponse
 
 
-@pytest.fixture(scope="module")
-def server():
-    with HttpAgentServer() as running:
-        yield running
-
-
-def test_a_run_that_passed_after_a_429_keeps_the_429(server, tmp_path):
-    server.httpd.counts.pop("/429", None)
-    agent = HttpAgent(f"{server.url}/429")
+def test_a_run_that_passed_after_a_429_keeps_the_429(http_agent_server, tmp_path):
+    http_agent_server.httpd.counts.pop("/429", None)
+    agent = HttpAgent(f"{http_agent_server.url}/429")
     result = russo.run_concurrent_sync("a", None, agent, expect=[BOOK], runs=1, retries=2, retry_backoff=0.01)
     run = result.runs[0]
     assert run.status == "passed" and run.attempts == 2

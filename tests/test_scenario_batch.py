@@ -251,6 +251,7 @@ def test_sync_runner_and_analysis_functions_work_on_scenario_batches():
     assert all(r.eval_result.match_rate == 1.0 for r in passed_runs)
 
 
+@pytest.mark.slow
 def test_scenario_module_does_not_import_heavy_packages():
     import subprocess
 

@@ -139,6 +139,7 @@ def _writer(path: str, worker: int, count: int) -> None:
         store.record(batch, suite=f"worker{worker}")
 
 
+@pytest.mark.slow
 def test_concurrent_writers_from_several_processes(tmp_path):
     path = str(tmp_path / "h.sqlite")
     HistoryStore(path)
@@ -173,6 +174,7 @@ _KILLED_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_writer_killed_mid_write_leaves_committed_batches_intact(tmp_path):
     path = tmp_path / "h.sqlite"
     code = _KILLED_WRITER.format(tests=str(TESTS), root=str(ROOT), path=str(path))
@@ -224,6 +226,7 @@ _STALLED_WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_writer_killed_inside_its_transaction_leaves_none_of_its_rows(tmp_path):
     """Deterministic: the writer is killed while its transaction holds 4900 uncommitted rows, partly on disk."""
     path = tmp_path / "h.sqlite"

@@ -18,7 +18,6 @@ import russo_nb as russo
 from russo_nb import ConfigurationError, InvalidArgumentError
 from russo_nb.adapters import HttpAgent, IntentSet, JsonMapping, OpenAIChatAgent
 from russo_nb.adapters.local import data_path
-from russo_nb.audio import EspeakSynthesizer
 
 BOOK = {"tool_calls": [{"name": "book_flight", "arguments": {"to_city": "LA"}}], "text": "booked"}
 
@@ -102,19 +101,14 @@ def server():
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def synth():
-    return EspeakSynthesizer()
-
-
 def last_request(path: str) -> dict:
     return [item for item in Handler.received if item["path"] == path][-1]
 
 
-def test_http_agent_posts_wav_and_maps_the_answer(server, synth):
+def test_http_agent_posts_wav_and_maps_the_answer(server, espeak):
     agent = HttpAgent(f"{server}/ok", mode="wav", headers={"X-Team": "voice"})
     result = russo.run_concurrent_sync(
-        "Book a flight to Los Angeles", synth, agent, expect=["book_flight(to_city='LA')"], runs=2
+        "Book a flight to Los Angeles", espeak, agent, expect=["book_flight(to_city='LA')"], runs=2
     )
     assert result.pass_rate == 1.0
     assert result.runs[0].response.text == "booked"
@@ -124,9 +118,9 @@ def test_http_agent_posts_wav_and_maps_the_answer(server, synth):
         assert reader.getframerate() == 16000 and reader.getnframes() > 16000
 
 
-def test_http_agent_base64_json_mode_and_text_mode(server, synth):
+def test_http_agent_base64_json_mode_and_text_mode(server, espeak):
     agent = HttpAgent(f"{server}/ok", mode="base64_json", extra={"session": "s1"})
-    clip = synth.synthesize_sync("hello")
+    clip = espeak.synthesize_sync("hello")
     response = asyncio.run(agent.run(clip))
     assert str(response.tool_calls[0]) == "book_flight(to_city='LA')"
     payload = json.loads(last_request("/ok")["body"])
@@ -209,16 +203,16 @@ def test_openai_chat_agent_parses_tool_calls(server, monkeypatch):
     assert "NYC" in request["tools"][0]["function"]["parameters"]["properties"]["from_city"]["enum"]
 
 
-def test_openai_chat_agent_audio_input_and_errors(server, monkeypatch, synth):
+def test_openai_chat_agent_audio_input_and_errors(server, monkeypatch, espeak):
     monkeypatch.setenv("RUSSO_TEST_KEY", "sk-test")
     audio_agent = OpenAIChatAgent(f"{server}/v1", "m", api_key_env="RUSSO_TEST_KEY", input="audio")
-    result = russo.run_concurrent_sync("Book it", synth, audio_agent, expect=["book_flight(to_city='LA')"])
+    result = russo.run_concurrent_sync("Book it", espeak, audio_agent, expect=["book_flight(to_city='LA')"])
     assert result.pass_rate == 1.0
     sent = json.loads(last_request("/v1/chat/completions")["body"])
     assert base64.b64decode(sent["messages"][0]["content"][0]["input_audio"]["data"])[:4] == b"RIFF"
 
     text_agent = OpenAIChatAgent(f"{server}/v1", "m", api_key_env="RUSSO_TEST_KEY")
-    result = russo.run_concurrent_sync("Book it", synth, text_agent, expect=[])
+    result = russo.run_concurrent_sync("Book it", espeak, text_agent, expect=[])
     assert result.runs[0].status == "error" and "input='audio'" in result.runs[0].error.message
 
     monkeypatch.setenv("RUSSO_TEST_KEY", "sk-wrong")

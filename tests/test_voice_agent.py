@@ -12,7 +12,7 @@ import pytest
 import russo_nb as russo
 from russo_nb import ConfigurationError, SuiteFileError
 from russo_nb.adapters import IntentSet, LocalVoiceAgent
-from russo_nb.audio import EspeakSynthesizer, Noise, PocketsphinxRecognizer
+from russo_nb.audio import Noise, PocketsphinxRecognizer
 from russo_nb.config import Suite
 from russo_nb.demo import demo_suite, main, run_demo
 
@@ -21,20 +21,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def agent():
+    """The demo agent with its recognition worker processes started (tests using it are slow)."""
     agent = LocalVoiceAgent.demo()
     agent.warm_up()
     return agent
 
 
-@pytest.fixture(scope="module")
-def synth():
-    return EspeakSynthesizer()
-
-
 # -- recognition ------------------------------------------------------------------------------------
 
 
-def test_clean_prompts_are_recognized(agent, synth):
+@pytest.mark.slow
+def test_clean_prompts_are_recognized(agent, espeak):
     prompts = [
         "Book a flight from New York to Los Angeles",
         "What is the weather in London tomorrow",
@@ -43,15 +40,16 @@ def test_clean_prompts_are_recognized(agent, synth):
     ]
     recognizer = agent.recognizer
     for prompt in prompts:
-        heard = recognizer.transcribe_sync(synth.synthesize_sync(prompt))
+        heard = recognizer.transcribe_sync(espeak.synthesize_sync(prompt))
         assert heard.text == prompt.lower()
         assert heard.duration_s > 1.0
 
 
-def test_concurrent_recognition_uses_several_worker_processes(agent, synth):
+@pytest.mark.slow
+def test_concurrent_recognition_uses_several_worker_processes(agent, espeak):
     import asyncio
 
-    clips = [synth.synthesize_sync(text) for text in demo_suite().prompts[:8]]
+    clips = [espeak.synthesize_sync(text) for text in demo_suite().prompts[:8]]
 
     async def all_at_once():
         return await asyncio.gather(*(agent.recognizer.transcribe(clip) for clip in clips))
@@ -63,18 +61,19 @@ def test_concurrent_recognition_uses_several_worker_processes(agent, synth):
     assert len(pids) >= min(2, os.cpu_count() or 1)
 
 
-def test_generic_language_model_is_available(synth):
+def test_generic_language_model_is_available(espeak):
     recognizer = PocketsphinxRecognizer(mode="inline")
-    heard = recognizer.transcribe_sync(synth.synthesize_sync("hello"))
+    heard = recognizer.transcribe_sync(espeak.synthesize_sync("hello"))
     assert isinstance(heard.text, str) and heard.decode_s > 0
 
 
 # -- the agent end to end --------------------------------------------------------------------------
 
 
-def test_local_agent_through_run_concurrent_clean_and_noisy(agent, synth):
+@pytest.mark.slow
+def test_local_agent_through_run_concurrent_clean_and_noisy(agent, espeak):
     suite = demo_suite()
-    clean = russo.run_concurrent_sync(suite.prompts, synth, agent, expect=suite.expect, runs=1)
+    clean = russo.run_concurrent_sync(suite.prompts, espeak, agent, expect=suite.expect, runs=1)
     assert clean.total == len(suite.prompts) >= 12
     assert clean.pass_rate >= 0.9
     run = clean.runs[0]
@@ -85,7 +84,7 @@ def test_local_agent_through_run_concurrent_clean_and_noisy(agent, synth):
     assert clean.audio_for(run) is not None
 
     noisy = russo.run_concurrent_sync(
-        suite.prompts, synth, agent, expect=suite.expect, runs=1, effects=[Noise(0.0)], seed=3
+        suite.prompts, espeak, agent, expect=suite.expect, runs=1, effects=[Noise(0.0)], seed=3
     )
     assert noisy.metadata.effects == ["noise:white:0dB"]
     assert all(r.effects == ["noise:white:0dB"] for r in noisy.runs)
@@ -95,9 +94,10 @@ def test_local_agent_through_run_concurrent_clean_and_noisy(agent, synth):
     assert any(r.response.text != r.prompt.lower() for r in misheard)
 
 
-def test_text_mode_and_unknown_requests(agent):
+def test_text_mode_and_unknown_requests():
     import asyncio
 
+    agent = LocalVoiceAgent.demo()  # text needs no recognizer: no worker process starts
     response = asyncio.run(agent.run("Please book a flight from Boston to Paris on friday"))
     assert [str(call) for call in response.tool_calls] == [
         "book_flight(from_city='Boston', to_city='Paris', date='friday')"
@@ -200,6 +200,7 @@ def test_demo_suite_file():
     assert any(len(test.prompt_list) > 1 for test in suite.tests)
 
 
+@pytest.mark.slow
 def test_run_demo_records_effects_and_progress():
     seen = []
     result = run_demo(runs=1, effects="noise:20db", on_progress=lambda p: seen.append(p.done))
@@ -211,6 +212,7 @@ def test_run_demo_records_effects_and_progress():
     assert result.pass_rate >= 0.8
 
 
+@pytest.mark.slow
 def test_demo_main_prints_the_summary(capsys):
     assert main(["--runs", "1", "--snr", "5", "--max-concurrency", "4"]) == 0
     out = capsys.readouterr().out
@@ -233,6 +235,7 @@ def test_demo_main_rejects_bad_effects(capsys):
     assert "unknown effect 'reverb'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_demo_main_from_a_fresh_interpreter_in_text_mode():
     code = "import sys, russo_nb.demo as d; sys.exit(d.main(['--text', '--runs', '2', '--quiet']))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
@@ -253,6 +256,7 @@ def test_bad_suite_file(tmp_path):
         demo_suite(path)
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
     """Recognition workers must not re-run the user's script (forkserver would import __main__)."""
     import subprocess

@@ -35,6 +35,7 @@ def test_two_instances_give_identical_bytes_whatever_came_before():
     assert digest(EspeakSynthesizer(rate=200, memo=0)) != before  # settings still change the sound
 
 
+@pytest.mark.slow
 def test_another_process_gives_the_same_bytes():
     code = (
         "import hashlib; from russo_nb.audio.espeak import EspeakSynthesizer as E; "
@@ -51,6 +52,7 @@ def _replay(result):
     ]
 
 
+@pytest.mark.slow
 def test_two_seeded_demo_batches_in_one_process_are_identical():
     from russo_nb.demo import run_demo
 
@@ -63,10 +65,9 @@ def test_two_seeded_demo_batches_in_one_process_are_identical():
     assert [run.audio_key for run in other.runs] != [run.audio_key for run in first.runs]  # the seed matters
 
 
-def test_russo_demo_magic_twice_in_one_shell_is_identical():
-    from notebook_helpers import ipython_shell
-
-    shell = ipython_shell()
+@pytest.mark.slow
+def test_russo_demo_magic_twice_in_one_shell_is_identical(ip):
+    shell = ip
     line = "demo --seed 11 --effects noise:5db --runs 1 --quiet --as {}"
     shell.run_line_magic("russo", line.format("first"))
     shell.run_line_magic("russo", line.format("second"))

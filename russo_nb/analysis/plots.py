@@ -352,8 +352,8 @@ def plot_comparison(
     ax.set_yticks(y, [_label(x.prompt) for x in diffs], fontsize=7 if len(diffs) > 25 else 9)
     ax.set_xlim(-1.05, 1.05)
     ax.set_xlabel(
-        f"pass rate {name_b} − {name_a} per prompt (Newcombe {confidence_label(comparison.confidence)} interval); "
-        f"mean {MEAN_OVER_PROMPTS}"
+        f"pass rate {name_b} − {name_a} per prompt\n(Newcombe {confidence_label(comparison.confidence)} interval; "
+        f"mean {MEAN_OVER_PROMPTS})"
     )
     ax.legend(fontsize=8, loc="lower right")
     title = f"{name_b} − {name_a} = {comparison.difference:+.1%}, p = {comparison.p_value:.3g}"

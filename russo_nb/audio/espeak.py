@@ -194,6 +194,17 @@ class EspeakSynthesizer:
         self._memo: OrderedDict[str, Audio] = OrderedDict()
         self._memo_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings only (sent to a Dask worker): the memo and its lock are this process's."""
+        state = dict(self.__dict__)
+        state["_memo"] = OrderedDict()
+        del state["_memo_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._memo_lock = threading.Lock()
+
     @property
     def name(self) -> str:
         """A readable name recorded on batches, e.g. ``espeak-ng(en-us, 160 wpm)``."""

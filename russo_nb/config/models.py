@@ -16,7 +16,7 @@ from ..components import ComponentRef
 from ..errors import SuiteFileError
 from ..expectations import normalize_expectations
 
-__all__ = ["AGENT_ALIASES", "PipelineSpec", "ScenarioSpec", "Suite", "TestSpec", "allowed_keys"]
+__all__ = ["AGENT_ALIASES", "ExecutorSpec", "PipelineSpec", "ScenarioSpec", "Suite", "TestSpec", "allowed_keys"]
 
 
 AGENT_ALIASES: dict[str, dict[str, Any]] = {
@@ -111,6 +111,32 @@ class ScenarioSpec(_Strict):
         return self
 
 
+class ExecutorSpec(_Strict):
+    """Where a suite's runs execute: ``executor: {kind: dask, address: tcp://scheduler:8786}``.
+
+    ``kind: local`` (the default) is this process; ``kind: dask`` ships the runs to a Dask cluster
+    (``address`` omitted: a local cluster sized to the machine). ``executor: dask`` is short for
+    ``{kind: dask}``. ``--dask`` on the command line overrides the block.
+    """
+
+    kind: str = "local"
+    address: str | None = None
+    chunk_size: int | None = Field(default=None, ge=1)
+    n_workers: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @field_validator("kind")
+    @classmethod
+    def _check_kind(cls, value: str) -> str:
+        if value not in ("local", "dask"):
+            raise ValueError(f"kind must be 'local' or 'dask', got {value!r}")
+        return value
+
+
 class Suite(_Strict):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
@@ -123,6 +149,7 @@ class Suite(_Strict):
     runs: int = Field(default=1, ge=1)
     max_concurrency: int | None = Field(default=None, ge=1)
     timeout: float | None = Field(default=None, gt=0)
+    executor: ExecutorSpec | None = None
     rate_limit: str | float | None = None
     """Attempt starts per time for the whole suite: ``10/s``, ``600/min`` (see :mod:`russo_nb.ratelimit`)."""
 
@@ -238,6 +265,7 @@ def allowed_keys(section: str) -> str | None:
         "tests": TestSpec,
         "scenarios": ScenarioSpec,
         "component": ComponentRef,
+        "executor": ExecutorSpec,
     }
     model = sections.get(section)
     if model is None:

@@ -18,7 +18,7 @@ from .models import Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
 from .scenarios import plan_suite_scenarios
 
-__all__ = ["SuiteResult", "SuiteRun", "run_suite", "start_suite"]
+__all__ = ["EXECUTOR_CLASSES", "SuiteResult", "SuiteRun", "make_executor", "run_suite", "start_suite", "suite_executor"]
 
 
 class SuiteResult:
@@ -176,6 +176,25 @@ def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs:
         raise SuiteFileError(f"{suite.where()}tests[{index}]: {exc}") from None
 
 
+#: Executor kinds a suite file or ``--dask`` may name, by import path (built like a suite's components).
+EXECUTOR_CLASSES = {"dask": "russo_nb.dask_executor.DaskExecutor"}
+
+
+def make_executor(kind: str = "dask", address: str | None = None, **options: Any) -> Any:
+    """The executor of ``kind`` (``dask``: a DaskExecutor on ``address``, or on a local cluster when None)."""
+    from ..components import build_component
+
+    return build_component({"class": EXECUTOR_CLASSES[kind], "params": {"client": address, **options}})
+
+
+def suite_executor(suite: Suite) -> Any:
+    """The executor a suite file's ``executor:`` block asks for (None: in process)."""
+    spec = suite.executor
+    if spec is None or spec.kind == "local":
+        return None
+    return make_executor(spec.kind, spec.address, chunk_size=spec.chunk_size, n_workers=spec.n_workers)
+
+
 def start_suite(
     suite: Suite | str | Path,
     runs: int | None = None,
@@ -187,11 +206,13 @@ def start_suite(
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
     rate_limit: Any = None,
+    executor: Any = None,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
     The returned :class:`~russo_nb.engine.Job` runs the prompt tests and the scenarios
-    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`.
+    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. ``executor``
+    (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's ``executor:`` block.
     """
     from ..engine import EngineSettings
 
@@ -210,7 +231,9 @@ def start_suite(
     limit = rate_limit if rate_limit is not None else suite.rate_limit
     settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout, rate_limit=limit)
     test_ids = [test_id for _, test_id in picked]
-    job: Job[SuiteResult] = Job(plans, settings, on_progress)
+    if executor is None:
+        executor = suite_executor(suite)
+    job: Job[SuiteResult] = Job(plans, settings, on_progress, executor=executor)
     job.combine = lambda parts: _suite_result(suite, test_ids, job, parts)
     return job
 

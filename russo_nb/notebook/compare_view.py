@@ -15,23 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..types import format_call
-from ..view.model import pct as _pct
-from .html import STYLE, _e
+from ..view.kit import MAX_HIDDEN_ROWS, MAX_ROWS, STYLE, escape_text, middle, pct, signed_pct, table_html
+from .snapshot import display_with_snapshot
 
-__all__ = ["COMPARE_STYLE", "CompareView", "compare_grid_html", "comparison_html", "direction"]
-
-MAX_GRID_ROWS = 50
-
-COMPARE_STYLE = """<style>
-.russo .dir{display:inline-block;padding:1px 8px;border-radius:9px;font-weight:600;font-size:12px;color:#1a1a1a}
-.russo .dir.better{background:var(--jp-success-color3,#c8e6c9)}
-.russo .dir.worse{background:var(--jp-error-color3,#ffcdd2)}
-.russo .dir.same{background:var(--jp-layout-color2,#eee);color:var(--jp-ui-font-color1,#222)}
-.russo table.grid td{vertical-align:top}
-.russo table.grid td.side{min-width:180px}
-.russo .chips{letter-spacing:1px;font-family:var(--jp-code-font-family,monospace)}
-.russo .chips .p{color:var(--jp-success-color0,#1b5e20)}.russo .chips .f{color:var(--jp-error-color0,#b71c1c)}
-</style>"""
+__all__ = ["CompareView", "comparison_chart_svg", "compare_grid_html", "comparison_html", "direction"]
 
 
 def direction(low: float, high: float) -> tuple[str, str]:
@@ -49,7 +36,7 @@ def _names(name_a: str, name_b: str) -> tuple[str, str]:
     return f"A ({name_a})", f"B ({name_b})"
 
 
-def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_GRID_ROWS) -> str:
+def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_ROWS) -> str:
     """A paired comparison (:func:`russo_nb.analysis.paired_comparison`): the verdict and a per-prompt table."""
     label_a, label_b = _names(name_a, name_b)
     css, words = direction(comparison.low, comparison.high)
@@ -57,38 +44,37 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
         words = "no detectable difference"
     level = f"{getattr(comparison, 'confidence', 0.95):.0%}"
     head = (
-        f"<div class='russo-compare-head'><span class='dir {css}'>{_e(words)}</span> "
+        f"<div class='russo-compare-head'><span class='dir {css}'>{escape_text(words)}</span> "
         f"<b>B − A = {comparison.difference:+.1%}</b> ({level} CI {comparison.low:+.1%} to {comparison.high:+.1%}, "
-        f"p = {comparison.p_value:.3g}, {_e(comparison.test)}) over {comparison.n_shared} shared prompts</div>"
-        f"<div>{_e(label_a)}: {_pct(comparison.rate_a)} → {_e(label_b)}: {_pct(comparison.rate_b)} "
+        f"p = {comparison.p_value:.3g}, {escape_text(comparison.test)}) over {comparison.n_shared} shared prompts</div>"
+        f"<div>{escape_text(label_a)}: {pct(comparison.rate_a)} → {escape_text(label_b)}: {pct(comparison.rate_b)} "
         "<span class='muted'>(mean per-prompt pass rate)</span></div>"
     )
-    warnings = "".join(f"<div class='muted'>⚠ {_e(w)}</div>" for w in getattr(comparison, "warnings", []) or [])
+    warnings = "".join(
+        f"<div class='muted'>⚠ {escape_text(w)}</div>" for w in getattr(comparison, "warnings", []) or []
+    )
     rows = sorted(comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
-    shown = rows[:max_rows]
     body = []
-    for row in shown:
+    for row in rows:
         row_css, row_words = direction(row.low, row.high)
         body.append(
-            f"<tr><td>{_e(row.prompt, 160)}</td><td class='num'>{row.passed_a}/{row.runs_a}</td>"
+            f"<tr><td>{escape_text(row.prompt, 160)}</td><td class='num'>{row.passed_a}/{row.runs_a}</td>"
             f"<td class='num'>{row.passed_b}/{row.runs_b}</td><td class='num'>{row.difference:+.0%}</td>"
             f"<td class='num'>{row.low:+.0%} to {row.high:+.0%}</td>"
-            f"<td><span class='dir {row_css}'>{_e(row_words)}</span></td></tr>"
+            f"<td><span class='dir {row_css}'>{escape_text(row_words)}</span></td></tr>"
         )
-    note = ""
-    if len(rows) > len(shown):
-        note = f"<div class='muted'>{len(rows) - len(shown)} more prompts omitted (largest drops first).</div>"
     only = ""
     if comparison.only_in_a or comparison.only_in_b:
         only = (
-            f"<div class='muted'>Not compared: {len(comparison.only_in_a)} prompts only in {_e(label_a)}, "
-            f"{len(comparison.only_in_b)} only in {_e(label_b)}.</div>"
+            f"<div class='muted'>Not compared: {len(comparison.only_in_a)} prompts only in {escape_text(label_a)}, "
+            f"{len(comparison.only_in_b)} only in {escape_text(label_b)}.</div>"
         )
-    table = (
-        f"<table><tr><th>Prompt</th><th class='num'>{_e(label_a)}</th><th class='num'>{_e(label_b)}</th>"
-        f"<th class='num'>B − A</th><th class='num'>{level} CI</th><th>Direction</th></tr>{''.join(body)}</table>"
+    columns = (
+        f"<tr><th>Prompt</th><th class='num'>{escape_text(label_a)}</th><th class='num'>{escape_text(label_b)}</th>"
+        f"<th class='num'>B − A</th><th class='num'>{level} CI</th><th>Direction</th></tr>"
     )
-    return f"{STYLE}{COMPARE_STYLE}<div class='russo russo-compare'>{head}{warnings}{table}{note}{only}</div>"
+    table = table_html(columns, body, limit=max_rows, noun="prompt", rest="comparison.per_prompt")
+    return f"{STYLE}<div class='russo russo-compare'>{head}{warnings}{table}{only}</div>"
 
 
 def _by_prompt(result: Any) -> dict[str, list[Any]]:
@@ -108,7 +94,7 @@ def _calls_of(run: Any) -> str:
 
 def _side_cell(runs: list[Any]) -> str:
     if not runs:
-        return "<td class='side muted'>not run</td>"
+        return "<td class='run-side muted'>not run</td>"
     chips = "".join(
         "<span class='p'>✔</span>" if run.status == "passed" else "<span class='f'>✘</span>" for run in runs[:30]
     ) + ("…" if len(runs) > 30 else "")
@@ -119,37 +105,48 @@ def _side_cell(runs: list[Any]) -> str:
         seen[what] = seen.get(what, 0) + 1
     common = sorted(seen.items(), key=lambda item: -item[1])[:2]
     lines = "".join(
-        f"<div><code>{_e(what, 120)}</code> <span class='muted'>×{count}</span></div>" for what, count in common
+        f"<div><code>{escape_text(what, 120)}</code> <span class='muted'>×{count}</span></div>"
+        for what, count in common
     )
-    return f"<td class='side'><b>{passed}/{len(runs)}</b> <span class='chips'>{chips}</span>{lines}</td>"
+    return f"<td class='run-side'><b>{passed}/{len(runs)}</b> <span class='chips'>{chips}</span>{lines}</td>"
 
 
 def compare_grid_html(
-    a: Any, b: Any, comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_GRID_ROWS
+    a: Any, b: Any, comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_ROWS
 ) -> str:
     """Per shared prompt, side by side: each run's pass / fail, the most frequent calls, and the direction."""
     label_a, label_b = _names(name_a, name_b)
     runs_a, runs_b = _by_prompt(a), _by_prompt(b)
     rows = sorted(comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
     body = []
-    for row in rows[:max_rows]:
+    for row in rows[: max_rows + MAX_HIDDEN_ROWS]:
         css, words = direction(row.low, row.high)
         body.append(
-            f"<tr><td>{_e(row.prompt, 160)}<br><span class='dir {css}'>{_e(words)}</span> "
+            f"<tr><td class='prompt'>{escape_text(row.prompt, 160)}<br>"
+            f"<span class='dir {css}'>{escape_text(words)}</span> "
             f"<span class='muted'>{row.difference:+.0%}</span></td>"
             f"{_side_cell(runs_a.get(row.prompt, []))}{_side_cell(runs_b.get(row.prompt, []))}</tr>"
         )
-    note = ""
-    if len(rows) > max_rows:
-        note = f"<div class='muted'>{len(rows) - max_rows} more prompts omitted (largest drops first).</div>"
-    return (
-        f"{STYLE}{COMPARE_STYLE}<div class='russo russo-compare-grid'><table class='grid'><tr><th>Prompt</th>"
-        f"<th>{_e(label_a)}</th><th>{_e(label_b)}</th></tr>{''.join(body)}</table>{note}</div>"
-    )
+    columns = f"<tr><th class='prompt'>Prompt</th><th>{escape_text(label_a)}</th><th>{escape_text(label_b)}</th></tr>"
+    table = table_html(columns, body, limit=max_rows, noun="prompt", css="grid", rest="comparison.per_prompt")
+    return f"{STYLE}<div class='russo russo-compare-grid'>{table}</div>"
+
+
+def comparison_chart_svg(comparison: Any, name_a: str = "A", name_b: str = "B") -> str:
+    """The paired-difference chart as inline SVG in the page's text colour (light and dark themes alike)."""
+    from ..analysis import plot_comparison
+    from .figures import figure_svg
+
+    rows = min(len(comparison.per_prompt), 50)
+    return figure_svg(plot_comparison, comparison, size=(8.0, 2.6 + 0.2 * rows), labels=(f"A {name_a}", f"B {name_b}"))
 
 
 class CompareView:
-    """Two results compared: verdict, chart, per-prompt grid, and a prompt picker that opens both sides' runs."""
+    """Two results compared: verdict, chart, per-prompt grid, and a prompt picker that opens both sides' runs.
+
+    Displayed, it shows a static snapshot (verdict, chart, grid) and the live view after it, so
+    a notebook reopened without a kernel, or converted, still shows the comparison.
+    """
 
     def __init__(
         self, a: Any, b: Any, name_a: str = "A", name_b: str = "B", *, comparison: Any = None, chart: bool = True
@@ -160,20 +157,12 @@ class CompareView:
 
         self.a, self.b, self.name_a, self.name_b = a, b, name_a, name_b
         self.comparison = comparison if comparison is not None else paired_comparison(a, b)
-        parts: list[Any] = [widgets.HTML(value=comparison_html(self.comparison, name_a, name_b))]
-        if chart and self.comparison.per_prompt:
-            from ..analysis import plot_comparison
-            from .figures import figure_png
-
-            rows = min(len(self.comparison.per_prompt), 50)
-            png = figure_png(
-                plot_comparison, self.comparison, size=(7.5, 2.2 + 0.22 * rows), labels=(f"A {name_a}", f"B {name_b}")
-            )
-            image = widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="760px"))
-            parts.append(image)
-        parts.append(widgets.HTML(value=compare_grid_html(a, b, self.comparison, name_a, name_b)))
+        self.chart = (
+            comparison_chart_svg(self.comparison, name_a, name_b) if chart and self.comparison.per_prompt else ""
+        )
+        parts: list[Any] = [widgets.HTML(value=self._static_body())]
         rows = sorted(self.comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
-        options = [(f"{row.difference:+.0%} · {' '.join(row.prompt.split())[:90]}", row.prompt) for row in rows]
+        options = [(f"{row.difference:+.0%} · {middle(row.prompt, 90)}", row.prompt) for row in rows]
         self.picker = widgets.Dropdown(
             options=[("open a prompt: both sides' runs…", ""), *options],
             value="",
@@ -185,6 +174,34 @@ class CompareView:
         parts += [self.picker, self.sides]
         self.widget = widgets.VBox(parts)
         self.widget.add_class("russo-compare-view")
+
+    def _static_body(self) -> str:
+        chart = f"{STYLE}<div class='russo chart russo-chart'>{self.chart}</div>" if self.chart else ""
+        return (
+            comparison_html(self.comparison, self.name_a, self.name_b)
+            + chart
+            + compare_grid_html(self.a, self.b, self.comparison, self.name_a, self.name_b)
+        )
+
+    def snapshot_html(self) -> str:
+        """The comparison without a kernel: verdict, chart and per-prompt grid as self-contained HTML."""
+        return (
+            f"{STYLE}<div class='russo russo-static russo-compare-static'><div class='muted'>russo compare — static "
+            "snapshot (run the cell with a kernel to open each prompt's runs)</div>"
+            f"{self._static_body()}</div>"
+        )
+
+    def _plain(self) -> str:
+        c = self.comparison
+        _, words = direction(c.low, c.high)
+        return (
+            f"russo compare: {words}, B − A = {signed_pct(c.difference)} "
+            f"({signed_pct(c.low)} to {signed_pct(c.high)}) over {c.n_shared} shared prompts"
+        )
+
+    def _ipython_display_(self) -> None:
+        """The static snapshot, then the live view (see :mod:`.snapshot`)."""
+        display_with_snapshot(self.widget, self.snapshot_html(), self._plain())
 
     def open(self, prompt: str) -> None:
         """Show both sides' runs of ``prompt`` next to each other, each run openable."""
@@ -200,7 +217,7 @@ class CompareView:
             runs = [run for run in getattr(result, "runs", []) if getattr(run, "prompt", None) == prompt]
             view = _Subset(result, runs)
             browser = RunsBrowser(view, page_size=10)
-            title = widgets.HTML(value=f"{STYLE}<div class='russo'><b>{_e(label)}</b></div>")
+            title = widgets.HTML(value=f"{STYLE}<div class='russo'><b>{escape_text(label)}</b></div>")
             columns.append(widgets.VBox([title, browser.widget], layout=widgets.Layout(width="50%")))
         self.sides.children = columns
 

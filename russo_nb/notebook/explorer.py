@@ -30,11 +30,10 @@ from ..types import ColumnarRuns, SingleRunResult
 from ..view import BatchView, build_view
 from ..view.html import failure_html as _failure_html
 from ..view.html import run_passed as _passed
-from ..view.model import pct as _pct
+from ..view.kit import escape_text, pct
 from .html import (
     STYLE,
     _audio_tag,
-    _e,
     batch_html,
     headline_html,
     middle,
@@ -46,6 +45,7 @@ from .html import (
 )
 from .run_detail import clip_of
 from .runs_table import runs_of
+from .snapshot import display_with_snapshot
 
 __all__ = ["Explorer", "explore"]
 
@@ -58,10 +58,6 @@ SNAPSHOT_FAILURES = 3
 """The static snapshot shows the transcripts of this many failing runs."""
 SNAPSHOT_AUDIO_BYTES = 400_000
 """A clip is embedded as a player in the static snapshot only when its WAV is at most this big."""
-STATIC_HIDE_CSS = (
-    "<style>.jp-OutputArea-child:has(.russo-static):has(+ .jp-OutputArea-child .russo-explorer){display:none}</style>"
-)
-"""Hides the static snapshot in JupyterLab while the live explorer (the next output) is rendered."""
 
 
 def _html(value: str) -> widgets.HTML:
@@ -106,20 +102,20 @@ def _has_conversation(run: Any) -> bool:
 def _verdict(run: Any) -> str:
     status = getattr(run, "status", None) or ("passed" if _passed(run) else "failed")
     css = "ok" if status == "passed" else "bad"
-    lines = [f"<b>{_e(status)}</b>"]
+    lines = [f"<b>{escape_text(status)}</b>"]
     reasoning = getattr(run, "reasoning", None)
     if reasoning:
-        lines.append(_e(reasoning, 1000))
+        lines.append(escape_text(reasoning, 1000))
     for criterion in getattr(run, "passed_criteria", None) or []:
-        lines.append(f"✔ {_e(criterion, 300)}")
+        lines.append(f"✔ {escape_text(criterion, 300)}")
     for criterion in getattr(run, "failed_criteria", None) or []:
-        lines.append(f"✘ {_e(criterion, 300)}")
+        lines.append(f"✘ {escape_text(criterion, 300)}")
     evaluation = getattr(run, "eval_result", None)
     if evaluation is not None and evaluation.matches and not reasoning:
-        lines.append(_e(evaluation.summary(), 1500).replace("\n", "<br>"))
+        lines.append(escape_text(evaluation.summary(), 1500).replace("\n", "<br>"))
     error = getattr(run, "error", None)
     if error is not None:
-        lines.append(f"error: {_e(str(error))}")
+        lines.append(f"error: {escape_text(str(error))}")
     return f"<div class='verdict {css}'>{'<br>'.join(lines)}</div>"
 
 
@@ -218,7 +214,9 @@ class Explorer(widgets.VBox):
             built = build()
         except Exception as exc:  # one broken tab must not hide the others
             logger.exception("explorer: building the %s tab failed", title)
-            built = _html(f"<div class='err'>{_e(title)} tab failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
+            built = _html(
+                f"<div class='err'>{escape_text(title)} tab failed: {escape_text(f'{type(exc).__name__}: {exc}')}</div>"
+            )
         self._built[title] = built
         self._slots[title].children = [built]
         return built
@@ -257,7 +255,7 @@ class Explorer(widgets.VBox):
             parts.append(f"<details open><summary>Transcripts of the first {count} failing runs</summary>")
             for run in (self.runs[i] for i in failing[:SNAPSHOT_FAILURES]):
                 parts.append(
-                    f"<div class='muted'><b>{_e(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
+                    f"<div class='muted'><b>{escape_text(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
                     f"{getattr(run, 'run_index', '?')}</div>"
                 )
                 clip = clip_of(self.result, run)
@@ -276,16 +274,11 @@ class Explorer(widgets.VBox):
         of its own. Its CSS hides it while the live explorer is rendered right after it.
         nbconvert, nbviewer and GitHub show the snapshot and the widget's text line.
         """
-        from IPython.display import display
-
-        display({"text/html": STATIC_HIDE_CSS + self.snapshot_html(), "text/plain": self._plain()}, raw=True)
-        bundle = super()._repr_mimebundle_() or {}
-        bundle["text/plain"] = self._plain() + " (interactive: needs a running kernel)"
-        display(bundle, raw=True)
+        display_with_snapshot(self, self.snapshot_html(), self._plain())
 
     def _plain(self) -> str:
         view = self.view
-        rate = f"{_pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
+        rate = f"{pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
         plain = f"russo explorer: {view.verdict} {rate}, {len(view.rows)} {view.noun}s"
         if view.cancelled:
             plain += f"; {view.cancelled_text}"
@@ -305,7 +298,7 @@ class Explorer(widgets.VBox):
         view = self.view
         head = (
             f"{STYLE}<div class='russo russo-batch'>{headline_html(view)}{notes_html(view)}"
-            f"{prompt_table_html(view, 15)}</div>"
+            f"{prompt_table_html(view)}</div>"
         )
         hint = _html(
             "<div class='muted'>Charts, each prompt's runs and audio, every run, failures and transcripts are in "
@@ -385,7 +378,7 @@ class Explorer(widgets.VBox):
             widget = self._draw_chart(self._chart_plots[title])
         except Exception as exc:  # a chart failing must not break the explorer
             logger.exception("explorer: drawing chart %r failed", title)
-            widget = _html(f"<div class='err'>chart failed: {_e(f'{type(exc).__name__}: {exc}')}</div>")
+            widget = _html(f"<div class='err'>chart failed: {escape_text(f'{type(exc).__name__}: {exc}')}</div>")
         self._charts_cache[title] = widget
         self.chart_sections.children[index].children = [widget]
         return widget
@@ -433,7 +426,7 @@ class Explorer(widgets.VBox):
         self._show_prompt(self.prompt_picker.value)
         parts: list[widgets.Widget] = [self.prompt_picker]
         if note:
-            parts.append(_html(f"<div class='muted'>{_e(note)}</div>"))
+            parts.append(_html(f"<div class='muted'>{escape_text(note)}</div>"))
         parts.append(self.prompt_view)
         return widgets.VBox(parts)
 
@@ -443,11 +436,11 @@ class Explorer(widgets.VBox):
         if row is None or row.rate is None:
             counts = "<span class='notrun'>not run</span>"
         else:
-            counts = f"{row.passed}/{row.finished} finished runs passed ({_pct(row.rate)})"
+            counts = f"{row.passed}/{row.finished} finished runs passed ({pct(row.rate)})"
         if row is not None and row.cancelled:
             counts += f" · {row.cancelled} cancelled"
         header = (
-            f"<div><b>{_e(prompt, 1000)}</b><br>{counts}"
+            f"<div><b>{escape_text(prompt, 1000)}</b><br>{counts}"
             + (" <span class='flag'>⚑ flaky</span>" if row is not None and row.flaky else "")
             + "</div>"
         )
@@ -498,7 +491,9 @@ class Explorer(widgets.VBox):
         groups = self.view.groups
         cancelled = self.view.cancelled
         note = (
-            f"<div class='muted'>{_e(self.view.cancelled_text)}: not failures, not listed.</div>" if cancelled else ""
+            f"<div class='muted'>{escape_text(self.view.cancelled_text)}: not failures, not listed.</div>"
+            if cancelled
+            else ""
         )
         if not groups:
             what = "every finished run passed" if cancelled else "every run passed"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .html import STYLE, _e
+from ..view.kit import STYLE, escape_text
 
 __all__ = ["ExportPanel", "export_links_html", "suggested_stem"]
 
@@ -36,12 +36,12 @@ def export_links_html(written: Path, *, cwd: Path | None = None) -> str:
         relative = absolute.relative_to(base)
     except ValueError:
         relative = None
-    parts = [f"wrote <code class='russo-export-path'>{_e(str(absolute), 1000)}</code> ({size:,.1f} KiB)"]
+    parts = [f"wrote <code class='russo-export-path'>{escape_text(str(absolute), 1000)}</code> ({size:,.1f} KiB)"]
     if relative is not None:
-        href = _e(quote(relative.as_posix()))
+        href = escape_text(quote(relative.as_posix()))
         parts.append(
             f" · <a class='russo-export-open' href='{href}' target='_blank'>open in JupyterLab</a>"
-            f" · <a class='russo-export-download' href='{href}' download='{_e(absolute.name)}'>download</a>"
+            f" · <a class='russo-export-download' href='{href}' download='{escape_text(absolute.name)}'>download</a>"
         )
     else:
         parts.append(
@@ -76,7 +76,7 @@ class ExportPanel:
         hint = widgets.HTML(
             value=f"{STYLE}<div class='russo muted'>HTML: a standalone report to share; CSV / Parquet: one row "
             "per run; JSON lines: the whole batch, loadable with russo_nb.report.load_batch. Relative paths are "
-            f"written under {_e(os.getcwd(), 300)}.</div>"
+            f"written under {escape_text(os.getcwd(), 300)}.</div>"
         )
         self.last_html = ""
         self.widget = widgets.VBox([self.path, self.include_audio, widgets.HBox(buttons), hint, self.status])
@@ -93,7 +93,7 @@ class ExportPanel:
         except Exception as exc:  # shown in the tab, one line; nothing else is lost
             written = None
             self.last_html = (
-                f"{STYLE}<div class='russo'><div class='err'>{_e(f'{type(exc).__name__}: {exc}')}</div></div>"
+                f"{STYLE}<div class='russo'><div class='err'>{escape_text(f'{type(exc).__name__}: {exc}')}</div></div>"
             )
         self.status.clear_output()
         with self.status:

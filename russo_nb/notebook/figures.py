@@ -58,9 +58,11 @@ def _fit_margins(figure: Any, ax: Any) -> None:
     size = max([tick.get_fontsize() for tick in ax.get_yticklabels()] + [7.0])
     longest = max((len(text) for text in labels), default=4)
     left = min(0.6, (longest * 0.55 * size / 72 + 0.5) / width)
-    title_lines = ax.get_title().count("\n") + 1 if ax.get_title() else 0
+    title = ax.get_title()
+    title_lines = title.count("\n") + 1 + len(title) * 0.55 * 10 / 72 // max(width * 0.8, 1) if title else 0
     top = 1 - min(0.4, (0.2 + title_lines * 0.2) / height)
-    bottom = min(0.4, 0.6 / height)
+    xlabel_lines = ax.get_xlabel().count("\n") + 1 if ax.get_xlabel() else 0
+    bottom = min(0.45, (0.35 + xlabel_lines * 0.18) / height)
     right = 0.97
     legend = ax.get_legend()
     if legend is not None and getattr(legend, "_bbox_to_anchor", None) is not None:

@@ -8,13 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..view.model import pct as _pct
-from .html import STYLE, _e
+from ..view.kit import STYLE, escape_text, pct
+from .snapshot import display_with_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["HistoryView", "batch_label", "draw_trend", "history_table_html", "trend_png", "variable_for"]
+__all__ = [
+    "HistoryView",
+    "batch_label",
+    "draw_trend",
+    "history_html",
+    "history_table_html",
+    "trend_png",
+    "trend_svg",
+    "variable_for",
+]
 
 MAX_POINT_LABELS = 12
 """Above this many batches the trend names only the first, last, best and worst points (the table names all)."""
@@ -63,14 +72,19 @@ def history_table_html(frame: pd.DataFrame) -> str:
     rows = []
     for row in frame.to_dict("records"):
         rate = row.get("pass_rate")
-        rate_text = _pct(float(rate)) if _text(rate) else ""
+        rate_text = pct(float(rate)) if _text(rate) else ""
         suite = _text(row.get("suite"))
         name = _text(row.get("name"))
         rows.append(
-            f"<tr><td>{_e(_date(row.get('started_at')))}</td><td><b>{_e(name or suite or '(unnamed)', 80)}</b>"
-            + (f" <span class='muted'>suite {_e(suite, 60)}</span>" if suite and name and suite != name else "")
-            + f"</td><td>{_e(_text(row.get('agent')), 60)}</td><td class='num'>{_text(row.get('runs'))}</td>"
-            f"<td class='num'>{rate_text}</td><td><code>{_e(_text(row.get('batch_id')))}</code></td></tr>"
+            f"<tr><td>{escape_text(_date(row.get('started_at')))}</td>"
+            f"<td><b>{escape_text(name or suite or '(unnamed)', 80)}</b>"
+            + (
+                f" <span class='muted'>suite {escape_text(suite, 60)}</span>"
+                if suite and name and suite != name
+                else ""
+            )
+            + f"</td><td>{escape_text(_text(row.get('agent')), 60)}</td><td class='num'>{_text(row.get('runs'))}</td>"
+            f"<td class='num'>{rate_text}</td><td><code>{escape_text(_text(row.get('batch_id')))}</code></td></tr>"
         )
     head = (
         "<tr><th>Started (UTC)</th><th>Batch</th><th>Agent</th><th class='num'>Runs</th>"
@@ -118,6 +132,21 @@ def trend_png(frame: pd.DataFrame) -> bytes:
     return figure_png(draw_trend, frame, size=(7.0, 3.4))
 
 
+def trend_svg(frame: pd.DataFrame) -> str:
+    """The trend chart as inline SVG in the page's text colour (readable in light and dark themes)."""
+    from .figures import figure_svg
+
+    return figure_svg(draw_trend, frame, size=(8.0, 3.6))
+
+
+def history_html(frame: pd.DataFrame, trend: pd.DataFrame | None = None) -> str:
+    """The recorded batches and their trend as static HTML (no kernel needed)."""
+    chart = ""
+    if trend is not None and len(trend) > 1:
+        chart = f"<div class='russo chart russo-trend'>{trend_svg(trend)}</div>"
+    return history_table_html(frame) + chart
+
+
 class HistoryView:
     """Recorded batches with an Open button each, the trend chart, and an area where an opened batch shows.
 
@@ -152,32 +181,41 @@ class HistoryView:
             rate = row.get("pass_rate")
             cells += [
                 button,
-                widgets.HTML(value=_e(_date(row.get("started_at")))),
-                widgets.HTML(value=f"<b>{_e(batch_label(row), 80)}</b>"),
-                widgets.HTML(value=_e(_text(row.get("agent")), 60)),
+                widgets.HTML(value=escape_text(_date(row.get("started_at")))),
+                widgets.HTML(value=f"<b>{escape_text(batch_label(row), 80)}</b>"),
+                widgets.HTML(value=escape_text(_text(row.get("agent")), 60)),
                 widgets.HTML(value=_text(row.get("runs"))),
-                widgets.HTML(value=_pct(float(rate)) if _text(rate) else ""),
-                widgets.HTML(value=f"<code>{_e(batch_id)}</code>"),
+                widgets.HTML(value=pct(float(rate)) if _text(rate) else ""),
+                widgets.HTML(value=f"<code>{escape_text(batch_id)}</code>"),
             ]
         grid = widgets.GridBox(
             cells,
             layout=widgets.Layout(
-                grid_template_columns="90px 140px minmax(160px, 2fr) minmax(100px, 1fr) 60px 80px 120px",
-                grid_gap="2px 8px",
+                grid_template_columns="90px 140px minmax(160px, 2fr) minmax(120px, 1fr) 70px 80px 120px",
+                grid_gap="2px 12px",
                 align_items="center",
             ),
         )
         grid.add_class("russo-history")
         parts: list[Any] = [grid]
-        if chart and len(self.frame) > 1:
-            trend = store.trend()
-            if len(trend) > 1:
-                image = widgets.Image(value=trend_png(trend), format="png", layout=widgets.Layout(max_width="720px"))
-                image.add_class("russo-trend")
-                parts.append(image)
+        self.trend = store.trend() if chart and len(self.frame) > 1 else None
+        if self.trend is not None and len(self.trend) > 1:
+            image = widgets.HTML(value=f"{STYLE}<div class='russo chart russo-trend'>{trend_svg(self.trend)}</div>")
+            parts.append(image)
         parts.append(self.output)
         self.widget = widgets.VBox(parts)
         self.widget.add_class("russo-history-view")
+
+    def snapshot_html(self) -> str:
+        """The recorded batches and the trend without a kernel (the Open buttons need one)."""
+        return (
+            f"{STYLE}<div class='russo russo-static russo-history-static'><div class='muted'>russo history — static "
+            "snapshot (run the cell with a kernel to open a batch)</div></div>" + history_html(self.frame, self.trend)
+        )
+
+    def _ipython_display_(self) -> None:
+        """The static snapshot, then the live view (see :mod:`.snapshot`)."""
+        display_with_snapshot(self.widget, self.snapshot_html(), f"russo history: {len(self.frame)} recorded batches")
 
     def open(self, batch_id: str) -> Any:
         """Load batch ``batch_id`` and show it below the table."""

@@ -26,7 +26,7 @@ from ..view.html import (
     prompt_stats,
     prompt_table_html,
 )
-from ..view.html import escape_text as _e
+from ..view.kit import escape_text
 
 __all__ = [
     "STYLE",
@@ -50,7 +50,7 @@ __all__ = [
 
 # -- one run, transcripts, scenarios ------------------------------------------------------
 def _calls_html(calls: Iterable[Any]) -> str:
-    return "".join(f"<span class='call'>→ {_e(str(call), 300)}</span>" for call in calls)
+    return "".join(f"<span class='call'>→ {escape_text(str(call), 300)}</span>" for call in calls)
 
 
 def run_html(run: Any) -> str:
@@ -58,7 +58,7 @@ def run_html(run: Any) -> str:
     status = getattr(run, "status", "") or ""
     badge = "ok" if status == "passed" else "bad"
     parts = [
-        f"<div><span class='badge {badge}'>{_e(status)}</span> run {getattr(run, 'run_index', '?')}",
+        f"<div><span class='badge {badge}'>{escape_text(status)}</span> run {getattr(run, 'run_index', '?')}",
     ]
     latency = getattr(run, "latency_s", None)
     if latency is not None:
@@ -67,14 +67,14 @@ def run_html(run: Any) -> str:
     response = getattr(run, "response", None)
     if response is not None:
         if response.text:
-            parts.append(f"<div><span class='muted'>heard / said:</span> {_e(response.text)}</div>")
+            parts.append(f"<div><span class='muted'>heard / said:</span> {escape_text(response.text)}</div>")
         if response.tool_calls:
             parts.append(_calls_html(response.tool_calls))
         else:
             parts.append("<div class='muted'>no tool calls</div>")
     error = getattr(run, "error", None)
     if error is not None:
-        parts.append(f"<div class='err'>{_e(str(error))}</div>")
+        parts.append(f"<div class='err'>{escape_text(str(error))}</div>")
     elif status != "passed" and getattr(run, "eval_result", None) is not None:
         parts.append(eval_diff_html(run.eval_result))
     transcript = getattr(run, "transcript", None)
@@ -149,7 +149,7 @@ def transcript_html(
     bubbles = []
     for message in list(messages)[:max_messages]:
         if not isinstance(message, dict):
-            bubbles.append(f"<div class='msg system'>{_e(str(message))}</div>")
+            bubbles.append(f"<div class='msg system'>{escape_text(str(message))}</div>")
             continue
         role = str(message.get("role", "?"))
         css = role if role in ("user", "assistant", "tool", "system") else "system"
@@ -158,12 +158,12 @@ def transcript_html(
         label = role
         if role == "tool" and message.get("name"):
             label = f"tool {message['name']}"
-        body = _e(text, 2000) if text else ""
-        body += "".join(f"<span class='call'>→ {_e(call, 300)}</span>" for call in calls)
+        body = escape_text(text, 2000) if text else ""
+        body += "".join(f"<span class='call'>→ {escape_text(call, 300)}</span>" for call in calls)
         clip = audio.get(str(message.get("audio_key"))) if audio and message.get("audio_key") else None
         if clip is not None:
             body += _audio_tag(clip)
-        bubbles.append(f"<div class='msg {css}'><span class='role'>{_e(label)}</span>{body}</div>")
+        bubbles.append(f"<div class='msg {css}'><span class='role'>{escape_text(label)}</span>{body}</div>")
     if len(messages) > max_messages:
         bubbles.append(f"<div class='msg system'>… {len(messages) - max_messages} more messages omitted</div>")
     verdict_html = verdict if isinstance(verdict, str) else ""
@@ -173,20 +173,20 @@ def transcript_html(
 def _verdict_html(result: Any) -> str:
     status = getattr(result, "status", None) or ("passed" if getattr(result, "success", False) else "failed")
     css = "ok" if status == "passed" else "bad"
-    lines = [f"<b>Verdict: {_e(status)}</b>"]
+    lines = [f"<b>Verdict: {escape_text(status)}</b>"]
     score = getattr(result, "score", None)
     if score is not None:
         lines[0] += f" · score {score:.2f}"
     reasoning = getattr(result, "reasoning", None)
     if reasoning:
-        lines.append(_e(reasoning, 1000))
+        lines.append(escape_text(reasoning, 1000))
     for criterion in getattr(result, "passed_criteria", []) or []:
-        lines.append(f"✔ {_e(criterion, 300)}")
+        lines.append(f"✔ {escape_text(criterion, 300)}")
     for criterion in getattr(result, "failed_criteria", []) or []:
-        lines.append(f"✘ {_e(criterion, 300)}")
+        lines.append(f"✘ {escape_text(criterion, 300)}")
     error = getattr(result, "error", None)
     if error is not None:
-        lines.append(f"error: {_e(str(error))}")
+        lines.append(f"error: {escape_text(str(error))}")
     return f"<div class='verdict {css}'>{'<br>'.join(lines)}</div>"
 
 
@@ -194,7 +194,7 @@ def scenario_result_html(result: Any, *, with_style: bool = True) -> str:
     """One scenario run: its name, the conversation as bubbles and the judge's verdict."""
     name = getattr(result, "name", "") or "scenario"
     turns = getattr(result, "turns", None)
-    head = f"<div><b>{_e(name, 200)}</b> <span class='muted'>run {getattr(result, 'run_index', 0)}"
+    head = f"<div><b>{escape_text(name, 200)}</b> <span class='muted'>run {getattr(result, 'run_index', 0)}"
     if turns:
         head += f" · {turns} turns"
     total_time = getattr(result, "total_time", None)
@@ -216,4 +216,4 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
 
 def error_html(message: str) -> str:
     """The box a magic shows for a user mistake: one escaped message, no traceback."""
-    return f"{STYLE}<div class='russo'><div class='err'><b>russo:</b> {_e(message, 4000)}</div></div>"
+    return f"{STYLE}<div class='russo'><div class='err'><b>russo:</b> {escape_text(message, 4000)}</div></div>"

@@ -367,16 +367,17 @@ class RussoMagics(Magics):
         if in_kernel():
             from .compare_view import CompareView
 
-            _display(CompareView(a, b, name_a, name_b, comparison=comparison).widget)
+            _display(CompareView(a, b, name_a, name_b, comparison=comparison))
             return
-        from ..analysis import plot_comparison
-        from .compare_view import compare_grid_html, comparison_html
-        from .figures import show_plot
+        from ..view.kit import STYLE
+        from .compare_view import compare_grid_html, comparison_chart_svg, comparison_html
 
-        _display_html(comparison_html(comparison, name_a, name_b))
-        rows = min(len(comparison.per_prompt), 50)
-        show_plot(plot_comparison, comparison, size=(7.5, 2.2 + 0.22 * rows), labels=(f"A {name_a}", f"B {name_b}"))
-        _display_html(compare_grid_html(a, b, comparison, name_a, name_b))
+        chart = comparison_chart_svg(comparison, name_a, name_b)
+        _display_html(
+            comparison_html(comparison, name_a, name_b)
+            + f"{STYLE}<div class='russo chart'>{chart}</div>"
+            + compare_grid_html(a, b, comparison, name_a, name_b)
+        )
 
     def _cmd_export(self, command: Command) -> None:
         from ..report import export
@@ -424,16 +425,11 @@ class RussoMagics(Magics):
                 limit=command.get("limit", 20),
                 on_open=lambda batch_id: self._open_recorded(store, batch_id, None),
             )
-            _display(view.widget)
+            _display(view)
             return None
-        from .history_view import history_table_html, trend_png
+        from .history_view import history_html
 
-        _display_html(history_table_html(frame))
-        trend = store.trend()
-        if len(trend) > 1:
-            from IPython.display import Image
-
-            _display(Image(data=trend_png(trend)))
+        _display_html(history_html(frame, store.trend()))
         return None
 
     def _open_recorded(self, store: Any, batch_id: str, target: str | None) -> Any:

@@ -18,31 +18,12 @@ from typing import Any
 from ..analysis.words import WordDiff, heard_text, word_diff
 from ..columns import Run
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
-from .html import STYLE, _e
+from ..view.kit import STYLE, escape_text
 from .runs_table import noun_of, runs_of
 
-__all__ = ["DETAIL_STYLE", "RunDetail", "call_table_html", "is_scenario_run", "run_detail_html", "word_diff_html"]
+__all__ = ["RunDetail", "call_table_html", "is_scenario_run", "run_detail_html", "word_diff_html"]
 
 MAX_TRACEBACK = 20_000
-
-DETAIL_STYLE = """<style>
-.russo .wd{line-height:1.9}
-.russo .wd span{padding:1px 3px;border-radius:3px}
-.russo .wd .sub{background:var(--jp-warn-color3,#ffe0b2);color:#1a1a1a}
-.russo .wd .del{background:var(--jp-error-color3,#ffcdd2);color:#1a1a1a;text-decoration:line-through}
-.russo .wd .ins{background:var(--jp-info-color3,#b2ebf2);color:#1a1a1a;text-decoration:underline}
-.russo .wd .said{color:var(--jp-ui-font-color2,#555);font-size:11px}
-.russo table.calls{width:auto;border-collapse:collapse}
-.russo table.calls th,.russo table.calls td{border:1px solid var(--jp-border-color2,#ddd);padding:2px 8px}
-.russo table.calls th.side{text-align:right!important;white-space:nowrap}
-.russo table.calls td.differs{background:var(--jp-warn-color3,#ffe0b2);color:#1a1a1a;font-weight:600}
-.russo table.calls td.absent{color:var(--jp-ui-font-color2,#666);font-style:italic}
-.russo .rd-h{margin:8px 0 2px;font-weight:600}
-.russo pre.tb{white-space:pre-wrap;font-size:11px;max-height:360px;overflow:auto;
-background:var(--jp-layout-color2,#f5f5f5);color:var(--jp-ui-font-color1,#222);padding:6px;border-radius:4px}
-.russo dl.rd{display:grid;grid-template-columns:max-content auto;gap:1px 12px;margin:4px 0}
-.russo dl.rd dt{color:var(--jp-ui-font-color2,#555);white-space:nowrap}.russo dl.rd dd{margin:0}
-</style>"""
 
 
 # -- words --------------------------------------------------------------------------------
@@ -55,16 +36,16 @@ def word_diff_html(diff: WordDiff) -> str:
     parts = []
     for op in diff.ops:
         if op.kind == "equal":
-            parts.append(_e(op.said or ""))
+            parts.append(escape_text(op.said or ""))
         elif op.kind == "sub":
             parts.append(
-                f"<span class='sub' title='said {_e(op.said)}, heard {_e(op.heard)}'>"
-                f"{_e(op.heard)} <span class='said'>(said {_e(op.said)})</span></span>"
+                f"<span class='sub' title='said {escape_text(op.said)}, heard {escape_text(op.heard)}'>"
+                f"{escape_text(op.heard)} <span class='said'>(said {escape_text(op.said)})</span></span>"
             )
         elif op.kind == "del":
-            parts.append(f"<span class='del' title='said but not heard'>{_e(op.said)}</span>")
+            parts.append(f"<span class='del' title='said but not heard'>{escape_text(op.said)}</span>")
         else:
-            parts.append(f"<span class='ins' title='heard but not said'>+{_e(op.heard)}</span>")
+            parts.append(f"<span class='ins' title='heard but not said'>+{escape_text(op.heard)}</span>")
     wer = diff.wer
     rate = "n/a (nothing said)" if wer is None else f"{wer:.0%}"
     counts = (
@@ -79,7 +60,7 @@ def word_diff_html(diff: WordDiff) -> str:
 def _value(arguments: dict[str, Any], key: str) -> tuple[str, bool]:
     if key not in arguments:
         return "—", False
-    return _e(repr(arguments[key]), 200), True
+    return escape_text(repr(arguments[key]), 200), True
 
 
 def call_table_html(expected: Any | None, called: Any | None) -> str:
@@ -96,7 +77,7 @@ def call_table_html(expected: Any | None, called: Any | None) -> str:
     exp_args = getattr(expected, "arguments", {}) or {}
     got_args = getattr(called, "arguments", {}) or {}
     same_name = expected is not None and called is not None and expected.name == called.name
-    head = "<tr><th></th><th>tool</th>" + "".join(f"<th>{_e(key)}</th>" for key in keys) + "</tr>"
+    head = "<tr><th></th><th>tool</th>" + "".join(f"<th>{escape_text(key)}</th>" for key in keys) + "</tr>"
 
     def row(label: str, call: Any | None, args: dict[str, Any], other: dict[str, Any] | None) -> str:
         if call is None:
@@ -106,7 +87,7 @@ def call_table_html(expected: Any | None, called: Any | None) -> str:
                 f"{missing}</td></tr>"
             )
         name_css = "" if same_name or other is None else " class='differs'"
-        cells = [f"<td{name_css}><code>{_e(call.name)}</code></td>"]
+        cells = [f"<td{name_css}><code>{escape_text(call.name)}</code></td>"]
         for key in keys:
             text, present = _value(args, key)
             differs = other is not None and (
@@ -132,7 +113,7 @@ MAX_CALLS_LISTED = 20
 def _calls_made_html(made: Sequence[Any]) -> str:
     if not made:
         return "<div><b>The agent made no tool call.</b></div>"
-    items = "".join(f"<li><code>{_e(str(call), 300)}</code></li>" for call in made[:MAX_CALLS_LISTED])
+    items = "".join(f"<li><code>{escape_text(str(call), 300)}</code></li>" for call in made[:MAX_CALLS_LISTED])
     more = f"<li class='muted'>… {len(made) - MAX_CALLS_LISTED} more</li>" if len(made) > MAX_CALLS_LISTED else ""
     return f"<div>Calls the agent made ({len(made)}):</div><ul class='russo-calls-made'>{items}{more}</ul>"
 
@@ -156,7 +137,11 @@ def _calls_section(run: Run, *, scenario: bool = False) -> str:
     paired: list[Any] = []
     for match in evaluation.matches:
         badge = "<span class='badge ok'>match</span>" if match.matched else "<span class='badge bad'>differs</span>"
-        why = f" <span class='muted'>{_e(match.details, 400)}</span>" if match.details and not match.matched else ""
+        why = (
+            f" <span class='muted'>{escape_text(match.details, 400)}</span>"
+            if match.details and not match.matched
+            else ""
+        )
         parts.append(f"<div>{badge}{why}</div>{call_table_html(match.expected, match.actual)}")
         if match.actual is not None:
             paired.append(match.actual)
@@ -177,7 +162,7 @@ def _calls_section(run: Run, *, scenario: bool = False) -> str:
     elif evaluation.expected and not made:
         parts.insert(0, "<div><b>The agent made no tool call.</b></div>")
     if evaluation.details and not scenario:  # a scenario's details are its judge's reasoning, shown below
-        parts.append(f"<div class='muted'>{_e(evaluation.details, 600)}</div>")
+        parts.append(f"<div class='muted'>{escape_text(evaluation.details, 600)}</div>")
     return "".join(parts)
 
 
@@ -199,8 +184,8 @@ def _criteria_section(run: Any) -> str:
     _, passed, failed = _verdict_of(run)
     if not passed and not failed:
         return ""
-    lines = [f"<li>✘ {_e(criterion, 500)}</li>" for criterion in failed[:50]]
-    lines += [f"<li>✔ {_e(criterion, 500)}</li>" for criterion in passed[:50]]
+    lines = [f"<li>✘ {escape_text(criterion, 500)}</li>" for criterion in failed[:50]]
+    lines += [f"<li>✔ {escape_text(criterion, 500)}</li>" for criterion in passed[:50]]
     return (
         f"<div class='rd-h'>Criteria: {len(passed)} met, {len(failed)} not met</div>"
         f"<ul class='russo-criteria' style='list-style:none;padding-left:0;margin:2px 0'>{''.join(lines)}</ul>"
@@ -246,17 +231,17 @@ def _facts(run: Run) -> str:
     raw = getattr(getattr(run, "response", None), "raw", None)
     if isinstance(raw, dict):
         if raw.get("decode_s") is not None:
-            facts.append(("recognition", _e(_seconds(raw["decode_s"]))))
+            facts.append(("recognition", escape_text(_seconds(raw["decode_s"]))))
         if raw.get("asr_confidence") is not None:
-            facts.append(("recognizer confidence", _e(raw["asr_confidence"])))
+            facts.append(("recognizer confidence", escape_text(raw["asr_confidence"])))
     attempts = str(run.attempts)
     retried = getattr(run, "retried", None) or ()
     if retried:
         attempts += f" ({retried_text(retried)})"
-    facts.append(("attempts", _e(attempts)))
+    facts.append(("attempts", escape_text(attempts)))
     effects = run.effects
     if effects:
-        facts.append(("effects", _e(", ".join(map(str, effects)))))
+        facts.append(("effects", escape_text(", ".join(map(str, effects)))))
     seed = run.seed
     if seed is not None:
         facts.append(("seed", str(seed)))
@@ -270,12 +255,12 @@ def _error_section(run: Any) -> str:
     error = getattr(run, "error", None)
     if error is None:
         return ""
-    text = f"<div class='err'>{_e(str(error), 2000)}</div>"
+    text = f"<div class='err'>{escape_text(str(error), 2000)}</div>"
     trace = getattr(error, "traceback", None)
     if trace:
         text += (
             "<details open class='russo-traceback'><summary>Traceback</summary>"
-            f"<pre class='tb'>{_e(trace, MAX_TRACEBACK)}</pre></details>"
+            f"<pre class='tb'>{escape_text(trace, MAX_TRACEBACK)}</pre></details>"
         )
     else:
         text += "<div class='muted'>No traceback was recorded for this error.</div>"
@@ -299,11 +284,11 @@ def _retried_section(run: Any) -> str:
     if first > 1:
         lines.append(f"<li class='muted'>attempts 1–{first - 1}: not kept (a run keeps its last {len(shown)})</li>")
     for number, attempt in enumerate(shown, start=first):
-        kind = _e(getattr(attempt, "type", "") or "error", 200)
+        kind = escape_text(getattr(attempt, "type", "") or "error", 200)
         message = getattr(attempt, "message", "") or ""
-        text = f"{kind}: {_e(message, MAX_RETRIED_MESSAGE)}" if message else kind
+        text = f"{kind}: {escape_text(message, MAX_RETRIED_MESSAGE)}" if message else kind
         stage = getattr(attempt, "stage", "")
-        where = f" during {_e(stage, 100)}" if stage else ""
+        where = f" during {escape_text(stage, 100)}" if stage else ""
         waits = []
         waited = getattr(attempt, "waited_s", None)
         if isinstance(waited, (int, float)):
@@ -314,7 +299,7 @@ def _retried_section(run: Any) -> str:
         wait = f"; {', '.join(waits)}" if waits else ""
         lines.append(f"<li>attempt {number}: {text}{where} <span class='muted'>(retried{wait})</span></li>")
     status = getattr(run, "status", None) or "finished"
-    lines.append(f"<li>attempt {last}: {_e(status)} — the outcome this run reports</li>")
+    lines.append(f"<li>attempt {last}: {escape_text(status)} — the outcome this run reports</li>")
     return (
         f"<div class='rd-h'>Attempts: {len(retried)} retried before the last</div>"
         f"<ol class='russo-retried' style='list-style:none;padding-left:0;margin:2px 0'>{''.join(lines)}</ol>"
@@ -336,8 +321,8 @@ def run_detail_html(
     prompt = run.prompt or ""
     where = f"#{index} · " if index is not None else ""
     parts = [
-        f"<div class='russo-run-head'><span class='badge {badge}'>{_e(status)}</span> "
-        f"<b>{_e(prompt, 1000)}</b> <span class='muted'>{where}run {run.run_index}</span></div>"
+        f"<div class='russo-run-head'><span class='badge {badge}'>{escape_text(status)}</span> "
+        f"<b>{escape_text(prompt, 1000)}</b> <span class='muted'>{where}run {run.run_index}</span></div>"
     ]
     heard = heard_text(run)
     if heard is not None:
@@ -349,16 +334,16 @@ def run_detail_html(
     parts.append(_calls_section(run, scenario=scenario))
     text = run.text  # a prompt run's response text, a scenario's last reply
     if text and text != heard:
-        parts.append(f"<div class='rd-h'>Agent's text</div><div>{_e(text, 3000)}</div>")
+        parts.append(f"<div class='rd-h'>Agent's text</div><div>{escape_text(text, 3000)}</div>")
     reasoning, _, _ = _verdict_of(run)
     if scenario:
         parts.append(_criteria_section(run))
     if reasoning:
-        parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{_e(reasoning, 3000)}</div>")
+        parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{escape_text(reasoning, 3000)}</div>")
     parts.append(_error_section(run))
     parts.append(_retried_section(run))
     parts.append(f"<div class='rd-h'>Timings</div>{_facts(run)}")
-    style = STYLE + DETAIL_STYLE if with_style else ""
+    style = STYLE if with_style else ""
     return f"{style}<div class='russo russo-run-detail'>{''.join(parts)}</div>"
 
 

@@ -21,6 +21,17 @@ from ..errors import InvalidArgumentError
 __all__ = ["atomic_file", "read_bytes", "unsafe_member"]
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the umask (0644 usually; ``mkstemp`` alone gives 0600)."""
+    try:  # read without changing it: setting the umask is process-wide, and other threads may create files
+        with open("/proc/self/status", encoding="ascii") as status:
+            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_file(target: Path, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``target``; on success it is flushed and renamed to ``target``.
@@ -35,6 +46,7 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[IO]:
             yield out
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temp, _new_file_mode())
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -50,6 +62,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temp)
+        os.chmod(temp, _new_file_mode())
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -51,7 +51,7 @@ from ..types import (
 )
 from .files import atomic_file, read_bytes
 
-__all__ = ["FORMAT_VERSION", "RUN_FIELDS", "read_jsonl", "write_jsonl"]
+__all__ = ["FORMAT_VERSION", "RUN_FIELDS", "decode_run_lines", "encode_run_lines", "read_jsonl", "write_jsonl"]
 
 FORMAT_VERSION = 2
 
@@ -342,6 +342,18 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
     if len(runs) != header.get("runs") or len(audio) != header.get("audio", 0):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {header.get('runs')}")
     return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata)
+
+
+def encode_run_lines(runs: list[SingleRunResult]) -> list[str]:
+    """The tables and run lines of ``runs`` (no header, no audio): the body :func:`decode_run_lines` reads."""
+    lines, _ = _encode(BatchResult.model_construct(runs=list(runs), audio={}, metadata=BatchMetadata()), False)
+    return lines
+
+
+def decode_run_lines(lines: list[str], source: str = "<runs>") -> list[SingleRunResult]:
+    """The runs of lines made by :func:`encode_run_lines`, in order (``source`` names them in errors)."""
+    header = {"runs": len(lines) - 5, "audio": 0}
+    return list(_decode(Path(source), header, lines, BatchMetadata()).runs)
 
 
 def _error(fields: dict[str, Any]) -> RunError:

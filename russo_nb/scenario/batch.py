@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..conditions import check_conditions
-from ..engine import EngineSettings, Job, Plan, Progress, check_runs, stamped
+from ..engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -279,6 +279,9 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     ) -> ScenarioBatch:
         return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
 
+    def components(self) -> list[tuple[str, Any]]:
+        return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
+
 
 #: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
 ScenarioBatchRun = Job
@@ -378,6 +381,7 @@ def start_scenarios(
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
+    executor: Executor | None = None,
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
 
@@ -394,7 +398,7 @@ def start_scenarios(
         params=settings.params(),
     )
     plan = plan_scenarios(scenarios, runs, seed=seed, metadata=metadata, conditions=conditions)
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 def _agent_name(scenario: Scenario) -> str:

@@ -28,6 +28,8 @@ __all__ = [
 from ..columns import Run, column, table_columns
 from ..thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
+from .kit import pct
+from .signature import failure_signature
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
@@ -106,12 +108,17 @@ class PromptRow:
 
 @dataclass
 class FailureGroup:
-    """Finished runs of one prompt that did not pass in the same way (same status and outcome)."""
+    """Finished runs that did not pass in the same way (same status and failure signature), over prompts.
+
+    ``what`` is the signature (``to_city → 'Boston'``); ``prompts`` the distinct prompts in
+    first-seen order, ``prompt`` the first of them.
+    """
 
     prompt: str
     status: str
     what: str
     runs: list[Any]
+    prompts: list[str] = field(default_factory=list)
 
     @property
     def first(self) -> Any:
@@ -224,11 +231,6 @@ def _row_order(row: PromptRow) -> tuple[float, int]:
     return (-1.0 if rate is None else rate, -row.finished)
 
 
-def pct(value: float) -> str:
-    """A percentage: whole numbers at 0% and 100%, one decimal elsewhere."""
-    return f"{value:.0%}" if value in (0.0, 1.0) else f"{value:.1%}"
-
-
 def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -> str:
     """The one sentence that says a batch stopped early: "145 cancelled — interrupted after 15 runs"."""
     if not cancelled:
@@ -237,36 +239,37 @@ def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -
     return f"{cancelled:,} cancelled — {cause} after {finished:,} run{'s' if finished != 1 else ''}"
 
 
-def _failure_key(run: Any, status: str, cache: dict[int, str]) -> str:
-    error = getattr(run, "error", None)
-    if error is not None:
-        return f"{getattr(error, 'type', 'Error')}: {getattr(error, 'message', error)}"
-    evaluation = getattr(run, "eval_result", None)
-    if evaluation is not None:
-        # runs often share one EvalResult object (or one actual-calls list): render it once
-        key = id(evaluation.actual)
+def _failure_key(run: Any, cache: dict[int, str]) -> str:
+    """The run's failure signature (:func:`~russo_nb.view.signature.failure_signature`), computed once
+    per shared evaluation object (runs of one prompt often share one)."""
+    if getattr(run, "error", None) is None and getattr(run, "eval_result", None) is not None:
+        key = id(run.eval_result)
         text = cache.get(key)
         if text is None:
-            text = cache[key] = " ".join(str(call) for call in evaluation.actual) or "(no calls)"
+            text = cache[key] = failure_signature(run)
         return text
-    return str(getattr(run, "reasoning", None) or "")
+    return failure_signature(run)
 
 
 def failure_groups(runs: Any) -> list[FailureGroup]:
-    """Finished runs that did not pass, grouped by (prompt, status, what happened), largest first.
+    """Finished runs that did not pass, grouped by (status, failure signature) across prompts, largest first.
 
-    Cancelled runs are not failures and are left out.
+    The same mistake on twelve prompts is one group ("to_city → 'Boston' in 60 runs over 12
+    prompts"). Cancelled runs are not failures and are left out.
     """
-    groups: dict[tuple[str, str, str], list[Any]] = {}
+    groups: dict[tuple[str, str], list[Any]] = {}
     cache: dict[int, str] = {}
     for run in runs:
         status = _status(run)
         if status in ("passed", CANCELLED):
             continue
-        key = (str(getattr(run, "prompt", "")), status, _failure_key(run, status, cache))
-        groups.setdefault(key, []).append(run)
+        groups.setdefault((status, _failure_key(run, cache)), []).append(run)
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
-    return [FailureGroup(prompt, status, what, members) for (prompt, status, what), members in ordered]
+    out = []
+    for (status, what), members in ordered:
+        prompts = list(dict.fromkeys(str(getattr(run, "prompt", "")) for run in members))
+        out.append(FailureGroup(prompts[0], status, what, members, prompts))
+    return out
 
 
 def _counted(rows: dict[str, PromptRow], prompt: str, status: str) -> PromptRow | None:

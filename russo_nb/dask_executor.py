@@ -1,0 +1,517 @@
+"""Run a job on a Dask cluster: same :class:`~russo_nb.engine.Job`, same results, more machines.
+
+``executor=DaskExecutor(...)`` on any job entry point (``start_batch``, ``run_concurrent``,
+``start_scenarios``, suites) ships the job's work to Dask workers instead of running it on this
+process's event loop. Everything else stays as it is: ``await job``, ``async for run in job``,
+``job.progress``, ``job.cancel()`` and ``job.result()`` at any time, and a result equal to the
+in-process run of the same seeded job in everything but timings.
+
+How (the choices are Dask's documented patterns, and each avoids a measured trap):
+
+- **Chunks of whole work items.** A run's *global run index* is its place in the engine's
+  round-robin order (:func:`russo_nb.engine.schedule`); a chunk is a range of them. Each chunk is
+  one ``client.submit`` task, so Dask's own bookkeeping re-runs a chunk whose worker died (exactly
+  once per loss, measured) — no queue streaming or generator tasks, which lost or duplicated runs.
+- **The ordinary engine on each worker.** A chunk runs as a ``Job`` on a per-worker event loop,
+  with the chunk's share of ``max_concurrency`` and ``rate_limit``; the plans (components
+  included) are unpickled once per worker and kept, so a prompt's clip is synthesized once per
+  worker at most.
+- **One blob per chunk.** The chunk returns its rows encoded in one bytes object (not a list of
+  result objects, which Dask would ship element by element), plus the audio clips its runs used
+  when ``keep_audio`` asks and this worker has not sent them yet.
+- **The driver keeps the first result per index** (:meth:`Job.deliver`), so a re-executed chunk
+  never duplicates a run and a lost worker loses none.
+- **Cancellation** sets a cluster-wide :class:`distributed.Event`; every running chunk watches it,
+  cancels its runs (keeping the finished ones) and returns within about a second; chunks not yet
+  started are cancelled with ``client.cancel``. (``Future.cancel`` alone does not stop a running
+  task: dask/distributed#4694.)
+- **Picklability is checked before anything ships**, with a one-line error naming the component.
+
+At most ``2 × threads`` chunks are outstanding at once (``threads`` = the cluster's worker threads),
+so a ten-million-run job never holds ten million futures, and a cancel has little to withdraw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import math
+import os
+import pickle
+import threading
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from .engine import EngineSettings, Job, Plan, schedule
+from .errors import InvalidArgumentError, RussoError
+from .ratelimit import RateLimit
+from .types import RunError
+
+__all__ = ["DaskExecutor", "ShippingError", "decode_rows", "encode_rows"]
+
+logger = logging.getLogger("russo_nb")
+
+#: Most runs one chunk holds by default (a chunk is one task and one blob).
+MAX_CHUNK = 10_000
+#: Seconds between two looks at the cancel event by a running chunk.
+WATCH_S = 0.25
+#: Seconds the driver waits for running chunks to hand back their finished runs after a cancel.
+CANCEL_GRACE_S = 3.0
+
+
+class ShippingError(RussoError):
+    """A job cannot be sent to Dask workers (a component does not pickle, no cluster, ...)."""
+
+
+def _require_distributed() -> Any:
+    from .extras import require
+
+    return require("distributed", "DaskExecutor")
+
+
+# -- the row format a chunk ships ------------------------------------------------------------------
+
+
+def encode_rows(runs: Sequence[Any]) -> bytes:
+    """One compact blob for a chunk's finished runs (the inverse of :func:`decode_rows`).
+
+    Prompt runs use the JSON-lines run-line encoding of :mod:`russo_nb.report.jsonl` (each distinct
+    tool call, evaluation and response once, runs by reference); other runs (scenario runs) are pickled.
+    """
+    from .report.jsonl import encode_run_lines
+    from .types import SingleRunResult
+
+    if runs and all(type(run) is SingleRunResult for run in runs):
+        return b"J" + "\n".join(encode_run_lines(list(runs))).encode("ascii")
+    return b"P" + pickle.dumps(list(runs), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_rows(blob: bytes) -> list[Any]:
+    """The runs of a blob made by :func:`encode_rows`, in the same order."""
+    from .report.jsonl import decode_run_lines
+
+    if blob[:1] == b"P":
+        return pickle.loads(blob[1:])
+    return decode_run_lines(blob[1:].decode("ascii").split("\n"), "<dask chunk>")
+
+
+# -- checking before shipping ---------------------------------------------------------------------
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def ship_plans(plans: Sequence[Plan[Any, Any]]) -> bytes:
+    """The plans pickled (cloudpickle, as Dask does), or a one-line :class:`ShippingError` naming the culprit."""
+    from distributed.protocol.pickle import dumps
+
+    try:
+        return dumps(list(plans))
+    except Exception as whole:
+        for index, plan in enumerate(plans):
+            for what, component in plan.components():
+                try:
+                    dumps(component)
+                except Exception as exc:
+                    where = what if len(plans) == 1 else f"plan {index}: {what}"
+                    raise ShippingError(
+                        f"{where} {type(component).__name__} cannot be sent to Dask workers "
+                        f"({_first_line(exc)}); make it picklable, or build it on the workers by import path "
+                        "as suite files do"
+                    ) from None
+        raise ShippingError(
+            f"the job cannot be sent to Dask workers ({_first_line(whole)}); every component must pickle"
+        ) from None
+
+
+# -- the worker side --------------------------------------------------------------------------------
+
+_worker_lock = threading.Lock()
+_worker_loop: asyncio.AbstractEventLoop | None = None
+#: token -> unpickled plans, kept for the next chunks of the same job (bounded: the last few jobs).
+_worker_plans: OrderedDict[str, list[Plan[Any, Any]]] = OrderedDict()
+#: token -> audio keys this worker has already returned for that job.
+_worker_sent: dict[str, set[str]] = {}
+_KEEP_JOBS = 4
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    """This worker process's event loop for runs (one daemon thread, started on first use)."""
+    global _worker_loop
+    with _worker_lock:
+        if _worker_loop is None or _worker_loop.is_closed():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="russo-dask-loop", daemon=True)
+            thread.start()
+            _worker_loop = loop
+        return _worker_loop
+
+
+def _plans_for(token: str, payload: bytes) -> list[Plan[Any, Any]]:
+    with _worker_lock:
+        plans = _worker_plans.get(token)
+        if plans is None:
+            plans = pickle.loads(payload)
+            _worker_plans[token] = plans
+            _worker_sent[token] = set()
+            while len(_worker_plans) > _KEEP_JOBS:
+                old, _ = _worker_plans.popitem(last=False)
+                _worker_sent.pop(old, None)
+        else:
+            _worker_plans.move_to_end(token)
+        return plans
+
+
+class _ChunkPlan(Plan[Any, list[Any]]):
+    """A chunk's runs as one plan for the ordinary engine: unit ``i`` is the chunk's ``i``-th run."""
+
+    def __init__(self, plans: list[Plan[Any, Any]], cells: list[tuple[int, int, int]]) -> None:
+        self.plans = plans
+        self.cells = cells
+        self.units = len(cells)
+        self.runs = 1
+
+    def item(self, unit: int, run: int) -> Any:
+        index, plan_unit, plan_run = self.cells[unit]
+        return self.plans[index].item(plan_unit, plan_run)
+
+    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> list[Any]:
+        return runs
+
+    # aclose: nothing; the plans' shared state (clips being synthesized) serves the worker's next chunks
+
+
+async def _drive(job: Job[Any]) -> list[Any]:
+    try:
+        await job.wait()
+    except asyncio.CancelledError:
+        if not job.interrupted:
+            raise
+    return job.result()
+
+
+def run_chunk(
+    payload: bytes, token: str, start: int, stop: int, settings: EngineSettings, event_name: str
+) -> tuple[bytes, dict[str, Any]]:
+    """Dask task: run global run indexes ``start``..``stop`` of the job ``token`` on this worker.
+
+    Returns the chunk's rows (finished runs, and ``cancelled`` ones when the job was cancelled) as one
+    blob, and the audio clips this worker made for the job that it has not returned before (when the
+    plans keep audio).
+    """
+    from distributed import Event
+
+    plans = _plans_for(token, payload)
+    cells = list(_take(schedule(plans, start), stop - start))
+    job: Job[list[Any]] = Job([_ChunkPlan(plans, cells)], settings)
+    event = Event(event_name)
+    if event.is_set():
+        job.cancel()
+    future = asyncio.run_coroutine_threadsafe(_drive(job), _loop())
+    while True:
+        try:
+            runs = future.result(timeout=WATCH_S)
+            break
+        except concurrent.futures.TimeoutError:
+            if not job.interrupted and event.is_set():
+                _loop().call_soon_threadsafe(job.cancel)
+    return encode_rows(runs), _clips_to_send(plans, token)
+
+
+def _clips_to_send(plans: list[Plan[Any, Any]], token: str) -> dict[str, Any]:
+    """The clips this worker's copy of the plans kept (clean and with effects) that it has not returned yet."""
+    clips: dict[str, Any] = {}
+    sent = _worker_sent.setdefault(token, set())
+    for plan in plans:
+        store = plan.audio_store()
+        if store:
+            clips.update((key, clip) for key, clip in list(store.items()) if key not in sent)
+    sent.update(clips)
+    return clips
+
+
+def _take(iterator: Any, count: int) -> Any:
+    for _, cell in zip(range(count), iterator):
+        yield cell
+
+
+# -- the driver side --------------------------------------------------------------------------------
+
+
+class DaskExecutor:
+    """Run jobs on a Dask cluster: ``executor=DaskExecutor()`` on any job entry point.
+
+    ``client``: ``None`` starts a ``LocalCluster`` sized to this machine (one single-threaded
+    worker process per core) when the first job runs, and closes it with :meth:`close`; a
+    scheduler address (``"tcp://scheduler:8786"``) connects to an existing cluster; a
+    ``distributed.Client`` is used as it is. ``chunk_size``: runs per chunk (default: enough
+    chunks for four per worker thread, at most 10,000 runs each). ``n_workers``: the local
+    cluster's size when ``client`` is None.
+
+    Each worker needs russo_nb (and whatever the agent imports) installed; the components must
+    pickle. A chunk that was running on a worker that died runs again elsewhere: its runs call the
+    agent again (a paid API is paid twice for them), and the result keeps one run per index.
+    """
+
+    def __init__(self, client: Any = None, *, chunk_size: int | None = None, n_workers: int | None = None) -> None:
+        _require_distributed()
+        if chunk_size is not None and (
+            not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1
+        ):
+            raise InvalidArgumentError(f"chunk_size must be a whole number >= 1 (or None), got {chunk_size!r}")
+        if n_workers is not None and (not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1):
+            raise InvalidArgumentError(f"n_workers must be a whole number >= 1 (or None), got {n_workers!r}")
+        if client is not None and not isinstance(client, str) and not hasattr(client, "submit"):
+            raise InvalidArgumentError(
+                f"client must be None, a scheduler address like 'tcp://scheduler:8786' or a distributed.Client, "
+                f"got {type(client).__name__}"
+            )
+        self._given = client
+        self.chunk_size = chunk_size
+        self.n_workers = n_workers
+        self._client: Any = client if client is not None and not isinstance(client, str) else None
+        self._owned: list[Any] = []  # what this executor started and closes: a cluster, a client
+        self._lock = threading.Lock()
+        self._payloads: weakref.WeakKeyDictionary[Job[Any], bytes] = weakref.WeakKeyDictionary()
+
+    # -- connection ------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (connecting or starting the local cluster on first use)."""
+        with self._lock:
+            if self._client is None:
+                from distributed import Client, LocalCluster
+
+                if isinstance(self._given, str):
+                    try:
+                        self._client = Client(self._given, timeout="10s")
+                    except OSError as exc:
+                        raise ShippingError(
+                            f"cannot reach the Dask scheduler at {self._given!r} ({_first_line(exc)}); "
+                            "check the address (tcp://host:8786) and that the scheduler is running"
+                        ) from None
+                else:
+                    workers = self.n_workers or os.cpu_count() or 1
+                    cluster = LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+                    )
+                    self._owned.append(cluster)
+                    self._client = Client(cluster)
+                self._owned.insert(0, self._client)
+            return self._client
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The cluster's diagnostics dashboard (None before the cluster is reached or when it has none)."""
+        if self._client is None:
+            return None
+        try:
+            return self._client.dashboard_link
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        """Close the client and local cluster this executor started (a given Client is left open)."""
+        owned, self._owned = self._owned, []
+        for thing in owned:
+            try:
+                thing.close()
+            except Exception:
+                logger.debug("closing %r failed", thing, exc_info=True)
+        if owned:
+            self._client = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self._given if isinstance(self._given, str) else ("local cluster" if self._given is None else "client")
+        return f"DaskExecutor({where})"
+
+    # -- the Executor protocol -------------------------------------------------------------
+    def check(self, job: Job[Any]) -> None:
+        """Pickle the job's plans now (before anything ships): a component that does not pickle is named."""
+        self._payloads[job] = ship_plans(job.plans)
+
+    async def run(self, job: Job[Any]) -> None:
+        """Ship the job in chunks, deliver each chunk's runs as it returns; on cancel, stop the cluster's runs."""
+        payload = self._payloads.pop(job, None) or ship_plans(job.plans)
+        if not job.total:
+            return
+        loop = asyncio.get_running_loop()
+        client = await asyncio.to_thread(lambda: self.client)
+        driver = _Driver(self, client, job, payload, loop)
+        await asyncio.to_thread(driver.start)
+        try:
+            await asyncio.shield(driver.finished)
+        except asyncio.CancelledError:
+            await asyncio.to_thread(driver.stop)
+            raise
+        finally:
+            await asyncio.to_thread(driver.release)
+
+
+def _chunk_settings(settings: EngineSettings, share: int) -> EngineSettings:
+    """A chunk's engine settings: its share of the cap and the rate limit, the rest as the job's."""
+    cap = settings.max_concurrency
+    limit = settings.rate_limit
+    return dataclasses.replace(
+        settings,
+        max_concurrency=None if cap is None else max(1, cap // share),
+        rate_limit=None if limit is None else RateLimit(limit.requests / share, limit.per_s),
+    )
+
+
+class _Driver:
+    """One job on the cluster: submits chunks, ingests their blobs (in a thread), stops them on cancel."""
+
+    def __init__(self, executor: DaskExecutor, client: Any, job: Job[Any], payload: bytes, loop: Any) -> None:
+        self.client = client
+        self.job = job
+        self.payload = payload
+        self.loop = loop
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self.token = uuid.uuid4().hex
+        self.event_name = f"russo-cancel-{self.token}"
+        self.chunk_size = executor.chunk_size
+        self.futures: dict[Any, tuple[int, int]] = {}
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from distributed import Event, as_completed
+
+        client, job = self.client, self.job
+        threads = max(1, sum(client.nthreads().values()))
+        cap = job.settings.max_concurrency
+        running = threads if cap is None else max(1, min(threads, cap))
+        size = self.chunk_size or max(1, min(MAX_CHUNK, math.ceil(job.total / (4 * threads))))
+        self.settings = _chunk_settings(job.settings, running)
+        self.bounds = [(start, min(start + size, job.total)) for start in range(0, job.total, size)]
+        self.outstanding = running * 2 if cap is None or cap >= threads else running
+        self.event = Event(self.event_name, client=client)
+        self.scattered = client.scatter(self.payload, broadcast=False, hash=False)
+        self.next = 0
+        self.pending = as_completed()
+        for _ in range(min(self.outstanding, len(self.bounds))):
+            self._submit()
+        self.thread = threading.Thread(target=self._ingest, name="russo-dask-ingest", daemon=True)
+        self.thread.start()
+
+    def _submit(self) -> None:
+        start, stop = self.bounds[self.next]
+        self.next += 1
+        future = self.client.submit(
+            run_chunk,
+            self.scattered,
+            self.token,
+            start,
+            stop,
+            self.settings,
+            self.event_name,
+            key=f"russo-chunk-{self.token}-{start}",
+            pure=False,
+        )
+        self.futures[future] = (start, stop)
+        self.pending.add(future)
+
+    def _ingest(self) -> None:
+        try:
+            for future in self.pending:
+                bounds = self.futures.pop(future, None)
+                if bounds is None:
+                    continue
+                if not self.stopping and self.next < len(self.bounds):
+                    self._submit()
+                self._take(future, *bounds)
+                if not self.futures:
+                    break
+        except BaseException as exc:  # handed to the job
+            self.loop.call_soon_threadsafe(self._settle, exc)
+            return
+        self.loop.call_soon_threadsafe(self._settle, None)
+
+    def _take(self, future: Any, start: int, stop: int) -> None:
+        """Decode one chunk's blob (or its failure) and hand its runs to the job on its loop."""
+        if future.cancelled():
+            return
+        failure: RunError | None = None
+        try:
+            blob, clips = future.result()
+            runs = decode_rows(blob)
+        except Exception as exc:  # the chunk failed on every worker that tried it (KilledWorker, ...)
+            if self.stopping:
+                return
+            runs = None
+            failure = RunError(
+                type=type(exc).__name__,
+                message=f"this run's chunk failed on the Dask cluster: {_first_line(exc)}",
+                stage="dask",
+            )
+            clips = {}
+        cells = list(_take(schedule(self.job.plans, start), stop - start))
+        self.loop.call_soon_threadsafe(self._deliver, cells, runs, clips, failure)
+
+    def _deliver(
+        self, cells: list[tuple[int, int, int]], runs: list[Any] | None, clips: dict[str, Any], failure: RunError | None
+    ) -> None:
+        job = self.job
+        plans = job.plans
+        for position, (index, unit, run) in enumerate(cells):
+            plan = plans[index]
+            slot = unit * plan.runs + run
+            if runs is None:
+                result = plan.item(unit, run).failed("error", failure, 0)
+            else:
+                result = runs[position]
+                if result.status == "cancelled":
+                    continue  # the job's result marks it cancelled; progress counts finished runs only
+            job.deliver(index, slot, result)
+        if clips:
+            for plan in plans:
+                store = plan.audio_store()
+                if store is not None:
+                    for key, clip in clips.items():
+                        store.setdefault(key, clip)
+
+    def _settle(self, error: BaseException | None) -> None:
+        if self.finished.done():
+            return
+        if error is None:
+            self.finished.set_result(None)
+        else:
+            self.finished.set_exception(error)
+
+    def stop(self) -> None:
+        """Cancel: tell running chunks (the event), withdraw queued ones, wait briefly for finished runs."""
+        self.stopping = True
+        try:
+            self.event.set()
+        except Exception:
+            logger.warning("could not set the Dask cancel event", exc_info=True)
+        if self.thread is not None:
+            self.thread.join(CANCEL_GRACE_S)
+        left = [future for future in list(self.futures) if not future.done()]
+        if left:
+            self.client.cancel(left)
+
+    def release(self) -> None:
+        """Forget the job's futures and its scattered plans on the cluster."""
+        futures = list(self.futures)
+        self.futures.clear()
+        try:
+            if futures:
+                self.client.cancel(futures)
+            self.client.cancel([self.scattered])
+        except Exception:
+            logger.debug("releasing the job's Dask futures failed", exc_info=True)

@@ -1,0 +1,87 @@
+"""What went wrong in a run, in a few words: the argument that differs, the call that was
+missing, the error, or the criterion that failed.
+
+Two texts per run: :func:`difference_text` says it in full for one run
+(``to_city: 'LA' → 'Boston'``), and :func:`failure_signature` drops what belongs to the
+prompt (the expected value) so the same mistake made on different prompts is one
+signature (``to_city → 'Boston'``): the view groups failures by it across prompts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MISSING_ARGUMENT", "difference_text", "failure_signature"]
+
+MISSING_ARGUMENT = "—"
+"""How a side that lacks an argument is written in a difference."""
+
+MAX_VALUE = 60
+"""Argument values longer than this are cut in the middle."""
+
+
+def _value(arguments: dict[str, Any], key: str) -> str:
+    if key not in arguments:
+        return MISSING_ARGUMENT
+    text = repr(arguments[key])
+    if len(text) > MAX_VALUE:
+        half = (MAX_VALUE - 1) // 2
+        text = f"{text[:half]}…{text[-half:]}"
+    return text
+
+
+def _differing_keys(expected: Any, actual: Any) -> list[str]:
+    want, got = expected.arguments or {}, actual.arguments or {}
+    keys = list(want) + [key for key in got if key not in want]
+    return [key for key in keys if (key in want) != (key in got) or (key in want and want[key] != got[key])]
+
+
+def _call_difference(expected: Any, actual: Any | None, *, full: bool) -> str:
+    if actual is None:
+        return f"no {expected.name} call"
+    if expected.name != actual.name:
+        return f"{actual.name} instead of {expected.name}"
+    parts = []
+    for key in _differing_keys(expected, actual):
+        got = _value(actual.arguments or {}, key)
+        if full:
+            parts.append(f"{key}: {_value(expected.arguments or {}, key)} → {got}")
+        else:
+            parts.append(f"{key} → {got}")
+    return "; ".join(parts) or "same call, judged different"
+
+
+def _difference(run: Any, *, full: bool) -> str:
+    error = getattr(run, "error", None)
+    if error is not None:
+        message = str(getattr(error, "message", error)).strip().splitlines()
+        return f"{getattr(error, 'type', 'Error')}: {message[0] if message else ''}".strip()
+    failed = getattr(run, "failed_criteria", None)
+    if failed:
+        return f"criterion failed: {failed[0]}"
+    evaluation = getattr(run, "eval_result", None)
+    if evaluation is not None:
+        unmatched = [match for match in evaluation.matches if not match.matched]
+        if unmatched:
+            return "; ".join(_call_difference(m.expected, m.actual, full=full) for m in unmatched[:3])
+        matched = [m.actual for m in evaluation.matches if m.actual is not None]
+        extra = [call for call in evaluation.actual if not any(call == m for m in matched)]
+        if extra and evaluation.matches:
+            return f"extra call {extra[0]}" if full else f"extra call {extra[0].name}"
+        calls = " ".join(str(call) for call in evaluation.actual)
+        return f"called {calls}" if calls else "no calls"
+    reasoning = getattr(run, "reasoning", None)
+    return str(reasoning or getattr(run, "status", "") or "")
+
+
+def difference_text(run: Any) -> str:
+    """One run's failure in full: ``to_city: 'LA' → 'Boston'``, ``no book_flight call``, ``TimeoutError: …``."""
+    return _difference(run, full=True)
+
+
+def failure_signature(run: Any) -> str:
+    """The kind of failure, without what is particular to the prompt: ``to_city → 'Boston'``.
+
+    Runs of different prompts that made the same mistake (or hit the same error) share it.
+    """
+    return _difference(run, full=False)

@@ -1,0 +1,303 @@
+"""DaskExecutor: the same job and result on a real LocalCluster (2 worker processes), and its guards."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cloudpickle
+import pytest
+import scenario_helpers
+from scenario_helpers import BookingAgent
+
+import russo_nb as russo
+from russo_nb.config import parse_suite
+from russo_nb.dask_executor import DaskExecutor, ShippingError, decode_rows, encode_rows
+from russo_nb.engine import Plan, schedule
+from russo_nb.errors import SuiteFileError
+from russo_nb.extras import MissingExtraError
+from russo_nb.testing import ScriptedAgent, ToneSynthesizer
+
+# the workers are other processes: classes of this test module travel by value
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(scenario_helpers)
+
+BOOKED = russo.AgentResponse(tool_calls=[russo.ToolCall(name="book_flight", arguments={"to_city": "LA"})])
+TIMINGS = {"latency_s", "synth_s", "started_at"}
+
+
+def _rows(result):
+    return [run.model_dump(exclude=TIMINGS) for run in result.runs]
+
+
+class PacedAgent:
+    """Answers by prompt after a short pause, so a job lasts long enough to disturb it."""
+
+    name = "paced"
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+
+    async def run(self, heard):
+        await asyncio.sleep(self.pause)
+        return BOOKED
+
+
+class HoldingAgent:
+    """Answers 'quick' prompts at once; holds 'held' ones forever, leaving a marker file for each held run."""
+
+    name = "holding"
+
+    def __init__(self, markers: str) -> None:
+        self.markers = markers
+
+    async def run(self, heard):
+        text = str(heard)
+        if text.startswith("held"):
+            Path(self.markers, f"{os.getpid()}-{time.monotonic_ns()}").touch()
+            await asyncio.Event().wait()
+        return BOOKED
+
+
+class LockedAgent:
+    name = "locked"
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    async def run(self, heard):
+        return None
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+# -- without a cluster ------------------------------------------------------------------------------
+
+
+class _Shape(Plan):
+    def __init__(self, units: int, runs: int) -> None:
+        self.units = units
+        self.runs = runs
+
+
+def test_schedule_from_any_index_continues_the_round_robin():
+    plans = [_Shape(3, 4), _Shape(0, 9), _Shape(2, 1), _Shape(1, 6)]
+    full = list(schedule(plans))
+    assert len(full) == sum(plan.total for plan in plans) == 20
+    assert full[:6] == [(0, 0, 0), (0, 1, 0), (0, 2, 0), (2, 0, 0), (2, 1, 0), (3, 0, 0)]
+    assert sorted(set(full)) == sorted(full)  # every (plan, unit, run) once
+    for start in range(len(full) + 1):
+        assert list(schedule(plans, start)) == full[start:]
+
+
+def test_rows_round_trip_every_field():
+    result = russo.run_concurrent_sync(
+        ["Book a flight to LA", "hello"],
+        agent=ScriptedAgent({"Book a flight to LA": "book_flight(to_city='LA')"}),
+        expect="book_flight(to_city='LA')",
+        runs=3,
+    )
+    back = decode_rows(encode_rows(result.runs))
+    assert [run.model_dump() for run in back] == [run.model_dump() for run in result.runs]
+
+
+def test_job_keeps_the_first_result_per_index():
+    job = russo.start_batch("hello", agent=ScriptedAgent(), runs=2)
+    first = job.plans[0].item(0, 1).failed("error", None, 1)
+    again = job.plans[0].item(0, 1).failed("timeout", None, 1)
+    assert job.deliver(0, 1, first) is True
+    assert job.deliver(0, 1, again) is False
+    assert job.progress.done == 1
+    assert job.result().runs[1].status == "error"
+
+
+def test_missing_distributed_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'russo_nb\[dask\]'"):
+        DaskExecutor()
+
+
+def test_bad_client_is_one_clear_error():
+    with pytest.raises(russo.InvalidArgumentError, match="client must be None, a scheduler address"):
+        DaskExecutor(42)
+
+
+def test_suite_executor_block():
+    from russo_nb.config.running import suite_executor
+
+    tests = [{"prompt": "hello", "expect": "greet()"}]
+    suite = parse_suite(
+        {"tests": tests, "executor": {"kind": "dask", "address": "tcp://127.0.0.1:1", "chunk_size": 50}}
+    )
+    executor = suite_executor(suite)
+    assert isinstance(executor, DaskExecutor) and executor.chunk_size == 50
+    assert suite_executor(parse_suite({"tests": tests, "executor": "local"})) is None
+    with pytest.raises(SuiteFileError, match=r"executor.*kind must be 'local' or 'dask'"):
+        parse_suite({"tests": tests, "executor": {"kind": "ray"}})
+
+
+def test_unpicklable_agent_is_named_before_anything_ships():
+    executor = DaskExecutor("tcp://127.0.0.1:1")  # never reached: the check comes first
+    with pytest.raises(ShippingError, match=r"^agent LockedAgent cannot be sent to Dask workers \(cannot pickle"):
+        russo.start_batch("hello", agent=LockedAgent(), executor=executor)
+
+
+# -- on a LocalCluster ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_seeded_job_equals_the_in_process_run(client):
+    options = dict(
+        synthesizer=ToneSynthesizer(),
+        agent=ScriptedAgent(lambda text: "book_flight(to_city='LA')"),
+        expect="book_flight(to_city='LA')",
+        runs=9,
+        effects="noise:10db",
+        seed=7,
+        conditions={"agent_version": "v2"},
+    )
+    prompts = ["Book a flight to LA", "Fly me to LA", "hello there"]
+    here = russo.run_concurrent_sync(prompts, **options)
+    there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
+    assert _rows(there) == _rows(here)
+    assert {run.conditions["agent_version"] for run in there.runs} == {"v2"}
+    assert len({run.seed for run in here.runs}) == 27  # every run had its own noise
+    assert there.audio.keys() == here.audio.keys() and len(here.audio) == 30  # 3 clean clips + 27 noisy
+    assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())
+    skip = {"started_at", "finished_at", "batch_id"}
+    assert there.metadata.model_dump(exclude=skip) == here.metadata.model_dump(exclude=skip)
+
+
+@pytest.mark.slow
+def test_keep_audio_false_ships_no_clips(client):
+    result = russo.run_concurrent_sync(
+        ["a", "b"],
+        synthesizer=ToneSynthesizer(),
+        agent=ScriptedAgent(),
+        runs=3,
+        keep_audio=False,
+        executor=DaskExecutor(client, chunk_size=2),
+    )
+    assert result.audio == {} and all(run.audio_key for run in result.runs)
+
+
+@pytest.mark.slow
+def test_scenarios_run_on_the_cluster_as_in_process(client):
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    class FlakyBooker(BookingAgent):
+        async def call(self, input):
+            if input.scenario_state.seed % 2:
+                return "Sorry, could you repeat that?"
+            return await super().call(input)
+
+    spec = scenario.Scenario(
+        name="flaky booking",
+        description="The user wants a flight to Oslo",
+        agents=lambda: [
+            FlakyBooker(),
+            scenario.UserSimulatorAgent(lines=["a flight to Oslo"], followups=["to Oslo please"]),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="Oslo")]),
+        ],
+        max_turns=2,
+    )
+    here = scenario.run_scenarios_sync(spec, runs=6, seed=5)
+    there = scenario.run_scenarios_sync(spec, runs=6, seed=5, executor=DaskExecutor(client, chunk_size=4))
+    assert {run.status for run in here.runs} == {"passed", "failed"}  # the seeds decide, on both sides alike
+    # timings, and thread_id (a fresh random id per run, in process too)
+    volatile = {"total_time", "agent_time", "started_at", "lifecycle", "thread_id"}
+
+    def rows(batch):
+        return [(r.model_dump(exclude=volatile), [step.phase for step in r.lifecycle]) for r in batch.runs]
+
+    assert rows(there) == rows(here)
+
+
+@pytest.mark.slow
+def test_every_index_exactly_once_as_chunks_return(client):
+    prompts = [f"prompt {n}" for n in range(7)]
+    job = russo.start_batch(prompts, agent=ScriptedAgent(), runs=13, executor=DaskExecutor(client, chunk_size=5))
+
+    async def collect():
+        return [(run.prompt, run.run_index) async for run in job]
+
+    seen = asyncio.run(collect())
+    assert len(seen) == len(set(seen)) == 91
+    assert set(seen) == {(p, i) for p in prompts for i in range(13)}
+    assert job.progress.done == 91 and job.result().total == 91
+
+
+@pytest.mark.slow
+def test_killed_worker_loses_and_duplicates_nothing(client):
+    pids = client.run(os.getpid)
+    prompts = ["Book a flight to LA", "Fly me to LA"]
+    job = russo.start_batch(
+        prompts,
+        agent=PacedAgent(0.03),
+        runs=150,
+        max_concurrency=4,
+        expect="book_flight(to_city='LA')",
+        executor=DaskExecutor(client, chunk_size=20),
+    )
+    seen = []
+
+    async def main():
+        async for run in job:
+            seen.append((run.prompt, run.run_index))
+            if len(seen) == 40:
+                os.kill(next(iter(pids.values())), signal.SIGKILL)
+        return job.result()
+
+    result = asyncio.run(main())
+    assert len(seen) == len(set(seen)) == 300
+    assert result.passed_count == 300 and job.progress.done == 300
+    client.wait_for_workers(2, timeout=60)
+
+
+@pytest.mark.slow
+def test_cancel_keeps_finished_runs_and_leaves_workers_idle(client, tmp_path):
+    prompts = ["quick one", "quick two", "held"]
+    job = russo.start_batch(
+        prompts,
+        agent=HoldingAgent(str(tmp_path)),
+        runs=40,
+        expect="book_flight(to_city='LA')",
+        executor=DaskExecutor(client, chunk_size=3),
+    )
+
+    async def main():
+        job.start()
+        while len(list(tmp_path.iterdir())) < 2:  # both workers hold a run
+            await asyncio.sleep(0.02)
+        job.cancel()
+        try:
+            await job
+        except asyncio.CancelledError:
+            pass
+        return job.result()
+
+    result = asyncio.run(main())
+    statuses = [(run.prompt, run.status) for run in result.runs]
+    assert result.total == 120
+    assert {status for prompt, status in statuses if prompt == "held"} == {"cancelled"}
+    quick_passed = sum(1 for prompt, status in statuses if status == "passed")
+    assert quick_passed >= 4  # the quick runs of the chunks the workers were running came back
+    assert quick_passed == job.progress.passed == job.progress.done
+    assert {status for _, status in statuses} == {"passed", "cancelled"}
+    assert result.metadata.params.get("interrupted") is True
+    assert not any(client.processing().values())  # no chunk still runs on any worker
