@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import russo_nb as russo  # noqa: E402
-from russo_nb.adapters.local import LocalVoiceAgent  # noqa: E402
-from russo_nb.audio import EspeakSynthesizer  # noqa: E402
-from russo_nb.demo import demo_suite  # noqa: E402
+import russo_nb as russo
+from russo_nb.adapters.local import LocalVoiceAgent
+from russo_nb.audio import EspeakSynthesizer
+from russo_nb.demo import demo_suite
 
 VOICES = [
     "en-us",
@@ -90,7 +90,8 @@ def main() -> int:
     calls = sum(s.calls for s in synths.values())
     expected_calls = len(suite.prompts) * len(voices)
     print(
-        f"sweep: {len(suite.prompts)} prompts x {len(voices)} voices x {len(snrs)} SNR x {runs} runs = {result.total} runs"
+        f"sweep: {len(suite.prompts)} prompts x {len(voices)} voices x {len(snrs)} SNR x {runs} runs"
+        f" = {result.total} runs"
     )
     print(
         f"synthesis calls: {calls} (prompts x voices = {expected_calls}; runs = {result.total})"

@@ -154,7 +154,9 @@ def parse_conditions_text(text: str | None) -> dict[str, str | None] | None:
             label, spec = part, part
         label = label.strip()
         if not label:
-            raise InvalidArgumentError(f"condition {part.strip()!r} has no label; write label=effects, e.g. phone=telephone")
+            raise InvalidArgumentError(
+                f"condition {part.strip()!r} has no label; write label=effects, e.g. phone=telephone"
+            )
         if label in out:
             raise InvalidArgumentError(f"condition {label!r} is given twice")
         out[label] = spec.strip() or None

@@ -130,3 +130,45 @@ def test_load_sweep_still_reads_an_index_of_one_batch_per_level(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps({"batches": [{"snr_db": None, "file": "../../etc/passwd"}]}))
     with pytest.raises(InvalidArgumentError):
         load_sweep(tmp_path / "bad.json")
+
+
+def test_explorer_sweep_tab_curves_table_and_cells_that_open_runs():
+    result = russo.run_sweep_sync(
+        ["Book a flight", "Set an alarm <b>now</b>"],
+        agent=clear_line,
+        expect=["ok()"],
+        voices=["en-us", "en-029"],
+        snr_db=[None, 20, 0],
+        conditions={"plain": None, "phone": "telephone"},
+        runs=2,
+    )
+    explorer = russo.explore(result)
+    assert list(explorer._builders)[:2] == ["Overview", "Sweep"]
+    assert "Sweep" not in explorer.built_tabs  # built when opened, not before
+    explorer.content("Sweep")
+    tab = explorer.sweep
+    summary = tab.widget.children[0].value
+    assert "Pass rate by voice" in summary and "en-029" in summary and "falls to 90%" in summary
+    assert tab.widget.children[1].value[:4] == b"\x89PNG"  # the robustness curves
+    assert list(tab.table.columns) == [
+        "0 dB · plain",
+        "0 dB · phone",
+        "20 dB · plain",
+        "20 dB · phone",
+        "clean · plain",
+        "clean · phone",
+    ]
+    names = [child.value for child in tab.heatmap.children[1].children[:1]]
+    assert "&lt;b&gt;now&lt;/b&gt;" in names[0] or "&lt;b&gt;now&lt;/b&gt;" in tab.heatmap.children[2].children[0].value
+    tab.voice.value = "en-029"
+    tab.buttons[("Set an alarm <b>now</b>", "0 dB · phone")].click()
+    runs = [result.runs[i] for i in tab._indices]
+    assert len(runs) == 2 and {r.conditions["voice"] for r in runs} == {"en-029"}
+    assert {r.conditions["condition"] for r in runs} == {"phone"} and {r.conditions["snr_db"] for r in runs} == {0.0}
+    assert tab.detail.index == tab._indices[0]  # opened: its audio and what it heard
+    assert tab.detail.audio_box.children and "Set an alarm" in tab.detail.body.value
+
+
+def test_a_plain_batch_has_no_sweep_tab():
+    batch = russo.run_concurrent_sync(["Book a flight"], agent=clear_line, expect=["ok()"], runs=1)
+    assert "Sweep" not in russo.explore(batch)._builders

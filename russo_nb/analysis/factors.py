@@ -404,7 +404,9 @@ def split_levels(result: Any, factor: str = "snr_db", *, where: dict[str, Any] |
     if not chosen:
         raise InvalidArgumentError(f"no runs at {where}; check the level names (see by_factor)")
     if not any(factor in run.conditions for run in chosen):
-        raise InvalidArgumentError(f"the runs have no condition {factor!r}; a sweep's factors are voice, snr_db, condition")
+        raise InvalidArgumentError(
+            f"the runs have no condition {factor!r}; a sweep's factors are voice, snr_db, condition"
+        )
     groups: dict[tuple[Any, ...], list[Any]] = {}
     for run in chosen:
         groups.setdefault(_keyed((run.conditions.get(factor),)), []).append(run)

@@ -170,7 +170,9 @@ COMMANDS: dict[str, CommandSpec] = {
             positionals=("PROMPT",),
             max_positionals=None,
             options=(
-                OptionSpec("voices", "espeak-ng voices, comma-separated: en-us,en-gb-scotland,en-us+f3", metavar="LIST"),
+                OptionSpec(
+                    "voices", "espeak-ng voices, comma-separated: en-us,en-gb-scotland,en-us+f3", metavar="LIST"
+                ),
                 OptionSpec("snr", "noise levels in dB, comma-separated; clean = none: clean,20,10,5", metavar="LIST"),
                 OptionSpec(
                     "conditions",
