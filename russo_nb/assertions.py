@@ -8,15 +8,22 @@ from .types import BatchResult, EvalResult
 __all__ = ["ToolCallAssertionError", "assert_tool_calls"]
 
 
-def assert_tool_calls(result: EvalResult | BatchResult, *, min_pass_rate: float = 1.0) -> None:
+def _fail(result: EvalResult | BatchResult, message: str, detail: str) -> ToolCallAssertionError:
+    error = ToolCallAssertionError(f"{message}\n{detail}" if message else detail)
+    error.result = result  # type: ignore[attr-defined]  # as russo's error carries it
+    return error
+
+
+def assert_tool_calls(result: EvalResult | BatchResult, *, message: str = "", min_pass_rate: float = 1.0) -> None:
     """Raise :class:`ToolCallAssertionError` unless ``result`` passed.
 
-    For a batch, at least ``min_pass_rate`` of the runs must pass; the message lists
-    each failing run with its diff.
+    ``message`` (russo's argument) heads the error, above the diff; the error carries
+    ``result``. For a batch, at least ``min_pass_rate`` of the runs must pass; the
+    message lists each failing run with its diff.
     """
     if isinstance(result, EvalResult):
         if not result.passed:
-            raise ToolCallAssertionError("tool calls did not match:\n" + result.summary())
+            raise _fail(result, message, "tool calls did not match:\n" + result.summary())
         return
     if isinstance(result, BatchResult):
         if result.pass_rate >= min_pass_rate and (min_pass_rate < 1.0 or result.passed):
@@ -31,5 +38,5 @@ def assert_tool_calls(result: EvalResult | BatchResult, *, min_pass_rate: float 
                     lines.append(f"    [-] {match.expected}: {match.details}")
         if result.failed_count > 20:
             lines.append(f"  ... and {result.failed_count - 20} more")
-        raise ToolCallAssertionError("\n".join(lines))
+        raise _fail(result, message, "\n".join(lines))
     raise TypeError(f"assert_tool_calls takes an EvalResult or BatchResult, got {type(result).__name__}")

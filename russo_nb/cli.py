@@ -236,7 +236,7 @@ def _print_interval(outcome: Any) -> None:
     clusters (:func:`russo_nb.analysis.clustered_se`); with a single prompt it is that prompt's
     Wilson interval. Cancelled runs are left out and counted.
     """
-    from .analysis.stats import clustered_se, wilson_interval
+    from .analysis.stats import clustered_se
     from .thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
 
     counts: dict[tuple[str, str], list[int]] = {}
@@ -259,20 +259,16 @@ def _print_interval(outcome: Any) -> None:
     finished = [n for _, n in counts.values()]
     level = confidence_label(CONFIDENCE)
     try:
-        if len(counts) >= 2:
-            rate = clustered_se(passed, finished, CONFIDENCE)
-            low, high = rate.low, rate.high
-            how = f"clustered by {len(counts)} prompts"
-        else:
-            low, high = wilson_interval(passed[0], finished[0], CONFIDENCE)
-            how = "one prompt: Wilson over its runs"
+        rate = clustered_se(passed, finished, CONFIDENCE)
+        low, high = rate.low, rate.high
+        how = f"clustered by {len(counts)} prompts" if len(counts) >= 2 else "one prompt: Wilson over its runs"
     except Exception:  # the interval is a nicety; never fail the run over it
         logger.debug("pass-rate interval failed", exc_info=True)
         return
     total, good = sum(finished), sum(passed)
     tail = f"; {cancelled} cancelled runs not counted" if cancelled else ""
     print(
-        f"pass rate {good / total:.1%} {PER_RUN} ({level} interval {low:.1%} to {high:.1%}, {how}; "
+        f"pass rate {good / total:.1%} {PER_RUN} ({level} CI {low:.1%} to {high:.1%}, {how}; "
         f"{total} finished runs{tail})"
     )
 

@@ -11,7 +11,9 @@ Default evaluator policy: ``ExactEvaluator(ignore_extra_args=True)``. An expecta
 the tool calls and the arguments that must be there with those values; arguments the agent
 adds beyond them do not fail a run, calls it makes beyond the expected ones do not either
 (``ignore_extra_calls=True``), a missing or different call or argument does. Pass
-``evaluator=ExactEvaluator()`` for the strict variant.
+``evaluator=ExactEvaluator()`` for the strict variant. russo itself has no such default
+(its ``run()`` needs ``evaluator=``); where russo has one — the pytest plugin's
+``russo_evaluator`` fixture — russo_nb uses russo's: :func:`strict_evaluator`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "check_seed",
     "default_agent",
     "default_evaluator",
+    "strict_evaluator",
     "default_synthesizer",
     "make_pipeline",
     "wrap_cache",
@@ -61,6 +64,13 @@ def default_evaluator() -> Any:
     from .evaluators import ExactEvaluator
 
     return ExactEvaluator(ignore_extra_args=True)
+
+
+def strict_evaluator() -> Any:
+    """russo's default evaluator, ``ExactEvaluator()``: extra arguments fail a run (the pytest plugin's default)."""
+    from .evaluators import ExactEvaluator
+
+    return ExactEvaluator()
 
 
 def check_seed(seed: Any, what: str = "seed") -> int:

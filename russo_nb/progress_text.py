@@ -15,15 +15,18 @@ __all__ = ["ProgressPrinter", "flaky_prompts", "pass_line"]
 
 
 def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
-    """Prompts whose finished runs disagree (some passed, some not): ``(prompt, passed, finished runs)``.
+    """Flaky prompts: ``(prompt, passed, finished runs)``, by :func:`russo_nb.analysis.stats.is_flaky`.
 
-    The same test as :func:`russo_nb.analysis.stats.is_flaky`; cancelled runs are not failures.
+    A prompt is flaky when its Wilson interval lies inside the flaky margin (it reliably both
+    passes and fails), not merely because it both passed and failed; cancelled runs are not failures.
     """
+    from .analysis.stats import is_flaky
+
     flaky: list[tuple[str, int, int]] = []
     for prompt, runs in batch.by_prompt().items():
         finished = sum(1 for run in runs if run.status != "cancelled")
         passed = sum(1 for run in runs if run.status == "passed")
-        if 0 < passed < finished:
+        if is_flaky(passed, finished):
             flaky.append((prompt, passed, finished))
     return flaky
 

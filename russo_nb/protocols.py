@@ -18,6 +18,7 @@ __all__ = [
     "Agent",
     "Evaluator",
     "FunctionAgent",
+    "ResponseParser",
     "Synthesizer",
     "agent",
     "as_agent",
@@ -47,6 +48,13 @@ class Evaluator(Protocol):
     """Compares the expected tool calls with the ones the agent made."""
 
     def evaluate(self, expected: list[ToolCall], actual: list[ToolCall]) -> EvalResult: ...
+
+
+@runtime_checkable
+class ResponseParser(Protocol):
+    """Turns a provider's raw answer into an :class:`AgentResponse` (russo's parser protocol)."""
+
+    def parse(self, raw_response: Any) -> AgentResponse: ...
 
 
 @runtime_checkable

@@ -8,8 +8,9 @@ Registered through the ``pytest11`` entry point, so installing russo_nb is enoug
         assert russo_result.pass_rate >= 0.8
 
 The agent comes from a ``russo_agent`` fixture the user defines (in conftest.py); the
-synthesizer defaults to the offline one and the evaluator to
-``ExactEvaluator(ignore_extra_args=True)``. ``async def`` tests marked ``russo`` run
+synthesizer defaults to the offline one and the evaluator to russo's default, the strict
+``ExactEvaluator()`` (:func:`russo_nb.pipeline.strict_evaluator`; ``run()`` / ``run_concurrent()``
+without ``evaluator=`` use russo_nb's lenient default instead). ``async def`` tests marked ``russo`` run
 without pytest-asyncio; when pytest-asyncio handles a test, it is left to it.
 """
 
@@ -77,7 +78,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--russo-report", default=None, metavar="PATH", help="write an HTML report of all russo tests")
     group.addoption(
-        "--russo-no-cache", action="store_true", default=False, help="synthesize every prompt again (no audio cache)"
+        "--russo-cache",
+        action="store_true",
+        default=True,
+        dest="russo_cache",
+        help="cache synthesized prompts (the default)",
+    )
+    group.addoption(
+        "--russo-no-cache",
+        action="store_false",
+        dest="russo_cache",
+        help="synthesize every prompt again (no audio cache)",
+    )
+    group.addoption(
+        "--russo-clear-cache", action="store_true", default=False, help="empty the audio cache before the tests run"
     )
     group.addoption(
         "--russo-cache-dir", default=None, metavar="DIR", help="audio cache directory (default <rootdir>/.russo_cache)"
@@ -131,10 +145,10 @@ def russo_agent() -> Any:
 
 @pytest.fixture(scope="session")
 def russo_evaluator() -> Any:
-    """The evaluator: :func:`russo_nb.pipeline.default_evaluator` unless a conftest overrides it."""
-    from .pipeline import default_evaluator
+    """The evaluator: russo's default, the strict ``ExactEvaluator()``, unless a conftest overrides it."""
+    from .pipeline import strict_evaluator
 
-    return default_evaluator()
+    return strict_evaluator()
 
 
 # -- the russo marker -----------------------------------------------------------------------
@@ -177,13 +191,28 @@ def _component(request: pytest.FixtureRequest, kwargs: dict[str, Any], key: str)
     return request.getfixturevalue(f"russo_{key}")
 
 
+def _cache_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("russo_cache_dir") or (config.rootpath / ".russo_cache"))
+
+
 def _cached(config: pytest.Config, synthesizer: Any) -> Any:
-    if synthesizer is None or config.getoption("russo_no_cache"):
+    if synthesizer is None or not config.getoption("russo_cache"):
         return synthesizer
     from .config import wrap_cache
 
-    cache_dir = config.getoption("russo_cache_dir") or (config.rootpath / ".russo_cache")
-    return wrap_cache(synthesizer, cache_dir)
+    return wrap_cache(synthesizer, _cache_dir(config))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """``--russo-clear-cache``: empty the audio cache before any test runs, and say how much went."""
+    config = session.config
+    if not config.getoption("russo_clear_cache"):
+        return
+    from .cache import AudioCache
+
+    directory = _cache_dir(config)
+    removed = AudioCache(directory).clear()
+    config.get_terminal_writer().line(f"russo: cleared {removed} cached audio entries from {directory}")
 
 
 def _effects(value: Any) -> list[Any]:

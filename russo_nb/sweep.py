@@ -5,7 +5,7 @@ conditions={...}, runs=5)`` plans prompts × voices × SNR levels × conditions 
 ordinary :class:`~russo_nb.engine.Job` over one plan (:class:`SweepPlan`, a prompt plan whose
 units are *(prompt, cell)* and whose runs carry their cell as run conditions). So the engine
 does what it does for any batch (cap, timeouts, retries, progress, cancellation that keeps
-finished runs; an ``executor=`` later), and the result is an ordinary
+finished runs; ``executor=`` to run it on a Dask cluster), and the result is an ordinary
 :class:`~russo_nb.types.BatchResult` whose runs carry ``voice``, ``snr_db`` (NaN for clean) and
 ``condition``: exports, the history store, the explorer and ``paired_comparison`` take it as is;
 :func:`russo_nb.analysis.by_factor` and friends read the factors.
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import EngineSettings, Job, Progress
+from .engine import EngineSettings, Executor, Job, Progress
 from .errors import InvalidArgumentError
 from .pipeline import batch_labels, build_effects, make_pipeline
 from .protocols import check_synthesizer, describe, effect_name
@@ -248,6 +248,10 @@ class SweepPlan(PromptPlan):
         self.units = self.prompt_count * len(cells)
         self._cell_conditions = [cell.conditions(self.conditions) for cell in cells]
 
+    def components(self) -> list[tuple[str, Any]]:
+        voices = [(f"voice {label!r}", synthesizer) for label, synthesizer in self.voices.items()]
+        return super().components() + voices
+
     def cell_of(self, unit: int) -> tuple[int, SweepCell]:
         """(prompt index, cell) of a unit."""
         prompt, cell = divmod(unit, len(self.cells))
@@ -349,6 +353,7 @@ def start_sweep(
     name: str | None = None,
     tags: Sequence[str] = (),
     run_conditions: Mapping[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> Job[BatchResult]:
     """Plan a sweep of prompts × voices × SNR levels × conditions × runs as one :class:`Job` (not yet run).
 
@@ -361,7 +366,8 @@ def start_sweep(
     given are run (include a ``None`` chain for a plain baseline). ``effects``: a chain applied
     to every run first. ``run_conditions``: constant run conditions (``{"agent_version": "v2"}``).
     Engine options (``max_concurrency``, ``timeout``, ``retries``, ``rate_limit``, ...) as
-    :func:`russo_nb.start_batch`. ``await job`` gives a :class:`BatchResult` whose runs carry
+    :func:`russo_nb.start_batch`, ``executor`` too (a DaskExecutor runs the sweep on a cluster).
+    ``await job`` gives a :class:`BatchResult` whose runs carry
     ``voice``, ``snr_db`` (NaN for clean) and ``condition``.
     """
     settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
@@ -391,7 +397,7 @@ def start_sweep(
         run_conditions=run_conditions,
         metadata=metadata,
     )
-    return Job([plan], settings, on_progress)
+    return Job([plan], settings, on_progress, executor=executor)
 
 
 async def run_sweep(prompts: str | Sequence[str], agent: Any = None, expect: Any = None, **options: Any) -> BatchResult:

@@ -16,6 +16,7 @@ __all__ = [
     "COARSE_RUNS",
     "CONFIDENCE",
     "FINISHED_STATUSES",
+    "FLAKY_MARGIN",
     "MEAN_OVER_PROMPTS",
     "PER_RUN",
     "SMALL_SAMPLE_PROMPTS",
@@ -43,6 +44,14 @@ COARSE_RUNS = 5
 
 CONFIDENCE = 0.95
 """The default confidence level of every interval; the printed level always comes from the level used."""
+
+FLAKY_MARGIN = 0.05
+"""A prompt is *flaky* when its Wilson interval lies inside [FLAKY_MARGIN, 1 − FLAKY_MARGIN].
+
+Both passing and failing is not enough: a prompt that passes 99% of the time fails at least once
+in 63% of 100-run batches. The margin asks for evidence that it fails *and* passes more than 5%
+of the time; the raw "both passed and failed" count is kept beside it (``mixed``).
+"""
 
 PER_RUN = "per run"
 """Label of a rate that pools runs (Σ passed / Σ finished runs): prompts with more runs weigh more."""

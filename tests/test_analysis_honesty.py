@@ -75,7 +75,8 @@ def test_1_cancelled_runs_are_counted_not_scored():
     summary = summarize(batch)
     assert (summary.runs, summary.passed, summary.cancelled, summary.errors) == (6, 6, 14, 0)
     assert summary.pass_rate == 1.0
-    assert (summary.wilson_low, summary.wilson_high) == pytest.approx((0.6097, 1.0), abs=1e-4)
+    # one prompt: the batch interval is that prompt's Wilson interval over its 6 finished runs
+    assert (summary.clustered_low, summary.clustered_high) == pytest.approx((0.6097, 1.0), abs=1e-4)
     assert summary.n_flaky == 0
     assert summary.pass_hat_k[5] == 1.0  # C(6,5)/C(6,5), not C(6,5)/C(20,5)
     text = summary.describe()
@@ -88,8 +89,10 @@ def test_1_cancelled_runs_are_counted_not_scored():
     from russo_nb.report import to_html
 
     page = to_html(batch)
-    assert "cancelled (not counted)</span><b>14" in page and "pass rate (per run)</span><b>100.0%" in page
-    assert "failed / errors</span><b>0 / 0" in page
+    assert "<th>cancelled (not counted)</th><td class='num'>14<" in page
+    assert "<th>pass rate (per run)</th><td class='num'>100%<" in page
+    assert "<th>failed / errors</th><td class='num'>0 / 0<" in page
+    assert "<th>95% CI (clustered by prompt)</th><td class='num'>61.0% – 100%<" in page  # Wilson of 6/6
     # a comparison pairs finished runs only
     comparison = paired_comparison(batch, batch_from_outcomes({"book it": [True] * 6}))
     assert comparison.per_prompt[0].runs_a == 6 and comparison.difference == 0.0
@@ -158,20 +161,21 @@ def test_3_paired_interval_stays_in_range():
 # 4. The McNemar interval contradicts its test ---------------------------------------------------
 
 
-def test_4_mcnemar_interval_agrees_with_its_exact_test():
+def test_4_mcnemar_interval_agrees_with_its_mid_p_test():
     a = {p: (0, 1) for p in "xyz"}
     b = {p: (1, 1) for p in "xyz"}
     result = paired_comparison(a, b)
-    assert result.p_value == pytest.approx(0.25) and not result.significant
+    assert result.p_value == pytest.approx(0.125) and not result.significant  # mid-p: P(X = 0 | 3, 1/2)
     assert result.low <= 0 < result.high == 1.0
-    # under no difference the interval contains 0 at least 95% of the time (it follows the exact test)
+    # under no difference the interval contains 0 about 95% of the time (it follows the mid-p test, which
+    # stays within half a point of the nominal 5%)
     from russo_nb.analysis.paired import _mcnemar_interval
 
     rng = np.random.default_rng(7)
     for m in (3, 10, 30):
         cells = rng.multinomial(m, [0.15, 0.15, 0.7], size=2000)
         low, high, _ = _mcnemar_interval(cells[:, 0], cells[:, 1], m, 0.95)
-        assert np.mean((low <= 0) & (high >= 0)) >= 0.95
+        assert np.mean((low <= 0) & (high >= 0)) >= 0.945
 
 
 # 5. runs_needed sizes a test the package does not run -------------------------------------------
@@ -312,10 +316,11 @@ def test_10_printed_level_is_the_level_used():
     batch = batch_from_outcomes({f"p{i}": [True, False, True, True] for i in range(12)})
     at90 = summarize(batch, confidence=0.9)
     text = at90.describe()
-    assert "90% interval" in text and "95%" not in text
+    assert "90% CI" in text and "95%" not in text
     at95 = summarize(batch)
-    assert at90.wilson_high - at90.wilson_low < at95.wilson_high - at95.wilson_low
-    assert (at90.wilson_low, at90.wilson_high) == pytest.approx(wilson_interval(36, 48, 0.9))
+    assert at90.clustered_high - at90.clustered_low < at95.clustered_high - at95.clustered_low
+    expected = clustered_se([3] * 12, [4] * 12, 0.9)
+    assert (at90.clustered_low, at90.clustered_high) == pytest.approx((expected.low, expected.high))
     comparison = paired_comparison(batch, batch, confidence=0.8)
     assert "80% CI" in comparison.describe() and "95%" not in comparison.describe()
     with pytest.raises(InvalidArgumentError, match="confidence"):
@@ -326,12 +331,11 @@ def test_10_printed_level_is_the_level_used():
 
 
 def test_11_flaky_states_its_test_and_empty_batches_agree():
-    summary = flakiness([1, 10], [10, 10])
-    assert "Wilson interval excludes 0 and 1" in summary.test and summary.flaky == [True, False]
-    assert (
-        "flaky prompts: 1/2 (flaky = both passed and failed"
-        in summarize(batch_from_outcomes({"a": [True] * 9 + [False], "b": [True] * 10})).describe()
-    )
+    summary = flakiness([1, 5, 10], [10, 10, 10])
+    assert "Wilson interval stays 5 points clear of 0% and 100%" in summary.test
+    assert summary.flaky == [False, True, False] and summary.mixed == [True, True, False]
+    text = summarize(batch_from_outcomes({"a": [True] * 9 + [False], "b": [True] * 10})).describe()
+    assert "flaky prompts: 0/2, mixed (both passed and failed): 1/2 (flaky = its 95% Wilson interval" in text
     empty = batch_from_outcomes({})
     assert math.isnan(empty.pass_rate) and math.isnan(summarize(empty).pass_rate)
     assert "n/a pass rate" in empty.summary()

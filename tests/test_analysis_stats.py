@@ -236,7 +236,9 @@ def test_clustered_se_close_to_cluster_jackknife():
 
 def test_clustered_se_one_prompt_and_empty():
     one = clustered_se([3], [5])
-    assert math.isnan(one.se) and one.small_sample and (one.low, one.high) == (0.0, 1.0)
+    # one prompt: that prompt's Wilson interval (the same figure the view, CLI and summary show)
+    assert math.isnan(one.se) and one.small_sample and (one.low, one.high) == pytest.approx(wilson_interval(3, 5))
+    assert "one prompt" in one.method
     with pytest.raises(InvalidArgumentError, match="at least one finished run"):
         clustered_se([0], [0])
     # prompts with no finished run (all cancelled) are left out, not counted as failing
@@ -313,24 +315,24 @@ def _mover_by_hand(ca, na, cb, nb, confidence=0.95):
     va, vb = ra.var(ddof=1) / m, rb.var(ddof=1) / m
     neff_a = min(pa * (1 - pa) / va, cap_a) if va > 0 else cap_a
     neff_b = min(pb * (1 - pb) / vb, cap_b) if vb > 0 else cap_b
+    neff_a = m if pa in (0.0, 1.0) else neff_a  # every run alike: one observation per prompt
+    neff_b = m if pb in (0.0, 1.0) else neff_b
     la, ua = wilson(pa, neff_a)
     lb, ub = wilson(pb, neff_b)
     cov = np.cov(ra, rb, ddof=1)[0, 1] / m
     se_a, se_b = math.sqrt(pa * (1 - pa) / neff_a), math.sqrt(pb * (1 - pb) / neff_b)
     r = float(np.clip(cov / (se_a * se_b), -1, 1)) if se_a * se_b > 0 else 0.0
+    if np.ptp(rb - ra) == 0:  # the guard: no spread in the differences, so the sides combine as independent
+        r = 0.0
     d = pb - pa
-    down = math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * r * (pb - lb) * (ua - pa))
-    up = math.sqrt((ub - pb) ** 2 + (pa - la) ** 2 - 2 * r * (ub - pb) * (pa - la))
-    fla, fua = wilson(pa, cap_a)
-    flb, fub = wilson(pb, cap_b)
-    down = max(down, math.sqrt((pb - flb) ** 2 + (fua - pa) ** 2))
-    up = max(up, math.sqrt((fub - pb) ** 2 + (pa - fla) ** 2))
+    down = math.sqrt(max((pb - lb) ** 2 + (ua - pa) ** 2 - 2 * r * (pb - lb) * (ua - pa), 0.0))
+    up = math.sqrt(max((ub - pb) ** 2 + (pa - la) ** 2 - 2 * r * (ub - pb) * (pa - la), 0.0))
     return d - down, d + up
 
 
 def test_mover_interval_against_an_independent_construction():
     rng = np.random.default_rng(21)
-    for m, confidence in [(12, 0.95), (5, 0.9), (30, 0.99)]:
+    for m, confidence in [(12, 0.95), (5, 0.9), (30, 0.99), (8, 0.95)]:
         na = rng.integers(3, 15, size=m).astype(float)
         nb = rng.integers(3, 15, size=m).astype(float)
         base = rng.beta(4, 1, size=m)
@@ -342,6 +344,25 @@ def test_mover_interval_against_an_independent_construction():
             confidence=confidence,
         )
         assert (result.low, result.high) == pytest.approx(_mover_by_hand(ca, na, cb, nb, confidence), abs=1e-9)
+    # the edges: one side all passing (effective sample = prompts), and the guard (every prompt moved alike)
+    for ca, cb in [(np.full(6, 10.0), np.array([9.0, 10, 8, 10, 7, 9])), (np.full(6, 9.0), np.full(6, 7.0))]:
+        n = np.full(6, 10.0)
+        result = paired_comparison({i: (int(ca[i]), 10) for i in range(6)}, {i: (int(cb[i]), 10) for i in range(6)})
+        assert (result.low, result.high) == pytest.approx(_mover_by_hand(ca, n, cb, n), abs=1e-9)
+        assert result.low < result.high
+
+
+def test_mover_guard_acts_only_when_the_interval_would_collapse():
+    same = {f"q{i}": (i % 4 + 5, 8) for i in range(20)}
+    result = paired_comparison(same, same)
+    # identical batches: MOVER with r = 1 would be the point 0; the guard keeps a width
+    assert result.difference == 0 and result.low < -0.02 and result.high > 0.02 and result.p_value == 1.0
+    assert "same amount" in result.test
+    # one prompt different: the pairing is used (r near 1), far narrower than treating the sides as independent
+    moved = dict(same) | {"q0": (6, 8)}
+    paired = paired_comparison(same, moved)
+    assert "same amount" not in paired.test
+    assert paired.high - paired.low < (result.high - result.low) / 3
 
 
 def test_newcombe_hand_worked():
@@ -368,9 +389,12 @@ def test_mcnemar_for_one_run_each():
     b = {p: (1, 1) for p in prompts[:6]} | {prompts[6]: (0, 1)} | {p: (1, 1) for p in prompts[7:]}
     result = paired_comparison(a, b)
     assert "McNemar" in result.test and "Tango" in result.test
-    # exact: 2 * P(X <= 1 | 7, 1/2) = 2 * (1 + 7) / 128
-    assert result.p_value == pytest.approx(2 * (math.comb(7, 0) + math.comb(7, 1)) / 2**7)
-    assert result.p_value == pytest.approx(sps.binomtest(1, 7, 0.5).pvalue)
+    # mid-p: 2 * P(X < 1 | 7, 1/2) + P(X = 1) = (2 * 1 + 7) / 128; the exact p less P(X = 1)
+    assert result.p_value == pytest.approx((2 * math.comb(7, 0) + math.comb(7, 1)) / 2**7)
+    assert result.p_value == pytest.approx(sps.binomtest(1, 7, 0.5).pvalue - sps.binom.pmf(1, 7, 0.5))
+    from russo_nb.analysis import mcnemar_exact_p
+
+    assert "mid-p McNemar" in result.test and result.p_value < mcnemar_exact_p(6, 1)
     assert result.difference == pytest.approx(0.5)
     assert result.low < 0.5 < result.high
 
@@ -411,7 +435,14 @@ def test_tango_interval_against_a_numerical_constrained_mle(b, c, n):
     assert tango_interval(b, c, n) == pytest.approx(expected, abs=1e-5)
 
 
-def test_mcnemar_interval_excludes_zero_exactly_when_the_exact_test_rejects():
+def _mid_p_by_counting(x: int, y: int) -> float:
+    d, k = x + y, min(x, y)
+    if d == 0:
+        return 1.0
+    return min(1.0, (2 * sum(math.comb(d, j) for j in range(k)) + math.comb(d, k)) / 2**d)
+
+
+def test_mcnemar_interval_excludes_zero_exactly_when_the_mid_p_test_rejects():
     from russo_nb.analysis.paired import _mcnemar_interval
 
     n = 30
@@ -420,9 +451,10 @@ def test_mcnemar_interval_excludes_zero_exactly_when_the_exact_test_rejects():
     b, c = b[ok], c[ok]
     for confidence in (0.95, 0.99, 0.8):
         low, high, p = _mcnemar_interval(b, c, n, confidence)
-        exact = np.array([sps.binomtest(int(x), int(x + y), 0.5).pvalue if x + y else 1.0 for x, y in zip(b, c)])
-        assert np.allclose(p, exact)
-        assert np.array_equal((low > 0) | (high < 0), exact < 1 - confidence)
+        # independent mid-p: by exact counting, 2·P(X < k) + P(X = k) with X ~ Binomial(b + c, 1/2)
+        mid = np.array([_mid_p_by_counting(int(x), int(y)) for x, y in zip(b, c)])
+        assert np.allclose(p, mid)
+        assert np.array_equal((low > 0) | (high < 0), p < 1 - confidence)
         assert np.all(low < high) and np.all(low >= -1) and np.all(high <= 1)
 
 
@@ -497,10 +529,11 @@ def test_summarize_puts_the_numbers_together():
     summary = summarize(batch)
     assert (summary.runs, summary.prompts, summary.passed, summary.errors) == (12, 3, 7, 1)
     assert summary.pass_rate == pytest.approx(7 / 12)
-    assert (summary.wilson_low, summary.wilson_high) == pytest.approx(wilson_interval(7, 12))
     clustered = clustered_se([3, 4, 0], [4, 4, 4])
     assert (summary.clustered_low, summary.clustered_high) == pytest.approx((clustered.low, clustered.high))
-    assert summary.n_flaky == 1 and summary.share_flaky == pytest.approx(1 / 3)
+    assert not hasattr(summary, "wilson_low")  # one interval for the batch rate: the clustered one
+    # "a" passed 3 of 4: mixed, but its Wilson interval (30.1%–95.4%) reaches past 95%, so not flaky
+    assert summary.n_mixed == 1 and summary.n_flaky == 0 and summary.share_flaky == 0
     assert summary.pass_hat_k[4] == pytest.approx((0 + 1 + 0) / 3)
     assert summary.pass_at_k[2] == pytest.approx((1 + 1 + 0) / 3)
     assert summary.pass_k_prompts == 3 and summary.pass_k_left_out == 0 and summary.k_max == 4
@@ -508,6 +541,8 @@ def test_summarize_puts_the_numbers_together():
     assert summary.small_sample and any("3 prompts" in w for w in summary.warnings)
     text = summary.describe()
     assert "7/12 finished runs passed (58.3% per run)" in text and "mean over prompts" in text
+    assert f"95% CI {clustered.low:.1%}–{clustered.high:.1%}" in text and "t quantile with 2 df" in text
+    assert "mixed (both passed and failed): 1/3" in text
     assert "note: only 3 prompts; an interval clustered by prompt is wide below 10" in text
     assert "note: only 4 runs for some prompts" in text  # small samples are said, not hidden
     empty = summarize(batch_from_outcomes({}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -32,7 +33,8 @@ TIMINGS = {"latency_s", "synth_s", "started_at"}
 
 
 def _rows(result):
-    return [run.model_dump(exclude=TIMINGS) for run in result.runs]
+    """Each run's fields but timings, as JSON text (so a NaN condition equals itself)."""
+    return [json.dumps(run.model_dump(exclude=TIMINGS), sort_keys=True, default=str) for run in result.runs]
 
 
 class PacedAgent:
@@ -301,3 +303,21 @@ def test_cancel_keeps_finished_runs_and_leaves_workers_idle(client, tmp_path):
     assert {status for _, status in statuses} == {"passed", "cancelled"}
     assert result.metadata.params.get("interrupted") is True
     assert not any(client.processing().values())  # no chunk still runs on any worker
+
+
+@pytest.mark.slow
+def test_a_sweep_of_real_espeak_voices_equals_the_in_process_run(client):
+    options = dict(
+        agent=ScriptedAgent(lambda text: "book_flight(to_city='LA')"),
+        expect="book_flight(to_city='LA')",
+        voices=["en-us", "en-gb-scotland"],
+        snr_db=[None, 10],
+        runs=2,
+        seed=4,
+    )
+    prompts = ["Book a flight to LA", "Fly me to LA"]
+    here = russo.run_sweep_sync(prompts, **options)
+    there = russo.run_sweep_sync(prompts, executor=DaskExecutor(client, chunk_size=3), **options)
+    assert here.total == 16 and _rows(there) == _rows(here)
+    assert there.audio.keys() == here.audio.keys()
+    assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())

@@ -61,7 +61,7 @@ def test_one_prompt_one_run_gives_an_eval_result_and_more_give_a_batch(text_mode
             assert russo_result.passed and russo_result.match_rate == 1.0
 
         @pytest.mark.russo(prompt="Book a flight from NYC to LA",
-                           expect=[russo.tool_call("book_flight", to_city="LA")], runs=3)
+                           expect=[russo.tool_call("book_flight", from_city="NYC", to_city="LA")], runs=3)
         def test_runs(russo_result):
             assert isinstance(russo_result, russo.BatchResult)
             assert russo_result.total == 3 and russo_result.pass_rate == 1.0
@@ -382,6 +382,45 @@ def test_cache_options(text_mode):
     assert not (text_mode.path / ".russo_cache").exists()
     run(text_mode).assert_outcomes(passed=1)
     assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
+    # russo's flags: --russo-clear-cache empties the cache first (and says so); --russo-cache is the default
+    cleared = run(text_mode, "--russo-clear-cache", "--russo-no-cache")
+    cleared.assert_outcomes(passed=1)
+    cleared.stdout.fnmatch_lines(["russo: cleared 2 cached audio entries from *.russo_cache"])
+    assert not list((text_mode.path / ".russo_cache").glob("*.audio"))
+    run(text_mode, "--russo-cache").assert_outcomes(passed=1)
+    assert len(list((text_mode.path / ".russo_cache").glob("*.audio"))) == 2
+
+
+def test_default_evaluator_is_russos_strict_exact_evaluator(text_mode):
+    """An extra argument fails under the plugin's default, as in russo; run() without evaluator= is lenient."""
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import russo_nb as russo
+        from russo_nb.evaluators import ExactEvaluator
+
+        @russo.agent
+        async def chatty(text):
+            arguments = {{"from_city": "NYC", "to_city": "LA", "seat": "12A"}}
+            return [russo.ToolCall(name="book_flight", arguments=arguments)]
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], agent=chatty)
+        def test_default(russo_result, russo_evaluator):
+            assert russo_evaluator.params == ExactEvaluator().params
+            assert not russo_result.passed
+            assert "seat" in russo_result.summary()
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], agent=chatty,
+                           evaluator=ExactEvaluator(ignore_extra_args=True))
+        def test_lenient_when_asked(russo_result):
+            assert russo_result.passed
+
+        def test_run_without_evaluator_is_lenient():
+            batch = russo.run_concurrent_sync("Book a flight from NYC to LA", None, chatty, expect=["{LA}"])
+            assert batch.passed
+        """
+    )
+    run(text_mode).assert_outcomes(passed=3)
 
 
 @pytest.mark.slow

@@ -1,6 +1,8 @@
 """WebSocketAgent: test an agent that talks over a WebSocket (needs ``pip install 'russo_nb[ws]'``).
 
-One connection per run: connect, send the audio (JSON with base64 WAV by default, raw bytes with
+One connection per run: connect, send the audio (JSON ``{"audio": <base64 of the clip's bytes>, "format":
+<its format>, "sample_rate": <rate>}`` by default, as russo sends it plus the rate, and a clip labelled
+"wav" whose bytes lack a WAV header gets one; raw bytes with
 ``send_bytes=True``, or whatever ``on_send(audio)`` returns), collect answer messages, parse tool calls.
 Without ``is_complete`` the first message is the answer; with it, messages are collected until
 ``is_complete(messages)`` is true (at most ``max_messages``), then ``aggregate(messages)`` (default: the
@@ -95,11 +97,14 @@ class WebSocketAgent:
             raise InvalidArgumentError(f"{self.name} sends russo_nb.Audio or str, got {type(audio).__name__}")
         if self.send_bytes:
             return audio.data
+        data = audio.data
+        if audio.format == "wav" and data[:4] != b"RIFF":
+            data = audio.to_wav_bytes()  # beyond russo: a clip labelled "wav" is sent as a WAV file
         return json.dumps(
             {
-                self.audio_field: base64.b64encode(audio.to_wav_bytes()).decode("ascii"),
-                self.format_field: "wav" if audio.format in ("wav", "pcm") else audio.format,
-                "sample_rate": audio.sample_rate,
+                self.audio_field: base64.b64encode(data).decode("ascii"),
+                self.format_field: audio.format,
+                "sample_rate": audio.sample_rate,  # beyond russo: a "pcm" clip carries no rate of its own
             }
         )
 

@@ -17,7 +17,16 @@ from ..conditions import condition_names
 from ..errors import InvalidArgumentError
 from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, ColumnarRuns, format_call
-from .stats import censored_latency, flakiness_score, is_flaky, k_values, pass_at_k, pass_hat_k, wilson_interval
+from .stats import (
+    censored_latency,
+    flakiness_score,
+    is_flaky,
+    is_mixed,
+    k_values,
+    pass_at_k,
+    pass_hat_k,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +60,7 @@ PROMPT_COLUMNS = [
     "wilson_low",
     "wilson_high",
     "flaky",
+    "mixed",
     "flakiness",
     "match_rate",
     "latency_p50",
@@ -360,10 +370,12 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
       prompt, prompt_id; runs (finished runs: the denominator); passed; failed (finished, did not
       pass, errors included); errors (error or timeout); cancelled (not finished, not counted);
       pass_rate (passed / runs, NaN when 0 runs); wilson_low / wilson_high (95% Wilson interval);
-      flaky (both passed and failed: its Wilson interval excludes 0 and 1); flakiness (unbiased
+      flaky (its Wilson interval lies inside 5–95%, FLAKY_MARGIN: it reliably both passes and fails);
+      mixed (both passed and failed at least once, the raw count); flakiness (unbiased
       4·c·(n−c)/(n·(n−1)): 0 = runs agree, 1 = coin flip; NaN below 2 runs);
       match_rate (mean over finished runs); latency_p50 / latency_p95 (seconds over finished runs,
-      timed-out runs counted at the batch's timeout, so a lower bound when latency_censored > 0;
+      timed-out runs censored at the batch's timeout, or when it is not known at the slowest run
+      that finished in time, so a lower bound when latency_censored > 0;
       errors without a latency are left out; NaN when none known); latency_censored (timed-out
       runs counted at the timeout); small_sample (fewer than SMALL_SAMPLE_RUNS = 10 finished runs);
       pass@k / pass^k for each k in ``ks`` (default 1, 2, 3, 5, 10, 20, 50, ... up to the
@@ -425,6 +437,7 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
             "wilson_low": np.atleast_1d(low),
             "wilson_high": np.atleast_1d(high),
             "flaky": np.atleast_1d(is_flaky(passed, runs)) if groups else np.array([], dtype=bool),
+            "mixed": np.atleast_1d(is_mixed(passed, runs)) if groups else np.array([], dtype=bool),
             "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else [],
             "match_rate": mean_match,
             "latency_p50": _group_quantile(codes, latency, groups, 0.5),

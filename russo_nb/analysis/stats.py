@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..errors import InvalidArgumentError
-from ..thresholds import CONFIDENCE, SMALL_SAMPLE_PROMPTS, SMALL_SAMPLE_RUNS, confidence_label
+from ..thresholds import CONFIDENCE, FLAKY_MARGIN, SMALL_SAMPLE_PROMPTS, SMALL_SAMPLE_RUNS, confidence_label
 
 __all__ = [
     "ClusteredRate",
@@ -37,6 +37,9 @@ __all__ = [
     "FLAKY_TEST",
     "flakiness_score",
     "is_flaky",
+    "is_mixed",
+    "flaky_test_text",
+    "icc_estimate",
     "k_values",
     "latency_summary",
     "newcombe_interval",
@@ -245,20 +248,44 @@ def flakiness_score(c: Any, n: Any) -> Any:
     return float(score) if score.ndim == 0 else score
 
 
-def is_flaky(c: Any, n: Any) -> Any:
-    """The test behind "flaky": the prompt both passed and failed (``0 < c < n``).
+def is_mixed(c: Any, n: Any) -> Any:
+    """The raw count behind flakiness: the prompt both passed and failed (``0 < c < n``).
 
-    Equivalently, its Wilson interval excludes both 0 and 1 at any confidence level: a prompt
-    that has passed cannot always fail, and one that has failed cannot always pass. A rarely
-    failing prompt is only caught once it has failed, so the share of flaky prompts grows with
-    the number of runs; compare shares only between batches with the same runs per prompt.
+    Not the flaky test: a prompt passing 99% of the time is mixed in 63% of 100-run batches.
+    Shown beside ``flaky`` as its own column.
     """
     c_arr, n_arr = _check_counts(c, n)
     return (c_arr > 0) & (c_arr < n_arr)
 
 
-FLAKY_TEST = "flaky = both passed and failed (its Wilson interval excludes 0 and 1)"
-"""The wording of the flakiness test, for tables, legends and summaries."""
+def is_flaky(c: Any, n: Any, confidence: float = CONFIDENCE, margin: float = FLAKY_MARGIN) -> Any:
+    """The test behind "flaky": the prompt's Wilson interval lies inside ``[margin, 1 − margin]``.
+
+    That is, the runs show (at ``confidence``) that the prompt fails more than ``margin`` of the
+    time *and* passes more than ``margin`` of the time. Merely both passing and failing
+    (:func:`is_mixed`) is not enough: a rarely failing prompt fails once sooner or later, so
+    that count grows with the runs; this one does not (a prompt at 99% is flaky in no batch).
+    Needs a few runs to show: 1 of 2, 1 of 3 or 2 of 5 are flaky at 95%, 1 of 4 and 1 of 5 are not.
+    """
+    c_arr, n_arr = _check_counts(c, n)
+    if not 0.0 <= margin < 0.5:
+        raise InvalidArgumentError(f"margin must be in [0, 0.5), got {margin!r}")
+    low, high = wilson_interval(c_arr, n_arr, confidence)
+    flaky = (n_arr > 0) & (np.asarray(low) >= margin) & (np.asarray(high) <= 1.0 - margin) & is_mixed(c_arr, n_arr)
+    return bool(flaky) if np.ndim(flaky) == 0 else flaky
+
+
+def flaky_test_text(confidence: float = CONFIDENCE, margin: float = FLAKY_MARGIN) -> str:
+    """The wording of the flakiness test at ``confidence`` and ``margin``, for tables, legends and summaries."""
+    points = f"{margin * 100:.4f}".rstrip("0").rstrip(".")
+    return (
+        f"flaky = its {confidence_label(confidence)} Wilson interval stays {points} points clear of 0% and 100%; "
+        "mixed = both passed and failed"
+    )
+
+
+FLAKY_TEST = flaky_test_text()
+"""The wording of the flakiness test at the default level and margin."""
 
 
 class FlakinessSummary(BaseModel):
@@ -267,10 +294,14 @@ class FlakinessSummary(BaseModel):
     scores: list[float]
     """Per-prompt unbiased ``4·c·(n−c)/(n·(n−1))`` score, in the order given (NaN below 2 runs)."""
     flaky: list[bool]
-    """Per prompt: both passed and failed (see :func:`is_flaky`)."""
+    """Per prompt: its Wilson interval lies inside [margin, 1 − margin] (see :func:`is_flaky`)."""
+    mixed: list[bool] = Field(default_factory=list)
+    """Per prompt: both passed and failed (see :func:`is_mixed`), the raw count kept beside ``flaky``."""
     n_prompts: int
     """Prompts with at least one finished run."""
     n_flaky: int
+    n_mixed: int = 0
+    margin: float = FLAKY_MARGIN
     share_flaky: float
     """Fraction of prompts that are flaky (NaN with no prompts)."""
     share_low: float
@@ -286,9 +317,12 @@ class FlakinessSummary(BaseModel):
 
 
 def flakiness(
-    c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray, confidence: float = CONFIDENCE
+    c: Sequence[int] | np.ndarray,
+    n: Sequence[int] | np.ndarray,
+    confidence: float = CONFIDENCE,
+    margin: float = FLAKY_MARGIN,
 ) -> FlakinessSummary:
-    """Per-prompt flakiness scores and the share of flaky prompts (both passed and failed).
+    """Per-prompt flakiness scores, the share of flaky prompts (:func:`is_flaky`) and the mixed count.
 
     ``c[i]`` passes out of ``n[i]`` finished runs for prompt ``i``; prompts with no finished run
     are left out. A prompt with one run can never look flaky, so such batches are flagged
@@ -299,7 +333,8 @@ def flakiness(
     ran = n_arr > 0
     c_arr, n_arr = c_arr[ran], n_arr[ran]
     scores = np.atleast_1d(flakiness_score(c_arr, n_arr))
-    flaky = np.atleast_1d(is_flaky(c_arr, n_arr))
+    flaky = np.atleast_1d(is_flaky(c_arr, n_arr, confidence, margin))
+    mixed = np.atleast_1d(is_mixed(c_arr, n_arr))
     m = len(n_arr)
     n_flaky = int(flaky.sum())
     warnings: list[str] = []
@@ -314,13 +349,17 @@ def flakiness(
     return FlakinessSummary(
         scores=[float(x) for x in scores],
         flaky=[bool(x) for x in flaky],
+        mixed=[bool(x) for x in mixed],
         n_prompts=m,
         n_flaky=n_flaky,
+        n_mixed=int(mixed.sum()),
+        margin=margin,
         share_flaky=n_flaky / m if m else float("nan"),
         share_low=float(low),
         share_high=float(high),
         mean_score=float(np.nanmean(scores)) if m and not np.all(np.isnan(scores)) else float("nan"),
         confidence=confidence,
+        test=flaky_test_text(confidence, margin),
         small_sample=bool(warnings) or m == 0,
         warnings=warnings,
     )
@@ -356,7 +395,7 @@ class ClusteredRate(BaseModel):
 def clustered_se(
     c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray, confidence: float = CONFIDENCE
 ) -> ClusteredRate:
-    """The pooled pass rate ``Σc / Σn`` with an interval clustered by prompt.
+    """The pooled pass rate ``Σc / Σn`` with an interval clustered by prompt: the batch rate's one interval.
 
     Standard error: the sandwich (cluster-robust) variance of a mean with the CR1 factor
     ``G/(G−1)``: ``Var = G/(G−1) · Σ_g (c_g − p̂·n_g)² / N²`` over ``G`` prompts and ``N`` runs
@@ -364,9 +403,15 @@ def clustered_se(
 
     Interval: the Wilson interval on the effective number of runs ``N / max(deff, 1)``, where
     ``deff = (se / binomial se)²``, with the t quantile on ``G − 1`` degrees of freedom. So it
-    stays in [0, 1], never collapses (all prompts 5/5 still give a width; prompts that agree
-    exactly give at least the binomial interval), and is wider with few prompts. One prompt
-    gives (0, 1): nothing is known about other prompts. Prompts with no finished run are ignored.
+    stays in [0, 1], never collapses, and is wider with few prompts. Three cases differ:
+
+    - every run passed (or every run failed): the design effect is 0/0, so the effective sample
+      is the number of prompts (each prompt one observation, as if its runs always agreed);
+      treating all runs as independent there never covers a batch of varied prompts;
+    - one run per prompt: runs are independent, so it is the plain Wilson interval (normal quantile);
+    - one prompt: that prompt's Wilson interval over its runs; it says nothing about other prompts.
+
+    Prompts with no finished run are ignored.
     """
     check_confidence(confidence)
     c_arr, n_arr = _check_counts(c, n)
@@ -381,32 +426,37 @@ def clustered_se(
     naive = math.sqrt(rate * (1 - rate) / total)
     warnings: list[str] = []
     level = confidence_label(confidence)
-    if groups < 2:
-        se, design, n_eff = float("nan"), float("nan"), float("nan")
-        low, high = 0.0, 1.0
-        warnings.append("only one prompt: an interval clustered by prompt needs at least 2 prompts")
-        method = "no interval (one prompt)"
-    else:
+    se, design, n_eff, crit = float("nan"), float("nan"), total, _z(confidence)
+    if groups >= 2:
         resid = c_arr - rate * n_arr
         se = float(math.sqrt(groups / (groups - 1) * float(np.sum(resid**2)) / total**2))
-        design = (se / naive) ** 2 if naive > 0 else float("nan")
-        n_eff = total / max(design, 1.0) if not math.isnan(design) else total
-        crit = float(t_quantile(confidence, groups - 1))
-        lo, hi = wilson_bounds(rate, n_eff, crit)
-        low, high = float(lo), float(hi)
+    if groups < 2:
+        method = f"{level} Wilson interval of the one prompt over its {int(total)} runs (says nothing about others)"
+        warnings.append("only one prompt: the interval is that prompt's; a batch rate needs at least 2 prompts")
+    elif np.all(n_arr == 1):
+        design = 1.0
+        method = f"{level} Wilson interval on {int(total)} independent runs (one run per prompt)"
+    elif naive == 0:
+        n_eff, crit = float(groups), float(t_quantile(confidence, groups - 1))
+        method = (
+            f"{level} Wilson interval on {groups} effective runs (every run {'passed' if rate else 'failed'}: "
+            f"one per prompt), t quantile with {groups - 1} df"
+        )
+    else:
+        design = (se / naive) ** 2
+        n_eff, crit = total / max(design, 1.0), float(t_quantile(confidence, groups - 1))
         method = (
             f"{level} Wilson interval on {n_eff:.4g} effective runs (design effect ≥ 1), "
             f"t quantile with {groups - 1} df"
         )
-        if groups < SMALL_SAMPLE_PROMPTS:
-            warnings.append(
-                f"only {groups} prompts; an interval clustered by prompt is wide below {SMALL_SAMPLE_PROMPTS}"
-            )
+    if 2 <= groups < SMALL_SAMPLE_PROMPTS:
+        warnings.append(f"only {groups} prompts; an interval clustered by prompt is wide below {SMALL_SAMPLE_PROMPTS}")
+    lo, hi = wilson_bounds(rate, n_eff, crit)
     return ClusteredRate(
         rate=rate,
         se=se,
-        low=low,
-        high=high,
+        low=float(lo),
+        high=float(hi),
         naive_se=naive,
         design_effect=design,
         n_effective=n_eff,
@@ -418,6 +468,31 @@ def clustered_se(
         small_sample=bool(warnings),
         warnings=warnings,
     )
+
+
+def icc_estimate(c: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray) -> float:
+    """Intra-prompt correlation of pass/fail from per-prompt counts (the ANOVA estimator, clipped to [0, 1]).
+
+    How alike runs of one prompt are: 0 = every run an independent draw at the batch rate,
+    1 = each prompt always passes or always fails. The one-way ANOVA estimator for binary data
+    (Fleiss; Ridout et al. 1999): ``(MSB − MSW) / (MSB + (n₀ − 1)·MSW)``. NaN when it cannot be
+    estimated (fewer than 2 prompts, one run each, or every run alike).
+    """
+    c_arr, n_arr = _check_counts(c, n)
+    c_arr, n_arr = np.atleast_1d(c_arr), np.atleast_1d(n_arr)
+    keep = n_arr > 0
+    c_arr, n_arr = c_arr[keep], n_arr[keep]
+    k, total = len(n_arr), float(n_arr.sum())
+    if k < 2 or total <= k:
+        return float("nan")
+    rate = c_arr.sum() / total
+    msb = float(np.sum((c_arr - n_arr * rate) ** 2 / n_arr)) / (k - 1)
+    msw = float(np.sum(c_arr - c_arr**2 / n_arr)) / (total - k)
+    n0 = (total - float(np.sum(n_arr**2)) / total) / (k - 1)
+    denom = msb + (n0 - 1) * msw
+    if denom <= 0:
+        return float("nan")
+    return float(np.clip((msb - msw) / denom, 0.0, 1.0))
 
 
 def newcombe_interval(c1: Any, n1: Any, c2: Any, n2: Any, confidence: float = CONFIDENCE) -> tuple[Any, Any]:
@@ -441,49 +516,71 @@ def newcombe_interval(c1: Any, n1: Any, c2: Any, n2: Any, confidence: float = CO
 
 
 class LatencySummary(BaseModel):
-    """Latency percentiles of finished runs, with timed-out runs counted at their timeout (censored)."""
+    """Latency percentiles of finished runs; timed-out runs enter censored, so the figures are then lower bounds."""
 
     p50: float
     p95: float
     mean: float
-    """Mean of the same values (timed-out runs at their timeout); a lower bound when ``censored`` > 0."""
+    """Mean of the same values (timed-out runs at their censoring point); a lower bound when ``censored`` > 0."""
     n: int
     """Runs the percentiles are computed from (measured + censored)."""
     censored: int
-    """Timed-out runs included at the timeout: their real latency is at least that, so p50/p95 are lower bounds."""
+    """Timed-out runs entered at a lower bound of their latency (the timeout, or when it is not known the
+    slowest run that finished in time): their real latency is at least that, so p50/p95 are lower bounds."""
     omitted: int
-    """Finished runs without a latency (errors, or timeouts with no known limit), left out."""
+    """Finished runs without a latency (errors that recorded none), left out."""
     timeout: float | None = None
+
+    @property
+    def lower_bound(self) -> bool:
+        """True when timed-out runs entered censored: every figure is then "at least"."""
+        return self.censored > 0
+
+    def figure(self, value: float) -> str:
+        """``"22.1 s"``, or ``"≥ 22.1 s"`` when censored runs make it a lower bound."""
+        return f"{'≥ ' if self.lower_bound else ''}{value:.3g} s"
 
     def note(self) -> str:
         """How the percentiles were computed, in words."""
         parts = [f"{self.n} runs"]
         if self.censored:
-            parts.append(f"{self.censored} timed out, counted at the {self.timeout:g} s limit (so a lower bound)")
+            where = (
+                f"at the {self.timeout:g} s limit"
+                if self.timeout
+                else "at the slowest run that finished in time (the limit is not known)"
+            )
+            parts.append(f"{self.censored} timed out, counted {where}, so the percentiles are lower bounds")
         if self.omitted:
             parts.append(f"{self.omitted} without a latency left out")
         return "; ".join(parts)
 
 
 def censored_latency(latency: Any, status: Any, timeout: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Latencies with timed-out runs set to ``timeout`` (when known) and cancelled runs dropped to NaN.
+    """Latencies with timed-out runs censored at a lower bound, and cancelled runs dropped to NaN.
 
-    Returns ``(values, censored)``: values in seconds (NaN where unknown), and a flag per run
-    for those counted at the timeout.
+    A timed-out run took at least the timeout. When the timeout is not known it still took at
+    least as long as the slowest run that finished in time (that run was under the limit), so it
+    enters at that (or at its own recorded latency, if larger) instead of being dropped, which
+    would make p95 look faster than it was. Returns ``(values, censored)``: seconds (NaN where
+    unknown) and a flag per run entered censored.
     """
     values = np.array(latency, dtype=float, copy=True)
     status_arr = np.asarray(status, dtype=object)
     timed_out = status_arr == "timeout"
-    censored = np.zeros(len(values), dtype=bool)
+    in_time = (status_arr != "timeout") & (status_arr != "cancelled") & ~np.isnan(values)
     if timeout is not None and timeout > 0:
-        censored = timed_out.copy()
-        values[timed_out] = np.where(np.isnan(values[timed_out]), timeout, np.maximum(values[timed_out], timeout))
+        floor = float(timeout)
+    else:
+        floor = float(values[in_time].max()) if in_time.any() else float("nan")
+    own = values[timed_out]
+    values[timed_out] = np.where(np.isnan(own), floor, np.fmax(own, floor))
+    censored = timed_out & ~np.isnan(values)
     values[status_arr == "cancelled"] = np.nan
     return values, censored
 
 
 def latency_summary(latency: Any, status: Any, timeout: float | None = None) -> LatencySummary:
-    """p50 / p95 / mean latency over finished runs; timed-out runs enter at ``timeout`` (marked censored)."""
+    """p50 / p95 / mean latency over finished runs; timed-out runs enter censored (see :func:`censored_latency`)."""
     values, censored = censored_latency(latency, status, timeout)
     status_arr = np.asarray(status, dtype=object)
     finished = status_arr != "cancelled"

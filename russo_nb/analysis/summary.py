@@ -1,4 +1,4 @@
-"""One honest summary of a batch: pass rate with both intervals, flakiness, pass@k / pass^k, latency, warnings.
+"""One honest summary of a batch: pass rate with its interval clustered by prompt, flakiness, pass@k, latency.
 
 Finished runs are the denominator; cancelled runs are counted and said, never scored. Every
 rate says how it is weighted (per run, or mean over prompts) and every interval its level.
@@ -22,7 +22,6 @@ from .stats import (
     flakiness,
     latency_summary,
     pass_k_curves,
-    wilson_interval,
 )
 
 __all__ = ["BatchSummary", "summarize"]
@@ -48,15 +47,17 @@ class BatchSummary(BaseModel):
     mean_prompt_pass_rate: float = math.nan
     """Mean over prompts of each prompt's pass rate (every prompt weighs the same)."""
     confidence: float = CONFIDENCE
-    wilson_low: float
-    wilson_high: float
-    """Wilson interval of the per-run rate treating every run as independent (optimistic when prompts differ)."""
     clustered_low: float
     clustered_high: float
-    """Interval clustered by prompt (Wilson on effective runs, t with prompts − 1 df); 0–1 with one prompt."""
+    """The batch rate's one interval, clustered by prompt (:func:`~russo_nb.analysis.clustered_se`): Wilson on
+    effective runs with t on prompts − 1 df; with one prompt, that prompt's Wilson interval."""
     clustered_se: float
+    interval_method: str = ""
+    """How the interval was computed, in words."""
     n_flaky: int
     share_flaky: float
+    n_mixed: int = 0
+    """Prompts that both passed and failed (the raw count; ``n_flaky`` asks for a margin)."""
     flaky_test: str = FLAKY_TEST
     pass_at_k: dict[int, float] = Field(default_factory=dict)
     pass_hat_k: dict[int, float] = Field(default_factory=dict)
@@ -84,10 +85,11 @@ class BatchSummary(BaseModel):
             head += f"; {self.cancelled} cancelled runs not counted"
         lines = [
             head,
-            f"{level} interval {format_rate(self.clustered_low)}–{format_rate(self.clustered_high)} "
-            f"(clustered by prompt), {format_rate(self.wilson_low)}–{format_rate(self.wilson_high)} (runs independent)",
+            f"{level} CI {format_rate(self.clustered_low)}–{format_rate(self.clustered_high)} "
+            f"({self.interval_method or 'clustered by prompt'})",
             f"{format_rate(self.mean_prompt_pass_rate)} {MEAN_OVER_PROMPTS}",
-            f"flaky prompts: {self.n_flaky}/{self.prompts} ({self.flaky_test}); errors and timeouts: {self.errors}",
+            f"flaky prompts: {self.n_flaky}/{self.prompts}, mixed (both passed and failed): {self.n_mixed}/"
+            f"{self.prompts} ({self.flaky_test}); errors and timeouts: {self.errors}",
         ]
         if self.pass_hat_k:
             ks = ", ".join(f"pass^{k} {v:.1%}" for k, v in self.pass_hat_k.items())
@@ -96,7 +98,8 @@ class BatchSummary(BaseModel):
                 scope += f", {self.pass_k_left_out} with fewer left out"
             lines.append(f"{ks} ({scope})")
         if self.latency is not None and self.latency.n:
-            lines.append(f"latency p50 {self.latency.p50:.3g} s, p95 {self.latency.p95:.3g} s ({self.latency.note()})")
+            lat = self.latency
+            lines.append(f"latency p50 {lat.figure(lat.p50)}, p95 {lat.figure(lat.p95)} ({lat.note()})")
         lines += [f"note: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -145,8 +148,6 @@ def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None 
             errors=0,
             pass_rate=float("nan"),
             confidence=confidence,
-            wilson_low=0.0,
-            wilson_high=1.0,
             clustered_low=0.0,
             clustered_high=1.0,
             clustered_se=float("nan"),
@@ -156,7 +157,6 @@ def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None 
             small_sample=True,
             warnings=[*warnings, "the batch has no finished runs"],
         )
-    low, high = wilson_interval(good, total, confidence)
     clustered = clustered_se(passed, runs, confidence)
     flaky = flakiness(passed, runs, confidence)
     warnings += clustered.warnings + flaky.warnings
@@ -182,13 +182,14 @@ def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None 
         pass_rate=good / total,
         mean_prompt_pass_rate=float(np.mean(passed[ran] / runs[ran])),
         confidence=confidence,
-        wilson_low=float(low),
-        wilson_high=float(high),
         clustered_low=clustered.low,
         clustered_high=clustered.high,
         clustered_se=clustered.se,
+        interval_method=clustered.method,
         n_flaky=flaky.n_flaky,
         share_flaky=flaky.share_flaky,
+        n_mixed=flaky.n_mixed,
+        flaky_test=flaky.test,
         pass_at_k=curves.pass_at_k,
         pass_hat_k=curves.pass_hat_k,
         k_max=curves.k_max,

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..thresholds import confidence_label
 from ..types import format_call
 from ..view.kit import MAX_HIDDEN_ROWS, MAX_ROWS, STYLE, escape_text, middle, pct, signed_pct, table_html
 from .snapshot import display_with_snapshot
@@ -42,7 +43,7 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
     css, words = direction(comparison.low, comparison.high)
     if css == "same" and not math.isnan(comparison.low):
         words = "no detectable difference"
-    level = f"{getattr(comparison, 'confidence', 0.95):.0%}"
+    level = confidence_label(getattr(comparison, "confidence", 0.95))
     head = (
         f"<div class='russo-compare-head'><span class='dir {css}'>{escape_text(words)}</span> "
         f"<b>B − A = {comparison.difference:+.1%}</b> ({level} CI {comparison.low:+.1%} to {comparison.high:+.1%}, "

@@ -88,20 +88,22 @@ def _statistics(runs: Any, view: Any) -> tuple[list[tuple[str, str]], list[str]]
         level = confidence_label(summary.confidence)
         cards.append((f"pass rate ({PER_RUN})", pct(summary.pass_rate)))
         cards.append((f"pass rate ({MEAN_OVER_PROMPTS})", pct(summary.mean_prompt_pass_rate)))
-        cards.append((f"Wilson {level} (runs independent)", f"{pct(summary.wilson_low)} – {pct(summary.wilson_high)}"))
-        if summary.clustered_se == summary.clustered_se:
-            cards.append(
-                (f"{level} clustered by prompt", f"{pct(summary.clustered_low)} – {pct(summary.clustered_high)}")
-            )
+        cards.append(
+            (f"{level} CI (clustered by prompt)", f"{pct(summary.clustered_low)} – {pct(summary.clustered_high)}")
+        )
         cards.append(("flaky prompts", f"{summary.n_flaky}/{summary.prompts} ({pct(summary.share_flaky)})"))
+        cards.append(("mixed (passed and failed)", f"{summary.n_mixed}/{summary.prompts}"))
         cards.append(("failed / errors", f"{total - summary.passed - summary.errors} / {summary.errors}"))
         finished = runs["status"].astype(object) != "cancelled"
         match = runs["match_rate"][finished]
         cards.append(("match rate", pct(float(np.nanmean(match))) if len(match) else pct(None)))
         latency = summary.latency
         if latency is not None and latency.n:
-            mark = " (censored)" if latency.censored else ""
-            cards.append(("latency p50 / p95" + mark, f"{seconds(latency.p50)} / {seconds(latency.p95)}"))
+            mark = " (lower bounds: timed-out runs censored)" if latency.lower_bound else ""
+            at_least = "≥ " if latency.lower_bound else ""
+            cards.append(
+                ("latency p50 / p95" + mark, f"{at_least}{seconds(latency.p50)} / {at_least}{seconds(latency.p95)}")
+            )
     return cards, list(dict.fromkeys(summary.warnings))
 
 
@@ -202,7 +204,7 @@ def to_html(
         parts.append(prompt_table_html(view, max_prompts))
         parts.append(
             "<div class='muted'>Passed / pass rate: finished runs (cancelled ones are not counted). CI: Wilson. "
-            "⚑ flaky: its finished runs disagree.</div>"
+            "⚑ flaky: its Wilson interval stays 5 points clear of 0% and 100% (it reliably passes and fails).</div>"
         )
     if view.not_run:
         names = ", ".join(escape_text(middle(row.prompt, 60)) for row in view.not_run[:20])

@@ -18,12 +18,14 @@ from ..types import Audio
 
 require("google.genai", "GoogleSynthesizer")
 
+from google import genai  # noqa: E402 - after the check that names the extra to install; russo's tests patch it
+from google.genai import types  # noqa: E402
+
 __all__ = ["GoogleSynthesizer"]
 
 
 def _client_from_environment(api_key: str | None, vertexai: bool, project: str | None, location: str | None) -> Any:
-    from google import genai
-
+    """A ``genai.Client`` (the module attribute, so ``patch("russo_nb.synthesizers.google.genai")`` works)."""
     if api_key:
         return genai.Client(api_key=api_key)
     if vertexai:
@@ -63,8 +65,6 @@ class GoogleSynthesizer:
 
     async def synthesize(self, text: str) -> Audio:
         """The spoken ``text`` as 16-bit mono PCM."""
-        from google.genai import types
-
         config = types.GenerateContentConfig(
             response_modalities=["AUDIO"],
             speech_config=types.SpeechConfig(

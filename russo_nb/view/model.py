@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 from ..columns import Run, column, table_columns
-from ..thresholds import CONFIDENCE, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
+from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
 from .kit import pct
 from .signature import failure_signature
@@ -96,9 +96,16 @@ class PromptRow:
         return self.latency_sum / self.latency_n if self.latency_n else None
 
     @property
-    def flaky(self) -> bool:
-        """Finished runs disagree (some passed, some did not); cancellations never make a prompt flaky."""
+    def mixed(self) -> bool:
+        """Finished runs disagree (some passed, some did not); cancellations never count."""
         return 0 < self.passed < self.finished
+
+    @property
+    def flaky(self) -> bool:
+        """Its Wilson interval lies inside [FLAKY_MARGIN, 1 − FLAKY_MARGIN] (see analysis.stats.is_flaky)."""
+        if self.low is None or self.high is None:
+            return False
+        return self.mixed and self.low >= FLAKY_MARGIN and self.high <= 1.0 - FLAKY_MARGIN
 
     @property
     def other_statuses(self) -> dict[str, int]:
@@ -186,8 +193,13 @@ class BatchView:
 
     @property
     def flaky(self) -> list[PromptRow]:
-        """Prompts whose finished runs disagree."""
+        """Prompts flaky by margin: each reliably both passes and fails (see :attr:`PromptRow.flaky`)."""
         return [row for row in self.rows if row.flaky]
+
+    @property
+    def mixed(self) -> list[PromptRow]:
+        """Prompts whose finished runs disagree at all (the raw count beside ``flaky``)."""
+        return [row for row in self.rows if row.mixed]
 
     @property
     def failing(self) -> int:
@@ -206,7 +218,7 @@ class BatchView:
 
     @property
     def interval_text(self) -> str:
-        """ "95% CI 61.0%–100%" (Wilson, finished runs), or "" without finished runs."""
+        """ "95% CI 61.0%–100%" (clustered by prompt, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
             return ""
         return f"{confidence_label(self.confidence)} CI {pct(self.low)}–{pct(self.high)}"
@@ -335,7 +347,7 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
 
     ``groups=False`` skips grouping the failures (a headline and table only).
     """
-    from ..analysis.stats import wilson_interval
+    from ..analysis.stats import clustered_se
 
     result = result_of(result)
     stored = getattr(result, "runs", None)
@@ -357,9 +369,10 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
     finished = sum(row.finished for row in rows)
     passed = sum(row.passed for row in rows)
     low = high = None
-    if finished:
-        low_value, high_value = wilson_interval(passed, finished, confidence)
-        low, high = float(low_value), float(high_value)
+    if finished:  # the batch rate's one interval: clustered by prompt (one prompt: its Wilson interval)
+        ran = [row for row in rows if row.finished]
+        interval = clustered_se([row.passed for row in ran], [row.finished for row in ran], confidence)
+        low, high = interval.low, interval.high
     params = getattr(metadata, "params", None) or {}
     score_stats = getattr(result, "score_stats", None)
     scores = score_stats() if callable(score_stats) else None
