@@ -37,7 +37,10 @@ __all__ = [
     "NO_CONDITION",
     "parse_conditions_text",
     "parse_list_text",
+    "SWEEP_FACTORS",
     "SweepCell",
+    "is_sweep",
+    "sweep_factors",
     "SweepPlan",
     "plan_sweep",
     "run_sweep",
@@ -50,6 +53,9 @@ NO_CONDITION = "none"
 """The ``condition`` of runs in a sweep given no ``conditions=`` (no extra effect chain)."""
 
 DEFAULT_VOICE = "en-us"
+
+SWEEP_FACTORS = ("voice", "snr_db", "condition")
+"""The run conditions a sweep sets on every run."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,25 @@ def _cells(
     return cells
 
 
+def sweep_factors(result: Any) -> list[str]:
+    """The sweep factors the result's runs carry (empty for a batch that is not a sweep)."""
+    params = getattr(getattr(result, "metadata", None), "params", None) or {}
+    declared = params.get("sweep", {}).get("factors") if isinstance(params.get("sweep"), dict) else None
+    if declared:
+        return [str(name) for name in declared]
+    runs = getattr(result, "runs", None) or []
+    if not len(runs):
+        return []
+    first = getattr(runs[0], "conditions", None) or {}
+    return [name for name in SWEEP_FACTORS if name in first]
+
+
+def is_sweep(result: Any) -> bool:
+    """True when the result varies voice or noise level across its runs (a Sweep tab is worth showing)."""
+    factors = sweep_factors(result)
+    return "voice" in factors or "snr_db" in factors
+
+
 class _SweepRun(PromptRun):
     """A prompt run spoken by its cell's voice and heard through its cell's chain."""
 
@@ -317,7 +342,7 @@ def plan_sweep(
     plan.metadata.params = {
         **plan.metadata.params,
         "sweep": {
-            "factors": ["voice", "snr_db", "condition"],
+            "factors": list(SWEEP_FACTORS),
             "voices": list(voice_map),
             "snr_db": levels,
             "conditions": {label: [effect_name(e) for e in chain] for label, chain in chains.items()},

@@ -172,3 +172,52 @@ def test_explorer_sweep_tab_curves_table_and_cells_that_open_runs():
 def test_a_plain_batch_has_no_sweep_tab():
     batch = russo.run_concurrent_sync(["Book a flight"], agent=clear_line, expect=["ok()"], runs=1)
     assert "Sweep" not in russo.explore(batch)._builders
+
+
+SUITE = """
+name: voices
+agent: local_voice_demo
+intents: {intents}
+runs: 1
+seed: 4
+sweep:
+  voices: [en-us, en-029]
+  snr_db: [null, -5]
+  conditions: {{plain: null, phone: telephone}}
+tests:
+  - id: weather
+    prompts: [What is the weather in Paris]
+    expect: ["get_weather(city='Paris')"]
+  - id: flight
+    prompt: Get me a flight from Chicago to Boston
+    expect: ["book_flight(from_city='Chicago', to_city='Boston')"]
+"""
+
+
+def test_suite_sweep_block_runs_and_the_cli_prints_the_by_voice_table(tmp_path, capsys):
+    from russo_nb.adapters.local import data_path
+    from russo_nb.cli import main
+    from russo_nb.config import load_suite, run_suite
+
+    path = tmp_path / "voices.yaml"
+    path.write_text(SUITE.format(intents=data_path("demo_intents.yaml")))
+    outcome = run_suite(load_suite(path), max_concurrency=2)
+    frame = outcome.batch.to_dataframe()
+    assert outcome.batch.total == 2 * 2 * 2 * 2 and set(frame["voice"]) == {"en-us", "en-029"}
+    assert set(frame["condition"]) == {"plain", "phone"} and frame["snr_db"].isna().sum() == 8
+    assert set(outcome.tests) == {"weather", "flight"} and outcome.batch.metadata.params["sweep"]["voices"]
+    code = main(["--config", str(path), "--quiet", "--max-concurrency", "2"])
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "voice" in out and "en-029" in out and "clustered by prompt" in out and "-5 dB" in out
+
+
+def test_a_bad_sweep_block_names_the_file_and_the_block(tmp_path):
+    from russo_nb.adapters.local import data_path
+    from russo_nb.config import load_suite, run_suite
+    from russo_nb.errors import SuiteFileError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(SUITE.format(intents=data_path("demo_intents.yaml")).replace("en-029", "en-zz"))
+    with pytest.raises(SuiteFileError, match=r"bad.yaml: sweep: espeak-ng has no voice 'en-zz'"):
+        run_suite(load_suite(path))

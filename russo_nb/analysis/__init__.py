@@ -19,7 +19,7 @@ from ..thresholds import (
     is_finished,
     tally,
 )
-from .factors import by_factor, cell_counts, compare_levels, heatmap_frame, split_levels
+from .factors import by_factor, by_factor_text, cell_counts, compare_levels, heatmap_frame, split_levels
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
     Comparison,
@@ -64,6 +64,7 @@ from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
     "by_factor",
+    "by_factor_text",
     "cell_counts",
     "compare_levels",
     "heatmap_frame",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..sweep import SWEEP_FACTORS as FACTOR_NAMES
 from ..thresholds import CONFIDENCE, FINISHED_STATUSES, confidence_label
 from .stats import check_confidence, clustered_se, is_flaky
 
@@ -32,6 +33,7 @@ __all__ = [
     "CLEAN",
     "FACTOR_NAMES",
     "by_factor",
+    "by_factor_text",
     "cell_counts",
     "compare_levels",
     "factor_runs",
@@ -41,8 +43,6 @@ __all__ = [
     "split_levels",
 ]
 
-FACTOR_NAMES = ("voice", "snr_db", "condition")
-"""The factors a sweep sets on every run (any other run condition can be a factor too)."""
 
 CLEAN = "clean"
 """How a NaN ``snr_db`` (no noise added) is written."""
@@ -420,3 +420,23 @@ def split_levels(result: Any, factor: str = "snr_db", *, where: dict[str, Any] |
         audio = {key: clip for key, clip in result.audio.items() if key in keys}
         out[label] = BatchResult.model_construct(runs=part, audio=audio, metadata=metadata)
     return out
+
+
+def by_factor_text(table: pd.DataFrame) -> str:
+    """A :func:`by_factor` table as aligned plain text (the CLI prints it after a sweep)."""
+    from ..plain_text import terminal_safe
+    from ..thresholds import format_rate
+
+    names = table.attrs.get("factors", [])
+    title = " × ".join(names) or "level"
+    rows = [
+        (terminal_safe(row.level), f"{row.finished:,}", format_rate(row.pass_rate), row) for row in table.itertuples()
+    ]
+    width = max([len(title)] + [len(level) for level, *_ in rows])
+    lines = [f"{title.ljust(width)}  {'runs':>6}  {'pass':>6}  {table.attrs.get('interval', 'interval')}"]
+    for level, finished, rate, row in rows:
+        interval = f"{format_rate(row.low)} – {format_rate(row.high)}"
+        flaky = f"  {row.flaky} flaky" if row.flaky else ""
+        cancelled = f"  {row.cancelled:,} cancelled" if row.cancelled else ""
+        lines.append(f"{level.ljust(width)}  {finished:>6}  {rate:>6}  {interval}{flaky}{cancelled}")
+    return "\n".join(lines)

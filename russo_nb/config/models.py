@@ -16,7 +16,16 @@ from ..components import ComponentRef
 from ..errors import SuiteFileError
 from ..expectations import normalize_expectations
 
-__all__ = ["AGENT_ALIASES", "ExecutorSpec", "PipelineSpec", "ScenarioSpec", "Suite", "TestSpec", "allowed_keys"]
+__all__ = [
+    "AGENT_ALIASES",
+    "ExecutorSpec",
+    "PipelineSpec",
+    "ScenarioSpec",
+    "Suite",
+    "SweepSpec",
+    "TestSpec",
+    "allowed_keys",
+]
 
 
 AGENT_ALIASES: dict[str, dict[str, Any]] = {
@@ -137,6 +146,21 @@ class ExecutorSpec(_Strict):
         return value
 
 
+class SweepSpec(_Strict):
+    """``sweep:``: run every prompt test over voices × noise levels × conditions (see :func:`russo_nb.start_sweep`).
+
+    ``voices``: espeak-ng voice names (default: the pipeline's synthesizer); ``snr_db``: levels in
+    dB, ``null`` / ``clean`` for no noise (default ``[null]``); ``conditions``: extra effect chains
+    by label (``{plain: null, phone: telephone}``); ``noise``: white, pink or babble. Checked when
+    the suite is planned, with the same messages as the API.
+    """
+
+    voices: list[str] | None = None
+    snr_db: list[Any] | None = None
+    conditions: dict[str, Any] | None = None
+    noise: str = "white"
+
+
 class Suite(_Strict):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
@@ -162,6 +186,7 @@ class Suite(_Strict):
         return value
 
     seed: int = 0
+    sweep: SweepSpec | None = None
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
 

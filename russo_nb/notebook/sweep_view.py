@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from ..analysis.factors import FACTOR_NAMES, by_factor, heatmap_frame, level_text
+from ..analysis.factors import by_factor, heatmap_frame, level_text
+from ..sweep import is_sweep, sweep_factors
 from ..view.kit import STYLE, escape_text, pct, table_html
 
 if TYPE_CHECKING:
@@ -23,25 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["SweepTab", "is_sweep", "sweep_factors"]
 
 MAX_HEATMAP_PROMPTS = 40
-
-
-def sweep_factors(result: Any) -> list[str]:
-    """The sweep factors the result's runs carry (empty for a batch that is not a sweep)."""
-    params = getattr(getattr(result, "metadata", None), "params", None) or {}
-    declared = params.get("sweep", {}).get("factors") if isinstance(params.get("sweep"), dict) else None
-    if declared:
-        return [str(name) for name in declared]
-    runs = getattr(result, "runs", None) or []
-    if not len(runs):
-        return []
-    first = getattr(runs[0], "conditions", None) or {}
-    return [name for name in FACTOR_NAMES if name in first]
-
-
-def is_sweep(result: Any) -> bool:
-    """True when the result varies voice or noise level across its runs (a Sweep tab is worth showing)."""
-    factors = sweep_factors(result)
-    return "voice" in factors or "snr_db" in factors
 
 
 def _colour(rate: float) -> str:
