@@ -107,6 +107,18 @@ class ScenarioSpec(_Strict):
     max_turns: int | None = Field(default=None, ge=1)
     runs: int | None = Field(default=None, ge=1)
     tags: list[str] = Field(default_factory=list)
+    agent: str | None = None
+    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's."""
+    setup: str | None = None
+    """Import path of a function ``(state)`` that builds the environment; its return value is ``state.env``."""
+    teardown: str | None = None
+    scorers: list[Any] | None = None
+    """Weighted scorers (see :func:`russo_nb.scenario.scorers.scorer_from_data`); weights add up to 1.0."""
+    reference: Any = None
+    """A known-good transcript (a list of messages, or ``{messages: [...], variables: {...}}``) or
+    ``{agent: module:attr}``, a reference agent; it must score 1.0 before the runs start."""
+    pass_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """A run passes only with a score at least this (default 1.0 when the scenario has scorers)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -191,6 +203,12 @@ class Suite(_Strict):
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
+    _references: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def references(self) -> dict[str, Any]:
+        """The validated reference results of its scenarios, by name (filled when the suite is planned)."""
+        return self._references
 
     @property
     def source(self) -> Path | None:

@@ -28,11 +28,15 @@ class SuiteResult:
     slices in ``metadata.params['tests']``) is what reports, history and analysis take.
     """
 
-    def __init__(self, name: str, tests: dict[str, Any], batch: Any, scenarios: Any = None) -> None:
+    def __init__(
+        self, name: str, tests: dict[str, Any], batch: Any, scenarios: Any = None, references: Any = None
+    ) -> None:
         self.name = name
         self.tests = tests
         self.batch = batch
         self.scenarios = scenarios
+        self.references: dict[str, Any] = dict(references or {})
+        """Each scored scenario's validated reference result (score 1.0), by name."""
 
     @property
     def result(self) -> Any:
@@ -101,6 +105,12 @@ class SuiteResult:
             tail = f", {len(extra)} {extra[0]}" if extra else ""
             flaky = "  (flaky)" if 0 < passed < len(runs) else ""
             lines.append(f"  {name.ljust(width)}  {passed}/{len(runs)} passed ({passed / len(runs):.0%}{tail}){flaky}")
+            scores = [run.score for run in runs if run.score is not None and run.status in ("passed", "failed")]
+            if scores:
+                lines.append(f"  {' ' * width}  score mean {sum(scores) / len(scores):.2f}, min {min(scores):.2f}")
+        for name, reference in self.references.items():
+            parts = ", ".join(f"{terminal_safe(key)}={value:.2f}" for key, value in reference.scores.items())
+            lines.append(f"  {terminal_safe(name).ljust(width)}  reference scores {reference.score:.2f} ({parts})")
         return lines
 
     def __repr__(self) -> str:
@@ -143,7 +153,7 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
         stopped = stopped or any(run.status == "cancelled" for run in scenarios.runs)
     if stopped:
         combined.metadata.params["interrupted"] = True
-    return SuiteResult(suite.label, tests, combined, scenarios)
+    return SuiteResult(suite.label, tests, combined, scenarios, suite.references)
 
 
 def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) -> list[Any]:

@@ -27,6 +27,7 @@ __all__ = [
     "latency_budget",
     "normalize_scorers",
     "scorer",
+    "scorer_from_data",
     "success",
     "tool_call_match",
 ]
@@ -186,3 +187,45 @@ async def combine(
         scores[s.name] = await s.score(result, state)
     total = round(math.fsum(scores[s.name] * (s.weight or 0.0) for s in scorers), 12)
     return scores, min(1.0, max(0.0, total))
+
+
+SCORER_KINDS = ("tool_calls", "criteria", "latency", "success", "scorer")
+"""The kinds a suite file's ``scorers:`` items name (see :func:`scorer_from_data`)."""
+
+
+def scorer_from_data(item: Any) -> Scorer:
+    """A scorer from suite-file data: one kind plus optional ``weight`` and ``name``.
+
+    ``{tool_calls: ["book_flight(to_city='LA')"], weight: 0.5}`` (:func:`tool_call_match`),
+    ``{criteria: null}`` (:func:`criteria_fraction`), ``{latency: 2.0}`` (:func:`latency_budget`,
+    seconds), ``{success: null}`` (:func:`success`), ``{scorer: "module:function"}`` (a function
+    ``(result)`` or ``(result, state)`` returning 0.0-1.0, imported by path). Anything else is an
+    :class:`InvalidArgumentError` naming the item and the kinds.
+    """
+    kinds = ", ".join(SCORER_KINDS)
+    if not isinstance(item, dict):
+        raise InvalidArgumentError(f"scorer {item!r} is not a mapping; write one of {kinds} with an optional weight")
+    extra = set(item) - {*SCORER_KINDS, "weight", "name"}
+    named = [kind for kind in SCORER_KINDS if kind in item]
+    if extra or len(named) != 1:
+        wrong = f"unknown key {sorted(extra)[0]!r}" if extra else f"{len(named)} kinds"
+        raise InvalidArgumentError(f"scorer {item!r} has {wrong}; give exactly one of {kinds}, plus weight / name")
+    kind, value = named[0], item[named[0]]
+    weight, name = item.get("weight"), item.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InvalidArgumentError(f"scorer name must be a string, got {name!r}")
+    if kind == "tool_calls":
+        calls = value if isinstance(value, list) else [value]
+        return tool_call_match(calls, weight=weight, name=name or "tool_calls")
+    if kind == "criteria":
+        return criteria_fraction(weight=weight, name=name or "criteria")
+    if kind == "success":
+        return success(weight=weight, name=name or "success")
+    if kind == "latency":
+        return latency_budget(value, weight=weight, name=name or "latency")
+    from ..components import import_object
+
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"scorer: takes an import path like 'my_module:my_scorer', got {value!r}")
+    func = import_object(value)
+    return Scorer(func, name=name or getattr(func, "__name__", value), weight=weight)

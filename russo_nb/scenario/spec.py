@@ -261,9 +261,16 @@ class Scenario(BaseModel):
             low = ", ".join(f"{name}={value:.2f}" for name, value in result.scores.items() if value < 1.0)
             why = f" (below 1.0: {low})" if low else ""
             verdict = "" if result.success else f"; the verdict was failure: {result.reasoning}"
+            replay = ""
+            if self.setup is not None and _is_transcript(self.reference):
+                replay = (
+                    " A reference transcript is judged in the environment setup built, but replaying it runs no "
+                    "tools, so a scorer that checks that environment can only be validated by a reference agent "
+                    "(reference=agent, or {agent: module:attr} in a suite file)."
+                )
             raise ReferenceScoreError(
                 f"scenario {self.name!r}: the reference output scores {score:.2f}, not 1.0{why}{verdict}. "
-                "Fix the scorers or the reference before trusting the scores."
+                f"Fix the scorers or the reference before trusting the scores.{replay}"
             )
         return result
 
@@ -385,9 +392,14 @@ class ScenarioRun:
                 update={"error": error, "status": "error", "score": 0.0, "reasoning": f"scoring raised {error}"}
             )
         status: RunStatus = "passed" if result.success else "failed"
+        reasoning = result.reasoning
         if scenario.pass_threshold is not None and score is not None and score < scenario.pass_threshold:
             status = "failed"
-        return result.model_copy(update={"scores": scores, "score": score, "status": status})
+            low = ", ".join(f"{name}={value:.2f}" for name, value in scores.items() if value < 1.0)
+            reasoning = (
+                f"{reasoning}; " if reasoning else ""
+            ) + f"score {score:.2f} is below pass_threshold {scenario.pass_threshold:.2f} ({low})"
+        return result.model_copy(update={"scores": scores, "score": score, "status": status, "reasoning": reasoning})
 
     async def _teardown(self, state: ScenarioState) -> RunError | None:
         hook = self.scenario.teardown
@@ -435,6 +447,13 @@ class ScenarioRun:
                 **self._base(),
             }
         )
+
+
+def _is_transcript(reference: Any) -> bool:
+    """True for a reference given as messages (a list, a ``{messages: ...}`` mapping or a ScenarioResult)."""
+    if isinstance(reference, (list, tuple, ScenarioResult)):
+        return True
+    return isinstance(reference, dict) and isinstance(reference.get("messages"), list)
 
 
 def _with_agent(error: RunError, agent: str) -> RunError:
