@@ -8,6 +8,7 @@ let several processes record at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -353,17 +354,28 @@ class HistoryStore:
 
         return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
 
-    def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
+    def trend(
+        self,
+        prompt: str | None = None,
+        suite: str | None = None,
+        agent: str | None = None,
+        *,
+        where: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
         Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
         ones are not counted), passed, pass_rate, low / high (Wilson 95%). ``prompt`` may be the prompt
-        text or its prompt_id.
+        text or its prompt_id. ``where`` keeps only runs with those run conditions
+        (``where={"voice": "en-gb-scotland"}``: one voice of each recorded sweep across batches;
+        ``{"snr_db": float("nan")}`` matches clean runs); batches with no such run are left out.
         """
         import pandas as pd
 
         from .analysis.stats import wilson_interval
 
+        if where:
+            return self._condition_trend(prompt, suite, agent, where)
         where, params = [], []
         if suite is not None:
             where.append("b.suite = ?")
@@ -402,6 +414,70 @@ class HistoryStore:
             frame["low"], frame["high"] = low, high
         else:
             frame["low"], frame["high"] = [], []
+        return frame
+
+    def _condition_trend(
+        self, prompt: str | None, suite: str | None, agent: str | None, where: dict[str, Any]
+    ) -> pd.DataFrame:
+        """:meth:`trend` over the runs whose conditions match ``where`` (read from the stored conditions)."""
+        import pandas as pd
+
+        from .analysis.stats import wilson_interval
+        from .conditions import check_conditions, same_conditions
+
+        wanted = check_conditions(where, "where")
+        clauses, params = ["r.conditions IS NOT NULL", "r.conditions != ''"], []
+        for column, value in (("b.suite", suite), ("b.agent", agent)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if prompt is not None:
+            clauses.append("(r.prompt = ? OR r.prompt_id = ?)")
+            params += [prompt, prompt]
+        query = (
+            "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.recorded_at, "
+            "r.status, r.conditions FROM batches b JOIN runs r ON r.batch_id = b.batch_id WHERE "
+            + " AND ".join(clauses)
+        )
+        with self._connect() as conn:
+            rows = conn.execute(query, params).fetchall()
+        parsed: dict[str, bool] = {}
+        batches: dict[str, dict[str, Any]] = {}
+        for batch_id, suite_name, name, agent_name, started, finished, recorded, status, text in rows:
+            keep = parsed.get(text)
+            if keep is None:
+                conditions = json.loads(text)
+                keep = parsed[text] = same_conditions({k: conditions.get(k) for k in wanted}, wanted)
+            if not keep:
+                continue
+            entry = batches.setdefault(
+                batch_id,
+                {
+                    "batch_id": batch_id,
+                    "suite": suite_name,
+                    "name": name,
+                    "agent": agent_name,
+                    "started_at": started,
+                    "finished_at": finished,
+                    "recorded_at": recorded,
+                    "runs": 0,
+                    "passed": 0,
+                },
+            )
+            if status != "cancelled":
+                entry["runs"] += 1
+                entry["passed"] += int(status == "passed")
+        columns = ["batch_id", "suite", "name", "agent", "started_at", "finished_at", "runs", "passed"]
+        frame = pd.DataFrame(sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"])))
+        frame = frame.reindex(columns=columns)
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        frame["runs"] = frame["runs"].astype("int64")
+        frame["passed"] = frame["passed"].astype("int64")
+        frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
+        low, high = wilson_interval(frame["passed"].to_numpy(), frame["runs"].to_numpy()) if len(frame) else ([], [])
+        frame["low"], frame["high"] = low, high
+        frame.attrs["where"] = dict(wanted)
         return frame
 
     def __len__(self) -> int:

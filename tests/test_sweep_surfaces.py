@@ -221,3 +221,30 @@ def test_a_bad_sweep_block_names_the_file_and_the_block(tmp_path):
     path.write_text(SUITE.format(intents=data_path("demo_intents.yaml")).replace("en-029", "en-zz"))
     with pytest.raises(SuiteFileError, match=r"bad.yaml: sweep: espeak-ng has no voice 'en-zz'"):
         run_suite(load_suite(path))
+
+
+def test_history_store_keeps_factors_and_trends_one_voice(tmp_path):
+    from russo_nb.store import HistoryStore
+
+    store = HistoryStore(tmp_path / "history.sqlite")
+    ids = []
+    for seed in (1, 2):
+        result = russo.run_sweep_sync(
+            ["Book a flight"],
+            agent=clear_line,
+            expect=["ok()"],
+            voices=["en-us", "en-029"],
+            snr_db=[None, 0],
+            runs=2,
+            seed=seed,
+        )
+        ids.append(store.record(result, suite="voices"))
+    loaded = store.load(ids[0])
+    assert {"voice", "snr_db", "condition"} <= set(loaded.to_dataframe().columns)
+    trend = store.trend(where={"voice": "en-029"})
+    assert list(trend["batch_id"]) == ids and list(trend["runs"]) == [4, 4]
+    clean = store.trend(where={"voice": "en-029", "snr_db": float("nan")})
+    assert list(clean["runs"]) == [2, 2] and list(clean["pass_rate"]) == [1.0, 1.0]
+    noisy = store.trend(where={"snr_db": 0.0}, suite="voices")
+    assert list(noisy["pass_rate"]) == [0.0, 0.0] and list(noisy["runs"]) == [4, 4]
+    assert store.trend(where={"voice": "nobody"}).empty
