@@ -248,3 +248,23 @@ def test_history_store_keeps_factors_and_trends_one_voice(tmp_path):
     noisy = store.trend(where={"snr_db": 0.0}, suite="voices")
     assert list(noisy["pass_rate"]) == [0.0, 0.0] and list(noisy["runs"]) == [4, 4]
     assert store.trend(where={"voice": "nobody"}).empty
+
+
+def test_report_has_a_sweep_section_with_escaped_labels(tmp_path):
+    from russo_nb.report import write_report
+
+    evil = "<script>alert('v')</script>"
+    result = russo.run_sweep_sync(
+        ["Book a flight", "Set an alarm"],
+        agent=clear_line,
+        expect=["ok()"],
+        voices={"en-us": russo.EspeakSynthesizer(), evil: russo.EspeakSynthesizer(voice="en-029")},
+        snr_db=[None, 20, 0],
+        runs=2,
+    )
+    html = write_report(result, tmp_path / "sweep.html").read_text()
+    assert "Sweep: voices and noise" in html and "Pass rate by voice" in html and "Pass rate by snr_db" in html
+    assert "falls to 90%" in html and "russo-sweep-heatmap" in html and "Pass rate against SNR" in html
+    assert evil not in html and "&lt;script&gt;" in html
+    plain = russo.run_concurrent_sync(["Book a flight"], agent=clear_line, expect=["ok()"])
+    assert "Sweep: voices" not in write_report(plain, tmp_path / "plain.html").read_text()

@@ -16,7 +16,8 @@ import ipywidgets as widgets
 
 from ..analysis.factors import by_factor, heatmap_frame, level_text
 from ..sweep import is_sweep, sweep_factors
-from ..view.kit import STYLE, escape_text, pct, table_html
+from ..view.kit import STYLE, escape_text
+from ..view.sweep import cell_colour
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,13 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["SweepTab", "is_sweep", "sweep_factors"]
 
 MAX_HEATMAP_PROMPTS = 40
-
-
-def _colour(rate: float) -> str:
-    if math.isnan(rate):
-        return "#dddddd"
-    red, green = (int(220 * (1 - rate)) + 30, int(160 * rate) + 60)
-    return f"rgb({red},{green},70)"
 
 
 class SweepTab:
@@ -68,29 +62,12 @@ class SweepTab:
 
     # -- the by-voice table and thresholds -----------------------------------------------
     def _summary_html(self) -> str:
-        from ..analysis.robustness import robustness_threshold
+        from ..view.sweep import factor_table_html, thresholds_html
 
         by = "voice" if "voice" in self.factors else self.factors[0]
-        table = by_factor(self.frame, by)
-        head = (
-            f"<tr><th>{escape_text(by)}</th><th>prompts</th><th>finished runs</th><th>pass rate</th>"
-            f"<th>{escape_text(table.attrs['interval'])}</th><th>flaky prompts</th><th>cancelled</th></tr>"
-        )
-        rows = [
-            f"<tr><td>{escape_text(row.level)}</td><td>{row.prompts}</td><td>{row.finished:,}</td>"
-            f"<td>{pct(row.pass_rate)}</td><td>{pct(row.low)} – {pct(row.high)}</td><td>{row.flaky}</td>"
-            f"<td>{row.cancelled:,}</td></tr>"
-            for row in table.itertuples()
-        ]
-        lines = ""
-        if "snr_db" in self.frame.columns and self.frame["snr_db"].dropna().nunique() >= 2:
-            try:
-                thresholds = robustness_threshold(self.frame, at=0.9, by="voice" if "voice" in self.factors else None)
-                lines = "".join(f"<li>{escape_text(text)}</li>" for text in thresholds["text"])
-                lines = f"<div class='rd-h'>Where the pass rate falls to 90%</div><ul>{lines}</ul>"
-            except Exception as exc:  # a threshold that cannot be read must not hide the table
-                lines = f"<div class='muted'>No threshold: {escape_text(exc)}</div>"
-        return f"{STYLE}<div class='russo'><h4>Pass rate by {escape_text(by)}</h4>{table_html(head, rows)}{lines}</div>"
+        table = factor_table_html(by_factor(self.frame, by))
+        lines = thresholds_html(self.frame, self.factors)
+        return f"{STYLE}<div class='russo'><h4>Pass rate by {escape_text(by)}</h4>{table}{lines}</div>"
 
     def _curves(self) -> widgets.Widget:
         if "snr_db" not in self.frame.columns:
@@ -129,7 +106,7 @@ class SweepTab:
                     tooltip=f"{prompt} · {column}: open its runs",
                     layout={"width": "90px"},
                 )
-                button.style.button_color = _colour(float(rate))
+                button.style.button_color = cell_colour(float(rate))
                 button.add_class("russo-sweep-cell")
                 button.on_click(lambda _, p=str(prompt), c=str(column): self.select_cell(p, c))
                 self.buttons[(str(prompt), str(column))] = button

@@ -213,6 +213,13 @@ def to_html(
             f"<div class='muted'>{plural(len(view.not_run), view.noun)} not run (every run cancelled): "
             f"{names}{more}</div>"
         )
+    from ..sweep import sweep_factors
+
+    factors = sweep_factors(result)
+    if factors and view.finished and ("voice" in factors or "snr_db" in factors):
+        from ..view.sweep import sweep_section_html
+
+        parts.append(sweep_section_html(runs, factors, charts=charts))
     if charts and view.finished:
         rendered = _charts(runs, prompts)
         if rendered:
