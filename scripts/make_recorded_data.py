@@ -4,8 +4,7 @@ One sweep (``russo_nb.start_sweep``): espeak-ng speaks every demo prompt in five
 noise is mixed in at each SNR (none, 20, 10, 5 dB; seeded per run), and the local pocketsphinx
 agent answers. Written as one JSON-lines batch (``voice_sweep.jsonl.gz``) whose runs carry
 ``voice`` / ``snr_db`` / ``condition``, plus an index, loadable with ``russo_nb.report.load_sweep()``.
-Audio is kept for a few clips only so the file stays small (run 0 of the first prompt in every
-cell, and of the first ``--audio-prompts`` prompts for en-us).
+Audio is kept for a few clips only so the file stays small (see :func:`kept_clips`).
 
     python scripts/make_recorded_data.py --runs 5
 """
@@ -32,6 +31,24 @@ FILE = "voice_sweep.jsonl.gz"
 INDEX = "voice_sweep.json"
 
 
+def kept_clips(result: object, prompts: list[str], args: argparse.Namespace) -> set[str]:
+    """Audio keys worth shipping: run 0 of the first ``--audio-prompts`` prompts in en-us at every level, and of
+    the first prompt in every other voice, clean and at the noisiest level."""
+    import math
+
+    noisiest = min(level for level in SNRS if level is not None)
+    keep: set[str] = set()
+    for run in result.runs:  # type: ignore[attr-defined]
+        if run.run_index or not run.audio_key:
+            continue
+        voice, snr = run.conditions["voice"], run.conditions["snr_db"]
+        if voice == VOICES[0] and run.prompt in prompts[: args.audio_prompts]:
+            keep.add(run.audio_key)
+        elif run.prompt == prompts[0] and (math.isnan(snr) or snr == noisiest):
+            keep.add(run.audio_key)
+    return keep
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per prompt, voice and SNR (default 5)")
@@ -39,10 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-concurrency", type=int, default=4)
     parser.add_argument("--audio-prompts", type=int, default=2, help="keep en-us run-0 audio of this many prompts")
+    parser.add_argument("--trim", action="store_true", help="only re-apply kept_clips to the recorded file")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     suite = demo_suite()
+    if args.trim:
+        from russo_nb.report import load_sweep
+
+        result = load_sweep(out / INDEX)
+        result.audio = {
+            key: clip for key, clip in result.audio.items() if key in kept_clips(result, suite.prompts, args)
+        }
+        path = export(result, out / FILE, include_audio=True)
+        print(f"{len(result.audio)} clips kept -> {path} ({path.stat().st_size / 1e6:.2f} MB)")
+        return 0
     agent = LocalVoiceAgent.demo()
     agent.warm_up()
     started = time.perf_counter()
@@ -59,14 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         tags=["demo", "sweep"],
     )
     elapsed = time.perf_counter() - started
-    keep: set[str] = set()
-    first = set(suite.prompts[:1])
-    us_prompts = set(suite.prompts[: args.audio_prompts])
-    for run in result.runs:
-        if run.run_index or not run.audio_key:
-            continue
-        if run.prompt in first or (run.conditions["voice"] == "en-us" and run.prompt in us_prompts):
-            keep.add(run.audio_key)
+    keep = kept_clips(result, suite.prompts, args)
     result.audio = {key: clip for key, clip in result.audio.items() if key in keep}
     path = export(result, out / FILE, include_audio=True)
     from russo_nb.analysis import by_factor

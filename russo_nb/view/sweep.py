@@ -84,8 +84,8 @@ def heatmap_html(table: pd.DataFrame, *, max_prompts: int = 40) -> str:
     return f"<table class='russo-sweep-heatmap'>{head}{''.join(rows)}</table>{note}"
 
 
-def sweep_section_html(frame: pd.DataFrame, factors: list[str], *, charts: bool = True) -> str:
-    """The report's Sweep section: tables by voice and SNR, thresholds, the curves (SVG), a heatmap per voice."""
+def sweep_section_html(frame: pd.DataFrame, factors: list[str], *, chart: str = "") -> str:
+    """The report's Sweep section: tables by voice and SNR, thresholds, ``chart`` (the curves), a heatmap per voice."""
     from ..analysis.factors import by_factor, heatmap_frame, level_text
 
     parts = ["<h2>Sweep: voices and noise</h2>"]
@@ -93,16 +93,8 @@ def sweep_section_html(frame: pd.DataFrame, factors: list[str], *, charts: bool 
         if frame[factor].nunique(dropna=False) > 1:
             parts.append(f"<h3>Pass rate by {escape_text(factor)}</h3>{factor_table_html(by_factor(frame, factor))}")
     parts.append(thresholds_html(frame, factors))
-    if charts and "snr_db" in frame.columns:
-        from ..analysis.sweep_plots import plot_robustness
-        from ..notebook.figures import figure_svg
-
-        hue = "voice" if "voice" in factors else None
-        try:
-            svg = figure_svg(plot_robustness, frame, size=(8.0, 3.8), hue=hue, at=THRESHOLD_AT)
-            parts.append(f"<figure class='chart' aria-label='Pass rate against SNR'>{svg}</figure>")
-        except Exception as exc:  # a chart must never cost the whole report
-            parts.append(f"<div class='muted'>Robustness chart failed: {escape_text(exc)}</div>")
+    if chart:
+        parts.append(chart)
     columns = [name for name in ("snr_db", "condition") if name in factors and name in frame.columns]
     if columns:
         voices = list(dict.fromkeys(frame["voice"])) if "voice" in frame.columns else [None]
