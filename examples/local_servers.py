@@ -224,6 +224,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "role": "assistant",
                 "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{to_city: LA"}}],
             }
+        malformed_calls: dict[str, Any] = {  # tool calls a broken server might send
+            "call-numbername": [{"id": "c", "type": "function", "function": {"name": 7, "arguments": "{}"}}],
+            "call-emptyname": [{"id": "c", "type": "function", "function": {"name": "", "arguments": "{}"}}],
+            "call-nofunction": [{"id": "c", "type": "function"}],
+            "call-string": "book_flight(to_city='LA')",
+        }
+        if model in malformed_calls:
+            message = {"role": "assistant", "tool_calls": malformed_calls[model]}
         usage = {"prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28}
         answer = {
             "id": "chatcmpl-1",
@@ -344,6 +352,12 @@ class WebSocketAgentServer:
             response = connection.respond(429, "rate limited\n")
             response.headers["Retry-After"] = "1"
             return response
+        if request.path.startswith(("/moved", "/away")):  # a redirect to the same origin, or to another host
+            port = self.url.rsplit(":", 1)[1]
+            host = "127.0.0.1" if request.path.startswith("/moved") else "localhost"
+            response = connection.respond(302, "moved\n")
+            response.headers["Location"] = f"ws://{host}:{port}/json"
+            return response
         return None
 
     async def _handle(self, ws: Any) -> None:
@@ -382,6 +396,13 @@ class WebSocketAgentServer:
             await ws.close(1011, "agent crashed")
         elif path == "/text":
             await ws.send("this is not json")
+        elif path == "/flood":  # 1 MB messages, never a complete answer: only a per-run budget stops it
+            chunk = json.dumps({"type": "audio", "data": "A" * 1_000_000})
+            for _ in range(200):
+                await ws.send(chunk)
+        elif path == "/chatter":  # tiny messages, never a complete answer
+            for index in range(20_000):
+                await ws.send(json.dumps({"type": "partial", "n": index}))
         await asyncio.sleep(0.05)
 
     async def _gemini_live(self, ws: Any) -> None:
@@ -402,6 +423,22 @@ class WebSocketAgentServer:
             return
         if model == "live-close":
             await ws.close(1011, "internal error")
+            return
+        if model == "live-nameless":  # a function call without a name
+            await ws.send(json.dumps({"toolCall": {"functionCalls": [{"id": "c1", "args": BOOK_ARGS}]}}))
+            await asyncio.sleep(0.2)
+            return
+        if model in ("live-cut", "live-idle"):  # words, then the stream ends before turnComplete
+            await ws.send(json.dumps({"serverContent": {"modelTurn": {"parts": [{"text": "Let me book"}]}}}))
+            if model == "live-idle":  # the session says it is idle: the SDK's receive() ends quietly
+                await ws.send(json.dumps({"serverContent": {"interactionStatus": "IDLE"}}))
+                await asyncio.sleep(0.2)
+            await ws.close(1000)
+            return
+        if model == "live-flood":  # 1 MB of audio per message, never the end of the turn
+            part = {"inlineData": {"mimeType": "audio/pcm", "data": base64.b64encode(b"\0" * 750_000).decode()}}
+            for _ in range(200):
+                await ws.send(json.dumps({"serverContent": {"modelTurn": {"parts": [part]}}}))
             return
         if model == "live-words":
             await ws.send(json.dumps({"serverContent": {"modelTurn": {"parts": [{"text": "Hello"}]}}}))
@@ -451,6 +488,20 @@ class WebSocketAgentServer:
             return
         if model == "rt-close":
             await ws.close(1011, "internal error")
+            return
+        if model == "rt-flood":  # 1 MB audio deltas, never response.done
+            delta = base64.b64encode(b"\0" * 750_000).decode()
+            for index in range(200):
+                event = {
+                    "type": "response.audio.delta",
+                    "event_id": f"d{index}",
+                    "response_id": "r1",
+                    "item_id": "i1",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": delta,
+                }
+                await ws.send(json.dumps(event))
             return
         arguments = "{to_city: LA" if model == "rt-badargs" else json.dumps(BOOK_ARGS)
         await ws.send(

@@ -33,8 +33,6 @@ from .types import (
 )
 
 __all__ = [
-    "RUN_LINE_ELSEWHERE",
-    "RUN_LINE_FIELDS",
     "RUN_STATUSES",
     "RUN_TABLE",
     "TABLE_LEAVES_OUT",
@@ -429,38 +427,6 @@ TABLE_LEAVES_OUT: dict[str, str] = {
     "transcript": "a run table holds no conversation (a prompt run has none; JSON lines keep it)",
 }
 """Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
-
-RUN_LINE_FIELDS: tuple[str, ...] = (
-    "prompt",
-    "run_index",
-    "status",
-    "eval_result",
-    "error",
-    "latency_s",
-    "synth_s",
-    "attempts",
-    "audio_key",
-    "response",
-    "effects",
-    "seed",
-    "started_at",
-    "transcript",
-    "retried",
-    "conditions",
-)
-"""The cells of a run's line in a JSON-lines export, in order (:mod:`russo_nb.report.jsonl`).
-
-The JSON-lines record differs from the run table: it is exact, so it keeps the transcript and
-the raw response; ``prompt``, ``eval_result``, ``audio_key``, ``response`` and ``effects`` are
-references into the file's tables (each distinct value written once); ``retried`` and
-``conditions`` (a reference into the lists table) are trailing cells written only when a run has
-them (``retried`` as ``[]`` when only conditions follow). See :data:`RUN_LINE_ELSEWHERE` for the fields not in the line.
-"""
-
-RUN_LINE_ELSEWHERE: dict[str, str] = {
-    "prompt_id": "written once per prompt, beside its text in the prompts table",
-}
-"""Run fields a JSON-lines run line does not carry, and where they are (a test checks the rest are cells)."""
 
 
 def column(name: str) -> RunColumn:

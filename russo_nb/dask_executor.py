@@ -80,24 +80,19 @@ def _require_distributed() -> Any:
 def encode_rows(runs: Sequence[Any]) -> bytes:
     """One compact blob for a chunk's finished runs (the inverse of :func:`decode_rows`).
 
-    Prompt runs use the JSON-lines run-line encoding of :mod:`russo_nb.report.jsonl` (each distinct
-    tool call, evaluation and response once, runs by reference); other runs (scenario runs) are pickled.
+    The run record's row format (:func:`russo_nb.records.encode_runs`): each distinct tool call,
+    evaluation and response once, runs by reference; scenario runs field by field, their clips with them.
     """
-    from .report.jsonl import encode_run_lines
-    from .types import SingleRunResult
+    from .records import encode_runs
 
-    if runs and all(type(run) is SingleRunResult for run in runs):
-        return b"J" + "\n".join(encode_run_lines(list(runs))).encode("ascii")
-    return b"P" + pickle.dumps(list(runs), protocol=pickle.HIGHEST_PROTOCOL)
+    return encode_runs(runs)
 
 
 def decode_rows(blob: bytes) -> list[Any]:
     """The runs of a blob made by :func:`encode_rows`, in the same order."""
-    from .report.jsonl import decode_run_lines
+    from .records import decode_runs
 
-    if blob[:1] == b"P":
-        return pickle.loads(blob[1:])
-    return decode_run_lines(blob[1:].decode("ascii").split("\n"), "<dask chunk>")
+    return decode_runs(blob)
 
 
 # -- checking before shipping ---------------------------------------------------------------------
@@ -316,6 +311,11 @@ class DaskExecutor:
             return self._client.dashboard_link
         except Exception:
             return None
+
+    def connect(self) -> str | None:
+        """Connect now (or start the local cluster); the dashboard's address, or None when it has none."""
+        self.client  # noqa: B018 (connects)
+        return self.dashboard_link
 
     def close(self) -> None:
         """Close the client and local cluster this executor started (a given Client is left open)."""

@@ -12,16 +12,38 @@ never loses the batch.
 Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
 so a batch stopped early still covers every prompt.
 
-Error policy (one place, for prompt and scenario runs alike):
+Error policy (one place, for prompt and scenario runs alike), by exception class:
 
-- an exception from the run is that run's ``error`` (``timeout`` for a ``TimeoutError``);
+- ``Exception`` from the run (agent, synthesizer, evaluator, scenario hooks) is that run's
+  ``error`` (``timeout`` for a ``TimeoutError``);
 - ``asyncio.CancelledError`` raised *by the agent* (a library's inner timeout) is that
   run's error too; only the job's own cancellation stops runs;
-- ``SystemExit`` raised inside a run is that run's error;
 - ``KeyboardInterrupt`` raised inside a run is the user's interrupt: the job stops, keeps
-  every finished run, marks the rest ``cancelled`` and the result ``interrupted``;
-- ``timeout=`` is a deadline the engine enforces itself: a run that ignores cancellation
-  or blocks in a thread is recorded as ``timeout`` when its deadline passes and abandoned.
+  every finished run, counts the rest ``cancelled`` and marks the result ``interrupted``;
+- every other ``BaseException`` (``SystemExit``, ``GeneratorExit``, pytest's ``Failed`` /
+  ``Skipped`` from ``pytest.fail()`` in an agent or evaluator, a custom ``BaseException``
+  subclass) is that run's error: it never loses the batch.
+
+Waits, and how ``timeout=`` relates to them:
+
+- ``timeout=`` bounds each *attempt* (synthesis, agent, evaluation): the engine enforces it
+  itself, so a run that ignores cancellation or blocks in a thread is recorded as ``timeout``
+  when its deadline passes. It waits up to :data:`STOP_GRACE_S` for the attempt to unwind,
+  then abandons it; an abandoned blocking call no longer holds a thread slot
+  (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
+- Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
+  ``timeout``; one run's retry waits together are bounded by :data:`MAX_RUN_WAIT_S`: a retry
+  whose wait would pass it is not made, and the run keeps its last error (the message says so).
+  ``retries`` is at most :data:`MAX_RETRIES`.
+- The rate limiter's wait for a start slot is bounded by the slowest accepted rate
+  (:data:`russo_nb.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
+- When the job is stopped (``cancel()``, Ctrl-C), running attempts are cancelled and waited
+  for up to :data:`TEARDOWN_WAIT_S` so agents' ``finally`` blocks and scenario teardowns
+  finish; what still runs after that is abandoned (and logged).
+
+Runs that never finished are not built as objects: a stopped batch's ``runs`` is a
+:class:`~russo_nb.partial_runs.PartialRuns` sequence holding the finished runs and a count of
+unfinished ones per prompt; a ``cancelled`` run object is made only when one is looked at.
 """
 
 from __future__ import annotations
@@ -31,7 +53,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidArgumentError, RetryableError
@@ -40,11 +62,20 @@ from .threads import job_threads
 from .types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
 __all__ = [
+    "MAX_RETRIES",
     "MAX_RUNS",
+    "MAX_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
+    "OPTION_NAMES",
+    "STOP_GRACE_S",
+    "TEARDOWN_WAIT_S",
+    "TEXT_OPTIONS",
+    "EngineOptions",
     "EngineSettings",
     "Executor",
     "InProcessExecutor",
+    "engine_options",
+    "option_from_text",
     "Job",
     "Plan",
     "Progress",
@@ -64,8 +95,14 @@ B = TypeVar("B")
 MAX_RUNS = 1_000_000
 #: Most runs one job may hold (all plans together); a result slot per run is kept.
 MAX_TOTAL_RUNS = 10_000_000
-#: Seconds a run that was told to stop (timeout, cancel) gets to unwind before it is abandoned.
+#: Seconds a run whose deadline passed gets to unwind before it is abandoned.
 STOP_GRACE_S = 0.5
+#: Seconds a stopped job (cancel, Ctrl-C) waits for running attempts to unwind (teardowns, ``finally``).
+TEARDOWN_WAIT_S = 5.0
+#: Most retries one run may make.
+MAX_RETRIES = 100
+#: Most seconds one run spends waiting between attempts (backoff and Retry-After together).
+MAX_RUN_WAIT_S = 600.0
 
 
 class WorkItem(Protocol[R]):
@@ -239,22 +276,74 @@ def _is_seconds(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _about(help: str, kind: Callable[[str], Any] | None = None, metavar: str = "", expects: str = "") -> Any:
+    """What every surface needs to offer an :class:`EngineOptions` field (its ``metadata``).
+
+    ``help``, ``metavar`` and ``expects`` (what a valid value looks like) are the text of the CLI, the
+    magics, the pytest plugin and suite-file errors; ``kind`` reads the value from text (``int``, ``float``,
+    ``str``); ``None`` means the option is Python-only (``retry_on`` takes exception classes).
+    """
+    return {"help": help, "kind": kind, "metavar": metavar, "expects": expects}
+
+
+_SECONDS = "a number of seconds"
+
+
 @dataclass(frozen=True)
-class EngineSettings:
-    """How the engine runs items: cap, timeout, retries and backoff, rate limit.
+class EngineOptions:
+    """How a batch runs, declared once: every option's one default, its meaning and its checks.
+
+    Every surface takes these names: :func:`~russo_nb.runner.start_batch`, ``run_concurrent(_sync)``,
+    ``start_scenarios``, ``start_suite``, ``start_sweep`` and ``run_demo`` as keyword arguments (or
+    ``options=EngineOptions(...)``, see :func:`engine_options`), suite files as top-level keys, the ``russo``
+    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.arguments`), the pytest plugin as
+    marker keys and ``--russo-*`` options.
 
     A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
     retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
     ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
     """
 
-    max_concurrency: int | None = None
-    timeout: float | None = None
-    retries: int = 0
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
-    retry_backoff: float = 0.5
-    retry_backoff_max: float = 30.0
-    rate_limit: Any = None
+    max_concurrency: int | None = field(
+        default=None, metadata=_about("runs at a time (default: no limit, as russo)", int, "N", "a whole number >= 1")
+    )
+    timeout: float | None = field(
+        default=None,
+        metadata=_about("seconds each attempt of a run may take (default: no limit)", float, "S", f"{_SECONDS} > 0"),
+    )
+    retries: int = field(
+        default=0,
+        metadata=_about(
+            "extra attempts after a retryable error, e.g. HTTP 429 / 5xx (default 0)", int, "N", "a whole number >= 0"
+        ),
+    )
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = field(
+        default=(), metadata=_about("exception classes retried besides HTTP 429 / 5xx (Python only)")
+    )
+    retry_backoff: float = field(
+        default=0.5,
+        metadata=_about(
+            "seconds before the first retry, doubled each time (default 0.5)", float, "S", f"{_SECONDS} >= 0"
+        ),
+    )
+    retry_backoff_max: float = field(
+        default=30.0, metadata=_about("most seconds between two attempts (default 30)", float, "S", f"{_SECONDS} >= 0")
+    )
+    rate_limit: Any = field(
+        default=None,
+        metadata=_about(
+            "attempt starts per time: 10/s, 600/min (default: no limit)",
+            str,
+            "RATE",
+            "requests per time like 10/s or 600/min",
+        ),
+    )
+    seed: int | None = field(
+        default=None,
+        metadata=_about(
+            "seed of every run's own seed: effects, simulated users (default 0)", int, "N", "a whole number"
+        ),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rate_limit", RateLimit.parse(self.rate_limit))
@@ -278,6 +367,15 @@ class EngineSettings:
             )
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise InvalidArgumentError(f"retries must be a whole number >= 0, got {self.retries!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
+            if not (hasattr(self.seed, "__index__") and not isinstance(self.seed, bool)):
+                raise InvalidArgumentError(f"seed must be a whole number, got {self.seed!r}")
+            object.__setattr__(self, "seed", int(self.seed))
+        if self.retries > MAX_RETRIES:
+            raise InvalidArgumentError(
+                f"retries={self.retries:,} is more than russo makes (at most {MAX_RETRIES}); "
+                "a service that fails that often needs fixing, not retrying"
+            )
         for name in ("retry_backoff", "retry_backoff_max"):
             value = getattr(self, name)
             if not _is_seconds(value) or value < 0:
@@ -300,7 +398,7 @@ class EngineSettings:
         at least that long, up to :data:`~russo_nb.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
         the backoff cap, but a hostile value cannot park the batch.
         """
-        backoff = min(self.retry_backoff * 2 ** (attempts - 1), self.retry_backoff_max)
+        backoff = min(math.ldexp(self.retry_backoff, min(max(attempts - 1, 0), 64)), self.retry_backoff_max)
         hinted = getattr(exc, "retry_after", None)
         if _is_seconds(hinted) and hinted >= 0:
             return max(backoff, min(float(hinted), MAX_RETRY_AFTER_S))
@@ -309,6 +407,64 @@ class EngineSettings:
     def params(self) -> dict[str, Any]:
         """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
+
+    def metadata_fields(self) -> dict[str, Any]:
+        """The :class:`~russo_nb.types.BatchMetadata` fields these options fill (``params`` included)."""
+        return {
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "params": self.params(),
+        }
+
+
+#: Every engine option's name, in declaration order.
+OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions))
+#: The options a command line can give (``retry_on`` takes Python classes, so it is Python-only).
+TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f.metadata["kind"] is not None)
+
+#: Older name of :class:`EngineOptions`, kept while the other rooms move over.
+EngineSettings = EngineOptions
+
+
+def option_from_text(name: str, text: str) -> Any:
+    """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
+
+    Raises :class:`~russo_nb.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
+    """
+    item = next(item for item in fields(EngineOptions) if item.name == name)
+    try:
+        value = item.metadata["kind"](text)
+        EngineOptions(**{name: value})
+    except (ValueError, InvalidArgumentError):
+        flag = "--" + name.replace("_", "-")
+        raise InvalidArgumentError(f"{flag} needs {item.metadata['expects']}, got {text!r}") from None
+    return value
+
+
+def engine_options(options: EngineOptions | None = None, /, *, where: str = "", **given: Any) -> EngineOptions:
+    """``options`` (or the defaults) with every option in ``given`` that is not None put in.
+
+    The one way entry points combine an ``options=`` object with keyword arguments: a keyword
+    left at None keeps the object's value. An unknown name is an
+    :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
+    """
+    import difflib
+    from dataclasses import replace
+
+    unknown = [name for name in given if name not in OPTION_NAMES]
+    if unknown:
+        name = unknown[0]
+        near = difflib.get_close_matches(name, OPTION_NAMES, n=2)
+        hint = f" Did you mean {' or '.join(near)}?" if near else ""
+        raise InvalidArgumentError(
+            f"{where or 'engine options'}: no option {name!r}.{hint} Options: {', '.join(OPTION_NAMES)}"
+        )
+    if options is not None and not isinstance(options, EngineOptions):
+        raise InvalidArgumentError(f"options must be an EngineOptions, got {type(options).__name__}")
+    chosen = {name: value for name, value in given.items() if value is not None}
+    base = options if options is not None else EngineOptions()
+    return replace(base, **chosen) if chosen else base
 
 
 def stamped(metadata: Any, started_at: float, finished_at: float, interrupted: bool) -> Any:
@@ -361,6 +517,14 @@ class Executor(Protocol):
 
     async def run(self, job: Job[Any]) -> None: ...
 
+    def connect(self) -> str | None:
+        """Reach what the runs need now (a cluster); a link to watch them (a dashboard) or None."""
+        ...
+
+    def close(self) -> None:
+        """Release what this executor started (a local cluster)."""
+        ...
+
 
 class InProcessExecutor:
     """The default executor: the job's runs execute on the running event loop in this process."""
@@ -371,6 +535,13 @@ class InProcessExecutor:
     async def run(self, job: Job[Any]) -> None:
         """Run every item under the job's cap, on demand-started worker tasks (see :meth:`Job._worker`)."""
         await job._run_here()
+
+    def connect(self) -> str | None:
+        """Nothing to reach; nothing to link to."""
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def __repr__(self) -> str:
         return "InProcessExecutor()"
@@ -388,7 +559,7 @@ class Job(Generic[B]):
     def __init__(
         self,
         plans: Sequence[Plan[Any, Any]],
-        settings: EngineSettings,
+        settings: EngineOptions,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
         executor: Executor | None = None,
@@ -444,7 +615,7 @@ class Job(Generic[B]):
         try:
             done, _ = await asyncio.wait((task,), timeout=seconds)
         except asyncio.CancelledError:
-            await self._stop_task(task)
+            await self._stop_task(task, TEARDOWN_WAIT_S)  # the job stops: let teardowns finish
             raise
         if done:
             try:
@@ -454,12 +625,12 @@ class Job(Generic[B]):
         await self._stop_task(task)
         raise RunTimedOut
 
-    async def _stop_task(self, task: asyncio.Future[Any]) -> None:
-        """Cancel ``task``, give it a moment to unwind (teardown), then abandon it."""
+    async def _stop_task(self, task: asyncio.Future[Any], grace_s: float = STOP_GRACE_S) -> None:
+        """Cancel ``task``, give it up to ``grace_s`` to unwind (teardown), then abandon it."""
         task.cancel()
-        done, _ = await asyncio.wait((task,), timeout=STOP_GRACE_S)
+        done, _ = await asyncio.wait((task,), timeout=grace_s)
         if not done:
-            logger.warning("a run ignored cancellation for %.1fs; abandoning it", STOP_GRACE_S)
+            logger.warning("a run ignored cancellation for %.1fs; abandoning it", grace_s)
             self._abandoned.add(task)
             _forget(task)
             task.add_done_callback(self._abandoned.discard)
@@ -485,6 +656,8 @@ class Job(Generic[B]):
         """Run ``item`` until it succeeds or may not retry; each retried failure is appended to ``retried``."""
         settings = self.settings
         attempts = 0
+        waited = 0.0
+        gave_up = ""
         limiter = self._limiter
         while True:
             attempts += 1
@@ -507,9 +680,17 @@ class Job(Generic[B]):
                 )
                 self._interrupt()
                 return item.failed("cancelled", error, attempts)
-            except (Exception, SystemExit) as exc:
-                if attempts <= settings.retries and settings.retryable(exc):
-                    delay = settings.retry_delay(attempts, exc)
+            except BaseException as exc:  # Exception, SystemExit, GeneratorExit, pytest's Failed: this run's error
+                delay = settings.retry_delay(attempts, exc) if attempts <= settings.retries else 0.0
+                retry = attempts <= settings.retries and settings.retryable(exc)
+                if retry and waited + delay > MAX_RUN_WAIT_S:
+                    retry = False
+                    gave_up = (
+                        f" (not retried: waiting {delay:g}s more would pass the "
+                        f"{MAX_RUN_WAIT_S:g}s a run may spend waiting between attempts)"
+                    )
+                if retry:
+                    waited += delay
                     if isinstance(exc, RetryableError) and getattr(exc, "retry_after", None):
                         limiter.pause(delay)  # a quota is shared: the server's pause holds every run back
                     logger.debug("retrying after %s (attempt %d, %.2fs)", type(exc).__name__, attempts, delay)
@@ -519,11 +700,14 @@ class Job(Generic[B]):
                     continue
                 stage = getattr(item, "stage", "")
                 if isinstance(exc, RunTimedOut):
-                    message = f"run exceeded timeout of {settings.timeout:g}s"
+                    message = f"run exceeded timeout of {settings.timeout:g}s{gave_up}"
                     return item.failed("timeout", RunError(type="TimeoutError", message=message, stage=stage), attempts)
+                error = capture_error(exc, stage)
+                if gave_up:
+                    error = error.model_copy(update={"message": error.message + gave_up})
                 if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # the agent's own deadline, its message
-                    return item.failed("timeout", capture_error(exc, stage), attempts)
-                return item.failed("error", capture_error(exc, stage), attempts)
+                    return item.failed("timeout", error, attempts)
+                return item.failed("error", error, attempts)
             if attempts > 1:
                 result.attempts = attempts
             return result
@@ -612,7 +796,7 @@ class Job(Generic[B]):
         limit = self.settings.max_concurrency
         self._cap = max(1, self.total if limit is None else min(self.total, limit))
         self._all_done = asyncio.get_running_loop().create_future()
-        with job_threads(min(self._cap, 256)):
+        with job_threads(self._cap):  # threads start on demand, up to threads.MAX_THREADS
             try:
                 if self.total:
                     self._spawn()
@@ -627,7 +811,7 @@ class Job(Generic[B]):
         for task in workers:
             task.cancel()
         if workers:
-            done, pending = await asyncio.wait(workers, timeout=STOP_GRACE_S)
+            done, pending = await asyncio.wait(workers, timeout=TEARDOWN_WAIT_S)
             for task in pending:
                 logger.warning("a run ignored cancellation; abandoning it")
                 _forget(task)
@@ -687,20 +871,27 @@ class Job(Generic[B]):
         return self._cancel_requested or self._interrupted
 
     # -- results --------------------------------------------------------------------
-    def _filled(self, index: int) -> list[Any]:
-        """Plan ``index``'s results, unit-major; runs that never finished appear as ``cancelled``."""
+    def _filled(self, index: int) -> Any:
+        """Plan ``index``'s results, unit-major; runs that never finished count as ``cancelled``.
+
+        When every run finished this is the plain list. Otherwise it is a
+        :class:`~russo_nb.partial_runs.PartialRuns`: the unfinished runs are a count, each built
+        only when looked at (a stopped 1M-run batch never builds a million objects).
+        """
+        from .partial_runs import PartialRuns
+
         plan = self.plans[index]
         results = self._results[index]
-        if all(result is not None for result in results):
+        if None not in results:
             return list(results)
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
-        filled = []
-        for slot, result in enumerate(results):
-            if result is None:
-                item = self._in_flight.get((index, slot)) or plan.item(*divmod(slot, plan.runs))
-                result = item.failed("cancelled", error, 0)
-            filled.append(result)
-        return filled
+        in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
+
+        def fill(slot: int) -> Any:
+            item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
+            return item.failed("cancelled", error, 0)
+
+        return PartialRuns(list(results), plan.runs, fill)
 
     def plan_results(self) -> list[Any]:
         """Each plan's result as it stands, in plan order."""

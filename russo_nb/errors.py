@@ -19,6 +19,7 @@ __all__ = [
     "StoreBusyError",
     "SuiteFileError",
     "ToolCallAssertionError",
+    "TooManyBlockingCallsError",
     "UnknownNameError",
 ]
 
@@ -80,3 +81,8 @@ class PatternTimeoutError(RussoError, TimeoutError):
 
 class StoreBusyError(RussoError, RuntimeError):
     """The history store is locked by another process for longer than its busy timeout."""
+
+
+class TooManyBlockingCallsError(RussoError, RuntimeError):
+    """A run needed one more thread for a blocking call, but the job already runs
+    :data:`russo_nb.threads.MAX_THREADS` (stuck ones included). Recorded as that run's error."""

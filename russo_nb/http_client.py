@@ -56,8 +56,21 @@ class RetryableHTTPError(AgentHTTPError, RetryableError):
         self.retry_after = retry_after
 
 
+def _redact_path(path: str) -> str:
+    """Path parameters hidden: ``/x;jsessionid=SECRET`` → ``/x;jsessionid=***`` (``/x;SECRET`` → ``/x;***``)."""
+    if ";" not in path:
+        return path
+    segments = []
+    for segment in path.split("/"):
+        head, *params = segment.split(";")
+        hidden = [f"{param.split('=', 1)[0]}=***" if "=" in param else "***" for param in params]
+        segments.append(";".join([head, *hidden]))
+    return "/".join(segments)
+
+
 def redact_url(url: str) -> str:
-    """``url`` with query values and any password replaced by ``***`` (``?key=***``), for names and messages."""
+    """``url`` with query values, path parameters (``;jsessionid=``) and any password replaced by ``***``
+    (``?key=***``), for names and messages."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -71,7 +84,7 @@ def redact_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(key, "***") for key, _ in pairs], safe="*") if pairs else "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return urlunsplit((parts.scheme, netloc, _redact_path(parts.path), query, ""))
 
 
 def _server_message(body: bytes) -> str:

@@ -19,10 +19,13 @@ from typing import Any
 
 from .errors import InvalidArgumentError
 
-__all__ = ["MAX_RETRY_AFTER_S", "RateLimit", "RateLimiter", "parse_retry_after"]
+__all__ = ["MAX_INTERVAL_S", "MAX_RETRY_AFTER_S", "RateLimit", "RateLimiter", "parse_retry_after"]
 
 MAX_RETRY_AFTER_S = 600.0
 """A server's ``Retry-After`` is honoured up to this many seconds (a hostile value cannot park a batch)."""
+
+MAX_INTERVAL_S = 3600.0
+"""The slowest rate limit accepted: one start per hour (``"0.0000001/h"`` would start runs years apart)."""
 
 _UNITS = {
     "s": 1.0,
@@ -53,6 +56,11 @@ class RateLimit:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
                 raise InvalidArgumentError(f"rate limit {name} must be a number > 0, got {value!r}")
+        if self.per_s / self.requests > MAX_INTERVAL_S:
+            raise InvalidArgumentError(
+                f"rate limit {self} starts a run every {self.per_s / self.requests:,.0f}s; "
+                f"russo accepts at most one start per {MAX_INTERVAL_S:g}s (1/h) or faster"
+            )
 
     @property
     def interval_s(self) -> float:

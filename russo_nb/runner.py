@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import check_conditions
-from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
+from .engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -116,6 +116,7 @@ class _BatchContext:
         self._pure = type(evaluator) is ExactEvaluator
         self._settled: dict[tuple[int, int], EvalResult] = {}
         self._last_answer: dict[int, tuple[Any, ...]] = {}
+        self._missed: dict[tuple[int, str], tuple[list[ToolCall], EvalResult]] = {}
 
     def evaluate(self, expected: list[ToolCall], calls: list[ToolCall]) -> EvalResult:
         """Evaluate, reusing the last evaluation when an agent hands back the very same calls.
@@ -174,6 +175,16 @@ class _BatchContext:
             evaluation = interner.evaluation(self.evaluate(expected, shared))
             self._settled[key] = evaluation
         return evaluation
+
+    def missed(self, expected: list[ToolCall], details: str) -> EvalResult:
+        """The evaluation of a run that never answered, shared by runs with the same expectation and reason."""
+        key = (id(expected), details)
+        last = self._missed.get(key)
+        if last is None or last[0] is not expected:
+            last = self._missed[key] = (expected, _missed(expected, details))
+            if len(self._missed) > 1024:  # errors with distinct texts: keep only the latest
+                self._missed.pop(next(iter(self._missed)))
+        return last[1]
 
     def store(self, audio: Audio) -> str:
         key = audio.content_key()
@@ -308,17 +319,27 @@ class PromptRun:
 
     def failed(self, status: RunStatus, error: RunError | None, attempts: int) -> SingleRunResult:
         details = str(error) if error else status
-        return SingleRunResult(
-            prompt=self.prompt,
-            run_index=self.run_index,
-            eval_result=_missed(self.expected, details),
-            status=status,
-            error=error,
-            attempts=attempts,
-            prompt_id=self.pid,
-            effects=self.effect_names,
-            seed=self.seed,
-            conditions=self.conditions,
+        return construct_fast(
+            SingleRunResult,
+            {
+                "prompt": self.prompt,
+                "run_index": self.run_index,
+                "eval_result": self.ctx.missed(self.expected, details),
+                "status": status,
+                "error": error,
+                "latency_s": None,
+                "synth_s": None,
+                "attempts": attempts,
+                "audio_key": None,
+                "response": None,
+                "prompt_id": self.pid,
+                "effects": self.effect_names,
+                "seed": self.seed,
+                "started_at": None,
+                "transcript": None,
+                "retried": (),
+                "conditions": self.conditions,
+            },
         )
 
 
@@ -432,13 +453,8 @@ def start_batch(
     runs: int = 1,
     max_concurrency: int | None = None,
     *,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
+    options: EngineOptions | None = None,
     effects: Sequence[Any] | None = None,
-    seed: int = 0,
     resynthesize: bool = False,
     keep_audio: bool = True,
     on_progress: Callable[[Progress], Any] | None = None,
@@ -446,26 +462,22 @@ def start_batch(
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
     :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
-    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
-    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
+    ``result()`` survives a cancel). The engine options (``timeout``, ``retries``, ``retry_on``,
+    ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.engine.EngineOptions`' fields,
+    given as keywords or ``options=``. ``executor``: where the runs execute (default:
+    this process's event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
-    pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
+    settings = engine_options(options, where="start_batch()", max_concurrency=max_concurrency, **engine)
+    pipeline = make_pipeline(agent, synthesizer, evaluator, effects, settings.seed or 0)
     name, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=name,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
+    metadata = BatchMetadata(name=name, tags=tag_list, **settings.metadata_fields())
     plan = plan_prompts(
         prompts,
         pipeline,
@@ -491,9 +503,10 @@ async def run_concurrent(
 ) -> BatchResult:
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
 
-    Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
-    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
-    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
+    Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options: the engine's
+    (:class:`~russo_nb.engine.EngineOptions`: ``timeout``, ``retries``/``retry_on``/``retry_backoff``,
+    ``rate_limit``, ``seed``, or ``options=``), and ``effects``, ``resynthesize``, ``keep_audio``,
+    ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
     carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     """

@@ -365,10 +365,7 @@ class HistoryStore:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
         Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
-        ones are not counted), passed, pass_rate, low / high (Wilson 95%). ``prompt`` may be the prompt
-        text or its prompt_id. ``where`` keeps only runs with those run conditions
-        (``where={"voice": "en-gb-scotland"}``: one voice of each recorded sweep across batches;
-        ``{"snr_db": float("nan")}`` matches clean runs); batches with no such run are left out.
+
         """
         import pandas as pd
 
@@ -409,9 +406,11 @@ class HistoryStore:
         frame["runs"] = frame["runs"].astype("int64")
         frame["passed"] = frame["passed"].fillna(0).astype("int64")
         frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
-        if len(frame):
+        if len(frame) and prompt is not None:
             low, high = wilson_interval(frame["passed"].to_numpy(), frame["runs"].to_numpy())
             frame["low"], frame["high"] = low, high
+        elif len(frame):
+            frame["low"], frame["high"] = self._clustered_bounds(frame["batch_id"].tolist())
         else:
             frame["low"], frame["high"] = [], []
         return frame
@@ -419,10 +418,13 @@ class HistoryStore:
     def _condition_trend(
         self, prompt: str | None, suite: str | None, agent: str | None, where: dict[str, Any]
     ) -> pd.DataFrame:
-        """:meth:`trend` over the runs whose conditions match ``where`` (read from the stored conditions)."""
+        """:meth:`trend` over the runs whose conditions match ``where`` (read from the stored conditions).
+
+        Each batch's interval is clustered by prompt over the matching runs, as :meth:`trend`'s is.
+        """
         import pandas as pd
 
-        from .analysis.stats import wilson_interval
+        from .analysis.stats import clustered_se
         from .conditions import check_conditions, same_conditions
 
         wanted = check_conditions(where, "where")
@@ -436,18 +438,18 @@ class HistoryStore:
             params += [prompt, prompt]
         query = (
             "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.recorded_at, "
-            "r.status, r.conditions FROM batches b JOIN runs r ON r.batch_id = b.batch_id WHERE "
+            "r.prompt, r.status, r.conditions FROM batches b JOIN runs r ON r.batch_id = b.batch_id WHERE "
             + " AND ".join(clauses)
         )
         with self._connect() as conn:
             rows = conn.execute(query, params).fetchall()
-        parsed: dict[str, bool] = {}
+        matches: dict[str, bool] = {}
         batches: dict[str, dict[str, Any]] = {}
-        for batch_id, suite_name, name, agent_name, started, finished, recorded, status, text in rows:
-            keep = parsed.get(text)
+        for batch_id, suite_name, name, agent_name, started, finished, recorded, text, status, stored in rows:
+            keep = matches.get(stored)
             if keep is None:
-                conditions = json.loads(text)
-                keep = parsed[text] = same_conditions({k: conditions.get(k) for k in wanted}, wanted)
+                conditions = json.loads(stored)
+                keep = matches[stored] = same_conditions({k: conditions.get(k) for k in wanted}, wanted)
             if not keep:
                 continue
             entry = batches.setdefault(
@@ -460,25 +462,58 @@ class HistoryStore:
                     "started_at": started,
                     "finished_at": finished,
                     "recorded_at": recorded,
-                    "runs": 0,
-                    "passed": 0,
+                    "prompts": {},
                 },
             )
+            counts = entry["prompts"].setdefault(text, [0, 0])
             if status != "cancelled":
-                entry["runs"] += 1
-                entry["passed"] += int(status == "passed")
+                counts[1] += 1
+                counts[0] += int(status == "passed")
+        ordered = sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"]))
+        for entry in ordered:
+            per_prompt = list(entry.pop("prompts").values())
+            entry["passed"] = sum(c for c, _ in per_prompt)
+            entry["runs"] = sum(n for _, n in per_prompt)
+            if entry["runs"]:
+                interval = clustered_se([c for c, _ in per_prompt], [n for _, n in per_prompt])
+                entry["low"], entry["high"] = interval.low, interval.high
+            else:
+                entry["low"], entry["high"] = 0.0, 1.0
         columns = ["batch_id", "suite", "name", "agent", "started_at", "finished_at", "runs", "passed"]
-        frame = pd.DataFrame(sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"])))
-        frame = frame.reindex(columns=columns)
+        frame = pd.DataFrame(ordered).reindex(columns=[*columns, "low", "high"])
         for column in ("started_at", "finished_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         frame["runs"] = frame["runs"].astype("int64")
         frame["passed"] = frame["passed"].astype("int64")
         frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
-        low, high = wilson_interval(frame["passed"].to_numpy(), frame["runs"].to_numpy()) if len(frame) else ([], [])
-        frame["low"], frame["high"] = low, high
+        frame = frame[[*columns, "pass_rate", "low", "high"]]
         frame.attrs["where"] = dict(wanted)
         return frame
+
+    def _clustered_bounds(self, batch_ids: list[str]) -> tuple[list[float], list[float]]:
+        """Each batch's pass-rate interval clustered by prompt, from its per-prompt finished runs and passes."""
+        from .analysis.stats import clustered_se
+
+        counts: dict[str, tuple[list[int], list[int]]] = {}
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT batch_id, SUM(passed), SUM(status != 'cancelled') FROM runs GROUP BY batch_id, prompt"
+            ).fetchall()
+        for batch_id, passed, finished in rows:
+            entry = counts.setdefault(batch_id, ([], []))
+            entry[0].append(int(passed or 0))
+            entry[1].append(int(finished or 0))
+        lows, highs = [], []
+        for batch_id in batch_ids:
+            passed, finished = counts.get(batch_id, ([], []))
+            if sum(finished):
+                interval = clustered_se(passed, finished)
+                lows.append(interval.low)
+                highs.append(interval.high)
+            else:
+                lows.append(0.0)
+                highs.append(1.0)
+        return lows, highs
 
     def __len__(self) -> int:
         with self._connect() as conn:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import EngineSettings, Executor, Job, Progress
+from .engine import EngineOptions, Executor, Job, Progress, engine_options
 from .errors import InvalidArgumentError
 from .pipeline import batch_labels, build_effects, make_pipeline
 from .protocols import check_synthesizer, describe, effect_name
@@ -363,22 +363,18 @@ def start_sweep(
     conditions: Any = None,
     runs: int = 1,
     max_concurrency: int | None = None,
-    seed: int = 0,
+    options: EngineOptions | None = None,
     synthesizer: Any = None,
     evaluator: Any = None,
     effects: Any = None,
     noise: str = "white",
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
     keep_audio: bool = True,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
     run_conditions: Mapping[str, Any] | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[BatchResult]:
     """Plan a sweep of prompts × voices × SNR levels × conditions × runs as one :class:`Job` (not yet run).
 
@@ -390,21 +386,15 @@ def start_sweep(
     "telephone": "telephone", "fast": "speed:1.25"}``), applied after the noise; only the labels
     given are run (include a ``None`` chain for a plain baseline). ``effects``: a chain applied
     to every run first. ``run_conditions``: constant run conditions (``{"agent_version": "v2"}``).
-    Engine options (``max_concurrency``, ``timeout``, ``retries``, ``rate_limit``, ...) as
-    :func:`russo_nb.start_batch`, ``executor`` too (a DaskExecutor runs the sweep on a cluster).
-    ``await job`` gives a :class:`BatchResult` whose runs carry
+    Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``, ``timeout``,
+    ``retries``, ``rate_limit``, ``seed`` ...) as :func:`russo_nb.start_batch`, ``executor`` too (a
+    DaskExecutor runs the sweep on a cluster). ``await job`` gives a :class:`BatchResult` whose runs carry
     ``voice``, ``snr_db`` (NaN for clean) and ``condition``.
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
+    settings = engine_options(options, where="start_sweep()", max_concurrency=max_concurrency, **engine)
+    seed = settings.seed or 0
     label, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=label,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
+    metadata = BatchMetadata(name=label, tags=tag_list, **settings.metadata_fields())
     plan = plan_sweep(
         prompts,
         agent,

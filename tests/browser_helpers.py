@@ -100,3 +100,42 @@ def open_and_run_all(page: Any, lab: str, notebook: str) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def reopen_without_kernel(page: Any) -> None:
+    """Save the notebook, shut its kernel down and reload the page: widget models are gone, as in a reopen."""
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(2000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Shut Down Kernel").first.click()
+    try:
+        page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
+    except Exception:
+        pass
+    page.wait_for_timeout(2000)
+    page.reload()
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    try:
+        page.locator(".jp-Dialog .jp-mod-reject").first.click(timeout=8_000)  # "No Kernel"
+    except Exception:
+        pass
+
+
+@contextmanager
+def notebook_lab(base: Path, name: str, cells: list[str]) -> Iterator[str]:
+    """JupyterLab serving one notebook ``name`` made of code ``cells`` (python3 kernel); yield the Lab's URL."""
+    import shutil
+
+    import nbformat
+
+    root = base / "root"
+    root.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, root / name)
+    try:
+        with jupyterlab(base, root) as url:
+            yield url
+    finally:
+        shutil.rmtree(root / ".ipynb_checkpoints", ignore_errors=True)

@@ -96,7 +96,8 @@ def test_plot_flakiness_heatmap(small):
     grid = images[0].get_array()
     assert grid.shape == (3, 4)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0].startswith("flaky") and labels[0].endswith("[1.33]")  # most flaky first: 4·2·2/(4·3)
+    # most flaky first: 4·2·2/(4·3) = 1.33 unbiased, shown clipped at 1 (a share of 4p(1−p) cannot exceed it)
+    assert labels[0].startswith("flaky") and labels[0].endswith("[1.00]")
     broken = labels.index(next(label for label in labels if label.startswith("broken")))
     assert list(grid[broken]) == [1, 1, 2, 1]  # failed, failed, error, failed
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["passed", "failed", "error"]
@@ -204,3 +205,31 @@ def test_per_prompt_charts_stay_readable_with_50_prompts(chart):
     assert all(below.y1 <= above.y0 + 0.5 for below, above in itertools.pairwise(ordered))  # no overlap
     assert all(box.x0 >= page.x0 - 0.5 and box.y0 >= page.y0 - 0.5 and box.y1 <= page.y1 + 0.5 for box in boxes)
     assert all(len(label.get_text()) <= 50 for label in labels)  # long prompts are shortened, not wrapped over
+
+
+def test_a_chart_a_plot_function_opens_follows_the_notebook_theme_and_others_are_left_alone():
+    """In IPython the flakiness chart shows as SVG in currentColor (no white block in a dark theme), with whole
+    run-index ticks at three runs and the unbiased 4p(1−p) clipped at 1; a user's own figure keeps its PNG."""
+    import re
+
+    import matplotlib.pyplot as plt
+    from notebook_helpers import ipython_shell, make_batch
+
+    from russo_nb.analysis import plot_flakiness
+
+    shell = ipython_shell()
+    html_formatter = shell.display_formatter.formatters["text/html"]
+    enabled = html_formatter.enabled
+    html_formatter.enabled = True
+    try:
+        ax = plot_flakiness(make_batch(runs=3))
+        html = html_formatter(ax.figure)
+        own, _ = plt.subplots()
+        assert html_formatter(own) is None  # not ours: shown as IPython always shows it
+    finally:
+        html_formatter.enabled = enabled
+        plt.close("all")
+    assert "russo-ink" in html and "currentColor" in html and "#000000" not in html
+    ticks = [text for text in re.findall(r"<text[^>]*>([^<]*)<", html) if text.strip().isdigit()]
+    assert ticks == ["0", "1", "2"]  # whole runs, no 0.5
+    assert "[1.00]" in html and "[1.33]" not in html and "clipped at 1" in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from browser_helpers import ARTIFACTS, ROOT, jupyterlab, launch_chromium, open_and_run_all
+from browser_helpers import ARTIFACTS, ROOT, jupyterlab, launch_chromium, open_and_run_all, reopen_without_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -120,21 +120,7 @@ def test_quickstart_runs_in_jupyterlab_and_renders_widgets(lab):
             assert not panel.locator(".russo-static").first.is_visible()  # hidden while the live explorer shows
 
             # saved, the kernel shut down and the page reloaded: widget models are gone, the snapshot shows
-            page.keyboard.press("Control+s")
-            page.wait_for_timeout(2000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Shut Down Kernel").first.click()
-            try:
-                page.locator(".jp-Dialog .jp-mod-accept").first.click(timeout=5_000)
-            except Exception:
-                pass
-            page.wait_for_timeout(2000)
-            page.reload()
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-            try:
-                page.locator(".jp-Dialog .jp-mod-reject").first.click(timeout=8_000)  # "No Kernel"
-            except Exception:
-                pass
+            reopen_without_kernel(page)
             panel = page.locator(".jp-NotebookPanel")
             static = panel.locator(".russo-static").first
             static.wait_for(state="visible", timeout=60_000)

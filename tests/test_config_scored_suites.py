@@ -133,3 +133,59 @@ def test_python_api_validate_names_the_low_scorer():
     with pytest.raises(scenario.ReferenceScoreError, match=r"scores 0.80, not 1.0 \(below 1.0: polite=0.00\)"):
         make(0.0).validate_sync()
     assert make(1.0).validate_sync().score == 1.0
+
+
+SCORED_MODULE = """
+import json
+
+from russo_nb import scenario
+from russo_nb.scenario.criteria import tool_called
+from russo_nb.scenario.scorers import scorer, tool_call_match
+
+
+class Booker(scenario.AgentAdapter):
+    async def call(self, input):
+        call = {"id": "c", "type": "function", "function": {"name": "book", "arguments": json.dumps({"to": "LA"})}}
+        return {"role": "assistant", "content": "Booked.", "tool_calls": [call]}
+
+
+def reference(text):
+    call = {"id": "c", "type": "function", "function": {"name": "book", "arguments": json.dumps({"to": "LA"})}}
+    return [{"role": "user", "content": "to LA"}, {"role": "assistant", "content": text, "tool_calls": [call]}]
+
+
+def make(reference_text):
+    return scenario.Scenario(
+        name="scored",
+        agents=lambda: [Booker(), scenario.JudgeAgent(criteria=[tool_called("book")])],
+        script=[scenario.user("to LA"), scenario.agent(), scenario.judge()],
+        scorers=[
+            tool_call_match(["book(to='LA')"], weight=0.8),
+            scorer(lambda result: "please" in (result.text or "").lower(), weight=0.2, name="polite"),
+        ],
+        reference=reference(reference_text),
+    )
+
+
+bad_reference = make("Booked.")
+good_reference = make("Booked, please enjoy.")
+"""
+
+
+def test_a_python_scenario_by_ref_is_validated_and_held_to_a_threshold(tmp_path, capsys):
+    """The issue's case: a reference scoring 0.8 stops the suite; runs scoring 0.8 are not passed."""
+    (tmp_path / "scored_module.py").write_text(SCORED_MODULE)
+
+    def suite(ref: str, **extra: object) -> str:
+        path = tmp_path / f"{ref}.yaml"
+        path.write_text(yaml.safe_dump({"name": "by_ref", "scenarios": [{"ref": f"scored_module:{ref}", **extra}]}))
+        return str(path)
+
+    assert main([suite("bad_reference"), "--no-history", "-q"]) == 2
+    assert "scores 0.80, not 1.0 (below 1.0: polite=0.00)" in capsys.readouterr().err
+
+    assert main([suite("good_reference"), "--runs", "2", "--no-history", "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "scored  0/2 passed (0%)" in out and "score mean 0.80" in out and "reference scores 1.00" in out
+
+    assert main([suite("good_reference", pass_threshold=0.8), "--runs", "2", "--no-history", "-q"]) == 0

@@ -321,3 +321,66 @@ def test_a_sweep_of_real_espeak_voices_equals_the_in_process_run(client):
     assert here.total == 16 and _rows(there) == _rows(here)
     assert there.audio.keys() == here.audio.keys()
     assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())
+
+
+@pytest.mark.slow
+def test_the_command_line_runs_a_suite_on_the_cluster(client, tmp_path, capsys):
+    from russo_nb.cli import main
+    from russo_nb.report import load_batch
+
+    suite = Path(__file__).resolve().parents[1] / "data" / "suites" / "text_flights.yaml"
+    here, there = tmp_path / "here.jsonl", tmp_path / "there.jsonl"
+    assert main(["--config", str(suite), "--no-history", "-q", "--json", str(here)]) == 0
+    address = client.scheduler.address
+    assert main(["--config", str(suite), "--no-history", "--json", str(there), "--dask", address]) == 0
+    assert "dashboard: http" in capsys.readouterr().err
+    assert _rows(load_batch(there)) == _rows(load_batch(here))
+    assert client.status == "running"  # the command closed only what it opened: its own connection
+
+
+def test_magic_dask_option_takes_an_address_or_nothing():
+    from russo_nb.notebook.args import parse_command
+
+    assert parse_command('run "Book a flight" --agent a --dask').get("dask") == "local"
+    assert parse_command('run "Book a flight" --dask --agent a').get("dask") == "local"
+    assert parse_command('run "hi" --agent a --dask tcp://scheduler:8786').get("dask") == "tcp://scheduler:8786"
+    assert parse_command("suite s.yaml --dask 10.0.0.5:8786").get("dask") == "10.0.0.5:8786"
+    assert parse_command('run "hi" --agent a').get("dask") is None
+    with pytest.raises(russo.InvalidArgumentError, match="--dask takes a scheduler address"):
+        parse_command('run --agent a --dask "Book a flight"')
+
+
+def test_progress_shows_the_dashboard_link_beside_the_bar(capsys):
+    import io
+
+    from russo_nb.engine import Progress
+    from russo_nb.notebook.progress import ProgressDisplay
+
+    stream = io.StringIO()
+    ProgressDisplay(4, "russo run", mode="text", stream=stream, link="http://127.0.0.1:8787/status").show()
+    assert stream.getvalue() == "russo run dashboard: http://127.0.0.1:8787/status\n"
+    display = ProgressDisplay(4, "russo run", mode="widget", link='http://h/"><script>x</script>')
+    link_html = display.box.children[-1].value
+    assert "<script>" not in link_html and "&quot;&gt;&lt;script&gt;" in link_html
+    assert display._bundle("0/4 runs")["text/plain"].endswith('dashboard http://h/"><script>x</script>')
+    display(Progress(total=4, done=4, passed=4))
+    assert display.bar.value == 4
+
+
+@pytest.mark.slow
+def test_the_offline_voice_agent_recognises_on_workers(client):
+    from russo_nb.adapters.local import LocalVoiceAgent
+    from russo_nb.audio import EspeakSynthesizer
+
+    prompts = ["Book a flight from New York to Los Angeles", "What is the weather in Boston"]
+    expect = {prompts[0]: "book_flight(from_city='NYC', to_city='LA')", prompts[1]: "get_weather(city='Boston')"}
+    options = dict(expect=expect, runs=2)
+    here = russo.run_concurrent_sync(prompts, EspeakSynthesizer(), LocalVoiceAgent.demo(mode="inline"), **options)
+    # the default mode decodes in a process pool, which a (daemonic) Dask worker may not start: it decodes inline
+    there = russo.run_concurrent_sync(
+        prompts, EspeakSynthesizer(), LocalVoiceAgent.demo(), executor=DaskExecutor(client), **options
+    )
+    assert [(r.status, r.response.tool_calls, r.response.text) for r in there.runs] == [
+        (r.status, r.response.tool_calls, r.response.text) for r in here.runs
+    ]
+    assert here.passed_count == 4

@@ -120,10 +120,16 @@ def test_results_offer_text_and_html_in_one_bundle():
     bundle = batch._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert bundle["text/plain"].startswith("FAILED (") and "russo-batch" in bundle["text/html"]
-    # the plain text is the summary's headline, then where the rest is
+    # the plain text is the summary's headline, the failure signatures across prompts, then where the rest is
     head = batch.summary().splitlines()[:2]
     rows = len(batch.by_prompt())
-    assert bundle["text/plain"].splitlines() == [*head, f"  … {rows} prompts; see .summary()"]
+    assert bundle["text/plain"].splitlines() == [
+        *head,
+        "  Failures: 5 runs with 2 signatures",
+        "    [failed] to_city → \"<script>alert('x')</script>\": 4 runs over 2 prompts",
+        "    [error] RuntimeError: agent crashed <script>alert('x')</script>: 1 run",
+        f"  … {rows} prompts; see .summary()",
+    ]
 
 
 def test_a_loaded_batch_displays_building_only_its_failing_runs(tmp_path):

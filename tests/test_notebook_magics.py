@@ -185,7 +185,7 @@ def test_unknown_result_for_show_compare_export(ip, ns, capsys):
     assert russo(ip, "compare hand booker") is None
     assert "booker is a FunctionAgent, not a result" in one_error(capsys)
     assert russo(ip, "export hand out.txt") is None
-    assert ".html, .csv, .parquet or .jsonl" in one_error(capsys)
+    assert "the suffix must be one of" in (error := one_error(capsys)) and ".jsonl.gz" in error
 
 
 def test_suite_file_missing(ip, ns, capsys):
@@ -196,13 +196,14 @@ def test_suite_file_missing(ip, ns, capsys):
 # -- export, compare, help ------------------------------------------------------------------
 def test_export_writes_files(ip, ns, tmp_path, capsys):
     ns["hand"] = make_batch()
-    for suffix in (".csv", ".jsonl", ".html"):
+    for suffix in (".csv", ".jsonl", ".jsonl.gz", ".html"):  # every suffix the README lists
         target = tmp_path / f"out{suffix}"
         russo(ip, f"export hand {target}")
         assert target.exists() and target.stat().st_size > 0
         assert f"wrote {target}" in capsys.readouterr().out
     html = (tmp_path / "out.html").read_text()
     assert EVIL not in html  # the report escapes what agents wrote
+    assert (tmp_path / "out.jsonl.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip
 
 
 def test_help(ip, capsys):

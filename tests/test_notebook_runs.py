@@ -187,7 +187,19 @@ def test_row_labels_are_fixed_width_and_show_no_call():
     assert len({len(label) for label in labels}) == 1  # columns line up
     assert all(" " not in label for label in labels)  # non-breaking spaces only: the browser keeps them
     error_row = next(label for label, i in table.rows.options if batch.runs[i].status == "error")
-    assert "(no call)" in error_row.replace(NBSP, " ") and "RuntimeError" in error_row
+    assert "RuntimeError: agent crashed" in error_row.replace(NBSP, " ")  # an error says what it was
+
+
+def test_a_failed_row_shows_the_argument_that_differs_and_long_prompts_are_cut_in_the_middle():
+    """Not two cut calls (``book_flight(to_city='Lo…`` on both sides): the argument, both values."""
+    prompt = "Book a flight from New York to Los Angeles on the first of May " * 2 + "for two"
+    batch = make_batch([prompt], runs=2, with_error=False)
+    table = RunsTable(batch)
+    rows = {batch.runs[i].status: label.replace(NBSP, " ") for label, i in table.rows.options}
+    assert "to_city: 'LA' → \"<script>" in rows["failed"]
+    assert "book_flight(to_city='LA')" in rows["passed"]  # a passed run: the call it made
+    assert rows["failed"].startswith("Book a flight fro…t of May for two")  # the end, where variants differ, kept
+    assert len(rows["failed"]) <= 150  # fits 1400 px of 12 px monospace
 
 
 def test_browser_opens_runs_and_moves_through_the_sorted_order():

@@ -6,9 +6,8 @@ import math
 
 import pandas as pd
 import pytest
-from scenario_helpers import BookingAgent, arun
+from scenario_helpers import arun, booking_scenario
 
-from russo_nb import scenario
 from russo_nb.errors import InvalidArgumentError
 from russo_nb.report import export, load_batch
 from russo_nb.runner import PromptPlan, run_concurrent, start_batch
@@ -111,16 +110,7 @@ def test_conditions_survive_every_file_format(tmp_path, suffix):
 
 
 def _scenario(name: str) -> Scenario:
-    return Scenario(
-        name=name,
-        description="The user wants a flight to Oslo",
-        agents=lambda: [
-            BookingAgent(),
-            scenario.UserSimulatorAgent(lines=["a flight to Oslo"]),
-            scenario.JudgeAgent(criteria=[tool_called("book_flight")]),
-        ],
-        max_turns=1,
-    )
+    return booking_scenario(name, "a flight to Oslo", [tool_called("book_flight")])
 
 
 def test_scenario_runs_carry_batch_conditions(tmp_path):

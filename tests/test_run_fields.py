@@ -12,16 +12,15 @@ import pandas as pd
 from analysis_helpers import make_run
 
 from russo_nb.columns import (
-    RUN_LINE_ELSEWHERE,
-    RUN_LINE_FIELDS,
     RUN_TABLE,
     TABLE_LEAVES_OUT,
     FieldGetter,
     frame_columns,
 )
+from russo_nb.records import PROMPT_RECORD, SCENARIO_RECORD
 from russo_nb.report import export, load_batch
-from russo_nb.report.jsonl import RUN_FIELDS
 from russo_nb.report.tables import TEXT_COLUMNS
+from russo_nb.scenario import ScenarioResult
 from russo_nb.types import BatchResult, RetriedAttempt, SingleRunResult
 
 
@@ -29,11 +28,15 @@ def _fields() -> set[str]:
     return set(SingleRunResult.model_fields)
 
 
-def test_every_run_field_is_a_json_lines_cell_or_declared_elsewhere():
-    assert RUN_FIELDS == RUN_LINE_FIELDS  # the writer and reader use the one declaration
-    assert len(set(RUN_LINE_FIELDS)) == len(RUN_LINE_FIELDS)
-    assert set(RUN_LINE_FIELDS) | set(RUN_LINE_ELSEWHERE) == _fields()
-    assert not set(RUN_LINE_FIELDS) & set(RUN_LINE_ELSEWHERE)
+RUN_LINE_FIELDS = [spec.name for spec in PROMPT_RECORD]
+
+
+def test_every_run_field_has_one_cell_in_the_run_record():
+    """The record (JSON lines, the row format) covers every field of both run models, each once."""
+    for record, model in ((PROMPT_RECORD, SingleRunResult), (SCENARIO_RECORD, ScenarioResult)):
+        names = [spec.name for spec in record] + [also for spec in record for also in spec.also]
+        assert len(set(names)) == len(names)
+        assert set(names) == set(model.model_fields), model.__name__
 
 
 def test_every_run_field_has_a_run_table_column_or_a_reason_it_is_left_out():

@@ -16,6 +16,7 @@ import pytest
 from scenario_helpers import ChatServer, arun, judge_model, tool_call_reply
 
 from russo_nb import scenario
+from russo_nb.errors import ConfigurationError
 from russo_nb.scenario import llm
 from russo_nb.scenario.agent_adapter import AgentAdapter
 from russo_nb.scenario.types import AgentInput, AgentReturnTypes, ScenarioResult
@@ -331,3 +332,92 @@ def test_offline_when_no_model_is_configured(fresh_config):
         )
     )
     assert result.success and result.messages[0] == {"role": "user", "content": "I want a refund"}
+
+
+def test_configured_min_turns_holds_the_judge_back_and_a_judge_without_criteria_fails(fresh_config):
+    from russo_nb.scenario.criteria import text_contains
+
+    class Echo(AgentAdapter):
+        async def call(self, input: AgentInput) -> AgentReturnTypes:
+            return f"you said: {input.last_new_user_message_str()}"
+
+    def play():
+        return arun(
+            scenario.run(
+                name="min turns",
+                description="chat",
+                agents=[
+                    Echo(),
+                    scenario.UserSimulatorAgent(lines=["a", "b", "c", "d"]),
+                    scenario.JudgeAgent(criteria=[text_contains("you said")]),
+                ],
+            )
+        )
+
+    assert play().turns == 1  # the criterion holds at once
+    scenario.configure(min_turns=2)
+    held = play()
+    assert held.success and held.turns == 3  # turns 0 and 1 may not end the run
+
+    no_criteria = arun(
+        scenario.run(
+            name="no criteria",
+            description="d",
+            agents=[Echo(), scenario.JudgeAgent()],
+            script=[scenario.user("hi"), scenario.agent(), scenario.judge()],
+        )
+    )
+    assert not no_criteria.success and "has no criteria to judge against" in no_criteria.reasoning
+
+
+def test_a_simulator_or_judge_the_script_never_asks_needs_no_key(fresh_config):
+    """As upstream's provider-mocking example: a model-named simulator that the script never calls (no key set)."""
+    from unittest.mock import Mock
+
+    class MockLLM:
+        def __init__(self) -> None:
+            self.call_count = 0
+
+        def completion(self, model: str, messages: list) -> Mock:
+            self.call_count += 1
+            return Mock(choices=[Mock(message=Mock(content="I can help you with that request."))])
+
+    class ChatAgent(scenario.AgentAdapter):
+        def __init__(self, llm_client) -> None:
+            self.llm_client = llm_client
+
+        async def call(self, input: scenario.AgentInput) -> scenario.AgentReturnTypes:
+            return (
+                self.llm_client.completion(model="openai/gpt-4o-mini", messages=input.messages)
+                .choices[0]
+                .message.content
+            )
+
+    mock_llm = MockLLM()
+    result = arun(
+        scenario.run(
+            name="llm mock test",
+            description="Test agent behavior with mock LLM client",
+            agents=[
+                ChatAgent(mock_llm),
+                scenario.UserSimulatorAgent(model="openai/gpt-4o-mini"),
+                scenario.JudgeAgent(criteria=["Agent is helpful"]),
+            ],
+            script=[
+                scenario.user("Hello there!"),
+                scenario.agent(),
+                lambda state: mock_llm.call_count == 1,
+                scenario.succeed(),
+            ],
+        )
+    )
+    assert result.success and mock_llm.call_count == 1
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):  # asked for a line: the missing key is named
+        arun(
+            scenario.run(
+                name="asked",
+                description="d",
+                agents=[ChatAgent(mock_llm), scenario.UserSimulatorAgent(model="openai/gpt-4o-mini")],
+                script=[scenario.user(), scenario.agent()],
+            )
+        )

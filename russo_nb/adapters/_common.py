@@ -7,6 +7,9 @@ the same way whichever adapter is used.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..errors import AgentResponseError, RetryableError
@@ -15,14 +18,28 @@ from ..ratelimit import parse_retry_after
 from ..types import AgentResponse, Audio
 
 __all__ = [
+    "CLOSE_WAIT_S",
+    "MAX_RECEIVE_BYTES",
+    "MAX_RECEIVE_EVENTS",
     "RETRYABLE_CLOSE_CODES",
     "AgentConnectionError",
+    "ReceiveBudget",
+    "close_within",
     "add_audio_usage",
     "check_seconds",
     "close_error",
     "handshake_error",
     "sdk_error",
 ]
+
+logger = logging.getLogger("russo_nb.adapters")
+
+MAX_RECEIVE_BYTES = 64 * 1024 * 1024
+"""Most bytes one run of a streaming adapter (WebSocket, OpenAI Realtime, Gemini Live) may receive in total."""
+MAX_RECEIVE_EVENTS = 10_000
+"""Most messages / events one run of a streaming adapter may receive."""
+CLOSE_WAIT_S = 2.0
+"""Seconds a streaming adapter waits for its connection to close before dropping it."""
 
 RETRYABLE_CLOSE_CODES = {1011: "internal error", 1012: "service restart", 1013: "try again later", 1014: "bad gateway"}
 """WebSocket close codes that mean the service failed for now, not that the request was wrong."""
@@ -37,8 +54,91 @@ def check_seconds(value: Any, what: str) -> float:
     return float(value)
 
 
+def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
+    """An adapter's one time limit, in seconds: ``timeout=`` (its name on every adapter), or
+    ``response_timeout=``, russo's name on the streaming adapters, accepted as an alias.
+
+    Giving both is an :class:`~russo_nb.errors.InvalidArgumentError`; neither gives ``default``.
+    """
+    from ..errors import InvalidArgumentError
+
+    if timeout is not None and response_timeout is not None:
+        raise InvalidArgumentError(
+            "give timeout= or russo's name for it, response_timeout=, not both "
+            f"(got {timeout!r} and {response_timeout!r})"
+        )
+    chosen = timeout if timeout is not None else response_timeout
+    return check_seconds(default if chosen is None else chosen, "timeout")
+
+
 class AgentConnectionError(RuntimeError):
     """The agent's connection broke (closed before the answer was complete, refused, ...)."""
+
+
+def _size(value: Any, max_nodes: int = 10_000) -> int:
+    """Roughly how many bytes ``value`` holds: the lengths of its strings and bytes, found by walking dicts,
+    lists and objects' attributes (at most ``max_nodes`` of them, 8 bytes for anything else; never exact)."""
+    total = 0
+    stack = [value]
+    seen = 0
+    while stack and seen < max_nodes:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, (str, bytes, bytearray)):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(getattr(item, "__dict__", None), dict):
+            stack.extend(vars(item).values())
+            stack.append(getattr(item, "__pydantic_extra__", None) or {})
+        else:
+            total += 8
+    return total
+
+
+class ReceiveBudget:
+    """What one run of a streaming adapter may receive: :data:`MAX_RECEIVE_BYTES` and :data:`MAX_RECEIVE_EVENTS`.
+
+    Every streaming adapter takes each message through :meth:`take`; past either cap the run ends with an
+    :class:`~russo_nb.errors.AgentResponseError` saying how much arrived (a server flooding one run cannot
+    grow the process by gigabytes; the per-message cap alone allowed 60 × 31 MB).
+    """
+
+    def __init__(self, who: str, max_bytes: int | None = None, max_events: int | None = None) -> None:
+        self.who = who
+        self.max_bytes = MAX_RECEIVE_BYTES if max_bytes is None else max_bytes
+        self.max_events = MAX_RECEIVE_EVENTS if max_events is None else max_events
+        self.bytes = 0
+        self.events = 0
+
+    def take(self, message: Any, size: int | None = None) -> None:
+        """Count one message (``size`` bytes, estimated from its strings when not given); refuse past a cap."""
+        self.events += 1
+        self.bytes += _size(message) if size is None else size
+        if self.bytes > self.max_bytes or self.events > self.max_events:
+            raise AgentResponseError(
+                f"{self.who}: the server sent more than one run may receive ({self.events:,} messages, "
+                f"{self.bytes / 1e6:,.1f} MB; at most {self.max_events:,} messages and "
+                f"{self.max_bytes / 1e6:,.0f} MB per run); refused"
+            )
+
+
+async def close_within(close: Callable[[], Awaitable[Any]], who: str, abort: Callable[[], Any] | None = None) -> None:
+    """Close a connection, waiting at most :data:`CLOSE_WAIT_S`; then ``abort()`` it (a server that never
+    answers the close cannot add seconds to a run). Errors while closing are logged, never the run's error."""
+    try:
+        await asyncio.wait_for(close(), CLOSE_WAIT_S)
+    except asyncio.TimeoutError:
+        logger.debug("%s: the connection did not close within %gs; dropped", who, CLOSE_WAIT_S)
+        if abort is not None:
+            try:
+                abort()
+            except Exception:
+                pass
+    except Exception as exc:
+        logger.debug("%s: closing the connection failed: %s", who, exc)
 
 
 def add_audio_usage(response: AgentResponse, prompt: Any) -> AgentResponse:

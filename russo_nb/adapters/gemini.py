@@ -18,12 +18,20 @@ from typing import Any
 
 from ..audio.constants import Gemini
 from ..audio.manager import AudioManager
-from ..errors import InvalidArgumentError
+from ..errors import AgentResponseError, InvalidArgumentError
 from ..extras import require
 from ..parsers._common import arguments_dict, field
 from ..parsers.gemini import GeminiResponseParser, gemini_usage
 from ..types import AgentResponse, Audio, ToolCall
-from ._common import add_audio_usage, check_seconds, close_error, sdk_error
+from ._common import (
+    AgentConnectionError,
+    ReceiveBudget,
+    add_audio_usage,
+    close_error,
+    close_within,
+    sdk_error,
+    time_limit,
+)
 
 require("google.genai", "GeminiAgent")
 
@@ -100,7 +108,7 @@ class GeminiLiveAgent:
     """The Gemini Live API as an agent: a new session per run from ``client``, or a given ``session``.
 
     A run ends at the first ``tool_call`` message or at the end of the model's turn; nothing within
-    ``response_timeout`` makes the run a timeout (russo returned an empty answer).
+    ``timeout`` (russo's ``response_timeout``, an alias) makes the run a timeout (russo returned an empty answer).
     """
 
     def __init__(
@@ -112,7 +120,8 @@ class GeminiLiveAgent:
         tools: list[Any] | None = None,
         system_instruction: str | None = None,
         config: Any | None = None,
-        response_timeout: float = 30.0,
+        timeout: float | None = None,
+        response_timeout: float | None = None,
         name: str | None = None,
     ) -> None:
         if client is None and session is None:
@@ -123,7 +132,7 @@ class GeminiLiveAgent:
         self.tools = tools
         self.system_instruction = system_instruction
         self.config = config
-        self.response_timeout = check_seconds(response_timeout, "response_timeout")
+        self.timeout = time_limit(timeout, response_timeout, 30.0)
         self.name = name or f"GeminiLiveAgent({model})"
 
     def _build_config(self, types: Any) -> Any:
@@ -147,11 +156,17 @@ class GeminiLiveAgent:
                 from google.genai import types
 
                 config = self._build_config(types)
-                async with self.client.aio.live.connect(model=self.model, config=config) as session:
+                manager = self.client.aio.live.connect(model=self.model, config=config)
+                session = await manager.__aenter__()
+                try:
                     response = await self._run_on(session, audio)
+                finally:  # bounded: a server that never answers the close cannot add seconds to the run
+                    socket = getattr(session, "_ws", None)
+                    abort = getattr(getattr(socket, "transport", None), "abort", None)
+                    await close_within(lambda: manager.__aexit__(None, None, None), self.name, abort)
         except ConnectionClosed as exc:
             raise close_error(exc, self.name, 0) from None
-        except (TimeoutError, InvalidArgumentError):
+        except (TimeoutError, InvalidArgumentError, AgentResponseError, AgentConnectionError):
             raise
         except Exception as exc:
             raise _run_error(exc, self.name) from exc
@@ -172,10 +187,10 @@ class GeminiLiveAgent:
         messages: list[Any] = []
         texts: list[str] = []
         try:
-            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.response_timeout)
+            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
-                f"{self.name}: no tool call or end of turn within response_timeout={self.response_timeout:g}s "
+                f"{self.name}: no tool call or end of turn within timeout={self.timeout:g}s "
                 f"({len(messages)} messages so far)"
             ) from None
         usage = None
@@ -184,17 +199,20 @@ class GeminiLiveAgent:
         return AgentResponse(tool_calls=calls, text="".join(texts) or None, raw=messages or None, usage=usage)
 
     async def _collect(self, session: Any, calls: list[ToolCall], messages: list[Any], texts: list[str]) -> None:
+        budget = ReceiveBudget(self.name)
         async for message in session.receive():
+            budget.take(message)
             messages.append(message)
             tool_call = field(message, "tool_call", None)
             function_calls = field(tool_call, "function_calls", None) if tool_call is not None else None
             if function_calls:
                 for call in function_calls:
-                    name = field(call, "name", "")
-                    if isinstance(name, str) and name:
-                        calls.append(
-                            ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name))
-                        )
+                    name = field(call, "name", None)
+                    if not isinstance(name, str) or not name:
+                        raise AgentResponseError(f"{self.name}: a function call has no name: {call!r:.200}")
+                    calls.append(
+                        ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name))
+                    )
                 return  # the model now waits for the tool's answer: the turn is ours to end
             content = field(message, "server_content", None)
             turn = field(content, "model_turn", None) if content is not None else None
@@ -204,6 +222,9 @@ class GeminiLiveAgent:
                     texts.append(text)
             if content is not None and field(content, "turn_complete", False) is True:
                 return
+        raise AgentConnectionError(  # as the Realtime agent: an answer cut short is not an answer
+            f"{self.name}: the stream ended before turn_complete or a tool call ({len(messages)} messages received)"
+        )
 
     def __repr__(self) -> str:
         return f"GeminiLiveAgent(model={self.model!r})"

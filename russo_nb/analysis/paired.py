@@ -487,6 +487,10 @@ class RunsNeeded(BaseModel):
     simulations: int
     alpha: float
     prompts: int
+    icc: float = 0.0
+    """The intra-prompt correlation simulated (0 = every prompt at the same rate)."""
+    icc_source: str = "assumed 0 (prompts alike)"
+    """Where ``icc`` came from: given, estimated from a pilot batch, or assumed."""
     test: str
     note: str = ""
 
@@ -510,25 +514,49 @@ def simulated_power(
     *,
     prompts: int,
     runs_per_prompt: int,
+    icc: float = 0.0,
     alpha: float = 0.05,
     simulations: int = 2000,
     seed: int = 0,
 ) -> float:
     """Share of simulated batch pairs where :func:`paired_comparison`'s default test finds the difference.
 
-    Every prompt passes at ``baseline`` in A and at ``baseline − drop`` in B; two-sided, level ``alpha``.
+    Prompt rates in A come from a Beta with mean ``baseline`` and intra-prompt correlation ``icc``
+    (0: every prompt at ``baseline``), and in B from the one with mean ``baseline − drop``, each
+    prompt at the same quantile of both (see :mod:`.simulate`); two-sided, level ``alpha``.
     """
+    from .simulate import paired_rates
+
     rng = np.random.default_rng(seed)
-    ca = rng.binomial(runs_per_prompt, baseline, size=(simulations, prompts))
-    cb = rng.binomial(runs_per_prompt, baseline - drop, size=(simulations, prompts))
+    rate_a, rate_b = paired_rates(baseline, baseline - drop, icc, (simulations, prompts), rng)
+    ca = rng.binomial(runs_per_prompt, rate_a)
+    cb = rng.binomial(runs_per_prompt, rate_b)
     return float(np.mean(_reject(ca, cb, runs_per_prompt, alpha)))
 
 
+def _pilot_design(pilot: Any) -> tuple[float, float, int]:
+    """(mean per-prompt pass rate, estimated ICC, prompts) of a pilot batch, or a clear error."""
+    from .stats import icc_estimate
+
+    counts = [value for value in _per_prompt_counts(pilot).values() if value[1] > 0]
+    passed = np.array([c for c, _ in counts], dtype=float)
+    runs = np.array([n for _, n in counts], dtype=float)
+    icc = icc_estimate(passed, runs) if len(counts) else float("nan")
+    if math.isnan(icc):
+        raise InvalidArgumentError(
+            "the pilot batch cannot show how much prompts differ (it needs at least 2 prompts with 2 or more "
+            "finished runs, and not every run alike); pass icc= instead (e.g. icc=0.3)"
+        )
+    return float(np.mean(passed / runs)), min(icc, 0.95), len(counts)
+
+
 def runs_needed(
-    baseline: float,
-    drop: float,
+    baseline: float | None = None,
+    drop: float | None = None,
     *,
     prompts: int | None = None,
+    icc: float | None = None,
+    pilot: Any = None,
     power: float = 0.8,
     alpha: float = 0.05,
     simulations: int = 2000,
@@ -536,15 +564,36 @@ def runs_needed(
 ) -> RunsNeeded:
     """Runs per prompt for :func:`paired_comparison` to detect a fall from ``baseline`` to ``baseline − drop``.
 
-    Sizes the test the package runs: for each candidate design it simulates ``simulations``
-    pairs of batches (``prompts`` prompts, every prompt at the baseline rate in A and at the
-    lower rate in B) and applies paired_comparison's default test at level ``alpha``; the answer
-    is the fewest runs per prompt whose simulated power reaches ``power``. One run per prompt
-    is sized with the mid-p McNemar test, more with the MOVER interval. A comparison over
-    prompts needs at least 2 of them; with very few prompts the t quantile makes the numbers
-    huge, and above ``MAX_RUNS_PER_PROMPT`` it says to add prompts. Real prompts differ in pass
-    rate; the pairing removes most of that, but treat the answer as a minimum.
+    Sizes the test the package runs, by simulation: for each candidate design it simulates
+    ``simulations`` pairs of batches of ``prompts`` prompts and applies paired_comparison's
+    default test at level ``alpha``; the answer is the fewest runs per prompt whose simulated
+    power reaches ``power``. One run per prompt is sized with the mid-p McNemar test, more with
+    the MOVER interval.
+
+    Prompts differ: ``icc`` (intra-prompt correlation, 0–1) says how much, and the simulation
+    draws each prompt's rate from a Beta with that spread (see :mod:`.simulate`). Or pass
+    ``pilot=`` a batch already run: its ICC is estimated (:func:`~russo_nb.analysis.stats.icc_estimate`)
+    and it supplies ``baseline`` (its mean per-prompt pass rate) and ``prompts`` unless given.
+    Without either the prompts are assumed alike (ICC 0), which can promise 80% power and
+    deliver 67–75% at ICC 0.3. When the spread between prompts limits the power, more runs
+    stop helping; above ``MAX_RUNS_PER_PROMPT`` it says to add prompts.
     """
+    source = "assumed 0 (prompts alike; pass icc= or pilot= when they differ)"
+    if pilot is not None:
+        pilot_rate, pilot_icc, pilot_prompts = _pilot_design(pilot)
+        baseline = pilot_rate if baseline is None else baseline
+        prompts = pilot_prompts if prompts is None else prompts
+        if icc is None:
+            icc, source = pilot_icc, f"estimated from the pilot batch ({pilot_prompts} prompts)"
+    if icc is not None and source.startswith("assumed"):
+        source = "given"
+    from .simulate import check_icc
+
+    icc = check_icc(0.0 if icc is None else icc)
+    if baseline is None:
+        raise InvalidArgumentError("runs_needed needs baseline= (the pass rate today) or pilot= (a batch to read)")
+    if drop is None:
+        raise InvalidArgumentError("runs_needed needs drop=: the fall in pass rate to detect (e.g. 0.1)")
     if isinstance(baseline, bool) or not isinstance(baseline, (int, float)) or not 0.0 < baseline <= 1.0:
         raise InvalidArgumentError(f"baseline must be a pass rate in (0, 1], got {baseline!r}")
     if isinstance(drop, bool) or not isinstance(drop, (int, float)) or not 0.0 < drop <= baseline:
@@ -571,6 +620,7 @@ def runs_needed(
             drop,
             prompts=prompts,
             runs_per_prompt=n,
+            icc=icc,
             alpha=alpha,
             simulations=simulations,
             seed=seed,
@@ -595,7 +645,8 @@ def runs_needed(
         if hi >= MAX_RUNS_PER_PROMPT:
             raise InvalidArgumentError(
                 f"paired_comparison over {prompts} prompts cannot reach {power:.0%} power to see "
-                f"{baseline:.1%} → {p2:.1%} within {MAX_RUNS_PER_PROMPT} runs per prompt; use more prompts"
+                f"{baseline:.1%} → {p2:.1%} (ICC {icc:g}) within {MAX_RUNS_PER_PROMPT} runs per prompt; "
+                "use more prompts"
             )
         hi = min(hi * 2, MAX_RUNS_PER_PROMPT)
     lo = 0  # power at 0 runs is 0
@@ -610,9 +661,10 @@ def runs_needed(
         if hi == 1
         else "MOVER interval from clustered Wilson intervals (t with prompts − 1 df), p-value from the interval"
     )
+    spread = "every prompt at the same rate" if icc == 0 else f"prompt rates spread with ICC {icc:.3g} ({source})"
     note = (
         f"sized for paired_comparison's default test ({test}), two-sided at "
-        f"alpha {alpha:g}, by simulating {simulations} pairs of batches with every prompt at the same rate"
+        f"alpha {alpha:g}, by simulating {simulations} pairs of batches with {spread}"
     )
     return RunsNeeded(
         runs_per_prompt=hi,
@@ -624,6 +676,8 @@ def runs_needed(
         simulations=simulations,
         alpha=alpha,
         prompts=prompts,
+        icc=icc,
+        icc_source=source,
         test=test,
         note=note,
     )

@@ -38,12 +38,12 @@ STATUS_COLORS = {"passed": "#2e9e5b", "failed": "#d9534f", "error": "#8e44ad", "
 
 
 def _axes(ax: Axes | None, height: float = 4.0, width: float = 8.0) -> Axes:
-    import matplotlib.pyplot as plt
-
+    """``ax``, or a new figure's axes drawn to follow the notebook's theme (:mod:`.chart_theme`)."""
     if ax is not None:
         return ax
-    _, new_ax = plt.subplots(figsize=(width, height), layout="constrained")
-    return new_ax
+    from .chart_theme import new_themed_axes
+
+    return new_themed_axes(width, height)
 
 
 def chart_text(text: Any) -> str:
@@ -152,6 +152,7 @@ def plot_flakiness(
     """
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     frame = _runs(source)
     prompts = prompts if prompts is not None else prompts_frame(frame)
@@ -171,10 +172,13 @@ def plot_flakiness(
     ax = _axes(ax, fig_height(len(shown)), 10.0)
     cmap = ListedColormap([STATUS_COLORS[k] for k in ("passed", "failed", "error", "missing")])
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=3, interpolation="nearest")
-    labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], shown["flakiness"])]
+    # the unbiased estimate of 4p(1−p) exceeds 1 at few runs (1.33 at 3 runs, 2 passed): shown clipped at 1
+    scores = np.clip(shown["flakiness"].to_numpy(dtype=float), 0.0, 1.0)
+    labels = [f"{_label(p, 36)}  [{s:.2f}]" for p, s in zip(shown["prompt"], scores)]
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=7 if len(shown) > 25 else 9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # runs are whole: no 0.5 ticks at two or three runs
     ax.set_xlabel("run index")
-    title = f"Runs per {noun} [flakiness 4p(1−p)]"
+    title = f"Runs per {noun} [flakiness 4p(1−p), unbiased, clipped at 1]"
     if len(prompts) > len(shown):
         title += f"\nshowing {len(shown)} of {len(prompts)} (most flaky) — see prompts_frame()"
     ax.set_title(title)
@@ -353,7 +357,7 @@ def plot_comparison(
     ax.set_xlim(-1.05, 1.05)
     ax.set_xlabel(
         f"pass rate {name_b} − {name_a} per prompt\n(Newcombe {confidence_label(comparison.confidence)} interval; "
-        f"mean {MEAN_OVER_PROMPTS})"
+        f"dashed: the {MEAN_OVER_PROMPTS})"
     )
     ax.legend(fontsize=8, loc="lower right")
     title = f"{name_b} − {name_a} = {comparison.difference:+.1%}, p = {comparison.p_value:.3g}"

@@ -242,7 +242,7 @@ class PocketsphinxRecognizer:
     async def transcribe(self, audio: Audio) -> Transcript:
         """Decode off the event loop: in the pool, or in a thread for ``inline``."""
         _check_audio(audio)
-        if self.mode == "inline":
+        if self._inline():
             return await asyncio.to_thread(self.transcribe_sync, audio)
         loop = asyncio.get_running_loop()
         try:
@@ -252,12 +252,21 @@ class PocketsphinxRecognizer:
             shutdown_pool()
             return await loop.run_in_executor(self._pool(), recognize, audio, self.grammar, self.config)
 
+    def _inline(self) -> bool:
+        """Decode in this process: ``inline`` mode, or a daemonic process (a Dask worker), which may not start a pool.
+
+        A Dask worker is already one process per core, so decoding inline there loses no parallelism.
+        """
+        import multiprocessing
+
+        return self.mode == "inline" or multiprocessing.current_process().daemon
+
     def _pool(self) -> Executor:
         return recognition_pool()
 
     def warm_up(self) -> None:
         """Start the pool's workers and load this grammar's decoder in each (about a second)."""
-        if self.mode == "inline":
+        if self._inline():
             _warm(self.grammar, self.config)
             return
         pool = recognition_pool()

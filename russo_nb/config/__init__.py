@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from .combine import combine_batches
 from .loading import describe_error, format_location, load_suite, parse_suite
-from .models import AGENT_ALIASES, PipelineSpec, ScenarioSpec, Suite, TestSpec
+from .models import AGENT_ALIASES, ExecutorSpec, PipelineSpec, ScenarioSpec, Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects, wrap_cache
-from .running import SuiteResult, SuiteRun, run_suite, start_suite
+from .running import SuiteResult, SuiteRun, make_executor, run_suite, start_suite, suite_executor
 
 __all__ = [
     "AGENT_ALIASES",
+    "ExecutorSpec",
     "Pipeline",
     "PipelineSpec",
     "ScenarioSpec",
@@ -50,9 +51,11 @@ __all__ = [
     "describe_error",
     "format_location",
     "load_suite",
+    "make_executor",
     "parse_effects",
     "parse_suite",
     "run_suite",
     "start_suite",
+    "suite_executor",
     "wrap_cache",
 ]

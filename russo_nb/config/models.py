@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 
 from ..components import ComponentRef
 from ..errors import SuiteFileError
 from ..expectations import normalize_expectations
 
+if TYPE_CHECKING:
+    from ..engine import EngineOptions
+
 __all__ = [
     "AGENT_ALIASES",
+    "EngineKeys",
     "ExecutorSpec",
     "PipelineSpec",
     "ScenarioSpec",
@@ -37,6 +41,33 @@ AGENT_ALIASES: dict[str, dict[str, Any]] = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _engine_keys() -> type[_Strict]:
+    """The suite file's engine keys (``max_concurrency:``, ``timeout:``, ``retries:``, ``rate_limit:``, ``seed:``
+    ...), made from :class:`~russo_nb.engine.EngineOptions`: each is optional (None: the option's default)
+    and checked by the options' own rules, so the file, the API and the CLI accept exactly the same values."""
+    from dataclasses import fields
+
+    from ..engine import TEXT_OPTIONS, EngineOptions
+
+    annotation = {int: int | None, float: float | None, str: str | float | None}
+    declared = {
+        item.name: (annotation[item.metadata["kind"]], Field(default=None, description=item.metadata["help"]))
+        for item in fields(EngineOptions)
+        if item.name in TEXT_OPTIONS
+    }
+
+    def check(cls: type, value: Any, info: Any) -> Any:
+        if value is not None:
+            EngineOptions(**{info.field_name: value})  # InvalidArgumentError is a ValueError: file + key reported
+        return value
+
+    validators = {"_check_engine_key": field_validator(*declared)(classmethod(check))}
+    return create_model("EngineKeys", __base__=_Strict, __validators__=validators, **declared)
+
+
+EngineKeys = _engine_keys()
 
 
 class PipelineSpec(_Strict):
@@ -173,7 +204,7 @@ class SweepSpec(_Strict):
     noise: str = "white"
 
 
-class Suite(_Strict):
+class Suite(EngineKeys):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
     name: str | None = None
@@ -183,21 +214,7 @@ class Suite(_Strict):
     intents: str | None = None
     effects: list[Any] | None = None
     runs: int = Field(default=1, ge=1)
-    max_concurrency: int | None = Field(default=None, ge=1)
-    timeout: float | None = Field(default=None, gt=0)
     executor: ExecutorSpec | None = None
-    rate_limit: str | float | None = None
-    """Attempt starts per time for the whole suite: ``10/s``, ``600/min`` (see :mod:`russo_nb.ratelimit`)."""
-
-    @field_validator("rate_limit")
-    @classmethod
-    def _check_rate_limit(cls, value: Any) -> Any:
-        from ..ratelimit import RateLimit
-
-        RateLimit.parse(value)  # InvalidArgumentError is a ValueError: reported with the file and field
-        return value
-
-    seed: int = 0
     sweep: SweepSpec | None = None
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
@@ -214,6 +231,15 @@ class Suite(_Strict):
     def source(self) -> Path | None:
         """The file this suite was read from (None when built in code)."""
         return self._source
+
+    def options(self, **overrides: Any) -> EngineOptions:
+        """The suite's engine options: its keys, the defaults for the rest, and ``overrides`` that are not None
+        (the CLI's flags, the magics', ``start_suite``'s keywords)."""
+        from ..engine import TEXT_OPTIONS, engine_options
+
+        chosen = {name: getattr(self, name) for name in TEXT_OPTIONS}
+        chosen.update({name: value for name, value in overrides.items() if value is not None})
+        return engine_options(where=f"{self.label}", **chosen)
 
     @property
     def label(self) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..engine import Job, check_runs
+from ..engine import EngineOptions, Job, check_runs
 from ..errors import RussoError, SuiteFileError
 from .combine import combine_batches
 from .models import Suite, TestSpec
@@ -138,9 +138,10 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
     combined = combine_batches(
         tests,
         name=suite.label,
-        seed=suite.seed,
+        seed=(suite.seed or 0),
         max_concurrency=job.settings.max_concurrency,
-        timeout=suite.timeout,
+        timeout=job.settings.timeout,
+        retries=job.settings.retries,
         started_at=started,
         params={"suite": str(suite.source) if suite.source else suite.label, **job.settings.params()},
     )
@@ -169,7 +170,9 @@ def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) 
     return effects
 
 
-def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None) -> Any:
+def _plan_test(
+    suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None, settings: EngineOptions
+) -> Any:
     """Plan one test's prompts × runs (run in the suite's one job)."""
     from ..pipeline import batch_labels, make_pipeline
     from ..runner import plan_prompts
@@ -178,9 +181,9 @@ def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs:
     test = suite.tests[index]
     try:
         effects = _test_effects(suite, test, index, pipeline)
-        checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, suite.seed)
+        checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, (suite.seed or 0))
         name, tags = batch_labels(f"{suite.label}/{test_id}", test.tags)
-        metadata = BatchMetadata(name=name, timeout=suite.timeout, tags=tags)
+        metadata = BatchMetadata(name=name, timeout=settings.timeout, retries=settings.retries, tags=tags)
         count = runs or test.runs or suite.runs
         if suite.sweep is not None:
             return _plan_sweep_test(suite, test, checked, count, metadata)
@@ -207,7 +210,7 @@ def _plan_sweep_test(suite: Suite, test: TestSpec, pipeline: Any, runs: int, met
             conditions=spec.conditions,
             noise=spec.noise,
             runs=runs,
-            seed=suite.seed,
+            seed=suite.seed or 0,
             synthesizer=None if spec.voices else pipeline.synthesizer,
             evaluator=pipeline.evaluator,
             effects=pipeline.effects or None,
@@ -246,31 +249,36 @@ def start_suite(
     pipeline: Pipeline | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
-    rate_limit: Any = None,
+    options: EngineOptions | None = None,
     executor: Any = None,
+    **engine: Any,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
     The returned :class:`~russo_nb.engine.Job` runs the prompt tests and the scenarios
-    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. ``executor``
-    (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's ``executor:`` block.
+    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. Engine options
+    (:class:`~russo_nb.engine.EngineOptions`) come from the file's keys; ``options=`` replaces them,
+    and keywords that are not None (``max_concurrency``, ``timeout``, ``rate_limit``, ``seed`` ...) win.
+    ``executor`` (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's
+    ``executor:`` block.
     """
-    from ..engine import EngineSettings
+    from ..engine import engine_options
 
     suite = as_suite(suite)
     if runs is not None:
         check_runs(runs)
+    base = options if options is not None else suite.options()
+    settings = engine_options(base, where=suite.label, max_concurrency=max_concurrency, **engine)
+    if settings.seed is not None and settings.seed != suite.seed:
+        suite = suite.model_copy(update={"seed": settings.seed})
     tests, scenarios = suite.select(tags)
     if pipeline is None:
         pipeline = build_pipeline(suite, cache=cache, cache_dir=cache_dir)
     chosen = {id(test) for test in tests}
     picked = [(index, test_id) for index, test_id in enumerate(suite.test_ids()) if id(suite.tests[index]) in chosen]
-    concurrency = max_concurrency if max_concurrency is not None else suite.max_concurrency
-    plans = [_plan_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
+    plans = [_plan_test(suite, index, test_id, pipeline, runs, settings) for index, test_id in picked]
     if scenarios:
-        plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, concurrency))
-    limit = rate_limit if rate_limit is not None else suite.rate_limit
-    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout, rate_limit=limit)
+        plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, settings))
     test_ids = [test_id for _, test_id in picked]
     if executor is None:
         executor = suite_executor(suite)

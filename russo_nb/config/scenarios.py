@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import EngineOptions
 from ..errors import RussoError, SuiteFileError
 from .models import ScenarioSpec, Suite
 from .pipeline import Pipeline
@@ -73,7 +74,7 @@ def _inline_scenario(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
         base = _imported_agent(own_agent) if own_agent is not None else pipeline.agent
         under_test = base
         if pipeline.synthesizer is not None and own_agent is None:
-            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, suite.seed)
+            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, (suite.seed or 0))
         team = [under_test]
         if spec.user_lines:
             team.append(UserSimulatorAgent(lines=list(spec.user_lines)))
@@ -81,7 +82,7 @@ def _inline_scenario(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
         return team
 
     threshold = spec.pass_threshold if spec.pass_threshold is not None else (1.0 if scorers else None)
-    return Scenario(
+    return Scenario(  # in a suite file, scorers without a pass_threshold mean 1.0 (see _suite_threshold)
         name=spec.name or spec.id or f"scenario{index + 1}",
         description=spec.description or "",
         agents=agents,
@@ -116,17 +117,27 @@ def validate_references(suite: Suite, scenarios: list[Any]) -> dict[str, Any]:
     return results
 
 
+def _suite_threshold(scenario: Any, given: float | None) -> Any:
+    """In a suite file a scored scenario passes only at ``pass_threshold`` (the file's, its own, else 1.0)."""
+    threshold = given if given is not None else scenario.pass_threshold
+    if threshold is None and scenario.weighted_scorers:
+        threshold = 1.0
+    return (
+        scenario if threshold == scenario.pass_threshold else scenario.model_copy(update={"pass_threshold": threshold})
+    )
+
+
 def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pipeline) -> list[Any]:
     try:
         if spec.ref is not None:
-            return _scenarios_from_ref(spec)
+            return [_suite_threshold(item, spec.pass_threshold) for item in _scenarios_from_ref(spec)]
         return [_inline_scenario(spec, index, suite, pipeline)]
     except RussoError as exc:
         raise SuiteFileError(f"{suite.where()}scenarios[{index}]: {exc}") from None
 
 
 def plan_suite_scenarios(
-    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: int | None
+    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, settings: EngineOptions
 ) -> list[Any]:
     """Build each scenario and plan its runs: one plan per run count, all run in the suite's job."""
     from ..scenario.batch import plan_scenarios
@@ -142,9 +153,9 @@ def plan_suite_scenarios(
     suite._references = validate_references(suite, built_all)
     plans = []
     for count, scenarios in groups.items():
-        metadata = BatchMetadata(name=f"{suite.label}/scenarios", max_concurrency=cap, timeout=suite.timeout)
+        metadata = BatchMetadata(name=f"{suite.label}/scenarios", **settings.metadata_fields())
         try:
-            plans.append(plan_scenarios(scenarios, count, seed=suite.seed, metadata=metadata))
+            plans.append(plan_scenarios(scenarios, count, seed=(suite.seed or 0), metadata=metadata))
         except RussoError as exc:
             raise SuiteFileError(f"{suite.where()}scenarios: {exc}") from None
     return plans

@@ -81,6 +81,16 @@ def _identifier(option: str, text: str) -> str:
     raise InvalidArgumentError(f"--{option} {text}: {text!r} {reason}; pick another name, e.g. --{option} result")
 
 
+def _dask_address(option: str, text: str) -> str:
+    """``local`` or a scheduler address (``tcp://host:8786``, ``host:8786``), so a prompt is never taken for one."""
+    if text == "local" or "://" in text or re.fullmatch(r"[\w.\-]+:\d+", text):
+        return text
+    raise InvalidArgumentError(
+        f"--{option} takes a scheduler address like tcp://scheduler:8786 (or nothing, for a local cluster), "
+        f"got {text!r}"
+    )
+
+
 def _text(option: str, text: str) -> str:
     return text
 
@@ -95,6 +105,8 @@ class OptionSpec:
     flag: bool = False
     repeat: bool = False
     metavar: str = "VALUE"
+    const: str | None = None
+    """The value when the option is given without one (``--dask`` alone); None: a value is required."""
 
     @property
     def dest(self) -> str:
@@ -126,7 +138,14 @@ _RECORD = OptionSpec("record", "also record the batch in the history store", fla
 _HISTORY = OptionSpec("history", "history store path (default .russo/history.sqlite)", metavar="PATH")
 _QUIET = OptionSpec("quiet", "no progress display", flag=True)
 _NAME = OptionSpec("name", "a name for the batch", metavar="NAME")
-_RUN_COMMON = (_RUNS, _CONC, _TIMEOUT, _RATE, _EFFECTS, _SEED, _AS, _NAME, _RECORD, _HISTORY, _QUIET)
+_DASK = OptionSpec(
+    "dask",
+    "run on a Dask cluster: its scheduler address (tcp://host:8786), or nothing for a local cluster",
+    lambda option, text: _dask_address(option, text),
+    metavar="[ADDRESS]",
+    const="local",
+)
+_RUN_COMMON = (_RUNS, _CONC, _TIMEOUT, _RATE, _EFFECTS, _SEED, _AS, _NAME, _RECORD, _HISTORY, _QUIET, _DASK)
 
 COMMANDS: dict[str, CommandSpec] = {
     spec.name: spec
@@ -207,7 +226,7 @@ COMMANDS: dict[str, CommandSpec] = {
             positionals=("SCENARIO",),
             min_positionals=1,
             max_positionals=None,
-            options=(_RUNS, _CONC, _TIMEOUT, _RATE, _AS, _NAME, _QUIET),
+            options=(_RUNS, _CONC, _TIMEOUT, _RATE, _AS, _NAME, _QUIET, _DASK),
             example="%russo scenario my_scenario --runs 3 --as sc",
         ),
         CommandSpec(
@@ -327,9 +346,11 @@ def parse_command(line: str, cell: str | None = None) -> Command:
             continue
         if has_value:
             raw = inline
-        elif index < len(rest):
+        elif index < len(rest) and not (option.const is not None and rest[index].startswith("--")):
             raw = rest[index]
             index += 1
+        elif option.const is not None:
+            raw = option.const
         else:
             raise InvalidArgumentError(f"--{name} needs a value ({option.metavar}): {option.help}")
         value = option.convert(name, raw)

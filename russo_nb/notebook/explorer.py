@@ -255,13 +255,17 @@ class Explorer(widgets.VBox):
             "interactive explorer)</div>",
             batch_html(self.view, max_failures=10, with_style=False),
         ]
-        failing = self._failing()
-        if failing:
-            count = min(len(failing), SNAPSHOT_FAILURES)
-            parts.append(f"<details open><summary>Transcripts of the first {count} failing runs</summary>")
-            for run in (self.runs[i] for i in failing[:SNAPSHOT_FAILURES]):
+        examples = [(group.what, group.first) for group in self.view.groups[:SNAPSHOT_FAILURES]]
+        if examples:
+            count = len(examples)
+            parts.append(
+                f"<details open><summary>Transcripts of the {count} largest failure "
+                f"signature{'s' if count != 1 else ''} (one run each)</summary>"
+            )
+            for what, run in examples:
                 parts.append(
-                    f"<div class='muted'><b>{escape_text(middle(getattr(run, 'prompt', ''), 120), 0)}</b> · run "
+                    f"<div class='muted'><b class='sig'>{escape_text(what, 200)}</b> · "
+                    f"{escape_text(middle(getattr(run, 'prompt', ''), 120), 0)} · run "
                     f"{getattr(run, 'run_index', '?')}</div>"
                 )
                 clip = clip_of(self.result, run)
@@ -515,13 +519,14 @@ class Explorer(widgets.VBox):
             return _html(f"<div class='muted'>No failures: {what}.</div>{note}")
         failing = sum(len(group.runs) for group in groups)
         parts = [
-            f"<div><b>{failing:,}</b> finished runs did not pass, in {len(groups):,} kinds (largest first).</div>",
+            f"<div><b>{failing:,}</b> finished runs did not pass, with {len(groups):,} failure "
+            f"signature{'s' if len(groups) != 1 else ''} across {self.view.noun}s (largest first).</div>",
             note,
         ]
         parts += [_failure_html(group) for group in groups[:max_groups]]
         if len(groups) > max_groups:
             parts.append(
-                f"<div class='muted'>{len(groups) - max_groups:,} more kinds omitted; "
+                f"<div class='muted'>{len(groups) - max_groups:,} more signatures omitted; "
                 "use the Runs tab (status filter) or russo_nb.analysis.runs_frame(result).</div>"
             )
         return _html("".join(parts))

@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["THEME_INK", "figure_png", "figure_svg", "show_plot", "show_trend"]
 
+from ..analysis.chart_theme import THEME_INK, theme_rc, themed_svg
+
 logger = logging.getLogger("russo_nb")
 
 
@@ -29,10 +31,12 @@ def figure_png(plot: Callable[..., Any], data: Any, *, size: tuple[float, float]
 
 
 def show_plot(plot: Callable[..., Any], data: Any, **kwargs: Any) -> None:
-    """Display a russo plot inline as a PNG image."""
-    from IPython.display import Image, display
+    """Display a russo plot inline as SVG in the notebook's text colour (readable in light and dark themes)."""
+    from IPython.display import HTML, display
 
-    display(Image(data=figure_png(plot, data, **kwargs)))
+    from ..view.kit import STYLE
+
+    display(HTML(f"{STYLE}<div class='russo chart russo-chart'>{figure_svg(plot, data, **kwargs)}</div>"))
 
 
 def show_trend(store: Any) -> None:
@@ -40,11 +44,12 @@ def show_trend(store: Any) -> None:
     frame = store.trend()
     if frame is None or len(frame) < 2:
         return
-    from IPython.display import Image, display
+    from IPython.display import HTML, display
 
-    from .history_view import trend_png
+    from ..view.kit import STYLE
+    from .history_view import trend_svg
 
-    display(Image(data=trend_png(frame)))
+    display(HTML(f"{STYLE}<div class='russo chart russo-trend'>{trend_svg(frame)}</div>"))
 
 
 def _fit_margins(figure: Any, ax: Any) -> None:
@@ -71,55 +76,19 @@ def _fit_margins(figure: Any, ax: Any) -> None:
     figure.subplots_adjust(left=left, right=right, top=top, bottom=bottom)
 
 
-FOLLOW_THEME = ("#333333", "#555555")
-"""Greys the plot functions draw lines and notes in: they follow the theme's text colour too."""
-
-THEME_INK = "#010203"
-"""The colour charts are drawn in for text, axes and ticks; replaced by ``currentColor`` in the SVG."""
-
-
 def figure_svg(plot: Callable[..., Any], data: Any, *, size: tuple[float, float] = (6.4, 3.4), **kwargs: Any) -> str:
     """Draw ``plot(data, ax=ax, **kwargs)`` as inline SVG that follows the page's theme.
 
     The background is transparent and every text, spine and tick is drawn in
-    ``currentColor``, so the chart reads in light and dark themes alike. Text stays text
-    (``svg.fonttype='none'``); the layout engine keeps titles and labels inside the figure.
+    ``currentColor`` (:mod:`russo_nb.analysis.chart_theme`), so the chart reads in light and
+    dark themes alike. Text stays text; the margins keep titles and labels inside the figure.
     """
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    ink = THEME_INK
-    style = {
-        "svg.fonttype": "none",
-        "svg.hashsalt": "russo_nb",
-        "text.color": ink,
-        "axes.labelcolor": ink,
-        "axes.edgecolor": ink,
-        "xtick.color": ink,
-        "ytick.color": ink,
-        "axes.titlecolor": ink,
-        "legend.labelcolor": ink,
-        "legend.facecolor": "none",
-        "legend.edgecolor": ink,
-        "figure.facecolor": "none",
-        "axes.facecolor": "none",
-        "savefig.transparent": True,
-        "font.size": 9,
-        "boxplot.boxprops.color": ink,
-        "boxplot.whiskerprops.color": ink,
-        "boxplot.capprops.color": ink,
-        "boxplot.medianprops.color": "#e07b00",
-        "grid.color": "#808080",
-    }
-    with mpl.rc_context(style):
+    with mpl.rc_context(theme_rc()):
         figure = Figure(figsize=size, dpi=72)
         ax = figure.subplots()
         plot(data, ax=ax, **kwargs)
         _fit_margins(figure, ax)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="svg")
-    svg = buffer.getvalue().decode("utf-8")
-    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
-    for color in (ink, ink.upper(), *FOLLOW_THEME):
-        svg = svg.replace(color, "currentColor")
-    return svg.replace("<svg ", "<svg class='russo-svg' style='max-width:100%;height:auto' ", 1)
+        return themed_svg(figure)

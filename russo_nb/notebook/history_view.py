@@ -50,6 +50,14 @@ def _date(value: Any) -> str:
         return str(value)
 
 
+def _clipped(text: str) -> str:
+    """A grid cell's text kept inside its column (cut with "…", the whole text in the tooltip)."""
+    return (
+        f"<div style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap' title='{escape_text(text, 500)}'>"
+        f"{escape_text(text, 200)}</div>"
+    )
+
+
 def batch_label(row: Any) -> str:
     """What to call a recorded batch: its name, else its suite, else its id."""
     for key in ("name", "suite", "batch_id"):
@@ -183,8 +191,8 @@ class HistoryView:
                 button,
                 widgets.HTML(value=escape_text(_date(row.get("started_at")))),
                 widgets.HTML(value=f"<b>{escape_text(batch_label(row), 80)}</b>"),
-                widgets.HTML(value=escape_text(_text(row.get("agent")), 60)),
-                widgets.HTML(value=_text(row.get("runs"))),
+                widgets.HTML(value=_clipped(_text(row.get("agent"))), layout=widgets.Layout(min_width="0")),
+                widgets.HTML(value=f"<div style='text-align:right'>{_text(row.get('runs'))}</div>"),
                 widgets.HTML(value=pct(float(rate)) if _text(rate) else ""),
                 widgets.HTML(value=f"<code>{escape_text(batch_id)}</code>"),
             ]

@@ -44,6 +44,13 @@ def _display_html(html: str) -> None:
     display(HTML(html))
 
 
+def _engine(command: Command) -> dict[str, Any]:
+    """The engine options the line gave (None: not given, the default or the suite file's)."""
+    from ..engine import TEXT_OPTIONS
+
+    return {name: command.get(name) for name in TEXT_OPTIONS}
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -58,6 +65,10 @@ def _as_batch(obj: Any) -> Any:
 @magics_class
 class RussoMagics(Magics):
     """The ``%russo`` line magic and ``%%russo`` cell magic."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
@@ -152,7 +163,8 @@ class RussoMagics(Magics):
 
         quiet = bool(command.get("quiet", False))
         progress = handle.progress
-        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto").show()
+        link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
         chained = handle.on_progress
 
         def on_progress(state: Any) -> None:
@@ -203,6 +215,17 @@ class RussoMagics(Magics):
         )
 
     # -- subcommands --------------------------------------------------------------------
+    def _executor(self, command: Command) -> Any:
+        """``--dask [ADDRESS]``: the session's executor for that cluster (kept, so later cells reuse it), else None."""
+        address = command.get("dask")
+        if address is None:
+            return None
+        if address not in self._executors:
+            from ..config import make_executor
+
+            self._executors[address] = make_executor("dask", None if address == "local" else address)
+        return self._executors[address]
+
     def _cmd_help(self, command: Command) -> None:
         print(usage(command.positionals[0] if command.positionals else None))
 
@@ -235,12 +258,10 @@ class RussoMagics(Magics):
             evaluator,
             expect,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo run")
 
@@ -287,12 +308,10 @@ class RussoMagics(Magics):
         batch = start_demo(
             command.get("runs"),
             self._effects(command.get("effects")) or None,
-            command.get("max_concurrency", 8),
-            seed=command.get("seed", 0),
             agent=agent,
             name=command.get("name"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -312,14 +331,8 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        if command.get("timeout") is not None:
-            suite = suite.model_copy(update={"timeout": command.get("timeout")})
         handle = start_suite(
-            suite,
-            command.get("runs"),
-            command.get("max_concurrency"),
-            pipeline=pipeline,
-            rate_limit=command.get("rate_limit"),
+            suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
         )
         from ..runner import PromptPlan
 
@@ -342,10 +355,9 @@ class RussoMagics(Magics):
         handle = start_scenarios(
             scenarios,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
 
@@ -384,11 +396,7 @@ class RussoMagics(Magics):
 
         name, path = command.positionals
         result = self._lookup_result(name)
-        suffix = Path(path).suffix.lower()
-        if suffix not in (".html", ".csv", ".parquet", ".jsonl"):
-            raise InvalidArgumentError(
-                f"cannot export to {path!r}: use a path ending in .html, .csv, .parquet or .jsonl"
-            )
+        # export() is the one judge of suffixes (.html, .csv, .parquet, .jsonl, .jsonl.gz) and says which it takes
         written = Path(export(result, path, include_audio=bool(command.get("audio", False))))
         size = written.stat().st_size if written.exists() else 0
         print(f"wrote {written} ({size / 1024:.1f} KiB)")

@@ -62,7 +62,8 @@ class ProgressDisplay:
     """Shows a batch's progress; call it with a Progress, then :meth:`finish`.
 
     ``mode="auto"`` picks the widget inside a kernel (unless ``RUSSO_PROGRESS=text``)
-    and plain text on ``stream`` anywhere else; ``"none"`` shows nothing.
+    and plain text on ``stream`` anywhere else; ``"none"`` shows nothing. ``link``: where the
+    runs can be watched besides (a Dask cluster's dashboard), shown next to the bar.
     """
 
     def __init__(
@@ -74,10 +75,12 @@ class ProgressDisplay:
         stream: TextIO | None = None,
         widget_interval_s: float = 0.1,
         text_interval_s: float = 1.0,
+        link: str | None = None,
     ) -> None:
         self.total = total
         self.label = label
         self.stream = stream
+        self.link = link
         if mode == "auto":
             forced = os.environ.get("RUSSO_PROGRESS", "").lower()
             if forced in ("text", "none", "widget"):
@@ -112,12 +115,18 @@ class ProgressDisplay:
         )
         self.bar.add_class("russo-progress")
         self.text = widgets.HTML(value=f"0/{self.total} runs · starting")
-        self.box = widgets.HBox([self.bar, self.text])
+        parts = [self.bar, self.text]
+        if self.link:
+            from ..view.kit import escape_text
+
+            href = escape_text(self.link)
+            parts.append(widgets.HTML(value=f'<a href="{href}" target="_blank" rel="noopener">Dask dashboard</a>'))
+        self.box = widgets.HBox(parts)
         self.box.add_class("russo-progress-box")
 
     def _bundle(self, text: str) -> dict[str, Any]:
         bundle = dict(self.box._repr_mimebundle_() or {})
-        bundle["text/plain"] = f"{self.label} {text}"
+        bundle["text/plain"] = f"{self.label} {text}" + (f" · dashboard {self.link}" if self.link else "")
         return bundle
 
     def show(self) -> ProgressDisplay:
@@ -126,6 +135,8 @@ class ProgressDisplay:
             from IPython.display import display
 
             self._handle = display(self._bundle(f"0/{self.total} runs · running"), raw=True, display_id=True)
+        elif self.mode == "text" and self.link:
+            print(f"{self.label} dashboard: {self.link}", file=self.stream or sys.stderr, flush=True)
         return self
 
     # -- updates -----------------------------------------------------------------

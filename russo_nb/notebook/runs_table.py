@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
+from ..view.kit import middle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,16 +45,17 @@ class TableColumn:
 
 
 COLUMNS: tuple[TableColumn, ...] = (
-    TableColumn("prompt", "prompt", 30),
+    TableColumn("prompt", "prompt", 34),
     TableColumn("run_index", "run", 4, numeric=True),
     TableColumn("status", "status", 9),
-    TableColumn("expected", "expected", 24),
-    TableColumn("actual", "agent called", 24),
-    TableColumn("heard", "heard (voice)", 26),
+    TableColumn("differs", "what differed / agent called", 36),
+    TableColumn("heard", "heard (voice)", 22),
     TableColumn("latency_s", "latency", 8, numeric=True),
     TableColumn("attempts", "attempts", 20, numeric=True, shown="attempts_text"),
-    TableColumn("error_type", "error", 14),
 )
+"""About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
+run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
+passed one the call it made; long prompts are cut in the middle (variants differ at the end)."""
 
 TABLE_STYLE = """<style>
 .russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
@@ -117,6 +119,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "error": base["error"].astype(str),
         }
     )
+    frame["differs"] = _differs(frame)
     frame["prompt_code"] = pd.factorize(frame["prompt"], sort=False)[0]
     frame["search"] = (
         frame["prompt"]
@@ -134,6 +137,34 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
         + frame["retried"]
     ).str.lower()
     return frame
+
+
+def _differs(frame: pd.DataFrame) -> list[str]:
+    """Per run: the differing argument (failed), ``Type: message`` (error / timeout), or the call made (passed).
+
+    Computed once per distinct (status, expected, called, error) combination, so a 100k-run batch
+    costs as many parses as it has kinds of outcome.
+    """
+    from ..view.signature import calls_difference
+
+    seen: dict[tuple[str, str, str, str, str], str] = {}
+    out = []
+    for status, expected, actual, error_type, error in zip(
+        frame["status"], frame["expected"], frame["actual"], frame["error_type"], frame["error"], strict=True
+    ):
+        key = (status, expected, actual, error_type, error)
+        text = seen.get(key)
+        if text is None:
+            if error_type and error_type not in ("None", "nan"):
+                first = error.splitlines()[0] if error and error not in ("None", "nan") else ""
+                text = f"{error_type}: {first}" if first and not first.startswith(error_type) else first or error_type
+            elif status in ("passed", "cancelled"):
+                text = actual or "(no call)"
+            else:
+                text = calls_difference(expected, actual) or actual or "(no call)"
+            seen[key] = text
+        out.append(text)
+    return out
 
 
 def _attempts_text(count: Any, retried: Any) -> str:
@@ -158,7 +189,7 @@ def _cell(value: Any, column: TableColumn) -> str:
             text = "(no call)"
     width = column.width
     if len(text) > width:
-        text = text[: width - 1] + "…"
+        text = middle(text, width) if column.key == "prompt" else text[: width - 1] + "…"
     padded = text.rjust(width) if column.numeric and column.shown is None else text.ljust(width)
     return padded.replace(" ", NBSP)
 

@@ -204,14 +204,15 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
     return audio
 
 
-def load_batch(path: str | Path) -> BatchResult:
-    """Load a batch exported with :func:`export`.
+def load_batch(path: str | Path) -> Any:
+    """Load a batch exported with :func:`export`: a ``BatchResult``, or a ``ScenarioBatch`` for a scenario batch.
 
-    ``.jsonl`` / ``.jsonl.gz``: exact (runs, metadata, and audio if it was included); the
-    header's run count and checksum are verified. ``.csv`` / ``.parquet``: rebuilt from the
-    run table — statuses, calls, evaluations, errors with tracebacks, retried attempts, agent text and timings
-    come back (its runs frame equals the original's), and the audio when it was exported with
-    ``include_audio``; raw responses and transcripts do not. A table's runs are kept as its
+    ``.jsonl`` / ``.jsonl.gz``: exact (runs, metadata, and audio if it was included; a scenario
+    batch's runs as scenario runs); the header's run count and checksum are verified.
+    ``.csv`` / ``.parquet``: rebuilt from the run table — statuses, calls, evaluations, errors with
+    tracebacks, retried attempts, agent text, conditions and timings come back (its runs frame equals
+    the original's), and the audio when it was exported with ``include_audio``; raw responses and
+    transcripts do not. A table's runs are kept as its
     columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is
     built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
     damaged file is a one-line error naming the row, at load.

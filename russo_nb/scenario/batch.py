@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..conditions import check_conditions
-from ..engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
+from ..engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -277,7 +277,8 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
     def collect(
         self, runs: list[ScenarioResult], started_at: float, finished_at: float, interrupted: bool
     ) -> ScenarioBatch:
-        return ScenarioBatch(runs=runs, metadata=stamped(self.metadata, started_at, finished_at, interrupted))
+        # scenario runs are few and costly: a stopped batch's unfinished ones are built (runs may be PartialRuns)
+        return ScenarioBatch(runs=list(runs), metadata=stamped(self.metadata, started_at, finished_at, interrupted))
 
     def components(self) -> list[tuple[str, Any]]:
         return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
@@ -371,33 +372,24 @@ def start_scenarios(
     runs: int = 1,
     max_concurrency: int | None = None,
     *,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
-    seed: int | None = None,
+    options: EngineOptions | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
 
     ``conditions`` (``{"agent_version": "v2"}``) is carried by every run, as for prompt batches.
+    Engine options (:class:`~russo_nb.engine.EngineOptions`) as keywords or ``options=``; ``seed``
+    left at None gives each scenario its own seed.
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
+    settings = engine_options(options, where="start_scenarios()", max_concurrency=max_concurrency, **engine)
     name, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=name,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
-    plan = plan_scenarios(scenarios, runs, seed=seed, metadata=metadata, conditions=conditions)
+    metadata = BatchMetadata(name=name, tags=tag_list, **settings.metadata_fields())
+    plan = plan_scenarios(scenarios, runs, seed=settings.seed, metadata=metadata, conditions=conditions)
     return Job([plan], settings, on_progress, executor=executor)
 
 

@@ -151,8 +151,9 @@ class ScenarioExecutor:
         judge = self.judge_agent
         if judge is None and inline:
             judge = self.judge_agent = JudgeAgent()
-        if judge is not None and callable(getattr(judge, "check_ready", None)):
-            judge.check_ready(inline)
+        plays_judge = any(isinstance(step, Step) and step.action in ("judge", "proceed") for step in self.script)
+        if plays_judge and judge is not None and callable(getattr(judge, "check_ready", None)):
+            judge.check_ready(inline)  # a judge the script never asks needs no model
         final_judgment = any(
             isinstance(step, Step) and step.action == "judge" and step.criteria is None for step in self.script
         )
@@ -161,9 +162,6 @@ class ScenarioExecutor:
                 "the script asks for a verdict with judge() but agents=[...] has no JudgeAgent; add "
                 "russo_nb.scenario.JudgeAgent(criteria=[...]), or end the script with succeed() / fail()"
             )
-        user_sim = self.user_simulator
-        if user_sim is not None and callable(getattr(user_sim, "check_ready", None)):
-            user_sim.check_ready()
         actions = {step.action for step in self.script if isinstance(step, Step)}
         needs_agent = "proceed" in actions or any(
             isinstance(step, Step) and step.action == "agent" and step.args[0] is None for step in self.script
@@ -173,6 +171,9 @@ class ScenarioExecutor:
         needs_user = "proceed" in actions or any(
             isinstance(step, Step) and step.action == "user" and step.args[0] is None for step in self.script
         )
+        user_sim = self.user_simulator
+        if needs_user and user_sim is not None and callable(getattr(user_sim, "check_ready", None)):
+            user_sim.check_ready()  # only a simulator the script will ask needs its model (or its variables)
         if needs_user and self.user_simulator is None:
             raise ProtocolError(
                 "the script needs the user simulator (user() without text, or proceed()) but agents=[...] has "
@@ -403,6 +404,13 @@ class ScenarioExecutor:
             if value.success:
                 return None
             return value.model_copy(update={"passed_criteria": [], "criteria_results": []})
+        return value
+
+    async def judge_all(self, criteria: list[Any]) -> ScenarioResult:
+        """One verdict on ``criteria`` now (a reference transcript judged against the judge's and the script's)."""
+        value = await self._play(AgentRole.JUDGE, judgment_request=True, criteria=list(criteria))
+        if not isinstance(value, ScenarioResult):
+            raise ProtocolError(f"judge {describe(self.judge_agent)} gave no verdict when asked for one")
         return value
 
     async def _callback(self, func: Callable[[ScenarioState], Any] | None) -> ScenarioResult | None:

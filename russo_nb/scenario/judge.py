@@ -293,7 +293,11 @@ class JudgeAgent(AgentAdapter):
             return None  # too early to end the run: the conversation goes on
         if not criteria:
             if forced:
-                return ScenarioResult(success=True, reasoning="the judge has no criteria, so nothing failed")
+                return ScenarioResult(
+                    success=False,
+                    reasoning="the judge was asked for a verdict but has no criteria to judge against; "
+                    "give JudgeAgent(criteria=[...]) or end the script with succeed() / fail()",
+                )
             return None
         results, look = await self.evaluate(criteria, state, forced=forced)
         state.agent_data[id(self)] = results  # the latest look, reported if max_turns ends the run
@@ -317,9 +321,10 @@ class JudgeAgent(AgentAdapter):
             reasons = "; ".join(
                 f"{r.criterion}: {r.reasoning}" if r.reasoning else r.criterion for r in results if not r.passed
             )
-            reasoning = f"{len(failed)} of {len(results)} criteria not met ({reasons})"
+            noun = "criterion" if len(results) == 1 else "criteria"
+            reasoning = f"{len(failed)} of {len(results)} {noun} not met ({reasons})"
         else:
-            reasoning = f"all {len(results)} criteria met"
+            reasoning = "the criterion met" if len(results) == 1 else f"all {len(results)} criteria met"
         if look is not None and look.reasoning:
             reasoning += f". The model: {look.reasoning}"
         return ScenarioResult(

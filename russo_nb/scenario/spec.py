@@ -227,12 +227,13 @@ class Scenario(BaseModel):
             executor = ScenarioExecutor(state, self.make_agents(), [], self.max_turns)
             for message in messages:
                 await executor.message(message)  # turns counted as if the script had said it
+            criteria = [*(getattr(executor.judge_agent, "criteria", None) or []), *_script_criteria(self.script)]
             if given is not None:
                 verdict = given
-            elif executor.judge_agent is not None:
-                verdict = await executor.judge()
+            elif executor.judge_agent is not None and criteria:
+                verdict = await executor.judge_all(criteria)
             else:
-                verdict = ScenarioResult(success=True, reasoning="reference transcript (no judge)")
+                verdict = ScenarioResult(success=True, reasoning="reference transcript (no criteria to judge)")
             result = executor.finish(verdict).model_copy(
                 update={"name": self.name, "agent_time": 0.0, "total_time": 0.0}
             )
@@ -447,6 +448,13 @@ class ScenarioRun:
                 **self._base(),
             }
         )
+
+
+def _script_criteria(script: Sequence[Any] | None) -> list[Any]:
+    """The criteria of a script's judge(criteria=[...]) checkpoints, in order (a reference must meet them)."""
+    from .script import Step
+
+    return [c for step in script or [] if isinstance(step, Step) and step.criteria for c in step.criteria]
 
 
 def _is_transcript(reference: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import BatchView, FailureGroup, PromptRow, build_view, failure_groups, interruption_text, result_of
-from .text import headline_lines, summary_text
+from .text import failure_lines, headline_lines, summary_text
 
 __all__ = [
     "BatchView",
@@ -32,5 +32,5 @@ def mimebundle(result: Any) -> dict[str, str]:
     view = build_view(result)
     # the headline only: the full summary has a line per run (and would build every run of a loaded batch)
     more = [f"  … {len(view.rows)} {view.noun}s; see .summary()"] if view.rows else []
-    plain = "\n".join(headline_lines(view) + more)
+    plain = "\n".join(headline_lines(view) + failure_lines(view.groups, limit=3) + more)
     return {"text/plain": plain, "text/html": batch_html(view)}

@@ -192,8 +192,8 @@ vertical-align:top;color:var(--russo-fg)}
 vertical-align:middle}
 .russo .bar>span{display:block;height:100%;background:var(--russo-bar-fg);border-radius:2px}
 .russo .flag{color:var(--russo-flag);font-weight:600;white-space:nowrap}
-.russo code{font-family:var(--jp-code-font-family,monospace);font-size:12px;white-space:pre-wrap;color:inherit;
-background:transparent}
+.russo code{font-family:var(--jp-code-font-family,monospace);font-size:12px;white-space:pre-wrap;
+color:inherit!important;background:transparent!important;padding:0!important}
 .russo del{background:var(--russo-del-bg);text-decoration:none;color:var(--russo-del-fg)}
 .russo ins{background:var(--russo-got-bg);text-decoration:none;color:var(--russo-got-fg)}
 .russo span.side{display:inline-block;min-width:7.5em;color:var(--russo-muted);font-size:0.85em;white-space:nowrap}

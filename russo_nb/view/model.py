@@ -28,7 +28,7 @@ __all__ = [
 from ..columns import Run, column, table_columns
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
-from .kit import pct
+from .kit import pct, plural
 from .signature import failure_signature
 
 CANCELLED = "cancelled"
@@ -224,9 +224,9 @@ class BatchView:
         return f"{confidence_label(self.confidence)} CI {pct(self.low)}–{pct(self.high)}"
 
     def status_text(self) -> str:
-        """Errors, timeouts and the like, e.g. "1 error · 2 timeout" (cancellations are said separately)."""
+        """Errors, timeouts and the like, e.g. "1 error · 2 timeouts" (cancellations are said separately)."""
         return " · ".join(
-            f"{count} {status}"
+            plural(count, status)
             for status, count in self.statuses.items()
             if status not in ("passed", "failed", CANCELLED)
         )

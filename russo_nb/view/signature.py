@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MISSING_ARGUMENT", "difference_text", "failure_signature"]
+__all__ = ["MISSING_ARGUMENT", "calls_difference", "difference_text", "failure_signature"]
 
 MISSING_ARGUMENT = "—"
 """How a side that lacks an argument is written in a difference."""
@@ -85,3 +85,57 @@ def failure_signature(run: Any) -> str:
     Runs of different prompts that made the same mistake (or hit the same error) share it.
     """
     return _difference(run, full=False)
+
+
+def calls_difference(expected: str, actual: str) -> str:
+    """Two runs-frame call texts (``book_flight(to_city='LA'); …``) as their difference: ``to_city: 'LA' → 'Boston'``.
+
+    Used where only the texts are at hand (the runs table of a loaded batch); each expected call
+    is paired with the agent's call of the same name. '' when they agree; the agent's calls as
+    they are when a text cannot be read back as calls.
+    """
+    if expected == actual:
+        return ""
+    from ..expectations import parse_expectation
+
+    try:
+        want = [parse_expectation(text) for text in _split_calls(expected)]
+        got = [parse_expectation(text) for text in _split_calls(actual)]
+    except Exception:  # not literal calls (a judge's text, an exotic value): say what was called
+        return f"called {actual}" if actual else "no calls"
+    if not want:
+        return f"extra call {got[0]}" if got else ""
+    parts = []
+    for call in want:
+        same = next((other for other in got if other.name == call.name), None)
+        if same is not None:
+            got.remove(same)
+        elif got:
+            same = got.pop(0)
+        if same is None or same != call:
+            parts.append(_call_difference(call, same, full=True))
+    if not parts and got:
+        parts.append(f"extra call {got[0]}")
+    return "; ".join(parts)
+
+
+def _split_calls(text: str) -> list[str]:
+    """Call texts joined by "; " split back (a "; " inside a quoted value is kept)."""
+    if not text:
+        return []
+    out, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote and text[i - 1] != "\\":
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == ";" and depth == 0:
+            out.append(text[start:i].strip())
+            start = i + 1
+    out.append(text[start:].strip())
+    return [part for part in out if part]

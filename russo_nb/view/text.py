@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..columns import column, table_columns
 from ..plain_text import terminal_safe
-from .model import CANCELLED, BatchView, PromptRow, build_view
+from ..types import ColumnarRuns
+from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
 
 __all__ = ["headline_lines", "summary_text"]
 
@@ -90,20 +92,47 @@ def headline_lines(view: BatchView) -> list[str]:
     ]
 
 
-def _row_lines(view: BatchView, row: PromptRow, runs: list[Any]) -> list[str]:
+def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: list[int]) -> list[str]:
+    """A prompt's lines: its count, one line per finished run, its cancelled runs as index ranges."""
     label = "Scenario" if view.kind == "scenarios" else "Prompt"
     lines = [f"  {label}: {row.prompt!r}"]
-    cancelled = [run.run_index for run in runs if run.status == CANCELLED]
     if row.not_run:
         lines.append(f"    not run ({len(cancelled)} cancelled)")
         return lines
     tail = f" ({len(cancelled)} cancelled)" if cancelled else ""
     lines.append(f"    {row.passed}/{row.finished} passed{tail}")
     line = _scenario_run_line if view.kind == "scenarios" else _prompt_run_line
-    lines.extend(line(run) for run in runs if run.status != CANCELLED)
+    lines.extend(line(run) for run in runs)
     if cancelled:
         lines.append(f"    [ ] run{'s' if len(cancelled) > 1 else ''} {_run_ranges(cancelled)}: cancelled")
     return lines
+
+
+def _runs_by_prompt(runs: Any) -> dict[str, tuple[list[Any], list[int]]]:
+    """Per prompt: its finished runs, and the indices of its cancelled ones.
+
+    Runs kept as columns (a loaded table, a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`)
+    build only their finished runs: a stopped 1M-run batch lists its cancelled runs as index ranges.
+    """
+    groups: dict[str, tuple[list[Any], list[int]]] = {}
+    if isinstance(runs, ColumnarRuns):
+        cells = table_columns(runs, [column(name) for name in ("prompt", "status", "run_index")])
+        for row, (prompt, status, index) in enumerate(zip(cells["prompt"], cells["status"], cells["run_index"])):
+            group = groups.get(prompt)
+            if group is None:
+                group = groups[prompt] = ([], [])
+            if status == CANCELLED:
+                group[1].append(index)
+            else:
+                group[0].append(runs[row])
+        return {str(prompt): group for prompt, group in groups.items()}
+    for run in runs:
+        group = groups.setdefault(str(run.prompt), ([], []))
+        if run.status == CANCELLED:
+            group[1].append(run.run_index)
+        else:
+            group[0].append(run)
+    return groups
 
 
 def summary_text(result: Any, view: BatchView | None = None) -> str:
@@ -120,9 +149,29 @@ def summary_text(result: Any, view: BatchView | None = None) -> str:
         lines.append(
             f"  Score: mean {stats['mean']:.2f} (sd {stats['std']:.2f}, min {stats['min']:.2f}, max {stats['max']:.2f})"
         )
-    by_prompt: dict[str, list[Any]] = {}
-    for run in view.result.runs:
-        by_prompt.setdefault(str(run.prompt), []).append(run)
+    by_prompt = _runs_by_prompt(view.result.runs)
     for row in view.rows:
-        lines.extend(_row_lines(view, row, by_prompt.get(row.prompt, [])))
+        lines.extend(_row_lines(view, row, *by_prompt.get(row.prompt, ([], []))))
     return "\n".join(lines)
+
+
+MAX_SIGNATURE_LINES = 10
+"""The text summary lists at most this many failure signatures."""
+
+
+def failure_lines(groups: list[FailureGroup], limit: int = MAX_SIGNATURE_LINES) -> list[str]:
+    """The failure signatures across prompts, largest first: ``to_city → 'Boston': 60 runs over 12 prompts``."""
+    if not groups:
+        return []
+    failing = sum(len(group.runs) for group in groups)
+    lines = [f"  Failures: {failing} run{'s' if failing != 1 else ''} with {len(groups)} "
+             f"signature{'s' if len(groups) != 1 else ''}"]  # fmt: skip
+    for group in groups[:limit]:
+        over = f" over {len(group.prompts)} prompts" if len(group.prompts) > 1 else ""
+        count = len(group.runs)
+        lines.append(
+            f"    [{group.status}] {terminal_safe(group.what[:160])}: {count} run{'s' if count != 1 else ''}{over}"
+        )
+    if len(groups) > limit:
+        lines.append(f"    … {len(groups) - limit} more signatures")
+    return lines

@@ -1,0 +1,277 @@
+"""DaskExecutor against the in-process engine, measured in the same run (issue 22).
+
+Targets:
+
+1. Tiny runs (text mode, an instant agent), 100,000 runs: the CPU per run of the driver + the
+   workers is at most 30 µs more than the in-process engine's, and the driver's peak memory
+   growth is at most the in-process engine's. The scheduler's CPU is printed beside it (on a real
+   cluster it is another machine's).
+2. CPU-bound runs (espeak-ng + the offline pocketsphinx recogniser, ``LocalVoiceAgent(mode="inline")``):
+   two single-threaded workers on this 2-core machine give ≥ 1.6× the throughput of one in-process
+   engine without the recogniser's process pool.
+
+The cluster is a real one on loopback: a ``dask scheduler`` process and two ``dask worker``
+processes (one thread each), started here and stopped at the end; the driver of each case runs in its
+own fresh process (the in-process baseline too), so peak memory is that process's alone. Each case
+runs twice, alternating, and the better run counts (the machine is shared). The machine is shared
+with other work: figures move by ±20 %.
+
+Run: python benchmarks/dask_executor.py [--tiny N] [--voice N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+ROOT = HERE.parent.parent
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _process_cpu() -> float:
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def _cluster_cpu(client) -> tuple[float, float]:
+    """(CPU seconds of every worker process, of the scheduler) so far."""
+    workers = client.run(_process_cpu)
+    return sum(workers.values()), client.run_on_scheduler(_process_cpu)
+
+
+# -- the cases (each in its own process) --------------------------------------------------------
+
+
+def tiny_case(runs: int, scheduler_file: str | None) -> dict:
+    import russo_nb as russo
+
+    prompts = [f"Book flight number {n} to LA" for n in range(100)]
+    answer = russo.AgentResponse(tool_calls=[russo.ToolCall(name="book_flight", arguments={"to_city": "LA"})])
+
+    @russo.agent
+    async def instant(text):
+        return answer
+
+    executor = client = None
+    if scheduler_file:
+        from distributed import Client
+
+        from russo_nb.dask_executor import DaskExecutor
+
+        client = Client(scheduler_file=scheduler_file)
+        executor = DaskExecutor(client)
+        russo.run_concurrent_sync(prompts[:2], agent=instant, expect="book_flight(to_city='LA')", executor=executor)
+        workers_before, scheduler_before = _cluster_cpu(client)
+    base_rss = _rss_mb()
+    cpu = _cpu_s()
+    wall = time.perf_counter()
+    result = russo.run_concurrent_sync(
+        prompts, agent=instant, expect="book_flight(to_city='LA')", runs=runs // len(prompts), executor=executor
+    )
+    wall = time.perf_counter() - wall
+    cpu = _cpu_s() - cpu
+    out = {"runs": result.total, "passed": result.passed_count, "wall_s": wall, "driver_cpu_s": cpu}
+    out["driver_peak_growth_mb"] = _peak_mb() - base_rss
+    if client is not None:
+        workers_after, scheduler_after = _cluster_cpu(client)
+        out["worker_cpu_s"] = workers_after - workers_before
+        out["scheduler_cpu_s"] = scheduler_after - scheduler_before
+        client.close()
+    return out
+
+
+def voice_case(runs: int, scheduler_file: str | None) -> dict:
+    import russo_nb as russo
+    from russo_nb.adapters.local import LocalVoiceAgent
+    from russo_nb.audio.espeak import EspeakSynthesizer
+
+    prompts = [
+        "Book a flight from New York to Los Angeles",
+        "What is the weather in Boston",
+        "Set an alarm for seven",
+        "Play some jazz music",
+        "Get me a flight from Chicago to Boston",
+        "What's the weather like in Seattle tomorrow",
+        "Wake me up at six thirty",
+        "Play the Beatles",
+    ]
+    agent = LocalVoiceAgent.demo(mode="inline")
+    executor = client = None
+    if scheduler_file:
+        from distributed import Client
+
+        from russo_nb.dask_executor import DaskExecutor
+
+        client = Client(scheduler_file=scheduler_file)
+        executor = DaskExecutor(client, chunk_size=2)
+    options = dict(synthesizer=EspeakSynthesizer(), agent=agent, runs=max(1, runs // len(prompts)))
+    # warm up: every worker (and this process) loads the recogniser's decoder once, as a long job would
+    russo.run_concurrent_sync(prompts[:4], synthesizer=EspeakSynthesizer(), agent=agent, runs=2, executor=executor)
+    wall = time.perf_counter()
+    result = russo.run_concurrent_sync(prompts, executor=executor, max_concurrency=4, **options)
+    wall = time.perf_counter() - wall
+    if client is not None:
+        client.close()
+    return {"runs": result.total, "ok": result.total - result.failed_count, "wall_s": wall}
+
+
+# -- the orchestration ----------------------------------------------------------------------------
+
+
+def _case(name: str, runs: int, scheduler_file: str | None) -> dict:
+    command = [sys.executable, str(HERE), "--case", name, "--n", str(runs)]
+    if scheduler_file:
+        command += ["--scheduler-file", scheduler_file]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"case {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Cluster:
+    """A scheduler and two one-thread workers, each its own process (stopped by PID on exit)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="russo-dask-bench-")
+        self.file = str(Path(self.dir, "scheduler.json"))
+        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+        module = [sys.executable, "-m"]
+        self.procs = [
+            subprocess.Popen(
+                [
+                    *module,
+                    "distributed.cli.dask_scheduler",
+                    "--scheduler-file",
+                    self.file,
+                    "--port",
+                    "0",
+                    "--dashboard-address",
+                    ":0",
+                ],
+                **quiet,
+            )
+        ]
+        for _ in range(2):
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        *module,
+                        "distributed.cli.dask_worker",
+                        "--scheduler-file",
+                        self.file,
+                        "--nthreads",
+                        "1",
+                        "--nworkers",
+                        "1",
+                        "--no-dashboard",
+                    ],
+                    **quiet,
+                )
+            )
+        from distributed import Client
+
+        deadline = time.time() + 60
+        while not Path(self.file).exists():
+            if time.time() > deadline:
+                raise SystemExit("the dask scheduler did not start")
+            time.sleep(0.1)
+        with Client(scheduler_file=self.file) as client:
+            client.wait_for_workers(2, timeout=60)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scheduler-file", help=argparse.SUPPRESS)
+    parser.add_argument("--tiny", type=int, default=100_000, help="tiny runs (default 100,000)")
+    parser.add_argument("--voice", type=int, default=48, help="espeak + recogniser runs (default 48)")
+    args = parser.parse_args()
+    if args.case:
+        case = {"tiny": tiny_case, "voice": voice_case}[args.case]
+        print(json.dumps(case(args.n, args.scheduler_file)))
+        return
+
+    cluster = Cluster()
+    try:
+        tiny_here, tiny_there = [], []
+        for _ in range(2):
+            tiny_here.append(_case("tiny", args.tiny, None))
+            tiny_there.append(_case("tiny", args.tiny, cluster.file))
+        voice_here, voice_there = [], []
+        for _ in range(2):
+            voice_here.append(_case("voice", args.voice, None))
+            voice_there.append(_case("voice", args.voice, cluster.file))
+    finally:
+        cluster.close()
+
+    here = min(tiny_here, key=lambda r: r["driver_cpu_s"])
+    there = min(tiny_there, key=lambda r: r["driver_cpu_s"] + r["worker_cpu_s"])
+    n = here["runs"]
+    assert here["passed"] == n and there["passed"] == there["runs"] == n, (here, there)
+    here_us = here["driver_cpu_s"] / n * 1e6
+    there_us = (there["driver_cpu_s"] + there["worker_cpu_s"]) / n * 1e6
+    print(f"tiny runs, {n:,} runs (text mode, instant agent), best of 2")
+    print(
+        f"  in process     : {here_us:6.1f} µs CPU per run, wall {here['wall_s']:.2f} s, "
+        f"peak growth {here['driver_peak_growth_mb']:.0f} MB"
+    )
+    print(
+        f"  Dask, 2 workers: {there_us:6.1f} µs CPU per run (driver {there['driver_cpu_s'] / n * 1e6:.1f} + workers "
+        f"{there['worker_cpu_s'] / n * 1e6:.1f}; scheduler {there['scheduler_cpu_s'] / n * 1e6:.1f} besides), "
+        f"wall {there['wall_s']:.2f} s, driver peak growth {there['driver_peak_growth_mb']:.0f} MB"
+    )
+    extra = there_us - here_us
+    print(
+        f"  extra CPU per run {extra:+.1f} µs (target ≤ +30): {'MET' if extra <= 30 else 'MISSED'}; driver memory "
+        f"{'MET' if there['driver_peak_growth_mb'] <= here['driver_peak_growth_mb'] else 'MISSED'} (≤ in-process)"
+    )
+
+    local = min(voice_here, key=lambda r: r["wall_s"])
+    remote = min(voice_there, key=lambda r: r["wall_s"])
+    rate_here = local["runs"] / local["wall_s"]
+    rate_there = remote["runs"] / remote["wall_s"]
+    print(f"CPU-bound runs (espeak-ng + pocketsphinx inline), {local['runs']} runs, best of 2")
+    print(f"  in process     : {rate_here:5.2f} runs/s ({local['ok']} without error)")
+    print(f"  Dask, 2 workers: {rate_there:5.2f} runs/s ({remote['ok']} without error)")
+    ratio = rate_there / rate_here
+    print(f"  speed-up {ratio:.2f}× (target ≥ 1.6×): {'MET' if ratio >= 1.6 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Issue 24, engine: stuck threads never starve healthy runs, every BaseException has a policy,
+teardowns are waited for on Ctrl-C, huge cancelled batches stay counts, waits are bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+
+import pytest
+from test_engine_hardening import _interrupt
+
+import russo_nb as russo
+from russo_nb import engine, scenario, threads
+from russo_nb.engine import EngineSettings
+from russo_nb.errors import InvalidArgumentError, RetryableError
+from russo_nb.partial_runs import PartialRuns
+from russo_nb.ratelimit import RateLimit
+from russo_nb.testing import wait_for_progress
+
+OK = "book(to='LA')"
+BOOK = [russo.ToolCall(name="book", arguments={"to": "LA"})]
+
+
+# -- threads ------------------------------------------------------------------------------------
+
+
+def test_a_sync_agent_stuck_past_its_timeout_does_not_starve_the_healthy_runs():
+    release = threading.Event()
+    called: list[str] = []
+
+    @russo.agent
+    def agent(text):
+        called.append(text)
+        if text.startswith("stuck"):
+            release.wait(60)  # blocked in I/O far past the run's timeout
+        return BOOK
+
+    prompts = ["stuck 1", "stuck 2"] + [f"healthy {i}" for i in range(6)]
+    try:
+        batch = russo.run_concurrent_sync(prompts, agent=agent, expect=[OK], max_concurrency=2, timeout=1.0)
+    finally:
+        release.set()
+    statuses = {run.prompt: run.status for run in batch.runs}
+    assert statuses["stuck 1"] == statuses["stuck 2"] == "timeout"
+    assert all(statuses[f"healthy {i}"] == "passed" for i in range(6)), statuses
+    assert sorted(called) == sorted(prompts)  # every healthy run really reached the agent
+
+
+def test_sync_agents_run_more_than_256_at_once_when_the_cap_says_so():
+    parties = 300
+    barrier = threading.Barrier(parties, timeout=60)  # passes only when 300 calls run at the same time
+
+    @russo.agent
+    def agent(text):
+        barrier.wait()
+        return BOOK
+
+    prompts = [f"p{i}" for i in range(parties)]
+    batch = russo.run_concurrent_sync(prompts, agent=agent, expect=[OK], max_concurrency=parties)
+    assert batch.passed_count == parties, batch.status_counts
+
+
+def test_blocking_calls_past_the_thread_limit_are_refused_as_that_runs_error(monkeypatch):
+    monkeypatch.setattr(threads, "MAX_THREADS", 4)
+    release = threading.Event()
+
+    @russo.agent
+    def agent(text):
+        release.wait(60)
+        return BOOK
+
+    def on_progress(progress):
+        if progress.errors >= 2:
+            release.set()
+
+    try:
+        batch = russo.run_concurrent_sync(
+            [f"p{i}" for i in range(6)], agent=agent, expect=[OK], max_concurrency=6, on_progress=on_progress
+        )
+    finally:
+        release.set()
+    assert batch.status_counts == {"passed": 4, "error": 2} or sorted(batch.status_counts.items()) == [
+        ("error", 2),
+        ("passed", 4),
+    ]
+    refused = [run.error for run in batch.runs if run.status == "error"]
+    assert all(error.type == "TooManyBlockingCallsError" and "at most 4" in error.message for error in refused)
+
+
+# -- BaseException policy -------------------------------------------------------------------------
+
+
+class Custom(BaseException):
+    """A library's own BaseException subclass."""
+
+
+def _raise_failed():
+    pytest.fail("asserted inside the agent")
+
+
+@pytest.mark.parametrize(
+    ("raise_it", "name"),
+    [
+        (lambda: (_ for _ in ()).throw(GeneratorExit("closed")), "GeneratorExit"),
+        (lambda: (_ for _ in ()).throw(Custom("custom")), "Custom"),
+        (_raise_failed, "Failed"),
+        (lambda: sys.exit(3), "SystemExit"),
+    ],
+)
+@pytest.mark.parametrize("sync", [True, False])
+def test_a_base_exception_from_an_agent_is_that_runs_error(raise_it, name, sync):
+    if sync:
+
+        def call(text):
+            if text == "bad":
+                raise_it()
+            return BOOK
+
+    else:
+
+        async def call(text):
+            if text == "bad":
+                raise_it()
+            return BOOK
+
+    batch = russo.run_concurrent_sync(["good", "bad"], agent=russo.agent(call), expect=[OK], runs=2)
+    assert [run.status for run in batch.runs] == ["passed", "passed", "error", "error"]
+    assert batch.runs[2].error.type == name
+    assert "interrupted" not in batch.metadata.params
+
+
+@pytest.mark.parametrize("exc", [GeneratorExit("x"), Custom("y")])
+def test_a_base_exception_from_an_evaluator_is_that_runs_error(exc):
+    class Raises:
+        def evaluate(self, expected, actual):
+            raise exc
+
+    batch = russo.run_concurrent_sync(["a", "b"], agent=lambda t: BOOK, evaluator=Raises(), expect=[OK], timeout=5)
+    assert [run.status for run in batch.runs] == ["error", "error"]
+    assert batch.runs[0].error.stage == "evaluate" and batch.runs[0].error.type == type(exc).__name__
+
+
+def test_a_base_exception_from_a_scenario_agent_is_that_runs_error():
+    class Raises(scenario.AgentAdapter):
+        async def call(self, state):
+            raise Custom("from a library")
+
+    spec = scenario.Scenario(name="c", agents=[Raises()], script=[scenario.user("hi"), scenario.agent()])
+    batch = asyncio.run(scenario.run_scenarios(spec, runs=2))
+    assert [run.status for run in batch.runs] == ["error", "error"]
+    assert batch.runs[0].error.type == "Custom"
+
+
+# -- Ctrl-C waits for teardowns and finally blocks ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ctrl_c_waits_for_a_two_second_teardown_and_finally_block(tmp_path):
+    done = _interrupt(
+        tmp_path,
+        """
+        import asyncio
+        from russo_nb import scenario
+
+        class Slow(scenario.AgentAdapter):
+            async def call(self, state):
+                print("READY", flush=True)
+                await asyncio.sleep(60)
+
+        async def teardown(state):
+            await asyncio.sleep(2)
+            print("TORN DOWN", flush=True)
+
+        spec = scenario.Scenario(
+            name="s", agents=[Slow()], script=[scenario.user("hi"), scenario.agent()], teardown=teardown
+        )
+        batch = scenario.run_scenarios_sync(spec, runs=1)
+        print("SCENARIO", batch.runs[0].status, batch.runs[0].phases[-1], flush=True)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.index("TORN DOWN") < done.stdout.index("SCENARIO cancelled torn_down")
+    assert "Task was destroyed" not in done.stderr
+
+    done = _interrupt(
+        tmp_path,
+        """
+        import asyncio
+        import russo_nb as russo
+
+        @russo.agent
+        async def agent(text):
+            try:
+                print("READY", flush=True)
+                await asyncio.sleep(60)
+            finally:
+                await asyncio.sleep(2)
+                print("FINALLY RAN", flush=True)
+
+        batch = russo.run_concurrent_sync("p", agent=agent, runs=1, timeout=30)
+        print("RESULT", batch.runs[0].status, flush=True)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.index("FINALLY RAN") < done.stdout.index("RESULT cancelled")
+    assert "Task was destroyed" not in done.stderr
+
+
+# -- a huge batch stopped early ------------------------------------------------------------------------
+
+
+def _stopped(prompts: int, runs: int, after: int):
+    async def go():
+        job = russo.start_batch([f"p{i}" for i in range(prompts)], agent=lambda t: BOOK, expect=[OK], runs=runs)
+        await wait_for_progress(job, after)
+        job.cancel()
+        await asyncio.gather(job.start(), return_exceptions=True)
+        return job
+
+    return asyncio.run(go())
+
+
+def test_cancelling_a_million_run_batch_counts_the_unfinished_runs_instead_of_building_them():
+    job = _stopped(1, 1_000_000, 50)
+    result = job.result()
+    runs = result.runs
+    assert isinstance(runs, PartialRuns) and runs.built_count == 0
+    assert len(runs) == result.total == 1_000_000
+    assert result.finished_count >= 50 and result.cancelled_count == 1_000_000 - result.finished_count
+    assert result.pass_rate == 1.0 and result.metadata.params["interrupted"] is True
+    last = runs[-1]  # looked at: built then, and only then
+    assert (last.status, last.run_index, last.error.type) == ("cancelled", 999_999, "CancelledError")
+    assert runs.built_count == 1
+    assert result.prompts == ["p0"]
+
+
+def test_cancelling_ten_million_run_batch_gives_a_result():
+    job = _stopped(10, 1_000_000, 50)
+    result = job.result()
+    assert result.total == 10_000_000 and result.runs.built_count == 0
+    assert result.cancelled_count + result.finished_count == 10_000_000
+    assert result.prompts == [f"p{i}" for i in range(10)]
+    run = result.runs[7_000_123]
+    assert (run.prompt, run.run_index, run.status) == ("p7", 123, "cancelled")
+
+
+def test_a_stopped_batchs_summary_lists_cancelled_runs_as_ranges():
+    job = _stopped(2, 500, 10)
+    result = job.result()
+    text = result.summary()
+    assert "cancelled" in text and text.count("[ ] runs") == 2
+    assert result.runs.built_count == 0  # the summary built only the finished runs
+    assert list(result.runs) == [result.runs[i] for i in range(len(result.runs))]
+
+
+# -- retries, backoff and waits ----------------------------------------------------------------
+
+
+def test_retries_past_the_limit_are_refused_and_backoff_never_overflows():
+    with pytest.raises(InvalidArgumentError, match=r"retries=1,100 .*\(at most 100\)"):
+        EngineSettings(retries=1100, retry_backoff=0)
+    settings = EngineSettings(retries=100, retry_backoff=0.0)
+    assert settings.retry_delay(1100, RuntimeError()) == 0.0
+    assert EngineSettings(retries=100, retry_backoff=1.0).retry_delay(5000, RuntimeError()) == 30.0
+
+
+@pytest.mark.parametrize("spec", ["0.0000001/h", "0.5/h", 1e-9])
+def test_absurdly_slow_rate_limits_are_refused(spec):
+    with pytest.raises(InvalidArgumentError):
+        RateLimit.parse(spec)
+    assert str(RateLimit.parse("1/h")) == "1/h"
+
+
+def test_a_runs_retry_waits_are_bounded_in_total(monkeypatch):
+    monkeypatch.setattr(engine, "MAX_RUN_WAIT_S", 0.25)
+    attempts = []
+
+    @russo.agent
+    async def agent(text):
+        attempts.append(text)
+        raise RetryableError("429 too many requests", retry_after=0.2, status=429)
+
+    batch = russo.run_concurrent_sync("p", agent=agent, expect=[OK], retries=5, retry_backoff=0.01, timeout=1)
+    run = batch.runs[0]
+    assert run.status == "error" and run.attempts == 2 and len(attempts) == 2
+    assert "not retried" in run.error.message and "0.25s a run may spend waiting" in run.error.message

@@ -1,0 +1,124 @@
+"""The compact row format: a chunk of runs as one bytes blob and back, lossless (russo_nb.records)."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import zlib
+
+import pytest
+from analysis_helpers import make_run
+from scenario_helpers import arun, booking_scenario
+
+from russo_nb import scenario
+from russo_nb.errors import InvalidArgumentError
+from russo_nb.records import decode_runs, encode_runs
+from russo_nb.scenario.criteria import tool_called
+from russo_nb.sync import run_concurrent_sync
+from russo_nb.testing import ScriptedAgent, TextSynthesizer
+from russo_nb.types import AgentResponse, RetriedAttempt, RunError, ToolCall
+
+
+def _prompt_runs():
+    agent = ScriptedAgent(
+        {
+            "book": AgentResponse(
+                tool_calls=[ToolCall(name="book", arguments={"to": "LA", "n": [1, 2]})],
+                text="done \ud800",
+                raw={"id": 7},
+                usage={"total_tokens": 12.0},
+            ),
+            "boom": RuntimeError("agent down"),
+        }
+    )
+    batch = run_concurrent_sync(
+        ["book", "boom", "other"],
+        TextSynthesizer(),
+        agent,
+        expect=["book(to='LA')"],
+        runs=3,
+        conditions={"voice": "en-us", "snr_db": math.nan},
+    )
+    batch.runs[0].retried = (RetriedAttempt(type="RetryableError", message="429", stage="agent", waited_s=0.5),)
+    batch.runs[1].transcript = [{"role": "user", "content": "hi"}]
+    batch.runs[2].latency_s = math.inf
+    return batch
+
+
+def test_prompt_runs_and_their_clips_round_trip_exactly():
+    batch = _prompt_runs()
+    blob = encode_runs(batch.runs, batch.audio)
+    audio: dict = {}
+    runs = decode_runs(blob, audio)
+    assert [r.conditions["voice"] for r in runs] == ["en-us"] * 9
+    assert all(math.isnan(r.conditions["snr_db"]) for r in runs)  # NaN is NaN again (and NaN != NaN, so:)
+    for run in (*runs, *batch.runs):
+        run.conditions = {**run.conditions, "snr_db": "nan"}
+    assert runs == batch.runs  # every field
+    assert audio == batch.audio and runs[0].response.text == "done \ud800"
+    assert {r.status for r in runs} == {"passed", "error", "failed"}
+    assert isinstance(runs[3].error, RunError) and runs[3].error.message == "agent down"
+    assert runs[2].latency_s == math.inf and runs[0].retried == batch.runs[0].retried
+
+
+def test_shared_values_are_written_once():
+    batch = run_concurrent_sync(["book"], agent=ScriptedAgent({"book": "book(to='LA')"}), expect=[], runs=2000)
+    blob = encode_runs(batch.runs)
+    assert len(blob) < 40 * 2000  # a run is a short row of references, not its evaluation again
+    assert len(pickle.dumps(batch.runs)) > 5 * len(blob)
+    runs = decode_runs(blob)
+    assert runs == batch.runs
+    assert runs[0].eval_result is runs[1999].eval_result  # decoded runs share what they shared
+
+
+def test_scenario_runs_round_trip_with_transcripts_verdicts_and_scores():
+    spec = booking_scenario(
+        "book <Oslo>",
+        "a flight to Oslo",
+        [tool_called("book_flight")],
+        max_turns=2,
+        scorers=[scenario.scorers.tool_call_match(["book_flight(to_city='Oslo')"]), scenario.scorers.success()],
+        tags=["smoke"],
+    )
+    batch = arun(scenario.run_scenarios(spec, runs=3, seed=2, conditions={"agent_version": "v2"}))
+    runs = decode_runs(encode_runs(batch.runs))
+    assert runs == batch.runs
+    first = runs[0]
+    assert first.messages == batch.runs[0].messages and first.scores == batch.runs[0].scores
+    assert first.lifecycle == batch.runs[0].lifecycle and first.expected_calls == batch.runs[0].expected_calls
+    assert first.conditions == {"agent_version": "v2"} and first.tags == ["smoke"]
+
+
+def test_an_empty_chunk_round_trips():
+    assert decode_runs(encode_runs([])) == []
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"not zlib",
+        zlib.compress(b"[1, 2]"),
+        zlib.compress(b'{"kind": "russo_nb.runs", "version": 99}'),
+    ],
+)
+def test_a_damaged_blob_is_one_clear_error(blob):
+    with pytest.raises(InvalidArgumentError, match="runs blob"):
+        decode_runs(blob)
+
+
+def test_a_row_with_a_bad_cell_is_one_clear_error():
+    text = zlib.decompress(encode_runs([make_run("a", 0, True)]))
+    damaged = zlib.compress(text.replace(b'"passed"', b'"exploded"'))
+    with pytest.raises(InvalidArgumentError, match="exploded"):
+        decode_runs(damaged)
+
+
+def test_other_objects_are_refused():
+    with pytest.raises(InvalidArgumentError, match="SingleRunResult or ScenarioResult"):
+        encode_runs([{"prompt": "a"}])
+
+
+def test_a_text_and_a_list_that_print_alike_stay_apart():
+    run = make_run('["a"]', 0, True, audio_key='["a"]', effects=["a"])
+    again = decode_runs(encode_runs([run]))[0]
+    assert again.audio_key == '["a"]' and again.effects == ["a"]
