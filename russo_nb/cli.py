@@ -310,7 +310,7 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     if outcome.tests:
         out.append(("", outcome.batch))
     if outcome.scenarios is not None:
-        out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
+        out.append(("-scenarios" if out else "", outcome.scenarios))  # written as scenario runs, loads back as they are
     return out
 
 

@@ -122,6 +122,35 @@ def _load_run(text: str) -> SingleRunResult:
         return SingleRunResult.model_validate(json.loads(text))
 
 
+def _storable(result: Any) -> Any:
+    """The batch as the store keeps it: a BatchResult, or a ScenarioBatch with its scenario runs as they are."""
+    if isinstance(result, BatchResult):
+        return result
+    if getattr(getattr(result, "metadata", None), "kind", None) == "scenarios" and hasattr(result, "runs"):
+        return result
+    from .types import as_batch_result
+
+    return as_batch_result(result)
+
+
+def _is_scenario_json(text: str) -> bool:
+    """True for a stored scenario run (its JSON starts with the verdict), False for a prompt run."""
+    return text.startswith('{"success"')
+
+
+def _load_scenario_run(text: str, clips: dict[str, Any]) -> Any:
+    """A stored scenario run back; its clips (kept by key in the run's JSON) from the batch's stored audio."""
+    import json
+
+    from .scenario.result import ScenarioResult
+
+    data = json.loads(text)
+    keys = data.pop("audio", None) or []
+    run = ScenarioResult.model_validate(data)
+    run.audio = {key: clips[key] for key in keys if key in clips}
+    return run
+
+
 class HistoryStore:
     """Batches recorded in a SQLite file (default ``.russo/history.sqlite``).
 
@@ -199,16 +228,15 @@ class HistoryStore:
         Raises InvalidArgumentError when a batch with that id is already recorded (ids are
         unique per batch), or when a run cannot be serialized; nothing is written then.
         """
-        if not isinstance(result, BatchResult):
-            from .report.export import as_batch_result
-
-            result = as_batch_result(result)
+        result = _storable(result)
         meta = result.metadata
         batch_id = meta.batch_id
         total = len(result.runs)
-        passed = sum(1 for run in result.runs if run.status == "passed")
-        errors = sum(1 for run in result.runs if run.status in ("error", "timeout", "cancelled"))
-        match = sum(run.eval_result.match_rate for run in result.runs) / total if total else None
+        counts = result.status_counts
+        passed = counts.get("passed", 0)
+        finished = total - counts.get("cancelled", 0)  # cancelled runs are never failures: not in the rate
+        errors = counts.get("error", 0) + counts.get("timeout", 0)
+        match = sum(run.match_rate for run in result.runs) / total if total else None
         batch_row = (
             batch_id,
             suite,
@@ -221,7 +249,7 @@ class HistoryStore:
             total,
             passed,
             errors,
-            passed / total if total else None,
+            passed / finished if finished else None,
             match,
             meta.model_dump_json(),
         )
@@ -252,7 +280,7 @@ class HistoryStore:
         return batch_id
 
     @staticmethod
-    def _run_rows(batch_id: str, result: BatchResult) -> Iterator[tuple[Any, ...]]:
+    def _run_rows(batch_id: str, result: Any) -> Iterator[tuple[Any, ...]]:
         """One row per run: the declared SQL columns (see RUN_TABLE) and the run as JSON."""
         specs = [spec for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
         cells = table_columns(result.runs, specs, result.metadata)
@@ -319,8 +347,9 @@ class HistoryStore:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         return frame
 
-    def load(self, batch_id: str, *, include_audio: bool = True) -> BatchResult:
-        """The recorded batch as a BatchResult equal to the one recorded (audio if it was stored)."""
+    def load(self, batch_id: str, *, include_audio: bool = True) -> Any:
+        """The recorded batch equal to the one recorded (audio if it was stored): a BatchResult, or a
+        ScenarioBatch of scenario runs for a scenario batch (transcripts, verdicts, scores, criteria)."""
         from .types import Audio
 
         with self._connect() as conn:
@@ -334,8 +363,15 @@ class HistoryStore:
                     (batch_id,),
                 ):
                     audio[key] = Audio(data=data, format=fmt, sample_rate=rate, channels=channels, sample_width=width)
+        metadata = BatchMetadata.model_validate_json(params)
+        if metadata.kind == "scenarios" and rows and _is_scenario_json(rows[0][0]):
+            from .scenario.batch import ScenarioBatch
+
+            return ScenarioBatch.model_construct(
+                runs=[_load_scenario_run(row[0], audio) for row in rows], metadata=metadata
+            )
         runs = [_load_run(row[0]) for row in rows]
-        return BatchResult(runs=runs, audio=audio, metadata=BatchMetadata.model_validate_json(params))
+        return BatchResult(runs=runs, audio=audio, metadata=metadata)
 
     def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
         """prompt -> (passed, finished runs) for one batch, computed in SQL (cancelled runs are not counted)."""

@@ -77,11 +77,29 @@ def _neutralize(cell: Any) -> Any:
     return cell
 
 
+def table_batch(result: Any) -> Any:
+    """The batch a file holds: a BatchResult, or a ScenarioBatch as it is (its scenario runs are not packed)."""
+    if getattr(getattr(result, "metadata", None), "kind", None) == "scenarios" and not isinstance(result, BatchResult):
+        return result
+    return as_batch_result(result)
+
+
+def attach_audio(result: Any, clips: dict[str, Audio]) -> Any:
+    """Give a loaded batch the clips read beside its file (a scenario run gets the clips it names)."""
+    if isinstance(result, BatchResult):
+        result.audio = clips
+    else:
+        for run in result.runs:
+            keys = run.audio or {}
+            run.audio = {key: clips[key] for key in keys if key in clips}
+    return result
+
+
 def table_frame(result: Any, *, csv: bool = False) -> Any:
     """The run table as written to CSV / Parquet: frame and export columns, text cells safe to write."""
     from ..analysis.frames import run_table
 
-    frame = run_table(as_batch_result(result), files=True)
+    frame = run_table(table_batch(result), files=True)
     fix = _neutralize if csv else (lambda cell: safe_text(cell) if isinstance(cell, str) else cell)
     for name in frame.columns:
         if frame[name].dtype == object:
@@ -109,7 +127,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
         return write_report(result, target, max_audio=20 if include_audio else 0)
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
-    batch = as_batch_result(result)
+    batch = table_batch(result)
     frame = table_frame(batch, csv=suffix == ".csv")
     if suffix == ".csv":
         with atomic_file(target, "w") as out:
@@ -227,13 +245,11 @@ def load_batch(path: str | Path) -> Any:
         return read_jsonl(source)
     if suffix == ".csv":
         result = runs_from_frame(read_csv_table(source), None, source)
-        result.audio = read_audio_folder(audio_folder(source))
-        return result
+        return attach_audio(result, read_audio_folder(audio_folder(source)))
     if suffix == ".parquet":
         frame, metadata = read_parquet_table(source)
         result = runs_from_frame(frame, metadata, source)
-        result.audio = read_audio_folder(audio_folder(source))
-        return result
+        return attach_audio(result, read_audio_folder(audio_folder(source)))
     raise InvalidArgumentError(
         f"cannot load {str(source)!r}: load_batch reads .jsonl (exact), .jsonl.gz, .csv or .parquet files"
     )
