@@ -8,6 +8,7 @@ let several processes record at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -389,18 +390,25 @@ class HistoryStore:
 
         return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
 
-    def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
+    def trend(
+        self,
+        prompt: str | None = None,
+        suite: str | None = None,
+        agent: str | None = None,
+        *,
+        where: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
         Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
-        ones are not counted), passed, pass_rate, low / high (95%: a batch's interval is clustered by
-        prompt, the one interval every view gives a batch rate; one prompt's is its Wilson interval).
-        ``prompt`` may be the prompt text or its prompt_id.
+
         """
         import pandas as pd
 
         from .analysis.stats import wilson_interval
 
+        if where:
+            return self._condition_trend(prompt, suite, agent, where)
         where, params = [], []
         if suite is not None:
             where.append("b.suite = ?")
@@ -441,6 +449,81 @@ class HistoryStore:
             frame["low"], frame["high"] = self._clustered_bounds(frame["batch_id"].tolist())
         else:
             frame["low"], frame["high"] = [], []
+        return frame
+
+    def _condition_trend(
+        self, prompt: str | None, suite: str | None, agent: str | None, where: dict[str, Any]
+    ) -> pd.DataFrame:
+        """:meth:`trend` over the runs whose conditions match ``where`` (read from the stored conditions).
+
+        Each batch's interval is clustered by prompt over the matching runs, as :meth:`trend`'s is.
+        """
+        import pandas as pd
+
+        from .analysis.stats import clustered_se
+        from .conditions import check_conditions, same_conditions
+
+        wanted = check_conditions(where, "where")
+        clauses, params = ["r.conditions IS NOT NULL", "r.conditions != ''"], []
+        for column, value in (("b.suite", suite), ("b.agent", agent)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if prompt is not None:
+            clauses.append("(r.prompt = ? OR r.prompt_id = ?)")
+            params += [prompt, prompt]
+        query = (
+            "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.recorded_at, "
+            "r.prompt, r.status, r.conditions FROM batches b JOIN runs r ON r.batch_id = b.batch_id WHERE "
+            + " AND ".join(clauses)
+        )
+        with self._connect() as conn:
+            rows = conn.execute(query, params).fetchall()
+        matches: dict[str, bool] = {}
+        batches: dict[str, dict[str, Any]] = {}
+        for batch_id, suite_name, name, agent_name, started, finished, recorded, text, status, stored in rows:
+            keep = matches.get(stored)
+            if keep is None:
+                conditions = json.loads(stored)
+                keep = matches[stored] = same_conditions({k: conditions.get(k) for k in wanted}, wanted)
+            if not keep:
+                continue
+            entry = batches.setdefault(
+                batch_id,
+                {
+                    "batch_id": batch_id,
+                    "suite": suite_name,
+                    "name": name,
+                    "agent": agent_name,
+                    "started_at": started,
+                    "finished_at": finished,
+                    "recorded_at": recorded,
+                    "prompts": {},
+                },
+            )
+            counts = entry["prompts"].setdefault(text, [0, 0])
+            if status != "cancelled":
+                counts[1] += 1
+                counts[0] += int(status == "passed")
+        ordered = sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"]))
+        for entry in ordered:
+            per_prompt = list(entry.pop("prompts").values())
+            entry["passed"] = sum(c for c, _ in per_prompt)
+            entry["runs"] = sum(n for _, n in per_prompt)
+            if entry["runs"]:
+                interval = clustered_se([c for c, _ in per_prompt], [n for _, n in per_prompt])
+                entry["low"], entry["high"] = interval.low, interval.high
+            else:
+                entry["low"], entry["high"] = 0.0, 1.0
+        columns = ["batch_id", "suite", "name", "agent", "started_at", "finished_at", "runs", "passed"]
+        frame = pd.DataFrame(ordered).reindex(columns=[*columns, "low", "high"])
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        frame["runs"] = frame["runs"].astype("int64")
+        frame["passed"] = frame["passed"].astype("int64")
+        frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
+        frame = frame[[*columns, "pass_rate", "low", "high"]]
+        frame.attrs["where"] = dict(wanted)
         return frame
 
     def _clustered_bounds(self, batch_ids: list[str]) -> tuple[list[float], list[float]]:

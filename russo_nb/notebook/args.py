@@ -184,6 +184,34 @@ COMMANDS: dict[str, CommandSpec] = {
             "--expect \"book_flight(to_city='LA')\" --runs 5 --as res",
         ),
         CommandSpec(
+            "sweep",
+            "one job over prompts x voices x noise levels x conditions (no --agent: the demo's prompts and agent)",
+            positionals=("PROMPT",),
+            max_positionals=None,
+            options=(
+                OptionSpec(
+                    "voices", "espeak-ng voices, comma-separated: en-us,en-gb-scotland,en-us+f3", metavar="LIST"
+                ),
+                OptionSpec("snr", "noise levels in dB, comma-separated; clean = none: clean,20,10,5", metavar="LIST"),
+                OptionSpec(
+                    "conditions",
+                    "extra effect chains by label, ';'-separated: plain=;phone=telephone;fast=speed:1.25",
+                    metavar="SPEC",
+                ),
+                OptionSpec("noise", "noise kind: white (default), pink, babble", metavar="KIND"),
+                OptionSpec("agent", "agent object in your namespace (default: the offline demo agent)", metavar="NAME"),
+                OptionSpec(
+                    "expect",
+                    "expected call, e.g. \"book_flight(to_city='LA')\", or a list's name",
+                    repeat=True,
+                    metavar="CALL",
+                ),
+                *_RUN_COMMON,
+            ),
+            uses_cell=True,
+            example="%russo sweep --voices en-us,en-gb-scotland --snr clean,20,10,5 --runs 5 --as sw",
+        ),
+        CommandSpec(
             "suite",
             "run a suite file (YAML / JSON)",
             positionals=("PATH",),
@@ -200,6 +228,29 @@ COMMANDS: dict[str, CommandSpec] = {
             max_positionals=None,
             options=(_RUNS, _CONC, _TIMEOUT, _RATE, _AS, _NAME, _QUIET, _DASK),
             example="%russo scenario my_scenario --runs 3 --as sc",
+        ),
+        CommandSpec(
+            "resume",
+            "run an interrupted batch's cancelled runs (same seeds) and merge them into it",
+            positionals=("RESULT",),
+            min_positionals=1,
+            max_positionals=1,
+            options=(
+                OptionSpec(
+                    "agent",
+                    "the agent, for a batch loaded from a file (a job of this session has its own)",
+                    metavar="NAME",
+                ),
+                OptionSpec("synthesizer", "the synthesizer, for a voice batch loaded from a file", metavar="NAME"),
+                _EFFECTS,
+                _CONC,
+                _TIMEOUT,
+                _AS,
+                _RECORD,
+                _HISTORY,
+                _QUIET,
+            ),
+            example="%russo resume res   (after Kernel → Interrupt of %russo run ... --as res)",
         ),
         CommandSpec(
             "show",
