@@ -17,8 +17,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .args import Command, parse_command, usage
 from .namespace import accepts_agent, lookup
 from .progress import ProgressDisplay, in_kernel
 
@@ -74,7 +74,9 @@ class RussoMagics(Magics):
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
         try:
-            command = parse_command(line, cell)
+            command = parse_magic(line, cell)
+            if command is None:  # --help printed the help
+                return None
             handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
             return handler(command)
         except RussoError as exc:
@@ -227,7 +229,7 @@ class RussoMagics(Magics):
         return self._executors[address]
 
     def _cmd_help(self, command: Command) -> None:
-        print(usage(command.positionals[0] if command.positionals else None))
+        print(magic_usage(command.positionals[0] if command.positionals else None))
 
     def _cmd_run(self, command: Command) -> Any:
         from ..runner import start_batch
