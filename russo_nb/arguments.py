@@ -268,6 +268,10 @@ MAGIC_COMMANDS: dict[str, tuple[str, str]] = {
         '%russo run "Book a flight from NYC to LA" --agent my_agent --expect "book_flight(to_city=\'LA\')" '
         "--runs 5 --as res",
     ),
+    "sweep": (
+        "one job over prompts x voices x noise levels x conditions (no --agent: the demo's prompts and agent)",
+        "%russo sweep --voices en-us,en-gb-scotland --snr clean,20,10,5 --runs 5 --as sw",
+    ),
     "suite": ("run a suite file (YAML / JSON)", "%russo suite data/demo_suite.yaml --runs 5 --as suite_res"),
     "scenario": (
         "run scenarios (objects in your namespace) several times",
@@ -283,7 +287,7 @@ MAGIC_COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("this help, or one subcommand's", "%russo help run"),
 }
 #: The subcommands whose ``%%russo`` cell body is read (one prompt per line).
-CELL_COMMANDS = ("run",)
+CELL_COMMANDS = ("run", "sweep")
 
 
 @cache
@@ -315,6 +319,29 @@ def magic_parsers() -> dict[str, MagicParser]:
     add_effects(run)
     add_engine_arguments(run)
     _add_result_flags(run)
+
+    sweep = parsers["sweep"]
+    sweep.add_argument("prompts", nargs="*", metavar="PROMPT", help="prompts (default: the demo's)")
+    sweep.add_argument(
+        "--voices", metavar="LIST", help="espeak-ng voices, comma-separated: en-us,en-gb-scotland,en-us+f3"
+    )
+    sweep.add_argument("--snr", metavar="LIST", help="noise levels in dB, comma-separated; clean = none: clean,20,10,5")
+    sweep.add_argument(
+        "--conditions",
+        metavar="SPEC",
+        help="extra effect chains by label, ';'-separated: plain=;phone=telephone;fast=speed:1.25",
+    )
+    sweep.add_argument("--noise", metavar="KIND", help="noise kind: white (default), pink, babble")
+    sweep.add_argument(
+        "--agent", metavar="NAME", help="agent object in your namespace (default: the offline demo agent)"
+    )
+    sweep.add_argument(
+        "--expect", action="append", default=[], metavar="CALL", help="expected call, or a list's name (repeatable)"
+    )
+    add_runs(sweep)
+    add_effects(sweep)
+    add_engine_arguments(sweep)
+    _add_result_flags(sweep)
 
     suite = parsers["suite"]
     suite.add_argument("path", metavar="PATH", help="the suite file")
@@ -355,6 +382,7 @@ def magic_parsers() -> dict[str, MagicParser]:
 #: Each subcommand's positionals, in order (what :attr:`Command.positionals` holds).
 _POSITIONALS = {
     "run": ("prompts",),
+    "sweep": ("prompts",),
     "suite": ("path",),
     "scenario": ("scenarios",),
     "show": ("result",),

@@ -167,6 +167,7 @@ def _run(argv: list[str]) -> int:
     if printer is not None:
         printer.close()
     _say(outcome.summary())
+    _print_sweep(outcome)
     _print_interval(outcome)
     _print_failures(outcome)
     problems = _write_outputs(args, outcome)
@@ -186,6 +187,21 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _print_sweep(outcome: Any) -> None:
+    """After a suite with a ``sweep:`` block: the pass rate by voice (and by noise level), with intervals."""
+    from .sweep import sweep_factors
+
+    batch = getattr(outcome, "batch", outcome)
+    factors = sweep_factors(batch)
+    if not factors or not batch.finished_count:
+        return
+    from .analysis import by_factor, by_factor_text
+
+    for factor in [name for name in ("voice", "snr_db") if name in factors]:
+        print()
+        _say(by_factor_text(by_factor(batch, factor)))
 
 
 class _SafeFormatter(logging.Formatter):
@@ -288,7 +304,7 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     if outcome.tests:
         out.append(("", outcome.batch))
     if outcome.scenarios is not None:
-        out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
+        out.append(("-scenarios" if out else "", outcome.scenarios))  # written as scenario runs, loads back as they are
     return out
 
 

@@ -35,7 +35,12 @@ from .types import BatchMetadata, BatchResult
 
 __all__ = [
     "NO_CONDITION",
+    "parse_conditions_text",
+    "parse_list_text",
+    "SWEEP_FACTORS",
     "SweepCell",
+    "is_sweep",
+    "sweep_factors",
     "SweepPlan",
     "plan_sweep",
     "run_sweep",
@@ -48,6 +53,9 @@ NO_CONDITION = "none"
 """The ``condition`` of runs in a sweep given no ``conditions=`` (no extra effect chain)."""
 
 DEFAULT_VOICE = "en-us"
+
+SWEEP_FACTORS = ("voice", "snr_db", "condition")
+"""The run conditions a sweep sets on every run."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,40 @@ def sweep_voices(voices: Any, synthesizer: Any = None) -> dict[str, Any]:
     return out
 
 
+def parse_list_text(text: str | None) -> list[str] | None:
+    """``"en-us, en-gb-scotland"`` -> ``["en-us", "en-gb-scotland"]`` (None / blank -> None): the magic's and
+    the CLI's ``--voices`` / ``--snr``."""
+    if text is None or not str(text).strip():
+        return None
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def parse_conditions_text(text: str | None) -> dict[str, str | None] | None:
+    """``"plain=;phone=telephone;fast=speed:1.25"`` -> ``{"plain": None, "phone": "telephone", ...}``.
+
+    Conditions are separated by ``;`` (an effect chain has commas); ``label=`` is no extra effect;
+    a bare spec (``telephone``) is labelled by itself.
+    """
+    if text is None or not str(text).strip():
+        return None
+    out: dict[str, str | None] = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        label, has_label, spec = part.partition("=")
+        if not has_label:
+            label, spec = part, part
+        label = label.strip()
+        if not label:
+            raise InvalidArgumentError(
+                f"condition {part.strip()!r} has no label; write label=effects, e.g. phone=telephone"
+            )
+        if label in out:
+            raise InvalidArgumentError(f"condition {label!r} is given twice")
+        out[label] = spec.strip() or None
+    return out
+
+
 def _snr_levels(snr_db: Any) -> list[float | None]:
     from .audio.effects import Noise
 
@@ -182,6 +224,25 @@ def _cells(
                 effects = [*base, *([Noise(snr_db=level, kind=noise)] if level is not None else []), *chain]
                 cells.append(SweepCell(label, level, condition, tuple(effects), tuple(effect_name(e) for e in effects)))
     return cells
+
+
+def sweep_factors(result: Any) -> list[str]:
+    """The sweep factors the result's runs carry (empty for a batch that is not a sweep)."""
+    params = getattr(getattr(result, "metadata", None), "params", None) or {}
+    declared = params.get("sweep", {}).get("factors") if isinstance(params.get("sweep"), dict) else None
+    if declared:
+        return [str(name) for name in declared]
+    runs = getattr(result, "runs", None) or []
+    if not len(runs):
+        return []
+    first = getattr(runs[0], "conditions", None) or {}
+    return [name for name in SWEEP_FACTORS if name in first]
+
+
+def is_sweep(result: Any) -> bool:
+    """True when the result varies voice or noise level across its runs (a Sweep tab is worth showing)."""
+    factors = sweep_factors(result)
+    return "voice" in factors or "snr_db" in factors
 
 
 class _SweepRun(PromptRun):
@@ -267,7 +328,11 @@ def plan_sweep(
     pipeline = make_pipeline(agent, first, evaluator, effects, seed)
     base_chain = list(pipeline.effects)
     pipeline.effects = []  # each cell carries its whole chain
+    from .audio.effects import NOISE_KINDS
+
     noise_kind = str(noise).lower()
+    if noise_kind not in NOISE_KINDS:
+        raise InvalidArgumentError(f"noise= must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
     cells = _cells(voice_map, levels, chains, base_chain, noise_kind)
     plan = plan_prompts(
         prompts, pipeline, expect, runs, keep_audio=keep_audio, metadata=metadata, conditions=run_conditions
@@ -277,7 +342,7 @@ def plan_sweep(
     plan.metadata.params = {
         **plan.metadata.params,
         "sweep": {
-            "factors": ["voice", "snr_db", "condition"],
+            "factors": list(SWEEP_FACTORS),
             "voices": list(voice_map),
             "snr_db": levels,
             "conditions": {label: [effect_name(e) for e in chain] for label, chain in chains.items()},

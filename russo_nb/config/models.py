@@ -26,6 +26,7 @@ __all__ = [
     "PipelineSpec",
     "ScenarioSpec",
     "Suite",
+    "SweepSpec",
     "TestSpec",
     "allowed_keys",
 ]
@@ -188,6 +189,21 @@ class ExecutorSpec(_Strict):
         return value
 
 
+class SweepSpec(_Strict):
+    """``sweep:``: run every prompt test over voices × noise levels × conditions (see :func:`russo_nb.start_sweep`).
+
+    ``voices``: espeak-ng voice names (default: the pipeline's synthesizer); ``snr_db``: levels in
+    dB, ``null`` / ``clean`` for no noise (default ``[null]``); ``conditions``: extra effect chains
+    by label (``{plain: null, phone: telephone}``); ``noise``: white, pink or babble. Checked when
+    the suite is planned, with the same messages as the API.
+    """
+
+    voices: list[str] | None = None
+    snr_db: list[Any] | None = None
+    conditions: dict[str, Any] | None = None
+    noise: str = "white"
+
+
 class Suite(EngineKeys):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
@@ -199,6 +215,7 @@ class Suite(EngineKeys):
     effects: list[Any] | None = None
     runs: int = Field(default=1, ge=1)
     executor: ExecutorSpec | None = None
+    sweep: SweepSpec | None = None
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
 

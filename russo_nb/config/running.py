@@ -145,6 +145,8 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
         started_at=started,
         params={"suite": str(suite.source) if suite.source else suite.label, **job.settings.params()},
     )
+    if suite.sweep is not None and tests:
+        combined.metadata.params["sweep"] = next(iter(tests.values())).metadata.params.get("sweep")
     scenario_parts = parts[len(test_ids) :]
     scenarios = merge_scenario_batches(scenario_parts) if scenario_parts else None
     stopped = job.interrupted or any(run.status == "cancelled" for run in combined.runs)
@@ -182,11 +184,40 @@ def _plan_test(
         checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, (suite.seed or 0))
         name, tags = batch_labels(f"{suite.label}/{test_id}", test.tags)
         metadata = BatchMetadata(name=name, timeout=settings.timeout, retries=settings.retries, tags=tags)
-        return plan_prompts(test.prompt_list, checked, test.expect, runs or test.runs or suite.runs, metadata=metadata)
+        count = runs or test.runs or suite.runs
+        if suite.sweep is not None:
+            return _plan_sweep_test(suite, test, checked, count, metadata)
+        return plan_prompts(test.prompt_list, checked, test.expect, count, metadata=metadata)
     except SuiteFileError:
         raise
     except RussoError as exc:
         raise SuiteFileError(f"{suite.where()}tests[{index}]: {exc}") from None
+
+
+def _plan_sweep_test(suite: Suite, test: TestSpec, pipeline: Any, runs: int, metadata: Any) -> Any:
+    """One test's prompts over the suite's ``sweep:`` cells (voices × noise × conditions) × runs."""
+    from ..sweep import plan_sweep
+
+    spec = suite.sweep
+    assert spec is not None
+    try:
+        return plan_sweep(
+            test.prompt_list,
+            pipeline.agent,
+            test.expect,
+            voices=spec.voices,
+            snr_db=spec.snr_db,
+            conditions=spec.conditions,
+            noise=spec.noise,
+            runs=runs,
+            seed=suite.seed or 0,
+            synthesizer=None if spec.voices else pipeline.synthesizer,
+            evaluator=pipeline.evaluator,
+            effects=pipeline.effects or None,
+            metadata=metadata,
+        )
+    except RussoError as exc:
+        raise SuiteFileError(f"{suite.where()}sweep: {exc}") from None
 
 
 #: Executor kinds a suite file or ``--dask`` may name, by import path (built like a suite's components).

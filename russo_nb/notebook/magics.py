@@ -267,6 +267,38 @@ class RussoMagics(Magics):
         )
         return self._execute(batch, command, "russo run")
 
+    def _cmd_sweep(self, command: Command) -> Any:
+        from ..sweep import parse_conditions_text, parse_list_text, start_sweep
+
+        if command.get("agent"):
+            agent = self._agent(command.get("agent"), required=True)
+            prompts = self._prompts(command)
+            expect = self._expectations(command.get("expect", []))
+        else:
+            from ..demo import demo_suite
+            from ..pipeline import default_agent
+
+            suite = demo_suite()
+            given = command.positionals or (command.cell or "").strip()
+            prompts = self._prompts(command) if given else suite.prompts
+            expect = self._expectations(command.get("expect", [])) or suite.expect
+            agent = default_agent()
+        job = start_sweep(
+            prompts,
+            agent,
+            expect,
+            voices=parse_list_text(command.get("voices")),
+            snr_db=parse_list_text(command.get("snr")),
+            conditions=parse_conditions_text(command.get("conditions")),
+            noise=command.get("noise") or "white",
+            runs=command.get("runs", 1),
+            effects=self._effects(command.get("effects")) or None,
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
+        )
+        return self._execute(job, command, "russo sweep")
+
     def _cmd_demo(self, command: Command) -> Any:
         from ..demo import start_demo
 

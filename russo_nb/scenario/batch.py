@@ -169,8 +169,9 @@ class ScenarioBatch(RunCounts, BaseModel):
 
         Each run becomes a SingleRunResult: ``prompt`` is the scenario name, ``eval_result``
         holds the verdict, the expected calls of a ``tool_call_match`` scorer and the calls
-        made; ``latency_s`` is agent time; ``transcript`` the messages; ``response.raw`` the
-        scores, criteria and reasoning. ``audio_key`` is the first clip the agent heard.
+        made; ``latency_s`` is agent time; ``transcript`` the messages. ``audio_key`` is the first
+        clip the agent heard. Scores, criteria and reasoning stay on the scenario runs: exports, the
+        history store and reloads keep a ScenarioBatch as it is (nothing is packed into ``response.raw``).
         """
         runs: list[SingleRunResult] = []
         for run in self.runs:
@@ -194,20 +195,7 @@ class ScenarioBatch(RunCounts, BaseModel):
                     attempts=run.attempts,
                     retried=run.retried,
                     audio_key=audio_key,
-                    response=AgentResponse(
-                        tool_calls=actual,
-                        text=last_text if isinstance(last_text, str) else None,
-                        raw={
-                            "score": run.score,
-                            "scores": run.scores,
-                            "success": run.success,
-                            "turns": run.turns,
-                            "passed_criteria": run.passed_criteria,
-                            "failed_criteria": run.failed_criteria,
-                            "reasoning": run.reasoning,
-                            "total_time": run.total_time,
-                        },
-                    ),
+                    response=AgentResponse(tool_calls=actual, text=last_text if isinstance(last_text, str) else None),
                     seed=run.seed,
                     started_at=run.started_at,
                     transcript=run.messages,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..thresholds import confidence_label
 from .kit import MAX_HIDDEN_ROWS, MAX_ROWS, MAX_TEXT, STYLE, escape_text, middle, pct, plural, table_html
-from .model import RATE_LABEL, _row_order
+from .model import FLAKY_TITLE, RATE_LABEL, _row_order
 
 if TYPE_CHECKING:
     from .model import BatchView, PromptRow
@@ -371,7 +371,7 @@ def failures_html(
 def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
     flags = []
     if row.flaky:
-        flags.append("<span class='flag' title='finished runs disagree'>⚑ flaky</span>")
+        flags.append(f"<span class='flag' title='{FLAKY_TITLE}'>⚑ flaky</span>")
     other = row.other_statuses
     if other:
         flags.append("<span class='muted'>" + ", ".join(f"{c} {escape_text(s)}" for s, c in other.items()) + "</span>")

@@ -34,6 +34,9 @@ from .signature import failure_signature
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
 
+FLAKY_TITLE = f"reliably passes and fails: its Wilson interval stays {FLAKY_MARGIN * 100:g} points clear of 0% and 100%"
+"""What the flaky flag means, in words (tooltips)."""
+
 RATE_LABEL = PER_RUN
 """How the headline pass rate is weighted: pooled over finished runs."""
 
