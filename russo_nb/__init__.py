@@ -27,6 +27,7 @@ from .errors import (
 )
 from .expectations import parse_expectation, tool_call
 from .protocols import Agent, Evaluator, Synthesizer, agent
+from .resume import resume
 from .runner import PromptBatch, run, run_concurrent, start_batch
 from .sweep import run_sweep, run_sweep_sync, start_sweep
 from .sync import run_concurrent_sync, run_sync
@@ -77,6 +78,7 @@ __all__ = [
     "Plan",
     "PromptBatch",
     "start_batch",
+    "resume",
     "start_sweep",
     "run_sweep",
     "run_sweep_sync",

@@ -277,6 +277,10 @@ MAGIC_COMMANDS: dict[str, tuple[str, str]] = {
         "run scenarios (objects in your namespace) several times",
         "%russo scenario my_scenario --runs 3 --as sc",
     ),
+    "resume": (
+        "run an interrupted batch's cancelled runs (same seeds) and merge them into it",
+        "%russo resume res   (after Kernel → Interrupt of %russo run ... --as res)",
+    ),
     "show": ("open the explorer widget for a result", "%russo show res"),
     "compare": ("paired comparison of two results over the prompts they share", "%russo compare res_v1 res_v2"),
     "export": ("write a result to .html / .csv / .parquet / .jsonl", "%russo export res report.html"),
@@ -357,6 +361,19 @@ def magic_parsers() -> dict[str, MagicParser]:
     add_engine_arguments(scenario)
     _add_result_flags(scenario, record=False)
 
+    resume = parsers["resume"]
+    resume.add_argument("result", metavar="RESULT", help="the interrupted result (in your namespace)")
+    resume.add_argument(
+        "--agent", metavar="NAME", help="the agent, for a batch loaded from a file (a job of this session has its own)"
+    )
+    resume.add_argument("--synthesizer", metavar="NAME", help="the synthesizer, for a voice batch loaded from a file")
+    add_effects(resume)
+    add_engine_arguments(resume, ("max_concurrency", "timeout"))
+    resume.add_argument("--as", dest="as", type=python_name, metavar="NAME", help="store the merged result here")
+    resume.add_argument("--record", action="store_true", help="also record the batch in the history store")
+    resume.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")
+    add_quiet(resume, "no progress display")
+
     parsers["show"].add_argument("result", metavar="RESULT")
     parsers["compare"].add_argument("a", metavar="A")
     parsers["compare"].add_argument("b", metavar="B")
@@ -385,6 +402,7 @@ _POSITIONALS = {
     "sweep": ("prompts",),
     "suite": ("path",),
     "scenario": ("scenarios",),
+    "resume": ("result",),
     "show": ("result",),
     "compare": ("a", "b"),
     "export": ("result", "path"),

@@ -53,7 +53,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidArgumentError, RetryableError
@@ -79,6 +79,9 @@ __all__ = [
     "Job",
     "Plan",
     "Progress",
+    "RemainingPlan",
+    "finished_run",
+    "resume_job",
     "WorkItem",
     "capture_error",
     "check_runs",
@@ -902,6 +905,16 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
+    def resume(
+        self, on_progress: Callable[[Progress], Any] | None = None, *, max_concurrency: int | None = None
+    ) -> Job[B]:
+        """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
+
+        Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
+        would have produced it. See :mod:`russo_nb.resume`.
+        """
+        return resume_job(self, on_progress, max_concurrency)
+
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
         parts = self.plan_results()
@@ -932,3 +945,74 @@ class Job(Generic[B]):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+# -- resuming a stopped job ------------------------------------------------------------------
+def finished_run(result: Any) -> bool:
+    """A run that finished (passed, failed, error, timeout): not missing and not cancelled."""
+    return result is not None and getattr(result, "status", None) != "cancelled"
+
+
+class RemainingPlan(Plan[Any, Any]):
+    """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
+
+    ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
+    never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
+    collect the whole, with the first job's start time.
+    """
+
+    def __init__(self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float) -> None:
+        self.plan = plan
+        self.previous = [result if finished_run(result) else None for result in previous]
+        self.slots = [slot for slot, result in enumerate(self.previous) if result is None]
+        self.units = len(self.slots)
+        self.runs = 1
+        self.conditions = plan.conditions
+        self.started_at = started_at
+
+    def _where(self, unit: int) -> tuple[int, int]:
+        return divmod(self.slots[unit], self.plan.runs)
+
+    def item(self, unit: int, run: int) -> Any:
+        return self.plan.item(*self._where(unit))
+
+    def conditions_for(self, unit: int, run: int) -> Any:
+        return self.plan.conditions_for(*self._where(unit))
+
+    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> Any:
+        merged = list(self.previous)
+        for slot, result in zip(self.slots, runs, strict=True):
+            merged[slot] = result
+        return self.plan.collect(merged, min(self.started_at, started_at), finished_at, interrupted)
+
+    async def aclose(self) -> None:
+        await self.plan.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        return self.plan.components()
+
+    def audio_store(self) -> dict[str, Any] | None:
+        return self.plan.audio_store()
+
+
+def resume_job(
+    job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, max_concurrency: int | None = None
+) -> Job[Any]:
+    """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
+
+    ``max_concurrency`` replaces the job's cap for the resumed runs (default: the job's own).
+    """
+    if job._task is not None and not job._task.done():
+        raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
+    remaining: list[Plan[Any, Any]] = []
+    for plan, results in zip(job.plans, job._results, strict=True):
+        if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
+            merged = list(plan.previous)
+            for slot, result in zip(plan.slots, results, strict=True):
+                if finished_run(result):
+                    merged[slot] = result
+            remaining.append(RemainingPlan(plan.plan, merged, plan.started_at))
+        else:
+            remaining.append(RemainingPlan(plan, results, job.started_at))
+    settings = job.settings if max_concurrency is None else replace(job.settings, max_concurrency=max_concurrency)
+    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)

@@ -219,7 +219,7 @@ class _BatchContext:
             return await self._synthesize(prompt, synthesizer)
         key = (label, prompt)
         task = self._clips.get(key)
-        if task is None:
+        if task is None or task.cancelled():  # cancelled when a stopped batch closed: a resumed one synthesizes again
             task = asyncio.ensure_future(self._synthesize(prompt, synthesizer))
             self._clips[key] = task
         try:

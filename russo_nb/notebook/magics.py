@@ -69,6 +69,7 @@ class RussoMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+        self._jobs: dict[str, Any] = {}  # --as NAME -> the job that made it, so %russo resume NAME can continue it
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
@@ -182,6 +183,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
+            self._jobs[target] = handle
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
@@ -309,7 +311,7 @@ class RussoMagics(Magics):
             command.get("runs"),
             self._effects(command.get("effects")) or None,
             agent=agent,
-            name=command.get("name"),
+            name=command.get("name") or command.get("as"),
             executor=self._executor(command),
             **_engine(command),
         )
@@ -360,6 +362,40 @@ class RussoMagics(Magics):
             **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
+
+    def _cmd_resume(self, command: Command) -> Any:
+        """Run what an interrupted batch left (its cancelled runs, same seeds) and merge it back under its name."""
+        from ..resume import resume
+
+        name = command.positionals[0]
+        result = self._lookup_result(name)
+        job = self._jobs.get(name)
+        if job is not None and self.ns.get(name) is result:  # still the result that job made
+            handle = job.resume(max_concurrency=command.get("max_concurrency"))
+        else:  # a loaded batch (or one made elsewhere): the components come from the options
+            if not command.get("agent"):
+                raise InvalidArgumentError(
+                    f"{name} was not run by %russo in this session; give the agent to resume it with: "
+                    f"%russo resume {name} --agent NAME"
+                )
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+            synthesizer = None
+            if command.get("synthesizer"):
+                synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
+            handle = resume(
+                result,
+                agent,
+                synthesizer,
+                effects=self._effects(command.get("effects")),
+                max_concurrency=command.get("max_concurrency"),
+                timeout=command.get("timeout"),
+            )
+        if not handle.total:
+            print(f"{name}: every run finished; nothing to resume")
+            return None
+        if not command.get("as"):
+            command.options["as"] = name  # the merged batch replaces the partial one
+        return self._execute(handle, command, f"russo resume {name}")
 
     def _cmd_show(self, command: Command) -> None:
         from .explorer import explore

@@ -44,7 +44,7 @@ if(q)document.querySelectorAll('.russo-report details').forEach(function(d){d.op
 def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart that has something to show; drawn in ``currentColor``."""
     from ..analysis import plots
-    from ..notebook.figures import figure_svg
+    from ..analysis.chart_theme import figure_svg
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     height = plots.fig_height(min(len(prompts), CHART_PROMPTS))
