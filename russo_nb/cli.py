@@ -13,6 +13,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .arguments import (
+    EXIT_USAGE,
+    CommandParser,
+    add_dask,
+    add_engine_arguments,
+    add_quiet,
+    add_runs,
+    engine_values,
+    positive_int,
+)
 from .errors import RussoError
 from .plain_text import terminal_safe
 
@@ -20,7 +30,7 @@ __all__ = ["main"]
 
 logger = logging.getLogger("russo_nb")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 SUBCOMMANDS = ("run", "demo", "report", "history")
 
 _EPILOG = """\
@@ -34,23 +44,6 @@ exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage or suite-
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors become one ``russo: error: ...`` line and exit code 2."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def _fraction(text: str) -> float:
     try:
         value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
@@ -62,7 +55,7 @@ def _fraction(text: str) -> float:
 
 
 def _run_parser(prog: str) -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog=prog,
         description="Run a russo suite file: every test's prompts × runs through the pipeline, concurrently.",
         epilog=_EPILOG,
@@ -70,21 +63,9 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("suite", nargs="?", help="the suite file (.yaml / .json); same as --config")
     parser.add_argument("--config", "-c", dest="config", metavar="SUITE", help="the suite file (.yaml / .json)")
-    parser.add_argument("--runs", type=_positive_int, metavar="N", help="runs per prompt (overrides the file)")
-    parser.add_argument(
-        "--max-concurrency", type=_positive_int, metavar="N", help="runs at a time (overrides the file)"
-    )
-    parser.add_argument("--timeout", type=float, metavar="S", help="seconds per run before it counts as timeout")
-    parser.add_argument(
-        "--rate-limit", metavar="RATE", help="attempt starts per time, e.g. 10/s or 600/min (overrides the file)"
-    )
-    parser.add_argument("--seed", type=int, help="seed for effects (overrides the file)")
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a local cluster sized to "
-        "this machine (overrides the file's executor:; needs pip install 'russo_nb[dask]')",
-    )
+    add_runs(parser, "the file's")
+    add_engine_arguments(parser.add_argument_group("engine options (override the file's keys of the same name)"))
+    add_dask(parser)
     parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
     parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
     parser.add_argument("--json", metavar="OUT.jsonl", help="write the runs as JSON lines here")
@@ -103,7 +84,7 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--history-db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
     parser.add_argument("--no-cache", action="store_true", help="synthesize every prompt again (no audio cache)")
     parser.add_argument("--cache-dir", metavar="DIR", help="audio cache directory (default .russo_cache)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output, only the summary")
+    add_quiet(parser, "no progress output, only the summary")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
@@ -153,15 +134,6 @@ def _run(argv: list[str]) -> int:
     path = args.config or args.suite
     if not path:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
-    if args.timeout is not None and args.timeout <= 0:
-        parser.error(f"--timeout must be > 0 seconds, got {args.timeout}")
-    if args.rate_limit is not None:
-        from .ratelimit import RateLimit
-
-        try:
-            RateLimit.parse(args.rate_limit)
-        except RussoError:
-            parser.error(f"--rate-limit needs requests per time like 10/s or 600/min, got {args.rate_limit!r}")
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
 
@@ -171,12 +143,6 @@ def _run(argv: list[str]) -> int:
 
     suite = load_suite(path)
     _importable(Path.cwd(), Path(path).resolve().parent)
-    if args.timeout is not None:
-        suite.timeout = args.timeout
-    if args.rate_limit is not None:
-        suite.rate_limit = args.rate_limit
-    if args.seed is not None:
-        suite.seed = args.seed
     executor = None
     if args.dask is not None:
         executor = make_executor("dask", None if args.dask == "local" else args.dask)
@@ -184,11 +150,11 @@ def _run(argv: list[str]) -> int:
     handle = start_suite(
         suite,
         runs=args.runs,
-        max_concurrency=args.max_concurrency,
         tags=args.tag,
         on_progress=printer,
         cache=False if args.no_cache else None,
         cache_dir=args.cache_dir,
+        **engine_values(args),
         executor=executor,
     )
     link = handle.executor.connect()  # now: an unreachable scheduler is one line before any run
@@ -201,6 +167,7 @@ def _run(argv: list[str]) -> int:
     if printer is not None:
         printer.close()
     _say(outcome.summary())
+    _print_sweep(outcome)
     _print_interval(outcome)
     _print_failures(outcome)
     problems = _write_outputs(args, outcome)
@@ -220,6 +187,21 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+def _print_sweep(outcome: Any) -> None:
+    """After a suite with a ``sweep:`` block: the pass rate by voice (and by noise level), with intervals."""
+    from .sweep import sweep_factors
+
+    batch = getattr(outcome, "batch", outcome)
+    factors = sweep_factors(batch)
+    if not factors or not batch.finished_count:
+        return
+    from .analysis import by_factor, by_factor_text
+
+    for factor in [name for name in ("voice", "snr_db") if name in factors]:
+        print()
+        _say(by_factor_text(by_factor(batch, factor)))
 
 
 class _SafeFormatter(logging.Formatter):
@@ -322,7 +304,7 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     if outcome.tests:
         out.append(("", outcome.batch))
     if outcome.scenarios is not None:
-        out.append(("-scenarios" if out else "", outcome.scenarios.to_batch_result()))
+        out.append(("-scenarios" if out else "", outcome.scenarios))  # written as scenario runs, loads back as they are
     return out
 
 
@@ -373,7 +355,7 @@ def _demo(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
-    parser = _Parser(prog="russo report", description="Turn an exported batch (.jsonl) into an HTML report.")
+    parser = CommandParser(prog="russo report", description="Turn an exported batch (.jsonl) into an HTML report.")
     parser.add_argument("batch", help="a batch exported with --json / russo_nb.report.export (.jsonl)")
     parser.add_argument("-o", "--output", metavar="OUT.html", help="where to write the report (default: BATCH.html)")
     args = parser.parse_args(argv)
@@ -389,9 +371,9 @@ def _report(argv: list[str]) -> int:
 
 
 def _history(argv: list[str]) -> int:
-    parser = _Parser(prog="russo history", description="List the batches recorded in the history store.")
+    parser = CommandParser(prog="russo history", description="List the batches recorded in the history store.")
     parser.add_argument("--db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
-    parser.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="newest N batches (default 20)")
+    parser.add_argument("--limit", type=positive_int, default=20, metavar="N", help="newest N batches (default 20)")
     args = parser.parse_args(argv)
     from .store import HistoryStore
 

@@ -419,6 +419,15 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=_SCENARIO),
     RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=_SCENARIO),
     RunColumn("thread_id", lambda r: r.thread_id, "str", "The conversation's thread id.", kinds=_SCENARIO),
+    RunColumn(
+        "scenario_run",
+        lambda r: r,
+        "json",
+        "The whole scenario run as JSON (transcript, criteria, scores, lifecycle; clips by key): loads back exactly.",
+        render=lambda run: run.model_dump_json(fallback=repr),
+        frame=False,
+        kinds=_SCENARIO,
+    ),
 )
 """Every column of a run table, in order. Scenario batches also get ``score_<name>`` per scorer."""
 
@@ -427,6 +436,7 @@ TABLE_LEAVES_OUT: dict[str, str] = {
     "transcript": "a run table holds no conversation (a prompt run has none; JSON lines keep it)",
 }
 """Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
+
 
 def column(name: str) -> RunColumn:
     """The declaration of one column by name."""

@@ -7,7 +7,6 @@ call :func:`main`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from .types import BatchResult
 
 if TYPE_CHECKING:
     from .config import Suite
-    from .engine import Job
+    from .engine import EngineOptions, Job
 
 __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_demo", "start_demo"]
 
@@ -39,22 +38,23 @@ def demo_suite(path: str | Path | None = None) -> Suite:
 def start_demo(
     runs: int | None = None,
     effects: Any = None,
-    max_concurrency: int | None = 8,
+    max_concurrency: int | None = None,
     on_progress: Callable[[Any], Any] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     *,
     text_mode: bool = False,
     suite: Suite | str | Path | None = None,
     agent: Any = None,
     synthesizer: Any = None,
     name: str | None = None,
-    timeout: float | None = None,
-    rate_limit: Any = None,
+    options: EngineOptions | None = None,
     executor: Any = None,
+    **engine: Any,
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
-    ``runs`` and ``effects`` default to the suite file's; ``text_mode=True`` skips speech.
+    ``runs``, ``effects`` and the engine options (:class:`~russo_nb.engine.EngineOptions`, as keywords
+    or ``options=``) default to the suite file's; ``text_mode=True`` skips speech.
     """
     from .pipeline import build_effects
     from .runner import start_batch
@@ -78,11 +78,11 @@ def start_demo(
         expect=suite.expect,
         runs=runs if runs is not None else (suite.runs or 3),
         max_concurrency=max_concurrency,
-        timeout=timeout,
-        rate_limit=rate_limit,
-        effects=chain,
+        options=options if options is not None else suite.options(),
         seed=seed,
+        effects=chain,
         on_progress=on_progress,
+        **engine,
         name=name or suite.label,
         tags=["demo"],
         executor=executor,
@@ -92,16 +92,16 @@ def start_demo(
 def run_demo(
     runs: int = 3,
     effects: Any = None,
-    max_concurrency: int | None = 8,
+    max_concurrency: int | None = None,
     on_progress: Callable[[Any], Any] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     **options: Any,
 ) -> BatchResult:
     """Run the demo suite offline and return its :class:`BatchResult` (callable from sync code).
 
     ``effects``: specs like ``"noise:10db,telephone"`` or effect objects; each run gets its
     own seeded noise. Other options as :func:`start_demo` (``text_mode``, ``suite``,
-    ``agent``, ``synthesizer``, ``name``, ``timeout``).
+    ``agent``, ``synthesizer``, ``name``, the engine options).
     """
     from .sync import run_sync
 
@@ -124,16 +124,15 @@ def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``russo demo``: run the offline demo and print the summary. Returns the exit code."""
-    parser = argparse.ArgumentParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
-    parser.add_argument("--runs", type=int, default=3, help="runs per prompt (default 3)")
-    parser.add_argument("--effects", default=None, help="audio effects, e.g. 'noise:10db,telephone'")
+    from .arguments import CommandParser, add_demo_arguments, add_quiet, engine_values
+
+    parser = CommandParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
+    add_demo_arguments(parser)
     parser.add_argument("--snr", type=float, default=None, help="add white noise at this SNR in dB (e.g. 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the per-run effects (default 0)")
-    parser.add_argument("--max-concurrency", type=int, default=8, help="runs at a time (default 8)")
     parser.add_argument("--text", action="store_true", help="text mode: skip speech synthesis and recognition")
     parser.add_argument("--suite", default=None, help="another suite file (tests with prompts and expect)")
     parser.add_argument("--report", default=None, help="also write an HTML report to this path")
-    parser.add_argument("--quiet", action="store_true", help="print only the pass-rate line")
+    add_quiet(parser, "print only the pass-rate line")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         from .audio.effects import Noise
@@ -144,12 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             effects.append(Noise(snr_db=args.snr))
         suite = demo_suite(args.suite)
         result = run_demo(
-            runs=args.runs,
-            effects=effects or None,
-            max_concurrency=args.max_concurrency,
-            seed=args.seed,
-            text_mode=args.text,
-            suite=suite,
+            runs=args.runs, effects=effects or None, text_mode=args.text, suite=suite, **engine_values(args)
         )
     except RussoError as exc:
         print(f"russo demo: {exc}", file=sys.stderr)
@@ -166,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
-        f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
+        f"over {len(result.prompts)} prompts x {result.metadata.runs_per_prompt} runs; {mode}; {effects_text}"
     )
     if args.report:
         from .report import write_report

@@ -53,7 +53,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import InvalidArgumentError, RetryableError
@@ -66,14 +66,22 @@ __all__ = [
     "MAX_RUNS",
     "MAX_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
+    "OPTION_NAMES",
     "STOP_GRACE_S",
     "TEARDOWN_WAIT_S",
+    "TEXT_OPTIONS",
+    "EngineOptions",
     "EngineSettings",
     "Executor",
     "InProcessExecutor",
+    "engine_options",
+    "option_from_text",
     "Job",
     "Plan",
     "Progress",
+    "RemainingPlan",
+    "finished_run",
+    "resume_job",
     "WorkItem",
     "capture_error",
     "check_runs",
@@ -271,22 +279,74 @@ def _is_seconds(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _about(help: str, kind: Callable[[str], Any] | None = None, metavar: str = "", expects: str = "") -> Any:
+    """What every surface needs to offer an :class:`EngineOptions` field (its ``metadata``).
+
+    ``help``, ``metavar`` and ``expects`` (what a valid value looks like) are the text of the CLI, the
+    magics, the pytest plugin and suite-file errors; ``kind`` reads the value from text (``int``, ``float``,
+    ``str``); ``None`` means the option is Python-only (``retry_on`` takes exception classes).
+    """
+    return {"help": help, "kind": kind, "metavar": metavar, "expects": expects}
+
+
+_SECONDS = "a number of seconds"
+
+
 @dataclass(frozen=True)
-class EngineSettings:
-    """How the engine runs items: cap, timeout, retries and backoff, rate limit.
+class EngineOptions:
+    """How a batch runs, declared once: every option's one default, its meaning and its checks.
+
+    Every surface takes these names: :func:`~russo_nb.runner.start_batch`, ``run_concurrent(_sync)``,
+    ``start_scenarios``, ``start_suite``, ``start_sweep`` and ``run_demo`` as keyword arguments (or
+    ``options=EngineOptions(...)``, see :func:`engine_options`), suite files as top-level keys, the ``russo``
+    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.arguments`), the pytest plugin as
+    marker keys and ``--russo-*`` options.
 
     A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
     retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
     ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
     """
 
-    max_concurrency: int | None = None
-    timeout: float | None = None
-    retries: int = 0
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = ()
-    retry_backoff: float = 0.5
-    retry_backoff_max: float = 30.0
-    rate_limit: Any = None
+    max_concurrency: int | None = field(
+        default=None, metadata=_about("runs at a time (default: no limit, as russo)", int, "N", "a whole number >= 1")
+    )
+    timeout: float | None = field(
+        default=None,
+        metadata=_about("seconds each attempt of a run may take (default: no limit)", float, "S", f"{_SECONDS} > 0"),
+    )
+    retries: int = field(
+        default=0,
+        metadata=_about(
+            "extra attempts after a retryable error, e.g. HTTP 429 / 5xx (default 0)", int, "N", "a whole number >= 0"
+        ),
+    )
+    retry_on: tuple[type[BaseException], ...] | type[BaseException] = field(
+        default=(), metadata=_about("exception classes retried besides HTTP 429 / 5xx (Python only)")
+    )
+    retry_backoff: float = field(
+        default=0.5,
+        metadata=_about(
+            "seconds before the first retry, doubled each time (default 0.5)", float, "S", f"{_SECONDS} >= 0"
+        ),
+    )
+    retry_backoff_max: float = field(
+        default=30.0, metadata=_about("most seconds between two attempts (default 30)", float, "S", f"{_SECONDS} >= 0")
+    )
+    rate_limit: Any = field(
+        default=None,
+        metadata=_about(
+            "attempt starts per time: 10/s, 600/min (default: no limit)",
+            str,
+            "RATE",
+            "requests per time like 10/s or 600/min",
+        ),
+    )
+    seed: int | None = field(
+        default=None,
+        metadata=_about(
+            "seed of every run's own seed: effects, simulated users (default 0)", int, "N", "a whole number"
+        ),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rate_limit", RateLimit.parse(self.rate_limit))
@@ -310,6 +370,10 @@ class EngineSettings:
             )
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             raise InvalidArgumentError(f"retries must be a whole number >= 0, got {self.retries!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
+            if not (hasattr(self.seed, "__index__") and not isinstance(self.seed, bool)):
+                raise InvalidArgumentError(f"seed must be a whole number, got {self.seed!r}")
+            object.__setattr__(self, "seed", int(self.seed))
         if self.retries > MAX_RETRIES:
             raise InvalidArgumentError(
                 f"retries={self.retries:,} is more than russo makes (at most {MAX_RETRIES}); "
@@ -346,6 +410,64 @@ class EngineSettings:
     def params(self) -> dict[str, Any]:
         """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
+
+    def metadata_fields(self) -> dict[str, Any]:
+        """The :class:`~russo_nb.types.BatchMetadata` fields these options fill (``params`` included)."""
+        return {
+            "max_concurrency": self.max_concurrency,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "params": self.params(),
+        }
+
+
+#: Every engine option's name, in declaration order.
+OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions))
+#: The options a command line can give (``retry_on`` takes Python classes, so it is Python-only).
+TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f.metadata["kind"] is not None)
+
+#: Older name of :class:`EngineOptions`, kept while the other rooms move over.
+EngineSettings = EngineOptions
+
+
+def option_from_text(name: str, text: str) -> Any:
+    """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
+
+    Raises :class:`~russo_nb.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
+    """
+    item = next(item for item in fields(EngineOptions) if item.name == name)
+    try:
+        value = item.metadata["kind"](text)
+        EngineOptions(**{name: value})
+    except (ValueError, InvalidArgumentError):
+        flag = "--" + name.replace("_", "-")
+        raise InvalidArgumentError(f"{flag} needs {item.metadata['expects']}, got {text!r}") from None
+    return value
+
+
+def engine_options(options: EngineOptions | None = None, /, *, where: str = "", **given: Any) -> EngineOptions:
+    """``options`` (or the defaults) with every option in ``given`` that is not None put in.
+
+    The one way entry points combine an ``options=`` object with keyword arguments: a keyword
+    left at None keeps the object's value. An unknown name is an
+    :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
+    """
+    import difflib
+    from dataclasses import replace
+
+    unknown = [name for name in given if name not in OPTION_NAMES]
+    if unknown:
+        name = unknown[0]
+        near = difflib.get_close_matches(name, OPTION_NAMES, n=2)
+        hint = f" Did you mean {' or '.join(near)}?" if near else ""
+        raise InvalidArgumentError(
+            f"{where or 'engine options'}: no option {name!r}.{hint} Options: {', '.join(OPTION_NAMES)}"
+        )
+    if options is not None and not isinstance(options, EngineOptions):
+        raise InvalidArgumentError(f"options must be an EngineOptions, got {type(options).__name__}")
+    chosen = {name: value for name, value in given.items() if value is not None}
+    base = options if options is not None else EngineOptions()
+    return replace(base, **chosen) if chosen else base
 
 
 def stamped(metadata: Any, started_at: float, finished_at: float, interrupted: bool) -> Any:
@@ -440,7 +562,7 @@ class Job(Generic[B]):
     def __init__(
         self,
         plans: Sequence[Plan[Any, Any]],
-        settings: EngineSettings,
+        settings: EngineOptions,
         on_progress: Callable[[Progress], Any] | None = None,
         combine: Callable[[list[Any]], B] | None = None,
         executor: Executor | None = None,
@@ -783,6 +905,16 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
+    def resume(
+        self, on_progress: Callable[[Progress], Any] | None = None, *, max_concurrency: int | None = None
+    ) -> Job[B]:
+        """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
+
+        Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
+        would have produced it. See :mod:`russo_nb.resume`.
+        """
+        return resume_job(self, on_progress, max_concurrency)
+
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
         parts = self.plan_results()
@@ -813,3 +945,74 @@ class Job(Generic[B]):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+# -- resuming a stopped job ------------------------------------------------------------------
+def finished_run(result: Any) -> bool:
+    """A run that finished (passed, failed, error, timeout): not missing and not cancelled."""
+    return result is not None and getattr(result, "status", None) != "cancelled"
+
+
+class RemainingPlan(Plan[Any, Any]):
+    """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
+
+    ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
+    never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
+    collect the whole, with the first job's start time.
+    """
+
+    def __init__(self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float) -> None:
+        self.plan = plan
+        self.previous = [result if finished_run(result) else None for result in previous]
+        self.slots = [slot for slot, result in enumerate(self.previous) if result is None]
+        self.units = len(self.slots)
+        self.runs = 1
+        self.conditions = plan.conditions
+        self.started_at = started_at
+
+    def _where(self, unit: int) -> tuple[int, int]:
+        return divmod(self.slots[unit], self.plan.runs)
+
+    def item(self, unit: int, run: int) -> Any:
+        return self.plan.item(*self._where(unit))
+
+    def conditions_for(self, unit: int, run: int) -> Any:
+        return self.plan.conditions_for(*self._where(unit))
+
+    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> Any:
+        merged = list(self.previous)
+        for slot, result in zip(self.slots, runs, strict=True):
+            merged[slot] = result
+        return self.plan.collect(merged, min(self.started_at, started_at), finished_at, interrupted)
+
+    async def aclose(self) -> None:
+        await self.plan.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        return self.plan.components()
+
+    def audio_store(self) -> dict[str, Any] | None:
+        return self.plan.audio_store()
+
+
+def resume_job(
+    job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, max_concurrency: int | None = None
+) -> Job[Any]:
+    """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
+
+    ``max_concurrency`` replaces the job's cap for the resumed runs (default: the job's own).
+    """
+    if job._task is not None and not job._task.done():
+        raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
+    remaining: list[Plan[Any, Any]] = []
+    for plan, results in zip(job.plans, job._results, strict=True):
+        if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
+            merged = list(plan.previous)
+            for slot, result in zip(plan.slots, results, strict=True):
+                if finished_run(result):
+                    merged[slot] = result
+            remaining.append(RemainingPlan(plan.plan, merged, plan.started_at))
+        else:
+            remaining.append(RemainingPlan(plan, results, job.started_at))
+    settings = job.settings if max_concurrency is None else replace(job.settings, max_concurrency=max_concurrency)
+    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)

@@ -24,24 +24,17 @@ from typing import Any
 
 import pytest
 
+from .arguments import add_engine_arguments
+from .engine import OPTION_NAMES, TEXT_OPTIONS
+
 __all__ = ["MARKER_KEYS", "SCENARIO_MARKER_KEYS"]
 
 logger = logging.getLogger("russo_nb")
 
-MARKER_KEYS = (
-    "prompt",
-    "prompts",
-    "expect",
-    "runs",
-    "max_concurrency",
-    "timeout",
-    "effects",
-    "seed",
-    "agent",
-    "synthesizer",
-    "evaluator",
-)
-SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "max_concurrency", "timeout", "seed", "agent")
+#: Keys of ``@pytest.mark.russo``: the test's own, then every engine option (:class:`~russo_nb.engine.EngineOptions`).
+MARKER_KEYS = ("prompt", "prompts", "expect", "runs", "effects", "agent", "synthesizer", "evaluator", *OPTION_NAMES)
+#: Keys of ``@pytest.mark.russo_scenario``.
+SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "agent", *OPTION_NAMES)
 
 _RUSSO_USAGE = {
     "missing": "the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test",
@@ -69,13 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="runs per prompt for every russo test (a marker's runs= wins)",
     )
-    group.addoption(
-        "--russo-max-concurrency",
-        type=int,
-        default=None,
-        metavar="N",
-        help="runs at a time per russo test (a marker's max_concurrency= wins)",
-    )
+    # --russo-max-concurrency, --russo-timeout, --russo-retries, --russo-rate-limit, --russo-seed ...
+    # (a marker's key of the same name wins)
+    add_engine_arguments(group, prefix="russo-", add="addoption")
     group.addoption("--russo-report", default=None, metavar="PATH", help="write an HTML report of all russo tests")
     group.addoption(
         "--russo-cache",
@@ -109,11 +98,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "russo_scenario(scenario, runs=None, max_concurrency=None, timeout=None): "
         "run a russo_nb.scenario Scenario; the result is the russo_scenario_result fixture",
     )
-    for option in ("russo_runs", "russo_max_concurrency"):
-        value = config.getoption(option)
-        if value is not None and value < 1:
-            flag = "--" + option.replace("_", "-")
-            raise pytest.UsageError(f"{flag} must be a whole number >= 1, got {value}")
+    runs = config.getoption("russo_runs")
+    if runs is not None and runs < 1:
+        raise pytest.UsageError(f"--russo-runs must be a whole number >= 1, got {runs}")
     config.stash[_RECORDS] = []
 
 
@@ -228,6 +215,13 @@ def _setting(kwargs: dict[str, Any], key: str, config: pytest.Config, option: st
     return config.getoption(option) if option else None
 
 
+def _engine(kwargs: dict[str, Any], config: pytest.Config) -> dict[str, Any]:
+    """The engine options of one test: the marker's keys, else the ``--russo-*`` options (None: not given)."""
+    return {
+        name: _setting(kwargs, name, config, f"russo_{name}" if name in TEXT_OPTIONS else None) for name in OPTION_NAMES
+    }
+
+
 @pytest.fixture
 def russo_result(request: pytest.FixtureRequest) -> Any:
     """The outcome of the test's ``@pytest.mark.russo``: EvalResult for one prompt × one run, else BatchResult."""
@@ -239,7 +233,6 @@ def russo_result(request: pytest.FixtureRequest) -> Any:
     config = request.config
     prompts = kwargs.get("prompt", kwargs.get("prompts"))
     runs = _setting(kwargs, "runs", config, "russo_runs") or 1
-    max_concurrency = _setting(kwargs, "max_concurrency", config, "russo_max_concurrency")
     try:
         synthesizer = _cached(config, _component(request, kwargs, "synthesizer"))
         agent = _component(request, kwargs, "agent")
@@ -251,11 +244,9 @@ def russo_result(request: pytest.FixtureRequest) -> Any:
             evaluator,
             kwargs.get("expect"),
             runs,
-            max_concurrency,
-            timeout=kwargs.get("timeout"),
             effects=_effects(kwargs.get("effects")),
-            seed=kwargs.get("seed") or 0,
             name=request.node.nodeid,
+            **_engine(kwargs, config),
         )
     except RussoError as exc:
         _fail(str(exc))
@@ -293,10 +284,8 @@ def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
         handle = scenario_mod.start_scenarios(
             scenarios,
             _setting(kwargs, "runs", config, "russo_runs") or 1,
-            _setting(kwargs, "max_concurrency", config, "russo_max_concurrency"),
-            timeout=kwargs.get("timeout"),
-            seed=kwargs.get("seed"),
             name=request.node.nodeid,
+            **_engine(kwargs, config),
         )
     except RussoError as exc:
         _fail(str(exc))
@@ -419,8 +408,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     total = passed = 0
     for nodeid, result in records:
         terminalreporter.write_line(pass_line(nodeid.ljust(width), result))
-        flaky_source = result if hasattr(result, "by_prompt") else result.to_batch_result()
-        for line in flaky_lines(flaky_source):
+        for line in flaky_lines(result):  # prompt and scenario batches alike (the view's per-prompt rows)
             terminalreporter.write_line(line)
         total += result.total
         passed += result.passed_count

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import check_conditions
-from .engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
+from .engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from .errors import InvalidArgumentError
 from .evaluators import ExactEvaluator
 from .expectations import normalize_expectations
@@ -219,7 +219,7 @@ class _BatchContext:
             return await self._synthesize(prompt, synthesizer)
         key = (label, prompt)
         task = self._clips.get(key)
-        if task is None:
+        if task is None or task.cancelled():  # cancelled when a stopped batch closed: a resumed one synthesizes again
             task = asyncio.ensure_future(self._synthesize(prompt, synthesizer))
             self._clips[key] = task
         try:
@@ -453,13 +453,8 @@ def start_batch(
     runs: int = 1,
     max_concurrency: int | None = None,
     *,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
+    options: EngineOptions | None = None,
     effects: Sequence[Any] | None = None,
-    seed: int = 0,
     resynthesize: bool = False,
     keep_audio: bool = True,
     on_progress: Callable[[Progress], Any] | None = None,
@@ -467,26 +462,22 @@ def start_batch(
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
     :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
-    ``result()`` survives a cancel). ``executor``: where the runs execute (default: this process's
-    event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
+    ``result()`` survives a cancel). The engine options (``timeout``, ``retries``, ``retry_on``,
+    ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.engine.EngineOptions`' fields,
+    given as keywords or ``options=``. ``executor``: where the runs execute (default:
+    this process's event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
-    pipeline = make_pipeline(agent, synthesizer, evaluator, effects, seed)
+    settings = engine_options(options, where="start_batch()", max_concurrency=max_concurrency, **engine)
+    pipeline = make_pipeline(agent, synthesizer, evaluator, effects, settings.seed or 0)
     name, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=name,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
+    metadata = BatchMetadata(name=name, tags=tag_list, **settings.metadata_fields())
     plan = plan_prompts(
         prompts,
         pipeline,
@@ -500,6 +491,13 @@ def start_batch(
     return Job([plan], settings, on_progress, executor=executor)
 
 
+def stopping_rule(until: Any) -> Any:
+    """``until`` if it is a stopping rule (``batch(runs, start)``, as :class:`russo_nb.Precision`), else an error."""
+    if not callable(getattr(until, "batch", None)):
+        raise InvalidArgumentError(f"until= takes russo_nb.Precision(half_width=...), got {type(until).__name__}")
+    return until
+
+
 async def run_concurrent(
     prompts: str | Sequence[str],
     synthesizer: Any = None,
@@ -508,16 +506,27 @@ async def run_concurrent(
     expect: Any = None,
     runs: int = 1,
     max_concurrency: int | None = None,
+    *,
+    until: Any = None,
     **options: Any,
 ) -> BatchResult:
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
 
-    Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options:
-    ``timeout``, ``retries``/``retry_on``/``retry_backoff``, ``rate_limit``, ``effects``, ``seed``,
-    ``resynthesize``, ``keep_audio``, ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
+    Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options: the engine's
+    (:class:`~russo_nb.engine.EngineOptions`: ``timeout``, ``retries``/``retry_on``/``retry_backoff``,
+    ``rate_limit``, ``seed``, or ``options=``), and ``effects``, ``resynthesize``, ``keep_audio``,
+    ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
     carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
+    ``until=russo_nb.Precision(half_width=0.05)`` keeps adding rounds of runs until the pass rate's
+    interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.precision`).
     """
+    if until is not None:  # a stopping rule (russo_nb.Precision): it runs the rounds
+
+        def start(count: int) -> Job[BatchResult]:
+            return start_batch(prompts, synthesizer, agent, evaluator, expect, count, max_concurrency, **options)
+
+        return await stopping_rule(until).batch(runs, start)
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
     return await batch.wait()
 

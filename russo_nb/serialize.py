@@ -190,8 +190,15 @@ def run_to_plain(run: Any) -> dict[str, Any]:
 
 
 def run_json(run: Any) -> str:
-    """A run as JSON text for storage: pydantic's fast serializer, or :func:`run_to_plain` when it refuses a value."""
+    """A run as JSON text for storage: pydantic's fast serializer, or plain data when it refuses a value.
+
+    A scenario run's clips are written as their keys (the store keeps clips in its audio table).
+    """
     try:
         return run.model_dump_json(fallback=repr)
     except ValueError:  # pydantic's serialization error: a surrogate, a cycle
-        return dumps_safe(run_to_plain(run))
+        if hasattr(run, "eval_result") and hasattr(run, "response"):
+            return dumps_safe(run_to_plain(run))
+        data = run.model_dump(exclude={"audio"})
+        data["audio"] = list(run.audio)
+        return dumps_safe(plain(data))

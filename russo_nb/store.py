@@ -8,6 +8,7 @@ let several processes record at once.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -121,6 +122,35 @@ def _load_run(text: str) -> SingleRunResult:
         return SingleRunResult.model_validate(json.loads(text))
 
 
+def _storable(result: Any) -> Any:
+    """The batch as the store keeps it: a BatchResult, or a ScenarioBatch with its scenario runs as they are."""
+    if isinstance(result, BatchResult):
+        return result
+    if getattr(getattr(result, "metadata", None), "kind", None) == "scenarios" and hasattr(result, "runs"):
+        return result
+    from .types import as_batch_result
+
+    return as_batch_result(result)
+
+
+def _is_scenario_json(text: str) -> bool:
+    """True for a stored scenario run (its JSON starts with the verdict), False for a prompt run."""
+    return text.startswith('{"success"')
+
+
+def _load_scenario_run(text: str, clips: dict[str, Any]) -> Any:
+    """A stored scenario run back; its clips (kept by key in the run's JSON) from the batch's stored audio."""
+    import json
+
+    from .scenario.result import ScenarioResult
+
+    data = json.loads(text)
+    keys = data.pop("audio", None) or []
+    run = ScenarioResult.model_validate(data)
+    run.audio = {key: clips[key] for key in keys if key in clips}
+    return run
+
+
 class HistoryStore:
     """Batches recorded in a SQLite file (default ``.russo/history.sqlite``).
 
@@ -198,16 +228,15 @@ class HistoryStore:
         Raises InvalidArgumentError when a batch with that id is already recorded (ids are
         unique per batch), or when a run cannot be serialized; nothing is written then.
         """
-        if not isinstance(result, BatchResult):
-            from .report.export import as_batch_result
-
-            result = as_batch_result(result)
+        result = _storable(result)
         meta = result.metadata
         batch_id = meta.batch_id
         total = len(result.runs)
-        passed = sum(1 for run in result.runs if run.status == "passed")
-        errors = sum(1 for run in result.runs if run.status in ("error", "timeout", "cancelled"))
-        match = sum(run.eval_result.match_rate for run in result.runs) / total if total else None
+        counts = result.status_counts
+        passed = counts.get("passed", 0)
+        finished = total - counts.get("cancelled", 0)  # cancelled runs are never failures: not in the rate
+        errors = counts.get("error", 0) + counts.get("timeout", 0)
+        match = sum(run.match_rate for run in result.runs) / total if total else None
         batch_row = (
             batch_id,
             suite,
@@ -220,7 +249,7 @@ class HistoryStore:
             total,
             passed,
             errors,
-            passed / total if total else None,
+            passed / finished if finished else None,
             match,
             meta.model_dump_json(),
         )
@@ -251,7 +280,7 @@ class HistoryStore:
         return batch_id
 
     @staticmethod
-    def _run_rows(batch_id: str, result: BatchResult) -> Iterator[tuple[Any, ...]]:
+    def _run_rows(batch_id: str, result: Any) -> Iterator[tuple[Any, ...]]:
         """One row per run: the declared SQL columns (see RUN_TABLE) and the run as JSON."""
         specs = [spec for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
         cells = table_columns(result.runs, specs, result.metadata)
@@ -318,8 +347,9 @@ class HistoryStore:
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
         return frame
 
-    def load(self, batch_id: str, *, include_audio: bool = True) -> BatchResult:
-        """The recorded batch as a BatchResult equal to the one recorded (audio if it was stored)."""
+    def load(self, batch_id: str, *, include_audio: bool = True) -> Any:
+        """The recorded batch equal to the one recorded (audio if it was stored): a BatchResult, or a
+        ScenarioBatch of scenario runs for a scenario batch (transcripts, verdicts, scores, criteria)."""
         from .types import Audio
 
         with self._connect() as conn:
@@ -333,8 +363,15 @@ class HistoryStore:
                     (batch_id,),
                 ):
                     audio[key] = Audio(data=data, format=fmt, sample_rate=rate, channels=channels, sample_width=width)
+        metadata = BatchMetadata.model_validate_json(params)
+        if metadata.kind == "scenarios" and rows and _is_scenario_json(rows[0][0]):
+            from .scenario.batch import ScenarioBatch
+
+            return ScenarioBatch.model_construct(
+                runs=[_load_scenario_run(row[0], audio) for row in rows], metadata=metadata
+            )
         runs = [_load_run(row[0]) for row in rows]
-        return BatchResult(runs=runs, audio=audio, metadata=BatchMetadata.model_validate_json(params))
+        return BatchResult(runs=runs, audio=audio, metadata=metadata)
 
     def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
         """prompt -> (passed, finished runs) for one batch, computed in SQL (cancelled runs are not counted)."""
@@ -353,18 +390,25 @@ class HistoryStore:
 
         return paired_comparison(self.prompt_counts(a), self.prompt_counts(b), **options)
 
-    def trend(self, prompt: str | None = None, suite: str | None = None, agent: str | None = None) -> pd.DataFrame:
+    def trend(
+        self,
+        prompt: str | None = None,
+        suite: str | None = None,
+        agent: str | None = None,
+        *,
+        where: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """Pass rate per recorded batch over time (oldest first), optionally for one prompt or suite.
 
         Columns: batch_id, suite, name, agent, started_at, finished_at, runs (finished runs: cancelled
-        ones are not counted), passed, pass_rate, low / high (95%: a batch's interval is clustered by
-        prompt, the one interval every view gives a batch rate; one prompt's is its Wilson interval).
-        ``prompt`` may be the prompt text or its prompt_id.
+
         """
         import pandas as pd
 
         from .analysis.stats import wilson_interval
 
+        if where:
+            return self._condition_trend(prompt, suite, agent, where)
         where, params = [], []
         if suite is not None:
             where.append("b.suite = ?")
@@ -405,6 +449,81 @@ class HistoryStore:
             frame["low"], frame["high"] = self._clustered_bounds(frame["batch_id"].tolist())
         else:
             frame["low"], frame["high"] = [], []
+        return frame
+
+    def _condition_trend(
+        self, prompt: str | None, suite: str | None, agent: str | None, where: dict[str, Any]
+    ) -> pd.DataFrame:
+        """:meth:`trend` over the runs whose conditions match ``where`` (read from the stored conditions).
+
+        Each batch's interval is clustered by prompt over the matching runs, as :meth:`trend`'s is.
+        """
+        import pandas as pd
+
+        from .analysis.stats import clustered_se
+        from .conditions import check_conditions, same_conditions
+
+        wanted = check_conditions(where, "where")
+        clauses, params = ["r.conditions IS NOT NULL", "r.conditions != ''"], []
+        for column, value in (("b.suite", suite), ("b.agent", agent)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if prompt is not None:
+            clauses.append("(r.prompt = ? OR r.prompt_id = ?)")
+            params += [prompt, prompt]
+        query = (
+            "SELECT b.batch_id, b.suite, b.name, b.agent, b.started_at, b.finished_at, b.recorded_at, "
+            "r.prompt, r.status, r.conditions FROM batches b JOIN runs r ON r.batch_id = b.batch_id WHERE "
+            + " AND ".join(clauses)
+        )
+        with self._connect() as conn:
+            rows = conn.execute(query, params).fetchall()
+        matches: dict[str, bool] = {}
+        batches: dict[str, dict[str, Any]] = {}
+        for batch_id, suite_name, name, agent_name, started, finished, recorded, text, status, stored in rows:
+            keep = matches.get(stored)
+            if keep is None:
+                conditions = json.loads(stored)
+                keep = matches[stored] = same_conditions({k: conditions.get(k) for k in wanted}, wanted)
+            if not keep:
+                continue
+            entry = batches.setdefault(
+                batch_id,
+                {
+                    "batch_id": batch_id,
+                    "suite": suite_name,
+                    "name": name,
+                    "agent": agent_name,
+                    "started_at": started,
+                    "finished_at": finished,
+                    "recorded_at": recorded,
+                    "prompts": {},
+                },
+            )
+            counts = entry["prompts"].setdefault(text, [0, 0])
+            if status != "cancelled":
+                counts[1] += 1
+                counts[0] += int(status == "passed")
+        ordered = sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"]))
+        for entry in ordered:
+            per_prompt = list(entry.pop("prompts").values())
+            entry["passed"] = sum(c for c, _ in per_prompt)
+            entry["runs"] = sum(n for _, n in per_prompt)
+            if entry["runs"]:
+                interval = clustered_se([c for c, _ in per_prompt], [n for _, n in per_prompt])
+                entry["low"], entry["high"] = interval.low, interval.high
+            else:
+                entry["low"], entry["high"] = 0.0, 1.0
+        columns = ["batch_id", "suite", "name", "agent", "started_at", "finished_at", "runs", "passed"]
+        frame = pd.DataFrame(ordered).reindex(columns=[*columns, "low", "high"])
+        for column in ("started_at", "finished_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+        frame["runs"] = frame["runs"].astype("int64")
+        frame["passed"] = frame["passed"].astype("int64")
+        frame["pass_rate"] = frame["passed"] / frame["runs"].where(frame["runs"] > 0)
+        frame = frame[[*columns, "pass_rate", "low", "high"]]
+        frame.attrs["where"] = dict(wanted)
         return frame
 
     def _clustered_bounds(self, batch_ids: list[str]) -> tuple[list[float], list[float]]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import EngineSettings, Executor, Job, Progress
+from .engine import EngineOptions, Executor, Job, Progress, engine_options
 from .errors import InvalidArgumentError
 from .pipeline import batch_labels, build_effects, make_pipeline
 from .protocols import check_synthesizer, describe, effect_name
@@ -35,7 +35,12 @@ from .types import BatchMetadata, BatchResult
 
 __all__ = [
     "NO_CONDITION",
+    "parse_conditions_text",
+    "parse_list_text",
+    "SWEEP_FACTORS",
     "SweepCell",
+    "is_sweep",
+    "sweep_factors",
     "SweepPlan",
     "plan_sweep",
     "run_sweep",
@@ -48,6 +53,9 @@ NO_CONDITION = "none"
 """The ``condition`` of runs in a sweep given no ``conditions=`` (no extra effect chain)."""
 
 DEFAULT_VOICE = "en-us"
+
+SWEEP_FACTORS = ("voice", "snr_db", "condition")
+"""The run conditions a sweep sets on every run."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,40 @@ def sweep_voices(voices: Any, synthesizer: Any = None) -> dict[str, Any]:
     return out
 
 
+def parse_list_text(text: str | None) -> list[str] | None:
+    """``"en-us, en-gb-scotland"`` -> ``["en-us", "en-gb-scotland"]`` (None / blank -> None): the magic's and
+    the CLI's ``--voices`` / ``--snr``."""
+    if text is None or not str(text).strip():
+        return None
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def parse_conditions_text(text: str | None) -> dict[str, str | None] | None:
+    """``"plain=;phone=telephone;fast=speed:1.25"`` -> ``{"plain": None, "phone": "telephone", ...}``.
+
+    Conditions are separated by ``;`` (an effect chain has commas); ``label=`` is no extra effect;
+    a bare spec (``telephone``) is labelled by itself.
+    """
+    if text is None or not str(text).strip():
+        return None
+    out: dict[str, str | None] = {}
+    for part in str(text).split(";"):
+        if not part.strip():
+            continue
+        label, has_label, spec = part.partition("=")
+        if not has_label:
+            label, spec = part, part
+        label = label.strip()
+        if not label:
+            raise InvalidArgumentError(
+                f"condition {part.strip()!r} has no label; write label=effects, e.g. phone=telephone"
+            )
+        if label in out:
+            raise InvalidArgumentError(f"condition {label!r} is given twice")
+        out[label] = spec.strip() or None
+    return out
+
+
 def _snr_levels(snr_db: Any) -> list[float | None]:
     from .audio.effects import Noise
 
@@ -182,6 +224,25 @@ def _cells(
                 effects = [*base, *([Noise(snr_db=level, kind=noise)] if level is not None else []), *chain]
                 cells.append(SweepCell(label, level, condition, tuple(effects), tuple(effect_name(e) for e in effects)))
     return cells
+
+
+def sweep_factors(result: Any) -> list[str]:
+    """The sweep factors the result's runs carry (empty for a batch that is not a sweep)."""
+    params = getattr(getattr(result, "metadata", None), "params", None) or {}
+    declared = params.get("sweep", {}).get("factors") if isinstance(params.get("sweep"), dict) else None
+    if declared:
+        return [str(name) for name in declared]
+    runs = getattr(result, "runs", None) or []
+    if not len(runs):
+        return []
+    first = getattr(runs[0], "conditions", None) or {}
+    return [name for name in SWEEP_FACTORS if name in first]
+
+
+def is_sweep(result: Any) -> bool:
+    """True when the result varies voice or noise level across its runs (a Sweep tab is worth showing)."""
+    factors = sweep_factors(result)
+    return "voice" in factors or "snr_db" in factors
 
 
 class _SweepRun(PromptRun):
@@ -267,7 +328,11 @@ def plan_sweep(
     pipeline = make_pipeline(agent, first, evaluator, effects, seed)
     base_chain = list(pipeline.effects)
     pipeline.effects = []  # each cell carries its whole chain
+    from .audio.effects import NOISE_KINDS
+
     noise_kind = str(noise).lower()
+    if noise_kind not in NOISE_KINDS:
+        raise InvalidArgumentError(f"noise= must be one of {', '.join(NOISE_KINDS)}, got {noise!r}")
     cells = _cells(voice_map, levels, chains, base_chain, noise_kind)
     plan = plan_prompts(
         prompts, pipeline, expect, runs, keep_audio=keep_audio, metadata=metadata, conditions=run_conditions
@@ -277,7 +342,7 @@ def plan_sweep(
     plan.metadata.params = {
         **plan.metadata.params,
         "sweep": {
-            "factors": ["voice", "snr_db", "condition"],
+            "factors": list(SWEEP_FACTORS),
             "voices": list(voice_map),
             "snr_db": levels,
             "conditions": {label: [effect_name(e) for e in chain] for label, chain in chains.items()},
@@ -298,22 +363,18 @@ def start_sweep(
     conditions: Any = None,
     runs: int = 1,
     max_concurrency: int | None = None,
-    seed: int = 0,
+    options: EngineOptions | None = None,
     synthesizer: Any = None,
     evaluator: Any = None,
     effects: Any = None,
     noise: str = "white",
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
     keep_audio: bool = True,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
     run_conditions: Mapping[str, Any] | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[BatchResult]:
     """Plan a sweep of prompts × voices × SNR levels × conditions × runs as one :class:`Job` (not yet run).
 
@@ -325,21 +386,15 @@ def start_sweep(
     "telephone": "telephone", "fast": "speed:1.25"}``), applied after the noise; only the labels
     given are run (include a ``None`` chain for a plain baseline). ``effects``: a chain applied
     to every run first. ``run_conditions``: constant run conditions (``{"agent_version": "v2"}``).
-    Engine options (``max_concurrency``, ``timeout``, ``retries``, ``rate_limit``, ...) as
-    :func:`russo_nb.start_batch`, ``executor`` too (a DaskExecutor runs the sweep on a cluster).
-    ``await job`` gives a :class:`BatchResult` whose runs carry
+    Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``, ``timeout``,
+    ``retries``, ``rate_limit``, ``seed`` ...) as :func:`russo_nb.start_batch`, ``executor`` too (a
+    DaskExecutor runs the sweep on a cluster). ``await job`` gives a :class:`BatchResult` whose runs carry
     ``voice``, ``snr_db`` (NaN for clean) and ``condition``.
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
+    settings = engine_options(options, where="start_sweep()", max_concurrency=max_concurrency, **engine)
+    seed = settings.seed or 0
     label, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=label,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
+    metadata = BatchMetadata(name=label, tags=tag_list, **settings.metadata_fields())
     plan = plan_sweep(
         prompts,
         agent,

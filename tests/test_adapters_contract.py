@@ -62,6 +62,28 @@ def test_russos_constructor_arguments_are_accepted(name):
     assert [arg for arg in RUSSO_ARGUMENTS[name] if arg not in parameters] == []
 
 
+@pytest.mark.parametrize(
+    "name", ["HttpAgent", "OpenAIChatAgent", "WebSocketAgent", "OpenAIRealtimeAgent", "GeminiLiveAgent"]
+)
+def test_every_adapter_calls_its_time_limit_timeout(name):
+    """One name for an adapter's time limit; russo's ``response_timeout=`` stays an alias where russo has it."""
+    cls = getattr(importlib.import_module("russo_nb.adapters"), name)
+    required = {
+        "HttpAgent": {"url": "http://x"},
+        "OpenAIChatAgent": {"base_url": "http://x", "model": "m", "api_key_env": None},
+        "WebSocketAgent": {"url": "ws://x"},
+        "OpenAIRealtimeAgent": {"connection": object()},
+        "GeminiLiveAgent": {"session": object()},
+    }[name]
+    assert cls(**required, timeout=3).timeout == 3.0
+    if "response_timeout" in inspect.signature(cls.__init__).parameters:
+        assert cls(**required, response_timeout=4).timeout == 4.0
+        with pytest.raises(russo.InvalidArgumentError, match="not both"):
+            cls(**required, timeout=3, response_timeout=4)
+    with pytest.raises(russo.InvalidArgumentError, match="timeout must be a number of seconds > 0"):
+        cls(**required, timeout=0)
+
+
 def test_import_russo_nb_as_russo_reaches_the_packages():
     assert russo.adapters.HttpAgent is russo.HttpAgent
     assert russo.parsers.JsonResponseParser is JsonResponseParser

@@ -126,7 +126,7 @@ def test_live_agent_on_an_open_session(live):
 @pytest.mark.parametrize(
     ("model", "status", "error_type", "message"),
     [
-        ("live-silent", "timeout", "TimeoutError", "no tool call or end of turn within response_timeout=0.5s"),
+        ("live-silent", "timeout", "TimeoutError", "no tool call or end of turn within timeout=0.5s"),
         ("live-close", "error", "RetryableError", "closed the connection with code 1011 (internal error)"),
         ("live-badargs", "error", "AgentResponseError", "the answer is malformed (ValidationError"),
     ],

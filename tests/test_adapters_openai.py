@@ -114,7 +114,7 @@ def test_realtime_protocol_round_trip(servers):
 @pytest.mark.parametrize(
     ("model", "status", "error_type", "message"),
     [
-        ("rt-silent", "timeout", "TimeoutError", "no response.done within response_timeout=0.5s"),
+        ("rt-silent", "timeout", "TimeoutError", "no response.done within timeout=0.5s"),
         ("rt-error", "error", "RetryableError", "the Realtime API sent an error: Rate limit reached"),
         ("rt-close", "error", "RetryableError", "code 1011 (internal error)"),
         ("rt-badargs", "error", "AgentResponseError", "arguments of 'book_flight' are not valid JSON"),

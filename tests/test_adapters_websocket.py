@@ -71,7 +71,7 @@ def test_a_server_that_never_answers_is_a_timeout(ws):
     agent = WebSocketAgent(url=f"{ws.url}/silent", response_timeout=0.5)
     result = russo.run_concurrent_sync("a", None, agent, expect=[BOOK], runs=2)
     assert [run.status for run in result.runs] == ["timeout", "timeout"]
-    assert "no answer within response_timeout=0.5s" in result.runs[0].error.message
+    assert "no answer within timeout=0.5s" in result.runs[0].error.message
 
 
 def test_a_close_mid_answer_is_a_retryable_error(ws):
@@ -114,7 +114,7 @@ def test_text_mode_sends_the_prompt(ws):
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(russo.InvalidArgumentError, match="ws:// or wss://"):
         WebSocketAgent(url="http://x")
-    with pytest.raises(russo.InvalidArgumentError, match="response_timeout must be"):
+    with pytest.raises(russo.InvalidArgumentError, match="timeout must be"):
         WebSocketAgent(url="ws://x", response_timeout=0)
     with pytest.raises(russo.InvalidArgumentError, match="max_messages must be"):
         WebSocketAgent(url="ws://x", max_messages=0)

@@ -15,7 +15,7 @@ from russo_nb.notebook.runs_table import runs_table_frame
 from russo_nb.report import load_batch
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT / "russo_nb" / "data" / "recorded"
+RECORDED = ROOT / "tests" / "data"  # two batches of the earlier recorded noise sweep (en-us, clean and 5 dB)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -94,7 +94,7 @@ def test_a_server_that_never_reads_cannot_block_the_send():
         agent = WebSocketAgent(server.url, on_send=lambda audio: clip, response_timeout=1.0)
         run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK], timeout=30).runs[0]
     assert run.status == "timeout", run.error
-    assert "did not take the prompt (25,000,000 bytes) within response_timeout=1s" in run.error.message
+    assert "did not take the prompt (25,000,000 bytes) within timeout=1s" in run.error.message
 
 
 def test_closing_is_bounded_when_the_server_never_answers_the_close():

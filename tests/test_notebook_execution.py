@@ -10,13 +10,14 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     assert [path.name for path in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_flakiness.ipynb",
         "03_scenarios.ipynb",
         "04_reports.ipynb",
         "05_why_did_this_fail.ipynb",
+        "06_voices_and_noise.ipynb",
     ]
 
 
@@ -54,6 +55,11 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
 
         page, _ = HTMLExporter().from_notebook_node(notebook)
         assert "russo-static" in page and "russo-prompts" in page and "Transcripts of the first" in page
+    if path.stem == "06_voices_and_noise":
+        text = "".join(o.get("text", "") for o in outputs)
+        assert "falls to 90%" in text or "never falls below 90%" in text  # the thresholds, said in words
+        mimes = {mime for o in rich for mime in o.get("data", {})}
+        assert "image/png" in mimes and "application/vnd.jupyter.widget-view+json" in mimes  # curves, explorer
     if path.stem == "05_why_did_this_fail":
         html = "".join(o["data"].get("text/html", "") for o in rich)
         assert "russo-word-diff" in html and "(said los)" in html  # the misheard words

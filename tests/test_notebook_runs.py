@@ -15,7 +15,7 @@ from russo_nb.report import load_batch
 from russo_nb.types import AgentResponse, EvalResult, RunError, SingleRunResult, ToolCall, ToolCallMatch
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT / "russo_nb" / "data" / "recorded" / "noise_sweep_snr5.jsonl"
+RECORDED = ROOT / "tests" / "data" / "noise_sweep_snr5.jsonl"  # en-us at 5 dB from the earlier recorded sweep
 
 
 # -- word diff ---------------------------------------------------------------------------

@@ -19,10 +19,11 @@ import sys, russo_nb
 from pathlib import Path
 from russo_nb.report import load_sweep
 assert "site-packages" in russo_nb.__file__ and {root!r} not in russo_nb.__file__, russo_nb.__file__
-sweep = load_sweep()
+from russo_nb.analysis import split_levels
+sweep = split_levels(load_sweep(), "snr_db", where={{"voice": "en-us"}})
 print(list(sweep), [batch.total for batch in sweep.values()], russo_nb.__file__)
-assert list(sweep) == ["clean", "20 dB", "10 dB", "5 dB"]
-assert all(batch.total == 160 for batch in sweep.values())
+assert list(sweep) == ["5 dB", "10 dB", "20 dB", "clean"]
+assert all(batch.total == 48 for batch in sweep.values())
 assert sweep["clean"].pass_rate >= sweep["5 dB"].pass_rate
 from russo_nb.adapters.local import LocalVoiceAgent, data_path
 from russo_nb.demo import demo_suite

@@ -145,13 +145,18 @@ def test_export_and_load_errors(tmp_path, batch):
         export(object(), tmp_path / "x.csv")
 
 
-def test_recorded_noise_sweep_loads():
+def test_recorded_sweep_loads():
+    from russo_nb.analysis import split_levels
+
     sweep = load_sweep()
-    assert list(sweep) == ["clean", "20 dB", "10 dB", "5 dB"]
-    for label, result in sweep.items():
-        assert result.total == 160 and len(result.prompts) == 16
+    frame = sweep.to_dataframe()
+    assert sweep.total == 16 * 5 * 4 * 3 and frame["voice"].nunique() == 5
+    series = split_levels(sweep, "snr_db", where={"voice": "en-us"})
+    assert list(series) == ["5 dB", "10 dB", "20 dB", "clean"]
+    for label, result in series.items():
+        assert result.total == 48 and len(result.prompts) == 16
         if label != "clean":
-            assert result.metadata.effects == [f"noise:white:{label.split()[0]}dB"]
+            assert {tuple(run.effects) for run in result.runs} == {(f"noise:white:{label.split()[0]}dB",)}
         assert result.audio and all(result.audio_for(r) is not None for r in result.runs if r.audio_key in result.audio)
     with pytest.raises(InvalidArgumentError, match="make_recorded_data"):
         load_sweep("/nonexistent/index.json")

@@ -54,6 +54,23 @@ def check_seconds(value: Any, what: str) -> float:
     return float(value)
 
 
+def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
+    """An adapter's one time limit, in seconds: ``timeout=`` (its name on every adapter), or
+    ``response_timeout=``, russo's name on the streaming adapters, accepted as an alias.
+
+    Giving both is an :class:`~russo_nb.errors.InvalidArgumentError`; neither gives ``default``.
+    """
+    from ..errors import InvalidArgumentError
+
+    if timeout is not None and response_timeout is not None:
+        raise InvalidArgumentError(
+            "give timeout= or russo's name for it, response_timeout=, not both "
+            f"(got {timeout!r} and {response_timeout!r})"
+        )
+    chosen = timeout if timeout is not None else response_timeout
+    return check_seconds(default if chosen is None else chosen, "timeout")
+
+
 class AgentConnectionError(RuntimeError):
     """The agent's connection broke (closed before the answer was complete, refused, ...)."""
 

@@ -27,10 +27,10 @@ from ._common import (
     AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
-    check_seconds,
     close_error,
     close_within,
     sdk_error,
+    time_limit,
 )
 
 require("google.genai", "GeminiAgent")
@@ -108,7 +108,7 @@ class GeminiLiveAgent:
     """The Gemini Live API as an agent: a new session per run from ``client``, or a given ``session``.
 
     A run ends at the first ``tool_call`` message or at the end of the model's turn; nothing within
-    ``response_timeout`` makes the run a timeout (russo returned an empty answer).
+    ``timeout`` (russo's ``response_timeout``, an alias) makes the run a timeout (russo returned an empty answer).
     """
 
     def __init__(
@@ -120,7 +120,8 @@ class GeminiLiveAgent:
         tools: list[Any] | None = None,
         system_instruction: str | None = None,
         config: Any | None = None,
-        response_timeout: float = 30.0,
+        timeout: float | None = None,
+        response_timeout: float | None = None,
         name: str | None = None,
     ) -> None:
         if client is None and session is None:
@@ -131,7 +132,7 @@ class GeminiLiveAgent:
         self.tools = tools
         self.system_instruction = system_instruction
         self.config = config
-        self.response_timeout = check_seconds(response_timeout, "response_timeout")
+        self.timeout = time_limit(timeout, response_timeout, 30.0)
         self.name = name or f"GeminiLiveAgent({model})"
 
     def _build_config(self, types: Any) -> Any:
@@ -186,10 +187,10 @@ class GeminiLiveAgent:
         messages: list[Any] = []
         texts: list[str] = []
         try:
-            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.response_timeout)
+            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
-                f"{self.name}: no tool call or end of turn within response_timeout={self.response_timeout:g}s "
+                f"{self.name}: no tool call or end of turn within timeout={self.timeout:g}s "
                 f"({len(messages)} messages so far)"
             ) from None
         usage = None

@@ -28,10 +28,10 @@ from ._common import (
     AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
-    check_seconds,
     close_error,
     close_within,
     sdk_error,
+    time_limit,
 )
 
 require("openai", "OpenAIAgent")
@@ -111,9 +111,9 @@ class OpenAIRealtimeAgent:
     """The Realtime API as an agent: a new connection per run from ``client``, or a given ``connection``.
 
     Audio is sent as 16-bit mono PCM at 24 kHz (resampled when needed). A run ends at ``response.done``;
-    if none arrives within ``response_timeout`` the run is a timeout, and a connection closed before it
-    is an error (retryable for close codes 1011-1014). An ``error`` event ends the run with its message
-    (retryable when its code says rate limit).
+    if none arrives within ``timeout`` (russo's ``response_timeout``, an alias) the run is a timeout, and a
+    connection closed before it is an error (retryable for close codes 1011-1014). An ``error`` event ends
+    the run with its message (retryable when its code says rate limit).
     """
 
     def __init__(
@@ -123,7 +123,8 @@ class OpenAIRealtimeAgent:
         connection: Any | None = None,
         model: str = "gpt-4o-realtime-preview",
         tools: list[Any] | None = None,
-        response_timeout: float = 30.0,
+        timeout: float | None = None,
+        response_timeout: float | None = None,
         name: str | None = None,
     ) -> None:
         if client is None and connection is None:
@@ -132,7 +133,7 @@ class OpenAIRealtimeAgent:
         self.connection = connection
         self.model = model
         self.tools = tools
-        self.response_timeout = check_seconds(response_timeout, "response_timeout")
+        self.timeout = time_limit(timeout, response_timeout, 30.0)
         self.name = name or f"OpenAIRealtimeAgent({model})"
 
     def _connect(self) -> Any:
@@ -185,10 +186,10 @@ class OpenAIRealtimeAgent:
         events: list[Any] = []
         state: dict[str, Any] = {"done": None}
         try:
-            await asyncio.wait_for(self._collect(conn, calls, events, state), self.response_timeout)
+            await asyncio.wait_for(self._collect(conn, calls, events, state), self.timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
-                f"{self.name}: no response.done within response_timeout={self.response_timeout:g}s "
+                f"{self.name}: no response.done within timeout={self.timeout:g}s "
                 f"({len(events)} events, {len(calls)} function calls so far)"
             ) from None
         if state["done"] is None:

@@ -8,14 +8,14 @@ Without ``is_complete`` the first message is the answer; with it, messages are c
 ``is_complete(messages)`` is true (at most ``max_messages``), then ``aggregate(messages)`` (default: the
 one message, or the list) goes to the parser.
 
-Beyond russo: a server that does not take the prompt, or sends nothing, within ``response_timeout`` is a
-*timeout* of the run (sending is covered too: a server that never reads cannot block a run), a connection
-closed before ``is_complete`` is satisfied is an error (close codes 1011-1014 and abnormal closes are
-retryable), a handshake refused with 429/5xx is retryable with its Retry-After, a redirect is followed only
-to the same origin (scheme, host, port) as for HTTP, messages over ``max_bytes`` are refused, one run
-receives at most :data:`~russo_nb.adapters._common.MAX_RECEIVE_BYTES` and
-:data:`~russo_nb.adapters._common.MAX_RECEIVE_EVENTS` in total, and closing waits at most
-:data:`~russo_nb.adapters._common.CLOSE_WAIT_S`.
+Beyond russo: a server that does not take the prompt, or sends nothing, within ``timeout`` (russo's
+``response_timeout``, an alias) is a *timeout* of the run (sending is covered too: a server that never
+reads cannot block a run), a connection closed before ``is_complete`` is satisfied is an error (close
+codes 1011-1014 and abnormal closes are retryable), a handshake refused with 429/5xx is retryable with
+its Retry-After, a redirect is followed only to the same origin (scheme, host, port) as for HTTP,
+messages over ``max_bytes`` are refused, one run receives at most
+:data:`~russo_nb.adapters._common.MAX_RECEIVE_BYTES` and :data:`~russo_nb.adapters._common.MAX_RECEIVE_EVENTS`
+in total, and closing waits at most :data:`~russo_nb.adapters._common.CLOSE_WAIT_S`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,15 @@ from ..extras import require
 from ..http_client import DEFAULT_MAX_BYTES, AgentHTTPError, redact_url
 from ..parsers.mapping import JsonResponseParser
 from ..types import AgentResponse, Audio
-from ._common import ReceiveBudget, add_audio_usage, check_seconds, close_error, close_within, handshake_error
+from ._common import (
+    ReceiveBudget,
+    add_audio_usage,
+    check_seconds,
+    close_error,
+    close_within,
+    handshake_error,
+    time_limit,
+)
 
 require("websockets", "WebSocketAgent")
 
@@ -88,7 +96,8 @@ class WebSocketAgent:
         send_bytes: bool = False,
         audio_field: str = "audio",
         format_field: str = "format",
-        response_timeout: float = 30.0,
+        timeout: float | None = None,
+        response_timeout: float | None = None,
         max_messages: int = 100,
         on_send: Callable[[Audio], str | bytes] | None = None,
         is_complete: Callable[[list[Any]], bool] | None = None,
@@ -101,7 +110,6 @@ class WebSocketAgent:
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
             raise InvalidArgumentError(f"url must start with ws:// or wss://, got {redact_url(str(url))!r}")
-        check_seconds(response_timeout, "response_timeout")
         check_seconds(open_timeout, "open_timeout")
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise InvalidArgumentError(f"max_messages must be a whole number >= 1, got {max_messages!r}")
@@ -113,7 +121,7 @@ class WebSocketAgent:
         self.send_bytes = send_bytes
         self.audio_field = audio_field
         self.format_field = format_field
-        self.response_timeout = float(response_timeout)
+        self.timeout = time_limit(timeout, response_timeout, 30.0)
         self.max_messages = max_messages
         self.on_send = on_send
         self.is_complete = is_complete
@@ -184,25 +192,23 @@ class WebSocketAgent:
         return add_audio_usage(self._parse(self._aggregate(messages)), audio)
 
     async def _send(self, connection: Any, message: str | bytes) -> None:
-        """Send the prompt within ``response_timeout`` (a server that never reads cannot hold the run)."""
+        """Send the prompt within ``timeout`` (a server that never reads cannot hold the run)."""
         try:
-            await asyncio.wait_for(connection.send(message), self.response_timeout)
+            await asyncio.wait_for(connection.send(message), self.timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(
                 f"{self.name}: the server did not take the prompt ({len(message):,} bytes) within "
-                f"response_timeout={self.response_timeout:g}s"
+                f"timeout={self.timeout:g}s"
             ) from None
 
     async def _collect(self, connection: Any, messages: list[Any]) -> None:
-        """Read messages until ``is_complete``, ``max_messages`` or ``response_timeout``."""
+        """Read messages until ``is_complete``, ``max_messages`` or ``timeout``."""
         try:
-            await asyncio.wait_for(self._read(connection, messages), self.response_timeout)
+            await asyncio.wait_for(self._read(connection, messages), self.timeout)
         except asyncio.TimeoutError:
             if not messages:
-                raise TimeoutError(
-                    f"{self.name}: no answer within response_timeout={self.response_timeout:g}s"
-                ) from None
-            logger.debug("%s: response_timeout with %d messages; parsing what arrived", self.name, len(messages))
+                raise TimeoutError(f"{self.name}: no answer within timeout={self.timeout:g}s") from None
+            logger.debug("%s: timeout with %d messages; parsing what arrived", self.name, len(messages))
 
     async def _read(self, connection: Any, messages: list[Any]) -> None:
         from websockets.exceptions import ConnectionClosedOK

@@ -19,7 +19,7 @@ from ..thresholds import (
     is_finished,
     tally,
 )
-from .factors import by_factor, cell_counts, compare_levels, heatmap_frame
+from .factors import by_factor, by_factor_text, cell_counts, compare_levels, heatmap_frame, split_levels
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
     Comparison,
@@ -68,12 +68,14 @@ from .words import WordDiff, WordOp, heard_text, normalize_words, word_diff
 
 __all__ = [
     "by_factor",
+    "by_factor_text",
     "cell_counts",
     "compare_levels",
     "heatmap_frame",
     "plot_heatmap",
     "plot_robustness",
     "robustness_threshold",
+    "split_levels",
     "BatchSummary",
     "WordDiff",
     "WordOp",

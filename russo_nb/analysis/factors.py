@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..sweep import SWEEP_FACTORS as FACTOR_NAMES
 from ..thresholds import CONFIDENCE, FINISHED_STATUSES, confidence_label
 from .stats import check_confidence, clustered_se, is_flaky
 
@@ -32,16 +33,16 @@ __all__ = [
     "CLEAN",
     "FACTOR_NAMES",
     "by_factor",
+    "by_factor_text",
     "cell_counts",
     "compare_levels",
     "factor_runs",
     "heatmap_frame",
     "level_order",
     "level_text",
+    "split_levels",
 ]
 
-FACTOR_NAMES = ("voice", "snr_db", "condition")
-"""The factors a sweep sets on every run (any other run condition can be a factor too)."""
 
 CLEAN = "clean"
 """How a NaN ``snr_db`` (no noise added) is written."""
@@ -313,7 +314,7 @@ def compare_levels(
     Pairs are the cells that share every other factor (prompt, SNR, condition, ...): level L and
     the reference are compared over the cells both ran, with the package's paired test
     (:func:`~russo_nb.analysis.paired.paired_comparison`: MOVER interval from clustered Wilson
-    intervals, or exact McNemar with one run per cell), so a voice is judged on the same prompts
+    intervals, or mid-p McNemar with one run per cell), so a voice is judged on the same prompts
     at the same noise. One row per other level: ``level``, ``reference``, ``rate`` and
     ``reference_rate`` (mean over shared cells), ``difference`` (level − reference), ``low`` /
     ``high`` at ``confidence``, ``p_value``, ``significant``, ``pairs``, ``test``, ``warnings``.
@@ -376,3 +377,66 @@ def _condition_columns(frame: pd.DataFrame) -> list[str]:
     if declared:
         return [name for name in declared if name in frame.columns]
     return [name for name in FACTOR_NAMES if name in frame.columns]
+
+
+def _matches(conditions: dict[str, Any], where: dict[str, Any]) -> bool:
+    for name, value in where.items():
+        have = conditions.get(name)
+        if not (_same(have, value) if isinstance(have, float) else have == value):
+            return False
+    return True
+
+
+def split_levels(result: Any, factor: str = "snr_db", *, where: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{level: BatchResult}``: the runs of a sweep at each level of ``factor``, in display order.
+
+    ``where`` keeps only runs at the given levels of other factors first
+    (``split_levels(sweep, "snr_db", where={"voice": "en-us"})`` is one voice's noise series).
+    Each part is an ordinary batch (its clips, the sweep's metadata named after the level), for
+    the tools that take one batch at a time (``paired_comparison``, ``plot_sweep``, the explorer).
+    """
+    from ..types import BatchResult
+
+    runs = getattr(result, "runs", None)
+    if runs is None:
+        raise InvalidArgumentError(f"expected a sweep result (BatchResult), got {type(result).__name__}")
+    chosen = [run for run in runs if _matches(run.conditions, where or {})]
+    if not chosen:
+        raise InvalidArgumentError(f"no runs at {where}; check the level names (see by_factor)")
+    if not any(factor in run.conditions for run in chosen):
+        raise InvalidArgumentError(
+            f"the runs have no condition {factor!r}; a sweep's factors are voice, snr_db, condition"
+        )
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for run in chosen:
+        groups.setdefault(_keyed((run.conditions.get(factor),)), []).append(run)
+    out: dict[str, Any] = {}
+    for level in level_order([_unkeyed(key)[0] for key in groups]):
+        part = groups[_keyed((level,))]
+        keys = {run.audio_key for run in part if run.audio_key}
+        metadata = result.metadata.model_copy(deep=True)
+        label = level_text(factor, level)
+        metadata.name = f"{metadata.name or 'sweep'} · {label}"
+        audio = {key: clip for key, clip in result.audio.items() if key in keys}
+        out[label] = BatchResult.model_construct(runs=part, audio=audio, metadata=metadata)
+    return out
+
+
+def by_factor_text(table: pd.DataFrame) -> str:
+    """A :func:`by_factor` table as aligned plain text (the CLI prints it after a sweep)."""
+    from ..plain_text import terminal_safe
+    from ..thresholds import format_rate
+
+    names = table.attrs.get("factors", [])
+    title = " × ".join(names) or "level"
+    rows = [
+        (terminal_safe(row.level), f"{row.finished:,}", format_rate(row.pass_rate), row) for row in table.itertuples()
+    ]
+    width = max([len(title)] + [len(level) for level, *_ in rows])
+    lines = [f"{title.ljust(width)}  {'runs':>6}  {'pass':>6}  {table.attrs.get('interval', 'interval')}"]
+    for level, finished, rate, row in rows:
+        interval = f"{format_rate(row.low)} – {format_rate(row.high)}"
+        flaky = f"  {row.flaky} flaky" if row.flaky else ""
+        cancelled = f"  {row.cancelled:,} cancelled" if row.cancelled else ""
+        lines.append(f"{level.ljust(width)}  {finished:>6}  {rate:>6}  {interval}{flaky}{cancelled}")
+    return "\n".join(lines)

@@ -117,7 +117,8 @@ def threshold_interval(
     ``boot`` times, refits, and takes the percentile interval, then widens each side by
     ``sqrt(G/(G−1)) · t(G−1) / z`` (G prompts): a cluster bootstrap alone is too narrow with a
     dozen or two prompts, as the coverage simulation in the tests shows. A side the curve never
-    reaches within the bootstrap is ±inf: "below 5 dB" rather than a made-up number.
+    reaches within the bootstrap is ±inf: "below 5 dB" rather than a made-up number. The interval
+    always spans the measured levels that bracket the crossing (the grid's own uncertainty).
     """
     passed = np.asarray(passed, dtype=float)
     finished = np.asarray(finished, dtype=float)
@@ -141,6 +142,16 @@ def threshold_interval(
         return estimate, float(q_lo), float(q_hi), float(a[0]), float(b[0])
     low = estimate - (estimate - q_lo) * stretch if math.isfinite(q_lo) else -math.inf
     high = estimate + (q_hi - estimate) * stretch if math.isfinite(q_hi) else math.inf
+    # never narrower than the grid: the crossing lies between the measured levels that bracket it
+    # (an agent that passes every run at 20 dB and fails every run at 5 dB is known only to break in between)
+    x = np.asarray(x, dtype=float)
+    level_rates = passed.sum(axis=0) / np.maximum(finished.sum(axis=0), 1)
+    below = x[(level_rates < at) & (x <= estimate)]
+    above = x[(level_rates >= at) & (x >= estimate)]
+    if below.size:
+        low = min(low, float(below.max()))
+    if above.size:
+        high = max(high, float(above.min()))
     return estimate, float(min(low, estimate)), float(max(high, estimate)), float(a[0]), float(b[0])
 
 

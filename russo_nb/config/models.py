@@ -8,15 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, field_validator, model_validator
 
 from ..components import ComponentRef
 from ..errors import SuiteFileError
 from ..expectations import normalize_expectations
 
-__all__ = ["AGENT_ALIASES", "ExecutorSpec", "PipelineSpec", "ScenarioSpec", "Suite", "TestSpec", "allowed_keys"]
+if TYPE_CHECKING:
+    from ..engine import EngineOptions
+
+__all__ = [
+    "AGENT_ALIASES",
+    "EngineKeys",
+    "ExecutorSpec",
+    "PipelineSpec",
+    "ScenarioSpec",
+    "Suite",
+    "SweepSpec",
+    "TestSpec",
+    "allowed_keys",
+]
 
 
 AGENT_ALIASES: dict[str, dict[str, Any]] = {
@@ -28,6 +41,33 @@ AGENT_ALIASES: dict[str, dict[str, Any]] = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _engine_keys() -> type[_Strict]:
+    """The suite file's engine keys (``max_concurrency:``, ``timeout:``, ``retries:``, ``rate_limit:``, ``seed:``
+    ...), made from :class:`~russo_nb.engine.EngineOptions`: each is optional (None: the option's default)
+    and checked by the options' own rules, so the file, the API and the CLI accept exactly the same values."""
+    from dataclasses import fields
+
+    from ..engine import TEXT_OPTIONS, EngineOptions
+
+    annotation = {int: int | None, float: float | None, str: str | float | None}
+    declared = {
+        item.name: (annotation[item.metadata["kind"]], Field(default=None, description=item.metadata["help"]))
+        for item in fields(EngineOptions)
+        if item.name in TEXT_OPTIONS
+    }
+
+    def check(cls: type, value: Any, info: Any) -> Any:
+        if value is not None:
+            EngineOptions(**{info.field_name: value})  # InvalidArgumentError is a ValueError: file + key reported
+        return value
+
+    validators = {"_check_engine_key": field_validator(*declared)(classmethod(check))}
+    return create_model("EngineKeys", __base__=_Strict, __validators__=validators, **declared)
+
+
+EngineKeys = _engine_keys()
 
 
 class PipelineSpec(_Strict):
@@ -99,7 +139,10 @@ class ScenarioSpec(_Strict):
     runs: int | None = Field(default=None, ge=1)
     tags: list[str] = Field(default_factory=list)
     agent: str | None = None
-    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's."""
+    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's.
+
+    Such an agent takes part as a scenario agent (text messages, ``state.env``), never through the
+    suite's synthesizer."""
     setup: str | None = None
     """Import path of a function ``(state)`` that builds the environment; its return value is ``state.env``."""
     teardown: str | None = None
@@ -149,7 +192,22 @@ class ExecutorSpec(_Strict):
         return value
 
 
-class Suite(_Strict):
+class SweepSpec(_Strict):
+    """``sweep:``: run every prompt test over voices × noise levels × conditions (see :func:`russo_nb.start_sweep`).
+
+    ``voices``: espeak-ng voice names (default: the pipeline's synthesizer); ``snr_db``: levels in
+    dB, ``null`` / ``clean`` for no noise (default ``[null]``); ``conditions``: extra effect chains
+    by label (``{plain: null, phone: telephone}``); ``noise``: white, pink or babble. Checked when
+    the suite is planned, with the same messages as the API.
+    """
+
+    voices: list[str] | None = None
+    snr_db: list[Any] | None = None
+    conditions: dict[str, Any] | None = None
+    noise: str = "white"
+
+
+class Suite(EngineKeys):
     """A whole suite file, validated. Build with :func:`load_suite` or :func:`parse_suite`."""
 
     name: str | None = None
@@ -159,21 +217,8 @@ class Suite(_Strict):
     intents: str | None = None
     effects: list[Any] | None = None
     runs: int = Field(default=1, ge=1)
-    max_concurrency: int | None = Field(default=None, ge=1)
-    timeout: float | None = Field(default=None, gt=0)
     executor: ExecutorSpec | None = None
-    rate_limit: str | float | None = None
-    """Attempt starts per time for the whole suite: ``10/s``, ``600/min`` (see :mod:`russo_nb.ratelimit`)."""
-
-    @field_validator("rate_limit")
-    @classmethod
-    def _check_rate_limit(cls, value: Any) -> Any:
-        from ..ratelimit import RateLimit
-
-        RateLimit.parse(value)  # InvalidArgumentError is a ValueError: reported with the file and field
-        return value
-
-    seed: int = 0
+    sweep: SweepSpec | None = None
     tests: list[TestSpec] = Field(default_factory=list)
     scenarios: list[ScenarioSpec] = Field(default_factory=list)
 
@@ -189,6 +234,15 @@ class Suite(_Strict):
     def source(self) -> Path | None:
         """The file this suite was read from (None when built in code)."""
         return self._source
+
+    def options(self, **overrides: Any) -> EngineOptions:
+        """The suite's engine options: its keys, the defaults for the rest, and ``overrides`` that are not None
+        (the CLI's flags, the magics', ``start_suite``'s keywords)."""
+        from ..engine import TEXT_OPTIONS, engine_options
+
+        chosen = {name: getattr(self, name) for name in TEXT_OPTIONS}
+        chosen.update({name: value for name, value in overrides.items() if value is not None})
+        return engine_options(where=f"{self.label}", **chosen)
 
     @property
     def label(self) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..engine import Job, check_runs
+from ..engine import EngineOptions, Job, check_runs
 from ..errors import RussoError, SuiteFileError
 from .combine import combine_batches
 from .models import Suite, TestSpec
@@ -95,16 +95,20 @@ class SuiteResult:
 
     def _scenario_lines(self, width: int) -> list[str]:
         from ..plain_text import terminal_safe
+        from ..thresholds import format_rate
+        from ..view.model import prompt_rows
 
-        by_name = {terminal_safe(name): runs for name, runs in self.scenarios.by_scenario().items()}
-        width = max([len(name) for name in by_name] + [width])
+        rows = prompt_rows(self.scenarios)  # the one per-prompt aggregation: cancelled runs are never failures
+        by_scenario = self.scenarios.by_scenario()
+        width = max([len(terminal_safe(row.prompt)) for row in rows] + [width])
         lines = ["scenarios"]
-        for name, runs in by_name.items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            extra = [run.status for run in runs if run.status not in ("passed", "failed")]
-            tail = f", {len(extra)} {extra[0]}" if extra else ""
-            flaky = "  (flaky)" if 0 < passed < len(runs) else ""
-            lines.append(f"  {name.ljust(width)}  {passed}/{len(runs)} passed ({passed / len(runs):.0%}{tail}){flaky}")
+        for row in rows:
+            name = terminal_safe(row.prompt)
+            tail = "".join(f", {count} {status}" for status, count in row.other_statuses.items())
+            flaky = "  (flaky)" if row.flaky else ""
+            rate = format_rate(row.rate if row.rate is not None else float("nan"), 0)
+            lines.append(f"  {name.ljust(width)}  {row.passed}/{row.finished} passed ({rate}{tail}){flaky}")
+            runs = by_scenario.get(row.prompt, [])
             scores = [run.score for run in runs if run.score is not None and run.status in ("passed", "failed")]
             if scores:
                 lines.append(f"  {' ' * width}  score mean {sum(scores) / len(scores):.2f}, min {min(scores):.2f}")
@@ -138,12 +142,15 @@ def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[
     combined = combine_batches(
         tests,
         name=suite.label,
-        seed=suite.seed,
+        seed=(suite.seed or 0),
         max_concurrency=job.settings.max_concurrency,
-        timeout=suite.timeout,
+        timeout=job.settings.timeout,
+        retries=job.settings.retries,
         started_at=started,
         params={"suite": str(suite.source) if suite.source else suite.label, **job.settings.params()},
     )
+    if suite.sweep is not None and tests:
+        combined.metadata.params["sweep"] = next(iter(tests.values())).metadata.params.get("sweep")
     scenario_parts = parts[len(test_ids) :]
     scenarios = merge_scenario_batches(scenario_parts) if scenario_parts else None
     stopped = job.interrupted or any(run.status == "cancelled" for run in combined.runs)
@@ -167,7 +174,9 @@ def _test_effects(suite: Suite, test: TestSpec, index: int, pipeline: Pipeline) 
     return effects
 
 
-def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None) -> Any:
+def _plan_test(
+    suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs: int | None, settings: EngineOptions
+) -> Any:
     """Plan one test's prompts × runs (run in the suite's one job)."""
     from ..pipeline import batch_labels, make_pipeline
     from ..runner import plan_prompts
@@ -176,14 +185,43 @@ def _plan_test(suite: Suite, index: int, test_id: str, pipeline: Pipeline, runs:
     test = suite.tests[index]
     try:
         effects = _test_effects(suite, test, index, pipeline)
-        checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, suite.seed)
+        checked = make_pipeline(pipeline.agent, pipeline.synthesizer, pipeline.evaluator, effects, (suite.seed or 0))
         name, tags = batch_labels(f"{suite.label}/{test_id}", test.tags)
-        metadata = BatchMetadata(name=name, timeout=suite.timeout, tags=tags)
-        return plan_prompts(test.prompt_list, checked, test.expect, runs or test.runs or suite.runs, metadata=metadata)
+        metadata = BatchMetadata(name=name, timeout=settings.timeout, retries=settings.retries, tags=tags)
+        count = runs or test.runs or suite.runs
+        if suite.sweep is not None:
+            return _plan_sweep_test(suite, test, checked, count, metadata)
+        return plan_prompts(test.prompt_list, checked, test.expect, count, metadata=metadata)
     except SuiteFileError:
         raise
     except RussoError as exc:
         raise SuiteFileError(f"{suite.where()}tests[{index}]: {exc}") from None
+
+
+def _plan_sweep_test(suite: Suite, test: TestSpec, pipeline: Any, runs: int, metadata: Any) -> Any:
+    """One test's prompts over the suite's ``sweep:`` cells (voices × noise × conditions) × runs."""
+    from ..sweep import plan_sweep
+
+    spec = suite.sweep
+    assert spec is not None
+    try:
+        return plan_sweep(
+            test.prompt_list,
+            pipeline.agent,
+            test.expect,
+            voices=spec.voices,
+            snr_db=spec.snr_db,
+            conditions=spec.conditions,
+            noise=spec.noise,
+            runs=runs,
+            seed=suite.seed or 0,
+            synthesizer=None if spec.voices else pipeline.synthesizer,
+            evaluator=pipeline.evaluator,
+            effects=pipeline.effects or None,
+            metadata=metadata,
+        )
+    except RussoError as exc:
+        raise SuiteFileError(f"{suite.where()}sweep: {exc}") from None
 
 
 #: Executor kinds a suite file or ``--dask`` may name, by import path (built like a suite's components).
@@ -215,31 +253,36 @@ def start_suite(
     pipeline: Pipeline | None = None,
     cache: bool | None = None,
     cache_dir: str | Path | None = None,
-    rate_limit: Any = None,
+    options: EngineOptions | None = None,
     executor: Any = None,
+    **engine: Any,
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
     The returned :class:`~russo_nb.engine.Job` runs the prompt tests and the scenarios
-    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. ``executor``
-    (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's ``executor:`` block.
+    together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. Engine options
+    (:class:`~russo_nb.engine.EngineOptions`) come from the file's keys; ``options=`` replaces them,
+    and keywords that are not None (``max_concurrency``, ``timeout``, ``rate_limit``, ``seed`` ...) win.
+    ``executor`` (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's
+    ``executor:`` block.
     """
-    from ..engine import EngineSettings
+    from ..engine import engine_options
 
     suite = as_suite(suite)
     if runs is not None:
         check_runs(runs)
+    base = options if options is not None else suite.options()
+    settings = engine_options(base, where=suite.label, max_concurrency=max_concurrency, **engine)
+    if settings.seed is not None and settings.seed != suite.seed:
+        suite = suite.model_copy(update={"seed": settings.seed})
     tests, scenarios = suite.select(tags)
     if pipeline is None:
         pipeline = build_pipeline(suite, cache=cache, cache_dir=cache_dir)
     chosen = {id(test) for test in tests}
     picked = [(index, test_id) for index, test_id in enumerate(suite.test_ids()) if id(suite.tests[index]) in chosen]
-    concurrency = max_concurrency if max_concurrency is not None else suite.max_concurrency
-    plans = [_plan_test(suite, index, test_id, pipeline, runs) for index, test_id in picked]
+    plans = [_plan_test(suite, index, test_id, pipeline, runs, settings) for index, test_id in picked]
     if scenarios:
-        plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, concurrency))
-    limit = rate_limit if rate_limit is not None else suite.rate_limit
-    settings = EngineSettings(max_concurrency=concurrency, timeout=suite.timeout, rate_limit=limit)
+        plans.extend(plan_suite_scenarios(suite, scenarios, pipeline, runs, settings))
     test_ids = [test_id for _, test_id in picked]
     if executor is None:
         executor = suite_executor(suite)

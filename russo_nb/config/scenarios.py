@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import EngineOptions
 from ..errors import RussoError, SuiteFileError
 from .models import ScenarioSpec, Suite
 from .pipeline import Pipeline
@@ -73,7 +74,7 @@ def _inline_scenario(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
         base = _imported_agent(own_agent) if own_agent is not None else pipeline.agent
         under_test = base
         if pipeline.synthesizer is not None and own_agent is None:
-            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, suite.seed)
+            under_test = VoiceAgentAdapter(pipeline.agent, pipeline.synthesizer, pipeline.effects, (suite.seed or 0))
         team = [under_test]
         if spec.user_lines:
             team.append(UserSimulatorAgent(lines=list(spec.user_lines)))
@@ -136,7 +137,7 @@ def _build_scenarios(spec: ScenarioSpec, index: int, suite: Suite, pipeline: Pip
 
 
 def plan_suite_scenarios(
-    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, cap: int | None
+    suite: Suite, specs: list[ScenarioSpec], pipeline: Pipeline, runs: int | None, settings: EngineOptions
 ) -> list[Any]:
     """Build each scenario and plan its runs: one plan per run count, all run in the suite's job."""
     from ..scenario.batch import plan_scenarios
@@ -152,9 +153,9 @@ def plan_suite_scenarios(
     suite._references = validate_references(suite, built_all)
     plans = []
     for count, scenarios in groups.items():
-        metadata = BatchMetadata(name=f"{suite.label}/scenarios", max_concurrency=cap, timeout=suite.timeout)
+        metadata = BatchMetadata(name=f"{suite.label}/scenarios", **settings.metadata_fields())
         try:
-            plans.append(plan_scenarios(scenarios, count, seed=suite.seed, metadata=metadata))
+            plans.append(plan_scenarios(scenarios, count, seed=(suite.seed or 0), metadata=metadata))
         except RussoError as exc:
             raise SuiteFileError(f"{suite.where()}scenarios: {exc}") from None
     return plans

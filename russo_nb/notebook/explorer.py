@@ -163,6 +163,12 @@ class Explorer(widgets.VBox):
             "Transcripts": self._transcripts_tab,
             "Export": self._export_tab,
         }
+        from .sweep_view import is_sweep
+
+        if is_sweep(result):  # a sweep's runs differ in voice / noise: its own tab, second
+            builders = list(self._builders.items())
+            builders.insert(1, ("Sweep", self._sweep_tab))
+            self._builders = dict(builders)
         self._built: dict[str, widgets.Widget] = {}
         self._slots = {title: widgets.Box(layout=widgets.Layout(display="block")) for title in self._builders}
         self.tab = widgets.Tab(children=list(self._slots.values()))
@@ -489,6 +495,15 @@ class Explorer(widgets.VBox):
         """Show run ``index`` (its position in ``result.runs``) opened in the Runs tab."""
         self.show("Runs")
         self.runs_browser.open(index)
+
+    # -- Sweep -----------------------------------------------------------------------
+    def _sweep_tab(self) -> widgets.Widget:
+        from .. import analysis
+        from .run_detail import RunDetail
+        from .sweep_view import SweepTab
+
+        self.sweep = SweepTab(self.result, analysis.runs_frame(self.result), RunDetail(self.result))
+        return self.sweep.widget
 
     # -- Failures --------------------------------------------------------------------
     def _failures_tab(self, max_groups: int = 30) -> widgets.Widget:

@@ -17,8 +17,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .args import Command, parse_command, usage
 from .namespace import accepts_agent, lookup
 from .progress import ProgressDisplay, in_kernel
 
@@ -44,6 +44,13 @@ def _display_html(html: str) -> None:
     display(HTML(html))
 
 
+def _engine(command: Command) -> dict[str, Any]:
+    """The engine options the line gave (None: not given, the default or the suite file's)."""
+    from ..engine import TEXT_OPTIONS
+
+    return {name: command.get(name) for name in TEXT_OPTIONS}
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -62,12 +69,15 @@ class RussoMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+        self._jobs: dict[str, Any] = {}  # --as NAME -> the job that made it, so %russo resume NAME can continue it
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
         try:
-            command = parse_command(line, cell)
+            command = parse_magic(line, cell)
+            if command is None:  # --help printed the help
+                return None
             handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
             return handler(command)
         except RussoError as exc:
@@ -173,6 +183,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
+            self._jobs[target] = handle
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
@@ -220,7 +231,7 @@ class RussoMagics(Magics):
         return self._executors[address]
 
     def _cmd_help(self, command: Command) -> None:
-        print(usage(command.positionals[0] if command.positionals else None))
+        print(magic_usage(command.positionals[0] if command.positionals else None))
 
     def _cmd_run(self, command: Command) -> Any:
         from ..runner import start_batch
@@ -251,15 +262,44 @@ class RussoMagics(Magics):
             evaluator,
             expect,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")),
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo run")
+
+    def _cmd_sweep(self, command: Command) -> Any:
+        from ..sweep import parse_conditions_text, parse_list_text, start_sweep
+
+        if command.get("agent"):
+            agent = self._agent(command.get("agent"), required=True)
+            prompts = self._prompts(command)
+            expect = self._expectations(command.get("expect", []))
+        else:
+            from ..demo import demo_suite
+            from ..pipeline import default_agent
+
+            suite = demo_suite()
+            given = command.positionals or (command.cell or "").strip()
+            prompts = self._prompts(command) if given else suite.prompts
+            expect = self._expectations(command.get("expect", [])) or suite.expect
+            agent = default_agent()
+        job = start_sweep(
+            prompts,
+            agent,
+            expect,
+            voices=parse_list_text(command.get("voices")),
+            snr_db=parse_list_text(command.get("snr")),
+            conditions=parse_conditions_text(command.get("conditions")),
+            noise=command.get("noise") or "white",
+            runs=command.get("runs", 1),
+            effects=self._effects(command.get("effects")) or None,
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
+        )
+        return self._execute(job, command, "russo sweep")
 
     def _cmd_demo(self, command: Command) -> Any:
         from ..demo import start_demo
@@ -270,13 +310,10 @@ class RussoMagics(Magics):
         batch = start_demo(
             command.get("runs"),
             self._effects(command.get("effects")) or None,
-            command.get("max_concurrency", 8),
-            seed=command.get("seed", 0),
             agent=agent,
-            name=command.get("name"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
+            name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(batch, command, "russo demo")
 
@@ -296,15 +333,8 @@ class RussoMagics(Magics):
             pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
         if command.get("effects"):
             pipeline.effects = self._effects(command.get("effects"))
-        if command.get("timeout") is not None:
-            suite = suite.model_copy(update={"timeout": command.get("timeout")})
         handle = start_suite(
-            suite,
-            command.get("runs"),
-            command.get("max_concurrency"),
-            pipeline=pipeline,
-            rate_limit=command.get("rate_limit"),
-            executor=self._executor(command),
+            suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
         )
         from ..runner import PromptPlan
 
@@ -327,13 +357,45 @@ class RussoMagics(Magics):
         handle = start_scenarios(
             scenarios,
             command.get("runs", 1),
-            command.get("max_concurrency"),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
+
+    def _cmd_resume(self, command: Command) -> Any:
+        """Run what an interrupted batch left (its cancelled runs, same seeds) and merge it back under its name."""
+        from ..resume import resume
+
+        name = command.positionals[0]
+        result = self._lookup_result(name)
+        job = self._jobs.get(name)
+        if job is not None and self.ns.get(name) is result:  # still the result that job made
+            handle = job.resume(max_concurrency=command.get("max_concurrency"))
+        else:  # a loaded batch (or one made elsewhere): the components come from the options
+            if not command.get("agent"):
+                raise InvalidArgumentError(
+                    f"{name} was not run by %russo in this session; give the agent to resume it with: "
+                    f"%russo resume {name} --agent NAME"
+                )
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+            synthesizer = None
+            if command.get("synthesizer"):
+                synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
+            handle = resume(
+                result,
+                agent,
+                synthesizer,
+                effects=self._effects(command.get("effects")),
+                max_concurrency=command.get("max_concurrency"),
+                timeout=command.get("timeout"),
+            )
+        if not handle.total:
+            print(f"{name}: every run finished; nothing to resume")
+            return None
+        if not command.get("as"):
+            command.options["as"] = name  # the merged batch replaces the partial one
+        return self._execute(handle, command, f"russo resume {name}")
 
     def _cmd_show(self, command: Command) -> None:
         from .explorer import explore

@@ -167,17 +167,11 @@ def _calls_section(run: Run, *, scenario: bool = False) -> str:
 
 
 def _verdict_of(run: Any) -> tuple[str | None, list[str], list[str]]:
-    """A scenario run's judge reasoning and passed / failed criteria, from the run or, loaded, its ``response.raw``."""
-    raw = getattr(getattr(run, "response", None), "raw", None)
-    raw = raw if isinstance(raw, dict) else {}
-    reasoning = getattr(run, "reasoning", None) or raw.get("reasoning")
-    passed = getattr(run, "passed_criteria", None) or raw.get("passed_criteria") or []
-    failed = getattr(run, "failed_criteria", None) or raw.get("failed_criteria") or []
-    return (
-        reasoning if isinstance(reasoning, str) else None,
-        [str(c) for c in passed] if isinstance(passed, list) else [],
-        [str(c) for c in failed] if isinstance(failed, list) else [],
-    )
+    """A scenario run's judge reasoning and passed / failed criteria (a prompt run has none)."""
+    reasoning = getattr(run, "reasoning", None)
+    passed = getattr(run, "passed_criteria", None) or []
+    failed = getattr(run, "failed_criteria", None) or []
+    return (reasoning if isinstance(reasoning, str) else None, [str(c) for c in passed], [str(c) for c in failed])
 
 
 def _criteria_section(run: Any) -> str:

@@ -78,11 +78,29 @@ def _neutralize(cell: Any) -> Any:
     return cell
 
 
+def table_batch(result: Any) -> Any:
+    """The batch a file holds: a BatchResult, or a ScenarioBatch as it is (its scenario runs are not packed)."""
+    if getattr(getattr(result, "metadata", None), "kind", None) == "scenarios" and not isinstance(result, BatchResult):
+        return result
+    return as_batch_result(result)
+
+
+def attach_audio(result: Any, clips: dict[str, Audio]) -> Any:
+    """Give a loaded batch the clips read beside its file (a scenario run gets the clips it names)."""
+    if isinstance(result, BatchResult):
+        result.audio = clips
+    else:
+        for run in result.runs:
+            keys = run.audio or {}
+            run.audio = {key: clips[key] for key in keys if key in clips}
+    return result
+
+
 def table_frame(result: Any, *, csv: bool = False) -> Any:
     """The run table as written to CSV / Parquet: frame and export columns, text cells safe to write."""
     from ..analysis.frames import run_table
 
-    frame = run_table(as_batch_result(result), files=True)
+    frame = run_table(table_batch(result), files=True)
     fix = _neutralize if csv else (lambda cell: safe_text(cell) if isinstance(cell, str) else cell)
     for name in frame.columns:
         if frame[name].dtype == object:
@@ -110,7 +128,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
         return write_report(result, target, max_audio=20 if include_audio else 0)
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
-    batch = as_batch_result(result)
+    batch = table_batch(result)
     frame = table_frame(batch, csv=suffix == ".csv")
     if suffix == ".csv":
         with atomic_file(target, "w") as out:
@@ -165,7 +183,7 @@ def write_audio_folder(audio: dict[str, Audio], folder: Path) -> Path:
     return folder
 
 
-def _member(path: Path, limit: int) -> bytes:
+def _folder_file(path: Path, limit: int) -> bytes:
     """A file of an audio folder (regular, at most ``limit`` bytes); a refusal reads as damage to the folder."""
     try:
         return read_limited(path, limit)
@@ -185,7 +203,7 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
     audio: dict[str, Audio] = {}
     clip = ""
     try:
-        entries = json.loads(_member(index, MAX_INDEX_BYTES).decode("utf-8"))["clips"]
+        entries = json.loads(_folder_file(index, MAX_INDEX_BYTES).decode("utf-8"))["clips"]
         for entry in entries:
             problem = unsafe_member(folder, entry["file"])
             if problem is not None:
@@ -194,7 +212,7 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
                     "an export only reads the clips inside its own audio folder"
                 )
             clip = str(entry["file"])
-            data = _member(folder / clip, MAX_CLIP_BYTES)  # a regular file of bounded size, never a FIFO
+            data = _folder_file(folder / clip, MAX_CLIP_BYTES)  # a regular file of bounded size, never a FIFO
             if entry["format"] in ("wav", "pcm") and not entry.get("container", False):
                 data = Audio.from_wav_bytes(data).data
             audio[entry["key"]] = Audio(
@@ -240,42 +258,60 @@ def load_batch(path: str | Path) -> Any:
         return read_jsonl(source)
     if suffix == ".csv":
         result = runs_from_frame(read_csv_table(source), None, source)
-        result.audio = read_audio_folder(audio_folder(source))
-        return result
+        return attach_audio(result, read_audio_folder(audio_folder(source)))
     if suffix == ".parquet":
         frame, metadata = read_parquet_table(source)
         result = runs_from_frame(frame, metadata, source)
-        result.audio = read_audio_folder(audio_folder(source))
-        return result
+        return attach_audio(result, read_audio_folder(audio_folder(source)))
     raise InvalidArgumentError(
         f"cannot load {str(source)!r}: load_batch reads .jsonl (exact), .jsonl.gz, .csv or .parquet files"
     )
 
 
 def _bundled_sweep() -> Path:
-    """The recorded noise sweep shipped inside the package (found through importlib.resources)."""
-    resource = resources.files("russo_nb") / "data" / "recorded" / "noise_sweep.json"
+    """The recorded voice × noise sweep shipped inside the package (found through importlib.resources)."""
+    resource = resources.files("russo_nb") / "data" / "recorded" / "voice_sweep.json"
     return Path(str(resource))
 
 
-def load_sweep(index: str | Path | None = None) -> dict[str, BatchResult]:
-    """Load a recorded sweep: ``{label: BatchResult}`` in sweep order, ready for ``plot_sweep``.
+def _member(source: Path, name: Any) -> Path:
+    problem = unsafe_member(source.parent, name)
+    if problem is not None:
+        raise InvalidArgumentError(f"{str(source)!r} names {str(name)[:80]!r}, which is {problem}")
+    return source.parent / name
 
-    ``index`` is the sweep's JSON index; the default is the recorded noise sweep shipped with
-    the package, ``russo_nb/data/recorded/noise_sweep.json`` (clean, 20, 10 and 5 dB SNR).
+
+def load_sweep(index: str | Path | None = None) -> BatchResult:
+    """Load a recorded sweep as one :class:`BatchResult` whose runs carry ``voice`` / ``snr_db`` / ``condition``.
+
+    ``index`` is the sweep's JSON index; the default is the sweep shipped with the package,
+    ``russo_nb/data/recorded/voice_sweep.json``: the offline demo in five voices at clean, 20, 10
+    and 5 dB SNR (made by ``scripts/make_recorded_data.py``). Analyse it with
+    :func:`russo_nb.analysis.by_factor` and friends; :func:`russo_nb.analysis.split_levels` gives
+    ``{level: batch}``. An older index of one batch per noise level (``{"batches": [...]}``) loads
+    too, as one batch whose runs carry ``snr_db`` (NaN for clean).
     """
+    import math
+
     source = _bundled_sweep() if index is None else Path(index)
     if not source.exists():
         raise InvalidArgumentError(f"no sweep index at {str(source)!r}; make one with scripts/make_recorded_data.py")
     try:
-        entries = json.loads(read_limited(source, MAX_INDEX_BYTES).decode("utf-8"))["batches"]
-        files = [(str(entry["label"]), entry["file"]) for entry in entries]
+        data = json.loads(read_limited(source, MAX_INDEX_BYTES).decode("utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError("the index is not a JSON object")
+        if "file" in data:
+            return load_batch(_member(source, data["file"]))
+        entries = [(entry["snr_db"], entry["file"]) for entry in data["batches"]]
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InvalidArgumentError(f"{str(source)!r} is not a sweep index ({exc})") from None
-    out = {}
-    for label, name in files:
-        problem = unsafe_member(source.parent, name)
-        if problem is not None:
-            raise InvalidArgumentError(f"{str(source)!r} names {str(name)[:80]!r}, which is {problem}")
-        out[label] = load_batch(source.parent / name)
-    return out
+    runs: list[Any] = []
+    audio: dict[str, Audio] = {}
+    metadata = None
+    for snr, name in entries:
+        batch = load_batch(_member(source, name))
+        level = math.nan if snr is None else float(snr)
+        runs.extend(run.model_copy(update={"conditions": {**run.conditions, "snr_db": level}}) for run in batch.runs)
+        audio.update(batch.audio)
+        metadata = metadata or batch.metadata.model_copy(deep=True)
+    return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata or BatchResult().metadata)

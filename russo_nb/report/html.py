@@ -44,7 +44,7 @@ if(q)document.querySelectorAll('.russo-report details').forEach(function(d){d.op
 def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart that has something to show; drawn in ``currentColor``."""
     from ..analysis import plots
-    from ..notebook.figures import figure_svg
+    from ..analysis.chart_theme import figure_svg
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     height = plots.fig_height(min(len(prompts), CHART_PROMPTS))
@@ -72,6 +72,23 @@ def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
         except Exception:  # a chart must never cost the whole report
             logger.exception("russo_nb report: chart %r failed", title)
     return out
+
+
+def _robustness_chart(runs: Any, factors: list[str]) -> str:
+    """A sweep's pass rate against SNR per voice as inline SVG ('' when it has no noise levels)."""
+    if "snr_db" not in runs.columns:
+        return ""
+    from ..analysis.chart_theme import figure_svg
+    from ..analysis.sweep_plots import plot_robustness
+    from ..view.sweep import THRESHOLD_AT
+
+    hue = "voice" if "voice" in factors else None
+    try:
+        svg = figure_svg(plot_robustness, runs, size=(8.0, 3.8), hue=hue, at=THRESHOLD_AT)
+    except Exception:  # a chart must never cost the whole report
+        logger.exception("russo_nb report: the robustness chart failed")
+        return ""
+    return f"<figure class='chart' aria-label='Pass rate against SNR'>{svg}</figure>"
 
 
 def _statistics(runs: Any, view: Any) -> tuple[list[tuple[str, str]], list[str]]:
@@ -213,6 +230,13 @@ def to_html(
             f"<div class='muted'>{plural(len(view.not_run), view.noun)} not run (every run cancelled): "
             f"{names}{more}</div>"
         )
+    from ..sweep import sweep_factors
+
+    factors = sweep_factors(result)
+    if factors and view.finished and ("voice" in factors or "snr_db" in factors):
+        from ..view.sweep import sweep_section_html
+
+        parts.append(sweep_section_html(runs, factors, chart=_robustness_chart(runs, factors) if charts else ""))
     if charts and view.finished:
         rendered = _charts(runs, prompts)
         if rendered:

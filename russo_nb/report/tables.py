@@ -269,6 +269,8 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         raise InvalidArgumentError(
             f"{str(source)!r} is not a russo_nb runs table: it lacks the column(s) {', '.join(sorted(missing))}"
         )
+    if "scenario_run" in frame.columns:
+        return _scenario_batch(frame, metadata, source)
     n = len(frame)
     try:
         status = _statuses(frame)
@@ -317,10 +319,40 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         has_text="text" in frame.columns,
     )
     if metadata is None:
-        first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
-        first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
-        metadata = BatchMetadata(batch_id=first_id or BatchMetadata().batch_id, agent=first_agent or None)
+        metadata = _metadata_from_cells(frame)
     return BatchResult.model_construct(runs=LazyRuns(store), audio={}, metadata=metadata)
+
+
+def _metadata_from_cells(frame: Any) -> BatchMetadata:
+    """What a CSV file says of its batch (it has no metadata block): the batch id and agent of its first row."""
+    n = len(frame)
+    first_id = _text(frame["batch_id"].iloc[0]) if n and "batch_id" in frame.columns else ""
+    first_agent = _text(frame["agent"].iloc[0]) if n and "agent" in frame.columns else ""
+    return BatchMetadata(batch_id=first_id or BatchMetadata().batch_id, agent=first_agent or None)
+
+
+def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) -> Any:
+    """A scenario batch from its table: each run from its ``scenario_run`` JSON (clips by key, attached later)."""
+    from ..scenario.batch import ScenarioBatch
+    from ..scenario.result import ScenarioResult
+
+    codes, texts = _coded(frame, "scenario_run")
+    runs: list[Any] = []
+    for row, code in enumerate(codes.tolist()):
+        try:
+            data = json.loads(texts[code])
+            keys = data.pop("audio", None) or []
+            run = ScenarioResult.model_validate(data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidArgumentError(
+                f"{str(source)!r} row {row + 1}: cannot read the scenario run ({first})"
+            ) from None
+        run.audio = dict.fromkeys(keys)  # the keys, until the clips beside the file are attached
+        runs.append(run)
+    if metadata is None:
+        metadata = _metadata_from_cells(frame)
+    return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))
 
 
 _QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..conditions import check_conditions
-from ..engine import EngineSettings, Executor, Job, Plan, Progress, check_runs, stamped
+from ..engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
 from ..runner import derive_seed
@@ -169,8 +169,9 @@ class ScenarioBatch(RunCounts, BaseModel):
 
         Each run becomes a SingleRunResult: ``prompt`` is the scenario name, ``eval_result``
         holds the verdict, the expected calls of a ``tool_call_match`` scorer and the calls
-        made; ``latency_s`` is agent time; ``transcript`` the messages; ``response.raw`` the
-        scores, criteria and reasoning. ``audio_key`` is the first clip the agent heard.
+        made; ``latency_s`` is agent time; ``transcript`` the messages. ``audio_key`` is the first
+        clip the agent heard. Scores, criteria and reasoning stay on the scenario runs: exports, the
+        history store and reloads keep a ScenarioBatch as it is (nothing is packed into ``response.raw``).
         """
         runs: list[SingleRunResult] = []
         for run in self.runs:
@@ -194,20 +195,7 @@ class ScenarioBatch(RunCounts, BaseModel):
                     attempts=run.attempts,
                     retried=run.retried,
                     audio_key=audio_key,
-                    response=AgentResponse(
-                        tool_calls=actual,
-                        text=last_text if isinstance(last_text, str) else None,
-                        raw={
-                            "score": run.score,
-                            "scores": run.scores,
-                            "success": run.success,
-                            "turns": run.turns,
-                            "passed_criteria": run.passed_criteria,
-                            "failed_criteria": run.failed_criteria,
-                            "reasoning": run.reasoning,
-                            "total_time": run.total_time,
-                        },
-                    ),
+                    response=AgentResponse(tool_calls=actual, text=last_text if isinstance(last_text, str) else None),
                     seed=run.seed,
                     started_at=run.started_at,
                     transcript=run.messages,
@@ -372,33 +360,24 @@ def start_scenarios(
     runs: int = 1,
     max_concurrency: int | None = None,
     *,
-    timeout: float | None = None,
-    retries: int = 0,
-    retry_on: tuple[type[BaseException], ...] | type[BaseException] = (),
-    retry_backoff: float = 0.5,
-    rate_limit: Any = None,
-    seed: int | None = None,
+    options: EngineOptions | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
     name: str | None = None,
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    **engine: Any,
 ) -> Job[ScenarioBatch]:
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
 
     ``conditions`` (``{"agent_version": "v2"}``) is carried by every run, as for prompt batches.
+    Engine options (:class:`~russo_nb.engine.EngineOptions`) as keywords or ``options=``; ``seed``
+    left at None gives each scenario its own seed.
     """
-    settings = EngineSettings(max_concurrency, timeout, retries, retry_on, retry_backoff, rate_limit=rate_limit)
+    settings = engine_options(options, where="start_scenarios()", max_concurrency=max_concurrency, **engine)
     name, tag_list = batch_labels(name, tags)
-    metadata = BatchMetadata(
-        name=name,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
-        retries=retries,
-        tags=tag_list,
-        params=settings.params(),
-    )
-    plan = plan_scenarios(scenarios, runs, seed=seed, metadata=metadata, conditions=conditions)
+    metadata = BatchMetadata(name=name, tags=tag_list, **settings.metadata_fields())
+    plan = plan_scenarios(scenarios, runs, seed=settings.seed, metadata=metadata, conditions=conditions)
     return Job([plan], settings, on_progress, executor=executor)
 
 

@@ -140,14 +140,14 @@ def require_model(config: LLMConfig, who: str, why: str) -> LLMConfig:
         raise ConfigurationError(
             f"{who} needs a language model because {why}, and none is configured. Either pass "
             f"model='...' (and base_url='http://host:port/v1' for a local OpenAI-compatible server), call "
-            "russo_nb.scenario.configure(model=..., base_url=...), or set RUSSO_LLM_MODEL "
-            "(and RUSSO_LLM_BASE_URL); the API key is read from OPENAI_API_KEY (or api_key_env=). "
+            "russo_nb.scenario.configure(default_model='openai/...') (OPENAI_BASE_URL for a local server), or set "
+            "RUSSO_LLM_MODEL (and RUSSO_LLM_BASE_URL); the API key is read from OPENAI_API_KEY (or api_key_env=). "
             "To stay offline, write criteria as predicates or built-in checks (russo_nb.scenario.criteria)."
         )
     if (config.base_url is None or config.base_url.rstrip("/") == DEFAULT_BASE_URL) and not config.api_key:
         raise ConfigurationError(
             f"{who} uses model {config.model!r} at {DEFAULT_BASE_URL}, which needs an API key: set the "
-            f"environment variable {config.api_key_env} (or point base_url= at a local server)"
+            f"environment variable {config.api_key_env} (or point base_url= / OPENAI_BASE_URL at a local server)"
         )
     return config
 

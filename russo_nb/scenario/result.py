@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..plain_text import terminal_safe
 from ..types import Audio, Conditions, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall
@@ -54,7 +54,7 @@ class ScenarioResult(BaseModel):
     ``scores`` when the scenario has scorers.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, ser_json_inf_nan="constants")
 
     success: bool
     messages: list[dict[str, Any]] = Field(default_factory=list)
@@ -85,6 +85,11 @@ class ScenarioResult(BaseModel):
     """The calls the scenario's ``tool_call_match`` scorers expect (filled in by its batch)."""
     conditions: Conditions = Field(default_factory=dict)
     """What the run ran under, name → scalar (see :mod:`russo_nb.conditions`); empty for a plain batch."""
+
+    @field_serializer("audio", when_used="json")
+    def _audio_keys(self, audio: dict[str, Audio]) -> list[str]:
+        """In JSON a run's clips are their keys (the clips are the batch's audio: exports and the store keep them)."""
+        return list(audio)
 
     @model_validator(mode="after")
     def _fill_status(self) -> ScenarioResult:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..thresholds import confidence_label
 from .kit import MAX_HIDDEN_ROWS, MAX_ROWS, MAX_TEXT, STYLE, escape_text, middle, pct, plural, table_html
-from .model import RATE_LABEL, _row_order
+from .model import FLAKY_TITLE, RATE_LABEL, _row_order
 
 if TYPE_CHECKING:
     from .model import BatchView, PromptRow
@@ -312,6 +312,12 @@ def notes_html(view: BatchView) -> str:
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "
             f"{view.finished:,} finished runs only; cancelled runs are not failures.</div>"
         )
+    stopped_for = (getattr(view.metadata, "params", None) or {}).get("stopped_for")
+    if stopped_for:
+        parts.append(
+            f"<div class='note'>Stopped for {escape_text(stopped_for)} — runs were added until the interval was "
+            "that narrow: an estimate to a chosen precision, not a test.</div>"
+        )
     if view.small_sample:
         parts.append(
             f"<div class='muted'>Small sample ({view.finished} finished runs): intervals are wide; add runs "
@@ -371,7 +377,7 @@ def failures_html(
 def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
     flags = []
     if row.flaky:
-        flags.append("<span class='flag' title='finished runs disagree'>⚑ flaky</span>")
+        flags.append(f"<span class='flag' title='{FLAKY_TITLE}'>⚑ flaky</span>")
     other = row.other_statuses
     if other:
         flags.append("<span class='muted'>" + ", ".join(f"{c} {escape_text(s)}" for s, c in other.items()) + "</span>")
@@ -384,7 +390,8 @@ def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
     else:
         rate = row.rate if row.rate is not None else 0.0
         interval = f"{pct(row.low)}–{pct(row.high)}" if row.low is not None and row.high is not None else ""
-        latency = f"{row.latency:.2f}s" if row.latency is not None else ""
+        at_least = "≥ " if row.latency_censored else ""  # timed-out runs took longer than any measured one
+        latency = f"{at_least}{row.latency:.2f}s" if row.latency is not None else ""
         match = row.match if row.match is not None else 0.0
         cells = (
             f"<td class='num'>{row.passed}/{row.finished}</td><td class='rate'>{bar_html(rate)} {pct(rate)}</td>"

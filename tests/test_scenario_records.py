@@ -1,0 +1,73 @@
+"""Scenario runs are first-class in every file and the store: reloaded, a scenario batch is the batch it was."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scenario_helpers import booking_scenario
+
+from russo_nb import scenario
+from russo_nb.report import export, load_batch
+from russo_nb.scenario import ScenarioBatch
+from russo_nb.scenario.criteria import tool_called
+from russo_nb.store import HistoryStore
+
+
+@pytest.fixture(scope="module")
+def batch() -> ScenarioBatch:
+    spec = booking_scenario(
+        "=book <Oslo>",  # a would-be spreadsheet formula and markup, both kept as text
+        "a flight to Oslo",
+        [tool_called("book_flight")],
+        max_turns=2,
+        scorers=[scenario.scorers.tool_call_match(["book_flight(to_city='Oslo')"]), scenario.scorers.success()],
+        tags=["smoke"],
+    )
+    chatty = booking_scenario("ask first", "hello", [tool_called("book_flight")], max_turns=1)
+    return scenario.run_scenarios_sync(
+        [spec, chatty], runs=3, seed=4, conditions={"agent_version": "v2", "snr_db": math.nan}
+    )
+
+
+def _loaded(batch: ScenarioBatch, tmp_path, where: str) -> ScenarioBatch:
+    if where == "store":
+        store = HistoryStore(tmp_path / "history.sqlite")
+        return store.load(store.record(batch))
+    return load_batch(export(batch, tmp_path / f"scenarios{where}"))
+
+
+@pytest.mark.parametrize("where", [".jsonl", ".jsonl.gz", ".csv", ".parquet", "store"])
+def test_every_column_of_a_scenario_frame_survives(batch, tmp_path, where):
+    loaded = _loaded(batch, tmp_path, where)
+    assert isinstance(loaded, ScenarioBatch) and loaded.metadata.kind == "scenarios"
+    original = batch.to_dataframe()
+    assert {"success", "score", "score_tool_calls", "turns", "failed_criteria", "agent_version", "snr_db"} <= set(
+        original.columns
+    )
+    pd.testing.assert_frame_equal(loaded.to_dataframe(), original)
+
+
+@pytest.mark.parametrize("where", [".jsonl", ".csv", ".parquet", "store"])
+def test_a_reloaded_scenario_batch_renders_as_the_original(batch, tmp_path, where):
+    loaded = _loaded(batch, tmp_path, where)
+    for before, after in zip(batch.runs, loaded.runs):
+        assert after.messages == before.messages and after.scores == before.scores
+        assert after.passed_criteria == before.passed_criteria and after.reasoning == before.reasoning
+        assert after.lifecycle == before.lifecycle and after.expected_calls == before.expected_calls
+        assert after._repr_html_() == before._repr_html_()  # transcript bubbles, verdict, scores
+        assert after.summary() == before.summary()
+    assert loaded.pass_hat_k(2) == batch.pass_hat_k(2) and loaded.score_stats() == batch.score_stats()
+    if where != ".csv":  # a CSV file keeps no metadata block (name, tags, parameters)
+        assert loaded.summary() == batch.summary()
+
+
+def test_the_batch_rows_of_the_store_leave_cancelled_runs_out_of_the_rate(tmp_path):
+    job = scenario.start_scenarios([booking_scenario("b", "a flight to Oslo", [tool_called("book_flight")])], runs=4)
+    job.cancel()
+    cancelled = job.result()
+    store = HistoryStore(tmp_path / "history.sqlite")
+    store.record(cancelled)
+    row = store.list().iloc[0]
+    assert row["runs"] == 4 and row["errors"] == 0 and pd.isna(row["pass_rate"])
