@@ -13,7 +13,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .arguments import EXIT_USAGE, CommandParser, add_engine_arguments, engine_values
+from .arguments import (
+    EXIT_USAGE,
+    CommandParser,
+    add_dask,
+    add_engine_arguments,
+    add_quiet,
+    add_runs,
+    engine_values,
+    positive_int,
+)
 from .errors import RussoError
 from .plain_text import terminal_safe
 
@@ -35,16 +44,6 @@ exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage or suite-
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def _fraction(text: str) -> float:
     try:
         value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
@@ -64,14 +63,9 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("suite", nargs="?", help="the suite file (.yaml / .json); same as --config")
     parser.add_argument("--config", "-c", dest="config", metavar="SUITE", help="the suite file (.yaml / .json)")
-    parser.add_argument("--runs", type=_positive_int, metavar="N", help="runs per prompt (overrides the file)")
+    add_runs(parser, "the file's")
     add_engine_arguments(parser.add_argument_group("engine options (override the file's keys of the same name)"))
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a local cluster sized to "
-        "this machine (overrides the file's executor:; needs pip install 'russo_nb[dask]')",
-    )
+    add_dask(parser)
     parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
     parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
     parser.add_argument("--json", metavar="OUT.jsonl", help="write the runs as JSON lines here")
@@ -90,7 +84,7 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--history-db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
     parser.add_argument("--no-cache", action="store_true", help="synthesize every prompt again (no audio cache)")
     parser.add_argument("--cache-dir", metavar="DIR", help="audio cache directory (default .russo_cache)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output, only the summary")
+    add_quiet(parser, "no progress output, only the summary")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
@@ -379,7 +373,7 @@ def _report(argv: list[str]) -> int:
 def _history(argv: list[str]) -> int:
     parser = CommandParser(prog="russo history", description="List the batches recorded in the history store.")
     parser.add_argument("--db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
-    parser.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="newest N batches (default 20)")
+    parser.add_argument("--limit", type=positive_int, default=20, metavar="N", help="newest N batches (default 20)")
     args = parser.parse_args(argv)
     from .store import HistoryStore
 

@@ -491,6 +491,13 @@ def start_batch(
     return Job([plan], settings, on_progress, executor=executor)
 
 
+def stopping_rule(until: Any) -> Any:
+    """``until`` if it is a stopping rule (``batch(runs, start)``, as :class:`russo_nb.Precision`), else an error."""
+    if not callable(getattr(until, "batch", None)):
+        raise InvalidArgumentError(f"until= takes russo_nb.Precision(half_width=...), got {type(until).__name__}")
+    return until
+
+
 async def run_concurrent(
     prompts: str | Sequence[str],
     synthesizer: Any = None,
@@ -499,6 +506,8 @@ async def run_concurrent(
     expect: Any = None,
     runs: int = 1,
     max_concurrency: int | None = None,
+    *,
+    until: Any = None,
     **options: Any,
 ) -> BatchResult:
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
@@ -509,7 +518,15 @@ async def run_concurrent(
     ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
     carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
+    ``until=russo_nb.Precision(half_width=0.05)`` keeps adding rounds of runs until the pass rate's
+    interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.precision`).
     """
+    if until is not None:  # a stopping rule (russo_nb.Precision): it runs the rounds
+
+        def start(count: int) -> Job[BatchResult]:
+            return start_batch(prompts, synthesizer, agent, evaluator, expect, count, max_concurrency, **options)
+
+        return await stopping_rule(until).batch(runs, start)
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
     return await batch.wait()
 

@@ -364,7 +364,7 @@ def test_the_command_line_runs_a_suite_on_the_cluster(client, tmp_path, capsys):
 
 
 def test_magic_dask_option_takes_an_address_or_nothing():
-    from russo_nb.notebook.args import parse_command
+    from russo_nb.arguments import parse_magic as parse_command
 
     assert parse_command('run "Book a flight" --agent a --dask').get("dask") == "local"
     assert parse_command('run "Book a flight" --dask --agent a').get("dask") == "local"
