@@ -61,7 +61,8 @@ ROW_FORMAT_VERSION = 1
 """Version of the :func:`encode_runs` blob (the JSON-lines file has its own, see report.jsonl)."""
 
 RUN_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "cancelled")
-_STATUSES = frozenset(RUN_STATUSES)
+_STATUSES = {status: status for status in RUN_STATUSES}
+"""Each run status once: a decoded row's status is this string, not a fresh copy per run (100,000 runs: ~5 MB)."""
 
 TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
 """The shared tables, in the order they are written (calls first: the others refer to them)."""
@@ -212,6 +213,7 @@ class RowDecoder:
         self.prompts = [(str(p), str(pid)) for p, pid in tables["prompts"]]
         self.lists = tables["lists"]
         self._conditions: dict[int, dict[str, Any]] = {}
+        self._no_conditions: dict[str, Any] = {}  # shared by the runs without conditions, as the engine's runs are
         self._shared: dict[tuple[int, Any], Any] = {}
         self._build = _compiled(kind)[1]
 
@@ -226,7 +228,7 @@ class RowDecoder:
     def conditions(self, ref: int | None) -> dict[str, Any]:
         """The conditions dict of lists-table entry ``ref``, checked once and shared by its runs."""
         if ref is None:
-            return {}
+            return self._no_conditions
         hit = self._conditions.get(ref)
         if hit is None:
             hit = self._conditions[ref] = check_conditions(self.lists[ref], "a run's conditions")
@@ -249,7 +251,7 @@ class RecordField:
     ``check`` says. Otherwise ``encode(encoder, run)`` gives the cell (usually a reference into a
     table) and ``decode(decoder, cell)`` the value, or a tuple of it and the fields named in ``also``
     (the prompt cell gives ``prompt_id`` too). ``optional`` cells are trailing, left
-    off when None, and read as ``default()`` when absent.
+    off when None, and read as ``default()`` when absent (without a ``default``, ``decode(decoder, None)``).
     """
 
     name: str
@@ -343,7 +345,8 @@ PROMPT_RECORD: tuple[RecordField, ...] = (
     RecordField("started_at", check="float"),
     RecordField("transcript"),
     RecordField("retried", _retried_cell, _retried, optional=True, default=tuple),
-    RecordField("conditions", _conditions_cell, _conditions, optional=True, default=dict),
+    # no default: an absent cell is decoded too, to the decoder's one shared empty dict
+    RecordField("conditions", _conditions_cell, _conditions, optional=True),
 )
 """A prompt run's cells, in order: the JSON-lines run line (version 2) and the row format.
 
@@ -526,7 +529,7 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         if spec.decode is not None:
             env[f"D{index}"] = spec.decode
             call = f"D{index}(dec, {cell})"
-            if spec.optional:
+            if spec.optional and spec.default is not None:
                 call = f"F{index}() if {cell} is None else {call}"
             targets = ", ".join([value, *(f"{value}_{k}" for k in range(len(spec.also)))])
             builder.append(f"    {targets} = {call}")
@@ -536,6 +539,8 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
             if spec.check != "any":
                 builder.append(f"    if {_CHECKS[spec.check].format(cell)}:")
                 builder.append(f"        {cell} = bad({spec.name!r}, {spec.check!r}, {cell})")
+                if spec.check == "status":
+                    builder.append(f"    {cell} = STATUSES[{cell}]")
         entries.append(f"{spec.name!r}: {value}")
     builder.append(f"    return construct(MODEL, {{{', '.join(entries)}}})")
     exec(compile("\n".join(writer) + "\n\n" + "\n".join(builder) + "\n", f"<russo_nb {kind} record>", "exec"), env)
