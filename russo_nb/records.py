@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cells import MAX_WHOLE, check_usage, whole_number
 from .conditions import check_conditions
 from .errors import InvalidArgumentError, RussoError
 from .serialize import dumps_safe
@@ -205,7 +206,7 @@ class RowDecoder:
                     "tool_calls": [calls[i] for i in entry[0]],
                     "text": entry[1],
                     "raw": entry[2],
-                    "usage": entry[3] if len(entry) > 3 else None,
+                    "usage": check_usage(entry[3]) if len(entry) > 3 else None,
                 },
             )
             for entry in tables["responses"]
@@ -239,8 +240,9 @@ class RowDecoder:
         return self._build(self, cells)
 
 
-CellCheck = Literal["any", "int", "float", "bool", "status"]
-"""How a plain cell is checked on the way back: as it is, a whole number, a number or None, a bool, a run status."""
+CellCheck = Literal["any", "int", "int?", "float", "bool", "status"]
+"""How a plain cell is checked on the way back: as it is, a whole number (or None), a number or None, a bool,
+a run status. Whole numbers must be of sane size (:mod:`russo_nb.cells`)."""
 
 
 @dataclass(frozen=True)
@@ -341,7 +343,7 @@ PROMPT_RECORD: tuple[RecordField, ...] = (
         lambda dec, c: None if c is None else dec.responses[c],
     ),
     RecordField("effects", _listed("effects"), _from_lists(_text_list)),
-    RecordField("seed"),
+    RecordField("seed", check="int?"),
     RecordField("started_at", check="float"),
     RecordField("transcript"),
     RecordField("retried", _retried_cell, _retried, optional=True, default=tuple),
@@ -418,7 +420,7 @@ SCENARIO_RECORD: tuple[RecordField, ...] = (
     RecordField("agent_time", check="float"),
     RecordField("total_time", check="float"),
     RecordField("attempts", check="int"),
-    RecordField("seed"),
+    RecordField("seed", check="int?"),
     RecordField("started_at", check="float"),
     RecordField("messages", decode=_messages),
     RecordField("reasoning"),
@@ -461,20 +463,21 @@ def _model(kind: str) -> type:
 
 def _bad_cell(name: str, check: str, cell: Any) -> Any:
     """A plain cell that fails its check, fixed when it only has another number type, else a ValueError."""
-    if check == "int" and isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    if check == "float" and isinstance(cell, int) and not isinstance(cell, bool):
+    if check in ("int", "int?"):  # a whole number of sane size (1e300 or Infinity are not), see russo_nb.cells
+        return whole_number(name, cell, optional=check == "int?")
+    if check == "float" and isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) < MAX_WHOLE:
         return float(cell)
     if check == "bool" and cell in (0, 1):
         return bool(cell)
-    wanted = {"int": "a whole number", "float": "a number or null", "bool": "true or false"}.get(check, "")
+    wanted = {"float": "a number or null", "bool": "true or false"}.get(check, "")
     if check == "status":
         wanted = "one of " + ", ".join(RUN_STATUSES)
     raise ValueError(f"{name} {cell!r} is not {wanted}")
 
 
 _CHECKS = {
-    "int": "type({}) is not int",
+    "int": "type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE",
+    "int?": "{0} is not None and (type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE)",
     "float": "{0} is not None and type({0}) is not float",
     "bool": "type({}) is not bool",
     "status": "{} not in STATUSES",
@@ -495,7 +498,13 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     if hit is not None:
         return hit
     fields = record_fields(kind)
-    env: dict[str, Any] = {"STATUSES": _STATUSES, "bad": _bad_cell, "construct": construct_fast, "MODEL": _model(kind)}
+    env: dict[str, Any] = {
+        "MAX_WHOLE": MAX_WHOLE,
+        "STATUSES": _STATUSES,
+        "bad": _bad_cell,
+        "construct": construct_fast,
+        "MODEL": _model(kind),
+    }
     required = sum(1 for spec in fields if not spec.optional)
     cells = []
     for index, spec in enumerate(fields):

@@ -462,6 +462,7 @@ def start_batch(
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    until: Any = None,
     **engine: Any,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
@@ -473,7 +474,19 @@ def start_batch(
     ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.engine.EngineOptions`' fields,
     given as keywords or ``options=``. ``executor``: where the runs execute (default:
     this process's event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
+    ``until=russo_nb.Precision(...)``: the rounds of runs to run until the interval is that narrow
+    (a :class:`~russo_nb.precision.PreciseBatch`, awaited, cancelled and read like a job).
     """
+    if until is not None:
+        given = dict(
+            options=options, effects=effects, resynthesize=resynthesize, keep_audio=keep_audio,
+            on_progress=on_progress, name=name, tags=tags, conditions=conditions, executor=executor, **engine,
+        )  # fmt: skip
+
+        def start(count: int) -> Job[BatchResult]:
+            return start_batch(prompts, synthesizer, agent, evaluator, expect, count, max_concurrency, **given)
+
+        return stopping_rule(until).batch(runs, start)
     settings = engine_options(options, where="start_batch()", max_concurrency=max_concurrency, **engine)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, settings.seed or 0)
     name, tag_list = batch_labels(name, tags)
@@ -521,13 +534,7 @@ async def run_concurrent(
     ``until=russo_nb.Precision(half_width=0.05)`` keeps adding rounds of runs until the pass rate's
     interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.precision`).
     """
-    if until is not None:  # a stopping rule (russo_nb.Precision): it runs the rounds
-
-        def start(count: int) -> Job[BatchResult]:
-            return start_batch(prompts, synthesizer, agent, evaluator, expect, count, max_concurrency, **options)
-
-        return await stopping_rule(until).batch(runs, start)
-    batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
+    batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, until=until, **options)
     return await batch.wait()
 
 
