@@ -20,7 +20,7 @@ from .errors import InvalidArgumentError
 if TYPE_CHECKING:
     from .engine import Progress
 
-__all__ = ["resume"]
+__all__ = ["resume", "resumed_text"]
 
 
 def resume(
@@ -93,6 +93,15 @@ def resume(
     started_at = started.timestamp() if hasattr(started, "timestamp") else job.started_at
     parts = ((getattr(metadata, "params", None) or {}).get("resumed") or {}).get("parts") or ()
     return Job([RemainingPlan(plan, previous, started_at, parts)], job.settings, on_progress)
+
+
+def resumed_text(params: dict[str, Any]) -> str:
+    """ "Resumed: 7 runs, then 13" for a resumed batch (``params["resumed"]["parts"]``), "" otherwise."""
+    parts = (params.get("resumed") or {}).get("parts") if isinstance(params.get("resumed"), dict) else None
+    if not parts:
+        return ""
+    counts = [f"{int(count):,}" for count in parts]
+    return f"Resumed: {counts[0]} runs, then {', then '.join(counts[1:])} (one batch, same seeds)"
 
 
 @dataclass
