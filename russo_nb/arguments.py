@@ -109,6 +109,10 @@ class MagicParser(CommandParser):
 # -- value readers ------------------------------------------------------------------------------
 
 
+MAX_COUNT = 10**9
+"""The largest count a flag takes (``--runs``, ``--limit``): beyond it SQLite and the engine would overflow."""
+
+
 def positive_int(text: str) -> int:
     """A whole number >= 1 (``--runs``, ``--limit``), or argparse's one-line error."""
     try:
@@ -117,7 +121,34 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to {MAX_COUNT:,}, got {text[:40]!r}")
     return value
+
+
+def half_width(text: str) -> float:
+    """A half-width between 0 and 0.5 (``--until-half-width 0.05``; ``5%`` works too), or argparse's error."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"expected a half-width between 0 and 0.5 (0.05 or 5%), got {text!r}")
+    return value
+
+
+def add_until(parser: Any) -> None:
+    """``--until-half-width HW`` / ``--max-runs N``: add rounds of runs until the interval is that narrow."""
+    parser.add_argument(
+        "--until-half-width",
+        type=half_width,
+        metavar="HW",
+        help="add rounds of --runs runs per prompt until the pass rate's interval is at most ±HW (0.05 or 5%%): "
+        "an estimate to a chosen precision, not a test",
+    )
+    parser.add_argument(
+        "--max-runs", type=positive_int, metavar="N", help="with --until-half-width: at most N runs per prompt (100)"
+    )
 
 
 _IPYTHON_NAMES = re.compile(r"_+|_i+|_i?\d+|_[iod]h|In|Out|get_ipython|exit|quit")
@@ -320,6 +351,7 @@ def magic_parsers() -> dict[str, MagicParser]:
     run.add_argument("--evaluator", metavar="NAME", help="evaluator in your namespace (default: exact)")
     run.add_argument("--text", action="store_true", help="text mode: the agent gets the prompt text, no audio")
     add_runs(run)
+    add_until(run)
     add_effects(run)
     add_engine_arguments(run)
     _add_result_flags(run)

@@ -20,7 +20,7 @@ from typing import Any
 from .errors import InvalidArgumentError
 from .thresholds import CONFIDENCE
 
-__all__ = ["PreciseBatch", "Precision"]
+__all__ = ["PreciseBatch", "Precision", "stopping_text"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,27 @@ class Precision:
         return (view.high - view.low) / 2
 
 
+def stopping_text(params: dict[str, Any]) -> str:
+    """Why a batch run with ``until=`` stopped, for the summary and the view ("" for other batches)."""
+    until = params.get("until")
+    reason = params.get("stopped_for")
+    if not isinstance(until, dict) or not reason:
+        return ""
+    rounds = [int(count) for count in until.get("rounds") or []]
+    shown = (
+        f" ({len(rounds)} round{'s' if len(rounds) != 1 else ''}: {' + '.join(map(str, rounds))} runs)"
+        if rounds
+        else ""
+    )
+    if until.get("stopped") == "precision":
+        lead = f"Stopped for {reason}{shown}"
+    elif until.get("stopped") == "cap":
+        lead = f"Stopped at the {reason}{shown}"
+    else:
+        return f"Rounds until ±{float(until.get('half_width', 0)):.1%} {reason}{shown}"
+    return f"{lead} — an estimate to a chosen precision, not a hypothesis test"
+
+
 def _laid_out(previous: list[Any], units: int, old_runs: int, new_runs: int) -> list[Any]:
     """``previous`` (unit-major, ``old_runs`` per unit) placed in a unit-major list of ``new_runs`` per unit."""
     out: list[Any] = [None] * (units * new_runs)
@@ -74,19 +95,65 @@ class PreciseBatch:
 
     ``start(runs)`` prepares the batch with ``runs`` per prompt (a :class:`~russo_nb.engine.Job`).
     Each round after the first runs only the new run indices (seeds as an uninterrupted batch's)
-    and merges them with what finished; ``result()`` at any time is the merged batch so far.
+    and merges them with what finished; ``result()`` at any time is the merged batch so far. It
+    stands in for a job where one is expected (``progress``, ``on_progress``, ``executor``,
+    ``total`` are the round in flight's; ``start()``; ``resume()`` finishes an interrupted round).
     """
 
     def __init__(self, until: Precision, runs: int, start: Any) -> None:
         if runs > until.max_runs:
             raise InvalidArgumentError(f"runs={runs} is more than Precision(max_runs={until.max_runs}); raise max_runs")
         self.until = until
-        self.start = start
+        self.start_round = start
         self.runs = runs
         self.job = start(runs)
         self.reason = ""
+        self.stopped = ""  # "precision", "cap" or "interrupted"
+        self.reached: float | None = None  # the half-width when it stopped
+        self.rounds: list[int] = []  # runs finished in each round
+        self._on_progress = self.job.on_progress
         self._cancelled = False
+        self._task: Any = None
 
+    # -- standing in for a job -----------------------------------------------------------------
+    @property
+    def progress(self) -> Any:
+        """The round in flight's progress."""
+        return self.job.progress
+
+    @property
+    def total(self) -> int:
+        """Runs of the round in flight."""
+        return self.job.total
+
+    @property
+    def executor(self) -> Any:
+        """Where the runs execute (the first round's executor, used by every round)."""
+        return self.job.executor
+
+    @property
+    def on_progress(self) -> Any:
+        """Progress callback, passed on to every round."""
+        return self._on_progress
+
+    @on_progress.setter
+    def on_progress(self, callback: Any) -> None:
+        self._on_progress = callback
+        self.job.on_progress = callback
+
+    def start(self) -> Any:
+        """Start the rounds on the running loop (once); returns the task."""
+        import asyncio
+
+        if self._task is None:
+            self._task = asyncio.ensure_future(self.wait())
+        return self._task
+
+    def resume(self, on_progress: Any = None, **options: Any) -> Any:
+        """A job that runs the interrupted round's unfinished runs (``Job.resume``); no further rounds."""
+        return self.job.resume(on_progress, **options)
+
+    # -- the rounds ----------------------------------------------------------------------------
     async def wait(self) -> Any:
         """Run rounds until the interval is narrow enough, the cap is reached or the batch is stopped."""
         from .engine import Job, RemainingPlan
@@ -94,26 +161,31 @@ class PreciseBatch:
         until = self.until
         step = until.step or self.runs
         result = await self.job
+        self.rounds = [result.total - result.status_counts.get("cancelled", 0)]
         while True:
-            width = until.half_width_of(result)
+            width = self.reached = until.half_width_of(result)
             if self._cancelled or result.metadata.params.get("interrupted"):
-                self.reason = f"interrupted after {self.runs} runs per prompt"
+                self._stop("interrupted", f"interrupted after {self.runs} runs per prompt")
                 break
             if width is not None and width <= until.half_width:
-                self.reason = f"precision: ±{width:.1%} ≤ ±{until.half_width:.1%} after {self.runs} runs per prompt"
+                self._stop(
+                    "precision", f"precision: ±{width:.1%} ≤ ±{until.half_width:.1%} after {self.runs} runs per prompt"
+                )
                 break
             if self.runs >= until.max_runs:
                 shown = "no finished runs" if width is None else f"±{width:.1%}"
-                self.reason = f"cap: {self.runs} runs per prompt ({shown}, wanted ±{until.half_width:.1%})"
+                self._stop("cap", f"cap: {self.runs} runs per prompt ({shown}, wanted ±{until.half_width:.1%})")
                 break
             more = min(self.runs + step, until.max_runs)
-            fresh = self.start(more)
+            fresh = self.start_round(more)
             plan = fresh.plans[0]
             previous = _laid_out(list(result.runs), plan.units, self.runs, more)
             plan.ctx.audio.update(result.audio or {})  # the earlier rounds' clips stay with their runs
-            self.job = Job([RemainingPlan(plan, previous, self.job.started_at)], fresh.settings, fresh.on_progress)
+            remaining = RemainingPlan(plan, previous, self.job.started_at, self.rounds)
+            self.job = Job([remaining], fresh.settings, self._on_progress, executor=fresh.executor)
             self.runs = more
             result = await self.job
+            self.rounds = list(result.metadata.params.pop("resumed", {}).get("parts") or self.rounds)
         return self._stamped(result)
 
     def __await__(self) -> Any:
@@ -126,12 +198,29 @@ class PreciseBatch:
 
     def result(self) -> Any:
         """The merged batch so far (the round in flight's unfinished runs marked ``cancelled``)."""
-        if not self.reason:
-            self.reason = f"interrupted after {self.runs} runs per prompt"
-        return self._stamped(self.job.result())
+        result = self.job.result()
+        if not self.stopped:
+            parts = result.metadata.params.pop("resumed", {}).get("parts")
+            if parts:
+                self.rounds = list(parts)
+            self._stop("interrupted", f"interrupted after {self.runs} runs per prompt")
+        return self._stamped(result)
+
+    def _stop(self, why: str, reason: str) -> None:
+        self.stopped, self.reason = why, reason
 
     def _stamped(self, result: Any) -> Any:
-        result.metadata.params["stopped_for"] = self.reason
-        result.metadata.params["until"] = {"half_width": self.until.half_width, "max_runs": self.until.max_runs}
+        """The result with why it stopped: ``params["stopped_for"]`` (text) and ``params["until"]`` (figures)."""
+        params = result.metadata.params
+        params.pop("resumed", None)  # rounds are not a resume: they are listed under "until"
+        params["stopped_for"] = self.reason
+        params["until"] = {
+            "half_width": self.until.half_width,
+            "max_runs": self.until.max_runs,
+            "confidence": self.until.confidence,
+            "stopped": self.stopped,
+            "reached": self.reached,
+            "rounds": list(self.rounds),
+        }
         result.metadata.runs_per_prompt = self.runs
         return result

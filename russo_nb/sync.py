@@ -118,18 +118,4 @@ def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
     """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments (``until=`` too)."""
     from .runner import start_batch
 
-    until = kwargs.pop("until", None)
-    if until is None:
-        return run_sync(start_batch(*args, **kwargs))
-    from .runner import stopping_rule
-
-    rule = stopping_rule(until)
-    positional = list(args)
-    runs = positional.pop(5) if len(positional) > 5 else kwargs.pop("runs", 1)
-
-    def start(count: int) -> Any:
-        if len(args) > 5:
-            return start_batch(*positional[:5], count, *positional[5:], **kwargs)
-        return start_batch(*positional, runs=count, **kwargs)
-
-    return run_sync(rule.batch(runs, start))
+    return run_sync(start_batch(*args, **kwargs))

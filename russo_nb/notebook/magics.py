@@ -51,6 +51,17 @@ def _engine(command: Command) -> dict[str, Any]:
     return {name: command.get(name) for name in TEXT_OPTIONS}
 
 
+def _until(command: Command) -> Any:
+    """``--until-half-width HW [--max-runs N]`` as a :class:`russo_nb.Precision` (None without it)."""
+    if command.get("until_half_width") is None:
+        if command.get("max_runs") is not None:
+            raise InvalidArgumentError("--max-runs goes with --until-half-width HW (e.g. --until-half-width 0.05)")
+        return None
+    from ..precision import Precision
+
+    return Precision(half_width=command.get("until_half_width"), max_runs=command.get("max_runs") or 100)
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -265,6 +276,7 @@ class RussoMagics(Magics):
             effects=self._effects(command.get("effects")),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            until=_until(command),
             **_engine(command),
         )
         return self._execute(batch, command, "russo run")

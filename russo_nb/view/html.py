@@ -312,12 +312,9 @@ def notes_html(view: BatchView) -> str:
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "
             f"{view.finished:,} finished runs only; cancelled runs are not failures.</div>"
         )
-    stopped_for = (getattr(view.metadata, "params", None) or {}).get("stopped_for")
-    if stopped_for:
-        parts.append(
-            f"<div class='note'>Stopped for {escape_text(stopped_for)} — runs were added until the interval was "
-            "that narrow: an estimate to a chosen precision, not a test.</div>"
-        )
+    for note in (view.stopping_text, view.resumed_text):
+        if note:
+            parts.append(f"<div class='note'>{escape_text(note)}.</div>")
     if view.small_sample:
         parts.append(
             f"<div class='muted'>Small sample ({view.finished} finished runs): intervals are wide; add runs "

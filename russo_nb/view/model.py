@@ -225,6 +225,20 @@ class BatchView:
         return interruption_text(self.cancelled, self.finished, self.interrupted)
 
     @property
+    def stopping_text(self) -> str:
+        """Why a batch run ``until=Precision(...)`` stopped (precision or the cap), or ""."""
+        from ..precision import stopping_text
+
+        return stopping_text(getattr(self.metadata, "params", None) or {})
+
+    @property
+    def resumed_text(self) -> str:
+        """ "Resumed: 7 runs, then 13 (one batch, same seeds)" for a resumed batch, or ""."""
+        from ..resume import resumed_text
+
+        return resumed_text(getattr(self.metadata, "params", None) or {})
+
+    @property
     def interval_text(self) -> str:
         """ "95% CI 61.0%–100%" (clustered by prompt, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
