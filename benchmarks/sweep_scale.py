@@ -12,6 +12,7 @@ under 1 s. Baseline, measured in the same run: the same agent on a plain batch (
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,21 @@ class Counting:
     async def synthesize(self, text: str):
         self.calls += 1
         return await self.inner.synthesize(text)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and the recognition pool's workers (user + system)."""
+    import psutil
+
+    from russo_nb.audio.transcribe import recognition_pool
+
+    total = sum(psutil.Process().cpu_times()[:2])
+    for pid in list(getattr(recognition_pool(), "_processes", {}) or {}):
+        try:
+            total += sum(psutil.Process(pid).cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def explorer_times(result: object) -> None:
@@ -88,6 +104,7 @@ def main() -> int:
     agent.warm_up()
 
     # baseline: a plain batch of the same prompts and agent (one voice, 10 dB noise)
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     plain = russo.run_concurrent_sync(
         suite.prompts,
@@ -99,9 +116,11 @@ def main() -> int:
         effects="noise:10db",
     )
     plain_s = time.perf_counter() - started
+    plain_cpu = cpu_seconds() - cpu_started
     per_run_plain = plain_s / plain.total
 
     synths = {label: Counting(label) for label in voices}
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     result = russo.run_sweep_sync(
         suite.prompts,
@@ -114,6 +133,7 @@ def main() -> int:
         seed=1,
     )
     sweep_s = time.perf_counter() - started
+    sweep_cpu = cpu_seconds() - cpu_started
     calls = sum(s.calls for s in synths.values())
     expected_calls = len(suite.prompts) * len(voices)
     print(
@@ -127,13 +147,19 @@ def main() -> int:
     target = 120.0
     print(
         f"sweep wall time: {sweep_s:.1f} s ({sweep_s / result.total * 1000:.1f} ms/run; target < {target:.0f} s"
-        f" for 1,536 runs) -> {'OK' if sweep_s < target or args.quick else 'MISSED'}"
+        f" for 1,536 runs) -> {'(quick run: no target)' if args.quick else 'OK' if sweep_s < target else 'MISSED'}"
     )
     print(
         f"baseline plain batch: {plain.total} runs in {plain_s:.1f} s ({per_run_plain * 1000:.1f} ms/run);"
         f" sweep per run / plain per run = {sweep_s / result.total / per_run_plain:.2f}x"
     )
-
+    cores = len(os.sched_getaffinity(0))
+    per_run_cpu = sweep_cpu / result.total * 1000
+    print(
+        f"CPU work (this process + recognition workers): sweep {sweep_cpu:.1f} s = {per_run_cpu:.1f} ms/run,"
+        f" plain {plain_cpu / plain.total * 1000:.1f} ms/run; on {cores} free cores the sweep needs at least"
+        f" {sweep_cpu / cores:.0f} s wall (load average now {os.getloadavg()[0]:.1f})"
+    )
     from russo_nb.analysis import by_factor
 
     started = time.perf_counter()
