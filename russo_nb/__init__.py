@@ -26,7 +26,9 @@ from .errors import (
     UnknownNameError,
 )
 from .expectations import parse_expectation, tool_call
+from .precision import Precision
 from .protocols import Agent, Evaluator, Synthesizer, agent
+from .resume import resume
 from .runner import PromptBatch, run, run_concurrent, start_batch
 from .sweep import run_sweep, run_sweep_sync, start_sweep
 from .sync import run_concurrent_sync, run_sync
@@ -77,6 +79,8 @@ __all__ = [
     "Plan",
     "PromptBatch",
     "start_batch",
+    "resume",
+    "Precision",
     "start_sweep",
     "run_sweep",
     "run_sweep_sync",

@@ -453,9 +453,10 @@ class _Driver:
             if self.stopping:
                 return
             runs = None
+            hint = "; install it on every worker" if isinstance(exc, ImportError) else ""
             failure = RunError(
                 type=type(exc).__name__,
-                message=f"this run's chunk failed on the Dask cluster: {_first_line(exc)}",
+                message=f"this run's chunk failed on the Dask cluster: {_first_line(exc)}{hint}",
                 stage="dask",
             )
             clips = {}

@@ -53,8 +53,10 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
 
 from .errors import InvalidArgumentError, RetryableError
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
@@ -79,6 +81,9 @@ __all__ = [
     "Job",
     "Plan",
     "Progress",
+    "RemainingPlan",
+    "finished_run",
+    "resume_job",
     "WorkItem",
     "capture_error",
     "check_runs",
@@ -902,6 +907,16 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
+    def resume(
+        self, on_progress: Callable[[Progress], Any] | None = None, *, max_concurrency: int | None = None
+    ) -> Job[B]:
+        """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
+
+        Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
+        would have produced it. See :mod:`russo_nb.resume`.
+        """
+        return resume_job(self, on_progress, max_concurrency)
+
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
         parts = self.plan_results()
@@ -932,3 +947,103 @@ class Job(Generic[B]):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+# -- resuming a stopped job ------------------------------------------------------------------
+def finished_run(result: Any) -> bool:
+    """A run that finished (passed, failed, error, timeout): not missing and not cancelled."""
+    return result is not None and getattr(result, "status", None) != "cancelled"
+
+
+class RemainingPlan(Plan[Any, Any]):
+    """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
+
+    ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
+    never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
+    collect the whole, with the first job's start time; runs still unfinished stay a count
+    (:class:`~russo_nb.partial_runs.PartialRuns`), and the result's
+    ``metadata.params["resumed"]["parts"]`` lists how many runs each part finished (the first
+    job's, then each resume's).
+    """
+
+    def __init__(
+        self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float, parts: Sequence[int] = ()
+    ) -> None:
+        self.plan = plan
+        self.previous = [result if finished_run(result) else None for result in previous]
+        missing = np.fromiter((result is None for result in self.previous), dtype=bool, count=len(self.previous))
+        self.slots = np.flatnonzero(missing)  # the unfinished slots, as numbers (no object per run)
+        self.units = int(self.slots.size)
+        self.runs = 1
+        self.conditions = plan.conditions
+        self.started_at = started_at
+        self.parts = list(parts) or [len(self.previous) - self.units]
+
+    def _where(self, unit: int) -> tuple[int, int]:
+        return divmod(int(self.slots[unit]), self.plan.runs)
+
+    def item(self, unit: int, run: int) -> Any:
+        return self.plan.item(*self._where(unit))
+
+    def conditions_for(self, unit: int, run: int) -> Any:
+        return self.plan.conditions_for(*self._where(unit))
+
+    def merged(self, runs: Sequence[Any]) -> tuple[list[Any], int]:
+        """``previous`` with the finished ones of ``runs`` (this plan's results) in their slots, and their count."""
+        from .partial_runs import PartialRuns
+
+        if isinstance(runs, PartialRuns) and runs._list is None:
+            runs = runs._results  # None for the unfinished: never build them
+        merged = list(self.previous)
+        ran = 0
+        for slot, result in zip(self.slots.tolist(), runs, strict=True):
+            if finished_run(result):
+                merged[slot] = result
+                ran += 1
+        return merged, ran
+
+    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> Any:
+        from .partial_runs import PartialRuns
+
+        merged, ran = self.merged(runs)
+        whole: Any = merged
+        if None in merged:
+            plan = self.plan
+            error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
+            whole = PartialRuns(
+                merged, plan.runs, lambda slot: plan.item(*divmod(slot, plan.runs)).failed("cancelled", error, 0)
+            )
+        result = self.plan.collect(whole, min(self.started_at, started_at), finished_at, interrupted)
+        metadata = getattr(result, "metadata", None)
+        if metadata is not None:
+            metadata.params = {**metadata.params, "resumed": {"parts": [*self.parts, ran]}}
+        return result
+
+    async def aclose(self) -> None:
+        await self.plan.aclose()
+
+    def components(self) -> list[tuple[str, Any]]:
+        return self.plan.components()
+
+    def audio_store(self) -> dict[str, Any] | None:
+        return self.plan.audio_store()
+
+
+def resume_job(
+    job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, max_concurrency: int | None = None
+) -> Job[Any]:
+    """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
+
+    ``max_concurrency`` replaces the job's cap for the resumed runs (default: the job's own).
+    """
+    if job._task is not None and not job._task.done():
+        raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
+    remaining: list[Plan[Any, Any]] = []
+    for plan, results in zip(job.plans, job._results, strict=True):
+        if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
+            merged, ran = plan.merged(results)
+            remaining.append(RemainingPlan(plan.plan, merged, plan.started_at, [*plan.parts, ran]))
+        else:
+            remaining.append(RemainingPlan(plan, results, job.started_at))
+    settings = job.settings if max_concurrency is None else replace(job.settings, max_concurrency=max_concurrency)
+    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)

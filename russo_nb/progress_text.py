@@ -20,15 +20,9 @@ def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
     A prompt is flaky when its Wilson interval lies inside the flaky margin (it reliably both
     passes and fails), not merely because it both passed and failed; cancelled runs are not failures.
     """
-    from .analysis.stats import is_flaky
+    from .view.model import prompt_rows
 
-    flaky: list[tuple[str, int, int]] = []
-    for prompt, runs in batch.by_prompt().items():
-        finished = sum(1 for run in runs if run.status != "cancelled")
-        passed = sum(1 for run in runs if run.status == "passed")
-        if is_flaky(passed, finished):
-            flaky.append((prompt, passed, finished))
-    return flaky
+    return [(row.prompt, row.passed, row.finished) for row in prompt_rows(batch) if row.flaky]
 
 
 def pass_line(label: str, batch: Any) -> str:

@@ -408,8 +408,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     total = passed = 0
     for nodeid, result in records:
         terminalreporter.write_line(pass_line(nodeid.ljust(width), result))
-        flaky_source = result if hasattr(result, "by_prompt") else result.to_batch_result()
-        for line in flaky_lines(flaky_source):
+        for line in flaky_lines(result):  # prompt and scenario batches alike (the view's per-prompt rows)
             terminalreporter.write_line(line)
         total += result.total
         passed += result.passed_count

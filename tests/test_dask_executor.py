@@ -22,7 +22,7 @@ from russo_nb.dask_executor import DaskExecutor, ShippingError, decode_rows, enc
 from russo_nb.engine import Plan, schedule
 from russo_nb.errors import SuiteFileError
 from russo_nb.extras import MissingExtraError
-from russo_nb.testing import ScriptedAgent, ToneSynthesizer
+from russo_nb.testing import Gate, ScriptedAgent, ToneSynthesizer
 
 # the workers are other processes: classes of this test module travel by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -51,19 +51,37 @@ class PacedAgent:
 
 
 class HoldingAgent:
-    """Answers 'quick' prompts at once; holds 'held' ones forever, leaving a marker file for each held run."""
+    """Answers 'quick' prompts at once; a closed Gate holds 'held' ones (a marker file per held run).
+
+    The gate travels to the workers closed (:class:`~russo_nb.testing.Gate` pickles as a new gate), so held
+    runs wait there until their job is cancelled.
+    """
 
     name = "holding"
 
     def __init__(self, markers: str) -> None:
         self.markers = markers
+        self.gate = Gate()
 
     async def run(self, heard):
-        text = str(heard)
-        if text.startswith("held"):
+        if str(heard).startswith("held"):
             Path(self.markers, f"{os.getpid()}-{time.monotonic_ns()}").touch()
-            await asyncio.Event().wait()
+            await self.gate.wait()
         return BOOKED
+
+
+class MarkingSynthesizer:
+    """Tones, leaving a marker file per synthesis (pid and prompt), so a test can count them across processes."""
+
+    name = "marking"
+
+    def __init__(self, markers: str) -> None:
+        self.markers = markers
+        self.tones = ToneSynthesizer()
+
+    async def synthesize(self, text):
+        Path(self.markers, f"{os.getpid()}-{text}-{time.monotonic_ns()}").touch()
+        return await self.tones.synthesize(text)
 
 
 class LockedAgent:
@@ -115,6 +133,17 @@ def test_rows_round_trip_every_field():
     )
     back = decode_rows(encode_rows(result.runs))
     assert [run.model_dump() for run in back] == [run.model_dump() for run in result.runs]
+
+
+def test_each_chunk_gets_its_share_of_the_cap_and_the_rate_limit():
+    from russo_nb.dask_executor import _chunk_settings
+    from russo_nb.engine import EngineSettings
+
+    shared = _chunk_settings(EngineSettings(max_concurrency=10, rate_limit="60/min", timeout=3), 4)
+    assert shared.max_concurrency == 2 and shared.timeout == 3
+    assert shared.rate_limit.requests == 15 and shared.rate_limit.per_s == 60
+    assert _chunk_settings(EngineSettings(), 4).max_concurrency is None
+    assert _chunk_settings(EngineSettings(max_concurrency=2), 2).max_concurrency == 1
 
 
 def test_job_keeps_the_first_result_per_index():
@@ -185,16 +214,16 @@ def test_seeded_job_equals_the_in_process_run(client):
 
 
 @pytest.mark.slow
-def test_keep_audio_false_ships_no_clips(client):
-    result = russo.run_concurrent_sync(
-        ["a", "b"],
-        synthesizer=ToneSynthesizer(),
-        agent=ScriptedAgent(),
-        runs=3,
-        keep_audio=False,
-        executor=DaskExecutor(client, chunk_size=2),
-    )
-    assert result.audio == {} and all(run.audio_key for run in result.runs)
+def test_each_prompt_is_synthesized_once_per_worker_and_clips_ship_only_when_kept(client, tmp_path):
+    prompts = ["a", "b", "c"]
+    options = dict(agent=ScriptedAgent(), runs=8, executor=DaskExecutor(client, chunk_size=2))
+    result = russo.run_concurrent_sync(prompts, MarkingSynthesizer(str(tmp_path)), keep_audio=False, **options)
+    assert result.audio == {} and all(run.audio_key for run in result.runs) and result.total == 24
+    made = [name.rsplit("-", 1)[0] for name in os.listdir(tmp_path)]  # "pid-prompt" per synthesis
+    assert len(made) == len(set(made))  # never twice in one worker, over 12 chunks
+    assert {name.split("-", 1)[1] for name in made} == set(prompts)
+    kept = russo.run_concurrent_sync(prompts, ToneSynthesizer(), **options)
+    assert set(kept.audio) == {run.audio_key for run in kept.runs} and len(kept.audio) == 3
 
 
 @pytest.mark.slow
@@ -339,7 +368,7 @@ def test_the_command_line_runs_a_suite_on_the_cluster(client, tmp_path, capsys):
 
 
 def test_magic_dask_option_takes_an_address_or_nothing():
-    from russo_nb.notebook.args import parse_command
+    from russo_nb.arguments import parse_magic as parse_command
 
     assert parse_command('run "Book a flight" --agent a --dask').get("dask") == "local"
     assert parse_command('run "Book a flight" --dask --agent a').get("dask") == "local"
@@ -384,3 +413,17 @@ def test_the_offline_voice_agent_recognises_on_workers(client):
         (r.status, r.response.tool_calls, r.response.text) for r in here.runs
     ]
     assert here.passed_count == 4
+
+
+def test_testing_fakes_travel_to_workers():
+    import pickle
+
+    closed, opened = Gate(), Gate()
+    opened.open()
+    assert not pickle.loads(pickle.dumps(closed)).is_open and pickle.loads(pickle.dumps(opened)).is_open
+    agent = pickle.loads(pickle.dumps(ScriptedAgent({"hi": "greet()"}, gate=opened)))
+    assert asyncio.run(agent.run("hi")).tool_calls[0].name == "greet" and agent.calls == ["hi"]
+    from russo_nb.audio import EspeakSynthesizer
+
+    voice = pickle.loads(pickle.dumps(EspeakSynthesizer(voice="en-gb", rate=180)))
+    assert (voice.voice, voice.rate) == ("en-gb", 180)

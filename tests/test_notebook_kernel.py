@@ -155,6 +155,15 @@ def test_interrupted_batch_shows_finished_runs_not_run_prompts_and_cancelled_onc
     assert f"{not_run} not run" in html and html.count(">not run<") == min(not_run, 50)
     assert "INTERRUPTED" in html and "FAILED" not in html and "⚑" not in html and "Failures" not in html
 
+    # %russo resume runs only the cancelled runs and merges them under the same name
+    before = runs_logged()
+    resumed = execute(
+        client, "%russo resume partial --max-concurrency 8\nprint(partial.total, partial.passed_count)", 120
+    )
+    assert resumed["error"] is None, resumed
+    assert resumed["stdout"].split()[-2:] == ["120", "120"], resumed
+    assert runs_logged() - before == cancelled  # the finished runs were not run again
+
 
 SCENARIO_SETUP = """
 from russo_nb import scenario

@@ -95,16 +95,20 @@ class SuiteResult:
 
     def _scenario_lines(self, width: int) -> list[str]:
         from ..plain_text import terminal_safe
+        from ..thresholds import format_rate
+        from ..view.model import prompt_rows
 
-        by_name = {terminal_safe(name): runs for name, runs in self.scenarios.by_scenario().items()}
-        width = max([len(name) for name in by_name] + [width])
+        rows = prompt_rows(self.scenarios)  # the one per-prompt aggregation: cancelled runs are never failures
+        by_scenario = self.scenarios.by_scenario()
+        width = max([len(terminal_safe(row.prompt)) for row in rows] + [width])
         lines = ["scenarios"]
-        for name, runs in by_name.items():
-            passed = sum(1 for run in runs if run.status == "passed")
-            extra = [run.status for run in runs if run.status not in ("passed", "failed")]
-            tail = f", {len(extra)} {extra[0]}" if extra else ""
-            flaky = "  (flaky)" if 0 < passed < len(runs) else ""
-            lines.append(f"  {name.ljust(width)}  {passed}/{len(runs)} passed ({passed / len(runs):.0%}{tail}){flaky}")
+        for row in rows:
+            name = terminal_safe(row.prompt)
+            tail = "".join(f", {count} {status}" for status, count in row.other_statuses.items())
+            flaky = "  (flaky)" if row.flaky else ""
+            rate = format_rate(row.rate if row.rate is not None else float("nan"), 0)
+            lines.append(f"  {name.ljust(width)}  {row.passed}/{row.finished} passed ({rate}{tail}){flaky}")
+            runs = by_scenario.get(row.prompt, [])
             scores = [run.score for run in runs if run.score is not None and run.status in ("passed", "failed")]
             if scores:
                 lines.append(f"  {' ' * width}  score mean {sum(scores) / len(scores):.2f}, min {min(scores):.2f}")

@@ -17,8 +17,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .args import Command, parse_command, usage
 from .namespace import accepts_agent, lookup
 from .progress import ProgressDisplay, in_kernel
 
@@ -51,6 +51,17 @@ def _engine(command: Command) -> dict[str, Any]:
     return {name: command.get(name) for name in TEXT_OPTIONS}
 
 
+def _until(command: Command) -> Any:
+    """``--until-half-width HW [--max-runs N]`` as a :class:`russo_nb.Precision` (None without it)."""
+    if command.get("until_half_width") is None:
+        if command.get("max_runs") is not None:
+            raise InvalidArgumentError("--max-runs goes with --until-half-width HW (e.g. --until-half-width 0.05)")
+        return None
+    from ..precision import Precision
+
+    return Precision(half_width=command.get("until_half_width"), max_runs=command.get("max_runs") or 100)
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -69,12 +80,15 @@ class RussoMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+        self._jobs: dict[str, Any] = {}  # --as NAME -> the job that made it, so %russo resume NAME can continue it
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
         try:
-            command = parse_command(line, cell)
+            command = parse_magic(line, cell)
+            if command is None:  # --help printed the help
+                return None
             handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
             return handler(command)
         except RussoError as exc:
@@ -180,6 +194,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
+            self._jobs[target] = handle
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
@@ -227,7 +242,7 @@ class RussoMagics(Magics):
         return self._executors[address]
 
     def _cmd_help(self, command: Command) -> None:
-        print(usage(command.positionals[0] if command.positionals else None))
+        print(magic_usage(command.positionals[0] if command.positionals else None))
 
     def _cmd_run(self, command: Command) -> Any:
         from ..runner import start_batch
@@ -261,6 +276,7 @@ class RussoMagics(Magics):
             effects=self._effects(command.get("effects")),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            until=_until(command),
             **_engine(command),
         )
         return self._execute(batch, command, "russo run")
@@ -290,12 +306,10 @@ class RussoMagics(Magics):
             conditions=parse_conditions_text(command.get("conditions")),
             noise=command.get("noise") or "white",
             runs=command.get("runs", 1),
-            max_concurrency=command.get("max_concurrency", 8),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")) or None,
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(job, command, "russo sweep")
 
@@ -309,7 +323,7 @@ class RussoMagics(Magics):
             command.get("runs"),
             self._effects(command.get("effects")) or None,
             agent=agent,
-            name=command.get("name"),
+            name=command.get("name") or command.get("as"),
             executor=self._executor(command),
             **_engine(command),
         )
@@ -360,6 +374,40 @@ class RussoMagics(Magics):
             **_engine(command),
         )
         return self._execute(handle, command, "russo scenario")
+
+    def _cmd_resume(self, command: Command) -> Any:
+        """Run what an interrupted batch left (its cancelled runs, same seeds) and merge it back under its name."""
+        from ..resume import resume
+
+        name = command.positionals[0]
+        result = self._lookup_result(name)
+        job = self._jobs.get(name)
+        if job is not None and self.ns.get(name) is result:  # still the result that job made
+            handle = job.resume(max_concurrency=command.get("max_concurrency"))
+        else:  # a loaded batch (or one made elsewhere): the components come from the options
+            if not command.get("agent"):
+                raise InvalidArgumentError(
+                    f"{name} was not run by %russo in this session; give the agent to resume it with: "
+                    f"%russo resume {name} --agent NAME"
+                )
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+            synthesizer = None
+            if command.get("synthesizer"):
+                synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
+            handle = resume(
+                result,
+                agent,
+                synthesizer,
+                effects=self._effects(command.get("effects")),
+                max_concurrency=command.get("max_concurrency"),
+                timeout=command.get("timeout"),
+            )
+        if not handle.total:
+            print(f"{name}: every run finished; nothing to resume")
+            return None
+        if not command.get("as"):
+            command.options["as"] = name  # the merged batch replaces the partial one
+        return self._execute(handle, command, f"russo resume {name}")
 
     def _cmd_show(self, command: Command) -> None:
         from .explorer import explore

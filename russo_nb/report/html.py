@@ -44,7 +44,7 @@ if(q)document.querySelectorAll('.russo-report details').forEach(function(d){d.op
 def _charts(runs: Any, prompts: Any) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart that has something to show; drawn in ``currentColor``."""
     from ..analysis import plots
-    from ..notebook.figures import figure_svg
+    from ..analysis.chart_theme import figure_svg
 
     many_runs = int(prompts["runs"].max()) > 1 if len(prompts) else False
     height = plots.fig_height(min(len(prompts), CHART_PROMPTS))
@@ -78,8 +78,8 @@ def _robustness_chart(runs: Any, factors: list[str]) -> str:
     """A sweep's pass rate against SNR per voice as inline SVG ('' when it has no noise levels)."""
     if "snr_db" not in runs.columns:
         return ""
+    from ..analysis.chart_theme import figure_svg
     from ..analysis.sweep_plots import plot_robustness
-    from ..notebook.figures import figure_svg
     from ..view.sweep import THRESHOLD_AT
 
     hue = "voice" if "voice" in factors else None

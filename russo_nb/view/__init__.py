@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import BatchView, FailureGroup, PromptRow, build_view, failure_groups, interruption_text, result_of
+from .model import (
+    BatchView,
+    FailureGroup,
+    PromptRow,
+    build_view,
+    failure_groups,
+    interruption_text,
+    prompt_rows,
+    result_of,
+)
 from .text import failure_lines, headline_lines, summary_text
 
 __all__ = [
@@ -20,6 +29,7 @@ __all__ = [
     "failure_groups",
     "interruption_text",
     "mimebundle",
+    "prompt_rows",
     "result_of",
     "summary_text",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "build_view",
     "failure_groups",
     "interruption_text",
+    "prompt_rows",
     "result_of",
 ]
 
@@ -63,6 +64,8 @@ class PromptRow:
     """
 
     prompt: str
+    conditions: dict[str, Any] = field(default_factory=dict)
+    """The condition values this row groups by (empty unless :func:`prompt_rows` was given ``by``)."""
     runs: int = 0
     finished: int = 0
     passed: int = 0
@@ -70,6 +73,8 @@ class PromptRow:
     match_sum: float = 0.0
     latency_sum: float = 0.0
     latency_n: int = 0
+    latency_censored: int = 0
+    """Timed-out runs without a latency: each took at least as long as any run that finished in time."""
     low: float | None = None
     high: float | None = None
 
@@ -95,7 +100,7 @@ class PromptRow:
 
     @property
     def latency(self) -> float | None:
-        """Mean latency (s) over the finished runs that recorded one."""
+        """Mean latency (s) over the finished runs that recorded one; a lower bound when ``latency_censored``."""
         return self.latency_sum / self.latency_n if self.latency_n else None
 
     @property
@@ -220,6 +225,20 @@ class BatchView:
         return interruption_text(self.cancelled, self.finished, self.interrupted)
 
     @property
+    def stopping_text(self) -> str:
+        """Why a batch run ``until=Precision(...)`` stopped (precision or the cap), or ""."""
+        from ..precision import stopping_text
+
+        return stopping_text(getattr(self.metadata, "params", None) or {})
+
+    @property
+    def resumed_text(self) -> str:
+        """ "Resumed: 7 runs, then 13 (one batch, same seeds)" for a resumed batch, or ""."""
+        from ..resume import resumed_text
+
+        return resumed_text(getattr(self.metadata, "params", None) or {})
+
+    @property
     def interval_text(self) -> str:
         """ "95% CI 61.0%–100%" (clustered by prompt, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
@@ -287,11 +306,12 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     return out
 
 
-def _counted(rows: dict[str, PromptRow], prompt: str, status: str) -> PromptRow | None:
-    """The prompt's row with one more run of ``status`` counted; None when it was cancelled (nothing to measure)."""
-    row = rows.get(prompt)
+def _counted(rows: dict[Any, PromptRow], prompt: str, status: str, key: Any = None) -> PromptRow | None:
+    """The row of ``key`` (the prompt, or the prompt and its condition values) with one more run of
+    ``status`` counted; None when it was cancelled (nothing to measure)."""
+    row = rows.get(prompt if key is None else key)
     if row is None:
-        row = rows[prompt] = PromptRow(prompt)
+        row = rows[prompt if key is None else key] = PromptRow(prompt)
     row.runs += 1
     row.statuses[status] = row.statuses.get(status, 0) + 1
     if status == CANCELLED:
@@ -302,20 +322,56 @@ def _counted(rows: dict[str, PromptRow], prompt: str, status: str) -> PromptRow 
     return row
 
 
-def _measured(row: PromptRow, match_rate: float, latency: float | None) -> None:
+def _measured(row: PromptRow, match_rate: float, latency: float | None, status: str = "") -> None:
     row.match_sum += match_rate
+    if latency is None and status == "timeout":
+        row.latency_censored += 1
     if latency is not None:
         row.latency_sum += latency
         row.latency_n += 1
 
 
-def _rows(runs: list[Run]) -> list[PromptRow]:
-    rows: dict[str, PromptRow] = {}
+def _rows(runs: list[Run], by: tuple[str, ...] = ()) -> list[PromptRow]:
+    rows: dict[Any, PromptRow] = {}
     for run in runs:
-        row = _counted(rows, run.prompt, _status(run))
+        if by:
+            values = tuple(_condition_value(run.conditions.get(name)) for name in by)
+            key = (run.prompt, values)
+            fresh = key not in rows
+            row = _counted(rows, run.prompt, _status(run), key)
+            if fresh:
+                rows[key].conditions = {name: run.conditions.get(name) for name in by}
+        else:
+            row = _counted(rows, run.prompt, _status(run))
         if row is not None:
-            _measured(row, run.match_rate, run.latency_s)
+            _measured(row, run.match_rate, run.latency_s, _status(run))
     return list(rows.values())
+
+
+def _condition_value(value: Any) -> Any:
+    """A condition value as a grouping key: every NaN is one key (NaN != NaN)."""
+    return "\x00nan" if isinstance(value, float) and value != value else value
+
+
+def prompt_rows(
+    result: Any, *, by: str | list[str] | tuple[str, ...] = (), confidence: float = CONFIDENCE
+) -> list[PromptRow]:
+    """One row per prompt (or scenario) — and, with ``by``, per value of those conditions — in first-seen order.
+
+    The one per-prompt aggregation: runs, finished, passed, statuses, mean match rate and
+    latency, and the Wilson interval over finished runs. Cancelled runs are counted and never
+    scored. ``by="voice"`` or ``by=["voice", "snr_db"]`` splits each prompt by run conditions
+    (``row.conditions`` says which); a run without a condition groups under None.
+    """
+    names = (by,) if isinstance(by, str) else tuple(by)
+    result = result_of(result)
+    stored = getattr(result, "runs", None)
+    if isinstance(stored, ColumnarRuns) and not names:
+        rows, _ = _column_rows(stored)
+    else:
+        rows = _rows(list(stored or []), names)
+    _wilson_rows(rows, confidence)
+    return rows
 
 
 def _column_rows(runs: ColumnarRuns) -> tuple[list[PromptRow], list[int]]:
@@ -328,7 +384,7 @@ def _column_rows(runs: ColumnarRuns) -> tuple[list[PromptRow], list[int]]:
         status = str(status or "failed")
         row = _counted(rows, prompt, status)
         if row is not None:
-            _measured(row, match_rate, latency)
+            _measured(row, match_rate, latency, status)
             if status != "passed":
                 failing.append(index)
     return list(rows.values()), failing
