@@ -109,6 +109,10 @@ class MagicParser(CommandParser):
 # -- value readers ------------------------------------------------------------------------------
 
 
+MAX_COUNT = 10**9
+"""The largest count a flag takes (``--runs``, ``--limit``): beyond it SQLite and the engine would overflow."""
+
+
 def positive_int(text: str) -> int:
     """A whole number >= 1 (``--runs``, ``--limit``), or argparse's one-line error."""
     try:
@@ -117,6 +121,8 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to {MAX_COUNT:,}, got {text[:40]!r}")
     return value
 
 
