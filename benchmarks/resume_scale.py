@@ -11,9 +11,8 @@ every slot in Python). Targets: each under 1 s and 100 MB, no unfinished run bui
 from __future__ import annotations
 
 import asyncio
-import gc
-import time
-import tracemalloc
+
+from cancel_scale import measured  # the same timing and tracemalloc figures as the cancel benchmark
 
 import russo_nb as russo
 from russo_nb.engine import finished_run
@@ -29,18 +28,6 @@ async def stop(job: russo.Job, after: int = 1000) -> russo.Job:
     return job
 
 
-def measured(label: str, call) -> tuple[float, float, object]:
-    gc.collect()
-    tracemalloc.start()
-    started = time.perf_counter()
-    value = call()
-    seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    print(f"  {label:<52} {seconds:8.2f} s {peak / 1e6:10.1f} MB")
-    return seconds, peak / 1e6, value
-
-
 def per_slot_merge(previous: list, slots: list, runs: list) -> list:
     """The merge as it was first written: a Python pass over every remaining slot."""
     merged = list(previous)
@@ -51,15 +38,15 @@ def per_slot_merge(previous: list, slots: list, runs: list) -> list:
 
 
 def main() -> None:
-    print(f"  {'':<52} {'time':>10} {'peak':>13}")
+    print(f"  {'':<46} {'time':>10} {'peak':>13}")
     job = russo.start_batch(["p0"], agent=lambda t: BOOK, runs=1_000_000, max_concurrency=8)
     asyncio.run(stop(job))
     base_s, _, _ = measured("baseline: the stopped batch's result()", job.result)
-    resume_s, resume_mb, again = measured("job.resume() (999k unfinished slots)", job.resume)
+    resume_s, resume_mb, again = measured("job.resume() (999k unfinished)", job.resume)
     asyncio.run(stop(again))
     plan, results = again.plans[0], again._results[0]
     measured("baseline: per-slot merge in Python", lambda: per_slot_merge(plan.previous, plan.slots.tolist(), results))
-    merged_s, merged_mb, result = measured("resumed job stopped again: result()", again.result)
+    merged_s, merged_mb, result = measured("resumed, stopped again: result()", again.result)
     parts = result.metadata.params["resumed"]["parts"]
     built = result.runs.built_count
     print(f"  {result.finished_count:,} finished ({' + '.join(map(str, parts))}), unfinished runs built: {built}")
