@@ -139,3 +139,51 @@ def test_resuming_with_other_effects_is_refused(tmp_path):
     loaded = load_batch(export(asyncio.run(stopped()), tmp_path / "partial.jsonl"))
     with pytest.raises(InvalidArgumentError, match="was run with effects"):
         resume(loaded, HeardAgent(), ToneSynthesizer(), effects="noise:10db")
+
+
+# -- scenario batches resume through their job ----------------------------------------------------
+
+
+def _scenarios(hold: int | None):
+    """Three scenarios whose agent answers "ok"; after ``hold`` calls it waits at the gate."""
+    from russo_nb.scenario import AgentAdapter, Scenario, agent, succeed, user
+
+    gate, calls = Gate(), []
+
+    class Held(AgentAdapter):
+        async def call(self, state):
+            calls.append(1)
+            if hold is not None and len(calls) > hold:
+                await gate.wait()
+            return "ok"
+
+    specs = [Scenario(name=f"s{i}", agents=[Held()], script=[user("hi"), agent(), succeed()]) for i in range(3)]
+    return specs, gate, calls
+
+
+def test_a_stopped_scenario_batch_resumes_to_the_uninterrupted_one():
+    from russo_nb.scenario import start_scenarios
+
+    def shape(batch):
+        return [(r.name, r.run_index, r.status, r.seed) for r in batch.runs]
+
+    async def stopped_then_resumed():
+        specs, gate, calls = _scenarios(hold=5)
+        job = start_scenarios(specs, runs=4, max_concurrency=2, seed=9)
+        await wait_for_progress(job, 5)
+        await gate.until_waiting(2)
+        job.cancel()
+        await asyncio.gather(job.start(), return_exceptions=True)
+        partial = job.result()
+        gate.open()
+        before = len(calls)
+        whole = await job.resume()
+        return partial, whole, len(calls) - before
+
+    partial, whole, called_again = asyncio.run(stopped_then_resumed())
+    specs, _, _ = _scenarios(hold=None)
+    straight = asyncio.run(start_scenarios(specs, runs=4, seed=9).wait())
+    assert partial.metadata.params["interrupted"] and called_again == 12 - 5
+    assert shape(whole) == shape(straight) and {r.status for r in whole.runs} == {"passed"}
+    assert whole.metadata.params["resumed"] == {"parts": [5, 7]}
+    assert "Resumed: 5 runs, then 7" in whole.summary()
