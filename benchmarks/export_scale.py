@@ -10,7 +10,7 @@ builds a fresh answer per run gives), 1% errors with tracebacks, latencies and s
 that differ per run, one clip and effects per prompt. Peak memory is measured in fresh
 processes: a 100k-run engine batch of a fresh-response agent (target < 150 MB) and a load of
 the JSON-lines export. Each time is the best
-of ``--repeat`` tries; the machine may be shared, so figures are noisy.
+of ``--repeat`` tries, in CPU seconds of this process (the machine is shared).
 
     python benchmarks/export_scale.py [--prompts 1000 --runs 100 --scenarios 100 --repeat 3 --no-engine]
 """
@@ -206,11 +206,16 @@ def print_ratios(title: str, total: int, rows: list[tuple[Any, ...]]) -> None:
 
 
 def best_of(repeat: int, fn):
+    """The least CPU time (this process, all its threads) of ``repeat`` calls, and the last value.
+
+    CPU time, not wall time: the machine is shared, and a busy neighbour would otherwise make the
+    same work look several times slower from one run to the next.
+    """
     best, value = float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         value = fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best, value
 
 

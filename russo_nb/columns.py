@@ -508,11 +508,13 @@ def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None
     if part is None and render is None:
         return list(values) if codes is None else [values[code] for code in codes]
     memo: dict[int, tuple[Any, Any]] = {}
+    seen = memo.get
     cells = []
+    append = cells.append
     for value in values:
-        hit = memo.get(id(value))
+        hit = seen(id(value))
         if hit is None:
             raw = value if part is None else part(value)
             hit = memo[id(value)] = (value, raw if render is None else render(raw))
-        cells.append(hit[1])
+        append(hit[1])
     return cells if codes is None else [cells[code] for code in codes]
