@@ -136,7 +136,9 @@ def voice_case(runs: int, scheduler_file: str | None) -> dict:
     wall = time.perf_counter() - wall
     if client is not None:
         client.close()
-    return {"runs": result.total, "ok": result.total - result.failed_count, "wall_s": wall}
+    errors = [run.error for run in result.runs if run.status not in ("passed", "failed")]
+    first = f"{errors[0].type}: {errors[0].message}" if errors else None
+    return {"runs": result.total, "ok": result.total - len(errors), "wall_s": wall, "first_error": first}
 
 
 # -- the orchestration ----------------------------------------------------------------------------
@@ -263,6 +265,11 @@ def main() -> None:
         f"{'MET' if there_mb <= here_mb else 'MISSED'} (≤ in-process)"
     )
 
+    for case in voice_here + voice_there:  # a run that errored did not do the work: no throughput from it
+        if case["ok"] != case["runs"]:
+            raise SystemExit(
+                f"voice runs errored ({case['runs'] - case['ok']} of {case['runs']}): {case['first_error']}"
+            )
     local = min(voice_here, key=lambda r: r["wall_s"])
     remote = min(voice_there, key=lambda r: r["wall_s"])
     rate_here = local["runs"] / local["wall_s"]

@@ -26,6 +26,7 @@ from .errors import (
     UnknownNameError,
 )
 from .expectations import parse_expectation, tool_call
+from .precision import Precision
 from .protocols import Agent, Evaluator, Synthesizer, agent
 from .resume import resume
 from .runner import PromptBatch, run, run_concurrent, start_batch
@@ -79,6 +80,7 @@ __all__ = [
     "PromptBatch",
     "start_batch",
     "resume",
+    "Precision",
     "start_sweep",
     "run_sweep",
     "run_sweep_sync",

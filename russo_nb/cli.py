@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .arguments import EXIT_USAGE, CommandParser, add_engine_arguments, engine_values
+from .arguments import (
+    EXIT_USAGE,
+    CommandParser,
+    add_dask,
+    add_engine_arguments,
+    add_quiet,
+    add_runs,
+    engine_values,
+    positive_int,
+)
 from .errors import RussoError
 from .plain_text import terminal_safe
 
@@ -21,7 +31,9 @@ __all__ = ["main"]
 
 logger = logging.getLogger("russo_nb")
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+TRACEBACK_ENV = "RUSSO_TRACEBACK"
+"""Set to 1 (or pass ``--traceback``) to see the traceback of an internal error, not only its one line."""
 SUBCOMMANDS = ("run", "demo", "report", "history")
 
 _EPILOG = """\
@@ -31,18 +43,9 @@ commands:
   russo report batch.jsonl -o out.html  turn an exported batch into an HTML report
   russo history [--limit N]             batches recorded in the history store
 
-exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage or suite-file error
+exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage, suite-file or input error,
+            3 internal error (one line; --traceback or RUSSO_TRACEBACK=1 shows the traceback), 130 interrupted
 """
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
 
 
 def _fraction(text: str) -> float:
@@ -64,14 +67,9 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("suite", nargs="?", help="the suite file (.yaml / .json); same as --config")
     parser.add_argument("--config", "-c", dest="config", metavar="SUITE", help="the suite file (.yaml / .json)")
-    parser.add_argument("--runs", type=_positive_int, metavar="N", help="runs per prompt (overrides the file)")
+    add_runs(parser, "the file's")
     add_engine_arguments(parser.add_argument_group("engine options (override the file's keys of the same name)"))
-    parser.add_argument(
-        "--dask",
-        metavar="ADDRESS",
-        help="run on a Dask cluster: its scheduler (tcp://host:8786), or 'local' for a local cluster sized to "
-        "this machine (overrides the file's executor:; needs pip install 'russo_nb[dask]')",
-    )
+    add_dask(parser)
     parser.add_argument("--tag", action="append", default=[], metavar="T", help="only tests with this tag (repeatable)")
     parser.add_argument("--report", metavar="OUT.html", help="write the HTML report here")
     parser.add_argument("--json", metavar="OUT.jsonl", help="write the runs as JSON lines here")
@@ -90,7 +88,7 @@ def _run_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--history-db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
     parser.add_argument("--no-cache", action="store_true", help="synthesize every prompt again (no audio cache)")
     parser.add_argument("--cache-dir", metavar="DIR", help="audio cache directory (default .russo_cache)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output, only the summary")
+    add_quiet(parser, "no progress output, only the summary")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
@@ -104,6 +102,8 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``russo`` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
+    args = [arg for arg in args if arg != "--traceback"]
     if not logging.getLogger().handlers:  # as logging.basicConfig, with agent text made inert
         handler = logging.StreamHandler()
         handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
@@ -127,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("russo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug (russo's or a component's): not "runs failed", and one line
+        if show_traceback:
+            import traceback
+
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc).strip() else ""
+        _say(
+            f"russo: internal error: {type(exc).__name__}: {terminal_safe(first)[:300]} "
+            f"(run with --traceback or {TRACEBACK_ENV}=1 to see where)",
+            error=True,
+        )
+        return EXIT_INTERNAL
 
 
 # -- russo --config suite.yaml ----------------------------------------------------------------
@@ -379,7 +391,7 @@ def _report(argv: list[str]) -> int:
 def _history(argv: list[str]) -> int:
     parser = CommandParser(prog="russo history", description="List the batches recorded in the history store.")
     parser.add_argument("--db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
-    parser.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="newest N batches (default 20)")
+    parser.add_argument("--limit", type=positive_int, default=20, metavar="N", help="newest N batches (default 20)")
     args = parser.parse_args(argv)
     from .store import HistoryStore
 

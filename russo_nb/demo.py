@@ -124,17 +124,15 @@ def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``russo demo``: run the offline demo and print the summary. Returns the exit code."""
-    from .arguments import CommandParser, add_engine_arguments, engine_values
+    from .arguments import CommandParser, add_demo_arguments, add_quiet, engine_values
 
     parser = CommandParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
-    parser.add_argument("--runs", type=int, default=3, help="runs per prompt (default 3)")
-    parser.add_argument("--effects", default=None, help="audio effects, e.g. 'noise:10db,telephone'")
+    add_demo_arguments(parser)
     parser.add_argument("--snr", type=float, default=None, help="add white noise at this SNR in dB (e.g. 10)")
     parser.add_argument("--text", action="store_true", help="text mode: skip speech synthesis and recognition")
     parser.add_argument("--suite", default=None, help="another suite file (tests with prompts and expect)")
     parser.add_argument("--report", default=None, help="also write an HTML report to this path")
-    parser.add_argument("--quiet", action="store_true", help="print only the pass-rate line")
-    add_engine_arguments(parser.add_argument_group("engine options"))
+    add_quiet(parser, "print only the pass-rate line")
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         from .audio.effects import Noise
@@ -162,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
-        f"over {len(result.prompts)} prompts x {args.runs} runs; {mode}; {effects_text}"
+        f"over {len(result.prompts)} prompts x {result.metadata.runs_per_prompt} runs; {mode}; {effects_text}"
     )
     if args.report:
         from .report import write_report

@@ -51,10 +51,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
+from itertools import repeat
 from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
 
 from .errors import InvalidArgumentError, RetryableError
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
@@ -953,25 +957,39 @@ def finished_run(result: Any) -> bool:
     return result is not None and getattr(result, "status", None) != "cancelled"
 
 
+def _present(values: Sequence[Any]) -> np.ndarray:
+    """Which entries are not ``None``, as a boolean array (a C-level pass: a million slots in milliseconds)."""
+    return np.fromiter(map(operator.is_not, values, repeat(None)), dtype=bool, count=len(values))
+
+
 class RemainingPlan(Plan[Any, Any]):
     """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
 
     ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
     never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
-    collect the whole, with the first job's start time.
+    collect the whole, with the first job's start time; runs still unfinished stay a count
+    (:class:`~russo_nb.partial_runs.PartialRuns`), and the result's
+    ``metadata.params["resumed"]["parts"]`` lists how many runs each part finished (the first
+    job's, then each resume's).
     """
 
-    def __init__(self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float) -> None:
+    def __init__(
+        self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float, parts: Sequence[int] = ()
+    ) -> None:
         self.plan = plan
-        self.previous = [result if finished_run(result) else None for result in previous]
-        self.slots = [slot for slot, result in enumerate(self.previous) if result is None]
-        self.units = len(self.slots)
+        self.previous = list(previous)
+        for slot in np.flatnonzero(_present(self.previous)).tolist():
+            if not finished_run(self.previous[slot]):  # a cancelled run object: runs again
+                self.previous[slot] = None
+        self.slots = np.flatnonzero(~_present(self.previous))  # the unfinished slots, as numbers (no object per run)
+        self.units = int(self.slots.size)
         self.runs = 1
         self.conditions = plan.conditions
         self.started_at = started_at
+        self.parts = list(parts) or [len(self.previous) - self.units]
 
     def _where(self, unit: int) -> tuple[int, int]:
-        return divmod(self.slots[unit], self.plan.runs)
+        return divmod(int(self.slots[unit]), self.plan.runs)
 
     def item(self, unit: int, run: int) -> Any:
         return self.plan.item(*self._where(unit))
@@ -979,11 +997,39 @@ class RemainingPlan(Plan[Any, Any]):
     def conditions_for(self, unit: int, run: int) -> Any:
         return self.plan.conditions_for(*self._where(unit))
 
-    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> Any:
+    def merged(self, runs: Sequence[Any]) -> tuple[list[Any], int]:
+        """``previous`` with the finished ones of ``runs`` (this plan's results) in their slots, and their count."""
+        from .partial_runs import PartialRuns
+
+        if isinstance(runs, PartialRuns) and runs._list is None:
+            runs = runs._results  # None for the unfinished: never build them
+        if len(runs) != self.units:
+            raise ValueError(f"{len(runs)} results for {self.units} remaining runs")
         merged = list(self.previous)
-        for slot, result in zip(self.slots, runs, strict=True):
-            merged[slot] = result
-        return self.plan.collect(merged, min(self.started_at, started_at), finished_at, interrupted)
+        ran = 0
+        for unit in np.flatnonzero(_present(runs)).tolist():  # only the runs that came back, not every slot
+            result = runs[unit]
+            if finished_run(result):
+                merged[int(self.slots[unit])] = result
+                ran += 1
+        return merged, ran
+
+    def collect(self, runs: list[Any], started_at: float, finished_at: float, interrupted: bool) -> Any:
+        from .partial_runs import PartialRuns
+
+        merged, ran = self.merged(runs)
+        whole: Any = merged
+        if None in merged:
+            plan = self.plan
+            error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
+            whole = PartialRuns(
+                merged, plan.runs, lambda slot: plan.item(*divmod(slot, plan.runs)).failed("cancelled", error, 0)
+            )
+        result = self.plan.collect(whole, min(self.started_at, started_at), finished_at, interrupted)
+        metadata = getattr(result, "metadata", None)
+        if metadata is not None:
+            metadata.params = {**metadata.params, "resumed": {"parts": [*self.parts, ran]}}
+        return result
 
     async def aclose(self) -> None:
         await self.plan.aclose()
@@ -1007,11 +1053,8 @@ def resume_job(
     remaining: list[Plan[Any, Any]] = []
     for plan, results in zip(job.plans, job._results, strict=True):
         if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
-            merged = list(plan.previous)
-            for slot, result in zip(plan.slots, results, strict=True):
-                if finished_run(result):
-                    merged[slot] = result
-            remaining.append(RemainingPlan(plan.plan, merged, plan.started_at))
+            merged, ran = plan.merged(results)
+            remaining.append(RemainingPlan(plan.plan, merged, plan.started_at, [*plan.parts, ran]))
         else:
             remaining.append(RemainingPlan(plan, results, job.started_at))
     settings = job.settings if max_concurrency is None else replace(job.settings, max_concurrency=max_concurrency)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .cells import MAX_WHOLE, check_usage, whole_number
 from .conditions import check_conditions
 from .errors import InvalidArgumentError, RussoError
 from .serialize import dumps_safe
@@ -61,7 +62,8 @@ ROW_FORMAT_VERSION = 1
 """Version of the :func:`encode_runs` blob (the JSON-lines file has its own, see report.jsonl)."""
 
 RUN_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "cancelled")
-_STATUSES = frozenset(RUN_STATUSES)
+_STATUSES = {status: status for status in RUN_STATUSES}
+"""Each run status once: a decoded row's status is this string, not a fresh copy per run (100,000 runs: ~5 MB)."""
 
 TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
 """The shared tables, in the order they are written (calls first: the others refer to them)."""
@@ -204,7 +206,7 @@ class RowDecoder:
                     "tool_calls": [calls[i] for i in entry[0]],
                     "text": entry[1],
                     "raw": entry[2],
-                    "usage": entry[3] if len(entry) > 3 else None,
+                    "usage": check_usage(entry[3]) if len(entry) > 3 else None,
                 },
             )
             for entry in tables["responses"]
@@ -212,6 +214,7 @@ class RowDecoder:
         self.prompts = [(str(p), str(pid)) for p, pid in tables["prompts"]]
         self.lists = tables["lists"]
         self._conditions: dict[int, dict[str, Any]] = {}
+        self._no_conditions: dict[str, Any] = {}  # shared by the runs without conditions, as the engine's runs are
         self._shared: dict[tuple[int, Any], Any] = {}
         self._build = _compiled(kind)[1]
 
@@ -226,7 +229,7 @@ class RowDecoder:
     def conditions(self, ref: int | None) -> dict[str, Any]:
         """The conditions dict of lists-table entry ``ref``, checked once and shared by its runs."""
         if ref is None:
-            return {}
+            return self._no_conditions
         hit = self._conditions.get(ref)
         if hit is None:
             hit = self._conditions[ref] = check_conditions(self.lists[ref], "a run's conditions")
@@ -237,8 +240,9 @@ class RowDecoder:
         return self._build(self, cells)
 
 
-CellCheck = Literal["any", "int", "float", "bool", "status"]
-"""How a plain cell is checked on the way back: as it is, a whole number, a number or None, a bool, a run status."""
+CellCheck = Literal["any", "int", "int?", "float", "bool", "status"]
+"""How a plain cell is checked on the way back: as it is, a whole number (or None), a number or None, a bool,
+a run status. Whole numbers must be of sane size (:mod:`russo_nb.cells`)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,7 @@ class RecordField:
     ``check`` says. Otherwise ``encode(encoder, run)`` gives the cell (usually a reference into a
     table) and ``decode(decoder, cell)`` the value, or a tuple of it and the fields named in ``also``
     (the prompt cell gives ``prompt_id`` too). ``optional`` cells are trailing, left
-    off when None, and read as ``default()`` when absent.
+    off when None, and read as ``default()`` when absent (without a ``default``, ``decode(decoder, None)``).
     """
 
     name: str
@@ -339,11 +343,12 @@ PROMPT_RECORD: tuple[RecordField, ...] = (
         lambda dec, c: None if c is None else dec.responses[c],
     ),
     RecordField("effects", _listed("effects"), _from_lists(_text_list)),
-    RecordField("seed"),
+    RecordField("seed", check="int?"),
     RecordField("started_at", check="float"),
     RecordField("transcript"),
     RecordField("retried", _retried_cell, _retried, optional=True, default=tuple),
-    RecordField("conditions", _conditions_cell, _conditions, optional=True, default=dict),
+    # no default: an absent cell is decoded too, to the decoder's one shared empty dict
+    RecordField("conditions", _conditions_cell, _conditions, optional=True),
 )
 """A prompt run's cells, in order: the JSON-lines run line (version 2) and the row format.
 
@@ -415,7 +420,7 @@ SCENARIO_RECORD: tuple[RecordField, ...] = (
     RecordField("agent_time", check="float"),
     RecordField("total_time", check="float"),
     RecordField("attempts", check="int"),
-    RecordField("seed"),
+    RecordField("seed", check="int?"),
     RecordField("started_at", check="float"),
     RecordField("messages", decode=_messages),
     RecordField("reasoning"),
@@ -458,20 +463,21 @@ def _model(kind: str) -> type:
 
 def _bad_cell(name: str, check: str, cell: Any) -> Any:
     """A plain cell that fails its check, fixed when it only has another number type, else a ValueError."""
-    if check == "int" and isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    if check == "float" and isinstance(cell, int) and not isinstance(cell, bool):
+    if check in ("int", "int?"):  # a whole number of sane size (1e300 or Infinity are not), see russo_nb.cells
+        return whole_number(name, cell, optional=check == "int?")
+    if check == "float" and isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) < MAX_WHOLE:
         return float(cell)
     if check == "bool" and cell in (0, 1):
         return bool(cell)
-    wanted = {"int": "a whole number", "float": "a number or null", "bool": "true or false"}.get(check, "")
+    wanted = {"float": "a number or null", "bool": "true or false"}.get(check, "")
     if check == "status":
         wanted = "one of " + ", ".join(RUN_STATUSES)
     raise ValueError(f"{name} {cell!r} is not {wanted}")
 
 
 _CHECKS = {
-    "int": "type({}) is not int",
+    "int": "type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE",
+    "int?": "{0} is not None and (type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE)",
     "float": "{0} is not None and type({0}) is not float",
     "bool": "type({}) is not bool",
     "status": "{} not in STATUSES",
@@ -492,7 +498,13 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     if hit is not None:
         return hit
     fields = record_fields(kind)
-    env: dict[str, Any] = {"STATUSES": _STATUSES, "bad": _bad_cell, "construct": construct_fast, "MODEL": _model(kind)}
+    env: dict[str, Any] = {
+        "MAX_WHOLE": MAX_WHOLE,
+        "STATUSES": _STATUSES,
+        "bad": _bad_cell,
+        "construct": construct_fast,
+        "MODEL": _model(kind),
+    }
     required = sum(1 for spec in fields if not spec.optional)
     cells = []
     for index, spec in enumerate(fields):
@@ -526,7 +538,7 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         if spec.decode is not None:
             env[f"D{index}"] = spec.decode
             call = f"D{index}(dec, {cell})"
-            if spec.optional:
+            if spec.optional and spec.default is not None:
                 call = f"F{index}() if {cell} is None else {call}"
             targets = ", ".join([value, *(f"{value}_{k}" for k in range(len(spec.also)))])
             builder.append(f"    {targets} = {call}")
@@ -536,6 +548,8 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
             if spec.check != "any":
                 builder.append(f"    if {_CHECKS[spec.check].format(cell)}:")
                 builder.append(f"        {cell} = bad({spec.name!r}, {spec.check!r}, {cell})")
+                if spec.check == "status":
+                    builder.append(f"    {cell} = STATUSES[{cell}]")
         entries.append(f"{spec.name!r}: {value}")
     builder.append(f"    return construct(MODEL, {{{', '.join(entries)}}})")
     exec(compile("\n".join(writer) + "\n\n" + "\n".join(builder) + "\n", f"<russo_nb {kind} record>", "exec"), env)

@@ -11,15 +11,16 @@ batch is the batch an uninterrupted job would have produced.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .engine import Job, RemainingPlan, finished_run
+from .engine import Job, RemainingPlan
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from .engine import Progress
 
-__all__ = ["resume"]
+__all__ = ["resume", "resumed_text"]
 
 
 def resume(
@@ -32,17 +33,21 @@ def resume(
     max_concurrency: int | None = None,
     timeout: float | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
+    seed: int | None = None,
 ) -> Job[Any]:
     """A job that runs a loaded batch's cancelled runs with ``agent`` and merges them (await it, or ``run_sync``).
 
     The batch's prompts, runs per prompt, expected calls, conditions and seed come from the
     file; the components do not travel in it, so give the ``agent`` (and for a voice batch the
-    ``synthesizer`` and ``effects``) it was run with. Runs that finished are kept as they are.
+    ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
+    effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
+    runs' own seeds). Runs that finished are kept as they are; only the cancelled ones run, and
+    the unfinished runs are read from the file's columns, never built one object each.
     """
     from .runner import start_batch
 
-    runs = list(getattr(result, "runs", None) or [])
-    if not runs:
+    runs = getattr(result, "runs", None)
+    if runs is None or not len(runs):
         raise InvalidArgumentError("nothing to resume: the batch has no runs")
     metadata = getattr(result, "metadata", None)
     if getattr(metadata, "kind", "prompts") not in (None, "prompts"):
@@ -50,38 +55,118 @@ def resume(
             f"only prompt batches can be resumed from a file (this one is {metadata.kind!r}); "
             "resume a scenario batch from its job with job.resume()"
         )
-    prompts = list(dict.fromkeys(str(run.prompt) for run in runs))
-    per_prompt = max(int(run.run_index) for run in runs) + 1
+    layout = _layout(runs)
+    prompts, per_prompt = layout.prompts, layout.runs_per_prompt
     declared = getattr(metadata, "runs_per_prompt", None)
     per_prompt = max(per_prompt, int(declared)) if isinstance(declared, int) else per_prompt
-    expected: dict[str, list[Any]] = {}
-    for run in runs:
-        evaluation = getattr(run, "eval_result", None)
-        if evaluation is not None and run.prompt not in expected:
-            expected[str(run.prompt)] = list(evaluation.expected)
-    conditions = dict(getattr(runs[0], "conditions", None) or {})
+    first = {prompt: runs[row] for prompt, row in layout.first_row.items()}  # one run per prompt, for its expectations
+    expected = {prompt: list(run.eval_result.expected) if run.eval_result else [] for prompt, run in first.items()}
+    conditions = dict(getattr(first[prompts[0]], "conditions", None) or {})
+    if seed is None:
+        seed = getattr(metadata, "seed", None)
+    if effects is None and getattr(metadata, "effects", None):
+        effects = _effects_named(list(metadata.effects))
     job = start_batch(
         prompts,
         synthesizer,
         agent,
         evaluator,
-        expect={prompt: expected.get(prompt, []) for prompt in prompts},
+        expect=expected,
         runs=per_prompt,
         max_concurrency=max_concurrency,
         timeout=timeout,
         effects=effects,
-        seed=int(getattr(metadata, "seed", 0) or 0),
+        seed=int(seed or 0),
         name=getattr(metadata, "name", None),
         conditions=conditions or None,
         on_progress=on_progress,
     )
     plan = job.plans[0]
-    previous: list[Any] = [None] * plan.total
     slot_of = {prompt: index for index, prompt in enumerate(prompts)}
-    for run in runs:
-        if finished_run(run):
-            previous[slot_of[str(run.prompt)] * per_prompt + int(run.run_index)] = run
+    previous: list[Any] = [None] * plan.total
+    for row in layout.finished_rows:
+        run = runs[row]
+        previous[slot_of[str(run.prompt)] * per_prompt + int(run.run_index)] = run
+    _check_same_batch(plan, previous, metadata, seed)
     plan.ctx.audio.update(getattr(result, "audio", None) or {})
     started = getattr(metadata, "started_at", None)
     started_at = started.timestamp() if hasattr(started, "timestamp") else job.started_at
-    return Job([RemainingPlan(plan, previous, started_at)], job.settings, on_progress)
+    parts = ((getattr(metadata, "params", None) or {}).get("resumed") or {}).get("parts") or ()
+    return Job([RemainingPlan(plan, previous, started_at, parts)], job.settings, on_progress)
+
+
+def resumed_text(params: dict[str, Any]) -> str:
+    """ "Resumed: 7 runs, then 13" for a resumed batch (``params["resumed"]["parts"]``), "" otherwise."""
+    parts = (params.get("resumed") or {}).get("parts") if isinstance(params.get("resumed"), dict) else None
+    if not parts:
+        return ""
+    counts = [f"{int(count):,}" for count in parts]
+    return f"Resumed: {counts[0]} runs, then {', then '.join(counts[1:])} (one batch, same seeds)"
+
+
+@dataclass
+class _Layout:
+    """Where a loaded batch's runs are: its prompts in order, runs per prompt, one row per prompt, the finished rows."""
+
+    prompts: list[str]
+    runs_per_prompt: int
+    first_row: dict[str, int]
+    finished_rows: list[int]
+
+
+def _layout(runs: Any) -> _Layout:
+    """The batch's layout from its columns (a loaded table, a stopped batch) without building every run."""
+    columns = [_column(runs, name) for name in ("prompt", "run_index", "status")]
+    if any(column is None for column in columns):
+        built = list(runs)
+        columns = [[getattr(run, name) for run in built] for name in ("prompt", "run_index", "status")]
+    prompt_of, index_of, status_of = columns
+    first_row: dict[str, int] = {}
+    for row, prompt in enumerate(prompt_of):
+        first_row.setdefault(str(prompt), row)
+    finished = [row for row, status in enumerate(status_of) if status != "cancelled"]
+    return _Layout(list(first_row), max(int(index) for index in index_of) + 1, first_row, finished)
+
+
+def _column(runs: Any, name: str) -> list[Any] | None:
+    """Run field ``name`` of every run from the runs' columns (None when they have none)."""
+    read = getattr(runs, "field_values", None)
+    values = read(name) if callable(read) else None
+    if values is None:
+        return None
+    codes, distinct = values
+    return list(distinct) if codes is None else [distinct[code] for code in codes]
+
+
+def _effects_named(names: list[str]) -> list[Any]:
+    """The effects a batch's metadata names (built-in effects' names are their specs)."""
+    from .audio.effects import parse_effects
+
+    try:
+        return parse_effects(",".join(names))
+    except InvalidArgumentError:
+        raise InvalidArgumentError(
+            f"this batch was run with effects {names}, which are not built-in effects; "
+            "give the same effects again: resume(result, agent, synthesizer, effects=[...])"
+        ) from None
+
+
+def _check_same_batch(plan: Any, previous: list[Any], metadata: Any, seed: Any) -> None:
+    """Refuse a resume whose runs would not be the ones the batch would have run (other seed, other effects)."""
+    names = list(getattr(metadata, "effects", None) or [])
+    if names and list(plan.ctx.effect_names) != names:
+        raise InvalidArgumentError(
+            f"this batch was run with effects {names}, not {list(plan.ctx.effect_names)}; give the same effects"
+        )
+    for slot, run in enumerate(previous):
+        if run is None or getattr(run, "seed", None) is None:
+            continue
+        unit, index = divmod(slot, plan.runs)
+        if plan.item(unit, index).seed != run.seed:
+            given = "its metadata's seed" if seed is None else f"seed={seed}"
+            raise InvalidArgumentError(
+                f"the runs of this batch were not seeded from {given} (run {index} of {run.prompt!r} has seed "
+                f"{run.seed}); give the batch's seed: resume(result, agent, ..., seed=N) "
+                "(a CSV export has no metadata block: the seed is not in it)"
+            )
+        break  # one seeded run checks the batch seed (every run's seed derives from it)

@@ -70,7 +70,14 @@ def normalize_prompts(prompts: Any) -> list[str]:
         raise InvalidArgumentError("prompts is empty; give at least one prompt")
     for prompt in prompts:
         if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r}")
+            raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r:.80}")
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no synthesizer, agent or file can carry it
+            raise InvalidArgumentError(
+                f"prompt {prompt!r:.60} holds {prompt[exc.start]!r} at position {exc.start}, a lone surrogate "
+                "that is not text; decode the prompt's bytes properly (errors='replace' keeps the rest)"
+            ) from None
     return prompts
 
 
@@ -78,6 +85,28 @@ def _missed(expected: list[ToolCall], details: str) -> EvalResult:
     """The evaluation a run gets when it never produced an answer."""
     matches = [ToolCallMatch(expected=call, actual=None, matched=False, details=details) for call in expected]
     return EvalResult(passed=False, expected=list(expected), actual=[], matches=matches)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _nested(arguments: Any) -> bool:
+    """Whether arguments hold anything but scalars (only then can they be cyclic or absurdly deep)."""
+    return not all(type(value) in _SCALARS for value in arguments.values())
+
+
+def _bounded(response: AgentResponse) -> AgentResponse:
+    """The response with self-referencing or too-deeply nested arguments made plain (``"<cycle>"``,
+    ``"<nested too deep>"``), so the evaluator, exports and the store can read them."""
+    from .serialize import plain, unbounded
+
+    calls = [
+        construct_fast(ToolCall, {"name": call.name, "arguments": plain(call.arguments)})
+        if unbounded(call.arguments)
+        else call
+        for call in response.tool_calls
+    ]
+    return response.model_copy(update={"tool_calls": calls})
 
 
 @dataclass
@@ -143,6 +172,9 @@ class _BatchContext:
         inside it again.
         """
         calls = response.tool_calls
+        if any(_nested(call.arguments) for call in calls):
+            response = _bounded(response)
+            calls = response.tool_calls
         last = self._last_answer.get(id(expected))
         if (
             last is not None
@@ -462,6 +494,7 @@ def start_batch(
     tags: Sequence[str] = (),
     conditions: Conditions | None = None,
     executor: Executor | None = None,
+    until: Any = None,
     **engine: Any,
 ) -> Job[BatchResult]:
     """Validate everything and prepare a batch without running it yet.
@@ -473,7 +506,19 @@ def start_batch(
     ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.engine.EngineOptions`' fields,
     given as keywords or ``options=``. ``executor``: where the runs execute (default:
     this process's event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
+    ``until=russo_nb.Precision(...)``: the rounds of runs to run until the interval is that narrow
+    (a :class:`~russo_nb.precision.PreciseBatch`, awaited, cancelled and read like a job).
     """
+    if until is not None:
+        given = dict(
+            options=options, effects=effects, resynthesize=resynthesize, keep_audio=keep_audio,
+            on_progress=on_progress, name=name, tags=tags, conditions=conditions, executor=executor, **engine,
+        )  # fmt: skip
+
+        def start(count: int) -> Job[BatchResult]:
+            return start_batch(prompts, synthesizer, agent, evaluator, expect, count, max_concurrency, **given)
+
+        return stopping_rule(until).batch(runs, start)
     settings = engine_options(options, where="start_batch()", max_concurrency=max_concurrency, **engine)
     pipeline = make_pipeline(agent, synthesizer, evaluator, effects, settings.seed or 0)
     name, tag_list = batch_labels(name, tags)
@@ -491,6 +536,13 @@ def start_batch(
     return Job([plan], settings, on_progress, executor=executor)
 
 
+def stopping_rule(until: Any) -> Any:
+    """``until`` if it is a stopping rule (``batch(runs, start)``, as :class:`russo_nb.Precision`), else an error."""
+    if not callable(getattr(until, "batch", None)):
+        raise InvalidArgumentError(f"until= takes russo_nb.Precision(half_width=...), got {type(until).__name__}")
+    return until
+
+
 async def run_concurrent(
     prompts: str | Sequence[str],
     synthesizer: Any = None,
@@ -499,6 +551,8 @@ async def run_concurrent(
     expect: Any = None,
     runs: int = 1,
     max_concurrency: int | None = None,
+    *,
+    until: Any = None,
     **options: Any,
 ) -> BatchResult:
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
@@ -509,8 +563,10 @@ async def run_concurrent(
     ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
     carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
+    ``until=russo_nb.Precision(half_width=0.05)`` keeps adding rounds of runs until the pass rate's
+    interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.precision`).
     """
-    batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, **options)
+    batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, until=until, **options)
     return await batch.wait()
 
 

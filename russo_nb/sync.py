@@ -115,7 +115,7 @@ def _mark_interrupted(result: Any) -> None:
 
 
 def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
-    """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments."""
+    """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments (``until=`` too)."""
     from .runner import start_batch
 
     return run_sync(start_batch(*args, **kwargs))

@@ -22,7 +22,7 @@ from russo_nb.dask_executor import DaskExecutor, ShippingError, decode_rows, enc
 from russo_nb.engine import Plan, schedule
 from russo_nb.errors import SuiteFileError
 from russo_nb.extras import MissingExtraError
-from russo_nb.testing import ScriptedAgent, ToneSynthesizer
+from russo_nb.testing import Gate, ScriptedAgent, ToneSynthesizer
 
 # the workers are other processes: classes of this test module travel by value
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -51,18 +51,22 @@ class PacedAgent:
 
 
 class HoldingAgent:
-    """Answers 'quick' prompts at once; holds 'held' ones forever, leaving a marker file for each held run."""
+    """Answers 'quick' prompts at once; a closed Gate holds 'held' ones (a marker file per held run).
+
+    The gate travels to the workers closed (:class:`~russo_nb.testing.Gate` pickles as a new gate), so held
+    runs wait there until their job is cancelled.
+    """
 
     name = "holding"
 
     def __init__(self, markers: str) -> None:
         self.markers = markers
+        self.gate = Gate()
 
     async def run(self, heard):
-        text = str(heard)
-        if text.startswith("held"):
+        if str(heard).startswith("held"):
             Path(self.markers, f"{os.getpid()}-{time.monotonic_ns()}").touch()
-            await asyncio.Event().wait()
+            await self.gate.wait()
         return BOOKED
 
 
@@ -364,7 +368,7 @@ def test_the_command_line_runs_a_suite_on_the_cluster(client, tmp_path, capsys):
 
 
 def test_magic_dask_option_takes_an_address_or_nothing():
-    from russo_nb.notebook.args import parse_command
+    from russo_nb.arguments import parse_magic as parse_command
 
     assert parse_command('run "Book a flight" --agent a --dask').get("dask") == "local"
     assert parse_command('run "Book a flight" --dask --agent a').get("dask") == "local"
@@ -409,3 +413,17 @@ def test_the_offline_voice_agent_recognises_on_workers(client):
         (r.status, r.response.tool_calls, r.response.text) for r in here.runs
     ]
     assert here.passed_count == 4
+
+
+def test_testing_fakes_travel_to_workers():
+    import pickle
+
+    closed, opened = Gate(), Gate()
+    opened.open()
+    assert not pickle.loads(pickle.dumps(closed)).is_open and pickle.loads(pickle.dumps(opened)).is_open
+    agent = pickle.loads(pickle.dumps(ScriptedAgent({"hi": "greet()"}, gate=opened)))
+    assert asyncio.run(agent.run("hi")).tool_calls[0].name == "greet" and agent.calls == ["hi"]
+    from russo_nb.audio import EspeakSynthesizer
+
+    voice = pickle.loads(pickle.dumps(EspeakSynthesizer(voice="en-gb", rate=180)))
+    assert (voice.voice, voice.rate) == ("en-gb", 180)

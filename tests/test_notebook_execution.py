@@ -54,7 +54,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
         from nbconvert import HTMLExporter
 
         page, _ = HTMLExporter().from_notebook_node(notebook)
-        assert "russo-static" in page and "russo-prompts" in page and "Transcripts of the first" in page
+        assert "russo-static" in page and "russo-prompts" in page and "largest failure signature" in page
     if path.stem == "06_voices_and_noise":
         text = "".join(o.get("text", "") for o in outputs)
         assert "falls to 90%" in text or "never falls below 90%" in text  # the thresholds, said in words

@@ -6,8 +6,9 @@ import pytest
 from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
 
 from russo_nb import agent
+from russo_nb.arguments import magic_usage as usage
+from russo_nb.arguments import parse_magic as parse_command
 from russo_nb.errors import InvalidArgumentError
-from russo_nb.notebook.args import parse_command, usage
 from russo_nb.types import BatchResult
 
 
@@ -51,16 +52,18 @@ def test_parse_options_positionals_and_repeats():
     [
         ("rnu x", "Did you mean run?"),
         ("run x --rusn 3", "Did you mean --runs"),
-        ("run x --runs three", "--runs needs a whole number"),
-        ("run x --runs 0", "--runs must be >= 1"),
-        ("run x --timeout -1", "--timeout must be > 0"),
+        ("run x --runs three", "--runs: expected a whole number >= 1, got 'three'"),
+        ("run x --runs 0", "--runs: expected a whole number >= 1, got '0'"),
+        ("run x --timeout -1", "--timeout needs a number of seconds > 0, got '-1'"),
+        ("run x --retries many", "--retries needs a whole number >= 0, got 'many'"),
         ("run x --as 1abc", "--as needs a Python variable name"),
         ("run 'unclosed --agent a", "check your quotes"),
-        ("run x --agent", "--agent needs a value"),
+        ("run x --agent", "--agent: expected one argument"),
         ("compare a", "compare needs B; e.g."),
         ("show a b", "unexpected extra arguments"),
         ("", "no subcommand"),
-        ("run x --text=yes", "is a flag"),
+        ("run x --text=yes", "--text is a flag and takes no value"),
+        ("run x --run 3", "has no option --run. Did you mean --runs"),  # no abbreviations: a typo is an error
     ],
 )
 def test_parse_errors_name_the_problem(line, needle):
@@ -78,7 +81,26 @@ def test_usage_lists_every_subcommand():
     text = usage()
     for name in ("demo", "run", "suite", "scenario", "show", "compare", "export", "history", "help"):
         assert f"  {name}" in text
-    assert "--max-concurrency" in usage("run")
+    assert "--max-concurrency" in usage("run") and usage("run").startswith("usage: %russo run [-h]")
+
+
+def test_the_magics_and_the_command_share_one_declaration_of_the_engine_flags():
+    """Every engine option is a flag of %russo run / suite / scenario / demo and of `russo`, read the same way."""
+    from russo_nb.cli import _run_parser
+    from russo_nb.engine import TEXT_OPTIONS
+
+    line = "--max-concurrency 2 --timeout 1.5 --retries 3 --retry-backoff 0.1 --retry-backoff-max 2 "
+    line += "--rate-limit 5/s --seed 9"
+    cli = vars(_run_parser("russo").parse_args(["s.yaml", *line.split()]))
+    for head in ("run x --agent a", "suite s.yaml", "scenario sc", "demo"):
+        command = parse_command(f"{head} {line}")
+        assert {name: command.get(name) for name in TEXT_OPTIONS} == {name: cli[name] for name in TEXT_OPTIONS}
+
+
+def test_help_flag_prints_the_parsers_help_and_runs_nothing(ip, capsys):
+    assert russo(ip, "run --help") is None
+    out = capsys.readouterr().out
+    assert out.startswith("usage: %russo run") and "--retry-backoff S" in out
 
 
 # -- running ------------------------------------------------------------------------------

@@ -73,7 +73,10 @@ def test_custom_evaluator_example_and_assert_tool_calls_message():
     expect = [russo.tool_call("book_flight", from_city="NYC", to_city="LA")]
     fuzzy = asyncio.run(
         russo.run(
-            prompt="Book a flight", synthesizer=FakeSynthesizer(), agent=shouting_agent, evaluator=FuzzyEvaluator(),
+            prompt="Book a flight",
+            synthesizer=FakeSynthesizer(),
+            agent=shouting_agent,
+            evaluator=FuzzyEvaluator(),
             expect=expect,
         )
     )

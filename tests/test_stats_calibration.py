@@ -268,3 +268,23 @@ def test_history_trend_gives_each_batch_its_clustered_interval(tmp_path):
     assert (trend["low"][1], trend["high"][1]) == pytest.approx(wilson_interval(3, 4))
     one = store.trend(prompt="only")  # one prompt's trend: its Wilson interval
     assert (one["low"][0], one["high"][0]) == pytest.approx(wilson_interval(3, 4))
+
+
+def test_view_latency_is_a_lower_bound_when_runs_timed_out(tmp_path):
+    import sys
+
+    sys.path.insert(0, "tests")
+    from analysis_helpers import batch_from_outcomes
+
+    from russo_nb.report import export, load_batch
+    from russo_nb.view import build_view
+    from russo_nb.view.html import prompt_table_html
+
+    batch = batch_from_outcomes({"slow": [True, True, "timeout"], "quick": [True, True]})
+    export(batch, tmp_path / "runs.csv")
+    for source in (batch, load_batch(tmp_path / "runs.csv")):  # runs as objects, and a loaded table
+        view = build_view(source)
+        slow, quick = view.rows
+        assert slow.latency_censored == 1 and slow.latency == pytest.approx(0.15) and quick.latency_censored == 0
+        table = prompt_table_html(view, 10)
+        assert "≥ 0.15s" in table and "≥ 1.15s" not in table and "1.15s" in table

@@ -10,9 +10,9 @@ from notebook_helpers import ipython_shell
 
 import russo_nb as russo
 from russo_nb.analysis import by_factor, split_levels
+from russo_nb.arguments import parse_magic as parse_command
 from russo_nb.audio import to_numpy
 from russo_nb.errors import InvalidArgumentError
-from russo_nb.notebook.args import parse_command
 from russo_nb.sweep import parse_conditions_text, parse_list_text
 
 

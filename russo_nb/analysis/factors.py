@@ -314,7 +314,7 @@ def compare_levels(
     Pairs are the cells that share every other factor (prompt, SNR, condition, ...): level L and
     the reference are compared over the cells both ran, with the package's paired test
     (:func:`~russo_nb.analysis.paired.paired_comparison`: MOVER interval from clustered Wilson
-    intervals, or exact McNemar with one run per cell), so a voice is judged on the same prompts
+    intervals, or mid-p McNemar with one run per cell), so a voice is judged on the same prompts
     at the same noise. One row per other level: ``level``, ``reference``, ``rate`` and
     ``reference_rate`` (mean over shared cells), ``difference`` (level − reference), ``low`` /
     ``high`` at ``confidence``, ``p_value``, ``significant``, ``pairs``, ``test``, ``warnings``.

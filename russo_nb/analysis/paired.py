@@ -322,7 +322,7 @@ def paired_comparison(
       - ``"mover"``: MOVER interval from clustered Wilson intervals of both sides (t with m − 1
         df, correlation over prompts), p-value from the same interval (see module doc);
       - ``"mcnemar"``: one run per prompt per side: mid-p McNemar p-value, Tango score interval
-        (made to contain 0 whenever the exact test does not reject);
+        (made to contain 0 whenever the mid-p test does not reject);
       - ``"auto"`` (default): McNemar when every shared prompt has one run on each side, else MOVER;
       - ``"t"``: paired t-test p-value on per-prompt rates, with the MOVER interval;
       - ``"permutation"``: sign-flip permutation p-value (exact up to 16 prompts), MOVER interval.

@@ -139,7 +139,10 @@ class ScenarioSpec(_Strict):
     runs: int | None = Field(default=None, ge=1)
     tags: list[str] = Field(default_factory=list)
     agent: str | None = None
-    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's."""
+    """Import path of the agent under test (an object, or a class made with no arguments); default: the suite's.
+
+    Such an agent takes part as a scenario agent (text messages, ``state.env``), never through the
+    suite's synthesizer."""
     setup: str | None = None
     """Import path of a function ``(state)`` that builds the environment; its return value is ``state.env``."""
     teardown: str | None = None

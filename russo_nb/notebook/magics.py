@@ -17,8 +17,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
+from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .args import Command, parse_command, usage
 from .namespace import accepts_agent, lookup
 from .progress import ProgressDisplay, in_kernel
 
@@ -51,6 +51,17 @@ def _engine(command: Command) -> dict[str, Any]:
     return {name: command.get(name) for name in TEXT_OPTIONS}
 
 
+def _until(command: Command) -> Any:
+    """``--until-half-width HW [--max-runs N]`` as a :class:`russo_nb.Precision` (None without it)."""
+    if command.get("until_half_width") is None:
+        if command.get("max_runs") is not None:
+            raise InvalidArgumentError("--max-runs goes with --until-half-width HW (e.g. --until-half-width 0.05)")
+        return None
+    from ..precision import Precision
+
+    return Precision(half_width=command.get("until_half_width"), max_runs=command.get("max_runs") or 100)
+
+
 def _is_result(obj: Any) -> bool:
     return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
 
@@ -75,7 +86,9 @@ class RussoMagics(Magics):
     def russo(self, line: str, cell: str | None = None) -> Any:
         """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
         try:
-            command = parse_command(line, cell)
+            command = parse_magic(line, cell)
+            if command is None:  # --help printed the help
+                return None
             handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
             return handler(command)
         except RussoError as exc:
@@ -229,7 +242,7 @@ class RussoMagics(Magics):
         return self._executors[address]
 
     def _cmd_help(self, command: Command) -> None:
-        print(usage(command.positionals[0] if command.positionals else None))
+        print(magic_usage(command.positionals[0] if command.positionals else None))
 
     def _cmd_run(self, command: Command) -> Any:
         from ..runner import start_batch
@@ -263,6 +276,7 @@ class RussoMagics(Magics):
             effects=self._effects(command.get("effects")),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
+            until=_until(command),
             **_engine(command),
         )
         return self._execute(batch, command, "russo run")
@@ -292,12 +306,10 @@ class RussoMagics(Magics):
             conditions=parse_conditions_text(command.get("conditions")),
             noise=command.get("noise") or "white",
             runs=command.get("runs", 1),
-            max_concurrency=command.get("max_concurrency", 8),
-            timeout=command.get("timeout"),
-            rate_limit=command.get("rate_limit"),
             effects=self._effects(command.get("effects")) or None,
-            seed=command.get("seed", 0),
             name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
         )
         return self._execute(job, command, "russo sweep")
 

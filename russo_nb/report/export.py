@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import wave
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from ..types import (
     BatchResult,
     as_batch_result,
 )
-from .files import atomic_file, atomic_path, unsafe_member
+from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
@@ -143,7 +144,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     frame = table_frame(batch, csv=suffix == ".csv")
     if suffix == ".csv":
         with atomic_file(target, "w") as out:
-            frame.to_csv(out, index=False)
+            frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -194,6 +195,14 @@ def write_audio_folder(audio: dict[str, Audio], folder: Path) -> Path:
     return folder
 
 
+def _folder_file(path: Path, limit: int) -> bytes:
+    """A file of an audio folder (regular, at most ``limit`` bytes); a refusal reads as damage to the folder."""
+    try:
+        return read_limited(path, limit)
+    except InvalidArgumentError as exc:
+        raise OSError(str(exc)) from None
+
+
 def read_audio_folder(folder: Path) -> dict[str, Audio]:
     """The clips written by :func:`write_audio_folder` (an empty dict when there is no such folder).
 
@@ -204,8 +213,9 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
     if not index.exists():
         return {}
     audio: dict[str, Audio] = {}
+    clip = ""
     try:
-        entries = json.loads(index.read_text(encoding="utf-8"))["clips"]
+        entries = json.loads(_folder_file(index, MAX_INDEX_BYTES).decode("utf-8"))["clips"]
         for entry in entries:
             problem = unsafe_member(folder, entry["file"])
             if problem is not None:
@@ -213,7 +223,8 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
                     f"the audio index {str(index)!r} names {str(entry['file'])[:80]!r}, which is {problem}; "
                     "an export only reads the clips inside its own audio folder"
                 )
-            data = (folder / entry["file"]).read_bytes()
+            clip = str(entry["file"])
+            data = _folder_file(folder / clip, MAX_CLIP_BYTES)  # a regular file of bounded size, never a FIFO
             if entry["format"] in ("wav", "pcm") and not entry.get("container", False):
                 data = Audio.from_wav_bytes(data).data
             audio[entry["key"]] = Audio(
@@ -223,12 +234,14 @@ def read_audio_folder(folder: Path) -> dict[str, Audio]:
                 channels=entry["channels"],
                 sample_width=entry["sample_width"],
             )
+            clip = ""
     except RussoError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else ""
+    except (OSError, ValueError, KeyError, TypeError, EOFError, RecursionError, wave.Error) as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        where = f"clip {clip[:80]!r}" if clip else f"index {str(index)!r}"
         raise InvalidArgumentError(
-            f"the audio folder {str(folder)!r} is incomplete or damaged ({type(exc).__name__}: {first}); "
+            f"the audio folder {str(folder)!r} is incomplete or damaged ({where}: {type(exc).__name__}: {first}); "
             "export the batch again with include_audio=True"
         ) from None
     return audio
@@ -296,13 +309,13 @@ def load_sweep(index: str | Path | None = None) -> BatchResult:
     if not source.exists():
         raise InvalidArgumentError(f"no sweep index at {str(source)!r}; make one with scripts/make_recorded_data.py")
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+        data = json.loads(read_limited(source, MAX_INDEX_BYTES).decode("utf-8"))
         if not isinstance(data, dict):
             raise TypeError("the index is not a JSON object")
         if "file" in data:
             return load_batch(_member(source, data["file"]))
         entries = [(entry["snr_db"], entry["file"]) for entry in data["batches"]]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InvalidArgumentError(f"{str(source)!r} is not a sweep index ({exc})") from None
     runs: list[Any] = []
     audio: dict[str, Audio] = {}

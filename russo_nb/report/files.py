@@ -8,8 +8,8 @@ shorter file that loads as a smaller batch.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -18,7 +18,16 @@ from typing import IO
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["atomic_file", "read_bytes", "unsafe_member"]
+__all__ = [
+    "MAX_CLIP_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_INDEX_BYTES",
+    "atomic_file",
+    "check_regular",
+    "read_bytes",
+    "read_limited",
+    "unsafe_member",
+]
 
 
 def _new_file_mode() -> int:
@@ -70,15 +79,85 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def read_bytes(source: Path) -> bytes:
-    """The file's bytes, gunzipped for ``.gz``; a damaged or truncated gzip is a one-line error."""
+MAX_FILE_BYTES = 1 << 30
+"""Most bytes russo reads from one export (a JSON-lines, CSV or Parquet file), and most a ``.gz`` expands to."""
+MAX_CLIP_BYTES = 64 << 20
+"""Most bytes of one clip in an export's audio folder (over half an hour of 16 kHz speech)."""
+MAX_INDEX_BYTES = 16 << 20
+"""Most bytes of a small JSON index (an audio folder's, a sweep's)."""
+
+
+def check_regular(source: Path, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse ``source`` unless it is a regular file of at most ``limit`` bytes (for readers that open paths).
+
+    A FIFO, a device or a socket would hang a reader; a sparse 8 GB file would be read whole.
+    """
     try:
-        raw = source.read_bytes()
+        info = os.stat(source)
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    _check_info(source, info, limit)
+
+
+def _check_info(source: Path, info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a regular file (a folder, FIFO, device or socket); russo reads only regular files"
+        )
+    if info.st_size > limit:
+        raise InvalidArgumentError(
+            f"{str(source)!r} is {info.st_size:,} bytes; russo reads at most {limit:,} bytes from such a file"
+        )
+
+
+def read_limited(source: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``source``, a regular file of at most ``limit`` bytes (opened without blocking on a FIFO)."""
+    try:
+        handle = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    try:
+        _check_info(source, os.fstat(handle), limit)
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(handle)
+    if len(data) > limit:
+        raise InvalidArgumentError(f"{str(source)!r} grew past {limit:,} bytes while being read")
+    return data
+
+
+def _gunzip(source: Path, raw: bytes, limit: int) -> bytes:
+    """Every gzip member of ``raw``, streamed and refused once the output passes ``limit`` bytes."""
+    out = bytearray()
+    while raw:
+        inflater = zlib.decompressobj(wbits=31)
+        chunk = inflater.decompress(raw, limit + 1 - len(out))
+        out += chunk
+        while inflater.unconsumed_tail and len(out) <= limit:
+            out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
+        if len(out) > limit:
+            raise InvalidArgumentError(
+                f"{str(source)!r} expands past {limit:,} bytes; russo reads at most that much from a .gz export"
+            )
+        if not inflater.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        raw = inflater.unused_data.lstrip(b"\0")
+    return bytes(out)
+
+
+def read_bytes(source: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, gunzipped for ``.gz``; a damaged or truncated gzip is a one-line error.
+
+    Only a regular file of at most ``limit`` bytes is read, and a ``.gz`` is expanded as a stream up to
+    ``limit`` bytes (an 8 MB file that expands to 8 GB is refused, not a ``MemoryError``).
+    """
+    raw = read_limited(source, limit)
     if source.name.lower().endswith(".gz"):
         try:
-            return gzip.decompress(raw)
+            return _gunzip(source, raw, limit)
         except (OSError, EOFError, zlib.error) as exc:
             raise InvalidArgumentError(
                 f"{str(source)!r} is not a complete gzip file ({exc}); it was cut short or damaged, export it again"
@@ -99,8 +178,8 @@ def unsafe_member(folder: Path, name: object) -> str | None:
     path = folder / name
     try:
         inside = path.resolve().parent == folder.resolve()
-    except OSError:
-        return "cannot be resolved"
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return "cannot be resolved (a link loop or a broken link)"
     if not inside:
         return "points outside the folder"
     return None

@@ -78,8 +78,8 @@ def _robustness_chart(runs: Any, factors: list[str]) -> str:
     """A sweep's pass rate against SNR per voice as inline SVG ('' when it has no noise levels)."""
     if "snr_db" not in runs.columns:
         return ""
+    from ..analysis.chart_theme import figure_svg
     from ..analysis.sweep_plots import plot_robustness
-    from ..notebook.figures import figure_svg
     from ..view.sweep import THRESHOLD_AT
 
     hue = "voice" if "voice" in factors else None

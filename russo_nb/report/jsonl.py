@@ -103,7 +103,7 @@ def read_jsonl(path: str | Path) -> BatchResult:
     head, body = (raw, b"") if newline < 0 else (raw[:newline], raw[newline + 1 :])
     try:
         header = json.loads(head.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _fail(source, "line 1 is not a russo_nb batch header") from None
     if not isinstance(header, dict) or header.get("kind") != "russo_nb.batch":
         raise _fail(source, "line 1 is not a russo_nb batch header")
@@ -157,14 +157,15 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 if entry.get("kind") != "audio":
                     raise ValueError(f"unexpected {entry.get('kind')!r} line")
                 audio[str(entry["key"])] = audio_from_entry(entry)
-        number = 2
+        number = f"2-{len(TABLES) + 1}"  # type: ignore[assignment]  # the shared tables are checked together
         decoder = RowDecoder(kind, tables, audio)
         run = decoder.run
         runs = []
         for number, cells in rows:  # noqa: B007
             runs.append(run(cells))
-    except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
-        raise _fail(source, f"line {number} is not a valid russo_nb batch line ({type(exc).__name__}: {exc})") from None
+    except (ValueError, TypeError, KeyError, IndexError, RussoError, RecursionError) as exc:
+        what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        raise _fail(source, f"line {number} is not a valid russo_nb batch line ({what})") from None
     if len(runs) != header.get("runs") or len(audio) != header.get("audio", 0):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {header.get('runs')}")
     if kind == "scenarios":
@@ -200,7 +201,7 @@ def _read_v1(source: Path, header: dict[str, Any], body: bytes, metadata: BatchM
                 audio[entry["key"]] = audio_from_entry(entry)
             else:
                 runs.append(SingleRunResult.model_validate_json(line))
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise _fail(source, f"line {number} is not a valid russo_nb batch line ({first})") from None
     declared = header.get("runs")

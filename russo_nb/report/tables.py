@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..cells import bad_whole_row, whole_number
 from ..columns import RUN_STATUSES, RUN_TABLE, FieldGetter
 from ..conditions import check_conditions
 from ..errors import InvalidArgumentError, RussoError
@@ -34,6 +35,7 @@ from ..types import (
     construct_fast,
 )
 from ..types import prompt_id as make_prompt_id
+from .files import check_regular
 
 __all__ = ["TEXT_COLUMNS", "read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame"]
 
@@ -50,6 +52,9 @@ _NUMBER_FIELDS: tuple[str, ...] = tuple(
     and "prompts" in spec.kinds
 )
 """Run fields stored as a number column of the same name (run_index, latency_s, synth_s, attempts, seed)."""
+
+_WHOLE_FIELDS = frozenset(spec.name for spec in RUN_TABLE if spec.dtype in ("int", "Int64"))
+"""Number columns that hold whole numbers (run_index, attempts, seed, token counts)."""
 
 _TEXT_FIELDS: tuple[str, ...] = tuple(
     spec.name
@@ -123,7 +128,16 @@ def _numbers(frame: Any, name: str) -> np.ndarray:
     if bad.any():
         row = int(bad.to_numpy().argmax())
         raise _RowError(row + 1, f"{name} {column.iloc[row]!r} is not a number")
-    return values.to_numpy(dtype=float, na_value=np.nan)
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    if name in _WHOLE_FIELDS:  # attempts=inf or seed=1e300 would load as garbage integers
+        row = bad_whole_row(numbers)
+        if row is not None:
+            value = numbers[row]
+            size = "is too large (at most 2**53 in size)" if np.isfinite(value) and value == np.floor(value) else ""
+            cell = column.iloc[row]
+            shown = repr(cell.item() if isinstance(cell, np.generic) else cell)
+            raise _RowError(row + 1, f"{name} {shown} {size or 'is not a whole number'}")
+    return numbers
 
 
 def _parse_calls(text: str) -> list[ToolCall]:
@@ -166,7 +180,7 @@ def _evaluations(frame: Any, status: np.ndarray) -> Coded:
         for k, raw in enumerate(raws):
             try:
                 evals.append(evaluation_from_plain(json.loads(raw)) if used[k] else None)
-            except (ValueError, TypeError, KeyError) as exc:
+            except (ValueError, TypeError, KeyError, RecursionError) as exc:
                 mask = np.zeros(len(raws), dtype=bool)
                 mask[k] = True
                 raise _RowError(_first_row(codes, mask), f"cannot read the evaluation ({exc})") from None
@@ -184,7 +198,7 @@ def _evaluations(frame: Any, status: np.ndarray) -> Coded:
                 evals.append(evaluation_from_plain(json.loads(raw)))
             else:
                 evals.append(_from_texts(RUN_STATUSES[status[row]] == "passed", exp, act, details))
-        except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError) as exc:
+        except (ValueError, TypeError, SyntaxError, KeyError, IndexError, RussoError, RecursionError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else repr(exc)
             raise _RowError(row + 1, f"cannot read the calls ({first})") from None
     return groups.astype(np.int64), evals
@@ -197,7 +211,7 @@ def _retried(frame: Any) -> Coded:
     for k, raw in enumerate(raws):
         try:
             values.append(tuple(RetriedAttempt.model_validate(item) for item in json.loads(raw)) if raw else ())
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             mask = np.zeros(len(raws), dtype=bool)
             mask[k] = True
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -212,7 +226,7 @@ def _conditions(frame: Any) -> Coded:
     for k, raw in enumerate(raws):
         try:
             values.append(check_conditions(json.loads(raw)) if raw else {})
-        except (ValueError, TypeError, RussoError) as exc:
+        except (ValueError, TypeError, RussoError, RecursionError) as exc:
             mask = np.zeros(len(raws), dtype=bool)
             mask[k] = True
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -355,6 +369,7 @@ def read_csv_table(source: Path) -> Any:
     """The run table of a CSV export (text columns as text, the formula guard's leading ``'`` removed)."""
     import pandas as pd
 
+    check_regular(source)
     try:
         frame = pd.read_csv(
             source,
@@ -388,6 +403,7 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    check_regular(source)
     try:
         schema = pq.read_schema(source)
         names = [name for name in TEXT_COLUMNS if name in schema.names and _is_text(pa, schema.field(name).type)]
@@ -396,12 +412,14 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
         raw_meta = schema_meta.get(b"russo_nb.metadata")
         metadata = BatchMetadata.model_validate_json(raw_meta) if raw_meta else None
         declared = schema_meta.get(b"russo_nb.runs")
+        if declared is not None:
+            declared = whole_number("its metadata's russo_nb.runs", int(declared) if declared.isdigit() else declared)
         frame = table.to_pandas()
-    except (OSError, ValueError, pa.ArrowException) as exc:
+    except (OSError, ValueError, pa.ArrowException, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb Parquet table ({first})") from None
-    if declared is not None and int(declared) != len(frame):
+    if declared is not None and declared != len(frame):
         raise InvalidArgumentError(
-            f"{str(source)!r} holds {len(frame)} runs, its metadata declares {int(declared)}: the file is incomplete"
+            f"{str(source)!r} holds {len(frame)} runs, its metadata declares {declared}: the file is incomplete"
         )
     return frame, metadata

@@ -340,7 +340,7 @@ class ScenarioRun:
             run_index=self.run_index,
         )
         result: ScenarioResult | None = None
-        current_scenario.set(state)  # what @scenario.cache() keys on (this task's context only)
+        token = current_scenario.set(state)  # what @scenario.cache() keys on, for this run only
         try:
             result = await self._setup_and_run(state)
             if result.error is None:
@@ -358,6 +358,7 @@ class ScenarioRun:
             raise
         finally:
             teardown_error = await self._teardown(state)
+            current_scenario.reset(token)
         if teardown_error is not None and result.error is None:
             result = result.model_copy(update={"error": teardown_error, "status": "error", "success": False})
         self._stage = ""

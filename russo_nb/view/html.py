@@ -312,6 +312,9 @@ def notes_html(view: BatchView) -> str:
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "
             f"{view.finished:,} finished runs only; cancelled runs are not failures.</div>"
         )
+    for note in (view.stopping_text, view.resumed_text):
+        if note:
+            parts.append(f"<div class='note'>{escape_text(note)}.</div>")
     if view.small_sample:
         parts.append(
             f"<div class='muted'>Small sample ({view.finished} finished runs): intervals are wide; add runs "
@@ -384,7 +387,8 @@ def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
     else:
         rate = row.rate if row.rate is not None else 0.0
         interval = f"{pct(row.low)}–{pct(row.high)}" if row.low is not None and row.high is not None else ""
-        latency = f"{row.latency:.2f}s" if row.latency is not None else ""
+        at_least = "≥ " if row.latency_censored else ""  # timed-out runs took longer than any measured one
+        latency = f"{at_least}{row.latency:.2f}s" if row.latency is not None else ""
         match = row.match if row.match is not None else 0.0
         cells = (
             f"<td class='num'>{row.passed}/{row.finished}</td><td class='rate'>{bar_html(rate)} {pct(rate)}</td>"

@@ -73,6 +73,8 @@ class PromptRow:
     match_sum: float = 0.0
     latency_sum: float = 0.0
     latency_n: int = 0
+    latency_censored: int = 0
+    """Timed-out runs without a latency: each took at least as long as any run that finished in time."""
     low: float | None = None
     high: float | None = None
 
@@ -98,7 +100,7 @@ class PromptRow:
 
     @property
     def latency(self) -> float | None:
-        """Mean latency (s) over the finished runs that recorded one."""
+        """Mean latency (s) over the finished runs that recorded one; a lower bound when ``latency_censored``."""
         return self.latency_sum / self.latency_n if self.latency_n else None
 
     @property
@@ -223,6 +225,20 @@ class BatchView:
         return interruption_text(self.cancelled, self.finished, self.interrupted)
 
     @property
+    def stopping_text(self) -> str:
+        """Why a batch run ``until=Precision(...)`` stopped (precision or the cap), or ""."""
+        from ..precision import stopping_text
+
+        return stopping_text(getattr(self.metadata, "params", None) or {})
+
+    @property
+    def resumed_text(self) -> str:
+        """ "Resumed: 7 runs, then 13 (one batch, same seeds)" for a resumed batch, or ""."""
+        from ..resume import resumed_text
+
+        return resumed_text(getattr(self.metadata, "params", None) or {})
+
+    @property
     def interval_text(self) -> str:
         """ "95% CI 61.0%–100%" (clustered by prompt, finished runs), or "" without finished runs."""
         if self.low is None or self.high is None:
@@ -306,8 +322,10 @@ def _counted(rows: dict[Any, PromptRow], prompt: str, status: str, key: Any = No
     return row
 
 
-def _measured(row: PromptRow, match_rate: float, latency: float | None) -> None:
+def _measured(row: PromptRow, match_rate: float, latency: float | None, status: str = "") -> None:
     row.match_sum += match_rate
+    if latency is None and status == "timeout":
+        row.latency_censored += 1
     if latency is not None:
         row.latency_sum += latency
         row.latency_n += 1
@@ -326,7 +344,7 @@ def _rows(runs: list[Run], by: tuple[str, ...] = ()) -> list[PromptRow]:
         else:
             row = _counted(rows, run.prompt, _status(run))
         if row is not None:
-            _measured(row, run.match_rate, run.latency_s)
+            _measured(row, run.match_rate, run.latency_s, _status(run))
     return list(rows.values())
 
 
@@ -366,7 +384,7 @@ def _column_rows(runs: ColumnarRuns) -> tuple[list[PromptRow], list[int]]:
         status = str(status or "failed")
         row = _counted(rows, prompt, status)
         if row is not None:
-            _measured(row, match_rate, latency)
+            _measured(row, match_rate, latency, status)
             if status != "passed":
                 failing.append(index)
     return list(rows.values()), failing

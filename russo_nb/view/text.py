@@ -139,6 +139,7 @@ def summary_text(result: Any, view: BatchView | None = None) -> str:
     """The readable report of a batch, grouped by prompt (or scenario), in russo's format."""
     view = view or build_view(result, groups=False)
     lines = headline_lines(view)
+    lines.extend(f"  {note}" for note in (view.stopping_text, view.resumed_text) if note)
     usage = getattr(view.result, "usage", None)
     if usage and isinstance(usage, dict):
         from ..types import format_usage
