@@ -400,7 +400,7 @@ def magic_parsers() -> dict[str, MagicParser]:
     )
     resume.add_argument("--synthesizer", metavar="NAME", help="the synthesizer, for a voice batch loaded from a file")
     add_effects(resume)
-    add_engine_arguments(resume, ("max_concurrency", "timeout"))
+    add_engine_arguments(resume, ("max_concurrency", "timeout", "seed"))  # seed: for a CSV file (no metadata)
     resume.add_argument("--as", dest="as", type=python_name, metavar="NAME", help="store the merged result here")
     resume.add_argument("--record", action="store_true", help="also record the batch in the history store")
     resume.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")

@@ -34,7 +34,8 @@ class HeardAgent:
         self.calls += 1
         if self.hold is not None and self.calls > self.hold:
             await self.gate.wait()
-        city = "Boston" if zlib.crc32(heard.data) % 3 == 0 else "LA"
+        data = heard.data if hasattr(heard, "data") else str(heard).encode()
+        city = "Boston" if zlib.crc32(data) % 3 == 0 else "LA"
         return [{"name": "book_flight", "arguments": {"to_city": city}}]
 
 
@@ -187,3 +188,42 @@ def test_a_stopped_scenario_batch_resumes_to_the_uninterrupted_one():
     assert shape(whole) == shape(straight) and {r.status for r in whole.runs} == {"passed"}
     assert whole.metadata.params["resumed"] == {"parts": [5, 7]}
     assert "Resumed: 5 runs, then 7" in whole.summary()
+
+
+def test_the_magic_resumes_a_loaded_csv_given_the_seed(ip, tmp_path, capsys):
+    async def stopped():
+        agent = HeardAgent(hold=6)
+        job = start_batch(PROMPTS, ToneSynthesizer(), agent, max_concurrency=2, **SETUP)
+        return await _stop(job, agent, 6, 2)
+
+    ip.user_ns.update(
+        loaded=load_batch(export(asyncio.run(stopped()), tmp_path / "partial.csv")),
+        heard=HeardAgent(),
+        tones=ToneSynthesizer(),
+    )
+    line = "resume loaded --agent heard --synthesizer tones --effects noise:20db --quiet"
+    try:
+        assert ip.run_line_magic("russo", line) is None  # refused: one line saying what to give
+        error = [text for text in capsys.readouterr().err.splitlines() if text.startswith("russo:")]
+        assert len(error) == 1 and "give the batch's seed" in error[0]
+        whole = ip.run_line_magic("russo", f"{line} --seed 11")
+        assert ip.user_ns["loaded"] is whole and ip.user_ns["heard"].calls == 14
+    finally:
+        for name in ("loaded", "heard", "tones"):
+            ip.user_ns.pop(name, None)
+    straight = _straight()
+    keep = ["prompt", "run_index", "status", "seed"]
+    assert [[getattr(r, k) for k in keep] for r in whole.runs] == [[getattr(r, k) for k in keep] for r in straight.runs]
+
+
+def test_resume_of_a_huge_stopped_result_reads_counts_not_runs():
+    async def stopped():
+        agent = HeardAgent(hold=50)
+        job = start_batch(["p0", "p1"], None, agent, expect=EXPECT, runs=100_000, max_concurrency=2)
+        return await _stop(job, agent, 50, 2)
+
+    partial = asyncio.run(stopped())
+    job = resume(partial, HeardAgent())
+    assert job.total == partial.status_counts["cancelled"] == 200_000 - partial.finished_count
+    assert partial.runs.built_count <= 2  # at most one run per prompt looked at, for its expectations
+    assert job.plans[0].slots.size == job.total and job.plans[0].plan.runs == 100_000
