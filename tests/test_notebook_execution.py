@@ -59,7 +59,9 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
         text = "".join(o.get("text", "") for o in outputs)
         assert "falls to 90%" in text or "never falls below 90%" in text  # the thresholds, said in words
         mimes = {mime for o in rich for mime in o.get("data", {})}
-        assert "image/png" in mimes and "application/vnd.jupyter.widget-view+json" in mimes  # curves, explorer
+        assert "application/vnd.jupyter.widget-view+json" in mimes  # the explorer with its Sweep tab
+        html = "".join(o["data"].get("text/html", "") for o in rich)
+        assert "en-gb-x-gbcwmd" in html and "reference_rate" in html  # the by-voice table, compare_levels
     if path.stem == "05_why_did_this_fail":
         html = "".join(o["data"].get("text/html", "") for o in rich)
         assert "russo-word-diff" in html and "(said los)" in html  # the misheard words
