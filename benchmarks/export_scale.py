@@ -1,15 +1,18 @@
-"""Export and load at 100,000 runs: JSON lines and Parquet against the bare readers, bytes per run, memory.
+"""Export and load at 100,000 runs and at 10,000 scenario runs, against the bare readers; bytes per run, memory.
 
 Targets (issue 15): loading a 100k-run export takes ≤ 3× a bare read of the same file —
 ``json.loads`` of every line for JSON lines, ``pandas.read_parquet`` for Parquet — and
-JSON lines take ≤ 250 bytes per run on disk. The batch is the honest case: every run has
-its own response object (as an agent that builds a fresh answer per run gives), 1% errors
-with tracebacks, latencies and start times that differ per run, one clip and effects per
-prompt. Peak memory is measured in fresh processes: a 100k-run engine batch of a fresh-
-response agent (target < 150 MB) and a load of the JSON-lines export. Each time is the best
-of ``--repeat`` tries; the machine may be shared, so figures are noisy.
+JSON lines take ≤ 250 bytes per run on disk. Issue 20: for a 100k-run batch (every run
+carrying a condition) and a 10k-run scenario batch, export, load and ``to_dataframe()`` of
+the loaded batch each take ≤ 3× the bare reader of the same file (the ratios are printed).
+The batch is the honest case: every run has its own response object (as an agent that
+builds a fresh answer per run gives), 1% errors with tracebacks, latencies and start times
+that differ per run, one clip and effects per prompt. Peak memory is measured in fresh
+processes: a 100k-run engine batch of a fresh-response agent (target < 150 MB) and a load of
+the JSON-lines export. Each time is the best
+of ``--repeat`` tries, in CPU seconds of this process (the machine is shared).
 
-    python benchmarks/export_scale.py [--prompts 1000 --runs 100 --repeat 3 --no-engine]
+    python benchmarks/export_scale.py [--prompts 1000 --runs 100 --scenarios 100 --repeat 3 --no-engine]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,6 +55,7 @@ def honest_batch(n_prompts: int, runs: int, seed: int = 0) -> BatchResult:
     wrong = rng.random((n_prompts, runs)) < 0.2
     crashed = rng.random((n_prompts, runs)) < 0.01
     effects = ["noise:white:10dB"]
+    conditions = {"agent_version": "v2", "snr_db": 10.0}  # one dict per batch, as start_batch(conditions=) gives
     out = []
     for p in range(n_prompts):
         prompt = f"Book a flight from city {p} to LA, please (variant {p % 7})"
@@ -78,6 +83,7 @@ def honest_batch(n_prompts: int, runs: int, seed: int = 0) -> BatchResult:
                         effects=effects,
                         seed=r,
                         started_at=started,
+                        conditions=conditions,
                     )
                 )
                 continue
@@ -100,17 +106,116 @@ def honest_batch(n_prompts: int, runs: int, seed: int = 0) -> BatchResult:
                     effects=effects,
                     seed=r,
                     started_at=started,
+                    conditions=conditions,
                 )
             )
     return BatchResult(runs=out, metadata=BatchMetadata(name="export scale", agent="fresh-agent", effects=effects))
 
 
+def honest_scenarios(n_scenarios: int, runs: int, seed: int = 0) -> Any:
+    """A scenario batch as the engine records it: a 4-message transcript with a tool call per run,
+    a judge's verdict and criteria, two scores, the lifecycle, 20% wrong bookings."""
+    from russo_nb.scenario.batch import ScenarioBatch
+    from russo_nb.scenario.result import CriterionResult, LifecycleEvent, ScenarioResult
+
+    rng = np.random.default_rng(seed)
+    phases = ["created", "set_up", "running", "scoring", "completed", "torn_down"]
+    expected = [ToolCall(name="book_flight", arguments={"to_city": "Oslo"})]
+    conditions = {"agent_version": "v2"}
+    out = []
+    for s in range(n_scenarios):
+        name = f"book trip {s} to Oslo"
+        for r in range(runs):
+            ok = bool(rng.random() > 0.2)
+            city = "Oslo" if ok else "Bergen"
+            t0 = 1_700_000_000.0 + s * runs + r
+            call = {
+                "id": f"c{r}",
+                "type": "function",
+                "function": {"name": "book_flight", "arguments": json.dumps({"to_city": city})},
+            }
+            messages = [
+                {"role": "user", "content": f"I need a flight to Oslo please (run {r})"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": f"c{r}", "content": "booked"},
+                {"role": "assistant", "content": f"Booked your flight to {city}."},
+            ]
+            out.append(
+                ScenarioResult(
+                    success=ok,
+                    messages=messages,
+                    reasoning="the agent booked the flight" if ok else "it booked the wrong city",
+                    passed_criteria=["books a flight to Oslo"] if ok else [],
+                    failed_criteria=[] if ok else ["books a flight to Oslo"],
+                    total_time=float(rng.lognormal(-1, 0.5)),
+                    agent_time=float(rng.lognormal(-2, 0.5)),
+                    scores={"tool_calls": float(ok), "success": float(ok)},
+                    score=float(ok),
+                    name=name,
+                    description="The user wants a flight to Oslo",
+                    run_index=r,
+                    seed=r,
+                    thread_id=f"{name}-{r}",
+                    turns=2,
+                    started_at=t0,
+                    tags=["booking"],
+                    lifecycle=[LifecycleEvent(phase=p, at=t0 + i / 100) for i, p in enumerate(phases)],
+                    criteria_results=[CriterionResult(criterion="books a flight to Oslo", passed=ok)],
+                    expected_calls=expected,
+                    conditions=conditions,
+                )
+            )
+    return ScenarioBatch(runs=out, metadata=BatchMetadata(kind="scenarios", name="scenario scale"))
+
+
+def export_load_frame(batch: Any, folder: Path, repeat: int) -> list[tuple[Any, ...]]:
+    """Per format: export, load and to_dataframe() of the loaded batch, each against the bare reader."""
+    rows = []
+    for label, name in (("JSON lines", "runs.jsonl"), ("Parquet", "runs.parquet"), ("CSV", "runs.csv")):
+        path = folder / name
+        write_s, _ = best_of(repeat, lambda path=path: export(batch, path))
+        load_s, loaded = best_of(repeat, lambda path=path: load_batch(path))
+        assert loaded.total == batch.total
+        frame_s, _ = best_of(repeat, lambda path=path: load_batch(path).to_dataframe())
+        frame_s = max(frame_s - load_s, 0.0)  # to_dataframe() alone, on a fresh load
+        if name.endswith(".jsonl"):
+            base_s, _ = best_of(repeat, lambda path=path: bare_jsonl(path))
+        elif name.endswith(".parquet"):
+            base_s, _ = best_of(repeat, lambda path=path: pd.read_parquet(path))
+        else:
+            base_s, _ = best_of(repeat, lambda path=path: pd.read_csv(path))
+        rows.append((label, write_s, load_s, frame_s, base_s, path.stat().st_size))
+    return rows
+
+
+def print_ratios(title: str, total: int, rows: list[tuple[Any, ...]]) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'format':<11} {'export':>8} {'load':>8} {'frame':>8} {'bare':>8}  "
+        f"{'export/bare':>11} {'load/bare':>9} {'frame/bare':>10} {'B/run':>7}"
+    )
+    for label, write_s, load_s, frame_s, base_s, size in rows:
+        print(
+            f"{label:<11} {write_s:>7.2f}s {load_s:>7.2f}s {frame_s:>7.2f}s {base_s:>7.2f}s  "
+            f"{write_s / base_s:>10.1f}× {load_s / base_s:>8.1f}× {frame_s / base_s:>9.1f}× {size / total:>7.0f}"
+        )
+    print(
+        "target (issue 20): export, load and frame each ≤ 3× bare (bare: json.loads per line, pandas.read_parquet, "
+        "pandas.read_csv of the same file); frame: to_dataframe() of the loaded batch"
+    )
+
+
 def best_of(repeat: int, fn):
+    """The least CPU time (this process, all its threads) of ``repeat`` calls, and the last value.
+
+    CPU time, not wall time: the machine is shared, and a busy neighbour would otherwise make the
+    same work look several times slower from one run to the next.
+    """
     best, value = float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         value = fn()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best, value
 
 
@@ -174,6 +279,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--scenarios", type=int, default=100, help="scenarios of the scenario batch (x --runs runs)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-engine", action="store_true", help="skip the engine's peak-memory run")
     args = parser.parse_args()
@@ -225,6 +331,18 @@ def main() -> None:
             f"\npeak RSS, fresh process: imports only {baseline_mb:.0f} MB; "
             f"loading the JSON-lines export {load_mb:.0f} MB"
         )
+        ratios = [(row[0], row[1], row[2], max(row[4] - row[2], 0.0), row[6], row[7]) for row in rows]
+        print_ratios(f"prompt batch, {total:,} runs (each with conditions)", total, ratios)
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        scenarios = honest_scenarios(args.scenarios, args.runs)
+        n_scen = args.scenarios * args.runs
+        print(f"\nscenario batch: {n_scen:,} runs built in {time.perf_counter() - started:.1f} s")
+        print_ratios(
+            f"scenario batch, {n_scen:,} runs", n_scen, export_load_frame(scenarios, Path(folder), args.repeat)
+        )
+        loaded = load_batch(Path(folder) / "runs.jsonl")
+        assert loaded.runs == scenarios.runs, "the scenario JSON-lines round trip must be exact"
     if not args.no_engine:
         engine_mb = fresh_peak_mb(_ENGINE.format(root=str(ROOT), prompts=args.prompts, runs=args.runs))
         print(

@@ -109,6 +109,10 @@ class MagicParser(CommandParser):
 # -- value readers ------------------------------------------------------------------------------
 
 
+MAX_COUNT = 10**9
+"""The largest count a flag takes (``--runs``, ``--limit``): beyond it SQLite and the engine would overflow."""
+
+
 def positive_int(text: str) -> int:
     """A whole number >= 1 (``--runs``, ``--limit``), or argparse's one-line error."""
     try:
@@ -117,6 +121,8 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number up to {MAX_COUNT:,}, got {text[:40]!r}")
     return value
 
 
@@ -394,7 +400,7 @@ def magic_parsers() -> dict[str, MagicParser]:
     )
     resume.add_argument("--synthesizer", metavar="NAME", help="the synthesizer, for a voice batch loaded from a file")
     add_effects(resume)
-    add_engine_arguments(resume, ("max_concurrency", "timeout"))
+    add_engine_arguments(resume, ("max_concurrency", "timeout", "seed"))  # seed: for a CSV file (no metadata)
     resume.add_argument("--as", dest="as", type=python_name, metavar="NAME", help="store the merged result here")
     resume.add_argument("--record", action="store_true", help="also record the batch in the history store")
     resume.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")

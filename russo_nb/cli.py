@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,9 @@ __all__ = ["main"]
 
 logger = logging.getLogger("russo_nb")
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 3, 130
+TRACEBACK_ENV = "RUSSO_TRACEBACK"
+"""Set to 1 (or pass ``--traceback``) to see the traceback of an internal error, not only its one line."""
 SUBCOMMANDS = ("run", "demo", "report", "history")
 
 _EPILOG = """\
@@ -40,7 +43,8 @@ commands:
   russo report batch.jsonl -o out.html  turn an exported batch into an HTML report
   russo history [--limit N]             batches recorded in the history store
 
-exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage or suite-file error
+exit codes: 0 passed (or pass rate >= --fail-under), 1 failed, 2 usage, suite-file or input error,
+            3 internal error (one line; --traceback or RUSSO_TRACEBACK=1 shows the traceback), 130 interrupted
 """
 
 
@@ -98,6 +102,8 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``russo`` command; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
+    args = [arg for arg in args if arg != "--traceback"]
     if not logging.getLogger().handlers:  # as logging.basicConfig, with agent text made inert
         handler = logging.StreamHandler()
         handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
@@ -121,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("russo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug (russo's or a component's): not "runs failed", and one line
+        if show_traceback:
+            import traceback
+
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc).strip() else ""
+        _say(
+            f"russo: internal error: {type(exc).__name__}: {terminal_safe(first)[:300]} "
+            f"(run with --traceback or {TRACEBACK_ENV}=1 to see where)",
+            error=True,
+        )
+        return EXIT_INTERNAL
 
 
 # -- russo --config suite.yaml ----------------------------------------------------------------

@@ -273,6 +273,10 @@ def _usage_part(name: str) -> FieldGetter:
     return field("response", part, default=None, key=name)
 
 
+def _tool_names(ev: EvalResult | None) -> str:
+    return ", ".join(call.name for call in ev.actual) if ev is not None else ""
+
+
 def _is_passed(status: Any) -> bool:
     return status == "passed"
 
@@ -401,14 +405,8 @@ RUN_TABLE: tuple[RunColumn, ...] = (
     RunColumn(
         "n_turns", lambda r: r.transcript, "Int64", "Messages in the transcript.", render=_n_turns, kinds=_SCENARIO
     ),
-    RunColumn("tool_calls", lambda r: len(r.tool_calls), "int", "Tool calls the agent made.", kinds=_SCENARIO),
-    RunColumn(
-        "tools",
-        lambda r: ", ".join(call.name for call in r.tool_calls),
-        "str",
-        "Tool names, in order.",
-        kinds=_SCENARIO,
-    ),
+    RunColumn("tool_calls", _eval, "int", "Tool calls the agent made.", render=_n_actual, kinds=_SCENARIO),
+    RunColumn("tools", _eval, "str", "Tool names, in order.", render=_tool_names, kinds=_SCENARIO),
     RunColumn("criteria_passed", lambda r: len(r.passed_criteria), "int", "Criteria met.", kinds=_SCENARIO),
     RunColumn("criteria_failed", lambda r: len(r.failed_criteria), "int", "Criteria missed.", kinds=_SCENARIO),
     RunColumn(
@@ -460,6 +458,7 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
     out: dict[str, list[Any]] = {}
     n = len(runs)
     store = runs if isinstance(runs, ColumnarRuns) else None
+    fields: dict[tuple[str, int], list[Any]] = {}  # each run field read once, however many columns read it
     for spec in columns:
         if spec.batch:
             out[spec.name] = [spec.get(metadata)] * n
@@ -468,6 +467,14 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
         stored = store.field_values(get.name) if store is not None and isinstance(get, FieldGetter) else None
         if stored is not None:
             out[spec.name] = _stored_cells(spec, get, *stored)
+            continue
+        if isinstance(get, FieldGetter):
+            key = (get.name, id(get.default))
+            values = fields.get(key)
+            if values is None:
+                bare = FieldGetter(get.name, None, get.default)
+                values = fields[key] = [bare(run) for run in runs]
+            out[spec.name] = _stored_cells(spec, get, None, values)
             continue
         if spec.render is None:
             out[spec.name] = [get(run) for run in runs]
@@ -501,11 +508,13 @@ def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None
     if part is None and render is None:
         return list(values) if codes is None else [values[code] for code in codes]
     memo: dict[int, tuple[Any, Any]] = {}
+    seen = memo.get
     cells = []
+    append = cells.append
     for value in values:
-        hit = memo.get(id(value))
+        hit = seen(id(value))
         if hit is None:
             raw = value if part is None else part(value)
             hit = memo[id(value)] = (value, raw if render is None else render(raw))
-        cells.append(hit[1])
+        append(hit[1])
     return cells if codes is None else [cells[code] for code in codes]

@@ -51,9 +51,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import operator
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
+from itertools import repeat
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -955,6 +957,11 @@ def finished_run(result: Any) -> bool:
     return result is not None and getattr(result, "status", None) != "cancelled"
 
 
+def _present(values: Sequence[Any]) -> np.ndarray:
+    """Which entries are not ``None``, as a boolean array (a C-level pass: a million slots in milliseconds)."""
+    return np.fromiter(map(operator.is_not, values, repeat(None)), dtype=bool, count=len(values))
+
+
 class RemainingPlan(Plan[Any, Any]):
     """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
 
@@ -970,9 +977,11 @@ class RemainingPlan(Plan[Any, Any]):
         self, plan: Plan[Any, Any], previous: Sequence[Any], started_at: float, parts: Sequence[int] = ()
     ) -> None:
         self.plan = plan
-        self.previous = [result if finished_run(result) else None for result in previous]
-        missing = np.fromiter((result is None for result in self.previous), dtype=bool, count=len(self.previous))
-        self.slots = np.flatnonzero(missing)  # the unfinished slots, as numbers (no object per run)
+        self.previous = list(previous)
+        for slot in np.flatnonzero(_present(self.previous)).tolist():
+            if not finished_run(self.previous[slot]):  # a cancelled run object: runs again
+                self.previous[slot] = None
+        self.slots = np.flatnonzero(~_present(self.previous))  # the unfinished slots, as numbers (no object per run)
         self.units = int(self.slots.size)
         self.runs = 1
         self.conditions = plan.conditions
@@ -994,11 +1003,14 @@ class RemainingPlan(Plan[Any, Any]):
 
         if isinstance(runs, PartialRuns) and runs._list is None:
             runs = runs._results  # None for the unfinished: never build them
+        if len(runs) != self.units:
+            raise ValueError(f"{len(runs)} results for {self.units} remaining runs")
         merged = list(self.previous)
         ran = 0
-        for slot, result in zip(self.slots.tolist(), runs, strict=True):
+        for unit in np.flatnonzero(_present(runs)).tolist():  # only the runs that came back, not every slot
+            result = runs[unit]
             if finished_run(result):
-                merged[slot] = result
+                merged[int(self.slots[unit])] = result
                 ran += 1
         return merged, ran
 

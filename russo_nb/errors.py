@@ -24,8 +24,28 @@ __all__ = [
 ]
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: lines joined with ``"; "``, pydantic's "For further information" links dropped."""
+    if "\n" not in message and "\r" not in message:
+        return message
+    lines = [line.strip() for line in message.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("For further information visit")]
+    return "; ".join(kept)
+
+
 class RussoError(Exception):
-    """Base class of every error russo_nb raises for input a user can fix."""
+    """Base class of every error russo_nb raises for input a user can fix.
+
+    Its message is one line (pydantic's multi-line validation texts are joined with ``"; "``), so the API
+    and the ``russo`` command say the same thing; :class:`ToolCallAssertionError` keeps its diff's lines.
+    """
+
+    single_line = True
+
+    def __init__(self, *args: object) -> None:
+        if self.single_line and len(args) == 1 and isinstance(args[0], str):
+            args = (one_line(args[0]),)
+        super().__init__(*args)
 
 
 class InvalidArgumentError(RussoError, ValueError):
@@ -54,6 +74,8 @@ class ConfigurationError(RussoError, RuntimeError):
 
 class ToolCallAssertionError(RussoError, AssertionError):
     """Raised by :func:`russo_nb.assert_tool_calls` with the diff of what did not match."""
+
+    single_line = False  # the diff is one line per call
 
 
 class RetryableError(RuntimeError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .engine import Progress
 from .errors import InvalidArgumentError
 from .thresholds import CONFIDENCE
 
@@ -112,19 +113,29 @@ class PreciseBatch:
         self.reached: float | None = None  # the half-width when it stopped
         self.rounds: list[int] = []  # runs finished in each round
         self._on_progress = self.job.on_progress
+        self.job.on_progress = self._forward
+        self._progress = Progress(total=self.job.total, started=self.job.progress.started)
+        self._before = 0  # runs counted by the rounds before the one in flight
         self._cancelled = False
         self._task: Any = None
 
     # -- standing in for a job -----------------------------------------------------------------
     @property
-    def progress(self) -> Any:
-        """The round in flight's progress."""
-        return self.job.progress
+    def progress(self) -> Progress:
+        """Progress over every round so far (``total`` grows as rounds are added)."""
+        return self._progress
 
     @property
     def total(self) -> int:
-        """Runs of the round in flight."""
-        return self.job.total
+        """Runs planned so far: the rounds run and the one in flight."""
+        return self._progress.total
+
+    def _forward(self, state: Progress) -> None:
+        """A round's progress event, counted into the rounds' progress and handed on."""
+        self._progress.total = self._before + state.total
+        self._progress.record(state.last)
+        if self._on_progress is not None:
+            self._on_progress(self._progress)
 
     @property
     def executor(self) -> Any:
@@ -139,7 +150,6 @@ class PreciseBatch:
     @on_progress.setter
     def on_progress(self, callback: Any) -> None:
         self._on_progress = callback
-        self.job.on_progress = callback
 
     def start(self) -> Any:
         """Start the rounds on the running loop (once); returns the task."""
@@ -182,7 +192,9 @@ class PreciseBatch:
             previous = _laid_out(list(result.runs), plan.units, self.runs, more)
             plan.ctx.audio.update(result.audio or {})  # the earlier rounds' clips stay with their runs
             remaining = RemainingPlan(plan, previous, self.job.started_at, self.rounds)
-            self.job = Job([remaining], fresh.settings, self._on_progress, executor=fresh.executor)
+            self.job = Job([remaining], fresh.settings, self._forward, executor=fresh.executor)
+            self._before = self._progress.done
+            self._progress.total = self._before + self.job.total
             self.runs = more
             result = await self.job
             self.rounds = list(result.metadata.params.pop("resumed", {}).get("parts") or self.rounds)

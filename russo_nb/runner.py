@@ -70,7 +70,14 @@ def normalize_prompts(prompts: Any) -> list[str]:
         raise InvalidArgumentError("prompts is empty; give at least one prompt")
     for prompt in prompts:
         if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r}")
+            raise InvalidArgumentError(f"every prompt must be a non-empty string, got {prompt!r:.80}")
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no synthesizer, agent or file can carry it
+            raise InvalidArgumentError(
+                f"prompt {prompt!r:.60} holds {prompt[exc.start]!r} at position {exc.start}, a lone surrogate "
+                "that is not text; decode the prompt's bytes properly (errors='replace' keeps the rest)"
+            ) from None
     return prompts
 
 
@@ -78,6 +85,28 @@ def _missed(expected: list[ToolCall], details: str) -> EvalResult:
     """The evaluation a run gets when it never produced an answer."""
     matches = [ToolCallMatch(expected=call, actual=None, matched=False, details=details) for call in expected]
     return EvalResult(passed=False, expected=list(expected), actual=[], matches=matches)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _nested(arguments: Any) -> bool:
+    """Whether arguments hold anything but scalars (only then can they be cyclic or absurdly deep)."""
+    return not all(type(value) in _SCALARS for value in arguments.values())
+
+
+def _bounded(response: AgentResponse) -> AgentResponse:
+    """The response with self-referencing or too-deeply nested arguments made plain (``"<cycle>"``,
+    ``"<nested too deep>"``), so the evaluator, exports and the store can read them."""
+    from .serialize import plain, unbounded
+
+    calls = [
+        construct_fast(ToolCall, {"name": call.name, "arguments": plain(call.arguments)})
+        if unbounded(call.arguments)
+        else call
+        for call in response.tool_calls
+    ]
+    return response.model_copy(update={"tool_calls": calls})
 
 
 @dataclass
@@ -143,6 +172,9 @@ class _BatchContext:
         inside it again.
         """
         calls = response.tool_calls
+        if any(_nested(call.arguments) for call in calls):
+            response = _bounded(response)
+            calls = response.tool_calls
         last = self._last_answer.get(id(expected))
         if (
             last is not None

@@ -44,12 +44,21 @@ def _fallback(value: Any) -> Any:
         return f"<{type(value).__name__}>"
 
 
+MAX_DEPTH = 64
+"""Nesting kept by :func:`plain`; deeper values become :data:`TOO_DEEP` (a 2,000-deep argument cannot
+crash an evaluator, an export or the store)."""
+TOO_DEEP = "<nested too deep>"
+
+
 def plain(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
-    """``value`` as JSON-able plain data: cycles become ``"<cycle>"``, unknown objects their ``repr``."""
+    """``value`` as JSON-able plain data: cycles become ``"<cycle>"``, values nested deeper than
+    :data:`MAX_DEPTH` ``"<nested too deep>"``, unknown objects their ``repr``."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if id(value) in _seen:
         return CYCLE
+    if len(_seen) >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, dict):
         seen = _seen | {id(value)}
         return {str(key): plain(item, seen) for key, item in value.items()}
@@ -60,6 +69,24 @@ def plain(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
     if isinstance(converted, (dict, list)):
         return plain(converted, _seen | {id(value)})
     return converted
+
+
+def unbounded(value: Any) -> bool:
+    """True when ``value`` (dicts and lists inside) holds a cycle or nests deeper than :data:`MAX_DEPTH`."""
+    stack: list[tuple[Any, int, frozenset[int]]] = [(value, 0, frozenset())]
+    while stack:
+        item, depth, seen = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if id(item) in seen or depth >= MAX_DEPTH:
+            return True
+        inner = seen | {id(item)}
+        stack.extend((child, depth + 1, inner) for child in children if isinstance(child, (dict, list, tuple)))
+    return False
 
 
 def dumps_safe(value: Any) -> str:

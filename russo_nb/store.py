@@ -94,9 +94,12 @@ _REQUIRED = {
 
 
 def _sql_value(value: Any) -> Any:
-    """A cell as SQLite takes it: bools as 0/1, text with lone surrogates escaped."""
+    """A cell as SQLite takes it: bools as 0/1, text with lone surrogates escaped, integers beyond
+    SQLite's 64 bits (a usage of 10**30 an agent reported) as floats."""
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return float(value)
     if isinstance(value, str):
         from .serialize import safe_text
 
@@ -340,7 +343,9 @@ class HistoryStore:
             query += " WHERE suite = ?"
             params.append(suite)
         query += " ORDER BY started_at DESC, recorded_at DESC LIMIT ?"
-        params.append(int(limit))
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidArgumentError(f"limit must be a whole number >= 1, got {limit!r:.40}")
+        params.append(min(limit, 2**62))  # SQLite's integers are 64-bit; more than that is "all of them"
         with self._connect() as conn:
             frame = pd.read_sql_query(query, conn, params=params)
         for column in ("started_at", "finished_at"):

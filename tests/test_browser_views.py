@@ -12,7 +12,7 @@ from browser_helpers import ARTIFACTS, launch_chromium, notebook_lab, open_and_r
 from test_browser_quickstart import _contrast
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORDED = ROOT / "russo_nb" / "data" / "recorded"
+RECORDED = ROOT / "tests" / "data"  # two batches of the earlier recorded noise sweep (en-us, clean and 5 dB)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

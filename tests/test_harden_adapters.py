@@ -140,6 +140,20 @@ def test_realtime_floods_end_at_the_same_budget(ws, http):
     assert "more than one run may receive" in run.error.message
 
 
+def test_realtime_close_is_bounded_when_the_server_never_answers_it(http):
+    with DeafWebSocketServer() as server:
+        client = AsyncOpenAI(
+            api_key="sk-test",
+            base_url=f"{http.url}/v1",
+            websocket_base_url=f"ws://127.0.0.1:{server.port}/v1",
+            max_retries=0,
+        )
+        agent = OpenAIRealtimeAgent(client=client, model="rt-deaf", response_timeout=1)
+        run = russo.run_concurrent_sync("a", ToneSynthesizer(), agent, expect=[BOOK], timeout=10.5).runs[0]
+    # the library's own close would wait 10 s for the server's close frame: 1 s + 10 s, past the run's deadline
+    assert run.status == "timeout" and "no response.done within" in run.error.message, run.error
+
+
 @pytest.fixture(scope="module")
 def live():
     with WebSocketAgentServer(tls=True) as running:

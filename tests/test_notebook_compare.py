@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analysis_helpers import batch_from_outcomes
-from notebook_helpers import EVIL
+from notebook_helpers import EVIL, ipython_shell
 
 from russo_nb.analysis import paired_comparison
 from russo_nb.notebook.compare_view import CompareView, compare_grid_html, comparison_html, direction
@@ -103,6 +103,7 @@ def test_compare_view_shows_a_static_snapshot_then_the_live_view():
     """Reopened without a kernel (or converted), the snapshot is what shows: verdict, chart and grid."""
     from IPython.utils.capture import capture_output
 
+    ipython_shell()  # display() goes to an IPython shell's display hook
     a, b = _batches(0.2, 0.9, runs=6)
     view = CompareView(a, b, "v1", "v2")
     with capture_output() as captured:

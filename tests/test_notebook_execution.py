@@ -54,12 +54,14 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
         from nbconvert import HTMLExporter
 
         page, _ = HTMLExporter().from_notebook_node(notebook)
-        assert "russo-static" in page and "russo-prompts" in page and "Transcripts of the first" in page
+        assert "russo-static" in page and "russo-prompts" in page and "largest failure signature" in page
     if path.stem == "06_voices_and_noise":
         text = "".join(o.get("text", "") for o in outputs)
         assert "falls to 90%" in text or "never falls below 90%" in text  # the thresholds, said in words
         mimes = {mime for o in rich for mime in o.get("data", {})}
-        assert "image/png" in mimes and "application/vnd.jupyter.widget-view+json" in mimes  # curves, explorer
+        assert "application/vnd.jupyter.widget-view+json" in mimes  # the explorer with its Sweep tab
+        html = "".join(o["data"].get("text/html", "") for o in rich)
+        assert "en-gb-x-gbcwmd" in html and "reference_rate" in html  # the by-voice table, compare_levels
     if path.stem == "05_why_did_this_fail":
         html = "".join(o["data"].get("text/html", "") for o in rich)
         assert "russo-word-diff" in html and "(said los)" in html  # the misheard words

@@ -242,14 +242,16 @@ def test_a_judged_scenario_without_expected_calls_says_so_instead_of_an_empty_di
     (run,) = batch.runs
     assert run.status == "failed" and run.expected_calls == []
     loaded = load_batch(write_jsonl(batch, tmp_path / "judged.jsonl"))
-    for source in (batch, batch.to_batch_result(), loaded):  # live, converted and loaded back
+    converted = batch.to_batch_result()
+    for source in (batch, converted, loaded):  # live, converted and loaded back
         explorer = Explorer(source, charts=False)
         explorer.open_run(0)
         detail = explorer.runs_browser.detail.body.value
         assert "This scenario declares no expected tool calls" in detail, type(source).__name__
         assert "Calls the agent made (1):" in detail and "book_flight(to_city=&#x27;Oslo&#x27;)" in detail
         assert "russo-call-diff" not in detail and "extra call" not in detail and "no matching call" not in detail
-        assert "Criteria: 0 met, 1 not met" in detail and "✘ tool_called(book_flight(to_city=" in detail
+        if source is not converted:  # criteria stay on scenario runs; the converted batch is for the analysis
+            assert "Criteria: 0 met, 1 not met" in detail and "✘ tool_called(book_flight(to_city=" in detail
         assert EVIL not in detail
         assert "Agent's text</div><div>Booked your flight to Oslo.</div>" in detail
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from notebook_helpers import EVIL, make_batch
+from notebook_helpers import EVIL, ipython_shell, make_batch
 
 from russo_nb.notebook.history_view import HistoryView, draw_trend, history_table_html, variable_for
 from russo_nb.store import HistoryStore
@@ -49,6 +49,28 @@ def test_trend_has_date_ticks_and_batch_names_on_points(store):
     assert "v1 baseline" in names and "flights" in names and any(name.startswith("v2 <script>") for name in names)
 
 
+def test_batches_seconds_apart_get_one_distinct_tick_each_and_labels_alternate(tmp_path):
+    """Four batches run seconds apart: four ticks, each its own time (a date axis repeated one label)."""
+    from matplotlib.figure import Figure
+
+    history = HistoryStore(tmp_path / "history.sqlite")
+    start = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    for index in range(4):
+        batch = make_batch(fail_every=index + 2)
+        batch.metadata.name = f"res{index}"
+        batch.metadata.started_at = start + timedelta(seconds=3 * index)
+        batch.metadata.batch_id = f"c{index}aaaaaaaaa"
+        history.record(batch)
+    figure = Figure()
+    ax = figure.subplots()
+    draw_trend(history.trend(), ax)
+    figure.canvas.draw()
+    ticks = [label.get_text() for label in ax.get_xticklabels()]
+    assert ticks == ["09:30:00", "09:30:03", "09:30:06", "09:30:09"]
+    offsets = [text.xyann[1] for text in ax.texts]
+    assert len(offsets) == 4 and len(set(offsets)) == 2  # neighbours' names above and below their points
+
+
 def test_view_open_buttons_call_back_with_the_batch_id(store):
     opened = []
     view = HistoryView(store, on_open=lambda batch_id: opened.append(batch_id))
@@ -61,6 +83,7 @@ def test_view_open_buttons_call_back_with_the_batch_id(store):
 def test_history_view_shows_a_static_snapshot_then_the_live_view(store):
     from IPython.utils.capture import capture_output
 
+    ipython_shell()  # display() goes to an IPython shell's display hook
     view = HistoryView(store)
     with capture_output() as captured:
         view._ipython_display_()

@@ -104,7 +104,19 @@ def test_a_stable_agent_stops_early_for_precision():
 def test_a_coin_flip_agent_runs_to_the_cap_and_says_so():
     agent = _flaky(0.5, seed=2)
     until = Precision(half_width=0.05, max_runs=20, step=5)
-    result = asyncio.run(russo_nb.run_concurrent(FLAKY_PROMPTS, agent=agent, expect=EXPECT, runs=5, until=until))
+    seen = []
+    result = asyncio.run(
+        russo_nb.run_concurrent(
+            FLAKY_PROMPTS,
+            agent=agent,
+            expect=EXPECT,
+            runs=5,
+            until=until,
+            on_progress=lambda p: seen.append((p.done, p.total)),
+        )
+    )
+    assert [done for done, _ in seen] == list(range(1, 161))  # one progress over every round
+    assert {total for _, total in seen} == {40, 80, 120, 160}  # the total grows as rounds are added
     reached = _reported_matches_the_view(result)
     params = result.metadata.params
     assert params["until"]["stopped"] == "cap" and params["until"]["rounds"] == [40, 40, 40, 40]

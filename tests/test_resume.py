@@ -34,7 +34,8 @@ class HeardAgent:
         self.calls += 1
         if self.hold is not None and self.calls > self.hold:
             await self.gate.wait()
-        city = "Boston" if zlib.crc32(heard.data) % 3 == 0 else "LA"
+        data = heard.data if hasattr(heard, "data") else str(heard).encode()
+        city = "Boston" if zlib.crc32(data) % 3 == 0 else "LA"
         return [{"name": "book_flight", "arguments": {"to_city": city}}]
 
 
@@ -139,3 +140,90 @@ def test_resuming_with_other_effects_is_refused(tmp_path):
     loaded = load_batch(export(asyncio.run(stopped()), tmp_path / "partial.jsonl"))
     with pytest.raises(InvalidArgumentError, match="was run with effects"):
         resume(loaded, HeardAgent(), ToneSynthesizer(), effects="noise:10db")
+
+
+# -- scenario batches resume through their job ----------------------------------------------------
+
+
+def _scenarios(hold: int | None):
+    """Three scenarios whose agent answers "ok"; after ``hold`` calls it waits at the gate."""
+    from russo_nb.scenario import AgentAdapter, Scenario, agent, succeed, user
+
+    gate, calls = Gate(), []
+
+    class Held(AgentAdapter):
+        async def call(self, state):
+            calls.append(1)
+            if hold is not None and len(calls) > hold:
+                await gate.wait()
+            return "ok"
+
+    specs = [Scenario(name=f"s{i}", agents=[Held()], script=[user("hi"), agent(), succeed()]) for i in range(3)]
+    return specs, gate, calls
+
+
+def test_a_stopped_scenario_batch_resumes_to_the_uninterrupted_one():
+    from russo_nb.scenario import start_scenarios
+
+    def shape(batch):
+        return [(r.name, r.run_index, r.status, r.seed) for r in batch.runs]
+
+    async def stopped_then_resumed():
+        specs, gate, calls = _scenarios(hold=5)
+        job = start_scenarios(specs, runs=4, max_concurrency=2, seed=9)
+        await wait_for_progress(job, 5)
+        await gate.until_waiting(2)
+        job.cancel()
+        await asyncio.gather(job.start(), return_exceptions=True)
+        partial = job.result()
+        gate.open()
+        before = len(calls)
+        whole = await job.resume()
+        return partial, whole, len(calls) - before
+
+    partial, whole, called_again = asyncio.run(stopped_then_resumed())
+    specs, _, _ = _scenarios(hold=None)
+    straight = asyncio.run(start_scenarios(specs, runs=4, seed=9).wait())
+    assert partial.metadata.params["interrupted"] and called_again == 12 - 5
+    assert shape(whole) == shape(straight) and {r.status for r in whole.runs} == {"passed"}
+    assert whole.metadata.params["resumed"] == {"parts": [5, 7]}
+    assert "Resumed: 5 runs, then 7" in whole.summary()
+
+
+def test_the_magic_resumes_a_loaded_csv_given_the_seed(ip, tmp_path, capsys):
+    async def stopped():
+        agent = HeardAgent(hold=6)
+        job = start_batch(PROMPTS, ToneSynthesizer(), agent, max_concurrency=2, **SETUP)
+        return await _stop(job, agent, 6, 2)
+
+    ip.user_ns.update(
+        loaded=load_batch(export(asyncio.run(stopped()), tmp_path / "partial.csv")),
+        heard=HeardAgent(),
+        tones=ToneSynthesizer(),
+    )
+    line = "resume loaded --agent heard --synthesizer tones --effects noise:20db --quiet"
+    try:
+        assert ip.run_line_magic("russo", line) is None  # refused: one line saying what to give
+        error = [text for text in capsys.readouterr().err.splitlines() if text.startswith("russo:")]
+        assert len(error) == 1 and "give the batch's seed" in error[0]
+        whole = ip.run_line_magic("russo", f"{line} --seed 11")
+        assert ip.user_ns["loaded"] is whole and ip.user_ns["heard"].calls == 14
+    finally:
+        for name in ("loaded", "heard", "tones"):
+            ip.user_ns.pop(name, None)
+    straight = _straight()
+    keep = ["prompt", "run_index", "status", "seed"]
+    assert [[getattr(r, k) for k in keep] for r in whole.runs] == [[getattr(r, k) for k in keep] for r in straight.runs]
+
+
+def test_resume_of_a_huge_stopped_result_reads_counts_not_runs():
+    async def stopped():
+        agent = HeardAgent(hold=50)
+        job = start_batch(["p0", "p1"], None, agent, expect=EXPECT, runs=100_000, max_concurrency=2)
+        return await _stop(job, agent, 50, 2)
+
+    partial = asyncio.run(stopped())
+    job = resume(partial, HeardAgent())
+    assert job.total == partial.status_counts["cancelled"] == 200_000 - partial.finished_count
+    assert partial.runs.built_count <= 2  # at most one run per prompt looked at, for its expectations
+    assert job.plans[0].slots.size == job.total and job.plans[0].plan.runs == 100_000

@@ -106,7 +106,11 @@ def draw_trend(frame: pd.DataFrame, ax: Any) -> Any:
     import matplotlib.dates as mdates
 
     data = frame.sort_values("started_at") if "started_at" in frame.columns else frame
-    x = data["started_at"].dt.tz_convert(None) if "started_at" in data.columns else range(len(data))
+    dated = "started_at" in data.columns and len(data) > 0
+    seconds = (data["started_at"].max() - data["started_at"].min()).total_seconds() if dated else 0.0
+    # batches minutes apart or less: one tick per batch, in order (a date axis gave four identical ticks)
+    by_order = not dated or seconds < 600
+    x = list(range(len(data))) if by_order else data["started_at"].dt.tz_convert(None)
     ax.plot(x, data["pass_rate"], marker="o", lw=1.5)
     if {"low", "high"} <= set(data.columns):
         ax.fill_between(x, data["low"], data["high"], alpha=0.2, label="95% interval")
@@ -115,20 +119,31 @@ def draw_trend(frame: pd.DataFrame, ax: Any) -> Any:
     named = set(range(len(labels)))
     if len(labels) > MAX_POINT_LABELS and len(rates):
         named = {0, len(labels) - 1, int(rates.argmin()), int(rates.argmax())}
+    shown = 0
     for position, (xv, rate, label) in enumerate(zip(x, rates, labels, strict=True)):
         if position in named and rate == rate:
             short = label if len(label) <= 18 else label[:17] + "…"
-            ax.annotate(short, (xv, rate), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=7)
-    if "started_at" in data.columns and len(data):
-        span = data["started_at"].max() - data["started_at"].min()
-        seconds = span.total_seconds()
-        fmt = "%b %d %H:%M:%S" if seconds <= 3600 else "%b %d %H:%M" if seconds <= 3 * 86400 else "%Y-%m-%d"
+            # neighbours alternate above and below their points, so close labels do not overlap
+            offset = (0, 7) if shown % 2 == 0 or rate > 0.9 else (0, -13)
+            ax.annotate(short, (xv, rate), textcoords="offset points", xytext=offset, ha="center", fontsize=7)
+            shown += 1
+    if by_order:
+        ticks = list(range(len(data)))
+        step = max(1, len(ticks) // 8)
+        ax.set_xticks(ticks[::step])
+        if dated:
+            times = data["started_at"].dt.tz_convert(None).dt.strftime("%H:%M:%S").tolist()
+            ax.set_xticklabels(times[::step])
+        ax.set_xlim(-0.5, len(data) - 0.5)
+        ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+    else:
+        fmt = "%b %d %H:%M" if seconds <= 3 * 86400 else "%Y-%m-%d"
         ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=6))
         ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
         ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("pass rate")
-    ax.set_xlabel("batch started (UTC)")
+    ax.set_xlabel("batch, in the order started (UTC time)" if by_order else "batch started (UTC)")
     ax.set_title(f"pass rate over {len(data)} recorded batches")
     return ax
 

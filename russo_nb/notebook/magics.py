@@ -401,6 +401,7 @@ class RussoMagics(Magics):
                 effects=self._effects(command.get("effects")),
                 max_concurrency=command.get("max_concurrency"),
                 timeout=command.get("timeout"),
+                seed=command.get("seed"),
             )
         if not handle.total:
             print(f"{name}: every run finished; nothing to resume")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -66,12 +67,9 @@ def lookup(
         raise UnknownNameError(_missing_message(name, head, namespace, role, hint))
     obj = namespace[head]
     for depth, attr in enumerate(attrs, start=1):
-        try:
-            obj = getattr(obj, attr)
-        except AttributeError:
-            path = ".".join([head, *attrs[:depth]])
-            parent = ".".join([head, *attrs[: depth - 1]])
-            raise UnknownNameError(f"{role} {name!r}: {parent} has no attribute {attr!r} (looked up {path})") from None
+        path = ".".join([head, *attrs[:depth]])
+        parent = ".".join([head, *attrs[: depth - 1]])
+        obj = _stored_attribute(obj, attr, f"{role} {name!r}: {parent}", path)
     if accept is not None and not accept(obj):
         message = f"{name} is {_a(type(obj).__name__)}, not {_a(role)}"
         if hint:
@@ -81,6 +79,31 @@ def lookup(
             message += _agent_hint(namespace)
         raise UnknownNameError(message)
     return obj
+
+
+_PLAIN_LOOKUPS = (object.__getattribute__, types.ModuleType.__getattribute__, type.__getattribute__)
+_PLAIN_BINDINGS = (types.FunctionType, types.BuiltinFunctionType, staticmethod, classmethod, types.MethodDescriptorType)
+
+
+def _stored_attribute(obj: Any, attr: str, where: str, path: str) -> Any:
+    """``obj.attr`` when it is stored (a value, a function, a method): no property, descriptor or
+    ``__getattr__`` runs. Looking a name up must evaluate nothing, as the docs promise."""
+    if type(obj).__getattribute__ not in (
+        object.__getattribute__,
+        types.ModuleType.__getattribute__,
+        type.__getattribute__,
+    ):
+        raise UnknownNameError(f"{where} computes its attributes in code; assign {path} to a variable first")
+    try:
+        raw = inspect.getattr_static(obj, attr)
+    except AttributeError:
+        raise UnknownNameError(f"{where} has no attribute {attr!r} (looked up {path})") from None
+    if hasattr(type(raw), "__get__") and not isinstance(raw, _PLAIN_BINDINGS):
+        raise UnknownNameError(
+            f"{where}.{attr} is {_a(type(raw).__name__)} whose code would run to look it up; "
+            f"assign {path} to a variable first"
+        )
+    return getattr(obj, attr)
 
 
 def _a(word: str) -> str:

@@ -157,7 +157,7 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 if entry.get("kind") != "audio":
                     raise ValueError(f"unexpected {entry.get('kind')!r} line")
                 audio[str(entry["key"])] = audio_from_entry(entry)
-        number = 2
+        number = f"2-{len(TABLES) + 1}"  # type: ignore[assignment]  # the shared tables are checked together
         decoder = RowDecoder(kind, tables, audio)
         run = decoder.run
         runs = []

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..plain_text import terminal_safe
-from ..types import Audio, Conditions, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall
+from ..types import Audio, Conditions, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall, construct_fast
 from ..types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
@@ -42,7 +42,10 @@ class CriterionResult(BaseModel):
 
 def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
     """Every tool call the assistant made in OpenAI-format ``messages``, as plain russo ToolCalls."""
-    return [ToolCall(name=call.name, arguments=call.arguments) for call in collect_tool_calls(messages)]
+    return [
+        construct_fast(ToolCall, {"name": call.name, "arguments": call.arguments})
+        for call in collect_tool_calls(messages)
+    ]
 
 
 class ScenarioResult(BaseModel):
@@ -157,12 +160,15 @@ class ScenarioResult(BaseModel):
 
         actual = self.tool_calls
         matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
-        return EvalResult(
-            passed=self.status == "passed",
-            expected=list(self.expected_calls),
-            actual=actual,
-            matches=matches,
-            details=self.reasoning or "",
+        return construct_fast(
+            EvalResult,
+            {
+                "passed": self.status == "passed",
+                "expected": list(self.expected_calls),
+                "actual": actual,
+                "matches": matches,
+                "details": self.reasoning or "",
+            },
         )
 
     @property
