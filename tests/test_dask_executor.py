@@ -427,3 +427,22 @@ def test_testing_fakes_travel_to_workers():
 
     voice = pickle.loads(pickle.dumps(EspeakSynthesizer(voice="en-gb", rate=180)))
     assert (voice.voice, voice.rate) == ("en-gb", 180)
+
+
+@pytest.mark.slow
+def test_the_magic_runs_on_the_cluster_with_the_dashboard_beside_the_progress(client, ip, capsys, monkeypatch):
+    import notebook_helpers
+
+    cloudpickle.register_pickle_by_value(notebook_helpers)
+    monkeypatch.setenv("RUSSO_PROGRESS", "text")
+    ip.user_ns["booker"] = russo.agent(notebook_helpers.booking_agent)
+    line = '"Book a flight to LA" --agent booker --text --runs 6 --expect "book_flight(to_city=\'LA\')"'
+    try:
+        ip.run_line_magic("russo", f"run {line} --as here")
+        ip.run_line_magic("russo", f"run {line} --dask {client.scheduler.address} --as there")
+        here, there = ip.user_ns["here"], ip.user_ns["there"]
+    finally:
+        for name in ("booker", "here", "there"):
+            ip.user_ns.pop(name, None)
+    assert there.passed_count == 6 and _rows(there) == _rows(here)
+    assert "russo run dashboard: http" in capsys.readouterr().err

@@ -132,6 +132,11 @@ def test_a_one_cell_sweep_replays_the_same_batch():
     assert [r.seed for r in sweep.runs] == [r.seed for r in batch.runs]
 
 
+def test_run_sweep_awaits_the_same_job():
+    result = asyncio.run(russo.run_sweep(PROMPTS[:1], agent=loudness, voices=["en-us"], snr_db=[None, 0], runs=2))
+    assert result.total == 4 and [r.conditions["snr_db"] for r in result.runs][2:] == [0.0, 0.0]
+
+
 def test_voice_entries_and_synthesizers_by_label():
     entries = espeak_voices("en-us", variants=["f3"], rates=[200])
     result = russo.run_sweep_sync(PROMPTS[:1], agent=loudness, voices=entries[:2], runs=1)

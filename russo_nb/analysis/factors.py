@@ -294,8 +294,11 @@ def heatmap_frame(
     import pandas as pd
 
     table = pd.DataFrame(grid, index=pd.Index(prompts, name="prompt"), columns=labels)
-    worst = np.nanmean(np.where(np.isnan(grid), np.nan, grid), axis=1) if grid.size else np.zeros(0)
-    table = table.iloc[np.argsort(np.nan_to_num(worst, nan=2.0), kind="stable")]
+    ran = ~np.isnan(grid)
+    counted = ran.sum(axis=1)
+    # mean pass rate over the levels a prompt ran at, worst first; a prompt that never finished sorts last
+    worst = np.where(counted > 0, np.where(ran, grid, 0.0).sum(axis=1) / np.maximum(counted, 1), 2.0)
+    table = table.iloc[np.argsort(worst, kind="stable")]
     table.attrs["factors"] = names
     table.attrs["levels"] = [_unkeyed(combo) for combo in order]
     return table
