@@ -136,6 +136,10 @@ def eval_diff_html(evaluation: Any) -> str:
             used.add(id(match.actual))
     matched_actual = [m.actual for m in evaluation.matches if m.actual is not None]
     extras = [call for call in evaluation.actual if not any(call == m for m in matched_actual)]
+    if not evaluation.expected:  # nothing declared: the calls are what the agent did, not "extra"
+        for call in extras[:10]:
+            rows.append(f"<tr><td class='muted'>called</td><td><code>{escape_text(str(call))}</code></td></tr>")
+        extras = []
     for call in extras[:10]:
         rows.append(
             f"<tr><td><span class='badge warn'>extra</span></td><td><code>{escape_text(str(call))}</code></td></tr>"

@@ -253,8 +253,6 @@ class BatchView:
     @property
     def stopping_text(self) -> str:
         """Why a batch run ``until=Precision(...)`` stopped (precision or the cap), or ""."""
-        from ..precision import stopping_text
-
         return stopping_text(getattr(self.metadata, "params", None) or {})
 
     @property
@@ -289,6 +287,27 @@ class BatchView:
 def _row_order(row: PromptRow) -> tuple[float, int]:
     rate = row.rate
     return (-1.0 if rate is None else rate, -row.finished)
+
+
+def stopping_text(params: dict[str, Any]) -> str:
+    """Why a batch run with ``until=`` (:mod:`russo_nb.precision`) stopped, for the summary and the view."""
+    until = params.get("until")
+    reason = params.get("stopped_for")
+    if not isinstance(until, dict) or not reason:
+        return ""
+    rounds = [int(count) for count in until.get("rounds") or []]
+    shown = (
+        f" ({len(rounds)} round{'s' if len(rounds) != 1 else ''}: {' + '.join(map(str, rounds))} runs)"
+        if rounds
+        else ""
+    )
+    if until.get("stopped") == "precision":
+        lead = f"Stopped for {reason}{shown}"
+    elif until.get("stopped") == "cap":
+        lead = f"Stopped at the {reason}{shown}"
+    else:
+        return f"Rounds until ±{float(until.get('half_width', 0)):.1%} {reason}{shown}"
+    return f"{lead} — an estimate to a chosen precision, not a hypothesis test"
 
 
 def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -> str:
