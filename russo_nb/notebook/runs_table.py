@@ -79,8 +79,9 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     heard (the voice agent's transcription, '' when none), latency_s, attempts,
     attempts_text (``2 ↻ ConnectionError``: the count and the last retried error's type),
     retried (each earlier attempt's ``type: message``), error_type, error, prompt_code (the
-    prompt's position among the distinct prompts) and ``search`` (lower-cased prompt, heard
-    text, calls, error and retried errors, for substring search).
+    prompt's position among the distinct prompts), conditions (``voice=en-us · snr_db=10``, '' for
+    none) and ``search`` (lower-cased prompt, heard text, calls, error, retried errors and
+    conditions, for substring search).
     """
     import numpy as np
     import pandas as pd
@@ -91,6 +92,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     base = runs_frame(result)
     # one field each, from the stored columns when the runs are kept as columns (no run is built)
     heard = field_cells(runs, field("response", default=None), lambda response: response_heard(response) or "")
+    conditions = field_cells(runs, field("conditions", default=None), conditions_text)
     retried = field_cells(runs, field("retried", default=None), lambda earlier: earlier or ())
     frame = pd.DataFrame(
         {
@@ -109,6 +111,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "retried": ["\n".join(str(attempt) for attempt in earlier) if earlier else "" for earlier in retried],
             "error_type": base["error_type"].astype(str),
             "error": base["error"].astype(str),
+            "conditions": conditions,
         }
     )
     frame["differs"] = _differs(frame)
@@ -127,8 +130,17 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
         + frame["error"]
         + "\n"
         + frame["retried"]
+        + "\n"
+        + frame["conditions"]
     ).str.lower()
     return frame
+
+
+def conditions_text(conditions: dict[str, Any] | None) -> str:
+    """A run's conditions as one label, ``voice=en-us · snr_db=10`` ('' for none): the runs table's filter key."""
+    if not conditions:
+        return ""
+    return " · ".join(f"{name}={value}" for name, value in conditions.items())
 
 
 def _differs(frame: pd.DataFrame) -> list[str]:
@@ -232,6 +244,14 @@ class RunsTable:
         self.prompt_filter = widgets.Dropdown(
             options=options, value=ALL, description=self.noun.capitalize(), layout=widgets.Layout(width="48%")
         )
+        by_condition = self.frame["conditions"].value_counts(sort=False)
+        condition_options = [(f"all conditions ({len(self.frame):,})", ALL)]
+        condition_options += [(f"{text or 'no conditions'} ({int(n):,})", text) for text, n in by_condition.items()]
+        self.condition_filter = widgets.Dropdown(
+            options=condition_options, value=ALL, description="Condition", layout=widgets.Layout(width="48%")
+        )
+        if len(by_condition) < 2:  # one set of conditions (or none): nothing to choose between
+            self.condition_filter.layout.display = "none"
         self.search = widgets.Text(
             placeholder=f"search {self.noun}, heard text, calls, errors",
             description="Search",
@@ -272,6 +292,7 @@ class RunsTable:
         self.rows.observe(self._selected, names="value")
         self.status_filter.observe(lambda _: self.refilter(), names="value")
         self.prompt_filter.observe(lambda _: self.refilter(), names="value")
+        self.condition_filter.observe(lambda _: self.refilter(), names="value")
         self.search.observe(lambda _: self.refilter(), names="value")
         self.page_size.observe(lambda _: self.refilter(), names="value")
         self.page.observe(lambda _: self.render(), names="value")
@@ -281,6 +302,7 @@ class RunsTable:
             [
                 style,
                 widgets.HBox([self.search, self.prompt_filter]),
+                widgets.HBox([self.condition_filter]),
                 widgets.HBox([self.status_filter, self.page_size, previous, self.page, following]),
                 self.summary,
                 table,
@@ -295,13 +317,16 @@ class RunsTable:
 
     # -- state -------------------------------------------------------------------------
     def filtered(self) -> pd.DataFrame:
-        """The rows passing the current status, prompt and search filters, in the current sort order."""
+        """The rows passing the current status, prompt, condition and search filters, in the current sort order."""
         frame = self.frame
         mask = None
         if self.status_filter.value != "all":
             mask = frame["status"] == self.status_filter.value
         if self.prompt_filter.value != ALL:
             cond = frame["prompt_code"] == self.prompt_filter.value
+            mask = cond if mask is None else mask & cond
+        if self.condition_filter.value != ALL:
+            cond = frame["conditions"] == self.condition_filter.value
             mask = cond if mask is None else mask & cond
         term = self.search.value.strip().lower()
         if term:
