@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
-from ..view.kit import middle
+from ..view.kit import STYLE, middle
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,14 +56,6 @@ COLUMNS: tuple[TableColumn, ...] = (
 """About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
 run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
 passed one the call it made; long prompts are cut in the middle (variants differ at the end)."""
-
-TABLE_STYLE = """<style>
-.russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
-white-space:pre}
-.russo-runs-head button{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
-padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
-background:var(--jp-layout-color2,#eee)}
-</style>"""
 
 
 def noun_of(result: Any) -> str:
@@ -304,7 +296,7 @@ class RunsTable:
         self.search.observe(lambda _: self.refilter(), names="value")
         self.page_size.observe(lambda _: self.refilter(), names="value")
         self.page.observe(lambda _: self.render(), names="value")
-        style = widgets.HTML(value=TABLE_STYLE)
+        style = widgets.HTML(value=STYLE)  # the kit's stylesheet: the rows' and headers' monospace columns
         table = widgets.VBox([head, self.rows], layout=widgets.Layout(overflow="auto hidden", width="100%"))
         self.widget = widgets.VBox(
             [
