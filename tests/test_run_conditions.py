@@ -132,3 +132,13 @@ def test_conditions_survive_the_history_store(tmp_path):
     loaded = store.load(store.record(batch))
     assert all(_same(run.conditions, CONDITIONS) for run in loaded.runs)
     pd.testing.assert_series_equal(loaded.to_dataframe()["snr_db"], batch.to_dataframe()["snr_db"])
+
+
+def test_the_notebook_view_and_the_report_name_the_conditions_escaped(tmp_path):
+    from russo_nb.report import to_html
+
+    batch = run_concurrent_sync(["book"], agent=_agent(), expect=[], runs=2, conditions={"voice": "<en-us>", "k": 3})
+    for page in (batch._repr_html_(), to_html(batch)):
+        assert "conditions: voice &lt;en-us&gt; · k 3" in page and "<en-us>" not in page
+    plain = run_concurrent_sync(["book"], agent=_agent(), expect=[])
+    assert "conditions:" not in plain._repr_html_()
