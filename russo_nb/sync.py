@@ -115,6 +115,20 @@ def _mark_interrupted(result: Any) -> None:
         metadata.params["interrupted"] = True
 
 
+def _progress_lines(label: str) -> Any:
+    """An ``on_progress`` that prints a line at each 10% (and at the end): a notebook cell is not silent."""
+    last = [-1]
+
+    def show(progress: Any) -> None:
+        step = int(progress.fraction * 10)
+        if step == last[0] and progress.done < progress.total:
+            return
+        last[0] = step
+        print(f"{label}: {progress}", flush=True)
+
+    return show
+
+
 def _in_kernel() -> bool:
     """True inside a Jupyter kernel (IPython already imported and running one)."""
     ipython = sys.modules.get("IPython")
@@ -127,8 +141,5 @@ def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
     from .runner import start_batch
 
     if kwargs.get("on_progress") is None and _in_kernel():
-        # a notebook cell would otherwise sit silent for the whole batch: a line at each 10%
-        from .progress_text import ProgressPrinter
-
-        kwargs["on_progress"] = ProgressPrinter(sys.stdout, tty=False, label="run_concurrent_sync")
+        kwargs["on_progress"] = _progress_lines("run_concurrent_sync")
     return run_sync(start_batch(*args, **kwargs))

@@ -123,7 +123,7 @@ def test_run_concurrent_sync_shows_progress_in_a_notebook(kernel):
         "expect=[\"book_flight(to_city='LA')\"], runs=3)\nprint(r.total)",
     )
     assert out["error"] is None, out
-    assert "run_concurrent_sync: 6/6 runs done (6 passed, 0 failed, 0 errors)" in out["stdout"], out
+    assert "run_concurrent_sync: 6/6 runs · 6 passed · 0 failed · 0 errors" in out["stdout"], out
 
 
 def test_mistake_gives_one_line_and_no_traceback(kernel):
