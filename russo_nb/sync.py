@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import time
 from typing import Any, Protocol, TypeVar
@@ -115,20 +114,8 @@ def _mark_interrupted(result: Any) -> None:
         metadata.params["interrupted"] = True
 
 
-def _in_kernel() -> bool:
-    """True inside a Jupyter kernel (IPython already imported and running one)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
-
-
 def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
     """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments (``until=`` too)."""
     from .runner import start_batch
 
-    if kwargs.get("on_progress") is None and _in_kernel():
-        # a notebook cell would otherwise sit silent for the whole batch: a line at each 10%
-        from .progress_text import ProgressPrinter
-
-        kwargs["on_progress"] = ProgressPrinter(sys.stdout, tty=False, label="run_concurrent_sync")
     return run_sync(start_batch(*args, **kwargs))
