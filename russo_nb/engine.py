@@ -75,7 +75,6 @@ __all__ = [
     "TEARDOWN_WAIT_S",
     "TEXT_OPTIONS",
     "EngineOptions",
-    "EngineSettings",
     "Executor",
     "InProcessExecutor",
     "engine_options",
@@ -430,9 +429,6 @@ OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions))
 #: The options a command line can give (``retry_on`` takes Python classes, so it is Python-only).
 TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f.metadata["kind"] is not None)
 
-#: Older name of :class:`EngineOptions`, kept while the other rooms move over.
-EngineSettings = EngineOptions
-
 
 def option_from_text(name: str, text: str) -> Any:
     """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
@@ -601,11 +597,6 @@ class Job(Generic[B]):
         self.started_at = time.time()
         self.finished_at: float | None = None
         self.executor.check(self)
-
-    @property
-    def execution(self) -> Job[B]:
-        """This job (older code reached the engine through ``handle.execution``)."""
-        return self
 
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self) -> Iterator[tuple[int, int, int]]:

@@ -547,7 +547,7 @@ class RunCounts:
         return counts.get("passed", 0) / finished if finished else math.nan
 
     def tally(self) -> Any:
-        """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
+        """How the runs ended (:class:`russo_nb.thresholds.RunTally`): finished, passed, cancelled, ..."""
         from .thresholds import tally_counts
 
         return tally_counts(self.status_counts)

@@ -77,7 +77,7 @@ def test_bad_conditions_are_one_clear_error_before_anything_runs(conditions, mes
 
 def test_a_plan_gives_conditions_per_run():
     """The hook a sweep uses: override conditions_for on the plan; each run (and its frame row) gets its own."""
-    from russo_nb.engine import EngineSettings, Job
+    from russo_nb.engine import EngineOptions, Job
     from russo_nb.pipeline import make_pipeline
     from russo_nb.runner import plan_prompts
 
@@ -89,7 +89,7 @@ def test_a_plan_gives_conditions_per_run():
 
     plan = plan_prompts(["book"], make_pipeline(_agent()), [], runs=4, conditions={"agent_version": "v3"})
     plan.__class__ = VoicePlan
-    batch = arun(Job([plan], EngineSettings()).wait())
+    batch = arun(Job([plan], EngineOptions()).wait())
     frame = batch.to_dataframe()
     assert frame["voice"].tolist() == ["en-us", "en-gb", "en-us", "en-gb"]
     assert frame["snr_db"].tolist() == [0.0, 5.0, 10.0, 15.0]

@@ -10,7 +10,6 @@ to stderr and returns None: no traceback wall.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,12 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .namespace import accepts_agent, lookup
+from .namespace import accepts_agent, lookup, report_error
 from .progress import ProgressDisplay, in_kernel
 
-__all__ = ["RussoMagics", "load_ipython_extension", "report_error"]
+__all__ = ["RussoMagics", "load_ipython_extension"]
 
 logger = logging.getLogger("russo_nb")
-
-
-def report_error(message: str) -> None:
-    """Show a user mistake as one line on stderr (red in notebooks), no traceback."""
-    print(f"russo: {message}", file=sys.stderr, flush=True)
 
 
 def _display(obj: Any) -> None:

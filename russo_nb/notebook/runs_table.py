@@ -10,18 +10,19 @@ turning pages at a page's ends. Column headers are buttons: click to sort, click
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
 from ..view.kit import STYLE, middle
+from .run_detail import noun_of, runs_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_of", "runs_table_frame"]
+__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_table_frame"]
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 ALL = -1
@@ -56,20 +57,6 @@ COLUMNS: tuple[TableColumn, ...] = (
 """About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
 run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
 passed one the call it made; long prompts are cut in the middle (variants differ at the end)."""
-
-
-def noun_of(result: Any) -> str:
-    """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
-    kind = getattr(getattr(result, "metadata", None), "kind", None)
-    return "scenario" if kind == "scenarios" else "prompt"
-
-
-def runs_of(result: Any) -> Sequence[Any]:
-    """A result's runs as a sequence, not copied: a loaded batch's runs stay columns, built when shown."""
-    runs = getattr(result, "runs", None)
-    if runs is None:
-        return []
-    return runs if isinstance(runs, Sequence) else list(runs)
 
 
 def runs_table_frame(result: Any) -> pd.DataFrame:

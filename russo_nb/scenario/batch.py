@@ -35,7 +35,6 @@ from .spec import Scenario, ScenarioRun
 
 __all__ = [
     "ScenarioBatch",
-    "ScenarioBatchRun",
     "ScenarioPlan",
     "merge_scenario_batches",
     "plan_scenarios",
@@ -270,10 +269,6 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
 
     def components(self) -> list[tuple[str, Any]]:
         return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
-
-
-#: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
-ScenarioBatchRun = Job
 
 
 def merge_scenario_batches(parts: list[ScenarioBatch]) -> ScenarioBatch:

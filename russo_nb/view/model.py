@@ -44,7 +44,7 @@ RATE_LABEL = PER_RUN
 
 def result_of(obj: Any) -> Any:
     """The batch inside ``obj``: a SuiteResult's combined batch, or ``obj`` itself."""
-    inner = getattr(obj, "result", None)
+    inner = getattr(obj, "batch", None)
     if inner is not None and not callable(inner) and hasattr(inner, "runs"):
         return inner
     return obj
