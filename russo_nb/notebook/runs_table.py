@@ -235,7 +235,7 @@ class RunsTable:
         condition_options = [(f"all conditions ({len(self.frame):,})", ALL)]
         condition_options += [(f"{text or 'no conditions'} ({int(n):,})", text) for text, n in by_condition.items()]
         self.condition_filter = widgets.Dropdown(
-            options=condition_options, value=ALL, description="Condition", layout=widgets.Layout(width="48%")
+            options=condition_options, value=ALL, description="Condition", layout=widgets.Layout(width="30%")
         )
         if len(by_condition) < 2:  # one set of conditions (or none): nothing to choose between
             self.condition_filter.layout.display = "none"
@@ -289,8 +289,9 @@ class RunsTable:
             [
                 style,
                 widgets.HBox([self.search, self.prompt_filter]),
-                widgets.HBox([self.condition_filter]),
-                widgets.HBox([self.status_filter, self.page_size, previous, self.page, following]),
+                widgets.HBox(
+                    [self.status_filter, self.condition_filter, self.page_size, previous, self.page, following]
+                ),
                 self.summary,
                 table,
             ]
