@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from .serialize import dumps_safe, evaluation_to_plain
 from .types import (
     ColumnarRuns,
     EvalResult,
@@ -220,21 +221,29 @@ def _details(ev: EvalResult | None) -> str:
 
 def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
     """The earlier attempts as a JSON list (what a CSV / Parquet file keeps to load them back); '' when none."""
-    from .serialize import dumps_safe
-
     return dumps_safe([attempt.model_dump() for attempt in retried]) if retried else ""
 
 
-def _conditions_json(conditions: dict[str, Any] | None) -> str:
-    """The run's conditions as a JSON object (NaN kept), '' when it has none."""
-    from .serialize import dumps_safe
+_CONDITIONS_JSON: dict[tuple[Any, ...], str] = {}
 
-    return dumps_safe(conditions) if conditions else ""
+
+def _conditions_json(conditions: dict[str, Any] | None) -> str:
+    """The run's conditions as a JSON object (NaN kept), '' when it has none; equal dicts are written once."""
+    if not conditions:
+        return ""
+    try:
+        key = tuple(conditions.items())
+        text = _CONDITIONS_JSON.get(key)
+    except TypeError:  # an unhashable value: written as it is
+        return dumps_safe(conditions)
+    if text is None:
+        if len(_CONDITIONS_JSON) > 10_000:
+            _CONDITIONS_JSON.clear()
+        text = _CONDITIONS_JSON[key] = dumps_safe(conditions)
+    return text
 
 
 def _evaluation_json(ev: EvalResult | None) -> str:
-    from .serialize import dumps_safe, evaluation_to_plain
-
     return "" if ev is None else dumps_safe(evaluation_to_plain(ev))
 
 

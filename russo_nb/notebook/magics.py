@@ -377,7 +377,7 @@ class RussoMagics(Magics):
         result = self._lookup_result(name)
         job = self._jobs.get(name)
         if job is not None and self.ns.get(name) is result:  # still the result that job made
-            handle = job.resume(max_concurrency=command.get("max_concurrency"))
+            handle = job.resume(**_engine(command))
         else:  # a loaded batch (or one made elsewhere): the components come from the options
             if not command.get("agent"):
                 raise InvalidArgumentError(
@@ -393,9 +393,7 @@ class RussoMagics(Magics):
                 agent,
                 synthesizer,
                 effects=self._effects(command.get("effects")),
-                max_concurrency=command.get("max_concurrency"),
-                timeout=command.get("timeout"),
-                seed=command.get("seed"),
+                **_engine(command),
             )
         if not handle.total:
             print(f"{name}: every run finished; nothing to resume")
