@@ -47,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import EngineSettings, Job, Plan, schedule
+from .engine import EngineOptions, Job, Plan, schedule
 from .errors import InvalidArgumentError, RussoError
 from .ratelimit import RateLimit
 from .types import RunError
@@ -195,7 +195,7 @@ async def _drive(job: Job[Any]) -> list[Any]:
 
 
 def run_chunk(
-    payload: bytes, token: str, start: int, stop: int, settings: EngineSettings, event_name: str
+    payload: bytes, token: str, start: int, stop: int, settings: EngineOptions, event_name: str
 ) -> tuple[bytes, dict[str, Any]]:
     """Dask task: run global run indexes ``start``..``stop`` of the job ``token`` on this worker.
 
@@ -363,7 +363,7 @@ class DaskExecutor:
             await asyncio.to_thread(driver.release)
 
 
-def _chunk_settings(settings: EngineSettings, share: int) -> EngineSettings:
+def _chunk_settings(settings: EngineOptions, share: int) -> EngineOptions:
     """A chunk's engine settings: its share of the cap and the rate limit, the rest as the job's."""
     cap = settings.max_concurrency
     limit = settings.rate_limit

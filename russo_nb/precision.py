@@ -21,7 +21,7 @@ from .engine import Progress
 from .errors import InvalidArgumentError
 from .thresholds import CONFIDENCE
 
-__all__ = ["PreciseBatch", "Precision", "stopping_text"]
+__all__ = ["PreciseBatch", "Precision"]
 
 
 @dataclass(frozen=True)
@@ -60,27 +60,6 @@ class Precision:
         if view.low is None or view.high is None:
             return None
         return (view.high - view.low) / 2
-
-
-def stopping_text(params: dict[str, Any]) -> str:
-    """Why a batch run with ``until=`` stopped, for the summary and the view ("" for other batches)."""
-    until = params.get("until")
-    reason = params.get("stopped_for")
-    if not isinstance(until, dict) or not reason:
-        return ""
-    rounds = [int(count) for count in until.get("rounds") or []]
-    shown = (
-        f" ({len(rounds)} round{'s' if len(rounds) != 1 else ''}: {' + '.join(map(str, rounds))} runs)"
-        if rounds
-        else ""
-    )
-    if until.get("stopped") == "precision":
-        lead = f"Stopped for {reason}{shown}"
-    elif until.get("stopped") == "cap":
-        lead = f"Stopped at the {reason}{shown}"
-    else:
-        return f"Rounds until ±{float(until.get('half_width', 0)):.1%} {reason}{shown}"
-    return f"{lead} — an estimate to a chosen precision, not a hypothesis test"
 
 
 def _laid_out(previous: list[Any], units: int, old_runs: int, new_runs: int) -> list[Any]:

@@ -189,3 +189,9 @@ def test_plots_return_their_axes():
     heat = plot_heatmap(frame, ["snr_db"], where={"voice": "en-us"})
     assert heat.get_images() and "en-us" in heat.get_title()
     plt.close("all")
+
+
+def test_threshold_says_no_trend_when_noise_does_not_hurt():
+    rising = {math.nan: 0.5, 20.0: 0.5, 10.0: 0.85, 5.0: 0.97}  # better in more noise: nothing to read off
+    row = robustness_threshold(sweep_frame({"odd": rising}, prompts=16, runs=6), at=0.9).iloc[0]
+    assert row.status == "no trend" and math.isnan(row.threshold) and "does not rise with SNR" in row.text

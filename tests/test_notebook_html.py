@@ -239,3 +239,31 @@ def test_suite_result_shows_its_combined_batch():
     suite = SuiteResult("s", {"t": batch}, batch)
     bundle = suite._repr_mimebundle_()
     assert bundle["text/plain"].startswith("suite s") and "russo-batch" in bundle["text/html"]
+
+
+def test_scenario_views_lead_with_what_failed_and_mark_no_call_extra_when_none_was_expected():
+    from types import SimpleNamespace
+
+    from russo_nb.notebook.html import _verdict_html, transcript_html
+    from russo_nb.types import EvalResult, ToolCall
+    from russo_nb.view.html import eval_diff_html
+
+    weather = ToolCall(name="get_weather", arguments={"city": "Paris"})
+    diff = eval_diff_html(EvalResult(passed=True, expected=[], actual=[weather]))
+    assert "extra" not in diff and "called" in diff and "get_weather(city=&#x27;Paris&#x27;)" in diff
+    verdict = _verdict_html(
+        SimpleNamespace(
+            status="failed",
+            reasoning="Reached maximum turns (3) without conclusion",
+            failed_criteria=["The agent confirms the booking"],
+            passed_criteria=["The agent asks for the date"],
+            score=None,
+            error=None,
+        )
+    )
+    assert verdict.index("✘ The agent confirms the booking") < verdict.index("Reached maximum turns")
+    bubbles = transcript_html(
+        [{"role": "user", "content": "Weather in Paris?"}, {"role": "assistant", "content": "Sunny."},
+         {"role": "assistant", "content": ""}]
+    )  # fmt: skip
+    assert bubbles.count("class='msg assistant'") == 1  # no empty last bubble

@@ -163,6 +163,8 @@ def transcript_html(
         clip = audio.get(str(message.get("audio_key"))) if audio and message.get("audio_key") else None
         if clip is not None:
             body += _audio_tag(clip)
+        if not body:  # an empty turn (a reply with neither text nor a call) is not a bubble
+            continue
         bubbles.append(f"<div class='msg {css}'><span class='role'>{escape_text(label)}</span>{body}</div>")
     if len(messages) > max_messages:
         bubbles.append(f"<div class='msg system'>… {len(messages) - max_messages} more messages omitted</div>")
@@ -177,13 +179,14 @@ def _verdict_html(result: Any) -> str:
     score = getattr(result, "score", None)
     if score is not None:
         lines[0] += f" · score {score:.2f}"
-    reasoning = getattr(result, "reasoning", None)
-    if reasoning:
-        lines.append(escape_text(reasoning, 1000))
-    for criterion in getattr(result, "passed_criteria", []) or []:
-        lines.append(f"✔ {escape_text(criterion, 300)}")
+    # what failed leads: the criterion not met, then the judge's reasoning ("Reached maximum turns…"), then the rest
     for criterion in getattr(result, "failed_criteria", []) or []:
         lines.append(f"✘ {escape_text(criterion, 300)}")
+    reasoning = getattr(result, "reasoning", None)
+    if reasoning:
+        lines.append(f"<span class='muted'>{escape_text(reasoning, 1000)}</span>")
+    for criterion in getattr(result, "passed_criteria", []) or []:
+        lines.append(f"✔ {escape_text(criterion, 300)}")
     error = getattr(result, "error", None)
     if error is not None:
         lines.append(f"error: {escape_text(str(error))}")

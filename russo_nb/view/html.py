@@ -136,6 +136,10 @@ def eval_diff_html(evaluation: Any) -> str:
             used.add(id(match.actual))
     matched_actual = [m.actual for m in evaluation.matches if m.actual is not None]
     extras = [call for call in evaluation.actual if not any(call == m for m in matched_actual)]
+    if not evaluation.expected:  # nothing declared: the calls are what the agent did, not "extra"
+        for call in extras[:10]:
+            rows.append(f"<tr><td class='muted'>called</td><td><code>{escape_text(str(call))}</code></td></tr>")
+        extras = []
     for call in extras[:10]:
         rows.append(
             f"<tr><td><span class='badge warn'>extra</span></td><td><code>{escape_text(str(call))}</code></td></tr>"
@@ -305,8 +309,10 @@ def headline_html(view: BatchView) -> str:
 
 
 def notes_html(view: BatchView) -> str:
-    """What to keep in mind reading the numbers: the interruption (said once), a small sample."""
+    """What to keep in mind reading the numbers: the interruption (said once), a small sample, the run conditions."""
     parts = []
+    if view.conditions_text:
+        parts.append(f"<div class='muted russo-conditions'>{escape_text(view.conditions_text, 600)}</div>")
     if view.cancelled:
         parts.append(
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "

@@ -44,7 +44,7 @@ RATE_LABEL = PER_RUN
 
 def result_of(obj: Any) -> Any:
     """The batch inside ``obj``: a SuiteResult's combined batch, or ``obj`` itself."""
-    inner = getattr(obj, "result", None)
+    inner = getattr(obj, "batch", None)
     if inner is not None and not callable(inner) and hasattr(inner, "runs"):
         return inner
     return obj
@@ -166,6 +166,32 @@ class BatchView:
     scores: dict[str, Any] | None = None
 
     @property
+    def conditions(self) -> dict[str, list[Any]]:
+        """Each condition the runs carry, with its distinct values in first-seen order (empty: none)."""
+        from ..columns import field, field_cells
+
+        runs = getattr(self.result, "runs", None) or []
+        values: dict[str, dict[str, Any]] = {}
+        seen: set[int] = set()
+        for conditions in field_cells(runs, field("conditions", default=None)):
+            if conditions and id(conditions) not in seen:
+                seen.add(id(conditions))
+                for name, value in conditions.items():
+                    values.setdefault(name, {}).setdefault(repr(value), value)
+        return {name: list(by_text.values()) for name, by_text in values.items()}
+
+    @property
+    def conditions_text(self) -> str:
+        """``conditions: voice en-us, en-gb · snr_db 0, 10`` ('' when the runs carry none); 8 values each at most."""
+        parts = []
+        for name, values in self.conditions.items():
+            shown = ", ".join(str(value) for value in values[:8]) + (
+                f" (+{len(values) - 8} more)" if len(values) > 8 else ""
+            )
+            parts.append(f"{name} {shown}")
+        return "conditions: " + " · ".join(parts) if parts else ""
+
+    @property
     def noun(self) -> str:
         """What a row is: "prompt" or "scenario"."""
         return "scenario" if self.kind == "scenarios" else "prompt"
@@ -227,8 +253,6 @@ class BatchView:
     @property
     def stopping_text(self) -> str:
         """Why a batch run ``until=Precision(...)`` stopped (precision or the cap), or ""."""
-        from ..precision import stopping_text
-
         return stopping_text(getattr(self.metadata, "params", None) or {})
 
     @property
@@ -263,6 +287,27 @@ class BatchView:
 def _row_order(row: PromptRow) -> tuple[float, int]:
     rate = row.rate
     return (-1.0 if rate is None else rate, -row.finished)
+
+
+def stopping_text(params: dict[str, Any]) -> str:
+    """Why a batch run with ``until=`` (:mod:`russo_nb.precision`) stopped, for the summary and the view."""
+    until = params.get("until")
+    reason = params.get("stopped_for")
+    if not isinstance(until, dict) or not reason:
+        return ""
+    rounds = [int(count) for count in until.get("rounds") or []]
+    shown = (
+        f" ({len(rounds)} round{'s' if len(rounds) != 1 else ''}: {' + '.join(map(str, rounds))} runs)"
+        if rounds
+        else ""
+    )
+    if until.get("stopped") == "precision":
+        lead = f"Stopped for {reason}{shown}"
+    elif until.get("stopped") == "cap":
+        lead = f"Stopped at the {reason}{shown}"
+    else:
+        return f"Rounds until ±{float(until.get('half_width', 0)):.1%} {reason}{shown}"
+    return f"{lead} — an estimate to a chosen precision, not a hypothesis test"
 
 
 def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -> str:
