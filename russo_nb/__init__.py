@@ -29,7 +29,7 @@ from .expectations import parse_expectation, tool_call
 from .precision import Precision
 from .protocols import Agent, Evaluator, Synthesizer, agent
 from .resume import resume
-from .runner import PromptBatch, run, run_concurrent, start_batch
+from .runner import run, run_concurrent, start_batch
 from .sweep import run_sweep, run_sweep_sync, start_sweep
 from .sync import run_concurrent_sync, run_sync
 from .types import (
@@ -77,7 +77,6 @@ __all__ = [
     "Progress",
     "Job",
     "Plan",
-    "PromptBatch",
     "start_batch",
     "resume",
     "Precision",

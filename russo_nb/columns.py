@@ -17,10 +17,12 @@ This module imports neither pandas nor numpy; :func:`table_columns` gives plain 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from .serialize import dumps_safe, evaluation_to_plain
 from .types import (
     ColumnarRuns,
     EvalResult,
@@ -219,21 +221,29 @@ def _details(ev: EvalResult | None) -> str:
 
 def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
     """The earlier attempts as a JSON list (what a CSV / Parquet file keeps to load them back); '' when none."""
-    from .serialize import dumps_safe
-
     return dumps_safe([attempt.model_dump() for attempt in retried]) if retried else ""
 
 
-def _conditions_json(conditions: dict[str, Any] | None) -> str:
-    """The run's conditions as a JSON object (NaN kept), '' when it has none."""
-    from .serialize import dumps_safe
+_CONDITIONS_JSON: dict[tuple[Any, ...], str] = {}
 
-    return dumps_safe(conditions) if conditions else ""
+
+def _conditions_json(conditions: dict[str, Any] | None) -> str:
+    """The run's conditions as a JSON object (NaN kept), '' when it has none; equal dicts are written once."""
+    if not conditions:
+        return ""
+    try:
+        key = tuple(conditions.items())
+        text = _CONDITIONS_JSON.get(key)
+    except TypeError:  # an unhashable value: written as it is
+        return dumps_safe(conditions)
+    if text is None:
+        if len(_CONDITIONS_JSON) > 10_000:
+            _CONDITIONS_JSON.clear()
+        text = _CONDITIONS_JSON[key] = dumps_safe(conditions)
+    return text
 
 
 def _evaluation_json(ev: EvalResult | None) -> str:
-    from .serialize import dumps_safe, evaluation_to_plain
-
     return "" if ev is None else dumps_safe(evaluation_to_plain(ev))
 
 
@@ -472,8 +482,12 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
             key = (get.name, id(get.default))
             values = fields.get(key)
             if values is None:
-                bare = FieldGetter(get.name, None, get.default)
-                values = fields[key] = [bare(run) for run in runs]
+                if get.default is _MISSING:
+                    values = list(map(operator.attrgetter(get.name), runs))
+                else:
+                    name, default = get.name, get.default
+                    values = [getattr(run, name, default) for run in runs]
+                fields[key] = values
             out[spec.name] = _stored_cells(spec, get, None, values)
             continue
         if spec.render is None:
@@ -507,16 +521,13 @@ def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None
     part, render = get.part, spec.render
     if part is None and render is None:
         return list(values) if codes is None else _decoded(codes, values)
-    memo: dict[int, tuple[Any, Any]] = {}
-    seen = memo.get
-    cells = []
-    append = cells.append
-    for value in values:
-        hit = seen(id(value))
-        if hit is None:
-            raw = value if part is None else part(value)
-            hit = memo[id(value)] = (value, raw if render is None else render(raw))
-        append(hit[1])
+    ids = list(map(id, values))  # values are alive in ``values``, so their ids are not reused meanwhile
+    distinct = dict(zip(ids, values))
+    made = {}
+    for key, value in distinct.items():  # each distinct object read and rendered once
+        raw = value if part is None else part(value)
+        made[key] = raw if render is None else render(raw)
+    cells = list(map(made.__getitem__, ids))
     return cells if codes is None else _decoded(codes, cells)
 
 

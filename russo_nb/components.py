@@ -2,7 +2,7 @@
 
 Suite files name their components by import path instead of code, e.g.
 ``{class: russo_nb.evaluators.ExactEvaluator, params: {ignore_extra_args: true}}``,
-``{factory: russo_nb.agents.LocalVoiceAgent.demo}`` or ``{object: my_pkg.agents:support_bot}``.
+``{factory: russo_nb.adapters.LocalVoiceAgent.demo}`` or ``{object: my_pkg.agents:support_bot}``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def import_object(path: str) -> Any:
     """Import ``pkg.module.Name`` or ``pkg.module:attr.sub`` and return the object it names.
 
     Without a colon the longest importable module prefix is used, so class attributes
-    such as ``russo_nb.agents.LocalVoiceAgent.demo`` resolve too.
+    such as ``russo_nb.adapters.LocalVoiceAgent.demo`` resolve too.
     """
     if not isinstance(path, str) or not path.strip():
         raise UnknownNameError(f"an import path must be a non-empty string like 'package.module.Name', got {path!r}")
@@ -104,7 +104,7 @@ class ComponentRef(BaseModel):
         return self.class_ or self.factory or self.object or ""
 
     def describe(self) -> str:
-        """A short text for messages: ``class russo_nb.agents.LocalVoiceAgent``."""
+        """A short text for messages: ``class russo_nb.adapters.LocalVoiceAgent``."""
         kind = "class" if self.class_ else "factory" if self.factory else "object"
         return f"{kind} {self.path}"
 

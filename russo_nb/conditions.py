@@ -78,12 +78,16 @@ def condition_names(conditions: Sequence[Mapping[str, Any] | None]) -> list[str]
     Runs share their conditions dicts, so each distinct dict is looked at once.
     """
     seen: set[int] = set()
+    shapes: set[tuple[str, ...]] = set()
     names: dict[str, None] = {}
     for mapping in conditions:
         if not mapping or id(mapping) in seen:
             continue
         seen.add(id(mapping))
-        names.update(dict.fromkeys(mapping))
+        shape = tuple(mapping)
+        if shape not in shapes:  # runs built one by one carry equal dicts: each set of names looked at once
+            shapes.add(shape)
+            names.update(dict.fromkeys(shape))
     return list(names)
 
 

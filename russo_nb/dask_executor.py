@@ -47,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from .engine import EngineSettings, Job, Plan, schedule
+from .engine import EngineOptions, Job, Plan, schedule
 from .errors import InvalidArgumentError, RussoError
 from .ratelimit import RateLimit
 from .types import RunError
@@ -58,6 +58,8 @@ logger = logging.getLogger("russo_nb")
 
 #: Most runs one chunk holds by default (a chunk is one task and one blob).
 MAX_CHUNK = 10_000
+#: Largest pickled job (bytes) sent inside every chunk task; a larger one is scattered to every worker.
+INLINE_PAYLOAD = 1_000_000
 #: Seconds between two looks at the cancel event by a running chunk.
 WATCH_S = 0.25
 #: Seconds the driver waits for running chunks to hand back their finished runs after a cancel.
@@ -193,7 +195,7 @@ async def _drive(job: Job[Any]) -> list[Any]:
 
 
 def run_chunk(
-    payload: bytes, token: str, start: int, stop: int, settings: EngineSettings, event_name: str
+    payload: bytes, token: str, start: int, stop: int, settings: EngineOptions, event_name: str
 ) -> tuple[bytes, dict[str, Any]]:
     """Dask task: run global run indexes ``start``..``stop`` of the job ``token`` on this worker.
 
@@ -361,7 +363,7 @@ class DaskExecutor:
             await asyncio.to_thread(driver.release)
 
 
-def _chunk_settings(settings: EngineSettings, share: int) -> EngineSettings:
+def _chunk_settings(settings: EngineOptions, share: int) -> EngineOptions:
     """A chunk's engine settings: its share of the cap and the rate limit, the rest as the job's."""
     cap = settings.max_concurrency
     limit = settings.rate_limit
@@ -400,7 +402,11 @@ class _Driver:
         self.bounds = [(start, min(start + size, job.total)) for start in range(0, job.total, size)]
         self.outstanding = running * 2 if cap is None or cap >= threads else running
         self.event = Event(self.event_name, client=client)
-        self.scattered = client.scatter(self.payload, broadcast=False, hash=False)
+        # The plans travel inside each chunk task, so the scheduler keeps them: data scattered to a worker dies
+        # with it, and every chunk that needs it would be cancelled. Large plans go to every worker instead.
+        self.shipped: Any = self.payload
+        if len(self.payload) > INLINE_PAYLOAD:
+            self.shipped = client.scatter(self.payload, broadcast=True, hash=False)
         self.next = 0
         self.pending = as_completed()
         for _ in range(min(self.outstanding, len(self.bounds))):
@@ -413,7 +419,7 @@ class _Driver:
         self.next += 1
         future = self.client.submit(
             run_chunk,
-            self.scattered,
+            self.shipped,
             self.token,
             start,
             stop,
@@ -443,13 +449,13 @@ class _Driver:
 
     def _take(self, future: Any, start: int, stop: int) -> None:
         """Decode one chunk's blob (or its failure) and hand its runs to the job on its loop."""
-        if future.cancelled():
-            return
+        if self.stopping and future.cancelled():
+            return  # withdrawn by our cancel: its runs are the job's cancelled ones
         failure: RunError | None = None
         try:
             blob, clips = future.result()
             runs = decode_rows(blob)
-        except Exception as exc:  # the chunk failed on every worker that tried it (KilledWorker, ...)
+        except Exception as exc:  # failed on every worker that tried it (KilledWorker), or cancelled by the cluster
             if self.stopping:
                 return
             runs = None
@@ -507,12 +513,13 @@ class _Driver:
             self.client.cancel(left)
 
     def release(self) -> None:
-        """Forget the job's futures and its scattered plans on the cluster."""
+        """Forget the job's futures (and its plans, when they were scattered) on the cluster."""
         futures = list(self.futures)
         self.futures.clear()
+        if not isinstance(self.shipped, bytes):
+            futures.append(self.shipped)
         try:
             if futures:
                 self.client.cancel(futures)
-            self.client.cancel([self.scattered])
         except Exception:
             logger.debug("releasing the job's Dask futures failed", exc_info=True)

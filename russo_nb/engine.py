@@ -74,7 +74,6 @@ __all__ = [
     "TEARDOWN_WAIT_S",
     "TEXT_OPTIONS",
     "EngineOptions",
-    "EngineSettings",
     "Executor",
     "InProcessExecutor",
     "engine_options",
@@ -429,9 +428,6 @@ OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions))
 #: The options a command line can give (``retry_on`` takes Python classes, so it is Python-only).
 TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f.metadata["kind"] is not None)
 
-#: Older name of :class:`EngineOptions`, kept while the other rooms move over.
-EngineSettings = EngineOptions
-
 
 def option_from_text(name: str, text: str) -> Any:
     """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
@@ -456,7 +452,6 @@ def engine_options(options: EngineOptions | None = None, /, *, where: str = "", 
     :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
     """
     import difflib
-    from dataclasses import replace
 
     unknown = [name for name in given if name not in OPTION_NAMES]
     if unknown:
@@ -600,11 +595,6 @@ class Job(Generic[B]):
         self.started_at = time.time()
         self.finished_at: float | None = None
         self.executor.check(self)
-
-    @property
-    def execution(self) -> Job[B]:
-        """This job (older code reached the engine through ``handle.execution``)."""
-        return self
 
     # -- scheduling ------------------------------------------------------------------
     def _schedule(self) -> Iterator[tuple[int, int, int]]:
@@ -908,15 +898,14 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
-    def resume(
-        self, on_progress: Callable[[Progress], Any] | None = None, *, max_concurrency: int | None = None
-    ) -> Job[B]:
+    def resume(self, on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[B]:
         """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
 
         Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
-        would have produced it. See :mod:`russo_nb.resume`.
+        would have produced it. Engine options given (``max_concurrency=``, ``timeout=`` ...) replace
+        the job's own for the resumed runs. See :mod:`russo_nb.resume`.
         """
-        return resume_job(self, on_progress, max_concurrency)
+        return resume_job(self, on_progress, **engine)
 
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
@@ -1035,12 +1024,10 @@ class RemainingPlan(Plan[Any, Any]):
         return self.plan.audio_store()
 
 
-def resume_job(
-    job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, max_concurrency: int | None = None
-) -> Job[Any]:
+def resume_job(job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[Any]:
     """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
 
-    ``max_concurrency`` replaces the job's cap for the resumed runs (default: the job's own).
+    Engine options given (not None) replace the job's own for the resumed runs (``max_concurrency`` ...).
     """
     if job._task is not None and not job._task.done():
         raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
@@ -1051,5 +1038,5 @@ def resume_job(
             remaining.append(RemainingPlan(plan.plan, merged, plan.started_at, [*plan.parts, ran]))
         else:
             remaining.append(RemainingPlan(plan, results, job.started_at))
-    settings = job.settings if max_concurrency is None else replace(job.settings, max_concurrency=max_concurrency)
+    settings = engine_options(job.settings, where="resume()", **engine)
     return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)

@@ -62,24 +62,12 @@ def _optional_list(values: np.ndarray, whole: bool = False) -> list[Any]:
     return cells.tolist()
 
 
-_CELL_FIELDS: tuple[str, ...] = (
-    "prompt",
-    "run_index",
-    "eval_result",
-    "status",
-    "latency_s",
-    "synth_s",
-    "attempts",
-    "audio_key",
-    "response",
-    "prompt_id",
-    "effects",
-    "seed",
-    "started_at",
-    "retried",
-    "conditions",
-)
-"""The run fields built from per-row cells (the error comes from the store's error rows; no transcript)."""
+_NOT_CELLS: tuple[str, ...] = ("error", "transcript")
+"""Run fields not built from per-row cells: the error comes from the store's error rows; a table keeps no transcript."""
+
+_CELL_FIELDS: tuple[str, ...] = tuple(name for name in SingleRunResult.model_fields if name not in _NOT_CELLS)
+"""The run fields built from per-row cells: every field of a run but :data:`_NOT_CELLS` (a field added to
+SingleRunResult is asked of the store here, so a loader that misses it fails the round-trip tests)."""
 
 
 class LazyRuns(MutableSequence[SingleRunResult]):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["register_view", "render"]
+__all__ = ["Rendered", "register_view", "render"]
 
 _views: dict[str, Callable[..., Any]] = {}
 
@@ -28,3 +28,26 @@ def render(name: str, result: Any, **options: Any) -> Any:
     except KeyError:
         raise LookupError(f"no {name!r} view is registered (import russo_nb registers them)") from None
     return func(result, **options)
+
+
+class Rendered:
+    """How a batch shows itself (prompt and scenario batches alike): every form comes from one registered view.
+
+    ``summary()`` / ``str()`` are the ``summary_text`` view; a notebook gets the ``mimebundle`` view
+    (plain text and rich HTML, see :mod:`russo_nb.view`).
+    """
+
+    def summary(self) -> str:
+        """A readable report: the pass rate (finished runs counted), then each prompt's or scenario's runs."""
+        return render("summary_text", self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        return render("mimebundle", self)
+
+    def _repr_html_(self) -> str:
+        """Rich HTML for notebooks (pass rates, per-prompt table, failures); see russo_nb.view."""
+        return self._repr_mimebundle_()["text/html"]

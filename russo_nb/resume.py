@@ -11,10 +11,10 @@ batch is the batch an uninterrupted job would have produced.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .engine import Job, RemainingPlan
+from .engine import EngineOptions, Job, RemainingPlan, engine_options
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -30,10 +30,9 @@ def resume(
     evaluator: Any = None,
     *,
     effects: Sequence[Any] | None = None,
-    max_concurrency: int | None = None,
-    timeout: float | None = None,
     on_progress: Callable[[Progress], Any] | None = None,
-    seed: int | None = None,
+    options: EngineOptions | None = None,
+    **engine: Any,
 ) -> Job[Any]:
     """A job that runs a loaded batch's cancelled runs with ``agent`` and merges them (await it, or ``run_sync``).
 
@@ -41,8 +40,10 @@ def resume(
     file; the components do not travel in it, so give the ``agent`` (and for a voice batch the
     ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
     effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
-    runs' own seeds). Runs that finished are kept as they are; only the cancelled ones run, and
-    the unfinished runs are read from the file's columns, never built one object each.
+    runs' own seeds). Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``,
+    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs that finished are kept as they are;
+    only the cancelled ones run, and the unfinished runs are read from the file's columns, never
+    built one object each.
     """
     from .runner import start_batch
 
@@ -62,8 +63,8 @@ def resume(
     first = {prompt: runs[row] for prompt, row in layout.first_row.items()}  # one run per prompt, for its expectations
     expected = {prompt: list(run.eval_result.expected) if run.eval_result else [] for prompt, run in first.items()}
     conditions = dict(getattr(first[prompts[0]], "conditions", None) or {})
-    if seed is None:
-        seed = getattr(metadata, "seed", None)
+    settings = engine_options(options, where="resume()", **engine)
+    seed = settings.seed if settings.seed is not None else getattr(metadata, "seed", None)
     if effects is None and getattr(metadata, "effects", None):
         effects = _effects_named(list(metadata.effects))
     job = start_batch(
@@ -73,10 +74,8 @@ def resume(
         evaluator,
         expect=expected,
         runs=per_prompt,
-        max_concurrency=max_concurrency,
-        timeout=timeout,
+        options=replace(settings, seed=int(seed or 0)),
         effects=effects,
-        seed=int(seed or 0),
         name=getattr(metadata, "name", None),
         conditions=conditions or None,
         on_progress=on_progress,

@@ -41,7 +41,6 @@ from .types import (
 )
 
 __all__ = [
-    "PromptBatch",
     "PromptPlan",
     "PromptRun",
     "derive_seed",
@@ -419,10 +418,6 @@ class PromptPlan(Plan[SingleRunResult, BatchResult]):
 
     def audio_store(self) -> dict[str, Audio] | None:
         return self.ctx.audio if self.ctx.keep_audio else None
-
-
-#: The handle of a prompt batch in flight (older name of :class:`~russo_nb.engine.Job`).
-PromptBatch = Job
 
 
 def plan_prompts(

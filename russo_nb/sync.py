@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from typing import Any, Protocol, TypeVar
@@ -114,8 +115,31 @@ def _mark_interrupted(result: Any) -> None:
         metadata.params["interrupted"] = True
 
 
+def _progress_lines(label: str) -> Any:
+    """An ``on_progress`` that prints a line at each 10% (and at the end): a notebook cell is not silent."""
+    last = [-1]
+
+    def show(progress: Any) -> None:
+        step = int(progress.fraction * 10)
+        if step == last[0] and progress.done < progress.total:
+            return
+        last[0] = step
+        print(f"{label}: {progress}", flush=True)
+
+    return show
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (IPython already imported and running one)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 def run_concurrent_sync(*args: Any, **kwargs: Any) -> Any:
     """:func:`russo_nb.run_concurrent` for code that cannot ``await``; same arguments (``until=`` too)."""
     from .runner import start_batch
 
+    if kwargs.get("on_progress") is None and _in_kernel():
+        kwargs["on_progress"] = _progress_lines("run_concurrent_sync")
     return run_sync(start_batch(*args, **kwargs))

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from .plain_text import terminal_safe
+from .rendering import Rendered
 
 __all__ = [
     "AgentResponse",
@@ -547,7 +548,7 @@ class RunCounts:
         return counts.get("passed", 0) / finished if finished else math.nan
 
     def tally(self) -> Any:
-        """How the runs ended (:class:`russo_nb.analysis.thresholds.RunTally`): finished, passed, cancelled, ..."""
+        """How the runs ended (:class:`russo_nb.thresholds.RunTally`): finished, passed, cancelled, ..."""
         from .thresholds import tally_counts
 
         return tally_counts(self.status_counts)
@@ -558,7 +559,7 @@ class RunCounts:
         return count_statuses(self.runs)
 
 
-class BatchResult(RunCounts, BaseModel):
+class BatchResult(RunCounts, Rendered, BaseModel):
     """All runs of a batch (prompts × runs), the distinct audio clips, and the parameters.
 
     ``passed`` is True only if every run passed; ``pass_rate`` is the fraction that did.
@@ -614,12 +615,6 @@ class BatchResult(RunCounts, BaseModel):
         """Runs that did not pass, in order."""
         return (run for run in self.runs if run.status != "passed")
 
-    def summary(self) -> str:
-        """A readable report grouped by prompt, in russo's format (finished runs counted; see russo_nb.view)."""
-        from .rendering import render
-
-        return render("summary_text", self)
-
     @property
     def usage(self) -> dict[str, float]:
         """Totals of what the agent's adapter reported per run (tokens, audio seconds); empty when none.
@@ -659,19 +654,6 @@ class BatchResult(RunCounts, BaseModel):
             f"pass_rate={self.pass_rate:.1%}, prompts={len(self.prompts)}"
             + (f", cancelled={self.cancelled_count})" if self.cancelled_count else ")")
         )
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
-        from .rendering import render
-
-        return render("mimebundle", self)
-
-    def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rate, per-prompt table, failures); see russo_nb.view."""
-        return self._repr_mimebundle_()["text/html"]
 
 
 def as_batch_result(result: Any) -> BatchResult:

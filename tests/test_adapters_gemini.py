@@ -143,9 +143,17 @@ def test_live_words_only_turn(live):
     assert response.tool_calls == [] and response.text == "Hello"
 
 
-def test_constructor_contract():
-    with pytest.raises(russo.InvalidArgumentError, match="either 'client'"):
-        GeminiLiveAgent()
+def test_constructor_contract(monkeypatch):
+    for name in (
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_PROJECT_ID",
+        "GOOGLE_CLOUD_LOCATION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(russo.ConfigurationError, match="GeminiLiveAgent has no Gemini credentials"):
+        GeminiLiveAgent()  # russo makes a client from the environment; there is none
     agent = GeminiAgent(client=object())
     assert (agent.model, agent.tools, agent.system_instruction, agent.config) == ("gemini-2.0-flash", None, None, None)
     assert agent._build_config(types) is None

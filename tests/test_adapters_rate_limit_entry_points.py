@@ -25,7 +25,7 @@ def test_suite_file_rate_limit_and_override():
 
 
 def test_a_bad_rate_limit_in_a_suite_file_names_the_field():
-    data = {"agent": {"factory": "russo_nb.agents.LocalVoiceAgent.demo"}, "rate_limit": "lots", "tests": []}
+    data = {"agent": {"factory": "russo_nb.adapters.LocalVoiceAgent.demo"}, "rate_limit": "lots", "tests": []}
     with pytest.raises(SuiteFileError, match="rate_limit"):
         parse_suite(data, "inline.yaml")
 

@@ -155,7 +155,9 @@ def test_sort_search_open_play_and_history_open(lab):
             texts = _option_texts(listbox)
             fields = [re.split(r"\s{2,}", text.strip()) for text in texts]
             target = next(
-                i for i, row in enumerate(fields) if row[0].startswith("Book a flight from New York") and row[1] == "0"
+                i  # the prompt is cut in the middle: "Book a flight fro…to Los Angeles"
+                for i, row in enumerate(fields)
+                if row[0].startswith("Book a flight fro") and row[0].endswith("Los Angeles") and row[1] == "0"
             )
             listbox.select_option(index=target)
             detail = panel.locator(".russo-detail").first
@@ -249,7 +251,7 @@ def test_sort_search_open_play_and_history_open(lab):
             # history: open the noisy batch from its button
             history = panel.locator(".russo-history-view").first
             history.scroll_into_view_if_needed()
-            assert history.locator("img").count() == 1  # the dated trend
+            assert history.locator(".russo-trend svg").count() == 1  # the dated trend, in the theme's colours
             text = history.inner_text()
             assert "demo 5 dB" in text and "None" not in text
             row_button = history.locator("button", has_text="Open")

@@ -197,7 +197,7 @@ def test_run_suite_gives_a_batch_per_test_and_one_combined_batch(tmp_path):
     assert la.total == 4 and weather.total == 3  # suite runs=2 for 2 prompts; the test's own runs=3
     assert weather.passed
     assert flaky_prompts(la) == [("maybe fly from new york to los angeles", 1, 2)]
-    combined = outcome.result
+    combined = outcome.batch
     assert combined.total == 7 and combined.passed_count == 6
     assert combined.metadata.name == "flights"
     assert combined.metadata.max_concurrency == 3
@@ -219,8 +219,8 @@ def test_arguments_override_the_file_and_tags_select_tests(tmp_path):
     path = write(tmp_path, GOOD)
     outcome = run_suite(path, runs=4, max_concurrency=1, tags=["weather"])
     assert list(outcome.tests) == ["weather"]
-    assert outcome.result.total == 4  # runs= beats the test's runs: 3
-    assert outcome.result.metadata.max_concurrency == 1
+    assert outcome.batch.total == 4  # runs= beats the test's runs: 3
+    assert outcome.batch.metadata.max_concurrency == 1
     with pytest.raises(SuiteFileError, match="no test or scenario has tag nope; tags in the file: flights, weather"):
         run_suite(path, tags=["nope"])
     with pytest.raises(russo.InvalidArgumentError, match="runs must be"):
@@ -240,8 +240,8 @@ def test_agent_errors_are_captured_per_run(tmp_path):
         "runs: 2\ntests:\n  - {prompt: Book a flight from NYC to LA, expect: [book_flight]}\n"
     )
     outcome = run_suite(write(tmp_path, body))
-    assert [run.status for run in outcome.result.runs] == ["error", "error"]
-    assert "the agent crashed on purpose" in str(outcome.result.runs[0].error)
+    assert [run.status for run in outcome.batch.runs] == ["error", "error"]
+    assert "the agent crashed on purpose" in str(outcome.batch.runs[0].error)
     assert "2 error" in outcome.summary()
 
 
@@ -258,7 +258,7 @@ def test_cancelled_suite_keeps_finished_runs(tmp_path):
         return handle.result()
 
     outcome = asyncio.run(go())
-    statuses = [run.status for run in outcome.result.runs]
+    statuses = [run.status for run in outcome.batch.runs]
     assert statuses[0] == "passed" and statuses[1:] == ["cancelled"] * 6
     assert outcome.interrupted
 
@@ -272,9 +272,9 @@ def test_suite_built_in_code_shares_one_clip_per_prompt(tmp_path):
     suite = parse_suite({"tests": [{"prompt": "Book a flight from NYC to LA", "expect": ["book_flight"]}], "runs": 3})
     pipeline = Pipeline(synth, KeywordAgent(), ExactEvaluator(ignore_extra_args=True), [])
     outcome = run_suite(suite, pipeline=pipeline)
-    assert outcome.passed and outcome.result.total == 3
+    assert outcome.passed and outcome.batch.total == 3
     assert synth.calls == ["Book a flight from NYC to LA"]  # synthesized once, shared by the runs
-    assert outcome.result.metadata.synthesizer == "text-synth"
+    assert outcome.batch.metadata.synthesizer == "text-synth"
 
 
 def test_synthesizer_is_cached_unless_switched_off(tmp_path):

@@ -137,13 +137,13 @@ def test_rows_round_trip_every_field():
 
 def test_each_chunk_gets_its_share_of_the_cap_and_the_rate_limit():
     from russo_nb.dask_executor import _chunk_settings
-    from russo_nb.engine import EngineSettings
+    from russo_nb.engine import EngineOptions
 
-    shared = _chunk_settings(EngineSettings(max_concurrency=10, rate_limit="60/min", timeout=3), 4)
+    shared = _chunk_settings(EngineOptions(max_concurrency=10, rate_limit="60/min", timeout=3), 4)
     assert shared.max_concurrency == 2 and shared.timeout == 3
     assert shared.rate_limit.requests == 15 and shared.rate_limit.per_s == 60
-    assert _chunk_settings(EngineSettings(), 4).max_concurrency is None
-    assert _chunk_settings(EngineSettings(max_concurrency=2), 2).max_concurrency == 1
+    assert _chunk_settings(EngineOptions(), 4).max_concurrency is None
+    assert _chunk_settings(EngineOptions(max_concurrency=2), 2).max_concurrency == 1
 
 
 def test_job_keeps_the_first_result_per_index():

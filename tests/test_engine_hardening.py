@@ -161,7 +161,7 @@ def test_http_agents_run_as_many_at_once_as_the_cap_allows():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        from russo_nb.agents import HttpAgent
+        from russo_nb.adapters import HttpAgent
 
         agent = HttpAgent(f"http://127.0.0.1:{server.server_port}/agent", timeout=30)
         batch = russo.run_concurrent_sync("p", agent=agent, expect=[OK], runs=12, max_concurrency=12)

@@ -10,7 +10,7 @@ import yaml
 
 import russo_nb as russo
 from russo_nb.config import parse_suite, start_suite
-from russo_nb.engine import MAX_RUNS, EngineSettings, Job
+from russo_nb.engine import MAX_RUNS, EngineOptions, Job
 from russo_nb.evaluators import ExactEvaluator
 from russo_nb.pipeline import make_pipeline
 from russo_nb.runner import plan_prompts
@@ -64,7 +64,7 @@ def test_work_items_are_built_when_run_not_up_front():
         return original(unit, run)
 
     plan.item = counting  # type: ignore[method-assign]
-    job = Job([plan], EngineSettings(max_concurrency=2))
+    job = Job([plan], EngineOptions(max_concurrency=2))
     assert made == [] and job.progress.total == 100_000
 
     async def partial():
@@ -165,8 +165,8 @@ def test_job_result_is_a_method_everywhere_and_suite_result_has_batch():
     job = start_suite(parse_suite(yaml.safe_load(SUITE)))
     assert callable(job.result)
     outcome = asyncio.run(job.wait())
-    assert outcome.batch is outcome.result  # the older name still reads the combined batch
-    assert isinstance(job, Job) and isinstance(russo.start_batch("p", agent=lambda t: []), russo.PromptBatch)
+    assert not hasattr(outcome, "result")  # one name for the combined batch: outcome.batch
+    assert isinstance(job, Job) and isinstance(russo.start_batch("p", agent=lambda t: []), russo.Job)
 
 
 @pytest.mark.parametrize(

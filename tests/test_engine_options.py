@@ -73,11 +73,16 @@ def test_one_default_each_whatever_the_entry_point(entry):
     assert settings.max_concurrency is None and settings.retry_backoff == 0.5
 
 
-@pytest.mark.parametrize("entry", ["start_batch", "start_scenarios", "start_suite", "start_sweep", "start_demo"])
+@pytest.mark.parametrize(
+    "entry", ["start_batch", "start_scenarios", "start_suite", "start_sweep", "start_demo", "resume", "Job.resume"]
+)
 def test_no_entry_point_declares_an_option_again(entry):
     """Options live in EngineOptions only; max_concurrency stays positional where russo passes it so."""
+    from russo_nb.engine import Job
+    from russo_nb.resume import resume
+
     module = {"start_batch": start_batch, "start_scenarios": start_scenarios, "start_suite": start_suite}
-    module |= {"start_sweep": start_sweep, "start_demo": start_demo}
+    module |= {"start_sweep": start_sweep, "start_demo": start_demo, "resume": resume, "Job.resume": Job.resume}
     declared = set(inspect.signature(module[entry]).parameters) & set(OPTION_NAMES)
     assert declared <= {"max_concurrency", "seed"}
     assert "retry_backoff" not in declared and "timeout" not in declared

@@ -180,3 +180,61 @@ def test_no_private_name_of_another_package_is_used_as_an_attribute() -> None:
     assert _module_aliases(ROOT / "report" / "html.py", ast.parse("from ..view import html as view_html")) == {
         "view_html": "russo_nb.view.html"
     }
+
+
+def _module_of(dotted: str) -> str | None:
+    """``russo_nb.x.y`` as the module that holds it: ``russo_nb.x.y`` (a .py), ``russo_nb.x.y.__init__`` or None."""
+    rel = Path(*dotted.split(".")[1:])
+    if (ROOT / rel).with_suffix(".py").exists():
+        return dotted
+    if (ROOT / rel / "__init__.py").exists():
+        return f"{dotted}.__init__"
+    return None
+
+
+def module_imports() -> list[tuple[str, str, str]]:
+    """(importing module, imported module, file:line) for every russo_nb import, lazy ones included; imports
+    only for type checkers (``if TYPE_CHECKING:``) left out, since they never run."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        parts, is_package = _module_name(path)
+        me = ".".join(parts) + (".__init__" if is_package else "")
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        typing_only = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for child in node.body
+            for inner in ast.walk(child)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            targets: list[str | None] = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = parts if is_package else parts[:-1]
+                    module = ".".join(base[: len(base) - (node.level - 1)] + ([node.module] if node.module else []))
+                else:
+                    module = node.module or ""
+                if module == "russo_nb" or module.startswith("russo_nb."):
+                    targets += [_module_of(f"{module}.{alias.name}") or _module_of(module) for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets += [_module_of(alias.name) for alias in node.names if alias.name.startswith("russo_nb.")]
+            found += [(me, target, f"{path}:{node.lineno}") for target in targets if target and target != me]
+    return found
+
+
+def test_no_import_circle_inside_any_package() -> None:
+    """Inside each package (scenario/, notebook/, report/, audio/ ...) the modules import one way, lazily or not."""
+    edges: dict[str, set[str]] = defaultdict(set)
+    where: dict[tuple[str, str], str] = {}
+    for source, target, place in module_imports():
+        if source.rsplit(".", 1)[0] == target.rsplit(".", 1)[0]:  # two modules of one package
+            edges[source].add(target)
+            where.setdefault((source, target), place)
+    assert ("russo_nb.scenario.executor", "russo_nb.scenario.state") in where  # the walker sees imports
+    assert ("russo_nb.scenario.state", "russo_nb.scenario.executor") not in where  # ... but not typing-only ones
+    cycles = _cycles(edges)
+    detail = [f"{a} -> {b} ({where[a, b]})" for cycle in cycles for a in cycle for b in sorted(edges[a]) if b in cycle]
+    assert cycles == [], "\n".join(detail)

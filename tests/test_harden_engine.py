@@ -12,7 +12,7 @@ from test_engine_hardening import _interrupt
 
 import russo_nb as russo
 from russo_nb import engine, scenario, threads
-from russo_nb.engine import EngineSettings
+from russo_nb.engine import EngineOptions
 from russo_nb.errors import InvalidArgumentError, RetryableError
 from russo_nb.partial_runs import PartialRuns
 from russo_nb.ratelimit import RateLimit
@@ -295,10 +295,10 @@ def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_t
 
 def test_retries_past_the_limit_are_refused_and_backoff_never_overflows():
     with pytest.raises(InvalidArgumentError, match=r"retries=1,100 .*\(at most 100\)"):
-        EngineSettings(retries=1100, retry_backoff=0)
-    settings = EngineSettings(retries=100, retry_backoff=0.0)
+        EngineOptions(retries=1100, retry_backoff=0)
+    settings = EngineOptions(retries=100, retry_backoff=0.0)
     assert settings.retry_delay(1100, RuntimeError()) == 0.0
-    assert EngineSettings(retries=100, retry_backoff=1.0).retry_delay(5000, RuntimeError()) == 30.0
+    assert EngineOptions(retries=100, retry_backoff=1.0).retry_delay(5000, RuntimeError()) == 30.0
 
 
 @pytest.mark.parametrize("spec", ["0.0000001/h", "0.5/h", 1e-9])

@@ -115,6 +115,17 @@ def test_top_level_await_in_the_same_kernel(kernel):
     assert out["stdout"].strip() == "3"
 
 
+def test_run_concurrent_sync_shows_progress_in_a_notebook(kernel):
+    _, client = kernel
+    out = execute(
+        client,
+        "r = russo_nb.run_concurrent_sync(['to LA', 'to Rome'], agent=slow_agent, "
+        "expect=[\"book_flight(to_city='LA')\"], runs=3)\nprint(r.total)",
+    )
+    assert out["error"] is None, out
+    assert "run_concurrent_sync: 6/6 runs · 6 passed · 0 failed · 0 errors" in out["stdout"], out
+
+
 def test_mistake_gives_one_line_and_no_traceback(kernel):
     _, client = kernel
     out = execute(client, '%russo run "x" --agent slow_agnet --text')

@@ -423,3 +423,26 @@ def test_the_detail_gives_every_timing_in_seconds_to_three_decimals():
     detail = run_detail_html(run)
     for label, shown in (("agent latency", "0.305 s"), ("synthesis", "0.029 s"), ("recognition", "0.140 s")):
         assert f"<dt>{label}</dt><dd>{shown}</dd>" in detail
+
+
+def test_the_condition_filter_lists_each_set_of_conditions_and_filters_the_runs():
+    from russo_nb.sync import run_concurrent_sync
+    from russo_nb.testing import ScriptedAgent
+    from russo_nb.types import BatchResult
+
+    parts = [
+        run_concurrent_sync(["book", "other"], agent=ScriptedAgent(), expect=[], runs=2, conditions={"voice": voice})
+        for voice in ("en-us", "en-gb")
+    ]
+    table = RunsTable(BatchResult(runs=[*parts[0].runs, *parts[1].runs]))
+    assert table.condition_filter.layout.display != "none"
+    assert [label for label, _ in table.condition_filter.options] == [
+        "all conditions (8)",
+        "voice=en-us (4)",
+        "voice=en-gb (4)",
+    ]
+    table.condition_filter.value = "voice=en-gb"
+    assert len(table.view) == 4 and set(table.view["index"]) == {4, 5, 6, 7}
+    table.search.value = "en-us"  # conditions are searchable too
+    assert len(table.view) == 0
+    assert RunsTable(parts[0]).condition_filter.layout.display == "none"  # one set: nothing to choose

@@ -9,7 +9,7 @@ import pytest
 
 # Imported here, before any nested in-process run: pytester drops modules first imported inside a
 # nested run, and C extensions (numpy, espeak, pocketsphinx) cannot be loaded twice in one process.
-import russo_nb.agents
+import russo_nb.adapters
 import russo_nb.audio
 import russo_nb.report  # noqa: F401
 

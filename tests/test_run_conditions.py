@@ -77,7 +77,7 @@ def test_bad_conditions_are_one_clear_error_before_anything_runs(conditions, mes
 
 def test_a_plan_gives_conditions_per_run():
     """The hook a sweep uses: override conditions_for on the plan; each run (and its frame row) gets its own."""
-    from russo_nb.engine import EngineSettings, Job
+    from russo_nb.engine import EngineOptions, Job
     from russo_nb.pipeline import make_pipeline
     from russo_nb.runner import plan_prompts
 
@@ -89,7 +89,7 @@ def test_a_plan_gives_conditions_per_run():
 
     plan = plan_prompts(["book"], make_pipeline(_agent()), [], runs=4, conditions={"agent_version": "v3"})
     plan.__class__ = VoicePlan
-    batch = arun(Job([plan], EngineSettings()).wait())
+    batch = arun(Job([plan], EngineOptions()).wait())
     frame = batch.to_dataframe()
     assert frame["voice"].tolist() == ["en-us", "en-gb", "en-us", "en-gb"]
     assert frame["snr_db"].tolist() == [0.0, 5.0, 10.0, 15.0]
@@ -132,3 +132,13 @@ def test_conditions_survive_the_history_store(tmp_path):
     loaded = store.load(store.record(batch))
     assert all(_same(run.conditions, CONDITIONS) for run in loaded.runs)
     pd.testing.assert_series_equal(loaded.to_dataframe()["snr_db"], batch.to_dataframe()["snr_db"])
+
+
+def test_the_notebook_view_and_the_report_name_the_conditions_escaped(tmp_path):
+    from russo_nb.report import to_html
+
+    batch = run_concurrent_sync(["book"], agent=_agent(), expect=[], runs=2, conditions={"voice": "<en-us>", "k": 3})
+    for page in (batch._repr_html_(), to_html(batch)):
+        assert "conditions: voice &lt;en-us&gt; · k 3" in page and "<en-us>" not in page
+    plain = run_concurrent_sync(["book"], agent=_agent(), expect=[])
+    assert "conditions:" not in plain._repr_html_()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 from unittest.mock import AsyncMock, MagicMock, patch
 
 import numpy as np
@@ -150,3 +151,139 @@ def test_audio_manager_prepares_what_russos_providers_get():
     assert (data, mime) == (b"ID3...", "audio/mp3")
     data, mime = AudioManager.prepare_for_generate_content(clip)  # the one documented difference: PCM as WAV
     assert mime == "audio/wav" and data[:4] == b"RIFF"
+
+
+GOOGLE_ENV = (
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_PROJECT_ID",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_GENAI_USE_ENTERPRISE",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_VERTEX_BASE_URL",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+
+# russo's gemini-adapter example declares its tool as a plain dict
+BOOK_FLIGHT_TOOL = {
+    "function_declarations": [
+        {
+            "name": "book_flight",
+            "description": "Book a flight between two cities.",
+            "parameters": {
+                "type": "object",
+                "properties": {"to_city": {"type": "string", "description": "Arrival city"}},
+                "required": ["to_city"],
+            },
+        }
+    ]
+}
+
+
+@pytest.fixture
+def no_google_env(monkeypatch):
+    """No Google credentials or endpoints in the environment."""
+    for name in GOOGLE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture(scope="module")
+def gemini_http():
+    from adapter_helpers import HttpAgentServer
+
+    with HttpAgentServer() as running:
+        yield running
+
+
+def test_gemini_example_makes_its_own_clients_from_the_environment(no_google_env, gemini_http):
+    """russo's gemini-adapter example without client=: GOOGLE_API_KEY (and the SDK's base-URL variable) only."""
+    from russo_nb.adapters import GeminiAgent
+    from russo_nb.evaluators import ExactEvaluator
+    from russo_nb.synthesizers import GoogleSynthesizer
+
+    no_google_env.setenv("GOOGLE_API_KEY", "AIza-env")
+    no_google_env.setenv("GOOGLE_GEMINI_BASE_URL", gemini_http.url)  # the local Gemini REST server
+    agent = GeminiAgent(
+        model="gemini-2.0-flash",
+        tools=[BOOK_FLIGHT_TOOL],
+        system_instruction="You are a travel assistant. When the user asks to book a flight, call book_flight.",
+    )
+    result = asyncio.run(
+        russo.run(
+            prompt="Book a flight to LA",
+            synthesizer=GoogleSynthesizer(),
+            agent=agent,
+            evaluator=ExactEvaluator(),
+            expect=[russo.tool_call("book_flight", to_city="LA")],
+        )
+    )
+    assert result.passed, result
+    tts, generate = gemini_http.received[-2:]
+    assert tts["path"].endswith("gemini-2.5-flash-preview-tts:generateContent")
+    assert generate["path"].endswith("gemini-2.0-flash:generateContent")
+    assert {tts["headers"]["x-goog-api-key"], generate["headers"]["x-goog-api-key"]} == {"AIza-env"}
+    sent = json.loads(generate["body"])
+    assert sent["tools"][0]["functionDeclarations"][0]["name"] == "book_flight"
+    assert base64.b64decode(sent["contents"][0]["parts"][0]["inlineData"]["data"])[:4] == b"RIFF"
+
+
+def test_gemini_agent_takes_api_key_and_http_options(no_google_env, gemini_http):
+    from google.genai import types
+
+    from russo_nb.adapters import GeminiAgent
+
+    options = types.HttpOptions(base_url=gemini_http.url)
+    agent = GeminiAgent(api_key="AIza-arg", http_options=options, model="gemini-2.0-flash", tools=[BOOK_FLIGHT_TOOL])
+    response = asyncio.run(agent.run("Book a flight to LA"))
+    assert [str(call) for call in response.tool_calls] == [BOOK]
+    assert gemini_http.received[-1]["headers"]["x-goog-api-key"] == "AIza-arg"
+
+
+def test_gemini_live_agent_without_client_over_the_live_protocol(no_google_env):
+    from google.genai import types
+
+    from russo_nb.adapters import GeminiLiveAgent
+
+    with WebSocketAgentServer(tls=True) as live:
+        options = types.HttpOptions(base_url=f"{live.url}/live", async_client_args={"ssl": live.client_tls})
+        agent = GeminiLiveAgent(vertexai=True, http_options=options, model="live-ok", tools=[BOOK_FLIGHT_TOOL])
+        response = asyncio.run(agent.run(tone()))
+        setup = live.received[-1]["setup"]["setup"]
+    assert [str(call) for call in response.tool_calls] == [BOOK]
+    assert setup["model"].endswith("/live-ok") and setup["tools"][0]["functionDeclarations"][0]["name"] == "book_flight"
+
+
+def test_gemini_adapters_patch_target_as_russos_tests_use_it(no_google_env):
+    from russo_nb.adapters import GeminiAgent, GeminiLiveAgent
+
+    no_google_env.setenv("GOOGLE_API_KEY", "AIza-env")
+    with patch("russo_nb.adapters.gemini.genai") as genai:
+        agent = GeminiAgent(model="gemini-2.0-flash")
+        live = GeminiLiveAgent()
+    assert genai.Client.call_args_list == [((), {"api_key": "AIza-env"})] * 2
+    assert agent.client is genai.Client.return_value and live.client is genai.Client.return_value
+
+    no_google_env.delenv("GOOGLE_API_KEY")
+    no_google_env.setenv("GOOGLE_CLOUD_PROJECT", "my-project")
+    no_google_env.setenv("GOOGLE_CLOUD_LOCATION", "europe-west4")
+    no_google_env.setenv("GOOGLE_APPLICATION_CREDENTIALS", "~/adc.json")
+    with patch("russo_nb.adapters.gemini.genai") as genai:
+        GeminiLiveAgent()
+    genai.Client.assert_called_once_with(vertexai=True, project="my-project", location="europe-west4")
+    assert not os.environ["GOOGLE_APPLICATION_CREDENTIALS"].startswith("~")  # expanded, as russo does
+
+
+@pytest.mark.parametrize("make", ["GeminiAgent", "GeminiLiveAgent", "GoogleSynthesizer"])
+def test_no_client_and_no_credentials_is_one_line(no_google_env, make):
+    from russo_nb import adapters, synthesizers
+
+    cls = getattr(adapters, make, None) or getattr(synthesizers, make)
+    with pytest.raises(russo.ConfigurationError) as raised:
+        cls()
+    text = str(raised.value)
+    assert "\n" not in text and text.startswith(f"{make} has no Gemini credentials")
+    assert "client=genai.Client(...)" in text and "GOOGLE_API_KEY" in text
+    assert isinstance(raised.value.__cause__, ValueError)  # the SDK's own error stays reachable

@@ -13,6 +13,7 @@ from unittest.mock import patch
 
 import openai
 import pytest
+from litellm_shapes import completion
 from scenario_helpers import ChatServer, arun, judge_model, tool_call_reply
 
 from russo_nb import scenario
@@ -105,6 +106,95 @@ class UserDataAgent(AgentAdapter):
             model="gpt-4o-mini", messages=[*input.messages, message, *results]
         )
         return [message, *results, follow_up.choices[0].message]
+
+
+FETCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "fetch_user_data",
+        "parameters": {"type": "object", "properties": {"user_id": {"type": "string"}}},
+    },
+}
+
+
+class LitellmUserDataAgent(AgentAdapter):
+    """The same agent as upstream's examples write it: ``litellm.completion`` with ``api_base``.
+
+    ``completion`` is litellm's for the ``openai/`` provider (tests/litellm_shapes.py: litellm is not
+    installed), so what comes back is litellm's ``ModelResponse`` and ``choices[0].message`` its ``Message``.
+    """
+
+    def __init__(self, api_base: str) -> None:
+        self.api_base = api_base
+
+    async def call(self, input: AgentInput) -> AgentReturnTypes:
+        response = completion(
+            model="openai/gpt-4.1-mini", messages=input.messages, tools=[FETCH_TOOL], api_base=self.api_base
+        )
+        message = response.choices[0].message
+        if not message.tool_calls:
+            return message
+        results = []
+        for tool_call in message.tool_calls:
+            data = fetch_user_data(**json.loads(tool_call.function.arguments))
+            results.append({"role": "tool", "tool_call_id": tool_call.id, "content": json.dumps(data)})
+        follow_up = completion(
+            model="openai/gpt-4.1-mini", messages=[*input.messages, message, *results], api_base=self.api_base
+        )
+        return [message, *results, follow_up.choices[0].message]
+
+
+def test_litellm_message_objects_from_an_agent_run_end_to_end(fresh_config, monkeypatch):
+    with World() as world, patch(f"{__name__}.fetch_user_data", return_value={"name": "Alice"}) as mock_fetch:
+        point_openai_at(monkeypatch, world)  # the simulated user and the judge
+        scenario.configure(default_model="openai/gpt-4.1-mini")
+        result = arun(
+            scenario.run(
+                name="user data lookup through litellm",
+                description="User wants to see the data of account 123",
+                agents=[
+                    LitellmUserDataAgent(api_base=world.server.base_url),
+                    scenario.UserSimulatorAgent(),
+                    scenario.JudgeAgent(criteria=["Agent shows the user's name"]),
+                ],
+                max_turns=3,
+            )
+        )
+    assert result.success, result.reasoning
+    mock_fetch.assert_called_once_with(user_id="123")
+    assert [m["role"] for m in result.messages] == ["user", "assistant", "tool", "assistant"]
+    call = result.messages[1]
+    assert call == {
+        "role": "assistant",
+        "tool_calls": [
+            {
+                "id": "call_fetch",
+                "type": "function",
+                "function": {"name": "fetch_user_data", "arguments": '{"user_id": "123"}'},
+            }
+        ],
+    }  # litellm's None content, unset optionals and provider_specific_fields are not sent on
+    assert result.messages[-1] == {"role": "assistant", "content": 'Here it is: {"name": "Alice"}'}
+    assert [request["model"] for request in world.seen["agent"]] == ["gpt-4.1-mini"] * 2  # two real completions
+
+
+def test_a_bare_litellm_message_is_the_agents_answer(fresh_config, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local")  # litellm reads the key from the environment
+    with ChatServer(lambda body: "Hello! How can I help?") as server:
+        result = arun(
+            scenario.run(
+                name="greeting",
+                description="User greets the agent",
+                agents=[LitellmUserDataAgent(api_base=server.base_url)],
+                script=[scenario.user("hi"), scenario.agent(), scenario.succeed()],
+            )
+        )
+    assert result.success
+    assert result.messages == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello! How can I help?"},
+    ]
+    assert server.requests[0]["model"] == "gpt-4.1-mini" and server.requests[0]["tools"][0] == FETCH_TOOL
 
 
 def test_configured_default_model_plays_user_and_judge_over_http(fresh_config, monkeypatch):

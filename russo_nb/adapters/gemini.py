@@ -5,7 +5,12 @@
 - :class:`GeminiLiveAgent`: a Live API session (``client.aio.live.connect``): the audio goes as 16 kHz
   PCM through ``send_realtime_input``, and the first ``tool_call`` message ends the turn.
 
-Both take the ``genai.Client`` you configured (API key, Vertex AI, or ``http_options=HttpOptions(base_url=...)``).
+Both take the ``genai.Client`` you configured (API key, Vertex AI, or ``http_options=HttpOptions(base_url=...)``);
+without ``client=`` they make one as russo does (:func:`_make_client`: ``GOOGLE_API_KEY``, else
+``GOOGLE_CLOUD_PROJECT`` + ``GOOGLE_CLOUD_LOCATION``, else the SDK's own resolution) through this module's
+``genai`` (patch ``russo_nb.adapters.gemini.genai`` in tests). Beyond russo, ``api_key=``, ``vertexai=``,
+``project=``, ``location=`` and ``http_options=`` go to that client; no credentials at all is one
+:class:`~russo_nb.errors.ConfigurationError` line.
 SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError`, Live sessions
 closed with 1011-1014 are retryable; ``usage`` records the token counts the API reports and ``audio_s``.
 """
@@ -32,12 +37,20 @@ from ._common import (
     sdk_error,
     time_limit,
 )
+from ._google import genai_client
 
 require("google.genai", "GeminiAgent")
+
+from google import genai  # noqa: E402 - after the check that names the extra to install; tests patch it
 
 __all__ = ["GeminiAgent", "GeminiLiveAgent"]
 
 logger = logging.getLogger("russo_nb.adapters.gemini")
+
+
+def _make_client(who: str = "GeminiAgent", **credentials: Any) -> Any:
+    """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.adapters._google.genai_client`)."""
+    return genai_client(genai, who, **credentials)
 
 
 def _run_error(exc: Exception, who: str) -> BaseException:
@@ -49,20 +62,34 @@ class GeminiAgent:
     """A ``google.genai.Client`` as an agent (russo's constructor arguments, plus ``name``).
 
     ``config`` (a ``GenerateContentConfig``) replaces ``tools`` and ``system_instruction`` when given.
+    Without ``client`` one is made as russo does; ``api_key`` / ``vertexai`` / ``project`` / ``location`` /
+    ``http_options`` (russo_nb additions) go to it.
     """
 
     def __init__(
         self,
         *,
-        client: Any,
+        client: Any | None = None,
         model: str = "gemini-2.0-flash",
         tools: list[Any] | None = None,
         system_instruction: str | None = None,
         config: Any | None = None,
         name: str | None = None,
+        api_key: str | None = None,
+        vertexai: bool = False,
+        project: str | None = None,
+        location: str | None = None,
+        http_options: Any | None = None,
     ) -> None:
         if client is None:
-            raise InvalidArgumentError("GeminiAgent needs client=genai.Client(...)")
+            client = _make_client(
+                "GeminiAgent",
+                api_key=api_key,
+                vertexai=vertexai,
+                project=project,
+                location=location,
+                http_options=http_options,
+            )
         self.client = client
         self.model = model
         self.tools = tools
@@ -107,6 +134,9 @@ class GeminiAgent:
 class GeminiLiveAgent:
     """The Gemini Live API as an agent: a new session per run from ``client``, or a given ``session``.
 
+    With neither, a client is made as russo does (``api_key`` / ``vertexai`` / ``project`` / ``location`` /
+    ``http_options`` go to it, as for :class:`GeminiAgent`).
+
     A run ends at the first ``tool_call`` message or at the end of the model's turn; nothing within
     ``timeout`` (russo's ``response_timeout``, an alias) makes the run a timeout (russo returned an empty answer).
     """
@@ -123,9 +153,21 @@ class GeminiLiveAgent:
         timeout: float | None = None,
         response_timeout: float | None = None,
         name: str | None = None,
+        api_key: str | None = None,
+        vertexai: bool = False,
+        project: str | None = None,
+        location: str | None = None,
+        http_options: Any | None = None,
     ) -> None:
         if client is None and session is None:
-            raise InvalidArgumentError("Provide either 'client' (genai.Client) or 'session' (live session)")
+            client = _make_client(
+                "GeminiLiveAgent",
+                api_key=api_key,
+                vertexai=vertexai,
+                project=project,
+                location=location,
+                http_options=http_options,
+            )
         self.client = client
         self.session = session
         self.model = model

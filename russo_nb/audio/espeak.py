@@ -13,6 +13,7 @@ import _ctypes
 import asyncio
 import atexit
 import ctypes
+import functools
 import logging
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from typing import Any
 from ..errors import ConfigurationError, InvalidArgumentError
 from ..types import Audio
 
-__all__ = ["ESPEAK_SAMPLE_RATE", "EspeakSynthesizer", "list_voices"]
+__all__ = ["ESPEAK_SAMPLE_RATE", "EspeakSynthesizer", "check_variant", "list_voices", "variant_names"]
 
 logger = logging.getLogger("russo_nb")
 
@@ -156,6 +157,26 @@ def list_voices() -> list[str]:
     return sorted(path.name for path in root.rglob("*") if path.is_file())
 
 
+@functools.lru_cache(maxsize=1)
+def variant_names() -> frozenset[str]:
+    """The voice variants espeak-ng has (``m1``, ``f3``, ``klatt``, ``whisper`` ...), lower-case."""
+    import espeakng_loader
+
+    root = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    return frozenset(path.name.lower() for path in root.iterdir() if path.is_file())
+
+
+def check_variant(voice: str) -> str:
+    """``voice`` unless its ``+variant`` is not one espeak-ng has (which it would ignore without a word)."""
+    _, _, variant = voice.partition("+")
+    if variant and variant.strip().lower() not in variant_names():
+        raise InvalidArgumentError(
+            f"espeak-ng has no variant {variant!r} (in {voice!r}); variants are e.g. m1-m8, f1-f5, klatt, "
+            "whisper; see russo_nb.audio.espeak_voices()"
+        )
+    return voice
+
+
 class EspeakSynthesizer:
     """Text to speech with espeak-ng, offline: a :class:`~russo_nb.protocols.Synthesizer`.
 
@@ -178,8 +199,6 @@ class EspeakSynthesizer:
         if not isinstance(voice, str) or not voice.strip():
             raise InvalidArgumentError(f"voice must be a non-empty string like 'en-us', got {voice!r}")
         if "+" in voice:
-            from .voices import check_variant
-
             check_variant(voice)
         _check_int("rate", rate, 80, 450, "words per minute")
         _check_int("pitch", pitch, 0, 100, "")

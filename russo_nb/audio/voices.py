@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgumentError
+from .espeak import EspeakSynthesizer, check_variant
 
 __all__ = ["DEFAULT_PITCH", "DEFAULT_RATE", "EspeakVoice", "check_variant", "check_voice", "espeak_voices"]
 
@@ -63,8 +64,6 @@ class EspeakVoice:
 
     def synthesizer(self, **options: Any) -> Any:
         """An :class:`~russo_nb.audio.EspeakSynthesizer` speaking with this voice (``options``: sample_rate, ...)."""
-        from .espeak import EspeakSynthesizer
-
         return EspeakSynthesizer(voice=self.name, rate=self.rate, pitch=self.pitch, **options)
 
 
@@ -200,17 +199,6 @@ def espeak_voices(
                         )
                     )
     return out
-
-
-def check_variant(voice: str) -> str:
-    """``voice`` unless its ``+variant`` is not one espeak-ng has (which it would ignore without a word)."""
-    _, _, variant = voice.partition("+")
-    if variant and variant.strip().lower() not in {name.lower() for name, _, _ in _variants()}:
-        raise InvalidArgumentError(
-            f"espeak-ng has no variant {variant!r} (in {voice!r}); variants are e.g. m1-m8, f1-f5, klatt, "
-            "whisper; see russo_nb.audio.espeak_voices()"
-        )
-    return voice
 
 
 def check_voice(voice: str) -> str:

@@ -15,7 +15,7 @@ Example::
     name: flights
     pipeline:
       synthesizer: {class: russo_nb.audio.EspeakSynthesizer}   # null = text mode
-      agent: {factory: russo_nb.agents.LocalVoiceAgent.demo}
+      agent: {factory: russo_nb.adapters.LocalVoiceAgent.demo}
       evaluator: {class: russo_nb.evaluators.ExactEvaluator, params: {ignore_extra_args: true}}
     effects: ["noise:20db"]
     runs: 5
@@ -33,7 +33,7 @@ from .combine import combine_batches
 from .loading import describe_error, format_location, load_suite, parse_suite
 from .models import AGENT_ALIASES, ExecutorSpec, PipelineSpec, ScenarioSpec, Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects, wrap_cache
-from .running import SuiteResult, SuiteRun, make_executor, run_suite, start_suite, suite_executor
+from .running import SuiteResult, make_executor, run_suite, start_suite, suite_executor
 
 __all__ = [
     "AGENT_ALIASES",
@@ -43,7 +43,6 @@ __all__ = [
     "ScenarioSpec",
     "Suite",
     "SuiteResult",
-    "SuiteRun",
     "TestSpec",
     "as_suite",
     "build_pipeline",

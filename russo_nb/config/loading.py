@@ -219,22 +219,16 @@ def _read_text(file: Path) -> str:
         raise SuiteFileError(f"{file}: cannot read the file ({exc})") from None
 
 
-def _parse_json(file: Path, text: str) -> Any:
+def _parse(file: Path, text: str) -> Any:
+    """The file's data: JSON for ``.json``, YAML otherwise; bad syntax or deep nesting is one SuiteFileError line."""
+    import yaml
+
     try:
-        return json.loads(text)
+        return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except RecursionError:
         raise SuiteFileError(f"{file}: values are nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
         raise SuiteFileError(f"{file}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
-
-
-def _parse_yaml(file: Path, text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except RecursionError:
-        raise SuiteFileError(f"{file}: values are nested more than {MAX_DEPTH} levels deep") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
@@ -246,7 +240,7 @@ def load_suite(path: str | Path) -> Suite:
     """Read a ``.yaml`` / ``.yml`` / ``.json`` suite file (YAML via ``yaml.safe_load``) and validate it."""
     file = Path(path)
     text = _read_text(file)
-    data = _parse_json(file, text) if file.suffix.lower() == ".json" else _parse_yaml(file, text)
+    data = _parse(file, text)
     if data is None:
         raise SuiteFileError(f"{file}: the file is empty; it needs at least 'tests:'")
     return parse_suite(data, file)

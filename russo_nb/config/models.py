@@ -33,8 +33,8 @@ __all__ = [
 
 
 AGENT_ALIASES: dict[str, dict[str, Any]] = {
-    "local_voice_demo": {"factory": "russo_nb.agents.LocalVoiceAgent.demo"},
-    "local_voice": {"class": "russo_nb.agents.LocalVoiceAgent"},
+    "local_voice_demo": {"factory": "russo_nb.adapters.LocalVoiceAgent.demo"},
+    "local_voice": {"class": "russo_nb.adapters.LocalVoiceAgent"},
 }
 """Short agent names a suite may use instead of an import path (``agent: local_voice_demo``)."""
 

@@ -18,7 +18,7 @@ from .models import PipelineSpec, Suite
 
 __all__ = ["Pipeline", "as_suite", "build_pipeline", "parse_effects", "wrap_cache"]
 
-_LOCAL_AGENT = "russo_nb.agents.LocalVoiceAgent"
+_LOCAL_AGENT = "russo_nb.adapters.LocalVoiceAgent"
 
 
 class Pipeline:

@@ -18,7 +18,7 @@ from .models import Suite, TestSpec
 from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
 from .scenarios import plan_suite_scenarios
 
-__all__ = ["EXECUTOR_CLASSES", "SuiteResult", "SuiteRun", "make_executor", "run_suite", "start_suite", "suite_executor"]
+__all__ = ["EXECUTOR_CLASSES", "SuiteResult", "make_executor", "run_suite", "start_suite", "suite_executor"]
 
 
 class SuiteResult:
@@ -39,11 +39,6 @@ class SuiteResult:
         """Each scored scenario's validated reference result (score 1.0), by name."""
 
     @property
-    def result(self) -> Any:
-        """The combined batch (older name of :attr:`batch`)."""
-        return self.batch
-
-    @property
     def total(self) -> int:
         """Number of runs (prompt runs plus scenario runs)."""
         return self.batch.total + (self.scenarios.total if self.scenarios is not None else 0)
@@ -57,7 +52,7 @@ class SuiteResult:
     def finished_count(self) -> int:
         """Runs that ran to the end (cancelled ones left out): the denominator of ``pass_rate``."""
         scenario = self.scenarios.finished_count if self.scenarios is not None else 0
-        return self.result.finished_count + scenario
+        return self.batch.finished_count + scenario
 
     @property
     def pass_rate(self) -> float:
@@ -124,13 +119,9 @@ class SuiteResult:
         """The suite's text summary and the rich view of its combined batch (see :mod:`russo_nb.view`)."""
         from ..view import mimebundle
 
-        bundle = mimebundle(self.result)
+        bundle = mimebundle(self.batch)
         bundle["text/plain"] = self.summary()
         return bundle
-
-
-#: The handle of a suite in flight (older name of :class:`~russo_nb.engine.Job`).
-SuiteRun = Job
 
 
 def _suite_result(suite: Suite, test_ids: list[str], job: Job[Any], parts: list[Any]) -> SuiteResult:

@@ -43,8 +43,7 @@ from .html import (
     scenario_result_html,
     transcript_html,
 )
-from .run_detail import clip_of
-from .runs_table import runs_of
+from .run_detail import clip_of, runs_of
 from .snapshot import display_with_snapshot
 
 __all__ = ["Explorer", "explore"]
@@ -605,9 +604,9 @@ class Explorer(widgets.VBox):
 
 def explore(result: Any, **options: Any) -> Explorer:
     """Build the explorer for ``result`` (a BatchResult, a suite result, a ScenarioBatch)."""
-    inner = getattr(result, "result", None)
-    if inner is not None and not callable(inner) and hasattr(inner, "runs"):
-        result = inner
+    from ..view.model import result_of
+
+    result = result_of(result)
     if not hasattr(result, "runs"):
         from ..errors import InvalidArgumentError
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["THEME_INK", "figure_png", "figure_svg", "show_plot", "show_trend"]
+__all__ = ["THEME_INK", "figure_png", "figure_svg", "show_plot"]
 
 from ..analysis.chart_theme import THEME_INK, figure_svg
 
@@ -37,16 +37,3 @@ def show_plot(plot: Callable[..., Any], data: Any, **kwargs: Any) -> None:
     from ..view.kit import STYLE
 
     display(HTML(f"{STYLE}<div class='russo chart russo-chart'>{figure_svg(plot, data, **kwargs)}</div>"))
-
-
-def show_trend(store: Any) -> None:
-    """Display the history store's pass-rate trend over recorded batches (dated, points named)."""
-    frame = store.trend()
-    if frame is None or len(frame) < 2:
-        return
-    from IPython.display import HTML, display
-
-    from ..view.kit import STYLE
-    from .history_view import trend_svg
-
-    display(HTML(f"{STYLE}<div class='russo chart russo-trend'>{trend_svg(frame)}</div>"))

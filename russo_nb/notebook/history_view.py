@@ -255,7 +255,7 @@ class HistoryView:
                 display(explore(batch))
                 return batch
             except Exception as exc:  # shown where the user clicked, not lost in the log
-                from .magics import report_error
+                from .namespace import report_error
 
                 report_error(f"cannot open batch {batch_id}: {type(exc).__name__}: {exc}")
                 return None

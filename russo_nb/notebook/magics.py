@@ -10,7 +10,6 @@ to stderr and returns None: no traceback wall.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,17 +18,12 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..arguments import Command, magic_usage, parse_magic
 from ..errors import InvalidArgumentError, RussoError
-from .namespace import accepts_agent, lookup
+from .namespace import accepts_agent, lookup, report_error
 from .progress import ProgressDisplay, in_kernel
 
-__all__ = ["RussoMagics", "load_ipython_extension", "report_error"]
+__all__ = ["RussoMagics", "load_ipython_extension"]
 
 logger = logging.getLogger("russo_nb")
-
-
-def report_error(message: str) -> None:
-    """Show a user mistake as one line on stderr (red in notebooks), no traceback."""
-    print(f"russo: {message}", file=sys.stderr, flush=True)
 
 
 def _display(obj: Any) -> None:
@@ -383,7 +377,7 @@ class RussoMagics(Magics):
         result = self._lookup_result(name)
         job = self._jobs.get(name)
         if job is not None and self.ns.get(name) is result:  # still the result that job made
-            handle = job.resume(max_concurrency=command.get("max_concurrency"))
+            handle = job.resume(**_engine(command))
         else:  # a loaded batch (or one made elsewhere): the components come from the options
             if not command.get("agent"):
                 raise InvalidArgumentError(
@@ -399,9 +393,7 @@ class RussoMagics(Magics):
                 agent,
                 synthesizer,
                 effects=self._effects(command.get("effects")),
-                max_concurrency=command.get("max_concurrency"),
-                timeout=command.get("timeout"),
-                seed=command.get("seed"),
+                **_engine(command),
             )
         if not handle.total:
             print(f"{name}: every run finished; nothing to resume")

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..errors import UnknownNameError
 
-__all__ = ["accepts_agent", "agent_like_names", "close_matches", "looks_like_agent", "lookup"]
+__all__ = ["accepts_agent", "agent_like_names", "close_matches", "looks_like_agent", "lookup", "report_error"]
+
+
+def report_error(message: str) -> None:
+    """Show a user mistake as one line on stderr (red in notebooks), no traceback."""
+    import sys
+
+    print(f"russo: {message}", file=sys.stderr, flush=True)
 
 
 def looks_like_agent(obj: Any) -> bool:

@@ -19,9 +19,23 @@ from ..analysis.words import WordDiff, heard_text, word_diff
 from ..columns import Run
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
 from ..view.kit import STYLE, escape_text
-from .runs_table import noun_of, runs_of
 
-__all__ = ["RunDetail", "call_table_html", "is_scenario_run", "run_detail_html", "word_diff_html"]
+__all__ = ["RunDetail", "call_table_html", "is_scenario_run", "noun_of", "run_detail_html", "runs_of", "word_diff_html"]
+
+
+def noun_of(result: Any) -> str:
+    """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
+    kind = getattr(getattr(result, "metadata", None), "kind", None)
+    return "scenario" if kind == "scenarios" else "prompt"
+
+
+def runs_of(result: Any) -> Sequence[Any]:
+    """A result's runs as a sequence, not copied: a loaded batch's runs stay columns, built when shown."""
+    runs = getattr(result, "runs", None)
+    if runs is None:
+        return []
+    return runs if isinstance(runs, Sequence) else list(runs)
+
 
 MAX_TRACEBACK = 20_000
 

@@ -6,7 +6,8 @@ that is not editable, take the key and move the cell selection away. :class:`Run
 invisible anywidget whose front-end code listens for ↑ / ↓ before the notebook does (on
 ``window``, capture phase) — only when the focus is in its own runs browser's row list or
 opened run — stops the key there and tells the kernel which way to move. The kernel then
-moves exactly as the ▲ / ▼ buttons do, turning pages at a page's first or last row.
+moves exactly as the ▲ / ▼ buttons do, turning pages at a page's first or last row. Escape there
+gives the keys back: the list loses the focus and the notebook is in command mode again.
 
 anywidget ships its front end prebuilt (JupyterLab, Notebook 7, VS Code, Colab), and this
 module's JavaScript travels with the widget, so nothing is fetched at run time.
@@ -30,11 +31,21 @@ function render({ model, el }) {
   el.classList.add("russo-run-keys-ready");
   const onKey = (event) => {
     const step = KEYS[event.key];
-    if (step === undefined || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const escape = event.key === "Escape";
+    if ((step === undefined && !escape) || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
     const target = event.target;
     if (!(target instanceof Element)) return;
     const browser = el.closest(".russo-runs-browser");
     if (!browser || !browser.contains(target) || !target.closest(ZONES) || target.closest(EDITABLE)) return;
+    if (escape) {
+      // back to the notebook's command mode, as Escape does in a cell: the list lets go of the keys
+      event.preventDefault();
+      event.stopPropagation();
+      const notebook = target.closest(".jp-Notebook");
+      if (target instanceof HTMLElement) target.blur();
+      if (notebook instanceof HTMLElement) notebook.focus();
+      return;
+    }
     event.preventDefault();
     event.stopPropagation();
     model.send({ move: step });

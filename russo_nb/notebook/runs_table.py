@@ -10,18 +10,19 @@ turning pages at a page's ends. Column headers are buttons: click to sort, click
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
-from ..view.kit import middle
+from ..view.kit import STYLE, middle
+from .run_detail import noun_of, runs_of
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_of", "runs_table_frame"]
+__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_table_frame"]
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 ALL = -1
@@ -57,28 +58,6 @@ COLUMNS: tuple[TableColumn, ...] = (
 run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
 passed one the call it made; long prompts are cut in the middle (variants differ at the end)."""
 
-TABLE_STYLE = """<style>
-.russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
-white-space:pre}
-.russo-runs-head button{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
-padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
-background:var(--jp-layout-color2,#eee)}
-</style>"""
-
-
-def noun_of(result: Any) -> str:
-    """What a batch's rows are: ``scenario`` for a scenario batch, else ``prompt``."""
-    kind = getattr(getattr(result, "metadata", None), "kind", None)
-    return "scenario" if kind == "scenarios" else "prompt"
-
-
-def runs_of(result: Any) -> Sequence[Any]:
-    """A result's runs as a sequence, not copied: a loaded batch's runs stay columns, built when shown."""
-    runs = getattr(result, "runs", None)
-    if runs is None:
-        return []
-    return runs if isinstance(runs, Sequence) else list(runs)
-
 
 def runs_table_frame(result: Any) -> pd.DataFrame:
     """One row per run with the table's columns, its position in ``result.runs`` and a search key.
@@ -87,8 +66,9 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     heard (the voice agent's transcription, '' when none), latency_s, attempts,
     attempts_text (``2 ↻ ConnectionError``: the count and the last retried error's type),
     retried (each earlier attempt's ``type: message``), error_type, error, prompt_code (the
-    prompt's position among the distinct prompts) and ``search`` (lower-cased prompt, heard
-    text, calls, error and retried errors, for substring search).
+    prompt's position among the distinct prompts), conditions (``voice=en-us · snr_db=10``, '' for
+    none) and ``search`` (lower-cased prompt, heard text, calls, error, retried errors and
+    conditions, for substring search).
     """
     import numpy as np
     import pandas as pd
@@ -99,6 +79,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     base = runs_frame(result)
     # one field each, from the stored columns when the runs are kept as columns (no run is built)
     heard = field_cells(runs, field("response", default=None), lambda response: response_heard(response) or "")
+    conditions = field_cells(runs, field("conditions", default=None), conditions_text)
     retried = field_cells(runs, field("retried", default=None), lambda earlier: earlier or ())
     frame = pd.DataFrame(
         {
@@ -117,6 +98,7 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "retried": ["\n".join(str(attempt) for attempt in earlier) if earlier else "" for earlier in retried],
             "error_type": base["error_type"].astype(str),
             "error": base["error"].astype(str),
+            "conditions": conditions,
         }
     )
     frame["differs"] = _differs(frame)
@@ -135,8 +117,17 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
         + frame["error"]
         + "\n"
         + frame["retried"]
+        + "\n"
+        + frame["conditions"]
     ).str.lower()
     return frame
+
+
+def conditions_text(conditions: dict[str, Any] | None) -> str:
+    """A run's conditions as one label, ``voice=en-us · snr_db=10`` ('' for none): the runs table's filter key."""
+    if not conditions:
+        return ""
+    return " · ".join(f"{name}={value}" for name, value in conditions.items())
 
 
 def _differs(frame: pd.DataFrame) -> list[str]:
@@ -240,6 +231,14 @@ class RunsTable:
         self.prompt_filter = widgets.Dropdown(
             options=options, value=ALL, description=self.noun.capitalize(), layout=widgets.Layout(width="48%")
         )
+        by_condition = self.frame["conditions"].value_counts(sort=False)
+        condition_options = [(f"all conditions ({len(self.frame):,})", ALL)]
+        condition_options += [(f"{text or 'no conditions'} ({int(n):,})", text) for text, n in by_condition.items()]
+        self.condition_filter = widgets.Dropdown(
+            options=condition_options, value=ALL, description="Condition", layout=widgets.Layout(width="30%")
+        )
+        if len(by_condition) < 2:  # one set of conditions (or none): nothing to choose between
+            self.condition_filter.layout.display = "none"
         self.search = widgets.Text(
             placeholder=f"search {self.noun}, heard text, calls, errors",
             description="Search",
@@ -280,16 +279,19 @@ class RunsTable:
         self.rows.observe(self._selected, names="value")
         self.status_filter.observe(lambda _: self.refilter(), names="value")
         self.prompt_filter.observe(lambda _: self.refilter(), names="value")
+        self.condition_filter.observe(lambda _: self.refilter(), names="value")
         self.search.observe(lambda _: self.refilter(), names="value")
         self.page_size.observe(lambda _: self.refilter(), names="value")
         self.page.observe(lambda _: self.render(), names="value")
-        style = widgets.HTML(value=TABLE_STYLE)
+        style = widgets.HTML(value=STYLE)  # the kit's stylesheet: the rows' and headers' monospace columns
         table = widgets.VBox([head, self.rows], layout=widgets.Layout(overflow="auto hidden", width="100%"))
         self.widget = widgets.VBox(
             [
                 style,
                 widgets.HBox([self.search, self.prompt_filter]),
-                widgets.HBox([self.status_filter, self.page_size, previous, self.page, following]),
+                widgets.HBox(
+                    [self.status_filter, self.condition_filter, self.page_size, previous, self.page, following]
+                ),
                 self.summary,
                 table,
             ]
@@ -303,13 +305,16 @@ class RunsTable:
 
     # -- state -------------------------------------------------------------------------
     def filtered(self) -> pd.DataFrame:
-        """The rows passing the current status, prompt and search filters, in the current sort order."""
+        """The rows passing the current status, prompt, condition and search filters, in the current sort order."""
         frame = self.frame
         mask = None
         if self.status_filter.value != "all":
             mask = frame["status"] == self.status_filter.value
         if self.prompt_filter.value != ALL:
             cond = frame["prompt_code"] == self.prompt_filter.value
+            mask = cond if mask is None else mask & cond
+        if self.condition_filter.value != ALL:
+            cond = frame["conditions"] == self.condition_filter.value
             mask = cond if mask is None else mask & cond
         term = self.search.value.strip().lower()
         if term:

@@ -48,19 +48,10 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[IO]:
     On any exception (or a kill) the target is untouched and the temporary file removed
     (a killed process may leave a ``.<name>.*.tmp`` file, never a partial ``target``).
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, mode) as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, _new_file_mode())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    with atomic_path(target) as temp, open(temp, mode) as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
 
 
 @contextlib.contextmanager

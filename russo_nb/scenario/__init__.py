@@ -31,7 +31,6 @@ from .adapters import (
 )
 from .batch import (
     ScenarioBatch,
-    ScenarioBatchRun,
     ScenarioPlan,
     plan_scenarios,
     run_scenarios,
@@ -82,7 +81,6 @@ __all__ = [
     "Scenario",
     "ScenarioRun",
     "ScenarioBatch",
-    "ScenarioBatchRun",
     "ScenarioPlan",
     "ScenarioExecutor",
     "run_scenarios",

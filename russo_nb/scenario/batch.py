@@ -19,6 +19,7 @@ from ..conditions import check_conditions
 from ..engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..errors import InvalidArgumentError
 from ..pipeline import batch_labels, check_seed
+from ..rendering import Rendered
 from ..runner import derive_seed
 from ..types import (
     AgentResponse,
@@ -35,7 +36,6 @@ from .spec import Scenario, ScenarioRun
 
 __all__ = [
     "ScenarioBatch",
-    "ScenarioBatchRun",
     "ScenarioPlan",
     "merge_scenario_batches",
     "plan_scenarios",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-class ScenarioBatch(RunCounts, BaseModel):
+class ScenarioBatch(RunCounts, Rendered, BaseModel):
     """Every run of a set of scenarios, with the batch's parameters.
 
     ``pass_rate`` counts runs whose status is ``passed`` (verdict, and score threshold
@@ -205,25 +205,6 @@ class ScenarioBatch(RunCounts, BaseModel):
         metadata = self.metadata.model_copy(update={"kind": "scenarios"})
         return BatchResult(runs=runs, audio=self.audio, metadata=metadata)
 
-    def summary(self) -> str:
-        """A readable report: overall pass rate and scores, then each scenario's runs (see russo_nb.view)."""
-        from ..rendering import render
-
-        return render("summary_text", self)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
-        from ..rendering import render
-
-        return render("mimebundle", self)
-
-    def _repr_html_(self) -> str:
-        """The batch overview (pass rates per scenario), for notebooks."""
-        return self._repr_mimebundle_()["text/html"]
-
     def __repr__(self) -> str:
         return (
             f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "
@@ -270,10 +251,6 @@ class ScenarioPlan(Plan[ScenarioResult, "ScenarioBatch"]):
 
     def components(self) -> list[tuple[str, Any]]:
         return [(f"scenario {scenario.name!r}", scenario) for scenario in self.scenarios]
-
-
-#: The handle of a scenario batch in flight (older name of :class:`~russo_nb.engine.Job`).
-ScenarioBatchRun = Job
 
 
 def merge_scenario_batches(parts: list[ScenarioBatch]) -> ScenarioBatch:

@@ -365,24 +365,23 @@ class ScenarioExecutor:
 
     async def user(self, content: str | dict[str, Any] | None = None) -> ScenarioResult | None:
         """``user(...)``: the given text, or the simulator's next line."""
-        if content is None and self.user_simulator is None:
-            raise ProtocolError("user() without text needs a UserSimulatorAgent in agents=[...]")
-        self._claim(AgentRole.USER)
-        if content is not None:
-            self._absorb(content, "user")
-            return None
-        result = await self._play(AgentRole.USER)
-        return result if isinstance(result, ScenarioResult) else None
+        return await self._speak(AgentRole.USER, content, self.user_simulator, "a UserSimulatorAgent")
 
     async def agent(self, content: str | dict[str, Any] | None = None) -> ScenarioResult | None:
         """``agent(...)``: the given reply, or the agent under test's answer (timed)."""
-        if content is None and self.agent_under_test is None:
-            raise ProtocolError("agent() without text needs the agent under test in agents=[...]")
-        self._claim(AgentRole.AGENT)
+        return await self._speak(AgentRole.AGENT, content, self.agent_under_test, "the agent under test")
+
+    async def _speak(
+        self, role: AgentRole, content: str | dict[str, Any] | None, speaker: Any, needed: str
+    ) -> ScenarioResult | None:
+        """One ``user(...)`` / ``agent(...)`` step: the given message, else ``speaker``'s turn (``needed`` names it)."""
+        if content is None and speaker is None:
+            raise ProtocolError(f"{role.value}() without text needs {needed} in agents=[...]")
+        self._claim(role)
         if content is not None:
-            self._absorb(content, "assistant")
+            self._absorb(content, "user" if role is AgentRole.USER else "assistant")
             return None
-        result = await self._play(AgentRole.AGENT)
+        result = await self._play(role)
         return result if isinstance(result, ScenarioResult) else None
 
     async def judge(self, criteria: list[Any] | None = None) -> ScenarioResult | None:

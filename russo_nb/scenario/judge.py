@@ -203,6 +203,10 @@ class JudgeAgent(AgentAdapter):
         self.system_prompt = system_prompt or JUDGE_SYSTEM_PROMPT
         self.name = name
 
+    def criterion_names(self) -> list[str]:
+        """The criteria, in order, as verdicts name them (``ScenarioState.criteria``)."""
+        return [criterion_name(criterion, index) for index, criterion in enumerate(self.criteria)]
+
     @property
     def min_turns(self) -> int | None:
         """The judge's own ``min_turns``, else the configured one."""

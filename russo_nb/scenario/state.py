@@ -136,10 +136,11 @@ class ScenarioState:
     @property
     def criteria(self) -> list[str]:
         """The judge's criteria, in order, as the names verdicts use (empty without a judge)."""
-        from .criteria import criterion_name
-
         judge = self._executor.judge_agent if self._executor is not None else None
-        return [criterion_name(c, i) for i, c in enumerate(getattr(judge, "criteria", None) or [])]
+        names = getattr(judge, "criterion_names", None)
+        if callable(names):
+            return list(names())
+        return [str(criterion) for criterion in getattr(judge, "criteria", None) or []]  # a judge of your own
 
     def message_turns(self) -> list[int]:
         """The turn each message was added in; a message added behind the state's back joins the one before."""

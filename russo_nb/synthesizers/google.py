@@ -8,10 +8,10 @@ The API returns 16-bit mono PCM at 24 kHz; an answer without audio is an error, 
 
 from __future__ import annotations
 
-import os
 from typing import Any, Literal
 
 from ..adapters._common import sdk_error
+from ..adapters._google import genai_client
 from ..errors import AgentResponseError
 from ..extras import require
 from ..types import Audio
@@ -26,18 +26,9 @@ __all__ = ["GoogleSynthesizer"]
 
 def _client_from_environment(api_key: str | None, vertexai: bool, project: str | None, location: str | None) -> Any:
     """A ``genai.Client`` (the module attribute, so ``patch("russo_nb.synthesizers.google.genai")`` works)."""
-    if api_key:
-        return genai.Client(api_key=api_key)
-    if vertexai:
-        return genai.Client(vertexai=True, project=project, location=location or "us-central1")
-    env_key = os.environ.get("GOOGLE_API_KEY")
-    env_project = project or os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("GOOGLE_PROJECT_ID")
-    env_location = location or os.environ.get("GOOGLE_CLOUD_LOCATION")
-    if env_key:
-        return genai.Client(api_key=env_key)
-    if env_project and env_location:
-        return genai.Client(vertexai=True, project=env_project, location=env_location)
-    return genai.Client()
+    return genai_client(
+        genai, "GoogleSynthesizer", api_key=api_key, vertexai=vertexai, project=project, location=location
+    )
 
 
 class GoogleSynthesizer:

@@ -309,8 +309,10 @@ def headline_html(view: BatchView) -> str:
 
 
 def notes_html(view: BatchView) -> str:
-    """What to keep in mind reading the numbers: the interruption (said once), a small sample."""
+    """What to keep in mind reading the numbers: the interruption (said once), a small sample, the run conditions."""
     parts = []
+    if view.conditions_text:
+        parts.append(f"<div class='muted russo-conditions'>{escape_text(view.conditions_text, 600)}</div>")
     if view.cancelled:
         parts.append(
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "

@@ -246,6 +246,12 @@ color:var(--russo-fg);padding:6px;border-radius:4px}
 .russo .russo-search{margin:6px 0;padding:3px 6px;width:22em;max-width:100%;color:var(--russo-fg);
 background:var(--russo-bg);border:1px solid var(--russo-border);border-radius:3px}
 .russo .chart{max-width:900px}
+/* the runs table (ipywidgets): fixed-width columns in monospace */
+.russo-runs-rows select{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
+white-space:pre}
+.russo-runs-head button{font-family:var(--jp-code-font-family,monospace)!important;font-size:12px!important;
+padding:0!important;margin:0!important;border:0!important;box-sizing:border-box;text-align:left;overflow:hidden;
+background:var(--jp-layout-color2,#eee)}
 .russo-page{margin:24px;background:var(--russo-bg);color:var(--russo-fg)}
 .russo-page h1{font-size:22px;margin-bottom:4px}
 .russo-page h2{font-size:18px;margin-top:28px;border-bottom:1px solid var(--russo-border)}

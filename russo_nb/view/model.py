@@ -45,7 +45,7 @@ RATE_LABEL = PER_RUN
 
 def result_of(obj: Any) -> Any:
     """The batch inside ``obj``: a SuiteResult's combined batch, or ``obj`` itself."""
-    inner = getattr(obj, "result", None)
+    inner = getattr(obj, "batch", None)
     if inner is not None and not callable(inner) and hasattr(inner, "runs"):
         return inner
     return obj
@@ -165,6 +165,32 @@ class BatchView:
     high: float | None = None
     confidence: float = CONFIDENCE
     scores: dict[str, Any] | None = None
+
+    @property
+    def conditions(self) -> dict[str, list[Any]]:
+        """Each condition the runs carry, with its distinct values in first-seen order (empty: none)."""
+        from ..columns import field, field_cells
+
+        runs = getattr(self.result, "runs", None) or []
+        values: dict[str, dict[str, Any]] = {}
+        seen: set[int] = set()
+        for conditions in field_cells(runs, field("conditions", default=None)):
+            if conditions and id(conditions) not in seen:
+                seen.add(id(conditions))
+                for name, value in conditions.items():
+                    values.setdefault(name, {}).setdefault(repr(value), value)
+        return {name: list(by_text.values()) for name, by_text in values.items()}
+
+    @property
+    def conditions_text(self) -> str:
+        """``conditions: voice en-us, en-gb · snr_db 0, 10`` ('' when the runs carry none); 8 values each at most."""
+        parts = []
+        for name, values in self.conditions.items():
+            shown = ", ".join(str(value) for value in values[:8]) + (
+                f" (+{len(values) - 8} more)" if len(values) > 8 else ""
+            )
+            parts.append(f"{name} {shown}")
+        return "conditions: " + " · ".join(parts) if parts else ""
 
     @property
     def noun(self) -> str:
