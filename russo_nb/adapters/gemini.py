@@ -58,13 +58,15 @@ def _run_error(exc: Exception, who: str) -> BaseException:
     return sdk_error(exc, who)
 
 
-class GeminiAgent:
-    """A ``google.genai.Client`` as an agent (russo's constructor arguments, plus ``name``).
+class _GeminiBase:
+    """What both Gemini agents share: the client (given, or made as russo does), model, tools and config.
 
-    ``config`` (a ``GenerateContentConfig``) replaces ``tools`` and ``system_instruction`` when given.
-    Without ``client`` one is made as russo does; ``api_key`` / ``vertexai`` / ``project`` / ``location`` /
-    ``http_options`` (russo_nb additions) go to it.
+    ``config`` replaces ``tools`` and ``system_instruction`` when given. Without ``client`` one is made as
+    russo does; ``api_key`` / ``vertexai`` / ``project`` / ``location`` / ``http_options`` (russo_nb
+    additions) go to it.
     """
+
+    _kind = "GeminiAgent"
 
     def __init__(
         self,
@@ -81,9 +83,9 @@ class GeminiAgent:
         location: str | None = None,
         http_options: Any | None = None,
     ) -> None:
-        if client is None:
+        if client is None and self._needs_client():
             client = _make_client(
-                "GeminiAgent",
+                self._kind,
                 api_key=api_key,
                 vertexai=vertexai,
                 project=project,
@@ -95,17 +97,39 @@ class GeminiAgent:
         self.tools = tools
         self.system_instruction = system_instruction
         self.config = config
-        self.name = name or f"GeminiAgent({model})"
-        self._parser = GeminiResponseParser()
+        self.name = name or f"{self._kind}({model})"
 
-    def _build_config(self, types: Any) -> Any:
-        if self.config is not None:
-            return self.config
+    def _needs_client(self) -> bool:
+        """Whether a client must be made when none is given."""
+        return True
+
+    def _config_kwargs(self) -> dict[str, Any]:
+        """``tools`` and ``system_instruction`` for the SDK's config, when set."""
         kwargs: dict[str, Any] = {}
         if self.tools:
             kwargs["tools"] = self.tools
         if self.system_instruction:
             kwargs["system_instruction"] = self.system_instruction
+        return kwargs
+
+    def __repr__(self) -> str:
+        return f"{self._kind}(model={self.model!r})"
+
+
+class GeminiAgent(_GeminiBase):
+    """A ``google.genai.Client`` as an agent (russo's constructor arguments, plus ``name``).
+
+    ``config`` (a ``GenerateContentConfig``) replaces ``tools`` and ``system_instruction`` when given.
+    Without ``client`` one is made as russo does; ``api_key`` / ``vertexai`` / ``project`` / ``location`` /
+    ``http_options`` (russo_nb additions) go to it.
+    """
+
+    _parser = GeminiResponseParser()  # stateless: one for every agent
+
+    def _build_config(self, types: Any) -> Any:
+        if self.config is not None:
+            return self.config
+        kwargs = self._config_kwargs()
         return types.GenerateContentConfig(**kwargs) if kwargs else None
 
     async def run(self, audio: Audio | str) -> AgentResponse:
@@ -127,19 +151,18 @@ class GeminiAgent:
             raise _run_error(exc, self.name) from exc
         return add_audio_usage(self._parser.parse(response, self.name), audio)
 
-    def __repr__(self) -> str:
-        return f"GeminiAgent(model={self.model!r})"
 
-
-class GeminiLiveAgent:
+class GeminiLiveAgent(_GeminiBase):
     """The Gemini Live API as an agent: a new session per run from ``client``, or a given ``session``.
 
-    With neither, a client is made as russo does (``api_key`` / ``vertexai`` / ``project`` / ``location`` /
-    ``http_options`` go to it, as for :class:`GeminiAgent`).
+    With neither, a client is made as russo does (``credentials``: ``api_key`` / ``vertexai`` / ``project`` /
+    ``location`` / ``http_options`` go to it, as for :class:`GeminiAgent`).
 
     A run ends at the first ``tool_call`` message or at the end of the model's turn; nothing within
     ``timeout`` (russo's ``response_timeout``, an alias) makes the run a timeout (russo returned an empty answer).
     """
+
+    _kind = "GeminiLiveAgent"
 
     def __init__(
         self,
@@ -153,39 +176,29 @@ class GeminiLiveAgent:
         timeout: float | None = None,
         response_timeout: float | None = None,
         name: str | None = None,
-        api_key: str | None = None,
-        vertexai: bool = False,
-        project: str | None = None,
-        location: str | None = None,
-        http_options: Any | None = None,
+        **credentials: Any,
     ) -> None:
-        if client is None and session is None:
-            client = _make_client(
-                "GeminiLiveAgent",
-                api_key=api_key,
-                vertexai=vertexai,
-                project=project,
-                location=location,
-                http_options=http_options,
-            )
-        self.client = client
         self.session = session
-        self.model = model
-        self.tools = tools
-        self.system_instruction = system_instruction
-        self.config = config
+        super().__init__(
+            client=client,
+            model=model,
+            tools=tools,
+            system_instruction=system_instruction,
+            config=config,
+            name=name,
+            **credentials,
+        )
         self.timeout = time_limit(timeout, response_timeout, 30.0)
-        self.name = name or f"GeminiLiveAgent({model})"
+
+    def _needs_client(self) -> bool:
+        return self.session is None  # a given session needs no client
 
     def _build_config(self, types: Any) -> Any:
         if self.config is not None:
             return self.config
-        kwargs: dict[str, Any] = {"response_modalities": list(Gemini.LIVE_RESPONSE_MODALITIES)}
-        if self.tools:
-            kwargs["tools"] = self.tools
-        if self.system_instruction:
-            kwargs["system_instruction"] = self.system_instruction
-        return types.LiveConnectConfig(**kwargs)
+        return types.LiveConnectConfig(
+            response_modalities=list(Gemini.LIVE_RESPONSE_MODALITIES), **self._config_kwargs()
+        )
 
     async def run(self, audio: Audio | str) -> AgentResponse:
         """Send the audio to a Live session and collect the function calls of one turn."""
@@ -267,6 +280,3 @@ class GeminiLiveAgent:
         raise AgentConnectionError(  # as the Realtime agent: an answer cut short is not an answer
             f"{self.name}: the stream ended before turn_complete or a tool call ({len(messages)} messages received)"
         )
-
-    def __repr__(self) -> str:
-        return f"GeminiLiveAgent(model={self.model!r})"
