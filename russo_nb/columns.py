@@ -520,7 +520,7 @@ def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None
     """A column's cells from a stored field column: ``values`` per row, or ``values[codes[row]]``."""
     part, render = get.part, spec.render
     if part is None and render is None:
-        return list(values) if codes is None else [values[code] for code in codes]
+        return list(values) if codes is None else _decoded(codes, values)
     ids = list(map(id, values))  # values are alive in ``values``, so their ids are not reused meanwhile
     distinct = dict(zip(ids, values))
     made = {}
@@ -528,4 +528,16 @@ def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None
         raw = value if part is None else part(value)
         made[key] = raw if render is None else render(raw)
     cells = list(map(made.__getitem__, ids))
-    return cells if codes is None else [cells[code] for code in codes]
+    return cells if codes is None else _decoded(codes, cells)
+
+
+def _decoded(codes: Sequence[int], values: list[Any]) -> list[Any]:
+    """``values[code]`` for each code (codes as a list, or an integer array taken in C)."""
+    import numpy as np
+
+    if isinstance(codes, np.ndarray):
+        table = np.empty(len(values), dtype=object)
+        for index, value in enumerate(values):  # one by one: a list value stays one cell
+            table[index] = value
+        return table[codes].tolist()
+    return [values[code] for code in codes]

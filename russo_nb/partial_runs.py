@@ -15,14 +15,36 @@ the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from .lazy_runs import LazyRuns
 
-__all__ = ["PartialRuns"]
+__all__ = ["PartialRuns", "UnitRuns", "present"]
+
+
+def present(values: Sequence[Any]) -> np.ndarray:
+    """Which entries are not ``None``, as a boolean array (a C-level pass: a million slots in milliseconds)."""
+    return np.fromiter(map(operator.is_not, values, repeat(None)), dtype=bool, count=len(values))
+
+
+@dataclass
+class UnitRuns:
+    """One unit (prompt, scenario) of a stopped batch: its finished runs, and its unfinished ones as a count."""
+
+    example: Any
+    """A run of the unit (its first finished run, else its run 0 built and not kept): its prompt / name."""
+    finished: list[Any]
+    """The results that came back, in run order (a run stopped mid-flight may itself say ``cancelled``)."""
+    unfinished: int
+    """Runs that never finished: counted, not built."""
+    first_unfinished: int
+    """The run index of the first unfinished run (``-1`` when every run finished)."""
 
 
 class PartialRuns(LazyRuns):
@@ -39,13 +61,20 @@ class PartialRuns(LazyRuns):
         self._fill = fill
         self._made: dict[int, Any] = {}
         self._counts: dict[str, int] | None = None
+        self._kept: np.ndarray | None = None
+
+    def _finished_slots(self) -> np.ndarray:
+        """The slots whose run came back, found once (one C-level pass over the slots)."""
+        if self._kept is None:
+            self._kept = np.flatnonzero(present(self._results))
+        return self._kept
 
     @property
     def unfinished_count(self) -> int:
         """Runs that never finished (counted, not built)."""
-        return self.status_counts().get("cancelled", 0) - sum(
-            1 for run in self._results if run is not None and run.status == "cancelled"
-        )
+        if self._list is not None:  # a plain list now: every cancelled run is an object
+            return self.status_counts().get("cancelled", 0)
+        return len(self._results) - len(self._finished_slots())
 
     @property
     def built_count(self) -> int:
@@ -62,20 +91,21 @@ class PartialRuns(LazyRuns):
             return count_statuses(self._list)
         if self._counts is None:
             counts: dict[str, int] = {}
-            unfinished = 0
-            for run in self._results:
-                if run is None:
-                    unfinished += 1
-                    continue
-                status = run.status or "failed"
+            kept = self._finished_slots().tolist()
+            for slot in kept:
+                status = self._results[slot].status or "failed"
                 counts[status] = counts.get(status, 0) + 1
+            unfinished = len(self._results) - len(kept)
             if unfinished:
                 counts["cancelled"] = counts.get("cancelled", 0) + unfinished
             self._counts = counts
         return dict(self._counts)
 
-    def field_values(self, name: str) -> tuple[list[int] | None, list[Any]] | None:
-        """Run field ``name`` for every run as ``(codes, values)``: one value per prompt for the unfinished runs."""
+    def field_values(self, name: str) -> tuple[np.ndarray | list[int] | None, list[Any]] | None:
+        """Run field ``name`` for every run as ``(codes, values)``: one value per prompt for the unfinished runs.
+
+        ``codes`` is an integer array (a million codes as Python ints would cost more than the rest).
+        """
         if self._list is not None:
             return None
         results = self._results
@@ -87,11 +117,34 @@ class PartialRuns(LazyRuns):
             placeholders = [getattr(self._fill(unit * self._runs), name) for unit in range(units)]
         except AttributeError:
             return None
-        finished = [slot for slot, run in enumerate(results) if run is not None]
+        finished = self._finished_slots().tolist()
         codes = np.repeat(np.arange(units, dtype=np.int64), self._runs)
         codes[finished] = np.arange(units, units + len(finished), dtype=np.int64)
         values = placeholders + [getattr(results[slot], name, None) for slot in finished]
-        return codes.tolist(), values
+        return codes, values
+
+    def units(self) -> list[UnitRuns] | None:
+        """Per unit in order: its finished runs and a count of its unfinished ones, building at most one run a unit.
+
+        What the view aggregates per prompt (:func:`russo_nb.view.model.prompt_rows`, the summary's
+        lines): a stopped 1 × 1M batch is read in milliseconds. None once the runs became a list.
+        """
+        if self._list is not None:
+            return None
+        results, per = self._results, self._runs
+        kept = self._finished_slots()
+        bounds = np.searchsorted(kept, np.arange(0, len(results) + 1, per)).tolist()
+        out = []
+        for unit in range(len(results) // per):
+            slots = kept[bounds[unit] : bounds[unit + 1]].tolist()
+            first = -1
+            if len(slots) < per:  # the first run index not among the finished ones
+                start = unit * per
+                first = next((i for i, slot in enumerate(slots) if slot != start + i), len(slots))
+            finished = [results[slot] for slot in slots]
+            example = finished[0] if finished else self._fill(unit * per)  # built, not kept
+            out.append(UnitRuns(example, finished, per - len(slots), first))
+        return out
 
     # -- building runs -------------------------------------------------------------------------
 
@@ -117,7 +170,7 @@ class PartialRuns(LazyRuns):
     def _materialize(self) -> list[Any]:
         if self._list is None:
             self._list = self._build_all()
-            self._results, self._made, self._counts = [], {}, None
+            self._results, self._made, self._counts, self._kept = [], {}, None, None
         return self._list
 
     def __len__(self) -> int:

@@ -590,7 +590,12 @@ class BatchResult(RunCounts, Rendered, BaseModel):
             stored = self.runs.field_values("prompt")
             if stored is not None:
                 codes, values = stored
-                return list(dict.fromkeys(values if codes is None else (values[code] for code in codes)))
+                if codes is None:
+                    return list(dict.fromkeys(values))
+                import numpy as np
+
+                _, first = np.unique(np.asarray(codes, dtype=np.int64), return_index=True)
+                return list(dict.fromkeys(values[int(code)] for code in np.asarray(codes)[np.sort(first)]))
         return list(self.by_prompt())
 
     def by_prompt(self) -> dict[str, list[SingleRunResult]]:
@@ -619,16 +624,22 @@ class BatchResult(RunCounts, Rendered, BaseModel):
         runs = self.runs
         stored = runs.field_values("response") if isinstance(runs, ColumnarRuns) else None
         if stored is None:
-            responses: Any = (run.response for run in runs)
-        else:  # runs kept as columns: each run's response, without building the runs
+            weighted: Any = ((run.response, 1) for run in runs)
+        else:  # runs kept as columns: each distinct response once, times how many runs kept it
             codes, values = stored
-            responses = values if codes is None else (values[code] for code in codes)
+            if codes is None:
+                weighted = ((value, 1) for value in values)
+            else:
+                import numpy as np
+
+                counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(values)).tolist()
+                weighted = ((value, count) for value, count in zip(values, counts, strict=True) if count)
         totals: dict[str, float] = {}
-        for response in responses:
+        for response, count in weighted:
             usage = response.usage if response is not None else None
             for key, value in (usage or {}).items():
                 if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
-                    totals[key] = totals.get(key, 0.0) + float(value)
+                    totals[key] = totals.get(key, 0.0) + float(value) * count
         return totals
 
     def to_dataframe(self) -> Any:

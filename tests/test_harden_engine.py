@@ -254,6 +254,42 @@ def test_a_stopped_batchs_summary_lists_cancelled_runs_as_ranges():
     assert list(result.runs) == [result.runs[i] for i in range(len(result.runs))]
 
 
+def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_the_same_batch_built_eagerly():
+    from russo_nb.view.model import build_view, prompt_rows
+
+    def agent(text):
+        if text == "p1":
+            raise RuntimeError("boom")
+        return [] if text == "p2" else BOOK
+
+    async def go():
+        job = russo.start_batch(
+            ["p0", "p1", "p2", "p0"], agent=agent, expect=[OK], runs=300, max_concurrency=3, retries=0
+        )
+        await wait_for_progress(job, 500)
+        job.cancel()
+        await asyncio.gather(job.start(), return_exceptions=True)
+        return job.result()
+
+    result = asyncio.run(go())
+    runs = result.runs
+    assert isinstance(runs, PartialRuns)
+    built: list[int] = []
+    fill = runs._fill
+    runs._fill = lambda slot: built.append(slot) or fill(slot)  # count every unfinished run built
+    text, html, rows = result.summary(), result._repr_mimebundle_(), prompt_rows(result)
+    view = build_view(result)
+    assert len(built) <= 3 * len(result.prompts) + 4  # a few per prompt, never one per unfinished run
+    eager = result.model_copy(update={"runs": list(runs)})  # the same runs, every one an object
+    assert type(eager.runs) is list and len(eager.runs) == 1200
+    assert text == eager.summary() and html == eager._repr_mimebundle_()
+    assert rows == prompt_rows(eager) and view.statuses == build_view(eager).statuses
+    assert [row.prompt for row in rows] == ["p0", "p1", "p2"] and rows[0].runs == 600
+    assert sum(row.cancelled for row in rows) == result.cancelled_count > 0
+    assert {"passed", "error", "failed", "cancelled"} <= set(view.statuses)
+    assert "cancelled" in text and text.count("[ ] runs") == 3
+
+
 # -- retries, backoff and waits ----------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 from ..columns import Run, column, table_columns
+from ..partial_runs import PartialRuns
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
 from .kit import pct, plural
@@ -351,14 +352,14 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     return out
 
 
-def _counted(rows: dict[Any, PromptRow], prompt: str, status: str, key: Any = None) -> PromptRow | None:
+def _counted(rows: dict[Any, PromptRow], prompt: str, status: str, key: Any = None, count: int = 1) -> PromptRow | None:
     """The row of ``key`` (the prompt, or the prompt and its condition values) with one more run of
-    ``status`` counted; None when it was cancelled (nothing to measure)."""
+    ``status`` counted (``count`` more cancelled ones); None when cancelled (nothing to measure)."""
     row = rows.get(prompt if key is None else key)
     if row is None:
         row = rows[prompt if key is None else key] = PromptRow(prompt)
-    row.runs += 1
-    row.statuses[status] = row.statuses.get(status, 0) + 1
+    row.runs += count
+    row.statuses[status] = row.statuses.get(status, 0) + count
     if status == CANCELLED:
         return None
     row.finished += 1
@@ -393,6 +394,35 @@ def _rows(runs: list[Run], by: tuple[str, ...] = ()) -> list[PromptRow]:
     return list(rows.values())
 
 
+def _partial_rows(runs: PartialRuns) -> tuple[list[PromptRow], list[Any]] | None:
+    """The prompt rows of a stopped batch, and its finished runs: each finished run counted, each
+    prompt's unfinished runs added as one count (a stopped 1M-run batch in milliseconds).
+
+    The rows equal those of the same runs built one by one (:func:`_rows`), status order included.
+    None when the runs became a plain list.
+    """
+    units = runs.units()
+    if units is None:
+        return None
+    rows: dict[Any, PromptRow] = {}
+    finished: list[Any] = []
+    for unit in units:
+        prompt = unit.example.prompt
+        pending = unit.unfinished
+        for run in unit.finished:
+            if pending and run.run_index > unit.first_unfinished:
+                _counted(rows, prompt, CANCELLED, count=pending)
+                pending = 0
+            status = _status(run)
+            row = _counted(rows, run.prompt, status)
+            if row is not None:
+                _measured(row, run.match_rate, run.latency_s, status)
+        if pending:
+            _counted(rows, prompt, CANCELLED, count=pending)
+        finished.extend(unit.finished)
+    return list(rows.values()), finished
+
+
 def _condition_value(value: Any) -> Any:
     """A condition value as a grouping key: every NaN is one key (NaN != NaN)."""
     return "\x00nan" if isinstance(value, float) and value != value else value
@@ -411,7 +441,10 @@ def prompt_rows(
     names = (by,) if isinstance(by, str) else tuple(by)
     result = result_of(result)
     stored = getattr(result, "runs", None)
-    if isinstance(stored, ColumnarRuns) and not names:
+    partial = _partial_rows(stored) if isinstance(stored, PartialRuns) and not names else None
+    if partial is not None:
+        rows = partial[0]
+    elif isinstance(stored, ColumnarRuns) and not names:
         rows, _ = _column_rows(stored)
     else:
         rows = _rows(list(stored or []), names)
@@ -459,7 +492,10 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
     kind = str(getattr(metadata, "kind", None) or "prompts")
     if kind == "prompts" and type(result).__name__ == "ScenarioBatch":
         kind = "scenarios"
-    if isinstance(stored, ColumnarRuns):  # a loaded table: only the failing runs are built (for the groups)
+    partial = _partial_rows(stored) if isinstance(stored, PartialRuns) else None
+    if partial is not None:  # a stopped batch: its unfinished runs are a count per prompt, never built
+        rows, total, runs = partial[0], len(stored), partial[1] if groups else []
+    elif isinstance(stored, ColumnarRuns):  # a loaded table: only the failing runs are built (for the groups)
         rows, failing = _column_rows(stored)
         total, runs = len(stored), [stored[index] for index in failing] if groups else []
     else:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..columns import column, table_columns
+from ..partial_runs import PartialRuns
 from ..plain_text import terminal_safe
 from ..types import ColumnarRuns
 from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
@@ -24,20 +27,15 @@ from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
 __all__ = ["headline_lines", "summary_text"]
 
 
-def _run_ranges(indices: list[int]) -> str:
-    """``[0, 1, 2, 5]`` -> ``"0–2, 5"``."""
-    parts: list[str] = []
-    start = previous = None
-    for index in sorted(indices):
-        if previous is not None and index == previous + 1:
-            previous = index
-            continue
-        if start is not None:
-            parts.append(str(start) if start == previous else f"{start}–{previous}")
-        start = previous = index
-    if start is not None:
-        parts.append(str(start) if start == previous else f"{start}–{previous}")
-    return ", ".join(parts)
+def _run_ranges(indices: Any) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0–2, 5"`` (a list or an array of run indices; a million in milliseconds)."""
+    ordered = np.sort(np.asarray(indices, dtype=np.int64))
+    if not ordered.size:
+        return ""
+    breaks = np.flatnonzero(np.diff(ordered) != 1)
+    starts = ordered[np.concatenate(([0], breaks + 1))].tolist()
+    ends = ordered[np.concatenate((breaks, [ordered.size - 1]))].tolist()
+    return ", ".join(str(start) if start == end else f"{start}–{end}" for start, end in zip(starts, ends))
 
 
 def _attempts_text(run: Any) -> str:
@@ -92,29 +90,39 @@ def headline_lines(view: BatchView) -> list[str]:
     ]
 
 
-def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: list[int]) -> list[str]:
-    """A prompt's lines: its count, one line per finished run, its cancelled runs as index ranges."""
+def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: Any) -> list[str]:
+    """A prompt's lines: its count, one line per finished run, its cancelled runs (indices: list or array) as ranges."""
     label = "Scenario" if view.kind == "scenarios" else "Prompt"
     lines = [f"  {label}: {row.prompt!r}"]
     if row.not_run:
         lines.append(f"    not run ({len(cancelled)} cancelled)")
         return lines
-    tail = f" ({len(cancelled)} cancelled)" if cancelled else ""
+    tail = f" ({len(cancelled)} cancelled)" if len(cancelled) else ""
     lines.append(f"    {row.passed}/{row.finished} passed{tail}")
     line = _scenario_run_line if view.kind == "scenarios" else _prompt_run_line
     lines.extend(line(run) for run in runs)
-    if cancelled:
+    if len(cancelled):
         lines.append(f"    [ ] run{'s' if len(cancelled) > 1 else ''} {_run_ranges(cancelled)}: cancelled")
     return lines
 
 
-def _runs_by_prompt(runs: Any) -> dict[str, tuple[list[Any], list[int]]]:
+def _runs_by_prompt(runs: Any) -> dict[str, tuple[list[Any], Any]]:
     """Per prompt: its finished runs, and the indices of its cancelled ones.
 
     Runs kept as columns (a loaded table, a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`)
     build only their finished runs: a stopped 1M-run batch lists its cancelled runs as index ranges.
     """
-    groups: dict[str, tuple[list[Any], list[int]]] = {}
+    groups: dict[str, tuple[list[Any], Any]] = {}
+    units = runs.units() if isinstance(runs, PartialRuns) else None
+    if units is not None:  # a stopped batch: its cancelled run indices as an array, no run built
+        for unit in units:
+            shown = [run for run in unit.finished if run.status != CANCELLED]
+            every = np.arange(len(unit.finished) + unit.unfinished)
+            cancelled = np.setdiff1d(every, [run.run_index for run in shown], assume_unique=True)
+            kept, before = groups.get(str(unit.example.prompt), ([], None))
+            both = cancelled if before is None else np.concatenate((before, cancelled))
+            groups[str(unit.example.prompt)] = (kept + shown, both)
+        return groups
     if isinstance(runs, ColumnarRuns):
         cells = table_columns(runs, [column(name) for name in ("prompt", "status", "run_index")])
         for row, (prompt, status, index) in enumerate(zip(cells["prompt"], cells["status"], cells["run_index"])):
