@@ -24,7 +24,7 @@ from ..errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
 from .config import current_config
 from .criteria import criterion_name, evaluate_local, is_sentence
-from .llm import LLMConfig, ModelRequestError, complete, parse_json_reply, require_model, resolve_config
+from .llm import LLMConfig, ModelConnection, ModelRequestError, complete, parse_json_reply, require_model
 from .result import CriterionResult, ScenarioResult
 from .state import ScenarioState, transcript
 
@@ -153,7 +153,7 @@ def read_look(message: dict[str, Any], sentences: list[str]) -> ModelLook:
     return ModelLook(finished=True, results=results, verdict=str(arguments.get("verdict") or ""), reasoning=reasoning)
 
 
-class JudgeAgent(AgentAdapter):
+class JudgeAgent(ModelConnection, AgentAdapter):
     """Judges the run against ``criteria`` (predicates, built-in checks or sentences).
 
     Args:
@@ -192,12 +192,7 @@ class JudgeAgent(AgentAdapter):
             )
         self.criteria = list(criteria or [])
         self._min_turns = min_turns
-        self.model = model
-        self.base_url = base_url or api_base
-        self.api_key_env = api_key_env
-        self.api_key = api_key
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self._connect(model, base_url, api_base, api_key_env, api_key, temperature, max_tokens)
         self.extra_params = extra_params
         self.early_success = early_success
         self.system_prompt = system_prompt or JUDGE_SYSTEM_PROMPT
@@ -211,18 +206,6 @@ class JudgeAgent(AgentAdapter):
     def min_turns(self) -> int | None:
         """The judge's own ``min_turns``, else the configured one."""
         return self._min_turns if self._min_turns is not None else current_config().min_turns
-
-    # -- configuration -----------------------------------------------------------------
-    def llm_config(self) -> LLMConfig:
-        """The resolved model configuration (the model may be None)."""
-        return resolve_config(
-            self.model,
-            self.base_url,
-            self.api_key_env,
-            key=self.api_key,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
 
     def check_ready(self, extra_criteria: list[Any] | None = None) -> None:
         """Raise ConfigurationError now if some criterion is a sentence and no model is configured."""

@@ -25,6 +25,7 @@ from ..errors import ConfigurationError, RussoError
 
 __all__ = [
     "LLMConfig",
+    "ModelConnection",
     "ModelRequestError",
     "chat",
     "complete",
@@ -125,6 +126,50 @@ def resolve_config(
         key=key or _defaults.key,
         max_tokens=max_tokens if max_tokens is not None else _defaults.max_tokens,
     )
+
+
+class ModelConnection:
+    """The model connection a simulated user or a judge carries, resolved by :meth:`llm_config`.
+
+    Both take the same arguments (russo_nb's ``base_url`` / ``api_key_env`` and LangWatch Scenario's
+    ``api_base`` / ``api_key``); what they leave None comes from :func:`configure` and the environment.
+    A ``model`` that is not a name (a simulator's True / False) leaves the choice to the configuration.
+    """
+
+    model: Any
+    base_url: str | None
+    api_key_env: str | None
+    api_key: str | None
+    temperature: float | None
+    max_tokens: int | None
+
+    def _connect(
+        self,
+        model: Any,
+        base_url: str | None,
+        api_base: str | None,
+        api_key_env: str | None,
+        api_key: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url or api_base
+        self.api_key_env = api_key_env
+        self.api_key = api_key
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+
+    def llm_config(self) -> LLMConfig:
+        """The resolved model configuration (the model may be None)."""
+        return resolve_config(
+            self.model if isinstance(self.model, str) else None,
+            self.base_url,
+            self.api_key_env,
+            key=self.api_key,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
 
 
 def wire_model_name(model: str | None) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from ..errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
 from .calls import collect_tool_calls
-from .llm import LLMConfig, chat, require_model, resolve_config
+from .llm import ModelConnection, chat, require_model
 from .state import ScenarioState, message_text
 
 __all__ = ["DEFAULT_FOLLOWUPS", "UserSimulatorAgent"]
@@ -51,7 +51,7 @@ class _Blank(dict):
         raise KeyError(key)
 
 
-class UserSimulatorAgent(AgentAdapter):
+class UserSimulatorAgent(ModelConnection, AgentAdapter):
     """Plays the user, from scripted/templated lines (offline) or with a language model.
 
     Args:
@@ -90,12 +90,7 @@ class UserSimulatorAgent(AgentAdapter):
                 )
         self.variables = dict(variables or {})
         self.followups = list(followups) if followups is not None else list(DEFAULT_FOLLOWUPS)
-        self.model = model
-        self.base_url = base_url or api_base
-        self.api_key_env = api_key_env
-        self.api_key = api_key
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        self._connect(model, base_url, api_base, api_key_env, api_key, temperature, max_tokens)
         self.system_prompt = system_prompt or USER_SYSTEM_PROMPT
         self.name = name
 
@@ -105,17 +100,6 @@ class UserSimulatorAgent(AgentAdapter):
         if self.lines or self.model is False:
             return False
         return bool(self.model) or self.llm_config().model is not None
-
-    def llm_config(self) -> LLMConfig:
-        """The resolved model configuration (``model=True`` takes the configured one)."""
-        return resolve_config(
-            self.model if isinstance(self.model, str) else None,
-            self.base_url,
-            self.api_key_env,
-            key=self.api_key,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-        )
 
     def check_ready(self) -> None:
         """Raise now if a model was asked for and none is configured, or a line names an unknown variable."""
