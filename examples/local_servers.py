@@ -2,7 +2,7 @@
 
 - :class:`HttpAgentServer`: a plain JSON agent (``/agent``), the OpenAI REST API (``/v1/chat/completions``,
   ``/v1/audio/speech``), the Gemini REST API (``/v1beta/models/<model>:generateContent``), and hostile
-  answers (``/drip``, ``/huge``, ``/redirect/...``, ``/429``);
+  answers (``/drip``, ``/huge``, ``/redirect/...``, ``/429``, ``/429-forever``);
 - :class:`WebSocketAgentServer`: a WebSocket voice bot (``/json``, ``/bytes``, ``/multi``, ``/silent``,
   ``/close-mid``, ``/text``, ``/busy``), the OpenAI Realtime event protocol (``/v1/realtime``) and the
   Gemini Live protocol (``/live``: reach it with ``genai.Client(vertexai=True, http_options=
@@ -141,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(429, {"error": {"message": "slow down"}}, Retry_After="1")
             else:
                 self._json(200, {"tool_calls": [{"name": "book_flight", "arguments": BOOK_ARGS}]})
+        elif path == "/429-forever":  # a hostile quota: always 429, come back in 31 years
+            self._json(429, {"error": {"message": "slow down"}}, Retry_After="1e9")
         elif path == "/together":  # answers only when `server.barrier.parties` requests are in flight at once
             try:
                 self.server.barrier.wait()

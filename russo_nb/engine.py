@@ -32,8 +32,10 @@ Waits, and how ``timeout=`` relates to them:
   then abandons it; an abandoned blocking call no longer holds a thread slot
   (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
 - Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
-  ``timeout``; one run's retry waits together are bounded by :data:`MAX_RUN_WAIT_S`: a retry
-  whose wait would pass it is not made, and the run keeps its last error (the message says so).
+  ``timeout``; one run's retry waits together are at most ``timeout × (retries + 1)``, within
+  :data:`MIN_RUN_WAIT_S`–:data:`MAX_RUN_WAIT_S` (60–600 s; 600 s without a timeout,
+  :meth:`EngineOptions.wait_bound`): a retry whose wait would pass it is not made, and the run
+  keeps its last error (the message says so).
   ``retries`` is at most :data:`MAX_RETRIES`.
 - The rate limiter's wait for a start slot is bounded by the slowest accepted rate
   (:data:`russo_nb.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
@@ -68,6 +70,7 @@ __all__ = [
     "MAX_RETRIES",
     "MAX_RUNS",
     "MAX_RUN_WAIT_S",
+    "MIN_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
     "OPTION_NAMES",
     "STOP_GRACE_S",
@@ -106,8 +109,10 @@ STOP_GRACE_S = 0.5
 TEARDOWN_WAIT_S = 5.0
 #: Most retries one run may make.
 MAX_RETRIES = 100
-#: Most seconds one run spends waiting between attempts (backoff and Retry-After together).
+#: Most seconds one run spends waiting between attempts (backoff and Retry-After together), whatever ``timeout``.
 MAX_RUN_WAIT_S = 600.0
+#: The least of that bound when ``timeout`` is short: a rate-limited service gets a minute to recover.
+MIN_RUN_WAIT_S = 60.0
 
 
 class WorkItem(Protocol[R]):
@@ -409,6 +414,17 @@ class EngineOptions:
             return max(backoff, min(float(hinted), MAX_RETRY_AFTER_S))
         return backoff
 
+    def wait_bound(self) -> float:
+        """Most seconds one run waits between attempts, all waits together (backoff and Retry-After).
+
+        The rule: ``timeout × (retries + 1)``, but never under :data:`MIN_RUN_WAIT_S` (60 s) nor over
+        :data:`MAX_RUN_WAIT_S` (600 s); 600 s without a ``timeout``. A run's waits then scale with
+        what its attempts may take: ``timeout=1, retries=3`` waits at most 60 s, not 30 minutes.
+        """
+        if self.timeout is None:
+            return MAX_RUN_WAIT_S
+        return min(MAX_RUN_WAIT_S, max(MIN_RUN_WAIT_S, self.timeout * (self.retries + 1)))
+
     def params(self) -> dict[str, Any]:
         """What a batch's metadata records about these settings beyond its own fields (the rate limit)."""
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
@@ -679,11 +695,17 @@ class Job(Generic[B]):
             except BaseException as exc:  # Exception, SystemExit, GeneratorExit, pytest's Failed: this run's error
                 delay = settings.retry_delay(attempts, exc) if attempts <= settings.retries else 0.0
                 retry = attempts <= settings.retries and settings.retryable(exc)
-                if retry and waited + delay > MAX_RUN_WAIT_S:
+                bound = settings.wait_bound()
+                if retry and waited + delay > bound:
                     retry = False
+                    rule = (
+                        "without a timeout"
+                        if settings.timeout is None
+                        else f"timeout × (retries + 1), within {MIN_RUN_WAIT_S:g}–{MAX_RUN_WAIT_S:g}s"
+                    )
                     gave_up = (
-                        f" (not retried: waiting {delay:g}s more would pass the "
-                        f"{MAX_RUN_WAIT_S:g}s a run may spend waiting between attempts)"
+                        f" (not retried: waiting {delay:g}s more would pass the {bound:g}s a run may spend "
+                        f"waiting between attempts: {rule})"
                     )
                 if retry:
                     waited += delay

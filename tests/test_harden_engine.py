@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 
 import pytest
 from test_engine_hardening import _interrupt
@@ -299,6 +300,26 @@ def test_retries_past_the_limit_are_refused_and_backoff_never_overflows():
     settings = EngineOptions(retries=100, retry_backoff=0.0)
     assert settings.retry_delay(1100, RuntimeError()) == 0.0
     assert EngineOptions(retries=100, retry_backoff=1.0).retry_delay(5000, RuntimeError()) == 30.0
+
+
+def test_a_runs_retry_waits_scale_with_timeout_so_a_huge_retry_after_ends_the_run_quickly(http_agent_server):
+    from russo_nb.adapters import HttpAgent
+
+    assert EngineOptions(timeout=1, retries=3).wait_bound() == 60.0  # timeout × 4 = 4 s, but at least 60 s
+    assert EngineOptions(timeout=50, retries=3).wait_bound() == 200.0
+    assert EngineOptions(timeout=500, retries=3).wait_bound() == EngineOptions().wait_bound() == 600.0
+    first = len(http_agent_server.received)
+    started = time.monotonic()
+    batch = russo.run_concurrent_sync(  # Retry-After: 1e9 (capped at 600 s a wait) from a real server
+        "p", agent=HttpAgent(f"{http_agent_server.url}/429-forever"), expect=[OK], retries=3, timeout=1
+    )
+    took = time.monotonic() - started
+    run = batch.runs[0]
+    assert run.status == "error" and run.attempts == 1 and run.error.type == "RetryableHTTPError"
+    assert "not retried: waiting 600s more would pass the 60s a run may spend waiting" in run.error.message
+    assert "timeout × (retries + 1)" in run.error.message
+    assert [item["path"] for item in http_agent_server.received[first:]] == ["/429-forever"]
+    assert took < 30  # ended, not parked (a 600 s wait would time the test out)
 
 
 @pytest.mark.parametrize("spec", ["0.0000001/h", "0.5/h", 1e-9])
