@@ -32,7 +32,6 @@ __all__ = [
     "RetryableHTTPError",
     "post_json",
     "redact_url",
-    "request_bytes",
 ]
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -194,7 +193,7 @@ async def _exchange(
         raise AgentHTTPError(f"{who}: {shown} redirected more than {_MAX_HOPS} times")
 
 
-async def request_bytes(
+async def post_json(
     url: str,
     body: bytes | None,
     headers: dict[str, str],
@@ -203,32 +202,18 @@ async def request_bytes(
     *,
     method: str = "POST",
     max_bytes: int = DEFAULT_MAX_BYTES,
-) -> bytes:
-    """Send one request and return the answer's body, under every rule of this module.
+) -> Any:
+    """Send one request under every rule of this module and decode the answer as JSON.
 
     Raises :class:`TimeoutError` when the whole exchange takes longer than ``timeout`` seconds,
     :class:`RetryableHTTPError` for 429/5xx, :class:`AgentHTTPError` for other failures and
-    :class:`AgentResponseError` for an answer over ``max_bytes``.
+    :class:`AgentResponseError` for an answer over ``max_bytes`` or one that is not JSON.
     """
     tls = _ssl_context()  # outside the deadline: the first call imports httpx and loads the CA bundle
     try:
-        return await asyncio.wait_for(_exchange(method, url, body, headers, who, max_bytes, tls), timeout)
+        raw = await asyncio.wait_for(_exchange(method, url, body, headers, who, max_bytes, tls), timeout)
     except asyncio.TimeoutError:
         raise TimeoutError(f"{who}: no answer from {redact_url(url)} within {timeout:g}s") from None
-
-
-async def post_json(
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    timeout: float,
-    who: str,
-    *,
-    method: str = "POST",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> Any:
-    """:func:`request_bytes`, then decode the answer as JSON (a clear error when it is not)."""
-    raw = await request_bytes(url, body, headers, timeout, who, method=method, max_bytes=max_bytes)
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -8,8 +8,9 @@ the same way whichever adapter is used.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..errors import AgentResponseError, RetryableError
@@ -30,6 +31,7 @@ __all__ = [
     "close_error",
     "handshake_error",
     "sdk_error",
+    "sdk_session",
 ]
 
 logger = logging.getLogger("russo_nb.adapters")
@@ -139,6 +141,22 @@ async def close_within(close: Callable[[], Awaitable[Any]], who: str, abort: Cal
                 pass
     except Exception as exc:
         logger.debug("%s: closing the connection failed: %s", who, exc)
+
+
+@contextlib.asynccontextmanager
+async def sdk_session(manager: Any, who: str, socket_attribute: str) -> AsyncIterator[Any]:
+    """The session of an SDK's ``connect(...)`` manager (OpenAI Realtime, Gemini Live), closed within bounds.
+
+    On the way out the manager is closed with :func:`close_within`, then the socket the session keeps
+    under ``socket_attribute`` is aborted: a server that never answers the close cannot add seconds to the run.
+    """
+    session = await manager.__aenter__()
+    try:
+        yield session
+    finally:
+        socket = getattr(session, socket_attribute, None)
+        abort = getattr(getattr(socket, "transport", None), "abort", None)
+        await close_within(lambda: manager.__aexit__(None, None, None), who, abort)
 
 
 def add_audio_usage(response: AgentResponse, prompt: Any) -> AgentResponse:

@@ -33,8 +33,8 @@ from ._common import (
     ReceiveBudget,
     add_audio_usage,
     close_error,
-    close_within,
     sdk_error,
+    sdk_session,
     time_limit,
 )
 from ._google import genai_client
@@ -212,13 +212,8 @@ class GeminiLiveAgent(_GeminiBase):
 
                 config = self._build_config(types)
                 manager = self.client.aio.live.connect(model=self.model, config=config)
-                session = await manager.__aenter__()
-                try:
+                async with sdk_session(manager, self.name, "_ws") as session:
                     response = await self._run_on(session, audio)
-                finally:  # bounded: a server that never answers the close cannot add seconds to the run
-                    socket = getattr(session, "_ws", None)
-                    abort = getattr(getattr(socket, "transport", None), "abort", None)
-                    await close_within(lambda: manager.__aexit__(None, None, None), self.name, abort)
         except ConnectionClosed as exc:
             raise close_error(exc, self.name, 0) from None
         except (TimeoutError, InvalidArgumentError, AgentResponseError, AgentConnectionError):

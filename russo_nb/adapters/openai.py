@@ -29,8 +29,8 @@ from ._common import (
     ReceiveBudget,
     add_audio_usage,
     close_error,
-    close_within,
     sdk_error,
+    sdk_session,
     time_limit,
 )
 
@@ -149,14 +149,8 @@ class OpenAIRealtimeAgent:
             if self.connection is not None:
                 response = await self._run_on(self.connection, audio, configure=False)
             else:
-                manager = self._connect()
-                connection = await manager.__aenter__()
-                try:
+                async with sdk_session(self._connect(), self.name, "_connection") as connection:
                     response = await self._run_on(connection, audio, configure=True)
-                finally:  # bounded: a server that never answers the close cannot add seconds to the run
-                    socket = getattr(connection, "_connection", None)
-                    abort = getattr(getattr(socket, "transport", None), "abort", None)
-                    await close_within(lambda: manager.__aexit__(None, None, None), self.name, abort)
         except InvalidStatus as exc:
             from ._common import handshake_error
 
