@@ -15,7 +15,7 @@ import math
 import traceback as traceback_module
 import uuid
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
@@ -42,12 +42,15 @@ __all__ = [
     "ToolCallMatch",
     "format_call",
     "format_usage",
+    "group_runs",
     "prompt_id",
     "retried_text",
     "as_batch_result",
 ]
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+K = TypeVar("K")
 
 RunStatus = Literal["passed", "failed", "error", "timeout", "cancelled"]
 """How a run ended. ``error``, ``timeout`` and ``cancelled`` runs never count as passed."""
@@ -501,6 +504,14 @@ def count_statuses(runs: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
+def group_runs(runs: Iterable[R], key: Callable[[R], K]) -> dict[K, list[R]]:
+    """``runs`` grouped by ``key(run)`` (a prompt, a scenario name), groups and runs in first-seen order."""
+    groups: dict[K, list[R]] = {}
+    for run in runs:
+        groups.setdefault(key(run), []).append(run)
+    return groups
+
+
 class RunCounts:
     """Counts every batch shares, from its runs' ``status`` (prompt runs and scenario runs alike).
 
@@ -600,10 +611,7 @@ class BatchResult(RunCounts, Rendered, BaseModel):
 
     def by_prompt(self) -> dict[str, list[SingleRunResult]]:
         """Runs grouped by prompt text, keeping first-seen order."""
-        groups: dict[str, list[SingleRunResult]] = {}
-        for run in self.runs:
-            groups.setdefault(run.prompt, []).append(run)
-        return groups
+        return group_runs(self.runs, lambda run: run.prompt)
 
     def audio_for(self, run: SingleRunResult) -> Audio | None:
         """The clip the run's agent heard, from the batch's audio store."""

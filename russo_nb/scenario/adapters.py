@@ -20,7 +20,7 @@ from ..errors import ProtocolError
 from ..protocols import coerce_response, describe
 from ..types import AgentResponse, ToolCall
 from .result import ScenarioResult
-from .state import ScenarioState, message_text
+from .state import ScenarioState, last_user_message_in, message_text
 
 __all__ = [
     "AgentAdapter",
@@ -77,10 +77,8 @@ class AgentInput:
 
     def last_new_user_message(self) -> dict[str, Any]:
         """The newest user message among ``new_messages``; raises when there is none."""
-        for message in reversed(self.new_messages):
-            if message.get("role") == "user":
-                return message
-        raise ProtocolError("no new user message for this agent call; the script called agent() twice in a row?")
+        missing = ProtocolError("no new user message for this agent call; the script called agent() twice in a row?")
+        return last_user_message_in(self.new_messages, missing)
 
     def last_new_user_message_str(self) -> str:
         """The text of :meth:`last_new_user_message`."""

@@ -30,6 +30,7 @@ from ..types import (
     RunCounts,
     SingleRunResult,
     ToolCall,
+    group_runs,
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
@@ -88,10 +89,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
 
     def by_scenario(self) -> dict[str, list[ScenarioResult]]:
         """Runs grouped by scenario name."""
-        groups: dict[str, list[ScenarioResult]] = {}
-        for run in self.runs:
-            groups.setdefault(run.name, []).append(run)
-        return groups
+        return group_runs(self.runs, lambda run: run.name)
 
     def iter_failures(self) -> list[ScenarioResult]:
         """Runs that did not pass, in order."""

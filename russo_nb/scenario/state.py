@@ -17,7 +17,7 @@ from .calls import ToolCalls, collect_tool_calls
 if TYPE_CHECKING:
     from .executor import ScenarioExecutor
 
-__all__ = ["ScenarioState", "message_text", "transcript"]
+__all__ = ["ScenarioState", "last_user_message_in", "message_text", "transcript"]
 
 
 def message_text(message: dict[str, Any] | None) -> str:
@@ -32,6 +32,14 @@ def message_text(message: dict[str, Any] | None) -> str:
     if isinstance(content, list):
         return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict) and "text" in part)
     return str(content)
+
+
+def last_user_message_in(messages: list[dict[str, Any]], missing: Exception) -> dict[str, Any]:
+    """The newest message of ``messages`` whose role is ``user``; raises ``missing`` when there is none."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return message
+    raise missing
 
 
 def transcript(messages: list[dict[str, Any]]) -> str:
@@ -110,10 +118,8 @@ class ScenarioState:
 
     def last_user_message(self) -> dict[str, Any]:
         """The most recent user message; raises when the user has not spoken yet."""
-        for message in reversed(self.messages):
-            if message.get("role") == "user":
-                return message
-        raise InvalidArgumentError("the user has not said anything yet; add a user() step first")
+        missing = InvalidArgumentError("the user has not said anything yet; add a user() step first")
+        return last_user_message_in(self.messages, missing)
 
     def first_user_message(self) -> str:
         """The text of the first user message, or an empty string."""
