@@ -276,6 +276,8 @@ def test_a_stopped_batchs_summary_lists_cancelled_runs_as_ranges():
 
 
 def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_the_same_batch_built_eagerly():
+    import pandas as pd
+
     from russo_nb.view.model import build_view, prompt_rows
 
     def agent(text):
@@ -304,6 +306,8 @@ def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_t
     eager = result.model_copy(update={"runs": list(runs)})  # the same runs, every one an object
     assert type(eager.runs) is list and len(eager.runs) == 1200
     assert text == eager.summary() and html == eager._repr_mimebundle_()
+    assert result.prompts == eager.prompts and result.usage == eager.usage
+    pd.testing.assert_frame_equal(result.to_dataframe(), eager.to_dataframe())  # cells decoded from coded columns
     assert rows == prompt_rows(eager) and view.statuses == build_view(eager).statuses
     assert [row.prompt for row in rows] == ["p0", "p1", "p2"] and rows[0].runs == 600
     assert sum(row.cancelled for row in rows) == result.cancelled_count > 0
