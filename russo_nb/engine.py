@@ -28,8 +28,9 @@ Waits, and how ``timeout=`` relates to them:
 
 - ``timeout=`` bounds each *attempt* (synthesis, agent, evaluation): the engine enforces it
   itself, so a run that ignores cancellation or blocks in a thread is recorded as ``timeout``
-  when its deadline passes. It waits up to :data:`STOP_GRACE_S` for the attempt to unwind,
-  then abandons it; an abandoned blocking call no longer holds a thread slot
+  when its deadline passes. It waits up to :data:`TEARDOWN_WAIT_S` for the cancelled attempt to
+  unwind (its ``finally`` blocks, as for a stopped job), then abandons it. A sync agent blocked in
+  its thread is let go at once: cancelling cannot reach it, and its thread no longer holds a slot
   (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
 - Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
   ``timeout``; one run's retry waits together are at most ``timeout × (retries + 1)``, within
@@ -73,7 +74,6 @@ __all__ = [
     "MIN_RUN_WAIT_S",
     "MAX_TOTAL_RUNS",
     "OPTION_NAMES",
-    "STOP_GRACE_S",
     "TEARDOWN_WAIT_S",
     "TEXT_OPTIONS",
     "EngineOptions",
@@ -103,9 +103,8 @@ B = TypeVar("B")
 MAX_RUNS = 1_000_000
 #: Most runs one job may hold (all plans together); a result slot per run is kept.
 MAX_TOTAL_RUNS = 10_000_000
-#: Seconds a run whose deadline passed gets to unwind before it is abandoned.
-STOP_GRACE_S = 0.5
-#: Seconds a stopped job (cancel, Ctrl-C) waits for running attempts to unwind (teardowns, ``finally``).
+#: Seconds a cancelled attempt gets to unwind (teardowns, ``finally``) before it is abandoned: a run whose
+#: deadline passed, and every running attempt of a stopped job (cancel, Ctrl-C).
 TEARDOWN_WAIT_S = 5.0
 #: Most retries one run may make.
 MAX_RETRIES = 100
@@ -637,7 +636,7 @@ class Job(Generic[B]):
         await self._stop_task(task)
         raise RunTimedOut
 
-    async def _stop_task(self, task: asyncio.Future[Any], grace_s: float = STOP_GRACE_S) -> None:
+    async def _stop_task(self, task: asyncio.Future[Any], grace_s: float = TEARDOWN_WAIT_S) -> None:
         """Cancel ``task``, give it up to ``grace_s`` to unwind (teardown), then abandon it."""
         task.cancel()
         done, _ = await asyncio.wait((task,), timeout=grace_s)

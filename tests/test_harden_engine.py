@@ -48,6 +48,26 @@ def test_a_sync_agent_stuck_past_its_timeout_does_not_starve_the_healthy_runs():
     assert sorted(called) == sorted(prompts)  # every healthy run really reached the agent
 
 
+def test_a_timed_out_run_gets_the_teardown_bound_to_unwind_before_the_next_run_starts(caplog):
+    events: list[str] = []
+
+    @russo.agent
+    async def agent(text):
+        events.append(f"start {text}")
+        try:
+            await asyncio.sleep(60)  # far past the deadline
+        finally:
+            await asyncio.sleep(1)  # a 1 s cleanup: closing a session, flushing a log
+            events.append(f"cleaned {text}")
+        return BOOK
+
+    batch = russo.run_concurrent_sync(["a", "b"], agent=agent, expect=[OK], max_concurrency=1, timeout=0.2)
+    assert [run.status for run in batch.runs] == ["timeout", "timeout"]
+    assert events == ["start a", "cleaned a", "start b", "cleaned b"]  # 'a' unwound before 'b' took its slot
+    assert "abandoning" not in caplog.text
+    assert engine.TEARDOWN_WAIT_S >= 1
+
+
 def test_sync_agents_run_more_than_256_at_once_when_the_cap_says_so():
     parties = 300
     barrier = threading.Barrier(parties, timeout=60)  # passes only when 300 calls run at the same time
@@ -256,6 +276,8 @@ def test_a_stopped_batchs_summary_lists_cancelled_runs_as_ranges():
 
 
 def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_the_same_batch_built_eagerly():
+    import pandas as pd
+
     from russo_nb.view.model import build_view, prompt_rows
 
     def agent(text):
@@ -284,6 +306,8 @@ def test_a_stopped_batchs_summary_and_html_count_unfinished_runs_per_prompt_as_t
     eager = result.model_copy(update={"runs": list(runs)})  # the same runs, every one an object
     assert type(eager.runs) is list and len(eager.runs) == 1200
     assert text == eager.summary() and html == eager._repr_mimebundle_()
+    assert result.prompts == eager.prompts and result.usage == eager.usage
+    pd.testing.assert_frame_equal(result.to_dataframe(), eager.to_dataframe())  # cells decoded from coded columns
     assert rows == prompt_rows(eager) and view.statuses == build_view(eager).statuses
     assert [row.prompt for row in rows] == ["p0", "p1", "p2"] and rows[0].runs == 600
     assert sum(row.cancelled for row in rows) == result.cancelled_count > 0
