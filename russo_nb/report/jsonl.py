@@ -79,7 +79,8 @@ def write_jsonl(result: Any, path: str | Path, include_audio: bool = False) -> P
     data = dumps_safe(header).encode("ascii") + b"\n" + body
     with atomic_file(target) as out:
         if target.name.lower().endswith(".gz"):
-            with gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0)  # no temp name in the header as zipped:
+            # filename="": no temp file name in the gzip header, so two exports of one batch are equal
+            with gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as zipped:
                 zipped.write(data)
         else:
             out.write(data)
