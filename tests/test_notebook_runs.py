@@ -446,3 +446,17 @@ def test_the_condition_filter_lists_each_set_of_conditions_and_filters_the_runs(
     table.search.value = "en-us"  # conditions are searchable too
     assert len(table.view) == 0
     assert RunsTable(parts[0]).condition_filter.layout.display == "none"  # one set: nothing to choose
+
+
+def test_a_prompt_run_whose_raw_answer_has_success_and_turns_is_shown_as_a_prompt_run():
+    """Scenario runs are never read from ``response.raw``: an agent's own keys there change nothing."""
+    from russo_nb.notebook.run_detail import is_scenario_run
+
+    run = SingleRunResult(
+        prompt="Book a flight to LA",
+        run_index=0,
+        eval_result=EvalResult(passed=True, expected=[], actual=[]),
+        response=AgentResponse(tool_calls=[], raw={"success": True, "turns": 3}),
+    )
+    assert not is_scenario_run(run)
+    assert "criteria" not in run_detail_html(run).lower()

@@ -201,11 +201,12 @@ def _criteria_section(run: Any) -> str:
 
 
 def is_scenario_run(run: Any) -> bool:
-    """Whether ``run`` is a scenario run: a ScenarioResult, or one converted / loaded into a prompt run's shape."""
-    if getattr(run, "messages", None) is not None and hasattr(run, "success"):
-        return True
-    raw = getattr(getattr(run, "response", None), "raw", None)
-    return isinstance(raw, dict) and "success" in raw and "turns" in raw
+    """Whether ``run`` is a scenario run (a ScenarioResult, live or reloaded).
+
+    A prompt agent's ``response.raw`` is never read for this: since scenario runs stopped being
+    packed into it (ec1709d), a raw answer with ``success`` / ``turns`` keys is just an answer.
+    """
+    return getattr(run, "messages", None) is not None and hasattr(run, "success")
 
 
 # -- one run -----------------------------------------------------------------------------
