@@ -281,6 +281,20 @@ def test_a_field_added_to_the_declaration_reaches_scenario_runs(weight, tmp_path
     assert run_to_plain(runs[0])["weight"] == 3.0
 
 
+def test_runs_the_engine_makes_have_an_added_field_at_its_default(weight):
+    """The engine names the fields it sets; a field declared since gets the model's default."""
+    import russo_nb as russo
+    from russo_nb.types import AgentResponse, ToolCall
+
+    async def agent(text):
+        return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])
+
+    result = russo.run_concurrent_sync("Fly to LA", None, agent, expect=["book_flight(to_city='LA')"], runs=2)
+    assert result.pass_rate == 1.0 and _weights(result.runs) == [None, None]
+    assert set(vars(result.runs[0])) == set(SingleRunResult.model_fields)
+    assert result.to_dataframe()["weight"].isna().all()
+
+
 def test_files_written_before_a_field_was_added_load_with_its_default(weight, tmp_path):
     clean = load_batch(RECORDED / "noise_sweep_clean.jsonl")  # recorded by an earlier version
     assert clean.total and _weights(clean.runs) == [None] * clean.total
