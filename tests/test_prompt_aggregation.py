@@ -150,7 +150,7 @@ def test_the_view_splits_a_merged_batch_by_the_condition_that_differs(merged):
     text = summary_text(merged, view)
     first = merged.prompts[0]
     lines = [line for line in text.splitlines() if line.strip().startswith(f"Prompt: {first!r}")]
-    assert lines == [f"  Prompt: {first!r} · agent_version v1", f"  Prompt: {first!r} · agent_version v2"]
+    assert lines == [f"  Prompt: {first!r} · agent_version=v1", f"  Prompt: {first!r} · agent_version=v2"]
     v2 = next(row for row in view.rows if row.prompt == first and row.conditions["agent_version"] == "v2")
     block = text.split(lines[1], 1)[1].split("Prompt:", 1)[0]
     assert block.count("] run ") == v2.finished  # the row lists its own runs, not the other version's

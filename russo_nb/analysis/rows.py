@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import column, field_cells, table_columns
 from ..columns import field as run_field
+from ..columns import field_cells, table_columns
 from ..partial_runs import PartialRuns
+from ..run_fields import column
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN
 from ..types import ColumnarRuns
 from .stats import censored_latency, wilson_interval

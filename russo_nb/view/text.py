@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..analysis.rows import run_key
-from ..columns import column, field, field_cells, table_columns
+from ..columns import Run, field, field_cells, table_columns
+from ..conditions import conditions_text
 from ..partial_runs import PartialRuns
 from ..plain_text import terminal_safe
+from ..run_fields import column
 from ..types import ColumnarRuns
 from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
 
@@ -40,36 +42,33 @@ def _run_ranges(indices: Any) -> str:
     return ", ".join(str(start) if start == end else f"{start}–{end}" for start, end in zip(starts, ends))
 
 
-def _attempts_text(run: Any) -> str:
+def _attempts_text(run: Run) -> str:
     """`` after 2 attempts (last retried: ConnectionError)`` for a retried run (429 / 5xx / retry_on), else ``''``."""
-    attempts = getattr(run, "attempts", 1)
-    if not isinstance(attempts, int) or attempts <= 1:
+    if run.attempts <= 1:
         return ""
-    retried = getattr(run, "retried", ())
-    last = f" (last retried: {terminal_safe(retried[-1].type)})" if retried else ""
-    return f" after {attempts} attempts{last}"
+    last = f" (last retried: {terminal_safe(run.retried[-1].type)})" if run.retried else ""
+    return f" after {run.attempts} attempts{last}"
 
 
-def _prompt_run_line(run: Any) -> str:
+def _prompt_run_line(run: Run) -> str:
     icon = "+" if run.status == "passed" else "-"
-    evaluation = getattr(run, "eval_result", None)
+    evaluation = run.eval_result
     match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
     line = f"    [{icon}] run {run.run_index}: {match:.0%} match{_attempts_text(run)}"
     if run.status in ("error", "timeout"):
-        error = getattr(run, "error", None)
-        line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
+        line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
     return line
 
 
-def _scenario_run_line(run: Any) -> str:
+def _scenario_run_line(run: Run) -> str:
     icon = "+" if run.status == "passed" else "-"
-    score = f", score {run.score:.2f}" if getattr(run, "score", None) is not None else ""
-    turns = getattr(run, "turns", 0)
+    score = f", score {run.score:.2f}" if run.score is not None else ""
+    turns = run.turns or 0
     line = f"    [{icon}] run {run.run_index}: {run.status}, {turns} turn{'' if turns == 1 else 's'}{score}"
     line += _attempts_text(run)
-    if getattr(run, "error", None) is not None:
+    if run.error is not None:
         line += f" ({terminal_safe(run.error)})"
-    elif run.status != "passed" and getattr(run, "reasoning", None):
+    elif run.status != "passed" and run.reasoning:
         line += f" ({terminal_safe(run.reasoning[:120])})"
     return line
 
@@ -90,13 +89,6 @@ def headline_lines(view: BatchView) -> list[str]:
         f"{view.verdict} ({rate} of {view.total}{scenarios}; {view.cancelled_text})",
         f"  Passed: {view.passed}/{view.finished} finished runs",
     ]
-
-
-def conditions_text(conditions: dict[str, Any]) -> str:
-    """Condition values as people read them: ``voice en-gb · snr_db clean`` ('' when none)."""
-    from ..analysis.factors import level_text
-
-    return " · ".join(f"{name} {level_text(name, value)}" for name, value in conditions.items())
 
 
 def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: Any) -> list[str]:
