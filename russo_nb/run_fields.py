@@ -31,21 +31,24 @@ from .serialize import dumps_safe, evaluation_to_plain, plain
 from .types import Audio, EvalResult, RetriedAttempt, RunError, retried_text
 
 __all__ = [
+    "BATCH_COLUMNS",
     "BOTH",
     "FIELDS",
     "PROMPTS",
     "SCENARIOS",
+    "WHOLE_RUN_COLUMNS",
     "CellCheck",
     "RunField",
     "Shown",
     "column",
     "declared",
+    "derived",
     "frame_columns",
     "model_default",
     "run_model",
+    "run_json",
     "run_table",
     "run_to_plain",
-    "table_leaves_out",
 ]
 
 PROMPTS: tuple[str, ...] = ("prompts",)
@@ -813,8 +816,9 @@ WHOLE_RUN_COLUMNS: tuple[RunColumn, ...] = (
 _DERIVED: dict[Any, Any] = {}
 
 
-def _cached(key: Any, make: Callable[[], Any]) -> Any:
-    """``make()`` once per declaration: the cache starts over when :data:`FIELDS` is another tuple."""
+def derived(key: Any, make: Callable[[], Any]) -> Any:
+    """``make()`` once per declaration (what is derived from :data:`FIELDS`): the cache starts over when
+    :data:`FIELDS` is another tuple (a test adding a field sets another)."""
     if _DERIVED.get("fields") is not FIELDS:
         _DERIVED.clear()
         _DERIVED["fields"] = FIELDS
@@ -826,7 +830,7 @@ def _cached(key: Any, make: Callable[[], Any]) -> Any:
 
 def declared(kind: str) -> tuple[RunField, ...]:
     """The fields a ``prompts`` or ``scenarios`` run has, in declaration order."""
-    return _cached(("declared", kind), lambda: tuple(spec for spec in FIELDS if kind in spec.kinds))
+    return derived(("declared", kind), lambda: tuple(spec for spec in FIELDS if kind in spec.kinds))
 
 
 def run_table() -> tuple[RunColumn, ...]:
@@ -834,7 +838,7 @@ def run_table() -> tuple[RunColumn, ...]:
 
     Scenario batches also get ``score_<name>`` per scorer (see :func:`russo_nb.analysis.frames.run_table`).
     """
-    return _cached(
+    return derived(
         "table",
         lambda: (*BATCH_COLUMNS, *(col for spec in FIELDS for col in spec.table_columns()), *WHOLE_RUN_COLUMNS),
     )
@@ -856,12 +860,7 @@ def frame_columns(kind: str = "prompts", *, files: bool = False) -> list[RunColu
         framed = [spec for spec in table if spec.frame]
         return tuple(framed + ([spec for spec in table if not spec.frame and spec.export] if files else []))
 
-    return list(_cached(("frame", kind, files), make))
-
-
-def table_leaves_out(kind: str = "prompts") -> dict[str, str]:
-    """The fields of a ``kind`` run no run-table column keeps, and why."""
-    return {spec.name: spec.not_in_table for spec in declared(kind) if spec.not_in_table}
+    return list(derived(("frame", kind, files), make))
 
 
 def run_model(kind: str) -> type:
