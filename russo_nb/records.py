@@ -642,7 +642,11 @@ def decode_runs(blob: bytes, audio: dict[str, Audio] | None = None) -> list[Any]
         decoder = RowDecoder(str(payload["runs"]), payload["tables"], clips)
         if payload["fields"] != [spec.name for spec in decoder.fields]:
             raise ValueError("its fields are not the ones this russo_nb declares")
-        runs = [decoder.run(cells) for cells in payload["rows"]]
+        rows = payload.pop("rows")
+        runs = []
+        for position, cells in enumerate(rows):
+            runs.append(decoder.run(cells))
+            rows[position] = None  # each row freed as its run is built: the parsed chunk never sits beside all its runs
     except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
         raise InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})") from None
     if audio is not None:

@@ -446,3 +446,100 @@ def test_the_magic_runs_on_the_cluster_with_the_dashboard_beside_the_progress(cl
             ip.user_ns.pop(name, None)
     assert there.passed_count == 6 and _rows(there) == _rows(here)
     assert "russo run dashboard: http" in capsys.readouterr().err
+
+
+NO_NANNY_WORKER = ("--no-nanny", "--nthreads", "1", "--no-dashboard")
+
+
+def _start_workers(address: str, count: int) -> list:
+    """``count`` Dask worker processes without a nanny (a killed one stays dead), one thread each."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, *NO_NANNY_WORKER],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.slow
+def test_every_worker_killed_ends_the_job_with_the_finished_runs_kept():
+    """Workers gone for good (no nanny to restart them): the job ends, finished runs kept, the rest errors."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=0, processes=True, dashboard_address=":0")
+    client = Client(cluster)
+    workers = _start_workers(cluster.scheduler_address, 2)
+    try:
+        client.wait_for_workers(2, timeout=60)
+        pids = set(client.run(os.getpid).values())
+        assert pids == {proc.pid for proc in workers}
+        prompts = ["Book a flight to LA", "Fly me to LA"]
+        job = russo.start_batch(
+            prompts,
+            agent=PacedAgent(0.02),
+            runs=200,
+            max_concurrency=4,
+            expect="book_flight(to_city='LA')",
+            executor=DaskExecutor(client, chunk_size=20, worker_wait_s=2),
+        )
+        seen = []
+
+        async def main():
+            async for run in job:
+                seen.append((run.prompt, run.run_index, run.status))
+                if len(seen) == 40:
+                    for proc in workers:
+                        os.kill(proc.pid, signal.SIGKILL)
+            return job.result()
+
+        # a hang guard, not a speed target: the job must end on its own (2 s without workers + shutdown)
+        result = asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        for proc in workers:
+            proc.kill()
+            proc.wait()
+        client.close()
+        cluster.close()
+    statuses = result.status_counts
+    assert result.total == 400 and len(seen) == len({(p, i) for p, i, _ in seen}) == 400  # each run once
+    assert statuses.get("passed", 0) >= 40 and statuses.get("passed", 0) + statuses.get("error", 0) == 400
+    lost = [run for run in result.runs if run.status == "error"]
+    assert lost, "killing every worker mid-job lost no run: the kill came too late to test anything"
+    assert {run.error.type for run in lost} == {"NoWorkers"}
+    assert "had no worker for 2 s" in lost[0].error.message
+    assert job.progress.done == 400 and job.progress.passed == statuses["passed"]
+
+
+@pytest.mark.slow
+def test_every_worker_killed_and_restarted_by_its_nanny_loses_and_duplicates_nothing(client):
+    pids = list(client.run(os.getpid).values())
+    prompts = ["Book a flight to LA", "Fly me to LA"]
+    job = russo.start_batch(
+        prompts,
+        agent=PacedAgent(0.02),
+        runs=150,
+        max_concurrency=4,
+        expect="book_flight(to_city='LA')",
+        executor=DaskExecutor(client, chunk_size=20),
+    )
+    seen = []
+
+    async def main():
+        async for run in job:
+            seen.append((run.prompt, run.run_index))
+            if len(seen) == 40:
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+        return job.result()
+
+    result = asyncio.run(asyncio.wait_for(main(), 120))  # a hang guard, not a speed target
+    assert len(seen) == len(set(seen)) == 300
+    assert result.passed_count == 300 and job.progress.done == 300
+    client.wait_for_workers(2, timeout=60)
+    assert not set(client.run(os.getpid).values()) & set(pids)  # both workers really were replaced
