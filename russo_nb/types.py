@@ -36,6 +36,7 @@ __all__ = [
     "EvalResult",
     "RetriedAttempt",
     "RunError",
+    "RunKind",
     "RunStatus",
     "SingleRunResult",
     "ToolCall",
@@ -53,6 +54,8 @@ R = TypeVar("R")
 K = TypeVar("K")
 
 RunStatus = Literal["passed", "failed", "error", "timeout", "cancelled"]
+RunKind = Literal["prompt", "scenario"]
+"""What a run is: one prompt sent once (:class:`SingleRunResult`) or a scenario's conversation."""
 """How a run ended. ``error``, ``timeout`` and ``cancelled`` runs never count as passed."""
 
 AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
@@ -91,16 +94,31 @@ def format_call(name: str, arguments: dict[str, Any]) -> str:
 _FIELD_SETS: dict[type, set[str]] = {}
 
 
+def _with_defaults(cls: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` and the default of every field of ``cls`` they leave out (a required one left out: TypeError)."""
+    out = dict(values)
+    for name, info in cls.model_fields.items():
+        if name not in out:
+            if info.is_required():
+                raise TypeError(f"{cls.__name__} needs {name!r}")
+            out[name] = info.get_default(call_default_factory=True)
+    return out
+
+
 def construct_fast(cls: type[M], values: dict[str, Any]) -> M:
-    """Build a model from trusted, complete field values without validation.
+    """Build a model from trusted field values without validation.
 
     The engine's hot path makes several models per run; this skips pydantic's
     per-field bookkeeping and shares one fields-set per class, which halves the
-    time and memory of a 100,000-run batch. ``values`` must name every field.
+    time and memory of a 100,000-run batch. ``values`` names every field, or the
+    fields it leaves out get their defaults (a field added to a run model since the
+    caller was written: see :data:`russo_nb.run_fields.FIELDS`).
     """
     fields_set = _FIELD_SETS.get(cls)
     if fields_set is None:
         fields_set = _FIELD_SETS[cls] = set(cls.model_fields)
+    if len(values) < len(fields_set):
+        values = _with_defaults(cls, values)
     obj = cls.__new__(cls)
     setattr_ = object.__setattr__
     setattr_(obj, "__dict__", values)
@@ -441,6 +459,52 @@ class SingleRunResult(BaseModel):
     def text(self) -> str | None:
         """What the agent said besides its calls (None when nothing, or no response was kept)."""
         return self.response.text if self.response is not None else None
+
+    @property
+    def kind(self) -> RunKind:
+        """``"prompt"``: one prompt sent once (a scenario run says ``"scenario"``)."""
+        return "prompt"
+
+    # -- scenario fields of the Run protocol: neutral on a prompt run ----------------------------
+    @property
+    def reasoning(self) -> str | None:
+        """A prompt run has no judge: None."""
+        return None
+
+    @property
+    def passed_criteria(self) -> list[str]:
+        """A prompt run has no criteria: empty."""
+        return []
+
+    @property
+    def failed_criteria(self) -> list[str]:
+        """A prompt run has no criteria: empty."""
+        return []
+
+    @property
+    def score(self) -> float | None:
+        """A prompt run has no scorers: None."""
+        return None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """A prompt run has no scorers: empty."""
+        return {}
+
+    @property
+    def turns(self) -> int | None:
+        """A prompt run is one exchange, not counted in turns: None."""
+        return None
+
+    @property
+    def total_time(self) -> float | None:
+        """Not tracked for a prompt run (``latency_s`` is its time inside the agent): None."""
+        return None
+
+    @property
+    def audio(self) -> dict[str, Audio]:
+        """A prompt run carries no clips (the batch keeps them by ``audio_key``): empty."""
+        return {}
 
 
 def _now() -> datetime:

@@ -8,10 +8,11 @@ said in the output.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
+from ..columns import Run
+from ..conditions import conditions_text
 from ..view.html import (
     MAX_PROMPTS,
     STYLE,
@@ -27,6 +28,7 @@ from ..view.html import (
     prompt_table_html,
 )
 from ..view.kit import escape_text
+from ..view.transcript import transcript_html
 
 __all__ = [
     "STYLE",
@@ -53,159 +55,67 @@ def _calls_html(calls: Iterable[Any]) -> str:
     return "".join(f"<span class='call'>→ {escape_text(str(call), 300)}</span>" for call in calls)
 
 
-def run_html(run: Any) -> str:
-    """One prompt run: status, what the agent said and called, and the diff when it failed."""
-    status = getattr(run, "status", "") or ""
+def run_html(run: Run) -> str:
+    """One run in a list: status, conditions, what the agent said and called, the diff or verdict when it failed."""
+    status = run.status or ""
     badge = "ok" if status == "passed" else "bad"
-    parts = [
-        f"<div><span class='badge {badge}'>{escape_text(status)}</span> run {getattr(run, 'run_index', '?')}",
-    ]
-    latency = getattr(run, "latency_s", None)
-    if latency is not None:
-        parts.append(f" <span class='muted'>{latency:.2f}s</span>")
+    parts = [f"<div><span class='badge {badge}'>{escape_text(status)}</span> run {run.run_index}"]
+    if run.latency_s is not None:
+        parts.append(f" <span class='muted'>{run.latency_s:.2f}s</span>")
+    if run.score is not None:
+        parts.append(f" <span class='muted'>score {run.score:.2f}</span>")
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        parts.append(f" <span class='muted russo-run-conditions'>{escape_text(conditions, 300)}</span>")
     parts.append("</div>")
-    response = getattr(run, "response", None)
-    if response is not None:
-        if response.text:
-            parts.append(f"<div><span class='muted'>heard / said:</span> {escape_text(response.text)}</div>")
-        if response.tool_calls:
-            parts.append(_calls_html(response.tool_calls))
+    if run.response is not None:
+        if run.response.text:
+            parts.append(f"<div><span class='muted'>heard / said:</span> {escape_text(run.response.text)}</div>")
+        if run.response.tool_calls:
+            parts.append(_calls_html(run.response.tool_calls))
         else:
             parts.append("<div class='muted'>no tool calls</div>")
-    error = getattr(run, "error", None)
-    if error is not None:
-        parts.append(f"<div class='err'>{escape_text(str(error))}</div>")
-    elif status != "passed" and getattr(run, "eval_result", None) is not None:
+    if run.error is not None:
+        parts.append(f"<div class='err'>{escape_text(str(run.error))}</div>")
+    elif run.kind == "scenario":
+        parts.append(_verdict_html(run))
+    elif status != "passed" and run.eval_result is not None:
         parts.append(eval_diff_html(run.eval_result))
-    transcript = getattr(run, "transcript", None)
-    if isinstance(transcript, list) and transcript:
-        parts.append(transcript_html(transcript))
+    if run.transcript:
+        parts.append(transcript_html(run.transcript, audio=run.audio))
     return "".join(parts)
 
 
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, dict):
-                texts.append(str(part.get("text") or part.get("transcript") or f"[{part.get('type', 'part')}]"))
-            else:
-                texts.append(str(part))
-        return " ".join(texts)
-    return json.dumps(content, default=str) if isinstance(content, dict) else str(content)
-
-
-def _message_calls(message: dict[str, Any]) -> list[str]:
-    calls = []
-    for call in message.get("tool_calls") or []:
-        if not isinstance(call, dict):
-            calls.append(str(call))
-            continue
-        function = call.get("function") or call
-        name = function.get("name", "?")
-        arguments = function.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
-                calls.append(f"{name}({arguments})")
-                continue
-        if isinstance(arguments, dict):
-            from ..types import format_call
-
-            calls.append(format_call(str(name), arguments))
-        else:
-            calls.append(f"{name}({arguments!r})")
-    return calls
-
-
-def _audio_tag(clip: Any) -> str:
-    """An ``<audio>`` player with the clip embedded (a data URI), or '' if it cannot be encoded."""
-    import base64
-
-    try:
-        encoded = base64.b64encode(clip.to_wav_bytes()).decode("ascii")
-    except Exception:  # a clip in a format without a WAV form: the bubble still shows its text
-        return ""
-    return f'<audio class="russo-turn-audio" controls preload="none" src="data:audio/wav;base64,{encoded}"></audio>'
-
-
-def transcript_html(
-    messages: Sequence[dict[str, Any]],
-    *,
-    verdict: Any = None,
-    max_messages: int = 200,
-    audio: Mapping[str, Any] | None = None,
-) -> str:
-    """A conversation as chat bubbles: user right, assistant left, tool calls and results inline.
-
-    ``audio`` maps a message's ``audio_key`` to the clip the agent heard (voice scenarios):
-    that bubble then carries a player, so each turn can be listened to.
-    """
-    bubbles = []
-    for message in list(messages)[:max_messages]:
-        if not isinstance(message, dict):
-            bubbles.append(f"<div class='msg system'>{escape_text(str(message))}</div>")
-            continue
-        role = str(message.get("role", "?"))
-        css = role if role in ("user", "assistant", "tool", "system") else "system"
-        text = _content_text(message.get("content"))
-        calls = _message_calls(message)
-        label = role
-        if role == "tool" and message.get("name"):
-            label = f"tool {message['name']}"
-        body = escape_text(text, 2000) if text else ""
-        body += "".join(f"<span class='call'>→ {escape_text(call, 300)}</span>" for call in calls)
-        clip = audio.get(str(message.get("audio_key"))) if audio and message.get("audio_key") else None
-        if clip is not None:
-            body += _audio_tag(clip)
-        if not body:  # an empty turn (a reply with neither text nor a call) is not a bubble
-            continue
-        bubbles.append(f"<div class='msg {css}'><span class='role'>{escape_text(label)}</span>{body}</div>")
-    if len(messages) > max_messages:
-        bubbles.append(f"<div class='msg system'>… {len(messages) - max_messages} more messages omitted</div>")
-    verdict_html = verdict if isinstance(verdict, str) else ""
-    return f"<div class='chat'>{''.join(bubbles)}</div>{verdict_html}"
-
-
-def _verdict_html(result: Any) -> str:
-    status = getattr(result, "status", None) or ("passed" if getattr(result, "success", False) else "failed")
+def _verdict_html(run: Run) -> str:
+    status = run.status or "failed"
     css = "ok" if status == "passed" else "bad"
     lines = [f"<b>Verdict: {escape_text(status)}</b>"]
-    score = getattr(result, "score", None)
-    if score is not None:
-        lines[0] += f" · score {score:.2f}"
+    if run.score is not None:
+        lines[0] += f" · score {run.score:.2f}"
     # what failed leads: the criterion not met, then the judge's reasoning ("Reached maximum turns…"), then the rest
-    for criterion in getattr(result, "failed_criteria", []) or []:
+    for criterion in run.failed_criteria:
         lines.append(f"✘ {escape_text(criterion, 300)}")
-    reasoning = getattr(result, "reasoning", None)
-    if reasoning:
-        lines.append(f"<span class='muted'>{escape_text(reasoning, 1000)}</span>")
-    for criterion in getattr(result, "passed_criteria", []) or []:
+    if run.reasoning:
+        lines.append(f"<span class='muted'>{escape_text(run.reasoning, 1000)}</span>")
+    for criterion in run.passed_criteria:
         lines.append(f"✔ {escape_text(criterion, 300)}")
-    error = getattr(result, "error", None)
-    if error is not None:
-        lines.append(f"error: {escape_text(str(error))}")
+    if run.error is not None:
+        lines.append(f"error: {escape_text(str(run.error))}")
     return f"<div class='verdict {css}'>{'<br>'.join(lines)}</div>"
 
 
-def scenario_result_html(result: Any, *, with_style: bool = True) -> str:
-    """One scenario run: its name, the conversation as bubbles and the judge's verdict."""
-    name = getattr(result, "name", "") or "scenario"
-    turns = getattr(result, "turns", None)
-    head = f"<div><b>{escape_text(name, 200)}</b> <span class='muted'>run {getattr(result, 'run_index', 0)}"
-    if turns:
-        head += f" · {turns} turns"
-    total_time = getattr(result, "total_time", None)
-    if total_time is not None:
-        head += f" · {total_time:.2f}s"
+def scenario_result_html(run: Run, *, with_style: bool = True) -> str:
+    """One scenario run: its name, conditions, the conversation as bubbles and the judge's verdict."""
+    head = f"<div><b>{escape_text(run.prompt or 'scenario', 200)}</b> <span class='muted'>run {run.run_index}"
+    if run.turns:
+        head += f" · {run.turns} turns"
+    if run.total_time is not None:
+        head += f" · {run.total_time:.2f}s"
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        head += f" · <span class='russo-run-conditions'>{escape_text(conditions, 300)}</span>"
     head += "</span></div>"
-    messages = getattr(result, "messages", None) or []
-    body = transcript_html(messages, verdict=_verdict_html(result), audio=getattr(result, "audio", None))
+    body = transcript_html(run.transcript or [], verdict=_verdict_html(run), audio=run.audio)
     return (STYLE if with_style else "") + f"<div class='russo russo-scenario'>{head}{body}</div>"
 
 

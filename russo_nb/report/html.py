@@ -136,7 +136,7 @@ def _audio_section(result: Any, max_audio: int, max_audio_bytes: int) -> tuple[s
         )
     users: dict[str, list[Any]] = {}
     for run in result.runs:
-        key = getattr(run, "audio_key", None)
+        key = run.audio_key
         if key and key in store:
             users.setdefault(key, []).append(run)
     keys = list(users) + [key for key in store if key not in users]
@@ -190,9 +190,11 @@ def to_html(
     """
     from ..analysis.frames import prompts_frame, runs_frame
     from ..types import as_batch_result
+    from ..view.model import result_of
 
-    if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
-        result = as_batch_result(result)
+    result = result_of(result)  # a suite's combined batch; a scenario batch as it is (its runs are Runs)
+    if not hasattr(result, "runs"):
+        result = as_batch_result(result)  # names what it got instead of a batch
     view = build_view(result)
     runs = runs_frame(result)
     prompts = prompts_frame(runs)
