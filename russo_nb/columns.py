@@ -24,10 +24,13 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .serialize import dumps_safe, evaluation_to_plain
 from .types import (
+    AgentResponse,
+    Audio,
     ColumnarRuns,
     EvalResult,
     RetriedAttempt,
     RunError,
+    RunKind,
     RunStatus,
     ToolCall,
     format_call,
@@ -61,13 +64,20 @@ ColumnDtype = Literal["str", "category", "int", "Int64", "float", "bool", "datet
 
 @runtime_checkable
 class Run(Protocol):
-    """What every run of a batch offers, prompt run or scenario run.
+    """What every run of a batch offers, prompt run or scenario run: what renderers and analysis read.
 
-    ``prompt`` is the prompt text (a scenario's name for scenario runs), ``status`` one of
-    :data:`RUN_STATUSES`, ``expected_calls`` / ``tool_calls`` the calls expected and made,
-    ``eval_result`` how they matched (None when the run was not evaluated), ``transcript``
-    the conversation (OpenAI-format messages; None for a single-turn prompt run).
+    ``kind`` says which it is. ``prompt`` is the prompt text (a scenario's name for scenario
+    runs), ``status`` one of :data:`RUN_STATUSES`, ``expected_calls`` / ``tool_calls`` the
+    calls expected and made, ``eval_result`` how they matched (None when the run was not
+    evaluated), ``transcript`` the conversation (OpenAI-format messages; None for a
+    single-turn prompt run), ``response`` the adapter's answer (None for scenario runs).
+    The verdict fields (``reasoning``, ``passed_criteria`` / ``failed_criteria``, ``score``,
+    ``scores``, ``turns``, ``total_time``) and ``audio`` (the clips a run carries) are a
+    scenario's; a prompt run answers them with None or an empty list / dict.
     """
+
+    @property
+    def kind(self) -> RunKind: ...
 
     @property
     def prompt(self) -> str: ...
@@ -109,6 +119,26 @@ class Run(Protocol):
     def text(self) -> str | None: ...
     @property
     def conditions(self) -> dict[str, Any]: ...
+    @property
+    def response(self) -> AgentResponse | None: ...
+    @property
+    def retried(self) -> Sequence[RetriedAttempt]: ...
+    @property
+    def reasoning(self) -> str | None: ...
+    @property
+    def passed_criteria(self) -> list[str]: ...
+    @property
+    def failed_criteria(self) -> list[str]: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def scores(self) -> dict[str, float]: ...
+    @property
+    def turns(self) -> int | None: ...
+    @property
+    def total_time(self) -> float | None: ...
+    @property
+    def audio(self) -> dict[str, Audio]: ...
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,7 @@ def run_json(run: Any) -> str:
     try:
         return run.model_dump_json(fallback=repr)
     except ValueError:  # pydantic's serialization error: a surrogate, a cycle
-        if hasattr(run, "eval_result") and hasattr(run, "response"):
+        if run.kind == "prompt":
             return dumps_safe(run_to_plain(run))
         data = run.model_dump(exclude={"audio"})
         data["audio"] = list(run.audio)

@@ -36,6 +36,7 @@ __all__ = [
     "EvalResult",
     "RetriedAttempt",
     "RunError",
+    "RunKind",
     "RunStatus",
     "SingleRunResult",
     "ToolCall",
@@ -53,6 +54,8 @@ R = TypeVar("R")
 K = TypeVar("K")
 
 RunStatus = Literal["passed", "failed", "error", "timeout", "cancelled"]
+RunKind = Literal["prompt", "scenario"]
+"""What a run is: one prompt sent once (:class:`SingleRunResult`) or a scenario's conversation."""
 """How a run ended. ``error``, ``timeout`` and ``cancelled`` runs never count as passed."""
 
 AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
@@ -441,6 +444,52 @@ class SingleRunResult(BaseModel):
     def text(self) -> str | None:
         """What the agent said besides its calls (None when nothing, or no response was kept)."""
         return self.response.text if self.response is not None else None
+
+    @property
+    def kind(self) -> RunKind:
+        """``"prompt"``: one prompt sent once (a scenario run says ``"scenario"``)."""
+        return "prompt"
+
+    # -- scenario fields of the Run protocol: neutral on a prompt run ----------------------------
+    @property
+    def reasoning(self) -> str | None:
+        """A prompt run has no judge: None."""
+        return None
+
+    @property
+    def passed_criteria(self) -> list[str]:
+        """A prompt run has no criteria: empty."""
+        return []
+
+    @property
+    def failed_criteria(self) -> list[str]:
+        """A prompt run has no criteria: empty."""
+        return []
+
+    @property
+    def score(self) -> float | None:
+        """A prompt run has no scorers: None."""
+        return None
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """A prompt run has no scorers: empty."""
+        return {}
+
+    @property
+    def turns(self) -> int | None:
+        """A prompt run is one exchange, not counted in turns: None."""
+        return None
+
+    @property
+    def total_time(self) -> float | None:
+        """Not tracked for a prompt run (``latency_s`` is its time inside the agent): None."""
+        return None
+
+    @property
+    def audio(self) -> dict[str, Audio]:
+        """A prompt run carries no clips (the batch keeps them by ``audio_key``): empty."""
+        return {}
 
 
 def _now() -> datetime:

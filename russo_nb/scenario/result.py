@@ -13,7 +13,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..plain_text import terminal_safe
-from ..types import Audio, Conditions, EvalResult, RetriedAttempt, RunError, RunStatus, ToolCall, construct_fast
+from ..types import (
+    AgentResponse,
+    Audio,
+    Conditions,
+    EvalResult,
+    RetriedAttempt,
+    RunError,
+    RunKind,
+    RunStatus,
+    ToolCall,
+    construct_fast,
+)
 from ..types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
@@ -125,6 +136,16 @@ class ScenarioResult(BaseModel):
         return tool_calls_in(self.messages)
 
     # -- the rest of the Run protocol (russo_nb.columns.Run) ---------------------------
+    @property
+    def kind(self) -> RunKind:
+        """``"scenario"``: a conversation judged by its criteria (a prompt run says ``"prompt"``)."""
+        return "scenario"
+
+    @property
+    def response(self) -> AgentResponse | None:
+        """A scenario's replies are in its :attr:`transcript`, not one adapter response: None."""
+        return None
+
     @property
     def prompt_id(self) -> str:
         """Stable id of the scenario's name."""
