@@ -21,7 +21,15 @@ from .columns import RUN_TABLE
 from .errors import InvalidArgumentError
 from .types import Conditions, ConditionValue
 
-__all__ = ["ConditionValue", "Conditions", "check_conditions", "condition_names", "reserved_names", "same_conditions"]
+__all__ = [
+    "ConditionValue",
+    "Conditions",
+    "check_conditions",
+    "condition_names",
+    "conditions_text",
+    "reserved_names",
+    "same_conditions",
+]
 
 
 def reserved_names() -> frozenset[str]:
@@ -102,3 +110,11 @@ def same_conditions(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
         ):
             return False
     return True
+
+
+def conditions_text(conditions: Mapping[str, Any] | None) -> str:
+    """A run's conditions as one label, ``voice=en-us · snr_db=10`` ('' for none): the runs table's
+    filter key and the run detail's line."""
+    if not conditions:
+        return ""
+    return " · ".join(f"{name}={value}" for name, value in conditions.items())

@@ -137,7 +137,7 @@ def condition_column(values: list[Any]) -> Any:
 
 def condition_columns(runs: Any) -> dict[str, Any]:
     """One typed column per condition the runs carry (first-seen order), named as the condition."""
-    cells = field_cells(runs, field("conditions", default=None))
+    cells = field_cells(runs, field("conditions"))
     names = condition_names(cells)
     return {name: condition_column([None if c is None else c.get(name) for c in cells]) for name in names}
 
@@ -243,7 +243,7 @@ def calls_frame(result: Any) -> pd.DataFrame:
         return text
 
     for run in runs:
-        ev = getattr(run, "eval_result", None)
+        ev = run.eval_result
         if ev is None:
             continue
         matches = ev.matches

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ..columns import Run
+    from ..types import AgentResponse
 
 __all__ = ["WordDiff", "WordOp", "heard_text", "normalize_words", "response_heard", "word_diff"]
 
@@ -130,18 +134,18 @@ def word_diff(said: str | None, heard: str | None) -> WordDiff:
     return WordDiff(ops)
 
 
-def heard_text(run: object) -> str | None:
+def heard_text(run: Run) -> str | None:
     """What a voice agent reports it heard (its transcription of the prompt audio), or None.
 
     Agents report it in their raw payload as ``transcript`` (the offline LocalVoiceAgent does);
-    a text-mode run or an agent that does not say has none.
+    a text-mode run, a scenario run or an agent that does not say has none.
     """
-    return response_heard(getattr(run, "response", None))
+    return response_heard(run.response)
 
 
-def response_heard(response: object) -> str | None:
+def response_heard(response: AgentResponse | None) -> str | None:
     """What an agent's response says it heard (see :func:`heard_text`), or None."""
-    raw = getattr(response, "raw", None)
+    raw = response.raw if response is not None else None
     if isinstance(raw, dict):
         for key in ("transcript", "heard", "input_transcript"):
             value = raw.get(key)

@@ -11,13 +11,19 @@ opens a prompt to show both sides' runs.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..columns import Run
 from ..thresholds import confidence_label
-from ..types import format_call
+from ..types import format_call, group_runs
 from ..view.kit import MAX_HIDDEN_ROWS, MAX_ROWS, STYLE, escape_text, middle, pct, signed_pct, table_html
+from .run_detail import runs_of
 from .snapshot import display_with_snapshot
+
+if TYPE_CHECKING:
+    from ..analysis.paired import Comparison
 
 __all__ = ["CompareView", "comparison_chart_svg", "compare_grid_html", "comparison_html", "direction"]
 
@@ -37,13 +43,13 @@ def _names(name_a: str, name_b: str) -> tuple[str, str]:
     return f"A ({name_a})", f"B ({name_b})"
 
 
-def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_ROWS) -> str:
+def comparison_html(comparison: Comparison, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_ROWS) -> str:
     """A paired comparison (:func:`russo_nb.analysis.paired_comparison`): the verdict and a per-prompt table."""
     label_a, label_b = _names(name_a, name_b)
     css, words = direction(comparison.low, comparison.high)
     if css == "same" and not math.isnan(comparison.low):
         words = "no detectable difference"
-    level = confidence_label(getattr(comparison, "confidence", 0.95))
+    level = confidence_label(comparison.confidence)
     head = (
         f"<div class='russo-compare-head'><span class='dir {css}'>{escape_text(words)}</span> "
         f"<b>B − A = {comparison.difference:+.1%}</b> ({level} CI {comparison.low:+.1%} to {comparison.high:+.1%}, "
@@ -51,9 +57,7 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
         f"<div>{escape_text(label_a)}: {pct(comparison.rate_a)} → {escape_text(label_b)}: {pct(comparison.rate_b)} "
         "<span class='muted'>(mean per-prompt pass rate)</span></div>"
     )
-    warnings = "".join(
-        f"<div class='muted'>⚠ {escape_text(w)}</div>" for w in getattr(comparison, "warnings", []) or []
-    )
+    warnings = "".join(f"<div class='muted'>⚠ {escape_text(w)}</div>" for w in comparison.warnings)
     rows = sorted(comparison.per_prompt, key=lambda row: (row.difference, row.prompt))
     body = []
     for row in rows:
@@ -78,22 +82,15 @@ def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, ma
     return f"{STYLE}<div class='russo russo-compare'>{head}{warnings}{table}{only}</div>"
 
 
-def _by_prompt(result: Any) -> dict[str, list[Any]]:
-    groups: dict[str, list[Any]] = {}
-    for run in getattr(result, "runs", []):
-        groups.setdefault(getattr(run, "prompt", ""), []).append(run)
-    return groups
+def _by_prompt(result: Any) -> dict[str, list[Run]]:
+    return group_runs(runs_of(result), operator.attrgetter("prompt"))
 
 
-def _calls_of(run: Any) -> str:
-    calls = getattr(run, "tool_calls", None)
-    if calls is None:
-        evaluation = getattr(run, "eval_result", None)
-        calls = evaluation.actual if evaluation is not None else []
-    return "; ".join(format_call(call.name, call.arguments) for call in calls) or "(no call)"
+def _calls_of(run: Run) -> str:
+    return "; ".join(format_call(call.name, call.arguments) for call in run.tool_calls) or "(no call)"
 
 
-def _side_cell(runs: list[Any]) -> str:
+def _side_cell(runs: list[Run]) -> str:
     if not runs:
         return "<td class='run-side muted'>not run</td>"
     chips = "".join(
@@ -102,7 +99,7 @@ def _side_cell(runs: list[Any]) -> str:
     passed = sum(1 for run in runs if run.status == "passed")
     seen: dict[str, int] = {}
     for run in runs:
-        what = f"{run.error.type}" if getattr(run, "error", None) is not None else _calls_of(run)
+        what = run.error.type if run.error is not None else _calls_of(run)
         seen[what] = seen.get(what, 0) + 1
     common = sorted(seen.items(), key=lambda item: -item[1])[:2]
     lines = "".join(
@@ -215,7 +212,7 @@ class CompareView:
             return
         columns = []
         for label, result in zip(_names(self.name_a, self.name_b), (self.a, self.b), strict=True):
-            runs = [run for run in getattr(result, "runs", []) if getattr(run, "prompt", None) == prompt]
+            runs = _by_prompt(result).get(prompt, [])
             view = _Subset(result, runs)
             browser = RunsBrowser(view, page_size=10)
             title = widgets.HTML(value=f"{STYLE}<div class='russo'><b>{escape_text(label)}</b></div>")

@@ -25,11 +25,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..columns import field, field_cells
-from ..types import ColumnarRuns, SingleRunResult
+from ..columns import Run, field, field_cells
+from ..conditions import conditions_text
 from ..view import BatchView, build_view
 from ..view.html import failure_html as _failure_html
-from ..view.html import run_passed as _passed
 from ..view.kit import escape_text, pct
 from .html import (
     STYLE,
@@ -73,48 +72,32 @@ def _audio_widget(clip: Any) -> widgets.Audio:
     return player
 
 
-def _messages_of(run: Any) -> list[dict[str, Any]]:
-    """A run's conversation: scenario messages, a prompt run's transcript, or its one turn."""
-    messages = getattr(run, "messages", None)
-    if isinstance(messages, list) and messages:
-        return messages
-    transcript = getattr(run, "transcript", None)
-    if isinstance(transcript, list) and transcript:
-        return transcript
-    prompt = getattr(run, "prompt", "")
-    turn: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
-    response = getattr(run, "response", None)
-    if response is not None:
-        calls = [{"function": {"name": c.name, "arguments": c.arguments}} for c in response.tool_calls]
-        turn.append({"role": "assistant", "content": response.text or "", "tool_calls": calls})
-    elif getattr(run, "error", None) is not None:
+def _messages_of(run: Run) -> list[dict[str, Any]]:
+    """A run's conversation: its transcript, or (a single-turn prompt run) its one turn."""
+    if run.transcript:
+        return run.transcript
+    turn: list[dict[str, Any]] = [{"role": "user", "content": run.prompt}]
+    if run.response is not None:
+        calls = [{"function": {"name": c.name, "arguments": c.arguments}} for c in run.response.tool_calls]
+        turn.append({"role": "assistant", "content": run.response.text or "", "tool_calls": calls})
+    elif run.error is not None:
         turn.append({"role": "system", "content": f"no answer: {run.error}"})
     return turn
 
 
-def _has_conversation(run: Any) -> bool:
-    if isinstance(run, SingleRunResult):  # fast path: no pydantic __getattr__ fallback
-        return bool(run.transcript)
-    return bool(getattr(run, "messages", None) or getattr(run, "transcript", None))
-
-
-def _verdict(run: Any) -> str:
-    status = getattr(run, "status", None) or ("passed" if _passed(run) else "failed")
+def _verdict(run: Run) -> str:
+    """A prompt run's verdict under its conversation: status, conditions, the calls' evaluation, the error."""
+    status = run.status or "failed"
     css = "ok" if status == "passed" else "bad"
     lines = [f"<b>{escape_text(status)}</b>"]
-    reasoning = getattr(run, "reasoning", None)
-    if reasoning:
-        lines.append(escape_text(reasoning, 1000))
-    for criterion in getattr(run, "passed_criteria", None) or []:
-        lines.append(f"✔ {escape_text(criterion, 300)}")
-    for criterion in getattr(run, "failed_criteria", None) or []:
-        lines.append(f"✘ {escape_text(criterion, 300)}")
-    evaluation = getattr(run, "eval_result", None)
-    if evaluation is not None and evaluation.matches and not reasoning:
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        lines.append(f"<span class='muted russo-run-conditions'>{escape_text(conditions, 300)}</span>")
+    evaluation = run.eval_result
+    if evaluation is not None and evaluation.matches:
         lines.append(escape_text(evaluation.summary(), 1500).replace("\n", "<br>"))
-    error = getattr(run, "error", None)
-    if error is not None:
-        lines.append(f"error: {escape_text(str(error))}")
+    if run.error is not None:
+        lines.append(f"error: {escape_text(str(run.error))}")
     return f"<div class='verdict {css}'>{'<br>'.join(lines)}</div>"
 
 
@@ -152,6 +135,8 @@ class Explorer(widgets.VBox):
         self._cells_cache: dict[str, list[Any]] = {}
         self.status_out = widgets.HTML()
         self._charts_cache: dict[str, widgets.Widget] = {}
+        self._chart_titles: list[str] = []
+        self._chart_plots: dict[str, str] = {}
         self._frames_cache: tuple[Any, Any] | None = None
         self._builders: dict[str, Callable[[], widgets.Widget]] = {
             "Overview": self._overview,
@@ -182,11 +167,12 @@ class Explorer(widgets.VBox):
             self.draw_charts()
 
     # -- run fields, without building the runs -----------------------------------------------
-    def _cells(self, name: str, default: Any = None) -> list[Any]:
-        """Run field ``name`` of every run (``default`` when a run lacks it), from the columns when stored; cached."""
+    def _cells(self, name: str) -> list[Any]:
+        """Run field ``name`` (of the :class:`~russo_nb.columns.Run` protocol) of every run, from the columns
+        when stored; cached."""
         cells = self._cells_cache.get(name)
         if cells is None:
-            cells = self._cells_cache[name] = field_cells(self.runs, field(name, default=default))
+            cells = self._cells_cache[name] = field_cells(self.runs, field(name))
         return cells
 
     @property
@@ -194,7 +180,7 @@ class Explorer(widgets.VBox):
         """The positions of each prompt's runs, in order (made on first use, from the prompt column)."""
         if self._by_prompt_cache is None:
             by_prompt: dict[str, list[int]] = {}
-            for index, prompt in enumerate(self._cells("prompt", "")):
+            for index, prompt in enumerate(self._cells("prompt")):
                 by_prompt.setdefault(prompt, []).append(index)
             self._by_prompt_cache = by_prompt
         return self._by_prompt_cache
@@ -264,11 +250,10 @@ class Explorer(widgets.VBox):
             for what, run in examples:
                 parts.append(
                     f"<div class='muted'><b class='sig'>{escape_text(what, 200)}</b> · "
-                    f"{escape_text(middle(getattr(run, 'prompt', ''), 120), 0)} · run "
-                    f"{getattr(run, 'run_index', '?')}</div>"
+                    f"{escape_text(middle(run.prompt, 120), 0)} · run {run.run_index}</div>"
                 )
                 clip = clip_of(self.result, run)
-                if clip is not None and len(getattr(clip, "data", b"")) <= SNAPSHOT_AUDIO_BYTES:
+                if clip is not None and len(clip.data) <= SNAPSHOT_AUDIO_BYTES:
                     parts.append(f"<div class='muted'>What the agent heard:</div>{_audio_tag(clip)}")
                 parts.append(self._transcript_body(run, max_audio_bytes=SNAPSHOT_AUDIO_BYTES))
             parts.append("</details>")
@@ -348,7 +333,7 @@ class Explorer(widgets.VBox):
         return self.chart_box
 
     def _open_chart(self, index: int | None) -> None:
-        if index is None or not getattr(self, "_chart_titles", None):
+        if index is None or not self._chart_titles:
             return
         if self.chart_sections.selected_index != index:
             self.chart_sections.selected_index = index  # observed: comes back here
@@ -363,7 +348,7 @@ class Explorer(widgets.VBox):
     def draw_charts(self) -> list[widgets.Widget]:
         """Draw every chart now (normally each is drawn when first shown)."""
         self.content("Charts")
-        return [self.chart(title) for title in getattr(self, "_chart_titles", [])]
+        return [self.chart(title) for title in self._chart_titles]
 
     _draw_charts = draw_charts
 
@@ -456,7 +441,7 @@ class Explorer(widgets.VBox):
         children: list[widgets.Widget] = [_html(header)]
         shown = [self.runs[i] for i in indices[: self.page_size]]
         clips = [clip_of(self.result, run) for run in shown]
-        keys = {getattr(run, "audio_key", None) for run, clip in zip(shown, clips, strict=True) if clip is not None}
+        keys = {run.audio_key for run, clip in zip(shown, clips, strict=True) if clip is not None}
         shared = len(keys) == 1
         if shared:
             clip = next(c for c in clips if c is not None)
@@ -532,10 +517,7 @@ class Explorer(widgets.VBox):
 
     # -- Transcripts -------------------------------------------------------------------
     def _transcripts_tab(self) -> widgets.Widget:
-        if isinstance(self.runs, ColumnarRuns):  # prompt runs kept as columns: the transcript column says
-            conversation = [bool(transcript) for transcript in self._cells("transcript")]
-        else:
-            conversation = [_has_conversation(run) for run in self.runs]
+        conversation = [bool(transcript) for transcript in self._cells("transcript")]
         with_conversation = [i for i, has in enumerate(conversation) if has]
         candidates = with_conversation or range(len(self.runs))
         if not candidates:
@@ -544,14 +526,10 @@ class Explorer(widgets.VBox):
         statuses = self._cells("status")
         failing = [i for i in candidates if statuses[i] not in ("passed", "cancelled")][: self.max_options]
         shown = failing + [i for i in candidates if statuses[i] == "passed"][: self.max_options - len(failing)]
-        prompts, run_indices = self._cells("prompt", ""), self._cells("run_index", "")
-
-        def passed(i: int) -> bool:
-            return statuses[i] == "passed" if statuses[i] is not None else _passed(self.runs[i])
-
+        prompts, run_indices = self._cells("prompt"), self._cells("run_index")
         options = [
             (
-                f"{'✔' if passed(i) else '✘'} #{i} · {_short(prompts[i], 60)} · run {run_indices[i]}",
+                f"{'✔' if statuses[i] == 'passed' else '✘'} #{i} · {_short(prompts[i], 60)} · run {run_indices[i]}",
                 i,
             )
             for i in shown
@@ -579,14 +557,14 @@ class Explorer(widgets.VBox):
     def _show_transcript(self, index: int) -> None:
         self.transcript_view.value = f"{STYLE}<div class='russo'>{self._transcript_body(self.runs[index])}</div>"
 
-    def _transcript_body(self, run: Any, *, max_audio_bytes: int | None = None) -> str:
+    def _transcript_body(self, run: Run, *, max_audio_bytes: int | None = None) -> str:
         """One run's conversation as bubbles with its verdict; clips over ``max_audio_bytes`` are left out."""
-        if getattr(run, "messages", None) is not None and hasattr(run, "success"):
+        if run.kind == "scenario":
             return scenario_result_html(run, with_style=False)
-        clips = getattr(self.result, "audio", None)
+        clips = getattr(self.result, "audio", None)  # any result with runs: a prompt batch keeps the clips
         clips = clips if isinstance(clips, dict) else None
         if clips and max_audio_bytes is not None:
-            clips = {key: clip for key, clip in clips.items() if len(getattr(clip, "data", b"")) <= max_audio_bytes}
+            clips = {key: clip for key, clip in clips.items() if len(clip.data) <= max_audio_bytes}
         return transcript_html(_messages_of(run), verdict=_verdict(run), audio=clips)
 
     # -- Export ----------------------------------------------------------------------

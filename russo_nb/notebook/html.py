@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..columns import Run
+from ..conditions import conditions_text
 from ..view.html import (
     MAX_PROMPTS,
     STYLE,
@@ -53,33 +55,34 @@ def _calls_html(calls: Iterable[Any]) -> str:
     return "".join(f"<span class='call'>→ {escape_text(str(call), 300)}</span>" for call in calls)
 
 
-def run_html(run: Any) -> str:
-    """One prompt run: status, what the agent said and called, and the diff when it failed."""
-    status = getattr(run, "status", "") or ""
+def run_html(run: Run) -> str:
+    """One run in a list: status, conditions, what the agent said and called, the diff or verdict when it failed."""
+    status = run.status or ""
     badge = "ok" if status == "passed" else "bad"
-    parts = [
-        f"<div><span class='badge {badge}'>{escape_text(status)}</span> run {getattr(run, 'run_index', '?')}",
-    ]
-    latency = getattr(run, "latency_s", None)
-    if latency is not None:
-        parts.append(f" <span class='muted'>{latency:.2f}s</span>")
+    parts = [f"<div><span class='badge {badge}'>{escape_text(status)}</span> run {run.run_index}"]
+    if run.latency_s is not None:
+        parts.append(f" <span class='muted'>{run.latency_s:.2f}s</span>")
+    if run.score is not None:
+        parts.append(f" <span class='muted'>score {run.score:.2f}</span>")
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        parts.append(f" <span class='muted russo-run-conditions'>{escape_text(conditions, 300)}</span>")
     parts.append("</div>")
-    response = getattr(run, "response", None)
-    if response is not None:
-        if response.text:
-            parts.append(f"<div><span class='muted'>heard / said:</span> {escape_text(response.text)}</div>")
-        if response.tool_calls:
-            parts.append(_calls_html(response.tool_calls))
+    if run.response is not None:
+        if run.response.text:
+            parts.append(f"<div><span class='muted'>heard / said:</span> {escape_text(run.response.text)}</div>")
+        if run.response.tool_calls:
+            parts.append(_calls_html(run.response.tool_calls))
         else:
             parts.append("<div class='muted'>no tool calls</div>")
-    error = getattr(run, "error", None)
-    if error is not None:
-        parts.append(f"<div class='err'>{escape_text(str(error))}</div>")
-    elif status != "passed" and getattr(run, "eval_result", None) is not None:
+    if run.error is not None:
+        parts.append(f"<div class='err'>{escape_text(str(run.error))}</div>")
+    elif run.kind == "scenario":
+        parts.append(_verdict_html(run))
+    elif status != "passed" and run.eval_result is not None:
         parts.append(eval_diff_html(run.eval_result))
-    transcript = getattr(run, "transcript", None)
-    if isinstance(transcript, list) and transcript:
-        parts.append(transcript_html(transcript))
+    if run.transcript:
+        parts.append(transcript_html(run.transcript, audio=run.audio))
     return "".join(parts)
 
 
@@ -172,40 +175,36 @@ def transcript_html(
     return f"<div class='chat'>{''.join(bubbles)}</div>{verdict_html}"
 
 
-def _verdict_html(result: Any) -> str:
-    status = getattr(result, "status", None) or ("passed" if getattr(result, "success", False) else "failed")
+def _verdict_html(run: Run) -> str:
+    status = run.status or "failed"
     css = "ok" if status == "passed" else "bad"
     lines = [f"<b>Verdict: {escape_text(status)}</b>"]
-    score = getattr(result, "score", None)
-    if score is not None:
-        lines[0] += f" · score {score:.2f}"
+    if run.score is not None:
+        lines[0] += f" · score {run.score:.2f}"
     # what failed leads: the criterion not met, then the judge's reasoning ("Reached maximum turns…"), then the rest
-    for criterion in getattr(result, "failed_criteria", []) or []:
+    for criterion in run.failed_criteria:
         lines.append(f"✘ {escape_text(criterion, 300)}")
-    reasoning = getattr(result, "reasoning", None)
-    if reasoning:
-        lines.append(f"<span class='muted'>{escape_text(reasoning, 1000)}</span>")
-    for criterion in getattr(result, "passed_criteria", []) or []:
+    if run.reasoning:
+        lines.append(f"<span class='muted'>{escape_text(run.reasoning, 1000)}</span>")
+    for criterion in run.passed_criteria:
         lines.append(f"✔ {escape_text(criterion, 300)}")
-    error = getattr(result, "error", None)
-    if error is not None:
-        lines.append(f"error: {escape_text(str(error))}")
+    if run.error is not None:
+        lines.append(f"error: {escape_text(str(run.error))}")
     return f"<div class='verdict {css}'>{'<br>'.join(lines)}</div>"
 
 
-def scenario_result_html(result: Any, *, with_style: bool = True) -> str:
-    """One scenario run: its name, the conversation as bubbles and the judge's verdict."""
-    name = getattr(result, "name", "") or "scenario"
-    turns = getattr(result, "turns", None)
-    head = f"<div><b>{escape_text(name, 200)}</b> <span class='muted'>run {getattr(result, 'run_index', 0)}"
-    if turns:
-        head += f" · {turns} turns"
-    total_time = getattr(result, "total_time", None)
-    if total_time is not None:
-        head += f" · {total_time:.2f}s"
+def scenario_result_html(run: Run, *, with_style: bool = True) -> str:
+    """One scenario run: its name, conditions, the conversation as bubbles and the judge's verdict."""
+    head = f"<div><b>{escape_text(run.prompt or 'scenario', 200)}</b> <span class='muted'>run {run.run_index}"
+    if run.turns:
+        head += f" · {run.turns} turns"
+    if run.total_time is not None:
+        head += f" · {run.total_time:.2f}s"
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        head += f" · <span class='russo-run-conditions'>{escape_text(conditions, 300)}</span>"
     head += "</span></div>"
-    messages = getattr(result, "messages", None) or []
-    body = transcript_html(messages, verdict=_verdict_html(result), audio=getattr(result, "audio", None))
+    body = transcript_html(run.transcript or [], verdict=_verdict_html(run), audio=run.audio)
     return (STYLE if with_style else "") + f"<div class='russo russo-scenario'>{head}{body}</div>"
 
 

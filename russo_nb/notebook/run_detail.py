@@ -17,7 +17,8 @@ from typing import Any
 
 from ..analysis.words import WordDiff, heard_text, word_diff
 from ..columns import Run
-from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, retried_text
+from ..conditions import conditions_text
+from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, Audio, ToolCall, retried_text
 from ..view.kit import STYLE, escape_text
 
 __all__ = ["RunDetail", "call_table_html", "is_scenario_run", "noun_of", "run_detail_html", "runs_of", "word_diff_html"]
@@ -77,19 +78,15 @@ def _value(arguments: dict[str, Any], key: str) -> tuple[str, bool]:
     return escape_text(repr(arguments[key]), 200), True
 
 
-def call_table_html(expected: Any | None, called: Any | None) -> str:
+def call_table_html(expected: ToolCall | None, called: ToolCall | None) -> str:
     """One expected call against the call the agent made, argument by argument.
 
     Rows are labelled "expected" and "agent called"; a column per argument; cells that
     differ are marked alike on both rows; an argument one side lacks shows "—".
     """
-    keys: list[str] = []
-    for call in (expected, called):
-        for key in getattr(call, "arguments", {}) or {}:
-            if key not in keys:
-                keys.append(key)
-    exp_args = getattr(expected, "arguments", {}) or {}
-    got_args = getattr(called, "arguments", {}) or {}
+    exp_args = expected.arguments if expected is not None else {}
+    got_args = called.arguments if called is not None else {}
+    keys = list(dict.fromkeys([*exp_args, *got_args]))
     same_name = expected is not None and called is not None and expected.name == called.name
     head = "<tr><th></th><th>tool</th>" + "".join(f"<th>{escape_text(key)}</th>" for key in keys) + "</tr>"
 
@@ -180,16 +177,9 @@ def _calls_section(run: Run, *, scenario: bool = False) -> str:
     return "".join(parts)
 
 
-def _verdict_of(run: Any) -> tuple[str | None, list[str], list[str]]:
-    """A scenario run's judge reasoning and passed / failed criteria (a prompt run has none)."""
-    reasoning = getattr(run, "reasoning", None)
-    passed = getattr(run, "passed_criteria", None) or []
-    failed = getattr(run, "failed_criteria", None) or []
-    return (reasoning if isinstance(reasoning, str) else None, [str(c) for c in passed], [str(c) for c in failed])
-
-
-def _criteria_section(run: Any) -> str:
-    _, passed, failed = _verdict_of(run)
+def _criteria_section(run: Run) -> str:
+    """A scenario run's criteria, the missed ones first ('' for a prompt run: it has none)."""
+    passed, failed = run.passed_criteria, run.failed_criteria
     if not passed and not failed:
         return ""
     lines = [f"<li>✘ {escape_text(criterion, 500)}</li>" for criterion in failed[:50]]
@@ -200,13 +190,9 @@ def _criteria_section(run: Any) -> str:
     )
 
 
-def is_scenario_run(run: Any) -> bool:
-    """Whether ``run`` is a scenario run (a ScenarioResult, live or reloaded).
-
-    A prompt agent's ``response.raw`` is never read for this: since scenario runs stopped being
-    packed into it (ec1709d), a raw answer with ``success`` / ``turns`` keys is just an answer.
-    """
-    return getattr(run, "messages", None) is not None and hasattr(run, "success")
+def is_scenario_run(run: Run) -> bool:
+    """Whether ``run`` is a scenario run (its ``kind``; a prompt agent's ``response.raw`` is never read for this)."""
+    return run.kind == "scenario"
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -229,24 +215,30 @@ def _seconds(value: Any) -> str:
 
 def _facts(run: Run) -> str:
     facts: list[tuple[str, str]] = []
-    latency = getattr(run, "latency_s", None)
-    if latency is None:
-        latency = getattr(run, "total_time", None)
+    conditions = conditions_text(run.conditions)
+    if conditions:
+        facts.append(("conditions", escape_text(conditions, 600)))
+    latency = run.latency_s if run.latency_s is not None else run.total_time
     if latency is not None:
         facts.append(("agent latency", _seconds(latency)))
+    if run.total_time is not None and run.latency_s is not None:
+        facts.append(("whole run", _seconds(run.total_time)))
     synth = run.synth_s
     if synth is not None:
         facts.append(("synthesis", _seconds(synth)))
-    raw = getattr(getattr(run, "response", None), "raw", None)
+    if run.score is not None:
+        facts.append(("score", escape_text(_score_text(run))))
+    if run.turns is not None:
+        facts.append(("turns", str(run.turns)))
+    raw = run.response.raw if run.response is not None else None
     if isinstance(raw, dict):
         if raw.get("decode_s") is not None:
             facts.append(("recognition", escape_text(_seconds(raw["decode_s"]))))
         if raw.get("asr_confidence") is not None:
             facts.append(("recognizer confidence", escape_text(raw["asr_confidence"])))
     attempts = str(run.attempts)
-    retried = getattr(run, "retried", None) or ()
-    if retried:
-        attempts += f" ({retried_text(retried)})"
+    if run.retried:
+        attempts += f" ({retried_text(run.retried)})"
     facts.append(("attempts", escape_text(attempts)))
     effects = run.effects
     if effects:
@@ -260,12 +252,20 @@ def _facts(run: Run) -> str:
     return "<dl class='rd'>" + "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts) + "</dl>"
 
 
-def _error_section(run: Any) -> str:
-    error = getattr(run, "error", None)
+def _score_text(run: Run) -> str:
+    """``0.85 (tool_calls 0.70, success 1.00)``: the weighted score and each scorer's."""
+    text = f"{run.score:.2f}"
+    if run.scores:
+        text += " (" + ", ".join(f"{name} {value:.2f}" for name, value in run.scores.items()) + ")"
+    return text
+
+
+def _error_section(run: Run) -> str:
+    error = run.error
     if error is None:
         return ""
     text = f"<div class='err'>{escape_text(str(error), 2000)}</div>"
-    trace = getattr(error, "traceback", None)
+    trace = error.traceback
     if trace:
         text += (
             "<details open class='russo-traceback'><summary>Traceback</summary>"
@@ -276,38 +276,35 @@ def _error_section(run: Any) -> str:
     return f"<div class='rd-h'>Error</div>{text}"
 
 
-def _retried_section(run: Any) -> str:
+def _retried_section(run: Run) -> str:
     """The run's earlier attempts that failed and were retried, one line each, numbered as attempts.
 
     The engine keeps the last :data:`~russo_nb.types.MAX_RETRIED_KEPT` of them (oldest first), so
     numbering counts back from the run's last attempt; attempts not kept are said to be missing.
     """
-    retried = list(getattr(run, "retried", None) or ())
+    retried = list(run.retried)
     if not retried:
         return ""
     shown = retried[-MAX_RETRIED_KEPT:]
-    attempts = getattr(run, "attempts", None)
-    last = attempts if isinstance(attempts, int) and attempts > len(shown) else len(shown) + 1
+    attempts = run.attempts
+    last = attempts if attempts > len(shown) else len(shown) + 1
     first = last - len(shown)
     lines = []
     if first > 1:
         lines.append(f"<li class='muted'>attempts 1–{first - 1}: not kept (a run keeps its last {len(shown)})</li>")
     for number, attempt in enumerate(shown, start=first):
-        kind = escape_text(getattr(attempt, "type", "") or "error", 200)
-        message = getattr(attempt, "message", "") or ""
+        kind = escape_text(attempt.type or "error", 200)
+        message = attempt.message
         text = f"{kind}: {escape_text(message, MAX_RETRIED_MESSAGE)}" if message else kind
-        stage = getattr(attempt, "stage", "")
-        where = f" during {escape_text(stage, 100)}" if stage else ""
+        where = f" during {escape_text(attempt.stage, 100)}" if attempt.stage else ""
         waits = []
-        waited = getattr(attempt, "waited_s", None)
-        if isinstance(waited, (int, float)):
-            waits.append(f"waited {waited:.2f} s")
-        hint = getattr(attempt, "retry_after", None)
-        if isinstance(hint, (int, float)):
-            waits.append(f"server asked {hint:g} s")
+        if attempt.waited_s is not None:
+            waits.append(f"waited {attempt.waited_s:.2f} s")
+        if attempt.retry_after is not None:
+            waits.append(f"server asked {attempt.retry_after:g} s")
         wait = f"; {', '.join(waits)}" if waits else ""
         lines.append(f"<li>attempt {number}: {text}{where} <span class='muted'>(retried{wait})</span></li>")
-    status = getattr(run, "status", None) or "finished"
+    status = run.status or "finished"
     lines.append(f"<li>attempt {last}: {escape_text(status)} — the outcome this run reports</li>")
     return (
         f"<div class='rd-h'>Attempts: {len(retried)} retried before the last</div>"
@@ -344,11 +341,10 @@ def run_detail_html(
     text = run.text  # a prompt run's response text, a scenario's last reply
     if text and text != heard:
         parts.append(f"<div class='rd-h'>Agent's text</div><div>{escape_text(text, 3000)}</div>")
-    reasoning, _, _ = _verdict_of(run)
     if scenario:
         parts.append(_criteria_section(run))
-    if reasoning:
-        parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{escape_text(reasoning, 3000)}</div>")
+    if run.reasoning:
+        parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{escape_text(run.reasoning, 3000)}</div>")
     parts.append(_error_section(run))
     parts.append(_retried_section(run))
     parts.append(f"<div class='rd-h'>Timings</div>{_facts(run)}")
@@ -356,18 +352,18 @@ def run_detail_html(
     return f"{style}<div class='russo russo-run-detail'>{''.join(parts)}</div>"
 
 
-def clip_of(result: Any, run: Any) -> Any:
-    """The audio a run's agent heard, if the batch kept it (None otherwise)."""
-    audio_for = getattr(result, "audio_for", None)
-    if callable(audio_for) and getattr(run, "audio_key", None) is not None:
+def clip_of(result: Any, run: Run) -> Audio | None:
+    """The audio a run's agent heard, if the batch kept it (None otherwise).
+
+    A prompt run's clip is the batch's (by ``audio_key``), a scenario run's the first it carries.
+    """
+    audio_for = getattr(result, "audio_for", None)  # any result with runs: a BatchResult has an audio store
+    if callable(audio_for) and run.audio_key is not None:
         try:
             return audio_for(run)
         except Exception:  # a foreign result type without an audio store
             return None
-    clips = getattr(run, "audio", None)
-    if isinstance(clips, dict) and clips:
-        return next(iter(clips.values()))
-    return None
+    return next((clip for clip in run.audio.values() if clip is not None), None)
 
 
 class RunDetail:
@@ -436,7 +432,7 @@ class RunDetail:
                 value=f"{STYLE}<div class='russo muted'>What the agent heard ({clip.duration_s:.1f} s):</div>"
             )
             self.audio_box.children = [label, player]
-        elif getattr(run, "audio_key", None) is not None:
+        elif run.audio_key is not None:
             self.audio_box.children = [
                 widgets.HTML(
                     value=f"{STYLE}<div class='russo muted'>The clip this run heard was not kept "

@@ -10,12 +10,14 @@ turning pages at a page's ends. Column headers are buttons: click to sort, click
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
+from ..conditions import conditions_text
+from ..types import RetriedAttempt
 from ..view.kit import STYLE, middle
 from .run_detail import noun_of, runs_of
 
@@ -78,9 +80,9 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     runs = runs_of(result)
     base = runs_frame(result)
     # one field each, from the stored columns when the runs are kept as columns (no run is built)
-    heard = field_cells(runs, field("response", default=None), lambda response: response_heard(response) or "")
-    conditions = field_cells(runs, field("conditions", default=None), conditions_text)
-    retried = field_cells(runs, field("retried", default=None), lambda earlier: earlier or ())
+    heard = field_cells(runs, field("response"), lambda response: response_heard(response) or "")
+    conditions = field_cells(runs, field("conditions"), conditions_text)
+    retried = field_cells(runs, field("retried"), lambda earlier: earlier or ())
     frame = pd.DataFrame(
         {
             "index": np.arange(len(base), dtype=np.int64),
@@ -123,13 +125,6 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
     return frame
 
 
-def conditions_text(conditions: dict[str, Any] | None) -> str:
-    """A run's conditions as one label, ``voice=en-us · snr_db=10`` ('' for none): the runs table's filter key."""
-    if not conditions:
-        return ""
-    return " · ".join(f"{name}={value}" for name, value in conditions.items())
-
-
 def _differs(frame: pd.DataFrame) -> list[str]:
     """Per run: the differing argument (failed), ``Type: message`` (error / timeout), or the call made (passed).
 
@@ -158,11 +153,11 @@ def _differs(frame: pd.DataFrame) -> list[str]:
     return out
 
 
-def _attempts_text(count: Any, retried: Any) -> str:
+def _attempts_text(count: Any, retried: Sequence[RetriedAttempt]) -> str:
     """``2 ↻ ConnectionError``: the attempts a run took and, when earlier ones failed, the last one's error type."""
     text = "" if count is None or count != count else str(int(count))
     if retried:
-        text += f" ↻ {getattr(retried[-1], 'type', '') or 'error'}"
+        text += f" ↻ {retried[-1].type or 'error'}"
     return text
 
 

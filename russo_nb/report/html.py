@@ -101,6 +101,14 @@ def _statistics(runs: Any, view: Any) -> tuple[list[tuple[str, str]], list[str]]
     cards = [("finished runs", f"{total:,}"), ("prompts", f"{summary.prompts:,}")]
     if summary.cancelled:
         cards.append(("cancelled (not counted)", f"{summary.cancelled:,}"))
+    if view.scores:
+        stats = view.scores
+        cards.append(
+            (
+                "score (mean, sd, min – max)",
+                f"{stats['mean']:.2f}, {stats['std']:.2f}, {stats['min']:.2f} – {stats['max']:.2f}",
+            )
+        )
     if total:
         level = confidence_label(summary.confidence)
         cards.append((f"pass rate ({PER_RUN})", pct(summary.pass_rate)))
@@ -136,7 +144,7 @@ def _audio_section(result: Any, max_audio: int, max_audio_bytes: int) -> tuple[s
         )
     users: dict[str, list[Any]] = {}
     for run in result.runs:
-        key = getattr(run, "audio_key", None)
+        key = run.audio_key
         if key and key in store:
             users.setdefault(key, []).append(run)
     keys = list(users) + [key for key in store if key not in users]
@@ -190,9 +198,11 @@ def to_html(
     """
     from ..analysis.frames import prompts_frame, runs_frame
     from ..types import as_batch_result
+    from ..view.model import result_of
 
-    if not hasattr(result, "runs") or hasattr(result, "to_batch_result"):
-        result = as_batch_result(result)
+    result = result_of(result)  # a suite's combined batch; a scenario batch as it is (its runs are Runs)
+    if not hasattr(result, "runs"):
+        result = as_batch_result(result)  # names what it got instead of a batch
     view = build_view(result)
     runs = runs_frame(result)
     prompts = prompts_frame(runs)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..columns import Run
+from ..conditions import conditions_text
 from ..thresholds import confidence_label
 from .kit import MAX_HIDDEN_ROWS, MAX_ROWS, MAX_TEXT, STYLE, escape_text, middle, pct, plural, table_html
 from .model import FLAKY_TITLE, RATE_LABEL, _row_order
@@ -58,11 +60,9 @@ def bar_html(rate: float) -> str:
     return f'<span class="bar" title="{pct(rate)}"><span style="width:{width:.1f}%"></span></span>'
 
 
-def run_passed(run: Any) -> bool:
-    status = getattr(run, "status", None)
-    if status is not None:
-        return status == "passed"
-    return bool(getattr(run, "passed", False) or getattr(run, "success", False))
+def run_passed(run: Run) -> bool:
+    """Whether ``run`` finished and passed (its ``status``; a scenario's verdict and score threshold included)."""
+    return run.passed
 
 
 def prompt_stats(runs: Iterable[Any]) -> list[dict[str, Any]]:
@@ -150,7 +150,7 @@ def eval_diff_html(evaluation: Any) -> str:
     return f"<table>{''.join(rows)}</table>{note}"
 
 
-def failure_groups(runs: Iterable[Any]) -> list[tuple[tuple[str, str, str], list[Any]]]:
+def failure_groups(runs: Iterable[Run]) -> list[tuple[tuple[str, str, str], list[Run]]]:
     """Finished non-passing runs grouped by (first prompt, status, signature), largest first (see the view)."""
     from .model import failure_groups as groups
 
@@ -161,13 +161,13 @@ MAX_GROUP_RUNS = 500
 """A failure group's "show all" lists at most this many runs (the rest are in the DataFrames)."""
 
 
-def _group_runs_html(runs: list[Any]) -> str:
+def _group_runs_html(runs: list[Run]) -> str:
     """Every run of a group, one line each: prompt (cut in the middle), run index, what differed."""
     from .signature import difference_text
 
     rows = [
-        f"<tr><td class='prompt'>{escape_text(middle(str(getattr(run, 'prompt', '')), 90), 0)}</td>"
-        f"<td class='num'>{escape_text(getattr(run, 'run_index', '?'))}</td>"
+        f"<tr><td class='prompt'>{escape_text(middle(run.prompt, 90), 0)}</td>"
+        f"<td class='num'>{run.run_index}</td>"
         f"<td class='sig'>{escape_text(difference_text(run), 300)}</td></tr>"
         for run in runs[:MAX_GROUP_RUNS]
     ]
@@ -180,16 +180,27 @@ def _group_runs_html(runs: list[Any]) -> str:
     )
 
 
-def _turns_html(run: Any, turns: int = 6) -> str:
+def _turns_html(run: Run, turns: int = 6) -> str:
     """The last turns of a run's conversation, one muted line each (who said what)."""
-    transcript = getattr(run, "transcript", None)
-    if not isinstance(transcript, list) or not transcript:
+    if not run.transcript:
         return ""
     lines = []
-    for turn in transcript[-turns:]:
+    for turn in run.transcript[-turns:]:
         role, content = (turn.get("role", "?"), turn.get("content", "")) if isinstance(turn, dict) else ("?", turn)
         lines.append(f"<div class='muted'>{escape_text(role, 40)}: {escape_text(content, 300)}</div>")
     return "".join(lines)
+
+
+def _scenario_verdict_html(run: Run) -> str:
+    """A failing scenario run's verdict: score, the criteria it missed, the judge's reasoning, and (when its
+    scorers expect calls) expected vs called, whose note is that reasoning."""
+    lines = [f"score {run.score:.2f}"] if run.score is not None else []
+    lines += [f"✘ {escape_text(criterion, 300)}" for criterion in run.failed_criteria[:10]]
+    if run.expected_calls and run.eval_result is not None:
+        return f"<div class='russo-verdict'>{'<br>'.join(lines)}</div>{eval_diff_html(run.eval_result)}"
+    if run.reasoning:
+        lines.append(f"<span class='muted'>{escape_text(run.reasoning, 600)}</span>")
+    return f"<div class='russo-verdict'>{'<br>'.join(lines)}</div>" if lines else ""
 
 
 def failure_html(key: Any, runs: list[Any] | None = None, *, clip_ids: dict[str, str] | None = None) -> str:
@@ -203,7 +214,7 @@ def failure_html(key: Any, runs: list[Any] | None = None, *, clip_ids: dict[str,
         status, what, runs = key.status, key.what, key.runs
     else:
         prompt, status, what = key
-        prompts = list(dict.fromkeys(str(getattr(run, "prompt", "")) for run in runs)) or [prompt]
+        prompts = list(dict.fromkeys(run.prompt for run in runs)) or [prompt]
     first = runs[0]
     over = f" over {plural(len(prompts), 'prompt')}" if len(prompts) > 1 else ""
     head = (
@@ -214,18 +225,22 @@ def failure_html(key: Any, runs: list[Any] | None = None, *, clip_ids: dict[str,
     if len(prompts) > 3:
         named += f" <span class='muted'>and {len(prompts) - 3:,} more</span>"
     head += f"<div class='muted'>{'prompts' if len(prompts) > 1 else 'prompt'}: {named}</div>"
-    error = getattr(first, "error", None)
-    if error is not None:
-        body = f"<div class='err'>{escape_text(str(error))}</div>"
-    elif getattr(first, "eval_result", None) is not None:
+    if first.error is not None:
+        body = f"<div class='err'>{escape_text(str(first.error))}</div>"
+    elif first.kind == "scenario":
+        body = _scenario_verdict_html(first)
+    elif first.eval_result is not None:
         body = eval_diff_html(first.eval_result)
     else:
         body = ""
-    text = getattr(getattr(first, "response", None), "text", None)
+    conditions = conditions_text(first.conditions)
+    if conditions:
+        body += f"<div class='muted russo-run-conditions'>{escape_text(conditions, 300)}</div>"
+    text = first.response.text if first.response is not None else None
     if text:
         body += f"<div class='muted'>agent heard / said: {escape_text(text, 300)}</div>"
     body += _turns_html(first)
-    key = getattr(first, "audio_key", None)
+    key = first.audio_key
     if clip_ids and key in clip_ids:
         body += f"<div><a href='#{escape_text(clip_ids[key])}'>the audio of this example</a></div>"
     return f"<div class='fail'>{head}{body}{_group_runs_html(runs)}</div>"

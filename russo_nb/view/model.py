@@ -174,7 +174,7 @@ class BatchView:
         runs = getattr(self.result, "runs", None) or []
         values: dict[str, dict[str, Any]] = {}
         seen: set[int] = set()
-        for conditions in field_cells(runs, field("conditions", default=None)):
+        for conditions in field_cells(runs, field("conditions")):
             if conditions and id(conditions) not in seen:
                 seen.add(id(conditions))
                 for name, value in conditions.items():
@@ -319,11 +319,12 @@ def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -
     return f"{cancelled:,} cancelled — {cause} after {finished:,} run{'s' if finished != 1 else ''}"
 
 
-def _failure_key(run: Any, cache: dict[int, str]) -> str:
+def _failure_key(run: Run, cache: dict[int, str]) -> str:
     """The run's failure signature (:func:`~russo_nb.view.signature.failure_signature`), computed once
     per shared evaluation object (runs of one prompt often share one)."""
-    if getattr(run, "error", None) is None and getattr(run, "eval_result", None) is not None:
-        key = id(run.eval_result)
+    evaluation = run.eval_result if run.kind == "prompt" else None  # a scenario run's is made on each read
+    if run.error is None and evaluation is not None:
+        key = id(evaluation)
         text = cache.get(key)
         if text is None:
             text = cache[key] = failure_signature(run)
@@ -347,7 +348,7 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
     out = []
     for (status, what), members in ordered:
-        prompts = list(dict.fromkeys(str(getattr(run, "prompt", "")) for run in members))
+        prompts = list(dict.fromkeys(run.prompt for run in members))
         out.append(FailureGroup(prompts[0], status, what, members, prompts))
     return out
 

@@ -9,7 +9,11 @@ signature (``to_city → 'Boston'``): the view groups failures by it across prom
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..columns import Run
+    from ..types import ToolCall
 
 __all__ = ["MISSING_ARGUMENT", "calls_difference", "difference_text", "failure_signature"]
 
@@ -30,13 +34,13 @@ def _value(arguments: dict[str, Any], key: str) -> str:
     return text
 
 
-def _differing_keys(expected: Any, actual: Any) -> list[str]:
+def _differing_keys(expected: ToolCall, actual: ToolCall) -> list[str]:
     want, got = expected.arguments or {}, actual.arguments or {}
     keys = list(want) + [key for key in got if key not in want]
     return [key for key in keys if (key in want) != (key in got) or (key in want and want[key] != got[key])]
 
 
-def _call_difference(expected: Any, actual: Any | None, *, full: bool) -> str:
+def _call_difference(expected: ToolCall, actual: ToolCall | None, *, full: bool) -> str:
     if actual is None:
         return f"no {expected.name} call"
     if expected.name != actual.name:
@@ -51,15 +55,14 @@ def _call_difference(expected: Any, actual: Any | None, *, full: bool) -> str:
     return "; ".join(parts) or "same call, judged different"
 
 
-def _difference(run: Any, *, full: bool) -> str:
-    error = getattr(run, "error", None)
+def _difference(run: Run, *, full: bool) -> str:
+    error = run.error
     if error is not None:
-        message = str(getattr(error, "message", error)).strip().splitlines()
-        return f"{getattr(error, 'type', 'Error')}: {message[0] if message else ''}".strip()
-    failed = getattr(run, "failed_criteria", None)
-    if failed:
-        return f"criterion failed: {failed[0]}"
-    evaluation = getattr(run, "eval_result", None)
+        message = error.message.strip().splitlines()
+        return f"{error.type}: {message[0] if message else ''}".strip()
+    if run.failed_criteria:
+        return f"criterion failed: {run.failed_criteria[0]}"
+    evaluation = run.eval_result
     if evaluation is not None:
         unmatched = [match for match in evaluation.matches if not match.matched]
         if unmatched:
@@ -70,16 +73,15 @@ def _difference(run: Any, *, full: bool) -> str:
             return f"extra call {extra[0]}" if full else f"extra call {extra[0].name}"
         calls = " ".join(str(call) for call in evaluation.actual)
         return f"called {calls}" if calls else "no calls"
-    reasoning = getattr(run, "reasoning", None)
-    return str(reasoning or getattr(run, "status", "") or "")
+    return run.reasoning or run.status or ""
 
 
-def difference_text(run: Any) -> str:
+def difference_text(run: Run) -> str:
     """One run's failure in full: ``to_city: 'LA' → 'Boston'``, ``no book_flight call``, ``TimeoutError: …``."""
     return _difference(run, full=True)
 
 
-def failure_signature(run: Any) -> str:
+def failure_signature(run: Run) -> str:
     """The kind of failure, without what is particular to the prompt: ``to_city → 'Boston'``.
 
     Runs of different prompts that made the same mistake (or hit the same error) share it.

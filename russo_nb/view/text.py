@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import column, table_columns
+from ..columns import Run, column, table_columns
 from ..partial_runs import PartialRuns
 from ..plain_text import terminal_safe
 from ..types import ColumnarRuns
@@ -38,36 +38,33 @@ def _run_ranges(indices: Any) -> str:
     return ", ".join(str(start) if start == end else f"{start}–{end}" for start, end in zip(starts, ends))
 
 
-def _attempts_text(run: Any) -> str:
+def _attempts_text(run: Run) -> str:
     """`` after 2 attempts (last retried: ConnectionError)`` for a retried run (429 / 5xx / retry_on), else ``''``."""
-    attempts = getattr(run, "attempts", 1)
-    if not isinstance(attempts, int) or attempts <= 1:
+    if run.attempts <= 1:
         return ""
-    retried = getattr(run, "retried", ())
-    last = f" (last retried: {terminal_safe(retried[-1].type)})" if retried else ""
-    return f" after {attempts} attempts{last}"
+    last = f" (last retried: {terminal_safe(run.retried[-1].type)})" if run.retried else ""
+    return f" after {run.attempts} attempts{last}"
 
 
-def _prompt_run_line(run: Any) -> str:
+def _prompt_run_line(run: Run) -> str:
     icon = "+" if run.status == "passed" else "-"
-    evaluation = getattr(run, "eval_result", None)
+    evaluation = run.eval_result
     match = evaluation.match_rate if evaluation is not None else (1.0 if run.status == "passed" else 0.0)
     line = f"    [{icon}] run {run.run_index}: {match:.0%} match{_attempts_text(run)}"
     if run.status in ("error", "timeout"):
-        error = getattr(run, "error", None)
-        line += f" ({run.status}{': ' + terminal_safe(error) if error else ''})"
+        line += f" ({run.status}{': ' + terminal_safe(run.error) if run.error else ''})"
     return line
 
 
-def _scenario_run_line(run: Any) -> str:
+def _scenario_run_line(run: Run) -> str:
     icon = "+" if run.status == "passed" else "-"
-    score = f", score {run.score:.2f}" if getattr(run, "score", None) is not None else ""
-    turns = getattr(run, "turns", 0)
+    score = f", score {run.score:.2f}" if run.score is not None else ""
+    turns = run.turns or 0
     line = f"    [{icon}] run {run.run_index}: {run.status}, {turns} turn{'' if turns == 1 else 's'}{score}"
     line += _attempts_text(run)
-    if getattr(run, "error", None) is not None:
+    if run.error is not None:
         line += f" ({terminal_safe(run.error)})"
-    elif run.status != "passed" and getattr(run, "reasoning", None):
+    elif run.status != "passed" and run.reasoning:
         line += f" ({terminal_safe(run.reasoning[:120])})"
     return line
 
