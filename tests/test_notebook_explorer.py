@@ -253,7 +253,9 @@ def test_a_judged_scenario_without_expected_calls_says_so_instead_of_an_empty_di
         if source is not converted:  # criteria stay on scenario runs; the converted batch is for the analysis
             assert "Criteria: 0 met, 1 not met" in detail and "✘ tool_called(book_flight(to_city=" in detail
         assert EVIL not in detail
-        assert "Agent's text</div><div>Booked your flight to Oslo.</div>" in detail
+        # the conversation, the agent's last reply in it (not again as "Agent's text")
+        assert "Conversation (" in detail and "<span class='role'>assistant</span>Booked your flight to Oslo." in detail
+        assert "Agent's text" not in detail
 
     quiet = booking_scenario("asks only", "hello", [tool_called("book_flight")])  # no city: it asks back, no call
     detail = run_detail_html(asyncio.run(scenario.run_scenarios(quiet, 1)).runs[0])

@@ -19,7 +19,8 @@ from ..analysis.words import WordDiff, heard_text, word_diff
 from ..columns import Run
 from ..conditions import conditions_text
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, Audio, ToolCall, retried_text
-from ..view.kit import STYLE, escape_text
+from ..view.kit import STYLE, escape_text, plural
+from .html import transcript_html
 
 __all__ = ["RunDetail", "call_table_html", "is_scenario_run", "noun_of", "run_detail_html", "runs_of", "word_diff_html"]
 
@@ -39,6 +40,8 @@ def runs_of(result: Any) -> Sequence[Any]:
 
 
 MAX_TRACEBACK = 20_000
+MAX_MESSAGES = 100
+"""The most messages of a run's conversation the detail shows (the rest are said to be omitted)."""
 
 
 # -- words --------------------------------------------------------------------------------
@@ -338,9 +341,11 @@ def run_detail_html(
             parts.append("<div class='muted'>The recognizer heard nothing (empty transcription).</div>")
     parts.append("<div class='rd-h'>Tool calls: expected vs agent called</div>")
     parts.append(_calls_section(run, scenario=scenario))
-    text = run.text  # a prompt run's response text, a scenario's last reply
-    if text and text != heard:
-        parts.append(f"<div class='rd-h'>Agent's text</div><div>{escape_text(text, 3000)}</div>")
+    if run.transcript:  # a scenario's conversation, a multi-turn prompt run's: its last reply is in it
+        parts.append(f"<div class='rd-h'>Conversation ({plural(len(run.transcript), 'message')})</div>")
+        parts.append(transcript_html(run.transcript, audio=run.audio, max_messages=MAX_MESSAGES))
+    elif run.text and run.text != heard:
+        parts.append(f"<div class='rd-h'>Agent's text</div><div>{escape_text(run.text, 3000)}</div>")
     if scenario:
         parts.append(_criteria_section(run))
     if run.reasoning:

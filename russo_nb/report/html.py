@@ -101,14 +101,6 @@ def _statistics(runs: Any, view: Any) -> tuple[list[tuple[str, str]], list[str]]
     cards = [("finished runs", f"{total:,}"), ("prompts", f"{summary.prompts:,}")]
     if summary.cancelled:
         cards.append(("cancelled (not counted)", f"{summary.cancelled:,}"))
-    if view.scores:
-        stats = view.scores
-        cards.append(
-            (
-                "score (mean, sd, min – max)",
-                f"{stats['mean']:.2f}, {stats['std']:.2f}, {stats['min']:.2f} – {stats['max']:.2f}",
-            )
-        )
     if total:
         level = confidence_label(summary.confidence)
         cards.append((f"pass rate ({PER_RUN})", pct(summary.pass_rate)))

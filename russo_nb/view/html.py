@@ -324,10 +324,18 @@ def headline_html(view: BatchView) -> str:
 
 
 def notes_html(view: BatchView) -> str:
-    """What to keep in mind reading the numbers: the interruption (said once), a small sample, the run conditions."""
+    """What to keep in mind reading the numbers: the run conditions, a scenario batch's scores, the interruption
+    (said once), a small sample."""
     parts = []
     if view.conditions_text:
         parts.append(f"<div class='muted russo-conditions'>{escape_text(view.conditions_text, 600)}</div>")
+    if view.scores:
+        stats = view.scores
+        parts.append(
+            f"<div class='russo-scores'>Score: mean <b>{stats['mean']:.2f}</b> <span class='muted'>(sd "
+            f"{stats['std']:.2f}, min {stats['min']:.2f}, max {stats['max']:.2f}, "
+            f"{stats['n']:,} scored runs)</span></div>"
+        )
     if view.cancelled:
         parts.append(
             f"<div class='note'><b>{escape_text(view.cancelled_text)}.</b> Rates, intervals and flaky flags count the "
