@@ -12,7 +12,7 @@ from typing import Any
 from . import evaluators
 from .assertions import assert_tool_calls
 from .cache import AudioCache, CachedSynthesizer
-from .columns import RUN_TABLE, Run, RunColumn
+from .columns import Run, RunColumn
 from .engine import Job, Plan, Progress
 from .errors import (
     ConfigurationError,
@@ -29,6 +29,7 @@ from .expectations import parse_expectation, tool_call
 from .precision import Precision
 from .protocols import Agent, Evaluator, Synthesizer, agent
 from .resume import resume
+from .run_fields import FIELDS, RunField, run_table
 from .runner import run, run_concurrent, start_batch
 from .sweep import run_sweep, run_sweep_sync, start_sweep
 from .sync import run_concurrent_sync, run_sync
@@ -73,7 +74,9 @@ __all__ = [
     "RunError",
     "Run",
     "RunColumn",
-    "RUN_TABLE",
+    "FIELDS",
+    "RunField",
+    "run_table",
     "Progress",
     "Job",
     "Plan",

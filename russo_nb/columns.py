@@ -1,16 +1,15 @@
-"""The one shape of a run, and the columns of a run table, declared once.
+"""The one shape of a run, and how a run table's columns are read.
 
 :class:`Run` is the protocol every run satisfies — a prompt run
 (:class:`~russo_nb.types.SingleRunResult`) and a scenario run
 (:class:`~russo_nb.scenario.ScenarioResult`) alike — so renderers and analysis read
 ``run.status`` or ``run.tool_calls`` without probing types.
 
-:data:`RUN_TABLE` declares every column of a run table once: its name, how it is read
-from a run, its dtype and what it means (in the style of Inspect AI's dataframe column
-specs). That one declaration drives the runs frame (:func:`russo_nb.analysis.runs_frame`,
-``BatchResult.to_dataframe()``), the CSV / Parquet files (frame columns plus the
-``export`` columns that let a file load back exactly) and the history store's run
-columns. Scenario batches add the ``kinds=("scenarios",)`` columns to the same table.
+:class:`RunColumn` is one column of a run table (its name, how it is read from a run, its
+dtype and what it means, in the style of Inspect AI's dataframe column specs) and
+:func:`table_columns` reads columns' cells from runs. Which columns a run table has is not
+declared here: each field of a run declares its own columns in
+:data:`russo_nb.run_fields.FIELDS`, and :func:`russo_nb.run_fields.run_table` lists them.
 
 This module imports neither pandas nor numpy; :func:`table_columns` gives plain lists.
 """
@@ -22,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .serialize import dumps_safe, evaluation_to_plain
 from .types import (
     AgentResponse,
     Audio,
@@ -34,22 +32,17 @@ from .types import (
     RunStatus,
     ToolCall,
     format_call,
-    retried_text,
 )
 
 __all__ = [
     "RUN_STATUSES",
-    "RUN_TABLE",
-    "TABLE_LEAVES_OUT",
     "ColumnDtype",
     "FieldGetter",
     "Run",
     "RunColumn",
     "calls_text",
-    "column",
     "field",
     "field_cells",
-    "frame_columns",
     "table_columns",
 ]
 
@@ -205,288 +198,6 @@ def calls_text(calls: Sequence[ToolCall] | None) -> str:
     if not calls:
         return ""
     return "; ".join(format_call(call.name, call.arguments) for call in calls)
-
-
-_eval = field("eval_result")
-
-
-def _n_expected(ev: EvalResult | None) -> int:
-    return len(ev.expected) if ev is not None else 0
-
-
-def _n_actual(ev: EvalResult | None) -> int:
-    return len(ev.actual) if ev is not None else 0
-
-
-def _n_matched(ev: EvalResult | None) -> int:
-    if ev is None:
-        return 0
-    return sum(1 for match in ev.matches if match.matched)
-
-
-def _match_rate(ev: EvalResult | None) -> float | None:
-    if ev is None:
-        return None
-    n = len(ev.expected)
-    return _n_matched(ev) / n if n else 1.0
-
-
-def _expected_text(ev: EvalResult | None) -> str:
-    return calls_text(ev.expected) if ev is not None else ""
-
-
-def _actual_text(ev: EvalResult | None) -> str:
-    return calls_text(ev.actual) if ev is not None else ""
-
-
-def _details(ev: EvalResult | None) -> str:
-    """The evaluator's explanation of misses: per-call details, then the overall one."""
-    if ev is None or not (ev.details or not ev.passed):
-        return ""
-    parts = [match.details for match in ev.matches if match.details]
-    if ev.details:
-        parts.append(ev.details)
-    return "; ".join(parts)
-
-
-def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
-    """The earlier attempts as a JSON list (what a CSV / Parquet file keeps to load them back); '' when none."""
-    return dumps_safe([attempt.model_dump() for attempt in retried]) if retried else ""
-
-
-_CONDITIONS_JSON: dict[tuple[Any, ...], str] = {}
-
-
-def _conditions_json(conditions: dict[str, Any] | None) -> str:
-    """The run's conditions as a JSON object (NaN kept), '' when it has none; equal dicts are written once."""
-    if not conditions:
-        return ""
-    try:
-        key = tuple(conditions.items())
-        text = _CONDITIONS_JSON.get(key)
-    except TypeError:  # an unhashable value: written as it is
-        return dumps_safe(conditions)
-    if text is None:
-        if len(_CONDITIONS_JSON) > 10_000:
-            _CONDITIONS_JSON.clear()
-        text = _CONDITIONS_JSON[key] = dumps_safe(conditions)
-    return text
-
-
-def _evaluation_json(ev: EvalResult | None) -> str:
-    return "" if ev is None else dumps_safe(evaluation_to_plain(ev))
-
-
-def _error_part(name: str) -> FieldGetter:
-    """A part of the run's error (``''`` when none); a plain-text error is its own message."""
-
-    def part(err: Any) -> str:
-        if err is None:
-            return ""
-        if isinstance(err, str):
-            return err if name == "message" else ""
-        return getattr(err, name, "") or ""
-
-    return field("error", part, key=name)
-
-
-def _effects_text(effects: list[str] | None) -> str:
-    return ", ".join(effects) if effects else ""
-
-
-def _n_turns(transcript: list[Any] | None) -> int | None:
-    return len(transcript) if transcript is not None else None
-
-
-def _response_text(run: Any) -> str | None:
-    return run.text
-
-
-def _usage_part(name: str) -> FieldGetter:
-    """A count the agent's adapter reported in ``response.usage`` (None when it reported none)."""
-
-    def part(response: Any) -> float | None:
-        usage = getattr(response, "usage", None)
-        value = usage.get(name) if isinstance(usage, dict) else None
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-    return field("response", part, default=None, key=name)
-
-
-def _tool_names(ev: EvalResult | None) -> str:
-    return ", ".join(call.name for call in ev.actual) if ev is not None else ""
-
-
-def _is_passed(status: Any) -> bool:
-    return status == "passed"
-
-
-# -- the table --------------------------------------------------------------------------------
-
-_SCENARIO = ("scenarios",)
-
-RUN_TABLE: tuple[RunColumn, ...] = (
-    RunColumn("batch_id", lambda meta: getattr(meta, "batch_id", None), "str", "The batch's id.", batch=True),
-    RunColumn("agent", lambda meta: getattr(meta, "agent", None), "str", "The agent's name.", batch=True),
-    RunColumn("prompt", field("prompt"), "str", "The prompt text (the scenario's name for scenario runs).", sql="TEXT"),
-    RunColumn("prompt_id", field("prompt_id"), "str", "Stable 10-hex id of the prompt text.", sql="TEXT"),
-    RunColumn("run_index", field("run_index"), "int", "0-based repetition of the prompt.", sql="INTEGER"),
-    RunColumn(
-        "status",
-        field("status"),
-        "category",
-        "How the run ended: passed / failed / error / timeout / cancelled.",
-        sql="TEXT",
-        categories=RUN_STATUSES,
-    ),
-    RunColumn("passed", field("status", _is_passed), "bool", "status == 'passed'.", sql="INTEGER"),
-    RunColumn(
-        "match_rate",
-        _eval,
-        "float",
-        "Matched / expected calls (1.0 when nothing expected; NaN when not evaluated).",
-        render=_match_rate,
-        sql="REAL",
-    ),
-    RunColumn("n_expected", _eval, "int", "Number of expected calls.", render=_n_expected),
-    RunColumn("n_actual", _eval, "int", "Number of calls the agent made.", render=_n_actual),
-    RunColumn("n_matched", _eval, "int", "Number of expected calls matched.", render=_n_matched),
-    RunColumn(
-        "expected",
-        _eval,
-        "str",
-        "The expected calls as text, ``book_flight(to_city='LA'); cancel()``.",
-        render=_expected_text,
-    ),
-    RunColumn("actual", _eval, "str", "The calls the agent made, as text.", render=_actual_text),
-    RunColumn("details", _eval, "str", "The evaluator's explanation of misses ('' when all matched).", render=_details),
-    RunColumn("error", _error_part("message"), "str", "The captured exception's message ('' when none).", sql="TEXT"),
-    RunColumn("error_type", _error_part("type"), "str", "The captured exception's type ('' when none).", sql="TEXT"),
-    RunColumn("latency_s", field("latency_s"), "float", "Seconds inside the agent (NaN when unknown).", sql="REAL"),
-    RunColumn("synth_s", field("synth_s"), "float", "Seconds of speech synthesis (NaN when unknown).", sql="REAL"),
-    RunColumn("attempts", field("attempts"), "int", "Tries the run took (retries + 1).", sql="INTEGER"),
-    RunColumn(
-        "retried",
-        field("retried", default=()),
-        "str",
-        "The earlier attempts that failed and were retried, '2 retried, last RetryableError' ('' when none).",
-        render=retried_text,
-        sql="TEXT",
-    ),
-    RunColumn(
-        "effects",
-        field("effects"),
-        "str",
-        "The audio effects applied, joined with ', ' ('' when none).",
-        render=_effects_text,
-        sql="TEXT",
-    ),
-    RunColumn("audio_key", field("audio_key"), "str", "Key of the clip the agent heard.", sql="TEXT"),
-    RunColumn("seed", field("seed"), "Int64", "The run's seed (NA when none)."),
-    RunColumn(
-        "started_at", field("started_at"), "datetime", "When the run started (UTC; NaT when unknown).", sql="REAL"
-    ),
-    RunColumn(
-        "input_tokens", _usage_part("input_tokens"), "float", "Input tokens the API reported (NaN: none).", sql="REAL"
-    ),
-    RunColumn(
-        "output_tokens",
-        _usage_part("output_tokens"),
-        "float",
-        "Output tokens the API reported (NaN: none).",
-        sql="REAL",
-    ),
-    RunColumn(
-        "total_tokens", _usage_part("total_tokens"), "float", "Tokens in all the API reported (NaN: none).", sql="REAL"
-    ),
-    RunColumn(
-        "audio_s", _usage_part("audio_s"), "float", "Seconds of audio sent to the agent (NaN: unknown).", sql="REAL"
-    ),
-    # -- in files only: what makes a CSV / Parquet export load back exactly ------------------
-    RunColumn("error_stage", _error_part("stage"), "str", "Where the error happened.", frame=False, sql="TEXT"),
-    RunColumn(
-        "error_traceback", _error_part("traceback"), "str", "The error's formatted traceback (bounded).", frame=False
-    ),
-    RunColumn("error_cause", _error_part("cause"), "str", "What the error was raised from.", frame=False),
-    RunColumn("error_agent", _error_part("agent"), "str", "The scenario agent that raised it.", frame=False),
-    RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
-    RunColumn(
-        "evaluation",
-        _eval,
-        "json",
-        "The evaluation as JSON (expected, actual, matches).",
-        render=_evaluation_json,
-        frame=False,
-    ),
-    RunColumn(
-        "retried_attempts",
-        field("retried", default=()),
-        "json",
-        "The earlier attempts as JSON (type, message, stage, retry_after, waited_s; '' when none).",
-        render=_retried_json,
-        frame=False,
-    ),
-    RunColumn(
-        "conditions",
-        field("conditions", default={}),
-        "json",
-        "The run's conditions as a JSON object ('' when none); the runs frame has one column per condition.",
-        render=_conditions_json,
-        frame=False,
-        sql="TEXT",
-    ),
-    # -- scenario runs ---------------------------------------------------------------------------
-    RunColumn("scenario", lambda r: r.name, "str", "The scenario's name (same as prompt).", kinds=_SCENARIO),
-    RunColumn(
-        "success", lambda r: r.success, "bool", "The verdict (judge, succeed()/fail() or check).", kinds=_SCENARIO
-    ),
-    RunColumn("score", lambda r: r.score, "float", "Weighted score (NaN without scorers).", kinds=_SCENARIO),
-    RunColumn("turns", lambda r: r.turns, "int", "Conversation turns.", kinds=_SCENARIO),
-    RunColumn(
-        "n_turns", lambda r: r.transcript, "Int64", "Messages in the transcript.", render=_n_turns, kinds=_SCENARIO
-    ),
-    RunColumn("tool_calls", _eval, "int", "Tool calls the agent made.", render=_n_actual, kinds=_SCENARIO),
-    RunColumn("tools", _eval, "str", "Tool names, in order.", render=_tool_names, kinds=_SCENARIO),
-    RunColumn("criteria_passed", lambda r: len(r.passed_criteria), "int", "Criteria met.", kinds=_SCENARIO),
-    RunColumn("criteria_failed", lambda r: len(r.failed_criteria), "int", "Criteria missed.", kinds=_SCENARIO),
-    RunColumn(
-        "failed_criteria", lambda r: "; ".join(r.failed_criteria), "str", "The missed criteria.", kinds=_SCENARIO
-    ),
-    RunColumn("total_time", lambda r: r.total_time, "float", "Seconds the whole run took.", kinds=_SCENARIO),
-    RunColumn("agent_time", lambda r: r.agent_time, "float", "Seconds inside the agent.", kinds=_SCENARIO),
-    RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=_SCENARIO),
-    RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=_SCENARIO),
-    RunColumn("thread_id", lambda r: r.thread_id, "str", "The conversation's thread id.", kinds=_SCENARIO),
-    RunColumn(
-        "scenario_run",
-        lambda r: r,
-        "json",
-        "The whole scenario run as JSON (transcript, criteria, scores, lifecycle; clips by key): loads back exactly.",
-        render=lambda run: run.model_dump_json(fallback=repr),
-        frame=False,
-        kinds=_SCENARIO,
-    ),
-)
-"""Every column of a run table, in order. Scenario batches also get ``score_<name>`` per scorer."""
-
-
-TABLE_LEAVES_OUT: dict[str, str] = {
-    "transcript": "a run table holds no conversation (a prompt run has none; JSON lines keep it)",
-}
-"""Run fields no RUN_TABLE column reads, and why (a test checks every other field has a column)."""
-
-
-def column(name: str) -> RunColumn:
-    """The declaration of one column by name."""
-    for spec in RUN_TABLE:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
-
-
-def frame_columns(kind: str = "prompts", *, files: bool = False) -> list[RunColumn]:
-    """The columns of a ``kind`` batch's runs frame (``files``: plus the export-only columns)."""
-    return [spec for spec in RUN_TABLE if kind in spec.kinds and (spec.frame or (files and spec.export))]
 
 
 def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: Any = None) -> dict[str, list[Any]]:

@@ -17,8 +17,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .columns import RUN_TABLE
 from .errors import InvalidArgumentError
+from .run_fields import run_table
 from .types import Conditions, ConditionValue
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
 def reserved_names() -> frozenset[str]:
     """Names a condition cannot take: the run table's columns (a runs frame holds both)."""
 
-    return frozenset(spec.name for spec in RUN_TABLE) | {"conditions"}
+    return frozenset(spec.name for spec in run_table()) | {"conditions"}
 
 
 def _scalar(name: str, value: Any, what: str) -> ConditionValue:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .columns import RUN_STATUSES
+from .run_fields import declared, model_default
 from .types import AgentResponse, RunError, SingleRunResult, construct_fast
 
 __all__ = ["Coded", "LazyRuns", "RunColumnStore"]
@@ -36,10 +37,12 @@ Coded = tuple[np.ndarray, list[Any]]
 class RunColumnStore:
     """The columns of a batch's runs, converted and validated (one entry per run field).
 
-    ``coded``: prompt, prompt_id, eval_result, effects, audio_key, retried, conditions (values are the field values;
-    audio_key ``''`` stands for None), text (the agent's text; ``''`` for none). ``status``: codes
-    into :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: run_index, latency_s, synth_s,
-    attempts, seed, started_at as float / int arrays (NaN for missing). ``errors``: the RunError
+    ``coded``: the fields kept as distinct values (values are the field values): each text or bool field
+    with a column of its own (prompt, prompt_id, audio_key, ...), eval_result, effects, retried,
+    conditions, and text (the agent's text; ``''`` for none). ``status``: codes into
+    :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: each number or time field with a column of its
+    own (run_index, latency_s, synth_s, attempts, seed, started_at) as a float array (NaN for missing),
+    made the field's Python values by its declared dtype (:data:`russo_nb.run_fields.FIELDS`). ``errors``: the RunError
     of each run that has one, by row. ``usage``: the usage counts per row (NaN: not reported).
     ``has_text``: the file kept the agent's text, so every run gets a response.
     """
@@ -62,12 +65,15 @@ def _optional_list(values: np.ndarray, whole: bool = False) -> list[Any]:
     return cells.tolist()
 
 
-_NOT_CELLS: tuple[str, ...] = ("error", "transcript")
-"""Run fields not built from per-row cells: the error comes from the store's error rows; a table keeps no transcript."""
+def _left_out() -> dict[str, Any]:
+    """The prompt-run fields no run-table column keeps (the transcript), with the value a loaded run gets."""
+    return {spec.name: model_default("prompts", spec.name) for spec in declared("prompts") if spec.not_in_table}
 
-_CELL_FIELDS: tuple[str, ...] = tuple(name for name in SingleRunResult.model_fields if name not in _NOT_CELLS)
-"""The run fields built from per-row cells: every field of a run but :data:`_NOT_CELLS` (a field added to
-SingleRunResult is asked of the store here, so a loader that misses it fails the round-trip tests)."""
+
+def _cell_fields() -> tuple[str, ...]:
+    """The run fields built from per-row cells: every declared field of a prompt run but the error (the store's
+    error rows) and the fields a table leaves out (a field declared without a loader fails the round-trip tests)."""
+    return tuple(spec.name for spec in declared("prompts") if spec.name != "error" and not spec.not_in_table)
 
 
 class LazyRuns(MutableSequence[SingleRunResult]):
@@ -82,6 +88,8 @@ class LazyRuns(MutableSequence[SingleRunResult]):
         self._responses: Coded | None = None
         self._list: list[SingleRunResult] | None = None  # set by the first mutation
         self._complete = False  # every run built
+        self._fields = _cell_fields()
+        self._left_out = _left_out()
 
     @property
     def built_count(self) -> int:
@@ -120,14 +128,11 @@ class LazyRuns(MutableSequence[SingleRunResult]):
             codes = np.zeros(store.n, dtype=np.int64)
             codes[list(store.errors)] = np.arange(1, len(store.errors) + 1)
             return codes.tolist(), [None, *store.errors.values()]
-        if name == "audio_key":
-            codes, values = store.coded[name]
-            return codes.tolist(), [value or None for value in values]
         if name in store.coded:
             codes, values = store.coded[name]
             return codes.tolist(), values
-        if name == "transcript":
-            return [0] * store.n, [None]
+        if name in self._left_out:
+            return [0] * store.n, [self._left_out[name]]
         if name in store.numbers:
             return None, self._numbers()[name]
         return None
@@ -138,11 +143,16 @@ class LazyRuns(MutableSequence[SingleRunResult]):
         """The number columns as the Python values a run holds (None for missing), made once."""
         if self._rows is None:
             numbers = self._store.numbers  # type: ignore[union-attr]
-            rows = {name: _optional_list(numbers[name]) for name in ("latency_s", "synth_s", "started_at")}
-            rows["run_index"] = numbers["run_index"].astype(np.int64).tolist()
-            attempts = numbers["attempts"]
-            rows["attempts"] = np.where(np.isnan(attempts), 1, attempts).astype(np.int64).tolist()
-            rows["seed"] = _optional_list(numbers["seed"], whole=True)
+            dtypes = {spec.name: spec.dtype for spec in declared("prompts")}
+            rows = {}
+            for name, values in numbers.items():
+                if dtypes[name] == "int":  # a whole number; missing: the field's default (attempts: 1)
+                    missing = np.isnan(values)
+                    if missing.any():
+                        values = np.where(missing, model_default("prompts", name), values)
+                    rows[name] = values.astype(np.int64).tolist()
+                else:  # float, datetime (epoch seconds), Int64: None when missing
+                    rows[name] = _optional_list(values, whole=dtypes[name] == "Int64")
             self._rows = rows
         return self._rows
 
@@ -154,7 +164,6 @@ class LazyRuns(MutableSequence[SingleRunResult]):
             assert store is not None
             for name, (codes, values) in store.coded.items():
                 rows[name] = [values[code] for code in codes.tolist()]
-            rows["audio_key"] = [key or None for key in rows["audio_key"]]
             rows["status"] = [RUN_STATUSES[code] for code in store.status.tolist()]
             codes, responses = self._response_codes()
             rows["response"] = [responses[code] for code in codes.tolist()]
@@ -197,13 +206,13 @@ class LazyRuns(MutableSequence[SingleRunResult]):
 
     def _build(self, row: int) -> SingleRunResult:
         cells = self._cells()
-        return self._run(row, [cells[name][row] for name in _CELL_FIELDS])
+        return self._run(row, [cells[name][row] for name in self._fields])
 
     def _run(self, row: int, values: list[Any] | tuple[Any, ...]) -> SingleRunResult:
-        """Run ``row`` from its cells (in :data:`_CELL_FIELDS` order), its error, and no transcript."""
-        fields = dict(zip(_CELL_FIELDS, values))
+        """Run ``row`` from its cells (in :func:`_cell_fields` order), its error, and the defaults of the rest."""
+        fields = dict(zip(self._fields, values))
         fields["error"] = self._store.errors.get(row)  # type: ignore[union-attr]
-        fields["transcript"] = None  # a run table file keeps no transcript
+        fields.update(self._left_out)  # a run table file keeps no transcript
         return construct_fast(SingleRunResult, fields)
 
     def _build_all(self) -> list[SingleRunResult]:
@@ -214,7 +223,7 @@ class LazyRuns(MutableSequence[SingleRunResult]):
         if self._complete:
             return built  # type: ignore[return-value]
         cells = self._cells()
-        for row, values in enumerate(zip(*(cells[name] for name in _CELL_FIELDS))):
+        for row, values in enumerate(zip(*(cells[name] for name in self._fields))):
             if built[row] is None:
                 built[row] = self._run(row, values)
         self._complete = True

@@ -1,18 +1,15 @@
-"""The run record: each field of a run declared once, and the compact row format built from it.
+"""The compact row format of runs: each run a row of JSON cells, shared values written once.
 
-:data:`PROMPT_RECORD` and :data:`SCENARIO_RECORD` list, in order, every field of a prompt run
-(:class:`~russo_nb.types.SingleRunResult`) and of a scenario run
-(:class:`~russo_nb.scenario.ScenarioResult`) with how it becomes one JSON cell and back. A run is a
-*row* of those cells; values many runs share (tool calls, evaluations, responses, prompt texts,
+A run is a *row* of cells, one per field that :data:`russo_nb.run_fields.FIELDS` declares for its
+kind (:func:`record_fields`: the fields' ``encode`` / ``decode`` / ``check`` at their positions,
+:data:`V2_CELLS`); values many runs share (tool calls, evaluations, responses, prompt texts,
 effects lists, conditions) are written once into *tables* and the cells refer to them by number.
 
-That one declaration drives:
+The rows drive:
 
 - :func:`encode_runs` / :func:`decode_runs`: a chunk of runs as one bytes blob and back (how runs
   travel between processes, e.g. from Dask workers), lossless; clips travel with it when given;
-- the JSON-lines export (:mod:`russo_nb.report.jsonl`): the same tables and rows, one per line;
-- :func:`record_fields`, which a test checks against the models, so a field added to a run without
-  a cell here fails.
+- the JSON-lines export (:mod:`russo_nb.report.jsonl`): the same tables and rows, one per line.
 
 What a row leaves out, by design: a prompt run's ``prompt_id`` is written once beside its prompt
 text (the prompts table), and a scenario run's clips are the batch's audio (keys in the row).
@@ -24,18 +21,20 @@ import base64
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
+from . import run_fields
 from .cells import MAX_WHOLE, check_usage, whole_number
+from .columns import RUN_STATUSES
 from .conditions import check_conditions
 from .errors import InvalidArgumentError, RussoError
+from .run_fields import CellCheck
 from .serialize import dumps_safe
 from .types import (
     AgentResponse,
     Audio,
     EvalResult,
-    RetriedAttempt,
-    RunError,
     SingleRunResult,
     ToolCall,
     ToolCallMatch,
@@ -43,10 +42,9 @@ from .types import (
 )
 
 __all__ = [
-    "PROMPT_RECORD",
     "ROW_FORMAT_VERSION",
     "RUN_STATUSES",
-    "SCENARIO_RECORD",
+    "V2_CELLS",
     "RecordField",
     "RowDecoder",
     "RowEncoder",
@@ -61,7 +59,6 @@ __all__ = [
 ROW_FORMAT_VERSION = 1
 """Version of the :func:`encode_runs` blob (the JSON-lines file has its own, see report.jsonl)."""
 
-RUN_STATUSES: tuple[str, ...] = ("passed", "failed", "error", "timeout", "cancelled")
 _STATUSES = {status: status for status in RUN_STATUSES}
 """Each run status once: a decoded row's status is this string, not a fresh copy per run (100,000 runs: ~5 MB)."""
 
@@ -240,20 +237,12 @@ class RowDecoder:
         return self._build(self, cells)
 
 
-CellCheck = Literal["any", "int", "int?", "float", "bool", "status"]
-"""How a plain cell is checked on the way back: as it is, a whole number (or None), a number or None, a bool,
-a run status. Whole numbers must be of sane size (:mod:`russo_nb.cells`)."""
-
-
 @dataclass(frozen=True)
 class RecordField:
-    """One field of a run's record: how its cell is written (``encode``) and read back (``decode``).
+    """One cell of a run's row: the declared field (:class:`~russo_nb.run_fields.RunField`) at its position.
 
-    A *plain* field (no ``encode`` / ``decode``) is the attribute itself, checked on reading as
-    ``check`` says. Otherwise ``encode(encoder, run)`` gives the cell (usually a reference into a
-    table) and ``decode(decoder, cell)`` the value, or a tuple of it and the fields named in ``also``
-    (the prompt cell gives ``prompt_id`` too). ``optional`` cells are trailing, left
-    off when None, and read as ``default()`` when absent (without a ``default``, ``decode(decoder, None)``).
+    ``optional`` cells are trailing, left off when None, and read as ``default()`` when absent
+    (without a ``default``, ``decode(decoder, None)``).
     """
 
     name: str
@@ -265,200 +254,89 @@ class RecordField:
     also: tuple[str, ...] = ()
 
 
-def _error_cell(_: RowEncoder, run: Any) -> Any:
-    error = run.error
-    return None if error is None else error.model_dump()
-
-
-def _error(_: RowDecoder, cell: Any) -> RunError | None:
-    return None if cell is None else RunError.model_validate(cell)
-
-
-def _retried_cell(_: RowEncoder, run: Any) -> list[Any] | None:
-    return [attempt.model_dump() for attempt in run.retried] if run.retried else None
-
-
-def _retried(_: RowDecoder, cell: Any) -> tuple[RetriedAttempt, ...]:
-    return tuple(RetriedAttempt.model_validate(item) for item in cell) if cell else ()
-
-
-def _conditions_cell(enc: RowEncoder, run: Any) -> int | None:
-    return enc.listed(run.conditions) if run.conditions else None
-
-
-def _conditions(dec: RowDecoder, cell: Any) -> dict[str, Any]:
-    return dec.conditions(cell)
-
-
-def _listed(name: str) -> Callable[[RowEncoder, Any], Any]:
-    def encode(enc: RowEncoder, run: Any) -> int:
-        return enc.listed(getattr(run, name))
-
-    return encode
-
-
-def _from_lists(kind: Callable[[Any], Any]) -> Callable[[RowDecoder, Any], Any]:
-    def decode(dec: RowDecoder, cell: Any) -> Any:
-        return dec.shared(cell, kind)
-
-    return decode
-
-
-def _text_list(value: Any) -> list[str]:
-    return [str(item) for item in value]
-
-
-# -- prompt runs ----------------------------------------------------------------------------------
-
-
-def _prompt_cell(enc: RowEncoder, run: Any) -> int:
-    return enc.prompts.ref(run.prompt, lambda p, r=run: [p, r.prompt_id])
-
-
-def _prompt(dec: RowDecoder, cell: Any) -> tuple[str, str]:
-    return dec.prompts[cell]
-
-
-def _audio_key_cell(enc: RowEncoder, run: Any) -> int | None:
-    return None if run.audio_key is None else enc.listed(run.audio_key)
-
-
-def _audio_key(dec: RowDecoder, cell: Any) -> str | None:
-    return None if cell is None else str(dec.lists[cell])
-
-
-PROMPT_RECORD: tuple[RecordField, ...] = (
-    RecordField("prompt", _prompt_cell, _prompt, also=("prompt_id",)),
-    RecordField("run_index", check="int"),
-    RecordField("status", check="status"),
-    RecordField("eval_result", lambda enc, run: enc.evaluation(run.eval_result), lambda dec, c: dec.evals[c]),
-    RecordField("error", _error_cell, _error),
-    RecordField("latency_s", check="float"),
-    RecordField("synth_s", check="float"),
-    RecordField("attempts", check="int"),
-    RecordField("audio_key", _audio_key_cell, _audio_key),
-    RecordField(
-        "response",
-        lambda enc, run: enc.response(run.response),
-        lambda dec, c: None if c is None else dec.responses[c],
+V2_CELLS: dict[str, tuple[tuple[str, ...], int]] = {
+    "prompts": (
+        (
+            "prompt",
+            "run_index",
+            "status",
+            "eval_result",
+            "error",
+            "latency_s",
+            "synth_s",
+            "attempts",
+            "audio_key",
+            "response",
+            "effects",
+            "seed",
+            "started_at",
+            "transcript",
+            "retried",
+            "conditions",
+        ),
+        14,
     ),
-    RecordField("effects", _listed("effects"), _from_lists(_text_list)),
-    RecordField("seed", check="int?"),
-    RecordField("started_at", check="float"),
-    RecordField("transcript"),
-    RecordField("retried", _retried_cell, _retried, optional=True, default=tuple),
-    # no default: an absent cell is decoded too, to the decoder's one shared empty dict
-    RecordField("conditions", _conditions_cell, _conditions, optional=True),
-)
-"""A prompt run's cells, in order: the JSON-lines run line (version 2) and the row format.
+    "scenarios": (
+        (
+            "name",
+            "run_index",
+            "status",
+            "success",
+            "error",
+            "agent_time",
+            "total_time",
+            "attempts",
+            "seed",
+            "started_at",
+            "messages",
+            "reasoning",
+            "passed_criteria",
+            "failed_criteria",
+            "criteria_results",
+            "scores",
+            "score",
+            "description",
+            "thread_id",
+            "turns",
+            "tags",
+            "audio",
+            "lifecycle",
+            "expected_calls",
+            "retried",
+            "conditions",
+        ),
+        26,
+    ),
+}
+"""The positions of a row's cells (the JSON-lines run line, version 2) and how many are required.
 
-``prompt``, ``eval_result``, ``audio_key``, ``response``, ``effects`` and ``conditions`` refer to
-the tables; ``retried`` and ``conditions`` are trailing cells written only when a run has them
+Files written so far have these cells at these positions, so they stay; a field declared since is
+a trailing optional cell after them, in declaration order (a file written before it reads as the
+model's default). ``prompts``: ``retried`` and ``conditions`` are written only when a run has them
 (``retried`` as ``null`` when only conditions follow), so files of plain batches stay as they were.
 """
 
 
-# -- scenario runs --------------------------------------------------------------------------------
-
-
-def _name_cell(enc: RowEncoder, run: Any) -> int:
-    return enc.prompts.ref(run.name, lambda p, r=run: [p, r.prompt_id])
-
-
-def _name(dec: RowDecoder, cell: Any) -> str:
-    return dec.prompts[cell][0]
-
-
-def _audio_cell(enc: RowEncoder, run: Any) -> list[str]:
-    enc.audio.update(run.audio)
-    return list(run.audio)
-
-
-def _audio(dec: RowDecoder, cell: Any) -> dict[str, Audio]:
-    clips = dec.audio
-    return {str(key): clips[key] for key in cell if key in clips}
-
-
-def _lifecycle_cell(_: RowEncoder, run: Any) -> list[Any]:
-    return [[event.phase, event.at, event.detail] for event in run.lifecycle]
-
-
-def _lifecycle(_: RowDecoder, cell: Any) -> list[Any]:
-    from .scenario.result import LifecycleEvent
-
-    return [LifecycleEvent.model_validate({"phase": p, "at": at, "detail": d}) for p, at, d in cell]
-
-
-def _criteria_cell(_: RowEncoder, run: Any) -> list[Any]:
-    return [[c.criterion, c.passed, c.reasoning] for c in run.criteria_results]
-
-
-def _criteria(_: RowDecoder, cell: Any) -> list[Any]:
-    from .scenario.result import CriterionResult
-
-    return [CriterionResult(criterion=str(c), passed=bool(ok), reasoning=str(why)) for c, ok, why in cell]
-
-
-def _scores(_: RowDecoder, cell: Any) -> dict[str, float]:
-    if not isinstance(cell, dict):
-        raise ValueError(f"scores {cell!r} is not a dict of numbers")
-    return {str(name): float(value) for name, value in cell.items()}
-
-
-def _messages(_: RowDecoder, cell: Any) -> list[dict[str, Any]]:
-    if not isinstance(cell, list) or not all(isinstance(m, dict) for m in cell):
-        raise ValueError("messages are not a list of message objects")
-    return cell
-
-
-SCENARIO_RECORD: tuple[RecordField, ...] = (
-    RecordField("name", _name_cell, _name),
-    RecordField("run_index", check="int"),
-    RecordField("status", check="status"),
-    RecordField("success", check="bool"),
-    RecordField("error", _error_cell, _error),
-    RecordField("agent_time", check="float"),
-    RecordField("total_time", check="float"),
-    RecordField("attempts", check="int"),
-    RecordField("seed", check="int?"),
-    RecordField("started_at", check="float"),
-    RecordField("messages", decode=_messages),
-    RecordField("reasoning"),
-    RecordField("passed_criteria", _listed("passed_criteria"), _from_lists(_text_list)),
-    RecordField("failed_criteria", _listed("failed_criteria"), _from_lists(_text_list)),
-    RecordField("criteria_results", _criteria_cell, _criteria),
-    RecordField("scores", decode=_scores),
-    RecordField("score", check="float"),
-    RecordField("description", _listed("description"), _from_lists(str)),
-    RecordField("thread_id"),
-    RecordField("turns", check="int"),
-    RecordField("tags", _listed("tags"), _from_lists(_text_list)),
-    RecordField("audio", _audio_cell, _audio),
-    RecordField("lifecycle", _lifecycle_cell, _lifecycle),
-    RecordField(
-        "expected_calls", lambda enc, run: enc.calls_of(run.expected_calls), lambda d, c: [d.calls[i] for i in c]
-    ),
-    RecordField("retried", _retried_cell, _retried),
-    RecordField("conditions", _conditions_cell, _conditions),
-)
-"""A scenario run's cells, in order: every field of a ScenarioResult (clips: keys into the batch's audio)."""
-
-
 def record_fields(kind: str) -> tuple[RecordField, ...]:
-    """The record of a ``prompts`` or ``scenarios`` run."""
-    if kind == "prompts":
-        return PROMPT_RECORD
-    if kind == "scenarios":
-        return SCENARIO_RECORD
-    raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
+    """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.run_fields.FIELDS`."""
+    if kind not in V2_CELLS:
+        raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
+    return run_fields._cached(("record", kind), lambda: _record(kind))
 
 
-def _model(kind: str) -> type:
-    if kind == "prompts":
-        return SingleRunResult
-    from .scenario.result import ScenarioResult
-
-    return ScenarioResult
+def _record(kind: str) -> tuple[RecordField, ...]:
+    layout, required = V2_CELLS[kind]
+    cells = {spec.name: spec for spec in run_fields.declared(kind) if spec.in_record}
+    names = [name for name in layout if name in cells] + [name for name in cells if name not in layout]
+    out = []
+    for index, name in enumerate(names):
+        spec = cells[name]
+        optional = index >= required
+        default = spec.default
+        if optional and default is None and spec.decode is None:  # a plain cell left off: the model's default
+            default = partial(run_fields.model_default, kind, name)
+        out.append(RecordField(name, spec.encode, spec.decode, spec.check, optional, default, spec.also))
+    return tuple(out)
 
 
 def _bad_cell(name: str, check: str, cell: Any) -> Any:
@@ -485,8 +363,6 @@ _CHECKS = {
 
 _MISSING: Any = object()
 
-_COMPILED: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {}
-
 
 def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The row writer and the run builder of ``kind``, generated once from its record.
@@ -494,16 +370,17 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     Generated straight-line code (as :mod:`dataclasses` does) keeps a 100,000-run file as fast to
     write and read as hand-written code would, while the record stays the one declaration.
     """
-    hit = _COMPILED.get(kind)
-    if hit is not None:
-        return hit
+    return run_fields._cached(("compiled", kind), lambda: _compile(kind))
+
+
+def _compile(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     fields = record_fields(kind)
     env: dict[str, Any] = {
         "MAX_WHOLE": MAX_WHOLE,
         "STATUSES": _STATUSES,
         "bad": _bad_cell,
         "construct": construct_fast,
-        "MODEL": _model(kind),
+        "MODEL": run_fields.run_model(kind),
     }
     required = sum(1 for spec in fields if not spec.optional)
     cells = []
@@ -534,7 +411,8 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         cell, value = f"c{index}", f"x{index}"
         if spec.optional:
             env[f"F{index}"] = spec.default
-            builder.append(f"    {cell} = cells[{index}] if n > {index} else None")
+            absent = f"F{index}()" if spec.decode is None and spec.default is not None else "None"
+            builder.append(f"    {cell} = cells[{index}] if n > {index} else {absent}")
         if spec.decode is not None:
             env[f"D{index}"] = spec.decode
             call = f"D{index}(dec, {cell})"
@@ -553,8 +431,7 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
         entries.append(f"{spec.name!r}: {value}")
     builder.append(f"    return construct(MODEL, {{{', '.join(entries)}}})")
     exec(compile("\n".join(writer) + "\n\n" + "\n".join(builder) + "\n", f"<russo_nb {kind} record>", "exec"), env)
-    hit = _COMPILED[kind] = (env["row"], env["build"])
-    return hit
+    return env["row"], env["build"]
 
 
 def run_kind(runs: Sequence[Any]) -> str:

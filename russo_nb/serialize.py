@@ -19,8 +19,6 @@ __all__ = [
     "evaluation_from_plain",
     "evaluation_to_plain",
     "plain",
-    "run_json",
-    "run_to_plain",
     "safe_text",
 ]
 
@@ -159,73 +157,3 @@ def evaluation_from_plain(data: Any) -> EvalResult:
             "details": str(data.get("details", "")),
         },
     )
-
-
-def _call_dict(call: ToolCall) -> dict[str, Any]:
-    return {"name": call.name, "arguments": plain(call.arguments)}
-
-
-def run_to_plain(run: Any) -> dict[str, Any]:
-    """A SingleRunResult as the plain data ``model_dump`` would give, built by hand so no value can fail.
-
-    Used where pydantic's serializer refuses a value (a lone surrogate, arguments that
-    contain themselves): the run is still stored, with that value escaped or marked.
-    """
-    ev = run.eval_result
-    response = run.response
-    error = run.error
-    return {
-        "prompt": run.prompt,
-        "run_index": run.run_index,
-        "eval_result": {
-            "passed": ev.passed,
-            "expected": [_call_dict(c) for c in ev.expected],
-            "actual": [_call_dict(c) for c in ev.actual],
-            "matches": [
-                {
-                    "expected": _call_dict(m.expected),
-                    "actual": None if m.actual is None else _call_dict(m.actual),
-                    "matched": m.matched,
-                    "details": m.details,
-                }
-                for m in ev.matches
-            ],
-            "details": ev.details,
-        },
-        "status": run.status,
-        "error": None if error is None else error.model_dump(),
-        "latency_s": run.latency_s,
-        "synth_s": run.synth_s,
-        "attempts": run.attempts,
-        "audio_key": run.audio_key,
-        "response": None
-        if response is None
-        else {
-            "tool_calls": [_call_dict(c) for c in response.tool_calls],
-            "text": response.text,
-            "raw": plain(response.raw),
-            "usage": plain(getattr(response, "usage", None)),
-        },
-        "prompt_id": run.prompt_id,
-        "effects": list(run.effects),
-        "seed": run.seed,
-        "started_at": run.started_at,
-        "transcript": plain(run.transcript),
-        "retried": [attempt.model_dump() for attempt in getattr(run, "retried", ())],
-        "conditions": plain(run.conditions),
-    }
-
-
-def run_json(run: Any) -> str:
-    """A run as JSON text for storage: pydantic's fast serializer, or plain data when it refuses a value.
-
-    A scenario run's clips are written as their keys (the store keeps clips in its audio table).
-    """
-    try:
-        return run.model_dump_json(fallback=repr)
-    except ValueError:  # pydantic's serialization error: a surrogate, a cycle
-        if run.kind == "prompt":
-            return dumps_safe(run_to_plain(run))
-        data = run.model_dump(exclude={"audio"})
-        data["audio"] = list(run.audio)
-        return dumps_safe(plain(data))

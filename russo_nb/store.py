@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .columns import RUN_TABLE, table_columns
+from .columns import table_columns
 from .errors import InvalidArgumentError, StoreBusyError, UnknownNameError
-from .serialize import run_json
+from .run_fields import run_json, run_table
 from .types import BatchMetadata, BatchResult, SingleRunResult
 
 if TYPE_CHECKING:
@@ -39,16 +39,19 @@ DEFAULT_TIMEOUT = 5.0
 
 def _run_sql_columns() -> list[tuple[str, str]]:
     """The run columns the store keeps as SQL columns, from the one run-table declaration."""
-    return [(spec.name, spec.sql) for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
+    return [(spec.name, spec.sql) for spec in run_table() if spec.sql and "prompts" in spec.kinds]
 
 
-_RUN_COLUMNS = _run_sql_columns()
-_RUN_COLUMN_NAMES = ["batch_id", "seq", *(name for name, _ in _RUN_COLUMNS), "run_json"]
+def _insert_run() -> str:
+    """The INSERT of one run row: batch id, sequence number, the declared SQL columns, the run as JSON."""
+    names = ["batch_id", "seq", *(name for name, _ in _run_sql_columns()), "run_json"]
+    return f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
-_INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMN_NAMES)}) VALUES ({', '.join('?' * len(_RUN_COLUMN_NAMES))})"
 
-_SCHEMA = (
-    """
+def _schema() -> str:
+    """The store's tables (the runs table with the declared SQL columns)."""
+    return (
+        """
 CREATE TABLE IF NOT EXISTS batches (
     batch_id     TEXT PRIMARY KEY,
     suite        TEXT,
@@ -69,8 +72,8 @@ CREATE TABLE IF NOT EXISTS runs (
     batch_id    TEXT NOT NULL REFERENCES batches(batch_id) ON DELETE CASCADE,
     seq         INTEGER NOT NULL,
 """
-    + "".join(f"    {name:<11} {kind},\n" for name, kind in _RUN_COLUMNS)
-    + """    run_json    TEXT NOT NULL,
+        + "".join(f"    {name:<11} {kind},\n" for name, kind in _run_sql_columns())
+        + """    run_json    TEXT NOT NULL,
     PRIMARY KEY (batch_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_prompt ON runs(prompt_id);
@@ -86,7 +89,9 @@ CREATE TABLE IF NOT EXISTS audio (
     PRIMARY KEY (batch_id, audio_key)
 );
 """
-)
+    )
+
+
 _REQUIRED = {
     "batches": {"batch_id", "suite", "total", "passed", "params", "recorded_at"},
     "runs": {"batch_id", "seq", "prompt", "status", "passed", "run_json"},
@@ -170,7 +175,7 @@ class HistoryStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             self._check_schema(conn)
-            conn.executescript(_SCHEMA)
+            conn.executescript(_schema())
             self._add_missing_columns(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -188,7 +193,7 @@ class HistoryStore:
     def _add_missing_columns(conn: sqlite3.Connection) -> None:
         """Stores made by an older russo_nb get the run columns added since (NULL for their runs)."""
         have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-        for name, kind in _RUN_COLUMNS:
+        for name, kind in _run_sql_columns():
             if name not in have:
                 conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
@@ -266,7 +271,7 @@ class HistoryStore:
                         "each batch is recorded once (run it again for a new batch id)"
                     )
                 conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_row)
-                conn.executemany(_INSERT_RUN, self._run_rows(batch_id, result))
+                conn.executemany(_insert_run(), self._run_rows(batch_id, result))
                 if include_audio:
                     conn.executemany(
                         "INSERT INTO audio VALUES (?,?,?,?,?,?,?)",
@@ -284,8 +289,8 @@ class HistoryStore:
 
     @staticmethod
     def _run_rows(batch_id: str, result: Any) -> Iterator[tuple[Any, ...]]:
-        """One row per run: the declared SQL columns (see RUN_TABLE) and the run as JSON."""
-        specs = [spec for spec in RUN_TABLE if spec.sql and "prompts" in spec.kinds]
+        """One row per run: the declared SQL columns (see :func:`russo_nb.run_fields.run_table`) and the run as JSON."""
+        specs = [spec for spec in run_table() if spec.sql and "prompts" in spec.kinds]
         cells = table_columns(result.runs, specs, result.metadata)
         columns = [cells[spec.name] for spec in specs]
         for seq, (run, values) in enumerate(zip(result.runs, zip(*columns))):

@@ -71,13 +71,13 @@ def test_csv_is_readable_and_loads_back(tmp_path, batch):
     frame = pd.read_csv(path)
     assert list(frame.columns) == [
         *RUN_COLUMNS,
+        "evaluation",
         "error_stage",
         "error_traceback",
         "error_cause",
         "error_agent",
-        "text",
-        "evaluation",
         "retried_attempts",
+        "text",
         "conditions",
     ]
     assert len(frame) == 3

@@ -1,55 +1,95 @@
-"""One declaration of a run's fields drives the files: the run table, the JSON-lines line, the loaders.
+"""One declaration of a run's fields (russo_nb.run_fields.FIELDS) drives every reader and writer.
 
-Adding a field to SingleRunResult without giving it a run-table column and a JSON-lines cell
-(or saying, next to RUN_TABLE, why a format leaves it out) fails here.
+A field added to SingleRunResult / ScenarioResult without a declaration fails here, and a field
+added to the declaration reaches the runs frame, CSV, Parquet, JSON lines, the row format, the
+history store, lazily loaded runs, plain JSON and the notebook's runs table (one edit).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import sqlite3
+from pathlib import Path
 
 import pandas as pd
+import pytest
 from analysis_helpers import make_run
+from pydantic.fields import FieldInfo
 
-from russo_nb.columns import (
-    RUN_TABLE,
-    TABLE_LEAVES_OUT,
-    FieldGetter,
-    frame_columns,
-)
-from russo_nb.records import PROMPT_RECORD, SCENARIO_RECORD
+from russo_nb import run_fields
+from russo_nb import types as russo_types
+from russo_nb.columns import FieldGetter
+from russo_nb.lazy_runs import LazyRuns
+from russo_nb.notebook.runs_table import row_label, runs_table_frame, shown_columns
+from russo_nb.records import decode_runs, encode_runs, record_fields
 from russo_nb.report import export, load_batch
-from russo_nb.report.tables import TEXT_COLUMNS
-from russo_nb.scenario import ScenarioResult
+from russo_nb.report.tables import text_columns
+from russo_nb.run_fields import BOTH, FIELDS, RunField, Shown, declared, frame_columns, run_table, run_to_plain
+from russo_nb.scenario import ScenarioBatch, ScenarioResult
+from russo_nb.store import HistoryStore
 from russo_nb.types import BatchResult, RetriedAttempt, SingleRunResult
 
-
-def _fields() -> set[str]:
-    return set(SingleRunResult.model_fields)
-
-
-RUN_LINE_FIELDS = [spec.name for spec in PROMPT_RECORD]
+RECORDED = Path(__file__).parent / "data"
+MODELS = {"prompts": SingleRunResult, "scenarios": ScenarioResult}
 
 
-def test_every_run_field_has_one_cell_in_the_run_record():
-    """The record (JSON lines, the row format) covers every field of both run models, each once."""
-    for record, model in ((PROMPT_RECORD, SingleRunResult), (SCENARIO_RECORD, ScenarioResult)):
-        names = [spec.name for spec in record] + [also for spec in record for also in spec.also]
-        assert len(set(names)) == len(names)
-        assert set(names) == set(model.model_fields), model.__name__
+# -- every model field is declared -------------------------------------------------------------------
 
 
-def test_every_run_field_has_a_run_table_column_or_a_reason_it_is_left_out():
-    read = {spec.get.name for spec in frame_columns("prompts", files=True) if isinstance(spec.get, FieldGetter)}
-    assert read | set(TABLE_LEAVES_OUT) == _fields()
-    assert not read & set(TABLE_LEAVES_OUT)
+@pytest.mark.parametrize("kind", ["prompts", "scenarios"])
+def test_every_field_of_the_run_models_is_declared_once(kind):
+    """A dataclass field of SingleRunResult / ScenarioResult without a declaration fails here."""
+    names = [spec.name for spec in declared(kind)]
+    assert len(set(names)) == len(names)
+    assert set(names) == set(MODELS[kind].model_fields), MODELS[kind].__name__
+
+
+@pytest.mark.parametrize("kind", ["prompts", "scenarios"])
+def test_every_declared_field_has_one_row_cell(kind):
+    """The row format (JSON lines, encode_runs) writes every field once: its own cell or beside another's."""
+    record = record_fields(kind)
+    names = [spec.name for spec in record] + [also for spec in record for also in spec.also]
+    assert len(set(names)) == len(names)
+    assert set(names) == set(MODELS[kind].model_fields)
+
+
+@pytest.mark.parametrize("kind", ["prompts", "scenarios"])
+def test_every_field_has_a_run_table_column_or_says_why_not(kind):
+    for spec in declared(kind):
+        assert bool(spec.table_columns()) != bool(spec.not_in_table), spec.name
+    if kind == "prompts":  # a prompt table's columns read the fields they belong to
+        read = {spec.get.name for spec in frame_columns(kind, files=True) if isinstance(spec.get, FieldGetter)}
+        kept = {spec.name for spec in declared(kind) if not spec.not_in_table}
+        assert read == kept
 
 
 def test_the_csv_text_columns_are_the_text_columns_of_the_run_table():
-    declared = {spec.name for spec in RUN_TABLE if spec.dtype in ("str", "json")}
-    assert set(TEXT_COLUMNS) == declared
-    assert {"prompt", "evaluation", "effects", "error_traceback"} <= declared
-    assert not {"run_index", "latency_s", "status", "seed"} & declared
+    declared_text = {spec.name for spec in run_table() if spec.dtype in ("str", "json")}
+    assert set(text_columns()) == declared_text
+    assert {"prompt", "evaluation", "effects", "error_traceback"} <= declared_text
+    assert not {"run_index", "latency_s", "status", "seed"} & declared_text
+
+
+def test_the_runs_table_shows_the_fields_declared_shown():
+    keys = [column.key for column in shown_columns()]
+    assert keys == ["prompt", "run_index", "status", "differs", "heard", "latency_s", "attempts"]
+
+
+def test_run_to_plain_validates_back_to_the_same_run():
+    run = make_run("book", 0, False, audio_key="k1", effects=["speed:1.1"])
+    run.retried = (RetriedAttempt(type="RetryableError", message="busy", stage="agent"),)
+    run.conditions = {"voice": "en-us", "snr_db": math.nan}
+    data = json.loads(json.dumps(run_to_plain(run)))
+    assert set(data) == set(SingleRunResult.model_fields)
+    back = SingleRunResult.model_validate(data)
+    assert back.model_dump(exclude={"conditions"}) == run.model_dump(exclude={"conditions"})
+    assert back.conditions["voice"] == "en-us" and math.isnan(back.conditions["snr_db"])
+    scenario = ScenarioResult(name="refund", success=True, messages=[{"role": "user", "content": "hi"}])
+    data = run_to_plain(scenario)
+    assert data.pop("audio") == []  # clips by key: the store keeps them in its audio table
+    assert ScenarioResult.model_validate(data) == scenario
 
 
 def test_a_run_loaded_from_a_table_or_json_lines_has_every_field(tmp_path):
@@ -59,7 +99,7 @@ def test_a_run_loaded_from_a_table_or_json_lines_has_every_field(tmp_path):
     for suffix in (".csv", ".parquet", ".jsonl"):
         loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
         for got in loaded.runs:
-            assert set(vars(got)) == _fields()
+            assert set(vars(got)) == set(SingleRunResult.model_fields)
         first = loaded.runs[0]
         assert first.prompt == "=1+1 digits 007" and first.audio_key == "0042"  # text stays text
         assert first.effects == ["speed:1.1"] and first.prompt_id == run.prompt_id
@@ -73,21 +113,37 @@ def test_a_json_lines_run_line_has_one_cell_per_declared_field(tmp_path):
     path = export(BatchResult(runs=[retried, make_run("b", 0, True)]), tmp_path / "runs.jsonl")
     lines = path.read_text().splitlines()
     header = json.loads(lines[0])
-    assert header["fields"] == list(RUN_LINE_FIELDS)
+    cells = [spec.name for spec in record_fields("prompts")]
+    assert header["fields"] == cells
     run_lines = [json.loads(line) for line in lines if line.startswith("[")]
     # retried and conditions are optional trailing cells: a retried run without conditions has all but the last
-    assert [len(cells) for cells in run_lines] == [len(RUN_LINE_FIELDS) - 1, len(RUN_LINE_FIELDS) - 2]
+    assert [len(line) for line in run_lines] == [len(cells) - 1, len(cells) - 2]
 
 
 def test_json_lines_written_before_the_declaration_moved_still_load(tmp_path):
-    """A version-2 file as the writer made it before RUN_LINE_FIELDS lived beside RUN_TABLE."""
+    """A version-2 file as the writer made it before the fields were declared in run_fields."""
     header = {
         "kind": "russo_nb.batch",
         "version": 2,
         "metadata": {"batch_id": "old1", "name": "old"},
         "runs": 1,
         "audio": 0,
-        "fields": [*RUN_LINE_FIELDS],
+        "fields": [
+            "prompt",
+            "run_index",
+            "status",
+            "eval_result",
+            "error",
+            "latency_s",
+            "synth_s",
+            "attempts",
+            "audio_key",
+            "response",
+            "effects",
+            "seed",
+            "started_at",
+            "transcript",
+        ],
     }
     body_lines = [
         '{"kind": "calls", "items": [["book", {"to": "LA"}]]}',
@@ -98,8 +154,6 @@ def test_json_lines_written_before_the_declaration_moved_still_load(tmp_path):
         '[0, 0, "passed", 0, null, 0.5, null, 1, null, null, 0, null, null, null]',
     ]
     body = ("\n".join(body_lines) + "\n").encode("ascii")
-    import hashlib
-
     header |= {"lines": len(body_lines), "sha256": hashlib.sha256(body).hexdigest()}
     path = tmp_path / "old.jsonl"
     path.write_bytes(json.dumps(header).encode() + b"\n" + body)
@@ -108,3 +162,132 @@ def test_json_lines_written_before_the_declaration_moved_still_load(tmp_path):
     assert batch.runs[0].prompt_id == "abcdef0123" and batch.passed
     frame = batch.to_dataframe()
     assert isinstance(frame, pd.DataFrame) and frame.loc[0, "expected"] == "book(to='LA')"
+
+
+# -- adding a field is one edit ----------------------------------------------------------------------------
+
+
+def _add_model_field(model: type, name: str, annotation: object, default: object) -> None:
+    model.__annotations__[name] = annotation
+    model.model_fields[name] = FieldInfo(annotation=annotation, default=default)
+    model.model_rebuild(force=True)
+
+
+def _remove_model_field(model: type, name: str) -> None:
+    model.model_fields.pop(name, None)
+    model.__annotations__.pop(name, None)
+    model.model_rebuild(force=True)
+
+
+@pytest.fixture
+def weight(monkeypatch):
+    """A new field ``weight: float | None`` on both run models, declared once in FIELDS (and nowhere else)."""
+    spec = RunField(
+        "weight",
+        BOTH,
+        "How much the run counts (NaN: unweighted).",
+        check="float",
+        dtype="float",
+        sql="REAL",
+        shown=Shown("weight", 7),
+    )
+    try:
+        for model in MODELS.values():
+            _add_model_field(model, "weight", float | None, None)
+        russo_types._FIELD_SETS.clear()  # construct_fast's cached field names
+        monkeypatch.setattr(run_fields, "FIELDS", (*FIELDS, spec))
+        yield spec
+    finally:
+        for model in MODELS.values():
+            _remove_model_field(model, "weight")
+        russo_types._FIELD_SETS.clear()
+
+
+def _weighted_batch() -> BatchResult:
+    runs = [make_run("book", 0, True), make_run("book", 1, False), make_run("cancel", 0, True)]
+    for run, value in zip(runs, [2.5, None, 0.125], strict=True):
+        run.weight = value
+    runs[1].conditions = {"voice": "en-us"}
+    return BatchResult(runs=runs)
+
+
+def _weights(runs) -> list:
+    return [run.weight for run in runs]
+
+
+def test_a_field_added_to_the_declaration_reaches_every_format(weight, tmp_path):
+    batch = _weighted_batch()
+    want = [2.5, None, 0.125]
+
+    frame = batch.to_dataframe()
+    assert "weight" in frame.columns and frame["weight"].dtype == float
+    assert frame["weight"].tolist()[::2] == [2.5, 0.125] and math.isnan(frame["weight"][1])
+
+    for suffix in (".csv", ".parquet"):
+        path = export(batch, tmp_path / f"runs{suffix}")
+        written = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        assert "weight" in written.columns
+        loaded = load_batch(path)
+        assert isinstance(loaded.runs, LazyRuns)
+        loaded_frame = loaded.to_dataframe()  # from the stored columns, no run built
+        assert loaded.runs.built_count == 0
+        pd.testing.assert_series_equal(loaded_frame["weight"], frame["weight"], check_names=True)
+        assert _weights(loaded.runs[1:2]) == [None]  # one run built lazily
+        assert _weights(loaded.runs) == want, suffix
+        assert loaded.runs[0].status == "passed" and loaded.runs[1].conditions == {"voice": "en-us"}
+
+    for suffix in (".jsonl", ".jsonl.gz"):
+        exact = load_batch(export(batch, tmp_path / f"runs{suffix}"))
+        assert _weights(exact.runs) == want and exact == batch
+    header = json.loads((tmp_path / "runs.jsonl").read_text().splitlines()[0])
+    assert header["fields"][-1] == "weight"  # a trailing cell after the cells files have always had
+
+    assert _weights(decode_runs(encode_runs(batch.runs))) == want
+
+    store = HistoryStore(tmp_path / "history.sqlite")
+    batch_id = store.record(batch)
+    assert _weights(store.load(batch_id).runs) == want
+    with sqlite3.connect(tmp_path / "history.sqlite") as conn:
+        stored = [row[0] for row in conn.execute("SELECT weight FROM runs ORDER BY seq")]
+    assert stored == want
+
+    plain = run_to_plain(batch.runs[0])
+    assert plain["weight"] == 2.5 and SingleRunResult.model_validate(plain).weight == 2.5
+
+    table = runs_table_frame(batch)
+    assert table["weight"].tolist()[::2] == [2.5, 0.125]
+    assert [column.key for column in shown_columns()][-1] == "weight"
+    assert "2.50" in row_label(table.iloc[0]) and "0.12" in row_label(table.iloc[2])
+
+
+def test_a_field_added_to_the_declaration_reaches_scenario_runs(weight, tmp_path):
+    runs = [
+        ScenarioResult(name="refund", run_index=0, success=True, score=1.0, messages=[{"role": "user"}]),
+        ScenarioResult(name="refund", run_index=1, success=False, score=0.5, messages=[{"role": "user"}]),
+    ]
+    runs[0].weight = 3.0
+    batch = ScenarioBatch(runs=runs)
+    assert batch.to_dataframe()["weight"].tolist()[0] == 3.0
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        loaded = load_batch(export(batch, tmp_path / f"scenarios{suffix}"))
+        assert _weights(loaded.runs) == [3.0, None], suffix
+    assert _weights(decode_runs(encode_runs(runs))) == [3.0, None]
+    store = HistoryStore(tmp_path / "history.sqlite")
+    assert _weights(store.load(store.record(batch)).runs) == [3.0, None]
+    assert run_to_plain(runs[0])["weight"] == 3.0
+
+
+def test_files_written_before_a_field_was_added_load_with_its_default(weight, tmp_path):
+    clean = load_batch(RECORDED / "noise_sweep_clean.jsonl")  # recorded by an earlier version
+    assert clean.total and _weights(clean.runs) == [None] * clean.total
+    assert clean.to_dataframe()["weight"].isna().all()
+    table = tmp_path / "before.csv"
+    frame = pd.read_csv(export(clean, table))
+    frame.drop(columns=["weight"]).to_csv(table, index=False)  # as the earlier version wrote it
+    assert _weights(load_batch(table).runs) == [None] * clean.total
+
+
+def test_the_field_is_gone_again_after_the_test_that_added_it():
+    assert "weight" not in SingleRunResult.model_fields and "weight" not in ScenarioResult.model_fields
+    assert "weight" not in {spec.name for spec in run_table()}
+    assert "weight" not in [spec.name for spec in record_fields("prompts")]

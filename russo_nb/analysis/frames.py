@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import RunColumn, column, field, field_cells, frame_columns, table_columns
+from ..columns import RunColumn, field, field_cells, table_columns
 from ..conditions import condition_names
 from ..errors import InvalidArgumentError
+from ..run_fields import column, frame_columns
 from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, ColumnarRuns, format_call
 from .stats import (
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 RUN_COLUMNS = [spec.name for spec in frame_columns("prompts")]
-"""The runs frame's columns for a prompt batch, in order (declared once in :data:`russo_nb.columns.RUN_TABLE`)."""
+"""The runs frame's columns for a prompt batch, in order (declared once in :func:`russo_nb.run_fields.run_table`)."""
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -154,7 +155,7 @@ def _meta(result: Any) -> tuple[str | None, str | None]:
 
 
 def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
-    """The run table of ``result`` as :data:`russo_nb.columns.RUN_TABLE` declares it.
+    """The run table of ``result`` as :func:`russo_nb.run_fields.run_table` declares it.
 
     ``files`` adds the export-only columns (error stage and traceback, agent text, the
     evaluation as JSON) that CSV / Parquet files carry so they load back exactly.
@@ -182,7 +183,7 @@ def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
 def runs_frame(result: Any) -> pd.DataFrame:
     """One row per run of ``result`` (a BatchResult or a ScenarioBatch): the run table.
 
-    Columns (declared once, with dtypes, in :data:`russo_nb.columns.RUN_TABLE`):
+    Columns (declared once, with dtypes, in :func:`russo_nb.run_fields.run_table`):
       batch_id, agent: from the batch metadata (same on every row).
       prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
       run_index: 0-based repetition of the prompt.

@@ -122,15 +122,12 @@ def _per_prompt_counts(source: Any) -> dict[str, tuple[int, int]]:
     runs = getattr(source, "runs", None)
     if runs is not None:
         counts: dict[str, list[int]] = {}
-        for run in runs:
-            key = getattr(run, "prompt", None) or getattr(run, "scenario", None) or getattr(run, "name", "")
-            entry = counts.setdefault(str(key), [0, 0])
-            status = getattr(run, "status", None)
-            if not is_finished(status):
+        for run in runs:  # Runs (russo_nb.columns.Run): a scenario run's prompt is its name
+            entry = counts.setdefault(run.prompt, [0, 0])
+            if not is_finished(run.status):
                 continue  # cancelled: never ran to the end, not part of any rate
             entry[1] += 1
-            ok = status == "passed" if status is not None else bool(getattr(run, "success", False))
-            entry[0] += int(ok)
+            entry[0] += int(run.passed)
         return {key: (value[0], value[1]) for key, value in counts.items()}
     raise InvalidArgumentError(
         f"cannot compare a {type(source).__name__}; "

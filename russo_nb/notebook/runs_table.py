@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .. import run_fields
 from ..analysis.words import response_heard
 from ..columns import field, field_cells
 from ..conditions import conditions_text
@@ -24,7 +25,15 @@ from .run_detail import noun_of, runs_of
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "PAGE_SIZES", "RunsBrowser", "RunsTable", "TableColumn", "runs_table_frame"]
+__all__ = [
+    "DERIVED_AFTER",
+    "PAGE_SIZES",
+    "RunsBrowser",
+    "RunsTable",
+    "TableColumn",
+    "runs_table_frame",
+    "shown_columns",
+]
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
 ALL = -1
@@ -45,20 +54,43 @@ class TableColumn:
     width: int
     numeric: bool = False
     shown: str | None = None
+    whole: bool = True
 
 
-COLUMNS: tuple[TableColumn, ...] = (
-    TableColumn("prompt", "prompt", 34),
-    TableColumn("run_index", "run", 4, numeric=True),
-    TableColumn("status", "status", 9),
-    TableColumn("differs", "what differed / agent called", 36),
-    TableColumn("heard", "heard (voice)", 22),
-    TableColumn("latency_s", "latency", 8, numeric=True),
-    TableColumn("attempts", "attempts", 20, numeric=True, shown="attempts_text"),
-)
-"""About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
-run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
-passed one the call it made; long prompts are cut in the middle (variants differ at the end)."""
+DERIVED_AFTER: dict[str, tuple[TableColumn, ...]] = {
+    "status": (
+        TableColumn("differs", "what differed / agent called", 36),
+        TableColumn("heard", "heard (voice)", 22),
+    ),
+}
+"""The table's own columns (not a run field's), shown right after the field they follow."""
+
+
+def shown_columns() -> tuple[TableColumn, ...]:
+    """The columns of the runs table: each run field declared ``shown`` (:data:`russo_nb.run_fields.FIELDS`),
+    in declaration order, with the table's own columns (:data:`DERIVED_AFTER`) after the field they follow.
+
+    About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
+    run shows the argument that differs (``to_city: 'LA' → 'Boston'``), an errored one its error, a
+    passed one the call it made; long prompts are cut in the middle (variants differ at the end).
+    """
+    out: list[TableColumn] = []
+    for spec in run_fields.FIELDS:
+        if spec.shown is None:
+            continue
+        numeric = spec.dtype in ("int", "Int64", "float")
+        out.append(
+            TableColumn(
+                spec.name,
+                spec.shown.label,
+                spec.shown.width,
+                numeric=numeric,
+                shown=spec.shown.cell,
+                whole=spec.dtype != "float",
+            )
+        )
+        out.extend(DERIVED_AFTER.get(spec.name, ()))
+    return tuple(out)
 
 
 def runs_table_frame(result: Any) -> pd.DataFrame:
@@ -103,6 +135,9 @@ def runs_table_frame(result: Any) -> pd.DataFrame:
             "conditions": conditions,
         }
     )
+    for column in shown_columns():  # a run field the table shows that it does not make itself
+        if column.key not in frame.columns and column.key in base.columns:
+            frame[column.key] = base[column.key]
     frame["differs"] = _differs(frame)
     frame["prompt_code"] = pd.factorize(frame["prompt"], sort=False)[0]
     frame["search"] = (
@@ -165,8 +200,8 @@ def _cell(value: Any, column: TableColumn) -> str:
     if column.numeric and column.shown is None:
         if value is None or value != value:  # NaN
             text = ""
-        elif column.key == "latency_s":
-            text = f"{float(value):.2f}s"
+        elif not column.whole:  # seconds (``latency_s``) as ``0.42s``
+            text = f"{float(value):.2f}" + ("s" if column.key.endswith("_s") else "")
         else:
             text = str(int(value))
     else:
@@ -182,7 +217,7 @@ def _cell(value: Any, column: TableColumn) -> str:
 
 def row_label(row: Any) -> str:
     """One run as a fixed-width line (non-breaking spaces, so the browser keeps the columns)."""
-    return (NBSP * 2).join(_cell(row[column.shown or column.key], column) for column in COLUMNS)
+    return (NBSP * 2).join(_cell(row[column.shown or column.key], column) for column in shown_columns())
 
 
 class RunsTable:
@@ -254,7 +289,7 @@ class RunsTable:
         following.on_click(lambda _: self.turn(1))
         self.summary = widgets.HTML()
         self.headers: dict[str, Any] = {}
-        for column in COLUMNS:
+        for column in shown_columns():
             button = widgets.Button(
                 description=self._label(column),
                 tooltip=f"sort by {column.label}",
@@ -340,7 +375,7 @@ class RunsTable:
             self.ascending = not self.ascending
         else:
             self.sort_key, self.ascending = key, True
-        for column in COLUMNS:
+        for column in shown_columns():
             mark = ""
             if column.key == self.sort_key:
                 mark = " ▲" if self.ascending else " ▼"
@@ -367,7 +402,7 @@ class RunsTable:
         shown = f"{start + 1:,}–{start + len(chunk):,}" if len(chunk) else "0"
         sort = ""
         if self.sort_key is not None:
-            label = next(self._label(c) for c in COLUMNS if c.key == self.sort_key)
+            label = next(self._label(c) for c in shown_columns() if c.key == self.sort_key)
             sort = f" · sorted by {label} {'ascending' if self.ascending else 'descending'}"
         self.summary.value = (
             f"<div class='russo-runs-summary' style='font-size:12px'>runs {shown} of {total:,} matching "

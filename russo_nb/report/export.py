@@ -4,7 +4,7 @@ JSON lines is the exact format (see :mod:`russo_nb.report.jsonl`): a header with
 metadata, run count and checksum, each distinct expectation / call / response once, one
 short line per run referring to them, and, when asked, one line per distinct audio clip.
 ``load_batch`` of a ``.jsonl`` file gives a batch equal to the original. CSV and Parquet
-hold the run table (:data:`russo_nb.columns.RUN_TABLE`: the runs frame plus the columns
+hold the run table (:func:`russo_nb.run_fields.run_table`: the runs frame plus the columns
 that make it load back — error stage and traceback, agent text, the evaluation as JSON),
 so tool names like ``get-weather``, argument names like ``class`` and NaN / inf values
 come back exactly. CSV cells that a spreadsheet would run as a formula (``=``, ``+``,

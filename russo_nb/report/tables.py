@@ -1,10 +1,11 @@
 """Read a CSV / Parquet run table back into a batch whose runs are kept as columns.
 
-The file holds :data:`russo_nb.columns.RUN_TABLE` (runs frame plus export-only columns). Every
+The file holds :func:`russo_nb.run_fields.run_table` (runs frame plus file-only columns). Every
 column is converted and validated here, vectorized, so a damaged file is still a one-line
 :class:`~russo_nb.errors.InvalidArgumentError` naming the row at load time; the runs themselves
-are built only when asked for (:class:`russo_nb.lazy_runs.LazyRuns`). Which columns are text,
-numbers or times follows the dtypes RUN_TABLE declares.
+are built only when asked for (:class:`russo_nb.lazy_runs.LazyRuns`). A field with a column of its
+own (:data:`russo_nb.run_fields.FIELDS`) is read by its declared dtype: text, numbers, bools or times;
+the fields kept in several columns (the evaluation, the error, the response, ...) are rebuilt here.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from ..cells import bad_whole_row, whole_number
-from ..columns import RUN_STATUSES, RUN_TABLE, FieldGetter
+from ..columns import RUN_STATUSES, FieldGetter
 from ..conditions import check_conditions
 from ..errors import InvalidArgumentError, RussoError
 from ..expectations import parse_expectation
 from ..lazy_runs import Coded, LazyRuns, RunColumnStore
+from ..run_fields import declared, model_default, run_table
 from ..serialize import evaluation_from_plain
 from ..types import (
     BatchMetadata,
@@ -37,48 +39,39 @@ from ..types import (
 from ..types import prompt_id as make_prompt_id
 from .files import check_regular
 
-__all__ = ["TEXT_COLUMNS", "read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame"]
+__all__ = ["read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame", "text_columns"]
 
-TEXT_COLUMNS: tuple[str, ...] = tuple(spec.name for spec in RUN_TABLE if spec.dtype in ("str", "json"))
-"""The run table's text columns (dtype ``str`` / ``json`` in RUN_TABLE): read as text, never as numbers."""
 
-_NUMBER_FIELDS: tuple[str, ...] = tuple(
-    spec.name
-    for spec in RUN_TABLE
-    if spec.dtype in ("int", "Int64", "float")
-    and isinstance(spec.get, FieldGetter)
-    and spec.get.part is None
-    and spec.get.name == spec.name
-    and "prompts" in spec.kinds
-)
-"""Run fields stored as a number column of the same name (run_index, latency_s, synth_s, attempts, seed)."""
+def text_columns() -> tuple[str, ...]:
+    """The run table's text columns (dtype ``str`` / ``json``): read as text, never as numbers."""
+    return tuple(spec.name for spec in run_table() if spec.dtype in ("str", "json"))
 
-_WHOLE_FIELDS = frozenset(spec.name for spec in RUN_TABLE if spec.dtype in ("int", "Int64"))
-"""Number columns that hold whole numbers (run_index, attempts, seed, token counts)."""
 
-_TEXT_FIELDS: tuple[str, ...] = tuple(
-    spec.name
-    for spec in RUN_TABLE
-    if spec.dtype == "str"
-    and isinstance(spec.get, FieldGetter)
-    and spec.get.part is None
-    and spec.render is None
-    and spec.get.name == spec.name
-    and "prompts" in spec.kinds
-)
-"""Run fields stored as a text column of the same name (prompt, prompt_id, audio_key)."""
+def _own(dtypes: tuple[str, ...]) -> list[str]:
+    """The prompt-run fields whose own column (named as the field) has one of ``dtypes``."""
+    return [spec.name for spec in declared("prompts") if spec.dtype in dtypes]
 
-_USAGE_COLUMNS: tuple[str, ...] = tuple(
-    spec.name for spec in RUN_TABLE if isinstance(spec.get, FieldGetter) and spec.get.name == "response"
-)
-"""The usage columns; loading puts them back into ``response.usage``."""
 
-_ERROR_COLUMNS: dict[str, str] = {
-    spec.name: spec.get.key  # type: ignore[union-attr, misc]
-    for spec in RUN_TABLE
-    if isinstance(spec.get, FieldGetter) and spec.get.name == "error" and spec.get.key is not None
-}
-"""Column -> RunError attribute: error -> message, error_type -> type, error_stage -> stage, ..."""
+def _whole_columns() -> frozenset[str]:
+    """Number columns that hold whole numbers (run_index, attempts, seed, ...)."""
+    return frozenset(spec.name for spec in run_table() if spec.dtype in ("int", "Int64"))
+
+
+def _usage_columns() -> list[str]:
+    """The usage columns (read from ``response``); loading puts them back into ``response.usage``."""
+    return [spec.name for spec in run_table() if isinstance(spec.get, FieldGetter) and spec.get.name == "response"]
+
+
+def _error_columns() -> dict[str, str]:
+    """Column -> RunError attribute: error -> message, error_type -> type, error_stage -> stage, ..."""
+    return {
+        spec.name: spec.get.key  # type: ignore[union-attr, misc]
+        for spec in run_table()
+        if isinstance(spec.get, FieldGetter) and spec.get.name == "error" and spec.get.key is not None
+    }
+
+
+_TRUTH = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}
 
 
 class _RowError(ValueError):
@@ -129,7 +122,7 @@ def _numbers(frame: Any, name: str) -> np.ndarray:
         row = int(bad.to_numpy().argmax())
         raise _RowError(row + 1, f"{name} {column.iloc[row]!r} is not a number")
     numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    if name in _WHOLE_FIELDS:  # attempts=inf or seed=1e300 would load as garbage integers
+    if name in _whole_columns():  # attempts=inf or seed=1e300 would load as garbage integers
         row = bad_whole_row(numbers)
         if row is not None:
             value = numbers[row]
@@ -161,6 +154,34 @@ def _from_texts(passed: bool, exp: str, act: str, details: str) -> EvalResult:
         for want in expected
     ]
     return EvalResult.model_construct(passed=passed, expected=expected, actual=actual, matches=matches, details=details)
+
+
+def _texts(frame: Any, name: str) -> Coded:
+    """A field's own text column; '' is the field's default when that is None (an audio key of none)."""
+    codes, values = _coded(frame, name)
+    if _default(name) is None:
+        values = [value or None for value in values]
+    return codes, values
+
+
+def _default(name: str) -> Any:
+    """The default of prompt-run field ``name``; ``...`` when the field is required."""
+    try:
+        return model_default("prompts", name)
+    except ValueError:
+        return ...
+
+
+def _flags(frame: Any, name: str) -> Coded:
+    """A field's own bool column (True / False; an empty cell is the field's default)."""
+    codes, values = _coded(frame, name)
+    flags = []
+    for k, value in enumerate(values):
+        flag = _TRUTH.get(value) if value else _default(name)
+        if flag is None or flag is ...:
+            raise _RowError(_first_row(codes, np.arange(len(values)) == k), f"{name} {value!r} is not True or False")
+        flags.append(flag)
+    return codes, flags
 
 
 def _first_row(codes: np.ndarray, mask: np.ndarray) -> int:
@@ -247,14 +268,15 @@ def _statuses(frame: Any) -> np.ndarray:
 
 def _errors(frame: Any) -> dict[int, RunError]:
     """The RunError of every row that names one (an error type or message)."""
-    columns = {name: _coded(frame, name) for name in _ERROR_COLUMNS}
+    fields = _error_columns()
+    columns = {name: _coded(frame, name) for name in fields}
     has = np.zeros(len(frame), dtype=bool)
     for name in ("error_type", "error"):
         codes, values = columns[name]
         has |= np.array([bool(value) for value in values], dtype=bool)[codes]
     out: dict[int, RunError] = {}
     for row in np.flatnonzero(has).tolist():
-        cells = {_ERROR_COLUMNS[name]: values[codes[row]] for name, (codes, values) in columns.items()}
+        cells = {fields[name]: values[codes[row]] for name, (codes, values) in columns.items()}
         cells["type"] = cells["type"] or "Error"
         out[row] = construct_fast(RunError, cells)
     return out
@@ -274,26 +296,30 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
     n = len(frame)
     try:
         status = _statuses(frame)
-        numbers = {name: _numbers(frame, name) for name in _NUMBER_FIELDS}
-        usage = {name: _numbers(frame, name) for name in _USAGE_COLUMNS if name in frame.columns}
-        started = np.full(n, np.nan)
-        if "started_at" in frame.columns:
-            stamps = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
-            started = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(dtype=float)
-        numbers["started_at"] = started
+        numbers = {name: _numbers(frame, name) for name in _own(("int", "Int64", "float"))}
+        usage = {name: _numbers(frame, name) for name in _usage_columns() if name in frame.columns}
+        for name in _own(("datetime",)):  # epoch seconds, NaN when missing
+            numbers[name] = np.full(n, np.nan)
+            if name in frame.columns:
+                stamps = pd.to_datetime(frame[name], utc=True, errors="coerce")
+                numbers[name] = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(1, "s")).to_numpy(dtype=float)
+        flags = {name: _flags(frame, name) for name in _own(("bool",))}
         evaluations = _evaluations(frame, status)
-        index = numbers["run_index"]
-        bad = ~np.isfinite(index) | (index != np.floor(np.where(np.isfinite(index), index, 0)))
-        if bad.any():
-            row = int(np.argmax(bad))
-            value = index[row]
-            raise _RowError(row + 1, f"run_index {None if value != value else float(value)!r} is not a whole number")
+        for name in _own(("int",)):
+            if _default(name) is ...:  # a required whole number (run_index): every row has one
+                index = numbers[name]
+                bad = ~np.isfinite(index) | (index != np.floor(np.where(np.isfinite(index), index, 0)))
+                if bad.any():
+                    row = int(np.argmax(bad))
+                    value = index[row]
+                    shown = None if value != value else float(value)
+                    raise _RowError(row + 1, f"{name} {shown!r} is not a whole number")
         errors = _errors(frame)
         retried = _retried(frame)
         conditions = _conditions(frame)
     except _RowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: cannot read the run ({exc})") from None
-    texts = {name: _coded(frame, name) for name in _TEXT_FIELDS}
+    texts = {name: _texts(frame, name) for name in _own(("str",))}
     prompts = texts["prompt"]
     pid_codes, pids = texts["prompt_id"]
     blank = np.array([not value for value in pids], dtype=bool)[pid_codes] if n else np.zeros(0, dtype=bool)
@@ -311,7 +337,8 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
             "text": _coded(frame, "text"),
             "retried": retried,
             "conditions": conditions,
-        },
+        }
+        | flags,
         status=status,
         numbers=numbers,
         errors=errors,
@@ -375,13 +402,13 @@ def read_csv_table(source: Path) -> Any:
             source,
             keep_default_na=False,
             na_values=[""],
-            dtype=dict.fromkeys(TEXT_COLUMNS, "object"),
+            dtype=dict.fromkeys(text_columns(), "object"),
             encoding="utf-8",
         )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
-    for name in TEXT_COLUMNS:
+    for name in text_columns():
         if name in frame.columns and frame[name].dtype == object:
             # each distinct text once: the formula guard is undone per distinct cell, and the loader reads codes
             codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
@@ -406,7 +433,7 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
     check_regular(source)
     try:
         schema = pq.read_schema(source)
-        names = [name for name in TEXT_COLUMNS if name in schema.names and _is_text(pa, schema.field(name).type)]
+        names = [name for name in text_columns() if name in schema.names and _is_text(pa, schema.field(name).type)]
         table = pq.read_table(source, read_dictionary=names)
         schema_meta = table.schema.metadata or {}
         raw_meta = schema_meta.get(b"russo_nb.metadata")

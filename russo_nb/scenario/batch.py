@@ -156,7 +156,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         The prompt-run columns (prompt is the scenario's name) and the scenario columns:
         scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
-        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
+        reasoning, tags, thread_id (see :func:`russo_nb.run_fields.run_table`).
         """
         from ..rendering import render
 

@@ -26,8 +26,9 @@ __all__ = [
     "result_of",
 ]
 
-from ..columns import Run, column, table_columns
+from ..columns import Run, table_columns
 from ..partial_runs import PartialRuns
+from ..run_fields import column
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
 from .kit import pct, plural

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ..columns import Run, column, table_columns
+from ..columns import Run, table_columns
 from ..partial_runs import PartialRuns
 from ..plain_text import terminal_safe
+from ..run_fields import column
 from ..types import ColumnarRuns
 from .model import CANCELLED, BatchView, FailureGroup, PromptRow, build_view
 
