@@ -13,7 +13,7 @@ and / or a scenario run (:class:`~russo_nb.scenario.ScenarioResult`):
   (``not_in_table``) and a table loads it back as the model's default;
 - how a **CSV / Parquet file loads it back** into a batch kept as columns
   (:class:`russo_nb.lazy_runs.LazyRuns`): a field's own column is read by its dtype;
-- whether the **notebook runs table** shows it (``shown``).
+- whether the **notebook** shows it (``shown``): a column of the runs table and a fact in the run detail.
 
 So adding a field to the run models is one edit here: a scalar with a ``dtype`` reaches every
 format (``tests/test_run_fields.py`` adds one and checks; it also fails when a model field is not
@@ -59,8 +59,9 @@ a run status. Whole numbers must be of sane size (:mod:`russo_nb.cells`)."""
 
 @dataclass(frozen=True)
 class Shown:
-    """How the notebook's runs table shows a field's column: header ``label``, ``width`` in characters,
-    and ``cell``, when set, the runs-table column displayed while the field's column is what it sorts by."""
+    """How the notebook shows a field: the runs table's column (header ``label``, ``width`` in characters;
+    ``cell``, when set, the runs-table column displayed while the field's column is what it sorts by) and
+    the run detail's fact named ``label``."""
 
     label: str
     width: int

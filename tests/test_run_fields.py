@@ -22,6 +22,7 @@ from russo_nb import run_fields
 from russo_nb import types as russo_types
 from russo_nb.columns import FieldGetter
 from russo_nb.lazy_runs import LazyRuns
+from russo_nb.notebook.run_detail import run_detail_html
 from russo_nb.notebook.runs_table import row_label, runs_table_frame, shown_columns
 from russo_nb.records import decode_runs, encode_runs, record_fields
 from russo_nb.report import export, load_batch
@@ -258,6 +259,9 @@ def test_a_field_added_to_the_declaration_reaches_every_format(weight, tmp_path)
     assert table["weight"].tolist()[::2] == [2.5, 0.125]
     assert [column.key for column in shown_columns()][-1] == "weight"
     assert "2.50" in row_label(table.iloc[0]) and "0.12" in row_label(table.iloc[2])
+    detail = run_detail_html(batch.runs[0])
+    assert "<dt>weight</dt><dd>2.5</dd>" in detail
+    assert "<dt>weight</dt>" not in run_detail_html(batch.runs[1])  # no value, no fact
 
 
 def test_a_field_added_to_the_declaration_reaches_scenario_runs(weight, tmp_path):
@@ -275,6 +279,20 @@ def test_a_field_added_to_the_declaration_reaches_scenario_runs(weight, tmp_path
     store = HistoryStore(tmp_path / "history.sqlite")
     assert _weights(store.load(store.record(batch)).runs) == [3.0, None]
     assert run_to_plain(runs[0])["weight"] == 3.0
+
+
+def test_runs_the_engine_makes_have_an_added_field_at_its_default(weight):
+    """The engine names the fields it sets; a field declared since gets the model's default."""
+    import russo_nb as russo
+    from russo_nb.types import AgentResponse, ToolCall
+
+    async def agent(text):
+        return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])
+
+    result = russo.run_concurrent_sync("Fly to LA", None, agent, expect=["book_flight(to_city='LA')"], runs=2)
+    assert result.pass_rate == 1.0 and _weights(result.runs) == [None, None]
+    assert set(vars(result.runs[0])) == set(SingleRunResult.model_fields)
+    assert result.to_dataframe()["weight"].isna().all()
 
 
 def test_files_written_before_a_field_was_added_load_with_its_default(weight, tmp_path):

@@ -18,6 +18,7 @@ from typing import Any
 from ..analysis.words import WordDiff, heard_text, word_diff
 from ..columns import Run
 from ..conditions import conditions_text
+from ..run_fields import declared
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, Audio, ToolCall, retried_text
 from ..view.kit import STYLE, escape_text, plural
 from .html import transcript_html
@@ -252,7 +253,24 @@ def _facts(run: Run) -> str:
     when = _when(run.started_at)
     if when:
         facts.append(("started", when))
+    facts.extend(_declared_facts(run))
     return "<dl class='rd'>" + "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in facts) + "</dl>"
+
+
+DRAWN: frozenset[str] = frozenset({"prompt", "run_index", "status", "latency_s", "attempts"})
+"""The fields declared ``shown`` that the run detail draws its own way (its header, timings and attempts)."""
+
+
+def _declared_facts(run: Run) -> list[tuple[str, str]]:
+    """A fact for each other field declared ``shown`` (:data:`russo_nb.run_fields.FIELDS`) the run has a value of."""
+    facts = []
+    for spec in declared("prompts" if run.kind == "prompt" else "scenarios"):
+        if spec.shown is None or spec.name in DRAWN:
+            continue
+        value = getattr(run, spec.name)  # a field the run's model declares
+        if value is not None and value == value:  # not None, not NaN
+            facts.append((escape_text(spec.shown.label), escape_text(str(value), 600)))
+    return facts
 
 
 def _score_text(run: Run) -> str:
