@@ -30,9 +30,9 @@ from ..conditions import conditions_text
 from ..view import BatchView, build_view
 from ..view.html import failure_html as _failure_html
 from ..view.kit import escape_text, pct
+from ..view.transcript import audio_tag, transcript_html
 from .html import (
     STYLE,
-    _audio_tag,
     batch_html,
     headline_html,
     middle,
@@ -40,7 +40,6 @@ from .html import (
     prompt_table_html,
     run_html,
     scenario_result_html,
-    transcript_html,
 )
 from .run_detail import clip_of, runs_of
 from .snapshot import display_with_snapshot
@@ -254,7 +253,7 @@ class Explorer(widgets.VBox):
                 )
                 clip = clip_of(self.result, run)
                 if clip is not None and len(clip.data) <= SNAPSHOT_AUDIO_BYTES:
-                    parts.append(f"<div class='muted'>What the agent heard:</div>{_audio_tag(clip)}")
+                    parts.append(f"<div class='muted'>What the agent heard:</div>{audio_tag(clip)}")
                 parts.append(self._transcript_body(run, max_audio_bytes=SNAPSHOT_AUDIO_BYTES))
             parts.append("</details>")
         parts.append("</div>")

@@ -8,8 +8,7 @@ said in the output.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from ..columns import Run
@@ -28,6 +27,7 @@ from ..view.html import (
     prompt_table_html,
 )
 from ..view.kit import escape_text
+from ..view.transcript import transcript_html
 
 __all__ = [
     "STYLE",
@@ -82,95 +82,6 @@ def run_html(run: Run) -> str:
     if run.transcript:
         parts.append(transcript_html(run.transcript, audio=run.audio))
     return "".join(parts)
-
-
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, dict):
-                texts.append(str(part.get("text") or part.get("transcript") or f"[{part.get('type', 'part')}]"))
-            else:
-                texts.append(str(part))
-        return " ".join(texts)
-    return json.dumps(content, default=str) if isinstance(content, dict) else str(content)
-
-
-def _message_calls(message: dict[str, Any]) -> list[str]:
-    calls = []
-    for call in message.get("tool_calls") or []:
-        if not isinstance(call, dict):
-            calls.append(str(call))
-            continue
-        function = call.get("function") or call
-        name = function.get("name", "?")
-        arguments = function.get("arguments", {})
-        if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
-                calls.append(f"{name}({arguments})")
-                continue
-        if isinstance(arguments, dict):
-            from ..types import format_call
-
-            calls.append(format_call(str(name), arguments))
-        else:
-            calls.append(f"{name}({arguments!r})")
-    return calls
-
-
-def _audio_tag(clip: Any) -> str:
-    """An ``<audio>`` player with the clip embedded (a data URI), or '' if it cannot be encoded."""
-    import base64
-
-    try:
-        encoded = base64.b64encode(clip.to_wav_bytes()).decode("ascii")
-    except Exception:  # a clip in a format without a WAV form: the bubble still shows its text
-        return ""
-    return f'<audio class="russo-turn-audio" controls preload="none" src="data:audio/wav;base64,{encoded}"></audio>'
-
-
-def transcript_html(
-    messages: Sequence[dict[str, Any]],
-    *,
-    verdict: Any = None,
-    max_messages: int = 200,
-    audio: Mapping[str, Any] | None = None,
-) -> str:
-    """A conversation as chat bubbles: user right, assistant left, tool calls and results inline.
-
-    ``audio`` maps a message's ``audio_key`` to the clip the agent heard (voice scenarios):
-    that bubble then carries a player, so each turn can be listened to.
-    """
-    bubbles = []
-    for message in list(messages)[:max_messages]:
-        if not isinstance(message, dict):
-            bubbles.append(f"<div class='msg system'>{escape_text(str(message))}</div>")
-            continue
-        role = str(message.get("role", "?"))
-        css = role if role in ("user", "assistant", "tool", "system") else "system"
-        text = _content_text(message.get("content"))
-        calls = _message_calls(message)
-        label = role
-        if role == "tool" and message.get("name"):
-            label = f"tool {message['name']}"
-        body = escape_text(text, 2000) if text else ""
-        body += "".join(f"<span class='call'>→ {escape_text(call, 300)}</span>" for call in calls)
-        clip = audio.get(str(message.get("audio_key"))) if audio and message.get("audio_key") else None
-        if clip is not None:
-            body += _audio_tag(clip)
-        if not body:  # an empty turn (a reply with neither text nor a call) is not a bubble
-            continue
-        bubbles.append(f"<div class='msg {css}'><span class='role'>{escape_text(label)}</span>{body}</div>")
-    if len(messages) > max_messages:
-        bubbles.append(f"<div class='msg system'>… {len(messages) - max_messages} more messages omitted</div>")
-    verdict_html = verdict if isinstance(verdict, str) else ""
-    return f"<div class='chat'>{''.join(bubbles)}</div>{verdict_html}"
 
 
 def _verdict_html(run: Run) -> str:

@@ -21,7 +21,7 @@ from ..conditions import conditions_text
 from ..run_fields import declared
 from ..types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, Audio, ToolCall, retried_text
 from ..view.kit import STYLE, escape_text, plural
-from .html import transcript_html
+from ..view.transcript import transcript_html
 
 __all__ = ["RunDetail", "call_table_html", "is_scenario_run", "noun_of", "run_detail_html", "runs_of", "word_diff_html"]
 
