@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from notebook_helpers import EVIL, make_batch
 
-from russo_nb.notebook.compare_view import comparison_html
-from russo_nb.notebook.html import batch_html, error_html, scenario_result_html, transcript_html
+from russo_nb.notebook.html import batch_html, comparison_html, error_html, scenario_result_html, transcript_html
 from russo_nb.types import BatchResult, SingleRunResult
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..columns import Run
 from ..conditions import conditions_text
 from ..view.html import (
+    MAX_PROMPTS,
     STYLE,
     batch_html,
     call_diff_html,
@@ -38,6 +39,7 @@ __all__ = [
     "notes_html",
     "prompt_table_html",
     "call_diff_html",
+    "comparison_html",
     "error_html",
     "eval_diff_html",
     "failure_groups",
@@ -118,6 +120,13 @@ def scenario_result_html(run: Run, *, with_style: bool = True) -> str:
 
 
 # -- comparison and errors ---------------------------------------------------------------
+def comparison_html(comparison: Any, name_a: str = "A", name_b: str = "B", *, max_rows: int = MAX_PROMPTS) -> str:
+    """A paired comparison as its direction-aware verdict and per-prompt table (see :mod:`.compare_view`)."""
+    from .compare_view import comparison_html as _comparison_html
+
+    return _comparison_html(comparison, name_a, name_b, max_rows=max_rows)
+
+
 def error_html(message: str) -> str:
     """The box a magic shows for a user mistake: one escaped message, no traceback."""
     return f"{STYLE}<div class='russo'><div class='err'><b>russo:</b> {escape_text(message, 4000)}</div></div>"
