@@ -321,7 +321,9 @@ def record_fields(kind: str) -> tuple[RecordField, ...]:
     """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.run_fields.FIELDS`."""
     if kind not in V2_CELLS:
         raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
-    return run_fields._cached(("record", kind), lambda: _record(kind))
+    if kind == "scenarios":
+        from .scenario import result  # noqa: F401  (registers the scenario run's models with run_fields)
+    return run_fields.derived(("record", kind), lambda: _record(kind))
 
 
 def _record(kind: str) -> tuple[RecordField, ...]:
@@ -370,7 +372,7 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     Generated straight-line code (as :mod:`dataclasses` does) keeps a 100,000-run file as fast to
     write and read as hand-written code would, while the record stays the one declaration.
     """
-    return run_fields._cached(("compiled", kind), lambda: _compile(kind))
+    return run_fields.derived(("compiled", kind), lambda: _compile(kind))
 
 
 def _compile(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
