@@ -45,6 +45,7 @@ __all__ = [
     "derived",
     "frame_columns",
     "model_default",
+    "register_scenario_models",
     "run_model",
     "run_json",
     "run_table",
@@ -336,9 +337,27 @@ def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
     return [[event.phase, event.at, event.detail] for event in run.lifecycle]
 
 
-def _lifecycle(_: Any, cell: Any) -> list[Any]:
-    from .scenario.result import LifecycleEvent
+# The scenario run's models live in the scenario package, which runs scenarios through the engine,
+# and the engine reads these declarations: this module never imports it (that closed an import
+# circle of packages). russo_nb.scenario.result hands its models here as it is imported, and what
+# builds scenario runs from their cells (russo_nb.records) imports it first.
+_SCENARIO_MODELS: dict[str, type] = {}
 
+
+def register_scenario_models(*models: type) -> None:
+    """Called by :mod:`russo_nb.scenario.result` when imported: ScenarioResult and the models of its fields."""
+    _SCENARIO_MODELS.update((model.__name__, model) for model in models)
+
+
+def _scenario_model(name: str) -> Any:
+    model = _SCENARIO_MODELS.get(name)
+    if model is None:
+        raise LookupError(f"{name} is not loaded: import russo_nb.scenario before reading scenario runs")
+    return model
+
+
+def _lifecycle(_: Any, cell: Any) -> list[Any]:
+    LifecycleEvent = _scenario_model("LifecycleEvent")
     return [LifecycleEvent.model_validate({"phase": p, "at": at, "detail": d}) for p, at, d in cell]
 
 
@@ -347,8 +366,7 @@ def _criteria_cell(_: Any, run: Any) -> list[Any]:
 
 
 def _criteria(_: Any, cell: Any) -> list[Any]:
-    from .scenario.result import CriterionResult
-
+    CriterionResult = _scenario_model("CriterionResult")
     return [CriterionResult(criterion=str(c), passed=bool(ok), reasoning=str(why)) for c, ok, why in cell]
 
 
@@ -869,9 +887,7 @@ def run_model(kind: str) -> type:
         from .types import SingleRunResult
 
         return SingleRunResult
-    from .scenario.result import ScenarioResult
-
-    return ScenarioResult
+    return _scenario_model("ScenarioResult")
 
 
 def model_default(kind: str, name: str) -> Any:
