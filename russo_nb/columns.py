@@ -11,7 +11,8 @@ dtype and what it means, in the style of Inspect AI's dataframe column specs) an
 declared here: each field of a run declares its own columns in
 :data:`russo_nb.run_fields.FIELDS`, and :func:`russo_nb.run_fields.run_table` lists them.
 
-This module imports neither pandas nor numpy; :func:`table_columns` gives plain lists.
+This module imports neither pandas nor numpy when imported; :func:`table_columns` gives plain lists,
+:func:`table_codes` each column as codes into its distinct cells (what frames and files are built from).
 """
 
 from __future__ import annotations
@@ -206,46 +207,100 @@ def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: A
     Runs kept as columns (:class:`~russo_nb.types.ColumnarRuns`, a loaded CSV / Parquet batch)
     give a field column's cells from the stored column, without building the runs.
     """
-    out: dict[str, list[Any]] = {}
+    return {
+        name: list(values) if codes is None else _decoded(codes, values)
+        for name, (codes, values) in table_codes(runs, columns, metadata).items()
+    }
+
+
+_PER_ROW_DTYPES = frozenset({"int", "Int64", "float", "bool", "datetime"})
+"""Plain fields of these dtypes are read per row (numbers rarely repeat as one object); others are coded."""
+
+
+def table_codes(
+    runs: Sequence[Any], columns: Sequence[RunColumn], metadata: Any = None
+) -> dict[str, tuple[Any, list[Any]]]:
+    """Each column's cells as ``(codes, distinct cells)``: row ``i`` holds ``cells[codes[i]]``.
+
+    ``codes`` is an int64 numpy array, or None when ``cells`` has one cell per row. Runs share
+    objects (prompt texts, evaluations, effects lists, conditions), so a column's cells are
+    rendered once per distinct object, and a frame or file is built from them with array
+    operations instead of a Python step per row. Runs kept as columns
+    (:class:`~russo_nb.types.ColumnarRuns`) give their stored codes.
+    """
+    out: dict[str, tuple[Any, list[Any]]] = {}
     n = len(runs)
     store = runs if isinstance(runs, ColumnarRuns) else None
-    fields: dict[tuple[str, int], list[Any]] = {}  # each run field read once, however many columns read it
+    fields: dict[tuple[str, int, bool], tuple[Any, list[Any]]] = {}  # each run field read once
     for spec in columns:
         if spec.batch:
-            out[spec.name] = [spec.get(metadata)] * n
+            out[spec.name] = (_zeros(n), [spec.get(metadata)])
             continue
         get = spec.get
-        stored = store.field_values(get.name) if store is not None and isinstance(get, FieldGetter) else None
-        if stored is not None:
-            out[spec.name] = _stored_cells(spec, get, *stored)
-            continue
         if isinstance(get, FieldGetter):
-            key = (get.name, id(get.default))
-            values = fields.get(key)
-            if values is None:
-                if get.default is _MISSING:
-                    values = list(map(operator.attrgetter(get.name), runs))
-                else:
-                    name, default = get.name, get.default
-                    values = [getattr(run, name, default) for run in runs]
-                fields[key] = values
-            out[spec.name] = _stored_cells(spec, get, None, values)
+            coded = not (get.part is None and spec.render is None and spec.dtype in _PER_ROW_DTYPES)
+            key = (get.name, id(get.default), coded)
+            stored = fields.get(key)
+            if stored is None:
+                stored = store.field_values(get.name) if store is not None else None
+                if stored is None:
+                    try:
+                        values = list(map(operator.attrgetter(get.name), runs))
+                    except AttributeError:  # a run lacks the field: its default
+                        if get.default is _MISSING:
+                            raise
+                        name, default = get.name, get.default
+                        values = [getattr(run, name, default) for run in runs]
+                    stored = _by_identity(values) if coded else (None, values)
+                elif stored[0] is not None:
+                    stored = (_as_codes(stored[0]), stored[1])
+                fields[key] = stored
+            out[spec.name] = _rendered(stored, get.part, spec.render)
             continue
-        if spec.render is None:
-            out[spec.name] = [get(run) for run in runs]
+        values = list(map(get, runs))
+        if spec.render is None and spec.dtype in _PER_ROW_DTYPES:
+            out[spec.name] = (None, values)
             continue
-        render = spec.render
-        memo: dict[int, tuple[Any, Any]] = {}  # id -> (raw kept alive so ids are not reused, cell)
-        cells = []
-        append = cells.append
-        for run in runs:
-            raw = get(run)
-            hit = memo.get(id(raw))
-            if hit is None:
-                hit = memo[id(raw)] = (raw, render(raw))
-            append(hit[1])
-        out[spec.name] = cells
+        out[spec.name] = _rendered(_by_identity(values), None, spec.render)
     return out
+
+
+def _zeros(n: int) -> Any:
+    import numpy as np
+
+    return np.zeros(n, dtype=np.int64)
+
+
+def _as_codes(codes: Sequence[int]) -> Any:
+    import numpy as np
+
+    return codes if isinstance(codes, np.ndarray) else np.asarray(codes, dtype=np.int64)
+
+
+def _by_identity(values: list[Any]) -> tuple[Any, list[Any]]:
+    """``values`` as codes into its distinct objects (by identity, first-seen order)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, _ = pd.factorize(np.array(list(map(id, values)), dtype=np.uint64))  # values keep the ids unique
+    _, first = np.unique(codes, return_index=True)  # each code's first row
+    return codes.astype(np.int64, copy=False), [values[row] for row in first.tolist()]
+
+
+def _rendered(
+    stored: tuple[Any, list[Any]], part: Callable[[Any], Any] | None, render: Callable[[Any], Any] | None
+) -> tuple[Any, list[Any]]:
+    """A stored field's ``(codes, values)`` with ``part`` and ``render`` applied once per distinct object."""
+    codes, values = stored
+    if part is None and render is None:
+        return codes, values
+    if codes is None:
+        codes, values = _by_identity(values)
+    cells = []
+    for value in values:
+        raw = value if part is None else part(value)
+        cells.append(raw if render is None else render(raw))
+    return codes, cells
 
 
 def field_cells(runs: Sequence[Any], get: FieldGetter, render: Callable[[Any], Any] | None = None) -> list[Any]:
@@ -255,21 +310,6 @@ def field_cells(runs: Sequence[Any], get: FieldGetter, render: Callable[[Any], A
     CSV / Parquet batch) answer from the stored column, without building a run per row.
     """
     return table_columns(runs, [RunColumn(get.name, get, "str", "", render=render)])[get.name]
-
-
-def _stored_cells(spec: RunColumn, get: FieldGetter, codes: Sequence[int] | None, values: list[Any]) -> list[Any]:
-    """A column's cells from a stored field column: ``values`` per row, or ``values[codes[row]]``."""
-    part, render = get.part, spec.render
-    if part is None and render is None:
-        return list(values) if codes is None else _decoded(codes, values)
-    ids = list(map(id, values))  # values are alive in ``values``, so their ids are not reused meanwhile
-    distinct = dict(zip(ids, values))
-    made = {}
-    for key, value in distinct.items():  # each distinct object read and rendered once
-        raw = value if part is None else part(value)
-        made[key] = raw if render is None else render(raw)
-    cells = list(map(made.__getitem__, ids))
-    return cells if codes is None else _decoded(codes, cells)
 
 
 def _decoded(codes: Sequence[int], values: list[Any]) -> list[Any]:

@@ -7,12 +7,12 @@ vectorized numpy / pandas group operations, so 100,000 runs take well under a se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..columns import RunColumn, field, field_cells, table_columns
+from ..columns import RunColumn, field, table_codes, table_columns
 from ..conditions import condition_names
 from ..errors import InvalidArgumentError
 from ..run_fields import column, frame_columns
@@ -130,11 +130,26 @@ def condition_column(values: list[Any]) -> Any:
     return pd.Series(values, dtype="object")
 
 
-def condition_columns(runs: Any) -> dict[str, Any]:
-    """One typed column per condition the runs carry (first-seen order), named as the condition."""
-    cells = field_cells(runs, field("conditions"))
-    names = condition_names(cells)
-    return {name: condition_column([None if c is None else c.get(name) for c in cells]) for name in names}
+def condition_columns(runs: Any, text: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """One typed column per condition the runs carry (first-seen order), named as the condition.
+
+    ``text``, when given, turns each distinct text value into what a file holds (see :func:`run_table`).
+    """
+    import pandas as pd
+
+    spec = RunColumn("conditions", field("conditions"), "json", "")
+    codes, dicts = table_codes(runs, [spec])["conditions"]
+    if codes is None:
+        codes, dicts = _distinct(dicts)
+    out = {}
+    for name in condition_names(dicts):
+        values = [None if c is None else c.get(name) for c in dicts]
+        typed = condition_column(values)
+        if isinstance(typed, pd.Series):
+            out[name] = _text_column(codes, values, text)
+        else:
+            out[name] = _take(typed, codes)
+    return out
 
 
 def _timeout_of(result: Any) -> float | None:
@@ -148,30 +163,77 @@ def _meta(result: Any) -> tuple[str | None, str | None]:
     return getattr(meta, "batch_id", None), getattr(meta, "agent", None)
 
 
-def run_table(result: Any, *, files: bool = False) -> pd.DataFrame:
+def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | None = None) -> pd.DataFrame:
     """The run table of ``result`` as :func:`russo_nb.run_fields.run_table` declares it.
 
     ``files`` adds the export-only columns (error stage and traceback, agent text, the
-    evaluation as JSON) that CSV / Parquet files carry so they load back exactly.
+    evaluation as JSON) that CSV / Parquet files carry so they load back exactly. ``text``
+    (the file writers' safety fix) is applied to each distinct text cell, and the text columns
+    come as pandas text columns, as a file holds them. Each column is typed once per distinct
+    cell and spread over the rows with array operations (:func:`russo_nb.columns.table_codes`).
     """
     import pandas as pd
 
     runs = _runs_of(result)
     kind = batch_kind(result)
     specs = frame_columns(kind, files=files)
-    cells = table_columns(runs, specs, getattr(result, "metadata", None))
+    cells = table_codes(runs, specs, getattr(result, "metadata", None))
     columns: dict[str, Any] = {}
     for spec in specs:
-        columns[spec.name] = typed_column(spec, cells[spec.name])
+        codes, values = cells[spec.name]
+        if spec.dtype in ("str", "json") and codes is not None:
+            columns[spec.name] = _text_column(codes, values, text)
+        elif codes is None or spec.dtype == "datetime":
+            columns[spec.name] = typed_column(spec, values if codes is None else _spread(codes, values))
+        else:
+            columns[spec.name] = _take(typed_column(spec, values), codes)
         if spec.name == "score":
             names = list(dict.fromkeys(name for run in runs for name in run.scores))
             for name in names:
                 columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
-    columns.update(condition_columns(runs))
+    columns.update(condition_columns(runs, text))
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
     return frame
+
+
+def _distinct(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    return np.arange(len(values), dtype=np.int64), values
+
+
+def _spread(codes: np.ndarray, values: list[Any]) -> list[Any]:
+    """``values[code]`` for each row, as a list."""
+    table = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values):  # one by one: a list value stays one cell
+        table[index] = value
+    return table[codes].tolist()
+
+
+def _take(typed: Any, codes: np.ndarray) -> Any:
+    """A column typed once per distinct cell, spread over the rows (``typed[codes]``)."""
+    if isinstance(typed, np.ndarray):
+        return typed[codes]
+    return typed.take(codes)
+
+
+def _text_column(codes: np.ndarray, values: list[Any], text: Callable[[str], str] | None) -> Any:
+    """A text column from its distinct cells: object (the runs frame), or with ``text`` a pandas text column."""
+    import pandas as pd
+
+    if text is None:
+        return pd.Series(_spread(codes, values), dtype="object")
+    fixed = [text(value) if isinstance(value, str) else value for value in values]
+    kinds = {type(value) for value in fixed}
+    if kinds <= {str, type(None)} and str in kinds:  # what pandas infers for text with gaps, built in C
+        import pyarrow as pa
+
+        column = pa.array(fixed, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
+        return pd.array(column, dtype=pd.StringDtype(na_value=np.nan))
+    table = np.empty(len(fixed), dtype=object)
+    for index, value in enumerate(fixed):
+        table[index] = value
+    return table[codes]
 
 
 def runs_frame(result: Any) -> pd.DataFrame:

@@ -27,8 +27,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import InvalidArgumentError, RussoError
 from ..serialize import safe_text
 from ..types import (
@@ -102,23 +100,14 @@ def table_frame(result: Any, *, csv: bool = False) -> Any:
     """The run table as written to CSV / Parquet: frame and export columns, text cells safe to write."""
     from ..analysis.frames import run_table
 
-    frame = run_table(table_batch(result), files=True)
-    import pandas as pd
-
-    fix = _neutralize if csv else (lambda cell: safe_text(cell) if isinstance(cell, str) else cell)
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object:  # each distinct text fixed once (runs share prompts, calls, evaluations)
-            try:
-                codes, uniques = pd.factorize(column, use_na_sentinel=False)
-            except TypeError:  # an unhashable cell: fix cell by cell
-                frame[name] = column.map(fix)
-                continue
-            fixed = np.empty(len(uniques), dtype=object)
-            fixed[:] = [fix(value) for value in uniques]
-            frame[name] = fixed[codes]
+    fix = _neutralize if csv else _safe
+    frame = run_table(table_batch(result), files=True, text=fix)
     frame.attrs = {}
     return frame
+
+
+def _safe(cell: str) -> str:
+    return safe_text(cell)
 
 
 def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..plain_text import terminal_safe
+from ..run_fields import register_scenario_models
 from ..types import (
     AgentResponse,
     Audio,
@@ -57,6 +58,34 @@ def tool_calls_in(messages: list[dict[str, Any]]) -> list[ToolCall]:
         construct_fast(ToolCall, {"name": call.name, "arguments": call.arguments})
         for call in collect_tool_calls(messages)
     ]
+
+
+_EVALS: dict[tuple[Any, ...], EvalResult] = {}
+"""Scenario runs' evaluations by outcome (see :attr:`ScenarioResult.eval_result`)."""
+
+_EVALS_KEPT = 50_000
+
+
+def _calls_key(messages: list[dict[str, Any]]) -> tuple[tuple[Any, Any], ...] | None:
+    """The assistant's calls as ``(name, argument text)`` pairs, what its evaluation depends on.
+
+    None when a call is not in the usual shape (arguments already a dict, a malformed call):
+    such a run is evaluated on its own, never shared.
+    """
+    key = []
+    for message in messages:
+        if message.get("role") != "assistant":
+            continue
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):
+                return None
+            arguments = function.get("arguments")
+            name = function.get("name", "")
+            if not (arguments is None or type(arguments) is str) or type(name) is not str:
+                return None
+            key.append((name, arguments))
+    return tuple(key)
 
 
 class ScenarioResult(BaseModel):
@@ -176,21 +205,38 @@ class ScenarioResult(BaseModel):
 
     @property
     def eval_result(self) -> EvalResult:
-        """The calls made against :attr:`expected_calls` (extra calls allowed); passed is the run's status."""
+        """The calls made against :attr:`expected_calls` (extra calls allowed); passed is the run's status.
+
+        Runs with the same outcome (the same expected call objects, the same calls made — names and
+        argument text — status and reasoning) get one shared evaluation, as a prompt batch's runs
+        share interned ones: a 10,000-run batch evaluates each distinct outcome once.
+        """
+        calls = _calls_key(self.messages)
+        key = None
+        if calls is not None:
+            key = (calls, tuple(map(id, self.expected_calls)), self.status == "passed", self.reasoning or "")
+            hit = _EVALS.get(key)
+            if hit is not None:
+                return hit
         from ..evaluators import ExactEvaluator
 
         actual = self.tool_calls
         matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
-        return construct_fast(
+        evaluation = construct_fast(
             EvalResult,
             {
                 "passed": self.status == "passed",
-                "expected": list(self.expected_calls),
+                "expected": list(self.expected_calls),  # keeps the expected calls alive: their ids stay theirs
                 "actual": actual,
                 "matches": matches,
                 "details": self.reasoning or "",
             },
         )
+        if key is not None:
+            if len(_EVALS) >= _EVALS_KEPT:
+                _EVALS.clear()
+            _EVALS[key] = evaluation
+        return evaluation
 
     @property
     def match_rate(self) -> float:
@@ -253,3 +299,6 @@ class ScenarioResult(BaseModel):
     def __repr__(self) -> str:
         score = f", score={self.score:.2f}" if self.score is not None else ""
         return f"ScenarioResult({self.name!r}, status={self.status}, success={self.success}, turns={self.turns}{score})"
+
+
+register_scenario_models(ScenarioResult, LifecycleEvent, CriterionResult)  # run_fields never imports this package
