@@ -132,14 +132,21 @@ def voice_case(runs: int, scheduler_file: str | None) -> dict:
     options = dict(synthesizer=EspeakSynthesizer(), agent=agent, runs=max(1, runs // len(prompts)))
     # warm up: every worker (and this process) loads the recogniser's decoder once, as a long job would
     russo.run_concurrent_sync(prompts[:4], synthesizer=EspeakSynthesizer(), agent=agent, runs=2, executor=executor)
+    if client is not None:
+        workers_before, scheduler_before = _cluster_cpu(client)
+    cpu = _process_cpu()
     wall = time.perf_counter()
     result = russo.run_concurrent_sync(prompts, executor=executor, max_concurrency=4, **options)
     wall = time.perf_counter() - wall
+    extra = {"driver_cpu_s": _process_cpu() - cpu}
     if client is not None:
+        workers_after, scheduler_after = _cluster_cpu(client)
+        extra["worker_cpu_s"] = workers_after - workers_before
+        extra["scheduler_cpu_s"] = scheduler_after - scheduler_before
         client.close()
     errors = [run.error for run in result.runs if run.status not in ("passed", "failed")]
     first = f"{errors[0].type}: {errors[0].message}" if errors else None
-    return {"runs": result.total, "ok": result.total - len(errors), "wall_s": wall, "first_error": first}
+    return {"runs": result.total, "ok": result.total - len(errors), "wall_s": wall, "first_error": first, **extra}
 
 
 # -- the orchestration ----------------------------------------------------------------------------

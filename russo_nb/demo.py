@@ -111,6 +111,8 @@ def run_demo(
 def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
     lines = []
     for run in result.iter_failures():
+        if run.status == "cancelled":  # never ran: not misheard (the summary counts them)
+            continue
         heard = run.response.text if run.response is not None else None
         if run.error is not None:
             lines.append(f"  {run.prompt!r} run {run.run_index}: {run.status}: {terminal_safe(run.error)}")
@@ -123,8 +125,13 @@ def _misheard(result: BatchResult, limit: int = 8) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``russo demo``: run the offline demo and print the summary. Returns the exit code."""
+    """``russo demo``: run the offline demo and print the summary. Returns the exit code.
+
+    Progress goes to stderr (as ``russo run``'s) unless ``--quiet``; 0 when the demo ran, 2 on bad
+    input, 130 when interrupted (the runs that finished are printed first, as ``russo run`` does).
+    """
     from .arguments import CommandParser, add_demo_arguments, add_quiet, engine_values
+    from .progress_text import ProgressPrinter
 
     parser = CommandParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
     add_demo_arguments(parser)
@@ -142,12 +149,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.snr is not None:
             effects.append(Noise(snr_db=args.snr))
         suite = demo_suite(args.suite)
+        printer = None if args.quiet else ProgressPrinter(sys.stderr, label="demo")
         result = run_demo(
-            runs=args.runs, effects=effects or None, text_mode=args.text, suite=suite, **engine_values(args)
+            runs=args.runs,
+            effects=effects or None,
+            on_progress=printer,
+            text_mode=args.text,
+            suite=suite,
+            **engine_values(args),
         )
     except RussoError as exc:
         print(f"russo demo: {exc}", file=sys.stderr)
         return 2
+    if printer is not None:
+        printer.close()
     effects_text = ", ".join(result.metadata.effects) or "clean audio"
     mode = "text mode" if args.text else f"{result.metadata.synthesizer} -> {result.metadata.agent}"
     if not args.quiet:
@@ -166,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import write_report
 
         print(f"report: {write_report(result, args.report)}")
+    if result.metadata.params.get("interrupted"):
+        print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
+        return 130
     return 0
 
 

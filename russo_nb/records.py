@@ -321,7 +321,9 @@ def record_fields(kind: str) -> tuple[RecordField, ...]:
     """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.run_fields.FIELDS`."""
     if kind not in V2_CELLS:
         raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
-    return run_fields._cached(("record", kind), lambda: _record(kind))
+    if kind == "scenarios":
+        from .scenario import result  # noqa: F401  (registers the scenario run's models with run_fields)
+    return run_fields.derived(("record", kind), lambda: _record(kind))
 
 
 def _record(kind: str) -> tuple[RecordField, ...]:
@@ -370,7 +372,7 @@ def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     Generated straight-line code (as :mod:`dataclasses` does) keeps a 100,000-run file as fast to
     write and read as hand-written code would, while the record stays the one declaration.
     """
-    return run_fields._cached(("compiled", kind), lambda: _compile(kind))
+    return run_fields.derived(("compiled", kind), lambda: _compile(kind))
 
 
 def _compile(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -519,7 +521,11 @@ def decode_runs(blob: bytes, audio: dict[str, Audio] | None = None) -> list[Any]
         decoder = RowDecoder(str(payload["runs"]), payload["tables"], clips)
         if payload["fields"] != [spec.name for spec in decoder.fields]:
             raise ValueError("its fields are not the ones this russo_nb declares")
-        runs = [decoder.run(cells) for cells in payload["rows"]]
+        rows = payload.pop("rows")
+        runs = []
+        for position, cells in enumerate(rows):
+            runs.append(decoder.run(cells))
+            rows[position] = None  # each row freed as its run is built: the parsed chunk never sits beside all its runs
     except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
         raise InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})") from None
     if audio is not None:

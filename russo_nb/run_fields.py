@@ -31,21 +31,25 @@ from .serialize import dumps_safe, evaluation_to_plain, plain
 from .types import Audio, EvalResult, RetriedAttempt, RunError, retried_text
 
 __all__ = [
+    "BATCH_COLUMNS",
     "BOTH",
     "FIELDS",
     "PROMPTS",
     "SCENARIOS",
+    "WHOLE_RUN_COLUMNS",
     "CellCheck",
     "RunField",
     "Shown",
     "column",
     "declared",
+    "derived",
     "frame_columns",
     "model_default",
+    "register_scenario_models",
     "run_model",
+    "run_json",
     "run_table",
     "run_to_plain",
-    "table_leaves_out",
 ]
 
 PROMPTS: tuple[str, ...] = ("prompts",)
@@ -333,9 +337,27 @@ def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
     return [[event.phase, event.at, event.detail] for event in run.lifecycle]
 
 
-def _lifecycle(_: Any, cell: Any) -> list[Any]:
-    from .scenario.result import LifecycleEvent
+# The scenario run's models live in the scenario package, which runs scenarios through the engine,
+# and the engine reads these declarations: this module never imports it (that closed an import
+# circle of packages). russo_nb.scenario.result hands its models here as it is imported, and what
+# builds scenario runs from their cells (russo_nb.records) imports it first.
+_SCENARIO_MODELS: dict[str, type] = {}
 
+
+def register_scenario_models(*models: type) -> None:
+    """Called by :mod:`russo_nb.scenario.result` when imported: ScenarioResult and the models of its fields."""
+    _SCENARIO_MODELS.update((model.__name__, model) for model in models)
+
+
+def _scenario_model(name: str) -> Any:
+    model = _SCENARIO_MODELS.get(name)
+    if model is None:
+        raise LookupError(f"{name} is not loaded: import russo_nb.scenario before reading scenario runs")
+    return model
+
+
+def _lifecycle(_: Any, cell: Any) -> list[Any]:
+    LifecycleEvent = _scenario_model("LifecycleEvent")
     return [LifecycleEvent.model_validate({"phase": p, "at": at, "detail": d}) for p, at, d in cell]
 
 
@@ -344,8 +366,7 @@ def _criteria_cell(_: Any, run: Any) -> list[Any]:
 
 
 def _criteria(_: Any, cell: Any) -> list[Any]:
-    from .scenario.result import CriterionResult
-
+    CriterionResult = _scenario_model("CriterionResult")
     return [CriterionResult(criterion=str(c), passed=bool(ok), reasoning=str(why)) for c, ok, why in cell]
 
 
@@ -813,8 +834,9 @@ WHOLE_RUN_COLUMNS: tuple[RunColumn, ...] = (
 _DERIVED: dict[Any, Any] = {}
 
 
-def _cached(key: Any, make: Callable[[], Any]) -> Any:
-    """``make()`` once per declaration: the cache starts over when :data:`FIELDS` is another tuple."""
+def derived(key: Any, make: Callable[[], Any]) -> Any:
+    """``make()`` once per declaration (what is derived from :data:`FIELDS`): the cache starts over when
+    :data:`FIELDS` is another tuple (a test adding a field sets another)."""
     if _DERIVED.get("fields") is not FIELDS:
         _DERIVED.clear()
         _DERIVED["fields"] = FIELDS
@@ -826,7 +848,7 @@ def _cached(key: Any, make: Callable[[], Any]) -> Any:
 
 def declared(kind: str) -> tuple[RunField, ...]:
     """The fields a ``prompts`` or ``scenarios`` run has, in declaration order."""
-    return _cached(("declared", kind), lambda: tuple(spec for spec in FIELDS if kind in spec.kinds))
+    return derived(("declared", kind), lambda: tuple(spec for spec in FIELDS if kind in spec.kinds))
 
 
 def run_table() -> tuple[RunColumn, ...]:
@@ -834,7 +856,7 @@ def run_table() -> tuple[RunColumn, ...]:
 
     Scenario batches also get ``score_<name>`` per scorer (see :func:`russo_nb.analysis.frames.run_table`).
     """
-    return _cached(
+    return derived(
         "table",
         lambda: (*BATCH_COLUMNS, *(col for spec in FIELDS for col in spec.table_columns()), *WHOLE_RUN_COLUMNS),
     )
@@ -856,12 +878,7 @@ def frame_columns(kind: str = "prompts", *, files: bool = False) -> list[RunColu
         framed = [spec for spec in table if spec.frame]
         return tuple(framed + ([spec for spec in table if not spec.frame and spec.export] if files else []))
 
-    return list(_cached(("frame", kind, files), make))
-
-
-def table_leaves_out(kind: str = "prompts") -> dict[str, str]:
-    """The fields of a ``kind`` run no run-table column keeps, and why."""
-    return {spec.name: spec.not_in_table for spec in declared(kind) if spec.not_in_table}
+    return list(derived(("frame", kind, files), make))
 
 
 def run_model(kind: str) -> type:
@@ -870,9 +887,7 @@ def run_model(kind: str) -> type:
         from .types import SingleRunResult
 
         return SingleRunResult
-    from .scenario.result import ScenarioResult
-
-    return ScenarioResult
+    return _scenario_model("ScenarioResult")
 
 
 def model_default(kind: str, name: str) -> Any:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kernel_helpers import collect, execute
 
 from russo_nb.testing import wait_until
 
@@ -40,36 +41,6 @@ def runs_logged() -> int:
 def wait_for_runs(count: int, timeout: float = 60.0) -> None:
     """Wait until ``count`` agent calls finished (polling the log the agents write), or fail."""
     wait_until(lambda: runs_logged() >= count, timeout, what=f"{count} finished agent calls", interval=0.02)
-
-
-def execute(client, code: str, timeout: float = 60.0) -> dict:
-    """Run ``code`` and collect what the kernel sent back for it."""
-    msg_id = client.execute(code)
-    return collect(client, msg_id, timeout)
-
-
-def collect(client, msg_id: str, timeout: float = 60.0) -> dict:
-    out = {"stdout": "", "stderr": "", "error": None, "data": [], "status": None}
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            msg = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        except queue.Empty:
-            raise AssertionError(f"kernel did not finish in {timeout}s: {out}") from None
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            out[content["name"]] += content["text"]
-        elif kind == "error":
-            out["error"] = f"{content['ename']}: {content['evalue']}"
-        elif kind in ("execute_result", "display_data"):
-            out["data"].append(content["data"])
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=timeout)
-    out["status"] = reply["content"]["status"]
-    return out
 
 
 @pytest.fixture(scope="module")

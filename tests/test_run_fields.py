@@ -180,108 +180,127 @@ def _remove_model_field(model: type, name: str) -> None:
     model.model_rebuild(force=True)
 
 
-@pytest.fixture
-def weight(monkeypatch):
-    """A new field ``weight: float | None`` on both run models, declared once in FIELDS (and nowhere else)."""
+ADDED = {
+    # name: (annotation, default, dtype, SQL type, values of three runs)
+    "weight": (float | None, None, "float", "REAL", [2.5, None, 0.125]),
+    "note": (str | None, None, "str", "TEXT", ["=1+1, digits 007", None, "b"]),
+    "rank": (int, 0, "int", "INTEGER", [3, 0, -(2**40)]),
+    "flagged": (bool, False, "bool", "INTEGER", [True, False, True]),
+}
+"""The field a test adds: a float, a text, a whole number and a bool."""
+
+
+@pytest.fixture(params=list(ADDED))
+def added(request, monkeypatch):
+    """A new field on both run models, declared once in FIELDS (and nowhere else): its name and three values."""
+    name = request.param
+    annotation, default, dtype, sql, values = ADDED[name]
     spec = RunField(
-        "weight",
+        name,
         BOTH,
-        "How much the run counts (NaN: unweighted).",
-        check="float",
-        dtype="float",
-        sql="REAL",
-        shown=Shown("weight", 7),
+        f"A field added by a test ({dtype}).",
+        check={"float": "float", "int": "int", "bool": "bool"}.get(dtype, "any"),
+        dtype=dtype,
+        sql=sql,
+        shown=Shown(name, 7),
     )
     try:
         for model in MODELS.values():
-            _add_model_field(model, "weight", float | None, None)
+            _add_model_field(model, name, annotation, default)
         russo_types._FIELD_SETS.clear()  # construct_fast's cached field names
         monkeypatch.setattr(run_fields, "FIELDS", (*FIELDS, spec))
-        yield spec
+        yield name, values, default
     finally:
         for model in MODELS.values():
-            _remove_model_field(model, "weight")
+            _remove_model_field(model, name)
         russo_types._FIELD_SETS.clear()
 
 
-def _weighted_batch() -> BatchResult:
+def _batch_with(name: str, values: list) -> BatchResult:
     runs = [make_run("book", 0, True), make_run("book", 1, False), make_run("cancel", 0, True)]
-    for run, value in zip(runs, [2.5, None, 0.125], strict=True):
-        run.weight = value
+    for run, value in zip(runs, values, strict=True):
+        setattr(run, name, value)
     runs[1].conditions = {"voice": "en-us"}
     return BatchResult(runs=runs)
 
 
-def _weights(runs) -> list:
-    return [run.weight for run in runs]
+def _cells(frame_column: pd.Series) -> list:
+    """A frame column's cells as plain values, None for NaN."""
+    return [None if isinstance(cell, float) and math.isnan(cell) else cell for cell in frame_column.tolist()]
 
 
-def test_a_field_added_to_the_declaration_reaches_every_format(weight, tmp_path):
-    batch = _weighted_batch()
-    want = [2.5, None, 0.125]
+def test_a_field_added_to_the_declaration_reaches_every_format(added, tmp_path):
+    name, want, _ = added
+    batch = _batch_with(name, want)
 
     frame = batch.to_dataframe()
-    assert "weight" in frame.columns and frame["weight"].dtype == float
-    assert frame["weight"].tolist()[::2] == [2.5, 0.125] and math.isnan(frame["weight"][1])
+    assert _cells(frame[name]) == want
 
     for suffix in (".csv", ".parquet"):
         path = export(batch, tmp_path / f"runs{suffix}")
         written = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-        assert "weight" in written.columns
+        assert name in written.columns
         loaded = load_batch(path)
         assert isinstance(loaded.runs, LazyRuns)
         loaded_frame = loaded.to_dataframe()  # from the stored columns, no run built
         assert loaded.runs.built_count == 0
-        pd.testing.assert_series_equal(loaded_frame["weight"], frame["weight"], check_names=True)
-        assert _weights(loaded.runs[1:2]) == [None]  # one run built lazily
-        assert _weights(loaded.runs) == want, suffix
+        pd.testing.assert_series_equal(loaded_frame[name], frame[name])
+        assert [getattr(run, name) for run in loaded.runs[1:2]] == want[1:2]  # one run built lazily
+        assert [getattr(run, name) for run in loaded.runs] == want, suffix
         assert loaded.runs[0].status == "passed" and loaded.runs[1].conditions == {"voice": "en-us"}
 
     for suffix in (".jsonl", ".jsonl.gz"):
         exact = load_batch(export(batch, tmp_path / f"runs{suffix}"))
-        assert _weights(exact.runs) == want and exact == batch
+        assert [getattr(run, name) for run in exact.runs] == want and exact == batch
     header = json.loads((tmp_path / "runs.jsonl").read_text().splitlines()[0])
-    assert header["fields"][-1] == "weight"  # a trailing cell after the cells files have always had
+    assert header["fields"][-1] == name  # a trailing cell after the cells files have always had
 
-    assert _weights(decode_runs(encode_runs(batch.runs))) == want
+    assert [getattr(run, name) for run in decode_runs(encode_runs(batch.runs))] == want
 
     store = HistoryStore(tmp_path / "history.sqlite")
     batch_id = store.record(batch)
-    assert _weights(store.load(batch_id).runs) == want
+    assert [getattr(run, name) for run in store.load(batch_id).runs] == want
     with sqlite3.connect(tmp_path / "history.sqlite") as conn:
-        stored = [row[0] for row in conn.execute("SELECT weight FROM runs ORDER BY seq")]
+        stored = [row[0] for row in conn.execute(f"SELECT {name} FROM runs ORDER BY seq")]
     assert stored == want
 
     plain = run_to_plain(batch.runs[0])
-    assert plain["weight"] == 2.5 and SingleRunResult.model_validate(plain).weight == 2.5
+    assert plain[name] == want[0] and getattr(SingleRunResult.model_validate(plain), name) == want[0]
 
     table = runs_table_frame(batch)
-    assert table["weight"].tolist()[::2] == [2.5, 0.125]
-    assert [column.key for column in shown_columns()][-1] == "weight"
-    assert "2.50" in row_label(table.iloc[0]) and "0.12" in row_label(table.iloc[2])
-    detail = run_detail_html(batch.runs[0])
-    assert "<dt>weight</dt><dd>2.5</dd>" in detail
-    assert "<dt>weight</dt>" not in run_detail_html(batch.runs[1])  # no value, no fact
+    assert _cells(table[name]) == want
+    assert [column.key for column in shown_columns()][-1] == name
+    assert (
+        row_label(table.iloc[2])
+        .replace("\u00a0", " ")
+        .rstrip()
+        .endswith({"weight": "0.12", "note": "b", "rank": str(-(2**40))[:6] + "…", "flagged": "True"}[name])
+    )
+    assert f"<dt>{name}</dt><dd>" in run_detail_html(batch.runs[0])
+    if want[1] is None:
+        assert f"<dt>{name}</dt>" not in run_detail_html(batch.runs[1])  # no value, no fact
 
 
-def test_a_field_added_to_the_declaration_reaches_scenario_runs(weight, tmp_path):
+def test_a_field_added_to_the_declaration_reaches_scenario_runs(added, tmp_path):
+    name, values, default = added
     runs = [
         ScenarioResult(name="refund", run_index=0, success=True, score=1.0, messages=[{"role": "user"}]),
         ScenarioResult(name="refund", run_index=1, success=False, score=0.5, messages=[{"role": "user"}]),
     ]
-    runs[0].weight = 3.0
+    setattr(runs[0], name, values[0])
+    want = [values[0], default]
     batch = ScenarioBatch(runs=runs)
-    assert batch.to_dataframe()["weight"].tolist()[0] == 3.0
+    assert _cells(batch.to_dataframe()[name]) == want
     for suffix in (".jsonl", ".csv", ".parquet"):
         loaded = load_batch(export(batch, tmp_path / f"scenarios{suffix}"))
-        assert _weights(loaded.runs) == [3.0, None], suffix
-    assert _weights(decode_runs(encode_runs(runs))) == [3.0, None]
+        assert [getattr(run, name) for run in loaded.runs] == want, suffix
+    assert [getattr(run, name) for run in decode_runs(encode_runs(runs))] == want
     store = HistoryStore(tmp_path / "history.sqlite")
-    assert _weights(store.load(store.record(batch)).runs) == [3.0, None]
-    assert run_to_plain(runs[0])["weight"] == 3.0
+    assert [getattr(run, name) for run in store.load(store.record(batch)).runs] == want
+    assert run_to_plain(runs[0])[name] == values[0]
 
 
-def test_runs_the_engine_makes_have_an_added_field_at_its_default(weight):
+def test_runs_the_engine_makes_have_an_added_field_at_its_default(added):
     """The engine names the fields it sets; a field declared since gets the model's default."""
     import russo_nb as russo
     from russo_nb.types import AgentResponse, ToolCall
@@ -289,23 +308,27 @@ def test_runs_the_engine_makes_have_an_added_field_at_its_default(weight):
     async def agent(text):
         return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])
 
+    name, _, default = added
     result = russo.run_concurrent_sync("Fly to LA", None, agent, expect=["book_flight(to_city='LA')"], runs=2)
-    assert result.pass_rate == 1.0 and _weights(result.runs) == [None, None]
+    assert result.pass_rate == 1.0 and [getattr(run, name) for run in result.runs] == [default, default]
     assert set(vars(result.runs[0])) == set(SingleRunResult.model_fields)
-    assert result.to_dataframe()["weight"].isna().all()
+    assert _cells(result.to_dataframe()[name]) == [default, default]
 
 
-def test_files_written_before_a_field_was_added_load_with_its_default(weight, tmp_path):
+def test_files_written_before_a_field_was_added_load_with_its_default(added, tmp_path):
+    name, _, default = added
     clean = load_batch(RECORDED / "noise_sweep_clean.jsonl")  # recorded by an earlier version
-    assert clean.total and _weights(clean.runs) == [None] * clean.total
-    assert clean.to_dataframe()["weight"].isna().all()
+    every = [default] * clean.total
+    assert clean.total and [getattr(run, name) for run in clean.runs] == every
+    assert _cells(clean.to_dataframe()[name]) == every
     table = tmp_path / "before.csv"
     frame = pd.read_csv(export(clean, table))
-    frame.drop(columns=["weight"]).to_csv(table, index=False)  # as the earlier version wrote it
-    assert _weights(load_batch(table).runs) == [None] * clean.total
+    frame.drop(columns=[name]).to_csv(table, index=False)  # as the earlier version wrote it
+    assert [getattr(run, name) for run in load_batch(table).runs] == every
 
 
 def test_the_field_is_gone_again_after_the_test_that_added_it():
-    assert "weight" not in SingleRunResult.model_fields and "weight" not in ScenarioResult.model_fields
-    assert "weight" not in {spec.name for spec in run_table()}
-    assert "weight" not in [spec.name for spec in record_fields("prompts")]
+    for name in ADDED:
+        assert name not in SingleRunResult.model_fields and name not in ScenarioResult.model_fields
+        assert name not in {spec.name for spec in run_table()}
+        assert name not in [spec.name for spec in record_fields("prompts")]

@@ -3,7 +3,9 @@
 Decoding is CPU-bound and pocketsphinx holds the GIL while it decodes (measured:
 two threads run no faster than one), so :class:`PocketsphinxRecognizer` sends work
 to a shared process pool, one worker per core. Each worker keeps its decoders
-(one per grammar) between calls. A JSGF grammar constrains recognition to the
+(one per grammar) between calls. Clips waiting for a worker are served in the engine's
+round-robin run order (:func:`russo_nb.engine.run_position`), not in arrival order, so a
+batch stopped early has finished runs of every prompt. A JSGF grammar constrains recognition to the
 phrases an app expects, as real voice apps do; without one the generic en-us
 language model is used (slow and poor on synthetic speech).
 """
@@ -12,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import hashlib
+import heapq
+import itertools
 import logging
 import multiprocessing
 import os
@@ -21,8 +26,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,7 +40,9 @@ __all__ = [
     "PocketsphinxRecognizer",
     "Transcript",
     "dictionary_words",
+    "RunOrderQueue",
     "recognition_pool",
+    "recognition_queue",
     "shutdown_pool",
 ]
 
@@ -148,7 +155,110 @@ def _warm(grammar: str | None, config: dict[str, Any]) -> int:
 
 # -- the shared pool ----------------------------------------------------------------------------
 
+
+class RunOrderQueue:
+    """Hands calls to ``pool`` in run order, never more at once than it has workers.
+
+    A :class:`ProcessPoolExecutor` serves calls first come, first served. A batch with no
+    concurrency limit starts all its runs at once; each prompt's runs wait for its clip and
+    reach the pool together when it is ready, so the pool decoded prompt by prompt, and a batch
+    stopped after 22 of 160 runs had 2 prompts at 10/10 and 13 not run. Here calls wait in a
+    heap keyed by the caller's :func:`~russo_nb.engine.run_position` (run 0 of every prompt,
+    then run 1, ...; callers outside a run first, in arrival order) and go to the pool only as
+    workers free up, so the pool decodes in the engine's round-robin order.
+
+    A waiting call cancelled by its caller (a stopped batch) is dropped without reaching a worker.
+    """
+
+    def __init__(self, pool: Executor, workers: int) -> None:
+        self.pool = pool
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[int, int, Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._running = 0
+        self._arrivals = itertools.count()
+        self._closed = False
+        self._pumping = threading.local()  # a call that finished at once re-enters _pump: its loop goes on instead
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
+        """Queue ``fn(*args)`` at the calling run's place in the run order; its future."""
+        from ..engine import run_position
+
+        position = run_position()
+        outer: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                raise BrokenProcessPool("the recognition pool was shut down")
+            key = -1 if position is None else position
+            heapq.heappush(self._waiting, (key, next(self._arrivals), outer, fn, args))
+        self._pump()
+        return outer
+
+    def _pump(self) -> None:
+        """Send waiting calls to the pool while it has an idle worker."""
+        if getattr(self._pumping, "active", False):
+            return
+        self._pumping.active = True
+        try:
+            self._send()
+        finally:
+            self._pumping.active = False
+
+    def _send(self) -> None:
+        while True:
+            with self._lock:
+                if self._running >= self.workers or not self._waiting:
+                    return
+                _, _, outer, fn, args = heapq.heappop(self._waiting)
+                if outer.cancelled():
+                    continue
+                self._running += 1
+            try:
+                inner = self.pool.submit(fn, *args)
+            except BaseException as exc:  # a broken or shut-down pool: the caller restarts it
+                with self._lock:
+                    self._running -= 1
+                _settle(outer, exc=exc)
+                continue
+            inner.add_done_callback(lambda done, outer=outer: self._finished(outer, done))
+
+    def _finished(self, outer: Future[Any], inner: Future[Any]) -> None:
+        with self._lock:
+            self._running -= 1
+        if inner.cancelled():
+            outer.cancel()
+        elif inner.exception() is not None:
+            _settle(outer, exc=inner.exception())
+        else:
+            _settle(outer, result=inner.result())
+        self._pump()
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a worker (not yet sent to the pool, not cancelled)."""
+        with self._lock:
+            return sum(1 for entry in self._waiting if not entry[2].cancelled())
+
+    def close(self) -> None:
+        """Cancel every waiting call (the pool is being shut down)."""
+        with self._lock:
+            self._closed = True
+            waiting, self._waiting = self._waiting, []
+        for _, _, outer, _, _ in waiting:
+            outer.cancel()
+
+
+def _settle(future: Future[Any], *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Complete ``future`` unless its caller cancelled it meanwhile."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
 _pool: ProcessPoolExecutor | None = None
+_queue: RunOrderQueue | None = None
 _pool_lock = threading.Lock()
 
 
@@ -185,7 +295,7 @@ def recognition_pool(workers: int | None = None) -> ProcessPoolExecutor:
 
     Every worker starts at once, here, so none is started later with the user's script.
     """
-    global _pool
+    global _pool, _queue
     with _pool_lock:
         if _pool is None:
             count = workers or os.cpu_count() or 2
@@ -194,16 +304,28 @@ def recognition_pool(workers: int | None = None) -> ProcessPoolExecutor:
                 started = [pool.submit(os.getpid) for _ in range(count)]
             for future in started:
                 future.result()
-            _pool = pool
+            _pool, _queue = pool, RunOrderQueue(pool, count)
             logger.debug("started a recognition pool of %d processes", count)
         return _pool
 
 
+def recognition_queue() -> RunOrderQueue:
+    """The run-ordered queue in front of :func:`recognition_pool` (decodes go through it)."""
+    while True:
+        recognition_pool()
+        queue = _queue
+        if queue is not None:  # None only when the pool was shut down between the two lines
+            return queue
+
+
 def shutdown_pool() -> None:
     """Stop the recognition pool's processes (a new pool starts on next use)."""
-    global _pool
+    global _pool, _queue
     with _pool_lock:
         pool, _pool = _pool, None
+        queue, _queue = _queue, None
+    if queue is not None:
+        queue.close()
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -244,13 +366,16 @@ class PocketsphinxRecognizer:
         _check_audio(audio)
         if self._inline():
             return await asyncio.to_thread(self.transcribe_sync, audio)
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool(), recognize, audio, self.grammar, self.config)
+            return await self._decode(audio)
         except BrokenProcessPool:
             logger.warning("the recognition pool broke; restarting it")
             shutdown_pool()
-            return await loop.run_in_executor(self._pool(), recognize, audio, self.grammar, self.config)
+            return await self._decode(audio)
+
+    async def _decode(self, audio: Audio) -> Transcript:
+        """Decode in the pool, waiting for a worker in run order (:class:`RunOrderQueue`)."""
+        return await asyncio.wrap_future(recognition_queue().submit(recognize, audio, self.grammar, self.config))
 
     def _inline(self) -> bool:
         """Decode in this process: ``inline`` mode, or a daemonic process (a Dask worker), which may not start a pool.
@@ -260,9 +385,6 @@ class PocketsphinxRecognizer:
         import multiprocessing
 
         return self.mode == "inline" or multiprocessing.current_process().daemon
-
-    def _pool(self) -> Executor:
-        return recognition_pool()
 
     def warm_up(self) -> None:
         """Start the pool's workers and load this grammar's decoder in each (about a second)."""

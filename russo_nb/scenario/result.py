@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..plain_text import terminal_safe
+from ..run_fields import register_scenario_models
 from ..types import (
     AgentResponse,
     Audio,
@@ -298,3 +299,6 @@ class ScenarioResult(BaseModel):
     def __repr__(self) -> str:
         score = f", score={self.score:.2f}" if self.score is not None else ""
         return f"ScenarioResult({self.name!r}, status={self.status}, success={self.success}, turns={self.turns}{score})"
+
+
+register_scenario_models(ScenarioResult, LifecycleEvent, CriterionResult)  # run_fields never imports this package
