@@ -293,6 +293,11 @@ def _text_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
+def _texts_field(name: str, kinds: tuple[str, ...], doc: str, **facets: Any) -> RunField:
+    """A field holding a list of texts (effects, criteria, tags): its cell refers to the lists table."""
+    return RunField(name, kinds, doc, _listed(name), _from_lists(_text_list), **facets)
+
+
 # -- prompt runs ----------------------------------------------------------------------------------
 
 
@@ -593,12 +598,10 @@ FIELDS: tuple[RunField, ...] = (
             ),
         ),
     ),
-    RunField(
+    _texts_field(
         "effects",
         PROMPTS,
         "The audio effects applied.",
-        _listed("effects"),
-        _from_lists(_text_list),
         plain=list,
         columns=(
             RunColumn(
@@ -725,22 +728,18 @@ FIELDS: tuple[RunField, ...] = (
             RunColumn("tools", _eval, "str", "Tool names, in order.", render=_tool_names, kinds=SCENARIOS),
         ),
     ),
-    RunField(
+    _texts_field(
         "passed_criteria",
         SCENARIOS,
         "The criteria met.",
-        _listed("passed_criteria"),
-        _from_lists(_text_list),
         columns=(
             RunColumn("criteria_passed", lambda r: len(r.passed_criteria), "int", "Criteria met.", kinds=SCENARIOS),
         ),
     ),
-    RunField(
+    _texts_field(
         "failed_criteria",
         SCENARIOS,
         "The criteria missed.",
-        _listed("failed_criteria"),
-        _from_lists(_text_list),
         columns=(
             RunColumn("criteria_failed", lambda r: len(r.failed_criteria), "int", "Criteria missed.", kinds=SCENARIOS),
             RunColumn(
@@ -762,12 +761,10 @@ FIELDS: tuple[RunField, ...] = (
             RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=SCENARIOS),
         ),
     ),
-    RunField(
+    _texts_field(
         "tags",
         SCENARIOS,
         "The scenario's tags.",
-        _listed("tags"),
-        _from_lists(_text_list),
         columns=(RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=SCENARIOS),),
     ),
     RunField("thread_id", SCENARIOS, "The conversation's thread id.", dtype="str"),
