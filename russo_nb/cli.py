@@ -252,27 +252,23 @@ def _print_interval(outcome: Any) -> None:
     clusters (:func:`russo_nb.analysis.clustered_se`); with a single prompt it is that prompt's
     Wilson interval. Cancelled runs are left out and counted.
     """
+    from .analysis.rows import prompt_rows
     from .analysis.stats import clustered_se
-    from .thresholds import CONFIDENCE, PER_RUN, confidence_label, is_finished
+    from .thresholds import CONFIDENCE, PER_RUN, confidence_label
 
-    counts: dict[tuple[str, str], list[int]] = {}
+    counts: list[tuple[int, int]] = []
     cancelled = 0
-    groups = [("prompt", getattr(outcome.batch, "runs", []))]
-    if getattr(outcome, "scenarios", None) is not None:
-        groups.append(("scenario", outcome.scenarios.runs))
-    for kind, runs in groups:
-        for run in runs:
-            if not is_finished(run.status):
-                cancelled += 1
-                continue
-            key = (kind, str(getattr(run, "prompt", None) or getattr(run, "name", "")))
-            entry = counts.setdefault(key, [0, 0])
-            entry[0] += int(run.status == "passed")
-            entry[1] += 1
+    for batch in (outcome.batch, getattr(outcome, "scenarios", None)):
+        if batch is None or not getattr(batch, "runs", None):
+            continue
+        for row in prompt_rows(batch):  # the one per-prompt aggregation: cancelled runs counted, never scored
+            cancelled += row.cancelled
+            if row.finished:
+                counts.append((row.passed, row.finished))
     if not counts:
         return
-    passed = [c for c, _ in counts.values()]
-    finished = [n for _, n in counts.values()]
+    passed = [c for c, _ in counts]
+    finished = [n for _, n in counts]
     level = confidence_label(CONFIDENCE)
     try:
         rate = clustered_se(passed, finished, CONFIDENCE)

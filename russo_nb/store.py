@@ -470,6 +470,7 @@ class HistoryStore:
         """
         import pandas as pd
 
+        from .analysis.rows import prompt_rows
         from .analysis.stats import clustered_se
         from .conditions import check_conditions, same_conditions
 
@@ -508,16 +509,16 @@ class HistoryStore:
                     "started_at": started,
                     "finished_at": finished,
                     "recorded_at": recorded,
-                    "prompts": {},
+                    "prompts": [],
+                    "statuses": [],
                 },
             )
-            counts = entry["prompts"].setdefault(text, [0, 0])
-            if status != "cancelled":
-                counts[1] += 1
-                counts[0] += int(status == "passed")
+            entry["prompts"].append(text)
+            entry["statuses"].append(status)
         ordered = sorted(batches.values(), key=lambda e: (e["started_at"] or "", e["recorded_at"]))
-        for entry in ordered:
-            per_prompt = list(entry.pop("prompts").values())
+        for entry in ordered:  # the one per-prompt aggregation: cancelled runs counted, never scored
+            runs = pd.DataFrame({"prompt": entry.pop("prompts"), "status": entry.pop("statuses")})
+            per_prompt = [(row.passed, row.finished) for row in prompt_rows(runs) if row.finished]
             entry["passed"] = sum(c for c, _ in per_prompt)
             entry["runs"] = sum(n for _, n in per_prompt)
             if entry["runs"]:

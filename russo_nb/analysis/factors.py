@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..sweep import SWEEP_FACTORS as FACTOR_NAMES
-from ..thresholds import CONFIDENCE, FINISHED_STATUSES, confidence_label
+from ..thresholds import CONFIDENCE, confidence_label
 from .stats import check_confidence, clustered_se, is_flaky
 
 if TYPE_CHECKING:
@@ -118,28 +118,24 @@ def level_text(factor: str, value: Any) -> str:
 def cell_counts(source: Any, factors: str | Sequence[str]) -> pd.DataFrame:
     """Per prompt × factor levels: ``runs`` (all), ``finished``, ``passed``, ``errors``, ``cancelled``.
 
-    The one grouping every sweep table and chart starts from. Cancelled runs are counted, never
-    scored; ``error`` / ``timeout`` runs finished and did not pass.
+    The one grouping every sweep table and chart starts from: :func:`russo_nb.view.prompt_rows`
+    split by the factors. Cancelled runs are counted, never scored; ``error`` / ``timeout`` runs
+    finished and did not pass.
     """
     import pandas as pd
 
+    from .rows import prompt_rows
+
     frame = factor_runs(source)
     names = _factor_list(frame, factors)
-    status = frame["status"].astype(object)
-    work = pd.DataFrame(
-        {
-            "prompt": frame["prompt"].astype(object),
-            "finished": status.isin(FINISHED_STATUSES).to_numpy(dtype=np.int64),
-            "passed": (status == "passed").to_numpy(dtype=np.int64),
-            "errors": status.isin(("error", "timeout")).to_numpy(dtype=np.int64),
-            "cancelled": (status == "cancelled").to_numpy(dtype=np.int64),
-        }
-    )
-    for name in names:
-        work[name] = frame[name].to_numpy()
-    work["runs"] = 1
-    grouped = work.groupby([*names, "prompt"], sort=False, dropna=False, observed=True)
-    counts = grouped[["runs", "finished", "passed", "errors", "cancelled"]].sum().reset_index()
+    rows = prompt_rows(frame, by=names)  # the one per-prompt aggregation, split by the factors
+    columns: dict[str, Any] = {
+        name: pd.Series([row.conditions[name] for row in rows], dtype=frame[name].dtype) for name in names
+    }
+    columns["prompt"] = pd.Series([row.prompt for row in rows], dtype=object)
+    for name in ("runs", "finished", "passed", "errors", "cancelled"):
+        columns[name] = np.array([getattr(row, name) for row in rows], dtype=np.int64)
+    counts = pd.DataFrame(columns)
     return counts
 
 

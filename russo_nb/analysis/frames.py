@@ -7,7 +7,7 @@ vectorized numpy / pandas group operations, so 100,000 runs take well under a se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,14 +19,10 @@ from ..run_fields import column, frame_columns
 from ..thresholds import SMALL_SAMPLE_RUNS
 from ..types import BatchResult, ColumnarRuns, format_call
 from .stats import (
-    censored_latency,
     flakiness_score,
-    is_flaky,
-    is_mixed,
     k_values,
     pass_at_k,
     pass_hat_k,
-    wilson_interval,
 )
 
 if TYPE_CHECKING:
@@ -69,8 +65,6 @@ PROMPT_COLUMNS = [
     "latency_censored",
     "small_sample",
 ]
-
-_ERROR_STATUSES = ("error", "timeout")
 
 
 def _runs_of(result: Any) -> list[Any]:
@@ -422,12 +416,17 @@ def _group_quantile(codes: np.ndarray, values: np.ndarray, groups: int, q: float
     return out
 
 
-def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: float | None = None) -> pd.DataFrame:
+def prompts_frame(
+    result: Any, ks: Iterable[int] | None = None, *, timeout: float | None = None, by: str | Sequence[str] = ()
+) -> pd.DataFrame:
     """One row per prompt (in first-seen order) with honest per-prompt statistics.
 
-    ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. Only finished
+    ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. The rows are
+    :func:`russo_nb.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
     runs count: cancelled runs (an interrupted batch) are counted in ``cancelled`` and nowhere
     else; a prompt whose runs were all cancelled has ``runs == 0`` and NaN rates ("not run").
+    ``by`` (a condition name or several: ``"voice"``, ``["voice", "snr_db"]``) splits each
+    prompt into one row per value of those conditions, shown as columns after ``prompt_id``.
 
     Columns:
       prompt, prompt_id; runs (finished runs: the denominator); passed; failed (finished, did not
@@ -436,9 +435,9 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
       flaky (its Wilson interval lies inside 5–95%, FLAKY_MARGIN: it reliably both passes and fails);
       mixed (both passed and failed at least once, the raw count); flakiness (unbiased
       4·c·(n−c)/(n·(n−1)): 0 = runs agree, 1 = coin flip; NaN below 2 runs);
-      match_rate (mean over finished runs); latency_p50 / latency_p95 (seconds over finished runs,
-      timed-out runs censored at the batch's timeout, or when it is not known at the slowest run
-      that finished in time, so a lower bound when latency_censored > 0;
+      match_rate (mean over finished, evaluated runs); latency_p50 / latency_p95 (seconds over
+      finished runs, timed-out runs censored at the batch's timeout, or when it is not known at the
+      slowest run that finished in time, so a lower bound when latency_censored > 0;
       errors without a latency are left out; NaN when none known); latency_censored (timed-out
       runs counted at the timeout); small_sample (fewer than SMALL_SAMPLE_RUNS = 10 finished runs);
       pass@k / pass^k for each k in ``ks`` (default 1, 2, 3, 5, 10, 20, 50, ... up to the
@@ -448,72 +447,54 @@ def prompts_frame(result: Any, ks: Iterable[int] | None = None, *, timeout: floa
     """
     import pandas as pd
 
+    from .rows import group_runs
+
     if isinstance(result, pd.DataFrame):
         if not {"prompt", "status"} <= set(result.columns):
             raise InvalidArgumentError(
                 "prompts_frame needs a runs frame (columns 'prompt' and 'status'); "
                 "pass runs_frame(result) or the result"
             )
-        prompts = result["prompt"].tolist()
-        pids = result["prompt_id"].tolist() if "prompt_id" in result else prompts
-        status_arr = np.asarray(result["status"].astype(object))
-        latency = result["latency_s"].to_numpy(dtype=float) if "latency_s" in result else np.full(len(result), np.nan)
-        match = result["match_rate"].to_numpy(dtype=float) if "match_rate" in result else np.full(len(result), np.nan)
-        if timeout is None:
-            timeout = result.attrs.get("timeout")
     else:
-        prompts, pids, status_arr, latency, match, _ = _light_columns(result)
-        if timeout is None:
-            timeout = _timeout_of(result)
-    codes, uniques = pd.factorize(pd.Series(prompts, dtype=object), sort=False)
-    groups = len(uniques)
-    codes = np.asarray(codes, dtype=np.int64)
-    cancelled_flag = status_arr == "cancelled"
-    finished_flag = ~cancelled_flag
-    passed_flag = status_arr == "passed"
-    error_flag = np.isin(status_arr, _ERROR_STATUSES)
-    runs = np.bincount(codes, weights=finished_flag, minlength=groups).astype(np.int64)
-    passed = np.bincount(codes, weights=passed_flag, minlength=groups).astype(np.int64)
-    errors = np.bincount(codes, weights=error_flag, minlength=groups).astype(np.int64)
-    cancelled = np.bincount(codes, weights=cancelled_flag, minlength=groups).astype(np.int64)
-    match_ok = ~np.isnan(match) & finished_flag
-    match_sum = np.bincount(codes[match_ok], weights=match[match_ok], minlength=groups)
-    match_n = np.bincount(codes[match_ok], minlength=groups)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(runs > 0, passed / np.maximum(runs, 1), np.nan)
-        mean_match = np.where(match_n > 0, match_sum / np.maximum(match_n, 1), np.nan)
-    low, high = wilson_interval(passed, runs) if groups else (np.array([]), np.array([]))
-    latency, censored = censored_latency(latency, status_arr, timeout)
-    first_index = np.full(groups, -1, dtype=np.int64)
-    first_index[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    pid_arr = np.asarray(pids, dtype=object)
-    frame = pd.DataFrame(
+        _runs_of(result)
+    grouped = group_runs(result, by=by, timeout=timeout)
+    rows = grouped.rows
+    groups = len(rows)
+    runs = np.array([row.finished for row in rows], dtype=np.int64)
+    passed = np.array([row.passed for row in rows], dtype=np.int64)
+    names = (by,) if isinstance(by, str) else tuple(by)
+    columns: dict[str, Any] = {
+        "prompt": [row.prompt for row in rows],
+        "prompt_id": [row.prompt_id for row in rows],
+    }
+    for name in names:
+        columns[name] = condition_column([row.conditions.get(name) for row in rows])
+    columns.update(
         {
-            "prompt": list(uniques),
-            "prompt_id": pid_arr[first_index] if groups else [],
             "runs": runs,
             "passed": passed,
             "failed": runs - passed,
-            "errors": errors,
-            "cancelled": cancelled,
-            "pass_rate": rate,
-            "wilson_low": np.atleast_1d(low),
-            "wilson_high": np.atleast_1d(high),
-            "flaky": np.atleast_1d(is_flaky(passed, runs)) if groups else np.array([], dtype=bool),
-            "mixed": np.atleast_1d(is_mixed(passed, runs)) if groups else np.array([], dtype=bool),
-            "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else [],
-            "match_rate": mean_match,
-            "latency_p50": _group_quantile(codes, latency, groups, 0.5),
-            "latency_p95": _group_quantile(codes, latency, groups, 0.95),
-            "latency_censored": np.bincount(codes, weights=censored, minlength=groups).astype(np.int64),
+            "errors": np.array([row.errors for row in rows], dtype=np.int64),
+            "cancelled": np.array([row.cancelled for row in rows], dtype=np.int64),
+            "pass_rate": np.array([np.nan if row.rate is None else row.rate for row in rows], dtype=float),
+            "wilson_low": np.array([0.0 if row.low is None else row.low for row in rows], dtype=float),
+            "wilson_high": np.array([1.0 if row.high is None else row.high for row in rows], dtype=float),
+            "flaky": np.array([row.flaky for row in rows], dtype=bool),
+            "mixed": np.array([row.mixed for row in rows], dtype=bool),
+            "flakiness": np.atleast_1d(flakiness_score(passed, runs)) if groups else np.array([], dtype=float),
+            "match_rate": np.array([np.nan if row.match is None else row.match for row in rows], dtype=float),
+            "latency_p50": _group_quantile(grouped.codes, grouped.latency, groups, 0.5),
+            "latency_p95": _group_quantile(grouped.codes, grouped.latency, groups, 0.95),
+            "latency_censored": np.array([row.latency_censored for row in rows], dtype=np.int64),
             "small_sample": runs < SMALL_SAMPLE_RUNS,
         }
     )
+    frame = pd.DataFrame(columns)
     ks = list(ks) if ks is not None else k_values(int(runs.max()) if groups else 0)
     for k in ks:
         frame[f"pass@{k}"] = pass_at_k(runs, passed, k) if groups else []
     for k in ks:
         frame[f"pass^{k}"] = pass_hat_k(runs, passed, k) if groups else []
     frame.attrs["ks"] = ks
-    frame.attrs["timeout"] = timeout
+    frame.attrs["timeout"] = grouped.timeout
     return frame

@@ -33,7 +33,6 @@ from ..thresholds import (
     MEAN_OVER_PROMPTS,
     SMALL_SAMPLE_PROMPTS,
     confidence_label,
-    is_finished,
 )
 from .stats import check_confidence, newcombe_interval, t_quantile, wilson_bounds
 
@@ -119,16 +118,10 @@ def _per_prompt_counts(source: Any) -> dict[str, tuple[int, int]]:
         return out
     if hasattr(source, "columns") and {"prompt", "passed", "runs"} <= set(source.columns):
         return {str(p): (int(c), int(n)) for p, c, n in zip(source["prompt"], source["passed"], source["runs"])}
-    runs = getattr(source, "runs", None)
-    if runs is not None:
-        counts: dict[str, list[int]] = {}
-        for run in runs:  # Runs (russo_nb.columns.Run): a scenario run's prompt is its name
-            entry = counts.setdefault(run.prompt, [0, 0])
-            if not is_finished(run.status):
-                continue  # cancelled: never ran to the end, not part of any rate
-            entry[1] += 1
-            entry[0] += int(run.passed)
-        return {key: (value[0], value[1]) for key, value in counts.items()}
+    if getattr(source, "runs", None) is not None:  # the one per-prompt aggregation: cancelled runs never count
+        from .rows import prompt_rows
+
+        return {row.prompt: (row.passed, row.finished) for row in prompt_rows(source)}
     raise InvalidArgumentError(
         f"cannot compare a {type(source).__name__}; "
         "pass a BatchResult, a prompts frame or a dict prompt -> (passed, runs)"

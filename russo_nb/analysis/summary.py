@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from ..thresholds import CONFIDENCE, MEAN_OVER_PROMPTS, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label, format_rate
-from .frames import light_runs_frame, prompts_frame
+from .rows import group_runs
 from .stats import (
     FLAKY_TEST,
     LatencySummary,
@@ -105,7 +105,7 @@ class BatchSummary(BaseModel):
 
 
 def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None = None) -> BatchSummary:
-    """Summarize a BatchResult (or a runs / prompts frame, or a scenario batch).
+    """Summarize a BatchResult (or a runs / prompts frame, or a scenario batch) from its prompt rows.
 
     ``confidence``: the level of every interval (and the one printed). ``k_max``: how far the
     pass@k / pass^k curves go (default: the fewest finished runs of any prompt, so every prompt
@@ -113,22 +113,20 @@ def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None 
     """
     check_confidence(confidence)
     latency: LatencySummary | None = None
-    if hasattr(result, "columns") and "pass_rate" in result.columns:
-        frame = result
-    else:
-        runs_table = result if hasattr(result, "columns") else light_runs_frame(result)
-        timeout = runs_table.attrs.get("timeout") if hasattr(result, "columns") else None
-        if timeout is None:
-            meta_timeout = getattr(getattr(result, "metadata", None), "timeout", None)
-            timeout = float(meta_timeout) if isinstance(meta_timeout, (int, float)) else None
-        frame = prompts_frame(runs_table, timeout=timeout)
-        if "latency_s" in runs_table.columns:
-            latency = latency_summary(
-                runs_table["latency_s"].to_numpy(dtype=float), np.asarray(runs_table["status"].astype(object)), timeout
-            )
-    runs = frame["runs"].to_numpy()
-    passed = frame["passed"].to_numpy()
-    cancelled = int(frame["cancelled"].sum()) if "cancelled" in frame.columns else 0
+    if hasattr(result, "columns") and "pass_rate" in result.columns:  # a prompts frame already
+        runs = result["runs"].to_numpy()
+        passed = result["passed"].to_numpy()
+        cancelled = int(result["cancelled"].sum()) if "cancelled" in result.columns else 0
+        errors = int(result["errors"].sum())
+    else:  # the one per-prompt aggregation (view.prompt_rows), over a result or a runs frame
+        grouped = group_runs(result, confidence=confidence)
+        rows = grouped.rows
+        runs = np.array([row.finished for row in rows], dtype=np.int64)
+        passed = np.array([row.passed for row in rows], dtype=np.int64)
+        cancelled = sum(row.cancelled for row in rows)
+        errors = sum(row.errors for row in rows)
+        if not hasattr(result, "columns") or "latency_s" in result.columns:
+            latency = latency_summary(grouped.latency, grouped.statuses, grouped.timeout)
     ran = runs > 0
     total, good = int(runs.sum()), int(passed.sum())
     not_run = int((~ran).sum())
@@ -178,7 +176,7 @@ def summarize(result: Any, *, confidence: float = CONFIDENCE, k_max: int | None 
         prompts=int(ran.sum()),
         prompts_not_run=not_run,
         passed=good,
-        errors=int(frame["errors"].sum()),
+        errors=errors,
         pass_rate=good / total,
         mean_prompt_pass_rate=float(np.mean(passed[ran] / runs[ran])),
         confidence=confidence,

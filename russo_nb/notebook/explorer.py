@@ -272,7 +272,7 @@ class Explorer(widgets.VBox):
     def _plain(self) -> str:
         view = self.view
         rate = f"{pct(view.rate)} pass rate over {view.finished} finished runs" if view.rate is not None else "no runs"
-        plain = f"russo explorer: {view.verdict} {rate}, {len(view.rows)} {view.noun}s"
+        plain = f"russo explorer: {view.verdict} {rate}, {view.prompt_count} {view.noun}s"
         if view.cancelled:
             plain += f"; {view.cancelled_text}"
         return plain

@@ -34,6 +34,7 @@ from ..types import (
     BatchResult,
     as_batch_result,
 )
+from .csv_text import csv_text
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
@@ -132,8 +133,13 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     batch = table_batch(result)
     frame = table_frame(batch, csv=suffix == ".csv")
     if suffix == ".csv":
-        with atomic_file(target, "w") as out:
-            frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
+        data = csv_text(frame)  # what to_csv writes, built from the columns' arrays
+        if data is None:
+            with atomic_file(target, "w") as out:
+                frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
+        else:
+            with atomic_file(target) as out:
+                out.write(data)
     else:
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -219,7 +219,8 @@ def to_html(
         "placeholder='Search prompts, calls and errors…' aria-label='Search prompts and failures'>",
     ]
     if view.finished:
-        parts.append(f"<h2>{view.noun.capitalize()}s ({len(view.rows):,})</h2>")
+        split = f" · {len(view.rows):,} rows by {escape_text(', '.join(view.by))}" if view.by else ""
+        parts.append(f"<h2>{view.noun.capitalize()}s ({view.prompt_count:,}{split})</h2>")
         parts.append(prompt_table_html(view, max_prompts))
         parts.append(
             "<div class='muted'>Passed / pass rate: finished runs (cancelled ones are not counted). CI: Wilson. "

@@ -124,15 +124,15 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
     def _per_scenario(self, k: int, estimator: Callable[[int, int, int], float]) -> float:
         if not isinstance(k, int) or k < 1:
             raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
+        from ..analysis.rows import prompt_rows
+
         values = []
-        for name, runs in self.by_scenario().items():
-            # finished runs only: a cancelled run (interrupted batch) is not a failure
-            n = sum(1 for run in runs if run.status != "cancelled")
-            c = sum(1 for run in runs if run.status == "passed")
+        for row in prompt_rows(self):  # finished runs only: a cancelled run (interrupted batch) is not a failure
+            n, c = row.finished, row.passed
             if k > n:
-                cancelled = f" that finished ({len(runs) - n} cancelled)" if n < len(runs) else ""
+                cancelled = f" that finished ({row.cancelled} cancelled)" if row.cancelled else ""
                 raise InvalidArgumentError(
-                    f"k={k} but scenario {name!r} has only {n} runs{cancelled}; run it at least k times"
+                    f"k={k} but scenario {row.prompt!r} has only {n} runs{cancelled}; run it at least k times"
                 )
             values.append(estimator(n, c, k))
         return statistics.fmean(values) if values else 1.0
@@ -156,7 +156,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         The prompt-run columns (prompt is the scenario's name) and the scenario columns:
         scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
-        reasoning, tags, thread_id (see :func:`russo_nb.run_fields.run_table`).
+        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
         from ..rendering import render
 

@@ -41,6 +41,6 @@ def mimebundle(result: Any) -> dict[str, str]:
 
     view = build_view(result)
     # the headline only: the full summary has a line per run (and would build every run of a loaded batch)
-    more = [f"  … {len(view.rows)} {view.noun}s; see .summary()"] if view.rows else []
+    more = [f"  … {view.prompt_count} {view.noun}s; see .summary()"] if view.rows else []
     plain = "\n".join(headline_lines(view) + failure_lines(view.groups, limit=3) + more)
     return {"text/plain": plain, "text/html": batch_html(view)}

@@ -308,7 +308,9 @@ def headline_html(view: BatchView) -> str:
         )
     else:
         rate = "<b>no finished runs</b>" if view.total else "<b>no runs</b>"
-    bits = [f"{len(view.rows)} {view.noun}{'s' if len(view.rows) != 1 else ''}"]
+    bits = [f"{view.prompt_count} {view.noun}{'s' if view.prompt_count != 1 else ''}"]
+    if view.by:
+        bits.append(f"{len(view.rows)} rows by {escape_text(', '.join(view.by))}")
     not_run = len(view.not_run)
     if not_run:
         bits.append(f"<span class='notrun'>{not_run} not run</span>")
@@ -425,11 +427,23 @@ def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
             + (f"<td class='num'>{pct(match)}</td>" if show_match else "")
             + f"<td class='num'>{latency}</td>"
         )
-    return f"<tr>{_prompt_cell(row.prompt)}{cells}<td>{' '.join(flags)}</td></tr>"
+    return f"<tr>{_prompt_cell(row.prompt)}{_condition_cells(view, row)}{cells}<td>{' '.join(flags)}</td></tr>"
+
+
+def _condition_cells(view: BatchView, row: PromptRow) -> str:
+    """One cell per condition the rows split by (``view.by``): the row's value, as people read it."""
+    if not view.by:
+        return ""
+    from ..analysis.factors import level_text
+
+    return "".join(f"<td>{escape_text(level_text(name, row.conditions.get(name)))}</td>" for name in view.by)
 
 
 def prompt_table_html(view: BatchView, max_prompts: int = MAX_PROMPTS) -> str:
     """One row per prompt (or scenario): finished-run pass rate, interval, match, mean latency, flags.
+
+    When the view splits by conditions (``view.by``: a sweep, a batch merged from two agent
+    versions), one row per prompt and condition values, a column per condition.
 
     The lowest pass rates come first; past ``max_prompts`` rows the rest sit behind
     "N more prompts" (the kit's :func:`~russo_nb.view.kit.table_html`).
@@ -441,7 +455,9 @@ def prompt_table_html(view: BatchView, max_prompts: int = MAX_PROMPTS) -> str:
     ordered = rows if len(rows) <= max_prompts else sorted(rows, key=_row_order)
     show_match = view.kind != "scenarios" and any(row.match is not None and row.match < 1 for row in rows)
     head = (
-        f"<tr><th class='prompt'>{noun.capitalize()}</th><th class='num'>Passed</th><th>Pass rate</th>"
+        f"<tr><th class='prompt'>{noun.capitalize()}</th>"
+        + "".join(f"<th>{escape_text(name)}</th>" for name in view.by)
+        + "<th class='num'>Passed</th><th>Pass rate</th>"
         f"<th class='num'>{confidence_label(view.confidence)} CI</th>"
         + ("<th class='num'>Match</th>" if show_match else "")
         + "<th class='num'>Mean latency</th><th></th></tr>"

@@ -12,8 +12,11 @@ finished is "not run", never "0%".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "BatchView",
@@ -26,16 +29,13 @@ __all__ = [
     "result_of",
 ]
 
-from ..columns import Run, table_columns
+from ..analysis.rows import CANCELLED, PromptRow, condition_by, group_runs, prompt_rows, result_of
+from ..columns import Run
 from ..partial_runs import PartialRuns
-from ..run_fields import column
 from ..thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ..types import ColumnarRuns
 from .kit import pct, plural
 from .signature import failure_signature
-
-CANCELLED = "cancelled"
-"""The status of a run that never finished (interrupted or cancelled): counted, never scored."""
 
 FLAKY_TITLE = f"reliably passes and fails: its Wilson interval stays {FLAKY_MARGIN * 100:g} points clear of 0% and 100%"
 """What the flaky flag means, in words (tooltips)."""
@@ -44,83 +44,9 @@ RATE_LABEL = PER_RUN
 """How the headline pass rate is weighted: pooled over finished runs."""
 
 
-def result_of(obj: Any) -> Any:
-    """The batch inside ``obj``: a SuiteResult's combined batch, or ``obj`` itself."""
-    inner = getattr(obj, "batch", None)
-    if inner is not None and not callable(inner) and hasattr(inner, "runs"):
-        return inner
-    return obj
-
-
 def _status(run: Run) -> str:
     """A run's status (the :class:`~russo_nb.columns.Run` protocol); a run without one counts as failed."""
     return str(run.status or "failed")
-
-
-@dataclass
-class PromptRow:
-    """One prompt (or scenario): its finished runs, passes and what else happened.
-
-    ``runs`` counts every run of the prompt, ``finished`` those that were not cancelled;
-    ``rate``, ``low`` / ``high`` (Wilson interval) and ``flaky`` use finished runs only.
-    """
-
-    prompt: str
-    conditions: dict[str, Any] = field(default_factory=dict)
-    """The condition values this row groups by (empty unless :func:`prompt_rows` was given ``by``)."""
-    runs: int = 0
-    finished: int = 0
-    passed: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
-    match_sum: float = 0.0
-    latency_sum: float = 0.0
-    latency_n: int = 0
-    latency_censored: int = 0
-    """Timed-out runs without a latency: each took at least as long as any run that finished in time."""
-    low: float | None = None
-    high: float | None = None
-
-    @property
-    def cancelled(self) -> int:
-        """Runs of this prompt that never finished."""
-        return self.statuses.get(CANCELLED, 0)
-
-    @property
-    def not_run(self) -> bool:
-        """True when none of the prompt's runs finished: it has no pass rate at all."""
-        return self.finished == 0
-
-    @property
-    def rate(self) -> float | None:
-        """Pass rate over finished runs; None when nothing finished."""
-        return self.passed / self.finished if self.finished else None
-
-    @property
-    def match(self) -> float | None:
-        """Mean match rate over finished runs."""
-        return self.match_sum / self.finished if self.finished else None
-
-    @property
-    def latency(self) -> float | None:
-        """Mean latency (s) over the finished runs that recorded one; a lower bound when ``latency_censored``."""
-        return self.latency_sum / self.latency_n if self.latency_n else None
-
-    @property
-    def mixed(self) -> bool:
-        """Finished runs disagree (some passed, some did not); cancellations never count."""
-        return 0 < self.passed < self.finished
-
-    @property
-    def flaky(self) -> bool:
-        """Its Wilson interval lies inside [FLAKY_MARGIN, 1 − FLAKY_MARGIN] (see analysis.stats.is_flaky)."""
-        if self.low is None or self.high is None:
-            return False
-        return self.mixed and self.low >= FLAKY_MARGIN and self.high <= 1.0 - FLAKY_MARGIN
-
-    @property
-    def other_statuses(self) -> dict[str, int]:
-        """Counts of statuses besides passed / failed (errors, timeouts, cancellations)."""
-        return {s: c for s, c in self.statuses.items() if s not in ("passed", "failed")}
 
 
 @dataclass
@@ -166,6 +92,8 @@ class BatchView:
     high: float | None = None
     confidence: float = CONFIDENCE
     scores: dict[str, Any] | None = None
+    by: tuple[str, ...] = ()
+    """The conditions the rows split by (each row's ``conditions``); empty: one row per prompt."""
 
     @property
     def conditions(self) -> dict[str, list[Any]]:
@@ -192,6 +120,11 @@ class BatchView:
             )
             parts.append(f"{name} {shown}")
         return "conditions: " + " · ".join(parts) if parts else ""
+
+    @property
+    def prompt_count(self) -> int:
+        """Distinct prompts (or scenarios): ``len(rows)`` unless the rows split by conditions (``by``)."""
+        return len({row.prompt for row in self.rows}) if self.by else len(self.rows)
 
     @property
     def noun(self) -> str:
@@ -354,137 +287,15 @@ def failure_groups(runs: Any) -> list[FailureGroup]:
     return out
 
 
-def _counted(rows: dict[Any, PromptRow], prompt: str, status: str, key: Any = None, count: int = 1) -> PromptRow | None:
-    """The row of ``key`` (the prompt, or the prompt and its condition values) with one more run of
-    ``status`` counted (``count`` more cancelled ones); None when cancelled (nothing to measure)."""
-    row = rows.get(prompt if key is None else key)
-    if row is None:
-        row = rows[prompt if key is None else key] = PromptRow(prompt)
-    row.runs += count
-    row.statuses[status] = row.statuses.get(status, 0) + count
-    if status == CANCELLED:
-        return None
-    row.finished += 1
-    if status == "passed":
-        row.passed += 1
-    return row
-
-
-def _measured(row: PromptRow, match_rate: float, latency: float | None, status: str = "") -> None:
-    row.match_sum += match_rate
-    if latency is None and status == "timeout":
-        row.latency_censored += 1
-    if latency is not None:
-        row.latency_sum += latency
-        row.latency_n += 1
-
-
-def _rows(runs: list[Run], by: tuple[str, ...] = ()) -> list[PromptRow]:
-    rows: dict[Any, PromptRow] = {}
-    for run in runs:
-        if by:
-            values = tuple(_condition_value(run.conditions.get(name)) for name in by)
-            key = (run.prompt, values)
-            fresh = key not in rows
-            row = _counted(rows, run.prompt, _status(run), key)
-            if fresh:
-                rows[key].conditions = {name: run.conditions.get(name) for name in by}
-        else:
-            row = _counted(rows, run.prompt, _status(run))
-        if row is not None:
-            _measured(row, run.match_rate, run.latency_s, _status(run))
-    return list(rows.values())
-
-
-def _partial_rows(runs: PartialRuns) -> tuple[list[PromptRow], list[Any]] | None:
-    """The prompt rows of a stopped batch, and its finished runs: each finished run counted, each
-    prompt's unfinished runs added as one count (a stopped 1M-run batch in milliseconds).
-
-    The rows equal those of the same runs built one by one (:func:`_rows`), status order included.
-    None when the runs became a plain list.
-    """
-    units = runs.units()
-    if units is None:
-        return None
-    rows: dict[Any, PromptRow] = {}
-    finished: list[Any] = []
-    for unit in units:
-        prompt = unit.example.prompt
-        pending = unit.unfinished
-        for run in unit.finished:
-            if pending and run.run_index > unit.first_unfinished:
-                _counted(rows, prompt, CANCELLED, count=pending)
-                pending = 0
-            status = _status(run)
-            row = _counted(rows, run.prompt, status)
-            if row is not None:
-                _measured(row, run.match_rate, run.latency_s, status)
-        if pending:
-            _counted(rows, prompt, CANCELLED, count=pending)
-        finished.extend(unit.finished)
-    return list(rows.values()), finished
-
-
-def _condition_value(value: Any) -> Any:
-    """A condition value as a grouping key: every NaN is one key (NaN != NaN)."""
-    return "\x00nan" if isinstance(value, float) and value != value else value
-
-
-def prompt_rows(
-    result: Any, *, by: str | list[str] | tuple[str, ...] = (), confidence: float = CONFIDENCE
-) -> list[PromptRow]:
-    """One row per prompt (or scenario) — and, with ``by``, per value of those conditions — in first-seen order.
-
-    The one per-prompt aggregation: runs, finished, passed, statuses, mean match rate and
-    latency, and the Wilson interval over finished runs. Cancelled runs are counted and never
-    scored. ``by="voice"`` or ``by=["voice", "snr_db"]`` splits each prompt by run conditions
-    (``row.conditions`` says which); a run without a condition groups under None.
-    """
-    names = (by,) if isinstance(by, str) else tuple(by)
-    result = result_of(result)
-    stored = getattr(result, "runs", None)
-    partial = _partial_rows(stored) if isinstance(stored, PartialRuns) and not names else None
-    if partial is not None:
-        rows = partial[0]
-    elif isinstance(stored, ColumnarRuns) and not names:
-        rows, _ = _column_rows(stored)
-    else:
-        rows = _rows(list(stored or []), names)
-    _wilson_rows(rows, confidence)
-    return rows
-
-
-def _column_rows(runs: ColumnarRuns) -> tuple[list[PromptRow], list[int]]:
-    """The prompt rows of runs kept as columns, and the rows of the finished runs that did not pass."""
-    cells = table_columns(runs, [column(name) for name in ("prompt", "status", "match_rate", "latency_s")])
-    rows: dict[str, PromptRow] = {}
-    failing = []
-    columns = zip(cells["prompt"], cells["status"], cells["match_rate"], cells["latency_s"])
-    for index, (prompt, status, match_rate, latency) in enumerate(columns):
-        status = str(status or "failed")
-        row = _counted(rows, prompt, status)
-        if row is not None:
-            _measured(row, match_rate, latency, status)
-            if status != "passed":
-                failing.append(index)
-    return list(rows.values()), failing
-
-
-def _wilson_rows(rows: list[PromptRow], confidence: float) -> None:
-    from ..analysis.stats import wilson_interval
-
-    ran = [row for row in rows if row.finished]
-    if not ran:
-        return
-    lows, highs = wilson_interval([row.passed for row in ran], [row.finished for row in ran], confidence)
-    for row, low, high in zip(ran, lows, highs, strict=True):
-        row.low, row.high = float(low), float(high)
-
-
-def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = True) -> BatchView:
+def build_view(
+    result: Any, *, confidence: float = CONFIDENCE, groups: bool = True, by: str | Sequence[str] | None = None
+) -> BatchView:
     """The view of ``result`` (BatchResult, ScenarioBatch, SuiteResult, a loaded batch, anything with ``runs``).
 
-    ``groups=False`` skips grouping the failures (a headline and table only).
+    ``groups=False`` skips grouping the failures (a headline and table only). ``by``: the
+    conditions the prompt rows split by; default: those whose values differ between runs
+    (:func:`~russo_nb.analysis.rows.condition_by`), so a plain batch has one row per prompt and a
+    sweep or a batch merged from two agent versions one per prompt and condition values.
     """
     from ..analysis.stats import clustered_se
 
@@ -494,26 +305,35 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
     kind = str(getattr(metadata, "kind", None) or "prompts")
     if kind == "prompts" and type(result).__name__ == "ScenarioBatch":
         kind = "scenarios"
-    partial = _partial_rows(stored) if isinstance(stored, PartialRuns) else None
-    if partial is not None:  # a stopped batch: its unfinished runs are a count per prompt, never built
-        rows, total, runs = partial[0], len(stored), partial[1] if groups else []
-    elif isinstance(stored, ColumnarRuns):  # a loaded table: only the failing runs are built (for the groups)
-        rows, failing = _column_rows(stored)
-        total, runs = len(stored), [stored[index] for index in failing] if groups else []
-    else:
+    if by is None:  # split the rows by the conditions that differ between runs (a sweep, merged versions)
+        by = condition_by(stored) if stored else ()
+    names = (by,) if isinstance(by, str) else tuple(by)
+    grouped = group_runs(result, by=names, confidence=confidence)
+    rows = grouped.rows
+    total = sum(row.runs for row in rows)
+    runs: list[Any] = []
+    if groups and isinstance(stored, PartialRuns) and (units := stored.units()) is not None:
+        runs = [run for unit in units for run in unit.finished]  # a stopped batch: unfinished runs never built
+    elif groups and isinstance(stored, ColumnarRuns):  # a loaded table: only the failing runs are built
+        failing = (grouped.statuses != "passed") & (grouped.statuses != CANCELLED)
+        runs = [stored[index] for index in np.flatnonzero(failing).tolist()]
+    elif groups:
         runs = list(stored or [])
-        rows, total = _rows(runs), len(runs)
-    _wilson_rows(rows, confidence)
     statuses: dict[str, int] = {}
+    clusters: dict[str, list[int]] = {}  # the batch interval is clustered by prompt, however the rows split
     for row in rows:
         for status, count in row.statuses.items():
             statuses[status] = statuses.get(status, 0) + count
+        if row.finished:
+            cluster = clusters.setdefault(row.prompt, [0, 0])
+            cluster[0] += row.passed
+            cluster[1] += row.finished
     finished = sum(row.finished for row in rows)
     passed = sum(row.passed for row in rows)
     low = high = None
     if finished:  # the batch rate's one interval: clustered by prompt (one prompt: its Wilson interval)
-        ran = [row for row in rows if row.finished]
-        interval = clustered_se([row.passed for row in ran], [row.finished for row in ran], confidence)
+        counts = list(clusters.values())
+        interval = clustered_se([c for c, _ in counts], [n for _, n in counts], confidence)
         low, high = interval.low, interval.high
     params = getattr(metadata, "params", None) or {}
     score_stats = getattr(result, "score_stats", None)
@@ -528,6 +348,7 @@ def build_view(result: Any, *, confidence: float = CONFIDENCE, groups: bool = Tr
         passed=passed,
         statuses=statuses,
         rows=rows,
+        by=names,
         groups=failure_groups(runs) if groups else [],
         interrupted=bool(params.get("interrupted")),
         low=low,

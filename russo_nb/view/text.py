@@ -14,11 +14,14 @@ none of whose runs finished says "not run".
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
-from ..columns import Run, table_columns
+from ..analysis.rows import run_key
+from ..columns import Run, field, field_cells, table_columns
+from ..conditions import conditions_text
 from ..partial_runs import PartialRuns
 from ..plain_text import terminal_safe
 from ..run_fields import column
@@ -72,7 +75,7 @@ def _scenario_run_line(run: Run) -> str:
 
 def headline_lines(view: BatchView) -> list[str]:
     """The summary's first two lines: verdict, pass rate and run count; then passed / finished runs."""
-    count = len(view.rows)
+    count = view.prompt_count
     scenarios = f", {count} scenario{'' if count == 1 else 's'}" if view.kind == "scenarios" else ""
     if not view.cancelled:
         rate = f"{view.rate:.0%}" if view.rate is not None else "n/a"  # no finished run: no rate (as pass_rate)
@@ -91,7 +94,10 @@ def headline_lines(view: BatchView) -> list[str]:
 def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: Any) -> list[str]:
     """A prompt's lines: its count, one line per finished run, its cancelled runs (indices: list or array) as ranges."""
     label = "Scenario" if view.kind == "scenarios" else "Prompt"
-    lines = [f"  {label}: {row.prompt!r}"]
+    lines = [
+        f"  {label}: {row.prompt!r}"
+        + (f" · {terminal_safe(conditions_text(row.conditions))}" if row.conditions else "")
+    ]
     if row.not_run:
         lines.append(f"    not run ({len(cancelled)} cancelled)")
         return lines
@@ -104,36 +110,38 @@ def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: Any)
     return lines
 
 
-def _runs_by_prompt(runs: Any) -> dict[str, tuple[list[Any], Any]]:
-    """Per prompt: its finished runs, and the indices of its cancelled ones.
+def _runs_by_row(runs: Any, by: tuple[str, ...] = ()) -> dict[tuple[Any, ...], tuple[list[Any], Any]]:
+    """Per row (:attr:`~russo_nb.analysis.rows.PromptRow.key`: the prompt, and its values of the conditions
+    ``by``): its finished runs, and the indices of its cancelled ones.
 
     Runs kept as columns (a loaded table, a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`)
     build only their finished runs: a stopped 1M-run batch lists its cancelled runs as index ranges.
     """
-    groups: dict[str, tuple[list[Any], Any]] = {}
+    groups: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}
     units = runs.units() if isinstance(runs, PartialRuns) else None
     if units is not None:  # a stopped batch: its cancelled run indices as an array, no run built
         for unit in units:
             shown = [run for run in unit.finished if run.status != CANCELLED]
             every = np.arange(len(unit.finished) + unit.unfinished)
             cancelled = np.setdiff1d(every, [run.run_index for run in shown], assume_unique=True)
-            kept, before = groups.get(str(unit.example.prompt), ([], None))
+            key = run_key(unit.example.prompt, unit.example.conditions if by else None, by)
+            kept, before = groups.get(key, ([], None))
             both = cancelled if before is None else np.concatenate((before, cancelled))
-            groups[str(unit.example.prompt)] = (kept + shown, both)
+            groups[key] = (kept + shown, both)
         return groups
     if isinstance(runs, ColumnarRuns):
         cells = table_columns(runs, [column(name) for name in ("prompt", "status", "run_index")])
-        for row, (prompt, status, index) in enumerate(zip(cells["prompt"], cells["status"], cells["run_index"])):
-            group = groups.get(prompt)
-            if group is None:
-                group = groups[prompt] = ([], [])
+        conditions = field_cells(runs, field("conditions", default=None)) if by else repeat(None)
+        columns = zip(cells["prompt"], cells["status"], cells["run_index"], conditions)
+        for row, (prompt, status, index, values) in enumerate(columns):
+            group = groups.setdefault(run_key(prompt, values, by), ([], []))
             if status == CANCELLED:
                 group[1].append(index)
             else:
                 group[0].append(runs[row])
-        return {str(prompt): group for prompt, group in groups.items()}
+        return groups
     for run in runs:
-        group = groups.setdefault(str(run.prompt), ([], []))
+        group = groups.setdefault(run_key(run.prompt, run.conditions if by else None, by), ([], []))
         if run.status == CANCELLED:
             group[1].append(run.run_index)
         else:
@@ -156,9 +164,9 @@ def summary_text(result: Any, view: BatchView | None = None) -> str:
         lines.append(
             f"  Score: mean {stats['mean']:.2f} (sd {stats['std']:.2f}, min {stats['min']:.2f}, max {stats['max']:.2f})"
         )
-    by_prompt = _runs_by_prompt(view.result.runs)
+    by_row = _runs_by_row(view.result.runs, view.by)
     for row in view.rows:
-        lines.extend(_row_lines(view, row, *by_prompt.get(row.prompt, ([], []))))
+        lines.extend(_row_lines(view, row, *by_row.get(row.key, ([], []))))
     return "\n".join(lines)
 
 
