@@ -27,7 +27,17 @@ from russo_nb.notebook.runs_table import row_label, runs_table_frame, shown_colu
 from russo_nb.records import decode_runs, encode_runs, record_fields
 from russo_nb.report import export, load_batch
 from russo_nb.report.tables import text_columns
-from russo_nb.run_fields import BOTH, FIELDS, RunField, Shown, declared, frame_columns, run_table, run_to_plain
+from russo_nb.run_fields import (
+    BOTH,
+    FIELDS,
+    SCENARIOS,
+    RunField,
+    Shown,
+    declared,
+    frame_columns,
+    run_table,
+    run_to_plain,
+)
 from russo_nb.scenario import ScenarioBatch, ScenarioResult
 from russo_nb.store import HistoryStore
 from russo_nb.types import BatchResult, RetriedAttempt, SingleRunResult
@@ -298,6 +308,40 @@ def test_a_field_added_to_the_declaration_reaches_scenario_runs(added, tmp_path)
     store = HistoryStore(tmp_path / "history.sqlite")
     assert [getattr(run, name) for run in store.load(store.record(batch)).runs] == want
     assert run_to_plain(runs[0])[name] == values[0]
+
+
+@pytest.fixture
+def judge_model(monkeypatch):
+    """A field only scenario runs have (``judge_model: str | None``), declared once in FIELDS."""
+    spec = RunField("judge_model", SCENARIOS, "The judge's model.", dtype="str", sql="TEXT")
+    try:
+        _add_model_field(ScenarioResult, "judge_model", str | None, None)
+        russo_types._FIELD_SETS.clear()
+        monkeypatch.setattr(run_fields, "FIELDS", (*FIELDS, spec))
+        yield "judge_model"
+    finally:
+        _remove_model_field(ScenarioResult, "judge_model")
+        russo_types._FIELD_SETS.clear()
+
+
+def test_a_scenario_only_field_reaches_scenario_formats_and_not_prompt_ones(judge_model, tmp_path):
+    runs = [
+        ScenarioResult(name="refund", success=True, judge_model="gpt-x"),
+        ScenarioResult(name="refund", success=False),
+    ]
+    batch = ScenarioBatch(runs=runs)
+    assert _cells(batch.to_dataframe()[judge_model]) == ["gpt-x", None]
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        loaded = load_batch(export(batch, tmp_path / f"scenarios{suffix}"))
+        assert [run.judge_model for run in loaded.runs] == ["gpt-x", None], suffix
+    store = HistoryStore(tmp_path / "history.sqlite")
+    store.record(batch)
+    prompts = BatchResult(runs=[make_run("book", 0, True)])
+    assert judge_model not in prompts.to_dataframe().columns  # a prompt batch has no such column
+    store.record(prompts)
+    with sqlite3.connect(tmp_path / "history.sqlite") as conn:
+        stored = [row[0] for row in conn.execute("SELECT judge_model FROM runs ORDER BY rowid")]
+    assert stored == ["gpt-x", None, None]  # the prompt run's is NULL
 
 
 def test_runs_the_engine_makes_have_an_added_field_at_its_default(added):
