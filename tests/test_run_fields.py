@@ -18,16 +18,12 @@ import pytest
 from analysis_helpers import make_run
 from pydantic.fields import FieldInfo
 
-from russo_nb import run_fields
-from russo_nb import types as russo_types
-from russo_nb.columns import FieldGetter
-from russo_nb.lazy_runs import LazyRuns
-from russo_nb.notebook.run_detail import run_detail_html
-from russo_nb.notebook.runs_table import row_label, runs_table_frame, shown_columns
-from russo_nb.records import decode_runs, encode_runs, record_fields
-from russo_nb.report import export, load_batch
-from russo_nb.report.tables import text_columns
-from russo_nb.run_fields import (
+from russo_nb.model import run_fields
+from russo_nb.model import types as russo_types
+from russo_nb.model.columns import FieldGetter
+from russo_nb.model.lazy_runs import LazyRuns
+from russo_nb.model.records import decode_runs, encode_runs, record_fields
+from russo_nb.model.run_fields import (
     BOTH,
     FIELDS,
     SCENARIOS,
@@ -38,9 +34,13 @@ from russo_nb.run_fields import (
     run_table,
     run_to_plain,
 )
+from russo_nb.model.types import BatchResult, RetriedAttempt, SingleRunResult
+from russo_nb.results.report import export, load_batch
+from russo_nb.results.report.tables import text_columns
+from russo_nb.results.store import HistoryStore
 from russo_nb.scenario import ScenarioBatch, ScenarioResult
-from russo_nb.store import HistoryStore
-from russo_nb.types import BatchResult, RetriedAttempt, SingleRunResult
+from russo_nb.surfaces.notebook.run_detail import run_detail_html
+from russo_nb.surfaces.notebook.runs_table import row_label, runs_table_frame, shown_columns
 
 RECORDED = Path(__file__).parent / "data"
 MODELS = {"prompts": SingleRunResult, "scenarios": ScenarioResult}
@@ -347,7 +347,7 @@ def test_a_scenario_only_field_reaches_scenario_formats_and_not_prompt_ones(judg
 def test_runs_the_engine_makes_have_an_added_field_at_its_default(added):
     """The engine names the fields it sets; a field declared since gets the model's default."""
     import russo_nb as russo
-    from russo_nb.types import AgentResponse, ToolCall
+    from russo_nb.model.types import AgentResponse, ToolCall
 
     async def agent(text):
         return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])

@@ -299,7 +299,7 @@ class HistoryStore:
 
     @staticmethod
     def _run_rows(batch_id: str, result: Any) -> Iterator[tuple[Any, ...]]:
-        """One row per run: the declared SQL columns (see :func:`russo_nb.run_fields.run_table`) and the run as JSON."""
+        """One row per run: the batch kind's SQL columns (see run_fields.run_table) and the run as JSON."""
         specs = _sql_specs(_kind(result))
         cells = table_columns(result.runs, specs, result.metadata)
         columns = [cells[spec.name] for spec in specs]
