@@ -22,13 +22,14 @@ declared). Derived lists are cached against the identity of :data:`FIELDS`.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .columns import RUN_STATUSES, ColumnDtype, FieldGetter, RunColumn, calls_text, field
 from .serialize import dumps_safe, evaluation_to_plain, plain
-from .types import Audio, EvalResult, RetriedAttempt, RunError, retried_text
+from .types import Audio, EvalResult, RetriedAttempt, RunError, construct_fast, retried_text
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -363,7 +364,26 @@ def _scenario_model(name: str) -> Any:
 
 def _lifecycle(_: Any, cell: Any) -> list[Any]:
     LifecycleEvent = _scenario_model("LifecycleEvent")
-    return [LifecycleEvent.model_validate({"phase": p, "at": at, "detail": d}) for p, at, d in cell]
+    phases = _phases(LifecycleEvent)
+    events = []
+    for phase, at, detail in cell:
+        values = {"phase": phase, "at": at, "detail": detail}
+        if phase in phases and type(at) is float and type(detail) is str:  # already what validation gives
+            events.append(construct_fast(LifecycleEvent, values))
+        else:
+            events.append(LifecycleEvent.model_validate(values))
+    return events
+
+
+_PHASES: dict[type, frozenset[str]] = {}
+
+
+def _phases(model: type) -> frozenset[str]:
+    """The phase names a lifecycle event may hold (its ``phase`` Literal)."""
+    hit = _PHASES.get(model)
+    if hit is None:
+        hit = _PHASES[model] = frozenset(typing.get_args(model.model_fields["phase"].annotation))
+    return hit
 
 
 def _criteria_cell(_: Any, run: Any) -> list[Any]:
