@@ -76,6 +76,18 @@ def test_every_field_has_a_run_table_column_or_says_why_not(kind):
         assert read == kept
 
 
+ROW_CHECK_OF_DTYPE = {"int": "int", "Int64": "int?", "float": "float", "bool": "bool", "category": "status"}
+
+
+def test_a_fields_row_check_agrees_with_its_own_columns_dtype():
+    """A plain row cell is checked as its column is typed (a float column's cell must be a number or null)."""
+    for spec in FIELDS:
+        if spec.dtype in ROW_CHECK_OF_DTYPE and spec.encode is None:
+            assert spec.check == ROW_CHECK_OF_DTYPE[spec.dtype], spec.name
+        if spec.dtype == "datetime":  # epoch seconds
+            assert spec.check == "float", spec.name
+
+
 def test_the_csv_text_columns_are_the_text_columns_of_the_run_table():
     declared_text = {spec.name for spec in run_table() if spec.dtype in ("str", "json")}
     assert set(text_columns()) == declared_text
