@@ -1,10 +1,10 @@
 """Read a CSV / Parquet run table back into a batch whose runs are kept as columns.
 
-The file holds :func:`russo_nb.run_fields.run_table` (runs frame plus file-only columns). Every
+The file holds :func:`russo_nb.model.run_fields.run_table` (runs frame plus file-only columns). Every
 column is converted and validated here, vectorized, so a damaged file is still a one-line
 :class:`~russo_nb.errors.InvalidArgumentError` naming the row at load time; the runs themselves
-are built only when asked for (:class:`russo_nb.lazy_runs.LazyRuns`). A field with a column of its
-own (:data:`russo_nb.run_fields.FIELDS`) is read by its declared dtype: text, numbers, bools or times;
+are built only when asked for (:class:`russo_nb.model.lazy_runs.LazyRuns`). A field with a column of its
+own (:data:`russo_nb.model.run_fields.FIELDS`) is read by its declared dtype: text, numbers, bools or times;
 the fields kept in several columns (the evaluation, the error, the response, ...) are rebuilt here.
 """
 
