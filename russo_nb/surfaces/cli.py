@@ -261,7 +261,8 @@ def _print_interval(outcome: Any) -> None:
     for batch in (outcome.batch, getattr(outcome, "scenarios", None)):
         if batch is None or not getattr(batch, "runs", None):
             continue
-        for row in prompt_rows(batch):  # the one per-prompt aggregation: cancelled runs counted, never scored
+        # the one per-prompt aggregation: cancelled runs counted, never scored
+        for row in prompt_rows(batch, measures=False):
             cancelled += row.cancelled
             if row.finished:
                 counts.append((row.passed, row.finished))
