@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import evaluators
-from .assertions import assert_tool_calls
-from .cache import AudioCache, CachedSynthesizer
-from .columns import Run, RunColumn
-from .engine import Job, Plan, Progress
-from .errors import (
+from . import _moved
+from .execution.engine import Job, Plan, Progress
+from .execution.precision import Precision
+from .execution.resume import resume
+from .execution.runner import run, run_concurrent, start_batch
+from .execution.sweep import run_sweep, run_sweep_sync, start_sweep
+from .execution.sync import run_concurrent_sync, run_sync
+from .model import evaluators
+from .model.assertions import assert_tool_calls
+from .model.columns import Run, RunColumn
+from .model.errors import (
     ConfigurationError,
     ExpectationError,
     InvalidArgumentError,
@@ -25,15 +30,10 @@ from .errors import (
     ToolCallAssertionError,
     UnknownNameError,
 )
-from .expectations import parse_expectation, tool_call
-from .precision import Precision
-from .protocols import Agent, Evaluator, Synthesizer, agent
-from .resume import resume
-from .run_fields import FIELDS, RunField, run_table
-from .runner import run, run_concurrent, start_batch
-from .sweep import run_sweep, run_sweep_sync, start_sweep
-from .sync import run_concurrent_sync, run_sync
-from .types import (
+from .model.expectations import parse_expectation, tool_call
+from .model.protocols import Agent, Evaluator, Synthesizer, agent
+from .model.run_fields import FIELDS, RunField, run_table
+from .model.types import (
     AgentResponse,
     Audio,
     BatchMetadata,
@@ -44,6 +44,9 @@ from .types import (
     ToolCall,
     ToolCallMatch,
 )
+from .voice.cache import AudioCache, CachedSynthesizer
+
+_moved.install()  # the old flat module paths (russo_nb.engine, russo_nb.report ...) keep importing
 
 __version__ = "0.1.0"
 
@@ -118,14 +121,14 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext russo_nb``: register the ``%russo`` / ``%%russo`` magics."""
-    from .notebook.magics import load_ipython_extension as _load
+    from .surfaces.notebook.magics import load_ipython_extension as _load
 
     _load(ipython)
 
 
 def explore(result: Any, **options: Any) -> Any:
     """An ipywidgets explorer for a result: overview charts, prompts with audio, runs, failures, transcripts."""
-    from .notebook.explorer import explore as _explore
+    from .surfaces.notebook.explorer import explore as _explore
 
     return _explore(result, **options)
 
@@ -134,58 +137,60 @@ def explore(result: Any, **options: Any) -> Any:
 # the module itself). Add a row to export another heavy name.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "scenario": (".scenario", None),
-    "EspeakSynthesizer": (".audio.espeak", "EspeakSynthesizer"),
+    "EspeakSynthesizer": (".voice.audio.espeak", "EspeakSynthesizer"),
     "LocalVoiceAgent": (".adapters.local", "LocalVoiceAgent"),
     "HttpAgent": (".adapters.http", "HttpAgent"),
     "OpenAIChatAgent": (".adapters.openai_chat", "OpenAIChatAgent"),
     "adapters": (".adapters", None),
-    "parsers": (".parsers", None),
-    "synthesizers": (".synthesizers", None),
-    "load_suite": (".config", "load_suite"),
-    "run_suite": (".config", "run_suite"),
-    "run_demo": (".demo", "run_demo"),
-    "HistoryStore": (".store", "HistoryStore"),
-    "DaskExecutor": (".dask_executor", "DaskExecutor"),
+    "parsers": (".adapters.parsers", None),
+    "synthesizers": (".voice.synthesizers", None),
+    "load_suite": (".surfaces.config", "load_suite"),
+    "run_suite": (".surfaces.config", "run_suite"),
+    "run_demo": (".surfaces.demo", "run_demo"),
+    "HistoryStore": (".results.store", "HistoryStore"),
+    "DaskExecutor": (".execution.dask_executor", "DaskExecutor"),
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve a name of :data:`_LAZY` on first use."""
-    entry = _LAZY.get(name)
-    if entry is None:
-        raise AttributeError(f"module 'russo_nb' has no attribute {name!r}")
+    """Resolve a name of :data:`_LAZY` on first use, or an earlier module path (``russo_nb.types``)."""
     import importlib
 
+    entry = _LAZY.get(name)
+    if entry is None:
+        if f"{__name__}.{name}" in _moved.MOVED:  # the module, as `russo.types.X` found it before the rooms
+            return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module 'russo_nb' has no attribute {name!r}")
     module = importlib.import_module(entry[0], __name__)
     return module if entry[1] is None else getattr(module, entry[1])
 
 
 def _register_views() -> None:
     """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.rendering`)."""
-    from .rendering import register_view
+    from .model.rendering import register_view
 
     def batch_html(result: Any, **options: Any) -> str:
-        from .notebook.html import batch_html as draw
+        from .surfaces.notebook.html import batch_html as draw
 
         return draw(result, **options)
 
     def scenario_html(result: Any, **options: Any) -> str:
-        from .notebook.html import scenario_result_html as draw
+        from .surfaces.notebook.html import scenario_result_html as draw
 
         return draw(result, **options)
 
     def runs_frame(result: Any, **options: Any) -> Any:
-        from .analysis.frames import runs_frame as build
+        from .results.analysis.frames import runs_frame as build
 
         return build(result, **options)
 
     def mimebundle(result: Any, **options: Any) -> dict[str, str]:
-        from .view import mimebundle as bundle
+        from .results.view import mimebundle as bundle
 
         return bundle(result, **options)
 
     def summary_text(result: Any, **options: Any) -> str:
-        from .view import summary_text as write
+        from .results.view import summary_text as write
 
         return write(result, **options)
 

@@ -87,14 +87,13 @@ def test_every_adapter_calls_its_time_limit_timeout(name):
 def test_import_russo_nb_as_russo_reaches_the_packages():
     assert russo.adapters.HttpAgent is russo.HttpAgent
     assert russo.parsers.JsonResponseParser is JsonResponseParser
-    assert russo.synthesizers.OpenAISynthesizer.__module__ == "russo_nb.synthesizers.openai"
+    assert russo.synthesizers.OpenAISynthesizer.__module__ == "russo_nb.voice.synthesizers.openai"
 
 
 def test_the_old_agents_package_is_only_a_re_export():
-    import russo_nb.agents.local
-
     import russo_nb.adapters.local
     import russo_nb.agents
+    import russo_nb.agents.local
 
     assert russo_nb.agents.local is russo_nb.adapters.local
     assert russo_nb.agents.LocalVoiceAgent is russo_nb.adapters.LocalVoiceAgent

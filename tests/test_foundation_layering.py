@@ -1,5 +1,9 @@
 """The import graph of russo_nb points one way (DESIGN.md: types ← protocols ← runner ← analysis ← notebook/report).
 
+A unit is a top-level package (``scenario``, ``adapters``) or a module or package of a room
+(``model.types``, ``execution.engine``, ``results.report``): the rooms group units, each unit
+still imports one way.
+
 Read from the source with :mod:`ast` (every ``import``, also those inside functions, since a
 lazy upward import is still an upward dependency), so the test needs no import side effects
 and names the file and line of each offending import.
@@ -12,10 +16,13 @@ from collections import defaultdict
 from pathlib import Path
 
 import russo_nb
+from russo_nb._moved import MOVED
 
 ROOT = Path(russo_nb.__file__).parent
-LOW_LEVEL = ("types", "protocols")
-UPPER = {"analysis", "notebook", "report", "view"}
+LOW_LEVEL = ("model.types", "model.protocols")
+UPPER = {"results.analysis", "surfaces.notebook", "results.report", "results.view"}
+ROOM_UNITS = {new.split(".", 1)[1] for new in MOVED.values() if new.count(".") == 2}
+"""``model.types``, ``voice.audio``, ``adapters.parsers`` ...: the modules and packages inside a room."""
 
 
 def _module_name(path: Path) -> tuple[list[str], bool]:
@@ -25,10 +32,13 @@ def _module_name(path: Path) -> tuple[list[str], bool]:
 
 
 def _unit(dotted: str) -> str:
-    """The top-level package or module of ``russo_nb.x.y`` (``x``); ``__init__`` for ``russo_nb`` itself."""
+    """The unit of ``russo_nb.x.y``: ``x.y`` if that is a module or package of a room, else ``x``;
+    ``__init__`` for ``russo_nb`` itself."""
     parts = dotted.split(".")
     if len(parts) == 1:
         return "__init__"
+    if len(parts) >= 3 and f"{parts[1]}.{parts[2]}" in ROOM_UNITS:
+        return f"{parts[1]}.{parts[2]}"
     return parts[1]
 
 
@@ -104,9 +114,10 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def test_the_walker_sees_known_imports() -> None:
     """Guards the test itself: if the walker found nothing, every check below would pass vacuously."""
     edges = {(source, target) for source, target, *_ in imports()}
-    assert ("view", "thresholds") in edges
-    assert ("report", "view") in edges
-    assert ("notebook", "view") in edges
+    assert ("results.view", "model.thresholds") in edges
+    assert ("results.report", "results.view") in edges
+    assert ("surfaces.notebook", "results.view") in edges
+    assert ("adapters", "adapters.parsers") in edges
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
@@ -177,8 +188,9 @@ def test_no_private_name_of_another_package_is_used_as_an_attribute() -> None:
                 used.append(f"{path}:{node.lineno} uses {module}.{node.attr}")
     assert used == []
     # the walker sees module aliases (else the check above would pass vacuously)
-    assert _module_aliases(ROOT / "report" / "html.py", ast.parse("from ..view import html as view_html")) == {
-        "view_html": "russo_nb.view.html"
+    report_html = ROOT / "results" / "report" / "html.py"
+    assert _module_aliases(report_html, ast.parse("from ..view import html as view_html")) == {
+        "view_html": "russo_nb.results.view.html"
     }
 
 

@@ -13,10 +13,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from ..errors import AgentResponseError, RetryableError
-from ..http_client import AgentHTTPError
-from ..ratelimit import parse_retry_after
-from ..types import AgentResponse, Audio
+from ..execution.ratelimit import parse_retry_after
+from ..model.errors import AgentResponseError, RetryableError
+from ..model.types import AgentResponse, Audio
+from .http_client import AgentHTTPError
 
 __all__ = [
     "CLOSE_WAIT_S",
@@ -49,7 +49,7 @@ RETRYABLE_CLOSE_CODES = {1011: "internal error", 1012: "service restart", 1013: 
 
 def check_seconds(value: Any, what: str) -> float:
     """``value`` as a finite number of seconds > 0, or a one-line InvalidArgumentError naming ``what``."""
-    from ..errors import InvalidArgumentError
+    from ..model.errors import InvalidArgumentError
 
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise InvalidArgumentError(f"{what} must be a number of seconds > 0, got {value!r}")
@@ -62,7 +62,7 @@ def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
 
     Giving both is an :class:`~russo_nb.errors.InvalidArgumentError`; neither gives ``default``.
     """
-    from ..errors import InvalidArgumentError
+    from ..model.errors import InvalidArgumentError
 
     if timeout is not None and response_timeout is not None:
         raise InvalidArgumentError(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..model.errors import ConfigurationError
 
 __all__ = ["genai_client"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..protocols import FunctionAgent, agent
+from ..model.protocols import FunctionAgent, agent
 
 __all__ = ["CallableAgent", "agent"]
 

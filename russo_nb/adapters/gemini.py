@@ -21,13 +21,11 @@ import asyncio
 import logging
 from typing import Any
 
-from ..audio.constants import Gemini
-from ..audio.manager import AudioManager
-from ..errors import AgentResponseError, InvalidArgumentError
-from ..extras import require
-from ..parsers._common import arguments_dict, field
-from ..parsers.gemini import GeminiResponseParser, gemini_usage
-from ..types import AgentResponse, Audio, ToolCall
+from ..model.errors import AgentResponseError, InvalidArgumentError
+from ..model.extras import require
+from ..model.types import AgentResponse, Audio, ToolCall
+from ..voice.audio.constants import Gemini
+from ..voice.audio.manager import AudioManager
 from ._common import (
     AgentConnectionError,
     ReceiveBudget,
@@ -38,6 +36,8 @@ from ._common import (
     time_limit,
 )
 from ._google import genai_client
+from .parsers._common import arguments_dict, field
+from .parsers.gemini import GeminiResponseParser, gemini_usage
 
 require("google.genai", "GeminiAgent")
 

@@ -13,12 +13,12 @@ import base64
 import json
 from typing import Any, Literal
 
-from ..errors import InvalidArgumentError
-from ..http_client import DEFAULT_MAX_BYTES, post_json, redact_url
-from ..parsers._common import get_path
-from ..parsers.mapping import JsonMapping, JsonResponseParser
-from ..types import AgentResponse, Audio
+from ..model.errors import InvalidArgumentError
+from ..model.types import AgentResponse, Audio
 from ._common import add_audio_usage, check_seconds
+from .http_client import DEFAULT_MAX_BYTES, post_json, redact_url
+from .parsers._common import get_path
+from .parsers.mapping import JsonMapping, JsonResponseParser
 
 __all__ = ["HttpAgent", "JsonMapping", "get_path"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ..errors import ConfigurationError, SuiteFileError
+from ..model.errors import ConfigurationError, SuiteFileError
 
 __all__ = ["IntentMatch", "IntentSet", "IntentSpec", "normalize_text"]
 

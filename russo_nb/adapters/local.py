@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import InvalidArgumentError
-from ..types import AgentResponse, Audio, ToolCall
+from ..model.errors import InvalidArgumentError
+from ..model.types import AgentResponse, Audio, ToolCall
 from .intents import IntentSet
 
 __all__ = ["LocalVoiceAgent", "data_path"]
@@ -82,7 +82,7 @@ class LocalVoiceAgent:
     def recognizer(self) -> Any:
         """The pocketsphinx recognizer (made on first use; checks the vocabulary is pronounceable)."""
         if self._recognizer is None:
-            from ..audio.transcribe import PocketsphinxRecognizer, dictionary_words
+            from ..voice.audio.transcribe import PocketsphinxRecognizer, dictionary_words
 
             grammar = None
             if self.recognition == "grammar":

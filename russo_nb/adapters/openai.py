@@ -18,12 +18,10 @@ import base64
 import logging
 from typing import Any
 
-from ..audio.manager import AudioManager
-from ..errors import AgentResponseError, InvalidArgumentError, RetryableError
-from ..extras import require
-from ..parsers._common import arguments_dict, field
-from ..parsers.openai import OpenAIResponseParser, openai_usage
-from ..types import AgentResponse, Audio, ToolCall
+from ..model.errors import AgentResponseError, InvalidArgumentError, RetryableError
+from ..model.extras import require
+from ..model.types import AgentResponse, Audio, ToolCall
+from ..voice.audio.manager import AudioManager
 from ._common import (
     AgentConnectionError,
     ReceiveBudget,
@@ -33,6 +31,8 @@ from ._common import (
     sdk_session,
     time_limit,
 )
+from .parsers._common import arguments_dict, field
+from .parsers.openai import OpenAIResponseParser, openai_usage
 
 require("openai", "OpenAIAgent")
 

@@ -12,12 +12,12 @@ import json
 import os
 from typing import Any, Literal
 
-from ..errors import AgentResponseError, ConfigurationError, InvalidArgumentError
-from ..http_client import DEFAULT_MAX_BYTES, post_json, redact_url
-from ..parsers._common import get_path
-from ..parsers.openai import OpenAIResponseParser
-from ..types import AgentResponse, Audio
+from ..model.errors import AgentResponseError, ConfigurationError, InvalidArgumentError
+from ..model.types import AgentResponse, Audio
 from ._common import add_audio_usage, check_seconds
+from .http_client import DEFAULT_MAX_BYTES, post_json, redact_url
+from .parsers._common import get_path
+from .parsers.openai import OpenAIResponseParser
 
 __all__ = ["OpenAIChatAgent", "tools_from_intents"]
 

@@ -27,11 +27,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AgentResponseError, InvalidArgumentError
-from ..extras import require
-from ..http_client import DEFAULT_MAX_BYTES, AgentHTTPError, redact_url
-from ..parsers.mapping import JsonResponseParser
-from ..types import AgentResponse, Audio
+from ..model.errors import AgentResponseError, InvalidArgumentError
+from ..model.extras import require
+from ..model.types import AgentResponse, Audio
 from ._common import (
     ReceiveBudget,
     add_audio_usage,
@@ -41,6 +39,8 @@ from ._common import (
     handshake_error,
     time_limit,
 )
+from .http_client import DEFAULT_MAX_BYTES, AgentHTTPError, redact_url
+from .parsers.mapping import JsonResponseParser
 
 require("websockets", "WebSocketAgent")
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import ProtocolError
-from ..protocols import coerce_response, describe
-from ..types import AgentResponse, ToolCall
+from ..model.errors import ProtocolError
+from ..model.protocols import coerce_response, describe
+from ..model.types import AgentResponse, ToolCall
 from .result import ScenarioResult
 from .state import ScenarioState, last_user_message_in, message_text
 

@@ -15,13 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..conditions import check_conditions
-from ..engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
-from ..errors import InvalidArgumentError
-from ..pipeline import batch_labels, check_seed
-from ..rendering import Rendered
-from ..runner import derive_seed
-from ..types import (
+from ..execution.engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
+from ..execution.pipeline import batch_labels, check_seed
+from ..execution.runner import derive_seed
+from ..model.conditions import check_conditions
+from ..model.errors import InvalidArgumentError
+from ..model.rendering import Rendered
+from ..model.types import (
     AgentResponse,
     Audio,
     BatchMetadata,
@@ -124,28 +124,28 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
     def _per_scenario(self, k: int, estimator: Callable[[int, int, int], float]) -> float:
         if not isinstance(k, int) or k < 1:
             raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
+        from ..results.analysis.rows import prompt_rows
+
         values = []
-        for name, runs in self.by_scenario().items():
-            # finished runs only: a cancelled run (interrupted batch) is not a failure
-            n = sum(1 for run in runs if run.status != "cancelled")
-            c = sum(1 for run in runs if run.status == "passed")
+        for row in prompt_rows(self):  # finished runs only: a cancelled run (interrupted batch) is not a failure
+            n, c = row.finished, row.passed
             if k > n:
-                cancelled = f" that finished ({len(runs) - n} cancelled)" if n < len(runs) else ""
+                cancelled = f" that finished ({row.cancelled} cancelled)" if row.cancelled else ""
                 raise InvalidArgumentError(
-                    f"k={k} but scenario {name!r} has only {n} runs{cancelled}; run it at least k times"
+                    f"k={k} but scenario {row.prompt!r} has only {n} runs{cancelled}; run it at least k times"
                 )
             values.append(estimator(n, c, k))
         return statistics.fmean(values) if values else 1.0
 
     def pass_hat_k(self, k: int) -> float:
         """pass^k (τ-bench): chance that k runs of a scenario *all* pass, averaged over scenarios."""
-        from ..analysis.stats import pass_hat_k
+        from ..results.analysis.stats import pass_hat_k
 
         return self._per_scenario(k, lambda n, c, k: float(pass_hat_k(n, c, k)))
 
     def pass_at_k(self, k: int) -> float:
         """pass@k: chance that at least one of k runs passes (unbiased estimator), averaged over scenarios."""
-        from ..analysis.stats import pass_at_k
+        from ..results.analysis.stats import pass_at_k
 
         return self._per_scenario(k, lambda n, c, k: float(pass_at_k(n, c, k)))
 
@@ -156,9 +156,9 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         The prompt-run columns (prompt is the scenario's name) and the scenario columns:
         scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
-        reasoning, tags, thread_id (see :func:`russo_nb.run_fields.run_table`).
+        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
         """
-        from ..rendering import render
+        from ..model.rendering import render
 
         return render("runs_frame", self)
 
@@ -357,7 +357,7 @@ def start_scenarios(
 
 
 def _agent_name(scenario: Scenario) -> str:
-    from ..protocols import describe
+    from ..model.protocols import describe
     from .adapters import AgentRole, as_adapter, role_of
 
     try:
@@ -386,6 +386,6 @@ def run_scenarios_sync(
     scenarios: Scenario | Sequence[Scenario], runs: int = 1, max_concurrency: int | None = None, **options: Any
 ) -> ScenarioBatch:
     """:func:`run_scenarios` for code that cannot ``await``; Ctrl-C keeps finished runs."""
-    from ..sync import run_sync
+    from ..execution.sync import run_sync
 
     return run_sync(start_scenarios(scenarios, runs, max_concurrency, **options))

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..types import ToolCall
+from ..model.types import ToolCall
 
 __all__ = ["ScenarioToolCall", "ToolCalls", "collect_tool_calls", "parse_arguments"]
 

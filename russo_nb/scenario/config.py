@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import InvalidArgumentError
+from ..model.errors import InvalidArgumentError
 from . import llm
 
 __all__ = ["ModelConfig", "ScenarioConfig", "configure", "current_config"]

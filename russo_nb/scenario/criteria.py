@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidArgumentError, PatternTimeoutError
-from ..types import format_call
-from ..user_regex import DEFAULT_TIMEOUT_S, check_timeout, compile_user_pattern, search_texts
+from ..model.errors import InvalidArgumentError, PatternTimeoutError
+from ..model.types import format_call
+from ..model.user_regex import DEFAULT_TIMEOUT_S, check_timeout, compile_user_pattern, search_texts
 from .result import CriterionResult
 from .state import ScenarioState, message_text
 
@@ -191,7 +191,7 @@ def criterion_from_data(item: Any) -> Any:
         )
     kind, value = next(iter(item.items()))
     if kind == "tool_called":
-        from ..expectations import parse_expectation
+        from ..model.expectations import parse_expectation
 
         call = parse_expectation(value) if isinstance(value, str) else None
         if call is None:

@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import InvalidArgumentError, ProtocolError
-from ..protocols import describe
-from ..types import AgentResponse
+from ..model.errors import InvalidArgumentError, ProtocolError
+from ..model.protocols import describe
+from ..model.types import AgentResponse
 from .adapters import (
     AgentInput,
     AgentRole,

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..errors import InvalidArgumentError
+from ..model.errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
 from .config import current_config
 from .criteria import criterion_name, evaluate_local, is_sentence

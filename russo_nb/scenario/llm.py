@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import ConfigurationError, RussoError
+from ..model.errors import ConfigurationError, RussoError
 
 __all__ = [
     "LLMConfig",
@@ -198,7 +198,7 @@ def require_model(config: LLMConfig, who: str, why: str) -> LLMConfig:
 
 
 async def _post(config: LLMConfig, payload: dict[str, Any]) -> Any:
-    from ..http_client import AgentHTTPError, post_json
+    from ..adapters.http_client import AgentHTTPError, post_json
 
     body = json.dumps(payload).encode("utf-8")
     headers = {"Content-Type": "application/json"}

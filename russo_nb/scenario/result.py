@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
-from ..plain_text import terminal_safe
-from ..run_fields import register_scenario_models
-from ..types import (
+from ..model.plain_text import terminal_safe
+from ..model.run_fields import register_scenario_models
+from ..model.types import (
     AgentResponse,
     Audio,
     Conditions,
@@ -26,7 +26,7 @@ from ..types import (
     ToolCall,
     construct_fast,
 )
-from ..types import prompt_id as make_prompt_id
+from ..model.types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
 
@@ -218,7 +218,7 @@ class ScenarioResult(BaseModel):
             hit = _EVALS.get(key)
             if hit is not None:
                 return hit
-        from ..evaluators import ExactEvaluator
+        from ..model.evaluators import ExactEvaluator
 
         actual = self.tool_calls
         matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
@@ -292,7 +292,7 @@ class ScenarioResult(BaseModel):
 
     def _repr_html_(self) -> str:
         """The conversation as bubbles with the verdict (escaped), for notebooks."""
-        from ..rendering import render
+        from ..model.rendering import render
 
         return render("scenario_html", self)
 

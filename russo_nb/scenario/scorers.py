@@ -14,9 +14,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import InvalidArgumentError
-from ..evaluators import ExactEvaluator
-from ..expectations import normalize_expectations
+from ..model.errors import InvalidArgumentError
+from ..model.evaluators import ExactEvaluator
+from ..model.expectations import normalize_expectations
 from .result import ScenarioResult
 from .state import ScenarioState
 
@@ -223,7 +223,7 @@ def scorer_from_data(item: Any) -> Scorer:
         return success(weight=weight, name=name or "success")
     if kind == "latency":
         return latency_budget(value, weight=weight, name=name or "latency")
-    from ..components import import_object
+    from ..execution.components import import_object
 
     if not isinstance(value, str):
         raise InvalidArgumentError(f"scorer: takes an import path like 'my_module:my_scorer', got {value!r}")

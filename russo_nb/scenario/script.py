@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..errors import InvalidArgumentError
-from ..plain_text import short_repr
+from ..model.errors import InvalidArgumentError
+from ..model.plain_text import short_repr
 from .result import ScenarioResult
 from .state import ScenarioState
 

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from ..engine import capture_error
-from ..errors import InvalidArgumentError, RussoError
-from ..types import Conditions, RunError, RunStatus
+from ..execution.engine import capture_error
+from ..model.errors import InvalidArgumentError, RussoError
+from ..model.types import Conditions, RunError, RunStatus
 from .adapters import AgentRole, as_adapter, role_of
 from .cache import current_scenario
 from .config import current_config

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidArgumentError
-from ..types import Audio
+from ..model.errors import InvalidArgumentError
+from ..model.types import Audio
 from .calls import ToolCalls, collect_tool_calls
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ import random
 import string
 from typing import Any, ClassVar
 
-from ..errors import InvalidArgumentError
+from ..model.errors import InvalidArgumentError
 from .adapters import AgentAdapter, AgentInput, AgentRole
 from .calls import collect_tool_calls
 from .llm import ModelConnection, chat, require_model

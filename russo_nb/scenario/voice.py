@@ -12,9 +12,10 @@ import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from ..errors import InvalidArgumentError
-from ..pipeline import build_effects
-from ..protocols import (
+from ..execution.pipeline import build_effects
+from ..execution.runner import derive_seed
+from ..model.errors import InvalidArgumentError
+from ..model.protocols import (
     apply_effects,
     as_agent,
     check_synthesizer,
@@ -22,8 +23,7 @@ from ..protocols import (
     describe,
     effect_name,
 )
-from ..runner import derive_seed
-from ..types import Audio
+from ..model.types import Audio
 from .adapters import AgentAdapter, AgentInput, AgentRole, response_to_message
 from .executor import UNTIMED_KEY
 from .state import message_text

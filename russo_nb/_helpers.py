@@ -1,8 +1,0 @@
-"""russo's ``russo._helpers`` path: ``agent`` (the decorator) and ``tool_call``."""
-
-from __future__ import annotations
-
-from .expectations import tool_call
-from .protocols import agent
-
-__all__ = ["agent", "tool_call"]

@@ -1,0 +1,171 @@
+"""Resume a stopped batch: run only the runs that never finished, with the seeds they would have had,
+and merge them with the runs that did, so a Ctrl-C costs nothing.
+
+:meth:`russo_nb.engine.Job.resume` resumes a job of this session (``%russo resume NAME`` too);
+:func:`resume` resumes a batch loaded from an export, given the agent (and synthesizer) to run
+it with. A resumed run is built exactly as the first job would have built it: the same prompt,
+expected calls, conditions and derived seed (``derive_seed(seed, prompt, run)``), so the merged
+batch is the batch an uninterrupted job would have produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from ..model.errors import InvalidArgumentError
+from .engine import EngineOptions, Job, RemainingPlan, engine_options
+
+if TYPE_CHECKING:
+    from .engine import Progress
+
+__all__ = ["resume", "resumed_text"]
+
+
+def resume(
+    result: Any,
+    agent: Any,
+    synthesizer: Any = None,
+    evaluator: Any = None,
+    *,
+    effects: Sequence[Any] | None = None,
+    on_progress: Callable[[Progress], Any] | None = None,
+    options: EngineOptions | None = None,
+    **engine: Any,
+) -> Job[Any]:
+    """A job that runs a loaded batch's cancelled runs with ``agent`` and merges them (await it, or ``run_sync``).
+
+    The batch's prompts, runs per prompt, expected calls, conditions and seed come from the
+    file; the components do not travel in it, so give the ``agent`` (and for a voice batch the
+    ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
+    effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
+    runs' own seeds). Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``,
+    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs that finished are kept as they are;
+    only the cancelled ones run, and the unfinished runs are read from the file's columns, never
+    built one object each.
+    """
+    from .runner import start_batch
+
+    runs = getattr(result, "runs", None)
+    if runs is None or not len(runs):
+        raise InvalidArgumentError("nothing to resume: the batch has no runs")
+    metadata = getattr(result, "metadata", None)
+    if getattr(metadata, "kind", "prompts") not in (None, "prompts"):
+        raise InvalidArgumentError(
+            f"only prompt batches can be resumed from a file (this one is {metadata.kind!r}); "
+            "resume a scenario batch from its job with job.resume()"
+        )
+    layout = _layout(runs)
+    prompts, per_prompt = layout.prompts, layout.runs_per_prompt
+    declared = getattr(metadata, "runs_per_prompt", None)
+    per_prompt = max(per_prompt, int(declared)) if isinstance(declared, int) else per_prompt
+    first = {prompt: runs[row] for prompt, row in layout.first_row.items()}  # one run per prompt, for its expectations
+    expected = {prompt: list(run.eval_result.expected) if run.eval_result else [] for prompt, run in first.items()}
+    conditions = dict(getattr(first[prompts[0]], "conditions", None) or {})
+    settings = engine_options(options, where="resume()", **engine)
+    seed = settings.seed if settings.seed is not None else getattr(metadata, "seed", None)
+    if effects is None and getattr(metadata, "effects", None):
+        effects = _effects_named(list(metadata.effects))
+    job = start_batch(
+        prompts,
+        synthesizer,
+        agent,
+        evaluator,
+        expect=expected,
+        runs=per_prompt,
+        options=replace(settings, seed=int(seed or 0)),
+        effects=effects,
+        name=getattr(metadata, "name", None),
+        conditions=conditions or None,
+        on_progress=on_progress,
+    )
+    plan = job.plans[0]
+    slot_of = {prompt: index for index, prompt in enumerate(prompts)}
+    previous: list[Any] = [None] * plan.total
+    for row in layout.finished_rows:
+        run = runs[row]
+        previous[slot_of[str(run.prompt)] * per_prompt + int(run.run_index)] = run
+    _check_same_batch(plan, previous, metadata, seed)
+    plan.ctx.audio.update(getattr(result, "audio", None) or {})
+    started = getattr(metadata, "started_at", None)
+    started_at = started.timestamp() if hasattr(started, "timestamp") else job.started_at
+    parts = ((getattr(metadata, "params", None) or {}).get("resumed") or {}).get("parts") or ()
+    return Job([RemainingPlan(plan, previous, started_at, parts)], job.settings, on_progress)
+
+
+def resumed_text(params: dict[str, Any]) -> str:
+    """ "Resumed: 7 runs, then 13" for a resumed batch (``params["resumed"]["parts"]``), "" otherwise."""
+    parts = (params.get("resumed") or {}).get("parts") if isinstance(params.get("resumed"), dict) else None
+    if not parts:
+        return ""
+    counts = [f"{int(count):,}" for count in parts]
+    return f"Resumed: {counts[0]} runs, then {', then '.join(counts[1:])} (one batch, same seeds)"
+
+
+@dataclass
+class _Layout:
+    """Where a loaded batch's runs are: its prompts in order, runs per prompt, one row per prompt, the finished rows."""
+
+    prompts: list[str]
+    runs_per_prompt: int
+    first_row: dict[str, int]
+    finished_rows: list[int]
+
+
+def _layout(runs: Any) -> _Layout:
+    """The batch's layout from its columns (a loaded table, a stopped batch) without building every run."""
+    columns = [_column(runs, name) for name in ("prompt", "run_index", "status")]
+    if any(column is None for column in columns):
+        built = list(runs)
+        columns = [[getattr(run, name) for run in built] for name in ("prompt", "run_index", "status")]
+    prompt_of, index_of, status_of = columns
+    first_row: dict[str, int] = {}
+    for row, prompt in enumerate(prompt_of):
+        first_row.setdefault(str(prompt), row)
+    finished = [row for row, status in enumerate(status_of) if status != "cancelled"]
+    return _Layout(list(first_row), max(int(index) for index in index_of) + 1, first_row, finished)
+
+
+def _column(runs: Any, name: str) -> list[Any] | None:
+    """Run field ``name`` of every run from the runs' columns (None when they have none)."""
+    read = getattr(runs, "field_values", None)
+    values = read(name) if callable(read) else None
+    if values is None:
+        return None
+    codes, distinct = values
+    return list(distinct) if codes is None else [distinct[code] for code in codes]
+
+
+def _effects_named(names: list[str]) -> list[Any]:
+    """The effects a batch's metadata names (built-in effects' names are their specs)."""
+    from ..voice.audio.effects import parse_effects
+
+    try:
+        return parse_effects(",".join(names))
+    except InvalidArgumentError:
+        raise InvalidArgumentError(
+            f"this batch was run with effects {names}, which are not built-in effects; "
+            "give the same effects again: resume(result, agent, synthesizer, effects=[...])"
+        ) from None
+
+
+def _check_same_batch(plan: Any, previous: list[Any], metadata: Any, seed: Any) -> None:
+    """Refuse a resume whose runs would not be the ones the batch would have run (other seed, other effects)."""
+    names = list(getattr(metadata, "effects", None) or [])
+    if names and list(plan.ctx.effect_names) != names:
+        raise InvalidArgumentError(
+            f"this batch was run with effects {names}, not {list(plan.ctx.effect_names)}; give the same effects"
+        )
+    for slot, run in enumerate(previous):
+        if run is None or getattr(run, "seed", None) is None:
+            continue
+        unit, index = divmod(slot, plan.runs)
+        if plan.item(unit, index).seed != run.seed:
+            given = "its metadata's seed" if seed is None else f"seed={seed}"
+            raise InvalidArgumentError(
+                f"the runs of this batch were not seeded from {given} (run {index} of {run.prompt!r} has seed "
+                f"{run.seed}); give the batch's seed: resume(result, agent, ..., seed=N) "
+                "(a CSV export has no metadata block: the seed is not in it)"
+            )
+        break  # one seeded run checks the batch seed (every run's seed derives from it)

@@ -1,0 +1,533 @@
+"""The compact row format of runs: each run a row of JSON cells, shared values written once.
+
+A run is a *row* of cells, one per field that :data:`russo_nb.run_fields.FIELDS` declares for its
+kind (:func:`record_fields`: the fields' ``encode`` / ``decode`` / ``check`` at their positions,
+:data:`V2_CELLS`); values many runs share (tool calls, evaluations, responses, prompt texts,
+effects lists, conditions) are written once into *tables* and the cells refer to them by number.
+
+The rows drive:
+
+- :func:`encode_runs` / :func:`decode_runs`: a chunk of runs as one bytes blob and back (how runs
+  travel between processes, e.g. from Dask workers), lossless; clips travel with it when given;
+- the JSON-lines export (:mod:`russo_nb.report.jsonl`): the same tables and rows, one per line.
+
+What a row leaves out, by design: a prompt run's ``prompt_id`` is written once beside its prompt
+text (the prompts table), and a scenario run's clips are the batch's audio (keys in the row).
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from . import run_fields
+from .cells import MAX_WHOLE, check_usage, whole_number
+from .columns import RUN_STATUSES
+from .conditions import check_conditions
+from .errors import InvalidArgumentError, RussoError
+from .run_fields import CellCheck
+from .serialize import dumps_safe
+from .types import (
+    AgentResponse,
+    Audio,
+    EvalResult,
+    SingleRunResult,
+    ToolCall,
+    ToolCallMatch,
+    construct_fast,
+)
+
+__all__ = [
+    "ROW_FORMAT_VERSION",
+    "RUN_STATUSES",
+    "V2_CELLS",
+    "RecordField",
+    "RowDecoder",
+    "RowEncoder",
+    "audio_entry",
+    "audio_from_entry",
+    "decode_runs",
+    "encode_runs",
+    "record_fields",
+    "run_kind",
+]
+
+ROW_FORMAT_VERSION = 1
+"""Version of the :func:`encode_runs` blob (the JSON-lines file has its own, see report.jsonl)."""
+
+_STATUSES = {status: status for status in RUN_STATUSES}
+"""Each run status once: a decoded row's status is this string, not a fresh copy per run (100,000 runs: ~5 MB)."""
+
+TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
+"""The shared tables, in the order they are written (calls first: the others refer to them)."""
+
+
+class _Table:
+    """Distinct values in first-seen order: by object identity first, then by content.
+
+    Texts and lists of texts (prompts, audio keys, effects) are matched by value directly;
+    anything else by its JSON text.
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._by_id: dict[int, tuple[Any, int]] = {}
+        self._by_key: dict[Any, int] = {}
+
+    def ref(self, obj: Any, encode: Callable[[Any], Any]) -> int:
+        hit = self._by_id.get(id(obj))
+        if hit is not None:
+            return hit[1]
+        kind = type(obj)
+        if kind is str:
+            key: Any = (obj,)  # a tuple never equals a JSON text key
+        elif kind is list and all(type(item) is str for item in obj):
+            key = (None, *obj)
+        else:
+            key = None
+        number = None if key is None else self._by_key.get(key)
+        if number is None:
+            encoded = encode(obj)
+            text = dumps_safe(encoded)
+            number = self._by_key.get(text)
+            if number is None:
+                number = self._by_key[text] = len(self.items)
+                self.items.append(encoded)
+            if key is not None:
+                self._by_key[key] = number
+        self._by_id[id(obj)] = (obj, number)  # keeps obj alive so its id is not reused
+        return number
+
+
+def _listed_form(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+class RowEncoder:
+    """Turns runs into rows of cells, collecting the shared tables (and the clips runs carry)."""
+
+    def __init__(self, kind: str = "prompts") -> None:
+        self.kind = kind
+        self.fields = record_fields(kind)
+        self.calls, self.evals, self.responses, self.prompts, self.lists = (_Table() for _ in TABLES)
+        self.audio: dict[str, Audio] = {}
+        self._row = _compiled(kind)[0]
+
+    # -- references -----------------------------------------------------------------------------
+    def call(self, call: ToolCall) -> int:
+        return self.calls.ref(call, lambda c: [c.name, c.arguments])
+
+    def calls_of(self, calls: Sequence[ToolCall]) -> list[int]:
+        return [self.call(c) for c in calls]
+
+    def evaluation(self, ev: EvalResult) -> int:
+        call = self.call
+        return self.evals.ref(
+            ev,
+            lambda ev: [
+                bool(ev.passed),
+                [call(c) for c in ev.expected],
+                [call(c) for c in ev.actual],
+                [
+                    [call(m.expected), None if m.actual is None else call(m.actual), bool(m.matched), m.details]
+                    for m in ev.matches
+                ],
+                ev.details,
+            ],
+        )
+
+    def response(self, response: AgentResponse | None) -> int | None:
+        if response is None:
+            return None
+        return self.responses.ref(
+            response, lambda r: [self.calls_of(r.tool_calls), r.text, r.raw, getattr(r, "usage", None)]
+        )
+
+    def listed(self, value: Any) -> int:
+        """A list, dict or text written once in the lists table."""
+        return self.lists.ref(value, _listed_form)
+
+    # -- rows -----------------------------------------------------------------------------------
+    def row(self, run: Any) -> list[Any]:
+        """The run's cells, in field order; trailing optional cells left off when None."""
+        return self._row(self, run)
+
+    def tables(self) -> dict[str, list[Any]]:
+        """Every shared table, by name."""
+        return {name: getattr(self, name).items for name in TABLES}
+
+
+class RowDecoder:
+    """Turns rows back into runs, given the tables they refer to (and the clips, for scenario runs)."""
+
+    def __init__(self, kind: str, tables: Mapping[str, list[Any]], audio: Mapping[str, Audio] | None = None) -> None:
+        self.kind = kind
+        self.fields = record_fields(kind)
+        self.audio = audio or {}
+        self.calls = [
+            construct_fast(ToolCall, {"name": str(name), "arguments": dict(args)}) for name, args in tables["calls"]
+        ]
+        calls = self.calls
+        self.evals = [
+            construct_fast(
+                EvalResult,
+                {
+                    "passed": bool(passed),
+                    "expected": [calls[i] for i in want],
+                    "actual": [calls[i] for i in got],
+                    "matches": [
+                        construct_fast(
+                            ToolCallMatch,
+                            {
+                                "expected": calls[e],
+                                "actual": None if a is None else calls[a],
+                                "matched": bool(ok),
+                                "details": str(why),
+                            },
+                        )
+                        for e, a, ok, why in matches
+                    ],
+                    "details": str(details),
+                },
+            )
+            for passed, want, got, matches, details in tables["evals"]
+        ]
+        self.responses = [
+            construct_fast(
+                AgentResponse,
+                {
+                    "tool_calls": [calls[i] for i in entry[0]],
+                    "text": entry[1],
+                    "raw": entry[2],
+                    "usage": check_usage(entry[3]) if len(entry) > 3 else None,
+                },
+            )
+            for entry in tables["responses"]
+        ]
+        self.prompts = [(str(p), str(pid)) for p, pid in tables["prompts"]]
+        self.lists = tables["lists"]
+        self._conditions: dict[int, dict[str, Any]] = {}
+        self._no_conditions: dict[str, Any] = {}  # shared by the runs without conditions, as the engine's runs are
+        self._shared: dict[tuple[int, Any], Any] = {}
+        self._build = _compiled(kind)[1]
+
+    def shared(self, ref: int, convert: Callable[[Any], Any]) -> Any:
+        """Lists-table entry ``ref`` through ``convert``, made once and shared by the runs that refer to it."""
+        key = (ref, convert)
+        hit = self._shared.get(key, _MISSING)
+        if hit is _MISSING:
+            hit = self._shared[key] = convert(self.lists[ref])
+        return hit
+
+    def conditions(self, ref: int | None) -> dict[str, Any]:
+        """The conditions dict of lists-table entry ``ref``, checked once and shared by its runs."""
+        if ref is None:
+            return self._no_conditions
+        hit = self._conditions.get(ref)
+        if hit is None:
+            hit = self._conditions[ref] = check_conditions(self.lists[ref], "a run's conditions")
+        return hit
+
+    def run(self, cells: list[Any]) -> Any:
+        """One run from its row (a ValueError / KeyError / IndexError / TypeError names what is wrong)."""
+        return self._build(self, cells)
+
+
+@dataclass(frozen=True)
+class RecordField:
+    """One cell of a run's row: the declared field (:class:`~russo_nb.run_fields.RunField`) at its position.
+
+    ``optional`` cells are trailing, left off when None, and read as ``default()`` when absent
+    (without a ``default``, ``decode(decoder, None)``).
+    """
+
+    name: str
+    encode: Callable[[RowEncoder, Any], Any] | None = None
+    decode: Callable[[RowDecoder, Any], Any] | None = None
+    check: CellCheck = "any"
+    optional: bool = False
+    default: Callable[[], Any] | None = None
+    also: tuple[str, ...] = ()
+
+
+V2_CELLS: dict[str, tuple[tuple[str, ...], int]] = {
+    "prompts": (
+        (
+            "prompt",
+            "run_index",
+            "status",
+            "eval_result",
+            "error",
+            "latency_s",
+            "synth_s",
+            "attempts",
+            "audio_key",
+            "response",
+            "effects",
+            "seed",
+            "started_at",
+            "transcript",
+            "retried",
+            "conditions",
+        ),
+        14,
+    ),
+    "scenarios": (
+        (
+            "name",
+            "run_index",
+            "status",
+            "success",
+            "error",
+            "agent_time",
+            "total_time",
+            "attempts",
+            "seed",
+            "started_at",
+            "messages",
+            "reasoning",
+            "passed_criteria",
+            "failed_criteria",
+            "criteria_results",
+            "scores",
+            "score",
+            "description",
+            "thread_id",
+            "turns",
+            "tags",
+            "audio",
+            "lifecycle",
+            "expected_calls",
+            "retried",
+            "conditions",
+        ),
+        26,
+    ),
+}
+"""The positions of a row's cells (the JSON-lines run line, version 2) and how many are required.
+
+Files written so far have these cells at these positions, so they stay; a field declared since is
+a trailing optional cell after them, in declaration order (a file written before it reads as the
+model's default). ``prompts``: ``retried`` and ``conditions`` are written only when a run has them
+(``retried`` as ``null`` when only conditions follow), so files of plain batches stay as they were.
+"""
+
+
+def record_fields(kind: str) -> tuple[RecordField, ...]:
+    """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.run_fields.FIELDS`."""
+    if kind not in V2_CELLS:
+        raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
+    if kind == "scenarios":
+        from ..scenario import result  # noqa: F401  (registers the scenario run's models with run_fields)
+    return run_fields.derived(("record", kind), lambda: _record(kind))
+
+
+def _record(kind: str) -> tuple[RecordField, ...]:
+    layout, required = V2_CELLS[kind]
+    cells = {spec.name: spec for spec in run_fields.declared(kind) if spec.in_record}
+    names = [name for name in layout if name in cells] + [name for name in cells if name not in layout]
+    out = []
+    for index, name in enumerate(names):
+        spec = cells[name]
+        optional = index >= required
+        default = spec.default
+        if optional and default is None and spec.decode is None:  # a plain cell left off: the model's default
+            default = partial(run_fields.model_default, kind, name)
+        out.append(RecordField(name, spec.encode, spec.decode, spec.check, optional, default, spec.also))
+    return tuple(out)
+
+
+def _bad_cell(name: str, check: str, cell: Any) -> Any:
+    """A plain cell that fails its check, fixed when it only has another number type, else a ValueError."""
+    if check in ("int", "int?"):  # a whole number of sane size (1e300 or Infinity are not), see russo_nb.cells
+        return whole_number(name, cell, optional=check == "int?")
+    if check == "float" and isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) < MAX_WHOLE:
+        return float(cell)
+    if check == "bool" and cell in (0, 1):
+        return bool(cell)
+    wanted = {"float": "a number or null", "bool": "true or false"}.get(check, "")
+    if check == "status":
+        wanted = "one of " + ", ".join(RUN_STATUSES)
+    raise ValueError(f"{name} {cell!r} is not {wanted}")
+
+
+_CHECKS = {
+    "int": "type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE",
+    "int?": "{0} is not None and (type({0}) is not int or not -MAX_WHOLE < {0} < MAX_WHOLE)",
+    "float": "{0} is not None and type({0}) is not float",
+    "bool": "type({}) is not bool",
+    "status": "{} not in STATUSES",
+}
+
+_MISSING: Any = object()
+
+
+def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The row writer and the run builder of ``kind``, generated once from its record.
+
+    Generated straight-line code (as :mod:`dataclasses` does) keeps a 100,000-run file as fast to
+    write and read as hand-written code would, while the record stays the one declaration.
+    """
+    return run_fields.derived(("compiled", kind), lambda: _compile(kind))
+
+
+def _compile(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    fields = record_fields(kind)
+    env: dict[str, Any] = {
+        "MAX_WHOLE": MAX_WHOLE,
+        "STATUSES": _STATUSES,
+        "bad": _bad_cell,
+        "construct": construct_fast,
+        "MODEL": run_fields.run_model(kind),
+    }
+    required = sum(1 for spec in fields if not spec.optional)
+    cells = []
+    for index, spec in enumerate(fields):
+        if spec.encode is None:
+            cells.append(f"run.{spec.name}")
+        else:
+            env[f"E{index}"] = spec.encode
+            cells.append(f"E{index}(enc, run)")
+    writer = ["def row(enc, run):", f"    cells = [{', '.join(cells)}]"]
+    if required < len(fields):
+        writer.append(f"    while len(cells) > {required} and cells[-1] is None:")
+        writer.append("        cells.pop()")
+    writer.append("    return cells")
+    names = ", ".join(f"c{index}" for index in range(required))
+    builder = [
+        "def build(dec, cells):",
+        "    n = len(cells)",
+        f"    if n == {required}:",
+        f"        {names}, = cells",
+        f"    elif {required} < n <= {len(fields)}:",
+        f"        {names}, = cells[:{required}]",
+        "    else:",
+        f"        raise ValueError(f'{{n}} cells; a {kind} run has {required} to {len(fields)}')",
+    ]
+    entries = []
+    for index, spec in enumerate(fields):
+        cell, value = f"c{index}", f"x{index}"
+        if spec.optional:
+            env[f"F{index}"] = spec.default
+            absent = f"F{index}()" if spec.decode is None and spec.default is not None else "None"
+            builder.append(f"    {cell} = cells[{index}] if n > {index} else {absent}")
+        if spec.decode is not None:
+            env[f"D{index}"] = spec.decode
+            call = f"D{index}(dec, {cell})"
+            if spec.optional and spec.default is not None:
+                call = f"F{index}() if {cell} is None else {call}"
+            targets = ", ".join([value, *(f"{value}_{k}" for k in range(len(spec.also)))])
+            builder.append(f"    {targets} = {call}")
+            entries += [f"{other!r}: {value}_{k}" for k, other in enumerate(spec.also)]
+        else:
+            value = cell
+            if spec.check != "any":
+                builder.append(f"    if {_CHECKS[spec.check].format(cell)}:")
+                builder.append(f"        {cell} = bad({spec.name!r}, {spec.check!r}, {cell})")
+                if spec.check == "status":
+                    builder.append(f"    {cell} = STATUSES[{cell}]")
+        entries.append(f"{spec.name!r}: {value}")
+    builder.append(f"    return construct(MODEL, {{{', '.join(entries)}}})")
+    exec(compile("\n".join(writer) + "\n\n" + "\n".join(builder) + "\n", f"<russo_nb {kind} record>", "exec"), env)
+    return env["row"], env["build"]
+
+
+def run_kind(runs: Sequence[Any]) -> str:
+    """``scenarios`` when the runs are scenario runs, else ``prompts`` (an empty chunk is ``prompts``)."""
+    if not runs or isinstance(runs[0], SingleRunResult):
+        return "prompts"
+    from ..scenario.result import ScenarioResult
+
+    if isinstance(runs[0], ScenarioResult):
+        return "scenarios"
+    raise InvalidArgumentError(
+        f"encode_runs takes SingleRunResult or ScenarioResult runs, got {type(runs[0]).__name__}"
+    )
+
+
+def audio_entry(key: str, clip: Audio) -> dict[str, Any]:
+    """A clip as plain JSON: its key, format and base64 samples (what files and blobs carry)."""
+    return {
+        "key": key,
+        "format": clip.format,
+        "sample_rate": clip.sample_rate,
+        "channels": clip.channels,
+        "sample_width": clip.sample_width,
+        "data": base64.b64encode(clip.data).decode("ascii"),
+    }
+
+
+def audio_from_entry(entry: Mapping[str, Any]) -> Audio:
+    """A clip back from :func:`audio_entry`."""
+    return Audio(
+        data=base64.b64decode(entry["data"], validate=True),
+        format=entry.get("format", "wav"),
+        sample_rate=entry.get("sample_rate", 24000),
+        channels=entry.get("channels", 1),
+        sample_width=entry.get("sample_width", 2),
+    )
+
+
+def encode_runs(runs: Sequence[Any], audio: Mapping[str, Audio] | None = None, *, level: int = 1) -> bytes:
+    """A chunk of runs (all prompt runs or all scenario runs) as one compact bytes blob.
+
+    Lossless: :func:`decode_runs` gives runs equal to these. Shared values (calls, evaluations,
+    responses, prompts, effects lists, conditions) are written once; ``audio`` (the batch's clips,
+    e.g. ``result.audio``) travels with it, and so do the clips scenario runs carry. The blob is
+    zlib-compressed JSON (``level`` 1: fast; 0: not compressed).
+    """
+    runs = list(runs)
+    kind = run_kind(runs)
+    encoder = RowEncoder(kind)
+    rows = [encoder.row(run) for run in runs]
+    clips = {**(audio or {}), **encoder.audio}
+    payload = {
+        "kind": "russo_nb.runs",
+        "version": ROW_FORMAT_VERSION,
+        "runs": kind,
+        "fields": [spec.name for spec in encoder.fields],
+        "tables": encoder.tables(),
+        "rows": rows,
+        "audio": [audio_entry(key, clip) for key, clip in clips.items()],
+    }
+    return zlib.compress(dumps_safe(payload).encode("ascii"), level)
+
+
+def decode_runs(blob: bytes, audio: dict[str, Audio] | None = None) -> list[Any]:
+    """The runs of an :func:`encode_runs` blob; the clips it carries are added to ``audio`` when given.
+
+    A blob that is not one (damaged, cut short, another version) is an InvalidArgumentError.
+    """
+    import json
+
+    try:
+        payload = json.loads(zlib.decompress(blob))
+    except (zlib.error, ValueError, TypeError) as exc:
+        raise InvalidArgumentError(
+            f"not a russo_nb runs blob ({type(exc).__name__}: {exc}); encode it with encode_runs"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("kind") != "russo_nb.runs":
+        raise InvalidArgumentError("not a russo_nb runs blob; encode it with encode_runs")
+    if payload.get("version") != ROW_FORMAT_VERSION:
+        raise InvalidArgumentError(
+            f"runs blob version {payload.get('version')!r}; this russo_nb reads version {ROW_FORMAT_VERSION}"
+        )
+    try:
+        clips = {str(entry["key"]): audio_from_entry(entry) for entry in payload["audio"]}
+        decoder = RowDecoder(str(payload["runs"]), payload["tables"], clips)
+        if payload["fields"] != [spec.name for spec in decoder.fields]:
+            raise ValueError("its fields are not the ones this russo_nb declares")
+        rows = payload.pop("rows")
+        runs = []
+        for position, cells in enumerate(rows):
+            runs.append(decoder.run(cells))
+            rows[position] = None  # each row freed as its run is built: the parsed chunk never sits beside all its runs
+    except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
+        raise InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})") from None
+    if audio is not None:
+        audio.update(clips)
+    return runs

@@ -1,0 +1,176 @@
+"""Writing files whole or not at all, and reading them with one-line errors.
+
+Every export is written to a temporary file beside its target and renamed into place
+once complete, so a process killed half-way leaves either the old file or none — never a
+shorter file that loads as a smaller batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from ...model.errors import InvalidArgumentError
+
+__all__ = [
+    "MAX_CLIP_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_INDEX_BYTES",
+    "atomic_file",
+    "check_regular",
+    "read_bytes",
+    "read_limited",
+    "unsafe_member",
+]
+
+
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0o666 less the umask (0644 usually; ``mkstemp`` alone gives 0600)."""
+    try:  # read without changing it: setting the umask is process-wide, and other threads may create files
+        with open("/proc/self/status", encoding="ascii") as status:
+            mask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_file(target: Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``target``; on success it is flushed and renamed to ``target``.
+
+    On any exception (or a kill) the target is untouched and the temporary file removed
+    (a killed process may leave a ``.<name>.*.tmp`` file, never a partial ``target``).
+    """
+    with atomic_path(target) as temp, open(temp, mode) as out:
+        yield out
+        out.flush()
+        os.fsync(out.fileno())
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` for writers that want a path (pandas, pyarrow); renamed on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temp)
+        os.chmod(temp, _new_file_mode())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+MAX_FILE_BYTES = 1 << 30
+"""Most bytes russo reads from one export (a JSON-lines, CSV or Parquet file), and most a ``.gz`` expands to."""
+MAX_CLIP_BYTES = 64 << 20
+"""Most bytes of one clip in an export's audio folder (over half an hour of 16 kHz speech)."""
+MAX_INDEX_BYTES = 16 << 20
+"""Most bytes of a small JSON index (an audio folder's, a sweep's)."""
+
+
+def check_regular(source: Path, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse ``source`` unless it is a regular file of at most ``limit`` bytes (for readers that open paths).
+
+    A FIFO, a device or a socket would hang a reader; a sparse 8 GB file would be read whole.
+    """
+    try:
+        info = os.stat(source)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    _check_info(source, info, limit)
+
+
+def _check_info(source: Path, info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a regular file (a folder, FIFO, device or socket); russo reads only regular files"
+        )
+    if info.st_size > limit:
+        raise InvalidArgumentError(
+            f"{str(source)!r} is {info.st_size:,} bytes; russo reads at most {limit:,} bytes from such a file"
+        )
+
+
+def read_limited(source: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``source``, a regular file of at most ``limit`` bytes (opened without blocking on a FIFO)."""
+    try:
+        handle = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    try:
+        _check_info(source, os.fstat(handle), limit)
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise InvalidArgumentError(f"cannot read {str(source)!r}: {exc.strerror or exc}") from None
+    finally:
+        os.close(handle)
+    if len(data) > limit:
+        raise InvalidArgumentError(f"{str(source)!r} grew past {limit:,} bytes while being read")
+    return data
+
+
+def _gunzip(source: Path, raw: bytes, limit: int) -> bytes:
+    """Every gzip member of ``raw``, streamed and refused once the output passes ``limit`` bytes."""
+    out = bytearray()
+    while raw:
+        inflater = zlib.decompressobj(wbits=31)
+        chunk = inflater.decompress(raw, limit + 1 - len(out))
+        out += chunk
+        while inflater.unconsumed_tail and len(out) <= limit:
+            out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
+        if len(out) > limit:
+            raise InvalidArgumentError(
+                f"{str(source)!r} expands past {limit:,} bytes; russo reads at most that much from a .gz export"
+            )
+        if not inflater.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        raw = inflater.unused_data.lstrip(b"\0")
+    return bytes(out)
+
+
+def read_bytes(source: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes, gunzipped for ``.gz``; a damaged or truncated gzip is a one-line error.
+
+    Only a regular file of at most ``limit`` bytes is read, and a ``.gz`` is expanded as a stream up to
+    ``limit`` bytes (an 8 MB file that expands to 8 GB is refused, not a ``MemoryError``).
+    """
+    raw = read_limited(source, limit)
+    if source.name.lower().endswith(".gz"):
+        try:
+            return _gunzip(source, raw, limit)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InvalidArgumentError(
+                f"{str(source)!r} is not a complete gzip file ({exc}); it was cut short or damaged, export it again"
+            ) from None
+    return raw
+
+
+def unsafe_member(folder: Path, name: object) -> str | None:
+    """Why ``name`` may not be read as a file inside ``folder`` (None when it is a plain file name inside it).
+
+    A shared export must never make a reader open files outside it: absolute paths,
+    ``..``, separators and links that resolve elsewhere are refused.
+    """
+    if not isinstance(name, str) or not name or name in (".", ".."):
+        return "not a file name"
+    if "/" in name or "\\" in name or "\x00" in name or name.startswith(".") or os.path.isabs(name):
+        return "not a plain file name inside the folder"
+    path = folder / name
+    try:
+        inside = path.resolve().parent == folder.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return "cannot be resolved (a link loop or a broken link)"
+    if not inside:
+        return "points outside the folder"
+    return None

@@ -1,0 +1,46 @@
+"""One view of a batch, rendered everywhere: text, notebook HTML, the explorer and the report.
+
+:func:`build_view` computes the numbers once (finished runs as the denominator,
+cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.view.html.batch_html`
+render them. :func:`mimebundle` is what results return from ``_repr_mimebundle_``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import (
+    BatchView,
+    FailureGroup,
+    PromptRow,
+    build_view,
+    failure_groups,
+    interruption_text,
+    prompt_rows,
+    result_of,
+)
+from .text import failure_lines, headline_lines, summary_text
+
+__all__ = [
+    "BatchView",
+    "FailureGroup",
+    "PromptRow",
+    "build_view",
+    "failure_groups",
+    "interruption_text",
+    "mimebundle",
+    "prompt_rows",
+    "result_of",
+    "summary_text",
+]
+
+
+def mimebundle(result: Any) -> dict[str, str]:
+    """``text/plain`` (the summary's first lines) and ``text/html`` (the rich view) of a result, from one view."""
+    from .html import batch_html
+
+    view = build_view(result)
+    # the headline only: the full summary has a line per run (and would build every run of a loaded batch)
+    more = [f"  … {view.prompt_count} {view.noun}s; see .summary()"] if view.rows else []
+    plain = "\n".join(headline_lines(view) + failure_lines(view.groups, limit=3) + more)
+    return {"text/plain": plain, "text/html": batch_html(view)}

@@ -1,0 +1,502 @@
+"""``%russo`` / ``%%russo``: run, explore, compare and export batches from notebook cells.
+
+Every batch runs on its own event loop in a worker thread (:func:`russo_nb.sync.run_sync`),
+so the magics work in a kernel whose loop is already running. A kernel interrupt keeps
+the finished runs (the rest are marked ``cancelled``) and still stores the result under
+``--as``. A mistake (unknown name, bad expectation, unknown option) prints one message
+to stderr and returns None: no traceback wall.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from ...model.errors import InvalidArgumentError, RussoError
+from ..arguments import Command, magic_usage, parse_magic
+from .namespace import accepts_agent, lookup, report_error
+from .progress import ProgressDisplay, in_kernel
+
+__all__ = ["RussoMagics", "load_ipython_extension"]
+
+logger = logging.getLogger("russo_nb")
+
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def _display_html(html: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(html))
+
+
+def _engine(command: Command) -> dict[str, Any]:
+    """The engine options the line gave (None: not given, the default or the suite file's)."""
+    from ...execution.engine import TEXT_OPTIONS
+
+    return {name: command.get(name) for name in TEXT_OPTIONS}
+
+
+def _until(command: Command) -> Any:
+    """``--until-half-width HW [--max-runs N]`` as a :class:`russo_nb.Precision` (None without it)."""
+    if command.get("until_half_width") is None:
+        if command.get("max_runs") is not None:
+            raise InvalidArgumentError("--max-runs goes with --until-half-width HW (e.g. --until-half-width 0.05)")
+        return None
+    from ...execution.precision import Precision
+
+    return Precision(half_width=command.get("until_half_width"), max_runs=command.get("max_runs") or 100)
+
+
+def _is_result(obj: Any) -> bool:
+    return hasattr(obj, "runs") and hasattr(obj, "pass_rate")
+
+
+def _as_batch(obj: Any) -> Any:
+    """A SuiteResult shows as its combined batch; everything else as itself."""
+    from ..config import SuiteResult
+
+    return obj.batch if isinstance(obj, SuiteResult) else obj
+
+
+@magics_class
+class RussoMagics(Magics):
+    """The ``%russo`` line magic and ``%%russo`` cell magic."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
+        self._jobs: dict[str, Any] = {}  # --as NAME -> the job that made it, so %russo resume NAME can continue it
+
+    @line_cell_magic
+    def russo(self, line: str, cell: str | None = None) -> Any:
+        """Run and inspect agent test batches. ``%russo help`` lists the subcommands."""
+        try:
+            command = parse_magic(line, cell)
+            if command is None:  # --help printed the help
+                return None
+            handler: Callable[[Command], Any] = getattr(self, f"_cmd_{command.name}")
+            return handler(command)
+        except RussoError as exc:
+            report_error(str(exc))
+            return None
+
+    # -- helpers ----------------------------------------------------------------------
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    def _lookup_result(self, name: str) -> Any:
+        return _as_batch(
+            lookup(
+                self.ns,
+                name,
+                role="result",
+                accept=lambda obj: _is_result(_as_batch(obj)),
+                hint="results come from %russo run ... --as NAME or russo_nb.run_concurrent(...)",
+            )
+        )
+
+    def _effects(self, spec: str | None) -> list[Any]:
+        from ...execution.pipeline import build_effects
+
+        return build_effects(spec or None)
+
+    def _expectations(self, values: list[str]) -> Any:
+        from ...model.expectations import parse_expectation
+
+        if not values:
+            return None
+        calls: list[Any] = []
+        for value in values:
+            name = value.strip()
+            if name.isidentifier() and name in self.ns and not callable(self.ns[name]):
+                found = self.ns[name]
+                if isinstance(found, Mapping) and "name" not in found:
+                    if len(values) > 1:
+                        raise InvalidArgumentError(
+                            f"--expect {name} maps prompts to calls; give it alone, not with other --expect values"
+                        )
+                    return dict(found)
+                if isinstance(found, (list, tuple)):
+                    calls.extend(found)
+                else:
+                    calls.append(found)
+                continue
+            if name.isidentifier():
+                # a bare word is a list's name that is not there (a typo?), not a call: calls have parentheses
+                from .namespace import close_matches
+
+                if name in self.ns:
+                    what = f"{name} is a {type(self.ns[name]).__name__}, not a list of expected calls."
+                else:
+                    matches = close_matches(name, self.ns)
+                    near = f" Did you mean {', '.join(matches)}?" if matches else ""
+                    what = f"no list named {name!r} in your namespace.{near}"
+                raise InvalidArgumentError(
+                    f'--expect {name}: {what} For a call without arguments write --expect "{name}()"'
+                )
+            calls.append(parse_expectation(value))
+        return calls
+
+    def _prompts(self, command: Command) -> list[str]:
+        prompts: list[str] = []
+        words = command.positionals
+        if len(words) > 1 and not any(" " in word for word in words):
+            prompts.append(" ".join(words))  # an unquoted prompt: %russo run hello there --agent a
+        else:
+            prompts.extend(words)
+        for raw in (command.cell or "").splitlines():
+            text = raw.strip()
+            if text and not text.startswith("#"):
+                prompts.append(text)
+        if not prompts:
+            raise InvalidArgumentError(
+                'no prompts: put one on the line (%russo run "Book a flight to LA" --agent a) '
+                "or one per line in a %%russo run cell"
+            )
+        return prompts
+
+    def _execute(self, handle: Any, command: Command, label: str) -> Any:
+        """Run a batch handle with live progress; on interrupt keep what finished."""
+        from ...execution.sync import run_sync
+
+        quiet = bool(command.get("quiet", False))
+        progress = handle.progress
+        link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
+        display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
+        chained = handle.on_progress
+
+        def on_progress(state: Any) -> None:
+            display(state)
+            if chained is not None:
+                chained(state)
+
+        handle.on_progress = on_progress
+        result = run_sync(handle)
+        batch = _as_batch(result)
+        interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
+        display.finish(progress, interrupted=interrupted)
+        target = command.get("as")
+        if target:
+            self.ns[target] = result
+            self._jobs[target] = handle
+        # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
+        if command.get("record", False):
+            self._record(batch, command)
+        return result
+
+    def _record(self, batch: Any, command: Command) -> None:
+        from ...results.store import HistoryStore
+
+        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        batch_id = store.record(batch, suite=command.get("name"))
+        print(f"recorded batch {batch_id} in {getattr(store, 'path', 'the history store')}")
+
+    def _agent(self, name: str | None, *, required: bool) -> Any:
+        if name is None:
+            if not required:
+                return None
+            from .namespace import agent_like_names
+
+            agents = agent_like_names(self.ns)
+            found = f" Agents in your namespace: {', '.join(agents[:8])}." if agents else ""
+            raise InvalidArgumentError(f"%russo run needs --agent NAME (the agent to test).{found}")
+        return lookup(self.ns, name, role="agent", accept=accepts_agent)
+
+    def _component(self, name: str, role: str, signature: str) -> Any:
+        """A synthesizer or evaluator from the namespace: an object with the method ``signature`` names."""
+        method = signature.split("(")[0]
+        return lookup(
+            self.ns,
+            name,
+            role=role,
+            accept=lambda obj: callable(getattr(obj, method, None)),
+            hint=f"{'an' if role[0] in 'aeiou' else 'a'} {role} has {signature}",
+        )
+
+    # -- subcommands --------------------------------------------------------------------
+    def _executor(self, command: Command) -> Any:
+        """``--dask [ADDRESS]``: the session's executor for that cluster (kept, so later cells reuse it), else None."""
+        address = command.get("dask")
+        if address is None:
+            return None
+        if address not in self._executors:
+            from ..config import make_executor
+
+            self._executors[address] = make_executor("dask", None if address == "local" else address)
+        return self._executors[address]
+
+    def _cmd_help(self, command: Command) -> None:
+        print(magic_usage(command.positionals[0] if command.positionals else None))
+
+    def _cmd_run(self, command: Command) -> Any:
+        from ...execution.runner import start_batch
+
+        prompts = self._prompts(command)
+        agent = self._agent(command.get("agent"), required=True)
+        expect = self._expectations(command.get("expect", []))
+        if command.get("text", False):
+            if command.get("synthesizer"):
+                raise InvalidArgumentError("--text (no audio) and --synthesizer cannot be used together")
+            synthesizer = None
+        elif command.get("synthesizer"):
+            synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
+        else:
+            from ...execution.pipeline import default_synthesizer
+
+            synthesizer = default_synthesizer()
+        if command.get("evaluator"):
+            evaluator = self._component(
+                command.get("evaluator"), "evaluator", "evaluate(expected, actual) -> EvalResult"
+            )
+        else:
+            evaluator = None  # the default evaluator (russo_nb.pipeline.default_evaluator)
+        batch = start_batch(
+            prompts,
+            synthesizer,
+            agent,
+            evaluator,
+            expect,
+            command.get("runs", 1),
+            effects=self._effects(command.get("effects")),
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            until=_until(command),
+            **_engine(command),
+        )
+        return self._execute(batch, command, "russo run")
+
+    def _cmd_sweep(self, command: Command) -> Any:
+        from ...execution.sweep import parse_conditions_text, parse_list_text, start_sweep
+
+        if command.get("agent"):
+            agent = self._agent(command.get("agent"), required=True)
+            prompts = self._prompts(command)
+            expect = self._expectations(command.get("expect", []))
+        else:
+            from ...execution.pipeline import default_agent
+            from ..demo import demo_suite
+
+            suite = demo_suite()
+            given = command.positionals or (command.cell or "").strip()
+            prompts = self._prompts(command) if given else suite.prompts
+            expect = self._expectations(command.get("expect", [])) or suite.expect
+            agent = default_agent()
+        job = start_sweep(
+            prompts,
+            agent,
+            expect,
+            voices=parse_list_text(command.get("voices")),
+            snr_db=parse_list_text(command.get("snr")),
+            conditions=parse_conditions_text(command.get("conditions")),
+            noise=command.get("noise") or "white",
+            runs=command.get("runs", 1),
+            effects=self._effects(command.get("effects")) or None,
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
+        )
+        return self._execute(job, command, "russo sweep")
+
+    def _cmd_demo(self, command: Command) -> Any:
+        from ..demo import start_demo
+
+        agent = None
+        if command.get("agent"):
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+        batch = start_demo(
+            command.get("runs"),
+            self._effects(command.get("effects")) or None,
+            agent=agent,
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
+        )
+        return self._execute(batch, command, "russo demo")
+
+    def _cmd_suite(self, command: Command) -> Any:
+        from ..config import load_suite
+
+        path = Path(command.positionals[0]).expanduser()
+        if not path.exists():
+            raise InvalidArgumentError(f"suite file {str(path)!r} does not exist (working directory: {Path.cwd()})")
+        return self._run_suite(load_suite(path), command, "russo suite")
+
+    def _run_suite(self, suite: Any, command: Command, label: str) -> Any:
+        from ..config import build_pipeline, start_suite
+
+        pipeline = build_pipeline(suite)
+        if command.get("agent"):
+            pipeline.agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+        if command.get("effects"):
+            pipeline.effects = self._effects(command.get("effects"))
+        handle = start_suite(
+            suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
+        )
+        from ...execution.runner import PromptPlan
+
+        if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
+            raise InvalidArgumentError(f"{label}: the suite has no prompt tests to run")
+        result = self._execute(handle, command, label)
+        batch = _as_batch(result)
+        target = command.get("as")
+        if target:
+            self.ns[target] = batch
+        return batch
+
+    def _cmd_scenario(self, command: Command) -> Any:
+        from ...scenario import start_scenarios
+
+        scenarios = []
+        for name in command.positionals:
+            found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
+            scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
+        handle = start_scenarios(
+            scenarios,
+            command.get("runs", 1),
+            name=command.get("name") or command.get("as"),
+            executor=self._executor(command),
+            **_engine(command),
+        )
+        return self._execute(handle, command, "russo scenario")
+
+    def _cmd_resume(self, command: Command) -> Any:
+        """Run what an interrupted batch left (its cancelled runs, same seeds) and merge it back under its name."""
+        from ...execution.resume import resume
+
+        name = command.positionals[0]
+        result = self._lookup_result(name)
+        job = self._jobs.get(name)
+        if job is not None and self.ns.get(name) is result:  # still the result that job made
+            handle = job.resume(**_engine(command))
+        else:  # a loaded batch (or one made elsewhere): the components come from the options
+            if not command.get("agent"):
+                raise InvalidArgumentError(
+                    f"{name} was not run by %russo in this session; give the agent to resume it with: "
+                    f"%russo resume {name} --agent NAME"
+                )
+            agent = lookup(self.ns, command.get("agent"), role="agent", accept=accepts_agent)
+            synthesizer = None
+            if command.get("synthesizer"):
+                synthesizer = self._component(command.get("synthesizer"), "synthesizer", "synthesize(text) -> Audio")
+            handle = resume(
+                result,
+                agent,
+                synthesizer,
+                effects=self._effects(command.get("effects")),
+                **_engine(command),
+            )
+        if not handle.total:
+            print(f"{name}: every run finished; nothing to resume")
+            return None
+        if not command.get("as"):
+            command.options["as"] = name  # the merged batch replaces the partial one
+        return self._execute(handle, command, f"russo resume {name}")
+
+    def _cmd_show(self, command: Command) -> None:
+        from .explorer import explore
+
+        result = self._lookup_result(command.positionals[0])
+        _display(explore(result))
+
+    def _cmd_compare(self, command: Command) -> None:
+        from ...results.analysis import paired_comparison
+
+        name_a, name_b = command.positionals
+        a = self._lookup_result(name_a)
+        b = self._lookup_result(name_b)
+        comparison = paired_comparison(a, b)
+        if not comparison.n_shared:
+            raise InvalidArgumentError(f"{name_a} and {name_b} share no prompts, so there is nothing to pair")
+        if in_kernel():
+            from .compare_view import CompareView
+
+            _display(CompareView(a, b, name_a, name_b, comparison=comparison))
+            return
+        from ...results.view.kit import STYLE
+        from .compare_view import compare_grid_html, comparison_chart_svg, comparison_html
+
+        chart = comparison_chart_svg(comparison, name_a, name_b)
+        _display_html(
+            comparison_html(comparison, name_a, name_b)
+            + f"{STYLE}<div class='russo chart'>{chart}</div>"
+            + compare_grid_html(a, b, comparison, name_a, name_b)
+        )
+
+    def _cmd_export(self, command: Command) -> None:
+        from ...results.report import export
+
+        name, path = command.positionals
+        result = self._lookup_result(name)
+        # export() is the one judge of suffixes (.html, .csv, .parquet, .jsonl, .jsonl.gz) and says which it takes
+        written = Path(export(result, path, include_audio=bool(command.get("audio", False))))
+        size = written.stat().st_size if written.exists() else 0
+        print(f"wrote {written} ({size / 1024:.1f} KiB)")
+
+    def _cmd_history(self, command: Command) -> Any:
+        from ...results.store import HistoryStore
+
+        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        if command.positionals:
+            action = command.positionals[0]
+            if action != "open":
+                raise InvalidArgumentError(
+                    f"%russo history {action}: the only action is open, e.g. %russo history open BATCH_ID --as old"
+                )
+            if len(command.positionals) < 2:
+                raise InvalidArgumentError(
+                    "%russo history open needs a batch id (the Id column of %russo history; a unique prefix will do)"
+                )
+            return self._open_recorded(store, command.positionals[1], command.get("as"))
+        frame = store.list(limit=command.get("limit", 20))
+        if command.get("as"):
+            self.ns[command.get("as")] = frame
+        if len(frame) == 0:
+            print(
+                f"no batches recorded yet in {getattr(store, 'path', 'the history store')}; "
+                "use %russo run ... --record or HistoryStore().record(result)"
+            )
+            return None
+        if in_kernel():
+            from .history_view import HistoryView
+
+            view = HistoryView(
+                store,
+                limit=command.get("limit", 20),
+                on_open=lambda batch_id: self._open_recorded(store, batch_id, None),
+            )
+            _display(view)
+            return None
+        from .history_view import history_html
+
+        _display_html(history_html(frame, store.trend()))
+        return None
+
+    def _open_recorded(self, store: Any, batch_id: str, target: str | None) -> Any:
+        """Load a recorded batch into the namespace (``--as`` or batch_<id>) and show its explorer."""
+        from .explorer import explore
+        from .history_view import variable_for
+
+        batch = store.load(batch_id)
+        name = target or variable_for(batch.metadata.batch_id)
+        self.ns[name] = batch
+        label = batch.metadata.name or batch.metadata.batch_id
+        print(f"loaded batch {batch.metadata.batch_id} ({label}, {len(batch.runs)} runs) into {name}")
+        _display(explore(batch))
+        return None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics (``%load_ext russo_nb``)."""
+    ipython.register_magics(RussoMagics)
+    if in_kernel():
+        logger.debug("russo_nb magics loaded in a kernel")
