@@ -559,13 +559,27 @@ class _Driver:
         except Exception:
             logger.warning("could not cancel the job's Dask futures", exc_info=True)
 
+    def _result(self, future: Any) -> Any:
+        """The chunk's result; gives up (raising) when the job is being cancelled or the cluster lost every worker.
+
+        A finished chunk whose worker died before its blob was fetched is computed again, which waits for a
+        worker: without one, ``future.result()`` would wait forever.
+        """
+        while True:
+            try:
+                return future.result(timeout=WORKER_CHECK_S)
+            except TimeoutError:
+                if self.stopping or self.lost:
+                    self.client.cancel([future])
+                    raise
+
     def _take(self, future: Any, start: int, stop: int) -> None:
         """Decode one chunk's blob (or its failure) and hand its runs to the job on its loop."""
         if self.stopping and future.cancelled():
             return  # withdrawn by our cancel: its runs are the job's cancelled ones
         failure: RunError | None = None
         try:
-            blob, clips = future.result()
+            blob, clips = self._result(future)
             del future  # the client may drop the blob once decoded
             runs = decode_rows(blob)
             del blob
