@@ -264,7 +264,8 @@ def _print_interval(outcome: SuiteResult) -> None:
     for batch in (outcome.batch, outcome.scenarios):
         if batch is None or not len(batch.runs):
             continue
-        for row in prompt_rows(batch):  # the one per-prompt aggregation: cancelled runs counted, never scored
+        # the one per-prompt aggregation: cancelled runs counted, never scored
+        for row in prompt_rows(batch, measures=False):
             cancelled += row.cancelled
             if row.finished:
                 counts.append((row.passed, row.finished))
