@@ -19,16 +19,16 @@ import pandas as pd
 import pytest
 
 import russo_nb
-from russo_nb.analysis import by_factor, paired_comparison, prompts_frame, summarize
-from russo_nb.cli import _print_interval
-from russo_nb.demo import run_demo, start_demo
-from russo_nb.pipeline import default_agent
-from russo_nb.progress_text import flaky_prompts
-from russo_nb.report import export, load_batch, to_html
-from russo_nb.store import HistoryStore
-from russo_nb.types import BatchResult
-from russo_nb.view import build_view, prompt_rows, summary_text
-from russo_nb.view.html import batch_html, prompt_table_html
+from russo_nb.execution.pipeline import default_agent
+from russo_nb.model.types import BatchResult
+from russo_nb.results.analysis import by_factor, paired_comparison, prompts_frame, summarize
+from russo_nb.results.progress_text import flaky_prompts
+from russo_nb.results.report import export, load_batch, to_html
+from russo_nb.results.store import HistoryStore
+from russo_nb.results.view import build_view, prompt_rows, summary_text
+from russo_nb.results.view.html import batch_html, prompt_table_html
+from russo_nb.surfaces.cli import _print_interval
+from russo_nb.surfaces.demo import run_demo, start_demo
 
 RUNS = 4
 

@@ -18,19 +18,29 @@ import pytest
 from analysis_helpers import make_run
 from pydantic.fields import FieldInfo
 
-from russo_nb import run_fields
-from russo_nb import types as russo_types
-from russo_nb.columns import FieldGetter
-from russo_nb.lazy_runs import LazyRuns
-from russo_nb.notebook.run_detail import run_detail_html
-from russo_nb.notebook.runs_table import row_label, runs_table_frame, shown_columns
-from russo_nb.records import decode_runs, encode_runs, record_fields
-from russo_nb.report import export, load_batch
-from russo_nb.report.tables import text_columns
-from russo_nb.run_fields import BOTH, FIELDS, RunField, Shown, declared, frame_columns, run_table, run_to_plain
+from russo_nb.model import run_fields
+from russo_nb.model import types as russo_types
+from russo_nb.model.columns import FieldGetter
+from russo_nb.model.lazy_runs import LazyRuns
+from russo_nb.model.records import decode_runs, encode_runs, record_fields
+from russo_nb.model.run_fields import (
+    BOTH,
+    FIELDS,
+    SCENARIOS,
+    RunField,
+    Shown,
+    declared,
+    frame_columns,
+    run_table,
+    run_to_plain,
+)
+from russo_nb.model.types import BatchResult, RetriedAttempt, SingleRunResult
+from russo_nb.results.report import export, load_batch
+from russo_nb.results.report.tables import text_columns
+from russo_nb.results.store import HistoryStore
 from russo_nb.scenario import ScenarioBatch, ScenarioResult
-from russo_nb.store import HistoryStore
-from russo_nb.types import BatchResult, RetriedAttempt, SingleRunResult
+from russo_nb.surfaces.notebook.run_detail import run_detail_html
+from russo_nb.surfaces.notebook.runs_table import row_label, runs_table_frame, shown_columns
 
 RECORDED = Path(__file__).parent / "data"
 MODELS = {"prompts": SingleRunResult, "scenarios": ScenarioResult}
@@ -64,6 +74,18 @@ def test_every_field_has_a_run_table_column_or_says_why_not(kind):
         read = {spec.get.name for spec in frame_columns(kind, files=True) if isinstance(spec.get, FieldGetter)}
         kept = {spec.name for spec in declared(kind) if not spec.not_in_table}
         assert read == kept
+
+
+ROW_CHECK_OF_DTYPE = {"int": "int", "Int64": "int?", "float": "float", "bool": "bool", "category": "status"}
+
+
+def test_a_fields_row_check_agrees_with_its_own_columns_dtype():
+    """A plain row cell is checked as its column is typed (a float column's cell must be a number or null)."""
+    for spec in FIELDS:
+        if spec.dtype in ROW_CHECK_OF_DTYPE and spec.encode is None:
+            assert spec.check == ROW_CHECK_OF_DTYPE[spec.dtype], spec.name
+        if spec.dtype == "datetime":  # epoch seconds
+            assert spec.check == "float", spec.name
 
 
 def test_the_csv_text_columns_are_the_text_columns_of_the_run_table():
@@ -300,10 +322,44 @@ def test_a_field_added_to_the_declaration_reaches_scenario_runs(added, tmp_path)
     assert run_to_plain(runs[0])[name] == values[0]
 
 
+@pytest.fixture
+def judge_model(monkeypatch):
+    """A field only scenario runs have (``judge_model: str | None``), declared once in FIELDS."""
+    spec = RunField("judge_model", SCENARIOS, "The judge's model.", dtype="str", sql="TEXT")
+    try:
+        _add_model_field(ScenarioResult, "judge_model", str | None, None)
+        russo_types._FIELD_SETS.clear()
+        monkeypatch.setattr(run_fields, "FIELDS", (*FIELDS, spec))
+        yield "judge_model"
+    finally:
+        _remove_model_field(ScenarioResult, "judge_model")
+        russo_types._FIELD_SETS.clear()
+
+
+def test_a_scenario_only_field_reaches_scenario_formats_and_not_prompt_ones(judge_model, tmp_path):
+    runs = [
+        ScenarioResult(name="refund", success=True, judge_model="gpt-x"),
+        ScenarioResult(name="refund", success=False),
+    ]
+    batch = ScenarioBatch(runs=runs)
+    assert _cells(batch.to_dataframe()[judge_model]) == ["gpt-x", None]
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        loaded = load_batch(export(batch, tmp_path / f"scenarios{suffix}"))
+        assert [run.judge_model for run in loaded.runs] == ["gpt-x", None], suffix
+    store = HistoryStore(tmp_path / "history.sqlite")
+    store.record(batch)
+    prompts = BatchResult(runs=[make_run("book", 0, True)])
+    assert judge_model not in prompts.to_dataframe().columns  # a prompt batch has no such column
+    store.record(prompts)
+    with sqlite3.connect(tmp_path / "history.sqlite") as conn:
+        stored = [row[0] for row in conn.execute("SELECT judge_model FROM runs ORDER BY rowid")]
+    assert stored == ["gpt-x", None, None]  # the prompt run's is NULL
+
+
 def test_runs_the_engine_makes_have_an_added_field_at_its_default(added):
     """The engine names the fields it sets; a field declared since gets the model's default."""
     import russo_nb as russo
-    from russo_nb.types import AgentResponse, ToolCall
+    from russo_nb.model.types import AgentResponse, ToolCall
 
     async def agent(text):
         return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])

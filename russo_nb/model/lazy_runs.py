@@ -1,12 +1,12 @@
 """A batch's runs kept as columns, each run object built on first access.
 
 Loading a 100,000-run CSV / Parquet export used to build 100,000
-:class:`~russo_nb.types.SingleRunResult` objects before anyone looked at one. A loaded
+:class:`~russo_nb.model.types.SingleRunResult` objects before anyone looked at one. A loaded
 batch now keeps its runs as the converted, validated columns of the file
 (:class:`RunColumnStore`) and ``result.runs`` is a :class:`LazyRuns`: a sequence that builds
 run ``i`` the first time it is asked for (and hands back the same object afterwards). Counts
 (``pass_rate``, ``status_counts``, ``tally()``) come from the status column and the runs frame
-from the stored columns (:func:`russo_nb.columns.table_columns`), so neither builds a run.
+from the stored columns (:func:`russo_nb.model.columns.table_columns`), so neither builds a run.
 
 Everything a list of runs does works the same: ``len``, indexing, slicing (a list), iteration,
 ``==`` with a list, pickling and copying (as a plain list), ``BatchResult.model_dump()``.
@@ -40,10 +40,10 @@ class RunColumnStore:
     ``coded``: the fields kept as distinct values (values are the field values): each text or bool field
     with a column of its own (prompt, prompt_id, audio_key, ...), eval_result, effects, retried,
     conditions, and text (the agent's text; ``''`` for none). ``status``: codes into
-    :data:`~russo_nb.columns.RUN_STATUSES`. ``numbers``: each number or time field with a column of its
+    :data:`~russo_nb.model.columns.RUN_STATUSES`. ``numbers``: each number or time field with a column of its
     own (run_index, latency_s, synth_s, attempts, seed, started_at) as a float array (NaN for missing),
-    made the field's Python values by its declared dtype (:data:`russo_nb.run_fields.FIELDS`). ``errors``: the RunError
-    of each run that has one, by row. ``usage``: the usage counts per row (NaN: not reported).
+    made the field's Python values by its declared dtype (:data:`russo_nb.model.run_fields.FIELDS`).
+    ``errors``: the RunError of each run that has one, by row. ``usage``: the usage counts per row (NaN: not reported).
     ``has_text``: the file kept the agent's text, so every run gets a response.
     """
 

@@ -1,6 +1,6 @@
 """The compact row format of runs: each run a row of JSON cells, shared values written once.
 
-A run is a *row* of cells, one per field that :data:`russo_nb.run_fields.FIELDS` declares for its
+A run is a *row* of cells, one per field that :data:`russo_nb.model.run_fields.FIELDS` declares for its
 kind (:func:`record_fields`: the fields' ``encode`` / ``decode`` / ``check`` at their positions,
 :data:`V2_CELLS`); values many runs share (tool calls, evaluations, responses, prompt texts,
 effects lists, conditions) are written once into *tables* and the cells refer to them by number.
@@ -9,7 +9,7 @@ The rows drive:
 
 - :func:`encode_runs` / :func:`decode_runs`: a chunk of runs as one bytes blob and back (how runs
   travel between processes, e.g. from Dask workers), lossless; clips travel with it when given;
-- the JSON-lines export (:mod:`russo_nb.report.jsonl`): the same tables and rows, one per line.
+- the JSON-lines export (:mod:`russo_nb.results.report.jsonl`): the same tables and rows, one per line.
 
 What a row leaves out, by design: a prompt run's ``prompt_id`` is written once beside its prompt
 text (the prompts table), and a scenario run's clips are the batch's audio (keys in the row).
@@ -239,7 +239,7 @@ class RowDecoder:
 
 @dataclass(frozen=True)
 class RecordField:
-    """One cell of a run's row: the declared field (:class:`~russo_nb.run_fields.RunField`) at its position.
+    """One cell of a run's row: the declared field (:class:`~russo_nb.model.run_fields.RunField`) at its position.
 
     ``optional`` cells are trailing, left off when None, and read as ``default()`` when absent
     (without a ``default``, ``decode(decoder, None)``).
@@ -318,7 +318,7 @@ model's default). ``prompts``: ``retried`` and ``conditions`` are written only w
 
 
 def record_fields(kind: str) -> tuple[RecordField, ...]:
-    """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.run_fields.FIELDS`."""
+    """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.model.run_fields.FIELDS`."""
     if kind not in V2_CELLS:
         raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
     if kind == "scenarios":
@@ -343,7 +343,7 @@ def _record(kind: str) -> tuple[RecordField, ...]:
 
 def _bad_cell(name: str, check: str, cell: Any) -> Any:
     """A plain cell that fails its check, fixed when it only has another number type, else a ValueError."""
-    if check in ("int", "int?"):  # a whole number of sane size (1e300 or Infinity are not), see russo_nb.cells
+    if check in ("int", "int?"):  # a whole number of sane size (1e300 or Infinity are not), see russo_nb.model.cells
         return whole_number(name, cell, optional=check == "int?")
     if check == "float" and isinstance(cell, int) and not isinstance(cell, bool) and abs(cell) < MAX_WHOLE:
         return float(cell)

@@ -1,10 +1,10 @@
 """Every field of a run, declared once: each reader and writer of runs is derived from :data:`FIELDS`.
 
-A :class:`RunField` says, for one field of a prompt run (:class:`~russo_nb.types.SingleRunResult`)
+A :class:`RunField` says, for one field of a prompt run (:class:`~russo_nb.model.types.SingleRunResult`)
 and / or a scenario run (:class:`~russo_nb.scenario.ScenarioResult`):
 
 - its **cell** in the compact row format (``encode`` / ``decode`` / ``check``): the JSON-lines
-  export and :func:`russo_nb.records.encode_runs` (:func:`russo_nb.records.record_fields`);
+  export and :func:`russo_nb.model.records.encode_runs` (:func:`russo_nb.model.records.record_fields`);
 - its **plain JSON** (``plain``): :func:`run_to_plain`, what the history store writes when
   pydantic's serializer refuses a value;
 - its **run-table columns** (``dtype``: a column named as the field; ``columns``: further ones
@@ -12,7 +12,7 @@ and / or a scenario run (:class:`~russo_nb.scenario.ScenarioResult`):
   SQL columns (``sql``), all from :func:`run_table`; a field no column keeps says why
   (``not_in_table``) and a table loads it back as the model's default;
 - how a **CSV / Parquet file loads it back** into a batch kept as columns
-  (:class:`russo_nb.lazy_runs.LazyRuns`): a field's own column is read by its dtype;
+  (:class:`russo_nb.model.lazy_runs.LazyRuns`): a field's own column is read by its dtype;
 - whether the **notebook** shows it (``shown``): a column of the runs table and a fact in the run detail.
 
 So adding a field to the run models is one edit here: a scalar with a ``dtype`` reaches every
@@ -22,13 +22,14 @@ declared). Derived lists are cached against the identity of :data:`FIELDS`.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from .columns import RUN_STATUSES, ColumnDtype, FieldGetter, RunColumn, calls_text, field
 from .serialize import dumps_safe, evaluation_to_plain, plain
-from .types import Audio, EvalResult, RetriedAttempt, RunError, retried_text
+from .types import Audio, EvalResult, RetriedAttempt, RunError, construct_fast, retried_text
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -58,7 +59,7 @@ BOTH: tuple[str, ...] = ("prompts", "scenarios")
 
 CellCheck = Literal["any", "int", "int?", "float", "bool", "status"]
 """How a plain cell is checked on the way back: as it is, a whole number (or None), a number or None, a bool,
-a run status. Whole numbers must be of sane size (:mod:`russo_nb.cells`)."""
+a run status. Whole numbers must be of sane size (:mod:`russo_nb.model.cells`)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class RunField:
     (else a plain cell reads as the model's default, a decoded one as ``decode(decoder, None)``).
 
     ``plain(value)``: the value as plain JSON data for :func:`run_to_plain` (default
-    :func:`russo_nb.serialize.plain`). ``dtype``: the field has a run-table column of its own name
+    :func:`russo_nb.model.serialize.plain`). ``dtype``: the field has a run-table column of its own name
     reading it as it is (``sql``: also a history-store column; ``column_kinds``: the batches whose
     table has it, default ``kinds``; ``frame=False``: in files only); ``columns``: further columns
     read from the field. ``not_in_table``: why no column keeps the field (then it is required).
@@ -247,7 +248,7 @@ def _is_passed(status: Any) -> bool:
     return status == "passed"
 
 
-# -- how row cells are written and read (see russo_nb.records) -------------------------------------
+# -- how row cells are written and read (see russo_nb.model.records) -------------------------------------
 
 
 def _error_cell(_: Any, run: Any) -> Any:
@@ -345,7 +346,7 @@ def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
 # The scenario run's models live in the scenario package, which runs scenarios through the engine,
 # and the engine reads these declarations: this module never imports it (that closed an import
 # circle of packages). russo_nb.scenario.result hands its models here as it is imported, and what
-# builds scenario runs from their cells (russo_nb.records) imports it first.
+# builds scenario runs from their cells (russo_nb.model.records) imports it first.
 _SCENARIO_MODELS: dict[str, type] = {}
 
 
@@ -363,7 +364,26 @@ def _scenario_model(name: str) -> Any:
 
 def _lifecycle(_: Any, cell: Any) -> list[Any]:
     LifecycleEvent = _scenario_model("LifecycleEvent")
-    return [LifecycleEvent.model_validate({"phase": p, "at": at, "detail": d}) for p, at, d in cell]
+    phases = _phases(LifecycleEvent)
+    events = []
+    for phase, at, detail in cell:
+        values = {"phase": phase, "at": at, "detail": detail}
+        if phase in phases and type(at) is float and type(detail) is str:  # already what validation gives
+            events.append(construct_fast(LifecycleEvent, values))
+        else:
+            events.append(LifecycleEvent.model_validate(values))
+    return events
+
+
+_PHASES: dict[type, frozenset[str]] = {}
+
+
+def _phases(model: type) -> frozenset[str]:
+    """The phase names a lifecycle event may hold (its ``phase`` Literal)."""
+    hit = _PHASES.get(model)
+    if hit is None:
+        hit = _PHASES[model] = frozenset(typing.get_args(model.model_fields["phase"].annotation))
+    return hit
 
 
 def _criteria_cell(_: Any, run: Any) -> list[Any]:
@@ -851,7 +871,7 @@ def declared(kind: str) -> tuple[RunField, ...]:
 def run_table() -> tuple[RunColumn, ...]:
     """Every column of a run table, in order: the batch's, each field's, the whole run's.
 
-    Scenario batches also get ``score_<name>`` per scorer (see :func:`russo_nb.analysis.frames.run_table`).
+    Scenario batches also get ``score_<name>`` per scorer (see :func:`russo_nb.results.analysis.frames.run_table`).
     """
     return derived(
         "table",

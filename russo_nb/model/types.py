@@ -8,6 +8,7 @@ default, so ``SingleRunResult(prompt=, run_index=, eval_result=)`` and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -67,6 +68,7 @@ Conditions = dict[str, ConditionValue]
 """A run's conditions: condition name → scalar (a voice, an SNR, an agent version ...)."""
 
 
+@functools.lru_cache(maxsize=8192)  # a batch's runs share their prompts (a scenario run's id is asked per run)
 def prompt_id(prompt: str) -> str:
     """A short stable id for a prompt text (first 10 hex digits of its SHA-1)."""
     return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]

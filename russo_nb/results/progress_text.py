@@ -22,7 +22,7 @@ def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
     """
     from .view.model import prompt_rows
 
-    return [(row.prompt, row.passed, row.finished) for row in prompt_rows(batch) if row.flaky]
+    return [(row.prompt, row.passed, row.finished) for row in prompt_rows(batch, measures=False) if row.flaky]
 
 
 def pass_line(label: str, batch: Any) -> str:

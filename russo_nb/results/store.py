@@ -38,13 +38,18 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def _run_sql_columns() -> list[tuple[str, str]]:
-    """The run columns the store keeps as SQL columns, from the one run-table declaration."""
-    return [(spec.name, spec.sql) for spec in run_table() if spec.sql and "prompts" in spec.kinds]
+    """The run columns the store keeps as SQL columns (of prompt and scenario runs), from the one declaration."""
+    return list({spec.name: (spec.name, spec.sql) for spec in run_table() if spec.sql}.values())
 
 
-def _insert_run() -> str:
-    """The INSERT of one run row: batch id, sequence number, the declared SQL columns, the run as JSON."""
-    names = ["batch_id", "seq", *(name for name, _ in _run_sql_columns()), "run_json"]
+def _sql_specs(kind: str) -> list[Any]:
+    """The SQL columns a ``kind`` batch's runs fill (the others stay NULL)."""
+    return [spec for spec in run_table() if spec.sql and kind in spec.kinds]
+
+
+def _insert_run(kind: str) -> str:
+    """The INSERT of one run row: batch id, sequence number, the kind's SQL columns, the run as JSON."""
+    names = ["batch_id", "seq", *(spec.name for spec in _sql_specs(kind)), "run_json"]
     return f"INSERT INTO runs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
@@ -139,6 +144,11 @@ def _storable(result: Any) -> Any:
     from ..model.types import as_batch_result
 
     return as_batch_result(result)
+
+
+def _kind(result: Any) -> str:
+    """``scenarios`` for a scenario batch, else ``prompts``."""
+    return "scenarios" if getattr(result.metadata, "kind", None) == "scenarios" else "prompts"
 
 
 def _is_scenario_json(text: str) -> bool:
@@ -271,7 +281,7 @@ class HistoryStore:
                         "each batch is recorded once (run it again for a new batch id)"
                     )
                 conn.execute("INSERT INTO batches VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch_row)
-                conn.executemany(_insert_run(), self._run_rows(batch_id, result))
+                conn.executemany(_insert_run(_kind(result)), self._run_rows(batch_id, result))
                 if include_audio:
                     conn.executemany(
                         "INSERT INTO audio VALUES (?,?,?,?,?,?,?)",
@@ -289,8 +299,8 @@ class HistoryStore:
 
     @staticmethod
     def _run_rows(batch_id: str, result: Any) -> Iterator[tuple[Any, ...]]:
-        """One row per run: the declared SQL columns (see :func:`russo_nb.run_fields.run_table`) and the run as JSON."""
-        specs = [spec for spec in run_table() if spec.sql and "prompts" in spec.kinds]
+        """One row per run: the batch kind's SQL columns (see run_fields.run_table) and the run as JSON."""
+        specs = _sql_specs(_kind(result))
         cells = table_columns(result.runs, specs, result.metadata)
         columns = [cells[spec.name] for spec in specs]
         for seq, (run, values) in enumerate(zip(result.runs, zip(*columns))):

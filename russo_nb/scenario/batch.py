@@ -127,7 +127,8 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         from ..results.analysis.rows import prompt_rows
 
         values = []
-        for row in prompt_rows(self):  # finished runs only: a cancelled run (interrupted batch) is not a failure
+        # finished runs only: a cancelled run (interrupted batch) is not a failure
+        for row in prompt_rows(self, measures=False):
             n, c = row.finished, row.passed
             if k > n:
                 cancelled = f" that finished ({row.cancelled} cancelled)" if row.cancelled else ""

@@ -121,7 +121,7 @@ def _per_prompt_counts(source: Any) -> dict[str, tuple[int, int]]:
     if getattr(source, "runs", None) is not None:  # the one per-prompt aggregation: cancelled runs never count
         from .rows import prompt_rows
 
-        return {row.prompt: (row.passed, row.finished) for row in prompt_rows(source)}
+        return {row.prompt: (row.passed, row.finished) for row in prompt_rows(source, measures=False)}
     raise InvalidArgumentError(
         f"cannot compare a {type(source).__name__}; "
         "pass a BatchResult, a prompts frame or a dict prompt -> (passed, runs)"

@@ -13,6 +13,7 @@ rate's denominator, and a group none of whose runs finished is "not run", never 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,10 +137,12 @@ class Grouped:
 @dataclass
 class _Cells:
     prompts: list[Any]
-    ids: list[Any]
+    ids: list[Any] | None
+    """None: not read (each row's id is made from its prompt)."""
     statuses: list[Any]
-    match: list[Any]
-    latency: list[Any]
+    match: list[Any] | None
+    """None: not read (counts only)."""
+    latency: list[Any] | None
     keys: list[tuple[Any, ...]] | None = None
     conditions: list[dict[str, Any]] | None = None
     counts: list[int] | None = None
@@ -175,13 +178,16 @@ def condition_by(runs: Any) -> tuple[str, ...]:
     units = runs.units() if isinstance(runs, PartialRuns) else None
     if units is not None:  # a stopped batch: its finished runs and one example a prompt, nothing else built
         cells = [run.conditions for unit in units for run in (unit.example, *unit.finished)]
-    else:
+    elif isinstance(runs, ColumnarRuns):  # a loaded table: from its stored column, no run built
         cells = field_cells(runs, run_field("conditions", default=None))
-    by_id: dict[int, dict[str, Any]] = {}
-    for conditions in cells:  # runs share their conditions dicts: each distinct object looked at once
-        by_id.setdefault(id(conditions), conditions or {})
+    else:
+        cells = [run.conditions for run in runs]
+    if not any(cells):  # a plain batch: no run carries a condition
+        return ()
+    by_id = dict(zip(map(id, cells), cells))  # runs share their conditions dicts: each object looked at once
     distinct: dict[Any, dict[str, Any]] = {}
     for conditions in by_id.values():
+        conditions = conditions or {}
         try:
             key: Any = tuple((name, _key_value(value)) for name, value in conditions.items())
             hash(key)
@@ -198,19 +204,30 @@ def condition_by(runs: Any) -> tuple[str, ...]:
     )
 
 
-_LIGHT = [column(name) for name in ("prompt", "prompt_id", "status", "match_rate", "latency_s")]
+_COUNTED = [column(name) for name in ("prompt", "prompt_id", "status")]
+_MEASURED = [*_COUNTED, column("match_rate"), column("latency_s")]
+_READ = [operator.attrgetter(name) for name in ("prompt", "prompt_id", "status")]
 
 
-def _object_cells(runs: Sequence[Any], names: tuple[str, ...]) -> _Cells:
-    """One cell per run, read column by column (runs as objects, or runs kept as columns: no run built)."""
-    cells = table_columns(runs, _LIGHT)
-    out = _Cells(cells["prompt"], cells["prompt_id"], cells["status"], cells["match_rate"], cells["latency_s"])
+def _object_cells(runs: Sequence[Any], names: tuple[str, ...], measures: bool = True) -> _Cells:
+    """One cell per run, read column by column (runs kept as columns: from the stored columns, no run
+    built); without ``measures`` only prompt and status are read (match rate and latency unknown)."""
+    if isinstance(runs, ColumnarRuns):
+        cells = table_columns(runs, _MEASURED if measures else _COUNTED)
+        prompts, ids, statuses = cells["prompt"], cells["prompt_id"], cells["status"]
+    else:  # run objects: the Run protocol's attributes, each read in a C-level pass (no tuple per run)
+        cells = table_columns(runs, _MEASURED[3:]) if measures else {}
+        reads = _READ if measures else _READ[::2]  # counts only: no prompt ids (each row's made from its text)
+        values = [list(map(read, runs)) for read in reads]
+        prompts, statuses = values[0], values[-1]
+        ids = values[1] if measures else None
+    out = _Cells(prompts, ids, statuses, cells.get("match_rate"), cells.get("latency_s"))
     if names:
         out.conditions = [c or {} for c in field_cells(runs, run_field("conditions", default=None))]
     return out
 
 
-def _partial_cells(runs: PartialRuns, names: tuple[str, ...]) -> _Cells | None:
+def _partial_cells(runs: PartialRuns, names: tuple[str, ...], measures: bool = True) -> _Cells | None:
     """A stopped batch: each finished run a cell, each prompt's unfinished runs one cancelled cell
     (``counts``) where its first unfinished run stands — a stopped 1M-run batch in milliseconds."""
     units = runs.units()
@@ -230,11 +247,12 @@ def _partial_cells(runs: PartialRuns, names: tuple[str, ...]) -> _Cells | None:
         if pending:
             finished.append(unit.example)
             counts.append(-pending)
-    out = _object_cells(finished, names)
+    out = _object_cells(finished, names, measures)
     for index, count in enumerate(counts):
         if count < 0:  # the unfinished runs, counted as cancelled whatever the example says
             out.statuses[index] = CANCELLED
-            out.match[index] = out.latency[index] = None
+            if out.match is not None and out.latency is not None:
+                out.match[index] = out.latency[index] = None
     out.counts = [abs(count) for count in counts]
     return out
 
@@ -267,9 +285,9 @@ def _frame_cells(frame: Any, names: tuple[str, ...]) -> _Cells:
     return out
 
 
-def _floats(values: list[Any]) -> np.ndarray:
-    """Numbers as floats, None as NaN (numpy converts None itself, in C)."""
-    return np.array(values, dtype=float)
+def _floats(values: list[Any] | None, n: int) -> np.ndarray:
+    """Numbers as floats, None as NaN (numpy converts None itself, in C); all NaN when not read."""
+    return np.full(n, np.nan) if values is None else np.array(values, dtype=float)
 
 
 def _codes(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
@@ -279,7 +297,7 @@ def _codes(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
     return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values)), distinct
 
 
-def _cells_of(source: Any, names: tuple[str, ...]) -> tuple[_Cells, float | None]:
+def _cells_of(source: Any, names: tuple[str, ...], measures: bool = True) -> tuple[_Cells, float | None]:
     if hasattr(source, "columns") and hasattr(source, "iloc"):  # a runs DataFrame
         return _frame_cells(source, names), source.attrs.get("timeout")
     result = result_of(source)
@@ -293,9 +311,9 @@ def _cells_of(source: Any, names: tuple[str, ...]) -> tuple[_Cells, float | None
         )
     timeout = getattr(getattr(result, "metadata", None), "timeout", None)
     timeout = float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None
-    cells = _partial_cells(runs, names) if isinstance(runs, PartialRuns) else None
+    cells = _partial_cells(runs, names, measures) if isinstance(runs, PartialRuns) else None
     if cells is None:
-        cells = _object_cells(runs if isinstance(runs, ColumnarRuns) else list(runs), names)
+        cells = _object_cells(runs if isinstance(runs, ColumnarRuns) else list(runs), names, measures)
     return cells, timeout
 
 
@@ -305,14 +323,17 @@ def group_runs(
     by: str | Sequence[str] = (),
     confidence: float = CONFIDENCE,
     timeout: float | None = None,
+    measures: bool = True,
 ) -> Grouped:
     """The runs of ``source`` grouped by prompt (and by the conditions ``by``), counted in one pass.
 
     ``source``: a batch result (prompt or scenario batch, suite result, loaded file) or a runs
     frame. ``timeout``: the per-run limit timed-out runs are censored at (default: the batch's).
+    ``measures=False`` counts only (statuses, passes, intervals): match rates and latencies are
+    not read, which halves the time for callers that need no more (comparisons, suite lines).
     """
     names = (by,) if isinstance(by, str) else tuple(by)
-    cells, own_timeout = _cells_of(source, names)
+    cells, own_timeout = _cells_of(source, names, measures)
     timeout = own_timeout if timeout is None else timeout
     statuses = np.array(cells.statuses, dtype=object)
     statuses[statuses == None] = "failed"  # noqa: E711  (elementwise: a run without a status counts as failed)
@@ -340,8 +361,8 @@ def group_runs(
     distinct_pairs, first = np.unique(pair, return_index=True)
     pair_counts = np.bincount(pair, weights=weights, minlength=groups * max(len(status_names), 1))
     finished = statuses != CANCELLED
-    match = _floats(cells.match)
-    raw_latency = _floats(cells.latency)
+    match = _floats(cells.match, len(statuses))
+    raw_latency = _floats(cells.latency, len(statuses))
     has_match = finished & ~np.isnan(match)
     has_latency = finished & ~np.isnan(raw_latency)
     latency, censored = censored_latency(raw_latency, statuses, timeout)
@@ -361,7 +382,7 @@ def group_runs(
     for group, key in enumerate(distinct):
         start = int(starts[group])
         prompt = key[0] if names else key
-        row = PromptRow(str(prompt), prompt_id=ids[start])
+        row = PromptRow(str(prompt), prompt_id=None if ids is None else ids[start])
         if names:
             row.conditions = dict(zip(names, cells.keys[start], strict=True))  # type: ignore[index]
         rows.append(row)
@@ -385,13 +406,16 @@ def group_runs(
     return Grouped(rows, codes, statuses, latency, weights, timeout)
 
 
-def prompt_rows(result: Any, *, by: str | Sequence[str] = (), confidence: float = CONFIDENCE) -> list[PromptRow]:
+def prompt_rows(
+    result: Any, *, by: str | Sequence[str] = (), confidence: float = CONFIDENCE, measures: bool = True
+) -> list[PromptRow]:
     """One row per prompt (or scenario) — and, with ``by``, per value of those conditions — in first-seen order.
 
     The one per-prompt aggregation (:func:`group_runs`): runs, finished, passed, statuses, mean
     match rate and latency, and the Wilson interval over finished runs. Cancelled runs are
     counted and never scored. ``by="voice"`` or ``by=["voice", "snr_db"]`` splits each prompt by
     run conditions (``row.conditions`` says which); a run without a condition groups under None.
-    ``result`` may also be a runs frame (its condition columns give ``by``).
+    ``result`` may also be a runs frame (its condition columns give ``by``). ``measures=False``:
+    counts only (``match`` and ``latency`` None), for callers that read no more.
     """
-    return group_runs(result, by=by, confidence=confidence).rows
+    return group_runs(result, by=by, confidence=confidence, measures=measures).rows

@@ -93,7 +93,8 @@ class SuiteResult:
         from ...model.thresholds import format_rate
         from ...results.view.model import prompt_rows
 
-        rows = prompt_rows(self.scenarios)  # the one per-prompt aggregation: cancelled runs are never failures
+        # the one per-prompt aggregation: cancelled runs are never failures
+        rows = prompt_rows(self.scenarios, measures=False)
         by_scenario = self.scenarios.by_scenario()
         width = max([len(terminal_safe(row.prompt)) for row in rows] + [width])
         lines = ["scenarios"]

@@ -262,7 +262,7 @@ DRAWN: frozenset[str] = frozenset({"prompt", "run_index", "status", "latency_s",
 
 
 def _declared_facts(run: Run) -> list[tuple[str, str]]:
-    """A fact for each other field declared ``shown`` (:data:`russo_nb.run_fields.FIELDS`) the run has a value of."""
+    """A fact for each other field declared ``shown`` (:data:`russo_nb.model.run_fields.FIELDS`) with a value."""
     facts = []
     for spec in declared("prompts" if run.kind == "prompt" else "scenarios"):
         if spec.shown is None or spec.name in DRAWN:
@@ -300,7 +300,7 @@ def _error_section(run: Run) -> str:
 def _retried_section(run: Run) -> str:
     """The run's earlier attempts that failed and were retried, one line each, numbered as attempts.
 
-    The engine keeps the last :data:`~russo_nb.types.MAX_RETRIED_KEPT` of them (oldest first), so
+    The engine keeps the last :data:`~russo_nb.model.types.MAX_RETRIED_KEPT` of them (oldest first), so
     numbering counts back from the run's last attempt; attempts not kept are said to be missing.
     """
     retried = list(run.retried)

@@ -67,7 +67,7 @@ DERIVED_AFTER: dict[str, tuple[TableColumn, ...]] = {
 
 
 def shown_columns() -> tuple[TableColumn, ...]:
-    """The columns of the runs table: each run field declared ``shown`` (:data:`russo_nb.run_fields.FIELDS`),
+    """The columns of the runs table: each run field declared ``shown`` (:data:`russo_nb.model.run_fields.FIELDS`),
     in declaration order, with the table's own columns (:data:`DERIVED_AFTER`) after the field they follow.
 
     About 150 characters of 12px monospace: the whole row fits 1400 px without scrolling. A failed
