@@ -11,11 +11,14 @@ Targets:
    engine without the recogniser's process pool.
 
 The cluster is a real one on loopback: a ``dask scheduler`` process and two ``dask worker``
-processes (one thread each), started here and stopped at the end; the driver of each case runs in its
-own fresh process (the in-process baseline too), so peak memory is that process's alone. Each case
-runs two (tiny) or three (voice) times, alternating, and the best run counts. The machine is shared with
-other work: CPU figures move by ±20 %, wall-clock throughput by more (1.4–1.5× over three runs while the load
-average was ~12; single pairs ranged 0.6–2.1×).
+processes (one thread each), started here with the settings the executor's own local cluster uses
+(:data:`russo_nb.dask_executor.CLUSTER_CONFIG`, as environment variables) and stopped at the end; the driver
+of each case runs in its own fresh process (the in-process baseline too), so peak memory is that process's
+alone. Each case runs twice, alternating, and the best run counts. Both sides exclude the same warm-up (a
+short job first in the same process: espeak-ng and the recogniser's decoder loaded). Besides wall-clock
+throughput, the CPU seconds of every process are printed (CPU per run is what a loaded machine does not
+distort much), and the load average before and after. On a shared machine throughput is not trustworthy:
+re-measure on an idle one.
 
 Run: python benchmarks/dask_executor.py [--tiny N] [--voice N]
 """
@@ -128,7 +131,7 @@ def voice_case(runs: int, scheduler_file: str | None) -> dict:
         from russo_nb.dask_executor import DaskExecutor
 
         client = Client(scheduler_file=scheduler_file)
-        executor = DaskExecutor(client, chunk_size=2)  # small chunks: slow runs spread evenly over the workers
+        executor = DaskExecutor(client)  # default chunks: they shrink towards the end of the job
     options = dict(synthesizer=EspeakSynthesizer(), agent=agent, runs=max(1, runs // len(prompts)))
     # warm up: every worker (and this process) loads the recogniser's decoder once, as a long job would
     russo.run_concurrent_sync(prompts[:4], synthesizer=EspeakSynthesizer(), agent=agent, runs=2, executor=executor)
@@ -152,6 +155,17 @@ def voice_case(runs: int, scheduler_file: str | None) -> dict:
 # -- the orchestration ----------------------------------------------------------------------------
 
 
+def cluster_env() -> dict[str, str]:
+    """This environment plus :data:`~russo_nb.dask_executor.CLUSTER_CONFIG` as Dask's environment variables."""
+    from russo_nb.dask_executor import CLUSTER_CONFIG
+
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for key, value in CLUSTER_CONFIG.items():
+        name = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+        env[name] = repr(value) if isinstance(value, bool) else str(value)
+    return env
+
+
 def _case(name: str, runs: int, scheduler_file: str | None) -> dict:
     command = [sys.executable, str(HERE), "--case", name, "--n", str(runs)]
     if scheduler_file:
@@ -169,8 +183,7 @@ class Cluster:
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="russo-dask-bench-")
         self.file = str(Path(self.dir, "scheduler.json"))
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": cluster_env()}
         module = [sys.executable, "-m"]
         self.procs = [
             subprocess.Popen(
@@ -237,6 +250,7 @@ def main() -> None:
         print(json.dumps(case(args.n, args.scheduler_file)))
         return
 
+    load_before = os.getloadavg()
     cluster = Cluster()
     try:
         tiny_here, tiny_there = [], []
@@ -244,11 +258,16 @@ def main() -> None:
             tiny_here.append(_case("tiny", args.tiny, None))
             tiny_there.append(_case("tiny", args.tiny, cluster.file))
         voice_here, voice_there = [], []
-        for _ in range(3):
+        for _ in range(2):
             voice_here.append(_case("voice", args.voice, None))
             voice_there.append(_case("voice", args.voice, cluster.file))
     finally:
         cluster.close()
+    load_after = os.getloadavg()
+    print(
+        f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {', '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} cores)"
+    )
 
     here = min(tiny_here, key=lambda r: r["driver_cpu_s"])
     there = min(tiny_there, key=lambda r: r["driver_cpu_s"] + r["worker_cpu_s"])
@@ -282,11 +301,27 @@ def main() -> None:
     remote = min(voice_there, key=lambda r: r["wall_s"])
     rate_here = local["runs"] / local["wall_s"]
     rate_there = remote["runs"] / remote["wall_s"]
-    print(f"CPU-bound runs (espeak-ng + pocketsphinx inline), {local['runs']} runs, best of 3")
-    print(f"  in process     : {rate_here:5.2f} runs/s ({local['ok']} without error)")
-    print(f"  Dask, 2 workers: {rate_there:5.2f} runs/s ({remote['ok']} without error)")
+    print(f"CPU-bound runs (espeak-ng + pocketsphinx inline), {local['runs']} runs, best of 2")
+    print(
+        f"  in process     : {rate_here:5.2f} runs/s ({local['ok']} without error); CPU "
+        f"{local['driver_cpu_s'] / local['runs'] * 1e3:.0f} ms per run, {local['driver_cpu_s'] / local['wall_s']:.2f} "
+        "cores busy on average"
+    )
+    cpu_there = remote["worker_cpu_s"] + remote["driver_cpu_s"] + remote["scheduler_cpu_s"]
+    print(
+        f"  Dask, 2 workers: {rate_there:5.2f} runs/s ({remote['ok']} without error); CPU "
+        f"{remote['worker_cpu_s'] / remote['runs'] * 1e3:.0f} ms per run on the workers + driver "
+        f"{remote['driver_cpu_s'] / remote['runs'] * 1e3:.0f} + scheduler "
+        f"{remote['scheduler_cpu_s'] / remote['runs'] * 1e3:.0f}, "
+        f"{cpu_there / remote['wall_s']:.2f} cores busy on average"
+    )
     ratio = rate_there / rate_here
-    print(f"  speed-up {ratio:.2f}× (target ≥ 1.6×): {'MET' if ratio >= 1.6 else 'MISSED'}")
+    # what two idle cores allow at these CPU costs, if the in-process engine keeps one core busy
+    bound = min(2.0, 2 * local["driver_cpu_s"] / cpu_there)
+    print(
+        f"  speed-up {ratio:.2f}× (target ≥ 1.6×): {'MET' if ratio >= 1.6 else 'MISSED'}; at these CPU costs per run "
+        f"two idle cores allow at most {bound:.2f}× (one busy core in process)"
+    )
 
 
 if __name__ == "__main__":

@@ -102,3 +102,11 @@ def test_a_loaded_export_resumes_with_the_agent_given(tmp_path):
 def test_resume_refuses_a_batch_without_runs():
     with pytest.raises(InvalidArgumentError, match="nothing to resume"):
         resume(russo_nb.BatchResult(), agent=None)
+
+
+def test_resume_refuses_what_is_not_a_prompt_batch():
+    with pytest.raises(InvalidArgumentError, match=r"takes a prompt batch .*not list"):
+        resume(russo_nb.BatchResult().runs, agent=None)  # the runs, not the batch holding them
+    scenarios_as_prompts = russo_nb.BatchResult(metadata=russo_nb.BatchMetadata(kind="scenarios"))
+    with pytest.raises(InvalidArgumentError, match=r"only prompt batches .*'scenarios'"):
+        resume(scenarios_as_prompts, agent=None)

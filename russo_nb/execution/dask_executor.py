@@ -402,7 +402,12 @@ class DaskExecutor:
         driver = _Driver(self, client, job, payload, loop)
         await asyncio.to_thread(driver.start)
         try:
-            await asyncio.shield(driver.finished)
+            while True:
+                try:
+                    await asyncio.wait_for(asyncio.shield(driver.finished), WORKER_CHECK_S)
+                    break
+                except asyncio.TimeoutError:
+                    await asyncio.to_thread(driver.check_workers)
         except asyncio.CancelledError:
             await asyncio.to_thread(driver.stop)
             raise
@@ -459,7 +464,7 @@ class _Driver:
         self.futures: dict[Any, tuple[int, int]] = {}
         self.stopping = False
         self.lost: str | None = None  # why the cluster gave up the job's unfinished runs (no worker left)
-        self.ingested = threading.Event()
+        self.alone_since: float | None = None  # since when the cluster has had no worker
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -486,7 +491,6 @@ class _Driver:
             self._submit()
         self.thread = threading.Thread(target=self._ingest, name="russo-dask-ingest", daemon=True)
         self.thread.start()
-        threading.Thread(target=self._watch, name="russo-dask-watch", daemon=True).start()
 
     def _submit(self) -> None:
         start, stop = self.bounds[self.next]
@@ -522,40 +526,52 @@ class _Driver:
                     self.loop.call_soon_threadsafe(self._deliver, start, stop, None, {}, failure)
                 self.next = len(self.bounds)
         except BaseException as exc:  # handed to the job
-            self.ingested.set()
             self.loop.call_soon_threadsafe(self._settle, exc)
             return
-        self.ingested.set()
         self.loop.call_soon_threadsafe(self._settle, None)
 
-    def _watch(self) -> None:
-        """Give up the unfinished chunks when the cluster has had no worker for ``worker_wait_s``.
+    def check_workers(self) -> None:
+        """Give up the unfinished chunks once the cluster has had no worker for ``worker_wait_s`` (called each second).
 
         Dask keeps a task whose workers all died waiting for a new worker, forever; a nanny or an adaptive
         cluster brings one back within seconds, a cluster whose workers are gone for good never does.
         """
-        alone_since: float | None = None
-        while not self.ingested.wait(WORKER_CHECK_S):
+        if self.lost or self.stopping:
+            return
+        try:
+            workers = len(self.client.nthreads())
+        except Exception:  # the scheduler itself is unreachable: no worker either
+            workers = 0
+        now = time.monotonic()
+        if workers:
+            self.alone_since = None
+            return
+        self.alone_since = now if self.alone_since is None else self.alone_since
+        if now - self.alone_since < self.worker_wait_s:
+            return
+        self.lost = (
+            f"the Dask cluster had no worker for {self.worker_wait_s:g} s (every worker died or left) "
+            "before this run finished"
+        )
+        left = [future for future in list(self.futures) if not future.done()]
+        try:
+            self.client.cancel(left)
+        except Exception:
+            logger.warning("could not cancel the job's Dask futures", exc_info=True)
+
+    def _result(self, future: Any) -> Any:
+        """The chunk's result; gives up (raising) when the job is being cancelled or the cluster lost every worker.
+
+        A finished chunk whose worker died before its blob was fetched is computed again, which waits for a
+        worker: without one, ``future.result()`` would wait forever.
+        """
+        while True:
             try:
-                workers = len(self.client.nthreads())
-            except Exception:  # the scheduler itself is unreachable: no worker either
-                workers = 0
-            if workers or self.stopping:
-                alone_since = None
-                continue
-            now = time.monotonic()
-            alone_since = now if alone_since is None else alone_since
-            if now - alone_since >= self.worker_wait_s:
-                self.lost = (
-                    f"the Dask cluster had no worker for {self.worker_wait_s:g} s (every worker died or left) "
-                    "before this run finished"
-                )
-                left = [future for future in list(self.futures) if not future.done()]
-                try:
-                    self.client.cancel(left)
-                except Exception:
-                    logger.warning("could not cancel the job's Dask futures", exc_info=True)
-                return
+                return future.result(timeout=WORKER_CHECK_S)
+            except TimeoutError:
+                if self.stopping or self.lost:
+                    self.client.cancel([future])
+                    raise
 
     def _take(self, future: Any, start: int, stop: int) -> None:
         """Decode one chunk's blob (or its failure) and hand its runs to the job on its loop."""
@@ -563,7 +579,7 @@ class _Driver:
             return  # withdrawn by our cancel: its runs are the job's cancelled ones
         failure: RunError | None = None
         try:
-            blob, clips = future.result()
+            blob, clips = self._result(future)
             del future  # the client may drop the blob once decoded
             runs = decode_rows(blob)
             del blob

@@ -59,7 +59,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -68,6 +68,9 @@ from ..model.partial_runs import present
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
 from .threads import job_threads
+
+if TYPE_CHECKING:
+    from ..model.columns import Run
 
 __all__ = [
     "MAX_RETRIES",
@@ -276,11 +279,11 @@ class Progress:
             return None
         return self.elapsed_s / self.done * (self.total - self.done)
 
-    def record(self, result: Any) -> None:
-        """Count one finished run."""
+    def record(self, result: Run) -> None:
+        """Count one finished run (any :class:`~russo_nb.model.columns.Run`: its ``status``)."""
         self.done += 1
         self.last = result
-        status = getattr(result, "status", None)
+        status = result.status
         if status == "passed":
             self.passed += 1
         elif status == "failed":
@@ -980,9 +983,9 @@ class Job(Generic[B]):
 
 
 # -- resuming a stopped job ------------------------------------------------------------------
-def finished_run(result: Any) -> bool:
+def finished_run(result: Run | None) -> bool:
     """A run that finished (passed, failed, error, timeout): not missing and not cancelled."""
-    return result is not None and getattr(result, "status", None) != "cancelled"
+    return result is not None and result.status != "cancelled"
 
 
 class RemainingPlan(Plan[Any, Any]):

@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ..model.errors import InvalidArgumentError
+from ..model.types import BatchMetadata, BatchResult, ColumnarRuns
 from .engine import EngineOptions, Job, RemainingPlan, engine_options
 
 if TYPE_CHECKING:
+    from ..model.columns import Run
     from .engine import Progress
 
 __all__ = ["resume", "resumed_text"]
@@ -47,25 +49,28 @@ def resume(
     """
     from .runner import start_batch
 
-    runs = getattr(result, "runs", None)
-    if runs is None or not len(runs):
-        raise InvalidArgumentError("nothing to resume: the batch has no runs")
-    metadata = getattr(result, "metadata", None)
-    if getattr(metadata, "kind", "prompts") not in (None, "prompts"):
+    if not isinstance(result, BatchResult):
         raise InvalidArgumentError(
-            f"only prompt batches can be resumed from a file (this one is {metadata.kind!r}); "
+            f"resume() takes a prompt batch (a result, or russo_nb.load_results(path)), not {type(result).__name__}"
+        )
+    if result.metadata.kind != "prompts":
+        raise InvalidArgumentError(
+            f"only prompt batches can be resumed from a file (this one is {result.metadata.kind!r}); "
             "resume a scenario batch from its job with job.resume()"
         )
+    runs, metadata = result.runs, result.metadata
+    if not len(runs):
+        raise InvalidArgumentError("nothing to resume: the batch has no runs")
     layout = _layout(runs)
     prompts, per_prompt = layout.prompts, layout.runs_per_prompt
-    declared = getattr(metadata, "runs_per_prompt", None)
+    declared = metadata.runs_per_prompt
     per_prompt = max(per_prompt, int(declared)) if isinstance(declared, int) else per_prompt
     first = {prompt: runs[row] for prompt, row in layout.first_row.items()}  # one run per prompt, for its expectations
     expected = {prompt: list(run.eval_result.expected) if run.eval_result else [] for prompt, run in first.items()}
-    conditions = dict(getattr(first[prompts[0]], "conditions", None) or {})
+    conditions = dict(first[prompts[0]].conditions or {})
     settings = engine_options(options, where="resume()", **engine)
-    seed = settings.seed if settings.seed is not None else getattr(metadata, "seed", None)
-    if effects is None and getattr(metadata, "effects", None):
+    seed = settings.seed if settings.seed is not None else metadata.seed
+    if effects is None and metadata.effects:
         effects = _effects_named(list(metadata.effects))
     job = start_batch(
         prompts,
@@ -76,7 +81,7 @@ def resume(
         runs=per_prompt,
         options=replace(settings, seed=int(seed or 0)),
         effects=effects,
-        name=getattr(metadata, "name", None),
+        name=metadata.name,
         conditions=conditions or None,
         on_progress=on_progress,
     )
@@ -87,10 +92,9 @@ def resume(
         run = runs[row]
         previous[slot_of[str(run.prompt)] * per_prompt + int(run.run_index)] = run
     _check_same_batch(plan, previous, metadata, seed)
-    plan.ctx.audio.update(getattr(result, "audio", None) or {})
-    started = getattr(metadata, "started_at", None)
-    started_at = started.timestamp() if hasattr(started, "timestamp") else job.started_at
-    parts = ((getattr(metadata, "params", None) or {}).get("resumed") or {}).get("parts") or ()
+    plan.ctx.audio.update(result.audio)
+    started_at = metadata.started_at.timestamp()
+    parts = (metadata.params.get("resumed") or {}).get("parts") or ()
     return Job([RemainingPlan(plan, previous, started_at, parts)], job.settings, on_progress)
 
 
@@ -117,8 +121,8 @@ def _layout(runs: Any) -> _Layout:
     """The batch's layout from its columns (a loaded table, a stopped batch) without building every run."""
     columns = [_column(runs, name) for name in ("prompt", "run_index", "status")]
     if any(column is None for column in columns):
-        built = list(runs)
-        columns = [[getattr(run, name) for run in built] for name in ("prompt", "run_index", "status")]
+        built: list[Run] = list(runs)
+        columns = [[run.prompt for run in built], [run.run_index for run in built], [run.status for run in built]]
     prompt_of, index_of, status_of = columns
     first_row: dict[str, int] = {}
     for row, prompt in enumerate(prompt_of):
@@ -129,8 +133,7 @@ def _layout(runs: Any) -> _Layout:
 
 def _column(runs: Any, name: str) -> list[Any] | None:
     """Run field ``name`` of every run from the runs' columns (None when they have none)."""
-    read = getattr(runs, "field_values", None)
-    values = read(name) if callable(read) else None
+    values = runs.field_values(name) if isinstance(runs, ColumnarRuns) else None
     if values is None:
         return None
     codes, distinct = values
@@ -150,15 +153,15 @@ def _effects_named(names: list[str]) -> list[Any]:
         ) from None
 
 
-def _check_same_batch(plan: Any, previous: list[Any], metadata: Any, seed: Any) -> None:
+def _check_same_batch(plan: Any, previous: list[Any], metadata: BatchMetadata, seed: Any) -> None:
     """Refuse a resume whose runs would not be the ones the batch would have run (other seed, other effects)."""
-    names = list(getattr(metadata, "effects", None) or [])
+    names = list(metadata.effects)
     if names and list(plan.ctx.effect_names) != names:
         raise InvalidArgumentError(
             f"this batch was run with effects {names}, not {list(plan.ctx.effect_names)}; give the same effects"
         )
     for slot, run in enumerate(previous):
-        if run is None or getattr(run, "seed", None) is None:
+        if run is None or run.seed is None:
             continue
         unit, index = divmod(slot, plan.runs)
         if plan.item(unit, index).seed != run.seed:

@@ -235,7 +235,7 @@ def sweep_factors(result: Any) -> list[str]:
     runs = getattr(result, "runs", None) or []
     if not len(runs):
         return []
-    first = getattr(runs[0], "conditions", None) or {}
+    first = runs[0].conditions or {}  # a Run: every run type has conditions
     return [name for name in SWEEP_FACTORS if name in first]
 
 

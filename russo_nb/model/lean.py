@@ -41,6 +41,7 @@ class RunInterner:
         self._lists: dict[tuple[int, ...], list[ToolCall]] = {}
         self._evals: dict[Any, EvalResult] = {}
         self._responses: dict[Any, AgentResponse] = {}
+        self._conditions: dict[Any, dict[str, Any]] = {}
 
     def call(self, call: ToolCall) -> ToolCall:
         """The shared instance equal to ``call``."""
@@ -54,6 +55,14 @@ class RunInterner:
         """The shared list of shared calls equal to ``calls``."""
         shared = [self.call(call) for call in calls]
         return self._lists.setdefault(tuple(id(call) for call in shared), shared)
+
+    def conditions(self, conditions: dict[str, Any]) -> dict[str, Any]:
+        """The shared dict equal to ``conditions`` (as the runs of an engine batch share theirs)."""
+        try:
+            key = _freeze(conditions)
+        except TypeError:
+            return conditions
+        return self._conditions.setdefault(key, conditions)
 
     def evaluation(self, ev: EvalResult) -> EvalResult:
         """The shared evaluation equal to ``ev`` (same verdict, calls, matches and details)."""

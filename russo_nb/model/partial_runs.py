@@ -120,7 +120,7 @@ class PartialRuns(LazyRuns):
         finished = self._finished_slots().tolist()
         codes = np.repeat(np.arange(units, dtype=np.int64), self._runs)
         codes[finished] = np.arange(units, units + len(finished), dtype=np.int64)
-        values = placeholders + [getattr(results[slot], name, None) for slot in finished]
+        values = placeholders + [getattr(results[slot], name) for slot in finished]  # same run type as the fill
         return codes, values
 
     def units(self) -> list[UnitRuns] | None:

@@ -12,7 +12,7 @@ import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model.errors import RussoError
 from ..model.plain_text import terminal_safe
@@ -26,6 +26,9 @@ from .arguments import (
     engine_values,
     positive_int,
 )
+
+if TYPE_CHECKING:
+    from .config.running import SuiteResult
 
 __all__ = ["main"]
 
@@ -207,11 +210,11 @@ def _run(argv: list[str]) -> int:
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
-def _print_sweep(outcome: Any) -> None:
+def _print_sweep(outcome: SuiteResult) -> None:
     """After a suite with a ``sweep:`` block: the pass rate by voice (and by noise level), with intervals."""
     from ..execution.sweep import sweep_factors
 
-    batch = getattr(outcome, "batch", outcome)
+    batch = outcome.batch
     factors = sweep_factors(batch)
     if not factors or not batch.finished_count:
         return
@@ -245,7 +248,7 @@ def _importable(*folders: Path) -> None:
             sys.path.insert(0, str(folder))
 
 
-def _print_interval(outcome: Any) -> None:
+def _print_interval(outcome: SuiteResult) -> None:
     """The pass rate (per finished run) with its interval clustered by prompt.
 
     Runs of one prompt are not independent, so the interval treats prompts (and scenarios) as
@@ -258,8 +261,8 @@ def _print_interval(outcome: Any) -> None:
 
     counts: list[tuple[int, int]] = []
     cancelled = 0
-    for batch in (outcome.batch, getattr(outcome, "scenarios", None)):
-        if batch is None or not getattr(batch, "runs", None):
+    for batch in (outcome.batch, outcome.scenarios):
+        if batch is None or not len(batch.runs):
             continue
         # the one per-prompt aggregation: cancelled runs counted, never scored
         for row in prompt_rows(batch, measures=False):
@@ -286,7 +289,7 @@ def _print_interval(outcome: Any) -> None:
     )
 
 
-def _print_failures(outcome: Any, limit: int = 5) -> None:
+def _print_failures(outcome: SuiteResult, limit: int = 5) -> None:
     failures = list(outcome.batch.iter_failures())
     if outcome.scenarios is not None:
         for run in outcome.scenarios.iter_failures():

@@ -24,6 +24,7 @@ from ...model.conditions import check_conditions
 from ...model.errors import InvalidArgumentError, RussoError
 from ...model.expectations import parse_expectation
 from ...model.lazy_runs import Coded, LazyRuns, RunColumnStore
+from ...model.lean import RunInterner
 from ...model.run_fields import declared, model_default, run_table
 from ...model.serialize import evaluation_from_plain
 from ...model.types import (
@@ -365,6 +366,7 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
 
     codes, texts = _coded(frame, "scenario_run")
     runs: list[Any] = []
+    interner = RunInterner()  # equal expected calls and conditions shared, as in the batch that was exported
     for row, code in enumerate(codes.tolist()):
         try:
             data = json.loads(texts[code])
@@ -376,6 +378,9 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
                 f"{str(source)!r} row {row + 1}: cannot read the scenario run ({first})"
             ) from None
         run.audio = dict.fromkeys(keys)  # the keys, until the clips beside the file are attached
+        values = run.__dict__
+        values["expected_calls"] = [interner.call(call) for call in values["expected_calls"]]
+        values["conditions"] = interner.conditions(values["conditions"])
         runs.append(run)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
