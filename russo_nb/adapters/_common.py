@@ -26,12 +26,15 @@ __all__ = [
     "AgentConnectionError",
     "ReceiveBudget",
     "close_within",
+    "collect_within",
     "add_audio_usage",
     "check_seconds",
     "close_error",
     "handshake_error",
     "sdk_error",
+    "run_streamed",
     "sdk_session",
+    "wrong_prompt",
 ]
 
 logger = logging.getLogger("russo_nb.adapters")
@@ -71,6 +74,22 @@ def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
         )
     chosen = timeout if timeout is not None else response_timeout
     return check_seconds(default if chosen is None else chosen, "timeout")
+
+
+def wrong_prompt(who: str, prompt: Any) -> Exception:
+    """The error for a prompt that is neither russo_nb.Audio nor text (every adapter takes those two)."""
+    from ..model.errors import InvalidArgumentError
+
+    return InvalidArgumentError(f"{who} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+
+
+async def collect_within(collect: Awaitable[Any], seconds: float, expired: Callable[[], str]) -> None:
+    """Await a streaming adapter's ``collect``; past ``seconds`` the run is a ``TimeoutError`` whose message
+    ``expired()`` writes then (what arrived so far)."""
+    try:
+        await asyncio.wait_for(collect, seconds)
+    except asyncio.TimeoutError:
+        raise TimeoutError(expired()) from None
 
 
 class AgentConnectionError(RuntimeError):
@@ -157,6 +176,37 @@ async def sdk_session(manager: Any, who: str, socket_attribute: str) -> AsyncIte
         socket = getattr(session, socket_attribute, None)
         abort = getattr(getattr(socket, "transport", None), "abort", None)
         await close_within(lambda: manager.__aexit__(None, None, None), who, abort)
+
+
+async def run_streamed(
+    who: str,
+    prompt: Any,
+    given: Any,
+    connect: Callable[[], Any],
+    socket_attribute: str,
+    run_on: Callable[[Any, bool], Awaitable[AgentResponse]],
+    failed: Callable[[Exception], BaseException | None],
+) -> AgentResponse:
+    """One run of a streaming SDK agent (OpenAI Realtime, Gemini Live): ``run_on(session, new)`` on the
+    ``given`` session, or on a new one from ``connect()`` (an SDK ``connect(...)`` manager, closed within
+    bounds by :func:`sdk_session`). A WebSocket closed early is :func:`close_error`; any other exception
+    becomes ``failed(exc)`` (None: raised as it is). The seconds of audio sent are added to ``usage``."""
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        if given is not None:
+            response = await run_on(given, False)
+        else:
+            async with sdk_session(connect(), who, socket_attribute) as session:
+                response = await run_on(session, True)
+    except ConnectionClosed as exc:
+        raise close_error(exc, who, 0) from None
+    except Exception as exc:
+        mapped = failed(exc)
+        if mapped is None or mapped is exc:
+            raise
+        raise mapped from exc
+    return add_audio_usage(response, prompt)
 
 
 def add_audio_usage(response: AgentResponse, prompt: Any) -> AgentResponse:

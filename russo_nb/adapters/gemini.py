@@ -17,7 +17,6 @@ closed with 1011-1014 are retryable; ``usage`` records the token counts the API 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -30,13 +29,14 @@ from ._common import (
     AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
-    close_error,
+    collect_within,
+    run_streamed,
     sdk_error,
-    sdk_session,
     time_limit,
+    wrong_prompt,
 )
 from ._google import genai_client
-from .parsers._common import arguments_dict, field
+from .parsers._common import field, named_call
 from .parsers.gemini import GeminiResponseParser, gemini_usage
 
 require("google.genai", "GeminiAgent")
@@ -51,11 +51,6 @@ logger = logging.getLogger("russo_nb.adapters.gemini")
 def _make_client(who: str = "GeminiAgent", **credentials: Any) -> Any:
     """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.adapters._google.genai_client`)."""
     return genai_client(genai, who, **credentials)
-
-
-def _run_error(exc: Exception, who: str) -> BaseException:
-    """The run's error for an SDK exception (the same one when it has no better form)."""
-    return sdk_error(exc, who)
 
 
 class _GeminiBase:
@@ -142,13 +137,13 @@ class GeminiAgent(_GeminiBase):
             data, mime_type = AudioManager.prepare_for_generate_content(audio)
             contents = [types.Part.from_bytes(data=data, mime_type=mime_type)]
         else:
-            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(audio).__name__}")
+            raise wrong_prompt(self.name, audio)
         try:
             response = await self.client.aio.models.generate_content(
                 model=self.model, contents=contents, config=self._build_config(types)
             )
         except Exception as exc:
-            raise _run_error(exc, self.name) from exc
+            raise sdk_error(exc, self.name) from exc
         return add_audio_usage(self._parser.parse(response, self.name), audio)
 
 
@@ -202,25 +197,26 @@ class GeminiLiveAgent(_GeminiBase):
 
     async def run(self, audio: Audio | str) -> AgentResponse:
         """Send the audio to a Live session and collect the function calls of one turn."""
-        from websockets.exceptions import ConnectionClosed
+        return await run_streamed(
+            self.name,
+            audio,
+            self.session,
+            self._connect,
+            "_ws",
+            lambda session, _new: self._run_on(session, audio),
+            self._failed,
+        )
 
-        try:
-            if self.session is not None:
-                response = await self._run_on(self.session, audio)
-            else:
-                from google.genai import types
+    def _connect(self) -> Any:
+        from google.genai import types
 
-                config = self._build_config(types)
-                manager = self.client.aio.live.connect(model=self.model, config=config)
-                async with sdk_session(manager, self.name, "_ws") as session:
-                    response = await self._run_on(session, audio)
-        except ConnectionClosed as exc:
-            raise close_error(exc, self.name, 0) from None
-        except (TimeoutError, InvalidArgumentError, AgentResponseError, AgentConnectionError):
-            raise
-        except Exception as exc:
-            raise _run_error(exc, self.name) from exc
-        return add_audio_usage(response, audio)
+        return self.client.aio.live.connect(model=self.model, config=self._build_config(types))
+
+    def _failed(self, exc: Exception) -> BaseException | None:
+        """SDK failures as run errors (our own errors as they are)."""
+        if isinstance(exc, (TimeoutError, InvalidArgumentError, AgentResponseError, AgentConnectionError)):
+            return None
+        return sdk_error(exc, self.name)
 
     async def _run_on(self, session: Any, prompt: Audio | str) -> AgentResponse:
         from google.genai import types
@@ -232,17 +228,18 @@ class GeminiLiveAgent(_GeminiBase):
             await session.send_realtime_input(audio=types.Blob(data=pcm, mime_type=mime_type))
             await session.send_realtime_input(audio_stream_end=True)
         else:
-            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+            raise wrong_prompt(self.name, prompt)
         calls: list[ToolCall] = []
         messages: list[Any] = []
         texts: list[str] = []
-        try:
-            await asyncio.wait_for(self._collect(session, calls, messages, texts), self.timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(
+        await collect_within(
+            self._collect(session, calls, messages, texts),
+            self.timeout,
+            lambda: (
                 f"{self.name}: no tool call or end of turn within timeout={self.timeout:g}s "
                 f"({len(messages)} messages so far)"
-            ) from None
+            ),
+        )
         usage = None
         for message in messages:
             usage = gemini_usage(message) or usage
@@ -257,12 +254,7 @@ class GeminiLiveAgent(_GeminiBase):
             function_calls = field(tool_call, "function_calls", None) if tool_call is not None else None
             if function_calls:
                 for call in function_calls:
-                    name = field(call, "name", None)
-                    if not isinstance(name, str) or not name:
-                        raise AgentResponseError(f"{self.name}: a function call has no name: {call!r:.200}")
-                    calls.append(
-                        ToolCall(name=name, arguments=arguments_dict(field(call, "args", None), name, self.name))
-                    )
+                    calls.append(named_call(field(call, "name", None), field(call, "args", None), self.name, call))
                 return  # the model now waits for the tool's answer: the turn is ours to end
             content = field(message, "server_content", None)
             turn = field(content, "model_turn", None) if content is not None else None

@@ -13,7 +13,6 @@ Retry-After, SDK timeouts are timeouts; ``usage`` records the tokens the API rep
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from typing import Any
@@ -26,12 +25,14 @@ from ._common import (
     AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
-    close_error,
+    collect_within,
+    handshake_error,
+    run_streamed,
     sdk_error,
-    sdk_session,
     time_limit,
+    wrong_prompt,
 )
-from .parsers._common import arguments_dict, field
+from .parsers._common import field, named_call
 from .parsers.openai import OpenAIResponseParser, openai_usage
 
 require("openai", "OpenAIAgent")
@@ -79,7 +80,7 @@ class OpenAIAgent:
         elif isinstance(prompt, Audio):
             content = [_audio_part(prompt)]
         else:
-            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+            raise wrong_prompt(self.name, prompt)
         messages: list[dict[str, Any]] = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})
@@ -143,21 +144,21 @@ class OpenAIRealtimeAgent:
 
     async def run(self, audio: Audio | str) -> AgentResponse:
         """Send the audio to a Realtime session and collect the function calls of one response."""
-        from websockets.exceptions import ConnectionClosed, InvalidStatus
+        return await run_streamed(
+            self.name,
+            audio,
+            self.connection,
+            self._connect,
+            "_connection",
+            lambda conn, new: self._run_on(conn, audio, configure=new),
+            self._failed,
+        )
 
-        try:
-            if self.connection is not None:
-                response = await self._run_on(self.connection, audio, configure=False)
-            else:
-                async with sdk_session(self._connect(), self.name, "_connection") as connection:
-                    response = await self._run_on(connection, audio, configure=True)
-        except InvalidStatus as exc:
-            from ._common import handshake_error
+    def _failed(self, exc: Exception) -> BaseException | None:
+        """A refused WebSocket handshake as a run error naming the endpoint (others as they are)."""
+        from websockets.exceptions import InvalidStatus
 
-            raise handshake_error(exc, self.name, "the Realtime endpoint") from None
-        except ConnectionClosed as exc:
-            raise close_error(exc, self.name, 0) from None
-        return add_audio_usage(response, audio)
+        return handshake_error(exc, self.name, "the Realtime endpoint") if isinstance(exc, InvalidStatus) else None
 
     async def _send_prompt(self, conn: Any, prompt: Audio | str) -> None:
         if isinstance(prompt, str):
@@ -168,7 +169,7 @@ class OpenAIRealtimeAgent:
             await conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode("ascii"))
             await conn.input_audio_buffer.commit()
         else:
-            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+            raise wrong_prompt(self.name, prompt)
 
     async def _run_on(self, conn: Any, prompt: Audio | str, *, configure: bool) -> AgentResponse:
         """One audio -> tool calls round on an open connection."""
@@ -179,13 +180,14 @@ class OpenAIRealtimeAgent:
         calls: list[ToolCall] = []
         events: list[Any] = []
         state: dict[str, Any] = {"done": None}
-        try:
-            await asyncio.wait_for(self._collect(conn, calls, events, state), self.timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(
+        await collect_within(
+            self._collect(conn, calls, events, state),
+            self.timeout,
+            lambda: (
                 f"{self.name}: no response.done within timeout={self.timeout:g}s "
                 f"({len(events)} events, {len(calls)} function calls so far)"
-            ) from None
+            ),
+        )
         if state["done"] is None:
             raise AgentConnectionError(
                 f"{self.name}: the connection ended before response.done ({len(events)} events received)"
@@ -203,12 +205,8 @@ class OpenAIRealtimeAgent:
             events.append(event)
             kind = field(event, "type", None)
             if kind == "response.function_call_arguments.done":
-                name = field(event, "name", None)
-                if not isinstance(name, str) or not name:
-                    raise AgentResponseError(f"{self.name}: a function call event has no name: {event!r:.200}")
-                calls.append(
-                    ToolCall(name=name, arguments=arguments_dict(field(event, "arguments", None), name, self.name))
-                )
+                name, arguments = field(event, "name", None), field(event, "arguments", None)
+                calls.append(named_call(name, arguments, self.name, event, "a function call event"))
             elif kind in ("response.text.done", "response.output_text.done"):
                 text = field(event, "text", None)
                 if isinstance(text, str):

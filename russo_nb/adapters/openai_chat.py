@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ..model.errors import AgentResponseError, ConfigurationError, InvalidArgumentError
 from ..model.types import AgentResponse, Audio
-from ._common import add_audio_usage, check_seconds
+from ._common import add_audio_usage, check_seconds, wrong_prompt
 from .http_client import DEFAULT_MAX_BYTES, post_json, redact_url
 from .parsers._common import get_path
 from .parsers.openai import OpenAIResponseParser
@@ -108,7 +108,7 @@ class OpenAIChatAgent:
             encoded = base64.b64encode(prompt.to_wav_bytes()).decode("ascii")
             content = [{"type": "input_audio", "input_audio": {"data": encoded, "format": "wav"}}]
         else:
-            raise InvalidArgumentError(f"{self.name} takes russo_nb.Audio or str, got {type(prompt).__name__}")
+            raise wrong_prompt(self.name, prompt)
         messages = []
         if self.system_prompt:
             messages.append({"role": "system", "content": self.system_prompt})

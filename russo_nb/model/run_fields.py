@@ -240,6 +240,20 @@ def _usage_part(name: str) -> FieldGetter:
     return field("response", part, default=None, key=name)
 
 
+def _usage_column(name: str, doc: str) -> RunColumn:
+    """A float SQL column of a count in the run's ``response.usage``."""
+    return RunColumn(name, _usage_part(name), "float", doc, sql="REAL")
+
+
+def _criteria_field(outcome: Literal["passed", "failed"], verb: str, *more: RunColumn) -> RunField:
+    """``passed_criteria`` / ``failed_criteria``: the criteria a scenario run met or missed, and their count."""
+    name = f"{outcome}_criteria"
+    count = RunColumn(
+        f"criteria_{outcome}", lambda r: len(getattr(r, name)), "int", f"Criteria {verb}.", kinds=SCENARIOS
+    )
+    return _texts_field(name, SCENARIOS, f"The criteria {verb}.", columns=(count, *more))
+
+
 def _tool_names(ev: EvalResult | None) -> str:
     return ", ".join(call.name for call in ev.actual) if ev is not None else ""
 
@@ -661,34 +675,10 @@ FIELDS: tuple[RunField, ...] = (
         lambda dec, cell: None if cell is None else dec.responses[cell],
         plain=_response_plain,
         columns=(
-            RunColumn(
-                "input_tokens",
-                _usage_part("input_tokens"),
-                "float",
-                "Input tokens the API reported (NaN: none).",
-                sql="REAL",
-            ),
-            RunColumn(
-                "output_tokens",
-                _usage_part("output_tokens"),
-                "float",
-                "Output tokens the API reported (NaN: none).",
-                sql="REAL",
-            ),
-            RunColumn(
-                "total_tokens",
-                _usage_part("total_tokens"),
-                "float",
-                "Tokens in all the API reported (NaN: none).",
-                sql="REAL",
-            ),
-            RunColumn(
-                "audio_s",
-                _usage_part("audio_s"),
-                "float",
-                "Seconds of audio sent to the agent (NaN: unknown).",
-                sql="REAL",
-            ),
+            _usage_column("input_tokens", "Input tokens the API reported (NaN: none)."),
+            _usage_column("output_tokens", "Output tokens the API reported (NaN: none)."),
+            _usage_column("total_tokens", "Tokens in all the API reported (NaN: none)."),
+            _usage_column("audio_s", "Seconds of audio sent to the agent (NaN: unknown)."),
             RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
         ),
     ),
@@ -748,27 +738,16 @@ FIELDS: tuple[RunField, ...] = (
             RunColumn("tools", _eval, "str", "Tool names, in order.", render=_tool_names, kinds=SCENARIOS),
         ),
     ),
-    _texts_field(
-        "passed_criteria",
-        SCENARIOS,
-        "The criteria met.",
-        columns=(
-            RunColumn("criteria_passed", lambda r: len(r.passed_criteria), "int", "Criteria met.", kinds=SCENARIOS),
-        ),
-    ),
-    _texts_field(
-        "failed_criteria",
-        SCENARIOS,
-        "The criteria missed.",
-        columns=(
-            RunColumn("criteria_failed", lambda r: len(r.failed_criteria), "int", "Criteria missed.", kinds=SCENARIOS),
-            RunColumn(
-                "failed_criteria",
-                lambda r: "; ".join(r.failed_criteria),
-                "str",
-                "The missed criteria.",
-                kinds=SCENARIOS,
-            ),
+    _criteria_field("passed", "met"),
+    _criteria_field(
+        "failed",
+        "missed",
+        RunColumn(
+            "failed_criteria",
+            lambda r: "; ".join(r.failed_criteria),
+            "str",
+            "The missed criteria.",
+            kinds=SCENARIOS,
         ),
     ),
     RunField("total_time", SCENARIOS, "Seconds the whole run took.", check="float", dtype="float"),

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from ...model.errors import AgentResponseError
+from ...model.types import ToolCall
 
-__all__ = ["MISSING", "arguments_dict", "field", "get_path", "number", "usage"]
+__all__ = ["MISSING", "arguments_dict", "field", "get_path", "named_call", "number", "usage"]
 
 MISSING: Any = object()
 
@@ -65,6 +66,14 @@ def arguments_dict(arguments: Any, name: str, who: str) -> dict[str, Any]:
                 f"{who}: the arguments of {name!r} are not an object: {arguments!r:.120}"
             ) from None
     return arguments
+
+
+def named_call(name: Any, arguments: Any, who: str, source: Any, what: str = "a function call") -> ToolCall:
+    """A streamed call (Gemini Live, OpenAI Realtime) as a ToolCall; one without a name is the run's error
+    (``what`` names it in the message, ``source`` is shown), never silently dropped."""
+    if not isinstance(name, str) or not name:
+        raise AgentResponseError(f"{who}: {what} has no name: {source!r:.200}")
+    return ToolCall(name=name, arguments=arguments_dict(arguments, name, who))
 
 
 def number(value: Any) -> float | None:
