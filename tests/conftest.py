@@ -87,3 +87,21 @@ def http_agent_server() -> Iterator[Any]:
 
     with HttpAgentServer() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def scenario_batch() -> Any:
+    """Two booking scenarios, two runs each, with a batch condition (scorers: tool-call match and success)."""
+    from scenario_helpers import booking_scenario
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    spec = booking_scenario(
+        "book <Oslo>",
+        "a flight to Oslo",
+        [tool_called("book_flight")],
+        scorers=[scenario.scorers.tool_call_match(["book_flight(to_city='Oslo')"]), scenario.scorers.success()],
+    )
+    asks = booking_scenario("ask <first>", "hello", [tool_called("book_flight")], scorers=[scenario.scorers.success()])
+    return scenario.run_scenarios_sync([spec, asks], runs=2, seed=3, conditions={"agent_version": "v<2>"})

@@ -74,23 +74,6 @@ def test_scenario_runs_answer_the_prompt_fields(scenario_batch, tmp_path):
             assert all(getattr(run, name) is not None or name in NULLABLE for name in PROTOCOL)
 
 
-@pytest.fixture(scope="module")
-def scenario_batch():
-    from scenario_helpers import booking_scenario
-
-    from russo_nb import scenario
-    from russo_nb.scenario.criteria import tool_called
-
-    spec = booking_scenario(
-        "book <Oslo>",
-        "a flight to Oslo",
-        [tool_called("book_flight")],
-        scorers=[scenario.scorers.tool_call_match(["book_flight(to_city='Oslo')"]), scenario.scorers.success()],
-    )
-    asks = booking_scenario("ask <first>", "hello", [tool_called("book_flight")], scorers=[scenario.scorers.success()])
-    return scenario.run_scenarios_sync([spec, asks], runs=2, seed=3, conditions={"agent_version": "v<2>"})
-
-
 # -- every renderer, every kind of batch, fresh and reloaded -----------------------------------
 
 

@@ -27,7 +27,7 @@ from .columns import RUN_STATUSES
 from .run_fields import declared, model_default
 from .types import AgentResponse, RunError, SingleRunResult, construct_fast
 
-__all__ = ["Coded", "LazyRuns", "RunColumnStore"]
+__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand"]
 
 Coded = tuple[np.ndarray, list[Any]]
 """A column as ``(codes, values)``: row ``i`` holds ``values[codes[i]]`` (each distinct value once)."""
@@ -76,10 +76,101 @@ def _cell_fields() -> tuple[str, ...]:
     return tuple(spec.name for spec in declared("prompts") if spec.name != "error" and not spec.not_in_table)
 
 
-class LazyRuns(MutableSequence[SingleRunResult]):
-    """The runs of a loaded batch: stored as columns, each SingleRunResult built once on first access."""
+class RunsOnDemand(MutableSequence[Any]):
+    """A list of runs whose run objects are built when first asked for: the list behaviour of lazily loaded runs.
+
+    A subclass says how many runs there are (``__len__``), builds one (``_get``) or all (``_build_all``), and turns
+    itself into a plain list on the first mutation (``_materialize``, which sets ``_list``); this class gives
+    indexing, slicing (a list), iteration, mutation, ``==`` with a list, ``+``, pickling and copying (as a plain list).
+    """
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a list
+
+    _list: list[Any] | None = None
+
+    def _get(self, row: int) -> Any:
+        raise NotImplementedError
+
+    def _build_all(self) -> list[Any]:
+        raise NotImplementedError
+
+    def _materialize(self) -> list[Any]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    # -- the sequence -------------------------------------------------------------------------------
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._list is not None:
+            return self._list[index]
+        n = len(self)
+        if isinstance(index, slice):
+            rows = range(*index.indices(n))
+            if rows == range(n):
+                return list(self._build_all())
+            return [self._get(row) for row in rows]
+        row = operator.index(index)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError("list index out of range")
+        return self._get(row)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._list is not None:
+            return iter(self._list)
+        return iter(self._build_all())
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._materialize()[index] = value
+
+    def __delitem__(self, index: Any) -> None:
+        del self._materialize()[index]
+
+    def insert(self, index: int, value: Any) -> None:
+        """Insert ``value`` before ``index`` (the runs become a plain list)."""
+        self._materialize().insert(index, value)
+
+    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
+        """Sort in place, as ``list.sort`` (the runs become a plain list)."""
+        self._materialize().sort(key=key, reverse=reverse)
+
+    def copy(self) -> list[Any]:
+        """A shallow copy as a plain list."""
+        return list(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, RunsOnDemand)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    def __add__(self, other: Any) -> list[Any]:
+        if not isinstance(other, (list, RunsOnDemand)):
+            return NotImplemented
+        return list(self) + list(other)
+
+    def __radd__(self, other: Any) -> list[Any]:
+        if not isinstance(other, list):
+            return NotImplemented
+        return other + list(self)
+
+    def __mul__(self, times: int) -> list[Any]:
+        return list(self) * times
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied as the plain list of runs it stands for."""
+        return (list, (list(self),))
+
+
+class LazyRuns(RunsOnDemand):
+    """The runs of a loaded batch: stored as columns, each SingleRunResult built once on first access."""
 
     def __init__(self, store: RunColumnStore) -> None:
         self._store: RunColumnStore | None = store
@@ -246,73 +337,5 @@ class LazyRuns(MutableSequence[SingleRunResult]):
             self._store = self._built = self._rows = self._responses = None
         return self._list
 
-    # -- the sequence -------------------------------------------------------------------------------
-
     def __len__(self) -> int:
         return len(self._list) if self._list is not None else self._store.n  # type: ignore[union-attr]
-
-    def __getitem__(self, index: Any) -> Any:
-        if self._list is not None:
-            return self._list[index]
-        n = len(self)
-        if isinstance(index, slice):
-            rows = range(*index.indices(n))
-            if rows == range(n):
-                return list(self._build_all())
-            return [self._get(row) for row in rows]
-        row = operator.index(index)
-        if row < 0:
-            row += n
-        if not 0 <= row < n:
-            raise IndexError("list index out of range")
-        return self._get(row)
-
-    def __iter__(self) -> Iterator[SingleRunResult]:
-        if self._list is not None:
-            return iter(self._list)
-        return iter(self._build_all())
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._materialize()[index] = value
-
-    def __delitem__(self, index: Any) -> None:
-        del self._materialize()[index]
-
-    def insert(self, index: int, value: SingleRunResult) -> None:
-        """Insert ``value`` before ``index`` (the runs become a plain list)."""
-        self._materialize().insert(index, value)
-
-    def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        """Sort in place, as ``list.sort`` (the runs become a plain list)."""
-        self._materialize().sort(key=key, reverse=reverse)
-
-    def copy(self) -> list[SingleRunResult]:
-        """A shallow copy as a plain list."""
-        return list(self)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (list, LazyRuns)):
-            return len(self) == len(other) and list(self) == list(other)
-        return NotImplemented
-
-    def __add__(self, other: Any) -> list[SingleRunResult]:
-        if not isinstance(other, (list, LazyRuns)):
-            return NotImplemented
-        return list(self) + list(other)
-
-    def __radd__(self, other: Any) -> list[SingleRunResult]:
-        if not isinstance(other, list):
-            return NotImplemented
-        return other + list(self)
-
-    def __mul__(self, times: int) -> list[SingleRunResult]:
-        return list(self) * times
-
-    __rmul__ = __mul__
-
-    def __repr__(self) -> str:
-        return repr(list(self))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled and copied as the plain list of runs it stands for."""
-        return (list, (list(self),))

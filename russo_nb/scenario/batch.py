@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ..execution.engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..execution.pipeline import batch_labels, check_seed
@@ -34,6 +34,7 @@ from ..model.types import (
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
+from .table_runs import ScenarioTableRuns
 
 __all__ = [
     "ScenarioBatch",
@@ -57,6 +58,11 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
 
     runs: list[ScenarioResult] = Field(default_factory=list)
     metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
+
+    @field_serializer("runs", mode="wrap")
+    def _dump_runs(self, runs: Any, handler: Any) -> Any:
+        """Runs loaded from a table dump as the list of runs they stand for (pydantic reads only real lists)."""
+        return handler(runs if type(runs) is list else list(runs))
 
     @model_validator(mode="after")
     def _attach_expected_calls(self) -> ScenarioBatch:
@@ -161,6 +167,14 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         """
         from ..model.rendering import render
 
+        if isinstance(self.runs, ScenarioTableRuns):  # a loaded Parquet table: its typed columns, no run built
+            frame = self.runs.table_frame(_frame_names(self.runs), _text_names())
+            if frame is not None:
+                frame.attrs["batch_id"] = self.metadata.batch_id
+                timeout = self.metadata.timeout
+                ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+                frame.attrs["timeout"] = float(timeout) if ok else None
+                return frame
         return render("runs_frame", self)
 
     def to_batch_result(self) -> BatchResult:
@@ -209,6 +223,23 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
             f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "
             f"scenarios={len(self.by_scenario())})"
         )
+
+
+def _frame_names(runs: ScenarioTableRuns) -> list[str]:
+    """The runs-frame columns a stored scenario table holds: its columns but the file-only ones, in file order."""
+    from ..model.run_fields import frame_columns
+
+    file_only = {spec.name for spec in frame_columns("scenarios", files=True)} - {
+        spec.name for spec in frame_columns("scenarios")
+    }
+    return [name for name in runs.stored_columns() if name not in file_only]
+
+
+def _text_names() -> set[str]:
+    """The runs-frame columns of a scenario batch that hold text (objects, None for missing)."""
+    from ..model.run_fields import frame_columns
+
+    return {spec.name for spec in frame_columns("scenarios") if spec.dtype in ("str", "json")}
 
 
 def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:

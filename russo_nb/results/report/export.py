@@ -88,8 +88,12 @@ def table_batch(result: Any) -> Any:
 
 def attach_audio(result: Any, clips: dict[str, Audio]) -> Any:
     """Give a loaded batch the clips read beside its file (a scenario run gets the clips it names)."""
+    from ...scenario.table_runs import ScenarioTableRuns
+
     if isinstance(result, BatchResult):
         result.audio = clips
+    elif isinstance(result.runs, ScenarioTableRuns) and result.runs.built_count == 0:
+        result.runs.clips = clips  # each run gets the clips it names when it is built
     else:
         for run in result.runs:
             keys = run.audio or {}

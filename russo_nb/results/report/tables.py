@@ -24,7 +24,6 @@ from ...model.conditions import check_conditions
 from ...model.errors import ConfigurationError, InvalidArgumentError, RussoError
 from ...model.expectations import parse_expectation
 from ...model.lazy_runs import Coded, LazyRuns, RunColumnStore
-from ...model.lean import RunInterner
 from ...model.run_fields import OWN_DTYPE_LOADS, declared, derived, model_default, run_table
 from ...model.serialize import evaluation_from_plain
 from ...model.types import (
@@ -406,28 +405,27 @@ def _metadata_from_cells(frame: Any) -> BatchMetadata:
 
 
 def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) -> Any:
-    """A scenario batch from its table: each run from its ``scenario_run`` JSON (clips by key, attached later)."""
+    """A scenario batch from its table, each run built from its ``scenario_run`` JSON when first asked for.
+
+    Checked now: every row has a record and a known status; a damaged record is one error naming the file and
+    row when its run is first built (:class:`russo_nb.scenario.table_runs.ScenarioTableRuns`). A Parquet table
+    is kept for ``to_dataframe()`` (its columns are typed); clips by key, attached later.
+    """
     from ...scenario.batch import ScenarioBatch
-    from ...scenario.result import ScenarioResult
+    from ...scenario.table_runs import ScenarioTableRuns
 
     codes, texts = _coded(frame, "scenario_run")
-    runs: list[Any] = []
-    interner = RunInterner()  # equal expected calls and conditions shared, as in the batch that was exported
-    for row, code in enumerate(codes.tolist()):
-        try:
-            data = json.loads(texts[code])
-            keys = data.pop("audio", None) or []
-            run = ScenarioResult.model_validate(data)
-        except (ValueError, TypeError, AttributeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InvalidArgumentError(
-                f"{str(source)!r} row {row + 1}: cannot read the scenario run ({first})"
-            ) from None
-        run.audio = dict.fromkeys(keys)  # the keys, until the clips beside the file are attached
-        values = run.__dict__
-        values["expected_calls"] = [interner.call(call) for call in values["expected_calls"]]
-        values["conditions"] = interner.conditions(values["conditions"])
-        runs.append(run)
+    missing = [code for code, text in enumerate(texts) if not text]
+    bad = np.isin(codes, missing) if missing else np.zeros(len(codes), dtype=bool)
+    if bad.any():
+        row = int(np.argmax(bad)) + 1
+        raise InvalidArgumentError(f"{str(source)!r} row {row}: cannot read the scenario run (its cell is empty)")
+    try:
+        _statuses(frame)
+    except _RowError as exc:
+        raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: {exc}") from None
+    kept = frame if Path(source).suffix.lower() == ".parquet" else None
+    runs = ScenarioTableRuns(codes, texts, Path(source), kept)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
     return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))

@@ -1,0 +1,123 @@
+"""The runs of a scenario batch loaded from a CSV / Parquet table, each ScenarioResult built on first access.
+
+A scenario table keeps every run's whole record as JSON (the ``scenario_run`` column) beside its
+run-table columns. Loading a 10,000-run table used to parse and validate all 10,000 records into
+:class:`~russo_nb.scenario.result.ScenarioResult` objects (about 30× the bare ``pandas.read_parquet``).
+A loaded scenario batch now keeps each run's JSON text and builds run ``i`` (parse, validate, attach its
+clips) the first time it is asked for. The load still checks what is cheap (the column is there, each
+cell is text, each status is a run status); a damaged record is the same one-line error naming the file
+and row, raised when that run is first built.
+
+A Parquet table keeps the run table's column types, so ``to_dataframe()`` of a loaded batch is read from
+those columns without building a run (:meth:`ScenarioTableRuns.table_frame`); a CSV table's text cells do
+not say their types, so its frame is built from the runs. The runs are not
+:class:`~russo_nb.model.types.ColumnarRuns` (whose cells are prompt-run fields): every other reader
+(the view, the explorer, resume, sweeps, statistics) iterates them, building the runs as a list would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model.errors import InvalidArgumentError
+from ..model.lazy_runs import RunsOnDemand
+from ..model.lean import RunInterner
+from ..model.types import Audio
+from .result import ScenarioResult
+
+__all__ = ["ScenarioTableRuns"]
+
+
+class ScenarioTableRuns(RunsOnDemand):
+    """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
+
+    ``frame``: the table as read (a Parquet file's typed columns), for :meth:`table_frame`; None for CSV.
+    ``clips``: the clips read beside the file (:func:`russo_nb.report.export.attach_audio`); a run built
+    afterwards gets the clips it names, as an eagerly loaded run did.
+    """
+
+    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
+        self._codes: np.ndarray | None = codes
+        self._texts: list[str] | None = texts
+        self._source = source
+        self._frame = frame
+        self._built: list[ScenarioResult | None] = [None] * len(codes)
+        self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
+        self.clips: dict[str, Audio] | None = None
+        self._list = None
+
+    @property
+    def built_count(self) -> int:
+        """How many run objects exist so far."""
+        if self._list is not None:
+            return len(self._list)
+        return sum(run is not None for run in self._built)
+
+    def stored_columns(self) -> list[str]:
+        """The columns of the stored table, in file order ([] when none is kept)."""
+        return [] if self._frame is None else [str(name) for name in self._frame.columns]
+
+    def table_frame(self, columns: list[str], texts: set[str]) -> Any:
+        """The run-table ``columns`` from the stored table as ``to_dataframe()`` types them; None when not kept.
+
+        The ``texts`` columns come back from Parquet as pandas categoricals or text and a text condition as text
+        (missing: NaN); the runs frame holds them as objects (missing: None), as
+        :func:`russo_nb.analysis.frames.run_table` builds them.
+        """
+        import pandas as pd
+
+        if self._frame is None or self._list is not None or any(name not in self._frame.columns for name in columns):
+            return None
+        out: dict[str, Any] = {}
+        for name in columns:
+            column = self._frame[name]
+            if name in texts and isinstance(column.dtype, pd.CategoricalDtype):
+                table = np.empty(len(column.cat.categories) + 1, dtype=object)  # the last: missing (code -1)
+                table[:-1] = column.cat.categories.to_numpy(dtype=object)
+                column = pd.Series(table[column.cat.codes.to_numpy()], dtype="object")
+            elif isinstance(column.dtype, pd.StringDtype):  # a text column, or a condition's
+                column = pd.Series(column.to_numpy(dtype=object, na_value=None), dtype="object")
+            out[name] = column.reset_index(drop=True)
+        return pd.DataFrame(out)
+
+    def _build(self, row: int) -> ScenarioResult:
+        """Run ``row`` from its JSON record; a damaged record is one error naming the file and row."""
+        assert self._codes is not None and self._texts is not None
+        try:
+            data = json.loads(self._texts[self._codes[row]])
+            keys = data.pop("audio", None) or []
+            run = ScenarioResult.model_validate(data)
+        except (ValueError, TypeError, AttributeError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidArgumentError(
+                f"{str(self._source)!r} row {row + 1}: cannot read the scenario run ({first})"
+            ) from None
+        clips = self.clips
+        run.audio = dict.fromkeys(keys) if clips is None else {key: clips[key] for key in keys if key in clips}
+        values = run.__dict__
+        values["expected_calls"] = [self._interner.call(call) for call in values["expected_calls"]]
+        values["conditions"] = self._interner.conditions(values["conditions"])
+        return run
+
+    def _get(self, row: int) -> ScenarioResult:
+        run = self._built[row]
+        if run is None:
+            run = self._built[row] = self._build(row)
+        return run
+
+    def _build_all(self) -> list[ScenarioResult]:
+        return [self._get(row) for row in range(len(self._built))]
+
+    def _materialize(self) -> list[ScenarioResult]:
+        """Every run as a plain list, from now on the only storage (the records and the table are dropped)."""
+        if self._list is None:
+            self._list = self._build_all()
+            self._codes = self._texts = self._frame = None
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self._built)

@@ -1,0 +1,83 @@
+"""A scenario batch loaded from CSV / Parquet keeps each run's record and builds the run when first asked for."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from russo_nb.errors import InvalidArgumentError
+from russo_nb.report import export, load_batch
+from russo_nb.scenario.table_runs import ScenarioTableRuns
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_loaded_table_builds_no_run_until_one_is_read(scenario_batch, tmp_path, suffix):
+    loaded = load_batch(export(scenario_batch, tmp_path / f"s{suffix}"))
+    assert isinstance(loaded.runs, ScenarioTableRuns) and loaded.runs.built_count == 0
+    assert len(loaded.runs) == scenario_batch.total
+    assert loaded.runs[1] == scenario_batch.runs[1] and loaded.runs.built_count == 1
+    assert loaded.runs[1] is loaded.runs[1]  # built once
+    assert list(loaded.runs) == scenario_batch.runs and loaded.runs == scenario_batch.runs
+    assert loaded.pass_rate == scenario_batch.pass_rate
+
+
+def test_a_parquet_frame_comes_from_the_columns_as_the_original_frame(scenario_batch, tmp_path):
+    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
+    frame = loaded.to_dataframe()
+    assert loaded.runs.built_count == 0  # no run built for the frame
+    original = scenario_batch.to_dataframe()
+    pd.testing.assert_frame_equal(frame, original)  # column for column, dtype for dtype
+    assert frame.attrs == original.attrs
+    assert "agent_version" in frame.columns and "scenario_run" not in frame.columns
+
+
+def test_a_mutated_table_batch_frames_its_runs(scenario_batch, tmp_path):
+    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
+    del loaded.runs[0]  # now a plain list: the frame follows the runs, not the file
+    assert len(loaded.to_dataframe()) == scenario_batch.total - 1
+
+
+def test_a_damaged_record_is_one_error_naming_file_and_row_when_its_run_is_read(scenario_batch, tmp_path):
+    path = export(scenario_batch, tmp_path / "s.parquet")
+    table = pq.read_table(path)
+    records = table.column("scenario_run").to_pylist()
+    records[1] = records[1].replace('"success":', '"success":"maybe", "x":', 1)
+    index = table.schema.get_field_index("scenario_run")
+    pq.write_table(table.set_column(index, "scenario_run", pa.array(records, type=pa.large_string())), path)
+    loaded = load_batch(path)  # the structure is fine: the load succeeds
+    assert loaded.runs[0] == scenario_batch.runs[0]
+    with pytest.raises(InvalidArgumentError) as caught:
+        loaded.runs[1]
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message and "row 2: cannot read the scenario run" in message
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "expected"),
+    [("scenario_run", None, "row 2: cannot read the scenario run"), ("status", "won", "row 2: unknown status 'won'")],
+)
+def test_a_missing_record_or_unknown_status_fails_the_load(scenario_batch, tmp_path, column, cell, expected):
+    path = export(scenario_batch, tmp_path / "s.parquet")
+    table = pq.read_table(path)
+    cells = table.column(column).to_pylist()
+    cells[1] = cell
+    index = table.schema.get_field_index(column)
+    pq.write_table(table.set_column(index, column, pa.array(cells, type=pa.large_string())), path)
+    with pytest.raises(InvalidArgumentError, match=expected) as caught:
+        load_batch(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_loaded_table_batch_dumps_copies_and_merges_as_its_runs(scenario_batch, tmp_path):
+    import warnings
+
+    from russo_nb.scenario.batch import merge_scenario_batches
+
+    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pydantic warns when a list field holds something else
+        assert loaded.model_dump()["runs"] == scenario_batch.model_dump()["runs"]
+    assert loaded.model_copy(deep=True).runs == scenario_batch.runs
+    assert merge_scenario_batches([loaded, loaded]).total == 2 * scenario_batch.total
