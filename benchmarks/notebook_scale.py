@@ -1,9 +1,15 @@
 """Showing a batch in a notebook: the explorer's construction against the HTML repr, and charts on request.
 
-Targets, each measured against a baseline taken in the same run:
+Targets:
 
-* explorer construction (``russo_nb.explore(batch)``, no chart drawn) at most 10x the
-  HTML repr (``batch._repr_html_()``) of the same batch, at 160 and 10,000 runs;
+* at 160 runs (the demo-sized batch): the explorer (``russo_nb.explore(batch)``, no chart
+  drawn) is built in under 100 ms of CPU. An absolute bound, because there the HTML repr
+  (``batch._repr_html_()``) takes 2-10 ms and a ratio to it measured timer noise and garbage
+  collection: the same code printed 2.8x, 7.4x and 18.4x the repr on successive runs. 100 ms
+  is what a user notices between running a cell and seeing the result; the ratio is still
+  printed, for information;
+* at 10,000 and at 100,000 runs, where the repr takes long enough to be a baseline: explorer
+  construction at most 10x the HTML repr of the same batch, measured in the same run;
 * the explorer's widget state and the HTML repr each under 2 MB at 100,000 runs;
 * chart drawing on request (each chart section of the Charts tab) at 200 prompts,
   reported in seconds per chart;
@@ -12,16 +18,22 @@ Targets, each measured against a baseline taken in the same run:
   the failing runs for the failure groups; the margin is for noise), and building no run
   objects beyond the failing ones (the failure groups, the snapshot) and the one opened.
 
-The machine these run on is shared: figures are noisy; compare ratios, not seconds.
-Run: ``python benchmarks/notebook_scale.py [--big-prompts 1000 --big-runs 100]``.
+How it is timed: the targets compare process CPU seconds (``time.process_time``), the best of
+``--repeats`` timings, with the two sides of a ratio timed in turns (repr, explorer, repr, ...)
+and a garbage collection before each, so a load spike or a collection falls on one timing, not
+on one side of the ratio. The machine these run on is shared (wall time there mostly measures
+the wait for a core); wall seconds are printed beside the CPU seconds.
+Run: ``python benchmarks/notebook_scale.py [--repeats 7 --big-prompts 1000 --big-runs 100]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,31 +69,61 @@ def widget_state_bytes(root) -> int:
     return total
 
 
-def best_of(repeats: int, call) -> tuple[float, object]:
-    """The fastest of ``repeats`` timings of ``call()`` (less noise on a shared machine) and its last value."""
-    best, value = float("inf"), None
+EXPLORER_BOUND_S = 0.100
+"""The explorer of the 160-run batch is built in under this many CPU seconds (see the module docstring)."""
+RATIO_BOUND = 10
+"""At 10,000 and 100,000 runs the explorer is built in at most this many times the HTML repr's time."""
+
+
+@dataclass
+class Timing:
+    """The best CPU and the best wall seconds of repeated calls, and the last call's value."""
+
+    cpu: float
+    wall: float
+    value: object
+
+
+def best_of(repeats: int, *calls) -> list[Timing]:
+    """Each of ``calls`` timed ``repeats`` times, in turns, after a garbage collection: the best of each.
+
+    Timing the calls in turns puts a load spike on one repetition of one call, which the best
+    of the others discards, rather than on every timing of one side of a ratio.
+    """
+    timings = [Timing(float("inf"), float("inf"), None) for _ in calls]
     for _ in range(repeats):
-        started = time.perf_counter()
-        value = call()
-        best = min(best, time.perf_counter() - started)
-    return best, value
+        for timing, call in zip(timings, calls, strict=True):
+            gc.collect()
+            wall, cpu = time.perf_counter(), time.process_time()
+            timing.value = call()
+            timing.cpu = min(timing.cpu, time.process_time() - cpu)
+            timing.wall = min(timing.wall, time.perf_counter() - wall)
+    return timings
 
 
-def construction(prompts: int, runs: int, repeats: int) -> bool:
-    """Explorer construction against the HTML repr of the same batch; True when within 10x and nothing drawn."""
+def construction(prompts: int, runs: int, repeats: int, *, bound_s: float | None = None) -> bool:
+    """Explorer construction against the HTML repr of the same batch, nothing drawn.
+
+    With ``bound_s`` the target is the explorer's CPU seconds under it (a small batch, whose
+    repr is too quick to be a baseline); else the explorer within ``RATIO_BOUND`` x the repr.
+    """
     import russo_nb
 
     batch = synthetic_batch(prompts, runs, with_audio=min(prompts, 20))
-    html_s, html = best_of(repeats, batch._repr_html_)
-    explore_s, explorer = best_of(repeats, lambda: russo_nb.explore(batch))
-    ratio = explore_s / html_s
-    drawn = explorer.charts_drawn
+    html, explore = best_of(repeats, batch._repr_html_, lambda: russo_nb.explore(batch))
+    ratio = explore.cpu / html.cpu
+    drawn = explore.value.charts_drawn
+    if bound_s is None:
+        target, ok = f"target <= {RATIO_BOUND}x", ratio <= RATIO_BOUND
+    else:
+        target, ok = f"target < {bound_s * 1e3:.0f} ms (the ratio is for information)", explore.cpu < bound_s
     print(
-        f"{batch.total:>7,} runs  HTML repr {html_s:6.3f}s ({len(html.encode()) / 1e6:5.2f} MB)  "
-        f"explorer {explore_s:6.3f}s = {ratio:4.1f}x the repr  tabs built {explorer.built_tabs}  "
-        f"charts drawn {len(drawn)}"
+        f"{batch.total:>7,} runs  HTML repr {html.cpu * 1e3:7.1f} ms CPU ({html.wall * 1e3:.1f} wall, "
+        f"{len(html.value.encode()) / 1e6:.2f} MB)  explorer {explore.cpu * 1e3:7.1f} ms CPU "
+        f"({explore.wall * 1e3:.1f} wall) = {ratio:4.1f}x the repr; {target}: {'ok' if ok else 'MISSED'}; "
+        f"tabs built {explore.value.built_tabs}, charts drawn {len(drawn)} (best of {repeats})"
     )
-    return ratio <= 10 and not drawn
+    return ok and not drawn
 
 
 def charts_on_request(prompts: int, runs: int) -> None:
@@ -94,32 +136,36 @@ def charts_on_request(prompts: int, runs: int) -> None:
     explorer.content("Charts")
     print(f"charts at {prompts} prompts x {runs} runs: Charts tab built in {time.perf_counter() - started:.3f}s")
     for title in explorer._chart_titles:
-        first, _ = best_of(1, lambda t=title: explorer.chart(t))
-        again, _ = best_of(1, lambda t=title: explorer.chart(t))
-        print(f"  {title:<32} first {first:6.3f}s   again (cached) {again * 1e3:6.2f} ms")
+        (first,) = best_of(1, lambda t=title: explorer.chart(t))
+        (again,) = best_of(1, lambda t=title: explorer.chart(t))
+        print(f"  {title:<32} first {first.cpu:6.3f}s CPU   again (cached) {again.cpu * 1e3:6.2f} ms CPU")
 
 
-def big_batch(prompts: int, runs: int) -> bool:
-    """Output sizes at 100,000 runs: the HTML repr and the explorer's widget state, each under 2 MB."""
+def big_batch(prompts: int, runs: int, repeats: int) -> bool:
+    """At 100,000 runs: the explorer within ``RATIO_BOUND`` x the HTML repr, each output under 2 MB."""
     import russo_nb
 
     batch = synthetic_batch(prompts, runs, with_audio=20)
-    started = time.perf_counter()
-    text = batch.summary()
-    text_s = time.perf_counter() - started
-    html_s, html = best_of(1, batch._repr_html_)
-    explore_s, explorer = best_of(1, lambda: russo_nb.explore(batch))
-    html_mb, state_mb = len(html.encode()) / 1e6, widget_state_bytes(explorer) / 1e6
+    (text,) = best_of(1, batch.summary)
+    html, explore = best_of(repeats, batch._repr_html_, lambda: russo_nb.explore(batch))
+    explorer = explore.value
+    html_mb, state_mb = len(html.value.encode()) / 1e6, widget_state_bytes(explorer) / 1e6
+    ratio = explore.cpu / html.cpu
     print(
-        f"{batch.total:>7,} runs  summary() {text_s:.2f}s ({len(text.encode()) / 1e6:.1f} MB)  HTML repr {html_s:.2f}s "
-        f"({html_mb:.2f} MB)  explorer {explore_s:.2f}s ({explore_s / html_s:.1f}x the repr, {state_mb:.2f} MB state)"
+        f"{batch.total:>7,} runs  summary() {text.cpu:.2f}s CPU ({len(text.value.encode()) / 1e6:.1f} MB)  "
+        f"HTML repr {html.cpu:.2f}s CPU ({html.wall:.2f} wall, {html_mb:.2f} MB)  explorer {explore.cpu:.2f}s CPU "
+        f"({explore.wall:.2f} wall) = {ratio:.1f}x the repr (target <= {RATIO_BOUND}x), {state_mb:.2f} MB state "
+        f"(best of {repeats})"
     )
-    started = time.perf_counter()
+    (browse,) = best_of(1, lambda: _filter_and_page(explorer))
+    print(f"         Runs tab built, filtered and paged in {browse.cpu:.2f}s CPU")
+    return html_mb < 2 and state_mb < 2 and ratio <= RATIO_BOUND
+
+
+def _filter_and_page(explorer) -> None:
     table = explorer.runs_browser.table
     table.status_filter.value = "failed"
     table.turn(1)
-    print(f"         Runs tab built, filtered and paged in {time.perf_counter() - started:.2f}s")
-    return html_mb < 2 and state_mb < 2 and explore_s / html_s <= 10
 
 
 def loaded_batch(prompts: int, runs: int) -> bool:
@@ -138,7 +184,8 @@ def loaded_batch(prompts: int, runs: int) -> bool:
     failing = sum(run.status not in ("passed", "cancelled") for run in batch.runs)
     with tempfile.TemporaryDirectory() as folder:
         path = export(batch, Path(folder) / "runs.parquet")
-        load_s, loaded = best_of(1, lambda: load_batch(path))
+        (load,) = best_of(1, lambda: load_batch(path))
+    loaded = load.value
 
     def session(result):
         explorer = russo_nb.explore(result)
@@ -146,15 +193,14 @@ def loaded_batch(prompts: int, runs: int) -> bool:
         explorer.open_run(len(result.runs) // 2 + 1)  # builds the Runs tab, opens a (passing or failing) run
         return explorer
 
-    memory_build, _ = best_of(2, lambda: russo_nb.explore(batch))
-    loaded_build, _ = best_of(2, lambda: russo_nb.explore(loaded))
-    memory_s, _ = best_of(2, lambda: session(batch))
-    loaded_s, _ = best_of(2, lambda: session(loaded))
+    memory_build, loaded_build = best_of(2, lambda: russo_nb.explore(batch), lambda: russo_nb.explore(loaded))
+    memory, in_file = best_of(2, lambda: session(batch), lambda: session(loaded))
+    memory_s, loaded_s = memory.cpu, in_file.cpu
     built = loaded.runs.built_count
     print(
-        f"{batch.total:>7,} runs  loaded from Parquet in {load_s:.2f}s; explorer built: in memory "
-        f"{memory_build:.2f}s, loaded {loaded_build:.2f}s; + snapshot + Runs tab + one run opened: in memory "
-        f"{memory_s:.2f}s, loaded {loaded_s:.2f}s ({loaded_s / memory_s:.2f}x); "
+        f"{batch.total:>7,} runs  loaded from Parquet in {load.cpu:.2f}s CPU; explorer built: in memory "
+        f"{memory_build.cpu:.2f}s, loaded {loaded_build.cpu:.2f}s; + snapshot + Runs tab + one run opened: in memory "
+        f"{memory_s:.2f}s, loaded {loaded_s:.2f}s CPU ({loaded_s / memory_s:.2f}x, target <= 1.5x); "
         f"run objects built {built:,} of {len(loaded.runs):,} ({failing:,} failing)"
     )
     return loaded_s <= 1.5 * memory_s and built <= failing + 1
@@ -164,7 +210,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big-prompts", type=int, default=1000)
     parser.add_argument("--big-runs", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7, help="timings per figure at 160 and 10,000 runs")
+    parser.add_argument("--big-repeats", type=int, default=1, help="timings per figure at 100,000 runs")
     args = parser.parse_args()
 
     # imports paid once, outside the timings (a notebook has them loaded after the first result)
@@ -177,14 +224,15 @@ def main() -> None:
 
     russo_nb.explore(synthetic_batch(4, 4))._repr_mimebundle_()  # warm up the import of every tab's code
 
-    ok = construction(16, 10, args.repeats)  # the 160-run demo-sized batch of issue 10
+    ok = construction(16, 10, args.repeats, bound_s=EXPLORER_BOUND_S)  # the 160-run demo-sized batch of issue 10
     ok &= construction(200, 50, args.repeats)  # 10,000 runs
     charts_on_request(200, 10)
-    ok &= big_batch(args.big_prompts, args.big_runs)
+    ok &= big_batch(args.big_prompts, args.big_runs, args.big_repeats)
     ok &= loaded_batch(args.big_prompts, args.big_runs)
     print(
         "PASS" if ok else "FAIL",
-        "(targets: explorer <= 10x the HTML repr, no chart drawn when built, < 2 MB each; "
+        f"(targets, CPU seconds, best of N: explorer < {EXPLORER_BOUND_S * 1e3:.0f} ms at 160 runs and <= "
+        f"{RATIO_BOUND}x the HTML repr at 10k / 100k runs, no chart drawn when built, < 2 MB each; "
         "a loaded batch's explorer <= 1.5x in memory, building only failing runs and the opened one)",
     )
 

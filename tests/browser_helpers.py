@@ -87,6 +87,68 @@ def launch_chromium(playwright: Any, *extra_args: str) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
 
 
+CONTRAST_JS = """
+(el) => {
+  const parse = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const bg = parse(getComputedStyle(e).backgroundColor);
+    if (bg[3] > 0) layers.push(bg);
+    if (bg[3] >= 1) break;
+  }
+  let bg = [255, 255, 255];
+  for (const l of layers.reverse()) bg = bg.map((v, i) => l[i] * l[3] + v * (1 - l[3]));
+  const fgRaw = parse(getComputedStyle(el).color);
+  const fg = bg.map((v, i) => fgRaw[i] * fgRaw[3] + v * (1 - fgRaw[3]));
+  const lum = (c) => {
+    const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}
+"""
+
+
+def contrast(locator: Any) -> float:
+    """The WCAG contrast ratio of an element's text against what is painted behind it (1 to 21)."""
+    return float(locator.evaluate(CONTRAST_JS))
+
+
+def readable(theme: str, elements: dict[str, Any]) -> dict[str, float]:
+    """Each element's text contrast (:func:`contrast`); all must read at WCAG AA (4.5:1) in ``theme``."""
+    ratios = {name: contrast(locator) for name, locator in elements.items()}
+    assert all(ratio >= 4.5 for ratio in ratios.values()), (theme, ratios)
+    return ratios
+
+
+def lab_fixture(notebook: str, cells: list[str]) -> Any:
+    """A module-scoped ``lab`` fixture: JupyterLab serving one notebook of code ``cells`` (:func:`notebook_lab`)."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def lab(tmp_path_factory: Any) -> Iterator[str]:
+        with notebook_lab(tmp_path_factory.mktemp("lab-" + Path(notebook).stem), notebook, cells) as url:
+            yield url
+
+    return lab
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator[Any]:
+    """Debian's Chromium through Playwright (:func:`launch_chromium`), closed after; ``artifacts/`` made for
+    screenshots. The launch preamble every browser test shares."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, *extra_args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def open_and_run_all(page: Any, lab: str, notebook: str) -> None:
     """Open ``notebook`` in JupyterLab at ``lab``, wait for its kernel to be idle, then Run → Run All Cells."""
     page.goto(f"{lab}/lab/tree/{notebook}?token={TOKEN}", timeout=60_000)
@@ -100,6 +162,24 @@ def open_and_run_all(page: Any, lab: str, notebook: str) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def attached_or_screenshot(page: Any, locator: Any, shot: str, timeout: float) -> None:
+    """Wait (``timeout`` ms) until ``locator`` is in the page; if it never comes, save ``artifacts/<shot>`` first."""
+    try:
+        locator.wait_for(state="attached", timeout=timeout)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / shot))
+        raise
+
+
+def dark_theme(page: Any) -> None:
+    """Settings → Theme → JupyterLab Dark, and wait until the page has repainted in it."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
+    page.wait_for_timeout(1000)
 
 
 def reopen_without_kernel(page: Any) -> None:

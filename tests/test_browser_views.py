@@ -8,8 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_helpers import ARTIFACTS, launch_chromium, notebook_lab, open_and_run_all, reopen_without_kernel
-from test_browser_quickstart import _contrast
+from browser_helpers import (
+    ARTIFACTS,
+    chromium,
+    contrast,
+    dark_theme,
+    lab_fixture,
+    open_and_run_all,
+    readable,
+    reopen_without_kernel,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDED = ROOT / "tests" / "data"  # two batches of the earlier recorded noise sweep (en-us, clean and 5 dB)
@@ -45,24 +53,23 @@ CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with notebook_lab(tmp_path_factory.mktemp("lab-views"), "views.ipynb", CELLS) as url:
-        yield url
+lab = lab_fixture("views.ipynb", CELLS)
+"""JupyterLab on 127.0.0.1 serving views.ipynb (a module-scoped fixture)."""
 
 
 def _readable(panel, theme: str) -> dict[str, float]:
     """The words that explain a failure, and the comparison's verdict, at WCAG AA against what is behind them."""
-    ratios = {
-        "said (word diff)": _contrast(panel.locator(".russo-word-diff .sub .said").first),
-        "heard (word diff)": _contrast(panel.locator(".russo-word-diff .sub").first),
-        "missing argument": _contrast(panel.locator("table.calls td.differs.absent").first),
-        "differing argument": _contrast(panel.locator("table.calls td.differs:not(.absent)").first),
-        "compare verdict": _contrast(panel.locator(".russo-compare-head .dir").first),
-        "muted": _contrast(panel.locator(".russo-compare .muted").first),
-    }
-    assert all(ratio >= 4.5 for ratio in ratios.values()), (theme, ratios)
-    return ratios
+    return readable(
+        theme,
+        {
+            "said (word diff)": panel.locator(".russo-word-diff .sub .said").first,
+            "heard (word diff)": panel.locator(".russo-word-diff .sub").first,
+            "missing argument": panel.locator("table.calls td.differs.absent").first,
+            "differing argument": panel.locator("table.calls td.differs:not(.absent)").first,
+            "compare verdict": panel.locator(".russo-compare-head .dir").first,
+            "muted": panel.locator(".russo-compare .muted").first,
+        },
+    )
 
 
 def _grid_lines_up(panel) -> None:
@@ -83,66 +90,55 @@ def _grid_lines_up(panel) -> None:
 
 
 def test_compare_history_and_detail_in_light_dark_and_reopened(lab):
-    from playwright.sync_api import sync_playwright
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_and_run_all(page, lab, "views.ipynb")
+        panel = page.locator(".jp-NotebookPanel")
+        panel.locator(".russo-compare-view table.grid").first.wait_for(state="attached", timeout=180_000)
+        panel.locator(".russo-history-view").first.wait_for(state="attached", timeout=60_000)
+        panel.locator(".russo-word-diff").first.wait_for(state="attached", timeout=60_000)
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_and_run_all(page, lab, "views.ipynb")
-            panel = page.locator(".jp-NotebookPanel")
-            panel.locator(".russo-compare-view table.grid").first.wait_for(state="attached", timeout=180_000)
-            panel.locator(".russo-history-view").first.wait_for(state="attached", timeout=60_000)
-            panel.locator(".russo-word-diff").first.wait_for(state="attached", timeout=60_000)
+        _grid_lines_up(panel)
+        light = _readable(panel, "light")
 
-            _grid_lines_up(panel)
-            light = _readable(panel, "light")
+        # Escape in the runs list gives the keys back to the notebook (command mode)
+        rows = panel.locator(".russo-runs-rows select").first
+        rows.wait_for(state="attached", timeout=60_000)
+        panel.locator(".russo-run-keys-ready").first.wait_for(state="attached", timeout=30_000)
+        rows.locator("option").nth(1).click()
+        assert rows.evaluate("s => document.activeElement === s")
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => !document.activeElement.closest('.russo-runs-rows')", timeout=5_000)
+        assert page.locator(".jp-Notebook.jp-mod-commandMode").count() == 1
+        assert panel.locator(".russo-static").count() == 2  # compare's and history's snapshots
+        assert not any(panel.locator(".russo-static").nth(i).is_visible() for i in range(2))  # live views show
+        panel.locator(".russo-compare-view").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser_views_compare_light.png"))
+        panel.locator(".russo-word-diff").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser_views_detail_light.png"))
 
-            # Escape in the runs list gives the keys back to the notebook (command mode)
-            rows = panel.locator(".russo-runs-rows select").first
-            rows.wait_for(state="attached", timeout=60_000)
-            panel.locator(".russo-run-keys-ready").first.wait_for(state="attached", timeout=30_000)
-            rows.locator("option").nth(1).click()
-            assert rows.evaluate("s => document.activeElement === s")
-            page.keyboard.press("Escape")
-            page.wait_for_function("() => !document.activeElement.closest('.russo-runs-rows')", timeout=5_000)
-            assert page.locator(".jp-Notebook.jp-mod-commandMode").count() == 1
-            assert panel.locator(".russo-static").count() == 2  # compare's and history's snapshots
-            assert not any(panel.locator(".russo-static").nth(i).is_visible() for i in range(2))  # live views show
-            panel.locator(".russo-compare-view").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser_views_compare_light.png"))
-            panel.locator(".russo-word-diff").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser_views_detail_light.png"))
+        dark_theme(page)
+        dark = _readable(panel, "dark")
+        for chart in (".russo-compare-view .russo-chart svg text", ".russo-history-view .russo-trend svg text"):
+            assert contrast(panel.locator(chart).first) >= 4.5, chart  # charts follow the theme's text colour
+        _grid_lines_up(panel)
+        page.screenshot(path=str(ARTIFACTS / "browser_views_detail_dark.png"))
+        panel.locator(".russo-compare-view").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser_views_compare_dark.png"))
+        panel.locator(".russo-history-view").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser_views_history_dark.png"))
+        print("contrast", light, dark)
 
-            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-            page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
-            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
-            page.wait_for_timeout(1000)
-            dark = _readable(panel, "dark")
-            for chart in (".russo-compare-view .russo-chart svg text", ".russo-history-view .russo-trend svg text"):
-                assert _contrast(panel.locator(chart).first) >= 4.5, chart  # charts follow the theme's text colour
-            _grid_lines_up(panel)
-            page.screenshot(path=str(ARTIFACTS / "browser_views_detail_dark.png"))
-            panel.locator(".russo-compare-view").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser_views_compare_dark.png"))
-            panel.locator(".russo-history-view").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser_views_history_dark.png"))
-            print("contrast", light, dark)
-
-            # saved, kernel shut down, reloaded: the widget models are gone, the snapshots show
-            reopen_without_kernel(page)
-            panel = page.locator(".jp-NotebookPanel")
-            compare = panel.locator(".russo-compare-static").first
-            compare.wait_for(state="visible", timeout=60_000)
-            assert compare.locator("xpath=..").locator("table.grid tr").count() >= 2
-            assert compare.locator("xpath=..").locator(".russo-chart svg").count() == 1
-            assert "B worse" in compare.locator("xpath=..").inner_text()
-            history = panel.locator(".russo-history-static").first
-            assert history.is_visible()
-            assert "demo 5 dB" in history.locator("xpath=..").inner_text()
-            compare.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser_views_reopened.png"))
-        finally:
-            browser.close()
+        # saved, kernel shut down, reloaded: the widget models are gone, the snapshots show
+        reopen_without_kernel(page)
+        panel = page.locator(".jp-NotebookPanel")
+        compare = panel.locator(".russo-compare-static").first
+        compare.wait_for(state="visible", timeout=60_000)
+        assert compare.locator("xpath=..").locator("table.grid tr").count() >= 2
+        assert compare.locator("xpath=..").locator(".russo-chart svg").count() == 1
+        assert "B worse" in compare.locator("xpath=..").inner_text()
+        history = panel.locator(".russo-history-static").first
+        assert history.is_visible()
+        assert "demo 5 dB" in history.locator("xpath=..").inner_text()
+        compare.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "browser_views_reopened.png"))

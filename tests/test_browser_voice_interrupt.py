@@ -7,8 +7,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import ARTIFACTS, launch_chromium, notebook_lab, open_and_run_all, reopen_without_kernel
-from test_browser_quickstart import _contrast
+from browser_helpers import (
+    ARTIFACTS,
+    chromium,
+    contrast,
+    dark_theme,
+    lab_fixture,
+    open_and_run_all,
+    reopen_without_kernel,
+)
 
 from russo_nb.testing import wait_until
 
@@ -21,10 +28,8 @@ CELLS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    with notebook_lab(tmp_path_factory.mktemp("lab-voice"), "voice.ipynb", CELLS) as url:
-        yield url
+lab = lab_fixture("voice.ipynb", CELLS)
+"""JupyterLab on 127.0.0.1 serving voice.ipynb (a module-scoped fixture)."""
 
 
 def _finished(cell) -> int:
@@ -34,45 +39,34 @@ def _finished(cell) -> int:
 
 
 def test_interrupting_the_demo_then_running_it_again_in_jupyterlab(lab):
-    from playwright.sync_api import sync_playwright
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        open_and_run_all(page, lab, "voice.ipynb")
+        cells = page.locator(".jp-NotebookPanel .jp-Cell")
+        wait_until(lambda: _finished(cells.nth(1)) >= 20, 180, what="20 finished voice runs", interval=0.2)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Interrupt Kernel").first.click()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            open_and_run_all(page, lab, "voice.ipynb")
-            cells = page.locator(".jp-NotebookPanel .jp-Cell")
-            wait_until(lambda: _finished(cells.nth(1)) >= 20, 180, what="20 finished voice runs", interval=0.2)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Interrupt Kernel").first.click()
+        interrupted = cells.nth(1).locator(".russo-batch").first
+        interrupted.wait_for(state="attached", timeout=120_000)
+        text = interrupted.inner_text()
+        assert "INTERRUPTED" in text and "cancelled" in text, text
+        assert "error" not in text.lower(), text  # no run broke on the interrupt
 
-            interrupted = cells.nth(1).locator(".russo-batch").first
-            interrupted.wait_for(state="attached", timeout=120_000)
-            text = interrupted.inner_text()
-            assert "INTERRUPTED" in text and "cancelled" in text, text
-            assert "error" not in text.lower(), text  # no run broke on the interrupt
+        # Run All went on: the next demo hears every prompt (before the fix: 0/16, 'Failed to start utterance')
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
+        again = cells.nth(2)
+        wait_until(lambda: "recognised" in again.inner_text(), 60, what="the second demo's count", interval=0.2)
+        assert "recognised 16 of 16" in again.inner_text(), again.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser_voice_interrupt_light.png"))
 
-            # Run All went on: the next demo hears every prompt (before the fix: 0/16, 'Failed to start utterance')
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
-            again = cells.nth(2)
-            wait_until(lambda: "recognised" in again.inner_text(), 60, what="the second demo's count", interval=0.2)
-            assert "recognised 16 of 16" in again.inner_text(), again.inner_text()
-            page.screenshot(path=str(ARTIFACTS / "browser_voice_interrupt_light.png"))
+        dark_theme(page)
+        assert contrast(interrupted.locator(".russo-head").first) >= 4.5
+        assert contrast(interrupted.locator(".note").first) >= 4.5  # "N cancelled — interrupted after M runs"
+        page.screenshot(path=str(ARTIFACTS / "browser_voice_interrupt_dark.png"))
 
-            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-            page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
-            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached", timeout=30_000)
-            page.wait_for_timeout(1000)
-            assert _contrast(interrupted.locator(".russo-head").first) >= 4.5
-            assert _contrast(interrupted.locator(".note").first) >= 4.5  # "N cancelled — interrupted after M runs"
-            page.screenshot(path=str(ARTIFACTS / "browser_voice_interrupt_dark.png"))
-
-            reopen_without_kernel(page)
-            cells = page.locator(".jp-NotebookPanel .jp-Cell")
-            kept = cells.nth(1).locator(".russo-batch").first
-            kept.wait_for(state="visible", timeout=60_000)
-            assert "INTERRUPTED" in kept.inner_text()
-        finally:
-            browser.close()
+        reopen_without_kernel(page)
+        cells = page.locator(".jp-NotebookPanel .jp-Cell")
+        kept = cells.nth(1).locator(".russo-batch").first
+        kept.wait_for(state="visible", timeout=60_000)
+        assert "INTERRUPTED" in kept.inner_text()

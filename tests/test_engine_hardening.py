@@ -5,14 +5,10 @@ from __future__ import annotations
 import asyncio
 import http.server
 import json
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
-from pathlib import Path
 
 import pytest
+from interrupt_helpers import interrupt, scenario_teardown_script
 
 import russo_nb as russo
 from russo_nb import scenario
@@ -196,26 +192,9 @@ def test_cancel_after_some_runs_waits_on_progress_not_on_sleep():
 # -- Ctrl-C in a real process ---------------------------------------------------------------
 
 
-def _interrupt(tmp_path: Path, body: str, ready: str = "READY") -> subprocess.CompletedProcess[str]:
-    """Run ``body`` in a child; send SIGINT once it prints ``ready``; return what it printed."""
-    script = tmp_path / "child.py"
-    script.write_text(textwrap.dedent(body))
-    child = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
-    )
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if ready in line:
-            child.send_signal(signal.SIGINT)
-            break
-    out, err = child.communicate(timeout=60)
-    return subprocess.CompletedProcess(child.args, child.returncode, "".join(lines) + out, err)
-
-
 @pytest.mark.slow
 def test_ctrl_c_stops_the_batch_thread_before_returning(tmp_path):
-    done = _interrupt(
+    done = interrupt(
         tmp_path,
         """
         import asyncio, threading
@@ -241,35 +220,14 @@ def test_ctrl_c_stops_the_batch_thread_before_returning(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_runs_scenario_teardown(tmp_path):
-    done = _interrupt(
-        tmp_path,
-        """
-        import asyncio
-        from russo_nb import scenario
-
-        class Slow(scenario.AgentAdapter):
-            async def call(self, state):
-                print("READY", flush=True)
-                await asyncio.sleep(60)
-
-        async def teardown(state):
-            await asyncio.sleep(0.2)
-            print("TORN DOWN", state.run_index, flush=True)
-
-        spec = scenario.Scenario(
-            name="s", agents=[Slow()], script=[scenario.user("hi"), scenario.agent()], teardown=teardown
-        )
-        batch = scenario.run_scenarios_sync(spec, runs=1)
-        print("RESULT", batch.runs[0].status, batch.runs[0].phases[-1], flush=True)
-        """,
-    )
+    done = interrupt(tmp_path, scenario_teardown_script(0.2))
     assert done.returncode == 0, done.stderr
     assert done.stdout.index("TORN DOWN 0") < done.stdout.index("RESULT cancelled torn_down")
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_synthesis_leaves_no_pending_task(tmp_path):
-    done = _interrupt(
+    done = interrupt(
         tmp_path,
         """
         import asyncio
@@ -291,7 +249,7 @@ def test_ctrl_c_during_synthesis_leaves_no_pending_task(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_with_a_blocked_sync_agent_returns_and_the_process_exits(tmp_path):
-    done = _interrupt(
+    done = interrupt(
         tmp_path,
         """
         import time

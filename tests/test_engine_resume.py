@@ -108,5 +108,5 @@ def test_resume_refuses_what_is_not_a_prompt_batch():
     with pytest.raises(InvalidArgumentError, match=r"takes a prompt batch .*not list"):
         resume(russo_nb.BatchResult().runs, agent=None)  # the runs, not the batch holding them
     scenarios_as_prompts = russo_nb.BatchResult(metadata=russo_nb.BatchMetadata(kind="scenarios"))
-    with pytest.raises(InvalidArgumentError, match=r"only prompt batches .*'scenarios'"):
+    with pytest.raises(InvalidArgumentError, match=r"holds 'scenarios' runs .*resume\(scenario_batch"):
         resume(scenarios_as_prompts, agent=None)

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from test_engine_hardening import _interrupt
+from interrupt_helpers import interrupt, scenario_teardown_script
 
 import russo_nb as russo
 from russo_nb import engine, scenario, threads
@@ -178,33 +178,12 @@ def test_a_base_exception_from_a_scenario_agent_is_that_runs_error():
 
 @pytest.mark.slow
 def test_ctrl_c_waits_for_a_two_second_teardown_and_finally_block(tmp_path):
-    done = _interrupt(
-        tmp_path,
-        """
-        import asyncio
-        from russo_nb import scenario
-
-        class Slow(scenario.AgentAdapter):
-            async def call(self, state):
-                print("READY", flush=True)
-                await asyncio.sleep(60)
-
-        async def teardown(state):
-            await asyncio.sleep(2)
-            print("TORN DOWN", flush=True)
-
-        spec = scenario.Scenario(
-            name="s", agents=[Slow()], script=[scenario.user("hi"), scenario.agent()], teardown=teardown
-        )
-        batch = scenario.run_scenarios_sync(spec, runs=1)
-        print("SCENARIO", batch.runs[0].status, batch.runs[0].phases[-1], flush=True)
-        """,
-    )
+    done = interrupt(tmp_path, scenario_teardown_script(2))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.index("TORN DOWN") < done.stdout.index("SCENARIO cancelled torn_down")
+    assert done.stdout.index("TORN DOWN 0") < done.stdout.index("RESULT cancelled torn_down")
     assert "Task was destroyed" not in done.stderr
 
-    done = _interrupt(
+    done = interrupt(
         tmp_path,
         """
         import asyncio

@@ -218,3 +218,5 @@ def test_cancelled_runs_are_never_failures_anywhere(tmp_path):
     store.record(stopped)
     for trend in (store.trend(), store.trend(where={"agent_version": "v1"})):
         assert (trend["runs"][0], trend["passed"][0]) == (finished, summary.passed)
+        # the same interval as the batch's own view: prompts that never ran are no cluster
+        assert (trend["low"][0], trend["high"][0]) == pytest.approx((view.low, view.high))

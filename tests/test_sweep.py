@@ -16,6 +16,7 @@ import russo_nb as russo
 from russo_nb.analysis import by_factor
 from russo_nb.audio import EspeakSynthesizer, espeak_voices, to_numpy
 from russo_nb.errors import InvalidArgumentError
+from russo_nb.execution.sweep import is_sweep, sweep_factors
 
 PROMPTS = ["Book a flight to Paris", "What is the weather in Boston", "Set an alarm for seven"]
 
@@ -96,6 +97,10 @@ def test_runs_carry_factor_columns_through_frames_and_exports(tmp_path):
         again = back.to_dataframe()
         assert again["snr_db"].isna().sum() == 4, suffix
         assert list(again["voice"]) == list(frame["voice"]), suffix
+        if suffix == ".csv":  # no metadata block: the factors come from the runs' conditions column
+            before = back.runs.built_count
+            assert sweep_factors(back) == sweep_factors(result) and is_sweep(back)
+            assert back.runs.built_count == before  # read from the column, no run built
     table = by_factor(result, "snr_db")
     assert list(table["level"]) == ["5 dB", "clean"]
 

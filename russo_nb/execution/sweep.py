@@ -28,7 +28,7 @@ from typing import Any
 
 from ..model.errors import InvalidArgumentError
 from ..model.protocols import check_synthesizer, describe, effect_name
-from ..model.types import BatchMetadata, BatchResult
+from ..model.types import BatchMetadata, BatchResult, ColumnarRuns, Conditions
 from .engine import EngineOptions, Executor, Job, Progress, engine_options
 from .pipeline import batch_labels, build_effects, make_pipeline
 from .runner import PromptPlan, PromptRun, derive_seed, plan_prompts
@@ -235,8 +235,17 @@ def sweep_factors(result: Any) -> list[str]:
     runs = getattr(result, "runs", None) or []
     if not len(runs):
         return []
-    first = runs[0].conditions or {}  # a Run: every run type has conditions
+    first = _first_conditions(runs) or {}
     return [name for name in SWEEP_FACTORS if name in first]
+
+
+def _first_conditions(runs: Any) -> Conditions | None:
+    """The first run's conditions: from the runs' column when kept as columns (a loaded file: no run built)."""
+    stored = runs.field_values("conditions") if isinstance(runs, ColumnarRuns) else None
+    if stored is None:
+        return runs[0].conditions  # a Run: every run type has conditions
+    codes, values = stored
+    return values[0] if codes is None else values[int(codes[0])]
 
 
 def is_sweep(result: Any) -> bool:

@@ -66,11 +66,15 @@ TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
 """The shared tables, in the order they are written (calls first: the others refer to them)."""
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_DICT = object()  # first item of a dict's key: no text or list key starts with it
+
+
 class _Table:
     """Distinct values in first-seen order: by object identity first, then by content.
 
-    Texts and lists of texts (prompts, audio keys, effects) are matched by value directly;
-    anything else by its JSON text.
+    Texts, lists of texts (prompts, audio keys, effects) and flat dicts of scalars (conditions)
+    are matched by value directly; anything else by its JSON text.
     """
 
     def __init__(self) -> None:
@@ -87,6 +91,8 @@ class _Table:
             key: Any = (obj,)  # a tuple never equals a JSON text key
         elif kind is list and all(type(item) is str for item in obj):
             key = (None, *obj)
+        elif kind is dict and all(type(value) in _SCALARS for value in obj.values()):
+            key = (_DICT, *((name, type(value), value) for name, value in obj.items()))  # 1, 1.0, True differ
         else:
             key = None
         number = None if key is None else self._by_key.get(key)

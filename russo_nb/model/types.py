@@ -283,6 +283,11 @@ class EvalResult(BaseModel):
             return 1.0
         return sum(1 for match in self.matches if match.matched) / len(self.expected)
 
+    def extra_calls(self, made: Sequence[ToolCall] | None = None) -> list[ToolCall]:
+        """The calls among ``made`` (default: :attr:`actual`) that no expected call was paired with, in order."""
+        paired = [match.actual for match in self.matches if match.actual is not None]
+        return [call for call in (self.actual if made is None else made) if not any(call == m for m in paired)]
+
     def summary(self) -> str:
         """A readable verdict with one line per expected call and the diff of each miss."""
         status = "PASSED" if self.passed else "FAILED"

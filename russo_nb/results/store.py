@@ -548,18 +548,22 @@ class HistoryStore:
         return frame
 
     def _clustered_bounds(self, batch_ids: list[str]) -> tuple[list[float], list[float]]:
-        """Each batch's pass-rate interval clustered by prompt, from its per-prompt finished runs and passes."""
+        """Each batch's pass-rate interval clustered by prompt, from its per-prompt finished runs and passes
+        (the one per-prompt aggregation, :func:`~russo_nb.results.analysis.rows.prompt_rows`, split by batch:
+        prompts none of whose runs finished are no cluster, as in the batch's own view)."""
+        import pandas as pd
+
+        from .analysis.rows import prompt_rows
         from .analysis.stats import clustered_se
 
-        counts: dict[str, tuple[list[int], list[int]]] = {}
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT batch_id, SUM(passed), SUM(status != 'cancelled') FROM runs GROUP BY batch_id, prompt"
-            ).fetchall()
-        for batch_id, passed, finished in rows:
-            entry = counts.setdefault(batch_id, ([], []))
-            entry[0].append(int(passed or 0))
-            entry[1].append(int(finished or 0))
+            runs = pd.read_sql_query("SELECT batch_id, prompt, status FROM runs", conn)
+        counts: dict[str, tuple[list[int], list[int]]] = {}
+        for row in prompt_rows(runs, by="batch_id", measures=False):
+            if row.finished:
+                entry = counts.setdefault(row.conditions["batch_id"], ([], []))
+                entry[0].append(row.passed)
+                entry[1].append(row.finished)
         lows, highs = [], []
         for batch_id in batch_ids:
             passed, finished = counts.get(batch_id, ([], []))

@@ -399,6 +399,9 @@ def magic_parsers() -> dict[str, MagicParser]:
         "--agent", metavar="NAME", help="the agent, for a batch loaded from a file (a job of this session has its own)"
     )
     resume.add_argument("--synthesizer", metavar="NAME", help="the synthesizer, for a voice batch loaded from a file")
+    resume.add_argument(
+        "--scenarios", nargs="+", metavar="NAME", help="the scenarios, for a scenario batch loaded from a file"
+    )
     add_effects(resume)
     add_engine_arguments(resume, ("max_concurrency", "timeout", "seed"))  # seed: for a CSV file (no metadata)
     resume.add_argument("--as", dest="as", type=python_name, metavar="NAME", help="store the merged result here")

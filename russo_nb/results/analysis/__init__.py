@@ -19,6 +19,7 @@ from ...model.thresholds import (
     is_finished,
     tally,
 )
+from . import plots
 from .factors import by_factor, by_factor_text, cell_counts, compare_levels, heatmap_frame, split_levels
 from .frames import PROMPT_COLUMNS, RUN_COLUMNS, calls_frame, prompts_frame, runs_frame
 from .paired import (
@@ -32,16 +33,7 @@ from .paired import (
     simulated_power,
     tango_interval,
 )
-from .plots import (
-    STATUS_COLORS,
-    plot_comparison,
-    plot_flakiness,
-    plot_latency,
-    plot_match_rates,
-    plot_pass_at_k,
-    plot_pass_rates,
-    plot_sweep,
-)
+from .plots import *  # noqa: F403 - the charts, as plots.__all__ declares them
 from .robustness import robustness_threshold
 from .stats import (
     ClusteredRate,
@@ -112,7 +104,6 @@ __all__ = [
     "FlakinessSummary",
     "PromptDifference",
     "RunsNeeded",
-    "STATUS_COLORS",
     "calls_frame",
     "clustered_se",
     "flakiness",
@@ -121,16 +112,10 @@ __all__ = [
     "paired_comparison",
     "pass_at_k",
     "pass_hat_k",
-    "plot_comparison",
-    "plot_flakiness",
-    "plot_latency",
-    "plot_match_rates",
-    "plot_pass_at_k",
-    "plot_pass_rates",
-    "plot_sweep",
     "prompts_frame",
     "runs_frame",
     "runs_needed",
     "summarize",
     "wilson_interval",
 ]
+__all__ += plots.__all__  # the charts, as plots declares them

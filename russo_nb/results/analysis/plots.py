@@ -21,9 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = [
+__all__ = [  # russo_nb.analysis re-exports all of these
     "STATUS_COLORS",
-    "chart_text",
     "plot_comparison",
     "plot_flakiness",
     "plot_latency",

@@ -9,37 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import (
-    BatchView,
-    FailureGroup,
-    PromptRow,
-    build_view,
-    failure_groups,
-    interruption_text,
-    prompt_rows,
-    result_of,
-)
+from . import model
+from .model import *  # noqa: F403 - the view model, as model.__all__ declares it
 from .text import failure_lines, headline_lines, summary_text
 
-__all__ = [
-    "BatchView",
-    "FailureGroup",
-    "PromptRow",
-    "build_view",
-    "failure_groups",
-    "interruption_text",
-    "mimebundle",
-    "prompt_rows",
-    "result_of",
-    "summary_text",
-]
+__all__ = ["mimebundle", "summary_text"]
+__all__ += model.__all__  # the view model, as model declares it
 
 
 def mimebundle(result: Any) -> dict[str, str]:
     """``text/plain`` (the summary's first lines) and ``text/html`` (the rich view) of a result, from one view."""
     from .html import batch_html
 
-    view = build_view(result)
+    view = model.build_view(result)
     # the headline only: the full summary has a line per run (and would build every run of a loaded batch)
     more = [f"  … {view.prompt_count} {view.noun}s; see .summary()"] if view.rows else []
     plain = "\n".join(headline_lines(view) + failure_lines(view.groups, limit=3) + more)

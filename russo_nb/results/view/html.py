@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ...model.columns import Run
 from ...model.conditions import conditions_text
 from ...model.thresholds import confidence_label
-from .kit import MAX_HIDDEN_ROWS, MAX_ROWS, MAX_TEXT, STYLE, escape_text, middle, pct, plural, table_html
+from .kit import MAX_HIDDEN_ROWS, MAX_ROWS, MAX_TEXT, STYLE, escape_text, match_marks, middle, pct, plural, table_html
 from .model import FLAKY_TITLE, RATE_LABEL, _row_order
 
 if TYPE_CHECKING:
@@ -123,19 +123,11 @@ def eval_diff_html(evaluation: Any) -> str:
     if evaluation is None:
         return ""
     rows = []
-    used: set[int] = set()
     for match in evaluation.matches:
-        mark = "<span class='badge ok'>ok</span>" if match.matched else "<span class='badge bad'>miss</span>"
-        details = (
-            f"<br><span class='muted'>{escape_text(match.details)}</span>"
-            if match.details and not match.matched
-            else ""
-        )
+        mark, note = match_marks(match)
+        details = f"<br>{note}" if note else ""
         rows.append(f"<tr><td>{mark}</td><td>{call_diff_html(match.expected, match.actual)}{details}</td></tr>")
-        if match.actual is not None:
-            used.add(id(match.actual))
-    matched_actual = [m.actual for m in evaluation.matches if m.actual is not None]
-    extras = [call for call in evaluation.actual if not any(call == m for m in matched_actual)]
+    extras = evaluation.extra_calls()
     if not evaluation.expected:  # nothing declared: the calls are what the agent did, not "extra"
         for call in extras[:10]:
             rows.append(f"<tr><td class='muted'>called</td><td><code>{escape_text(str(call))}</code></td></tr>")

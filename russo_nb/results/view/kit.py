@@ -26,6 +26,7 @@ __all__ = [
     "MISSING",
     "STYLE",
     "escape_text",
+    "match_marks",
     "middle",
     "num",
     "pct",
@@ -55,6 +56,17 @@ def escape_text(value: Any, limit: int = MAX_TEXT) -> str:
     if limit and len(text) > limit:
         text = f"{text[:limit]}… ({len(text) - limit} more characters)"
     return escape(text, quote=True)
+
+
+def match_marks(match: Any, labels: tuple[str, str] = ("ok", "miss"), limit: int = MAX_TEXT) -> tuple[str, str]:
+    """One expected call's match as HTML: its badge (``labels``: matched, missed) and the evaluator's
+    note on a miss, escaped (``''`` on a match or without details)."""
+    badge = (
+        f"<span class='badge ok'>{labels[0]}</span>" if match.matched else f"<span class='badge bad'>{labels[1]}</span>"
+    )
+    if not match.details or match.matched:
+        return badge, ""
+    return badge, f"<span class='muted'>{escape_text(match.details, limit)}</span>"
 
 
 def middle(text: str, width: int = 80) -> str:

@@ -67,8 +67,7 @@ def _difference(run: Run, *, full: bool) -> str:
         unmatched = [match for match in evaluation.matches if not match.matched]
         if unmatched:
             return "; ".join(_call_difference(m.expected, m.actual, full=full) for m in unmatched[:3])
-        matched = [m.actual for m in evaluation.matches if m.actual is not None]
-        extra = [call for call in evaluation.actual if not any(call == m for m in matched)]
+        extra = evaluation.extra_calls()
         if extra and evaluation.matches:
             return f"extra call {extra[0]}" if full else f"extra call {extra[0].name}"
         calls = " ".join(str(call) for call in evaluation.actual)

@@ -140,13 +140,24 @@ def _runs_by_row(runs: Any, by: tuple[str, ...] = ()) -> dict[tuple[Any, ...], t
             else:
                 group[0].append(runs[row])
         return groups
+    if by:
+        for run in runs:
+            group = groups.setdefault(run_key(run.prompt, run.conditions, by), ([], []))
+            if run.status == CANCELLED:
+                group[1].append(run.run_index)
+            else:
+                group[0].append(run)
+        return groups
+    by_prompt: dict[str, tuple[list[Any], Any]] = {}  # a plain batch: keyed by the prompt alone, no key built per run
     for run in runs:
-        group = groups.setdefault(run_key(run.prompt, run.conditions if by else None, by), ([], []))
+        group = by_prompt.get(run.prompt)
+        if group is None:
+            group = by_prompt[run.prompt] = ([], [])
         if run.status == CANCELLED:
             group[1].append(run.run_index)
         else:
             group[0].append(run)
-    return groups
+    return {run_key(prompt, None, ()): group for prompt, group in by_prompt.items()}
 
 
 def summary_text(result: Any, view: BatchView | None = None) -> str:

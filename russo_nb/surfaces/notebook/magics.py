@@ -74,7 +74,7 @@ class RussoMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
-        self._jobs: dict[str, Any] = {}  # --as NAME -> the job that made it, so %russo resume NAME can continue it
+        self._jobs: dict[str, tuple[Any, Any]] = {}  # --as NAME -> (its job, the result): for %russo resume NAME
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
@@ -188,7 +188,7 @@ class RussoMagics(Magics):
         target = command.get("as")
         if target:
             self.ns[target] = result
-            self._jobs[target] = handle
+            self._jobs[target] = (handle, result)
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         if command.get("record", False):
             self._record(batch, command)
@@ -356,12 +356,8 @@ class RussoMagics(Magics):
     def _cmd_scenario(self, command: Command) -> Any:
         from ...scenario import start_scenarios
 
-        scenarios = []
-        for name in command.positionals:
-            found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
-            scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
         handle = start_scenarios(
-            scenarios,
+            self._scenarios(command.positionals),
             command.get("runs", 1),
             name=command.get("name") or command.get("as"),
             executor=self._executor(command),
@@ -369,15 +365,31 @@ class RussoMagics(Magics):
         )
         return self._execute(handle, command, "russo scenario")
 
+    def _scenarios(self, names: list[str]) -> list[Any]:
+        """The scenarios ``names`` name in the namespace (a name may hold a list of them)."""
+        scenarios: list[Any] = []
+        for name in names:
+            found = lookup(self.ns, name, role="scenario", hint="define one with russo_nb.scenario.Scenario(...)")
+            scenarios.extend(found if isinstance(found, (list, tuple)) else [found])
+        return scenarios
+
     def _cmd_resume(self, command: Command) -> Any:
         """Run what an interrupted batch left (its cancelled runs, same seeds) and merge it back under its name."""
         from ...execution.resume import resume
+        from ...scenario.batch import ScenarioBatch
 
         name = command.positionals[0]
         result = self._lookup_result(name)
-        job = self._jobs.get(name)
-        if job is not None and self.ns.get(name) is result:  # still the result that job made
+        job, made = self._jobs.get(name, (None, None))
+        if job is not None and self.ns.get(name) is made:  # still the result that job made (not rebound since)
             handle = job.resume(**_engine(command))
+        elif isinstance(result, ScenarioBatch):  # a loaded scenario batch: its scenarios hold the agents
+            if not command.get("scenarios"):
+                raise InvalidArgumentError(
+                    f"{name} was not run by %russo in this session; give the scenarios it ran: "
+                    f"%russo resume {name} --scenarios NAME [NAME ...]"
+                )
+            handle = resume(result, self._scenarios(command.get("scenarios")), **_engine(command))
         else:  # a loaded batch (or one made elsewhere): the components come from the options
             if not command.get("agent"):
                 raise InvalidArgumentError(

@@ -20,7 +20,7 @@ from ...model.conditions import conditions_text
 from ...model.run_fields import declared
 from ...model.types import MAX_RETRIED_KEPT, MAX_RETRIED_MESSAGE, Audio, ToolCall, retried_text
 from ...results.analysis.words import WordDiff, heard_text, word_diff
-from ...results.view.kit import STYLE, escape_text, plural
+from ...results.view.kit import STYLE, escape_text, match_marks, plural
 from ...results.view.transcript import transcript_html
 
 __all__ = ["RunDetail", "call_table_html", "is_scenario_run", "noun_of", "run_detail_html", "runs_of", "word_diff_html"]
@@ -149,21 +149,14 @@ def _calls_section(run: Run, *, scenario: bool = False) -> str:
             return "<div class='muted'>no tool calls</div>"
         return "".join(call_table_html(None, call) for call in made)
     parts: list[str] = []
-    paired: list[Any] = []
     for match in evaluation.matches:
-        badge = "<span class='badge ok'>match</span>" if match.matched else "<span class='badge bad'>differs</span>"
-        why = (
-            f" <span class='muted'>{escape_text(match.details, 400)}</span>"
-            if match.details and not match.matched
-            else ""
-        )
+        badge, note = match_marks(match, ("match", "differs"))
+        why = f" {note}" if note else ""
         parts.append(f"<div>{badge}{why}</div>{call_table_html(match.expected, match.actual)}")
-        if match.actual is not None:
-            paired.append(match.actual)
     if not evaluation.matches:
         for call in evaluation.expected:
             parts.append(call_table_html(call, None))
-    extras = [call for call in made if not any(call == other for other in paired)]
+    extras = evaluation.extra_calls(made)
     if scenario and extras:  # allowed: a scenario's expected calls are matched among all it made
         parts.append(
             "<div class='muted'>Other calls the agent made (a scenario allows calls beyond the expected ones):</div>"
