@@ -20,7 +20,8 @@ from pydantic.fields import FieldInfo
 
 from russo_nb.model import run_fields
 from russo_nb.model import types as russo_types
-from russo_nb.model.columns import FieldGetter
+from russo_nb.model.columns import FieldGetter, RunColumn, field
+from russo_nb.model.errors import ConfigurationError
 from russo_nb.model.lazy_runs import LazyRuns
 from russo_nb.model.records import decode_runs, encode_runs, record_fields
 from russo_nb.model.run_fields import (
@@ -36,7 +37,7 @@ from russo_nb.model.run_fields import (
 )
 from russo_nb.model.types import BatchResult, RetriedAttempt, SingleRunResult
 from russo_nb.results.report import export, load_batch
-from russo_nb.results.report.tables import text_columns
+from russo_nb.results.report.tables import TABLE_LOADERS, check_table_loaders, text_columns
 from russo_nb.results.store import HistoryStore
 from russo_nb.scenario import ScenarioBatch, ScenarioResult
 from russo_nb.surfaces.notebook.run_detail import run_detail_html
@@ -381,6 +382,45 @@ def test_files_written_before_a_field_was_added_load_with_its_default(added, tmp
     frame = pd.read_csv(export(clean, table))
     frame.drop(columns=[name]).to_csv(table, index=False)  # as the earlier version wrote it
     assert [getattr(run, name) for run in load_batch(table).runs] == every
+
+
+def test_every_prompt_field_a_table_keeps_has_a_way_back():
+    check_table_loaders()  # passes today; every declared load names a loader the table reader has
+    assert {spec.load for spec in declared("prompts") if spec.load} == set(TABLE_LOADERS)
+
+
+@pytest.mark.parametrize("load", ["", "detail"])
+def test_a_field_spread_over_columns_without_a_known_loader_fails_to_load_by_name(load, monkeypatch, tmp_path):
+    """A new field kept in several columns (no dtype of its own) and no loader the table reader has: the
+    file is written, and loading it says which field lacks a loader (no KeyError from a run built later)."""
+    spec = RunField(
+        "detail",
+        BOTH,
+        "Two numbers an adapter reported.",
+        columns=(
+            RunColumn("detail_in", field("detail", lambda d: d and d["in"], default=None), "float", "In."),
+            RunColumn("detail_out", field("detail", lambda d: d and d["out"], default=None), "float", "Out."),
+        ),
+        load=load,
+    )
+    try:
+        for model in MODELS.values():
+            _add_model_field(model, "detail", dict | None, None)
+        russo_types._FIELD_SETS.clear()
+        monkeypatch.setattr(run_fields, "FIELDS", (*FIELDS, spec))
+        batch = _batch_with("detail", [{"in": 1.0, "out": 2.0}, None, {"in": 3.0, "out": 4.0}])
+        for suffix in (".csv", ".parquet"):
+            written = export(batch, tmp_path / f"runs{suffix}")
+            if suffix == ".csv":
+                assert _cells(pd.read_csv(written)["detail_out"]) == [2.0, None, 4.0]
+            with pytest.raises(ConfigurationError, match=r"'detail' \(columns: detail_in, detail_out\)"):
+                load_batch(written)
+        with pytest.raises(ConfigurationError, match="declares no load=" if not load else "load='detail'"):
+            check_table_loaders()
+    finally:
+        for model in MODELS.values():
+            _remove_model_field(model, "detail")
+        russo_types._FIELD_SETS.clear()
 
 
 def test_the_field_is_gone_again_after_the_test_that_added_it():

@@ -36,6 +36,7 @@ from ..model.types import (
     ToolCallMatch,
     construct_fast,
     prompt_id,
+    record_template,
 )
 from .engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from .pipeline import RunPipeline, batch_labels, make_pipeline
@@ -263,6 +264,13 @@ class _BatchContext:
             raise
 
 
+_RUN_TEMPLATE = record_template(
+    SingleRunResult,
+    given=("prompt", "run_index", "eval_result", "status", "prompt_id", "effects", "seed", "conditions"),
+)
+"""Every field of a prompt run at its default, in the model's order: a failed run's record starts from it."""
+
+
 class PromptRun:
     """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
 
@@ -310,6 +318,8 @@ class PromptRun:
         self.stage = "evaluate"
         response, evaluation = ctx.answer(self.expected, response)
         self.stage = ""
+        # Every field by hand, in the model's order: a literal is ~1.8 us/run faster than copying
+        # _RUN_TEMPLATE (as failed() does); a field added to the model later gets its default from construct_fast.
         return construct_fast(
             SingleRunResult,
             {
@@ -353,22 +363,16 @@ class PromptRun:
         return construct_fast(
             SingleRunResult,
             {
+                **_RUN_TEMPLATE,
                 "prompt": self.prompt,
                 "run_index": self.run_index,
                 "eval_result": self.ctx.missed(self.expected, details),
                 "status": status,
                 "error": error,
-                "latency_s": None,
-                "synth_s": None,
                 "attempts": attempts,
-                "audio_key": None,
-                "response": None,
                 "prompt_id": self.pid,
                 "effects": self.effect_names,
                 "seed": self.seed,
-                "started_at": None,
-                "transcript": None,
-                "retried": (),
                 "conditions": self.conditions,
             },
         )

@@ -57,6 +57,9 @@ PROMPTS: tuple[str, ...] = ("prompts",)
 SCENARIOS: tuple[str, ...] = ("scenarios",)
 BOTH: tuple[str, ...] = ("prompts", "scenarios")
 
+OWN_DTYPE_LOADS: tuple[str, ...] = ("str", "int", "Int64", "float", "bool", "datetime")
+"""The dtypes of a field's own column that a CSV / Parquet file reads back as the field's value without a ``load``."""
+
 CellCheck = Literal["any", "int", "int?", "float", "bool", "status"]
 """How a plain cell is checked on the way back: as it is, a whole number (or None), a number or None, a bool,
 a run status. Whole numbers must be of sane size (:mod:`russo_nb.model.cells`)."""
@@ -90,6 +93,9 @@ class RunField:
     reading it as it is (``sql``: also a history-store column; ``column_kinds``: the batches whose
     table has it, default ``kinds``; ``frame=False``: in files only); ``columns``: further columns
     read from the field. ``not_in_table``: why no column keeps the field (then it is required).
+    ``load``: how a CSV / Parquet file rebuilds a prompt-run field that no column of a plain dtype
+    (:data:`OWN_DTYPE_LOADS`) gives as it is (several columns, JSON, a category): the name of one of
+    :data:`russo_nb.results.report.tables.TABLE_LOADERS`; loading a file says which field lacks one.
     ``shown``: the runs table shows the field's own column.
     """
 
@@ -109,6 +115,7 @@ class RunField:
     frame: bool = True
     columns: tuple[RunColumn, ...] = ()
     not_in_table: str = ""
+    load: str = ""
     shown: Shown | None = None
 
     def own_column(self) -> RunColumn | None:
@@ -510,6 +517,7 @@ FIELDS: tuple[RunField, ...] = (
         sql="TEXT",
         columns=(RunColumn("passed", field("status", _is_passed), "bool", "status == 'passed'.", sql="INTEGER"),),
         shown=Shown("status", 9),
+        load="status",
     ),
     RunField(
         "eval_result",
@@ -550,6 +558,7 @@ FIELDS: tuple[RunField, ...] = (
                 frame=False,
             ),
         ),
+        load="evaluation",
     ),
     RunField(
         "error",
@@ -576,6 +585,7 @@ FIELDS: tuple[RunField, ...] = (
             RunColumn("error_cause", _error_part("cause"), "str", "What the error was raised from.", frame=False),
             RunColumn("error_agent", _error_part("agent"), "str", "The scenario agent that raised it.", frame=False),
         ),
+        load="error",
     ),
     RunField(
         "latency_s",
@@ -631,6 +641,7 @@ FIELDS: tuple[RunField, ...] = (
                 frame=False,
             ),
         ),
+        load="retried",
     ),
     _texts_field(
         "effects",
@@ -647,6 +658,7 @@ FIELDS: tuple[RunField, ...] = (
                 sql="TEXT",
             ),
         ),
+        load="effects",
     ),
     RunField(
         "audio_key",
@@ -681,6 +693,7 @@ FIELDS: tuple[RunField, ...] = (
             _usage_column("audio_s", "Seconds of audio sent to the agent (NaN: unknown)."),
             RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
         ),
+        load="response",
     ),
     RunField(
         "transcript",
@@ -705,6 +718,7 @@ FIELDS: tuple[RunField, ...] = (
                 sql="TEXT",
             ),
         ),
+        load="conditions",
     ),
     # -- scenario runs ---------------------------------------------------------------------------
     RunField(

@@ -130,6 +130,26 @@ def construct_fast(cls: type[M], values: dict[str, Any]) -> M:
     return obj
 
 
+def record_template(cls: type[BaseModel], given: Iterable[str]) -> dict[str, Any]:
+    """Every field of ``cls``, in order, at its default: what a hot path copies and fills in
+    (``{**template, "prompt": ...}``) so that it names only the fields it knows (the engine's runs).
+
+    Fields without one shared default (required ones, those made by a factory) must be among
+    ``given``, the fields the caller always sets (TypeError otherwise, at import); they stand at None.
+    A field added to ``cls`` later is not in the template: :func:`construct_fast` gives it its default.
+    """
+    template: dict[str, Any] = {}
+    given = set(given)
+    for name, info in cls.model_fields.items():
+        if info.is_required() or info.default_factory is not None:
+            if name not in given:
+                raise TypeError(f"{cls.__name__}.{name} has no shared default: the caller must set it")
+            template[name] = None
+        else:
+            template[name] = info.default
+    return template
+
+
 class Audio(BaseModel):
     """A clip of audio: PCM samples (or a WAV container) with its format.
 

@@ -21,11 +21,11 @@ import numpy as np
 from ...model.cells import bad_whole_row, whole_number
 from ...model.columns import RUN_STATUSES, FieldGetter
 from ...model.conditions import check_conditions
-from ...model.errors import InvalidArgumentError, RussoError
+from ...model.errors import ConfigurationError, InvalidArgumentError, RussoError
 from ...model.expectations import parse_expectation
 from ...model.lazy_runs import Coded, LazyRuns, RunColumnStore
 from ...model.lean import RunInterner
-from ...model.run_fields import declared, model_default, run_table
+from ...model.run_fields import OWN_DTYPE_LOADS, declared, derived, model_default, run_table
 from ...model.serialize import evaluation_from_plain
 from ...model.types import (
     BatchMetadata,
@@ -40,7 +40,52 @@ from ...model.types import (
 from ...model.types import prompt_id as make_prompt_id
 from .files import check_regular
 
-__all__ = ["read_csv_table", "read_parquet_table", "restore_cell", "runs_from_frame", "text_columns"]
+__all__ = [
+    "TABLE_LOADERS",
+    "check_table_loaders",
+    "read_csv_table",
+    "read_parquet_table",
+    "restore_cell",
+    "runs_from_frame",
+    "text_columns",
+]
+
+TABLE_LOADERS: dict[str, str] = {
+    "status": "the status column, checked against the known statuses (_statuses)",
+    "evaluation": "the evaluation JSON, else rebuilt from expected / actual / details (_evaluations)",
+    "error": "the error_* columns (_errors)",
+    "retried": "the retried_attempts JSON (_retried)",
+    "effects": "the effects text, split at ', '",
+    "response": "the usage columns and text, with the evaluation's calls (LazyRuns._response_codes)",
+    "conditions": "the conditions JSON (_conditions)",
+}
+"""The ways :func:`runs_from_frame` rebuilds a prompt-run field no plain column gives as it is: a field
+declares one as ``load=`` in :data:`russo_nb.model.run_fields.FIELDS` (one name here, one piece of code below)."""
+
+
+def check_table_loaders() -> None:
+    """Every prompt-run field a run table keeps can be loaded back: read from its own column by its dtype, or
+    by the loader it declares. A field declared without one is a ConfigurationError naming it (not a KeyError
+    deep in a lazily built run)."""
+
+    def missing() -> tuple[str, ...]:
+        lacking = []
+        for spec in declared("prompts"):
+            if spec.not_in_table or (spec.dtype in OWN_DTYPE_LOADS and not spec.load):
+                continue
+            if spec.load not in TABLE_LOADERS:
+                columns = ", ".join(column.name for column in spec.table_columns()) or "no column"
+                said = f"declares load={spec.load!r}, which" if spec.load else "declares no load=, and"
+                lacking.append(f"{spec.name!r} (columns: {columns}) {said} is not one of {', '.join(TABLE_LOADERS)}")
+        return tuple(lacking)
+
+    lacking = derived("table loaders missing", missing)
+    if lacking:
+        raise ConfigurationError(
+            "russo_nb.model.run_fields.FIELDS: a CSV / Parquet file cannot rebuild the prompt-run field "
+            + "; ".join(lacking)
+            + " (give it a dtype its own column is read by, or a loader in russo_nb.results.report.tables)"
+        )
 
 
 def text_columns() -> tuple[str, ...]:
@@ -294,6 +339,7 @@ def runs_from_frame(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         )
     if "scenario_run" in frame.columns:
         return _scenario_batch(frame, metadata, source)
+    check_table_loaders()
     n = len(frame)
     try:
         status = _statuses(frame)
