@@ -122,3 +122,21 @@ def test_a_text_and_a_list_that_print_alike_stay_apart():
     run = make_run('["a"]', 0, True, audio_key='["a"]', effects=["a"])
     again = decode_runs(encode_runs([run]))[0]
     assert again.audio_key == '["a"]' and again.effects == ["a"]
+
+
+def test_equal_evaluations_made_per_run_are_written_once_and_different_ones_apart():
+    import json
+
+    batch = run_concurrent_sync(
+        ["book", "fly"],
+        agent=ScriptedAgent({"book": "book(to='LA')", "fly": "book(to='NY')"}),
+        expect="book(to='LA')",
+        runs=50,
+    )
+    for run in batch.runs:  # a fresh evaluation object per run, as a worker's chunk makes them
+        run.eval_result = run.eval_result.model_copy(deep=True)
+    tables = json.loads(zlib.decompress(encode_runs(batch.runs)))["tables"]
+    assert len(tables["evals"]) == 2  # passed LA, failed NY: once each
+    runs = decode_runs(encode_runs(batch.runs))
+    assert runs == batch.runs
+    assert {r.eval_result.passed for r in runs} == {True, False}

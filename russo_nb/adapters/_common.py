@@ -29,6 +29,7 @@ __all__ = [
     "collect_within",
     "add_audio_usage",
     "check_seconds",
+    "check_url",
     "close_error",
     "handshake_error",
     "sdk_error",
@@ -57,6 +58,17 @@ def check_seconds(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise InvalidArgumentError(f"{what} must be a number of seconds > 0, got {value!r}")
     return float(value)
+
+
+def check_url(url: Any, what: str, schemes: tuple[str, ...]) -> str:
+    """``url`` if it is text starting with one of ``schemes`` (``("http://", "https://")``), else a one-line
+    InvalidArgumentError naming ``what`` (the URL shown with its secrets redacted)."""
+    from ..model.errors import InvalidArgumentError
+    from .http_client import redact_url
+
+    if not isinstance(url, str) or not url.startswith(schemes):
+        raise InvalidArgumentError(f"{what} must start with {' or '.join(schemes)}, got {redact_url(str(url))!r}")
+    return url
 
 
 def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:

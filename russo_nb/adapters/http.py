@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from ..model.errors import InvalidArgumentError
 from ..model.types import AgentResponse, Audio
-from ._common import add_audio_usage, check_seconds
+from ._common import add_audio_usage, check_seconds, check_url
 from .http_client import DEFAULT_MAX_BYTES, post_json, redact_url
 from .parsers._common import get_path
 from .parsers.mapping import JsonMapping, JsonResponseParser
@@ -47,8 +47,7 @@ class HttpAgent:
         name: str | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise InvalidArgumentError(f"url must start with http:// or https://, got {redact_url(str(url))!r}")
+        check_url(url, "url", ("http://", "https://"))
         if mode not in ("wav", "base64_json"):
             raise InvalidArgumentError(f"mode must be 'wav' or 'base64_json', got {mode!r}")
         if isinstance(mapping, dict):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ..model.errors import AgentResponseError, ConfigurationError, InvalidArgumentError
 from ..model.types import AgentResponse, Audio
-from ._common import add_audio_usage, check_seconds, wrong_prompt
+from ._common import add_audio_usage, check_seconds, check_url, wrong_prompt
 from .http_client import DEFAULT_MAX_BYTES, post_json, redact_url
 from .parsers._common import get_path
 from .parsers.openai import OpenAIResponseParser
@@ -72,8 +72,7 @@ class OpenAIChatAgent:
         name: str | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise InvalidArgumentError(f"base_url must start with http:// or https://, got {base_url!r}")
+        check_url(base_url, "base_url", ("http://", "https://"))
         if input not in ("text", "audio"):
             raise InvalidArgumentError(f"input must be 'text' or 'audio', got {input!r}")
         if api_key_env is not None and not os.environ.get(api_key_env):

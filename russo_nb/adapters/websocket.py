@@ -34,6 +34,7 @@ from ._common import (
     ReceiveBudget,
     add_audio_usage,
     check_seconds,
+    check_url,
     close_error,
     close_within,
     handshake_error,
@@ -108,8 +109,7 @@ class WebSocketAgent:
         name: str | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if not isinstance(url, str) or not url.startswith(("ws://", "wss://")):
-            raise InvalidArgumentError(f"url must start with ws:// or wss://, got {redact_url(str(url))!r}")
+        check_url(url, "url", ("ws://", "wss://"))
         check_seconds(open_timeout, "open_timeout")
         if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages < 1:
             raise InvalidArgumentError(f"max_messages must be a whole number >= 1, got {max_messages!r}")

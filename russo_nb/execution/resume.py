@@ -129,7 +129,7 @@ def _resume_scenarios(
     place, ``derive_seed(seed, unit, run)``), with the batch's runs per scenario, seed (None: each
     scenario's own) and conditions; the finished runs' seeds are checked against the plan's.
     """
-    from ..scenario.batch import _scenario_list, plan_scenarios
+    from ..scenario.batch import checked_scenarios, plan_scenarios
 
     runs, metadata = result.runs, result.metadata
     if not len(runs):
@@ -139,7 +139,7 @@ def _resume_scenarios(
             "a scenario batch is resumed with the scenarios it ran (they do not travel in its file): "
             "resume(batch, [scenario, ...])"
         )
-    given = {scenario.name: scenario for scenario in _scenario_list(scenarios)}
+    given = {scenario.name: scenario for scenario in checked_scenarios(scenarios)}
     name_of, index_of, status_of = _columns(runs)
     ran = [str(name) for name in metadata.params.get("scenarios") or []]
     names = ran + [name for name in dict.fromkeys(map(str, name_of)) if name not in ran]  # the plan's order

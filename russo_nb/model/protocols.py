@@ -74,12 +74,20 @@ def check_effects(effects: Any) -> list[Any]:
 
     out = list(effects or [])
     for effect in out:
-        if not callable(getattr(effect, "apply", None)):
-            raise InvalidArgumentError(
-                f"effect {effect!r} has no apply(audio, rng) method; use russo_nb.audio effects "
-                "(Noise, Speed, TelephoneBand, ...) or parse_effects('noise:10db')"
-            )
+        _needs_method(
+            effect,
+            "apply",
+            f"effect {effect!r} has no apply(audio, rng) method; use russo_nb.audio effects "
+            "(Noise, Speed, TelephoneBand, ...) or parse_effects('noise:10db')",
+            InvalidArgumentError,
+        )
     return out
+
+
+def _needs_method(obj: Any, method: str, message: str, error: type[Exception] = ProtocolError) -> None:
+    """Raise ``error(message)`` unless ``obj`` has a callable ``method`` (what every component check asks)."""
+    if not callable(getattr(obj, method, None)):
+        raise error(message)
 
 
 def effect_name(effect: Any) -> str:
@@ -194,21 +202,24 @@ def as_agent(obj: Any) -> Any:
 
 def check_synthesizer(obj: Any) -> Any:
     """Return ``obj`` if it has ``synthesize(text)``, else raise a ProtocolError."""
-    if obj is not None and not callable(getattr(obj, "synthesize", None)):
-        raise ProtocolError(
+    if obj is not None:
+        _needs_method(
+            obj,
+            "synthesize",
             f"synthesizer {describe(obj)} has no synthesize() method; give it "
-            "`async def synthesize(self, text) -> Audio`, or pass synthesizer=None for text mode"
+            "`async def synthesize(self, text) -> Audio`, or pass synthesizer=None for text mode",
         )
     return obj
 
 
 def check_evaluator(obj: Any) -> Any:
     """Return ``obj`` if it has ``evaluate(expected, actual)``, else raise a ProtocolError."""
-    if not callable(getattr(obj, "evaluate", None)):
-        raise ProtocolError(
-            f"evaluator {describe(obj)} has no evaluate() method; give it "
-            "`evaluate(self, expected, actual) -> EvalResult` or use ExactEvaluator()"
-        )
+    _needs_method(
+        obj,
+        "evaluate",
+        f"evaluator {describe(obj)} has no evaluate() method; give it "
+        "`evaluate(self, expected, actual) -> EvalResult` or use ExactEvaluator()",
+    )
     return obj
 
 

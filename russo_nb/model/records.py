@@ -68,6 +68,16 @@ TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _DICT = object()  # first item of a dict's key: no text or list key starts with it
+_EVAL = object()  # first item of an evaluation's key
+_UNSET = object()
+
+
+def _evaluation_key(encoded: list[Any]) -> Any:
+    """A hashable key equal for evaluations whose encoded forms are equal (None when a text is not a text)."""
+    passed, expected, actual, matches, details = encoded
+    if type(details) is not str or any(type(m[3]) is not str for m in matches):
+        return None
+    return (_EVAL, passed, tuple(expected), tuple(actual), tuple(map(tuple, matches)), details)
 
 
 class _Table:
@@ -82,12 +92,18 @@ class _Table:
         self._by_id: dict[int, tuple[Any, int]] = {}
         self._by_key: dict[Any, int] = {}
 
-    def ref(self, obj: Any, encode: Callable[[Any], Any]) -> int:
+    def ref(self, obj: Any, encode: Callable[[Any], Any], content: Callable[[Any], Any] | None = None) -> int:
+        """``obj``'s number in the table (added when new). ``content``: builds a hashable key from the encoded
+        form, so an equal value made afresh per run is matched without a JSON text per run."""
         hit = self._by_id.get(id(obj))
         if hit is not None:
             return hit[1]
         kind = type(obj)
-        if kind is str:
+        encoded: Any = _UNSET
+        if content is not None:
+            encoded = encode(obj)
+            key: Any = content(encoded)
+        elif kind is str:
             key: Any = (obj,)  # a tuple never equals a JSON text key
         elif kind is list and all(type(item) is str for item in obj):
             key = (None, *obj)
@@ -97,7 +113,8 @@ class _Table:
             key = None
         number = None if key is None else self._by_key.get(key)
         if number is None:
-            encoded = encode(obj)
+            if encoded is _UNSET:
+                encoded = encode(obj)
             text = dumps_safe(encoded)
             number = self._by_key.get(text)
             if number is None:
@@ -144,6 +161,7 @@ class RowEncoder:
                 ],
                 ev.details,
             ],
+            _evaluation_key,  # each run's evaluation is a fresh object: matched by content, not JSON text
         )
 
     def response(self, response: AgentResponse | None) -> int | None:

@@ -39,6 +39,7 @@ from .table_runs import ScenarioTableRuns
 __all__ = [
     "ScenarioBatch",
     "ScenarioPlan",
+    "checked_scenarios",
     "merge_scenario_batches",
     "plan_scenarios",
     "run_scenarios",
@@ -301,7 +302,8 @@ def merge_scenario_batches(parts: list[ScenarioBatch]) -> ScenarioBatch:
     return ScenarioBatch(runs=[run for part in parts for run in part.runs], metadata=metadata)
 
 
-def _scenario_list(scenarios: Any) -> list[Scenario]:
+def checked_scenarios(scenarios: Any) -> list[Scenario]:
+    """``scenarios`` (one Scenario or a non-empty list of them, with distinct names) as a list; else a clear error."""
     if isinstance(scenarios, Scenario):
         return [scenarios]
     if not isinstance(scenarios, Sequence) or isinstance(scenarios, (str, bytes)) or not scenarios:
@@ -331,7 +333,7 @@ def plan_scenarios(
 ) -> ScenarioPlan:
     """Check the scenarios and plan scenarios × runs (nothing runs yet); every run carries ``conditions``."""
     conditions = check_conditions(conditions)
-    scenario_list = _scenario_list(scenarios)
+    scenario_list = checked_scenarios(scenarios)
     runs = check_runs(runs)
     if seed is not None:
         seed = check_seed(seed)

@@ -10,6 +10,7 @@ heard many words that were never said.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -73,17 +74,20 @@ class WordDiff:
         words = self.reference_words
         return self.errors / words if words else None
 
+    def rendered(self, formats: Mapping[str, Callable[[WordOp], str]]) -> list[str]:
+        """Each op through the formatter of its kind (``equal``, ``sub``, ``del``, ``ins``): the text and
+        the notebook's HTML render a diff this one way."""
+        return [formats[op.kind](op) for op in self.ops]
+
     def __str__(self) -> str:
-        parts = []
-        for op in self.ops:
-            if op.kind == "equal":
-                parts.append(op.said or "")
-            elif op.kind == "sub":
-                parts.append(f"[{op.said}->{op.heard}]")
-            elif op.kind == "del":
-                parts.append(f"[-{op.said}]")
-            else:
-                parts.append(f"[+{op.heard}]")
+        parts = self.rendered(
+            {
+                "equal": lambda op: op.said or "",
+                "sub": lambda op: f"[{op.said}->{op.heard}]",
+                "del": lambda op: f"[-{op.said}]",
+                "ins": lambda op: f"[+{op.heard}]",
+            }
+        )
         wer = self.wer
         rate = "n/a" if wer is None else f"{wer:.0%}"
         return f"{' '.join(parts)} (WER {rate})"

@@ -46,25 +46,25 @@ MAX_MESSAGES = 100
 
 
 # -- words --------------------------------------------------------------------------------
+_WORD_HTML: dict[str, Callable[[Any], str]] = {
+    "equal": lambda op: escape_text(op.said or ""),
+    "sub": lambda op: (
+        f"<span class='sub' title='said {escape_text(op.said)}, heard {escape_text(op.heard)}'>"
+        f"{escape_text(op.heard)} <span class='said'>(said {escape_text(op.said)})</span></span>"
+    ),
+    "del": lambda op: f"<span class='del' title='said but not heard'>{escape_text(op.said)}</span>",
+    "ins": lambda op: f"<span class='ins' title='heard but not said'>+{escape_text(op.heard)}</span>",
+}
+"""A word diff op as HTML, by its kind (:meth:`~russo_nb.analysis.words.WordDiff.rendered`)."""
+
+
 def word_diff_html(diff: WordDiff) -> str:
     """The prompt's words with what the recognizer made of them, and the word error rate.
 
     Substitutions show ``heard`` over the struck ``said`` word, deletions are struck through
     (said, not heard), insertions underlined with a ``+`` (heard, not said).
     """
-    parts = []
-    for op in diff.ops:
-        if op.kind == "equal":
-            parts.append(escape_text(op.said or ""))
-        elif op.kind == "sub":
-            parts.append(
-                f"<span class='sub' title='said {escape_text(op.said)}, heard {escape_text(op.heard)}'>"
-                f"{escape_text(op.heard)} <span class='said'>(said {escape_text(op.said)})</span></span>"
-            )
-        elif op.kind == "del":
-            parts.append(f"<span class='del' title='said but not heard'>{escape_text(op.said)}</span>")
-        else:
-            parts.append(f"<span class='ins' title='heard but not said'>+{escape_text(op.heard)}</span>")
+    parts = diff.rendered(_WORD_HTML)
     wer = diff.wer
     rate = "n/a (nothing said)" if wer is None else f"{wer:.0%}"
     counts = (
