@@ -24,7 +24,7 @@ from ...model.conditions import check_conditions
 from ...model.errors import ConfigurationError, InvalidArgumentError, RussoError
 from ...model.expectations import parse_expectation
 from ...model.lazy_runs import Coded, LazyRuns, RunColumnStore
-from ...model.run_fields import OWN_DTYPE_LOADS, declared, derived, model_default, run_table
+from ...model.run_fields import OWN_DTYPE_LOADS, WHOLE_RUN_COLUMNS, declared, derived, model_default, run_table
 from ...model.serialize import evaluation_from_plain
 from ...model.types import (
     BatchMetadata,
@@ -90,6 +90,12 @@ def check_table_loaders() -> None:
 def text_columns() -> tuple[str, ...]:
     """The run table's text columns (dtype ``str`` / ``json``): read as text, never as numbers."""
     return tuple(spec.name for spec in run_table() if spec.dtype in ("str", "json"))
+
+
+def _coded_text_columns() -> tuple[str, ...]:
+    """The text columns read as distinct values (categoricals): all but a whole-run record, distinct on every row."""
+    whole = {spec.name for spec in WHOLE_RUN_COLUMNS}
+    return tuple(name for name in text_columns() if name not in whole)
 
 
 def _own(dtypes: tuple[str, ...]) -> list[str]:
@@ -411,11 +417,17 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
     row when its run is first built (:class:`russo_nb.scenario.table_runs.ScenarioTableRuns`). A Parquet table
     is kept for ``to_dataframe()`` (its columns are typed); clips by key, attached later.
     """
+    import pandas as pd
+
     from ...scenario.batch import ScenarioBatch
     from ...scenario.table_runs import ScenarioTableRuns
 
-    codes, texts = _coded(frame, "scenario_run")
-    missing = [code for code, text in enumerate(texts) if not text]
+    column = frame["scenario_run"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, texts = _coded(frame, "scenario_run")
+    else:  # read as it is (a record per run): no hashing of every record
+        codes, texts = np.arange(len(column), dtype=np.int64), column.tolist()
+    missing = [code for code, text in enumerate(texts) if not isinstance(text, str) or not text]
     bad = np.isin(codes, missing) if missing else np.zeros(len(codes), dtype=bool)
     if bad.any():
         row = int(np.argmax(bad)) + 1
@@ -457,7 +469,7 @@ def read_csv_table(source: Path) -> Any:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
-    for name in text_columns():
+    for name in _coded_text_columns():
         if name in frame.columns and frame[name].dtype == object:
             # each distinct text once: the formula guard is undone per distinct cell, and the loader reads codes
             codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
@@ -482,7 +494,9 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
     check_regular(source)
     try:
         schema = pq.read_schema(source)
-        names = [name for name in text_columns() if name in schema.names and _is_text(pa, schema.field(name).type)]
+        names = [
+            name for name in _coded_text_columns() if name in schema.names and _is_text(pa, schema.field(name).type)
+        ]
         table = pq.read_table(source, read_dictionary=names)
         schema_meta = table.schema.metadata or {}
         raw_meta = schema_meta.get(b"russo_nb.metadata")
