@@ -419,7 +419,8 @@ def _row_html(view: BatchView, row: PromptRow, show_match: bool) -> str:
             + (f"<td class='num'>{pct(match)}</td>" if show_match else "")
             + f"<td class='num'>{latency}</td>"
         )
-    return f"<tr>{_prompt_cell(row.prompt)}{_condition_cells(view, row)}{cells}<td>{' '.join(flags)}</td></tr>"
+    flag_cell = f"<td class='flags'>{' '.join(flags)}</td>"
+    return f"<tr>{_prompt_cell(row.prompt)}{_condition_cells(view, row)}{cells}{flag_cell}</tr>"
 
 
 def _condition_cells(view: BatchView, row: PromptRow) -> str:

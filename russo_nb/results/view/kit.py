@@ -198,7 +198,7 @@ vertical-align:top;color:var(--russo-fg)}
 .russo .num{text-align:right!important;font-variant-numeric:tabular-nums;white-space:nowrap}
 .russo .badge{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-weight:600;font-size:12px}
 .russo .ok{background:var(--russo-ok)}.russo .bad{background:var(--russo-bad)}.russo .warn{background:var(--russo-warn)}
-.russo .muted{color:var(--russo-muted)}.russo td.rate{white-space:nowrap}
+.russo .muted{color:var(--russo-muted)}.russo td.rate,.russo td.flags{white-space:nowrap}
 .russo .notrun{color:var(--russo-muted);font-style:italic}
 .russo .bar{display:inline-block;width:110px;height:10px;background:var(--russo-bar-bg);border-radius:2px;
 vertical-align:middle}
