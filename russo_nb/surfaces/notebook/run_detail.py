@@ -363,7 +363,7 @@ def run_detail_html(
         parts.append(f"<div class='rd-h'>Judge's reasoning</div><div>{escape_text(run.reasoning, 3000)}</div>")
     parts.append(_error_section(run))
     parts.append(_retried_section(run))
-    parts.append(f"<div class='rd-h'>Timings</div>{_facts(run)}")
+    parts.append(f"<div class='rd-h'>Run facts</div>{_facts(run)}")
     style = STYLE if with_style else ""
     return f"{style}<div class='russo russo-run-detail'>{''.join(parts)}</div>"
 
