@@ -290,9 +290,12 @@ def _print_interval(outcome: SuiteResult) -> None:
 
 
 def _print_failures(outcome: SuiteResult, limit: int = 5) -> None:
-    failures = list(outcome.batch.iter_failures())
+    # cancelled runs did not fail: the summary counts them ("N cancelled runs not counted")
+    failures = [run for run in outcome.batch.iter_failures() if run.status != "cancelled"]
     if outcome.scenarios is not None:
         for run in outcome.scenarios.iter_failures():
+            if run.status == "cancelled":
+                continue
             _say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
             if run.error is not None:
                 _say(f"      {terminal_safe(run.error)}")
