@@ -97,63 +97,91 @@ def _session(sid: int) -> list[psutil.Process]:
     return alive
 
 
-def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env):
-    assert RUSSO_SCRIPT.exists(), f"no russo console script next to {sys.executable} (pip install -e .)"
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    (tmp_path / "suite.yaml").write_text(SUITE.format(markers=str(markers), hold=HOLD_S, runs=RUNS, cap=CAP))
-    workers = set(client.run(os.getpid).values())
-    command = [str(RUSSO_SCRIPT), "--config", "suite.yaml", "--dask", client.scheduler.address]
-    child = subprocess.Popen(
-        [*command, "--json", "out.jsonl", "--no-history"],
-        cwd=tmp_path,
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: Ctrl-C goes to the group, as a terminal sends it
-    )
-    try:
-        err = _Lines(child.stderr)
-        out = _Lines(child.stdout)
-        # some runs finished and came back (a chunk returned): the progress line says so
-        wait_until(lambda: any("runs done" in line for line in err.lines), 60, what="a progress line")
-        (markers / "hold").touch()
-        # every slot on both workers holds a run: no quick run is in flight, the finished count is final
-        wait_until(
-            lambda: all(sum(f"-{pid}-" in name for name in _markers(markers, "held")) >= CAP // 2 for pid in workers),
-            60,
-            what=f"{CAP // 2} held runs on each worker",
-            interval=0.02,
+class _Interrupted:
+    """``russo --config suite.yaml --dask ...`` run until every worker slot holds a run, then Ctrl-C to its group."""
+
+    def __init__(self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None) -> None:
+        assert RUSSO_SCRIPT.exists(), f"no russo console script next to {sys.executable} (pip install -e .)"
+        self.tmp_path = tmp_path
+        markers = tmp_path / "markers"
+        markers.mkdir()
+        (tmp_path / "suite.yaml").write_text(SUITE.format(markers=str(markers), hold=HOLD_S, runs=RUNS, cap=CAP))
+        child = subprocess.Popen(
+            [str(RUSSO_SCRIPT), "--config", "suite.yaml", *dask, "--json", "out.jsonl", "--no-history"],
+            cwd=tmp_path,
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group: Ctrl-C goes to the group, as a terminal sends it
         )
-        quick = len(_markers(markers, "quick"))
-        processing, executing = _busy(client)
-        assert executing == 2 and processing >= 2  # both workers run a chunk (and more wait their turn)
+        self.child = child
+        try:
+            err, out = _Lines(child.stderr), _Lines(child.stdout)
+            # some runs finished and came back (a chunk returned): the progress line says so
+            wait_until(lambda: any("runs done" in line for line in err.lines), 90, what="a progress line")
+            (markers / "hold").touch()
+            # every slot on both workers holds a run: no quick run is in flight, the finished count is final
+            wait_until(lambda: len(self._holding(markers)) == 2, 60, what=f"{CAP // 2} held runs on 2 workers")
+            self.workers = self._holding(markers)
+            self.quick = len(_markers(markers, "quick"))
+            if idle is not None:
+                processing, executing = idle()
+                assert executing == 2 and processing >= 2  # both workers run a chunk (and more wait their turn)
+            pressed = time.monotonic()
+            os.killpg(child.pid, signal.SIGINT)
+            if idle is not None:
+                wait_until(lambda: idle() == (0, 0), 10, what="idle workers after Ctrl-C", interval=0.02)
+            self.idle_s = time.monotonic() - pressed
+            self.code = child.wait(timeout=60)
+            self.exit_s = time.monotonic() - pressed
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
+        self.stdout, self.stderr = out.text, err.text
+        self.left = _session(child.pid)
 
-        pressed = time.monotonic()
-        os.killpg(child.pid, signal.SIGINT)
-        wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after Ctrl-C", interval=0.02)
-        idle_s = time.monotonic() - pressed
-        code = child.wait(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait(10)
-    stdout, stderr = out.text, err.text
-    print(f"workers idle {idle_s:.2f} s after Ctrl-C; {quick} runs had finished")
-    assert code == 130, stderr
-    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
-    assert idle_s < HOLD_S / 4  # the held runs were cut short by the cancel, not waited out
-    assert not _session(child.pid)  # nothing it started outlives it
+    @staticmethod
+    def _holding(markers: Path) -> set[int]:
+        """The processes (worker pids) with at least their chunk's share of the cap in held runs."""
+        pids = [int(name.split("-")[1]) for name in _markers(markers, "held")]
+        return {pid for pid in set(pids) if pids.count(pid) >= CAP // 2}
 
-    # honest: every run that finished on a worker is in the result as finished, every other one is cancelled
-    batch = load_batch(tmp_path / "out.jsonl")
-    counts = batch.status_counts
-    assert batch.total == RUNS and batch.metadata.params.get("interrupted") is True
-    assert counts.get("passed", 0) == quick and quick >= 1
-    assert counts.get("cancelled", 0) == RUNS - quick
-    assert f"INTERRUPTED: {quick}/{quick} runs passed (100.0%)" in stdout
-    assert f"{RUNS - quick} cancelled runs not counted" in stdout
-    assert "did not pass" not in stdout  # a cancelled run is not a failure
+    def check(self) -> None:
+        """Exit 130, finished runs kept exactly, the rest cancelled, said as an interruption, nothing left running."""
+        quick, stdout, stderr = self.quick, self.stdout, self.stderr
+        assert self.code == 130, stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr and "INFO" not in stderr, stderr
+        assert not self.left  # nothing it started outlives it
+        # honest: every run that finished on a worker is in the result as finished, every other one is cancelled
+        batch = load_batch(self.tmp_path / "out.jsonl")
+        counts = batch.status_counts
+        assert batch.total == RUNS and batch.metadata.params.get("interrupted") is True
+        assert counts.get("passed", 0) == quick and quick >= 1
+        assert counts.get("cancelled", 0) == RUNS - quick
+        assert f"INTERRUPTED: {quick}/{quick} runs passed (100.0%)" in stdout
+        assert f"{RUNS - quick} cancelled runs not counted" in stdout
+        assert "did not pass" not in stdout  # a cancelled run is not a failure
+
+
+def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env):
+    run = _Interrupted(tmp_path, cli_env, ["--dask", client.scheduler.address], idle=lambda: _busy(client))
+    print(f"workers idle {run.idle_s:.2f} s after Ctrl-C; {run.quick} runs had finished")
+    run.check()
+    assert run.workers == set(client.run(os.getpid).values())  # the runs were held on the cluster's workers
+    assert run.idle_s < HOLD_S / 4  # the held runs were cut short by the cancel, not waited out
     # the queued chunks were withdrawn and nothing of the job is left on the cluster
     assert not any(client.processing().values())
+
+
+def test_ctrl_c_with_the_local_cluster_keeps_the_runs_its_workers_finished(tmp_path, cli_env):
+    """``--dask`` alone: the command starts the cluster, so Ctrl-C reaches its worker processes too.
+
+    They leave the interrupt to the command (russo_nb.execution.dask_local), which cancels their chunks and
+    gets back the runs they finished; then it closes the cluster.
+    """
+    run = _Interrupted(tmp_path, cli_env, ["--dask"])
+    print(f"command ended {run.exit_s:.2f} s after Ctrl-C; {run.quick} runs had finished")
+    run.check()
+    assert run.child.pid not in run.workers  # the runs were held in worker processes of the command's cluster

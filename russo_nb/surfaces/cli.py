@@ -178,6 +178,8 @@ def _run(argv: list[str]) -> int:
         **engine_values(args),
         executor=executor,
     )
+    if "distributed" in sys.modules:  # Dask set its loggers to INFO on import: the command shows warnings and up
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     link = handle.executor.connect()  # now: an unreachable scheduler is one line before any run
     if link and not args.quiet:
         print(f"russo: runs on {handle.executor!r}; dashboard: {link}", file=sys.stderr)
