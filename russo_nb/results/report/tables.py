@@ -288,8 +288,8 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
     """A scenario batch from its table, each run built from its ``scenario_run`` JSON when first asked for.
 
     Checked now: every row has a record and a known status; a damaged record is one error naming the file and
-    row when its run is first built (:class:`russo_nb.scenario.table_runs.ScenarioTableRuns`). A Parquet table
-    is kept for ``to_dataframe()`` (its columns are typed); clips by key, attached later.
+    row when its run is first built (:class:`russo_nb.scenario.table_runs.ScenarioTableRuns`). The table is kept
+    for ``to_dataframe()`` (its columns typed by their declarations); clips by key, attached later.
     """
     import pandas as pd
 
@@ -310,8 +310,7 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         load_status(FrameCells(frame), _status_field())
     except TableRowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: {exc}") from None
-    kept = frame if Path(source).suffix.lower() == ".parquet" else None
-    runs = ScenarioTableRuns(codes, texts, Path(source), kept)
+    runs = ScenarioTableRuns(codes, texts, Path(source), frame)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
     return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))
