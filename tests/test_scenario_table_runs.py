@@ -23,14 +23,42 @@ def test_a_loaded_table_builds_no_run_until_one_is_read(scenario_batch, tmp_path
     assert loaded.pass_rate == scenario_batch.pass_rate
 
 
-def test_a_parquet_frame_comes_from_the_columns_as_the_original_frame(scenario_batch, tmp_path):
-    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_table_frame_comes_from_the_columns_as_the_original_frame(scenario_batch, tmp_path, suffix):
+    loaded = load_batch(export(scenario_batch, tmp_path / f"s{suffix}"))
     frame = loaded.to_dataframe()
     assert loaded.runs.built_count == 0  # no run built for the frame
     original = scenario_batch.to_dataframe()
     pd.testing.assert_frame_equal(frame, original)  # column for column, dtype for dtype
     assert frame.attrs == original.attrs
     assert "agent_version" in frame.columns and "scenario_run" not in frame.columns
+
+
+def test_empty_and_missing_cells_of_a_csv_frame_read_as_the_runs_give_them(scenario_batch, tmp_path):
+    """A CSV cell cannot tell '' from None: each text column's empty cell is what a run with that field empty shows."""
+    runs = [run.model_copy() for run in scenario_batch.runs]
+    runs[0].reasoning, runs[0].thread_id, runs[0].started_at, runs[0].seed = None, None, None, None
+    runs[1].conditions = {}  # a run without the batch's condition
+    runs[2].messages = [{"role": "user", "content": "=1+1", "audio_key": "k1"}]  # a would-be formula, a clip key
+    batch = type(scenario_batch)(runs=runs, metadata=scenario_batch.metadata)
+    loaded = load_batch(export(batch, tmp_path / "s.csv"))
+    frame = loaded.to_dataframe()
+    assert loaded.runs.built_count == 0
+    original = batch.to_dataframe()
+    pd.testing.assert_frame_equal(frame, original)
+    assert frame["reasoning"][0] == "" and frame["thread_id"][0] is None and frame["audio_key"][0] is None
+    assert frame["audio_key"][2] == "k1" and frame["agent_version"][1] is None
+
+
+def test_a_table_column_of_another_type_frames_the_runs(scenario_batch, tmp_path):
+    """A column edited by hand (text in a number column) gives the frame of the exact records, not a wrong one."""
+    path = export(scenario_batch, tmp_path / "s.csv")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table["turns"] = "many"
+    table.to_csv(path, index=False)
+    loaded = load_batch(path)
+    pd.testing.assert_frame_equal(loaded.to_dataframe(), scenario_batch.to_dataframe())
+    assert loaded.runs.built_count == scenario_batch.total
 
 
 def test_a_mutated_table_batch_frames_its_runs(scenario_batch, tmp_path):

@@ -34,6 +34,7 @@ __all__ = [
     "batch_kind",
     "calls_frame",
     "condition_column",
+    "coded_condition_columns",
     "condition_columns",
     "light_runs_frame",
     "prompts_frame",
@@ -135,12 +136,19 @@ def condition_columns(runs: Any, text: Callable[[str], str] | None = None) -> di
 
     ``text``, when given, turns each distinct text value into what a file holds (see :func:`run_table`).
     """
-    import pandas as pd
-
     spec = RunColumn("conditions", field("conditions"), "json", "")
     codes, dicts = table_codes(runs, [spec])["conditions"]
     if codes is None:
         codes, dicts = _distinct(dicts)
+    return coded_condition_columns(codes, dicts, text)
+
+
+def coded_condition_columns(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """:func:`condition_columns` of runs whose conditions are ``dicts[codes[i]]`` (a loaded table's JSON column)."""
+    import pandas as pd
+
     out = {}
     for name in condition_names(dicts):
         values = [None if c is None else c.get(name) for c in dicts]
