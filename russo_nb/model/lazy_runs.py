@@ -16,6 +16,8 @@ list kept inside it, after which it behaves exactly as that list.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import operator
 from collections.abc import Iterator, MutableSequence
 from dataclasses import dataclass, field
@@ -27,10 +29,23 @@ from .columns import RUN_STATUSES
 from .run_fields import declared, model_default
 from .types import AgentResponse, RunError, SingleRunResult, construct_fast
 
-__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand"]
+__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand", "collections_paused"]
 
 Coded = tuple[np.ndarray, list[Any]]
 """A column as ``(codes, values)``: row ``i`` holds ``values[codes[i]]`` (each distinct value once)."""
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[None]:
+    """No garbage collection inside (restored after): building the objects of 10,000 runs beside a large loaded
+    file would otherwise trigger many full collections, each walking every object of the file (seconds in all)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @dataclass
