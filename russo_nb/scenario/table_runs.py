@@ -32,10 +32,53 @@ from ..model.run_fields import derived, frame_columns
 from ..model.types import Audio
 from .result import ScenarioResult
 
-__all__ = ["ScenarioTableRuns"]
+__all__ = ["ScenarioRunsOnDemand", "ScenarioTableRuns", "stored_frame"]
 
 
-class ScenarioTableRuns(RunsOnDemand):
+class ScenarioRunsOnDemand(RunsOnDemand):
+    """Scenario runs kept as their stored form, run ``row`` built by ``_build(row)`` the first time it is asked for.
+
+    The first mutation makes them a plain list of every run, after which ``_drop()`` lets the stored form go.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._built: list[ScenarioResult | None] = [None] * n
+        self._list: list[ScenarioResult] | None = None
+
+    @property
+    def built_count(self) -> int:
+        """How many run objects exist so far."""
+        if self._list is not None:
+            return len(self._list)
+        return sum(run is not None for run in self._built)
+
+    def _build(self, row: int) -> ScenarioResult:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Let the stored form go (the runs are a plain list now)."""
+
+    def _get(self, row: int) -> ScenarioResult:
+        run = self._built[row]
+        if run is None:
+            run = self._built[row] = self._build(row)
+        return run
+
+    def _build_all(self) -> list[ScenarioResult]:
+        return [self._get(row) for row in range(len(self._built))]
+
+    def _materialize(self) -> list[ScenarioResult]:
+        """Every run as a plain list, from now on the only storage."""
+        if self._list is None:
+            self._list = self._build_all()
+            self._drop()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self._built)
+
+
+class ScenarioTableRuns(ScenarioRunsOnDemand):
     """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
 
     ``frame``: the table as read, for :meth:`table_frame` (None: not kept).
@@ -44,21 +87,13 @@ class ScenarioTableRuns(RunsOnDemand):
     """
 
     def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
+        super().__init__(len(codes))
         self._codes: np.ndarray | None = codes
         self._texts: list[str] | None = texts
         self._source = source
         self._frame = frame
-        self._built: list[ScenarioResult | None] = [None] * len(codes)
         self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
         self.clips: dict[str, Audio] | None = None
-        self._list = None
-
-    @property
-    def built_count(self) -> int:
-        """How many run objects exist so far."""
-        if self._list is not None:
-            return len(self._list)
-        return sum(run is not None for run in self._built)
 
     def table_frame(self, metadata: Any) -> Any:
         """The runs frame from the stored table's columns, typed as ``to_dataframe()`` types them; None when the
@@ -90,24 +125,8 @@ class ScenarioTableRuns(RunsOnDemand):
         values["conditions"] = self._interner.conditions(values["conditions"])
         return run
 
-    def _get(self, row: int) -> ScenarioResult:
-        run = self._built[row]
-        if run is None:
-            run = self._built[row] = self._build(row)
-        return run
-
-    def _build_all(self) -> list[ScenarioResult]:
-        return [self._get(row) for row in range(len(self._built))]
-
-    def _materialize(self) -> list[ScenarioResult]:
-        """Every run as a plain list, from now on the only storage (the records and the table are dropped)."""
-        if self._list is None:
-            self._list = self._build_all()
-            self._codes = self._texts = self._frame = None
-        return self._list
-
-    def __len__(self) -> int:
-        return len(self._list) if self._list is not None else len(self._built)
+    def _drop(self) -> None:
+        self._codes = self._texts = self._frame = None
 
 
 class _Untyped(Exception):
