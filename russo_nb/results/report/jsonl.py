@@ -56,14 +56,9 @@ def _encode(result: Any, kind: str, include_audio: bool) -> tuple[list[bytes], i
     batch's own objects.
     """
     encoder = RowEncoder(kind)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collections_paused():
         row = encoder.row
         run_lines = dumps_ascii([row(run) for run in result.runs])
-    finally:
-        if collecting:
-            gc.enable()
     lines = dumps_ascii({"kind": name, "items": items} for name, items in encoder.tables().items())
     lines += run_lines
     audio_count = 0
