@@ -545,6 +545,11 @@ def test_the_magic_runs_on_the_cluster_with_the_dashboard_beside_the_progress(cl
     finally:
         for name in ("booker", "here", "there"):
             ip.user_ns.pop(name, None)
+        # the magic keeps its executor for the session's next cells: close it before this module's cluster goes
+        # (left open, its client tried to reconnect for 10 s at exit, logging CommClosedError tracebacks)
+        kept = ip.magics_manager.registry["RussoMagics"]._executors.pop(client.scheduler.address, None)
+        if kept is not None:
+            kept.close()
     assert there.passed_count == 6 and _rows(there) == _rows(here)
     assert "russo run dashboard: http" in capsys.readouterr().err
 

@@ -448,6 +448,9 @@ class DaskExecutor:
                         )
                     self._owned.append(cluster)
                     self._client = Client(cluster)
+                    from .dask_local import CtrlCToTheDriver
+
+                    self._client.register_plugin(CtrlCToTheDriver())  # Ctrl-C cancels through the driver
                 self._owned.insert(0, self._client)
             return self._client
 

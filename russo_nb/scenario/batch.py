@@ -168,13 +168,9 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         """
         from ..model.rendering import render
 
-        if isinstance(self.runs, ScenarioTableRuns):  # a loaded Parquet table: its typed columns, no run built
-            frame = self.runs.table_frame(_frame_names(self.runs), _text_names())
+        if isinstance(self.runs, ScenarioTableRuns):  # a loaded CSV / Parquet table: its columns, no run built
+            frame = self.runs.table_frame(self.metadata)
             if frame is not None:
-                frame.attrs["batch_id"] = self.metadata.batch_id
-                timeout = self.metadata.timeout
-                ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-                frame.attrs["timeout"] = float(timeout) if ok else None
                 return frame
         return render("runs_frame", self)
 
@@ -224,23 +220,6 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
             f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "
             f"scenarios={len(self.by_scenario())})"
         )
-
-
-def _frame_names(runs: ScenarioTableRuns) -> list[str]:
-    """The runs-frame columns a stored scenario table holds: its columns but the file-only ones, in file order."""
-    from ..model.run_fields import frame_columns
-
-    file_only = {spec.name for spec in frame_columns("scenarios", files=True)} - {
-        spec.name for spec in frame_columns("scenarios")
-    }
-    return [name for name in runs.stored_columns() if name not in file_only]
-
-
-def _text_names() -> set[str]:
-    """The runs-frame columns of a scenario batch that hold text (objects, None for missing)."""
-    from ..model.run_fields import frame_columns
-
-    return {spec.name for spec in frame_columns("scenarios") if spec.dtype in ("str", "json")}
 
 
 def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:

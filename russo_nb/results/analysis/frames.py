@@ -34,6 +34,7 @@ __all__ = [
     "batch_kind",
     "calls_frame",
     "condition_column",
+    "coded_condition_columns",
     "condition_columns",
     "light_runs_frame",
     "prompts_frame",
@@ -135,12 +136,19 @@ def condition_columns(runs: Any, text: Callable[[str], str] | None = None) -> di
 
     ``text``, when given, turns each distinct text value into what a file holds (see :func:`run_table`).
     """
-    import pandas as pd
-
     spec = RunColumn("conditions", field("conditions"), "json", "")
     codes, dicts = table_codes(runs, [spec])["conditions"]
     if codes is None:
         codes, dicts = _distinct(dicts)
+    return coded_condition_columns(codes, dicts, text)
+
+
+def coded_condition_columns(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """:func:`condition_columns` of runs whose conditions are ``dicts[codes[i]]`` (a loaded table's JSON column)."""
+    import pandas as pd
+
     out = {}
     for name in condition_names(dicts):
         values = [None if c is None else c.get(name) for c in dicts]
@@ -188,14 +196,23 @@ def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | 
         else:
             columns[spec.name] = _take(typed_column(spec, values), codes)
         if spec.name == "score":
-            names = list(dict.fromkeys(name for run in runs for name in run.scores))
-            for name in names:
-                columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
+            columns.update(_score_columns(runs))
     columns.update(condition_columns(runs, text))
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
     return frame
+
+
+def _score_columns(runs: Any) -> dict[str, np.ndarray]:
+    """``score_<name>`` per scorer of scenario runs (first-seen order), NaN where a run has no such score."""
+    codes, scores = table_codes(runs, [RunColumn("scores", field("scores"), "json", "")])["scores"]
+    names = list(dict.fromkeys(name for each in scores for name in each))
+    out = {}
+    for name in names:
+        typed = np.array([each.get(name, np.nan) for each in scores], dtype=float)
+        out[f"score_{name}"] = typed if codes is None else typed[codes]
+    return out
 
 
 def _distinct(values: list[Any]) -> tuple[np.ndarray, list[Any]]:

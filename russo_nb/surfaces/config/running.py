@@ -83,6 +83,8 @@ class SuiteResult:
         if self.scenarios is not None:
             lines.extend(self._scenario_lines(width))
         status = "PASSED" if self.passed else "FAILED"
+        if not self.passed and self.total > self.finished_count and self.passed_count == self.finished_count:
+            status = "INTERRUPTED"  # runs were cancelled, none that finished failed (as the notebook view says)
         from ...model.thresholds import format_rate
 
         lines.append(f"{status}: {self.passed_count}/{self.finished_count} runs passed ({format_rate(self.pass_rate)})")
