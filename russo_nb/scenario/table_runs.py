@@ -11,9 +11,10 @@ and row, raised when that run is first built.
 The table holds every column of the runs frame, so ``to_dataframe()`` of a loaded batch is read from those
 columns without building a run (:meth:`ScenarioTableRuns.table_frame`, :func:`stored_frame`): each typed as its
 declaration says (a CSV file's text cells as numbers, bools, times), the conditions from their JSON column.
-A column that is not what its declaration says (a file edited by hand) gives the frame of the runs. The runs are not
-:class:`~russo_nb.model.types.ColumnarRuns` (whose cells are prompt-run fields): every other reader
-(the view, the explorer, resume, sweeps, statistics) iterates them, building the runs as a list would.
+A column that is not what its declaration says (a file edited by hand) gives the frame of the runs. The counts
+(``pass_rate``, ``status_counts``) come from the status column; every other reader (the view, the explorer,
+resume, sweeps, statistics) reads the runs (:meth:`ScenarioTableRuns.field_values` answers no field), building
+them as a list would.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import numpy as np
 
 from ..model.columns import table_codes
 from ..model.errors import InvalidArgumentError
-from ..model.lazy_runs import RunsOnDemand
+from ..model.lazy_runs import RunsOnDemand, status_counts_of
 from ..model.lean import RunInterner
 from ..model.run_fields import derived, frame_columns
-from ..model.types import Audio
+from ..model.types import Audio, count_statuses
 from .result import ScenarioResult
 
 __all__ = ["ScenarioRunsOnDemand", "ScenarioTableRuns", "stored_frame"]
@@ -86,14 +87,27 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
     afterwards gets the clips it names, as an eagerly loaded run did.
     """
 
-    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
+    def __init__(
+        self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None, status: np.ndarray | None = None
+    ) -> None:
         super().__init__(len(codes))
+        self._status = status
         self._codes: np.ndarray | None = codes
         self._texts: list[str] | None = texts
         self._source = source
         self._frame = frame
         self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
         self.clips: dict[str, Audio] | None = None
+
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status (first-seen order), from the status column when it was kept."""
+        if self._list is not None or self._status is None:
+            return count_statuses(self._list if self._list is not None else self._build_all())
+        return status_counts_of(self._status)
+
+    def field_values(self, name: str) -> None:
+        """None: a table keeps a scenario run whole (its record), not as run fields; readers read the runs."""
+        return None
 
     def table_frame(self, metadata: Any) -> Any:
         """The runs frame from the stored table's columns, typed as ``to_dataframe()`` types them; None when the
@@ -126,7 +140,7 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
         return run
 
     def _drop(self) -> None:
-        self._codes = self._texts = self._frame = None
+        self._codes = self._texts = self._frame = self._status = None
 
 
 class _Untyped(Exception):
