@@ -309,12 +309,14 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
     )
     if moment == "submitting":  # the cancel lands on the job's loop between two submissions, deterministically
         submit = dask_executor._Driver._submit
+        calls = []
 
-        def cancel_then_submit(driver):
-            if driver.next == 1:
+        def cancel_then_submit(driver, *args):
+            calls.append(args)
+            if len(calls) == 2:
                 driver.loop.call_soon_threadsafe(driver.job.cancel)
                 wait_until(lambda: driver.job.interrupted, 10, what="the cancel on the job's loop", interval=0.001)
-            submit(driver)
+            submit(driver, *args)
 
         monkeypatch.setattr(dask_executor._Driver, "_submit", cancel_then_submit)
 
@@ -331,4 +333,5 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
 
     result = asyncio.run(main())
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
+    assert moment != "submitting" or len(calls) >= 2  # the cancel came between two submissions
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
