@@ -141,6 +141,8 @@ def read_jsonl(path: str | Path) -> BatchResult:
 
 def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: BatchMetadata) -> Any:
     kind = "scenarios" if header.get("fields", [None])[0] == "name" else "prompts"
+    if kind == "scenarios":
+        from ...scenario import result  # noqa: F401  (registers the scenario run's models the decoder builds)
     number = 1
     try:
         tables: dict[str, list[Any]] = {}
