@@ -1,4 +1,5 @@
-"""Ctrl-C with Dask: a real SIGINT to ``russo --config suite.yaml --dask ADDRESS`` against a real LocalCluster.
+"""Ctrl-C with Dask: a real SIGINT to ``russo --config suite.yaml --dask ...`` and a real kernel interrupt of
+``%russo run ... --dask ADDRESS``, against a real LocalCluster.
 
 The suite's agent (``cli_agents.HoldOnFileAgent``, built on the workers by import path) answers quickly until the
 test creates a ``hold`` file; from then on every run waits two minutes, which only a cancel can cut short. Each
@@ -10,7 +11,10 @@ Every wait is bounded (a hang fails the test, it does not block the session).
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from kernel_helpers import collect, execute
 
 from russo_nb.report import load_batch
 from russo_nb.testing import wait_until
@@ -27,6 +32,7 @@ from russo_nb.testing import wait_until
 pytestmark = pytest.mark.slow
 
 RUSSO_SCRIPT = Path(sys.executable).with_name("russo")
+TESTS = Path(__file__).resolve().parent
 HOLD_S = 120.0
 RUNS = 400
 #: 8 runs at once: 4 per chunk on each of the 2 workers.
@@ -167,7 +173,7 @@ class _Interrupted:
 
 def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env):
     run = _Interrupted(tmp_path, cli_env, ["--dask", client.scheduler.address], idle=lambda: _busy(client))
-    print(f"workers idle {run.idle_s:.2f} s after Ctrl-C; {run.quick} runs had finished")
+    print(f"workers idle {run.idle_s:.2f} s after Ctrl-C, command ended {run.exit_s:.2f} s; {run.quick} finished")
     run.check()
     assert run.workers == set(client.run(os.getpid).values())  # the runs were held on the cluster's workers
     assert run.idle_s < HOLD_S / 4  # the held runs were cut short by the cancel, not waited out
@@ -185,3 +191,81 @@ def test_ctrl_c_with_the_local_cluster_keeps_the_runs_its_workers_finished(tmp_p
     print(f"command ended {run.exit_s:.2f} s after Ctrl-C; {run.quick} runs had finished")
     run.check()
     assert run.child.pid not in run.workers  # the runs were held in worker processes of the command's cluster
+
+
+# -- a kernel interrupt of %russo ... --dask ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    from jupyter_client.manager import start_new_kernel
+
+    folder = tmp_path_factory.mktemp("kernel")
+    manager, kernel_client = start_new_kernel(kernel_name="python3", cwd=str(folder))
+    try:
+        # cli_agents is importable on the workers too: they were spawned with this process's sys.path
+        setup = execute(kernel_client, f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n%load_ext russo_nb")
+        assert setup["error"] is None, setup
+        yield manager, kernel_client
+    finally:
+        kernel_client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def _wait_for_cell_progress(kernel_client, msg_id: str, timeout: float = 90.0) -> list[dict]:
+    """Read the cell's messages until its progress shows a finished run; returns the messages read."""
+    seen: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kernel_client.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        seen.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            raise AssertionError(f"the cell finished before it could be interrupted: {seen}")
+        if re.search(r"\b[1-9]\d*/\d+ runs", json.dumps(msg["content"])):
+            return seen
+    raise AssertionError(f"no finished run shown in {timeout}s: {seen}")
+
+
+def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result(kernel, client, tmp_path):
+    manager, kernel_client = kernel
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    made = execute(
+        kernel_client,
+        f"from cli_agents import HoldOnFileAgent\nheld = HoldOnFileAgent({str(markers)!r}, delay=0.1, hold_s={HOLD_S})",
+    )
+    assert made["error"] is None, made
+    msg_id = kernel_client.execute(
+        f'%russo run "Book a flight from NYC to LA" --agent held --text --runs {RUNS} --max-concurrency {CAP} '
+        f"--expect \"book_flight(to_city='LA')\" --dask {client.scheduler.address} --as partial"
+    )
+    _wait_for_cell_progress(kernel_client, msg_id)
+    (markers / "hold").touch()
+    wait_until(lambda: len(_Interrupted._holding(markers)) == 2, 60, what=f"{CAP // 2} held runs on 2 workers")
+    quick = len(_markers(markers, "quick"))
+    assert _busy(client)[1] == 2
+
+    pressed = time.monotonic()
+    manager.interrupt_kernel()
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the interrupt", interval=0.02)
+    idle_s = time.monotonic() - pressed
+    out = collect(kernel_client, msg_id, timeout=60)
+    print(f"workers idle {idle_s:.2f} s after the kernel interrupt; {quick} runs had finished")
+    assert out["error"] is None, out  # the magic caught the interrupt
+    assert "Traceback" not in out["stderr"], out["stderr"]
+    html = next(b["text/html"] for b in out["data"] if "russo-batch" in b.get("text/html", ""))
+    assert f"{RUNS - quick} cancelled — interrupted after {quick} runs" in html
+    assert "INTERRUPTED" in html and "FAILED" not in html
+    assert f"100%</b> pass rate per run ({quick}/{quick} finished runs" in html
+    check = execute(
+        kernel_client,
+        "print(partial.total, partial.passed_count, partial.status_counts.get('cancelled'), "
+        "partial.metadata.params.get('interrupted'))",
+    )
+    assert check["stdout"].split() == [str(RUNS), str(quick), str(RUNS - quick), "True"], check
+    assert not any(client.processing().values())  # nothing of the job is left on the cluster

@@ -109,3 +109,61 @@ def test_a_loaded_table_batch_dumps_copies_and_merges_as_its_runs(scenario_batch
         assert loaded.model_dump()["runs"] == scenario_batch.model_dump()["runs"]
     assert loaded.model_copy(deep=True).runs == scenario_batch.runs
     assert merge_scenario_batches([loaded, loaded]).total == 2 * scenario_batch.total
+
+
+def _rewrite_line(path, number: int, edit) -> None:
+    """Line ``number`` (1-based) of a JSON-lines export changed by ``edit``, the header's checksum made to match."""
+    import hashlib
+    import json
+
+    lines = path.read_text().splitlines()
+    lines[number - 1] = edit(lines[number - 1])
+    body = ("\n".join(lines[1:]) + "\n").encode("ascii")
+    header = json.loads(lines[0])
+    header["sha256"] = hashlib.sha256(body).hexdigest()
+    path.write_bytes(json.dumps(header).encode("ascii") + b"\n" + body)
+
+
+def test_a_loaded_jsonl_batch_builds_no_run_for_its_counts_or_frame(scenario_batch, tmp_path):
+    from russo_nb.model.types import ColumnarRuns
+    from russo_nb.scenario.row_runs import ScenarioRowRuns
+
+    loaded = load_batch(export(scenario_batch, tmp_path / "s.jsonl"))
+    assert isinstance(loaded.runs, ScenarioRowRuns) and isinstance(loaded.runs, ColumnarRuns)
+    assert loaded.pass_rate == scenario_batch.pass_rate and loaded.status_counts == scenario_batch.status_counts
+    frame = loaded.to_dataframe()
+    assert loaded.runs.built_count == 0
+    pd.testing.assert_frame_equal(frame, scenario_batch.to_dataframe())
+    assert loaded.runs[1] == scenario_batch.runs[1] and loaded.runs.built_count == 1
+    assert list(loaded.runs) == scenario_batch.runs
+
+
+def test_a_damaged_jsonl_cell_is_one_error_naming_file_and_line_when_its_run_is_read(scenario_batch, tmp_path):
+    path = export(scenario_batch, tmp_path / "s.jsonl")
+    _rewrite_line(path, 8, lambda line: line.replace(",true,", ',"maybe",', 1))  # the second run's verdict
+    loaded = load_batch(path)  # the rows are rows of cells with a status: the load succeeds
+    assert loaded.runs[0] == scenario_batch.runs[0]
+    for read in (lambda: loaded.runs[1], loaded.to_dataframe):  # the frame builds the runs, and names the line
+        with pytest.raises(InvalidArgumentError) as caught:
+            read()
+        message = str(caught.value)
+        assert "\n" not in message and str(path) in message and "line 8 is not a valid russo_nb batch line" in message
+
+
+def test_a_jsonl_cell_the_builder_fixes_frames_as_the_runs(scenario_batch, tmp_path):
+    """A whole number where a time is written (a file made by hand) is what the built run holds: the frame agrees."""
+    path = export(scenario_batch, tmp_path / "s.jsonl")
+    _rewrite_line(path, 7, lambda line: line.replace(f",{scenario_batch.runs[0].started_at!r},", ",1700000000,", 1))
+    loaded = load_batch(path)
+    frame = loaded.to_dataframe()
+    assert frame["started_at"][0] == pd.Timestamp(1_700_000_000, unit="s", tz="UTC")
+    runs = type(scenario_batch).model_construct(runs=list(loaded.runs), metadata=loaded.metadata)
+    pd.testing.assert_frame_equal(frame, runs.to_dataframe())
+
+
+def test_a_jsonl_row_with_an_unknown_status_fails_the_load(scenario_batch, tmp_path):
+    path = export(scenario_batch, tmp_path / "s.jsonl")
+    _rewrite_line(path, 8, lambda line: line.replace('"passed"', '"won"', 1).replace('"failed"', '"won"', 1))
+    with pytest.raises(InvalidArgumentError, match="line 8 is not a valid russo_nb batch line") as caught:
+        load_batch(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)

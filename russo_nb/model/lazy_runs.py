@@ -16,6 +16,8 @@ list kept inside it, after which it behaves exactly as that list.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import operator
 from collections.abc import Iterator, MutableSequence
 from dataclasses import dataclass, field
@@ -28,7 +30,20 @@ from .run_fields import declared, model_default
 from .table_loads import Coded, Deferred
 from .types import SingleRunResult, construct_fast
 
-__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand"]
+__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand", "collections_paused"]
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[None]:
+    """No garbage collection inside (restored after): building the objects of 10,000 runs beside a large loaded
+    file would otherwise trigger many full collections, each walking every object of the file (seconds in all)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @dataclass

@@ -269,14 +269,16 @@ def _usage_column(name: str, doc: str) -> RunColumn:
 def _criteria_field(outcome: Literal["passed", "failed"], verb: str, *more: RunColumn) -> RunField:
     """``passed_criteria`` / ``failed_criteria``: the criteria a scenario run met or missed, and their count."""
     name = f"{outcome}_criteria"
-    count = RunColumn(
-        f"criteria_{outcome}", lambda r: len(getattr(r, name)), "int", f"Criteria {verb}.", kinds=SCENARIOS
-    )
+    count = RunColumn(f"criteria_{outcome}", field(name, len), "int", f"Criteria {verb}.", kinds=SCENARIOS)
     return _texts_field(name, SCENARIOS, f"The criteria {verb}.", columns=(count, *more))
 
 
 def _tool_names(ev: EvalResult | None) -> str:
     return ", ".join(call.name for call in ev.actual) if ev is not None else ""
+
+
+def _or_blank(text: str | None) -> str:
+    return text or ""
 
 
 def _is_passed(status: Any) -> bool:
@@ -762,7 +764,7 @@ FIELDS: tuple[RunField, ...] = (
         columns=(
             RunColumn(
                 "n_turns",
-                lambda r: r.transcript,
+                field("transcript"),
                 "Int64",
                 "Messages in the transcript.",
                 render=_n_turns,
@@ -778,7 +780,7 @@ FIELDS: tuple[RunField, ...] = (
         "missed",
         RunColumn(
             "failed_criteria",
-            lambda r: "; ".join(r.failed_criteria),
+            field("failed_criteria", "; ".join),
             "str",
             "The missed criteria.",
             kinds=SCENARIOS,
@@ -791,14 +793,14 @@ FIELDS: tuple[RunField, ...] = (
         SCENARIOS,
         "The judge's reasoning.",
         columns=(
-            RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=SCENARIOS),
+            RunColumn("reasoning", field("reasoning", _or_blank), "str", "The judge's reasoning.", kinds=SCENARIOS),
         ),
     ),
     _texts_field(
         "tags",
         SCENARIOS,
         "The scenario's tags.",
-        columns=(RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=SCENARIOS),),
+        columns=(RunColumn("tags", field("tags", ", ".join), "str", "The scenario's tags.", kinds=SCENARIOS),),
     ),
     RunField("thread_id", SCENARIOS, "The conversation's thread id.", dtype="str"),
     RunField(

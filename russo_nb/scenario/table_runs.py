@@ -29,26 +29,18 @@ from ..model.lean import RunInterner
 from ..model.types import Audio
 from .result import ScenarioResult
 
-__all__ = ["ScenarioTableRuns"]
+__all__ = ["ScenarioRunsOnDemand", "ScenarioTableRuns"]
 
 
-class ScenarioTableRuns(RunsOnDemand):
-    """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
+class ScenarioRunsOnDemand(RunsOnDemand):
+    """Scenario runs kept as their stored form, run ``row`` built by ``_build(row)`` the first time it is asked for.
 
-    ``frame``: the table as read, for :meth:`table_frame` (None: not kept).
-    ``clips``: the clips read beside the file (:func:`russo_nb.report.export.attach_audio`); a run built
-    afterwards gets the clips it names, as an eagerly loaded run did.
+    The first mutation makes them a plain list of every run, after which ``_drop()`` lets the stored form go.
     """
 
-    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
-        self._codes: np.ndarray | None = codes
-        self._texts: list[str] | None = texts
-        self._source = source
-        self._frame = frame
-        self._built: list[ScenarioResult | None] = [None] * len(codes)
-        self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
-        self.clips: dict[str, Audio] | None = None
-        self._list = None
+    def __init__(self, n: int) -> None:
+        self._built: list[ScenarioResult | None] = [None] * n
+        self._list: list[ScenarioResult] | None = None
 
     @property
     def built_count(self) -> int:
@@ -56,6 +48,49 @@ class ScenarioTableRuns(RunsOnDemand):
         if self._list is not None:
             return len(self._list)
         return sum(run is not None for run in self._built)
+
+    def _build(self, row: int) -> ScenarioResult:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Let the stored form go (the runs are a plain list now)."""
+
+    def _get(self, row: int) -> ScenarioResult:
+        run = self._built[row]
+        if run is None:
+            run = self._built[row] = self._build(row)
+        return run
+
+    def _build_all(self) -> list[ScenarioResult]:
+        return [self._get(row) for row in range(len(self._built))]
+
+    def _materialize(self) -> list[ScenarioResult]:
+        """Every run as a plain list, from now on the only storage."""
+        if self._list is None:
+            self._list = self._build_all()
+            self._drop()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self._built)
+
+
+class ScenarioTableRuns(ScenarioRunsOnDemand):
+    """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
+
+    ``frame``: the table as read, for :meth:`stored_table` (None: not kept).
+    ``clips``: the clips read beside the file (:func:`russo_nb.report.export.attach_audio`); a run built
+    afterwards gets the clips it names, as an eagerly loaded run did.
+    """
+
+    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
+        super().__init__(len(codes))
+        self._codes: np.ndarray | None = codes
+        self._texts: list[str] | None = texts
+        self._source = source
+        self._frame = frame
+        self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
+        self.clips: dict[str, Audio] | None = None
 
     def stored_table(self) -> tuple[Any, bool] | None:
         """The table the runs were read from and whether it is a CSV file's; None when it is not kept (the runs
@@ -83,21 +118,5 @@ class ScenarioTableRuns(RunsOnDemand):
         values["conditions"] = self._interner.conditions(values["conditions"])
         return run
 
-    def _get(self, row: int) -> ScenarioResult:
-        run = self._built[row]
-        if run is None:
-            run = self._built[row] = self._build(row)
-        return run
-
-    def _build_all(self) -> list[ScenarioResult]:
-        return [self._get(row) for row in range(len(self._built))]
-
-    def _materialize(self) -> list[ScenarioResult]:
-        """Every run as a plain list, from now on the only storage (the records and the table are dropped)."""
-        if self._list is None:
-            self._list = self._build_all()
-            self._codes = self._texts = self._frame = None
-        return self._list
-
-    def __len__(self) -> int:
-        return len(self._list) if self._list is not None else len(self._built)
+    def _drop(self) -> None:
+        self._codes = self._texts = self._frame = None

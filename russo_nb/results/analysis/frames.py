@@ -196,14 +196,23 @@ def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | 
         else:
             columns[spec.name] = _take(typed_column(spec, values), codes)
         if spec.name == "score":
-            names = list(dict.fromkeys(name for run in runs for name in run.scores))
-            for name in names:
-                columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
+            columns.update(_score_columns(runs))
     columns.update(condition_columns(runs, text))
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
     return frame
+
+
+def _score_columns(runs: Any) -> dict[str, np.ndarray]:
+    """``score_<name>`` per scorer of scenario runs (first-seen order), NaN where a run has no such score."""
+    codes, scores = table_codes(runs, [RunColumn("scores", field("scores"), "json", "")])["scores"]
+    names = list(dict.fromkeys(name for each in scores for name in each))
+    out = {}
+    for name in names:
+        typed = np.array([each.get(name, np.nan) for each in scores], dtype=float)
+        out[f"score_{name}"] = typed if codes is None else typed[codes]
+    return out
 
 
 def _distinct(values: list[Any]) -> tuple[np.ndarray, list[Any]]:

@@ -18,7 +18,8 @@ Layout (version 2)::
 The tables and the run lines are the run record (:mod:`russo_nb.records`, the same cells as the
 row format of :func:`~russo_nb.records.encode_runs`). A scenario batch is written as scenario
 runs (:data:`~russo_nb.records.SCENARIO_RECORD`: verdict, transcript, criteria, scores,
-lifecycle ...; the header's ``fields`` start with ``name``) and loads back as a ``ScenarioBatch``.
+lifecycle ...; the header's ``fields`` start with ``name``) and loads back as a ``ScenarioBatch`` whose runs
+are kept as their parsed rows, each built when first asked for (:mod:`russo_nb.scenario.row_runs`).
 
 The header's ``sha256`` covers every byte after the header line and ``lines`` / ``runs``
 count them, so a file cut short (a killed export, a partial copy) is refused with a one-line
@@ -29,7 +30,6 @@ still load.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
 import json
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model.errors import InvalidArgumentError, RussoError
+from ...model.lazy_runs import collections_paused
 from ...model.records import TABLES, RowDecoder, RowEncoder, audio_entry, audio_from_entry, record_fields
 from ...model.serialize import dumps_safe
 from ...model.types import Audio, BatchMetadata, BatchResult, SingleRunResult, as_batch_result
@@ -130,13 +131,8 @@ def read_jsonl(path: str | Path) -> BatchResult:
     lines = text.splitlines()
     if len(lines) != header.get("lines"):
         raise _fail(source, f"it has {len(lines)} lines after the header, the header declares {header.get('lines')}")
-    collecting = gc.isenabled()
-    gc.disable()  # building 100,000 runs would otherwise trigger many full collections
-    try:
+    with collections_paused():  # building 100,000 runs would otherwise trigger many full collections
         return _decode(source, header, lines, metadata)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: BatchMetadata) -> Any:
@@ -162,13 +158,15 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 audio[str(entry["key"])] = audio_from_entry(entry)
         number = f"2-{len(TABLES) + 1}"  # type: ignore[assignment]  # the shared tables are checked together
         decoder = RowDecoder(kind, tables, audio)
-        run = decoder.run
-        runs = []
-        for number, cells in rows:  # noqa: B007
-            runs.append(run(cells))
+        if kind == "scenarios":  # kept as rows, each run built when first asked for
+            runs: Any = _scenario_runs(source, rows, decoder)
+        else:
+            run = decoder.run
+            runs = []
+            for number, cells in rows:  # noqa: B007
+                runs.append(run(cells))
     except (ValueError, TypeError, KeyError, IndexError, RussoError, RecursionError) as exc:
-        what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-        raise _fail(source, f"line {number} is not a valid russo_nb batch line ({what})") from None
+        raise _bad_line(source, number, exc) from None
     if len(runs) != header.get("runs") or len(audio) != header.get("audio", 0):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {header.get('runs')}")
     if kind == "scenarios":
@@ -176,6 +174,28 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
 
         return ScenarioBatch.model_construct(runs=runs, metadata=metadata)
     return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata)
+
+
+def _bad_line(source: Path, number: Any, exc: BaseException | str) -> InvalidArgumentError:
+    """The one-line error of a line that is not a valid batch line (``exc``: what is wrong with it)."""
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return _fail(source, f"line {number} is not a valid russo_nb batch line ({what[:300]})")
+
+
+def _scenario_runs(source: Path, rows: list[tuple[int, list[Any]]], decoder: RowDecoder) -> Any:
+    """Scenario runs kept as their rows (checked now: each a row of cells with a run status), built on first access.
+
+    A damaged cell is the same one-line error naming the line, raised when its run is first built
+    (:class:`russo_nb.scenario.row_runs.ScenarioRowRuns`).
+    """
+    from ...scenario.row_runs import ScenarioRowRuns, check_rows
+
+    numbers = [number for number, _ in rows]
+    cells = [row for _, row in rows]
+    bad = check_rows(cells, decoder.fields)
+    if bad is not None:
+        raise _bad_line(source, numbers[bad], "not a scenario run's row of cells with a run status")
+    return ScenarioRowRuns(cells, numbers, decoder, lambda number, what: _bad_line(source, number, what))
 
 
 def _batch_and_kind(result: Any) -> tuple[Any, str]:
