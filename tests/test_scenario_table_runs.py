@@ -17,6 +17,8 @@ def test_a_loaded_table_builds_no_run_until_one_is_read(scenario_batch, tmp_path
     loaded = load_batch(export(scenario_batch, tmp_path / f"s{suffix}"))
     assert isinstance(loaded.runs, ScenarioTableRuns) and loaded.runs.built_count == 0
     assert len(loaded.runs) == scenario_batch.total
+    assert loaded.pass_rate == scenario_batch.pass_rate and loaded.status_counts == scenario_batch.status_counts
+    assert loaded.runs.built_count == 0  # the counts come from the status column
     assert loaded.runs[1] == scenario_batch.runs[1] and loaded.runs.built_count == 1
     assert loaded.runs[1] is loaded.runs[1]  # built once
     assert list(loaded.runs) == scenario_batch.runs and loaded.runs == scenario_batch.runs

@@ -30,7 +30,15 @@ from .run_fields import declared, model_default
 from .table_loads import Coded, Deferred
 from .types import SingleRunResult, construct_fast
 
-__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand", "collections_paused"]
+__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand", "collections_paused", "status_counts_of"]
+
+
+def status_counts_of(codes: np.ndarray) -> dict[str, int]:
+    """How many runs ended in each status, in first-seen order, from a status column (codes into RUN_STATUSES)."""
+    counts = np.bincount(codes, minlength=len(RUN_STATUSES))
+    seen = [code for code in range(len(RUN_STATUSES)) if counts[code]]
+    first = {code: int(np.argmax(codes == code)) for code in seen}
+    return {RUN_STATUSES[code]: int(counts[code]) for code in sorted(seen, key=first.__getitem__)}
 
 
 @contextlib.contextmanager
@@ -217,11 +225,7 @@ class LazyRuns(RunsOnDemand):
             from .types import count_statuses
 
             return count_statuses(self._list or [])
-        codes = self._store.status
-        counts = np.bincount(codes, minlength=len(RUN_STATUSES))
-        seen = [code for code in range(len(RUN_STATUSES)) if counts[code]]
-        first = {code: int(np.argmax(codes == code)) for code in seen}
-        return {RUN_STATUSES[code]: int(counts[code]) for code in sorted(seen, key=first.__getitem__)}
+        return status_counts_of(self._store.status)
 
     def field_values(self, name: str) -> tuple[list[int] | None, list[Any]] | None:
         """Run field ``name`` for every run: ``(codes, distinct values)`` or ``(None, values)``; None once mutated."""

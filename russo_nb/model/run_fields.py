@@ -853,7 +853,7 @@ WHOLE_RUN_COLUMNS: tuple[RunColumn, ...] = (
         lambda r: r,
         "json",
         "The whole scenario run as JSON (transcript, criteria, scores, lifecycle; clips by key): loads back exactly.",
-        render=lambda run: run.model_dump_json(fallback=repr),
+        render=lambda run: run_json(run),  # a lone surrogate in a transcript is escaped, not an export error
         frame=False,
         kinds=SCENARIOS,
     ),

@@ -10,9 +10,9 @@ and row, raised when that run is first built.
 
 The table holds every column of the runs frame, so ``to_dataframe()`` of a loaded batch is read from those
 columns without building a run (:meth:`ScenarioTableRuns.stored_table`, read by
-:func:`russo_nb.results.analysis.stored_frame.stored_frame`). The runs are not
-:class:`~russo_nb.model.types.ColumnarRuns` (whose cells are prompt-run fields): every other reader
-(the view, the explorer, resume, sweeps, statistics) iterates them, building the runs as a list would.
+:func:`russo_nb.results.analysis.stored_frame.stored_frame`). The counts (``pass_rate``, ``status_counts``)
+come from the status column; every other reader (the view, the explorer, resume, sweeps, statistics) reads
+the runs (:meth:`ScenarioTableRuns.field_values` answers no field), building them as a list would.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from ..model.errors import InvalidArgumentError
-from ..model.lazy_runs import RunsOnDemand
+from ..model.lazy_runs import RunsOnDemand, status_counts_of
 from ..model.lean import RunInterner
-from ..model.types import Audio
+from ..model.types import Audio, count_statuses
 from .result import ScenarioResult
 
 __all__ = ["ScenarioRunsOnDemand", "ScenarioTableRuns"]
@@ -83,14 +83,27 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
     afterwards gets the clips it names, as an eagerly loaded run did.
     """
 
-    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
+    def __init__(
+        self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None, status: np.ndarray | None = None
+    ) -> None:
         super().__init__(len(codes))
+        self._status = status
         self._codes: np.ndarray | None = codes
         self._texts: list[str] | None = texts
         self._source = source
         self._frame = frame
         self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
         self.clips: dict[str, Audio] | None = None
+
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status (first-seen order), from the status column when it was kept."""
+        if self._list is not None or self._status is None:
+            return count_statuses(self._list if self._list is not None else self._build_all())
+        return status_counts_of(self._status)
+
+    def field_values(self, name: str) -> None:
+        """None: a table keeps a scenario run whole (its record), not as run fields; readers read the runs."""
+        return None
 
     def stored_table(self) -> tuple[Any, bool] | None:
         """The table the runs were read from and whether it is a CSV file's; None when it is not kept (the runs
@@ -119,4 +132,4 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
         return run
 
     def _drop(self) -> None:
-        self._codes = self._texts = self._frame = None
+        self._codes = self._texts = self._frame = self._status = None

@@ -297,20 +297,24 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
     from ...scenario.table_runs import ScenarioTableRuns
 
     column = frame["scenario_run"]
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes, texts = _coded(frame, "scenario_run")
-    else:  # read as it is (a record per run): no hashing of every record
-        codes, texts = np.arange(len(column), dtype=np.int64), column.tolist()
-    missing = [code for code, text in enumerate(texts) if not isinstance(text, str) or not text]
-    bad = np.isin(codes, missing) if missing else np.zeros(len(codes), dtype=bool)
+    if isinstance(column.dtype, pd.StringDtype):  # Parquet text, checked in C; a record is taken when its run is built
+        codes, texts = np.arange(len(column), dtype=np.int64), column.array
+        bad = column.str.len().fillna(0).eq(0).to_numpy(dtype=bool)
+    else:
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes, texts = _coded(frame, "scenario_run")
+        else:  # read as it is (a record per run): no hashing of every record
+            codes, texts = np.arange(len(column), dtype=np.int64), column.tolist()
+        missing = [code for code, text in enumerate(texts) if not isinstance(text, str) or not text]
+        bad = np.isin(codes, missing) if missing else np.zeros(len(codes), dtype=bool)
     if bad.any():
         row = int(np.argmax(bad)) + 1
         raise InvalidArgumentError(f"{str(source)!r} row {row}: cannot read the scenario run (its cell is empty)")
     try:
-        load_status(FrameCells(frame), _status_field())
+        status, _ = load_status(FrameCells(frame), _status_field())
     except TableRowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: {exc}") from None
-    runs = ScenarioTableRuns(codes, texts, Path(source), frame)
+    runs = ScenarioTableRuns(codes, texts, Path(source), frame, status)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
     return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))
