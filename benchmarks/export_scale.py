@@ -34,9 +34,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from russo_nb.evaluators import ExactEvaluator  # noqa: E402
-from russo_nb.lean import RunInterner  # noqa: E402
-from russo_nb.report import export, load_batch  # noqa: E402
-from russo_nb.types import (  # noqa: E402
+from russo_nb.model.lean import RunInterner  # noqa: E402
+from russo_nb.model.types import (  # noqa: E402
     AgentResponse,
     BatchMetadata,
     BatchResult,
@@ -45,6 +44,7 @@ from russo_nb.types import (  # noqa: E402
     ToolCall,
     prompt_id,
 )
+from russo_nb.report import export, load_batch  # noqa: E402
 
 
 def engine_run(**fields: Any) -> SingleRunResult:
