@@ -180,7 +180,7 @@ def _register_views() -> None:
         return draw(result, **options)
 
     def runs_frame(result: Any, **options: Any) -> Any:
-        from .results.analysis.frames import runs_frame as build
+        from .results.analysis.stored_frame import runs_frame_of as build
 
         return build(result, **options)
 
@@ -199,6 +199,19 @@ def _register_views() -> None:
     register_view("summary_text", summary_text)
     register_view("scenario_html", scenario_html)
     register_view("runs_frame", runs_frame)
+
+    def view_model(result: Any, **options: Any) -> Any:
+        from .results.view import build_view
+
+        return build_view(result, **options)
+
+    def pass_k(result: Any, **options: Any) -> float:
+        from .results.analysis.rows import mean_pass_k
+
+        return mean_pass_k(result, **options)
+
+    register_view("view_model", view_model)
+    register_view("pass_k", pass_k)
 
 
 _register_views()

@@ -20,22 +20,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..model.errors import AgentResponseError, InvalidArgumentError
+from ..model.errors import AgentConnectionError, AgentResponseError, InvalidArgumentError
 from ..model.extras import require
+from ..model.providers import genai_client, sdk_error
 from ..model.types import AgentResponse, Audio, ToolCall
 from ..voice.audio.constants import Gemini
 from ..voice.audio.manager import AudioManager
 from ._common import (
-    AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
     collect_within,
     run_streamed,
-    sdk_error,
     time_limit,
     wrong_prompt,
 )
-from ._google import genai_client
 from .parsers._common import field, named_call
 from .parsers.gemini import GeminiResponseParser, gemini_usage
 
@@ -49,7 +47,7 @@ logger = logging.getLogger("russo_nb.adapters.gemini")
 
 
 def _make_client(who: str = "GeminiAgent", **credentials: Any) -> Any:
-    """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.adapters._google.genai_client`)."""
+    """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.model.providers.genai_client`)."""
     return genai_client(genai, who, **credentials)
 
 

@@ -17,18 +17,17 @@ import base64
 import logging
 from typing import Any
 
-from ..model.errors import AgentResponseError, InvalidArgumentError, RetryableError
+from ..model.errors import AgentConnectionError, AgentResponseError, InvalidArgumentError, RetryableError
 from ..model.extras import require
+from ..model.providers import sdk_error
 from ..model.types import AgentResponse, Audio, ToolCall
 from ..voice.audio.manager import AudioManager
 from ._common import (
-    AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
     collect_within,
     handshake_error,
     run_streamed,
-    sdk_error,
     time_limit,
     wrong_prompt,
 )

@@ -11,7 +11,8 @@ never loses the batch.
 
 Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
 so a batch stopped early still covers every prompt. A run's place in that order is
-:func:`run_position`; shared queues outside the engine (the recognition pool) serve runs by it.
+:func:`~russo_nb.model.threads.run_position`; shared queues outside the engine (the recognition pool)
+serve runs by it.
 
 Error policy (one place, for prompt and scenario runs alike), by exception class:
 
@@ -53,7 +54,6 @@ unfinished ones per prompt; a ``cancelled`` run object is made only when one is 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import math
 import time
@@ -65,9 +65,9 @@ import numpy as np
 
 from ..model.errors import InvalidArgumentError, RetryableError
 from ..model.partial_runs import present
+from ..model.ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
+from ..model.threads import job_threads, run_position, set_run_position
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
-from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
-from .threads import job_threads
 
 if TYPE_CHECKING:
     from ..model.columns import Run
@@ -118,21 +118,6 @@ MAX_RETRIES = 100
 MAX_RUN_WAIT_S = 600.0
 #: The least of that bound when ``timeout`` is short: a rate-limited service gets a minute to recover.
 MIN_RUN_WAIT_S = 60.0
-
-
-_run_position: contextvars.ContextVar[int | None] = contextvars.ContextVar("russo_run_position", default=None)
-
-
-def run_position() -> int | None:
-    """The current run's place in its job's round-robin start order (0 first), or None outside a run.
-
-    A resource that a job's runs share and wait for in a queue (the offline agent's recognition
-    pool, :mod:`russo_nb.audio.transcribe`) serves them in this order, so the round-robin order
-    outlives the queue. Without it, a batch with no concurrency limit starts every run at once,
-    each prompt's runs reach the queue together when its clip is ready, and are served prompt by
-    prompt: a batch stopped early had whole prompts finished and most not run at all.
-    """
-    return _run_position.get()
 
 
 class WorkItem(Protocol[R]):
@@ -800,7 +785,7 @@ class Job(Generic[B]):
         total = self.total
         while self._issued < total and not self._stopping:
             index, unit, run = next(self._order)
-            _run_position.set(self._issued)  # this worker task's own context: read by shared queues
+            set_run_position(self._issued)  # this worker task's own context: read by shared queues
             self._issued += 1
             if not self._pending_worker and self._issued < total and len(self._workers) < self._cap:
                 self._spawn()

@@ -54,9 +54,9 @@ class Precision:
 
     def half_width_of(self, result: Any) -> float | None:
         """The current ± of ``result``'s pass rate (the view's clustered interval), None without finished runs."""
-        from ..results.view import build_view
+        from ..model.rendering import render
 
-        view = build_view(result, confidence=self.confidence, groups=False)
+        view = render("view_model", result, confidence=self.confidence, groups=False)  # the results room draws it
         if view.low is None or view.high is None:
             return None
         return (view.high - view.low) / 2

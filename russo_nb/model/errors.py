@@ -8,6 +8,8 @@ class. Subclasses also derive from the matching built-in (``ValueError``,
 from __future__ import annotations
 
 __all__ = [
+    "AgentConnectionError",
+    "AgentHTTPError",
     "AgentResponseError",
     "ConfigurationError",
     "ExpectationError",
@@ -95,6 +97,18 @@ class RetryableError(RuntimeError):
 class AgentResponseError(ValueError):
     """The agent answered, but not with what was expected: not JSON, the wrong shape, a malformed tool call,
     or an answer over the size cap. Recorded as that run's error."""
+
+
+class AgentHTTPError(RuntimeError):
+    """The agent's server answered with an error status, redirected elsewhere, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AgentConnectionError(RuntimeError):
+    """The agent's connection broke (closed before the answer was complete, refused, ...)."""
 
 
 class PatternTimeoutError(RussoError, TimeoutError):

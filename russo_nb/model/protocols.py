@@ -102,7 +102,7 @@ async def apply_effects(audio: Audio, effects: list[Any], seed: int) -> Audio:
     """Run an effect chain off the event loop with one seeded generator, so runs differ reproducibly."""
     import numpy as np
 
-    from ..execution.threads import run_blocking
+    from .threads import run_blocking
 
     def chain() -> Audio:
         rng = np.random.default_rng(seed)
@@ -161,7 +161,7 @@ class FunctionAgent:
         """Call the wrapped function and normalize what it returns."""
         if self._is_async:
             return coerce_response(await self.func(audio))
-        from ..execution.threads import run_blocking
+        from .threads import run_blocking
 
         value = await run_blocking(self.func, audio)  # a blocking function never stalls the other runs
         if inspect.isawaitable(value):

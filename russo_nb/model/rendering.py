@@ -1,9 +1,11 @@
-"""Views of results registered by the layers that draw them, so data classes import no view code.
+"""Views and measures of results registered by the rooms that make them, so lower rooms import no code above them.
 
-``BatchResult._repr_html_`` or ``ScenarioBatch.to_dataframe`` call :func:`render` with a
-view name; :mod:`russo_nb.analysis` and :mod:`russo_nb.notebook` own the functions, and
+``BatchResult._repr_html_``, ``ScenarioBatch.to_dataframe`` / ``pass_hat_k`` or the engine's
+:class:`~russo_nb.execution.precision.Precision` call :func:`render` with a view name;
+:mod:`russo_nb.results` and :mod:`russo_nb.surfaces.notebook` own the functions, and
 ``russo_nb/__init__`` registers them (lazily: nothing heavy is imported until a view is
-asked for). Dependencies then point one way: types → (nothing above), analysis/notebook → types.
+asked for). Dependencies then point one way: model, execution, scenario → (nothing above);
+results, surfaces → them (``tests/test_foundation_layering.py``).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from typing import Any
 from ...model.errors import InvalidArgumentError, RussoError
 from ...model.lazy_runs import collections_paused
 from ...model.records import TABLES, RowDecoder, RowEncoder, audio_entry, audio_from_entry, record_fields
-from ...model.serialize import dumps_safe
+from ...model.serialize import dumps_ascii, dumps_safe
 from ...model.types import Audio, BatchMetadata, BatchResult, SingleRunResult, as_batch_result
 from .files import atomic_file, read_bytes
 
@@ -48,16 +48,24 @@ __all__ = ["FORMAT_VERSION", "read_jsonl", "write_jsonl"]
 FORMAT_VERSION = 2
 
 
-def _encode(result: Any, kind: str, include_audio: bool) -> tuple[list[str], int]:
+def _encode(result: Any, kind: str, include_audio: bool) -> tuple[list[bytes], int]:
+    """The lines after the header, as ASCII bytes: the shared tables, one row per run, then the clips.
+
+    The rows are built and encoded with the collector paused (as reading does): a 10,000-run scenario
+    batch makes ~150,000 short-lived lists, which would otherwise set off full collections over the
+    batch's own objects.
+    """
     encoder = RowEncoder(kind)
-    run_lines = [dumps_safe(encoder.row(run)) for run in result.runs]
-    lines = [dumps_safe({"kind": name, "items": items}) for name, items in encoder.tables().items()]
+    with collections_paused():
+        row = encoder.row
+        run_lines = dumps_ascii([row(run) for run in result.runs])
+    lines = dumps_ascii({"kind": name, "items": items} for name, items in encoder.tables().items())
     lines += run_lines
     audio_count = 0
     if include_audio:
         for key, clip in {**result.audio, **encoder.audio}.items():
             audio_count += 1
-            lines.append(dumps_safe({"kind": "audio", **audio_entry(key, clip)}))
+            lines.append(dumps_safe({"kind": "audio", **audio_entry(key, clip)}).encode("ascii"))
     return lines, audio_count
 
 
@@ -66,14 +74,15 @@ def write_jsonl(result: Any, path: str | Path, include_audio: bool = False) -> P
     result, kind = _batch_and_kind(result)
     target = Path(path)
     lines, audio_count = _encode(result, kind, include_audio)
-    body = ("\n".join(lines) + "\n").encode("ascii")
+    lines.append(b"")
+    body = b"\n".join(lines)
     header = {
         "kind": "russo_nb.batch",
         "version": FORMAT_VERSION,
         "metadata": json.loads(dumps_safe(result.metadata.model_dump(mode="json"))),
         "runs": len(result.runs),
         "audio": audio_count,
-        "lines": len(lines),
+        "lines": len(lines) - 1,
         "sha256": hashlib.sha256(body).hexdigest(),
         "fields": [spec.name for spec in record_fields(kind)],
     }
@@ -137,6 +146,8 @@ def read_jsonl(path: str | Path) -> BatchResult:
 
 def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: BatchMetadata) -> Any:
     kind = "scenarios" if header.get("fields", [None])[0] == "name" else "prompts"
+    if kind == "scenarios":
+        from ...scenario import result  # noqa: F401  (registers the scenario run's models the decoder builds)
     number = 1
     try:
         tables: dict[str, list[Any]] = {}

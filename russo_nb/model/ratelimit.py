@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..model.errors import InvalidArgumentError
+from .errors import InvalidArgumentError
 
 __all__ = ["MAX_INTERVAL_S", "MAX_RETRY_AFTER_S", "RateLimit", "RateLimiter", "parse_retry_after"]
 
