@@ -63,9 +63,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..model.errors import InvalidArgumentError, RussoError
+from ..model.ratelimit import RateLimit
 from ..model.types import RunError
 from .engine import EngineOptions, Job, Plan, schedule
-from .ratelimit import RateLimit
 
 __all__ = [
     "CLUSTER_CONFIG",

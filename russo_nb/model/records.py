@@ -356,8 +356,6 @@ def record_fields(kind: str) -> tuple[RecordField, ...]:
     """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.model.run_fields.FIELDS`."""
     if kind not in V2_CELLS:
         raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
-    if kind == "scenarios":
-        from ..scenario import result  # noqa: F401  (registers the scenario run's models with run_fields)
     return run_fields.derived(("record", kind), lambda: _record(kind))
 
 
@@ -475,9 +473,8 @@ def run_kind(runs: Sequence[Any]) -> str:
     """``scenarios`` when the runs are scenario runs, else ``prompts`` (an empty chunk is ``prompts``)."""
     if not runs or isinstance(runs[0], SingleRunResult):
         return "prompts"
-    from ..scenario.result import ScenarioResult
-
-    if isinstance(runs[0], ScenarioResult):
+    scenario_run = run_fields.scenario_run_model()  # a scenario run exists only once its package is imported
+    if scenario_run is not None and isinstance(runs[0], scenario_run):
         return "scenarios"
     raise InvalidArgumentError(
         f"encode_runs takes SingleRunResult or ScenarioResult runs, got {type(runs[0]).__name__}"

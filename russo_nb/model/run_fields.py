@@ -63,6 +63,7 @@ __all__ = [
     "run_json",
     "run_table",
     "run_to_plain",
+    "scenario_run_model",
 ]
 
 PROMPTS: tuple[str, ...] = ("prompts",)
@@ -379,16 +380,21 @@ def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
     return [[event.phase, event.at, event.detail] for event in run.lifecycle]
 
 
-# The scenario run's models live in the scenario package, which runs scenarios through the engine,
-# and the engine reads these declarations: this module never imports it (that closed an import
-# circle of packages). russo_nb.scenario.result hands its models here as it is imported, and what
-# builds scenario runs from their cells (russo_nb.model.records) imports it first.
+# The scenario run's models live in the scenario room, which runs scenarios through the engine, and
+# the engine reads these declarations: the model room never imports it (a room imports only the rooms
+# below it, tests/test_foundation_layering.py). russo_nb.scenario.result hands its models here as it is
+# imported; what reads scenario runs from a file (russo_nb.results.report, the store) imports it first.
 _SCENARIO_MODELS: dict[str, type] = {}
 
 
 def register_scenario_models(*models: type) -> None:
     """Called by :mod:`russo_nb.scenario.result` when imported: ScenarioResult and the models of its fields."""
     _SCENARIO_MODELS.update((model.__name__, model) for model in models)
+
+
+def scenario_run_model() -> type | None:
+    """ScenarioResult once :mod:`russo_nb.scenario` is imported, else None (then no scenario run exists yet)."""
+    return _SCENARIO_MODELS.get("ScenarioResult")
 
 
 def _scenario_model(name: str) -> Any:

@@ -18,8 +18,9 @@ built from the runs, which names the line.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Callable
+from itertools import zip_longest
 from typing import Any
 
 import numpy as np
@@ -64,12 +65,18 @@ def check_rows(rows: list[Any], fields: tuple[RecordField, ...]) -> int | None:
     return None
 
 
-class _Cells:
+_STUB_FIELDS = ("name", "status", "messages", "reasoning", "expected_calls", "success", "agent_time")
+"""The fields a row of decoded cells carries for :class:`ScenarioResult`'s properties (the cheap ones to decode)."""
+
+
+class _Cells(namedtuple("_Cells", _STUB_FIELDS)):
     """One row's decoded cells as attributes; :class:`ScenarioResult`'s properties read them (copied below)."""
+
+    __slots__ = ()
 
 
 for _name, _value in vars(ScenarioResult).items():
-    if isinstance(_value, property):
+    if isinstance(_value, property) and _name not in _STUB_FIELDS:
         setattr(_Cells, _name, _value)
 
 
@@ -89,6 +96,7 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
         self._fail = fail
         self._fields = {spec.name: (index, spec) for index, spec in enumerate(record_fields("scenarios"))}
         self._columns: dict[str, tuple[Any, list[Any]] | None] = {}
+        self._transposed: list[tuple[Any, ...]] | None = None  # the cells column by column, made once
         self._stubs: list[_Cells] | None = None
 
     # -- counts and columns (ColumnarRuns) ---------------------------------------------------------
@@ -133,10 +141,12 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
             return None, [getattr(stub, name) for stub in self._row_cells()]
         return None
 
-    def _cells(self, index: int) -> list[Any]:
+    def _cells(self, index: int) -> list[Any] | tuple[Any, ...]:
         """Cell ``index`` of every row; a trailing cell left off is None."""
-        assert self._rows is not None
-        return [cells[index] if len(cells) > index else None for cells in self._rows]
+        if self._transposed is None:
+            assert self._rows is not None
+            self._transposed = list(zip_longest(*self._rows)) if self._rows else []
+        return self._transposed[index] if index < len(self._transposed) else (None,) * len(self._rows or ())
 
     def _decoded(self, index: int, spec: RecordField) -> list[Any]:
         """Field ``spec``'s value in every row, as the builder makes it (a cell it would fix raises ValueError)."""
@@ -159,22 +169,16 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
         return [decode(dec, cell) for cell in cells]
 
     def _row_cells(self) -> list[_Cells]:
-        """Each row's cheaply decoded fields as an object :class:`ScenarioResult`'s properties read."""
+        """Each row's cheaply decoded fields as an object :class:`ScenarioResult`'s properties read (made once)."""
         if self._stubs is None:
-            names = ("name", "status", "messages", "reasoning", "expected_calls", "success", "agent_time")
             columns = []
-            for name in names:
+            for name in _STUB_FIELDS:
                 stored = self.field_values(name)
                 if stored is None:
                     raise ValueError(f"the {name} cells are not all readable")
                 codes, values = stored
                 columns.append(values if codes is None else [values[code] for code in codes.tolist()])
-            stubs = []
-            for values in zip(*columns, strict=True):
-                stub = _Cells()
-                stub.__dict__.update(zip(names, values, strict=True))
-                stubs.append(stub)
-            self._stubs = stubs
+            self._stubs = list(map(_Cells._make, zip(*columns, strict=True)))
         return self._stubs
 
     # -- building runs ------------------------------------------------------------------------------
@@ -191,4 +195,4 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
     def _drop(self) -> None:
         self._rows = None
         self._columns = {}
-        self._stubs = None
+        self._transposed = self._stubs = None

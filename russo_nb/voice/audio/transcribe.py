@@ -4,7 +4,7 @@ Decoding is CPU-bound and pocketsphinx holds the GIL while it decodes (measured:
 two threads run no faster than one), so :class:`PocketsphinxRecognizer` sends work
 to a shared process pool, one worker per core. Each worker keeps its decoders
 (one per grammar) between calls. Clips waiting for a worker are served in the engine's
-round-robin run order (:func:`russo_nb.engine.run_position`), not in arrival order, so a
+round-robin run order (:func:`russo_nb.model.threads.run_position`), not in arrival order, so a
 batch stopped early has finished runs of every prompt. A JSGF grammar constrains recognition to the
 phrases an app expects, as real voice apps do; without one the generic en-us
 language model is used (slow and poor on synthetic speech).
@@ -164,7 +164,7 @@ class RunOrderQueue:
     concurrency limit starts all its runs at once; each prompt's runs wait for its clip and
     reach the pool together when it is ready, so the pool decoded prompt by prompt, and a batch
     stopped after 22 of 160 runs had 2 prompts at 10/10 and 13 not run. Here calls wait in a
-    heap keyed by the caller's :func:`~russo_nb.engine.run_position` (run 0 of every prompt,
+    heap keyed by the caller's :func:`~russo_nb.model.threads.run_position` (run 0 of every prompt,
     then run 1, ...; callers outside a run first, in arrival order) and go to the pool only as
     workers free up, so the pool decodes in the engine's round-robin order.
 
@@ -183,7 +183,7 @@ class RunOrderQueue:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
         """Queue ``fn(*args)`` at the calling run's place in the run order; its future."""
-        from ...execution.engine import run_position
+        from ...model.threads import run_position
 
         position = run_position()
         outer: Future[Any] = Future()
