@@ -46,7 +46,7 @@ from .model.types import (
 )
 from .voice.cache import AudioCache, CachedSynthesizer
 
-_moved.install()  # the old flat module paths (russo_nb.engine, russo_nb.report ...) keep importing
+_moved.install()  # the old flat module paths (russo_nb.execution.engine, russo_nb.report ...) keep importing
 
 __version__ = "0.1.0"
 
@@ -153,7 +153,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve a name of :data:`_LAZY` on first use, or an earlier module path (``russo_nb.types``)."""
+    """Resolve a name of :data:`_LAZY` on first use, or an earlier module path (``russo_nb.model.types``)."""
     import importlib
 
     entry = _LAZY.get(name)
@@ -166,7 +166,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _register_views() -> None:
-    """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.rendering`)."""
+    """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.model.rendering`)."""
     from .model.rendering import register_view
 
     def batch_html(result: Any, **options: Any) -> str:

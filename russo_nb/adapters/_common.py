@@ -2,7 +2,7 @@
 :func:`russo_nb.model.providers.sdk_error`, shared with the synthesizers).
 
 Every adapter turns its transport's transient failures (HTTP 429 / 5xx, WebSocket closes meaning "try again
-later") into :class:`~russo_nb.errors.RetryableError` carrying ``retry_after``, so ``retries=`` handles them
+later") into :class:`~russo_nb.model.errors.RetryableError` carrying ``retry_after``, so ``retries=`` handles them
 the same way whichever adapter is used.
 """
 
@@ -72,7 +72,7 @@ def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
     """An adapter's one time limit, in seconds: ``timeout=`` (its name on every adapter), or
     ``response_timeout=``, russo's name on the streaming adapters, accepted as an alias.
 
-    Giving both is an :class:`~russo_nb.errors.InvalidArgumentError`; neither gives ``default``.
+    Giving both is an :class:`~russo_nb.model.errors.InvalidArgumentError`; neither gives ``default``.
     """
     from ..model.errors import InvalidArgumentError
 
@@ -128,7 +128,7 @@ class ReceiveBudget:
     """What one run of a streaming adapter may receive: :data:`MAX_RECEIVE_BYTES` and :data:`MAX_RECEIVE_EVENTS`.
 
     Every streaming adapter takes each message through :meth:`take`; past either cap the run ends with an
-    :class:`~russo_nb.errors.AgentResponseError` saying how much arrived (a server flooding one run cannot
+    :class:`~russo_nb.model.errors.AgentResponseError` saying how much arrived (a server flooding one run cannot
     grow the process by gigabytes; the per-message cap alone allowed 60 × 31 MB).
     """
 

@@ -10,8 +10,8 @@ without ``client=`` they make one as russo does (:func:`_make_client`: ``GOOGLE_
 ``GOOGLE_CLOUD_PROJECT`` + ``GOOGLE_CLOUD_LOCATION``, else the SDK's own resolution) through this module's
 ``genai`` (patch ``russo_nb.adapters.gemini.genai`` in tests). Beyond russo, ``api_key=``, ``vertexai=``,
 ``project=``, ``location=`` and ``http_options=`` go to that client; no credentials at all is one
-:class:`~russo_nb.errors.ConfigurationError` line.
-SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError`, Live sessions
+:class:`~russo_nb.model.errors.ConfigurationError` line.
+SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.model.errors.RetryableError`, Live sessions
 closed with 1011-1014 are retryable; ``usage`` records the token counts the API reports and ``audio_s``.
 """
 

@@ -7,7 +7,7 @@
   ``response.function_call_arguments.done`` events up to ``response.done``.
 
 Both take the client you already configured (``AsyncOpenAI(base_url=..., websocket_base_url=...)``).
-SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError` with the server's
+SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.model.errors.RetryableError` with the server's
 Retry-After, SDK timeouts are timeouts; ``usage`` records the tokens the API reports and ``audio_s``.
 """
 

@@ -1,7 +1,7 @@
 """Resume a stopped batch: run only the runs that never finished, with the seeds they would have had,
 and merge them with the runs that did, so a Ctrl-C costs nothing.
 
-:meth:`russo_nb.engine.Job.resume` resumes a job of this session (``%russo resume NAME`` too);
+:meth:`russo_nb.execution.engine.Job.resume` resumes a job of this session (``%russo resume NAME`` too);
 :func:`resume` resumes a batch loaded from an export, given the agent (and synthesizer) to run
 it with, or for a scenario batch the scenarios it ran. A resumed run is built exactly as the
 first job would have built it: the same prompt (scenario), expected calls, conditions and
@@ -58,7 +58,7 @@ def resume(
     file; the components do not travel in it, so give the ``agent`` (and for a voice batch the
     ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
     effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
-    runs' own seeds). Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``,
+    runs' own seeds). Engine options (:class:`~russo_nb.execution.engine.EngineOptions`: ``max_concurrency``,
     ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs that finished are kept as they are;
     only the cancelled ones run, and the unfinished runs are read from the file's columns, never
     built one object each.

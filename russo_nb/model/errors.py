@@ -121,4 +121,4 @@ class StoreBusyError(RussoError, RuntimeError):
 
 class TooManyBlockingCallsError(RussoError, RuntimeError):
     """A run needed one more thread for a blocking call, but the job already runs
-    :data:`russo_nb.threads.MAX_THREADS` (stuck ones included). Recorded as that run's error."""
+    :data:`russo_nb.model.threads.MAX_THREADS` (stuck ones included). Recorded as that run's error."""

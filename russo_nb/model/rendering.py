@@ -36,7 +36,7 @@ class Rendered:
     """How a batch shows itself (prompt and scenario batches alike): every form comes from one registered view.
 
     ``summary()`` / ``str()`` are the ``summary_text`` view; a notebook gets the ``mimebundle`` view
-    (plain text and rich HTML, see :mod:`russo_nb.view`).
+    (plain text and rich HTML, see :mod:`russo_nb.results.view`).
     """
 
     def summary(self) -> str:
@@ -47,9 +47,9 @@ class Rendered:
         return self.summary()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.results.view`)."""
         return render("mimebundle", self)
 
     def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rates, per-prompt table, failures); see russo_nb.view."""
+        """Rich HTML for notebooks (pass rates, per-prompt table, failures); see russo_nb.results.view."""
         return self._repr_mimebundle_()["text/html"]

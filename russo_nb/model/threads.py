@@ -14,7 +14,7 @@ Two guarantees keep a stuck call from starving healthy runs:
   next run gets a fresh thread at once instead of queueing behind it (and spending its own
   deadline waiting). When an abandoned call finally returns, a surplus thread exits.
 - the pool never holds more than :data:`MAX_THREADS` threads. A blocking call that would need
-  one more is refused at once with :class:`~russo_nb.errors.TooManyBlockingCallsError` (that
+  one more is refused at once with :class:`~russo_nb.model.errors.TooManyBlockingCallsError` (that
   run's error), never queued behind stuck calls.
 
 The pool's threads are daemon threads: an abandoned call never keeps the process from exiting.

@@ -1,7 +1,7 @@
 """Repeated scenario runs through the one concurrent engine, collected in a ScenarioBatch.
 
 ``run_scenarios(scenarios, runs=N)`` hands scenarios × runs to
-:class:`russo_nb.engine.Execution` (the same cap, timeouts, retries, progress and
+:class:`russo_nb.execution.engine.Job` (the same cap, timeouts, retries, progress and
 cancellation as prompt runs). The :class:`ScenarioBatch` gives success rate, score
 statistics, pass^k, a DataFrame with one row per run, and :meth:`ScenarioBatch.to_batch_result`
 so every analysis function written for prompt batches works on scenarios too.
@@ -146,7 +146,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         The prompt-run columns (prompt is the scenario's name) and the scenario columns:
         scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
-        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
+        reasoning, tags, thread_id (see :func:`russo_nb.model.run_fields.run_table`).
         """
         from ..model.rendering import render
 
@@ -337,7 +337,7 @@ def start_scenarios(
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
 
     ``conditions`` (``{"agent_version": "v2"}``) is carried by every run, as for prompt batches.
-    Engine options (:class:`~russo_nb.engine.EngineOptions`) as keywords or ``options=``; ``seed``
+    Engine options (:class:`~russo_nb.execution.engine.EngineOptions`) as keywords or ``options=``; ``seed``
     left at None gives each scenario its own seed.
     """
     settings = engine_options(options, where="start_scenarios()", max_concurrency=max_concurrency, **engine)

@@ -79,7 +79,7 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
     """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
 
     ``frame``: the table as read, for :meth:`stored_table` (None: not kept).
-    ``clips``: the clips read beside the file (:func:`russo_nb.report.export.attach_audio`); a run built
+    ``clips``: the clips read beside the file (:func:`russo_nb.results.report.export.attach_audio`); a run built
     afterwards gets the clips it names, as an eagerly loaded run did.
     """
 

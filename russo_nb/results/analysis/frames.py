@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 RUN_COLUMNS = [spec.name for spec in frame_columns("prompts")]
-"""The runs frame's columns for a prompt batch, in order (declared once in :func:`russo_nb.run_fields.run_table`)."""
+"""The runs frame's columns for a prompt batch, in order (declared once in
+:func:`russo_nb.model.run_fields.run_table`)."""
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -172,13 +173,13 @@ def _meta(result: Any) -> tuple[str | None, str | None]:
 
 
 def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | None = None) -> pd.DataFrame:
-    """The run table of ``result`` as :func:`russo_nb.run_fields.run_table` declares it.
+    """The run table of ``result`` as :func:`russo_nb.model.run_fields.run_table` declares it.
 
     ``files`` adds the export-only columns (error stage and traceback, agent text, the
     evaluation as JSON) that CSV / Parquet files carry so they load back exactly. ``text``
     (the file writers' safety fix) is applied to each distinct text cell, and the text columns
     come as pandas text columns, as a file holds them. Each column is typed once per distinct
-    cell and spread over the rows with array operations (:func:`russo_nb.columns.table_codes`).
+    cell and spread over the rows with array operations (:func:`russo_nb.model.columns.table_codes`).
     """
     import pandas as pd
 
@@ -256,7 +257,7 @@ def _text_column(codes: np.ndarray, values: list[Any], text: Callable[[str], str
 def runs_frame(result: Any) -> pd.DataFrame:
     """One row per run of ``result`` (a BatchResult or a ScenarioBatch): the run table.
 
-    Columns (declared once, with dtypes, in :func:`russo_nb.run_fields.run_table`):
+    Columns (declared once, with dtypes, in :func:`russo_nb.model.run_fields.run_table`):
       batch_id, agent: from the batch metadata (same on every row).
       prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
       run_index: 0-based repetition of the prompt.
@@ -439,7 +440,7 @@ def prompts_frame(
     """One row per prompt (in first-seen order) with honest per-prompt statistics.
 
     ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. The rows are
-    :func:`russo_nb.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
+    :func:`russo_nb.results.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
     runs count: cancelled runs (an interrupted batch) are counted in ``cancelled`` and nowhere
     else; a prompt whose runs were all cancelled has ``runs == 0`` and NaN rates ("not run").
     ``by`` (a condition name or several: ``"voice"``, ``["voice", "snr_db"]``) splits each

@@ -1,9 +1,9 @@
 """The one per-prompt aggregation: runs grouped by prompt (and, where asked, by condition values).
 
 :func:`group_runs` reads a batch's runs once — objects, runs kept as columns (a loaded file),
-a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`, or a runs DataFrame — and
+a stopped batch's :class:`~russo_nb.model.partial_runs.PartialRuns`, or a runs DataFrame — and
 counts each group with vectorized numpy. :func:`prompt_rows` gives its rows; the view
-(:func:`~russo_nb.view.model.build_view`), the prompts frame and the summary
+(:func:`~russo_nb.results.view.model.build_view`), the prompts frame and the summary
 (:mod:`russo_nb.analysis`), the CLI's interval, suite lines, progress text, paired
 comparisons, the sweep's cell counts and the store's filtered trend all start from it.
 
@@ -133,7 +133,7 @@ class Grouped:
 
     ``rows`` in first-seen order; per cell: ``codes`` (its row), ``statuses`` and ``latency``
     (seconds, timed-out runs censored and cancelled ones NaN, as
-    :func:`~russo_nb.analysis.stats.censored_latency` enters them). A stopped batch's unfinished
+    :func:`~russo_nb.results.analysis.stats.censored_latency` enters them). A stopped batch's unfinished
     runs are one cancelled cell per prompt (``counts``), so cells are not always runs.
     """
 

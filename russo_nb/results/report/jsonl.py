@@ -15,9 +15,9 @@ Layout (version 2)::
      retried, conditions ref]                                 <- one line per run (last two: optional)
     {"kind": "audio", "key": ..., "data": base64, ...}        <- with include_audio
 
-The tables and the run lines are the run record (:mod:`russo_nb.records`, the same cells as the
-row format of :func:`~russo_nb.records.encode_runs`). A scenario batch is written as scenario
-runs (:data:`~russo_nb.records.SCENARIO_RECORD`: verdict, transcript, criteria, scores,
+The tables and the run lines are the run record (:mod:`russo_nb.model.records`, the same cells as the
+row format of :func:`~russo_nb.model.records.encode_runs`). A scenario batch is written as scenario
+runs (:func:`~russo_nb.model.records.record_fields` of ``"scenarios"``: verdict, transcript, criteria, scores,
 lifecycle ...; the header's ``fields`` start with ``name``) and loads back as a ``ScenarioBatch`` whose runs
 are kept as their parsed rows, each built when first asked for (:mod:`russo_nb.scenario.row_runs`).
 

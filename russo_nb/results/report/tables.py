@@ -2,7 +2,7 @@
 
 The file holds :func:`russo_nb.model.run_fields.run_table` (runs frame plus file-only columns). Every
 column is converted and validated here, vectorized, so a damaged file is still a one-line
-:class:`~russo_nb.errors.InvalidArgumentError` naming the row at load time; the runs themselves
+:class:`~russo_nb.model.errors.InvalidArgumentError` naming the row at load time; the runs themselves
 are built only when asked for (:class:`russo_nb.model.lazy_runs.LazyRuns`). A field with a column of its
 own (:data:`russo_nb.model.run_fields.FIELDS`) is read by its declared dtype: text, numbers, bools or times;
 the fields kept otherwise (the evaluation, the error, the response, ...) by the ``load`` each declares
