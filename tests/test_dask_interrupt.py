@@ -269,3 +269,69 @@ def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result
     )
     assert check["stdout"].split() == [str(RUNS), str(quick), str(RUNS - quick), "True"], check
     assert not any(client.processing().values())  # nothing of the job is left on the cluster
+
+
+# -- a cancel at any moment ------------------------------------------------------------------------------
+
+
+class _HeldAgent:
+    """Every run waits until its job is cancelled (a Gate travels to the workers closed)."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        from russo_nb.testing import Gate
+
+        self.gate = Gate()
+
+    async def run(self, heard):
+        await self.gate.wait()
+        return None
+
+
+@pytest.mark.parametrize("moment", [0.0, "submitting", 0.02, 1.0])
+def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, monkeypatch, moment):
+    """Cancelled before the job starts, while it submits its first chunks, or after some seconds: nothing runs on.
+
+    Every run waits for its job's cancel, so a chunk the cancel missed would hold its worker for good (a cancel
+    while the chunks were being submitted did, before the driver waited for them to be submitted and stopped them).
+    """
+    import asyncio
+
+    import cloudpickle
+
+    import russo_nb as russo
+    from russo_nb.execution import dask_executor
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    job = russo.start_batch(
+        [f"prompt {n}" for n in range(20)], agent=_HeldAgent(), runs=50, executor=dask_executor.DaskExecutor(client)
+    )
+    if moment == "submitting":  # the cancel lands on the job's loop between two submissions, deterministically
+        submit = dask_executor._Driver._submit
+        calls = []
+
+        def cancel_then_submit(driver, *args):
+            calls.append(args)
+            if len(calls) == 2:
+                driver.loop.call_soon_threadsafe(driver.job.cancel)
+                wait_until(lambda: driver.job.interrupted, 10, what="the cancel on the job's loop", interval=0.001)
+            submit(driver, *args)
+
+        monkeypatch.setattr(dask_executor._Driver, "_submit", cancel_then_submit)
+
+    async def main():
+        job.start()
+        if moment != "submitting":
+            await asyncio.sleep(moment)
+            job.cancel()
+        try:
+            await asyncio.wait_for(job.wait(), 30)  # a hang guard
+        except asyncio.CancelledError:
+            pass
+        return job.result()
+
+    result = asyncio.run(main())
+    assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
+    assert moment != "submitting" or len(calls) >= 2  # the cancel came between two submissions
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)

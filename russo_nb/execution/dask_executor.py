@@ -519,8 +519,9 @@ class DaskExecutor:
         loop = asyncio.get_running_loop()
         client = await asyncio.to_thread(lambda: self.client)
         driver = _Driver(self, client, job, payload, loop)
-        await asyncio.to_thread(driver.start)
+        started = asyncio.ensure_future(asyncio.to_thread(driver.start))
         try:
+            await asyncio.shield(started)
             while True:
                 try:
                     await asyncio.wait_for(asyncio.shield(driver.finished), WORKER_CHECK_S)
@@ -528,7 +529,11 @@ class DaskExecutor:
                 except asyncio.TimeoutError:
                     await asyncio.to_thread(driver.check_workers)
         except asyncio.CancelledError:
-            await asyncio.to_thread(driver.stop)
+            # cancelled while the chunks were being submitted: they are stopped too, once submitted (else they would
+            # run on unwatched, holding their workers until their runs end)
+            await asyncio.wait([started])
+            if started.exception() is None:
+                await asyncio.to_thread(driver.stop)
             raise
         finally:
             await asyncio.to_thread(driver.release)
@@ -836,8 +841,9 @@ class _Driver:
         """Forget the job's futures (and its plans, when they were scattered) on the cluster."""
         futures = list(self.futures)
         self.futures.clear()
-        if not isinstance(self.shipped, bytes):
-            futures.append(self.shipped)
+        shipped = getattr(self, "shipped", None)  # none when the start failed before shipping
+        if shipped is not None and not isinstance(shipped, bytes):
+            futures.append(shipped)
         try:
             if futures:
                 self.client.cancel(futures)
