@@ -63,10 +63,14 @@ def test_a_table_column_of_another_type_frames_the_runs(scenario_batch, tmp_path
     assert loaded.runs.built_count == scenario_batch.total
 
 
-def test_a_mutated_table_batch_frames_its_runs(scenario_batch, tmp_path):
-    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
-    del loaded.runs[0]  # now a plain list: the frame follows the runs, not the file
-    assert len(loaded.to_dataframe()) == scenario_batch.total - 1
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_a_mutated_table_batch_frames_its_runs(scenario_batch, tmp_path, suffix):
+    loaded = load_batch(export(scenario_batch, tmp_path / f"s{suffix}"))
+    del loaded.runs[0]  # now a plain list: the frame and the counts follow the runs, not the file
+    pd.testing.assert_frame_equal(
+        loaded.to_dataframe(), scenario_batch.model_copy(update={"runs": scenario_batch.runs[1:]}).to_dataframe()
+    )
+    assert loaded.status_counts == scenario_batch.model_copy(update={"runs": scenario_batch.runs[1:]}).status_counts
 
 
 def test_a_damaged_record_is_one_error_naming_file_and_row_when_its_run_is_read(scenario_batch, tmp_path):
@@ -100,12 +104,13 @@ def test_a_missing_record_or_unknown_status_fails_the_load(scenario_batch, tmp_p
     assert "\n" not in str(caught.value) and str(path) in str(caught.value)
 
 
-def test_a_loaded_table_batch_dumps_copies_and_merges_as_its_runs(scenario_batch, tmp_path):
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_a_loaded_table_batch_dumps_copies_and_merges_as_its_runs(scenario_batch, tmp_path, suffix):
     import warnings
 
     from russo_nb.scenario.batch import merge_scenario_batches
 
-    loaded = load_batch(export(scenario_batch, tmp_path / "s.parquet"))
+    loaded = load_batch(export(scenario_batch, tmp_path / f"s{suffix}"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # pydantic warns when a list field holds something else
         assert loaded.model_dump()["runs"] == scenario_batch.model_dump()["runs"]
