@@ -71,3 +71,35 @@ def test_the_batch_rows_of_the_store_leave_cancelled_runs_out_of_the_rate(tmp_pa
     store.record(cancelled)
     row = store.list().iloc[0]
     assert row["runs"] == 4 and row["errors"] == 0 and pd.isna(row["pass_rate"])
+
+
+HOSTILE_TEXT = ["caf\u00e9 \u2028 line\u0085sep", "\ud800 lone surrogate", "plain ascii"]
+
+
+@pytest.mark.parametrize("where", [".jsonl", ".csv", ".parquet"])
+def test_scenario_runs_with_hostile_text_and_shared_values_load_back_equal(batch, tmp_path, where):
+    """Non-ASCII text, characters str.splitlines splits at, a lone surrogate, NaN and equal values made
+    afresh per run (criteria, tags, conditions) survive every scenario writer."""
+    runs = []
+    for number, run in enumerate(batch.runs):
+        text = HOSTILE_TEXT[number % len(HOSTILE_TEXT)]
+        messages = [*run.messages, {"role": "assistant", "content": text, "extra": {"score": math.inf}}]
+        runs.append(
+            run.model_copy(
+                update={
+                    "messages": messages,
+                    "passed_criteria": list(run.passed_criteria),
+                    "tags": [*run.tags, text],
+                    "conditions": dict(run.conditions),
+                }
+            )
+        )
+    changed = batch.model_copy(update={"runs": runs})
+    path = export(changed, tmp_path / f"hostile{where}")
+    if where == ".jsonl":
+        raw = path.read_bytes()
+        assert raw.isascii() and raw.count(b"\n") == len(raw.decode("ascii").splitlines())
+    loaded = load_batch(path)
+    for before, after in zip(runs, loaded.runs):
+        assert after.messages == before.messages and after.tags == before.tags
+        assert after.conditions.keys() == before.conditions.keys() and after.passed_criteria == before.passed_criteria

@@ -3,7 +3,7 @@
 Prompt runs and scenario runs are both *work items*. A *plan* (prompts × runs, scenarios ×
 runs) says how many runs it has, builds each work item when the engine gets to it (so a
 batch of a million runs never holds a million items), and turns its finished runs into a
-result (:class:`~russo_nb.types.BatchResult`, a ``ScenarioBatch``, ...). A :class:`Job` runs
+result (:class:`~russo_nb.model.types.BatchResult`, a ``ScenarioBatch``, ...). A :class:`Job` runs
 any set of plans together and owns everything they share: the concurrency cap, per-run
 timeouts, retries with exponential backoff, progress events, an async iterator over
 finished runs, cancellation that keeps finished runs, and error capture so one failing run
@@ -11,7 +11,8 @@ never loses the batch.
 
 Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
 so a batch stopped early still covers every prompt. A run's place in that order is
-:func:`run_position`; shared queues outside the engine (the recognition pool) serve runs by it.
+:func:`~russo_nb.model.threads.run_position`; shared queues outside the engine (the recognition pool)
+serve runs by it.
 
 Error policy (one place, for prompt and scenario runs alike), by exception class:
 
@@ -32,7 +33,7 @@ Waits, and how ``timeout=`` relates to them:
   when its deadline passes. It waits up to :data:`TEARDOWN_WAIT_S` for the cancelled attempt to
   unwind (its ``finally`` blocks, as for a stopped job), then abandons it. A sync agent blocked in
   its thread is let go at once: cancelling cannot reach it, and its thread no longer holds a slot
-  (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
+  (:mod:`russo_nb.model.threads`), so a stuck agent cannot starve the runs after it.
 - Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
   ``timeout``; one run's retry waits together are at most ``timeout × (retries + 1)``, within
   :data:`MIN_RUN_WAIT_S`–:data:`MAX_RUN_WAIT_S` (60–600 s; 600 s without a timeout,
@@ -40,20 +41,19 @@ Waits, and how ``timeout=`` relates to them:
   keeps its last error (the message says so).
   ``retries`` is at most :data:`MAX_RETRIES`.
 - The rate limiter's wait for a start slot is bounded by the slowest accepted rate
-  (:data:`russo_nb.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
+  (:data:`russo_nb.model.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
 - When the job is stopped (``cancel()``, Ctrl-C), running attempts are cancelled and waited
   for up to :data:`TEARDOWN_WAIT_S` so agents' ``finally`` blocks and scenario teardowns
   finish; what still runs after that is abandoned (and logged).
 
 Runs that never finished are not built as objects: a stopped batch's ``runs`` is a
-:class:`~russo_nb.partial_runs.PartialRuns` sequence holding the finished runs and a count of
+:class:`~russo_nb.model.partial_runs.PartialRuns` sequence holding the finished runs and a count of
 unfinished ones per prompt; a ``cancelled`` run object is made only when one is looked at.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import math
 import time
@@ -65,9 +65,9 @@ import numpy as np
 
 from ..model.errors import InvalidArgumentError, RetryableError
 from ..model.partial_runs import present
+from ..model.ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
+from ..model.threads import job_threads, run_position, set_run_position
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
-from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
-from .threads import job_threads
 
 if TYPE_CHECKING:
     from ..model.columns import Run
@@ -120,21 +120,6 @@ MAX_RUN_WAIT_S = 600.0
 MIN_RUN_WAIT_S = 60.0
 
 
-_run_position: contextvars.ContextVar[int | None] = contextvars.ContextVar("russo_run_position", default=None)
-
-
-def run_position() -> int | None:
-    """The current run's place in its job's round-robin start order (0 first), or None outside a run.
-
-    A resource that a job's runs share and wait for in a queue (the offline agent's recognition
-    pool, :mod:`russo_nb.audio.transcribe`) serves them in this order, so the round-robin order
-    outlives the queue. Without it, a batch with no concurrency limit starts every run at once,
-    each prompt's runs reach the queue together when its clip is ready, and are served prompt by
-    prompt: a batch stopped early had whole prompts finished and most not run at all.
-    """
-    return _run_position.get()
-
-
 class WorkItem(Protocol[R]):
     """One run the engine can execute: a prompt run or a scenario run.
 
@@ -179,7 +164,7 @@ class Plan(Generic[R, B]):
         The default is the plan's :attr:`conditions` (one dict shared by every run). A plan that
         varies them per run (a sweep over voices and noise levels) overrides this and returns
         e.g. ``{**self.conditions, "voice": ..., "snr_db": ...}``, checked once with
-        :func:`russo_nb.conditions.check_conditions`; :meth:`item` hands it to the work item,
+        :func:`russo_nb.model.conditions.check_conditions`; :meth:`item` hands it to the work item,
         whose result (passed, failed or cancelled) carries it as ``run.conditions``.
         """
         return self.conditions
@@ -323,13 +308,13 @@ _SECONDS = "a number of seconds"
 class EngineOptions:
     """How a batch runs, declared once: every option's one default, its meaning and its checks.
 
-    Every surface takes these names: :func:`~russo_nb.runner.start_batch`, ``run_concurrent(_sync)``,
+    Every surface takes these names: :func:`~russo_nb.execution.runner.start_batch`, ``run_concurrent(_sync)``,
     ``start_scenarios``, ``start_suite``, ``start_sweep`` and ``run_demo`` as keyword arguments (or
     ``options=EngineOptions(...)``, see :func:`engine_options`), suite files as top-level keys, the ``russo``
-    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.arguments`), the pytest plugin as
+    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.surfaces.arguments`), the pytest plugin as
     marker keys and ``--russo-*`` options.
 
-    A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
+    A :class:`~russo_nb.model.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
     retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
     ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
     """
@@ -425,7 +410,7 @@ class EngineOptions:
         """Seconds to wait before attempt ``attempts + 1``: exponential backoff, capped.
 
         An exception that carries ``retry_after`` (seconds, e.g. from an HTTP 429's ``Retry-After``) waits
-        at least that long, up to :data:`~russo_nb.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
+        at least that long, up to :data:`~russo_nb.model.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
         the backoff cap, but a hostile value cannot park the batch.
         """
         backoff = min(math.ldexp(self.retry_backoff, min(max(attempts - 1, 0), 64)), self.retry_backoff_max)
@@ -450,7 +435,7 @@ class EngineOptions:
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
 
     def metadata_fields(self) -> dict[str, Any]:
-        """The :class:`~russo_nb.types.BatchMetadata` fields these options fill (``params`` included)."""
+        """The :class:`~russo_nb.model.types.BatchMetadata` fields these options fill (``params`` included)."""
         return {
             "max_concurrency": self.max_concurrency,
             "timeout": self.timeout,
@@ -468,7 +453,7 @@ TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f
 def option_from_text(name: str, text: str) -> Any:
     """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
 
-    Raises :class:`~russo_nb.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
+    Raises :class:`~russo_nb.model.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
     """
     item = next(item for item in fields(EngineOptions) if item.name == name)
     try:
@@ -485,7 +470,7 @@ def engine_options(options: EngineOptions | None = None, /, *, where: str = "", 
 
     The one way entry points combine an ``options=`` object with keyword arguments: a keyword
     left at None keeps the object's value. An unknown name is an
-    :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
+    :class:`~russo_nb.model.errors.InvalidArgumentError` naming the close matches and every option.
     """
     import difflib
 
@@ -547,7 +532,7 @@ class Executor(Protocol):
 
     ``check(job)`` runs when the job is built (before anything starts), to refuse what this executor
     cannot run with a clear error. The default is :class:`InProcessExecutor`; see
-    :class:`russo_nb.dask_executor.DaskExecutor` for a cluster.
+    :class:`russo_nb.execution.dask_executor.DaskExecutor` for a cluster.
     """
 
     def check(self, job: Job[Any]) -> None: ...
@@ -800,7 +785,7 @@ class Job(Generic[B]):
         total = self.total
         while self._issued < total and not self._stopping:
             index, unit, run = next(self._order)
-            _run_position.set(self._issued)  # this worker task's own context: read by shared queues
+            set_run_position(self._issued)  # this worker task's own context: read by shared queues
             self._issued += 1
             if not self._pending_worker and self._issued < total and len(self._workers) < self._cap:
                 self._spawn()
@@ -914,7 +899,7 @@ class Job(Generic[B]):
         """Plan ``index``'s results, unit-major; runs that never finished count as ``cancelled``.
 
         When every run finished this is the plain list. Otherwise it is a
-        :class:`~russo_nb.partial_runs.PartialRuns`: the unfinished runs are a count, each built
+        :class:`~russo_nb.model.partial_runs.PartialRuns`: the unfinished runs are a count, each built
         only when looked at (a stopped 1M-run batch never builds a million objects).
         """
         from ..model.partial_runs import PartialRuns
@@ -946,7 +931,7 @@ class Job(Generic[B]):
 
         Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
         would have produced it. Engine options given (``max_concurrency=``, ``timeout=`` ...) replace
-        the job's own for the resumed runs. See :mod:`russo_nb.resume`.
+        the job's own for the resumed runs. See :mod:`russo_nb.execution.resume`.
         """
         return resume_job(self, on_progress, **engine)
 
@@ -994,7 +979,7 @@ class RemainingPlan(Plan[Any, Any]):
     ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
     never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
     collect the whole, with the first job's start time; runs still unfinished stay a count
-    (:class:`~russo_nb.partial_runs.PartialRuns`), and the result's
+    (:class:`~russo_nb.model.partial_runs.PartialRuns`), and the result's
     ``metadata.params["resumed"]["parts"]`` lists how many runs each part finished (the first
     job's, then each resume's).
     """

@@ -1,7 +1,7 @@
 """The one shape of a run, and how a run table's columns are read.
 
 :class:`Run` is the protocol every run satisfies — a prompt run
-(:class:`~russo_nb.types.SingleRunResult`) and a scenario run
+(:class:`~russo_nb.model.types.SingleRunResult`) and a scenario run
 (:class:`~russo_nb.scenario.ScenarioResult`) alike — so renderers and analysis read
 ``run.status`` or ``run.tool_calls`` without probing types.
 
@@ -9,7 +9,7 @@
 dtype and what it means, in the style of Inspect AI's dataframe column specs) and
 :func:`table_columns` reads columns' cells from runs. Which columns a run table has is not
 declared here: each field of a run declares its own columns in
-:data:`russo_nb.run_fields.FIELDS`, and :func:`russo_nb.run_fields.run_table` lists them.
+:data:`russo_nb.model.run_fields.FIELDS`, and :func:`russo_nb.model.run_fields.run_table` lists them.
 
 This module imports neither pandas nor numpy when imported; :func:`table_columns` gives plain lists,
 :func:`table_codes` each column as codes into its distinct cells (what frames and files are built from).
@@ -172,7 +172,7 @@ class FieldGetter:
     """Reads one field of a run, optionally through ``part``: ``part(run.<name>)``.
 
     Declaring a column's ``get`` this way says which run field the cell comes from, so a
-    batch that keeps its runs as columns (:class:`russo_nb.lazy_runs.LazyRuns`) gives the
+    batch that keeps its runs as columns (:class:`russo_nb.model.lazy_runs.LazyRuns`) gives the
     cells from that field's column without building a run object per row. ``default`` is
     the value when a run lacks the field (a scenario run has no ``retried``).
     """
@@ -205,7 +205,7 @@ def calls_text(calls: Sequence[ToolCall] | None) -> str:
 def table_columns(runs: Sequence[Any], columns: Sequence[RunColumn], metadata: Any = None) -> dict[str, list[Any]]:
     """Each column's cells for ``runs`` as a plain list, rendered values computed once per distinct raw value.
 
-    Runs kept as columns (:class:`~russo_nb.types.ColumnarRuns`, a loaded CSV / Parquet batch)
+    Runs kept as columns (:class:`~russo_nb.model.types.ColumnarRuns`, a loaded CSV / Parquet batch)
     give a field column's cells from the stored column, without building the runs.
     """
     return {
@@ -227,7 +227,7 @@ def table_codes(
     objects (prompt texts, evaluations, effects lists, conditions), so a column's cells are
     rendered once per distinct object, and a frame or file is built from them with array
     operations instead of a Python step per row. Runs kept as columns
-    (:class:`~russo_nb.types.ColumnarRuns`) give their stored codes.
+    (:class:`~russo_nb.model.types.ColumnarRuns`) give their stored codes.
     """
     out: dict[str, tuple[Any, list[Any]]] = {}
     n = len(runs)

@@ -34,6 +34,7 @@ __all__ = [
     "batch_kind",
     "calls_frame",
     "condition_column",
+    "coded_condition_columns",
     "condition_columns",
     "light_runs_frame",
     "prompts_frame",
@@ -44,7 +45,8 @@ __all__ = [
 ]
 
 RUN_COLUMNS = [spec.name for spec in frame_columns("prompts")]
-"""The runs frame's columns for a prompt batch, in order (declared once in :func:`russo_nb.run_fields.run_table`)."""
+"""The runs frame's columns for a prompt batch, in order (declared once in
+:func:`russo_nb.model.run_fields.run_table`)."""
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -142,18 +144,31 @@ def condition_columns(
     return {name: _take(typed, codes) for name, (codes, typed) in _condition_parts(runs, text, coded).items()}
 
 
+def coded_condition_columns(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """:func:`condition_columns` of runs whose conditions are ``dicts[codes[i]]`` (a loaded table's JSON column)."""
+    return {name: _take(typed, part) for name, (part, typed) in _coded_condition_parts(codes, dicts, text).items()}
+
+
 def _condition_parts(
     runs: Any, text: Callable[[str], str] | None, coded: tuple[Any, list[Any]] | None = None
 ) -> dict[str, tuple[np.ndarray, Any]]:
     """Each condition's column as ``(codes, typed distinct cells)``: typed once per distinct conditions dict."""
-    import pandas as pd
-
     if coded is None:
         spec = RunColumn("conditions", field("conditions"), "json", "")
         coded = table_codes(runs, [spec])["conditions"]
     codes, dicts = coded
     if codes is None:
         codes, dicts = _distinct(dicts)
+    return _coded_condition_parts(codes, dicts, text)
+
+
+def _coded_condition_parts(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None
+) -> dict[str, tuple[np.ndarray, Any]]:
+    import pandas as pd
+
     out = {}
     for name in condition_names(dicts):
         values = [None if c is None else c.get(name) for c in dicts]
@@ -176,7 +191,7 @@ def _meta(result: Any) -> tuple[str | None, str | None]:
 
 
 def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | None = None) -> pd.DataFrame:
-    """The run table of ``result`` as :func:`russo_nb.run_fields.run_table` declares it.
+    """The run table of ``result`` as :func:`russo_nb.model.run_fields.run_table` declares it.
 
     ``files`` adds the export-only columns (error stage and traceback, agent text, the
     evaluation as JSON) that CSV / Parquet files carry so they load back exactly. ``text``
@@ -218,11 +233,21 @@ def run_table_parts(
         else:
             parts[spec.name] = (codes, typed_column(spec, values))
         if spec.name == "score":
-            names = list(dict.fromkeys(name for run in runs for name in run.scores))
-            for name in names:
-                parts[f"score_{name}"] = (None, np.array([run.scores.get(name, np.nan) for run in runs], dtype=float))
+            parts.update(_score_columns(runs))
     parts.update(_condition_parts(runs, text, cells[conditions.name]))
     return parts
+
+
+def _score_columns(runs: Any) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+    """``score_<name>`` per scorer of scenario runs (first-seen order) as ``(codes, typed)``, NaN where a run has
+    no such score."""
+    codes, scores = table_codes(runs, [RunColumn("scores", field("scores"), "json", "")])["scores"]
+    names = list(dict.fromkeys(name for each in scores for name in each))
+    out = {}
+    for name in names:
+        typed = np.array([each.get(name, np.nan) for each in scores], dtype=float)
+        out[f"score_{name}"] = (codes, typed)
+    return out
 
 
 def _distinct(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
@@ -263,7 +288,7 @@ def _text_column(values: list[Any], text: Callable[[str], str] | None) -> Any:
 def runs_frame(result: Any) -> pd.DataFrame:
     """One row per run of ``result`` (a BatchResult or a ScenarioBatch): the run table.
 
-    Columns (declared once, with dtypes, in :func:`russo_nb.run_fields.run_table`):
+    Columns (declared once, with dtypes, in :func:`russo_nb.model.run_fields.run_table`):
       batch_id, agent: from the batch metadata (same on every row).
       prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
       run_index: 0-based repetition of the prompt.
@@ -446,7 +471,7 @@ def prompts_frame(
     """One row per prompt (in first-seen order) with honest per-prompt statistics.
 
     ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. The rows are
-    :func:`russo_nb.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
+    :func:`russo_nb.results.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
     runs count: cancelled runs (an interrupted batch) are counted in ``cancelled`` and nowhere
     else; a prompt whose runs were all cancelled has ``runs == 0`` and NaN rates ("not run").
     ``by`` (a condition name or several: ``"voice"``, ``["voice", "snr_db"]``) splits each

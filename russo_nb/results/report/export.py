@@ -1,10 +1,10 @@
 """Export a batch to CSV, Parquet, JSON lines or HTML (chosen by suffix), and load it back.
 
-JSON lines is the exact format (see :mod:`russo_nb.report.jsonl`): a header with the batch
+JSON lines is the exact format (see :mod:`russo_nb.results.report.jsonl`): a header with the batch
 metadata, run count and checksum, each distinct expectation / call / response once, one
 short line per run referring to them, and, when asked, one line per distinct audio clip.
 ``load_batch`` of a ``.jsonl`` file gives a batch equal to the original. CSV and Parquet
-hold the run table (:func:`russo_nb.run_fields.run_table`: the runs frame plus the columns
+hold the run table (:func:`russo_nb.model.run_fields.run_table`: the runs frame plus the columns
 that make it load back — error stage and traceback, agent text, the evaluation as JSON),
 so tool names like ``get-weather``, argument names like ``class`` and NaN / inf values
 come back exactly. CSV cells that a spreadsheet would run as a formula (``=``, ``+``,
@@ -262,7 +262,7 @@ def load_batch(path: str | Path) -> Any:
     tracebacks, retried attempts, agent text, conditions and timings come back (its runs frame equals
     the original's), and the audio when it was exported with ``include_audio``; raw responses and
     transcripts do not. A table's runs are kept as its
-    columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is
+    columns (:class:`russo_nb.model.lazy_runs.LazyRuns`): every cell is checked now, each run object is
     built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
     damaged file is a one-line error naming the row, at load.
     """

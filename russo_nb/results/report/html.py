@@ -1,6 +1,6 @@
 """A standalone HTML report of a batch: one file that opens in any browser, no notebook needed.
 
-It is the notebook's view of the batch (:mod:`russo_nb.view`): the same headline, the same
+It is the notebook's view of the batch (:mod:`russo_nb.results.view`): the same headline, the same
 prompt table (lowest pass rates first, "N more"), the same failure signatures grouped across
 prompts (each with "show all"), the same stylesheet (light, and dark when the reader's
 system prefers it), plus the statistics, charts (inline SVG in the page's text colour) and
