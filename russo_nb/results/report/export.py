@@ -37,6 +37,7 @@ from ...model.types import (
 from .csv_text import csv_text
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
+from .stored_table import stored_file_frame
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
 __all__ = [
@@ -135,7 +136,9 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
     batch = table_batch(result)
-    frame = table_frame(batch, csv=suffix == ".csv")
+    frame = stored_file_frame(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its own columns
+    if frame is None:
+        frame = table_frame(batch, csv=suffix == ".csv")
     if suffix == ".csv":
         data = csv_text(frame)  # what to_csv writes, built from the columns' arrays
         if data is None:
