@@ -62,6 +62,19 @@ def client():
     cluster.close()
 
 
+#: A suite's executor: block for a local cluster of 2 workers (`--dask` alone sizes it to the machine's cores).
+LOCAL_CLUSTER = "executor: {kind: dask, n_workers: 2}\n"
+
+
+def _suite(tmp_path: Path, extra: str = "") -> Path:
+    """Write tmp_path/suite.yaml (plus ``extra`` keys); returns its agent's markers folder."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    text = SUITE.format(markers=str(markers), hold=HOLD_S, runs=RUNS, cap=CAP) + extra
+    (tmp_path / "suite.yaml").write_text(text)
+    return markers
+
+
 def _markers(folder: Path, kind: str) -> list[str]:
     return [name for name in os.listdir(folder) if name.startswith(kind + "-")]
 
@@ -106,12 +119,10 @@ def _session(sid: int) -> list[psutil.Process]:
 class _Interrupted:
     """``russo --config suite.yaml --dask ...`` run until every worker slot holds a run, then Ctrl-C to its group."""
 
-    def __init__(self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None) -> None:
+    def __init__(self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None, extra: str = "") -> None:
         assert RUSSO_SCRIPT.exists(), f"no russo console script next to {sys.executable} (pip install -e .)"
         self.tmp_path = tmp_path
-        markers = tmp_path / "markers"
-        markers.mkdir()
-        (tmp_path / "suite.yaml").write_text(SUITE.format(markers=str(markers), hold=HOLD_S, runs=RUNS, cap=CAP))
+        markers = _suite(tmp_path, extra)
         child = subprocess.Popen(
             [str(RUSSO_SCRIPT), "--config", "suite.yaml", *dask, "--json", "out.jsonl", "--no-history"],
             cwd=tmp_path,
@@ -182,12 +193,12 @@ def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_i
 
 
 def test_ctrl_c_with_the_local_cluster_keeps_the_runs_its_workers_finished(tmp_path, cli_env):
-    """``--dask`` alone: the command starts the cluster, so Ctrl-C reaches its worker processes too.
+    """The suite's ``executor:`` block starts a local cluster in the command, so Ctrl-C reaches its workers too.
 
     They leave the interrupt to the command (russo_nb.execution.dask_local), which cancels their chunks and
     gets back the runs they finished; then it closes the cluster.
     """
-    run = _Interrupted(tmp_path, cli_env, ["--dask"])
+    run = _Interrupted(tmp_path, cli_env, [], extra=LOCAL_CLUSTER)
     print(f"command ended {run.exit_s:.2f} s after Ctrl-C; {run.quick} runs had finished")
     run.check()
     assert run.child.pid not in run.workers  # the runs were held in worker processes of the command's cluster
@@ -335,3 +346,33 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
     assert moment != "submitting" or len(calls) >= 2  # the cancel came between two submissions
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
+
+
+def test_a_kernel_interrupt_with_the_suites_local_cluster_keeps_finished_runs_and_closes_it(kernel, tmp_path):
+    """``%russo suite`` whose file asks for a local cluster: the interrupt signals the kernel's process group, the
+    cluster's workers included; they leave it to the kernel, the finished runs are kept and the cluster closed."""
+    manager, kernel_client = kernel
+    markers = _suite(tmp_path, LOCAL_CLUSTER)
+    msg_id = kernel_client.execute(f"%russo suite {tmp_path / 'suite.yaml'} --as spart")
+    _wait_for_cell_progress(kernel_client, msg_id, timeout=120)
+    (markers / "hold").touch()
+    wait_until(lambda: len(_Interrupted._holding(markers)) == 2, 60, what=f"{CAP // 2} held runs on 2 workers")
+    workers = _Interrupted._holding(markers)
+    quick = len(_markers(markers, "quick"))
+    manager.interrupt_kernel()
+    out = collect(kernel_client, msg_id, timeout=120)
+    assert out["error"] is None, out
+    assert "Traceback" not in out["stderr"], out["stderr"]
+    html = next(b["text/html"] for b in out["data"] if "russo-batch" in b.get("text/html", ""))
+    assert f"{RUNS - quick} cancelled — interrupted after {quick} runs" in html and "INTERRUPTED" in html
+    check = execute(
+        kernel_client,
+        "import os\nprint(spart.passed_count, spart.status_counts.get('cancelled'), "
+        "spart.metadata.params.get('interrupted'), os.getpid())",
+    )
+    assert check["error"] is None, check
+    passed, cancelled, flag, kernel_pid = check["stdout"].split()
+    assert (int(passed), int(cancelled), flag) == (quick, RUNS - quick, "True"), check
+    assert int(kernel_pid) not in workers  # the runs were held in the cluster's worker processes
+    # the cell closed the cluster it started: its workers are gone
+    assert not [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]

@@ -399,6 +399,19 @@ _CHECKS = {
 _MISSING: Any = object()
 
 
+def cell_taken(check: str) -> Callable[[Any], bool] | None:
+    """Whether the run builder takes a plain cell of ``check`` as it is (the same test it compiles from
+    ``_CHECKS``); None for ``any`` (every cell is taken). A cell it would not take it fixes or refuses."""
+    if check not in _CHECKS:
+        return None
+
+    def make() -> Callable[[Any], bool]:
+        env = {"MAX_WHOLE": MAX_WHOLE, "STATUSES": _STATUSES}
+        return eval(f"lambda cell: not ({_CHECKS[check].format('cell')})", env)  # our own expression, as _compile
+
+    return run_fields.derived(("cell taken", check), make)
+
+
 def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The row writer and the run builder of ``kind``, generated once from its record.
 

@@ -44,7 +44,7 @@ __all__ = [
     "ToolCallMatch",
     "format_call",
     "format_usage",
-    "group_runs",
+    "runs_by",
     "prompt_id",
     "retried_text",
     "as_batch_result",
@@ -595,8 +595,12 @@ def count_statuses(runs: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
-def group_runs(runs: Iterable[R], key: Callable[[R], K]) -> dict[K, list[R]]:
-    """``runs`` grouped by ``key(run)`` (a prompt, a scenario name), groups and runs in first-seen order."""
+def runs_by(runs: Iterable[R], key: Callable[[R], K]) -> dict[K, list[R]]:
+    """``runs`` grouped by ``key(run)`` (a prompt, a scenario name), groups and runs in first-seen order.
+
+    The runs themselves, as ``by_prompt`` hands them out; counting groups (rates, intervals) is the one
+    per-prompt aggregation, :func:`russo_nb.results.analysis.rows.group_runs`.
+    """
     groups: dict[K, list[R]] = {}
     for run in runs:
         groups.setdefault(key(run), []).append(run)
@@ -702,7 +706,7 @@ class BatchResult(RunCounts, Rendered, BaseModel):
 
     def by_prompt(self) -> dict[str, list[SingleRunResult]]:
         """Runs grouped by prompt text, keeping first-seen order."""
-        return group_runs(self.runs, lambda run: run.prompt)
+        return runs_by(self.runs, lambda run: run.prompt)
 
     def audio_for(self, run: SingleRunResult) -> Audio | None:
         """The clip the run's agent heard, from the batch's audio store."""

@@ -30,7 +30,7 @@ from ..model.types import (
     RunCounts,
     SingleRunResult,
     ToolCall,
-    group_runs,
+    runs_by,
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
@@ -95,7 +95,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
 
     def by_scenario(self) -> dict[str, list[ScenarioResult]]:
         """Runs grouped by scenario name."""
-        return group_runs(self.runs, lambda run: run.name)
+        return runs_by(self.runs, lambda run: run.name)
 
     def iter_failures(self) -> list[ScenarioResult]:
         """Runs that did not pass, in order."""

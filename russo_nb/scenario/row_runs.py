@@ -25,11 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ..model.cells import MAX_WHOLE
-from ..model.columns import RUN_STATUSES
 from ..model.errors import RussoError
 from ..model.lazy_runs import collections_paused
-from ..model.records import RecordField, RowDecoder, record_fields
+from ..model.records import RecordField, RowDecoder, cell_taken, record_fields
 from .result import ScenarioResult
 from .table_runs import ScenarioRunsOnDemand
 
@@ -37,30 +35,16 @@ __all__ = ["ScenarioRowRuns", "check_rows"]
 
 _READ_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, RussoError, RecursionError)
 
-_STATUSES = frozenset(RUN_STATUSES)
-
-
-def _whole(cell: Any) -> bool:
-    return type(cell) is int and -MAX_WHOLE < cell < MAX_WHOLE
-
-
-_CELL_OK: dict[str, Callable[[Any], bool]] = {
-    "int": _whole,
-    "int?": lambda cell: cell is None or _whole(cell),
-    "float": lambda cell: cell is None or type(cell) is float,
-    "bool": lambda cell: type(cell) is bool,
-    "status": lambda cell: type(cell) is str and cell in _STATUSES,
-}
-"""A plain cell the builder takes as it is (see ``_CHECKS`` in :mod:`russo_nb.model.records`)."""
-
 
 def check_rows(rows: list[Any], fields: tuple[RecordField, ...]) -> int | None:
     """The index of the first row that is not a list of the right length with a run status; None when all are."""
     required = sum(1 for spec in fields if not spec.optional)
     most = len(fields)
     status = next(index for index, spec in enumerate(fields) if spec.name == "status")
+    known = cell_taken("status")
+    assert known is not None
     for index, cells in enumerate(rows):
-        if type(cells) is not list or not required <= len(cells) <= most or cells[status] not in _STATUSES:
+        if type(cells) is not list or not required <= len(cells) <= most or not known(cells[status]):
             return index
     return None
 
@@ -159,7 +143,7 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
             if absent is not None and any(absent):
                 fill = spec.default() if spec.default is not None else None
                 cells = [fill if gone else cell for cell, gone in zip(cells, absent, strict=True)]
-            ok = _CELL_OK.get(spec.check)
+            ok = cell_taken(spec.check)
             if ok is not None and not all(map(ok, cells)):
                 raise ValueError(f"a {spec.name} cell the builder would fix or refuse")
             return cells

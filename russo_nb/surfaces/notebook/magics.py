@@ -181,7 +181,13 @@ class RussoMagics(Magics):
                 chained(state)
 
         handle.on_progress = on_progress
-        result = run_sync(handle)
+        try:
+            result = run_sync(handle)
+        finally:
+            if not any(handle.executor is kept for kept in self._executors.values()):
+                # one the cell made (a suite file's executor: block): its local cluster goes with the cell, as the
+                # command closes it; --dask executors are kept for the session's next cells
+                handle.executor.close()
         batch = _as_batch(result)
         interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
         display.finish(progress, interrupted=interrupted)
