@@ -34,10 +34,11 @@ from ...model.types import (
     BatchResult,
     as_batch_result,
 )
-from .csv_text import csv_text
+from .csv_text import csv_text_of_parts
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
-from .stored_table import stored_file_frame
+from .parquet_table import write_parquet_parts
+from .stored_table import stored_file_parts
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
 __all__ = [
@@ -112,6 +113,14 @@ def table_frame(result: Any, *, csv: bool = False) -> Any:
     return frame
 
 
+def table_parts(result: Any, *, csv: bool = False) -> dict[str, tuple[Any, Any]]:
+    """:func:`table_frame`'s columns as ``(codes, typed distinct cells)`` (see
+    :func:`russo_nb.results.analysis.frames.run_table_parts`): what the CSV writer formats once per distinct cell."""
+    from ..analysis.frames import run_table_parts
+
+    return run_table_parts(table_batch(result), files=True, text=_neutralize if csv else _safe)
+
+
 def _safe(cell: str) -> str:
     return safe_text(cell)
 
@@ -136,27 +145,25 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
     batch = table_batch(result)
-    frame = stored_file_frame(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its own columns
-    if frame is None:
-        frame = table_frame(batch, csv=suffix == ".csv")
+    stored = stored_file_parts(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its columns
     if suffix == ".csv":
-        data = csv_text(frame)  # what to_csv writes, built from the columns' arrays
+        parts = stored if stored is not None else table_parts(batch, csv=True)
+        data = csv_text_of_parts(parts)  # what to_csv writes, each distinct cell once
         if data is None:
+            frame = table_frame(batch, csv=True)
             with atomic_file(target, "w") as out:
                 frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
         else:
             with atomic_file(target) as out:
                 out.write(data)
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        extra = dict(table.schema.metadata or {})
-        extra[b"russo_nb.metadata"] = batch.metadata.model_dump_json().encode("utf-8")
-        extra[b"russo_nb.runs"] = str(len(frame)).encode("ascii")
+        extra = {
+            b"russo_nb.metadata": batch.metadata.model_dump_json().encode("utf-8"),
+            b"russo_nb.runs": str(len(batch.runs)).encode("ascii"),
+        }
+        parts = stored if stored is not None else table_parts(batch)
         with atomic_path(target) as temp:
-            pq.write_table(table.replace_schema_metadata(extra), temp)
+            write_parquet_parts(parts, temp, extra)  # dictionary pages from the distinct cells, as given
     if include_audio:
         write_audio_folder(batch.audio, audio_folder(target))
     return target

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["stored_file_frame"]
+__all__ = ["stored_file_parts"]
 
 
-def stored_file_frame(result: Any, text: Callable[[str], str]) -> Any:
-    """The file table of ``result`` from the table it was loaded from; None unless it is a loaded table none of
-    whose runs was built yet (a built run object may have been changed).
+def stored_file_parts(result: Any, text: Callable[[str], str]) -> dict[str, tuple[Any, Any]] | None:
+    """The file table of ``result`` from the table it was loaded from, as ``{name: (codes, typed)}`` (see
+    :func:`russo_nb.results.analysis.frames.run_table_parts`); None unless it is a loaded table none of whose
+    runs was built yet (a built run object may have been changed).
 
     ``text`` makes each distinct text cell safe for the file (the CSV formula guard, or the UTF-8 fix).
     The columns and their order are the stored table's, which the writer made.
@@ -45,19 +46,19 @@ def stored_file_frame(result: Any, text: Callable[[str], str]) -> Any:
     except (ValueError, TypeError, KeyError, RecursionError):  # a column not as declared: the runs say
         return None
     blanks = _file_only_blanks() if csv else {}
-    columns: dict[str, Any] = {}
+    if len(set(table.columns)) != len(table.columns):  # duplicated names: not a table this writer made
+        return None
+    parts: dict[str, tuple[Any, Any]] = {}
     for name in table.columns:
         kept = name in typed.columns
         column = typed[name] if kept else table[name]
         dtype = column.dtype
         coded = isinstance(dtype, pd.CategoricalDtype)  # a typed one (the status) stays a category
         if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype) or (coded and not kept):
-            column = _safe_texts(column, text, blanks.get(name))
-        columns[name] = column.reset_index(drop=True) if isinstance(column, pd.Series) else column
-    frame = pd.DataFrame(columns)
-    if list(frame.columns) != list(table.columns):  # duplicated names: not a table this writer made
-        return None
-    return frame
+            parts[str(name)] = _safe_texts(column, text, blanks.get(name))
+        else:
+            parts[str(name)] = (None, column.reset_index(drop=True) if isinstance(column, pd.Series) else column)
+    return parts
 
 
 def _file_only_blanks() -> dict[str, Any]:
@@ -76,19 +77,18 @@ def _file_only_blanks() -> dict[str, Any]:
     return derived(("file-only blank cells", "scenarios"), make)
 
 
-def _safe_texts(column: Any, text: Callable[[str], str], blank: str | None = None) -> Any:
-    """A text column with ``text`` applied once per distinct cell, as a pandas text column; a missing cell is
-    ``blank`` (NaN when None)."""
+def _safe_texts(column: Any, text: Callable[[str], str], blank: str | None = None) -> tuple[Any, Any]:
+    """A text column as ``(codes, distinct cells)``, ``text`` applied once per distinct cell, a pandas text column
+    (a missing cell is ``blank``, NaN when None); as read when a cell is no text."""
     import pandas as pd
     import pyarrow as pa
 
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     values = [text(value) if isinstance(value, str) else value for value in uniques.tolist()]
     if not all(type(value) is str for value in values):
-        return column  # not all text (a number in a text column): written as read
+        return None, column.reset_index(drop=True)  # not all text (a number in a text column): written as read
     if not values and blank is None:  # no text at all: objects, as the writer makes a column of None
-        return pd.Series([None] * len(codes), dtype="object")
+        return None, pd.Series([None] * len(codes), dtype="object")
     values.append(blank)  # code -1: a missing cell
-    codes = np.where(codes < 0, len(values) - 1, codes)
-    cells = pa.array(values, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
-    return pd.array(cells, dtype=pd.StringDtype(na_value=np.nan))
+    codes = np.where(codes < 0, len(values) - 1, codes).astype(np.int64)
+    return codes, pd.array(pa.array(values, type=pa.large_string()), dtype=pd.StringDtype(na_value=np.nan))
