@@ -119,7 +119,9 @@ def _session(sid: int) -> list[psutil.Process]:
 class _Interrupted:
     """``russo --config suite.yaml --dask ...`` run until every worker slot holds a run, then Ctrl-C to its group."""
 
-    def __init__(self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None, extra: str = "") -> None:
+    def __init__(
+        self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None, extra: str = "", presses: int = 1
+    ) -> None:
         assert RUSSO_SCRIPT.exists(), f"no russo console script next to {sys.executable} (pip install -e .)"
         self.tmp_path = tmp_path
         markers = _suite(tmp_path, extra)
@@ -147,6 +149,9 @@ class _Interrupted:
                 assert executing == 2 and processing >= 2  # both workers run a chunk (and more wait their turn)
             pressed = time.monotonic()
             os.killpg(child.pid, signal.SIGINT)
+            for _ in range(presses - 1):  # pressed again while the first one's cancel is under way
+                time.sleep(0.05)
+                os.killpg(child.pid, signal.SIGINT)
             if idle is not None:
                 wait_until(lambda: idle() == (0, 0), 10, what="idle workers after Ctrl-C", interval=0.02)
             self.idle_s = time.monotonic() - pressed
@@ -182,8 +187,10 @@ class _Interrupted:
         assert "did not pass" not in stdout  # a cancelled run is not a failure
 
 
-def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env):
-    run = _Interrupted(tmp_path, cli_env, ["--dask", client.scheduler.address], idle=lambda: _busy(client))
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env, presses):
+    dask = ["--dask", client.scheduler.address]
+    run = _Interrupted(tmp_path, cli_env, dask, idle=lambda: _busy(client), presses=presses)
     print(f"workers idle {run.idle_s:.2f} s after Ctrl-C, command ended {run.exit_s:.2f} s; {run.quick} finished")
     run.check()
     assert run.workers == set(client.run(os.getpid).values())  # the runs were held on the cluster's workers

@@ -536,12 +536,28 @@ class DaskExecutor:
         except asyncio.CancelledError:
             # cancelled while the chunks were being submitted: they are stopped too, once submitted (else they would
             # run on unwatched, holding their workers until their runs end)
-            await asyncio.wait([started])
+            await _to_the_end(asyncio.wait([started]))
             if started.exception() is None:
-                await asyncio.to_thread(driver.stop)
+                await _to_the_end(asyncio.to_thread(driver.stop))
             raise
         finally:
-            await asyncio.to_thread(driver.release)
+            await _to_the_end(asyncio.to_thread(driver.release))
+
+
+async def _to_the_end(awaitable: Any) -> None:
+    """Await ``awaitable`` to its end even when this task is cancelled again meanwhile (Ctrl-C pressed twice).
+
+    The stop under way is what hands back the runs the workers finished; a second cancel that cut it short
+    lost them, and closed the job's loop under the thread still delivering them.
+    """
+    future = asyncio.ensure_future(awaitable)
+    while True:
+        try:
+            await asyncio.shield(future)
+            return
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise
 
 
 def chunk_bounds(total: int, threads: int, size: int | None = None, least: int = 1) -> list[tuple[int, int]]:
