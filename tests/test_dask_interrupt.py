@@ -292,6 +292,19 @@ def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result
 # -- a cancel at any moment ------------------------------------------------------------------------------
 
 
+async def _stopped(job, cancel: bool = True, timeout: float = 60):
+    """Cancel ``job`` (unless already done elsewhere) and wait for it to end; its result. A hang fails the test."""
+    import asyncio
+
+    if cancel:
+        job.cancel()
+    try:
+        await asyncio.wait_for(job.wait(), timeout)
+    except asyncio.CancelledError:
+        pass
+    return job.result()
+
+
 class _HeldAgent:
     """Every run waits until its job is cancelled (a Gate travels to the workers closed)."""
 
@@ -342,12 +355,7 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
         job.start()
         if moment != "submitting":
             await asyncio.sleep(moment)
-            job.cancel()
-        try:
-            await asyncio.wait_for(job.wait(), 30)  # a hang guard
-        except asyncio.CancelledError:
-            pass
-        return job.result()
+        return await _stopped(job, cancel=moment != "submitting")
 
     result = asyncio.run(main())
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
@@ -440,12 +448,7 @@ def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_of
             await asyncio.sleep(0.02)
         else:
             raise AssertionError("the workers did not both hold a run within a minute")
-        job.cancel()
-        try:
-            await asyncio.wait_for(job.wait(), 60)  # a hang guard
-        except asyncio.CancelledError:
-            pass
-        return job.result()
+        return await _stopped(job)
 
     batch = asyncio.run(main())
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
