@@ -821,8 +821,6 @@ class _Driver:
             else:
                 result = runs[position]
                 runs[position] = None  # the job holds it now: the chunk's list keeps no second reference
-                if result.status == "cancelled":
-                    continue  # the job's result marks it cancelled; progress counts finished runs only
                 fields = result.__dict__
                 if fields.get("run_index") == run:
                     # the schedule's run number, one object per round shared by every prompt's run as in process
