@@ -292,6 +292,19 @@ def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result
 # -- a cancel at any moment ------------------------------------------------------------------------------
 
 
+async def _stopped(job, cancel: bool = True, timeout: float = 60):
+    """Cancel ``job`` (unless already done elsewhere) and wait for it to end; its result. A hang fails the test."""
+    import asyncio
+
+    if cancel:
+        job.cancel()
+    try:
+        await asyncio.wait_for(job.wait(), timeout)
+    except asyncio.CancelledError:
+        pass
+    return job.result()
+
+
 class _HeldAgent:
     """Every run waits until its job is cancelled (a Gate travels to the workers closed)."""
 
@@ -342,12 +355,7 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
         job.start()
         if moment != "submitting":
             await asyncio.sleep(moment)
-            job.cancel()
-        try:
-            await asyncio.wait_for(job.wait(), 30)  # a hang guard
-        except asyncio.CancelledError:
-            pass
-        return job.result()
+        return await _stopped(job, cancel=moment != "submitting")
 
     result = asyncio.run(main())
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
@@ -383,3 +391,71 @@ def test_a_kernel_interrupt_with_the_suites_local_cluster_keeps_finished_runs_an
     assert int(kernel_pid) not in workers  # the runs were held in the cluster's worker processes
     # the cell closed the cluster it started: its workers are gone
     assert not [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+# -- scenarios: a cancel tears down every run it cut off, on the workers ------------------------------------
+
+
+def _hold_or_book(markers: str):
+    """A scenario agent under test: books at once until ``markers/hold`` exists, then holds (a marker per held run)."""
+    from russo_nb import scenario
+
+    class HoldOrBook(scenario.AgentAdapter):
+        async def call(self, input):
+            import asyncio
+
+            if Path(markers, "hold").exists():
+                Path(markers, f"held-{os.getpid()}-{time.monotonic_ns()}").touch()
+                await asyncio.sleep(HOLD_S)
+            return "Booked."
+
+    return HoldOrBook()
+
+
+def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_off(client, tmp_path):
+    import asyncio
+
+    import cloudpickle
+
+    from russo_nb import scenario
+    from russo_nb.dask_executor import DaskExecutor
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    markers = str(tmp_path)
+
+    def teardown(state):  # runs on the worker: a marker per torn-down run
+        Path(markers, f"torn-{state.run_index}").touch()
+
+    spec = scenario.Scenario(
+        name="held booking",
+        description="d",
+        agents=lambda: [_hold_or_book(markers)],
+        script=[scenario.user("a flight to Oslo"), scenario.agent(), scenario.succeed()],
+        teardown=teardown,
+    )
+    job = scenario.start_scenarios(spec, runs=200, max_concurrency=CAP, executor=DaskExecutor(client))
+
+    async def main():
+        job.start()
+        for _ in range(3000):  # some runs came back (at most a minute)
+            if job.progress.done:
+                break
+            await asyncio.sleep(0.02)
+        Path(markers, "hold").touch()
+        for _ in range(3000):  # both workers hold runs
+            if len({name.split("-")[1] for name in os.listdir(markers) if name.startswith("held-")}) == 2:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the workers did not both hold a run within a minute")
+        return await _stopped(job)
+
+    batch = asyncio.run(main())
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
+    counts = batch.status_counts
+    assert batch.total == 200 and counts.get("passed", 0) >= 1 and counts.get("cancelled", 0) >= 2
+    assert counts.get("passed", 0) + counts.get("cancelled", 0) == 200
+    # every run that was set up, finished or cut off, was torn down on its worker; no other run was
+    started = {run.run_index for run in batch.runs if "set_up" in run.phases}
+    torn = {int(name.split("-")[1]) for name in os.listdir(markers) if name.startswith("torn-")}
+    assert torn == started and len(started) > counts["passed"]  # runs cut off mid-way were torn down too

@@ -146,47 +146,52 @@ def decode_rows(blob: bytes) -> list[Any]:
 
 
 class Span(NamedTuple):
-    """Units ``first .. first + units - 1`` of the job's plan ``plan`` (all ``runs`` runs of each).
+    """Runs ``first_run .. first_run + runs - 1`` of units ``first .. first + units - 1`` of the job's plan ``plan``.
 
     It has a plan's ``units`` and ``runs``, so :func:`~russo_nb.engine.schedule` orders a list of spans
-    as it orders plans: run 0 of every unit, then run 1, ... — the job's round-robin order restricted to them.
+    as it orders plans: the first run of every unit, then the second, ... (round-robin).
     """
 
     plan: int
     first: int
     units: int
     runs: int
+    first_run: int = 0
 
 
 def plan_shares(plans: Sequence[Plan[Any, Any]], weights: Sequence[int]) -> list[list[Span]]:
-    """The job's units (prompts, scenarios) cut into ``len(weights)`` contiguous shares, one per worker.
+    """The job's runs cut into ``len(weights)`` shares of ``weights[k] / sum(weights)`` of them, one per worker.
 
-    A share holds whole units with all their runs, and its runs are about ``weights[k] / sum(weights)``
-    of the job's (a worker's threads). A worker that runs the chunks of one share synthesizes only that
-    share's prompts, once each (the plans, with their clips, are kept per worker and job): 8 prompts on
-    2 workers are 8 syntheses, not 16. Shares that would hold no unit are left out, so a job of fewer
-    units than ``weights`` has fewer shares.
+    Each share is a stretch of the job's units (prompts, scenarios) in order, with all their runs, except
+    that a unit where two shares meet has its runs split between them. A worker that runs the chunks of
+    one share synthesizes only that share's prompts, once each (the plans, with their clips, are kept per
+    worker and job): 8 prompts on 2 workers are 8 syntheses, not 16, and 5 are 6 (the split one twice).
+    Shares that would hold no run are left out.
     """
     total = sum(plan.units * plan.runs for plan in plans)
     whole = sum(weights)
-    targets = list(itertools.accumulate(total * weight / whole for weight in weights[:-1]))
-    cuts = [(0, 0)]  # (plan, unit) where each share starts, in the plans' order
-    done = 0
-    for index, plan in enumerate(plans):
-        size = plan.units * plan.runs
-        while len(cuts) <= len(targets) and size and targets[len(cuts) - 1] <= done + size:
-            unit = round((targets[len(cuts) - 1] - done) / plan.runs)
-            cuts.append((index, min(plan.units, max(0, unit))))
-        done += size
-    cuts += [(len(plans), 0)] * (len(weights) + 1 - len(cuts))
+    cuts = [0, *(round(total * part / whole) for part in itertools.accumulate(weights))]
     shares = []
-    for (plan_a, unit_a), (plan_b, unit_b) in itertools.pairwise(cuts):
+    for low, high in itertools.pairwise(cuts):
         spans = []
-        for index in range(plan_a, min(plan_b + 1, len(plans))):
-            first = unit_a if index == plan_a else 0
-            stop = unit_b if index == plan_b else plans[index].units
-            if stop > first:
-                spans.append(Span(index, first, stop - first, plans[index].runs))
+        done = 0  # runs of the plans before this one, in unit-major order
+        for index, plan in enumerate(plans):
+            size = plan.units * plan.runs
+            start, stop = max(low, done) - done, min(high, done + size) - done
+            done += size
+            if start >= stop:
+                continue
+            (unit, run), (last, end) = divmod(start, plan.runs), divmod(stop, plan.runs)
+            if unit == last:  # within one unit
+                spans.append(Span(index, unit, 1, end - run, run))
+                continue
+            if run:  # the end of a unit split with the share before
+                spans.append(Span(index, unit, 1, plan.runs - run, run))
+                unit += 1
+            if last > unit:
+                spans.append(Span(index, unit, last - unit, plan.runs))
+            if end:  # the start of a unit split with the share after
+                spans.append(Span(index, last, 1, end))
         if spans:
             shares.append(spans)
     return shares
@@ -198,9 +203,9 @@ def chunk_cells(spans: Sequence[Span], start: int, stop: int) -> list[tuple[int,
     The order is :func:`~russo_nb.engine.schedule`'s; spans of one run count (a batch, most sweeps) are
     laid out round by round without it, at the cost of the in-process order's own tuples.
     """
-    if len({span.runs for span in spans if span.units}) > 1:
+    if len({span.runs for span in spans if span.units}) > 1 or any(span.first_run for span in spans):
         order = itertools.islice(schedule(spans, start), stop - start)
-        return [(spans[at].plan, spans[at].first + unit, run) for at, unit, run in order]
+        return [(spans[at].plan, spans[at].first + unit, spans[at].first_run + run) for at, unit, run in order]
     width = sum(span.units for span in spans)
     cells: list[tuple[int, int, int]] = []
     if not width:
@@ -210,7 +215,7 @@ def chunk_cells(spans: Sequence[Span], start: int, stop: int) -> list[tuple[int,
     while left > 0:  # one round: units at .. at + take - 1 of the share's row of units, run ``run``
         take = min(left, width - at)
         left -= take
-        for plan, first, units, _ in spans:
+        for plan, first, units, _, _ in spans:
             if at >= units:
                 at -= units
                 continue
@@ -652,8 +657,8 @@ class _Driver:
     def _plan(self, nthreads: dict[str, int], threads: int, running: int, per_slot: int, least: int) -> list[_Share]:
         """The job's shares: one per worker it uses, each sent to its worker (see :func:`plan_shares`).
 
-        The workers used are the first ones (by address) whose threads cover ``running``. With fewer units
-        than workers, or one worker, the job is one share that any worker takes (as a range of the round-robin).
+        The workers used are the first ones (by address) whose threads cover ``running``. With one worker (or
+        fewer runs than workers), the job is one share that any worker takes (as a range of the round-robin).
         """
         job = self.job
         slots: list[tuple[str, int]] = []
@@ -816,8 +821,6 @@ class _Driver:
             else:
                 result = runs[position]
                 runs[position] = None  # the job holds it now: the chunk's list keeps no second reference
-                if result.status == "cancelled":
-                    continue  # the job's result marks it cancelled; progress counts finished runs only
                 fields = result.__dict__
                 if fields.get("run_index") == run:
                     # the schedule's run number, one object per round shared by every prompt's run as in process

@@ -603,6 +603,7 @@ class Job(Generic[B]):
         self.progress = Progress(total=total)
         self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
         self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
+        self._cut_off: dict[tuple[int, int], Any] = {}  # (plan, slot) -> a run an executor brought back cancelled
         self._order: Iterator[tuple[int, int, int]] = self._schedule()
         self._issued = 0
         self._cap = 1
@@ -805,9 +806,17 @@ class Job(Generic[B]):
         """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
 
         The first result per slot is kept: a chunk an executor ran twice (its worker died after
-        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        finishing part of it) never counts a run twice. A ``cancelled`` result (cut off by the job's
+        cancel where it ran) is kept only to show that run in the result, never counted as finished,
+        and a finished result for the slot still replaces it. Returns whether this result was kept
+        as the slot's finished run.
         """
         if self._results[plan][slot] is not None:
+            return False
+        if result.status == "cancelled":
+            # cut off by the cancel where it ran (a Dask worker): not a finished run, so not counted, but the result
+            # shows it as it was cut off (a scenario run's set-up and teardown), as for a run cut off in process
+            self._cut_off[(plan, slot)] = result
             return False
         self._finish(plan, slot, result)
         return True
@@ -914,7 +923,11 @@ class Job(Generic[B]):
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
         in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
 
+        cut_off = {slot: run for (owner, slot), run in self._cut_off.items() if owner == index}
+
         def fill(slot: int) -> Any:
+            if slot in cut_off:
+                return cut_off[slot]
             item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
             return item.failed("cancelled", error, 0)
 
