@@ -462,3 +462,28 @@ def test_the_field_is_gone_again_after_the_test_that_added_it():
         assert name not in SingleRunResult.model_fields and name not in ScenarioResult.model_fields
         assert name not in {spec.name for spec in run_table()}
         assert name not in [spec.name for spec in record_fields("prompts")]
+
+
+def test_the_engines_finished_run_is_built_from_the_model_and_validates():
+    """The runner's record of an answered run names every field of the model once (generated from it)."""
+    import russo_nb as russo
+    from russo_nb.model.types import AgentResponse, ToolCall, record_builder
+
+    async def agent(text):
+        return AgentResponse(tool_calls=[ToolCall(name="book_flight", arguments={"to_city": "LA"})])
+
+    result = russo.run_concurrent_sync(
+        ["Fly to LA", "Fly to NY"], None, agent, expect=["book_flight(to_city='LA')"], runs=2, conditions={"v": "2"}
+    )
+    assert [run.status for run in result.runs] == ["passed"] * 4
+    for run in result.runs:
+        assert list(vars(run)) == list(SingleRunResult.model_fields)  # every field, in the model's order
+        again = SingleRunResult.model_validate(run.model_dump())  # each value valid for its field
+        assert again.model_dump() == run.model_dump() and run.model_fields_set == set(SingleRunResult.model_fields)
+        assert (run.error, run.attempts, run.retried, run.conditions) == (None, 1, (), {"v": "2"})
+    assert result.runs[3].prompt == "Fly to NY" and result.runs[3].run_index == 1
+
+    with pytest.raises(TypeError, match="has no fields"):
+        record_builder(SingleRunResult, ["prompt", "run_index", "eval_result", "status", "colour"])
+    with pytest.raises(TypeError, match="no shared default"):
+        record_builder(SingleRunResult, ["prompt", "run_index", "status"])  # eval_result has none

@@ -150,6 +150,54 @@ def record_template(cls: type[BaseModel], given: Iterable[str]) -> dict[str, Any
     return template
 
 
+def record_builder(cls: type[M], given: Sequence[str]) -> Callable[..., M]:
+    """A function building ``cls`` from the ``given`` fields' values (positional, in ``given``'s order), every
+    other field at its default (:func:`record_template`): the engine's finished run, named once by the model.
+
+    Generated once (as dataclasses generate ``__init__``): its body is one dict literal of every field in the
+    model's order, set on the object as :func:`construct_fast` does — as cheap as a literal written by hand
+    (``benchmarks/runner_overhead.py``), without a second list of the fields to keep in step. A field added
+    to ``cls`` later is in the record at its default (a model changed at run time, its :func:`construct_fast`
+    cache cleared: construct_fast fills it in); one without a shared default must be among ``given``.
+    """
+    names = list(given)
+    unknown = [name for name in names if name not in cls.model_fields]
+    if unknown or len(set(names)) != len(names):
+        raise TypeError(f"{cls.__name__} has no fields {unknown} (or a field is given twice): {names}")
+    template = record_template(cls, names)
+    space: dict[str, Any] = {
+        "_new": object.__new__,
+        "_set": object.__setattr__,
+        "_cls": cls,
+        "_sets": _FIELD_SETS,
+        "_construct": construct_fast,
+    }
+    items = []
+    for index, name in enumerate(cls.model_fields):
+        if name in names:
+            items.append(f"{name!r}: _{names.index(name)}")
+        else:
+            space[f"_default_{index}"] = template[name]
+            items.append(f"{name!r}: _default_{index}")
+    source = (
+        f"def build_{cls.__name__}({', '.join(f'_{index}' for index in range(len(names)))}):\n"
+        f"    values = {{{', '.join(items)}}}\n"
+        "    fields = _sets.get(_cls)\n"
+        "    if fields is None or len(values) != len(fields):  # first use, or the model changed since\n"
+        "        return _construct(_cls, values)\n"
+        "    obj = _new(_cls)\n"  # what construct_fast does, without a second call
+        "    _set(obj, '__dict__', values)\n"
+        "    _set(obj, '__pydantic_fields_set__', fields)\n"
+        "    _set(obj, '__pydantic_extra__', None)\n"
+        "    _set(obj, '__pydantic_private__', None)\n"
+        "    return obj\n"
+    )
+    exec(compile(source, f"<record_builder {cls.__name__}>", "exec"), space)  # names only the model's own fields
+    build: Callable[..., M] = space[f"build_{cls.__name__}"]
+    build.__doc__ = f"{cls.__name__}({', '.join(names)}), every other field at its default."
+    return build
+
+
 class Audio(BaseModel):
     """A clip of audio: PCM samples (or a WAV container) with its format.
 
