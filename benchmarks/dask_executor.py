@@ -20,7 +20,7 @@ throughput, the CPU seconds of every process are printed (CPU per run is what a 
 distort much), and the load average before and after. On a shared machine throughput is not trustworthy:
 re-measure on an idle one.
 
-Run: python benchmarks/dask_executor.py [--tiny N] [--voice N]
+Run: python benchmarks/dask_executor.py [--tiny N] [--voice N] [--only tiny|voice]
 """
 
 from __future__ import annotations
@@ -244,6 +244,7 @@ def main() -> None:
     parser.add_argument("--scheduler-file", help=argparse.SUPPRESS)
     parser.add_argument("--tiny", type=int, default=100_000, help="tiny runs (default 100,000)")
     parser.add_argument("--voice", type=int, default=48, help="espeak + recogniser runs (default 48)")
+    parser.add_argument("--only", choices=("tiny", "voice"), help="measure one of the two cases only")
     args = parser.parse_args()
     if args.case:
         case = {"tiny": tiny_case, "voice": voice_case}[args.case]
@@ -254,11 +255,11 @@ def main() -> None:
     cluster = Cluster()
     try:
         tiny_here, tiny_there = [], []
-        for _ in range(2):
+        for _ in range(2 if args.only != "voice" else 0):
             tiny_here.append(_case("tiny", args.tiny, None))
             tiny_there.append(_case("tiny", args.tiny, cluster.file))
         voice_here, voice_there = [], []
-        for _ in range(2):
+        for _ in range(2 if args.only != "tiny" else 0):
             voice_here.append(_case("voice", args.voice, None))
             voice_there.append(_case("voice", args.voice, cluster.file))
     finally:
@@ -268,7 +269,13 @@ def main() -> None:
         f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}, "
         f"after {', '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} cores)"
     )
+    if tiny_here:
+        report_tiny(tiny_here, tiny_there)
+    if voice_here:
+        report_voice(voice_here, voice_there)
 
+
+def report_tiny(tiny_here: list[dict], tiny_there: list[dict]) -> None:
     here = min(tiny_here, key=lambda r: r["driver_cpu_s"])
     there = min(tiny_there, key=lambda r: r["driver_cpu_s"] + r["worker_cpu_s"])
     n = here["runs"]
@@ -292,6 +299,8 @@ def main() -> None:
         f"{'MET' if there_mb <= here_mb else 'MISSED'} (≤ in-process)"
     )
 
+
+def report_voice(voice_here: list[dict], voice_there: list[dict]) -> None:
     for case in voice_here + voice_there:  # a run that errored did not do the work: no throughput from it
         if case["ok"] != case["runs"]:
             raise SystemExit(
@@ -322,6 +331,16 @@ def main() -> None:
         f"  speed-up {ratio:.2f}× (target ≥ 1.6×): {'MET' if ratio >= 1.6 else 'MISSED'}; at these CPU costs per run "
         f"two idle cores allow at most {bound:.2f}× (one busy core in process)"
     )
+
+    def each(cases: list[dict], cpu: str) -> str:
+        rates = (
+            f"{case['runs'] / case['wall_s']:.2f} runs/s ({case[cpu] / case['runs'] * 1e3:.0f} ms CPU/run)"
+            for case in cases
+        )
+        return ", ".join(rates)
+
+    here, there = each(voice_here, "driver_cpu_s"), each(voice_there, "worker_cpu_s")
+    print(f"  each run, in order: in process {here}; Dask (workers' CPU) {there}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 EspeakSynthesizer unloads and reloads espeak-ng around every utterance, because the engine
 keeps flutter phase, gain control and cycle counters in C statics that nothing else resets
-(see russo_nb.audio.espeak._FreshEngine). The baseline, measured in the same run, is the old
+(see russo_nb.voice.audio.espeak._FreshEngine). The baseline, measured in the same run, is the old
 design: one engine loaded once, the voice and parameters set before each utterance. Both
 synthesize every demo prompt ``--repeat`` times; the figures are the median per utterance.
 The machine may be shared with other work: compare the two columns, not absolute numbers.
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from russo_nb.audio import espeak  # noqa: E402
-from russo_nb.demo import demo_suite  # noqa: E402
+from russo_nb.surfaces.demo import demo_suite  # noqa: E402
 
 Engine = espeak._FreshEngine
 

@@ -15,7 +15,7 @@ import asyncio
 from cancel_scale import measured  # the same timing and tracemalloc figures as the cancel benchmark
 
 import russo_nb as russo
-from russo_nb.engine import finished_run
+from russo_nb.execution.engine import finished_run
 from russo_nb.testing import wait_for_progress
 
 BOOK = [russo.ToolCall(name="book", arguments={"to": "LA"})]

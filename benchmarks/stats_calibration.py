@@ -1,7 +1,7 @@
 """Calibration study: do the package's tests and intervals do what they say, against the alternatives?
 
 Per-prompt pass rates are drawn from Beta distributions with intra-prompt correlation (ICC)
-0.05 / 0.3 / 0.7 (see ``russo_nb.analysis.simulate``); each cell is ``--reps`` seeded
+0.05 / 0.3 / 0.7 (see ``russo_nb.results.analysis.simulate``); each cell is ``--reps`` seeded
 replications. Tables printed (README's "What the numbers mean" is written from them):
 
 1. paired comparison, no real difference: false-positive rate at the 5% level of the default
@@ -38,10 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from russo_nb.analysis import clustered_se, is_flaky, is_mixed, runs_needed, simulated_power  # noqa: E402
-from russo_nb.analysis.paired import _reject, mcnemar_exact_p  # noqa: E402
-from russo_nb.analysis.simulate import beta_rates, paired_rates  # noqa: E402
-from russo_nb.analysis.stats import t_quantile, wilson_bounds, wilson_interval  # noqa: E402
-from russo_nb.errors import InvalidArgumentError  # noqa: E402
+from russo_nb.model.errors import InvalidArgumentError  # noqa: E402
+from russo_nb.results.analysis.paired import _reject, mcnemar_exact_p  # noqa: E402
+from russo_nb.results.analysis.simulate import beta_rates, paired_rates  # noqa: E402
+from russo_nb.results.analysis.stats import t_quantile, wilson_bounds, wilson_interval  # noqa: E402
 
 ALPHA = 0.05
 ICCS = (0.05, 0.3, 0.7)
@@ -84,7 +84,7 @@ def default_reject(ca: np.ndarray, cb: np.ndarray, na: np.ndarray, nb: np.ndarra
     """paired_comparison's default test, vectorized (the same code path runs_needed sizes)."""
     if np.all(na == na.flat[0]) and np.all(nb == na.flat[0]):
         return _reject(ca, cb, int(na.flat[0]), ALPHA)
-    from russo_nb.analysis.paired import _mover_interval, _mover_parts
+    from russo_nb.results.analysis.paired import _mover_interval, _mover_parts
 
     parts = _mover_parts(ca.astype(float), na, cb.astype(float), nb)
     low, high = _mover_interval(parts, t_quantile(1 - ALPHA, ca.shape[1] - 1))

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import russo_nb as russo
 from russo_nb.adapters.local import LocalVoiceAgent
 from russo_nb.audio import EspeakSynthesizer
-from russo_nb.demo import demo_suite
+from russo_nb.surfaces.demo import demo_suite
 
 VOICES = [
     "en-us",
@@ -53,7 +53,7 @@ def cpu_seconds() -> float:
     """CPU seconds used so far by this process and the recognition pool's workers (user + system)."""
     import psutil
 
-    from russo_nb.audio.transcribe import recognition_pool
+    from russo_nb.voice.audio.transcribe import recognition_pool
 
     total = sum(psutil.Process().cpu_times()[:2])
     for pid in list(getattr(recognition_pool(), "_processes", {}) or {}):
@@ -70,7 +70,7 @@ def explorer_times(result: object) -> None:
     started = time.perf_counter()
     import scipy.stats  # noqa: F401 - the view's clustered interval (t quantile) imports it on first use
 
-    import russo_nb.notebook.explorer  # noqa: F401 - ipywidgets and the explorer's own imports
+    import russo_nb.surfaces.notebook.explorer  # noqa: F401 - ipywidgets and the explorer's own imports
 
     print(f"imports a fresh kernel pays once (scipy.stats, ipywidgets): {time.perf_counter() - started:.2f} s")
     started = time.perf_counter()

@@ -14,9 +14,9 @@ import os
 import time
 
 from russo_nb.adapters.local import LocalVoiceAgent
-from russo_nb.audio.espeak import EspeakSynthesizer
-from russo_nb.audio.transcribe import PocketsphinxRecognizer, recognize, shutdown_pool
-from russo_nb.demo import demo_suite
+from russo_nb.surfaces.demo import demo_suite
+from russo_nb.voice.audio.espeak import EspeakSynthesizer
+from russo_nb.voice.audio.transcribe import PocketsphinxRecognizer, recognize, shutdown_pool
 
 TARGET_SPEEDUP = 1.7
 

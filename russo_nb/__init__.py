@@ -46,7 +46,7 @@ from .model.types import (
 )
 from .voice.cache import AudioCache, CachedSynthesizer
 
-_moved.install()  # the old flat module paths (russo_nb.engine, russo_nb.report ...) keep importing
+_moved.install()  # the old flat module paths (russo_nb.execution.engine, russo_nb.report ...) keep importing
 
 __version__ = "0.1.0"
 
@@ -153,7 +153,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve a name of :data:`_LAZY` on first use, or an earlier module path (``russo_nb.types``)."""
+    """Resolve a name of :data:`_LAZY` on first use, or an earlier module path (``russo_nb.model.types``)."""
     import importlib
 
     entry = _LAZY.get(name)
@@ -166,7 +166,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _register_views() -> None:
-    """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.rendering`)."""
+    """Connect the data classes to the views that draw them (lazily, see :mod:`russo_nb.model.rendering`)."""
     from .model.rendering import register_view
 
     def batch_html(result: Any, **options: Any) -> str:
@@ -180,7 +180,7 @@ def _register_views() -> None:
         return draw(result, **options)
 
     def runs_frame(result: Any, **options: Any) -> Any:
-        from .results.analysis.frames import runs_frame as build
+        from .results.analysis.stored_frame import runs_frame_of as build
 
         return build(result, **options)
 
@@ -199,6 +199,19 @@ def _register_views() -> None:
     register_view("summary_text", summary_text)
     register_view("scenario_html", scenario_html)
     register_view("runs_frame", runs_frame)
+
+    def view_model(result: Any, **options: Any) -> Any:
+        from .results.view import build_view
+
+        return build_view(result, **options)
+
+    def pass_k(result: Any, **options: Any) -> float:
+        from .results.analysis.rows import mean_pass_k
+
+        return mean_pass_k(result, **options)
+
+    register_view("view_model", view_model)
+    register_view("pass_k", pass_k)
 
 
 _register_views()

@@ -41,6 +41,8 @@ ROOMS: dict[str, tuple[str, ...]] = {
         "plain_text",
         "user_regex",
         "extras",
+        "threads",
+        "ratelimit",
     ),
     "execution": (
         "engine",
@@ -49,8 +51,6 @@ ROOMS: dict[str, tuple[str, ...]] = {
         "precision",
         "resume",
         "sync",
-        "threads",
-        "ratelimit",
         "dask_executor",
         "components",
         "pipeline",
@@ -72,6 +72,9 @@ MOVED: dict[str, str] = {
     "russo_nb._cache": "russo_nb.voice.cache",
     "russo_nb._pipeline": "russo_nb.execution.runner",
     "russo_nb.agents": "russo_nb.adapters",
+    # modules moved between rooms since the rooms were made
+    "russo_nb.execution.threads": "russo_nb.model.threads",
+    "russo_nb.execution.ratelimit": "russo_nb.model.ratelimit",
 }
 """Old dotted name -> new dotted name. A submodule of an old name moved with it."""
 

@@ -105,6 +105,42 @@ class SlowAgent(KeywordAgent):
         return await super().run(heard)
 
 
+class HoldOnFileAgent(KeywordAgent):
+    """KeywordAgent for Ctrl-C tests across processes (Dask workers): quick runs until a ``hold`` file appears.
+
+    Each run first looks for ``markers/hold``: absent, it answers after ``delay`` seconds and leaves a marker
+    ``quick-PID-N``; present, it leaves ``held-PID-N`` and waits ``hold_s`` (a run only a cancel ends early).
+    The markers let a test count, from outside, the runs that really finished and where runs are held.
+    """
+
+    name = "hold-on-file-agent"
+
+    def __init__(self, markers: str, delay: float = 0.1, hold_s: float = 120.0) -> None:
+        super().__init__()
+        self.markers = markers
+        self.delay = delay
+        self.hold_s = hold_s
+
+    def _mark(self, kind: str) -> None:
+        import os
+        import time
+        from pathlib import Path
+
+        Path(self.markers, f"{kind}-{os.getpid()}-{time.monotonic_ns()}").touch()
+
+    async def run(self, heard: object) -> russo.AgentResponse:
+        import asyncio
+        from pathlib import Path
+
+        if Path(self.markers, "hold").exists():
+            self._mark("held")
+            await asyncio.sleep(self.hold_s)
+        else:
+            await asyncio.sleep(self.delay)
+            self._mark("quick")
+        return await super().run(heard)
+
+
 def booking_scenario():
     """A scripted scenario with its own agent under test (for ``ref:`` in suite files)."""
     from russo_nb import scenario

@@ -19,7 +19,15 @@ from scenario_helpers import BookingAgent
 
 import russo_nb as russo
 from russo_nb.config import parse_suite
-from russo_nb.dask_executor import DaskExecutor, ShippingError, decode_rows, encode_rows
+from russo_nb.dask_executor import (
+    DaskExecutor,
+    ShippingError,
+    Span,
+    chunk_cells,
+    decode_rows,
+    encode_rows,
+    plan_shares,
+)
 from russo_nb.engine import Plan, schedule
 from russo_nb.errors import SuiteFileError
 from russo_nb.extras import MissingExtraError
@@ -123,6 +131,69 @@ def test_schedule_from_any_index_continues_the_round_robin():
     assert sorted(set(full)) == sorted(full)  # every (plan, unit, run) once
     for start in range(len(full) + 1):
         assert list(schedule(plans, start)) == full[start:]
+
+
+def test_shares_cut_the_runs_by_weight_and_their_chunks_keep_the_round_robin():
+    plans = [_Shape(3, 4), _Shape(0, 9), _Shape(2, 1), _Shape(1, 6), _Shape(8, 6)]
+    full = list(schedule(plans))
+    for weights in ([1, 1], [1, 1, 1], [3, 1], [1, 2, 1, 1]):
+        shares = plan_shares(plans, weights)
+        assert len(shares) == len(weights)
+        cells = []
+        for share, weight in zip(shares, weights):
+            size = sum(span.units * span.runs for span in share)
+            assert abs(size - len(full) * weight / sum(weights)) <= 1  # its part of the runs
+            units = {(span.plan, span.first + unit) for span in share for unit in range(span.units)}
+            mine = chunk_cells(share, 0, size)
+            assert {(index, unit) for index, unit, _ in mine} == units  # a share's chunks hold its units only
+            first_run = {(span.plan, span.first + unit): span.first_run for span in share for unit in range(span.units)}
+            rounds = [run - first_run[index, unit] for index, unit, run in mine]
+            assert rounds == sorted(rounds)  # round-robin: each unit's first run of the share, then the second...
+            for start in range(size + 1):
+                assert chunk_cells(share, start, min(size, start + 5)) == mine[start : start + 5]
+            cells += mine
+        assert sorted(cells) == sorted(full)  # every (plan, unit, run) in exactly one share
+    assert plan_shares(plans, [1]) == [[Span(0, 0, 3, 4), Span(2, 0, 2, 1), Span(3, 0, 1, 6), Span(4, 0, 8, 6)]]
+    # where two shares meet, a unit's runs are split: one prompt on two workers, 3 on 2 (not 2 + 1)
+    assert plan_shares([_Shape(1, 100)], [1, 1]) == [[Span(0, 0, 1, 50)], [Span(0, 0, 1, 50, 50)]]
+    assert plan_shares([_Shape(3, 10)], [1, 1]) == [
+        [Span(0, 0, 1, 10), Span(0, 1, 1, 5)],
+        [Span(0, 1, 1, 5, 5), Span(0, 2, 1, 10)],
+    ]
+
+
+def test_each_worker_is_sent_the_chunks_of_its_own_share():
+    from russo_nb.dask_executor import _Driver
+
+    prompts = [f"prompt {n}" for n in range(8)]
+    two = {"tcp://b:2": 1, "tcp://a:1": 1}
+
+    def planned(workers, chunk_size=None, **options):
+        job = russo.start_batch(prompts, agent=ScriptedAgent(), runs=6, **options)
+        executor = DaskExecutor(object.__new__(_FakeClient), chunk_size=chunk_size)
+        driver = _Driver(executor, executor._client, job, b"", asyncio.new_event_loop())
+        threads = sum(workers.values())
+        cap = job.settings.max_concurrency
+        running = threads if cap is None else min(threads, cap)
+        return driver._plan(workers, threads, running, 2 if cap is None or cap >= threads else 1, 1)
+
+    shares = planned(two)
+    assert [(share.owner, share.quota, share.spans) for share in shares] == [
+        ("tcp://a:1", 2, [Span(0, 0, 4, 6)]),
+        ("tcp://b:2", 2, [Span(0, 4, 4, 6)]),
+    ]
+    assert [share.bounds for share in shares] == [[(0, 12), (12, 18), (18, 21), (21, 23), (23, 24)]] * 2
+    assert [share.bounds for share in planned(two, chunk_size=10)] == [[(0, 10), (10, 20), (20, 24)]] * 2
+    alone = planned(two, max_concurrency=1)  # one run at a time: one worker, one share, any worker
+    assert [(share.owner, share.quota, share.spans) for share in alone] == [(None, 1, [Span(0, 0, 8, 6)])]
+    assert [share.owner for share in planned({"tcp://a:1": 3})] == [None]
+
+
+class _FakeClient:
+    """Stands for a distributed.Client where only the executor's argument check looks (``submit``)."""
+
+    def submit(self, *args, **kwargs):
+        raise AssertionError("nothing is submitted when a job is only planned")
 
 
 def test_rows_round_trip_every_field():
@@ -263,6 +334,28 @@ def test_each_prompt_is_synthesized_once_per_worker_and_clips_ship_only_when_kep
 
 
 @pytest.mark.slow
+def test_each_worker_synthesizes_only_its_own_prompts(client, tmp_path):
+    """Chunks have prompt affinity: 8 prompts on 2 workers are synthesized 8 times, not 16 (each worker all 8).
+
+    A worker whose share is done helps the other's (and Dask may steal a queued chunk), so on a loaded machine
+    a few prompts can be synthesized on both workers, never twice on one.
+    """
+    prompts = [f"prompt {n}" for n in range(8)]
+    result = russo.run_concurrent_sync(
+        prompts,
+        MarkingSynthesizer(str(tmp_path)),
+        agent=PacedAgent(0.05),  # runs long beside the scheduling noise, so the workers keep pace
+        runs=6,
+        executor=DaskExecutor(client, chunk_size=2),  # 24 chunks: without affinity each worker meets every prompt
+    )
+    assert result.total == 48 and {run.status for run in result.runs} == {"passed"}
+    made = [name.rsplit("-", 1)[0] for name in os.listdir(tmp_path)]  # "pid-prompt" per synthesis
+    assert len(made) == len(set(made))  # never twice in one worker
+    assert {name.split("-", 1)[1] for name in made} == set(prompts)
+    assert len(made) <= 12, sorted(made)
+
+
+@pytest.mark.slow
 def test_scenarios_run_on_the_cluster_as_in_process(client):
     from russo_nb import scenario
     from russo_nb.scenario.criteria import tool_called
@@ -358,12 +451,15 @@ def test_cancel_keeps_finished_runs_and_leaves_workers_idle(client, tmp_path):
 
     async def main():
         job.start()
-        for _ in range(3000):  # both workers hold a run (at most a minute: a missing worker fails, not hangs)
-            if len(list(tmp_path.iterdir())) >= 2:
+        # both workers hold a run (markers are named by pid; one worker's chunk alone holds 3 at once, and with
+        # prompt affinity the other runs the quick prompts first): at most a minute, a missing worker fails, not hangs
+        for _ in range(3000):
+            holding = {name.split("-")[0] for name in os.listdir(tmp_path)}
+            if len(holding) >= 2:
                 break
             await asyncio.sleep(0.02)
         else:
-            raise AssertionError(f"the workers held {len(list(tmp_path.iterdir()))} runs, not 2, within a minute")
+            raise AssertionError(f"{len(holding)} workers held runs, not 2, within a minute")
         job.cancel()
         try:
             await job
@@ -493,6 +589,11 @@ def test_the_magic_runs_on_the_cluster_with_the_dashboard_beside_the_progress(cl
     finally:
         for name in ("booker", "here", "there"):
             ip.user_ns.pop(name, None)
+        # the magic keeps its executor for the session's next cells: close it before this module's cluster goes
+        # (left open, its client tried to reconnect for 10 s at exit, logging CommClosedError tracebacks)
+        kept = ip.magics_manager.registry["RussoMagics"]._executors.pop(client.scheduler.address, None)
+        if kept is not None:
+            kept.close()
     assert there.passed_count == 6 and _rows(there) == _rows(here)
     assert "russo run dashboard: http" in capsys.readouterr().err
 

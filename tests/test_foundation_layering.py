@@ -1,4 +1,21 @@
-"""The import graph of russo_nb points one way (DESIGN.md: types ← protocols ← runner ← analysis ← notebook/report).
+"""The import graph of russo_nb points one way: each room imports only the rooms below it.
+
+The rooms, lowest first, as data flows through a batch (:data:`ROOM_ORDER`):
+
+- ``model``: the run's data model and what every room shares (types, protocols, errors, run fields,
+  records; a job's blocking-call threads and a run's place in it; rate limits; provider SDK errors);
+- ``voice``: speech made and heard: synthesizers, effects, the clip cache, offline recognition;
+- ``adapters``: the agents a run talks to; streaming adapters send audio in the format ``voice`` gives;
+- ``execution``: the engine that runs plans of runs (synthesis -> agent -> evaluation) under one job;
+- ``scenario``: scenario runs, planned and run on the engine;
+- ``results``: what is made of finished runs: analysis, the view model, reports, exports, the store;
+- ``surfaces``: what a person uses: notebook, CLI, suite files, pytest plugin, demo.
+
+A lower room reaches a higher one only through a registry the higher one fills (views and measures in
+:mod:`russo_nb.model.rendering`, the scenario run models in :mod:`russo_nb.model.run_fields`, a batch
+kind's resume in :mod:`russo_nb.execution.resume`), never by importing it. Imports only for type
+checkers (``if TYPE_CHECKING:``) may point anywhere, since they never run. The root (``russo_nb/__init__``,
+``__main__``, ``_moved``) assembles the public API from every room and stands outside the order.
 
 A unit is a top-level package (``scenario``, ``adapters``) or a module or package of a room
 (``model.types``, ``execution.engine``, ``results.report``): the rooms group units, each unit
@@ -21,6 +38,8 @@ from russo_nb._moved import MOVED
 ROOT = Path(russo_nb.__file__).parent
 LOW_LEVEL = ("model.types", "model.protocols")
 UPPER = {"results.analysis", "surfaces.notebook", "results.report", "results.view"}
+ROOM_ORDER = ("model", "voice", "adapters", "execution", "scenario", "results", "surfaces")
+"""The rooms, lowest first: a room imports only the rooms before it here."""
 ROOM_UNITS = {new.split(".", 1)[1] for new in MOVED.values() if new.count(".") == 2}
 """``model.types``, ``voice.audio``, ``adapters.parsers`` ...: the modules and packages inside a room."""
 
@@ -250,3 +269,30 @@ def test_no_import_circle_inside_any_package() -> None:
     cycles = _cycles(edges)
     detail = [f"{a} -> {b} ({where[a, b]})" for cycle in cycles for a in cycle for b in sorted(edges[a]) if b in cycle]
     assert cycles == [], "\n".join(detail)
+
+
+def _room(module: str) -> str | None:
+    """The room of ``russo_nb.<room>.x`` (None for the root: ``russo_nb.__init__``, ``__main__``, ``_moved``)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else None
+
+
+def test_a_room_imports_only_the_rooms_below_it() -> None:
+    on_disk = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+    assert set(ROOM_ORDER) == on_disk
+    rank = {room: place for place, room in enumerate(ROOM_ORDER)}
+    edges = set()
+    upward = []
+    for source, target, place in module_imports():
+        low, high = _room(source), _room(target)
+        if low is None or high is None or low == high:
+            continue
+        edges.add((low, high))
+        if rank[high] > rank[low]:
+            upward.append(f"{place}: {source} imports {target} ({low} is below {high})")
+    assert upward == [], "\n".join(upward)
+    # the walker sees imports between rooms (else the check would pass vacuously), lazy ones too
+    assert {("execution", "model"), ("adapters", "voice"), ("scenario", "execution"), ("results", "scenario")} <= edges
+    assert ("russo_nb.surfaces.notebook.magics", "russo_nb.execution.resume") in {
+        (a, b) for a, b, _ in module_imports()
+    }

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import russo_nb as russo
-from russo_nb.audio.transcribe import RunOrderQueue, recognition_queue
+from russo_nb.audio.transcribe import RunOrderQueue, inline_queue, recognition_queue
 from russo_nb.demo import demo_suite, start_demo
 from russo_nb.engine import Plan, run_position, schedule
 
@@ -136,12 +136,16 @@ def _finished_by_prompt(result) -> Counter:
 
 
 @pytest.mark.slow
-def test_a_cancelled_demo_has_finished_runs_of_every_prompt():
+@pytest.mark.parametrize("mode", ["process", "inline"])
+def test_a_cancelled_demo_has_finished_runs_of_every_prompt(mode):
+    """In the recognition pool, and inline (one decoding thread: how a Dask worker decodes)."""
+    from russo_nb.adapters.local import LocalVoiceAgent
+
     prompts = demo_suite().prompts
     stop_after = 22
 
     async def main():
-        job = start_demo(runs=10)
+        job = start_demo(runs=10, agent=LocalVoiceAgent.demo(mode=mode))
         finished = 0
         async for _ in job:
             finished += 1
@@ -157,7 +161,8 @@ def test_a_cancelled_demo_has_finished_runs_of_every_prompt():
     # round-robin: 22 finished runs over 16 prompts (before: 10 + 10 + 2 over 3 prompts)
     assert len(by_prompt) >= len(prompts) - 2, by_prompt
     assert max(by_prompt.values()) <= 3, by_prompt
-    assert recognition_queue().waiting == 0  # the stopped batch left no clip waiting for a worker
+    queue = inline_queue() if mode == "inline" else recognition_queue()
+    assert queue.waiting == 0  # the stopped batch left no clip waiting for a worker
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
-"""What the adapters share: usage of the audio sent, and SDK / WebSocket failures as clear run errors.
+"""What the adapters share: usage of the audio sent, and WebSocket failures as clear run errors (SDK failures:
+:func:`russo_nb.model.providers.sdk_error`, shared with the synthesizers).
 
 Every adapter turns its transport's transient failures (HTTP 429 / 5xx, WebSocket closes meaning "try again
-later") into :class:`~russo_nb.errors.RetryableError` carrying ``retry_after``, so ``retries=`` handles them
+later") into :class:`~russo_nb.model.errors.RetryableError` carrying ``retry_after``, so ``retries=`` handles them
 the same way whichever adapter is used.
 """
 
@@ -13,17 +14,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from ..execution.ratelimit import parse_retry_after
-from ..model.errors import AgentResponseError, RetryableError
+from ..model.errors import AgentConnectionError, AgentHTTPError, AgentResponseError, RetryableError
+from ..model.providers import RETRYABLE_CLOSE_CODES
+from ..model.ratelimit import parse_retry_after
 from ..model.types import AgentResponse, Audio
-from .http_client import AgentHTTPError
 
 __all__ = [
     "CLOSE_WAIT_S",
     "MAX_RECEIVE_BYTES",
     "MAX_RECEIVE_EVENTS",
-    "RETRYABLE_CLOSE_CODES",
-    "AgentConnectionError",
     "ReceiveBudget",
     "close_within",
     "collect_within",
@@ -32,7 +31,6 @@ __all__ = [
     "check_url",
     "close_error",
     "handshake_error",
-    "sdk_error",
     "run_streamed",
     "sdk_session",
     "wrong_prompt",
@@ -47,7 +45,6 @@ MAX_RECEIVE_EVENTS = 10_000
 CLOSE_WAIT_S = 2.0
 """Seconds a streaming adapter waits for its connection to close before dropping it."""
 
-RETRYABLE_CLOSE_CODES = {1011: "internal error", 1012: "service restart", 1013: "try again later", 1014: "bad gateway"}
 """WebSocket close codes that mean the service failed for now, not that the request was wrong."""
 
 
@@ -75,7 +72,7 @@ def time_limit(timeout: Any, response_timeout: Any, default: float) -> float:
     """An adapter's one time limit, in seconds: ``timeout=`` (its name on every adapter), or
     ``response_timeout=``, russo's name on the streaming adapters, accepted as an alias.
 
-    Giving both is an :class:`~russo_nb.errors.InvalidArgumentError`; neither gives ``default``.
+    Giving both is an :class:`~russo_nb.model.errors.InvalidArgumentError`; neither gives ``default``.
     """
     from ..model.errors import InvalidArgumentError
 
@@ -102,10 +99,6 @@ async def collect_within(collect: Awaitable[Any], seconds: float, expired: Calla
         await asyncio.wait_for(collect, seconds)
     except asyncio.TimeoutError:
         raise TimeoutError(expired()) from None
-
-
-class AgentConnectionError(RuntimeError):
-    """The agent's connection broke (closed before the answer was complete, refused, ...)."""
 
 
 def _size(value: Any, max_nodes: int = 10_000) -> int:
@@ -135,7 +128,7 @@ class ReceiveBudget:
     """What one run of a streaming adapter may receive: :data:`MAX_RECEIVE_BYTES` and :data:`MAX_RECEIVE_EVENTS`.
 
     Every streaming adapter takes each message through :meth:`take`; past either cap the run ends with an
-    :class:`~russo_nb.errors.AgentResponseError` saying how much arrived (a server flooding one run cannot
+    :class:`~russo_nb.model.errors.AgentResponseError` saying how much arrived (a server flooding one run cannot
     grow the process by gigabytes; the per-message cap alone allowed 60 × 31 MB).
     """
 
@@ -272,41 +265,3 @@ def handshake_error(exc: Any, who: str, shown_url: str) -> Exception:
             message += f" (retry after {retry_after:g}s)"
         return RetryableError(message, retry_after=retry_after, status=status)
     return AgentHTTPError(message, status=status)
-
-
-def sdk_error(exc: BaseException, who: str) -> BaseException:
-    """Map an openai / google-genai SDK exception to the error a run records; others pass through.
-
-    429 and 5xx become :class:`RetryableError` with the server's Retry-After; SDK timeouts become
-    :class:`TimeoutError`; other status errors keep their status and message on one line.
-    """
-    name = type(exc).__name__
-    if "Timeout" in name:
-        return TimeoutError(f"{who}: {exc}")
-    if isinstance(exc, ValueError) and not isinstance(exc, AgentResponseError):  # JSON / pydantic errors of the SDK
-        first = (str(exc).splitlines() or [name])[0]
-        return AgentResponseError(f"{who}: the answer is malformed ({name}: {first[:200]})")
-    status = getattr(exc, "status_code", None)
-    if not isinstance(status, int):
-        status = getattr(exc, "code", None)
-    if not isinstance(status, int) or isinstance(status, bool):
-        if name in ("APIConnectionError",):
-            return AgentHTTPError(f"{who}: cannot reach the API: {exc}")
-        return exc
-    if status >= 1000:  # a WebSocket close code (the Live API reports them as APIError codes)
-        meaning = RETRYABLE_CLOSE_CODES.get(status, "abnormal closure" if status == 1006 else "closed")
-        message = f"{who}: the server closed the connection with code {status} ({meaning})"
-        if status in RETRYABLE_CLOSE_CODES or status == 1006:
-            return RetryableError(message, status=status)
-        return AgentConnectionError(message)
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    detail = str(getattr(exc, "message", None) or exc).splitlines()[0][:300] if str(exc) else name
-    if status == 429 or status >= 500:
-        retry_after = parse_retry_after(headers) if headers is not None else None
-        suffix = f" (retry after {retry_after:g}s)" if retry_after is not None else ""
-        return RetryableError(
-            f"{who}: the API answered HTTP {status}: {detail}{suffix}", retry_after=retry_after, status=status
-        )
-    hint = " (check the API key)" if status in (401, 403) else ""
-    return AgentHTTPError(f"{who}: the API answered HTTP {status}{hint}: {detail}", status=status)

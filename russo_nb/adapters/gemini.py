@@ -10,8 +10,8 @@ without ``client=`` they make one as russo does (:func:`_make_client`: ``GOOGLE_
 ``GOOGLE_CLOUD_PROJECT`` + ``GOOGLE_CLOUD_LOCATION``, else the SDK's own resolution) through this module's
 ``genai`` (patch ``russo_nb.adapters.gemini.genai`` in tests). Beyond russo, ``api_key=``, ``vertexai=``,
 ``project=``, ``location=`` and ``http_options=`` go to that client; no credentials at all is one
-:class:`~russo_nb.errors.ConfigurationError` line.
-SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError`, Live sessions
+:class:`~russo_nb.model.errors.ConfigurationError` line.
+SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.model.errors.RetryableError`, Live sessions
 closed with 1011-1014 are retryable; ``usage`` records the token counts the API reports and ``audio_s``.
 """
 
@@ -20,22 +20,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..model.errors import AgentResponseError, InvalidArgumentError
+from ..model.errors import AgentConnectionError, AgentResponseError, InvalidArgumentError
 from ..model.extras import require
+from ..model.providers import genai_client, sdk_error
 from ..model.types import AgentResponse, Audio, ToolCall
 from ..voice.audio.constants import Gemini
 from ..voice.audio.manager import AudioManager
 from ._common import (
-    AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
     collect_within,
     run_streamed,
-    sdk_error,
     time_limit,
     wrong_prompt,
 )
-from ._google import genai_client
 from .parsers._common import field, named_call
 from .parsers.gemini import GeminiResponseParser, gemini_usage
 
@@ -49,7 +47,7 @@ logger = logging.getLogger("russo_nb.adapters.gemini")
 
 
 def _make_client(who: str = "GeminiAgent", **credentials: Any) -> Any:
-    """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.adapters._google.genai_client`)."""
+    """russo's auto-created ``genai.Client`` (its name; see :func:`~russo_nb.model.providers.genai_client`)."""
     return genai_client(genai, who, **credentials)
 
 

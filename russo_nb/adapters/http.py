@@ -3,7 +3,7 @@
 The audio goes as base64 inside JSON (``mode="base64_json"``, russo's default: ``{"audio": ..., "format":
 "wav", "sample_rate": ...}``) or as a WAV body (``mode="wav"``); text-mode prompts go as ``{"text": ...}``.
 A parser (``parser=JsonResponseParser(...)``, or ``mapping=`` with dotted paths) says where the answer keeps
-its tool calls. Requests go through :mod:`russo_nb.http_client` (total deadline, body cap, no cross-host
+its tool calls. Requests go through :mod:`russo_nb.adapters.http_client` (total deadline, body cap, no cross-host
 redirects, 429/5xx retryable), and the agent's name never shows the URL's query (API keys live there).
 """
 

@@ -22,8 +22,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..execution.ratelimit import parse_retry_after
-from ..model.errors import AgentResponseError, RetryableError
+from ..model.errors import AgentHTTPError, AgentResponseError, RetryableError
+from ..model.ratelimit import parse_retry_after
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -37,14 +37,6 @@ __all__ = [
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 _ERROR_BODY_BYTES = 64 * 1024
 _MAX_HOPS = 5
-
-
-class AgentHTTPError(RuntimeError):
-    """The agent's server answered with an error status, redirected elsewhere, or could not be reached."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class RetryableHTTPError(AgentHTTPError, RetryableError):

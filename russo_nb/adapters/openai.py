@@ -7,7 +7,7 @@
   ``response.function_call_arguments.done`` events up to ``response.done``.
 
 Both take the client you already configured (``AsyncOpenAI(base_url=..., websocket_base_url=...)``).
-SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.errors.RetryableError` with the server's
+SDK failures become run errors: 429 / 5xx are :class:`~russo_nb.model.errors.RetryableError` with the server's
 Retry-After, SDK timeouts are timeouts; ``usage`` records the tokens the API reports and ``audio_s``.
 """
 
@@ -17,18 +17,17 @@ import base64
 import logging
 from typing import Any
 
-from ..model.errors import AgentResponseError, InvalidArgumentError, RetryableError
+from ..model.errors import AgentConnectionError, AgentResponseError, InvalidArgumentError, RetryableError
 from ..model.extras import require
+from ..model.providers import sdk_error
 from ..model.types import AgentResponse, Audio, ToolCall
 from ..voice.audio.manager import AudioManager
 from ._common import (
-    AgentConnectionError,
     ReceiveBudget,
     add_audio_usage,
     collect_within,
     handshake_error,
     run_streamed,
-    sdk_error,
     time_limit,
     wrong_prompt,
 )

@@ -8,23 +8,32 @@ in-process run of the same seeded job in everything but timings.
 
 How (the choices are Dask's documented patterns, and each avoids a measured trap):
 
-- **Chunks of whole work items.** A run's *global run index* is its place in the engine's
-  round-robin order (:func:`russo_nb.engine.schedule`); a chunk is a range of them. Each chunk is
-  one ``client.submit`` task, so Dask's own bookkeeping re-runs a chunk whose worker died (exactly
-  once per loss, measured) — no queue streaming or generator tasks, which lost or duplicated runs.
+- **Chunks of whole work items, with prompt affinity.** The job's units (prompts, scenarios) are
+  cut into one *share* per worker (:func:`plan_shares`), and a chunk is a range of a share's runs
+  in the engine's round-robin order (:func:`russo_nb.engine.schedule`, restricted to the share's
+  units); every run keeps its (plan, unit, run) place, and so its seed. A share's chunks go to its
+  worker (loosely: to any worker once it is gone), so a worker synthesizes only its share's
+  prompts: 8 prompts on 2 workers are 8 syntheses, as in process, not 16. A worker whose share
+  is done helps the share with the most runs left. Each chunk is one ``client.submit`` task, so
+  Dask's own bookkeeping re-runs a chunk whose worker died (exactly once per loss, measured) — no
+  queue streaming or generator tasks, which lost or duplicated runs.
 - **The ordinary engine on each worker.** A chunk runs as a ``Job`` on a per-worker event loop,
   with the chunk's share of ``max_concurrency`` and ``rate_limit``; the plans (components
   included) are unpickled once per worker and kept, so a prompt's clip is synthesized once per
-  worker at most.
+  worker at most, and a voice agent sets up its recogniser once per worker and job (its decoder once
+  per worker process).
 - **One blob per chunk.** The chunk returns its rows encoded in one bytes object (not a list of
   result objects, which Dask would ship element by element), plus the audio clips its runs used
   when ``keep_audio`` asks and this worker has not sent them yet.
 - **The driver keeps the first result per index** (:meth:`Job.deliver`), so a re-executed chunk
   never duplicates a run and a lost worker loses none.
-- **Cancellation** sets a cluster-wide :class:`distributed.Event`; every running chunk watches it,
-  cancels its runs (keeping the finished ones) and returns within about a second; chunks not yet
+- **Cancellation** sets a cluster-wide :class:`distributed.Event` and tells every worker
+  (``client.run``) to cancel the job's running chunks, which cancel their runs (keeping the
+  finished ones) and return at once; a chunk starting later finds the event set; chunks not yet
   started are cancelled with ``client.cancel``. (``Future.cancel`` alone does not stop a running
-  task: dask/distributed#4694.)
+  task: dask/distributed#4694.) Nothing polls: each look at the event is a round trip to the
+  scheduler, and a running chunk looking four times a second cost about 1.8 ms of worker CPU and
+  1 ms of scheduler CPU per look, 2-4 ms per voice run (measured here).
 - **Picklability is checked before anything ships**, with a one-line error naming the component.
 
 At most ``2 × threads`` chunks are outstanding at once (``threads`` = the cluster's worker threads),
@@ -39,8 +48,8 @@ profiler off and its monitors slowed, which took an idle 2-worker cluster from ~
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import dataclasses
+import itertools
 import logging
 import math
 import os
@@ -51,14 +60,24 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..model.errors import InvalidArgumentError, RussoError
+from ..model.ratelimit import RateLimit
 from ..model.types import RunError
 from .engine import EngineOptions, Job, Plan, schedule
-from .ratelimit import RateLimit
 
-__all__ = ["CLUSTER_CONFIG", "DaskExecutor", "ShippingError", "chunk_bounds", "decode_rows", "encode_rows"]
+__all__ = [
+    "CLUSTER_CONFIG",
+    "DaskExecutor",
+    "ShippingError",
+    "Span",
+    "chunk_bounds",
+    "chunk_cells",
+    "decode_rows",
+    "encode_rows",
+    "plan_shares",
+]
 
 logger = logging.getLogger("russo_nb")
 
@@ -66,8 +85,6 @@ logger = logging.getLogger("russo_nb")
 MAX_CHUNK = 10_000
 #: Largest pickled job (bytes) sent inside every chunk task; a larger one is scattered to every worker.
 INLINE_PAYLOAD = 1_000_000
-#: Seconds between two looks at the cancel event by a running chunk.
-WATCH_S = 0.25
 #: Seconds the driver waits for running chunks to hand back their finished runs after a cancel.
 CANCEL_GRACE_S = 3.0
 #: Seconds a job waits for the cluster to have a worker again before its unfinished runs become errors.
@@ -144,6 +161,94 @@ def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
 _PICKLED = pickle.dumps(None, protocol=pickle.HIGHEST_PROTOCOL)[:1]  # a pickle's first byte (zlib's is b"x")
 
 
+# -- chunk planning: shares of units, one per worker ------------------------------------------------
+
+
+class Span(NamedTuple):
+    """Runs ``first_run .. first_run + runs - 1`` of units ``first .. first + units - 1`` of the job's plan ``plan``.
+
+    It has a plan's ``units`` and ``runs``, so :func:`~russo_nb.engine.schedule` orders a list of spans
+    as it orders plans: the first run of every unit, then the second, ... (round-robin).
+    """
+
+    plan: int
+    first: int
+    units: int
+    runs: int
+    first_run: int = 0
+
+
+def plan_shares(plans: Sequence[Plan[Any, Any]], weights: Sequence[int]) -> list[list[Span]]:
+    """The job's runs cut into ``len(weights)`` shares of ``weights[k] / sum(weights)`` of them, one per worker.
+
+    Each share is a stretch of the job's units (prompts, scenarios) in order, with all their runs, except
+    that a unit where two shares meet has its runs split between them. A worker that runs the chunks of
+    one share synthesizes only that share's prompts, once each (the plans, with their clips, are kept per
+    worker and job): 8 prompts on 2 workers are 8 syntheses, not 16, and 5 are 6 (the split one twice).
+    Shares that would hold no run are left out.
+    """
+    total = sum(plan.units * plan.runs for plan in plans)
+    whole = sum(weights)
+    cuts = [0, *(round(total * part / whole) for part in itertools.accumulate(weights))]
+    shares = []
+    for low, high in itertools.pairwise(cuts):
+        spans = []
+        done = 0  # runs of the plans before this one, in unit-major order
+        for index, plan in enumerate(plans):
+            size = plan.units * plan.runs
+            start, stop = max(low, done) - done, min(high, done + size) - done
+            done += size
+            if start >= stop:
+                continue
+            (unit, run), (last, end) = divmod(start, plan.runs), divmod(stop, plan.runs)
+            if unit == last:  # within one unit
+                spans.append(Span(index, unit, 1, end - run, run))
+                continue
+            if run:  # the end of a unit split with the share before
+                spans.append(Span(index, unit, 1, plan.runs - run, run))
+                unit += 1
+            if last > unit:
+                spans.append(Span(index, unit, last - unit, plan.runs))
+            if end:  # the start of a unit split with the share after
+                spans.append(Span(index, last, 1, end))
+        if spans:
+            shares.append(spans)
+    return shares
+
+
+def chunk_cells(spans: Sequence[Span], start: int, stop: int) -> list[tuple[int, int, int]]:
+    """(plan, unit, run) of positions ``start .. stop - 1`` of the spans' round-robin order: a chunk's runs.
+
+    The order is :func:`~russo_nb.engine.schedule`'s; spans of one run count (a batch, most sweeps) are
+    laid out round by round without it, at the cost of the in-process order's own tuples.
+    """
+    if len({span.runs for span in spans if span.units}) > 1 or any(span.first_run for span in spans):
+        order = itertools.islice(schedule(spans, start), stop - start)
+        return [(spans[at].plan, spans[at].first + unit, spans[at].first_run + run) for at, unit, run in order]
+    width = sum(span.units for span in spans)
+    cells: list[tuple[int, int, int]] = []
+    if not width:
+        return cells
+    run, at = divmod(start, width)
+    left = stop - start
+    while left > 0:  # one round: units at .. at + take - 1 of the share's row of units, run ``run``
+        take = min(left, width - at)
+        left -= take
+        for plan, first, units, _, _ in spans:
+            if at >= units:
+                at -= units
+                continue
+            end = min(units, at + take)
+            cells += [(plan, unit, run) for unit in range(first + at, first + end)]
+            take -= end - at
+            at = 0
+            if not take:
+                break
+        at = 0
+        run += 1
+    return cells
+
+
 # -- checking before shipping ---------------------------------------------------------------------
 
 
@@ -183,6 +288,8 @@ _worker_loop: asyncio.AbstractEventLoop | None = None
 _worker_plans: OrderedDict[str, list[Plan[Any, Any]]] = OrderedDict()
 #: token -> audio keys this worker has already returned for that job.
 _worker_sent: dict[str, set[str]] = {}
+#: token -> that job's chunks running on this worker (:func:`cancel_chunks` cancels them).
+_worker_jobs: dict[str, set[Job[Any]]] = {}
 _KEEP_JOBS = 4
 
 
@@ -242,9 +349,15 @@ async def _drive(job: Job[Any]) -> list[Any]:
 
 
 def run_chunk(
-    payload: bytes, token: str, start: int, stop: int, settings: EngineOptions, event_name: str
+    payload: bytes,
+    token: str,
+    spans: Sequence[Span],
+    start: int,
+    stop: int,
+    settings: EngineOptions,
+    event_name: str,
 ) -> tuple[bytes, dict[str, Any]]:
-    """Dask task: run global run indexes ``start``..``stop`` of the job ``token`` on this worker.
+    """Dask task: run positions ``start``..``stop`` of a share (``spans``) of the job ``token`` on this worker.
 
     Returns the chunk's rows (finished runs, and ``cancelled`` ones when the job was cancelled) as one
     blob, and the audio clips this worker made for the job that it has not returned before (when the
@@ -253,20 +366,33 @@ def run_chunk(
     from distributed import Event
 
     plans = _plans_for(token, payload)
-    cells = list(_take(schedule(plans, start), stop - start))
+    cells = chunk_cells(spans, start, stop)
     job: Job[list[Any]] = Job([_ChunkPlan(plans, cells)], settings)
-    event = Event(event_name)
-    if event.is_set():
-        job.cancel()
-    future = asyncio.run_coroutine_threadsafe(_drive(job), _loop())
-    while True:
-        try:
-            runs = future.result(timeout=WATCH_S)
-            break
-        except concurrent.futures.TimeoutError:
-            if not job.interrupted and event.is_set():
-                _loop().call_soon_threadsafe(job.cancel)
+    with _worker_lock:  # first known here, then the event: a cancel between the two still finds the chunk
+        _worker_jobs.setdefault(token, set()).add(job)
+    try:
+        if Event(event_name).is_set():  # cancelled before this chunk started
+            job.cancel()
+        runs = asyncio.run_coroutine_threadsafe(_drive(job), _loop()).result()
+    finally:
+        with _worker_lock:
+            running = _worker_jobs.get(token, set())
+            running.discard(job)
+            if not running:
+                _worker_jobs.pop(token, None)
     return encode_rows(runs), _clips_to_send(plans, token)
+
+
+def cancel_chunks(token: str) -> int:
+    """Cancel the chunks of the job ``token`` running on this worker (the driver runs it on every worker).
+
+    Each cancelled chunk returns its finished runs and ``cancelled`` ones; how many chunks were cancelled.
+    """
+    with _worker_lock:
+        jobs = list(_worker_jobs.get(token, ()))
+    for job in jobs:
+        _loop().call_soon_threadsafe(job.cancel)
+    return len(jobs)
 
 
 def _clips_to_send(plans: list[Plan[Any, Any]], token: str) -> dict[str, Any]:
@@ -279,11 +405,6 @@ def _clips_to_send(plans: list[Plan[Any, Any]], token: str) -> dict[str, Any]:
             clips.update((key, clip) for key, clip in list(store.items()) if key not in sent)
     sent.update(clips)
     return clips
-
-
-def _take(iterator: Any, count: int) -> Any:
-    for _, cell in zip(range(count), iterator):
-        yield cell
 
 
 # -- the driver side --------------------------------------------------------------------------------
@@ -367,6 +488,9 @@ class DaskExecutor:
                         )
                     self._owned.append(cluster)
                     self._client = Client(cluster)
+                    from .dask_local import CtrlCToTheDriver
+
+                    self._client.register_plugin(CtrlCToTheDriver())  # Ctrl-C cancels through the driver
                 self._owned.insert(0, self._client)
             return self._client
 
@@ -419,8 +543,9 @@ class DaskExecutor:
         loop = asyncio.get_running_loop()
         client = await asyncio.to_thread(lambda: self.client)
         driver = _Driver(self, client, job, payload, loop)
-        await asyncio.to_thread(driver.start)
+        started = asyncio.ensure_future(asyncio.to_thread(driver.start))
         try:
+            await asyncio.shield(started)
             while True:
                 try:
                     await asyncio.wait_for(asyncio.shield(driver.finished), WORKER_CHECK_S)
@@ -428,10 +553,30 @@ class DaskExecutor:
                 except asyncio.TimeoutError:
                     await asyncio.to_thread(driver.check_workers)
         except asyncio.CancelledError:
-            await asyncio.to_thread(driver.stop)
+            # cancelled while the chunks were being submitted: they are stopped too, once submitted (else they would
+            # run on unwatched, holding their workers until their runs end)
+            await _to_the_end(asyncio.wait([started]))
+            if started.exception() is None:
+                await _to_the_end(asyncio.to_thread(driver.stop))
             raise
         finally:
-            await asyncio.to_thread(driver.release)
+            await _to_the_end(asyncio.to_thread(driver.release))
+
+
+async def _to_the_end(awaitable: Any) -> None:
+    """Await ``awaitable`` to its end even when this task is cancelled again meanwhile (Ctrl-C pressed twice).
+
+    The stop under way is what hands back the runs the workers finished; a second cancel that cut it short
+    lost them, and closed the job's loop under the thread still delivering them.
+    """
+    future = asyncio.ensure_future(awaitable)
+    while True:
+        try:
+            await asyncio.shield(future)
+            return
+        except asyncio.CancelledError:
+            if future.cancelled():
+                raise
 
 
 def chunk_bounds(total: int, threads: int, size: int | None = None, least: int = 1) -> list[tuple[int, int]]:
@@ -467,6 +612,22 @@ def _chunk_settings(settings: EngineOptions, share: int) -> EngineOptions:
     )
 
 
+@dataclasses.dataclass(eq=False)
+class _Share:
+    """The driver's view of one share of a job: its chunks, how many are submitted, the worker it prefers."""
+
+    number: int
+    spans: list[Span]
+    bounds: list[tuple[int, int]]  # its chunks, as positions in the share's round-robin order
+    owner: str | None  # the worker its chunks are sent to (loosely: any worker when it is gone); None: any
+    quota: int  # chunks outstanding at once for it
+    next: int = 0
+    left: int = 0  # runs in chunks not yet submitted
+
+    def __post_init__(self) -> None:
+        self.left = sum(stop - start for start, stop in self.bounds)
+
+
 class _Driver:
     """One job on the cluster: submits chunks, ingests their blobs (in a thread), stops them on cancel."""
 
@@ -480,7 +641,7 @@ class _Driver:
         self.event_name = f"russo-cancel-{self.token}"
         self.chunk_size = executor.chunk_size
         self.worker_wait_s = executor.worker_wait_s
-        self.futures: dict[Any, tuple[int, int]] = {}
+        self.futures: dict[Any, tuple[_Share, int, int, str | None]] = {}
         self.stopping = False
         self.lost: str | None = None  # why the cluster gave up the job's unfinished runs (no worker left)
         self.alone_since: float | None = None  # since when the cluster has had no worker
@@ -491,60 +652,103 @@ class _Driver:
         from distributed import Event, as_completed
 
         client, job = self.client, self.job
-        threads = max(1, sum(client.nthreads().values()))
+        nthreads = client.nthreads()
+        threads = max(1, sum(nthreads.values()))
         cap = job.settings.max_concurrency
         running = threads if cap is None else max(1, min(threads, cap))
         self.settings = _chunk_settings(job.settings, running)
         # a chunk at least fills its share of the concurrency cap (an I/O-bound chunk of 2 runs would idle)
         least = self.settings.max_concurrency or 1
-        self.bounds = chunk_bounds(job.total, threads, self.chunk_size, least)
-        self.outstanding = running * 2 if cap is None or cap >= threads else running
+        per_slot = 2 if cap is None or cap >= threads else 1  # chunks outstanding per running thread
+        self.shares = self._plan(nthreads, threads, running, per_slot, least)
         self.event = Event(self.event_name, client=client)
         # The plans travel inside each chunk task, so the scheduler keeps them: data scattered to a worker dies
         # with it, and every chunk that needs it would be cancelled. Large plans go to every worker instead.
         self.shipped: Any = self.payload
         if len(self.payload) > INLINE_PAYLOAD:
             self.shipped = client.scatter(self.payload, broadcast=True, hash=False)
-        self.next = 0
         self.pending = as_completed()
-        for _ in range(min(self.outstanding, len(self.bounds))):
-            self._submit()
+        for share in self.shares:
+            for _ in range(min(share.quota, len(share.bounds))):
+                self._submit(share, share.owner)
         self.thread = threading.Thread(target=self._ingest, name="russo-dask-ingest", daemon=True)
         self.thread.start()
 
-    def _submit(self) -> None:
-        start, stop = self.bounds[self.next]
-        self.next += 1
+    def _plan(self, nthreads: dict[str, int], threads: int, running: int, per_slot: int, least: int) -> list[_Share]:
+        """The job's shares: one per worker it uses, each sent to its worker (see :func:`plan_shares`).
+
+        The workers used are the first ones (by address) whose threads cover ``running``. With one worker (or
+        fewer runs than workers), the job is one share that any worker takes (as a range of the round-robin).
+        """
+        job = self.job
+        slots: list[tuple[str, int]] = []
+        for address in sorted(nthreads):
+            if sum(used for _, used in slots) < running:
+                slots.append((address, min(nthreads[address] or 1, running - sum(used for _, used in slots))))
+        spans = plan_shares(job.plans, [used for _, used in slots]) if len(slots) > 1 else []
+        if len(spans) < max(2, len(slots)):  # one share: every plan whole, any worker
+            whole = [Span(index, 0, plan.units, plan.runs) for index, plan in enumerate(job.plans)]
+            bounds = chunk_bounds(job.total, threads, self.chunk_size, least)
+            return [_Share(0, whole, bounds, None, running * per_slot)]
+        shares = []
+        for number, ((address, used), share) in enumerate(zip(slots, spans)):
+            total = sum(span.units * span.runs for span in share)
+            bounds = chunk_bounds(total, used, self.chunk_size, least)
+            shares.append(_Share(number, share, bounds, address, used * per_slot))
+        return shares
+
+    def _submit(self, share: _Share, worker: str | None) -> None:
+        """Send the share's next chunk, to ``worker`` while it is in the cluster (else to any worker)."""
+        start, stop = share.bounds[share.next]
+        share.next += 1
+        share.left -= stop - start
+        where = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
         future = self.client.submit(
             run_chunk,
             self.shipped,
             self.token,
+            share.spans,
             start,
             stop,
             self.settings,
             self.event_name,
-            key=f"russo-chunk-{self.token}-{start}",
+            key=f"russo-chunk-{self.token}-{share.number}-{start}",
             pure=False,
+            **where,
         )
-        self.futures[future] = (start, stop)
+        self.futures[future] = (share, start, stop, worker)
         self.pending.add(future)
+
+    def _refill(self, share: _Share, worker: str | None) -> None:
+        """A chunk of ``share`` sent to ``worker`` returned: send that worker the share's next chunk.
+
+        When its share has none left, the worker helps the share with the most runs not yet sent (so the
+        workers finish together); it then synthesizes that share's prompts too, still once each.
+        """
+        if share.next >= len(share.bounds):
+            share = max(self.shares, key=lambda other: other.left)
+            if share.next >= len(share.bounds):
+                return
+        self._submit(share, worker)
 
     def _ingest(self) -> None:
         try:
             for future in self.pending:
-                bounds = self.futures.pop(future, None)
-                if bounds is None:
+                chunk = self.futures.pop(future, None)
+                if chunk is None:
                     continue
-                if not self.stopping and not self.lost and self.next < len(self.bounds):
-                    self._submit()
-                self._take(future, *bounds)
+                share, start, stop, worker = chunk
+                if not self.stopping and not self.lost:
+                    self._refill(share, worker)
+                self._take(future, share, start, stop)
                 if not self.futures:
                     break
             if self.lost and not self.stopping:  # the chunks never shipped end as the lost ones did
                 failure = RunError(type="NoWorkers", message=self.lost, stage="dask")
-                for start, stop in self.bounds[self.next :]:
-                    self.loop.call_soon_threadsafe(self._deliver, start, stop, None, {}, failure)
-                self.next = len(self.bounds)
+                for share in self.shares:
+                    for start, stop in share.bounds[share.next :]:
+                        self.loop.call_soon_threadsafe(self._deliver, share, start, stop, None, {}, failure)
+                    share.next = len(share.bounds)
         except BaseException as exc:  # handed to the job
             self.loop.call_soon_threadsafe(self._settle, exc)
             return
@@ -593,7 +797,7 @@ class _Driver:
                     self.client.cancel([future])
                     raise
 
-    def _take(self, future: Any, start: int, stop: int) -> None:
+    def _take(self, future: Any, share: _Share, start: int, stop: int) -> None:
         """Fetch one chunk's blob (or its failure) and hand it to the job's loop, which decodes it.
 
         Decoding on the loop, not this thread, keeps the runs' memory in the loop thread's malloc arena
@@ -611,7 +815,7 @@ class _Driver:
             failure = self._failure(exc)
             clips = {}
         del future  # the client may drop the blob once decoded
-        self.loop.call_soon_threadsafe(self._deliver, start, stop, blob, clips, failure)
+        self.loop.call_soon_threadsafe(self._deliver, share, start, stop, blob, clips, failure)
 
     def _failure(self, exc: BaseException) -> RunError:
         """The error of the runs of a chunk that failed (or whose blob did not decode)."""
@@ -625,7 +829,13 @@ class _Driver:
         )
 
     def _deliver(
-        self, start: int, stop: int, blob: bytes | None, clips: dict[str, Any], failure: RunError | None
+        self,
+        share: _Share,
+        start: int,
+        stop: int,
+        blob: bytes | None,
+        clips: dict[str, Any],
+        failure: RunError | None,
     ) -> None:
         runs: list[Any] | None = None
         if blob is not None:
@@ -636,7 +846,7 @@ class _Driver:
                 clips = {}
         job = self.job
         plans = job.plans
-        for position, (index, unit, run) in enumerate(_take(schedule(plans, start), stop - start)):
+        for position, (index, unit, run) in enumerate(chunk_cells(share.spans, start, stop)):
             plan = plans[index]
             slot = unit * plan.runs + run
             if runs is None:
@@ -644,8 +854,6 @@ class _Driver:
             else:
                 result = runs[position]
                 runs[position] = None  # the job holds it now: the chunk's list keeps no second reference
-                if result.status == "cancelled":
-                    continue  # the job's result marks it cancelled; progress counts finished runs only
                 fields = result.__dict__
                 if fields.get("run_index") == run:
                     # the schedule's run number, one object per round shared by every prompt's run as in process
@@ -668,12 +876,13 @@ class _Driver:
             self.finished.set_exception(error)
 
     def stop(self) -> None:
-        """Cancel: tell running chunks (the event), withdraw queued ones, wait briefly for finished runs."""
+        """Cancel: tell running chunks (event, workers), withdraw queued ones, wait briefly for finished runs."""
         self.stopping = True
         try:
-            self.event.set()
+            self.event.set()  # before the workers are told: a chunk they do not know yet finds it set when it starts
+            self.client.run(cancel_chunks, self.token, on_error="ignore")
         except Exception:
-            logger.warning("could not set the Dask cancel event", exc_info=True)
+            logger.warning("could not tell the Dask workers to cancel", exc_info=True)
         if self.thread is not None:
             self.thread.join(CANCEL_GRACE_S)
         left = [future for future in list(self.futures) if not future.done()]
@@ -684,8 +893,9 @@ class _Driver:
         """Forget the job's futures (and its plans, when they were scattered) on the cluster."""
         futures = list(self.futures)
         self.futures.clear()
-        if not isinstance(self.shipped, bytes):
-            futures.append(self.shipped)
+        shipped = getattr(self, "shipped", None)  # none when the start failed before shipping
+        if shipped is not None and not isinstance(shipped, bytes):
+            futures.append(shipped)
         try:
             if futures:
                 self.client.cancel(futures)

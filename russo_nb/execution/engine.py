@@ -3,7 +3,7 @@
 Prompt runs and scenario runs are both *work items*. A *plan* (prompts × runs, scenarios ×
 runs) says how many runs it has, builds each work item when the engine gets to it (so a
 batch of a million runs never holds a million items), and turns its finished runs into a
-result (:class:`~russo_nb.types.BatchResult`, a ``ScenarioBatch``, ...). A :class:`Job` runs
+result (:class:`~russo_nb.model.types.BatchResult`, a ``ScenarioBatch``, ...). A :class:`Job` runs
 any set of plans together and owns everything they share: the concurrency cap, per-run
 timeouts, retries with exponential backoff, progress events, an async iterator over
 finished runs, cancellation that keeps finished runs, and error capture so one failing run
@@ -11,7 +11,8 @@ never loses the batch.
 
 Runs are scheduled round-robin: run 0 of every prompt (of every plan), then run 1, ...,
 so a batch stopped early still covers every prompt. A run's place in that order is
-:func:`run_position`; shared queues outside the engine (the recognition pool) serve runs by it.
+:func:`~russo_nb.model.threads.run_position`; shared queues outside the engine (the recognition pool)
+serve runs by it.
 
 Error policy (one place, for prompt and scenario runs alike), by exception class:
 
@@ -32,7 +33,7 @@ Waits, and how ``timeout=`` relates to them:
   when its deadline passes. It waits up to :data:`TEARDOWN_WAIT_S` for the cancelled attempt to
   unwind (its ``finally`` blocks, as for a stopped job), then abandons it. A sync agent blocked in
   its thread is let go at once: cancelling cannot reach it, and its thread no longer holds a slot
-  (:mod:`russo_nb.threads`), so a stuck agent cannot starve the runs after it.
+  (:mod:`russo_nb.model.threads`), so a stuck agent cannot starve the runs after it.
 - Waits *between* attempts (backoff, a server's ``Retry-After``) are not part of an attempt's
   ``timeout``; one run's retry waits together are at most ``timeout × (retries + 1)``, within
   :data:`MIN_RUN_WAIT_S`–:data:`MAX_RUN_WAIT_S` (60–600 s; 600 s without a timeout,
@@ -40,20 +41,19 @@ Waits, and how ``timeout=`` relates to them:
   keeps its last error (the message says so).
   ``retries`` is at most :data:`MAX_RETRIES`.
 - The rate limiter's wait for a start slot is bounded by the slowest accepted rate
-  (:data:`russo_nb.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
+  (:data:`russo_nb.model.ratelimit.MAX_INTERVAL_S` between starts) times the runs ahead of it.
 - When the job is stopped (``cancel()``, Ctrl-C), running attempts are cancelled and waited
   for up to :data:`TEARDOWN_WAIT_S` so agents' ``finally`` blocks and scenario teardowns
   finish; what still runs after that is abandoned (and logged).
 
 Runs that never finished are not built as objects: a stopped batch's ``runs`` is a
-:class:`~russo_nb.partial_runs.PartialRuns` sequence holding the finished runs and a count of
+:class:`~russo_nb.model.partial_runs.PartialRuns` sequence holding the finished runs and a count of
 unfinished ones per prompt; a ``cancelled`` run object is made only when one is looked at.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import math
 import time
@@ -65,9 +65,9 @@ import numpy as np
 
 from ..model.errors import InvalidArgumentError, RetryableError
 from ..model.partial_runs import present
+from ..model.ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
+from ..model.threads import job_threads, run_position, set_run_position
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
-from .ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
-from .threads import job_threads
 
 if TYPE_CHECKING:
     from ..model.columns import Run
@@ -90,9 +90,12 @@ __all__ = [
     "Plan",
     "Progress",
     "RemainingPlan",
+    "INFRASTRUCTURE_ERRORS",
     "finished_run",
+    "infrastructure_error",
     "resume_job",
     "run_position",
+    "runs_again",
     "WorkItem",
     "capture_error",
     "check_runs",
@@ -118,21 +121,6 @@ MAX_RETRIES = 100
 MAX_RUN_WAIT_S = 600.0
 #: The least of that bound when ``timeout`` is short: a rate-limited service gets a minute to recover.
 MIN_RUN_WAIT_S = 60.0
-
-
-_run_position: contextvars.ContextVar[int | None] = contextvars.ContextVar("russo_run_position", default=None)
-
-
-def run_position() -> int | None:
-    """The current run's place in its job's round-robin start order (0 first), or None outside a run.
-
-    A resource that a job's runs share and wait for in a queue (the offline agent's recognition
-    pool, :mod:`russo_nb.audio.transcribe`) serves them in this order, so the round-robin order
-    outlives the queue. Without it, a batch with no concurrency limit starts every run at once,
-    each prompt's runs reach the queue together when its clip is ready, and are served prompt by
-    prompt: a batch stopped early had whole prompts finished and most not run at all.
-    """
-    return _run_position.get()
 
 
 class WorkItem(Protocol[R]):
@@ -179,7 +167,7 @@ class Plan(Generic[R, B]):
         The default is the plan's :attr:`conditions` (one dict shared by every run). A plan that
         varies them per run (a sweep over voices and noise levels) overrides this and returns
         e.g. ``{**self.conditions, "voice": ..., "snr_db": ...}``, checked once with
-        :func:`russo_nb.conditions.check_conditions`; :meth:`item` hands it to the work item,
+        :func:`russo_nb.model.conditions.check_conditions`; :meth:`item` hands it to the work item,
         whose result (passed, failed or cancelled) carries it as ``run.conditions``.
         """
         return self.conditions
@@ -323,13 +311,13 @@ _SECONDS = "a number of seconds"
 class EngineOptions:
     """How a batch runs, declared once: every option's one default, its meaning and its checks.
 
-    Every surface takes these names: :func:`~russo_nb.runner.start_batch`, ``run_concurrent(_sync)``,
+    Every surface takes these names: :func:`~russo_nb.execution.runner.start_batch`, ``run_concurrent(_sync)``,
     ``start_scenarios``, ``start_suite``, ``start_sweep`` and ``run_demo`` as keyword arguments (or
     ``options=EngineOptions(...)``, see :func:`engine_options`), suite files as top-level keys, the ``russo``
-    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.arguments`), the pytest plugin as
+    command and the ``%russo`` magics as ``--flags`` (:mod:`russo_nb.surfaces.arguments`), the pytest plugin as
     marker keys and ``--russo-*`` options.
 
-    A :class:`~russo_nb.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
+    A :class:`~russo_nb.model.errors.RetryableError` (HTTP 429 / 5xx from an adapter) is always worth a
     retry when ``retries`` > 0, and waits at least its ``retry_after``; ``retry_on`` adds other errors.
     ``rate_limit`` ("10/s", "600/min", a number per second) spaces attempt starts.
     """
@@ -425,7 +413,7 @@ class EngineOptions:
         """Seconds to wait before attempt ``attempts + 1``: exponential backoff, capped.
 
         An exception that carries ``retry_after`` (seconds, e.g. from an HTTP 429's ``Retry-After``) waits
-        at least that long, up to :data:`~russo_nb.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
+        at least that long, up to :data:`~russo_nb.model.ratelimit.MAX_RETRY_AFTER_S`: the server's word beats
         the backoff cap, but a hostile value cannot park the batch.
         """
         backoff = min(math.ldexp(self.retry_backoff, min(max(attempts - 1, 0), 64)), self.retry_backoff_max)
@@ -450,7 +438,7 @@ class EngineOptions:
         return {} if self.rate_limit is None else {"rate_limit": str(self.rate_limit)}
 
     def metadata_fields(self) -> dict[str, Any]:
-        """The :class:`~russo_nb.types.BatchMetadata` fields these options fill (``params`` included)."""
+        """The :class:`~russo_nb.model.types.BatchMetadata` fields these options fill (``params`` included)."""
         return {
             "max_concurrency": self.max_concurrency,
             "timeout": self.timeout,
@@ -468,7 +456,7 @@ TEXT_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(EngineOptions) if f
 def option_from_text(name: str, text: str) -> Any:
     """The value of option ``name`` read from command-line ``text``, checked by the options' own rules.
 
-    Raises :class:`~russo_nb.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
+    Raises :class:`~russo_nb.model.errors.InvalidArgumentError` ``--flag needs <what>, got 'text'``.
     """
     item = next(item for item in fields(EngineOptions) if item.name == name)
     try:
@@ -485,7 +473,7 @@ def engine_options(options: EngineOptions | None = None, /, *, where: str = "", 
 
     The one way entry points combine an ``options=`` object with keyword arguments: a keyword
     left at None keeps the object's value. An unknown name is an
-    :class:`~russo_nb.errors.InvalidArgumentError` naming the close matches and every option.
+    :class:`~russo_nb.model.errors.InvalidArgumentError` naming the close matches and every option.
     """
     import difflib
 
@@ -547,7 +535,7 @@ class Executor(Protocol):
 
     ``check(job)`` runs when the job is built (before anything starts), to refuse what this executor
     cannot run with a clear error. The default is :class:`InProcessExecutor`; see
-    :class:`russo_nb.dask_executor.DaskExecutor` for a cluster.
+    :class:`russo_nb.execution.dask_executor.DaskExecutor` for a cluster.
     """
 
     def check(self, job: Job[Any]) -> None: ...
@@ -615,6 +603,7 @@ class Job(Generic[B]):
         self.progress = Progress(total=total)
         self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
         self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
+        self._cut_off: dict[tuple[int, int], Any] = {}  # (plan, slot) -> a run an executor brought back cancelled
         self._order: Iterator[tuple[int, int, int]] = self._schedule()
         self._issued = 0
         self._cap = 1
@@ -800,7 +789,7 @@ class Job(Generic[B]):
         total = self.total
         while self._issued < total and not self._stopping:
             index, unit, run = next(self._order)
-            _run_position.set(self._issued)  # this worker task's own context: read by shared queues
+            set_run_position(self._issued)  # this worker task's own context: read by shared queues
             self._issued += 1
             if not self._pending_worker and self._issued < total and len(self._workers) < self._cap:
                 self._spawn()
@@ -817,9 +806,17 @@ class Job(Generic[B]):
         """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
 
         The first result per slot is kept: a chunk an executor ran twice (its worker died after
-        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        finishing part of it) never counts a run twice. A ``cancelled`` result (cut off by the job's
+        cancel where it ran) is kept only to show that run in the result, never counted as finished,
+        and a finished result for the slot still replaces it. Returns whether this result was kept
+        as the slot's finished run.
         """
         if self._results[plan][slot] is not None:
+            return False
+        if result.status == "cancelled":
+            # cut off by the cancel where it ran (a Dask worker): not a finished run, so not counted, but the result
+            # shows it as it was cut off (a scenario run's set-up and teardown), as for a run cut off in process
+            self._cut_off[(plan, slot)] = result
             return False
         self._finish(plan, slot, result)
         return True
@@ -914,7 +911,7 @@ class Job(Generic[B]):
         """Plan ``index``'s results, unit-major; runs that never finished count as ``cancelled``.
 
         When every run finished this is the plain list. Otherwise it is a
-        :class:`~russo_nb.partial_runs.PartialRuns`: the unfinished runs are a count, each built
+        :class:`~russo_nb.model.partial_runs.PartialRuns`: the unfinished runs are a count, each built
         only when looked at (a stopped 1M-run batch never builds a million objects).
         """
         from ..model.partial_runs import PartialRuns
@@ -926,7 +923,11 @@ class Job(Generic[B]):
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
         in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
 
+        cut_off = {slot: run for (owner, slot), run in self._cut_off.items() if owner == index}
+
         def fill(slot: int) -> Any:
+            if slot in cut_off:
+                return cut_off[slot]
             item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
             return item.failed("cancelled", error, 0)
 
@@ -941,14 +942,20 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
-    def resume(self, on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[B]:
+    def resume(
+        self, on_progress: Callable[[Progress], Any] | None = None, *, executor: Executor | None = None, **engine: Any
+    ) -> Job[B]:
         """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
 
         Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
-        would have produced it. Engine options given (``max_concurrency=``, ``timeout=`` ...) replace
-        the job's own for the resumed runs. See :mod:`russo_nb.resume`.
+        would have produced it. It runs the cancelled runs and those lost to the infrastructure
+        (:func:`runs_again`: an ``error`` whose type is in :data:`INFRASTRUCTURE_ERRORS`, e.g. a
+        Dask cluster left without workers), never a run the agent answered or raised in. Engine
+        options given (``max_concurrency=``, ``timeout=`` ...) replace the job's own for the resumed
+        runs; ``executor``: where they run (default: the job's own; ``InProcessExecutor()`` when its
+        cluster is gone). See :mod:`russo_nb.execution.resume`.
         """
-        return resume_job(self, on_progress, **engine)
+        return resume_job(self, on_progress, executor=executor, **engine)
 
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
@@ -988,13 +995,36 @@ def finished_run(result: Run | None) -> bool:
     return result is not None and result.status != "cancelled"
 
 
+INFRASTRUCTURE_ERRORS = frozenset({"NoWorkers"})
+"""Error types that say where a run was to execute failed, not the agent: a resume runs them again.
+
+``NoWorkers``: the Dask cluster had no worker left before the run's chunk came back
+(:mod:`russo_nb.execution.dask_executor`), so the agent was never asked or its answer was lost.
+A chunk that *killed* every worker that tried it (``KilledWorker``) is not here: the agent may
+have killed them, and asking again would kill the next ones."""
+
+
+def infrastructure_error(result: Run | None) -> bool:
+    """A run that ended ``error`` for a reason of the machinery, not the agent (:data:`INFRASTRUCTURE_ERRORS`)."""
+    error = None if result is None or result.status != "error" else result.error
+    return error is not None and error.type in INFRASTRUCTURE_ERRORS
+
+
+def runs_again(result: Run | None) -> bool:
+    """What a resume runs: a run never made or ``cancelled``, or one lost to the infrastructure
+    (:func:`infrastructure_error`). A run the agent answered — passed, failed, its own error, a
+    timeout — is kept: resuming completes a batch that was cut short, it does not ask agents again."""
+    return not finished_run(result) or infrastructure_error(result)
+
+
 class RemainingPlan(Plan[Any, Any]):
     """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
 
     ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
-    never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
-    collect the whole, with the first job's start time; runs still unfinished stay a count
-    (:class:`~russo_nb.partial_runs.PartialRuns`), and the result's
+    never finished; those and the runs lost to the infrastructure (:func:`runs_again`) run again.
+    :meth:`collect` puts the new runs into those slots and lets ``plan`` collect the whole, with the first
+    job's start time; runs still unfinished stay a count
+    (:class:`~russo_nb.model.partial_runs.PartialRuns`), and the result's
     ``metadata.params["resumed"]["parts"]`` lists how many runs each part finished (the first
     job's, then each resume's).
     """
@@ -1005,7 +1035,7 @@ class RemainingPlan(Plan[Any, Any]):
         self.plan = plan
         self.previous = list(previous)
         for slot in np.flatnonzero(present(self.previous)).tolist():
-            if not finished_run(self.previous[slot]):  # a cancelled run object: runs again
+            if runs_again(self.previous[slot]):  # cancelled, or lost to the infrastructure: runs again
                 self.previous[slot] = None
         self.slots = np.flatnonzero(~present(self.previous))  # the unfinished slots, as numbers (no object per run)
         self.units = int(self.slots.size)
@@ -1067,10 +1097,17 @@ class RemainingPlan(Plan[Any, Any]):
         return self.plan.audio_store()
 
 
-def resume_job(job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[Any]:
-    """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
+def resume_job(
+    job: Job[Any],
+    on_progress: Callable[[Progress], Any] | None = None,
+    *,
+    executor: Executor | None = None,
+    **engine: Any,
+) -> Job[Any]:
+    """A new job that runs ``job``'s unfinished runs (:func:`runs_again`) and whose result is the whole batch.
 
-    Engine options given (not None) replace the job's own for the resumed runs (``max_concurrency`` ...).
+    Engine options given (not None) replace the job's own for the resumed runs (``max_concurrency`` ...);
+    ``executor`` the job's own executor.
     """
     if job._task is not None and not job._task.done():
         raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
@@ -1082,4 +1119,5 @@ def resume_job(job: Job[Any], on_progress: Callable[[Progress], Any] | None = No
         else:
             remaining.append(RemainingPlan(plan, results, job.started_at))
     settings = engine_options(job.settings, where="resume()", **engine)
-    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)
+    where = job.executor if executor is None else executor
+    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=where)

@@ -54,9 +54,9 @@ class Precision:
 
     def half_width_of(self, result: Any) -> float | None:
         """The current ± of ``result``'s pass rate (the view's clustered interval), None without finished runs."""
-        from ..results.view import build_view
+        from ..model.rendering import render
 
-        view = build_view(result, confidence=self.confidence, groups=False)
+        view = render("view_model", result, confidence=self.confidence, groups=False)  # the results room draws it
         if view.low is None or view.high is None:
             return None
         return (view.high - view.low) / 2
@@ -73,7 +73,7 @@ def _laid_out(previous: list[Any], units: int, old_runs: int, new_runs: int) -> 
 class PreciseBatch:
     """Rounds of a batch until :class:`Precision` is met: ``await`` / ``wait()`` it, ``cancel()`` it, ``result()``.
 
-    ``start(runs)`` prepares the batch with ``runs`` per prompt (a :class:`~russo_nb.engine.Job`).
+    ``start(runs)`` prepares the batch with ``runs`` per prompt (a :class:`~russo_nb.execution.engine.Job`).
     Each round after the first runs only the new run indices (seeds as an uninterrupted batch's)
     and merges them with what finished; ``result()`` at any time is the merged batch so far. It
     stands in for a job where one is expected (``progress``, ``on_progress``, ``executor``,

@@ -1,12 +1,20 @@
 """Resume a stopped batch: run only the runs that never finished, with the seeds they would have had,
 and merge them with the runs that did, so a Ctrl-C costs nothing.
 
-:meth:`russo_nb.engine.Job.resume` resumes a job of this session (``%russo resume NAME`` too);
+:meth:`russo_nb.execution.engine.Job.resume` resumes a job of this session (``%russo resume NAME`` too);
 :func:`resume` resumes a batch loaded from an export, given the agent (and synthesizer) to run
 it with, or for a scenario batch the scenarios it ran. A resumed run is built exactly as the
 first job would have built it: the same prompt (scenario), expected calls, conditions and
 derived seed (``derive_seed(seed, prompt, run)``), so the merged batch is the batch an
 uninterrupted job would have produced.
+
+What runs again (:func:`russo_nb.execution.engine.runs_again`, one rule for every resume): the
+runs that never finished (``cancelled``, or never made), and the runs that ended ``error`` for a
+reason of the infrastructure, not the agent — an error type in
+:data:`~russo_nb.execution.engine.INFRASTRUCTURE_ERRORS` (``NoWorkers``: the Dask cluster lost every
+worker before the run came back). Every run the agent answered stays as it is: passed, failed,
+timed out, or an error the agent (or its synthesizer, evaluator, effects) raised. Resuming completes
+a batch that was cut short; it never asks an agent again for an answer it already gave.
 """
 
 from __future__ import annotations
@@ -21,10 +29,24 @@ from .engine import EngineOptions, Job, RemainingPlan, engine_options
 
 if TYPE_CHECKING:
     from ..model.columns import Run
-    from ..scenario.batch import ScenarioBatch
     from .engine import Progress
 
-__all__ = ["resume", "resumed_text"]
+__all__ = ["check_seeds", "register_resume", "resume", "resumed_text", "run_columns"]
+
+ResumeKind = Callable[..., Job[Any]]
+"""How a batch kind resumes: ``(result, agent, components, on_progress, options, engine) -> Job``, where
+``agent`` is what :func:`resume` was given second and ``components`` its synthesizer, evaluator and effects."""
+
+_RESUMES: dict[type, ResumeKind] = {}
+
+
+def register_resume(kind: type, resume_kind: ResumeKind) -> None:
+    """Make :func:`resume` resume batches of type ``kind`` with ``resume_kind``.
+
+    The scenario room registers its ScenarioBatch as it is imported (a batch of it exists only then), so
+    this room, below it, never imports it (``tests/test_foundation_layering.py``).
+    """
+    _RESUMES[kind] = resume_kind
 
 
 def resume(
@@ -44,10 +66,11 @@ def resume(
     file; the components do not travel in it, so give the ``agent`` (and for a voice batch the
     ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
     effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
-    runs' own seeds). Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``,
-    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs that finished are kept as they are;
-    only the cancelled ones run, and the unfinished runs are read from the file's columns, never
-    built one object each.
+    runs' own seeds). Engine options (:class:`~russo_nb.execution.engine.EngineOptions`: ``max_concurrency``,
+    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs the agent answered are kept as they
+    are (passed, failed, timeout, its own error); the cancelled runs and the ``error`` runs lost to the
+    infrastructure (``NoWorkers``, see the module doc) run again, in this process. The runs' statuses
+    are read from the file's columns: the unfinished runs are never built one object each.
 
     A :class:`~russo_nb.scenario.ScenarioBatch` (a scenario batch's JSON lines / Parquet file)
     is resumed with the scenarios it ran in place of the agent: ``resume(batch, [scenario, ...])``
@@ -55,18 +78,12 @@ def resume(
     They run in the batch's order, with its runs per scenario, seed (None: each scenario's own)
     and conditions, so each missing (scenario, run) gets the seed it would have had.
     """
-    from ..scenario.batch import ScenarioBatch
     from .runner import start_batch
 
-    if isinstance(result, ScenarioBatch):
-        others = {"synthesizer": synthesizer, "evaluator": evaluator, "effects": effects}
-        given = [name for name, value in others.items() if value is not None]
-        if given:
-            raise InvalidArgumentError(
-                f"a scenario batch is resumed with its scenarios alone (they hold its agents, voices and judges); "
-                f"{' and '.join(given)} given: resume(batch, [scenario, ...])"
-            )
-        return _resume_scenarios(result, agent, on_progress, options, engine)
+    for kind, resume_kind in _RESUMES.items():
+        if isinstance(result, kind):
+            components = {"synthesizer": synthesizer, "evaluator": evaluator, "effects": effects}
+            return resume_kind(result, agent, components, on_progress, options, engine)
     if not isinstance(result, BatchResult):
         raise InvalidArgumentError(
             f"resume() takes a prompt batch (a result, or russo_nb.load_results(path)), not {type(result).__name__}"
@@ -116,80 +133,6 @@ def resume(
     return Job([RemainingPlan(plan, previous, started_at, parts)], job.settings, on_progress)
 
 
-def _resume_scenarios(
-    result: ScenarioBatch,
-    scenarios: Any,
-    on_progress: Callable[[Progress], Any] | None,
-    options: EngineOptions | None,
-    engine: dict[str, Any],
-) -> Job[Any]:
-    """A job running a loaded scenario batch's cancelled runs with ``scenarios`` (see :func:`resume`).
-
-    The scenarios are planned in the batch's order (a run's seed derives from its scenario's
-    place, ``derive_seed(seed, unit, run)``), with the batch's runs per scenario, seed (None: each
-    scenario's own) and conditions; the finished runs' seeds are checked against the plan's.
-    """
-    from ..scenario.batch import checked_scenarios, plan_scenarios
-
-    runs, metadata = result.runs, result.metadata
-    if not len(runs):
-        raise InvalidArgumentError("nothing to resume: the batch has no runs")
-    if scenarios is None:
-        raise InvalidArgumentError(
-            "a scenario batch is resumed with the scenarios it ran (they do not travel in its file): "
-            "resume(batch, [scenario, ...])"
-        )
-    given = {scenario.name: scenario for scenario in checked_scenarios(scenarios)}
-    name_of, index_of, status_of = _columns(runs)
-    ran = [str(name) for name in metadata.params.get("scenarios") or []]
-    names = ran + [name for name in dict.fromkeys(map(str, name_of)) if name not in ran]  # the plan's order
-    missing = [name for name in names if name not in given]
-    if missing:
-        raise InvalidArgumentError(
-            f"this batch ran scenarios {names}; give {missing} too: resume(batch, [scenario, ...])"
-        )
-    extra = [name for name in given if name not in names]
-    if extra:
-        raise InvalidArgumentError(f"scenarios {extra} are not in this batch (it ran {names}); leave them out")
-    counts: dict[str, int] = {}
-    for name, index in zip(name_of, index_of, strict=True):
-        counts[str(name)] = max(counts.get(str(name), 0), int(index) + 1)
-    if len(set(counts.values())) > 1:
-        raise InvalidArgumentError(
-            f"the scenarios of this batch ran different numbers of times ({counts}: a suite's scenario groups "
-            "merged into one batch); it cannot be resumed as one plan: rerun the groups, or resume their jobs"
-        )
-    per_scenario = max(max(counts.values()), metadata.runs_per_prompt or 0)
-    first = runs[int(next(row for row, name in enumerate(name_of) if str(name) == names[0]))]
-    settings = engine_options(options, where="resume()", **engine)
-    seed = settings.seed if settings.seed is not None else metadata.seed  # None: each scenario's own seed
-    base = BatchMetadata(name=metadata.name, tags=list(metadata.tags), **settings.metadata_fields())
-    plan = plan_scenarios(
-        [given[name] for name in names],
-        per_scenario,
-        seed=seed,
-        metadata=base,
-        conditions=dict(first.conditions or {}) or None,
-    )
-    unit_of = {name: unit for unit, name in enumerate(names)}
-    previous: list[Any] = [None] * (len(names) * per_scenario)
-    for row, status in enumerate(status_of):
-        if status != "cancelled":
-            run = runs[row]
-            previous[unit_of[str(run.prompt)] * per_scenario + int(run.run_index)] = run
-    _check_seeds(
-        plan,
-        previous,
-        each_unit=True,  # with no batch seed each scenario has its own
-        given="each scenario's own seed" if seed is None else f"seed={seed}",
-        fix="give the batch's seed: resume(batch, scenarios, seed=N), and the scenarios as they were "
-        "(a scenario's own seed= counts when the batch had none)",
-    )
-    parts = (metadata.params.get("resumed") or {}).get("parts") or ()
-    remaining = RemainingPlan(plan, previous, metadata.started_at.timestamp(), parts)
-    return Job([remaining], settings, on_progress)
-
-
 def resumed_text(params: dict[str, Any]) -> str:
     """ "Resumed: 7 runs, then 13" for a resumed batch (``params["resumed"]["parts"]``), "" otherwise."""
     parts = (params.get("resumed") or {}).get("parts") if isinstance(params.get("resumed"), dict) else None
@@ -211,7 +154,7 @@ class _Layout:
 
 def _layout(runs: Any) -> _Layout:
     """The batch's layout from its columns (a loaded table, a stopped batch) without building every run."""
-    prompt_of, index_of, status_of = _columns(runs)
+    prompt_of, index_of, status_of = run_columns(runs)
     first_row: dict[str, int] = {}
     for row, prompt in enumerate(prompt_of):
         first_row.setdefault(str(prompt), row)
@@ -219,7 +162,7 @@ def _layout(runs: Any) -> _Layout:
     return _Layout(list(first_row), max(int(index) for index in index_of) + 1, first_row, finished)
 
 
-def _columns(runs: Any) -> list[list[Any]]:
+def run_columns(runs: Any) -> list[list[Any]]:
     """Every run's prompt (a scenario's name), run index and status: from the runs' columns, else from the runs."""
     columns = [_column(runs, name) for name in ("prompt", "run_index", "status")]
     if all(column is not None for column in columns):
@@ -257,7 +200,7 @@ def _check_same_batch(plan: Any, previous: list[Any], metadata: BatchMetadata, s
         raise InvalidArgumentError(
             f"this batch was run with effects {names}, not {list(plan.ctx.effect_names)}; give the same effects"
         )
-    _check_seeds(
+    check_seeds(
         plan,
         previous,
         each_unit=False,  # every run's seed derives from the batch seed: one seeded run checks it
@@ -267,7 +210,7 @@ def _check_same_batch(plan: Any, previous: list[Any], metadata: BatchMetadata, s
     )
 
 
-def _check_seeds(plan: Any, previous: list[Any], *, each_unit: bool, given: str, fix: str) -> None:
+def check_seeds(plan: Any, previous: list[Any], *, each_unit: bool, given: str, fix: str) -> None:
     """Refuse finished runs whose seed is not the one ``plan`` gives their slot (another seed, another order).
 
     Checks the first seeded run, or with ``each_unit`` the first of each unit (prompt, scenario).

@@ -4,7 +4,7 @@ Each distinct prompt is synthesized once per batch and its clip shared by its ru
 (kept once in the batch's audio store under ``audio_key``); effects, when given,
 are applied per run with the run's own seed, and the audio the agent heard is what
 is stored. Everything else (cap, timeouts, retries, progress, cancellation, error
-capture) is the engine's job, see :mod:`russo_nb.engine`.
+capture) is the engine's job, see :mod:`russo_nb.execution.engine`.
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ _RUN_TEMPLATE = record_template(
 
 
 class PromptRun:
-    """One work item: one prompt, one run index (a sweep's items, russo_nb.sweep, subclass it)."""
+    """One work item: one prompt, one run index (a sweep's items, russo_nb.execution.sweep, subclass it)."""
 
     __slots__ = ("conditions", "ctx", "expected", "pid", "prompt", "run_index", "seed", "stage")
 
@@ -344,7 +344,7 @@ class PromptRun:
         )
 
     # What the run hears: the batch's synthesizer and effect chain. A sweep's work item
-    # (russo_nb.sweep) overrides these three with its cell's voice and chain.
+    # (russo_nb.execution.sweep) overrides these three with its cell's voice and chain.
     voice: tuple[str, Any] | None = None
     """``(label, synthesizer)`` speaking this run, or None for the batch's synthesizer."""
 
@@ -438,7 +438,7 @@ def plan_prompts(
     """Plan prompts × runs through ``pipeline`` (checked input; nothing runs yet).
 
     ``conditions`` (name → scalar) are carried by every run; a subclass of :class:`PromptPlan`
-    overriding :meth:`~russo_nb.engine.Plan.conditions_for` gives them per run.
+    overriding :meth:`~russo_nb.execution.engine.Plan.conditions_for` gives them per run.
     """
     conditions = check_conditions(conditions)
     prompt_list = normalize_prompts(prompts)
@@ -500,13 +500,13 @@ def start_batch(
 
     Same arguments as :func:`run_concurrent`; ``conditions`` (``{"agent_version": "v2"}``) is
     carried by every run and becomes a column of ``to_dataframe()`` and every export. Returns the
-    :class:`~russo_nb.engine.Job` to await, iterate over runs as they finish, or cancel (its
+    :class:`~russo_nb.execution.engine.Job` to await, iterate over runs as they finish, or cancel (its
     ``result()`` survives a cancel). The engine options (``timeout``, ``retries``, ``retry_on``,
-    ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.engine.EngineOptions`' fields,
+    ``retry_backoff``, ``rate_limit``, ``seed``, ...) are :class:`~russo_nb.execution.engine.EngineOptions`' fields,
     given as keywords or ``options=``. ``executor``: where the runs execute (default:
-    this process's event loop; a :class:`~russo_nb.dask_executor.DaskExecutor` ships them to a Dask cluster).
+    this process's event loop; a :class:`~russo_nb.execution.dask_executor.DaskExecutor` ships them to a Dask cluster).
     ``until=russo_nb.Precision(...)``: the rounds of runs to run until the interval is that narrow
-    (a :class:`~russo_nb.precision.PreciseBatch`, awaited, cancelled and read like a job).
+    (a :class:`~russo_nb.execution.precision.PreciseBatch`, awaited, cancelled and read like a job).
     """
     if until is not None:
         given = dict(
@@ -557,13 +557,13 @@ async def run_concurrent(
     """Run every prompt ``runs`` times concurrently and collect a :class:`BatchResult`.
 
     Covers 1 prompt × N runs, M prompts × 1 run and the M × N matrix. Options: the engine's
-    (:class:`~russo_nb.engine.EngineOptions`: ``timeout``, ``retries``/``retry_on``/``retry_backoff``,
+    (:class:`~russo_nb.execution.engine.EngineOptions`: ``timeout``, ``retries``/``retry_on``/``retry_backoff``,
     ``rate_limit``, ``seed``, or ``options=``), and ``effects``, ``resynthesize``, ``keep_audio``,
     ``on_progress``, ``name``, ``tags``, ``conditions`` (name → scalar,
     carried by every run: ``{"agent_version": "v2"}``), ``executor``.
     ``synthesizer=None`` is text mode: the agent gets the prompt text.
     ``until=russo_nb.Precision(half_width=0.05)`` keeps adding rounds of runs until the pass rate's
-    interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.precision`).
+    interval is that narrow (or a cap), and says why it stopped (:mod:`russo_nb.execution.precision`).
     """
     batch = start_batch(prompts, synthesizer, agent, evaluator, expect, runs, max_concurrency, until=until, **options)
     return await batch.wait()

@@ -2,11 +2,11 @@
 
 ``start_sweep(prompts, agent=..., expect=..., voices=[...], snr_db=[None, 20, 10, 5],
 conditions={...}, runs=5)`` plans prompts × voices × SNR levels × conditions × runs as one
-ordinary :class:`~russo_nb.engine.Job` over one plan (:class:`SweepPlan`, a prompt plan whose
+ordinary :class:`~russo_nb.execution.engine.Job` over one plan (:class:`SweepPlan`, a prompt plan whose
 units are *(prompt, cell)* and whose runs carry their cell as run conditions). So the engine
 does what it does for any batch (cap, timeouts, retries, progress, cancellation that keeps
 finished runs; ``executor=`` to run it on a Dask cluster), and the result is an ordinary
-:class:`~russo_nb.types.BatchResult` whose runs carry ``voice``, ``snr_db`` (NaN for clean) and
+:class:`~russo_nb.model.types.BatchResult` whose runs carry ``voice``, ``snr_db`` (NaN for clean) and
 ``condition``: exports, the history store, the explorer and ``paired_comparison`` take it as is;
 :func:`russo_nb.analysis.by_factor` and friends read the factors.
 
@@ -395,7 +395,7 @@ def start_sweep(
     "telephone": "telephone", "fast": "speed:1.25"}``), applied after the noise; only the labels
     given are run (include a ``None`` chain for a plain baseline). ``effects``: a chain applied
     to every run first. ``run_conditions``: constant run conditions (``{"agent_version": "v2"}``).
-    Engine options (:class:`~russo_nb.engine.EngineOptions`: ``max_concurrency``, ``timeout``,
+    Engine options (:class:`~russo_nb.execution.engine.EngineOptions`: ``max_concurrency``, ``timeout``,
     ``retries``, ``rate_limit``, ``seed`` ...) as :func:`russo_nb.start_batch`, ``executor`` too (a
     DaskExecutor runs the sweep on a cluster). ``await job`` gives a :class:`BatchResult` whose runs carry
     ``voice``, ``snr_db`` (NaN for clean) and ``condition``.

@@ -3,7 +3,7 @@
 Every run carries ``conditions`` (name → ``str`` / ``int`` / ``float`` / ``bool`` / ``None``;
 NaN is a float), empty for a plain batch. ``start_batch(..., conditions={"agent_version": "v2"})``
 (and ``run_concurrent``, ``run_concurrent_sync``, ``start_scenarios``) sets them for a whole
-batch; a plan gives them per run through :meth:`russo_nb.engine.Plan.conditions_for` (a sweep
+batch; a plan gives them per run through :meth:`russo_nb.execution.engine.Plan.conditions_for` (a sweep
 over voices and noise sets ``voice`` / ``snr_db`` per run). Each condition becomes a column of
 the runs frame (``to_dataframe()``) named as the condition, and every export keeps them.
 
@@ -58,7 +58,7 @@ def check_conditions(conditions: Mapping[str, Any] | None, what: str = "conditio
     """``conditions`` as a plain dict of scalars, or a clear error naming the bad name or value.
 
     The runs of a batch share the dict this returns (set it per run through a plan's
-    :meth:`~russo_nb.engine.Plan.conditions_for`, never by changing it in place).
+    :meth:`~russo_nb.execution.engine.Plan.conditions_for`, never by changing it in place).
     """
     if conditions is None:
         return {}

@@ -8,6 +8,8 @@ class. Subclasses also derive from the matching built-in (``ValueError``,
 from __future__ import annotations
 
 __all__ = [
+    "AgentConnectionError",
+    "AgentHTTPError",
     "AgentResponseError",
     "ConfigurationError",
     "ExpectationError",
@@ -97,6 +99,18 @@ class AgentResponseError(ValueError):
     or an answer over the size cap. Recorded as that run's error."""
 
 
+class AgentHTTPError(RuntimeError):
+    """The agent's server answered with an error status, redirected elsewhere, or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AgentConnectionError(RuntimeError):
+    """The agent's connection broke (closed before the answer was complete, refused, ...)."""
+
+
 class PatternTimeoutError(RussoError, TimeoutError):
     """A user-supplied regular expression ran past its time budget (catastrophic backtracking)."""
 
@@ -107,4 +121,4 @@ class StoreBusyError(RussoError, RuntimeError):
 
 class TooManyBlockingCallsError(RussoError, RuntimeError):
     """A run needed one more thread for a blocking call, but the job already runs
-    :data:`russo_nb.threads.MAX_THREADS` (stuck ones included). Recorded as that run's error."""
+    :data:`russo_nb.model.threads.MAX_THREADS` (stuck ones included). Recorded as that run's error."""

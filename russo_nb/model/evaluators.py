@@ -2,7 +2,7 @@
 
 :class:`ExactEvaluator` is russo's evaluator: names and argument values must be
 equal, with switches for order, extra arguments and extra calls. When a call does
-not match, its :class:`~russo_nb.types.ToolCallMatch` names the closest actual call
+not match, its :class:`~russo_nb.model.types.ToolCallMatch` names the closest actual call
 and what differs, so a failure says *why* and not only *that*.
 """
 
@@ -40,7 +40,7 @@ def _json_shaped(call: ToolCall) -> ToolCall:
     """``call`` with tuples in its arguments as lists, as expectations hold them (a JSON answer has no tuples).
 
     An in-process agent may answer ``seats=(1, 2)``; the expectation ``seats=(1, 2)`` is stored
-    as ``[1, 2]`` (see :mod:`russo_nb.expectations`), so the two still match.
+    as ``[1, 2]`` (see :mod:`russo_nb.model.expectations`), so the two still match.
     """
     if not _has_tuple(call.arguments):
         return call

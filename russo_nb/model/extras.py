@@ -1,7 +1,7 @@
 """Optional extras: the cloud SDKs some adapters need, and the one-line error when one is missing.
 
 ``pip install 'russo_nb[openai]'`` (openai), ``[google]`` (google-genai), ``[ws]`` (websockets),
-``[dask]`` (distributed, for :class:`~russo_nb.dask_executor.DaskExecutor`) or ``[all]``. The demo,
+``[dask]`` (distributed, for :class:`~russo_nb.execution.dask_executor.DaskExecutor`) or ``[all]``. The demo,
 the notebooks and every offline part of the package need none of them.
 """
 

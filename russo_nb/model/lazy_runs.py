@@ -16,6 +16,8 @@ list kept inside it, after which it behaves exactly as that list.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import operator
 from collections.abc import Iterator, MutableSequence
 from dataclasses import dataclass, field
@@ -25,35 +27,61 @@ import numpy as np
 
 from .columns import RUN_STATUSES
 from .run_fields import declared, model_default
-from .types import AgentResponse, RunError, SingleRunResult, construct_fast
+from .table_loads import Coded, Deferred
+from .types import SingleRunResult, construct_fast
 
-__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand"]
+__all__ = ["Coded", "LazyRuns", "RunColumnStore", "RunsOnDemand", "collections_paused", "status_counts_of"]
 
-Coded = tuple[np.ndarray, list[Any]]
-"""A column as ``(codes, values)``: row ``i`` holds ``values[codes[i]]`` (each distinct value once)."""
+
+def status_counts_of(codes: np.ndarray) -> dict[str, int]:
+    """How many runs ended in each status, in first-seen order, from a status column (codes into RUN_STATUSES)."""
+    counts = np.bincount(codes, minlength=len(RUN_STATUSES))
+    seen = [code for code in range(len(RUN_STATUSES)) if counts[code]]
+    first = {code: int(np.argmax(codes == code)) for code in seen}
+    return {RUN_STATUSES[code]: int(counts[code]) for code in sorted(seen, key=first.__getitem__)}
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[None]:
+    """No garbage collection inside (restored after): building the objects of 10,000 runs beside a large loaded
+    file would otherwise trigger many full collections, each walking every object of the file (seconds in all)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @dataclass
 class RunColumnStore:
-    """The columns of a batch's runs, converted and validated (one entry per run field).
+    """The columns of a batch's runs, converted and validated (one entry per run field a table keeps).
 
     ``coded``: the fields kept as distinct values (values are the field values): each text or bool field
-    with a column of its own (prompt, prompt_id, audio_key, ...), eval_result, effects, retried,
-    conditions, and text (the agent's text; ``''`` for none). ``status``: codes into
-    :data:`~russo_nb.model.columns.RUN_STATUSES`. ``numbers``: each number or time field with a column of its
-    own (run_index, latency_s, synth_s, attempts, seed, started_at) as a float array (NaN for missing),
+    with a column of its own (prompt, audio_key, ...) and each field made by the ``load`` it declares
+    (status: codes into :data:`~russo_nb.model.columns.RUN_STATUSES`, prompt_id, eval_result, error,
+    effects, retried, conditions, response; :mod:`russo_nb.model.table_loads`), or a function making
+    them when first asked for. ``numbers``: each number or time field with a column of its own
+    (run_index, latency_s, synth_s, attempts, seed, started_at) as a float array (NaN for missing),
     made the field's Python values by its declared dtype (:data:`russo_nb.model.run_fields.FIELDS`).
-    ``errors``: the RunError of each run that has one, by row. ``usage``: the usage counts per row (NaN: not reported).
-    ``has_text``: the file kept the agent's text, so every run gets a response.
     """
 
     n: int
-    coded: dict[str, Coded]
-    status: np.ndarray
-    numbers: dict[str, np.ndarray]
-    errors: dict[int, RunError] = field(default_factory=dict)
-    usage: dict[str, np.ndarray] = field(default_factory=dict)
-    has_text: bool = False
+    coded: dict[str, Coded | Deferred]
+    numbers: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def column(self, name: str) -> Coded:
+        """Field ``name``'s values as codes into distinct values (a deferred one made now, once)."""
+        values = self.coded[name]
+        if callable(values):
+            values = self.coded[name] = values()
+        return values
+
+    @property
+    def status(self) -> np.ndarray:
+        """Each run's status as codes into :data:`~russo_nb.model.columns.RUN_STATUSES`."""
+        return self.column("status")[0]
 
 
 def _optional_list(values: np.ndarray, whole: bool = False) -> list[Any]:
@@ -71,9 +99,8 @@ def _left_out() -> dict[str, Any]:
 
 
 def _cell_fields() -> tuple[str, ...]:
-    """The run fields built from per-row cells: every declared field of a prompt run but the error (the store's
-    error rows) and the fields a table leaves out (a field declared without a loader fails the round-trip tests)."""
-    return tuple(spec.name for spec in declared("prompts") if spec.name != "error" and not spec.not_in_table)
+    """The run fields built from per-row cells: every declared field of a prompt run but those a table leaves out."""
+    return tuple(spec.name for spec in declared("prompts") if not spec.not_in_table)
 
 
 class RunsOnDemand(MutableSequence[Any]):
@@ -176,7 +203,6 @@ class LazyRuns(RunsOnDemand):
         self._store: RunColumnStore | None = store
         self._built: list[SingleRunResult | None] | None = None
         self._rows: dict[str, list[Any]] | None = None
-        self._responses: Coded | None = None
         self._list: list[SingleRunResult] | None = None  # set by the first mutation
         self._complete = False  # every run built
         self._fields = _cell_fields()
@@ -199,28 +225,15 @@ class LazyRuns(RunsOnDemand):
             from .types import count_statuses
 
             return count_statuses(self._list or [])
-        codes = self._store.status
-        counts = np.bincount(codes, minlength=len(RUN_STATUSES))
-        seen = [code for code in range(len(RUN_STATUSES)) if counts[code]]
-        first = {code: int(np.argmax(codes == code)) for code in seen}
-        return {RUN_STATUSES[code]: int(counts[code]) for code in sorted(seen, key=first.__getitem__)}
+        return status_counts_of(self._store.status)
 
     def field_values(self, name: str) -> tuple[list[int] | None, list[Any]] | None:
         """Run field ``name`` for every run: ``(codes, distinct values)`` or ``(None, values)``; None once mutated."""
         store = self._store
         if store is None:
             return None
-        if name == "status":
-            return store.status.tolist(), list(RUN_STATUSES)
-        if name == "response":
-            codes, values = self._response_codes()
-            return codes.tolist(), values
-        if name == "error":
-            codes = np.zeros(store.n, dtype=np.int64)
-            codes[list(store.errors)] = np.arange(1, len(store.errors) + 1)
-            return codes.tolist(), [None, *store.errors.values()]
         if name in store.coded:
-            codes, values = store.coded[name]
+            codes, values = store.column(name)
             return codes.tolist(), values
         if name in self._left_out:
             return [0] * store.n, [self._left_out[name]]
@@ -253,56 +266,18 @@ class LazyRuns(RunsOnDemand):
         if "prompt" not in rows:
             store = self._store
             assert store is not None
-            for name, (codes, values) in store.coded.items():
+            for name in store.coded:
+                codes, values = store.column(name)
                 rows[name] = [values[code] for code in codes.tolist()]
-            rows["status"] = [RUN_STATUSES[code] for code in store.status.tolist()]
-            codes, responses = self._response_codes()
-            rows["response"] = [responses[code] for code in codes.tolist()]
         return rows
-
-    def _response_codes(self) -> Coded:
-        """Each run's response as codes into the distinct responses (None when the file kept no text or usage)."""
-        if self._responses is not None:
-            return self._responses
-        import pandas as pd
-
-        store = self._store
-        assert store is not None
-        eval_codes, evals = store.coded["eval_result"]
-        text_codes, texts = store.coded["text"]
-        names = list(store.usage)
-        keys = pd.DataFrame({"eval": eval_codes, "text": text_codes} | {name: store.usage[name] for name in names})
-        codes = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
-        _, first_rows = np.unique(codes, return_index=True)
-        values: list[Any] = []
-        for row in first_rows.tolist():
-            usage = {
-                name: float(store.usage[name][row])
-                for name in names
-                if store.usage[name][row] == store.usage[name][row]
-            }
-            if not (store.has_text or usage):
-                values.append(None)
-                continue
-            values.append(
-                AgentResponse.model_construct(
-                    tool_calls=evals[eval_codes[row]].actual,
-                    text=texts[text_codes[row]] or None,
-                    raw=None,
-                    usage=usage or None,
-                )
-            )
-        self._responses = (codes, values)
-        return self._responses
 
     def _build(self, row: int) -> SingleRunResult:
         cells = self._cells()
         return self._run(row, [cells[name][row] for name in self._fields])
 
     def _run(self, row: int, values: list[Any] | tuple[Any, ...]) -> SingleRunResult:
-        """Run ``row`` from its cells (in :func:`_cell_fields` order), its error, and the defaults of the rest."""
+        """Run ``row`` from its cells (in :func:`_cell_fields` order) and the defaults of the rest."""
         fields = dict(zip(self._fields, values))
-        fields["error"] = self._store.errors.get(row)  # type: ignore[union-attr]
         fields.update(self._left_out)  # a run table file keeps no transcript
         return construct_fast(SingleRunResult, fields)
 
@@ -334,7 +309,7 @@ class LazyRuns(RunsOnDemand):
         """Every run as a plain list, from now on the only storage (the columns are dropped)."""
         if self._list is None:
             self._list = list(self._build_all())
-            self._store = self._built = self._rows = self._responses = None
+            self._store = self._built = self._rows = None
         return self._list
 
     def __len__(self) -> int:

@@ -4,7 +4,7 @@ An agent that builds a fresh response per run makes 100,000 equal ``ToolCall``,
 ``AgentResponse`` and ``EvalResult`` objects in a 100,000-run batch. :class:`RunInterner`
 hands back one shared instance per distinct value, so a batch holds each distinct call,
 evaluation and response once while ``result.runs`` still yields ordinary
-:class:`~russo_nb.types.SingleRunResult` objects. The engine interns each run as it
+:class:`~russo_nb.model.types.SingleRunResult` objects. The engine interns each run as it
 finishes (so the peak stays low); :func:`compact` does the same for a batch built another
 way. Values that cannot be compared cheaply (unhashable, self-referencing) are kept as they are.
 """

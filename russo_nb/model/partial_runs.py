@@ -8,7 +8,7 @@ afterwards unless it was indexed). Counts (``status_counts``) and the per-prompt
 view and the runs frame read (:meth:`field_values`) come without building the unfinished
 runs; iterating builds each one on the fly, one at a time.
 
-It is a :class:`~russo_nb.lazy_runs.LazyRuns`: indexing, slicing, ``len``, ``==`` with a list,
+It is a :class:`~russo_nb.model.lazy_runs.LazyRuns`: indexing, slicing, ``len``, ``==`` with a list,
 pickling (as a plain list) and the first mutation (which turns it into a plain list) behave
 the same.
 """
@@ -126,7 +126,7 @@ class PartialRuns(LazyRuns):
     def units(self) -> list[UnitRuns] | None:
         """Per unit in order: its finished runs and a count of its unfinished ones, building at most one run a unit.
 
-        What the view aggregates per prompt (:func:`russo_nb.view.model.prompt_rows`, the summary's
+        What the view aggregates per prompt (:func:`russo_nb.results.view.model.prompt_rows`, the summary's
         lines): a stopped 1 × 1M batch is read in milliseconds. None once the runs became a list.
         """
         if self._list is not None:

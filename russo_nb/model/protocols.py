@@ -2,7 +2,7 @@
 
 They are structural (``typing.Protocol``): any object with the right method works,
 nobody has to inherit. :func:`as_agent` and friends check an object up front and
-raise a clear :class:`~russo_nb.errors.ProtocolError` when a method is missing.
+raise a clear :class:`~russo_nb.model.errors.ProtocolError` when a method is missing.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def check_effects(effects: Any) -> list[Any]:
     """Return effect objects as a list, raising a clear error for one without ``apply(audio, rng)``.
 
     Only checks objects: turning an effects option (spec strings, component mappings, lists)
-    into effects is :func:`russo_nb.pipeline.build_effects`, which calls this.
+    into effects is :func:`russo_nb.execution.pipeline.build_effects`, which calls this.
     """
     from .errors import InvalidArgumentError
 
@@ -102,7 +102,7 @@ async def apply_effects(audio: Audio, effects: list[Any], seed: int) -> Audio:
     """Run an effect chain off the event loop with one seeded generator, so runs differ reproducibly."""
     import numpy as np
 
-    from ..execution.threads import run_blocking
+    from .threads import run_blocking
 
     def chain() -> Audio:
         rng = np.random.default_rng(seed)
@@ -161,7 +161,7 @@ class FunctionAgent:
         """Call the wrapped function and normalize what it returns."""
         if self._is_async:
             return coerce_response(await self.func(audio))
-        from ..execution.threads import run_blocking
+        from .threads import run_blocking
 
         value = await run_blocking(self.func, audio)  # a blocking function never stalls the other runs
         if inspect.isawaitable(value):

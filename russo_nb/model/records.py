@@ -106,26 +106,37 @@ class _Table:
             encoded = encode(obj)
             key: Any = content(encoded)
         elif kind is str:
-            key: Any = (obj,)  # a tuple never equals a JSON text key
-        elif kind is list and all(type(item) is str for item in obj):
-            key = (None, *obj)
-        elif kind is dict and all(type(value) in _SCALARS for value in obj.values()):
-            key = (_DICT, *((name, type(value), value) for name, value in obj.items()))  # 1, 1.0, True differ
+            key = (obj,)  # a tuple never equals a JSON text key
+        elif kind is list:
+            key = _texts_key(obj)
+        elif kind is dict and _SCALARS.issuperset(map(type, obj.values())):
+            key = (_DICT, *[(name, type(value), value) for name, value in obj.items()])  # 1, 1.0, True differ
         else:
             key = None
-        number = None if key is None else self._by_key.get(key)
+        if key is not None:
+            number = self._by_key.get(key)
+            if number is not None:  # an equal value made afresh (each run's own copy): no identity entry for it
+                return number
+        if encoded is _UNSET:
+            encoded = encode(obj)
+        text = dumps_safe(encoded)
+        number = self._by_key.get(text)
         if number is None:
-            if encoded is _UNSET:
-                encoded = encode(obj)
-            text = dumps_safe(encoded)
-            number = self._by_key.get(text)
-            if number is None:
-                number = self._by_key[text] = len(self.items)
-                self.items.append(encoded)
-            if key is not None:
-                self._by_key[key] = number
+            number = self._by_key[text] = len(self.items)
+            self.items.append(encoded)
+        if key is not None:
+            self._by_key[key] = number
         self._by_id[id(obj)] = (obj, number)  # keeps obj alive so its id is not reused
         return number
+
+
+def _texts_key(value: list[Any]) -> tuple[Any, ...] | None:
+    """The key of a list of texts (None when an item is not a text)."""
+    try:
+        "".join(value)  # a TypeError names an item that is not a text, in C
+    except TypeError:
+        return None
+    return (None, *value)
 
 
 def _listed_form(value: Any) -> Any:
@@ -359,8 +370,6 @@ def record_fields(kind: str) -> tuple[RecordField, ...]:
     """The cells of a ``prompts`` or ``scenarios`` run, in row order, from :data:`russo_nb.model.run_fields.FIELDS`."""
     if kind not in V2_CELLS:
         raise InvalidArgumentError(f"runs are of kind 'prompts' or 'scenarios', not {kind!r}")
-    if kind == "scenarios":
-        from ..scenario import result  # noqa: F401  (registers the scenario run's models with run_fields)
     return run_fields.derived(("record", kind), lambda: _record(kind))
 
 
@@ -402,6 +411,19 @@ _CHECKS = {
 }
 
 _MISSING: Any = object()
+
+
+def cell_taken(check: str) -> Callable[[Any], bool] | None:
+    """Whether the run builder takes a plain cell of ``check`` as it is (the same test it compiles from
+    ``_CHECKS``); None for ``any`` (every cell is taken). A cell it would not take it fixes or refuses."""
+    if check not in _CHECKS:
+        return None
+
+    def make() -> Callable[[Any], bool]:
+        env = {"MAX_WHOLE": MAX_WHOLE, "STATUSES": _STATUSES}
+        return eval(f"lambda cell: not ({_CHECKS[check].format('cell')})", env)  # our own expression, as _compile
+
+    return run_fields.derived(("cell taken", check), make)
 
 
 def _compiled(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -478,9 +500,8 @@ def run_kind(runs: Sequence[Any]) -> str:
     """``scenarios`` when the runs are scenario runs, else ``prompts`` (an empty chunk is ``prompts``)."""
     if not runs or isinstance(runs[0], SingleRunResult):
         return "prompts"
-    from ..scenario.result import ScenarioResult
-
-    if isinstance(runs[0], ScenarioResult):
+    scenario_run = run_fields.scenario_run_model()  # a scenario run exists only once its package is imported
+    if scenario_run is not None and isinstance(runs[0], scenario_run):
         return "scenarios"
     raise InvalidArgumentError(
         f"encode_runs takes SingleRunResult or ScenarioResult runs, got {type(runs[0]).__name__}"

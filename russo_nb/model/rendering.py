@@ -1,9 +1,11 @@
-"""Views of results registered by the layers that draw them, so data classes import no view code.
+"""Views and measures of results registered by the rooms that make them, so lower rooms import no code above them.
 
-``BatchResult._repr_html_`` or ``ScenarioBatch.to_dataframe`` call :func:`render` with a
-view name; :mod:`russo_nb.analysis` and :mod:`russo_nb.notebook` own the functions, and
+``BatchResult._repr_html_``, ``ScenarioBatch.to_dataframe`` / ``pass_hat_k`` or the engine's
+:class:`~russo_nb.execution.precision.Precision` call :func:`render` with a view name;
+:mod:`russo_nb.results` and :mod:`russo_nb.surfaces.notebook` own the functions, and
 ``russo_nb/__init__`` registers them (lazily: nothing heavy is imported until a view is
-asked for). Dependencies then point one way: types → (nothing above), analysis/notebook → types.
+asked for). Dependencies then point one way: model, execution, scenario → (nothing above);
+results, surfaces → them (``tests/test_foundation_layering.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Rendered:
     """How a batch shows itself (prompt and scenario batches alike): every form comes from one registered view.
 
     ``summary()`` / ``str()`` are the ``summary_text`` view; a notebook gets the ``mimebundle`` view
-    (plain text and rich HTML, see :mod:`russo_nb.view`).
+    (plain text and rich HTML, see :mod:`russo_nb.results.view`).
     """
 
     def summary(self) -> str:
@@ -45,9 +47,9 @@ class Rendered:
         return self.summary()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.view`)."""
+        """Plain text and rich HTML from one view of the batch (see :mod:`russo_nb.results.view`)."""
         return render("mimebundle", self)
 
     def _repr_html_(self) -> str:
-        """Rich HTML for notebooks (pass rates, per-prompt table, failures); see russo_nb.view."""
+        """Rich HTML for notebooks (pass rates, per-prompt table, failures); see russo_nb.results.view."""
         return self._repr_mimebundle_()["text/html"]

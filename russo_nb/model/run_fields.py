@@ -12,7 +12,9 @@ and / or a scenario run (:class:`~russo_nb.scenario.ScenarioResult`):
   SQL columns (``sql``), all from :func:`run_table`; a field no column keeps says why
   (``not_in_table``) and a table loads it back as the model's default;
 - how a **CSV / Parquet file loads it back** into a batch kept as columns
-  (:class:`russo_nb.model.lazy_runs.LazyRuns`): a field's own column is read by its dtype;
+  (:class:`russo_nb.model.lazy_runs.LazyRuns`): a field's own column is read by its dtype, a field
+  kept otherwise (several columns, JSON, a category) by the ``load`` it declares
+  (:mod:`russo_nb.model.table_loads`);
 - whether the **notebook** shows it (``shown``): a column of the runs table and a fact in the run detail.
 
 So adding a field to the run models is one edit here: a scalar with a ``dtype`` reaches every
@@ -29,6 +31,16 @@ from typing import Any, Literal
 
 from .columns import RUN_STATUSES, ColumnDtype, FieldGetter, RunColumn, calls_text, field
 from .serialize import dumps_safe, evaluation_to_plain, plain
+from .table_loads import (
+    load_conditions,
+    load_effects,
+    load_error,
+    load_evaluation,
+    load_prompt_id,
+    load_response,
+    load_retried,
+    load_status,
+)
 from .types import Audio, EvalResult, RetriedAttempt, RunError, construct_fast, retried_text
 
 __all__ = [
@@ -51,6 +63,7 @@ __all__ = [
     "run_json",
     "run_table",
     "run_to_plain",
+    "scenario_run_model",
 ]
 
 PROMPTS: tuple[str, ...] = ("prompts",)
@@ -94,8 +107,9 @@ class RunField:
     table has it, default ``kinds``; ``frame=False``: in files only); ``columns``: further columns
     read from the field. ``not_in_table``: why no column keeps the field (then it is required).
     ``load``: how a CSV / Parquet file rebuilds a prompt-run field that no column of a plain dtype
-    (:data:`OWN_DTYPE_LOADS`) gives as it is (several columns, JSON, a category): the name of one of
-    :data:`russo_nb.results.report.tables.TABLE_LOADERS`; loading a file says which field lacks one.
+    (:data:`OWN_DTYPE_LOADS`) gives as it is (several columns, JSON, a category): ``load(table, spec)``
+    makes the field's values from the file's columns (:mod:`russo_nb.model.table_loads`); loading a file
+    says which field lacks one.
     ``shown``: the runs table shows the field's own column.
     """
 
@@ -115,7 +129,7 @@ class RunField:
     frame: bool = True
     columns: tuple[RunColumn, ...] = ()
     not_in_table: str = ""
-    load: str = ""
+    load: Callable[[Any, Any], Any] | None = None
     shown: Shown | None = None
 
     def own_column(self) -> RunColumn | None:
@@ -255,14 +269,16 @@ def _usage_column(name: str, doc: str) -> RunColumn:
 def _criteria_field(outcome: Literal["passed", "failed"], verb: str, *more: RunColumn) -> RunField:
     """``passed_criteria`` / ``failed_criteria``: the criteria a scenario run met or missed, and their count."""
     name = f"{outcome}_criteria"
-    count = RunColumn(
-        f"criteria_{outcome}", lambda r: len(getattr(r, name)), "int", f"Criteria {verb}.", kinds=SCENARIOS
-    )
+    count = RunColumn(f"criteria_{outcome}", field(name, len), "int", f"Criteria {verb}.", kinds=SCENARIOS)
     return _texts_field(name, SCENARIOS, f"The criteria {verb}.", columns=(count, *more))
 
 
 def _tool_names(ev: EvalResult | None) -> str:
     return ", ".join(call.name for call in ev.actual) if ev is not None else ""
+
+
+def _or_blank(text: str | None) -> str:
+    return text or ""
 
 
 def _is_passed(status: Any) -> bool:
@@ -364,16 +380,21 @@ def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
     return [[event.phase, event.at, event.detail] for event in run.lifecycle]
 
 
-# The scenario run's models live in the scenario package, which runs scenarios through the engine,
-# and the engine reads these declarations: this module never imports it (that closed an import
-# circle of packages). russo_nb.scenario.result hands its models here as it is imported, and what
-# builds scenario runs from their cells (russo_nb.model.records) imports it first.
+# The scenario run's models live in the scenario room, which runs scenarios through the engine, and
+# the engine reads these declarations: the model room never imports it (a room imports only the rooms
+# below it, tests/test_foundation_layering.py). russo_nb.scenario.result hands its models here as it is
+# imported; what reads scenario runs from a file (russo_nb.results.report, the store) imports it first.
 _SCENARIO_MODELS: dict[str, type] = {}
 
 
 def register_scenario_models(*models: type) -> None:
     """Called by :mod:`russo_nb.scenario.result` when imported: ScenarioResult and the models of its fields."""
     _SCENARIO_MODELS.update((model.__name__, model) for model in models)
+
+
+def scenario_run_model() -> type | None:
+    """ScenarioResult once :mod:`russo_nb.scenario` is imported, else None (then no scenario run exists yet)."""
+    return _SCENARIO_MODELS.get("ScenarioResult")
 
 
 def _scenario_model(name: str) -> Any:
@@ -498,6 +519,7 @@ FIELDS: tuple[RunField, ...] = (
         dtype="str",
         sql="TEXT",
         column_kinds=BOTH,
+        load=load_prompt_id,
     ),
     RunField(
         "run_index",
@@ -517,7 +539,7 @@ FIELDS: tuple[RunField, ...] = (
         sql="TEXT",
         columns=(RunColumn("passed", field("status", _is_passed), "bool", "status == 'passed'.", sql="INTEGER"),),
         shown=Shown("status", 9),
-        load="status",
+        load=load_status,
     ),
     RunField(
         "eval_result",
@@ -558,7 +580,7 @@ FIELDS: tuple[RunField, ...] = (
                 frame=False,
             ),
         ),
-        load="evaluation",
+        load=load_evaluation,
     ),
     RunField(
         "error",
@@ -585,7 +607,7 @@ FIELDS: tuple[RunField, ...] = (
             RunColumn("error_cause", _error_part("cause"), "str", "What the error was raised from.", frame=False),
             RunColumn("error_agent", _error_part("agent"), "str", "The scenario agent that raised it.", frame=False),
         ),
-        load="error",
+        load=load_error,
     ),
     RunField(
         "latency_s",
@@ -641,7 +663,7 @@ FIELDS: tuple[RunField, ...] = (
                 frame=False,
             ),
         ),
-        load="retried",
+        load=load_retried,
     ),
     _texts_field(
         "effects",
@@ -658,7 +680,7 @@ FIELDS: tuple[RunField, ...] = (
                 sql="TEXT",
             ),
         ),
-        load="effects",
+        load=load_effects,
     ),
     RunField(
         "audio_key",
@@ -693,7 +715,7 @@ FIELDS: tuple[RunField, ...] = (
             _usage_column("audio_s", "Seconds of audio sent to the agent (NaN: unknown)."),
             RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
         ),
-        load="response",
+        load=load_response,
     ),
     RunField(
         "transcript",
@@ -718,7 +740,7 @@ FIELDS: tuple[RunField, ...] = (
                 sql="TEXT",
             ),
         ),
-        load="conditions",
+        load=load_conditions,
     ),
     # -- scenario runs ---------------------------------------------------------------------------
     RunField(
@@ -742,7 +764,7 @@ FIELDS: tuple[RunField, ...] = (
         columns=(
             RunColumn(
                 "n_turns",
-                lambda r: r.transcript,
+                field("transcript"),
                 "Int64",
                 "Messages in the transcript.",
                 render=_n_turns,
@@ -758,7 +780,7 @@ FIELDS: tuple[RunField, ...] = (
         "missed",
         RunColumn(
             "failed_criteria",
-            lambda r: "; ".join(r.failed_criteria),
+            field("failed_criteria", "; ".join),
             "str",
             "The missed criteria.",
             kinds=SCENARIOS,
@@ -771,14 +793,14 @@ FIELDS: tuple[RunField, ...] = (
         SCENARIOS,
         "The judge's reasoning.",
         columns=(
-            RunColumn("reasoning", lambda r: r.reasoning or "", "str", "The judge's reasoning.", kinds=SCENARIOS),
+            RunColumn("reasoning", field("reasoning", _or_blank), "str", "The judge's reasoning.", kinds=SCENARIOS),
         ),
     ),
     _texts_field(
         "tags",
         SCENARIOS,
         "The scenario's tags.",
-        columns=(RunColumn("tags", lambda r: ", ".join(r.tags), "str", "The scenario's tags.", kinds=SCENARIOS),),
+        columns=(RunColumn("tags", field("tags", ", ".join), "str", "The scenario's tags.", kinds=SCENARIOS),),
     ),
     RunField("thread_id", SCENARIOS, "The conversation's thread id.", dtype="str"),
     RunField(
@@ -831,7 +853,7 @@ WHOLE_RUN_COLUMNS: tuple[RunColumn, ...] = (
         lambda r: r,
         "json",
         "The whole scenario run as JSON (transcript, criteria, scores, lifecycle; clips by key): loads back exactly.",
-        render=lambda run: run.model_dump_json(fallback=repr),
+        render=lambda run: run_json(run),  # a lone surrogate in a transcript is escaped, not an export error
         frame=False,
         kinds=SCENARIOS,
     ),

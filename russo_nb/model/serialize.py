@@ -10,11 +10,14 @@ reads them back), cycles replaced by ``"<cycle>"`` and unknown objects by their 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from .types import EvalResult, ToolCall, ToolCallMatch, construct_fast
 
 __all__ = [
+    "dumps_ascii",
     "dumps_safe",
     "evaluation_from_plain",
     "evaluation_to_plain",
@@ -98,6 +101,47 @@ def dumps_safe(value: Any) -> str:
         return _COMPACT.encode(value)  # json.dumps(value, default=_fallback, separators=(",", ":")), one encoder
     except (ValueError, TypeError, RecursionError):
         return json.dumps(plain(value), default=repr, separators=(",", ":"))
+
+
+def _rust_encoder() -> Callable[[Any], bytes] | None:
+    """pydantic-core's JSON encoder when it writes NaN / inf as Python's json does (``NaN``, ``Infinity``)."""
+    try:
+        from pydantic_core import to_json
+
+        if to_json([float("nan"), float("inf")], inf_nan_mode="constants") != b"[NaN,Infinity]":
+            return None
+    except (ImportError, TypeError, ValueError):  # an older pydantic-core: no inf_nan_mode
+        return None
+    return partial(to_json, inf_nan_mode="constants")
+
+
+_RUST_JSON = _rust_encoder()
+
+
+def dumps_ascii(values: Iterable[Any]) -> list[bytes]:
+    """Each value as :func:`dumps_safe` writes it (compact, ASCII-escaped JSON that cannot fail), as ASCII bytes.
+
+    Written by pydantic-core's encoder (twice the speed of :mod:`json` on a scenario run's row: the
+    JSON-lines export of 10,000 scenario runs encodes one row per run); a value it refuses (a lone
+    surrogate, a cycle, a type it does not know) or whose JSON is not ASCII (any non-ASCII text:
+    ``dumps_safe`` escapes it, so a line never holds a character ``str.splitlines`` splits at) goes
+    through :func:`dumps_safe`. Values JSON does not know but pydantic does (a ``datetime``, a
+    ``set``, bytes) are written as pydantic writes them, where ``dumps_safe`` writes their ``repr``.
+    """
+    encode = _RUST_JSON
+    out: list[bytes] = []
+    add = out.append
+    for value in values:
+        if encode is not None:
+            try:
+                data = encode(value)
+            except (ValueError, TypeError, RecursionError):  # PydanticSerializationError is a ValueError
+                data = None
+            if data is not None and data.isascii():
+                add(data)
+                continue
+        add(dumps_safe(value).encode("ascii"))
+    return out
 
 
 def safe_text(text: str) -> str:

@@ -44,7 +44,7 @@ __all__ = [
     "ToolCallMatch",
     "format_call",
     "format_usage",
-    "group_runs",
+    "runs_by",
     "prompt_id",
     "retried_text",
     "as_batch_result",
@@ -62,7 +62,7 @@ RunKind = Literal["prompt", "scenario"]
 AudioFormat = Literal["wav", "pcm", "mp3", "ogg"]
 
 ConditionValue = str | int | float | bool | None
-"""What one condition of a run holds: a scalar (NaN allowed: it is a float). See :mod:`russo_nb.conditions`."""
+"""What one condition of a run holds: a scalar (NaN allowed: it is a float). See :mod:`russo_nb.model.conditions`."""
 
 Conditions = dict[str, ConditionValue]
 """A run's conditions: condition name → scalar (a voice, an SNR, an agent version ...)."""
@@ -114,7 +114,7 @@ def construct_fast(cls: type[M], values: dict[str, Any]) -> M:
     per-field bookkeeping and shares one fields-set per class, which halves the
     time and memory of a 100,000-run batch. ``values`` names every field, or the
     fields it leaves out get their defaults (a field added to a run model since the
-    caller was written: see :data:`russo_nb.run_fields.FIELDS`).
+    caller was written: see :data:`russo_nb.model.run_fields.FIELDS`).
     """
     fields_set = _FIELD_SETS.get(cls)
     if fields_set is None:
@@ -466,7 +466,7 @@ class SingleRunResult(BaseModel):
         """True when the run finished and its evaluation passed."""
         return self.status == "passed"
 
-    # -- the Run protocol (russo_nb.columns.Run), shared with scenario runs -------------------
+    # -- the Run protocol (russo_nb.model.columns.Run), shared with scenario runs -------------------
     @property
     def expected_calls(self) -> list[ToolCall]:
         """The tool calls the run expected."""
@@ -569,7 +569,7 @@ class BatchMetadata(BaseModel):
 
 @runtime_checkable
 class ColumnarRuns(Protocol):
-    """Runs kept as columns (a loaded CSV / Parquet batch, :class:`russo_nb.lazy_runs.LazyRuns`).
+    """Runs kept as columns (a loaded CSV / Parquet batch, :class:`russo_nb.model.lazy_runs.LazyRuns`).
 
     Counts and run-table cells come from the columns without building a run object per row;
     indexing or iterating still yields :class:`SingleRunResult` objects.
@@ -595,8 +595,12 @@ def count_statuses(runs: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
-def group_runs(runs: Iterable[R], key: Callable[[R], K]) -> dict[K, list[R]]:
-    """``runs`` grouped by ``key(run)`` (a prompt, a scenario name), groups and runs in first-seen order."""
+def runs_by(runs: Iterable[R], key: Callable[[R], K]) -> dict[K, list[R]]:
+    """``runs`` grouped by ``key(run)`` (a prompt, a scenario name), groups and runs in first-seen order.
+
+    The runs themselves, as ``by_prompt`` hands them out; counting groups (rates, intervals) is the one
+    per-prompt aggregation, :func:`russo_nb.results.analysis.rows.group_runs`.
+    """
     groups: dict[K, list[R]] = {}
     for run in runs:
         groups.setdefault(key(run), []).append(run)
@@ -650,7 +654,7 @@ class RunCounts:
         return counts.get("passed", 0) / finished if finished else math.nan
 
     def tally(self) -> Any:
-        """How the runs ended (:class:`russo_nb.thresholds.RunTally`): finished, passed, cancelled, ..."""
+        """How the runs ended (:class:`russo_nb.model.thresholds.RunTally`): finished, passed, cancelled, ..."""
         from .thresholds import tally_counts
 
         return tally_counts(self.status_counts)
@@ -702,7 +706,7 @@ class BatchResult(RunCounts, Rendered, BaseModel):
 
     def by_prompt(self) -> dict[str, list[SingleRunResult]]:
         """Runs grouped by prompt text, keeping first-seen order."""
-        return group_runs(self.runs, lambda run: run.prompt)
+        return runs_by(self.runs, lambda run: run.prompt)
 
     def audio_for(self, run: SingleRunResult) -> Audio | None:
         """The clip the run's agent heard, from the batch's audio store."""

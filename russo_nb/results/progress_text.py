@@ -15,7 +15,7 @@ __all__ = ["ProgressPrinter", "flaky_prompts", "pass_line"]
 
 
 def flaky_prompts(batch: Any) -> list[tuple[str, int, int]]:
-    """Flaky prompts: ``(prompt, passed, finished runs)``, by :func:`russo_nb.analysis.stats.is_flaky`.
+    """Flaky prompts: ``(prompt, passed, finished runs)``, by :func:`russo_nb.results.analysis.stats.is_flaky`.
 
     A prompt is flaky when its Wilson interval lies inside the flaky margin (it reliably both
     passes and fails), not merely because it both passed and failed; cancelled runs are not failures.

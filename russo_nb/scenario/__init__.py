@@ -19,7 +19,13 @@ imports pandas until a DataFrame is asked for.
 
 from __future__ import annotations
 
-from . import agent_adapter, criteria, scorers, types
+from . import (
+    agent_adapter,
+    criteria,
+    resume,  # noqa: F401  (registers how russo_nb.resume resumes a ScenarioBatch)
+    scorers,
+    types,
+)
 from .adapters import (
     AgentAdapter,
     AgentInput,

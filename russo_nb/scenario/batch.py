@@ -1,7 +1,7 @@
 """Repeated scenario runs through the one concurrent engine, collected in a ScenarioBatch.
 
 ``run_scenarios(scenarios, runs=N)`` hands scenarios × runs to
-:class:`russo_nb.engine.Execution` (the same cap, timeouts, retries, progress and
+:class:`russo_nb.execution.engine.Job` (the same cap, timeouts, retries, progress and
 cancellation as prompt runs). The :class:`ScenarioBatch` gives success rate, score
 statistics, pass^k, a DataFrame with one row per run, and :meth:`ScenarioBatch.to_batch_result`
 so every analysis function written for prompt batches works on scenarios too.
@@ -30,11 +30,10 @@ from ..model.types import (
     RunCounts,
     SingleRunResult,
     ToolCall,
-    group_runs,
+    runs_by,
 )
 from .result import ScenarioResult
 from .spec import Scenario, ScenarioRun
-from .table_runs import ScenarioTableRuns
 
 __all__ = [
     "ScenarioBatch",
@@ -96,7 +95,7 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
 
     def by_scenario(self) -> dict[str, list[ScenarioResult]]:
         """Runs grouped by scenario name."""
-        return group_runs(self.runs, lambda run: run.name)
+        return runs_by(self.runs, lambda run: run.name)
 
     def iter_failures(self) -> list[ScenarioResult]:
         """Runs that did not pass, in order."""
@@ -128,34 +127,17 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
             "max": max(scores),
         }
 
-    def _per_scenario(self, k: int, estimator: Callable[[int, int, int], float]) -> float:
-        if not isinstance(k, int) or k < 1:
-            raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
-        from ..results.analysis.rows import prompt_rows
-
-        values = []
-        # finished runs only: a cancelled run (interrupted batch) is not a failure
-        for row in prompt_rows(self, measures=False):
-            n, c = row.finished, row.passed
-            if k > n:
-                cancelled = f" that finished ({row.cancelled} cancelled)" if row.cancelled else ""
-                raise InvalidArgumentError(
-                    f"k={k} but scenario {row.prompt!r} has only {n} runs{cancelled}; run it at least k times"
-                )
-            values.append(estimator(n, c, k))
-        return statistics.fmean(values) if values else 1.0
-
     def pass_hat_k(self, k: int) -> float:
         """pass^k (τ-bench): chance that k runs of a scenario *all* pass, averaged over scenarios."""
-        from ..results.analysis.stats import pass_hat_k
+        from ..model.rendering import render
 
-        return self._per_scenario(k, lambda n, c, k: float(pass_hat_k(n, c, k)))
+        return render("pass_k", self, k=k, every=True)  # the results room computes it
 
     def pass_at_k(self, k: int) -> float:
         """pass@k: chance that at least one of k runs passes (unbiased estimator), averaged over scenarios."""
-        from ..results.analysis.stats import pass_at_k
+        from ..model.rendering import render
 
-        return self._per_scenario(k, lambda n, c, k: float(pass_at_k(n, c, k)))
+        return render("pass_k", self, k=k, every=False)
 
     # -- views ---------------------------------------------------------------------------
     def to_dataframe(self) -> Any:
@@ -164,19 +146,11 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
         The prompt-run columns (prompt is the scenario's name) and the scenario columns:
         scenario, success, score, score_<name> per scorer, turns, n_turns, tool_calls (count),
         tools, criteria_passed, criteria_failed, failed_criteria, total_time, agent_time,
-        reasoning, tags, thread_id (see :data:`russo_nb.columns.RUN_TABLE`).
+        reasoning, tags, thread_id (see :func:`russo_nb.model.run_fields.run_table`).
         """
         from ..model.rendering import render
 
-        if isinstance(self.runs, ScenarioTableRuns):  # a loaded Parquet table: its typed columns, no run built
-            frame = self.runs.table_frame(_frame_names(self.runs), _text_names())
-            if frame is not None:
-                frame.attrs["batch_id"] = self.metadata.batch_id
-                timeout = self.metadata.timeout
-                ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-                frame.attrs["timeout"] = float(timeout) if ok else None
-                return frame
-        return render("runs_frame", self)
+        return render("runs_frame", self)  # a loaded CSV / Parquet table: read from its columns, no run built
 
     def to_batch_result(self) -> BatchResult:
         """This batch as a russo BatchResult (``metadata.kind == "scenarios"``) for the analysis functions.
@@ -224,23 +198,6 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
             f"ScenarioBatch({self.passed_count}/{self.total} passed, pass_rate={self.pass_rate:.1%}, "
             f"scenarios={len(self.by_scenario())})"
         )
-
-
-def _frame_names(runs: ScenarioTableRuns) -> list[str]:
-    """The runs-frame columns a stored scenario table holds: its columns but the file-only ones, in file order."""
-    from ..model.run_fields import frame_columns
-
-    file_only = {spec.name for spec in frame_columns("scenarios", files=True)} - {
-        spec.name for spec in frame_columns("scenarios")
-    }
-    return [name for name in runs.stored_columns() if name not in file_only]
-
-
-def _text_names() -> set[str]:
-    """The runs-frame columns of a scenario batch that hold text (objects, None for missing)."""
-    from ..model.run_fields import frame_columns
-
-    return {spec.name for spec in frame_columns("scenarios") if spec.dtype in ("str", "json")}
 
 
 def _expected_calls(metadata: BatchMetadata, scenario: str) -> list[ToolCall]:
@@ -380,7 +337,7 @@ def start_scenarios(
     """Check everything and prepare the batch without running it (see :func:`run_scenarios`).
 
     ``conditions`` (``{"agent_version": "v2"}``) is carried by every run, as for prompt batches.
-    Engine options (:class:`~russo_nb.engine.EngineOptions`) as keywords or ``options=``; ``seed``
+    Engine options (:class:`~russo_nb.execution.engine.EngineOptions`) as keywords or ``options=``; ``seed``
     left at None gives each scenario its own seed.
     """
     settings = engine_options(options, where="start_scenarios()", max_concurrency=max_concurrency, **engine)

@@ -1,6 +1,6 @@
 """The tool calls of a conversation as one collection: ``state.tool_calls("book_flight").last.input``.
 
-Each call is a russo :class:`~russo_nb.types.ToolCall` (so evaluators and equality
+Each call is a russo :class:`~russo_nb.model.types.ToolCall` (so evaluators and equality
 work unchanged) that also carries what the tool answered (the ``tool`` message
 with the same call id) and the 0-based turn it was made in. :class:`ToolCalls` is
 a list with the picks ``first`` / ``last`` and the columns ``inputs`` / ``outputs``,

@@ -116,7 +116,7 @@ def text_matches(
 
     The search is bounded by ``timeout`` seconds: a pattern that backtracks catastrophically
     on the agent's text fails the criterion with a reason saying it timed out, instead of
-    hanging the run (``re`` cannot be interrupted; see :mod:`russo_nb.user_regex`).
+    hanging the run (``re`` cannot be interrupted; see :mod:`russo_nb.model.user_regex`).
     """
     where = f"text_matches({pattern!r})"
     compiled = compile_user_pattern(pattern, flags, where=where)

@@ -8,7 +8,7 @@ api_base=..., api_key=... or api_key_env=...)``), :func:`russo_nb.scenario.confi
 ``openai/gpt-4.1-mini`` form are sent without the ``openai/`` prefix, as litellm sends
 them to an OpenAI-compatible endpoint; other prefixes are sent as written (a LiteLLM
 proxy understands them). Requests go through
-:mod:`russo_nb.http_client`, the client the adapters use (total deadline, body cap, no
+:mod:`russo_nb.adapters.http_client`, the client the adapters use (total deadline, body cap, no
 cross-host redirects carrying the key).
 """
 

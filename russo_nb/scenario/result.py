@@ -127,7 +127,7 @@ class ScenarioResult(BaseModel):
     expected_calls: list[ToolCall] = Field(default_factory=list)
     """The calls the scenario's ``tool_call_match`` scorers expect (filled in by its batch)."""
     conditions: Conditions = Field(default_factory=dict)
-    """What the run ran under, name → scalar (see :mod:`russo_nb.conditions`); empty for a plain batch."""
+    """What the run ran under, name → scalar (see :mod:`russo_nb.model.conditions`); empty for a plain batch."""
 
     @field_serializer("audio", when_used="json")
     def _audio_keys(self, audio: dict[str, Audio]) -> list[str]:
@@ -164,7 +164,7 @@ class ScenarioResult(BaseModel):
         """Every tool call the agent made during the run, in order."""
         return tool_calls_in(self.messages)
 
-    # -- the rest of the Run protocol (russo_nb.columns.Run) ---------------------------
+    # -- the rest of the Run protocol (russo_nb.model.columns.Run) ---------------------------
     @property
     def kind(self) -> RunKind:
         """``"scenario"``: a conversation judged by its criteria (a prompt run says ``"prompt"``)."""

@@ -8,11 +8,11 @@ clips) the first time it is asked for. The load still checks what is cheap (the 
 cell is text, each status is a run status); a damaged record is the same one-line error naming the file
 and row, raised when that run is first built.
 
-A Parquet table keeps the run table's column types, so ``to_dataframe()`` of a loaded batch is read from
-those columns without building a run (:meth:`ScenarioTableRuns.table_frame`); a CSV table's text cells do
-not say their types, so its frame is built from the runs. The runs are not
-:class:`~russo_nb.model.types.ColumnarRuns` (whose cells are prompt-run fields): every other reader
-(the view, the explorer, resume, sweeps, statistics) iterates them, building the runs as a list would.
+The table holds every column of the runs frame, so ``to_dataframe()`` of a loaded batch is read from those
+columns without building a run (:meth:`ScenarioTableRuns.stored_table`, read by
+:func:`russo_nb.results.analysis.stored_frame.stored_frame`). The counts (``pass_rate``, ``status_counts``)
+come from the status column; every other reader (the view, the explorer, resume, sweeps, statistics) reads
+the runs (:meth:`ScenarioTableRuns.field_values` answers no field), building them as a list would.
 """
 
 from __future__ import annotations
@@ -24,31 +24,23 @@ from typing import Any
 import numpy as np
 
 from ..model.errors import InvalidArgumentError
-from ..model.lazy_runs import RunsOnDemand
+from ..model.lazy_runs import RunsOnDemand, status_counts_of
 from ..model.lean import RunInterner
-from ..model.types import Audio
+from ..model.types import Audio, count_statuses
 from .result import ScenarioResult
 
-__all__ = ["ScenarioTableRuns"]
+__all__ = ["ScenarioRunsOnDemand", "ScenarioTableRuns"]
 
 
-class ScenarioTableRuns(RunsOnDemand):
-    """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
+class ScenarioRunsOnDemand(RunsOnDemand):
+    """Scenario runs kept as their stored form, run ``row`` built by ``_build(row)`` the first time it is asked for.
 
-    ``frame``: the table as read (a Parquet file's typed columns), for :meth:`table_frame`; None for CSV.
-    ``clips``: the clips read beside the file (:func:`russo_nb.report.export.attach_audio`); a run built
-    afterwards gets the clips it names, as an eagerly loaded run did.
+    The first mutation makes them a plain list of every run, after which ``_drop()`` lets the stored form go.
     """
 
-    def __init__(self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None) -> None:
-        self._codes: np.ndarray | None = codes
-        self._texts: list[str] | None = texts
-        self._source = source
-        self._frame = frame
-        self._built: list[ScenarioResult | None] = [None] * len(codes)
-        self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
-        self.clips: dict[str, Audio] | None = None
-        self._list = None
+    def __init__(self, n: int) -> None:
+        self._built: list[ScenarioResult | None] = [None] * n
+        self._list: list[ScenarioResult] | None = None
 
     @property
     def built_count(self) -> int:
@@ -57,32 +49,68 @@ class ScenarioTableRuns(RunsOnDemand):
             return len(self._list)
         return sum(run is not None for run in self._built)
 
-    def stored_columns(self) -> list[str]:
-        """The columns of the stored table, in file order ([] when none is kept)."""
-        return [] if self._frame is None else [str(name) for name in self._frame.columns]
+    def _build(self, row: int) -> ScenarioResult:
+        raise NotImplementedError
 
-    def table_frame(self, columns: list[str], texts: set[str]) -> Any:
-        """The run-table ``columns`` from the stored table as ``to_dataframe()`` types them; None when not kept.
+    def _drop(self) -> None:
+        """Let the stored form go (the runs are a plain list now)."""
 
-        The ``texts`` columns come back from Parquet as pandas categoricals or text and a text condition as text
-        (missing: NaN); the runs frame holds them as objects (missing: None), as
-        :func:`russo_nb.analysis.frames.run_table` builds them.
-        """
-        import pandas as pd
+    def _get(self, row: int) -> ScenarioResult:
+        run = self._built[row]
+        if run is None:
+            run = self._built[row] = self._build(row)
+        return run
 
-        if self._frame is None or self._list is not None or any(name not in self._frame.columns for name in columns):
+    def _build_all(self) -> list[ScenarioResult]:
+        return [self._get(row) for row in range(len(self._built))]
+
+    def _materialize(self) -> list[ScenarioResult]:
+        """Every run as a plain list, from now on the only storage."""
+        if self._list is None:
+            self._list = self._build_all()
+            self._drop()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self._built)
+
+
+class ScenarioTableRuns(ScenarioRunsOnDemand):
+    """Scenario runs as their JSON records (``texts[codes[i]]`` for row ``i``), each built once on first access.
+
+    ``frame``: the table as read, for :meth:`stored_table` (None: not kept).
+    ``clips``: the clips read beside the file (:func:`russo_nb.results.report.export.attach_audio`); a run built
+    afterwards gets the clips it names, as an eagerly loaded run did.
+    """
+
+    def __init__(
+        self, codes: np.ndarray, texts: list[str], source: Path, frame: Any = None, status: np.ndarray | None = None
+    ) -> None:
+        super().__init__(len(codes))
+        self._status = status
+        self._codes: np.ndarray | None = codes
+        self._texts: list[str] | None = texts
+        self._source = source
+        self._frame = frame
+        self._interner = RunInterner()  # equal expected calls and conditions shared, as in the exported batch
+        self.clips: dict[str, Audio] | None = None
+
+    def status_counts(self) -> dict[str, int]:
+        """How many runs ended in each status (first-seen order), from the status column when it was kept."""
+        if self._list is not None or self._status is None:
+            return count_statuses(self._list if self._list is not None else self._build_all())
+        return status_counts_of(self._status)
+
+    def field_values(self, name: str) -> None:
+        """None: a table keeps a scenario run whole (its record), not as run fields; readers read the runs."""
+        return None
+
+    def stored_table(self) -> tuple[Any, bool] | None:
+        """The table the runs were read from and whether it is a CSV file's; None when it is not kept (the runs
+        were changed, so only the runs say what the batch holds)."""
+        if self._frame is None or self._list is not None:
             return None
-        out: dict[str, Any] = {}
-        for name in columns:
-            column = self._frame[name]
-            if name in texts and isinstance(column.dtype, pd.CategoricalDtype):
-                table = np.empty(len(column.cat.categories) + 1, dtype=object)  # the last: missing (code -1)
-                table[:-1] = column.cat.categories.to_numpy(dtype=object)
-                column = pd.Series(table[column.cat.codes.to_numpy()], dtype="object")
-            elif isinstance(column.dtype, pd.StringDtype):  # a text column, or a condition's
-                column = pd.Series(column.to_numpy(dtype=object, na_value=None), dtype="object")
-            out[name] = column.reset_index(drop=True)
-        return pd.DataFrame(out)
+        return self._frame, self._source.suffix.lower() != ".parquet"
 
     def _build(self, row: int) -> ScenarioResult:
         """Run ``row`` from its JSON record; a damaged record is one error naming the file and row."""
@@ -103,21 +131,5 @@ class ScenarioTableRuns(RunsOnDemand):
         values["conditions"] = self._interner.conditions(values["conditions"])
         return run
 
-    def _get(self, row: int) -> ScenarioResult:
-        run = self._built[row]
-        if run is None:
-            run = self._built[row] = self._build(row)
-        return run
-
-    def _build_all(self) -> list[ScenarioResult]:
-        return [self._get(row) for row in range(len(self._built))]
-
-    def _materialize(self) -> list[ScenarioResult]:
-        """Every run as a plain list, from now on the only storage (the records and the table are dropped)."""
-        if self._list is None:
-            self._list = self._build_all()
-            self._codes = self._texts = self._frame = None
-        return self._list
-
-    def __len__(self) -> int:
-        return len(self._list) if self._list is not None else len(self._built)
+    def _drop(self) -> None:
+        self._codes = self._texts = self._frame = self._status = None

@@ -1,6 +1,6 @@
 """Command-line arguments declared once, for the ``russo`` command, the ``%russo`` magics and the pytest plugin.
 
-The engine options come from :class:`~russo_nb.engine.EngineOptions` (name, help, what a valid value
+The engine options come from :class:`~russo_nb.execution.engine.EngineOptions` (name, help, what a valid value
 looks like): :func:`add_engine_arguments` turns them into ``--flags`` on any argparse-style parser, so
 ``--max-concurrency``, ``--timeout``, ``--retries``, ``--rate-limit``, ``--seed`` ... mean and check the
 same thing on every surface. The other shared flags (``--runs``, ``--effects``, ``--dask``, ``--quiet``)
@@ -74,7 +74,7 @@ class _HelpShown(Exception):
 
 
 class MagicParser(CommandParser):
-    """argparse for a ``%russo`` subcommand: a mistake is an :class:`~russo_nb.errors.InvalidArgumentError`
+    """argparse for a ``%russo`` subcommand: a mistake is an :class:`~russo_nb.model.errors.InvalidArgumentError`
     (one line, with close matches for a misspelt option) and ``--help`` never ends the kernel."""
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
@@ -470,7 +470,7 @@ def parse_magic(line: str, cell: str | None = None) -> Command | None:
     """Parse ``line`` (after ``%russo``) as ipytest does: ``shlex.split``, then the subcommand's argparse parser.
 
     Returns the :class:`Command`, or None when ``--help`` printed the help. Mistakes raise
-    :class:`~russo_nb.errors.InvalidArgumentError` (one line naming what was wrong).
+    :class:`~russo_nb.model.errors.InvalidArgumentError` (one line naming what was wrong).
     """
     try:
         tokens = shlex.split(line, posix=True)

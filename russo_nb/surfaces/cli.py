@@ -178,6 +178,8 @@ def _run(argv: list[str]) -> int:
         **engine_values(args),
         executor=executor,
     )
+    if "distributed" in sys.modules:  # Dask set its loggers to INFO on import: the command shows warnings and up
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     link = handle.executor.connect()  # now: an unreachable scheduler is one line before any run
     if link and not args.quiet:
         print(f"russo: runs on {handle.executor!r}; dashboard: {link}", file=sys.stderr)
@@ -290,9 +292,12 @@ def _print_interval(outcome: SuiteResult) -> None:
 
 
 def _print_failures(outcome: SuiteResult, limit: int = 5) -> None:
-    failures = list(outcome.batch.iter_failures())
+    # cancelled runs did not fail: the summary counts them ("N cancelled runs not counted")
+    failures = [run for run in outcome.batch.iter_failures() if run.status != "cancelled"]
     if outcome.scenarios is not None:
         for run in outcome.scenarios.iter_failures():
+            if run.status == "cancelled":
+                continue
             _say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
             if run.error is not None:
                 _say(f"      {terminal_safe(run.error)}")

@@ -25,7 +25,8 @@ __all__ = ["default_agent", "default_synthesizer", "demo_suite", "main", "run_de
 
 
 def demo_suite(path: str | Path | None = None) -> Suite:
-    """The demo suite (``data/demo_suite.yaml``), or another suite file, as a :class:`~russo_nb.config.Suite`."""
+    """The demo suite (``data/demo_suite.yaml``), or another suite file, as a
+    :class:`~russo_nb.surfaces.config.Suite`."""
     from ..adapters.local import data_path
     from .config import load_suite
 
@@ -53,7 +54,7 @@ def start_demo(
 ) -> Job[BatchResult]:
     """Prepare the demo batch (not yet run): the handle the magics and :func:`run_demo` drive.
 
-    ``runs``, ``effects`` and the engine options (:class:`~russo_nb.engine.EngineOptions`, as keywords
+    ``runs``, ``effects`` and the engine options (:class:`~russo_nb.execution.engine.EngineOptions`, as keywords
     or ``options=``) default to the suite file's; ``text_mode=True`` skips speech.
     """
     from ..execution.pipeline import build_effects

@@ -9,7 +9,7 @@ Registered through the ``pytest11`` entry point, so installing russo_nb is enoug
 
 The agent comes from a ``russo_agent`` fixture the user defines (in conftest.py); the
 synthesizer defaults to the offline one and the evaluator to russo's default, the strict
-``ExactEvaluator()`` (:func:`russo_nb.pipeline.strict_evaluator`; ``run()`` / ``run_concurrent()``
+``ExactEvaluator()`` (:func:`russo_nb.execution.pipeline.strict_evaluator`; ``run()`` / ``run_concurrent()``
 without ``evaluator=`` use russo_nb's lenient default instead). ``async def`` tests marked ``russo`` run
 without pytest-asyncio; when pytest-asyncio handles a test, it is left to it.
 """
@@ -31,7 +31,8 @@ __all__ = ["MARKER_KEYS", "SCENARIO_MARKER_KEYS"]
 
 logger = logging.getLogger("russo_nb")
 
-#: Keys of ``@pytest.mark.russo``: the test's own, then every engine option (:class:`~russo_nb.engine.EngineOptions`).
+#: Keys of ``@pytest.mark.russo``: the test's own, then every engine option
+#: (:class:`~russo_nb.execution.engine.EngineOptions`).
 MARKER_KEYS = ("prompt", "prompts", "expect", "runs", "effects", "agent", "synthesizer", "evaluator", *OPTION_NAMES)
 #: Keys of ``@pytest.mark.russo_scenario``.
 SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "agent", *OPTION_NAMES)

@@ -141,7 +141,7 @@ def figure_svg(plot: Callable[..., Any], data: Any, *, size: tuple[float, float]
     """Draw ``plot(data, ax=ax, **kwargs)`` as inline SVG that follows the page's theme.
 
     The background is transparent and every text, spine and tick is drawn in
-    ``currentColor`` (:mod:`russo_nb.analysis.chart_theme`), so the chart reads in light and
+    ``currentColor`` (:mod:`russo_nb.results.analysis.chart_theme`), so the chart reads in light and
     dark themes alike. Text stays text; the margins keep titles and labels inside the figure.
     """
     import matplotlib as mpl

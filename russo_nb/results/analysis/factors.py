@@ -4,9 +4,9 @@ A sweep's runs carry their conditions as columns of the runs frame. Everything h
 those runs by *prompt × factor levels* once (:func:`cell_counts`) and builds on the counts:
 
 - :func:`by_factor`: pass rate per level with an interval clustered by prompt (the package's
-  :func:`~russo_nb.analysis.stats.clustered_se`), finished runs only, flaky prompts;
+  :func:`~russo_nb.results.analysis.stats.clustered_se`), finished runs only, flaky prompts;
 - :func:`compare_levels`: each level against a reference level with the package's paired test
-  (:func:`~russo_nb.analysis.paired.paired_comparison`), pairs being the cells that share every
+  (:func:`~russo_nb.results.analysis.paired.paired_comparison`), pairs being the cells that share every
   other factor (prompt, SNR, condition...);
 - :func:`heatmap_frame`: pass rate of each prompt × level (what the heatmap draws).
 
@@ -118,7 +118,7 @@ def level_text(factor: str, value: Any) -> str:
 def cell_counts(source: Any, factors: str | Sequence[str]) -> pd.DataFrame:
     """Per prompt × factor levels: ``runs`` (all), ``finished``, ``passed``, ``errors``, ``cancelled``.
 
-    The one grouping every sweep table and chart starts from: :func:`russo_nb.view.prompt_rows`
+    The one grouping every sweep table and chart starts from: :func:`russo_nb.results.view.prompt_rows`
     split by the factors. Cancelled runs are counted, never scored; ``error`` / ``timeout`` runs
     finished and did not pass.
     """
@@ -190,7 +190,7 @@ def by_factor(source: Any, factors: str | Sequence[str] = "voice", *, confidence
     ``finished``; ``passed``; ``errors`` (error + timeout, counted as not passed); ``cancelled``
     (never scored); ``pass_rate`` = passed / finished runs (per run); ``low`` / ``high``: the
     clustered interval at ``confidence`` (runs of one prompt are not independent; Wilson on the
-    effective runs with a t quantile, see :func:`~russo_nb.analysis.stats.clustered_se`);
+    effective runs with a t quantile, see :func:`~russo_nb.results.analysis.stats.clustered_se`);
     ``flaky`` prompts (runs that disagree) and ``flaky_prompts`` (their texts); ``small_sample``.
     The frame's ``attrs`` say the confidence and the factors.
     """
@@ -312,7 +312,7 @@ def compare_levels(
 
     Pairs are the cells that share every other factor (prompt, SNR, condition, ...): level L and
     the reference are compared over the cells both ran, with the package's paired test
-    (:func:`~russo_nb.analysis.paired.paired_comparison`: MOVER interval from clustered Wilson
+    (:func:`~russo_nb.results.analysis.paired.paired_comparison`: MOVER interval from clustered Wilson
     intervals, or mid-p McNemar with one run per cell), so a voice is judged on the same prompts
     at the same noise. One row per other level: ``level``, ``reference``, ``rate`` and
     ``reference_rate`` (mean over shared cells), ``difference`` (level − reference), ``low`` /

@@ -34,16 +34,19 @@ __all__ = [
     "batch_kind",
     "calls_frame",
     "condition_column",
+    "coded_condition_columns",
     "condition_columns",
     "light_runs_frame",
     "prompts_frame",
     "run_table",
+    "run_table_parts",
     "runs_frame",
     "typed_column",
 ]
 
 RUN_COLUMNS = [spec.name for spec in frame_columns("prompts")]
-"""The runs frame's columns for a prompt batch, in order (declared once in :func:`russo_nb.run_fields.run_table`)."""
+"""The runs frame's columns for a prompt batch, in order (declared once in
+:func:`russo_nb.model.run_fields.run_table`)."""
 
 PROMPT_COLUMNS = [
     "prompt",
@@ -105,11 +108,11 @@ def typed_column(spec: RunColumn, values: list[Any]) -> Any:
     if dtype == "Int64":
         return pd.array(values, dtype="Int64")
     if dtype == "float":
-        return np.array([np.nan if value is None else value for value in values], dtype=float)
+        return np.array(values, dtype=float)  # None is NaN
     if dtype == "bool":
         return np.array(values, dtype=bool)
     if dtype == "datetime":
-        stamps = np.array([np.nan if value is None else value for value in values], dtype=float)
+        stamps = np.array(values, dtype=float)  # None is NaN (NaT)
         return pd.to_datetime(stamps, unit="s", utc=True)
     return pd.Series(values, dtype="object")
 
@@ -130,25 +133,49 @@ def condition_column(values: list[Any]) -> Any:
     return pd.Series(values, dtype="object")
 
 
-def condition_columns(runs: Any, text: Callable[[str], str] | None = None) -> dict[str, Any]:
+def condition_columns(
+    runs: Any, text: Callable[[str], str] | None = None, coded: tuple[Any, list[Any]] | None = None
+) -> dict[str, Any]:
     """One typed column per condition the runs carry (first-seen order), named as the condition.
 
-    ``text``, when given, turns each distinct text value into what a file holds (see :func:`run_table`).
+    ``text``, when given, turns each distinct text value into what a file holds (see :func:`run_table`);
+    ``coded``: the runs' conditions as :func:`russo_nb.columns.table_codes` gave them, when already read.
     """
-    import pandas as pd
+    return {name: _take(typed, codes) for name, (codes, typed) in _condition_parts(runs, text, coded).items()}
 
-    spec = RunColumn("conditions", field("conditions"), "json", "")
-    codes, dicts = table_codes(runs, [spec])["conditions"]
+
+def coded_condition_columns(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """:func:`condition_columns` of runs whose conditions are ``dicts[codes[i]]`` (a loaded table's JSON column)."""
+    return {name: _take(typed, part) for name, (part, typed) in _coded_condition_parts(codes, dicts, text).items()}
+
+
+def _condition_parts(
+    runs: Any, text: Callable[[str], str] | None, coded: tuple[Any, list[Any]] | None = None
+) -> dict[str, tuple[np.ndarray, Any]]:
+    """Each condition's column as ``(codes, typed distinct cells)``: typed once per distinct conditions dict."""
+    if coded is None:
+        spec = RunColumn("conditions", field("conditions"), "json", "")
+        coded = table_codes(runs, [spec])["conditions"]
+    codes, dicts = coded
     if codes is None:
         codes, dicts = _distinct(dicts)
+    return _coded_condition_parts(codes, dicts, text)
+
+
+def _coded_condition_parts(
+    codes: np.ndarray, dicts: list[Any], text: Callable[[str], str] | None
+) -> dict[str, tuple[np.ndarray, Any]]:
+    import pandas as pd
+
     out = {}
     for name in condition_names(dicts):
         values = [None if c is None else c.get(name) for c in dicts]
         typed = condition_column(values)
         if isinstance(typed, pd.Series):
-            out[name] = _text_column(codes, values, text)
-        else:
-            out[name] = _take(typed, codes)
+            typed = _text_column(values, text)
+        out[name] = (codes, typed)
     return out
 
 
@@ -164,82 +191,104 @@ def _meta(result: Any) -> tuple[str | None, str | None]:
 
 
 def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | None = None) -> pd.DataFrame:
-    """The run table of ``result`` as :func:`russo_nb.run_fields.run_table` declares it.
+    """The run table of ``result`` as :func:`russo_nb.model.run_fields.run_table` declares it.
 
     ``files`` adds the export-only columns (error stage and traceback, agent text, the
     evaluation as JSON) that CSV / Parquet files carry so they load back exactly. ``text``
     (the file writers' safety fix) is applied to each distinct text cell, and the text columns
     come as pandas text columns, as a file holds them. Each column is typed once per distinct
-    cell and spread over the rows with array operations (:func:`russo_nb.columns.table_codes`).
+    cell and spread over the rows with array operations (:func:`run_table_parts`).
     """
     import pandas as pd
 
-    runs = _runs_of(result)
-    kind = batch_kind(result)
-    specs = frame_columns(kind, files=files)
-    cells = table_codes(runs, specs, getattr(result, "metadata", None))
-    columns: dict[str, Any] = {}
-    for spec in specs:
-        codes, values = cells[spec.name]
-        if spec.dtype in ("str", "json") and codes is not None:
-            columns[spec.name] = _text_column(codes, values, text)
-        elif codes is None or spec.dtype == "datetime":
-            columns[spec.name] = typed_column(spec, values if codes is None else _spread(codes, values))
-        else:
-            columns[spec.name] = _take(typed_column(spec, values), codes)
-        if spec.name == "score":
-            names = list(dict.fromkeys(name for run in runs for name in run.scores))
-            for name in names:
-                columns[f"score_{name}"] = np.array([run.scores.get(name, np.nan) for run in runs], dtype=float)
-    columns.update(condition_columns(runs, text))
+    columns = {name: _take(typed, codes) for name, (codes, typed) in run_table_parts(result, files, text).items()}
     frame = pd.DataFrame(columns)
     frame.attrs["batch_id"] = _meta(result)[0]
     frame.attrs["timeout"] = _timeout_of(result)
     return frame
 
 
+def run_table_parts(
+    result: Any, files: bool = False, text: Callable[[str], str] | None = None
+) -> dict[str, tuple[np.ndarray | None, Any]]:
+    """The columns of :func:`run_table`, each as ``(codes, typed)``: row ``i`` holds ``typed[codes[i]]``
+    (``codes`` None: ``typed`` is the whole column).
+
+    Runs share objects (prompts, evaluations, errors, conditions), so most columns are typed once
+    per distinct cell; a frame spreads them over the rows, a CSV writer formats each distinct cell
+    once (:func:`russo_nb.results.report.csv_text.csv_text_of_parts`).
+    """
+    runs = _runs_of(result)
+    kind = batch_kind(result)
+    specs = frame_columns(kind, files=files)
+    conditions = RunColumn("\0conditions", column("conditions").get, "json", "")  # the dicts, read with the rest
+    cells = table_codes(runs, [*specs, conditions], getattr(result, "metadata", None))
+    parts: dict[str, tuple[np.ndarray | None, Any]] = {}
+    for spec in specs:
+        codes, values = cells[spec.name]
+        if spec.dtype in ("str", "json") and codes is not None:
+            parts[spec.name] = (codes, _text_column(values, text))
+        elif codes is None:
+            parts[spec.name] = (None, typed_column(spec, values))
+        else:
+            parts[spec.name] = (codes, typed_column(spec, values))
+        if spec.name == "score":
+            parts.update(_score_columns(runs))
+    parts.update(_condition_parts(runs, text, cells[conditions.name]))
+    return parts
+
+
+def _score_columns(runs: Any) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+    """``score_<name>`` per scorer of scenario runs (first-seen order) as ``(codes, typed)``, NaN where a run has
+    no such score."""
+    codes, scores = table_codes(runs, [RunColumn("scores", field("scores"), "json", "")])["scores"]
+    names = list(dict.fromkeys(name for each in scores for name in each))
+    out = {}
+    for name in names:
+        typed = np.array([each.get(name, np.nan) for each in scores], dtype=float)
+        out[f"score_{name}"] = (codes, typed)
+    return out
+
+
 def _distinct(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
     return np.arange(len(values), dtype=np.int64), values
 
 
-def _spread(codes: np.ndarray, values: list[Any]) -> list[Any]:
-    """``values[code]`` for each row, as a list."""
-    table = np.empty(len(values), dtype=object)
-    for index, value in enumerate(values):  # one by one: a list value stays one cell
-        table[index] = value
-    return table[codes].tolist()
-
-
-def _take(typed: Any, codes: np.ndarray) -> Any:
-    """A column typed once per distinct cell, spread over the rows (``typed[codes]``)."""
+def _take(typed: Any, codes: np.ndarray | None) -> Any:
+    """A column typed once per distinct cell, spread over the rows (``typed[codes]``; None: as it is)."""
+    if codes is None:
+        return typed
     if isinstance(typed, np.ndarray):
         return typed[codes]
+    if hasattr(typed, "iloc"):  # a Series: its values, not its index labels
+        return type(typed)(typed.to_numpy()[codes], dtype=typed.dtype)
     return typed.take(codes)
 
 
-def _text_column(codes: np.ndarray, values: list[Any], text: Callable[[str], str] | None) -> Any:
-    """A text column from its distinct cells: object (the runs frame), or with ``text`` a pandas text column."""
+def _text_column(values: list[Any], text: Callable[[str], str] | None) -> Any:
+    """A text column of distinct cells: object (the runs frame), or with ``text`` a pandas text column."""
     import pandas as pd
 
+    table = np.empty(len(values), dtype=object)
     if text is None:
-        return pd.Series(_spread(codes, values), dtype="object")
+        for index, value in enumerate(values):  # one by one: a list value stays one cell
+            table[index] = value
+        return pd.Series(table, dtype="object")
     fixed = [text(value) if isinstance(value, str) else value for value in values]
     kinds = {type(value) for value in fixed}
     if kinds <= {str, type(None)} and str in kinds:  # what pandas infers for text with gaps, built in C
         import pyarrow as pa
 
-        column = pa.array(fixed, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
-        return pd.array(column, dtype=pd.StringDtype(na_value=np.nan))
-    table = np.empty(len(fixed), dtype=object)
+        return pd.array(pa.array(fixed, type=pa.large_string()), dtype=pd.StringDtype(na_value=np.nan))
     for index, value in enumerate(fixed):
         table[index] = value
-    return table[codes]
+    return table
 
 
 def runs_frame(result: Any) -> pd.DataFrame:
     """One row per run of ``result`` (a BatchResult or a ScenarioBatch): the run table.
 
-    Columns (declared once, with dtypes, in :func:`russo_nb.run_fields.run_table`):
+    Columns (declared once, with dtypes, in :func:`russo_nb.model.run_fields.run_table`):
       batch_id, agent: from the batch metadata (same on every row).
       prompt, prompt_id: the prompt text and its stable 10-hex id (scenario name for scenarios).
       run_index: 0-based repetition of the prompt.
@@ -422,7 +471,7 @@ def prompts_frame(
     """One row per prompt (in first-seen order) with honest per-prompt statistics.
 
     ``result`` is a BatchResult (or anything with ``.runs``) or a runs frame. The rows are
-    :func:`russo_nb.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
+    :func:`russo_nb.results.view.prompt_rows` (the one per-prompt aggregation) as a table. Only finished
     runs count: cancelled runs (an interrupted batch) are counted in ``cancelled`` and nowhere
     else; a prompt whose runs were all cancelled has ``runs == 0`` and NaN rates ("not run").
     ``by`` (a condition name or several: ``"voice"``, ``["voice", "snr_db"]``) splits each

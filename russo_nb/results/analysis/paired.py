@@ -136,7 +136,7 @@ def _mover_parts(ca: np.ndarray, na: np.ndarray, cb: np.ndarray, nb: np.ndarray)
 
     Each side's effective sample is ``p(1 − p) / var`` of its mean of per-prompt rates, capped at
     the runs (never surer than all runs independent); a side where every run passed (or failed)
-    has the number of prompts, as :func:`~russo_nb.analysis.stats.clustered_se` uses. ``r`` is
+    has the number of prompts, as :func:`~russo_nb.results.analysis.stats.clustered_se` uses. ``r`` is
     the correlation of the two sides over prompts, which is what pairing gains. The one guard:
     when every prompt changed by the same amount the differences show no spread and MOVER
     would collapse to a point, so there ``r`` is 0 (the sides' intervals combined as if independent).
@@ -562,7 +562,7 @@ def runs_needed(
 
     Prompts differ: ``icc`` (intra-prompt correlation, 0–1) says how much, and the simulation
     draws each prompt's rate from a Beta with that spread (see :mod:`.simulate`). Or pass
-    ``pilot=`` a batch already run: its ICC is estimated (:func:`~russo_nb.analysis.stats.icc_estimate`)
+    ``pilot=`` a batch already run: its ICC is estimated (:func:`~russo_nb.results.analysis.stats.icc_estimate`)
     and it supplies ``baseline`` (its mean per-prompt pass rate) and ``prompts`` unless given.
     Without either the prompts are assumed alike (ICC 0), which can promise 80% power and
     deliver 67–75% at ICC 0.3. When the spread between prompts limits the power, more runs

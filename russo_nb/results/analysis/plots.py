@@ -328,7 +328,7 @@ def plot_comparison(
     """Paired per-prompt differences B − A with Newcombe 95% intervals, and the mean difference.
 
     ``a`` and ``b`` are two results (or prompts frames / mappings); or pass one
-    :class:`~russo_nb.analysis.stats.Comparison` as ``a``. ``labels`` name the two batches.
+    :class:`~russo_nb.results.analysis.paired.Comparison` as ``a``. ``labels`` name the two batches.
     """
     name_a, name_b = (chart_text(label) for label in labels)
     from .paired import Comparison, paired_comparison

@@ -1,9 +1,9 @@
 """The one per-prompt aggregation: runs grouped by prompt (and, where asked, by condition values).
 
 :func:`group_runs` reads a batch's runs once — objects, runs kept as columns (a loaded file),
-a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`, or a runs DataFrame — and
+a stopped batch's :class:`~russo_nb.model.partial_runs.PartialRuns`, or a runs DataFrame — and
 counts each group with vectorized numpy. :func:`prompt_rows` gives its rows; the view
-(:func:`~russo_nb.view.model.build_view`), the prompts frame and the summary
+(:func:`~russo_nb.results.view.model.build_view`), the prompts frame and the summary
 (:mod:`russo_nb.analysis`), the CLI's interval, suite lines, progress text, paired
 comparisons, the sweep's cell counts and the store's filtered trend all start from it.
 
@@ -14,6 +14,7 @@ rate's denominator, and a group none of whose runs finished is "not run", never 
 from __future__ import annotations
 
 import operator
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,17 @@ from ...model.thresholds import CONFIDENCE, FLAKY_MARGIN
 from ...model.types import ColumnarRuns
 from .stats import censored_latency, wilson_interval
 
-__all__ = ["CANCELLED", "Grouped", "PromptRow", "condition_by", "group_runs", "prompt_rows", "result_of", "run_key"]
+__all__ = [
+    "CANCELLED",
+    "Grouped",
+    "PromptRow",
+    "condition_by",
+    "group_runs",
+    "mean_pass_k",
+    "prompt_rows",
+    "result_of",
+    "run_key",
+]
 
 CANCELLED = "cancelled"
 """The status of a run that never finished (interrupted or cancelled): counted, never scored."""
@@ -122,7 +133,7 @@ class Grouped:
 
     ``rows`` in first-seen order; per cell: ``codes`` (its row), ``statuses`` and ``latency``
     (seconds, timed-out runs censored and cancelled ones NaN, as
-    :func:`~russo_nb.analysis.stats.censored_latency` enters them). A stopped batch's unfinished
+    :func:`~russo_nb.results.analysis.stats.censored_latency` enters them). A stopped batch's unfinished
     runs are one cancelled cell per prompt (``counts``), so cells are not always runs.
     """
 
@@ -419,3 +430,25 @@ def prompt_rows(
     counts only (``match`` and ``latency`` None), for callers that read no more.
     """
     return group_runs(result, by=by, confidence=confidence, measures=measures).rows
+
+
+def mean_pass_k(result: Any, k: int, *, every: bool, noun: str = "scenario") -> float:
+    """pass^k (``every``: k runs all pass) or pass@k (at least one of k passes) of each prompt (scenario) from its
+    finished runs, averaged over them (1.0 with none). A cancelled run (an interrupted batch) is not a failure;
+    a prompt with fewer than k finished runs is an error naming it."""
+    from ...model.errors import InvalidArgumentError
+    from .stats import pass_at_k, pass_hat_k
+
+    if not isinstance(k, int) or k < 1:
+        raise InvalidArgumentError(f"k must be a whole number >= 1, got {k!r}")
+    estimator = pass_hat_k if every else pass_at_k
+    values = []
+    for row in prompt_rows(result, measures=False):
+        n, c = row.finished, row.passed
+        if k > n:
+            cancelled = f" that finished ({row.cancelled} cancelled)" if row.cancelled else ""
+            raise InvalidArgumentError(
+                f"k={k} but {noun} {row.prompt!r} has only {n} runs{cancelled}; run it at least k times"
+            )
+        values.append(float(estimator(n, c, k)))
+    return statistics.fmean(values) if values else 1.0

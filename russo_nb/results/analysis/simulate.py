@@ -7,7 +7,7 @@ prompt always passes or always fails). Beta(α, β) with ``α + β = 1/ρ − 1`
 ICC for its binomial runs. A paired pair of batches keeps each prompt's rank: prompt ``i``
 sits at the same quantile of the A and B distributions, so hard prompts stay hard.
 
-Used by :func:`~russo_nb.analysis.paired.runs_needed` (``icc=`` / ``pilot=``) and
+Used by :func:`~russo_nb.results.analysis.paired.runs_needed` (``icc=`` / ``pilot=``) and
 ``benchmarks/stats_calibration.py``; seeded, vectorized over simulations.
 """
 

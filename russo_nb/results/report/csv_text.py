@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["csv_text"]
+__all__ = ["csv_text", "csv_text_of_parts"]
 
 _SPECIAL = (",", '"', "\r", "\n")
 
@@ -127,24 +127,39 @@ def csv_text(frame: Any) -> bytes | None:
 
     None when a column is of a kind this does not write (the caller then lets pandas write it).
     """
+    if frame.columns.duplicated().any():
+        return None
+    return csv_text_of_parts({name: (None, frame[name]) for name in frame.columns})
+
+
+def csv_text_of_parts(parts: dict[str, tuple[Any, Any]]) -> bytes | None:
+    """What :func:`csv_text` writes for the frame whose column ``name`` is ``typed[codes]`` for each
+    ``name: (codes, typed)`` of ``parts`` (``codes`` None: ``typed`` is the column), each distinct cell
+    formatted once (see :func:`russo_nb.results.analysis.frames.run_table_parts`). None as for :func:`csv_text`.
+    """
+    import pandas as pd
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    header = ",".join(_quoted(str(name)) for name in frame.columns) + "\r\n"
-    if len(frame.columns) < 2 or frame.columns.duplicated().any():
+    header = ",".join(_quoted(str(name)) for name in parts) + "\r\n"
+    if len(parts) < 2:
         return None  # a one-column row of an empty cell is quoted by the csv module: leave it to pandas
-    if not len(frame):
+    rows = {len(typed) if codes is None else len(codes) for codes, typed in parts.values()}
+    if len(rows) != 1:
+        raise ValueError(f"the columns of a table differ in length: {sorted(rows)}")
+    if not rows.pop():
         return header.encode("utf-8")
     columns = []
-    for name in frame.columns:
-        cells = _column_cells(frame[name])
+    for codes, typed in parts.values():
+        cells = _column_cells(typed if isinstance(typed, pd.Series) else pd.Series(typed))
         if cells is None:
             return None
-        columns.append(cells)
+        columns.append(cells if codes is None else cells.take(pa.array(codes, type=pa.int64())))
     # the line end joins the last cell, so the joined rows' data buffer is the whole body
     columns[-1] = pc.binary_join_element_wise(
         columns[-1], _text(""), _text("\r\n"), null_handling="replace", null_replacement=""
     )
-    rows = pc.binary_join_element_wise(*columns, _text(","), null_handling="replace", null_replacement="")
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
-    body = rows.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    joined = pc.binary_join_element_wise(*columns, _text(","), null_handling="replace", null_replacement="")
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
+    body = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
     return header.encode("utf-8") + body.to_pybytes()

@@ -1,10 +1,10 @@
 """Export a batch to CSV, Parquet, JSON lines or HTML (chosen by suffix), and load it back.
 
-JSON lines is the exact format (see :mod:`russo_nb.report.jsonl`): a header with the batch
+JSON lines is the exact format (see :mod:`russo_nb.results.report.jsonl`): a header with the batch
 metadata, run count and checksum, each distinct expectation / call / response once, one
 short line per run referring to them, and, when asked, one line per distinct audio clip.
 ``load_batch`` of a ``.jsonl`` file gives a batch equal to the original. CSV and Parquet
-hold the run table (:func:`russo_nb.run_fields.run_table`: the runs frame plus the columns
+hold the run table (:func:`russo_nb.model.run_fields.run_table`: the runs frame plus the columns
 that make it load back — error stage and traceback, agent text, the evaluation as JSON),
 so tool names like ``get-weather``, argument names like ``class`` and NaN / inf values
 come back exactly. CSV cells that a spreadsheet would run as a formula (``=``, ``+``,
@@ -34,9 +34,11 @@ from ...model.types import (
     BatchResult,
     as_batch_result,
 )
-from .csv_text import csv_text
+from .csv_text import csv_text_of_parts
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
+from .parquet_table import write_parquet_parts
+from .stored_table import stored_file_parts
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
 __all__ = [
@@ -111,6 +113,14 @@ def table_frame(result: Any, *, csv: bool = False) -> Any:
     return frame
 
 
+def table_parts(result: Any, *, csv: bool = False) -> dict[str, tuple[Any, Any]]:
+    """:func:`table_frame`'s columns as ``(codes, typed distinct cells)`` (see
+    :func:`russo_nb.results.analysis.frames.run_table_parts`): what the CSV writer formats once per distinct cell."""
+    from ..analysis.frames import run_table_parts
+
+    return run_table_parts(table_batch(result), files=True, text=_neutralize if csv else _safe)
+
+
 def _safe(cell: str) -> str:
     return safe_text(cell)
 
@@ -135,25 +145,25 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
     batch = table_batch(result)
-    frame = table_frame(batch, csv=suffix == ".csv")
+    stored = stored_file_parts(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its columns
     if suffix == ".csv":
-        data = csv_text(frame)  # what to_csv writes, built from the columns' arrays
+        parts = stored if stored is not None else table_parts(batch, csv=True)
+        data = csv_text_of_parts(parts)  # what to_csv writes, each distinct cell once
         if data is None:
+            frame = table_frame(batch, csv=True)
             with atomic_file(target, "w") as out:
                 frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
         else:
             with atomic_file(target) as out:
                 out.write(data)
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        extra = dict(table.schema.metadata or {})
-        extra[b"russo_nb.metadata"] = batch.metadata.model_dump_json().encode("utf-8")
-        extra[b"russo_nb.runs"] = str(len(frame)).encode("ascii")
+        extra = {
+            b"russo_nb.metadata": batch.metadata.model_dump_json().encode("utf-8"),
+            b"russo_nb.runs": str(len(batch.runs)).encode("ascii"),
+        }
+        parts = stored if stored is not None else table_parts(batch)
         with atomic_path(target) as temp:
-            pq.write_table(table.replace_schema_metadata(extra), temp)
+            write_parquet_parts(parts, temp, extra)  # dictionary pages from the distinct cells, as given
     if include_audio:
         write_audio_folder(batch.audio, audio_folder(target))
     return target
@@ -255,7 +265,7 @@ def load_batch(path: str | Path) -> Any:
     tracebacks, retried attempts, agent text, conditions and timings come back (its runs frame equals
     the original's), and the audio when it was exported with ``include_audio``; raw responses and
     transcripts do not. A table's runs are kept as its
-    columns (:class:`russo_nb.lazy_runs.LazyRuns`): every cell is checked now, each run object is
+    columns (:class:`russo_nb.model.lazy_runs.LazyRuns`): every cell is checked now, each run object is
     built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
     damaged file is a one-line error naming the row, at load.
     """

@@ -15,10 +15,11 @@ Layout (version 2)::
      retried, conditions ref]                                 <- one line per run (last two: optional)
     {"kind": "audio", "key": ..., "data": base64, ...}        <- with include_audio
 
-The tables and the run lines are the run record (:mod:`russo_nb.records`, the same cells as the
-row format of :func:`~russo_nb.records.encode_runs`). A scenario batch is written as scenario
-runs (:data:`~russo_nb.records.SCENARIO_RECORD`: verdict, transcript, criteria, scores,
-lifecycle ...; the header's ``fields`` start with ``name``) and loads back as a ``ScenarioBatch``.
+The tables and the run lines are the run record (:mod:`russo_nb.model.records`, the same cells as the
+row format of :func:`~russo_nb.model.records.encode_runs`). A scenario batch is written as scenario
+runs (:func:`~russo_nb.model.records.record_fields` of ``"scenarios"``: verdict, transcript, criteria, scores,
+lifecycle ...; the header's ``fields`` start with ``name``) and loads back as a ``ScenarioBatch`` whose runs
+are kept as their parsed rows, each built when first asked for (:mod:`russo_nb.scenario.row_runs`).
 
 The header's ``sha256`` covers every byte after the header line and ``lines`` / ``runs``
 count them, so a file cut short (a killed export, a partial copy) is refused with a one-line
@@ -29,7 +30,6 @@ still load.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
 import json
@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from ...model.errors import InvalidArgumentError, RussoError
+from ...model.lazy_runs import collections_paused
 from ...model.records import TABLES, RowDecoder, RowEncoder, audio_entry, audio_from_entry, record_fields
-from ...model.serialize import dumps_safe
+from ...model.serialize import dumps_ascii, dumps_safe
 from ...model.types import Audio, BatchMetadata, BatchResult, SingleRunResult, as_batch_result
 from .files import atomic_file, read_bytes
 
@@ -47,16 +48,24 @@ __all__ = ["FORMAT_VERSION", "read_jsonl", "write_jsonl"]
 FORMAT_VERSION = 2
 
 
-def _encode(result: Any, kind: str, include_audio: bool) -> tuple[list[str], int]:
+def _encode(result: Any, kind: str, include_audio: bool) -> tuple[list[bytes], int]:
+    """The lines after the header, as ASCII bytes: the shared tables, one row per run, then the clips.
+
+    The rows are built and encoded with the collector paused (as reading does): a 10,000-run scenario
+    batch makes ~150,000 short-lived lists, which would otherwise set off full collections over the
+    batch's own objects.
+    """
     encoder = RowEncoder(kind)
-    run_lines = [dumps_safe(encoder.row(run)) for run in result.runs]
-    lines = [dumps_safe({"kind": name, "items": items}) for name, items in encoder.tables().items()]
+    with collections_paused():
+        row = encoder.row
+        run_lines = dumps_ascii([row(run) for run in result.runs])
+    lines = dumps_ascii({"kind": name, "items": items} for name, items in encoder.tables().items())
     lines += run_lines
     audio_count = 0
     if include_audio:
         for key, clip in {**result.audio, **encoder.audio}.items():
             audio_count += 1
-            lines.append(dumps_safe({"kind": "audio", **audio_entry(key, clip)}))
+            lines.append(dumps_safe({"kind": "audio", **audio_entry(key, clip)}).encode("ascii"))
     return lines, audio_count
 
 
@@ -65,14 +74,15 @@ def write_jsonl(result: Any, path: str | Path, include_audio: bool = False) -> P
     result, kind = _batch_and_kind(result)
     target = Path(path)
     lines, audio_count = _encode(result, kind, include_audio)
-    body = ("\n".join(lines) + "\n").encode("ascii")
+    lines.append(b"")
+    body = b"\n".join(lines)
     header = {
         "kind": "russo_nb.batch",
         "version": FORMAT_VERSION,
         "metadata": json.loads(dumps_safe(result.metadata.model_dump(mode="json"))),
         "runs": len(result.runs),
         "audio": audio_count,
-        "lines": len(lines),
+        "lines": len(lines) - 1,
         "sha256": hashlib.sha256(body).hexdigest(),
         "fields": [spec.name for spec in record_fields(kind)],
     }
@@ -130,29 +140,28 @@ def read_jsonl(path: str | Path) -> BatchResult:
     lines = text.splitlines()
     if len(lines) != header.get("lines"):
         raise _fail(source, f"it has {len(lines)} lines after the header, the header declares {header.get('lines')}")
-    collecting = gc.isenabled()
-    gc.disable()  # building 100,000 runs would otherwise trigger many full collections
-    try:
+    with collections_paused():  # building 100,000 runs would otherwise trigger many full collections
         return _decode(source, header, lines, metadata)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: BatchMetadata) -> Any:
     kind = "scenarios" if header.get("fields", [None])[0] == "name" else "prompts"
+    if kind == "scenarios":
+        from ...scenario import result  # noqa: F401  (registers the scenario run's models the decoder builds)
     number = 1
     try:
         tables: dict[str, list[Any]] = {}
         for number, line in enumerate(lines[: len(TABLES)], start=2):  # noqa: B007 (named in the error)
             entry = json.loads(line)
             tables[entry["kind"]] = entry["items"]
-        loads = json.loads
+        loads = _loads_line
         audio: dict[str, Audio] = {}
-        rows: list[tuple[int, list[Any]]] = []
+        rows: list[Any] = []
+        numbers: list[int] = []  # each row's line (rows and numbers apart: no tuple per run)
         for number, line in enumerate(lines[len(TABLES) :], start=len(TABLES) + 2):
             if line.startswith("["):
-                rows.append((number, loads(line)))
+                rows.append(loads(line))
+                numbers.append(number)
             else:
                 entry = loads(line)
                 if entry.get("kind") != "audio":
@@ -160,13 +169,15 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
                 audio[str(entry["key"])] = audio_from_entry(entry)
         number = f"2-{len(TABLES) + 1}"  # type: ignore[assignment]  # the shared tables are checked together
         decoder = RowDecoder(kind, tables, audio)
-        run = decoder.run
-        runs = []
-        for number, cells in rows:  # noqa: B007
-            runs.append(run(cells))
+        if kind == "scenarios":  # kept as rows, each run built when first asked for
+            runs: Any = _scenario_runs(source, rows, numbers, decoder)
+        else:
+            run = decoder.run
+            runs = []
+            for number, cells in zip(numbers, rows):  # noqa: B007
+                runs.append(run(cells))
     except (ValueError, TypeError, KeyError, IndexError, RussoError, RecursionError) as exc:
-        what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-        raise _fail(source, f"line {number} is not a valid russo_nb batch line ({what})") from None
+        raise _bad_line(source, number, exc) from None
     if len(runs) != header.get("runs") or len(audio) != header.get("audio", 0):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {header.get('runs')}")
     if kind == "scenarios":
@@ -174,6 +185,39 @@ def _decode(source: Path, header: dict[str, Any], lines: list[str], metadata: Ba
 
         return ScenarioBatch.model_construct(runs=runs, metadata=metadata)
     return BatchResult.model_construct(runs=runs, audio=audio, metadata=metadata)
+
+
+_SCAN = json.JSONDecoder().scan_once
+
+
+def _loads_line(line: str) -> Any:
+    """``json.loads(line)`` through the C scanner straight (its Python wrapper is a tenth of a 10,000-run load);
+    anything unusual (leading or trailing text, a syntax error) goes through ``json.loads`` itself."""
+    try:
+        value, end = _SCAN(line, 0)
+    except StopIteration:
+        return json.loads(line)
+    return value if end == len(line) else json.loads(line)
+
+
+def _bad_line(source: Path, number: Any, exc: BaseException | str) -> InvalidArgumentError:
+    """The one-line error of a line that is not a valid batch line (``exc``: what is wrong with it)."""
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return _fail(source, f"line {number} is not a valid russo_nb batch line ({what[:300]})")
+
+
+def _scenario_runs(source: Path, rows: list[Any], numbers: list[int], decoder: RowDecoder) -> Any:
+    """Scenario runs kept as their rows (checked now: each a row of cells with a run status), built on first access.
+
+    A damaged cell is the same one-line error naming the line, raised when its run is first built
+    (:class:`russo_nb.scenario.row_runs.ScenarioRowRuns`).
+    """
+    from ...scenario.row_runs import ScenarioRowRuns, check_rows
+
+    bad = check_rows(rows, decoder.fields)
+    if bad is not None:
+        raise _bad_line(source, numbers[bad], "not a scenario run's row of cells with a run status")
+    return ScenarioRowRuns(rows, numbers, decoder, lambda number, what: _bad_line(source, number, what))
 
 
 def _batch_and_kind(result: Any) -> tuple[Any, str]:

@@ -1,7 +1,7 @@
 """One view of a batch, rendered everywhere: text, notebook HTML, the explorer and the report.
 
 :func:`build_view` computes the numbers once (finished runs as the denominator,
-cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.view.html.batch_html`
+cancelled runs as a count); :func:`summary_text` and :func:`russo_nb.results.view.html.batch_html`
 render them. :func:`mimebundle` is what results return from ``_repr_mimebundle_``.
 """
 

@@ -1,7 +1,7 @@
 """The batch view as HTML: the style, the escaper, the headline, the prompt table and the failures.
 
-Shared by the notebook (:mod:`russo_nb.notebook.html`) and the standalone report
-(:mod:`russo_nb.report.html`), which both import it; it lives beside the view model so
+Shared by the notebook (:mod:`russo_nb.surfaces.notebook.html`) and the standalone report
+(:mod:`russo_nb.results.report.html`), which both import it; it lives beside the view model so
 neither of those imports the other and ``view`` imports nothing above it. Everything an
 agent or a user wrote goes through :func:`escape_text`.
 """
@@ -303,9 +303,8 @@ def headline_html(view: BatchView) -> str:
     bits = [f"{view.prompt_count} {view.noun}{'s' if view.prompt_count != 1 else ''}"]
     if view.by:
         bits.append(f"{len(view.rows)} rows by {escape_text(', '.join(view.by))}")
-    not_run = len(view.not_run)
-    if not_run:
-        bits.append(f"<span class='notrun'>{not_run} not run</span>")
+    if view.not_run:
+        bits.append(f"<span class='notrun'>{escape_text(view.not_run_text)}</span>")
     if view.status_text():
         bits.append(escape_text(view.status_text()))
     if view.flaky:
@@ -353,7 +352,7 @@ def batch_html(
     max_failures: int = MAX_FAILURE_GROUPS,
     with_style: bool = True,
 ) -> str:
-    """The HTML a BatchResult (or a ScenarioBatch, or its :class:`~russo_nb.view.BatchView`) shows in a cell."""
+    """The HTML a BatchResult (or a ScenarioBatch, or its :class:`~russo_nb.results.view.BatchView`) shows in a cell."""
     view = _view_of(result)
     parts = [STYLE if with_style else "", "<div class='russo russo-batch'>", headline_html(view)]
     parts.append(metadata_html(view.metadata))
@@ -439,7 +438,7 @@ def prompt_table_html(view: BatchView, max_prompts: int = MAX_PROMPTS) -> str:
     versions), one row per prompt and condition values, a column per condition.
 
     The lowest pass rates come first; past ``max_prompts`` rows the rest sit behind
-    "N more prompts" (the kit's :func:`~russo_nb.view.kit.table_html`).
+    "N more prompts" (the kit's :func:`~russo_nb.results.view.kit.table_html`).
     """
     rows = view.rows
     noun = view.noun

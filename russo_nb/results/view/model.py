@@ -2,7 +2,7 @@
 
 :func:`build_view` takes a prompt batch, a scenario batch, a suite result or a loaded
 file and gives a :class:`BatchView`: the headline, one row per prompt (or scenario) and
-the failure groups. Text (:mod:`russo_nb.view.text`), notebook HTML, the explorer and the
+the failure groups. Text (:mod:`russo_nb.results.view.text`), notebook HTML, the explorer and the
 standalone report all render this one object, so wording and thresholds live here.
 
 Honest partial batches: only *finished* runs (not ``cancelled``) enter any rate,
@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 from ...model.columns import Run
+from ...model.conditions import conditions_text
 from ...model.partial_runs import PartialRuns
 from ...model.thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ...model.types import ColumnarRuns
@@ -45,7 +46,7 @@ RATE_LABEL = PER_RUN
 
 
 def _status(run: Run) -> str:
-    """A run's status (the :class:`~russo_nb.columns.Run` protocol); a run without one counts as failed."""
+    """A run's status (the :class:`~russo_nb.model.columns.Run` protocol); a run without one counts as failed."""
     return str(run.status or "failed")
 
 
@@ -157,8 +158,26 @@ class BatchView:
 
     @property
     def not_run(self) -> list[PromptRow]:
-        """Prompts none of whose runs finished."""
+        """Rows none of whose runs finished: prompts, or (prompt, condition values) rows when split ``by``."""
         return [row for row in self.rows if row.not_run]
+
+    @property
+    def row_noun(self) -> str:
+        """What one row of the table is: "prompt" ("scenario"), or "prompt × voice" when the rows split ``by``."""
+        return " × ".join((self.noun, *self.by))
+
+    @property
+    def not_run_text(self) -> str:
+        """ "14 prompts not run", or split ``by``: "2 prompt × voice rows not run" — the count is of the rows the
+        table shows (a prompt that ran under one voice and not under another is one such row); "" when none."""
+        count = len(self.not_run)
+        if not count:
+            return ""
+        return f"{plural(count, f'{self.row_noun} row' if self.by else self.noun)} not run"
+
+    def row_label(self, row: PromptRow) -> str:
+        """A row's name as text: its prompt, then its condition values when the rows split (``a · voice=en-gb``)."""
+        return f"{row.prompt} · {conditions_text(row.conditions)}" if row.conditions else row.prompt
 
     @property
     def flaky(self) -> list[PromptRow]:
@@ -225,7 +244,7 @@ def _row_order(row: PromptRow) -> tuple[float, int]:
 
 
 def stopping_text(params: dict[str, Any]) -> str:
-    """Why a batch run with ``until=`` (:mod:`russo_nb.precision`) stopped, for the summary and the view."""
+    """Why a batch run with ``until=`` (:mod:`russo_nb.execution.precision`) stopped, for the summary and the view."""
     until = params.get("until")
     reason = params.get("stopped_for")
     if not isinstance(until, dict) or not reason:
@@ -254,7 +273,7 @@ def interruption_text(cancelled: int, finished: int, interrupted: bool = True) -
 
 
 def _failure_key(run: Run, cache: dict[int, str]) -> str:
-    """The run's failure signature (:func:`~russo_nb.view.signature.failure_signature`), computed once
+    """The run's failure signature (:func:`~russo_nb.results.view.signature.failure_signature`), computed once
     per shared evaluation object (runs of one prompt often share one)."""
     evaluation = run.eval_result if run.kind == "prompt" else None  # a scenario run's is made on each read
     if run.error is None and evaluation is not None:
@@ -294,7 +313,7 @@ def build_view(
 
     ``groups=False`` skips grouping the failures (a headline and table only). ``by``: the
     conditions the prompt rows split by; default: those whose values differ between runs
-    (:func:`~russo_nb.analysis.rows.condition_by`), so a plain batch has one row per prompt and a
+    (:func:`~russo_nb.results.analysis.rows.condition_by`), so a plain batch has one row per prompt and a
     sweep or a batch merged from two agent versions one per prompt and condition values.
     """
     from ..analysis.stats import clustered_se

@@ -111,10 +111,10 @@ def _row_lines(view: BatchView, row: PromptRow, runs: list[Any], cancelled: Any)
 
 
 def _runs_by_row(runs: Any, by: tuple[str, ...] = ()) -> dict[tuple[Any, ...], tuple[list[Any], Any]]:
-    """Per row (:attr:`~russo_nb.analysis.rows.PromptRow.key`: the prompt, and its values of the conditions
+    """Per row (:attr:`~russo_nb.results.analysis.rows.PromptRow.key`: the prompt, and its values of the conditions
     ``by``): its finished runs, and the indices of its cancelled ones.
 
-    Runs kept as columns (a loaded table, a stopped batch's :class:`~russo_nb.partial_runs.PartialRuns`)
+    Runs kept as columns (a loaded table, a stopped batch's :class:`~russo_nb.model.partial_runs.PartialRuns`)
     build only their finished runs: a stopped 1M-run batch lists its cancelled runs as index ranges.
     """
     groups: dict[tuple[Any, ...], tuple[list[Any], Any]] = {}

@@ -1,9 +1,9 @@
 """Suite files: a pipeline, tests and scenarios in YAML or JSON, validated by pydantic.
 
-A suite names its components by import path (see :mod:`russo_nb.components`), lists
+A suite names its components by import path (see :mod:`russo_nb.execution.components`), lists
 tests (prompts + expected tool calls) and optionally scenarios. A file without a
 ``pipeline:`` runs on the offline demo pipeline (espeak-ng voice + the local voice
-agent). Every problem is a :class:`~russo_nb.errors.SuiteFileError` naming the file,
+agent). Every problem is a :class:`~russo_nb.model.errors.SuiteFileError` naming the file,
 the place inside it (``tests[2].expect[0]``) and what was expected.
 
 Modules: :mod:`.models` (the file's pydantic models), :mod:`.loading` (reading and

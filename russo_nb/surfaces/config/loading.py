@@ -1,6 +1,6 @@
 """Reading suite files: YAML (loaded safely) or JSON, validated into a :class:`~.models.Suite`.
 
-Every problem becomes one :class:`~russo_nb.errors.SuiteFileError` line naming the file,
+Every problem becomes one :class:`~russo_nb.model.errors.SuiteFileError` line naming the file,
 the place inside it (``tests[2].expect[0]``) and what was expected.
 """
 

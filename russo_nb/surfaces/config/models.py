@@ -45,7 +45,7 @@ class _Strict(BaseModel):
 
 def _engine_keys() -> type[_Strict]:
     """The suite file's engine keys (``max_concurrency:``, ``timeout:``, ``retries:``, ``rate_limit:``, ``seed:``
-    ...), made from :class:`~russo_nb.engine.EngineOptions`: each is optional (None: the option's default)
+    ...), made from :class:`~russo_nb.execution.engine.EngineOptions`: each is optional (None: the option's default)
     and checked by the options' own rules, so the file, the API and the CLI accept exactly the same values."""
     from dataclasses import fields
 
@@ -273,7 +273,8 @@ class Suite(EngineKeys):
 
     @property
     def expect(self) -> dict[str, Any]:
-        """Prompt -> the calls its test expects, as ``expect=`` of :func:`~russo_nb.runner.start_batch` takes it."""
+        """Prompt -> the calls its test expects, as ``expect=`` of
+        :func:`~russo_nb.execution.runner.start_batch` takes it."""
         out: dict[str, Any] = {}
         for test in self.tests:
             calls = normalize_expectations(test.expect, test.prompt_list)

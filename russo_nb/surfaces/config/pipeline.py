@@ -1,7 +1,7 @@
 """Building a suite's components: synthesizer (cached), agent, evaluator and effects.
 
 A component the file leaves out comes from the offline demo pipeline (espeak-ng voice,
-the local voice agent) and, for the evaluator, from :func:`russo_nb.pipeline.default_evaluator`.
+the local voice agent) and, for the evaluator, from :func:`russo_nb.execution.pipeline.default_evaluator`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def as_suite(suite: Any) -> Suite:
 
 
 def parse_effects(items: Sequence[Any], where: str) -> list[Any]:
-    """A suite file's effect specs as effect objects (:func:`russo_nb.pipeline.build_effects`, SuiteFileError)."""
+    """A suite file's effect specs as effect objects
+    (:func:`russo_nb.execution.pipeline.build_effects`, SuiteFileError)."""
     return build_effects(list(items), where=where, error=SuiteFileError)
 
 
@@ -91,7 +92,7 @@ def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | 
     """Build the suite's components; missing ones come from the offline demo pipeline.
 
     ``cache`` / ``cache_dir`` override the file's ``pipeline.cache`` / ``pipeline.cache_dir``;
-    when on, the synthesizer is wrapped in a :class:`~russo_nb.cache.CachedSynthesizer`.
+    when on, the synthesizer is wrapped in a :class:`~russo_nb.voice.cache.CachedSynthesizer`.
     """
     suite = as_suite(suite)
     spec = suite.pipeline or PipelineSpec()

@@ -83,6 +83,8 @@ class SuiteResult:
         if self.scenarios is not None:
             lines.extend(self._scenario_lines(width))
         status = "PASSED" if self.passed else "FAILED"
+        if not self.passed and self.total > self.finished_count and self.passed_count == self.finished_count:
+            status = "INTERRUPTED"  # runs were cancelled, none that finished failed (as the notebook view says)
         from ...model.thresholds import format_rate
 
         lines.append(f"{status}: {self.passed_count}/{self.finished_count} runs passed ({format_rate(self.pass_rate)})")
@@ -117,7 +119,7 @@ class SuiteResult:
         return f"SuiteResult({self.name!r}, {self.passed_count}/{self.total} passed, tests={len(self.tests)})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """The suite's text summary and the rich view of its combined batch (see :mod:`russo_nb.view`)."""
+        """The suite's text summary and the rich view of its combined batch (see :mod:`russo_nb.results.view`)."""
         from ...results.view import mimebundle
 
         bundle = mimebundle(self.batch)
@@ -251,11 +253,11 @@ def start_suite(
 ) -> Job[SuiteResult]:
     """Validate, build the pipeline and plan every test and scenario (without running them).
 
-    The returned :class:`~russo_nb.engine.Job` runs the prompt tests and the scenarios
+    The returned :class:`~russo_nb.execution.engine.Job` runs the prompt tests and the scenarios
     together under the suite's cap; its ``result()`` is a :class:`SuiteResult`. Engine options
-    (:class:`~russo_nb.engine.EngineOptions`) come from the file's keys; ``options=`` replaces them,
+    (:class:`~russo_nb.execution.engine.EngineOptions`) come from the file's keys; ``options=`` replaces them,
     and keywords that are not None (``max_concurrency``, ``timeout``, ``rate_limit``, ``seed`` ...) win.
-    ``executor`` (an :class:`~russo_nb.engine.Executor`, e.g. a DaskExecutor) overrides the file's
+    ``executor`` (an :class:`~russo_nb.execution.engine.Executor`, e.g. a DaskExecutor) overrides the file's
     ``executor:`` block.
     """
     from ...execution.engine import engine_options

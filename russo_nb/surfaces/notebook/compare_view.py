@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...model.columns import Run
 from ...model.thresholds import confidence_label
-from ...model.types import format_call, group_runs
+from ...model.types import format_call, runs_by
 from ...results.view.kit import MAX_HIDDEN_ROWS, MAX_ROWS, STYLE, escape_text, middle, pct, signed_pct, table_html
 from .run_detail import runs_of
 from .snapshot import display_with_snapshot
@@ -83,7 +83,7 @@ def comparison_html(comparison: Comparison, name_a: str = "A", name_b: str = "B"
 
 
 def _by_prompt(result: Any) -> dict[str, list[Run]]:
-    return group_runs(runs_of(result), operator.attrgetter("prompt"))
+    return runs_by(runs_of(result), operator.attrgetter("prompt"))
 
 
 def _calls_of(run: Run) -> str:

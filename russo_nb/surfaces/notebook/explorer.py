@@ -8,7 +8,7 @@ list), Failures (diffs), Transcripts (conversations as chat bubbles with verdict
 (CSV, Parquet, JSON lines, HTML report, honouring "include audio", with the absolute path
 and a link).
 
-Building the explorer renders only the Overview, from one :class:`~russo_nb.view.BatchView`
+Building the explorer renders only the Overview, from one :class:`~russo_nb.results.view.BatchView`
 computed once. Every other tab is built the first time it is shown, and each chart the
 first time its section is opened (then cached), so a 10,000-run batch is interactive at
 once. Displayed, the explorer carries a static HTML snapshot beside the widget view
@@ -167,7 +167,7 @@ class Explorer(widgets.VBox):
 
     # -- run fields, without building the runs -----------------------------------------------
     def _cells(self, name: str) -> list[Any]:
-        """Run field ``name`` (of the :class:`~russo_nb.columns.Run` protocol) of every run, from the columns
+        """Run field ``name`` (of the :class:`~russo_nb.model.columns.Run` protocol) of every run, from the columns
         when stored; cached."""
         cells = self._cells_cache.get(name)
         if cells is None:

@@ -1,6 +1,6 @@
 """``%russo`` / ``%%russo``: run, explore, compare and export batches from notebook cells.
 
-Every batch runs on its own event loop in a worker thread (:func:`russo_nb.sync.run_sync`),
+Every batch runs on its own event loop in a worker thread (:func:`russo_nb.execution.sync.run_sync`),
 so the magics work in a kernel whose loop is already running. A kernel interrupt keeps
 the finished runs (the rest are marked ``cancelled``) and still stores the result under
 ``--as``. A mistake (unknown name, bad expectation, unknown option) prints one message
@@ -181,7 +181,13 @@ class RussoMagics(Magics):
                 chained(state)
 
         handle.on_progress = on_progress
-        result = run_sync(handle)
+        try:
+            result = run_sync(handle)
+        finally:
+            if not any(handle.executor is kept for kept in self._executors.values()):
+                # one the cell made (a suite file's executor: block): its local cluster goes with the cell, as the
+                # command closes it; --dask executors are kept for the session's next cells
+                handle.executor.close()
         batch = _as_batch(result)
         interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
         display.finish(progress, interrupted=interrupted)
@@ -259,7 +265,7 @@ class RussoMagics(Magics):
                 command.get("evaluator"), "evaluator", "evaluate(expected, actual) -> EvalResult"
             )
         else:
-            evaluator = None  # the default evaluator (russo_nb.pipeline.default_evaluator)
+            evaluator = None  # the default evaluator (russo_nb.execution.pipeline.default_evaluator)
         batch = start_batch(
             prompts,
             synthesizer,

@@ -55,7 +55,7 @@ _WORD_HTML: dict[str, Callable[[Any], str]] = {
     "del": lambda op: f"<span class='del' title='said but not heard'>{escape_text(op.said)}</span>",
     "ins": lambda op: f"<span class='ins' title='heard but not said'>+{escape_text(op.heard)}</span>",
 }
-"""A word diff op as HTML, by its kind (:meth:`~russo_nb.analysis.words.WordDiff.rendered`)."""
+"""A word diff op as HTML, by its kind (:meth:`~russo_nb.results.analysis.words.WordDiff.rendered`)."""
 
 
 def word_diff_html(diff: WordDiff) -> str:

@@ -9,7 +9,7 @@ __all__ = ["AudioMime", "Gemini", "OpenAI"]
 
 
 class AudioMime(str, Enum):
-    """MIME types of the audio formats an :class:`~russo_nb.types.Audio` can hold."""
+    """MIME types of the audio formats an :class:`~russo_nb.model.types.Audio` can hold."""
 
     MP3 = "audio/mp3"
     PCM = "audio/l16"

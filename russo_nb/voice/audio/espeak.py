@@ -178,7 +178,7 @@ def check_variant(voice: str) -> str:
 
 
 class EspeakSynthesizer:
-    """Text to speech with espeak-ng, offline: a :class:`~russo_nb.protocols.Synthesizer`.
+    """Text to speech with espeak-ng, offline: a :class:`~russo_nb.model.protocols.Synthesizer`.
 
     ``rate`` is in words per minute (80-450), ``pitch`` 0-100, ``volume`` 0-200;
     ``sample_rate`` resamples from espeak's native 22050 Hz (16000 suits recognizers).
@@ -230,7 +230,7 @@ class EspeakSynthesizer:
         return f"espeak-ng({self.voice}, {self.rate} wpm)"
 
     def cache_settings(self) -> dict[str, Any]:
-        """Everything that changes the sound; :class:`~russo_nb.cache.CachedSynthesizer` keys on it."""
+        """Everything that changes the sound; :class:`~russo_nb.voice.cache.CachedSynthesizer` keys on it."""
         return {
             "engine": "espeak-ng",
             "voice": self.voice,

@@ -1,7 +1,7 @@
 """AudioManager: prepare a clip for each provider's API (russo's ``russo.audio.manager``).
 
-PCM and WAV conversions use :class:`~russo_nb.types.Audio` itself (``pcm``, ``to_wav_bytes``) and
-resampling uses :func:`russo_nb.audio.wav.resample` (band-limited), so there is one implementation of each.
+PCM and WAV conversions use :class:`~russo_nb.model.types.Audio` itself (``pcm``, ``to_wav_bytes``) and
+resampling uses :func:`russo_nb.voice.audio.wav.resample` (band-limited), so there is one implementation of each.
 """
 
 from __future__ import annotations

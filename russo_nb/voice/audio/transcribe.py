@@ -4,7 +4,7 @@ Decoding is CPU-bound and pocketsphinx holds the GIL while it decodes (measured:
 two threads run no faster than one), so :class:`PocketsphinxRecognizer` sends work
 to a shared process pool, one worker per core. Each worker keeps its decoders
 (one per grammar) between calls. Clips waiting for a worker are served in the engine's
-round-robin run order (:func:`russo_nb.engine.run_position`), not in arrival order, so a
+round-robin run order (:func:`russo_nb.model.threads.run_position`), not in arrival order, so a
 batch stopped early has finished runs of every prompt. A JSGF grammar constrains recognition to the
 phrases an app expects, as real voice apps do; without one the generic en-us
 language model is used (slow and poor on synthetic speech).
@@ -41,6 +41,7 @@ __all__ = [
     "Transcript",
     "dictionary_words",
     "RunOrderQueue",
+    "inline_queue",
     "recognition_pool",
     "recognition_queue",
     "shutdown_pool",
@@ -163,7 +164,7 @@ class RunOrderQueue:
     concurrency limit starts all its runs at once; each prompt's runs wait for its clip and
     reach the pool together when it is ready, so the pool decoded prompt by prompt, and a batch
     stopped after 22 of 160 runs had 2 prompts at 10/10 and 13 not run. Here calls wait in a
-    heap keyed by the caller's :func:`~russo_nb.engine.run_position` (run 0 of every prompt,
+    heap keyed by the caller's :func:`~russo_nb.model.threads.run_position` (run 0 of every prompt,
     then run 1, ...; callers outside a run first, in arrival order) and go to the pool only as
     workers free up, so the pool decodes in the engine's round-robin order.
 
@@ -182,7 +183,7 @@ class RunOrderQueue:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future[Any]:
         """Queue ``fn(*args)`` at the calling run's place in the run order; its future."""
-        from ...execution.engine import run_position
+        from ...model.threads import run_position
 
         position = run_position()
         outer: Future[Any] = Future()
@@ -309,6 +310,24 @@ def recognition_pool(workers: int | None = None) -> ProcessPoolExecutor:
         return _pool
 
 
+_inline_thread: tuple[int, RunOrderQueue] | None = None  # (the process it belongs to, the queue)
+
+
+def inline_queue() -> RunOrderQueue:
+    """The run-ordered queue in front of this process's one decoding thread (``inline`` mode, Dask workers).
+
+    pocketsphinx holds the GIL while it decodes, so a second thread would decode no faster; one thread behind
+    a :class:`RunOrderQueue` serves clips in run order as the pool does (before, a thread pool served them
+    first come, first served: a demo stopped after 22 runs had 3 prompts finished, 10 + 8 + 4).
+    """
+    global _inline_thread
+    with _pool_lock:
+        if _inline_thread is None or _inline_thread[0] != os.getpid():  # a forked child cannot use its parent's thread
+            thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="russo-asr")
+            _inline_thread = (os.getpid(), RunOrderQueue(thread, 1))
+        return _inline_thread[1]
+
+
 def recognition_queue() -> RunOrderQueue:
     """The run-ordered queue in front of :func:`recognition_pool` (decodes go through it)."""
     while True:
@@ -338,7 +357,7 @@ class PocketsphinxRecognizer:
 
     ``mode``: ``process`` (default) decodes in the shared process pool so concurrent
     runs use every core; ``inline`` decodes in a thread of this process (no
-    parallelism, no worker start-up).
+    parallelism, no worker start-up; clips wait for it in run order too, :func:`inline_queue`).
     """
 
     def __init__(
@@ -365,7 +384,7 @@ class PocketsphinxRecognizer:
         """Decode off the event loop: in the pool, or in a thread for ``inline``."""
         _check_audio(audio)
         if self._inline():
-            return await asyncio.to_thread(self.transcribe_sync, audio)
+            return await asyncio.wrap_future(inline_queue().submit(self.transcribe_sync, audio))
         try:
             return await self._decode(audio)
         except BrokenProcessPool:

@@ -1,7 +1,7 @@
 """WAV helpers: encode/decode, numpy conversion, resampling and duration.
 
 Samples are handled as float32 in [-1, 1] (mono) inside effects and recognition and
-stored as 16-bit PCM in :class:`~russo_nb.types.Audio`. Resampling is FFT-based
+stored as 16-bit PCM in :class:`~russo_nb.model.types.Audio`. Resampling is FFT-based
 (numpy only): clips are short, so a whole-clip transform is exact and fast.
 """
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ...adapters._common import sdk_error
-from ...adapters._google import genai_client
 from ...model.errors import AgentResponseError
 from ...model.extras import require
+from ...model.providers import genai_client, sdk_error
 from ...model.types import Audio
 
 require("google.genai", "GoogleSynthesizer")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...adapters._common import sdk_error
 from ...model.errors import AgentResponseError
 from ...model.extras import require
+from ...model.providers import sdk_error
 from ...model.types import Audio
 from ..audio.constants import OpenAI
 

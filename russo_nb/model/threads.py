@@ -1,4 +1,6 @@
-"""Blocking calls (sync agents, HTTP in threads, effects) run on the current job's own threads.
+"""What a run's code knows of the job it runs in: the job's own threads, and the run's place in its order.
+
+Blocking calls (sync agents, HTTP in threads, effects) run on the current job's own threads.
 
 asyncio's default executor has ``min(32, CPUs + 4)`` threads (6 on a 2-core machine), which
 silently capped a batch of sync or HTTP agents below its ``max_concurrency``. A job installs a
@@ -12,7 +14,7 @@ Two guarantees keep a stuck call from starving healthy runs:
   next run gets a fresh thread at once instead of queueing behind it (and spending its own
   deadline waiting). When an abandoned call finally returns, a surplus thread exits.
 - the pool never holds more than :data:`MAX_THREADS` threads. A blocking call that would need
-  one more is refused at once with :class:`~russo_nb.errors.TooManyBlockingCallsError` (that
+  one more is refused at once with :class:`~russo_nb.model.errors.TooManyBlockingCallsError` (that
   run's error), never queued behind stuck calls.
 
 The pool's threads are daemon threads: an abandoned call never keeps the process from exiting.
@@ -30,9 +32,9 @@ from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ..model.errors import TooManyBlockingCallsError
+from .errors import TooManyBlockingCallsError
 
-__all__ = ["MAX_THREADS", "DaemonThreadPool", "job_threads", "run_blocking"]
+__all__ = ["MAX_THREADS", "DaemonThreadPool", "job_threads", "run_blocking", "run_position", "set_run_position"]
 
 T = TypeVar("T")
 
@@ -177,3 +179,23 @@ async def run_blocking(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> 
     # raised here, in this frame: a GeneratorExit thrown into the awaiting coroutines would close
     # them all the way up to the engine's worker instead of being this run's error
     return waiter.result()
+
+
+_run_position: contextvars.ContextVar[int | None] = contextvars.ContextVar("russo_run_position", default=None)
+
+
+def run_position() -> int | None:
+    """The current run's place in its job's round-robin start order (0 first), or None outside a run.
+
+    A resource that a job's runs share and wait for in a queue (the offline agent's recognition
+    pool, :mod:`russo_nb.voice.audio.transcribe`) serves them in this order, so the round-robin order
+    outlives the queue. Without it, a batch with no concurrency limit starts every run at once,
+    each prompt's runs reach the queue together when its clip is ready, and are served prompt by
+    prompt: a batch stopped early had whole prompts finished and most not run at all.
+    """
+    return _run_position.get()
+
+
+def set_run_position(position: int) -> None:
+    """Set the place of the run the calling task starts (the engine's worker, in its own context)."""
+    _run_position.set(position)

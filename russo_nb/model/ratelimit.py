@@ -3,7 +3,7 @@
 ``rate_limit=`` (on ``run_concurrent``, suites, ``%russo`` and ``russo --rate-limit``) caps how often runs
 *start* an attempt: ``"10/s"``, ``"600/min"``, ``"5000/h"`` or a number (per second). Starts are spaced
 evenly (no bursts), which keeps a batch under a provider's requests-per-minute quota. When an agent's server
-answers 429 with ``Retry-After``, the adapter raises :class:`~russo_nb.errors.RetryableError` with
+answers 429 with ``Retry-After``, the adapter raises :class:`~russo_nb.model.errors.RetryableError` with
 ``retry_after``; the engine waits at least that long before retrying, and the limiter holds every other run
 back for the same pause (a quota is shared by the whole batch).
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..model.errors import InvalidArgumentError
+from .errors import InvalidArgumentError
 
 __all__ = ["MAX_INTERVAL_S", "MAX_RETRY_AFTER_S", "RateLimit", "RateLimiter", "parse_retry_after"]
 

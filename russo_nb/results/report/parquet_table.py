@@ -1,0 +1,84 @@
+"""A run table as a Parquet file, written from its coded columns: the file ``pa.Table.from_pandas`` gives, sooner.
+
+:func:`russo_nb.results.analysis.frames.run_table_parts` gives each column as its distinct cells and a
+code per row. Spreading a 100,000-run table's text over the rows (35 MB of evaluation JSON alone) and
+then letting the Parquet writer hash it all back into dictionary pages is most of an export's time.
+Here each text column goes to the writer as an Arrow dictionary array (codes into the distinct
+cells): the writer takes its dictionary pages as given. The file keeps the schema the frame's table
+has (text as ``large_string``, the pandas metadata, the batch metadata), stored in the footer under
+``ARROW:schema`` as Arrow's own writer stores it, so every reader reads the columns as before — a
+dictionary-encoded column reads back as text, not as a categorical.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["table_schema", "write_parquet_parts"]
+
+
+def _sample(typed: Any, rows: int) -> Any:
+    """``rows`` cells of a column, cycled: its type depends only on its dtype and the kinds of value it holds."""
+    import pandas as pd
+
+    column = typed if isinstance(typed, pd.Series) else pd.Series(typed)
+    if len(column) == 0:
+        return column
+    return column.iloc[np.arange(rows) % len(column)].reset_index(drop=True)
+
+
+def _is_object(typed: Any) -> bool:
+    return bool(np.dtype(object) == getattr(typed, "dtype", None))
+
+
+def table_schema(parts: dict[str, tuple[Any, Any]], metadata: dict[bytes, bytes]) -> Any:
+    """The schema ``pa.Table.from_pandas(frame, preserve_index=False)`` gives for the frame of ``parts`` (pandas
+    metadata included), with ``metadata`` added: typed from each column's distinct cells, which hold every kind
+    of value the column does (what pandas and Arrow infer an object column's type from)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    inferred = [typed for _, typed in parts.values() if _is_object(typed)]
+    rows = max(map(len, inferred), default=1)  # other columns are typed by their dtype alone: a cell will do
+    sample = pd.DataFrame({name: _sample(typed, rows) for name, (_, typed) in parts.items()})
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    return schema.with_metadata({**(schema.metadata or {}), **metadata})
+
+
+def _text_type(pa: Any, kind: Any) -> bool:
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _column(pa: Any, codes: Any, typed: Any, kind: Any) -> Any:
+    """One column as Arrow: text as a dictionary array over its distinct cells (missing cells as null codes)."""
+    values = pa.array(typed, type=kind, from_pandas=True)
+    if codes is None:
+        return values
+    if not _text_type(pa, kind) or 2 * len(values) > len(codes):  # few repeats: a dictionary would not pay
+        return values.take(pa.array(codes, type=pa.int64()))
+    missing = None
+    if values.null_count:
+        missing = np.asarray(values.is_null(), dtype=bool)[codes]
+        values = values.fill_null("")
+    indices = pa.array(np.asarray(codes, dtype=np.int32), type=pa.int32(), mask=missing)
+    return pa.DictionaryArray.from_arrays(indices, values)
+
+
+def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadata: dict[bytes, bytes]) -> None:
+    """Write the table of ``parts`` (see :func:`russo_nb.results.analysis.frames.run_table_parts`) to ``target``:
+    what ``pq.write_table(pa.Table.from_pandas(frame).replace_schema_metadata(...))`` writes for its frame, read back
+    column for column the same, with ``metadata`` (bytes → bytes) added to the schema's."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = table_schema(parts, metadata)
+    arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
+    table = pa.Table.from_arrays(arrays, names=schema.names)
+    stored = {**schema.metadata, b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())}
+    with pq.ParquetWriter(target, table.schema, store_schema=False) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata(stored)
