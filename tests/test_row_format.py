@@ -76,6 +76,21 @@ def test_the_dask_rows_decode_to_the_same_runs_as_the_json_blob():
     assert runs[0].eval_result is runs[1].eval_result  # decoded runs share what they shared
 
 
+def test_rows_as_columns_decode_alike_and_uneven_columns_are_one_clear_error():
+    from russo_nb.records import rows_to_columns, runs_from_payload, runs_payload
+
+    batch = _prompt_runs()  # rows of different lengths: one run has retried attempts
+    payload = rows_to_columns(runs_payload(batch.runs))
+    assert len({len(column) for column in payload["columns"]}) == 1
+    runs = runs_from_payload(payload)
+    assert [run.retried for run in runs] == [run.retried for run in batch.runs]
+    assert [run.status for run in runs] == [run.status for run in batch.runs]
+    uneven = rows_to_columns(runs_payload(batch.runs))
+    uneven["columns"][0].pop()
+    with pytest.raises(InvalidArgumentError, match="columns are not all as long"):
+        runs_from_payload(uneven)
+
+
 def test_shared_values_are_written_once():
     batch = run_concurrent_sync(["book"], agent=ScriptedAgent({"book": "book(to='LA')"}), expect=[], runs=2000)
     blob = encode_runs(batch.runs)

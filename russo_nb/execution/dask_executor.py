@@ -133,10 +133,10 @@ def encode_rows(runs: Sequence[Any]) -> bytes:
     values costs about a fifth of JSON's text (floats above all) both ways. A chunk holding a value that does
     not pickle (an agent's raw response object) travels as :func:`~russo_nb.model.records.encode_runs`' JSON.
     """
-    from ..model.records import encode_runs, runs_payload
+    from ..model.records import encode_runs, rows_to_columns, runs_payload
 
     try:
-        return pickle.dumps(runs_payload(runs), protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(rows_to_columns(runs_payload(runs)), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # whatever a value's own pickling raises: JSON writes every value
         return encode_runs(runs)
 

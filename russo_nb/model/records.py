@@ -18,6 +18,7 @@ text (the prompts table), and a scenario run's clips are the batch's audio (keys
 from __future__ import annotations
 
 import base64
+import itertools
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ __all__ = [
     "decode_runs",
     "encode_runs",
     "record_fields",
+    "rows_to_columns",
     "run_kind",
     "runs_from_payload",
     "runs_payload",
@@ -554,6 +556,18 @@ def runs_payload(runs: Sequence[Any], audio: Mapping[str, Audio] | None = None) 
     }
 
 
+def rows_to_columns(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` (of :func:`runs_payload`) with its rows as columns: one list per cell position.
+
+    Rows of different lengths (trailing optional cells left off) are padded with None, which reads as
+    the cell left off. A decoded chunk then makes a list per cell position, not one per run: the run
+    objects built from it are not interleaved with thousands of freed row lists (the driver's peak memory).
+    """
+    rows = payload.pop("rows")
+    payload["columns"] = [list(column) for column in itertools.zip_longest(*rows)]
+    return payload
+
+
 def runs_from_payload(
     payload: Any, audio: dict[str, Audio] | None = None, texts: dict[str, str] | None = None
 ) -> list[Any]:
@@ -575,11 +589,17 @@ def runs_from_payload(
         decoder = RowDecoder(str(payload["runs"]), payload["tables"], clips, texts)
         if payload["fields"] != [spec.name for spec in decoder.fields]:
             raise ValueError("its fields are not the ones this russo_nb declares")
-        rows = payload.pop("rows")
-        runs = []
-        for position, cells in enumerate(rows):
-            runs.append(decoder.run(cells))
-            rows[position] = None  # each row freed as its run is built: the parsed chunk never sits beside all its runs
+        columns = payload.pop("columns", None)
+        if columns is not None:  # the rows' cells column by column (see :func:`rows_to_columns`)
+            if len({len(column) for column in columns}) > 1:
+                raise ValueError("its columns are not all as long")
+            runs = [decoder.run(cells) for cells in zip(*columns)]
+        else:
+            rows = payload.pop("rows")
+            runs = []
+            for position, cells in enumerate(rows):
+                runs.append(decoder.run(cells))
+                rows[position] = None  # each row freed as its run is built: never the parsed chunk beside its runs
     except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
         raise InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})") from None
     if audio is not None:
