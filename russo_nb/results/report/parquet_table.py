@@ -79,6 +79,9 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
     arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
     table = pa.Table.from_arrays(arrays, names=schema.names)
     stored = {**schema.metadata, b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())}
-    with pq.ParquetWriter(target, table.schema, store_schema=False) as writer:
+    # dictionary pages for the columns of repeated cells; a column read per run (times, latencies: all distinct)
+    # would only be hashed to find that out
+    repeated = [name for name, (codes, _) in parts.items() if codes is not None]
+    with pq.ParquetWriter(target, table.schema, store_schema=False, use_dictionary=repeated) as writer:
         writer.write_table(table)
         writer.add_key_value_metadata(stored)
