@@ -332,6 +332,16 @@ def report_voice(voice_here: list[dict], voice_there: list[dict]) -> None:
         f"two idle cores allow at most {bound:.2f}× (one busy core in process)"
     )
 
+    def each(cases: list[dict], cpu: str) -> str:
+        rates = (
+            f"{case['runs'] / case['wall_s']:.2f} runs/s ({case[cpu] / case['runs'] * 1e3:.0f} ms CPU/run)"
+            for case in cases
+        )
+        return ", ".join(rates)
+
+    here, there = each(voice_here, "driver_cpu_s"), each(voice_there, "worker_cpu_s")
+    print(f"  each run, in order: in process {here}; Dask (workers' CPU) {there}")
+
 
 if __name__ == "__main__":
     main()

@@ -133,27 +133,33 @@ def test_schedule_from_any_index_continues_the_round_robin():
         assert list(schedule(plans, start)) == full[start:]
 
 
-def test_shares_cut_the_units_by_runs_and_their_chunks_keep_the_round_robin():
+def test_shares_cut_the_runs_by_weight_and_their_chunks_keep_the_round_robin():
     plans = [_Shape(3, 4), _Shape(0, 9), _Shape(2, 1), _Shape(1, 6), _Shape(8, 6)]
     full = list(schedule(plans))
-    place = {cell: position for position, cell in enumerate(full)}
     for weights in ([1, 1], [1, 1, 1], [3, 1], [1, 2, 1, 1]):
         shares = plan_shares(plans, weights)
         assert len(shares) == len(weights)
         cells = []
         for share, weight in zip(shares, weights):
             size = sum(span.units * span.runs for span in share)
-            assert abs(size - len(full) * weight / sum(weights)) <= 6  # within one unit's runs of its part
+            assert abs(size - len(full) * weight / sum(weights)) <= 1  # its part of the runs
             units = {(span.plan, span.first + unit) for span in share for unit in range(span.units)}
             mine = chunk_cells(share, 0, size)
             assert {(index, unit) for index, unit, _ in mine} == units  # a share's chunks hold its units only
-            assert [place[cell] for cell in mine] == sorted(place[cell] for cell in mine)  # the job's order
+            first_run = {(span.plan, span.first + unit): span.first_run for span in share for unit in range(span.units)}
+            rounds = [run - first_run[index, unit] for index, unit, run in mine]
+            assert rounds == sorted(rounds)  # round-robin: each unit's first run of the share, then the second...
             for start in range(size + 1):
                 assert chunk_cells(share, start, min(size, start + 5)) == mine[start : start + 5]
             cells += mine
         assert sorted(cells) == sorted(full)  # every (plan, unit, run) in exactly one share
     assert plan_shares(plans, [1]) == [[Span(0, 0, 3, 4), Span(2, 0, 2, 1), Span(3, 0, 1, 6), Span(4, 0, 8, 6)]]
-    assert plan_shares([_Shape(1, 100)], [1, 1]) == [[Span(0, 0, 1, 100)]]  # one prompt: one share
+    # where two shares meet, a unit's runs are split: one prompt on two workers, 3 on 2 (not 2 + 1)
+    assert plan_shares([_Shape(1, 100)], [1, 1]) == [[Span(0, 0, 1, 50)], [Span(0, 0, 1, 50, 50)]]
+    assert plan_shares([_Shape(3, 10)], [1, 1]) == [
+        [Span(0, 0, 1, 10), Span(0, 1, 1, 5)],
+        [Span(0, 1, 1, 5, 5), Span(0, 2, 1, 10)],
+    ]
 
 
 def test_each_worker_is_sent_the_chunks_of_its_own_share():
@@ -199,6 +205,41 @@ def test_rows_round_trip_every_field():
     )
     back = decode_rows(encode_rows(result.runs))
     assert [run.model_dump() for run in back] == [run.model_dump() for run in result.runs]
+
+
+def test_a_chunk_whose_values_do_not_pickle_travels_as_json():
+    class Handle:  # an SDK object an agent hands back as raw: it does not pickle
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def __repr__(self):
+            return "Handle()"
+
+    answer = russo.AgentResponse(text="ok", raw=Handle())
+    result = russo.run_concurrent_sync(["hi"], agent=ScriptedAgent({"hi": answer}), expect=[], runs=2)
+    blob = encode_rows(result.runs)
+    assert blob.startswith(b"x")  # zlib: encode_runs' JSON, which writes an unknown object as its repr
+    back = decode_rows(blob)
+    assert [run.response.raw for run in back] == ["Handle()", "Handle()"]
+    assert [run.status for run in back] == [run.status for run in result.runs]
+
+
+def test_a_damaged_chunk_blob_is_one_clear_error():
+    from russo_nb.errors import InvalidArgumentError
+
+    blob = encode_rows(russo.run_concurrent_sync(["hi"], agent=ScriptedAgent(), expect=[], runs=2).runs)
+    with pytest.raises(InvalidArgumentError, match="damaged runs blob"):
+        decode_rows(blob[: len(blob) // 2])
+
+
+def test_chunks_decoded_with_one_texts_memo_share_their_prompt_texts():
+    result = russo.run_concurrent_sync(["Book a flight to LA", "hello"], agent=ScriptedAgent(), expect=[], runs=2)
+    texts: dict[str, str] = {}
+    first, second = (decode_rows(encode_rows(result.runs), texts) for _ in range(2))
+    assert first == second == result.runs
+    assert first[0].prompt is second[0].prompt and first[0].prompt_id is second[0].prompt_id
+    alone = decode_rows(encode_rows(result.runs))
+    assert alone[0].prompt == first[0].prompt and alone[0].prompt is not first[0].prompt
 
 
 def test_each_chunk_gets_its_share_of_the_cap_and_the_rate_limit():

@@ -119,7 +119,9 @@ def _session(sid: int) -> list[psutil.Process]:
 class _Interrupted:
     """``russo --config suite.yaml --dask ...`` run until every worker slot holds a run, then Ctrl-C to its group."""
 
-    def __init__(self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None, extra: str = "") -> None:
+    def __init__(
+        self, tmp_path: Path, cli_env: dict[str, str], dask: list[str], idle=None, extra: str = "", presses: int = 1
+    ) -> None:
         assert RUSSO_SCRIPT.exists(), f"no russo console script next to {sys.executable} (pip install -e .)"
         self.tmp_path = tmp_path
         markers = _suite(tmp_path, extra)
@@ -147,6 +149,9 @@ class _Interrupted:
                 assert executing == 2 and processing >= 2  # both workers run a chunk (and more wait their turn)
             pressed = time.monotonic()
             os.killpg(child.pid, signal.SIGINT)
+            for _ in range(presses - 1):  # pressed again while the first one's cancel is under way
+                time.sleep(0.05)
+                os.killpg(child.pid, signal.SIGINT)
             if idle is not None:
                 wait_until(lambda: idle() == (0, 0), 10, what="idle workers after Ctrl-C", interval=0.02)
             self.idle_s = time.monotonic() - pressed
@@ -182,8 +187,10 @@ class _Interrupted:
         assert "did not pass" not in stdout  # a cancelled run is not a failure
 
 
-def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env):
-    run = _Interrupted(tmp_path, cli_env, ["--dask", client.scheduler.address], idle=lambda: _busy(client))
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_on_the_command_line_keeps_finished_runs_and_leaves_the_workers_idle(client, tmp_path, cli_env, presses):
+    dask = ["--dask", client.scheduler.address]
+    run = _Interrupted(tmp_path, cli_env, dask, idle=lambda: _busy(client), presses=presses)
     print(f"workers idle {run.idle_s:.2f} s after Ctrl-C, command ended {run.exit_s:.2f} s; {run.quick} finished")
     run.check()
     assert run.workers == set(client.run(os.getpid).values())  # the runs were held on the cluster's workers
@@ -285,6 +292,19 @@ def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result
 # -- a cancel at any moment ------------------------------------------------------------------------------
 
 
+async def _stopped(job, cancel: bool = True, timeout: float = 60):
+    """Cancel ``job`` (unless already done elsewhere) and wait for it to end; its result. A hang fails the test."""
+    import asyncio
+
+    if cancel:
+        job.cancel()
+    try:
+        await asyncio.wait_for(job.wait(), timeout)
+    except asyncio.CancelledError:
+        pass
+    return job.result()
+
+
 class _HeldAgent:
     """Every run waits until its job is cancelled (a Gate travels to the workers closed)."""
 
@@ -335,12 +355,7 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
         job.start()
         if moment != "submitting":
             await asyncio.sleep(moment)
-            job.cancel()
-        try:
-            await asyncio.wait_for(job.wait(), 30)  # a hang guard
-        except asyncio.CancelledError:
-            pass
-        return job.result()
+        return await _stopped(job, cancel=moment != "submitting")
 
     result = asyncio.run(main())
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
@@ -376,3 +391,102 @@ def test_a_kernel_interrupt_with_the_suites_local_cluster_keeps_finished_runs_an
     assert int(kernel_pid) not in workers  # the runs were held in the cluster's worker processes
     # the cell closed the cluster it started: its workers are gone
     assert not [pid for pid in workers if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+
+
+# -- scenarios: a cancel tears down every run it cut off, on the workers ------------------------------------
+
+
+def _hold_or_book(markers: str):
+    """A scenario agent under test: books at once until ``markers/hold`` exists, then holds (a marker per held run)."""
+    from russo_nb import scenario
+
+    class HoldOrBook(scenario.AgentAdapter):
+        async def call(self, input):
+            import asyncio
+
+            if Path(markers, "hold").exists():
+                Path(markers, f"held-{os.getpid()}-{time.monotonic_ns()}").touch()
+                await asyncio.sleep(HOLD_S)
+            return "Booked."
+
+    return HoldOrBook()
+
+
+def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_off(client, tmp_path):
+    import asyncio
+
+    import cloudpickle
+
+    from russo_nb import scenario
+    from russo_nb.dask_executor import DaskExecutor
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    markers = str(tmp_path)
+
+    def teardown(state):  # runs on the worker: a marker per torn-down run
+        Path(markers, f"torn-{state.run_index}").touch()
+
+    spec = scenario.Scenario(
+        name="held booking",
+        description="d",
+        agents=lambda: [_hold_or_book(markers)],
+        script=[scenario.user("a flight to Oslo"), scenario.agent(), scenario.succeed()],
+        teardown=teardown,
+    )
+    job = scenario.start_scenarios(spec, runs=200, max_concurrency=CAP, executor=DaskExecutor(client))
+
+    async def main():
+        job.start()
+        for _ in range(3000):  # some runs came back (at most a minute)
+            if job.progress.done:
+                break
+            await asyncio.sleep(0.02)
+        Path(markers, "hold").touch()
+        for _ in range(3000):  # both workers hold runs
+            if len({name.split("-")[1] for name in os.listdir(markers) if name.startswith("held-")}) == 2:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the workers did not both hold a run within a minute")
+        return await _stopped(job)
+
+    batch = asyncio.run(main())
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
+    counts = batch.status_counts
+    assert batch.total == 200 and counts.get("passed", 0) >= 1 and counts.get("cancelled", 0) >= 2
+    assert counts.get("passed", 0) + counts.get("cancelled", 0) == 200
+    # every run that was set up, finished or cut off, was torn down on its worker; no other run was
+    started = {run.run_index for run in batch.runs if "set_up" in run.phases}
+    torn = {int(name.split("-")[1]) for name in os.listdir(markers) if name.startswith("torn-")}
+    assert torn == started and len(started) > counts["passed"]  # runs cut off mid-way were torn down too
+
+
+# -- CPU-bound voice runs: a cancel stops the decoding on the workers too --------------------------------------
+
+
+def test_a_cancelled_voice_job_on_the_cluster_leaves_the_workers_idle_and_no_clip_waiting(client):
+    """The demo (espeak-ng + the offline recogniser, decoding inline on each worker behind its run-order queue),
+    cancelled once runs came back: the workers go idle, and no clip is left waiting for a decoding thread."""
+    import asyncio
+
+    from russo_nb.dask_executor import DaskExecutor
+    from russo_nb.demo import demo_suite, start_demo
+
+    def waiting_clips() -> int:
+        from russo_nb.voice.audio.transcribe import inline_queue
+
+        return inline_queue().waiting
+
+    job = start_demo(runs=10, executor=DaskExecutor(client))
+
+    async def main():
+        async for _ in job:
+            break  # a chunk came back
+        return await _stopped(job, timeout=120)
+
+    result = asyncio.run(main())
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
+    assert set(client.run(waiting_clips).values()) == {0}
+    counts = result.status_counts
+    assert result.total == len(demo_suite().prompts) * 10 and counts.get("cancelled", 0) >= 1
+    assert sum(counts.values()) - counts["cancelled"] == job.progress.done >= 1

@@ -110,3 +110,100 @@ def test_resume_refuses_what_is_not_a_prompt_batch():
     scenarios_as_prompts = russo_nb.BatchResult(metadata=russo_nb.BatchMetadata(kind="scenarios"))
     with pytest.raises(InvalidArgumentError, match=r"holds 'scenarios' runs .*resume\(scenario_batch"):
         resume(scenarios_as_prompts, agent=None)
+
+
+# -- what a resume runs again: cancelled runs and runs lost to the infrastructure, never the agent's answers --------
+
+
+def _lost(plan, unit: int, run: int):
+    """The run the Dask executor records when its cluster lost every worker before the run came back."""
+    return plan.item(unit, run).failed("error", _lost_error(), 0)
+
+
+def _counting_agent(fail: set[tuple[str, int]] = frozenset()):
+    """An agent that books LA, raising on the (prompt, call number) pairs in ``fail``; records what it heard."""
+    heard: list[str] = []
+
+    @russo_nb.agent
+    async def agent(text):
+        heard.append(text)
+        if (text, heard.count(text) - 1) in fail:
+            raise RuntimeError(f"the agent's own bug on {text}")
+        return [ToolCall(name="book_flight", arguments={"to_city": "LA"})]
+
+    return agent, heard
+
+
+def test_resume_reruns_cancelled_and_infrastructure_errors_but_keeps_the_agents_errors(tmp_path):
+    from russo_nb.report import export, load_batch
+
+    agent, _ = _counting_agent(fail={(PROMPTS[0], 0)})  # run 0 of prompt 0: the agent raises (its own error)
+    job = start_batch(PROMPTS, None, agent, expect=EXPECT, runs=3, max_concurrency=1, seed=3)
+    first = asyncio.run(job.wait())
+    plan = job.plans[0]
+    runs = list(first.runs)
+    runs[4] = _lost(plan, 1, 1)  # prompt 1 run 1 and prompt 3 run 0: the cluster lost them
+    runs[9] = _lost(plan, 3, 0)
+    runs[13] = plan.item(4, 1).failed("cancelled", None, 0)  # prompt 4 run 1: never finished
+    partial = first.model_copy(update={"runs": runs})
+    assert partial.runs[0].status == "error" and partial.runs[0].error.type == "RuntimeError"
+    assert partial.status_counts == {"error": 3, "passed": 11, "cancelled": 1}
+
+    for source in (partial, load_batch(export(partial, tmp_path / "partial.parquet"))):
+        again, heard = _counting_agent()
+        resumed = resume(source, again)
+        assert resumed.total == 3  # two lost to the infrastructure + one cancelled; the agent's error is kept
+        whole = asyncio.run(resumed.wait())
+        assert sorted(heard) == sorted([PROMPTS[1], PROMPTS[3], PROMPTS[4]])
+        assert [(r.prompt, r.run_index) for r in whole.runs] == [(p, i) for p in PROMPTS for i in range(3)]
+        assert whole.status_counts == {"error": 1, "passed": 14}
+        kept = whole.runs[0]
+        assert (kept.status, kept.error.type, kept.error.message) == (
+            "error",
+            "RuntimeError",
+            f"the agent's own bug on {PROMPTS[0]}",
+        )
+        assert whole.metadata.params["resumed"]["parts"] == [12, 3]
+        assert resume(whole, again).total == 0  # the agent's error is never asked again
+
+
+class _LostCluster:
+    """An executor whose cluster is gone: every run comes back ``NoWorkers``, as the Dask executor records it."""
+
+    def check(self, job) -> None:
+        pass
+
+    def connect(self):
+        return None
+
+    def close(self) -> None:
+        pass
+
+    async def run(self, job) -> None:
+        for index, plan in enumerate(job.plans):
+            for slot in range(plan.units * plan.runs):
+                unit, run = divmod(slot, plan.runs)
+                job.deliver(index, slot, plan.item(unit, run).failed("error", _lost_error(), 0))
+
+
+def _lost_error():
+    from russo_nb.model.types import RunError
+
+    return RunError(type="NoWorkers", message="the Dask cluster had no worker for 2 s", stage="dask")
+
+
+def test_job_resume_completes_a_batch_its_cluster_lost_in_this_process():
+    from russo_nb.execution.engine import InProcessExecutor, infrastructure_error
+
+    agent, heard = _counting_agent()
+    job = start_batch(PROMPTS, None, agent, expect=EXPECT, runs=2, executor=_LostCluster())
+    lost = asyncio.run(job.wait())
+    assert lost.status_counts == {"error": 10} and all(infrastructure_error(run) for run in lost.runs)
+    assert heard == []
+    on_cluster = job.resume()
+    assert on_cluster.total == 10 and isinstance(on_cluster.executor, _LostCluster)  # the job's own executor
+    here = job.resume(executor=InProcessExecutor())
+    whole = asyncio.run(here.wait())
+    assert whole.status_counts == {"passed": 10} and len(heard) == 10
+    assert [(r.prompt, r.run_index) for r in whole.runs] == [(p, i) for p in PROMPTS for i in range(2)]
+    assert here.resume().total == 0

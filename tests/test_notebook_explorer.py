@@ -31,7 +31,7 @@ def test_prompt_choice_switches_runs_and_audio():
     explorer = Explorer(batch, charts=False)
     explorer.content("Prompts")
     second = batch.prompts[1]
-    explorer.prompt_picker.value = second
+    explorer.prompt_picker.value = next(i for i, row in enumerate(explorer.view.rows) if row.prompt == second)
     html = "".join(w.value for w in _walk(explorer.prompt_view) if isinstance(w, widgets.HTML))
     assert "&lt;script&gt;" in html and EVIL not in html
     player = next(w for w in _walk(explorer.prompt_view) if isinstance(w, widgets.Audio))
@@ -260,3 +260,50 @@ def test_a_judged_scenario_without_expected_calls_says_so_instead_of_an_empty_di
     quiet = booking_scenario("asks only", "hello", [tool_called("book_flight")])  # no city: it asks back, no call
     detail = run_detail_html(asyncio.run(scenario.run_scenarios(quiet, 1)).runs[0])
     assert "This scenario declares no expected tool calls" in detail and "The agent made no tool call." in detail
+
+
+def test_a_table_split_by_condition_selects_and_charts_each_row():
+    """A prompt under two voices is two rows: each picker choice shows that row's runs, each chart row is a row."""
+    us = make_batch(runs=4)
+    gb = make_batch(runs=3, fail_every=3, with_error=False)
+    runs = [run.model_copy(update={"conditions": {"voice": "en-us"}}) for run in us.runs]
+    runs += [run.model_copy(update={"conditions": {"voice": "<i>gb</i>"}}) for run in gb.runs]
+    batch = russo_nb.BatchResult(runs=runs, audio={**us.audio, **gb.audio}, metadata=us.metadata)
+    explorer = Explorer(batch, charts=False)
+    view = explorer.view
+    assert view.by == ("voice",) and len(view.rows) == 4 and view.prompt_count == 2
+    explorer.content("Prompts")
+    options = explorer.prompt_picker.options
+    assert sorted(value for _, value in options) == [0, 1, 2, 3]  # one choice per row, not per prompt
+    for label, position in options:
+        row = view.rows[position]
+        assert label.endswith(f" · voice={row.conditions['voice']}") and f"{row.passed}/{row.finished}" in label
+        explorer.prompt_picker.value = position
+        indices = explorer.row_runs(row)
+        assert len(indices) == row.runs == (4 if row.conditions["voice"] == "en-us" else 3)
+        assert {batch.runs[i].conditions["voice"] for i in indices} == {row.conditions["voice"]}
+        assert {batch.runs[i].prompt for i in indices} == {row.prompt}
+        html = "".join(w.value for w in _walk(explorer.prompt_view) if isinstance(w, widgets.HTML))
+        assert f"{row.passed}/{row.finished} finished runs passed" in html
+        assert EVIL not in html and "<i>gb</i>" not in html
+        if row.conditions["voice"] != "en-us":
+            assert "voice=&lt;i&gt;gb&lt;/i&gt;" in html
+    gb_row = next(row for row in view.rows if row.conditions["voice"] != "en-us" and row.prompt == us.prompts[0])
+    explorer.select_row(gb_row)
+    assert view.rows[explorer.prompt_picker.value] is gb_row
+
+    explorer.draw_charts()
+    assert explorer.charts_drawn[0] == "Pass rate per prompt × voice row"
+    _, prompts = explorer._frames()
+    by_label = dict(zip(prompts["prompt"], zip(prompts["passed"], prompts["runs"], strict=True), strict=True))
+    want = {f"{row.prompt} · voice={row.conditions['voice']}": (row.passed, row.finished) for row in view.rows}
+    assert by_label == want  # one chart row per table row, with the table's counts
+    chart = explorer.chart("Pass rate per prompt × voice row").value
+    assert "voice=en-us" in chart and "voice=&lt;i&gt;gb" in chart  # the rows are labelled, escaped
+    assert "<i>gb</i>" not in chart and EVIL not in chart
+    note = explorer.content("Charts").children[0].value
+    assert "one row per value of voice" in note
+
+    plain = Explorer(us, charts=False)  # one voice only: one row per prompt, charts as before
+    assert plain.view.by == () and plain._chart_noun == "prompt"
+    assert len(plain._frames()[1]) == 2

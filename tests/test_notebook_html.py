@@ -94,7 +94,7 @@ def test_interrupted_batch_counts_finished_runs_only():
     html = batch._repr_html_()
     assert "73.3%</b> pass rate per run (11/15 finished runs" in html
     assert html.count("145 cancelled — interrupted after 15 runs") == 1  # said once
-    assert "14 not run" in html and html.count(">not run<") == 14
+    assert "14 prompts not run" in html and html.count(">not run<") == 14
     assert "⚑ 1 flaky" in html and "Failures: 4 runs with 1 signature" in html
     assert "6.9%" not in html and "0/10" not in html
     text = batch.summary().splitlines()

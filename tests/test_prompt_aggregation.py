@@ -220,3 +220,33 @@ def test_cancelled_runs_are_never_failures_anywhere(tmp_path):
         assert (trend["runs"][0], trend["passed"][0]) == (finished, summary.passed)
         # the same interval as the batch's own view: prompts that never ran are no cluster
         assert (trend["low"][0], trend["high"][0]) == pytest.approx((view.low, view.high))
+
+
+def test_not_run_counts_the_rows_the_split_table_shows_and_says_so(merged):
+    """A prompt that ran under v1 and never under v2 is one "prompt × agent_version row not run", not a prompt."""
+    first = merged.prompts[0]
+    runs = [
+        run.model_copy(update={"status": "cancelled", "conditions": {"agent<version>": "v2"}})
+        if run.prompt == first and run.conditions["agent_version"] == "v2"
+        else run.model_copy(update={"conditions": {"agent<version>": run.conditions["agent_version"]}})
+        for run in merged.runs
+    ]
+    view = build_view(BatchResult(runs=runs, metadata=merged.metadata))
+    assert view.by == ("agent<version>",) and len(view.rows) == 2 * len(merged.prompts)
+    assert [(row.prompt, row.conditions) for row in view.not_run] == [(first, {"agent<version>": "v2"})]
+    assert view.prompt_count == len(merged.prompts)  # the prompt itself ran (under v1)
+    assert view.not_run_text == "1 prompt × agent<version> row not run"
+    head = batch_html(view)
+    assert "<span class='notrun'>1 prompt × agent&lt;version&gt; row not run</span>" in head
+    assert "<version>" not in head
+    page = to_html(BatchResult(runs=runs, metadata=merged.metadata))
+    line = page.split("1 prompt × agent&lt;version&gt; row not run (every run cancelled): ", 1)[1].split("</div>")[0]
+    assert line.startswith(first[:20]) and line.endswith(" · agent&lt;version&gt;=v2")  # the row, named
+    assert "<version>" not in page and "agent&lt;version&gt;</th>" in page
+
+    every = [run.model_copy(update={"status": "cancelled"}) if run.prompt == first else run for run in merged.runs]
+    both = build_view(BatchResult(runs=every, metadata=merged.metadata))  # both rows of the prompt: 2 rows
+    assert len(both.not_run) == 2 and both.not_run_text == "2 prompt × agent_version rows not run"
+    plain = build_view(BatchResult(runs=every, metadata=merged.metadata), by=())
+    assert len(plain.not_run) == 1 and plain.not_run_text == "1 prompt not run"  # unsplit: prompts
+    assert "<span class='notrun'>1 prompt not run</span>" in batch_html(plain)

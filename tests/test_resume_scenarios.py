@@ -147,3 +147,27 @@ def test_the_magic_resumes_a_loaded_scenario_batch_given_its_scenarios(ip, tmp_p
             ip.user_ns.pop(name, None)
     assert len(calls) == partial.status_counts["cancelled"]
     assert _shape(whole) == _shape(_straight(9, (0, 0, 0)))
+
+
+def test_scenario_runs_lost_to_the_cluster_run_again_and_the_agents_answers_are_kept(tmp_path):
+    """Runs the Dask executor recorded as NoWorkers run again; every other run (failed ones too) is kept."""
+    from russo_nb.model.types import RunError
+    from russo_nb.scenario import start_scenarios
+
+    specs, _, _ = _scenarios()
+    job = start_scenarios(specs, runs=RUNS, seed=9, name="nightly")
+    straight = asyncio.run(job.wait())
+    assert {"passed", "failed"} <= set(straight.status_counts)  # the agent's own failures, to be kept
+    plan = job.plans[0]
+    lost = RunError(type="NoWorkers", message="the Dask cluster had no worker for 2 s", stage="dask")
+    runs = list(straight.runs)
+    for slot in (1, 6):  # s0 run 1 and s1 run 2: lost, as the executor records them
+        runs[slot] = plan.item(*divmod(slot, RUNS)).failed("error", lost, 0)
+    partial = straight.model_copy(update={"runs": runs})
+    loaded = load_batch(export(partial, tmp_path / "lost.jsonl"))
+    assert [r.error.type for r in loaded.runs if r.status == "error"] == ["NoWorkers", "NoWorkers"]
+    fresh, _, calls = _scenarios()
+    resumed = resume(loaded, fresh)
+    assert resumed.total == 2
+    whole = asyncio.run(resumed.wait())
+    assert len(calls) == 2 and _shape(whole) == _shape(straight)  # as the uninterrupted batch, same seeds

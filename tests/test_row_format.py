@@ -61,6 +61,21 @@ def test_prompt_runs_and_their_clips_round_trip_exactly():
     assert runs[2].latency_s == math.inf and runs[0].retried == batch.runs[0].retried
 
 
+def test_the_dask_rows_decode_to_the_same_runs_as_the_json_blob():
+    """The Dask executor's chunk blob (the same rows, pickled) gives back exactly what the JSON blob gives."""
+    from russo_nb.execution.dask_executor import decode_rows, encode_rows
+
+    batch = _prompt_runs()
+    blob = encode_rows(batch.runs)
+    assert not blob.startswith(b"x")  # pickled, not zlib-compressed JSON
+    runs, via_json = decode_rows(blob), decode_runs(encode_runs(batch.runs))
+    for run in (*runs, *via_json, *batch.runs):
+        run.conditions = {**run.conditions, "snr_db": "nan"}  # NaN != NaN
+    assert runs == via_json == batch.runs
+    assert runs[0].response.text == "done \ud800" and runs[2].latency_s == math.inf
+    assert runs[0].eval_result is runs[1].eval_result  # decoded runs share what they shared
+
+
 def test_shared_values_are_written_once():
     batch = run_concurrent_sync(["book"], agent=ScriptedAgent({"book": "book(to='LA')"}), expect=[], runs=2000)
     blob = encode_runs(batch.runs)

@@ -153,7 +153,8 @@ def test_explorer_tabs_and_snapshot_show_conversations_verdicts_scores_and_condi
         explorer.open_run(index)
         _shows(explorer.runs_browser.detail.body.value, batch.runs[index])
     prompts_tab = _html_of(explorer.content("Prompts"))
-    shown = [batch.runs[i] for i in explorer._by_prompt[explorer.prompt_picker.value][: explorer.page_size]]
+    row = explorer.view.rows[explorer.prompt_picker.value]
+    shown = [batch.runs[i] for i in explorer.row_runs(row)[: explorer.page_size]]
     for run in shown:
         assert escape_text(conditions_text(run.conditions)) in prompts_tab
         if run.score is not None:

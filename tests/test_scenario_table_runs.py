@@ -168,9 +168,18 @@ def test_a_jsonl_cell_the_builder_fixes_frames_as_the_runs(scenario_batch, tmp_p
     pd.testing.assert_frame_equal(frame, runs.to_dataframe())
 
 
-def test_a_jsonl_row_with_an_unknown_status_fails_the_load(scenario_batch, tmp_path):
+@pytest.mark.parametrize("status", ['"won"', '["passed"]', "null"])
+def test_a_jsonl_row_with_an_unknown_status_fails_the_load(scenario_batch, tmp_path, status):
     path = export(scenario_batch, tmp_path / "s.jsonl")
-    _rewrite_line(path, 8, lambda line: line.replace('"passed"', '"won"', 1).replace('"failed"', '"won"', 1))
+    _rewrite_line(path, 8, lambda line: line.replace('"passed"', status, 1).replace('"failed"', status, 1))
     with pytest.raises(InvalidArgumentError, match="line 8 is not a valid russo_nb batch line") as caught:
+        load_batch(path)
+    assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_jsonl_row_of_too_few_cells_fails_the_load(scenario_batch, tmp_path):
+    path = export(scenario_batch, tmp_path / "s.jsonl")
+    _rewrite_line(path, 9, lambda line: '[0,2,"passed"]')
+    with pytest.raises(InvalidArgumentError, match="line 9 is not a valid russo_nb batch line") as caught:
         load_batch(path)
     assert "\n" not in str(caught.value) and str(path) in str(caught.value)

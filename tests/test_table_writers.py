@@ -135,3 +135,17 @@ def test_many_floats_and_old_times_are_the_cells_pandas_writes() -> None:
     out = io.StringIO()
     frame.to_csv(out, index=False, lineterminator="\r\n")
     assert csv_text(frame) == out.getvalue().encode("utf-8")
+
+
+def test_a_categorical_column_keeps_its_categories(tmp_path) -> None:
+    """A whole categorical column (not coded) is still written with its dictionary: unused categories come back."""
+    import numpy as np
+
+    from russo_nb.results.report.parquet_table import write_parquet_parts
+
+    status = pd.Categorical(["passed", "failed"] * 5, categories=["passed", "failed", "error", "timeout"])
+    latency = np.linspace(0.1, 1.0, 10)
+    write_parquet_parts({"status": (None, status), "latency_s": (None, latency)}, tmp_path / "t.parquet", {})
+    frame = pd.read_parquet(tmp_path / "t.parquet")
+    assert list(frame["status"].cat.categories) == ["passed", "failed", "error", "timeout"]
+    assert frame["latency_s"].tolist() == latency.tolist()

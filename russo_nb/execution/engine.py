@@ -90,9 +90,12 @@ __all__ = [
     "Plan",
     "Progress",
     "RemainingPlan",
+    "INFRASTRUCTURE_ERRORS",
     "finished_run",
+    "infrastructure_error",
     "resume_job",
     "run_position",
+    "runs_again",
     "WorkItem",
     "capture_error",
     "check_runs",
@@ -600,6 +603,7 @@ class Job(Generic[B]):
         self.progress = Progress(total=total)
         self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
         self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
+        self._cut_off: dict[tuple[int, int], Any] = {}  # (plan, slot) -> a run an executor brought back cancelled
         self._order: Iterator[tuple[int, int, int]] = self._schedule()
         self._issued = 0
         self._cap = 1
@@ -802,9 +806,17 @@ class Job(Generic[B]):
         """Record a result an executor brings back for plan ``plan``'s slot ``slot``.
 
         The first result per slot is kept: a chunk an executor ran twice (its worker died after
-        finishing part of it) never counts a run twice. Returns whether this result was kept.
+        finishing part of it) never counts a run twice. A ``cancelled`` result (cut off by the job's
+        cancel where it ran) is kept only to show that run in the result, never counted as finished,
+        and a finished result for the slot still replaces it. Returns whether this result was kept
+        as the slot's finished run.
         """
         if self._results[plan][slot] is not None:
+            return False
+        if result.status == "cancelled":
+            # cut off by the cancel where it ran (a Dask worker): not a finished run, so not counted, but the result
+            # shows it as it was cut off (a scenario run's set-up and teardown), as for a run cut off in process
+            self._cut_off[(plan, slot)] = result
             return False
         self._finish(plan, slot, result)
         return True
@@ -911,7 +923,11 @@ class Job(Generic[B]):
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
         in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
 
+        cut_off = {slot: run for (owner, slot), run in self._cut_off.items() if owner == index}
+
         def fill(slot: int) -> Any:
+            if slot in cut_off:
+                return cut_off[slot]
             item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
             return item.failed("cancelled", error, 0)
 
@@ -926,14 +942,20 @@ class Job(Generic[B]):
             for index, plan in enumerate(self.plans)
         ]
 
-    def resume(self, on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[B]:
+    def resume(
+        self, on_progress: Callable[[Progress], Any] | None = None, *, executor: Executor | None = None, **engine: Any
+    ) -> Job[B]:
         """A new job that runs only this stopped job's unfinished runs (same seeds) and merges them.
 
         Await it (or ``run_sync`` it): its result is the whole batch, as an uninterrupted job
-        would have produced it. Engine options given (``max_concurrency=``, ``timeout=`` ...) replace
-        the job's own for the resumed runs. See :mod:`russo_nb.execution.resume`.
+        would have produced it. It runs the cancelled runs and those lost to the infrastructure
+        (:func:`runs_again`: an ``error`` whose type is in :data:`INFRASTRUCTURE_ERRORS`, e.g. a
+        Dask cluster left without workers), never a run the agent answered or raised in. Engine
+        options given (``max_concurrency=``, ``timeout=`` ...) replace the job's own for the resumed
+        runs; ``executor``: where they run (default: the job's own; ``InProcessExecutor()`` when its
+        cluster is gone). See :mod:`russo_nb.execution.resume`.
         """
-        return resume_job(self, on_progress, **engine)
+        return resume_job(self, on_progress, executor=executor, **engine)
 
     def result(self) -> B:
         """The job's result as it stands: finished runs, the rest marked ``cancelled``."""
@@ -973,12 +995,35 @@ def finished_run(result: Run | None) -> bool:
     return result is not None and result.status != "cancelled"
 
 
+INFRASTRUCTURE_ERRORS = frozenset({"NoWorkers"})
+"""Error types that say where a run was to execute failed, not the agent: a resume runs them again.
+
+``NoWorkers``: the Dask cluster had no worker left before the run's chunk came back
+(:mod:`russo_nb.execution.dask_executor`), so the agent was never asked or its answer was lost.
+A chunk that *killed* every worker that tried it (``KilledWorker``) is not here: the agent may
+have killed them, and asking again would kill the next ones."""
+
+
+def infrastructure_error(result: Run | None) -> bool:
+    """A run that ended ``error`` for a reason of the machinery, not the agent (:data:`INFRASTRUCTURE_ERRORS`)."""
+    error = None if result is None or result.status != "error" else result.error
+    return error is not None and error.type in INFRASTRUCTURE_ERRORS
+
+
+def runs_again(result: Run | None) -> bool:
+    """What a resume runs: a run never made or ``cancelled``, or one lost to the infrastructure
+    (:func:`infrastructure_error`). A run the agent answered — passed, failed, its own error, a
+    timeout — is kept: resuming completes a batch that was cut short, it does not ask agents again."""
+    return not finished_run(result) or infrastructure_error(result)
+
+
 class RemainingPlan(Plan[Any, Any]):
     """The runs of ``plan`` that did not finish (one unit each), collected back into ``plan``'s full result.
 
     ``previous`` is the plan's results unit-major, ``None`` (or a cancelled run) where a run
-    never finished. :meth:`collect` puts the new runs into those slots and lets ``plan``
-    collect the whole, with the first job's start time; runs still unfinished stay a count
+    never finished; those and the runs lost to the infrastructure (:func:`runs_again`) run again.
+    :meth:`collect` puts the new runs into those slots and lets ``plan`` collect the whole, with the first
+    job's start time; runs still unfinished stay a count
     (:class:`~russo_nb.model.partial_runs.PartialRuns`), and the result's
     ``metadata.params["resumed"]["parts"]`` lists how many runs each part finished (the first
     job's, then each resume's).
@@ -990,7 +1035,7 @@ class RemainingPlan(Plan[Any, Any]):
         self.plan = plan
         self.previous = list(previous)
         for slot in np.flatnonzero(present(self.previous)).tolist():
-            if not finished_run(self.previous[slot]):  # a cancelled run object: runs again
+            if runs_again(self.previous[slot]):  # cancelled, or lost to the infrastructure: runs again
                 self.previous[slot] = None
         self.slots = np.flatnonzero(~present(self.previous))  # the unfinished slots, as numbers (no object per run)
         self.units = int(self.slots.size)
@@ -1052,10 +1097,17 @@ class RemainingPlan(Plan[Any, Any]):
         return self.plan.audio_store()
 
 
-def resume_job(job: Job[Any], on_progress: Callable[[Progress], Any] | None = None, **engine: Any) -> Job[Any]:
-    """A new job that runs ``job``'s unfinished runs and whose result is the whole batch (see module doc).
+def resume_job(
+    job: Job[Any],
+    on_progress: Callable[[Progress], Any] | None = None,
+    *,
+    executor: Executor | None = None,
+    **engine: Any,
+) -> Job[Any]:
+    """A new job that runs ``job``'s unfinished runs (:func:`runs_again`) and whose result is the whole batch.
 
-    Engine options given (not None) replace the job's own for the resumed runs (``max_concurrency`` ...).
+    Engine options given (not None) replace the job's own for the resumed runs (``max_concurrency`` ...);
+    ``executor`` the job's own executor.
     """
     if job._task is not None and not job._task.done():
         raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
@@ -1067,4 +1119,5 @@ def resume_job(job: Job[Any], on_progress: Callable[[Progress], Any] | None = No
         else:
             remaining.append(RemainingPlan(plan, results, job.started_at))
     settings = engine_options(job.settings, where="resume()", **engine)
-    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=job.executor)
+    where = job.executor if executor is None else executor
+    return Job(remaining, settings, on_progress or job.on_progress, job.combine, executor=where)

@@ -7,6 +7,14 @@ it with, or for a scenario batch the scenarios it ran. A resumed run is built ex
 first job would have built it: the same prompt (scenario), expected calls, conditions and
 derived seed (``derive_seed(seed, prompt, run)``), so the merged batch is the batch an
 uninterrupted job would have produced.
+
+What runs again (:func:`russo_nb.execution.engine.runs_again`, one rule for every resume): the
+runs that never finished (``cancelled``, or never made), and the runs that ended ``error`` for a
+reason of the infrastructure, not the agent — an error type in
+:data:`~russo_nb.execution.engine.INFRASTRUCTURE_ERRORS` (``NoWorkers``: the Dask cluster lost every
+worker before the run came back). Every run the agent answered stays as it is: passed, failed,
+timed out, or an error the agent (or its synthesizer, evaluator, effects) raised. Resuming completes
+a batch that was cut short; it never asks an agent again for an answer it already gave.
 """
 
 from __future__ import annotations
@@ -59,9 +67,10 @@ def resume(
     ``synthesizer``) it was run with. ``effects`` default to the ones the metadata names (built-in
     effects); ``seed`` to the metadata's (a CSV file has none: give it, it is checked against the
     runs' own seeds). Engine options (:class:`~russo_nb.execution.engine.EngineOptions`: ``max_concurrency``,
-    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs that finished are kept as they are;
-    only the cancelled ones run, and the unfinished runs are read from the file's columns, never
-    built one object each.
+    ``timeout``, ``seed`` ...) as keywords or ``options=``. Runs the agent answered are kept as they
+    are (passed, failed, timeout, its own error); the cancelled runs and the ``error`` runs lost to the
+    infrastructure (``NoWorkers``, see the module doc) run again, in this process. The runs' statuses
+    are read from the file's columns: the unfinished runs are never built one object each.
 
     A :class:`~russo_nb.scenario.ScenarioBatch` (a scenario batch's JSON lines / Parquet file)
     is resumed with the scenarios it ran in place of the agent: ``resume(batch, [scenario, ...])``

@@ -28,7 +28,8 @@ def resume_scenarios(
     options: EngineOptions | None,
     engine: dict[str, Any],
 ) -> Job[Any]:
-    """A job running a loaded scenario batch's cancelled runs with ``scenarios`` (see :func:`resume`).
+    """A job running a loaded scenario batch's cancelled runs, and its runs lost to the infrastructure
+    (``NoWorkers``), with ``scenarios`` (see :func:`resume`; a run a scenario's agent answered is kept).
 
     The scenarios are planned in the batch's order (a run's seed derives from its scenario's
     place, ``derive_seed(seed, unit, run)``), with the batch's runs per scenario, seed (None: each

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter, namedtuple
 from collections.abc import Callable
 from itertools import zip_longest
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -43,8 +44,19 @@ def check_rows(rows: list[Any], fields: tuple[RecordField, ...]) -> int | None:
     status = next(index for index, spec in enumerate(fields) if spec.name == "status")
     known = cell_taken("status")
     assert known is not None
+    try:  # the usual file, checked in C passes: lists, of lengths and statuses seen once each
+        if set(map(type, rows)) <= {list} and all(required <= n <= most for n in set(map(len, rows))):
+            if all(known(cell) for cell in set(map(itemgetter(status), rows))):
+                return None
+    except TypeError:  # an unhashable status cell: the row by row look below names it
+        pass
     for index, cells in enumerate(rows):
-        if type(cells) is not list or not required <= len(cells) <= most or not known(cells[status]):
+        if type(cells) is not list or not required <= len(cells) <= most:
+            return index
+        try:
+            if not known(cells[status]):
+                return index
+        except TypeError:  # a list or dict where the status is
             return index
     return None
 

@@ -37,7 +37,7 @@ def runs_frame_of(result: Any) -> Any:
     return runs_frame(result)
 
 
-class _Untyped(Exception):
+class _Untyped(ValueError):
     """A stored column is not what its declaration says: the frame is built from the runs instead."""
 
 

@@ -38,6 +38,7 @@ from .csv_text import csv_pieces
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
 from .parquet_table import write_parquet_parts
+from .stored_table import stored_file_parts
 from .tables import read_csv_table, read_parquet_table, runs_from_frame
 
 __all__ = [
@@ -144,8 +145,10 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     if suffix in (".jsonl", ".jsonl.gz"):
         return write_jsonl(result, target, include_audio=include_audio)
     batch = table_batch(result)
+    stored = stored_file_parts(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its columns
     if suffix == ".csv":
-        pieces = csv_pieces(table_parts(batch, csv=True))  # what to_csv writes, each distinct cell once
+        parts = stored if stored is not None else table_parts(batch, csv=True)
+        pieces = csv_pieces(parts)  # what to_csv writes, each distinct cell once
         if pieces is None:
             frame = table_frame(batch, csv=True)
             with atomic_file(target, "w") as out:
@@ -159,7 +162,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
             b"russo_nb.metadata": batch.metadata.model_dump_json().encode("utf-8"),
             b"russo_nb.runs": str(len(batch.runs)).encode("ascii"),
         }
-        parts = table_parts(batch)
+        parts = stored if stored is not None else table_parts(batch)
         with atomic_path(target) as temp:
             write_parquet_parts(parts, temp, extra)  # dictionary pages from the distinct cells, as given
     if include_audio:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..view import build_view
 from ..view.html import failures_html, headline_html, metadata_html, notes_html, prompt_table_html
-from ..view.kit import MAX_ROWS, STYLE, escape_text, middle, pct, plural, seconds
+from ..view.kit import MAX_ROWS, STYLE, escape_text, middle, pct, seconds
 
 __all__ = ["to_html", "write_report"]
 
@@ -227,12 +227,9 @@ def to_html(
             "⚑ flaky: its Wilson interval stays 5 points clear of 0% and 100% (it reliably passes and fails).</div>"
         )
     if view.not_run:
-        names = ", ".join(escape_text(middle(row.prompt, 60)) for row in view.not_run[:20])
+        names = ", ".join(escape_text(middle(view.row_label(row), 60)) for row in view.not_run[:20])
         more = f" and {len(view.not_run) - 20} more" if len(view.not_run) > 20 else ""
-        parts.append(
-            f"<div class='muted'>{plural(len(view.not_run), view.noun)} not run (every run cancelled): "
-            f"{names}{more}</div>"
-        )
+        parts.append(f"<div class='muted'>{escape_text(view.not_run_text)} (every run cancelled): {names}{more}</div>")
     from ...execution.sweep import sweep_factors
 
     factors = sweep_factors(result)

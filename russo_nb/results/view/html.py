@@ -303,9 +303,8 @@ def headline_html(view: BatchView) -> str:
     bits = [f"{view.prompt_count} {view.noun}{'s' if view.prompt_count != 1 else ''}"]
     if view.by:
         bits.append(f"{len(view.rows)} rows by {escape_text(', '.join(view.by))}")
-    not_run = len(view.not_run)
-    if not_run:
-        bits.append(f"<span class='notrun'>{not_run} not run</span>")
+    if view.not_run:
+        bits.append(f"<span class='notrun'>{escape_text(view.not_run_text)}</span>")
     if view.status_text():
         bits.append(escape_text(view.status_text()))
     if view.flaky:

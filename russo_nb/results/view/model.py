@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 from ...model.columns import Run
+from ...model.conditions import conditions_text
 from ...model.partial_runs import PartialRuns
 from ...model.thresholds import CONFIDENCE, FLAKY_MARGIN, PER_RUN, SMALL_SAMPLE_RUNS, confidence_label
 from ...model.types import ColumnarRuns
@@ -157,8 +158,26 @@ class BatchView:
 
     @property
     def not_run(self) -> list[PromptRow]:
-        """Prompts none of whose runs finished."""
+        """Rows none of whose runs finished: prompts, or (prompt, condition values) rows when split ``by``."""
         return [row for row in self.rows if row.not_run]
+
+    @property
+    def row_noun(self) -> str:
+        """What one row of the table is: "prompt" ("scenario"), or "prompt × voice" when the rows split ``by``."""
+        return " × ".join((self.noun, *self.by))
+
+    @property
+    def not_run_text(self) -> str:
+        """ "14 prompts not run", or split ``by``: "2 prompt × voice rows not run" — the count is of the rows the
+        table shows (a prompt that ran under one voice and not under another is one such row); "" when none."""
+        count = len(self.not_run)
+        if not count:
+            return ""
+        return f"{plural(count, f'{self.row_noun} row' if self.by else self.noun)} not run"
+
+    def row_label(self, row: PromptRow) -> str:
+        """A row's name as text: its prompt, then its condition values when the rows split (``a · voice=en-gb``)."""
+        return f"{row.prompt} · {conditions_text(row.conditions)}" if row.conditions else row.prompt
 
     @property
     def flaky(self) -> list[PromptRow]:

@@ -27,6 +27,7 @@ import ipywidgets as widgets
 
 from ...model.columns import Run, field, field_cells
 from ...model.conditions import conditions_text
+from ...results.analysis.rows import PromptRow, run_key
 from ...results.view import BatchView, build_view
 from ...results.view.html import failure_html as _failure_html
 from ...results.view.kit import escape_text, pct
@@ -130,7 +131,7 @@ class Explorer(widgets.VBox):
         self.page_size = max(1, page_size)
         self.max_options = max(1, max_options)
         self.view: BatchView = build_view(result)
-        self._by_prompt_cache: dict[str, list[int]] | None = None
+        self._by_row_cache: dict[tuple[Any, ...], list[int]] | None = None
         self._cells_cache: dict[str, list[Any]] = {}
         self.status_out = widgets.HTML()
         self._charts_cache: dict[str, widgets.Widget] = {}
@@ -175,14 +176,34 @@ class Explorer(widgets.VBox):
         return cells
 
     @property
-    def _by_prompt(self) -> dict[str, list[int]]:
-        """The positions of each prompt's runs, in order (made on first use, from the prompt column)."""
-        if self._by_prompt_cache is None:
-            by_prompt: dict[str, list[int]] = {}
-            for index, prompt in enumerate(self._cells("prompt")):
-                by_prompt.setdefault(prompt, []).append(index)
-            self._by_prompt_cache = by_prompt
-        return self._by_prompt_cache
+    def _by_row(self) -> dict[tuple[Any, ...], list[int]]:
+        """The positions of each row's runs, in order, by :attr:`~russo_nb.results.analysis.rows.PromptRow.key`:
+        the prompt, and its condition values when the view's table splits by conditions (made on first use, from
+        the prompt and conditions columns)."""
+        if self._by_row_cache is None:
+            by = self.view.by
+            prompts = self._cells("prompt")
+            conditions = self._cells("conditions") if by else [None] * len(prompts)
+            by_row: dict[tuple[Any, ...], list[int]] = {}
+            for index, (prompt, values) in enumerate(zip(prompts, conditions, strict=True)):
+                by_row.setdefault(run_key(prompt, values, by), []).append(index)
+            self._by_row_cache = by_row
+        return self._by_row_cache
+
+    def row_runs(self, row: PromptRow) -> list[int]:
+        """The positions (in ``result.runs``) of the runs of the view's ``row``: its prompt, under its condition
+        values."""
+        return self._by_row.get(row.key, [])
+
+    def _row_text(self, row: PromptRow, width: int = 80) -> str:
+        """A row as plain text: its prompt (shortened), then its condition values when the table splits."""
+        prompt = _short(row.prompt, width)
+        return f"{prompt} · {conditions_text(row.conditions)}" if row.conditions else prompt
+
+    @property
+    def _chart_noun(self) -> str:
+        """What one chart row is: "prompt", or "prompt × voice row" when the table splits by conditions."""
+        return f"{self.view.row_noun} row" if self.view.by else self.view.noun
 
     def _failing(self) -> list[int]:
         """Positions of the runs that did not pass and were not cancelled (no status counts as failing)."""
@@ -302,9 +323,9 @@ class Explorer(widgets.VBox):
     # -- Charts ------------------------------------------------------------------------
     def _chart_specs(self) -> list[tuple[str, str]]:
         """(section title, plot function name) for each chart that has something to show."""
-        specs = [("Pass rate per " + self.view.noun, "plot_pass_rates")]
+        specs = [("Pass rate per " + self._chart_noun, "plot_pass_rates")]
         if len(self.view.rows) >= 2 and any(row.finished > 1 for row in self.view.rows):
-            specs.append(("Flakiness: runs per " + self.view.noun, "plot_flakiness"))
+            specs.append(("Flakiness: runs per " + self._chart_noun, "plot_flakiness"))
         if any(row.latency is not None for row in self.view.rows):
             specs.append(("Latency", "plot_latency"))
         if any(row.finished > 1 for row in self.view.rows):
@@ -325,7 +346,15 @@ class Explorer(widgets.VBox):
         self.chart_sections.observe(lambda change: self._open_chart(change["new"]), names="selected_index")
         note = _html(
             "<div class='muted'>Each chart is drawn when its section is first opened. Charts count finished runs "
-            f"only and show at most {CHART_PROMPTS} {self.view.noun}s (the least passing or most flaky).</div>"
+            f"only and show at most {CHART_PROMPTS} {escape_text(self._chart_noun)}s (the least passing or most "
+            "flaky)."
+            + (
+                f" Each {escape_text(self.view.noun)} has one row per value of {escape_text(', '.join(self.view.by))}, "
+                "as in the Overview's table."
+                if self.view.by
+                else ""
+            )
+            + "</div>"
         )
         self.chart_box = widgets.VBox([note, self.chart_sections])
         self.chart_box.add_class("russo-charts")
@@ -352,12 +381,24 @@ class Explorer(widgets.VBox):
     _draw_charts = draw_charts
 
     def _frames(self) -> tuple[Any, Any]:
-        """The runs and prompts frames of the finished runs, computed once for every chart."""
+        """The runs and prompts frames of the finished runs, computed once for every chart.
+
+        When the view's table splits by conditions (``view.by``) a chart row is a table row: each run's
+        ``prompt`` is labelled with its condition values (``Book a flight · voice=en-gb``), so every chart
+        draws one bar, box or heatmap row per prompt and condition value, as the Overview counts them.
+        """
         if self._frames_cache is None:
             from ...results import analysis
 
             runs = analysis.runs_frame(self.result)
             runs = runs[runs["status"] != "cancelled"].reset_index(drop=True)
+            by = self.view.by
+            if by:
+                values = zip(*(runs[name].tolist() for name in by), strict=True)
+                runs["prompt"] = [
+                    f"{prompt} · {conditions_text(dict(zip(by, row, strict=True)))}"
+                    for prompt, row in zip(runs["prompt"].tolist(), values, strict=True)
+                ]
             self._frames_cache = (runs, analysis.prompts_frame(runs))
         return self._frames_cache
 
@@ -384,7 +425,7 @@ class Explorer(widgets.VBox):
         runs, prompts = self._frames()
         plot = getattr(analysis, name)
         rows = min(len(prompts), CHART_PROMPTS)
-        noun = self.view.noun
+        noun = self._chart_noun
         if name == "plot_pass_at_k":
             svg = figure_svg(plot, prompts, size=(7.0, 3.6), noun=noun)
         elif name == "plot_pass_rates":
@@ -398,13 +439,20 @@ class Explorer(widgets.VBox):
         return widgets.HTML(value=f"{STYLE}<div class='russo russo-chart'>{svg}</div>")
 
     # -- Prompts ---------------------------------------------------------------------
-    def _prompt_options(self) -> tuple[list[tuple[str, str]], str]:
+    def _prompt_options(self) -> tuple[list[tuple[str, int]], str]:
+        """The picker's choices: one per row of the view's table (a prompt, or a prompt under condition values),
+        valued by the row's position in ``view.rows``."""
         rows = self.view.lowest_rows(self.max_options)
         note = ""
         if len(self.view.rows) > len(rows):
-            note = f"listing the {len(rows)} {self.view.noun}s with the lowest pass rate of {len(self.view.rows)}"
+            what = f"{self.view.row_noun} rows" if self.view.by else f"{self.view.noun}s"
+            note = f"listing the {len(rows)} {what} with the lowest pass rate of {len(self.view.rows)}"
+        position = {id(row): index for index, row in enumerate(self.view.rows)}
         options = [
-            (f"{'not run' if row.not_run else f'{row.passed}/{row.finished}'} · {_short(row.prompt)}", row.prompt)
+            (
+                f"{'not run' if row.not_run else f'{row.passed}/{row.finished}'} · {self._row_text(row)}",
+                position[id(row)],
+            )
             for row in rows
         ]
         return options, note
@@ -423,18 +471,29 @@ class Explorer(widgets.VBox):
         parts.append(self.prompt_view)
         return widgets.VBox(parts)
 
-    def _show_prompt(self, prompt: str) -> None:
-        indices = self._by_prompt.get(prompt, [])
-        row = next((row for row in self.view.rows if row.prompt == prompt), None)
-        if row is None or row.rate is None:
+    def select_row(self, row: PromptRow) -> None:
+        """Show the runs of the view's ``row`` (one of ``view.rows``) in the Prompts tab."""
+        self.show("Prompts")
+        self.prompt_picker.value = next(index for index, each in enumerate(self.view.rows) if each is row)
+
+    def _show_prompt(self, position: int) -> None:
+        """Show row ``position`` of the view's table: its counts, and its runs (only its condition values')."""
+        row = self.view.rows[position]
+        indices = self.row_runs(row)
+        if row.rate is None:
             counts = "<span class='notrun'>not run</span>"
         else:
             counts = f"{row.passed}/{row.finished} finished runs passed ({pct(row.rate)})"
-        if row is not None and row.cancelled:
+        if row.cancelled:
             counts += f" · {row.cancelled} cancelled"
+        conditions = (
+            f"<br><span class='muted russo-row-conditions'>{escape_text(conditions_text(row.conditions), 300)}</span>"
+            if row.conditions
+            else ""
+        )
         header = (
-            f"<div><b>{escape_text(prompt, 1000)}</b><br>{counts}"
-            + (" <span class='flag'>⚑ flaky</span>" if row is not None and row.flaky else "")
+            f"<div><b>{escape_text(row.prompt, 1000)}</b>{conditions}<br>{counts}"
+            + (" <span class='flag'>⚑ flaky</span>" if row.flaky else "")
             + "</div>"
         )
         children: list[widgets.Widget] = [_html(header)]
