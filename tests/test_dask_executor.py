@@ -207,6 +207,41 @@ def test_rows_round_trip_every_field():
     assert [run.model_dump() for run in back] == [run.model_dump() for run in result.runs]
 
 
+def test_a_chunk_whose_values_do_not_pickle_travels_as_json():
+    class Handle:  # an SDK object an agent hands back as raw: it does not pickle
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def __repr__(self):
+            return "Handle()"
+
+    answer = russo.AgentResponse(text="ok", raw=Handle())
+    result = russo.run_concurrent_sync(["hi"], agent=ScriptedAgent({"hi": answer}), expect=[], runs=2)
+    blob = encode_rows(result.runs)
+    assert blob.startswith(b"x")  # zlib: encode_runs' JSON, which writes an unknown object as its repr
+    back = decode_rows(blob)
+    assert [run.response.raw for run in back] == ["Handle()", "Handle()"]
+    assert [run.status for run in back] == [run.status for run in result.runs]
+
+
+def test_a_damaged_chunk_blob_is_one_clear_error():
+    from russo_nb.errors import InvalidArgumentError
+
+    blob = encode_rows(russo.run_concurrent_sync(["hi"], agent=ScriptedAgent(), expect=[], runs=2).runs)
+    with pytest.raises(InvalidArgumentError, match="damaged runs blob"):
+        decode_rows(blob[: len(blob) // 2])
+
+
+def test_chunks_decoded_with_one_texts_memo_share_their_prompt_texts():
+    result = russo.run_concurrent_sync(["Book a flight to LA", "hello"], agent=ScriptedAgent(), expect=[], runs=2)
+    texts: dict[str, str] = {}
+    first, second = (decode_rows(encode_rows(result.runs), texts) for _ in range(2))
+    assert first == second == result.runs
+    assert first[0].prompt is second[0].prompt and first[0].prompt_id is second[0].prompt_id
+    alone = decode_rows(encode_rows(result.runs))
+    assert alone[0].prompt == first[0].prompt and alone[0].prompt is not first[0].prompt
+
+
 def test_each_chunk_gets_its_share_of_the_cap_and_the_rate_limit():
     from russo_nb.dask_executor import _chunk_settings
     from russo_nb.engine import EngineOptions

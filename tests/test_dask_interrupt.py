@@ -459,3 +459,34 @@ def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_of
     started = {run.run_index for run in batch.runs if "set_up" in run.phases}
     torn = {int(name.split("-")[1]) for name in os.listdir(markers) if name.startswith("torn-")}
     assert torn == started and len(started) > counts["passed"]  # runs cut off mid-way were torn down too
+
+
+# -- CPU-bound voice runs: a cancel stops the decoding on the workers too --------------------------------------
+
+
+def test_a_cancelled_voice_job_on_the_cluster_leaves_the_workers_idle_and_no_clip_waiting(client):
+    """The demo (espeak-ng + the offline recogniser, decoding inline on each worker behind its run-order queue),
+    cancelled once runs came back: the workers go idle, and no clip is left waiting for a decoding thread."""
+    import asyncio
+
+    from russo_nb.dask_executor import DaskExecutor
+    from russo_nb.demo import demo_suite, start_demo
+
+    def waiting_clips() -> int:
+        from russo_nb.voice.audio.transcribe import inline_queue
+
+        return inline_queue().waiting
+
+    job = start_demo(runs=10, executor=DaskExecutor(client))
+
+    async def main():
+        async for _ in job:
+            break  # a chunk came back
+        return await _stopped(job, timeout=120)
+
+    result = asyncio.run(main())
+    wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
+    assert set(client.run(waiting_clips).values()) == {0}
+    counts = result.status_counts
+    assert result.total == len(demo_suite().prompts) * 10 and counts.get("cancelled", 0) >= 1
+    assert sum(counts.values()) - counts["cancelled"] == job.progress.done >= 1

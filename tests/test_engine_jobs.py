@@ -262,7 +262,9 @@ def test_the_readme_layout_names_every_module_and_package():
     actual |= {new.rsplit(".", 1)[1] for new in MOVED.values() if new.count(".") == 2}
     actual.add("data")
     assert actual - named == set(), "modules missing from the README layout"
-    assert {name for name in named if name not in actual} <= {
+    # the layout may also name a room's own modules (results/analysis/rows.py ...): each must exist
+    anywhere = {p.stem for p in package.rglob("*.py")} | {p.name for p in package.rglob("*") if p.is_dir()}
+    assert {name for name in named if name not in actual | anywhere} <= {
         "notebooks",
         "examples",
         "benchmarks",

@@ -134,7 +134,9 @@ def test_interrupted_batch_shows_finished_runs_not_run_prompts_and_cancelled_onc
     shown = out["stdout"] + out["stderr"] + "".join(b.get("text/html", "") for b in out["data"])
     assert shown.count(sentence) == 1  # said once (text/plain is the same output for front ends without HTML)
     assert f"100%</b> pass rate per run ({finished}/{finished} finished runs" in html
-    assert f"{not_run} not run" in html and html.count(">not run<") == min(not_run, 50)
+    assert f"{not_run} prompt{'s' if not_run != 1 else ''} not run" in html and html.count(">not run<") == min(
+        not_run, 50
+    )
     assert "INTERRUPTED" in html and "FAILED" not in html and "⚑" not in html and "Failures" not in html
 
     # %russo resume runs only the cancelled runs and merges them under the same name

@@ -61,6 +61,36 @@ def test_prompt_runs_and_their_clips_round_trip_exactly():
     assert runs[2].latency_s == math.inf and runs[0].retried == batch.runs[0].retried
 
 
+def test_the_dask_rows_decode_to_the_same_runs_as_the_json_blob():
+    """The Dask executor's chunk blob (the same rows, pickled) gives back exactly what the JSON blob gives."""
+    from russo_nb.execution.dask_executor import decode_rows, encode_rows
+
+    batch = _prompt_runs()
+    blob = encode_rows(batch.runs)
+    assert not blob.startswith(b"x")  # pickled, not zlib-compressed JSON
+    runs, via_json = decode_rows(blob), decode_runs(encode_runs(batch.runs))
+    for run in (*runs, *via_json, *batch.runs):
+        run.conditions = {**run.conditions, "snr_db": "nan"}  # NaN != NaN
+    assert runs == via_json == batch.runs
+    assert runs[0].response.text == "done \ud800" and runs[2].latency_s == math.inf
+    assert runs[0].eval_result is runs[1].eval_result  # decoded runs share what they shared
+
+
+def test_rows_as_columns_decode_alike_and_uneven_columns_are_one_clear_error():
+    from russo_nb.records import rows_to_columns, runs_from_payload, runs_payload
+
+    batch = _prompt_runs()  # rows of different lengths: one run has retried attempts
+    payload = rows_to_columns(runs_payload(batch.runs))
+    assert len({len(column) for column in payload["columns"]}) == 1
+    runs = runs_from_payload(payload)
+    assert [run.retried for run in runs] == [run.retried for run in batch.runs]
+    assert [run.status for run in runs] == [run.status for run in batch.runs]
+    uneven = rows_to_columns(runs_payload(batch.runs))
+    uneven["columns"][0].pop()
+    with pytest.raises(InvalidArgumentError, match="columns are not all as long"):
+        runs_from_payload(uneven)
+
+
 def test_shared_values_are_written_once():
     batch = run_concurrent_sync(["book"], agent=ScriptedAgent({"book": "book(to='LA')"}), expect=[], runs=2000)
     blob = encode_runs(batch.runs)

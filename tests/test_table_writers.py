@@ -118,3 +118,34 @@ def test_a_column_of_mostly_distinct_texts_is_written_plain(tmp_path) -> None:
     path = export(batch, tmp_path / "runs.parquet")
     assert pq.read_table(path).column("prompt").to_pylist() == [f"prompt number {i}" for i in range(30)]
     assert [run.prompt for run in load_batch(path).runs] == [run.prompt for run in batch.runs]
+
+
+def test_many_floats_and_old_times_are_the_cells_pandas_writes() -> None:
+    """Past a thousand distinct floats Arrow formats them (repr where Arrow's text differs); times of any era."""
+    import numpy as np
+
+    from russo_nb.report.csv_text import csv_text
+
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2**64, 3000, dtype=np.uint64).view(np.float64)
+    edges = [0.0, -0.0, 1.0, 1e16, 1.5e16, 1e-4, 9.9e-5, 1e-5, 123456789012345.6, 1e15, 0.1, np.inf, -np.inf, np.nan]
+    floats = np.concatenate([rng.lognormal(-1, 4, 3000), bits[np.isfinite(bits)][:2000], edges])
+    stamps = rng.integers(-(2**62), 2**62, len(floats)).astype("datetime64[ns]")
+    frame = pd.DataFrame({"x": floats, "when": pd.to_datetime(stamps, utc=True), "n": np.arange(len(floats))})
+    out = io.StringIO()
+    frame.to_csv(out, index=False, lineterminator="\r\n")
+    assert csv_text(frame) == out.getvalue().encode("utf-8")
+
+
+def test_a_categorical_column_keeps_its_categories(tmp_path) -> None:
+    """A whole categorical column (not coded) is still written with its dictionary: unused categories come back."""
+    import numpy as np
+
+    from russo_nb.results.report.parquet_table import write_parquet_parts
+
+    status = pd.Categorical(["passed", "failed"] * 5, categories=["passed", "failed", "error", "timeout"])
+    latency = np.linspace(0.1, 1.0, 10)
+    write_parquet_parts({"status": (None, status), "latency_s": (None, latency)}, tmp_path / "t.parquet", {})
+    frame = pd.read_parquet(tmp_path / "t.parquet")
+    assert list(frame["status"].cat.categories) == ["passed", "failed", "error", "timeout"]
+    assert frame["latency_s"].tolist() == latency.tolist()

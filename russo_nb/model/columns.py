@@ -334,8 +334,11 @@ def _by_identity(values: list[Any]) -> tuple[Any, list[Any]]:
 
     ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
     codes, _ = pd.factorize(ids)  # values keep the ids unique
-    _, first = np.unique(codes, return_index=True)  # each code's first row
-    return codes.astype(np.int64, copy=False), [values[row] for row in first.tolist()]
+    codes = codes.astype(np.int64, copy=False)
+    # codes count up in order of appearance: a code's first row is where it exceeds every code before it
+    seen = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate(([True], codes[1:] > seen[:-1]))) if len(codes) else codes
+    return codes, [values[row] for row in first.tolist()]
 
 
 def _rendered(
@@ -347,11 +350,8 @@ def _rendered(
         return codes, values
     if codes is None:
         codes, values = _by_identity(values)
-    cells = []
-    for value in values:
-        raw = value if part is None else part(value)
-        cells.append(raw if render is None else render(raw))
-    return codes, cells
+    raws = values if part is None else map(part, values)
+    return codes, list(raws if render is None else map(render, raws))
 
 
 def field_cells(runs: Sequence[Any], get: FieldGetter, render: Callable[[Any], Any] | None = None) -> list[Any]:

@@ -246,7 +246,13 @@ def _n_turns(transcript: list[Any] | None) -> int | None:
     return len(transcript) if transcript is not None else None
 
 
-def _response_text(run: Any) -> str | None:
+def _said(response: Any) -> str | None:
+    """What a prompt run's agent said besides its calls (None without a response): read once per distinct response."""
+    return None if response is None else response.text
+
+
+def _last_reply(run: Any) -> str | None:
+    """A scenario run's last text reply (its transcript's, :attr:`ScenarioResult.text`)."""
     return run.text
 
 
@@ -713,7 +719,15 @@ FIELDS: tuple[RunField, ...] = (
             _usage_column("output_tokens", "Output tokens the API reported (NaN: none)."),
             _usage_column("total_tokens", "Tokens in all the API reported (NaN: none)."),
             _usage_column("audio_s", "Seconds of audio sent to the agent (NaN: unknown)."),
-            RunColumn("text", _response_text, "str", "What the agent said besides its calls.", frame=False),
+            RunColumn(
+                "text",
+                field("response", _said, default=None, key="text"),
+                "str",
+                "What the agent said besides its calls.",
+                frame=False,
+                kinds=PROMPTS,
+            ),
+            RunColumn("text", _last_reply, "str", "The agent's last text reply.", frame=False, kinds=SCENARIOS),
         ),
         load=load_response,
     ),

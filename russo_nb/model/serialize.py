@@ -146,6 +146,8 @@ def dumps_ascii(values: Iterable[Any]) -> list[bytes]:
 
 def safe_text(text: str) -> str:
     """``text`` encodable as UTF-8: lone surrogates written as ``\\udXXX`` escapes (CSV / Parquet cells)."""
+    if text.isascii():  # no surrogate (a flag of the string: no scan)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -236,7 +236,10 @@ def load_response(table: TableCells, spec: Any) -> Deferred:
     usage = {
         column.name: table.numbers(column.name)
         for column in spec.columns
-        if isinstance(column.get, FieldGetter) and column.get.name == spec.name and table.has(column.name)
+        if isinstance(column.get, FieldGetter)
+        and column.get.name == spec.name
+        and column.dtype == "float"  # the usage counts (the text is read above)
+        and table.has(column.name)
     }
 
     def make() -> Coded:

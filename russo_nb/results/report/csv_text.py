@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["csv_text", "csv_text_of_parts"]
+__all__ = ["csv_pieces", "csv_text", "csv_text_of_parts"]
 
 _SPECIAL = (",", '"', "\r", "\n")
 
@@ -57,16 +57,50 @@ def _text_cells(column: Any) -> Any:
 def _number_cells(values: np.ndarray, missing: np.ndarray | None, whole: bool) -> Any:
     """Numbers as pandas writes them: ``repr`` of each float, ``str`` of each whole number; null where missing."""
     import pandas as pd
+    import pyarrow as pa
 
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # NaN: -1, written as the empty cell
-    cells: list[str | None] = list(map(str if whole else repr, uniques.tolist()))
+    if whole:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    else:  # by bit pattern: 0.0 and -0.0 are written apart; NaN is missing, the empty cell
+        values = np.asarray(values, dtype=np.float64)
+        codes, bits = pd.factorize(values.view(np.int64))
+        uniques = np.asarray(bits, dtype=np.int64).view(np.float64)
+        gaps = np.isnan(values)
+        missing = gaps if missing is None else missing | gaps
     codes = np.asarray(codes, dtype=np.int64)
     if missing is not None:
         codes = np.where(missing, -1, codes)
+    if not whole and len(uniques) > _MANY_NUMBERS:
+        cells = _float_texts(uniques)
+        missing_code = codes < 0
+        return cells.take(pa.array(np.where(missing_code, 0, codes), type=pa.int64(), mask=missing_code))
+    texts: list[str | None] = list(map(str if whole else repr, uniques.tolist()))
     if (codes < 0).any():
-        codes = np.where(codes < 0, len(cells), codes)
-        cells.append(None)
-    return _from_distinct(codes, cells)
+        codes = np.where(codes < 0, len(texts), codes)
+        texts.append(None)
+    return _from_distinct(codes, texts)
+
+
+_MANY_NUMBERS = 1_000
+"""Distinct floats from which a column's cells are formatted by Arrow (one pass in C) rather than one by one."""
+
+
+def _float_texts(numbers: np.ndarray) -> Any:
+    """``repr`` of each float as Arrow text. Arrow writes the same shortest round-trip digits as ``repr``; where
+    ``repr`` writes a fraction in fixed notation (``1e-4 <= |x| < 1e16``) and so does Arrow, the texts are the
+    same. The rest (whole numbers: Arrow writes ``1`` for ``1.0``; exponents; inf) are written by ``repr``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(numbers, type=pa.float64()).cast(pa.large_string())
+    size = np.abs(numbers)
+    fixed = np.asarray(pc.match_substring(texts, ".")) & ~np.asarray(pc.match_substring(texts, "e"))
+    same = fixed & (size >= 1e-4) & (size < 1e16)
+    if same.all():
+        return texts
+    other = np.flatnonzero(~same)
+    written = pa.array([repr(number) for number in numbers[other].tolist()], type=pa.large_string())
+    return pc.replace_with_mask(texts, pa.array(~same), written)
 
 
 def _time_cells(column: Any) -> Any:
@@ -89,8 +123,8 @@ def _time_cells(column: Any) -> Any:
                 unit = "ns"
     import pyarrow.compute as pc
 
-    stamps = pa.array(np.datetime_as_string(naive.astype(f"datetime64[{unit}]"), unit=unit), mask=missing)
-    stamps = pc.replace_substring(stamps.cast(pa.large_string()), "T", " ", max_replacements=1)
+    # Arrow writes a timestamp as 'YYYY-MM-DD HH:MM:SS' and the unit's fraction digits, as pandas does
+    stamps = pa.array(naive.astype(f"datetime64[{unit}]"), mask=missing).cast(pa.large_string())
     return pc.binary_join_element_wise(stamps, _text("+00:00"), _text(""))
 
 
@@ -137,18 +171,25 @@ def csv_text_of_parts(parts: dict[str, tuple[Any, Any]]) -> bytes | None:
     ``name: (codes, typed)`` of ``parts`` (``codes`` None: ``typed`` is the column), each distinct cell
     formatted once (see :func:`russo_nb.results.analysis.frames.run_table_parts`). None as for :func:`csv_text`.
     """
+    pieces = csv_pieces(parts)
+    return None if pieces is None else b"".join(pieces)
+
+
+def csv_pieces(parts: dict[str, tuple[Any, Any]]) -> list[Any] | None:
+    """:func:`csv_text_of_parts` as the pieces to write one after the other (the header, then the rows'
+    buffer as Arrow joined it: a file takes it without a copy into one bytes object)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    header = ",".join(_quoted(str(name)) for name in parts) + "\r\n"
+    header = (",".join(_quoted(str(name)) for name in parts) + "\r\n").encode("utf-8")
     if len(parts) < 2:
         return None  # a one-column row of an empty cell is quoted by the csv module: leave it to pandas
     rows = {len(typed) if codes is None else len(codes) for codes, typed in parts.values()}
     if len(rows) != 1:
         raise ValueError(f"the columns of a table differ in length: {sorted(rows)}")
     if not rows.pop():
-        return header.encode("utf-8")
+        return [header]
     columns = []
     for codes, typed in parts.values():
         cells = _column_cells(typed if isinstance(typed, pd.Series) else pd.Series(typed))
@@ -161,5 +202,4 @@ def csv_text_of_parts(parts: dict[str, tuple[Any, Any]]) -> bytes | None:
     )
     joined = pc.binary_join_element_wise(*columns, _text(","), null_handling="replace", null_replacement="")
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
-    body = joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
-    return header.encode("utf-8") + body.to_pybytes()
+    return [header, joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]]

@@ -34,7 +34,7 @@ from ...model.types import (
     BatchResult,
     as_batch_result,
 )
-from .csv_text import csv_text_of_parts
+from .csv_text import csv_pieces
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
 from .parquet_table import write_parquet_parts
@@ -148,14 +148,15 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     stored = stored_file_parts(batch, _neutralize if suffix == ".csv" else _safe)  # a loaded table: its columns
     if suffix == ".csv":
         parts = stored if stored is not None else table_parts(batch, csv=True)
-        data = csv_text_of_parts(parts)  # what to_csv writes, each distinct cell once
-        if data is None:
+        pieces = csv_pieces(parts)  # what to_csv writes, each distinct cell once
+        if pieces is None:
             frame = table_frame(batch, csv=True)
             with atomic_file(target, "w") as out:
                 frame.to_csv(out, index=False, lineterminator="\r\n")  # CRLF: a cell with a lone \r is quoted too
         else:
             with atomic_file(target) as out:
-                out.write(data)
+                for piece in pieces:
+                    out.write(piece)
     else:
         extra = {
             b"russo_nb.metadata": batch.metadata.model_dump_json().encode("utf-8"),

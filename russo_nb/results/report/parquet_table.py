@@ -79,6 +79,13 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
     arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
     table = pa.Table.from_arrays(arrays, names=schema.names)
     stored = {**schema.metadata, b"ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())}
-    with pq.ParquetWriter(target, table.schema, store_schema=False) as writer:
+    # dictionary pages for the columns of repeated cells and the categoricals (their dictionary is kept whole);
+    # a column read per run (times, latencies: all distinct) would only be hashed to find that out
+    repeated = [
+        field.name
+        for field, array in zip(schema, arrays)
+        if parts[field.name][0] is not None or pa.types.is_dictionary(array.type)
+    ]
+    with pq.ParquetWriter(target, table.schema, store_schema=False, use_dictionary=repeated) as writer:
         writer.write_table(table)
         writer.add_key_value_metadata(stored)
