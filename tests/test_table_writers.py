@@ -149,3 +149,16 @@ def test_a_categorical_column_keeps_its_categories(tmp_path) -> None:
     frame = pd.read_parquet(tmp_path / "t.parquet")
     assert list(frame["status"].cat.categories) == ["passed", "failed", "error", "timeout"]
     assert frame["latency_s"].tolist() == latency.tolist()
+
+
+@pytest.mark.parametrize("source", [".parquet", ".csv"])
+def test_a_loaded_table_is_written_again_from_its_columns(tmp_path, source) -> None:
+    """Exporting a loaded CSV / Parquet batch reads its stored columns (the agent text too): no run is built."""
+    batch = BatchResult(runs=_runs(12))
+    loaded = load_batch(export(batch, tmp_path / f"runs{source}"))
+    written = [export(loaded, tmp_path / f"again{suffix}") for suffix in (".parquet", ".csv")]
+    assert loaded.runs.built_count == 0
+    for path in written:
+        again = load_batch(path)
+        pd.testing.assert_frame_equal(again.to_dataframe(), loaded.to_dataframe())
+        assert _clean(again.runs) == _clean(loaded.runs)
