@@ -348,6 +348,11 @@ async def _drive(job: Job[Any]) -> list[Any]:
     return job.result()
 
 
+def _job_plans(payload: bytes) -> bytes:
+    """Dask task: the job's pickled plans, the one dependency of all its chunks (shipped once, not per chunk)."""
+    return payload
+
+
 def run_chunk(
     payload: bytes,
     token: str,
@@ -662,11 +667,14 @@ class _Driver:
         per_slot = 2 if cap is None or cap >= threads else 1  # chunks outstanding per running thread
         self.shares = self._plan(nthreads, threads, running, per_slot, least)
         self.event = Event(self.event_name, client=client)
-        # The plans travel inside each chunk task, so the scheduler keeps them: data scattered to a worker dies
-        # with it, and every chunk that needs it would be cancelled. Large plans go to every worker instead.
-        self.shipped: Any = self.payload
+        # The plans travel once, inside one task every chunk depends on, so the scheduler keeps them (a worker
+        # that dies with their copy has them computed again; data scattered to a worker dies with it, and every
+        # chunk that needs it would be cancelled). Not inside every chunk: the client logs each message it
+        # sends (its last 1,000), ~7 KB of plans per chunk kept for good. Large plans go to every worker.
         if len(self.payload) > INLINE_PAYLOAD:
-            self.shipped = client.scatter(self.payload, broadcast=True, hash=False)
+            self.shipped: Any = client.scatter(self.payload, broadcast=True, hash=False)
+        else:
+            self.shipped = client.submit(_job_plans, self.payload, key=f"russo-plans-{self.token}", pure=False)
         self.pending = as_completed()
         for share in self.shares:
             for _ in range(min(share.quota, len(share.bounds))):
@@ -894,7 +902,7 @@ class _Driver:
         futures = list(self.futures)
         self.futures.clear()
         shipped = getattr(self, "shipped", None)  # none when the start failed before shipping
-        if shipped is not None and not isinstance(shipped, bytes):
+        if shipped is not None:
             futures.append(shipped)
         try:
             if futures:
