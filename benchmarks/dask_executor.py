@@ -286,12 +286,12 @@ def report_tiny(tiny_here: list[dict], tiny_there: list[dict]) -> None:
     there_us = (there["driver_cpu_s"] + there["worker_cpu_s"]) / n * 1e6
     print(f"tiny runs, {n:,} runs (text mode, instant agent), best of 2")
     print(
-        f"  in process     : {here_us:6.1f} µs CPU per run, wall {here['wall_s']:.2f} s, peak growth {here_mb:.0f} MB"
+        f"  in process     : {here_us:6.1f} µs CPU per run, wall {here['wall_s']:.2f} s, peak growth {here_mb:.1f} MB"
     )
     print(
         f"  Dask, 2 workers: {there_us:6.1f} µs CPU per run (driver {there['driver_cpu_s'] / n * 1e6:.1f} + workers "
         f"{there['worker_cpu_s'] / n * 1e6:.1f}; scheduler {there['scheduler_cpu_s'] / n * 1e6:.1f} besides), "
-        f"wall {there['wall_s']:.2f} s, driver peak growth {there_mb:.0f} MB"
+        f"wall {there['wall_s']:.2f} s, driver peak growth {there_mb:.1f} MB"
     )
     extra = there_us - here_us
     print(
