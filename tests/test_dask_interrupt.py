@@ -75,6 +75,13 @@ def _suite(tmp_path: Path, extra: str = "") -> Path:
     return markers
 
 
+def _bounded(coro, seconds: float = 240.0):
+    """Run a test's coroutine with a deadline: a cluster that stops answering fails the test, never hangs the suite."""
+    import asyncio
+
+    return asyncio.run(asyncio.wait_for(coro, seconds))
+
+
 def _markers(folder: Path, kind: str) -> list[str]:
     return [name for name in os.listdir(folder) if name.startswith(kind + "-")]
 
@@ -357,7 +364,7 @@ def test_a_cancel_at_any_moment_of_the_start_leaves_the_workers_idle(client, mon
             await asyncio.sleep(moment)
         return await _stopped(job, cancel=moment != "submitting")
 
-    result = asyncio.run(main())
+    result = _bounded(main())
     assert result.total == 1000 and result.status_counts == {"cancelled": 1000}
     assert moment != "submitting" or len(calls) >= 2  # the cancel came between two submissions
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
@@ -450,7 +457,7 @@ def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_of
             raise AssertionError("the workers did not both hold a run within a minute")
         return await _stopped(job)
 
-    batch = asyncio.run(main())
+    batch = _bounded(main())
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
     counts = batch.status_counts
     assert batch.total == 200 and counts.get("passed", 0) >= 1 and counts.get("cancelled", 0) >= 2
@@ -467,7 +474,6 @@ def test_a_cancelled_scenario_batch_on_the_cluster_tears_down_the_runs_it_cut_of
 def test_a_cancelled_voice_job_on_the_cluster_leaves_the_workers_idle_and_no_clip_waiting(client):
     """The demo (espeak-ng + the offline recogniser, decoding inline on each worker behind its run-order queue),
     cancelled once runs came back: the workers go idle, and no clip is left waiting for a decoding thread."""
-    import asyncio
 
     from russo_nb.dask_executor import DaskExecutor
     from russo_nb.demo import demo_suite, start_demo
@@ -484,7 +490,7 @@ def test_a_cancelled_voice_job_on_the_cluster_leaves_the_workers_idle_and_no_cli
             break  # a chunk came back
         return await _stopped(job, timeout=120)
 
-    result = asyncio.run(main())
+    result = _bounded(main())
     wait_until(lambda: _busy(client) == (0, 0), 10, what="idle workers after the cancel", interval=0.02)
     assert set(client.run(waiting_clips).values()) == {0}
     counts = result.status_counts
