@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .columns import RUN_STATUSES, FieldGetter
-from .errors import RussoError
+from .errors import RussoError, first_line
 from .expectations import parse_expectation
 from .serialize import evaluation_from_plain
 from .types import AgentResponse, EvalResult, RetriedAttempt, RunError, ToolCall, ToolCallMatch, construct_fast
@@ -80,11 +80,6 @@ class TableCells(Protocol):
         """``value`` checked as a run's conditions (a dict of name → scalar), as every other reader checks them."""
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def first_row(codes: np.ndarray, mask: np.ndarray) -> int:
     """The 1-based row of the first code whose distinct value ``mask`` marks."""
     return int(np.argmax(mask[codes])) + 1
@@ -104,7 +99,7 @@ def _parse_each(table: TableCells, name: str, parse: Callable[[str], Any], what:
             values.append(parse(text) if used[k] else None)
         except _UNREADABLE as exc:
             row = first_row(codes, np.arange(len(texts)) == k)
-            raise TableRowError(row, f"cannot read {what} ({_first_line(exc)})") from None
+            raise TableRowError(row, f"cannot read {what} ({first_line(exc)})") from None
     return codes, values
 
 
@@ -168,7 +163,7 @@ def load_evaluation(table: TableCells, spec: Any) -> Coded:
             else:
                 evals.append(_from_texts(RUN_STATUSES[status[row]] == "passed", exp, act, details))
         except (*_UNREADABLE, SyntaxError, IndexError) as exc:
-            raise TableRowError(row + 1, f"cannot read the calls ({_first_line(exc)})") from None
+            raise TableRowError(row + 1, f"cannot read the calls ({first_line(exc)})") from None
     return groups.astype(np.int64), evals
 
 

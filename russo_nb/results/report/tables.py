@@ -19,7 +19,7 @@ import numpy as np
 
 from ...model.cells import bad_whole_row, whole_number
 from ...model.conditions import check_conditions
-from ...model.errors import ConfigurationError, InvalidArgumentError
+from ...model.errors import ConfigurationError, InvalidArgumentError, first_line
 from ...model.lazy_runs import LazyRuns, RunColumnStore
 from ...model.run_fields import (
     OWN_DTYPE_LOADS,
@@ -348,8 +348,9 @@ def read_csv_table(source: Path) -> Any:
             encoding="utf-8",
         )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a readable russo_nb CSV table ({first_line(exc)})"
+        ) from None
     for name in _coded_text_columns():
         if name in frame.columns and frame[name].dtype == object:
             # each distinct text once: the formula guard is undone per distinct cell, and the loader reads codes
@@ -387,8 +388,9 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
             declared = whole_number("its metadata's russo_nb.runs", int(declared) if declared.isdigit() else declared)
         frame = table.to_pandas()
     except (OSError, ValueError, pa.ArrowException, RecursionError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb Parquet table ({first})") from None
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a readable russo_nb Parquet table ({first_line(exc)})"
+        ) from None
     if declared is not None and declared != len(frame):
         raise InvalidArgumentError(
             f"{str(source)!r} holds {len(frame)} runs, its metadata declares {declared}: the file is incomplete"
