@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROMPT_COLUMNS",
     "RUN_COLUMNS",
+    "batch_attrs",
     "batch_kind",
     "calls_frame",
     "condition_column",
@@ -181,8 +182,15 @@ def _coded_condition_parts(
 
 def _timeout_of(result: Any) -> float | None:
     """The batch's per-run timeout (seconds) from its metadata, or None when there was none."""
-    timeout = getattr(getattr(result, "metadata", None), "timeout", None)
-    return float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else None
+    return batch_attrs(getattr(result, "metadata", None))["timeout"]
+
+
+def batch_attrs(metadata: Any) -> dict[str, Any]:
+    """What a runs frame's ``attrs`` say of its batch (``metadata``): ``batch_id``, and ``timeout`` (the per-run
+    timeout in seconds, None when there was none)."""
+    timeout = getattr(metadata, "timeout", None)
+    number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
+    return {"batch_id": getattr(metadata, "batch_id", None), "timeout": float(timeout) if number else None}
 
 
 def _meta(result: Any) -> tuple[str | None, str | None]:
@@ -203,8 +211,7 @@ def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | 
 
     columns = {name: _take(typed, codes) for name, (codes, typed) in run_table_parts(result, files, text).items()}
     frame = pd.DataFrame(columns)
-    frame.attrs["batch_id"] = _meta(result)[0]
-    frame.attrs["timeout"] = _timeout_of(result)
+    frame.attrs.update(batch_attrs(getattr(result, "metadata", None)))
     return frame
 
 

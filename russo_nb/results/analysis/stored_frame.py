@@ -18,7 +18,7 @@ from ...model.columns import table_codes
 from ...model.run_fields import derived, frame_columns
 from ...scenario.result import ScenarioResult
 from ...scenario.table_runs import ScenarioTableRuns
-from .frames import coded_condition_columns, runs_frame, typed_column
+from .frames import batch_attrs, coded_condition_columns, runs_frame, typed_column
 
 __all__ = ["runs_frame_of", "stored_frame"]
 
@@ -79,10 +79,7 @@ def stored_frame(frame: Any, metadata: Any, *, csv: bool) -> Any:
             out[name] = _typed(spec, frame[name], blanks.get(name))
     out.update(conditions)
     result = pd.DataFrame(out)
-    result.attrs["batch_id"] = metadata.batch_id
-    timeout = metadata.timeout
-    ok = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-    result.attrs["timeout"] = float(timeout) if ok else None
+    result.attrs.update(batch_attrs(metadata))
     return result
 
 
