@@ -20,7 +20,7 @@ from ...scenario.result import ScenarioResult
 from ...scenario.table_runs import ScenarioTableRuns
 from .frames import batch_attrs, coded_condition_columns, runs_frame, typed_column
 
-__all__ = ["runs_frame_of", "stored_frame"]
+__all__ = ["blank_cells", "runs_frame_of", "stored_frame"]
 
 
 def runs_frame_of(result: Any) -> Any:
@@ -49,7 +49,7 @@ def stored_frame(frame: Any, metadata: Any, *, csv: bool) -> Any:
     cells of runs; ``score_<name>`` columns are numbers; the condition columns come from the ``conditions``
     JSON column (exact, where a CSV cell would not say a condition's type), the batch columns from
     ``metadata``. A CSV cell cannot tell ``''`` from None: an empty text cell reads as the column's value for
-    a run whose field is empty (:func:`_blank_cells`). Raises :class:`_Untyped` when a column is missing or
+    a run whose field is empty (:func:`blank_cells`). Raises :class:`_Untyped` when a column is missing or
     not of its declared type.
     """
     import pandas as pd
@@ -62,7 +62,7 @@ def stored_frame(frame: Any, metadata: Any, *, csv: bool) -> Any:
     conditions = coded_condition_columns(*_conditions_cells(frame["conditions"]))
     if any(name in specs for name in conditions):
         raise _Untyped
-    blanks = _blank_cells() if csv else {}
+    blanks = blank_cells() if csv else {}
     n = len(frame)
     out: dict[str, Any] = {}
     for name in stored:
@@ -159,12 +159,19 @@ def _texts(column: Any, blank: Any) -> Any:
     return pd.Series(values, dtype="object")
 
 
-def _blank_cells() -> dict[str, Any]:
-    """What each text column of a scenario runs frame holds for a run whose fields are empty ('' or None)."""
+def blank_cells(*, files: bool = False) -> dict[str, Any]:
+    """What each text column of a scenario runs frame holds for a run whose fields are empty ('' or None): what an
+    empty CSV cell of that column reads back as. ``files``: of the file-only columns instead, those whose cell is
+    then '' or None (the writer of the runs writes that)."""
 
     def make() -> dict[str, Any]:
-        specs = [spec for spec in frame_columns("scenarios") if spec.dtype in ("str", "json") and not spec.batch]
+        shown = frame_columns("scenarios")
+        if files:
+            names = {spec.name for spec in shown}
+            specs = [spec for spec in frame_columns("scenarios", files=True) if spec.name not in names]
+        else:
+            specs = [spec for spec in shown if spec.dtype in ("str", "json") and not spec.batch]
         cells = table_codes([ScenarioResult(success=False)], specs)
-        return {name: values[0] for name, (_, values) in cells.items()}
+        return {name: values[0] for name, (_, values) in cells.items() if not files or values[0] in ("", None)}
 
-    return derived(("blank cells", "scenarios"), make)
+    return derived(("blank cells", "scenarios", files), make)

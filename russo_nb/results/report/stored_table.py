@@ -32,7 +32,7 @@ def stored_file_parts(result: Any, text: Callable[[str], str]) -> dict[str, tupl
     import pandas as pd
 
     from ...scenario.table_runs import ScenarioTableRuns
-    from ..analysis.stored_frame import stored_frame
+    from ..analysis.stored_frame import blank_cells, stored_frame
 
     runs = getattr(result, "runs", None)
     if not isinstance(runs, ScenarioTableRuns) or runs.built_count:
@@ -45,7 +45,7 @@ def stored_file_parts(result: Any, text: Callable[[str], str]) -> dict[str, tupl
         typed = stored_frame(table, result.metadata, csv=csv)
     except (ValueError, TypeError, KeyError, RecursionError):  # a column not as declared: the runs say
         return None
-    blanks = _file_only_blanks() if csv else {}
+    blanks = blank_cells(files=True) if csv else {}
     if len(set(table.columns)) != len(table.columns):  # duplicated names: not a table this writer made
         return None
     parts: dict[str, tuple[Any, Any]] = {}
@@ -59,22 +59,6 @@ def stored_file_parts(result: Any, text: Callable[[str], str]) -> dict[str, tupl
         else:
             parts[str(name)] = (None, column.reset_index(drop=True) if isinstance(column, pd.Series) else column)
     return parts
-
-
-def _file_only_blanks() -> dict[str, Any]:
-    """What each file-only text column holds for a run whose field is empty ('' or None): a CSV cell is empty for
-    both, and the writer of the runs would write this."""
-    from ...model.columns import table_codes
-    from ...model.run_fields import derived, frame_columns
-    from ...scenario.result import ScenarioResult
-
-    def make() -> dict[str, Any]:
-        shown = {spec.name for spec in frame_columns("scenarios")}
-        specs = [spec for spec in frame_columns("scenarios", files=True) if spec.name not in shown]
-        cells = table_codes([ScenarioResult(success=False)], specs)
-        return {name: values[0] for name, (_, values) in cells.items() if values[0] in ("", None)}
-
-    return derived(("file-only blank cells", "scenarios"), make)
 
 
 def _safe_texts(column: Any, text: Callable[[str], str], blank: str | None = None) -> tuple[Any, Any]:
