@@ -35,6 +35,12 @@ def one_line(message: str) -> str:
     return "; ".join(kept)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type's name when it has none: what a one-line error quotes."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class RussoError(Exception):
     """Base class of every error russo_nb raises for input a user can fix.
 

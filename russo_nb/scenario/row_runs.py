@@ -79,11 +79,16 @@ for _name, _value in vars(ScenarioResult).items():
 class ScenarioRowRuns(ScenarioRunsOnDemand):
     """Scenario runs as their JSON-lines rows (``rows[i]``, parsed from line ``lines[i]``), each built once.
 
-    ``fail(line, what)`` makes the one-line error of a damaged line (naming the file).
+    ``fail(line, what)`` makes the one-line error of a damaged line (naming the file); ``what`` is the exception
+    the line's cells raised, or a text saying what is wrong.
     """
 
     def __init__(
-        self, rows: list[list[Any]], lines: list[int], decoder: RowDecoder, fail: Callable[[int, str], Exception]
+        self,
+        rows: list[list[Any]],
+        lines: list[int],
+        decoder: RowDecoder,
+        fail: Callable[[int, BaseException | str], Exception],
     ) -> None:
         super().__init__(len(rows))
         self._rows: list[list[Any]] | None = rows
@@ -185,8 +190,7 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
         try:
             return self._decoder.run(self._rows[row])
         except _READ_ERRORS as exc:
-            what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-            raise self._fail(self._lines[row], what) from None
+            raise self._fail(self._lines[row], exc) from None
 
     def _drop(self) -> None:
         self._rows = None

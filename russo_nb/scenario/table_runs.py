@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model.errors import InvalidArgumentError
+from ..model.errors import InvalidArgumentError, first_line
 from ..model.lazy_runs import RunsOnDemand, status_counts_of
 from ..model.lean import RunInterner
 from ..model.types import Audio, count_statuses
@@ -120,9 +120,8 @@ class ScenarioTableRuns(ScenarioRunsOnDemand):
             keys = data.pop("audio", None) or []
             run = ScenarioResult.model_validate(data)
         except (ValueError, TypeError, AttributeError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InvalidArgumentError(
-                f"{str(self._source)!r} row {row + 1}: cannot read the scenario run ({first})"
+                f"{str(self._source)!r} row {row + 1}: cannot read the scenario run ({first_line(exc)})"
             ) from None
         clips = self.clips
         run.audio = dict.fromkeys(keys) if clips is None else {key: clips[key] for key in keys if key in clips}

@@ -36,7 +36,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ...model.errors import InvalidArgumentError, RussoError
+from ...model.errors import InvalidArgumentError, RussoError, first_line
 from ...model.lazy_runs import collections_paused
 from ...model.records import TABLES, RowDecoder, RowEncoder, audio_entry, audio_from_entry, record_fields
 from ...model.serialize import dumps_ascii, dumps_safe
@@ -247,8 +247,7 @@ def _read_v1(source: Path, header: dict[str, Any], body: bytes, metadata: BatchM
             else:
                 runs.append(SingleRunResult.model_validate_json(line))
         except (ValueError, TypeError, KeyError, RecursionError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise _fail(source, f"line {number} is not a valid russo_nb batch line ({first})") from None
+            raise _fail(source, f"line {number} is not a valid russo_nb batch line ({first_line(exc)})") from None
     declared = header.get("runs")
     if isinstance(declared, int) and declared != len(runs):
         raise _fail(source, f"it holds {len(runs)} runs, the header declares {declared}: the file is incomplete")

@@ -19,7 +19,7 @@ import numpy as np
 
 from ...model.cells import bad_whole_row, whole_number
 from ...model.conditions import check_conditions
-from ...model.errors import ConfigurationError, InvalidArgumentError
+from ...model.errors import ConfigurationError, InvalidArgumentError, first_line
 from ...model.lazy_runs import LazyRuns, RunColumnStore
 from ...model.run_fields import (
     OWN_DTYPE_LOADS,
@@ -196,7 +196,7 @@ class FrameCells:
         return check_conditions(value)
 
     def field(self, name: str) -> Coded:
-        values = self.loaded(_prompt_field(name))
+        values = self.loaded(_declared_field("prompts", name))
         if callable(values):
             values = self._fields[name] = values()
         return values
@@ -213,8 +213,9 @@ class FrameCells:
         return self._fields[spec.name]
 
 
-def _prompt_field(name: str) -> RunField:
-    for spec in declared("prompts"):
+def _declared_field(kind: str, name: str) -> RunField:
+    """The declaration of a ``kind`` run's field ``name`` (KeyError when it has none)."""
+    for spec in declared(kind):
         if spec.name == name:
             return spec
     raise KeyError(name)
@@ -311,17 +312,13 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         row = int(np.argmax(bad)) + 1
         raise InvalidArgumentError(f"{str(source)!r} row {row}: cannot read the scenario run (its cell is empty)")
     try:
-        status, _ = load_status(FrameCells(frame), _status_field())
+        status, _ = load_status(FrameCells(frame), _declared_field("scenarios", "status"))
     except TableRowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: {exc}") from None
     runs = ScenarioTableRuns(codes, texts, Path(source), frame, status)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
     return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))
-
-
-def _status_field() -> RunField:
-    return next(spec for spec in declared("scenarios") if spec.name == "status")
 
 
 _QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")
@@ -348,8 +345,9 @@ def read_csv_table(source: Path) -> Any:
             encoding="utf-8",
         )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb CSV table ({first})") from None
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a readable russo_nb CSV table ({first_line(exc)})"
+        ) from None
     for name in _coded_text_columns():
         if name in frame.columns and frame[name].dtype == object:
             # each distinct text once: the formula guard is undone per distinct cell, and the loader reads codes
@@ -387,8 +385,9 @@ def read_parquet_table(source: Path) -> tuple[Any, BatchMetadata | None]:
             declared = whole_number("its metadata's russo_nb.runs", int(declared) if declared.isdigit() else declared)
         frame = table.to_pandas()
     except (OSError, ValueError, pa.ArrowException, RecursionError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidArgumentError(f"{str(source)!r} is not a readable russo_nb Parquet table ({first})") from None
+        raise InvalidArgumentError(
+            f"{str(source)!r} is not a readable russo_nb Parquet table ({first_line(exc)})"
+        ) from None
     if declared is not None and declared != len(frame):
         raise InvalidArgumentError(
             f"{str(source)!r} holds {len(frame)} runs, its metadata declares {declared}: the file is incomplete"

@@ -47,6 +47,23 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 _unload = getattr(_ctypes, "dlclose", None) or _ctypes.FreeLibrary  # POSIX / Windows
 
 
+_pending = threading.Condition()
+_pending_count = 0  # syntheses waiting for or holding _FreshEngine.lock, in this process
+
+
+def wait_for_syntheses(timeout: float) -> None:
+    """Block until no espeak-ng synthesis is waiting or running in this process (at most ``timeout`` s).
+
+    espeak-ng hands its audio back through a Python callback, so it needs the GIL many times per
+    prompt; a decode in this process (pocketsphinx holds the GIL throughout) lets it in only
+    between clips. Inline recognition waits here first, so every prompt's clip is ready before the
+    decodes go on and the run-order queue has them all to order (a demo stopped early then has
+    finished runs of every prompt, not of the first five).
+    """
+    with _pending:
+        _pending.wait_for(lambda: _pending_count == 0, timeout)
+
+
 class _FreshEngine:
     """espeak-ng loaded anew for every utterance: its output is a pure function of text, voice and settings.
 
@@ -106,12 +123,20 @@ class _FreshEngine:
     @classmethod
     def synthesize(cls, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:
         """16-bit PCM at :data:`ESPEAK_SAMPLE_RATE` for ``text`` (blocking; serialized)."""
-        with cls.lock:
-            lib = ctypes.CDLL(str(cls._private_library()))
-            try:
-                return cls._speak(lib, text, voice, rate, pitch, volume)
-            finally:
-                _unload(lib._handle)
+        global _pending_count
+        with _pending:
+            _pending_count += 1
+        try:
+            with cls.lock:
+                lib = ctypes.CDLL(str(cls._private_library()))
+                try:
+                    return cls._speak(lib, text, voice, rate, pitch, volume)
+                finally:
+                    _unload(lib._handle)
+        finally:
+            with _pending:
+                _pending_count -= 1
+                _pending.notify_all()
 
     @classmethod
     def _speak(cls, lib: Any, text: str, voice: str, rate: int, pitch: int, volume: int) -> bytes:

@@ -138,6 +138,10 @@ def recognize(audio: Audio, grammar: str | None, config: dict[str, Any]) -> Tran
     )
 
 
+_SYNTHESIS_WAIT_S = 1.0
+"""How long an inline decode waits for this process's syntheses: a slow one delays decodes, never stops them."""
+
+
 def _ignore_interrupts() -> None:
     """Pool worker initializer: a Ctrl-C / kernel interrupt is the parent's to handle, not the workers'.
 
@@ -380,11 +384,18 @@ class PocketsphinxRecognizer:
         with self._inline_lock:
             return recognize(audio, self.grammar, self.config)
 
+    def _transcribe_inline(self, audio: Audio) -> Transcript:
+        """Decode on the inline thread once this process's syntheses are done (see ``wait_for_syntheses``)."""
+        from .espeak import wait_for_syntheses
+
+        wait_for_syntheses(_SYNTHESIS_WAIT_S)
+        return self.transcribe_sync(audio)
+
     async def transcribe(self, audio: Audio) -> Transcript:
         """Decode off the event loop: in the pool, or in a thread for ``inline``."""
         _check_audio(audio)
         if self._inline():
-            return await asyncio.wrap_future(inline_queue().submit(self.transcribe_sync, audio))
+            return await asyncio.wrap_future(inline_queue().submit(self._transcribe_inline, audio))
         try:
             return await self._decode(audio)
         except BrokenProcessPool:
