@@ -138,11 +138,20 @@ def _from_texts(passed: bool, exp: str, act: str, details: str) -> EvalResult:
     return EvalResult.model_construct(passed=passed, expected=expected, actual=actual, matches=matches, details=details)
 
 
+def _row_groups(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Rows grouped by their values in ``columns`` (codes, or numbers: NaN is a value), numbered in first-seen
+    order: each row's group, and each group's first row (where a value of the group is built once)."""
+    import pandas as pd
+
+    keys = pd.DataFrame(columns)
+    groups = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy().astype(np.int64)
+    _, first_rows = np.unique(groups, return_index=True)
+    return groups, first_rows.tolist()
+
+
 def load_evaluation(table: TableCells, spec: Any) -> Coded:
     """The evaluation JSON, parsed once per distinct text; files without it: rebuilt from expected / actual /
     details and the status."""
-    import pandas as pd
-
     codes, raws = table.coded("evaluation")
     used = np.zeros(len(raws), dtype=bool)
     used[codes] = True
@@ -151,11 +160,9 @@ def load_evaluation(table: TableCells, spec: Any) -> Coded:
     status = table.field("status")[0]
     parts = [codes, *(table.coded(name)[0] for name in ("expected", "actual", "details")), status]
     texts = [raws, *(table.coded(name)[1] for name in ("expected", "actual", "details"))]
-    keys = pd.DataFrame({str(i): part for i, part in enumerate(parts)})
-    groups = keys.groupby(list(keys.columns), sort=False).ngroup().to_numpy()
-    _, first_rows = np.unique(groups, return_index=True)
+    groups, first_rows = _row_groups({str(i): part for i, part in enumerate(parts)})
     evals = []
-    for row in first_rows.tolist():
+    for row in first_rows:
         raw, exp, act, details = (values[part[row]] for values, part in zip(texts, parts))
         try:
             if raw:
@@ -164,7 +171,7 @@ def load_evaluation(table: TableCells, spec: Any) -> Coded:
                 evals.append(_from_texts(RUN_STATUSES[status[row]] == "passed", exp, act, details))
         except (*_UNREADABLE, SyntaxError, IndexError) as exc:
             raise TableRowError(row + 1, f"cannot read the calls ({first_line(exc)})") from None
-    return groups.astype(np.int64), evals
+    return groups, evals
 
 
 def load_error(table: TableCells, spec: Any) -> Coded:
@@ -238,13 +245,9 @@ def load_response(table: TableCells, spec: Any) -> Deferred:
     }
 
     def make() -> Coded:
-        import pandas as pd
-
-        keys = pd.DataFrame({"eval": eval_codes, "text": text_codes} | usage)
-        codes = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
-        _, first_rows = np.unique(codes, return_index=True)
+        codes, first_rows = _row_groups({"eval": eval_codes, "text": text_codes} | usage)
         values: list[Any] = []
-        for row in first_rows.tolist():
+        for row in first_rows:
             counts = {name: float(column[row]) for name, column in usage.items() if column[row] == column[row]}
             if not (has_text or counts):
                 values.append(None)

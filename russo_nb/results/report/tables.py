@@ -196,7 +196,7 @@ class FrameCells:
         return check_conditions(value)
 
     def field(self, name: str) -> Coded:
-        values = self.loaded(_prompt_field(name))
+        values = self.loaded(_declared_field("prompts", name))
         if callable(values):
             values = self._fields[name] = values()
         return values
@@ -213,8 +213,9 @@ class FrameCells:
         return self._fields[spec.name]
 
 
-def _prompt_field(name: str) -> RunField:
-    for spec in declared("prompts"):
+def _declared_field(kind: str, name: str) -> RunField:
+    """The declaration of a ``kind`` run's field ``name`` (KeyError when it has none)."""
+    for spec in declared(kind):
         if spec.name == name:
             return spec
     raise KeyError(name)
@@ -311,17 +312,13 @@ def _scenario_batch(frame: Any, metadata: BatchMetadata | None, source: Path) ->
         row = int(np.argmax(bad)) + 1
         raise InvalidArgumentError(f"{str(source)!r} row {row}: cannot read the scenario run (its cell is empty)")
     try:
-        status, _ = load_status(FrameCells(frame), _status_field())
+        status, _ = load_status(FrameCells(frame), _declared_field("scenarios", "status"))
     except TableRowError as exc:
         raise InvalidArgumentError(f"{str(source)!r} row {exc.row}: {exc}") from None
     runs = ScenarioTableRuns(codes, texts, Path(source), frame, status)
     if metadata is None:
         metadata = _metadata_from_cells(frame)
     return ScenarioBatch.model_construct(runs=runs, metadata=metadata.model_copy(update={"kind": "scenarios"}))
-
-
-def _status_field() -> RunField:
-    return next(spec for spec in declared("scenarios") if spec.name == "status")
 
 
 _QUOTED_FORMULA = re.compile(r"^'+[=+\-@\t\r]")

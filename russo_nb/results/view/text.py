@@ -140,24 +140,17 @@ def _runs_by_row(runs: Any, by: tuple[str, ...] = ()) -> dict[tuple[Any, ...], t
             else:
                 group[0].append(runs[row])
         return groups
-    if by:
-        for run in runs:
-            group = groups.setdefault(run_key(run.prompt, run.conditions, by), ([], []))
-            if run.status == CANCELLED:
-                group[1].append(run.run_index)
-            else:
-                group[0].append(run)
-        return groups
-    by_prompt: dict[str, tuple[list[Any], Any]] = {}  # a plain batch: keyed by the prompt alone, no key built per run
+    keyed: dict[Any, tuple[list[Any], Any]] = {}  # a plain batch: keyed by the prompt alone, no key built per run
     for run in runs:
-        group = by_prompt.get(run.prompt)
+        key = run_key(run.prompt, run.conditions, by) if by else run.prompt
+        group = keyed.get(key)
         if group is None:
-            group = by_prompt[run.prompt] = ([], [])
+            group = keyed[key] = ([], [])
         if run.status == CANCELLED:
             group[1].append(run.run_index)
         else:
             group[0].append(run)
-    return {run_key(prompt, None, ()): group for prompt, group in by_prompt.items()}
+    return keyed if by else {run_key(prompt, None, ()): group for prompt, group in keyed.items()}
 
 
 def summary_text(result: Any, view: BatchView | None = None) -> str:
