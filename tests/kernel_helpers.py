@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import queue
+import re
 import time
 
 
@@ -37,3 +39,24 @@ def collect(client, msg_id: str, timeout: float = 60.0) -> dict:
     reply = client.get_shell_msg(timeout=timeout)
     out["status"] = reply["content"]["status"]
     return out
+
+
+def wait_for_progress(client, msg_id: str, done: int = 1, timeout: float = 180.0) -> None:
+    """Read request ``msg_id``'s messages until its progress says at least ``done`` runs finished.
+
+    Fails when the cell goes idle first (it finished before it could be interrupted) or after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = client.get_iopub_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        counts = [int(n) for n in re.findall(r"(\d+)/\d+ runs", json.dumps(msg["content"]))]
+        if counts and max(counts) >= done:
+            return
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            raise AssertionError("the cell finished before it could be interrupted")
+    raise AssertionError(f"no progress to {done} runs in {timeout}s")

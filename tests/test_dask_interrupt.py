@@ -11,10 +11,7 @@ Every wait is bounded (a hang fails the test, it does not block the session).
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import re
 import signal
 import subprocess
 import sys
@@ -24,7 +21,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from kernel_helpers import collect, execute
+from kernel_helpers import collect, execute, wait_for_progress
 
 from russo_nb.report import load_batch
 from russo_nb.testing import wait_until
@@ -237,25 +234,6 @@ def kernel(tmp_path_factory):
         manager.shutdown_kernel(now=True)
 
 
-def _wait_for_cell_progress(kernel_client, msg_id: str, timeout: float = 90.0) -> list[dict]:
-    """Read the cell's messages until its progress shows a finished run; returns the messages read."""
-    seen: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            msg = kernel_client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        seen.append(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            raise AssertionError(f"the cell finished before it could be interrupted: {seen}")
-        if re.search(r"\b[1-9]\d*/\d+ runs", json.dumps(msg["content"])):
-            return seen
-    raise AssertionError(f"no finished run shown in {timeout}s: {seen}")
-
-
 def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result(kernel, client, tmp_path):
     manager, kernel_client = kernel
     markers = tmp_path / "markers"
@@ -269,7 +247,7 @@ def test_a_kernel_interrupt_of_the_magic_on_the_cluster_shows_the_partial_result
         f'%russo run "Book a flight from NYC to LA" --agent held --text --runs {RUNS} --max-concurrency {CAP} '
         f"--expect \"book_flight(to_city='LA')\" --dask {client.scheduler.address} --as partial"
     )
-    _wait_for_cell_progress(kernel_client, msg_id)
+    wait_for_progress(kernel_client, msg_id, timeout=90)
     (markers / "hold").touch()
     wait_until(lambda: len(_Interrupted._holding(markers)) == 2, 60, what=f"{CAP // 2} held runs on 2 workers")
     quick = len(_markers(markers, "quick"))
@@ -376,7 +354,7 @@ def test_a_kernel_interrupt_with_the_suites_local_cluster_keeps_finished_runs_an
     manager, kernel_client = kernel
     markers = _suite(tmp_path, LOCAL_CLUSTER)
     msg_id = kernel_client.execute(f"%russo suite {tmp_path / 'suite.yaml'} --as spart")
-    _wait_for_cell_progress(kernel_client, msg_id, timeout=120)
+    wait_for_progress(kernel_client, msg_id, timeout=120)
     (markers / "hold").touch()
     wait_until(lambda: len(_Interrupted._holding(markers)) == 2, 60, what=f"{CAP // 2} held runs on 2 workers")
     workers = _Interrupted._holding(markers)

@@ -46,6 +46,13 @@ def test_many_prompts_are_capped_and_the_omission_is_said():
     assert "Failures: 81 runs with 2 signatures" in html and "in 80 runs over 80 prompts" in html
 
 
+def test_one_hidden_prompt_is_said_in_the_singular():
+    """The interrupted-demo screenshot read "1 more prompts"."""
+    batch = make_batch([f"prompt {i}" for i in range(11)], runs=2, with_audio=False)
+    html = batch_html(batch, max_prompts=10, max_failures=3)
+    assert "<summary>1 more prompt</summary>" in html and "1 more prompts" not in html
+
+
 def test_all_passed_batch_and_empty_batch():
     batch = make_batch(fail_every=0, with_error=False)
     html = batch._repr_html_()

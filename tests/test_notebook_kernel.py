@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import queue
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from kernel_helpers import collect, execute
+from kernel_helpers import collect, execute, wait_for_progress
 
 from russo_nb.testing import wait_until
 
@@ -189,27 +187,6 @@ def test_interrupting_a_scenario_batch_keeps_finished_runs_and_tears_down_starte
     assert kind == "ScenarioBatch" and flag == "True"
     assert int(passed) >= 1 and int(cancelled) >= 1 and int(passed) + int(cancelled) == 30
     assert torn_all == "True" and int(started) > int(passed)  # runs cut off mid-way were torn down too
-
-
-def wait_for_progress(client, msg_id: str, done: int, timeout: float = 180.0) -> None:
-    """Read the cell's messages until its progress says at least ``done`` runs finished."""
-    import json
-    import re
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            msg = client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        counts = [int(n) for n in re.findall(r"(\d+)/\d+ runs", json.dumps(msg["content"]))]
-        if counts and max(counts) >= done:
-            return
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            raise AssertionError("the cell finished before it could be interrupted")
-    raise AssertionError(f"no progress to {done} runs in {timeout}s")
 
 
 @pytest.mark.slow

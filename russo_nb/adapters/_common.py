@@ -45,8 +45,6 @@ MAX_RECEIVE_EVENTS = 10_000
 CLOSE_WAIT_S = 2.0
 """Seconds a streaming adapter waits for its connection to close before dropping it."""
 
-"""WebSocket close codes that mean the service failed for now, not that the request was wrong."""
-
 
 def check_seconds(value: Any, what: str) -> float:
     """``value`` as a finite number of seconds > 0, or a one-line InvalidArgumentError naming ``what``."""

@@ -83,7 +83,7 @@ logger = logging.getLogger("russo_nb")
 
 #: Most runs one chunk holds by default (a chunk is one task and one blob).
 MAX_CHUNK = 10_000
-#: Largest pickled job (bytes) sent inside every chunk task; a larger one is scattered to every worker.
+#: Largest pickled job (bytes) shipped as one task the chunks depend on; a larger one is scattered to every worker.
 INLINE_PAYLOAD = 1_000_000
 #: Seconds the driver waits for running chunks to hand back their finished runs after a cancel.
 CANCEL_GRACE_S = 3.0
@@ -626,11 +626,12 @@ class _Share:
     bounds: list[tuple[int, int]]  # its chunks, as positions in the share's round-robin order
     owner: str | None  # the worker its chunks are sent to (loosely: any worker when it is gone); None: any
     quota: int  # chunks outstanding at once for it
-    next: int = 0
-    left: int = 0  # runs in chunks not yet submitted
+    next: int = 0  # its next chunk to submit
 
-    def __post_init__(self) -> None:
-        self.left = sum(stop - start for start, stop in self.bounds)
+    @property
+    def left(self) -> int:
+        """Runs in chunks not yet submitted (its chunks are consecutive ranges)."""
+        return self.bounds[-1][1] - self.bounds[self.next][0] if self.next < len(self.bounds) else 0
 
 
 class _Driver:
@@ -709,7 +710,6 @@ class _Driver:
         """Send the share's next chunk, to ``worker`` while it is in the cluster (else to any worker)."""
         start, stop = share.bounds[share.next]
         share.next += 1
-        share.left -= stop - start
         where = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
         future = self.client.submit(
             run_chunk,

@@ -136,7 +136,7 @@ def table_html(
 ) -> str:
     """A table of ``rows`` (each a ``<tr>…</tr>``) under ``head`` (a ``<tr>`` of ``<th>``).
 
-    The first ``limit`` rows show; the others sit behind "N more {noun}s" (up to
+    The first ``limit`` rows show; the others sit behind "N more {noun}s" ("1 more {noun}"; up to
     :data:`MAX_HIDDEN_ROWS`, in the same columns). ``rest`` says where the rows beyond
     those are (e.g. "russo_nb.analysis.prompts_frame(result)"). Rows are shown in the
     order given: order them most-worth-seeing first.
@@ -152,7 +152,7 @@ def table_html(
     where = f" in {escape_text(rest, 0)}" if rest else ""
     return (
         table
-        + f"<details class='russo-more'><summary>{len(hidden):,} more {noun}s</summary>"
+        + f"<details class='russo-more'><summary>{plural(len(hidden), f'more {noun}', f'more {noun}s')}</summary>"
         + f"<table{cls}>{head}{''.join(offered)}</table>"
         + (f"<div class='muted'>{beyond:,} more{where}.</div>" if beyond else "")
         + "</details>"

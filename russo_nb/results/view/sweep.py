@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .kit import escape_text, middle, pct, table_html
+from .kit import escape_text, middle, pct, plural, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,7 +80,7 @@ def heatmap_html(table: pd.DataFrame, *, max_prompts: int = 40) -> str:
         )
         rows.append(f"<tr><td title='{escape_text(prompt)}'>{escape_text(middle(str(prompt), 60))}</td>{cells}</tr>")
     more = len(table) - len(shown)
-    note = f"<div class='muted'>{more} more prompts not shown</div>" if more else ""
+    note = f"<div class='muted'>{plural(more, 'more prompt', 'more prompts')} not shown</div>" if more else ""
     return f"<table class='russo-sweep-heatmap'>{head}{''.join(rows)}</table>{note}"
 
 

@@ -195,14 +195,9 @@ class Explorer(widgets.VBox):
         values."""
         return self._by_row.get(row.key, [])
 
-    def _row_text(self, row: PromptRow, width: int = 80) -> str:
-        """A row as plain text: its prompt (shortened), then its condition values when the table splits."""
-        prompt = _short(row.prompt, width)
-        return f"{prompt} · {conditions_text(row.conditions)}" if row.conditions else prompt
-
     @property
     def _chart_noun(self) -> str:
-        """What one chart row is: "prompt", or "prompt × voice row" when the table splits by conditions."""
+        """What one table row (a picker choice, a chart row) is: "prompt", or "prompt × voice row" when it splits."""
         return f"{self.view.row_noun} row" if self.view.by else self.view.noun
 
     def _failing(self) -> list[int]:
@@ -445,12 +440,11 @@ class Explorer(widgets.VBox):
         rows = self.view.lowest_rows(self.max_options)
         note = ""
         if len(self.view.rows) > len(rows):
-            what = f"{self.view.row_noun} rows" if self.view.by else f"{self.view.noun}s"
-            note = f"listing the {len(rows)} {what} with the lowest pass rate of {len(self.view.rows)}"
+            note = f"listing the {len(rows)} {self._chart_noun}s with the lowest pass rate of {len(self.view.rows)}"
         position = {id(row): index for index, row in enumerate(self.view.rows)}
         options = [
             (
-                f"{'not run' if row.not_run else f'{row.passed}/{row.finished}'} · {self._row_text(row)}",
+                f"{'not run' if row.not_run else f'{row.passed}/{row.finished}'} · {_short(self.view.row_label(row))}",
                 position[id(row)],
             )
             for row in rows
