@@ -223,7 +223,7 @@ def run_table_parts(
 
     Runs share objects (prompts, evaluations, errors, conditions), so most columns are typed once
     per distinct cell; a frame spreads them over the rows, a CSV writer formats each distinct cell
-    once (:func:`russo_nb.results.report.csv_text.csv_text_of_parts`).
+    once (:func:`russo_nb.results.report.csv_text.csv_pieces`).
     """
     runs = _runs_of(result)
     kind = batch_kind(result)

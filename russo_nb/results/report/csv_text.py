@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["csv_pieces", "csv_text", "csv_text_of_parts"]
+__all__ = ["csv_pieces", "csv_text"]
 
 _SPECIAL = (",", '"', "\r", "\n")
 
@@ -163,21 +163,17 @@ def csv_text(frame: Any) -> bytes | None:
     """
     if frame.columns.duplicated().any():
         return None
-    return csv_text_of_parts({name: (None, frame[name]) for name in frame.columns})
-
-
-def csv_text_of_parts(parts: dict[str, tuple[Any, Any]]) -> bytes | None:
-    """What :func:`csv_text` writes for the frame whose column ``name`` is ``typed[codes]`` for each
-    ``name: (codes, typed)`` of ``parts`` (``codes`` None: ``typed`` is the column), each distinct cell
-    formatted once (see :func:`russo_nb.results.analysis.frames.run_table_parts`). None as for :func:`csv_text`.
-    """
-    pieces = csv_pieces(parts)
+    pieces = csv_pieces({name: (None, frame[name]) for name in frame.columns})
     return None if pieces is None else b"".join(pieces)
 
 
 def csv_pieces(parts: dict[str, tuple[Any, Any]]) -> list[Any] | None:
-    """:func:`csv_text_of_parts` as the pieces to write one after the other (the header, then the rows'
-    buffer as Arrow joined it: a file takes it without a copy into one bytes object)."""
+    """What :func:`csv_text` writes for the frame whose column ``name`` is ``typed[codes]`` for each
+    ``name: (codes, typed)`` of ``parts`` (``codes`` None: ``typed`` is the column), each distinct cell
+    formatted once (see :func:`russo_nb.results.analysis.frames.run_table_parts`); None as for :func:`csv_text`.
+
+    As the pieces to write one after the other (the header, then the rows' buffer as Arrow joined it: a file
+    takes it without a copy into one bytes object)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
