@@ -664,6 +664,12 @@ class RunCounts:
 
     runs: list[Any]
 
+    @field_serializer("runs", mode="wrap")
+    def _dump_runs(self, runs: Any, handler: Any) -> Any:
+        """Runs loaded lazily (kept as columns, records or rows) dump as the list of runs they stand for
+        (pydantic reads only real lists): for every batch model built on these counts."""
+        return handler(runs if type(runs) is list else list(runs))
+
     @property
     def total(self) -> int:
         """Number of runs, cancelled ones included."""
@@ -724,11 +730,6 @@ class BatchResult(RunCounts, Rendered, BaseModel):
     runs: list[SingleRunResult] = Field(default_factory=list)
     audio: dict[str, Audio] = Field(default_factory=dict)
     metadata: BatchMetadata = Field(default_factory=BatchMetadata)
-
-    @field_serializer("runs", mode="wrap")
-    def _dump_runs(self, runs: Any, handler: Any) -> Any:
-        """Runs kept as columns dump as the list of runs they stand for (pydantic reads only real lists)."""
-        return handler(runs if type(runs) is list else list(runs))
 
     @property
     def match_rate(self) -> float:

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..execution.engine import EngineOptions, Executor, Job, Plan, Progress, check_runs, engine_options, stamped
 from ..execution.pipeline import batch_labels, check_seed
@@ -58,11 +58,6 @@ class ScenarioBatch(RunCounts, Rendered, BaseModel):
 
     runs: list[ScenarioResult] = Field(default_factory=list)
     metadata: BatchMetadata = Field(default_factory=lambda: BatchMetadata(kind="scenarios"))
-
-    @field_serializer("runs", mode="wrap")
-    def _dump_runs(self, runs: Any, handler: Any) -> Any:
-        """Runs loaded from a table dump as the list of runs they stand for (pydantic reads only real lists)."""
-        return handler(runs if type(runs) is list else list(runs))
 
     @model_validator(mode="after")
     def _attach_expected_calls(self) -> ScenarioBatch:
