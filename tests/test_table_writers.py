@@ -162,3 +162,35 @@ def test_a_loaded_table_is_written_again_from_its_columns(tmp_path, source) -> N
         again = load_batch(path)
         pd.testing.assert_frame_equal(again.to_dataframe(), loaded.to_dataframe())
         assert _clean(again.runs) == _clean(loaded.runs)
+
+
+HOSTILE_CELLS = ["=1+1", "'=2", "''@x", "+3", "-4", "\tfive", "\rsix", "plain", "café", "=café", 'naïve, "q"', None, ""]
+
+
+@pytest.mark.parametrize("csv", [True, False])
+def test_text_cells_fixed_in_arrow_are_the_cells_fixed_one_by_one(csv) -> None:
+    """The writers' text fix is applied only where Arrow finds a cell it may change: the same cells as one by one."""
+    from russo_nb.results.analysis.frames import _text_column
+    from russo_nb.results.report.export import _neutralize, _safe
+
+    fix = _neutralize if csv else _safe
+    fixed = _text_column(HOSTILE_CELLS, fix)
+    one_by_one = [None if cell is None else fix.cell(cell) for cell in HOSTILE_CELLS]
+    assert [None if cell is None or cell != cell else cell for cell in fixed.tolist()] == one_by_one
+    assert (fixed[0] == "'=1+1") is csv and fixed[7] == "plain"
+    with_surrogate = _text_column([*HOSTILE_CELLS, "lone \ud800"], fix)  # not UTF-8: fixed one by one
+    assert with_surrogate[len(HOSTILE_CELLS)] == "lone \\ud800" and with_surrogate[0] == fixed[0]
+
+
+def test_text_cells_are_quoted_in_arrow_as_the_csv_module_quotes_them() -> None:
+    import csv as csv_module
+
+    from russo_nb.results.report.csv_text import _text_cells
+
+    cells = ["a", 'say "hi"', "x,y", "line\nbreak", "cr\r", None, ""]
+    column = pd.Series(pd.array(pa.array(cells, type=pa.large_string()), dtype=pd.StringDtype(na_value=float("nan"))))
+    out = io.StringIO()
+    csv_module.writer(out, lineterminator="\r\n").writerow([cell for cell in cells if cell is not None])
+    expected = out.getvalue()[: -len("\r\n")].split(",")
+    quoted = [cell for cell in _text_cells(column).to_pylist() if cell is not None]
+    assert ",".join(quoted) == ",".join(expected)

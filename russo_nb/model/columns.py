@@ -234,7 +234,7 @@ def table_codes(
     store = runs if isinstance(runs, ColumnarRuns) else None
     fields: dict[tuple[str, int, bool], tuple[Any, list[Any]]] = {}  # each run field read once
     wanted = [spec.get.name for spec in columns if not spec.batch and isinstance(spec.get, FieldGetter)]
-    read = None if store is not None else read_fields(runs, list(dict.fromkeys(wanted)))
+    read = None if store is not None else read_fields(runs, _model_fields(runs, list(dict.fromkeys(wanted))))
     for spec in columns:
         if spec.batch:
             out[spec.name] = (_zeros(n), [spec.get(metadata)])
@@ -248,7 +248,9 @@ def table_codes(
                 stored = store.field_values(get.name) if store is not None else None
                 if stored is None:
                     try:
-                        values = read[get.name] if read is not None else list(map(operator.attrgetter(get.name), runs))
+                        values = read.get(get.name) if read is not None else None
+                        if values is None:
+                            values = list(map(operator.attrgetter(get.name), runs))
                     except AttributeError:  # a run lacks the field: its default
                         if get.default is _MISSING:
                             raise
@@ -266,6 +268,15 @@ def table_codes(
             continue
         out[spec.name] = _rendered(_by_identity(values), None, spec.render)
     return out
+
+
+def _model_fields(runs: Sequence[Any], names: list[str]) -> list[str]:
+    """Those of ``names`` the first run keeps as model fields (the others, properties such as a scenario run's
+    ``prompt`` or ``eval_result``, are read with ``getattr``)."""
+    if not len(runs):
+        return names
+    declared = getattr(type(runs[0]), "model_fields", None)
+    return [name for name in names if name in declared] if isinstance(declared, dict) else names
 
 
 _CHUNK = 256

@@ -74,9 +74,9 @@ def _calls_key(messages: list[dict[str, Any]]) -> tuple[tuple[Any, Any], ...] | 
     """
     key = []
     for message in messages:
-        if message.get("role") != "assistant":
+        if "tool_calls" not in message or message.get("role") != "assistant":
             continue
-        for call in message.get("tool_calls") or ():
+        for call in message["tool_calls"] or ():
             function = call.get("function") if isinstance(call, dict) else None
             if not isinstance(function, dict):
                 return None
@@ -189,7 +189,7 @@ class ScenarioResult(BaseModel):
     def audio_key(self) -> str | None:
         """The first clip the agent heard (voice scenarios), else None."""
         for message in self.messages:
-            if message.get("role") == "user" and message.get("audio_key"):
+            if "audio_key" in message and message["audio_key"] and message.get("role") == "user":
                 return str(message["audio_key"])
         return None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROMPT_COLUMNS",
     "RUN_COLUMNS",
+    "TextFix",
     "batch_attrs",
     "batch_kind",
     "calls_frame",
@@ -272,10 +274,47 @@ def _take(typed: Any, codes: np.ndarray | None) -> Any:
     return typed.take(codes)
 
 
+@dataclass(frozen=True)
+class TextFix:
+    """How a file writer makes a text cell safe to write: ``cell(text)`` for one cell, and ``changes(array)`` where
+    an Arrow text array holds cells that ``cell`` may change (a bool array, computed in C): the other cells are
+    written as they are, so a 10,000-cell column is not fixed one cell at a time."""
+
+    cell: Callable[[str], str]
+    changes: Callable[[Any], np.ndarray]
+
+    def __call__(self, text: str) -> str:
+        return self.cell(text)
+
+
+def _fixed_in_arrow(values: list[Any], text: TextFix) -> Any:
+    """``values`` (texts and None) with ``text`` applied, as an Arrow text array; None when they are not all text
+    or not all UTF-8 (a lone surrogate: then each cell is fixed in Python)."""
+    import pyarrow as pa
+
+    try:
+        texts = pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeEncodeError, TypeError):
+        return None
+    if texts.null_count == len(texts):
+        return None
+    changed = np.flatnonzero(text.changes(texts))
+    if not len(changed):
+        return texts
+    fixed = list(values)
+    for index in changed.tolist():
+        fixed[index] = text(fixed[index])
+    return pa.array(fixed, type=pa.large_string())
+
+
 def _text_column(values: list[Any], text: Callable[[str], str] | None) -> Any:
     """A text column of distinct cells: object (the runs frame), or with ``text`` a pandas text column."""
     import pandas as pd
 
+    if isinstance(text, TextFix):
+        arrow = _fixed_in_arrow(values, text)
+        if arrow is not None:  # what pandas infers for text with gaps, built in C
+            return pd.array(arrow, dtype=pd.StringDtype(na_value=np.nan))
     table = np.empty(len(values), dtype=object)
     if text is None:
         for index, value in enumerate(values):  # one by one: a list value stays one cell

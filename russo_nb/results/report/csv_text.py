@@ -33,9 +33,25 @@ def _from_distinct(codes: np.ndarray, cells: list[str | None]) -> Any:
     return pa.array(cells, type=pa.large_string()).take(pa.array(codes, type=pa.int64()))
 
 
+def _quoted_texts(texts: Any) -> Any:
+    """An Arrow text array quoted as :func:`_quoted` quotes each cell, in C (nulls stay null)."""
+    import pyarrow.compute as pc
+
+    special = pc.match_substring_regex(texts, '[,"\r\n]')
+    if not pc.any(special).as_py():
+        return texts
+    doubled = pc.replace_substring(texts, '"', '""')
+    quoted = pc.binary_join_element_wise(_text('"'), doubled, _text('"'), _text(""))
+    return pc.if_else(special, quoted, texts)
+
+
 def _text_cells(column: Any) -> Any:
     """A text / categorical / object column: each distinct value quoted once, missing as null."""
     import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":  # text in Arrow: quoted in C
+        return _quoted_texts(pa.array(column.array, type=pa.large_string()))
 
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)

@@ -34,6 +34,7 @@ from ...model.types import (
     BatchResult,
     as_batch_result,
 )
+from ..analysis.frames import TextFix
 from .csv_text import csv_pieces
 from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
@@ -69,16 +70,38 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_FORMULA_START = r"^'*[=+\-@\t\r]"
+_FORMULA = re.compile(_FORMULA_START)
 
 
-def _neutralize(cell: Any) -> Any:
+def _neutralize_cell(cell: Any) -> Any:
     """A text cell a spreadsheet would run as a formula gets a leading ``'`` (undone on load)."""
     if isinstance(cell, str):
         cell = safe_text(cell)
         if cell and _FORMULA.match(cell):
             return "'" + cell
     return cell
+
+
+def _not_ascii(texts: Any) -> Any:
+    """Where an Arrow text array holds a cell that is not ASCII (what ``safe_text`` may change), in C."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    return ~np.asarray(pc.string_is_ascii(texts).fill_null(True), dtype=bool)
+
+
+def _formula_or_not_ascii(texts: Any) -> Any:
+    """Where an Arrow text array holds a cell that :func:`_neutralize_cell` may change, in C."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    formula = np.asarray(pc.match_substring_regex(texts, _FORMULA_START).fill_null(False), dtype=bool)
+    return formula | _not_ascii(texts)
+
+
+_neutralize = TextFix(_neutralize_cell, _formula_or_not_ascii)
+"""The CSV writer's fix of a text cell (see :class:`russo_nb.results.analysis.frames.TextFix`)."""
 
 
 def table_batch(result: Any) -> Any:
@@ -121,8 +144,8 @@ def table_parts(result: Any, *, csv: bool = False) -> dict[str, tuple[Any, Any]]
     return run_table_parts(table_batch(result), files=True, text=_neutralize if csv else _safe)
 
 
-def _safe(cell: str) -> str:
-    return safe_text(cell)
+_safe = TextFix(safe_text, _not_ascii)
+"""The Parquet writer's fix of a text cell: UTF-8 encodable (a lone surrogate escaped)."""
 
 
 def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
