@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..model.errors import AgentConnectionError, AgentHTTPError, AgentResponseError, RetryableError
-from ..model.providers import RETRYABLE_CLOSE_CODES
+from ..model.providers import closed_with
 from ..model.ratelimit import parse_retry_after
 from ..model.types import AgentResponse, Audio
 
@@ -229,14 +229,11 @@ def close_error(exc: Any, who: str, collected: int) -> Exception:
     code = getattr(frame, "code", None) or 1006
     reason = getattr(frame, "reason", "") or ""
     where = f"after {collected} message{'s' if collected != 1 else ''}"
-    if code in RETRYABLE_CLOSE_CODES or code == 1006:
-        meaning = RETRYABLE_CLOSE_CODES.get(code, "abnormal closure")
-        return RetryableError(
-            f"{who}: the server closed the connection {where} with code {code} ({meaning})"
-            + (f": {reason}" if reason else ""),
-            retry_after=_reason_retry_after(reason),
-            status=code,
-        )
+    retryable = closed_with(
+        code, f"{who}: the server closed the connection {where}", reason, retry_after=_reason_retry_after(reason)
+    )
+    if retryable is not None:
+        return retryable
     return AgentConnectionError(
         f"{who}: the server closed the connection {where}, before the answer was complete "
         f"(code {code}{': ' + reason if reason else ''})"

@@ -21,9 +21,28 @@ from typing import Any
 from .errors import AgentConnectionError, AgentHTTPError, AgentResponseError, ConfigurationError, RetryableError
 from .ratelimit import parse_retry_after
 
-__all__ = ["RETRYABLE_CLOSE_CODES", "genai_client", "sdk_error"]
+__all__ = ["RETRYABLE_CLOSE_CODES", "closed_with", "genai_client", "sdk_error"]
 
 RETRYABLE_CLOSE_CODES = {1011: "internal error", 1012: "service restart", 1013: "try again later", 1014: "bad gateway"}
+
+
+def closed_with(code: int, message: str, reason: str = "", retry_after: float | None = None) -> Exception | None:
+    """The run's error for a WebSocket the server closed with ``code``, when that code says "try again".
+
+    The one rule for close codes: 1006 (abnormal closure) and :data:`RETRYABLE_CLOSE_CODES` are
+    :class:`RetryableError` (``message`` followed by the code and its meaning); any other code gives
+    ``None``, and the caller words the connection error it means there.
+    """
+    if code not in RETRYABLE_CLOSE_CODES and code != 1006:
+        return None
+    meaning = RETRYABLE_CLOSE_CODES.get(code, "abnormal closure")
+    return RetryableError(
+        f"{message} with code {code} ({meaning})" + (f": {reason}" if reason else ""),
+        retry_after=retry_after,
+        status=code,
+    )
+
+
 """WebSocket close codes that mean "try again later": a run closed with one is retryable."""
 
 
@@ -47,11 +66,8 @@ def sdk_error(exc: BaseException, who: str) -> BaseException:
             return AgentHTTPError(f"{who}: cannot reach the API: {exc}")
         return exc
     if status >= 1000:  # a WebSocket close code (the Live API reports them as APIError codes)
-        meaning = RETRYABLE_CLOSE_CODES.get(status, "abnormal closure" if status == 1006 else "closed")
-        message = f"{who}: the server closed the connection with code {status} ({meaning})"
-        if status in RETRYABLE_CLOSE_CODES or status == 1006:
-            return RetryableError(message, status=status)
-        return AgentConnectionError(message)
+        message = f"{who}: the server closed the connection"
+        return closed_with(status, message) or AgentConnectionError(f"{message} with code {status} (closed)")
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     detail = str(getattr(exc, "message", None) or exc).splitlines()[0][:300] if str(exc) else name
