@@ -24,6 +24,7 @@ from russo_nb.dask_executor import (
     ShippingError,
     Span,
     chunk_cells,
+    decode_block,
     decode_rows,
     encode_rows,
     plan_shares,
@@ -31,6 +32,7 @@ from russo_nb.dask_executor import (
 from russo_nb.engine import Plan, schedule
 from russo_nb.errors import SuiteFileError
 from russo_nb.extras import MissingExtraError
+from russo_nb.model.run_blocks import RunBlock, plan_positions
 from russo_nb.testing import Gate, ScriptedAgent, ToneSynthesizer
 
 # the workers are other processes: classes of this test module travel by value
@@ -112,6 +114,16 @@ def client():
     yield client
     client.close()
     cluster.close()
+
+
+async def _cancelled(job):
+    """Cancel ``job``, wait for its end, and give its result (the finished runs kept)."""
+    job.cancel()
+    try:
+        await job
+    except asyncio.CancelledError:
+        pass
+    return job.result()
 
 
 # -- without a cluster ------------------------------------------------------------------------------
@@ -219,6 +231,7 @@ def test_a_chunk_whose_values_do_not_pickle_travels_as_json():
     result = russo.run_concurrent_sync(["hi"], agent=ScriptedAgent({"hi": answer}), expect=[], runs=2)
     blob = encode_rows(result.runs)
     assert blob.startswith(b"x")  # zlib: encode_runs' JSON, which writes an unknown object as its repr
+    assert decode_block(blob) is None  # the driver decodes a JSON chunk into runs at once
     back = decode_rows(blob)
     assert [run.response.raw for run in back] == ["Handle()", "Handle()"]
     assert [run.status for run in back] == [run.status for run in result.runs]
@@ -230,6 +243,27 @@ def test_a_damaged_chunk_blob_is_one_clear_error():
     blob = encode_rows(russo.run_concurrent_sync(["hi"], agent=ScriptedAgent(), expect=[], runs=2).runs)
     with pytest.raises(InvalidArgumentError, match="damaged runs blob"):
         decode_rows(blob[: len(blob) // 2])
+
+
+def test_a_damaged_chunk_kept_as_rows_is_one_clear_error_on_arrival_or_when_its_run_is_built():
+    import pickle
+
+    from russo_nb.errors import InvalidArgumentError
+
+    blob = encode_rows(russo.run_concurrent_sync(["hi"], agent=ScriptedAgent(), expect=[], runs=2).runs)
+    with pytest.raises(InvalidArgumentError, match="damaged runs blob"):
+        decode_block(blob[: len(blob) // 2])
+    payload = pickle.loads(blob)
+    status = payload["fields"].index("status")
+    payload["columns"][status][1] = "exploded"
+    with pytest.raises(InvalidArgumentError, match=r"damaged russo_nb runs blob \(KeyError: 'exploded'"):
+        decode_block(pickle.dumps(payload))  # the status column is checked on arrival: the counts read it
+    payload = pickle.loads(blob)
+    payload["columns"][payload["fields"].index("eval_result")][1] = 99  # no such evaluation in the tables
+    block = decode_block(pickle.dumps(payload))
+    assert block.run_at(0) == decode_rows(blob)[0]
+    with pytest.raises(InvalidArgumentError, match=r"damaged russo_nb runs blob \(IndexError"):
+        block.run_at(1)  # the other cells are checked when the run is built
 
 
 def test_chunks_decoded_with_one_texts_memo_share_their_prompt_texts():
@@ -261,6 +295,95 @@ def test_job_keeps_the_first_result_per_index():
     assert job.deliver(0, 1, again) is False
     assert job.progress.done == 1
     assert job.result().runs[1].status == "error"
+
+
+# -- the driver keeps each chunk's rows and builds runs on access ----------------------------------------------
+
+
+def _built(runs):
+    """How many runs the blocks a job's result keeps built (0: every count came from the rows)."""
+    blocks = {id(entry): entry for entry in runs._results if type(entry) is RunBlock}
+    return sum(block.built for block in blocks.values())
+
+
+def _chunk_of(result):
+    """A finished batch's runs as the block the driver keeps of a chunk holding them all (slot i is row i)."""
+    block = decode_block(encode_rows(result.runs))
+    assert block is not None and block.built == 0
+    return block
+
+
+MIXED = dict(
+    agent=ScriptedAgent({"Book a flight to LA": "book_flight(to_city='LA')"}), expect="book_flight(to_city='LA')"
+)
+
+
+def test_a_chunk_kept_as_rows_counts_without_building_and_builds_each_run_as_decoded():
+    here = russo.run_concurrent_sync(["Book a flight to LA", "hello"], runs=3, seed=3, **MIXED)
+    eager = decode_rows(encode_rows(here.runs))
+    block = _chunk_of(here)
+    job = russo.start_batch(["Book a flight to LA", "hello"], runs=3, seed=3, **MIXED)
+    rows = block.for_plan(plan_positions(6))
+    assert job.deliver_rows(0, rows, range(6), range(6)) == 6
+    assert (job.progress.done, job.progress.passed, job.progress.failed) == (6, 3, 3)
+    result = job.result()
+    assert (result.total, result.passed_count, result.status_counts) == (6, 3, {"passed": 3, "failed": 3})
+    assert result.tally().finished == 6 and _built(result.runs) == 0  # every count came from the status column
+    assert result.runs[4] == eager[4] and rows.built == 1
+    assert result.runs[4] is result.runs[4]  # built once, then kept in its slot
+    assert list(result.runs) == eager == here.runs
+    assert rows.built == 6
+    assert RunBlock not in map(type, job._results[0])  # the job keeps the built runs too: the block is freed
+    assert job.result().runs[0] is result.runs[0]
+
+
+def test_a_chunk_delivered_twice_keeps_the_first_rows():
+    prompts = ["Book a flight to LA", "hello"]
+    first = _chunk_of(russo.run_concurrent_sync(prompts, runs=2, **MIXED))  # passed, passed, failed, failed
+    failing = ScriptedAgent()  # answers nothing: every run fails
+    again = _chunk_of(russo.run_concurrent_sync(prompts, runs=2, agent=failing, expect=MIXED["expect"]))
+    job = russo.start_batch(prompts, runs=2, **MIXED)
+    positions = plan_positions(4)
+    assert job.deliver_rows(0, first.for_plan(positions), [0, 1], [0, 1]) == 2
+    twice = again.for_plan(positions)
+    assert job.deliver_rows(0, twice, [0, 1, 2, 3], [0, 1, 2, 3]) == 2  # only the slots not kept yet
+    assert job.deliver(0, 1, job.plans[0].item(0, 1).failed("error", None, 1)) is False
+    assert job.progress.done == 4 and job.progress.passed == 2
+    runs = job.result().runs
+    assert [run.status for run in runs] == ["passed", "passed", "failed", "failed"]  # 0, 1 from the first chunk
+    assert [again.status_at(row) for row in range(4)] == ["failed"] * 4
+    assert twice.built == 2  # the runs of slots 2 and 3; rows 0 and 1 of the second chunk were never built
+
+
+def test_a_cancelled_job_kept_as_rows_shows_its_finished_runs_and_cancels_the_rest():
+    here = russo.run_concurrent_sync(["Book a flight to LA", "hello"], runs=3, **MIXED)
+    job = russo.start_batch(["Book a flight to LA", "hello"], runs=3, **MIXED)
+    cut = job.plans[0].item(1, 0).failed("cancelled", None, 0)  # a run the cancel cut off on its worker
+    rows = _chunk_of(here).for_plan(plan_positions(6))
+    assert job.deliver_rows(0, rows, [0, 1], [0, 1]) == 2
+    assert job.deliver_rows(0, _chunk_of(russo.BatchResult(runs=[cut])).for_plan(plan_positions(6)), [0], [3]) == 0
+    job.cancel()
+    result = job.result()
+    assert result.status_counts == {"passed": 2, "cancelled": 4} and _built(result.runs) == 0
+    assert job.progress.done == 2
+    assert list(result.runs)[:2] == here.runs[:2]
+    assert [run.status for run in result.runs] == ["passed", "passed"] + ["cancelled"] * 4
+
+
+def test_a_job_kept_as_rows_resumes_to_the_uninterrupted_result():
+    from russo_nb.engine import InProcessExecutor
+
+    options = dict(runs=3, seed=5, synthesizer=ToneSynthesizer(), effects="noise:10db", **MIXED)
+    prompts = ["Book a flight to LA", "hello"]
+    here = russo.run_concurrent_sync(prompts, **options)
+    job = russo.start_batch(prompts, **options)
+    assert job.deliver_rows(0, _chunk_of(here).for_plan(plan_positions(6)), [0, 1, 3], [0, 1, 3]) == 3
+    job.cancel()
+    resumed = job.resume(executor=InProcessExecutor())
+    assert resumed.total == 3
+    whole = asyncio.run(resumed.wait())
+    assert _rows(whole) == _rows(here)
+    assert whole.metadata.params["resumed"]["parts"] == [3, 3]
 
 
 def test_missing_distributed_names_the_extra(monkeypatch):
@@ -311,7 +434,9 @@ def test_seeded_job_equals_the_in_process_run(client):
     prompts = ["Book a flight to LA", "Fly me to LA", "hello there"]
     here = russo.run_concurrent_sync(prompts, **options)
     there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
-    assert _rows(there) == _rows(here)
+    # the driver kept each chunk's rows: the counts come from them, no run built
+    assert (there.total, there.status_counts) == (27, here.status_counts) and _built(there.runs) == 0
+    assert list(there.runs) == there.runs and _rows(there) == _rows(here)  # built on access, as in process
     assert {run.conditions["agent_version"] for run in there.runs} == {"v2"}
     assert len({run.seed for run in here.runs}) == 27  # every run had its own noise
     assert there.audio.keys() == here.audio.keys() and len(here.audio) == 30  # 3 clean clips + 27 noisy
@@ -403,6 +528,30 @@ def test_every_index_exactly_once_as_chunks_return(client):
 
 
 @pytest.mark.slow
+def test_a_dask_job_stopped_early_resumes_on_the_cluster_to_the_in_process_result(client):
+    prompts = ["Book a flight to LA", "hello"]
+    options = dict(runs=30, seed=11, max_concurrency=2, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, agent=PacedAgent(0), **options)
+    job = russo.start_batch(prompts, agent=PacedAgent(0.02), executor=DaskExecutor(client, chunk_size=5), **options)
+
+    async def stop_early():
+        async for _ in job:
+            if job.progress.done >= 10:
+                break
+        return await _cancelled(job)
+
+    partial = asyncio.run(asyncio.wait_for(stop_early(), 120))  # a hang guard, not a speed target
+    finished = partial.finished_count
+    assert 10 <= finished < 60 and job.progress.done == finished
+    resumed = job.resume()  # on the same cluster
+    assert resumed.total == 60 - finished
+    whole = asyncio.run(asyncio.wait_for(resumed.wait(), 120))
+    assert whole.status_counts == here.status_counts == {"passed": 60}
+    assert _rows(whole) == _rows(here)  # every run once, with the seed it had in process
+    assert whole.metadata.params["resumed"]["parts"] == [finished, 60 - finished]
+
+
+@pytest.mark.slow
 def test_killed_worker_loses_and_duplicates_nothing(client):
     """A worker SIGKILLed mid-job: its chunks run again elsewhere (its nanny restarts it), nothing lost or twice.
 
@@ -460,12 +609,7 @@ def test_cancel_keeps_finished_runs_and_leaves_workers_idle(client, tmp_path):
             await asyncio.sleep(0.02)
         else:
             raise AssertionError(f"{len(holding)} workers held runs, not 2, within a minute")
-        job.cancel()
-        try:
-            await job
-        except asyncio.CancelledError:
-            pass
-        return job.result()
+        return await _cancelled(job)
 
     result = asyncio.run(main())
     statuses = [(run.prompt, run.status) for run in result.runs]

@@ -66,6 +66,7 @@ import numpy as np
 from ..model.errors import InvalidArgumentError, RetryableError
 from ..model.partial_runs import present
 from ..model.ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
+from ..model.run_blocks import RunBlock, built_runs
 from ..model.threads import job_threads, run_position, set_run_position
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
@@ -269,9 +270,12 @@ class Progress:
 
     def record(self, result: Run) -> None:
         """Count one finished run (any :class:`~russo_nb.model.columns.Run`: its ``status``)."""
-        self.done += 1
         self.last = result
-        status = result.status
+        self.count(result.status)
+
+    def count(self, status: str) -> None:
+        """Count one finished run by its status (a run kept as a row, not built: ``last`` stays as it was)."""
+        self.done += 1
         if status == "passed":
             self.passed += 1
         elif status == "failed":
@@ -602,6 +606,7 @@ class Job(Generic[B]):
         self.total = total
         self.progress = Progress(total=total)
         self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
+        self._rows: set[int] = set()  # plans whose results hold runs kept as rows (RunBlock): built on access
         self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
         self._cut_off: dict[tuple[int, int], Any] = {}  # (plan, slot) -> a run an executor brought back cancelled
         self._order: Iterator[tuple[int, int, int]] = self._schedule()
@@ -755,10 +760,13 @@ class Job(Generic[B]):
         if self._queue is not None:
             self._queue.put_nowait(result)
         if self.on_progress is not None:
-            try:
-                self.on_progress(self.progress)
-            except Exception:
-                logger.exception("on_progress callback failed; continuing")
+            self._report()
+
+    def _report(self) -> None:
+        try:
+            self.on_progress(self.progress)  # type: ignore[misc]
+        except Exception:
+            logger.exception("on_progress callback failed; continuing")
 
     def _spawn(self) -> None:
         task = asyncio.ensure_future(self._worker())
@@ -820,6 +828,35 @@ class Job(Generic[B]):
             return False
         self._finish(plan, slot, result)
         return True
+
+    def deliver_rows(self, plan: int, block: RunBlock, rows: Sequence[int], slots: Sequence[int]) -> int:
+        """Record runs an executor brought back as rows of ``block``: row ``rows[i]`` is slot ``slots[i]`` of ``plan``.
+
+        As :meth:`deliver` for each (the first result per slot is kept, a ``cancelled`` one only shown), but a
+        finished run is not built: its slot holds the block, the counts read its status, and the run is built
+        from its row when looked at (:class:`~russo_nb.model.partial_runs.PartialRuns`). While ``async for``
+        iterates the job, each run is built now and handed to it. Returns how many runs were kept as finished.
+        """
+        results = self._results[plan]
+        progress = self.progress
+        report = self.on_progress is not None
+        eager = self._queue is not None
+        kept = 0
+        for row, slot in zip(rows, slots, strict=True):
+            if results[slot] is not None:
+                continue
+            status = block.status_at(row)
+            if eager or status == "cancelled":
+                kept += self.deliver(plan, slot, block.run_at(row))
+                continue
+            block.keep(slot, row)
+            results[slot] = block
+            self._rows.add(plan)
+            progress.count(status)
+            if report:
+                self._report()
+            kept += 1
+        return kept
 
     async def _main(self) -> None:
         try:
@@ -912,13 +949,14 @@ class Job(Generic[B]):
 
         When every run finished this is the plain list. Otherwise it is a
         :class:`~russo_nb.model.partial_runs.PartialRuns`: the unfinished runs are a count, each built
-        only when looked at (a stopped 1M-run batch never builds a million objects).
+        only when looked at (a stopped 1M-run batch never builds a million objects). So it is when an
+        executor kept runs as rows (:meth:`deliver_rows`): each is built from its row when looked at.
         """
         from ..model.partial_runs import PartialRuns
 
         plan = self.plans[index]
         results = self._results[index]
-        if None not in results:
+        if index not in self._rows and None not in results:
             return list(results)
         error = RunError(type="CancelledError", message="the batch was cancelled before this run finished")
         in_flight = {slot: item for (owner, slot), item in self._in_flight.items() if owner == index}
@@ -931,7 +969,7 @@ class Job(Generic[B]):
             item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
             return item.failed("cancelled", error, 0)
 
-        return PartialRuns(list(results), plan.runs, fill)
+        return PartialRuns(list(results), plan.runs, fill, owner=results)
 
     def plan_results(self) -> list[Any]:
         """Each plan's result as it stands, in plan order."""
@@ -971,7 +1009,9 @@ class Job(Generic[B]):
         if self._queue is None:
             self._queue = asyncio.Queue()
             for results in self._results:
-                for result in results:
+                for slot, result in enumerate(results):
+                    if type(result) is RunBlock:  # kept as a row: built now, and kept in its slot
+                        result = results[slot] = result.run_of(slot)
                     if result is not None:
                         self._queue.put_nowait(result)
             if self._task is not None and self._task.done():
@@ -1065,6 +1105,8 @@ class RemainingPlan(Plan[Any, Any]):
         ran = 0
         for unit in np.flatnonzero(present(runs)).tolist():  # only the runs that came back, not every slot
             result = runs[unit]
+            if type(result) is RunBlock:  # kept as a row (a Dask job's): built now
+                result = result.run_of(unit)
             if finished_run(result):
                 merged[int(self.slots[unit])] = result
                 ran += 1
@@ -1112,7 +1154,9 @@ def resume_job(
     if job._task is not None and not job._task.done():
         raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
     remaining: list[Plan[Any, Any]] = []
-    for plan, results in zip(job.plans, job._results, strict=True):
+    for index, (plan, results) in enumerate(zip(job.plans, job._results, strict=True)):
+        if index in job._rows:  # runs kept as rows (a Dask job's): built, the resume reads them
+            results = built_runs(results)
         if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
             merged, ran = plan.merged(results)
             remaining.append(RemainingPlan(plan.plan, merged, plan.started_at, [*plan.parts, ran]))

@@ -8,6 +8,11 @@ afterwards unless it was indexed). Counts (``status_counts``) and the per-prompt
 view and the runs frame read (:meth:`field_values`) come without building the unfinished
 runs; iterating builds each one on the fly, one at a time.
 
+A job run on a Dask cluster keeps each chunk's runs as rows (:class:`~russo_nb.model.run_blocks.RunBlock`,
+one object per chunk standing in each of its slots): its results are a :class:`PartialRuns` too, every run
+finished or not, whose counts come from the blocks' status columns and whose finished runs are built from
+their rows when looked at (and kept in the slot's place).
+
 It is a :class:`~russo_nb.model.lazy_runs.LazyRuns`: indexing, slicing, ``len``, ``==`` with a list,
 pickling (as a plain list) and the first mutation (which turns it into a plain list) behave
 the same.
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .lazy_runs import LazyRuns
+from .run_blocks import RunBlock
 
 __all__ = ["PartialRuns", "UnitRuns", "present"]
 
@@ -50,13 +56,19 @@ class UnitRuns:
 class PartialRuns(LazyRuns):
     """``results`` (unit-major, ``None`` for a run that never finished) with unfinished runs built on access.
 
-    ``runs`` is the number of runs per unit (prompt, scenario); ``fill(slot)`` builds the
-    ``cancelled`` result of slot ``slot`` (= ``unit * runs + run``).
+    A result may be a :class:`~russo_nb.model.run_blocks.RunBlock` holding the slot's run as a row: it is built
+    on access too, and kept in the slot's place, and in ``owner``'s (the job's own results, of which ``results``
+    is a copy) while that still holds the block there: once every run of a block is built, the block is freed.
+    ``runs`` is the number of runs per unit (prompt, scenario); ``fill(slot)`` builds the ``cancelled`` result
+    of slot ``slot`` (= ``unit * runs + run``).
     """
 
-    def __init__(self, results: list[Any], runs: int, fill: Callable[[int], Any]) -> None:
+    def __init__(
+        self, results: list[Any], runs: int, fill: Callable[[int], Any], owner: list[Any] | None = None
+    ) -> None:
         super().__init__(None)  # type: ignore[arg-type]
         self._results = results
+        self._owner = owner
         self._runs = max(1, runs)
         self._fill = fill
         self._made: dict[int, Any] = {}
@@ -92,8 +104,10 @@ class PartialRuns(LazyRuns):
         if self._counts is None:
             counts: dict[str, int] = {}
             kept = self._finished_slots().tolist()
+            results = self._results
             for slot in kept:
-                status = self._results[slot].status or "failed"
+                run = results[slot]
+                status = (run.status_of(slot) if type(run) is RunBlock else run.status) or "failed"
                 counts[status] = counts.get(status, 0) + 1
             unfinished = len(self._results) - len(kept)
             if unfinished:
@@ -120,7 +134,7 @@ class PartialRuns(LazyRuns):
         finished = self._finished_slots().tolist()
         codes = np.repeat(np.arange(units, dtype=np.int64), self._runs)
         codes[finished] = np.arange(units, units + len(finished), dtype=np.int64)
-        values = placeholders + [getattr(results[slot], name) for slot in finished]  # same run type as the fill
+        values = placeholders + [getattr(self._finished(slot), name) for slot in finished]  # the fill's run type
         return codes, values
 
     def units(self) -> list[UnitRuns] | None:
@@ -141,16 +155,33 @@ class PartialRuns(LazyRuns):
             if len(slots) < per:  # the first run index not among the finished ones
                 start = unit * per
                 first = next((i for i, slot in enumerate(slots) if slot != start + i), len(slots))
-            finished = [results[slot] for slot in slots]
+            finished = [self._finished(slot) for slot in slots]
             example = finished[0] if finished else self._fill(unit * per)  # built, not kept
             out.append(UnitRuns(example, finished, per - len(slots), first))
         return out
 
     # -- building runs -------------------------------------------------------------------------
 
+    def _finished(self, slot: int) -> Any:
+        """The run that came back for ``slot``: built from its block's row the first time (then kept)."""
+        run = self._results[slot]
+        if type(run) is RunBlock:
+            run = self._from_block(slot, run)
+        return run
+
+    def _from_block(self, slot: int, block: RunBlock) -> Any:
+        """Slot ``slot``'s run built from ``block``, kept in its place here and in the owner's."""
+        run = self._results[slot] = block.run_of(slot)
+        owner = self._owner
+        if owner is not None and owner[slot] is block:
+            owner[slot] = run
+        return run
+
     def _get(self, row: int) -> Any:
         run = self._results[row]
-        if run is None:
+        if type(run) is RunBlock:
+            run = self._from_block(row, run)
+        elif run is None:
             run = self._made.get(row)
             if run is None:
                 run = self._made[row] = self._fill(row)
@@ -159,9 +190,12 @@ class PartialRuns(LazyRuns):
     def _iter_runs(self) -> Iterator[Any]:
         made = self._made
         fill = self._fill
-        for slot, run in enumerate(self._results):
+        results = self._results
+        for slot, run in enumerate(results):
             if run is None:
                 run = made.get(slot) or fill(slot)
+            elif type(run) is RunBlock:
+                run = self._from_block(slot, run)
             yield run
 
     def _build_all(self) -> list[Any]:

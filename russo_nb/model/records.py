@@ -51,8 +51,10 @@ __all__ = [
     "RowEncoder",
     "audio_entry",
     "audio_from_entry",
+    "damaged_blob",
     "decode_runs",
     "encode_runs",
+    "open_payload",
     "record_fields",
     "rows_to_columns",
     "run_kind",
@@ -568,15 +570,12 @@ def rows_to_columns(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def runs_from_payload(
-    payload: Any, audio: dict[str, Audio] | None = None, texts: dict[str, str] | None = None
-) -> list[Any]:
-    """The runs of a :func:`runs_payload` (its rows are consumed); its clips are added to ``audio`` when given.
+def open_payload(payload: Any, texts: dict[str, str] | None = None) -> RowDecoder:
+    """The decoder of a :func:`runs_payload`'s rows: its kind, version and fields checked, its tables and clips decoded.
 
-    ``texts``: shared by the decoding of several payloads, their runs share one copy of each prompt text and id
-    (see :class:`RowDecoder`).
-
-    A payload that is not one (another version, a bad cell, ...) is an InvalidArgumentError.
+    ``texts``: see :class:`RowDecoder`. A payload that is not one (another version, a bad table, ...) is an
+    InvalidArgumentError. :func:`runs_from_payload` builds every run with it; the Dask driver keeps a chunk's
+    columns beside it and builds a run when it is looked at (:class:`~russo_nb.model.run_blocks.RunBlock`).
     """
     if not isinstance(payload, dict) or payload.get("kind") != "russo_nb.runs":
         raise InvalidArgumentError("not a russo_nb runs blob; encode it with encode_runs")
@@ -589,6 +588,28 @@ def runs_from_payload(
         decoder = RowDecoder(str(payload["runs"]), payload["tables"], clips, texts)
         if payload["fields"] != [spec.name for spec in decoder.fields]:
             raise ValueError("its fields are not the ones this russo_nb declares")
+    except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
+        raise damaged_blob(exc) from None
+    return decoder
+
+
+def damaged_blob(exc: BaseException) -> InvalidArgumentError:
+    """The one error of a runs blob whose content does not decode (``exc``: what did not)."""
+    return InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})")
+
+
+def runs_from_payload(
+    payload: Any, audio: dict[str, Audio] | None = None, texts: dict[str, str] | None = None
+) -> list[Any]:
+    """The runs of a :func:`runs_payload` (its rows are consumed); its clips are added to ``audio`` when given.
+
+    ``texts``: shared by the decoding of several payloads, their runs share one copy of each prompt text and id
+    (see :class:`RowDecoder`).
+
+    A payload that is not one (another version, a bad cell, ...) is an InvalidArgumentError.
+    """
+    decoder = open_payload(payload, texts)
+    try:
         columns = payload.pop("columns", None)
         if columns is not None:  # the rows' cells column by column (see :func:`rows_to_columns`)
             if len({len(column) for column in columns}) > 1:
@@ -601,9 +622,9 @@ def runs_from_payload(
                 runs.append(decoder.run(cells))
                 rows[position] = None  # each row freed as its run is built: never the parsed chunk beside its runs
     except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
-        raise InvalidArgumentError(f"a damaged russo_nb runs blob ({type(exc).__name__}: {exc})") from None
+        raise damaged_blob(exc) from None
     if audio is not None:
-        audio.update(clips)
+        audio.update(decoder.audio)
     return runs
 
 

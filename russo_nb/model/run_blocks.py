@@ -1,0 +1,125 @@
+"""One shipped chunk's runs kept as its rows, each run built when someone looks at it (the Dask driver's store).
+
+A Dask chunk comes back as one blob of run rows (:func:`russo_nb.execution.dask_executor.encode_rows`).
+Building a run object for each of its rows as it arrives made the driver hold what the in-process engine
+holds (~600 bytes per run) and more: the decoded rows are the runs' values once again, and in a second
+process. A :class:`RunBlock` keeps the chunk's decoded columns (a list per cell position: a few pointers
+per run, the shared tables once) and builds run ``i`` from its row only when it is asked for, as a loaded
+CSV / Parquet batch does (:mod:`russo_nb.model.lazy_runs`).
+
+A job stores the block itself in each of its result slots (no object per run): :meth:`RunBlock.status_of`
+answers the counts (``job.progress``, ``result.status_counts``, ``tally()``) from the status column, and
+:class:`~russo_nb.model.partial_runs.PartialRuns` builds a slot's run with :meth:`RunBlock.run_of` when it is
+indexed or iterated (and keeps it). Which row a slot is lives in one array per job plan (4 bytes a run),
+shared by the blocks of that plan.
+
+The cells are checked when a run is built, not when the block arrives (the blob comes from this job's own
+workers; its kind, version, fields, tables and status column are checked on arrival): a cell that does not
+decode is then one :class:`~russo_nb.model.errors.InvalidArgumentError` naming the damaged blob.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["RunBlock", "built_runs", "plan_positions"]
+
+
+def plan_positions(total: int) -> array:
+    """The row of each of a plan's ``total`` slots in the block that holds it (filled by :meth:`RunBlock.keep`)."""
+    return array("i", bytes(4 * total))
+
+
+class RunBlock:
+    """The rows of one chunk's runs of one plan: the chunk's decoder and columns, and its plan's slot positions.
+
+    ``decoder``: the chunk's :class:`~russo_nb.model.records.RowDecoder` (its shared tables, decoded once);
+    ``columns``: the rows' cells, one list per cell position (:func:`~russo_nb.model.records.rows_to_columns`);
+    ``status``: the index of the status cell; ``positions``: the plan's :func:`plan_positions`.
+    """
+
+    __slots__ = ("_columns", "_decoder", "_positions", "_statuses", "built")
+
+    built: int
+    """How many runs this block object built so far (a count for tests and benchmarks)."""
+
+    def __init__(self, decoder: Any, columns: list[list[Any]], statuses: list[str], positions: array) -> None:
+        self._decoder = decoder
+        self._columns = columns
+        self._statuses = statuses
+        self._positions = positions
+        self.built = 0
+
+    @classmethod
+    def from_payload(
+        cls, payload: Any, texts: dict[str, str] | None = None, positions: array | None = None
+    ) -> RunBlock:
+        """A block of a chunk's payload (:func:`~russo_nb.model.records.runs_payload`, rows as columns).
+
+        Its kind, version, fields, tables and clips are checked and decoded now, and its status column;
+        a damaged one is an InvalidArgumentError. ``positions``: its plan's (:meth:`for_plan` gives the block
+        of each plan its chunk spans); ``texts``: see :class:`~russo_nb.model.records.RowDecoder`.
+        """
+        from .records import _STATUSES, damaged_blob, open_payload
+
+        decoder = open_payload(payload, texts)
+        try:
+            columns = payload["columns"]
+            if len({len(column) for column in columns}) > 1:
+                raise ValueError("its columns are not all as long")
+            status = [spec.name for spec in decoder.fields].index("status")
+            statuses = [_STATUSES[value] for value in columns[status]]  # each status the one shared copy
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise damaged_blob(exc) from None
+        columns[status] = statuses  # the column as built runs read it: the same strings
+        return cls(decoder, columns, statuses, array("i") if positions is None else positions)
+
+    def for_plan(self, positions: array) -> RunBlock:
+        """The same chunk's block for another plan of the job (a suite's chunk spans plans)."""
+        return RunBlock(self._decoder, self._columns, self._statuses, positions)
+
+    def __len__(self) -> int:
+        """Rows in the chunk (all its plans')."""
+        return len(self._statuses)
+
+    # -- by row of the chunk (what the driver delivers) ----------------------------------------------
+
+    def status_at(self, row: int) -> str:
+        """The status of the chunk's row ``row``."""
+        return self._statuses[row]
+
+    def run_at(self, row: int) -> Any:
+        """The run of the chunk's row ``row``, built now (a new object each call)."""
+        from .errors import RussoError
+        from .records import damaged_blob
+
+        try:
+            run = self._decoder.run([column[row] for column in self._columns])
+        except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
+            raise damaged_blob(exc) from None
+        self.built += 1
+        return run
+
+    def keep(self, slot: int, row: int) -> None:
+        """The job keeps row ``row`` as its plan's slot ``slot``: :meth:`status_of` / :meth:`run_of` find it there."""
+        self._positions[slot] = row
+
+    # -- by the plan's slot (what a job's results hold) ----------------------------------------------
+
+    def status_of(self, slot: int) -> str:
+        """The status of the run the job keeps in slot ``slot`` (no run built)."""
+        return self._statuses[self._positions[slot]]
+
+    def run_of(self, slot: int) -> Any:
+        """The run the job keeps in slot ``slot``, built now (its holder keeps it in the slot's place)."""
+        return self.run_at(self._positions[slot])
+
+    def __repr__(self) -> str:
+        return f"<RunBlock of {len(self)} rows, {self.built} built>"
+
+
+def built_runs(entries: Sequence[Any]) -> list[Any]:
+    """``entries`` (a plan's results: runs, None, blocks) with each block replaced by the run of its slot, built."""
+    return [entry.run_of(slot) if type(entry) is RunBlock else entry for slot, entry in enumerate(entries)]
