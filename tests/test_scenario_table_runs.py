@@ -183,3 +183,22 @@ def test_a_jsonl_row_of_too_few_cells_fails_the_load(scenario_batch, tmp_path):
     with pytest.raises(InvalidArgumentError, match="line 9 is not a valid russo_nb batch line") as caught:
         load_batch(path)
     assert "\n" not in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_jsonl_load_leaves_the_collector_as_it_found_it(scenario_batch, tmp_path):
+    """The rows a load keeps move to the collector's oldest generation; collection stays on, and objects the
+    program froze itself stay frozen."""
+    import gc
+
+    path = export(scenario_batch, tmp_path / "s.jsonl")
+    assert gc.isenabled()
+    loaded = load_batch(path)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert loaded.to_dataframe().shape[0] == scenario_batch.total and gc.isenabled()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert list(load_batch(path).runs) == scenario_batch.runs
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

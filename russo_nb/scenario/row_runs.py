@@ -121,7 +121,7 @@ class ScenarioRowRuns(ScenarioRunsOnDemand):
             return None
         if name not in self._columns:
             try:
-                with collections_paused():
+                with collections_paused(kept=True):  # the column is kept for the next frame
                     self._columns[name] = self._column(name)
             except _READ_ERRORS:
                 self._columns[name] = None

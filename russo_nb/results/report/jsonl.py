@@ -140,7 +140,7 @@ def read_jsonl(path: str | Path) -> BatchResult:
     lines = text.splitlines()
     if len(lines) != header.get("lines"):
         raise _fail(source, f"it has {len(lines)} lines after the header, the header declares {header.get('lines')}")
-    with collections_paused():  # building 100,000 runs would otherwise trigger many full collections
+    with collections_paused(kept=True):  # building 100,000 runs would otherwise trigger many full collections
         return _decode(source, header, lines, metadata)
 
 
