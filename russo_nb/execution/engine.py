@@ -66,7 +66,7 @@ import numpy as np
 from ..model.errors import InvalidArgumentError, RetryableError
 from ..model.partial_runs import present
 from ..model.ratelimit import MAX_RETRY_AFTER_S, RateLimit, RateLimiter
-from ..model.run_blocks import RunBlock, built_runs
+from ..model.run_blocks import RunBlock, RunsOfRows
 from ..model.threads import job_threads, run_position, set_run_position
 from ..model.types import MAX_RETRIED_KEPT, Conditions, RetriedAttempt, RunError, RunStatus
 
@@ -606,7 +606,7 @@ class Job(Generic[B]):
         self.total = total
         self.progress = Progress(total=total)
         self._results: list[list[Any]] = [[None] * plan.total for plan in self.plans]
-        self._rows: set[int] = set()  # plans whose results hold runs kept as rows (RunBlock): built on access
+        self._rows: dict[int, RunsOfRows] = {}  # plans whose results hold runs kept as rows (RunBlock): built on access
         self._in_flight: dict[tuple[int, int], WorkItem[Any]] = {}
         self._cut_off: dict[tuple[int, int], Any] = {}  # (plan, slot) -> a run an executor brought back cancelled
         self._order: Iterator[tuple[int, int, int]] = self._schedule()
@@ -851,7 +851,8 @@ class Job(Generic[B]):
                 continue
             block.keep(slot, row)
             results[slot] = block
-            self._rows.add(plan)
+            if plan not in self._rows:
+                self._rows[plan] = RunsOfRows(results)
             progress.count(status)
             if report:
                 self._report()
@@ -969,7 +970,7 @@ class Job(Generic[B]):
             item = in_flight.get(slot) or plan.item(*divmod(slot, plan.runs))
             return item.failed("cancelled", error, 0)
 
-        return PartialRuns(list(results), plan.runs, fill, owner=results)
+        return PartialRuns(list(results), plan.runs, fill, rows=self._rows.get(index))
 
     def plan_results(self) -> list[Any]:
         """Each plan's result as it stands, in plan order."""
@@ -1008,10 +1009,10 @@ class Job(Generic[B]):
         """Yield each run's result as soon as it finishes (starting the job if needed)."""
         if self._queue is None:
             self._queue = asyncio.Queue()
-            for results in self._results:
+            for index, results in enumerate(self._results):
                 for slot, result in enumerate(results):
-                    if type(result) is RunBlock:  # kept as a row: built now, and kept in its slot
-                        result = results[slot] = result.run_of(slot)
+                    if type(result) is RunBlock:  # kept as a row: built now, and kept in its slot (and results')
+                        result = self._rows[index].run_of(slot, result)
                     if result is not None:
                         self._queue.put_nowait(result)
             if self._task is not None and self._task.done():
@@ -1097,16 +1098,16 @@ class RemainingPlan(Plan[Any, Any]):
         """``previous`` with the finished ones of ``runs`` (this plan's results) in their slots, and their count."""
         from ..model.partial_runs import PartialRuns
 
-        if isinstance(runs, PartialRuns) and runs._list is None:
-            runs = runs._results  # None for the unfinished: never build them
-        if len(runs) != self.units:
-            raise ValueError(f"{len(runs)} results for {self.units} remaining runs")
+        partial = runs if isinstance(runs, PartialRuns) and runs._list is None else None
+        results = runs if partial is None else partial._results  # None for the unfinished: never build them
+        if len(results) != self.units:
+            raise ValueError(f"{len(results)} results for {self.units} remaining runs")
         merged = list(self.previous)
         ran = 0
-        for unit in np.flatnonzero(present(runs)).tolist():  # only the runs that came back, not every slot
-            result = runs[unit]
-            if type(result) is RunBlock:  # kept as a row (a Dask job's): built now
-                result = result.run_of(unit)
+        for unit in np.flatnonzero(present(results)).tolist():  # only the runs that came back, not every slot
+            result = results[unit]
+            if type(result) is RunBlock:  # kept as a row (a Dask job's): built now, and kept where the job keeps it
+                result = partial._finished(unit) if partial is not None else result.run_of(unit)
             if finished_run(result):
                 merged[int(self.slots[unit])] = result
                 ran += 1
@@ -1155,8 +1156,8 @@ def resume_job(
         raise InvalidArgumentError("the batch is still running; resume it after it stops (or cancel it first)")
     remaining: list[Plan[Any, Any]] = []
     for index, (plan, results) in enumerate(zip(job.plans, job._results, strict=True)):
-        if index in job._rows:  # runs kept as rows (a Dask job's): built, the resume reads them
-            results = built_runs(results)
+        if index in job._rows:  # runs kept as rows (a Dask job's): built (and kept), the resume reads them
+            results = job._rows[index].built()
         if isinstance(plan, RemainingPlan):  # a resumed job stopped again: resume from its merged state
             merged, ran = plan.merged(results)
             remaining.append(RemainingPlan(plan.plan, merged, plan.started_at, [*plan.parts, ran]))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .lazy_runs import LazyRuns
-from .run_blocks import RunBlock
+from .run_blocks import RunBlock, RunsOfRows
 
 __all__ = ["PartialRuns", "UnitRuns", "present"]
 
@@ -57,18 +57,21 @@ class PartialRuns(LazyRuns):
     """``results`` (unit-major, ``None`` for a run that never finished) with unfinished runs built on access.
 
     A result may be a :class:`~russo_nb.model.run_blocks.RunBlock` holding the slot's run as a row: it is built
-    on access too, and kept in the slot's place, and in ``owner``'s (the job's own results, of which ``results``
-    is a copy) while that still holds the block there: once every run of a block is built, the block is freed.
+    on access too, through ``rows`` (the job plan's :class:`~russo_nb.model.run_blocks.RunsOfRows`, of whose
+    results ``results`` is a copy), which keeps it in the slot's place here, in the job's and in every other
+    result's that still holds the block: once every run of a block is built, the block is freed.
     ``runs`` is the number of runs per unit (prompt, scenario); ``fill(slot)`` builds the ``cancelled`` result
     of slot ``slot`` (= ``unit * runs + run``).
     """
 
     def __init__(
-        self, results: list[Any], runs: int, fill: Callable[[int], Any], owner: list[Any] | None = None
+        self, results: list[Any], runs: int, fill: Callable[[int], Any], rows: RunsOfRows | None = None
     ) -> None:
         super().__init__(None)  # type: ignore[arg-type]
         self._results = results
-        self._owner = owner
+        self._shared = rows
+        if rows is not None:
+            rows.add(self)
         self._runs = max(1, runs)
         self._fill = fill
         self._made: dict[int, Any] = {}
@@ -170,12 +173,16 @@ class PartialRuns(LazyRuns):
         return run
 
     def _from_block(self, slot: int, block: RunBlock) -> Any:
-        """Slot ``slot``'s run built from ``block``, kept in its place here and in the owner's."""
-        run = self._results[slot] = block.run_of(slot)
-        owner = self._owner
-        if owner is not None and owner[slot] is block:
-            owner[slot] = run
+        """Slot ``slot``'s run built from ``block`` (once for the job: see ``rows``), kept in its place here."""
+        rows = self._shared
+        run = self._results[slot] = block.run_of(slot) if rows is None else rows.run_of(slot, block)
         return run
+
+    def adopt(self, slot: int, block: RunBlock, run: Any) -> None:
+        """Slot ``slot``'s run, built from ``block`` by another holder: kept here too if this still holds the block."""
+        results = self._results
+        if self._list is None and slot < len(results) and results[slot] is block:
+            results[slot] = run
 
     def _get(self, row: int) -> Any:
         run = self._results[row]

@@ -10,8 +10,9 @@ CSV / Parquet batch does (:mod:`russo_nb.model.lazy_runs`).
 A job stores the block itself in each of its result slots (no object per run): :meth:`RunBlock.status_of`
 answers the counts (``job.progress``, ``result.status_counts``, ``tally()``) from the status column, and
 :class:`~russo_nb.model.partial_runs.PartialRuns` builds a slot's run with :meth:`RunBlock.run_of` when it is
-indexed or iterated (and keeps it). Which row a slot is lives in one array per job plan (4 bytes a run),
-shared by the blocks of that plan.
+indexed or iterated, through the plan's :class:`RunsOfRows`, which keeps it in the job's slot and in every
+result handed out (one run object per slot; a block freed once its runs are built). Which row a slot is lives
+in one array per job plan (4 bytes a run), shared by the blocks of that plan.
 
 The cells are checked when a run is built, not when the block arrives (the blob comes from this job's own
 workers; its kind, version, fields, tables and status column are checked on arrival): a cell that does not
@@ -20,11 +21,11 @@ decode is then one :class:`~russo_nb.model.errors.InvalidArgumentError` naming t
 
 from __future__ import annotations
 
+import weakref
 from array import array
-from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["RunBlock", "built_runs", "plan_positions"]
+__all__ = ["RunBlock", "RunsOfRows", "plan_positions"]
 
 
 def plan_positions(total: int) -> array:
@@ -40,7 +41,7 @@ class RunBlock:
     ``status``: the index of the status cell; ``positions``: the plan's :func:`plan_positions`.
     """
 
-    __slots__ = ("_columns", "_decoder", "_positions", "_statuses", "built")
+    __slots__ = ("__weakref__", "_columns", "_decoder", "_positions", "_statuses", "built")
 
     built: int
     """How many runs this block object built so far (a count for tests and benchmarks)."""
@@ -120,6 +121,46 @@ class RunBlock:
         return f"<RunBlock of {len(self)} rows, {self.built} built>"
 
 
-def built_runs(entries: Sequence[Any]) -> list[Any]:
-    """``entries`` (a plan's results: runs, None, blocks) with each block replaced by the run of its slot, built."""
-    return [entry.run_of(slot) if type(entry) is RunBlock else entry for slot, entry in enumerate(entries)]
+class RunsOfRows:
+    """A job plan's results holding runs kept as rows, and every result sequence copied from them.
+
+    Each ``job.result()`` hands out its own copy of the plan's slots (a
+    :class:`~russo_nb.model.partial_runs.PartialRuns`: a running job's result is a snapshot). A run built
+    from its block in any of them is put in the job's slot and in every live copy still holding that block:
+    a slot's run is one object whichever result built it (``r1.runs[i] is r2.runs[i]``, as in process), and
+    a block is freed once its runs are built, not kept alive by an older result nobody reads any more.
+    """
+
+    __slots__ = ("copies", "results")
+
+    def __init__(self, results: list[Any]) -> None:
+        self.results = results
+        self.copies: list[weakref.ref[Any]] = []  # weak: a result nobody holds any more is not kept alive
+
+    def add(self, copy: Any) -> None:
+        """A result sequence copied from the plan's results (its ``adopt(slot, block, run)`` is called)."""
+        self.copies = [ref for ref in self.copies if ref() is not None]
+        self.copies.append(weakref.ref(copy))
+
+    def run_of(self, slot: int, block: RunBlock) -> Any:
+        """Slot ``slot``'s run, built from ``block`` the first time, and kept in the job's and every copy's slot."""
+        results = self.results
+        run = results[slot]
+        if run is block:  # not built yet
+            run = results[slot] = block.run_of(slot)
+        elif run is None or type(run) is RunBlock:  # not the job's slot (it keeps a slot's first block): built alone
+            run = block.run_of(slot)
+        # else another holder built it: the same run object
+        for ref in self.copies:
+            copy = ref()
+            if copy is not None:
+                copy.adopt(slot, block, run)
+        return run
+
+    def built(self) -> list[Any]:
+        """The plan's results with every block's run built (and kept): what a resume reads."""
+        results = self.results
+        for slot, entry in enumerate(results):
+            if type(entry) is RunBlock:
+                self.run_of(slot, entry)
+        return list(results)
