@@ -40,7 +40,11 @@ LOW_LEVEL = ("model.types", "model.protocols")
 UPPER = {"results.analysis", "surfaces.notebook", "results.report", "results.view"}
 ROOM_ORDER = ("model", "voice", "adapters", "execution", "scenario", "results", "surfaces")
 """The rooms, lowest first: a room imports only the rooms before it here."""
-ROOM_UNITS = {new.split(".", 1)[1] for new in MOVED.values() if new.count(".") == 2}
+SPLIT_ROOMS = ("model", "execution")
+"""Rooms whose ``__init__`` exports nothing: each of their modules is a unit of its own."""
+ROOM_UNITS = {new.split(".", 1)[1] for new in MOVED.values() if new.count(".") == 2} | {
+    f"{room}.{path.stem}" for room in SPLIT_ROOMS for path in (ROOT / room).glob("*.py") if path.stem != "__init__"
+}
 """``model.types``, ``voice.audio``, ``adapters.parsers`` ...: the modules and packages inside a room."""
 
 

@@ -45,6 +45,7 @@ from .types import (
 __all__ = [
     "ROW_FORMAT_VERSION",
     "RUN_STATUSES",
+    "SHARED_STATUSES",
     "V2_CELLS",
     "RecordField",
     "RowDecoder",
@@ -65,7 +66,7 @@ __all__ = [
 ROW_FORMAT_VERSION = 1
 """Version of the :func:`encode_runs` blob (the JSON-lines file has its own, see report.jsonl)."""
 
-_STATUSES = {status: status for status in RUN_STATUSES}
+SHARED_STATUSES = {status: status for status in RUN_STATUSES}
 """Each run status once: a decoded row's status is this string, not a fresh copy per run (100,000 runs: ~5 MB)."""
 
 TABLES: tuple[str, ...] = ("calls", "evals", "responses", "prompts", "lists")
@@ -424,7 +425,7 @@ def cell_taken(check: str) -> Callable[[Any], bool] | None:
         return None
 
     def make() -> Callable[[Any], bool]:
-        env = {"MAX_WHOLE": MAX_WHOLE, "STATUSES": _STATUSES}
+        env = {"MAX_WHOLE": MAX_WHOLE, "STATUSES": SHARED_STATUSES}
         return eval(f"lambda cell: not ({_CHECKS[check].format('cell')})", env)  # our own expression, as _compile
 
     return run_fields.derived(("cell taken", check), make)
@@ -443,7 +444,7 @@ def _compile(kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     fields = record_fields(kind)
     env: dict[str, Any] = {
         "MAX_WHOLE": MAX_WHOLE,
-        "STATUSES": _STATUSES,
+        "STATUSES": SHARED_STATUSES,
         "bad": _bad_cell,
         "construct": construct_fast,
         "MODEL": run_fields.run_model(kind),

@@ -63,7 +63,7 @@ class RunBlock:
         a damaged one is an InvalidArgumentError. ``positions``: its plan's (:meth:`for_plan` gives the block
         of each plan its chunk spans); ``texts``: see :class:`~russo_nb.model.records.RowDecoder`.
         """
-        from .records import _STATUSES, damaged_blob, open_payload
+        from .records import SHARED_STATUSES, damaged_blob, open_payload
 
         decoder = open_payload(payload, texts)
         try:
@@ -71,7 +71,7 @@ class RunBlock:
             if len({len(column) for column in columns}) > 1:
                 raise ValueError("its columns are not all as long")
             status = [spec.name for spec in decoder.fields].index("status")
-            statuses = [_STATUSES[value] for value in columns[status]]  # each status the one shared copy
+            statuses = [SHARED_STATUSES[value] for value in columns[status]]  # each status the one shared copy
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             raise damaged_blob(exc) from None
         columns[status] = statuses  # the column as built runs read it: the same strings
