@@ -180,6 +180,7 @@ def test_text_cells_fixed_in_arrow_are_the_cells_fixed_one_by_one(csv) -> None:
     assert (fixed[0] == "'=1+1") is csv and fixed[7] == "plain"
     with_surrogate = _text_column([*HOSTILE_CELLS, "lone \ud800"], fix)  # not UTF-8: fixed one by one
     assert with_surrogate[len(HOSTILE_CELLS)] == "lone \\ud800" and with_surrogate[0] == fixed[0]
+    assert _text_column(["text", b"bytes"], fix).tolist() == ["text", b"bytes"]  # not text: kept as it is
 
 
 def test_text_cells_are_quoted_in_arrow_as_the_csv_module_quotes_them() -> None:

@@ -24,6 +24,7 @@ declared). Derived lists are cached against the identity of :data:`FIELDS`.
 
 from __future__ import annotations
 
+import operator
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -382,8 +383,13 @@ def _audio(dec: Any, cell: Any) -> dict[str, Audio]:
     return {str(key): clips[key] for key in cell if key in clips}
 
 
+_EVENT_CELL = operator.attrgetter("phase", "at", "detail")
+_CRITERION_CELL = operator.attrgetter("criterion", "passed", "reasoning")
+
+
 def _lifecycle_cell(_: Any, run: Any) -> list[Any]:
-    return [[event.phase, event.at, event.detail] for event in run.lifecycle]
+    """Each event as ``(phase, at, detail)``: a JSON array (tuples made in C)."""
+    return list(map(_EVENT_CELL, run.lifecycle))
 
 
 # The scenario run's models live in the scenario room, which runs scenarios through the engine, and
@@ -435,7 +441,8 @@ def _phases(model: type) -> frozenset[str]:
 
 
 def _criteria_cell(_: Any, run: Any) -> list[Any]:
-    return [[c.criterion, c.passed, c.reasoning] for c in run.criteria_results]
+    """Each criterion's verdict as ``(criterion, passed, reasoning)``: a JSON array."""
+    return list(map(_CRITERION_CELL, run.criteria_results))
 
 
 def _criteria(_: Any, cell: Any) -> list[Any]:

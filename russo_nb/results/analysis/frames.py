@@ -287,11 +287,16 @@ class TextFix:
         return self.cell(text)
 
 
+_TEXT_OR_NONE = frozenset({str, type(None)})
+
+
 def _fixed_in_arrow(values: list[Any], text: TextFix) -> Any:
     """``values`` (texts and None) with ``text`` applied, as an Arrow text array; None when they are not all text
     or not all UTF-8 (a lone surrogate: then each cell is fixed in Python)."""
     import pyarrow as pa
 
+    if not set(map(type, values)) <= _TEXT_OR_NONE:  # Arrow would take bytes as text: only texts and None here
+        return None
     try:
         texts = pa.array(values, type=pa.large_string())
     except (pa.ArrowException, UnicodeEncodeError, TypeError):
