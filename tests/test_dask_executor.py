@@ -963,6 +963,33 @@ def test_cancel_mid_job_then_result_twice_then_resume_on_the_cluster(client):
 
 
 @pytest.mark.slow
+def test_a_precision_run_on_the_cluster_counts_its_progress_as_in_process(client):
+    """until=Precision forwards each round's progress events into its own; kept as rows, a run has no `last`."""
+    prompts = [f"Book flight {n} to LA" for n in range(3)]
+    options = dict(
+        agent=ScriptedAgent(lambda text: "book_flight(to_city='LA')" if text[-4] in "02" else None),
+        expect="book_flight(to_city='LA')",
+        runs=4,
+        seed=6,
+        until=russo.Precision(half_width=0.01, max_runs=8, step=4),  # the cap stops it: two rounds
+    )
+    seen = {}
+
+    def progress(where):
+        def record(state):
+            seen[where] = (state.total, state.done, state.passed, state.failed, state.errors)
+
+        return record
+
+    here = russo.run_concurrent_sync(prompts, on_progress=progress("here"), **options)
+    there = russo.run_concurrent_sync(
+        prompts, on_progress=progress("there"), executor=DaskExecutor(client, chunk_size=3), **options
+    )
+    assert there.total == here.total == 24 and _rows(there) == _rows(here)
+    assert seen["there"] == seen["here"] == (24, 24, here.passed_count, here.failed_count, 0)
+
+
+@pytest.mark.slow
 def test_chunks_that_travel_as_json_mix_with_chunks_kept_as_rows(client):
     prompts = ["Book a flight to LA", "handle", "Fly me to LA"]
     options = dict(agent=HandleAgent(), runs=6, seed=1, expect="book_flight(to_city='LA')")

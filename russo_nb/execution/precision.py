@@ -14,7 +14,7 @@ shows it beside the headline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model.errors import InvalidArgumentError
@@ -70,6 +70,9 @@ def _laid_out(previous: list[Any], units: int, old_runs: int, new_runs: int) -> 
     return out
 
 
+_COUNTS = ("done", "passed", "failed", "errors", "cancelled")  # what a Progress counts
+
+
 class PreciseBatch:
     """Rounds of a batch until :class:`Precision` is met: ``await`` / ``wait()`` it, ``cancel()`` it, ``result()``.
 
@@ -94,7 +97,7 @@ class PreciseBatch:
         self._on_progress = self.job.on_progress
         self.job.on_progress = self._forward
         self._progress = Progress(total=self.job.total, started=self.job.progress.started)
-        self._before = 0  # runs counted by the rounds before the one in flight
+        self._before = Progress(total=0)  # what the rounds before the one in flight counted
         self._cancelled = False
         self._task: Any = None
 
@@ -110,9 +113,16 @@ class PreciseBatch:
         return self._progress.total
 
     def _forward(self, state: Progress) -> None:
-        """A round's progress event, counted into the rounds' progress and handed on."""
-        self._progress.total = self._before + state.total
-        self._progress.record(state.last)
+        """A round's progress event: the rounds' progress is the earlier rounds' counts plus the round's, handed on.
+
+        Added up from the round's counts, not from its last run: a round on a Dask cluster counts runs it keeps
+        as rows (no run object, ``last`` unchanged).
+        """
+        progress, before = self._progress, self._before
+        progress.total = before.done + state.total
+        for name in _COUNTS:
+            setattr(progress, name, getattr(before, name) + getattr(state, name))
+        progress.last = state.last
         if self._on_progress is not None:
             self._on_progress(self._progress)
 
@@ -172,8 +182,8 @@ class PreciseBatch:
             plan.ctx.audio.update(result.audio or {})  # the earlier rounds' clips stay with their runs
             remaining = RemainingPlan(plan, previous, self.job.started_at, self.rounds)
             self.job = Job([remaining], fresh.settings, self._forward, executor=fresh.executor)
-            self._before = self._progress.done
-            self._progress.total = self._before + self.job.total
+            self._before = replace(self._progress)
+            self._progress.total = self._before.done + self.job.total
             self.runs = more
             result = await self.job
             self.rounds = list(result.metadata.params.pop("resumed", {}).get("parts") or self.rounds)
