@@ -386,6 +386,69 @@ def test_a_job_kept_as_rows_resumes_to_the_uninterrupted_result():
     assert whole.metadata.params["resumed"]["parts"] == [3, 3]
 
 
+# -- the driver's delivery of a chunk: damaged, of both run kinds --------------------------------------------
+
+
+def _driver_of(job):
+    """The driver of ``job`` on a loop of its own, with no cluster (only its delivery of chunks is used)."""
+    from russo_nb.execution.dask_executor import _Driver, _Share
+
+    loop = asyncio.new_event_loop()
+    driver = _Driver(DaskExecutor("tcp://127.0.0.1:1"), None, job, b"", loop)
+    spans = [Span(index, 0, plan.units, plan.runs) for index, plan in enumerate(job.plans)]
+    return driver, _Share(0, spans, [(0, job.total)], None, 1), loop
+
+
+def test_a_damaged_chunk_delivers_its_runs_as_errors_naming_it():
+    prompts = ["Book a flight to LA", "hello"]
+    runs = russo.run_concurrent_sync(prompts, runs=2, **MIXED).runs
+    blob = encode_rows(runs)
+    for damaged, why in [(blob[: len(blob) // 2], "damaged runs blob"), (encode_rows(runs[:3]), "not 4 runs")]:
+        job = russo.start_batch(prompts, runs=2, **MIXED)
+        driver, share, loop = _driver_of(job)
+        driver._deliver(share, 0, 4, damaged, {}, None)
+        loop.close()
+        runs = job.result().runs
+        assert [run.status for run in runs] == ["error"] * 4 and job.progress.done == 4
+        assert {(run.error.type, run.error.stage) for run in runs} == {("InvalidArgumentError", "dask")}
+        assert why in runs[0].error.message and "chunk failed on the Dask cluster" in runs[0].error.message
+
+
+def _suite_job(**options):
+    from russo_nb.config import start_suite
+
+    return start_suite(Path(__file__).resolve().parents[1] / "data" / "suites" / "text_conversations.yaml", **options)
+
+
+def test_a_chunk_of_prompt_runs_and_scenario_runs_travels_in_one_part_per_kind():
+    from russo_nb.dask_executor import chunk_parts
+
+    here = _suite_job(runs=2, seed=4)
+    asyncio.run(here.wait())
+    spans = [Span(index, 0, plan.units, plan.runs) for index, plan in enumerate(here.plans)]
+    cells = chunk_cells(spans, 0, here.total)
+    runs = [here._results[index][unit * here.plans[index].runs + run] for index, unit, run in cells]
+    kinds = [type(run).__name__ for run in runs]
+    assert {"SingleRunResult", "ScenarioResult"} == set(kinds) and kinds != sorted(kinds)  # interleaved
+    blob = encode_rows(runs)
+    parts = chunk_parts(blob)
+    assert [kinds[positions[0]] for positions, _ in parts] == ["SingleRunResult", "ScenarioResult"]
+    assert decode_rows(blob) == runs
+    assert [decode_block(part) is not None for _, part in parts] == [True, True]  # each kept as rows
+    job = _suite_job(runs=2, seed=4)
+    driver, share, loop = _driver_of(job)
+    driver._deliver(share, 0, job.total, blob, {}, None)
+    loop.close()
+    assert {type(entry).__name__ for results in job._results for entry in results} == {"RunBlock"}
+    result, expected = job.result(), here.result()  # a suite's result builds its runs (its combined batch)
+    assert job.progress.done == job.total and result.passed_count == expected.passed_count
+    for name, batch in expected.tests.items():
+        assert result.tests[name].runs == batch.runs
+    assert result.scenarios.runs == expected.scenarios.runs
+    with pytest.raises(russo.InvalidArgumentError, match="damaged runs blob"):
+        chunk_parts(blob[:-3])
+
+
 def test_missing_distributed_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'russo_nb\[dask\]'"):
@@ -436,7 +499,9 @@ def test_seeded_job_equals_the_in_process_run(client):
     there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
     # the driver kept each chunk's rows: the counts come from them, no run built
     assert (there.total, there.status_counts) == (27, here.status_counts) and _built(there.runs) == 0
+    _blocks_freed_once_built(there)
     assert list(there.runs) == there.runs and _rows(there) == _rows(here)  # built on access, as in process
+    assert _frame(there).equals(_frame(here)) and "agent_version" in _frame(here).columns
     assert {run.conditions["agent_version"] for run in there.runs} == {"v2"}
     assert len({run.seed for run in here.runs}) == 27  # every run had its own noise
     assert there.audio.keys() == here.audio.keys() and len(here.audio) == 30  # 3 clean clips + 27 noisy
@@ -510,7 +575,7 @@ def test_scenarios_run_on_the_cluster_as_in_process(client):
     def rows(batch):
         return [(r.model_dump(exclude=volatile), [step.phase for step in r.lifecycle]) for r in batch.runs]
 
-    assert rows(there) == rows(here)
+    assert rows(there) == rows(here) and _frame(there).equals(_frame(here))
 
 
 @pytest.mark.slow
@@ -636,7 +701,7 @@ def test_a_sweep_of_real_espeak_voices_equals_the_in_process_run(client):
     prompts = ["Book a flight to LA", "Fly me to LA"]
     here = russo.run_sweep_sync(prompts, **options)
     there = russo.run_sweep_sync(prompts, executor=DaskExecutor(client, chunk_size=3), **options)
-    assert here.total == 16 and _rows(there) == _rows(here)
+    assert here.total == 16 and _rows(there) == _rows(here) and _frame(there).equals(_frame(here))
     assert there.audio.keys() == here.audio.keys()
     assert all(there.audio[key].data == clip.data for key, clip in here.audio.items())
 
@@ -740,6 +805,175 @@ def test_the_magic_runs_on_the_cluster_with_the_dashboard_beside_the_progress(cl
             kept.close()
     assert there.passed_count == 6 and _rows(there) == _rows(here)
     assert "russo run dashboard: http" in capsys.readouterr().err
+
+
+# -- a Dask result read like an in-process one, and its failure paths (the driver keeps rows) ---------------
+
+VOLATILE_COLUMNS = ["batch_id", "latency_s", "synth_s", "started_at", "total_time", "agent_time", "thread_id"]
+
+
+def _frame(result):
+    """The runs frame but its timings (and the batch id, and a scenario run's random thread id)."""
+    frame = result.to_dataframe()
+    return frame.drop(columns=[name for name in VOLATILE_COLUMNS if name in frame.columns])
+
+
+def _blocks_freed_once_built(result) -> None:
+    """Every block the result's runs hold dies once they are all built (the driver then holds runs only)."""
+    import gc
+    import weakref
+
+    watched = [weakref.ref(entry) for entry in getattr(result.runs, "_results", ()) if type(entry) is RunBlock]
+    list(result.runs)
+    gc.collect()
+    assert [ref() for ref in watched] == [None] * len(watched)
+
+
+class FussyAgent(PacedAgent):
+    """An agent that cannot be loaded in process ``refuse_pid`` (a worker missing a package): its chunks fail."""
+
+    def __init__(self, refuse_pid: int) -> None:
+        super().__init__(0.01)
+        self.refuse_pid = refuse_pid
+
+    def __setstate__(self, state):
+        if os.getpid() == state["refuse_pid"]:
+            raise RuntimeError("this worker cannot load the agent")
+        self.__dict__.update(state)
+
+
+class Handle:
+    """An SDK object an agent hands back as raw: it does not pickle, so its chunk travels as JSON."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __repr__(self):
+        return "Handle()"
+
+
+class HandleAgent:
+    """Books; the prompt 'handle' answers with an unpicklable raw object."""
+
+    name = "handle"
+
+    async def run(self, heard):
+        return russo.AgentResponse(tool_calls=BOOKED.tool_calls, raw=Handle() if heard == "handle" else None)
+
+
+@pytest.mark.slow
+def test_a_suite_file_job_on_the_cluster_equals_the_in_process_one(client):
+    from russo_nb.config import start_suite
+
+    suite = Path(__file__).resolve().parents[1] / "data" / "suites" / "text_conversations.yaml"
+    here = asyncio.run(start_suite(suite, runs=4, seed=2).wait())
+    # chunks of 3 span the prompt test's plan and the scenarios' (one block, one view of it per plan)
+    there = asyncio.run(start_suite(suite, runs=4, seed=2, executor=DaskExecutor(client, chunk_size=3)).wait())
+    assert (there.total, there.passed_count, there.pass_rate) == (here.total, here.passed_count, here.pass_rate)
+    assert there.tests.keys() == here.tests.keys()
+    for name, batch in here.tests.items():
+        assert _frame(there.tests[name]).equals(_frame(batch)), name
+    assert _frame(there.batch).equals(_frame(here.batch))
+    assert _frame(there.scenarios).equals(_frame(here.scenarios))
+    assert there.summary().splitlines()[1:] == here.summary().splitlines()[1:]
+
+
+@pytest.mark.slow
+def test_a_chunk_that_fails_on_a_worker_makes_its_runs_errors_and_keeps_the_others(client):
+    victim = sorted(client.run(os.getpid).items())[0][1]  # the first worker: its share's chunks go to it first
+    prompts = [f"prompt {n}" for n in range(4)]
+    options = dict(runs=10, seed=3, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, agent=PacedAgent(0), **options)
+    there = russo.run_concurrent_sync(
+        prompts, agent=FussyAgent(victim), executor=DaskExecutor(client, chunk_size=4), **options
+    )
+    counts = there.status_counts
+    assert there.total == 40 and set(counts) == {"passed", "error"}, counts  # each share's first chunks ran
+    errors = [run for run in there.runs if run.status == "error"]
+    assert {(run.error.type, run.error.stage) for run in errors} == {("RuntimeError", "dask")}
+    assert "chunk failed on the Dask cluster: this worker cannot load the agent" in errors[0].error.message
+    assert _keys(there) == _keys(here)  # every run once, in its place
+    # the chunks that ran gave the in-process runs; the failed chunks' runs are errors
+    assert [row == twin for row, twin in zip(_rows(there), _rows(here))] == [
+        run.status == "passed" for run in there.runs
+    ]
+
+
+def _keys(result):
+    return [(run.prompt, run.run_index) for run in result.runs]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_the_job_is_awaited_loses_and_duplicates_no_run_kept_as_rows(client):
+    """As test_killed_worker_loses_and_duplicates_nothing, but awaited (not iterated): runs stay rows."""
+    victims = list(client.run(os.getpid).values())[:1]
+    prompts = ["Book a flight to LA", "Fly me to LA"]
+    options = dict(runs=120, seed=8, max_concurrency=4, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, agent=PacedAgent(0), **options)
+
+    def kill(progress):
+        if progress.done >= 40 and victims:
+            os.kill(victims.pop(), signal.SIGKILL)
+
+    job = russo.start_batch(
+        prompts, agent=PacedAgent(0.03), on_progress=kill, executor=DaskExecutor(client, chunk_size=16), **options
+    )
+    result = asyncio.run(asyncio.wait_for(job.wait(), 120))  # a hang guard, not a speed target
+    assert not victims and result.status_counts == {"passed": 240} and job.progress.done == 240
+    assert RunBlock in map(type, result.runs._results)  # kept as rows, not built as the chunks came back
+    assert _rows(result) == _rows(here)  # every slot once, with the seed it had in process
+    client.wait_for_workers(2, timeout=60)
+
+
+@pytest.mark.slow
+def test_cancel_mid_job_then_result_twice_then_resume_on_the_cluster(client):
+    prompts = ["Book a flight to LA", "hello"]
+    options = dict(runs=40, seed=12, max_concurrency=2, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, agent=PacedAgent(0), **options)
+
+    def stop(progress):
+        if progress.done >= 10:
+            job.cancel()
+
+    job = russo.start_batch(
+        prompts, agent=PacedAgent(0.02), on_progress=stop, executor=DaskExecutor(client, chunk_size=5), **options
+    )
+
+    async def main():
+        try:
+            await job
+        except asyncio.CancelledError:  # stopped by its own on_progress
+            pass
+        return job.result()
+
+    first = asyncio.run(asyncio.wait_for(main(), 120))  # a hang guard, not a speed target
+    assert RunBlock in map(type, first.runs._results)  # kept as rows (asyncio.run formatted it: no run built)
+    second = job.result()
+    finished = first.finished_count
+    assert 10 <= finished < 80 and finished == second.finished_count == job.progress.done
+    assert first.status_counts == second.status_counts and second.runs == first.runs
+    assert all(a is b for a, b in zip(first.runs, second.runs) if a.status != "cancelled")  # one run per slot
+    kept = {key: row for key, row, run in zip(_keys(first), _rows(first), first.runs) if run.status != "cancelled"}
+    assert kept.items() <= dict(zip(_keys(here), _rows(here))).items()  # what finished is the in-process runs
+    resumed = job.resume(on_progress=lambda progress: None)
+    assert resumed.total == 80 - finished
+    whole = asyncio.run(asyncio.wait_for(resumed.wait(), 120))
+    assert _rows(whole) == _rows(here) and whole.metadata.params["resumed"]["parts"] == [finished, 80 - finished]
+    _blocks_freed_once_built(whole)
+
+
+@pytest.mark.slow
+def test_chunks_that_travel_as_json_mix_with_chunks_kept_as_rows(client):
+    prompts = ["Book a flight to LA", "handle", "Fly me to LA"]
+    options = dict(agent=HandleAgent(), runs=6, seed=1, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, **options)
+    there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
+    kinds = {type(entry).__name__ for entry in there.runs._results}
+    assert kinds == {"RunBlock", "SingleRunResult"}, kinds  # JSON chunks decoded at once, the others kept as rows
+    assert there.status_counts == here.status_counts == {"passed": 18}
+    assert _rows(there) == _rows(here)  # a Handle is its repr in a JSON chunk, as _rows writes it
+    assert {run.response.raw for run in there.runs if run.prompt == "handle"} == {"Handle()"}
+    assert _frame(there).equals(_frame(here))
 
 
 NO_NANNY_WORKER = ("--no-nanny", "--nthreads", "1", "--no-dashboard")

@@ -82,6 +82,9 @@ def test_counts_come_from_the_rows_without_building_a_run(here, rows):
         0,
     )
     assert rows.pass_rate == here.pass_rate and rows.tally() == here.tally()
+    # the prompts and the repr read the rows' prompt cells (asyncio.run formats its main task's result: a
+    # script's `asyncio.run(job.wait())` built every run for its repr)
+    assert rows.prompts == here.prompts and repr(rows) == repr(here)
     assert not any(block.built for block in _blocks(rows.runs))
     assert rows.runs.unfinished_count == 0
 
@@ -200,3 +203,17 @@ def test_the_in_process_engine_keeps_no_rows():
     assert type(result.runs) is list and not job._rows
     assert not any(type(entry) is RunBlock for results in job._results for entry in results)
     assert _live_blocks() == 0
+
+
+def test_a_field_read_from_a_damaged_row_is_one_clear_error(here):
+    payload = pickle.loads(encode_rows(here.runs[:2]))
+    payload["columns"][payload["fields"].index("prompt")][1] = 99  # no such prompt in the tables
+    block = decode_block(pickle.dumps(payload)).for_plan(plan_positions(2))
+    block.keep(1, 1)
+    assert (
+        block.field_of(0, "prompt") == here.runs[0].prompt and block.field_of(0, "prompt_id") == here.runs[0].prompt_id
+    )
+    with pytest.raises(russo.InvalidArgumentError, match=r"damaged russo_nb runs blob \(IndexError"):
+        block.field_of(1, "prompt")
+    with pytest.raises(LookupError):
+        block.field_of(0, "latency_s")  # a plain cell: the run is built for it

@@ -82,6 +82,7 @@ __all__ = [
     "Span",
     "chunk_bounds",
     "chunk_cells",
+    "chunk_parts",
     "decode_block",
     "decode_rows",
     "encode_rows",
@@ -141,13 +142,50 @@ def encode_rows(runs: Sequence[Any]) -> bytes:
     The rows are pickled, not written as JSON: Dask pickles a task's result anyway, and pickling their plain
     values costs about a fifth of JSON's text (floats above all) both ways. A chunk holding a value that does
     not pickle (an agent's raw response object) travels as :func:`~russo_nb.model.records.encode_runs`' JSON.
+    A chunk of a suite holding prompt runs and scenario runs (a row format is of one run kind) is one blob per
+    kind and the positions of its runs (:func:`chunk_parts`).
     """
     from ..model.records import encode_runs, rows_to_columns, runs_payload
 
+    kinds = _kind_positions(runs)
+    if len(kinds) > 1:
+        parts = [(positions, encode_rows([runs[position] for position in positions])) for positions in kinds]
+        return _MIXED + pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         return pickle.dumps(rows_to_columns(runs_payload(runs)), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # whatever a value's own pickling raises: JSON writes every value
         return encode_runs(runs)
+
+
+def _kind_positions(runs: Sequence[Any]) -> list[list[int]]:
+    """The positions of ``runs``' prompt runs and of their scenario runs (one list when all are of one kind)."""
+    from ..model.types import SingleRunResult
+
+    prompt = [isinstance(run, SingleRunResult) for run in runs]
+    if all(prompt) or not any(prompt):
+        return [list(range(len(runs)))]
+    return [
+        [i for i, is_prompt in enumerate(prompt) if is_prompt],
+        [i for i, is_prompt in enumerate(prompt) if not is_prompt],
+    ]
+
+
+def chunk_parts(blob: bytes) -> list[tuple[Sequence[int], bytes]]:
+    """A blob of :func:`encode_rows` as its blobs of one run kind each, with the positions of their runs.
+
+    One part, ``(None, blob)``, unless the chunk held prompt runs and scenario runs (a suite's). Unpickled,
+    as :func:`decode_rows`: blobs from your own workers only.
+    """
+    if blob[:1] != _MIXED:
+        return [(None, blob)]  # type: ignore[list-item]
+    try:
+        parts = [(list(positions), bytes(part)) for positions, part in pickle.loads(blob[1:])]
+        every = sorted(itertools.chain.from_iterable(positions for positions, _ in parts))
+        if every != list(range(len(every))):
+            raise ValueError("its parts' positions are not each of its runs once")
+        return parts
+    except Exception as exc:
+        raise InvalidArgumentError(f"a damaged runs blob ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
 def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
@@ -158,6 +196,18 @@ def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
     """
     from ..model.records import decode_runs, runs_from_payload
 
+    if blob[:1] == _MIXED:
+        runs: list[Any] = []
+        places: list[int] = []
+        for positions, part in chunk_parts(blob):
+            runs += decode_rows(part, texts)
+            places += positions
+        if len(places) != len(runs):
+            raise InvalidArgumentError("a damaged runs blob (not a run per position of its parts)")
+        ordered: list[Any] = [None] * len(runs)
+        for place, run in zip(places, runs):
+            ordered[place] = run
+        return ordered
     if blob[:1] != _PICKLED:
         return decode_runs(blob, texts=texts)
     try:
@@ -168,7 +218,8 @@ def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
 
 
 def decode_block(blob: bytes, texts: dict[str, str] | None = None) -> RunBlock | None:
-    """A blob made by :func:`encode_rows`, kept as rows: its runs built when looked at; None for a JSON blob.
+    """A blob made by :func:`encode_rows`, kept as rows: its runs built when looked at; None for a JSON blob
+    (or one of runs of both kinds: split it with :func:`chunk_parts` first).
 
     What the driver keeps of a chunk (:class:`~russo_nb.model.run_blocks.RunBlock`): the decoded columns of its
     rows and shared tables, a few pointers per run, not a run object per row. Run ``i`` built from it equals
@@ -185,6 +236,7 @@ def decode_block(blob: bytes, texts: dict[str, str] | None = None) -> RunBlock |
 
 
 _PICKLED = pickle.dumps(None, protocol=pickle.HIGHEST_PROTOCOL)[:1]  # a pickle's first byte (zlib's is b"x")
+_MIXED = b"M"  # a chunk of prompt runs and scenario runs: its parts, pickled (see chunk_parts)
 
 
 # -- chunk planning: shares of units, one per worker ------------------------------------------------
@@ -877,24 +929,41 @@ class _Driver:
         A chunk that travelled as JSON (a value did not pickle) is decoded into runs at once; a failed
         chunk's runs are its error.
         """
-        runs: list[Any] | None = None
-        block: RunBlock | None = None
+        cells = chunk_cells(share.spans, start, stop)
+        parts: list[tuple[list[tuple[int, int, int]], RunBlock | None, list[Any] | None]] = []
         if blob is not None:
-            try:
-                block = decode_block(blob, self.texts)
-                if block is None:
-                    runs = decode_rows(blob, self.texts)
-                if len(runs if block is None else block) != stop - start:  # type: ignore[arg-type]
+            try:  # every part decoded before any is delivered: a damaged chunk delivers nothing but its errors
+                for positions, part in chunk_parts(blob):
+                    part_cells = cells if positions is None else [cells[position] for position in positions]
+                    block = decode_block(part, self.texts)
+                    runs = decode_rows(part, self.texts) if block is None else None
+                    if len(runs if block is None else block) != len(part_cells):  # type: ignore[arg-type]
+                        raise InvalidArgumentError(f"a damaged runs blob (not {len(part_cells)} runs)")
+                    parts.append((part_cells, block, runs))
+                if sum(len(part_cells) for part_cells, _, _ in parts) != stop - start:
                     raise InvalidArgumentError(f"a damaged runs blob (not {stop - start} runs)")
             except Exception as exc:
                 failure = self._failure(exc)
                 clips = {}
+                parts = []
+        for part_cells, block, runs in parts or [(cells, None, None)]:
+            if block is not None:
+                self._keep_rows(block, part_cells)
+            else:
+                self._deliver_runs(part_cells, runs, failure)
+        if clips:
+            for plan in self.job.plans:
+                store = plan.audio_store()
+                if store is not None:
+                    for key, clip in clips.items():
+                        store.setdefault(key, clip)
+
+    def _deliver_runs(
+        self, cells: list[tuple[int, int, int]], runs: list[Any] | None, failure: RunError | None
+    ) -> None:
+        """The chunk's runs (run ``i``: ``cells[i]``) decoded into objects (a JSON chunk's), or ``failure``'s errors."""
         job = self.job
         plans = job.plans
-        cells = chunk_cells(share.spans, start, stop)
-        if block is not None:
-            self._keep_rows(block, cells)
-            cells = []
         for position, (index, unit, run) in enumerate(cells):
             plan = plans[index]
             slot = unit * plan.runs + run
@@ -909,12 +978,6 @@ class _Driver:
                     # (a decoded number is a fresh int per run: 2 MB at 100,000 runs)
                     fields["run_index"] = run
             job.deliver(index, slot, result)
-        if clips:
-            for plan in plans:
-                store = plan.audio_store()
-                if store is not None:
-                    for key, clip in clips.items():
-                        store.setdefault(key, clip)
 
     def _keep_rows(self, block: RunBlock, cells: list[tuple[int, int, int]]) -> None:
         """The chunk's runs (row ``i``: ``cells[i]``) kept by the job as the block's rows, plan by plan."""

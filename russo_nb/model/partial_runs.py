@@ -137,7 +137,7 @@ class PartialRuns(LazyRuns):
         finished = self._finished_slots().tolist()
         codes = np.repeat(np.arange(units, dtype=np.int64), self._runs)
         codes[finished] = np.arange(units, units + len(finished), dtype=np.int64)
-        values = placeholders + [getattr(self._finished(slot), name) for slot in finished]  # the fill's run type
+        values = placeholders + [self._field(slot, name) for slot in finished]  # the fill's run type
         return codes, values
 
     def units(self) -> list[UnitRuns] | None:
@@ -171,6 +171,17 @@ class PartialRuns(LazyRuns):
         if type(run) is RunBlock:
             run = self._from_block(slot, run)
         return run
+
+    def _field(self, slot: int, name: str) -> Any:
+        """Field ``name`` of the run that came back for ``slot``: from its row when it is kept as one and the row's
+        cell gives it alone (no run built: ``result.prompts``, ``repr``), else from the run."""
+        run = self._results[slot]
+        if type(run) is RunBlock:
+            try:
+                return run.field_of(slot, name)
+            except LookupError:
+                run = self._from_block(slot, run)
+        return getattr(run, name)
 
     def _from_block(self, slot: int, block: RunBlock) -> Any:
         """Slot ``slot``'s run built from ``block`` (once for the job: see ``rows``), kept in its place here."""

@@ -25,6 +25,8 @@ import weakref
 from array import array
 from typing import Any
 
+from .errors import RussoError
+
 __all__ = ["RunBlock", "RunsOfRows", "plan_positions"]
 
 
@@ -93,12 +95,11 @@ class RunBlock:
 
     def run_at(self, row: int) -> Any:
         """The run of the chunk's row ``row``, built now (a new object each call)."""
-        from .errors import RussoError
-        from .records import damaged_blob
-
         try:
             run = self._decoder.run([column[row] for column in self._columns])
         except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
+            from .records import damaged_blob
+
             raise damaged_blob(exc) from None
         self.built += 1
         return run
@@ -117,8 +118,45 @@ class RunBlock:
         """The run the job keeps in slot ``slot``, built now (its holder keeps it in the slot's place)."""
         return self.run_at(self._positions[slot])
 
+    def field_of(self, slot: int, name: str) -> Any:
+        """Field ``name`` of the run kept in slot ``slot``, read from its row's cell: no run built.
+
+        What ``result.prompts`` and a result's ``repr`` read (``repr`` is called more than it seems: asyncio.run
+        formats its main task's result). A LookupError when the field is not one required cell of the row
+        that decodes alone (an optional cell, a plain cell with its check, a field a run computes): build the
+        run for it then.
+        """
+        index, spec = _field_cell(self._decoder.kind, name)
+        try:
+            value = spec.decode(self._decoder, self._columns[index][self._positions[slot]])
+        except (ValueError, TypeError, KeyError, IndexError, RussoError) as exc:
+            from .records import damaged_blob
+
+            raise damaged_blob(exc) from None
+        return value[0 if name == spec.name else 1 + spec.also.index(name)] if spec.also else value
+
     def __repr__(self) -> str:
         return f"<RunBlock of {len(self)} rows, {self.built} built>"
+
+
+_FIELD_CELLS: dict[tuple[str, str], tuple[int, Any] | None] = {}
+
+
+def _field_cell(kind: str, name: str) -> tuple[int, Any]:
+    """The position and record field of the required, decoded cell carrying field ``name`` of a ``kind`` run."""
+    key = (kind, name)
+    if key not in _FIELD_CELLS:
+        from .records import record_fields
+
+        found = None
+        for index, spec in enumerate(record_fields(kind)):
+            if (spec.name == name or name in spec.also) and spec.decode is not None and not spec.optional:
+                found = (index, spec)
+        _FIELD_CELLS[key] = found
+    found = _FIELD_CELLS[key]
+    if found is None:
+        raise LookupError(f"a {kind} run's field {name!r} is not one required cell of its row")
+    return found
 
 
 class RunsOfRows:
