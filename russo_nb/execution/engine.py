@@ -841,6 +841,7 @@ class Job(Generic[B]):
         progress = self.progress
         report = self.on_progress is not None
         eager = self._queue is not None
+        shared = self._rows.get(plan)
         kept = 0
         for row, slot in zip(rows, slots, strict=True):
             if results[slot] is not None:
@@ -849,10 +850,10 @@ class Job(Generic[B]):
             if eager or status == "cancelled":
                 kept += self.deliver(plan, slot, block.run_at(row))
                 continue
+            if shared is None:  # before the first block is in a slot: a result() copying the slots finds it
+                shared = self._rows[plan] = RunsOfRows(results)
             block.keep(slot, row)
             results[slot] = block
-            if plan not in self._rows:
-                self._rows[plan] = RunsOfRows(results)
             progress.count(status)
             if report:
                 self._report()
