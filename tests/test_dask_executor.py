@@ -994,7 +994,7 @@ def test_chunks_that_travel_as_json_mix_with_chunks_kept_as_rows(client):
     prompts = ["Book a flight to LA", "handle", "Fly me to LA"]
     options = dict(agent=HandleAgent(), runs=6, seed=1, expect="book_flight(to_city='LA')")
     here = russo.run_concurrent_sync(prompts, **options)
-    there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=4), **options)
+    there = russo.run_concurrent_sync(prompts, executor=DaskExecutor(client, chunk_size=1), **options)  # a chunk a run
     kinds = {type(entry).__name__ for entry in there.runs._results}
     assert kinds == {"RunBlock", "SingleRunResult"}, kinds  # JSON chunks decoded at once, the others kept as rows
     assert there.status_counts == here.status_counts == {"passed": 18}

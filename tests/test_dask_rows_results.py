@@ -217,3 +217,30 @@ def test_a_field_read_from_a_damaged_row_is_one_clear_error(here):
         block.field_of(1, "prompt")
     with pytest.raises(LookupError):
         block.field_of(0, "latency_s")  # a plain cell: the run is built for it
+
+
+def test_a_stopped_job_kept_as_rows_reads_as_the_same_stopped_job_kept_as_runs(here):
+    from russo_nb.notebook import batch_html
+    from russo_nb.results.view import summary_text
+
+    finished = [0, 1, 2, 5, 6, 10]  # slots that came back before the cancel
+
+    def stopped(as_rows):
+        job = russo.start_batch(PROMPTS, **OPTIONS)
+        if as_rows:
+            block = decode_block(encode_rows([here.runs[slot] for slot in finished]))
+            job.deliver_rows(0, block.for_plan(plan_positions(15)), range(len(finished)), finished)
+        else:
+            for slot in finished:
+                job.deliver(0, slot, here.runs[slot])
+        job.cancel()
+        return job.result()
+
+    runs, rows = stopped(False), stopped(True)
+    rows = runs.model_copy(update={"runs": rows.runs})  # the same metadata (batch id, times)
+    assert type(rows.runs) is PartialRuns and RunBlock in map(type, rows.runs._results)
+    assert rows.status_counts == runs.status_counts and rows.cancelled_count == 9
+    assert summary_text(rows) == summary_text(runs) and "cancelled" in summary_text(rows)
+    assert batch_html(rows) == batch_html(runs)
+    pd.testing.assert_frame_equal(rows.to_dataframe(), runs.to_dataframe())
+    assert rows.runs == runs.runs
