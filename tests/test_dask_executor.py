@@ -990,6 +990,32 @@ def test_a_precision_run_on_the_cluster_counts_its_progress_as_in_process(client
 
 
 @pytest.mark.slow
+def test_voice_scenarios_bring_their_clips_back_from_the_cluster(client):
+    from scenario_helpers import ToneSynthesizer as ScenarioTones
+    from scenario_helpers import ToneVoiceAgent, WhiteNoise, decode_tones
+
+    from russo_nb import scenario
+    from russo_nb.scenario.criteria import tool_called
+
+    spec = scenario.Scenario(
+        name="voice batch",
+        description="d",
+        agents=lambda: [
+            scenario.VoiceAgentAdapter(ToneVoiceAgent(), ScenarioTones(), effects=[WhiteNoise(500)]),
+            scenario.UserSimulatorAgent(lines=["a flight to Rome"]),
+            scenario.JudgeAgent(criteria=[tool_called("book_flight", to_city="Rome")]),
+        ],
+    )
+    here = scenario.run_scenarios_sync(spec, runs=5, seed=4)
+    there = scenario.run_scenarios_sync(spec, runs=5, seed=4, executor=DaskExecutor(client, chunk_size=2))
+    assert there.passed and len(there.audio) == len(here.audio) == 5  # a noise draw per run
+    assert {key: clip.data for key, clip in there.audio.items()} == {key: clip.data for key, clip in here.audio.items()}
+    assert _frame(there).equals(_frame(here))
+    converted = there.to_batch_result()
+    assert {decode_tones(converted.audio_for(run)) for run in converted.runs} == {"a flight to Rome"}
+
+
+@pytest.mark.slow
 def test_chunks_that_travel_as_json_mix_with_chunks_kept_as_rows(client):
     prompts = ["Book a flight to LA", "handle", "Fly me to LA"]
     options = dict(agent=HandleAgent(), runs=6, seed=1, expect="book_flight(to_city='LA')")
