@@ -1015,6 +1015,52 @@ def test_voice_scenarios_bring_their_clips_back_from_the_cluster(client):
     assert {decode_tones(converted.audio_for(run)) for run in converted.runs} == {"a flight to Rome"}
 
 
+class CrashingAgent:
+    """Books; the prompt 'crash' ends the worker process that runs it (a native crash in a local model, say)."""
+
+    name = "crashing"
+
+    async def run(self, heard):
+        if heard == "crash":
+            os._exit(1)
+        return BOOKED
+
+
+@pytest.mark.slow
+def test_a_run_that_kills_every_worker_that_tries_it_is_an_error_and_the_runs_beside_it_are_not():
+    """Dask gives a chunk up (KilledWorker) once allowed-failures + 1 workers died while they held it, also a chunk
+    only queued beside the crashing one: each run of a given-up chunk is sent again alone, once, so only the run
+    that kills its workers ends an error.
+
+    A cluster of its own (nannies restart the killed workers): killing workers on the module's cluster can leave it
+    with one worker (see test_killed_worker_loses_and_duplicates_nothing).
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    prompts = ["Book a flight to LA", "crash", "Fly me to LA"]
+    options = dict(runs=2, seed=5, expect="book_flight(to_city='LA')")
+    here = russo.run_concurrent_sync(prompts, agent=PacedAgent(0), **options)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+        try:
+            job = russo.start_batch(
+                prompts, agent=CrashingAgent(), executor=DaskExecutor(client, chunk_size=2), **options
+            )
+            there = asyncio.run(asyncio.wait_for(job.wait(), 180))  # a hang guard, not a speed target
+        finally:
+            client.close()
+            cluster.close()
+    crashed = [run for run in there.runs if run.prompt == "crash"]
+    assert [run.status for run in crashed] == ["error", "error"]
+    assert {(run.error.type, run.error.stage) for run in crashed} == {("KilledWorker", "dask")}
+    assert "chunk failed on the Dask cluster" in crashed[0].error.message
+    assert there.status_counts == {"passed": 4, "error": 2} and job.progress.done == 6
+    kept = [row for run, row in zip(there.runs, _rows(there)) if run.prompt != "crash"]
+    assert kept == [row for run, row in zip(here.runs, _rows(here)) if run.prompt != "crash"]
+
+
 @pytest.mark.slow
 def test_chunks_that_travel_as_json_mix_with_chunks_kept_as_rows(client):
     prompts = ["Book a flight to LA", "handle", "Fly me to LA"]
