@@ -244,3 +244,20 @@ def test_a_stopped_job_kept_as_rows_reads_as_the_same_stopped_job_kept_as_runs(h
     assert batch_html(rows) == batch_html(runs)
     pd.testing.assert_frame_equal(rows.to_dataframe(), runs.to_dataframe())
     assert rows.runs == runs.runs
+
+
+def test_progress_shows_the_last_run_kept_as_a_row_built_only_when_read(here):
+    seen = []
+
+    def watch(progress):
+        if progress.done in (1, len(here.runs)):  # read on two events only: the others build nothing
+            seen.append((progress.done, progress.last))
+
+    job = _kept_as_rows(here, on_progress=watch)
+    assert [done for done, _ in seen] == [1, len(here.runs)]
+    assert seen[0][1] == here.runs[0] and seen[1][1] == here.runs[-1]
+    result = job.result()
+    assert sum(block.built for block in _blocks(result.runs)) == 2  # the two runs read, and no other
+    # each run progress showed is the result's own object, built once and kept in its slot
+    assert result.runs[0] is seen[0][1] and job.progress.last is seen[1][1] is result.runs[-1]
+    assert job.progress.done == len(here.runs) and job.progress.passed == here.passed_count

@@ -249,7 +249,25 @@ class Progress:
     errors: int = 0
     cancelled: int = 0
     started: float = field(default_factory=time.perf_counter)
-    last: Any = None
+    _last: Any = field(default=None, init=False, repr=False, compare=False)
+    _last_row: tuple[RunsOfRows, int] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def last(self) -> Any:
+        """The run that finished last (None before the first). A run an executor kept as a row (a Dask job's) is
+        built when this is read, once, and is the same object the job's result holds."""
+        if self._last_row is not None:
+            rows, slot = self._last_row
+            self._last, self._last_row = rows.run_in(slot), None
+        return self._last
+
+    @last.setter
+    def last(self, run: Any) -> None:
+        self._last, self._last_row = run, None
+
+    def last_from(self, other: Progress) -> None:
+        """Show ``other``'s last run as this one's, without building it if it is still a row."""
+        self._last, self._last_row = other._last, other._last_row
 
     @property
     def elapsed_s(self) -> float:
@@ -273,8 +291,11 @@ class Progress:
         self.last = result
         self.count(result.status)
 
-    def count(self, status: str) -> None:
-        """Count one finished run by its status (a run kept as a row, not built: ``last`` stays as it was)."""
+    def count(self, status: str, row: tuple[RunsOfRows, int] | None = None) -> None:
+        """Count one finished run by its status; ``row``: it is kept as a row, ``(its plan's rows, its slot)``, and
+        becomes :attr:`last` (built only if someone reads it)."""
+        if row is not None:
+            self._last_row = row
         self.done += 1
         if status == "passed":
             self.passed += 1
@@ -854,7 +875,7 @@ class Job(Generic[B]):
                 shared = self._rows[plan] = RunsOfRows(results)
             block.keep(slot, row)
             results[slot] = block
-            progress.count(status)
+            progress.count(status, (shared, slot))
             if report:
                 self._report()
             kept += 1

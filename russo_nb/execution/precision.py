@@ -116,13 +116,13 @@ class PreciseBatch:
         """A round's progress event: the rounds' progress is the earlier rounds' counts plus the round's, handed on.
 
         Added up from the round's counts, not from its last run: a round on a Dask cluster counts runs it keeps
-        as rows (no run object, ``last`` unchanged).
+        as rows (its ``last`` is built only when read).
         """
         progress, before = self._progress, self._before
         progress.total = before.done + state.total
         for name in _COUNTS:
             setattr(progress, name, getattr(before, name) + getattr(state, name))
-        progress.last = state.last
+        progress.last_from(state)
         if self._on_progress is not None:
             self._on_progress(self._progress)
 

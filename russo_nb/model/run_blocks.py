@@ -195,6 +195,11 @@ class RunsOfRows:
                 copy.adopt(slot, block, run)
         return run
 
+    def run_in(self, slot: int) -> Any:
+        """Slot ``slot``'s run: built from its block (and kept, as :meth:`run_of`) while it is still a row."""
+        run = self.results[slot]
+        return self.run_of(slot, run) if type(run) is RunBlock else run
+
     def built(self) -> list[Any]:
         """The plan's results with every block's run built (and kept): what a resume reads."""
         results = self.results
