@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,79 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path, cli_env):
     # interrupted, not failed: nothing that finished failed, and a cancelled run is not listed as a failure
     passed = statuses.count("passed")
     assert f"INTERRUPTED: {passed}/{passed} runs passed (100.0%)" in out and "did not pass" not in out
+
+
+@pytest.mark.slow
+def test_ctrl_c_pressed_again_and_again_still_writes_the_finished_runs(tmp_path, cli_env):
+    """The first Ctrl-C stops the job; presses while it unwinds and writes --json are ignored (they used to end
+    the command before the file was written)."""
+    import signal
+
+    (tmp_path / "slow.yaml").write_text(
+        "pipeline: {synthesizer: null, agent: {class: cli_agents.SlowAgent, params: {delay: 0.3}}}\n"
+        "runs: 20\nmax_concurrency: 1\n"
+        "tests:\n  - {prompt: Book a flight from NYC to LA, expect: [\"book_flight(to_city='LA')\"]}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "russo_nb", "slow.yaml", "--json", "out.jsonl", "--no-history"],
+        cwd=tmp_path,
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "runs done" in process.stderr.readline()
+    for _ in range(40):  # a press every 10 ms for as long as the command runs (at most 0.4 s)
+        if process.poll() is not None:
+            break
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.01)
+    out, err = process.communicate(timeout=60)
+    # 130; or, for a press landing after the command ended (the interpreter exiting), killed by SIGINT (the
+    # shell's 130 too)
+    assert process.returncode in (130, -signal.SIGINT), err
+    assert "Traceback" not in err and "interrupted: the runs that finished are kept" in err
+    batch = load_batch(tmp_path / "out.jsonl")
+    statuses = [run.status for run in batch.runs]
+    assert len(statuses) == 20 and statuses.count("passed") >= 1 and statuses.count("cancelled") >= 10
+    passed = statuses.count("passed")
+    assert f"INTERRUPTED: {passed}/{passed} runs passed (100.0%)" in out
+
+
+def test_one_interrupt_raises_once_and_puts_python_s_handler_back():
+    import os
+    import signal
+
+    from russo_nb.surfaces.cli import _one_interrupt
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # conftest installs it
+    raised = 0
+    with _one_interrupt():
+        for _ in range(3):
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the handler runs at the next bytecode boundary
+            except KeyboardInterrupt:
+                raised += 1
+    assert raised == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):  # outside: every press raises again
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+
+def test_one_interrupt_leaves_an_ignored_ctrl_c_ignored():
+    import signal
+
+    from russo_nb.surfaces.cli import _one_interrupt
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job started in the background of a script
+    try:
+        with _one_interrupt():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 PEAK_SUITE = """

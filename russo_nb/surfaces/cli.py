@@ -7,9 +7,13 @@ failed, 2 a usage or suite-file error (one line on stderr, no traceback), 130 in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,17 +187,18 @@ def _run(argv: list[str]) -> int:
     link = handle.executor.connect()  # now: an unreachable scheduler is one line before any run
     if link and not args.quiet:
         print(f"russo: runs on {handle.executor!r}; dashboard: {link}", file=sys.stderr)
-    try:
-        outcome = run_sync(handle)
-    finally:
-        handle.executor.close()
-    if printer is not None:
-        printer.close()
-    _say(outcome.summary())
-    _print_sweep(outcome)
-    _print_interval(outcome)
-    _print_failures(outcome)
-    problems = _write_outputs(args, outcome)
+    with _one_interrupt():  # a second Ctrl-C cannot lose what the first one kept: its runs are printed and written
+        try:
+            outcome = run_sync(handle)
+        finally:
+            handle.executor.close()
+        if printer is not None:
+            printer.close()
+        _say(outcome.summary())
+        _print_sweep(outcome)
+        _print_interval(outcome)
+        _print_failures(outcome)
+        problems = _write_outputs(args, outcome)
     for problem in problems:
         _say(f"russo: error: {terminal_safe(problem)}", error=True)
 
@@ -210,6 +215,36 @@ def _run(argv: list[str]) -> int:
         print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _one_interrupt() -> Iterator[None]:
+    """Inside: the first Ctrl-C stops the job (KeyboardInterrupt, as always); any later one is ignored.
+
+    The job then unwinds (bounded: the engine's teardown and the Dask cancel grace are timed) and the command
+    prints and writes the runs that finished; a second press landing there used to end the command before
+    ``--json`` was written. Left alone when Ctrl-C is not Python's default (ignored in a background job, or
+    the embedding program's own handler), and outside the main thread.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pressed = False
+
+    def first_only(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        if not pressed:
+            pressed = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first_only)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _print_sweep(outcome: SuiteResult) -> None:
