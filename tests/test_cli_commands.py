@@ -225,10 +225,8 @@ def test_prompt_tests_and_scenarios_in_one_suite(tmp_path, monkeypatch, capsys):
     assert scenarios.metadata.kind == "scenarios" and scenarios.total == 6
 
 
-@pytest.mark.slow
-def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path, cli_env):
-    import signal
-
+def _slow_suite_command(tmp_path, cli_env) -> subprocess.Popen:
+    """``russo slow.yaml --json out.jsonl`` on 20 runs of a 0.3 s agent, one at a time: time to press Ctrl-C."""
     (tmp_path / "slow.yaml").write_text(
         "pipeline: {synthesizer: null, agent: {class: cli_agents.SlowAgent, params: {delay: 0.3}}}\n"
         "runs: 20\nmax_concurrency: 1\n"
@@ -242,6 +240,14 @@ def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path, cli_env):
         stderr=subprocess.PIPE,
         text=True,
     )
+    return process
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_runs_and_exits_130(tmp_path, cli_env):
+    import signal
+
+    process = _slow_suite_command(tmp_path, cli_env)
     first = process.stderr.readline()  # the first finished run's progress line
     assert "runs done" in first
     process.send_signal(signal.SIGINT)
@@ -263,19 +269,7 @@ def test_ctrl_c_pressed_again_and_again_still_writes_the_finished_runs(tmp_path,
     the command before the file was written)."""
     import signal
 
-    (tmp_path / "slow.yaml").write_text(
-        "pipeline: {synthesizer: null, agent: {class: cli_agents.SlowAgent, params: {delay: 0.3}}}\n"
-        "runs: 20\nmax_concurrency: 1\n"
-        "tests:\n  - {prompt: Book a flight from NYC to LA, expect: [\"book_flight(to_city='LA')\"]}\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "russo_nb", "slow.yaml", "--json", "out.jsonl", "--no-history"],
-        cwd=tmp_path,
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _slow_suite_command(tmp_path, cli_env)
     assert "runs done" in process.stderr.readline()
     for _ in range(40):  # a press every 10 ms for as long as the command runs (at most 0.4 s)
         if process.poll() is not None:
