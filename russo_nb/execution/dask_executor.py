@@ -185,7 +185,7 @@ def chunk_parts(blob: bytes) -> list[tuple[Sequence[int], bytes]]:
             raise ValueError("its parts' positions are not each of its runs once")
         return parts
     except Exception as exc:
-        raise InvalidArgumentError(f"a damaged runs blob ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise _damaged(exc) from None
 
 
 def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
@@ -210,11 +210,7 @@ def decode_rows(blob: bytes, texts: dict[str, str] | None = None) -> list[Any]:
         return ordered
     if blob[:1] != _PICKLED:
         return decode_runs(blob, texts=texts)
-    try:
-        payload = pickle.loads(blob)
-    except Exception as exc:
-        raise InvalidArgumentError(f"a damaged runs blob ({type(exc).__name__}: {_first_line(exc)})") from None
-    return runs_from_payload(payload, texts=texts)
+    return runs_from_payload(_unpickled(blob), texts=texts)
 
 
 def decode_block(blob: bytes, texts: dict[str, str] | None = None) -> RunBlock | None:
@@ -228,11 +224,19 @@ def decode_block(blob: bytes, texts: dict[str, str] | None = None) -> RunBlock |
     """
     if blob[:1] != _PICKLED:
         return None
+    return RunBlock.from_payload(_unpickled(blob), texts)
+
+
+def _unpickled(blob: bytes) -> Any:
+    """A runs blob's pickled payload; a blob that does not unpickle is one ``damaged runs blob`` error."""
     try:
-        payload = pickle.loads(blob)
+        return pickle.loads(blob)
     except Exception as exc:
-        raise InvalidArgumentError(f"a damaged runs blob ({type(exc).__name__}: {_first_line(exc)})") from None
-    return RunBlock.from_payload(payload, texts)
+        raise _damaged(exc) from None
+
+
+def _damaged(exc: BaseException) -> InvalidArgumentError:
+    return InvalidArgumentError(f"a damaged runs blob ({type(exc).__name__}: {_first_line(exc)})")
 
 
 _PICKLED = pickle.dumps(None, protocol=pickle.HIGHEST_PROTOCOL)[:1]  # a pickle's first byte (zlib's is b"x")
