@@ -228,3 +228,19 @@ def test_audio_folder_keeps_containers_odd_keys_and_other_formats(tmp_path):
     (tmp_path / "t_audio" / "clip-1.wav").unlink()
     with pytest.raises(InvalidArgumentError, match=r"audio folder .* is incomplete or damaged"):
         load_batch(path)
+
+
+def test_parquet_keeps_an_empty_text_apart_from_none_and_csv_reads_both_as_none(tmp_path):
+    """A tool-only agent often replies with text '' rather than None: Parquet keeps which; a CSV cell cannot."""
+    said_nothing = make_run("Fly to LA", 0, True, audio_key="")
+    said_nothing.response = AgentResponse(tool_calls=said_nothing.eval_result.actual, text="")
+    no_reply = make_run("Fly to LA", 1, True, audio_key=None)
+    no_reply.response = AgentResponse(tool_calls=no_reply.eval_result.actual, text=None)
+    batch = BatchResult(runs=[said_nothing, no_reply])
+
+    parquet = load_batch(export(batch, tmp_path / "runs.parquet"))
+    assert [(run.response.text, run.audio_key) for run in parquet.runs] == [("", ""), (None, None)]
+    pd.testing.assert_frame_equal(parquet.to_dataframe(), batch.to_dataframe())
+
+    csv = load_batch(export(batch, tmp_path / "runs.csv"))  # both are an empty cell: the load_batch docstring says so
+    assert [(run.response.text, run.audio_key) for run in csv.runs] == [(None, None), (None, None)]

@@ -67,8 +67,9 @@ class TableCells(Protocol):
     def has(self, name: str) -> bool:
         """Whether the file has column ``name`` (files of earlier versions lack some)."""
 
-    def coded(self, name: str) -> Coded:
-        """Text column ``name`` as codes into its distinct texts (``''`` for missing, or for every row when absent)."""
+    def coded(self, name: str, missing: str | None = "") -> Coded:
+        """Text column ``name`` as codes into its distinct texts (``missing`` for a missing cell, or for every row
+        when absent). Only a Parquet file tells a missing cell from ``''``."""
 
     def numbers(self, name: str) -> np.ndarray:
         """Column ``name`` as floats (NaN for missing, or for every row when absent); a non-number is an error."""
@@ -233,7 +234,7 @@ def load_response(table: TableCells, spec: Any) -> Deferred:
     """The response from the usage columns and the text, with the evaluation's calls as its calls (None when the
     file kept neither text nor usage); the distinct responses are made when first asked for."""
     eval_codes, evals = table.field("eval_result")
-    text_codes, texts = table.coded("text")
+    text_codes, texts = table.coded("text", missing=None)  # '' stays '' where the file keeps it (Parquet)
     has_text = table.has("text")
     usage = {
         column.name: table.numbers(column.name)
@@ -255,7 +256,7 @@ def load_response(table: TableCells, spec: Any) -> Deferred:
             values.append(
                 AgentResponse.model_construct(
                     tool_calls=evals[eval_codes[row]].actual,
-                    text=texts[text_codes[row]] or None,
+                    text=texts[text_codes[row]],
                     raw=None,
                     usage=counts or None,
                 )

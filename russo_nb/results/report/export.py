@@ -288,7 +288,8 @@ def load_batch(path: str | Path) -> Any:
     ``.csv`` / ``.parquet``: rebuilt from the run table — statuses, calls, evaluations, errors with
     tracebacks, retried attempts, agent text, conditions and timings come back (its runs frame equals
     the original's), and the audio when it was exported with ``include_audio``; raw responses and
-    transcripts do not. A table's runs are kept as its
+    transcripts do not. A CSV cell cannot tell an empty text from none: an agent text or audio key ``''``
+    loads from CSV as None (Parquet keeps it). A table's runs are kept as its
     columns (:class:`russo_nb.model.lazy_runs.LazyRuns`): every cell is checked now, each run object is
     built when first used, and counts, ``to_dataframe()`` and the view read the columns. A
     damaged file is a one-line error naming the row, at load.

@@ -100,13 +100,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _coded(frame: Any, name: str) -> Coded:
-    """A text column as codes into its distinct values ('' for missing, or for all rows when absent)."""
+def _coded(frame: Any, name: str, missing: str | None = "") -> Coded:
+    """A text column as codes into its distinct values (``missing`` for a missing cell, or for all rows when
+    absent). A Parquet file keeps ``''`` apart from a missing cell; a CSV file cannot (both are an empty cell)."""
     import pandas as pd
 
     n = len(frame)
     if name not in frame.columns:
-        return np.zeros(n, dtype=np.int64), [""]
+        return np.zeros(n, dtype=np.int64), [missing]
     column = frame[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes = column.cat.codes.to_numpy().astype(np.int64)
@@ -118,7 +119,7 @@ def _coded(frame: Any, name: str) -> Coded:
     values = [value if type(value) is str else _text(value) for value in values]
     if n and codes.min() < 0:
         codes = np.where(codes < 0, len(values), codes)
-        values.append("")
+        values.append(missing)
     return codes, values
 
 
@@ -148,11 +149,9 @@ def _numbers(frame: Any, name: str) -> np.ndarray:
 
 
 def _texts(frame: Any, name: str) -> Coded:
-    """A field's own text column; '' is the field's default when that is None (an audio key of none)."""
-    codes, values = _coded(frame, name)
-    if _default(name) is None:
-        values = [value or None for value in values]
-    return codes, values
+    """A field's own text column; a missing cell is the field's default when that is None (an audio key of none),
+    else ''. An empty text stays one where the file tells it apart (Parquet)."""
+    return _coded(frame, name, None if _default(name) is None else "")
 
 
 def _default(name: str) -> Any:
@@ -186,8 +185,8 @@ class FrameCells:
     def has(self, name: str) -> bool:
         return name in self.frame.columns
 
-    def coded(self, name: str) -> Coded:
-        return _coded(self.frame, name)
+    def coded(self, name: str, missing: str | None = "") -> Coded:
+        return _coded(self.frame, name, missing)
 
     def numbers(self, name: str) -> np.ndarray:
         return _numbers(self.frame, name)
