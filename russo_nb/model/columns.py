@@ -234,7 +234,9 @@ def table_codes(
     store = runs if isinstance(runs, ColumnarRuns) else None
     fields: dict[tuple[str, int, bool], tuple[Any, list[Any]]] = {}  # each run field read once
     wanted = [spec.get.name for spec in columns if not spec.batch and isinstance(spec.get, FieldGetter)]
-    read = None if store is not None else read_fields(runs, _model_fields(runs, list(dict.fromkeys(wanted))))
+    names = list(dict.fromkeys(wanted))
+    kept = {} if store is None else {name: store.field_values(name) for name in names}
+    read = read_runs(runs, [name for name in names if kept.get(name) is None])
     for spec in columns:
         if spec.batch:
             out[spec.name] = (_zeros(n), [spec.get(metadata)])
@@ -245,10 +247,10 @@ def table_codes(
             key = (get.name, id(get.default), coded)
             stored = fields.get(key)
             if stored is None:
-                stored = store.field_values(get.name) if store is not None else None
+                stored = kept.get(get.name)
                 if stored is None:
                     try:
-                        values = read.get(get.name) if read is not None else None
+                        values = read.get(get.name)
                         if values is None:
                             values = list(map(operator.attrgetter(get.name), runs))
                     except AttributeError:  # a run lacks the field: its default
@@ -268,6 +270,23 @@ def table_codes(
             continue
         out[spec.name] = _rendered(_by_identity(values), None, spec.render)
     return out
+
+
+def read_runs(runs: Sequence[Any], names: list[str]) -> dict[str, list[Any]]:
+    """Fields ``names`` of every run, one list per field, for those the runs can give at once: the model fields
+    (:func:`read_fields`) and the properties the run class reads for many runs together (a ``table_fields``
+    classmethod, as :class:`~russo_nb.scenario.ScenarioResult` has); the others are left out (read with
+    ``getattr``). Iterates ``runs`` only when some field is asked for."""
+    if not names or not len(runs):
+        return {}
+    model = _model_fields(runs, names)
+    read = read_fields(runs, model) or {}
+    rest = [name for name in names if name not in model]
+    kind = type(runs[0])
+    bulk = getattr(kind, "table_fields", None)
+    if rest and bulk is not None and set(map(type, runs)) == {kind}:
+        read.update(bulk(runs, rest))
+    return read
 
 
 def _model_fields(runs: Sequence[Any], names: list[str]) -> list[str]:

@@ -252,11 +252,6 @@ def _said(response: Any) -> str | None:
     return None if response is None else response.text
 
 
-def _last_reply(run: Any) -> str | None:
-    """A scenario run's last text reply (its transcript's, :attr:`ScenarioResult.text`)."""
-    return run.text
-
-
 def _usage_part(name: str) -> FieldGetter:
     """A count the agent's adapter reported in ``response.usage`` (None when it reported none)."""
 
@@ -734,7 +729,9 @@ FIELDS: tuple[RunField, ...] = (
                 frame=False,
                 kinds=PROMPTS,
             ),
-            RunColumn("text", _last_reply, "str", "The agent's last text reply.", frame=False, kinds=SCENARIOS),
+            RunColumn(  # a scenario run's last text reply: its transcript's (ScenarioResult.text)
+                "text", field("text"), "str", "The agent's last text reply.", frame=False, kinds=SCENARIOS
+            ),
         ),
         load=load_response,
     ),

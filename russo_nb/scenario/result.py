@@ -8,6 +8,7 @@ analysis uses (``prompt``, ``run_index``, ``latency_s``).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
@@ -30,7 +31,7 @@ from ..model.types import prompt_id as make_prompt_id
 from .calls import collect_tool_calls
 from .state import transcript as transcript_of
 
-__all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in"]
+__all__ = ["CriterionResult", "LifecycleEvent", "LifecyclePhase", "ScenarioResult", "tool_calls_in", "transcript_facts"]
 
 LifecyclePhase = Literal["created", "set_up", "running", "scoring", "completed", "torn_down"]
 """The phases a run passes through, in order (seed 002's lifecycle, without the devbox)."""
@@ -66,26 +67,77 @@ _EVALS: dict[tuple[Any, ...], EvalResult] = {}
 _EVALS_KEPT = 50_000
 
 
-def _calls_key(messages: list[dict[str, Any]]) -> tuple[tuple[Any, Any], ...] | None:
-    """The assistant's calls as ``(name, argument text)`` pairs, what its evaluation depends on.
+CallsKey = tuple[tuple[Any, Any], ...]
+"""The assistant's calls as ``(name, argument text)`` pairs: what a scenario run's evaluation depends on."""
 
-    None when a call is not in the usual shape (arguments already a dict, a malformed call):
-    such a run is evaluated on its own, never shared.
+
+def transcript_facts(messages: list[dict[str, Any]]) -> tuple[CallsKey | None, str | None, str | None]:
+    """What a scenario run's table reads from its transcript, in one pass: ``(calls, text, audio_key)``.
+
+    ``calls``: the assistant's calls as ``(name, argument text)`` pairs, what its evaluation depends on;
+    None when a call is not in the usual shape (arguments already a dict, a malformed call): such a run
+    is evaluated on its own, never shared. ``text``: the agent's last text reply (None when it gave
+    none). ``audio_key``: the first clip a user message names (voice scenarios), else None.
     """
-    key = []
+    calls: list[tuple[Any, Any]] | None = []
+    text = audio_key = None
     for message in messages:
-        if "tool_calls" not in message or message.get("role") != "assistant":
-            continue
-        for call in message["tool_calls"] or ():
-            function = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(function, dict):
-                return None
-            arguments = function.get("arguments")
-            name = function.get("name", "")
-            if not (arguments is None or type(arguments) is str) or type(name) is not str:
-                return None
-            key.append((name, arguments))
-    return tuple(key)
+        role = message.get("role")
+        if role == "assistant":
+            content = message.get("content")
+            if isinstance(content, str) and content:
+                text = content
+            if calls is not None and "tool_calls" in message:
+                try:
+                    for call in message["tool_calls"] or ():
+                        function = call.get("function") if isinstance(call, dict) else None
+                        if not isinstance(function, dict):
+                            calls = None
+                            break
+                        arguments = function.get("arguments")
+                        name = function.get("name", "")
+                        if not (arguments is None or type(arguments) is str) or type(name) is not str:
+                            calls = None
+                            break
+                        calls.append((name, arguments))
+                except TypeError:  # calls that are no list: evaluated on their own (which says what is wrong)
+                    calls = None
+        elif role == "user" and audio_key is None and "audio_key" in message and message["audio_key"]:
+            audio_key = str(message["audio_key"])
+    return (None if calls is None else tuple(calls)), text, audio_key
+
+
+def _evaluation(run: Any, calls: CallsKey | None) -> EvalResult:
+    """A scenario run's :attr:`~ScenarioResult.eval_result`, given its transcript's calls (:func:`transcript_facts`).
+
+    A function of the run, not a method: the rows of a loaded JSON-lines batch answer the properties without a run
+    object (:mod:`russo_nb.scenario.row_runs`).
+    """
+    key = None
+    if calls is not None:
+        key = (calls, tuple(map(id, run.expected_calls)), run.status == "passed", run.reasoning or "")
+        hit = _EVALS.get(key)
+        if hit is not None:
+            return hit
+    from ..model.evaluators import ExactEvaluator
+
+    actual = run.tool_calls
+    matches = ExactEvaluator(ignore_extra_calls=True).evaluate(run.expected_calls, actual).matches
+    evaluation = construct_fast(
+        EvalResult,
+        {
+            "passed": run.status == "passed",
+            "expected": list(run.expected_calls),  # keeps the expected calls alive: their ids stay theirs
+            "actual": actual,
+            "matches": matches,
+            "details": run.reasoning or "",
+        },
+    )
+    if key is not None:
+        if len(_EVALS) >= _EVALS_KEPT:
+            _EVALS.clear()
+        _EVALS[key] = evaluation
+    return evaluation
 
 
 class ScenarioResult(BaseModel):
@@ -188,10 +240,7 @@ class ScenarioResult(BaseModel):
     @property
     def audio_key(self) -> str | None:
         """The first clip the agent heard (voice scenarios), else None."""
-        for message in self.messages:
-            if "audio_key" in message and message["audio_key"] and message.get("role") == "user":
-                return str(message["audio_key"])
-        return None
+        return transcript_facts(self.messages)[2]
 
     @property
     def effects(self) -> list[str]:
@@ -211,32 +260,44 @@ class ScenarioResult(BaseModel):
         argument text — status and reasoning) get one shared evaluation, as a prompt batch's runs
         share interned ones: a 10,000-run batch evaluates each distinct outcome once.
         """
-        calls = _calls_key(self.messages)
-        key = None
-        if calls is not None:
-            key = (calls, tuple(map(id, self.expected_calls)), self.status == "passed", self.reasoning or "")
-            hit = _EVALS.get(key)
-            if hit is not None:
-                return hit
-        from ..model.evaluators import ExactEvaluator
+        return _evaluation(self, transcript_facts(self.messages)[0])
 
-        actual = self.tool_calls
-        matches = ExactEvaluator(ignore_extra_calls=True).evaluate(self.expected_calls, actual).matches
-        evaluation = construct_fast(
-            EvalResult,
-            {
-                "passed": self.status == "passed",
-                "expected": list(self.expected_calls),  # keeps the expected calls alive: their ids stay theirs
-                "actual": actual,
-                "matches": matches,
-                "details": self.reasoning or "",
-            },
-        )
-        if key is not None:
-            if len(_EVALS) >= _EVALS_KEPT:
-                _EVALS.clear()
-            _EVALS[key] = evaluation
-        return evaluation
+    @classmethod
+    def table_fields(cls, runs: Sequence[ScenarioResult], names: Sequence[str]) -> dict[str, list[Any]]:
+        """Those of ``names`` that are properties of a scenario run (``prompt``, ``eval_result``, ``text`` ...), for
+        every run of ``runs`` (all of this class), as :func:`russo_nb.model.columns.table_codes` reads them.
+
+        What reading each property of each run gives, sooner: one pass over a run's transcript gives its
+        evaluation, last reply and clip key (:func:`transcript_facts`), equal names share one prompt id, and
+        every run answers the same empty effects list (one distinct cell, not one per run).
+        """
+        wanted = set(names)
+        out: dict[str, list[Any]] = {}
+        n = len(runs)
+        if "prompt" in wanted:
+            out["prompt"] = [run.name for run in runs]
+        if "prompt_id" in wanted:
+            ids: dict[str, str] = {}
+            out["prompt_id"] = [
+                ids[run.name] if run.name in ids else ids.setdefault(run.name, make_prompt_id(run.name)) for run in runs
+            ]
+        if "latency_s" in wanted:
+            out["latency_s"] = [run.agent_time for run in runs]
+        for name, value in (("synth_s", None), ("response", None), ("effects", [])):
+            if name in wanted:
+                out[name] = [value] * n
+        if "transcript" in wanted:
+            out["transcript"] = [run.messages for run in runs]
+        scanned = [name for name in ("eval_result", "text", "audio_key") if name in wanted]
+        if scanned:
+            facts = list(map(transcript_facts, [run.messages for run in runs]))
+            if "eval_result" in wanted:
+                out["eval_result"] = [_evaluation(run, fact[0]) for run, fact in zip(runs, facts)]
+            if "text" in wanted:
+                out["text"] = [fact[1] for fact in facts]
+            if "audio_key" in wanted:
+                out["audio_key"] = [fact[2] for fact in facts]
+        return out
 
     @property
     def match_rate(self) -> float:
@@ -246,11 +307,7 @@ class ScenarioResult(BaseModel):
     @property
     def text(self) -> str | None:
         """The agent's last text reply."""
-        for message in reversed(self.messages):
-            content = message.get("content")
-            if message.get("role") == "assistant" and isinstance(content, str) and content:
-                return content
-        return None
+        return transcript_facts(self.messages)[1]
 
     def phase_at(self, phase: str) -> float | None:
         """When the run entered ``phase`` (epoch seconds), or None if it never did."""
