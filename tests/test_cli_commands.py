@@ -364,13 +364,23 @@ def test_the_demo_suite_file_runs_from_the_command_line(tmp_path, russo_cli):
 
 
 def test_an_output_that_cannot_be_written_keeps_the_others_and_exits_2(tmp_path, monkeypatch, capsys):
+    """A place checked before the runs can still fail when written (here the agent itself blocks it)."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "blocked").write_text("a file, so no directory can be made here")
-    suite = str(SUITES / "text_regression.json")
-    code = main([suite, "--tag", "weather", "--report", "blocked/r.html", "--json", "ok.jsonl", "-q"])
+    (tmp_path / "blocking_agent.py").write_text(
+        "import pathlib\n"
+        "import russo_nb as russo\n"
+        "class Blocker:\n"
+        "    async def run(self, heard):\n"
+        "        pathlib.Path('blocked').write_text('a file, so no directory can be made here')\n"
+        "        return russo.AgentResponse(tool_calls=[russo.ToolCall(name='f', arguments={})])\n"
+    )
+    (tmp_path / "suite.yaml").write_text(
+        "pipeline: {synthesizer: null, agent: {class: blocking_agent.Blocker}}\ntests:\n  - {prompt: hi, expect: [f]}\n"
+    )
+    code = main(["suite.yaml", "--report", "blocked/r.html", "--json", "ok.jsonl", "-q"])
     captured = capsys.readouterr()
     assert code == 2
-    assert captured.err.startswith("russo: error: cannot write the report blocked/r.html: ")
+    assert captured.err == "russo: error: --report: cannot write 'blocked/r.html': 'blocked' is a file, not a folder\n"
     assert len(captured.err.strip().splitlines()) == 1
     assert load_batch(tmp_path / "ok.jsonl").total == 1  # the runs were still written ...
     assert "history: recorded batch" in captured.out  # ... and recorded

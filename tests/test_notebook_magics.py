@@ -162,6 +162,16 @@ def test_unknown_agent_lists_close_matches_and_agents(ip, ns, capsys):
     assert "Agents in your namespace: booker" in message
 
 
+def test_ipythons_own_open_is_never_suggested(ip, ns, capsys):
+    """Every IPython shell puts ``open`` in the namespace; "nope" is close to it, and no agent."""
+    assert "open" in ns
+    assert russo(ip, 'run "x" --agent nope --text') is None
+    message = one_error(capsys)
+    assert (
+        "no agent named 'nope'" in message and "open" not in message and "Agents in your namespace: booker" in message
+    )
+
+
 def test_object_that_is_not_an_agent(ip, ns, capsys):
     assert russo(ip, 'run "x" --agent not_an_agent --text') is None
     message = one_error(capsys)
@@ -454,3 +464,18 @@ def test_synthesizer_and_evaluator_names_are_checked_for_their_method(ip, ns, ca
     assert "a synthesizer has synthesize(text) -> Audio" in capsys.readouterr().err
     assert russo(ip, 'run "hi" --agent booker --text --evaluator booker') is None
     assert "an evaluator has evaluate(expected, actual) -> EvalResult" in capsys.readouterr().err
+
+
+def test_record_to_a_bad_history_store_is_refused_before_the_runs(ip, ns, tmp_path, capsys):
+    """The store is opened before any run: the batch is not computed and then lost with the error."""
+    from russo_nb.testing import ScriptedAgent
+
+    ns["counted"] = counted = ScriptedAgent({"hi": "f()"})
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    for place, reason in (("a_folder", "is a directory"), ("notes.txt", "is not a russo_nb history store")):
+        line = f'run "hi" --agent counted --text --expect "f()" --record --history {tmp_path / place} --quiet'
+        assert russo(ip, line) is None
+        assert reason in one_error(capsys)
+    assert counted.calls == []  # no run was made
+    ns.pop("counted")

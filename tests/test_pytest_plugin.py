@@ -505,3 +505,58 @@ def test_default_synthesizer_is_the_real_offline_voice(pytester):
     # a real pytest process: the recognizer's worker processes belong to it, not to this test run
     pytester.runpytest_subprocess(*QUIET).assert_outcomes(passed=1)
     assert len(list((pytester.path / ".russo_cache").glob("*.audio"))) == 1
+
+
+def test_bad_marker_values_are_refused_not_replaced(text_mode):
+    """``runs=0`` used to become one run and a marker without ``expect=`` passed every run: both now fail clearly."""
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import cli_agents
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=0)
+        def test_zero_runs(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA")
+        def test_no_expect(russo_result):
+            pass
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=None)
+        def test_expect_none(russo_result):
+            pass
+
+        @pytest.mark.russo_scenario(cli_agents.booking_scenario(), runs=0)
+        def test_zero_scenario_runs(russo_scenario_result):
+            pass
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines(  # each test's error section, in file order, with its one line
+        [
+            "*ERROR at setup of test_zero_runs*",
+            "russo: runs must be a whole number >= 1, got 0",
+            "*ERROR at setup of test_no_expect*",
+            "russo: @pytest.mark.russo needs expect=*",
+            "*ERROR at setup of test_expect_none*",
+            "russo: @pytest.mark.russo needs expect=*",
+            "*ERROR at setup of test_zero_scenario_runs*",
+            "russo: runs must be a whole number >= 1, got 0",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*russo: @pytest.mark.russo needs expect=[[]...[]], the tool calls the agent should*"])
+
+
+@pytest.mark.slow
+def test_an_unwritable_report_path_is_a_usage_error_before_any_test(text_mode, monkeypatch):
+    """A real ``python -m pytest`` process: ``--russo-report`` at a folder or under a file stops it at once."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS_DIR, os.environ.get("PYTHONPATH", "")]))
+    text_mode.makepyfile(ASYNC_TEST)
+    (text_mode.path / "a_file").write_text("not a folder")
+    (text_mode.path / "a_folder.html").mkdir()
+    for target, reason in (("a_file/r.html", "'a_file' is a file, not a folder"), ("a_folder.html", "is a folder")):
+        result = text_mode.runpytest_subprocess(*QUIET, "-p", "no:asyncio", "--russo-report", target)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines([f"*--russo-report: cannot write '{target}': *{reason}*"])
+        assert "passed" not in result.stdout.str()  # no test ran

@@ -251,3 +251,16 @@ def test_writer_killed_inside_its_transaction_leaves_none_of_its_rows(tmp_path):
     later = _batch({"a": [True]}, day=5)
     store.record(later)
     assert len(store) == 2 and store.load(later.metadata.batch_id) == later
+
+
+@pytest.mark.parametrize("text", ["\n", "x", "my notes\n"])
+def test_a_short_text_file_is_refused_not_turned_into_a_store(tmp_path, text):
+    """SQLite takes a 1-byte file for a new database and overwrites it; the store checks the header first."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text(text)
+    with pytest.raises(InvalidArgumentError, match=r"'.*notes\.txt' is not a russo_nb history store"):
+        HistoryStore(notes)
+    assert notes.read_text() == text
+    (tmp_path / "empty.sqlite").touch()  # an empty file is a new store, as before
+    HistoryStore(tmp_path / "empty.sqlite").record(_batch({"a": [True]}))
+    assert len(HistoryStore(tmp_path / "empty.sqlite").list()) == 1

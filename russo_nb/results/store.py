@@ -169,6 +169,21 @@ def _load_scenario_run(text: str, clips: dict[str, Any]) -> Any:
     return run
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _empty_or_sqlite(path: Path) -> bool:
+    """True when ``path`` is missing, empty or starts as a SQLite database does (what may become a store)."""
+    if not path.is_file():  # missing (a new store), or no regular file: sqlite's own error says so
+        return True
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(_SQLITE_MAGIC))
+    except OSError:
+        return True  # unreadable: sqlite's own error says so when the store is opened
+    return not head or head == _SQLITE_MAGIC
+
+
 class HistoryStore:
     """Batches recorded in a SQLite file (default ``.russo/history.sqlite``).
 
@@ -182,6 +197,11 @@ class HistoryStore:
         self.timeout = timeout
         if self.path.exists() and self.path.is_dir():
             raise InvalidArgumentError(f"history store path {str(self.path)!r} is a directory; give a file path")
+        if not _empty_or_sqlite(self.path):  # SQLite would take a 1-byte text file for a new database, and write
+            raise InvalidArgumentError(
+                f"{str(self.path)!r} is not a russo_nb history store (not a SQLite file); point HistoryStore at "
+                "another file"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             self._check_schema(conn)

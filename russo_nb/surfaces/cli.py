@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model.errors import RussoError
+from ..model.errors import InvalidArgumentError, RussoError, StoreBusyError
 from ..model.plain_text import terminal_safe
 from .arguments import (
     EXIT_USAGE,
@@ -167,6 +167,7 @@ def _run(argv: list[str]) -> int:
     from .config import load_suite, make_executor, start_suite
 
     suite = load_suite(path)
+    _check_outputs(args, ["", "-scenarios"] if suite.scenarios and suite.tests else [""])
     _importable(Path.cwd(), Path(path).resolve().parent)
     executor = None
     if args.dask is not None:
@@ -380,18 +381,46 @@ def _write_outputs(args: argparse.Namespace, outcome: Any) -> list[str]:
         steps: list[tuple[str, str, Any]] = []
         if args.report:
             target = _suffixed(args.report, suffix)
-            steps.append(("report", f"cannot write the report {target}", partial(write_report, batch, target)))
+            steps.append(("report", "--report", partial(write_report, batch, target)))
         if args.json:
             target = _suffixed(args.json, suffix)
-            steps.append(("runs", f"cannot write the runs to {target}", partial(export, batch, target)))
+            steps.append(("runs", "--json", partial(export, batch, target)))
         if args.history:
             steps.append(("history", "cannot record the batch", partial(_record, args, outcome.name, batch)))
         for label, failure, write in steps:
             try:
                 _say(f"{label}: {write()}")
-            except (OSError, RussoError) as exc:
+            except (OSError, RussoError) as exc:  # the writers' errors name the path and why
                 problems.append(f"{failure}: {exc}")
     return problems
+
+
+def _check_outputs(args: argparse.Namespace, suffixes: list[str]) -> None:
+    """Refuse, before any run, a ``--report`` / ``--json`` / history path no file could be written to.
+
+    Found only after the runs, such a path would cost the batch (with ``--no-history``, all of it).
+    """
+    from ..results.report.files import check_writable
+    from ..results.store import DEFAULT_PATH, HistoryStore
+
+    for flag, path in (("--report", args.report), ("--json", args.json)):
+        for suffix in suffixes if path else []:
+            try:
+                check_writable(_suffixed(path, suffix))
+            except RussoError as exc:
+                raise InvalidArgumentError(f"{flag}: {exc}") from None
+    if args.history:
+        store = Path(args.history_db or DEFAULT_PATH)
+        flag = "--history-db" if args.history_db else "the history store (--history-db PATH, or --no-history)"
+        try:
+            if os.path.lexists(store):
+                HistoryStore(store)  # a folder, another program's database or a text file: said now
+            else:
+                check_writable(store)
+        except StoreBusyError:
+            pass  # in use now, perhaps free once the runs end: recording waits then
+        except RussoError as exc:
+            raise InvalidArgumentError(f"{flag}: {exc}") from None
 
 
 def _record(args: argparse.Namespace, suite: str, batch: Any) -> str:
@@ -421,9 +450,12 @@ def _report(argv: list[str]) -> int:
     if not source.exists():
         parser.error(f"no such file: {source}")
     from ..results.report import load_batch, write_report
+    from ..results.report.files import check_writable
 
+    output = Path(args.output) if args.output else source.with_suffix(".html")
+    check_writable(output)
     result = load_batch(source)
-    written = write_report(result, args.output or source.with_suffix(".html"))
+    written = write_report(result, output)
     _say(f"report: {written}")
     return EXIT_OK
 

@@ -144,8 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         from ..execution.pipeline import build_effects
+        from ..results.report.files import check_writable
         from ..voice.audio.effects import Noise
 
+        if args.report:  # now, not after the runs
+            check_writable(args.report)
         effects = build_effects(args.effects)
         if args.snr is not None:
             effects.append(Noise(snr_db=args.snr))
@@ -160,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **engine_values(args),
         )
     except RussoError as exc:
-        print(f"russo demo: {exc}", file=sys.stderr)
+        print(f"russo demo: {terminal_safe(exc)}", file=sys.stderr)
         return 2
     if printer is not None:
         printer.close()
@@ -178,14 +181,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
         f"over {len(result.prompts)} prompts x {result.metadata.runs_per_prompt} runs; {mode}; {effects_text}"
     )
+    code = 0
     if args.report:
         from ..results.report import write_report
 
-        print(f"report: {write_report(result, args.report)}")
+        try:
+            print(f"report: {write_report(result, args.report)}")
+        except (OSError, RussoError) as exc:  # the runs are printed above; say what went wrong in one line
+            print(f"russo demo: cannot write the report: {terminal_safe(exc)}", file=sys.stderr)
+            code = 2
     if result.metadata.params.get("interrupted"):
         print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
         return 130
-    return 0
+    return code
 
 
 if __name__ == "__main__":

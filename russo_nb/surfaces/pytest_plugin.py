@@ -40,6 +40,8 @@ SCENARIO_MARKER_KEYS = ("scenario", "scenarios", "runs", "agent", *OPTION_NAMES)
 _RUSSO_USAGE = {
     "missing": "the russo_result fixture needs @pytest.mark.russo(prompt=..., expect=...) on the test",
     "one_of": "@pytest.mark.russo needs exactly one of prompt= (a string) or prompts= (a list of strings)",
+    "expect": "@pytest.mark.russo needs expect=[...], the tool calls the agent should make, e.g. "
+    "expect=[\"book_flight(to_city='LA')\"]; without it every run would pass",
 }
 _SCENARIO_USAGE = {
     "missing": "the russo_scenario_result fixture needs @pytest.mark.russo_scenario(my_scenario, runs=...)",
@@ -102,6 +104,15 @@ def pytest_configure(config: pytest.Config) -> None:
     runs = config.getoption("russo_runs")
     if runs is not None and runs < 1:
         raise pytest.UsageError(f"--russo-runs must be a whole number >= 1, got {runs}")
+    report = config.getoption("russo_report")
+    if report:  # now, not after every test has run
+        from ..model.errors import RussoError
+        from ..results.report.files import check_writable
+
+        try:
+            check_writable(report)
+        except RussoError as exc:
+            raise pytest.UsageError(f"--russo-report: {exc}") from None
     config.stash[_RECORDS] = []
 
 
@@ -168,6 +179,8 @@ def _marker_kwargs(
         _fail(f"@pytest.mark.{name} got unknown argument(s) {', '.join(unknown)}; it takes {', '.join(allowed)}")
     if (allowed[0] in kwargs) == (allowed[1] in kwargs):
         _fail(usage["one_of"])
+    if "expect" in usage and kwargs.get("expect") is None:
+        _fail(usage["expect"])
     return kwargs
 
 
@@ -216,6 +229,12 @@ def _setting(kwargs: dict[str, Any], key: str, config: pytest.Config, option: st
     return config.getoption(option) if option else None
 
 
+def _runs(kwargs: dict[str, Any], config: pytest.Config) -> Any:
+    """The marker's ``runs=``, else ``--russo-runs``, else 1; a bad value (0, "3") is left for the engine to refuse."""
+    runs = _setting(kwargs, "runs", config, "russo_runs")
+    return 1 if runs is None else runs
+
+
 def _engine(kwargs: dict[str, Any], config: pytest.Config) -> dict[str, Any]:
     """The engine options of one test: the marker's keys, else the ``--russo-*`` options (None: not given)."""
     return {
@@ -233,7 +252,7 @@ def russo_result(request: pytest.FixtureRequest) -> Any:
     kwargs = _marker_kwargs(request, "russo", MARKER_KEYS, _RUSSO_USAGE)
     config = request.config
     prompts = kwargs.get("prompt", kwargs.get("prompts"))
-    runs = _setting(kwargs, "runs", config, "russo_runs") or 1
+    runs = _runs(kwargs, config)
     try:
         synthesizer = _cached(config, _component(request, kwargs, "synthesizer"))
         agent = _component(request, kwargs, "agent")
@@ -284,7 +303,7 @@ def russo_scenario_result(request: pytest.FixtureRequest) -> Any:
         scenarios = [_with_agent_under_test(item, request, kwargs) for item in given]
         handle = scenario_mod.start_scenarios(
             scenarios,
-            _setting(kwargs, "runs", config, "russo_runs") or 1,
+            _runs(kwargs, config),
             name=request.node.nodeid,
             **_engine(kwargs, config),
         )

@@ -36,7 +36,15 @@ from ...model.types import (
 )
 from ..analysis.frames import TextFix
 from .csv_text import csv_pieces
-from .files import MAX_CLIP_BYTES, MAX_INDEX_BYTES, atomic_file, atomic_path, read_limited, unsafe_member
+from .files import (
+    MAX_CLIP_BYTES,
+    MAX_INDEX_BYTES,
+    atomic_file,
+    atomic_path,
+    check_writable,
+    read_limited,
+    unsafe_member,
+)
 from .jsonl import FORMAT_VERSION, read_jsonl, write_jsonl
 from .parquet_table import write_parquet_parts
 from .stored_table import stored_file_parts
@@ -160,7 +168,7 @@ def export(result: Any, path: str | Path, include_audio: bool = False) -> Path:
     suffix = _suffix(target)
     if suffix not in SUFFIXES:
         raise InvalidArgumentError(f"cannot export to {str(target)!r}: the suffix must be one of {', '.join(SUFFIXES)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(target)  # a folder or an unwritable place: one line now, before the table is built
     if suffix == ".html":
         from .html import write_report
 

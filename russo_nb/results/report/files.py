@@ -24,6 +24,7 @@ __all__ = [
     "MAX_INDEX_BYTES",
     "atomic_file",
     "check_regular",
+    "check_writable",
     "read_bytes",
     "read_limited",
     "unsafe_member",
@@ -57,17 +58,65 @@ def atomic_file(target: Path, mode: str = "wb") -> Iterator[IO]:
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target`` for writers that want a path (pandas, pyarrow); renamed on success."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
     os.close(handle)
     try:
         yield Path(temp)
         os.chmod(temp, _new_file_mode())
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:  # a folder at the target: say so, not the temporary file's name
+            raise _unwritable(target, exc) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+def check_writable(target: str | Path) -> None:
+    """Refuse ``target`` now, before anything is computed or written, when no file could be written there.
+
+    A folder at the path, a file where one of its folders should be, or a folder that takes no new
+    file (permissions, a read-only file system) is one :class:`InvalidArgumentError` line saying which;
+    folders that do not exist yet are fine (writing creates them). The check creates and removes one
+    temporary file in the nearest folder that exists, the only test a read-only mount or root's
+    ``access()`` cannot fool.
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise _unwritable(target, IsADirectoryError())
+    folder = _nearest_existing(target.parent)
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
+    os.close(handle)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder`` or the closest of its parents that exists (as a file or a folder)."""
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _unwritable(target: Path, exc: OSError) -> InvalidArgumentError:
+    """Why no file can be written at ``target``, in the user's terms (never a temporary file's name)."""
+    if target.is_dir():
+        reason = "it is a folder; give the path of a file (e.g. inside it)"
+    else:
+        folder = _nearest_existing(target.parent)
+        if not folder.is_dir():
+            reason = f"{str(folder)!r} is a file, not a folder"
+        else:
+            reason = f"cannot create a file in {str(folder)!r} ({exc.strerror or type(exc).__name__})"
+    return InvalidArgumentError(f"cannot write {str(target)!r}: {reason}")
 
 
 MAX_FILE_BYTES = 1 << 30

@@ -170,6 +170,7 @@ class RussoMagics(Magics):
         from ...execution.sync import run_sync
 
         quiet = bool(command.get("quiet", False))
+        store = self._history_store(command) if command.get("record", False) else None  # a bad path: said now
         progress = handle.progress
         link = handle.executor.connect()  # a cluster's dashboard, shown beside the bar
         display = ProgressDisplay(progress.total, label, mode="none" if quiet else "auto", link=link).show()
@@ -196,16 +197,21 @@ class RussoMagics(Magics):
             self.ns[target] = result
             self._jobs[target] = (handle, result)
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
-        if command.get("record", False):
-            self._record(batch, command)
+        if store is not None:
+            try:
+                batch_id = store.record(batch, suite=command.get("name"))
+            except RussoError as exc:  # the result is still the cell's value (and --as): only the record is missing
+                report_error(f"the batch was not recorded: {exc}")
+            else:
+                print(f"recorded batch {batch_id} in {store.path}")
         return result
 
-    def _record(self, batch: Any, command: Command) -> None:
+    @staticmethod
+    def _history_store(command: Command) -> Any:
+        """The history store ``--history`` names (or the default), opened: a folder or another file is refused."""
         from ...results.store import HistoryStore
 
-        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
-        batch_id = store.record(batch, suite=command.get("name"))
-        print(f"recorded batch {batch_id} in {getattr(store, 'path', 'the history store')}")
+        return HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
 
     def _agent(self, name: str | None, *, required: bool) -> Any:
         if name is None:
@@ -461,9 +467,7 @@ class RussoMagics(Magics):
         print(f"wrote {written} ({size / 1024:.1f} KiB)")
 
     def _cmd_history(self, command: Command) -> Any:
-        from ...results.store import HistoryStore
-
-        store = HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        store = self._history_store(command)
         if command.positionals:
             action = command.positionals[0]
             if action != "open":

@@ -33,7 +33,7 @@ def looks_like_agent(obj: Any) -> bool:
 
 
 def _public(namespace: Mapping[str, Any]) -> list[str]:
-    hidden = {"In", "Out", "exit", "quit", "get_ipython"}
+    hidden = {"In", "Out", "exit", "quit", "get_ipython", "open"}  # what IPython itself puts there
     return [name for name in namespace if not name.startswith("_") and name not in hidden]
 
 
