@@ -100,6 +100,12 @@ def test_json_suite_and_file_stem_as_name(tmp_path):
         ("tests:\n  - {prompts: [], expect: [x]}\n", "tests[0]", "'prompts' is empty"),
         ("tests:\n  - {prompts: [a], expect: {b: [x]}}\n", "tests[0].expect", "'b' is not one of the test's prompts"),
         ("name: nothing\n", "(top level)", "no 'tests'"),
+        (  # YAML 1.1 reads an unquoted no / off / yes / on as a boolean: "got False" alone would puzzle
+            "name: no\ntests:\n  - {prompt: a, expect: [x]}\n",
+            "name",
+            "(got False: YAML reads an unquoted yes / no / on / off / true / false as true or false; quote the value)",
+        ),
+        ("tests:\n  - {prompts: [a, On], expect: [x]}\n", "tests[0].prompts[1]", "(got True: YAML reads an unquoted"),
     ],
 )
 def test_validation_errors_name_file_place_and_expectation(tmp_path, body, place, expected):

@@ -11,7 +11,8 @@ import pytest
 # nested run, and C extensions (numpy, espeak, pocketsphinx) cannot be loaded twice in one process.
 import russo_nb.adapters
 import russo_nb.audio
-import russo_nb.report  # noqa: F401
+import russo_nb.report
+import russo_nb.scenario  # noqa: F401
 
 pytest_plugins = ["pytester"]
 
@@ -249,7 +250,7 @@ def test_terminal_summary_shows_pass_rates_and_flaky_prompts(text_mode):
             "test_terminal_summary_shows_pass_rates_and_flaky_prompts.py::test_flaky   6/8 passed (75%)",
             "    flaky: 'maybe a flight from NYC to LA' 2/4 passed",
             "test_terminal_summary_shows_pass_rates_and_flaky_prompts.py::test_steady  2/2 passed (100%)",
-            "russo: 2 tests, 8/10 runs passed (80.0%)",
+            "russo: 2 tests, 8/10 finished runs passed (80.0%)",
         ]
     )
     assert "test_plain" not in result.stdout.str().split("= russo =")[1]
@@ -533,6 +534,7 @@ def test_bad_marker_values_are_refused_not_replaced(text_mode):
     )
     result = run(text_mode)
     result.assert_outcomes(errors=4)
+    assert "During handling" not in result.stdout.str()  # each message once, not again as the context
     result.stdout.fnmatch_lines(  # each test's error section, in file order, with its one line
         [
             "*ERROR at setup of test_zero_runs*",
@@ -560,3 +562,42 @@ def test_an_unwritable_report_path_is_a_usage_error_before_any_test(text_mode, m
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"*--russo-report: cannot write '{target}': *{reason}*"])
         assert "passed" not in result.stdout.str()  # no test ran
+
+
+def test_the_session_line_counts_finished_runs_as_each_test_line_does(pytester):
+    """A Ctrl-C inside a run cancels the rest; the total line used to score them as failures (2/6, 33.3%)."""
+    pytester.makepyfile(
+        """
+        import pytest
+        import russo_nb as russo
+
+        calls = []
+
+        @pytest.fixture
+        def russo_agent():
+            @russo.agent
+            async def interrupted_on_the_third_call(heard):
+                calls.append(heard)
+                if len(calls) == 3:
+                    raise KeyboardInterrupt
+                return russo.AgentResponse(tool_calls=[russo.ToolCall(name="f", arguments={})])
+
+            return interrupted_on_the_third_call
+
+        @pytest.fixture
+        def russo_synthesizer():
+            return None
+
+        @pytest.mark.russo(prompt="hi", expect=["f()"], runs=6, max_concurrency=1)
+        def test_stopped(russo_result):
+            assert russo_result.status_counts == {"passed": 2, "cancelled": 4}
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_stopped  2/2 passed (100%, 4 cancelled)",
+            "russo: 1 test, 2/2 finished runs passed (100.0%); 4 cancelled runs not counted",
+        ]
+    )

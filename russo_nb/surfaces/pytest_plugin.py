@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -153,8 +154,11 @@ def russo_evaluator() -> Any:
 # -- the russo marker -----------------------------------------------------------------------
 
 
-def _fail(message: str) -> Any:
-    pytest.fail(f"russo: {message}", pytrace=False)
+def _fail(message: str) -> NoReturn:
+    """Fail the test with ``russo: message``, one line: an error being handled is not shown again above it."""
+    failure = pytest.fail.Exception(f"russo: {message}", pytrace=False)
+    failure.__suppress_context__ = True  # "During handling of the above exception ..." repeated the message
+    raise failure
 
 
 def _marker_kwargs(
@@ -418,6 +422,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     from ..model.plain_text import terminal_safe
+    from ..model.thresholds import format_rate
     from ..results.progress_text import flaky_lines, pass_line
 
     records = config.stash.get(_RECORDS, [])
@@ -425,15 +430,18 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     terminalreporter.section("russo")
     width = max(len(nodeid) for nodeid, _ in records)
-    total = passed = 0
+    finished = passed = cancelled = 0
     for nodeid, result in records:
         terminalreporter.write_line(pass_line(nodeid.ljust(width), result))
         for line in flaky_lines(result):  # prompt and scenario batches alike (the view's per-prompt rows)
             terminalreporter.write_line(line)
-        total += result.total
+        finished += result.finished_count  # as each test's line: cancelled runs are counted, never scored
         passed += result.passed_count
-    rate = passed / total if total else 1.0
-    terminalreporter.write_line(f"russo: {len(records)} tests, {passed}/{total} runs passed ({rate:.1%})")
+        cancelled += result.cancelled_count
+    rate = format_rate(passed / finished if finished else math.nan)
+    tests = f"{len(records)} test{'' if len(records) == 1 else 's'}"
+    tail = f"; {cancelled} cancelled runs not counted" if cancelled else ""
+    terminalreporter.write_line(f"russo: {tests}, {passed}/{finished} finished runs passed ({rate}){tail}")
     outcome = config.stash.get(_REPORT_OUTCOME, {})
     if "path" in outcome:
         terminalreporter.write_line(f"russo report: {outcome['path']}")

@@ -22,6 +22,7 @@ __all__ = ["describe_error", "format_location", "load_suite", "parse_suite"]
 
 _CALL_EXAMPLE = "\"book_flight(to_city='LA')\" or {name: book_flight, arguments: {to_city: LA}}"
 _COMPONENT_SLOTS = ("synthesizer", "agent", "evaluator")
+_YAML_BOOL = "YAML reads an unquoted yes / no / on / off / true / false as true or false; quote the value"
 
 
 # -- locations and messages ---------------------------------------------------------------
@@ -56,7 +57,10 @@ def describe_error(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         message = "required key is missing"
     elif "input" in error and kind not in ("value_error", "assertion_error"):
-        message += f" (got {short_repr(error['input'])})"
+        got = error["input"]
+        yaml_bool = isinstance(got, bool) and kind == "string_type"
+        tail = f": {_YAML_BOOL}" if yaml_bool else ""
+        message += f" (got {short_repr(got)}{tail})"
     return f"{format_location(loc)}: {message}"
 
 
