@@ -156,3 +156,20 @@ def test_a_hostile_scenario_batch_is_written_as_pandas_writes_its_table(tmp_path
     written = export(batch, tmp_path / "runs.parquet")
     pq.write_table(pa.Table.from_pandas(table_frame(batch), preserve_index=False), tmp_path / "pandas.parquet")
     assert pq.read_table(written).equals(pq.read_table(tmp_path / "pandas.parquet"))
+
+
+def test_conditions_equal_in_python_are_written_apart(tmp_path) -> None:
+    """``True == 1 == 1.0`` and ``0.0 == -0.0``, yet each run's conditions cell is its own JSON (written once per
+    distinct dict, never from an equal one's)."""
+    from analysis_helpers import make_run
+
+    from russo_nb.report import export, load_batch
+    from russo_nb.types import BatchResult
+
+    values = [True, 1, 1.0, -0.0, 0.0, 0.0, math.nan]
+    runs = [make_run("p", index, True) for index in range(len(values))]
+    for run, value in zip(runs, values):
+        run.conditions = {"x": value}
+    loaded = load_batch(export(BatchResult(runs=runs), tmp_path / "runs.csv"))
+    assert _same([run.conditions["x"] for run in loaded.runs], values)
+    assert [type(run.conditions["x"]) for run in loaded.runs] == list(map(type, values))

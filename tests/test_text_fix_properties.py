@@ -116,6 +116,16 @@ def test_arrow_quoting_is_the_per_cell_quoting(cells) -> None:
 
 
 @FAST
+@given(cells=_columns(surrogates=False, none=False), mark=st.sampled_from([*',"\r\n']), skip=st.integers(0, 2))
+def test_a_column_whose_every_cell_is_quoted_is_quoted_per_cell(cells, mark, skip) -> None:
+    """Every cell quoted (a JSON column: Arrow's CSV writer quotes it whole), also from an array's slice."""
+    column = pa.array([mark + cell for cell in cells], type=pa.large_string())
+    sliced = column.slice(min(skip, len(column) - 1))
+    quoted = _quoted_texts(sliced).to_pylist()
+    assert quoted == [_quoted(cell) for cell in sliced.to_pylist()]
+
+
+@FAST
 @given(cells=_columns(surrogates=False, none=False).filter(lambda cells: len(cells) >= 2))
 def test_the_per_cell_quoting_is_the_csv_modules(cells) -> None:
     out = io.StringIO()

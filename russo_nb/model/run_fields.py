@@ -206,12 +206,23 @@ def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
 _CONDITIONS_JSON: dict[tuple[Any, ...], str] = {}
 
 
+def _conditions_key(conditions: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable key equal for two conditions dicts only when they are written the same: names, values and the
+    values' types (``True``, ``1`` and ``1.0`` are equal in Python, not in JSON), and ``0.0`` apart from ``-0.0``.
+    TypeError for an unhashable value."""
+    values = conditions.values()
+    kinds = tuple(map(type, values))
+    if float in kinds and 0.0 in values:  # equal to -0.0, yet written apart
+        return tuple(conditions.items()), kinds, tuple(map(repr, values))
+    return tuple(conditions.items()), kinds
+
+
 def _conditions_json(conditions: dict[str, Any] | None) -> str:
     """The run's conditions as a JSON object (NaN kept), '' when it has none; equal dicts are written once."""
     if not conditions:
         return ""
     try:
-        key = tuple(conditions.items())
+        key = _conditions_key(conditions)
         text = _CONDITIONS_JSON.get(key)
     except TypeError:  # an unhashable value: written as it is
         return dumps_safe(conditions)

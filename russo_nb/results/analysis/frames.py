@@ -231,7 +231,9 @@ def run_table_parts(
     kind = batch_kind(result)
     specs = frame_columns(kind, files=files)
     conditions = RunColumn("\0conditions", column("conditions").get, "json", "")  # the dicts, read with the rest
-    cells = table_codes(runs, [*specs, conditions], getattr(result, "metadata", None))
+    scores = RunColumn("\0scores", field("scores"), "json", "")  # a scenario table's score_<name> columns
+    extra = [conditions, scores] if any(spec.name == "score" for spec in specs) else [conditions]
+    cells = table_codes(runs, [*specs, *extra], getattr(result, "metadata", None))
     parts: dict[str, tuple[np.ndarray | None, Any]] = {}
     for spec in specs:
         codes, values = cells[spec.name]
@@ -242,15 +244,17 @@ def run_table_parts(
         else:
             parts[spec.name] = (codes, typed_column(spec, values))
         if spec.name == "score":
-            parts.update(_score_columns(runs))
+            parts.update(_score_columns(cells[scores.name]))
     parts.update(_condition_parts(runs, text, cells[conditions.name]))
     return parts
 
 
-def _score_columns(runs: Any) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+def _score_columns(coded: tuple[Any, list[Any]]) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
     """``score_<name>`` per scorer of scenario runs (first-seen order) as ``(codes, typed)``, NaN where a run has
-    no such score."""
-    codes, scores = table_codes(runs, [RunColumn("scores", field("scores"), "json", "")])["scores"]
+    no such score; ``coded``: the runs' ``scores`` dicts as :func:`russo_nb.model.columns.table_codes` gives them."""
+    codes, scores = coded
+    if codes is None:
+        codes, scores = _distinct(scores)
     names = list(dict.fromkeys(name for each in scores for name in each))
     out = {}
     for name in names:
