@@ -384,3 +384,12 @@ def test_an_output_that_cannot_be_written_keeps_the_others_and_exits_2(tmp_path,
     assert len(captured.err.strip().splitlines()) == 1
     assert load_batch(tmp_path / "ok.jsonl").total == 1  # the runs were still written ...
     assert "history: recorded batch" in captured.out  # ... and recorded
+
+
+def test_history_reads_the_store_run_wrote_under_the_same_flag(tmp_path, monkeypatch, capsys):
+    """``russo run --history-db X`` then ``russo history --history-db X`` (was: unrecognized arguments)."""
+    monkeypatch.chdir(tmp_path)
+    assert main([str(SUITES / "text_regression.json"), "--tag", "weather", "-q", "--history-db", "h.sqlite"]) == 0
+    capsys.readouterr()
+    assert main(["history", "--history-db", "h.sqlite"]) == 0
+    assert "text_regression" in capsys.readouterr().out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -426,3 +428,23 @@ def test_the_demo_suite_file_loads(tmp_path):
     # the demo module reads the same file through load_suite
     again = build_pipeline(demo_suite(), cache=False)
     assert type(again.synthesizer).__name__ == "EspeakSynthesizer"
+
+
+def test_an_oversized_suite_file_is_refused_before_it_is_read(tmp_path):
+    """A 3 GB sparse file used to be read whole (21 s, 6 GB of memory) before YAML complained about it."""
+    from russo_nb.surfaces.config.loading import MAX_SUITE_BYTES
+
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as out:
+        out.truncate(MAX_SUITE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(SuiteFileError, match=rf"^{re.escape(str(huge))}: .* is {MAX_SUITE_BYTES + 1:,} bytes; russo"):
+        load_suite(huge)
+
+
+@pytest.mark.slow
+def test_a_fifo_given_as_the_suite_file_is_one_line_not_a_hang(tmp_path, russo_cli):
+    os.mkfifo(tmp_path / "suite.yaml")  # nothing ever writes to it: reading it would wait forever
+    done = russo_cli("run", "suite.yaml", "--no-history", cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("russo: error: suite.yaml: ") and "not a regular file" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
 from foundation_helpers import ToneSynthesizer
 
 import russo_nb as russo
+from russo_nb.errors import InvalidArgumentError
 
 
 def test_cached_synthesizer_hits_after_the_first_call(tmp_path):
@@ -65,3 +67,19 @@ def test_clear_removes_everything(tmp_path):
     for i in range(3):
         cache.put(cache.cache_key(f"p{i}"), russo.Audio(data=b"\x00\x00" * 10))
     assert len(cache) == 3 and cache.clear() == 3 and len(cache) == 0
+
+
+def test_a_file_given_as_the_cache_folder_is_refused_up_front(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(InvalidArgumentError, match=r"audio cache folder '.*a_file' is a file, not a folder"):
+        russo.AudioCache(tmp_path / "a_file")
+
+
+def test_a_cache_that_takes_no_file_loses_no_clip(tmp_path, caplog):
+    """A read-only cache folder used to turn every run into an error; the clip is made, so it is returned."""
+    inner = ToneSynthesizer()
+    cached = russo.CachedSynthesizer(inner, cache=russo.AudioCache("/proc/self/russo_cache"))  # takes no new file
+    with caplog.at_level(logging.WARNING, logger="russo_nb.cache"):
+        clips = [asyncio.run(cached.synthesize(text)) for text in ("a", "b")]
+    assert all(clip.duration_s > 0 for clip in clips) and inner.calls == ["a", "b"]
+    assert caplog.text.count("cannot be written") == 1  # said once

@@ -601,3 +601,13 @@ def test_the_session_line_counts_finished_runs_as_each_test_line_does(pytester):
             "russo: 1 test, 2/2 finished runs passed (100.0%); 4 cancelled runs not counted",
         ]
     )
+
+
+def test_a_file_given_as_the_cache_folder_is_a_usage_error(text_mode):
+    """It used to make every run an error (and the test could still pass); with --russo-clear-cache, INTERNALERROR."""
+    text_mode.makepyfile("def test_nothing():\n    pass\n")
+    (text_mode.path / "a_file").write_text("not a folder")
+    for extra in ([], ["--russo-clear-cache"]):
+        result = run(text_mode, "--russo-cache-dir", "a_file", *extra)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*--russo-cache-dir: audio cache folder 'a_file' is a file, not a folder*"])

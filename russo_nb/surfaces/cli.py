@@ -462,7 +462,9 @@ def _report(argv: list[str]) -> int:
 
 def _history(argv: list[str]) -> int:
     parser = CommandParser(prog="russo history", description="List the batches recorded in the history store.")
-    parser.add_argument("--db", metavar="PATH", help="history store file (default .russo/history.sqlite)")
+    parser.add_argument(  # --history-db: the name `russo run` gives the same file
+        "--db", "--history-db", dest="db", metavar="PATH", help="history store file (default .russo/history.sqlite)"
+    )
     parser.add_argument("--limit", type=positive_int, default=20, metavar="N", help="newest N batches (default 20)")
     args = parser.parse_args(argv)
     from ..results.store import HistoryStore

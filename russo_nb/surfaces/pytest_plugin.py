@@ -114,6 +114,14 @@ def pytest_configure(config: pytest.Config) -> None:
             check_writable(report)
         except RussoError as exc:
             raise pytest.UsageError(f"--russo-report: {exc}") from None
+    if config.getoption("russo_cache_dir") or config.getoption("russo_clear_cache"):  # only when russo is asked
+        from ..model.errors import RussoError
+        from ..voice.cache import AudioCache
+
+        try:
+            AudioCache(_cache_dir(config))  # a file given as the folder: a usage error now, not every run's error
+        except RussoError as exc:
+            raise pytest.UsageError(f"--russo-cache-dir: {exc}") from None
     config.stash[_RECORDS] = []
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..model.errors import InvalidArgumentError
 from ..model.protocols import check_synthesizer
 from ..model.types import Audio
 
@@ -40,6 +41,11 @@ class AudioCache:
 
     def __init__(self, cache_dir: str | Path = DEFAULT_CACHE_DIR) -> None:
         self.cache_dir = Path(cache_dir)
+        if self.cache_dir.exists() and not self.cache_dir.is_dir():
+            raise InvalidArgumentError(
+                f"audio cache folder {str(self.cache_dir)!r} is a file, not a folder; give a folder "
+                "(or switch the cache off)"
+            )
 
     def cache_key(self, prompt: str, **extra: Any) -> str:
         """A stable key from the prompt and settings (voice, rate, ...): a change invalidates it."""
@@ -134,6 +140,7 @@ class CachedSynthesizer:
         self.cache_key_extra = dict(cache_key_extra or {})
         self.hits = 0
         self.misses = 0
+        self._unwritable = False  # said once, then synthesis goes on without the cache
 
     @property
     def name(self) -> str:
@@ -160,5 +167,10 @@ class CachedSynthesizer:
             return cached
         self.misses += 1
         audio = await self.inner.synthesize(text)
-        self.cache.put(key, audio, prompt=text)
+        try:
+            self.cache.put(key, audio, prompt=text)
+        except OSError as exc:  # the clip is made: a cache that takes no file (read-only, full) must not lose it
+            if not self._unwritable:
+                self._unwritable = True
+                logger.warning("audio cache %s cannot be written (%s); clips are not cached", self.cache.cache_dir, exc)
         return audio

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ...model.errors import ExpectationError, SuiteFileError
+from ...model.errors import ExpectationError, RussoError, SuiteFileError
 from ...model.expectations import normalize_expectations
 from ...model.plain_text import short_repr
 from .models import Suite, TestSpec, allowed_keys
@@ -212,14 +212,23 @@ def parse_suite(data: Any, source: str | Path = "<suite>") -> Suite:
     return suite
 
 
+MAX_SUITE_BYTES = 16 << 20
+"""Most bytes of a suite file (real ones are a few kB): a huge or sparse file is refused before it is read."""
+
+
 def _read_text(file: Path) -> str:
+    """The file's text: a regular file of at most :data:`MAX_SUITE_BYTES` (a FIFO is refused, never waited on)."""
+    from ...results.report.files import read_limited
+
     if not file.exists():
         raise SuiteFileError(f"{file}: no such suite file")
     if file.is_dir():
         raise SuiteFileError(f"{file}: is a directory; give the path of a .yaml or .json suite file")
     try:
-        return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_limited(file, MAX_SUITE_BYTES).decode("utf-8")
+    except RussoError as exc:  # not a regular file, too big, unreadable: said by the one bounded reader
+        raise SuiteFileError(f"{file}: {exc}") from None
+    except UnicodeDecodeError as exc:
         raise SuiteFileError(f"{file}: cannot read the file ({exc})") from None
 
 
