@@ -12,6 +12,7 @@ import pytest
 import russo_nb as russo
 from russo_nb import ConfigurationError, SuiteFileError
 from russo_nb.adapters import IntentSet, LocalVoiceAgent
+from russo_nb.adapters.intents import MAX_INTENTS_BYTES
 from russo_nb.audio import Noise, PocketsphinxRecognizer
 from russo_nb.config import Suite
 from russo_nb.demo import demo_suite, main, run_demo
@@ -139,7 +140,7 @@ def test_yaml_intents_load_and_parse(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("intents: [", "not valid YAML"),
+        ("intents: [", "line 1 column 11: invalid YAML (expected the node content"),
         ("- just a list", "expected a mapping with an 'intents:'"),
         (GOOD.replace("slots: {color: color}", "slots: {color: colour}"), "type 'colour', which is not in slot_types"),
         (GOOD.replace("paint it {color}", "paint it {shade}"), "uses {shade}, which is not one of its slots"),
@@ -170,12 +171,21 @@ def test_unreadable_intent_files_raise_suite_file_errors(tmp_path):
     latin1.write_bytes(GOOD.replace("crimson", "carmes\u00ed").encode("latin-1"))
     with pytest.raises(SuiteFileError, match=r"latin1\.yaml is not UTF-8 text"):
         LocalVoiceAgent.from_yaml(latin1)
-    with pytest.raises(SuiteFileError, match="cannot read intents file"):
+    with pytest.raises(SuiteFileError, match="is not a regular file"):
         LocalVoiceAgent.from_yaml(tmp_path)  # a directory
     broken = tmp_path / "x.yaml"
     broken.write_text("a: [")
-    with pytest.raises(SuiteFileError, match=r"x\.yaml is not valid YAML"):
+    with pytest.raises(SuiteFileError, match=r"x\.yaml: line 1 column 5: invalid YAML \(expected the node content"):
         LocalVoiceAgent(str(broken))  # a path string goes through from_yaml
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # nothing writes to it: it used to be waited on forever
+    with pytest.raises(SuiteFileError, match=r"fifo\.yaml' is not a regular file \(a folder, FIFO"):
+        LocalVoiceAgent.from_yaml(fifo)
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as out:
+        out.truncate(MAX_INTENTS_BYTES + 1)  # sparse: it used to be read whole before YAML refused it
+    with pytest.raises(SuiteFileError, match=f"is {MAX_INTENTS_BYTES + 1:,} bytes; russo reads at most"):
+        LocalVoiceAgent.from_yaml(huge)
     with pytest.raises(SuiteFileError, match=r"intents\.0\.phrases"):
         LocalVoiceAgent({"intents": [{"tool": "paint"}]})  # a mapping goes through the same checks
 

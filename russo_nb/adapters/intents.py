@@ -14,9 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from ..model.errors import ConfigurationError, SuiteFileError
+from ..model.bounded_files import read_limited
+from ..model.errors import ConfigurationError, RussoError, SuiteFileError
+from ..model.yaml_errors import yaml_problem
 
 __all__ = ["IntentMatch", "IntentSet", "IntentSpec", "normalize_text"]
+
+MAX_INTENTS_BYTES = 16 << 20
+"""Most bytes of an intents file (the demo's is 3 kB): a huge or sparse file is refused unread."""
 
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _WORD = re.compile(r"^[a-z][a-z']*$")
@@ -98,16 +103,16 @@ class IntentSet(BaseModel):
         import yaml
 
         source = Path(path)
+        if not source.exists():
+            raise SuiteFileError(f"intents file {source} does not exist")
         try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SuiteFileError(f"intents file {source} does not exist") from None
+            data = yaml.safe_load(read_limited(source, MAX_INTENTS_BYTES).decode("utf-8"))
+        except RussoError as exc:  # a folder, a FIFO (never waited on), too big, unreadable
+            raise SuiteFileError(f"intents file {source}: {exc}") from None
         except UnicodeDecodeError as exc:
             raise SuiteFileError(f"intents file {source} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-        except OSError as exc:
-            raise SuiteFileError(f"cannot read intents file {source}: {exc.strerror or exc}") from None
         except yaml.YAMLError as exc:
-            raise SuiteFileError(f"intents file {source} is not valid YAML: {exc}") from None
+            raise SuiteFileError(f"intents file {source}: {yaml_problem(exc)}") from None
         return cls.from_data(data, origin=str(source))
 
     @classmethod

@@ -13,9 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ...model.bounded_files import read_limited
 from ...model.errors import ExpectationError, RussoError, SuiteFileError
 from ...model.expectations import normalize_expectations
 from ...model.plain_text import short_repr
+from ...model.yaml_errors import yaml_problem
 from .models import Suite, TestSpec, allowed_keys
 
 __all__ = ["describe_error", "format_location", "load_suite", "parse_suite"]
@@ -218,8 +220,6 @@ MAX_SUITE_BYTES = 16 << 20
 
 def _read_text(file: Path) -> str:
     """The file's text: a regular file of at most :data:`MAX_SUITE_BYTES` (a FIFO is refused, never waited on)."""
-    from ...results.report.files import read_limited
-
     if not file.exists():
         raise SuiteFileError(f"{file}: no such suite file")
     if file.is_dir():
@@ -243,10 +243,7 @@ def _parse(file: Path, text: str) -> Any:
     except json.JSONDecodeError as exc:
         raise SuiteFileError(f"{file}: line {exc.lineno} column {exc.colno}: invalid JSON ({exc.msg})") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SuiteFileError(f"{file}: {where}invalid YAML ({problem})") from None
+        raise SuiteFileError(f"{file}: {yaml_problem(exc)}") from None
 
 
 def load_suite(path: str | Path) -> Suite:
