@@ -173,3 +173,24 @@ def test_conditions_equal_in_python_are_written_apart(tmp_path) -> None:
     loaded = load_batch(export(BatchResult(runs=runs), tmp_path / "runs.csv"))
     assert _same([run.conditions["x"] for run in loaded.runs], values)
     assert [type(run.conditions["x"]) for run in loaded.runs] == list(map(type, values))
+
+
+def test_a_record_per_run_is_written_plain_and_repeated_cells_as_a_dictionary(tmp_path) -> None:
+    """The scenario records (one distinct cell per run, in order) are neither spread over the rows again nor hashed
+    into a dictionary page; a column of repeated cells still gets one. Both read back as the text they hold."""
+    import pyarrow.parquet as pq
+
+    from russo_nb.model.columns import in_order
+    from russo_nb.report import export
+
+    assert in_order([0, 1, 2], 3) and not in_order([0, 0, 1], 2) and not in_order([1, 0], 2)
+    batch = ScenarioBatch(runs=hostile_runs(), metadata=BatchMetadata(kind="scenarios"))
+    path = export(batch, tmp_path / "runs.parquet")
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    chunks = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    assert not chunks["scenario_run"].has_dictionary_page and chunks["prompt"].has_dictionary_page
+    from russo_nb.report.export import table_frame
+
+    table, frame = pq.read_table(path), table_frame(batch)
+    for name in ("scenario_run", "prompt", "text"):
+        assert table[name].to_pylist() == [None if cell != cell else cell for cell in frame[name]], name

@@ -45,6 +45,7 @@ __all__ = [
     "calls_text",
     "field",
     "field_cells",
+    "in_order",
     "table_columns",
 ]
 
@@ -343,6 +344,14 @@ def read_fields(runs: Sequence[Any], names: list[str]) -> dict[str, list[Any]] |
         except (KeyError, TypeError):  # a model built without one of its fields (object.__new__)
             return None
     return dict(zip(names, columns))
+
+
+def in_order(codes: Any, distinct: int) -> bool:
+    """Whether ``codes`` (into ``distinct`` cells) are ``0, 1, 2, ...``: each row its own cell, in order (a column
+    of per-run texts), so a writer takes the cells as they are instead of spreading them over the rows."""
+    import numpy as np
+
+    return len(codes) == distinct and bool(np.array_equal(codes, np.arange(distinct)))
 
 
 def _zeros(n: int) -> Any:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ...model.columns import in_order
+
 __all__ = ["csv_pieces", "csv_text"]
 
 _SPECIAL = (",", '"', "\r", "\n")
@@ -198,11 +200,6 @@ def _column_cells(column: Any) -> Any:
     return None
 
 
-def _in_order(codes: Any, distinct: int) -> bool:
-    """Whether ``codes`` are ``0, 1, 2, ...``: each row its own cell, in order (a column of per-run texts)."""
-    return len(codes) == distinct and bool(np.array_equal(codes, np.arange(distinct)))
-
-
 def _text(value: str) -> Any:
     import pyarrow as pa
 
@@ -244,7 +241,7 @@ def csv_pieces(parts: dict[str, tuple[Any, Any]]) -> list[Any] | None:
         cells = _column_cells(typed if isinstance(typed, pd.Series) else pd.Series(typed))
         if cells is None:
             return None
-        if codes is not None and not _in_order(codes, len(cells)):
+        if codes is not None and not in_order(codes, len(cells)):
             cells = cells.take(pa.array(codes, type=pa.int64()))
         columns.append(cells)
     # the line end joins the last cell, so the joined rows' data buffer is the whole body
