@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
         logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
+        _check_command(args)
         command = args[0] if args and args[0] in SUBCOMMANDS else "run"
         if command == "demo":
             return _demo(args[1:])
@@ -146,6 +147,19 @@ def main(argv: list[str] | None = None) -> int:
             error=True,
         )
         return EXIT_INTERNAL
+
+
+def _check_command(args: list[str]) -> None:
+    """``russo rnu suite.yaml`` / ``russo histroy``: a misspelt command, not a missing suite file (one line)."""
+    if not args or args[0] in SUBCOMMANDS or args[0].startswith("-") or os.path.lexists(args[0]):
+        return
+    import difflib
+
+    near = difflib.get_close_matches(args[0], SUBCOMMANDS, n=1, cutoff=0.6)
+    if near:
+        raise InvalidArgumentError(
+            f"no command or suite file named {args[0]!r}; did you mean `russo {near[0]}`? (see russo --help)"
+        )
 
 
 # -- russo --config suite.yaml ----------------------------------------------------------------
