@@ -175,6 +175,8 @@ def _run(argv: list[str]) -> int:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
+    if args.json and args.report and _same_file(args.json, args.report):
+        parser.error(f"--report and --json name one file ({args.report}); the runs would overwrite the report")
 
     from ..execution.sync import run_sync
     from ..results.progress_text import ProgressPrinter
@@ -381,6 +383,11 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name one file (``out.jsonl`` and ``./out.jsonl``, a link and its target)."""
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def _suffixed(path: str, suffix: str) -> Path:
     target = Path(path)
     return target.with_name(target.stem + suffix + target.suffix) if suffix else target
@@ -467,6 +474,8 @@ def _report(argv: list[str]) -> int:
     from ..results.report.files import check_writable
 
     output = Path(args.output) if args.output else source.with_suffix(".html")
+    if _same_file(source, output):
+        parser.error(f"-o {output} is the batch file itself; the report would replace the runs: give another path")
     check_writable(output)
     result = load_batch(source)
     written = write_report(result, output)
