@@ -140,3 +140,5 @@ def test_an_output_that_would_overwrite_another_is_refused(tmp_path, monkeypatch
     assert main([str(SUITE), "--no-history", "-q", "--json", "x.jsonl", "--report", "./x.jsonl"]) == 2
     captured = capsys.readouterr()
     assert "--report and --json name one file" in _one_line(captured.err) and captured.out == ""
+    assert main([str(SUITE), "-q", "--json", "h.jsonl", "--history-db", "h.jsonl"]) == 2
+    assert "--json and --history-db name one file" in _one_line(capsys.readouterr().err)

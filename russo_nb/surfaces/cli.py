@@ -175,8 +175,12 @@ def _run(argv: list[str]) -> int:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
-    if args.json and args.report and _same_file(args.json, args.report):
-        parser.error(f"--report and --json name one file ({args.report}); the runs would overwrite the report")
+    outputs = [("--report", args.report), ("--json", args.json), ("--history-db", args.history and args.history_db)]
+    given = [(flag, path) for flag, path in outputs if path]
+    for i, (flag, path) in enumerate(given):
+        for other, other_path in given[i + 1 :]:
+            if _same_file(path, other_path):
+                parser.error(f"{flag} and {other} name one file ({path}); one would overwrite the other")
 
     from ..execution.sync import run_sync
     from ..results.progress_text import ProgressPrinter
