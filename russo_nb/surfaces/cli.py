@@ -176,11 +176,11 @@ def _run(argv: list[str]) -> int:
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
     outputs = [("--report", args.report), ("--json", args.json), ("--history-db", args.history and args.history_db)]
-    given = [(flag, path) for flag, path in outputs if path]
-    for i, (flag, path) in enumerate(given):
-        for other, other_path in given[i + 1 :]:
-            if _same_file(path, other_path):
-                parser.error(f"{flag} and {other} name one file ({path}); one would overwrite the other")
+    given = [(flag, target) for flag, target in outputs if target]
+    for i, (flag, target) in enumerate(given):
+        for other, other_target in given[i + 1 :]:
+            if _same_file(target, other_target):
+                parser.error(f"{flag} and {other} name one file ({target}); one would overwrite the other")
 
     from ..execution.sync import run_sync
     from ..results.progress_text import ProgressPrinter
