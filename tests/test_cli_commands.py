@@ -135,6 +135,9 @@ def test_suite_file_error_in_a_real_process_is_one_line_exit_2(tmp_path, russo_c
         (["--config", "bad.yaml", "--json", "out.json"], "russo: error: --json writes JSON lines; give a path ending"),
         (["report", "none.jsonl"], "russo report: error: no such file: none.jsonl"),
         (["history", "--limit", "0"], "russo history: error: argument --limit: expected a whole number >= 1"),
+        (["rnu", "bad.yaml"], "russo: error: no command or suite file named 'rnu'; did you mean `russo run`?"),
+        (["histroy"], "russo: error: no command or suite file named 'histroy'; did you mean `russo history`?"),
+        (["demos", "--runs", "1"], "russo: error: no command or suite file named 'demos'; did you mean `russo demo`?"),
     ],
 )
 def test_usage_and_suite_errors_exit_2_with_one_line(tmp_path, monkeypatch, capsys, args, message):

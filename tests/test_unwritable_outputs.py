@@ -125,3 +125,20 @@ def test_report_and_demo_commands_refuse_an_unwritable_output_in_one_line(tmp_pa
         assert demo.returncode == 2, demo.stderr
         assert _one_line(demo.stderr).startswith(f"russo demo: cannot write '{target}': ")
         assert demo.stdout == ""  # refused before the demo ran, not after
+
+
+def test_an_output_that_would_overwrite_another_is_refused(tmp_path, monkeypatch, capsys):
+    """``russo report runs.jsonl -o runs.jsonl`` replaced the export with HTML; ``--json x --report x`` lost the
+    report to the runs (both said written)."""
+    monkeypatch.chdir(tmp_path)
+    assert main([str(SUITE), "--tag", "weather", "--no-history", "-q", "--json", "runs.jsonl"]) == 0
+    kept = (tmp_path / "runs.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(["report", "runs.jsonl", "-o", "./runs.jsonl"]) == 2
+    assert "is the batch file itself" in _one_line(capsys.readouterr().err)
+    assert (tmp_path / "runs.jsonl").read_bytes() == kept
+    assert main([str(SUITE), "--no-history", "-q", "--json", "x.jsonl", "--report", "./x.jsonl"]) == 2
+    captured = capsys.readouterr()
+    assert "--report and --json name one file" in _one_line(captured.err) and captured.out == ""
+    assert main([str(SUITE), "-q", "--json", "h.jsonl", "--history-db", "h.jsonl"]) == 2
+    assert "--json and --history-db name one file" in _one_line(capsys.readouterr().err)

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import russo_nb as russo
-from russo_nb import ConfigurationError, SuiteFileError
+from russo_nb import ConfigurationError, InvalidArgumentError, SuiteFileError
 from russo_nb.adapters import IntentSet, LocalVoiceAgent
 from russo_nb.adapters.intents import MAX_INTENTS_BYTES
 from russo_nb.audio import Noise, PocketsphinxRecognizer
@@ -243,6 +243,21 @@ def test_demo_main_writes_the_report(tmp_path, capsys):
 def test_demo_main_rejects_bad_effects(capsys):
     assert main(["--effects", "reverb:3"]) == 2
     assert "unknown effect 'reverb'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("audio", [["--snr", "5"], ["--effects", "telephone"]])
+def test_demo_in_text_mode_refuses_audio_effects_instead_of_dropping_them(capsys, audio):
+    """``russo demo --text --snr 5`` ran clean text and said "clean audio", exit 0."""
+    from russo_nb.cli import main as russo_main
+
+    assert russo_main(["demo", "--text", "--runs", "1", "-q", *audio]) == 2
+    err = capsys.readouterr()
+    assert err.out == "" and err.err.strip().splitlines() == [
+        "russo demo: error: --effects and --snr change the audio, and --text has none; drop one of them "
+        "(see russo demo --help)"
+    ]
+    with pytest.raises(InvalidArgumentError, match="effects= change audio, so they need a synthesizer"):
+        run_demo(runs=1, effects="noise:5db", text_mode=True)  # the API says so too
 
 
 @pytest.mark.slow

@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         handler.setFormatter(_SafeFormatter("russo: %(levelname)s: %(message)s"))
         logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
+        _check_command(args)
         command = args[0] if args and args[0] in SUBCOMMANDS else "run"
         if command == "demo":
             return _demo(args[1:])
@@ -148,6 +149,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _check_command(args: list[str]) -> None:
+    """``russo rnu suite.yaml`` / ``russo histroy``: a misspelt command, not a missing suite file (one line)."""
+    if not args or args[0] in SUBCOMMANDS or args[0].startswith("-") or os.path.lexists(args[0]):
+        return
+    import difflib
+
+    near = difflib.get_close_matches(args[0], SUBCOMMANDS, n=1, cutoff=0.6)
+    if near:
+        raise InvalidArgumentError(
+            f"no command or suite file named {args[0]!r}; did you mean `russo {near[0]}`? (see russo --help)"
+        )
+
+
 # -- russo --config suite.yaml ----------------------------------------------------------------
 
 
@@ -161,6 +175,12 @@ def _run(argv: list[str]) -> int:
         parser.error("no suite file; run `russo --config suite.yaml` (or `russo demo` for the offline demo)")
     if args.json and not args.json.lower().endswith((".jsonl", ".jsonl.gz")):
         parser.error(f"--json writes JSON lines; give a path ending in .jsonl (or .jsonl.gz), got {args.json!r}")
+    outputs = [("--report", args.report), ("--json", args.json), ("--history-db", args.history and args.history_db)]
+    given = [(flag, target) for flag, target in outputs if target]
+    for i, (flag, target) in enumerate(given):
+        for other, other_target in given[i + 1 :]:
+            if _same_file(target, other_target):
+                parser.error(f"{flag} and {other} name one file ({target}); one would overwrite the other")
 
     from ..execution.sync import run_sync
     from ..results.progress_text import ProgressPrinter
@@ -367,6 +387,11 @@ def _batches(outcome: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name one file (``out.jsonl`` and ``./out.jsonl``, a link and its target)."""
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def _suffixed(path: str, suffix: str) -> Path:
     target = Path(path)
     return target.with_name(target.stem + suffix + target.suffix) if suffix else target
@@ -453,6 +478,8 @@ def _report(argv: list[str]) -> int:
     from ..results.report.files import check_writable
 
     output = Path(args.output) if args.output else source.with_suffix(".html")
+    if _same_file(source, output):
+        parser.error(f"-o {output} is the batch file itself; the report would replace the runs: give another path")
     check_writable(output)
     result = load_batch(source)
     written = write_report(result, output)

@@ -66,7 +66,8 @@ def start_demo(
     agent = agent or default_agent()
     if text_mode:
         synthesizer = None
-        chain = []
+        if effects is None:  # the suite file's effects are for speech; effects= given in text mode are refused
+            chain = []
     else:
         synthesizer = synthesizer or default_synthesizer()
         warm = getattr(agent, "warm_up", None)
@@ -142,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report", default=None, help="also write an HTML report to this path")
     add_quiet(parser, "print only the pass-rate line")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.text and (args.effects or args.snr is not None):
+        parser.error("--effects and --snr change the audio, and --text has none; drop one of them")
     try:
         from ..execution.pipeline import build_effects
         from ..results.report.files import check_writable
