@@ -16,6 +16,7 @@ import numpy as np
 from ...model.columns import RunColumn, field, table_codes, table_columns
 from ...model.conditions import condition_names
 from ...model.errors import InvalidArgumentError
+from ...model.lazy_runs import collections_paused
 from ...model.run_fields import column, frame_columns
 from ...model.thresholds import SMALL_SAMPLE_RUNS
 from ...model.types import BatchResult, ColumnarRuns, format_call
@@ -233,19 +234,22 @@ def run_table_parts(
     conditions = RunColumn("\0conditions", column("conditions").get, "json", "")  # the dicts, read with the rest
     scores = RunColumn("\0scores", field("scores"), "json", "")  # a scenario table's score_<name> columns
     extra = [conditions, scores] if any(spec.name == "score" for spec in specs) else [conditions]
-    cells = table_codes(runs, [*specs, *extra], getattr(result, "metadata", None))
-    parts: dict[str, tuple[np.ndarray | None, Any]] = {}
-    for spec in specs:
-        codes, values = cells[spec.name]
-        if spec.dtype in ("str", "json") and codes is not None:
-            parts[spec.name] = (codes, _text_column(values, text))
-        elif codes is None:
-            parts[spec.name] = (None, typed_column(spec, values))
-        else:
-            parts[spec.name] = (codes, typed_column(spec, values))
-        if spec.name == "score":
-            parts.update(_score_columns(cells[scores.name]))
-    parts.update(_condition_parts(runs, text, cells[conditions.name]))
+    # the cells of 10,000 runs are made at once: a full collection meanwhile would walk every object of the batch
+    # (a 10,000-run scenario batch: 350,000 objects, 0.2 s) only to find the cells alive
+    with collections_paused():
+        cells = table_codes(runs, [*specs, *extra], getattr(result, "metadata", None))
+        parts: dict[str, tuple[np.ndarray | None, Any]] = {}
+        for spec in specs:
+            codes, values = cells[spec.name]
+            if spec.dtype in ("str", "json") and codes is not None:
+                parts[spec.name] = (codes, _text_column(values, text))
+            elif codes is None:
+                parts[spec.name] = (None, typed_column(spec, values))
+            else:
+                parts[spec.name] = (codes, typed_column(spec, values))
+            if spec.name == "score":
+                parts.update(_score_columns(cells[scores.name]))
+        parts.update(_condition_parts(runs, text, cells[conditions.name]))
     return parts
 
 
