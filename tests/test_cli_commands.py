@@ -396,3 +396,12 @@ def test_history_reads_the_store_run_wrote_under_the_same_flag(tmp_path, monkeyp
     capsys.readouterr()
     assert main(["history", "--history-db", "h.sqlite"]) == 0
     assert "text_regression" in capsys.readouterr().out
+
+
+def test_counts_of_one_read_as_one(tmp_path, monkeypatch, capsys):
+    """'1 finished runs' / '16 prompts x 1 runs' (the counts are the nouns' own)."""
+    monkeypatch.chdir(tmp_path)
+    assert main([str(SUITES / "text_regression.json"), "--tag", "weather", "--no-history", "-q"]) == 0
+    assert "one prompt: Wilson over its runs; 1 finished run)" in capsys.readouterr().out
+    assert main(["demo", "--text", "--runs", "1", "-q"]) == 0
+    assert "over 16 prompts x 1 run; text mode" in capsys.readouterr().out

@@ -55,7 +55,8 @@ def test_parse_options_positionals_and_repeats():
         ("run x --runs three", "--runs: expected a whole number >= 1, got 'three'"),
         ("run x --runs 0", "--runs: expected a whole number >= 1, got '0'"),
         ("run x --timeout -1", "--timeout needs a number of seconds > 0, got '-1'"),
-        ("run x --retries many", "--retries needs a whole number >= 0, got 'many'"),
+        ("run x --retries many", "--retries needs a whole number from 0 to 100, got 'many'"),
+        ("run x --retries 101", "--retries needs a whole number from 0 to 100, got '101'"),  # said ">= 0"
         ("run x --as 1abc", "--as needs a Python variable name"),
         ("run 'unclosed --agent a", "check your quotes"),
         ("run x --agent", "--agent: expected one argument"),

@@ -357,7 +357,10 @@ class EngineOptions:
     retries: int = field(
         default=0,
         metadata=_about(
-            "extra attempts after a retryable error, e.g. HTTP 429 / 5xx (default 0)", int, "N", "a whole number >= 0"
+            "extra attempts after a retryable error, e.g. HTTP 429 / 5xx (default 0)",
+            int,
+            "N",
+            f"a whole number from 0 to {MAX_RETRIES}",
         ),
     )
     retry_on: tuple[type[BaseException], ...] | type[BaseException] = field(

@@ -316,6 +316,7 @@ def _print_interval(outcome: SuiteResult) -> None:
     from ..model.thresholds import CONFIDENCE, PER_RUN, confidence_label
     from ..results.analysis.rows import prompt_rows
     from ..results.analysis.stats import clustered_se
+    from ..results.view.kit import plural
 
     counts: list[tuple[int, int]] = []
     cancelled = 0
@@ -340,10 +341,10 @@ def _print_interval(outcome: SuiteResult) -> None:
         logger.debug("pass-rate interval failed", exc_info=True)
         return
     total, good = sum(finished), sum(passed)
-    tail = f"; {cancelled} cancelled runs not counted" if cancelled else ""
+    tail = f"; {plural(cancelled, 'cancelled run')} not counted" if cancelled else ""
     print(
         f"pass rate {good / total:.1%} {PER_RUN} ({level} CI {low:.1%} to {high:.1%}, {how}; "
-        f"{total} finished runs{tail})"
+        f"{plural(total, 'finished run')}{tail})"
     )
 
 

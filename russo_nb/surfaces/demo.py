@@ -179,10 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Misheard / failed runs:")
             print("\n".join(misheard))
     from ..model.thresholds import format_rate
+    from ..results.view.kit import plural
 
     print(
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
-        f"over {len(result.prompts)} prompts x {result.metadata.runs_per_prompt} runs; {mode}; {effects_text}"
+        f"over {plural(len(result.prompts), 'prompt')} x {plural(result.metadata.runs_per_prompt, 'run')}; "
+        f"{mode}; {effects_text}"
     )
     code = 0
     if args.report:

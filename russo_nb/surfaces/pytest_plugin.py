@@ -432,6 +432,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from ..model.plain_text import terminal_safe
     from ..model.thresholds import format_rate
     from ..results.progress_text import flaky_lines, pass_line
+    from ..results.view.kit import plural
 
     records = config.stash.get(_RECORDS, [])
     if not records:
@@ -447,8 +448,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         passed += result.passed_count
         cancelled += result.cancelled_count
     rate = format_rate(passed / finished if finished else math.nan)
-    tests = f"{len(records)} test{'' if len(records) == 1 else 's'}"
-    tail = f"; {cancelled} cancelled runs not counted" if cancelled else ""
+    tests = plural(len(records), "test")
+    tail = f"; {plural(cancelled, 'cancelled run')} not counted" if cancelled else ""
     terminalreporter.write_line(f"russo: {tests}, {passed}/{finished} finished runs passed ({rate}){tail}")
     outcome = config.stash.get(_REPORT_OUTCOME, {})
     if "path" in outcome:
