@@ -474,8 +474,11 @@ def test_record_to_a_bad_history_store_is_refused_before_the_runs(ip, ns, tmp_pa
     ns["counted"] = counted = ScriptedAgent({"hi": "f()"})
     (tmp_path / "a_folder").mkdir()
     (tmp_path / "notes.txt").write_text("my notes\n")
-    for place, reason in (("a_folder", "is a directory"), ("notes.txt", "is not a russo_nb history store")):
-        line = f'run "hi" --agent counted --text --expect "f()" --record --history {tmp_path / place} --quiet'
+    for place, reason, flag in (
+        ("a_folder", "is a directory", "--history"),
+        ("notes.txt", "is not a russo_nb history store", "--history-db"),  # the russo command's name works too
+    ):
+        line = f'run "hi" --agent counted --text --expect "f()" --record {flag} {tmp_path / place} --quiet'
         assert russo(ip, line) is None
         assert reason in one_error(capsys)
     assert counted.calls == []  # no run was made

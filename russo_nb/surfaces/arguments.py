@@ -284,8 +284,19 @@ def _add_result_flags(parser: Any, *, record: bool = True) -> None:
     parser.add_argument("--name", metavar="NAME", help="a name for the batch")
     if record:
         parser.add_argument("--record", action="store_true", help="also record the batch in the history store")
-        parser.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")
+        _add_history_path(parser)
     add_quiet(parser, "no progress display")
+
+
+def _add_history_path(parser: Any) -> None:
+    """``--history PATH`` of the magics; ``--history-db PATH``, the ``russo`` command's name for it, works too."""
+    parser.add_argument(
+        "--history",
+        "--history-db",
+        dest="history",
+        metavar="PATH",
+        help="history store path (default .russo/history.sqlite)",
+    )
 
 
 #: Subcommands of ``%russo``: (one-line help, example); their arguments are declared in :func:`magic_parsers`.
@@ -406,7 +417,7 @@ def magic_parsers() -> dict[str, MagicParser]:
     add_engine_arguments(resume, ("max_concurrency", "timeout", "seed"))  # seed: for a CSV file (no metadata)
     resume.add_argument("--as", dest="as", type=python_name, metavar="NAME", help="store the merged result here")
     resume.add_argument("--record", action="store_true", help="also record the batch in the history store")
-    resume.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")
+    _add_history_path(resume)
     add_quiet(resume, "no progress display")
 
     parsers["show"].add_argument("result", metavar="RESULT")
@@ -420,7 +431,7 @@ def magic_parsers() -> dict[str, MagicParser]:
     history.add_argument("action", nargs="?", metavar="open", help="open: load one batch")
     history.add_argument("id", nargs="?", metavar="ID", help="the batch id (a unique prefix will do)")
     history.add_argument("--limit", type=positive_int, default=20, metavar="N", help="how many batches (default 20)")
-    history.add_argument("--history", metavar="PATH", help="history store path (default .russo/history.sqlite)")
+    _add_history_path(history)
     history.add_argument(
         "--as", dest="as", type=python_name, metavar="NAME", help="store the table (or, with open, the batch) here"
     )
