@@ -194,3 +194,17 @@ def test_a_record_per_run_is_written_plain_and_repeated_cells_as_a_dictionary(tm
     table, frame = pq.read_table(path), table_frame(batch)
     for name in ("scenario_run", "prompt", "text"):
         assert table[name].to_pylist() == [None if cell != cell else cell for cell in frame[name]], name
+
+
+@pytest.mark.parametrize("kind", ["prompts", "scenarios"])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_an_empty_batch_exports_and_loads_back_empty(tmp_path, kind: str, suffix: str) -> None:
+    """No run: no cell to type a column from (the Parquet writer failed with 'NumPyConverter doesn't implement <null>
+    conversion'); the file has the table's columns and loads back as an empty batch of the same kind."""
+    from russo_nb.report import export, load_batch
+    from russo_nb.types import BatchResult
+
+    batch = BatchResult(runs=[]) if kind == "prompts" else ScenarioBatch(runs=[], metadata=BatchMetadata(kind=kind))
+    loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
+    assert type(loaded) is type(batch) and loaded.total == 0
+    assert list(loaded.to_dataframe().columns) == list(batch.to_dataframe().columns)

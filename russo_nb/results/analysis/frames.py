@@ -41,6 +41,7 @@ __all__ = [
     "coded_condition_columns",
     "condition_columns",
     "light_runs_frame",
+    "parts_frame",
     "prompts_frame",
     "run_table",
     "run_table_parts",
@@ -210,12 +211,16 @@ def run_table(result: Any, *, files: bool = False, text: Callable[[str], str] | 
     come as pandas text columns, as a file holds them. Each column is typed once per distinct
     cell and spread over the rows with array operations (:func:`run_table_parts`).
     """
-    import pandas as pd
-
-    columns = {name: _take(typed, codes) for name, (codes, typed) in run_table_parts(result, files, text).items()}
-    frame = pd.DataFrame(columns)
+    frame = parts_frame(run_table_parts(result, files, text))
     frame.attrs.update(batch_attrs(getattr(result, "metadata", None)))
     return frame
+
+
+def parts_frame(parts: dict[str, tuple[np.ndarray | None, Any]]) -> pd.DataFrame:
+    """The frame of :func:`run_table_parts`' columns: each spread over the rows (``typed[codes]``)."""
+    import pandas as pd
+
+    return pd.DataFrame({name: _take(typed, codes) for name, (codes, typed) in parts.items()})
 
 
 def run_table_parts(

@@ -80,6 +80,13 @@ def _repeats(codes: Any, typed: Any) -> bool:
     return codes is not None and not in_order(codes, len(typed))
 
 
+def _rows(parts: dict[str, tuple[Any, Any]]) -> int:
+    """How many rows the table of ``parts`` has (0 without a column)."""
+    for codes, typed in parts.values():
+        return len(typed) if codes is None else len(codes)
+    return 0
+
+
 def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadata: dict[bytes, bytes]) -> None:
     """Write the table of ``parts`` (see :func:`russo_nb.results.analysis.frames.run_table_parts`) to ``target``:
     what ``pq.write_table(pa.Table.from_pandas(frame).replace_schema_metadata(...))`` writes for its frame, read back
@@ -87,6 +94,12 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if not _rows(parts):  # no run: the frame's own table (no cell to sample a column's type from)
+        from ..analysis.frames import parts_frame
+
+        table = pa.Table.from_pandas(parts_frame(parts), preserve_index=False)
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata}), target)
+        return
     schema = table_schema(parts, metadata)
     arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
     table = pa.Table.from_arrays(arrays, names=schema.names)
