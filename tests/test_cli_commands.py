@@ -405,3 +405,20 @@ def test_counts_of_one_read_as_one(tmp_path, monkeypatch, capsys):
     assert "one prompt: Wilson over its runs; 1 finished run)" in capsys.readouterr().out
     assert main(["demo", "--text", "--runs", "1", "-q"]) == 0
     assert "over 16 prompts x 1 run; text mode" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("both", [False, True], ids=["stdout", "stdout-and-stderr"])
+def test_a_reader_that_stops_early_costs_neither_the_files_nor_the_verdict(tmp_path, cli_env, both):
+    """``russo run suite --json runs.jsonl | head -1``: the first write to the closed pipe was an "internal error"
+    (exit 3) and the runs were never written nor recorded."""
+    command = [sys.executable, "-m", "russo_nb", str(SUITES / "text_regression.json"), "--json", "runs.jsonl"]
+    command += ["--history-db", "h.sqlite"]
+    stderr = subprocess.STDOUT if both else subprocess.PIPE
+    proc = subprocess.Popen(command, cwd=tmp_path, env=cli_env, stdout=subprocess.PIPE, stderr=stderr)
+    proc.stdout.close()  # the reader is gone before the command prints anything
+    err = proc.stderr.read().decode() if not both else ""
+    assert proc.wait(timeout=120) == 1  # the verdict: one test fails on purpose
+    assert "internal error" not in err and "Exception ignored" not in err and "Traceback" not in err, err
+    assert load_batch(tmp_path / "runs.jsonl").total == 3
+    assert main(["history", "--db", str(tmp_path / "h.sqlite")]) == 0

@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("russo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # stdout's reader went away while help or a listing was printed (| head): not an error
+        _drop_output(sys.stdout)
+        return EXIT_OK
     except Exception as exc:  # a bug (russo's or a component's): not "runs failed", and one line
         if show_traceback:
             import traceback
@@ -233,7 +236,7 @@ def _run(argv: list[str]) -> int:
 
         ok = outcome.pass_rate >= args.fail_under
         verdict = "at least" if ok else "below"
-        print(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
+        _say(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
@@ -279,7 +282,7 @@ def _print_sweep(outcome: SuiteResult) -> None:
     from ..results.analysis import by_factor, by_factor_text
 
     for factor in [name for name in ("voice", "snr_db") if name in factors]:
-        print()
+        _say("")
         _say(by_factor_text(by_factor(batch, factor)))
 
 
@@ -294,9 +297,25 @@ def _say(text: str, *, error: bool = False) -> None:
     """Print one message; whatever it quotes from agents, servers or files cannot drive the terminal.
 
     Agent-written fields are already :func:`terminal_safe` (one line each) where they are
-    formatted; this is the net for the whole text (newlines kept).
+    formatted; this is the net for the whole text (newlines kept). When the reader of stdout has
+    gone (``russo run ... | head``), the rest of the text goes nowhere and the command carries on:
+    its files are still written and its exit code is still the verdict.
     """
-    print(terminal_safe(text, multiline=True), file=sys.stderr if error else sys.stdout)
+    stream = sys.stderr if error else sys.stdout
+    try:
+        print(terminal_safe(text, multiline=True), file=stream, flush=True)
+    except BrokenPipeError:
+        _drop_output(stream)
+
+
+def _drop_output(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null: its reader has gone, and what is left to say is not lost
+    work (Python's recipe for SIGPIPE; without it the next flush, even at exit, raises again)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
 
 
 def _importable(*folders: Path) -> None:
@@ -342,7 +361,7 @@ def _print_interval(outcome: SuiteResult) -> None:
         return
     total, good = sum(finished), sum(passed)
     tail = f"; {plural(cancelled, 'cancelled run')} not counted" if cancelled else ""
-    print(
+    _say(
         f"pass rate {good / total:.1%} {PER_RUN} ({level} CI {low:.1%} to {high:.1%}, {how}; "
         f"{plural(total, 'finished run')}{tail})"
     )
@@ -364,7 +383,7 @@ def _print_failures(outcome: SuiteResult, limit: int = 5) -> None:
                 _say(f"      {terminal_safe(run.reasoning)}")
     if not failures:
         return
-    print(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
+    _say(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
     for run in failures[:limit]:
         _say(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
         if run.error is not None:
@@ -507,7 +526,7 @@ def _history(argv: list[str]) -> int:
     store = HistoryStore(args.db) if args.db else HistoryStore()
     frame = store.list(limit=args.limit)
     if len(frame) == 0:
-        print("no batches recorded yet; run `russo --config suite.yaml` to record one")
+        _say("no batches recorded yet; run `russo --config suite.yaml` to record one")
         return EXIT_OK
     import pandas as pd
 

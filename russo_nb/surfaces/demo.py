@@ -170,6 +170,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if printer is not None:
         printer.close()
+    code, written = 0, None
+    if args.report:  # before the text: a reader that stops early (| head) must not cost the report
+        from ..results.report import write_report
+
+        try:
+            written = write_report(result, args.report)
+        except (OSError, RussoError) as exc:  # the runs are printed below; say what went wrong in one line
+            print(f"russo demo: cannot write the report: {terminal_safe(exc)}", file=sys.stderr)
+            code = 2
     effects_text = ", ".join(result.metadata.effects) or "clean audio"
     mode = "text mode" if args.text else f"{result.metadata.synthesizer} -> {result.metadata.agent}"
     if not args.quiet:
@@ -186,15 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"over {plural(len(result.prompts), 'prompt')} x {plural(result.metadata.runs_per_prompt, 'run')}; "
         f"{mode}; {effects_text}"
     )
-    code = 0
-    if args.report:
-        from ..results.report import write_report
-
-        try:
-            print(f"report: {write_report(result, args.report)}")
-        except (OSError, RussoError) as exc:  # the runs are printed above; say what went wrong in one line
-            print(f"russo demo: cannot write the report: {terminal_safe(exc)}", file=sys.stderr)
-            code = 2
+    if written is not None:
+        print(f"report: {written}")
     if result.metadata.params.get("interrupted"):
         print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
         return 130
