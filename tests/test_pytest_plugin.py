@@ -611,3 +611,39 @@ def test_a_file_given_as_the_cache_folder_is_a_usage_error(text_mode):
         result = run(text_mode, "--russo-cache-dir", "a_file", *extra)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines(["*--russo-cache-dir: audio cache folder 'a_file' is a file, not a folder*"])
+
+
+def test_a_marked_test_without_the_fixture_fails_instead_of_passing_unrun(text_mode):
+    text_mode.makepyfile(
+        f"""
+        import pytest
+        import cli_agents
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2)
+        def test_forgot_the_fixture():
+            pass
+
+        @pytest.mark.russo_scenario(cli_agents.booking_scenario(), runs=2)
+        def test_forgot_the_scenario_fixture():
+            pass
+
+        @pytest.fixture
+        def wrapped(russo_result):
+            return russo_result
+
+        @pytest.mark.russo(prompt="Book a flight from NYC to LA", expect=["{LA}"], runs=2)
+        def test_through_another_fixture(wrapped):
+            assert wrapped.total == 2
+        """
+    )
+    result = run(text_mode)
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_forgot_the_fixture*",
+            "russo: @pytest.mark.russo runs nothing unless the test asks for the russo_result fixture; add it to "
+            "the arguments: def test_forgot_the_fixture(russo_result): ...",
+            "*ERROR at setup of test_forgot_the_scenario_fixture*",
+            "russo: @pytest.mark.russo_scenario runs nothing unless the test asks for the russo_scenario_result*",
+        ]
+    )

@@ -468,8 +468,13 @@ def _demo(argv: list[str]) -> int:
 
 
 def _report(argv: list[str]) -> int:
-    parser = CommandParser(prog="russo report", description="Turn an exported batch (.jsonl) into an HTML report.")
-    parser.add_argument("batch", help="a batch exported with --json / russo_nb.report.export (.jsonl)")
+    parser = CommandParser(
+        prog="russo report",
+        description="Turn an exported batch (.jsonl, .jsonl.gz, .csv, .parquet) into an HTML report.",
+    )
+    parser.add_argument(
+        "batch", help="a batch exported with --json / russo_nb.report.export (.jsonl, .jsonl.gz, .csv or .parquet)"
+    )
     parser.add_argument("-o", "--output", metavar="OUT.html", help="where to write the report (default: BATCH.html)")
     args = parser.parse_args(argv)
     source = Path(args.batch)

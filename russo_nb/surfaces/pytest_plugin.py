@@ -346,6 +346,23 @@ def _with_agent_under_test(item: Any, request: pytest.FixtureRequest, kwargs: di
     return item.model_copy(update={"agents": team})
 
 
+_MARKER_FIXTURES = {"russo": "russo_result", "russo_scenario": "russo_scenario_result"}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``russo`` that never asks for ``russo_result`` would pass without a run: it fails instead.
+
+    Only the test's own marker counts; a module's or class's ``pytestmark`` may cover helper tests too.
+    """
+    for marker in getattr(item, "own_markers", []):
+        fixture = _MARKER_FIXTURES.get(marker.name)
+        if fixture is not None and fixture not in getattr(item, "fixturenames", ()):
+            _fail(
+                f"@pytest.mark.{marker.name} runs nothing unless the test asks for the {fixture} fixture; "
+                f"add it to the arguments: def {item.name.split('[')[0]}({fixture}): ..."
+            )
+
+
 # -- async tests without an async plugin -------------------------------------------------------
 
 
