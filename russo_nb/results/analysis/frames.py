@@ -239,9 +239,10 @@ def run_table_parts(
     conditions = RunColumn("\0conditions", column("conditions").get, "json", "")  # the dicts, read with the rest
     scores = RunColumn("\0scores", field("scores"), "json", "")  # a scenario table's score_<name> columns
     extra = [conditions, scores] if any(spec.name == "score" for spec in specs) else [conditions]
-    # the cells of 10,000 runs are made at once: a full collection meanwhile would walk every object of the batch
-    # (a 10,000-run scenario batch: 350,000 objects, 0.2 s) only to find the cells alive
-    with collections_paused():
+    # the cells of 10,000 runs are made at once: a full collection meanwhile (or right after, when they count as new
+    # long-lived objects) would walk every object of the batch (a 10,000-run scenario batch: 350,000, 0.2 s) only to
+    # find the cells alive; on leaving they join the oldest generation as they are
+    with collections_paused(kept=True):
         cells = table_codes(runs, [*specs, *extra], getattr(result, "metadata", None))
         parts: dict[str, tuple[np.ndarray | None, Any]] = {}
         for spec in specs:
