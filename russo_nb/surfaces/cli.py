@@ -523,8 +523,10 @@ def _history(argv: list[str]) -> int:
 
     if args.db and not Path(args.db).exists():
         parser.error(f"no history store at {args.db}")
-    store = HistoryStore(args.db) if args.db else HistoryStore()
-    frame = store.list(limit=args.limit)
+    from ..results.store import DEFAULT_PATH
+
+    store = None if not args.db and not Path(DEFAULT_PATH).exists() else HistoryStore(args.db or DEFAULT_PATH)
+    frame = store.list(limit=args.limit) if store is not None else ()  # listing creates no store
     if len(frame) == 0:
         _say("no batches recorded yet; run `russo --config suite.yaml` to record one")
         return EXIT_OK
