@@ -422,3 +422,11 @@ def test_a_reader_that_stops_early_costs_neither_the_files_nor_the_verdict(tmp_p
     assert "internal error" not in err and "Exception ignored" not in err and "Traceback" not in err, err
     assert load_batch(tmp_path / "runs.jsonl").total == 3
     assert main(["history", "--db", str(tmp_path / "h.sqlite")]) == 0
+
+
+def test_history_with_nothing_recorded_creates_nothing(tmp_path, monkeypatch, capsys):
+    """Listing made .russo/history.sqlite; where no folder can be made it was an internal error (exit 3)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["history"]) == 0
+    assert "no batches recorded yet" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from notebook_helpers import EVIL, HeardAgent, ToneSynthesizer, booking_agent, make_batch
 
@@ -10,6 +12,8 @@ from russo_nb.arguments import magic_usage as usage
 from russo_nb.arguments import parse_magic as parse_command
 from russo_nb.errors import InvalidArgumentError
 from russo_nb.types import BatchResult
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -483,3 +487,44 @@ def test_record_to_a_bad_history_store_is_refused_before_the_runs(ip, ns, tmp_pa
         assert reason in one_error(capsys)
     assert counted.calls == []  # no run was made
     ns.pop("counted")
+
+
+def test_suite_components_beside_the_suite_file_import_as_with_the_command(ip, ns, tmp_path, capsys):
+    """``%russo suite`` did not put the suite's folder on sys.path as ``russo`` does: a suite naming a module
+    beside it (data/suites/runloop_booking.yaml does) failed with "no module found" in a notebook."""
+    module = f"beside_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(
+        "import russo_nb as russo\n"
+        "class Agent:\n"
+        "    async def run(self, heard):\n"
+        "        return russo.AgentResponse(tool_calls=[russo.ToolCall(name='f', arguments={})])\n"
+    )
+    (tmp_path / "suite.yaml").write_text(
+        f"pipeline: {{synthesizer: null, agent: {{class: {module}.Agent}}}}\ntests:\n  - {{prompt: hi, expect: [f]}}\n"
+    )
+    result = russo(ip, f"suite {tmp_path / 'suite.yaml'} --quiet --as res")
+    assert "russo:" not in capsys.readouterr().err
+    assert result is not None and result.passed_count == 1
+
+
+def test_a_suite_s_scenario_runs_are_kept_shown_and_recorded(ip, ns, tmp_path, capsys):
+    """``%russo suite`` ran a suite's scenarios and kept only its prompt batch (the scenario runs were computed and
+    lost, and --record left them out); a suite of scenarios only was refused."""
+    from russo_nb.scenario.batch import ScenarioBatch
+    from russo_nb.store import HistoryStore
+
+    suite = ROOT / "data" / "suites" / "text_conversations.yaml"
+    store = tmp_path / "h.sqlite"
+    result = russo(ip, f"suite {suite} --runs 2 --quiet --as res --record --history {store}")
+    out = capsys.readouterr().out
+    assert result is ns["res"] and result.total == 2  # the prompt test: 1 prompt x 2 runs
+    scenarios = ns.pop("res_scenarios")
+    assert isinstance(scenarios, ScenarioBatch) and scenarios.total == 4 and scenarios.passed_count == 4
+    assert "the scenario runs are in res_scenarios" in out and out.count("recorded batch") == 2
+    assert sorted(HistoryStore(store).list()["runs"]) == [2, 4]
+
+    only = tmp_path / "only_scenarios.yaml"
+    text = suite.read_text()
+    only.write_text(text[: text.index("tests:")] + text[text.index("scenarios:") :])
+    alone = russo(ip, f"suite {only} --runs 1 --quiet")
+    assert isinstance(alone, ScenarioBatch) and alone.total == 2 and "russo:" not in capsys.readouterr().err

@@ -264,3 +264,11 @@ def test_a_short_text_file_is_refused_not_turned_into_a_store(tmp_path, text):
     (tmp_path / "empty.sqlite").touch()  # an empty file is a new store, as before
     HistoryStore(tmp_path / "empty.sqlite").record(_batch({"a": [True]}))
     assert len(HistoryStore(tmp_path / "empty.sqlite").list()) == 1
+
+
+def test_a_store_whose_folder_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(InvalidArgumentError, match=r"cannot create the history store '.*a_file/h\.sqlite' \("):
+        HistoryStore(tmp_path / "a_file" / "h.sqlite")
+    with pytest.raises(InvalidArgumentError, match=r"cannot create the history store '/proc/self/new/h\.sqlite'"):
+        HistoryStore("/proc/self/new/h.sqlite")  # a folder that takes no new entry, even from root

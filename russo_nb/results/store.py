@@ -202,7 +202,12 @@ class HistoryStore:
                 f"{str(self.path)!r} is not a russo_nb history store (not a SQLite file); point HistoryStore at "
                 "another file"
             )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only folder, a file where the folder should be
+            raise InvalidArgumentError(
+                f"cannot create the history store {str(self.path)!r} ({exc.strerror or exc}); give another path"
+            ) from None
         with self._connect() as conn:
             self._check_schema(conn)
             conn.executescript(_schema())

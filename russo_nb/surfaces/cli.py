@@ -191,7 +191,7 @@ def _run(argv: list[str]) -> int:
 
     suite = load_suite(path)
     _check_outputs(args, ["", "-scenarios"] if suite.scenarios and suite.tests else [""])
-    _importable(Path.cwd(), Path(path).resolve().parent)
+    _importable(Path.cwd())  # the console script's sys.path lacks it; start_suite adds the suite file's folder
     executor = None
     if args.dask is not None:
         executor = make_executor("dask", None if args.dask == "local" else args.dask)
@@ -318,11 +318,10 @@ def _drop_output(stream: Any) -> None:
         os.close(devnull)
 
 
-def _importable(*folders: Path) -> None:
-    """Let ``class:`` / ``object:`` references name modules beside the suite file or in the cwd."""
-    for folder in folders:
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+def _importable(folder: Path) -> None:
+    """Let ``class:`` / ``object:`` references name modules in the current directory."""
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 def _print_interval(outcome: SuiteResult) -> None:
@@ -523,8 +522,10 @@ def _history(argv: list[str]) -> int:
 
     if args.db and not Path(args.db).exists():
         parser.error(f"no history store at {args.db}")
-    store = HistoryStore(args.db) if args.db else HistoryStore()
-    frame = store.list(limit=args.limit)
+    from ..results.store import DEFAULT_PATH
+
+    store = None if not args.db and not Path(DEFAULT_PATH).exists() else HistoryStore(args.db or DEFAULT_PATH)
+    frame = store.list(limit=args.limit) if store is not None else ()  # listing creates no store
     if len(frame) == 0:
         _say("no batches recorded yet; run `russo --config suite.yaml` to record one")
         return EXIT_OK

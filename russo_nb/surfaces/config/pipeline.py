@@ -6,6 +6,7 @@ the local voice agent) and, for the evaluator, from :func:`russo_nb.execution.pi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from ...model.errors import RussoError, SuiteFileError
 from .loading import load_suite
 from .models import PipelineSpec, Suite
 
-__all__ = ["Pipeline", "as_suite", "build_pipeline", "parse_effects", "wrap_cache"]
+__all__ = ["Pipeline", "as_suite", "build_pipeline", "modules_beside", "parse_effects", "wrap_cache"]
 
 _LOCAL_AGENT = "russo_nb.adapters.LocalVoiceAgent"
 
@@ -88,6 +89,16 @@ def _build_agent(suite: Suite) -> Any:
     return _build(suite, ref, "agent" if suite.agent is not None else "pipeline.agent")
 
 
+def modules_beside(suite: Suite) -> None:
+    """Put the suite file's folder first on ``sys.path``: its ``class:`` / ``factory:`` / scenario references may
+    name modules beside it, as a conftest's do, whichever surface starts it (``russo``, ``%russo suite``, code)."""
+    if suite.source is None:
+        return
+    folder = str(suite.source.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
 def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | Path | None = None) -> Pipeline:
     """Build the suite's components; missing ones come from the offline demo pipeline.
 
@@ -95,6 +106,7 @@ def build_pipeline(suite: Suite, *, cache: bool | None = None, cache_dir: str | 
     when on, the synthesizer is wrapped in a :class:`~russo_nb.voice.cache.CachedSynthesizer`.
     """
     suite = as_suite(suite)
+    modules_beside(suite)
     spec = suite.pipeline or PipelineSpec()
     synthesizer = _build_synthesizer(suite, spec)
     agent = _build_agent(suite)

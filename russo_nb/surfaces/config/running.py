@@ -15,7 +15,7 @@ from ...execution.engine import EngineOptions, Job, check_runs
 from ...model.errors import RussoError, SuiteFileError
 from .combine import combine_batches
 from .models import Suite, TestSpec
-from .pipeline import Pipeline, as_suite, build_pipeline, parse_effects
+from .pipeline import Pipeline, as_suite, build_pipeline, modules_beside, parse_effects
 from .scenarios import plan_suite_scenarios
 
 __all__ = ["EXECUTOR_CLASSES", "SuiteResult", "make_executor", "run_suite", "start_suite", "suite_executor"]
@@ -263,6 +263,7 @@ def start_suite(
     from ...execution.engine import engine_options
 
     suite = as_suite(suite)
+    modules_beside(suite)  # scenario references too (a pipeline given is built already)
     if runs is not None:
         check_runs(runs)
     base = options if options is not None else suite.options()

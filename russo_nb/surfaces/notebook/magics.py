@@ -67,6 +67,15 @@ def _as_batch(obj: Any) -> Any:
     return obj.batch if isinstance(obj, SuiteResult) else obj
 
 
+def _batches(obj: Any) -> list[Any]:
+    """What a run made, to record: a suite's prompt batch (when it has tests) and its scenario batch; else itself."""
+    from ..config import SuiteResult
+
+    if not isinstance(obj, SuiteResult):
+        return [obj]
+    return ([obj.batch] if obj.tests else []) + ([obj.scenarios] if obj.scenarios is not None else [])
+
+
 @magics_class
 class RussoMagics(Magics):
     """The ``%russo`` line magic and ``%%russo`` cell magic."""
@@ -197,9 +206,9 @@ class RussoMagics(Magics):
             self.ns[target] = result
             self._jobs[target] = (handle, result)
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
-        if store is not None:
+        for made in _batches(result) if store is not None else []:  # a suite's scenario runs are recorded too
             try:
-                batch_id = store.record(batch, suite=command.get("name"))
+                batch_id = store.record(made, suite=command.get("name"))
             except RussoError as exc:  # the result is still the cell's value (and --as): only the record is missing
                 report_error(f"the batch was not recorded: {exc}")
             else:
@@ -354,15 +363,18 @@ class RussoMagics(Magics):
         handle = start_suite(
             suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
         )
-        from ...execution.runner import PromptPlan
-
-        if not any(isinstance(plan, PromptPlan) for plan in handle.plans):
-            raise InvalidArgumentError(f"{label}: the suite has no prompt tests to run")
         result = self._execute(handle, command, label)
-        batch = _as_batch(result)
+        batch = _as_batch(result) if result.tests else result.scenarios  # a scenario-only suite: its scenario runs
         target = command.get("as")
         if target:
             self.ns[target] = batch
+        if result.tests and result.scenarios is not None:  # both: the scenario runs are shown and kept as well
+            _display(result.scenarios)
+            if target:
+                self.ns[f"{target}_scenarios"] = result.scenarios
+                print(f"the scenario runs are in {target}_scenarios")
+            else:
+                print("the scenario runs are shown above; keep them with --as NAME (as NAME_scenarios)")
         return batch
 
     def _cmd_scenario(self, command: Command) -> Any:
