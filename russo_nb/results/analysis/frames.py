@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -265,7 +266,7 @@ def _score_columns(coded: tuple[Any, list[Any]]) -> dict[str, tuple[np.ndarray |
     codes, scores = coded
     if codes is None:
         codes, scores = _distinct(scores)
-    names = list(dict.fromkeys(name for each in scores for name in each))
+    names = list(dict.fromkeys(chain.from_iterable(scores)))  # every scorer, in first-seen order
     out = {}
     for name in names:
         typed = np.array([each.get(name, np.nan) for each in scores], dtype=float)
