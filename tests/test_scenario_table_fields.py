@@ -208,3 +208,16 @@ def test_an_empty_batch_exports_and_loads_back_empty(tmp_path, kind: str, suffix
     loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
     assert type(loaded) is type(batch) and loaded.total == 0
     assert list(loaded.to_dataframe().columns) == list(batch.to_dataframe().columns)
+
+
+def test_cells_are_coded_by_identity_in_first_seen_order() -> None:
+    """Equal objects of other types (True, 1, 1.0; 0.0, -0.0) stay apart; every row its own, one for all, or mixed."""
+    from russo_nb.model.columns import _by_identity
+
+    one, other = [1], [1]
+    for values in ([True, 1, 1.0, 0.0, -0.0], [one] * 4, [], [one, other, one, None, other, None]):
+        codes, cells = _by_identity(values)
+        assert [cells[code] for code in codes.tolist()] == values
+        assert all(cells[code] is value for code, value in zip(codes.tolist(), values))
+        assert len(cells) == len({id(value) for value in values})
+        assert [id(cell) for cell in cells] == list(dict.fromkeys(map(id, values)))  # first-seen order
