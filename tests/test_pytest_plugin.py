@@ -647,3 +647,34 @@ def test_a_marked_test_without_the_fixture_fails_instead_of_passing_unrun(text_m
             "russo: @pytest.mark.russo_scenario runs nothing unless the test asks for the russo_scenario_result*",
         ]
     )
+
+
+def test_an_agent_s_error_text_reaches_the_terminal_inert(pytester):
+    """A single run's error went into the failure message raw: an agent could clear the screen or fake a verdict."""
+    pytester.makepyfile(
+        """
+        import pytest
+        import russo_nb as russo
+
+        @pytest.fixture
+        def russo_agent():
+            @russo.agent
+            async def hostile(heard):
+                raise ConnectionError("server said \\x1b[2J\\x1b[32mPASSED\\x1b[0m")
+
+            return hostile
+
+        @pytest.fixture
+        def russo_synthesizer():
+            return None
+
+        @pytest.mark.russo(prompt="hi", expect=["f()"])
+        def test_hostile(russo_result):
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    assert "\x1b" not in result.stdout.str()
+    said = "russo: the run ended with error: ConnectionError during agent: server said \\x1b[[]2J*"
+    result.stdout.fnmatch_lines([said])

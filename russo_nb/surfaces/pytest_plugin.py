@@ -163,8 +163,13 @@ def russo_evaluator() -> Any:
 
 
 def _fail(message: str) -> NoReturn:
-    """Fail the test with ``russo: message``, one line: an error being handled is not shown again above it."""
-    failure = pytest.fail.Exception(f"russo: {message}", pytrace=False)
+    """Fail the test with ``russo: message``, one line: an error being handled is not shown again above it.
+
+    What an agent or server wrote (a run's error) is made inert, as everywhere russo prints to a terminal.
+    """
+    from ..model.plain_text import terminal_safe
+
+    failure = pytest.fail.Exception(f"russo: {terminal_safe(message)}", pytrace=False)
     failure.__suppress_context__ = True  # "During handling of the above exception ..." repeated the message
     raise failure
 
