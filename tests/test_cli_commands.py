@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import time
@@ -430,3 +431,19 @@ def test_history_with_nothing_recorded_creates_nothing(tmp_path, monkeypatch, ca
     assert main(["history"]) == 0
     assert "no batches recorded yet" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_costs_the_demo_neither_its_report_nor_its_exit_code(tmp_path, cli_env):
+    """``russo demo ... | head`` interrupted: the demo's own printing went to the closed pipe, the BrokenPipeError
+    reached the command's catch-all and it exited 0 (its verdict was 130); it now prints through cli.say."""
+    command = [sys.executable, "-m", "russo_nb", "demo", "--text", "--runs", "500", "--report", "r.html"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the demo prints anything
+    first = proc.stderr.readline().decode()
+    assert "runs done" in first, first  # running: now Ctrl-C
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 130, err
+    assert "interrupted: the runs that finished are kept" in err and "Traceback" not in err, err
+    assert "russo-report" in (tmp_path / "r.html").read_text()  # written before the text, as before

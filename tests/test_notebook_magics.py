@@ -414,6 +414,19 @@ def test_history_lists_recorded_batches_with_a_trend(ip, ns, tmp_path, capsys, r
     assert any("text/html" in o.data for o in captured.outputs)  # the table
 
 
+def test_history_listing_or_opening_creates_no_store(ip, ns, tmp_path, monkeypatch, capsys):
+    """``%russo history`` made .russo/history.sqlite (and --history PATH that file) to say nothing was recorded;
+    ``russo history`` no longer does (HistoryStore.existing, the one way to open a store only to read it)."""
+    monkeypatch.chdir(tmp_path)
+    assert russo(ip, "history --as hist") is None
+    assert "no batches recorded yet in .russo/history.sqlite" in capsys.readouterr().out
+    assert russo(ip, "history open 3f2a") is None
+    assert "no batches recorded yet" in one_error(capsys)
+    assert russo(ip, f"history --history {tmp_path / 'elsewhere' / 'h.sqlite'}") is None
+    assert "no batches recorded yet" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == [] and "hist" not in ns
+
+
 def test_effects_change_what_the_agent_heard_and_bad_effects_say_so(ip, ns, capsys):
     import asyncio
 

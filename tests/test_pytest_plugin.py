@@ -557,11 +557,16 @@ def test_an_unwritable_report_path_is_a_usage_error_before_any_test(text_mode, m
     text_mode.makepyfile(ASYNC_TEST)
     (text_mode.path / "a_file").write_text("not a folder")
     (text_mode.path / "a_folder.html").mkdir()
-    for target, reason in (("a_file/r.html", "'a_file' is a file, not a folder"), ("a_folder.html", "is a folder")):
+    for target, reason in (
+        ("a_file/r.html", "cannot write 'a_file/r.html': *'a_file' is a file, not a folder"),
+        ("a_folder.html", "cannot write 'a_folder.html': *is a folder"),
+        ("report.csv", "a report is an HTML page: give a path ending in .html, got 'report.csv' (*export(*"),
+    ):
         result = text_mode.runpytest_subprocess(*QUIET, "-p", "no:asyncio", "--russo-report", target)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
-        result.stderr.fnmatch_lines([f"*--russo-report: cannot write '{target}': *{reason}*"])
+        result.stderr.fnmatch_lines([f"*--russo-report: {reason}*"])
         assert "passed" not in result.stdout.str()  # no test ran
+    assert not (text_mode.path / "report.csv").exists()  # HTML was written there after every test had run
 
 
 def test_the_session_line_counts_finished_runs_as_each_test_line_does(pytester):

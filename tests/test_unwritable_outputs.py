@@ -142,3 +142,22 @@ def test_an_output_that_would_overwrite_another_is_refused(tmp_path, monkeypatch
     assert "--report and --json name one file" in _one_line(captured.err) and captured.out == ""
     assert main([str(SUITE), "-q", "--json", "h.jsonl", "--history-db", "h.jsonl"]) == 2
     assert "--json and --history-db name one file" in _one_line(capsys.readouterr().err)
+
+
+def test_a_report_path_that_is_not_html_is_refused_before_any_run(tmp_path, monkeypatch, capsys):
+    """``--report out.csv`` (russo run, russo report -o, russo demo) wrote an HTML page into out.csv after the runs."""
+    monkeypatch.chdir(tmp_path)
+    assert main([str(SUITE), "--tag", "weather", "--no-history", "-q", "--json", "runs.jsonl"]) == 0
+    capsys.readouterr()
+    for argv, head in (
+        ([str(SUITE), "--no-history", "-q", "--report", "out.csv"], "russo: error: --report: "),
+        (["report", "runs.jsonl", "-o", "out.csv"], "russo: error: "),
+        (["demo", "--text", "--runs", "1", "-q", "--report", "out.csv"], "russo demo: "),
+    ):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        line = _one_line(captured.err)
+        assert line.startswith(f"{head}a report is an HTML page: give a path ending in .html, got 'out.csv'"), line
+        assert "--json OUT.jsonl" in line and "export(result, 'runs.csv')" in line
+        assert captured.out == "" and not (tmp_path / "out.csv").exists()  # refused before the runs
+    assert main(["report", "runs.jsonl", "-o", "OUT.HTML"]) == 0  # the suffix in any case

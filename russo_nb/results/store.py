@@ -214,6 +214,15 @@ class HistoryStore:
             self._add_missing_columns(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    @classmethod
+    def existing(cls, path: str | Path = DEFAULT_PATH, **options: Any) -> HistoryStore | None:
+        """The store at ``path`` to read from, or None where nothing was ever recorded (no file there).
+
+        Listing or opening a recorded batch (``russo history``, ``%russo history``) creates no store;
+        only recording does.
+        """
+        return cls(path, **options) if Path(path).exists() else None
+
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         """A file holding other tables named like ours (another program's database) is refused, not altered."""
         for table, required in _REQUIRED.items():

@@ -34,7 +34,7 @@ from .arguments import (
 if TYPE_CHECKING:
     from .config.running import SuiteResult
 
-__all__ = ["main"]
+__all__ = ["main", "say"]
 
 logger = logging.getLogger("russo_nb")
 
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except RussoError as exc:
-        _say(f"russo: error: {terminal_safe(exc)}", error=True)
+        say(f"russo: error: {terminal_safe(exc)}", error=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("russo: interrupted", file=sys.stderr)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc).strip() else ""
-        _say(
+        say(
             f"russo: internal error: {type(exc).__name__}: {terminal_safe(first)[:300]} "
             f"(run with --traceback or {TRACEBACK_ENV}=1 to see where)",
             error=True,
@@ -218,13 +218,13 @@ def _run(argv: list[str]) -> int:
             handle.executor.close()
         if printer is not None:
             printer.close()
-        _say(outcome.summary())
+        say(outcome.summary())
         _print_sweep(outcome)
         _print_interval(outcome)
         _print_failures(outcome)
         problems = _write_outputs(args, outcome)
     for problem in problems:
-        _say(f"russo: error: {terminal_safe(problem)}", error=True)
+        say(f"russo: error: {terminal_safe(problem)}", error=True)
 
     if outcome.interrupted:
         print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
@@ -236,7 +236,7 @@ def _run(argv: list[str]) -> int:
 
         ok = outcome.pass_rate >= args.fail_under
         verdict = "at least" if ok else "below"
-        _say(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
+        say(f"pass rate {format_rate(outcome.pass_rate)} is {verdict} --fail-under {args.fail_under:.1%}")
         return EXIT_OK if ok else EXIT_FAILED
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
@@ -282,8 +282,8 @@ def _print_sweep(outcome: SuiteResult) -> None:
     from ..results.analysis import by_factor, by_factor_text
 
     for factor in [name for name in ("voice", "snr_db") if name in factors]:
-        _say("")
-        _say(by_factor_text(by_factor(batch, factor)))
+        say("")
+        say(by_factor_text(by_factor(batch, factor)))
 
 
 class _SafeFormatter(logging.Formatter):
@@ -293,7 +293,7 @@ class _SafeFormatter(logging.Formatter):
         return terminal_safe(super().format(record), multiline=True)
 
 
-def _say(text: str, *, error: bool = False) -> None:
+def say(text: str, *, error: bool = False) -> None:
     """Print one message; whatever it quotes from agents, servers or files cannot drive the terminal.
 
     Agent-written fields are already :func:`terminal_safe` (one line each) where they are
@@ -360,7 +360,7 @@ def _print_interval(outcome: SuiteResult) -> None:
         return
     total, good = sum(finished), sum(passed)
     tail = f"; {plural(cancelled, 'cancelled run')} not counted" if cancelled else ""
-    _say(
+    say(
         f"pass rate {good / total:.1%} {PER_RUN} ({level} CI {low:.1%} to {high:.1%}, {how}; "
         f"{plural(total, 'finished run')}{tail})"
     )
@@ -373,27 +373,27 @@ def _print_failures(outcome: SuiteResult, limit: int = 5) -> None:
         for run in outcome.scenarios.iter_failures():
             if run.status == "cancelled":
                 continue
-            _say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
+            say(f"\nscenario {run.name!r} run {run.run_index}: {run.status}")
             if run.error is not None:
-                _say(f"      {terminal_safe(run.error)}")
+                say(f"      {terminal_safe(run.error)}")
             for criterion in run.failed_criteria:
-                _say(f"      failed: {terminal_safe(criterion)}")
+                say(f"      failed: {terminal_safe(criterion)}")
             if run.reasoning:
-                _say(f"      {terminal_safe(run.reasoning)}")
+                say(f"      {terminal_safe(run.reasoning)}")
     if not failures:
         return
-    _say(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
+    say(f"\nfirst {min(limit, len(failures))} of {len(failures)} runs that did not pass:")
     for run in failures[:limit]:
-        _say(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
+        say(f"  - {run.prompt!r} run {run.run_index}: {run.status}")
         if run.error is not None:
-            _say(f"      {terminal_safe(run.error)}")
+            say(f"      {terminal_safe(run.error)}")
             continue
         for match in run.eval_result.matches:
             if not match.matched:
                 got = match.actual if match.actual is not None else "(no call)"
-                _say(f"      expected {terminal_safe(match.expected)}, got {terminal_safe(got)}")
+                say(f"      expected {terminal_safe(match.expected)}, got {terminal_safe(got)}")
                 if match.details:
-                    _say(f"        {terminal_safe(match.details)}")
+                    say(f"        {terminal_safe(match.details)}")
 
 
 def _batches(outcome: Any) -> list[tuple[str, Any]]:
@@ -433,7 +433,7 @@ def _write_outputs(args: argparse.Namespace, outcome: Any) -> list[str]:
             steps.append(("history", "cannot record the batch", partial(_record, args, outcome.name, batch)))
         for label, failure, write in steps:
             try:
-                _say(f"{label}: {write()}")
+                say(f"{label}: {write()}")
             except (OSError, RussoError) as exc:  # the writers' errors name the path and why
                 problems.append(f"{failure}: {exc}")
     return problems
@@ -444,13 +444,13 @@ def _check_outputs(args: argparse.Namespace, suffixes: list[str]) -> None:
 
     Found only after the runs, such a path would cost the batch (with ``--no-history``, all of it).
     """
-    from ..results.report.files import check_writable
+    from ..results.report.files import check_report_path, check_writable
     from ..results.store import DEFAULT_PATH, HistoryStore
 
-    for flag, path in (("--report", args.report), ("--json", args.json)):
+    for flag, path, check in (("--report", args.report, check_report_path), ("--json", args.json, check_writable)):
         for suffix in suffixes if path else []:
             try:
-                check_writable(_suffixed(path, suffix))
+                check(_suffixed(path, suffix))
             except RussoError as exc:
                 raise InvalidArgumentError(f"{flag}: {exc}") from None
     if args.history:
@@ -499,15 +499,15 @@ def _report(argv: list[str]) -> int:
     if not source.exists():
         parser.error(f"no such file: {source}")
     from ..results.report import load_batch, write_report
-    from ..results.report.files import check_writable
+    from ..results.report.files import check_report_path
 
     output = Path(args.output) if args.output else source.with_suffix(".html")
     if _same_file(source, output):
         parser.error(f"-o {output} is the batch file itself; the report would replace the runs: give another path")
-    check_writable(output)
+    check_report_path(output)
     result = load_batch(source)
     written = write_report(result, output)
-    _say(f"report: {written}")
+    say(f"report: {written}")
     return EXIT_OK
 
 
@@ -518,21 +518,19 @@ def _history(argv: list[str]) -> int:
     )
     parser.add_argument("--limit", type=positive_int, default=20, metavar="N", help="newest N batches (default 20)")
     args = parser.parse_args(argv)
-    from ..results.store import HistoryStore
+    from ..results.store import DEFAULT_PATH, HistoryStore
 
     if args.db and not Path(args.db).exists():
         parser.error(f"no history store at {args.db}")
-    from ..results.store import DEFAULT_PATH
-
-    store = None if not args.db and not Path(DEFAULT_PATH).exists() else HistoryStore(args.db or DEFAULT_PATH)
-    frame = store.list(limit=args.limit) if store is not None else ()  # listing creates no store
+    store = HistoryStore.existing(args.db or DEFAULT_PATH)  # listing creates no store
+    frame = store.list(limit=args.limit) if store is not None else ()
     if len(frame) == 0:
-        _say("no batches recorded yet; run `russo --config suite.yaml` to record one")
+        say("no batches recorded yet; run `russo --config suite.yaml` to record one")
         return EXIT_OK
     import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
         for column in frame.columns:  # suite and agent names are user-written
             frame[column] = frame[column].map(lambda cell: terminal_safe(cell) if isinstance(cell, str) else cell)
-        _say(frame.to_string(index=False))
+        say(frame.to_string(index=False))
     return EXIT_OK

@@ -134,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from ..results.progress_text import ProgressPrinter
     from .arguments import CommandParser, add_demo_arguments, add_quiet, engine_values
+    from .cli import say  # the one printer: a reader that stops early (| head) costs neither files nor verdict
 
     parser = CommandParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
     add_demo_arguments(parser)
@@ -147,11 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--effects and --snr change the audio, and --text has none; drop one of them")
     try:
         from ..execution.pipeline import build_effects
-        from ..results.report.files import check_writable
+        from ..results.report.files import check_report_path
         from ..voice.audio.effects import Noise
 
         if args.report:  # now, not after the runs
-            check_writable(args.report)
+            check_report_path(args.report)
         effects = build_effects(args.effects)
         if args.snr is not None:
             effects.append(Noise(snr_db=args.snr))
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **engine_values(args),
         )
     except RussoError as exc:
-        print(f"russo demo: {terminal_safe(exc)}", file=sys.stderr)
+        say(f"russo demo: {terminal_safe(exc)}", error=True)
         return 2
     if printer is not None:
         printer.close()
@@ -177,28 +178,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             written = write_report(result, args.report)
         except (OSError, RussoError) as exc:  # the runs are printed below; say what went wrong in one line
-            print(f"russo demo: cannot write the report: {terminal_safe(exc)}", file=sys.stderr)
+            say(f"russo demo: cannot write the report: {terminal_safe(exc)}", error=True)
             code = 2
     effects_text = ", ".join(result.metadata.effects) or "clean audio"
     mode = "text mode" if args.text else f"{result.metadata.synthesizer} -> {result.metadata.agent}"
     if not args.quiet:
-        print(result.summary())
+        say(result.summary())
         misheard = _misheard(result)
         if misheard:
-            print("Misheard / failed runs:")
-            print("\n".join(misheard))
+            say("Misheard / failed runs:")
+            say("\n".join(misheard))
     from ..model.thresholds import format_rate
     from ..results.view.kit import plural
 
-    print(
+    say(
         f"demo: {result.passed_count}/{result.finished_count} runs passed ({format_rate(result.pass_rate, 0)}) "
         f"over {plural(len(result.prompts), 'prompt')} x {plural(result.metadata.runs_per_prompt, 'run')}; "
         f"{mode}; {effects_text}"
     )
     if written is not None:
-        print(f"report: {written}")
+        say(f"report: {written}")
     if result.metadata.params.get("interrupted"):
-        print("interrupted: the runs that finished are kept above; the rest are marked cancelled", file=sys.stderr)
+        say("interrupted: the runs that finished are kept above; the rest are marked cancelled", error=True)
         return 130
     return code
 

@@ -108,10 +108,10 @@ def pytest_configure(config: pytest.Config) -> None:
     report = config.getoption("russo_report")
     if report:  # now, not after every test has run
         from ..model.errors import RussoError
-        from ..results.report.files import check_writable
+        from ..results.report.files import check_report_path
 
         try:
-            check_writable(report)
+            check_report_path(report)
         except RussoError as exc:
             raise pytest.UsageError(f"--russo-report: {exc}") from None
     if config.getoption("russo_cache_dir") or config.getoption("russo_clear_cache"):  # only when russo is asked

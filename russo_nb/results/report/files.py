@@ -24,6 +24,7 @@ __all__ = [
     "MAX_INDEX_BYTES",
     "atomic_file",
     "check_regular",
+    "check_report_path",
     "check_writable",
     "read_bytes",
     "read_limited",
@@ -97,6 +98,22 @@ def check_writable(target: str | Path) -> None:
     os.close(handle)
     with contextlib.suppress(OSError):
         os.unlink(probe)
+
+
+REPORT_SUFFIXES = (".html", ".htm")
+"""What a report's path may end in: a report is one HTML page, never a data file."""
+
+
+def check_report_path(target: str | Path) -> None:
+    """Refuse now a report path where no file could be written (:func:`check_writable`) or that does not end in
+    .html (HTML written to ``out.csv`` is no CSV): one :class:`InvalidArgumentError` line, naming the way to a data
+    file."""
+    check_writable(target)
+    if not str(target).lower().endswith(REPORT_SUFFIXES):
+        raise InvalidArgumentError(
+            f"a report is an HTML page: give a path ending in .html, got {str(target)!r} (for the runs as data "
+            "use --json OUT.jsonl, or russo_nb.report.export(result, 'runs.csv'), which also writes .parquet / .jsonl)"
+        )
 
 
 def _nearest_existing(folder: Path) -> Path:

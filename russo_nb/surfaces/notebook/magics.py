@@ -479,7 +479,11 @@ class RussoMagics(Magics):
         print(f"wrote {written} ({size / 1024:.1f} KiB)")
 
     def _cmd_history(self, command: Command) -> Any:
-        store = self._history_store(command)
+        from ...results.store import DEFAULT_PATH, HistoryStore
+
+        path = command.get("history") or DEFAULT_PATH
+        store = HistoryStore.existing(path)  # reading creates no store (as russo history)
+        nothing = f"no batches recorded yet in {path}; use %russo run ... --record or HistoryStore().record(result)"
         if command.positionals:
             action = command.positionals[0]
             if action != "open":
@@ -490,15 +494,17 @@ class RussoMagics(Magics):
                 raise InvalidArgumentError(
                     "%russo history open needs a batch id (the Id column of %russo history; a unique prefix will do)"
                 )
+            if store is None:
+                raise InvalidArgumentError(nothing)
             return self._open_recorded(store, command.positionals[1], command.get("as"))
+        if store is None:
+            print(nothing)
+            return None
         frame = store.list(limit=command.get("limit", 20))
         if command.get("as"):
             self.ns[command.get("as")] = frame
         if len(frame) == 0:
-            print(
-                f"no batches recorded yet in {getattr(store, 'path', 'the history store')}; "
-                "use %russo run ... --record or HistoryStore().record(result)"
-            )
+            print(nothing)
             return None
         if in_kernel():
             from .history_view import HistoryView
