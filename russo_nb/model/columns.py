@@ -372,11 +372,15 @@ def _by_identity(values: list[Any]) -> tuple[Any, list[Any]]:
     import pandas as pd
 
     n = len(values)
-    distinct = len(set(map(id, values)))  # the two usual cases, told apart for half the cost of coding them
-    if distinct == n:  # each row its own object (a run's texts, lists, dicts): its own cell, in order
-        return np.arange(n, dtype=np.int64), list(values)
-    if distinct == 1:  # one object on every row (None, a batch's shared list)
-        return np.zeros(n, dtype=np.int64), [values[0]]
+    if n > 1:  # the two usual cases, told apart (when a probe of ~32 rows suggests one) for half the cost of coding
+        probe = values[:: max(1, n // 32)]
+        seen = len(set(map(id, probe)))
+        if seen == 1 and values[0] is values[1]:  # maybe one object on every row (None, a batch's shared list)
+            if len(set(map(id, values))) == 1:
+                return np.zeros(n, dtype=np.int64), [values[0]]
+        elif seen == len(probe) and values[0] is not values[1]:  # maybe each row its own object (a run's texts)
+            if len(set(map(id, values))) == n:
+                return np.arange(n, dtype=np.int64), list(values)
     ids = np.fromiter(map(id, values), dtype=np.uint64, count=len(values))
     codes, _ = pd.factorize(ids)  # values keep the ids unique
     codes = codes.astype(np.int64, copy=False)
