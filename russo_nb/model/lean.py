@@ -15,14 +15,28 @@ from typing import Any
 
 from .types import AgentResponse, BatchResult, EvalResult, SingleRunResult, ToolCall
 
-__all__ = ["RunInterner", "compact"]
+__all__ = ["RunInterner", "compact", "conditions_key"]
 
 _ATOMS = (str, int, float, bool, type(None))
+
+
+def conditions_key(conditions: dict[str, Any]) -> tuple[Any, ...]:
+    """A hashable key equal for two flat dicts of scalars (a run's conditions) only when JSON writes them the same:
+    names, values and the values' types (``True``, ``1`` and ``1.0`` are equal in Python, not in JSON), and ``0.0``
+    apart from ``-0.0`` (equal, and hashed alike). TypeError for an unhashable value. A NaN matches only itself
+    (a miss, never a wrong value)."""
+    values = conditions.values()
+    kinds = tuple(map(type, values))
+    if float in kinds and 0.0 in values:  # equal to -0.0, yet written apart
+        return tuple(conditions.items()), kinds, tuple(map(repr, values))
+    return tuple(conditions.items()), kinds
 
 
 def _freeze(value: Any, depth: int = 0) -> Any:
     """A hashable stand-in for a JSON-like value (TypeError for anything else or too deep)."""
     if isinstance(value, _ATOMS):
+        if type(value) is float and (not value or value != value):  # 0.0 == -0.0; NaN != NaN
+            return (float, repr(value))  # 0.0 and -0.0 kept apart, every NaN one key
         return (type(value), value)  # 1 and True and 1.0 stay different
     if depth > 20:
         raise TypeError("too deep")
@@ -59,10 +73,10 @@ class RunInterner:
     def conditions(self, conditions: dict[str, Any]) -> dict[str, Any]:
         """The shared dict equal to ``conditions`` (as the runs of an engine batch share theirs)."""
         try:
-            key = _freeze(conditions)
-        except TypeError:
+            key = conditions_key(conditions)
+            return self._conditions.setdefault(key, conditions)
+        except TypeError:  # an unhashable value (conditions are scalars: a caller's mistake, not shared)
             return conditions
-        return self._conditions.setdefault(key, conditions)
 
     def evaluation(self, ev: EvalResult) -> EvalResult:
         """The shared evaluation equal to ``ev`` (same verdict, calls, matches and details)."""

@@ -30,6 +30,7 @@ from .cells import MAX_WHOLE, check_usage, whole_number
 from .columns import RUN_STATUSES
 from .conditions import check_conditions
 from .errors import InvalidArgumentError, RussoError
+from .lean import conditions_key
 from .run_fields import CellCheck
 from .serialize import dumps_safe
 from .types import (
@@ -115,7 +116,7 @@ class _Table:
         elif kind is list:
             key = _texts_key(obj)
         elif kind is dict and _SCALARS.issuperset(map(type, obj.values())):
-            key = (_DICT, *[(name, type(value), value) for name, value in obj.items()])  # 1, 1.0, True differ
+            key = (_DICT, *conditions_key(obj))  # 1, 1.0, True differ; 0.0 and -0.0 too
         else:
             key = None
         if key is not None:

@@ -33,8 +33,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from .columns import RUN_STATUSES, ColumnDtype, FieldGetter, RunColumn, calls_text, field
+from .lean import conditions_key
 from .serialize import dumps_safe, evaluation_to_plain, plain
 from .table_loads import (
+    effects_cell,
     load_conditions,
     load_effects,
     load_error,
@@ -208,23 +210,12 @@ def _retried_json(retried: Sequence[RetriedAttempt] | None) -> str:
 _CONDITIONS_JSON: dict[tuple[Any, ...], str] = {}
 
 
-def _conditions_key(conditions: dict[str, Any]) -> tuple[Any, ...]:
-    """A hashable key equal for two conditions dicts only when they are written the same: names, values and the
-    values' types (``True``, ``1`` and ``1.0`` are equal in Python, not in JSON), and ``0.0`` apart from ``-0.0``.
-    TypeError for an unhashable value."""
-    values = conditions.values()
-    kinds = tuple(map(type, values))
-    if float in kinds and 0.0 in values:  # equal to -0.0, yet written apart
-        return tuple(conditions.items()), kinds, tuple(map(repr, values))
-    return tuple(conditions.items()), kinds
-
-
 def _conditions_json(conditions: dict[str, Any] | None) -> str:
     """The run's conditions as a JSON object (NaN kept), '' when it has none; equal dicts are written once."""
     if not conditions:
         return ""
     try:
-        key = _conditions_key(conditions)
+        key = conditions_key(conditions)
         text = _CONDITIONS_JSON.get(key)
     except TypeError:  # an unhashable value: written as it is
         return dumps_safe(conditions)
@@ -250,10 +241,6 @@ def _error_part(name: str) -> FieldGetter:
         return getattr(err, name, "") or ""
 
     return field("error", part, key=name)
-
-
-def _effects_text(effects: list[str] | None) -> str:
-    return ", ".join(effects) if effects else ""
 
 
 def _n_turns(transcript: list[Any] | None) -> int | None:
@@ -696,8 +683,8 @@ FIELDS: tuple[RunField, ...] = (
                 "effects",
                 field("effects"),
                 "str",
-                "The audio effects applied, joined with ', ' ('' when none).",
-                render=_effects_text,
+                "The audio effects applied, joined with ', ' ('' when none; a JSON list when a name holds ', ').",
+                render=effects_cell,
                 sql="TEXT",
             ),
         ),

@@ -24,7 +24,7 @@ import numpy as np
 from .columns import RUN_STATUSES, FieldGetter
 from .errors import RussoError, first_line
 from .expectations import parse_expectation
-from .serialize import evaluation_from_plain
+from .serialize import dumps_safe, evaluation_from_plain
 from .types import AgentResponse, EvalResult, RetriedAttempt, RunError, ToolCall, ToolCallMatch, construct_fast
 from .types import prompt_id as make_prompt_id
 
@@ -34,6 +34,8 @@ __all__ = [
     "TableCells",
     "TableRowError",
     "load_conditions",
+    "effects_cell",
+    "effects_from_cell",
     "load_effects",
     "load_error",
     "load_evaluation",
@@ -208,10 +210,35 @@ def load_retried(table: TableCells, spec: Any) -> Coded:
     return _parse_each(table, "retried_attempts", parse, "the retried attempts")
 
 
+def effects_cell(effects: list[str] | None) -> str:
+    """A run's effects as its table cell: the names joined with ``', '`` ('' when none), readable, when that
+    splits back into exactly these names; else (a name holding ``', '``, an empty name, a cell that would start
+    with ``[``) the list as JSON text, which :func:`effects_from_cell` reads back. Every list round-trips."""
+    if not effects:
+        return ""
+    joined = ", ".join(effects)
+    if joined[:1] != "[" and all(effects) and joined.split(", ") == effects:
+        return joined
+    return dumps_safe(list(effects))
+
+
+def effects_from_cell(text: str) -> list[str]:
+    """The effects list of an :func:`effects_cell` cell. A cell that is not a JSON list of texts is the joined
+    form, split at ``', '`` (as files written before the JSON form are read: empty parts dropped)."""
+    if text[:1] == "[":
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if type(value) is list and all(type(name) is str for name in value):
+            return value
+    return [part for part in text.split(", ") if part]
+
+
 def load_effects(table: TableCells, spec: Any) -> Coded:
-    """The effects text, split at ``', '``."""
+    """The effects cells as lists (:func:`effects_from_cell`), each distinct cell read once."""
     codes, texts = table.coded(spec.name)
-    return codes, [[part for part in text.split(", ") if part] for text in texts]
+    return codes, [effects_from_cell(text) for text in texts]
 
 
 def load_conditions(table: TableCells, spec: Any) -> Coded:

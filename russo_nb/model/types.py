@@ -70,8 +70,11 @@ Conditions = dict[str, ConditionValue]
 
 @functools.lru_cache(maxsize=8192)  # a batch's runs share their prompts (a scenario run's id is asked per run)
 def prompt_id(prompt: str) -> str:
-    """A short stable id for a prompt text (first 10 hex digits of its SHA-1)."""
-    return hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]
+    """A short stable id for a prompt text (first 10 hex digits of its SHA-1 of its UTF-8).
+
+    A lone surrogate (a scenario name or a prompt read from a file decoded badly) is hashed as its own
+    code unit (``surrogatepass``): every text gets an id, and the id of valid text is unchanged."""
+    return hashlib.sha1(prompt.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def format_usage(usage: dict[str, float]) -> str:

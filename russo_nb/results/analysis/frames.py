@@ -364,7 +364,8 @@ def runs_frame(result: Any) -> pd.DataFrame:
       details: the evaluator's explanation of misses ('' when all matched).
       error, error_type: the captured exception ('' when none).
       latency_s: agent seconds; synth_s: synthesis seconds (NaN when unknown); attempts.
-      effects: the audio effects applied, joined with ', ' ('' when none); audio_key; seed.
+      effects: the audio effects applied, joined with ', ' ('' when none; a JSON list when a name holds ', ');
+      audio_key; seed.
       started_at: when the run started (UTC timestamp, NaT when unknown).
       then one column per condition the runs carry (``voice``, ``snr_db``, ``agent_version`` ...).
     A scenario batch adds scenario, success, score, score_<name> per scorer, turns, n_turns,

@@ -42,6 +42,26 @@ def _is_object(typed: Any) -> bool:
     return bool(np.dtype(object) == getattr(typed, "dtype", None))
 
 
+_ONE_KIND = ({str}, {int}, {float}, {bool}, {int, float})
+"""The kinds of cell one Arrow column holds as they are (whole numbers among floats: a double column)."""
+
+
+def _one_kind(typed: Any) -> Any:
+    """An object column as Arrow can type it: when its scalar cells are of kinds no one Arrow type holds (a
+    condition that is ``True`` in one run and ``1`` or ``"a"`` in another), each cell that is not text written as
+    the CSV file writes it (``True``, ``1``, ``2.5``; NaN missing), the column as text; the file's ``conditions``
+    column keeps each run's value and type exactly. Any other column as it is."""
+    if not _is_object(typed):
+        return typed
+    kinds = {type(value) for value in typed if value is not None}
+    if not kinds or kinds in _ONE_KIND or not kinds <= {str, int, float, bool}:
+        return typed
+    cells = np.empty(len(typed), dtype=object)
+    for index, value in enumerate(typed):
+        cells[index] = value if value is None or type(value) is str else None if value != value else str(value)
+    return cells
+
+
 def table_schema(parts: dict[str, tuple[Any, Any]], metadata: dict[bytes, bytes]) -> Any:
     """The schema ``pa.Table.from_pandas(frame, preserve_index=False)`` gives for the frame of ``parts`` (pandas
     metadata included), with ``metadata`` added: typed from each column's distinct cells, which hold every kind
@@ -100,6 +120,7 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
         table = pa.Table.from_pandas(parts_frame(parts), preserve_index=False)
         pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata}), target)
         return
+    parts = {name: (codes, _one_kind(typed)) for name, (codes, typed) in parts.items()}
     schema = table_schema(parts, metadata)
     arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
     table = pa.Table.from_arrays(arrays, names=schema.names)
