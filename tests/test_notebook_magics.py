@@ -59,6 +59,9 @@ def test_parse_options_positionals_and_repeats():
         ("run x --runs three", "--runs: expected a whole number >= 1, got 'three'"),
         ("run x --runs 0", "--runs: expected a whole number >= 1, got '0'"),
         ("run x --timeout -1", "--timeout needs a number of seconds > 0, got '-1'"),
+        ("run x --timeout -1e308", "--timeout needs a number of seconds > 0, got '-1e308'"),  # "expected one arg"
+        ("run x --max-concurrency -2E3", "--max-concurrency needs"),
+        ("run x --timeout -inf", "--timeout needs a number of seconds > 0, got '-inf'"),
         ("run x --retries many", "--retries needs a whole number from 0 to 100, got 'many'"),
         ("run x --retries 101", "--retries needs a whole number from 0 to 100, got '101'"),  # said ">= 0"
         ("run x --as 1abc", "--as needs a Python variable name"),
@@ -75,6 +78,12 @@ def test_parse_errors_name_the_problem(line, needle):
     with pytest.raises(InvalidArgumentError) as info:
         parse_command(line)
     assert needle in str(info.value)
+
+
+def test_negative_numbers_in_any_form_are_values_not_options():
+    """argparse takes only -5 and -0.5 for numbers: --snr -1e308 or -5,-10 was read as an option."""
+    for value in ("-1e308", "-5,-10", "-.5e1,clean", "-Infinity"):
+        assert parse_command(f"sweep --snr {value} --as sw").options["snr"] == value
 
 
 def test_cell_body_only_for_run():
