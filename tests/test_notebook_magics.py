@@ -550,3 +550,41 @@ def test_a_suite_s_scenario_runs_are_kept_shown_and_recorded(ip, ns, tmp_path, c
     only.write_text(text[: text.index("tests:")] + text[text.index("scenarios:") :])
     alone = russo(ip, f"suite {only} --runs 1 --quiet")
     assert isinstance(alone, ScenarioBatch) and alone.total == 2 and "russo:" not in capsys.readouterr().err
+
+
+def test_a_suite_interrupted_resumes_by_either_name_it_was_kept_under(ip, ns, capsys):
+    """``%russo resume res_scenarios`` after ``%russo suite ... --as res`` said "not run by %russo in this session"
+    (and ``resume res`` asked for --agent: res held the suite's batch, not the result its job made). Either name
+    resumes the suite's one job: only the cancelled runs run, and both names get the merged parts."""
+    import _thread
+    import asyncio
+
+    from russo_nb.adapters.local import LocalVoiceAgent
+
+    class StopsOnce(LocalVoiceAgent):
+        calls = 0
+
+        async def run(self, audio):
+            type(self).calls += 1
+            if type(self).calls == 2:  # Kernel -> Interrupt while the second run is being answered
+                _thread.interrupt_main()
+                await asyncio.sleep(30)
+            return await super().run(audio)
+
+    ns["stops"] = StopsOnce.demo()
+    suite = ROOT / "data" / "suites" / "text_conversations.yaml"
+    russo(ip, f"suite {suite} --agent stops --runs 2 --max-concurrency 1 --quiet --as res")
+    partial, partial_scenarios = ns["res"], ns["res_scenarios"]
+    assert partial.status_counts["cancelled"] == 1 and partial_scenarios.total == 4
+    assert partial_scenarios.status_counts.get("cancelled", 0) == 4
+    capsys.readouterr()
+    called = StopsOnce.calls
+    whole = russo(ip, "resume res_scenarios --quiet")
+    assert "russo:" not in capsys.readouterr().err
+    assert whole is ns["res"] and whole.total == 2 and whole.passed_count == 2
+    scenarios = ns.pop("res_scenarios")
+    assert scenarios.total == 4 and scenarios.passed_count == 4
+    assert StopsOnce.calls - called == 1 + 6  # the cancelled prompt run, the scenarios' 6 agent turns; no more
+    assert russo(ip, "resume res --quiet") is None
+    assert "every run finished; nothing to resume" in capsys.readouterr().out
+    ns.pop("stops")
