@@ -447,3 +447,14 @@ def test_a_reader_that_stops_early_costs_the_demo_neither_its_report_nor_its_exi
     assert proc.wait(timeout=120) == 130, err
     assert "interrupted: the runs that finished are kept" in err and "Traceback" not in err, err
     assert "russo-report" in (tmp_path / "r.html").read_text()  # written before the text, as before
+
+
+def test_negative_numbers_in_exponent_form_reach_the_flag_s_own_check(tmp_path, monkeypatch, capsys):
+    """``russo demo --snr -1e308`` / ``--fail-under -1e-3`` said "expected one argument": argparse read the number as
+    an option. Now each flag's reader says what it takes."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--snr", "-1e308", "--runs", "1", "-q"]) == 2
+    assert "noise SNR must be a number from -30 to 80 dB, got -1e+308" in capsys.readouterr().err
+    assert main([str(SUITES / "text_flights.yaml"), "--fail-under", "-1e-3", "--no-history", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "expected a pass rate between 0 and 1 (e.g. 0.9), got '-1e-3'" in err and "expected one argument" not in err

@@ -134,6 +134,31 @@ def test_unreadable_files_raise_suite_file_errors(tmp_path):
         load_suite(write(tmp_path, ""))
 
 
+def test_a_key_given_twice_is_refused_where_it_is(tmp_path, capsys):
+    """Two ``tests:`` blocks, a test with two ``expect:``: PyYAML and json kept the last without a word (the first
+    block's tests never ran, the first expectation was never checked)."""
+    twice_expect = "tests:\n  - prompt: hi\n    expect: [f]\n    expect: [g]\n"
+    twice_tests = "tests:\n  - {prompt: a, expect: [f]}\nruns: 2\ntests:\n  - {prompt: b, expect: [g]}\n"
+    json_twice = '{"tests": [{"prompt": "hi",\n  "expect": ["f"], "expect": ["g"]}]}'
+    for name, body, where in (
+        ("expect.yaml", twice_expect, 'line 4 column 5: duplicate key "expect" (first on line 3;'),
+        ("tests.yaml", twice_tests, 'line 4 column 1: duplicate key "tests" (first on line 1;'),
+        ("suite.json", json_twice, 'line 2 column 20: duplicate key "expect" (first on line 2;'),
+    ):
+        path = write(tmp_path, body, name)
+        with pytest.raises(SuiteFileError) as info:
+            load_suite(path)
+        assert str(info.value).startswith(f"{path}: {where}") and "\n" not in str(info.value)
+    from russo_nb.cli import main
+
+    assert main([str(tmp_path / "tests.yaml"), "--no-history"]) == 2  # one line, exit 2, nothing run
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and 'duplicate key "tests"' in captured.err
+    merged = "tests:\n  - &base {prompt: hi, expect: [f]}\n  - <<: *base\n    expect: [g]\n"
+    tests = load_suite(write(tmp_path, merged, "merged.yaml")).tests  # a merge's key overridden is no repeat
+    assert [test.prompt for test in tests] == ["hi", "hi"] and tests[0].expect != tests[1].expect
+
+
 def test_yaml_is_loaded_safely(tmp_path):
     body = "tests:\n  - {prompt: !!python/object/apply:os.getcwd [], expect: [x]}\n"
     with pytest.raises(SuiteFileError, match="invalid YAML"):

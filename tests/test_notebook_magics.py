@@ -59,6 +59,9 @@ def test_parse_options_positionals_and_repeats():
         ("run x --runs three", "--runs: expected a whole number >= 1, got 'three'"),
         ("run x --runs 0", "--runs: expected a whole number >= 1, got '0'"),
         ("run x --timeout -1", "--timeout needs a number of seconds > 0, got '-1'"),
+        ("run x --timeout -1e308", "--timeout needs a number of seconds > 0, got '-1e308'"),  # "expected one arg"
+        ("run x --max-concurrency -2E3", "--max-concurrency needs"),
+        ("run x --timeout -inf", "--timeout needs a number of seconds > 0, got '-inf'"),
         ("run x --retries many", "--retries needs a whole number from 0 to 100, got 'many'"),
         ("run x --retries 101", "--retries needs a whole number from 0 to 100, got '101'"),  # said ">= 0"
         ("run x --as 1abc", "--as needs a Python variable name"),
@@ -75,6 +78,12 @@ def test_parse_errors_name_the_problem(line, needle):
     with pytest.raises(InvalidArgumentError) as info:
         parse_command(line)
     assert needle in str(info.value)
+
+
+def test_negative_numbers_in_any_form_are_values_not_options():
+    """argparse takes only -5 and -0.5 for numbers: --snr -1e308 or -5,-10 was read as an option."""
+    for value in ("-1e308", "-5,-10", "-.5e1,clean", "-Infinity"):
+        assert parse_command(f"sweep --snr {value} --as sw").options["snr"] == value
 
 
 def test_cell_body_only_for_run():
@@ -541,3 +550,41 @@ def test_a_suite_s_scenario_runs_are_kept_shown_and_recorded(ip, ns, tmp_path, c
     only.write_text(text[: text.index("tests:")] + text[text.index("scenarios:") :])
     alone = russo(ip, f"suite {only} --runs 1 --quiet")
     assert isinstance(alone, ScenarioBatch) and alone.total == 2 and "russo:" not in capsys.readouterr().err
+
+
+def test_a_suite_interrupted_resumes_by_either_name_it_was_kept_under(ip, ns, capsys):
+    """``%russo resume res_scenarios`` after ``%russo suite ... --as res`` said "not run by %russo in this session"
+    (and ``resume res`` asked for --agent: res held the suite's batch, not the result its job made). Either name
+    resumes the suite's one job: only the cancelled runs run, and both names get the merged parts."""
+    import _thread
+    import asyncio
+
+    from russo_nb.adapters.local import LocalVoiceAgent
+
+    class StopsOnce(LocalVoiceAgent):
+        calls = 0
+
+        async def run(self, audio):
+            type(self).calls += 1
+            if type(self).calls == 2:  # Kernel -> Interrupt while the second run is being answered
+                _thread.interrupt_main()
+                await asyncio.sleep(30)
+            return await super().run(audio)
+
+    ns["stops"] = StopsOnce.demo()
+    suite = ROOT / "data" / "suites" / "text_conversations.yaml"
+    russo(ip, f"suite {suite} --agent stops --runs 2 --max-concurrency 1 --quiet --as res")
+    partial, partial_scenarios = ns["res"], ns["res_scenarios"]
+    assert partial.status_counts["cancelled"] == 1 and partial_scenarios.total == 4
+    assert partial_scenarios.status_counts.get("cancelled", 0) == 4
+    capsys.readouterr()
+    called = StopsOnce.calls
+    whole = russo(ip, "resume res_scenarios --quiet")
+    assert "russo:" not in capsys.readouterr().err
+    assert whole is ns["res"] and whole.total == 2 and whole.passed_count == 2
+    scenarios = ns.pop("res_scenarios")
+    assert scenarios.total == 4 and scenarios.passed_count == 4
+    assert StopsOnce.calls - called == 1 + 6  # the cancelled prompt run, the scenarios' 6 agent turns; no more
+    assert russo(ip, "resume res --quiet") is None
+    assert "every run finished; nothing to resume" in capsys.readouterr().out
+    ns.pop("stops")

@@ -187,6 +187,14 @@ def test_bad_option_value_is_a_usage_error(text_mode):
     result.stderr.fnmatch_lines(["*--russo-runs must be a whole number >= 1, got 0*"])
 
 
+def test_a_negative_number_in_exponent_form_is_read_as_the_option_s_value(text_mode):
+    """``--russo-timeout -1e3`` was "expected one argument" (argparse takes only -5 / -0.5 for numbers)."""
+    text_mode.makepyfile("def test_nothing():\n    pass\n")
+    result = run(text_mode, "--russo-timeout", "-1e3")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--timeout needs a number of seconds > 0, got '-1e3'*"])
+
+
 ASYNC_TEST = f"""
 import asyncio
 import pytest

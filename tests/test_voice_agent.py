@@ -141,6 +141,7 @@ def test_yaml_intents_load_and_parse(tmp_path):
     ("text", "message"),
     [
         ("intents: [", "line 1 column 11: invalid YAML (expected the node content"),
+        (GOOD + "slot_types: {}\n", 'duplicate key "slot_types" (first on line'),  # the second was kept
         ("- just a list", "expected a mapping with an 'intents:'"),
         (GOOD.replace("slots: {color: color}", "slots: {color: colour}"), "type 'colour', which is not in slot_types"),
         (GOOD.replace("paint it {color}", "paint it {shade}"), "uses {shade}, which is not one of its slots"),

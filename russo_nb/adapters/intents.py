@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 
 from ..model.bounded_files import read_limited
 from ..model.errors import ConfigurationError, RussoError, SuiteFileError
+from ..model.unique_keys import DuplicateKeyError, load_yaml
 from ..model.yaml_errors import yaml_problem
 
 __all__ = ["IntentMatch", "IntentSet", "IntentSpec", "normalize_text"]
@@ -106,13 +107,15 @@ class IntentSet(BaseModel):
         if not source.exists():
             raise SuiteFileError(f"intents file {source} does not exist")
         try:
-            data = yaml.safe_load(read_limited(source, MAX_INTENTS_BYTES).decode("utf-8"))
+            data = load_yaml(read_limited(source, MAX_INTENTS_BYTES).decode("utf-8"))  # as suite files are read
         except RussoError as exc:  # a folder, a FIFO (never waited on), too big, unreadable
             raise SuiteFileError(f"intents file {source}: {exc}") from None
         except UnicodeDecodeError as exc:
             raise SuiteFileError(f"intents file {source} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
         except yaml.YAMLError as exc:
             raise SuiteFileError(f"intents file {source}: {yaml_problem(exc)}") from None
+        except DuplicateKeyError as exc:
+            raise SuiteFileError(f"intents file {source}: {exc}") from None
         return cls.from_data(data, origin=str(source))
 
     @classmethod

@@ -27,6 +27,7 @@ from ..model.errors import InvalidArgumentError
 
 __all__ = [
     "EXIT_USAGE",
+    "NEGATIVE_NUMBER",
     "Command",
     "CommandParser",
     "MagicParser",
@@ -58,12 +59,19 @@ def tidy_message(message: str) -> str:
     return message
 
 
+NEGATIVE_NUMBER = re.compile(r"-(?:\.?\d|(?:inf|infinity|nan)(?:$|,))", re.IGNORECASE)
+"""A word that is a negative number in any form Python reads (``-5``, ``-1e308``, ``-.5``, ``-inf``), or a list
+starting with one (``--snr -5,-10``): a value, never an option. argparse's own test takes only ``-5`` and ``-0.5``,
+so ``--snr -1e308`` was "expected one argument". No flag of ours is a dash and a digit."""
+
+
 class CommandParser(argparse.ArgumentParser):
     """argparse for a command: a usage error is one ``PROG: error: ...`` line and exit code 2, no usage dump."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)  # --run is not --runs: a typo is an error, never a guess
         super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER  # argparse's hook: what is a value though it starts with -
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {tidy_message(message)} (see {self.prog} --help)\n")

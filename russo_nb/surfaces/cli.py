@@ -30,11 +30,12 @@ from .arguments import (
     engine_values,
     positive_int,
 )
+from .printing import drop_output, say
 
 if TYPE_CHECKING:
     from .config.running import SuiteResult
 
-__all__ = ["main", "say"]
+__all__ = ["main"]
 
 logger = logging.getLogger("russo_nb")
 
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print("russo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # stdout's reader went away while help or a listing was printed (| head): not an error
-        _drop_output(sys.stdout)
+        drop_output(sys.stdout)
         return EXIT_OK
     except Exception as exc:  # a bug (russo's or a component's): not "runs failed", and one line
         if show_traceback:
@@ -291,31 +292,6 @@ class _SafeFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return terminal_safe(super().format(record), multiline=True)
-
-
-def say(text: str, *, error: bool = False) -> None:
-    """Print one message; whatever it quotes from agents, servers or files cannot drive the terminal.
-
-    Agent-written fields are already :func:`terminal_safe` (one line each) where they are
-    formatted; this is the net for the whole text (newlines kept). When the reader of stdout has
-    gone (``russo run ... | head``), the rest of the text goes nowhere and the command carries on:
-    its files are still written and its exit code is still the verdict.
-    """
-    stream = sys.stderr if error else sys.stdout
-    try:
-        print(terminal_safe(text, multiline=True), file=stream, flush=True)
-    except BrokenPipeError:
-        _drop_output(stream)
-
-
-def _drop_output(stream: Any) -> None:
-    """Point ``stream``'s file descriptor at /dev/null: its reader has gone, and what is left to say is not lost
-    work (Python's recipe for SIGPIPE; without it the next flush, even at exit, raises again)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, stream.fileno())
-    finally:
-        os.close(devnull)
 
 
 def _importable(folder: Path) -> None:

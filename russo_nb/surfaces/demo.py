@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from ..results.progress_text import ProgressPrinter
     from .arguments import CommandParser, add_demo_arguments, add_quiet, engine_values
-    from .cli import say  # the one printer: a reader that stops early (| head) costs neither files nor verdict
+    from .printing import say  # the one printer: a reader that stops early (| head) costs neither files nor verdict
 
     parser = CommandParser(prog="russo demo", description="Run the offline voice demo (no keys needed).")
     add_demo_arguments(parser)

@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 import pytest
 
 from ..execution.engine import OPTION_NAMES, TEXT_OPTIONS
-from .arguments import add_engine_arguments
+from .arguments import NEGATIVE_NUMBER, add_engine_arguments
 
 __all__ = ["MARKER_KEYS", "SCENARIO_MARKER_KEYS"]
 
@@ -58,6 +58,9 @@ _MISSING = object()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    optparser = getattr(parser, "optparser", None)  # pytest >= 9 keeps its argparse parser here
+    if optparser is not None:  # --russo-timeout -1e3 is a value (said wrong by its reader), as in russo and %russo
+        optparser._negative_number_matcher = NEGATIVE_NUMBER
     group = parser.getgroup("russo", "russo_nb: test voice agents' tool calls")
     group.addoption(
         "--russo-runs",

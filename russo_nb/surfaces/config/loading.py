@@ -17,6 +17,7 @@ from ...model.bounded_files import read_limited
 from ...model.errors import ExpectationError, RussoError, SuiteFileError
 from ...model.expectations import normalize_expectations
 from ...model.plain_text import short_repr
+from ...model.unique_keys import DuplicateKeyError, load_json, load_yaml
 from ...model.yaml_errors import yaml_problem
 from .models import Suite, TestSpec, allowed_keys
 
@@ -237,7 +238,9 @@ def _parse(file: Path, text: str) -> Any:
     import yaml
 
     try:
-        return json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
+        return load_json(text) if file.suffix.lower() == ".json" else load_yaml(text)
+    except DuplicateKeyError as exc:  # json and PyYAML would keep the last of the two without a word
+        raise SuiteFileError(f"{file}: {exc}") from None
     except RecursionError:
         raise SuiteFileError(f"{file}: values are nested more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as exc:
@@ -247,7 +250,8 @@ def _parse(file: Path, text: str) -> Any:
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Read a ``.yaml`` / ``.yml`` / ``.json`` suite file (YAML via ``yaml.safe_load``) and validate it."""
+    """Read a ``.yaml`` / ``.yml`` / ``.json`` suite file (YAML read safely; a key given twice is refused) and
+    validate it."""
     file = Path(path)
     text = _read_text(file)
     data = _parse(file, text)

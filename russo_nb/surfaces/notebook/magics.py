@@ -83,7 +83,9 @@ class RussoMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._executors: dict[str, Any] = {}  # --dask ADDRESS -> its executor, kept for the session's next cells
-        self._jobs: dict[str, tuple[Any, Any]] = {}  # --as NAME -> (its job, the result): for %russo resume NAME
+        # a name a run's result was kept under -> (the job that made it, what the name held, the run's --as NAME):
+        # for %russo resume NAME (a suite's NAME and NAME_scenarios share its one job)
+        self._jobs: dict[str, tuple[Any, Any, str]] = {}
 
     @line_cell_magic
     def russo(self, line: str, cell: str | None = None) -> Any:
@@ -201,10 +203,7 @@ class RussoMagics(Magics):
         batch = _as_batch(result)
         interrupted = bool(getattr(getattr(batch, "metadata", None), "params", {}).get("interrupted"))
         display.finish(progress, interrupted=interrupted)
-        target = command.get("as")
-        if target:
-            self.ns[target] = result
-            self._jobs[target] = (handle, result)
+        value = self._keep(handle, result, command.get("as"))
         # an interruption is said once, by the result's own view ("145 cancelled — interrupted after 15 runs")
         for made in _batches(result) if store is not None else []:  # a suite's scenario runs are recorded too
             try:
@@ -213,7 +212,32 @@ class RussoMagics(Magics):
                 report_error(f"the batch was not recorded: {exc}")
             else:
                 print(f"recorded batch {batch_id} in {store.path}")
-        return result
+        return value
+
+    def _keep(self, handle: Any, result: Any, target: str | None) -> Any:
+        """Keep what a job made under ``--as NAME`` (and the job, for ``%russo resume``); returns the cell's value.
+
+        A suite's result is kept as its parts: its prompt batch as NAME (its scenario runs when it has no prompt
+        tests) and, with both, its scenario runs as NAME_scenarios, shown below. Resuming either name resumes the
+        suite's one job, and both names get the merged parts.
+        """
+        from ..config import SuiteResult
+
+        parts = {target: result}
+        if isinstance(result, SuiteResult):
+            parts = {target: result.batch if result.tests else result.scenarios}
+            if result.tests and result.scenarios is not None:  # both: the scenario runs are shown and kept as well
+                _display(result.scenarios)
+                if target:
+                    parts[f"{target}_scenarios"] = result.scenarios
+                    print(f"the scenario runs are in {target}_scenarios")
+                else:
+                    print("the scenario runs are shown above; keep them with --as NAME (as NAME_scenarios)")
+        if target:
+            for name, part in parts.items():
+                self.ns[name] = part
+                self._jobs[name] = (handle, part, target)
+        return parts[target]
 
     @staticmethod
     def _history_store(command: Command) -> Any:
@@ -363,19 +387,7 @@ class RussoMagics(Magics):
         handle = start_suite(
             suite, command.get("runs"), pipeline=pipeline, executor=self._executor(command), **_engine(command)
         )
-        result = self._execute(handle, command, label)
-        batch = _as_batch(result) if result.tests else result.scenarios  # a scenario-only suite: its scenario runs
-        target = command.get("as")
-        if target:
-            self.ns[target] = batch
-        if result.tests and result.scenarios is not None:  # both: the scenario runs are shown and kept as well
-            _display(result.scenarios)
-            if target:
-                self.ns[f"{target}_scenarios"] = result.scenarios
-                print(f"the scenario runs are in {target}_scenarios")
-            else:
-                print("the scenario runs are shown above; keep them with --as NAME (as NAME_scenarios)")
-        return batch
+        return self._execute(handle, command, label)  # kept by _keep: NAME, and NAME_scenarios with both
 
     def _cmd_scenario(self, command: Command) -> Any:
         from ...scenario import start_scenarios
@@ -404,9 +416,9 @@ class RussoMagics(Magics):
 
         name = command.positionals[0]
         result = self._lookup_result(name)
-        job, made = self._jobs.get(name, (None, None))
-        if job is not None and self.ns.get(name) is made:  # still the result that job made (not rebound since)
-            handle = job.resume(**_engine(command))
+        job, made, owner = self._jobs.get(name, (None, None, name))
+        if job is not None and self.ns.get(name) is made:  # still what that job made (not rebound since)
+            handle = job.resume(**_engine(command))  # a suite's: both its parts, whichever name was given
         elif isinstance(result, ScenarioBatch):  # a loaded scenario batch: its scenarios hold the agents
             if not command.get("scenarios"):
                 raise InvalidArgumentError(
@@ -435,7 +447,7 @@ class RussoMagics(Magics):
             print(f"{name}: every run finished; nothing to resume")
             return None
         if not command.get("as"):
-            command.options["as"] = name  # the merged batch replaces the partial one
+            command.options["as"] = owner  # the merged batch replaces the partial one (a suite's: both parts)
         return self._execute(handle, command, f"russo resume {name}")
 
     def _cmd_show(self, command: Command) -> None:
