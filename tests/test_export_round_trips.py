@@ -21,7 +21,7 @@ from russo_nb.model.table_loads import effects_cell, effects_from_cell
 from russo_nb.model.types import prompt_id
 from russo_nb.report import export, load_batch
 from russo_nb.report.export import table_frame
-from russo_nb.types import BatchResult, ToolCall
+from russo_nb.types import BatchResult, RunError, ToolCall
 
 SUFFIXES = [".csv", ".parquet", ".jsonl"]
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -158,3 +158,31 @@ def test_ordinary_effect_names_keep_the_joined_cell_and_old_cells_load_as_before
     assert effects_from_cell("a, , b") == ["a", "b"]
     assert effects_from_cell("[reverb, echo") == ["[reverb", "echo"]  # not JSON: the joined form
     assert effects_from_cell("") == []
+
+
+# -- Parquet bytes ---------------------------------------------------------------------------------------------
+
+
+def test_two_parquet_exports_of_one_batch_are_the_same_bytes(tmp_path) -> None:
+    """Equal cells of distinct objects (each run's own error, equal stages) are one dictionary entry: a dictionary
+    holding a value twice was written with bytes of uninitialised memory in its page, different per export."""
+    runs = []
+    for index in range(60):
+        error = RunError(type="ConnectionError", message=f"reset {index % 4}", stage="agent") if index % 3 else None
+        runs.append(
+            make_run(
+                f"p{index % 5}",
+                index,
+                index % 2 == 0,
+                status="error" if error else None,
+                error=error,
+                audio_key=None if index % 4 else f"clip {index % 3}",
+                effects=["echo"] if index % 2 else [],
+            )
+        )
+    batch = BatchResult(runs=runs)
+    files = {export(batch, tmp_path / f"runs{copy}.parquet").read_bytes() for copy in range(6)}
+    assert len(files) == 1
+    assert pq.read_table(tmp_path / "runs0.parquet").column("error_stage").to_pylist() == [
+        "agent" if index % 3 else "" for index in range(60)
+    ]

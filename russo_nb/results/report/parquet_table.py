@@ -91,8 +91,12 @@ def _column(pa: Any, codes: Any, typed: Any, kind: Any) -> Any:
     if values.null_count:
         missing = np.asarray(values.is_null(), dtype=bool)[codes]
         values = values.fill_null("")
-    indices = pa.array(np.asarray(codes, dtype=np.int32), type=pa.int32(), mask=missing)
-    return pa.DictionaryArray.from_arrays(indices, values)
+    # each value once in the dictionary: cells coded by identity may be equal, and Arrow writes a dictionary that
+    # holds a value twice with bytes of uninitialised memory in its page (two exports of one batch differed)
+    encoded = values.dictionary_encode()
+    codes = np.asarray(encoded.indices, dtype=np.int32)[codes]
+    indices = pa.array(codes, type=pa.int32(), mask=missing)
+    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
 
 
 def _repeats(codes: Any, typed: Any) -> bool:
