@@ -213,13 +213,25 @@ def load_retried(table: TableCells, spec: Any) -> Coded:
 def effects_cell(effects: list[str] | None) -> str:
     """A run's effects as its table cell: the names joined with ``', '`` ('' when none), readable, when that
     splits back into exactly these names; else (a name holding ``', '``, an empty name, a cell that would start
-    with ``[``) the list as JSON text, which :func:`effects_from_cell` reads back. Every list round-trips."""
+    with ``[``, a lone surrogate) the list as JSON text, which :func:`effects_from_cell` reads back. Every list
+    round-trips."""
     if not effects:
         return ""
     joined = ", ".join(effects)
-    if joined[:1] != "[" and all(effects) and joined.split(", ") == effects:
+    if joined[:1] != "[" and all(effects) and joined.split(", ") == effects and _utf8(joined):
         return joined
-    return dumps_safe(list(effects))
+    return dumps_safe(list(effects))  # ASCII-escaped: a lone surrogate comes back too
+
+
+def _utf8(text: str) -> bool:
+    """Whether a file can hold ``text`` as it is (no lone surrogate: a text cell would be escaped)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def effects_from_cell(text: str) -> list[str]:
