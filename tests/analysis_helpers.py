@@ -134,3 +134,17 @@ def synthetic_batch(n_prompts: int = 1000, runs: int = 100, seed: int = 0, with_
                 )
             )
     return BatchResult.model_construct(runs=out, audio=audio, metadata=meta)
+
+
+def loaded_back(batch, path):
+    """``batch`` written to ``path`` and read back: a ``.sqlite`` path is a real HistoryStore file the batch is
+    recorded into and loaded from; any other suffix is an export file loaded with ``load_batch``."""
+    from pathlib import Path
+
+    from russo_nb.report import export, load_batch
+    from russo_nb.results.store import HistoryStore
+
+    if Path(path).suffix == ".sqlite":
+        store = HistoryStore(path)
+        return store.load(store.record(batch, include_audio=True))
+    return load_batch(export(batch, path))

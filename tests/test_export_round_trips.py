@@ -11,7 +11,7 @@ import math
 
 import pyarrow.parquet as pq
 import pytest
-from analysis_helpers import make_run
+from analysis_helpers import loaded_back, make_run
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -19,11 +19,12 @@ from russo_nb.model.lean import RunInterner
 from russo_nb.model.serialize import safe_text
 from russo_nb.model.table_loads import effects_cell, effects_from_cell
 from russo_nb.model.types import prompt_id
-from russo_nb.report import export, load_batch
+from russo_nb.report import export
 from russo_nb.report.export import table_frame
 from russo_nb.types import BatchResult, RunError, ToolCall
 
-SUFFIXES = [".csv", ".parquet", ".jsonl"]
+SUFFIXES = [".csv", ".parquet", ".jsonl", ".sqlite"]
+"""The export files, and (``.sqlite``) a HistoryStore the batch is recorded into and loaded from."""
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -40,7 +41,7 @@ def test_a_scenario_name_with_a_lone_surrogate_exports_and_loads(scenario_batch,
     name = "book \ud800 Oslo"
     runs = [scenario_batch.runs[0].model_copy(update={"name": name}), *scenario_batch.runs[1:]]
     batch = type(scenario_batch)(runs=runs, metadata=scenario_batch.metadata)
-    loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
+    loaded = loaded_back(batch, tmp_path / f"runs{suffix}")
     assert [run.name for run in loaded.runs] == [run.name for run in runs]  # exact: the record keeps it escaped
     assert list(loaded.runs) == batch.runs
     if suffix == ".parquet":  # the readable column holds the name escaped, as any cell UTF-8 cannot carry
@@ -96,7 +97,7 @@ def test_a_condition_of_mixed_values_loads_back_exactly(tmp_path_factory, suffix
     runs = [make_run("p", index, index % 2 == 0) for index in range(len(values))]
     for run, value in zip(runs, values):
         run.conditions = {"flag": value}
-    loaded = load_batch(export(BatchResult(runs=runs), tmp_path_factory.mktemp("c") / f"runs{suffix}"))
+    loaded = loaded_back(BatchResult(runs=runs), tmp_path_factory.mktemp("c") / f"runs{suffix}")
     assert [_written(run.conditions["flag"]) for run in loaded.runs] == list(map(_written, values))
 
 
@@ -109,7 +110,7 @@ def test_a_scenario_batch_keeps_each_runs_condition(scenario_batch, tmp_path, su
         for index, value in enumerate(values)
     ]
     batch = type(scenario_batch)(runs=runs, metadata=scenario_batch.metadata)
-    loaded = load_batch(export(batch, tmp_path / f"runs{suffix}"))
+    loaded = loaded_back(batch, tmp_path / f"runs{suffix}")
     assert [_written(run.conditions["flag"]) for run in loaded.runs] == list(map(_written, values))
 
 
@@ -144,7 +145,7 @@ NAMES = st.lists(
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_every_list_of_effect_names_loads_back_equal(tmp_path_factory, suffix, effects) -> None:
     runs = [make_run("p", index, True, effects=names) for index, names in enumerate(effects)]
-    loaded = load_batch(export(BatchResult(runs=runs), tmp_path_factory.mktemp("e") / f"runs{suffix}"))
+    loaded = loaded_back(BatchResult(runs=runs), tmp_path_factory.mktemp("e") / f"runs{suffix}")
     assert [run.effects for run in loaded.runs] == effects
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.columns import table_columns
 from ..model.errors import InvalidArgumentError, StoreBusyError, UnknownNameError
-from ..model.run_fields import run_json, run_table
+from ..model.run_fields import run_json, run_table, run_to_plain
+from ..model.serialize import plain
 from ..model.types import BatchMetadata, BatchResult, SingleRunResult
 
 if TYPE_CHECKING:
@@ -125,13 +127,32 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat()
 
 
+_ESCAPED_PAIR = re.compile(r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}")
+"""A high then a low surrogate escape: ASCII-escaped JSON writes both a character beyond U+FFFF and two lone
+surrogates side by side so, and reads it back as the one character."""
+
+
+def _stored_json(run: Any) -> str | bytes:
+    """A run's JSON as the store keeps it: text, or (when that text holds an escaped surrogate pair) the JSON
+    unescaped as UTF-8 bytes with lone surrogates passed through, which read back as the two lone surrogates they
+    were (and a character beyond U+FFFF as itself)."""
+    text = run_json(run)
+    if not _ESCAPED_PAIR.search(text):
+        return text
+    raw = json.dumps(plain(run_to_plain(run)), ensure_ascii=False, separators=(",", ":"), default=repr)
+    return raw.encode("utf-8", "surrogatepass")
+
+
+def _stored_text(value: str | bytes) -> str:
+    """The JSON text of a stored run (see :func:`_stored_json`)."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
 def _load_run(text: str) -> SingleRunResult:
-    """A stored run back; JSON the fast parser refuses (escaped lone surrogates) goes through ``json``."""
+    """A stored run back; JSON the fast parser refuses (lone surrogates) goes through ``json``."""
     try:
         return SingleRunResult.model_validate_json(text)
     except ValueError:
-        import json
-
         return SingleRunResult.model_validate(json.loads(text))
 
 
@@ -152,14 +173,14 @@ def _kind(result: Any) -> str:
 
 
 def _is_scenario_json(text: str) -> bool:
-    """True for a stored scenario run (its JSON starts with the verdict), False for a prompt run."""
-    return text.startswith('{"success"')
+    """True for a stored scenario run, False for a prompt run: a prompt run's JSON starts with its prompt, written
+    by pydantic or by :func:`~russo_nb.model.run_fields.run_to_plain` (a scenario run's starts with the verdict from
+    pydantic, with its run index from ``run_to_plain``, the fallback for a lone surrogate)."""
+    return not text.startswith('{"prompt"')
 
 
 def _load_scenario_run(text: str, clips: dict[str, Any]) -> Any:
     """A stored scenario run back; its clips (kept by key in the run's JSON) from the batch's stored audio."""
-    import json
-
     from ..scenario.result import ScenarioResult
 
     data = json.loads(text)
@@ -339,7 +360,7 @@ class HistoryStore:
         columns = [cells[spec.name] for spec in specs]
         for seq, (run, values) in enumerate(zip(result.runs, zip(*columns))):
             try:
-                text = run_json(run)
+                text = _stored_json(run)
             except Exception as exc:
                 raise InvalidArgumentError(
                     f"run {seq} ({run.prompt!r}, run {run.run_index}) cannot be stored: {exc}; "
@@ -418,13 +439,14 @@ class HistoryStore:
                 ):
                     audio[key] = Audio(data=data, format=fmt, sample_rate=rate, channels=channels, sample_width=width)
         metadata = BatchMetadata.model_validate_json(params)
-        if metadata.kind == "scenarios" and rows and _is_scenario_json(rows[0][0]):
+        texts = [_stored_text(row[0]) for row in rows]
+        if metadata.kind == "scenarios" and texts and _is_scenario_json(texts[0]):
             from ..scenario.batch import ScenarioBatch
 
             return ScenarioBatch.model_construct(
-                runs=[_load_scenario_run(row[0], audio) for row in rows], metadata=metadata
+                runs=[_load_scenario_run(text, audio) for text in texts], metadata=metadata
             )
-        runs = [_load_run(row[0]) for row in rows]
+        runs = [_load_run(text) for text in texts]
         return BatchResult(runs=runs, audio=audio, metadata=metadata)
 
     def prompt_counts(self, batch_id: str) -> dict[str, tuple[int, int]]:
