@@ -297,6 +297,7 @@ PAIRED = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cells=st.lists(_cells(surrogates=True), min_size=1, max_size=4))
+@example(cells=["\ud800\udc00", "a\udbff\udfffb", "\udc00"])  # pairs JSON joins, beside a lone one
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
 def test_lone_surrogates_are_written_escaped_and_load(scenario_batch, tmp_path_factory, suffix, cells) -> None:
     """A cell no UTF-8 holds: a table's text column holds its ``safe_text``; JSON lines keeps the run exactly."""
@@ -307,9 +308,20 @@ def test_lone_surrogates_are_written_escaped_and_load(scenario_batch, tmp_path_f
         loaded = load_batch(export(batch, folder / f"runs{suffix}"))
         assert len(loaded.runs) == len(cells)
         if suffix == ".jsonl":
-            if not any(map(PAIRED.search, cells)):  # JSON reads an escaped pair back as one character
+            if not any(map(PAIRED.search, cells)):
                 assert list(loaded.runs) == list(batch.runs)
                 pd.testing.assert_frame_equal(loaded.to_dataframe(), batch.to_dataframe())
+            else:  # JSON reads an escaped high + low surrogate back as the one character they spell in UTF-16
+                joined = make(
+                    [cell.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass") for cell in cells]
+                )
+                expected = [  # a prompt is made UTF-8 safe before it is written (safe_text): it comes back as it was
+                    run.model_copy(update={"prompt": original.prompt, "prompt_id": original.prompt_id})
+                    if isinstance(original, SingleRunResult)
+                    else run
+                    for run, original in zip(joined.runs, batch.runs)
+                ]
+                assert list(loaded.runs) == expected
             continue
         # a table file is valid UTF-8 (each text cell its safe_text) and loads to the same runs and statuses
         path = folder / f"runs{suffix}"
