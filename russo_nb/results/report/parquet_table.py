@@ -83,7 +83,7 @@ def _text_type(pa: Any, kind: Any) -> bool:
 def _column(pa: Any, codes: Any, typed: Any, kind: Any) -> Any:
     """One column as Arrow: text as a dictionary array over its distinct cells (missing cells as null codes)."""
     values = pa.array(typed, type=kind, from_pandas=True)
-    if codes is None or in_order(codes, len(values)):
+    if codes is None:
         return values
     if not _text_type(pa, kind) or 2 * len(values) > len(codes):  # few repeats: a dictionary would not pay
         return values.take(pa.array(codes, type=pa.int64()))
@@ -99,9 +99,10 @@ def _column(pa: Any, codes: Any, typed: Any, kind: Any) -> Any:
     return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
 
 
-def _repeats(codes: Any, typed: Any) -> bool:
-    """Whether a column of ``typed[codes]`` may repeat a cell (coded, and not one distinct cell per row in order)."""
-    return codes is not None and not in_order(codes, len(typed))
+def _spread(codes: Any, typed: Any) -> Any:
+    """A column's codes, or None when there are none to apply: each row its own cell, in order (the scenario
+    records), is the column as it is, neither taken again nor hashed for a dictionary page."""
+    return None if codes is None or in_order(codes, len(typed)) else codes
 
 
 def _rows(parts: dict[str, tuple[Any, Any]]) -> int:
@@ -124,7 +125,7 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
         table = pa.Table.from_pandas(parts_frame(parts), preserve_index=False)
         pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata}), target)
         return
-    parts = {name: (codes, _one_kind(typed)) for name, (codes, typed) in parts.items()}
+    parts = {name: (_spread(codes, typed), _one_kind(typed)) for name, (codes, typed) in parts.items()}
     schema = table_schema(parts, metadata)
     arrays = [_column(pa, *parts[field.name], field.type) for field in schema]
     table = pa.Table.from_arrays(arrays, names=schema.names)
@@ -135,7 +136,7 @@ def write_parquet_parts(parts: dict[str, tuple[Any, Any]], target: Path, metadat
     repeated = [
         field.name
         for field, array in zip(schema, arrays)
-        if pa.types.is_dictionary(array.type) or _repeats(*parts[field.name])
+        if pa.types.is_dictionary(array.type) or parts[field.name][0] is not None
     ]
     with pq.ParquetWriter(target, table.schema, store_schema=False, use_dictionary=repeated) as writer:
         writer.write_table(table)
