@@ -445,11 +445,10 @@ def _check_outputs(args: argparse.Namespace, suffixes: list[str]) -> None:
 
 def _record(args: argparse.Namespace, suite: str, batch: Any) -> str:
     """Record ``batch`` in the history store; returns what was done."""
-    from ..results.store import HistoryStore
+    from ..results.store import DEFAULT_PATH, HistoryStore
 
-    store = HistoryStore(args.history_db) if args.history_db else HistoryStore()
-    batch_id = store.record(batch, suite=suite)
-    return f"recorded batch {batch_id} in {getattr(store, 'path', args.history_db)}"
+    store = HistoryStore(args.history_db or DEFAULT_PATH)
+    return f"recorded batch {store.record(batch, suite=suite)} in {store.path}"
 
 
 # -- russo demo / report / history --------------------------------------------------------------

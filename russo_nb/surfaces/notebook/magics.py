@@ -242,9 +242,9 @@ class RussoMagics(Magics):
     @staticmethod
     def _history_store(command: Command) -> Any:
         """The history store ``--history`` names (or the default), opened: a folder or another file is refused."""
-        from ...results.store import HistoryStore
+        from ...results.store import DEFAULT_PATH, HistoryStore
 
-        return HistoryStore(command.get("history")) if command.get("history") else HistoryStore()
+        return HistoryStore(command.get("history") or DEFAULT_PATH)
 
     def _agent(self, name: str | None, *, required: bool) -> Any:
         if name is None:
