@@ -87,4 +87,7 @@ def test_interrupt_then_resume_in_jupyterlab(lab):
         merged = cells.nth(2).locator(".russo-batch").first
         merged.wait_for(state="visible", timeout=60_000)
         assert "PASSED" in merged.inner_text() and "80/80" in merged.inner_text()
+        notebook = page.locator(".jp-NotebookPanel").first.inner_text()
+        assert "model not found" not in notebook  # each finished bar was saved as HTML, not as a widget
+        assert cells.nth(1).locator("progress.russo-progress").count() == 1
         page.screenshot(path=str(ARTIFACTS / "browser_resume_reopened.png"))

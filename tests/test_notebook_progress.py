@@ -56,3 +56,21 @@ def test_widget_label_is_the_whole_batch_kind_and_not_cut_to_a_fixed_width():
         # the default description width is a fixed ~80px column that cut "russo scenario" to "russo sce…"
         assert display.bar.style.description_width == "initial"
         assert display._bundle("0/3 runs")["text/plain"].startswith(f"{label} 0/3 runs")
+
+
+def test_the_finished_bar_is_static_html_a_saved_notebook_shows_without_a_kernel():
+    """At the end the display holds HTML, not the widget (reopened without a kernel: 'model not found')."""
+    display = ProgressDisplay(10, "russo <run>", mode="widget", widget_interval_s=0)
+    shown = []
+
+    class Handle:
+        def update(self, bundle, raw=False):
+            shown.append(bundle)
+
+    display._handle = Handle()
+    display.finish(_progress(10, 6, 5), interrupted=True)
+    final = shown[-1]
+    assert not any("widget" in mime for mime in final)
+    assert '<progress class="russo-progress" value="6" max="10"' in final["text/html"]
+    assert "russo &lt;run&gt;" in final["text/html"] and "interrupted" in final["text/html"]
+    assert final["text/plain"].startswith("russo <run> 6/10 runs")

@@ -129,6 +129,23 @@ class ProgressDisplay:
         bundle["text/plain"] = f"{self.label} {text}" + (f" · dashboard {self.link}" if self.link else "")
         return bundle
 
+    def _final_bundle(self, progress: Any, text: str) -> dict[str, Any]:
+        """The finished bar as static HTML (and text), no widget: reopened without a kernel, a widget's view would be
+        "Error displaying widget: model not found" where the batch's end should be."""
+        from ...results.view.kit import escape_text
+
+        total = max(1, self.total)
+        href = escape_text(self.link) if self.link else ""
+        link = f' · <a href="{href}" target="_blank" rel="noopener">Dask dashboard</a>' if href else ""
+        html = (
+            '<div class="russo-progress-box russo-progress-final">'
+            f"{escape_text(self.label)} "
+            f'<progress class="russo-progress" value="{min(progress.done, total)}" max="{total}" '
+            'style="width:40%;min-width:16em;vertical-align:middle"></progress> '
+            f"{escape_text(text)}{link}</div>"
+        )
+        return {"text/html": html, "text/plain": self._bundle(text)["text/plain"]}
+
     def show(self) -> ProgressDisplay:
         """Display the bar (widget mode) or the first line (text mode)."""
         if self.mode == "widget":
@@ -179,5 +196,5 @@ class ProgressDisplay:
                 self.bar.bar_style = "success"
             else:
                 self.bar.bar_style = "warning" if progress.passed < progress.done else "info"
-            if self._handle is not None:
-                self._handle.update(self._bundle(format_progress(progress, state=state)), raw=True)
+            if self._handle is not None:  # the end as static HTML: a saved notebook shows it without a kernel
+                self._handle.update(self._final_bundle(progress, format_progress(progress, state=state)), raw=True)
